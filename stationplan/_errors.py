@@ -1,0 +1,27 @@
+"""Exception classes: few, built on built-in exceptions, each with a distinct CLI exit code."""
+
+from __future__ import annotations
+
+
+class StationplanError(Exception):
+    """Base class of every error stationplan raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(StationplanError, ValueError):
+    """An input file or argument is malformed; the message names it and says what to do."""
+
+    exit_code = 2
+
+
+class MissingDataError(StationplanError, FileNotFoundError):
+    """A file or the data it should contain (streets, stations) is missing."""
+
+    exit_code = 3
+
+
+class NetworkUnavailableError(StationplanError, ConnectionError):
+    """A download was needed but the server could not be reached and nothing is cached."""
+
+    exit_code = 4

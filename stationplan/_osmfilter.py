@@ -1,0 +1,89 @@
+"""OSMnx's way filters, applied to tag dictionaries read from files.
+
+OSMnx states its ``network_type`` rules as Overpass QL filters. We parse those same
+strings (from the installed OSMnx) so a file and a download of one area keep the same
+streets, and stay in step when OSMnx changes its rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from functools import cache
+
+from osmnx import _overpass
+
+_CLAUSE = re.compile(r'\["(?P<key>[^"]+)"(?:(?P<op>!?~)"(?P<value>[^"]*)")?\]')
+
+TagTest = Callable[[Mapping[str, str]], bool]
+
+
+def parse_overpass_filter(query: str) -> list[tuple[str, str | None, re.Pattern[str] | None]]:
+    """Parse an Overpass QL tag filter into ``(key, op, regex)`` clauses.
+
+    Parameters
+    ----------
+    query
+        A filter such as ``'["highway"]["area"!~"yes"]'``.
+
+    Returns
+    -------
+    list of (key, op, pattern)
+        ``op`` is ``None`` (key must exist), ``"~"`` or ``"!~"``.
+
+    Examples
+    --------
+    >>> [(k, op) for k, op, _ in parse_overpass_filter('["highway"]["foot"!~"no"]')]
+    [('highway', None), ('foot', '!~')]
+    >>> parse_overpass_filter("")
+    []
+    """
+    clauses = []
+    consumed = 0
+    for match in _CLAUSE.finditer(query):
+        if match.start() != consumed:
+            msg = f"cannot parse Overpass filter {query!r} at position {consumed}"
+            raise ValueError(msg)
+        consumed = match.end()
+        op = match.group("op")
+        pattern = re.compile(match.group("value")) if op else None
+        clauses.append((match.group("key"), op, pattern))
+    if consumed != len(query.strip()):
+        msg = f"cannot parse Overpass filter {query!r} at position {consumed}"
+        raise ValueError(msg)
+    return clauses
+
+
+def tag_filter(query: str) -> TagTest:
+    """Return a predicate on a tag mapping that follows Overpass semantics.
+
+    Overpass regexes are unanchored searches; ``!~`` also passes when the key is absent.
+
+    Examples
+    --------
+    >>> keep = tag_filter('["highway"]["highway"!~"motor"]')
+    >>> keep({"highway": "residential"}), keep({"highway": "motorway_link"}), keep({})
+    (True, False, False)
+    """
+    clauses = parse_overpass_filter(query)
+
+    def keep(tags: Mapping[str, str]) -> bool:
+        for key, op, pattern in clauses:
+            value = tags.get(key)
+            if op is None:
+                if value is None:
+                    return False
+            elif op == "~":
+                if value is None or not pattern.search(value):  # type: ignore[union-attr]
+                    return False
+            elif value is not None and pattern.search(value):  # type: ignore[union-attr]
+                return False
+        return True
+
+    return keep
+
+
+@cache
+def osmnx_way_filter(network_type: str) -> TagTest:
+    """Return OSMnx's own way filter for ``network_type`` ("walk", "bike", "drive", ...)."""
+    return tag_filter(_overpass._get_network_filter(network_type))
