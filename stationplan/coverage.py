@@ -320,7 +320,8 @@ def _cut_plain(edge, length, a, b, src_a, src_b, limit):
         inside[:, 0] = inside[:, -1] = True
         cands = np.sort(np.where(inside, cands, np.inf), axis=1)
         keep = np.isfinite(cands)
-        keep[:, 1:] &= np.diff(cands, axis=1) > _EPS_M
+        # The edge end always closes the last piece, even on edges shorter than _EPS_M.
+        keep[:, 1:] &= (np.diff(cands, axis=1) > _EPS_M) | (cands[:, 1:] == length[:, None])
     rows = np.nonzero(keep)[0]
     vals = cands[keep]
     same = rows[1:] == rows[:-1]

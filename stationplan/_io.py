@@ -1,0 +1,100 @@
+"""Small output helpers: atomic writes and deterministic GeoJSON / JSON text."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+
+def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    An interrupted run never leaves a half-written file under the final name.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> atomic_write_text(p, "你好").read_text(encoding="utf-8")
+    '你好'
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+            fh.write(text)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def json_text(data: Any) -> str:
+    """Deterministic, human-readable JSON (sorted keys, UTF-8 text, NaN as null).
+
+    Examples
+    --------
+    >>> json_text({"b": float("nan"), "a": np.int64(2)})
+    '{\\n  "a": 2,\\n  "b": null\\n}\\n'
+    """
+    return json.dumps(_plain(data), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+def geojson_text(frame: gpd.GeoDataFrame, *, precision: int = 7) -> str:
+    """RFC 7946 GeoJSON text (WGS-84 lon/lat), one feature per line, deterministic.
+
+    Parameters
+    ----------
+    frame
+        Any CRS; it is converted to EPSG:4326. Missing geometries become ``null``.
+    precision
+        Decimal places of coordinates (7 ≈ 1 cm).
+    """
+    if frame.crs is None:
+        msg = "GeoDataFrame has no CRS; set it before writing GeoJSON"
+        raise ValueError(msg)
+    frame = frame.to_crs(4326)
+    geoms = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, precision))
+    props = frame.drop(columns=frame.geometry.name)
+    lines = []
+    for geom, rec in zip(geoms, props.to_dict("records"), strict=True):
+        feature = {
+            "type": "Feature",
+            "properties": _plain(rec),
+            "geometry": None if geom is None or shapely.is_empty(geom) else geom.__geo_interface__,
+        }
+        lines.append(json.dumps(_plain(feature), ensure_ascii=False, sort_keys=True,
+                                separators=(",", ":")))
+    return '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
+
+
+def _plain(value: Any) -> Any:
+    """Turn numpy/pandas values into JSON-ready Python values (NaN, inf -> None)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return round(value, 6)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if pd.isna(value):  # pandas NA / NaT
+        return None
+    return str(value)

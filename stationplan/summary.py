@@ -1,0 +1,93 @@
+"""The figures a planner quotes: totals, shares, per road class and per station."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+from . import __version__
+from .coverage import Coverage
+
+
+def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Summarise a coverage result as plain, JSON-ready data.
+
+    Parameters
+    ----------
+    coverage
+        Result of :func:`~stationplan.compute_coverage`.
+    gaps
+        Result of :func:`~stationplan.find_gaps` for the same coverage.
+
+    Returns
+    -------
+    dict
+        Lengths in metres, shares from 0 to 1: ``total_m``, ``covered_m``,
+        ``covered_share``, ``gap_m``, ``gap_clusters``, ``stations_read``,
+        ``stations_used``, ``stations_rejected``, ``rejected_by_reason``, ``rule``,
+        ``mode``, ``by_road_class``, ``stations`` (catchment per station, in input order),
+        ``network`` (counts from loading) and ``largest_gaps``.
+    """
+    pieces = coverage.pieces
+    stations = coverage.stations
+    total = float(pieces["length_m"].sum())
+    covered = coverage.covered_m
+    status = stations["status"]
+    is_cov = pieces["status"] == "covered"
+
+    by_class = {}
+    road = pieces["highway"].fillna("unknown")
+    for cls in sorted(road.unique()):
+        sel = road == cls
+        t = float(pieces.loc[sel, "length_m"].sum())
+        c = float(pieces.loc[sel & is_cov, "length_m"].sum())
+        by_class[cls] = {"total_m": _r(t), "covered_m": _r(c), "covered_share": _share(c, t)}
+
+    catchment = pieces.loc[is_cov].groupby("station_id")["length_m"].sum()
+    per_station = [
+        {
+            "station_id": str(sid),
+            "name": str(name),
+            "status": str(st),
+            "catchment_m": _r(float(catchment.get(sid, 0.0))),
+        }
+        for sid, name, st in zip(stations["station_id"], stations["name"], status, strict=True)
+    ]
+    rejected = status != "ok"
+    return {
+        "stationplan_version": __version__,
+        "mode": coverage.network.mode.name,
+        "mode_description": coverage.network.mode.description,
+        "rule": coverage.rule.describe(),
+        "total_m": _r(total),
+        "covered_m": _r(covered),
+        "covered_share": _share(covered, total),
+        "gap_m": _r(coverage.gap_m),
+        "gap_clusters": len(gaps),
+        "largest_gaps": [
+            {"gap_id": int(g.gap_id), "length_m": _r(g.length_m), "streets": g.streets}
+            for g in gaps.head(10).itertuples()
+        ],
+        "stations_read": len(stations),
+        "stations_used": int((~rejected).sum()),
+        "stations_rejected": int(rejected.sum()),
+        "rejected_by_reason": {k: int(v) for k, v in status[rejected].value_counts().sort_index().items()},
+        "by_road_class": by_class,
+        "stations": per_station,
+        "network": {"source": coverage.network.source, **_plain(coverage.network.stats)},
+    }
+
+
+def _r(x: float) -> float:
+    """Round metres to millimetres so JSON output is stable across platforms."""
+    return round(float(x), 3)
+
+
+def _share(part: float, whole: float) -> float:
+    return round(part / whole, 6) if whole > 0 else 0.0
+
+
+def _plain(stats: dict[str, Any]) -> dict[str, Any]:
+    return {k: (_r(v) if isinstance(v, float | np.floating) else v) for k, v in stats.items()}
