@@ -185,11 +185,12 @@ def compute_coverage(
     limit = rule.limit_m
 
     node_dist, node_src = station_distances(network, st_edge, st_off, limit_m=limit)
-    node_station = np.where(node_src >= 0, used[np.maximum(node_src, 0)], -1)
+    to_row = np.append(used, -1)  # index -1 (no station) maps to row -1
+    node_station = to_row[node_src]
     piece_edge, start, end, dist, src, covered = _cut_edges(
         network, node_dist, node_src, st_edge, st_off, limit
     )
-    station_row = np.where(src >= 0, used[np.maximum(src, 0)], -1)
+    station_row = to_row[src]
     pieces = _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered)
     cov = Coverage(network, stations, rule, pieces, node_dist, node_station)
     log.info(

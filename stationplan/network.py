@@ -33,7 +33,6 @@ GRAPHML_SUFFIXES = (".graphml", ".graphml.xml")
 # OSMnx's values of the "oneway" tag (osmnx.graph._add_paths), kept identical on purpose.
 _ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
 _REVERSED_VALUES = frozenset({"-1", "reverse", "T"})
-_EDGE_TAGS = ("highway", "name", "oneway", "junction", "ref", "service", "access")
 
 
 @dataclass(frozen=True)
@@ -228,11 +227,15 @@ def network_from_graph(
             }
         elif (row.u, row.v) == (seg["v"], seg["u"]) or row.u == row.v:
             seg["bwd"] = True
+    # A bidirectional mode (walk) ignores the directions the graph was built with.
     ways = [
-        (s["osmid"], s["tags"], [s["u"], s["v"]], s["geometry"], s["fwd"], s["bwd"])
+        (s["osmid"], s["tags"], [s["u"], s["v"]], s["geometry"], True, s["bwd"] or travel.bidirectional)
         for s in segments.values()
     ]
-    coords = {int(n): (float(r.x), float(r.y)) for n, r in zip(nodes.index, nodes.geometry.to_numpy(), strict=True)}
+    coords = {
+        int(n): (float(p.x), float(p.y))
+        for n, p in zip(nodes.index, nodes.geometry.to_numpy(), strict=True)
+    }
     stats = {"edges_without_mode_tags_dropped": dropped}
     return _network_from_segments(ways, coords, travel, source=source, stats=stats)
 
@@ -372,7 +375,3 @@ def _edge_tags(row: Any) -> dict[str, str]:
             tags[key] = str(value)
     return tags
 
-
-def edges_as_frame(network: StreetNetwork) -> pd.DataFrame:
-    """Return the edge table without geometry (handy in notebooks)."""
-    return pd.DataFrame(network.edges.drop(columns="geometry"))
