@@ -242,7 +242,7 @@ def _neutralise(text: str) -> str:
     >>> _neutralise("=HYPERLINK(0)"), _neutralise("-12.5"), _neutralise("-1+cmd"), _neutralise("")
     ("'=HYPERLINK(0)", '-12.5', "'-1+cmd", '')
     """
-    if False:
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
 
