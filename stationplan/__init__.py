@@ -1,10 +1,10 @@
 """stationplan: plan care-station coverage along street networks."""
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib import metadata as _metadata
 
 try:
-    __version__ = version("stationplan")
-except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = _metadata.version("stationplan")
+except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 from ._errors import InputError, MissingDataError, NetworkUnavailableError, StationplanError
@@ -15,10 +15,10 @@ from .stations import read_stations, snap_stations
 from .summary import summarize
 
 __all__ = [
-    "MODES",
     "Coverage",
     "CoverageRule",
     "InputError",
+    "MODES",
     "MissingDataError",
     "NetworkUnavailableError",
     "StationplanError",

