@@ -233,24 +233,36 @@ def station_distances(
     k = len(edge_id)
     if k == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    e = network.edges
-    u, v = e["u"].to_numpy(), e["v"].to_numpy()
-    length = e["length_m"].to_numpy()
-    fwd, bwd = e["fwd"].to_numpy(), e["bwd"].to_numpy()
-    s_u, s_v = u[edge_id], v[edge_id]
-    s_len = length[edge_id]
-    s_fwd, s_bwd = fwd[edge_id], bwd[edge_id]
+    graph = search_graph(network, edge_id, offset_m)
     station_nodes = n + np.arange(k)
-    # Reversed arcs: travelling u→v (fwd) becomes v→u in the search, and so on.
-    tails = np.concatenate([v[fwd], u[bwd], station_nodes[s_fwd], station_nodes[s_bwd]])
-    heads = np.concatenate([u[fwd], v[bwd], s_u[s_fwd], s_v[s_bwd]])
-    weights = np.concatenate([length[fwd], length[bwd], offset_m[s_fwd], (s_len - offset_m)[s_bwd]])
-    graph = _csr_min(tails, heads, np.maximum(weights, 0.0), n + k)
     dist, _, sources = dijkstra(
         graph, indices=station_nodes, min_only=True, return_predecessors=True, limit=limit_m
     )
     src = np.where(sources[:n] >= 0, sources[:n] - n, -1).astype(np.int64)
     return dist[:n], src
+
+
+def search_graph(network: StreetNetwork, edge_id: np.ndarray, offset_m: np.ndarray) -> csr_array:
+    """The reversed street graph with one extra node per site (nodes ``n .. n+k-1``).
+
+    Travelling u→v (``fwd``) becomes the arc v→u, so a search from the sites finds the
+    distance *to* the nearest site; a site joins the end it can be reached from.
+    """
+    n = len(network.nodes)
+    e = network.edges
+    u, v = e["u"].to_numpy(), e["v"].to_numpy()
+    length = e["length_m"].to_numpy()
+    fwd, bwd = e["fwd"].to_numpy(), e["bwd"].to_numpy()
+    edge_id = np.asarray(edge_id, dtype=np.int64)
+    offset_m = np.asarray(offset_m, dtype=float)
+    s_fwd, s_bwd = fwd[edge_id], bwd[edge_id]
+    sites = n + np.arange(len(edge_id))
+    tails = np.concatenate([v[fwd], u[bwd], sites[s_fwd], sites[s_bwd]])
+    heads = np.concatenate([u[fwd], v[bwd], u[edge_id][s_fwd], v[edge_id][s_bwd]])
+    weights = np.concatenate(
+        [length[fwd], length[bwd], offset_m[s_fwd], (length[edge_id] - offset_m)[s_bwd]]
+    )
+    return _csr_min(tails, heads, np.maximum(weights, 0.0), n + len(edge_id))
 
 
 def _csr_min(tails: np.ndarray, heads: np.ndarray, weights: np.ndarray, n: int) -> csr_array:
