@@ -140,8 +140,8 @@ def _png_pixel(rgb: tuple[int, int, int]) -> bytes:
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 8-bit RGB
     pixels = zlib.compress(b"\x00" + bytes(rgb))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
 
 
@@ -178,7 +178,7 @@ def _is_tile_host(host: str) -> bool:
     return any(host == suffix or host.endswith("." + suffix) for suffix in TILE_HOSTS)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _file_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
@@ -208,6 +208,8 @@ def _missing_assets() -> str | None:
         installed = json.loads(manifest.read_text(encoding="utf-8"))["version"]
         if installed != version:
             problems.append(f"{name} is {installed}, package.json pins {version}")
+    if len(problems) == len(pins) and not NODE_MODULES.is_dir():
+        problems = [f"{NODE_MODULES.name} does not exist"]
     if problems:
         return f"npm assets in {ASSETS} are missing or stale ({'; '.join(problems)}); {hint}"
     return None
@@ -230,11 +232,19 @@ class MapPage:
     requests: list[str] = field(default_factory=list)
     _unmapped_assets: list[str] = field(default_factory=list)
 
+    def marker_count(self) -> int:
+        """Count the marker icons on the map: pins, awesome markers, div icons, cluster bubbles.
+
+        Not ``.leaflet-marker-icon``: folium.Icon markers (Leaflet.awesome-markers) lack it.
+        """
+        return self.page.locator(".leaflet-marker-pane > *").count()
+
     def screenshot(self, path: Path | str) -> Path:
         """Wait for fonts and images, then write a PNG screenshot of the viewport to `path`."""
         self.settle()
         path = Path(path)
-        self.page.screenshot(path=str(path))
+        # Finish the tiles' fade-in, or they are caught half transparent.
+        self.page.screenshot(path=str(path), animations="disabled")
         return path
 
     def settle(self) -> None:

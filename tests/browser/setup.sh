@@ -14,7 +14,7 @@ trap 'rm -f "$log"' EXIT
 problem() {
     if [ "$strict" = 1 ]; then
         echo "tests/browser/setup.sh: error: $1" >&2
-        [ -s "$log" ] && tail -n 30 "$log" >&2
+        [ -s "$log" ] && head -n 20 "$log" >&2
         exit 1
     fi
     echo "tests/browser/setup.sh: warning: $1; the browser tests will be skipped" >&2

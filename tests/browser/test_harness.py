@@ -25,9 +25,14 @@ ROUTES = [  # lon, lat as GeoJSON wants
 ]
 VOLUNTEERS = [(52.5100, 13.3600), (52.5101, 13.3602), (52.5099, 13.3601)]  # one cluster
 PHARMACIES = [("North Pharmacy", (52.535, 13.390)), ("South Pharmacy", (52.503, 13.405))]
+DEPOT = (52.525, 13.345)  # folium's default icon: Bootstrap 3 glyphicons
 
-# Marker icons on the map at the start: the stations, one cluster bubble, the pharmacies.
-EXPECTED_MARKERS = len(STATIONS) + 1 + len(PHARMACIES)
+# Marker icons on the map at the start: stations, cluster bubble, pharmacies, depot.
+EXPECTED_MARKERS = len(STATIONS) + 1 + len(PHARMACIES) + 1
+# Leaflet.awesome-markers 2.0.2 replaces Leaflet's icon classes, so folium.Icon markers lack
+# `.leaflet-marker-icon`; only the cluster bubble and the default pharmacy pins carry it.
+EXPECTED_LEAFLET_ICONS = 1 + len(PHARMACIES)
+STATION_ICONS = ".leaflet-marker-pane > .awesome-marker-icon-red"
 
 
 def _point_collection(points: list[tuple[str, tuple[float, float]]]) -> dict:
@@ -65,6 +70,7 @@ def _harness_map() -> folium.Map:
             icon=folium.Icon(icon="hospital", prefix="fa", color="red"),
             title=name,  # Leaflet puts it on the icon element: a handle for the test
         ).add_to(stations)
+    folium.Marker(DEPOT, icon=folium.Icon(icon="home", color="green"), title="Depot").add_to(m)
     folium.GeoJson(_line_collection(ROUTES), name="Routes").add_to(m)
     volunteers = folium.plugins.MarkerCluster(name="Volunteers").add_to(m)
     for location in VOLUNTEERS:
@@ -95,14 +101,14 @@ def test_map_renders_offline(open_map, harness_map: Path, tmp_path: Path) -> Non
     assert map_page.unmatched_requests == []
     assert map_page.page.evaluate("typeof window.L") == "object"
     assert map_page.tile_requests, "no tile was requested: the map did not lay out"
-    # Fonts came from the local copies: an awesome-marker icon is drawn with Font Awesome.
-    family = map_page.page.evaluate(
-        "getComputedStyle(document.querySelector('.awesome-marker i'), '::before').fontFamily"
+    # The icon fonts came from the local copies, through the CSS files' relative URLs.
+    loaded_fonts = map_page.page.evaluate(
+        "[...document.fonts].filter((f) => f.status === 'loaded').map((f) => f.family)"
     )
-    assert "Font Awesome" in family
-    assert map_page.page.evaluate("document.fonts.check('900 16px \"Font Awesome 6 Free\"')")
-    assert _count(map_page, ".leaflet-marker-icon") == EXPECTED_MARKERS
-    assert _count(map_page, ".awesome-marker") == len(STATIONS)  # the cluster hides the volunteers
+    assert {"Font Awesome 6 Free", "Glyphicons Halflings"} <= set(loaded_fonts)
+    assert map_page.marker_count() == EXPECTED_MARKERS
+    assert _count(map_page, ".leaflet-marker-icon") == EXPECTED_LEAFLET_ICONS
+    assert _count(map_page, STATION_ICONS) == len(STATIONS)  # the cluster hides the volunteers
     assert _count(map_page, ".marker-cluster") == 1
     assert _count(map_page, "path.leaflet-interactive") == len(ROUTES)
 
@@ -119,20 +125,23 @@ def test_layer_control_hides_feature_group(open_map, harness_map: Path) -> None:
     ).locator("input")
 
     checkbox.uncheck()
-    assert _count(map_page, ".awesome-marker") == 0
-    assert _count(map_page, ".leaflet-marker-icon") == EXPECTED_MARKERS - len(STATIONS)
+    assert _count(map_page, STATION_ICONS) == 0
+    assert map_page.marker_count() == EXPECTED_MARKERS - len(STATIONS)
 
     checkbox.check()
-    assert _count(map_page, ".awesome-marker") == len(STATIONS)
+    assert _count(map_page, STATION_ICONS) == len(STATIONS)
+    assert map_page.marker_count() == EXPECTED_MARKERS
     assert map_page.console_errors == []
 
 
-@pytest.mark.parametrize(("name", "location", "text"), STATIONS[:2])
-def test_marker_click_opens_popup(open_map, harness_map: Path, name, location, text) -> None:
+@pytest.mark.parametrize(
+    ("name", "text"), [(name, text) for name, _, text in STATIONS[:2]], ids=["A", "B"]
+)
+def test_marker_click_opens_popup(open_map, harness_map: Path, name: str, text: str) -> None:
     map_page = open_map(harness_map)
-    map_page.page.locator(f'.leaflet-marker-icon[title="{name}"]').click()
+    map_page.page.locator(f'.leaflet-marker-pane > [title="{name}"]').click()
 
-    popup = map_page.page.locator(".leaflet-popup")
+    popup = map_page.page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert popup.count() == 1
     assert popup.inner_text().strip() == text
@@ -141,7 +150,9 @@ def test_marker_click_opens_popup(open_map, harness_map: Path, name, location, t
 
 def test_search_finds_pharmacy(open_map, harness_map: Path) -> None:
     map_page = open_map(harness_map)
-    map_page.page.locator(".leaflet-control-search input.search-input").fill("North")
+    map_page.page.locator(".leaflet-control-search input.search-input").press_sequentially(
+        "North"
+    )  # typed key by key: the plugin listens for keyup
 
     tip = map_page.page.locator(".search-tooltip .search-tip")
     tip.first.wait_for()
@@ -163,7 +174,7 @@ def test_tooltip_html_injection(open_map, tmp_path: Path, escape: bool) -> None:
     m.save(path)
 
     map_page = open_map(path)
-    map_page.page.locator('.leaflet-marker-icon[title="target"]').hover()
+    map_page.page.locator('.leaflet-marker-pane > [title="target"]').hover()
     tooltip = map_page.page.locator(".leaflet-tooltip")
     tooltip.wait_for()
 
@@ -203,9 +214,11 @@ def test_other_hosts_are_aborted_and_recorded(open_map, tmp_path: Path) -> None:
 def test_folium_cdn_urls_have_local_copies(local_cdn_copy: Callable[[str], Path | None]) -> None:
     # Every CDN file folium 0.20 writes for a map and the plugins we use, checked without
     # needing a page to ask for it (glyphicon fonts are only fetched when an icon uses one).
-    elements = [folium.Map(), folium.plugins.MarkerCluster(), folium.plugins.Search(None)]
+    layer = folium.GeoJson(_point_collection(PHARMACIES))
+    elements = [folium.Map(), folium.plugins.MarkerCluster(), folium.plugins.Search(layer)]
     urls = [url for e in elements for _, url in [*e.default_js, *e.default_css]]
-    urls.append("https://netdna.bootstrapcdn.com/bootstrap/3.0.0/fonts/"
-                "glyphicons-halflings-regular.woff2")
-    missing = [url for url in urls if not (local_cdn_copy(url) or Path("/nonexistent")).is_file()]
+    urls.append(
+        "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/fonts/glyphicons-halflings-regular.woff2"
+    )
+    missing = [url for url in urls if not ((local := local_cdn_copy(url)) and local.is_file())]
     assert missing == []
