@@ -456,9 +456,11 @@ def write_gpx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
     services in Chinese, reason, id, one per line) and ``type`` = status. GPX
     waypoints must have a position, so stations without a location are listed in
     the file's ``<extensions>`` as ``<sp:unlocated station_id=".." status="..">name
-    </sp:unlocated>`` (namespace ``urn:stationplan:gpx:1``), which GPX readers
-    ignore. Text is XML-escaped; C0 control characters other than tab and newline
-    are removed and CR becomes LF, since XML 1.0 cannot hold them.
+    </sp:unlocated>`` (namespace ``urn:stationplan:gpx:1``; non-empty ``address``,
+    ``phone``, ``hours``, ``services`` and ``reason`` as further attributes, so
+    :func:`~stationplan.read_stations` gets them back), which GPX readers ignore.
+    Text is XML-escaped; C0 control characters other than tab and newline are
+    removed and CR becomes LF, since XML 1.0 cannot hold them.
 
     Parameters
     ----------
@@ -492,7 +494,10 @@ def write_gpx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
     if unlocated:
         extensions = _sub(gpx, "extensions")
         for r in unlocated:
-            _sub(extensions, "sp:unlocated", r.name, station_id=r.station_id, status=r.status)
+            fields = (("address", r.address), ("phone", r.phone), ("hours", r.hours),
+                      ("services", ";".join(r.services)), ("reason", r.reason))
+            _sub(extensions, "sp:unlocated", r.name, station_id=r.station_id, status=r.status,
+                 **{k: v for k, v in fields if v})
     return _done(_write_atomic(path, _xml_bytes(gpx)), len(records), "GPX")
 
 

@@ -1,121 +1,475 @@
-"""Station tables: read them, validate every row, and snap them onto the street network.
+"""Station tables: read them from the files planners have, validate every row, snap them to streets.
 
 Every input row stays in every output. A row that cannot be used keeps its place with a
-``status`` other than ``"ok"`` and a ``reason`` that names the file, row and column.
+``status`` other than ``"ok"`` and a ``reason`` that names the file, row and column; a
+row that was usable but looked odd (swapped columns that were fixed, rounded
+coordinates, a likely duplicate) keeps status ``"ok"`` and says so in ``note``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
+from . import _coords, chinacrs
+from ._columns import Columns, header_names, resolve
+from ._coords import WGS84, CrsSpec, crs_spec, is_na, parse_coordinate, parse_pair
 from ._errors import InputError, MissingDataError
+from ._readers import Table, read_table
 from .network import StreetNetwork
+from .services import parse_services
 
 log = logging.getLogger(__name__)
 
-# Header aliases, compared after NFKC normalisation, lower-casing and stripping spaces.
-LON_ALIASES = ("lon", "lng", "long", "longitude", "x", "经度")
-LAT_ALIASES = ("lat", "latitude", "y", "纬度")
-NAME_ALIASES = ("name", "名称", "站点名称", "驿站名称", "站名")
-ID_ALIASES = ("id", "station_id", "编号", "序号")
+__all__ = ["OffsetCheck", "check_offset", "read_stations", "snap_stations", "station_markers"]
 
 STATION_COLUMNS = ("station_id", "name", "row", "status", "reason")
+TEXT_FIELDS = ("address", "phone", "hours")
+_OPTIONAL_FIELDS = ("category", "host", "input_status", "input_reason")
+_RESERVED = frozenset({*STATION_COLUMNS, "note", *TEXT_FIELDS, *_OPTIONAL_FIELDS, "services",
+                       "src_lon", "src_lat", "src_crs", "geometry"})
+
+DUPLICATE_NAME_M = 50.0  # the same name this close is one station entered twice
+DUPLICATE_POINT_M = 5.0  # two stations this close are probably the same place
+_HEADER_SEARCH_ROWS = 30
+_EARTH_RADIUS_M = 6_371_008.8
+
+# Statuses of station plans as exported (export.py) or typed by people, by their meaning.
+_PLAN_STATUS = {
+    "existing": "existing", "现有站点": "existing", "现有": "existing", "已建": "existing",
+    "已建成": "existing", "proposed": "proposed", "拟建站点": "proposed", "拟建": "proposed",
+    "规划": "proposed", "rejected": "rejected", "未采用站点": "rejected", "未采用": "rejected",
+    "too_far_from_street": "rejected",
+}
 
 
-def read_stations(path: str | Path, *, encoding: str | None = None) -> gpd.GeoDataFrame:
-    """Read a station table (CSV with name and WGS-84 lon/lat columns).
+def read_stations(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    crs: Any = None,
+    sheet: str | int | None = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    name_col: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a station file into WGS-84 points, one row per data row, every problem named.
+
+    Reads CSV/TXT (UTF-8 with or without BOM, GBK/GB18030, UTF-16), XLSX (title rows
+    above the header are skipped), GeoJSON, GeoPackage, Shapefile, KML/KMZ and GPX,
+    including the files stationplan writes (``stations.geojson``, the exports). Headers
+    are matched in English or Chinese (``经度``/``lng``/``x``, ``纬度``/``lat``/``y``, one
+    ``lng,lat`` column, ``名称``, ``地址``, ``电话``, ``开放时间``, service columns ...).
 
     Parameters
     ----------
     path
-        CSV file, UTF-8 with or without BOM.
+        The station file.
     encoding
-        Force a text encoding; by default UTF-8 (BOM removed) is tried, then GB18030.
+        Force a text encoding (CSV, GeoJSON, KML, GPX, Shapefile attributes); by default
+        UTF-8 is tried, then GB18030.
+    crs
+        Coordinate system of the file's coordinates: ``"wgs84"``, ``"gcj02"`` (Amap,
+        Tencent), ``"bd09"`` (Baidu), ``"cgcs2000"`` or ``"EPSG:<code>"`` (projected x/y
+        too). By default: what a header says (``经度(GCJ-02)``, ``gcj02_lng``), a map
+        file's own CRS, else WGS-84.
+    sheet
+        Sheet of a workbook or layer of a GeoPackage, by name or 0-based position
+        (default the first).
+    lon_col, lat_col, name_col
+        Column names to use instead of the recognised ones; give ``lon_col`` and
+        ``lat_col`` the same name for one "lng,lat" column.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per data row, in file order, EPSG:4326: ``station_id``, ``name``, ``row``
-        (line number in the file), ``status`` ("ok" or "invalid"), ``reason``, any other
-        columns of the file, and a Point geometry (empty for invalid rows).
+        EPSG:4326, in file order: ``station_id``, ``name``, ``row`` (line, sheet row or
+        feature number in the file), ``status`` ("ok" or "invalid"), ``reason`` (why a row
+        is invalid: file, row, column and what to do), ``note`` (warnings on usable rows),
+        ``address``, ``phone``, ``hours``, ``services`` (keys joined by ``;``, see
+        :mod:`stationplan.services`), ``src_lon`` / ``src_lat`` / ``src_crs`` (the
+        coordinates as given, x/y for projected systems), ``category``, ``host``,
+        ``input_status``, ``input_reason`` when the file has them, the file's other
+        columns (those named like the columns above get an ``input_`` prefix), and a
+        Point geometry (``None`` for invalid rows). ``attrs["read_report"]`` holds the
+        counts that are also logged.
     """
     path = Path(path)
-    if not path.exists():
-        msg = f"{path}: station file not found"
-        raise MissingDataError(msg)
-    if path.suffix.lower() not in (".csv", ".txt"):
-        msg = f"{path}: unsupported station file type {path.suffix!r}; save it as CSV"
-        raise InputError(msg)
-    text = _decode(path.read_bytes(), path, encoding)
-    rows = list(csv.reader(io.StringIO(text)))
-    rows_with_line = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    if not rows_with_line:
-        msg = f"{path}: the file is empty; it needs a header row and one row per station"
-        raise MissingDataError(msg)
-    header_line, header = rows_with_line[0]
-    keys = [_norm_header(h) for h in header]
-    lon_col = _find_column(keys, LON_ALIASES)
-    lat_col = _find_column(keys, LAT_ALIASES)
-    if lon_col is None or lat_col is None:
-        msg = (
-            f"{path}: row {header_line}: no longitude/latitude columns in header {header}; "
-            f"name them e.g. 'lon'/'lat' or '经度'/'纬度'"
-        )
-        raise InputError(msg)
-    name_col = _find_column(keys, NAME_ALIASES)
-    id_col = _find_column(keys, ID_ALIASES)
-
-    records = []
-    lons, lats = [], []
-    for line, raw in rows_with_line[1:]:
-        cells = [c.strip() for c in raw] + [""] * max(0, len(header) - len(raw))
-        record = {h.strip(): c for h, c in zip(header, cells, strict=False) if h.strip()}
-        problems = []
-        lon = _number(cells[lon_col], header[lon_col], problems)
-        lat = _number(cells[lat_col], header[lat_col], problems)
-        if lon is not None and not -180 <= lon <= 180:
-            problems.append(f"column '{header[lon_col]}': longitude {lon} is out of range")
-        if lat is not None and not -90 <= lat <= 90:
-            hint = "; are lat and lon swapped?" if lon is not None and -90 <= lon <= 90 else ""
-            problems.append(f"column '{header[lat_col]}': latitude {lat} is out of range{hint}")
-        ok = not problems and lon is not None and lat is not None
-        record["station_id"] = cells[id_col] if id_col is not None and cells[id_col] else str(line)
-        record["name"] = cells[name_col] if name_col is not None else ""
-        record["row"] = line
-        record["status"] = "ok" if ok else "invalid"
-        record["reason"] = "" if ok else f"{path.name} row {line}: " + "; ".join(problems)
-        records.append(record)
-        lons.append(lon if ok else np.nan)
-        lats.append(lat if ok else np.nan)
-    if not records:
+    spec = _coords.resolve_crs(crs)
+    table = read_table(path, encoding=encoding, sheet=sheet)
+    overrides = {"lon_col": lon_col, "lat_col": lat_col, "name_col": name_col}
+    use_geometry = table.points is not None and lon_col is None and lat_col is None
+    header_row = None
+    if table.columns is None:
+        header_row, cols, rows, skipped = _find_header(table, path, spec, overrides)
+    else:
+        cols, rows, skipped = _resolve(table.columns, path, 0, spec, overrides), table.rows, 0
+        if not use_geometry and not cols.has_coordinates:
+            msg = (f"{path}: lon_col={lon_col!r}, lat_col={lat_col!r} do not name both "
+                   f"coordinate columns of {table.columns}; pass both")
+            raise InputError(msg)
+    if not rows:
         msg = f"{path}: the file has a header but no station rows"
         raise MissingDataError(msg)
-    frame = pd.DataFrame.from_records(records)
-    _check_unique_ids(frame, path)
-    geometry = [
-        shapely.Point(x, y) if not math.isnan(x) else None for x, y in zip(lons, lats, strict=True)
-    ]
-    columns = [*STATION_COLUMNS, *[c for c in frame.columns if c not in STATION_COLUMNS]]
-    stations = gpd.GeoDataFrame(frame[columns], geometry=geometry, crs=4326)
-    n_bad = int((stations["status"] != "ok").sum())
-    log.info("%s: read %d stations (%d invalid)", path.name, len(stations), n_bad)
+    source, pre = _source_crs(spec, cols, table, path, use_geometry=use_geometry,
+                              named=lon_col is not None or lat_col is not None)
+    parsed = _parse_rows(table, rows, cols, source, pre, path, use_geometry=use_geometry)
+    stations = _assemble(table, rows, cols, source, parsed, path)
+    stations.attrs["read_report"] = _report(stations, table, path, header_row, source,
+                                            skipped, parsed)
     return stations
 
+
+# --- header and coordinate system ------------------------------------------------------
+
+def _resolve(names: list[str], path: Path, row: int, spec: CrsSpec | None,
+             overrides: dict[str, str | None]) -> Columns:
+    try:
+        return resolve(names, prefer=spec.kind if spec else None, **overrides)
+    except KeyError as exc:
+        where = f" row {row}" if row else ""
+        msg = f"{path}:{where} {exc.args[0]}"
+        raise InputError(msg) from exc
+
+
+def _find_header(table: Table, path: Path, spec: CrsSpec | None,
+                 overrides: dict[str, str | None]
+                 ) -> tuple[int, Columns, list[tuple[int, list[Any]]], int]:
+    """The first row whose cells name longitude/latitude columns, then the data rows."""
+    filled = [(n, cells) for n, cells in table.rows if not all(is_na(c) for c in cells)]
+    if not filled:
+        msg = f"{path}: the file is empty; it needs a header row and one row per station"
+        raise MissingDataError(msg)
+    for number, cells in filled[:_HEADER_SEARCH_ROWS]:
+        try:
+            cols = resolve(header_names(cells), prefer=spec.kind if spec else None, **overrides)
+        except KeyError:
+            continue
+        if cols.has_coordinates:
+            after = [(n, c) for n, c in table.rows if n > number]
+            rows = [(n, c) for n, c in after if not all(is_na(x) for x in c)]
+            return number, cols, rows, len(after) - len(rows)
+    number, cells = filled[0]
+    names = [n for n in header_names(cells) if n]
+    if any(overrides[k] for k in ("lon_col", "lat_col")):
+        _resolve(header_names(cells), path, number, spec, overrides)  # names the bad option
+    msg = (f"{path}: row {number}: no longitude/latitude columns in header {names}; name them "
+           "e.g. 'lon'/'lat' or '经度'/'纬度' (or one 'lng,lat' column), or pass lon_col/lat_col "
+           "(--lon-col/--lat-col)")
+    raise InputError(msg)
+
+
+def _source_crs(spec: CrsSpec | None, cols: Columns, table: Table, path: Path, *,
+                use_geometry: bool, named: bool) -> tuple[CrsSpec, CrsSpec | None]:
+    """The coordinate system of the values read, and one to apply first (map files only)."""
+    if use_geometry:
+        own = crs_spec(table.crs) if table.crs is not None else None
+        if spec is None:
+            if own is None:
+                msg = (f"{path}: the file has no coordinate reference system (for a Shapefile "
+                       "the .prj file is missing); add it, or pass the right one, e.g. "
+                       "crs='EPSG:4326' (command line: --crs EPSG:4326)")
+                raise InputError(msg)
+            return own, None
+        if own is not None and own.label != spec.label:
+            log.info("%s: reading coordinates as %s (crs option); the file says %s",
+                     path.name, spec.label, own.label)
+        if spec.kind in ("gcj02", "bd09") and own is not None and own.kind == "pyproj":
+            return spec, own  # the file's CRS to WGS-84 axes first, then the Chinese shift
+        return spec, None
+    if cols.tag is None:
+        return spec or WGS84, None
+    if spec is None:
+        log.info("%s: columns %s are labelled %s; converting them to WGS-84",
+                 path.name, cols.coordinate_label(), cols.tag)
+        return _coords.resolve_crs(cols.tag), None
+    if spec.kind != cols.tag and not named:
+        msg = (f"{path}: columns {cols.coordinate_label()} are labelled {cols.tag}, but "
+               f"crs={spec.label!r} was given; leave the crs option out to read them as "
+               f"{cols.tag}, or name the columns with lon_col/lat_col")
+        raise InputError(msg)
+    return spec, None
+
+
+# --- rows ------------------------------------------------------------------------------
+
+@dataclass
+class _Parsed:
+    """Per-row results of reading coordinates (lists in row order)."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    src_x: list[float]
+    src_y: list[float]
+    problems: list[list[str]]
+    notes: list[list[str]]
+    swapped: int = 0
+    rounded: int = 0
+    duplicates: int = 0
+
+
+def _cells(cells: list[Any], cols: Columns) -> list[Any]:
+    """Pad short rows; an unquoted "lng,lat" in the last column spills over: join it back."""
+    width = len(cols.names)
+    if cols.pair is not None and cols.pair == width - 1 and len(cells) > width:
+        tail = [str(c) for c in cells[cols.pair:] if not is_na(c)]
+        cells = [*cells[:cols.pair], ",".join(tail)]
+    return list(cells) + [None] * (width - len(cells))
+
+
+def _raw_xy(cells: list[Any], cols: Columns, point: Any, problems: list[str]
+            ) -> tuple[Any, Any, str, str] | None:
+    if point is not None:
+        if isinstance(point, str):
+            problems.append(point)
+            return None
+        return point[0], point[1], "longitude", "latitude"
+    if cols.pair is not None:
+        name = cols.names[cols.pair]
+        pair, problem = parse_pair(cells[cols.pair], name)
+        if pair is None:
+            problems.append(str(problem))
+            return None
+        x, y = (pair[1], pair[0]) if cols.pair_lat_first else pair
+        return x, y, name, name
+    return cells[cols.lon], cells[cols.lat], cols.names[cols.lon], cols.names[cols.lat]
+
+
+def _label(xname: str, yname: str) -> str:
+    return f"column '{xname}'" if xname == yname else f"columns '{xname}'/'{yname}'"
+
+
+def _check_degrees(x: float, y: float, xname: str, yname: str, problems: list[str],
+                   notes: list[str]) -> tuple[float, float, bool]:
+    """Range checks; swapped columns are fixed when only the swap lies in China."""
+    if not _coords.in_china(x, y) and _coords.in_china(y, x):
+        notes.append(f"{_label(xname, yname)}: ({x}, {y}) only makes sense swapped: "
+                     f"read as longitude {y}, latitude {x}; check the file")
+        return y, x, True
+    if not -180 <= x <= 180:
+        problems.append(f"column '{xname}': longitude {x} is out of range (-180 to 180)")
+    if not -90 <= y <= 90:
+        hint = "; are lat and lon swapped?" if -90 <= x <= 90 else ""
+        problems.append(f"column '{yname}': latitude {y} is out of range (-90 to 90){hint}")
+    return x, y, False
+
+
+def _parse_rows(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
+                source: CrsSpec, pre: CrsSpec | None, path: Path, *,
+                use_geometry: bool) -> _Parsed:
+    n = len(rows)
+    xs, ys = np.full(n, np.nan), np.full(n, np.nan)
+    problems: list[list[str]] = [[] for _ in range(n)]
+    notes: list[list[str]] = [[] for _ in range(n)]
+    names: list[tuple[str, str]] = [("", "")] * n
+    rounded = np.zeros(n, dtype=bool)
+    swapped = 0
+    geographic = source.geographic and pre is None
+    points = table.points if use_geometry else None
+    for i, (_, raw_cells) in enumerate(rows):
+        cells = _cells(raw_cells, cols)
+        raw = _raw_xy(cells, cols, points[i] if points is not None else None, problems[i])
+        if raw is None:
+            continue
+        rx, ry, xname, yname = raw
+        names[i] = (xname, yname)
+        x, px = parse_coordinate(rx, xname)
+        y, py = parse_coordinate(ry, yname)
+        problems[i].extend(p for p in (px, py) if p)
+        if x is None or y is None:
+            continue
+        if geographic:
+            x, y, flipped = _check_degrees(x, y, xname, yname, problems[i], notes[i])
+            swapped += flipped
+            places = [_coords.decimals(v) for v in (rx, ry)]
+            rounded[i] = any(p is not None and p <= 2 for p in places)
+        xs[i], ys[i] = x, y
+    usable = np.array([not p for p in problems]) & np.isfinite(xs)
+    sx, sy = np.where(usable, xs, np.nan), np.where(usable, ys, np.nan)
+    if pre is not None:
+        sx, sy = _coords.to_wgs84(sx, sy, pre)
+    lon, lat = _coords.to_wgs84(sx, sy, source)
+    if not geographic and pre is None:
+        swapped += _check_projected(source, xs, ys, lon, lat, usable, names, problems, notes)
+    for i in np.flatnonzero(usable & ~(np.isfinite(lon) & np.isfinite(lat))):
+        if not problems[i]:
+            problems[i].append(f"{_label(*names[i])}: ({xs[i]}, {ys[i]}) "
+                               f"cannot be converted from {source.label} to WGS-84")
+    ok = np.array([not p for p in problems])
+    lon, lat = np.where(ok, lon, np.nan), np.where(ok, lat, np.nan)
+    for i in np.flatnonzero(ok & rounded):
+        notes[i].append(f"{_label(*names[i])}: {xs[i]}, {ys[i]} have at "
+                        "most 2 decimals (about 1 km): were they rounded by Excel? Format the "
+                        "cells with 6 decimals")
+    return _Parsed(lon, lat, xs.tolist(), ys.tolist(), problems, notes, swapped,
+                   int((ok & rounded).sum()))
+
+
+def _check_projected(source: CrsSpec, xs: np.ndarray, ys: np.ndarray, lon: np.ndarray,
+                     lat: np.ndarray, usable: np.ndarray, names: list[tuple[str, str]],
+                     problems: list[list[str]], notes: list[list[str]]) -> int:
+    """Projected x/y outside the CRS's area or China: swap them when the swap lies in both."""
+    swapped = 0
+    inside = _coords.in_area(source, lon, lat)
+    china = _coords.in_china(lon, lat)
+    for i in np.flatnonzero(usable & ~(inside & china)):
+        xname, yname = names[i]
+        a, b = _coords.to_wgs84(np.array([ys[i]]), np.array([xs[i]]), source)
+        if _coords.in_area(source, a, b)[0] and _coords.in_china(a, b)[0]:
+            notes[i].append(f"{_label(xname, yname)}: ({xs[i]}, {ys[i]}) only lies in the "
+                            f"area of {source.label} swapped; used them swapped")
+            xs[i], ys[i], lon[i], lat[i] = ys[i], xs[i], a[0], b[0]
+            swapped += 1
+        elif not inside[i]:
+            problems[i].append(f"{_label(xname, yname)}: ({xs[i]}, {ys[i]}) lies outside "
+                               f"the area of {source.label}; is that the right crs?")
+    return swapped
+
+
+# --- assembling the table --------------------------------------------------------------
+
+def _text(value: Any) -> str:
+    """A cell as text: integral floats without ``.0`` (phone numbers, ids from Excel).
+
+    >>> _text(13800138000.0), _text(None), _text(" a "), _text(1.5)
+    ('13800138000', '', 'a', '1.5')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value).strip()
+
+
+def _assemble(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
+              source: CrsSpec, parsed: _Parsed, path: Path) -> gpd.GeoDataFrame:
+    sources = {i: f for f, i in cols.fields.items()}
+    raw_keys: list[str | None] = []
+    for i, name in enumerate(cols.names):
+        key = None if not name else f"input_{name}" if name in _RESERVED else name
+        raw_keys.append(None if sources.get(i) in (name, key) else key)
+    tabular = table.columns is None
+    optional = [f for f in _OPTIONAL_FIELDS if f in cols.fields]
+    records = []
+    for i, (number, raw_cells) in enumerate(rows):
+        cells = _cells(raw_cells, cols)
+
+        def field(name: str, cells: list[Any] = cells) -> str:
+            index = cols.fields.get(name)
+            return _text(cells[index]) if index is not None else ""
+
+        problems = parsed.problems[i]
+        prefix = f"{path.name} {table.unit} {number}: "
+        record: dict[str, Any] = {
+            "station_id": field("station_id") or str(number),
+            "name": field("name"),
+            "row": number,
+            "status": "invalid" if problems else "ok",
+            "reason": prefix + "; ".join(problems) if problems else "",
+            "note": prefix + "; ".join(parsed.notes[i]) if parsed.notes[i] else "",
+            **{f: field(f) for f in TEXT_FIELDS},
+            "services": parse_services({k: cells[j] for k, j in cols.flags.items()},
+                                       [cells[j] for j in cols.lists]),
+            "src_lon": parsed.src_x[i],
+            "src_lat": parsed.src_y[i],
+            "src_crs": source.label,
+            **{f: field(f) for f in optional},
+        }
+        for key, cell in zip(raw_keys, cells, strict=False):
+            if key is not None:
+                record.setdefault(key, _text(cell) if tabular else cell)
+        records.append(record)
+    _flag_duplicates(records, parsed, path.name, table.unit)
+    frame = pd.DataFrame.from_records(records)
+    _check_unique_ids(frame, path)
+    geometry = [shapely.Point(x, y) if np.isfinite(x) else None
+                for x, y in zip(parsed.lon, parsed.lat, strict=True)]
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)
+
+
+def _flag_duplicates(records: list[dict[str, Any]], parsed: _Parsed, file: str,
+                     unit: str) -> None:
+    """Note the same name within 50 m, and any two stations within 5 m (rows are kept)."""
+    ok = np.flatnonzero(np.isfinite(parsed.lon))
+    if len(ok) < 2:
+        return
+    lam, phi = np.radians(parsed.lon[ok]), np.radians(parsed.lat[ok])
+    xyz = _EARTH_RADIUS_M * np.column_stack(
+        [np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+    pairs = cKDTree(xyz).query_pairs(DUPLICATE_NAME_M, output_type="ndarray")
+    keys = [unicodedata.normalize("NFKC", r["name"]).strip().lower() for r in records]
+    extra: dict[int, list[str]] = {}
+    for a, b in sorted(map(tuple, pairs)):
+        i, j = ok[a], ok[b]
+        dist = float(np.linalg.norm(xyz[a] - xyz[b]))  # chord = arc at these distances
+        same = bool(keys[i]) and keys[i] == keys[j]
+        if not same and dist > DUPLICATE_POINT_M:
+            continue
+        what = "the same name" if same else "a station"
+        for k, other in ((i, j), (j, i)):
+            extra.setdefault(k, []).append(
+                f"{what} as {unit} {records[other]['row']} ('{records[other]['name']}') is "
+                f"{dist:.1f} m away: a duplicate? (both kept)")
+    for k, texts in extra.items():
+        note = records[k]["note"]
+        start = note + "; " if note else f"{file} {unit} {records[k]['row']}: "
+        records[k]["note"] = start + "; ".join(texts)
+    parsed.duplicates = len(extra)
+
+
+def _check_unique_ids(frame: pd.DataFrame, path: Path) -> None:
+    dup = frame["station_id"].duplicated(keep=False)
+    if dup.any():
+        rows = frame.loc[dup, "row"].tolist()
+        msg = f"{path}: station ids repeat on rows {rows}; make the id column unique or drop it"
+        raise InputError(msg)
+
+
+def _report(stations: gpd.GeoDataFrame, table: Table, path: Path, header_row: int | None,
+            source: CrsSpec, skipped: int, parsed: _Parsed) -> dict[str, Any]:
+    n_bad = int((stations["status"] != "ok").sum())
+    report = {
+        "file": path.name, "format": table.fmt, "encoding": table.encoding,
+        "sheet": table.sheet, "header_row": header_row, "crs": source.label,
+        "stations": len(stations), "ok": len(stations) - n_bad, "invalid": n_bad,
+        "blank_rows_skipped": skipped, "swapped_fixed": parsed.swapped,
+        "rounded": parsed.rounded, "possible_duplicates": parsed.duplicates,
+    }
+    extras = [f"{v} {k.replace('_', ' ')}" for k, v in report.items()
+              if k in ("blank_rows_skipped", "swapped_fixed", "rounded", "possible_duplicates")
+              and v]
+    log.info("%s: read %d stations (%d ok, %d invalid%s), coordinates %s",
+             path.name, len(stations), len(stations) - n_bad, n_bad,
+             "".join("; " + e for e in extras), source.label)
+    if n_bad:
+        first = next(r for r, st in zip(stations["reason"], stations["status"], strict=True)
+                     if st != "ok")
+        log.info("%s: %d of %d rows have no usable location and are kept as invalid; "
+                 "first: %s", path.name, n_bad, len(stations), first)
+    return report
+
+
+# --- snapping --------------------------------------------------------------------------
 
 def snap_stations(
     network: StreetNetwork, stations: gpd.GeoDataFrame, *, max_snap_m: float = 100.0
 ) -> gpd.GeoDataFrame:
     """Snap each station to the nearest point of the nearest street segment.
+
+    Also checks whether the stations as a whole sit off the streets the way GCJ-02
+    (Amap) coordinates read as WGS-84 do (see :func:`check_offset`); if so a warning
+    naming the fix is logged and stored in ``attrs["crs_warning"]``.
 
     Parameters
     ----------
@@ -140,8 +494,8 @@ def snap_stations(
     for col, fill in (("snap_dist_m", np.nan), ("edge_id", -1), ("offset_m", np.nan),
                       ("snap_lon", np.nan), ("snap_lat", np.nan)):
         out[col] = fill
-    usable = (out["status"] == "ok").to_numpy() & ~out.geometry.is_empty.to_numpy()
-    usable &= ~out.geometry.isna().to_numpy()
+    out.attrs.pop("crs_warning", None)
+    usable = _usable(out)
     if not usable.any():
         return out
     points = out.geometry[usable].to_crs(network.crs).to_numpy()
@@ -177,73 +531,222 @@ def snap_stations(
         "snapped %d of %d usable stations (%d farther than %g m from any street)",
         len(rows), int(usable.sum()), len(far), max_snap_m,
     )
+    check = _offset_check(network, stations, tree)
+    if check.suspected:
+        log.warning("%s", check.message)
+        out.attrs["crs_warning"] = check.message
     return out
 
 
-def _decode(data: bytes, path: Path, encoding: str | None) -> str:
-    if encoding:
-        try:
-            return data.decode(encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            msg = f"{path}: cannot decode as {encoding}: {exc}"
-            raise InputError(msg) from exc
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        msg = f"{path}: neither UTF-8 nor GB18030 text; pass the encoding explicitly"
-        raise InputError(msg) from exc
-    log.info("%s: decoded as GB18030 (not UTF-8)", path.name)
-    return text
+def _usable(stations: gpd.GeoDataFrame) -> np.ndarray:
+    geoms = stations.geometry
+    return ((stations["status"] == "ok").to_numpy() & ~geoms.isna().to_numpy()
+            & ~geoms.is_empty.to_numpy())
 
 
-def _norm_header(text: str) -> str:
-    """Normalise a header cell for alias matching.
+# --- GCJ-02 read as WGS-84 -------------------------------------------------------------
 
-    Examples
-    --------
-    >>> _norm_header("  Ｌｏｎ ") , _norm_header("经　度"), _norm_header("")
-    ('lon', '经度', '')
+@dataclass(frozen=True)
+class OffsetCheck:
+    """Whether stations sit off the streets as if read in the wrong coordinate system.
+
+    Parameters
+    ----------
+    stations
+        Usable stations checked.
+    median_snap_m
+        Median distance from a station to the nearest street, as read.
+    share_300_700
+        Share of stations 300–700 m from every street (GCJ-02's offset in China).
+    coherence
+        0–1: how much the directions from stations to their nearest streets agree
+        (1 = all the same way, as a datum shift makes them).
+    alternative
+        The coordinate system that fits the streets best ("gcj02", "bd09", "wgs84"),
+        or ``None`` when none does better than the one used.
+    median_snap_alternative_m
+        Median snap distance if the coordinates were read as ``alternative``.
+    closer_share
+        Share of stations that are closer to a street when read as ``alternative``.
+    suspected
+        True when the stations look read in the wrong system.
+    message
+        What was found and the fix (``crs='gcj02'``, ``--crs gcj02``); empty if nothing.
     """
-    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+
+    stations: int
+    median_snap_m: float
+    share_300_700: float
+    coherence: float
+    alternative: str | None
+    median_snap_alternative_m: float
+    closer_share: float
+    suspected: bool
+    message: str
 
 
-def _find_column(keys: list[str], aliases: tuple[str, ...]) -> int | None:
-    for alias in aliases:
-        if alias in keys:
-            return keys.index(alias)
-    return None
+_MIN_STATIONS_FOR_CHECK = 5
+_DESCRIBE = {"gcj02": "GCJ-02 (Amap, Tencent)", "bd09": "BD-09 (Baidu)", "wgs84": "WGS-84 (GPS)"}
 
 
-def _number(cell: str, column: str, problems: list[str]) -> float | None:
-    """Parse a coordinate cell; full-width digits are normalised.
+def check_offset(network: StreetNetwork, stations: gpd.GeoDataFrame) -> OffsetCheck:
+    """Check whether stations sit off the streets as GCJ-02 coordinates read as WGS-84 do.
 
-    Examples
-    --------
-    >>> _number("１１４．５", "lon", []), _number("", "lon", p := []), p
-    (114.5, None, ["column 'lon': value is missing"])
+    Each usable station's distance to the nearest street is compared with the distance
+    it would have if its source coordinates were GCJ-02, BD-09 or WGS-84 instead of
+    what they were read as (``src_crs``; WGS-84 when absent). Read correctly, stations
+    lie a few metres beside their street; read in the wrong system they land 0.5 km
+    away, which in a dense grid may still be only 20–70 m from *some* street. So a file
+    is suspect when another reading brings at least 70 % of the stations closer and cuts
+    the median distance by 40 % and 5 m or more; or when most stations sit 300–700 m
+    from every street in one direction. Correct data never pass the first test: the
+    other reading moves them away from their streets.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    stations
+        Output of :func:`read_stations` (with ``status``; ``src_lon``, ``src_lat`` and
+        ``src_crs`` are used when present).
+
+    Returns
+    -------
+    OffsetCheck
+        The finding, with a message that names the fix.
     """
-    text = unicodedata.normalize("NFKC", cell).strip()
-    if not text:
-        problems.append(f"column '{column}': value is missing")
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        problems.append(f"column '{column}': {cell!r} is not a number")
-        return None
-    if not math.isfinite(value):
-        problems.append(f"column '{column}': {cell!r} is not a finite number")
-        return None
-    return value
+    return _offset_check(network, stations, shapely.STRtree(network.edges.geometry.to_numpy()))
 
 
-def _check_unique_ids(frame: pd.DataFrame, path: Path) -> None:
-    dup = frame["station_id"].duplicated(keep=False)
-    if dup.any():
-        rows = frame.loc[dup, "row"].tolist()
-        msg = f"{path}: station ids repeat on rows {rows}; make the id column unique or drop it"
+def _nearest(tree: shapely.STRtree, lines: np.ndarray, points: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the nearest street and unit vector towards it, per point."""
+    (pt_idx, edge_idx), dist = tree.query_nearest(points, return_distance=True)
+    first = np.unique(pt_idx, return_index=True)[1]
+    pt_idx, edge_idx, dist = pt_idx[first], edge_idx[first], dist[first]
+    near = shapely.line_interpolate_point(
+        lines[edge_idx], shapely.line_locate_point(lines[edge_idx], points[pt_idx]))
+    vec = shapely.get_coordinates(near) - shapely.get_coordinates(points[pt_idx])
+    norm = np.hypot(vec[:, 0], vec[:, 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit = vec / norm[:, None]
+    return dist, np.nan_to_num(unit)
+
+
+def _offset_check(network: StreetNetwork, stations: gpd.GeoDataFrame,
+                  tree: shapely.STRtree) -> OffsetCheck:
+    usable = _usable(stations)
+    n = int(usable.sum())
+    if n < _MIN_STATIONS_FOR_CHECK:
+        return OffsetCheck(n, math.nan, 0.0, 0.0, None, math.nan, 0.0, False, "")
+    lines = network.edges.geometry.to_numpy()
+    geoms = stations.geometry[usable].to_crs(4326)
+    lon, lat = geoms.x.to_numpy(), geoms.y.to_numpy()
+    current = _current_system(stations, usable)
+    dist, unit = _nearest(tree, lines, _project(network, lon, lat))
+    median = float(np.median(dist))
+    share = float(np.mean((dist >= 300) & (dist <= 700)))
+    coherence = float(np.hypot(*unit.mean(axis=0)))
+    best, best_median, closer = None, median, 0.0
+    for system, (alt_lon, alt_lat) in _alternatives(stations, usable, current, lon, lat).items():
+        if not np.isfinite(alt_lon).all():
+            continue
+        alt_dist, _ = _nearest(tree, lines, _project(network, alt_lon, alt_lat))
+        alt_median = float(np.median(alt_dist))
+        if alt_median < best_median:
+            best, best_median, closer = system, alt_median, float(np.mean(alt_dist < dist))
+    better = (best is not None and closer >= 0.7 and best_median <= 0.6 * median
+              and median - best_median >= 5)
+    shifted = share >= 0.6 and coherence >= 0.8 and current == "wgs84"
+    if not (better or shifted):
+        return OffsetCheck(n, median, share, coherence, best, best_median, closer, False, "")
+    fix = best if better and best is not None else "gcj02"
+    message = (
+        f"{n} stations sit {median:.0f} m (median) from the nearest street as read "
+        f"({_DESCRIBE.get(current, current)})"
+        + (f", but {best_median:.0f} m if their coordinates are {_DESCRIBE[fix]} ({closer:.0%} "
+           "of them closer)" if better
+           else f"; {share:.0%} of them 300-700 m away in one direction")
+        + f": the file looks like {_DESCRIBE[fix]} coordinates read as "
+        f"{_DESCRIBE.get(current, current)}. Re-read it with crs='{fix}' "
+        f"(command line: --crs {fix})"
+    )
+    return OffsetCheck(n, median, share, coherence, best, best_median, closer, True, message)
+
+
+def _project(network: StreetNetwork, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    return gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(network.crs).to_numpy()
+
+
+def _current_system(stations: gpd.GeoDataFrame, usable: np.ndarray) -> str:
+    if "src_crs" not in stations.columns:
+        return "wgs84"
+    labels = set(stations.loc[usable, "src_crs"].astype(str))
+    system = labels.pop() if len(labels) == 1 else "mixed"
+    return {"cgcs2000": "wgs84"}.get(system, system)
+
+
+def _alternatives(stations: gpd.GeoDataFrame, usable: np.ndarray, current: str,
+                  lon: np.ndarray, lat: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """WGS-84 positions if the source coordinates were in another Chinese system."""
+    if current not in ("wgs84", "gcj02", "bd09"):
+        return {}
+    if current == "wgs84" or not {"src_lon", "src_lat"} <= set(stations.columns):
+        src_x, src_y = lon, lat
+    else:
+        src_x = stations.loc[usable, "src_lon"].to_numpy(dtype=float)
+        src_y = stations.loc[usable, "src_lat"].to_numpy(dtype=float)
+    convert: dict[str, Callable[..., Any]] = {
+        "wgs84": lambda x, y: (x, y),
+        "gcj02": chinacrs.gcj02_to_wgs84,
+        "bd09": chinacrs.bd09_to_wgs84,
+    }
+    return {system: tuple(np.asarray(v, dtype=float) for v in func(src_x, src_y))
+            for system, func in convert.items() if system != current}
+
+
+# --- markers for export ----------------------------------------------------------------
+
+def station_markers(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Turn read (or snapped) stations into the table the map exports write.
+
+    A status typed in the file (``existing``/``proposed``/``rejected`` or 现有站点/拟建站点/
+    未采用站点, e.g. from a proposals file) is kept; otherwise a usable station is
+    ``"existing"`` and any other (invalid, too far from a street) is ``"rejected"``.
+
+    Parameters
+    ----------
+    stations
+        Output of :func:`read_stations` or :func:`snap_stations`, or any GeoDataFrame
+        with ``station_id``, ``name`` and ``status``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326 with ``station_id``, ``name``, ``status`` (existing, proposed,
+        rejected), ``address``, ``phone``, ``hours``, ``services``, ``reason`` (the
+        file's reason if it had one, else why the row could not be used) and the
+        geometry.
+    """
+    if stations.crs is None:
+        msg = "stations have no CRS; set it, e.g. stations.set_crs(4326)"
         raise InputError(msg)
+    n = len(stations)
+
+    def column(name: str) -> list[str]:
+        return [_text(v) for v in stations[name]] if name in stations.columns else [""] * n
+
+    read_status, given = column("status"), column("input_status")
+    reason, given_reason = column("reason"), column("input_reason")
+    status = []
+    for now, typed in zip(read_status, given, strict=True):
+        plan = _PLAN_STATUS.get(typed.strip().lower(), "")
+        status.append(plan or _PLAN_STATUS.get(now, "existing" if now == "ok" else "rejected"))
+    frame = pd.DataFrame({
+        "station_id": column("station_id"), "name": column("name"), "status": status,
+        **{f: column(f) for f in (*TEXT_FIELDS, "services")},
+        "reason": [g or (r if now != "ok" else "")
+                   for g, r, now in zip(given_reason, reason, read_status, strict=True)],
+    })
+    return gpd.GeoDataFrame(frame, geometry=stations.geometry.to_crs(4326).to_numpy(), crs=4326)
+

@@ -1,0 +1,452 @@
+"""Station file formats: turn CSV, XLSX, GeoJSON, GeoPackage, Shapefile, KML and GPX into rows.
+
+Each reader returns a :class:`Table`. Spreadsheet-like files (CSV, XLSX) give raw rows;
+the header row is found later, from the column names. Map files (GeoJSON, GeoPackage,
+Shapefile, KML, GPX) give named properties and one point (or a problem) per feature.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import logging
+import math
+import re
+import warnings
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyproj
+
+from ._errors import InputError, MissingDataError
+
+log = logging.getLogger(__name__)
+
+TABULAR = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+VECTOR = {".geojson": "geojson", ".json": "geojson", ".gpkg": "ogr", ".shp": "ogr",
+          ".kml": "kml", ".kmz": "kml", ".gpx": "gpx"}
+_KINDS = "CSV/TXT, XLSX, GeoJSON, GeoPackage, Shapefile, KML/KMZ or GPX"
+
+# Writers put ' before a cell a spreadsheet would run as a formula; undo it when reading.
+_NEUTRALISED = re.compile(r"^'(?=[=+\-@\t\r])")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# Labels of the GPX <desc> lines stationplan writes (export._details).
+_DESC_LABELS = ("状态", "地址", "电话", "开放时间", "服务", "说明", "编号")
+_UNLOCATED_FIELDS = (("station_id", "编号"), ("status", "状态"), ("address", "地址"),
+                     ("phone", "电话"), ("hours", "开放时间"), ("services", "服务"),
+                     ("reason", "说明"))
+
+Point = tuple[Any, Any]
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of a station file before columns are interpreted.
+
+    ``rows`` holds ``(number, cells)``: the line or sheet row for spreadsheets, the
+    feature number for map files. Map files also have ``columns`` (property names, one
+    per cell), ``points`` (``(x, y)`` or a problem text per row) and the file's ``crs``.
+    """
+
+    fmt: str
+    unit: str
+    rows: list[tuple[int, list[Any]]]
+    columns: list[str] | None = None
+    points: list[Point | str] | None = None
+    crs: pyproj.CRS | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+
+
+def read_table(path: Path, *, encoding: str | None, sheet: str | int | None) -> Table:
+    """Read any supported station file into a :class:`Table`."""
+    if not path.exists():
+        msg = f"{path}: station file not found"
+        raise MissingDataError(msg)
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        msg = (f"{path}: unsupported station file type '.xls' (the old Excel format); "
+               "open it in Excel or WPS and save it as .xlsx or CSV")
+        raise InputError(msg)
+    kind = TABULAR.get(suffix) or VECTOR.get(suffix)
+    if kind is None:
+        msg = f"{path}: unsupported station file type {path.suffix!r}; use {_KINDS}"
+        raise InputError(msg)
+    if kind == "csv":
+        return _read_csv(path, encoding, tab=suffix == ".tsv")
+    if kind == "xlsx":
+        return _read_xlsx(path, sheet)
+    if kind == "geojson":
+        return _read_geojson(path, encoding)
+    if kind == "ogr":
+        return _read_ogr(path, encoding, sheet)
+    if kind == "kml":
+        return _read_kml(path, encoding)
+    return _read_gpx(path, encoding)
+
+
+# --- text ------------------------------------------------------------------------------
+
+def decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
+    """Decode file bytes: the forced encoding, else UTF-16/UTF-8 by BOM, UTF-8, GB18030."""
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            msg = f"{path}: cannot decode as {encoding}: {exc}"
+            raise InputError(msg) from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        msg = (f"{path}: the file is neither UTF-8 nor GBK/GB18030 text; pass the encoding "
+               "explicitly (encoding=..., --encoding)")
+        raise InputError(msg) from exc
+    log.info("%s: decoded as GB18030 (GBK), the default of Chinese Excel", path.name)
+    return text, "gb18030"
+
+
+def _delimiter(text: str) -> str:
+    """Guess the CSV delimiter from the first lines: the most used of , tab ; | (else ，).
+
+    >>> _delimiter("名称,经度,纬度\\n"), _delimiter("a\\tb\\n"), _delimiter("名称，经度，纬度")
+    (',', '\\t', '，')
+    """
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    best, best_score = ",", (0, 0)
+    for candidate in (",", "\t", ";", "|"):
+        score = (sum(candidate in line for line in lines), sum(line.count(candidate)
+                                                                 for line in lines))
+        if score > best_score:
+            best, best_score = candidate, score
+    if best_score == (0, 0) and any("，" in line for line in lines):
+        return "，"  # typed with a Chinese input method
+    return best
+
+
+def _read_csv(path: Path, encoding: str | None, *, tab: bool) -> Table:
+    text, used = decode(path.read_bytes(), path, encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if tab else _delimiter(text))
+    rows = []
+    line = 0
+    try:
+        for record in reader:
+            start, line = line + 1, reader.line_num
+            rows.append((start, [_NEUTRALISED.sub("", c) for c in record]))
+    except csv.Error as exc:
+        msg = f"{path} line {reader.line_num}: not valid CSV ({exc}); check the quotes"
+        raise InputError(msg) from exc
+    return Table("csv", "row", rows, encoding=used)
+
+
+# --- Excel -----------------------------------------------------------------------------
+
+def _excel_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _read_xlsx(path: Path, sheet: str | int | None) -> Table:
+    try:
+        import openpyxl
+    except ImportError as exc:  # pragma: no cover - openpyxl is a dependency
+        msg = "reading .xlsx files needs openpyxl: pip install openpyxl"
+        raise InputError(msg) from exc
+    with warnings.catch_warnings():
+        # openpyxl warns about styles and extensions it ignores; they do not affect values.
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            msg = f"{path}: not a readable .xlsx workbook ({exc}); save it again from Excel"
+            raise InputError(msg) from exc
+        try:
+            names = book.sheetnames
+            if sheet is None:
+                name = names[0]
+            elif isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit()
+                                            and sheet not in names):
+                index = int(sheet)
+                if not 0 <= index < len(names):
+                    msg = f"{path}: sheet={sheet!r} is out of range; the sheets are {names}"
+                    raise InputError(msg)
+                name = names[index]
+            elif sheet in names:
+                name = str(sheet)
+            else:
+                msg = f"{path}: there is no sheet {sheet!r}; the sheets are {names}"
+                raise InputError(msg)
+            rows = [(i, [_excel_value(v) for v in values])
+                    for i, values in enumerate(book[name].iter_rows(values_only=True), start=1)]
+        finally:
+            book.close()
+    return Table("xlsx", "row", rows, sheet=name)
+
+
+# --- GeoJSON ---------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    """Property values as cells: lists joined by ';', objects as JSON, numpy as Python."""
+    if isinstance(value, list | tuple):
+        return ";".join("" if v is None else str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value.strip() if isinstance(value, str) else value
+
+
+def _geojson_point(geometry: Any) -> Point | str:
+    if geometry is None:
+        return "the feature has no geometry"
+    kind = geometry.get("type") if isinstance(geometry, dict) else None
+    coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
+    if kind == "MultiPoint" and isinstance(coords, list) and len(coords) == 1:
+        kind, coords = "Point", coords[0]
+    if kind != "Point":
+        return f"the geometry is a {kind}, not a point; convert areas to points first"
+    if not isinstance(coords, list) or len(coords) < 2:
+        return "the point has no coordinates"
+    return coords[0], coords[1]
+
+
+def _collect(records: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    columns: list[str] = []
+    for record in records:
+        columns.extend(k for k in record if k not in columns)
+    return columns, [[_plain(r.get(c)) for c in columns] for r in records]
+
+
+def _read_geojson(path: Path, encoding: str | None) -> Table:
+    text, used = decode(path.read_bytes(), path, encoding)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"{path}: not valid JSON ({exc})"
+        raise InputError(msg) from exc
+    kind = doc.get("type") if isinstance(doc, dict) else None
+    if kind == "FeatureCollection":
+        features = doc.get("features") or []
+    elif kind == "Feature":
+        features = [doc]
+    elif kind in ("Point", "MultiPoint"):
+        features = [{"type": "Feature", "properties": {}, "geometry": doc}]
+    else:
+        msg = f"{path}: not a GeoJSON FeatureCollection (type {kind!r})"
+        raise InputError(msg)
+    crs = pyproj.CRS.from_epsg(4326)
+    name = ((doc.get("crs") or {}).get("properties") or {}).get("name")
+    if name and "crs84" not in name.lower():  # the pre-RFC 7946 "crs" member
+        try:
+            crs = pyproj.CRS.from_user_input(name)
+        except pyproj.exceptions.CRSError as exc:
+            msg = f"{path}: unknown \"crs\" {name!r}; remove it or pass crs=..."
+            raise InputError(msg) from exc
+    records = [dict(f.get("properties") or {}) if isinstance(f, dict) else {} for f in features]
+    for record, feature in zip(records, features, strict=True):
+        if isinstance(feature, dict) and "id" in feature and "id" not in record:
+            record["id"] = feature["id"]
+    columns, rows = _collect(records)
+    points = [_geojson_point(f.get("geometry") if isinstance(f, dict) else None)
+              for f in features]
+    return Table("geojson", "feature", list(enumerate(rows, start=1)), columns, points, crs,
+                 encoding=used)
+
+
+# --- GeoPackage, Shapefile -------------------------------------------------------------
+
+def _read_ogr(path: Path, encoding: str | None, layer: str | int | None) -> Table:
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+    if layer is None:
+        name = layers[0]
+    elif str(layer) in layers:
+        name = str(layer)
+    elif str(layer).isdigit() and int(layer) < len(layers):
+        name = layers[int(layer)]
+    else:
+        msg = f"{path}: there is no layer {layer!r}; the layers are {layers}"
+        raise InputError(msg)
+    kwargs = {"encoding": encoding} if encoding else {}
+    try:
+        frame = gpd.read_file(path, layer=name, engine="pyogrio", **kwargs)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        msg = f"{path}: cannot read layer {name!r} ({exc})"
+        raise InputError(msg) from exc
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    rows = [[_plain(v) for v in values] for values in frame[columns].itertuples(index=False)]
+    points: list[Point | str] = []
+    for geom in frame.geometry.to_numpy():
+        if geom is not None and geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+            geom = geom.geoms[0]
+        if geom is None or shapely.is_empty(geom):
+            points.append("the feature has no geometry")
+        elif geom.geom_type != "Point":
+            points.append(f"the geometry is a {geom.geom_type}, not a point; "
+                          "convert areas to points first")
+        else:
+            points.append((geom.x, geom.y))
+    return Table("ogr", "feature", list(enumerate(rows, start=1)), columns, points, frame.crs,
+                 encoding=encoding, sheet=name)
+
+
+# --- KML, GPX --------------------------------------------------------------------------
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child_text(element: ET.Element, name: str) -> str | None:
+    for child in element:
+        if _local(child.tag) == name:
+            return (child.text or "").strip()
+    return None
+
+
+def _xml_root(data: bytes, path: Path, encoding: str | None) -> ET.Element:
+    try:
+        if encoding:
+            text, _ = decode(data, path, encoding)
+            return ET.fromstring(_XML_DECLARATION.sub("", text))
+        return ET.fromstring(data)
+    except ET.ParseError as exc:
+        msg = f"{path}: not valid XML ({exc})"
+        raise InputError(msg) from exc
+
+
+def _read_kml(path: Path, encoding: str | None) -> Table:
+    data = path.read_bytes()
+    if path.suffix.lower() == ".kmz":
+        with zipfile.ZipFile(io.BytesIO(data)) as kmz:
+            inner = [n for n in kmz.namelist() if n.lower().endswith(".kml")]
+            if not inner:
+                msg = f"{path}: the KMZ holds no .kml file"
+                raise InputError(msg)
+            data = kmz.read("doc.kml" if "doc.kml" in inner else inner[0])
+    root = _xml_root(data, path, encoding)
+    records: list[dict[str, Any]] = []
+    points: list[Point | str] = []
+
+    def walk(element: ET.Element, folder: str | None) -> None:
+        for child in element:
+            tag = _local(child.tag)
+            if tag in ("Folder", "Document"):
+                walk(child, _child_text(child, "name") if tag == "Folder" else folder)
+            elif tag == "Placemark":
+                records.append(_placemark_record(child, folder))
+                points.append(_placemark_point(child))
+
+    walk(root, None)
+    columns, rows = _collect(records)
+    return Table("kml", "placemark", list(enumerate(rows, start=1)), columns, points,
+                 pyproj.CRS.from_epsg(4326), encoding=encoding)
+
+
+def _placemark_record(placemark: ET.Element, folder: str | None) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for name in ("name", "address", "phoneNumber", "description"):
+        value = _child_text(placemark, name)
+        if value is not None:
+            record[name] = value
+    if folder:
+        record["folder"] = folder
+    for element in placemark.iter():
+        tag = _local(element.tag)
+        if tag == "Data" and element.get("name"):
+            record[element.get("name")] = (_child_text(element, "value") or "")
+        elif tag == "SimpleData" and element.get("name"):
+            record[element.get("name")] = (element.text or "").strip()
+    return record
+
+
+def _placemark_point(placemark: ET.Element) -> Point | str:
+    kinds = []
+    for element in placemark.iter():
+        tag = _local(element.tag)
+        if tag == "Point":
+            text = _child_text(element, "coordinates") or ""
+            parts = text.split()[0].split(",") if text.split() else []
+            if len(parts) < 2:
+                return "the Point has no coordinates"
+            return parts[0].strip(), parts[1].strip()
+        if tag in ("LineString", "Polygon", "LinearRing", "Track", "Model"):
+            kinds.append(tag)
+    if kinds:
+        return f"the placemark is a {kinds[0]}, not a Point"
+    return "the placemark has no Point"
+
+
+def _desc_fields(desc: str) -> dict[str, str]:
+    """Fields of a stationplan GPX description ("地址: ..." one per line).
+
+    >>> _desc_fields("状态: 现有站点\\n地址: 长寿街\\n二号\\n编号: s1")
+    {'状态': '现有站点', '地址': '长寿街\\n二号', '编号': 's1'}
+    >>> _desc_fields("just a note")
+    {}
+    """
+    fields: dict[str, str] = {}
+    last = None
+    for line in desc.split("\n"):
+        label, sep, value = line.partition(": ")
+        if sep and label in _DESC_LABELS:
+            fields[label] = value
+            last = label
+        elif last is not None:
+            fields[last] += "\n" + line
+        else:
+            return {}
+    return fields
+
+
+def _read_gpx(path: Path, encoding: str | None) -> Table:
+    root = _xml_root(path.read_bytes(), path, encoding)
+    records: list[dict[str, Any]] = []
+    points: list[Point | str] = []
+    for wpt in (c for c in root if _local(c.tag) == "wpt"):
+        record: dict[str, Any] = {}
+        for name in ("name", "desc", "cmt", "type"):
+            value = _child_text(wpt, name)
+            if value is not None:
+                record[name] = value
+        record.update(_desc_fields(record.get("desc", "")))
+        records.append(record)
+        lon, lat = wpt.get("lon"), wpt.get("lat")
+        points.append((lon, lat) if lon is not None and lat is not None
+                      else "the waypoint has no lat/lon")
+    for element in root.iter():
+        if _local(element.tag) == "unlocated":  # stationplan's stations without a position
+            # Same columns as the <desc> fields of the located waypoints.
+            record = {"name": (element.text or "").strip()}
+            record.update({label: element.get(attribute, "")
+                           for attribute, label in _UNLOCATED_FIELDS})
+            records.append(record)
+            points.append("the station has no position (listed in the GPX extensions)")
+    if not records:
+        msg = f"{path}: the GPX file has no waypoints (<wpt>); stations must be waypoints"
+        raise MissingDataError(msg)
+    columns, rows = _collect(records)
+    return Table("gpx", "waypoint", list(enumerate(rows, start=1)), columns, points,
+                 pyproj.CRS.from_epsg(4326), encoding=encoding)
