@@ -8,6 +8,9 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
     __version__ = "0.0.0"
 
 from ._errors import InputError, MissingDataError, NetworkUnavailableError, StationplanError
+from ._netout import network_summary, write_network
+from ._online import OsmQuery
+from .area import BRIEF_ROAD_CLASSES, Demand, RoadClasses, read_area, with_demand
 from .coverage import Coverage, CoverageRule, compute_coverage, station_distances
 from .gaps import find_gaps
 from .network import MODES, StreetNetwork, TravelMode, load_network, network_from_graph
@@ -15,12 +18,16 @@ from .stations import read_stations, snap_stations
 from .summary import summarize
 
 __all__ = [
+    "BRIEF_ROAD_CLASSES",
     "Coverage",
     "CoverageRule",
+    "Demand",
     "InputError",
     "MODES",
     "MissingDataError",
     "NetworkUnavailableError",
+    "OsmQuery",
+    "RoadClasses",
     "StationplanError",
     "StreetNetwork",
     "TravelMode",
@@ -29,8 +36,12 @@ __all__ = [
     "find_gaps",
     "load_network",
     "network_from_graph",
+    "network_summary",
+    "read_area",
     "read_stations",
     "snap_stations",
     "station_distances",
     "summarize",
+    "with_demand",
+    "write_network",
 ]

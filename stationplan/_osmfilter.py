@@ -83,7 +83,24 @@ def tag_filter(query: str) -> TagTest:
     return keep
 
 
+def overpass_filter(network_type: str, extra: str = "") -> str:
+    """OSMnx's Overpass filter for ``network_type`` with ``extra`` clauses appended.
+
+    Examples
+    --------
+    >>> overpass_filter("bike", '["highway"!~"path"]').endswith('["highway"!~"path"]')
+    True
+    """
+    return _overpass._get_network_filter(network_type) + extra
+
+
+@cache
+def way_filter(query: str) -> TagTest:
+    """Return the (cached) predicate of an Overpass filter string."""
+    return tag_filter(query)
+
+
 @cache
 def osmnx_way_filter(network_type: str) -> TagTest:
     """Return OSMnx's own way filter for ``network_type`` ("walk", "bike", "drive", ...)."""
-    return tag_filter(_overpass._get_network_filter(network_type))
+    return way_filter(overpass_filter(network_type))

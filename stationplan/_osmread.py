@@ -1,29 +1,100 @@
-"""Read street ways from OSM XML / PBF files with pyosmium, tolerating clipped extracts."""
+"""Read street ways from OSM files (pyosmium) and Overpass JSON into one plain form.
+
+Both readers give ``(way_id, tags, node_ids)`` triples and ``node_id -> (lon, lat)``, and
+share one rule for nodes that are not there (outside a clipped extract, outside the area
+being read): the way is split at the hole, since joining across it would invent a
+straight street, and fragments of one node go. A file and a download of the same area
+therefore give the same ways.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from array import array
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import osmium
+import shapely
 
 from ._errors import InputError, MissingDataError
 
 log = logging.getLogger(__name__)
 
-_KEEP_TAGS = ("highway", "name", "oneway", "junction", "ref", "service", "access")
+# Tags kept per way: what the mode filters test, what edges show, and road-class subtags.
+_KEEP_TAGS = (
+    "highway", "name", "oneway", "junction", "ref", "service", "access", "area", "foot",
+    "bicycle", "footway", "sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right",
+    "motor_vehicle", "motorcar",
+)
+
+Ways = list[tuple[int, dict[str, str], list[int]]]
+Coords = dict[int, tuple[float, float]]
+
+
+class _Collector:
+    """Accumulate kept ways and their node positions, splitting at absent nodes."""
+
+    def __init__(self, keep: Callable[[Mapping[str, str]], bool]) -> None:
+        self.keep = keep
+        self.ways: Ways = []
+        self.coords: Coords = {}
+        self.seen: set[int] = set()
+        self.n_highway = 0
+        self.absent_refs = 0
+        self.split_ways = 0
+        self.fragments = 0
+
+    def add(self, way_id: int, tags: Mapping[str, str], nodes: Iterable[tuple[int, Any]]) -> None:
+        """Add one way; ``nodes`` yields ``(node_id, (lon, lat) or None)``."""
+        if "highway" not in tags or way_id in self.seen:
+            return
+        self.seen.add(way_id)  # Overpass repeats ways that cross sub-query borders
+        self.n_highway += 1
+        kept = {k: tags[k] for k in _KEEP_TAGS if k in tags}
+        if not self.keep(kept):
+            return
+        runs: list[list[int]] = [[]]
+        for ref, lonlat in nodes:
+            if lonlat is None:
+                self.absent_refs += 1
+                if runs[-1]:
+                    runs.append([])
+                continue
+            if runs[-1] and runs[-1][-1] == ref:
+                continue  # repeated node
+            self.coords[ref] = lonlat
+            runs[-1].append(ref)
+        long_runs = [r for r in runs if len(r) >= 2]
+        self.fragments += sum(1 for r in runs if len(r) == 1)
+        if len(long_runs) > 1:
+            self.split_ways += 1
+        self.ways.extend((way_id, kept, r) for r in long_runs)
+
+    def stats(self, absent: str) -> dict[str, Any]:
+        return {
+            "highway_ways_in_source": self.n_highway,
+            "ways_kept": len({w[0] for w in self.ways}),
+            f"{absent}_node_refs_dropped": self.absent_refs,
+            f"ways_split_at_{absent}_nodes": self.split_ways,
+            "single_node_fragments_dropped": self.fragments,
+        }
 
 
 def read_osm_ways(
-    path: Path, keep: Callable[[Mapping[str, str]], bool]
-) -> tuple[list[tuple[int, dict[str, str], list[int]]], dict[int, tuple[float, float]], dict[str, Any]]:
+    path: Path,
+    keep: Callable[[Mapping[str, str]], bool],
+    *,
+    clip: shapely.Geometry | None = None,
+) -> tuple[Ways, Coords, dict[str, Any]]:
     """Read the ways that ``keep`` accepts, with the lon/lat of their nodes.
 
-    Extracts cut at a bounding box contain ways whose nodes lie outside the file. Those
-    node references are dropped; a way is split where nodes are missing (joining across
-    the hole would invent a straight street), and fragments of fewer than two nodes go.
+    Without ``clip`` the whole file is read in one pass. With ``clip`` (a lon/lat polygon)
+    only nodes inside it are kept, in two passes whose memory grows with the clipped area,
+    not with the file: first the nodes inside the polygon's bounding box, then the highway
+    ways (filtered in C++), so a province-wide ``.osm.pbf`` can be read for one city.
 
     Parameters
     ----------
@@ -31,6 +102,8 @@ def read_osm_ways(
         OSM XML (optionally .bz2/.gz) or PBF file.
     keep
         Predicate on a way's tags.
+    clip
+        Keep only nodes strictly inside this lon/lat (Multi)Polygon.
 
     Returns
     -------
@@ -41,59 +114,136 @@ def read_osm_ways(
     stats
         Counts of what was read and dropped.
     """
-    ways: list[tuple[int, dict[str, str], list[int]]] = []
-    coords: dict[int, tuple[float, float]] = {}
-    missing_refs = 0
-    split_ways = 0
-    dropped_fragments = 0
-    n_highway = 0
+    path = Path(path)
+    collector = _Collector(keep)
     try:
-        processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-        processor = processor.with_locations()
-        for obj in processor:
-            if not obj.is_way() or "highway" not in obj.tags:
-                continue
-            n_highway += 1
-            tags = {k: obj.tags[k] for k in _KEEP_TAGS if k in obj.tags}
-            for key in ("area", "foot", "bicycle", "sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right", "motor_vehicle", "motorcar"):
-                if key in obj.tags:
-                    tags[key] = obj.tags[key]
-            if not keep(tags):
-                continue
-            runs: list[list[int]] = [[]]
-            for ref in obj.nodes:
-                loc = ref.location
-                if not loc.valid():
-                    missing_refs += 1
-                    if runs[-1]:
-                        runs.append([])
-                    continue
-                if runs[-1] and runs[-1][-1] == ref.ref:
-                    continue  # repeated node
-                coords[ref.ref] = (loc.lon, loc.lat)
-                runs[-1].append(ref.ref)
-            runs_kept = [r for r in runs if len(r) >= 2]
-            dropped_fragments += sum(1 for r in runs if len(r) == 1)
-            if len(runs_kept) > 1:
-                split_ways += 1
-            ways.extend((obj.id, tags, r) for r in runs_kept)
+        if clip is None:
+            _read_whole(path, collector)
+        else:
+            _read_clipped(path, collector, clip)
     except RuntimeError as exc:
         msg = f"{path}: cannot read as an OSM file ({exc}); is it a valid .osm/.osm.pbf?"
         raise InputError(msg) from exc
-    if n_highway == 0:
+    if clip is not None and not collector.ways:
+        msg = (f"{path}: no streets inside the planning area plus margin; "
+               "does the area lie in the file's region?")
+        raise MissingDataError(msg)
+    if collector.n_highway == 0:
         msg = f"{path}: the file contains no highway ways; is it the right area?"
         raise MissingDataError(msg)
-    if missing_refs:
-        log.warning(
-            "%s: %d node references point outside the file (clipped extract); dropped them, "
-            "split %d ways at the holes and dropped %d one-node fragments",
-            path.name, missing_refs, split_ways, dropped_fragments,
-        )
-    stats = {
-        "highway_ways_in_file": n_highway,
-        "ways_kept": len({w[0] for w in ways}),
-        "missing_node_refs_dropped": missing_refs,
-        "ways_split_at_missing_nodes": split_ways,
-        "single_node_fragments_dropped": dropped_fragments,
-    }
-    return ways, coords, stats
+    if clip is None:
+        stats = collector.stats("missing")
+        if collector.absent_refs:
+            log.warning(
+                "%s: %d node references point outside the file (clipped extract); dropped "
+                "them, split %d ways at the holes and dropped %d one-node fragments",
+                path.name, collector.absent_refs, collector.split_ways, collector.fragments,
+            )
+    else:
+        stats = collector.stats("outside_area")
+    key = "highway_ways_in_file" if clip is None else "highway_ways_in_area"
+    stats[key] = stats.pop("highway_ways_in_source")
+    return collector.ways, collector.coords, stats
+
+
+def _read_whole(path: Path, collector: _Collector) -> None:
+    processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+    for obj in processor.with_locations():
+        if obj.is_way() and "highway" in obj.tags:
+            collector.add(obj.id, obj.tags, _located(obj.nodes))
+
+
+def _located(nodes: Any) -> Iterable[tuple[int, tuple[float, float] | None]]:
+    for ref in nodes:
+        loc = ref.location
+        yield ref.ref, ((loc.lon, loc.lat) if loc.valid() else None)
+
+
+def _read_clipped(path: Path, collector: _Collector, clip: shapely.Geometry) -> None:
+    # Pass 1: nodes in the bounding box (the only per-node Python work), then the polygon.
+    west, south, east, north = clip.bounds
+    ids, lons, lats = array("q"), array("d"), array("d")
+    n_nodes = 0
+    for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+        n_nodes += 1
+        loc = node.location
+        lon, lat = loc.lon, loc.lat
+        if west < lon < east and south < lat < north:
+            ids.append(node.id)
+            lons.append(lon)
+            lats.append(lat)
+    x, y = np.frombuffer(lons), np.frombuffer(lats)
+    inside = shapely.contains_xy(clip, x, y) if len(ids) else np.zeros(0, dtype=bool)
+    inside_ids = np.frombuffer(ids, dtype=np.int64)[inside].tolist()
+    where = dict(zip(inside_ids, zip(x[inside].tolist(), y[inside].tolist(), strict=True),
+                     strict=True))
+    del ids, lons, lats, x, y
+    log.info("%s: %d of %d nodes lie in the area read", path.name, len(where), n_nodes)
+    # Pass 2: libosmium hands over only highway ways that use one of those nodes.
+    tracker = osmium.IdTracker()
+    for node_id in inside_ids:
+        tracker.add_node(node_id)
+    ways = osmium.FileProcessor(str(path), osmium.osm.WAY)
+    ways = ways.with_filter(osmium.filter.KeyFilter("highway"))
+    ways = ways.with_filter(tracker.contains_filter())
+    for way in ways:
+        collector.add(way.id, way.tags, ((r.ref, where.get(r.ref)) for r in way.nodes))
+
+
+def ways_from_overpass(
+    responses: Iterable[Mapping[str, Any]],
+    keep: Callable[[Mapping[str, str]], bool],
+    *,
+    clip: shapely.Geometry | None = None,
+    source: str = "Overpass response",
+) -> tuple[Ways, Coords, dict[str, Any]]:
+    """Turn Overpass JSON responses (``way[...]; >; out;``) into the file reader's form.
+
+    Parameters
+    ----------
+    responses
+        Parsed Overpass JSON documents with ``elements``.
+    keep
+        Predicate on a way's tags (the mode filter; Overpass applied it already).
+    clip
+        Keep only nodes strictly inside this lon/lat (Multi)Polygon, as the file reader does.
+    source
+        Name used in messages.
+
+    Returns
+    -------
+    ways, coords, stats
+        As :func:`read_osm_ways`.
+
+    Examples
+    --------
+    >>> doc = {"elements": [
+    ...     {"type": "node", "id": 1, "lon": 114.0, "lat": 38.0},
+    ...     {"type": "node", "id": 2, "lon": 114.001, "lat": 38.0},
+    ...     {"type": "way", "id": 9, "nodes": [1, 2, 3], "tags": {"highway": "residential"}}]}
+    >>> ways, coords, stats = ways_from_overpass([doc], lambda tags: True)
+    >>> ways, stats["missing_node_refs_dropped"]
+    ([(9, {'highway': 'residential'}, [1, 2])], 1)
+    """
+    nodes: Coords = {}
+    way_elements = []
+    for doc in responses:
+        for el in doc.get("elements", []):
+            if el.get("type") == "node":
+                nodes[int(el["id"])] = (float(el["lon"]), float(el["lat"]))
+            elif el.get("type") == "way":
+                way_elements.append(el)
+    if clip is not None and nodes:
+        ids = np.fromiter(nodes, dtype=np.int64, count=len(nodes))
+        xy = np.array(list(nodes.values()), dtype=float)
+        inside = shapely.contains_xy(clip, xy[:, 0], xy[:, 1])
+        nodes = {int(i): nodes[int(i)] for i in ids[inside]}
+    collector = _Collector(keep)
+    for el in way_elements:
+        collector.add(int(el["id"]), el.get("tags", {}),
+                      ((int(r), nodes.get(int(r))) for r in el.get("nodes", [])))
+    if collector.n_highway == 0 or not collector.ways:
+        msg = f"{source}: the download contains no streets for this mode; is the area right?"
+        raise MissingDataError(msg)
+    return collector.ways, collector.coords, collector.stats("missing" if clip is None else
+                                                             "outside_area")

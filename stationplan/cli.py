@@ -15,6 +15,8 @@ from pathlib import Path
 
 from . import __version__
 from ._errors import StationplanError
+from ._netout import write_network
+from .area import BRIEF_ROAD_CLASSES, RoadClasses
 from .coverage import CoverageRule, compute_coverage
 from .gaps import find_gaps
 from .network import MODES, load_network
@@ -71,6 +73,34 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_network(args: argparse.Namespace) -> int:
+    net = _load_network(args, args.network,
+                        margin_m=500.0 if args.margin_m is None else args.margin_m)
+    paths = write_network(args.out, net, overwrite=args.overwrite)
+    isl = net.islands()
+    print(f"network: {paths['network.gpkg']} ({len(net.edges)} street segments, "
+          f"{net.total_length_m / 1000:.1f} km, {net.demand_length_m / 1000:.1f} km to serve, "
+          f"{isl['count']} islands with {isl['length_m'] / 1000:.1f} km)")
+    return 0
+
+
+def _load_network(args: argparse.Namespace, source, *, margin_m: float):
+    """load_network with the network options of the command line (absent ones default)."""
+    opt = vars(args)
+    serve, ignore = opt.get("serve"), opt.get("ignore")
+    roads = RoadClasses(
+        serve=serve if serve is not None else BRIEF_ROAD_CLASSES.serve,
+        ignore=ignore if ignore is not None else BRIEF_ROAD_CLASSES.ignore,
+    )
+    return load_network(
+        source, mode=args.mode, area=opt.get("area"), area_place=opt.get("area_place"),
+        margin_m=margin_m, roads=roads, split_at_crossings=opt.get("split_at_crossings", False),
+        class_column=opt.get("class_column"), oneway_column=opt.get("oneway_column"),
+        cache_dir=opt.get("cache_dir"), overpass_url=opt.get("overpass_url"),
+        nominatim_url=opt.get("nominatim_url"),
+    )
+
+
 def _run_coverage(network, stations, out, args, *, overwrite):
     rule = CoverageRule.for_mode(
         args.mode,
@@ -78,7 +108,8 @@ def _run_coverage(network, stations, out, args, *, overwrite):
         max_minutes=None if args.no_time_limit else args.max_minutes,
         speed_kmh=args.speed_kmh,
     )
-    net = load_network(network, mode=args.mode)
+    margin = getattr(args, "margin_m", None)
+    net = _load_network(args, network, margin_m=rule.limit_m if margin is None else margin)
     read = read_stations(stations)
     snapped = snap_stations(net, read, max_snap_m=args.max_snap_m)
     cov = compute_coverage(net, snapped, rule=rule)
@@ -110,10 +141,95 @@ def _add_rule_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-minutes", type=float, default=5.0,
                    help="travel-time limit in minutes (default 5); both limits must hold")
     p.add_argument("--speed-kmh", type=float, default=None,
-                   help="speed for the time limit (default: walk 6, bike 15)")
+                   help="speed for the time limit (default: walk 6, bike 15, ebike 20)")
     p.add_argument("--no-time-limit", action="store_true", help="use the distance limit only")
     p.add_argument("--max-snap-m", type=float, default=100.0,
                    help="stations farther than this from every street are not used (default 100)")
+
+
+NETWORK_HELP = ("OSM file (.osm, .osm.bz2, .osm.pbf, ...), centerline file (.gpkg, .shp, "
+                ".geojson, .parquet), GraphML, or a download: place:NAME, bbox:W,S,E,N, "
+                "point:LON,LAT,DIST_M, polygon:FILE")
+
+
+def _add_network_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("network", "where the streets come from and which must be served")
+    area = g.add_mutually_exclusive_group()
+    area.add_argument("--area", metavar="FILE",
+                      help="planning area: polygon file in any CRS; streets inside are the demand")
+    area.add_argument("--area-place", metavar="NAME",
+                      help="planning area by place name, geocoded online (cached)")
+    g.add_argument("--margin-m", type=float, default=None,
+                   help="streets kept beyond the area to carry paths (default: the coverage "
+                        "limit; 500 for the network command)")
+    g.add_argument("--serve", action="append", metavar="CLASSES",
+                   help="road classes to serve, comma-separated, or 'all' "
+                        f"(default: {','.join(BRIEF_ROAD_CLASSES.serve)})")
+    g.add_argument("--ignore", action="append", metavar="CLASSES",
+                   help="road classes that carry paths but are never gaps "
+                        f"(default: {','.join(BRIEF_ROAD_CLASSES.ignore)})")
+    g.add_argument("--split-at-crossings", action="store_true",
+                   help="centerline files: join lines where they cross (default: only at "
+                        "shared vertices and ends within 1 m)")
+    g.add_argument("--class-column", help="centerline files: column with the road class")
+    g.add_argument("--oneway-column", help="centerline files: column with the one-way flag")
+    g.add_argument("--cache-dir", help="cache for downloads and built networks "
+                                       "(default: the user cache directory)")
+    g.add_argument("--overpass-url", help="Overpass API endpoint (default: OSMnx's)")
+    g.add_argument("--nominatim-url", help="Nominatim endpoint (default: OSMnx's)")
+
+
+EXPORT_FORMATS = ("geojson", "csv", "kml", "gpx", "amap")
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    markers = station_markers(read_stations(args.stations, **_station_kwargs(args)))
+    path = write_stations(markers, args.out, format=args.format)
+    counts = markers["status"].value_counts()
+    log.info("exported %s", ", ".join(f"{n} {s}" for s, n in counts.items()))
+    print(f"{args.format}: {path}")
+    return 0
+
+
+def _add_station_options(p: argparse.ArgumentParser) -> None:
+    """Options of every command that reads a station file."""
+    g = p.add_argument_group("station file")
+    g.add_argument("--crs", default=None,
+                   help="coordinate system of the station file: wgs84, gcj02 (Amap, Tencent), "
+                        "bd09 (Baidu), cgcs2000 or EPSG:<code> (default: from the column "
+                        "names or the file, else wgs84)")
+    g.add_argument("--encoding", default=None,
+                   help="text encoding of the station file (default: UTF-8, else GBK/GB18030)")
+    g.add_argument("--sheet", default=None,
+                   help="sheet of an .xlsx workbook or layer of a GeoPackage (default the first)")
+    g.add_argument("--lon-col", default=None, help="name of the longitude (or 'lng,lat') column")
+    g.add_argument("--lat-col", default=None, help="name of the latitude column")
+    g.add_argument("--name-col", default=None, help="name of the station-name column")
+
+
+def _station_kwargs(args: argparse.Namespace) -> dict[str, object]:
+    """The station-file options of ``args`` as keyword arguments of ``read_stations``."""
+    return {name: getattr(args, name, None)
+            for name in ("crs", "encoding", "sheet", "lon_col", "lat_col", "name_col")}
+
+
+def _add_map_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("map", "language and basemap of coverage_map.html")
+    g.add_argument("--lang", choices=("zh", "en"), default=None,
+                   help="language of the map (default: Chinese for Chinese place names)")
+    g.add_argument("--basemap", choices=BASEMAPS, default="osm",
+                   help="osm, carto (light), tianditu (needs --tianditu-key) or gaode (every "
+                        "layer is then shifted to GCJ-02 to match the tiles); default osm")
+    g.add_argument("--tianditu-key", default=None,
+                   help="Tianditu browser key; it is written into the HTML")
+
+
+def _map_options(args: argparse.Namespace) -> dict[str, object]:
+    """The map options of ``args``, checked before the long part of a run."""
+    opts = {"lang": getattr(args, "lang", None), "basemap": getattr(args, "basemap", "osm"),
+            "tianditu_key": getattr(args, "tianditu_key", None)}
+    check_map_options(**opts)
+    return opts
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,12 +244,24 @@ def _parser() -> argparse.ArgumentParser:
 
     cov = sub.add_parser("coverage", parents=[common],
                          help="coverage of a street network by existing stations")
-    cov.add_argument("network", help="OSM file (.osm, .osm.bz2, .osm.pbf, ...) or GraphML")
+    cov.add_argument("network", help=NETWORK_HELP)
     cov.add_argument("stations", help="station CSV with name and lon/lat columns (WGS-84)")
     cov.add_argument("--out", required=True, help="output folder")
     cov.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     _add_rule_options(cov)
+    _add_network_options(cov)
     cov.set_defaults(func=_cmd_coverage)
+
+    net = sub.add_parser("network", parents=[common],
+                         help="build the street network only and write it for inspection")
+    net.add_argument("network", help=NETWORK_HELP)
+    net.add_argument("--out", required=True,
+                     help="output folder (network.gpkg, network_summary.json)")
+    net.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
+    net.add_argument("--mode", choices=sorted(MODES), default="walk",
+                     help="travel mode (default walk)")
+    _add_network_options(net)
+    net.set_defaults(func=_cmd_network)
 
     demo = sub.add_parser("demo", parents=[common],
                           help="run coverage on the bundled central-Helsinki extract")

@@ -127,9 +127,11 @@ class Coverage:
         The rule applied.
     pieces
         Street pieces in the network CRS: ``edge_id``, ``start_m``, ``end_m``,
-        ``length_m``, ``status`` ("covered"/"gap"), ``dist_m`` (distance from the
-        nearest station to the piece's nearer end; NaN beyond the search limit),
-        ``station_id``, ``osmid``, ``highway``, ``name``, ``component``.
+        ``length_m``, ``status`` ("covered"/"gap" on demand streets, "ignored" on
+        streets that only carry paths: outside the planning area or of a class not
+        served), ``dist_m`` (distance from the nearest station to the piece's nearer
+        end; NaN beyond the search limit), ``station_id``, ``osmid``, ``highway``,
+        ``name``, ``component``, ``demand``.
     node_dist_m
         Distance from each node to its nearest station (inf beyond the limit).
     node_station
@@ -154,6 +156,11 @@ class Coverage:
         """Uncovered street length in metres."""
         p = self.pieces
         return float(p.loc[p["status"] == "gap", "length_m"].sum())
+
+    @property
+    def demand_m(self) -> float:
+        """Length of the streets that must be served (covered plus gap), in metres."""
+        return self.covered_m + self.gap_m
 
 
 def compute_coverage(
@@ -194,9 +201,9 @@ def compute_coverage(
     pieces = _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered)
     cov = Coverage(network, stations, rule, pieces, node_dist, node_station)
     log.info(
-        "coverage at %.0f m: %.1f of %.1f km covered (%.1f %%) by %d stations",
-        limit, cov.covered_m / 1000, network.total_length_m / 1000,
-        100 * cov.covered_m / max(network.total_length_m, 1e-9), len(used),
+        "coverage at %.0f m: %.1f of %.1f km of demand streets covered (%.1f %%) by %d stations",
+        limit, cov.covered_m / 1000, cov.demand_m / 1000,
+        100 * cov.covered_m / max(cov.demand_m, 1e-9), len(used),
     )
     return cov
 
@@ -419,17 +426,20 @@ def _piece_frame(network, stations, piece_edge, start, end, dist, station_row, c
         geoms[i] = shapely.ops.substring(lines[piece_edge[i]], start[i], end[i])
     ids = stations["station_id"].to_numpy()
     station_id = np.where(station_row >= 0, ids[np.maximum(station_row, 0)], None)
+    demand = (e["demand"].to_numpy(dtype=bool)[piece_edge] if "demand" in e
+              else np.ones(len(piece_edge), dtype=bool))
     frame = pd.DataFrame({
         "edge_id": piece_edge,
         "start_m": start,
         "end_m": end,
         "length_m": end - start,
-        "status": np.where(covered, "covered", "gap"),
+        "status": np.where(demand, np.where(covered, "covered", "gap"), "ignored"),
         "dist_m": dist,
         "station_id": station_id,
         "osmid": e["osmid"].to_numpy()[piece_edge],
         "highway": e["highway"].to_numpy()[piece_edge],
         "name": e["name"].to_numpy()[piece_edge],
         "component": e["component"].to_numpy()[piece_edge],
+        "demand": demand,
     })
     return gpd.GeoDataFrame(frame, geometry=geoms, crs=network.crs)

@@ -1,8 +1,10 @@
-"""Street networks: load them from OSM files, GraphML or OSMnx graphs into one array form.
+"""Street networks: load them from OSM files, downloads, centerline files, GraphML or OSMnx
+graphs into one array form.
 
 Every network becomes a :class:`StreetNetwork`: one row per street segment between
 junctions (never one row per travel direction), in a local projected CRS, with flags for
-the directions in which the segment may be travelled. The routing core works on its arrays.
+the directions in which the segment may be travelled and a ``demand`` flag for the streets
+that must be served (see :mod:`stationplan.area`). The routing core works on its arrays.
 """
 
 from __future__ import annotations
@@ -16,19 +18,21 @@ from typing import Any
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import pandas as pd
 import pyproj
 import shapely
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components
 
 from ._errors import InputError, MissingDataError
-from ._osmfilter import osmnx_way_filter
+from ._osmfilter import overpass_filter, way_filter
+from .area import Demand, RoadClasses, with_demand
 
 log = logging.getLogger(__name__)
 
 OSM_SUFFIXES = (".osm", ".osm.xml", ".xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 GRAPHML_SUFFIXES = (".graphml", ".graphml.xml")
+CENTERLINE_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
+_LARGE_FILE_BYTES = 100_000_000
 
 # OSMnx's values of the "oneway" tag (osmnx.graph._add_paths), kept identical on purpose.
 _ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
@@ -50,7 +54,9 @@ class TravelMode:
     speed_kmh
         Default travel speed, used to turn minutes into metres.
     description
-        One line for people.
+        What the mode includes, for people.
+    extra_filter
+        Overpass QL clauses appended to the OSMnx filter (files and downloads alike).
     """
 
     name: str
@@ -58,6 +64,12 @@ class TravelMode:
     bidirectional: bool
     speed_kmh: float
     description: str
+    extra_filter: str = ""
+
+    @property
+    def overpass_filter(self) -> str:
+        """The full Overpass way filter of this mode."""
+        return overpass_filter(self.osmnx_network_type, self.extra_filter)
 
 
 MODES: dict[str, TravelMode] = {
@@ -81,6 +93,21 @@ MODES: dict[str, TravelMode] = {
             "streets and roundabouts followed as OSMnx does; 15 km/h."
         ),
     ),
+    # E-bikes (电动自行车) are non-motor vehicles in China: they ride on roads and bike
+    # lanes, keep to one-way rules, and are not allowed on expressways; delivery riders
+    # do not ride footpaths, tracks or pedestrian streets.
+    "ebike": TravelMode(
+        "ebike",
+        "bike",
+        bidirectional=False,
+        speed_kmh=20.0,
+        description=(
+            "By e-bike (delivery and other riders): OSMnx 'bike' ways without paths, tracks, "
+            "bridleways and pedestrian streets (no motorways, footways or steps either); "
+            "one-way streets and roundabouts followed; 20 km/h."
+        ),
+        extra_filter='["highway"!~"bridleway|path|pedestrian|track"]',
+    ),
 }
 
 
@@ -98,13 +125,18 @@ class StreetNetwork:
     edges
         One row per street segment: ``u``, ``v`` (node positions), ``length_m`` (along
         the geometry), ``fwd`` / ``bwd`` (travel allowed u→v / v→u), ``osmid`` (way id,
-        or -1), ``highway``, ``name``, ``component`` and a LineString geometry from u to v.
+        feature row for centerline files, or -1), ``highway``, ``name``, ``road_class``
+        (``highway`` refined by the ``service``/``footway`` subtag, or the centerline
+        class), ``component``, ``in_area``, ``demand`` (inside the planning area and of a
+        served road class) and a LineString geometry from u to v.
     mode
         The travel mode the network was built for.
     source
         What the network was read from, for reports.
     stats
         Counts from loading (missing node references dropped, ways kept, ...).
+    demand
+        The demand definition (planning area, served road classes) the edges carry.
     """
 
     nodes: gpd.GeoDataFrame
@@ -112,6 +144,7 @@ class StreetNetwork:
     mode: TravelMode
     source: str
     stats: dict[str, Any] = field(default_factory=dict)
+    demand: Demand = field(default_factory=Demand)
 
     def __post_init__(self) -> None:
         if self.edges.crs is None or not self.edges.crs.is_projected:
@@ -128,17 +161,84 @@ class StreetNetwork:
         """Total street length in metres."""
         return float(self.edges["length_m"].sum())
 
+    @property
+    def demand_length_m(self) -> float:
+        """Length of the streets that must be served, in metres."""
+        if "demand" not in self.edges:
+            return self.total_length_m
+        return float(self.edges.loc[self.edges["demand"], "length_m"].sum())
 
-def load_network(source: Any, *, mode: str = "walk") -> StreetNetwork:
-    """Load a street network from a file or an OSMnx graph.
+    def islands(self) -> dict[str, Any]:
+        """Connected pieces other than the largest: kept, and reported here.
+
+        Returns
+        -------
+        dict
+            ``count``, ``length_m`` and ``demand_m`` of the islands, and
+            ``largest_component_m``.
+        """
+        e = self.edges
+        per = e.groupby("component")["length_m"].sum()
+        main = per.idxmax()
+        rest = e["component"] != main
+        demand = e["demand"] if "demand" in e else np.ones(len(e), dtype=bool)
+        return {
+            "count": len(per) - 1,
+            "length_m": float(e.loc[rest, "length_m"].sum()),
+            "demand_m": float(e.loc[rest & demand, "length_m"].sum()),
+            "largest_component_m": float(per.max()),
+        }
+
+
+def load_network(
+    source: Any,
+    *,
+    mode: str = "walk",
+    area: Any = None,
+    area_place: str | None = None,
+    margin_m: float = 500.0,
+    roads: RoadClasses | None = None,
+    split_at_crossings: bool = False,
+    join_tolerance_m: float = 1.0,
+    class_column: str | None = None,
+    oneway_column: str | None = None,
+    cache_dir: str | Path | None = None,
+    overpass_url: str | None = None,
+    nominatim_url: str | None = None,
+) -> StreetNetwork:
+    """Load a street network from a file, a download, or an OSMnx graph.
 
     Parameters
     ----------
     source
-        An OSM file (``.osm``, ``.osm.xml``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``),
-        an OSMnx GraphML file, or a ``networkx.MultiDiGraph`` made by OSMnx.
+        One of: an OSM file (``.osm``, ``.osm.xml``, ``.osm.bz2``, ``.osm.gz``,
+        ``.osm.pbf``); a road-centerline file (``.gpkg``, ``.shp``, ``.geojson``,
+        ``.parquet``, ``.fgb``) of (Multi)LineStrings in any CRS; an OSMnx GraphML file;
+        a ``networkx.MultiDiGraph`` made by OSMnx; an :class:`~stationplan.OsmQuery` or
+        its text form (``place:NAME``, ``bbox:W,S,E,N``, ``point:LON,LAT,DIST_M``,
+        ``polygon:FILE``) to download through OSMnx.
     mode
         A key of :data:`MODES`: which ways are kept and how one-way tags apply.
+    area
+        Planning area: a polygon file in any CRS, a GeoDataFrame, or a lon/lat
+        (Multi)Polygon. Streets inside are the demand; the network is read only up to
+        ``margin_m`` beyond it. A download defaults to its own query area.
+    area_place
+        Planning area as a place name, geocoded online (cached) through OSMnx.
+    margin_m
+        How far beyond the area streets are kept to carry paths, in metres; use at
+        least the coverage distance so that stations across the boundary count.
+    roads
+        Served and ignored road classes; default: every class is served.
+    split_at_crossings, join_tolerance_m, class_column, oneway_column
+        Centerline files only: join lines where they cross (default: only where they
+        share a vertex or an end lies within ``join_tolerance_m`` metres of another
+        line), and the columns holding the road class and the one-way flag (found by
+        common names when not given).
+    cache_dir
+        Cache for downloads and built networks (default: the user cache directory).
+    overpass_url, nominatim_url
+        Overpass and Nominatim endpoints (default: OSMnx's public servers).
 
     Returns
     -------
@@ -146,28 +246,71 @@ def load_network(source: Any, *, mode: str = "walk") -> StreetNetwork:
         Every connected piece is kept; nothing is dropped for being small.
     """
     travel = _mode(mode)
-    if isinstance(source, nx.MultiDiGraph):
-        return network_from_graph(source, mode=mode)
+    if area is not None and area_place is not None:
+        msg = "give the planning area as a file (area) or a place name (area_place), not both"
+        raise InputError(msg)
+    from ._online import Endpoints, OsmQuery, geocode, load_online
+
+    endpoints = Endpoints.make(cache_dir, overpass_url, nominatim_url)
+    area_label = None
+    if area_place is not None:
+        area, area_label = geocode(area_place, endpoints), area_place
+    elif area is not None:
+        area_label = Path(area).name if isinstance(area, str | Path) else "area"
+    demand = {"roads": roads, "margin_m": margin_m if area is not None else None}
+
+    if isinstance(source, nx.MultiDiGraph):  # the user's graph is used whole: no margin
+        net = network_from_graph(source, mode=mode)
+        return with_demand(net, area=area, area_label=area_label, roads=roads)
+    query = source if isinstance(source, OsmQuery) else OsmQuery.parse(source)
+    if query is not None:
+        net, query_area = load_online(query, travel, margin_m=margin_m, endpoints=endpoints)
+        if area is None:
+            area, area_label = query_area, query.label()
+        return with_demand(net, area=area, area_label=area_label, roads=roads, margin_m=margin_m)
+
     path = Path(source)
     if not path.exists():
-        msg = f"{path}: network file not found; give an OSM file (.osm, .osm.pbf, ...) or GraphML"
+        hint = ("" if path.suffix else
+                "; to download, write place:NAME, bbox:W,S,E,N or point:LON,LAT,M")
+        msg = (f"{path}: network file not found; give an OSM file (.osm, .osm.pbf, ...), "
+               f"a centerline file or GraphML{hint}")
         raise MissingDataError(msg)
+    clip = None
+    if area is not None:
+        from .area import buffer_lonlat, to_lonlat
+
+        area = to_lonlat(area)
+        clip = buffer_lonlat(area, margin_m)
     name = path.name.lower()
     if name.endswith(GRAPHML_SUFFIXES):
         import osmnx as ox
 
-        graph = ox.load_graphml(path)
-        return network_from_graph(graph, mode=mode, source=str(path))
-    if name.endswith(OSM_SUFFIXES):
+        net = network_from_graph(ox.load_graphml(path), mode=mode, source=str(path))
+    elif name.endswith(OSM_SUFFIXES):
         from ._osmread import read_osm_ways
 
-        ways, coords, stats = read_osm_ways(path, osmnx_way_filter(travel.osmnx_network_type))
-        return _network_from_ways(ways, coords, travel, source=str(path), stats=stats)
-    msg = (
-        f"{path}: unknown network file type; use an OSM file "
-        f"({', '.join(OSM_SUFFIXES)}) or OSMnx GraphML (.graphml)"
-    )
-    raise InputError(msg)
+        if clip is None and path.stat().st_size > _LARGE_FILE_BYTES:
+            log.info("%s is large (%.0f MB): give a planning area to read only that part",
+                     path.name, path.stat().st_size / 1e6)
+        ways, coords, stats = read_osm_ways(path, way_filter(travel.overpass_filter), clip=clip)
+        net = _network_from_ways(ways, coords, travel, source=str(path), stats=stats)
+    elif name.endswith(CENTERLINE_SUFFIXES):
+        from ._centerlines import read_centerlines
+
+        net = read_centerlines(
+            path, travel, clip=clip, split_at_crossings=split_at_crossings,
+            join_tolerance_m=join_tolerance_m, class_column=class_column,
+            oneway_column=oneway_column,
+        )
+    else:
+        msg = (
+            f"{path}: unknown network file type; use an OSM file "
+            f"({', '.join(OSM_SUFFIXES)}), a centerline file ({', '.join(CENTERLINE_SUFFIXES)}) "
+            "or OSMnx GraphML (.graphml)"
+        )
+        raise InputError(msg)
+    return with_demand(net, area=area, area_label=area_label, **demand)
 
 
 def network_from_graph(
@@ -204,7 +347,7 @@ def network_from_graph(
     nodes, edges = ox.graph_to_gdfs(graph, fill_edge_geometry=True)
     nodes = nodes.to_crs(4326)
     edges = edges.to_crs(4326).reset_index()
-    keep = osmnx_way_filter(travel.osmnx_network_type)
+    keep = way_filter(travel.overpass_filter)
     ok = np.array([keep(_edge_tags(row)) for row in edges.itertuples(index=False)], dtype=bool)
     dropped = int((~ok).sum())
     edges = edges.loc[ok]
@@ -229,7 +372,8 @@ def network_from_graph(
             seg["bwd"] = True
     # A bidirectional mode (walk) ignores the directions the graph was built with.
     ways = [
-        (s["osmid"], s["tags"], [s["u"], s["v"]], s["geometry"], True, s["bwd"] or travel.bidirectional)
+        (s["osmid"], s["tags"], [s["u"], s["v"]], s["geometry"], True,
+         s["bwd"] or travel.bidirectional)
         for s in segments.values()
     ]
     coords = {
@@ -294,10 +438,9 @@ def _network_from_segments(
     for _, _, refs, geom, _, _ in segments:
         if geom is None:
             pts = np.array([coords[n] for n in refs], dtype=float)
-            geoms.append(shapely.linestrings(np.column_stack(to_utm.transform(pts[:, 0], pts[:, 1]))))
         else:
-            xy = shapely.get_coordinates(geom)
-            geoms.append(shapely.linestrings(np.column_stack(to_utm.transform(xy[:, 0], xy[:, 1]))))
+            pts = shapely.get_coordinates(geom)
+        geoms.append(shapely.linestrings(np.column_stack(to_utm.transform(pts[:, 0], pts[:, 1]))))
     edges = gpd.GeoDataFrame(
         {
             "u": np.array([index[s[2][0]] for s in segments], dtype=np.int64),
@@ -305,6 +448,7 @@ def _network_from_segments(
             "osmid": np.array([s[0] for s in segments], dtype=np.int64),
             "highway": [_text(s[1].get("highway")) for s in segments],
             "name": [_text(s[1].get("name")) for s in segments],
+            "road_class": [road_class(s[1]) for s in segments],
             "fwd": np.array([s[4] for s in segments], dtype=bool),
             "bwd": np.array([s[5] for s in segments], dtype=bool),
         },
@@ -323,6 +467,8 @@ def _network_from_segments(
         geometry=gpd.points_from_xy(x, y),
         crs=crs,
     )
+    edges["in_area"] = True
+    edges["demand"] = True
     per_comp = edges.groupby("component")["length_m"].sum()
     stats = {
         **stats,
@@ -332,10 +478,31 @@ def _network_from_segments(
         "length_outside_largest_component_m": float(per_comp.sum() - per_comp.max()),
     }
     log.info(
-        "network %s: %d nodes, %d street segments, %.1f km, %d connected pieces",
-        source, n, len(edges), edges["length_m"].sum() / 1000, n_comp,
+        "network %s: %d nodes, %d street segments, %.1f km, %d connected pieces "
+        "(%d islands with %.1f km kept)",
+        source, n, len(edges), edges["length_m"].sum() / 1000, n_comp, n_comp - 1,
+        stats["length_outside_largest_component_m"] / 1000,
     )
     return StreetNetwork(nodes=nodes, edges=edges, mode=travel, source=source, stats=stats)
+
+
+def road_class(tags: dict[str, str]) -> str | None:
+    """The road class of a way: its ``highway`` value; service roads and footways are
+    refined by their ``service`` / ``footway`` subtag.
+
+    Examples
+    --------
+    >>> road_class({"highway": "service", "service": "alley"})
+    'service:alley'
+    >>> road_class({"highway": "residential;tertiary"}), road_class({})
+    ('residential', None)
+    """
+    value = tags.get("highway")
+    if not value:
+        return None
+    hw = str(value).split(";")[0].strip()
+    sub = tags.get(hw) if hw in ("service", "footway") else None
+    return f"{hw}:{sub}" if sub else hw
 
 
 def _mode(name: str) -> TravelMode:
@@ -367,7 +534,8 @@ def _text(value: Any) -> str | None:
 
 def _edge_tags(row: Any) -> dict[str, str]:
     tags = {}
-    for key in ("highway", "area", "access", "service", "foot", "bicycle", "name", "junction", "ref"):
+    for key in ("highway", "area", "access", "service", "foot", "bicycle", "name", "junction",
+                "ref", "footway"):
         value = getattr(row, key, None)
         if isinstance(value, list):
             value = value[0] if value else None

@@ -25,12 +25,16 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
     -------
     dict
         Lengths in metres, shares from 0 to 1: ``total_m``, ``covered_m``,
-        ``covered_share``, ``gap_m``, ``gap_clusters``, ``stations_read``,
-        ``stations_used``, ``stations_rejected``, ``rejected_by_reason``, ``rule``,
-        ``mode``, ``by_road_class``, ``stations`` (catchment per station, in input order),
-        ``network`` (counts from loading) and ``largest_gaps``.
+        ``covered_share``, ``gap_m`` (all over the demand streets only), ``gap_clusters``,
+        ``stations_read``, ``stations_used``, ``stations_rejected``,
+        ``rejected_by_reason``, ``rule``, ``mode``, ``by_road_class`` (demand streets),
+        ``demand`` (planning area, served and ignored road classes, ``ignored_m``: streets
+        that carry paths but are not demand), ``islands`` (pieces not connected to the
+        largest one: count and length, all kept), ``stations`` (catchment per station, in
+        input order), ``network`` (counts from loading) and ``largest_gaps``.
     """
-    pieces = coverage.pieces
+    all_pieces = coverage.pieces
+    pieces = all_pieces[all_pieces["status"] != "ignored"]
     stations = coverage.stations
     total = float(pieces["length_m"].sum())
     covered = coverage.covered_m
@@ -75,6 +79,11 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         "stations_rejected": int(rejected.sum()),
         "rejected_by_reason": {k: int(v) for k, v in status[rejected].value_counts().sort_index().items()},
         "by_road_class": by_class,
+        "demand": {
+            **coverage.network.demand.describe(),
+            "ignored_m": _r(float(all_pieces["length_m"].sum()) - total),
+        },
+        "islands": _plain(coverage.network.islands()),
         "stations": per_station,
         "network": {"source": coverage.network.source, **_plain(coverage.network.stats)},
     }

@@ -135,3 +135,27 @@ def test_errors_are_clear(tmp_path):
         sp.load_network(hand_graph(), mode="car")
     with pytest.raises(sp.MissingDataError):
         sp.load_network(nx.MultiDiGraph(crs="EPSG:4326"))
+
+
+def test_ebike_mode_keeps_rideable_streets_and_follows_oneways():
+    path = shared_osm("beijing_zhongguancun.osm.bz2")
+    bike = sp.load_network(path, mode="bike")
+    ebike = sp.load_network(path, mode="ebike")
+    assert sp.MODES["ebike"].speed_kmh == 20
+    classes = set(ebike.edges["highway"])
+    assert not classes & {"footway", "steps", "path", "track", "pedestrian", "bridleway",
+                          "motorway", "motorway_link"}
+    assert set(ebike.edges["osmid"]) <= set(bike.edges["osmid"])
+    assert ebike.total_length_m < bike.total_length_m
+    assert not ebike.edges["bwd"].all()  # one-way streets
+    assert ebike.mode.overpass_filter.startswith(bike.mode.overpass_filter)
+
+
+def test_road_class_and_islands():
+    net = sp.load_network(shared_osm("beijing_zhongguancun.osm.bz2"))
+    classes = set(net.edges["road_class"])
+    assert any(c.startswith("service:") for c in classes)
+    assert net.edges["demand"].all()  # no area, every class served
+    hand = sp.load_network(hand_graph())
+    assert hand.islands() == pytest.approx(
+        {"count": 3, "length_m": 2300.0, "demand_m": 2300.0, "largest_component_m": 2800.0})

@@ -1,0 +1,114 @@
+"""Write the network a run will use, so a planner can inspect it before trusting results."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+
+from ._errors import InputError
+from ._io import atomic_write_text, json_text
+from .network import StreetNetwork
+
+log = logging.getLogger(__name__)
+
+NETWORK_FILES = ("network.gpkg", "network_summary.json")
+
+
+def network_summary(network: StreetNetwork) -> dict[str, Any]:
+    """Describe a network as plain, JSON-ready data.
+
+    Parameters
+    ----------
+    network
+        The street network.
+
+    Returns
+    -------
+    dict
+        ``source``, ``mode``, ``crs``, ``nodes``, ``edges``, ``one_way_edges``,
+        ``total_m``, ``demand_m``, ``demand`` (area and road classes), ``by_road_class``
+        (edges, total and demand metres per class), ``islands`` (pieces not connected to
+        the largest: count and length; all kept) and ``loading`` (counts from reading).
+    """
+    from . import __version__
+
+    e = network.edges
+    classes = (e["road_class"] if "road_class" in e else e["highway"]).fillna("unknown")
+    demand = e["demand"] if "demand" in e else e["length_m"] > -1
+    by_class = {}
+    for cls in sorted(classes.unique()):
+        sel = classes == cls
+        by_class[cls] = {
+            "edges": int(sel.sum()),
+            "total_m": float(e.loc[sel, "length_m"].sum()),
+            "demand_m": float(e.loc[sel & demand, "length_m"].sum()),
+        }
+    return {
+        "stationplan_version": __version__,
+        "source": network.source,
+        "mode": network.mode.name,
+        "mode_description": network.mode.description,
+        "crs": network.crs.to_string(),
+        "nodes": len(network.nodes),
+        "edges": len(e),
+        "one_way_edges": int((e["fwd"] != e["bwd"]).sum()),
+        "total_m": network.total_length_m,
+        "demand_m": network.demand_length_m,
+        "demand": network.demand.describe(),
+        "by_road_class": by_class,
+        "islands": network.islands(),
+        "loading": dict(network.stats),
+    }
+
+
+def write_network(
+    out_dir: str | Path, network: StreetNetwork, *, overwrite: bool = False
+) -> dict[str, Path]:
+    """Write ``network.gpkg`` (layers ``edges``, ``nodes`` and, if set, ``area``) and
+    ``network_summary.json`` to ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir
+        Folder, created if missing.
+    network
+        The street network, written in its own (metric) CRS.
+    overwrite
+        Replace earlier outputs; without it, existing outputs are an error.
+
+    Returns
+    -------
+    dict
+        File name -> path written.
+    """
+    out = Path(out_dir)
+    existing = [f for f in NETWORK_FILES if (out / f).exists()]
+    if existing and not overwrite:
+        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
+        raise InputError(msg)
+    out.mkdir(parents=True, exist_ok=True)
+    gpkg = out / "network.gpkg"
+    fd, tmp_name = tempfile.mkstemp(prefix=".network.", suffix=".gpkg", dir=out)
+    tmp = Path(tmp_name)
+    try:
+        os.close(fd)
+        tmp.unlink()  # GDAL creates the file itself
+        network.edges.to_file(tmp, layer="edges", driver="GPKG", engine="pyogrio")
+        network.nodes.to_file(tmp, layer="nodes", driver="GPKG", engine="pyogrio")
+        if network.demand.area is not None:
+            area = gpd.GeoDataFrame({"name": [network.demand.area_label]},
+                                    geometry=[network.demand.area], crs=4326)
+            area.to_file(tmp, layer="area", driver="GPKG", engine="pyogrio")
+        tmp.replace(gpkg)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    summary = atomic_write_text(out / "network_summary.json", json_text(network_summary(network)))
+    log.info("wrote %s (%d edges, %d nodes) and %s", gpkg, len(network.edges),
+             len(network.nodes), summary.name)
+    return {"network.gpkg": gpkg, "network_summary.json": summary}

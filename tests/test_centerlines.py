@@ -1,0 +1,146 @@
+"""Road-centerline files: junctions from geometry, any CRS, one-way and class columns."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+from handnet import shared_osm
+
+import stationplan as sp
+
+GK_114 = "EPSG:4547"  # CGCS2000 / 3-degree Gauss-Kruger CM 114E
+X0, Y0 = 520_000.0, 4_240_000.0  # near Xinle, Hebei, in GK_114 metres
+# Lengths are measured in the network's UTM zone (50N): up to 0.05 % longer here than in GK.
+REL = 1e-3
+
+
+def _frame(lines, crs=GK_114, **columns):
+    origin = np.array([X0, Y0])
+    geoms = [xy if isinstance(xy, shapely.Geometry) else
+             shapely.LineString(np.asarray(xy, dtype=float) + origin) for xy in lines]
+    return gpd.GeoDataFrame(columns, geometry=geoms, crs=crs)
+
+
+def _save(frame, path):
+    frame.to_file(path, engine="pyogrio")
+    return path
+
+
+def test_junctions_from_geometry_but_not_at_crossings(tmp_path):
+    roads = _frame([
+        [(0, 0), (200, 0)],               # A: a 200 m street
+        [(100, 0), (100, 150)],           # B: a T drawn onto A's middle (no vertex on A)
+        [(150, -50), (150, 50)],          # C: a bridge over A
+        [(200.6, 0.3), (300, 0)],         # D: continues A, its end drawn 0.67 m off
+        [(50, -0.6), (50, -100)],         # E: stops 0.6 m short of A: not joined
+    ], highway=["residential", "residential", "primary", "residential", "service"])
+    path = _save(roads, tmp_path / "roads.gpkg")
+    net = sp.load_network(path)
+    assert net.stats["ends_joined_to_lines"] == 1
+    assert net.stats["ends_snapped_to_ends"] == 1
+    assert len(net.edges) == 6  # A cut at the T; the bridge stays whole
+    assert net.stats["components"] == 3  # {A, B, D}, {C}, {E}
+    assert net.total_length_m == pytest.approx(200 + 150 + 100 + 100 + 99.4, rel=REL)
+
+    crossed = sp.load_network(path, split_at_crossings=True)
+    assert len(crossed.edges) == 8
+    assert crossed.stats["components"] == 2
+    assert crossed.total_length_m == pytest.approx(net.total_length_m, abs=1e-6)
+
+    tight = sp.load_network(path, join_tolerance_m=0.5)
+    assert tight.stats["components"] == 4
+
+
+def test_shared_vertices_and_near_ends_make_junctions(tmp_path):
+    roads = _frame([
+        [(0, 0), (50, 0), (100, 0)],        # vertex at 50,0 shared with the next line
+        [(50, -40), (50, 0), (50, 40)],
+        [(100.4, 0.3), (180, 0)],           # starts 0.5 m from the first line's end
+    ])
+    net = sp.load_network(_save(roads, tmp_path / "r.geojson"))
+    assert len(net.edges) == 5
+    assert net.stats["components"] == 1
+    assert len(net.nodes) == 6
+    assert net.stats["ends_snapped_to_ends"] == 1
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".shp"])
+def test_multilinestrings_any_crs_and_a_oneway_column(tmp_path, suffix):
+    lonlat = pyproj.Transformer.from_crs(GK_114, "EPSG:4490", always_xy=True)
+    xy = np.array([(0, 0), (300, 0), (300, 300)]) + np.array([X0, Y0])
+    lon, lat = lonlat.transform(xy[:, 0], xy[:, 1])
+    pts = list(zip(lon, lat, strict=True))
+    # Shapefile field names hold 10 bytes, too few for 道路等级 in UTF-8
+    cls = "道路等级" if suffix == ".gpkg" else "fclass"
+    roads = _frame([shapely.MultiLineString([pts[:2], pts[1:]])], crs="EPSG:4490",
+                   oneway=["yes"], **{cls: ["主干路"], "名称": ["长寿街"]})
+    path = _save(roads, tmp_path / f"cgcs2000{suffix}")
+    walk = sp.load_network(path)
+    bike = sp.load_network(path, mode="bike")
+    assert walk.total_length_m == pytest.approx(600, rel=REL)
+    assert walk.edges["bwd"].all()  # walkers ignore one-way
+    assert bike.edges["fwd"].all() and not bike.edges["bwd"].any()
+    assert set(walk.edges["road_class"]) == {"主干路"}
+    assert set(walk.edges["name"]) == {"长寿街"}
+    # Chinese road classes are served by the brief's defaults
+    briefed = sp.load_network(path, roads=sp.BRIEF_ROAD_CLASSES)
+    assert briefed.demand_length_m == pytest.approx(briefed.total_length_m)
+
+
+def test_geoparquet(tmp_path):
+    pytest.importorskip("pyarrow")
+    roads = _frame([[(0, 0), (100, 0)], [(100, 0), (100, 100)]], highway=["service", "footway"])
+    path = tmp_path / "roads.parquet"
+    roads.to_parquet(path)
+    assert sp.load_network(path).total_length_m == pytest.approx(200, rel=REL)
+    bike = sp.load_network(path, mode="bike")  # OSM classes get the mode's tag filter
+    assert set(bike.edges["highway"]) == {"service"}
+
+
+def test_centerline_errors(tmp_path):
+    roads = _frame([[(0, 0), (100, 0)]])
+    path = _save(roads, tmp_path / "nocrs.shp")
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(sp.InputError, match=r"no CRS.*ogr2ogr -a_srs"):
+        sp.load_network(path)
+    points = _frame([shapely.Point(X0, Y0)])
+    with pytest.raises(sp.MissingDataError, match="no LineString"):
+        sp.load_network(_save(points, tmp_path / "points.gpkg"))
+    with pytest.raises(sp.InputError, match="no column 'dldj'"):
+        sp.load_network(_save(roads, tmp_path / "r.gpkg"), class_column="dldj")
+
+
+@pytest.mark.parametrize(("name", "mode"), [("shenzhen_longgang_heao.osm.bz2", "walk"),
+                                            ("shenzhen_longgang_heao.osm.bz2", "bike")])
+def test_centerline_export_reloads_with_the_same_figures(name, mode, tmp_path):
+    """Proof: an extract's edges written to a Gauss-Kruger GeoPackage and read back give
+    the same total length and the same coverage figures as the OSM source (0.5 %)."""
+    osm = sp.load_network(shared_osm(name), mode=mode)
+    e = osm.edges.to_crs(GK_114)
+    roads = e[["highway", "name", "geometry"]].assign(
+        oneway=np.where(osm.edges["fwd"] & ~osm.edges["bwd"], "yes", "no"))
+    path = _save(roads, tmp_path / "centerlines_gk114.gpkg")
+    cl = sp.load_network(path, mode=mode)
+    assert cl.crs == osm.crs
+    assert cl.total_length_m == pytest.approx(osm.total_length_m, rel=5e-3)
+
+    rng = np.random.default_rng(11)
+    pick = rng.integers(0, len(osm.edges), 25)
+    pts = shapely.line_interpolate_point(osm.edges.geometry.to_numpy()[pick], 0.37,
+                                         normalized=True)
+    lonlat = shapely.get_coordinates(gpd.GeoSeries(pts, crs=osm.crs).to_crs(4326).to_numpy())
+    csv = tmp_path / "stations.csv"
+    rows = [f"s{i},{x:.8f},{y:.8f}" for i, (x, y) in enumerate(lonlat)]
+    csv.write_text("name,lon,lat\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    rule = sp.CoverageRule(radius_m=500, max_minutes=None)
+    a = sp.compute_coverage(osm, sp.snap_stations(osm, sp.read_stations(csv)), rule=rule)
+    b = sp.compute_coverage(cl, sp.snap_stations(cl, sp.read_stations(csv)), rule=rule)
+    assert b.covered_m == pytest.approx(a.covered_m, rel=5e-3)
+    assert b.gap_m == pytest.approx(a.gap_m, rel=5e-3)
+    by_class = pd.DataFrame({"a": a.pieces.groupby("highway")["length_m"].sum(),
+                             "b": b.pieces.groupby("highway")["length_m"].sum()})
+    assert np.allclose(by_class["a"], by_class["b"], rtol=5e-3)
