@@ -342,6 +342,9 @@ def _milp(inst, c, integrality, bounds, rows, chosen, time_limit_s):
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", 1e-7)
+    # HiGHS's presolve can run for minutes on dense covering models, ignoring the time
+    # limit, and maps a warm start back to the unimproved start; the LP solves fine without.
+    h.setOptionValue("presolve", "off")
     a = rows.A.tocsc()
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
@@ -375,6 +378,9 @@ def _milp(inst, c, integrality, bounds, rows, chosen, time_limit_s):
         return None, "none", None
     x = np.asarray(h.getSolution().col_value)
     status = "optimal" if model_status == highspy.HighsModelStatus.kOptimal else "limit"
+    if abs(float(np.dot(c, x)) - info.objective_function_value) > 1e-6 * max(1.0, abs(info.objective_function_value)):
+        log.warning("HiGHS returned a solution that does not match its objective; not trusted")
+        status = "limit"
     dual = float(info.mip_dual_bound)
     if not math.isfinite(dual):
         dual = None
