@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
-import os
-import pickle
 import socket
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +24,7 @@ from typing import Any
 import requests
 import shapely
 
+from ._cache import cache_path, read_cached, write_cached
 from ._errors import InputError, MissingDataError, NetworkUnavailableError
 from ._osmfilter import way_filter
 from ._osmread import ways_from_overpass
@@ -195,9 +192,13 @@ def load_online(
     area
         The query area in lon/lat: the default planning area.
     """
-    key = _cache_key(query, travel, margin_m, endpoints)
-    path = endpoints.cache_dir / "networks" / f"{key}.pickle"
-    cached = _read_cached(path)
+    path = cache_path(endpoints.cache_dir, {
+        "query": query._key(),
+        "mode": [travel.name, travel.overpass_filter, travel.bidirectional],
+        "margin_m": margin_m,
+        "servers": [endpoints.overpass_url, endpoints.nominatim_url],
+    })
+    cached = read_cached(path)
     if cached is not None:
         log.info("network cache hit for %s (mode %s): %s; no download, no rebuild",
                  query.label(), travel.name, path)
@@ -213,7 +214,7 @@ def load_online(
         responses, way_filter(travel.overpass_filter), clip=download, source=query.label())
     net = _network_from_ways(ways, coords, travel, source=f"OpenStreetMap {query.label()}",
                              stats=stats)
-    _write_cached(path, (net, area))
+    write_cached(path, (net, area))
     log.info("built the network for %s and cached it in %s", query.label(), path)
     return net, area
 
@@ -262,7 +263,7 @@ def _osmnx_session(
 ) -> Iterator[None]:
     """Set OSMnx's settings for one download and restore them (and its DNS patch) after."""
     import osmnx as ox
-    from osmnx._errors import ResponseStatusCodeError
+    from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 
     urls = [u for u, use in ((endpoints.overpass_url, overpass),
                              (endpoints.nominatim_url, nominatim)) if use]
@@ -289,7 +290,7 @@ def _osmnx_session(
         msg = (f"cannot download {what}: {where} is unreachable and nothing is cached in "
                f"{endpoints.cache_dir}; {_SUGGEST_FILE}")
         raise NetworkUnavailableError(msg) from exc
-    except ResponseStatusCodeError as exc:
+    except (ResponseStatusCodeError, InsufficientResponseError) as exc:
         msg = f"cannot download {what}: the server answered {' '.join(str(exc).split())[:200]}"
         raise NetworkUnavailableError(msg) from exc
     finally:
@@ -305,44 +306,3 @@ def _reachable(url: str) -> bool:
     except requests.RequestException:
         return False
     return True
-
-
-def _cache_key(query: OsmQuery, travel: TravelMode, margin_m: float, endpoints: Endpoints) -> str:
-    import geopandas as gpd
-    import osmnx as ox
-
-    from . import __version__
-
-    data = {
-        "query": query._key(),
-        "mode": [travel.name, travel.overpass_filter, travel.bidirectional],
-        "margin_m": margin_m,
-        "servers": [endpoints.overpass_url, endpoints.nominatim_url],
-        "versions": [__version__, ox.__version__, gpd.__version__],
-    }
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _read_cached(path: Path) -> tuple[StreetNetwork, shapely.Geometry] | None:
-    if not path.exists():
-        return None
-    try:
-        with path.open("rb") as fh:
-            net, area = pickle.load(fh)  # our own cache file
-    except Exception as exc:  # a damaged cache entry is rebuilt, never fatal
-        log.warning("ignoring unreadable network cache %s (%s)", path, exc)
-        return None
-    return net, area
-
-
-def _write_cached(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

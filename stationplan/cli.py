@@ -95,6 +95,7 @@ def _load_network(args: argparse.Namespace, source, *, margin_m: float):
     return load_network(
         source, mode=args.mode, area=opt.get("area"), area_place=opt.get("area_place"),
         margin_m=margin_m, roads=roads, split_at_crossings=opt.get("split_at_crossings", False),
+        join_tolerance_m=opt.get("join_tolerance_m", 1.0),
         class_column=opt.get("class_column"), oneway_column=opt.get("oneway_column"),
         cache_dir=opt.get("cache_dir"), overpass_url=opt.get("overpass_url"),
         nominatim_url=opt.get("nominatim_url"),
@@ -170,7 +171,9 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
                         f"(default: {','.join(BRIEF_ROAD_CLASSES.ignore)})")
     g.add_argument("--split-at-crossings", action="store_true",
                    help="centerline files: join lines where they cross (default: only at "
-                        "shared vertices and ends within 1 m)")
+                        "shared vertices, ends near ends, and ends lying on a line)")
+    g.add_argument("--join-tolerance-m", type=float, default=1.0,
+                   help="centerline files: join line ends closer than this (default 1)")
     g.add_argument("--class-column", help="centerline files: column with the road class")
     g.add_argument("--oneway-column", help="centerline files: column with the one-way flag")
     g.add_argument("--cache-dir", help="cache for downloads and built networks "

@@ -33,6 +33,7 @@ OSM_SUFFIXES = (".osm", ".osm.xml", ".xml", ".osm.bz2", ".osm.gz", ".osm.pbf", "
 GRAPHML_SUFFIXES = (".graphml", ".graphml.xml")
 CENTERLINE_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
 _LARGE_FILE_BYTES = 100_000_000
+_CACHE_FILE_BYTES = 50_000_000  # OSM files this large have their networks cached
 
 # OSMnx's values of the "oneway" tag (osmnx.graph._add_paths), kept identical on purpose.
 _ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
@@ -288,13 +289,7 @@ def load_network(
 
         net = network_from_graph(ox.load_graphml(path), mode=mode, source=str(path))
     elif name.endswith(OSM_SUFFIXES):
-        from ._osmread import read_osm_ways
-
-        if clip is None and path.stat().st_size > _LARGE_FILE_BYTES:
-            log.info("%s is large (%.0f MB): give a planning area to read only that part",
-                     path.name, path.stat().st_size / 1e6)
-        ways, coords, stats = read_osm_ways(path, way_filter(travel.overpass_filter), clip=clip)
-        net = _network_from_ways(ways, coords, travel, source=str(path), stats=stats)
+        net = _read_osm_file(path, travel, clip, endpoints.cache_dir)
     elif name.endswith(CENTERLINE_SUFFIXES):
         from ._centerlines import read_centerlines
 
@@ -311,6 +306,39 @@ def load_network(
         )
         raise InputError(msg)
     return with_demand(net, area=area, area_label=area_label, **demand)
+
+
+def _read_osm_file(
+    path: Path, travel: TravelMode, clip: Any, cache_dir: Path
+) -> StreetNetwork:
+    """Read an OSM file; networks from large files are cached (a province takes a minute)."""
+    import hashlib
+
+    from ._cache import cache_path, read_cached, write_cached
+    from ._osmread import read_osm_ways
+
+    stat = path.stat()
+    cached_at = None
+    if stat.st_size >= _CACHE_FILE_BYTES:
+        cached_at = cache_path(cache_dir, {
+            "file": [str(path.resolve()), stat.st_size, stat.st_mtime_ns],
+            "clip": None if clip is None else hashlib.sha256(clip.wkb).hexdigest(),
+            "mode": [travel.name, travel.overpass_filter, travel.bidirectional],
+        })
+        net = read_cached(cached_at)
+        if net is not None:
+            log.info("network cache hit for %s (mode %s): %s; the file was not read again",
+                     path.name, travel.name, cached_at)
+            return net
+    if clip is None and stat.st_size > _LARGE_FILE_BYTES:
+        log.info("%s is large (%.0f MB): give a planning area to read only that part",
+                 path.name, stat.st_size / 1e6)
+    ways, coords, stats = read_osm_ways(path, way_filter(travel.overpass_filter), clip=clip)
+    net = _network_from_ways(ways, coords, travel, source=str(path), stats=stats)
+    if cached_at is not None:
+        write_cached(cached_at, net)
+        log.info("cached the network of %s in %s", path.name, cached_at)
+    return net
 
 
 def network_from_graph(

@@ -159,3 +159,18 @@ def test_road_class_and_islands():
     hand = sp.load_network(hand_graph())
     assert hand.islands() == pytest.approx(
         {"count": 3, "length_m": 2300.0, "demand_m": 2300.0, "largest_component_m": 2800.0})
+
+
+def test_networks_of_large_files_are_cached(monkeypatch, tmp_path, caplog):
+    from stationplan import network as network_module
+
+    monkeypatch.setattr(network_module, "_CACHE_FILE_BYTES", 0)  # every file is "large"
+    path = shared_osm("guixi_county_city.osm.bz2")
+    first = sp.load_network(path, cache_dir=tmp_path)
+    assert len(list((tmp_path / "networks").iterdir())) == 1
+    with caplog.at_level(logging.INFO, logger="stationplan"):
+        again = sp.load_network(path, cache_dir=tmp_path)
+    assert "not read again" in caplog.text
+    assert again.total_length_m == first.total_length_m
+    sp.load_network(path, cache_dir=tmp_path, mode="bike")  # another mode: another entry
+    assert len(list((tmp_path / "networks").iterdir())) == 2

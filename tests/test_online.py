@@ -223,3 +223,27 @@ def test_network_command_downloads_and_writes(fake_osm, tmp_path, capsys):
 def test_query_text_is_checked(text, words):
     with pytest.raises(sp.InputError, match=words):
         sp.OsmQuery.parse(text)
+
+
+def test_area_place_geocoded_for_a_file(fake_osm, tmp_path):
+    path = shared_osm("guixi_county_city.osm.bz2")
+    by_place = sp.load_network(path, area_place=PLACE, margin_m=300, **_online(fake_osm, tmp_path))
+    by_file = sp.load_network(path, area=_area_file(tmp_path / "a.geojson"), margin_m=300)
+    assert by_place.demand.area_label == PLACE
+    assert by_place.demand_length_m == pytest.approx(by_file.demand_length_m, rel=1e-9)
+    assert by_place.total_length_m == pytest.approx(by_file.total_length_m, rel=1e-9)
+    with pytest.raises(sp.MissingDataError, match="not found by the geocoder"):
+        sp.load_network(path, area_place="Atlantis", **_online(fake_osm, tmp_path))
+
+
+def test_polygon_and_point_queries(fake_osm, tmp_path):
+    online = _online(fake_osm, tmp_path)
+    area = _area_file(tmp_path / "area.geojson")
+    by_polygon = sp.load_network(f"polygon:{area}", margin_m=300, **online)
+    by_bbox = sp.load_network(sp.OsmQuery.bbox(*AREA), margin_m=300, **online)
+    assert _edge_keys(by_polygon) == _edge_keys(by_bbox)
+    assert by_polygon.demand_length_m == pytest.approx(by_bbox.demand_length_m, rel=1e-9)
+    point = sp.load_network("point:117.235,28.29,300", margin_m=100, **online)
+    square = point.demand.area
+    assert square.bounds == pytest.approx((117.2319, 28.2873, 117.2381, 28.2927), abs=1e-4)
+    assert 0 < point.demand_length_m < by_bbox.demand_length_m
