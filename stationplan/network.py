@@ -232,10 +232,10 @@ def load_network(
     roads
         Served and ignored road classes; default: every class is served.
     split_at_crossings, join_tolerance_m, class_column, oneway_column
-        Centerline files only: join lines where they cross (default: only where they
-        share a vertex or an end lies within ``join_tolerance_m`` metres of another
-        line), and the columns holding the road class and the one-way flag (found by
-        common names when not given).
+        Centerline files only: also join lines where they cross (by default only where
+        they share a vertex, an end lies on another line, or two ends lie within
+        ``join_tolerance_m`` metres), and the columns holding the road class and the
+        one-way flag (found among common names when not given).
     cache_dir
         Cache for downloads and built networks (default: the user cache directory).
     overpass_url, nominatim_url
@@ -251,46 +251,36 @@ def load_network(
         msg = "give the planning area as a file (area) or a place name (area_place), not both"
         raise InputError(msg)
     from ._online import Endpoints, OsmQuery, geocode, load_online
+    from .area import buffer_lonlat, to_lonlat
 
     endpoints = Endpoints.make(cache_dir, overpass_url, nominatim_url)
+    graph = isinstance(source, nx.MultiDiGraph)
+    query = None if graph else source if isinstance(source, OsmQuery) else OsmQuery.parse(source)
+    path, kind = (None, None) if graph or query else _file_kind(source)  # fail before downloads
     area_label = None
     if area_place is not None:
         area, area_label = geocode(area_place, endpoints), area_place
     elif area is not None:
         area_label = Path(area).name if isinstance(area, str | Path) else "area"
-    demand = {"roads": roads, "margin_m": margin_m if area is not None else None}
+        area = to_lonlat(area)
 
-    if isinstance(source, nx.MultiDiGraph):  # the user's graph is used whole: no margin
+    if graph:  # the user's graph is used whole: no margin
         net = network_from_graph(source, mode=mode)
         return with_demand(net, area=area, area_label=area_label, roads=roads)
-    query = source if isinstance(source, OsmQuery) else OsmQuery.parse(source)
     if query is not None:
         net, query_area = load_online(query, travel, margin_m=margin_m, endpoints=endpoints)
         if area is None:
             area, area_label = query_area, query.label()
         return with_demand(net, area=area, area_label=area_label, roads=roads, margin_m=margin_m)
 
-    path = Path(source)
-    if not path.exists():
-        hint = ("" if path.suffix else
-                "; to download, write place:NAME, bbox:W,S,E,N or point:LON,LAT,M")
-        msg = (f"{path}: network file not found; give an OSM file (.osm, .osm.pbf, ...), "
-               f"a centerline file or GraphML{hint}")
-        raise MissingDataError(msg)
-    clip = None
-    if area is not None:
-        from .area import buffer_lonlat, to_lonlat
-
-        area = to_lonlat(area)
-        clip = buffer_lonlat(area, margin_m)
-    name = path.name.lower()
-    if name.endswith(GRAPHML_SUFFIXES):
+    clip = None if area is None else buffer_lonlat(area, margin_m)
+    if kind == "graphml":
         import osmnx as ox
 
         net = network_from_graph(ox.load_graphml(path), mode=mode, source=str(path))
-    elif name.endswith(OSM_SUFFIXES):
+    elif kind == "osm":
         net = _read_osm_file(path, travel, clip, endpoints.cache_dir)
-    elif name.endswith(CENTERLINE_SUFFIXES):
+    else:
         from ._centerlines import read_centerlines
 
         net = read_centerlines(
@@ -298,14 +288,29 @@ def load_network(
             join_tolerance_m=join_tolerance_m, class_column=class_column,
             oneway_column=oneway_column,
         )
-    else:
-        msg = (
-            f"{path}: unknown network file type; use an OSM file "
-            f"({', '.join(OSM_SUFFIXES)}), a centerline file ({', '.join(CENTERLINE_SUFFIXES)}) "
-            "or OSMnx GraphML (.graphml)"
-        )
-        raise InputError(msg)
-    return with_demand(net, area=area, area_label=area_label, **demand)
+    return with_demand(net, area=area, area_label=area_label, roads=roads,
+                       margin_m=None if area is None else margin_m)
+
+
+def _file_kind(source: Any) -> tuple[Path, str]:
+    """The network file and its kind ("osm", "graphml", "centerline"); clear errors."""
+    path = Path(source)
+    if not path.exists():
+        hint = ("" if path.suffix else
+                "; to download, write place:NAME, bbox:W,S,E,N or point:LON,LAT,M")
+        msg = (f"{path}: network file not found; give an OSM file (.osm, .osm.pbf, ...), "
+               f"a centerline file or GraphML{hint}")
+        raise MissingDataError(msg)
+    name = path.name.lower()
+    for kind, suffixes in (("graphml", GRAPHML_SUFFIXES), ("osm", OSM_SUFFIXES),
+                           ("centerline", CENTERLINE_SUFFIXES)):
+        if name.endswith(suffixes):
+            return path, kind
+    msg = (
+        f"{path}: unknown network file type; use an OSM file ({', '.join(OSM_SUFFIXES)}), "
+        f"a centerline file ({', '.join(CENTERLINE_SUFFIXES)}) or OSMnx GraphML (.graphml)"
+    )
+    raise InputError(msg)
 
 
 def _read_osm_file(

@@ -177,3 +177,15 @@ def test_road_classes_from_the_command_line_split_on_commas():
     assert rc.serve == ("primary", "secondary", "residential")
     assert rc.serves("residential") and not rc.serves("footway")
     assert np.all([sp.RoadClasses().serves(c) for c in ("x", None, "footway:sidewalk")])
+
+
+def test_area_without_crs_is_a_one_line_cli_error(tmp_path, capsys):
+    area = tmp_path / "area.shp"
+    gpd.GeoDataFrame(geometry=[shapely.box(117.2, 28.2, 117.3, 28.3)], crs=4326).to_file(area)
+    area.with_suffix(".prj").unlink()
+    code = main(["network", str(shared_osm(GUIXI)), "--area", str(area), "--out",
+                 str(tmp_path / "o")])
+    assert code == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(err) == 1
+    assert "area.shp: the area file has no CRS" in err[0]

@@ -144,3 +144,14 @@ def test_centerline_export_reloads_with_the_same_figures(name, mode, tmp_path):
     by_class = pd.DataFrame({"a": a.pieces.groupby("highway")["length_m"].sum(),
                              "b": b.pieces.groupby("highway")["length_m"].sum()})
     assert np.allclose(by_class["a"], by_class["b"], rtol=5e-3)
+
+
+def test_centerlines_with_a_planning_area(tmp_path):
+    roads = _frame([[(0, 0), (1000, 0)], [(500, -500), (500, 500)]])
+    path = _save(roads, tmp_path / "roads.gpkg")
+    area = gpd.GeoDataFrame(geometry=[shapely.box(X0 + 200, Y0 - 100, X0 + 600, Y0 + 100)],
+                            crs=GK_114)
+    net = sp.load_network(path, area=area, margin_m=150, split_at_crossings=True)
+    # inside: 400 m of the first road and 200 m of the second; kept up to 150 m beyond
+    assert net.demand_length_m == pytest.approx(600, rel=REL)
+    assert net.total_length_m == pytest.approx(700 + 500, rel=REL)
