@@ -395,3 +395,30 @@ def _site_distances(network, src_edge, src_off, cand, limit, *, min_only):
         keep = a < b
         pairs.append(np.column_stack([a[keep], b[keep]]))
     return np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
+
+
+def stations_with_proposals(
+    stations: gpd.GeoDataFrame, proposals: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Existing stations plus the proposed sites as usable stations (``kind`` tells them apart).
+
+    The result can go straight into :func:`~stationplan.compute_coverage` to see the
+    network after the proposals are built.
+    """
+    old = stations.to_crs(4326).assign(kind="existing")
+    new = gpd.GeoDataFrame(
+        {
+            "station_id": proposals["candidate_id"].astype(str).to_numpy(),
+            "name": proposals["name"].fillna("").astype(str).to_numpy(),
+            "status": "ok",
+            "reason": "",
+            "kind": "proposed",
+            "rank": proposals["rank"].to_numpy(),
+            "edge_id": proposals["edge_id"].to_numpy(np.int64),
+            "offset_m": proposals["offset_m"].to_numpy(float),
+            "snap_dist_m": proposals["snap_dist_m"].to_numpy(float),
+        },
+        geometry=proposals.to_crs(4326).geometry.to_numpy(),
+        crs=4326,
+    )
+    return gpd.GeoDataFrame(pd.concat([old, new], ignore_index=True), crs=4326)
