@@ -1,0 +1,173 @@
+"""Siting: hand-made answers, real extracts against the exact MILP optimum, and spopt."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import osmnx as ox
+import pyrosm
+import pytest
+from handnet import hand_graph, shared_osm
+
+import stationplan as sp
+from stationplan import _solver
+from stationplan.candidates import street_candidates
+from stationplan.cli import main
+from stationplan.demand import coverage_matrix, demand_units
+from stationplan.siting import plan_sites
+
+RULE = sp.CoverageRule(radius_m=500, max_minutes=None)
+
+
+@pytest.fixture
+def hand(hand_stations_csv):
+    net = sp.network_from_graph(hand_graph())
+    return net, sp.snap_stations(net, sp.read_stations(hand_stations_csv))
+
+
+def test_best_single_site_fills_the_largest_gap(hand):
+    """Gaps at 500 m: U—V 700 m (island), Q1—R 600 m, two 150 m ends: one site -> U—V."""
+    net, stations = hand
+    cands = street_candidates(net, spacing_m=50)
+    res = plan_sites(net, stations, cands, rule=RULE, new_sites=1)
+    top = res.proposals.iloc[0]
+    assert net.edges.loc[top.edge_id, "highway"] == "tertiary"  # U—V
+    assert top.marginal_m == pytest.approx(700, abs=1e-6)
+    s = res.summary
+    assert s["coverage_before"] == pytest.approx(3500 / 5100, abs=1e-3)
+    assert s["coverage_after"] == pytest.approx(4200 / 5100, abs=1e-3)
+    assert s["optimal"]
+
+
+def test_fewest_sites_for_full_coverage(hand):
+    """Both ends of A—D (1300 m apart) need one site each, Q1—R one, U—V one: 4."""
+    net, stations = hand
+    res = plan_sites(net, stations, street_candidates(net, spacing_m=50), rule=RULE,
+                     target_share=1.0)
+    s = res.summary
+    assert s["new_sites"] == 4
+    assert s["optimal"]
+    assert s["coverage_after"] == pytest.approx(1.0)
+    assert res.proposals["rank"].tolist() == [1, 2, 3, 4]
+    assert res.proposals["marginal_m"].sum() == pytest.approx(1600, abs=1e-6)
+    assert res.curve["coverage_share"].iloc[-1] == pytest.approx(1.0)
+
+
+def test_spacing_keeps_sites_apart(hand):
+    """At 1000 m straight-line spacing only U—V is far enough from every station, and two
+    sites on its 700 m would be too close to each other: one site, not two."""
+    net, stations = hand
+    cands = street_candidates(net, spacing_m=50)
+    res = plan_sites(net, stations, cands, rule=RULE, new_sites=2, min_spacing_m=1000,
+                     spacing="straight")
+    assert len(res.proposals) == 1
+    assert net.edges.loc[res.proposals["edge_id"].iat[0], "highway"] == "tertiary"
+    assert res.summary["candidates_banned_by_spacing"] > 0
+    # network spacing: same answer here (the stations are far along the streets too)
+    res = plan_sites(net, stations, cands, rule=RULE, new_sites=2, min_spacing_m=1000)
+    assert len(res.proposals) == 1
+
+
+def test_objective_must_be_given_once(hand):
+    net, stations = hand
+    cands = street_candidates(net, spacing_m=100)
+    with pytest.raises(sp.InputError, match="exactly one objective"):
+        plan_sites(net, stations, cands, rule=RULE)
+    with pytest.raises(sp.InputError, match="exactly one objective"):
+        plan_sites(net, stations, cands, rule=RULE, target_share=1.0, new_sites=3)
+
+
+def test_plan_command_writes_outputs(tmp_path, hand_stations_csv):
+    net = tmp_path / "hand.graphml"
+    ox.save_graphml(hand_graph(), net)
+    out = tmp_path / "plan"
+    assert main(["plan", str(net), str(hand_stations_csv), "--out", str(out), "--quiet",
+                 "--no-time-limit", "--serve", "all", "--candidates", "streets"]) == 0
+    summary = json.loads((out / "plan_summary.json").read_text(encoding="utf-8"))
+    assert summary["new_sites"] == 4
+    assert 0 <= summary["coverage_before"] < summary["coverage_after"] <= 1
+    assert summary["optimal"] is True
+    assert summary["gap"] == 0
+    for key in ("objective", "bound", "settings"):
+        assert key in summary
+    props = json.loads((out / "proposals.geojson").read_text(encoding="utf-8"))["features"]
+    assert [f["properties"]["rank"] for f in props] == [1, 2, 3, 4]
+    after = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert after["covered_share"] == pytest.approx(1.0, abs=0.01)  # 25 m units, exact pieces
+    assert (out / "coverage_curve.png").stat().st_size > 1000
+    assert "new_sites,coverage_share" in (out / "coverage_curve.csv").read_text(encoding="utf-8")
+    assert json.loads((out / "timings.json").read_text(encoding="utf-8"))["greedy_s"] >= 0
+
+
+# --- real extracts: greedy, local search and the answer against the proven optimum -------
+
+EXTRACTS = ["guixi_county_city.osm.bz2", "beijing_zhongguancun.osm.bz2",
+            "shenzhen_longgang_heao.osm.bz2", "monaco.osm.bz2", "krems.osm.bz2"]
+
+
+def _instance(source, spacing_m):
+    net = sp.load_network(source)
+    cands = street_candidates(net, spacing_m=spacing_m)
+    units = demand_units(net)
+    cover = coverage_matrix(net, units, cands["edge_id"].to_numpy(), cands["offset_m"].to_numpy(),
+                            limit_m=500)
+    return _solver.merge_rows(cover, units.weight)
+
+
+def _compare(cover, w):
+    """(greedy, local search, answer, optimum) for both objectives."""
+    out = {}
+    for name, inst in (("fewest", _solver.Instance(cover, w, need=float(w.sum()))),
+                       ("best10", _solver.Instance(cover, w, k=10))):
+        value = (lambda s, i=inst: len(s)) if inst.k is None else \
+            (lambda s, i=inst: _solver.covered_weight(i, s))
+        g = _solver.greedy(inst)
+        ls = _solver.local_search(inst, g)
+        ans = _solver.certify(inst, ls, method="ls", time_limit_s=60)
+        exact = ans if ans.optimal else _solver.certify(inst, ls, method="ls", time_limit_s=600)
+        assert exact.optimal
+        out[name] = (value(g), value(ls), ans.objective, exact.objective)
+    return out
+
+
+@pytest.mark.parametrize("name", ["helsinki", *EXTRACTS])
+def test_real_extract_against_exact_optimum(name):
+    source = pyrosm.get_data("helsinki_pbf") if name == "helsinki" else shared_osm(name)
+    cover, w = _instance(source, spacing_m=200)
+    res = _compare(cover, w)
+    g, ls, ans, opt = res["fewest"]
+    assert ls <= g  # local search never makes an answer worse
+    assert ans <= 1.10 * opt
+    g, ls, ans, opt = res["best10"]
+    assert ls >= g - 1e-6
+    assert ans >= 0.99 * opt
+
+
+@pytest.mark.filterwarnings("ignore:.*PuLP 4.0:DeprecationWarning")  # spopt's use of PuLP
+def test_spopt_gives_the_same_optimum():
+    """PySAL spopt's LSCP and MCLP, built from our network-distance coverage matrix."""
+    spopt_locate = pytest.importorskip("spopt.locate")
+    import pulp
+
+    cover, w = _instance(shared_osm("guixi_county_city.osm.bz2"), spacing_m=400)
+    dense = cover.toarray()
+    cost = np.where(dense > 0, 0.0, 1000.0)  # covered within the radius, or not
+    solver = pulp.HiGHS(msg=False)  # pulp's bundled CBC is deprecated
+    lscp = spopt_locate.LSCP.from_cost_matrix(cost, service_radius=500.0).solve(solver)
+    n_lscp = len(lscp.fac2cli) - sum(1 for f in lscp.fac2cli if len(f) == 0)
+    ours = _solver.certify(_solver.Instance(cover, w, need=float(w.sum())),
+                           _solver.greedy(_solver.Instance(cover, w, need=float(w.sum()))),
+                           method="greedy", time_limit_s=120)
+    assert ours.optimal
+    assert n_lscp == ours.objective
+    mclp = spopt_locate.MCLP.from_cost_matrix(cost, w, service_radius=500.0,
+                                              p_facilities=5).solve(solver)
+    best5 = _solver.Instance(cover, w, k=5)
+    ours5 = _solver.certify(best5, _solver.greedy(best5), method="greedy", time_limit_s=120)
+    assert ours5.optimal
+    covered = np.zeros(len(w), dtype=bool)
+    for f, clients in enumerate(mclp.fac2cli):
+        if clients:
+            covered[dense[:, f] > 0] = True
+    assert float(w[covered].sum()) == pytest.approx(ours5.objective, rel=1e-6)
