@@ -425,7 +425,7 @@ def _piece_frame(network, stations, piece_edge, start, end, dist, station_row, c
     for i in np.flatnonzero(~whole):
         geoms[i] = shapely.ops.substring(lines[piece_edge[i]], start[i], end[i])
     ids = stations["station_id"].to_numpy()
-    station_id = np.where(station_row >= 0, ids[np.maximum(station_row, 0)], None)
+    station_id = np.append(ids.astype(object), None)[station_row]  # row -1: no station
     demand = (e["demand"].to_numpy(dtype=bool)[piece_edge] if "demand" in e
               else np.ones(len(piece_edge), dtype=bool))
     frame = pd.DataFrame({
