@@ -9,6 +9,7 @@ import numpy as np
 
 from . import __version__
 from .coverage import Coverage
+from .services import service_audit
 
 
 def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
@@ -86,6 +87,11 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         "islands": _plain(coverage.network.islands()),
         "stations": per_station,
         "network": {"source": coverage.network.source, **_plain(coverage.network.stats)},
+        "service_audit": service_audit(stations[~rejected]),
+        "station_file": {
+            "read_report": _plain(dict(stations.attrs.get("read_report") or {})),
+            "crs_warning": stations.attrs.get("crs_warning"),
+        },
     }
 
 
