@@ -10,16 +10,17 @@ the nearest station changes, and where a station sits.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import shapely.ops
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
+from . import _kernels
 from ._errors import InputError
 from .network import MODES, StreetNetwork
 
@@ -256,39 +257,100 @@ def search_graph(network: StreetNetwork, edge_id: np.ndarray, offset_m: np.ndarr
     distance *to* the nearest site; a site joins the end it can be reached from.
     """
     n = len(network.nodes)
-    e = network.edges
-    u, v = e["u"].to_numpy(), e["v"].to_numpy()
-    length = e["length_m"].to_numpy()
-    fwd, bwd = e["fwd"].to_numpy(), e["bwd"].to_numpy()
+    prep = _prepared(network)
+    u, v, length = prep.u, prep.v, prep.length
     edge_id = np.asarray(edge_id, dtype=np.int64)
     offset_m = np.asarray(offset_m, dtype=float)
-    s_fwd, s_bwd = fwd[edge_id], bwd[edge_id]
-    sites = n + np.arange(len(edge_id))
-    tails = np.concatenate([v[fwd], u[bwd], sites[s_fwd], sites[s_bwd]])
-    heads = np.concatenate([u[fwd], v[bwd], u[edge_id][s_fwd], v[edge_id][s_bwd]])
-    weights = np.concatenate(
-        [length[fwd], length[bwd], offset_m[s_fwd], (length[edge_id] - offset_m)[s_bwd]]
-    )
-    return _csr_min(tails, heads, np.maximum(weights, 0.0), n + len(edge_id))
+    s_fwd, s_bwd = prep.fwd[edge_id], prep.bwd[edge_id]
+    k = len(edge_id)
+    sites = np.arange(k)
+    tails = np.concatenate([sites[s_fwd], sites[s_bwd]])
+    heads = np.concatenate([u[edge_id][s_fwd], v[edge_id][s_bwd]])
+    weights = np.concatenate([offset_m[s_fwd], (length[edge_id] - offset_m)[s_bwd]])
+    site_rows = _csr_min(tails, heads, np.maximum(weights, 0.0), k)
+    # The street rows do not depend on the sites: reuse them, append one row per site.
+    base = prep.reversed_graph
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + site_rows.indptr[1:]])
+    indices = np.concatenate([base.indices, site_rows.indices.astype(base.indices.dtype)])
+    data = np.concatenate([base.data, site_rows.data])
+    return csr_array((data, indices, indptr), shape=(n + k, n + k))
 
 
 def _csr_min(tails: np.ndarray, heads: np.ndarray, weights: np.ndarray, n: int) -> csr_array:
-    """CSR graph keeping the shortest of parallel arcs (scipy would add them up)."""
-    order = np.lexsort((weights, heads, tails))
-    tails, heads, weights = tails[order], heads[order], weights[order]
-    first = np.ones(len(tails), dtype=bool)
-    first[1:] = (tails[1:] != tails[:-1]) | (heads[1:] != heads[:-1])
-    tails, heads, weights = tails[first], heads[first], weights[first]
+    """CSR graph keeping the shortest of parallel arcs (scipy would add them up).
+
+    >>> g = _csr_min(np.array([0, 0, 1]), np.array([1, 1, 0]), np.array([5.0, 2.0, 3.0]), 2)
+    >>> g.toarray().tolist()
+    [[0.0, 2.0], [3.0, 0.0]]
+    >>> _csr_min(np.zeros(0, int), np.zeros(0, int), np.zeros(0), 1).nnz
+    0
+    """
+    tails = np.asarray(tails, dtype=np.int64)
+    heads = np.asarray(heads, dtype=np.int64)
+    weights = np.asarray(weights, dtype=float)
+    width = int(max(n, heads.max() + 1 if len(heads) else 0))
+    key = tails * width + heads
+    order = np.argsort(key, kind="stable")
+    key, weights = key[order], weights[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    weights = np.minimum.reduceat(weights, starts) if len(starts) else weights
+    key = key[starts]
+    tails, heads = np.divmod(key, width)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, tails + 1, 1)
-    return csr_array((weights, heads, np.cumsum(indptr)), shape=(n, n))
+    np.cumsum(np.bincount(tails, minlength=n), out=indptr[1:])
+    return csr_array((weights, heads, indptr), shape=(n, max(n, width)))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Arrays of a network that every search needs, built once per network."""
+
+    u: np.ndarray
+    v: np.ndarray
+    length: np.ndarray
+    fwd: np.ndarray
+    bwd: np.ndarray
+    reversed_graph: csr_array  # street arcs only, travel direction reversed
+
+
+_PREPARED: dict[int, _Prepared] = {}
+
+
+def _prepared(network: StreetNetwork) -> _Prepared:
+    """The network's routing arrays, cached for as long as the network lives.
+
+    A network is read-only (see :class:`~stationplan.StreetNetwork`), so its graph is
+    built once, not once per call; a cache entry is dropped with its network.
+    """
+    key = id(network)
+    prep = _PREPARED.get(key)
+    if prep is not None and len(prep.u) == len(network.edges):
+        return prep
+    n = len(network.nodes)
+    e = network.edges
+    u = e["u"].to_numpy(dtype=np.int64)
+    v = e["v"].to_numpy(dtype=np.int64)
+    length = e["length_m"].to_numpy(dtype=float)
+    fwd = e["fwd"].to_numpy(dtype=bool)
+    bwd = e["bwd"].to_numpy(dtype=bool)
+    tails = np.concatenate([v[fwd], u[bwd]])
+    heads = np.concatenate([u[fwd], v[bwd]])
+    weights = np.concatenate([length[fwd], length[bwd]])
+    graph = _csr_min(tails, heads, np.maximum(weights, 0.0), n)
+    prep = _Prepared(u, v, length, fwd, bwd, graph)
+    if key not in _PREPARED:
+        weakref.finalize(network, _PREPARED.pop, key, None)
+    _PREPARED[key] = prep
+    return prep
 
 
 def _end_costs(network: StreetNetwork, node_dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cost offsets of leaving an edge through ``u`` (a) and through ``v`` (b)."""
-    e = network.edges
-    a = np.where(e["bwd"].to_numpy(), node_dist[e["u"].to_numpy()], np.inf)
-    b = np.where(e["fwd"].to_numpy(), node_dist[e["v"].to_numpy()], np.inf)
+    prep = _prepared(network)
+    a = np.where(prep.bwd, node_dist[prep.u], np.inf)
+    b = np.where(prep.fwd, node_dist[prep.v], np.inf)
     return a, b
 
 
@@ -306,140 +368,93 @@ def _cut_edges(
     nearer end, the nearest station (index into the station arrays, -1 if none), and
     whether the piece is covered (pieces never straddle the limit, so the midpoint decides).
     """
-    e = network.edges
-    length = e["length_m"].to_numpy()
+    prep = _prepared(network)
+    length = prep.length
     a, b = _end_costs(network, node_dist)
-    src_a = np.where(np.isfinite(a), node_src[e["u"].to_numpy()], -1)
-    src_b = np.where(np.isfinite(b), node_src[e["v"].to_numpy()], -1)
-    has_station = np.zeros(len(e), dtype=bool)
+    src_a = np.where(np.isfinite(a), node_src[prep.u], -1)
+    src_b = np.where(np.isfinite(b), node_src[prep.v], -1)
+    has_station = np.zeros(len(length), dtype=bool)
     has_station[st_edge] = True
 
     plain = np.flatnonzero(~has_station)
-    out = list(_cut_plain(plain, length[plain], a[plain], b[plain], src_a[plain], src_b[plain], limit))
-    extra = [
-        _cut_with_stations(
-            edge, length[edge], a[edge], b[edge], src_a[edge], src_b[edge],
-            np.flatnonzero(st_edge == edge), st_off, bool(e["fwd"].iat[edge]),
-            bool(e["bwd"].iat[edge]), limit,
-        )
-        for edge in np.flatnonzero(has_station)
-    ]
+    # Edges reached through their two ends only: one compiled pass (_kernels.cut_plain).
+    out = _kernels.cut_plain(plain, length[plain], a[plain], b[plain], src_a[plain],
+                             src_b[plain], float(limit), _EPS_M)
+    # Edges with stations: the general lower envelope, also compiled.
+    with_st = np.flatnonzero(has_station)
+    order = np.argsort(st_edge, kind="stable")
+    st_ptr = np.searchsorted(st_edge[order], np.append(with_st, len(length)))
+    extra = [_kernels.cut_station_edges(
+        with_st, length[with_st], a[with_st], b[with_st], src_a[with_st], src_b[with_st],
+        st_ptr.astype(np.int64), order.astype(np.int64), np.asarray(st_off, dtype=float),
+        prep.fwd[with_st], prep.bwd[with_st], float(limit), _EPS_M)]
     parts = [tuple(out), *extra]
     merged = tuple(np.concatenate([p[i] for p in parts]) for i in range(6))
-    order = np.lexsort((merged[1], merged[0]))
+    # Each part lists its pieces from u to v, so ordering by edge alone (stably) orders
+    # by edge and start.
+    order = np.argsort(merged[0], kind="stable")
     return tuple(m[order] for m in merged)
-
-
-def _cut_plain(edge, length, a, b, src_a, src_b, limit):
-    """Vectorised cutting of edges reached only through their two ends."""
-    with np.errstate(invalid="ignore"):
-        cands = np.column_stack([
-            np.zeros_like(length), limit - a, length - (limit - b), (length + b - a) / 2, length,
-        ])
-        inside = np.isfinite(cands) & (cands > _EPS_M) & (cands < length[:, None] - _EPS_M)
-        inside[:, 0] = inside[:, -1] = True
-        cands = np.sort(np.where(inside, cands, np.inf), axis=1)
-        keep = np.isfinite(cands)
-        # The edge end always closes the last piece, even on edges shorter than _EPS_M.
-        keep[:, 1:] &= (np.diff(cands, axis=1) > _EPS_M) | (cands[:, 1:] == length[:, None])
-    rows = np.nonzero(keep)[0]
-    vals = cands[keep]
-    same = rows[1:] == rows[:-1]
-    r, p, q = rows[:-1][same], vals[:-1][same], vals[1:][same]
-    t = (p + q) / 2
-    via_u = a[r] + t <= b[r] + length[r] - t
-    covered = np.minimum(a[r] + t, b[r] + length[r] - t) <= limit + 1e-9
-    dist = np.where(via_u, a[r] + p, b[r] + length[r] - q)
-    src = np.where(via_u, src_a[r], src_b[r])
-    dist = np.where(np.isfinite(dist), dist, np.nan)
-    return edge[r], p, q, dist, np.where(np.isnan(dist), -1, src), covered
-
-
-def _cut_with_stations(edge, length, a, b, src_a, src_b, on_edge, st_off, fwd, bwd, limit):
-    """Cut one edge that has stations on it (general lower envelope, few edges)."""
-    # Each source reaches the point x at cost c + |x - s|; "left" means x < s, which the
-    # rider covers moving forward (u→v), so it needs fwd; "right" needs bwd.
-    srcs = [(a, 0.0, False, True, src_a), (b, length, True, False, src_b)]
-    srcs += [(0.0, float(st_off[i]), fwd, bwd, int(i)) for i in on_edge]
-    srcs = [s for s in srcs if np.isfinite(s[0])]
-    marks = {0.0, length}
-    stations_at = {min(max(float(st_off[i]), 0.0), length) for i in on_edge}
-    marks |= stations_at
-    for c, s, left, right, _ in srcs:
-        if left:
-            marks.add(s - (limit - c))
-        if right:
-            marks.add(s + (limit - c))
-    for ci, si, _, ri, _ in srcs:
-        for cj, sj, lj, _, _ in srcs:
-            if ri and lj and si < sj:
-                marks.add((cj + sj - ci + si) / 2)
-    xs = sorted(m for m in marks if 0.0 <= m <= length)
-    pts = [xs[0]]
-    for x in xs[1:]:
-        if x - pts[-1] > _EPS_M:
-            pts.append(x)
-    if length - pts[-1] <= _EPS_M:
-        pts[-1] = length
-
-    def cost(i, x):
-        c, s, left, right, _ = srcs[i]
-        if (x < s and not left) or (x > s and not right):
-            return np.inf
-        return c + abs(x - s)
-
-    pieces = []
-    for p, q in zip(pts[:-1], pts[1:], strict=True):
-        t = (p + q) / 2
-        costs = [cost(i, t) for i in range(len(srcs))]
-        best = int(np.argmin(costs)) if costs else -1
-        ok = best >= 0 and np.isfinite(costs[best])
-        label = (best if ok else -1, ok and costs[best] <= limit + 1e-9)
-        if pieces and pieces[-1][2] == label and not any(abs(p - x) <= _EPS_M for x in stations_at):
-            pieces[-1][1] = q
-        else:
-            pieces.append([p, q, label])
-    edges, ps, qs, dists, srcs_out, covered = [], [], [], [], [], []
-    for p, q, (best, is_covered) in pieces:
-        if best >= 0:
-            d = min(srcs[best][0] + abs(p - srcs[best][1]), srcs[best][0] + abs(q - srcs[best][1]))
-            station = srcs[best][4]
-        else:
-            d, station = np.nan, -1
-        edges.append(edge)
-        ps.append(p)
-        qs.append(q)
-        dists.append(d)
-        srcs_out.append(station)
-        covered.append(is_covered)
-    return (np.array(edges, dtype=np.int64), np.array(ps), np.array(qs), np.array(dists, dtype=float),
-            np.array(srcs_out, dtype=np.int64), np.array(covered, dtype=bool))
 
 
 def _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered):
     e = network.edges
     lines = e.geometry.to_numpy()
-    length = e["length_m"].to_numpy()
+    length = _prepared(network).length
     whole = (start <= _EPS_M) & (end >= length[piece_edge] - _EPS_M)
-    geoms = lines[piece_edge].copy()
-    for i in np.flatnonzero(~whole):
-        geoms[i] = shapely.ops.substring(lines[piece_edge[i]], start[i], end[i])
-    ids = stations["station_id"].to_numpy()
-    station_id = np.append(ids.astype(object), None)[station_row]  # row -1: no station
+    geoms = lines[piece_edge]
+    split = np.flatnonzero(~whole)
+    if len(split):
+        geoms[split] = _substrings(lines, piece_edge[split], start[split], end[split])
     demand = (e["demand"].to_numpy(dtype=bool)[piece_edge] if "demand" in e
               else np.ones(len(piece_edge), dtype=bool))
+    # Text columns are taken from their frames (pandas' string arrays), not rebuilt from
+    # Python strings: a million pieces would spend seconds on that alone.
+    labels = pd.Series(np.array(["ignored", "gap", "covered"])).array  # dtype as inferred
     frame = pd.DataFrame({
         "edge_id": piece_edge,
         "start_m": start,
         "end_m": end,
         "length_m": end - start,
-        "status": np.where(demand, np.where(covered, "covered", "gap"), "ignored"),
+        "status": labels.take(np.where(demand, np.where(covered, 2, 1), 0)),
         "dist_m": dist,
-        "station_id": station_id,
+        "station_id": _station_ids(stations["station_id"], station_row),
         "osmid": e["osmid"].to_numpy()[piece_edge],
-        "highway": e["highway"].to_numpy()[piece_edge],
-        "name": e["name"].to_numpy()[piece_edge],
+        "highway": _take(e["highway"], piece_edge),
+        "name": _take(e["name"], piece_edge),
         "component": e["component"].to_numpy()[piece_edge],
         "demand": demand,
     })
     return gpd.GeoDataFrame(frame, geometry=geoms, crs=network.crs)
+
+
+def _take(column: pd.Series, rows: np.ndarray):
+    """``column.to_numpy()[rows]``, fast for pandas string columns."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.array.take(rows)
+    return column.to_numpy()[rows]
+
+
+def _station_ids(ids: pd.Series, row: np.ndarray):
+    """The station id of each piece (``None`` where no station is in reach)."""
+    if isinstance(ids.dtype, pd.StringDtype):
+        return ids.array.take(np.where(row >= 0, row, -1), allow_fill=True)
+    values = ids.to_numpy()
+    return np.where(row >= 0, values[np.maximum(row, 0)], None)
+
+
+def _substrings(lines: np.ndarray, edge: np.ndarray, start: np.ndarray,
+                end: np.ndarray) -> np.ndarray:
+    """``shapely.ops.substring(lines[edge], start, end)`` for many pieces at once.
+
+    The same vertices as shapely builds them (start point, inner vertices, end point),
+    found by compiled loops (_kernels) instead of one Python call per piece.
+    """
+    used, line_of = np.unique(edge, return_inverse=True)
+    xy, owner = shapely.get_coordinates(lines[used], return_index=True)
+    line_ptr = np.zeros(len(used) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=len(used)), out=line_ptr[1:])
+    start_xy = _kernels.interpolate(xy, line_ptr, line_of, start)
+    end_xy = _kernels.interpolate(xy, line_ptr, line_of, end)
+    coords, piece = _kernels.substring_coords(xy, line_ptr, line_of, start, end, start_xy,
+                                              end_xy)
+    return shapely.linestrings(coords, indices=piece)

@@ -9,16 +9,18 @@ each site (in batches) on the same reversed graph the coverage computation uses.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_array, csc_array
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse import csc_array
 
+from . import _kernels
 from ._errors import InputError
-from .coverage import search_graph, station_distances
+from .coverage import _prepared, station_distances
 from .network import StreetNetwork
 
 log = logging.getLogger(__name__)
@@ -111,7 +113,7 @@ def unit_distances(
     mid, length = units.mid_m, e["length_m"].to_numpy()[units.edge_id]
     best = np.minimum(np.where(bwd, mid + node_dist[u], np.inf),
                       np.where(fwd, length - mid + node_dist[v], np.inf))
-    site_units, site, cost = _same_edge_pairs(network, units, edge_id, offset_m, limit_m)
+    site_units, _, cost = _same_edge_pairs(network, units, edge_id, offset_m, limit_m)
     np.minimum.at(best, site_units, cost)
     return best
 
@@ -128,6 +130,9 @@ def coverage_matrix(
 ) -> csc_array:
     """Which units each site covers, as a sparse ``units x sites`` 0/1 matrix.
 
+    Each site gets its own bounded search that touches only the nodes it reaches (no
+    per-site work proportional to the whole network), run in compiled code on all cores.
+
     Parameters
     ----------
     network, units
@@ -137,42 +142,75 @@ def coverage_matrix(
     limit_m
         Coverage limit in metres.
     batch_entries
-        Size of the dense distance block per batch (sites x nodes); bounds memory.
+        Bounds the work between two progress reports (sites x nodes reached).
     progress
         Called as ``progress(done, total)`` after each batch.
 
     Returns
     -------
     scipy.sparse.csc_array
-        ``int8`` matrix; column ``j`` holds the units site ``j`` covers.
+        ``int8`` matrix; column ``j`` holds the units site ``j`` covers (sorted rows).
     """
-    n = len(network.nodes)
+    edge_id = np.asarray(edge_id, dtype=np.int64)
+    offset_m = np.asarray(offset_m, dtype=float)
     k = len(edge_id)
-    graph = search_graph(network, edge_id, offset_m)
-    inc_u, inc_v = _incidence(network, units)
-    batch = max(1, min(k, batch_entries // max(n + k, 1)))
-    rows, cols = [], []
-    for lo in range(0, k, batch):
-        hi = min(k, lo + batch)
-        dist = dijkstra(graph, indices=np.arange(n + lo, n + hi), limit=limit_m)[:, :n]
-        site, node = np.nonzero(np.isfinite(dist))
-        d = dist[site, node]
-        for ptr, order, base in (inc_u, inc_v):
-            r, s = _expand(ptr, order, base, node, site + lo, d, limit_m)
-            rows.append(r)
-            cols.append(s)
-        if progress is not None:
-            progress(hi, k)
-    su, ss, _ = _same_edge_pairs(network, units, edge_id, offset_m, limit_m)
-    rows.append(su)
-    cols.append(ss)
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    mat = coo_array((np.ones(len(r), dtype=np.int8), (r, c)), shape=(len(units), k)).tocsc()
-    mat.sum_duplicates()
-    mat.data[:] = 1
+    prep = _prepared(network)
+    graph = prep.reversed_graph
+    (ptr_u, order_u, base_u), (ptr_v, order_v, base_v) = _incidence(network, units)
+    # A site is a source at the edge ends it can be reached from (as in search_graph).
+    u, v, length = prep.u[edge_id], prep.v[edge_id], prep.length[edge_id]
+    s_fwd, s_bwd = prep.fwd[edge_id], prep.bwd[edge_id]
+    seed_node = np.stack([u, v], axis=1).ravel()
+    seed_cost = np.maximum(np.stack([offset_m, length - offset_m], axis=1), 0.0).ravel()
+    seed_ok = np.stack([s_fwd, s_bwd], axis=1).ravel()
+    seed_ptr = np.concatenate([[0], np.cumsum(seed_ok.reshape(-1, 2).sum(axis=1))])
+    seed_node, seed_cost = seed_node[seed_ok], seed_cost[seed_ok]
+    same_lo = np.searchsorted(units.edge_id, edge_id, side="left")
+    same_hi = np.searchsorted(units.edge_id, edge_id, side="right")
+    mid = units.mid_m
+    indptr = graph.indptr.astype(np.int64)
+    indices = graph.indices.astype(np.int64)
+    weights = graph.data.astype(float)
+
+    def run(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        return _kernels.coverage_sets(
+            indptr, indices, weights, seed_node[seed_ptr[lo]:seed_ptr[hi]],
+            seed_cost[seed_ptr[lo]:seed_ptr[hi]], seed_ptr[lo:hi + 1] - seed_ptr[lo],
+            float(limit_m), ptr_u, order_u, base_u, ptr_v, order_v, base_v,
+            same_lo[lo:hi], same_hi[lo:hi], mid, offset_m[lo:hi], s_fwd[lo:hi],
+            s_bwd[lo:hi], len(units),
+        )
+
+    # Batches small enough for a progress bar, and for both cores to share the work.
+    per_site = max(1, min(len(network.nodes), 4 * int(limit_m)))  # rough nodes reached
+    batch = int(min(max(1, k // 8), max(64, batch_entries // per_site)))
+    bounds = [(lo, min(k, lo + batch)) for lo in range(0, k, batch)]
+    counts, rows = [], []
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        for (_, hi), (count, found) in zip(bounds, pool.map(lambda b: run(*b), bounds),
+                                            strict=True):
+            counts.append(count)
+            rows.append(found)
+            if progress is not None:
+                progress(hi, k)
+    count = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+    col_ptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(count, out=col_ptr[1:])
+    found = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32)
+    index_dtype = np.int32 if len(found) < np.iinfo(np.int32).max else np.int64
+    mat = csc_array((np.ones(len(found), dtype=np.int8), found.astype(index_dtype, copy=False),
+                     col_ptr.astype(index_dtype)), shape=(len(units), k))
+    mat.has_sorted_indices = True
     log.info("coverage sets: %d sites x %d units, %d pairs", k, len(units), mat.nnz)
     return mat
+
+
+def _workers() -> int:
+    """Threads for the compiled searches: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _incidence(network: StreetNetwork, units: DemandUnits):
@@ -181,32 +219,19 @@ def _incidence(network: StreetNetwork, units: DemandUnits):
     A rider on a unit leaves through ``u`` (needs bwd) at cost ``mid``, or through ``v``
     (needs fwd) at cost ``length - mid``; searches arrive at the node the other way round.
     """
-    e = network.edges
+    prep = _prepared(network)
     n = len(network.nodes)
-    eu, ev = e["u"].to_numpy()[units.edge_id], e["v"].to_numpy()[units.edge_id]
-    fwd, bwd = e["fwd"].to_numpy()[units.edge_id], e["bwd"].to_numpy()[units.edge_id]
-    length = e["length_m"].to_numpy()[units.edge_id]
+    eu, ev = prep.u[units.edge_id], prep.v[units.edge_id]
+    fwd, bwd = prep.fwd[units.edge_id], prep.bwd[units.edge_id]
+    length = prep.length[units.edge_id]
     out = []
     for node, ok, base in ((eu, bwd, units.mid_m), (ev, fwd, length - units.mid_m)):
         idx = np.flatnonzero(ok)
         order = idx[np.argsort(node[idx], kind="stable")]
         ptr = np.zeros(n + 1, dtype=np.int64)
-        np.add.at(ptr, node[order] + 1, 1)
-        out.append((np.cumsum(ptr), order, base))
+        np.cumsum(np.bincount(node[order], minlength=n), out=ptr[1:])
+        out.append((ptr, order.astype(np.int64), np.asarray(base, dtype=float)))
     return out
-
-
-def _expand(ptr, order, base, node, site, d, limit):
-    """Join (site, node, distance) with the units incident to each node; keep covered ones."""
-    count = ptr[node + 1] - ptr[node]
-    total = int(count.sum())
-    if total == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    rep = np.repeat(np.arange(len(node)), count)
-    pos = np.arange(total) - np.repeat(np.cumsum(count) - count, count) + ptr[node][rep]
-    unit = order[pos]
-    ok = base[unit] + d[rep] <= limit + 1e-9
-    return unit[ok], site[rep][ok]
 
 
 def _same_edge_pairs(network, units, edge_id, offset_m, limit):
