@@ -13,8 +13,10 @@ from ._online import OsmQuery
 from .area import BRIEF_ROAD_CLASSES, Demand, RoadClasses, read_area, with_demand
 from .coverage import Coverage, CoverageRule, compute_coverage, station_distances
 from .gaps import find_gaps
+from .maps import coverage_map
 from .network import MODES, StreetNetwork, TravelMode, load_network, network_from_graph
 from .stations import read_stations, snap_stations
+from .staticmap import coverage_png
 from .summary import summarize
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "TravelMode",
     "__version__",
     "compute_coverage",
+    "coverage_map",
+    "coverage_png",
     "find_gaps",
     "load_network",
     "network_from_graph",

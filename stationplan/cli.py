@@ -19,6 +19,7 @@ from ._netout import write_network
 from .area import BRIEF_ROAD_CLASSES, RoadClasses
 from .coverage import CoverageRule, compute_coverage
 from .gaps import find_gaps
+from .maps import BASEMAPS, check_map_options
 from .network import MODES, load_network
 from .outputs import write_coverage_outputs
 from .stations import read_stations, snap_stations
@@ -103,6 +104,7 @@ def _load_network(args: argparse.Namespace, source, *, margin_m: float):
 
 
 def _run_coverage(network, stations, out, args, *, overwrite):
+    map_options = _map_options(args)
     rule = CoverageRule.for_mode(
         args.mode,
         radius_m=args.radius_m,
@@ -121,7 +123,7 @@ def _run_coverage(network, stations, out, args, *, overwrite):
         100 * summary["covered_share"], summary["total_m"] / 1000, summary["gap_clusters"],
         summary["stations_used"], summary["stations_read"],
     )
-    return write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite)
+    return write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite, **map_options)
 
 
 def demo_stations_path() -> Path:
@@ -252,6 +254,7 @@ def _parser() -> argparse.ArgumentParser:
     cov.add_argument("--out", required=True, help="output folder")
     cov.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     _add_rule_options(cov)
+    _add_map_options(cov)
     _add_network_options(cov)
     cov.set_defaults(func=_cmd_coverage)
 
@@ -270,6 +273,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="run coverage on the bundled central-Helsinki extract")
     demo.add_argument("--out", default="maps/demo", help="output folder (default maps/demo)")
     _add_rule_options(demo)
+    _add_map_options(demo)
     demo.set_defaults(func=_cmd_demo)
     return parser
 

@@ -1,126 +1,835 @@
-"""Folium coverage maps: covered streets, gaps, stations, a layer control and a legend."""
+"""The interactive coverage map (Folium/Leaflet): what a planner shows to a meeting.
+
+Layers, each in the layer control: streets coloured by network distance to the nearest
+station (graded bands up to the limit), gaps in red with the width growing with the run's
+length, service areas (covered streets buffered and dissolved, never hulls), existing
+stations, proposed sites numbered by rank, rejected inputs and the planning-area outline.
+A panel gives the figures and the legend in Chinese or English.
+
+City-scale maps stay light: street pieces are cut into distance bands, merged per street
+and band, simplified and rounded; markers are plain ``L.divIcon`` badges built by one loop
+from a compact array and clustered above a threshold. Every text from input files is
+HTML-escaped before it reaches the page, and data enter scripts as JSON with ``<``
+escaped, so a station called ``<script>`` is shown as text. Element ids are numbered in
+tree order instead of random, so the same inputs give byte-identical HTML.
+"""
 
 from __future__ import annotations
 
 import html
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
+import folium
+import folium.plugins
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from jinja2 import Template
 
+from . import _mapdata as md
+from . import _mapstyle as ms
+from ._errors import InputError
 from .coverage import Coverage
 
-COVERED_COLOUR = "#1a9850"
-GAP_COLOUR = "#d73027"
-STATION_COLOUR = "#2166ac"
-REJECTED_COLOUR = "#7f7f7f"
+log = logging.getLogger(__name__)
+
+BASEMAPS = ("osm", "carto", "tianditu", "gaode")
+_SERVICE_SPLIT = re.compile(r"[;；,，、/]")
+_TIANDITU_KEY = re.compile(r"[0-9A-Za-z]{8,64}")
+_MARKER_PX = 28
+
+_OSM_ATTR = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+             "contributors")
+_TILES: dict[str, tuple[str, str, int, str]] = {  # url, attribution, max zoom, subdomains
+    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", _OSM_ATTR, 19, "abc"),
+    "carto": ("https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
+              _OSM_ATTR + ' &copy; <a href="https://carto.com/attributions">CARTO</a>',
+              20, "abcd"),
+    "gaode": ("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
+              "&style=8&x={x}&y={y}&z={z}", "&copy; 高德地图 AutoNavi", 18, "1234"),
+    "gaode_satellite": ("https://webst0{s}.is.autonavi.com/appmaptile?style=6"
+                        "&x={x}&y={y}&z={z}", "&copy; 高德地图 AutoNavi", 18, "1234"),
+}
+_TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+             "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+             "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}")
+_TIANDITU_ATTR = '&copy; <a href="https://www.tianditu.gov.cn/">天地图 Tianditu</a>'
+
+# --- JavaScript ------------------------------------------------------------------------
+# Constant functions; data reach them only as JSON arguments (see _Call).
+
+_JS_PANES = """function (map) {
+  [["spAreas", 380], ["spOther", 390], ["spStreets", 400], ["spGaps", 410], ["spOutline", 420]]
+    .forEach(function (p) { map.createPane(p[0]).style.zIndex = p[1]; });
+}"""
+
+# Lines thin out when zoomed out (to half their width at zoom 10), so that a whole city
+# does not drown in red.
+_JS_GEOJSON = """function (map, group, rows, styles, pane, scale) {
+  // rows: [style index, geometry type, coordinates, tooltip, popup]; coordinates are
+  // flat integer deltas per line or ring (see _mapdata.encode_geometry).
+  var types = ["LineString", "MultiLineString", "Polygon", "MultiPolygon"];
+  function line(flat) {
+    var out = [], x = 0, y = 0, i;
+    for (i = 0; i < flat.length; i += 2) {
+      x += flat[i]; y += flat[i + 1];
+      out.push([x / scale, y / scale]);
+    }
+    return out;
+  }
+  var data = {type: "FeatureCollection", features: rows.map(function (r) {
+    var c = r[2];
+    return {type: "Feature", properties: {s: r[0], t: r[3], p: r[4]}, geometry: {
+      type: types[r[1]],
+      coordinates: r[1] === 0 ? line(c)
+        : r[1] === 3 ? c.map(function (p) { return p.map(line); }) : c.map(line)}};
+  })};
+  function style(f) {
+    var s = styles[f.properties.s], z = map.getZoom(), out = {}, key;
+    var k = z === undefined ? 1 : Math.min(1, Math.max(0.5, (z - 10) / 5));
+    for (key in s) { out[key] = s[key]; }
+    if (s.weight > 1) { out.weight = s.weight * k; }
+    return out;
+  }
+  var layer = L.geoJSON(data, {
+    pane: pane,
+    style: style,
+    onEachFeature: function (f, l) {
+      if (f.properties.t) l.bindTooltip(f.properties.t, {sticky: true});
+      if (f.properties.p) l.bindPopup(f.properties.p, {maxWidth: 320});
+    }
+  }).addTo(group);
+  map.on("zoomend", function () { layer.setStyle(style); });
+}"""
+
+_JS_MARKERS = """function (group, rows, opts) {
+  var half = opts.size / 2;
+  function icon(inner) {
+    return L.divIcon({className: "sp-marker " + opts.cls, html: inner,
+      iconSize: [opts.size, opts.size], iconAnchor: [half, half],
+      popupAnchor: [0, -half], tooltipAnchor: [half, 0]});
+  }
+  var shared = icon(opts.html);
+  var markers = rows.map(function (r) {
+    var m = L.marker([r[0], r[1]], {icon: r[5] ? icon(r[5]) : shared,
+      zIndexOffset: r[6] || 0, riseOnHover: true});
+    m.bindTooltip(r[2], {direction: "right"});
+    m.bindPopup(r[3], {maxWidth: 320});
+    m.on("add", function () { m.getElement().setAttribute("data-sp", r[4]); });
+    return m;
+  });
+  if (group.addLayers) { group.addLayers(markers); }
+  else { markers.forEach(function (m) { group.addLayer(m); }); }
+  group._spMarkers = markers;
+}"""
+
+# leaflet-search, fed from our own records so that it never adds the layer to the map
+# (its setLayer does) and shows tips as text, never as HTML.
+_JS_SEARCH = """function (map, group, keys, text) {
+  var control = new L.Control.Search({
+    position: "topleft", collapsed: false, initial: false, marker: false,
+    textPlaceholder: text.placeholder, textErr: text.notFound, textCancel: "×",
+    sourceData: function (query, done) { done(keys); return {abort: function () {}}; },
+    formatData: function (rows) {
+      var out = {};
+      rows.forEach(function (r) {
+        var ll = group._spMarkers[r[1]].getLatLng(), loc = L.latLng(ll.lat, ll.lng);
+        loc.spIndex = r[1];
+        out[r[0]] = loc;
+      });
+      return out;
+    },
+    buildTip: function (t) { var li = L.DomUtil.create("li", ""); li.textContent = t; return li; },
+    moveToLocation: function (loc, title, m) {
+      var marker = group._spMarkers[loc.spIndex];
+      if (!m.hasLayer(group)) m.addLayer(group);
+      if (group.zoomToShowLayer) {
+        group.zoomToShowLayer(marker, function () { marker.openPopup(); });
+      } else {
+        m.setView(loc, Math.max(m.getZoom(), 16));
+        marker.openPopup();
+      }
+    }
+  });
+  map.addControl(control);
+}"""
+
+_JS_PANEL = """function (map, inner) {
+  var panel = L.control({position: "bottomleft"});
+  panel.onAdd = function () {
+    var div = L.DomUtil.create("div", "sp-panel leaflet-control");
+    div.id = "stationplan-legend";
+    div.innerHTML = inner;
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    return div;
+  };
+  panel.addTo(map);
+}"""
+
+_JS_CLUSTER_ICON = """function (cluster) {
+  var n = cluster.getChildCount(), size = n < 10 ? 30 : n < 100 ? 36 : 42;
+  return L.divIcon({html: String(n), className: "sp-cluster",
+                    iconSize: L.point(size, size)});
+}"""
 
 
-def coverage_map(coverage: Coverage, gaps: gpd.GeoDataFrame, *, precision: int = 6) -> Any:
-    """Draw covered streets, gaps and stations on a Folium map.
+def coverage_map(
+    coverage: Coverage,
+    gaps: gpd.GeoDataFrame,
+    *,
+    summary: dict[str, Any] | None = None,
+    proposals: gpd.GeoDataFrame | None = None,
+    area: Any = None,
+    lang: str | None = None,
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+    precision: int = 6,
+    cluster_threshold: int = 200,
+) -> Any:
+    """Draw a coverage result as an interactive Folium map.
 
     Parameters
     ----------
     coverage
         Result of :func:`~stationplan.compute_coverage`.
     gaps
-        Result of :func:`~stationplan.find_gaps`.
+        Result of :func:`~stationplan.find_gaps` for it.
+    summary
+        Result of :func:`~stationplan.summarize` for the panel; computed when ``None``.
+    proposals
+        Proposed sites in rank order (any CRS): ``rank``, ``candidate_id``, ``name``,
+        ``kind``, ``host_tag``, ``marginal_m``, ``cumulative_share``; or ``None``.
+    area
+        The planning area, drawn as an outline: a GeoDataFrame/GeoSeries with a CRS, or a
+        shapely geometry in WGS-84 lon/lat; or ``None``.
+    lang
+        "zh" or "en"; by default Chinese when station or street names are Chinese.
+    basemap
+        "osm", "carto" (light CartoDB), "tianditu" (needs ``tianditu_key``) or "gaode".
+        With "gaode" every layer is shifted to GCJ-02 to sit on Gaode's tiles, and no
+        WGS-84 basemap is offered.
+    tianditu_key
+        A Tianditu web key (天地图 "浏览器端" key); it is written into the HTML.
     precision
-        Decimal places kept in coordinates (6 ≈ 0.1 m), to keep the HTML small.
+        Decimal places of coordinates (6 ≈ 0.1 m, 5 ≈ 1 m).
+    cluster_threshold
+        Marker layers with more markers than this are clustered.
 
     Returns
     -------
     folium.Map
-        Layers "Covered streets", "Gaps", "Stations" and "Rejected stations" in a
-        layer control, and a legend. Text from input files is HTML-escaped.
+        Render it with ``.get_root().render()`` or save it with ``.save(path)``.
     """
-    try:
-        import folium
-    except ImportError as exc:  # pragma: no cover - folium is a required dependency
-        msg = "maps need folium: pip install folium"
-        raise ImportError(msg) from exc
+    basemap = _check_basemap(basemap, tianditu_key)
+    lang = ms.resolve_lang(lang, coverage)
+    text = ms.TEXT[lang]
+    gcj = basemap == "gaode"
+    if summary is None:
+        from .summary import summarize
 
-    pieces = coverage.pieces.to_crs(4326)
-    west, south, east, north = pieces.total_bounds
+        summary = summarize(coverage, gaps)
+    view = _View(gcj02=gcj, precision=precision)
+
     fmap = folium.Map(tiles=None, control_scale=True)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
-    folium.TileLayer(
-        "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
-        name="CartoDB Positron",
-        attr="&copy; OpenStreetMap contributors &copy; CARTO",
-        show=False,
-    ).add_to(fmap)
-    fmap.fit_bounds([[south, west], [north, east]])
+    root = fmap.get_root()
+    root.title = text["title"]
+    root.header.add_child(folium.Element(f"<style>{ms.CSS}</style>"), name="stationplan_css")
+    _add_basemaps(fmap, basemap, tianditu_key, text)
+    fmap.add_child(_Call(_JS_PANES, fmap))
 
-    for status, label, colour, weight in (
-        ("covered", "Covered streets", COVERED_COLOUR, 3),
-        ("gap", "Gaps", GAP_COLOUR, 4),
-    ):
-        sel = pieces[pieces["status"] == status]
-        layer = folium.FeatureGroup(name=f"{label} ({sel['length_m'].sum() / 1000:.1f} km)")
-        if not sel.empty:
-            folium.GeoJson(
-                _lines_geojson(sel, precision),
-                style_function=lambda _f, c=colour, w=weight: {"color": c, "weight": w, "opacity": 0.85},
-                tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-            ).add_to(layer)
-        layer.add_to(fmap)
+    limit = coverage.rule.limit_m
+    edges = ms.band_edges(limit)
+    catchment = _catchments(coverage)
+    names = _station_names(coverage.stations)
+    osm_attr = text["osm"] if ms.is_osm_source(coverage.network.source) else None
+
+    service = md.service_areas(coverage)
+    _line_layer(fmap, f"{text['service']} ({len(service)})", "spAreas",
+                _service_features(service, names, text, view), precision)
+
+    other = coverage.pieces[coverage.pieces["status"] == "ignored"]
+    if len(other):
+        _line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} km)",
+                    "spOther", _other_features(other, text, view), precision,
+                    attribution=osm_attr)
+    bands = md.merge_lines(md.distance_bands(coverage, edges), ["band", "name"])
+    _line_layer(fmap, f"{text['streets']} ({coverage.covered_m / 1000:.1f} km)", "spStreets",
+                _street_features(bands, edges, text, view, lang), precision,
+                attribution=osm_attr)
+    _line_layer(fmap, f"{text['gaps']} ({coverage.gap_m / 1000:.1f} km)", "spGaps",
+                _gap_features(gaps, limit, text, view, lang), precision, attribution=osm_attr)
 
     stations = coverage.stations
     ok = stations[stations["status"] == "ok"]
-    bad = stations[(stations["status"] != "ok") & stations.geometry.notna() & ~stations.geometry.is_empty]
-    for frame, label, colour, show in (
-        (ok, "Stations", STATION_COLOUR, True),
-        (bad, "Rejected stations", REJECTED_COLOUR, True),
-    ):
-        layer = folium.FeatureGroup(name=f"{label} ({len(frame)})", show=show)
-        for row in frame.to_crs(4326).itertuples():
-            name = html.escape(str(row.name) or str(row.station_id))
-            detail = "" if row.status == "ok" else f"<br>{html.escape(str(row.reason))}"
-            snap = "" if np.isnan(row.snap_dist_m) else f"<br>snapped {row.snap_dist_m:.0f} m"
-            folium.Marker(
-                [round(row.geometry.y, precision), round(row.geometry.x, precision)],
-                tooltip=folium.Tooltip(name),
-                popup=folium.Popup(f"<b>{name}</b>{snap}{detail}", max_width=300),
-                icon=folium.Icon(color="blue" if row.status == "ok" else "gray",
-                                 icon="mug-hot" if row.status == "ok" else "ban", prefix="fa"),
-            ).add_to(layer)
-        layer.add_to(fmap)
+    station_group = _marker_layer(
+        fmap, f"{text['stations']} ({len(ok)})", "sp-station",
+        f'<i class="fa-solid {ms.STATION_ICON}"></i>',
+        _station_rows(ok, catchment, text, view, lang), cluster_threshold,
+    )
+    n_proposals = 0
+    if proposals is not None:
+        n_proposals = len(proposals)
+        _marker_layer(fmap, f"{text['proposals']} ({n_proposals})", "sp-proposal", "",
+                      _proposal_rows(proposals, text, view, lang), cluster_threshold)
+    bad = stations[(stations["status"] != "ok") & _has_point(stations)]
+    _marker_layer(fmap, f"{text['rejected']} ({len(bad)})", "sp-rejected",
+                  f'<i class="fa-solid {ms.REJECTED_ICON}"></i>',
+                  _rejected_rows(bad, text, view, lang), cluster_threshold)
+    outline = md.area_outline(area)
+    if outline is not None:
+        _line_layer(fmap, text["area"], "spOutline", _area_features(outline, view), precision,
+                    interactive=False)
+
+    if len(ok):
+        fmap.add_child(_SearchCall(_JS_SEARCH, fmap, station_group, _search_keys(ok),
+                             {"placeholder": text["search"], "notFound": text["not_found"]}))
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(_legend_html(coverage, len(gaps))))
+    panel = _panel_html(coverage, summary, proposals, text, lang, gcj02=gcj, edges=edges,
+                        show_area=outline is not None, show_other=len(other) > 0)
+    fmap.add_child(_Call(_JS_PANEL, fmap, panel))
+    bounds = _bounds(coverage, outline, view)
+    if bounds is not None:
+        fmap.fit_bounds(bounds)
+    _number_elements(root)
+    log.info("map: %d street features, %d gap runs, %d stations, %d proposals (%s, %s)",
+             len(bands), len(gaps), len(ok), n_proposals, lang, basemap)
     return fmap
 
 
-def _lines_geojson(pieces: gpd.GeoDataFrame, precision: int) -> dict[str, Any]:
-    """Slim GeoJSON of pieces with a ready-made, escaped tooltip label."""
-    feats = []
-    for row in pieces.itertuples():
-        street = html.escape(str(row.name)) if isinstance(row.name, str) else "unnamed street"
-        dist = "beyond reach" if np.isnan(row.dist_m) else f"{row.dist_m:.0f} m to a station"
-        coords = np.round(np.asarray(row.geometry.coords), precision).tolist()
-        feats.append({
-            "type": "Feature",
-            "properties": {"label": f"{street}: {row.length_m:.0f} m, {dist}"},
-            "geometry": {"type": "LineString", "coordinates": coords},
-        })
-    return {"type": "FeatureCollection", "features": feats}
+# --- options ---------------------------------------------------------------------------
+
+def check_map_options(*, lang: str | None = None, basemap: str = "osm",
+                      tianditu_key: str | None = None) -> None:
+    """Check the map options before a long run; raise InputError naming the bad one.
+
+    Parameters
+    ----------
+    lang, basemap, tianditu_key
+        As for :func:`coverage_map`.
+
+    Examples
+    --------
+    >>> check_map_options(lang="zh", basemap="gaode")
+    >>> check_map_options(basemap="tianditu")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: basemap 'tianditu' needs a key: pass --tianditu-key ...
+    """
+    _check_basemap(basemap, tianditu_key)
+    if lang is not None and lang not in ms.LANGS:
+        msg = f"lang {lang!r} is not supported; choose one of {', '.join(ms.LANGS)}"
+        raise InputError(msg)
 
 
-def _legend_html(coverage: Coverage, n_gaps: int) -> str:
-    share = 100 * coverage.covered_m / max(coverage.network.total_length_m, 1e-9)
+def _check_basemap(basemap: str, key: str | None) -> str:
+    if basemap not in BASEMAPS:
+        msg = f"basemap {basemap!r} is not known; choose one of {', '.join(BASEMAPS)}"
+        raise InputError(msg)
+    if key is not None and not _TIANDITU_KEY.fullmatch(key):
+        msg = "tianditu_key must be the letters and digits of a Tianditu key"
+        raise InputError(msg)
+    if basemap == "tianditu" and not key:
+        msg = ("basemap 'tianditu' needs a key: pass --tianditu-key "
+               "(a free browser key from https://console.tianditu.gov.cn/)")
+        raise InputError(msg)
+    return basemap
+
+
+# --- elements --------------------------------------------------------------------------
+
+def _json(value: Any) -> str:
+    """JSON that is safe inside a <script> element.
+
+    Inside a script the HTML parser reacts only to ``</`` (an end tag such as
+    ``</script>``) and to ``<!--``. JSON has ``<`` only inside strings, where ``<\\/``
+    and ``\\u003c`` stand for the same characters.
+
+    >>> print(_json({"a": "</script><!--<b>"}))
+    {"a":"<\\/script>\\u003c!--<b>"}
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+class _Call(MacroElement):
+    """``(function)(args...);`` in the map script: elements by JS name, the rest as JSON."""
+
+    _template = Template("{% macro script(this, kwargs) %}\n{{ this.js() }}\n{% endmacro %}")
+
+    def __init__(self, function: str, *args: Any) -> None:
+        super().__init__()
+        self._name = "StationplanCall"
+        self.function = function
+        self.args = args
+
+    def js(self) -> str:
+        args = ", ".join(a.get_name() if isinstance(a, Element) else _json(a) for a in self.args)
+        return f"({self.function})({args});"
+
+
+class _SearchCall(JSCSSMixin, _Call):
+    """A call that needs leaflet-search, loaded from the CDN folium's Search plugin uses."""
+
+    default_js = folium.plugins.Search.default_js
+    default_css = folium.plugins.Search.default_css
+
+
+def _number_elements(root: Any) -> None:
+    """Replace folium's random element ids by their position in the tree.
+
+    The JavaScript names and HTML ids of elements derive from ``_id``; names are looked
+    up when rendering, so renumbering before rendering keeps every reference intact and
+    makes the output the same from run to run.
+    """
+    stack = [root]
+    n = 0
+    while stack:
+        element = stack.pop()
+        element._id = f"{n:04d}"
+        n += 1
+        stack.extend(reversed(list(element._children.values())))
+
+
+def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: dict[str, str]) -> None:
+    def tiles(kind: str, name: str, *, show: bool, overlay: bool = False, url: str = "",
+              attr: str = "", max_zoom: int = 18, subdomains: str = "abc") -> None:
+        if kind in _TILES:
+            url, attr, max_zoom, subdomains = _TILES[kind]
+        folium.TileLayer(url, name=name, attr=attr, max_zoom=max_zoom, max_native_zoom=max_zoom,
+                         subdomains=subdomains, show=show, overlay=overlay,
+                         control=True).add_to(fmap)
+
+    if basemap == "gaode":
+        # Gaode tiles are GCJ-02; the data are shifted to match, so WGS-84 tiles would be
+        # off by hundreds of metres and are not offered.
+        tiles("gaode", text["gaode"], show=True)
+        tiles("gaode_satellite", text["gaode_satellite"], show=False)
+        return
+    tiles("osm", "OpenStreetMap", show=basemap == "osm")
+    tiles("carto", text["carto"], show=basemap == "carto")
+    if key:
+        sub = "01234567"
+        label_layer = "cva" if text is ms.TEXT["zh"] else "eva"
+        tiles("tianditu", text["tianditu"], show=basemap == "tianditu",
+              url=_TIANDITU.replace("{layer}", "vec").replace("{key}", key),
+              attr=_TIANDITU_ATTR, subdomains=sub)
+        tiles("tianditu_labels", text["tianditu_labels"], show=basemap == "tianditu",
+              overlay=True, url=_TIANDITU.replace("{layer}", label_layer).replace("{key}", key),
+              attr=_TIANDITU_ATTR, subdomains=sub)
+
+
+def _line_layer(fmap: Any, name: str, pane: str, features: tuple[list, list], precision: int,
+                *, attribution: str | None = None, interactive: bool = True) -> Any:
+    feats, styles = features
+    if not interactive:
+        styles = [{**s, "interactive": False} for s in styles]
+    extra = {"attribution": html.escape(attribution)} if attribution else {}
+    group = folium.FeatureGroup(name=name, **extra)
+    if feats:
+        group.add_child(_Call(_JS_GEOJSON, fmap, group, feats, styles, pane, 10**precision))
+    group.add_to(fmap)
+    return group
+
+
+def _marker_layer(fmap: Any, name: str, cls: str, inner: str, rows: list[list],
+                  threshold: int) -> Any:
+    if len(rows) > threshold:
+        group = folium.plugins.MarkerCluster(
+            name=name, icon_create_function=_JS_CLUSTER_ICON, showCoverageOnHover=False,
+            chunkedLoading=True, disableClusteringAtZoom=17, maxClusterRadius=50,
+        )
+    else:
+        group = folium.FeatureGroup(name=name)
+    opts = {"cls": cls, "html": inner, "size": _MARKER_PX}
+    group.add_child(_Call(_JS_MARKERS, group, rows, opts))
+    group.add_to(fmap)
+    return group
+
+
+class _View:
+    """How geometries become browser coordinates: WGS-84 or GCJ-02, rounded."""
+
+    def __init__(self, *, gcj02: bool, precision: int) -> None:
+        self.gcj02 = gcj02
+        self.precision = precision
+
+    def lines(self, frame: gpd.GeoDataFrame, *, simplify: bool = True) -> np.ndarray:
+        return md.display_geoms(frame, gcj02=self.gcj02, precision=self.precision,
+                                simplify_m=md.SIMPLIFY_M if simplify else None)
+
+    def points(self, frame: gpd.GeoDataFrame) -> np.ndarray:
+        return md.point_lonlat(frame, gcj02=self.gcj02, precision=self.precision)
+
+
+# --- features --------------------------------------------------------------------------
+
+def _esc(value: object) -> str:
+    """Escaped text of a cell; missing values become ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    if value is pd.NA:
+        return ""
+    return html.escape(str(value).strip())
+
+
+_GEOM_TYPES = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
+
+
+def _features(geoms: np.ndarray, props: Iterable[tuple[int, str | None, str | None]],
+              precision: int) -> list[list]:
+    """Rows for _JS_GEOJSON: [style, geometry type, encoded coordinates, tooltip, popup]."""
+    out = []
+    encoded = md.encode_geometries(geoms, precision)
+    for g, (style, tooltip, popup) in zip(encoded, props, strict=True):
+        if g is not None:
+            out.append([style, _GEOM_TYPES.index(g["type"]), g["coordinates"], tooltip, popup])
+    return out
+
+
+def _band_label(k: int, edges: list[float]) -> str:
+    lo = 0.0 if k == 0 else edges[k - 1]
+    return f"{lo:.0f}–{edges[k]:.0f} m"
+
+
+def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: dict[str, str],
+                     view: _View, lang: str) -> tuple[list, list]:
+    styles = [{"color": c, "weight": ms.STREET_WEIGHT, "opacity": 0.9, "lineCap": "round",
+               "className": "sp-covered"} for c in ms.BAND_COLOURS[:len(edges)]]
+    if bands.empty:
+        return [], styles
+    sep = "：" if lang == "zh" else ": "
+    props = [
+        (int(b), f"{_esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges)}", None)
+        for b, name in zip(bands["band"], bands["name"], strict=True)
+    ]
+    return _features(view.lines(bands), props, view.precision), styles
+
+
+def _other_features(other: gpd.GeoDataFrame, text: dict[str, str],
+                    view: _View) -> tuple[list, list]:
+    styles = [{"color": ms.OTHER_COLOUR, "weight": 1.5, "opacity": 0.8,
+               "className": "sp-other"}]
+    merged = md.merge_lines(other.assign(layer=0), ["layer"])
+    return _features(view.lines(merged), [(0, text["other_legend"], None)],
+                     view.precision), styles
+
+
+def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: dict[str, str], view: _View,
+                  lang: str) -> tuple[list, list]:
+    weights = sorted({w for _, w in ms.GAP_WEIGHTS})
+    styles = [{"color": ms.GAP_COLOUR, "weight": w, "opacity": 0.9, "lineCap": "round",
+               "className": "sp-gap"} for w in weights]
+    if gaps.empty:
+        return [], styles
+    props = []
+    sep = "：" if lang == "zh" else ": "
+    for g in gaps.itertuples():
+        label = f"{text['gap_label']} #{int(g.gap_id)}{sep}{ms.fmt_m(g.length_m, lang)}"
+        streets = _esc(g.streets)
+        farthest = (text["beyond"] if pd.isna(g.max_dist_m) else
+                    f"{text['farthest']} {ms.fmt_m(g.max_dist_m, lang)} {text['from_station']}")
+        link = _amap_link(g.point_lon, g.point_lat, f"{text['gap_label']} #{int(g.gap_id)}")
+        popup = (f'<div class="sp-popup"><b class="sp-name">{label}</b><table>'
+                 + (f"<tr><th>{text['streets_in_gap']}</th><td>{streets}</td></tr>" if streets
+                    else "")
+                 + f"<tr><th></th><td>{farthest}</td></tr></table>{_amap_anchor(link, text)}"
+                 "</div>")
+        props.append((weights.index(ms.gap_weight(g.length_m, limit)),
+                      label + (f" · {streets}" if streets else ""), popup))
+    return _features(view.lines(gaps), props, view.precision), styles
+
+
+def _service_features(areas: gpd.GeoDataFrame, names: dict[Any, str], text: dict[str, str],
+                      view: _View) -> tuple[list, list]:
+    # Fill only: outlining polygons with hundreds of holes (city blocks) slows every zoom
+    # step of a 1,000-station city by a third, and the soft fill reads well without it.
+    styles = [{"stroke": False, "fillOpacity": 0.15, "fillColor": ms.SERVICE_COLOUR,
+               "className": "sp-service"}]
+    if areas.empty:
+        return [], styles
+    lang = "zh" if text is ms.TEXT["zh"] else "en"
+    props = [(0, f"{text['service_of']} {names.get(sid, _esc(sid))} · {ms.fmt_m(c, lang)}",
+              None)
+             for sid, c in zip(areas["station_id"], areas["catchment_m"], strict=True)]
+    return _features(view.lines(areas, simplify=False), props, view.precision), styles
+
+
+def _area_features(outline: gpd.GeoSeries, view: _View) -> tuple[list, list]:
+    styles = [{"color": ms.AREA_COLOUR, "weight": 2, "opacity": 0.8, "dashArray": "6 6",
+               "fill": False, "className": "sp-area"}]
+    geoms = md.display_geoms(outline, gcj02=view.gcj02, precision=view.precision)
+    return _features(geoms, [(0, None, None)], view.precision), styles
+
+
+def _has_point(frame: gpd.GeoDataFrame) -> pd.Series:
+    geom = frame.geometry
+    return geom.notna() & ~geom.is_empty
+
+
+# --- markers ---------------------------------------------------------------------------
+
+def _station_names(stations: gpd.GeoDataFrame) -> dict[Any, str]:
+    return {sid: _esc(name) or _esc(sid)
+            for sid, name in zip(stations["station_id"], stations["name"], strict=True)}
+
+
+def _catchments(coverage: Coverage) -> dict[Any, float]:
+    p = coverage.pieces
+    cov = p[p["status"] == "covered"]
+    return cov.groupby("station_id")["length_m"].sum().to_dict()
+
+
+def _amap_link(lng: float, lat: float, name: str) -> str:
+    """Amap marker link at a WGS-84 point (Amap converts with ``coordinate=wgs84``).
+
+    >>> _amap_link(116.4, 39.9, "驿站 A&B")
+    'https://uri.amap.com/marker?position=116.400000,39.900000&name=%E9%A9%BF%E7%AB%99%20A%26B&coordinate=wgs84'
+    """
+    return (f"https://uri.amap.com/marker?position={lng:.6f},{lat:.6f}"
+            f"&name={quote(name, safe='')}&coordinate=wgs84")
+
+
+def _amap_anchor(link: str, text: dict[str, str]) -> str:
+    return (f'<a href="{html.escape(link)}" target="_blank" rel="noopener noreferrer">'
+            f'<i class="fa-solid fa-map-location-dot"></i> {text["amap"]}</a>')
+
+
+def _services_html(value: object, lang: str) -> str:
+    if isinstance(value, list | tuple):
+        items = [str(v) for v in value]
+    elif _esc(value):
+        items = _SERVICE_SPLIT.split(str(value))
+    else:
+        items = []
+    out = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        known = ms.SERVICE_ICONS.get(item)
+        icon, label = (known[0], known[2 if lang == "zh" else 1]) if known else (
+            ms.OTHER_SERVICE_ICON, item)
+        out.append(f'<span class="sp-svc"><i class="fa-solid {icon}"></i> '
+                   f"{html.escape(label)}</span>")
+    return "".join(out)
+
+
+def _popup(title: str, rows: list[tuple[str, str]], link: str | None,
+           text: dict[str, str]) -> str:
+    cells = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows if v)
+    anchor = _amap_anchor(link, text) if link else ""
+    return (f'<div class="sp-popup"><b class="sp-name">{title}</b><table>{cells}</table>'
+            f"{anchor}</div>")
+
+
+def _cell(frame: pd.DataFrame, column: str) -> list[object]:
+    return frame[column].tolist() if column in frame.columns else [None] * len(frame)
+
+
+def _station_rows(ok: gpd.GeoDataFrame, catchment: dict[Any, float], text: dict[str, str],
+                  view: _View, lang: str) -> list[list]:
+    if ok.empty:
+        return []
+    shown = view.points(ok)
+    wgs = md.point_lonlat(ok, gcj02=False, precision=6)
+    rows = []
+    for i, (sid, name, address, services, hours, phone, snap) in enumerate(zip(
+            ok["station_id"], ok["name"], _cell(ok, "address"), _cell(ok, "services"),
+            _cell(ok, "hours"), _cell(ok, "phone"), _cell(ok, "snap_dist_m"), strict=True)):
+        title = _esc(name) or _esc(sid)
+        snap_m = float(snap) if snap is not None and not pd.isna(snap) else math.nan
+        popup = _popup(
+            f'<i class="fa-solid {ms.STATION_ICON}"></i> {title}',
+            [(text["address"], _esc(address)), (text["services"], _services_html(services, lang)),
+             (text["hours"], _esc(hours)), (text["phone"], _esc(phone)),
+             (text["snap"], "" if math.isnan(snap_m) else ms.fmt_m(snap_m, lang)),
+             (text["catchment"], ms.fmt_m(catchment.get(sid, 0.0), lang))],
+            _amap_link(wgs[i, 0], wgs[i, 1], str(name if _esc(name) else sid)), text,
+        )
+        rows.append([shown[i, 1], shown[i, 0], title, popup, f"station-{i}", None, 0])
+    return rows
+
+
+def _proposal_rows(proposals: gpd.GeoDataFrame, text: dict[str, str], view: _View,
+                   lang: str) -> list[list]:
+    if proposals.empty:
+        return []
+    if proposals.crs is None:
+        msg = "proposals have no CRS; set it before drawing them"
+        raise InputError(msg)
+    frame = proposals.sort_values("rank", kind="stable") if "rank" in proposals else proposals
+    frame = frame[_has_point(frame)]
+    shown = view.points(frame)
+    wgs = md.point_lonlat(frame, gcj02=False, precision=6)
+    n = len(frame)
+    rows = []
+    for i, (rank, cid, name, kind, host, marginal, share) in enumerate(zip(
+            _cell(frame, "rank"), _cell(frame, "candidate_id"), _cell(frame, "name"),
+            _cell(frame, "kind"), _cell(frame, "host_tag"), _cell(frame, "marginal_m"),
+            _cell(frame, "cumulative_share"), strict=True)):
+        number = int(rank) if rank is not None and not pd.isna(rank) else i + 1
+        title = f"#{number} {_esc(name) or _esc(cid)}".strip()
+        gain = "" if marginal is None or pd.isna(marginal) else (
+            f"+{ms.fmt_m(float(marginal), lang)} {text['marginal_unit']}")
+        cum = "" if share is None or pd.isna(share) else f"{100 * float(share):.1f} %"
+        popup = _popup(
+            title,
+            [(text["rank"], str(number)), (text["marginal"], gain), (text["cumulative"], cum),
+             (text["host"], _esc(host)), (text["kind"], _esc(kind))],
+            _amap_link(wgs[i, 0], wgs[i, 1], str(name if _esc(name) else f"#{number}")), text,
+        )
+        rows.append([shown[i, 1], shown[i, 0], title, popup, f"proposal-{number}",
+                     str(number), 1000 + 10 * (n - i)])  # rank 1 drawn on top
+    return rows
+
+
+def _rejected_rows(bad: gpd.GeoDataFrame, text: dict[str, str], view: _View,
+                   lang: str) -> list[list]:
+    if bad.empty:
+        return []
+    shown = view.points(bad)
+    rows = []
+    for i, (sid, name, status, reason, snap) in enumerate(zip(
+            bad["station_id"], bad["name"], bad["status"], _cell(bad, "reason"),
+            _cell(bad, "snap_dist_m"), strict=True)):
+        title = _esc(name) or _esc(sid)
+        snap_m = float(snap) if snap is not None and not pd.isna(snap) else math.nan
+        popup = _popup(
+            f'<i class="fa-solid {ms.REJECTED_ICON}"></i> {title}',
+            [(text["status"], _esc(status)), (text["reason"], _esc(reason)),
+             (text["snap"], "" if math.isnan(snap_m) else ms.fmt_m(snap_m, lang))],
+            None, text,
+        )
+        rows.append([shown[i, 1], shown[i, 0], title, popup, f"rejected-{i}", None, -1000])
+    return rows
+
+
+def _search_keys(ok: gpd.GeoDataFrame) -> list[list]:
+    """Search entries [text, marker index]; repeated names get their station id added."""
+    names = [str(n).strip() if _esc(n) else str(s)
+             for n, s in zip(ok["name"], ok["station_id"], strict=True)]
+    seen: dict[str, int] = {}
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+    return [[n if seen[n] == 1 else f"{n} ({sid})", i]
+            for i, (n, sid) in enumerate(zip(names, ok["station_id"], strict=True))]
+
+
+# --- panel -----------------------------------------------------------------------------
+
+def _swatch(style: str) -> str:
+    return f'<span class="sp-sw" style="{style}"></span>'
+
+
+def _panel_html(coverage: Coverage, summary: dict[str, Any], proposals: Any,
+                text: dict[str, str], lang: str, *, gcj02: bool, edges: list[float],
+                show_area: bool, show_other: bool) -> str:
+    zh = lang == "zh"
+    share = 100 * float(summary.get("covered_share", 0.0))
+    total_km = float(summary.get("total_m", 0.0)) / 1000
+    covered_km = float(summary.get("covered_m", 0.0)) / 1000
+    gap_km = float(summary.get("gap_m", 0.0)) / 1000
+    n_runs = int(summary.get("gap_clusters", 0))
+    used = int(summary.get("stations_used", 0))
+    rejected = int(summary.get("stations_rejected", 0))
     rule = coverage.rule
-    limit = f"{rule.limit_m:.0f} m ({rule.binding})"
-    return f"""
-<div id="stationplan-legend" style="position: fixed; bottom: 24px; left: 12px; z-index: 9999;
-     background: white; padding: 8px 12px; border-radius: 6px; font: 13px sans-serif;
-     box-shadow: 0 1px 4px rgba(0,0,0,.3);">
-  <b>Care-station coverage</b><br>
-  <span style="display:inline-block;width:18px;height:4px;background:{COVERED_COLOUR};
-        vertical-align:middle"></span> within {limit} of a station<br>
-  <span style="display:inline-block;width:18px;height:4px;background:{GAP_COLOUR};
-        vertical-align:middle"></span> gap: farther ({n_gaps} clusters)<br>
-  <i class="fa fa-mug-hot" style="color:{STATION_COLOUR}"></i> station
-  &nbsp;<i class="fa fa-ban" style="color:{REJECTED_COLOUR}"></i> rejected<br>
-  covered {share:.1f} % of {coverage.network.total_length_m / 1000:.1f} km
-  ({html.escape(coverage.network.mode.name)})
-</div>"""
+    mode = ms.mode_words(coverage.network.mode.name, lang)
+    limit = ms.fmt_m(rule.limit_m, lang)
+    parts = []
+    if rule.radius_m is not None:
+        parts.append(ms.fmt_m(rule.radius_m, lang))
+    if rule.max_minutes is not None:
+        parts.append(f"{rule.max_minutes:g} {text['time']} {rule.speed_kmh:g} km/h")
+    binding = text.get(f"binding_{rule.binding}", rule.binding)
+    if zh:
+        lines = [
+            f"{text['covered']} {covered_km:.1f} km，{text['of']} {total_km:.1f} km",
+            f"{text['gap']} {gap_km:.1f} km（{n_runs} {text['clusters']}）",
+            f"{used} {text['stations_used']}"
+            + (f"，{rejected} {text['rejected_n']}" if rejected else ""),
+            f"{text['rule']}：{mode}{text['distance']} {limit} 以内"
+            f"（{'，或 '.join(parts)}；{text['binding']}：{binding}）",
+        ]
+    else:
+        lines = [
+            f"{covered_km:.1f} km {text['covered']} {text['of']} {total_km:.1f} km",
+            f"{gap_km:.1f} km {text['gap']} in {n_runs} {text['clusters']}",
+            f"{used} {text['stations_used']}"
+            + (f", {rejected} {text['rejected_n']}" if rejected else ""),
+            f"{text['rule']}: within {limit} of {text['distance']} {mode} "
+            f"({' or '.join(parts)}; {text['binding']}: {binding})",
+        ]
+    if proposals is not None and len(proposals):
+        line = f"{len(proposals)} {text['proposals_n']}"
+        if "cumulative_share" in proposals and proposals["cumulative_share"].notna().any():
+            after = 100 * float(proposals["cumulative_share"].max())
+            line += (f"（{text['with_proposals']} {after:.1f}%）" if zh
+                     else f" ({after:.1f} % {text['with_proposals']})")
+        lines.insert(3, line)
+    big = f'<div class="sp-big">{share:.1f}%</div>' if zh else (
+        f'<div class="sp-big">{share:.1f} % {text["covered"]}</div>')
+    legend = [f"<h4>{text['band_title']}</h4><table>"]
+    for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
+        legend.append(f"<tr><td>{_swatch(f'height:{ms.STREET_WEIGHT}px;background:{colour}')}"
+                      f"</td><td>{_band_label(k, edges)}</td></tr>")
+    legend.append(f"</table><h4>{text['gap_title']}</h4><table>")
+    lim = rule.limit_m
+    bounds = [0.0, *[f * lim for f, _ in ms.GAP_WEIGHTS[:-1]]]
+    for (_, weight), lo, hi in zip(ms.GAP_WEIGHTS, bounds, [*bounds[1:], None], strict=True):
+        span = (f"&lt; {ms.fmt_m(hi, lang)}" if lo == 0 else
+                f"≥ {ms.fmt_m(lo, lang)}" if hi is None else
+                f"{ms.fmt_m(lo, lang)} – {ms.fmt_m(hi, lang)}")
+        legend.append(f"<tr><td>{_swatch(f'height:{weight}px;background:{ms.GAP_COLOUR}')}"
+                      f"</td><td>{span}</td></tr>")
+    legend.append("</table><table>")
+    legend.append(f"<tr><td>{_swatch(f'height:12px;background:{ms.SERVICE_COLOUR};opacity:.3')}"
+                  f"</td><td>{text['service_legend']}</td></tr>")
+    for cls, inner, label in (
+        ("sp-station", f'<i class="fa-solid {ms.STATION_ICON}"></i>', text["station_legend"]),
+        ("sp-proposal", "1", text["proposal_legend"]),
+        ("sp-rejected", f'<i class="fa-solid {ms.REJECTED_ICON}"></i>', text["rejected_legend"]),
+    ):
+        legend.append(f'<tr><td><span class="sp-marker sp-dot {cls}">{inner}</span></td>'
+                      f"<td>{label}</td></tr>")
+    if show_other:
+        legend.append(f"<tr><td>{_swatch(f'height:2px;background:{ms.OTHER_COLOUR}')}"
+                      f"</td><td>{text['other_legend']}</td></tr>")
+    if show_area:
+        legend.append(f"<tr><td>{_swatch(f'height:0;border-top:2px dashed {ms.AREA_COLOUR}')}"
+                      f"</td><td>{text['area_legend']}</td></tr>")
+    legend.append("</table>")
+    if gcj02:
+        legend.append(f"<div><i>{text['gcj_note']}</i></div>")
+    body = "".join(f"<div>{line}</div>" for line in lines)
+    return (f"<details open><summary>{text['title']}</summary>{big}{body}"
+            f"{''.join(legend)}</details>")
+
+
+def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,
+            view: _View) -> list[list[float]] | None:
+    frames = [coverage.network.edges.geometry]
+    if outline is not None:
+        frames.append(outline)
+    boxes = []
+    for frame in frames:
+        geoms = md.display_geoms(gpd.GeoSeries(shapely.envelope(frame.to_numpy()),
+                                               crs=frame.crs), gcj02=view.gcj02, precision=6)
+        boxes.append(shapely.total_bounds(geoms))
+    box = np.array(boxes)
+    if not np.isfinite(box).all():
+        return None
+    west, south = box[:, 0].min(), box[:, 1].min()
+    east, north = box[:, 2].max(), box[:, 3].max()
+    return [[float(south), float(west)], [float(north), float(east)]]

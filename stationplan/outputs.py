@@ -1,8 +1,10 @@
-"""Write a coverage run to a folder: GeoJSON layers, summary.json and the HTML map."""
+"""Write a coverage run to a folder: GeoJSON layers, summary.json, the HTML map and a PNG."""
 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,13 @@ from ._errors import InputError
 from ._io import atomic_write_text, geojson_text, json_text
 from .coverage import Coverage
 from .maps import coverage_map
+from .staticmap import coverage_png
 
 log = logging.getLogger(__name__)
 
 COVERAGE_FILES = (
     "coverage.geojson", "stations.geojson", "gaps.geojson", "summary.json", "coverage_map.html",
+    "coverage_map.png",
 )
 _PIECE_COLUMNS = ["edge_id", "start_m", "end_m", "length_m", "status", "dist_m", "station_id",
                   "osmid", "highway", "name", "component"]
@@ -29,9 +33,14 @@ def write_coverage_outputs(
     summary: dict[str, Any],
     *,
     overwrite: bool = False,
+    proposals: gpd.GeoDataFrame | None = None,
+    area: Any = None,
+    lang: str | None = None,
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
 ) -> dict[str, Path]:
-    """Write ``coverage.geojson``, ``stations.geojson``, ``gaps.geojson``, ``summary.json``
-    and ``coverage_map.html`` to ``out_dir``.
+    """Write ``coverage.geojson``, ``stations.geojson``, ``gaps.geojson``, ``summary.json``,
+    ``coverage_map.html`` and ``coverage_map.png`` to ``out_dir``.
 
     Parameters
     ----------
@@ -41,6 +50,8 @@ def write_coverage_outputs(
         Results of the pipeline stages.
     overwrite
         Replace earlier outputs in ``out_dir``; without it, existing outputs are an error.
+    proposals, area, lang, basemap, tianditu_key
+        Map options, see :func:`~stationplan.maps.coverage_map`.
 
     Returns
     -------
@@ -60,8 +71,30 @@ def write_coverage_outputs(
         "stations.geojson": geojson_text(stations),
         "gaps.geojson": geojson_text(gaps),
         "summary.json": json_text(summary),
-        "coverage_map.html": coverage_map(coverage, gaps).get_root().render(),
+        "coverage_map.html": coverage_map(
+            coverage, gaps, summary=summary, proposals=proposals, area=area, lang=lang,
+            basemap=basemap, tianditu_key=tianditu_key,
+        ).get_root().render(),
     }
+    png = coverage_png(coverage, gaps, summary=summary, proposals=proposals, area=area, lang=lang)
     paths = {name: atomic_write_text(out / name, text) for name, text in texts.items()}
+    paths["coverage_map.png"] = _atomic_write_bytes(out / "coverage_map.png", png)
     log.info("wrote %d files to %s", len(paths), out)
     return paths
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` through a temporary file and a rename, like ``atomic_write_text``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(tmp).chmod(0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+

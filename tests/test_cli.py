@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -62,7 +63,9 @@ def test_coverage_command_writes_every_output(tmp_path, hand_files, capsys):
 
     html = (out / "coverage_map.html").read_text(encoding="utf-8")
     assert "stationplan-legend" in html
-    assert html.count("L.marker(") == 6  # 5 stations + the rejected one that has a position
+    # Markers: 5 stations + the rejected one that has a position.
+    assert len(re.findall(r'"(?:station|rejected)-\d+"', html)) == 6
+    assert (out / "coverage_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_existing_outputs_are_not_clobbered(tmp_path, hand_files, capsys):

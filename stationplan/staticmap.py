@@ -1,0 +1,289 @@
+"""A static PNG of the coverage map for reports and slides (matplotlib, no tiles).
+
+The same layers and colours as the interactive map, drawn in the network's projected CRS
+(so a metre is a metre in both directions) on a plain background: service areas, streets
+by distance band, gaps with widths by run length, stations, numbered proposals, rejected
+inputs and the planning-area outline, with a legend, a scale bar and the figures.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import textwrap
+from typing import Any
+
+import geopandas as gpd
+import matplotlib as mpl
+import numpy as np
+import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.font_manager import fontManager
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from . import _mapdata as md
+from . import _mapstyle as ms
+from ._errors import InputError
+from .coverage import Coverage
+
+log = logging.getLogger(__name__)
+
+# Fonts that hold Chinese characters, most common first; without one the PNG is in English.
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
+             "Hiragino Sans GB", "Heiti SC", "AR PL UMing CN", "Droid Sans Fallback")
+_PX_TO_PT = 0.45  # line widths of the HTML map (pixels) to points at report size
+
+
+def coverage_png(
+    coverage: Coverage,
+    gaps: gpd.GeoDataFrame,
+    *,
+    summary: dict[str, Any] | None = None,
+    proposals: gpd.GeoDataFrame | None = None,
+    area: Any = None,
+    lang: str | None = None,
+    width_in: float = 10.0,
+    dpi: int = 150,
+) -> bytes:
+    """Draw the coverage map as a PNG image.
+
+    Parameters
+    ----------
+    coverage, gaps
+        Results of :func:`~stationplan.compute_coverage` and :func:`~stationplan.find_gaps`.
+    summary
+        Result of :func:`~stationplan.summarize`, for the title; computed when ``None``.
+    proposals
+        Proposed sites (any CRS) with ``rank``, drawn numbered; or ``None``.
+    area
+        Planning area (GeoDataFrame/GeoSeries with a CRS, or a WGS-84 shapely geometry).
+    lang
+        "zh" or "en"; by default Chinese for Chinese names. Chinese needs a CJK font
+        (e.g. Debian ``fonts-noto-cjk``); without one the text is English.
+    width_in, dpi
+        Image width in inches and resolution.
+
+    Returns
+    -------
+    bytes
+        The PNG file's bytes; the same inputs give the same bytes.
+    """
+    lang = ms.resolve_lang(lang, coverage)
+    font = _cjk_font() if lang == "zh" else None
+    if lang == "zh" and font is None:
+        log.info("no Chinese font found (install fonts-noto-cjk); the PNG is in English")
+        lang = "en"
+    text = ms.TEXT[lang]
+    if summary is None:
+        from .summary import summarize
+
+        summary = summarize(coverage, gaps)
+    crs = coverage.network.crs
+    outline = _area_outline(area, crs)
+    boxes = [coverage.network.edges.geometry.total_bounds]
+    if outline is not None:
+        boxes.append(shapely.bounds(outline))
+    box = np.array(boxes)
+    west, south = box[:, 0].min(), box[:, 1].min()
+    east, north = box[:, 2].max(), box[:, 3].max()
+    span_x, span_y = max(east - west, 1.0), max(north - south, 1.0)
+    height_in = float(np.clip(width_in * span_y / span_x, 0.5 * width_in, 1.4 * width_in))
+
+    rc = {"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}
+    fig = Figure(figsize=(width_in, height_in), dpi=dpi, facecolor="white")
+    FigureCanvasAgg(fig)
+    title, sub = _titles(coverage, summary, proposals, text, lang)
+    sub_lines = textwrap.wrap(sub, width=int(width_in * (8 if lang == "zh" else 15)))
+    top = 1 - (0.5 + 0.17 * len(sub_lines)) / height_in
+    with mpl.rc_context(rc):
+        fig.text(0.01, 1 - 0.12 / height_in, title, ha="left", va="top", fontsize=14,
+                 fontweight="bold")
+        fig.text(0.01, 1 - 0.42 / height_in, "\n".join(sub_lines), ha="left", va="top",
+                 fontsize=8.5, color="#333333", linespacing=1.4)
+        ax = fig.add_axes((0.01, 0.01, 0.98, top - 0.01))
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        limit = coverage.rule.limit_m
+        edges = ms.band_edges(limit)
+
+        pieces = coverage.pieces
+        other = pieces.geometry.to_numpy()[(pieces["status"] == "ignored").to_numpy()]
+        if len(other):
+            ax.add_collection(LineCollection(_segments(other), colors=ms.OTHER_COLOUR,
+                                             linewidths=0.6, zorder=1.5))
+        bands = md.distance_bands(coverage, edges)
+        for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
+            sel = bands.geometry.to_numpy()[bands["band"].to_numpy() == k]
+            ax.add_collection(LineCollection(_segments(sel), colors=colour, linewidths=1.1,
+                                             capstyle="round", zorder=2))
+        if not gaps.empty:
+            weight = np.array([ms.gap_weight(x, limit) for x in gaps["length_m"]])
+            for w in np.unique(weight):
+                sel = gaps.geometry.to_numpy()[weight == w]
+                ax.add_collection(LineCollection(_segments(sel), colors=ms.GAP_COLOUR,
+                                                 linewidths=w * _PX_TO_PT, capstyle="round",
+                                                 zorder=3))
+        if outline is not None:
+            ax.add_collection(LineCollection(_segments([outline]), colors=ms.AREA_COLOUR,
+                                             linewidths=1.2, linestyles=(0, (5, 4)), zorder=4))
+        _points(ax, coverage, proposals, crs)
+        ax.set_xlim(west - 0.02 * span_x, east + 0.02 * span_x)
+        ax.set_ylim(south - 0.06 * span_y, north + 0.02 * span_y)
+        _service_areas(ax, fig, pieces)
+        _scale_bar(ax, span_x, west, south, span_y)
+        _legend(ax, text, edges, with_proposals=proposals is not None and len(proposals) > 0,
+                with_area=outline is not None, with_other=len(other) > 0)
+        if ms.is_osm_source(coverage.network.source):
+            fig.text(0.99, 0.005, text["osm"], ha="right", va="bottom", fontsize=7,
+                     color="#555555")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _cjk_font() -> str | None:
+    """The name of an installed font with Chinese characters, or None."""
+    names = {f.name for f in fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in names), None)
+
+
+def _segments(geoms: Any) -> list[np.ndarray]:
+    """Coordinate arrays of every line part (polygons: their rings), for a LineCollection."""
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return []
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
+    geoms = np.where(polygonal, shapely.boundary(geoms), geoms)
+    xy, part = shapely.get_coordinates(shapely.get_parts(geoms), return_index=True)
+    return np.split(xy, np.flatnonzero(np.diff(part)) + 1)
+
+
+def _service_areas(ax: Any, fig: Any, pieces: gpd.GeoDataFrame) -> None:
+    """Service areas as covered streets drawn 2 × SERVICE_BUFFER_M wide in a pale colour.
+
+    The same shape as the HTML map's buffered polygons, without the polygon work: opaque
+    lines of one colour merge where they overlap.
+    """
+    covered = pieces.geometry.to_numpy()[(pieces["status"] == "covered").to_numpy()]
+    if len(covered) == 0:
+        return
+    box = ax.get_position()
+    width_pt = box.width * fig.get_figwidth() * 72
+    height_pt = box.height * fig.get_figheight() * 72
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    pt_per_m = min(width_pt / (x1 - x0), height_pt / (y1 - y0))
+    pale = mpl.colors.to_hex(0.18 * np.array(mpl.colors.to_rgb(ms.SERVICE_COLOUR)) + 0.82)
+    ax.add_collection(LineCollection(_segments(covered), colors=pale,
+                                     linewidths=2 * md.SERVICE_BUFFER_M * pt_per_m,
+                                     capstyle="round", joinstyle="round", zorder=1))
+
+
+def _area_outline(area: Any, crs: Any) -> Any:
+    outline = md.area_outline(area)
+    if outline is None:
+        return None
+    return outline.to_crs(crs).iloc[0]
+
+
+def _xy(frame: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
+    if frame.empty:
+        return np.empty((0, 2))
+    if frame.crs is None:
+        msg = "points without a CRS cannot be drawn; set their CRS first"
+        raise InputError(msg)
+    return shapely.get_coordinates(frame.to_crs(crs).geometry.to_numpy())
+
+
+def _points(ax: Any, coverage: Coverage, proposals: gpd.GeoDataFrame | None, crs: Any) -> None:
+    st = coverage.stations
+    has_point = st.geometry.notna() & ~st.geometry.is_empty
+    bad = _xy(st[(st["status"] != "ok") & has_point], crs)
+    if len(bad):
+        ax.scatter(bad[:, 0], bad[:, 1], s=40, marker="X", c=ms.REJECTED_COLOUR,
+                   edgecolors="white", linewidths=0.6, zorder=5)
+    ok = _xy(st[st["status"] == "ok"], crs)
+    if len(ok):
+        ax.scatter(ok[:, 0], ok[:, 1], s=46, c=ms.STATION_COLOUR, edgecolors="white",
+                   linewidths=0.9, zorder=6)
+    if proposals is not None and len(proposals):
+        frame = proposals.sort_values("rank", kind="stable") if "rank" in proposals else proposals
+        frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+        xy = _xy(frame, crs)
+        ax.scatter(xy[:, 0], xy[:, 1], s=150, c=ms.PROPOSAL_COLOUR, edgecolors="white",
+                   linewidths=1.0, zorder=7)
+        ranks = frame["rank"].tolist() if "rank" in frame else range(1, len(frame) + 1)
+        for (x, y), rank in zip(xy, ranks, strict=True):
+            ax.text(x, y, str(int(rank)), ha="center", va="center", fontsize=6.5,
+                    color="white", fontweight="bold", zorder=8)
+
+
+def _scale_bar(ax: Any, span_x: float, west: float, south: float, span_y: float) -> None:
+    target = span_x / 5
+    nice = max(v for v in (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
+               if v <= max(target, 10))
+    x0, y0 = west + 0.01 * span_x, south - 0.045 * span_y
+    ax.plot([x0, x0 + nice], [y0, y0], color="#222222", linewidth=2.5, solid_capstyle="butt",
+            zorder=9)
+    label = f"{nice / 1000:g} km" if nice >= 1000 else f"{nice} m"
+    ax.text(x0 + nice / 2, y0 + 0.008 * span_y, label, ha="center", va="bottom", fontsize=8,
+            zorder=9)
+
+
+def _legend(ax: Any, text: dict[str, str], edges: list[float], *, with_proposals: bool,
+            with_area: bool, with_other: bool) -> None:
+    handles: list[Any] = []
+    for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
+        lo = 0.0 if k == 0 else edges[k - 1]
+        handles.append(Line2D([], [], color=colour, linewidth=2,
+                              label=f"{lo:.0f}–{edges[k]:.0f} m"))
+    handles.append(Line2D([], [], color=ms.GAP_COLOUR, linewidth=ms.GAP_WEIGHTS[1][1] * _PX_TO_PT,
+                          label=text["gap_title"]))
+    if with_other:
+        handles.append(Line2D([], [], color=ms.OTHER_COLOUR, linewidth=1,
+                              label=text["other_legend"]))
+    handles.append(Patch(facecolor=ms.SERVICE_COLOUR, alpha=0.18, label=text["service_legend"]))
+    handles.append(Line2D([], [], marker="o", linestyle="none", markersize=7,
+                          markerfacecolor=ms.STATION_COLOUR, markeredgecolor="white",
+                          label=text["station_legend"]))
+    if with_proposals:
+        handles.append(Line2D([], [], marker="o", linestyle="none", markersize=9,
+                              markerfacecolor=ms.PROPOSAL_COLOUR, markeredgecolor="white",
+                              label=text["proposal_legend"]))
+    handles.append(Line2D([], [], marker="X", linestyle="none", markersize=6,
+                          markerfacecolor=ms.REJECTED_COLOUR, markeredgecolor="white",
+                          label=text["rejected_legend"]))
+    if with_area:
+        handles.append(Line2D([], [], color=ms.AREA_COLOUR, linestyle=(0, (5, 4)),
+                              label=text["area_legend"]))
+    legend = ax.legend(handles=handles, loc="upper right", fontsize=7.5, framealpha=0.92,
+                       title=text["band_title"], title_fontsize=8)
+    legend.set_zorder(20)
+
+
+def _titles(coverage: Coverage, summary: dict[str, Any], proposals: gpd.GeoDataFrame | None,
+            text: dict[str, str], lang: str) -> tuple[str, str]:
+    share = 100 * float(summary.get("covered_share", 0.0))
+    covered = float(summary.get("covered_m", 0.0)) / 1000
+    total = float(summary.get("total_m", 0.0)) / 1000
+    gap = float(summary.get("gap_m", 0.0)) / 1000
+    used = int(summary.get("stations_used", 0))
+    mode = ms.mode_words(coverage.network.mode.name, lang)
+    limit = ms.fmt_m(coverage.rule.limit_m, lang)
+    if lang == "zh":
+        title = f"{text['title']}：{text['covered']} {share:.1f}%"
+        sub = (f"{text['covered']} {covered:.1f} km，{text['of']} {total:.1f} km；"
+               f"{text['gap']} {gap:.1f} km；{used} {text['stations_used']}；"
+               f"{text['rule']}：{mode}{text['distance']} {limit} 以内")
+    else:
+        title = f"{text['title']}: {share:.1f} % {text['covered']}"
+        sub = (f"{covered:.1f} of {total:.1f} km {text['covered']}, {gap:.1f} km {text['gap']}, "
+               f"{used} {text['stations_used']}; {text['rule']}: within {limit} "
+               f"{text['distance']} {mode}")
+    if proposals is not None and len(proposals):
+        sub += f"; {len(proposals)} {text['proposals_n']}"
+    return title, sub

@@ -1,0 +1,255 @@
+"""The coverage map in headless Chromium: it renders, counts add up, layers, popups, safety."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mapcases import (
+    HAND_COVERED_FEATURES,
+    HAND_GAP_RUNS,
+    HAND_REJECTED_WITH_POINT,
+    HAND_SERVICE_AREAS,
+    HAND_STATIONS_OK,
+    XSS_IMG,
+    XSS_PROPOSAL,
+    XSS_SCRIPT,
+    hand_case,
+)
+
+from stationplan.cli import main
+from stationplan.maps import coverage_map
+
+pytestmark = pytest.mark.browser
+
+STATIONS = ".leaflet-marker-pane > .sp-station"
+PROPOSALS = ".leaflet-marker-pane > .sp-proposal"
+REJECTED = ".leaflet-marker-pane > .sp-rejected"
+
+
+def _count(map_page, selector: str) -> int:
+    return map_page.page.locator(selector).count()
+
+
+def _popup_title(map_page) -> str:
+    """The first line of the open popup, once the previous one (fading out) is gone."""
+    map_page.page.wait_for_function(
+        "document.querySelectorAll('.leaflet-popup-content').length === 1"
+    )
+    return map_page.page.locator(".leaflet-popup-content").inner_text().splitlines()[0].strip()
+
+
+def _overlay(map_page, text: str):
+    return map_page.page.locator(".leaflet-control-layers-overlays label", has_text=text).locator(
+        "input"
+    )
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory):
+    return hand_case(tmp_path_factory.mktemp("hand"))
+
+
+@pytest.fixture(scope="module")
+def hand_html(hand, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("handmap") / "coverage_map.html"
+    fmap = coverage_map(hand.coverage, hand.gaps, summary=hand.summary,
+                        proposals=hand.proposals, area=hand.area, lang="en")
+    path.write_text(fmap.get_root().render(), encoding="utf-8")
+    return path
+
+
+def test_hand_map_renders_every_feature(open_map, hand_html: Path, tmp_path: Path) -> None:
+    map_page = open_map(hand_html)
+
+    assert map_page.console_errors == []
+    assert map_page.unmatched_requests == []
+    assert map_page.tile_requests, "no tile was requested: the map did not lay out"
+    assert _count(map_page, STATIONS) == len(HAND_STATIONS_OK)
+    assert _count(map_page, PROPOSALS) == 2
+    assert _count(map_page, REJECTED) == HAND_REJECTED_WITH_POINT
+    assert map_page.marker_count() == len(HAND_STATIONS_OK) + 2 + HAND_REJECTED_WITH_POINT
+    assert _count(map_page, "path.sp-covered") == HAND_COVERED_FEATURES
+    assert _count(map_page, "path.sp-gap") == HAND_GAP_RUNS
+    assert _count(map_page, "path.sp-service") == HAND_SERVICE_AREAS
+    assert _count(map_page, "path.sp-area") == 1
+    # Proposals are numbered in rank order.
+    assert map_page.page.locator(PROPOSALS).all_inner_texts() == ["1", "2"]
+    panel = map_page.page.locator("#stationplan-legend")
+    assert "68.6 % covered" in panel.inner_text()  # 3500 of 5100 m
+    assert "2 proposed sites (94.1 % with proposals)" in panel.inner_text()
+
+    png = map_page.screenshot(tmp_path / "coverage_map.png")
+    assert png.stat().st_size > 10_000
+    assert map_page.console_errors == []
+
+
+LAYERS = [  # label in the layer control, what it draws, how many
+    ("Service areas", "path.sp-service", HAND_SERVICE_AREAS),
+    ("Streets by distance", "path.sp-covered", HAND_COVERED_FEATURES),
+    ("Gaps", "path.sp-gap", HAND_GAP_RUNS),
+    ("Stations", STATIONS, len(HAND_STATIONS_OK)),
+    ("Proposed sites", PROPOSALS, 2),
+    ("Rejected inputs", REJECTED, HAND_REJECTED_WITH_POINT),
+    ("Planning area", "path.sp-area", 1),
+]
+
+
+def test_toggling_a_layer_hides_it(open_map, hand_html) -> None:
+    map_page = open_map(hand_html)
+    for label, selector, count in LAYERS:
+        checkbox = _overlay(map_page, label)
+        assert checkbox.count() == 1, label
+        checkbox.uncheck()
+        assert _count(map_page, selector) == 0, label
+        # The other layers stay.
+        others = [(s, n) for lab, s, n in LAYERS if lab != label]
+        assert [_count(map_page, s) for s, _ in others] == [n for _, n in others], label
+        checkbox.check()
+        assert _count(map_page, selector) == count, label
+    assert map_page.console_errors == []
+
+
+def test_station_popup_shows_name_services_and_amap_link(open_map, hand_html) -> None:
+    map_page = open_map(hand_html)
+    map_page.page.locator('[data-sp="station-2"]').click()
+
+    popup = map_page.page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert text.splitlines()[0].strip() == "S3"
+    assert "S3 street 1 & <b>2</b>" in text  # the address, as text
+    assert "drinking water" in text and "massage" in text
+    assert "08:00-22:00" in text
+    assert "1.0 km" in text  # S3's catchment: 1000 m of street
+    assert popup.locator("i.fa-glass-water").count() == 1
+    href = popup.locator("a").get_attribute("href")
+    assert href.startswith("https://uri.amap.com/marker?position=")
+    assert href.endswith("&name=S3&coordinate=wgs84")
+    assert map_page.console_errors == []
+
+
+def test_proposal_popup_shows_rank_gain_and_host(open_map, hand_html) -> None:
+    map_page = open_map(hand_html)
+    map_page.page.locator('[data-sp="proposal-1"]').click()
+
+    popup = map_page.page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert text.startswith("#1 Corner shop 便利店")
+    assert "+700 m of covered street" in text
+    assert "82.4 %" in text  # 4200 of 5100 m
+    assert "shop=convenience" in text
+
+
+def test_hostile_names_are_text_not_script(open_map, hand_html) -> None:
+    map_page = open_map(hand_html)
+    page = map_page.page
+    for sp_id, name in (("station-1", XSS_IMG), ("station-4", XSS_SCRIPT),
+                        ("proposal-2", f"#2 {XSS_PROPOSAL}")):
+        marker = page.locator(f'[data-sp="{sp_id}"]')
+        marker.hover()
+        tooltip = page.locator(".leaflet-tooltip").last
+        tooltip.wait_for()
+        assert tooltip.inner_text().strip() == name
+        marker.click()
+        assert _popup_title(map_page) == name
+    # The search list shows names as text too.
+    page.locator(".leaflet-control-search input.search-input").press_sequentially("img")
+    tip = page.locator(".search-tooltip .search-tip")
+    tip.first.wait_for()
+    assert tip.all_inner_texts() == [XSS_IMG]
+    map_page.settle()
+    assert page.locator(".leaflet-container img[src='x'], .leaflet-container script").count() == 0
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert map_page.console_errors == []
+
+
+def test_search_opens_the_station(open_map, hand_html) -> None:
+    map_page = open_map(hand_html)
+    page = map_page.page
+    page.locator(".leaflet-control-search input.search-input").press_sequentially("S4")
+    tip = page.locator(".search-tooltip .search-tip")
+    tip.first.wait_for()
+    assert tip.all_inner_texts() == ["S4"]
+    tip.first.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert popup.inner_text().splitlines()[0].strip() == "S4"
+    assert map_page.console_errors == []
+
+
+def test_clustered_stations_and_search(open_map, hand, tmp_path) -> None:
+    path = tmp_path / "clustered.html"
+    fmap = coverage_map(hand.coverage, hand.gaps, lang="zh", cluster_threshold=2)
+    path.write_text(fmap.get_root().render(), encoding="utf-8")
+    map_page = open_map(path)
+    page = map_page.page
+    assert map_page.console_errors == []
+    # Zoomed out, the stations (1 to 5 km apart) merge into bubbles.
+    page.evaluate(
+        "() => { window[document.querySelector('.folium-map').id].setZoom(10, {animate: false}); }"
+    )
+    page.wait_for_function("document.querySelectorAll('.sp-cluster').length > 0")
+    assert _count(map_page, ".leaflet-marker-pane > .sp-cluster") >= 1
+    assert _count(map_page, STATIONS) < len(HAND_STATIONS_OK)
+    # The panel is in Chinese.
+    assert "爱心驿站覆盖" in page.locator("#stationplan-legend").inner_text()
+    page.locator(".leaflet-control-search input.search-input").press_sequentially("S1")
+    page.locator(".search-tooltip .search-tip").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert popup.inner_text().splitlines()[0].strip() == "S1"
+    assert map_page.console_errors == []
+
+
+def test_gaode_map_loads_only_gaode_tiles(open_map, hand, tmp_path) -> None:
+    path = tmp_path / "gaode.html"
+    fmap = coverage_map(hand.coverage, hand.gaps, basemap="gaode")
+    path.write_text(fmap.get_root().render(), encoding="utf-8")
+    map_page = open_map(path)
+    assert map_page.console_errors == []
+    assert map_page.tile_requests
+    assert all("autonavi.com" in url for url in map_page.tile_requests)
+    assert _count(map_page, STATIONS) == len(HAND_STATIONS_OK)
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_helsinki_demo_map(open_map, demo_out: Path, tmp_path: Path) -> None:
+    def features(name: str) -> list[dict]:
+        return json.loads((demo_out / name).read_text(encoding="utf-8"))["features"]
+
+    stations = features("stations.geojson")
+    ok = [f for f in stations if f["properties"]["status"] == "ok"]
+    rejected = [f for f in stations if f["properties"]["status"] != "ok" and f["geometry"]]
+    gaps = features("gaps.geojson")
+    covered = features("coverage.geojson")
+    n_covered_streets = len({f["properties"]["name"] for f in covered
+                             if f["properties"]["status"] == "covered"})
+    map_page = open_map(demo_out / "coverage_map.html")
+
+    assert map_page.console_errors == []
+    assert map_page.unmatched_requests == []
+    assert _count(map_page, STATIONS) == len(ok) == 4
+    assert _count(map_page, REJECTED) == len(rejected)
+    assert _count(map_page, PROPOSALS) == 0
+    assert _count(map_page, "path.sp-gap") == len(gaps)
+    # One feature per street and distance band: at least one per covered street name.
+    assert _count(map_page, "path.sp-covered") >= n_covered_streets
+    assert _count(map_page, "path.sp-service") == len(ok)
+    panel = map_page.page.locator("#stationplan-legend").inner_text()
+    assert "Care-station coverage" in panel  # Finnish names: English
+    map_page.page.locator('[data-sp="station-0"]').click()
+    popup = map_page.page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert popup.inner_text().splitlines()[0].strip() == ok[0]["properties"]["name"]
+    map_page.screenshot(tmp_path / "helsinki.png")
+    assert (demo_out / "coverage_map.png").stat().st_size > 10_000
+    assert map_page.console_errors == []

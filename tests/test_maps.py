@@ -1,0 +1,407 @@
+"""Map layers without a browser: bands on paper, service areas, escaping, GCJ-02, PNG, CLI.
+
+The browser proofs (rendering, counts in the DOM, toggling, popups) are in
+tests/browser/test_coverage_map.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import osmnx as ox
+import pytest
+import shapely
+import shapely.ops
+from handnet import HAND_CRS, X0, Y0, hand_graph, shared_osm
+from mapcases import (
+    HAND_BAND_M,
+    HAND_COVERED_FEATURES,
+    HAND_GAP_RUNS,
+    HAND_SERVICE_AREAS,
+    XSS_IMG,
+    XSS_PROPOSAL,
+    XSS_SCRIPT,
+    hand_case,
+    hostile_stations_csv,
+)
+
+import stationplan as sp
+from stationplan import _mapdata as md
+from stationplan import _mapstyle as ms
+from stationplan import maps
+from stationplan.chinacrs import wgs84_to_gcj02
+from stationplan.cli import main
+from stationplan.export import _SERVICE_LABELS_ZH
+from stationplan.staticmap import coverage_png
+
+EDGES = [100.0, 200.0, 300.0, 400.0, 500.0]
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory):
+    return hand_case(tmp_path_factory.mktemp("hand"))
+
+
+def _calls(fmap, function: str) -> list[tuple]:
+    """Arguments of every data call of one kind in the map, in tree order."""
+    out, stack = [], [fmap]
+    while stack:
+        element = stack.pop()
+        if isinstance(element, maps._Call) and element.function == function:
+            out.append(element.args)
+        stack.extend(reversed(list(element._children.values())))
+    return out
+
+
+def _layer(fmap, class_name: str) -> list[list]:
+    """Feature rows (style, type, coordinates, tooltip, popup) of one line layer."""
+    for args in _calls(fmap, maps._JS_GEOJSON):
+        if args[3][0]["className"] == class_name:
+            return args[2]
+    return []
+
+
+def _markers(fmap, cls: str) -> list[list]:
+    for args in _calls(fmap, maps._JS_MARKERS):
+        if args[2]["cls"] == cls:
+            return args[1]
+    return []
+
+
+# --- bands, lines, areas -----------------------------------------------------------------
+
+def test_band_lengths_match_paper(hand):
+    bands = md.distance_bands(hand.coverage, EDGES)
+    got = bands.groupby("band")["length_m"].sum().to_dict()
+    assert got == pytest.approx(HAND_BAND_M, abs=1e-3)
+    assert bands.geometry.length.sum() == pytest.approx(hand.coverage.covered_m, abs=1e-3)
+
+
+def test_band_pieces_lie_at_their_distance(hand):
+    # Component 1 runs along y = 0 with S1 at x = 650: the distance at x is |x - 650|.
+    bands = md.distance_bands(hand.coverage, EDGES)
+    bands = bands[bands["name"].isin(["road 0", "road 1", "road 2"])]
+    xs = shapely.get_coordinates(bands.geometry.interpolate(0.5, normalized=True))[:, 0] - X0
+    dist = np.abs(xs - 650)
+    lo = np.array([0, *EDGES])[bands["band"].to_numpy()]
+    hi = np.array(EDGES)[bands["band"].to_numpy()]
+    assert ((dist >= lo - 1e-6) & (dist <= hi + 1e-6)).all()
+    assert len(bands) == 12  # road 0: bands 3, 4; road 1: 0-3 on each side; road 2: 3, 4
+
+
+def test_directions_known_on_real_one_way_network(tmp_path):
+    net = sp.load_network(shared_osm("guixi_county_city.osm.bz2"), mode="ebike")
+    stations = _grid_stations(net, tmp_path / "stations.csv", every=40)
+    cov = sp.compute_coverage(net, sp.snap_stations(net, sp.read_stations(stations)))
+    covered = cov.pieces[cov.pieces["status"] == "covered"]
+    assert (md.piece_directions(cov, covered) != 0).all()
+    bands = md.distance_bands(cov, ms.band_edges(cov.rule.limit_m))
+    assert bands["length_m"].sum() == pytest.approx(cov.covered_m, rel=1e-9)
+
+
+def _grid_stations(net, path, *, every: int):
+    """A station CSV with a station at the middle of every ``every``-th street segment."""
+    mids = net.edges.geometry.iloc[::every].interpolate(0.5, normalized=True)
+    lonlat = gpd.GeoSeries(mids, crs=net.crs).to_crs(4326)
+    lines = ["name,lon,lat", *(f"站点{i},{p.x:.7f},{p.y:.7f}" for i, p in enumerate(lonlat))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_substrings_match_shapely():
+    net = sp.load_network(shared_osm("krems.osm.bz2"), mode="walk")
+    lines = net.edges.geometry.to_numpy()[:400]
+    rng = np.random.default_rng(3)
+    which = rng.integers(0, len(lines), 2000)
+    length = shapely.length(lines[which])
+    a, b = np.sort(rng.uniform(0, 1, (2, 2000)), axis=0) * length
+    a[:50], b[50:100] = 0.0, length[50:100]  # whole-line ends
+    got = md.substrings(lines, which, a, b)
+    want = [shapely.ops.substring(lines[w], x, y) for w, x, y in zip(which, a, b, strict=True)]
+    assert shapely.length(got) == pytest.approx(b - a, abs=1e-6)
+    assert max(shapely.hausdorff_distance(g, w) for g, w in zip(got, want, strict=True)) < 1e-6
+
+
+def test_encoded_geometries_round_trip():
+    ring = [(0, 0), (3, 0), (3, 3), (0, 3), (0, 0)]
+    hole = [(1, 1), (2, 1), (2, 2), (1, 1)]
+    geoms = [
+        shapely.LineString([(104.123456, 30.654321), (104.2, 30.7)]),
+        shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3), (4, 5)]]),
+        shapely.Polygon(ring, [hole]),
+        shapely.MultiPolygon([shapely.Polygon(ring, [hole]), shapely.box(10, 10, 11, 11)]),
+        shapely.Point(1, 1),
+        shapely.LineString(),
+    ]
+    encoded = md.encode_geometries(geoms, 6)
+    assert [e and e["type"] for e in encoded] == [
+        "LineString", "MultiLineString", "Polygon", "MultiPolygon", None, None]
+    for geom, enc in zip(geoms[:4], encoded, strict=False):
+        assert md.decode_geometry(enc, 6).equals_exact(geom, 1e-9)
+    # Deltas are small where the steps are: the second point of the line.
+    assert encoded[0]["coordinates"] == [104123456, 30654321, 76544, 45679]
+
+
+def test_merged_street_features_and_gaps(hand):
+    bands = md.merge_lines(md.distance_bands(hand.coverage, EDGES), ["band", "name"])
+    assert len(bands) == HAND_COVERED_FEATURES
+    # Road 6 holds bands 1-4 from S3 and from S6: one MultiLineString of two parts each.
+    road6 = bands[bands["name"] == "road 6"]
+    assert road6.geometry.geom_type.tolist() == ["MultiLineString"] * 4
+    assert road6["length_m"].tolist() == pytest.approx([200.0] * 4)
+
+
+def test_service_areas_follow_streets_not_hulls(hand):
+    areas = md.service_areas(hand.coverage)
+    assert len(areas) == HAND_SERVICE_AREAS
+    assert dict(zip(areas["station_id"], areas["catchment_m"], strict=True)) == pytest.approx(
+        {"2": 1000.0, "3": 600.0, "4": 1000.0, "5": 300.0, "7": 600.0}, abs=1e-3
+    )
+    pieces = hand.coverage.pieces
+    for sid, poly in zip(areas["station_id"], areas.geometry, strict=True):
+        own = pieces[(pieces["status"] == "covered") & (pieces["station_id"] == sid)]
+        assert poly.buffer(1e-6).covers(shapely.union_all(own.geometry.to_numpy()))
+        # 30 m each side of the streets and round ends: about 60 m per metre of street.
+        assert poly.area == pytest.approx(60 * own["length_m"].sum() + np.pi * 900, rel=0.03)
+
+
+def test_service_areas_on_a_real_grid_are_far_smaller_than_hulls(tmp_path):
+    net = sp.load_network(shared_osm("guixi_county_city.osm.bz2"), mode="walk")
+    stations = _grid_stations(net, tmp_path / "stations.csv", every=60)
+    cov = sp.compute_coverage(net, sp.snap_stations(net, sp.read_stations(stations)))
+    areas = md.service_areas(cov)
+    hulls = [shapely.convex_hull(shapely.union_all(g.geometry.to_numpy()))
+             for _, g in cov.pieces[cov.pieces["status"] == "covered"].groupby("station_id")]
+    assert areas.area.sum() < 0.8 * sum(h.area for h in hulls)
+
+
+# --- the Folium map ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hand_map(hand):
+    return maps.coverage_map(hand.coverage, hand.gaps, summary=hand.summary,
+                             proposals=hand.proposals, area=hand.area, lang="en")
+
+
+def test_map_layers_hold_every_feature(hand, hand_map):
+    assert len(_layer(hand_map, "sp-covered")) == HAND_COVERED_FEATURES
+    assert len(_layer(hand_map, "sp-gap")) == HAND_GAP_RUNS
+    assert len(_layer(hand_map, "sp-service")) == HAND_SERVICE_AREAS
+    assert len(_layer(hand_map, "sp-area")) == 1
+    assert len(_markers(hand_map, "sp-station")) == 5
+    assert [r[4] for r in _markers(hand_map, "sp-proposal")] == ["proposal-1", "proposal-2"]
+    assert len(_markers(hand_map, "sp-rejected")) == 1
+    # Gap widths grow with the run: 700 m and 600 m runs are wider than 150 m ones.
+    gaps = _layer(hand_map, "sp-gap")
+    assert [row[0] for row in gaps] == [1, 1, 0, 0]
+
+
+def test_map_html_is_deterministic_and_escaped(hand, hand_map):
+    html = hand_map.get_root().render()
+    again = maps.coverage_map(hand.coverage, hand.gaps, summary=hand.summary,
+                              proposals=hand.proposals, area=hand.area,
+                              lang="en").get_root().render()
+    assert html == again
+    assert not re.search(r"[0-9a-f]{32}", html)  # no uuid-style element ids
+    for payload in (XSS_IMG, XSS_SCRIPT, XSS_PROPOSAL, "<b>2</b>"):
+        assert payload not in html
+    # Every </script> closes a block of folium's (after a src tag or alone on its line): no
+    # name closed one early.
+    closing = html.count("</script>")
+    assert closing == len(re.findall(r"(?m)(?:^[ \t]*|>)</script>", html)) > 3
+    assert "<\\/script><script>window.__pwned=2<\\/script>" in html  # a search key, as data
+
+
+def test_station_popup_content(hand_map):
+    rows = _markers(hand_map, "sp-station")
+    lat, lng, tooltip, popup, sp_id = rows[2][:5]
+    assert (tooltip, sp_id) == ("S3", "station-2")
+    assert "S3 street 1 &amp; &lt;b&gt;2&lt;/b&gt;" in popup
+    assert 'class="fa-solid fa-glass-water"></i> drinking water' in popup
+    assert "08:00-22:00" in popup and "0311-1234567" in popup
+    assert "<th>Streets served</th><td>1.0 km</td>" in popup
+    link = re.search(r'href="([^"]+)"', popup).group(1)
+    assert link == (f"https://uri.amap.com/marker?position={lng:.6f},{lat:.6f}"
+                    "&amp;name=S3&amp;coordinate=wgs84")
+    hostile = rows[1]
+    assert hostile[2] == "&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;"
+    assert "name=%3Cimg%20src%3Dx%20onerror%3D%22window.__pwned%3D1%22%3E" in hostile[3]
+
+
+def test_panel_in_both_languages(hand):
+    def panel(fmap):
+        return _calls(fmap, maps._JS_PANEL)[0][1]
+
+    en = panel(maps.coverage_map(hand.coverage, hand.gaps, lang="en"))
+    assert "68.6 % covered" in en and "1.6 km gap in 4 runs" in en
+    assert "5 stations, 2 rejected" in en and "binding: distance and time" in en
+    zh = panel(maps.coverage_map(hand.coverage, hand.gaps, lang="zh"))
+    assert "68.6%" in zh and "未覆盖 1.6 km（4 段）" in zh and "5 个驿站" in zh
+
+
+def test_language_follows_names(hand):
+    assert ms.resolve_lang(None, hand.coverage) == "en"
+    chinese = hand.coverage.stations.assign(name=["人民路驿站", *["x"] * 6])
+    cov = dataclasses.replace(hand.coverage, stations=chinese)
+    assert ms.resolve_lang(None, cov) == "zh"
+    with pytest.raises(sp.InputError, match="lang 'fr'"):
+        maps.coverage_map(hand.coverage, hand.gaps, lang="fr")
+
+
+def _coords(fmap) -> np.ndarray:
+    """Every displayed lon/lat: line vertices and marker positions."""
+    pts = []
+    for args in _calls(fmap, maps._JS_GEOJSON):
+        precision = round(np.log10(args[5]))
+        for row in args[2]:
+            geom = {"type": maps._GEOM_TYPES[row[1]], "coordinates": row[2]}
+            pts.append(shapely.get_coordinates(md.decode_geometry(geom, precision)))
+    for args in _calls(fmap, maps._JS_MARKERS):
+        pts.append(np.array([[r[1], r[0]] for r in args[1]]).reshape(-1, 2))
+    return np.concatenate(pts)
+
+
+def _bounds(fmap) -> np.ndarray:
+    """The fitted bounds as [[west, south], [east, north]]."""
+    fit = next(c for c in fmap._children.values() if type(c).__name__ == "FitBounds")
+    return np.array(fit.bounds)[:, ::-1]
+
+
+def test_gaode_shifts_every_layer_to_gcj02(hand):
+    kw = {"summary": hand.summary, "proposals": hand.proposals, "area": hand.area}
+    wgs = maps.coverage_map(hand.coverage, hand.gaps, **kw)
+    gcj = maps.coverage_map(hand.coverage, hand.gaps, basemap="gaode", **kw)
+    a, b = _coords(wgs), _coords(gcj)
+    assert a.shape == b.shape
+    lng, lat = wgs84_to_gcj02(a[:, 0], a[:, 1])
+    assert np.abs(b - np.column_stack([lng, lat])).max() < 2e-6
+    assert np.abs(b - a).max() > 1e-3  # near Shijiazhuang the shift is hundreds of metres
+    # The view is fitted to the shifted streets: the shifted box, to the shift's own variation
+    # across a few kilometres.
+    corners = _bounds(wgs)
+    shifted = np.column_stack(wgs84_to_gcj02(corners[:, 0], corners[:, 1]))
+    assert np.abs(_bounds(gcj) - shifted).max() < 3e-4
+    html_gcj, html_wgs = gcj.get_root().render(), wgs.get_root().render()
+    assert "autonavi.com" in html_gcj and "openstreetmap.org/{z}" not in html_gcj
+    assert "cartocdn" not in html_gcj
+    assert "autonavi.com" not in html_wgs and "tile.openstreetmap.org" in html_wgs
+    # The Amap links keep WGS-84 coordinates (coordinate=wgs84) on either basemap.
+    assert _markers(gcj, "sp-station")[0][3] == _markers(wgs, "sp-station")[0][3]
+
+
+def test_tianditu_needs_a_clean_key(hand):
+    with pytest.raises(sp.InputError, match="--tianditu-key"):
+        maps.coverage_map(hand.coverage, hand.gaps, basemap="tianditu")
+    with pytest.raises(sp.InputError, match="letters and digits"):
+        maps.coverage_map(hand.coverage, hand.gaps, tianditu_key="abc';alert(1)//xx")
+    html = maps.coverage_map(hand.coverage, hand.gaps, basemap="tianditu",
+                             tianditu_key="0123456789abcdef0123456789abcdef",
+                             lang="zh").get_root().render()
+    assert "tianditu.gov.cn/vec_w/wmts" in html and "tianditu.gov.cn/cva_w/wmts" in html
+    assert "tk=0123456789abcdef0123456789abcdef" in html
+    with pytest.raises(sp.InputError, match="basemap 'google'"):
+        maps.coverage_map(hand.coverage, hand.gaps, basemap="google")
+
+
+def test_clustering_above_threshold(hand):
+    few = maps.coverage_map(hand.coverage, hand.gaps).get_root().render()
+    many = maps.coverage_map(hand.coverage, hand.gaps, cluster_threshold=3).get_root().render()
+    assert "markerClusterGroup" not in few
+    assert many.count("L.markerClusterGroup(") == 1  # stations only: 1 rejected input
+
+
+def test_search_keys_tell_same_names_apart():
+    frame = gpd.GeoDataFrame({"station_id": ["a", "b", "c"], "name": ["X", "Y", "X"]},
+                             geometry=[shapely.Point(0, 0)] * 3, crs=4326)
+    assert maps._search_keys(frame) == [["X (a)", 0], ["Y", 1], ["X (c)", 2]]
+
+
+def test_ignored_streets_are_drawn_grey(hand):
+    pieces = hand.coverage.pieces.copy()
+    pieces.loc[pieces["edge_id"] == 9, "status"] = "ignored"  # the U–V street
+    cov = dataclasses.replace(hand.coverage, pieces=pieces)
+    fmap = maps.coverage_map(cov, sp.find_gaps(cov))
+    other = _layer(fmap, "sp-other")
+    assert len(other) == 1
+    assert len(_layer(fmap, "sp-gap")) == HAND_GAP_RUNS - 1
+
+
+def test_bad_proposals_and_area_are_refused(hand):
+    no_crs = hand.proposals.set_crs(None, allow_override=True)
+    with pytest.raises(sp.InputError, match="proposals have no CRS"):
+        maps.coverage_map(hand.coverage, hand.gaps, proposals=no_crs)
+    with pytest.raises(sp.InputError, match="planning area has no CRS"):
+        maps.coverage_map(hand.coverage, hand.gaps,
+                          area=gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)]))
+    # A shapely polygon is taken as WGS-84 lon/lat.
+    lon, lat = hand.area.to_crs(4326).geometry.iloc[0].exterior.coords[0]
+    fmap = maps.coverage_map(hand.coverage, hand.gaps, area=shapely.box(lon, lat, lon + .01,
+                                                                         lat + .01))
+    assert len(_layer(fmap, "sp-area")) == 1
+
+
+def test_service_labels_match_the_exports():
+    assert {k: v[2] for k, v in ms.SERVICE_ICONS.items() if k in _SERVICE_LABELS_ZH} == {
+        k: v for k, v in _SERVICE_LABELS_ZH.items() if k in ms.SERVICE_ICONS
+    }
+
+
+# --- static PNG --------------------------------------------------------------------------
+
+def test_png_is_deterministic(hand):
+    png = coverage_png(hand.coverage, hand.gaps, proposals=hand.proposals, area=hand.area,
+                       width_in=6, dpi=80)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png == coverage_png(hand.coverage, hand.gaps, proposals=hand.proposals,
+                               area=hand.area, width_in=6, dpi=80)
+    from matplotlib.image import imread
+
+    img = imread(io.BytesIO(png))
+    assert img.shape[1] == 480
+    # The gap red is there.
+    red = np.array([0xE3, 0x1A, 0x1C]) / 255
+    assert (np.abs(img[..., :3] - red).max(axis=-1) < 0.02).sum() > 50
+
+
+def test_png_in_chinese_without_a_cjk_font_falls_back(hand, monkeypatch):
+    monkeypatch.setattr("stationplan.staticmap._cjk_font", lambda: None)
+    png = coverage_png(hand.coverage, hand.gaps, lang="zh", width_in=5, dpi=60)
+    assert png[:4] == b"\x89PNG"
+
+
+# --- command line ------------------------------------------------------------------------
+
+@pytest.fixture
+def hand_files(tmp_path):
+    net = tmp_path / "hand.graphml"
+    ox.save_graphml(hand_graph(), net)
+    return net, hostile_stations_csv(tmp_path / "stations.csv")
+
+
+def test_cli_map_options(tmp_path, hand_files, capsys):
+    net, stations = hand_files
+    out = tmp_path / "out"
+    args = ["coverage", str(net), str(stations), "--out", str(out), "--quiet"]
+    assert main([*args, "--basemap", "gaode", "--lang", "zh"]) == 0
+    html = (out / "coverage_map.html").read_text(encoding="utf-8")
+    assert "autonavi.com" in html and "爱心驿站覆盖" in html
+    assert (out / "coverage_map.png").stat().st_size > 10_000
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["gap_clusters"] == 4
+    capsys.readouterr()
+
+    assert main([*args, "--overwrite", "--basemap", "tianditu"]) == 2
+    assert "--tianditu-key" in capsys.readouterr().err
+
+
+def test_hand_crs_points_are_converted(hand):
+    # Proposals come in the hand UTM CRS; the marker must sit at the same place in WGS-84.
+    rows = _markers(maps.coverage_map(hand.coverage, hand.gaps, proposals=hand.proposals),
+                    "sp-proposal")
+    expect = gpd.GeoSeries([shapely.Point(X0 + 5000, Y0 + 350)], crs=HAND_CRS).to_crs(4326)
+    assert rows[0][1] == pytest.approx(expect.x.iloc[0], abs=1e-6)
+    assert rows[0][0] == pytest.approx(expect.y.iloc[0], abs=1e-6)
