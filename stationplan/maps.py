@@ -36,6 +36,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from . import _mapdata as md
+from . import _mapjs as mapjs
 from . import _mapstyle as ms
 from ._errors import InputError
 from .coverage import Coverage
@@ -63,125 +64,6 @@ _TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=G
              "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
              "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}")
 _TIANDITU_ATTR = '&copy; <a href="https://www.tianditu.gov.cn/">天地图 Tianditu</a>'
-
-# --- JavaScript ------------------------------------------------------------------------
-# Constant functions; data reach them only as JSON arguments (see _Call).
-
-_JS_PANES = """function (map) {
-  [["spAreas", 380], ["spOther", 390], ["spStreets", 400], ["spGaps", 410], ["spOutline", 420]]
-    .forEach(function (p) { map.createPane(p[0]).style.zIndex = p[1]; });
-}"""
-
-# Lines thin out when zoomed out (to half their width at zoom 10), so that a whole city
-# does not drown in red.
-_JS_GEOJSON = """function (map, group, rows, styles, pane, scale) {
-  // rows: [style index, geometry type, coordinates, tooltip, popup]; coordinates are
-  // flat integer deltas per line or ring (see _mapdata.encode_geometry).
-  var types = ["LineString", "MultiLineString", "Polygon", "MultiPolygon"];
-  function line(flat) {
-    var out = [], x = 0, y = 0, i;
-    for (i = 0; i < flat.length; i += 2) {
-      x += flat[i]; y += flat[i + 1];
-      out.push([x / scale, y / scale]);
-    }
-    return out;
-  }
-  var data = {type: "FeatureCollection", features: rows.map(function (r) {
-    var c = r[2];
-    return {type: "Feature", properties: {s: r[0], t: r[3], p: r[4]}, geometry: {
-      type: types[r[1]],
-      coordinates: r[1] === 0 ? line(c)
-        : r[1] === 3 ? c.map(function (p) { return p.map(line); }) : c.map(line)}};
-  })};
-  function style(f) {
-    var s = styles[f.properties.s], z = map.getZoom(), out = {}, key;
-    var k = z === undefined ? 1 : Math.min(1, Math.max(0.5, (z - 10) / 5));
-    for (key in s) { out[key] = s[key]; }
-    if (s.weight > 1) { out.weight = s.weight * k; }
-    return out;
-  }
-  var layer = L.geoJSON(data, {
-    pane: pane,
-    style: style,
-    onEachFeature: function (f, l) {
-      if (f.properties.t) l.bindTooltip(f.properties.t, {sticky: true});
-      if (f.properties.p) l.bindPopup(f.properties.p, {maxWidth: 320});
-    }
-  }).addTo(group);
-  map.on("zoomend", function () { layer.setStyle(style); });
-}"""
-
-_JS_MARKERS = """function (group, rows, opts) {
-  var half = opts.size / 2;
-  function icon(inner) {
-    return L.divIcon({className: "sp-marker " + opts.cls, html: inner,
-      iconSize: [opts.size, opts.size], iconAnchor: [half, half],
-      popupAnchor: [0, -half], tooltipAnchor: [half, 0]});
-  }
-  var shared = icon(opts.html);
-  var markers = rows.map(function (r) {
-    var m = L.marker([r[0], r[1]], {icon: r[5] ? icon(r[5]) : shared,
-      zIndexOffset: r[6] || 0, riseOnHover: true});
-    m.bindTooltip(r[2], {direction: "right"});
-    m.bindPopup(r[3], {maxWidth: 320});
-    m.on("add", function () { m.getElement().setAttribute("data-sp", r[4]); });
-    return m;
-  });
-  if (group.addLayers) { group.addLayers(markers); }
-  else { markers.forEach(function (m) { group.addLayer(m); }); }
-  group._spMarkers = markers;
-}"""
-
-# leaflet-search, fed from our own records so that it never adds the layer to the map
-# (its setLayer does) and shows tips as text, never as HTML.
-_JS_SEARCH = """function (map, group, keys, text) {
-  var control = new L.Control.Search({
-    position: "topleft", collapsed: false, initial: false, marker: false,
-    textPlaceholder: text.placeholder, textErr: text.notFound, textCancel: "×",
-    sourceData: function (query, done) { done(keys); return {abort: function () {}}; },
-    formatData: function (rows) {
-      var out = {};
-      rows.forEach(function (r) {
-        var ll = group._spMarkers[r[1]].getLatLng(), loc = L.latLng(ll.lat, ll.lng);
-        loc.spIndex = r[1];
-        out[r[0]] = loc;
-      });
-      return out;
-    },
-    buildTip: function (t) { var li = L.DomUtil.create("li", ""); li.textContent = t; return li; },
-    moveToLocation: function (loc, title, m) {
-      var marker = group._spMarkers[loc.spIndex];
-      if (!m.hasLayer(group)) m.addLayer(group);
-      if (group.zoomToShowLayer) {
-        group.zoomToShowLayer(marker, function () { marker.openPopup(); });
-      } else {
-        m.setView(loc, Math.max(m.getZoom(), 16));
-        marker.openPopup();
-      }
-    }
-  });
-  map.addControl(control);
-}"""
-
-_JS_PANEL = """function (map, inner) {
-  var panel = L.control({position: "bottomleft"});
-  panel.onAdd = function () {
-    var div = L.DomUtil.create("div", "sp-panel leaflet-control");
-    div.id = "stationplan-legend";
-    div.innerHTML = inner;
-    L.DomEvent.disableClickPropagation(div);
-    L.DomEvent.disableScrollPropagation(div);
-    return div;
-  };
-  panel.addTo(map);
-}"""
-
-_JS_CLUSTER_ICON = """function (cluster) {
-  var n = cluster.getChildCount(), size = n < 10 ? 30 : n < 100 ? 36 : 42;
-  return L.divIcon({html: String(n), className: "sp-cluster",
-                    iconSize: L.point(size, size)});
-}"""
-
 
 def coverage_map(
     coverage: Coverage,
@@ -245,7 +127,7 @@ def coverage_map(
     root.title = text["title"]
     root.header.add_child(folium.Element(f"<style>{ms.CSS}</style>"), name="stationplan_css")
     _add_basemaps(fmap, basemap, tianditu_key, text)
-    fmap.add_child(_Call(_JS_PANES, fmap))
+    fmap.add_child(_Call(mapjs.PANES, fmap))
 
     limit = coverage.rule.limit_m
     edges = ms.band_edges(limit)
@@ -291,12 +173,12 @@ def coverage_map(
                     interactive=False)
 
     if len(ok):
-        fmap.add_child(_SearchCall(_JS_SEARCH, fmap, station_group, _search_keys(ok),
+        fmap.add_child(_SearchCall(mapjs.SEARCH, fmap, station_group, _search_keys(ok),
                              {"placeholder": text["search"], "notFound": text["not_found"]}))
     folium.LayerControl(collapsed=False).add_to(fmap)
     panel = _panel_html(coverage, summary, proposals, text, lang, gcj02=gcj, edges=edges,
                         show_area=outline is not None, show_other=len(other) > 0)
-    fmap.add_child(_Call(_JS_PANEL, fmap, panel))
+    fmap.add_child(_Call(mapjs.PANEL, fmap, panel))
     bounds = _bounds(coverage, outline, view)
     if bounds is not None:
         fmap.fit_bounds(bounds)
@@ -437,7 +319,7 @@ def _line_layer(fmap: Any, name: str, pane: str, features: tuple[list, list], pr
     extra = {"attribution": html.escape(attribution)} if attribution else {}
     group = folium.FeatureGroup(name=name, **extra)
     if feats:
-        group.add_child(_Call(_JS_GEOJSON, fmap, group, feats, styles, pane, 10**precision))
+        group.add_child(_Call(mapjs.GEOJSON, fmap, group, feats, styles, pane, 10**precision))
     group.add_to(fmap)
     return group
 
@@ -446,13 +328,13 @@ def _marker_layer(fmap: Any, name: str, cls: str, inner: str, rows: list[list],
                   threshold: int) -> Any:
     if len(rows) > threshold:
         group = folium.plugins.MarkerCluster(
-            name=name, icon_create_function=_JS_CLUSTER_ICON, showCoverageOnHover=False,
+            name=name, icon_create_function=mapjs.CLUSTER_ICON, showCoverageOnHover=False,
             chunkedLoading=True, disableClusteringAtZoom=17, maxClusterRadius=50,
         )
     else:
         group = folium.FeatureGroup(name=name)
     opts = {"cls": cls, "html": inner, "size": _MARKER_PX}
-    group.add_child(_Call(_JS_MARKERS, group, rows, opts))
+    group.add_child(_Call(mapjs.MARKERS, group, rows, opts))
     group.add_to(fmap)
     return group
 
@@ -490,7 +372,7 @@ _GEOM_TYPES = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
 
 def _features(geoms: np.ndarray, props: Iterable[tuple[int, str | None, str | None]],
               precision: int) -> list[list]:
-    """Rows for _JS_GEOJSON: [style, geometry type, encoded coordinates, tooltip, popup]."""
+    """Rows for mapjs.GEOJSON: [style, geometry type, encoded coordinates, tooltip, popup]."""
     out = []
     encoded = md.encode_geometries(geoms, precision)
     for g, (style, tooltip, popup) in zip(encoded, props, strict=True):

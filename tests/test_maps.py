@@ -32,6 +32,7 @@ from mapcases import (
 
 import stationplan as sp
 from stationplan import _mapdata as md
+from stationplan import _mapjs as mapjs
 from stationplan import _mapstyle as ms
 from stationplan import maps
 from stationplan.chinacrs import wgs84_to_gcj02
@@ -60,14 +61,14 @@ def _calls(fmap, function: str) -> list[tuple]:
 
 def _layer(fmap, class_name: str) -> list[list]:
     """Feature rows (style, type, coordinates, tooltip, popup) of one line layer."""
-    for args in _calls(fmap, maps._JS_GEOJSON):
+    for args in _calls(fmap, mapjs.GEOJSON):
         if args[3][0]["className"] == class_name:
             return args[2]
     return []
 
 
 def _markers(fmap, cls: str) -> list[list]:
-    for args in _calls(fmap, maps._JS_MARKERS):
+    for args in _calls(fmap, mapjs.MARKERS):
         if args[2]["cls"] == cls:
             return args[1]
     return []
@@ -235,7 +236,7 @@ def test_station_popup_content(hand_map):
 
 def test_panel_in_both_languages(hand):
     def panel(fmap):
-        return _calls(fmap, maps._JS_PANEL)[0][1]
+        return _calls(fmap, mapjs.PANEL)[0][1]
 
     en = panel(maps.coverage_map(hand.coverage, hand.gaps, lang="en"))
     assert "68.6 % covered" in en and "1.6 km gap in 4 runs" in en
@@ -256,12 +257,12 @@ def test_language_follows_names(hand):
 def _coords(fmap) -> np.ndarray:
     """Every displayed lon/lat: line vertices and marker positions."""
     pts = []
-    for args in _calls(fmap, maps._JS_GEOJSON):
+    for args in _calls(fmap, mapjs.GEOJSON):
         precision = round(np.log10(args[5]))
         for row in args[2]:
             geom = {"type": maps._GEOM_TYPES[row[1]], "coordinates": row[2]}
             pts.append(shapely.get_coordinates(md.decode_geometry(geom, precision)))
-    for args in _calls(fmap, maps._JS_MARKERS):
+    for args in _calls(fmap, mapjs.MARKERS):
         pts.append(np.array([[r[1], r[0]] for r in args[1]]).reshape(-1, 2))
     return np.concatenate(pts)
 

@@ -191,9 +191,11 @@ def test_clustered_stations_and_search(open_map, hand, tmp_path) -> None:
     page.evaluate(
         "() => { window[document.querySelector('.folium-map').id].setZoom(10, {animate: false}); }"
     )
-    page.wait_for_function("document.querySelectorAll('.sp-cluster').length > 0")
+    # The clusters fade in and the markers they replace fade out.
+    page.wait_for_function(
+        f"document.querySelectorAll('{STATIONS}').length < {len(HAND_STATIONS_OK)}"
+    )
     assert _count(map_page, ".leaflet-marker-pane > .sp-cluster") >= 1
-    assert _count(map_page, STATIONS) < len(HAND_STATIONS_OK)
     # The panel is in Chinese.
     assert "爱心驿站覆盖" in page.locator("#stationplan-legend").inner_text()
     page.locator(".leaflet-control-search input.search-input").press_sequentially("S1")

@@ -1,0 +1,121 @@
+"""The JavaScript of the coverage map: constant functions that data reach only as arguments.
+
+:class:`stationplan.maps._Call` writes ``(FUNCTION)(arg, ...);`` into the page, with
+elements by their JavaScript name and everything else as script-safe JSON, so no input
+text is ever spliced into code.
+"""
+
+PANES = """function (map) {
+  [["spAreas", 380], ["spOther", 390], ["spStreets", 400], ["spGaps", 410], ["spOutline", 420]]
+    .forEach(function (p) { map.createPane(p[0]).style.zIndex = p[1]; });
+}"""
+
+# Lines thin out when zoomed out (to half their width at zoom 10), so that a whole city
+# does not drown in red.
+GEOJSON = """function (map, group, rows, styles, pane, scale) {
+  // rows: [style index, geometry type, coordinates, tooltip, popup]; coordinates are
+  // flat integer deltas per line or ring (see _mapdata.encode_geometries).
+  var types = ["LineString", "MultiLineString", "Polygon", "MultiPolygon"];
+  function line(flat) {
+    var out = [], x = 0, y = 0, i;
+    for (i = 0; i < flat.length; i += 2) {
+      x += flat[i]; y += flat[i + 1];
+      out.push([x / scale, y / scale]);
+    }
+    return out;
+  }
+  var data = {type: "FeatureCollection", features: rows.map(function (r) {
+    var c = r[2];
+    return {type: "Feature", properties: {s: r[0], t: r[3], p: r[4]}, geometry: {
+      type: types[r[1]],
+      coordinates: r[1] === 0 ? line(c)
+        : r[1] === 3 ? c.map(function (p) { return p.map(line); }) : c.map(line)}};
+  })};
+  function style(f) {
+    var s = styles[f.properties.s], z = map.getZoom(), out = {}, key;
+    var k = z === undefined ? 1 : Math.min(1, Math.max(0.5, (z - 10) / 5));
+    for (key in s) { out[key] = s[key]; }
+    if (s.weight > 1) { out.weight = s.weight * k; }
+    return out;
+  }
+  var layer = L.geoJSON(data, {
+    pane: pane,
+    style: style,
+    onEachFeature: function (f, l) {
+      if (f.properties.t) l.bindTooltip(f.properties.t, {sticky: true});
+      if (f.properties.p) l.bindPopup(f.properties.p, {maxWidth: 320});
+    }
+  }).addTo(group);
+  map.on("zoomend", function () { layer.setStyle(style); });
+}"""
+
+MARKERS = """function (group, rows, opts) {
+  var half = opts.size / 2;
+  function icon(inner) {
+    return L.divIcon({className: "sp-marker " + opts.cls, html: inner,
+      iconSize: [opts.size, opts.size], iconAnchor: [half, half],
+      popupAnchor: [0, -half], tooltipAnchor: [half, 0]});
+  }
+  var shared = icon(opts.html);
+  var markers = rows.map(function (r) {
+    var m = L.marker([r[0], r[1]], {icon: r[5] ? icon(r[5]) : shared,
+      zIndexOffset: r[6] || 0, riseOnHover: true});
+    m.bindTooltip(r[2], {direction: "right"});
+    m.bindPopup(r[3], {maxWidth: 320});
+    m.on("add", function () { m.getElement().setAttribute("data-sp", r[4]); });
+    return m;
+  });
+  if (group.addLayers) { group.addLayers(markers); }
+  else { markers.forEach(function (m) { group.addLayer(m); }); }
+  group._spMarkers = markers;
+}"""
+
+# leaflet-search, fed from our own records so that it never adds the layer to the map
+# (its setLayer does) and shows tips as text, never as HTML.
+SEARCH = """function (map, group, keys, text) {
+  var control = new L.Control.Search({
+    position: "topleft", collapsed: false, initial: false, marker: false,
+    textPlaceholder: text.placeholder, textErr: text.notFound, textCancel: "×",
+    sourceData: function (query, done) { done(keys); return {abort: function () {}}; },
+    formatData: function (rows) {
+      var out = {};
+      rows.forEach(function (r) {
+        var ll = group._spMarkers[r[1]].getLatLng(), loc = L.latLng(ll.lat, ll.lng);
+        loc.spIndex = r[1];
+        out[r[0]] = loc;
+      });
+      return out;
+    },
+    buildTip: function (t) { var li = L.DomUtil.create("li", ""); li.textContent = t; return li; },
+    moveToLocation: function (loc, title, m) {
+      var marker = group._spMarkers[loc.spIndex];
+      if (!m.hasLayer(group)) m.addLayer(group);
+      if (group.zoomToShowLayer) {
+        group.zoomToShowLayer(marker, function () { marker.openPopup(); });
+      } else {
+        m.setView(loc, Math.max(m.getZoom(), 16));
+        marker.openPopup();
+      }
+    }
+  });
+  map.addControl(control);
+}"""
+
+PANEL = """function (map, inner) {
+  var panel = L.control({position: "bottomleft"});
+  panel.onAdd = function () {
+    var div = L.DomUtil.create("div", "sp-panel leaflet-control");
+    div.id = "stationplan-legend";
+    div.innerHTML = inner;
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    return div;
+  };
+  panel.addTo(map);
+}"""
+
+CLUSTER_ICON = """function (cluster) {
+  var n = cluster.getChildCount(), size = n < 10 ? 30 : n < 100 ? 36 : 42;
+  return L.divIcon({html: String(n), className: "sp-cluster",
+                    iconSize: L.point(size, size)});
+}"""
