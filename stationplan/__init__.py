@@ -11,11 +11,20 @@ from ._errors import InputError, MissingDataError, NetworkUnavailableError, Stat
 from ._netout import network_summary, write_network
 from ._online import OsmQuery
 from .area import BRIEF_ROAD_CLASSES, Demand, RoadClasses, read_area, with_demand
+from .check import check_sites, check_summary, write_check_outputs
 from .coverage import Coverage, CoverageRule, compute_coverage, station_distances
 from .gaps import find_gaps
 from .maps import coverage_map
 from .network import MODES, StreetNetwork, TravelMode, load_network, network_from_graph
-from .stations import read_stations, snap_stations
+from .report import read_districts, report_data, write_report
+from .services import service_audit
+from .stations import (
+    OffsetCheck,
+    check_offset,
+    read_stations,
+    snap_stations,
+    station_markers,
+)
 from .staticmap import coverage_png
 from .summary import summarize
 
@@ -28,12 +37,16 @@ __all__ = [
     "MODES",
     "MissingDataError",
     "NetworkUnavailableError",
+    "OffsetCheck",
     "OsmQuery",
     "RoadClasses",
     "StationplanError",
     "StreetNetwork",
     "TravelMode",
     "__version__",
+    "check_offset",
+    "check_sites",
+    "check_summary",
     "compute_coverage",
     "coverage_map",
     "coverage_png",
@@ -42,10 +55,16 @@ __all__ = [
     "network_from_graph",
     "network_summary",
     "read_area",
+    "read_districts",
     "read_stations",
+    "report_data",
+    "service_audit",
     "snap_stations",
     "station_distances",
+    "station_markers",
     "summarize",
     "with_demand",
+    "write_check_outputs",
     "write_network",
+    "write_report",
 ]

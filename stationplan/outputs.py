@@ -98,3 +98,70 @@ def _atomic_write_bytes(path: Path, data: bytes) -> Path:
         raise
     return path
 
+
+PLAN_FILES = ("proposals.geojson", "plan_summary.json", "timings.json", "coverage_curve.csv",
+              "coverage_curve.png")
+
+
+def write_plan_outputs(
+    out_dir: str | Path,
+    result: Any,
+    *,
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """Write a siting result: ``proposals.geojson``, ``plan_summary.json``, ``timings.json``
+    and the coverage curve as ``coverage_curve.csv`` / ``coverage_curve.png``.
+
+    Parameters
+    ----------
+    out_dir
+        Folder, created if missing.
+    result
+        A :class:`~stationplan.siting.SitingResult`.
+    overwrite
+        Replace earlier outputs in ``out_dir``.
+
+    Returns
+    -------
+    dict
+        File name -> path written.
+    """
+    out = Path(out_dir)
+    existing = [f for f in PLAN_FILES if (out / f).exists()]
+    if existing and not overwrite:
+        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
+        raise InputError(msg)
+    out.mkdir(parents=True, exist_ok=True)
+    curve = result.curve
+    texts = {
+        "proposals.geojson": geojson_text(result.proposals.assign(status="proposed")),
+        "plan_summary.json": json_text(result.summary),
+        "timings.json": json_text({k: round(v, 3) for k, v in result.timings.items()}),
+        "coverage_curve.csv": curve.to_csv(index=False, lineterminator="\n"),
+    }
+    paths = {name: atomic_write_text(out / name, text) for name, text in texts.items()}
+    paths["coverage_curve.png"] = _atomic_write_bytes(out / "coverage_curve.png",
+                                                      _curve_png(curve, result.summary))
+    return paths
+
+
+def _curve_png(curve, summary) -> bytes:
+    import io
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4), dpi=120)
+    ax = fig.add_subplot()
+    ax.plot(curve["new_sites"], 100 * curve["coverage_share"], marker=".", color="#2166ac")
+    chosen = summary.get("new_sites")
+    if chosen is not None:
+        ax.axvline(chosen, color="#d73027", linestyle="--", linewidth=1,
+                   label=f"proposal: {chosen} new sites")
+        ax.legend(loc="lower right")
+    ax.set_xlabel("new sites (greedy order)")
+    ax.set_ylabel("coverage of coverable street length (%)")
+    ax.set_ylim(0, 100.5)
+    ax.grid(alpha=0.3)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()

@@ -1,0 +1,170 @@
+"""The map of a site check: the coverage map of the existing stations, with every proposal
+drawn as a circle coloured by its verdict (one layer per verdict) and a legend.
+
+Texts from input files are HTML-escaped and reach the page only as JSON data of one
+constant script, so a proposal called ``</script>`` or holding a backtick is shown as text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+from branca.element import MacroElement
+from jinja2 import Template
+
+from . import chinacrs
+from .check import VERDICT_LABELS, VERDICTS, reason_text
+from .maps import coverage_map
+
+VERDICT_COLOURS = {
+    "accept": "#1a9850", "redundant": "#fdae61", "too_close": "#d73027",
+    "off_network": "#7b3294", "outside_area": "#4d4d4d", "invalid": "#999999",
+}
+_WORDS = {
+    "en": {"verdict": "Verdict", "reason": "Reason", "gain": "Adds", "street": "Street",
+           "station": "Nearest station", "proposal": "Nearest proposal", "legend": "Proposals",
+           "m": "m"},
+    "zh": {"verdict": "结论", "reason": "原因", "gain": "新增覆盖", "street": "所在道路",
+           "station": "最近现有站点", "proposal": "最近提议站点", "legend": "提议站点",
+           "m": "米"},
+}
+
+_JS_MARKERS = """function (group, rows, style) {
+  rows.forEach(function (r) {
+    L.circleMarker([r[0], r[1]], {radius: 8, weight: 2, color: "#ffffff",
+      fillColor: style.colour, fillOpacity: 0.95, className: style.cls})
+      .bindTooltip(r[2], {direction: "right"})
+      .bindPopup(r[3], {maxWidth: 340})
+      .addTo(group);
+  });
+}"""
+
+
+class _Markers(MacroElement):
+    """``(function)(group, rows, style);`` with the rows as script-safe JSON."""
+
+    _template = Template("{% macro script(this, kwargs) %}\n{{ this.js() }}\n{% endmacro %}")
+
+    def __init__(self, group: Any, rows: list[list], style: dict[str, str]) -> None:
+        super().__init__()
+        self._name = "StationplanCheckMarkers"
+        self.group, self.rows, self.style = group, rows, style
+
+    def js(self) -> str:
+        return f"({_JS_MARKERS})({self.group.get_name()}, {_json(self.rows)}, {_json(self.style)});"
+
+
+class _Legend(MacroElement):
+    _template = Template("{% macro html(this, kwargs) %}{{ this.inner }}{% endmacro %}")
+
+    def __init__(self, inner: str) -> None:
+        super().__init__()
+        self._name = "StationplanCheckLegend"
+        self.inner = inner
+
+
+def check_map(
+    coverage: Any,
+    gaps: gpd.GeoDataFrame,
+    checked: gpd.GeoDataFrame,
+    *,
+    area: Any = None,
+    lang: str | None = None,
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+) -> folium.Map:
+    """The coverage map with the checked proposals coloured by verdict."""
+    lang = "zh" if (lang or _guess_lang(checked, coverage)) == "zh" else "en"
+    fmap = coverage_map(coverage, gaps, area=area, lang=lang, basemap=basemap,
+                        tianditu_key=tianditu_key)
+    words, labels = _WORDS[lang], VERDICT_LABELS[lang]
+    settings = checked.attrs.get("check_settings", {})
+    gcj = basemap == "gaode"
+    legend = []
+    for verdict in VERDICTS:
+        sel = checked[checked["verdict"] == verdict]
+        rows = _rows(sel, settings, words, labels, lang, gcj=gcj)
+        if not len(sel):
+            continue
+        colour = VERDICT_COLOURS[verdict]
+        group = folium.FeatureGroup(name=f"{labels[verdict]} ({len(sel)})")
+        if rows:
+            group.add_child(_Markers(group, rows, {"colour": colour,
+                                                   "cls": f"sp-check sp-check-{verdict}"}))
+        group.add_to(fmap)
+        legend.append(f'<div><span style="display:inline-block;width:12px;height:12px;'
+                      f'border-radius:6px;background:{colour};margin-right:6px"></span>'
+                      f"{html.escape(labels[verdict])} ({len(sel)})</div>")
+    fmap.add_child(_Legend(
+        '<div id="stationplan-check-legend" style="position:fixed;bottom:24px;right:12px;'
+        "z-index:1000;background:#fff;padding:8px 10px;border-radius:4px;"
+        'box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px sans-serif">'
+        f"<b>{html.escape(words['legend'])}</b>{''.join(legend)}</div>"))
+    # The layer control lists the layers that come before it in the script.
+    children = fmap._children
+    for key in [k for k, c in children.items() if isinstance(c, folium.LayerControl)]:
+        children.move_to_end(key)
+    _renumber(fmap.get_root())
+    return fmap
+
+
+def _rows(sel, settings, words, labels, lang, *, gcj: bool) -> list[list]:
+    has = sel["lon"].notna().to_numpy() & sel["lat"].notna().to_numpy()
+    sel = sel[has]
+    lon, lat = sel["lon"].to_numpy(float), sel["lat"].to_numpy(float)
+    if gcj and len(sel):
+        lon, lat = chinacrs.wgs84_to_gcj02(lon, lat)
+    rows = []
+    for x, y, rec in zip(np.atleast_1d(lon), np.atleast_1d(lat), sel.to_dict("records"),
+                         strict=True):
+        title = " ".join(t for t in (str(rec["proposal_id"]), str(rec["name"] or "")) if t)
+        lines = [(words["verdict"], labels[rec["verdict"]]),
+                 (words["reason"], reason_text(rec, settings, lang))]
+        if rec.get("street"):
+            lines.append((words["street"], str(rec["street"])))
+        if np.isfinite(rec.get("gain_m", np.nan)):
+            lines.append((words["gain"], f"{rec['gain_m']:.0f} {words['m']}"))
+        if np.isfinite(rec.get("dist_station_m", np.nan)):
+            lines.append((words["station"],
+                          f"{rec['nearest_station']} · {rec['dist_station_m']:.0f} {words['m']}"))
+        if np.isfinite(rec.get("dist_proposal_m", np.nan)):
+            lines.append((words["proposal"],
+                          f"{rec['nearest_proposal_id']} · {rec['dist_proposal_m']:.0f} "
+                          f"{words['m']}"))
+        popup = f"<b>{html.escape(title)}</b><table>" + "".join(
+            f"<tr><th style='text-align:left;padding-right:6px'>{html.escape(k)}</th>"
+            f"<td>{html.escape(v)}</td></tr>" for k, v in lines) + "</table>"
+        rows.append([round(float(y), 7), round(float(x), 7), html.escape(title), popup])
+    return rows
+
+
+def _guess_lang(checked: gpd.GeoDataFrame, coverage: Any) -> str:
+    from .report import guess_lang
+
+    return guess_lang(coverage, checked)
+
+
+def _json(value: Any) -> str:
+    """JSON safe inside a <script> element.
+
+    >>> print(_json(["</script><!--`${x}`"]))
+    ["<\\/script>\\u003c!--`${x}`"]
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _renumber(root: Any) -> None:
+    """Number every element's id by its position in the tree, so output is reproducible."""
+    stack, n = [root], 0
+    while stack:
+        element = stack.pop()
+        element._id = f"{n:04d}"
+        n += 1
+        stack.extend(reversed(list(element._children.values())))

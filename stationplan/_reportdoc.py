@@ -1,0 +1,632 @@
+"""Render the report data (:func:`stationplan.report.report_data`) as HTML and Markdown.
+
+The report is first laid out as a list of blocks (headings, paragraphs, cards, tables,
+images, links) whose texts are plain strings and whose numbers are :class:`Num` values
+naming the JSON file and key they come from; the two renderers only escape and format.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from ._io import _plain
+from .check import VERDICT_LABELS, VERDICTS
+from .services import SERVICES
+
+_MAX_AUDIT_ROWS = 50
+_MAX_CHECK_ROWS = 200
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number shown in the report and where it comes from.
+
+    Parameters
+    ----------
+    value
+        The value as stored in the JSON file (``None`` shows as a dash).
+    src
+        File name: ``summary.json``, ``plan_summary.json``, ``check_summary.json`` or
+        ``report.json``.
+    key
+        Path of keys (and list positions) to the value inside that file.
+    kind
+        "m" (metres), "share" (0–1, shown as a percentage) or "count".
+    """
+
+    value: Any
+    src: str
+    key: tuple
+    kind: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link with its label."""
+
+    label: str
+    href: str
+
+
+Part = str | Num | Link
+Block = tuple
+
+
+def fmt(num: Num, lang: str) -> str:
+    """Format a number for people.
+
+    >>> fmt(Num(3500.0, "s", (), "m"), "en"), fmt(Num(3500.0, "s", (), "m"), "zh")
+    ('3,500 m', '3,500 米')
+    >>> fmt(Num(0.686275, "s", (), "share"), "en"), fmt(Num(None, "s", (), "count"), "en")
+    ('68.6 %', '–')
+    """
+    v = num.value
+    if v is None:
+        return "–"
+    if num.kind == "m":
+        return f"{v:,.0f} {'米' if lang == 'zh' else 'm'}"
+    if num.kind == "share":
+        return f"{100 * v:.1f} %"
+    return f"{int(v):,d}"
+
+
+# --- words -----------------------------------------------------------------------------
+
+TEXT = {
+    "en": {
+        "title": "Care-station coverage report",
+        "meta": "Network: {source} · stationplan {version}",
+        "rule": "Rule: a street is covered within ",
+        "rule_tail": " along the streets ({mode}; the {binding} limit decides).",
+        "with_plan": "Figures include the proposed new sites.",
+        "headline": "Key figures",
+        "covered_share": "of the streets to serve are covered",
+        "covered": "covered",
+        "of": "of",
+        "gap_in": "not covered, in",
+        "gap_runs": "gap runs",
+        "stations": "stations used",
+        "read": "read",
+        "rejected": "rejected",
+        "islands": "",
+        "islands_mid": "street pieces are not connected to the main network, with",
+        "islands_tail": "to serve on them.",
+        "by_class": "By road class",
+        "class": "Road class",
+        "to_serve": "To serve",
+        "share": "Covered share",
+        "by_district": "By district",
+        "district": "District",
+        "outside": "(outside every district)",
+        "not_covered": "Not covered",
+        "n_stations": "Stations",
+        "gaps": "Largest gaps",
+        "gaps_intro": "Connected runs of uncovered street, longest first.",
+        "gap": "Gap",
+        "length": "Length",
+        "streets": "Streets",
+        "farthest": "Farthest from a station",
+        "where": "Where",
+        "map_link": "Amap",
+        "no_gaps": "No gaps: every street to serve is covered.",
+        "audit": "Station services",
+        "audit_intro": "stations have every core service ({core}); stations checked:",
+        "audit_none": "The station file lists no services, so nothing can be checked.",
+        "station": "Station",
+        "missing": "Missing",
+        "more": "… and {n} more",
+        "sole": "Streets served by only one station",
+        "sole_intro": "of streets to serve are reached by one station only; closing that "
+                      "station would leave them uncovered. Stations with such streets:",
+        "sole_m": "Only it covers",
+        "kind": "Kind",
+        "kinds": {"existing": "existing", "proposed": "proposed"},
+        "none_sole": "Every covered street is reached by at least two stations.",
+        "plan": "Proposed new sites (solver)",
+        "new_sites": "new sites",
+        "coverage_before": "coverage of coverable streets before",
+        "coverage_after": "after",
+        "covered_before": "covered before",
+        "quality": "Quality of the answer:",
+        "uncoverable": "of streets no candidate site can reach.",
+        "curve": "Coverage curve (new sites in greedy order)",
+        "curve_sites": "New sites",
+        "check": "Check of proposed sites",
+        "proposals": "proposals checked",
+        "verdict": "Verdict",
+        "count": "Count",
+        "check_before": "Covered by the existing stations:",
+        "check_after": "with every accepted site:",
+        "gain": "Adds",
+        "bench": "With the same number of new sites, the solver would cover",
+        "bench_street": "placing them anywhere on the streets",
+        "bench_own": "choosing among the proposals",
+        "bench_none": "Nothing was accepted, so there is no benchmark.",
+        "proposal": "Proposal",
+        "name": "Name",
+        "reason": "Reason",
+        "dist": "To nearest station",
+        "maps": "Maps and files",
+        "map_alt": "Coverage map",
+        "curve_alt": "Coverage curve",
+    },
+    "zh": {
+        "title": "爱心驿站覆盖评估报告",
+        "meta": "路网：{source} · stationplan {version}",
+        "rule": "覆盖标准：沿街 ",
+        "rule_tail": " 以内（出行方式：{mode}；起作用的限制：{binding}）。",
+        "with_plan": "以下数字已包含拟新建站点。",
+        "headline": "主要指标",
+        "covered_share": "的应覆盖街道已被覆盖",
+        "covered": "已覆盖",
+        "of": "共",
+        "gap_in": "未覆盖，分为",
+        "gap_runs": "段缺口",
+        "stations": "个站点参与计算",
+        "read": "读入",
+        "rejected": "未采用",
+        "islands": "与主路网不连通的路段",
+        "islands_mid": "处，其上有应覆盖街道",
+        "islands_tail": "。",
+        "by_class": "按道路等级",
+        "class": "道路等级",
+        "to_serve": "应覆盖",
+        "share": "覆盖率",
+        "by_district": "按街道（社区）",
+        "district": "街道（社区）",
+        "outside": "（不属于任何街道/社区）",
+        "not_covered": "未覆盖",
+        "n_stations": "站点数",
+        "gaps": "最大的覆盖缺口",
+        "gaps_intro": "连续的未覆盖街道，按长度排序。",
+        "gap": "缺口",
+        "length": "长度",
+        "streets": "涉及道路",
+        "farthest": "距站点最远",
+        "where": "位置",
+        "map_link": "高德地图",
+        "no_gaps": "没有缺口：应覆盖的街道全部被覆盖。",
+        "audit": "站点服务设施",
+        "audit_intro": "个站点具备全部基本服务（{core}）；检查站点数：",
+        "audit_none": "站点文件未列出服务设施，无法检查。",
+        "station": "站点",
+        "missing": "缺少",
+        "more": "……另有 {n} 个",
+        "sole": "仅由一个站点覆盖的街道",
+        "sole_intro": "应覆盖街道只被一个站点覆盖；该站点一旦关闭，这些街道将失去覆盖。"
+                      "有此类街道的站点：",
+        "sole_m": "独自覆盖",
+        "kind": "类型",
+        "kinds": {"existing": "现有", "proposed": "拟建"},
+        "none_sole": "每条已覆盖街道都至少被两个站点覆盖。",
+        "plan": "新增站点方案（求解器）",
+        "new_sites": "个新站点",
+        "coverage_before": "可覆盖街道的覆盖率，新增前",
+        "coverage_after": "新增后",
+        "covered_before": "新增前已覆盖",
+        "quality": "方案质量：",
+        "uncoverable": "街道没有任何候选站点可以覆盖。",
+        "curve": "覆盖曲线（按贪心顺序新增站点）",
+        "curve_sites": "新增站点数",
+        "check": "提议站点审核",
+        "proposals": "个提议站点",
+        "verdict": "结论",
+        "count": "数量",
+        "check_before": "现有站点覆盖：",
+        "check_after": "采纳全部通过的站点后：",
+        "gain": "新增覆盖",
+        "bench": "新增同样数量的站点，求解器可覆盖",
+        "bench_street": "（在全部街道上选址）",
+        "bench_own": "（只在提议站点中选择）",
+        "bench_none": "没有站点通过审核，因此没有对比基准。",
+        "proposal": "编号",
+        "name": "名称",
+        "reason": "原因",
+        "dist": "距最近现有站点",
+        "maps": "地图和文件",
+        "map_alt": "覆盖地图",
+        "curve_alt": "覆盖曲线",
+    },
+}
+_MODES = {"zh": {"walk": "步行", "bike": "自行车", "ebike": "电动自行车"}}
+_BINDING = {"zh": {"distance": "距离", "time": "时间", "distance and time": "距离和时间"},
+            "en": {"distance": "distance", "time": "time",
+                   "distance and time": "distance and time"}}
+
+
+# --- layout ----------------------------------------------------------------------------
+
+def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
+    """The report as blocks, in order."""
+    lang = data["lang"]
+    t = TEXT[lang]
+    s = data["summary"]
+    blocks: list[Block] = [("h1", [t["title"]]),
+                           ("meta", [t["meta"].format(source=data["source"],
+                                                      version=data["stationplan_version"])])]
+    rule = s["rule"]
+    mode = _MODES.get(lang, {}).get(s["mode"], s["mode"])
+    blocks.append(("p", [t["rule"], Num(rule["limit_m"], "summary.json", ("rule", "limit_m"), "m"),
+                         t["rule_tail"].format(mode=mode,
+                                               binding=_BINDING[lang][rule["binding"]])]))
+    if data.get("plan_summary"):
+        blocks.append(("p", [t["with_plan"]]))
+    blocks += _headline(s, t)
+    if "coverage_map.png" in images:
+        blocks.append(("img", "coverage_map.png", t["map_alt"]))
+    blocks += _by_class(s, t)
+    if data.get("districts"):
+        blocks += _districts(data["districts"], t)
+    blocks += _gaps(data["largest_gaps"], t)
+    blocks += _audit(data["service_audit"], t, lang)
+    blocks += _sole(data["sole_coverage"], t, with_kind=bool(data.get("plan_summary")))
+    if data.get("plan_summary"):
+        blocks += _plan(data["plan_summary"], data.get("curve") or [], t, images)
+    if data.get("check_summary"):
+        blocks += _check(data["check_summary"], data.get("check_rows") or [], t, lang)
+    if data.get("files"):
+        blocks.append(("h2", [t["maps"]]))
+        blocks.append(("links", [Link(label, href) for label, href in data["files"].items()]))
+    return blocks
+
+
+def _headline(s, t) -> list[Block]:
+    src = "summary.json"
+    cards = [
+        (Num(s["covered_share"], src, ("covered_share",), "share"), [t["covered_share"]]),
+        (Num(s["covered_m"], src, ("covered_m",), "m"),
+         [t["covered"], " · ", t["of"], " ", Num(s["total_m"], src, ("total_m",), "m")]),
+        (Num(s["gap_m"], src, ("gap_m",), "m"),
+         [t["gap_in"], " ", Num(s["gap_clusters"], src, ("gap_clusters",), "count"), " ",
+          t["gap_runs"]]),
+        (Num(s["stations_used"], src, ("stations_used",), "count"),
+         [t["stations"], " · ", t["read"], " ", Num(s["stations_read"], src, ("stations_read",),
+                                                     "count"),
+          " · ", t["rejected"], " ", Num(s["stations_rejected"], src, ("stations_rejected",),
+                                          "count")]),
+    ]
+    out: list[Block] = [("h2", [t["headline"]]), ("cards", cards)]
+    isl = s.get("islands") or {}
+    if isl.get("count"):
+        out.append(("p", [t["islands"], " ", Num(isl["count"], src, ("islands", "count"), "count"),
+                          " ", t["islands_mid"], " ",
+                          Num(isl["demand_m"], src, ("islands", "demand_m"), "m"), " ",
+                          t["islands_tail"]]))
+    return out
+
+
+def _by_class(s, t) -> list[Block]:
+    src = "summary.json"
+    rows = [[cls, Num(v["total_m"], src, ("by_road_class", cls, "total_m"), "m"),
+             Num(v["covered_m"], src, ("by_road_class", cls, "covered_m"), "m"),
+             Num(v["covered_share"], src, ("by_road_class", cls, "covered_share"), "share")]
+            for cls, v in sorted(s["by_road_class"].items(), key=lambda kv: -kv[1]["total_m"])]
+    return [("h2", [t["by_class"]]),
+            ("table", [t["class"], t["to_serve"], t["covered"], t["share"]], rows)]
+
+
+def _districts(d, t) -> list[Block]:
+    src = "report.json"
+    rows = []
+    for i, r in enumerate(d["rows"]):
+        key = ("districts", "rows", i)
+        rows.append([r["district"], Num(r["demand_m"], src, (*key, "demand_m"), "m"),
+                     Num(r["covered_m"], src, (*key, "covered_m"), "m"),
+                     Num(r["covered_share"], src, (*key, "covered_share"), "share"),
+                     Num(r["gap_m"], src, (*key, "gap_m"), "m"),
+                     Num(r["stations"], src, (*key, "stations"), "count")])
+    o = d["outside"]
+    if o["demand_m"] > 0:
+        key = ("districts", "outside")
+        rows.append([t["outside"], Num(o["demand_m"], src, (*key, "demand_m"), "m"),
+                     Num(o["covered_m"], src, (*key, "covered_m"), "m"),
+                     Num(o["covered_share"], src, (*key, "covered_share"), "share"),
+                     Num(o["gap_m"], src, (*key, "gap_m"), "m"), ""])
+    return [("h2", [t["by_district"]]),
+            ("table", [t["district"], t["to_serve"], t["covered"], t["share"], t["not_covered"],
+                       t["n_stations"]], rows)]
+
+
+def _gaps(gaps, t) -> list[Block]:
+    if not gaps:
+        return [("h2", [t["gaps"]]), ("p", [t["no_gaps"]])]
+    rows = []
+    for i, g in enumerate(gaps):
+        name = f"{t['gap']} {g['gap_id']}"
+        href = (f"https://uri.amap.com/marker?position={g['lon']:.6f},{g['lat']:.6f}"
+                f"&name={quote(name)}&coordinate=wgs84")
+        rows.append([str(g["gap_id"]), Num(g["length_m"], "summary.json",
+                                           ("largest_gaps", i, "length_m"), "m"),
+                     g["streets"] or "–",
+                     Num(g["max_dist_m"], "report.json", ("largest_gaps", i, "max_dist_m"), "m"),
+                     [f"{g['lon']:.5f}, {g['lat']:.5f} ", Link(t["map_link"], href)]])
+    return [("h2", [t["gaps"]]), ("p", [t["gaps_intro"]]),
+            ("table", ["#", t["length"], t["streets"], t["farthest"], t["where"]], rows)]
+
+
+def _audit(a, t, lang) -> list[Block]:
+    out: list[Block] = [("h2", [t["audit"]])]
+    src = "report.json"
+    if not a["with_service_data"]:
+        return [*out, ("p", [t["audit_none"]])]
+    core = "、".join(_service(k, lang) for k in a["core"]) if lang == "zh" else \
+        ", ".join(_service(k, lang) for k in a["core"])
+    out.append(("p", [Num(a["complete"], src, ("service_audit", "complete"), "count"), " ",
+                      t["audit_intro"].format(core=core), " ",
+                      Num(a["stations"], src, ("service_audit", "stations"), "count")]))
+    lacking = a["stations_lacking"]
+    rows = [[r["station_id"], r["name"],
+             ("、" if lang == "zh" else ", ").join(_service(k, lang) for k in r["missing"])]
+            for r in lacking[:_MAX_AUDIT_ROWS]]
+    if rows:
+        out.append(("table", ["ID", t["station"], t["missing"]], rows))
+    if len(lacking) > _MAX_AUDIT_ROWS:
+        out.append(("p", [t["more"].format(n=len(lacking) - _MAX_AUDIT_ROWS)]))
+    return out
+
+
+def _sole(sole, t, *, with_kind: bool) -> list[Block]:
+    src = "report.json"
+    out: list[Block] = [("h2", [t["sole"]])]
+    if not sole["stations"]:
+        return [*out, ("p", [t["none_sole"]])]
+    out.append(("p", [Num(sole["total_m"], src, ("sole_coverage", "total_m"), "m"), " ",
+                      t["sole_intro"], " ",
+                      Num(sole["stations_with_sole"], src, ("sole_coverage", "stations_with_sole"),
+                          "count")]))
+    rows = []
+    for i, r in enumerate(sole["stations"][:15]):
+        row: list[Any] = [r["station_id"], r["name"]]
+        if with_kind:
+            row.append(t["kinds"].get(r["kind"], r["kind"]))
+        row += [Num(r["sole_m"], src, ("sole_coverage", "stations", i, "sole_m"), "m"),
+                "; ".join(r["streets"]) or "–"]
+        rows.append(row)
+    head = ["ID", t["station"], *([t["kind"]] if with_kind else []), t["sole_m"], t["streets"]]
+    out.append(("table", head, rows))
+    if len(sole["stations"]) > 15:
+        out.append(("p", [t["more"].format(n=len(sole["stations"]) - 15)]))
+    return out
+
+
+def _plan(p, curve, t, images) -> list[Block]:
+    src = "plan_summary.json"
+    out: list[Block] = [
+        ("h2", [t["plan"]]),
+        ("cards", [
+            (Num(p["new_sites"], src, ("new_sites",), "count"), [t["new_sites"]]),
+            (Num(p["coverage_after"], src, ("coverage_after",), "share"),
+             [t["coverage_after"], " · ", t["coverage_before"], " ",
+              Num(p["coverage_before"], src, ("coverage_before",), "share")]),
+            (Num(p["covered_m_after"], src, ("covered_m_after",), "m"),
+             [t["covered"], " · ", t["covered_before"], " ",
+              Num(p["covered_m_before"], src, ("covered_m_before",), "m")]),
+        ]),
+        ("p", [t["quality"], " ", str(p.get("quality", ""))]),
+    ]
+    if p.get("uncoverable_m"):
+        out.append(("p", [Num(p["uncoverable_m"], src, ("uncoverable_m",), "m"), " ",
+                          t["uncoverable"]]))
+    if curve:
+        out.append(("h3", [t["curve"]]))
+        if "coverage_curve.png" in images:
+            out.append(("img", "coverage_curve.png", t["curve_alt"]))
+        picks = sorted({0, 1, 2, 3, 5, 10, 20, 50, 100, len(curve) - 1, p["new_sites"]}
+                       & set(range(len(curve))))
+        out.append(("table", [t["curve_sites"], t["share"]],
+                    [[Num(curve[i]["new_sites"], "report.json", ("curve", i, "new_sites"), "count"),
+                      Num(curve[i]["coverage_share"], "report.json", ("curve", i, "coverage_share"),
+                          "share")] for i in picks]))
+    return out
+
+
+def _check(c, rows, t, lang) -> list[Block]:
+    src = "check_summary.json"
+    labels = VERDICT_LABELS[lang]
+    out: list[Block] = [
+        ("h2", [t["check"]]),
+        ("p", [Num(c["proposals"], src, ("proposals",), "count"), " ", t["proposals"]]),
+        ("table", [t["verdict"], t["count"]],
+         [[("verdict", v, labels[v]), Num(c["by_verdict"][v], src, ("by_verdict", v), "count")]
+          for v in VERDICTS]),
+        ("p", [t["check_before"], " ", Num(c["covered_m_before"], src, ("covered_m_before",), "m"),
+               " (", Num(c["coverage_before"], src, ("coverage_before",), "share"), "); ",
+               t["check_after"], " ", Num(c["covered_m_after"], src, ("covered_m_after",), "m"),
+               " (", Num(c["coverage_after"], src, ("coverage_after",), "share"), "), +",
+               Num(c["gain_m"], src, ("gain_m",), "m")]),
+    ]
+    b = c.get("benchmark")
+    if b:
+        parts: list[Part] = [t["bench"], " "]
+        for i, (key, label) in enumerate((("street", t["bench_street"]),
+                                          ("proposals", t["bench_own"]))):
+            if not b.get(key):
+                continue
+            parts += ["; " if i else "",
+                      Num(b[key]["covered_m_after"], src, ("benchmark", key, "covered_m_after"),
+                          "m"),
+                      " (", Num(b[key]["coverage_after"], src, ("benchmark", key, "coverage_after"),
+                                "share"), ") ", label]
+        out.append(("p", [*parts, "."]))
+    else:
+        out.append(("p", [t["bench_none"]]))
+    table = []
+    for i, r in enumerate(rows[:_MAX_CHECK_ROWS]):
+        table.append([r["proposal_id"], r["name"], ("verdict", r["verdict"], labels[r["verdict"]]),
+                      Num(r["gain_m"], "report.json", ("check_rows", i, "gain_m"), "m"),
+                      Num(r["dist_station_m"], "report.json", ("check_rows", i, "dist_station_m"),
+                          "m"),
+                      r["reason"]])
+    out.append(("table", [t["proposal"], t["name"], t["verdict"], t["gain"], t["dist"],
+                          t["reason"]], table))
+    if len(rows) > _MAX_CHECK_ROWS:
+        out.append(("p", [t["more"].format(n=len(rows) - _MAX_CHECK_ROWS)]))
+    return out
+
+
+def _service(key: str, lang: str) -> str:
+    s = SERVICES.get(key)
+    if s is None:
+        return key
+    return s.zh if lang == "zh" else s.en
+
+
+# --- HTML ------------------------------------------------------------------------------
+
+_CSS = """
+body{font:15px/1.55 -apple-system,"Segoe UI","PingFang SC","Microsoft YaHei","Noto Sans CJK SC",
+sans-serif;color:#222;margin:0;background:#f6f6f4}
+main{max-width:1000px;margin:0 auto;padding:24px 28px 48px;background:#fff}
+h1{font-size:26px;margin:0 0 4px}
+h2{font-size:20px;margin:32px 0 8px;border-bottom:2px solid #225ea8;padding-bottom:4px}
+h3{font-size:16px;margin:20px 0 6px}
+.meta{color:#666;font-size:13px}
+.cards{display:flex;flex-wrap:wrap;gap:12px}
+.card{flex:1 1 200px;border:1px solid #ddd;border-radius:6px;padding:10px 14px}
+.card .big{font-size:26px;font-weight:600;color:#225ea8}.card .sub{color:#555;font-size:13px}
+table{border-collapse:collapse;width:100%;margin:6px 0;font-size:14px}
+th,td{border-bottom:1px solid #e3e3e3;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f0f3f7}td.n{text-align:right;white-space:nowrap}
+img{max-width:100%;border:1px solid #ddd;margin:8px 0}
+.v{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:13px;
+white-space:nowrap}
+.v-accept{background:#1a9850}.v-redundant{background:#e08214}.v-too_close{background:#d73027}
+.v-off_network{background:#7b3294}.v-outside_area{background:#4d4d4d}.v-invalid{background:#999}
+@media print{body{background:#fff}main{padding:0}}
+"""
+
+
+def render_html(data: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
+    """The report as one self-contained HTML page."""
+    lang = data["lang"]
+    body = []
+    for block in layout(data, images):
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            body.append(f"<{kind}>{_html_parts(block[1], lang)}</{kind}>")
+        elif kind == "meta":
+            body.append(f'<p class="meta">{_html_parts(block[1], lang)}</p>')
+        elif kind == "p":
+            body.append(f"<p>{_html_parts(block[1], lang)}</p>")
+        elif kind == "cards":
+            cards = "".join(
+                f'<div class="card"><div class="big">{_html_parts([big], lang)}</div>'
+                f'<div class="sub">{_html_parts(sub, lang)}</div></div>' for big, sub in block[1])
+            body.append(f'<div class="cards">{cards}</div>')
+        elif kind == "table":
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in block[1])
+            rows = "".join("<tr>" + "".join(_html_cell(c, lang) for c in row) + "</tr>"
+                           for row in block[2])
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif kind == "img":
+            b64 = base64.b64encode(images[block[1]]).decode("ascii")
+            body.append(f'<p><img alt="{html.escape(block[2])}" '
+                        f'src="data:image/png;base64,{b64}"></p>')
+        elif kind == "links":
+            items = "".join(f"<li>{_html_parts([link], lang)}</li>" for link in block[1])
+            body.append(f"<ul>{items}</ul>")
+    title = html.escape(TEXT[lang]["title"])
+    html_lang = "zh-CN" if lang == "zh" else "en"
+    return (f'<!DOCTYPE html>\n<html lang="{html_lang}">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+            + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
+
+
+def _html_cell(cell: Any, lang: str) -> str:
+    if isinstance(cell, Num):
+        return f'<td class="n">{_html_parts([cell], lang)}</td>'
+    if isinstance(cell, tuple) and cell and cell[0] == "verdict":
+        return f'<td><span class="v v-{cell[1]}">{html.escape(cell[2])}</span></td>'
+    parts = cell if isinstance(cell, list) else [cell]
+    return f"<td>{_html_parts(parts, lang)}</td>"
+
+
+def _html_parts(parts: Sequence[Part], lang: str) -> str:
+    out = []
+    for p in parts:
+        if isinstance(p, Num):
+            value = json.dumps(_plain(p.value), ensure_ascii=False)
+            key = json.dumps(list(p.key), ensure_ascii=False)
+            out.append(f'<span class="num" data-src="{p.src}" data-key="{html.escape(key)}" '
+                       f'data-kind="{p.kind}" data-value="{html.escape(value)}">'
+                       f"{html.escape(fmt(p, lang))}</span>")
+        elif isinstance(p, Link):
+            out.append(f'<a href="{html.escape(p.href)}">{html.escape(p.label)}</a>')
+        else:
+            out.append(html.escape(str(p)))
+    return "".join(out)
+
+
+# --- Markdown --------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def md_escape(text: str) -> str:
+    """Escape text so Markdown shows it as written (no markup, no HTML, one line).
+
+    >>> md_escape("<b>a*b|c</b> & [x](y)")
+    '&lt;b\\\\>a\\\\*b\\\\|c&lt;/b\\\\> &amp; \\\\[x\\\\]\\\\(y\\\\)'
+    >>> md_escape("第一行\\n第二行")
+    '第一行 第二行'
+    """
+    text = re.sub(r"\s+", " ", str(text))
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def render_markdown(data: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
+    """The report as Markdown (images and maps linked as files beside it)."""
+    lang = data["lang"]
+    out = []
+    for block in layout(data, images):
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            out.append("#" * int(kind[1]) + " " + _md_parts(block[1], lang))
+        elif kind in ("p", "meta"):
+            out.append(_md_parts(block[1], lang))
+        elif kind == "cards":
+            out.append("\n".join(f"- **{_md_parts([big], lang)}** {_md_parts(sub, lang)}"
+                                 for big, sub in block[1]))
+        elif kind == "table":
+            head = "| " + " | ".join(md_escape(h) for h in block[1]) + " |"
+            rule = "|" + "|".join("---:" if _numeric_column(block[2], i) else "---"
+                                  for i in range(len(block[1]))) + "|"
+            rows = ["| " + " | ".join(_md_cell(c, lang) for c in row) + " |" for row in block[2]]
+            out.append("\n".join([head, rule, *rows]))
+        elif kind == "img":
+            out.append(f"![{md_escape(block[2])}]({quote(block[1])})")
+        elif kind == "links":
+            out.append("\n".join(f"- {_md_parts([link], lang)}" for link in block[1]))
+    return "\n\n".join(out) + "\n"
+
+
+def _numeric_column(rows: list, i: int) -> bool:
+    return bool(rows) and all(isinstance(r[i], Num) for r in rows if i < len(r))
+
+
+def _md_cell(cell: Any, lang: str) -> str:
+    if isinstance(cell, tuple) and cell and cell[0] == "verdict":
+        return md_escape(cell[2])
+    return _md_parts(cell if isinstance(cell, list) else [cell], lang)
+
+
+def _md_parts(parts: Sequence[Part], lang: str) -> str:
+    out = []
+    for p in parts:
+        if isinstance(p, Num):
+            out.append(fmt(p, lang))
+        elif isinstance(p, Link):
+            href = p.href.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+            out.append(f"[{md_escape(p.label)}]({href})")
+        else:
+            out.append(md_escape(str(p)))
+    return "".join(out)

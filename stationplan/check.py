@@ -1,0 +1,683 @@
+"""Check proposed sites: where each one lands, what it adds, and a verdict with its reason.
+
+Districts and merchants propose sites; a planner must say yes or no to each. Every
+proposal keeps its row. Lengths are street metres of the demand streets, measured
+exactly (the same way :func:`~stationplan.compute_coverage` measures them); distances
+between sites are network distances along the streets in either direction.
+
+Verdicts, in the order they are decided:
+
+``invalid``
+    The row has no usable position (see :func:`~stationplan.read_stations`).
+``off_network``
+    Farther than ``max_snap_m`` from every street.
+``outside_area``
+    On a street outside the planning area.
+``redundant``
+    Adds less than ``min_gain_m`` of uncovered street to the existing stations on its
+    own, or once the better proposals before it are accepted.
+``too_close``
+    Would add enough, but is closer than ``spacing_m`` to an existing station or to a
+    better proposal that is accepted. Exactly ``spacing_m`` apart is not too close.
+``accept``
+    Adds at least ``min_gain_m`` and keeps the spacing.
+
+Proposals that pass the first three checks are decided in the greedy order: always the
+one that adds most to the existing stations plus the proposals accepted so far, so a
+conflict between two proposals goes to the one that adds more.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse.csgraph import dijkstra
+
+from . import __version__
+from . import _catchment as ct
+from ._errors import InputError
+from .coverage import CoverageRule, _csr_min
+from .network import StreetNetwork
+from .stations import snap_stations
+
+log = logging.getLogger(__name__)
+
+VERDICTS = ("accept", "redundant", "too_close", "off_network", "outside_area", "invalid")
+CHECK_COLUMNS = (
+    "proposal_id", "name", "row", "verdict", "reason", "gain_m", "gain_weight", "catchment_m",
+    "redundancy", "greedy_rank", "greedy_gain_m", "greedy_gain_weight", "verdict_gain_m",
+    "snap_dist_m", "street", "road_class", "in_area", "component", "component_m", "on_island",
+    "nearest_station_id", "nearest_station", "dist_station_m", "nearest_proposal_id",
+    "dist_proposal_m", "spacing_conflict", "conflict_with", "conflict_kind", "conflict_m",
+    "input_problem", "lon", "lat", "snap_lon", "snap_lat", "edge_id", "offset_m", "address",
+)
+_METRE_COLUMNS = ("gain_m", "gain_weight", "catchment_m", "greedy_gain_m", "greedy_gain_weight",
+                  "verdict_gain_m", "snap_dist_m", "component_m", "dist_station_m",
+                  "dist_proposal_m", "conflict_m", "offset_m")
+TOLERANCE_M = 1e-3  # coordinates read from files carry ~0.1 mm of noise; thresholds allow 1 mm
+
+
+def check_sites(
+    network: StreetNetwork,
+    stations: gpd.GeoDataFrame,
+    proposals: gpd.GeoDataFrame,
+    *,
+    rule: CoverageRule | None = None,
+    min_gain_m: float = 150.0,
+    spacing_m: float | None = None,
+    max_snap_m: float = 100.0,
+    class_weights: Mapping[str, float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Give every proposed site a verdict with its reason and the figures behind it.
+
+    Parameters
+    ----------
+    network
+        The street network (edges with ``demand`` and ``in_area`` when an area is set).
+    stations
+        Snapped existing stations (:func:`~stationplan.snap_stations`); rows with status
+        "ok" are used.
+    proposals
+        Proposed sites as read by :func:`~stationplan.read_stations` (any CRS; rows
+        whose ``status`` is not "ok" become ``invalid``).
+    rule
+        The coverage rule (default: the mode's 500 m / 5 min).
+    min_gain_m
+        Street metres a site must add to be accepted.
+    spacing_m
+        Minimum network distance to existing stations and accepted proposals; default
+        the coverage limit. Exactly this far apart is allowed.
+    max_snap_m
+        Proposals farther than this from every street are ``off_network``.
+    class_weights
+        Demand weight per road class (``highway``) for the ``*_weight`` columns and the
+        greedy order; default 1.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per proposal in input order (EPSG:4326, the input point; ``None`` for
+        invalid rows) with the columns of :data:`CHECK_COLUMNS`: ``gain_m`` /
+        ``gain_weight`` (what it adds alone to the existing stations), ``catchment_m``
+        (demand metres it reaches), ``redundancy`` (share of that already covered),
+        ``greedy_rank`` / ``greedy_gain_m`` (order and gain when all proposals are built,
+        best first), ``verdict_gain_m`` (what it adds when its verdict is decided),
+        ``dist_station_m`` / ``dist_proposal_m`` (network metres to the nearest
+        existing station and other proposal; empty when none is connected),
+        ``spacing_conflict`` (either is closer than ``spacing_m``), ``conflict_with``
+        (the station or proposal that makes it ``too_close``). ``attrs["check_settings"]``
+        holds the settings; ``attrs["crs_warning"]`` a suspected coordinate-system mix-up.
+    """
+    rule = rule or CoverageRule.for_mode(network.mode.name)
+    limit = rule.limit_m
+    spacing = limit if spacing_m is None else float(spacing_m)
+    for name, value in (("min_gain_m", min_gain_m), ("spacing_m", spacing),
+                        ("max_snap_m", max_snap_m)):
+        if not (np.isfinite(value) and value >= 0):
+            msg = f"{name} must be a number >= 0, got {value!r}"
+            raise InputError(msg)
+    if proposals.crs is None:
+        msg = "proposals have no CRS; set it, e.g. proposals.set_crs(4326)"
+        raise InputError(msg)
+    settings = {"rule": rule.describe(), "min_gain_m": float(min_gain_m), "spacing_m": spacing,
+                "max_snap_m": float(max_snap_m), "class_weights": dict(class_weights or {}),
+                "tolerance_m": TOLERANCE_M}
+
+    p = _proposal_frame(proposals)
+    snapped = snap_stations(network, p, max_snap_m=math.inf)
+    k = len(p)
+    valid = (p["status"] == "ok").to_numpy() & (snapped["edge_id"].to_numpy() >= 0)
+    snap = snapped["snap_dist_m"].to_numpy(float)
+    on_net = valid & (snap <= max_snap_m + TOLERANCE_M)
+    edge = np.where(on_net, snapped["edge_id"].to_numpy(np.int64), -1)
+    off = np.where(on_net, snapped["offset_m"].to_numpy(float), np.nan)
+    idx = np.flatnonzero(on_net)
+
+    e = network.edges
+    out = _where_it_lands(network, p, snapped, on_net, edge)
+    ok = stations[stations["status"] == "ok"]
+    st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
+    d_station, near_station, d_pair = _separations(network, st_edge, st_off, edge[idx], off[idx])
+    _add_distances(out, idx, ok, d_station, near_station, d_pair, p["proposal_id"].to_numpy())
+
+    metres, weight = demand_weights(network, class_weights)
+    existing = ct.Covered.of(ct.on_edges(
+        ct.site_intervals(network, st_edge, st_off, limit_m=limit), metres > 0))
+    iv = ct.on_edges(ct.site_intervals(network, edge[idx], off[idx], limit_m=limit), metres > 0)
+    m = len(idx)
+    catch = ct.lengths_by_site(iv, metres, m)
+    gain_m = ct.gains(iv, existing, metres, m)
+    gain_w = ct.gains(iv, existing, weight, m)
+    out.loc[idx, "catchment_m"] = catch
+    out.loc[idx, "gain_m"] = gain_m
+    out.loc[idx, "gain_weight"] = gain_w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out.loc[idx, "redundancy"] = np.where(catch > TOLERANCE_M,
+                                              np.clip(1 - gain_m / catch, 0, 1), np.nan)
+    for rank, (s, g_w, g_m, _) in enumerate(ct.greedy_order(iv, existing, weight, metres,
+                                                            list(range(m))), start=1):
+        out.loc[idx[s], ["greedy_rank", "greedy_gain_m", "greedy_gain_weight"]] = (rank, g_m, g_w)
+
+    _decide(out, p, idx, iv, existing, weight, metres, d_pair, valid, on_net, e, edge, settings)
+    out["reason"] = [reason_text(r, settings, "en") for r in out.to_dict("records")]
+    for col in ("greedy_rank", "component"):
+        out[col] = out[col].astype("Int64")
+    for col in _METRE_COLUMNS:  # to the millimetre, and no "-0.0"
+        out[col] = np.round(out[col].to_numpy(float), 3) + 0.0
+    out["redundancy"] = np.round(out["redundancy"].to_numpy(float), 6) + 0.0
+    frame = gpd.GeoDataFrame(out[list(CHECK_COLUMNS)], geometry=p.geometry.to_crs(4326).to_numpy(),
+                             crs=4326)
+    frame.attrs["check_settings"] = settings
+    if snapped.attrs.get("crs_warning"):
+        frame.attrs["crs_warning"] = snapped.attrs["crs_warning"]
+    counts = frame["verdict"].value_counts()
+    log.info("checked %d proposals: %s", k,
+             ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS if counts.get(v, 0)))
+    return frame
+
+
+def demand_weights(network: StreetNetwork, class_weights: Mapping[str, float] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per edge: 1 on demand streets else 0, and that times the class weight."""
+    e = network.edges
+    metres = (e["demand"].to_numpy(bool) if "demand" in e else np.ones(len(e), bool)).astype(float)
+    mult = np.ones(len(e))
+    if class_weights:
+        mult = (pd.Series(e["highway"].to_numpy()).map(dict(class_weights))
+                .fillna(1.0).to_numpy(float))
+    return metres, metres * mult
+
+
+def check_summary(
+    network: StreetNetwork,
+    stations: gpd.GeoDataFrame,
+    checked: gpd.GeoDataFrame,
+    *,
+    benchmark: bool = True,
+    candidate_spacing_m: float = 50.0,
+    time_limit_s: float = 30.0,
+) -> dict[str, Any]:
+    """Coverage before and after the accepted sites, and the solver's answer as a benchmark.
+
+    Parameters
+    ----------
+    network, stations
+        As given to :func:`check_sites`.
+    checked
+        The result of :func:`check_sites` (its ``attrs["check_settings"]`` are used).
+    benchmark
+        Also let the solver (:func:`~stationplan.siting.plan_sites`) place as many new
+        sites as were accepted, once among street positions every ``candidate_spacing_m``
+        and once among the proposals themselves; without spacing rules, so it shows the
+        most those sites could cover.
+    candidate_spacing_m
+        Distance between the solver's street candidates.
+    time_limit_s
+        Time limit of the solver's exact search.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``proposals``, ``by_verdict`` (every verdict, zeros included),
+        ``accepted`` (ids), ``demand_m``, ``covered_m_before`` / ``covered_m_after``
+        (exact street metres, the same measure as ``summary.json``), ``coverage_before``
+        / ``coverage_after`` (shares of the demand streets), ``gain_m``, ``benchmark``
+        (per candidate set: ``new_sites``, ``covered_m_after``, ``coverage_after``,
+        ``shortfall_m`` = solver minus accepted, ``quality``; ``None`` when nothing was
+        accepted or ``benchmark`` is false), ``settings``, ``rule``, ``crs_warning``.
+    """
+    settings = checked.attrs.get("check_settings")
+    if settings is None:
+        msg = "checked has no attrs['check_settings']; pass the result of check_sites"
+        raise InputError(msg)
+    rule = CoverageRule(**{k: settings["rule"][k] for k in ("radius_m", "max_minutes",
+                                                            "speed_kmh")})
+    metres, _ = demand_weights(network)
+    ok = stations[stations["status"] == "ok"]
+    st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
+    existing = ct.Covered.of(ct.on_edges(
+        ct.site_intervals(network, st_edge, st_off, limit_m=rule.limit_m), metres > 0))
+    before = existing.length(metres)
+    acc = checked[checked["verdict"] == "accept"]
+    after = _covered_with(network, existing, acc["edge_id"].to_numpy(np.int64),
+                          acc["offset_m"].to_numpy(float), rule, metres)
+    demand = float(metres @ network.edges["length_m"].to_numpy())
+    counts = checked["verdict"].value_counts()
+    summary: dict[str, Any] = {
+        "stationplan_version": __version__,
+        "rule": settings["rule"],
+        "settings": {k: v for k, v in settings.items() if k != "rule"},
+        "proposals": len(checked),
+        "by_verdict": {v: int(counts.get(v, 0)) for v in VERDICTS},
+        "accepted": [str(x) for x in acc["proposal_id"]],
+        "stations_used": len(ok),
+        "demand_m": _r(demand),
+        "covered_m_before": _r(before),
+        "covered_m_after": _r(after),
+        "coverage_before": _share(before, demand),
+        "coverage_after": _share(after, demand),
+        "gain_m": _r(after - before),
+        "benchmark": None,
+        "crs_warning": checked.attrs.get("crs_warning"),
+    }
+    if benchmark and len(acc):
+        summary["benchmark"] = _benchmark(network, stations, checked, existing, rule, metres,
+                                          after, settings, candidate_spacing_m, time_limit_s)
+    return summary
+
+
+def write_check_outputs(
+    out_dir: str | Path,
+    checked: gpd.GeoDataFrame,
+    summary: dict[str, Any],
+    *,
+    coverage: Any,
+    gaps: gpd.GeoDataFrame,
+    overwrite: bool = False,
+    area: Any = None,
+    lang: str | None = None,
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+) -> dict[str, Path]:
+    """Write ``check.csv``, ``check.geojson``, ``check_summary.json`` and ``check_map.html``.
+
+    Parameters
+    ----------
+    out_dir
+        Folder, created if missing.
+    checked, summary
+        Results of :func:`check_sites` and :func:`check_summary`.
+    coverage, gaps
+        Coverage by the existing stations and its gaps, drawn under the proposals.
+    overwrite
+        Replace earlier outputs in ``out_dir``.
+    area, lang, basemap, tianditu_key
+        Map options, see :func:`~stationplan.coverage_map`.
+
+    Returns
+    -------
+    dict
+        File name -> path written.
+    """
+    from ._checkmap import check_map
+    from ._io import atomic_write_text, geojson_text, json_text
+    from .export import _csv_bytes, _neutralise, _write_atomic
+
+    out = Path(out_dir)
+    names = ("check.csv", "check.geojson", "check_summary.json", "check_map.html")
+    existing = [f for f in names if (out / f).exists()]
+    if existing and not overwrite:
+        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
+        raise InputError(msg)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [list(CHECK_COLUMNS)]
+    for rec in checked[list(CHECK_COLUMNS)].to_dict("records"):
+        rows.append([_neutralise(_cell(rec[c])) for c in CHECK_COLUMNS])
+    fmap = check_map(coverage, gaps, checked, area=area, lang=lang, basemap=basemap,
+                     tianditu_key=tianditu_key)
+    paths = {
+        "check.geojson": atomic_write_text(out / "check.geojson", geojson_text(checked)),
+        "check_summary.json": atomic_write_text(out / "check_summary.json", json_text(summary)),
+        "check_map.html": atomic_write_text(out / "check_map.html", fmap.get_root().render()),
+    }
+    paths["check.csv"] = _write_atomic(out / "check.csv", _csv_bytes(rows))
+    log.info("wrote %d check files to %s", len(paths), out)
+    return paths
+
+
+# --- reasons ---------------------------------------------------------------------------
+
+VERDICT_LABELS = {
+    "en": {"accept": "accept", "redundant": "redundant", "too_close": "too close",
+           "off_network": "off the network", "outside_area": "outside the area",
+           "invalid": "invalid"},
+    "zh": {"accept": "采纳", "redundant": "重复覆盖", "too_close": "间距过近",
+           "off_network": "不在路网上", "outside_area": "规划范围外", "invalid": "无效"},
+}
+
+
+def reason_text(row: Mapping[str, Any], settings: Mapping[str, Any], lang: str = "en") -> str:
+    """The reason for a row's verdict, in English or Chinese, from the row's figures.
+
+    Examples
+    --------
+    >>> reason_text({"verdict": "off_network", "snap_dist_m": 512.4},
+    ...             {"max_snap_m": 100.0}, "en")
+    '512 m from the nearest street (more than 100 m): check the coordinates and their system'
+    >>> reason_text({"verdict": "off_network", "snap_dist_m": float("nan")}, {"max_snap_m": 100.0})
+    'no street in the network: check the coordinates and their system'
+    """
+    zh = lang == "zh"
+    v = row["verdict"]
+    if v == "invalid":
+        why = _text(row.get("input_problem")) or ("没有坐标" if zh else "no position")
+        return f"无法定位：{why}" if zh else f"cannot be placed: {why}"
+    if v == "off_network":
+        snap = row.get("snap_dist_m")
+        if snap is None or not np.isfinite(snap):
+            return "路网中没有街道：请检查坐标和坐标系" if zh else \
+                "no street in the network: check the coordinates and their system"
+        if zh:
+            return (f"距最近街道 {snap:.0f} 米（超过 {settings['max_snap_m']:g} 米），"
+                    "不在路网上：请检查坐标和坐标系")
+        return (f"{snap:.0f} m from the nearest street (more than {settings['max_snap_m']:g} m): "
+                "check the coordinates and their system")
+    street = _text(row.get("street"))
+    if v == "outside_area":
+        if zh:
+            return f"位于规划范围之外（{street or '无名道路'}）"
+        return f"on {street or 'an unnamed street'}, outside the planning area"
+    gain, alone = row.get("verdict_gain_m"), row.get("gain_m")
+    need = settings["min_gain_m"]
+    if v == "redundant":
+        if alone is not None and alone < need - TOLERANCE_M:
+            red = row.get("redundancy")
+            red_txt = "" if red is None or not np.isfinite(red) else (
+                f"；其可达街道的 {red:.0%} 已被现有站点覆盖" if zh else
+                f"; {red:.0%} of the streets it reaches are already covered")
+            if zh:
+                return f"仅新增覆盖 {alone:.0f} 米街道（至少需 {need:g} 米）{red_txt}"
+            return f"adds only {alone:.0f} m of street to the existing stations " \
+                   f"(at least {need:g} m needed){red_txt}"
+        if zh:
+            return f"新增覆盖更多的提议站点采纳后，仅新增 {gain:.0f} 米（至少需 {need:g} 米）"
+        return (f"adds only {gain:.0f} m once the proposals that add more are accepted "
+                f"(at least {need:g} m needed)")
+    spacing = settings["spacing_m"]
+    if v == "too_close":
+        other = _text(row.get("conflict_with"))
+        d = row.get("conflict_m")
+        if row.get("conflict_kind") == "proposal":
+            if zh:
+                return (f"沿街距新增覆盖更多的提议站点 {other} 仅 {d:.0f} 米"
+                        f"（间距要求 {spacing:g} 米）")
+            return (f"{d:.0f} m along the streets from proposal {other}, which adds more "
+                    f"(spacing {spacing:g} m)")
+        name = _text(row.get("nearest_station")) or other
+        if zh:
+            return (f"沿街距现有站点“{name}”仅 {d:.0f} 米（间距要求 {spacing:g} 米），"
+                    f"虽可新增 {alone:.0f} 米")
+        return (f"{d:.0f} m along the streets from existing station {name} "
+                f"(spacing {spacing:g} m), though it would add {alone:.0f} m")
+    island = bool(row.get("on_island"))
+    if zh:
+        return f"新增覆盖 {gain:.0f} 米街道" + ("；位于与主路网不连通的路段" if island else "")
+    return f"adds {gain:.0f} m of uncovered street" + (
+        "; on a piece of street not connected to the main network" if island else "")
+
+
+# --- steps -----------------------------------------------------------------------------
+
+def _proposal_frame(proposals: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The proposals with ``proposal_id``, ``status`` and ``reason``, positions kept."""
+    p = proposals.reset_index(drop=True).copy()
+    n = len(p)
+    if "status" not in p:
+        p["status"] = "ok"
+    if "reason" not in p:
+        p["reason"] = ""
+    ids = p["station_id"] if "station_id" in p else pd.Series(np.arange(1, n + 1))
+    p["proposal_id"] = [_text(x) or str(i + 1) for i, x in enumerate(ids)]
+    p["name"] = [_text(x) for x in p["name"]] if "name" in p else [""] * n
+    geoms = p.geometry.to_numpy()
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    bad = missing & (p["status"] == "ok").to_numpy()
+    p.loc[bad, "status"] = "invalid"
+    p.loc[bad, "reason"] = "no position"
+    # snap_stations adds its own columns; drop any from an earlier snap.
+    return p.drop(columns=[c for c in ("snap_dist_m", "edge_id", "offset_m", "snap_lon",
+                                       "snap_lat") if c in p])
+
+
+def _where_it_lands(network, p, snapped, on_net, edge) -> pd.DataFrame:
+    e = network.edges
+    n = len(p)
+    comp_len = e.groupby("component")["length_m"].sum()
+    main = comp_len.idxmax()
+    safe = np.maximum(edge, 0)
+    pts = p.geometry.to_crs(4326).to_numpy()
+    has_pt = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+    xy = np.full((n, 2), np.nan)
+    if has_pt.any():
+        xy[has_pt] = shapely.get_coordinates(pts[has_pt])
+    classes = e["road_class"] if "road_class" in e else e["highway"]
+    in_area = e["in_area"].to_numpy(bool) if "in_area" in e else np.ones(len(e), bool)
+    comp = e["component"].to_numpy()[safe]
+    return pd.DataFrame({
+        "proposal_id": p["proposal_id"].to_numpy(),
+        "name": p["name"].to_numpy(),
+        "row": p["row"].to_numpy() if "row" in p else np.arange(1, n + 1),
+        "verdict": "", "reason": "", "input_problem": [_text(x) for x in p["reason"]],
+        "gain_m": np.nan, "gain_weight": np.nan, "catchment_m": np.nan, "redundancy": np.nan,
+        "greedy_rank": np.nan, "greedy_gain_m": np.nan, "greedy_gain_weight": np.nan,
+        "verdict_gain_m": np.nan,
+        "snap_dist_m": snapped["snap_dist_m"].to_numpy(float),
+        "street": np.where(on_net, [_text(x) for x in e["name"].to_numpy()[safe]], ""),
+        "road_class": np.where(on_net, [_text(x) for x in classes.to_numpy()[safe]], ""),
+        "in_area": np.where(on_net, in_area[safe], False),
+        "component": np.where(on_net, comp, np.nan),
+        "component_m": np.where(on_net, comp_len.reindex(comp).to_numpy(), np.nan),
+        "on_island": on_net & (comp != main),
+        "nearest_station_id": "", "nearest_station": "", "dist_station_m": np.nan,
+        "nearest_proposal_id": "", "dist_proposal_m": np.nan, "spacing_conflict": False,
+        "conflict_with": "", "conflict_kind": "", "conflict_m": np.nan,
+        "lon": xy[:, 0], "lat": xy[:, 1],
+        "snap_lon": np.where(on_net, snapped["snap_lon"].to_numpy(float), np.nan),
+        "snap_lat": np.where(on_net, snapped["snap_lat"].to_numpy(float), np.nan),
+        "edge_id": edge,
+        "offset_m": np.where(on_net, snapped["offset_m"].to_numpy(float), np.nan),
+        "address": [_text(x) for x in p["address"]] if "address" in p else [""] * n,
+    })
+
+
+def _separations(network, st_edge, st_off, pr_edge, pr_off):
+    """Network distances (either direction): each proposal to the nearest station (and
+    which), and between every two proposals (``inf`` when not connected)."""
+    n = len(network.nodes)
+    ks, kp = len(st_edge), len(pr_edge)
+    graph = _undirected_graph(network, np.concatenate([st_edge, pr_edge]),
+                              np.concatenate([st_off, pr_off]))
+    pr_nodes = n + ks + np.arange(kp)
+    d_station = np.full(kp, np.inf)
+    near = np.full(kp, -1, dtype=np.int64)
+    if ks and kp:
+        dist, _, src = dijkstra(graph, indices=n + np.arange(ks), min_only=True,
+                                return_predecessors=True)
+        d_station = dist[pr_nodes]
+        near = np.where(np.isfinite(d_station), src[pr_nodes] - n, -1)
+    d_pair = np.full((kp, kp), np.inf)
+    batch = max(1, 5_000_000 // (n + ks + kp))
+    for lo in range(0, kp, batch):
+        hi = min(kp, lo + batch)
+        d_pair[lo:hi] = dijkstra(graph, indices=pr_nodes[lo:hi])[:, pr_nodes]
+    np.fill_diagonal(d_pair, np.inf)
+    return d_station, near, d_pair
+
+
+def _undirected_graph(network, edge_id, offset_m):
+    """The street graph travelled either way, with one node per site; sites on the same
+    edge are chained in order so the distance between them is the stretch between."""
+    n = len(network.nodes)
+    e = network.edges
+    u, v, length = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy()
+    k = len(edge_id)
+    sites = n + np.arange(k)
+    tails = [u, v, sites, sites]
+    heads = [v, u, u[edge_id], v[edge_id]]
+    weights = [length, length, offset_m, length[edge_id] - offset_m]
+    order = np.lexsort((offset_m, edge_id))
+    same = edge_id[order][1:] == edge_id[order][:-1]
+    a, b = order[:-1][same], order[1:][same]
+    tails += [sites[a]]
+    heads += [sites[b]]
+    weights += [offset_m[b] - offset_m[a]]
+    t, h, w = (np.concatenate(x) for x in (tails, heads, weights))
+    # Both directions of every arc.
+    return _csr_min(np.concatenate([t, h]), np.concatenate([h, t]),
+                    np.maximum(np.concatenate([w, w]), 0.0), n + k)
+
+
+def _add_distances(out, idx, ok, d_station, near_station, d_pair, ids) -> None:
+    st_ids = ok["station_id"].astype(str).to_numpy()
+    st_names = np.array([_text(x) for x in ok["name"]], dtype=object) if "name" in ok else \
+        st_ids
+    has = near_station >= 0
+    out.loc[idx, "dist_station_m"] = np.where(has, d_station, np.nan)
+    out.loc[idx, "nearest_station_id"] = np.where(has, st_ids[np.maximum(near_station, 0)]
+                                                  if len(st_ids) else "", "")
+    out.loc[idx, "nearest_station"] = np.where(has, st_names[np.maximum(near_station, 0)]
+                                               if len(st_ids) else "", "")
+    if len(idx):
+        j = d_pair.argmin(axis=1)
+        d = d_pair[np.arange(len(idx)), j]
+        other = np.isfinite(d)
+        out.loc[idx, "dist_proposal_m"] = np.where(other, d, np.nan)
+        out.loc[idx, "nearest_proposal_id"] = np.where(other, ids[idx][j], "")
+
+
+def _decide(out, p, idx, iv, existing, weight, metres, d_pair, valid, on_net, e, edge,
+            settings) -> None:
+    """Fill ``verdict``, ``verdict_gain_m`` and the conflict columns."""
+    need, spacing = settings["min_gain_m"], settings["spacing_m"]
+    tol = TOLERANCE_M
+    in_area = out["in_area"].to_numpy(bool)
+    verdict = np.where(~valid, "invalid", np.where(~on_net, "off_network", ""))
+    verdict = np.where(on_net & ~in_area, "outside_area", verdict).astype(object)
+    d_st = out["dist_station_m"].to_numpy(float)
+    d_pr = out["dist_proposal_m"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        out["spacing_conflict"] = (np.nan_to_num(np.fmin(d_st, d_pr), nan=np.inf)
+                                   < spacing - tol)
+    gain = out["gain_m"].to_numpy(float)
+    out.loc[on_net, "verdict_gain_m"] = gain[on_net]
+    pos = {int(r): s for s, r in enumerate(idx)}  # row -> site index
+    rest = []
+    for r in idx:
+        if verdict[r]:
+            continue
+        if gain[r] < need - tol:
+            verdict[r] = "redundant"
+        elif d_st[r] < spacing - tol:
+            verdict[r] = "too_close"
+            out.loc[r, ["conflict_with", "conflict_kind", "conflict_m"]] = (
+                out.loc[r, "nearest_station_id"], "station", d_st[r])
+        else:
+            rest.append(pos[int(r)])
+
+    def decide(s: int, _gain_w: float, gain_m: float, taken: list[int]) -> bool:
+        r = idx[s]
+        out.loc[r, "verdict_gain_m"] = gain_m
+        near = [t for t in taken if d_pair[s, t] < spacing - tol]
+        if near:
+            t = min(near, key=lambda t: (d_pair[s, t], t))
+            verdict[r] = "too_close"
+            out.loc[r, ["conflict_with", "conflict_kind", "conflict_m"]] = (
+                out.loc[idx[t], "proposal_id"], "proposal", d_pair[s, t])
+            return False
+        if gain_m < need - tol:
+            verdict[r] = "redundant"
+            return False
+        verdict[r] = "accept"
+        return True
+
+    ct.greedy_order(iv, existing, weight, metres, rest, decide=decide)
+    out["verdict"] = verdict
+
+
+def _covered_with(network, existing, edge_id, offset_m, rule, metres) -> float:
+    if len(edge_id) == 0:
+        return existing.length(metres)
+    iv = ct.on_edges(ct.site_intervals(network, edge_id, offset_m, limit_m=rule.limit_m),
+                     metres > 0)
+    return existing.add(iv).length(metres)
+
+
+def _benchmark(network, stations, checked, existing, rule, metres, after, settings,
+               candidate_spacing_m, time_limit_s) -> dict[str, Any]:
+    from .candidates import street_candidates
+    from .siting import plan_sites
+
+    k = int((checked["verdict"] == "accept").sum())
+    demand = float(metres @ network.edges["length_m"].to_numpy())
+    eligible = checked[checked["verdict"].isin(["accept", "redundant", "too_close"])]
+    own = gpd.GeoDataFrame(
+        {
+            "candidate_id": eligible["proposal_id"].astype(str).to_numpy(),
+            "name": eligible["name"].to_numpy(),
+            "kind": "proposal",
+            "host_tag": "",
+            "edge_id": eligible["edge_id"].to_numpy(np.int64),
+            "offset_m": eligible["offset_m"].to_numpy(float),
+            "snap_dist_m": eligible["snap_dist_m"].to_numpy(float),
+        },
+        geometry=shapely.line_interpolate_point(
+            network.edges.geometry.to_numpy()[eligible["edge_id"].to_numpy(np.int64)],
+            eligible["offset_m"].to_numpy(float)),
+        crs=network.crs,
+    )
+    sets = {"street": street_candidates(network, spacing_m=candidate_spacing_m),
+            "proposals": own}
+    out: dict[str, Any] = {"new_sites": k, "spacing": None,
+                           "candidate_spacing_m": candidate_spacing_m}
+    for name, cands in sets.items():
+        res = plan_sites(network, stations, cands, rule=rule, new_sites=k,
+                         class_weights=settings["class_weights"] or None,
+                         time_limit_s=time_limit_s)
+        props = res.proposals
+        covered = _covered_with(network, existing, props["edge_id"].to_numpy(np.int64),
+                                props["offset_m"].to_numpy(float), rule, metres)
+        out[name] = {
+            "candidates": len(cands),
+            "new_sites": len(props),
+            "covered_m_after": _r(covered),
+            "coverage_after": _share(covered, demand),
+            "shortfall_m": _r(covered - after),
+            "quality": res.summary["quality"],
+            "optimal": bool(res.summary["optimal"]),
+            "sites": [str(x) for x in props["candidate_id"]] if name == "proposals" else None,
+        }
+    return out
+
+
+# --- small helpers ---------------------------------------------------------------------
+
+def _text(value: Any) -> str:
+    """Text of a cell; missing values are empty.
+
+    >>> _text(None), _text(float("nan")), _text(" 站 "), _text(3)
+    ('', '', '站', '3')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value).strip()
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell: numbers to the millimetre, booleans as true/false, missing empty.
+
+    >>> _cell(1.23456), _cell(True), _cell(float("nan")), _cell(3), _cell("a")
+    ('1.235', 'true', '', '3', 'a')
+    """
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating):
+        return "" if not np.isfinite(value) else f"{float(value):.3f}".rstrip("0").rstrip(".")
+    return _text(value)
+
+
+def _r(x: float) -> float:
+    return round(float(x), 3) + 0.0  # no "-0.0"
+
+
+def _share(part: float, whole: float) -> float:
+    return round(part / whole, 6) if whole > 0 else 0.0

@@ -1,0 +1,327 @@
+"""The planning report: one self-contained HTML page and a Markdown file a meeting can read.
+
+:func:`report_data` gathers every figure into plain data (written as ``report.json``):
+the figures of ``summary.json``, ``plan_summary.json`` and ``check_summary.json`` are
+copied, never recomputed, and the report's own tables (districts, the largest gaps,
+service audit, streets only one station serves, check rows) are computed here.
+:func:`write_report` renders the same data as HTML (inline CSS, images as ``data:``
+URIs, no network access) and as Markdown. Every number the HTML shows carries the file
+and key it comes from (``data-src``, ``data-key``, ``data-value``), so a test can check
+the report against the JSON outputs. Every text from input files is escaped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import __version__
+from . import _catchment as ct
+from ._errors import InputError, MissingDataError
+from .coverage import Coverage
+from .services import service_audit
+
+log = logging.getLogger(__name__)
+
+REPORT_FILES = ("report.html", "report.md", "report.json")
+DISTRICT_NAME_COLUMNS = ("name", "名称", "街道", "社区", "街道名称", "社区名称", "乡镇", "镇街",
+                         "乡镇街道", "district", "subdistrict", "community", "区划名称",
+                         "行政区划", "xzqmc", "jdmc", "sqmc")
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_TOP_GAPS = 10
+_TOP_SOLE = 15
+_STREETS_PER_ROW = 5
+
+
+def guess_lang(coverage: Coverage, *frames: pd.DataFrame) -> str:
+    """"zh" when station, proposal or street names contain Chinese characters, else "en"."""
+    texts = [coverage.stations.get("name", pd.Series(dtype=object)),
+             coverage.network.edges["name"]]
+    texts += [f["name"] for f in frames if f is not None and "name" in f]
+    for series in texts:
+        if any(_CJK.search(str(x)) for x in series.dropna().head(2000)):
+            return "zh"
+    return "en"
+
+
+def read_districts(path: str | Path, *, name_col: str | None = None) -> gpd.GeoDataFrame:
+    """Read district polygons (街道/社区 boundaries) with a name column.
+
+    Parameters
+    ----------
+    path
+        Polygon file in any CRS (GeoJSON, GeoPackage, Shapefile, ...).
+    name_col
+        Column with the district names; by default the first of
+        :data:`DISTRICT_NAME_COLUMNS` present, else the first text column.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``district`` (name) and the polygon, in file order, EPSG:4326.
+    """
+    from .area import read_vector
+
+    path = Path(path)
+    if not path.exists():
+        msg = f"{path}: district file not found"
+        raise MissingDataError(msg)
+    frame = read_vector(path)
+    if frame.crs is None:
+        msg = f"{path}: the district file has no CRS; set it (QGIS: Layer > Set CRS)"
+        raise InputError(msg)
+    polys = frame[frame.geometry.notna() & frame.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty:
+        msg = f"{path}: no polygons in the district file"
+        raise InputError(msg)
+    columns = [c for c in polys.columns if c != polys.geometry.name]
+    if name_col is not None:
+        if name_col not in columns:
+            msg = f"{path}: no column {name_col!r}; the columns are {columns}"
+            raise InputError(msg)
+        col = name_col
+    else:
+        lower = {str(c).strip().lower(): c for c in columns}
+        found = [lower[n] for n in DISTRICT_NAME_COLUMNS if n in lower]
+        text = [c for c in columns if pd.api.types.is_string_dtype(polys[c])
+                or polys[c].dtype == object]
+        if not found and not text:
+            msg = (f"{path}: no column with district names among {columns}; "
+                   "name one with --district-col")
+            raise InputError(msg)
+        col = (found or text)[0]
+    names = [str(x).strip() if x is not None and not (isinstance(x, float) and np.isnan(x))
+             else f"#{i + 1}" for i, x in enumerate(polys[col])]
+    out = gpd.GeoDataFrame({"district": names}, geometry=shapely.make_valid(
+        polys.geometry.to_numpy()), crs=polys.crs).to_crs(4326)
+    out.attrs["name_column"] = str(col)
+    log.info("districts %s: %d polygons named by column %r", path.name, len(out), col)
+    return out
+
+
+def district_table(coverage: Coverage, districts: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Street length to serve, covered and not, and stations per district.
+
+    Returns
+    -------
+    dict
+        ``column`` (the name column), ``rows`` (``district``, ``demand_m``, ``covered_m``,
+        ``covered_share``, ``gap_m``, ``stations``; file order) and ``outside`` (the same
+        for streets in no district).
+    """
+    crs = coverage.network.crs
+    pieces = coverage.pieces[coverage.pieces["status"] != "ignored"]
+    geoms = pieces.geometry.to_numpy()
+    covered = (pieces["status"] == "covered").to_numpy()
+    tree = shapely.STRtree(geoms)
+    st = coverage.stations
+    st = st[(st["status"] == "ok") & st.geometry.notna()]
+    if "kind" in st:
+        st = st[st["kind"] != "proposed"]
+    st_pts = st.to_crs(crs).geometry.to_numpy()
+    polys = districts.to_crs(crs).geometry.to_numpy()
+    rows = []
+    for name, poly in zip(districts["district"], polys, strict=True):
+        idx = tree.query(poly, predicate="intersects")
+        length = shapely.length(shapely.intersection(geoms[idx], poly))
+        c = float(length[covered[idx]].sum())
+        total = float(length.sum())
+        rows.append({"district": str(name), "demand_m": _r(total), "covered_m": _r(c),
+                     "covered_share": _share(c, total), "gap_m": _r(total - c),
+                     "stations": int(shapely.covers(poly, st_pts).sum()) if len(st_pts) else 0})
+    union = shapely.union_all(polys)
+    inside = shapely.length(shapely.intersection(geoms, union))
+    out_total = float(pieces["length_m"].sum() - inside.sum())
+    out_cov = float(pieces["length_m"].to_numpy()[covered].sum() - inside[covered].sum())
+    outside = {"demand_m": _r(max(out_total, 0.0)), "covered_m": _r(max(out_cov, 0.0)),
+               "covered_share": _share(out_cov, out_total) if out_total > 1e-3 else 0.0,
+               "gap_m": _r(max(out_total - out_cov, 0.0))}
+    return {"column": districts.attrs.get("name_column"), "rows": rows, "outside": outside}
+
+
+def sole_coverage(coverage: Coverage) -> dict[str, Any]:
+    """What closing each station would uncover: the demand streets no other station reaches.
+
+    Returns
+    -------
+    dict
+        ``total_m`` (street length that depends on a single station), ``stations_with_sole``
+        and ``stations``: per station with such streets (largest first) ``station_id``,
+        ``name``, ``kind``, ``sole_m`` and ``streets`` (named streets in it, longest first).
+    """
+    network = coverage.network
+    st = coverage.stations
+    ok = st[st["status"] == "ok"].reset_index(drop=True)
+    e = network.edges
+    metres = (e["demand"].to_numpy(bool) if "demand" in e else np.ones(len(e), bool)).astype(float)
+    iv = ct.on_edges(ct.site_intervals(network, ok["edge_id"].to_numpy(np.int64),
+                                       ok["offset_m"].to_numpy(float),
+                                       limit_m=coverage.rule.limit_m), metres > 0)
+    per, pieces = ct.sole_coverage(iv, metres, len(ok))
+    names = e["name"].to_numpy()[pieces.edge]
+    frame = pd.DataFrame({"site": pieces.site, "name": names,
+                          "length": pieces.end - pieces.start}).dropna(subset=["name"])
+    streets = frame.groupby(["site", "name"])["length"].sum()
+    rows = []
+    for i in np.argsort(-per, kind="stable"):
+        if per[i] <= 1e-3:
+            break
+        named = streets.loc[i].sort_values(ascending=False) if i in streets.index.levels[0] \
+            else pd.Series(dtype=float)
+        rows.append({"station_id": str(ok["station_id"].iat[i]), "name": _text(ok["name"].iat[i]),
+                     "kind": _text(ok["kind"].iat[i]) if "kind" in ok else "existing",
+                     "sole_m": _r(per[i]),
+                     "streets": [str(s) for s in named.index[:_STREETS_PER_ROW]]})
+    return {"total_m": _r(float(per.sum())), "stations_with_sole": len(rows), "stations": rows}
+
+
+def report_data(
+    coverage: Coverage,
+    gaps: gpd.GeoDataFrame,
+    summary: Mapping[str, Any],
+    *,
+    plan: Any = None,
+    check: tuple[gpd.GeoDataFrame, Mapping[str, Any]] | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    files: Mapping[str, str] | None = None,
+    lang: str | None = None,
+) -> dict[str, Any]:
+    """Gather everything the report shows, as JSON-ready data (``report.json``).
+
+    Parameters
+    ----------
+    coverage, gaps, summary
+        The coverage run and its ``summary.json`` data (when the run includes proposed
+        sites, stations of ``kind`` "proposed" are counted as stations).
+    plan
+        A :class:`~stationplan.siting.SitingResult` (its summary and curve), or ``None``.
+    check
+        ``(checked, check_summary)`` from :mod:`stationplan.check`, or ``None``.
+    districts
+        District polygons from :func:`read_districts`, or ``None``.
+    files
+        Label -> relative path of the maps and files to link (e.g. ``coverage_map.html``).
+    lang
+        "zh" or "en"; default from the names in the data (:func:`guess_lang`).
+
+    Returns
+    -------
+    dict
+        ``lang``, ``summary`` / ``plan_summary`` / ``check_summary`` (copies of the JSON
+        outputs), ``districts``, ``largest_gaps``, ``service_audit``, ``sole_coverage``,
+        ``curve``, ``check_rows`` and ``files``.
+    """
+    from .check import reason_text
+
+    checked, csum = check if check is not None else (None, None)
+    lang = lang or guess_lang(coverage, checked)
+    if lang not in ("zh", "en"):
+        msg = f"lang must be 'zh' or 'en', got {lang!r}"
+        raise InputError(msg)
+    st = coverage.stations
+    existing = st[st["status"] == "ok"]
+    if "kind" in existing:
+        existing = existing[existing["kind"] != "proposed"]
+    top = gaps.head(_TOP_GAPS)
+    data: dict[str, Any] = {
+        "stationplan_version": __version__,
+        "lang": lang,
+        "source": coverage.network.source,
+        "summary": dict(summary),
+        "plan_summary": None if plan is None else dict(plan.summary),
+        "check_summary": None if csum is None else dict(csum),
+        "largest_gaps": [
+            {"gap_id": int(g.gap_id), "length_m": _r(g.length_m), "streets": str(g.streets),
+             "max_dist_m": None if not np.isfinite(g.max_dist_m) else _r(g.max_dist_m),
+             "lon": round(float(g.point_lon), 7), "lat": round(float(g.point_lat), 7)}
+            for g in top.itertuples()
+        ],
+        "service_audit": service_audit(existing),
+        "sole_coverage": sole_coverage(coverage),
+        "districts": None if districts is None else district_table(coverage, districts),
+        "curve": None if plan is None else [
+            {"new_sites": int(n), "coverage_share": float(s)}
+            for n, s in zip(plan.curve["new_sites"], plan.curve["coverage_share"], strict=True)
+        ],
+        "check_rows": None,
+        "files": dict(files or {}),
+    }
+    if checked is not None:
+        settings = checked.attrs.get("check_settings", {})
+        data["check_rows"] = [
+            {"proposal_id": str(r["proposal_id"]), "name": _text(r["name"]),
+             "verdict": r["verdict"], "reason": reason_text(r, settings, lang),
+             "gain_m": None if not np.isfinite(r["gain_m"]) else _r(r["gain_m"]),
+             "dist_station_m": None if not np.isfinite(r["dist_station_m"])
+             else _r(r["dist_station_m"]),
+             "street": _text(r["street"])}
+            for r in checked.to_dict("records")
+        ]
+    return data
+
+
+def write_report(
+    out_dir: str | Path,
+    data: Mapping[str, Any],
+    *,
+    images: Mapping[str, bytes] | None = None,
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """Write ``report.html`` (self-contained), ``report.md`` and ``report.json``.
+
+    Parameters
+    ----------
+    out_dir
+        Folder, created if missing.
+    data
+        The result of :func:`report_data`.
+    images
+        File name -> PNG bytes of images to show (``coverage_map.png``,
+        ``coverage_curve.png``); embedded in the HTML, linked from the Markdown.
+    overwrite
+        Replace an earlier report in ``out_dir``.
+
+    Returns
+    -------
+    dict
+        File name -> path written.
+    """
+    from ._io import atomic_write_text, json_text
+    from ._reportdoc import render_html, render_markdown
+
+    out = Path(out_dir)
+    existing = [f for f in REPORT_FILES if (out / f).exists()]
+    if existing and not overwrite:
+        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
+        raise InputError(msg)
+    out.mkdir(parents=True, exist_ok=True)
+    images = dict(images or {})
+    paths = {
+        "report.json": atomic_write_text(out / "report.json", json_text(data)),
+        "report.html": atomic_write_text(out / "report.html", render_html(data, images)),
+        "report.md": atomic_write_text(out / "report.md", render_markdown(data, images)),
+    }
+    log.info("wrote the report to %s", out / "report.html")
+    return paths
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value)
+
+
+def _r(x: float) -> float:
+    return round(float(x), 3)
+
+
+def _share(part: float, whole: float) -> float:
+    return round(part / whole, 6) if whole > 0 else 0.0

@@ -1,0 +1,279 @@
+"""The planning report: its numbers against the JSON outputs, tables worked out on paper,
+what one closure uncovers against a recomputation, escaping, and self-containment."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from html.parser import HTMLParser
+
+import geopandas as gpd
+import numpy as np
+import osmnx as ox
+import pytest
+import shapely
+from handnet import HAND_CRS, HAND_STATIONS, X0, Y0, hand_graph, hand_lonlat, shared_osm
+from test_check import write_proposals
+
+import stationplan as sp
+from stationplan.cli import main
+from stationplan.report import district_table, read_districts, sole_coverage
+
+RULE = sp.CoverageRule(radius_m=500, max_minutes=None)
+HOSTILE = "<img src=x onerror=alert(1)> a|b*c*"
+
+# Services per hand station (饮水, 座椅, 充电); S6 gets the hostile name.
+SERVICES = {"S1": ("是", "是", "是"), "S2": ("是", "", ""), "S3": ("", "有", "√"),
+            "S4": ("是", "是", "是"), "S5": ("", "", ""), "S6": ("是", "", "是"),
+            "S7": ("", "", "")}
+
+
+def write_stations(path):
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(["name", "lon", "lat", "饮水", "座椅", "充电"])
+    for name, x, y in HAND_STATIONS:
+        label = HOSTILE if name == "S6" else name
+        if y is None:
+            out.writerow([label, "", "", *SERVICES[name]])
+            continue
+        lon, lat = hand_lonlat(x, y)
+        out.writerow([label, f"{lon:.9f}", f"{lat:.9f}", *SERVICES[name]])
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def write_districts(path, column="街道名称"):
+    """West: A—D from 0 to 600 m; east: A—D from 600 m to D (S1 at 650 m inside)."""
+    boxes = [shapely.box(X0 - 50, Y0 - 100, X0 + 600, Y0 + 100),
+             shapely.box(X0 + 600, Y0 - 100, X0 + 1400, Y0 + 100)]
+    frame = gpd.GeoDataFrame({column: ["西街道", "东<b>社区"]}, geometry=boxes, crs=HAND_CRS)
+    frame.to_crs(4326).to_file(path, driver="GeoJSON")
+    return path
+
+
+@pytest.fixture
+def files(tmp_path):
+    net = tmp_path / "hand.graphml"
+    ox.save_graphml(hand_graph(), net)
+    return net, write_stations(tmp_path / "stations.csv")
+
+
+class _Numbers(HTMLParser):
+    """Collects every <span class="num"> with its data attributes and text, and all
+    resource URLs (src/href) and tag names."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nums: list[dict] = []
+        self.tags: list[tuple[str, dict]] = []
+        self._open: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        if tag == "span" and a.get("class") == "num":
+            self._open = {**a, "text": ""}
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "span" and self._open is not None:
+            self.nums.append(self._open)
+            self._open = None
+
+
+def _lookup(data, key):
+    for k in key:
+        data = data[k]
+    return data
+
+
+def check_numbers(out, html_text, md_text):
+    """Every number in the report equals its JSON source; returns the sources used."""
+    parser = _Numbers()
+    parser.feed(html_text)
+    assert len(parser.nums) > 20
+    cache: dict[str, dict] = {}
+    used = set()
+    for num in parser.nums:
+        src = num["data-src"]
+        if src not in cache:
+            cache[src] = json.loads((out / src).read_text(encoding="utf-8"))
+        expected = _lookup(cache[src], json.loads(num["data-key"]))
+        value = json.loads(num["data-value"])
+        assert value == expected, num
+        used.add(src)
+        text = num["text"]
+        if expected is None:
+            assert text == "–"
+            continue
+        kind = num["data-kind"]
+        shown = float(re.sub(r"[^0-9.\-]", "", text))
+        if kind == "m":
+            assert abs(shown - expected) <= 0.5 + 1e-9, num
+        elif kind == "share":
+            assert text.endswith(" %")
+            assert abs(shown / 100 - expected) <= 0.0005 + 1e-12, num
+        else:
+            assert shown == expected, num
+        assert text in md_text, f"{text!r} is not in the Markdown"
+    return used, parser
+
+
+def test_report_numbers_equal_the_json_outputs(tmp_path, files, capsys):
+    net, stations = files
+    props = write_proposals(tmp_path / "proposals.csv")
+    districts = write_districts(tmp_path / "districts.geojson")
+    out = tmp_path / "report out"
+    assert main(["report", str(net), str(stations), "--proposals", str(props), "--districts",
+                 str(districts), "--out", str(out), "--quiet", "--no-time-limit",
+                 "--lang", "en"]) == 0
+    assert "report.html" in capsys.readouterr().out
+    for name in ("report.html", "report.md", "report.json", "summary.json",
+                 "check_summary.json", "check.csv", "check_map.html", "coverage_map.html"):
+        assert (out / name).exists(), name
+    html_text = (out / "report.html").read_text(encoding="utf-8")
+    md_text = (out / "report.md").read_text(encoding="utf-8")
+    used, parser = check_numbers(out, html_text, md_text)
+    assert used == {"summary.json", "check_summary.json", "report.json"}
+    keys = {(n["data-src"], n["data-key"]) for n in parser.nums}
+    assert ("summary.json", '["covered_m"]') in keys
+    assert ("summary.json", '["by_road_class", "tertiary", "total_m"]') in keys
+    assert ("check_summary.json", '["benchmark", "street", "covered_m_after"]') in keys
+    assert ("report.json", '["districts", "rows", 1, "covered_m"]') in keys
+    assert ("report.json", '["sole_coverage", "stations", 0, "sole_m"]') in keys
+    for heading in ("Key figures", "By road class", "By district", "Largest gaps",
+                    "Station services", "Streets served by only one station",
+                    "Check of proposed sites", "Maps and files"):
+        assert f"<h2>{heading}</h2>" in html_text
+        assert f"## {heading}" in md_text
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["summary"] == json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    # district names are escaped, and the name column was found by itself
+    assert report["districts"]["column"] == "街道名称"
+    assert "东&lt;b&gt;社区" in html_text
+    assert "东&lt;b\\>社区" in md_text
+    # largest gaps with their street names
+    assert [g["streets"] for g in report["largest_gaps"]][:2] == ["road 9", "road 6"]
+    # the maps are linked
+    assert 'href="coverage_map.html"' in html_text
+    assert "[check\\_map.html](check_map.html)" in md_text
+
+
+def test_plan_writes_a_report_with_the_coverage_curve(tmp_path, files):
+    net, stations = files
+    out = tmp_path / "plan"
+    assert main(["plan", str(net), str(stations), "--out", str(out), "--quiet",
+                 "--no-time-limit", "--candidates", "streets", "--new-sites", "2",
+                 "--lang", "zh"]) == 0
+    html_text = (out / "report.html").read_text(encoding="utf-8")
+    md_text = (out / "report.md").read_text(encoding="utf-8")
+    used, _ = check_numbers(out, html_text, md_text)
+    assert {"summary.json", "plan_summary.json", "report.json"} <= used
+    assert "<h2>新增站点方案（求解器）</h2>" in html_text
+    assert html_text.count('src="data:image/png;base64,') == 2  # map and curve
+    assert "![覆盖曲线](coverage_curve.png)" in md_text
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["plan_summary"]["new_sites"] == 2
+    assert report["curve"][0]["new_sites"] == 0
+    kinds = {r["kind"] for r in report["sole_coverage"]["stations"]}
+    assert kinds == {"existing", "proposed"}  # the new sites are stations of the plan
+    assert report["service_audit"]["stations"] == 5  # existing stations only
+
+
+def test_report_is_self_contained_and_escapes_inputs(tmp_path, files):
+    net, stations = files
+    out = tmp_path / "o"
+    assert main(["report", str(net), str(stations), "--out", str(out), "--quiet",
+                 "--no-time-limit"]) == 0
+    html_text = (out / "report.html").read_text(encoding="utf-8")
+    md_text = (out / "report.md").read_text(encoding="utf-8")
+    parser = _Numbers()
+    parser.feed(html_text)
+    tags = {t for t, _ in parser.tags}
+    assert not tags & {"script", "link", "iframe", "object", "embed"}
+    assert "<img src=x" not in html_text
+    assert "&lt;img src=x onerror=alert(1)&gt; a|b*c*" in html_text
+    for tag, attrs in parser.tags:
+        if "src" in attrs:
+            assert attrs["src"].startswith("data:image/png;base64,"), (tag, attrs)
+        if tag == "a":
+            assert not attrs["href"].startswith("javascript")
+    assert "<img src=x" not in md_text
+    assert "&lt;img src=x onerror=alert\\(1\\)\\> a\\|b\\*c\\*" in md_text
+    assert "<style>" in html_text  # inline CSS
+    assert '<html lang="en">' in html_text  # station names are not Chinese
+
+
+def test_service_audit_in_the_report(tmp_path, files):
+    net, stations = files
+    out = tmp_path / "o"
+    assert main(["report", str(net), str(stations), "--out", str(out), "--quiet",
+                 "--no-time-limit", "--lang", "en"]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    audit = report["service_audit"]
+    read = sp.read_stations(stations)
+    snapped = sp.snap_stations(sp.network_from_graph(hand_graph()), read)
+    assert audit == sp.service_audit(snapped[snapped["status"] == "ok"])
+    assert audit["complete"] == 2  # S1, S4
+    assert [r["name"] for r in audit["stations_lacking"]] == ["S2", "S3", HOSTILE]
+    html_text = (out / "report.html").read_text(encoding="utf-8")
+    assert "seating, phone charging" in html_text  # what S2 lacks, in words
+
+
+def test_district_table_on_paper(tmp_path):
+    net = sp.network_from_graph(hand_graph())
+    stations = sp.snap_stations(net, sp.read_stations(write_stations(tmp_path / "s.csv")))
+    cov = sp.compute_coverage(net, stations, rule=RULE)
+    districts = read_districts(write_districts(tmp_path / "d.geojson"))
+    table = district_table(cov, districts)
+    west, east = table["rows"]
+    assert west == {"district": "西街道", "demand_m": pytest.approx(600, abs=1e-3),
+                    "covered_m": pytest.approx(450, abs=1e-3), "covered_share": 0.75,
+                    "gap_m": pytest.approx(150, abs=1e-3), "stations": 0}
+    assert east["district"] == "东<b>社区"
+    assert (east["demand_m"], east["covered_m"], east["stations"]) == pytest.approx(
+        (700, 550, 1), abs=1e-3)
+    assert table["outside"]["demand_m"] == pytest.approx(3800, abs=1e-3)
+    assert table["outside"]["covered_m"] == pytest.approx(2500, abs=1e-3)
+
+
+def test_district_name_column(tmp_path):
+    path = write_districts(tmp_path / "d.geojson", column="label")
+    assert read_districts(path)["district"].tolist() == ["西街道", "东<b>社区"]  # a text column
+    assert read_districts(path, name_col="label").attrs["name_column"] == "label"
+    with pytest.raises(sp.InputError, match="no column 'NAME'"):
+        read_districts(path, name_col="NAME")
+    with pytest.raises(sp.MissingDataError):
+        read_districts(tmp_path / "missing.geojson")
+
+
+@pytest.mark.parametrize("real", [False, True])
+def test_sole_coverage_is_what_closing_each_station_uncovers(tmp_path, real):
+    """Independent check: coverage with every station minus coverage without station j."""
+    if real:
+        net = sp.load_network(shared_osm("guixi_county_city.osm.bz2"))
+        pts = net.edges.sample(15, random_state=7).geometry.interpolate(0.5, normalized=True)
+        read = gpd.GeoDataFrame({"station_id": [f"s{i}" for i in range(15)], "name": "x",
+                                 "status": "ok", "reason": ""}, geometry=pts.to_numpy(),
+                                crs=net.crs).to_crs(4326)
+    else:
+        net = sp.network_from_graph(hand_graph())
+        read = sp.read_stations(write_stations(tmp_path / "s.csv"))
+    stations = sp.snap_stations(net, read)
+    rule = RULE if not real else sp.CoverageRule()
+    cov = sp.compute_coverage(net, stations, rule=rule)
+    sole = {r["station_id"]: r["sole_m"] for r in sole_coverage(cov)["stations"]}
+    ok = stations[stations["status"] == "ok"]
+    for sid in ok["station_id"]:
+        without = stations.assign(status=np.where(stations["station_id"] == sid, "closed",
+                                                  stations["status"]))
+        lost = cov.covered_m - sp.compute_coverage(net, without, rule=rule).covered_m
+        assert sole.get(sid, 0.0) == pytest.approx(lost, abs=1e-2), sid
+    if not real:  # on paper: no two hand stations reach the same street
+        assert sole == pytest.approx({"2": 1000, "4": 1000, "7": 600, "3": 600, "5": 300})
