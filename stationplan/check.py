@@ -141,7 +141,6 @@ def check_sites(
     off = np.where(on_net, snapped["offset_m"].to_numpy(float), np.nan)
     idx = np.flatnonzero(on_net)
 
-    e = network.edges
     out = _where_it_lands(network, p, snapped, on_net, edge)
     ok = stations[stations["status"] == "ok"]
     st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
@@ -166,7 +165,7 @@ def check_sites(
                                                             list(range(m))), start=1):
         out.loc[idx[s], ["greedy_rank", "greedy_gain_m", "greedy_gain_weight"]] = (rank, g_m, g_w)
 
-    _decide(out, p, idx, iv, existing, weight, metres, d_pair, valid, on_net, e, edge, settings)
+    _decide(out, idx, iv, existing, weight, metres, d_pair, valid, on_net, settings)
     out["reason"] = [reason_text(r, settings, "en") for r in out.to_dict("records")]
     for col in ("greedy_rank", "component"):
         out[col] = out[col].astype("Int64")
@@ -543,8 +542,7 @@ def _add_distances(out, idx, ok, d_station, near_station, d_pair, ids) -> None:
         out.loc[idx, "nearest_proposal_id"] = np.where(other, ids[idx][j], "")
 
 
-def _decide(out, p, idx, iv, existing, weight, metres, d_pair, valid, on_net, e, edge,
-            settings) -> None:
+def _decide(out, idx, iv, existing, weight, metres, d_pair, valid, on_net, settings) -> None:
     """Fill ``verdict``, ``verdict_gain_m`` and the conflict columns."""
     need, spacing = settings["min_gain_m"], settings["spacing_m"]
     tol = TOLERANCE_M
