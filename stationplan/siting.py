@@ -24,7 +24,7 @@ from scipy.spatial import cKDTree
 
 from . import _solver
 from ._errors import InputError
-from .coverage import CoverageRule, search_graph
+from .coverage import CoverageRule, _csr_min, search_graph
 from .demand import DemandUnits, coverage_matrix, demand_units, unit_distances
 from .network import StreetNetwork
 
@@ -371,7 +371,11 @@ def _site_distances(network, src_edge, src_off, cand, limit, *, min_only):
     c_edge = cand["edge_id"].to_numpy(np.int64)
     c_off = cand["offset_m"].to_numpy(float)
     graph = search_graph(network, src_edge, src_off)
-    sym = (graph + graph.T).tocsr()  # spacing is a distance apart, not a direction of travel
+    # Spacing is a distance apart, not a direction of travel: both arc directions, keeping
+    # the shorter of two parallel arcs (adding the matrices would double two-way streets).
+    arcs = graph.tocoo()
+    sym = _csr_min(np.concatenate([arcs.row, arcs.col]), np.concatenate([arcs.col, arcs.row]),
+                   np.concatenate([arcs.data, arcs.data]), graph.shape[0])
     length = e["length_m"].to_numpy()[c_edge]
     cu, cv = e["u"].to_numpy()[c_edge], e["v"].to_numpy()[c_edge]
     if min_only:

@@ -171,3 +171,22 @@ def test_spopt_gives_the_same_optimum():
         if clients:
             covered[dense[:, f] > 0] = True
     assert float(w[covered].sum()) == pytest.approx(ours5.objective, rel=1e-6)
+
+
+def test_network_spacing_measures_street_length_once(hand):
+    """Two sites 600 m apart on the two-way street P—Q conflict at 700 m spacing, not at 500."""
+    import geopandas as gpd
+    import shapely
+
+    from stationplan.siting import _conflicts
+
+    net, _ = hand
+    line = net.edges.geometry.iat[4]  # P—Q, 800 m
+    cand = gpd.GeoDataFrame(
+        {"edge_id": [4, 4], "offset_m": [100.0, 700.0]},
+        geometry=[shapely.line_interpolate_point(line, 100.0),
+                  shapely.line_interpolate_point(line, 700.0)],
+        crs=net.crs,
+    )
+    assert _conflicts(net, cand, 700.0, "network").nnz == 2
+    assert _conflicts(net, cand, 500.0, "network").nnz == 0
