@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ import shapely
 
 from . import chinacrs
 from ._errors import InputError, MissingDataError
+from ._io import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -285,19 +285,7 @@ def _write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     if not path.parent.is_dir():
         msg = f"cannot write {path}: directory {path.parent} does not exist"
         raise MissingDataError(msg)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    # os.open with 0o666 honours the umask; tempfile.mkstemp would leave the file 0o600.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)  # os.replace: atomic, overwrites on every platform
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, data)
 
 
 def _done(path: Path, count: int, what: str) -> Path:

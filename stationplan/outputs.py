@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 
 from ._errors import InputError
-from ._io import atomic_write_text, geojson_text, json_text
+from ._io import atomic_write_bytes, atomic_write_text, geojson_text, json_text
 from .coverage import Coverage
 from .maps import coverage_map
 from .staticmap import coverage_png
@@ -78,25 +76,10 @@ def write_coverage_outputs(
     }
     png = coverage_png(coverage, gaps, summary=summary, proposals=proposals, area=area, lang=lang)
     paths = {name: atomic_write_text(out / name, text) for name, text in texts.items()}
-    paths["coverage_map.png"] = _atomic_write_bytes(out / "coverage_map.png", png)
+    paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png", png)
     log.info("wrote %d files to %s", len(paths), out)
     return paths
 
-
-def _atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` through a temporary file and a rename, like ``atomic_write_text``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        Path(tmp).chmod(0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 PLAN_FILES = ("proposals.geojson", "plan_summary.json", "timings.json", "coverage_curve.csv",
@@ -140,7 +123,7 @@ def write_plan_outputs(
         "coverage_curve.csv": curve.to_csv(index=False, lineterminator="\n"),
     }
     paths = {name: atomic_write_text(out / name, text) for name, text in texts.items()}
-    paths["coverage_curve.png"] = _atomic_write_bytes(out / "coverage_curve.png",
+    paths["coverage_curve.png"] = atomic_write_bytes(out / "coverage_curve.png",
                                                       _curve_png(curve, result.summary))
     return paths
 
