@@ -167,9 +167,15 @@ def coverage_sets(indptr, indices, weights, seed_node, seed_cost, seed_ptr, limi
 # --- cutting edges reached through their two ends ----------------------------------------
 
 @_jit
-def cut_plain(edge, length, a, b, src_a, src_b, limit, eps):
-    """Pieces of edges reached only through their ends (see ``coverage._cut_plain``)."""
-    m = len(edge)
+def cut_plain(eu, ev, length, fwd, bwd, node_dist, node_src, skip, limit, eps):
+    """Pieces of the edges reached only through their ends (all edges but ``skip``).
+
+    ``a`` / ``b`` is the cost of leaving the edge through ``eu`` / ``ev`` (the distance of
+    that end, if the edge may be left that way); the edge is cut where either reaches the
+    limit and where they meet. Same operations, in the same order, as the numpy version
+    kept in tests/test_fast_paths.py.
+    """
+    m = len(eu)
     cap = 3 * m + 16
     out_e = np.empty(cap, dtype=np.int64)
     out_p = np.empty(cap)
@@ -181,9 +187,11 @@ def cut_plain(edge, length, a, b, src_a, src_b, limit, eps):
     keep = np.empty(5, dtype=np.bool_)
     k = 0
     for i in range(m):
+        if skip[i]:
+            continue
         ln = length[i]
-        ai = a[i]
-        bi = b[i]
+        ai = node_dist[eu[i]] if bwd[i] else np.inf
+        bi = node_dist[ev[i]] if fwd[i] else np.inf
         c[0] = 0.0
         c[1] = limit - ai
         c[2] = ln - (limit - bi)
@@ -217,11 +225,11 @@ def cut_plain(edge, length, a, b, src_a, src_b, limit, eps):
                 covered = min(ai + t, bi + ln - t) <= limit + 1e-9
                 dist = ai + p if via_u else bi + ln - q
                 if np.isfinite(dist):
-                    src = src_a[i] if via_u else src_b[i]
+                    src = node_src[eu[i]] if via_u else node_src[ev[i]]
                 else:
                     dist = np.nan
                     src = -1
-                out_e[k] = edge[i]
+                out_e[k] = i
                 out_p[k] = p
                 out_q[k] = q
                 out_d[k] = dist
@@ -814,3 +822,92 @@ def cut_station_edges(edges, length, a, b, src_a, src_b, st_ptr, st_idx, st_off,
                 out_d[r] = np.nan
                 out_s[r] = -1
     return out_e[:k], out_p[:k], out_q[:k], out_d[:k], out_s[:k], out_c[:k]
+
+
+# --- nearest station: one multi-source search --------------------------------------------
+
+@_jit
+def _push2(hd, hs, hn, size, d, s, node):
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if hd[parent] < d or (hd[parent] == d and hs[parent] <= s):
+            break
+        hd[i] = hd[parent]
+        hs[i] = hs[parent]
+        hn[i] = hn[parent]
+        i = parent
+    hd[i] = d
+    hs[i] = s
+    hn[i] = node
+    return size + 1
+
+
+@_jit
+def _pop2(hd, hs, hn, size):
+    d0, s0, n0 = hd[0], hs[0], hn[0]
+    size -= 1
+    if size > 0:
+        d, s, node = hd[size], hs[size], hn[size]
+        i = 0
+        while True:
+            child = 2 * i + 1
+            if child >= size:
+                break
+            right = child + 1
+            if right < size and (hd[right] < hd[child]
+                                 or (hd[right] == hd[child] and hs[right] < hs[child])):
+                child = right
+            if hd[child] > d or (hd[child] == d and hs[child] >= s):
+                break
+            hd[i] = hd[child]
+            hs[i] = hs[child]
+            hn[i] = hn[child]
+            i = child
+        hd[i] = d
+        hs[i] = s
+        hn[i] = node
+    return d0, s0, n0, size
+
+
+@_jit
+def nearest_source(indptr, indices, weights, seed_node, seed_cost, seed_src, limit):
+    """Distance from each node to its nearest source, and which source, by one bounded
+    Dijkstra from all sources at once (sources seeded at their nodes with a cost).
+
+    Labels are (distance, source) pairs compared in that order, so a node at the same
+    distance from two sources gets the lower-numbered one. Nodes beyond ``limit`` get
+    ``inf`` and -1.
+    """
+    n = len(indptr) - 1
+    dist = np.full(n, np.inf)
+    src = np.full(n, -1, dtype=np.int64)
+    done = np.zeros(n, dtype=np.bool_)
+    cap = len(indices) + len(seed_node) + 1
+    hd = np.empty(cap)
+    hs = np.empty(cap, dtype=np.int64)
+    hn = np.empty(cap, dtype=np.int64)
+    size = 0
+    for q in range(len(seed_node)):
+        x = seed_node[q]
+        c = seed_cost[q]
+        s = seed_src[q]
+        if c <= limit and (c < dist[x] or (c == dist[x] and s < src[x])):
+            dist[x] = c
+            src[x] = s
+            size = _push2(hd, hs, hn, size, c, s, x)
+    while size > 0:
+        d, s, x, size = _pop2(hd, hs, hn, size)
+        if done[x] or d != dist[x] or s != src[x]:
+            continue
+        done[x] = True
+        for j in range(indptr[x], indptr[x + 1]):
+            y = indices[j]
+            if done[y]:
+                continue
+            nd = d + weights[j]
+            if nd <= limit and (nd < dist[y] or (nd == dist[y] and s < src[y])):
+                dist[y] = nd
+                src[y] = s
+                size = _push2(hd, hs, hn, size, nd, s, y)
+    return dist, src

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.sparse import csr_array
-from scipy.sparse.csgraph import dijkstra
 
 from . import _kernels
 from ._errors import InputError
@@ -218,8 +217,10 @@ def station_distances(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distance from every node to its nearest station, by one bounded multi-source search.
 
-    Stations become extra graph nodes joined to their edge's ends, and the search runs
-    on the reversed graph so distances are in the travel direction towards the station.
+    The search starts at the stations' edge ends (with the distance along the edge to the
+    station) and runs on the reversed graph, so distances are in the travel direction
+    towards the station; it touches only the nodes it reaches. A node equally far from
+    two stations gets the first of them.
 
     Parameters
     ----------
@@ -241,13 +242,24 @@ def station_distances(
     k = len(edge_id)
     if k == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    graph = search_graph(network, edge_id, offset_m)
-    station_nodes = n + np.arange(k)
-    dist, _, sources = dijkstra(
-        graph, indices=station_nodes, min_only=True, return_predecessors=True, limit=limit_m
-    )
-    src = np.where(sources[:n] >= 0, sources[:n] - n, -1).astype(np.int64)
-    return dist[:n], src
+    prep = _prepared(network)
+    node, cost, site = _site_seeds(prep, edge_id, offset_m)
+    graph = prep.reversed_graph
+    return _kernels.nearest_source(graph.indptr, graph.indices, graph.data, node, cost, site,
+                                   float(limit_m))
+
+
+def _site_seeds(prep: _Prepared, edge_id: np.ndarray,
+                offset_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each site enters the reversed graph: the ends of its edge it can be reached
+    from, at the cost of reaching it (the arcs :func:`search_graph` gives a site node)."""
+    edge_id = np.asarray(edge_id, dtype=np.int64)
+    offset_m = np.asarray(offset_m, dtype=float)
+    s_fwd, s_bwd = prep.fwd[edge_id], prep.bwd[edge_id]
+    sites = np.arange(len(edge_id))
+    node = np.concatenate([prep.u[edge_id][s_fwd], prep.v[edge_id][s_bwd]])
+    cost = np.concatenate([offset_m[s_fwd], (prep.length[edge_id] - offset_m)[s_bwd]])
+    return node, np.maximum(cost, 0.0), np.concatenate([sites[s_fwd], sites[s_bwd]])
 
 
 def search_graph(network: StreetNetwork, edge_id: np.ndarray, offset_m: np.ndarray) -> csr_array:
@@ -346,14 +358,6 @@ def _prepared(network: StreetNetwork) -> _Prepared:
     return prep
 
 
-def _end_costs(network: StreetNetwork, node_dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cost offsets of leaving an edge through ``u`` (a) and through ``v`` (b)."""
-    prep = _prepared(network)
-    a = np.where(prep.bwd, node_dist[prep.u], np.inf)
-    b = np.where(prep.fwd, node_dist[prep.v], np.inf)
-    return a, b
-
-
 def _cut_edges(
     network: StreetNetwork,
     node_dist: np.ndarray,
@@ -370,30 +374,29 @@ def _cut_edges(
     """
     prep = _prepared(network)
     length = prep.length
-    a, b = _end_costs(network, node_dist)
-    src_a = np.where(np.isfinite(a), node_src[prep.u], -1)
-    src_b = np.where(np.isfinite(b), node_src[prep.v], -1)
     has_station = np.zeros(len(length), dtype=bool)
     has_station[st_edge] = True
-
-    plain = np.flatnonzero(~has_station)
     # Edges reached through their two ends only: one compiled pass (_kernels.cut_plain).
-    out = _kernels.cut_plain(plain, length[plain], a[plain], b[plain], src_a[plain],
-                             src_b[plain], float(limit), _EPS_M)
-    # Edges with stations: the general lower envelope, also compiled.
+    out = _kernels.cut_plain(prep.u, prep.v, length, prep.fwd, prep.bwd, node_dist,
+                             np.asarray(node_src, dtype=np.int64), has_station, float(limit),
+                             _EPS_M)
     with_st = np.flatnonzero(has_station)
+    a = np.where(prep.bwd[with_st], node_dist[prep.u[with_st]], np.inf)
+    b = np.where(prep.fwd[with_st], node_dist[prep.v[with_st]], np.inf)
+    src_a = np.where(np.isfinite(a), node_src[prep.u[with_st]], -1)
+    src_b = np.where(np.isfinite(b), node_src[prep.v[with_st]], -1)
+    # Edges with stations: the general lower envelope, also compiled.
     order = np.argsort(st_edge, kind="stable")
     st_ptr = np.searchsorted(st_edge[order], np.append(with_st, len(length)))
     extra = [_kernels.cut_station_edges(
-        with_st, length[with_st], a[with_st], b[with_st], src_a[with_st], src_b[with_st],
-        st_ptr.astype(np.int64), order.astype(np.int64), np.asarray(st_off, dtype=float),
-        prep.fwd[with_st], prep.bwd[with_st], float(limit), _EPS_M)]
-    parts = [tuple(out), *extra]
-    merged = tuple(np.concatenate([p[i] for p in parts]) for i in range(6))
-    # Each part lists its pieces from u to v, so ordering by edge alone (stably) orders
-    # by edge and start.
-    order = np.argsort(merged[0], kind="stable")
-    return tuple(m[order] for m in merged)
+        with_st, length[with_st], a, b, src_a, src_b, st_ptr.astype(np.int64),
+        order.astype(np.int64), np.asarray(st_off, dtype=float), prep.fwd[with_st],
+        prep.bwd[with_st], float(limit), _EPS_M)]
+    # Both lists are ordered by edge, then from u to v: insert the few station edges'
+    # pieces where their edges belong.
+    (st_pieces,) = extra
+    at = np.searchsorted(out[0], st_pieces[0])
+    return tuple(np.insert(p, at, q) for p, q in zip(out, st_pieces, strict=True))
 
 
 def _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered):

@@ -15,10 +15,18 @@ from scipy.sparse.csgraph import dijkstra
 from stationplan import _solver
 from stationplan._synthetic import synthetic_city
 from stationplan.candidates import street_candidates
-from stationplan.coverage import _EPS_M, _cut_edges, _end_costs, search_graph, station_distances
+from stationplan.coverage import _EPS_M, _cut_edges, search_graph, station_distances
 from stationplan.demand import _same_edge_pairs, coverage_matrix, demand_units
 
 # --- references: the plain versions ---------------------------------------------------------
+
+def _end_costs(network, node_dist):
+    """Cost offsets of leaving an edge through ``u`` (a) and through ``v`` (b)."""
+    e = network.edges
+    a = np.where(e["bwd"].to_numpy(), node_dist[e["u"].to_numpy()], np.inf)
+    b = np.where(e["fwd"].to_numpy(), node_dist[e["v"].to_numpy()], np.inf)
+    return a, b
+
 
 def ref_cut_edges(
     network,
