@@ -187,8 +187,10 @@ def resolve(names: list[str], *, lon_col: str | None = None, lat_col: str | None
             found = _pick(lon_cands, order)
             if found is not None:
                 lon, tag = found
-                same = _pick(lat_cands, [tag, None])
-                lat = same[0] if same else None
+                # An untagged longitude goes with a tagged latitude (经度, 纬度(WGS84)):
+                # the one tag then names the system of both.
+                same = _pick(lat_cands, [tag, None] if tag is not None else [None, *order])
+                lat, tag = same if same else (None, tag)
         elif lon is None:
             lon = (_pick(lon_cands, [split[lat][1], None]) or (None, None))[0]
         else:

@@ -120,7 +120,10 @@ def read_stations(
                    f"coordinate columns of {table.columns}; pass both")
             raise InputError(msg)
     if not rows:
-        msg = f"{path}: the file has a header but no station rows"
+        # Nothing to plan from is an error, not an empty result: the wrong file, sheet
+        # or export more likely than a city without stations.
+        msg = (f"{path}: the file has a header but no station rows" if table.columns is None
+               else f"{path}: the file has no station {table.unit}s")
         raise MissingDataError(msg)
     source, pre = _source_crs(spec, cols, table, path, use_geometry=use_geometry,
                               named=lon_col is not None or lat_col is not None)
@@ -149,7 +152,8 @@ def _find_header(table: Table, path: Path, spec: CrsSpec | None,
     """The first row whose cells name longitude/latitude columns, then the data rows."""
     filled = [(n, cells) for n, cells in table.rows if not all(is_na(c) for c in cells)]
     if not filled:
-        msg = f"{path}: the file is empty; it needs a header row and one row per station"
+        msg = (f"{path}: the file is empty, no station rows; it needs a header row and one "
+               "row per station")
         raise MissingDataError(msg)
     for number, cells in filled[:_HEADER_SEARCH_ROWS]:
         try:
@@ -372,7 +376,7 @@ def _assemble(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
         problems = parsed.problems[i]
         prefix = f"{path.name} {table.unit} {number}: "
         record: dict[str, Any] = {
-            "station_id": field("station_id") or str(number),
+            "station_id": field("station_id"),
             "name": field("name"),
             "row": number,
             "status": "invalid" if problems else "ok",
@@ -390,12 +394,40 @@ def _assemble(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
             if key is not None:
                 record.setdefault(key, _text(cell) if tabular else cell)
         records.append(record)
+    ids = _station_ids([r["station_id"] for r in records], [n for n, _ in rows], table.unit)
+    for record, sid in zip(records, ids, strict=True):
+        record["station_id"] = sid
     _flag_duplicates(records, parsed, path.name, table.unit)
     frame = pd.DataFrame.from_records(records)
     _check_unique_ids(frame, path)
     geometry = [shapely.Point(x, y) if np.isfinite(x) else None
                 for x, y in zip(parsed.lon, parsed.lat, strict=True)]
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)
+
+
+def _station_ids(typed: list[str], numbers: list[int], unit: str) -> list[str]:
+    """Ids of the rows: the typed id, else the row number, else ``row<number>`` if taken.
+
+    A 序号 column 1, 2, 3 with one blank cell must not give the blank row the number of
+    the next row's id.
+
+    >>> _station_ids(["a", "", "b"], [2, 3, 4], "row")
+    ['a', '3', 'b']
+    >>> _station_ids(["", "2", ""], [2, 3, 4], "row")
+    ['row2', '2', '4']
+    """
+    taken = set(typed)
+    out = []
+    for sid, number in zip(typed, numbers, strict=True):
+        if not sid:
+            sid = str(number)
+            k = 1
+            while sid in taken:
+                sid = f"{unit}{number}" + (f"_{k}" if k > 1 else "")
+                k += 1
+            taken.add(sid)
+        out.append(sid)
+    return out
 
 
 def _flag_duplicates(records: list[dict[str, Any]], parsed: _Parsed, file: str,
