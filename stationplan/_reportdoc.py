@@ -568,17 +568,22 @@ def _html_parts(parts: Sequence[Part], lang: str) -> str:
 # --- Markdown --------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+# Whitespace and C0/C1 control characters: a raw ESC could drive a terminal that shows the
+# file, NUL becomes U+FFFD in CommonMark, and a line break would end a table row.
+_MD_BLANKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 
 
 def md_escape(text: str) -> str:
     """Escape text so Markdown shows it as written (no markup, no HTML, one line).
 
+    Runs of whitespace and control characters become one space.
+
     >>> md_escape("<b>a*b|c</b> & [x](y)")
     '&lt;b\\\\>a\\\\*b\\\\|c&lt;/b\\\\> &amp; \\\\[x\\\\]\\\\(y\\\\)'
-    >>> md_escape("第一行\\n第二行")
-    '第一行 第二行'
+    >>> md_escape("第一行\\n第二行"), md_escape("a\\x1b[2Jb\\x00\\x85c")
+    ('第一行 第二行', 'a \\\\[2Jb c')
     """
-    text = re.sub(r"\s+", " ", str(text))
+    text = _MD_BLANKS.sub(" ", str(text))
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 

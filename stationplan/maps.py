@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 
 BASEMAPS = ("osm", "carto", "tianditu", "gaode")
 _SERVICE_SPLIT = re.compile(r"[;；,，、/]")
+# Search entries are one line: a text input drops line breaks from what it is given, so a
+# name with one would never match its entry again when picked from the list.
+_SEARCH_BLANKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 _TIANDITU_KEY = re.compile(r"[0-9A-Za-z]{8,64}")
 _MARKER_PX = 28
 
@@ -599,8 +602,16 @@ def _rejected_rows(bad: gpd.GeoDataFrame, text: dict[str, str], view: _View,
 
 
 def _search_keys(ok: gpd.GeoDataFrame) -> list[list]:
-    """Search entries [text, marker index]; repeated names get their station id added."""
-    names = [str(n).strip() if _esc(n) else str(s)
+    """Search entries [text, marker index]; repeated names get their station id added.
+
+    The text is the name on one line: runs of whitespace and control characters become
+    one space.
+
+    >>> frame = pd.DataFrame({"name": ["a\\r\\nb\\x00c", None, "\\x01"], "station_id": [1, 2, 3]})
+    >>> _search_keys(frame)
+    [['a b c', 0], ['2', 1], ['3', 2]]
+    """
+    names = [(_SEARCH_BLANKS.sub(" ", str(n)).strip() if _esc(n) else "") or str(s)
              for n, s in zip(ok["name"], ok["station_id"], strict=True)]
     seen: dict[str, int] = {}
     for n in names:

@@ -430,3 +430,74 @@ def open_map(chromium_browser: Browser) -> Iterator[Callable[[Path | str], MapPa
             map_page.page.context.close()
         for server in servers.values():
             server.stop()
+
+
+# Installed before any script of the page runs: assigning ``window.__pwned`` (what every
+# hostile test string tries) is recorded instead of taking effect, so a test can tell that
+# injected code ran even when it ran inside a popup that has since closed.
+SCRIPT_TRAP = """(() => {
+  const runs = [];
+  Object.defineProperty(window, "__spScriptRuns", {value: runs});
+  Object.defineProperty(window, "__pwned", {
+    get() { return undefined; },
+    set(value) { runs.push(String(value)); },
+  });
+})();"""
+
+
+@dataclass
+class GuardedPage(MapPage):
+    """A `MapPage` opened with `SCRIPT_TRAP` installed; `dialogs` holds every alert, confirm
+    or prompt the page opened (each was dismissed)."""
+
+    dialogs: list[str] = field(default_factory=list)
+
+    def script_runs(self) -> list[str]:
+        """The values injected code assigned to ``window.__pwned``, in order."""
+        return self.page.evaluate("window.__spScriptRuns.slice()")
+
+
+@pytest.fixture
+def open_guarded_map(chromium_browser: Browser) -> Iterator[Callable[[Path | str], GuardedPage]]:
+    """Like `open_map`, but return a `GuardedPage`: script trap and dialog handler are in
+    place before the page loads. Works for any local HTML file (maps, reports)."""
+    servers: dict[Path, _LocalServer] = {}
+    opened: list[GuardedPage] = []
+
+    def _open(html_path: Path | str) -> GuardedPage:
+        html_path = Path(html_path).resolve()
+        if not html_path.is_file():
+            raise FileNotFoundError(f"open_guarded_map: {html_path} does not exist")
+        folder = html_path.parent
+        if folder not in servers:
+            servers[folder] = _LocalServer(folder)
+        url = servers[folder].base_url + html_path.name
+        context = chromium_browser.new_context(viewport=VIEWPORT, service_workers="block")
+        context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(SCRIPT_TRAP)
+        page = context.new_page()
+        guarded = GuardedPage(page=page, url=url)
+        opened.append(guarded)
+
+        def on_dialog(dialog) -> None:
+            guarded.dialogs.append(f"{dialog.type}: {dialog.message}")
+            dialog.dismiss()
+
+        context.route("**/*", guarded._on_route)
+        page.on("console", guarded._on_console)
+        page.on("pageerror", guarded._on_page_error)
+        page.on("dialog", on_dialog)
+        page.goto(url, wait_until="load")
+        guarded.settle()
+        guarded.check_assets()
+        return guarded
+
+    yield _open
+    try:
+        for guarded in opened:
+            guarded.check_assets()
+    finally:
+        for guarded in opened:
+            guarded.page.context.close()
+        for server in servers.values():
+            server.stop()
