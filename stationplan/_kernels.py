@@ -164,83 +164,6 @@ def coverage_sets(indptr, indices, weights, seed_node, seed_cost, seed_ptr, limi
     return count, rows[:filled].copy()
 
 
-# --- cutting edges reached through their two ends ----------------------------------------
-
-@_jit
-def cut_plain(eu, ev, length, fwd, bwd, node_dist, node_src, skip, limit, eps):
-    """Pieces of the edges reached only through their ends (all edges but ``skip``).
-
-    ``a`` / ``b`` is the cost of leaving the edge through ``eu`` / ``ev`` (the distance of
-    that end, if the edge may be left that way); the edge is cut where either reaches the
-    limit and where they meet. Same operations, in the same order, as the numpy version
-    kept in tests/test_fast_paths.py.
-    """
-    m = len(eu)
-    cap = 3 * m + 16
-    out_e = np.empty(cap, dtype=np.int64)
-    out_p = np.empty(cap)
-    out_q = np.empty(cap)
-    out_d = np.empty(cap)
-    out_s = np.empty(cap, dtype=np.int64)
-    out_c = np.empty(cap, dtype=np.bool_)
-    c = np.empty(5)
-    keep = np.empty(5, dtype=np.bool_)
-    k = 0
-    for i in range(m):
-        if skip[i]:
-            continue
-        ln = length[i]
-        ai = node_dist[eu[i]] if bwd[i] else np.inf
-        bi = node_dist[ev[i]] if fwd[i] else np.inf
-        c[0] = 0.0
-        c[1] = limit - ai
-        c[2] = ln - (limit - bi)
-        c[3] = (ln + bi - ai) / 2
-        c[4] = ln
-        for j in range(1, 4):
-            v = c[j]
-            if not (np.isfinite(v) and v > eps and v < ln - eps):
-                c[j] = _INF
-        # insertion sort of five values (as numpy's sort: inf last)
-        for j in range(1, 5):
-            v = c[j]
-            h = j - 1
-            while h >= 0 and c[h] > v:
-                c[h + 1] = c[h]
-                h -= 1
-            c[h + 1] = v
-        keep[0] = np.isfinite(c[0])
-        for j in range(1, 5):
-            keep[j] = np.isfinite(c[j]) and ((c[j] - c[j - 1] > eps) or (c[j] == ln))
-        prev = -1.0
-        have = False
-        for j in range(5):
-            if not keep[j]:
-                continue
-            if have:
-                p = prev
-                q = c[j]
-                t = (p + q) / 2
-                via_u = ai + t <= bi + ln - t
-                covered = min(ai + t, bi + ln - t) <= limit + 1e-9
-                dist = ai + p if via_u else bi + ln - q
-                if np.isfinite(dist):
-                    src = node_src[eu[i]] if via_u else node_src[ev[i]]
-                else:
-                    dist = np.nan
-                    src = -1
-                out_e[k] = i
-                out_p[k] = p
-                out_q[k] = q
-                out_d[k] = dist
-                out_s[k] = src
-                out_c[k] = covered
-                k += 1
-            prev = c[j]
-            have = True
-    return out_e[:k], out_p[:k], out_q[:k], out_d[:k], out_s[:k], out_c[:k]
-
-
 # --- piece geometry: shapely.ops.substring for many pieces at once -----------------------
 
 @_jit
@@ -708,120 +631,215 @@ def pair_scan(order, start_a, start_b, reach_ptr, reach, c_ptr, c_idx, r_ptr, r_
     return -1, -1
 
 
-# --- cutting edges that have stations on them ---------------------------------------------
+# --- cutting every edge into pieces -----------------------------------------------------
 
 @_jit
-def cut_station_edges(edges, length, a, b, src_a, src_b, st_ptr, st_idx, st_off, fwd, bwd,
+def cut_edges(eu, ev, length, fwd, bwd, node_dist, node_src, st_edge, st_idx, st_off, limit,
+              eps, out_e, out_p, out_q, out_d, out_s, out_c, i0, k, at_st):
+    """Cut every edge from ``i0`` on into pieces, in edge order and from ``u`` to ``v``.
+
+    ``st_edge`` / ``st_idx``: the stations' edges, sorted, and the station index of each
+    (a stable sort, so stations on one edge keep their order). An edge without a station
+    is cut where the cost of leaving it through ``u`` or ``v`` reaches the limit and where
+    the two meet; an edge with stations by the lower envelope of its ends and its stations
+    (:func:`_cut_station_edge`).
+
+    Pieces are written to the ``out_*`` arrays from row ``k`` on (edge, start, end,
+    distance to the nearer end or NaN beyond the search, station or -1, covered) while
+    they surely fit. The caller allocates the arrays (numpy asks the kernel for huge
+    pages, so the first touch of a million pieces costs a third) and grows them when full.
+
+    Returns the next edge (``len(eu)`` when all are cut), the number of pieces, the
+    number of stations on the edges cut, and the room the next edge needs.
+    """
+    cap = len(out_e)
+    m = len(eu)
+    n_st = len(st_edge)
+    c = np.empty(5)
+    keep = np.empty(5, dtype=np.bool_)
+    for i in range(i0, m):
+        n_on = 0
+        while at_st + n_on < n_st and st_edge[at_st + n_on] == i:
+            n_on += 1
+        need = 4 if n_on == 0 else 6 + 3 * n_on + (2 + n_on) * (2 + n_on)
+        if k + need > cap:
+            return i, k, at_st, need
+        ai = node_dist[eu[i]] if bwd[i] else np.inf
+        bi = node_dist[ev[i]] if fwd[i] else np.inf
+        if n_on > 0:
+            sa = node_src[eu[i]] if np.isfinite(ai) else -1
+            sb = node_src[ev[i]] if np.isfinite(bi) else -1
+            k = _cut_station_edge((out_e, out_p, out_q, out_d, out_s, out_c), k, i,
+                                  length[i], ai, bi, sa, sb, st_idx[at_st:at_st + n_on],
+                                  st_off, fwd[i], bwd[i], limit, eps)
+            at_st += n_on
+        elif not (np.isfinite(ai) or np.isfinite(bi)):
+            # out of reach from both ends: the whole edge (what the cutting below gives)
+            out_e[k] = i
+            out_p[k] = 0.0
+            out_q[k] = length[i]
+            out_d[k] = np.nan
+            out_s[k] = -1
+            out_c[k] = False
+            k += 1
+        else:
+            # reached through its ends only; inline, as a call per edge costs more than
+            # the cutting (same operations, in the same order, as ``ref_cut_plain`` in
+            # tests/test_fast_paths.py)
+            ln = length[i]
+            c[0] = 0.0
+            c[1] = limit - ai
+            c[2] = ln - (limit - bi)
+            c[3] = (ln + bi - ai) / 2
+            c[4] = ln
+            for j in range(1, 4):
+                v = c[j]
+                if not (np.isfinite(v) and v > eps and v < ln - eps):
+                    c[j] = _INF
+            # insertion sort of five values (as numpy's sort: inf last)
+            for j in range(1, 5):
+                v = c[j]
+                h = j - 1
+                while h >= 0 and c[h] > v:
+                    c[h + 1] = c[h]
+                    h -= 1
+                c[h + 1] = v
+            keep[0] = np.isfinite(c[0])
+            for j in range(1, 5):
+                keep[j] = np.isfinite(c[j]) and ((c[j] - c[j - 1] > eps) or (c[j] == ln))
+            prev = -1.0
+            have = False
+            for j in range(5):
+                if not keep[j]:
+                    continue
+                if have:
+                    p = prev
+                    q = c[j]
+                    t = (p + q) / 2
+                    via_u = ai + t <= bi + ln - t
+                    covered = min(ai + t, bi + ln - t) <= limit + 1e-9
+                    dist = ai + p if via_u else bi + ln - q
+                    if np.isfinite(dist):
+                        src = node_src[eu[i]] if via_u else node_src[ev[i]]
+                    else:
+                        dist = np.nan
+                        src = -1
+                    out_e[k] = i
+                    out_p[k] = p
+                    out_q[k] = q
+                    out_d[k] = dist
+                    out_s[k] = src
+                    out_c[k] = covered
+                    k += 1
+                prev = c[j]
+                have = True
+    return m, k, at_st, 0
+
+
+@_jit
+def _cut_station_edge(out, k, edge, ln, a, b, src_a, src_b, on_edge, st_off, fwd, bwd,
                       limit, eps):
-    """Pieces of the edges with stations (see ``coverage._cut_with_stations``, which this
-    repeats operation for operation): the lower envelope of the edge's two ends and its
-    stations, cut where a limit is reached, where sources meet, and at each station."""
-    cap = 16 * len(edges) + 8 * len(st_idx) + 16
-    out_e = np.empty(cap, dtype=np.int64)
-    out_p = np.empty(cap)
-    out_q = np.empty(cap)
-    out_d = np.empty(cap)
-    out_s = np.empty(cap, dtype=np.int64)
-    out_c = np.empty(cap, dtype=np.bool_)
-    k = 0
-    for h in range(len(edges)):
-        ln = length[h]
-        n_on = st_ptr[h + 1] - st_ptr[h]
-        m = 2 + n_on
-        sc = np.empty(m)
-        ss = np.empty(m)
-        sl = np.empty(m, dtype=np.bool_)
-        sr = np.empty(m, dtype=np.bool_)
-        sid = np.empty(m, dtype=np.int64)
-        n_src = 0
-        # sources: cost c at position s, reaching x < s if "left" (fwd), x > s if "right"
-        if np.isfinite(a[h]):
-            sc[n_src], ss[n_src], sid[n_src] = a[h], 0.0, src_a[h]
-            sl[n_src], sr[n_src] = False, True
-            n_src += 1
-        if np.isfinite(b[h]):
-            sc[n_src], ss[n_src], sid[n_src] = b[h], ln, src_b[h]
-            sl[n_src], sr[n_src] = True, False
-            n_src += 1
-        at = np.empty(n_on)
-        for t in range(n_on):
-            i = st_idx[st_ptr[h] + t]
-            sc[n_src], ss[n_src], sid[n_src] = 0.0, st_off[i], i
-            sl[n_src], sr[n_src] = fwd[h], bwd[h]
-            n_src += 1
-            at[t] = min(max(st_off[i], 0.0), ln)
-        marks = np.empty(2 + n_on + 2 * n_src + n_src * n_src)
-        n_m = 0
-        marks[n_m] = 0.0
-        marks[n_m + 1] = ln
-        n_m += 2
-        for t in range(n_on):
-            marks[n_m] = at[t]
+    """Pieces of one edge with stations (``ref_cut_with_stations`` in
+    tests/test_fast_paths.py, operation for operation): the lower envelope of the edge's
+    two ends and its stations, cut where a limit is reached, where sources meet, and at
+    each station. Fewer than ``6 + 3 * n + (2 + n) ** 2`` pieces for ``n`` stations."""
+    out_e, out_p, out_q, out_d, out_s, out_c = out
+    n_on = len(on_edge)
+    m = 2 + n_on
+    sc = np.empty(m)
+    ss = np.empty(m)
+    sl = np.empty(m, dtype=np.bool_)
+    sr = np.empty(m, dtype=np.bool_)
+    sid = np.empty(m, dtype=np.int64)
+    n_src = 0
+    # sources: cost c at position s, reaching x < s if "left" (fwd), x > s if "right"
+    if np.isfinite(a):
+        sc[n_src], ss[n_src], sid[n_src] = a, 0.0, src_a
+        sl[n_src], sr[n_src] = False, True
+        n_src += 1
+    if np.isfinite(b):
+        sc[n_src], ss[n_src], sid[n_src] = b, ln, src_b
+        sl[n_src], sr[n_src] = True, False
+        n_src += 1
+    at = np.empty(n_on)
+    for t in range(n_on):
+        i = on_edge[t]
+        sc[n_src], ss[n_src], sid[n_src] = 0.0, st_off[i], i
+        sl[n_src], sr[n_src] = fwd, bwd
+        n_src += 1
+        at[t] = min(max(st_off[i], 0.0), ln)
+    marks = np.empty(2 + n_on + 2 * n_src + n_src * n_src)
+    n_m = 0
+    marks[n_m] = 0.0
+    marks[n_m + 1] = ln
+    n_m += 2
+    for t in range(n_on):
+        marks[n_m] = at[t]
+        n_m += 1
+    for i in range(n_src):
+        if sl[i]:
+            marks[n_m] = ss[i] - (limit - sc[i])
             n_m += 1
-        for i in range(n_src):
-            if sl[i]:
-                marks[n_m] = ss[i] - (limit - sc[i])
+        if sr[i]:
+            marks[n_m] = ss[i] + (limit - sc[i])
+            n_m += 1
+    for i in range(n_src):
+        for j in range(n_src):
+            if sr[i] and sl[j] and ss[i] < ss[j]:
+                marks[n_m] = (sc[j] + ss[j] - sc[i] + ss[i]) / 2
                 n_m += 1
-            if sr[i]:
-                marks[n_m] = ss[i] + (limit - sc[i])
-                n_m += 1
+    xs = np.sort(marks[:n_m])
+    pts = np.empty(n_m)
+    n_p = 0
+    for x in xs:
+        if not (0.0 <= x <= ln):
+            continue
+        x = x + 0.0  # -0.0 -> 0.0, as the set of marks in the plain version keeps 0.0
+        if n_p == 0 or x - pts[n_p - 1] > eps:
+            pts[n_p] = x
+            n_p += 1
+    if ln - pts[n_p - 1] <= eps:
+        pts[n_p - 1] = ln
+    first = k
+    for g in range(n_p - 1):
+        p = pts[g]
+        q = pts[g + 1]
+        t = (p + q) / 2
+        best = -1
+        best_cost = np.inf
         for i in range(n_src):
-            for j in range(n_src):
-                if sr[i] and sl[j] and ss[i] < ss[j]:
-                    marks[n_m] = (sc[j] + ss[j] - sc[i] + ss[i]) / 2
-                    n_m += 1
-        xs = np.sort(marks[:n_m])
-        pts = np.empty(n_m)
-        n_p = 0
-        for x in xs:
-            if not (0.0 <= x <= ln):
-                continue
-            x = x + 0.0  # -0.0 -> 0.0, as the set of marks in the plain version keeps 0.0
-            if n_p == 0 or x - pts[n_p - 1] > eps:
-                pts[n_p] = x
-                n_p += 1
-        if ln - pts[n_p - 1] <= eps:
-            pts[n_p - 1] = ln
-        first = k
-        for g in range(n_p - 1):
-            p = pts[g]
-            q = pts[g + 1]
-            t = (p + q) / 2
-            best = -1
-            best_cost = np.inf
-            for i in range(n_src):
-                s = ss[i]
-                blocked = (t < s and not sl[i]) or (t > s and not sr[i])
-                c = np.inf if blocked else sc[i] + abs(t - s)
-                if best < 0 or c < best_cost:
-                    best = i
-                    best_cost = c
-            ok = best >= 0 and np.isfinite(best_cost)
-            label = best if ok else -1
-            covered = ok and best_cost <= limit + 1e-9
-            at_station = False
-            for x in at:
-                if abs(p - x) <= eps:
-                    at_station = True
-            if (k > first and out_s[k - 1] == label and out_c[k - 1] == covered
-                    and not at_station):
-                out_q[k - 1] = q
-            else:
-                out_e[k] = edges[h]
-                out_p[k] = p
-                out_q[k] = q
-                out_s[k] = label  # source index for now
-                out_c[k] = covered
-                k += 1
-        for r in range(first, k):
-            i = out_s[r]
-            if i >= 0:
-                out_d[r] = min(sc[i] + abs(out_p[r] - ss[i]), sc[i] + abs(out_q[r] - ss[i]))
-                out_s[r] = sid[i]
-            else:
-                out_d[r] = np.nan
-                out_s[r] = -1
-    return out_e[:k], out_p[:k], out_q[:k], out_d[:k], out_s[:k], out_c[:k]
+            s = ss[i]
+            blocked = (t < s and not sl[i]) or (t > s and not sr[i])
+            cost = np.inf if blocked else sc[i] + abs(t - s)
+            if best < 0 or cost < best_cost:
+                best = i
+                best_cost = cost
+        ok = best >= 0 and np.isfinite(best_cost)
+        label = best if ok else -1
+        covered = ok and best_cost <= limit + 1e-9
+        at_station = False
+        for x in at:
+            if abs(p - x) <= eps:
+                at_station = True
+        if (k > first and out_s[k - 1] == label and out_c[k - 1] == covered
+                and not at_station):
+            out_q[k - 1] = q
+        else:
+            out_e[k] = edge
+            out_p[k] = p
+            out_q[k] = q
+            out_s[k] = label  # source index for now
+            out_c[k] = covered
+            k += 1
+    for r in range(first, k):
+        i = out_s[r]
+        if i >= 0:
+            out_d[r] = min(sc[i] + abs(out_p[r] - ss[i]), sc[i] + abs(out_q[r] - ss[i]))
+            out_s[r] = sid[i]
+        else:
+            out_d[r] = np.nan
+            out_s[r] = -1
+    return k
 
 
 # --- nearest station: one multi-source search --------------------------------------------

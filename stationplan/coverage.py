@@ -373,30 +373,27 @@ def _cut_edges(
     whether the piece is covered (pieces never straddle the limit, so the midpoint decides).
     """
     prep = _prepared(network)
-    length = prep.length
-    has_station = np.zeros(len(length), dtype=bool)
-    has_station[st_edge] = True
-    # Edges reached through their two ends only: one compiled pass (_kernels.cut_plain).
-    out = _kernels.cut_plain(prep.u, prep.v, length, prep.fwd, prep.bwd, node_dist,
-                             np.asarray(node_src, dtype=np.int64), has_station, float(limit),
-                             _EPS_M)
-    with_st = np.flatnonzero(has_station)
-    a = np.where(prep.bwd[with_st], node_dist[prep.u[with_st]], np.inf)
-    b = np.where(prep.fwd[with_st], node_dist[prep.v[with_st]], np.inf)
-    src_a = np.where(np.isfinite(a), node_src[prep.u[with_st]], -1)
-    src_b = np.where(np.isfinite(b), node_src[prep.v[with_st]], -1)
-    # Edges with stations: the general lower envelope, also compiled.
-    order = np.argsort(st_edge, kind="stable")
-    st_ptr = np.searchsorted(st_edge[order], np.append(with_st, len(length)))
-    extra = [_kernels.cut_station_edges(
-        with_st, length[with_st], a, b, src_a, src_b, st_ptr.astype(np.int64),
-        order.astype(np.int64), np.asarray(st_off, dtype=float), prep.fwd[with_st],
-        prep.bwd[with_st], float(limit), _EPS_M)]
-    # Both lists are ordered by edge, then from u to v: insert the few station edges'
-    # pieces where their edges belong.
-    (st_pieces,) = extra
-    at = np.searchsorted(out[0], st_pieces[0])
-    return tuple(np.insert(p, at, q) for p, q in zip(out, st_pieces, strict=True))
+    st_edge = np.asarray(st_edge, dtype=np.int64)
+    order = np.argsort(st_edge, kind="stable")  # stations on one edge keep their order
+    args = (prep.u, prep.v, prep.length, prep.fwd, prep.bwd, node_dist,
+            np.asarray(node_src, dtype=np.int64), st_edge[order], order,
+            np.asarray(st_off, dtype=float), float(limit), _EPS_M)
+    m = len(prep.u)
+    # Room for one piece per edge and a quarter more; pages never written cost nothing.
+    out = _piece_arrays(m + m // 4 + 16 * len(st_edge) + 16)
+    edge = k = at_st = 0
+    while True:
+        edge, k, at_st, need = _kernels.cut_edges(*args, *out, edge, k, at_st)
+        if edge == m:
+            return tuple(a[:k] for a in out)
+        more = _piece_arrays(max(need, len(out[0]) // 2))
+        out = tuple(np.concatenate([a[:k], b]) for a, b in zip(out, more, strict=True))
+
+
+def _piece_arrays(n: int) -> tuple[np.ndarray, ...]:
+    """Empty piece columns: edge, start, end, distance, station, covered."""
+    return (np.empty(n, dtype=np.int64), np.empty(n), np.empty(n), np.empty(n),
+            np.empty(n, dtype=np.int64), np.empty(n, dtype=bool))
 
 
 def _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered):

@@ -8,6 +8,7 @@ import heapq  # noqa: F401 - used by the copied references
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.sparse import coo_array, csc_array, csr_array
 from scipy.sparse.csgraph import dijkstra
@@ -450,3 +451,28 @@ def test_local_search_as_the_plain_version():
                 assert fast == ref_local_search(inst, start, seed=seed), (t, kw, seed)
                 moved += fast != start
     assert moved > 20  # the moves were exercised
+
+
+def test_cut_edges_grows_its_piece_arrays():
+    # Long edges reached at both ends give four pieces each: more than the room the
+    # cutting first makes (a quarter more than the edges), so the arrays must grow.
+    m = 500
+    rng = np.random.default_rng(5)
+
+    class Net:  # the two tables the cutting reads
+        pass
+
+    net = Net()
+    net.nodes = np.zeros(2 * m)
+    net.edges = pd.DataFrame({"u": np.arange(m), "v": np.arange(m) + m,
+                              "length_m": rng.uniform(800.0, 1000.0, m), "fwd": True,
+                              "bwd": rng.random(m) < 0.9})
+    node_dist = rng.uniform(300.0, 450.0, 2 * m)
+    node_src = rng.integers(0, 3, 2 * m)
+    st_edge, st_off = np.array([7, 300, 7]), np.array([100.0, 0.0, 400.0])
+    fast = _cut_edges(net, node_dist, node_src, st_edge, st_off, 500.0)
+    plain = ref_cut_edges(net, node_dist, node_src, st_edge, st_off, 500.0)
+    assert len(fast[0]) > 1.25 * m + 16 * len(st_edge) + 16
+    for a, b in zip(fast, plain, strict=True):
+        assert a.dtype.kind == b.dtype.kind
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
