@@ -143,7 +143,8 @@ def _read_csv(path: Path, encoding: str | None, *, tab: bool) -> Table:
     try:
         for record in reader:
             start, line = line + 1, reader.line_num
-            rows.append((start, [_NEUTRALISED.sub("", c) for c in record]))
+            rows.append((start, record if not any(c[:1] == "'" for c in record)
+                         else [_NEUTRALISED.sub("", c) for c in record]))
     except csv.Error as exc:
         msg = f"{path} line {reader.line_num}: not valid CSV ({exc}); check the quotes"
         raise InputError(msg) from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import unicodedata
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from scipy.spatial import cKDTree
 
 from . import _coords, chinacrs
 from ._columns import Columns, header_names, resolve
-from ._coords import WGS84, CrsSpec, crs_spec, is_na, parse_coordinate, parse_pair
+from ._coords import WGS84, CrsSpec, crs_spec, is_na
 from ._errors import InputError, MissingDataError
 from ._readers import Table, read_table
 from .network import StreetNetwork
@@ -125,6 +126,7 @@ def read_stations(
         msg = (f"{path}: the file has a header but no station rows" if table.columns is None
                else f"{path}: the file has no station {table.unit}s")
         raise MissingDataError(msg)
+    rows = _join_spill(rows, cols)
     source, pre = _source_crs(spec, cols, table, path, use_geometry=use_geometry,
                               named=lon_col is not None or lat_col is not None)
     parsed = _parse_rows(table, rows, cols, source, pre, path, use_geometry=use_geometry)
@@ -146,11 +148,16 @@ def _resolve(names: list[str], path: Path, row: int, spec: CrsSpec | None,
         raise InputError(msg) from exc
 
 
+def _blank(cells: list[Any]) -> bool:
+    """Whether every cell of a row is empty or a "no value" marker."""
+    return all(is_na(cell) for cell in cells)  # the first cell usually decides
+
+
 def _find_header(table: Table, path: Path, spec: CrsSpec | None,
                  overrides: dict[str, str | None]
                  ) -> tuple[int, Columns, list[tuple[int, list[Any]]], int]:
     """The first row whose cells name longitude/latitude columns, then the data rows."""
-    filled = [(n, cells) for n, cells in table.rows if not all(is_na(c) for c in cells)]
+    filled = [(n, cells) for n, cells in table.rows if not _blank(cells)]
     if not filled:
         msg = (f"{path}: the file is empty, no station rows; it needs a header row and one "
                "row per station")
@@ -161,9 +168,9 @@ def _find_header(table: Table, path: Path, spec: CrsSpec | None,
         except KeyError:
             continue
         if cols.has_coordinates:
-            after = [(n, c) for n, c in table.rows if n > number]
-            rows = [(n, c) for n, c in after if not all(is_na(x) for x in c)]
-            return number, cols, rows, len(after) - len(rows)
+            after = sum(n > number for n, _ in table.rows)
+            rows = [(n, c) for n, c in filled if n > number]
+            return number, cols, rows, after - len(rows)
     number, cells = filled[0]
     names = [n for n in header_names(cells) if n]
     if any(overrides[k] for k in ("lon_col", "lat_col")):
@@ -210,135 +217,168 @@ def _source_crs(spec: CrsSpec | None, cols: Columns, table: Table, path: Path, *
 
 @dataclass
 class _Parsed:
-    """Per-row results of reading coordinates (lists in row order)."""
+    """Per-row results of reading coordinates: arrays in row order, texts by row index."""
 
     lon: np.ndarray
     lat: np.ndarray
-    src_x: list[float]
-    src_y: list[float]
-    problems: list[list[str]]
-    notes: list[list[str]]
+    src_x: np.ndarray
+    src_y: np.ndarray
+    problems: dict[int, list[str]]
+    notes: dict[int, list[str]]
     swapped: int = 0
     rounded: int = 0
     duplicates: int = 0
 
 
-def _cells(cells: list[Any], cols: Columns) -> list[Any]:
-    """Pad short rows; an unquoted "lng,lat" in the last column spills over: join it back."""
+def _join_spill(rows: list[tuple[int, list[Any]]], cols: Columns
+                ) -> list[tuple[int, list[Any]]]:
+    """An unquoted "lng,lat" in the last column spills over: join it back."""
     width = len(cols.names)
-    if cols.pair is not None and cols.pair == width - 1 and len(cells) > width:
-        tail = [str(c) for c in cells[cols.pair:] if not is_na(c)]
-        cells = [*cells[:cols.pair], ",".join(tail)]
-    return list(cells) + [None] * (width - len(cells))
+    if cols.pair is None or cols.pair != width - 1:
+        return rows
+    out = []
+    for number, cells in rows:
+        if len(cells) > width:
+            tail = [str(c) for c in cells[cols.pair:] if not is_na(c)]
+            cells = [*cells[:cols.pair], ",".join(tail)]
+        out.append((number, cells))
+    return out
 
 
-def _raw_xy(cells: list[Any], cols: Columns, point: Any, problems: list[str]
-            ) -> tuple[Any, Any, str, str] | None:
-    if point is not None:
-        if isinstance(point, str):
-            problems.append(point)
-            return None
-        return point[0], point[1], "longitude", "latitude"
-    if cols.pair is not None:
-        name = cols.names[cols.pair]
-        pair, problem = parse_pair(cells[cols.pair], name)
-        if pair is None:
-            problems.append(str(problem))
-            return None
-        x, y = (pair[1], pair[0]) if cols.pair_lat_first else pair
-        return x, y, name, name
-    return cells[cols.lon], cells[cols.lat], cols.names[cols.lon], cols.names[cols.lat]
+def _column(rows: list[tuple[int, list[Any]]], index: int) -> list[Any]:
+    """The cells of one column (``None`` where a row is short)."""
+    return [cells[index] if index < len(cells) else None for _, cells in rows]
 
 
 def _label(xname: str, yname: str) -> str:
     return f"column '{xname}'" if xname == yname else f"columns '{xname}'/'{yname}'"
 
 
-def _check_degrees(x: float, y: float, xname: str, yname: str, problems: list[str],
-                   notes: list[str]) -> tuple[float, float, bool]:
-    """Range checks; swapped columns are fixed when only the swap lies in China."""
-    if not _coords.in_china(x, y) and _coords.in_china(y, x):
-        notes.append(f"{_label(xname, yname)}: ({x}, {y}) only makes sense swapped: "
-                     f"read as longitude {y}, latitude {x}; check the file")
-        return y, x, True
-    if not -180 <= x <= 180:
-        problems.append(f"column '{xname}': longitude {x} is out of range (-180 to 180)")
-    if not -90 <= y <= 90:
-        hint = "; are lat and lon swapped?" if -90 <= x <= 90 else ""
-        problems.append(f"column '{yname}': latitude {y} is out of range (-90 to 90){hint}")
-    return x, y, False
+def _raw_xy(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
+            problems: dict[int, list[str]], *, use_geometry: bool
+            ) -> tuple[list[Any], list[Any], str, str]:
+    """The x and y cells of every row (``None`` and a problem where there are none)."""
+    if use_geometry:
+        assert table.points is not None
+        xs: list[Any] = []
+        ys: list[Any] = []
+        for i, point in enumerate(table.points):
+            if isinstance(point, str):
+                problems[i].append(point)
+                point = (None, None)
+            xs.append(point[0])
+            ys.append(point[1])
+        return xs, ys, "longitude", "latitude"
+    if cols.pair is not None:
+        name = cols.names[cols.pair]
+        first, second, bad = _coords.parse_pairs(_column(rows, cols.pair), name)
+        for i, problem in bad.items():
+            problems[i].append(problem)
+        return (second, first, name, name) if cols.pair_lat_first else (first, second, name,
+                                                                          name)
+    return (_column(rows, cols.lon), _column(rows, cols.lat), cols.names[cols.lon],
+            cols.names[cols.lat])
+
+
+def _without(texts: dict[int, list[str]], n: int) -> np.ndarray:
+    """Mask of the rows that have no text in ``texts``."""
+    mask = np.ones(n, dtype=bool)
+    mask[[i for i, t in texts.items() if t]] = False
+    return mask
+
+
+def _check_degrees(xs: np.ndarray, ys: np.ndarray, both: np.ndarray, label: str,
+                   xname: str, yname: str, problems: dict[int, list[str]],
+                   notes: dict[int, list[str]]) -> int:
+    """Range checks; swapped columns are fixed (in place) when only the swap lies in China."""
+    swap = both & ~_coords.in_china(xs, ys) & _coords.in_china(ys, xs)
+    for i in np.flatnonzero(swap):
+        x, y = float(xs[i]), float(ys[i])
+        notes[i].append(f"{label}: ({x}, {y}) only makes sense swapped: "
+                        f"read as longitude {y}, latitude {x}; check the file")
+    xs[swap], ys[swap] = ys[swap], xs[swap]
+    check = both & ~swap
+    with np.errstate(invalid="ignore"):
+        bad_x = check & ~((xs >= -180) & (xs <= 180))
+        bad_y = check & ~((ys >= -90) & (ys <= 90))
+    for i in np.flatnonzero(bad_x | bad_y):
+        x, y = float(xs[i]), float(ys[i])
+        if bad_x[i]:
+            problems[i].append(f"column '{xname}': longitude {x} is out of range (-180 to 180)")
+        if bad_y[i]:
+            hint = "; are lat and lon swapped?" if -90 <= x <= 90 else ""
+            problems[i].append(f"column '{yname}': latitude {y} is out of range (-90 to 90)"
+                               f"{hint}")
+    return int(swap.sum())
 
 
 def _parse_rows(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
                 source: CrsSpec, pre: CrsSpec | None, path: Path, *,
                 use_geometry: bool) -> _Parsed:
     n = len(rows)
+    # Texts only for the rows that have any (a list per row would be 2 x n lists).
+    problems: dict[int, list[str]] = defaultdict(list)
+    notes: dict[int, list[str]] = defaultdict(list)
+    geographic = source.geographic and pre is None
+    raw_x, raw_y, xname, yname = _raw_xy(table, rows, cols, problems,
+                                         use_geometry=use_geometry)
+    label = _label(xname, yname)
+    located = _without(problems, n)
+    where = np.flatnonzero(located)
+    px, places_x, bad_x = _coords.parse_cells([raw_x[i] for i in where], xname)
+    py, places_y, bad_y = _coords.parse_cells([raw_y[i] for i in where], yname)
+    for k in sorted({*bad_x, *bad_y}):
+        problems[int(where[k])].extend(p for p in (bad_x.get(k), bad_y.get(k)) if p)
+    both = np.zeros(n, dtype=bool)
+    both[where] = np.isfinite(px) & np.isfinite(py)
     xs, ys = np.full(n, np.nan), np.full(n, np.nan)
-    problems: list[list[str]] = [[] for _ in range(n)]
-    notes: list[list[str]] = [[] for _ in range(n)]
-    names: list[tuple[str, str]] = [("", "")] * n
+    xs[where], ys[where] = px, py
+    xs[~both], ys[~both] = np.nan, np.nan
     rounded = np.zeros(n, dtype=bool)
     swapped = 0
-    geographic = source.geographic and pre is None
-    points = table.points if use_geometry else None
-    for i, (_, raw_cells) in enumerate(rows):
-        cells = _cells(raw_cells, cols)
-        raw = _raw_xy(cells, cols, points[i] if points is not None else None, problems[i])
-        if raw is None:
-            continue
-        rx, ry, xname, yname = raw
-        names[i] = (xname, yname)
-        x, px = parse_coordinate(rx, xname)
-        y, py = parse_coordinate(ry, yname)
-        problems[i].extend(p for p in (px, py) if p)
-        if x is None or y is None:
-            continue
-        if geographic:
-            x, y, flipped = _check_degrees(x, y, xname, yname, problems[i], notes[i])
-            swapped += flipped
-            places = [_coords.decimals(v) for v in (rx, ry)]
-            rounded[i] = any(p is not None and p <= 2 for p in places)
-        xs[i], ys[i] = x, y
-    usable = np.array([not p for p in problems]) & np.isfinite(xs)
+    if geographic:
+        swapped = _check_degrees(xs, ys, both, label, xname, yname, problems, notes)
+        rounded[where] = (((places_x >= 0) & (places_x <= 2))
+                          | ((places_y >= 0) & (places_y <= 2)))
+        rounded &= both
+    usable = _without(problems, n) & np.isfinite(xs)
     sx, sy = np.where(usable, xs, np.nan), np.where(usable, ys, np.nan)
     if pre is not None:
         sx, sy = _coords.to_wgs84(sx, sy, pre)
     lon, lat = _coords.to_wgs84(sx, sy, source)
     if not geographic and pre is None:
-        swapped += _check_projected(source, xs, ys, lon, lat, usable, names, problems, notes)
+        swapped += _check_projected(source, xs, ys, lon, lat, usable, label, problems, notes)
     for i in np.flatnonzero(usable & ~(np.isfinite(lon) & np.isfinite(lat))):
-        if not problems[i]:
-            problems[i].append(f"{_label(*names[i])}: ({xs[i]}, {ys[i]}) "
+        if i not in problems:
+            problems[i].append(f"{label}: ({xs[i]}, {ys[i]}) "
                                f"cannot be converted from {source.label} to WGS-84")
-    ok = np.array([not p for p in problems])
+    ok = _without(problems, n)
     lon, lat = np.where(ok, lon, np.nan), np.where(ok, lat, np.nan)
     for i in np.flatnonzero(ok & rounded):
-        notes[i].append(f"{_label(*names[i])}: {xs[i]}, {ys[i]} have at "
+        notes[i].append(f"{label}: {xs[i]}, {ys[i]} have at "
                         "most 2 decimals (about 1 km): were they rounded by Excel? Format the "
                         "cells with 6 decimals")
-    return _Parsed(lon, lat, xs.tolist(), ys.tolist(), problems, notes, swapped,
-                   int((ok & rounded).sum()))
+    return _Parsed(lon, lat, xs, ys, problems, notes, swapped, int((ok & rounded).sum()))
 
 
 def _check_projected(source: CrsSpec, xs: np.ndarray, ys: np.ndarray, lon: np.ndarray,
-                     lat: np.ndarray, usable: np.ndarray, names: list[tuple[str, str]],
-                     problems: list[list[str]], notes: list[list[str]]) -> int:
+                     lat: np.ndarray, usable: np.ndarray, label: str,
+                     problems: dict[int, list[str]], notes: dict[int, list[str]]) -> int:
     """Projected x/y outside the CRS's area or China: swap them when the swap lies in both."""
-    swapped = 0
     inside = _coords.in_area(source, lon, lat)
     china = _coords.in_china(lon, lat)
-    for i in np.flatnonzero(usable & ~(inside & china)):
-        xname, yname = names[i]
-        a, b = _coords.to_wgs84(np.array([ys[i]]), np.array([xs[i]]), source)
-        if _coords.in_area(source, a, b)[0] and _coords.in_china(a, b)[0]:
-            notes[i].append(f"{_label(xname, yname)}: ({xs[i]}, {ys[i]}) only lies in the "
+    check = np.flatnonzero(usable & ~(inside & china))
+    a, b = _coords.to_wgs84(ys[check], xs[check], source)  # all swaps in one transform
+    fits = _coords.in_area(source, a, b) & _coords.in_china(a, b)
+    for k, i in enumerate(check):
+        if fits[k]:
+            notes[i].append(f"{label}: ({xs[i]}, {ys[i]}) only lies in the "
                             f"area of {source.label} swapped; used them swapped")
-            xs[i], ys[i], lon[i], lat[i] = ys[i], xs[i], a[0], b[0]
-            swapped += 1
+            xs[i], ys[i], lon[i], lat[i] = ys[i], xs[i], a[k], b[k]
         elif not inside[i]:
-            problems[i].append(f"{_label(xname, yname)}: ({xs[i]}, {ys[i]}) lies outside "
+            problems[i].append(f"{label}: ({xs[i]}, {ys[i]}) lies outside "
                                f"the area of {source.label}; is that the right crs?")
-    return swapped
+    return int(fits.sum())
 
 
 # --- assembling the table --------------------------------------------------------------
@@ -356,52 +396,76 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def _texts(values: list[Any]) -> list[str]:
+    """:func:`_text` of a column (text cells, the usual ones, take a short path)."""
+    return [v.strip() if type(v) is str else _text(v) for v in values]
+
+
+def _services(rows: list[tuple[int, list[Any]]], cols: Columns) -> list[str]:
+    """The services of every row; rows with the same service cells share one parse."""
+    keys = list(cols.flags)
+    columns = [_column(rows, cols.flags[k]) for k in keys]
+    columns += [_column(rows, j) for j in cols.lists]
+    if not columns:
+        return [""] * len(rows)
+    seen: dict[tuple[Any, ...], str] = {}
+    out = []
+    width = len(keys)
+    for cells in zip(*columns, strict=True):
+        text = seen.get(cells)
+        if text is None:
+            text = parse_services(dict(zip(keys, cells[:width], strict=True)), cells[width:])
+            seen[cells] = text
+        out.append(text)
+    return out
+
+
 def _assemble(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
               source: CrsSpec, parsed: _Parsed, path: Path) -> gpd.GeoDataFrame:
+    n = len(rows)
+    numbers = [number for number, _ in rows]
+    tabular = table.columns is None
+
+    def field(name: str) -> list[str]:
+        index = cols.fields.get(name)
+        return _texts(_column(rows, index)) if index is not None else [""] * n
+
+    def joined(texts: dict[int, list[str]]) -> list[str]:
+        out = [""] * n
+        for i, t in texts.items():
+            if t:
+                out[i] = f"{path.name} {table.unit} {numbers[i]}: " + "; ".join(t)
+        return out
+
+    status = np.full(n, "ok", dtype=object)
+    status[[i for i, t in parsed.problems.items() if t]] = "invalid"
+    columns: dict[str, Any] = {
+        "station_id": _station_ids(field("station_id"), numbers, table.unit),
+        "name": field("name"),
+        "row": numbers,
+        "status": status.tolist(),
+        "reason": joined(parsed.problems),
+        "note": joined(parsed.notes),
+        **{f: field(f) for f in TEXT_FIELDS},
+        "services": _services(rows, cols),
+        "src_lon": parsed.src_x,
+        "src_lat": parsed.src_y,
+        "src_crs": [source.label] * n,
+        **{f: field(f) for f in _OPTIONAL_FIELDS if f in cols.fields},
+    }
     sources = {i: f for f, i in cols.fields.items()}
-    raw_keys: list[str | None] = []
     for i, name in enumerate(cols.names):
         key = None if not name else f"input_{name}" if name in _RESERVED else name
-        raw_keys.append(None if sources.get(i) in (name, key) else key)
-    tabular = table.columns is None
-    optional = [f for f in _OPTIONAL_FIELDS if f in cols.fields]
-    records = []
-    for i, (number, raw_cells) in enumerate(rows):
-        cells = _cells(raw_cells, cols)
-
-        def field(name: str, cells: list[Any] = cells) -> str:
-            index = cols.fields.get(name)
-            return _text(cells[index]) if index is not None else ""
-
-        problems = parsed.problems[i]
-        prefix = f"{path.name} {table.unit} {number}: "
-        record: dict[str, Any] = {
-            "station_id": field("station_id"),
-            "name": field("name"),
-            "row": number,
-            "status": "invalid" if problems else "ok",
-            "reason": prefix + "; ".join(problems) if problems else "",
-            "note": prefix + "; ".join(parsed.notes[i]) if parsed.notes[i] else "",
-            **{f: field(f) for f in TEXT_FIELDS},
-            "services": parse_services({k: cells[j] for k, j in cols.flags.items()},
-                                       [cells[j] for j in cols.lists]),
-            "src_lon": parsed.src_x[i],
-            "src_lat": parsed.src_y[i],
-            "src_crs": source.label,
-            **{f: field(f) for f in optional},
-        }
-        for key, cell in zip(raw_keys, cells, strict=False):
-            if key is not None:
-                record.setdefault(key, _text(cell) if tabular else cell)
-        records.append(record)
-    ids = _station_ids([r["station_id"] for r in records], [n for n, _ in rows], table.unit)
-    for record, sid in zip(records, ids, strict=True):
-        record["station_id"] = sid
-    _flag_duplicates(records, parsed, path.name, table.unit)
-    frame = pd.DataFrame.from_records(records)
+        if key is None or sources.get(i) in (name, key) or key in columns:
+            continue
+        cells = _column(rows, i)
+        columns[key] = _texts(cells) if tabular else cells
+    _flag_duplicates(columns, parsed, path.name, table.unit)
+    frame = pd.DataFrame(columns)
     _check_unique_ids(frame, path)
-    geometry = [shapely.Point(x, y) if np.isfinite(x) else None
-                for x, y in zip(parsed.lon, parsed.lat, strict=True)]
+    ok = np.isfinite(parsed.lon)
+    geometry = np.full(n, None, dtype=object)
+    geometry[ok] = shapely.points(parsed.lon[ok], parsed.lat[ok])
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)
 
 
@@ -430,8 +494,7 @@ def _station_ids(typed: list[str], numbers: list[int], unit: str) -> list[str]:
     return out
 
 
-def _flag_duplicates(records: list[dict[str, Any]], parsed: _Parsed, file: str,
-                     unit: str) -> None:
+def _flag_duplicates(columns: dict[str, Any], parsed: _Parsed, file: str, unit: str) -> None:
     """Note the same name within 50 m, and any two stations within 5 m (rows are kept)."""
     ok = np.flatnonzero(np.isfinite(parsed.lon))
     if len(ok) < 2:
@@ -440,23 +503,29 @@ def _flag_duplicates(records: list[dict[str, Any]], parsed: _Parsed, file: str,
     xyz = _EARTH_RADIUS_M * np.column_stack(
         [np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
     pairs = cKDTree(xyz).query_pairs(DUPLICATE_NAME_M, output_type="ndarray")
-    keys = [unicodedata.normalize("NFKC", r["name"]).strip().lower() for r in records]
+    if not len(pairs):
+        return
+    names, rows = columns["name"], columns["row"]
+    keys = np.array([unicodedata.normalize("NFKC", name).strip().lower() for name in names],
+                    dtype=object)
+    i, j = ok[pairs[:, 0]], ok[pairs[:, 1]]
+    dist = np.linalg.norm(xyz[pairs[:, 0]] - xyz[pairs[:, 1]], axis=1)  # chord = arc here
+    same = (keys[i] != "") & (keys[i] == keys[j])
+    keep = same | (dist <= DUPLICATE_POINT_M)
+    i, j, dist, same = i[keep], j[keep], dist[keep], same[keep]
+    order = np.lexsort((pairs[keep, 1], pairs[keep, 0]))
     extra: dict[int, list[str]] = {}
-    for a, b in sorted(map(tuple, pairs)):
-        i, j = ok[a], ok[b]
-        dist = float(np.linalg.norm(xyz[a] - xyz[b]))  # chord = arc at these distances
-        same = bool(keys[i]) and keys[i] == keys[j]
-        if not same and dist > DUPLICATE_POINT_M:
-            continue
-        what = "the same name" if same else "a station"
-        for k, other in ((i, j), (j, i)):
+    for a, b, d, s in zip(i[order].tolist(), j[order].tolist(), dist[order].tolist(),
+                          same[order].tolist(), strict=True):
+        what = "the same name" if s else "a station"
+        for k, other in ((a, b), (b, a)):
             extra.setdefault(k, []).append(
-                f"{what} as {unit} {records[other]['row']} ('{records[other]['name']}') is "
-                f"{dist:.1f} m away: a duplicate? (both kept)")
+                f"{what} as {unit} {rows[other]} ('{names[other]}') is "
+                f"{d:.1f} m away: a duplicate? (both kept)")
+    notes = columns["note"]
     for k, texts in extra.items():
-        note = records[k]["note"]
-        start = note + "; " if note else f"{file} {unit} {records[k]['row']}: "
-        records[k]["note"] = start + "; ".join(texts)
+        start = notes[k] + "; " if notes[k] else f"{file} {unit} {rows[k]}: "
+        notes[k] = start + "; ".join(texts)
     parsed.duplicates = len(extra)
 
 
