@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -343,6 +344,20 @@ VERDICT_LABELS = {
 }
 
 
+# Bidirectional formatting characters. A name holding an unclosed right-to-left override
+# would reverse the rest of the sentence it is quoted in ("480 m" shown as "m 084").
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _quoted(text: str) -> str:
+    """`text` for quoting inside a sentence: isolated (FSI … PDI) when it has bidi controls.
+
+    >>> _quoted("S1"), _quoted("a\\u202eb")
+    ('S1', '\\u2068a\\u202eb\\u2069')
+    """
+    return f"\u2068{text}\u2069" if _BIDI.search(text) else text
+
+
 def reason_text(row: Mapping[str, Any], settings: Mapping[str, Any], lang: str = "en") -> str:
     """The reason for a row's verdict, in English or Chinese, from the row's figures.
 
@@ -357,7 +372,7 @@ def reason_text(row: Mapping[str, Any], settings: Mapping[str, Any], lang: str =
     zh = lang == "zh"
     v = row["verdict"]
     if v == "invalid":
-        why = _text(row.get("input_problem")) or ("没有坐标" if zh else "no position")
+        why = _quoted(_text(row.get("input_problem"))) or ("没有坐标" if zh else "no position")
         return f"无法定位：{why}" if zh else f"cannot be placed: {why}"
     if v == "off_network":
         snap = row.get("snap_dist_m")
@@ -369,7 +384,7 @@ def reason_text(row: Mapping[str, Any], settings: Mapping[str, Any], lang: str =
                     "不在路网上：请检查坐标和坐标系")
         return (f"{snap:.0f} m from the nearest street (more than {settings['max_snap_m']:g} m): "
                 "check the coordinates and their system")
-    street = _text(row.get("street"))
+    street = _quoted(_text(row.get("street")))
     if v == "outside_area":
         if zh:
             return f"位于规划范围之外（{street or '无名道路'}）"
@@ -392,7 +407,7 @@ def reason_text(row: Mapping[str, Any], settings: Mapping[str, Any], lang: str =
                 f"(at least {need:g} m needed)")
     spacing = settings["spacing_m"]
     if v == "too_close":
-        other = _text(row.get("conflict_with"))
+        other = _quoted(_text(row.get("conflict_with")))
         d = row.get("conflict_m")
         if row.get("conflict_kind") == "proposal":
             if zh:
@@ -400,7 +415,7 @@ def reason_text(row: Mapping[str, Any], settings: Mapping[str, Any], lang: str =
                         f"（间距要求 {spacing:g} 米）")
             return (f"{d:.0f} m along the streets from proposal {other}, which adds more "
                     f"(spacing {spacing:g} m)")
-        name = _text(row.get("nearest_station")) or other
+        name = _quoted(_text(row.get("nearest_station"))) or other
         if zh:
             return (f"沿街距现有站点“{name}”仅 {d:.0f} 米（间距要求 {spacing:g} 米），"
                     f"虽可新增 {alone:.0f} 米")

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 BASEMAPS = ("osm", "carto", "tianditu", "gaode")
 _SERVICE_SPLIT = re.compile(r"[;；,，、/]")
+# Bidirectional formatting characters (see _esc).
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Search entries are one line: a text input drops line breaks from what it is given, so a
 # name with one would never match its entry again when picked from the list.
 _SEARCH_BLANKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
@@ -360,14 +362,22 @@ class _View:
 # --- features --------------------------------------------------------------------------
 
 def _esc(value: object) -> str:
-    """Escaped text of a cell; missing values become ''."""
+    """Escaped text of a cell; missing values become ''.
+
+    Text with bidi controls is isolated (FSI … PDI), so that an unclosed right-to-left
+    override cannot reverse what the popup or tooltip shows after it.
+
+    >>> _esc(" <b>S1</b> "), _esc(float("nan")), _esc("a\\u202eb")
+    ('&lt;b&gt;S1&lt;/b&gt;', '', '\\u2068a\\u202eb\\u2069')
+    """
     if value is None:
         return ""
     if isinstance(value, float) and math.isnan(value):
         return ""
     if value is pd.NA:
         return ""
-    return html.escape(str(value).strip())
+    text = html.escape(str(value).strip())
+    return f"\u2068{text}\u2069" if _BIDI.search(text) else text
 
 
 _GEOM_TYPES = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")

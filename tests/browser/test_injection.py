@@ -61,12 +61,14 @@ HOSTILE = [
     "@SUM(A1)",
     "\t=1",
     CONTROLS,
-    "rtl \u202eevil\u202c 爱心驿站",
+    "rtl \u202eevil 爱心驿站",  # an override that is never closed
     "爱心驿站·<b>东门</b> `${x}` &amp; <!--",
 ]
 N = len(HOSTILE)
 STREET_M = 500.0
 N_STREETS = 12
+# Street names: GraphML is XML and cannot hold the C0 controls. The unclosed override is in.
+STREETS = [h for h in HOSTILE if h != CONTROLS][-N_STREETS:]
 FAR = "<img src=x onerror=\"window.__pwned='far'\"> too far"  # 2 km off the street
 NO_POSITION = "<svg onload=\"window.__pwned='nopos'\"> no lat"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -88,8 +90,11 @@ def read_back(text: str) -> str:
 
 def shown(text: str) -> str:
     """How a browser shows a text node: NUL dropped, runs of CSS white space (space, tab,
-    LF, CR) as one space; other controls (FF included) are kept as characters."""
-    return re.sub(r"[\t\n\r ]+", " ", text.replace("\x00", "")).strip()
+    LF, CR) as one space; other controls (FF included) are kept as characters. The
+    invisible isolation marks the maps put around text with bidi controls (FSI … PDI,
+    see maps._esc) are left out; test_bidi_override_stays_inside_the_name checks them."""
+    text = text.replace("\x00", "").replace("\u2068", "").replace("\u2069", "")
+    return re.sub(r"[\t\n\r ]+", " ", text).strip()
 
 
 def xml_kept(text: str) -> str:
@@ -111,14 +116,14 @@ def md_shown(text: str) -> str:
 # --- input files -------------------------------------------------------------------------
 
 def street_line() -> nx.MultiDiGraph:
-    """12 streets of 500 m along y=0 (hand frame), named by the hostile strings."""
+    """12 streets of 500 m along y=0 (hand frame), named by hostile strings."""
     g = nx.MultiDiGraph(crs=HAND_CRS)
     for i in range(N_STREETS + 1):
         g.add_node(i, x=X0 + STREET_M * i, y=Y0)
     for i in range(N_STREETS):
         for a, b in ((i, i + 1), (i + 1, i)):
             g.add_edge(a, b, osmid=100 + i, highway="residential", length=STREET_M,
-                       name=HOSTILE[i])
+                       name=STREETS[i])
     return g
 
 
@@ -279,20 +284,20 @@ def _check_coverage_map(guarded, run: Path, *, proposals: list[dict]) -> None:
     assert [p["name"] for p in ok[:N]] == [read_back(h) for h in HOSTILE]
     for i, props in enumerate(ok[:N]):
         rec = by_sp[f"station-{i}"]
-        assert rec["tooltip"].strip() == shown(props["name"]), (i, rec["tooltip"], props["name"])
-        assert rec["title"].strip() == shown(props["name"]), i
+        assert shown(rec["tooltip"]) == shown(props["name"]), i
+        assert shown(rec["title"]) == shown(props["name"]), i
         assert shown(props["address"]) in shown(rec["popup"]), i
         for item in _service_items(props):
             assert shown(item) in shown(rec["popup"]), (i, item)
     far = by_sp["rejected-0"]
-    assert far["title"].strip() == shown(FAR)
+    assert shown(far["title"]) == shown(FAR)
     # Street names, in the tooltips of the streets and gaps.
     tips = " ‖ ".join(shown(r["tooltip"] or "") for r in records)
-    for name in HOSTILE[:N_STREETS]:
+    for name in STREETS:
         assert shown(name) in tips, name
     for rank, props in enumerate(proposals, start=1):
         rec = by_sp[f"proposal-{rank}"]
-        assert rec["title"].strip() == shown(f"#{rank} {props['name']}")
+        assert shown(rec["title"]) == shown(f"#{rank} {props['name']}")
 
 
 def _search(guarded, typed: str, expected: str) -> None:
@@ -309,7 +314,7 @@ def _search(guarded, typed: str, expected: str) -> None:
     page.wait_for_function(
         "document.querySelectorAll('.leaflet-popup-content').length === 1")
     title = page.locator(".leaflet-popup-content b").first.inner_text()
-    assert title.strip() == shown(expected)
+    assert shown(title) == shown(expected)
     page.evaluate("window[document.querySelector('.folium-map').id].closePopup()")
 
 
@@ -321,6 +326,40 @@ def test_coverage_map(open_guarded_map, runs) -> None:
                         ("</div>", HOSTILE[4]), ("**bold", HOSTILE[7]), ("=HYP", HOSTILE[8]),
                         ("ctl", CONTROLS), ("rtl", HOSTILE[14]), ("<b>", HOSTILE[15])):
         _search(guarded, typed, name)
+    _assert_nothing_ran(guarded)
+
+
+_GLYPH_X = """(el) => {
+  // x of each character's box in the tooltip's text, in text order
+  const node = el.firstChild, out = [];
+  for (let i = 0; i < node.length; i++) {
+    const r = document.createRange();
+    r.setStart(node, i); r.setEnd(node, i + 1);
+    out.push(r.getBoundingClientRect().left);
+  }
+  return [node.data, out];
+}"""
+
+
+def test_bidi_override_stays_inside_the_name(open_guarded_map, runs) -> None:
+    """A street name with an unclosed right-to-left override: the distance band after it
+    in the tooltip still reads left to right ("0–100 m", not "m 001–0")."""
+    guarded = open_guarded_map(runs["coverage"] / "coverage_map.html")
+    page = guarded.page
+    page.evaluate("""() => {
+      const map = window[document.querySelector(".folium-map").id];
+      map.eachLayer((l) => {
+        const t = l.getTooltip && l.getTooltip();
+        if (t && !l.getPopup() && String(t.getContent()).includes("evil")) l.openTooltip();
+      });
+    }""")
+    tips = page.locator(".leaflet-tooltip", has_text="evil")
+    assert tips.count() >= 1
+    for k in range(tips.count()):
+        text, xs = tips.nth(k).evaluate(_GLYPH_X)
+        tail = text.rindex("爱心驿站") + 4  # what follows the name, e.g. ": 0–100 m"
+        band = [x for ch, x in zip(text[tail:], xs[tail:], strict=True) if ch != " "]
+        assert band == sorted(band) and len(set(band)) == len(band), (text, xs)
     _assert_nothing_ran(guarded)
 
 
@@ -341,9 +380,9 @@ def test_check_map(open_guarded_map, runs) -> None:
     placed = [c for c in checks if c.get("lon") is not None]
     assert len(placed) == N
     circles = [r for r in records if r["cls"] and "sp-check" in r["cls"]]
-    titles = sorted(r["title"].strip() for r in circles)
+    titles = sorted(shown(r["title"]) for r in circles)
     assert titles == sorted(shown(f"{c['proposal_id']} {c['name']}") for c in placed)
-    tooltips = sorted(r["tooltip"].strip() for r in circles)
+    tooltips = sorted(shown(r["tooltip"]) for r in circles)
     assert tooltips == titles
     # Reasons name existing stations (hostile too) inside a sentence.
     popups = " ‖ ".join(shown(r["popup"]) for r in circles)
