@@ -48,26 +48,32 @@ LIMIT_M = 500.0
 
 def _best(fn, repeats: int) -> float:
     """Fastest of ``repeats`` runs of ``fn()`` in seconds (for sub-second timings)."""
-    times = []
+    return min(_interleaved({"fn": fn}, repeats)["fn"])
+
+
+def _interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Seconds of ``repeats`` rounds of each function, called in turn within a round.
+
+    A result is dropped only after its clock stops (freeing a million shapely pieces is
+    not the computation)."""
+    times: dict[str, list[float]] = {key: [] for key in fns}
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for key, fn in fns.items():
+            t = time.perf_counter()
+            out = fn()
+            times[key].append(time.perf_counter() - t)
+            del out
+    return times
 
 
-def one(name: str, stations: list[int], n_cand: int, ego_sample: int, nx_max_edges: int,
-        write_max_pieces: int) -> dict:
+def one(name: str, stations: list[int], n_cand: int, *, ego_sample: int, nx_max_edges: int,
+        write_max_pieces: int, repeats: int, coverage_only: bool) -> dict:
     """Every measurement on one network (runs in its own process)."""
     import networkx as nx
     from scipy.sparse.csgraph import dijkstra
 
     import stationplan as sp
-    from stationplan import _solver
-    from stationplan.candidates import street_candidates
     from stationplan.coverage import _cut_edges, _prepared, search_graph, station_distances
-    from stationplan.demand import coverage_matrix, demand_units
-    from stationplan.outputs import write_coverage_outputs
 
     res: dict = {"network": name}
     warm = sp.load_network  # noqa: F841 - keep import time out of the load timing
@@ -79,7 +85,135 @@ def one(name: str, stations: list[int], n_cand: int, ego_sample: int, nx_max_edg
     with timer(res, "prepare_s"):
         _prepared(net)
 
-    # --- siting first, so that its peak memory is not mixed with the baselines' ----------
+    if not coverage_only:
+        res["siting"] = _siting(net, n_cand)
+
+    # --- coverage for growing station counts ----------------------------------------------
+    rule = sp.CoverageRule(radius_m=LIMIT_M, max_minutes=None)
+    tmp = Path(tempfile.mkdtemp(prefix="spbench-"))
+    csv = random_stations_csv(net, max(stations), tmp / "stations.csv")
+    with timer(res, "read_stations_s"):
+        read = sp.read_stations(csv)
+    with timer(res, "snap_s"):
+        snapped = sp.snap_stations(net, read)
+    res["snap_per_station_ms"] = 1000 * res["snap_s"] / max(stations)
+    n = len(net.nodes)
+    rows = []
+    last_cov = None
+    for k_st in stations:
+        st = snapped.iloc[:k_st]
+        ok = st[st["status"] == "ok"]
+        e, o = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
+        row: dict = {"stations": k_st, "repeats": repeats}
+        graph = search_graph(net, e, o)
+        row["graph_s"] = _best(lambda e=e, o=o: search_graph(net, e, o), repeats)
+        idx = n + np.arange(len(e))
+
+        def arrays(e=e, o=o):
+            nd, ns = station_distances(net, e, o, limit_m=LIMIT_M)
+            return _cut_edges(net, nd, ns, e, o, LIMIT_M)
+
+        # The three are timed in turn within each round, so that a change of load on the
+        # shared machine hits all of them alike; each reports its fastest round.
+        runs = _interleaved({
+            "csgraph_s": lambda g=graph, idx=idx: dijkstra(g, indices=idx, min_only=True,
+                                                           limit=LIMIT_M),
+            "pieces_arrays_s": arrays,
+            "coverage_s": lambda st=st: sp.compute_coverage(net, st, rule=rule),
+        }, repeats)
+        for key, times in runs.items():
+            row[key] = min(times)
+            row[key.replace("_s", "_runs_s")] = times
+        cov = sp.compute_coverage(net, st, rule=rule)
+        row["pieces"] = len(cov.pieces)
+        row["covered_km"] = cov.covered_m / 1000
+        rows.append((row, graph, e, o))
+        last_cov = cov
+    res["peak_rss_gb_after_coverage"] = peak_rss_gb()
+
+    # --- writing the outputs of the largest station set ------------------------------------
+    if not coverage_only:
+        from stationplan.outputs import write_coverage_outputs
+
+        gaps = sp.find_gaps(last_cov)
+        summary = sp.summarize(last_cov, gaps)
+        out = tmp / "out"
+        t = time.perf_counter()
+        if len(last_cov.pieces) <= write_max_pieces:
+            try:
+                write_coverage_outputs(out, last_cov, gaps, summary, overwrite=True)
+                res["write_what"] = "all coverage outputs (GeoJSON layers, summary, HTML map, PNG)"
+            except Exception as exc:  # the map modules are being worked on; report, go on
+                res["write_what"] = f"failed: {type(exc).__name__}: {exc}"[:200]
+        else:
+            from stationplan._io import atomic_write_text, geojson_text, json_text
+
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out / "coverage.geojson", geojson_text(last_cov.pieces))
+            atomic_write_text(out / "summary.json", json_text(summary))
+            res["write_what"] = ("coverage.geojson and summary.json only (map skipped: too "
+                                 "many pieces)")
+        res["write_s"] = time.perf_counter() - t
+        res["write_mb"] = sum(p.stat().st_size for p in out.iterdir()) / 1e6 if out.exists() else 0
+
+    # --- baselines on the same reversed street graph ----------------------------------------
+    base = _prepared(net).reversed_graph
+    use_nx = res["edges"] <= nx_max_edges
+    if use_nx:
+        with timer(res, "nx_build_s"):
+            g_nx = nx.DiGraph()
+            g_nx.add_nodes_from(range(n))
+            coo = base.tocoo()
+            g_nx.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(),
+                                             coo.data.tolist(), strict=True))
+    for row, graph, e, _ in rows:
+        if not use_nx:
+            continue
+        site_nodes = list(range(n, n + len(e)))
+        extra = graph[n:].tocoo()
+        g_nx.add_weighted_edges_from(zip((extra.row + n).tolist(), extra.col.tolist(),
+                                         extra.data.tolist(), strict=True))
+        t = time.perf_counter()
+        dist = nx.multi_source_dijkstra_path_length(g_nx, site_nodes, cutoff=LIMIT_M)
+        row["nx_multi_s"] = time.perf_counter() - t
+        row["nx_reached"] = sum(1 for x in dist if x < n)
+        g_nx.remove_nodes_from(site_nodes)
+    if use_nx:
+        del g_nx
+        with timer(res, "osmnx_graph_build_s"):
+            g_ox = _osmnx_style_graph(net)
+    for row, _, e, o in rows:
+        if not use_nx:
+            continue
+        # The OSMnx tutorial: the station's nearest node (here the nearer end of its street),
+        # then one ego_graph per station on the street graph, radius 500 by length.
+        length = net.edges["length_m"].to_numpy()[e]
+        centers = np.where(o <= length / 2, net.edges["u"].to_numpy()[e],
+                           net.edges["v"].to_numpy()[e]).tolist()
+        sample = centers[:ego_sample]
+        edges: set = set()
+        t = time.perf_counter()
+        for c in sample:
+            ego = nx.ego_graph(g_ox, c, radius=LIMIT_M, distance="length")
+            edges.update(ego.edges())
+        spent = time.perf_counter() - t
+        row["ego_sample"] = len(sample)
+        row["ego_measured_s"] = spent
+        row["ego_s"] = spent * len(centers) / max(len(sample), 1)
+        if len(sample) == len(centers):
+            row["ego_covered_km"] = _whole_edge_km(net, edges, n)
+    res["coverage"] = [r for r, *_ in rows]
+    res["peak_rss_gb"] = peak_rss_gb()
+    return res
+
+
+def _siting(net, n_cand: int) -> dict:
+    """Candidate coverage sets, greedy and local search for both objectives."""
+    from stationplan import _solver
+    from stationplan.candidates import street_candidates
+    from stationplan.demand import coverage_matrix, demand_units
+
+    # siting first, so that its peak memory is not mixed with the baselines'
     site: dict = {}
     with timer(site, "candidates_s"):
         cands = street_candidates(net, spacing_m=50.0)
@@ -114,105 +248,33 @@ def one(name: str, stations: list[int], n_cand: int, ego_sample: int, nx_max_edg
     site["best_k_greedy_m"] = _solver.covered_weight(best_k, gk)
     site["best_k_swap_m"] = _solver.covered_weight(best_k, lk)
     site["peak_rss_gb"] = peak_rss_gb()
-    res["siting"] = site
-    del merged, fewest, best_k
+    return site
 
-    # --- coverage for growing station counts ----------------------------------------------
-    rule = sp.CoverageRule(radius_m=LIMIT_M, max_minutes=None)
-    tmp = Path(tempfile.mkdtemp(prefix="spbench-"))
-    csv = random_stations_csv(net, max(stations), tmp / "stations.csv")
-    with timer(res, "read_stations_s"):
-        read = sp.read_stations(csv)
-    with timer(res, "snap_s"):
-        snapped = sp.snap_stations(net, read)
-    res["snap_per_station_ms"] = 1000 * res["snap_s"] / max(stations)
-    n = len(net.nodes)
-    rows = []
-    last_cov = None
-    for k_st in stations:
-        st = snapped.iloc[:k_st]
-        ok = st[st["status"] == "ok"]
-        e, o = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
-        row: dict = {"stations": k_st}
-        reps = 3 if res["edges"] < 2e5 else 2
-        graph = search_graph(net, e, o)
-        row["graph_s"] = _best(lambda e=e, o=o: search_graph(net, e, o), reps)
-        idx = n + np.arange(len(e))
-        row["csgraph_s"] = _best(lambda g=graph, idx=idx: dijkstra(
-            g, indices=idx, min_only=True, limit=LIMIT_M), reps)
 
-        def arrays(e=e, o=o):
-            nd, ns = station_distances(net, e, o, limit_m=LIMIT_M)
-            return _cut_edges(net, nd, ns, e, o, LIMIT_M)
+def _osmnx_style_graph(net):
+    """The street network as OSMnx hands it to the tutorial: a ``MultiDiGraph`` with an arc
+    per travel direction and OSMnx's edge attributes (osmid, highway, name, oneway,
+    reversed, length) and node coordinates."""
+    import networkx as nx
 
-        row["pieces_arrays_s"] = _best(arrays, reps)
-        t = time.perf_counter()
-        cov = sp.compute_coverage(net, st, rule=rule)
-        row["coverage_s"] = time.perf_counter() - t
-        row["pieces"] = len(cov.pieces)
-        row["covered_km"] = cov.covered_m / 1000
-        rows.append((row, graph, e, o))
-        last_cov = cov
-    res["peak_rss_gb_after_coverage"] = peak_rss_gb()
-
-    # --- writing the outputs of the largest station set ------------------------------------
-    gaps = sp.find_gaps(last_cov)
-    summary = sp.summarize(last_cov, gaps)
-    out = tmp / "out"
-    t = time.perf_counter()
-    if len(last_cov.pieces) <= write_max_pieces:
-        try:
-            write_coverage_outputs(out, last_cov, gaps, summary, overwrite=True)
-            res["write_what"] = "all coverage outputs (GeoJSON layers, summary, HTML map, PNG)"
-        except Exception as exc:  # the map modules are being worked on; report, go on
-            res["write_what"] = f"failed: {type(exc).__name__}: {exc}"[:200]
-    else:
-        from stationplan._io import atomic_write_text, geojson_text, json_text
-
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "coverage.geojson", geojson_text(last_cov.pieces))
-        atomic_write_text(out / "summary.json", json_text(summary))
-        res["write_what"] = "coverage.geojson and summary.json only (map skipped: too many pieces)"
-    res["write_s"] = time.perf_counter() - t
-    res["write_mb"] = sum(p.stat().st_size for p in out.iterdir()) / 1e6 if out.exists() else 0
-
-    # --- baselines on the same reversed street graph ----------------------------------------
-    base = _prepared(net).reversed_graph
-    use_nx = res["edges"] <= nx_max_edges
-    if use_nx:
-        with timer(res, "nx_build_s"):
-            g_nx = nx.DiGraph()
-            g_nx.add_nodes_from(range(n))
-            coo = base.tocoo()
-            g_nx.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(),
-                                             coo.data.tolist(), strict=True))
-    for row, graph, e, _ in rows:
-        if not use_nx:
-            continue
-        site_nodes = list(range(n, n + len(e)))
-        extra = graph[n:].tocoo()
-        g_nx.add_weighted_edges_from(zip((extra.row + n).tolist(), extra.col.tolist(),
-                                         extra.data.tolist(), strict=True))
-        t = time.perf_counter()
-        dist = nx.multi_source_dijkstra_path_length(g_nx, site_nodes, cutoff=LIMIT_M)
-        row["nx_multi_s"] = time.perf_counter() - t
-        row["nx_reached"] = sum(1 for x in dist if x < n)
-        sample = site_nodes[:ego_sample]
-        edges: set = set()
-        t = time.perf_counter()
-        for s in sample:
-            ego = nx.ego_graph(g_nx, s, radius=LIMIT_M, distance="weight")
-            edges.update(ego.edges())
-        spent = time.perf_counter() - t
-        row["ego_sample"] = len(sample)
-        row["ego_measured_s"] = spent
-        row["ego_s"] = spent * len(site_nodes) / max(len(sample), 1)
-        if len(sample) == len(site_nodes):
-            row["ego_covered_km"] = _whole_edge_km(net, edges, n)
-        g_nx.remove_nodes_from(site_nodes)
-    res["coverage"] = [r for r, *_ in rows]
-    res["peak_rss_gb"] = peak_rss_gb()
-    return res
+    e = net.edges
+    u, v = e["u"].to_numpy(), e["v"].to_numpy()
+    fwd, bwd = e["fwd"].to_numpy(bool), e["bwd"].to_numpy(bool)
+    attrs = [{"osmid": int(i), "highway": h, "name": nm, "oneway": not (f and b),
+              "length": float(ln)}
+             for i, h, nm, f, b, ln in zip(e["osmid"].tolist(), e["highway"].tolist(),
+                                           e["name"].tolist(), fwd.tolist(), bwd.tolist(),
+                                           e["length_m"].tolist(), strict=True)]
+    g = nx.MultiDiGraph(crs=net.crs)
+    xy = net.nodes.geometry.get_coordinates().to_numpy()
+    g.add_nodes_from((i, {"x": x, "y": y}) for i, (x, y) in enumerate(xy.tolist()))
+    g.add_edges_from((a, b, {**d, "reversed": False})
+                     for a, b, d, f in zip(u.tolist(), v.tolist(), attrs, fwd.tolist(),
+                                           strict=True) if f)
+    g.add_edges_from((b, a, {**d, "reversed": True})
+                     for a, b, d, r in zip(u.tolist(), v.tolist(), attrs, bwd.tolist(),
+                                           strict=True) if r)
+    return g
 
 
 def _whole_edge_km(net, arcs: set, n: int) -> float:
@@ -285,7 +347,8 @@ def report(results: list[dict], plan: dict | None, args) -> str:
         lines.append(
             f"| {r['network']} | {fmt(r['edges'])} | {fmt(r['nodes'])} | {fmt(r['km'], 0)} | "
             f"{fmt(r['load_s'])} | {fmt(r['prepare_s'], 3)} | {fmt(r['read_stations_s'])} | "
-            f"{fmt(r['snap_per_station_ms'], 3)} | {fmt(r['write_s'])} | {fmt(r['write_mb'], 1)} | "
+            f"{fmt(r['snap_per_station_ms'], 3)} | {fmt(r.get('write_s'))} | "
+            f"{fmt(r.get('write_mb'), 1)} | "
             f"{fmt(r['peak_rss_gb'])} |")
     lines += ["", "Outputs written: " + "; ".join(
         f"{r['network']}: {r.get('write_what')}" for r in results if "error" not in r), ""]
@@ -293,8 +356,12 @@ def report(results: list[dict], plan: dict | None, args) -> str:
               "`arrays`: station search + cutting into labelled pieces (numpy arrays); "
               "`full`: `compute_coverage`, the GeoDataFrame of pieces with geometry. "
               "`csgraph`: bare multi-source Dijkstra on the prepared CSR graph (the floor). "
-              "`ego`: one `networkx.ego_graph` per station (OSMnx tutorial), measured on the "
-              "first N stations and scaled to all.", "",
+              "`ego`: one `networkx.ego_graph` per station (the OSMnx tutorial: the station's "
+              "nearest node, radius 500 by `length`, on an OSMnx-style `MultiDiGraph` with "
+              "OSMnx's edge attributes; whole edges), measured on the first N stations and "
+              "scaled to all. csgraph, arrays and full are timed in turn in each of "
+              f"{_repeats(results)} rounds; the fastest round of each is shown (all rounds "
+              "are in run.json).", "",
               "| network | stations | pieces | covered km | csgraph | arrays | full | "
               "arrays/csgraph | full/csgraph | nx multi-source | nx/arrays | ego (N measured) | "
               "ego/arrays | ego/full | ego whole-edge km |",
@@ -313,7 +380,24 @@ def report(results: list[dict], plan: dict | None, args) -> str:
                 f"{fmt(ego / c['pieces_arrays_s'] if ego else None, 1)} | "
                 f"{fmt(ego / c['coverage_s'] if ego else None, 1)} | "
                 f"{fmt(c.get('ego_covered_km'), 1)} |")
-    lines += ["", "## Siting: coverage sets, greedy, local search", "",
+    if any(r.get("siting") for r in results):
+        lines += _siting_table(results)
+    if plan:
+        lines += ["", "## End to end: `stationplan plan` (40 random stations, --quiet)", "",
+                  "| extract | candidates | seconds | exit | answer | stage timings |",
+                  "|---|---|---:|---:|---|---|"]
+        for name, runs in plan.items():
+            for label, p in runs.items():
+                said = " ".join(p["said"]) if isinstance(p["said"], list) else p["said"]
+                tim = ", ".join(f"{k} {v:.2f}" for k, v in p.get("timings", {}).items())
+                lines.append(f"| {name} | {label} | {p['seconds']:.1f} | {p['exit']} | "
+                             f"{said[:90]} | {tim} |")
+    lines += ["", *targets(results, plan)]
+    return "\n".join(lines) + "\n"
+
+
+def _siting_table(results: list[dict]) -> list[str]:
+    lines = ["", "## Siting: coverage sets, greedy, local search", "",
               "Street candidates every 50 m plus junctions (sampled down to the number "
               "shown), 25 m demand units, 500 m. Fewest sites for 100 % of coverable "
               "demand (greedy, then drop / 2-for-1 / swap local search), and best-k with "
@@ -334,18 +418,12 @@ def report(results: list[dict], plan: dict | None, args) -> str:
             f"{fmt(s['greedy_best_k_s'])} | {fmt(s['swap_best_k_s'])} | "
             f"{s['best_k_greedy_m'] / 1000:.1f} -> {s['best_k_swap_m'] / 1000:.1f} | "
             f"{fmt(s['peak_rss_gb'])} |")
-    if plan:
-        lines += ["", "## End to end: `stationplan plan` (40 random stations, --quiet)", "",
-                  "| extract | candidates | seconds | exit | answer | stage timings |",
-                  "|---|---|---:|---:|---|---|"]
-        for name, runs in plan.items():
-            for label, p in runs.items():
-                said = " ".join(p["said"]) if isinstance(p["said"], list) else p["said"]
-                tim = ", ".join(f"{k} {v:.2f}" for k, v in p.get("timings", {}).items())
-                lines.append(f"| {name} | {label} | {p['seconds']:.1f} | {p['exit']} | "
-                             f"{said[:90]} | {tim} |")
-    lines += ["", *targets(results, plan)]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _repeats(results: list[dict]) -> str:
+    counts = sorted({c.get("repeats", 1) for r in results for c in r.get("coverage", [])})
+    return "/".join(str(c) for c in counts) or "-"
 
 
 def targets(results: list[dict], plan: dict | None) -> list[str]:
@@ -359,8 +437,14 @@ def targets(results: list[dict], plan: dict | None) -> list[str]:
     cov = max(big["coverage"], key=lambda c: c["stations"])
     ra = cov["pieces_arrays_s"] / cov["csgraph_s"]
     rf = cov["coverage_s"] / cov["csgraph_s"]
+    per_round = ""
+    if "csgraph_runs_s" in cov:  # the ratio within each round, where the load was alike
+        cs = np.array(cov["csgraph_runs_s"])
+        pa, pf = np.array(cov["pieces_arrays_runs_s"]), np.array(cov["coverage_runs_s"])
+        per_round = (f"; median of the per-round ratios: arrays {np.median(pa / cs):.1f}x, "
+                     f"full {np.median(pf / cs):.1f}x")
     out.append(f"| coverage of {cov['stations']:,} stations within 2x of bare csgraph | "
-               f"arrays {ra:.1f}x, full GeoDataFrame {rf:.1f}x (csgraph "
+               f"fastest rounds: arrays {ra:.1f}x, full GeoDataFrame {rf:.1f}x{per_round} (csgraph "
                f"{cov['csgraph_s']:.3f} s, arrays {cov['pieces_arrays_s']:.3f} s, full "
                f"{cov['coverage_s']:.2f} s) | {'yes' if ra <= 2 else 'no'} (arrays), "
                f"{'yes' if rf <= 2 else 'no'} (full) |")
@@ -371,7 +455,9 @@ def targets(results: list[dict], plan: dict | None) -> list[str]:
                    f"{cov['ego_sample']}): {ea:.0f}x (arrays), {ef:.0f}x (full) | "
                    f"{'yes' if ea >= 50 else 'no'} (arrays), {'yes' if ef >= 50 else 'no'} "
                    "(full) |")
-    s = big["siting"]
+    s = big.get("siting")
+    if not s:
+        return out
     out.append(f"| coverage sets, {s['candidates']:,} candidates, < 60 s | "
                f"{s['coverage_sets_s']:.1f} s | {'yes' if s['coverage_sets_s'] < 60 else 'no'} |")
     gs_k = s["greedy_best_k_s"] + s["swap_best_k_s"]
@@ -399,7 +485,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="small smoke run: 10^4 synthetic, two extracts, fewer stations")
     p.add_argument("--no-real", action="store_true", help="skip the real extracts")
     p.add_argument("--no-plan", action="store_true", help="skip the end-to-end CLI run")
-    p.add_argument("--ego-sample", type=int, default=100,
+    p.add_argument("--coverage-only", action="store_true",
+                   help="only the coverage section (coverage timings and baselines): no "
+                        "siting, no output writing, no end-to-end run")
+    p.add_argument("--stations", default=None,
+                   help="station counts, e.g. 2500 (default 10,100,1000, and 2500 on "
+                        "10^6 edges)")
+    p.add_argument("--repeats", type=int, default=5,
+                   help="rounds of the coverage timings (csgraph, arrays, full in turn); "
+                        "the fastest round of each is reported")
+    p.add_argument("--ego-sample", type=int, default=200,
                    help="ego_graph is timed on at most this many stations, then scaled")
     p.add_argument("--nx-max-edges", type=int, default=1_100_000,
                    help="build the networkx baselines only up to this many edges")
@@ -407,13 +502,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="write the HTML map only up to this many pieces")
     p.add_argument("--out", default=str(RESULTS / "run.md"), help="markdown report")
     p.add_argument("--one", help=argparse.SUPPRESS)
-    p.add_argument("--stations", default=None, help=argparse.SUPPRESS)
     p.add_argument("--candidates", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.argv = argv
     if args.one:
         res = one(args.one, [int(x) for x in args.stations.split(",")], args.candidates,
-                  args.ego_sample, args.nx_max_edges, args.write_max_pieces)
+                  ego_sample=args.ego_sample, nx_max_edges=args.nx_max_edges,
+                  write_max_pieces=args.write_max_pieces, repeats=args.repeats,
+                  coverage_only=args.coverage_only)
         print(json.dumps(res))
         return 0
 
@@ -421,9 +517,9 @@ def main(argv: list[str] | None = None) -> int:
     real = [] if args.no_real else ["helsinki", *REAL]
     if args.quick:
         sizes, real = [10_000], ["helsinki", "chengdu_center"]
-    cases = [(name, "10,100,1000", 0) for name in real]
+    cases = [(name, args.stations or "10,100,1000", 0) for name in real]
     for size in sizes:
-        k = "10,100,1000,2500" if size >= 1_000_000 else "10,100,1000"
+        k = args.stations or ("10,100,1000,2500" if size >= 1_000_000 else "10,100,1000")
         n_cand = 100_000 if size >= 1_000_000 else 20_000 if size >= 100_000 else 0
         cases.append((f"syn:{size:g}", k, n_cand))
     results = []
@@ -432,12 +528,15 @@ def main(argv: list[str] | None = None) -> int:
         res = run_child(Path(__file__), ["--one", name, "--stations", stations, "--candidates",
                                          str(n_cand), "--ego-sample", str(args.ego_sample),
                                          "--nx-max-edges", str(args.nx_max_edges),
-                                         "--write-max-pieces", str(args.write_max_pieces)],
+                                         "--write-max-pieces", str(args.write_max_pieces),
+                                         "--repeats", str(args.repeats),
+                                         *(["--coverage-only"] if args.coverage_only else [])],
                         timeout_s=3600)
         res.setdefault("network", name)
         results.append(res)
     plan = None
-    if not args.no_plan and (SHARED_OSM / "chengdu_center.osm.bz2").exists():
+    if not (args.no_plan or args.coverage_only) and (SHARED_OSM /
+                                                      "chengdu_center.osm.bz2").exists():
         plan = {"chengdu_center": plan_end_to_end("chengdu_center")}
     text = report(results, plan, args)
     print(text)
