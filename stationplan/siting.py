@@ -270,7 +270,7 @@ def _quality(cert: _solver.Certificate) -> str:
         return "optimal"
     if cert.gap is None:
         return "no bound computed (instance too large)"
-    how = "MILP bound" if cert.proof == "milp" else "LP bound"
+    how = {"milp": "MILP bound", "lagrangian": "Lagrangian bound"}.get(cert.proof, "LP bound")
     return f"gap <= {100 * cert.gap:.1f} % by {how}"
 
 
