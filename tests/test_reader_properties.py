@@ -13,6 +13,7 @@ must come back invalid with a reason naming the file, the row and the column.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -24,6 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import openpyxl
+import pyproj
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -203,6 +205,10 @@ def tables(draw, layout: Layout, *, min_rows: int = 1, max_rows: int = 12,
     bad_cells = [c for c in BAD_CELLS if _encodable(c, layout.encoding)
                  # "1,5 38.0" is a fair "lng,lat" pair: 1, 5°38′ (DMS with spaces)
                  and not (c == "1,5" and layout.pair_header and layout.pair_sep == " ")]
+    if layout.fmt == "xlsx" and layout.pair_header is None:  # typed cells, not text
+        bad_cells += [True, dt.date(2024, 5, 1), dt.datetime(2024, 5, 1, 8, 30)]
+    if layout.fmt == "geojson":  # JSON values: a boolean, null, a number no float holds
+        bad_cells += [True, None, 10**400]
     rows: list[Row] = []
     forward = FORWARD[layout.crs]
     for i in range(n):
@@ -534,3 +540,52 @@ def test_names_survive_every_encoding():
             got = sp.read_stations(path)["name"].tolist()
         assert got == [n.strip() for n in names], encoding
         assert all(unicodedata.is_normalized("NFC", n) for n in got)
+
+
+# Projected x/y (a CRS code): Finland's national grid and UTM 50N around Beijing.
+PROJECTED = {"EPSG:3067": ((21.0, 30.0), (60.0, 69.0)), "EPSG:32650": ((114.5, 119.5),
+                                                                      (32.0, 44.0))}
+
+
+@SETTINGS
+@given(data=st.data())
+def test_projected_coordinates_come_back_where_they_were(data):
+    """x/y in metres: every row once; swapped columns fixed only where the swap is in China."""
+    code = data.draw(st.sampled_from(sorted(PROJECTED)))
+    (west, east), (south, north) = PROJECTED[code]
+    to_xy = pyproj.Transformer.from_crs(4326, code, always_xy=True)
+    xname, yname = data.draw(st.sampled_from([("x", "y"), ("X坐标", "Y坐标"), ("POINT_X",
+                                                                               "POINT_Y")]))
+    kinds = ["ok", "ok", "bad_cell", "far"] + (["swapped"] if code == "EPSG:32650" else [])
+    n = data.draw(st.integers(1, 10))
+    lines, expect = [f"id,{xname},{yname}"], []
+    for i in range(n):
+        kind = data.draw(st.sampled_from(kinds))
+        x, y = to_xy.transform(data.draw(st.floats(west, east)), data.draw(st.floats(south,
+                                                                                      north)))
+        x, y = round(x, 3), round(y, 3)
+        if kind == "bad_cell":
+            lines.append(f"S{i},{data.draw(st.sampled_from(['', 'abc', 'inf']))},{y}")
+        elif kind == "far":
+            lines.append(f"S{i},{data.draw(st.sampled_from(['1e9', '-4e8']))},{y}")
+        else:
+            lines.append(f"S{i},{y},{x}" if kind == "swapped" else f"S{i},{x},{y}")
+        expect.append((kind, x, y))
+    with folder() as tmp:
+        path = tmp / "xy.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        got = sp.read_stations(path, crs=code)
+    assert got["row"].tolist() == list(range(2, n + 2))
+    assert (got["src_crs"] == code).all()
+    for (kind, x, y), (_, row) in zip(expect, got.iterrows(), strict=True):
+        if kind in ("bad_cell", "far"):
+            assert row["status"] == "invalid"
+            assert row["reason"].startswith(f"xy.csv row {row['row']}: ")
+            assert f"'{xname}'" in row["reason"]
+            if kind == "far":
+                assert f"outside the area of {code}" in row["reason"]
+        else:
+            assert row["status"] == "ok", row["reason"]
+            back = to_xy.transform(row.geometry.x, row.geometry.y)
+            assert back == pytest.approx((x, y), abs=1e-3)  # 1 mm
+            assert ("swapped" in row["note"]) == (kind == "swapped")
