@@ -140,11 +140,13 @@ def _read_csv(path: Path, encoding: str | None, *, tab: bool) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if tab else _delimiter(text))
     rows = []
     line = 0
+    quoted = "'" in text  # most files have no ' at all: skip the per-cell check
     try:
         for record in reader:
             start, line = line + 1, reader.line_num
-            rows.append((start, record if not any(c[:1] == "'" for c in record)
-                         else [_NEUTRALISED.sub("", c) for c in record]))
+            if quoted and any(c[:1] == "'" for c in record):
+                record = [_NEUTRALISED.sub("", c) for c in record]
+            rows.append((start, record))
     except csv.Error as exc:
         msg = f"{path} line {reader.line_num}: not valid CSV ({exc}); check the quotes"
         raise InputError(msg) from exc

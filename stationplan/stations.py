@@ -129,8 +129,9 @@ def read_stations(
     rows = _join_spill(rows, cols)
     source, pre = _source_crs(spec, cols, table, path, use_geometry=use_geometry,
                               named=lon_col is not None or lat_col is not None)
-    parsed = _parse_rows(table, rows, cols, source, pre, path, use_geometry=use_geometry)
-    stations = _assemble(table, rows, cols, source, parsed, path)
+    data = _by_column(rows, len(cols.names))
+    parsed = _parse_rows(table, data, cols, source, pre, path, use_geometry=use_geometry)
+    stations = _assemble(table, data, cols, source, parsed, path)
     stations.attrs["read_report"] = _report(stations, table, path, header_row, source,
                                             skipped, parsed)
     return stations
@@ -245,16 +246,27 @@ def _join_spill(rows: list[tuple[int, list[Any]]], cols: Columns
     return out
 
 
-def _column(rows: list[tuple[int, list[Any]]], index: int) -> list[Any]:
-    """The cells of one column (``None`` where a row is short)."""
-    return [cells[index] if index < len(cells) else None for _, cells in rows]
+@dataclass(frozen=True)
+class _Data:
+    """The data rows by column: their numbers and the cells of each header column."""
+
+    numbers: list[int]
+    columns: list[tuple[Any, ...]]
+
+
+def _by_column(rows: list[tuple[int, list[Any]]], width: int) -> _Data:
+    """Transpose the rows; short rows get ``None`` cells, cells beyond the header go."""
+    fitted = [cells if len(cells) == width else [*cells[:width], *[None] * (width - len(cells))]
+              for _, cells in rows]
+    columns = list(zip(*fitted, strict=True)) if width else []
+    return _Data([number for number, _ in rows], columns)
 
 
 def _label(xname: str, yname: str) -> str:
     return f"column '{xname}'" if xname == yname else f"columns '{xname}'/'{yname}'"
 
 
-def _raw_xy(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
+def _raw_xy(table: Table, data: _Data, cols: Columns,
             problems: dict[int, list[str]], *, use_geometry: bool
             ) -> tuple[list[Any], list[Any], str, str]:
     """The x and y cells of every row (``None`` and a problem where there are none)."""
@@ -271,12 +283,12 @@ def _raw_xy(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
         return xs, ys, "longitude", "latitude"
     if cols.pair is not None:
         name = cols.names[cols.pair]
-        first, second, bad = _coords.parse_pairs(_column(rows, cols.pair), name)
+        first, second, bad = _coords.parse_pairs(data.columns[cols.pair], name)
         for i, problem in bad.items():
             problems[i].append(problem)
         return (second, first, name, name) if cols.pair_lat_first else (first, second, name,
                                                                           name)
-    return (_column(rows, cols.lon), _column(rows, cols.lat), cols.names[cols.lon],
+    return (data.columns[cols.lon], data.columns[cols.lat], cols.names[cols.lon],
             cols.names[cols.lat])
 
 
@@ -312,15 +324,15 @@ def _check_degrees(xs: np.ndarray, ys: np.ndarray, both: np.ndarray, label: str,
     return int(swap.sum())
 
 
-def _parse_rows(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
+def _parse_rows(table: Table, data: _Data, cols: Columns,
                 source: CrsSpec, pre: CrsSpec | None, path: Path, *,
                 use_geometry: bool) -> _Parsed:
-    n = len(rows)
+    n = len(data.numbers)
     # Texts only for the rows that have any (a list per row would be 2 x n lists).
     problems: dict[int, list[str]] = defaultdict(list)
     notes: dict[int, list[str]] = defaultdict(list)
     geographic = source.geographic and pre is None
-    raw_x, raw_y, xname, yname = _raw_xy(table, rows, cols, problems,
+    raw_x, raw_y, xname, yname = _raw_xy(table, data, cols, problems,
                                          use_geometry=use_geometry)
     label = _label(xname, yname)
     located = _without(problems, n)
@@ -401,13 +413,13 @@ def _texts(values: list[Any]) -> list[str]:
     return [v.strip() if type(v) is str else _text(v) for v in values]
 
 
-def _services(rows: list[tuple[int, list[Any]]], cols: Columns) -> list[str]:
+def _services(data: _Data, cols: Columns) -> list[str]:
     """The services of every row; rows with the same service cells share one parse."""
     keys = list(cols.flags)
-    columns = [_column(rows, cols.flags[k]) for k in keys]
-    columns += [_column(rows, j) for j in cols.lists]
+    columns = [data.columns[cols.flags[k]] for k in keys]
+    columns += [data.columns[j] for j in cols.lists]
     if not columns:
-        return [""] * len(rows)
+        return [""] * len(data.numbers)
     seen: dict[tuple[Any, ...], str] = {}
     out = []
     width = len(keys)
@@ -420,15 +432,15 @@ def _services(rows: list[tuple[int, list[Any]]], cols: Columns) -> list[str]:
     return out
 
 
-def _assemble(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
+def _assemble(table: Table, data: _Data, cols: Columns,
               source: CrsSpec, parsed: _Parsed, path: Path) -> gpd.GeoDataFrame:
-    n = len(rows)
-    numbers = [number for number, _ in rows]
+    n = len(data.numbers)
+    numbers = data.numbers
     tabular = table.columns is None
 
     def field(name: str) -> list[str]:
         index = cols.fields.get(name)
-        return _texts(_column(rows, index)) if index is not None else [""] * n
+        return _texts(data.columns[index]) if index is not None else [""] * n
 
     def joined(texts: dict[int, list[str]]) -> list[str]:
         out = [""] * n
@@ -447,7 +459,7 @@ def _assemble(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
         "reason": joined(parsed.problems),
         "note": joined(parsed.notes),
         **{f: field(f) for f in TEXT_FIELDS},
-        "services": _services(rows, cols),
+        "services": _services(data, cols),
         "src_lon": parsed.src_x,
         "src_lat": parsed.src_y,
         "src_crs": [source.label] * n,
@@ -458,8 +470,8 @@ def _assemble(table: Table, rows: list[tuple[int, list[Any]]], cols: Columns,
         key = None if not name else f"input_{name}" if name in _RESERVED else name
         if key is None or sources.get(i) in (name, key) or key in columns:
             continue
-        cells = _column(rows, i)
-        columns[key] = _texts(cells) if tabular else cells
+        cells = data.columns[i]
+        columns[key] = _texts(cells) if tabular else list(cells)
     _flag_duplicates(columns, parsed, path.name, table.unit)
     frame = pd.DataFrame(columns)
     _check_unique_ids(frame, path)
