@@ -104,7 +104,18 @@ def read_stations(
         ``input_status``, ``input_reason`` when the file has them, the file's other
         columns (those named like the columns above get an ``input_`` prefix), and a
         Point geometry (``None`` for invalid rows). ``attrs["read_report"]`` holds the
-        counts that are also logged.
+        counts that are also logged. ``station_id`` is the id column's value, else the
+        row number (``row<number>`` when a typed id already uses that number).
+
+    Raises
+    ------
+    MissingDataError
+        The file does not exist, or has no station rows (empty, or a header only): a
+        plan needs stations, so this is an error that names the file, not an empty table.
+    InputError
+        The file cannot be read or has no coordinate columns, options conflict with it,
+        or typed station ids repeat. Problems of single rows never raise; they make the
+        row ``"invalid"`` with a ``reason``.
     """
     path = Path(path)
     spec = _coords.resolve_crs(crs)
