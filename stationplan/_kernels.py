@@ -845,28 +845,26 @@ def _cut_station_edge(out, k, edge, ln, a, b, src_a, src_b, on_edge, st_off, fwd
 # --- nearest station: one multi-source search --------------------------------------------
 
 @_jit
-def _push2(hd, hs, hn, size, d, s, node):
+def _push_packed(hd, hk, size, d, key):
     i = size
     while i > 0:
         parent = (i - 1) >> 1
-        if hd[parent] < d or (hd[parent] == d and hs[parent] <= s):
+        if hd[parent] < d or (hd[parent] == d and hk[parent] <= key):
             break
         hd[i] = hd[parent]
-        hs[i] = hs[parent]
-        hn[i] = hn[parent]
+        hk[i] = hk[parent]
         i = parent
     hd[i] = d
-    hs[i] = s
-    hn[i] = node
+    hk[i] = key
     return size + 1
 
 
 @_jit
-def _pop2(hd, hs, hn, size):
-    d0, s0, n0 = hd[0], hs[0], hn[0]
+def _pop_packed(hd, hk, size):
+    d0, k0 = hd[0], hk[0]
     size -= 1
     if size > 0:
-        d, s, node = hd[size], hs[size], hn[size]
+        d, key = hd[size], hk[size]
         i = 0
         while True:
             child = 2 * i + 1
@@ -874,18 +872,16 @@ def _pop2(hd, hs, hn, size):
                 break
             right = child + 1
             if right < size and (hd[right] < hd[child]
-                                 or (hd[right] == hd[child] and hs[right] < hs[child])):
+                                 or (hd[right] == hd[child] and hk[right] < hk[child])):
                 child = right
-            if hd[child] > d or (hd[child] == d and hs[child] >= s):
+            if hd[child] > d or (hd[child] == d and hk[child] >= key):
                 break
             hd[i] = hd[child]
-            hs[i] = hs[child]
-            hn[i] = hn[child]
+            hk[i] = hk[child]
             i = child
         hd[i] = d
-        hs[i] = s
-        hn[i] = node
-    return d0, s0, n0, size
+        hk[i] = key
+    return d0, k0, size
 
 
 @_jit
@@ -895,16 +891,18 @@ def nearest_source(indptr, indices, weights, seed_node, seed_cost, seed_src, lim
 
     Labels are (distance, source) pairs compared in that order, so a node at the same
     distance from two sources gets the lower-numbered one. Nodes beyond ``limit`` get
-    ``inf`` and -1.
+    ``inf`` and -1. Heap entries are (distance, source << 32 | node): one key compares
+    the pair, and the node rides along (fewer than 2**32 nodes and sources). A label only
+    ever decreases and a settled node's cannot (weights are not negative), so an entry
+    whose label is no longer the node's is stale, and no "settled" array is needed.
     """
     n = len(indptr) - 1
     dist = np.full(n, np.inf)
     src = np.full(n, -1, dtype=np.int64)
-    done = np.zeros(n, dtype=np.bool_)
     cap = len(indices) + len(seed_node) + 1
     hd = np.empty(cap)
-    hs = np.empty(cap, dtype=np.int64)
-    hn = np.empty(cap, dtype=np.int64)
+    hk = np.empty(cap, dtype=np.int64)
+    low = np.int64(0xFFFFFFFF)
     size = 0
     for q in range(len(seed_node)):
         x = seed_node[q]
@@ -913,19 +911,18 @@ def nearest_source(indptr, indices, weights, seed_node, seed_cost, seed_src, lim
         if c <= limit and (c < dist[x] or (c == dist[x] and s < src[x])):
             dist[x] = c
             src[x] = s
-            size = _push2(hd, hs, hn, size, c, s, x)
+            size = _push_packed(hd, hk, size, c, (np.int64(s) << 32) | x)
     while size > 0:
-        d, s, x, size = _pop2(hd, hs, hn, size)
-        if done[x] or d != dist[x] or s != src[x]:
+        d, key, size = _pop_packed(hd, hk, size)
+        x = key & low
+        s = key >> 32
+        if d != dist[x] or s != src[x]:
             continue
-        done[x] = True
         for j in range(indptr[x], indptr[x + 1]):
             y = indices[j]
-            if done[y]:
-                continue
             nd = d + weights[j]
             if nd <= limit and (nd < dist[y] or (nd == dist[y] and s < src[y])):
                 dist[y] = nd
                 src[y] = s
-                size = _push2(hd, hs, hn, size, nd, s, y)
+                size = _push_packed(hd, hk, size, nd, (s << 32) | y)
     return dist, src

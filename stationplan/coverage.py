@@ -244,6 +244,9 @@ def station_distances(
     k = len(edge_id)
     if k == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    if max(n, k) >= 2**31:  # the search packs a station and a node in one heap key
+        msg = f"{n:,} nodes and {k:,} stations: too many for one search (limit 2**31)"
+        raise InputError(msg)
     prep = _prepared(network)
     node, cost, site = _site_seeds(prep, edge_id, offset_m)
     graph = prep.reversed_graph
