@@ -10,6 +10,8 @@ that must be served (see :mod:`stationplan.area`). The routing core works on its
 from __future__ import annotations
 
 import logging
+import re
+import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -275,9 +277,7 @@ def load_network(
 
     clip = None if area is None else buffer_lonlat(area, margin_m)
     if kind == "graphml":
-        import osmnx as ox
-
-        net = network_from_graph(ox.load_graphml(path), mode=mode, source=str(path))
+        net = network_from_graph(_read_graphml(path), mode=mode, source=str(path))
     elif kind == "osm":
         net = _read_osm_file(path, travel, clip, endpoints.cache_dir)
     else:
@@ -311,6 +311,55 @@ def _file_kind(source: Any) -> tuple[Path, str]:
         f"a centerline file ({', '.join(CENTERLINE_SUFFIXES)}) or OSMnx GraphML (.graphml)"
     )
     raise InputError(msg)
+
+
+# Characters XML 1.0 cannot hold, raw or as references: C0 controls but tab, LF and CR, and
+# U+FFFE/U+FFFF. OSMnx (through ElementTree) writes names holding them without complaint.
+_XML_INVALID = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+    "|&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01])|x0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]));"
+)
+
+
+def _read_graphml(path: Path) -> nx.MultiDiGraph:
+    """Load OSMnx GraphML; characters XML does not allow are dropped with a warning.
+
+    Such characters (a U+0001 in a street name) are invisible noise in OSM tags and carry
+    nothing XML could hold, so the file is read without them rather than refused. Files
+    that are still not GraphML raise :class:`InputError`.
+    """
+    import osmnx as ox
+
+    try:
+        return ox.load_graphml(path)
+    except ET.ParseError as exc:
+        first_error = exc
+    except nx.NetworkXError as exc:
+        raise InputError(_not_graphml(path, exc)) from None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(_not_graphml(path, first_error)) from None
+    found = _XML_INVALID.search(text)
+    if found is None:
+        raise InputError(_not_graphml(path, first_error)) from None
+    line = text.count("\n", 0, found.start()) + 1
+    text, removed = _XML_INVALID.subn("", text)
+    try:
+        graph = ox.load_graphml(graphml_str=text)
+    except (ET.ParseError, nx.NetworkXError) as exc:
+        # columns count from the text without the dropped characters; lines are unchanged
+        raise InputError(_not_graphml(path, exc, dropped=removed)) from None
+    log.warning("%s: dropped %d control characters that XML does not allow (first on line %d; "
+                "usually in street names); the network was read without them",
+                path, removed, line)
+    return graph
+
+
+def _not_graphml(path: Path, exc: Exception, *, dropped: int = 0) -> str:
+    after = f" after dropping {dropped} control characters" if dropped else ""
+    return (f"{path}: cannot read it as GraphML ({exc}{after}); save the graph again with "
+            "osmnx.save_graphml or give the OSM or centerline file it was made from")
 
 
 def _read_osm_file(

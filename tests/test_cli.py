@@ -84,6 +84,9 @@ def test_existing_outputs_are_not_clobbered(tmp_path, hand_files, capsys):
     [
         (lambda p: p / "missing.osm", 3, "not found"),
         (lambda p: (p / "x.dwg").write_text("x") and p / "x.dwg", 2, "unknown network file type"),
+        (lambda p: (p / "x.graphml").write_text("<graphml><graph") and p / "x.graphml", 2,
+         "x.graphml: cannot read it as GraphML (unclosed token: line 1, column 9); save the "
+         "graph again with osmnx.save_graphml"),
     ],
 )
 def test_bad_network_gives_one_line_error(tmp_path, hand_files, capsys, make, code, words):
@@ -93,6 +96,22 @@ def test_bad_network_gives_one_line_error(tmp_path, hand_files, capsys, make, co
     assert len(err) == 1
     assert err[0].startswith("stationplan: error:")
     assert words in err[0]
+
+
+def test_graphml_with_control_characters_is_read_with_a_warning(tmp_path, hand_stations_csv,
+                                                                capsys):
+    g = hand_graph()
+    for u, v, k in g.edges(keys=True):
+        g.edges[u, v, k]["name"] = "街\x01道"  # osmnx writes it; XML parsers refuse it
+    net = tmp_path / "names.graphml"
+    ox.save_graphml(g, net)
+    out = tmp_path / "o"
+    assert main(["coverage", str(net), str(hand_stations_csv), "--out", str(out)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1
+    assert "names.graphml: dropped 20 control characters that XML does not allow" in warnings[0]
+    names = {f["properties"]["name"] for f in _features(out / "coverage.geojson")}
+    assert names == {"街道"}
 
 
 def test_bad_station_file_gives_one_line_error(tmp_path, hand_files, capsys):

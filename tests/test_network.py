@@ -88,6 +88,38 @@ def test_graphml_round_trip(tmp_path):
     assert net.stats["components"] == 4
 
 
+def test_graphml_with_control_characters_is_read_without_them(tmp_path, caplog):
+    # osmnx writes a U+0001 in a name raw, which no XML parser accepts; a hand-edited file
+    # may hold one as a character reference instead
+    g = hand_graph()
+    for u, v, k in g.edges(keys=True):
+        if {u, v} == {2, 3}:
+            g.edges[u, v, k]["name"] = "Bad\x01 Road\x1f"
+    path = tmp_path / "names.graphml"
+    ox.save_graphml(g, path)
+    text = path.read_text(encoding="utf-8").replace("road 0", "road&#1; 0&#x1F;")
+    path.write_text(text, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="stationplan"):
+        net = sp.load_network(path)
+    assert sorted(set(net.edges["name"])) == ["Bad Road", "road 0", "road 2", "road 3", "road 4",
+                                               "road 5", "road 6", "road 7", "road 8", "road 9"]
+    assert net.total_length_m == pytest.approx(5100, abs=1e-6)
+    # two raw characters on each of the edges 2->3 and 3->2, two references on 1->2 and 2->1
+    assert "names.graphml: dropped 8 control characters" in caplog.text
+
+
+def test_graphml_that_is_not_graphml_is_an_input_error(tmp_path):
+    broken = tmp_path / "broken.graphml"
+    broken.write_text("<?xml version='1.0'?><graphml><graph>&#1;<broken", encoding="utf-8")
+    with pytest.raises(sp.InputError, match=r"broken\.graphml: cannot read it as GraphML "
+                                            r"\(unclosed token.*after dropping 1 control"):
+        sp.load_network(broken)
+    other = tmp_path / "other.graphml"
+    other.write_text("<a/>", encoding="utf-8")
+    with pytest.raises(sp.InputError, match=r"other\.graphml: cannot read it as GraphML"):
+        sp.load_network(other)
+
+
 def test_osmnx_graph_object_is_accepted():
     net = sp.load_network(hand_graph())
     assert net.total_length_m == pytest.approx(5100, abs=1e-6)
