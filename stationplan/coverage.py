@@ -456,7 +456,12 @@ def _substrings(lines: np.ndarray, edge: np.ndarray, start: np.ndarray,
     The same vertices as shapely builds them (start point, inner vertices, end point),
     found by compiled loops (_kernels) instead of one Python call per piece.
     """
-    used, line_of = np.unique(edge, return_inverse=True)
+    if np.all(edge[1:] >= edge[:-1]):  # pieces come in edge order: no sort needed
+        first = np.ones(len(edge), dtype=bool)
+        first[1:] = edge[1:] != edge[:-1]
+        used, line_of = edge[first], np.cumsum(first) - 1
+    else:
+        used, line_of = np.unique(edge, return_inverse=True)
     xy, owner = shapely.get_coordinates(lines[used], return_index=True)
     line_ptr = np.zeros(len(used) + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=len(used)), out=line_ptr[1:])
