@@ -1,13 +1,14 @@
 """Properties of the station readers on generated files (CSV, XLSX, GeoJSON).
 
 Each example is a random station table, described first (what each row *is*: a valid
-point, a bad cell, swapped columns, a duplicate, a blank line) and then written in a
-random layout: file format, encoding, header language, column order, one "lng,lat"
-column or two, coordinate system and cell notation. The expected result of every row
-comes from that description, not from the reader: the row number is counted while the
-file is written, the accepted position is the generated WGS-84 point (the file holds
-its GCJ-02 or BD-09 forward conversion when ``crs`` says so), and a row with a bad cell
-must come back invalid with a reason naming the file, the row and the column.
+point, a bad cell, an out-of-range number, swapped columns, a duplicate, a blank line)
+and then written in a random layout: file format, encoding, delimiter, line ends, title
+row, header language, column order, one "lng,lat" column or two, coordinate system and
+cell notation. The expected result of every row comes from that description, not from
+the reader: the row number is counted while the file is written; an accepted point,
+converted forward to the file's system (GCJ-02, BD-09 or a projection, by the forward
+formula or PROJ), must give back the written coordinates; and a row with a bad cell must
+come back invalid with a reason naming the file, the row and the column.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class Layout:
     notation: str  # repr, fixed, fullwidth, dms, hemisphere, number (xlsx floats)
     pair_sep: str
     newline: str
+    delimiter: str  # CSV only: "," (.csv), ";" (.csv, European Excel), tab (.txt)
     title_row: bool
 
     @property
@@ -183,6 +185,7 @@ def layouts(draw, fmt: str | None = None, crs: str | None = None) -> Layout:
         notation=draw(st.sampled_from(notations)),
         pair_sep=draw(st.sampled_from([",", "，", ";", " "])),
         newline=draw(st.sampled_from(["\n", "\r\n"])),
+        delimiter=draw(st.sampled_from([",", ",", ";", "\t"])),
         title_row=tabular and draw(st.booleans()),
     )
 
@@ -293,34 +296,35 @@ def write_table(folder: Path, rows: list[Row], layout: Layout, *, blank_after: f
                 = frozenset(), stem: str = "stations") -> Written:
     """Write ``rows``; blank lines after the given row positions."""
     if layout.fmt == "csv":
-        return _write_csv(folder / f"{stem}.csv", rows, layout, blank_after)
+        suffix = ".txt" if layout.delimiter == "\t" else ".csv"
+        return _write_csv(folder / f"{stem}{suffix}", rows, layout, blank_after)
     if layout.fmt == "xlsx":
         return _write_xlsx(folder / f"{stem}.xlsx", rows, layout, blank_after)
     return _write_geojson(folder / f"{stem}.geojson", rows)
 
 
-def _csv_text(cells: list[object], newline: str) -> str:
+def _csv_text(cells: list[object], newline: str, delimiter: str = ",") -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator=newline).writerow(cells)
+    csv.writer(out, lineterminator=newline, delimiter=delimiter).writerow(cells)
     return out.getvalue()
 
 
 def _write_csv(path: Path, rows: list[Row], layout: Layout, blank_after: frozenset[int]
                ) -> Written:
-    nl = layout.newline
+    nl, sep = layout.newline, layout.delimiter
     parts = []
     if layout.title_row:
-        parts.append(_csv_text(["爱心驿站名单（测试）"], nl))
-    parts.append(_csv_text(_header(layout), nl))
+        parts.append(_csv_text(["爱心驿站名单（测试）"], nl, sep))
+    parts.append(_csv_text(_header(layout), nl, sep))
     line = len(parts) + 1
     numbers, blanks = {}, 0
     for k, row in enumerate(rows):
-        text = _csv_text(_cells_of(row, layout), nl)
+        text = _csv_text(_cells_of(row, layout), nl, sep)
         numbers[row.sid] = line
         line += text.count("\n")  # names may hold a line break inside quotes
         parts.append(text)
         if k in blank_after:
-            parts.append(nl if k % 2 else ",,,," + nl)
+            parts.append(nl if k % 2 else sep * 4 + nl)
             line += 1
             blanks += 1
     path.write_bytes("".join(parts).encode(layout.encoding))
