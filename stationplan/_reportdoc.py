@@ -149,6 +149,7 @@ TEXT = {
         "bench_street": "placing them anywhere on the streets",
         "bench_own": "choosing among the proposals",
         "bench_none": "Nothing was accepted, so there is no benchmark.",
+        "bench_skipped": "The benchmark was not run, as requested (--no-benchmark).",
         "proposal": "Proposal",
         "name": "Name",
         "reason": "Reason",
@@ -226,6 +227,7 @@ TEXT = {
         "bench_street": "（在全部街道上选址）",
         "bench_own": "（只在提议站点中选择）",
         "bench_none": "没有站点通过审核，因此没有对比基准。",
+        "bench_skipped": "已按要求（--no-benchmark）跳过对比基准。",
         "proposal": "编号",
         "name": "名称",
         "reason": "原因",
@@ -455,6 +457,9 @@ def _check(c, rows, t, lang) -> list[Block]:
                       " (", Num(b[key]["coverage_after"], src, ("benchmark", key, "coverage_after"),
                                 "share"), ") ", label]
         out.append(("p", [*parts, "."]))
+    elif c["by_verdict"].get("accept"):
+        # check_summary leaves the benchmark out with accepted sites only on request
+        out.append(("p", [t["bench_skipped"]]))
     else:
         out.append(("p", [t["bench_none"]]))
     table = []

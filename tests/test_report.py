@@ -277,3 +277,37 @@ def test_sole_coverage_is_what_closing_each_station_uncovers(tmp_path, real):
         assert sole.get(sid, 0.0) == pytest.approx(lost, abs=1e-2), sid
     if not real:  # on paper: no two hand stations reach the same street
         assert sole == pytest.approx({"2": 1000, "4": 1000, "7": 600, "3": 600, "5": 300})
+
+
+def test_no_benchmark_is_reported_as_not_run(tmp_path, files):
+    net, stations = files
+    props = write_proposals(tmp_path / "proposals.csv")
+    out = tmp_path / "o"
+    assert main(["report", str(net), str(stations), "--proposals", str(props), "--out", str(out),
+                 "--quiet", "--no-time-limit", "--no-benchmark", "--lang", "en"]) == 0
+    summary = json.loads((out / "check_summary.json").read_text(encoding="utf-8"))
+    assert summary["accepted"] and summary["benchmark"] is None  # sites accepted, no benchmark
+    html_text = (out / "report.html").read_text(encoding="utf-8")
+    md_text = (out / "report.md").read_text(encoding="utf-8")
+    assert "<p>The benchmark was not run, as requested (--no-benchmark).</p>" in html_text
+    assert "\nThe benchmark was not run, as requested \\(\\-\\-no\\-benchmark\\).\n" in md_text
+    assert "Nothing was accepted" not in html_text + md_text
+
+
+@pytest.mark.parametrize(
+    ("accepted", "lang", "sentence"),
+    [(1, "en", "The benchmark was not run, as requested (--no-benchmark)."),
+     (1, "zh", "已按要求（--no-benchmark）跳过对比基准。"),
+     (0, "en", "Nothing was accepted, so there is no benchmark."),
+     (0, "zh", "没有站点通过审核，因此没有对比基准。")],
+)
+def test_missing_benchmark_says_why(accepted, lang, sentence):
+    from stationplan._reportdoc import TEXT, _check
+    from stationplan.check import VERDICTS
+
+    c = {"proposals": 1, "by_verdict": dict.fromkeys(VERDICTS, 0) | {"accept": accepted},
+         "covered_m_before": 1.0, "coverage_before": 0.5, "covered_m_after": 1.0,
+         "coverage_after": 0.5, "gain_m": 0.0, "benchmark": None}
+    paragraphs = [b[1] for b in _check(c, [], TEXT[lang], lang) if b[0] == "p"]
+    assert [sentence] in paragraphs
+
