@@ -346,7 +346,7 @@ def _gaps(gaps, t) -> list[Block]:
                 f"&name={quote(name)}&coordinate=wgs84")
         rows.append([str(g["gap_id"]), Num(g["length_m"], "summary.json",
                                            ("largest_gaps", i, "length_m"), "m"),
-                     g["streets"] or "–",
+                     _names(g["streets"]) or "–",
                      Num(g["max_dist_m"], "report.json", ("largest_gaps", i, "max_dist_m"), "m"),
                      [f"{g['lon']:.5f}, {g['lat']:.5f} ", Link(t["map_link"], href)]])
     return [("h2", [t["gaps"]]), ("p", [t["gaps_intro"]]),
@@ -389,7 +389,7 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
         if with_kind:
             row.append(t["kinds"].get(r["kind"], r["kind"]))
         row += [Num(r["sole_m"], src, ("sole_coverage", "stations", i, "sole_m"), "m"),
-                "; ".join(r["streets"]) or "–"]
+                _names(r["streets"]) or "–"]
         rows.append(row)
     head = ["ID", t["station"], *([t["kind"]] if with_kind else []), t["sole_m"], t["streets"]]
     out.append(("table", head, rows))
@@ -474,6 +474,24 @@ def _check(c, rows, t, lang) -> list[Block]:
     if len(rows) > _MAX_CHECK_ROWS:
         out.append(("p", [t["more"].format(n=len(rows) - _MAX_CHECK_ROWS)]))
     return out
+
+
+# Bidirectional formatting characters, as in maps._esc and check._quoted.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _names(names: Sequence[str] | str) -> str:
+    """Street names joined by "; ", each isolated (FSI … PDI) when it has bidi controls.
+
+    An unclosed right-to-left override in one name would otherwise reverse the names after
+    it in the same cell. A string is taken as names already joined by "; " (``gaps.streets``);
+    a name that itself holds "; " is then isolated in two parts, which is just as safe.
+
+    >>> _names(["a\\u202eb", "c"]), _names("a\\u202eb; c"), _names("x; y"), _names([])
+    ('\\u2068a\\u202eb\\u2069; c', '\\u2068a\\u202eb\\u2069; c', 'x; y', '')
+    """
+    parts = names.split("; ") if isinstance(names, str) else names
+    return "; ".join(f"\u2068{n}\u2069" if _BIDI.search(n) else n for n in map(str, parts))
 
 
 def _service(key: str, lang: str) -> str:

@@ -311,3 +311,34 @@ def test_missing_benchmark_says_why(accepted, lang, sentence):
     paragraphs = [b[1] for b in _check(c, [], TEXT[lang], lang) if b[0] == "p"]
     assert [sentence] in paragraphs
 
+
+def test_joined_street_names_are_isolated(tmp_path, hand_stations_csv):
+    # U—V split at 400 m into two named streets (one gap of two names); A—D's middle street,
+    # which only S1 covers, gets an unclosed right-to-left override
+    g = hand_graph()
+    g.remove_edges_from([(30, 31, 0), (31, 30, 0)])
+    g.add_node(32, x=X0 + 5000, y=Y0 + 400)
+    for (u, v), name, length in [((30, 32), "x\u202ey", 400.0), ((32, 31), "road 10", 300.0)]:
+        g.add_edge(u, v, osmid=200 + u, highway="tertiary", length=length, name=name)
+        g.add_edge(v, u, osmid=200 + u, highway="tertiary", length=length, name=name)
+    for u, v in [(2, 3), (3, 2)]:
+        g.edges[u, v, 0]["name"] = "甲\u202e乙"
+    net = tmp_path / "bidi.graphml"
+    ox.save_graphml(g, net)
+    out = tmp_path / "o"
+    assert main(["report", str(net), str(hand_stations_csv), "--out", str(out), "--quiet",
+                 "--no-time-limit", "--lang", "en"]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["largest_gaps"][0]["streets"] == "x\u202ey; road 10"  # data stays as read
+    html_text = (out / "report.html").read_text(encoding="utf-8")
+    md_text = (out / "report.md").read_text(encoding="utf-8")
+    gap = "\u2068x\u202ey\u2069; road 10"
+    sole = r"\u2068甲\u202e乙\u2069; road [02]; road [02]"
+    assert f"<td>{gap}</td>" in html_text
+    assert f"| {gap} |" in md_text
+    assert re.search(f"<td>{sole}</td>", html_text)
+    assert re.search(rf"\| {sole} \|", md_text)
+    # every override in the report sits inside an isolate that ends it
+    for text in (html_text, md_text):
+        assert text.count("\u202e") == 2
+        assert "\u202e" not in re.sub("\u2068[^\u2066-\u2069]*\u2069", "", text)
