@@ -428,7 +428,7 @@ class Certificate:
     seconds: float
 
 
-def certify(inst: Instance, chosen: list[int], *, method: str, time_limit_s: float = 30.0,
+def certify(inst: Instance, chosen: list[int], *, method: str, time_limit_s: float = 20.0,
             max_nonzeros: int = 20_000_000) -> Certificate:
     """Bound the heuristic ``chosen`` by LP, then search for better with a MILP.
 

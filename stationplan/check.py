@@ -203,7 +203,7 @@ def check_summary(
     *,
     benchmark: bool = True,
     candidate_spacing_m: float = 50.0,
-    time_limit_s: float = 30.0,
+    time_limit_s: float = 20.0,
 ) -> dict[str, Any]:
     """Coverage before and after the accepted sites, and the solver's answer as a benchmark.
 

@@ -522,8 +522,8 @@ def _add_check_options(p: argparse.ArgumentParser, *, required: bool) -> None:
                    help="skip the solver's answer with the same number of new sites")
     g.add_argument("--candidate-spacing-m", type=float, default=50.0,
                    help="benchmark: distance between the solver's street candidates (default 50)")
-    g.add_argument("--time-limit-s", type=float, default=30.0,
-                   help="benchmark: time limit of the exact search (default 30)")
+    g.add_argument("--time-limit-s", type=float, default=20.0,
+                   help="benchmark: time limit of the exact search (default 20)")
 
 
 def _add_report_options(p: argparse.ArgumentParser) -> None:
@@ -605,8 +605,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="minimum distance between stations (default none)")
     g.add_argument("--spacing", choices=("network", "straight"), default="network",
                    help="how --min-spacing-m is measured (default network)")
-    g.add_argument("--time-limit-s", type=float, default=30.0,
-                   help="time limit of the exact search (default 30)")
+    g.add_argument("--time-limit-s", type=float, default=20.0,
+                   help="time limit of the exact search (default 20)")
     g.add_argument("--seed", type=int, default=0, help="seed of the local search (default 0)")
     _add_rule_options(plan)
     _add_map_options(plan)

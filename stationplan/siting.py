@@ -68,7 +68,7 @@ def plan_sites(
     unit_multiplier: np.ndarray | None = None,
     min_spacing_m: float | None = None,
     spacing: str = "network",
-    time_limit_s: float = 30.0,
+    time_limit_s: float = 20.0,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> SitingResult:
