@@ -25,3 +25,9 @@ class NetworkUnavailableError(StationplanError, ConnectionError):
     """A download was needed but the server could not be reached and nothing is cached."""
 
     exit_code = 4
+
+
+class ResourceError(StationplanError, MemoryError):
+    """The input is too large for the memory available; refused before the heavy stage."""
+
+    exit_code = 5

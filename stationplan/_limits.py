@@ -1,0 +1,163 @@
+"""A memory guard: refuse an input that would not fit, before the heavy stage starts.
+
+The estimates are linear in the sizes known before each stage, with coefficients fitted to
+the peaks measured by ``benchmarks/limits.py`` (see ``benchmarks/results/limits.md``) and
+rounded up. They are the memory the stage adds on top of what is already resident, so
+they are compared with the memory available now. When that is unknown, nothing is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from ._errors import ResourceError
+
+log = logging.getLogger(__name__)
+
+GB = 1e9
+# Coverage, gaps, summary and every output (GeoJSON layers, the map, the PNG): bytes per
+# street segment and per station, on top of the loaded network.
+COVERAGE_BYTES_PER_EDGE = 4_000
+COVERAGE_BYTES_PER_STATION = 40_000
+COVERAGE_BYTES_BASE = 300_000_000
+# Siting: bytes per candidate-unit pair of the coverage sets (the sparse matrix, its
+# reductions and the LP/MILP model), pairs per candidate at a 500 m limit and 25 m units
+# (the densest real extract has about 1,100), and bytes per candidate and per unit.
+SITING_BYTES_PER_PAIR = 64
+SITING_PAIRS_PER_CANDIDATE = 1_500
+SITING_BYTES_PER_CANDIDATE = 2_000
+SITING_BYTES_BASE = 300_000_000
+
+_MEMINFO = Path("/proc/meminfo")
+_CGROUP = Path("/sys/fs/cgroup")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still use, or ``None`` when unknown.
+
+    Linux's ``MemAvailable`` (``/proc/meminfo``), lowered to what a cgroup (container)
+    limit leaves; elsewhere ``os.sysconf`` free pages.
+    """
+    avail = None
+    try:
+        for line in _MEMINFO.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                avail = int(line.split()[1]) * 1024
+                break
+    except (OSError, ValueError, IndexError):
+        avail = None
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            avail = None
+    left = _cgroup_left()
+    if left is not None:
+        avail = left if avail is None else min(avail, left)
+    return avail if avail is None or avail > 0 else None
+
+
+def _cgroup_left() -> int | None:
+    """Bytes a cgroup v2 memory limit still allows (``None`` without a limit)."""
+    try:
+        limit = (_CGROUP / "memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        return max(int(limit) - int((_CGROUP / "memory.current").read_text()), 0)
+    except (OSError, ValueError):
+        return None
+
+
+def _size(nbytes: int) -> str:
+    """Bytes for people.
+
+    Examples
+    --------
+    >>> _size(4_400_000_000), _size(50_000_000)
+    ('4.4 GB', '50 MB')
+    """
+    return f"{nbytes / GB:.1f} GB" if nbytes >= GB else f"{nbytes / 1e6:.0f} MB"
+
+
+def coverage_bytes(edges: int, stations: int) -> int:
+    """Estimated bytes the coverage stage and its outputs add to a loaded network.
+
+    Examples
+    --------
+    >>> coverage_bytes(1_000_000, 2_500) / 1e9
+    4.4
+    >>> coverage_bytes(0, 0) / 1e9
+    0.3
+    """
+    return (COVERAGE_BYTES_BASE + COVERAGE_BYTES_PER_EDGE * edges
+            + COVERAGE_BYTES_PER_STATION * stations)
+
+
+def siting_pairs(candidates: int, units: int, *, limit_m: float, resolution_m: float) -> int:
+    """Estimated candidate-unit pairs of the coverage sets (generous).
+
+    Examples
+    --------
+    >>> siting_pairs(10_000, 400_000, limit_m=500, resolution_m=25)
+    15000000
+    >>> siting_pairs(10, 100, limit_m=500, resolution_m=25)  # at most every unit
+    1000
+    """
+    scale = (limit_m / 500.0) ** 2 * (25.0 / resolution_m)
+    per = min(units, max(1, round(SITING_PAIRS_PER_CANDIDATE * scale)))
+    return candidates * per
+
+
+def siting_bytes(candidates: int, units: int, *, limit_m: float, resolution_m: float) -> int:
+    """Estimated bytes of siting (coverage sets, search, certificate) for these sizes."""
+    pairs = siting_pairs(candidates, units, limit_m=limit_m, resolution_m=resolution_m)
+    return (SITING_BYTES_BASE + SITING_BYTES_PER_PAIR * pairs
+            + SITING_BYTES_PER_CANDIDATE * (candidates + units))
+
+
+def check_memory(stage: str, size: str, need: int, *, hint: str,
+                 available: int | None = None) -> None:
+    """Raise :class:`ResourceError` when ``need`` bytes exceed the memory available.
+
+    Parameters
+    ----------
+    stage
+        The stage about to run (``coverage``, ``siting``).
+    size
+        The input's size in words, e.g. ``"1,006,665 street segments and 2,500 stations"``.
+    need
+        Estimated bytes the stage needs.
+    hint
+        What to do instead.
+    available
+        Bytes available; read with :func:`available_memory` when not given.
+    """
+    avail = available_memory() if available is None else available
+    if avail is None:
+        log.debug("memory available unknown; %s of %s not checked", stage, size)
+        return
+    log.debug("%s of %s: estimated %.2f GB, %.2f GB available", stage, size, need / GB,
+              avail / GB)
+    if need > avail:
+        msg = (f"{stage} of {size} needs about {_size(need)} of memory, but only "
+               f"{_size(avail)} is available; {hint}, or use a machine with more memory")
+        raise ResourceError(msg)
+
+
+def check_coverage(edges: int, stations: int) -> None:
+    """Refuse coverage (with its outputs) that would not fit in memory."""
+    check_memory("coverage", f"{edges:,} street segments and {stations:,} stations",
+                 coverage_bytes(edges, stations),
+                 hint="clip the network with --area, split the station file")
+
+
+def check_siting(candidates: int, units: int, *, limit_m: float, resolution_m: float) -> None:
+    """Refuse siting that would not fit in memory."""
+    pairs = siting_pairs(candidates, units, limit_m=limit_m, resolution_m=resolution_m)
+    check_memory("siting", f"{candidates:,} candidates and {units:,} demand units "
+                 f"(about {pairs:,} pairs)",
+                 siting_bytes(candidates, units, limit_m=limit_m, resolution_m=resolution_m),
+                 hint="clip the network with --area, use fewer candidates "
+                      "(a larger --candidate-spacing-m), a larger --resolution-m")
