@@ -219,12 +219,7 @@ def _check_coverage_memory(net, snapped) -> None:
 
 def _check_siting_memory(net, snapped, cands, rule, resolution_m: float) -> None:
     """Refuse (exit 5) siting, then coverage with the proposals, that would not fit."""
-    import numpy as np
-
-    e = net.edges
-    length = e["length_m"].to_numpy()[e["demand"].to_numpy()] if "demand" in e else e["length_m"]
-    units = int(np.maximum(np.ceil(np.asarray(length) / resolution_m), 1).sum())
-    _limits.check_siting(len(cands), units, limit_m=rule.limit_m, resolution_m=resolution_m)
+    _limits.check_siting(net, cands, limit_m=rule.limit_m, resolution_m=resolution_m)
     _check_coverage_memory(net, snapped)
 
 
