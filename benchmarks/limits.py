@@ -113,6 +113,38 @@ def _outputs_text(outputs: dict) -> str:
     return ", ".join(f"{name} {size / 1e6:.1f}" for name, size in outputs.items()) or "-"
 
 
+def _map_note(r: dict) -> str:
+    if "coverage_map.html" in r.get("outputs", {}):
+        return ("HTML map written (street pieces merged by distance band and street name; "
+                "more than 200 station markers are clustered with Leaflet.markercluster, "
+                "chunked loading, unclustered from zoom 17)")
+    if any("map skipped" in ln for ln in r.get("stderr", [])):
+        return "HTML map skipped (warning on stderr)"
+    return "no HTML map"
+
+
+def _estimate_note(r: dict) -> str:
+    from stationplan import _limits
+
+    p = r.get("prepared")
+    if not p:
+        return "-"
+    if CASES[r["case"]]["command"] == "plan":
+        import stationplan as sp
+        from stationplan.candidates import street_candidates
+
+        net = sp.load_network(p["network_file"])
+        cands = street_candidates(net, spacing_m=50.0)
+        pairs, units = _limits.siting_sizes(net, cands, limit_m=500.0, resolution_m=25.0)
+        est = _limits.siting_bytes(pairs, len(cands), units) / 1e9
+        return (f"siting estimate {est:.1f} GB for {len(cands):,} candidates, {units:,} "
+                f"units, about {pairs:,} pairs (sampled), measured peak "
+                f"{r.get('peak_rss_gb', float('nan')):.2f} GB (whole process)")
+    est = _limits.coverage_bytes(p["edges_made"], CASES[r["case"]]["stations"]) / 1e9
+    return f"coverage estimate {est:.1f} GB (on top of the loaded network), measured peak " \
+           f"{r.get('peak_rss_gb', float('nan')):.2f} GB (whole process)"
+
+
 def report(results: list[dict], command: str) -> str:
     lines = [
         "# stationplan limits (issue 9): end-to-end CLI on the largest inputs",
@@ -138,6 +170,10 @@ def report(results: list[dict], command: str) -> str:
     for r in results:
         for ln in r.get("stderr", []):
             lines.append(f"- {r.get('case')}: `{ln}`")
+    lines += ["", "Maps and the memory guard's estimates (`stationplan/_limits.py`; "
+              "the guard refuses a run whose estimate exceeds the memory available):", ""]
+    for r in results:
+        lines.append(f"- {r.get('case')}: {_map_note(r)}; {_estimate_note(r)}")
     lines += ["", "Inputs:", ""]
     for r in results:
         p = r.get("prepared", {})
@@ -154,6 +190,7 @@ def main() -> None:
     p.add_argument("--work", default="/tmp/stationplan-limits")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per CLI run")
     p.add_argument("--out", default=str(RESULTS / "limits.md"))
+    p.add_argument("--from-json", help="only rewrite the Markdown from a results JSON")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--case", help=argparse.SUPPRESS)
@@ -161,6 +198,11 @@ def main() -> None:
     args = p.parse_args()
     if args.child:
         _child(args)
+        return
+    if args.from_json:
+        data = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+        Path(args.out).write_text(report(data["results"], data.get("command", "")),
+                                  encoding="utf-8")
         return
     me = Path(__file__).resolve()
     results = []
@@ -182,7 +224,8 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     out.with_suffix(".json").write_text(
-        json.dumps({"machine": machine(), "results": results}, indent=1), encoding="utf-8")
+        json.dumps({"command": command.strip(), "machine": machine(), "results": results},
+                   indent=1), encoding="utf-8")
     print(text)
 
 
