@@ -467,34 +467,55 @@ def _value(inst: Instance, chosen: list[int]) -> float:
 
 def _certify_model(inst: Instance, chosen: list[int], *, method: str, time_limit_s: float,
                    max_nonzeros: int, t0: float) -> Certificate:
-    """LP bound, then the MILP warm-started from ``chosen``."""
+    """Bounds (Lagrangian for best-k, LP), then the MILP warm-started from ``chosen``.
+
+    For best-k the Lagrangian bound (:func:`_setcover.max_cover_bound`) comes first: it
+    needs only matrix-vector products, so large instances whose LP does not finish in
+    time still get a proven bound.
+    """
     minimize = inst.k is None
     heur = _value(inst, chosen)
+    bounds_found: list[tuple[float, str]] = []  # (bound, proof)
+    if not minimize:
+        left = time_limit_s - (time.perf_counter() - t0)
+        lag, _ = _setcover.max_cover_bound(inst.cover, inst.weight, int(inst.k), lower=heur,
+                                           time_limit_s=max(min(left / 4, 10.0), 1.0))
+        bounds_found.append((lag, "lagrangian"))
+        if _proved(minimize, heur, lag):
+            return _cert(chosen, heur, lag, method, "lagrangian", None, t0)
     if inst.cover.nnz > max_nonzeros:
         log.warning("instance too large for the LP/MILP certificate (%d nonzeros)", inst.cover.nnz)
-        return Certificate(chosen, heur, None, None, False, method, "none", None,
-                           time.perf_counter() - t0)
+        bound, proof = _tightest(minimize, bounds_found)
+        return _cert(chosen, heur, bound, method, proof, None, t0)
     c, integrality, bounds, rows = _model(inst)
     left = time_limit_s - (time.perf_counter() - t0)
-    lp = _lp(c, rows, bounds, time_limit_s=max(left, 1.0))
+    lp = _lp(c, rows, bounds, time_limit_s=max(left / 2, 1.0))
     lp_bound = None if lp is None else (math.ceil(lp - 1e-6) if minimize else lp)
-    if lp_bound is not None and _proved(minimize, heur, lp_bound):
-        return _cert(chosen, heur, lp_bound, method, "lp", lp_bound, t0)
+    if lp_bound is not None:
+        bounds_found.append((lp_bound, "lp"))
+        if _proved(minimize, heur, lp_bound):
+            return _cert(chosen, heur, lp_bound, method, "lp", lp_bound, t0)
     remaining = max(time_limit_s - (time.perf_counter() - t0), 1.0)
     x, status, dual = _milp(inst, c, integrality, bounds, rows, chosen, remaining)
-    if x is None:
-        return _cert(chosen, heur, lp_bound, method, "lp", lp_bound, t0)
-    better = sorted(int(j) for j in np.flatnonzero(x[: inst.cover.shape[1]] > 0.5))
-    value = _value(inst, better)
-    if _worse_value(minimize, value, heur):
-        better, value = chosen, heur
-    found = method if better == sorted(chosen) else "milp"
-    if status == "optimal":
-        return _cert(better, value, value, found, "milp", lp_bound, t0)
-    if dual is not None and minimize:
-        dual = math.ceil(dual - 1e-6)
-    return _cert(better, value, _best_bound(minimize, lp_bound, dual), found,
-                 "milp" if dual is not None else "lp", lp_bound, t0)
+    better, value, found = chosen, heur, method
+    if x is not None:
+        milp_best = sorted(int(j) for j in np.flatnonzero(x[: inst.cover.shape[1]] > 0.5))
+        milp_value = _value(inst, milp_best)
+        if not _worse_value(minimize, milp_value, heur) and milp_best != sorted(chosen):
+            better, value, found = milp_best, milp_value, "milp"
+        if status == "optimal":
+            return _cert(better, value, value, found, "milp", lp_bound, t0)
+        if dual is not None:
+            bounds_found.append((math.ceil(dual - 1e-6) if minimize else dual, "milp"))
+    bound, proof = _tightest(minimize, bounds_found)
+    return _cert(better, value, bound, found, proof, lp_bound, t0)
+
+
+def _tightest(minimize: bool, found: list[tuple[float, str]]) -> tuple[float | None, str]:
+    """The tightest of the proven bounds (largest lower, or smallest upper) and its proof."""
+    if not found:
+        return None, "none"
+    return max(found) if minimize else min(found)
 
 
 def _full_cover(inst: Instance) -> bool:
@@ -763,13 +784,6 @@ def _lp(c, rows: _Rows, bounds: Bounds, *, time_limit_s: float) -> float | None:
 
 def _proved(minimize: bool, heur: float, bound: float) -> bool:
     return heur <= bound + 1e-7 if minimize else heur >= bound - 1e-6 * max(1.0, abs(bound))
-
-
-def _best_bound(minimize: bool, lp: float | None, dual: float | None) -> float | None:
-    vals = [v for v in (lp, dual) if v is not None]
-    if not vals:
-        return None
-    return max(vals) if minimize else min(vals)
 
 
 def _cert(chosen, value, bound, method, proof, lp_bound, t0) -> Certificate:

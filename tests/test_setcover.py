@@ -99,3 +99,36 @@ def test_certificate_of_a_full_cover_is_exact_on_small_instances():
         assert cert.optimal
         assert cert.objective == len(cert.chosen) == _brute_force_optimum(a)
         assert _is_cover(a, cert.chosen)
+
+
+def _brute_force_best_k(a: np.ndarray, w: np.ndarray, k: int) -> float:
+    best = 0.0
+    for cols in itertools.combinations(range(a.shape[1]), min(k, a.shape[1])):
+        best = max(best, float(w[a[:, list(cols)].sum(axis=1) > 0].sum()))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_max_cover_bound_is_above_the_optimum(seed):
+    rng = np.random.default_rng(500 + seed)
+    a = _random_cover(rng, int(rng.integers(4, 25)), int(rng.integers(3, 10)), 0.25)
+    w = rng.uniform(0.5, 3.0, a.shape[0])
+    k = int(rng.integers(1, 4))
+    optimum = _brute_force_best_k(a, w, k)
+    bound, _ = _setcover.max_cover_bound(csc_array(a), w, k, lower=0.9 * optimum)
+    assert bound >= optimum * (1 - 1e-12)
+    assert bound <= w.sum() * (1 + 1e-9)
+
+
+def test_best_k_certificate_uses_the_lagrangian_bound_when_the_lp_is_skipped():
+    """Above the LP size limit, best-k still gets a proven bound (and it is a true one)."""
+    rng = np.random.default_rng(7)
+    a = _random_cover(rng, 18, 9, 0.3)
+    w = rng.uniform(1, 2, 18)
+    inst = _solver.Instance(csc_array(a), w, k=2)
+    start = _solver.greedy(inst)
+    cert = _solver.certify(inst, start, method="greedy", max_nonzeros=1)
+    optimum = _brute_force_best_k(a, w, 2)
+    assert cert.proof == "lagrangian"
+    assert cert.bound >= optimum * (1 - 1e-12)
+    assert cert.objective == pytest.approx(_solver.covered_weight(inst, start))
