@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ._io import _plain
+from ._text import isolate_bidi
 from .check import VERDICT_LABELS, VERDICTS
 from .services import SERVICES
 
@@ -476,10 +477,6 @@ def _check(c, rows, t, lang) -> list[Block]:
     return out
 
 
-# Bidirectional formatting characters, as in maps._esc and check._quoted.
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def _names(names: Sequence[str] | str) -> str:
     """Street names joined by "; ", each isolated (FSI … PDI) when it has bidi controls.
 
@@ -491,7 +488,7 @@ def _names(names: Sequence[str] | str) -> str:
     ('\\u2068a\\u202eb\\u2069; c', '\\u2068a\\u202eb\\u2069; c', 'x; y', '')
     """
     parts = names.split("; ") if isinstance(names, str) else names
-    return "; ".join(f"\u2068{n}\u2069" if _BIDI.search(n) else n for n in map(str, parts))
+    return "; ".join(isolate_bidi(n) for n in map(str, parts))
 
 
 def _service(key: str, lang: str) -> str:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ from scipy.sparse.csgraph import dijkstra
 from . import __version__
 from . import _catchment as ct
 from ._errors import InputError
+from ._text import isolate_bidi
 from .coverage import CoverageRule, _csr_min
 from .network import StreetNetwork
 from .stations import snap_stations
@@ -344,18 +344,13 @@ VERDICT_LABELS = {
 }
 
 
-# Bidirectional formatting characters. A name holding an unclosed right-to-left override
-# would reverse the rest of the sentence it is quoted in ("480 m" shown as "m 084").
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def _quoted(text: str) -> str:
     """`text` for quoting inside a sentence: isolated (FSI … PDI) when it has bidi controls.
 
     >>> _quoted("S1"), _quoted("a\\u202eb")
     ('S1', '\\u2068a\\u202eb\\u2069')
     """
-    return f"\u2068{text}\u2069" if _BIDI.search(text) else text
+    return isolate_bidi(text)
 
 
 def reason_text(row: Mapping[str, Any], settings: Mapping[str, Any], lang: str = "en") -> str:

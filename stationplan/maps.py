@@ -39,14 +39,13 @@ from . import _mapdata as md
 from . import _mapjs as mapjs
 from . import _mapstyle as ms
 from ._errors import InputError
+from ._text import isolate_bidi
 from .coverage import Coverage
 
 log = logging.getLogger(__name__)
 
 BASEMAPS = ("osm", "carto", "tianditu", "gaode")
 _SERVICE_SPLIT = re.compile(r"[;；,，、/]")
-# Bidirectional formatting characters (see _esc).
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Search entries are one line: a text input drops line breaks from what it is given, so a
 # name with one would never match its entry again when picked from the list.
 _SEARCH_BLANKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
@@ -377,7 +376,7 @@ def _esc(value: object) -> str:
     if value is pd.NA:
         return ""
     text = html.escape(str(value).strip())
-    return f"\u2068{text}\u2069" if _BIDI.search(text) else text
+    return isolate_bidi(text)
 
 
 _GEOM_TYPES = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
@@ -433,7 +432,9 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: dict[str, str], vi
     sep = "：" if lang == "zh" else ": "
     for g in gaps.itertuples():
         label = f"{text['gap_label']} #{int(g.gap_id)}{sep}{ms.fmt_m(g.length_m, lang)}"
-        streets = _esc(g.streets)
+        # each name isolated on its own, so one name's override cannot reverse the next
+        streets = "; ".join(_esc(n) for n in str(g.streets).split("; ")) if _esc(g.streets) \
+            else ""
         farthest = (text["beyond"] if pd.isna(g.max_dist_m) else
                     f"{text['farthest']} {ms.fmt_m(g.max_dist_m, lang)} {text['from_station']}")
         link = _amap_link(g.point_lon, g.point_lat, f"{text['gap_label']} #{int(g.gap_id)}")
