@@ -7,7 +7,13 @@ try:
 except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-from ._errors import InputError, MissingDataError, NetworkUnavailableError, StationplanError
+from ._errors import (
+    InputError,
+    MissingDataError,
+    NetworkUnavailableError,
+    ResourceError,
+    StationplanError,
+)
 from ._netout import network_summary, write_network
 from ._online import OsmQuery
 from .area import BRIEF_ROAD_CLASSES, Demand, RoadClasses, read_area, with_demand
@@ -18,6 +24,7 @@ from .maps import coverage_map
 from .network import MODES, StreetNetwork, TravelMode, load_network, network_from_graph
 from .report import read_districts, report_data, write_report
 from .services import service_audit
+from .staticmap import coverage_png
 from .stations import (
     OffsetCheck,
     check_offset,
@@ -25,10 +32,9 @@ from .stations import (
     snap_stations,
     station_markers,
 )
-from .staticmap import coverage_png
 from .summary import summarize
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "BRIEF_ROAD_CLASSES",
     "Coverage",
     "CoverageRule",
@@ -39,6 +45,7 @@ __all__ = [
     "NetworkUnavailableError",
     "OffsetCheck",
     "OsmQuery",
+    "ResourceError",
     "RoadClasses",
     "StationplanError",
     "StreetNetwork",

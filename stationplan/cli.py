@@ -52,7 +52,8 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        print(f"stationplan: internal error: {_one_line(exc)} (rerun with --debug)", file=sys.stderr)
+        print(f"stationplan: internal error: {_one_line(exc)} (rerun with --debug)",
+              file=sys.stderr)
         return 70
 
 

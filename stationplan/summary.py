@@ -78,7 +78,8 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         "stations_read": len(stations),
         "stations_used": int((~rejected).sum()),
         "stations_rejected": int(rejected.sum()),
-        "rejected_by_reason": {k: int(v) for k, v in status[rejected].value_counts().sort_index().items()},
+        "rejected_by_reason": {k: int(v) for k, v in
+                               status[rejected].value_counts().sort_index().items()},
         "by_road_class": by_class,
         "demand": {
             **coverage.network.demand.describe(),

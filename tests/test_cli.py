@@ -37,7 +37,8 @@ def test_coverage_command_writes_every_output(tmp_path, hand_files, capsys):
     assert summary["gap_m"] == pytest.approx(1600, abs=1e-2)
     assert summary["covered_share"] == pytest.approx(3500 / 5100, abs=1e-5)
     assert summary["gap_clusters"] == 4
-    assert (summary["stations_read"], summary["stations_used"], summary["stations_rejected"]) == (7, 5, 2)
+    assert (summary["stations_read"], summary["stations_used"],
+            summary["stations_rejected"]) == (7, 5, 2)
     assert summary["rule"]["limit_m"] == 500
     assert summary["mode"] == "walk"
     assert summary["by_road_class"]["tertiary"] == {"total_m": 700.0, "covered_m": 0.0,
@@ -91,7 +92,8 @@ def test_existing_outputs_are_not_clobbered(tmp_path, hand_files, capsys):
 )
 def test_bad_network_gives_one_line_error(tmp_path, hand_files, capsys, make, code, words):
     _, stations = hand_files
-    assert main(["coverage", str(make(tmp_path)), str(stations), "--out", str(tmp_path / "o")]) == code
+    out = str(tmp_path / "o")
+    assert main(["coverage", str(make(tmp_path)), str(stations), "--out", out]) == code
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("stationplan: error:")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import networkx as nx
@@ -172,7 +173,7 @@ def _nx_reference(net, stations, limit):
     segments = []  # (tail, head, length, fwd, bwd)
     for i, row in enumerate(e.itertuples()):
         chain = [(0.0, row.u), *sorted(by_edge.get(i, [])), (row.length_m, row.v)]
-        for (o1, a), (o2, b) in zip(chain[:-1], chain[1:], strict=True):
+        for (o1, a), (o2, b) in itertools.pairwise(chain):
             segments.append((a, b, o2 - o1, row.fwd, row.bwd))
     for a, b, length, fwd, bwd in segments:
         # a rider travels towards the station: search from stations on reversed arcs

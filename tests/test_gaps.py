@@ -22,7 +22,8 @@ def test_gap_clusters_on_paper(hand_stations_csv):
     pts = gaps.set_crs(net.crs)
     import geopandas as gpd
 
-    rep = gpd.GeoSeries(gpd.points_from_xy(gaps.point_lon, gaps.point_lat), crs=4326).to_crs(net.crs)
+    rep = gpd.GeoSeries(gpd.points_from_xy(gaps.point_lon, gaps.point_lat), crs=4326)
+    rep = rep.to_crs(net.crs)
     assert (rep.distance(pts.geometry, align=False) < 1e-3).all()
 
 

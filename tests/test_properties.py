@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import networkx as nx
@@ -122,7 +123,7 @@ def test_distances_equal_networkx(data):
         on_edge = [(float(o), f"s{k}") for k, (ee, o) in enumerate(zip(edges, offsets, strict=True))
                    if ee == i]
         cuts = [(0.0, row.u), *sorted(on_edge, key=lambda t: t[0]), (row.length_m, row.v)]
-        for (o1, a), (o2, b) in zip(cuts[:-1], cuts[1:], strict=True):
+        for (o1, a), (o2, b) in itertools.pairwise(cuts):
             # travel towards the station: search from stations on reversed arcs
             for tail, head, ok in ((b, a, row.fwd), (a, b, row.bwd)):
                 if ok and (not g.has_edge(tail, head) or g[tail][head]["w"] > o2 - o1):
@@ -132,4 +133,5 @@ def test_distances_equal_networkx(data):
     ref = nx.multi_source_dijkstra_path_length(g, sources, weight="w") if sources else {}
     for node in range(len(net.nodes)):
         want = ref.get(node, math.inf)
-        assert mine[node] == pytest.approx(want, abs=1e-6) or (math.isinf(want) and math.isinf(mine[node]))
+        both_inf = math.isinf(want) and math.isinf(mine[node])
+        assert both_inf or mine[node] == pytest.approx(want, abs=1e-6)
