@@ -521,7 +521,7 @@ def _tightest(minimize: bool, found: list[tuple[float, str]]) -> tuple[float | N
 def _full_cover(inst: Instance) -> bool:
     """Fewest sites covering every row, without spacing conflicts: a plain set cover."""
     return (inst.k is None and inst.need is not None and inst.conflicts is None
-            and inst.need >= inst.weight.sum() - 1e-7 and inst.cover.shape[0] > 0
+            and inst.need >= inst.weight.sum() - 1e-7 and bool(np.any(inst.weight > 0))
             and bool(np.all(np.diff(inst.rows_csr.indptr) > 0)))
 
 
@@ -535,16 +535,16 @@ def _certify_cover(inst: Instance, chosen: list[int], *, method: str, time_limit
     whose answer the local search improves. The MILP then runs on the reduced model,
     warm-started from the best cover found.
     """
-    red = _setcover.reduce(inst.cover)
+    must = np.flatnonzero(inst.weight > 0)  # rows of weight 0 need no cover
+    red = _setcover.reduce(inst.cover[must] if len(must) < inst.cover.shape[0] else inst.cover)
     n_forced = len(red.forced)
     m = red.matrix.shape[0]
     sub = Instance(red.matrix, np.ones(m), need=float(m))
-    best = red.project(chosen)
+    best = _completed(sub, red.project(chosen))
     found = method
     if m == 0:  # the essential columns cover everything: they are the optimum
-        final = red.lift([]) if len(red.forced) < len(chosen) else sorted(chosen)
-        return _cert(final, float(len(final)), n_forced, method if final == sorted(chosen)
-                     else "reduction", "reduction", n_forced, t0)
+        final, found = _pick(inst, must, red.lift([]), "reduction", chosen, method)
+        return _cert(final, float(len(final)), n_forced, found, "reduction", n_forced, t0)
     if red.matrix.nnz > max_nonzeros:
         log.warning("instance too large for the LP/MILP certificate (%d nonzeros)",
                     red.matrix.nnz)
@@ -579,10 +579,38 @@ def _certify_cover(inst: Instance, chosen: list[int], *, method: str, time_limit
                 bound, proof = len(best) + n_forced, "milp"
             elif dual is not None and n_forced + math.ceil(dual - 1e-6) > bound:
                 bound, proof = n_forced + math.ceil(dual - 1e-6), "milp"
-    final = red.lift(best)
-    if len(final) >= len(chosen):  # nothing better than the heuristic's own answer
-        final, found = sorted(chosen), method
+    final, found = _pick(inst, must, red.lift(best), found, chosen, method)
     return _cert(final, float(len(final)), bound, found, proof, lp_bound, t0)
+
+
+def _pick(inst: Instance, must: np.ndarray, final: list[int], found: str, chosen: list[int],
+          method: str) -> tuple[list[int], str]:
+    """The heuristic's own answer unless ``final`` is smaller or it misses a row."""
+    covered = np.zeros(inst.cover.shape[0], dtype=bool)
+    for j in chosen:
+        covered[inst.col(j)] = True
+    if len(final) >= len(chosen) and covered[must].all():
+        return sorted(chosen), method
+    return final, found
+
+
+def _completed(inst: Instance, cols: list[int]) -> list[int]:
+    """``cols`` plus, for each row they leave uncovered, the first column covering it.
+
+    The heuristics stop once the weight left is below 1e-7, so a row of tiny weight can
+    be left out; the set-cover model needs every row.
+    """
+    covered = np.zeros(inst.cover.shape[0], dtype=bool)
+    for j in cols:
+        covered[inst.col(j)] = True
+    out = list(cols)
+    rows = inst.rows_csr
+    for r in np.flatnonzero(~covered):
+        if not covered[r]:
+            j = int(rows.indices[rows.indptr[r]])
+            out.append(j)
+            covered[inst.col(j)] = True
+    return sorted(out)
 
 
 def _covers_all(inst: Instance, cols: list[int]) -> bool:

@@ -132,3 +132,21 @@ def test_best_k_certificate_uses_the_lagrangian_bound_when_the_lp_is_skipped():
     assert cert.proof == "lagrangian"
     assert cert.bound >= optimum * (1 - 1e-12)
     assert cert.objective == pytest.approx(_solver.covered_weight(inst, start))
+
+
+def test_full_cover_ignores_rows_of_weight_zero():
+    """A street of weight 0 (e.g. --weights footway=0) must not force a site."""
+    a = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], dtype=np.int8)
+    w = np.array([1.0, 1.0, 0.0, 2.0])  # row 2 only column 2 covers, and it weighs nothing
+    inst = _solver.Instance(csc_array(a), w, need=float(w.sum()))
+    cert = _solver.certify(inst, [0, 1, 2], method="all")
+    assert cert.optimal and sorted(cert.chosen) == [0, 1]
+
+
+def test_a_cover_missing_a_tiny_row_is_completed():
+    """The heuristics stop at 1e-7 of weight left; the certificate still returns a cover."""
+    a = np.array([[1, 0], [0, 1]], dtype=np.int8)
+    w = np.array([1.0, 1e-9])
+    inst = _solver.Instance(csc_array(a), w, need=float(w.sum()))
+    cert = _solver.certify(inst, [0], method="greedy")
+    assert sorted(cert.chosen) == [0, 1] and cert.optimal
