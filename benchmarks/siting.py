@@ -110,7 +110,9 @@ def spopt_case(n_edges: int, n_cand: int, time_limit_s: float) -> dict:
         solved = model.solve(pulp.HiGHS(msg=False, timeLimit=time_limit_s))
         spent = time.perf_counter() - t1
         status = pulp.LpStatus[solved.problem.status]
-        n_sites = int(sum(1 for f in solved.fac2cli if len(f)))
+        # spopt's fac2cli lists clients for every facility whose value is above 0, and
+        # HiGHS leaves values like 1e-10 on unchosen ones: count the chosen (> 0.5)
+        n_sites = int(sum(1 for v in solved.fac_vars if (v.value() or 0) > 0.5))
         res["spopt"] = {"build_s": built, "solve_s": spent, "status": status,
                         "sites": n_sites, "within_limit": spent < time_limit_s and
                         status == "Optimal"}
@@ -132,7 +134,10 @@ def report(p1: dict | None, grow: list[dict], args) -> str:
              "down to the number shown, 25 m demand units, 500 m network distance.", ""]
     if p1:
         i = p1["instance"]
-        lines += ["## Large instance", "",
+        lines += ["## Large instance", ""]
+        if p1.get("from"):
+            lines += [f"(Results of an earlier run of this script, from `{p1['from']}`.)", ""]
+        lines += [
                   f"{i['edges']:,} street segments, {i['candidates']:,} candidates, "
                   f"{i['units']:,} demand units ({i['merged_rows']:,} after merging rows "
                   f"covered by the same candidates), {i['pairs']:,} unit-candidate pairs.", "",
@@ -189,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="edges of the growing instances (candidates = edges / 4)")
     p.add_argument("--skip-large", action="store_true")
     p.add_argument("--skip-spopt", action="store_true")
+    p.add_argument("--large-from", help="take the large instance's results from this JSON of "
+                   "an earlier run (they are labelled so in the report)")
     p.add_argument("--out", default=str(RESULTS / "siting.md"))
     p.add_argument("--case", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -200,7 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(res))
         return 0
     p1 = None
-    if not args.skip_large:
+    if args.large_from:
+        p1 = json.loads(Path(args.large_from).read_text(encoding="utf-8"))["large"]
+        p1["from"] = args.large_from
+    elif not args.skip_large:
         print("... large instance", file=sys.stderr, flush=True)
         p1 = run_child(Path(__file__), ["--case", f"large:{args.edges}:{args.candidates}",
                                         "--cert-limit-s", str(args.cert_limit_s)],
