@@ -162,94 +162,72 @@ def _essential(cptr, cidx, rptr, ridx, alive_col, alive_row, forced):
                 alive_row[cidx[p]] = False
 
 
-@_jit
 def _dominated_columns(cptr, cidx, rptr, ridx, alive_col, alive_row, image):
     """Drop columns whose kept rows another kept column also covers; record who does."""
-    n = len(cptr) - 1
-    m = len(rptr) - 1
-    deg = np.zeros(n, dtype=np.int64)
-    rdeg = np.zeros(m, dtype=np.int64)
-    for j in range(n):
-        if alive_col[j]:
-            for p in range(cptr[j], cptr[j + 1]):
-                if alive_row[cidx[p]]:
-                    deg[j] += 1
-                    rdeg[cidx[p]] += 1
-    mark = np.full(m, -1, dtype=np.int64)
-    for j in range(n):
-        if not alive_col[j]:
-            continue
-        if deg[j] == 0:
-            alive_col[j] = False
-            image[j] = -1
-            continue
-        rare, rare_deg = -1, 1 << 62
-        for p in range(cptr[j], cptr[j + 1]):
-            r = cidx[p]
-            if alive_row[r]:
-                mark[r] = j
-                if rdeg[r] < rare_deg:
-                    rare, rare_deg = r, rdeg[r]
-        # a superset of j contains j's rarest row
-        for q in range(rptr[rare], rptr[rare + 1]):
-            k = ridx[q]
-            if k == j or not alive_col[k] or deg[k] < deg[j]:
-                continue
-            if deg[k] == deg[j] and k > j:
-                continue  # of identical columns the lower index stays
-            shared = 0
-            for p in range(cptr[k], cptr[k + 1]):
-                if mark[cidx[p]] == j:
-                    shared += 1
-            if shared == deg[j]:
-                alive_col[j] = False
-                image[j] = k
-                for p in range(cptr[j], cptr[j + 1]):
-                    if alive_row[cidx[p]]:
-                        rdeg[cidx[p]] -= 1
-                break
+    _dominated(cptr, cidx, rptr, ridx, alive_col, alive_row, image, True)
+
+
+def _dominated_rows(cptr, cidx, rptr, ridx, alive_col, alive_row):
+    """Drop rows whose kept columns include all kept columns of another kept row."""
+    _dominated(rptr, ridx, cptr, cidx, alive_row, alive_col,
+               np.zeros(len(rptr) - 1, dtype=np.int64), False)
 
 
 @_jit
-def _dominated_rows(cptr, cidx, rptr, ridx, alive_col, alive_row):
-    """Drop rows whose kept columns include all kept columns of another kept row."""
-    n = len(cptr) - 1
-    m = len(rptr) - 1
-    rdeg = np.zeros(m, dtype=np.int64)
-    cdeg = np.zeros(n, dtype=np.int64)
-    for r in range(m):
-        if alive_row[r]:
-            for p in range(rptr[r], rptr[r + 1]):
-                if alive_col[ridx[p]]:
-                    rdeg[r] += 1
-                    cdeg[ridx[p]] += 1
-    mark = np.full(n, -1, dtype=np.int64)
-    for r in range(m):
-        if not alive_row[r] or rdeg[r] == 0:
+def _dominated(aptr, aidx, bptr, bidx, alive_a, alive_b, image, drop_subset):
+    """Find kept sets ``a`` (of kept elements ``b``) contained in another kept set.
+
+    With ``drop_subset`` the contained set goes (``image`` records the set containing
+    it; empty sets go too); otherwise every set containing it goes. Of identical sets the
+    lower index stays.
+    """
+    na = len(aptr) - 1
+    nb = len(bptr) - 1
+    deg = np.zeros(na, dtype=np.int64)
+    bdeg = np.zeros(nb, dtype=np.int64)
+    for a in range(na):
+        if alive_a[a]:
+            for p in range(aptr[a], aptr[a + 1]):
+                if alive_b[aidx[p]]:
+                    deg[a] += 1
+                    bdeg[aidx[p]] += 1
+    mark = np.full(nb, -1, dtype=np.int64)
+    for a in range(na):
+        if not alive_a[a]:
+            continue
+        if deg[a] == 0:
+            if drop_subset:
+                alive_a[a] = False
+                image[a] = -1
             continue
         rare, rare_deg = -1, 1 << 62
-        for p in range(rptr[r], rptr[r + 1]):
-            c = ridx[p]
-            if alive_col[c]:
-                mark[c] = r
-                if cdeg[c] < rare_deg:
-                    rare, rare_deg = c, cdeg[c]
-        # every superset row of r is among the rows of r's rarest column
-        for q in range(cptr[rare], cptr[rare + 1]):
-            s = cidx[q]
-            if s == r or not alive_row[s] or rdeg[s] < rdeg[r]:
+        for p in range(aptr[a], aptr[a + 1]):
+            e = aidx[p]
+            if alive_b[e]:
+                mark[e] = a
+                if bdeg[e] < rare_deg:
+                    rare, rare_deg = e, bdeg[e]
+        # a set containing a holds a's rarest element
+        for q in range(bptr[rare], bptr[rare + 1]):
+            s = bidx[q]
+            if s == a or not alive_a[s] or deg[s] < deg[a]:
                 continue
-            if rdeg[s] == rdeg[r] and s < r:
-                continue  # of identical rows the lower index stays
+            if deg[s] == deg[a] and (s > a) == drop_subset:
+                continue  # of identical sets the lower index stays
             shared = 0
-            for p in range(rptr[s], rptr[s + 1]):
-                if mark[ridx[p]] == r:
+            for p in range(aptr[s], aptr[s + 1]):
+                if mark[aidx[p]] == a:
                     shared += 1
-            if shared == rdeg[r]:
-                alive_row[s] = False
-                for p in range(rptr[s], rptr[s + 1]):
-                    if alive_col[ridx[p]]:
-                        cdeg[ridx[p]] -= 1
+            if shared < deg[a]:
+                continue
+            gone = a if drop_subset else s
+            alive_a[gone] = False
+            for p in range(aptr[gone], aptr[gone + 1]):
+                if alive_b[aidx[p]]:
+                    bdeg[aidx[p]] -= 1
+            if drop_subset:
+                image[a] = s
+                break
 
 
 def _resolve(image: np.ndarray, alive_col: np.ndarray, forced: np.ndarray) -> np.ndarray:
