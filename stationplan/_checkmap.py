@@ -18,22 +18,14 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from . import chinacrs
-from .check import VERDICT_LABELS, VERDICTS, reason_text
+from ._i18n import run_lang, section, text
+from .check import VERDICTS, reason_text
 from .maps import coverage_map
 
 VERDICT_COLOURS = {
     "accept": "#1a9850", "redundant": "#fdae61", "too_close": "#d73027",
     "off_network": "#7b3294", "outside_area": "#4d4d4d", "invalid": "#999999",
 }
-_WORDS = {
-    "en": {"verdict": "Verdict", "reason": "Reason", "gain": "Adds", "street": "Street",
-           "station": "Nearest station", "proposal": "Nearest proposal", "legend": "Proposals",
-           "m": "m"},
-    "zh": {"verdict": "结论", "reason": "原因", "gain": "新增覆盖", "street": "所在道路",
-           "station": "最近现有站点", "proposal": "最近提议站点", "legend": "提议站点",
-           "m": "米"},
-}
-
 _JS_MARKERS = """function (group, rows, style) {
   rows.forEach(function (r) {
     L.circleMarker([r[0], r[1]], {radius: 8, weight: 2, color: "#ffffff",
@@ -79,10 +71,11 @@ def check_map(
     tianditu_key: str | None = None,
 ) -> folium.Map:
     """The coverage map with the checked proposals coloured by verdict."""
-    lang = "zh" if (lang or _guess_lang(checked, coverage)) == "zh" else "en"
+    lang = run_lang(lang, coverage)
     fmap = coverage_map(coverage, gaps, area=area, lang=lang, basemap=basemap,
                         tianditu_key=tianditu_key)
-    words, labels = _WORDS[lang], VERDICT_LABELS[lang]
+    words = {**section("checkmap", lang), "m": text("unit.m", lang)}
+    labels = section("verdict", lang)
     settings = checked.attrs.get("check_settings", {})
     gcj = basemap == "gaode"
     legend = []
@@ -141,12 +134,6 @@ def _rows(sel, settings, words, labels, lang, *, gcj: bool) -> list[list]:
             f"<td>{html.escape(v)}</td></tr>" for k, v in lines) + "</table>"
         rows.append([round(float(y), 7), round(float(x), 7), html.escape(title), popup])
     return rows
-
-
-def _guess_lang(checked: gpd.GeoDataFrame, coverage: Any) -> str:
-    from .report import guess_lang
-
-    return guess_lang(coverage, checked)
 
 
 def _json(value: Any) -> str:

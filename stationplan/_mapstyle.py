@@ -1,4 +1,4 @@
-"""Look and words of the coverage maps: colours, line widths, service icons, zh/en text.
+"""Look of the coverage maps: colours, line widths, service icons (words: :mod:`._i18n`).
 
 Shared by the interactive map (:mod:`stationplan.maps`) and the static PNG
 (:mod:`stationplan.staticmap`), so both read the same way.
@@ -6,15 +6,10 @@ Shared by the interactive map (:mod:`stationplan.maps`) and the static PNG
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
-from ._errors import InputError
-
-if TYPE_CHECKING:
-    from .coverage import Coverage
+from ._i18n import LANGS as LANGS  # re-exported: maps.check_map_options checks against it
+from ._i18n import section
 
 # Distance bands, nearest first: YlGnBu, dark to light, readable on OSM and CartoDB tiles
 # and for colour-blind readers; the gap red is far from every band.
@@ -33,199 +28,25 @@ GAP_WEIGHTS = ((1.0, 3), (4.0, 5), (float("inf"), 7))
 STATION_ICON = "fa-hand-holding-heart"
 REJECTED_ICON = "fa-ban"
 
-LANGS = ("zh", "en")
-_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-# key -> (Font Awesome 6 icon, English, Chinese)
+# service key -> Font Awesome 6 icon; the labels are in the zh/en table (map_service.*)
 SERVICE_ICONS = MappingProxyType({
-    "drinking_water": ("fa-glass-water", "drinking water", "饮水"),
-    "seating": ("fa-couch", "seating", "休息座椅"),
-    "phone_charging": ("fa-mobile-screen-button", "phone charging", "手机充电"),
-    "microwave": ("fa-bowl-food", "microwave", "微波炉热饭"),
-    "toilet": ("fa-restroom", "toilet", "卫生间"),
-    "air_conditioning": ("fa-snowflake", "air conditioning", "空调"),
-    "first_aid": ("fa-kit-medical", "first-aid kit", "急救药箱"),
-    "rain_gear": ("fa-umbrella", "rain gear", "雨具"),
-    "tools": ("fa-screwdriver-wrench", "repair tools", "维修工具"),
-    "pump": ("fa-wrench", "tyre pump", "打气筒"),
-    "reading": ("fa-book-open", "reading", "阅读"),
-    "ebike_charging": ("fa-charging-station", "e-bike charging", "电动车充电"),
-    "battery_swap": ("fa-car-battery", "battery swap", "换电"),
-    "aed": ("fa-heart-pulse", "AED", "AED"),
-    "wifi": ("fa-wifi", "Wi-Fi", "无线网络"),
+    "drinking_water": "fa-glass-water",
+    "seating": "fa-couch",
+    "phone_charging": "fa-mobile-screen-button",
+    "microwave": "fa-bowl-food",
+    "toilet": "fa-restroom",
+    "air_conditioning": "fa-snowflake",
+    "first_aid": "fa-kit-medical",
+    "rain_gear": "fa-umbrella",
+    "tools": "fa-screwdriver-wrench",
+    "pump": "fa-wrench",
+    "reading": "fa-book-open",
+    "ebike_charging": "fa-charging-station",
+    "battery_swap": "fa-car-battery",
+    "aed": "fa-heart-pulse",
+    "wifi": "fa-wifi",
 })
 OTHER_SERVICE_ICON = "fa-circle-check"
-
-TEXT = MappingProxyType({
-    "en": MappingProxyType({
-        "title": "Care-station coverage",
-        "streets": "Streets by distance to a station",
-        "gaps": "Gaps: streets out of reach",
-        "service": "Service areas",
-        "stations": "Stations",
-        "proposals": "Proposed sites",
-        "rejected": "Rejected inputs",
-        "area": "Planning area",
-        "other": "Other streets (not counted)",
-        "other_legend": "Street not counted (outside the area or class not served)",
-        "covered": "covered",
-        "gap": "gap",
-        "of": "of",
-        "clusters": "runs",
-        "stations_used": "stations",
-        "rejected_n": "rejected",
-        "proposals_n": "proposed sites",
-        "with_proposals": "with proposals",
-        "rule": "Rule",
-        "distance": "network distance",
-        "time": "minutes at",
-        "binding": "binding",
-        "binding_distance": "distance",
-        "binding_time": "time",
-        "binding_distance and time": "distance and time",
-        "band_title": "Distance to the nearest station",
-        "gap_title": "Gap (line width: length of the run)",
-        "service_legend": "Service area (streets within reach)",
-        "station_legend": "Station",
-        "proposal_legend": "Proposed site (rank)",
-        "rejected_legend": "Rejected input",
-        "area_legend": "Planning area",
-        "unnamed": "unnamed street",
-        "gap_label": "Gap",
-        "streets_in_gap": "streets",
-        "farthest": "up to",
-        "from_station": "from a station",
-        "beyond": "beyond reach of every station",
-        "address": "Address",
-        "services": "Services",
-        "hours": "Hours",
-        "phone": "Phone",
-        "snap": "Distance to street",
-        "catchment": "Streets served",
-        "amap": "Open in Amap",
-        "reason": "Why not used",
-        "status": "Status",
-        "rank": "Rank",
-        "marginal": "Adds",
-        "marginal_unit": "of covered street",
-        "cumulative": "Coverage after it",
-        "host": "Host",
-        "kind": "Kind",
-        "search": "Search stations",
-        "not_found": "Not found",
-        "service_of": "Service area of",
-        "osm": "Street data © OpenStreetMap contributors",
-        "mode_walk": "on foot",
-        "mode_bike": "by bike",
-        "mode_ebike": "by e-bike",
-        "carto": "CartoDB light",
-        "tianditu": "Tianditu",
-        "tianditu_labels": "Tianditu labels",
-        "gaode": "Gaode (GCJ-02)",
-        "gaode_satellite": "Gaode satellite (GCJ-02)",
-        "gcj_note": "All layers shifted to GCJ-02 to match the Gaode tiles.",
-    }),
-    "zh": MappingProxyType({
-        "title": "爱心驿站覆盖",
-        "streets": "街道（按到最近驿站的距离）",
-        "gaps": "覆盖空白街道",
-        "service": "服务范围",
-        "stations": "现有驿站",
-        "proposals": "拟建站点",
-        "rejected": "未采用的输入",
-        "area": "规划范围",
-        "other": "其他街道（不计入）",
-        "other_legend": "不计入的街道（规划范围外或不需服务的道路）",
-        "covered": "已覆盖",
-        "gap": "未覆盖",
-        "of": "共",
-        "clusters": "段",
-        "stations_used": "个驿站",
-        "rejected_n": "条未采用",
-        "proposals_n": "个拟建站点",
-        "with_proposals": "建成后",
-        "rule": "标准",
-        "distance": "路网距离",
-        "time": "分钟，速度",
-        "binding": "起作用的限制",
-        "binding_distance": "距离",
-        "binding_time": "时间",
-        "binding_distance and time": "距离与时间",
-        "band_title": "到最近驿站的距离",
-        "gap_title": "覆盖空白（线宽表示空白段长度）",
-        "service_legend": "服务范围（可达的街道）",
-        "station_legend": "驿站",
-        "proposal_legend": "拟建站点（序号）",
-        "rejected_legend": "未采用的输入",
-        "area_legend": "规划范围",
-        "unnamed": "无名道路",
-        "gap_label": "空白",
-        "streets_in_gap": "街道",
-        "farthest": "最远",
-        "from_station": "到驿站",
-        "beyond": "超出所有驿站的服务距离",
-        "address": "地址",
-        "services": "服务",
-        "hours": "开放时间",
-        "phone": "电话",
-        "snap": "距街道",
-        "catchment": "服务街道长度",
-        "amap": "在高德地图中打开",
-        "reason": "未采用原因",
-        "status": "状态",
-        "rank": "序号",
-        "marginal": "新增覆盖",
-        "marginal_unit": "街道",
-        "cumulative": "建成后覆盖率",
-        "host": "依托商户",
-        "kind": "类型",
-        "search": "搜索驿站",
-        "not_found": "未找到",
-        "service_of": "服务范围：",
-        "osm": "街道数据 © OpenStreetMap 贡献者",
-        "mode_walk": "步行",
-        "mode_bike": "骑自行车",
-        "mode_ebike": "骑电动车",
-        "carto": "CartoDB 浅色",
-        "tianditu": "天地图",
-        "tianditu_labels": "天地图注记",
-        "gaode": "高德地图（GCJ-02）",
-        "gaode_satellite": "高德卫星图（GCJ-02）",
-        "gcj_note": "为与高德底图对齐，所有图层已转换为 GCJ-02 坐标。",
-    }),
-})
-
-
-def has_cjk(text: str) -> bool:
-    """Tell whether ``text`` holds a Chinese (CJK) character.
-
-    >>> has_cjk("人民北路"), has_cjk("Lönnrotinkatu"), has_cjk("")
-    (True, False, False)
-    """
-    return bool(_CJK.search(text))
-
-
-def detect_lang(texts: Iterable[object]) -> str:
-    """Pick "zh" when any of ``texts`` (station and street names) is Chinese, else "en".
-
-    >>> detect_lang(["K Market", None, "人民北路"])
-    'zh'
-    >>> detect_lang([])
-    'en'
-    """
-    return "zh" if any(isinstance(t, str) and has_cjk(t) for t in texts) else "en"
-
-
-def resolve_lang(lang: str | None, coverage: Coverage) -> str:
-    """Check ``lang``, or pick it from the station and street names when it is None."""
-    if lang is None:
-        names = [*coverage.stations["name"].tolist(),
-                 *coverage.pieces["name"].dropna().unique()[:5000].tolist()]
-        return detect_lang(names)
-    if lang not in LANGS:
-        msg = f"lang {lang!r} is not supported; choose one of {', '.join(LANGS)}"
-        raise InputError(msg)
-    return lang
 
 
 def is_osm_source(source: object) -> bool:
@@ -276,7 +97,7 @@ def fmt_m(metres: float, lang: str) -> str:
 
 def mode_words(mode: str, lang: str) -> str:
     """The travel mode in words, e.g. "on foot" / "步行"; unknown modes as given."""
-    return TEXT[lang].get(f"mode_{mode}", mode)
+    return section("map", lang).get(f"mode_{mode}", mode)
 
 
 # Styles of the HTML map; class names start with sp- so they cannot clash with folium's.

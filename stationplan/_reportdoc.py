@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from ._i18n import section, text
 from ._io import _plain
 from ._text import isolate_bidi
-from .check import VERDICT_LABELS, VERDICTS
-from .services import SERVICES
 
 _MAX_AUDIT_ROWS = 50
 _MAX_CHECK_ROWS = 200
@@ -72,176 +71,10 @@ def fmt(num: Num, lang: str) -> str:
     if v is None:
         return "–"
     if num.kind == "m":
-        return f"{v:,.0f} {'米' if lang == 'zh' else 'm'}"
+        return f"{v:,.0f} {text('unit.m', lang)}"
     if num.kind == "share":
         return f"{100 * v:.1f} %"
     return f"{int(v):,d}"
-
-
-# --- words -----------------------------------------------------------------------------
-
-TEXT = {
-    "en": {
-        "title": "Care-station coverage report",
-        "meta": "Network: {source} · stationplan {version}",
-        "rule": "Rule: a street is covered within ",
-        "rule_tail": " along the streets ({mode}; the {binding} limit decides).",
-        "with_plan": "Figures include the proposed new sites.",
-        "headline": "Key figures",
-        "covered_share": "of the streets to serve are covered",
-        "covered": "covered",
-        "of": "of",
-        "gap_in": "not covered, in",
-        "gap_runs": "gap runs",
-        "stations": "stations used",
-        "read": "read",
-        "rejected": "rejected",
-        "islands": "",
-        "islands_mid": "street pieces are not connected to the main network, with",
-        "islands_tail": "to serve on them.",
-        "by_class": "By road class",
-        "class": "Road class",
-        "to_serve": "To serve",
-        "share": "Covered share",
-        "by_district": "By district",
-        "district": "District",
-        "outside": "(outside every district)",
-        "not_covered": "Not covered",
-        "n_stations": "Stations",
-        "gaps": "Largest gaps",
-        "gaps_intro": "Connected runs of uncovered street, longest first.",
-        "gap": "Gap",
-        "length": "Length",
-        "streets": "Streets",
-        "farthest": "Farthest from a station",
-        "where": "Where",
-        "map_link": "Amap",
-        "no_gaps": "No gaps: every street to serve is covered.",
-        "audit": "Station services",
-        "audit_intro": "stations have every core service ({core}); stations checked:",
-        "audit_none": "The station file lists no services, so nothing can be checked.",
-        "station": "Station",
-        "missing": "Missing",
-        "more": "… and {n} more",
-        "sole": "Streets served by only one station",
-        "sole_intro": "of streets to serve are reached by one station only; closing that "
-                      "station would leave them uncovered. Stations with such streets:",
-        "sole_m": "Only it covers",
-        "kind": "Kind",
-        "kinds": {"existing": "existing", "proposed": "proposed"},
-        "none_sole": "Every covered street is reached by at least two stations.",
-        "plan": "Proposed new sites (solver)",
-        "new_sites": "new sites",
-        "coverage_before": "coverage of coverable streets before",
-        "coverage_after": "after",
-        "covered_before": "covered before",
-        "quality": "Quality of the answer:",
-        "uncoverable": "of streets no candidate site can reach.",
-        "curve": "Coverage curve (new sites in greedy order)",
-        "curve_sites": "New sites",
-        "check": "Check of proposed sites",
-        "proposals": "proposals checked",
-        "verdict": "Verdict",
-        "count": "Count",
-        "check_before": "Covered by the existing stations:",
-        "check_after": "with every accepted site:",
-        "gain": "Adds",
-        "bench": "With the same number of new sites, the solver would cover",
-        "bench_street": "placing them anywhere on the streets",
-        "bench_own": "choosing among the proposals",
-        "bench_none": "Nothing was accepted, so there is no benchmark.",
-        "bench_skipped": "The benchmark was not run, as requested (--no-benchmark).",
-        "proposal": "Proposal",
-        "name": "Name",
-        "reason": "Reason",
-        "dist": "To nearest station",
-        "maps": "Maps and files",
-        "map_alt": "Coverage map",
-        "curve_alt": "Coverage curve",
-    },
-    "zh": {
-        "title": "爱心驿站覆盖评估报告",
-        "meta": "路网：{source} · stationplan {version}",
-        "rule": "覆盖标准：沿街 ",
-        "rule_tail": " 以内（出行方式：{mode}；起作用的限制：{binding}）。",
-        "with_plan": "以下数字已包含拟新建站点。",
-        "headline": "主要指标",
-        "covered_share": "的应覆盖街道已被覆盖",
-        "covered": "已覆盖",
-        "of": "共",
-        "gap_in": "未覆盖，分为",
-        "gap_runs": "段缺口",
-        "stations": "个站点参与计算",
-        "read": "读入",
-        "rejected": "未采用",
-        "islands": "与主路网不连通的路段",
-        "islands_mid": "处，其上有应覆盖街道",
-        "islands_tail": "。",
-        "by_class": "按道路等级",
-        "class": "道路等级",
-        "to_serve": "应覆盖",
-        "share": "覆盖率",
-        "by_district": "按街道（社区）",
-        "district": "街道（社区）",
-        "outside": "（不属于任何街道/社区）",
-        "not_covered": "未覆盖",
-        "n_stations": "站点数",
-        "gaps": "最大的覆盖缺口",
-        "gaps_intro": "连续的未覆盖街道，按长度排序。",
-        "gap": "缺口",
-        "length": "长度",
-        "streets": "涉及道路",
-        "farthest": "距站点最远",
-        "where": "位置",
-        "map_link": "高德地图",
-        "no_gaps": "没有缺口：应覆盖的街道全部被覆盖。",
-        "audit": "站点服务设施",
-        "audit_intro": "个站点具备全部基本服务（{core}）；检查站点数：",
-        "audit_none": "站点文件未列出服务设施，无法检查。",
-        "station": "站点",
-        "missing": "缺少",
-        "more": "……另有 {n} 个",
-        "sole": "仅由一个站点覆盖的街道",
-        "sole_intro": "应覆盖街道只被一个站点覆盖；该站点一旦关闭，这些街道将失去覆盖。"
-                      "有此类街道的站点：",
-        "sole_m": "独自覆盖",
-        "kind": "类型",
-        "kinds": {"existing": "现有", "proposed": "拟建"},
-        "none_sole": "每条已覆盖街道都至少被两个站点覆盖。",
-        "plan": "新增站点方案（求解器）",
-        "new_sites": "个新站点",
-        "coverage_before": "可覆盖街道的覆盖率，新增前",
-        "coverage_after": "新增后",
-        "covered_before": "新增前已覆盖",
-        "quality": "方案质量：",
-        "uncoverable": "街道没有任何候选站点可以覆盖。",
-        "curve": "覆盖曲线（按贪心顺序新增站点）",
-        "curve_sites": "新增站点数",
-        "check": "提议站点审核",
-        "proposals": "个提议站点",
-        "verdict": "结论",
-        "count": "数量",
-        "check_before": "现有站点覆盖：",
-        "check_after": "采纳全部通过的站点后：",
-        "gain": "新增覆盖",
-        "bench": "新增同样数量的站点，求解器可覆盖",
-        "bench_street": "（在全部街道上选址）",
-        "bench_own": "（只在提议站点中选择）",
-        "bench_none": "没有站点通过审核，因此没有对比基准。",
-        "bench_skipped": "已按要求（--no-benchmark）跳过对比基准。",
-        "proposal": "编号",
-        "name": "名称",
-        "reason": "原因",
-        "dist": "距最近现有站点",
-        "maps": "地图和文件",
-        "map_alt": "覆盖地图",
-        "curve_alt": "覆盖曲线",
-    },
-}
-_MODES = {"zh": {"walk": "步行", "bike": "自行车", "ebike": "电动自行车"}}
-_BINDING = {"zh": {"distance": "距离", "time": "时间", "distance and time": "距离和时间"},
-            "en": {"distance": "distance", "time": "time",
-                   "distance and time": "distance and time"}}
 
 
 # --- layout ----------------------------------------------------------------------------
@@ -249,16 +82,16 @@ _BINDING = {"zh": {"distance": "距离", "time": "时间", "distance and time": 
 def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     """The report as blocks, in order."""
     lang = data["lang"]
-    t = TEXT[lang]
+    t = section("report", lang)
     s = data["summary"]
     blocks: list[Block] = [("h1", [t["title"]]),
                            ("meta", [t["meta"].format(source=data["source"],
                                                       version=data["stationplan_version"])])]
     rule = s["rule"]
-    mode = _MODES.get(lang, {}).get(s["mode"], s["mode"])
+    mode = t.get(f"mode.{s['mode']}", s["mode"])
     blocks.append(("p", [t["rule"], Num(rule["limit_m"], "summary.json", ("rule", "limit_m"), "m"),
                          t["rule_tail"].format(mode=mode,
-                                               binding=_BINDING[lang][rule["binding"]])]))
+                                               binding=t[f"binding.{rule['binding']}"])]))
     if data.get("plan_summary"):
         blocks.append(("p", [t["with_plan"]]))
     blocks += _headline(s, t)
@@ -359,14 +192,14 @@ def _audit(a, t, lang) -> list[Block]:
     src = "report.json"
     if not a["with_service_data"]:
         return [*out, ("p", [t["audit_none"]])]
-    core = "、".join(_service(k, lang) for k in a["core"]) if lang == "zh" else \
-        ", ".join(_service(k, lang) for k in a["core"])
+    sep = text("sep.list", lang)
+    core = sep.join(_service(k, lang) for k in a["core"])
     out.append(("p", [Num(a["complete"], src, ("service_audit", "complete"), "count"), " ",
                       t["audit_intro"].format(core=core), " ",
                       Num(a["stations"], src, ("service_audit", "stations"), "count")]))
     lacking = a["stations_lacking"]
     rows = [[r["station_id"], r["name"],
-             ("、" if lang == "zh" else ", ").join(_service(k, lang) for k in r["missing"])]
+             sep.join(_service(k, lang) for k in r["missing"])]
             for r in lacking[:_MAX_AUDIT_ROWS]]
     if rows:
         out.append(("table", ["ID", t["station"], t["missing"]], rows))
@@ -388,7 +221,7 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
     for i, r in enumerate(sole["stations"][:15]):
         row: list[Any] = [r["station_id"], r["name"]]
         if with_kind:
-            row.append(t["kinds"].get(r["kind"], r["kind"]))
+            row.append(t.get(f"kinds.{r['kind']}", r["kind"]))
         row += [Num(r["sole_m"], src, ("sole_coverage", "stations", i, "sole_m"), "m"),
                 _names(r["streets"]) or "–"]
         rows.append(row)
@@ -432,13 +265,13 @@ def _plan(p, curve, t, images) -> list[Block]:
 
 def _check(c, rows, t, lang) -> list[Block]:
     src = "check_summary.json"
-    labels = VERDICT_LABELS[lang]
+    labels = section("verdict", lang)
     out: list[Block] = [
         ("h2", [t["check"]]),
         ("p", [Num(c["proposals"], src, ("proposals",), "count"), " ", t["proposals"]]),
         ("table", [t["verdict"], t["count"]],
-         [[("verdict", v, labels[v]), Num(c["by_verdict"][v], src, ("by_verdict", v), "count")]
-          for v in VERDICTS]),
+         [[("verdict", v, labels[v]), Num(n, src, ("by_verdict", v), "count")]
+          for v, n in c["by_verdict"].items()]),
         ("p", [t["check_before"], " ", Num(c["covered_m_before"], src, ("covered_m_before",), "m"),
                " (", Num(c["coverage_before"], src, ("coverage_before",), "share"), "); ",
                t["check_after"], " ", Num(c["covered_m_after"], src, ("covered_m_after",), "m"),
@@ -492,10 +325,7 @@ def _names(names: Sequence[str] | str) -> str:
 
 
 def _service(key: str, lang: str) -> str:
-    s = SERVICES.get(key)
-    if s is None:
-        return key
-    return s.zh if lang == "zh" else s.en
+    return section("service", lang).get(key, key)
 
 
 # --- HTML ------------------------------------------------------------------------------
@@ -552,7 +382,7 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
         elif kind == "links":
             items = "".join(f"<li>{_html_parts([link], lang)}</li>" for link in block[1])
             body.append(f"<ul>{items}</ul>")
-    title = html.escape(TEXT[lang]["title"])
+    title = html.escape(text("report.title", lang))
     html_lang = "zh-CN" if lang == "zh" else "en"
     return (f'<!DOCTYPE html>\n<html lang="{html_lang}">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'

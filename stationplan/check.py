@@ -33,6 +33,7 @@ import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
@@ -44,6 +45,7 @@ from scipy.sparse.csgraph import dijkstra
 from . import __version__
 from . import _catchment as ct
 from ._errors import InputError
+from ._i18n import resolve_lang, section, text
 from ._text import isolate_bidi
 from .coverage import CoverageRule, _csr_min
 from .network import StreetNetwork
@@ -335,13 +337,9 @@ def write_check_outputs(
 
 # --- reasons ---------------------------------------------------------------------------
 
-VERDICT_LABELS = {
-    "en": {"accept": "accept", "redundant": "redundant", "too_close": "too close",
-           "off_network": "off the network", "outside_area": "outside the area",
-           "invalid": "invalid"},
-    "zh": {"accept": "采纳", "redundant": "重复覆盖", "too_close": "间距过近",
-           "off_network": "不在路网上", "outside_area": "规划范围外", "invalid": "无效"},
-}
+# The verdict labels, kept here for ``stationplan.check.VERDICT_LABELS``; the words live in
+# the one zh/en table.
+VERDICT_LABELS = MappingProxyType({lang: section("verdict", lang) for lang in ("en", "zh")})
 
 
 def _quoted(text: str) -> str:
@@ -364,63 +362,40 @@ def reason_text(row: Mapping[str, Any], settings: Mapping[str, Any], lang: str =
     >>> reason_text({"verdict": "off_network", "snap_dist_m": float("nan")}, {"max_snap_m": 100.0})
     'no street in the network: check the coordinates and their system'
     """
-    zh = lang == "zh"
+    lang = resolve_lang(lang)
     v = row["verdict"]
     if v == "invalid":
-        why = _quoted(_text(row.get("input_problem"))) or ("没有坐标" if zh else "no position")
-        return f"无法定位：{why}" if zh else f"cannot be placed: {why}"
+        why = _quoted(_text(row.get("input_problem"))) or text("reason.no_position", lang)
+        return text("reason.invalid", lang, why=why)
     if v == "off_network":
         snap = row.get("snap_dist_m")
         if snap is None or not np.isfinite(snap):
-            return "路网中没有街道：请检查坐标和坐标系" if zh else \
-                "no street in the network: check the coordinates and their system"
-        if zh:
-            return (f"距最近街道 {snap:.0f} 米（超过 {settings['max_snap_m']:g} 米），"
-                    "不在路网上：请检查坐标和坐标系")
-        return (f"{snap:.0f} m from the nearest street (more than {settings['max_snap_m']:g} m): "
-                "check the coordinates and their system")
+            return text("reason.no_street", lang)
+        return text("reason.off_network", lang, snap=snap, max_snap=settings["max_snap_m"])
     street = _quoted(_text(row.get("street")))
     if v == "outside_area":
-        if zh:
-            return f"位于规划范围之外（{street or '无名道路'}）"
-        return f"on {street or 'an unnamed street'}, outside the planning area"
+        return text("reason.outside_area", lang,
+                    street=street or text("reason.unnamed_street", lang))
     gain, alone = row.get("verdict_gain_m"), row.get("gain_m")
     need = settings["min_gain_m"]
     if v == "redundant":
         if alone is not None and alone < need - TOLERANCE_M:
             red = row.get("redundancy")
-            red_txt = "" if red is None or not np.isfinite(red) else (
-                f"；其可达街道的 {red:.0%} 已被现有站点覆盖" if zh else
-                f"; {red:.0%} of the streets it reaches are already covered")
-            if zh:
-                return f"仅新增覆盖 {alone:.0f} 米街道（至少需 {need:g} 米）{red_txt}"
-            return f"adds only {alone:.0f} m of street to the existing stations " \
-                   f"(at least {need:g} m needed){red_txt}"
-        if zh:
-            return f"新增覆盖更多的提议站点采纳后，仅新增 {gain:.0f} 米（至少需 {need:g} 米）"
-        return (f"adds only {gain:.0f} m once the proposals that add more are accepted "
-                f"(at least {need:g} m needed)")
+            already = "" if red is None or not np.isfinite(red) else text(
+                "reason.already_covered", lang, red=red)
+            return text("reason.redundant_alone", lang, alone=alone, need=need, already=already)
+        return text("reason.redundant_after", lang, gain=gain, need=need)
     spacing = settings["spacing_m"]
     if v == "too_close":
         other = _quoted(_text(row.get("conflict_with")))
         d = row.get("conflict_m")
         if row.get("conflict_kind") == "proposal":
-            if zh:
-                return (f"沿街距新增覆盖更多的提议站点 {other} 仅 {d:.0f} 米"
-                        f"（间距要求 {spacing:g} 米）")
-            return (f"{d:.0f} m along the streets from proposal {other}, which adds more "
-                    f"(spacing {spacing:g} m)")
+            return text("reason.too_close_proposal", lang, d=d, other=other, spacing=spacing)
         name = _quoted(_text(row.get("nearest_station"))) or other
-        if zh:
-            return (f"沿街距现有站点“{name}”仅 {d:.0f} 米（间距要求 {spacing:g} 米），"
-                    f"虽可新增 {alone:.0f} 米")
-        return (f"{d:.0f} m along the streets from existing station {name} "
-                f"(spacing {spacing:g} m), though it would add {alone:.0f} m")
-    island = bool(row.get("on_island"))
-    if zh:
-        return f"新增覆盖 {gain:.0f} 米街道" + ("；位于与主路网不连通的路段" if island else "")
-    return f"adds {gain:.0f} m of uncovered street" + (
-        "; on a piece of street not connected to the main network" if island else "")
+        return text("reason.too_close_station", lang, d=d, name=name, spacing=spacing,
+                    alone=alone)
+    island = text("reason.on_island", lang) if row.get("on_island") else ""
+    return text("reason.accept", lang, gain=gain) + island
 
 
 # --- steps -----------------------------------------------------------------------------

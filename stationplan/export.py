@@ -38,6 +38,7 @@ import shapely
 
 from . import chinacrs
 from ._errors import InputError, MissingDataError
+from ._i18n import section
 from ._io import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
@@ -56,23 +57,7 @@ _STATUSES = ("existing", "proposed", "rejected")
 _STATUS_LABELS_ZH = MappingProxyType(
     {"existing": "现有站点", "proposed": "拟建站点", "rejected": "未采用站点"}
 )
-_SERVICE_LABELS_ZH = MappingProxyType({
-    "drinking_water": "饮水",
-    "seating": "休息座椅",
-    "phone_charging": "手机充电",
-    "microwave": "微波炉热饭",
-    "toilet": "卫生间",
-    "air_conditioning": "空调",
-    "first_aid": "急救药箱",
-    "rain_gear": "雨具",
-    "tools": "维修工具",
-    "pump": "打气筒",
-    "reading": "阅读",
-    "ebike_charging": "电动车充电",
-    "battery_swap": "换电",
-    "aed": "AED",
-    "wifi": "无线网络",
-})
+_SERVICE_LABELS_ZH = section("map_service", "zh")  # the map's labels, from the zh/en table
 # KML paddle icons Google Earth and My Maps know; unknown statuses share the white one.
 _KML_ICONS = MappingProxyType({
     "existing": "https://maps.google.com/mapfiles/kml/paddle/grn-circle.png",

@@ -21,7 +21,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -39,6 +39,8 @@ from . import _mapdata as md
 from . import _mapjs as mapjs
 from . import _mapstyle as ms
 from ._errors import InputError
+from ._i18n import run_lang, section
+from ._i18n import text as text_in
 from ._text import isolate_bidi
 from .coverage import Coverage
 
@@ -117,8 +119,8 @@ def coverage_map(
         Render it with ``.get_root().render()`` or save it with ``.save(path)``.
     """
     basemap = _check_basemap(basemap, tianditu_key)
-    lang = ms.resolve_lang(lang, coverage)
-    text = ms.TEXT[lang]
+    lang = run_lang(lang, coverage)
+    text = section("map", lang)
     gcj = basemap == "gaode"
     if summary is None:
         from .summary import summarize
@@ -287,6 +289,11 @@ def _number_elements(root: Any) -> None:
         stack.extend(reversed(list(element._children.values())))
 
 
+def _lang_of(text: Mapping[str, str]) -> str:
+    """The language of the map words ``text`` (for helpers that are given only the words)."""
+    return "zh" if text["title"] == text_in("map.title", "zh") else "en"
+
+
 def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: dict[str, str]) -> None:
     def tiles(kind: str, name: str, *, show: bool, overlay: bool = False, url: str = "",
               attr: str = "", max_zoom: int = 18, subdomains: str = "abc") -> None:
@@ -306,7 +313,7 @@ def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: dict[str, str]
     tiles("carto", text["carto"], show=basemap == "carto")
     if key:
         sub = "01234567"
-        label_layer = "cva" if text is ms.TEXT["zh"] else "eva"
+        label_layer = "cva" if _lang_of(text) == "zh" else "eva"
         tiles("tianditu", text["tianditu"], show=basemap == "tianditu",
               url=_TIANDITU.replace("{layer}", "vec").replace("{key}", key),
               attr=_TIANDITU_ATTR, subdomains=sub)
@@ -404,7 +411,7 @@ def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: dict[str
                "className": "sp-covered"} for c in ms.BAND_COLOURS[:len(edges)]]
     if bands.empty:
         return [], styles
-    sep = "：" if lang == "zh" else ": "
+    sep = text_in("sep.label", lang)
     props = [
         (int(b), f"{_esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges)}", None)
         for b, name in zip(bands["band"], bands["name"], strict=True)
@@ -429,7 +436,7 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: dict[str, str], vi
     if gaps.empty:
         return [], styles
     props = []
-    sep = "：" if lang == "zh" else ": "
+    sep = text_in("sep.label", lang)
     for g in gaps.itertuples():
         label = f"{text['gap_label']} #{int(g.gap_id)}{sep}{ms.fmt_m(g.length_m, lang)}"
         # each name isolated on its own, so one name's override cannot reverse the next
@@ -456,7 +463,7 @@ def _service_features(areas: gpd.GeoDataFrame, names: dict[Any, str], text: dict
                "className": "sp-service"}]
     if areas.empty:
         return [], styles
-    lang = "zh" if text is ms.TEXT["zh"] else "en"
+    lang = _lang_of(text)
     props = [(0, f"{text['service_of']} {names.get(sid, _esc(sid))} · {ms.fmt_m(c, lang)}",
               None)
              for sid, c in zip(areas["station_id"], areas["catchment_m"], strict=True)]
@@ -514,8 +521,8 @@ def _services_html(value: object, lang: str) -> str:
     for item in (i.strip() for i in items):
         if not item:
             continue
-        known = ms.SERVICE_ICONS.get(item)
-        icon, label = (known[0], known[2 if lang == "zh" else 1]) if known else (
+        icon = ms.SERVICE_ICONS.get(item)
+        icon, label = (icon, text_in(f"map_service.{item}", lang)) if icon else (
             ms.OTHER_SERVICE_ICON, item)
         out.append(f'<span class="sp-svc"><i class="fa-solid {icon}"></i> '
                    f"{html.escape(label)}</span>")

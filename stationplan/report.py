@@ -13,7 +13,6 @@ the report against the JSON outputs. Every text from input files is escaped.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import shapely
 from . import __version__
 from . import _catchment as ct
 from ._errors import InputError, MissingDataError
+from ._i18n import run_lang
 from .coverage import Coverage
 from .services import service_audit
 
@@ -35,21 +35,19 @@ REPORT_FILES = ("report.html", "report.md", "report.json")
 DISTRICT_NAME_COLUMNS = ("name", "名称", "街道", "社区", "街道名称", "社区名称", "乡镇", "镇街",
                          "乡镇街道", "district", "subdistrict", "community", "区划名称",
                          "行政区划", "xzqmc", "jdmc", "sqmc")
-_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TOP_GAPS = 10
 _TOP_SOLE = 15
 _STREETS_PER_ROW = 5
 
 
 def guess_lang(coverage: Coverage, *frames: pd.DataFrame) -> str:
-    """"zh" when station, proposal or street names contain Chinese characters, else "en"."""
-    texts = [coverage.stations.get("name", pd.Series(dtype=object)),
-             coverage.network.edges["name"]]
-    texts += [f["name"] for f in frames if f is not None and "name" in f]
-    for series in texts:
-        if any(_CJK.search(str(x)) for x in series.dropna().head(2000)):
-            return "zh"
-    return "en"
+    """"zh" when station or street names contain Chinese characters, else "en".
+
+    The rule every output of a run follows (the maps too), so ``frames`` (proposals, say)
+    are accepted for compatibility but not read: the coverage map, drawn without them,
+    would otherwise speak another language than the report of the same run.
+    """
+    return run_lang(None, coverage)
 
 
 def read_districts(path: str | Path, *, name_col: str | None = None) -> gpd.GeoDataFrame:
@@ -222,10 +220,7 @@ def report_data(
     from .check import reason_text
 
     checked, csum = check if check is not None else (None, None)
-    lang = lang or guess_lang(coverage, checked)
-    if lang not in ("zh", "en"):
-        msg = f"lang must be 'zh' or 'en', got {lang!r}"
-        raise InputError(msg)
+    lang = run_lang(lang, coverage)
     st = coverage.stations
     existing = st[st["status"] == "ok"]
     if "kind" in existing:

@@ -49,6 +49,8 @@ from typing import Any
 
 import pandas as pd
 
+from ._i18n import text
+
 __all__ = ["CORE_SERVICES", "SERVICES", "Service", "parse_services", "service_audit"]
 
 
@@ -62,28 +64,31 @@ class Service:
     aliases: tuple[str, ...] = ()
 
 
+def _service(key: str, *aliases: str) -> Service:
+    """The service ``key`` with its English and Chinese names from the zh/en table."""
+    return Service(key, text(f"service.{key}", "en"), text(f"service.{key}", "zh"), aliases)
+
+
 SERVICES: Mapping[str, Service] = MappingProxyType({s.key: s for s in (
-    Service("drinking_water", "drinking water", "饮水",
-            ("饮用水", "饮水机", "热水", "开水", "喝水", "water", "drinking water")),
-    Service("seating", "seating", "座椅",
-            ("休息座椅", "沙发", "桌椅", "休息区", "座位", "seats", "seat", "sofa")),
-    Service("phone_charging", "phone charging", "充电",
-            ("手机充电", "充电宝", "充电器", "charging", "charger", "phone charger")),
-    Service("microwave", "microwave", "微波炉", ("微波炉热饭", "热饭", "加热")),
-    Service("first_aid", "first-aid kit", "急救包",
-            ("医药箱", "急救药箱", "药箱", "急救箱", "急救", "first aid", "first aid kit")),
-    Service("toilet", "toilet", "厕所", ("卫生间", "洗手间", "公厕", "restroom", "wc")),
-    Service("air_conditioning", "air conditioning / heating", "空调",
-            ("暖气", "取暖", "冷暖", "空调暖气", "ac", "heating", "air conditioning")),
-    Service("rain_gear", "rain gear", "雨具", ("雨伞", "雨衣")),
-    Service("tools", "repair tools", "维修工具", ("工具", "修车工具", "toolkit")),
-    Service("pump", "tyre pump", "打气筒", ("打气", "充气", "tyre pump", "tire pump")),
-    Service("reading", "reading", "阅读", ("书报", "图书", "书籍", "books")),
-    Service("ebike_charging", "e-bike charging", "电动车充电",
-            ("电瓶车充电", "电动车", "e-bike charging", "ebike charging")),
-    Service("battery_swap", "battery swap", "换电", ("换电柜", "battery swap")),
-    Service("aed", "AED", "AED", ("除颤仪", "自动体外除颤器")),
-    Service("wifi", "Wi-Fi", "无线网络", ("wi-fi", "无线")),
+    _service("drinking_water", "饮用水", "饮水机", "热水", "开水", "喝水", "water",
+             "drinking water"),
+    _service("seating", "休息座椅", "沙发", "桌椅", "休息区", "座位", "seats", "seat", "sofa"),
+    _service("phone_charging", "手机充电", "充电宝", "充电器", "charging", "charger",
+             "phone charger"),
+    _service("microwave", "微波炉热饭", "热饭", "加热"),
+    _service("first_aid", "医药箱", "急救药箱", "药箱", "急救箱", "急救", "first aid",
+             "first aid kit"),
+    _service("toilet", "卫生间", "洗手间", "公厕", "restroom", "wc"),
+    _service("air_conditioning", "暖气", "取暖", "冷暖", "空调暖气", "ac", "heating",
+             "air conditioning"),
+    _service("rain_gear", "雨伞", "雨衣"),
+    _service("tools", "工具", "修车工具", "toolkit"),
+    _service("pump", "打气", "充气", "tyre pump", "tire pump"),
+    _service("reading", "书报", "图书", "书籍", "books"),
+    _service("ebike_charging", "电瓶车充电", "电动车", "e-bike charging", "ebike charging"),
+    _service("battery_swap", "换电柜", "battery swap"),
+    _service("aed", "除颤仪", "自动体外除颤器"),
+    _service("wifi", "wi-fi", "无线"),
 )})
 
 CORE_SERVICES = ("drinking_water", "seating", "phone_charging")

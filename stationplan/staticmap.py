@@ -27,6 +27,7 @@ from matplotlib.patches import Patch
 from . import _mapdata as md
 from . import _mapstyle as ms
 from ._errors import InputError
+from ._i18n import run_lang, section
 from .coverage import Coverage
 
 log = logging.getLogger(__name__)
@@ -72,12 +73,12 @@ def coverage_png(
     bytes
         The PNG file's bytes; the same inputs give the same bytes.
     """
-    lang = ms.resolve_lang(lang, coverage)
+    lang = run_lang(lang, coverage)
     font = _cjk_font() if lang == "zh" else None
     if lang == "zh" and font is None:
         log.info("no Chinese font found (install fonts-noto-cjk); the PNG is in English")
         lang = "en"
-    text = ms.TEXT[lang]
+    text = section("map", lang)
     if summary is None:
         from .summary import summarize
 

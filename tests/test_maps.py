@@ -35,6 +35,7 @@ from stationplan import _mapdata as md
 from stationplan import _mapjs as mapjs
 from stationplan import _mapstyle as ms
 from stationplan import maps
+from stationplan._i18n import run_lang
 from stationplan.chinacrs import wgs84_to_gcj02
 from stationplan.cli import main
 from stationplan.export import _SERVICE_LABELS_ZH
@@ -246,10 +247,10 @@ def test_panel_in_both_languages(hand):
 
 
 def test_language_follows_names(hand):
-    assert ms.resolve_lang(None, hand.coverage) == "en"
+    assert run_lang(None, hand.coverage) == "en"
     chinese = hand.coverage.stations.assign(name=["人民路驿站", *["x"] * 6])
     cov = dataclasses.replace(hand.coverage, stations=chinese)
-    assert ms.resolve_lang(None, cov) == "zh"
+    assert run_lang(None, cov) == "zh"
     with pytest.raises(sp.InputError, match="lang 'fr'"):
         maps.coverage_map(hand.coverage, hand.gaps, lang="fr")
 
@@ -347,9 +348,11 @@ def test_bad_proposals_and_area_are_refused(hand):
 
 
 def test_service_labels_match_the_exports():
-    assert {k: v[2] for k, v in ms.SERVICE_ICONS.items() if k in _SERVICE_LABELS_ZH} == {
-        k: v for k, v in _SERVICE_LABELS_ZH.items() if k in ms.SERVICE_ICONS
-    }
+    # every service with an icon shows, in a Chinese popup, the label the exports write
+    assert set(ms.SERVICE_ICONS) == set(_SERVICE_LABELS_ZH)
+    for key, label in _SERVICE_LABELS_ZH.items():
+        assert f"</i> {label}</span>" in maps._services_html(key, "zh")
+    assert "</i> drinking water</span>" in maps._services_html("drinking_water", "en")
 
 
 # --- static PNG --------------------------------------------------------------------------

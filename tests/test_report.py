@@ -302,13 +302,14 @@ def test_no_benchmark_is_reported_as_not_run(tmp_path, files):
      (0, "zh", "没有站点通过审核，因此没有对比基准。")],
 )
 def test_missing_benchmark_says_why(accepted, lang, sentence):
-    from stationplan._reportdoc import TEXT, _check
+    from stationplan._i18n import section
+    from stationplan._reportdoc import _check
     from stationplan.check import VERDICTS
 
     c = {"proposals": 1, "by_verdict": dict.fromkeys(VERDICTS, 0) | {"accept": accepted},
          "covered_m_before": 1.0, "coverage_before": 0.5, "covered_m_after": 1.0,
          "coverage_after": 0.5, "gain_m": 0.0, "benchmark": None}
-    paragraphs = [b[1] for b in _check(c, [], TEXT[lang], lang) if b[0] == "p"]
+    paragraphs = [b[1] for b in _check(c, [], section("report", lang), lang) if b[0] == "p"]
     assert [sentence] in paragraphs
 
 

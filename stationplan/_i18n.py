@@ -1,0 +1,372 @@
+"""Every zh/en word people see, in one table, and the one rule that picks the language.
+
+The maps, the check map, the report, the check verdicts and reasons, the service names
+and the exports read their words here, so a word is translated once and every output of
+a run speaks one language. A leaf module: it imports nothing from the stages.
+
+Keys are dotted: the part before the first dot says where the word is shown
+(``map``, ``map_service``, ``checkmap``, ``report``, ``verdict``, ``reason``, ``service``,
+``unit``, ``sep``). Texts with ``{fields}`` are :meth:`str.format` templates whose
+fields are the same in both languages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from ._errors import InputError
+
+LANGS = ("zh", "en")
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+# key -> (English, Chinese). Some words exist twice on purpose, e.g. the service names of
+# the schema ("service.seating": 座椅, used by the report) and of the map popups and exports
+# ("map_service.seating": 休息座椅); unifying them would change published outputs.
+_TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
+    # map
+    "map.title": ("Care-station coverage", "爱心驿站覆盖"),
+    "map.streets": ("Streets by distance to a station", "街道（按到最近驿站的距离）"),
+    "map.gaps": ("Gaps: streets out of reach", "覆盖空白街道"),
+    "map.service": ("Service areas", "服务范围"),
+    "map.stations": ("Stations", "现有驿站"),
+    "map.proposals": ("Proposed sites", "拟建站点"),
+    "map.rejected": ("Rejected inputs", "未采用的输入"),
+    "map.area": ("Planning area", "规划范围"),
+    "map.other": ("Other streets (not counted)", "其他街道（不计入）"),
+    "map.other_legend": ("Street not counted (outside the area or class not served)",
+                         "不计入的街道（规划范围外或不需服务的道路）"),
+    "map.covered": ("covered", "已覆盖"),
+    "map.gap": ("gap", "未覆盖"),
+    "map.of": ("of", "共"),
+    "map.clusters": ("runs", "段"),
+    "map.stations_used": ("stations", "个驿站"),
+    "map.rejected_n": ("rejected", "条未采用"),
+    "map.proposals_n": ("proposed sites", "个拟建站点"),
+    "map.with_proposals": ("with proposals", "建成后"),
+    "map.rule": ("Rule", "标准"),
+    "map.distance": ("network distance", "路网距离"),
+    "map.time": ("minutes at", "分钟，速度"),
+    "map.binding": ("binding", "起作用的限制"),
+    "map.binding_distance": ("distance", "距离"),
+    "map.binding_time": ("time", "时间"),
+    "map.binding_distance and time": ("distance and time", "距离与时间"),
+    "map.band_title": ("Distance to the nearest station", "到最近驿站的距离"),
+    "map.gap_title": ("Gap (line width: length of the run)", "覆盖空白（线宽表示空白段长度）"),
+    "map.service_legend": ("Service area (streets within reach)", "服务范围（可达的街道）"),
+    "map.station_legend": ("Station", "驿站"),
+    "map.proposal_legend": ("Proposed site (rank)", "拟建站点（序号）"),
+    "map.rejected_legend": ("Rejected input", "未采用的输入"),
+    "map.area_legend": ("Planning area", "规划范围"),
+    "map.unnamed": ("unnamed street", "无名道路"),
+    "map.gap_label": ("Gap", "空白"),
+    "map.streets_in_gap": ("streets", "街道"),
+    "map.farthest": ("up to", "最远"),
+    "map.from_station": ("from a station", "到驿站"),
+    "map.beyond": ("beyond reach of every station", "超出所有驿站的服务距离"),
+    "map.address": ("Address", "地址"),
+    "map.services": ("Services", "服务"),
+    "map.hours": ("Hours", "开放时间"),
+    "map.phone": ("Phone", "电话"),
+    "map.snap": ("Distance to street", "距街道"),
+    "map.catchment": ("Streets served", "服务街道长度"),
+    "map.amap": ("Open in Amap", "在高德地图中打开"),
+    "map.reason": ("Why not used", "未采用原因"),
+    "map.status": ("Status", "状态"),
+    "map.rank": ("Rank", "序号"),
+    "map.marginal": ("Adds", "新增覆盖"),
+    "map.marginal_unit": ("of covered street", "街道"),
+    "map.cumulative": ("Coverage after it", "建成后覆盖率"),
+    "map.host": ("Host", "依托商户"),
+    "map.kind": ("Kind", "类型"),
+    "map.search": ("Search stations", "搜索驿站"),
+    "map.not_found": ("Not found", "未找到"),
+    "map.service_of": ("Service area of", "服务范围："),
+    "map.osm": ("Street data © OpenStreetMap contributors", "街道数据 © OpenStreetMap 贡献者"),
+    "map.mode_walk": ("on foot", "步行"),
+    "map.mode_bike": ("by bike", "骑自行车"),
+    "map.mode_ebike": ("by e-bike", "骑电动车"),
+    "map.carto": ("CartoDB light", "CartoDB 浅色"),
+    "map.tianditu": ("Tianditu", "天地图"),
+    "map.tianditu_labels": ("Tianditu labels", "天地图注记"),
+    "map.gaode": ("Gaode (GCJ-02)", "高德地图（GCJ-02）"),
+    "map.gaode_satellite": ("Gaode satellite (GCJ-02)", "高德卫星图（GCJ-02）"),
+    "map.gcj_note": ("All layers shifted to GCJ-02 to match the Gaode tiles.",
+                     "为与高德底图对齐，所有图层已转换为 GCJ-02 坐标。"),
+    # map_service
+    "map_service.drinking_water": ("drinking water", "饮水"),
+    "map_service.seating": ("seating", "休息座椅"),
+    "map_service.phone_charging": ("phone charging", "手机充电"),
+    "map_service.microwave": ("microwave", "微波炉热饭"),
+    "map_service.toilet": ("toilet", "卫生间"),
+    "map_service.air_conditioning": ("air conditioning", "空调"),
+    "map_service.first_aid": ("first-aid kit", "急救药箱"),
+    "map_service.rain_gear": ("rain gear", "雨具"),
+    "map_service.tools": ("repair tools", "维修工具"),
+    "map_service.pump": ("tyre pump", "打气筒"),
+    "map_service.reading": ("reading", "阅读"),
+    "map_service.ebike_charging": ("e-bike charging", "电动车充电"),
+    "map_service.battery_swap": ("battery swap", "换电"),
+    "map_service.aed": ("AED", "AED"),
+    "map_service.wifi": ("Wi-Fi", "无线网络"),
+    # report
+    "report.title": ("Care-station coverage report", "爱心驿站覆盖评估报告"),
+    "report.meta": ("Network: {source} · stationplan {version}",
+                    "路网：{source} · stationplan {version}"),
+    "report.rule": ("Rule: a street is covered within ", "覆盖标准：沿街 "),
+    "report.rule_tail": (" along the streets ({mode}; the {binding} limit decides).",
+                         " 以内（出行方式：{mode}；起作用的限制：{binding}）。"),
+    "report.with_plan": ("Figures include the proposed new sites.", "以下数字已包含拟新建站点。"),
+    "report.headline": ("Key figures", "主要指标"),
+    "report.covered_share": ("of the streets to serve are covered", "的应覆盖街道已被覆盖"),
+    "report.covered": ("covered", "已覆盖"),
+    "report.of": ("of", "共"),
+    "report.gap_in": ("not covered, in", "未覆盖，分为"),
+    "report.gap_runs": ("gap runs", "段缺口"),
+    "report.stations": ("stations used", "个站点参与计算"),
+    "report.read": ("read", "读入"),
+    "report.rejected": ("rejected", "未采用"),
+    "report.islands": ("", "与主路网不连通的路段"),
+    "report.islands_mid": ("street pieces are not connected to the main network, with",
+                           "处，其上有应覆盖街道"),
+    "report.islands_tail": ("to serve on them.", "。"),
+    "report.by_class": ("By road class", "按道路等级"),
+    "report.class": ("Road class", "道路等级"),
+    "report.to_serve": ("To serve", "应覆盖"),
+    "report.share": ("Covered share", "覆盖率"),
+    "report.by_district": ("By district", "按街道（社区）"),
+    "report.district": ("District", "街道（社区）"),
+    "report.outside": ("(outside every district)", "（不属于任何街道/社区）"),
+    "report.not_covered": ("Not covered", "未覆盖"),
+    "report.n_stations": ("Stations", "站点数"),
+    "report.gaps": ("Largest gaps", "最大的覆盖缺口"),
+    "report.gaps_intro": ("Connected runs of uncovered street, longest first.",
+                          "连续的未覆盖街道，按长度排序。"),
+    "report.gap": ("Gap", "缺口"),
+    "report.length": ("Length", "长度"),
+    "report.streets": ("Streets", "涉及道路"),
+    "report.farthest": ("Farthest from a station", "距站点最远"),
+    "report.where": ("Where", "位置"),
+    "report.map_link": ("Amap", "高德地图"),
+    "report.no_gaps": ("No gaps: every street to serve is covered.",
+                       "没有缺口：应覆盖的街道全部被覆盖。"),
+    "report.audit": ("Station services", "站点服务设施"),
+    "report.audit_intro": ("stations have every core service ({core}); stations checked:",
+                           "个站点具备全部基本服务（{core}）；检查站点数："),
+    "report.audit_none": ("The station file lists no services, so nothing can be checked.",
+                          "站点文件未列出服务设施，无法检查。"),
+    "report.station": ("Station", "站点"),
+    "report.missing": ("Missing", "缺少"),
+    "report.more": ("… and {n} more", "……另有 {n} 个"),
+    "report.sole": ("Streets served by only one station", "仅由一个站点覆盖的街道"),
+    "report.sole_intro": ("of streets to serve are reached by one station only; closing that "
+                          "station would leave them uncovered. Stations with such streets:",
+                          "应覆盖街道只被一个站点覆盖；该站点一旦关闭，这些街道将失去覆盖。"
+                          "有此类街道的站点："),
+    "report.sole_m": ("Only it covers", "独自覆盖"),
+    "report.kind": ("Kind", "类型"),
+    "report.kinds.existing": ("existing", "现有"),
+    "report.kinds.proposed": ("proposed", "拟建"),
+    "report.none_sole": ("Every covered street is reached by at least two stations.",
+                         "每条已覆盖街道都至少被两个站点覆盖。"),
+    "report.plan": ("Proposed new sites (solver)", "新增站点方案（求解器）"),
+    "report.new_sites": ("new sites", "个新站点"),
+    "report.coverage_before": ("coverage of coverable streets before",
+                               "可覆盖街道的覆盖率，新增前"),
+    "report.coverage_after": ("after", "新增后"),
+    "report.covered_before": ("covered before", "新增前已覆盖"),
+    "report.quality": ("Quality of the answer:", "方案质量："),
+    "report.uncoverable": ("of streets no candidate site can reach.",
+                           "街道没有任何候选站点可以覆盖。"),
+    "report.curve": ("Coverage curve (new sites in greedy order)",
+                     "覆盖曲线（按贪心顺序新增站点）"),
+    "report.curve_sites": ("New sites", "新增站点数"),
+    "report.check": ("Check of proposed sites", "提议站点审核"),
+    "report.proposals": ("proposals checked", "个提议站点"),
+    "report.verdict": ("Verdict", "结论"),
+    "report.count": ("Count", "数量"),
+    "report.check_before": ("Covered by the existing stations:", "现有站点覆盖："),
+    "report.check_after": ("with every accepted site:", "采纳全部通过的站点后："),
+    "report.gain": ("Adds", "新增覆盖"),
+    "report.bench": ("With the same number of new sites, the solver would cover",
+                     "新增同样数量的站点，求解器可覆盖"),
+    "report.bench_street": ("placing them anywhere on the streets", "（在全部街道上选址）"),
+    "report.bench_own": ("choosing among the proposals", "（只在提议站点中选择）"),
+    "report.bench_none": ("Nothing was accepted, so there is no benchmark.",
+                          "没有站点通过审核，因此没有对比基准。"),
+    "report.bench_skipped": ("The benchmark was not run, as requested (--no-benchmark).",
+                             "已按要求（--no-benchmark）跳过对比基准。"),
+    "report.proposal": ("Proposal", "编号"),
+    "report.name": ("Name", "名称"),
+    "report.reason": ("Reason", "原因"),
+    "report.dist": ("To nearest station", "距最近现有站点"),
+    "report.maps": ("Maps and files", "地图和文件"),
+    "report.map_alt": ("Coverage map", "覆盖地图"),
+    "report.curve_alt": ("Coverage curve", "覆盖曲线"),
+    "report.mode.walk": ("walk", "步行"),
+    "report.mode.bike": ("bike", "自行车"),
+    "report.mode.ebike": ("ebike", "电动自行车"),
+    "report.binding.distance": ("distance", "距离"),
+    "report.binding.time": ("time", "时间"),
+    "report.binding.distance and time": ("distance and time", "距离和时间"),
+    # checkmap
+    "checkmap.verdict": ("Verdict", "结论"),
+    "checkmap.reason": ("Reason", "原因"),
+    "checkmap.gain": ("Adds", "新增覆盖"),
+    "checkmap.street": ("Street", "所在道路"),
+    "checkmap.station": ("Nearest station", "最近现有站点"),
+    "checkmap.proposal": ("Nearest proposal", "最近提议站点"),
+    "checkmap.legend": ("Proposals", "提议站点"),
+    # verdict
+    "verdict.accept": ("accept", "采纳"),
+    "verdict.redundant": ("redundant", "重复覆盖"),
+    "verdict.too_close": ("too close", "间距过近"),
+    "verdict.off_network": ("off the network", "不在路网上"),
+    "verdict.outside_area": ("outside the area", "规划范围外"),
+    "verdict.invalid": ("invalid", "无效"),
+    # service
+    "service.drinking_water": ("drinking water", "饮水"),
+    "service.seating": ("seating", "座椅"),
+    "service.phone_charging": ("phone charging", "充电"),
+    "service.microwave": ("microwave", "微波炉"),
+    "service.first_aid": ("first-aid kit", "急救包"),
+    "service.toilet": ("toilet", "厕所"),
+    "service.air_conditioning": ("air conditioning / heating", "空调"),
+    "service.rain_gear": ("rain gear", "雨具"),
+    "service.tools": ("repair tools", "维修工具"),
+    "service.pump": ("tyre pump", "打气筒"),
+    "service.reading": ("reading", "阅读"),
+    "service.ebike_charging": ("e-bike charging", "电动车充电"),
+    "service.battery_swap": ("battery swap", "换电"),
+    "service.aed": ("AED", "AED"),
+    "service.wifi": ("Wi-Fi", "无线网络"),
+
+    # reason: why a proposal got its verdict (check.reason_text picks the sentence)
+    "reason.no_position": ("no position", "没有坐标"),
+    "reason.invalid": ("cannot be placed: {why}", "无法定位：{why}"),
+    "reason.no_street": ("no street in the network: check the coordinates and their system",
+                         "路网中没有街道：请检查坐标和坐标系"),
+    "reason.off_network": ("{snap:.0f} m from the nearest street (more than {max_snap:g} m): "
+                           "check the coordinates and their system",
+                           "距最近街道 {snap:.0f} 米（超过 {max_snap:g} 米），"
+                           "不在路网上：请检查坐标和坐标系"),
+    "reason.unnamed_street": ("an unnamed street", "无名道路"),
+    "reason.outside_area": ("on {street}, outside the planning area",
+                            "位于规划范围之外（{street}）"),
+    "reason.already_covered": ("; {red:.0%} of the streets it reaches are already covered",
+                               "；其可达街道的 {red:.0%} 已被现有站点覆盖"),
+    "reason.redundant_alone": ("adds only {alone:.0f} m of street to the existing stations "
+                               "(at least {need:g} m needed){already}",
+                               "仅新增覆盖 {alone:.0f} 米街道（至少需 {need:g} 米）{already}"),
+    "reason.redundant_after": ("adds only {gain:.0f} m once the proposals that add more are "
+                               "accepted (at least {need:g} m needed)",
+                               "新增覆盖更多的提议站点采纳后，仅新增 {gain:.0f} 米"
+                               "（至少需 {need:g} 米）"),
+    "reason.too_close_proposal": ("{d:.0f} m along the streets from proposal {other}, which "
+                                  "adds more (spacing {spacing:g} m)",
+                                  "沿街距新增覆盖更多的提议站点 {other} 仅 {d:.0f} 米"
+                                  "（间距要求 {spacing:g} 米）"),
+    "reason.too_close_station": ("{d:.0f} m along the streets from existing station {name} "
+                                 "(spacing {spacing:g} m), though it would add {alone:.0f} m",
+                                 "沿街距现有站点“{name}”仅 {d:.0f} 米（间距要求 {spacing:g} 米），"
+                                 "虽可新增 {alone:.0f} 米"),
+    "reason.accept": ("adds {gain:.0f} m of uncovered street", "新增覆盖 {gain:.0f} 米街道"),
+    "reason.on_island": ("; on a piece of street not connected to the main network",
+                         "；位于与主路网不连通的路段"),
+    # unit and separators
+    "unit.m": ("m", "米"),
+    "sep.list": (", ", "、"),
+    "sep.label": (": ", "："),
+})
+
+WORDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    lang: MappingProxyType({key: pair[i] for key, pair in _TABLE.items()})
+    for i, lang in enumerate(("en", "zh"))
+})
+
+
+def text(key: str, lang: str, **fields: Any) -> str:
+    """The word or sentence ``key`` in ``lang``, with ``fields`` filled in.
+
+    >>> text("verdict.too_close", "en"), text("verdict.too_close", "zh")
+    ('too close', '间距过近')
+    >>> text("report.more", "zh", n=3)
+    '……另有 3 个'
+    """
+    return WORDS[lang][key].format(**fields)
+
+
+def section(prefix: str, lang: str) -> Mapping[str, str]:
+    """The words whose keys start with ``prefix.``, keyed by the rest (templates unfilled).
+
+    >>> section("verdict", "en")["off_network"], len(section("nothing", "zh"))
+    ('off the network', 0)
+    """
+    start = prefix + "."
+    return MappingProxyType({key[len(start):]: value for key, value in WORDS[lang].items()
+                             if key.startswith(start)})
+
+
+# --- the language of a run ---------------------------------------------------------------
+
+def has_cjk(value: str) -> bool:
+    """Tell whether ``value`` holds a Chinese (CJK) character.
+
+    >>> has_cjk("人民北路"), has_cjk("Lönnrotinkatu"), has_cjk("")
+    (True, False, False)
+    """
+    return bool(_CJK.search(value))
+
+
+def resolve_lang(lang: str | None, names: Iterable[object] = ()) -> str:
+    """Check ``lang``, or pick it from ``names`` when it is None: "zh" if any is Chinese.
+
+    Parameters
+    ----------
+    lang
+        "zh", "en" or None.
+    names
+        Station and street names; read only when ``lang`` is None. Values that are not
+        strings (None, NaN) are skipped.
+
+    Returns
+    -------
+    str
+        "zh" or "en".
+
+    >>> resolve_lang(None, ["K Market", None, "人民北路"]), resolve_lang(None, [])
+    ('zh', 'en')
+    >>> resolve_lang("en", ["人民北路"])
+    'en'
+    """
+    if lang is None:
+        return "zh" if any(isinstance(n, str) and has_cjk(n) for n in names) else "en"
+    if lang not in LANGS:
+        msg = f"lang {lang!r} is not supported; choose one of {', '.join(LANGS)}"
+        raise InputError(msg)
+    return lang
+
+
+def run_names(coverage: Any) -> Iterable[object]:
+    """The names a run's language is picked from: every station name, then every street name.
+
+    Only the coverage run is read (not proposals or other extra tables), so the coverage
+    map, the static map, the check map and the report, which all have it, pick one language.
+    Names are yielded lazily, so a Chinese name early stops the search.
+    """
+    stations = coverage.stations
+    if "name" in stations:
+        yield from stations["name"]
+    edges = coverage.network.edges
+    if "name" in edges:
+        yield from edges["name"].dropna().unique()
+
+
+def run_lang(lang: str | None, coverage: Any) -> str:
+    """The language of a coverage run's outputs: ``lang`` checked, or picked from its names.
+
+    See :func:`resolve_lang` and :func:`run_names`.
+    """
+    return resolve_lang(lang, run_names(coverage))
