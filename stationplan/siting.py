@@ -156,7 +156,7 @@ def plan_sites(
     a_open = cover[open_rows].tocsc()
     if banned.any():
         # zero banned columns (a sparse diagonal: a dense k x k one is 400 MB at 20,000)
-        a_open = a_open @ diags_array((~banned).astype(np.int8), format="csr")
+        a_open = a_open @ diags_array((~banned).astype(np.int8), format="csr", dtype=np.int8)
         a_open = a_open.tocsc()
     reachable = np.diff(a_open.tocsr().indptr) > 0
     w_existing = float(weight[existing].sum())

@@ -5,6 +5,7 @@ routing arrays cached on the network object."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import networkx as nx
@@ -16,8 +17,9 @@ from scipy.sparse.csgraph import dijkstra
 import stationplan as sp
 from stationplan import _route
 
-# Sites as (edge, fraction of its length): mid-edge, near an end, two on one edge.
-SITES = [(1, 0.5), (0, 0.2), (4, 0.25), (4, 0.75), (6, 0.5), (9, 0.9)]
+# Sites as (edge, fraction of its length) on the bike network below (footways dropped):
+# mid-edge on the one-way B→C and Q1→R, near an end, two on Q—Q1, one on the isolated U—V.
+SITES = [(1, 0.5), (0, 0.2), (4, 0.25), (4, 0.75), (5, 0.5), (7, 0.9)]
 
 
 def _oneway_hand():
@@ -58,7 +60,7 @@ def _split_travel_graph(net, edge, off):
         by_edge.setdefault(int(i), []).append((float(o), ("site", s)))
     for i, row in enumerate(net.edges.itertuples()):
         chain = [(0.0, row.u), *sorted(by_edge.get(i, [])), (row.length_m, row.v)]
-        for (o1, a), (o2, b) in zip(chain[:-1], chain[1:], strict=True):
+        for (o1, a), (o2, b) in itertools.pairwise(chain):
             for tail, head, ok in ((a, b, row.fwd), (b, a, row.bwd)):
                 if ok and (not g.has_edge(tail, head) or g[tail][head]["w"] > o2 - o1):
                     g.add_edge(tail, head, w=o2 - o1)
@@ -139,7 +141,7 @@ def _split_undirected(net, edge, off):
         by_edge.setdefault(int(i), []).append((float(o), ("site", s)))
     for i, row in enumerate(net.edges.itertuples()):
         chain = [(0.0, row.u), *sorted(by_edge.get(i, [])), (row.length_m, row.v)]
-        for (o1, a), (o2, b) in zip(chain[:-1], chain[1:], strict=True):
+        for (o1, a), (o2, b) in itertools.pairwise(chain):
             if not g.has_edge(a, b) or g[a][b]["w"] > o2 - o1:
                 g.add_edge(a, b, w=o2 - o1)
     return g
