@@ -73,7 +73,8 @@ def one(name: str, stations: list[int], n_cand: int, *, ego_sample: int, nx_max_
     from scipy.sparse.csgraph import dijkstra
 
     import stationplan as sp
-    from stationplan.coverage import _cut_edges, _prepared, search_graph, station_distances
+    from stationplan._route import edge_pieces, routing, site_graph
+    from stationplan.coverage import _EPS_M, station_distances
 
     res: dict = {"network": name}
     warm = sp.load_network  # noqa: F841 - keep import time out of the load timing
@@ -83,7 +84,7 @@ def one(name: str, stations: list[int], n_cand: int, *, ego_sample: int, nx_max_
     res["edges"], res["nodes"] = len(net.edges), len(net.nodes)
     res["km"] = net.total_length_m / 1000
     with timer(res, "prepare_s"):
-        _prepared(net)
+        routing(net)
 
     if not coverage_only:
         res["siting"] = _siting(net, n_cand)
@@ -105,13 +106,13 @@ def one(name: str, stations: list[int], n_cand: int, *, ego_sample: int, nx_max_
         ok = st[st["status"] == "ok"]
         e, o = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
         row: dict = {"stations": k_st, "repeats": repeats}
-        graph = search_graph(net, e, o)
-        row["graph_s"] = _best(lambda e=e, o=o: search_graph(net, e, o), repeats)
+        graph = site_graph(net, e, o)
+        row["graph_s"] = _best(lambda e=e, o=o: site_graph(net, e, o), repeats)
         idx = n + np.arange(len(e))
 
         def arrays(e=e, o=o):
             nd, ns = station_distances(net, e, o, limit_m=LIMIT_M)
-            return _cut_edges(net, nd, ns, e, o, LIMIT_M)
+            return edge_pieces(net, nd, ns, e, o, limit_m=LIMIT_M, eps_m=_EPS_M)
 
         # The three are timed in turn within each round, so that a change of load on the
         # shared machine hits all of them alike; each reports its fastest round.
@@ -157,7 +158,7 @@ def one(name: str, stations: list[int], n_cand: int, *, ego_sample: int, nx_max_
         res["write_mb"] = sum(p.stat().st_size for p in out.iterdir()) / 1e6 if out.exists() else 0
 
     # --- baselines on the same reversed street graph ----------------------------------------
-    base = _prepared(net).reversed_graph
+    base = routing(net).reversed_graph
     use_nx = res["edges"] <= nx_max_edges
     if use_nx:
         with timer(res, "nx_build_s"):

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse.csgraph import dijkstra
 
-from .coverage import search_graph
+from . import _route
 from .network import StreetNetwork
 
 _EPS = 1e-9
@@ -84,11 +83,10 @@ def site_intervals(
     by_v = _node_index(v, np.flatnonzero(fwd), n)
     parts = []
     if k:
-        graph = search_graph(network, edge_id, offset_m)
-        batch = max(1, min(k, batch_entries // max(n + k, 1)))
-        for lo in range(0, k, batch):
-            hi = min(k, lo + batch)
-            dist = dijkstra(graph, indices=n + np.arange(lo, hi), limit=limit_m)[:, :n]
+        graph = _route.site_graph(network, edge_id, offset_m)
+        for lo, _, block in _route.distance_blocks(graph, n + np.arange(k), limit_m=limit_m,
+                                                   block_entries=batch_entries):
+            dist = block[:, :n]
             site, node = np.nonzero(np.isfinite(dist))
             rest = limit_m - dist[site, node]
             s, ed, r = _expand(by_u, node, site + lo, rest)

@@ -40,14 +40,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
-from . import __version__
+from . import __version__, _route
 from . import _catchment as ct
 from ._errors import InputError
 from ._i18n import resolve_lang, section, text
 from ._text import isolate_bidi
-from .coverage import CoverageRule, _csr_min
+from .coverage import CoverageRule
 from .network import StreetNetwork
 from .stations import snap_stations
 
@@ -467,46 +466,18 @@ def _separations(network, st_edge, st_off, pr_edge, pr_off):
     which), and between every two proposals (``inf`` when not connected)."""
     n = len(network.nodes)
     ks, kp = len(st_edge), len(pr_edge)
-    graph = _undirected_graph(network, np.concatenate([st_edge, pr_edge]),
-                              np.concatenate([st_off, pr_off]))
+    graph = _route.site_graph(network, np.concatenate([st_edge, pr_edge]),
+                              np.concatenate([st_off, pr_off]), kind="undirected")
     pr_nodes = n + ks + np.arange(kp)
     d_station = np.full(kp, np.inf)
     near = np.full(kp, -1, dtype=np.int64)
     if ks and kp:
-        dist, _, src = dijkstra(graph, indices=n + np.arange(ks), min_only=True,
-                                return_predecessors=True)
+        dist, src = _route.nearest_distances(graph, n + np.arange(ks))
         d_station = dist[pr_nodes]
-        near = np.where(np.isfinite(d_station), src[pr_nodes] - n, -1)
-    d_pair = np.full((kp, kp), np.inf)
-    batch = max(1, 5_000_000 // (n + ks + kp))
-    for lo in range(0, kp, batch):
-        hi = min(kp, lo + batch)
-        d_pair[lo:hi] = dijkstra(graph, indices=pr_nodes[lo:hi])[:, pr_nodes]
+        near = np.where(np.isfinite(d_station), src[pr_nodes], -1)
+    d_pair = _route.pair_distances(graph, pr_nodes)
     np.fill_diagonal(d_pair, np.inf)
     return d_station, near, d_pair
-
-
-def _undirected_graph(network, edge_id, offset_m):
-    """The street graph travelled either way, with one node per site; sites on the same
-    edge are chained in order so the distance between them is the stretch between."""
-    n = len(network.nodes)
-    e = network.edges
-    u, v, length = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy()
-    k = len(edge_id)
-    sites = n + np.arange(k)
-    tails = [u, v, sites, sites]
-    heads = [v, u, u[edge_id], v[edge_id]]
-    weights = [length, length, offset_m, length[edge_id] - offset_m]
-    order = np.lexsort((offset_m, edge_id))
-    same = edge_id[order][1:] == edge_id[order][:-1]
-    a, b = order[:-1][same], order[1:][same]
-    tails += [sites[a]]
-    heads += [sites[b]]
-    weights += [offset_m[b] - offset_m[a]]
-    t, h, w = (np.concatenate(x) for x in (tails, heads, weights))
-    # Both directions of every arc.
-    return _csr_min(np.concatenate([t, h]), np.concatenate([h, t]),
-                    np.maximum(np.concatenate([w, w]), 0.0), n + k)
 
 
 def _add_distances(out, idx, ok, d_station, near_station, d_pair, ids) -> None:

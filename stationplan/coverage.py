@@ -10,16 +10,14 @@ the nearest station changes, and where a station sits.
 from __future__ import annotations
 
 import logging
-import weakref
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import csr_array
 
-from . import _kernels
+from . import _kernels, _route
 from ._errors import InputError
 from .network import MODES, StreetNetwork
 
@@ -194,8 +192,8 @@ def compute_coverage(
     node_dist, node_src = station_distances(network, st_edge, st_off, limit_m=limit)
     to_row = np.append(used, -1)  # index -1 (no station) maps to row -1
     node_station = to_row[node_src]
-    piece_edge, start, end, dist, src, covered = _cut_edges(
-        network, node_dist, node_src, st_edge, st_off, limit
+    piece_edge, start, end, dist, src, covered = _route.edge_pieces(
+        network, node_dist, node_src, st_edge, st_off, limit_m=limit, eps_m=_EPS_M
     )
     station_row = to_row[src]
     pieces = _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered)
@@ -240,171 +238,13 @@ def station_distances(
     station
         Per node, the index (into ``edge_id``) of that station, or -1.
     """
-    n = len(network.nodes)
-    k = len(edge_id)
-    if k == 0:
-        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    if max(n, k) >= 2**31:  # the search packs a station and a node in one heap key
-        msg = f"{n:,} nodes and {k:,} stations: too many for one search (limit 2**31)"
-        raise InputError(msg)
-    prep = _prepared(network)
-    node, cost, site = _site_seeds(prep, edge_id, offset_m)
-    graph = prep.reversed_graph
-    return _kernels.nearest_source(graph.indptr, graph.indices, graph.data, node, cost, site,
-                                   float(limit_m))
-
-
-def _site_seeds(prep: _Prepared, edge_id: np.ndarray,
-                offset_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where each site enters the reversed graph: the ends of its edge it can be reached
-    from, at the cost of reaching it (the arcs :func:`search_graph` gives a site node)."""
-    edge_id = np.asarray(edge_id, dtype=np.int64)
-    offset_m = np.asarray(offset_m, dtype=float)
-    s_fwd, s_bwd = prep.fwd[edge_id], prep.bwd[edge_id]
-    sites = np.arange(len(edge_id))
-    node = np.concatenate([prep.u[edge_id][s_fwd], prep.v[edge_id][s_bwd]])
-    cost = np.concatenate([offset_m[s_fwd], (prep.length[edge_id] - offset_m)[s_bwd]])
-    return node, np.maximum(cost, 0.0), np.concatenate([sites[s_fwd], sites[s_bwd]])
-
-
-def search_graph(network: StreetNetwork, edge_id: np.ndarray, offset_m: np.ndarray) -> csr_array:
-    """The reversed street graph with one extra node per site (nodes ``n .. n+k-1``).
-
-    Travelling u→v (``fwd``) becomes the arc v→u, so a search from the sites finds the
-    distance *to* the nearest site; a site joins the end it can be reached from.
-    """
-    n = len(network.nodes)
-    prep = _prepared(network)
-    u, v, length = prep.u, prep.v, prep.length
-    edge_id = np.asarray(edge_id, dtype=np.int64)
-    offset_m = np.asarray(offset_m, dtype=float)
-    s_fwd, s_bwd = prep.fwd[edge_id], prep.bwd[edge_id]
-    k = len(edge_id)
-    sites = np.arange(k)
-    tails = np.concatenate([sites[s_fwd], sites[s_bwd]])
-    heads = np.concatenate([u[edge_id][s_fwd], v[edge_id][s_bwd]])
-    weights = np.concatenate([offset_m[s_fwd], (length[edge_id] - offset_m)[s_bwd]])
-    site_rows = _csr_min(tails, heads, np.maximum(weights, 0.0), k)
-    # The street rows do not depend on the sites: reuse them, append one row per site.
-    base = prep.reversed_graph
-    indptr = np.concatenate([base.indptr, base.indptr[-1] + site_rows.indptr[1:]])
-    indices = np.concatenate([base.indices, site_rows.indices.astype(base.indices.dtype)])
-    data = np.concatenate([base.data, site_rows.data])
-    return csr_array((data, indices, indptr), shape=(n + k, n + k))
-
-
-def _csr_min(tails: np.ndarray, heads: np.ndarray, weights: np.ndarray, n: int) -> csr_array:
-    """CSR graph keeping the shortest of parallel arcs (scipy would add them up).
-
-    >>> g = _csr_min(np.array([0, 0, 1]), np.array([1, 1, 0]), np.array([5.0, 2.0, 3.0]), 2)
-    >>> g.toarray().tolist()
-    [[0.0, 2.0], [3.0, 0.0]]
-    >>> _csr_min(np.zeros(0, int), np.zeros(0, int), np.zeros(0), 1).nnz
-    0
-    """
-    tails = np.asarray(tails, dtype=np.int64)
-    heads = np.asarray(heads, dtype=np.int64)
-    weights = np.asarray(weights, dtype=float)
-    width = int(max(n, heads.max() + 1 if len(heads) else 0))
-    key = tails * width + heads
-    order = np.argsort(key, kind="stable")
-    key, weights = key[order], weights[order]
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    starts = np.flatnonzero(first)
-    weights = np.minimum.reduceat(weights, starts) if len(starts) else weights
-    key = key[starts]
-    tails, heads = np.divmod(key, width)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(tails, minlength=n), out=indptr[1:])
-    return csr_array((weights, heads, indptr), shape=(n, max(n, width)))
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """Arrays of a network that every search needs, built once per network."""
-
-    u: np.ndarray
-    v: np.ndarray
-    length: np.ndarray
-    fwd: np.ndarray
-    bwd: np.ndarray
-    reversed_graph: csr_array  # street arcs only, travel direction reversed
-
-
-_PREPARED: dict[int, _Prepared] = {}
-
-
-def _prepared(network: StreetNetwork) -> _Prepared:
-    """The network's routing arrays, cached for as long as the network lives.
-
-    A network is read-only (see :class:`~stationplan.StreetNetwork`), so its graph is
-    built once, not once per call; a cache entry is dropped with its network.
-    """
-    key = id(network)
-    prep = _PREPARED.get(key)
-    if prep is not None and len(prep.u) == len(network.edges):
-        return prep
-    n = len(network.nodes)
-    e = network.edges
-    u = e["u"].to_numpy(dtype=np.int64)
-    v = e["v"].to_numpy(dtype=np.int64)
-    length = e["length_m"].to_numpy(dtype=float)
-    fwd = e["fwd"].to_numpy(dtype=bool)
-    bwd = e["bwd"].to_numpy(dtype=bool)
-    tails = np.concatenate([v[fwd], u[bwd]])
-    heads = np.concatenate([u[fwd], v[bwd]])
-    weights = np.concatenate([length[fwd], length[bwd]])
-    graph = _csr_min(tails, heads, np.maximum(weights, 0.0), n)
-    prep = _Prepared(u, v, length, fwd, bwd, graph)
-    if key not in _PREPARED:
-        weakref.finalize(network, _PREPARED.pop, key, None)
-    _PREPARED[key] = prep
-    return prep
-
-
-def _cut_edges(
-    network: StreetNetwork,
-    node_dist: np.ndarray,
-    node_src: np.ndarray,
-    st_edge: np.ndarray,
-    st_off: np.ndarray,
-    limit: float,
-) -> tuple[np.ndarray, ...]:
-    """Cut every edge into pieces with one nearest station and one coverage status.
-
-    Returns arrays per piece: edge id, start and end (metres from ``u``), distance to the
-    nearer end, the nearest station (index into the station arrays, -1 if none), and
-    whether the piece is covered (pieces never straddle the limit, so the midpoint decides).
-    """
-    prep = _prepared(network)
-    st_edge = np.asarray(st_edge, dtype=np.int64)
-    order = np.argsort(st_edge, kind="stable")  # stations on one edge keep their order
-    args = (prep.u, prep.v, prep.length, prep.fwd, prep.bwd, node_dist,
-            np.asarray(node_src, dtype=np.int64), st_edge[order], order,
-            np.asarray(st_off, dtype=float), float(limit), _EPS_M)
-    m = len(prep.u)
-    # Room for one piece per edge and a quarter more; pages never written cost nothing.
-    out = _piece_arrays(m + m // 4 + 16 * len(st_edge) + 16)
-    edge = k = at_st = 0
-    while True:
-        edge, k, at_st, need = _kernels.cut_edges(*args, *out, edge, k, at_st)
-        if edge == m:
-            return tuple(a[:k] for a in out)
-        more = _piece_arrays(max(need, len(out[0]) // 2))
-        out = tuple(np.concatenate([a[:k], b]) for a, b in zip(out, more, strict=True))
-
-
-def _piece_arrays(n: int) -> tuple[np.ndarray, ...]:
-    """Empty piece columns: edge, start, end, distance, station, covered."""
-    return (np.empty(n, dtype=np.int64), np.empty(n), np.empty(n), np.empty(n),
-            np.empty(n, dtype=np.int64), np.empty(n, dtype=bool))
+    return _route.nearest_sites(network, edge_id, offset_m, limit_m=limit_m)
 
 
 def _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered):
     e = network.edges
     lines = e.geometry.to_numpy()
-    length = _prepared(network).length
+    length = _route.routing(network).length
     whole = (start <= _EPS_M) & (end >= length[piece_edge] - _EPS_M)
     geoms = lines[piece_edge]
     split = np.flatnonzero(~whole)

@@ -9,18 +9,16 @@ each site (in batches) on the same reversed graph the coverage computation uses.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import csc_array
 
-from . import _kernels
+from . import _route
 from ._errors import InputError
-from .coverage import _prepared, station_distances
+from .coverage import station_distances
 from .network import StreetNetwork
 
 log = logging.getLogger(__name__)
@@ -151,87 +149,12 @@ def coverage_matrix(
     scipy.sparse.csc_array
         ``int8`` matrix; column ``j`` holds the units site ``j`` covers (sorted rows).
     """
-    edge_id = np.asarray(edge_id, dtype=np.int64)
-    offset_m = np.asarray(offset_m, dtype=float)
-    k = len(edge_id)
-    prep = _prepared(network)
-    graph = prep.reversed_graph
-    (ptr_u, order_u, base_u), (ptr_v, order_v, base_v) = _incidence(network, units)
-    # A site is a source at the edge ends it can be reached from (as in search_graph).
-    u, v, length = prep.u[edge_id], prep.v[edge_id], prep.length[edge_id]
-    s_fwd, s_bwd = prep.fwd[edge_id], prep.bwd[edge_id]
-    seed_node = np.stack([u, v], axis=1).ravel()
-    seed_cost = np.maximum(np.stack([offset_m, length - offset_m], axis=1), 0.0).ravel()
-    seed_ok = np.stack([s_fwd, s_bwd], axis=1).ravel()
-    seed_ptr = np.concatenate([[0], np.cumsum(seed_ok.reshape(-1, 2).sum(axis=1))])
-    seed_node, seed_cost = seed_node[seed_ok], seed_cost[seed_ok]
-    same_lo = np.searchsorted(units.edge_id, edge_id, side="left")
-    same_hi = np.searchsorted(units.edge_id, edge_id, side="right")
-    mid = units.mid_m
-    indptr = graph.indptr.astype(np.int64)
-    indices = graph.indices.astype(np.int64)
-    weights = graph.data.astype(float)
-
-    def run(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-        return _kernels.coverage_sets(
-            indptr, indices, weights, seed_node[seed_ptr[lo]:seed_ptr[hi]],
-            seed_cost[seed_ptr[lo]:seed_ptr[hi]], seed_ptr[lo:hi + 1] - seed_ptr[lo],
-            float(limit_m), ptr_u, order_u, base_u, ptr_v, order_v, base_v,
-            same_lo[lo:hi], same_hi[lo:hi], mid, offset_m[lo:hi], s_fwd[lo:hi],
-            s_bwd[lo:hi], len(units),
-        )
-
-    # Batches small enough for a progress bar, and for both cores to share the work.
-    per_site = max(1, min(len(network.nodes), 4 * int(limit_m)))  # rough nodes reached
-    batch = int(min(max(1, k // 8), max(64, batch_entries // per_site)))
-    bounds = [(lo, min(k, lo + batch)) for lo in range(0, k, batch)]
-    counts, rows = [], []
-    with ThreadPoolExecutor(max_workers=_workers()) as pool:
-        for (_, hi), (count, found) in zip(bounds, pool.map(lambda b: run(*b), bounds),
-                                            strict=True):
-            counts.append(count)
-            rows.append(found)
-            if progress is not None:
-                progress(hi, k)
-    count = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
-    col_ptr = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(count, out=col_ptr[1:])
-    found = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32)
-    index_dtype = np.int32 if len(found) < np.iinfo(np.int32).max else np.int64
-    mat = csc_array((np.ones(len(found), dtype=np.int8), found.astype(index_dtype, copy=False),
-                     col_ptr.astype(index_dtype)), shape=(len(units), k))
-    mat.has_sorted_indices = True
-    log.info("coverage sets: %d sites x %d units, %d pairs", k, len(units), mat.nnz)
+    ptr, found = _route.reached_points(network, edge_id, offset_m, units.edge_id, units.mid_m,
+                                       limit_m=limit_m, batch_entries=batch_entries,
+                                       progress=progress)
+    mat = _route.reach_matrix(ptr, found, len(units))
+    log.info("coverage sets: %d sites x %d units, %d pairs", len(ptr) - 1, len(units), mat.nnz)
     return mat
-
-
-def _workers() -> int:
-    """Threads for the compiled searches: the cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _incidence(network: StreetNetwork, units: DemandUnits):
-    """Per node, the units reachable by leaving the node along their edge, and the cost base.
-
-    A rider on a unit leaves through ``u`` (needs bwd) at cost ``mid``, or through ``v``
-    (needs fwd) at cost ``length - mid``; searches arrive at the node the other way round.
-    """
-    prep = _prepared(network)
-    n = len(network.nodes)
-    eu, ev = prep.u[units.edge_id], prep.v[units.edge_id]
-    fwd, bwd = prep.fwd[units.edge_id], prep.bwd[units.edge_id]
-    length = prep.length[units.edge_id]
-    out = []
-    for node, ok, base in ((eu, bwd, units.mid_m), (ev, fwd, length - units.mid_m)):
-        idx = np.flatnonzero(ok)
-        order = idx[np.argsort(node[idx], kind="stable")]
-        ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(node[order], minlength=n), out=ptr[1:])
-        out.append((ptr, order.astype(np.int64), np.asarray(base, dtype=float)))
-    return out
 
 
 def _same_edge_pairs(network, units, edge_id, offset_m, limit):

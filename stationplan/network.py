@@ -14,8 +14,9 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -28,6 +29,9 @@ from scipy.sparse.csgraph import connected_components
 from ._errors import InputError, MissingDataError
 from ._osmfilter import overpass_filter, way_filter
 from .area import Demand, RoadClasses, with_demand
+
+if TYPE_CHECKING:
+    from ._route import Routing
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +162,17 @@ class StreetNetwork:
     def crs(self) -> pyproj.CRS:
         """The projected CRS of nodes and edges."""
         return self.edges.crs
+
+    @cached_property
+    def _routing(self) -> Routing:
+        """The routing arrays and reversed street graph (:mod:`stationplan._route`).
+
+        Built on first use and kept on this object (the network is read-only), so every
+        search reuses them and they are dropped with the network.
+        """
+        from ._route import build_routing  # on first use: routing loads numba
+
+        return build_routing(self)
 
     @property
     def total_length_m(self) -> float:

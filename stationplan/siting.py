@@ -18,13 +18,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse import csr_array, diags_array
 from scipy.spatial import cKDTree
 
-from . import _solver
+from . import _route, _solver
 from ._errors import InputError
-from .coverage import CoverageRule, _csr_min, search_graph
+from .coverage import CoverageRule
 from .demand import DemandUnits, coverage_matrix, demand_units, unit_distances
 from .network import StreetNetwork
 
@@ -156,7 +155,8 @@ def plan_sites(
     open_rows = np.flatnonzero(~existing)
     a_open = cover[open_rows].tocsc()
     if banned.any():
-        a_open = a_open @ csr_array(np.diag((~banned).astype(np.int8)))  # zero banned columns
+        # zero banned columns (a sparse diagonal: a dense k x k one is 400 MB at 20,000)
+        a_open = a_open @ diags_array((~banned).astype(np.int8), format="csr", dtype=np.int8)
         a_open = a_open.tocsc()
     reachable = np.diff(a_open.tocsr().indptr) > 0
     w_existing = float(weight[existing].sum())
@@ -370,26 +370,20 @@ def _site_distances(network, src_edge, src_off, cand, limit, *, min_only):
     e = network.edges
     c_edge = cand["edge_id"].to_numpy(np.int64)
     c_off = cand["offset_m"].to_numpy(float)
-    graph = search_graph(network, src_edge, src_off)
-    # Spacing is a distance apart, not a direction of travel: both arc directions, keeping
-    # the shorter of two parallel arcs (adding the matrices would double two-way streets).
-    arcs = graph.tocoo()
-    sym = _csr_min(np.concatenate([arcs.row, arcs.col]), np.concatenate([arcs.col, arcs.row]),
-                   np.concatenate([arcs.data, arcs.data]), graph.shape[0])
+    # Spacing is a distance apart, not a direction of travel: both arc directions.
+    sym = _route.site_graph(network, src_edge, src_off, kind="symmetric")
     length = e["length_m"].to_numpy()[c_edge]
     cu, cv = e["u"].to_numpy()[c_edge], e["v"].to_numpy()[c_edge]
+    sources = n + np.arange(len(src_edge))
     if min_only:
-        d = dijkstra(sym, indices=n + np.arange(len(src_edge)), min_only=True, limit=limit)
+        d, _ = _route.nearest_distances(sym, sources, limit_m=limit)
         best = np.minimum(d[cu] + c_off, d[cv] + length - c_off)
         for s_edge, s_off in zip(src_edge, src_off, strict=True):
             same = c_edge == s_edge
             best[same] = np.minimum(best[same], np.abs(c_off[same] - s_off))
         return best
     pairs = []
-    batch = max(1, 5_000_000 // (n + len(src_edge)))
-    for lo in range(0, len(src_edge), batch):
-        hi = min(len(src_edge), lo + batch)
-        d = dijkstra(sym, indices=n + np.arange(lo, hi), limit=limit)
+    for lo, hi, d in _route.distance_blocks(sym, sources, limit_m=limit):
         dd = np.minimum(d[:, cu] + c_off, d[:, cv] + length - c_off)
         same = c_edge[None, :] == src_edge[lo:hi, None]
         direct = np.abs(c_off[None, :] - src_off[lo:hi, None])

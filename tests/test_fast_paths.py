@@ -1,5 +1,5 @@
 # ruff: noqa: E501, RUF007 - the references are kept verbatim
-"""The compiled fast paths (stationplan._kernels) give exactly the results of the plain
+"""The compiled fast paths (stationplan._kernels, stationplan._route) give exactly the results of the plain
 numpy / scipy / Python versions they replaced; those versions are kept here as references."""
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from scipy.sparse import coo_array, csc_array, csr_array
 from scipy.sparse.csgraph import dijkstra
 
 from stationplan import _solver
+from stationplan._route import build_routing, edge_pieces, site_graph
 from stationplan._synthetic import synthetic_city
 from stationplan.candidates import street_candidates
-from stationplan.coverage import _EPS_M, _cut_edges, search_graph, station_distances
+from stationplan.coverage import _EPS_M, station_distances
 from stationplan.demand import _same_edge_pairs, coverage_matrix, demand_units
 
 # --- references: the plain versions ---------------------------------------------------------
@@ -185,7 +186,7 @@ def ref_coverage_matrix(
     """
     n = len(network.nodes)
     k = len(edge_id)
-    graph = search_graph(network, edge_id, offset_m)
+    graph = site_graph(network, edge_id, offset_m)
     inc_u, inc_v = ref_incidence(network, units)
     batch = max(1, min(k, batch_entries // max(n + k, 1)))
     rows, cols = [], []
@@ -393,7 +394,7 @@ def test_cut_edges_as_the_plain_version(city, k):
     edge, off = _sites(city, k, k)
     for limit in (150.0, 500.0):
         nd, ns = station_distances(city, edge, off, limit_m=limit)
-        fast = _cut_edges(city, nd, ns, edge, off, limit)
+        fast = edge_pieces(city, nd, ns, edge, off, limit_m=limit, eps_m=_EPS_M)
         plain = ref_cut_edges(city, nd, ns, edge, off, limit)
         for a, b in zip(fast, plain, strict=True):
             assert a.dtype.kind == b.dtype.kind
@@ -467,10 +468,11 @@ def test_cut_edges_grows_its_piece_arrays():
     net.edges = pd.DataFrame({"u": np.arange(m), "v": np.arange(m) + m,
                               "length_m": rng.uniform(800.0, 1000.0, m), "fwd": True,
                               "bwd": rng.random(m) < 0.9})
+    net._routing = build_routing(net)  # a StreetNetwork builds this on first use
     node_dist = rng.uniform(300.0, 450.0, 2 * m)
     node_src = rng.integers(0, 3, 2 * m)
     st_edge, st_off = np.array([7, 300, 7]), np.array([100.0, 0.0, 400.0])
-    fast = _cut_edges(net, node_dist, node_src, st_edge, st_off, 500.0)
+    fast = edge_pieces(net, node_dist, node_src, st_edge, st_off, limit_m=500.0, eps_m=_EPS_M)
     plain = ref_cut_edges(net, node_dist, node_src, st_edge, st_off, 500.0)
     assert len(fast[0]) > 1.25 * m + 16 * len(st_edge) + 16
     for a, b in zip(fast, plain, strict=True):
