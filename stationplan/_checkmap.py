@@ -7,6 +7,7 @@ constant script, so a proposal called ``</script>`` or holding a backtick is sho
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from typing import Any
@@ -18,6 +19,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from . import chinacrs
+from ._options import MapOptions
 from .check import VERDICT_LABELS, VERDICTS, reason_text
 from .maps import coverage_map
 
@@ -74,14 +76,14 @@ def check_map(
     checked: gpd.GeoDataFrame,
     *,
     area: Any = None,
-    lang: str | None = None,
-    basemap: str = "osm",
-    tianditu_key: str | None = None,
+    map_options: MapOptions | None = None,
 ) -> folium.Map:
     """The coverage map with the checked proposals coloured by verdict."""
-    lang = "zh" if (lang or _guess_lang(checked, coverage)) == "zh" else "en"
-    fmap = coverage_map(coverage, gaps, area=area, lang=lang, basemap=basemap,
-                        tianditu_key=tianditu_key)
+    opts = map_options or MapOptions()
+    basemap = opts.basemap
+    lang = "zh" if (opts.lang or _guess_lang(checked, coverage)) == "zh" else "en"
+    fmap = coverage_map(coverage, gaps, area=area,
+                        map_options=dataclasses.replace(opts, lang=lang))
     words, labels = _WORDS[lang], VERDICT_LABELS[lang]
     settings = checked.attrs.get("check_settings", {})
     gcj = basemap == "gaode"

@@ -10,7 +10,6 @@ from typing import Any
 
 import geopandas as gpd
 
-from ._errors import InputError
 from ._io import atomic_write_text, json_text
 from .network import StreetNetwork
 
@@ -86,11 +85,10 @@ def write_network(
     dict
         File name -> path written.
     """
+    from .outputs import check_out_dir
+
     out = Path(out_dir)
-    existing = [f for f in NETWORK_FILES if (out / f).exists()]
-    if existing and not overwrite:
-        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
-        raise InputError(msg)
+    check_out_dir(out, NETWORK_FILES, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     gpkg = out / "network.gpkg"
     fd, tmp_name = tempfile.mkstemp(prefix=".network.", suffix=".gpkg", dir=out)

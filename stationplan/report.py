@@ -296,12 +296,10 @@ def write_report(
     """
     from ._io import atomic_write_text, json_text
     from ._reportdoc import render_html, render_markdown
+    from .outputs import check_out_dir
 
     out = Path(out_dir)
-    existing = [f for f in REPORT_FILES if (out / f).exists()]
-    if existing and not overwrite:
-        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
-        raise InputError(msg)
+    check_out_dir(out, REPORT_FILES, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     images = dict(images or {})
     paths = {
