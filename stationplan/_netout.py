@@ -12,10 +12,10 @@ import geopandas as gpd
 
 from ._io import atomic_write_text, json_text
 from .network import StreetNetwork
+from .outputs import NETWORK_FILES, check_out_dir
 
 log = logging.getLogger(__name__)
 
-NETWORK_FILES = ("network.gpkg", "network_summary.json")
 
 
 def network_summary(network: StreetNetwork) -> dict[str, Any]:
@@ -85,8 +85,6 @@ def write_network(
     dict
         File name -> path written.
     """
-    from .outputs import check_out_dir
-
     out = Path(out_dir)
     check_out_dir(out, NETWORK_FILES, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)

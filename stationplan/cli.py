@@ -55,7 +55,8 @@ def main_entry() -> None:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    kwargs = _run_kwargs(args)  # options checked before the pipeline is imported
+    _check_out(args, "coverage")
+    kwargs = _run_kwargs(args)
     from .pipeline import COVERAGE_STAGES, run_coverage
 
     with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet) as on_stage:
@@ -77,6 +78,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_network(args: argparse.Namespace) -> int:
+    _check_out(args, "network")
     kwargs = _network_kwargs(args)
     from .pipeline import run_network
 
@@ -92,6 +94,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    _check_out(args, "plan")
     kwargs = _run_kwargs(args)
     target, k = _objective(args)
     weights = _weights(args.weights)
@@ -116,6 +119,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    _check_out(args, "check")
     kwargs = {**_run_kwargs(args), **_check_kwargs(args)}
     from .pipeline import CHECK_STAGES, run_check
 
@@ -131,6 +135,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    _check_out(args, "report")
     kwargs = {**_run_kwargs(args), **_check_kwargs(args)}
     from .pipeline import REPORT_STAGES, run_report
 
@@ -155,6 +160,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 # --- from arguments to pipeline options ------------------------------------------------
+
+def _check_out(args: argparse.Namespace, command: str) -> None:
+    """The pipeline's overwrite guard, run before the pipeline is imported, so that a run
+    into a full folder fails at once rather than after seconds of imports."""
+    from .outputs import check_out_dir, run_files
+
+    names = run_files(command, proposals=bool(getattr(args, "proposals", None)))
+    check_out_dir(args.out, names, overwrite=args.overwrite)
+
 
 def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The rule, network, station-file and map options shared by the pipeline's runs."""

@@ -25,7 +25,7 @@ import geopandas as gpd
 
 from . import _limits
 from ._errors import InputError, MissingDataError
-from ._netout import NETWORK_FILES, write_network
+from ._netout import write_network
 from ._options import (
     CANDIDATE_SNAP_M,
     CANDIDATE_SPACING_M,
@@ -49,17 +49,14 @@ from .coverage import Coverage, CoverageRule, compute_coverage
 from .gaps import find_gaps
 from .network import StreetNetwork, load_network
 from .outputs import (
-    CHECK_FILES,
-    COVERAGE_FILES,
-    PLAN_FILES,
     check_out_dir,
+    run_files,
     write_check_outputs,
     write_coverage_outputs,
     write_plan_outputs,
     write_report_outputs,
     write_timings,
 )
-from .report import REPORT_FILES
 from .stations import read_stations, snap_stations
 from .summary import summarize
 
@@ -248,7 +245,7 @@ def run_network(
     NetworkRun
     """
     if out is not None:
-        check_out_dir(out, NETWORK_FILES, overwrite=overwrite)
+        check_out_dir(out, run_files("network"), overwrite=overwrite)
     stage = _Stages(on_stage)
     with stage("load_network"):
         net = load_network(
@@ -331,7 +328,7 @@ def run_coverage(
     map_options = map_options or MapOptions()
     rule = _rule(mode, radius_m, max_minutes, speed_kmh)
     if out is not None:
-        check_out_dir(out, COVERAGE_FILES, overwrite=overwrite)
+        check_out_dir(out, run_files("coverage"), overwrite=overwrite)
     stage = _Stages(on_stage)
     net, snapped = _network_and_stations(
         network, stations, rule, stage, max_snap_m=max_snap_m,
@@ -447,7 +444,7 @@ name_col, map_options
         raise InputError(msg)
     rule = _rule(mode, radius_m, max_minutes, speed_kmh)
     if out is not None:
-        check_out_dir(out, (*COVERAGE_FILES, *PLAN_FILES, *REPORT_FILES), overwrite=overwrite)
+        check_out_dir(out, run_files("plan"), overwrite=overwrite)
     districts = _districts(districts, district_col)
     read_kw = _read_kw(crs, encoding, sheet, lon_col, lat_col, name_col)
     stage = _Stages(on_stage)
@@ -570,7 +567,7 @@ name_col, map_options
     map_options = map_options or MapOptions()
     rule = _rule(mode, radius_m, max_minutes, speed_kmh)
     if out is not None:
-        check_out_dir(out, CHECK_FILES, overwrite=overwrite)
+        check_out_dir(out, run_files("check"), overwrite=overwrite)
     read_kw = _read_kw(crs, encoding, sheet, lon_col, lat_col, name_col)
     stage = _Stages(on_stage)
     net, snapped = _network_and_stations(
@@ -660,8 +657,8 @@ name_col, map_options
     map_options = map_options or MapOptions()
     rule = _rule(mode, radius_m, max_minutes, speed_kmh)
     if out is not None:
-        names = (*COVERAGE_FILES, *(CHECK_FILES if proposals else ()), *REPORT_FILES)
-        check_out_dir(out, names, overwrite=overwrite)
+        check_out_dir(out, run_files("report", proposals=bool(proposals)),
+                      overwrite=overwrite)
     districts = _districts(districts, district_col)
     read_kw = _read_kw(crs, encoding, sheet, lon_col, lat_col, name_col)
     stage = _Stages(on_stage)

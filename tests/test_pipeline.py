@@ -51,7 +51,7 @@ def test_readme_api_block_gives_the_cli_figures(tmp_path, monkeypatch):
     namespace: dict = {}
     for block in (whole, stages):
         code = block.replace("district.osm.pbf", str(osm)).replace("stations.csv", str(sheet))
-        exec(compile(code, str(README), "exec"), namespace)  # noqa: S102 - our own README
+        exec(compile(code, str(README), "exec"), namespace)
 
     api = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert api == cli
@@ -121,7 +121,7 @@ def test_overwrite_guard_fires_before_computation(tmp_path, monkeypatch, capsys,
 def test_overwrite_guard_in_the_api(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "load_network", _refuse_to_load)
     (tmp_path / "coverage.geojson").write_text("{}", encoding="utf-8")
-    with pytest.raises(sp.InputError, match="already holds coverage.geojson"):
+    with pytest.raises(sp.InputError, match=r"already holds coverage\.geojson"):
         sp.run_coverage(hand_graph(), "stations.csv", out=tmp_path)
 
 
@@ -180,9 +180,9 @@ def test_options_are_checked_when_made():
 
 
 def test_one_set_of_defaults():
-    assert _options.MODE_NAMES == tuple(sorted(sp.MODES))
-    assert sp.BRIEF_ROAD_CLASSES == sp.RoadClasses(serve=_options.BRIEF_SERVE,
-                                                   ignore=_options.BRIEF_IGNORE)
+    names, brief = _options.MODE_NAMES, (_options.BRIEF_SERVE, _options.BRIEF_IGNORE)
+    assert tuple(sorted(sp.MODES)) == names
+    assert sp.RoadClasses(serve=brief[0], ignore=brief[1]) == sp.BRIEF_ROAD_CLASSES
     # the CLI shows the pipeline's defaults
     parser = __import__("stationplan.cli", fromlist=["_parser"])._parser()
     plan = parser.parse_args(["plan", "n.osm", "s.csv", "--out", "o"])
