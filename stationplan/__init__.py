@@ -16,12 +16,15 @@ from ._errors import (
 )
 from ._netout import network_summary, write_network
 from ._online import OsmQuery
+from ._options import CenterlineOptions, MapOptions
 from .area import BRIEF_ROAD_CLASSES, Demand, RoadClasses, read_area, with_demand
-from .check import check_sites, check_summary, write_check_outputs
+from .check import check_sites, check_summary
 from .coverage import Coverage, CoverageRule, compute_coverage, station_distances
 from .gaps import find_gaps
 from .maps import coverage_map
 from .network import MODES, StreetNetwork, TravelMode, load_network, network_from_graph
+from .outputs import write_check_outputs
+from .pipeline import run_check, run_coverage, run_network, run_plan, run_report
 from .report import read_districts, report_data, write_report
 from .services import service_audit
 from .staticmap import coverage_png
@@ -36,11 +39,13 @@ from .summary import summarize
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "BRIEF_ROAD_CLASSES",
+    "CenterlineOptions",
     "Coverage",
     "CoverageRule",
     "Demand",
     "InputError",
     "MODES",
+    "MapOptions",
     "MissingDataError",
     "NetworkUnavailableError",
     "OffsetCheck",
@@ -65,6 +70,11 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "read_districts",
     "read_stations",
     "report_data",
+    "run_check",
+    "run_coverage",
+    "run_network",
+    "run_plan",
+    "run_report",
     "service_audit",
     "snap_stations",
     "station_distances",

@@ -7,6 +7,7 @@ constant script, so a proposal called ``</script>`` or holding a backtick is sho
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from typing import Any
@@ -19,6 +20,7 @@ from jinja2 import Template
 
 from . import chinacrs
 from ._i18n import run_lang, section, text
+from ._options import MapOptions
 from .check import VERDICTS, reason_text
 from .maps import coverage_map
 
@@ -66,14 +68,14 @@ def check_map(
     checked: gpd.GeoDataFrame,
     *,
     area: Any = None,
-    lang: str | None = None,
-    basemap: str = "osm",
-    tianditu_key: str | None = None,
+    map_options: MapOptions | None = None,
 ) -> folium.Map:
     """The coverage map with the checked proposals coloured by verdict."""
-    lang = run_lang(lang, coverage)
-    fmap = coverage_map(coverage, gaps, area=area, lang=lang, basemap=basemap,
-                        tianditu_key=tianditu_key)
+    opts = map_options or MapOptions()
+    basemap = opts.basemap
+    lang = run_lang(opts.lang, coverage)
+    fmap = coverage_map(coverage, gaps, area=area,
+                        map_options=dataclasses.replace(opts, lang=lang))
     words = {**section("checkmap", lang), "m": text("unit.m", lang)}
     labels = section("verdict", lang)
     settings = checked.attrs.get("check_settings", {})

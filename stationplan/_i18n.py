@@ -18,8 +18,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ._errors import InputError
+from ._options import LANGS
 
-LANGS = ("zh", "en")
 _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 # key -> (English, Chinese). Some words exist twice on purpose, e.g. the service names of

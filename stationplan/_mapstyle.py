@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from ._i18n import LANGS as LANGS  # re-exported: maps.check_map_options checks against it
 from ._i18n import section
 
 # Distance bands, nearest first: YlGnBu, dark to light, readable on OSM and CartoDB tiles

@@ -10,13 +10,12 @@ from typing import Any
 
 import geopandas as gpd
 
-from ._errors import InputError
 from ._io import atomic_write_text, json_text
 from .network import StreetNetwork
+from .outputs import NETWORK_FILES, check_out_dir
 
 log = logging.getLogger(__name__)
 
-NETWORK_FILES = ("network.gpkg", "network_summary.json")
 
 
 def network_summary(network: StreetNetwork) -> dict[str, Any]:
@@ -87,10 +86,7 @@ def write_network(
         File name -> path written.
     """
     out = Path(out_dir)
-    existing = [f for f in NETWORK_FILES if (out / f).exists()]
-    if existing and not overwrite:
-        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
-        raise InputError(msg)
+    check_out_dir(out, NETWORK_FILES, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     gpkg = out / "network.gpkg"
     fd, tmp_name = tempfile.mkstemp(prefix=".network.", suffix=".gpkg", dir=out)

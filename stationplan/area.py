@@ -23,6 +23,7 @@ import shapely
 import shapely.ops
 
 from ._errors import InputError, MissingDataError
+from ._options import BRIEF_IGNORE, BRIEF_SERVE
 
 if TYPE_CHECKING:
     from .network import StreetNetwork
@@ -97,20 +98,8 @@ def _best(rules: tuple[str, ...], cls: str) -> int:
     return best
 
 
-# The brief: "main and secondary roads, streets and alleys of the main urban area"
-# (主城区的主次干道、街巷). Footways count as alleys (narrow 街巷 are often mapped so), but
-# sidewalks and crossings duplicate the street beside them; service roads other than
-# alleys are driveways and parking aisles. The Chinese names are the CJJ 37 urban road
-# classes found in planning-bureau centerline files; 快速路 (expressways) carry no walkers.
-BRIEF_ROAD_CLASSES = RoadClasses(
-    serve=(
-        "trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link",
-        "tertiary", "tertiary_link", "unclassified", "residential", "living_street",
-        "pedestrian", "road", "service:alley", "footway", UNKNOWN,
-        "主干路", "次干路", "支路", "街巷",
-    ),
-    ignore=("footway:sidewalk", "footway:crossing"),
-)
+# The brief's road classes (stationplan._options says why each is in or out).
+BRIEF_ROAD_CLASSES = RoadClasses(serve=BRIEF_SERVE, ignore=BRIEF_IGNORE)
 
 
 @dataclass(frozen=True)

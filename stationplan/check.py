@@ -32,7 +32,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -45,6 +44,7 @@ from . import __version__, _route
 from . import _catchment as ct
 from ._errors import InputError
 from ._i18n import resolve_lang, section, text
+from ._options import CANDIDATE_SPACING_M, TIME_LIMIT_S
 from ._text import isolate_bidi
 from .coverage import CoverageRule
 from .network import StreetNetwork
@@ -202,11 +202,11 @@ def check_summary(
     stations: gpd.GeoDataFrame,
     checked: gpd.GeoDataFrame,
     *,
-    benchmark: bool = True,
-    candidate_spacing_m: float = 50.0,
-    time_limit_s: float = 20.0,
+    benchmark: bool = False,
+    candidate_spacing_m: float = CANDIDATE_SPACING_M,
+    time_limit_s: float = TIME_LIMIT_S,
 ) -> dict[str, Any]:
-    """Coverage before and after the accepted sites, and the solver's answer as a benchmark.
+    """Coverage before and after the accepted sites, and the solver's answer if asked.
 
     Parameters
     ----------
@@ -218,7 +218,7 @@ def check_summary(
         Also let the solver (:func:`~stationplan.siting.plan_sites`) place as many new
         sites as were accepted, once among street positions every ``candidate_spacing_m``
         and once among the proposals themselves; without spacing rules, so it shows the
-        most those sites could cover.
+        most those sites could cover. Off by default: it runs the solver twice.
     candidate_spacing_m
         Distance between the solver's street candidates.
     time_limit_s
@@ -273,65 +273,6 @@ def check_summary(
         summary["benchmark"] = _benchmark(network, stations, checked, existing, rule, metres,
                                           after, settings, candidate_spacing_m, time_limit_s)
     return summary
-
-
-def write_check_outputs(
-    out_dir: str | Path,
-    checked: gpd.GeoDataFrame,
-    summary: dict[str, Any],
-    *,
-    coverage: Any,
-    gaps: gpd.GeoDataFrame,
-    overwrite: bool = False,
-    area: Any = None,
-    lang: str | None = None,
-    basemap: str = "osm",
-    tianditu_key: str | None = None,
-) -> dict[str, Path]:
-    """Write ``check.csv``, ``check.geojson``, ``check_summary.json`` and ``check_map.html``.
-
-    Parameters
-    ----------
-    out_dir
-        Folder, created if missing.
-    checked, summary
-        Results of :func:`check_sites` and :func:`check_summary`.
-    coverage, gaps
-        Coverage by the existing stations and its gaps, drawn under the proposals.
-    overwrite
-        Replace earlier outputs in ``out_dir``.
-    area, lang, basemap, tianditu_key
-        Map options, see :func:`~stationplan.coverage_map`.
-
-    Returns
-    -------
-    dict
-        File name -> path written.
-    """
-    from ._checkmap import check_map
-    from ._io import atomic_write_text, geojson_text, json_text
-    from .export import _csv_bytes, _neutralise, _write_atomic
-
-    out = Path(out_dir)
-    names = ("check.csv", "check.geojson", "check_summary.json", "check_map.html")
-    existing = [f for f in names if (out / f).exists()]
-    if existing and not overwrite:
-        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
-        raise InputError(msg)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = [list(CHECK_COLUMNS)]
-    for rec in checked[list(CHECK_COLUMNS)].to_dict("records"):
-        rows.append([_neutralise(_cell(rec[c])) for c in CHECK_COLUMNS])
-    fmap = check_map(coverage, gaps, checked, area=area, lang=lang, basemap=basemap,
-                     tianditu_key=tianditu_key)
-    paths = {
-        "check.geojson": atomic_write_text(out / "check.geojson", geojson_text(checked)),
-        "check_summary.json": atomic_write_text(out / "check_summary.json", json_text(summary)),
-        "check_map.html": atomic_write_text(out / "check_map.html", fmap.get_root().render()),
-    }
-    paths["check.csv"] = _write_atomic(out / "check.csv", _csv_bytes(rows))
-    log.info("wrote %d check files to %s", len(paths), out)
-    return paths
 
 
 # --- reasons ---------------------------------------------------------------------------

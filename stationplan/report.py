@@ -27,11 +27,11 @@ from . import _catchment as ct
 from ._errors import InputError, MissingDataError
 from ._i18n import run_lang
 from .coverage import Coverage
+from .outputs import REPORT_FILES, check_out_dir
 from .services import service_audit
 
 log = logging.getLogger(__name__)
 
-REPORT_FILES = ("report.html", "report.md", "report.json")
 DISTRICT_NAME_COLUMNS = ("name", "名称", "街道", "社区", "街道名称", "社区名称", "乡镇", "镇街",
                          "乡镇街道", "district", "subdistrict", "community", "区划名称",
                          "行政区划", "xzqmc", "jdmc", "sqmc")
@@ -291,12 +291,8 @@ def write_report(
     """
     from ._io import atomic_write_text, json_text
     from ._reportdoc import render_html, render_markdown
-
     out = Path(out_dir)
-    existing = [f for f in REPORT_FILES if (out / f).exists()]
-    if existing and not overwrite:
-        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
-        raise InputError(msg)
+    check_out_dir(out, REPORT_FILES, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     images = dict(images or {})
     paths = {

@@ -67,7 +67,7 @@ def test_area_in_gauss_kruger_cuts_edges_at_the_boundary(tmp_path):
     area_file = tmp_path / "area_gk117.gpkg"
     area.to_file(area_file, engine="pyogrio")
 
-    net = sp.load_network(path, area=area_file, margin_m=300)
+    net = sp.load_network(path, area=area_file, margin_m=300, roads=sp.RoadClasses())
     # independent: the whole network's streets intersected with the area polygon
     disc = area.to_crs(whole.crs).geometry.iloc[0]
     inside = shapely.intersection(whole.edges.geometry.to_numpy(), disc)

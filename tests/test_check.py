@@ -244,7 +244,7 @@ def test_class_weights_weigh_the_gains(hand):
 
 def test_summary_before_after_and_benchmark(hand, checked):
     net, stations = hand
-    s = check_summary(net, stations, checked)
+    s = check_summary(net, stations, checked, benchmark=True)
     assert s["by_verdict"] == {"accept": 3, "redundant": 2, "too_close": 1, "off_network": 1,
                                "outside_area": 1, "invalid": 1}
     assert s["accepted"] == ["P1", "P2", "P3"]
@@ -265,12 +265,14 @@ def test_summary_before_after_and_benchmark(hand, checked):
     assert 4600 < b["street"]["covered_m_after"] <= 4650 + 1e-3
     assert s["rule"]["limit_m"] == 500
     assert check_summary(net, stations, checked, benchmark=False)["benchmark"] is None
+    # no siting unless asked: the default is the cheap summary
+    assert check_summary(net, stations, checked)["benchmark"] is None
 
 
 def test_nothing_accepted_has_no_benchmark(hand):
     net, stations = hand
     res = check_sites(net, stations, proposals_frame([PROPOSALS[5]]), rule=RULE)
-    s = check_summary(net, stations, res)
+    s = check_summary(net, stations, res, benchmark=True)
     assert s["benchmark"] is None
     assert s["covered_m_after"] == s["covered_m_before"]
 

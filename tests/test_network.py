@@ -184,10 +184,13 @@ def test_ebike_mode_keeps_rideable_streets_and_follows_oneways():
 
 
 def test_road_class_and_islands():
-    net = sp.load_network(shared_osm("beijing_zhongguancun.osm.bz2"))
+    net = sp.load_network(shared_osm("beijing_zhongguancun.osm.bz2"), roads=sp.RoadClasses())
     classes = set(net.edges["road_class"])
     assert any(c.startswith("service:") for c in classes)
     assert net.edges["demand"].all()  # no area, every class served
+    brief = sp.load_network(shared_osm("beijing_zhongguancun.osm.bz2"))  # the CLI's default
+    assert (brief.edges["demand"] == [sp.BRIEF_ROAD_CLASSES.serves(c)
+                                      for c in brief.edges["road_class"]]).all()
     hand = sp.load_network(hand_graph())
     assert hand.islands() == pytest.approx(
         {"count": 3, "length_m": 2300.0, "demand_m": 2300.0, "largest_component_m": 2800.0})
