@@ -210,7 +210,7 @@ def one(name: str, stations: list[int], n_cand: int, *, ego_sample: int, nx_max_
 
 def _siting(net, n_cand: int) -> dict:
     """Candidate coverage sets, greedy and local search for both objectives."""
-    from stationplan import _solver
+    from stationplan._solve import solver as _solver
     from stationplan.candidates import street_candidates
     from stationplan.demand import coverage_matrix, demand_units
 

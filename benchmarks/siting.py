@@ -32,7 +32,7 @@ LIMIT_M = 500.0
 
 def instance(n_edges: int, n_cand: int, seed: int = 0):
     """Network, candidates and merged coverage matrix of a synthetic city."""
-    from stationplan import _solver
+    from stationplan._solve import solver as _solver
     from stationplan._synthetic import synthetic_city
     from stationplan.candidates import street_candidates
     from stationplan.demand import coverage_matrix, demand_units
@@ -59,7 +59,7 @@ def instance(n_edges: int, n_cand: int, seed: int = 0):
 
 def ours(cover, w, *, time_limit_s: float, k: int | None = None) -> dict:
     """Greedy, local search and certificate on one objective."""
-    from stationplan import _solver
+    from stationplan._solve import solver as _solver
 
     inst = _solver.Instance(cover, w, need=None if k else float(w.sum()), k=k)
     r: dict = {}

@@ -30,7 +30,7 @@ def instance(name: str, spacing_m: float):
     import pyrosm
 
     import stationplan as sp
-    from stationplan import _solver
+    from stationplan._solve import solver as _solver
     from stationplan.candidates import street_candidates
     from stationplan.demand import coverage_matrix, demand_units
 
@@ -76,7 +76,7 @@ def scipy_optimum(cover, w, k: int | None, limit_s: float) -> dict:
 
 
 def ours(cover, w, k: int | None, limit_s: float) -> dict:
-    from stationplan import _solver
+    from stationplan._solve import solver as _solver
 
     inst = _solver.Instance(cover, w, need=None if k else float(w.sum()), k=k)
     value = (lambda s: len(s)) if k is None else (lambda s: _solver.covered_weight(inst, s))

@@ -1,12 +1,5 @@
 """stationplan: plan care-station coverage along street networks."""
 
-from importlib import metadata as _metadata
-
-try:
-    __version__ = _metadata.version("stationplan")
-except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
-
 from ._errors import (
     InputError,
     MissingDataError,
@@ -14,9 +7,10 @@ from ._errors import (
     ResourceError,
     StationplanError,
 )
-from ._netout import network_summary, write_network
-from ._online import OsmQuery
 from ._options import CenterlineOptions, MapOptions
+from ._read.online import OsmQuery
+from ._render.netout import network_summary, write_network
+from ._version import __version__
 from .area import BRIEF_ROAD_CLASSES, Demand, RoadClasses, read_area, with_demand
 from .check import check_sites, check_summary
 from .coverage import Coverage, CoverageRule, compute_coverage, station_distances

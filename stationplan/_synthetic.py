@@ -19,7 +19,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components
 
 from ._errors import InputError
-from .network import StreetNetwork, _mode
+from ._streets import StreetNetwork, _mode
 
 CRS = "EPSG:32650"
 _ORIGIN = (300_000.0, 4_200_000.0)  # metres in UTM 50N: about 114.7 E, 37.9 N (Hebei)

@@ -40,12 +40,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import __version__, _route
-from . import _catchment as ct
+from . import _route
 from ._errors import InputError
 from ._i18n import resolve_lang, section, text
 from ._options import CANDIDATE_SPACING_M, TIME_LIMIT_S
+from ._route import catchment as ct
 from ._text import isolate_bidi
+from ._version import __version__
 from .coverage import CoverageRule
 from .network import StreetNetwork
 from .stations import snap_stations

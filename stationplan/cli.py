@@ -17,10 +17,10 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from . import __version__
 from . import _options as opt
 from ._errors import InputError, StationplanError
 from ._options import CenterlineOptions, MapOptions
+from ._version import __version__
 
 log = logging.getLogger("stationplan")
 
@@ -164,7 +164,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _check_out(args: argparse.Namespace, command: str) -> None:
     """The pipeline's overwrite guard, run before the pipeline is imported, so that a run
     into a full folder fails at once rather than after seconds of imports."""
-    from .outputs import check_out_dir, run_files
+    from ._outdir import check_out_dir, run_files
 
     names = run_files(command, proposals=bool(getattr(args, "proposals", None)))
     check_out_dir(args.out, names, overwrite=args.overwrite)

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import _kernels, _route
+from . import _route
 from ._errors import InputError
+from ._route import kernels as _kernels
 from .network import MODES, StreetNetwork
 
 log = logging.getLogger(__name__)

@@ -35,13 +35,13 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from . import _mapdata as md
-from . import _mapjs as mapjs
-from . import _mapstyle as ms
 from ._errors import InputError
 from ._i18n import run_lang, section
 from ._i18n import text as text_in
 from ._options import BASEMAPS, MapOptions  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
+from ._render import mapdata as md
+from ._render import mapjs
+from ._render import mapstyle as ms
 from ._text import isolate_bidi
 from .coverage import Coverage
 

@@ -8,12 +8,17 @@ replacing earlier outputs; the pipeline calls it before any computation starts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._errors import InputError
 from ._options import MapOptions
+from ._outdir import (
+    CHECK_FILES,
+    COVERAGE_FILES,
+    PLAN_FILES,
+    check_out_dir,
+)
 
 if TYPE_CHECKING:  # the writers import their heavy modules when they run
     import geopandas as gpd
@@ -22,10 +27,6 @@ if TYPE_CHECKING:  # the writers import their heavy modules when they run
 
 log = logging.getLogger(__name__)
 
-COVERAGE_FILES = (
-    "coverage.geojson", "stations.geojson", "gaps.geojson", "summary.json", "coverage_map.html",
-    "coverage_map.png",
-)
 # Above this many street pieces the HTML map is not written. The map merges pieces by
 # distance band and street name, so the 10^6-segment synthetic city (1.2 million pieces)
 # still makes a 44 MB page (benchmarks/results/limits.md); far beyond that a browser can
@@ -33,63 +34,6 @@ COVERAGE_FILES = (
 MAP_MAX_PIECES = 2_000_000
 _PIECE_COLUMNS = ["edge_id", "start_m", "end_m", "length_m", "status", "dist_m", "station_id",
                   "osmid", "highway", "name", "component"]
-
-
-NETWORK_FILES = ("network.gpkg", "network_summary.json")
-REPORT_FILES = ("report.html", "report.md", "report.json")
-
-
-def run_files(command: str, *, proposals: bool = False) -> tuple[str, ...]:
-    """The files a command (a function of :mod:`stationplan.pipeline`) refuses to replace.
-
-    ``timings.json`` is not among them: it is rewritten by every run.
-
-    Parameters
-    ----------
-    command
-        "coverage", "plan", "check", "report" or "network".
-    proposals
-        Whether a report run checks proposals (and writes the check files).
-
-    Examples
-    --------
-    >>> run_files("report", proposals=True)[-4:]
-    ('check_map.html', 'report.html', 'report.md', 'report.json')
-    >>> run_files("network")
-    ('network.gpkg', 'network_summary.json')
-    """
-    files = {
-        "coverage": COVERAGE_FILES,
-        "plan": (*COVERAGE_FILES, *PLAN_FILES, *REPORT_FILES),
-        "check": CHECK_FILES,
-        "report": (*COVERAGE_FILES, *(CHECK_FILES if proposals else ()), *REPORT_FILES),
-        "network": NETWORK_FILES,
-    }
-    return tuple(n for n in dict.fromkeys(files[command]) if n != "timings.json")
-
-
-def check_out_dir(out_dir: str | Path, names: Iterable[str], *, overwrite: bool) -> None:
-    """Refuse to replace earlier outputs: raise InputError when ``out_dir`` holds any of
-    ``names`` and ``overwrite`` is false.
-
-    Parameters
-    ----------
-    out_dir
-        The output folder (it need not exist).
-    names
-        File names a run would write there.
-    overwrite
-        Whether replacing them is allowed.
-
-    Examples
-    --------
-    >>> check_out_dir("/nonexistent-folder", ["summary.json"], overwrite=False)
-    """
-    out = Path(out_dir)
-    existing = [f for f in dict.fromkeys(names) if (out / f).exists()]
-    if existing and not overwrite:
-        msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
-        raise InputError(msg)
 
 
 def write_coverage_outputs(
@@ -158,8 +102,6 @@ def write_coverage_outputs(
     return paths
 
 
-PLAN_FILES = ("proposals.geojson", "plan_summary.json", "timings.json", "coverage_curve.csv",
-              "coverage_curve.png")
 
 
 def write_plan_outputs(
@@ -203,7 +145,6 @@ def write_plan_outputs(
     return paths
 
 
-CHECK_FILES = ("check.csv", "check.geojson", "check_summary.json", "check_map.html")
 
 
 def write_check_outputs(
@@ -237,8 +178,8 @@ def write_check_outputs(
     dict
         File name -> path written.
     """
-    from ._checkmap import check_map
     from ._io import atomic_write_text, geojson_text, json_text
+    from ._render.checkmap import check_map
     from .check import CHECK_COLUMNS, _cell
     from .export import _csv_bytes, _neutralise, _write_atomic
 

@@ -25,7 +25,6 @@ import geopandas as gpd
 
 from . import _limits
 from ._errors import InputError, MissingDataError
-from ._netout import write_network
 from ._options import (
     CANDIDATE_SNAP_M,
     CANDIDATE_SPACING_M,
@@ -44,13 +43,13 @@ from ._options import (
     CenterlineOptions,
     MapOptions,
 )
+from ._outdir import check_out_dir, run_files
+from ._render.netout import write_network
 from .area import BRIEF_ROAD_CLASSES, RoadClasses
 from .coverage import Coverage, CoverageRule, compute_coverage
 from .gaps import find_gaps
 from .network import StreetNetwork, load_network
 from .outputs import (
-    check_out_dir,
-    run_files,
     write_check_outputs,
     write_coverage_outputs,
     write_plan_outputs,

@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import __version__
-from . import _catchment as ct
 from ._errors import InputError, MissingDataError
 from ._i18n import run_lang
+from ._outdir import REPORT_FILES, check_out_dir
+from ._route import catchment as ct
+from ._version import __version__
 from .coverage import Coverage
-from .outputs import REPORT_FILES, check_out_dir
 from .services import service_audit
 
 log = logging.getLogger(__name__)
@@ -290,7 +290,7 @@ def write_report(
         File name -> path written.
     """
     from ._io import atomic_write_text, json_text
-    from ._reportdoc import render_html, render_markdown
+    from ._render.reportdoc import render_html, render_markdown
     out = Path(out_dir)
     check_out_dir(out, REPORT_FILES, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)

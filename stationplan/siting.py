@@ -21,8 +21,9 @@ import shapely
 from scipy.sparse import csr_array, diags_array
 from scipy.spatial import cKDTree
 
-from . import _route, _solver
+from . import _route
 from ._errors import InputError
+from ._solve import solver as _solver
 from .coverage import CoverageRule
 from .demand import DemandUnits, coverage_matrix, demand_units, unit_distances
 from .network import StreetNetwork

@@ -24,10 +24,10 @@ from matplotlib.font_manager import fontManager
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from . import _mapdata as md
-from . import _mapstyle as ms
 from ._errors import InputError
 from ._i18n import run_lang, section
+from ._render import mapdata as md
+from ._render import mapstyle as ms
 from .coverage import Coverage
 
 log = logging.getLogger(__name__)

@@ -23,11 +23,12 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from . import _coords, chinacrs
-from ._columns import Columns, header_names, resolve
-from ._coords import WGS84, CrsSpec, crs_spec, is_na
+from . import chinacrs
 from ._errors import InputError, MissingDataError
-from ._readers import Table, read_table
+from ._read import coords as _coords
+from ._read.columns import Columns, header_names, resolve
+from ._read.coords import WGS84, CrsSpec, crs_spec, is_na
+from ._read.tables import Table, read_table
 from .network import StreetNetwork
 from .services import parse_services
 

@@ -7,7 +7,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .coverage import Coverage
 from .services import service_audit
 

@@ -86,8 +86,8 @@ def test_bounded_reader_matches_the_whole_file_read():
     """The two-pass clipped read equals reading everything and clipping afterwards."""
     import pyrosm
 
-    from stationplan._osmfilter import osmnx_way_filter
-    from stationplan._osmread import _Collector, read_osm_ways
+    from stationplan._read.osm import _Collector, read_osm_ways
+    from stationplan._read.osmfilter import osmnx_way_filter
 
     path = pyrosm.get_data("helsinki_pbf")
     keep = osmnx_way_filter("walk")

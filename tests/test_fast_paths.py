@@ -1,5 +1,5 @@
 # ruff: noqa: E501, RUF007 - the references are kept verbatim
-"""The compiled fast paths (stationplan._kernels, stationplan._route) give exactly the results of the plain
+"""The compiled fast paths (stationplan._solve.kernels, stationplan._route) give exactly the results of the plain
 numpy / scipy / Python versions they replaced; those versions are kept here as references."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from scipy.sparse import coo_array, csc_array, csr_array
 from scipy.sparse.csgraph import dijkstra
 
-from stationplan import _solver
 from stationplan._route import build_routing, edge_pieces, site_graph
+from stationplan._solve import solver as _solver
 from stationplan._synthetic import synthetic_city
 from stationplan.candidates import street_candidates
 from stationplan.coverage import _EPS_M, station_distances

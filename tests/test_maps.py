@@ -31,11 +31,11 @@ from mapcases import (
 )
 
 import stationplan as sp
-from stationplan import _mapdata as md
-from stationplan import _mapjs as mapjs
-from stationplan import _mapstyle as ms
 from stationplan import maps
 from stationplan._i18n import run_lang
+from stationplan._render import mapdata as md
+from stationplan._render import mapjs as mapjs
+from stationplan._render import mapstyle as ms
 from stationplan.chinacrs import wgs84_to_gcj02
 from stationplan.cli import main
 from stationplan.export import _SERVICE_LABELS_ZH

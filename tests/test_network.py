@@ -13,7 +13,7 @@ import pytest
 from handnet import hand_graph, shared_osm
 
 import stationplan as sp
-from stationplan._osmfilter import osmnx_way_filter
+from stationplan._read.osmfilter import osmnx_way_filter
 
 
 def test_clipped_pbf_loads_and_logs_missing_nodes(caplog):

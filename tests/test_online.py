@@ -23,7 +23,7 @@ import shapely
 from handnet import shared_osm
 
 import stationplan as sp
-from stationplan._osmfilter import tag_filter
+from stationplan._read.osmfilter import tag_filter
 from stationplan.cli import main
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -303,7 +303,7 @@ def test_no_benchmark_is_reported_as_not_run(tmp_path, files):
 )
 def test_missing_benchmark_says_why(accepted, lang, sentence):
     from stationplan._i18n import section
-    from stationplan._reportdoc import _check
+    from stationplan._render.reportdoc import _check
     from stationplan.check import VERDICTS
 
     c = {"proposals": 1, "by_verdict": dict.fromkeys(VERDICTS, 0) | {"accept": accepted},

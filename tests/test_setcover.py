@@ -10,7 +10,8 @@ import pytest
 from scipy.optimize import linprog
 from scipy.sparse import csc_array
 
-from stationplan import _setcover, _solver
+from stationplan._solve import setcover as _setcover
+from stationplan._solve import solver as _solver
 
 
 def _random_cover(rng, m, n, density):

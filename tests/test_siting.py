@@ -14,7 +14,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import hstack, identity
 
 import stationplan as sp
-from stationplan import _solver
+from stationplan._solve import solver as _solver
 from stationplan.candidates import street_candidates
 from stationplan.cli import main
 from stationplan.demand import coverage_matrix, demand_units

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.sparse import csc_array
 
-from stationplan import _solver
+from stationplan._solve import solver as _solver
 
 
 def _matrix(sets, n_rows):

@@ -17,7 +17,7 @@ from scipy.sparse import csr_array
 from .._errors import InputError
 
 if TYPE_CHECKING:
-    from ..network import StreetNetwork
+    from .._streets import StreetNetwork
 
 GraphKind = Literal["travel", "symmetric", "undirected"]
 

@@ -1,4 +1,4 @@
-"""Compiled routing loops (numba): searches from many sites and edge cutting.
+"""Compiled routing loops (numba): searches from many sites, edge cutting, piece geometry.
 
 Each kernel repeats, in the same floating-point order, the array code it replaces, so
 results are identical to the pure numpy/scipy versions (the tests check them against
@@ -442,3 +442,89 @@ def _cut_station_edge(out, k, edge, ln, a, b, src_a, src_b, on_edge, st_off, fwd
             out_d[r] = np.nan
             out_s[r] = -1
     return k
+
+
+# --- piece geometry: shapely.ops.substring for many pieces at once -----------------------
+
+@_jit
+def substring_coords(xy, line_ptr, piece_line, start, end, start_xy, end_xy):
+    """Vertices of each piece ``[start, end]`` of its line, as ``shapely.ops.substring``
+    builds them: the start point, the line's vertices strictly between, the end point.
+
+    Returns ``(coords, piece_of_coord)``.
+    """
+    m = len(piece_line)
+    total = 0
+    for i in range(m):
+        li = piece_line[i]
+        total += line_ptr[li + 1] - line_ptr[li] + 2
+    out = np.empty((total, 2))
+    owner = np.empty(total, dtype=np.int64)
+    k = 0
+    for i in range(m):
+        li = piece_line[i]
+        lo = line_ptr[li]
+        hi = line_ptr[li + 1]
+        s = max(start[i], 0.0)
+        e = end[i]
+        out[k, 0] = start_xy[i, 0]
+        out[k, 1] = start_xy[i, 1]
+        owner[k] = i
+        k += 1
+        cur = 0.0
+        for j in range(lo, hi - 1):
+            if s < cur < e:
+                out[k, 0] = xy[j, 0]
+                out[k, 1] = xy[j, 1]
+                owner[k] = i
+                k += 1
+            elif cur >= e:
+                break
+            dx = xy[j + 1, 0] - xy[j, 0]
+            dy = xy[j + 1, 1] - xy[j, 1]
+            cur += (dx ** 2 + dy ** 2) ** 0.5
+        out[k, 0] = end_xy[i, 0]
+        out[k, 1] = end_xy[i, 1]
+        owner[k] = i
+        k += 1
+    return out[:k], owner[:k]
+
+
+@_jit
+def interpolate(xy, line_ptr, piece_line, dist):
+    """The point ``dist`` metres along each line, as GEOS's ``GEOSInterpolate`` finds it
+    (``LengthLocationMap.getLocationForward`` then ``pointAlongSegmentByFraction``)."""
+    m = len(piece_line)
+    out = np.empty((m, 2))
+    for i in range(m):
+        li = piece_line[i]
+        lo = line_ptr[li]
+        hi = line_ptr[li + 1]
+        length = dist[i]
+        x = xy[hi - 1, 0]
+        y = xy[hi - 1, 1]
+        if length <= 0.0:
+            x = xy[lo, 0]
+            y = xy[lo, 1]
+        else:
+            total = 0.0
+            for j in range(lo, hi - 1):
+                dx = xy[j + 1, 0] - xy[j, 0]
+                dy = xy[j + 1, 1] - xy[j, 1]
+                seg = np.sqrt(dx * dx + dy * dy)
+                if total + seg > length:
+                    frac = (length - total) / seg
+                    if frac <= 0.0:
+                        x = xy[j, 0]
+                        y = xy[j, 1]
+                    elif frac >= 1.0:
+                        x = xy[j + 1, 0]
+                        y = xy[j + 1, 1]
+                    else:
+                        x = (xy[j + 1, 0] - xy[j, 0]) * frac + xy[j, 0]
+                        y = (xy[j + 1, 1] - xy[j, 1]) * frac + xy[j, 1]
+                    break
+                total += seg
+        out[i, 0] = x
+        out[i, 1] = y
+    return out

@@ -22,7 +22,7 @@ from . import kernels
 from .graph import routing, site_seeds
 
 if TYPE_CHECKING:
-    from ..network import StreetNetwork
+    from .._streets import StreetNetwork
 
 # Entries of one dense block of search results (sources x nodes): bounds memory.
 BLOCK_ENTRIES = 5_000_000

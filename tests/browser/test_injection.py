@@ -21,7 +21,7 @@ station reader strips surrounding whitespace and splits service lists at ``; , ã
 (stationplan.services); browsers drop NUL and show runs of whitespace (space, tab, LF, CR)
 as one space; KML/GPX drop the C0 controls XML 1.0 cannot hold and turn CR into LF
 (stationplan.export); ``report.md`` shows each text on one line, with C0/C1 controls as
-spaces (stationplan._reportdoc.md_escape).
+spaces (stationplan._render.reportdoc.md_escape).
 """
 
 from __future__ import annotations

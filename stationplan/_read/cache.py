@@ -9,7 +9,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from ._io import atomic_write_bytes
+from .._io import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def cache_path(cache_dir: Path, key: dict[str, Any]) -> Path:
     import geopandas as gpd
     import osmnx as ox
 
-    from . import __version__
+    from .._version import __version__
 
     data = {**key, "versions": [__version__, ox.__version__, gpd.__version__]}
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)

@@ -19,7 +19,7 @@ import numpy as np
 import osmium
 import shapely
 
-from ._errors import InputError, MissingDataError
+from .._errors import InputError, MissingDataError
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import pandas as pd
 import shapely
 import shapely.ops
 
-from ._errors import InputError
-from .chinacrs import wgs84_to_gcj02
-from .coverage import Coverage
+from .._errors import InputError
+from ..chinacrs import wgs84_to_gcj02
+from ..coverage import Coverage
 
 _EPS_M = 1e-3
 SIMPLIFY_M = 1.0  # below a pixel at street zoom levels

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from ._i18n import section
+from .._i18n import section
 
 # Distance bands, nearest first: YlGnBu, dark to light, readable on OSM and CartoDB tiles
 # and for colour-blind readers; the gap red is far from every band.

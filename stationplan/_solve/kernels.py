@@ -1,6 +1,6 @@
-"""Compiled loops (numba) for the hot paths: piece geometry and the set-cover solver.
+"""Compiled loops (numba) of the set-cover solver: merging rows, cover counts and move scans.
 
-The routing kernels (searches, edge cutting) live in :mod:`stationplan._route.kernels`.
+The routing and piece-geometry kernels live in :mod:`stationplan._route.kernels`.
 Each kernel repeats, in the same floating-point order, the array code it replaces, so
 results are identical to the pure numpy/scipy versions (the tests check them against
 networkx and paper values). Kernels release the GIL, so callers may run them on
@@ -11,93 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import jit as _jit
-
-# --- piece geometry: shapely.ops.substring for many pieces at once -----------------------
-
-@_jit
-def substring_coords(xy, line_ptr, piece_line, start, end, start_xy, end_xy):
-    """Vertices of each piece ``[start, end]`` of its line, as ``shapely.ops.substring``
-    builds them: the start point, the line's vertices strictly between, the end point.
-
-    Returns ``(coords, piece_of_coord)``.
-    """
-    m = len(piece_line)
-    total = 0
-    for i in range(m):
-        li = piece_line[i]
-        total += line_ptr[li + 1] - line_ptr[li] + 2
-    out = np.empty((total, 2))
-    owner = np.empty(total, dtype=np.int64)
-    k = 0
-    for i in range(m):
-        li = piece_line[i]
-        lo = line_ptr[li]
-        hi = line_ptr[li + 1]
-        s = max(start[i], 0.0)
-        e = end[i]
-        out[k, 0] = start_xy[i, 0]
-        out[k, 1] = start_xy[i, 1]
-        owner[k] = i
-        k += 1
-        cur = 0.0
-        for j in range(lo, hi - 1):
-            if s < cur < e:
-                out[k, 0] = xy[j, 0]
-                out[k, 1] = xy[j, 1]
-                owner[k] = i
-                k += 1
-            elif cur >= e:
-                break
-            dx = xy[j + 1, 0] - xy[j, 0]
-            dy = xy[j + 1, 1] - xy[j, 1]
-            cur += (dx ** 2 + dy ** 2) ** 0.5
-        out[k, 0] = end_xy[i, 0]
-        out[k, 1] = end_xy[i, 1]
-        owner[k] = i
-        k += 1
-    return out[:k], owner[:k]
-
-
-@_jit
-def interpolate(xy, line_ptr, piece_line, dist):
-    """The point ``dist`` metres along each line, as GEOS's ``GEOSInterpolate`` finds it
-    (``LengthLocationMap.getLocationForward`` then ``pointAlongSegmentByFraction``)."""
-    m = len(piece_line)
-    out = np.empty((m, 2))
-    for i in range(m):
-        li = piece_line[i]
-        lo = line_ptr[li]
-        hi = line_ptr[li + 1]
-        length = dist[i]
-        x = xy[hi - 1, 0]
-        y = xy[hi - 1, 1]
-        if length <= 0.0:
-            x = xy[lo, 0]
-            y = xy[lo, 1]
-        else:
-            total = 0.0
-            for j in range(lo, hi - 1):
-                dx = xy[j + 1, 0] - xy[j, 0]
-                dy = xy[j + 1, 1] - xy[j, 1]
-                seg = np.sqrt(dx * dx + dy * dy)
-                if total + seg > length:
-                    frac = (length - total) / seg
-                    if frac <= 0.0:
-                        x = xy[j, 0]
-                        y = xy[j, 1]
-                    elif frac >= 1.0:
-                        x = xy[j + 1, 0]
-                        y = xy[j + 1, 1]
-                    else:
-                        x = (xy[j + 1, 0] - xy[j, 0]) * frac + xy[j, 0]
-                        y = (xy[j + 1, 1] - xy[j, 1]) * frac + xy[j, 1]
-                    break
-                total += seg
-        out[i, 0] = x
-        out[i, 1] = y
-    return out
-
+from .._numba import jit as _jit
 
 # --- merging demand rows with the same coverage --------------------------------------------
 

@@ -18,8 +18,8 @@ import numpy as np
 import pyproj
 from numpy.typing import ArrayLike
 
-from . import chinacrs
-from ._errors import InputError
+from .. import chinacrs
+from .._errors import InputError
 
 # The rectangle in which chinacrs applies the GCJ-02 shift. Inside it the longitude is
 # always larger than the latitude, which makes swapped columns unambiguous.

@@ -18,11 +18,11 @@ import numpy as np
 from branca.element import MacroElement
 from jinja2 import Template
 
-from . import chinacrs
-from ._i18n import run_lang, section, text
-from ._options import MapOptions
-from .check import VERDICTS, reason_text
-from .maps import coverage_map
+from .. import chinacrs
+from .._i18n import run_lang, section, text
+from .._options import MapOptions
+from ..check import VERDICTS, reason_text
+from ..maps import coverage_map
 
 VERDICT_COLOURS = {
     "accept": "#1a9850", "redundant": "#fdae61", "too_close": "#d73027",

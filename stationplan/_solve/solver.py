@@ -22,7 +22,8 @@ import numpy as np
 from scipy.optimize import Bounds, linprog
 from scipy.sparse import csc_array, csr_array, hstack, identity, vstack
 
-from . import _kernels, _setcover
+from . import kernels as _kernels
+from . import setcover as _setcover
 
 log = logging.getLogger(__name__)
 

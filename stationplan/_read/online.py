@@ -4,7 +4,7 @@ OSMnx keeps the raw Overpass/Nominatim answers in ``CACHE/osmnx``; the street ne
 built from them is pickled in ``CACHE/networks`` under a hash of everything it depends on
 (query, mode filter, margin, endpoints, library versions), so a second run neither
 downloads nor rebuilds. The network is built from the Overpass JSON by the same code as
-an OSM file (:mod:`stationplan._osmread`), so a file and a download of one area agree.
+an OSM file (:mod:`stationplan._read.osm`), so a file and a download of one area agree.
 
 OSMnx is configured through its global ``settings`` module; every call here sets what
 it needs and puts the settings back afterwards (not thread-safe, like OSMnx itself).
@@ -24,12 +24,12 @@ from typing import Any
 import requests
 import shapely
 
-from ._cache import cache_path, read_cached, write_cached
-from ._errors import InputError, MissingDataError, NetworkUnavailableError
-from ._osmfilter import way_filter
-from ._osmread import ways_from_overpass
-from .area import buffer_lonlat, read_area
-from .network import StreetNetwork, TravelMode, _network_from_ways
+from .._errors import InputError, MissingDataError, NetworkUnavailableError
+from .._streets import StreetNetwork, TravelMode, _network_from_ways
+from ..area import buffer_lonlat, read_area
+from .cache import cache_path, read_cached, write_cached
+from .osm import ways_from_overpass
+from .osmfilter import way_filter
 
 log = logging.getLogger(__name__)
 

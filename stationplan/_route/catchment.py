@@ -13,11 +13,15 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _route
-from .network import StreetNetwork
+from . import graph as _graph
+from . import search as _search
+
+if TYPE_CHECKING:
+    from .._streets import StreetNetwork
 
 _EPS = 1e-9
 
@@ -83,8 +87,8 @@ def site_intervals(
     by_v = _node_index(v, np.flatnonzero(fwd), n)
     parts = []
     if k:
-        graph = _route.site_graph(network, edge_id, offset_m)
-        for lo, _, block in _route.distance_blocks(graph, n + np.arange(k), limit_m=limit_m,
+        graph = _graph.site_graph(network, edge_id, offset_m)
+        for lo, _, block in _search.distance_blocks(graph, n + np.arange(k), limit_m=limit_m,
                                                    block_entries=batch_entries):
             dist = block[:, :n]
             site, node = np.nonzero(np.isfinite(dist))

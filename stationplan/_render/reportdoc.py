@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from ._i18n import section, text
-from ._io import _plain
-from ._text import isolate_bidi
+from .._i18n import section, text
+from .._io import _plain
+from .._text import isolate_bidi
 
 _MAX_AUDIT_ROWS = 50
 _MAX_CHECK_ROWS = 200

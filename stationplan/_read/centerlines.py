@@ -25,10 +25,10 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
-from ._errors import InputError, MissingDataError
-from ._osmfilter import way_filter
-from .area import read_vector
-from .network import StreetNetwork, TravelMode, _network_from_segments
+from .._errors import InputError, MissingDataError
+from .._streets import StreetNetwork, TravelMode, _network_from_segments
+from ..area import read_vector
+from .osmfilter import way_filter
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pyproj
 
-from ._errors import InputError, MissingDataError
+from .._errors import InputError, MissingDataError
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import geopandas as gpd
 
-from ._io import atomic_write_text, json_text
-from .network import StreetNetwork
-from .outputs import NETWORK_FILES, check_out_dir
+from .._io import atomic_write_text, json_text
+from .._outdir import NETWORK_FILES, check_out_dir
+from .._streets import StreetNetwork
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def network_summary(network: StreetNetwork) -> dict[str, Any]:
         (edges, total and demand metres per class), ``islands`` (pieces not connected to
         the largest: count and length; all kept) and ``loading`` (counts from reading).
     """
-    from . import __version__
+    from .._version import __version__
 
     e = network.edges
     classes = (e["road_class"] if "road_class" in e else e["highway"]).fillna("unknown")

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csc_array
 
-from ._kernels import _jit
+from .kernels import _jit
 
 
 @dataclass(frozen=True)

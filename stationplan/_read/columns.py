@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import services
-from ._coords import is_na
+from .. import services
+from .coords import is_na
 
 LON_ALIASES = ("lon", "lng", "long", "longitude", "经度", "东经", "x", "x坐标", "坐标x",
                "point_x", "pointx")

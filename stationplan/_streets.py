@@ -1,0 +1,336 @@
+"""The street-network model: travel modes, :class:`StreetNetwork`, and building one from
+OSM ways or street segments.
+
+Private; :mod:`stationplan.network` re-exports the public names. The readers in
+:mod:`stationplan._read` build networks through :func:`_network_from_ways` and
+:func:`_network_from_segments`, so this module sits below both the readers and the public
+loader (which dispatches to the readers).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import connected_components
+
+from ._errors import InputError, MissingDataError
+from ._read.osmfilter import overpass_filter
+from .area import Demand
+
+if TYPE_CHECKING:
+    from ._route import Routing
+
+log = logging.getLogger("stationplan.network")  # the log of network building, as before the split
+
+# OSMnx's values of the "oneway" tag (osmnx.graph._add_paths), kept identical on purpose.
+_ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
+_REVERSED_VALUES = frozenset({"-1", "reverse", "T"})
+
+
+@dataclass(frozen=True)
+class TravelMode:
+    """How workers move along streets: which ways count, one-way rules, default speed.
+
+    Parameters
+    ----------
+    name
+        Mode name used on the command line.
+    osmnx_network_type
+        The OSMnx ``network_type`` whose tag filter selects the ways.
+    bidirectional
+        If true, every street is travelled both ways (one-way tags ignored).
+    speed_kmh
+        Default travel speed, used to turn minutes into metres.
+    description
+        What the mode includes, for people.
+    extra_filter
+        Overpass QL clauses appended to the OSMnx filter (files and downloads alike).
+    """
+
+    name: str
+    osmnx_network_type: str
+    bidirectional: bool
+    speed_kmh: float
+    description: str
+    extra_filter: str = ""
+
+    @property
+    def overpass_filter(self) -> str:
+        """The full Overpass way filter of this mode."""
+        return overpass_filter(self.osmnx_network_type, self.extra_filter)
+
+
+MODES: dict[str, TravelMode] = {
+    "walk": TravelMode(
+        "walk",
+        "walk",
+        bidirectional=True,
+        speed_kmh=6.0,
+        description=(
+            "On foot: OSMnx 'walk' ways (streets, footways, paths, steps; no motorways); "
+            "one-way tags ignored; 6 km/h so that 5 minutes = 500 m."
+        ),
+    ),
+    "bike": TravelMode(
+        "bike",
+        "bike",
+        bidirectional=False,
+        speed_kmh=15.0,
+        description=(
+            "By bicycle: OSMnx 'bike' ways (no motorways, footways or steps); one-way "
+            "streets and roundabouts followed as OSMnx does; 15 km/h."
+        ),
+    ),
+    # E-bikes (电动自行车) are non-motor vehicles in China: they ride on roads and bike
+    # lanes, keep to one-way rules, and are not allowed on expressways; delivery riders
+    # do not ride footpaths, tracks or pedestrian streets.
+    "ebike": TravelMode(
+        "ebike",
+        "bike",
+        bidirectional=False,
+        speed_kmh=20.0,
+        description=(
+            "By e-bike (delivery and other riders): OSMnx 'bike' ways without paths, tracks, "
+            "bridleways and pedestrian streets (no motorways, footways or steps either); "
+            "one-way streets and roundabouts followed; 20 km/h."
+        ),
+        extra_filter='["highway"!~"bridleway|path|pedestrian|track"]',
+    ),
+}
+
+
+@dataclass(frozen=True)
+class StreetNetwork:
+    """A street network ready for routing, in a local projected CRS (metres).
+
+    Treat it as read-only: every stage returns new objects and never changes it.
+
+    Parameters
+    ----------
+    nodes
+        Junctions and dead ends: columns ``osmid``, ``x``, ``y`` (metres) and geometry.
+        Row position is the node index used by ``edges.u`` / ``edges.v``.
+    edges
+        One row per street segment: ``u``, ``v`` (node positions), ``length_m`` (along
+        the geometry), ``fwd`` / ``bwd`` (travel allowed u→v / v→u), ``osmid`` (way id,
+        feature row for centerline files, or -1), ``highway``, ``name``, ``road_class``
+        (``highway`` refined by the ``service``/``footway`` subtag, or the centerline
+        class), ``component``, ``in_area``, ``demand`` (inside the planning area and of a
+        served road class) and a LineString geometry from u to v.
+    mode
+        The travel mode the network was built for.
+    source
+        What the network was read from, for reports.
+    stats
+        Counts from loading (missing node references dropped, ways kept, ...).
+    demand
+        The demand definition (planning area, served road classes) the edges carry.
+    """
+
+    nodes: gpd.GeoDataFrame
+    edges: gpd.GeoDataFrame
+    mode: TravelMode
+    source: str
+    stats: dict[str, Any] = field(default_factory=dict)
+    demand: Demand = field(default_factory=Demand)
+
+    def __post_init__(self) -> None:
+        if self.edges.crs is None or not self.edges.crs.is_projected:
+            msg = "StreetNetwork needs edges in a projected CRS (metres)"
+            raise ValueError(msg)
+
+    @property
+    def crs(self) -> pyproj.CRS:
+        """The projected CRS of nodes and edges."""
+        return self.edges.crs
+
+    @cached_property
+    def _routing(self) -> Routing:
+        """The routing arrays and reversed street graph (:mod:`stationplan._route`).
+
+        Built on first use and kept on this object (the network is read-only), so every
+        search reuses them and they are dropped with the network.
+        """
+        from ._route import build_routing  # on first use: routing loads numba
+
+        return build_routing(self)
+
+    @property
+    def total_length_m(self) -> float:
+        """Total street length in metres."""
+        return float(self.edges["length_m"].sum())
+
+    @property
+    def demand_length_m(self) -> float:
+        """Length of the streets that must be served, in metres."""
+        if "demand" not in self.edges:
+            return self.total_length_m
+        return float(self.edges.loc[self.edges["demand"], "length_m"].sum())
+
+    def islands(self) -> dict[str, Any]:
+        """Connected pieces other than the largest: kept, and reported here.
+
+        Returns
+        -------
+        dict
+            ``count``, ``length_m`` and ``demand_m`` of the islands, and
+            ``largest_component_m``.
+        """
+        e = self.edges
+        per = e.groupby("component")["length_m"].sum()
+        main = per.idxmax()
+        rest = e["component"] != main
+        demand = e["demand"] if "demand" in e else np.ones(len(e), dtype=bool)
+        return {
+            "count": len(per) - 1,
+            "length_m": float(e.loc[rest, "length_m"].sum()),
+            "demand_m": float(e.loc[rest & demand, "length_m"].sum()),
+            "largest_component_m": float(per.max()),
+        }
+
+
+def _network_from_ways(
+    ways: list[tuple[int, dict[str, str], list[int]]],
+    coords: dict[int, tuple[float, float]],
+    travel: TravelMode,
+    *,
+    source: str,
+    stats: dict[str, Any],
+) -> StreetNetwork:
+    """Split OSM ways at junctions into street segments."""
+    uses = Counter()
+    for _, _, refs in ways:
+        uses.update(refs)
+        # Way ends are junctions even when no other way touches them.
+        uses[refs[0]] += 1
+        uses[refs[-1]] += 1
+    segments = []
+    for way_id, tags, refs in ways:
+        one_way = not travel.bidirectional and (
+            tags.get("oneway") in _ONEWAY_VALUES or tags.get("junction") == "roundabout"
+        )
+        if one_way and tags.get("oneway") in _REVERSED_VALUES:
+            refs = refs[::-1]
+        start = 0
+        for i in range(1, len(refs)):
+            if uses[refs[i]] > 1 or i == len(refs) - 1:
+                part = refs[start : i + 1]
+                segments.append((way_id, tags, part, None, True, not one_way))
+                start = i
+    return _network_from_segments(segments, coords, travel, source=source, stats=stats)
+
+
+def _network_from_segments(
+    segments: list[tuple],
+    coords: dict[int, tuple[float, float]],
+    travel: TravelMode,
+    *,
+    source: str,
+    stats: dict[str, Any],
+) -> StreetNetwork:
+    """Assemble nodes and edges (lon/lat in ``coords``) and project them to UTM."""
+    if not segments:
+        msg = f"{source}: no streets for mode {travel.name!r} in this network"
+        raise MissingDataError(msg)
+    node_ids = sorted({n for seg in segments for n in (seg[2][0], seg[2][-1])})
+    lonlat = np.array([coords[n] for n in node_ids], dtype=float)
+    crs = gpd.GeoSeries(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=4326).estimate_utm_crs()
+    to_utm = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    x, y = to_utm.transform(lonlat[:, 0], lonlat[:, 1])
+    index = {n: i for i, n in enumerate(node_ids)}
+
+    geoms = []
+    for _, _, refs, geom, _, _ in segments:
+        if geom is None:
+            pts = np.array([coords[n] for n in refs], dtype=float)
+        else:
+            pts = shapely.get_coordinates(geom)
+        geoms.append(shapely.linestrings(np.column_stack(to_utm.transform(pts[:, 0], pts[:, 1]))))
+    edges = gpd.GeoDataFrame(
+        {
+            "u": np.array([index[s[2][0]] for s in segments], dtype=np.int64),
+            "v": np.array([index[s[2][-1]] for s in segments], dtype=np.int64),
+            "osmid": np.array([s[0] for s in segments], dtype=np.int64),
+            "highway": [_text(s[1].get("highway")) for s in segments],
+            "name": [_text(s[1].get("name")) for s in segments],
+            "road_class": [road_class(s[1]) for s in segments],
+            "fwd": np.array([s[4] for s in segments], dtype=bool),
+            "bwd": np.array([s[5] for s in segments], dtype=bool),
+        },
+        geometry=geoms,
+        crs=crs,
+    )
+    edges["length_m"] = edges.geometry.length.to_numpy()
+    n = len(node_ids)
+    adjacency = csr_array(
+        (np.ones(len(edges)), (edges["u"].to_numpy(), edges["v"].to_numpy())), shape=(n, n)
+    )
+    n_comp, labels = connected_components(adjacency, directed=False)
+    edges["component"] = labels[edges["u"].to_numpy()]
+    nodes = gpd.GeoDataFrame(
+        {"osmid": np.array(node_ids, dtype=np.int64), "x": x, "y": y},
+        geometry=gpd.points_from_xy(x, y),
+        crs=crs,
+    )
+    edges["in_area"] = True
+    edges["demand"] = True
+    per_comp = edges.groupby("component")["length_m"].sum()
+    stats = {
+        **stats,
+        "nodes": n,
+        "edges": len(edges),
+        "components": int(n_comp),
+        "length_outside_largest_component_m": float(per_comp.sum() - per_comp.max()),
+    }
+    log.info(
+        "network %s: %d nodes, %d street segments, %.1f km, %d connected pieces "
+        "(%d islands with %.1f km kept)",
+        source, n, len(edges), edges["length_m"].sum() / 1000, n_comp, n_comp - 1,
+        stats["length_outside_largest_component_m"] / 1000,
+    )
+    return StreetNetwork(nodes=nodes, edges=edges, mode=travel, source=source, stats=stats)
+
+
+def road_class(tags: dict[str, str]) -> str | None:
+    """The road class of a way: its ``highway`` value; service roads and footways are
+    refined by their ``service`` / ``footway`` subtag.
+
+    Examples
+    --------
+    >>> road_class({"highway": "service", "service": "alley"})
+    'service:alley'
+    >>> road_class({"highway": "residential;tertiary"}), road_class({})
+    ('residential', None)
+    """
+    value = tags.get("highway")
+    if not value:
+        return None
+    hw = str(value).split(";")[0].strip()
+    sub = tags.get(hw) if hw in ("service", "footway") else None
+    return f"{hw}:{sub}" if sub else hw
+
+
+def _mode(name: str) -> TravelMode:
+    try:
+        return MODES[name]
+    except KeyError:
+        msg = f"unknown mode {name!r}; choose one of {', '.join(sorted(MODES))}"
+        raise InputError(msg) from None
+
+
+def _text(value: Any) -> str | None:
+    """OSMnx attributes may be lists after simplification; join them for display."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
