@@ -2,7 +2,8 @@
 
 OSMnx states its ``network_type`` rules as Overpass QL filters. We parse those same
 strings (from the installed OSMnx) so a file and a download of one area keep the same
-streets, and stay in step when OSMnx changes its rules.
+streets, and stay in step when OSMnx changes its rules. OSMnx is imported on first use: it
+pulls in scikit-learn and matplotlib, half of a start-up otherwise.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
-
-from osmnx import _overpass
 
 _CLAUSE = re.compile(r'\["(?P<key>[^"]+)"(?:(?P<op>!?~)"(?P<value>[^"]*)")?\]')
 
@@ -91,7 +90,15 @@ def overpass_filter(network_type: str, extra: str = "") -> str:
     >>> overpass_filter("bike", '["highway"!~"path"]').endswith('["highway"!~"path"]')
     True
     """
-    return _overpass._get_network_filter(network_type) + extra
+    return _osmnx_network_filter(network_type) + extra
+
+
+@cache
+def _osmnx_network_filter(network_type: str) -> str:
+    """OSMnx's Overpass filter for ``network_type``, read from OSMnx once per type."""
+    from osmnx import _overpass
+
+    return _overpass._get_network_filter(network_type)
 
 
 @cache
