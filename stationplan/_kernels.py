@@ -14,7 +14,7 @@ import numpy as np
 try:
     import numba
 except ImportError:  # pragma: no cover - numba is a dependency; this is for a clear error
-    numba = None
+    numba = None  # type: ignore[assignment]  # _jit checks for it and says what to install
 
 _INF = np.inf
 
