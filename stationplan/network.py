@@ -157,7 +157,9 @@ class StreetNetwork:
     @property
     def crs(self) -> pyproj.CRS:
         """The projected CRS of nodes and edges."""
-        return self.edges.crs
+        crs = self.edges.crs
+        assert crs is not None  # __post_init__ refuses edges without one
+        return crs
 
     @property
     def total_length_m(self) -> float:
@@ -276,6 +278,7 @@ def load_network(
         return with_demand(net, area=area, area_label=area_label, roads=roads, margin_m=margin_m)
 
     clip = None if area is None else buffer_lonlat(area, margin_m)
+    assert path is not None  # neither a graph nor a download, so _file_kind gave a file
     if kind == "graphml":
         net = network_from_graph(_read_graphml(path), mode=mode, source=str(path))
     elif kind == "osm":
@@ -475,7 +478,7 @@ def _network_from_ways(
     stats: dict[str, Any],
 ) -> StreetNetwork:
     """Split OSM ways at junctions into street segments."""
-    uses = Counter()
+    uses: Counter[int] = Counter()
     for _, _, refs in ways:
         uses.update(refs)
         # Way ends are junctions even when no other way touches them.
@@ -516,7 +519,7 @@ def _network_from_segments(
     x, y = to_utm.transform(lonlat[:, 0], lonlat[:, 1])
     index = {n: i for i, n in enumerate(node_ids)}
 
-    geoms = []
+    geoms: list[Any] = []  # LineStrings; shapely's stubs type linestrings() as a union
     for _, _, refs, geom, _, _ in segments:
         if geom is None:
             pts = np.array([coords[n] for n in refs], dtype=float)
