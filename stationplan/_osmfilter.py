@@ -9,12 +9,25 @@ pulls in scikit-learn and matplotlib, half of a start-up otherwise.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
+from typing import Protocol
 
 _CLAUSE = re.compile(r'\["(?P<key>[^"]+)"(?:(?P<op>!?~)"(?P<value>[^"]*)")?\]')
 
-TagTest = Callable[[Mapping[str, str]], bool]
+
+
+class Tags(Protocol):
+    """What a way filter reads: a ``dict`` of tags, or pyosmium's ``TagList``."""
+
+    def __contains__(self, key: str, /) -> bool: ...
+
+    def __getitem__(self, key: str, /) -> str: ...
+
+    def get(self, key: str, /) -> str | None: ...
+
+
+TagTest = Callable[[Tags], bool]
 
 
 def parse_overpass_filter(query: str) -> list[tuple[str, str | None, re.Pattern[str] | None]]:
@@ -66,7 +79,7 @@ def tag_filter(query: str) -> TagTest:
     """
     clauses = parse_overpass_filter(query)
 
-    def keep(tags: Mapping[str, str]) -> bool:
+    def keep(tags: Tags) -> bool:
         for key, op, pattern in clauses:
             value = tags.get(key)
             if op is None:
