@@ -5,7 +5,7 @@ from __future__ import annotations
 try:
     import numba
 except ImportError:  # pragma: no cover - numba is a dependency; this is for a clear error
-    numba = None
+    numba = None  # type: ignore[assignment]  # jit checks for it and says what to install
 
 
 def jit(fn):

@@ -151,7 +151,9 @@ class StreetNetwork:
     @property
     def crs(self) -> pyproj.CRS:
         """The projected CRS of nodes and edges."""
-        return self.edges.crs
+        crs = self.edges.crs
+        assert crs is not None  # __post_init__ refuses edges without one
+        return crs
 
     @cached_property
     def _routing(self) -> Routing:
@@ -207,7 +209,7 @@ def _network_from_ways(
     stats: dict[str, Any],
 ) -> StreetNetwork:
     """Split OSM ways at junctions into street segments."""
-    uses = Counter()
+    uses: Counter[int] = Counter()
     for _, _, refs in ways:
         uses.update(refs)
         # Way ends are junctions even when no other way touches them.
@@ -248,7 +250,7 @@ def _network_from_segments(
     x, y = to_utm.transform(lonlat[:, 0], lonlat[:, 1])
     index = {n: i for i, n in enumerate(node_ids)}
 
-    geoms = []
+    geoms: list[Any] = []  # LineStrings; shapely's stubs type linestrings() as a union
     for _, _, refs, geom, _, _ in segments:
         if geom is None:
             pts = np.array([coords[n] for n in refs], dtype=float)

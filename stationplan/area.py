@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import shapely
 import shapely.ops
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
 
 from ._errors import InputError, MissingDataError
 from ._options import BRIEF_IGNORE, BRIEF_SERVE
@@ -37,7 +39,7 @@ _EPS_M = 1e-3
 
 
 def _clean(values: Iterable[str]) -> tuple[str, ...]:
-    out = []
+    out: list[str] = []
     for v in values:
         out.extend(p.strip().casefold() for p in str(v).split(",") if p.strip())
     return tuple(dict.fromkeys(out))
@@ -194,7 +196,7 @@ def to_lonlat(area: Any) -> shapely.Geometry:
             msg = "the area GeoDataFrame has no CRS; call .set_crs(...) first"
             raise InputError(msg)
         return shapely.make_valid(area.to_crs(4326).geometry.union_all())
-    if isinstance(area, shapely.Geometry):
+    if isinstance(area, BaseGeometry):  # every shapely geometry class derives from it
         if area.geom_type not in ("Polygon", "MultiPolygon"):
             msg = f"the area must be a Polygon or MultiPolygon, not {area.geom_type}"
             raise InputError(msg)
@@ -203,11 +205,13 @@ def to_lonlat(area: Any) -> shapely.Geometry:
     raise InputError(msg)
 
 
-def buffer_lonlat(geom: shapely.Geometry, margin_m: float) -> shapely.Geometry:
+def buffer_lonlat(geom: shapely.Geometry, margin_m: float) -> Polygon | MultiPolygon:
     """Grow a lon/lat polygon by ``margin_m`` metres (buffered in its UTM zone)."""
     series = gpd.GeoSeries([geom], crs=4326)
     utm = series.estimate_utm_crs()
-    return series.to_crs(utm).buffer(margin_m).to_crs(4326).iloc[0]
+    grown = series.to_crs(utm).buffer(margin_m).to_crs(4326).iloc[0]
+    assert isinstance(grown, Polygon | MultiPolygon)  # a buffered polygon stays one
+    return grown
 
 
 def with_demand(
@@ -280,7 +284,7 @@ def _cut_at_boundary(
     edges: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, area: shapely.Geometry
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, int]:
     """Cut every edge where it crosses the boundary of ``area`` (both in metres)."""
-    boundary = area.boundary
+    boundary = shapely.boundary(area)
     shapely.prepare(boundary)
     lines = edges.geometry.to_numpy()
     hit = np.flatnonzero(shapely.intersects(boundary, lines))

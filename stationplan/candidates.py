@@ -180,11 +180,11 @@ def read_osm_pois(osm_path: str | Path, tags: Mapping[str, tuple[str, ...]]) -> 
                       if k in obj.tags and obj.tags[k] in wanted[k]), None)
         if match is None:
             continue
-        if obj.is_node():
+        if isinstance(obj, osmium.osm.Node):
             if not obj.location.valid():
                 continue
             lon, lat = obj.location.lon, obj.location.lat
-        elif obj.is_way():
+        elif isinstance(obj, osmium.osm.Way):
             xy = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
             if not xy:
                 continue
@@ -204,6 +204,9 @@ def exclude_zones(candidates: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.
     """Drop candidates that lie inside any exclusion polygon (any CRS)."""
     if zones.crs is None:
         msg = "exclusion zones have no CRS; set it in the file (e.g. save as GeoPackage)"
+        raise InputError(msg)
+    if candidates.crs is None:
+        msg = "candidate sites have no CRS; set it with .set_crs(...) first"
         raise InputError(msg)
     union = shapely.union_all(zones.to_crs(candidates.crs).geometry.to_numpy())
     inside = shapely.contains(union, candidates.geometry.to_numpy()) | shapely.touches(

@@ -68,10 +68,11 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     kwargs = _run_kwargs(args)
-    from .pipeline import COVERAGE_STAGES, demo_network, demo_stations_path, run_coverage
+    from ._demo import demo_network_path, demo_stations_path
+    from .pipeline import COVERAGE_STAGES, run_coverage
 
     with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet) as on_stage:
-        run = run_coverage(demo_network(), demo_stations_path(), out=args.out, overwrite=True,
+        run = run_coverage(demo_network_path(), demo_stations_path(), out=args.out, overwrite=True,
                            on_stage=on_stage, **kwargs)
     print(f"demo map: {_map_path(run.paths, resolve=True)}")
     return 0

@@ -91,7 +91,7 @@ def _touching_clusters(coverage: Coverage, gap: gpd.GeoDataFrame) -> np.ndarray:
     length = edges["length_m"].to_numpy()[edge]
     u, v = edges["u"].to_numpy()[edge], edges["v"].to_numpy()[edge]
     # End points are junction nodes, or points inside an edge keyed by (edge, position).
-    inner = {}
+    inner: dict[tuple[int, float], int] = {}
 
     def key(is_node: np.ndarray, node: np.ndarray, pos: np.ndarray) -> np.ndarray:
         out = node.copy()

@@ -118,8 +118,13 @@ def load_network(
     query = None if graph else source if isinstance(source, OsmQuery) else OsmQuery.parse(source)
     path, kind = (None, None) if graph or query else _file_kind(source)  # fail before downloads
     if centerline is not None and kind != "centerline":
-        what = ("an OSMnx graph" if graph else f"a download ({query.label()})" if query
-                else f"{path.name} ({'an OSM file' if kind == 'osm' else 'a GraphML file'})")
+        if graph:
+            what = "an OSMnx graph"
+        elif query is not None:
+            what = f"a download ({query.label()})"
+        else:
+            assert path is not None  # neither a graph nor a download, so _file_kind gave a file
+            what = f"{path.name} ({'an OSM file' if kind == 'osm' else 'a GraphML file'})"
         msg = (f"centerline options (--split-at-crossings, --join-tolerance-m, --class-column, "
                f"--oneway-column) apply to centerline files only, not to {what}; drop them")
         raise InputError(msg)
@@ -140,6 +145,7 @@ def load_network(
         return with_demand(net, area=area, area_label=area_label, roads=roads, margin_m=margin_m)
 
     clip = None if area is None else buffer_lonlat(area, margin_m)
+    assert path is not None  # neither a graph nor a download, so _file_kind gave a file
     if kind == "graphml":
         net = network_from_graph(_read_graphml(path), mode=mode, source=str(path))
     elif kind == "osm":

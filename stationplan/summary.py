@@ -96,7 +96,7 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
     }
 
 
-def _r(x: float) -> float:
+def _r(x: float | np.floating[Any]) -> float:
     """Round metres to millimetres so JSON output is stable across platforms."""
     return round(float(x), 3)
 

@@ -112,6 +112,7 @@ class Columns:
         """How the coordinate columns are named, for messages."""
         if self.pair is not None:
             return f"'{self.names[self.pair]}'"
+        assert self.lon is not None and self.lat is not None  # no pair: two columns
         return f"'{self.names[self.lon]}'/'{self.names[self.lat]}'"
 
 
@@ -192,6 +193,7 @@ def resolve(names: list[str], *, lon_col: str | None = None, lat_col: str | None
                 same = _pick(lat_cands, [tag, None] if tag is not None else [None, *order])
                 lat, tag = same if same else (None, tag)
         elif lon is None:
+            assert lat is not None  # both None is the branch above
             lon = (_pick(lon_cands, [split[lat][1], None]) or (None, None))[0]
         else:
             lat = (_pick(lat_cands, [split[lon][1], None]) or (None, None))[0]

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import logging
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import osmium
 import shapely
 
 from .._errors import InputError, MissingDataError
+from .osmfilter import Tags, TagTest
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ Coords = dict[int, tuple[float, float]]
 class _Collector:
     """Accumulate kept ways and their node positions, splitting at absent nodes."""
 
-    def __init__(self, keep: Callable[[Mapping[str, str]], bool]) -> None:
+    def __init__(self, keep: TagTest) -> None:
         self.keep = keep
         self.ways: Ways = []
         self.coords: Coords = {}
@@ -47,7 +48,7 @@ class _Collector:
         self.split_ways = 0
         self.fragments = 0
 
-    def add(self, way_id: int, tags: Mapping[str, str], nodes: Iterable[tuple[int, Any]]) -> None:
+    def add(self, way_id: int, tags: Tags, nodes: Iterable[tuple[int, Any]]) -> None:
         """Add one way; ``nodes`` yields ``(node_id, (lon, lat) or None)``."""
         if "highway" not in tags or way_id in self.seen:
             return
@@ -85,7 +86,7 @@ class _Collector:
 
 def read_osm_ways(
     path: Path,
-    keep: Callable[[Mapping[str, str]], bool],
+    keep: TagTest,
     *,
     clip: shapely.Geometry | None = None,
 ) -> tuple[Ways, Coords, dict[str, Any]]:
@@ -149,7 +150,7 @@ def read_osm_ways(
 def _read_whole(path: Path, collector: _Collector) -> None:
     processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
     for obj in processor.with_locations():
-        if obj.is_way() and "highway" in obj.tags:
+        if isinstance(obj, osmium.osm.Way) and "highway" in obj.tags:
             collector.add(obj.id, obj.tags, _located(obj.nodes))
 
 
@@ -161,10 +162,11 @@ def _located(nodes: Any) -> Iterable[tuple[int, tuple[float, float] | None]]:
 
 def _read_clipped(path: Path, collector: _Collector, clip: shapely.Geometry) -> None:
     # Pass 1: nodes in the bounding box (the only per-node Python work), then the polygon.
-    west, south, east, north = clip.bounds
+    west, south, east, north = shapely.bounds(clip).tolist()
     ids, lons, lats = array("q"), array("d"), array("d")
     n_nodes = 0
-    for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+    # the NODE filter yields only nodes; cast once rather than check every node
+    for node in cast("Iterable[osmium.osm.Node]", osmium.FileProcessor(str(path), osmium.osm.NODE)):
         n_nodes += 1
         loc = node.location
         lon, lat = loc.lon, loc.lat
@@ -186,13 +188,13 @@ def _read_clipped(path: Path, collector: _Collector, clip: shapely.Geometry) -> 
     ways = osmium.FileProcessor(str(path), osmium.osm.WAY)
     ways = ways.with_filter(osmium.filter.KeyFilter("highway"))
     ways = ways.with_filter(tracker.contains_filter())
-    for way in ways:
+    for way in cast("Iterable[osmium.osm.Way]", ways):  # the WAY filter yields only ways
         collector.add(way.id, way.tags, ((r.ref, where.get(r.ref)) for r in way.nodes))
 
 
 def ways_from_overpass(
     responses: Iterable[Mapping[str, Any]],
-    keep: Callable[[Mapping[str, str]], bool],
+    keep: TagTest,
     *,
     clip: shapely.Geometry | None = None,
     source: str = "Overpass response",

@@ -2,20 +2,32 @@
 
 OSMnx states its ``network_type`` rules as Overpass QL filters. We parse those same
 strings (from the installed OSMnx) so a file and a download of one area keep the same
-streets, and stay in step when OSMnx changes its rules.
+streets, and stay in step when OSMnx changes its rules. OSMnx is imported on first use: it
+pulls in scikit-learn and matplotlib, half of a start-up otherwise.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
-
-from osmnx import _overpass
+from typing import Protocol
 
 _CLAUSE = re.compile(r'\["(?P<key>[^"]+)"(?:(?P<op>!?~)"(?P<value>[^"]*)")?\]')
 
-TagTest = Callable[[Mapping[str, str]], bool]
+
+
+class Tags(Protocol):
+    """What a way filter reads: a ``dict`` of tags, or pyosmium's ``TagList``."""
+
+    def __contains__(self, key: str, /) -> bool: ...
+
+    def __getitem__(self, key: str, /) -> str: ...
+
+    def get(self, key: str, /) -> str | None: ...
+
+
+TagTest = Callable[[Tags], bool]
 
 
 def parse_overpass_filter(query: str) -> list[tuple[str, str | None, re.Pattern[str] | None]]:
@@ -67,7 +79,7 @@ def tag_filter(query: str) -> TagTest:
     """
     clauses = parse_overpass_filter(query)
 
-    def keep(tags: Mapping[str, str]) -> bool:
+    def keep(tags: Tags) -> bool:
         for key, op, pattern in clauses:
             value = tags.get(key)
             if op is None:
@@ -91,7 +103,15 @@ def overpass_filter(network_type: str, extra: str = "") -> str:
     >>> overpass_filter("bike", '["highway"!~"path"]').endswith('["highway"!~"path"]')
     True
     """
-    return _overpass._get_network_filter(network_type) + extra
+    return _osmnx_network_filter(network_type) + extra
+
+
+@cache
+def _osmnx_network_filter(network_type: str) -> str:
+    """OSMnx's Overpass filter for ``network_type``, read from OSMnx once per type."""
+    from osmnx import _overpass
+
+    return _overpass._get_network_filter(network_type)
 
 
 @cache

@@ -293,7 +293,7 @@ def _read_ogr(path: Path, encoding: str | None, layer: str | int | None) -> Tabl
     else:
         msg = f"{path}: there is no layer {layer!r}; the layers are {layers}"
         raise InputError(msg)
-    kwargs = {"encoding": encoding} if encoding else {}
+    kwargs: dict[str, Any] = {"encoding": encoding} if encoding else {}
     try:
         frame = gpd.read_file(path, layer=name, engine="pyogrio", **kwargs)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
@@ -378,10 +378,11 @@ def _placemark_record(placemark: ET.Element, folder: str | None) -> dict[str, An
         record["folder"] = folder
     for element in placemark.iter():
         tag = _local(element.tag)
-        if tag == "Data" and element.get("name"):
-            record[element.get("name")] = (_child_text(element, "value") or "")
-        elif tag == "SimpleData" and element.get("name"):
-            record[element.get("name")] = (element.text or "").strip()
+        key = element.get("name")
+        if tag == "Data" and key:
+            record[key] = (_child_text(element, "value") or "")
+        elif tag == "SimpleData" and key:
+            record[key] = (element.text or "").strip()
     return record
 
 
