@@ -287,7 +287,7 @@ def _station_ids(ids: pd.Series, row: np.ndarray):
     """The station id of each piece (``None`` where no station is in reach)."""
     if isinstance(ids.dtype, pd.StringDtype):
         return ids.array.take(np.where(row >= 0, row, -1), allow_fill=True)
-    return np.append(ids.to_numpy().astype(object), None)[row]  # row -1: no station
+    return np.append(ids.to_numpy().astype(object), [None])[row]  # row -1: no station
 
 
 def _substrings(lines: np.ndarray, edge: np.ndarray, start: np.ndarray,

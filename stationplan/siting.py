@@ -351,7 +351,8 @@ def _conflicts(network, cand, spacing_m, how) -> csr_array:
         pairs = _site_distances(network, cand["edge_id"].to_numpy(np.int64),
                                 cand["offset_m"].to_numpy(float), cand, spacing_m, min_only=False)
     if len(pairs) == 0:
-        return csr_array((k, k), dtype=np.int8)
+        # scipy-stubs pick the 1-D overload for a shape tuple with a dtype; this is (k, k).
+        return csr_array((k, k), dtype=np.int8)  # type: ignore[return-value]
     i, j = pairs[:, 0], pairs[:, 1]
     rows = np.concatenate([i, j])
     cols = np.concatenate([j, i])

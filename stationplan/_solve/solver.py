@@ -478,6 +478,7 @@ def _certify_model(inst: Instance, chosen: list[int], *, method: str, time_limit
     heur = _value(inst, chosen)
     bounds_found: list[tuple[float, str]] = []  # (bound, proof)
     if not minimize:
+        assert inst.k is not None  # best-k (not minimize) has its k
         left = time_limit_s - (time.perf_counter() - t0)
         lag, _ = _setcover.max_cover_bound(inst.cover, inst.weight, int(inst.k), lower=heur,
                                            time_limit_s=max(min(left / 4, 10.0), 1.0))
@@ -779,8 +780,8 @@ def _model(inst: Instance):
             _upper_pairs(inst.conflicts)
         if len(pairs):
             p = len(pairs)
-            rows = np.repeat(np.arange(p), 2)
-            conf = csr_array((np.ones(2 * p), (rows, pairs.ravel())), shape=(p, ncols))
+            pair_rows = np.repeat(np.arange(p), 2)
+            conf = csr_array((np.ones(2 * p), (pair_rows, pairs.ravel())), shape=(p, ncols))
             blocks.append(conf)
             lbs.append(np.full(p, -np.inf))
             ubs.append(np.ones(p))
@@ -804,7 +805,9 @@ def _lp(c, rows: _Rows, bounds: Bounds, *, time_limit_s: float) -> float | None:
     finite_lb = np.isfinite(rows.lb)
     a_ub = vstack([rows.A[finite_ub], -rows.A[finite_lb]]).tocsr()
     b_ub = np.concatenate([rows.ub[finite_ub], -rows.lb[finite_lb]])
-    res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=np.column_stack([bounds.lb, bounds.ub]),
+    # scipy-stubs type bounds as (lb, ub) pairs; linprog takes the (n, 2) array as well.
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub,  # type: ignore[call-overload]
+                  bounds=np.column_stack([bounds.lb, bounds.ub]),
                   method="highs-ipm", options={"time_limit": float(time_limit_s)})
     if res.status != 0:
         return None
