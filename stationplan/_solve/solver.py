@@ -14,7 +14,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -334,7 +334,7 @@ class _State:
         lost_rows = rows[left == 0]
         return lost_rows, float(self.w[lost_rows].sum())
 
-    def _gains(self, cols, lost_rows: np.ndarray) -> np.ndarray:
+    def _gains(self, cols: Iterable[int], lost_rows: np.ndarray) -> np.ndarray:
         return _kernels.exact_gains(np.asarray(cols, dtype=np.int64), lost_rows, self.c_ptr,
                                     self.c_idx, self.w, self.count, self.mark)
 
@@ -622,7 +622,8 @@ def _covers_all(inst: Instance, cols: list[int]) -> bool:
     return bool(covered.all())
 
 
-def _cover_lp(matrix: csc_array, *, time_limit_s: float):
+def _cover_lp(matrix: csc_array, *, time_limit_s: float
+              ) -> tuple[float, list[np.ndarray]] | None:
     """The LP relaxation of a set cover, by HiGHS's interior point without crossover.
 
     Returns ``(L(y), [reduced costs, 1 - x])`` where ``L(y)`` is the Lagrangian value of
@@ -658,7 +659,9 @@ def _cover_lp(matrix: csc_array, *, time_limit_s: float):
     return value, [rc, 1.0 - np.asarray(sol.col_value, dtype=float)]
 
 
-def _milp(inst, c, integrality, bounds, rows, chosen, time_limit_s):
+def _milp(inst: Instance, c: np.ndarray, integrality: np.ndarray, bounds: Bounds, rows: _Rows,
+          chosen: list[int], time_limit_s: float
+          ) -> tuple[np.ndarray | None, str, float | None]:
     """Solve the MILP with HiGHS, warm-started from ``chosen``.
 
     Returns ``(x, status, dual_bound)``; ``x`` is ``None`` when HiGHS found nothing.
@@ -712,8 +715,8 @@ def _milp(inst, c, integrality, bounds, rows, chosen, time_limit_s):
         status = "limit"
     dual = float(info.mip_dual_bound)
     if not math.isfinite(dual):
-        dual = None
-    elif inst.k is not None:
+        return x, status, None
+    if inst.k is not None:
         dual = -dual  # the model minimises the negative weight
     return x, status, dual
 
@@ -743,7 +746,7 @@ class _Rows:
     ub: np.ndarray
 
 
-def _model(inst: Instance):
+def _model(inst: Instance) -> tuple[np.ndarray, np.ndarray, Bounds, _Rows]:
     """Variables x (sites) then y (rows covered, continuous); all constraints as rows."""
     m, n = inst.cover.shape
     a = inst.cover.tocsr().astype(float)
@@ -795,7 +798,7 @@ def _upper_pairs(conf: csr_array) -> np.ndarray:
     return np.column_stack([coo.row[keep], coo.col[keep]])
 
 
-def _lp(c, rows: _Rows, bounds: Bounds, *, time_limit_s: float) -> float | None:
+def _lp(c: np.ndarray, rows: _Rows, bounds: Bounds, *, time_limit_s: float) -> float | None:
     """The LP relaxation's optimum, or ``None`` if HiGHS did not finish in time.
 
     The interior-point method: on the covering models with a ``y`` per row, dual simplex
@@ -818,7 +821,8 @@ def _proved(minimize: bool, heur: float, bound: float) -> bool:
     return heur <= bound + 1e-7 if minimize else heur >= bound - 1e-6 * max(1.0, abs(bound))
 
 
-def _cert(chosen, value, bound, method, proof, lp_bound, t0) -> Certificate:
+def _cert(chosen: Iterable[int], value: float, bound: float | None, method: str, proof: str,
+          lp_bound: float | None, t0: float) -> Certificate:
     gap = None
     if bound is not None:
         gap = abs(value - bound) / max(abs(value), abs(bound), 1e-12) if value or bound else 0.0
