@@ -232,7 +232,7 @@ def _network_from_ways(
 
 
 def _network_from_segments(
-    segments: list[tuple],
+    segments: list[tuple[Any, ...]],
     coords: dict[int, tuple[float, float]],
     travel: TravelMode,
     *,

@@ -105,22 +105,26 @@ def synthetic_city(
     n_diag = max(1, side // 24)
     up_c = rng.choice(np.arange(-side + 8, side - 8), n_diag, replace=False)
     down_c = rng.choice(np.arange(8, 2 * side - 8), n_diag, replace=False)
-    du, dv, dline, dblock = [], [], [], []
+    du_parts: list[np.ndarray] = []
+    dv_parts: list[np.ndarray] = []
+    dline_parts: list[np.ndarray] = []
+    dblock_parts: list[np.ndarray] = []
     for k, c in enumerate(up_c):
         i = np.arange(max(0, c), min(nx_ - 1, ny_ - 1 + c))
         j = i - c
-        du.append(i * ny_ + j)
-        dv.append((i + 1) * ny_ + j + 1)
-        dline.append(np.full(len(i), k))
-        dblock.append(i * ny_ + j)
+        du_parts.append(i * ny_ + j)
+        dv_parts.append((i + 1) * ny_ + j + 1)
+        dline_parts.append(np.full(len(i), k))
+        dblock_parts.append(i * ny_ + j)
     for k, c in enumerate(down_c):
         i = np.arange(max(0, c - ny_ + 1), min(nx_ - 1, c))
         j = c - i
-        du.append(i * ny_ + j)
-        dv.append((i + 1) * ny_ + j - 1)
-        dline.append(np.full(len(i), n_diag + k))
-        dblock.append(i * ny_ + j - 1)
-    du, dv, dline, dblock = (np.concatenate(a) for a in (du, dv, dline, dblock))
+        du_parts.append(i * ny_ + j)
+        dv_parts.append((i + 1) * ny_ + j - 1)
+        dline_parts.append(np.full(len(i), n_diag + k))
+        dblock_parts.append(i * ny_ + j - 1)
+    du, dv, dline, dblock = (np.concatenate(a)
+                             for a in (du_parts, dv_parts, dline_parts, dblock_parts))
     # Where a "/" and a "\" cross inside one block, both pass through a new junction.
     blocks, counts = np.unique(dblock, return_counts=True)
     crossed = blocks[counts > 1]

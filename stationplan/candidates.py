@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -216,7 +217,8 @@ def exclude_zones(candidates: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.
         candidate_id=lambda f: [f"C{i + 1}" for i in range(len(f))])
 
 
-def _frame(network, edge_id, offsets, snap, kind, *, names, tags) -> gpd.GeoDataFrame:
+def _frame(network: StreetNetwork, edge_id: np.ndarray, offsets: np.ndarray, snap: np.ndarray,
+           kind: Any, *, names: Any, tags: Any) -> gpd.GeoDataFrame:
     lines = network.edges.geometry.to_numpy()
     geom = shapely.line_interpolate_point(lines[edge_id], offsets)
     return gpd.GeoDataFrame(

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -292,7 +292,7 @@ def _quoted(text: str) -> str:
     return isolate_bidi(text)
 
 
-def reason_text(row: Mapping[str, Any], settings: Mapping[str, Any], lang: str = "en") -> str:
+def reason_text(row: Mapping[Hashable, Any], settings: Mapping[str, Any], lang: str = "en") -> str:
     """The reason for a row's verdict, in English or Chinese, from the row's figures.
 
     Examples

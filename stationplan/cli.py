@@ -204,7 +204,7 @@ def _roads(args: argparse.Namespace) -> Any:
 def _centerline_options(args: argparse.Namespace) -> CenterlineOptions | None:
     """The centerline options, or ``None`` when none was given."""
     a = vars(args)
-    given = {"split_at_crossings": a.get("split_at_crossings") or None,
+    given: dict[str, Any] = {"split_at_crossings": a.get("split_at_crossings") or None,
              "join_tolerance_m": a.get("join_tolerance_m"),
              "class_column": a.get("class_column"), "oneway_column": a.get("oneway_column")}
     given = {k: v for k, v in given.items() if v is not None}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -242,7 +243,9 @@ def station_distances(
     return _route.nearest_sites(network, edge_id, offset_m, limit_m=limit_m)
 
 
-def _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered):
+def _piece_frame(network: StreetNetwork, stations: gpd.GeoDataFrame, piece_edge: np.ndarray,
+                 start: np.ndarray, end: np.ndarray, dist: np.ndarray, station_row: np.ndarray,
+                 covered: np.ndarray) -> gpd.GeoDataFrame:
     e = network.edges
     lines = e.geometry.to_numpy()
     length = _route.routing(network).length
@@ -276,18 +279,18 @@ def _piece_frame(network, stations, piece_edge, start, end, dist, station_row, c
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=network.crs, copy=False)
 
 
-def _take(column: pd.Series, rows: np.ndarray):
+def _take(column: pd.Series, rows: np.ndarray) -> Any:
     """``column.to_numpy()[rows]``, fast for pandas string columns."""
     if isinstance(column.dtype, pd.StringDtype):
         return column.array.take(rows)
     return column.to_numpy()[rows]
 
 
-def _station_ids(ids: pd.Series, row: np.ndarray):
+def _station_ids(ids: pd.Series, row: np.ndarray) -> Any:
     """The station id of each piece (``None`` where no station is in reach)."""
     if isinstance(ids.dtype, pd.StringDtype):
         return ids.array.take(np.where(row >= 0, row, -1), allow_fill=True)
-    return np.append(ids.to_numpy().astype(object), None)[row]  # row -1: no station
+    return np.append(ids.to_numpy().astype(object), [None])[row]  # row -1: no station
 
 
 def _substrings(lines: np.ndarray, edge: np.ndarray, start: np.ndarray,

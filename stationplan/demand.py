@@ -157,7 +157,9 @@ def coverage_matrix(
     return mat
 
 
-def _same_edge_pairs(network, units, edge_id, offset_m, limit):
+def _same_edge_pairs(network: StreetNetwork, units: DemandUnits, edge_id: np.ndarray,
+                     offset_m: np.ndarray, limit: float
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Units on a site's own edge that it reaches directly: (unit, site, cost)."""
     e = network.edges
     starts = np.searchsorted(units.edge_id, edge_id, side="left")

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import quote
 
 import geopandas as gpd
@@ -103,7 +104,7 @@ class _Station:
 
 # --- input -----------------------------------------------------------------------------
 
-def _text(value: object) -> str:
+def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if value is None or (np.ndim(value) == 0 and pd.isna(value)):
@@ -344,7 +345,7 @@ def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
         The file written.
     """
     records = _records(stations)
-    rows = [(*_CSV_TEXT, *_CSV_COORDS)]
+    rows: list[tuple[str, ...]] = [(*_CSV_TEXT, *_CSV_COORDS)]
     for r in records:
         text = (r.station_id, r.name, r.status, r.address, r.phone, r.hours,
                 ";".join(r.services), r.reason)

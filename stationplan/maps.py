@@ -22,7 +22,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import folium
@@ -31,7 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
@@ -127,7 +127,7 @@ def coverage_map(
     view = _View(gcj02=gcj, precision=precision)
 
     fmap = folium.Map(tiles=None, control_scale=True)
-    root = fmap.get_root()
+    root = cast(Figure, fmap.get_root())  # a Map's root is its Figure
     root.title = text["title"]
     root.header.add_child(folium.Element(f"<style>{ms.CSS}</style>"), name="stationplan_css")
     _add_basemaps(fmap, basemap, tianditu_key, text)
@@ -267,7 +267,7 @@ def _lang_of(text: Mapping[str, str]) -> str:
     return "zh" if text["title"] == text_in("map.title", "zh") else "en"
 
 
-def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: dict[str, str]) -> None:
+def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: Mapping[str, str]) -> None:
     def tiles(kind: str, name: str, *, show: bool, overlay: bool = False, url: str = "",
               attr: str = "", max_zoom: int = 18, subdomains: str = "abc") -> None:
         if kind in _TILES:
@@ -300,7 +300,7 @@ def _line_layer(fmap: Any, name: str, pane: str, features: tuple[list, list], pr
     feats, styles = features
     if not interactive:
         styles = [{**s, "interactive": False} for s in styles]
-    extra = {"attribution": html.escape(attribution)} if attribution else {}
+    extra: dict[str, Any] = {"attribution": html.escape(attribution)} if attribution else {}
     group = folium.FeatureGroup(name=name, **extra)
     if feats:
         group.add_child(_Call(mapjs.GEOJSON, fmap, group, feats, styles, pane, 10**precision))
@@ -310,6 +310,7 @@ def _line_layer(fmap: Any, name: str, pane: str, features: tuple[list, list], pr
 
 def _marker_layer(fmap: Any, name: str, cls: str, inner: str, rows: list[list],
                   threshold: int) -> Any:
+    group: folium.plugins.MarkerCluster | folium.FeatureGroup
     if len(rows) > threshold:
         group = folium.plugins.MarkerCluster(
             name=name, icon_create_function=mapjs.CLUSTER_ICON, showCoverageOnHover=False,
@@ -378,7 +379,7 @@ def _band_label(k: int, edges: list[float]) -> str:
     return f"{lo:.0f}–{edges[k]:.0f} m"
 
 
-def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: dict[str, str],
+def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: Mapping[str, str],
                      view: _View, lang: str) -> tuple[list, list]:
     styles = [{"color": c, "weight": ms.STREET_WEIGHT, "opacity": 0.9, "lineCap": "round",
                "className": "sp-covered"} for c in ms.BAND_COLOURS[:len(edges)]]
@@ -392,7 +393,7 @@ def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: dict[str
     return _features(view.lines(bands), props, view.precision), styles
 
 
-def _other_features(other: gpd.GeoDataFrame, text: dict[str, str],
+def _other_features(other: gpd.GeoDataFrame, text: Mapping[str, str],
                     view: _View) -> tuple[list, list]:
     styles = [{"color": ms.OTHER_COLOUR, "weight": 1.5, "opacity": 0.8,
                "className": "sp-other"}]
@@ -401,7 +402,7 @@ def _other_features(other: gpd.GeoDataFrame, text: dict[str, str],
                      view.precision), styles
 
 
-def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: dict[str, str], view: _View,
+def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str], view: _View,
                   lang: str) -> tuple[list, list]:
     weights = sorted({w for _, w in ms.GAP_WEIGHTS})
     styles = [{"color": ms.GAP_COLOUR, "weight": w, "opacity": 0.9, "lineCap": "round",
@@ -410,6 +411,7 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: dict[str, str], vi
         return [], styles
     props = []
     sep = text_in("sep.label", lang)
+    g: Any  # an itertuples row: its fields are the columns
     for g in gaps.itertuples():
         label = f"{text['gap_label']} #{int(g.gap_id)}{sep}{ms.fmt_m(g.length_m, lang)}"
         # each name isolated on its own, so one name's override cannot reverse the next
@@ -428,7 +430,7 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: dict[str, str], vi
     return _features(view.lines(gaps), props, view.precision), styles
 
 
-def _service_features(areas: gpd.GeoDataFrame, names: dict[Any, str], text: dict[str, str],
+def _service_features(areas: gpd.GeoDataFrame, names: dict[Any, str], text: Mapping[str, str],
                       view: _View) -> tuple[list, list]:
     # Fill only: outlining polygons with hundreds of holes (city blocks) slows every zoom
     # step of a 1,000-station city by a third, and the soft fill reads well without it.
@@ -478,7 +480,7 @@ def _amap_link(lng: float, lat: float, name: str) -> str:
             f"&name={quote(name, safe='')}&coordinate=wgs84")
 
 
-def _amap_anchor(link: str, text: dict[str, str]) -> str:
+def _amap_anchor(link: str, text: Mapping[str, str]) -> str:
     return (f'<a href="{html.escape(link)}" target="_blank" rel="noopener noreferrer">'
             f'<i class="fa-solid fa-map-location-dot"></i> {text["amap"]}</a>')
 
@@ -503,18 +505,18 @@ def _services_html(value: object, lang: str) -> str:
 
 
 def _popup(title: str, rows: list[tuple[str, str]], link: str | None,
-           text: dict[str, str]) -> str:
+           text: Mapping[str, str]) -> str:
     cells = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows if v)
     anchor = _amap_anchor(link, text) if link else ""
     return (f'<div class="sp-popup"><b class="sp-name">{title}</b><table>{cells}</table>'
             f"{anchor}</div>")
 
 
-def _cell(frame: pd.DataFrame, column: str) -> list[object]:
+def _cell(frame: pd.DataFrame, column: str) -> list[Any]:
     return frame[column].tolist() if column in frame.columns else [None] * len(frame)
 
 
-def _station_rows(ok: gpd.GeoDataFrame, catchment: dict[Any, float], text: dict[str, str],
+def _station_rows(ok: gpd.GeoDataFrame, catchment: dict[Any, float], text: Mapping[str, str],
                   view: _View, lang: str) -> list[list]:
     if ok.empty:
         return []
@@ -538,7 +540,7 @@ def _station_rows(ok: gpd.GeoDataFrame, catchment: dict[Any, float], text: dict[
     return rows
 
 
-def _proposal_rows(proposals: gpd.GeoDataFrame, text: dict[str, str], view: _View,
+def _proposal_rows(proposals: gpd.GeoDataFrame, text: Mapping[str, str], view: _View,
                    lang: str) -> list[list]:
     if proposals.empty:
         return []
@@ -571,7 +573,7 @@ def _proposal_rows(proposals: gpd.GeoDataFrame, text: dict[str, str], view: _Vie
     return rows
 
 
-def _rejected_rows(bad: gpd.GeoDataFrame, text: dict[str, str], view: _View,
+def _rejected_rows(bad: gpd.GeoDataFrame, text: Mapping[str, str], view: _View,
                    lang: str) -> list[list]:
     if bad.empty:
         return []
@@ -618,7 +620,7 @@ def _swatch(style: str) -> str:
 
 
 def _panel_html(coverage: Coverage, summary: dict[str, Any], proposals: Any,
-                text: dict[str, str], lang: str, *, gcj02: bool, edges: list[float],
+                text: Mapping[str, str], lang: str, *, gcj02: bool, edges: list[float],
                 show_area: bool, show_other: bool) -> str:
     zh = lang == "zh"
     share = 100 * float(summary.get("covered_share", 0.0))
@@ -672,7 +674,8 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], proposals: Any,
     lim = rule.limit_m
     bounds = [0.0, *[f * lim for f, _ in ms.GAP_WEIGHTS[:-1]]]
     for (_, weight), lo, hi in zip(ms.GAP_WEIGHTS, bounds, [*bounds[1:], None], strict=True):
-        span = (f"&lt; {ms.fmt_m(hi, lang)}" if lo == 0 else
+        # the first band (lo == 0) has an upper bound
+        span = (f"&lt; {ms.fmt_m(hi, lang)}" if lo == 0 else  # type: ignore[arg-type]
                 f"≥ {ms.fmt_m(lo, lang)}" if hi is None else
                 f"{ms.fmt_m(lo, lang)} – {ms.fmt_m(hi, lang)}")
         legend.append(f"<tr><td>{_swatch(f'height:{weight}px;background:{ms.GAP_COLOUR}')}"

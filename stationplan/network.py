@@ -207,7 +207,7 @@ _XML_INVALID = re.compile(
 )
 
 
-def _read_graphml(path: Path) -> nx.MultiDiGraph:
+def _read_graphml(path: Path) -> nx.MultiDiGraph[Any]:
     """Load OSMnx GraphML; characters XML does not allow are dropped with a warning.
 
     Such characters (a U+0001 in a street name) are invisible noise in OSM tags and carry
@@ -282,7 +282,7 @@ def _read_osm_file(
 
 
 def network_from_graph(
-    graph: nx.MultiDiGraph, *, mode: str = "walk", source: str = "OSMnx graph"
+    graph: nx.MultiDiGraph[Any], *, mode: str = "walk", source: str = "OSMnx graph"
 ) -> StreetNetwork:
     """Turn an OSMnx graph into a :class:`StreetNetwork`.
 
@@ -322,7 +322,7 @@ def network_from_graph(
     lengths = edges["length"].round(3).to_numpy()
     osmids = [_first(v) for v in edges["osmid"]]
     # One segment per (unordered node pair, way, length); directions present become flags.
-    segments: dict[tuple, dict[str, Any]] = {}
+    segments: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row, length, osmid in zip(edges.itertuples(index=False), lengths, osmids, strict=True):
         key = (min(row.u, row.v), max(row.u, row.v), osmid, float(length))
         seg = segments.get(key)

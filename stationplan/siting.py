@@ -12,13 +12,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import csr_array, diags_array
+from scipy.sparse import csc_array, csr_array, diags_array
 from scipy.spatial import cKDTree
 
 from . import _route
@@ -188,7 +188,7 @@ def plan_sites(
                                         length[open_rows], w_existing, w_coverable)
     curve = _curve(a_open, weight[open_rows], w_existing, w_coverable, conflicts)
     objective = "target" if target_share is not None else "new_sites"
-    summary = {
+    summary: dict[str, Any] = {
         "objective": objective,
         "target_share": target_share,
         "new_sites_requested": new_sites,
@@ -279,7 +279,9 @@ def _share(part: float, whole: float) -> float:
     return round(part / whole, 6) if whole > 0 else 1.0
 
 
-def _rank(cand, chosen, cover, weight, length, w_existing, w_coverable):
+def _rank(cand: gpd.GeoDataFrame, chosen: list[int], cover: csc_array, weight: np.ndarray,
+          length: np.ndarray, w_existing: float, w_coverable: float
+          ) -> tuple[gpd.GeoDataFrame, float, float]:
     """Order the chosen sites greedily by what each adds; report marginal metres."""
     rows_cov = np.zeros(cover.shape[0], dtype=bool)
     remaining = list(chosen)
@@ -293,6 +295,7 @@ def _rank(cand, chosen, cover, weight, length, w_existing, w_coverable):
             g = float(weight[rows][~rows_cov[rows]].sum())
             if g > best_gain + 1e-12:
                 best, best_gain = j, g
+        assert best is not None  # every gain is >= 0 > the starting best_gain
         rows = cover.indices[cover.indptr[best]:cover.indptr[best + 1]]
         new = rows[~rows_cov[rows]]
         rows_cov[new] = True
@@ -312,7 +315,8 @@ def _rank(cand, chosen, cover, weight, length, w_existing, w_coverable):
     return picked, total_w, total_m
 
 
-def _curve(cover, weight, w_existing, w_coverable, conflicts) -> pd.DataFrame:
+def _curve(cover: csc_array, weight: np.ndarray, w_existing: float, w_coverable: float,
+           conflicts: csr_array | None) -> pd.DataFrame:
     inst = _solver.Instance(cover, weight, need=float(weight[np.diff(cover.tocsr().indptr) > 0]
                                                       .sum()), conflicts=conflicts)
     order = _solver.greedy(inst)
@@ -328,20 +332,22 @@ def _curve(cover, weight, w_existing, w_coverable, conflicts) -> pd.DataFrame:
     return pd.DataFrame({"new_sites": np.arange(len(shares)), "coverage_share": shares})
 
 
-def _near_existing(network, cand, stations, spacing_m, how) -> np.ndarray:
+def _near_existing(network: StreetNetwork, cand: gpd.GeoDataFrame, stations: gpd.GeoDataFrame,
+                   spacing_m: float, how: str) -> np.ndarray:
     """Candidates closer than ``spacing_m`` to an existing station."""
     if stations.empty:
         return np.zeros(len(cand), dtype=bool)
     if how == "straight":
         tree = cKDTree(shapely.get_coordinates(stations.to_crs(network.crs).geometry.to_numpy()))
         d, _ = tree.query(shapely.get_coordinates(cand.geometry.to_numpy()))
-        return d < spacing_m
+        return cast(np.ndarray, d < spacing_m)  # many query points: an array of distances
     dist = _site_distances(network, stations["edge_id"].to_numpy(np.int64),
                            stations["offset_m"].to_numpy(float), cand, spacing_m, min_only=True)
     return dist < spacing_m
 
 
-def _conflicts(network, cand, spacing_m, how) -> csr_array:
+def _conflicts(network: StreetNetwork, cand: gpd.GeoDataFrame, spacing_m: float,
+               how: str) -> csr_array:
     """Symmetric 0/1 matrix of candidate pairs closer than ``spacing_m``."""
     k = len(cand)
     if how == "straight":
@@ -351,7 +357,8 @@ def _conflicts(network, cand, spacing_m, how) -> csr_array:
         pairs = _site_distances(network, cand["edge_id"].to_numpy(np.int64),
                                 cand["offset_m"].to_numpy(float), cand, spacing_m, min_only=False)
     if len(pairs) == 0:
-        return csr_array((k, k), dtype=np.int8)
+        # scipy-stubs pick the 1-D overload for a shape tuple with a dtype; this is (k, k).
+        return csr_array((k, k), dtype=np.int8)  # type: ignore[return-value]
     i, j = pairs[:, 0], pairs[:, 1]
     rows = np.concatenate([i, j])
     cols = np.concatenate([j, i])
@@ -361,7 +368,8 @@ def _conflicts(network, cand, spacing_m, how) -> csr_array:
     return mat
 
 
-def _site_distances(network, src_edge, src_off, cand, limit, *, min_only):
+def _site_distances(network: StreetNetwork, src_edge: np.ndarray, src_off: np.ndarray,
+                    cand: gpd.GeoDataFrame, limit: float, *, min_only: bool) -> np.ndarray:
     """Network distances (either direction of travel) from sites to candidates.
 
     With ``min_only`` returns the distance from each candidate to the nearest site; else

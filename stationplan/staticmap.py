@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import logging
 import textwrap
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import matplotlib as mpl
@@ -29,6 +30,9 @@ from ._i18n import run_lang, section
 from ._render import mapdata as md
 from ._render import mapstyle as ms
 from .coverage import Coverage
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +98,7 @@ def coverage_png(
     span_x, span_y = max(east - west, 1.0), max(north - south, 1.0)
     height_in = float(np.clip(width_in * span_y / span_x, 0.5 * width_in, 1.4 * width_in))
 
-    rc = {"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}
+    rc: dict[RcKeyType, Any] = {"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}
     fig = Figure(figsize=(width_in, height_in), dpi=dpi, facecolor="white")
     FigureCanvasAgg(fig)
     title, sub = _titles(coverage, summary, proposals, text, lang)
@@ -178,7 +182,9 @@ def _service_areas(ax: Any, fig: Any, pieces: gpd.GeoDataFrame) -> None:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     pt_per_m = min(width_pt / (x1 - x0), height_pt / (y1 - y0))
-    pale = mpl.colors.to_hex(0.18 * np.array(mpl.colors.to_rgb(ms.SERVICE_COLOUR)) + 0.82)
+    # to_hex takes any RGB sequence; the stubs list tuples only
+    pale = mpl.colors.to_hex(0.18 * np.array(mpl.colors.to_rgb(ms.SERVICE_COLOUR))  # type: ignore[arg-type]
+                             + 0.82)
     ax.add_collection(LineCollection(_segments(covered), colors=pale,
                                      linewidths=2 * md.SERVICE_BUFFER_M * pt_per_m,
                                      capstyle="round", joinstyle="round", zorder=1))
@@ -235,7 +241,7 @@ def _scale_bar(ax: Any, span_x: float, west: float, south: float, span_y: float)
             zorder=9)
 
 
-def _legend(ax: Any, text: dict[str, str], edges: list[float], *, with_proposals: bool,
+def _legend(ax: Any, text: Mapping[str, str], edges: list[float], *, with_proposals: bool,
             with_area: bool, with_other: bool) -> None:
     handles: list[Any] = []
     for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
@@ -267,7 +273,7 @@ def _legend(ax: Any, text: dict[str, str], edges: list[float], *, with_proposals
 
 
 def _titles(coverage: Coverage, summary: dict[str, Any], proposals: gpd.GeoDataFrame | None,
-            text: dict[str, str], lang: str) -> tuple[str, str]:
+            text: Mapping[str, str], lang: str) -> tuple[str, str]:
     share = 100 * float(summary.get("covered_share", 0.0))
     covered = float(summary.get("covered_m", 0.0)) / 1000
     total = float(summary.get("total_m", 0.0)) / 1000

@@ -12,10 +12,10 @@ import logging
 import math
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -217,7 +217,7 @@ def _source_crs(spec: CrsSpec | None, cols: Columns, table: Table, path: Path, *
     if spec is None:
         log.info("%s: columns %s are labelled %s; converting them to WGS-84",
                  path.name, cols.coordinate_label(), cols.tag)
-        return _coords.resolve_crs(cols.tag), None
+        return cast(CrsSpec, _coords.resolve_crs(cols.tag)), None  # a tag names a system
     if spec.kind != cols.tag and not named:
         msg = (f"{path}: columns {cols.coordinate_label()} are labelled {cols.tag}, but "
                f"crs={spec.label!r} was given; leave the crs option out to read them as "
@@ -280,7 +280,7 @@ def _label(xname: str, yname: str) -> str:
 
 def _raw_xy(table: Table, data: _Data, cols: Columns,
             problems: dict[int, list[str]], *, use_geometry: bool
-            ) -> tuple[list[Any], list[Any], str, str]:
+            ) -> tuple[list[Any] | tuple[Any, ...], list[Any] | tuple[Any, ...], str, str]:
     """The x and y cells of every row (``None`` and a problem where there are none)."""
     if use_geometry:
         assert table.points is not None
@@ -300,6 +300,7 @@ def _raw_xy(table: Table, data: _Data, cols: Columns,
             problems[i].append(problem)
         return (second, first, name, name) if cols.pair_lat_first else (first, second, name,
                                                                           name)
+    assert cols.lon is not None and cols.lat is not None  # no pair column: lon and lat ones
     return (data.columns[cols.lon], data.columns[cols.lat], cols.names[cols.lon],
             cols.names[cols.lat])
 
@@ -316,7 +317,7 @@ def _check_degrees(xs: np.ndarray, ys: np.ndarray, both: np.ndarray, label: str,
                    notes: dict[int, list[str]]) -> int:
     """Range checks; swapped columns are fixed (in place) when only the swap lies in China."""
     swap = both & ~_coords.in_china(xs, ys) & _coords.in_china(ys, xs)
-    for i in np.flatnonzero(swap):
+    for i in np.flatnonzero(swap).tolist():
         x, y = float(xs[i]), float(ys[i])
         notes[i].append(f"{label}: ({x}, {y}) only makes sense swapped: "
                         f"read as longitude {y}, latitude {x}; check the file")
@@ -325,7 +326,7 @@ def _check_degrees(xs: np.ndarray, ys: np.ndarray, both: np.ndarray, label: str,
     with np.errstate(invalid="ignore"):
         bad_x = check & ~((xs >= -180) & (xs <= 180))
         bad_y = check & ~((ys >= -90) & (ys <= 90))
-    for i in np.flatnonzero(bad_x | bad_y):
+    for i in np.flatnonzero(bad_x | bad_y).tolist():
         x, y = float(xs[i]), float(ys[i])
         if bad_x[i]:
             problems[i].append(f"column '{xname}': longitude {x} is out of range (-180 to 180)")
@@ -372,13 +373,13 @@ def _parse_rows(table: Table, data: _Data, cols: Columns,
     lon, lat = _coords.to_wgs84(sx, sy, source)
     if not geographic and pre is None:
         swapped += _check_projected(source, xs, ys, lon, lat, usable, label, problems, notes)
-    for i in np.flatnonzero(usable & ~(np.isfinite(lon) & np.isfinite(lat))):
+    for i in np.flatnonzero(usable & ~(np.isfinite(lon) & np.isfinite(lat))).tolist():
         if i not in problems:
             problems[i].append(f"{label}: ({xs[i]}, {ys[i]}) "
                                f"cannot be converted from {source.label} to WGS-84")
     ok = _without(problems, n)
     lon, lat = np.where(ok, lon, np.nan), np.where(ok, lat, np.nan)
-    for i in np.flatnonzero(ok & rounded):
+    for i in np.flatnonzero(ok & rounded).tolist():
         notes[i].append(f"{label}: {xs[i]}, {ys[i]} have at "
                         "most 2 decimals (about 1 km): were they rounded by Excel? Format the "
                         "cells with 6 decimals")
@@ -394,7 +395,7 @@ def _check_projected(source: CrsSpec, xs: np.ndarray, ys: np.ndarray, lon: np.nd
     check = np.flatnonzero(usable & ~(inside & china))
     a, b = _coords.to_wgs84(ys[check], xs[check], source)  # all swaps in one transform
     fits = _coords.in_area(source, a, b) & _coords.in_china(a, b)
-    for k, i in enumerate(check):
+    for k, i in enumerate(check.tolist()):
         if fits[k]:
             notes[i].append(f"{label}: ({xs[i]}, {ys[i]}) only lies in the "
                             f"area of {source.label} swapped; used them swapped")
@@ -420,7 +421,7 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _texts(values: list[Any]) -> list[str]:
+def _texts(values: Sequence[Any]) -> list[str]:
     """:func:`_text` of a column (text cells, the usual ones, take a short path)."""
     return [v.strip() if type(v) is str else _text(v) for v in values]
 
@@ -623,7 +624,8 @@ def snap_stations(
     usable = _usable(out)
     if not usable.any():
         return out
-    points = out.geometry[usable].to_crs(network.crs).to_numpy()
+    # geopandas-stubs type a GeoSeries' mask selection as a Series of geometries
+    points = out.geometry[usable].to_crs(network.crs).to_numpy()  # type: ignore[operator]
     lines = network.edges.geometry.to_numpy()
     tree = shapely.STRtree(lines)
     (pt_idx, edge_idx), dist = tree.query_nearest(
@@ -765,7 +767,7 @@ def _offset_check(network: StreetNetwork, stations: gpd.GeoDataFrame,
     if n < _MIN_STATIONS_FOR_CHECK:
         return OffsetCheck(n, math.nan, 0.0, 0.0, None, math.nan, 0.0, False, "")
     lines = network.edges.geometry.to_numpy()
-    geoms = stations.geometry[usable].to_crs(4326)
+    geoms = stations.geometry[usable].to_crs(4326)  # type: ignore[operator]  # as above
     lon, lat = geoms.x.to_numpy(), geoms.y.to_numpy()
     current = _current_system(stations, usable)
     dist, unit = _nearest(tree, lines, _project(network, lon, lat))
@@ -812,7 +814,7 @@ def _current_system(stations: gpd.GeoDataFrame, usable: np.ndarray) -> str:
 
 
 def _alternatives(stations: gpd.GeoDataFrame, usable: np.ndarray, current: str,
-                  lon: np.ndarray, lat: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+                  lon: np.ndarray, lat: np.ndarray) -> dict[str, tuple[np.ndarray, ...]]:
     """WGS-84 positions if the source coordinates were in another Chinese system."""
     if current not in ("wgs84", "gcj02", "bd09"):
         return {}

@@ -151,8 +151,8 @@ def read_centerlines(
     classes = [classes[i] for i in long_enough]
     one_way = directions[long_enough] != 0
 
-    coords, stats = _node(coords, join_tolerance_m, split_at_crossings)
-    segments, node_xy = _segments(coords)
+    lines, stats = _node(coords, join_tolerance_m, split_at_crossings)
+    segments, node_xy = _segments(lines)
     to_lonlat = pyproj.Transformer.from_crs(utm, 4326, always_xy=True)
     lon, lat = to_lonlat.transform(node_xy[:, 0], node_xy[:, 1])
     node_lonlat = {i + 1: (float(x), float(y))
@@ -212,8 +212,8 @@ def _node(
     moved = np.any(ends != ends[roots], axis=1)
     ends = ends[roots]
     coords = [xy.copy() for xy in coords]
-    for i in np.flatnonzero(moved):
-        coords[i // 2][0 if i % 2 == 0 else -1] = ends[i]
+    for k in np.flatnonzero(moved):
+        coords[k // 2][0 if k % 2 == 0 else -1] = ends[k]
     geoms = np.array([shapely.linestrings(xy) for xy in coords], dtype=object)
     tree = shapely.STRtree(geoms)
     inserts: list[list[float]] = [[] for _ in range(n)]
@@ -241,8 +241,8 @@ def _node(
                 continue
             pts = shapely.get_coordinates(shapely.intersection(geoms[a], geoms[b]))
             for line in (a, b):
-                pos = shapely.line_locate_point(geoms[line], shapely.points(pts))
-                inserts[line].extend(float(p) for p in pos)
+                at = shapely.line_locate_point(geoms[line], shapely.points(pts))
+                inserts[line].extend(float(p) for p in at)
             crossings += len(pts)
     out = []
     placed: dict[tuple[int, float], np.ndarray] = {}
@@ -317,7 +317,7 @@ def _insert(
 def _segments(lines: list[tuple[np.ndarray, np.ndarray]]) -> tuple[list[tuple], np.ndarray]:
     """Cut lines at their junction vertices; number the junctions by position."""
     pieces = []
-    end_keys = []
+    end_keys: list[np.ndarray] = []
     for i, (xy, junction) in enumerate(lines):
         cut = np.flatnonzero(junction)
         for a, b in itertools.pairwise(cut):

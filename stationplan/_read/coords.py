@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyproj
@@ -119,10 +119,11 @@ def to_wgs84(x: np.ndarray, y: np.ndarray, spec: CrsSpec) -> tuple[np.ndarray, n
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if spec.kind == "wgs84":
         return x.copy(), y.copy()
+    # chinacrs returns floats only for 0-d input; the callers pass columns (1-D arrays).
     if spec.kind == "gcj02":
-        return chinacrs.gcj02_to_wgs84(x, y)
+        return cast(tuple[np.ndarray, np.ndarray], chinacrs.gcj02_to_wgs84(x, y))
     if spec.kind == "bd09":
-        return chinacrs.bd09_to_wgs84(x, y)
+        return cast(tuple[np.ndarray, np.ndarray], chinacrs.bd09_to_wgs84(x, y))
     transformer = pyproj.Transformer.from_crs(spec.crs, 4326, always_xy=True)
     lng, lat = transformer.transform(x, y, errcheck=False)
     lng, lat = np.asarray(lng, dtype=float), np.asarray(lat, dtype=float)
@@ -223,10 +224,11 @@ def parse_coordinate(value: object, column: str) -> tuple[float | None, str | No
     try:
         number = float(text)
     except ValueError:
-        number = _dms(text)
-        if number is None:
+        dms = _dms(text)
+        if dms is None:
             return None, (f"column '{column}': {raw!r} is not a number; write decimal degrees "
                           "such as 114.514238")
+        number = dms
     if not math.isfinite(number):
         return None, f"column '{column}': {raw!r} is not a finite number"
     return number, None
@@ -268,7 +270,7 @@ def _places(text: str) -> int:
     return len(tail)
 
 
-def parse_cells(values: Sequence[object], column: str
+def parse_cells(values: Sequence[Any], column: str
                 ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     """Parse a column of coordinate cells as :func:`parse_coordinate` does, fast.
 
@@ -301,6 +303,8 @@ def parse_cells(values: Sequence[object], column: str
     places: list[int] = []
     problems: dict[int, str] = {}
     nan = math.nan
+    # values is Sequence[Any]: the fast paths below test the exact type (``type(value) is
+    # str``, so numpy scalars take the slow path), which mypy does not narrow through ``kind``.
     for i, value in enumerate(values):
         kind = type(value)
         if kind is str and value.isascii():
@@ -316,13 +320,14 @@ def parse_cells(values: Sequence[object], column: str
             numbers.append(value)
             places.append(_places(repr(value)))
             continue
-        number, problem = parse_coordinate(value, column)
+        parsed, problem = parse_coordinate(value, column)
         if problem is not None:
             problems[i] = problem
             numbers.append(nan)
             places.append(-1)
             continue
-        numbers.append(number)
+        assert parsed is not None  # parse_coordinate gives a number when it finds no problem
+        numbers.append(parsed)
         written = decimals(value)
         places.append(-1 if written is None else written)
     return (np.array(numbers, dtype=float).reshape(-1), np.array(places, dtype=np.int64),

@@ -8,13 +8,14 @@ rounded WGS-84 (or, for Gaode tiles, GCJ-02) coordinates for the browser.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 import shapely.ops
+from shapely.geometry.base import BaseGeometry
 
 from .._errors import InputError
 from ..chinacrs import wgs84_to_gcj02
@@ -193,7 +194,9 @@ def substrings(lines: np.ndarray, which: np.ndarray, start: np.ndarray,
     inner_part = np.repeat(np.arange(len(which)), n_in)
     k = np.arange(n_in.sum()) - np.repeat(np.cumsum(n_in) - n_in, n_in)
     out[offsets[inner_part] + 1 + k] = xy[i0[inner_part] + k]
-    return shapely.linestrings(out, indices=np.repeat(np.arange(len(which)), counts))
+    # coordinates with indices give an array of lines (the stubs' union includes one line)
+    return cast(np.ndarray,
+                shapely.linestrings(out, indices=np.repeat(np.arange(len(which)), counts)))
 
 
 def merge_lines(frame: gpd.GeoDataFrame, by: list[str]) -> gpd.GeoDataFrame:
@@ -247,9 +250,8 @@ def service_areas(coverage: Coverage, *, buffer_m: float = SERVICE_BUFFER_M) -> 
         ids.append(sid)
         polys.append(shapely.union_all(buffers[idx]))
         lengths.append(float(cov["length_m"].to_numpy()[idx].sum()))
-    polys = np.asarray(polys, dtype=object)
-    polys = shapely.simplify(polys, SERVICE_SIMPLIFY_M)
-    return gpd.GeoDataFrame({"station_id": ids, "catchment_m": lengths}, geometry=polys,
+    simplified = shapely.simplify(np.asarray(polys, dtype=object), SERVICE_SIMPLIFY_M)
+    return gpd.GeoDataFrame({"station_id": ids, "catchment_m": lengths}, geometry=simplified,
                             crs=pieces.crs)
 
 
@@ -267,7 +269,7 @@ def area_outline(area: Any) -> gpd.GeoSeries | None:
             raise InputError(msg)
         geom = shapely.union_all(area.to_crs(4326).geometry.to_numpy())
     elif isinstance(area, shapely.Geometry):
-        geom = area
+        geom = cast(BaseGeometry, area)  # shapely's geometry classes all derive BaseGeometry
     else:
         msg = f"area must be a GeoDataFrame, GeoSeries or shapely geometry, not {type(area)}"
         raise InputError(msg)

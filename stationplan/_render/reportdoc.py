@@ -152,7 +152,7 @@ def _districts(d, t) -> list[Block]:
     src = "report.json"
     rows = []
     for i, r in enumerate(d["rows"]):
-        key = ("districts", "rows", i)
+        key: tuple[str | int, ...] = ("districts", "rows", i)
         rows.append([r["district"], Num(r["demand_m"], src, (*key, "demand_m"), "m"),
                      Num(r["covered_m"], src, (*key, "covered_m"), "m"),
                      Num(r["covered_share"], src, (*key, "covered_share"), "share"),

@@ -262,7 +262,8 @@ def _workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _incidence(network: StreetNetwork, point_edge: np.ndarray, point_m: np.ndarray):
+def _incidence(network: StreetNetwork, point_edge: np.ndarray, point_m: np.ndarray
+               ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per node, the points reachable by leaving the node along their edge, and the cost base.
 
     A rider at a point leaves through ``u`` (needs bwd) at cost ``point_m``, or through

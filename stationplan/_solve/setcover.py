@@ -27,12 +27,13 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csc_array
 
-from .kernels import _jit
+from .._numba import jit as _jit
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,11 @@ class Reduction:
     forced: np.ndarray
     image: np.ndarray
 
-    def lift(self, chosen_reduced) -> list[int]:
+    def lift(self, chosen_reduced: Iterable[int]) -> list[int]:
         """Original column indices of a cover of the reduced matrix, plus the forced ones."""
         return sorted({*self.forced.tolist(), *(int(self.cols[k]) for k in chosen_reduced)})
 
-    def project(self, chosen) -> list[int]:
+    def project(self, chosen: Iterable[int]) -> list[int]:
         """A cover of the reduced matrix (reduced indices) from any full cover ``chosen``.
 
         Each column is replaced by its image, which covers at least its kept rows, so a
@@ -142,7 +143,8 @@ def dominant_columns(cover: csc_array) -> tuple[np.ndarray, np.ndarray]:
 
 
 @_jit
-def _essential(cptr, cidx, rptr, ridx, alive_col, alive_row, forced):
+def _essential(cptr: np.ndarray, cidx: np.ndarray, rptr: np.ndarray, ridx: np.ndarray,
+               alive_col: np.ndarray, alive_row: np.ndarray, forced: np.ndarray) -> None:
     """Force the only column of each row that one column covers; drop what it covers."""
     m = len(rptr) - 1
     for r in range(m):
@@ -162,19 +164,23 @@ def _essential(cptr, cidx, rptr, ridx, alive_col, alive_row, forced):
                 alive_row[cidx[p]] = False
 
 
-def _dominated_columns(cptr, cidx, rptr, ridx, alive_col, alive_row, image):
+def _dominated_columns(cptr: np.ndarray, cidx: np.ndarray, rptr: np.ndarray, ridx: np.ndarray,
+                       alive_col: np.ndarray, alive_row: np.ndarray, image: np.ndarray) -> None:
     """Drop columns whose kept rows another kept column also covers; record who does."""
     _dominated(cptr, cidx, rptr, ridx, alive_col, alive_row, image, True)
 
 
-def _dominated_rows(cptr, cidx, rptr, ridx, alive_col, alive_row):
+def _dominated_rows(cptr: np.ndarray, cidx: np.ndarray, rptr: np.ndarray, ridx: np.ndarray,
+                    alive_col: np.ndarray, alive_row: np.ndarray) -> None:
     """Drop rows whose kept columns include all kept columns of another kept row."""
     _dominated(rptr, ridx, cptr, cidx, alive_row, alive_col,
                np.zeros(len(rptr) - 1, dtype=np.int64), False)
 
 
 @_jit
-def _dominated(aptr, aidx, bptr, bidx, alive_a, alive_b, image, drop_subset):
+def _dominated(aptr: np.ndarray, aidx: np.ndarray, bptr: np.ndarray, bidx: np.ndarray,
+               alive_a: np.ndarray, alive_b: np.ndarray, image: np.ndarray,
+               drop_subset: bool) -> None:
     """Find kept sets ``a`` (of kept elements ``b``) contained in another kept set.
 
     With ``drop_subset`` the contained set goes (``image`` records the set containing
@@ -332,7 +338,7 @@ def lagrangian(matrix: csc_array, *, upper: int | None = None, time_limit_s: flo
 
 
 @_jit
-def _row_min(rptr, ridx, value):
+def _row_min(rptr: np.ndarray, ridx: np.ndarray, value: np.ndarray) -> np.ndarray:
     m = len(rptr) - 1
     out = np.empty(m)
     for r in range(m):
@@ -356,18 +362,20 @@ def greedy_cover(matrix: csc_array, reduced_cost: np.ndarray) -> list[int]:
                    reduced_cost).tolist()
 
 
-def _greedy(cptr, cidx, rptr, ridx, rc) -> np.ndarray:
+def _greedy(cptr: np.ndarray, cidx: np.ndarray, rptr: np.ndarray, ridx: np.ndarray,
+            rc: np.ndarray) -> np.ndarray:
     chosen = _greedy_kernel(cptr, cidx, rptr, ridx, np.asarray(rc, dtype=np.float64))
     return np.flatnonzero(chosen)
 
 
 @_jit
-def _score(rc, mu):
+def _score(rc: float, mu: float) -> float:
     return rc / mu if rc > 0 else rc * mu
 
 
 @_jit
-def _greedy_kernel(cptr, cidx, rptr, ridx, rc):
+def _greedy_kernel(cptr: np.ndarray, cidx: np.ndarray, rptr: np.ndarray, ridx: np.ndarray,
+                   rc: np.ndarray) -> np.ndarray:
     """Cover every row, each time taking the column with the lowest reduced-cost score
     (``rc / new rows`` for positive ``rc``, ``rc * new rows`` otherwise); then drop
     columns, largest reduced cost first, whose rows are all covered twice."""

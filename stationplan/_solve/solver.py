@@ -14,7 +14,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -334,7 +334,7 @@ class _State:
         lost_rows = rows[left == 0]
         return lost_rows, float(self.w[lost_rows].sum())
 
-    def _gains(self, cols, lost_rows: np.ndarray) -> np.ndarray:
+    def _gains(self, cols: Iterable[int], lost_rows: np.ndarray) -> np.ndarray:
         return _kernels.exact_gains(np.asarray(cols, dtype=np.int64), lost_rows, self.c_ptr,
                                     self.c_idx, self.w, self.count, self.mark)
 
@@ -478,6 +478,7 @@ def _certify_model(inst: Instance, chosen: list[int], *, method: str, time_limit
     heur = _value(inst, chosen)
     bounds_found: list[tuple[float, str]] = []  # (bound, proof)
     if not minimize:
+        assert inst.k is not None  # best-k (not minimize) has its k
         left = time_limit_s - (time.perf_counter() - t0)
         lag, _ = _setcover.max_cover_bound(inst.cover, inst.weight, int(inst.k), lower=heur,
                                            time_limit_s=max(min(left / 4, 10.0), 1.0))
@@ -621,7 +622,8 @@ def _covers_all(inst: Instance, cols: list[int]) -> bool:
     return bool(covered.all())
 
 
-def _cover_lp(matrix: csc_array, *, time_limit_s: float):
+def _cover_lp(matrix: csc_array, *, time_limit_s: float
+              ) -> tuple[float, list[np.ndarray]] | None:
     """The LP relaxation of a set cover, by HiGHS's interior point without crossover.
 
     Returns ``(L(y), [reduced costs, 1 - x])`` where ``L(y)`` is the Lagrangian value of
@@ -657,7 +659,9 @@ def _cover_lp(matrix: csc_array, *, time_limit_s: float):
     return value, [rc, 1.0 - np.asarray(sol.col_value, dtype=float)]
 
 
-def _milp(inst, c, integrality, bounds, rows, chosen, time_limit_s):
+def _milp(inst: Instance, c: np.ndarray, integrality: np.ndarray, bounds: Bounds, rows: _Rows,
+          chosen: list[int], time_limit_s: float
+          ) -> tuple[np.ndarray | None, str, float | None]:
     """Solve the MILP with HiGHS, warm-started from ``chosen``.
 
     Returns ``(x, status, dual_bound)``; ``x`` is ``None`` when HiGHS found nothing.
@@ -711,8 +715,8 @@ def _milp(inst, c, integrality, bounds, rows, chosen, time_limit_s):
         status = "limit"
     dual = float(info.mip_dual_bound)
     if not math.isfinite(dual):
-        dual = None
-    elif inst.k is not None:
+        return x, status, None
+    if inst.k is not None:
         dual = -dual  # the model minimises the negative weight
     return x, status, dual
 
@@ -742,7 +746,7 @@ class _Rows:
     ub: np.ndarray
 
 
-def _model(inst: Instance):
+def _model(inst: Instance) -> tuple[np.ndarray, np.ndarray, Bounds, _Rows]:
     """Variables x (sites) then y (rows covered, continuous); all constraints as rows."""
     m, n = inst.cover.shape
     a = inst.cover.tocsr().astype(float)
@@ -779,8 +783,8 @@ def _model(inst: Instance):
             _upper_pairs(inst.conflicts)
         if len(pairs):
             p = len(pairs)
-            rows = np.repeat(np.arange(p), 2)
-            conf = csr_array((np.ones(2 * p), (rows, pairs.ravel())), shape=(p, ncols))
+            pair_rows = np.repeat(np.arange(p), 2)
+            conf = csr_array((np.ones(2 * p), (pair_rows, pairs.ravel())), shape=(p, ncols))
             blocks.append(conf)
             lbs.append(np.full(p, -np.inf))
             ubs.append(np.ones(p))
@@ -794,7 +798,7 @@ def _upper_pairs(conf: csr_array) -> np.ndarray:
     return np.column_stack([coo.row[keep], coo.col[keep]])
 
 
-def _lp(c, rows: _Rows, bounds: Bounds, *, time_limit_s: float) -> float | None:
+def _lp(c: np.ndarray, rows: _Rows, bounds: Bounds, *, time_limit_s: float) -> float | None:
     """The LP relaxation's optimum, or ``None`` if HiGHS did not finish in time.
 
     The interior-point method: on the covering models with a ``y`` per row, dual simplex
@@ -804,7 +808,9 @@ def _lp(c, rows: _Rows, bounds: Bounds, *, time_limit_s: float) -> float | None:
     finite_lb = np.isfinite(rows.lb)
     a_ub = vstack([rows.A[finite_ub], -rows.A[finite_lb]]).tocsr()
     b_ub = np.concatenate([rows.ub[finite_ub], -rows.lb[finite_lb]])
-    res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=np.column_stack([bounds.lb, bounds.ub]),
+    # scipy-stubs type bounds as (lb, ub) pairs; linprog takes the (n, 2) array as well.
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub,  # type: ignore[call-overload]
+                  bounds=np.column_stack([bounds.lb, bounds.ub]),
                   method="highs-ipm", options={"time_limit": float(time_limit_s)})
     if res.status != 0:
         return None
@@ -815,7 +821,8 @@ def _proved(minimize: bool, heur: float, bound: float) -> bool:
     return heur <= bound + 1e-7 if minimize else heur >= bound - 1e-6 * max(1.0, abs(bound))
 
 
-def _cert(chosen, value, bound, method, proof, lp_bound, t0) -> Certificate:
+def _cert(chosen: Iterable[int], value: float, bound: float | None, method: str, proof: str,
+          lp_bound: float | None, t0: float) -> Certificate:
     gap = None
     if bound is not None:
         gap = abs(value - bound) / max(abs(value), abs(bound), 1e-12) if value or bound else 0.0
