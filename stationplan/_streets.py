@@ -24,6 +24,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ._errors import InputError, MissingDataError
 from ._read.osmfilter import overpass_filter
+from ._text import osm_text
 from .area import Demand
 
 if TYPE_CHECKING:
@@ -262,8 +263,8 @@ def _network_from_segments(
             "u": np.array([index[s[2][0]] for s in segments], dtype=np.int64),
             "v": np.array([index[s[2][-1]] for s in segments], dtype=np.int64),
             "osmid": np.array([s[0] for s in segments], dtype=np.int64),
-            "highway": [_text(s[1].get("highway")) for s in segments],
-            "name": [_text(s[1].get("name")) for s in segments],
+            "highway": [osm_text(s[1].get("highway")) for s in segments],
+            "name": [osm_text(s[1].get("name")) for s in segments],
             "road_class": [road_class(s[1]) for s in segments],
             "fwd": np.array([s[4] for s in segments], dtype=bool),
             "bwd": np.array([s[5] for s in segments], dtype=bool),
@@ -327,12 +328,3 @@ def _mode(name: str) -> TravelMode:
     except KeyError:
         msg = f"unknown mode {name!r}; choose one of {', '.join(sorted(MODES))}"
         raise InputError(msg) from None
-
-
-def _text(value: Any) -> str | None:
-    """OSMnx attributes may be lists after simplification; join them for display."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    return str(value)

@@ -42,10 +42,11 @@ import shapely
 
 from . import _route
 from ._errors import InputError
+from ._figures import round_m, share
 from ._i18n import resolve_lang, section, text
 from ._options import CANDIDATE_SPACING_M, TIME_LIMIT_S
 from ._route import catchment as ct
-from ._text import isolate_bidi
+from ._text import cell_text, isolate_bidi
 from ._version import __version__
 from .coverage import CoverageRule
 from .network import StreetNetwork
@@ -261,12 +262,12 @@ def check_summary(
         "by_verdict": {v: int(counts.get(v, 0)) for v in VERDICTS},
         "accepted": [str(x) for x in acc["proposal_id"]],
         "stations_used": len(ok),
-        "demand_m": _r(demand),
-        "covered_m_before": _r(before),
-        "covered_m_after": _r(after),
-        "coverage_before": _share(before, demand),
-        "coverage_after": _share(after, demand),
-        "gain_m": _r(after - before),
+        "demand_m": round_m(demand),
+        "covered_m_before": round_m(before),
+        "covered_m_after": round_m(after),
+        "coverage_before": share(before, demand),
+        "coverage_after": share(after, demand),
+        "gain_m": round_m(after - before),
         "benchmark": None,
         "crs_warning": checked.attrs.get("crs_warning"),
     }
@@ -306,14 +307,14 @@ def reason_text(row: Mapping[str, Any], settings: Mapping[str, Any], lang: str =
     lang = resolve_lang(lang)
     v = row["verdict"]
     if v == "invalid":
-        why = _quoted(_text(row.get("input_problem"))) or text("reason.no_position", lang)
+        why = _quoted(cell_text(row.get("input_problem"))) or text("reason.no_position", lang)
         return text("reason.invalid", lang, why=why)
     if v == "off_network":
         snap = row.get("snap_dist_m")
         if snap is None or not np.isfinite(snap):
             return text("reason.no_street", lang)
         return text("reason.off_network", lang, snap=snap, max_snap=settings["max_snap_m"])
-    street = _quoted(_text(row.get("street")))
+    street = _quoted(cell_text(row.get("street")))
     if v == "outside_area":
         return text("reason.outside_area", lang,
                     street=street or text("reason.unnamed_street", lang))
@@ -328,11 +329,11 @@ def reason_text(row: Mapping[str, Any], settings: Mapping[str, Any], lang: str =
         return text("reason.redundant_after", lang, gain=gain, need=need)
     spacing = settings["spacing_m"]
     if v == "too_close":
-        other = _quoted(_text(row.get("conflict_with")))
+        other = _quoted(cell_text(row.get("conflict_with")))
         d = row.get("conflict_m")
         if row.get("conflict_kind") == "proposal":
             return text("reason.too_close_proposal", lang, d=d, other=other, spacing=spacing)
-        name = _quoted(_text(row.get("nearest_station"))) or other
+        name = _quoted(cell_text(row.get("nearest_station"))) or other
         return text("reason.too_close_station", lang, d=d, name=name, spacing=spacing,
                     alone=alone)
     island = text("reason.on_island", lang) if row.get("on_island") else ""
@@ -350,8 +351,8 @@ def _proposal_frame(proposals: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if "reason" not in p:
         p["reason"] = ""
     ids = p["station_id"] if "station_id" in p else pd.Series(np.arange(1, n + 1))
-    p["proposal_id"] = [_text(x) or str(i + 1) for i, x in enumerate(ids)]
-    p["name"] = [_text(x) for x in p["name"]] if "name" in p else [""] * n
+    p["proposal_id"] = [cell_text(x) or str(i + 1) for i, x in enumerate(ids)]
+    p["name"] = [cell_text(x) for x in p["name"]] if "name" in p else [""] * n
     geoms = p.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     bad = missing & (p["status"] == "ok").to_numpy()
@@ -380,13 +381,13 @@ def _where_it_lands(network, p, snapped, on_net, edge) -> pd.DataFrame:
         "proposal_id": p["proposal_id"].to_numpy(),
         "name": p["name"].to_numpy(),
         "row": p["row"].to_numpy() if "row" in p else np.arange(1, n + 1),
-        "verdict": "", "reason": "", "input_problem": [_text(x) for x in p["reason"]],
+        "verdict": "", "reason": "", "input_problem": [cell_text(x) for x in p["reason"]],
         "gain_m": np.nan, "gain_weight": np.nan, "catchment_m": np.nan, "redundancy": np.nan,
         "greedy_rank": np.nan, "greedy_gain_m": np.nan, "greedy_gain_weight": np.nan,
         "verdict_gain_m": np.nan,
         "snap_dist_m": snapped["snap_dist_m"].to_numpy(float),
-        "street": np.where(on_net, [_text(x) for x in e["name"].to_numpy()[safe]], ""),
-        "road_class": np.where(on_net, [_text(x) for x in classes.to_numpy()[safe]], ""),
+        "street": np.where(on_net, [cell_text(x) for x in e["name"].to_numpy()[safe]], ""),
+        "road_class": np.where(on_net, [cell_text(x) for x in classes.to_numpy()[safe]], ""),
         "in_area": np.where(on_net, in_area[safe], False),
         "component": np.where(on_net, comp, np.nan),
         "component_m": np.where(on_net, comp_len.reindex(comp).to_numpy(), np.nan),
@@ -399,7 +400,7 @@ def _where_it_lands(network, p, snapped, on_net, edge) -> pd.DataFrame:
         "snap_lat": np.where(on_net, snapped["snap_lat"].to_numpy(float), np.nan),
         "edge_id": edge,
         "offset_m": np.where(on_net, snapped["offset_m"].to_numpy(float), np.nan),
-        "address": [_text(x) for x in p["address"]] if "address" in p else [""] * n,
+        "address": [cell_text(x) for x in p["address"]] if "address" in p else [""] * n,
     })
 
 
@@ -424,7 +425,7 @@ def _separations(network, st_edge, st_off, pr_edge, pr_off):
 
 def _add_distances(out, idx, ok, d_station, near_station, d_pair, ids) -> None:
     st_ids = ok["station_id"].astype(str).to_numpy()
-    st_names = np.array([_text(x) for x in ok["name"]], dtype=object) if "name" in ok else \
+    st_names = np.array([cell_text(x) for x in ok["name"]], dtype=object) if "name" in ok else \
         st_ids
     has = near_station >= 0
     out.loc[idx, "dist_station_m"] = np.where(has, d_station, np.nan)
@@ -533,9 +534,9 @@ def _benchmark(network, stations, checked, existing, rule, metres, after, settin
         out[name] = {
             "candidates": len(cands),
             "new_sites": len(props),
-            "covered_m_after": _r(covered),
-            "coverage_after": _share(covered, demand),
-            "shortfall_m": _r(covered - after),
+            "covered_m_after": round_m(covered),
+            "coverage_after": share(covered, demand),
+            "shortfall_m": round_m(covered - after),
             "quality": res.summary["quality"],
             "optimal": bool(res.summary["optimal"]),
             "sites": [str(x) for x in props["candidate_id"]] if name == "proposals" else None,
@@ -544,17 +545,6 @@ def _benchmark(network, stations, checked, existing, rule, metres, after, settin
 
 
 # --- small helpers ---------------------------------------------------------------------
-
-def _text(value: Any) -> str:
-    """Text of a cell; missing values are empty.
-
-    >>> _text(None), _text(float("nan")), _text(" 站 "), _text(3)
-    ('', '', '站', '3')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return str(value).strip()
-
 
 def _cell(value: Any) -> str:
     """A CSV cell: numbers to the millimetre, booleans as true/false, missing empty.
@@ -568,12 +558,4 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float | np.floating):
         return "" if not np.isfinite(value) else f"{float(value):.3f}".rstrip("0").rstrip(".")
-    return _text(value)
-
-
-def _r(x: float) -> float:
-    return round(float(x), 3) + 0.0  # no "-0.0"
-
-
-def _share(part: float, whole: float) -> float:
-    return round(part / whole, 6) if whole > 0 else 0.0
+    return cell_text(value)

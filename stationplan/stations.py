@@ -29,6 +29,7 @@ from ._read import coords as _coords
 from ._read.columns import Columns, header_names, resolve
 from ._read.coords import WGS84, CrsSpec, crs_spec, is_na
 from ._read.tables import Table, read_table
+from ._text import cell_text
 from .network import StreetNetwork
 from .services import parse_services
 
@@ -407,24 +408,6 @@ def _check_projected(source: CrsSpec, xs: np.ndarray, ys: np.ndarray, lon: np.nd
 
 # --- assembling the table --------------------------------------------------------------
 
-def _text(value: Any) -> str:
-    """A cell as text: integral floats without ``.0`` (phone numbers, ids from Excel).
-
-    >>> _text(13800138000.0), _text(None), _text(" a "), _text(1.5)
-    ('13800138000', '', 'a', '1.5')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value).strip()
-
-
-def _texts(values: list[Any]) -> list[str]:
-    """:func:`_text` of a column (text cells, the usual ones, take a short path)."""
-    return [v.strip() if type(v) is str else _text(v) for v in values]
-
-
 def _services(data: _Data, cols: Columns) -> list[str]:
     """The services of every row; rows with the same service cells share one parse."""
     keys = list(cols.flags)
@@ -452,7 +435,7 @@ def _assemble(table: Table, data: _Data, cols: Columns,
 
     def field(name: str) -> list[str]:
         index = cols.fields.get(name)
-        return _texts(data.columns[index]) if index is not None else [""] * n
+        return [cell_text(v) for v in data.columns[index]] if index is not None else [""] * n
 
     def joined(texts: dict[int, list[str]]) -> list[str]:
         out = [""] * n
@@ -483,7 +466,7 @@ def _assemble(table: Table, data: _Data, cols: Columns,
         if key is None or sources.get(i) in (name, key) or key in columns:
             continue
         cells = data.columns[i]
-        columns[key] = _texts(cells) if tabular else list(cells)
+        columns[key] = [cell_text(v) for v in cells] if tabular else list(cells)
     _flag_duplicates(columns, parsed, path.name, table.unit)
     frame = pd.DataFrame(columns)
     _check_unique_ids(frame, path)
@@ -859,7 +842,7 @@ def station_markers(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     n = len(stations)
 
     def column(name: str) -> list[str]:
-        return [_text(v) for v in stations[name]] if name in stations.columns else [""] * n
+        return [cell_text(v) for v in stations[name]] if name in stations.columns else [""] * n
 
     read_status, given = column("status"), column("input_status")
     reason, given_reason = column("reason"), column("input_reason")
