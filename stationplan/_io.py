@@ -1,4 +1,4 @@
-"""Small output helpers: atomic writes and deterministic GeoJSON / JSON text."""
+"""Small output helpers: atomic writes, deterministic GeoJSON / JSON text, script-safe JSON."""
 
 from __future__ import annotations
 
@@ -58,6 +58,22 @@ def json_text(data: Any) -> str:
     '{\\n  "a": 2,\\n  "b": null\\n}\\n'
     """
     return json.dumps(_plain(data), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+def script_json(value: Any) -> str:
+    """Compact JSON that is safe inside a ``<script>`` element.
+
+    Inside a script the HTML parser reacts only to ``</`` (an end tag such as
+    ``</script>``) and to ``<!--``; JSON has ``<`` only inside strings, where ``<\\/``
+    and ``\\u003c`` stand for the same characters. U+2028 and U+2029 end lines in older
+    JavaScript, so they are escaped too. NaN is refused (it is not JSON).
+
+    >>> print(script_json({"a": "</script><!--<b>", "b": "`${x}`\u2028"}))
+    {"a":"<\\/script>\\u003c!--<b>","b":"`${x}`\\u2028"}
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def geojson_text(frame: gpd.GeoDataFrame, *, precision: int = 7) -> str:

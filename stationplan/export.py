@@ -39,7 +39,7 @@ from . import chinacrs
 from ._errors import InputError, MissingDataError
 from ._i18n import section
 from ._io import atomic_write_bytes
-from ._text import cell_text
+from ._text import plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +104,8 @@ class _Station:
 # --- input -----------------------------------------------------------------------------
 
 def _services(value: object) -> tuple[str, ...]:
-    items = value if isinstance(value, list | tuple) else _SERVICE_SPLIT.split(cell_text(value))
-    return tuple(s for s in (cell_text(v).strip() for v in items) if s)
+    items = value if isinstance(value, list | tuple) else _SERVICE_SPLIT.split(plain_text(value))
+    return tuple(s for s in (plain_text(v).strip() for v in items) if s)
 
 
 def _xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +137,7 @@ def _check(stations: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)}")
     ids = stations["station_id"] if "station_id" in stations.columns else stations.index
-    labels = [f"station {cell_text(i)!r} (row {n})" for n, i in enumerate(ids)]
+    labels = [f"station {plain_text(i)!r} (row {n})" for n, i in enumerate(ids)]
     geoms = np.asarray(stations.geometry.array, dtype=object)
     kind = shapely.get_type_id(geoms)
     bad = np.flatnonzero((kind != -1) & (kind != shapely.GeometryType.POINT))
@@ -176,7 +176,7 @@ def _records(stations: gpd.GeoDataFrame) -> list[_Station]:
 
     wgs_pts, gcj_pts, bd_pts = points(lng, lat), points(*gcj), points(*bd)
     records = [
-        _Station(**{c: cell_text(v[i]) for c, v in cols.items()}, services=_services(services[i]),
+        _Station(**{c: plain_text(v[i]) for c, v in cols.items()}, services=_services(services[i]),
                  wgs84=wgs_pts[i], gcj02=gcj_pts[i], bd09=bd_pts[i])
         for i in range(n)
     ]

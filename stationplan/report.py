@@ -27,7 +27,7 @@ from ._figures import round_m, share
 from ._i18n import run_lang
 from ._outdir import REPORT_FILES, check_out_dir
 from ._route import catchment as ct
-from ._text import cell_text
+from ._text import plain_text
 from ._version import __version__
 from .coverage import Coverage
 from .services import service_audit
@@ -177,8 +177,8 @@ def sole_coverage(coverage: Coverage) -> dict[str, Any]:
         named = streets.loc[i].sort_values(ascending=False) if i in streets.index.levels[0] \
             else pd.Series(dtype=float)
         rows.append({"station_id": str(ok["station_id"].iat[i]),
-                     "name": cell_text(ok["name"].iat[i]),
-                     "kind": cell_text(ok["kind"].iat[i]) if "kind" in ok else "existing",
+                     "name": plain_text(ok["name"].iat[i]),
+                     "kind": plain_text(ok["kind"].iat[i]) if "kind" in ok else "existing",
                      "sole_m": round_m(per[i]),
                      "streets": [str(s) for s in named.index[:_STREETS_PER_ROW]]})
     return {"total_m": round_m(float(per.sum())), "stations_with_sole": len(rows), "stations": rows}
@@ -255,12 +255,12 @@ def report_data(
     if checked is not None:
         settings = checked.attrs.get("check_settings", {})
         data["check_rows"] = [
-            {"proposal_id": str(r["proposal_id"]), "name": cell_text(r["name"]),
+            {"proposal_id": str(r["proposal_id"]), "name": plain_text(r["name"]),
              "verdict": r["verdict"], "reason": reason_text(r, settings, lang),
              "gain_m": None if not np.isfinite(r["gain_m"]) else round_m(r["gain_m"]),
              "dist_station_m": None if not np.isfinite(r["dist_station_m"])
              else round_m(r["dist_station_m"]),
-             "street": cell_text(r["street"])}
+             "street": plain_text(r["street"])}
             for r in checked.to_dict("records")
         ]
     return data
