@@ -1,11 +1,16 @@
-"""Small output helpers: atomic writes, deterministic GeoJSON / JSON text, script-safe JSON."""
+"""Small output helpers: atomic writes, spreadsheet-safe CSV, deterministic GeoJSON / JSON text,
+script-safe JSON."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
+import re
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +19,25 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._errors import MissingDataError
+from ._text import cell_text
+
+# What a spreadsheet runs as a formula when a cell starts with it (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
     An interrupted run never leaves a half-written file under the final name; the file
-    gets the usual mode (0o666 less the umask).
+    gets the usual mode (0o666 less the umask). A missing folder is a
+    :class:`~stationplan.MissingDataError` that names it.
     """
     path = Path(path)
+    if not path.parent.is_dir():
+        msg = f"cannot write {path}: directory {path.parent} does not exist"
+        raise MissingDataError(msg)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
@@ -47,6 +63,43 @@ def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -
     '你好'
     """
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+def neutralise(text: str) -> str:
+    """Prefix ``'`` to a cell a spreadsheet would run as a formula; numbers stay as they are.
+
+    >>> neutralise("=HYPERLINK(0)"), neutralise("-12.5"), neutralise("-1+cmd"), neutralise("")
+    ("'=HYPERLINK(0)", '-12.5', "'-1+cmd", '')
+    """
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def csv_cell(value: Any) -> str:
+    """A value as a CSV cell: numbers to the millimetre, booleans as true/false, missing empty.
+
+    >>> csv_cell(1.23456), csv_cell(True), csv_cell(float("nan")), csv_cell(3), csv_cell(" a")
+    ('1.235', 'true', '', '3', 'a')
+    """
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating):
+        return "" if not np.isfinite(value) else f"{float(value):.3f}".rstrip("0").rstrip(".")
+    return cell_text(value)
+
+
+def csv_bytes(rows: Iterable[Iterable[str]]) -> bytes:
+    """CSV in UTF-8 with BOM and CRLF line ends, which Excel opens correctly.
+
+    >>> csv_bytes([["a", "b,c"], ["1", ""]])
+    b'\\xef\\xbb\\xbfa,"b,c"\\r\\n1,\\r\\n'
+    """
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    return buf.getvalue().encode("utf-8-sig")
 
 
 def json_text(data: Any) -> str:

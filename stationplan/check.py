@@ -542,20 +542,3 @@ def _benchmark(network, stations, checked, existing, rule, metres, after, settin
             "sites": [str(x) for x in props["candidate_id"]] if name == "proposals" else None,
         }
     return out
-
-
-# --- small helpers ---------------------------------------------------------------------
-
-def _cell(value: Any) -> str:
-    """A CSV cell: numbers to the millimetre, booleans as true/false, missing empty.
-
-    >>> _cell(1.23456), _cell(True), _cell(float("nan")), _cell(3), _cell("a")
-    ('1.235', 'true', '', '3', 'a')
-    """
-    if value is None or value is pd.NA:
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if isinstance(value, float | np.floating):
-        return "" if not np.isfinite(value) else f"{float(value):.3f}".rstrip("0").rstrip(".")
-    return cell_text(value)

@@ -178,24 +178,31 @@ def write_check_outputs(
     dict
         File name -> path written.
     """
-    from ._io import atomic_write_text, geojson_text, json_text
+    from ._io import (
+        atomic_write_bytes,
+        atomic_write_text,
+        csv_bytes,
+        csv_cell,
+        geojson_text,
+        json_text,
+        neutralise,
+    )
     from ._render.checkmap import check_map
-    from .check import CHECK_COLUMNS, _cell
-    from .export import _csv_bytes, _neutralise, _write_atomic
+    from .check import CHECK_COLUMNS
 
     out = Path(out_dir)
     check_out_dir(out, CHECK_FILES, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     rows = [list(CHECK_COLUMNS)]
     for rec in checked[list(CHECK_COLUMNS)].to_dict("records"):
-        rows.append([_neutralise(_cell(rec[c])) for c in CHECK_COLUMNS])
+        rows.append([neutralise(csv_cell(rec[c])) for c in CHECK_COLUMNS])
     fmap = check_map(coverage, gaps, checked, area=area, map_options=map_options)
     paths = {
         "check.geojson": atomic_write_text(out / "check.geojson", geojson_text(checked)),
         "check_summary.json": atomic_write_text(out / "check_summary.json", json_text(summary)),
         "check_map.html": atomic_write_text(out / "check_map.html", fmap.get_root().render()),
     }
-    paths["check.csv"] = _write_atomic(out / "check.csv", _csv_bytes(rows))
+    paths["check.csv"] = atomic_write_bytes(out / "check.csv", csv_bytes(rows))
     log.info("wrote %d check files to %s", len(paths), out)
     return paths
 
