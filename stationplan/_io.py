@@ -110,7 +110,7 @@ def json_text(data: Any) -> str:
     >>> json_text({"b": float("nan"), "a": np.int64(2)})
     '{\\n  "a": 2,\\n  "b": null\\n}\\n'
     """
-    return json.dumps(_plain(data), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+    return json.dumps(json_ready(data), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
 
 
 def script_json(value: Any) -> str:
@@ -149,20 +149,20 @@ def geojson_text(frame: gpd.GeoDataFrame, *, precision: int = 7) -> str:
     for geom, rec in zip(geoms, props.to_dict("records"), strict=True):
         feature = {
             "type": "Feature",
-            "properties": _plain(rec),
+            "properties": json_ready(rec),
             "geometry": None if geom is None or shapely.is_empty(geom) else geom.__geo_interface__,
         }
-        lines.append(json.dumps(_plain(feature), ensure_ascii=False, sort_keys=True,
+        lines.append(json.dumps(json_ready(feature), ensure_ascii=False, sort_keys=True,
                                 separators=(",", ":")))
     return '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """Turn numpy/pandas values into JSON-ready Python values (NaN, inf -> None)."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):

@@ -2,8 +2,8 @@
 OSM ways or street segments.
 
 Private; :mod:`stationplan.network` re-exports the public names. The readers in
-:mod:`stationplan._read` build networks through :func:`_network_from_ways` and
-:func:`_network_from_segments`, so this module sits below both the readers and the public
+:mod:`stationplan._read` build networks through :func:`network_from_ways` and
+:func:`network_from_segments`, so this module sits below both the readers and the public
 loader (which dispatches to the readers).
 """
 
@@ -201,7 +201,7 @@ class StreetNetwork:
         }
 
 
-def _network_from_ways(
+def network_from_ways(
     ways: list[tuple[int, dict[str, str], list[int]]],
     coords: dict[int, tuple[float, float]],
     travel: TravelMode,
@@ -229,10 +229,10 @@ def _network_from_ways(
                 part = refs[start : i + 1]
                 segments.append((way_id, tags, part, None, True, not one_way))
                 start = i
-    return _network_from_segments(segments, coords, travel, source=source, stats=stats)
+    return network_from_segments(segments, coords, travel, source=source, stats=stats)
 
 
-def _network_from_segments(
+def network_from_segments(
     segments: list[tuple],
     coords: dict[int, tuple[float, float]],
     travel: TravelMode,
@@ -322,7 +322,7 @@ def road_class(tags: dict[str, str]) -> str | None:
     return f"{hw}:{sub}" if sub else hw
 
 
-def _mode(name: str) -> TravelMode:
+def travel_mode(name: str) -> TravelMode:
     try:
         return MODES[name]
     except KeyError:

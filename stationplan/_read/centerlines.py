@@ -26,7 +26,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from .._errors import InputError, MissingDataError
-from .._streets import StreetNetwork, TravelMode, _network_from_segments
+from .._streets import StreetNetwork, TravelMode, network_from_segments
 from .._text import cell_text
 from ..area import read_vector
 from .osmfilter import way_filter
@@ -169,7 +169,7 @@ def read_centerlines(
     log.info("%s: moved %d line ends onto other ends within %.2f m, joined %d ends lying on "
              "lines, split %d crossings", path.name, stats["ends_snapped_to_ends"],
              join_tolerance_m, stats["ends_joined_to_lines"], stats["crossings_split"])
-    return _network_from_segments(out, node_lonlat, travel, source=str(path), stats=stats)
+    return network_from_segments(out, node_lonlat, travel, source=str(path), stats=stats)
 
 
 def _column(frame: gpd.GeoDataFrame, given: str | None, names: tuple[str, ...], what: str,

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csc_array
 
-from .kernels import _jit
+from .._numba import jit as _jit
 
 
 @dataclass(frozen=True)
