@@ -12,7 +12,8 @@ logged with the count.
 
 Files are built in memory and written atomically (a temporary file in the target
 directory, then :func:`os.replace`), so a reader never sees half a file. The
-bytes depend only on the input: no timestamps, row order kept.
+bytes depend only on the input: no timestamps, row order kept. :func:`station_markers`
+turns read or snapped stations into that table.
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ from . import chinacrs
 from ._errors import InputError
 from ._i18n import section
 from ._io import atomic_write_bytes, csv_bytes, neutralise
+from ._markers import station_markers
 from ._text import plain_text
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "station_markers",
     "write_amap_sheet",
     "write_csv",
     "write_geojson",
