@@ -199,84 +199,6 @@ def demand_weights(network: StreetNetwork, class_weights: Mapping[str, float] | 
     return metres, metres * mult
 
 
-def check_summary(
-    network: StreetNetwork,
-    stations: gpd.GeoDataFrame,
-    checked: gpd.GeoDataFrame,
-    *,
-    benchmark: bool = False,
-    candidate_spacing_m: float = CANDIDATE_SPACING_M,
-    time_limit_s: float = TIME_LIMIT_S,
-) -> dict[str, Any]:
-    """Coverage before and after the accepted sites, and the solver's answer if asked.
-
-    Parameters
-    ----------
-    network, stations
-        As given to :func:`check_sites`.
-    checked
-        The result of :func:`check_sites` (its ``attrs["check_settings"]`` are used).
-    benchmark
-        Also let the solver (:func:`~stationplan.siting.plan_sites`) place as many new
-        sites as were accepted, once among street positions every ``candidate_spacing_m``
-        and once among the proposals themselves; without spacing rules, so it shows the
-        most those sites could cover. Off by default: it runs the solver twice.
-    candidate_spacing_m
-        Distance between the solver's street candidates.
-    time_limit_s
-        Time limit of the solver's exact search.
-
-    Returns
-    -------
-    dict
-        JSON-ready: ``proposals``, ``by_verdict`` (every verdict, zeros included),
-        ``accepted`` (ids), ``demand_m``, ``covered_m_before`` / ``covered_m_after``
-        (exact street metres, the same measure as ``summary.json``), ``coverage_before``
-        / ``coverage_after`` (shares of the demand streets), ``gain_m``, ``benchmark``
-        (per candidate set: ``new_sites``, ``covered_m_after``, ``coverage_after``,
-        ``shortfall_m`` = solver minus accepted, ``quality``; ``None`` when nothing was
-        accepted or ``benchmark`` is false), ``settings``, ``rule``, ``crs_warning``.
-    """
-    settings = checked.attrs.get("check_settings")
-    if settings is None:
-        msg = "checked has no attrs['check_settings']; pass the result of check_sites"
-        raise InputError(msg)
-    rule = CoverageRule(**{k: settings["rule"][k] for k in ("radius_m", "max_minutes",
-                                                            "speed_kmh")})
-    metres, _ = demand_weights(network)
-    ok = stations[stations["status"] == "ok"]
-    st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
-    existing = ct.Covered.of(ct.on_edges(
-        ct.site_intervals(network, st_edge, st_off, limit_m=rule.limit_m), metres > 0))
-    before = existing.length(metres)
-    acc = checked[checked["verdict"] == "accept"]
-    after = _covered_with(network, existing, acc["edge_id"].to_numpy(np.int64),
-                          acc["offset_m"].to_numpy(float), rule, metres)
-    demand = float(metres @ network.edges["length_m"].to_numpy())
-    counts = checked["verdict"].value_counts()
-    summary: dict[str, Any] = {
-        "stationplan_version": __version__,
-        "rule": settings["rule"],
-        "settings": {k: v for k, v in settings.items() if k != "rule"},
-        "proposals": len(checked),
-        "by_verdict": {v: int(counts.get(v, 0)) for v in VERDICTS},
-        "accepted": [str(x) for x in acc["proposal_id"]],
-        "stations_used": len(ok),
-        "demand_m": round_m(demand),
-        "covered_m_before": round_m(before),
-        "covered_m_after": round_m(after),
-        "coverage_before": share(before, demand),
-        "coverage_after": share(after, demand),
-        "gain_m": round_m(after - before),
-        "benchmark": None,
-        "crs_warning": checked.attrs.get("crs_warning"),
-    }
-    if benchmark and len(acc):
-        summary["benchmark"] = _benchmark(network, stations, checked, existing, rule, metres,
-                                          after, settings, candidate_spacing_m, time_limit_s)
-    return summary
-
-
 # --- reasons ---------------------------------------------------------------------------
 
 # The verdict labels, kept here for ``stationplan.check.VERDICT_LABELS``; the words live in
@@ -489,6 +411,87 @@ def _decide(out, idx, iv, existing, weight, metres, d_pair, valid, on_net, setti
     out["verdict"] = verdict
 
 
+# --- summary: coverage before and after, and the solver's benchmark -------------------
+
+def check_summary(
+    network: StreetNetwork,
+    stations: gpd.GeoDataFrame,
+    checked: gpd.GeoDataFrame,
+    *,
+    benchmark: bool = False,
+    candidate_spacing_m: float = CANDIDATE_SPACING_M,
+    time_limit_s: float = TIME_LIMIT_S,
+) -> dict[str, Any]:
+    """Coverage before and after the accepted sites, and the solver's answer if asked.
+
+    Parameters
+    ----------
+    network, stations
+        As given to :func:`check_sites`.
+    checked
+        The result of :func:`check_sites` (its ``attrs["check_settings"]`` are used).
+    benchmark
+        Also let the solver (:func:`~stationplan.siting.plan_sites`) place as many new
+        sites as were accepted, once among street positions every ``candidate_spacing_m``
+        and once among the proposals themselves; without spacing rules, so it shows the
+        most those sites could cover. Off by default: it runs the solver twice.
+    candidate_spacing_m
+        Distance between the solver's street candidates.
+    time_limit_s
+        Time limit of the solver's exact search.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``proposals``, ``by_verdict`` (every verdict, zeros included),
+        ``accepted`` (ids), ``demand_m``, ``covered_m_before`` / ``covered_m_after``
+        (exact street metres, the same measure as ``summary.json``), ``coverage_before``
+        / ``coverage_after`` (shares of the demand streets), ``gain_m``, ``benchmark``
+        (per candidate set: ``new_sites``, ``covered_m_after``, ``coverage_after``,
+        ``shortfall_m`` = solver minus accepted, ``quality``; ``None`` when nothing was
+        accepted or ``benchmark`` is false), ``settings``, ``rule``, ``crs_warning``.
+    """
+    settings = checked.attrs.get("check_settings")
+    if settings is None:
+        msg = "checked has no attrs['check_settings']; pass the result of check_sites"
+        raise InputError(msg)
+    rule = CoverageRule(**{k: settings["rule"][k] for k in ("radius_m", "max_minutes",
+                                                            "speed_kmh")})
+    metres, _ = demand_weights(network)
+    ok = stations[stations["status"] == "ok"]
+    st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
+    existing = ct.Covered.of(ct.on_edges(
+        ct.site_intervals(network, st_edge, st_off, limit_m=rule.limit_m), metres > 0))
+    before = existing.length(metres)
+    acc = checked[checked["verdict"] == "accept"]
+    after = _covered_with(network, existing, acc["edge_id"].to_numpy(np.int64),
+                          acc["offset_m"].to_numpy(float), rule, metres)
+    demand = float(metres @ network.edges["length_m"].to_numpy())
+    counts = checked["verdict"].value_counts()
+    summary: dict[str, Any] = {
+        "stationplan_version": __version__,
+        "rule": settings["rule"],
+        "settings": {k: v for k, v in settings.items() if k != "rule"},
+        "proposals": len(checked),
+        "by_verdict": {v: int(counts.get(v, 0)) for v in VERDICTS},
+        "accepted": [str(x) for x in acc["proposal_id"]],
+        "stations_used": len(ok),
+        "demand_m": round_m(demand),
+        "covered_m_before": round_m(before),
+        "covered_m_after": round_m(after),
+        "coverage_before": share(before, demand),
+        "coverage_after": share(after, demand),
+        "gain_m": round_m(after - before),
+        "benchmark": None,
+        "crs_warning": checked.attrs.get("crs_warning"),
+    }
+    if benchmark and len(acc):
+        summary["benchmark"] = _siting_benchmark(
+            network, stations, checked, existing, rule, metres, after, settings,
+            candidate_spacing_m, time_limit_s)
+    return summary
+
+
 def _covered_with(network, existing, edge_id, offset_m, rule, metres) -> float:
     if len(edge_id) == 0:
         return existing.length(metres)
@@ -497,8 +500,14 @@ def _covered_with(network, existing, edge_id, offset_m, rule, metres) -> float:
     return existing.add(iv).length(metres)
 
 
-def _benchmark(network, stations, checked, existing, rule, metres, after, settings,
-               candidate_spacing_m, time_limit_s) -> dict[str, Any]:
+def _siting_benchmark(network, stations, checked, existing, rule, metres, after, settings,
+                      candidate_spacing_m, time_limit_s) -> dict[str, Any]:
+    """What the solver covers with as many new sites as were accepted (``benchmark=True``).
+
+    It runs :func:`~stationplan.siting.plan_sites` twice, among street positions every
+    ``candidate_spacing_m`` and among the eligible proposals, without spacing rules;
+    ``shortfall_m`` is the solver's covered metres minus those of the accepted sites.
+    """
     from .candidates import street_candidates
     from .siting import plan_sites
 
