@@ -17,7 +17,7 @@ from ._outdir import (
     CHECK_FILES,
     COVERAGE_FILES,
     PLAN_FILES,
-    check_out_dir,
+    open_out_dir,
 )
 
 if TYPE_CHECKING:  # the writers import their heavy modules when they run
@@ -70,11 +70,9 @@ def write_coverage_outputs(
     from .maps import coverage_map
     from .staticmap import coverage_png
 
-    out = Path(out_dir)
-    check_out_dir(out, COVERAGE_FILES, overwrite=overwrite)
+    out = open_out_dir(out_dir, COVERAGE_FILES, overwrite=overwrite)
     map_options = map_options or MapOptions()
     lang = map_options.lang
-    out.mkdir(parents=True, exist_ok=True)
     pieces = coverage.pieces[[*_PIECE_COLUMNS, "geometry"]]
     stations = coverage.stations
     texts = {
@@ -129,9 +127,7 @@ def write_plan_outputs(
     """
     from ._io import atomic_write_bytes, atomic_write_text, geojson_text, json_text
 
-    out = Path(out_dir)
-    check_out_dir(out, PLAN_FILES, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    out = open_out_dir(out_dir, PLAN_FILES, overwrite=overwrite)
     curve = result.curve
     texts = {
         "proposals.geojson": geojson_text(result.proposals.assign(status="proposed")),
@@ -190,9 +186,7 @@ def write_check_outputs(
     from ._render.checkmap import check_map
     from .check import CHECK_COLUMNS
 
-    out = Path(out_dir)
-    check_out_dir(out, CHECK_FILES, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    out = open_out_dir(out_dir, CHECK_FILES, overwrite=overwrite)
     rows = [list(CHECK_COLUMNS)]
     for rec in checked[list(CHECK_COLUMNS)].to_dict("records"):
         rows.append([neutralise(csv_cell(rec[c])) for c in CHECK_COLUMNS])

@@ -25,7 +25,7 @@ import shapely
 from ._errors import InputError, MissingDataError
 from ._figures import round_m, share
 from ._i18n import run_lang
-from ._outdir import REPORT_FILES, check_out_dir
+from ._outdir import REPORT_FILES, open_out_dir
 from ._route import catchment as ct
 from ._text import plain_text
 from ._version import __version__
@@ -294,9 +294,7 @@ def write_report(
     """
     from ._io import atomic_write_text, json_text
     from ._render.reportdoc import render_html, render_markdown
-    out = Path(out_dir)
-    check_out_dir(out, REPORT_FILES, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    out = open_out_dir(out_dir, REPORT_FILES, overwrite=overwrite)
     images = dict(images or {})
     paths = {
         "report.json": atomic_write_text(out / "report.json", json_text(data)),
