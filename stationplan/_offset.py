@@ -110,6 +110,8 @@ def _nearest(tree: shapely.STRtree, lines: np.ndarray, points: np.ndarray
 
 def offset_check(network: StreetNetwork, stations: gpd.GeoDataFrame,
                   tree: shapely.STRtree) -> OffsetCheck:
+    """:func:`check_offset` with the STRtree of the network's edges already built
+    (:func:`stationplan.stations.snap_stations` has one)."""
     usable = usable_points(stations)
     n = int(usable.sum())
     if n < _MIN_STATIONS_FOR_CHECK:
