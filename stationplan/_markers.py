@@ -33,7 +33,7 @@ def station_markers(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     Parameters
     ----------
     stations
-        Output of :func:`read_stations` or :func:`snap_stations`, or any GeoDataFrame
+        Output of :func:`~stationplan.stations.read_stations` or :func:`~stationplan.stations.snap_stations`, or any GeoDataFrame
         with ``station_id``, ``name`` and ``status``.
 
     Returns
