@@ -33,8 +33,9 @@ def station_markers(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     Parameters
     ----------
     stations
-        Output of :func:`~stationplan.stations.read_stations` or :func:`~stationplan.stations.snap_stations`, or any GeoDataFrame
-        with ``station_id``, ``name`` and ``status``.
+        Output of :func:`~stationplan.stations.read_stations` or
+        :func:`~stationplan.stations.snap_stations`, or any GeoDataFrame with
+        ``station_id``, ``name`` and ``status``.
 
     Returns
     -------

@@ -82,8 +82,8 @@ def check_offset(network: StreetNetwork, stations: gpd.GeoDataFrame) -> OffsetCh
     network
         The street network.
     stations
-        Output of :func:`~stationplan.stations.read_stations` (with ``status``; ``src_lon``, ``src_lat`` and
-        ``src_crs`` are used when present).
+        Output of :func:`~stationplan.stations.read_stations` (with ``status``;
+        ``src_lon``, ``src_lat`` and ``src_crs`` are used when present).
 
     Returns
     -------
