@@ -74,3 +74,18 @@ def check_out_dir(out_dir: str | Path, names: Iterable[str], *, overwrite: bool)
         msg = f"{out}: already holds {', '.join(existing)}; pass --overwrite or pick another folder"
         raise InputError(msg)
 
+
+def open_out_dir(out_dir: str | Path, names: Iterable[str], *, overwrite: bool) -> Path:
+    """The output folder, created, after :func:`check_out_dir` allowed writing ``names``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "a" / "b"
+    >>> open_out_dir(out, ["x.json"], overwrite=False).is_dir()
+    True
+    """
+    out = Path(out_dir)
+    check_out_dir(out, names, overwrite=overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -2,8 +2,8 @@
 OSM ways or street segments.
 
 Private; :mod:`stationplan.network` re-exports the public names. The readers in
-:mod:`stationplan._read` build networks through :func:`_network_from_ways` and
-:func:`_network_from_segments`, so this module sits below both the readers and the public
+:mod:`stationplan._read` build networks through :func:`network_from_ways` and
+:func:`network_from_segments`, so this module sits below both the readers and the public
 loader (which dispatches to the readers).
 """
 
@@ -24,6 +24,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ._errors import InputError, MissingDataError
 from ._read.osmfilter import overpass_filter
+from ._text import osm_text
 from .area import Demand
 
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ class StreetNetwork:
         }
 
 
-def _network_from_ways(
+def network_from_ways(
     ways: list[tuple[int, dict[str, str], list[int]]],
     coords: dict[int, tuple[float, float]],
     travel: TravelMode,
@@ -228,10 +229,10 @@ def _network_from_ways(
                 part = refs[start : i + 1]
                 segments.append((way_id, tags, part, None, True, not one_way))
                 start = i
-    return _network_from_segments(segments, coords, travel, source=source, stats=stats)
+    return network_from_segments(segments, coords, travel, source=source, stats=stats)
 
 
-def _network_from_segments(
+def network_from_segments(
     segments: list[tuple[Any, ...]],
     coords: dict[int, tuple[float, float]],
     travel: TravelMode,
@@ -262,8 +263,8 @@ def _network_from_segments(
             "u": np.array([index[s[2][0]] for s in segments], dtype=np.int64),
             "v": np.array([index[s[2][-1]] for s in segments], dtype=np.int64),
             "osmid": np.array([s[0] for s in segments], dtype=np.int64),
-            "highway": [_text(s[1].get("highway")) for s in segments],
-            "name": [_text(s[1].get("name")) for s in segments],
+            "highway": [osm_text(s[1].get("highway")) for s in segments],
+            "name": [osm_text(s[1].get("name")) for s in segments],
             "road_class": [road_class(s[1]) for s in segments],
             "fwd": np.array([s[4] for s in segments], dtype=bool),
             "bwd": np.array([s[5] for s in segments], dtype=bool),
@@ -321,18 +322,9 @@ def road_class(tags: dict[str, str]) -> str | None:
     return f"{hw}:{sub}" if sub else hw
 
 
-def _mode(name: str) -> TravelMode:
+def travel_mode(name: str) -> TravelMode:
     try:
         return MODES[name]
     except KeyError:
         msg = f"unknown mode {name!r}; choose one of {', '.join(sorted(MODES))}"
         raise InputError(msg) from None
-
-
-def _text(value: Any) -> str | None:
-    """OSMnx attributes may be lists after simplification; join them for display."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    return str(value)

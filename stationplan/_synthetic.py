@@ -19,7 +19,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components
 
 from ._errors import InputError
-from ._streets import StreetNetwork, _mode
+from ._streets import StreetNetwork, travel_mode
 
 CRS = "EPSG:32650"
 _ORIGIN = (300_000.0, 4_200_000.0)  # metres in UTM 50N: about 114.7 E, 37.9 N (Hebei)
@@ -66,7 +66,7 @@ def synthetic_city(
     if not block_m > 0:
         msg = f"block_m must be positive, got {block_m}"
         raise InputError(msg)
-    travel = _mode(mode)
+    travel = travel_mode(mode)
     rng = np.random.default_rng(seed)
     side = max(4, round(math.sqrt(n_edges / _EDGES_PER_NODE)))
     nx_, ny_ = side, side

@@ -1,8 +1,10 @@
-"""Text shown to people: bidirectional isolation of names read from files."""
+"""Text from files and for people: cells and OSM attributes as text, bidi isolation."""
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
 
 # Bidirectional formatting characters (ALM, LRM, RLM, the embeddings and overrides, and
 # the isolates). A name holding an unclosed right-to-left override would reverse the text
@@ -36,3 +38,56 @@ def isolate_bidi(text: str) -> str:
             depth -= 1
         out.append(ch)
     return "\u2068" + "".join(out) + _PDI * depth + _PDI
+
+
+def cell_text(value: Any) -> str:
+    """A cell read from a table as clean text: stripped, integral floats without ``.0``.
+
+    Spreadsheets hand phone numbers and ids over as floats (``13800138000.0``).
+    Missing values (see :func:`plain_text`) are empty.
+
+    >>> cell_text(" 站 "), cell_text(13800138000.0), cell_text(1.5), cell_text(3)
+    ('站', '13800138000', '1.5', '3')
+    >>> cell_text(None), cell_text(float("nan")), cell_text(float("inf"))
+    ('', '', 'inf')
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # numpy's float64 too
+    return plain_text(value).strip()
+
+
+def plain_text(value: Any) -> str:
+    """The text of a value as it is, for writing: missing values empty, nothing stripped.
+
+    Writers keep leading white space so that, for example, a CSV writer still sees a
+    tab that starts a formula. pandas marks empty cells with NaN, ``pd.NA`` or ``NaT``.
+
+    >>> plain_text(" a\\t"), plain_text(None), plain_text(float("nan")), plain_text(2.0)
+    (' a\\t', '', '', '2.0')
+    """
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    import numpy as np  # deferred: this module is imported at start-up
+    import pandas as pd
+
+    if np.ndim(value) == 0 and pd.isna(value):
+        return ""
+    return str(value)
+
+
+def osm_text(value: Any) -> str | None:
+    """The display text of an OSM attribute, which may be a list after simplification.
+
+    Unlike :func:`cell_text` and :func:`plain_text`, a missing value stays missing
+    (``None``); text is kept as it is.
+
+    >>> osm_text(["A Rd", "B St"]), osm_text(" x "), osm_text(float("nan")), osm_text(None)
+    ('A Rd;B St', ' x ', None, None)
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)

@@ -42,10 +42,11 @@ import shapely
 
 from . import _route
 from ._errors import InputError
+from ._figures import round_m, share
 from ._i18n import resolve_lang, section, text
 from ._options import CANDIDATE_SPACING_M, TIME_LIMIT_S
 from ._route import catchment as ct
-from ._text import isolate_bidi
+from ._text import cell_text, isolate_bidi
 from ._version import __version__
 from .coverage import CoverageRule
 from .network import StreetNetwork
@@ -198,84 +199,6 @@ def demand_weights(network: StreetNetwork, class_weights: Mapping[str, float] | 
     return metres, metres * mult
 
 
-def check_summary(
-    network: StreetNetwork,
-    stations: gpd.GeoDataFrame,
-    checked: gpd.GeoDataFrame,
-    *,
-    benchmark: bool = False,
-    candidate_spacing_m: float = CANDIDATE_SPACING_M,
-    time_limit_s: float = TIME_LIMIT_S,
-) -> dict[str, Any]:
-    """Coverage before and after the accepted sites, and the solver's answer if asked.
-
-    Parameters
-    ----------
-    network, stations
-        As given to :func:`check_sites`.
-    checked
-        The result of :func:`check_sites` (its ``attrs["check_settings"]`` are used).
-    benchmark
-        Also let the solver (:func:`~stationplan.siting.plan_sites`) place as many new
-        sites as were accepted, once among street positions every ``candidate_spacing_m``
-        and once among the proposals themselves; without spacing rules, so it shows the
-        most those sites could cover. Off by default: it runs the solver twice.
-    candidate_spacing_m
-        Distance between the solver's street candidates.
-    time_limit_s
-        Time limit of the solver's exact search.
-
-    Returns
-    -------
-    dict
-        JSON-ready: ``proposals``, ``by_verdict`` (every verdict, zeros included),
-        ``accepted`` (ids), ``demand_m``, ``covered_m_before`` / ``covered_m_after``
-        (exact street metres, the same measure as ``summary.json``), ``coverage_before``
-        / ``coverage_after`` (shares of the demand streets), ``gain_m``, ``benchmark``
-        (per candidate set: ``new_sites``, ``covered_m_after``, ``coverage_after``,
-        ``shortfall_m`` = solver minus accepted, ``quality``; ``None`` when nothing was
-        accepted or ``benchmark`` is false), ``settings``, ``rule``, ``crs_warning``.
-    """
-    settings = checked.attrs.get("check_settings")
-    if settings is None:
-        msg = "checked has no attrs['check_settings']; pass the result of check_sites"
-        raise InputError(msg)
-    rule = CoverageRule(**{k: settings["rule"][k] for k in ("radius_m", "max_minutes",
-                                                            "speed_kmh")})
-    metres, _ = demand_weights(network)
-    ok = stations[stations["status"] == "ok"]
-    st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
-    existing = ct.Covered.of(ct.on_edges(
-        ct.site_intervals(network, st_edge, st_off, limit_m=rule.limit_m), metres > 0))
-    before = existing.length(metres)
-    acc = checked[checked["verdict"] == "accept"]
-    after = _covered_with(network, existing, acc["edge_id"].to_numpy(np.int64),
-                          acc["offset_m"].to_numpy(float), rule, metres)
-    demand = float(metres @ network.edges["length_m"].to_numpy())
-    counts = checked["verdict"].value_counts()
-    summary: dict[str, Any] = {
-        "stationplan_version": __version__,
-        "rule": settings["rule"],
-        "settings": {k: v for k, v in settings.items() if k != "rule"},
-        "proposals": len(checked),
-        "by_verdict": {v: int(counts.get(v, 0)) for v in VERDICTS},
-        "accepted": [str(x) for x in acc["proposal_id"]],
-        "stations_used": len(ok),
-        "demand_m": _r(demand),
-        "covered_m_before": _r(before),
-        "covered_m_after": _r(after),
-        "coverage_before": _share(before, demand),
-        "coverage_after": _share(after, demand),
-        "gain_m": _r(after - before),
-        "benchmark": None,
-        "crs_warning": checked.attrs.get("crs_warning"),
-    }
-    if benchmark and len(acc):
-        summary["benchmark"] = _benchmark(network, stations, checked, existing, rule, metres,
-                                          after, settings, candidate_spacing_m, time_limit_s)
-    return summary
-
-
 # --- reasons ---------------------------------------------------------------------------
 
 # The verdict labels, kept here for ``stationplan.check.VERDICT_LABELS``; the words live in
@@ -306,14 +229,14 @@ def reason_text(row: Mapping[Hashable, Any], settings: Mapping[str, Any], lang: 
     lang = resolve_lang(lang)
     v = row["verdict"]
     if v == "invalid":
-        why = _quoted(_text(row.get("input_problem"))) or text("reason.no_position", lang)
+        why = _quoted(cell_text(row.get("input_problem"))) or text("reason.no_position", lang)
         return text("reason.invalid", lang, why=why)
     if v == "off_network":
         snap = row.get("snap_dist_m")
         if snap is None or not np.isfinite(snap):
             return text("reason.no_street", lang)
         return text("reason.off_network", lang, snap=snap, max_snap=settings["max_snap_m"])
-    street = _quoted(_text(row.get("street")))
+    street = _quoted(cell_text(row.get("street")))
     if v == "outside_area":
         return text("reason.outside_area", lang,
                     street=street or text("reason.unnamed_street", lang))
@@ -328,11 +251,11 @@ def reason_text(row: Mapping[Hashable, Any], settings: Mapping[str, Any], lang: 
         return text("reason.redundant_after", lang, gain=gain, need=need)
     spacing = settings["spacing_m"]
     if v == "too_close":
-        other = _quoted(_text(row.get("conflict_with")))
+        other = _quoted(cell_text(row.get("conflict_with")))
         d = row.get("conflict_m")
         if row.get("conflict_kind") == "proposal":
             return text("reason.too_close_proposal", lang, d=d, other=other, spacing=spacing)
-        name = _quoted(_text(row.get("nearest_station"))) or other
+        name = _quoted(cell_text(row.get("nearest_station"))) or other
         return text("reason.too_close_station", lang, d=d, name=name, spacing=spacing,
                     alone=alone)
     island = text("reason.on_island", lang) if row.get("on_island") else ""
@@ -350,8 +273,8 @@ def _proposal_frame(proposals: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if "reason" not in p:
         p["reason"] = ""
     ids = p["station_id"] if "station_id" in p else pd.Series(np.arange(1, n + 1))
-    p["proposal_id"] = [_text(x) or str(i + 1) for i, x in enumerate(ids)]
-    p["name"] = [_text(x) for x in p["name"]] if "name" in p else [""] * n
+    p["proposal_id"] = [cell_text(x) or str(i + 1) for i, x in enumerate(ids)]
+    p["name"] = [cell_text(x) for x in p["name"]] if "name" in p else [""] * n
     geoms = p.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     bad = missing & (p["status"] == "ok").to_numpy()
@@ -380,13 +303,13 @@ def _where_it_lands(network, p, snapped, on_net, edge) -> pd.DataFrame:
         "proposal_id": p["proposal_id"].to_numpy(),
         "name": p["name"].to_numpy(),
         "row": p["row"].to_numpy() if "row" in p else np.arange(1, n + 1),
-        "verdict": "", "reason": "", "input_problem": [_text(x) for x in p["reason"]],
+        "verdict": "", "reason": "", "input_problem": [cell_text(x) for x in p["reason"]],
         "gain_m": np.nan, "gain_weight": np.nan, "catchment_m": np.nan, "redundancy": np.nan,
         "greedy_rank": np.nan, "greedy_gain_m": np.nan, "greedy_gain_weight": np.nan,
         "verdict_gain_m": np.nan,
         "snap_dist_m": snapped["snap_dist_m"].to_numpy(float),
-        "street": np.where(on_net, [_text(x) for x in e["name"].to_numpy()[safe]], ""),
-        "road_class": np.where(on_net, [_text(x) for x in classes.to_numpy()[safe]], ""),
+        "street": np.where(on_net, [cell_text(x) for x in e["name"].to_numpy()[safe]], ""),
+        "road_class": np.where(on_net, [cell_text(x) for x in classes.to_numpy()[safe]], ""),
         "in_area": np.where(on_net, in_area[safe], False),
         "component": np.where(on_net, comp, np.nan),
         "component_m": np.where(on_net, comp_len.reindex(comp).to_numpy(), np.nan),
@@ -399,7 +322,7 @@ def _where_it_lands(network, p, snapped, on_net, edge) -> pd.DataFrame:
         "snap_lat": np.where(on_net, snapped["snap_lat"].to_numpy(float), np.nan),
         "edge_id": edge,
         "offset_m": np.where(on_net, snapped["offset_m"].to_numpy(float), np.nan),
-        "address": [_text(x) for x in p["address"]] if "address" in p else [""] * n,
+        "address": [cell_text(x) for x in p["address"]] if "address" in p else [""] * n,
     })
 
 
@@ -424,7 +347,7 @@ def _separations(network, st_edge, st_off, pr_edge, pr_off):
 
 def _add_distances(out, idx, ok, d_station, near_station, d_pair, ids) -> None:
     st_ids = ok["station_id"].astype(str).to_numpy()
-    st_names = np.array([_text(x) for x in ok["name"]], dtype=object) if "name" in ok else \
+    st_names = np.array([cell_text(x) for x in ok["name"]], dtype=object) if "name" in ok else \
         st_ids
     has = near_station >= 0
     out.loc[idx, "dist_station_m"] = np.where(has, d_station, np.nan)
@@ -488,6 +411,87 @@ def _decide(out, idx, iv, existing, weight, metres, d_pair, valid, on_net, setti
     out["verdict"] = verdict
 
 
+# --- summary: coverage before and after, and the solver's benchmark -------------------
+
+def check_summary(
+    network: StreetNetwork,
+    stations: gpd.GeoDataFrame,
+    checked: gpd.GeoDataFrame,
+    *,
+    benchmark: bool = False,
+    candidate_spacing_m: float = CANDIDATE_SPACING_M,
+    time_limit_s: float = TIME_LIMIT_S,
+) -> dict[str, Any]:
+    """Coverage before and after the accepted sites, and the solver's answer if asked.
+
+    Parameters
+    ----------
+    network, stations
+        As given to :func:`check_sites`.
+    checked
+        The result of :func:`check_sites` (its ``attrs["check_settings"]`` are used).
+    benchmark
+        Also let the solver (:func:`~stationplan.siting.plan_sites`) place as many new
+        sites as were accepted, once among street positions every ``candidate_spacing_m``
+        and once among the proposals themselves; without spacing rules, so it shows the
+        most those sites could cover. Off by default: it runs the solver twice.
+    candidate_spacing_m
+        Distance between the solver's street candidates.
+    time_limit_s
+        Time limit of the solver's exact search.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``proposals``, ``by_verdict`` (every verdict, zeros included),
+        ``accepted`` (ids), ``demand_m``, ``covered_m_before`` / ``covered_m_after``
+        (exact street metres, the same measure as ``summary.json``), ``coverage_before``
+        / ``coverage_after`` (shares of the demand streets), ``gain_m``, ``benchmark``
+        (per candidate set: ``new_sites``, ``covered_m_after``, ``coverage_after``,
+        ``shortfall_m`` = solver minus accepted, ``quality``; ``None`` when nothing was
+        accepted or ``benchmark`` is false), ``settings``, ``rule``, ``crs_warning``.
+    """
+    settings = checked.attrs.get("check_settings")
+    if settings is None:
+        msg = "checked has no attrs['check_settings']; pass the result of check_sites"
+        raise InputError(msg)
+    rule = CoverageRule(**{k: settings["rule"][k] for k in ("radius_m", "max_minutes",
+                                                            "speed_kmh")})
+    metres, _ = demand_weights(network)
+    ok = stations[stations["status"] == "ok"]
+    st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
+    existing = ct.Covered.of(ct.on_edges(
+        ct.site_intervals(network, st_edge, st_off, limit_m=rule.limit_m), metres > 0))
+    before = existing.length(metres)
+    acc = checked[checked["verdict"] == "accept"]
+    after = _covered_with(network, existing, acc["edge_id"].to_numpy(np.int64),
+                          acc["offset_m"].to_numpy(float), rule, metres)
+    demand = float(metres @ network.edges["length_m"].to_numpy())
+    counts = checked["verdict"].value_counts()
+    summary: dict[str, Any] = {
+        "stationplan_version": __version__,
+        "rule": settings["rule"],
+        "settings": {k: v for k, v in settings.items() if k != "rule"},
+        "proposals": len(checked),
+        "by_verdict": {v: int(counts.get(v, 0)) for v in VERDICTS},
+        "accepted": [str(x) for x in acc["proposal_id"]],
+        "stations_used": len(ok),
+        "demand_m": round_m(demand),
+        "covered_m_before": round_m(before),
+        "covered_m_after": round_m(after),
+        "coverage_before": share(before, demand),
+        "coverage_after": share(after, demand),
+        "gain_m": round_m(after - before),
+        "benchmark": None,
+        "crs_warning": checked.attrs.get("crs_warning"),
+    }
+    if benchmark and len(acc):
+        summary["benchmark"] = _siting_benchmark(
+            network, stations, checked, existing, rule, metres, after, settings,
+            candidate_spacing_m, time_limit_s)
+    return summary
+
+
 def _covered_with(network, existing, edge_id, offset_m, rule, metres) -> float:
     if len(edge_id) == 0:
         return existing.length(metres)
@@ -496,8 +500,14 @@ def _covered_with(network, existing, edge_id, offset_m, rule, metres) -> float:
     return existing.add(iv).length(metres)
 
 
-def _benchmark(network, stations, checked, existing, rule, metres, after, settings,
-               candidate_spacing_m, time_limit_s) -> dict[str, Any]:
+def _siting_benchmark(network, stations, checked, existing, rule, metres, after, settings,
+                      candidate_spacing_m, time_limit_s) -> dict[str, Any]:
+    """What the solver covers with as many new sites as were accepted (``benchmark=True``).
+
+    It runs :func:`~stationplan.siting.plan_sites` twice, among street positions every
+    ``candidate_spacing_m`` and among the eligible proposals, without spacing rules;
+    ``shortfall_m`` is the solver's covered metres minus those of the accepted sites.
+    """
     from .candidates import street_candidates
     from .siting import plan_sites
 
@@ -533,47 +543,11 @@ def _benchmark(network, stations, checked, existing, rule, metres, after, settin
         out[name] = {
             "candidates": len(cands),
             "new_sites": len(props),
-            "covered_m_after": _r(covered),
-            "coverage_after": _share(covered, demand),
-            "shortfall_m": _r(covered - after),
+            "covered_m_after": round_m(covered),
+            "coverage_after": share(covered, demand),
+            "shortfall_m": round_m(covered - after),
             "quality": res.summary["quality"],
             "optimal": bool(res.summary["optimal"]),
             "sites": [str(x) for x in props["candidate_id"]] if name == "proposals" else None,
         }
     return out
-
-
-# --- small helpers ---------------------------------------------------------------------
-
-def _text(value: Any) -> str:
-    """Text of a cell; missing values are empty.
-
-    >>> _text(None), _text(float("nan")), _text(" 站 "), _text(3)
-    ('', '', '站', '3')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return str(value).strip()
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell: numbers to the millimetre, booleans as true/false, missing empty.
-
-    >>> _cell(1.23456), _cell(True), _cell(float("nan")), _cell(3), _cell("a")
-    ('1.235', 'true', '', '3', 'a')
-    """
-    if value is None or value is pd.NA:
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if isinstance(value, float | np.floating):
-        return "" if not np.isfinite(value) else f"{float(value):.3f}".rstrip("0").rstrip(".")
-    return _text(value)
-
-
-def _r(x: float) -> float:
-    return round(float(x), 3) + 0.0  # no "-0.0"
-
-
-def _share(part: float, whole: float) -> float:
-    return round(part / whole, 6) if whole > 0 else 0.0

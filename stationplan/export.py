@@ -12,14 +12,13 @@ logged with the count.
 
 Files are built in memory and written atomically (a temporary file in the target
 directory, then :func:`os.replace`), so a reader never sees half a file. The
-bytes depend only on the input: no timestamps, row order kept.
+bytes depend only on the input: no timestamps, row order kept. :func:`station_markers`
+turns read or snapped stations into that table.
 """
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import logging
 import os
@@ -29,22 +28,23 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from . import chinacrs
-from ._errors import InputError, MissingDataError
+from ._errors import InputError
 from ._i18n import section
-from ._io import atomic_write_bytes
+from ._io import atomic_write_bytes, csv_bytes, neutralise
+from ._markers import station_markers
+from ._text import plain_text
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "station_markers",
     "write_amap_sheet",
     "write_csv",
     "write_geojson",
@@ -74,8 +74,6 @@ _MY_MAPS_LAYER_LIMIT = 2000  # features per layer, as reported for Google My Map
 _SERVICE_SPLIT = re.compile(r"[;；]")
 # XML 1.0 allows tab, LF and CR among the C0 controls; CR is turned into LF beforehand.
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 _CSV_TEXT = ("station_id", "name", "status", "address", "phone", "hours", "services", "reason")
 _CSV_COORDS = ("wgs84_lng", "wgs84_lat", "gcj02_lng", "gcj02_lat", "bd09_lng", "bd09_lat")
@@ -104,17 +102,9 @@ class _Station:
 
 # --- input -----------------------------------------------------------------------------
 
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or (np.ndim(value) == 0 and pd.isna(value)):
-        return ""
-    return str(value)
-
-
 def _services(value: object) -> tuple[str, ...]:
-    items = value if isinstance(value, list | tuple) else _SERVICE_SPLIT.split(_text(value))
-    return tuple(s for s in (_text(v).strip() for v in items) if s)
+    items = value if isinstance(value, list | tuple) else _SERVICE_SPLIT.split(plain_text(value))
+    return tuple(s for s in (plain_text(v).strip() for v in items) if s)
 
 
 def _xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +136,7 @@ def _check(stations: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)}")
     ids = stations["station_id"] if "station_id" in stations.columns else stations.index
-    labels = [f"station {_text(i)!r} (row {n})" for n, i in enumerate(ids)]
+    labels = [f"station {plain_text(i)!r} (row {n})" for n, i in enumerate(ids)]
     geoms = np.asarray(stations.geometry.array, dtype=object)
     kind = shapely.get_type_id(geoms)
     bad = np.flatnonzero((kind != -1) & (kind != shapely.GeometryType.POINT))
@@ -185,7 +175,7 @@ def _records(stations: gpd.GeoDataFrame) -> list[_Station]:
 
     wgs_pts, gcj_pts, bd_pts = points(lng, lat), points(*gcj), points(*bd)
     records = [
-        _Station(**{c: _text(v[i]) for c, v in cols.items()}, services=_services(services[i]),
+        _Station(**{c: plain_text(v[i]) for c, v in cols.items()}, services=_services(services[i]),
                  wgs84=wgs_pts[i], gcj02=gcj_pts[i], bd09=bd_pts[i])
         for i in range(n)
     ]
@@ -222,17 +212,6 @@ def _by_status(records: list[_Station]) -> dict[str, list[_Station]]:
     return {s: rows for s, rows in groups.items() if rows}
 
 
-def _neutralise(text: str) -> str:
-    """Prefix ``'`` to a cell a spreadsheet would run as a formula; numbers stay as they are.
-
-    >>> _neutralise("=HYPERLINK(0)"), _neutralise("-12.5"), _neutralise("-1+cmd"), _neutralise("")
-    ("'=HYPERLINK(0)", '-12.5', "'-1+cmd", '')
-    """
-    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
 def _xml_text(text: str) -> str:
     """Drop what XML 1.0 cannot hold: C0 controls except tab and LF (CR becomes LF).
 
@@ -246,13 +225,6 @@ def _fmt(value: float, decimals: int) -> str:
     return f"{value:.{decimals}f}"
 
 
-def _csv_bytes(rows: Iterable[Iterable[str]]) -> bytes:
-    """CSV in UTF-8 with BOM and CRLF line ends, which Excel opens correctly."""
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(rows)
-    return buf.getvalue().encode("utf-8-sig")
-
-
 def _xml_bytes(root: ET.Element) -> bytes:
     ET.indent(root, space="  ")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
@@ -263,15 +235,6 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -
     if text is not None:
         element.text = _xml_text(text)
     return element
-
-
-def _write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to a temporary file next to ``path``, then rename it over ``path``."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        msg = f"cannot write {path}: directory {path.parent} does not exist"
-        raise MissingDataError(msg)
-    return atomic_write_bytes(path, data)
 
 
 def _done(path: Path, count: int, what: str) -> Path:
@@ -318,7 +281,7 @@ def write_geojson(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> P
                          "properties": properties})
     doc = {"type": "FeatureCollection", "features": features}
     text = json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False)
-    return _done(_write_atomic(path, (text + "\n").encode("utf-8")), len(records), "GeoJSON")
+    return _done(atomic_write_bytes(path, (text + "\n").encode("utf-8")), len(records), "GeoJSON")
 
 
 def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
@@ -352,8 +315,8 @@ def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
         coords = ["", "", "", "", "", ""]
         if r.wgs84 is not None and r.gcj02 is not None and r.bd09 is not None:
             coords = [_fmt(c, 7) for c in (*r.wgs84, *r.gcj02, *r.bd09)]
-        rows.append((*(_neutralise(t) for t in text), *coords))
-    return _done(_write_atomic(path, _csv_bytes(rows)), len(records), "CSV")
+        rows.append((*(neutralise(t) for t in text), *coords))
+    return _done(atomic_write_bytes(path, csv_bytes(rows)), len(records), "CSV")
 
 
 def write_kml(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
@@ -401,7 +364,7 @@ def write_kml(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
         _sub(folder, "name", f"{_status_label(status)} ({status})" if known else status)
         for r in rows:
             _kml_placemark(folder, r, "status-" + (status if known else "other"))
-    return _done(_write_atomic(path, _xml_bytes(kml)), len(records), "KML")
+    return _done(atomic_write_bytes(path, _xml_bytes(kml)), len(records), "KML")
 
 
 def _kml_placemark(folder: ET.Element, r: _Station, style: str) -> None:
@@ -472,7 +435,7 @@ def write_gpx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
                       ("services", ";".join(r.services)), ("reason", r.reason))
             _sub(extensions, "sp:unlocated", r.name, station_id=r.station_id, status=r.status,
                  **{k: v for k, v in fields if v})
-    return _done(_write_atomic(path, _xml_bytes(gpx)), len(records), "GPX")
+    return _done(atomic_write_bytes(path, _xml_bytes(gpx)), len(records), "GPX")
 
 
 def write_amap_sheet(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
@@ -519,10 +482,10 @@ def write_amap_sheet(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *
             link = (f"https://uri.amap.com/marker?position={lng},{lat}"
                     f"&name={quote(r.name, safe='')}&coordinate=gaode")
         text = (r.name, r.address, r.phone, r.hours, _service_labels(r.services))
-        name, address, phone, hours, services = (_neutralise(t) for t in text)
+        name, address, phone, hours, services = (neutralise(t) for t in text)
         rows.append((name, address, lng, lat, phone, hours, services, link,
-                     _neutralise(r.station_id)))
-    return _done(_write_atomic(path, _csv_bytes(rows)), len(records), "Amap listing sheet")
+                     neutralise(r.station_id)))
+    return _done(atomic_write_bytes(path, csv_bytes(rows)), len(records), "Amap listing sheet")
 
 
 _WRITERS: Mapping[str, Callable[..., Path]] = MappingProxyType({

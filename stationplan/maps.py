@@ -17,7 +17,6 @@ tree order instead of random, so the same inputs give byte-identical HTML.
 from __future__ import annotations
 
 import html
-import json
 import logging
 import math
 import re
@@ -38,6 +37,7 @@ from jinja2 import Template
 from ._errors import InputError
 from ._i18n import run_lang, section
 from ._i18n import text as text_in
+from ._io import script_json
 from ._options import BASEMAPS, MapOptions  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
 from ._render import mapdata as md
 from ._render import mapjs
@@ -186,7 +186,7 @@ def coverage_map(
     bounds = _bounds(coverage, outline, view)
     if bounds is not None:
         fmap.fit_bounds(bounds)
-    _number_elements(root)
+    mapjs.number_elements(root)
     log.info("map: %d street features, %d gap runs, %d stations, %d proposals (%s, %s)",
              len(bands), len(gaps), len(ok), n_proposals, lang, basemap)
     return fmap
@@ -208,21 +208,6 @@ def _map_options(given: MapOptions | None, lang: str | None, basemap: str,
 
 # --- elements --------------------------------------------------------------------------
 
-def _json(value: Any) -> str:
-    """JSON that is safe inside a <script> element.
-
-    Inside a script the HTML parser reacts only to ``</`` (an end tag such as
-    ``</script>``) and to ``<!--``. JSON has ``<`` only inside strings, where ``<\\/``
-    and ``\\u003c`` stand for the same characters.
-
-    >>> print(_json({"a": "</script><!--<b>"}))
-    {"a":"<\\/script>\\u003c!--<b>"}
-    """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    text = text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
 class _Call(MacroElement):
     """``(function)(args...);`` in the map script: elements by JS name, the rest as JSON."""
 
@@ -235,7 +220,8 @@ class _Call(MacroElement):
         self.args = args
 
     def js(self) -> str:
-        args = ", ".join(a.get_name() if isinstance(a, Element) else _json(a) for a in self.args)
+        args = ", ".join(a.get_name() if isinstance(a, Element) else script_json(a)
+                         for a in self.args)
         return f"({self.function})({args});"
 
 
@@ -244,22 +230,6 @@ class _SearchCall(JSCSSMixin, _Call):
 
     default_js = folium.plugins.Search.default_js
     default_css = folium.plugins.Search.default_css
-
-
-def _number_elements(root: Any) -> None:
-    """Replace folium's random element ids by their position in the tree.
-
-    The JavaScript names and HTML ids of elements derive from ``_id``; names are looked
-    up when rendering, so renumbering before rendering keeps every reference intact and
-    makes the output the same from run to run.
-    """
-    stack = [root]
-    n = 0
-    while stack:
-        element = stack.pop()
-        element._id = f"{n:04d}"
-        n += 1
-        stack.extend(reversed(list(element._children.values())))
 
 
 def _lang_of(text: Mapping[str, str]) -> str:

@@ -25,10 +25,10 @@ from ._streets import (  # the model, whose public home is this module
     MODES,
     StreetNetwork,
     TravelMode,
-    _mode,
-    _network_from_segments,
-    _network_from_ways,
+    network_from_segments,
+    network_from_ways,
     road_class,
+    travel_mode,
 )
 from .area import BRIEF_ROAD_CLASSES, RoadClasses, with_demand
 
@@ -104,7 +104,7 @@ def load_network(
     StreetNetwork
         Every connected piece is kept; nothing is dropped for being small.
     """
-    travel = _mode(mode)
+    travel = travel_mode(mode)
     centerline = _centerline_options(centerline, split_at_crossings, join_tolerance_m,
                                      class_column, oneway_column)
     if area is not None and area_place is not None:
@@ -274,7 +274,7 @@ def _read_osm_file(
         log.info("%s is large (%.0f MB): give a planning area to read only that part",
                  path.name, stat.st_size / 1e6)
     ways, coords, stats = read_osm_ways(path, way_filter(travel.overpass_filter), clip=clip)
-    net = _network_from_ways(ways, coords, travel, source=str(path), stats=stats)
+    net = network_from_ways(ways, coords, travel, source=str(path), stats=stats)
     if cached_at is not None:
         write_cached(cached_at, net)
         log.info("cached the network of %s in %s", path.name, cached_at)
@@ -305,7 +305,7 @@ def network_from_graph(
     """
     import osmnx as ox
 
-    travel = _mode(mode)
+    travel = travel_mode(mode)
     if graph.number_of_edges() == 0:
         msg = f"{source}: the graph has no edges"
         raise MissingDataError(msg)
@@ -349,7 +349,7 @@ def network_from_graph(
         for n, p in zip(nodes.index, nodes.geometry.to_numpy(), strict=True)
     }
     stats = {"edges_without_mode_tags_dropped": dropped}
-    return _network_from_segments(ways, coords, travel, source=source, stats=stats)
+    return network_from_segments(ways, coords, travel, source=source, stats=stats)
 
 
 def _first(value: Any) -> int:

@@ -17,7 +17,7 @@ from ._outdir import (
     CHECK_FILES,
     COVERAGE_FILES,
     PLAN_FILES,
-    check_out_dir,
+    open_out_dir,
 )
 
 if TYPE_CHECKING:  # the writers import their heavy modules when they run
@@ -70,11 +70,9 @@ def write_coverage_outputs(
     from .maps import coverage_map
     from .staticmap import coverage_png
 
-    out = Path(out_dir)
-    check_out_dir(out, COVERAGE_FILES, overwrite=overwrite)
+    out = open_out_dir(out_dir, COVERAGE_FILES, overwrite=overwrite)
     map_options = map_options or MapOptions()
     lang = map_options.lang
-    out.mkdir(parents=True, exist_ok=True)
     pieces = coverage.pieces[[*_PIECE_COLUMNS, "geometry"]]
     stations = coverage.stations
     texts = {
@@ -129,9 +127,7 @@ def write_plan_outputs(
     """
     from ._io import atomic_write_bytes, atomic_write_text, geojson_text, json_text
 
-    out = Path(out_dir)
-    check_out_dir(out, PLAN_FILES, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    out = open_out_dir(out_dir, PLAN_FILES, overwrite=overwrite)
     curve = result.curve
     texts = {
         "proposals.geojson": geojson_text(result.proposals.assign(status="proposed")),
@@ -178,24 +174,29 @@ def write_check_outputs(
     dict
         File name -> path written.
     """
-    from ._io import atomic_write_text, geojson_text, json_text
+    from ._io import (
+        atomic_write_bytes,
+        atomic_write_text,
+        csv_bytes,
+        csv_cell,
+        geojson_text,
+        json_text,
+        neutralise,
+    )
     from ._render.checkmap import check_map
-    from .check import CHECK_COLUMNS, _cell
-    from .export import _csv_bytes, _neutralise, _write_atomic
+    from .check import CHECK_COLUMNS
 
-    out = Path(out_dir)
-    check_out_dir(out, CHECK_FILES, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    out = open_out_dir(out_dir, CHECK_FILES, overwrite=overwrite)
     rows = [list(CHECK_COLUMNS)]
     for rec in checked[list(CHECK_COLUMNS)].to_dict("records"):
-        rows.append([_neutralise(_cell(rec[c])) for c in CHECK_COLUMNS])
+        rows.append([neutralise(csv_cell(rec[c])) for c in CHECK_COLUMNS])
     fmap = check_map(coverage, gaps, checked, area=area, map_options=map_options)
     paths = {
         "check.geojson": atomic_write_text(out / "check.geojson", geojson_text(checked)),
         "check_summary.json": atomic_write_text(out / "check_summary.json", json_text(summary)),
         "check_map.html": atomic_write_text(out / "check_map.html", fmap.get_root().render()),
     }
-    paths["check.csv"] = _write_atomic(out / "check.csv", _csv_bytes(rows))
+    paths["check.csv"] = atomic_write_bytes(out / "check.csv", csv_bytes(rows))
     log.info("wrote %d check files to %s", len(paths), out)
     return paths
 

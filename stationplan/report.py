@@ -23,9 +23,11 @@ import pandas as pd
 import shapely
 
 from ._errors import InputError, MissingDataError
+from ._figures import round_m, share
 from ._i18n import run_lang
-from ._outdir import REPORT_FILES, check_out_dir
+from ._outdir import REPORT_FILES, open_out_dir
 from ._route import catchment as ct
+from ._text import plain_text
 from ._version import __version__
 from .coverage import Coverage
 from .services import service_audit
@@ -132,16 +134,16 @@ def district_table(coverage: Coverage, districts: gpd.GeoDataFrame) -> dict[str,
         length = shapely.length(shapely.intersection(geoms[idx], poly))
         c = float(length[covered[idx]].sum())
         total = float(length.sum())
-        rows.append({"district": str(name), "demand_m": _r(total), "covered_m": _r(c),
-                     "covered_share": _share(c, total), "gap_m": _r(total - c),
+        rows.append({"district": str(name), "demand_m": round_m(total), "covered_m": round_m(c),
+                     "covered_share": share(c, total), "gap_m": round_m(total - c),
                      "stations": int(shapely.covers(poly, st_pts).sum()) if len(st_pts) else 0})
     union = shapely.union_all(polys)
     inside = shapely.length(shapely.intersection(geoms, union))
     out_total = float(pieces["length_m"].sum() - inside.sum())
     out_cov = float(pieces["length_m"].to_numpy()[covered].sum() - inside[covered].sum())
-    outside = {"demand_m": _r(max(out_total, 0.0)), "covered_m": _r(max(out_cov, 0.0)),
-               "covered_share": _share(out_cov, out_total) if out_total > 1e-3 else 0.0,
-               "gap_m": _r(max(out_total - out_cov, 0.0))}
+    outside = {"demand_m": round_m(max(out_total, 0.0)), "covered_m": round_m(max(out_cov, 0.0)),
+               "covered_share": share(out_cov, out_total) if out_total > 1e-3 else 0.0,
+               "gap_m": round_m(max(out_total - out_cov, 0.0))}
     return {"column": districts.attrs.get("name_column"), "rows": rows, "outside": outside}
 
 
@@ -174,11 +176,12 @@ def sole_coverage(coverage: Coverage) -> dict[str, Any]:
             break
         named = streets.loc[i].sort_values(ascending=False) if i in streets.index.levels[0] \
             else pd.Series(dtype=float)
-        rows.append({"station_id": str(ok["station_id"].iat[i]), "name": _text(ok["name"].iat[i]),
-                     "kind": _text(ok["kind"].iat[i]) if "kind" in ok else "existing",
-                     "sole_m": _r(per[i]),
+        rows.append({"station_id": str(ok["station_id"].iat[i]),
+                     "name": plain_text(ok["name"].iat[i]),
+                     "kind": plain_text(ok["kind"].iat[i]) if "kind" in ok else "existing",
+                     "sole_m": round_m(per[i]),
                      "streets": [str(s) for s in named.index[:_STREETS_PER_ROW]]})
-    return {"total_m": _r(float(per.sum())), "stations_with_sole": len(rows), "stations": rows}
+    return {"total_m": round_m(float(per.sum())), "stations_with_sole": len(rows), "stations": rows}
 
 
 def report_data(
@@ -234,8 +237,8 @@ def report_data(
         "plan_summary": None if plan is None else dict(plan.summary),
         "check_summary": None if csum is None else dict(csum),
         "largest_gaps": [
-            {"gap_id": int(g.gap_id), "length_m": _r(g.length_m), "streets": str(g.streets),
-             "max_dist_m": None if not np.isfinite(g.max_dist_m) else _r(g.max_dist_m),
+            {"gap_id": int(g.gap_id), "length_m": round_m(g.length_m), "streets": str(g.streets),
+             "max_dist_m": None if not np.isfinite(g.max_dist_m) else round_m(g.max_dist_m),
              "lon": round(float(g.point_lon), 7), "lat": round(float(g.point_lat), 7)}
             for g in top.itertuples()
         ],
@@ -252,12 +255,12 @@ def report_data(
     if checked is not None:
         settings = checked.attrs.get("check_settings", {})
         data["check_rows"] = [
-            {"proposal_id": str(r["proposal_id"]), "name": _text(r["name"]),
+            {"proposal_id": str(r["proposal_id"]), "name": plain_text(r["name"]),
              "verdict": r["verdict"], "reason": reason_text(r, settings, lang),
-             "gain_m": None if not np.isfinite(r["gain_m"]) else _r(r["gain_m"]),
+             "gain_m": None if not np.isfinite(r["gain_m"]) else round_m(r["gain_m"]),
              "dist_station_m": None if not np.isfinite(r["dist_station_m"])
-             else _r(r["dist_station_m"]),
-             "street": _text(r["street"])}
+             else round_m(r["dist_station_m"]),
+             "street": plain_text(r["street"])}
             for r in checked.to_dict("records")
         ]
     return data
@@ -291,9 +294,7 @@ def write_report(
     """
     from ._io import atomic_write_text, json_text
     from ._render.reportdoc import render_html, render_markdown
-    out = Path(out_dir)
-    check_out_dir(out, REPORT_FILES, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    out = open_out_dir(out_dir, REPORT_FILES, overwrite=overwrite)
     images = dict(images or {})
     paths = {
         "report.json": atomic_write_text(out / "report.json", json_text(data)),
@@ -302,17 +303,3 @@ def write_report(
     }
     log.info("wrote the report to %s", out / "report.html")
     return paths
-
-
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return ""
-    return str(value)
-
-
-def _r(x: float) -> float:
-    return round(float(x), 3)
-
-
-def _share(part: float, whole: float) -> float:
-    return round(part / whole, 6) if whole > 0 else 0.0

@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 
 from . import _route
 from ._errors import InputError
+from ._figures import share
 from ._solve import solver as _solver
 from .coverage import CoverageRule
 from .demand import DemandUnits, coverage_matrix, demand_units, unit_distances
@@ -188,13 +189,14 @@ def plan_sites(
                                         length[open_rows], w_existing, w_coverable)
     curve = _curve(a_open, weight[open_rows], w_existing, w_coverable, conflicts)
     objective = "target" if target_share is not None else "new_sites"
+    # with no coverable demand, all of it is covered: shares of an empty whole are 1.0 here
     summary: dict[str, Any] = {
         "objective": objective,
         "target_share": target_share,
         "new_sites_requested": new_sites,
         "new_sites": len(final),
-        "coverage_before": _share(w_existing, w_coverable),
-        "coverage_after": _share(after_w, w_coverable),
+        "coverage_before": (share(w_existing, w_coverable) if w_coverable > 0 else 1.0),
+        "coverage_after": (share(after_w, w_coverable) if w_coverable > 0 else 1.0),
         "covered_m_before": round(m_existing, 3),
         "covered_m_after": round(after_m, 3),
         "coverable_m": round(m_coverable, 3),
@@ -275,10 +277,6 @@ def _quality(cert: _solver.Certificate) -> str:
     return f"gap <= {100 * cert.gap:.1f} % by {how}"
 
 
-def _share(part: float, whole: float) -> float:
-    return round(part / whole, 6) if whole > 0 else 1.0
-
-
 def _rank(cand: gpd.GeoDataFrame, chosen: list[int], cover: csc_array, weight: np.ndarray,
           length: np.ndarray, w_existing: float, w_coverable: float
           ) -> tuple[gpd.GeoDataFrame, float, float]:
@@ -305,7 +303,7 @@ def _rank(cand: gpd.GeoDataFrame, chosen: list[int], cover: csc_array, weight: n
         gains_m.append(float(length[new].sum()))
         total_w += gains_w[-1]
         total_m += gains_m[-1]
-        cum.append(_share(total_w, w_coverable))
+        cum.append(share(total_w, w_coverable) if w_coverable > 0 else 1.0)
     picked = cand.iloc[order].copy() if order else cand.iloc[[]].copy()
     picked.insert(0, "rank", np.arange(1, len(order) + 1))
     picked["marginal_m"] = np.round(gains_m, 3)
@@ -321,14 +319,14 @@ def _curve(cover: csc_array, weight: np.ndarray, w_existing: float, w_coverable:
                                                       .sum()), conflicts=conflicts)
     order = _solver.greedy(inst)
     covered = np.zeros(cover.shape[0], dtype=bool)
-    shares = [_share(w_existing, w_coverable)]
+    shares = [(share(w_existing, w_coverable) if w_coverable > 0 else 1.0)]
     total = w_existing
     for j in order:
         rows = inst.col(j)
         new = rows[~covered[rows]]
         covered[new] = True
         total += float(weight[new].sum())
-        shares.append(_share(total, w_coverable))
+        shares.append(share(total, w_coverable) if w_coverable > 0 else 1.0)
     return pd.DataFrame({"new_sites": np.arange(len(shares)), "coverage_share": shares})
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
+from ._figures import round_m, share
 from ._version import __version__
 from .coverage import Coverage
 from .services import service_audit
@@ -48,7 +49,8 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         sel = road == cls
         t = float(pieces.loc[sel, "length_m"].sum())
         c = float(pieces.loc[sel & is_cov, "length_m"].sum())
-        by_class[cls] = {"total_m": _r(t), "covered_m": _r(c), "covered_share": _share(c, t)}
+        by_class[cls] = {"total_m": round_m(t), "covered_m": round_m(c),
+                         "covered_share": share(c, t)}
 
     catchment = pieces.loc[is_cov].groupby("station_id")["length_m"].sum()
     per_station = [
@@ -56,7 +58,7 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
             "station_id": str(sid),
             "name": str(name),
             "status": str(st),
-            "catchment_m": _r(float(catchment.get(sid, 0.0))),
+            "catchment_m": round_m(float(catchment.get(sid, 0.0))),
         }
         for sid, name, st in zip(stations["station_id"], stations["name"], status, strict=True)
     ]
@@ -66,13 +68,13 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         "mode": coverage.network.mode.name,
         "mode_description": coverage.network.mode.description,
         "rule": coverage.rule.describe(),
-        "total_m": _r(total),
-        "covered_m": _r(covered),
-        "covered_share": _share(covered, total),
-        "gap_m": _r(coverage.gap_m),
+        "total_m": round_m(total),
+        "covered_m": round_m(covered),
+        "covered_share": share(covered, total),
+        "gap_m": round_m(coverage.gap_m),
         "gap_clusters": len(gaps),
         "largest_gaps": [
-            {"gap_id": int(g.gap_id), "length_m": _r(g.length_m), "streets": g.streets}
+            {"gap_id": int(g.gap_id), "length_m": round_m(g.length_m), "streets": g.streets}
             for g in gaps.head(10).itertuples()
         ],
         "stations_read": len(stations),
@@ -83,7 +85,7 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         "by_road_class": by_class,
         "demand": {
             **coverage.network.demand.describe(),
-            "ignored_m": _r(float(all_pieces["length_m"].sum()) - total),
+            "ignored_m": round_m(float(all_pieces["length_m"].sum()) - total),
         },
         "islands": _plain(coverage.network.islands()),
         "stations": per_station,
@@ -96,14 +98,5 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
     }
 
 
-def _r(x: float | np.floating[Any]) -> float:
-    """Round metres to millimetres so JSON output is stable across platforms."""
-    return round(float(x), 3)
-
-
-def _share(part: float, whole: float) -> float:
-    return round(part / whole, 6) if whole > 0 else 0.0
-
-
 def _plain(stats: dict[str, Any]) -> dict[str, Any]:
-    return {k: (_r(v) if isinstance(v, float | np.floating) else v) for k, v in stats.items()}
+    return {k: (round_m(v) if isinstance(v, float | np.floating) else v) for k, v in stats.items()}

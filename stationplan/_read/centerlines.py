@@ -26,7 +26,8 @@ import shapely
 from scipy.spatial import cKDTree
 
 from .._errors import InputError, MissingDataError
-from .._streets import StreetNetwork, TravelMode, _network_from_segments
+from .._streets import StreetNetwork, TravelMode, network_from_segments
+from .._text import cell_text
 from ..area import read_vector
 from .osmfilter import way_filter
 
@@ -126,7 +127,7 @@ def read_centerlines(
     lonlat = lonlat.explode(index_parts=False)
     lonlat = lonlat[~lonlat.geometry.is_empty & lonlat.geom_type.eq("LineString")]
     keep = way_filter(travel.overpass_filter)
-    classes = [_text(v) for v in (lonlat[cls_col] if cls_col else [None] * len(lonlat))]
+    classes = [cell_text(v) or None for v in (lonlat[cls_col] if cls_col else [None] * len(lonlat))]
     ok = np.array([c is None or c.casefold() not in _OSM_HIGHWAY or keep({"highway": c.casefold()})
                    for c in classes], dtype=bool)
     dropped_by_mode = int((~ok).sum())
@@ -160,7 +161,7 @@ def read_centerlines(
     out = []
     for line, a, b, xy in segments:
         geom = shapely.linestrings(np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
-        tags = {"highway": classes[line], "name": _text(names[line])}
+        tags = {"highway": classes[line], "name": cell_text(names[line]) or None}
         tags = {k: v for k, v in tags.items() if v}
         out.append((int(rows[line]), tags, [a + 1, b + 1], geom, True, not one_way[line]))
     stats = {"features_in_file": len(frame), "lines_dropped_by_mode": dropped_by_mode,
@@ -168,7 +169,7 @@ def read_centerlines(
     log.info("%s: moved %d line ends onto other ends within %.2f m, joined %d ends lying on "
              "lines, split %d crossings", path.name, stats["ends_snapped_to_ends"],
              join_tolerance_m, stats["ends_joined_to_lines"], stats["crossings_split"])
-    return _network_from_segments(out, node_lonlat, travel, source=str(path), stats=stats)
+    return network_from_segments(out, node_lonlat, travel, source=str(path), stats=stats)
 
 
 def _column(frame: gpd.GeoDataFrame, given: str | None, names: tuple[str, ...], what: str,
@@ -182,13 +183,6 @@ def _column(frame: gpd.GeoDataFrame, given: str | None, names: tuple[str, ...], 
         return given
     lower = {str(c).casefold(): c for c in columns}
     return next((lower[n] for n in names if n in lower), None)
-
-
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _node(

@@ -25,7 +25,7 @@ import requests
 import shapely
 
 from .._errors import InputError, MissingDataError, NetworkUnavailableError
-from .._streets import StreetNetwork, TravelMode, _network_from_ways
+from .._streets import StreetNetwork, TravelMode, network_from_ways
 from ..area import buffer_lonlat, read_area
 from .cache import cache_path, read_cached, write_cached
 from .osm import ways_from_overpass
@@ -212,7 +212,7 @@ def load_online(
             download, travel.osmnx_network_type, travel.overpass_filter))
     ways, coords, stats = ways_from_overpass(
         responses, way_filter(travel.overpass_filter), clip=download, source=query.label())
-    net = _network_from_ways(ways, coords, travel, source=f"OpenStreetMap {query.label()}",
+    net = network_from_ways(ways, coords, travel, source=f"OpenStreetMap {query.label()}",
                              stats=stats)
     write_cached(path, (net, area))
     log.info("built the network for %s and cached it in %s", query.label(), path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import json
 from typing import Any
 
 import folium
@@ -20,9 +19,11 @@ from jinja2 import Template
 
 from .. import chinacrs
 from .._i18n import run_lang, section, text
+from .._io import script_json
 from .._options import MapOptions
 from ..check import VERDICTS, reason_text
 from ..maps import coverage_map
+from .mapjs import number_elements
 
 VERDICT_COLOURS = {
     "accept": "#1a9850", "redundant": "#fdae61", "too_close": "#d73027",
@@ -50,7 +51,8 @@ class _Markers(MacroElement):
         self.group, self.rows, self.style = group, rows, style
 
     def js(self) -> str:
-        return f"({_JS_MARKERS})({self.group.get_name()}, {_json(self.rows)}, {_json(self.style)});"
+        rows, style = script_json(self.rows), script_json(self.style)
+        return f"({_JS_MARKERS})({self.group.get_name()}, {rows}, {style});"
 
 
 class _Legend(MacroElement):
@@ -104,7 +106,7 @@ def check_map(
     children = fmap._children
     for key in [k for k, c in children.items() if isinstance(c, folium.LayerControl)]:
         children.move_to_end(key)
-    _renumber(fmap.get_root())
+    number_elements(fmap.get_root())
     return fmap
 
 
@@ -136,24 +138,3 @@ def _rows(sel, settings, words, labels, lang, *, gcj: bool) -> list[list]:
             f"<td>{html.escape(v)}</td></tr>" for k, v in lines) + "</table>"
         rows.append([round(float(y), 7), round(float(x), 7), html.escape(title), popup])
     return rows
-
-
-def _json(value: Any) -> str:
-    """JSON safe inside a <script> element.
-
-    >>> print(_json(["</script><!--`${x}`"]))
-    ["<\\/script>\\u003c!--`${x}`"]
-    """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    text = text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
-def _renumber(root: Any) -> None:
-    """Number every element's id by its position in the tree, so output is reproducible."""
-    stack, n = [root], 0
-    while stack:
-        element = stack.pop()
-        element._id = f"{n:04d}"
-        n += 1
-        stack.extend(reversed(list(element._children.values())))

@@ -5,6 +5,26 @@ elements by their JavaScript name and everything else as script-safe JSON, so no
 text is ever spliced into code.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
+
+def number_elements(root: Any) -> None:
+    """Replace folium's random element ids by their position in the tree.
+
+    The JavaScript names and HTML ids of elements derive from ``_id``; names are looked
+    up when rendering, so renumbering before rendering keeps every reference intact and
+    makes the output the same from run to run.
+    """
+    stack = [root]
+    n = 0
+    while stack:
+        element = stack.pop()
+        element._id = f"{n:04d}"
+        n += 1
+        stack.extend(reversed(list(element._children.values())))
+
 PANES = """function (map) {
   [["spAreas", 380], ["spOther", 390], ["spStreets", 400], ["spGaps", 410], ["spOutline", 420]]
     .forEach(function (p) { map.createPane(p[0]).style.zIndex = p[1]; });

@@ -11,7 +11,7 @@ from typing import Any
 import geopandas as gpd
 
 from .._io import atomic_write_text, json_text
-from .._outdir import NETWORK_FILES, check_out_dir
+from .._outdir import NETWORK_FILES, open_out_dir
 from .._streets import StreetNetwork
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,7 @@ def write_network(
     dict
         File name -> path written.
     """
-    out = Path(out_dir)
-    check_out_dir(out, NETWORK_FILES, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    out = open_out_dir(out_dir, NETWORK_FILES, overwrite=overwrite)
     gpkg = out / "network.gpkg"
     fd, tmp_name = tempfile.mkstemp(prefix=".network.", suffix=".gpkg", dir=out)
     tmp = Path(tmp_name)

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .._i18n import section, text
-from .._io import _plain
+from .._io import json_ready
 from .._text import isolate_bidi
 
 _MAX_AUDIT_ROWS = 50
@@ -403,7 +403,7 @@ def _html_parts(parts: Sequence[Part], lang: str) -> str:
     out = []
     for p in parts:
         if isinstance(p, Num):
-            value = json.dumps(_plain(p.value), ensure_ascii=False)
+            value = json.dumps(json_ready(p.value), ensure_ascii=False)
             key = json.dumps(list(p.key), ensure_ascii=False)
             out.append(f'<span class="num" data-src="{p.src}" data-key="{html.escape(key)}" '
                        f'data-kind="{p.kind}" data-value="{html.escape(value)}">'

@@ -1,0 +1,511 @@
+"""Reading station tables: the header and coordinate system, every row parsed and checked,
+the table assembled.
+
+Private: :func:`stationplan.stations.read_stations` is the public entry and documents the
+result.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from .._errors import InputError, MissingDataError
+from .._text import cell_text
+from ..services import parse_services
+from . import coords as _coords
+from .columns import Columns, header_names, resolve
+from .coords import WGS84, CrsSpec, crs_spec, is_na
+from .tables import Table, read_table
+
+# Messages come from the public stage, as they did before the reader had its own module.
+log = logging.getLogger("stationplan.stations")
+
+STATION_COLUMNS = ("station_id", "name", "row", "status", "reason")
+TEXT_FIELDS = ("address", "phone", "hours")
+_OPTIONAL_FIELDS = ("category", "host", "input_status", "input_reason")
+_RESERVED = frozenset({*STATION_COLUMNS, "note", *TEXT_FIELDS, *_OPTIONAL_FIELDS, "services",
+                       "src_lon", "src_lat", "src_crs", "geometry"})
+
+DUPLICATE_NAME_M = 50.0  # the same name this close is one station entered twice
+DUPLICATE_POINT_M = 5.0  # two stations this close are probably the same place
+_HEADER_SEARCH_ROWS = 30
+_EARTH_RADIUS_M = 6_371_008.8
+
+
+def read_station_table(
+    path: str | Path,
+    *,
+    encoding: str | None,
+    crs: Any,
+    sheet: str | int | None,
+    lon_col: str | None,
+    lat_col: str | None,
+    name_col: str | None,
+) -> gpd.GeoDataFrame:
+    """The station table of ``path`` (see :func:`stationplan.stations.read_stations`)."""
+    path = Path(path)
+    spec = _coords.resolve_crs(crs)
+    table = read_table(path, encoding=encoding, sheet=sheet)
+    overrides = {"lon_col": lon_col, "lat_col": lat_col, "name_col": name_col}
+    use_geometry = table.points is not None and lon_col is None and lat_col is None
+    header_row = None
+    if table.columns is None:
+        header_row, cols, rows, skipped = _find_header(table, path, spec, overrides)
+    else:
+        cols, rows, skipped = _resolve(table.columns, path, 0, spec, overrides), table.rows, 0
+        if not use_geometry and not cols.has_coordinates:
+            msg = (f"{path}: lon_col={lon_col!r}, lat_col={lat_col!r} do not name both "
+                   f"coordinate columns of {table.columns}; pass both")
+            raise InputError(msg)
+    if not rows:
+        # Nothing to plan from is an error, not an empty result: the wrong file, sheet
+        # or export more likely than a city without stations.
+        msg = (f"{path}: the file has a header but no station rows" if table.columns is None
+               else f"{path}: the file has no station {table.unit}s")
+        raise MissingDataError(msg)
+    rows = _join_spill(rows, cols)
+    source, pre = _source_crs(spec, cols, table, path, use_geometry=use_geometry,
+                              named=lon_col is not None or lat_col is not None)
+    data = _by_column(rows, len(cols.names))
+    parsed = _parse_rows(table, data, cols, source, pre, path, use_geometry=use_geometry)
+    stations = _assemble(table, data, cols, source, parsed, path)
+    stations.attrs["read_report"] = _report(stations, table, path, header_row, source,
+                                            skipped, parsed)
+    return stations
+
+
+# --- header and coordinate system ------------------------------------------------------
+
+def _resolve(names: list[str], path: Path, row: int, spec: CrsSpec | None,
+             overrides: dict[str, str | None]) -> Columns:
+    try:
+        return resolve(names, prefer=spec.kind if spec else None, **overrides)
+    except KeyError as exc:
+        where = f" row {row}" if row else ""
+        msg = f"{path}:{where} {exc.args[0]}"
+        raise InputError(msg) from exc
+
+
+def _blank(cells: list[Any]) -> bool:
+    """Whether every cell of a row is empty or a "no value" marker."""
+    return all(is_na(cell) for cell in cells)  # the first cell usually decides
+
+
+def _find_header(table: Table, path: Path, spec: CrsSpec | None,
+                 overrides: dict[str, str | None]
+                 ) -> tuple[int, Columns, list[tuple[int, list[Any]]], int]:
+    """The first row whose cells name longitude/latitude columns, then the data rows."""
+    filled = [(n, cells) for n, cells in table.rows if not _blank(cells)]
+    if not filled:
+        msg = (f"{path}: the file is empty, no station rows; it needs a header row and one "
+               "row per station")
+        raise MissingDataError(msg)
+    for number, cells in filled[:_HEADER_SEARCH_ROWS]:
+        try:
+            cols = resolve(header_names(cells), prefer=spec.kind if spec else None, **overrides)
+        except KeyError:
+            continue
+        if cols.has_coordinates:
+            after = sum(n > number for n, _ in table.rows)
+            rows = [(n, c) for n, c in filled if n > number]
+            return number, cols, rows, after - len(rows)
+    number, cells = filled[0]
+    names = [n for n in header_names(cells) if n]
+    if any(overrides[k] for k in ("lon_col", "lat_col")):
+        _resolve(header_names(cells), path, number, spec, overrides)  # names the bad option
+    msg = (f"{path}: row {number}: no longitude/latitude columns in header {names}; name them "
+           "e.g. 'lon'/'lat' or '经度'/'纬度' (or one 'lng,lat' column), or pass lon_col/lat_col "
+           "(--lon-col/--lat-col)")
+    raise InputError(msg)
+
+
+def _source_crs(spec: CrsSpec | None, cols: Columns, table: Table, path: Path, *,
+                use_geometry: bool, named: bool) -> tuple[CrsSpec, CrsSpec | None]:
+    """The coordinate system of the values read, and one to apply first (map files only)."""
+    if use_geometry:
+        own = crs_spec(table.crs) if table.crs is not None else None
+        if spec is None:
+            if own is None:
+                msg = (f"{path}: the file has no coordinate reference system (for a Shapefile "
+                       "the .prj file is missing); add it, or pass the right one, e.g. "
+                       "crs='EPSG:4326' (command line: --crs EPSG:4326)")
+                raise InputError(msg)
+            return own, None
+        if own is not None and own.label != spec.label:
+            log.info("%s: reading coordinates as %s (crs option); the file says %s",
+                     path.name, spec.label, own.label)
+        if spec.kind in ("gcj02", "bd09") and own is not None and own.kind == "pyproj":
+            return spec, own  # the file's CRS to WGS-84 axes first, then the Chinese shift
+        return spec, None
+    if cols.tag is None:
+        return spec or WGS84, None
+    if spec is None:
+        log.info("%s: columns %s are labelled %s; converting them to WGS-84",
+                 path.name, cols.coordinate_label(), cols.tag)
+        return cast(CrsSpec, _coords.resolve_crs(cols.tag)), None  # a tag names a system
+    if spec.kind != cols.tag and not named:
+        msg = (f"{path}: columns {cols.coordinate_label()} are labelled {cols.tag}, but "
+               f"crs={spec.label!r} was given; leave the crs option out to read them as "
+               f"{cols.tag}, or name the columns with lon_col/lat_col")
+        raise InputError(msg)
+    return spec, None
+
+
+# --- rows ------------------------------------------------------------------------------
+
+@dataclass
+class _Parsed:
+    """Per-row results of reading coordinates: arrays in row order, texts by row index."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    src_x: np.ndarray
+    src_y: np.ndarray
+    problems: dict[int, list[str]]
+    notes: dict[int, list[str]]
+    swapped: int = 0
+    rounded: int = 0
+    duplicates: int = 0
+
+
+def _join_spill(rows: list[tuple[int, list[Any]]], cols: Columns
+                ) -> list[tuple[int, list[Any]]]:
+    """An unquoted "lng,lat" in the last column spills over: join it back."""
+    width = len(cols.names)
+    if cols.pair is None or cols.pair != width - 1:
+        return rows
+    out = []
+    for number, cells in rows:
+        if len(cells) > width:
+            tail = [str(c) for c in cells[cols.pair:] if not is_na(c)]
+            cells = [*cells[:cols.pair], ",".join(tail)]
+        out.append((number, cells))
+    return out
+
+
+@dataclass(frozen=True)
+class _Data:
+    """The data rows by column: their numbers and the cells of each header column."""
+
+    numbers: list[int]
+    columns: list[tuple[Any, ...]]
+
+
+def _by_column(rows: list[tuple[int, list[Any]]], width: int) -> _Data:
+    """Transpose the rows; short rows get ``None`` cells, cells beyond the header go."""
+    fitted = [cells if len(cells) == width else [*cells[:width], *[None] * (width - len(cells))]
+              for _, cells in rows]
+    columns = list(zip(*fitted, strict=True)) if width else []
+    return _Data([number for number, _ in rows], columns)
+
+
+def _label(xname: str, yname: str) -> str:
+    return f"column '{xname}'" if xname == yname else f"columns '{xname}'/'{yname}'"
+
+
+def _raw_xy(table: Table, data: _Data, cols: Columns,
+            problems: dict[int, list[str]], *, use_geometry: bool
+            ) -> tuple[list[Any] | tuple[Any, ...], list[Any] | tuple[Any, ...], str, str]:
+    """The x and y cells of every row (``None`` and a problem where there are none)."""
+    if use_geometry:
+        assert table.points is not None
+        xs: list[Any] = []
+        ys: list[Any] = []
+        for i, point in enumerate(table.points):
+            if isinstance(point, str):
+                problems[i].append(point)
+                point = (None, None)
+            xs.append(point[0])
+            ys.append(point[1])
+        return xs, ys, "longitude", "latitude"
+    if cols.pair is not None:
+        name = cols.names[cols.pair]
+        first, second, bad = _coords.parse_pairs(data.columns[cols.pair], name)
+        for i, problem in bad.items():
+            problems[i].append(problem)
+        return (second, first, name, name) if cols.pair_lat_first else (first, second, name,
+                                                                          name)
+    assert cols.lon is not None and cols.lat is not None  # no pair column: lon and lat ones
+    return (data.columns[cols.lon], data.columns[cols.lat], cols.names[cols.lon],
+            cols.names[cols.lat])
+
+
+def _without(texts: dict[int, list[str]], n: int) -> np.ndarray:
+    """Mask of the rows that have no text in ``texts``."""
+    mask = np.ones(n, dtype=bool)
+    mask[[i for i, t in texts.items() if t]] = False
+    return mask
+
+
+def _check_degrees(xs: np.ndarray, ys: np.ndarray, both: np.ndarray, label: str,
+                   xname: str, yname: str, problems: dict[int, list[str]],
+                   notes: dict[int, list[str]]) -> int:
+    """Range checks; swapped columns are fixed (in place) when only the swap lies in China."""
+    swap = both & ~_coords.in_china(xs, ys) & _coords.in_china(ys, xs)
+    for i in np.flatnonzero(swap).tolist():
+        x, y = float(xs[i]), float(ys[i])
+        notes[i].append(f"{label}: ({x}, {y}) only makes sense swapped: "
+                        f"read as longitude {y}, latitude {x}; check the file")
+    xs[swap], ys[swap] = ys[swap], xs[swap]
+    check = both & ~swap
+    with np.errstate(invalid="ignore"):
+        bad_x = check & ~((xs >= -180) & (xs <= 180))
+        bad_y = check & ~((ys >= -90) & (ys <= 90))
+    for i in np.flatnonzero(bad_x | bad_y).tolist():
+        x, y = float(xs[i]), float(ys[i])
+        if bad_x[i]:
+            problems[i].append(f"column '{xname}': longitude {x} is out of range (-180 to 180)")
+        if bad_y[i]:
+            hint = "; are lat and lon swapped?" if -90 <= x <= 90 else ""
+            problems[i].append(f"column '{yname}': latitude {y} is out of range (-90 to 90)"
+                               f"{hint}")
+    return int(swap.sum())
+
+
+def _parse_rows(table: Table, data: _Data, cols: Columns,
+                source: CrsSpec, pre: CrsSpec | None, path: Path, *,
+                use_geometry: bool) -> _Parsed:
+    n = len(data.numbers)
+    # Texts only for the rows that have any (a list per row would be 2 x n lists).
+    problems: dict[int, list[str]] = defaultdict(list)
+    notes: dict[int, list[str]] = defaultdict(list)
+    geographic = source.geographic and pre is None
+    raw_x, raw_y, xname, yname = _raw_xy(table, data, cols, problems,
+                                         use_geometry=use_geometry)
+    label = _label(xname, yname)
+    located = _without(problems, n)
+    where = np.flatnonzero(located)
+    px, places_x, bad_x = _coords.parse_cells([raw_x[i] for i in where], xname)
+    py, places_y, bad_y = _coords.parse_cells([raw_y[i] for i in where], yname)
+    for k in sorted({*bad_x, *bad_y}):
+        problems[int(where[k])].extend(p for p in (bad_x.get(k), bad_y.get(k)) if p)
+    both = np.zeros(n, dtype=bool)
+    both[where] = np.isfinite(px) & np.isfinite(py)
+    xs, ys = np.full(n, np.nan), np.full(n, np.nan)
+    xs[where], ys[where] = px, py
+    xs[~both], ys[~both] = np.nan, np.nan
+    rounded = np.zeros(n, dtype=bool)
+    swapped = 0
+    if geographic:
+        swapped = _check_degrees(xs, ys, both, label, xname, yname, problems, notes)
+        rounded[where] = (((places_x >= 0) & (places_x <= 2))
+                          | ((places_y >= 0) & (places_y <= 2)))
+        rounded &= both
+    usable = _without(problems, n) & np.isfinite(xs)
+    sx, sy = np.where(usable, xs, np.nan), np.where(usable, ys, np.nan)
+    if pre is not None:
+        sx, sy = _coords.to_wgs84(sx, sy, pre)
+    lon, lat = _coords.to_wgs84(sx, sy, source)
+    if not geographic and pre is None:
+        swapped += _check_projected(source, xs, ys, lon, lat, usable, label, problems, notes)
+    for i in np.flatnonzero(usable & ~(np.isfinite(lon) & np.isfinite(lat))).tolist():
+        if i not in problems:
+            problems[i].append(f"{label}: ({xs[i]}, {ys[i]}) "
+                               f"cannot be converted from {source.label} to WGS-84")
+    ok = _without(problems, n)
+    lon, lat = np.where(ok, lon, np.nan), np.where(ok, lat, np.nan)
+    for i in np.flatnonzero(ok & rounded).tolist():
+        notes[i].append(f"{label}: {xs[i]}, {ys[i]} have at "
+                        "most 2 decimals (about 1 km): were they rounded by Excel? Format the "
+                        "cells with 6 decimals")
+    return _Parsed(lon, lat, xs, ys, problems, notes, swapped, int((ok & rounded).sum()))
+
+
+def _check_projected(source: CrsSpec, xs: np.ndarray, ys: np.ndarray, lon: np.ndarray,
+                     lat: np.ndarray, usable: np.ndarray, label: str,
+                     problems: dict[int, list[str]], notes: dict[int, list[str]]) -> int:
+    """Projected x/y outside the CRS's area or China: swap them when the swap lies in both."""
+    inside = _coords.in_area(source, lon, lat)
+    china = _coords.in_china(lon, lat)
+    check = np.flatnonzero(usable & ~(inside & china))
+    a, b = _coords.to_wgs84(ys[check], xs[check], source)  # all swaps in one transform
+    fits = _coords.in_area(source, a, b) & _coords.in_china(a, b)
+    for k, i in enumerate(check.tolist()):
+        if fits[k]:
+            notes[i].append(f"{label}: ({xs[i]}, {ys[i]}) only lies in the "
+                            f"area of {source.label} swapped; used them swapped")
+            xs[i], ys[i], lon[i], lat[i] = ys[i], xs[i], a[k], b[k]
+        elif not inside[i]:
+            problems[i].append(f"{label}: ({xs[i]}, {ys[i]}) lies outside "
+                               f"the area of {source.label}; is that the right crs?")
+    return int(fits.sum())
+
+
+# --- assembling the table --------------------------------------------------------------
+
+def _services(data: _Data, cols: Columns) -> list[str]:
+    """The services of every row; rows with the same service cells share one parse."""
+    keys = list(cols.flags)
+    columns = [data.columns[cols.flags[k]] for k in keys]
+    columns += [data.columns[j] for j in cols.lists]
+    if not columns:
+        return [""] * len(data.numbers)
+    seen: dict[tuple[Any, ...], str] = {}
+    out = []
+    width = len(keys)
+    for cells in zip(*columns, strict=True):
+        text = seen.get(cells)
+        if text is None:
+            text = parse_services(dict(zip(keys, cells[:width], strict=True)), cells[width:])
+            seen[cells] = text
+        out.append(text)
+    return out
+
+
+def _assemble(table: Table, data: _Data, cols: Columns,
+              source: CrsSpec, parsed: _Parsed, path: Path) -> gpd.GeoDataFrame:
+    n = len(data.numbers)
+    numbers = data.numbers
+    tabular = table.columns is None
+
+    def field(name: str) -> list[str]:
+        index = cols.fields.get(name)
+        return [cell_text(v) for v in data.columns[index]] if index is not None else [""] * n
+
+    def joined(texts: dict[int, list[str]]) -> list[str]:
+        out = [""] * n
+        for i, t in texts.items():
+            if t:
+                out[i] = f"{path.name} {table.unit} {numbers[i]}: " + "; ".join(t)
+        return out
+
+    status = np.full(n, "ok", dtype=object)
+    status[[i for i, t in parsed.problems.items() if t]] = "invalid"
+    columns: dict[str, Any] = {
+        "station_id": _station_ids(field("station_id"), numbers, table.unit),
+        "name": field("name"),
+        "row": numbers,
+        "status": status.tolist(),
+        "reason": joined(parsed.problems),
+        "note": joined(parsed.notes),
+        **{f: field(f) for f in TEXT_FIELDS},
+        "services": _services(data, cols),
+        "src_lon": parsed.src_x,
+        "src_lat": parsed.src_y,
+        "src_crs": [source.label] * n,
+        **{f: field(f) for f in _OPTIONAL_FIELDS if f in cols.fields},
+    }
+    sources = {i: f for f, i in cols.fields.items()}
+    for i, name in enumerate(cols.names):
+        key = None if not name else f"input_{name}" if name in _RESERVED else name
+        if key is None or sources.get(i) in (name, key) or key in columns:
+            continue
+        cells = data.columns[i]
+        columns[key] = [cell_text(v) for v in cells] if tabular else list(cells)
+    _flag_duplicates(columns, parsed, path.name, table.unit)
+    frame = pd.DataFrame(columns)
+    _check_unique_ids(frame, path)
+    ok = np.isfinite(parsed.lon)
+    geometry = np.full(n, None, dtype=object)
+    geometry[ok] = shapely.points(parsed.lon[ok], parsed.lat[ok])
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=4326)
+
+
+def _station_ids(typed: list[str], numbers: list[int], unit: str) -> list[str]:
+    """Ids of the rows: the typed id, else the row number, else ``row<number>`` if taken.
+
+    A 序号 column 1, 2, 3 with one blank cell must not give the blank row the number of
+    the next row's id.
+
+    >>> _station_ids(["a", "", "b"], [2, 3, 4], "row")
+    ['a', '3', 'b']
+    >>> _station_ids(["", "2", ""], [2, 3, 4], "row")
+    ['row2', '2', '4']
+    """
+    taken = set(typed)
+    out = []
+    for sid, number in zip(typed, numbers, strict=True):
+        if not sid:
+            sid = str(number)
+            k = 1
+            while sid in taken:
+                sid = f"{unit}{number}" + (f"_{k}" if k > 1 else "")
+                k += 1
+            taken.add(sid)
+        out.append(sid)
+    return out
+
+
+def _flag_duplicates(columns: dict[str, Any], parsed: _Parsed, file: str, unit: str) -> None:
+    """Note the same name within 50 m, and any two stations within 5 m (rows are kept)."""
+    ok = np.flatnonzero(np.isfinite(parsed.lon))
+    if len(ok) < 2:
+        return
+    lam, phi = np.radians(parsed.lon[ok]), np.radians(parsed.lat[ok])
+    xyz = _EARTH_RADIUS_M * np.column_stack(
+        [np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+    pairs = cKDTree(xyz).query_pairs(DUPLICATE_NAME_M, output_type="ndarray")
+    if not len(pairs):
+        return
+    names, rows = columns["name"], columns["row"]
+    keys = np.array([unicodedata.normalize("NFKC", name).strip().lower() for name in names],
+                    dtype=object)
+    i, j = ok[pairs[:, 0]], ok[pairs[:, 1]]
+    dist = np.linalg.norm(xyz[pairs[:, 0]] - xyz[pairs[:, 1]], axis=1)  # chord = arc here
+    same = (keys[i] != "") & (keys[i] == keys[j])
+    keep = same | (dist <= DUPLICATE_POINT_M)
+    i, j, dist, same = i[keep], j[keep], dist[keep], same[keep]
+    order = np.lexsort((pairs[keep, 1], pairs[keep, 0]))
+    extra: dict[int, list[str]] = {}
+    for a, b, d, s in zip(i[order].tolist(), j[order].tolist(), dist[order].tolist(),
+                          same[order].tolist(), strict=True):
+        what = "the same name" if s else "a station"
+        for k, other in ((a, b), (b, a)):
+            extra.setdefault(k, []).append(
+                f"{what} as {unit} {rows[other]} ('{names[other]}') is "
+                f"{d:.1f} m away: a duplicate? (both kept)")
+    notes = columns["note"]
+    for k, texts in extra.items():
+        start = notes[k] + "; " if notes[k] else f"{file} {unit} {rows[k]}: "
+        notes[k] = start + "; ".join(texts)
+    parsed.duplicates = len(extra)
+
+
+def _check_unique_ids(frame: pd.DataFrame, path: Path) -> None:
+    dup = frame["station_id"].duplicated(keep=False)
+    if dup.any():
+        rows = frame.loc[dup, "row"].tolist()
+        msg = f"{path}: station ids repeat on rows {rows}; make the id column unique or drop it"
+        raise InputError(msg)
+
+
+def _report(stations: gpd.GeoDataFrame, table: Table, path: Path, header_row: int | None,
+            source: CrsSpec, skipped: int, parsed: _Parsed) -> dict[str, Any]:
+    n_bad = int((stations["status"] != "ok").sum())
+    report = {
+        "file": path.name, "format": table.fmt, "encoding": table.encoding,
+        "sheet": table.sheet, "header_row": header_row, "crs": source.label,
+        "stations": len(stations), "ok": len(stations) - n_bad, "invalid": n_bad,
+        "blank_rows_skipped": skipped, "swapped_fixed": parsed.swapped,
+        "rounded": parsed.rounded, "possible_duplicates": parsed.duplicates,
+    }
+    extras = [f"{v} {k.replace('_', ' ')}" for k, v in report.items()
+              if k in ("blank_rows_skipped", "swapped_fixed", "rounded", "possible_duplicates")
+              and v]
+    log.info("%s: read %d stations (%d ok, %d invalid%s), coordinates %s",
+             path.name, len(stations), len(stations) - n_bad, n_bad,
+             "".join("; " + e for e in extras), source.label)
+    if n_bad:
+        first = next(r for r, st in zip(stations["reason"], stations["status"], strict=True)
+                     if st != "ok")
+        log.info("%s: %d of %d rows have no usable location and are kept as invalid; "
+                 "first: %s", path.name, n_bad, len(stations), first)
+    return report
+
+
+def usable_points(stations: gpd.GeoDataFrame) -> np.ndarray:
+    """Rows with status "ok" and a point (a boolean mask)."""
+    geoms = stations.geometry
+    return ((stations["status"] == "ok").to_numpy() & ~geoms.isna().to_numpy()
+            & ~geoms.is_empty.to_numpy())
