@@ -18,7 +18,13 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the names; at run time __getatt
         ResourceError,
         StationplanError,
     )
-    from ._options import CenterlineOptions, MapOptions
+    from ._options import (
+        CenterlineOptions,
+        CheckOptions,
+        MapOptions,
+        NetworkOptions,
+        StationOptions,
+    )
     from ._read.online import OsmQuery
     from ._render.netout import network_summary, write_network
     from .area import BRIEF_ROAD_CLASSES, Demand, RoadClasses, read_area, with_demand
@@ -39,6 +45,7 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the names; at run time __getatt
 _SOURCES = {
     "BRIEF_ROAD_CLASSES": ".area",
     "CenterlineOptions": "._options",
+    "CheckOptions": "._options",
     "Coverage": ".coverage",
     "CoverageRule": ".coverage",
     "Demand": ".area",
@@ -46,11 +53,13 @@ _SOURCES = {
     "MODES": ".network",
     "MapOptions": "._options",
     "MissingDataError": "._errors",
+    "NetworkOptions": "._options",
     "NetworkUnavailableError": "._errors",
     "OffsetCheck": ".stations",
     "OsmQuery": "._read.online",
     "ResourceError": "._errors",
     "RoadClasses": ".area",
+    "StationOptions": "._options",
     "StationplanError": "._errors",
     "StreetNetwork": ".network",
     "TravelMode": ".network",
@@ -87,6 +96,7 @@ _SOURCES = {
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "BRIEF_ROAD_CLASSES",
     "CenterlineOptions",
+    "CheckOptions",
     "Coverage",
     "CoverageRule",
     "Demand",
@@ -94,11 +104,13 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "MODES",
     "MapOptions",
     "MissingDataError",
+    "NetworkOptions",
     "NetworkUnavailableError",
     "OffsetCheck",
     "OsmQuery",
     "ResourceError",
     "RoadClasses",
+    "StationOptions",
     "StationplanError",
     "StreetNetwork",
     "TravelMode",

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from ._errors import InputError
+
+if TYPE_CHECKING:  # area imports geopandas; this module stays light
+    from .area import RoadClasses
 
 # --- coverage rule ---------------------------------------------------------------------
 MODE = "walk"
@@ -154,3 +161,186 @@ class CenterlineOptions:
             if value is not None and not (isinstance(value, str) and value.strip()):
                 msg = f"{name} must be a column name, not {value!r}"
                 raise InputError(msg)
+
+
+def _check_metres(name: str, value: object, *, what: str) -> None:
+    """Raise unless ``value`` is a finite number >= 0 (a bool is not a number here).
+
+    >>> _check_metres("margin_m", 0, what="metres")
+    >>> _check_metres("margin_m", -1.0, what="metres of streets kept beyond the area")
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: margin_m must be a number >= 0 (metres of streets kept \
+beyond the area), not -1.0
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            math.isfinite(value) and value >= 0):
+        msg = f"{name} must be a number >= 0 ({what}), not {value!r}"
+        raise InputError(msg)
+
+
+def _check_text(name: str, value: object, *, what: str) -> None:
+    """Raise unless ``value`` is ``None`` or a non-blank string."""
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        msg = f"{name} must be {what}, not {value!r}"
+        raise InputError(msg)
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    """How a run loads its street network; checked when made, before a long run.
+
+    The fields are :func:`~stationplan.load_network`'s options, with the command line's
+    defaults.
+
+    Parameters
+    ----------
+    mode
+        Travel mode, a key of :data:`~stationplan.MODES` ("walk", "bike", "ebike"); it also
+        sets the coverage rule's default speed.
+    area, area_place
+        The area to serve (see :func:`~stationplan.load_network`).
+    margin_m
+        Metres of streets kept beyond the area; ``None``: the coverage limit for coverage,
+        plan, check and report, 500 m for the network command.
+    roads
+        Which road classes are demand; ``None`` (the default) means the brief's classes,
+        :data:`~stationplan.BRIEF_ROAD_CLASSES` (kept as ``None`` here because building
+        them needs :mod:`stationplan.area`, which this light module does not import); pass
+        ``RoadClasses()`` to serve every class.
+    centerline
+        How a centerline file is joined (:class:`CenterlineOptions`).
+    cache_dir, overpass_url, nominatim_url
+        Download cache folder and endpoints.
+
+    Examples
+    --------
+    >>> NetworkOptions(mode="bike", margin_m=300).margin_m
+    300
+    >>> NetworkOptions(mode="car")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: mode 'car' is not known; choose one of bike, ebike, walk
+    """
+
+    mode: str = MODE
+    area: Any = None
+    area_place: str | None = None
+    margin_m: float | None = None
+    roads: RoadClasses | None = None
+    centerline: CenterlineOptions | None = None
+    cache_dir: str | Path | None = None
+    overpass_url: str | None = None
+    nominatim_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODE_NAMES:
+            msg = f"mode {self.mode!r} is not known; choose one of {', '.join(MODE_NAMES)}"
+            raise InputError(msg)
+        if self.margin_m is not None:
+            _check_metres("margin_m", self.margin_m, what="metres of streets kept beyond the "
+                          "area; None for the default")
+        _check_text("area_place", self.area_place, what="a place name")
+        if self.roads is not None and not callable(getattr(self.roads, "serves", None)):
+            msg = (f"roads must be a RoadClasses (or None for the brief's classes), "
+                   f"not {self.roads!r}")
+            raise InputError(msg)
+        if self.centerline is not None and not isinstance(self.centerline, CenterlineOptions):
+            msg = f"centerline must be a CenterlineOptions, not {self.centerline!r}"
+            raise InputError(msg)
+        for name in ("overpass_url", "nominatim_url"):
+            _check_text(name, getattr(self, name), what="a URL (http://... or https://...)")
+
+
+@dataclass(frozen=True)
+class StationOptions:
+    """How a station file is read and snapped; checked when made, before a long run.
+
+    Parameters
+    ----------
+    crs, encoding, sheet, lon_col, lat_col, name_col
+        As for :func:`~stationplan.read_stations` (``crs="gcj02"`` for Gaode/Tencent
+        coordinates).
+    max_snap_m
+        Stations farther than this many metres from every street are not used.
+
+    Examples
+    --------
+    >>> StationOptions(crs="gcj02").read_kwargs()["crs"]
+    'gcj02'
+    >>> StationOptions(max_snap_m=-5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: max_snap_m must be a number >= 0 ...
+    """
+
+    crs: Any = None
+    encoding: str | None = None
+    sheet: str | int | None = None
+    lon_col: str | None = None
+    lat_col: str | None = None
+    name_col: str | None = None
+    max_snap_m: float = MAX_SNAP_M
+
+    def __post_init__(self) -> None:
+        _check_metres("max_snap_m", self.max_snap_m,
+                      what="metres from a station to its street")
+        _check_text("encoding", self.encoding, what="a text encoding such as 'gbk'")
+        for name in ("lon_col", "lat_col", "name_col"):
+            _check_text(name, getattr(self, name), what="a column name")
+        sheet = self.sheet
+        if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
+            msg = f"sheet must be a sheet name or a 0-based index, not {sheet!r}"
+            raise InputError(msg)
+
+    def read_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`~stationplan.read_stations`."""
+        return {"crs": self.crs, "encoding": self.encoding, "sheet": self.sheet,
+                "lon_col": self.lon_col, "lat_col": self.lat_col, "name_col": self.name_col}
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How proposed sites are checked (``run_check``, and ``run_report`` with proposals).
+
+    Parameters
+    ----------
+    proposal_crs
+        Coordinate system of the proposal file when it differs from the stations' ``crs``.
+    min_gain_m, spacing_m, class_weights
+        As for :func:`~stationplan.check_sites` (``class_weights`` is the command line's
+        ``--weights``).
+    benchmark, candidate_spacing_m, time_limit_s
+        As for :func:`~stationplan.check_summary`.
+
+    Examples
+    --------
+    >>> CheckOptions(class_weights={"primary": 2}).class_weights["primary"]
+    2
+    >>> CheckOptions(min_gain_m=-1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: min_gain_m must be a number >= 0 ...
+    """
+
+    proposal_crs: Any = None
+    min_gain_m: float = MIN_GAIN_M
+    spacing_m: float | None = None
+    class_weights: Mapping[str, float] = field(default_factory=dict)
+    benchmark: bool = True
+    candidate_spacing_m: float = CANDIDATE_SPACING_M
+    time_limit_s: float = TIME_LIMIT_S
+
+    def __post_init__(self) -> None:
+        _check_metres("min_gain_m", self.min_gain_m, what="metres of new coverage")
+        if self.spacing_m is not None:
+            _check_metres("spacing_m", self.spacing_m, what="metres between stations")
+        _check_metres("candidate_spacing_m", self.candidate_spacing_m,
+                      what="metres between street candidates")
+        _check_metres("time_limit_s", self.time_limit_s, what="seconds")
+        if not isinstance(self.class_weights, Mapping):
+            msg = (f"class_weights must map road classes to weights, "
+                   f"not {self.class_weights!r}")
+            raise InputError(msg)
+        # read-only, so that the frozen options stay unchanged
+        object.__setattr__(self, "class_weights", MappingProxyType(dict(self.class_weights)))

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import _options as opt
 from ._errors import InputError, StationplanError
-from ._options import CenterlineOptions, MapOptions
+from ._options import CenterlineOptions, CheckOptions, MapOptions, NetworkOptions, StationOptions
 from ._version import __version__
 
 log = logging.getLogger("stationplan")
@@ -80,12 +80,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_network(args: argparse.Namespace) -> int:
     _check_out(args, "network")
-    kwargs = _network_kwargs(args)
+    network_options = _network_options(args)
     from .pipeline import run_network
 
-    margin = opt.NETWORK_MARGIN_M if args.margin_m is None else args.margin_m
-    run = run_network(args.network, out=args.out, overwrite=args.overwrite, mode=args.mode,
-                      margin_m=margin, **kwargs)
+    run = run_network(args.network, out=args.out, overwrite=args.overwrite,
+                      network_options=network_options)
     net, paths = run.network, run.paths
     isl = net.islands()
     print(f"network: {paths['network.gpkg']} ({len(net.edges)} street segments, "
@@ -121,7 +120,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     _check_out(args, "check")
-    kwargs = {**_run_kwargs(args), **_check_kwargs(args)}
+    kwargs = {**_run_kwargs(args), "check_options": _check_options(args)}
     from .pipeline import CHECK_STAGES, run_check
 
     with _stage_bar("check", CHECK_STAGES, quiet=args.quiet) as on_stage:
@@ -137,7 +136,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     _check_out(args, "report")
-    kwargs = {**_run_kwargs(args), **_check_kwargs(args)}
+    kwargs = {**_run_kwargs(args), "check_options": _check_options(args)}
     from .pipeline import REPORT_STAGES, run_report
 
     with _stage_bar("report", REPORT_STAGES, quiet=args.quiet) as on_stage:
@@ -152,7 +151,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .export import write_stations
     from .stations import read_stations, station_markers
 
-    markers = station_markers(read_stations(args.stations, **_station_kwargs(args)))
+    markers = station_markers(read_stations(args.stations, **_station_options(args).read_kwargs()))
     path = write_stations(markers, args.out, format=args.format)
     counts = markers["status"].value_counts()
     log.info("exported %s", ", ".join(f"{n} {s}" for s, n in counts.items()))
@@ -173,30 +172,33 @@ def _check_out(args: argparse.Namespace, command: str) -> None:
 
 def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The rule, network, station-file and map options shared by the pipeline's runs."""
-    return {
-        "mode": args.mode, "radius_m": args.radius_m,
-        "max_minutes": None if args.no_time_limit else args.max_minutes,
-        "speed_kmh": args.speed_kmh, "max_snap_m": args.max_snap_m,
-        "margin_m": getattr(args, "margin_m", None), **_network_kwargs(args),
-        **_station_kwargs(args), "map_options": _map_options(args),
-    }
+    from .coverage import CoverageRule
+
+    rule = CoverageRule.for_mode(
+        args.mode, radius_m=args.radius_m,
+        max_minutes=None if args.no_time_limit else args.max_minutes, speed_kmh=args.speed_kmh)
+    return {"rule": rule, "network_options": _network_options(args),
+            "station_options": _station_options(args), "map_options": _map_options(args)}
 
 
-def _network_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The network options of ``args`` (commands without them get the defaults)."""
+def _network_options(args: argparse.Namespace) -> NetworkOptions:
+    """The network options of ``args`` (commands without some get their defaults)."""
     a = vars(args)
-    return {"area": a.get("area"), "area_place": a.get("area_place"), "roads": _roads(args),
-            "centerline": _centerline_options(args), "cache_dir": a.get("cache_dir"),
-            "overpass_url": a.get("overpass_url"), "nominatim_url": a.get("nominatim_url")}
+    return NetworkOptions(
+        mode=a.get("mode", opt.MODE), area=a.get("area"), area_place=a.get("area_place"),
+        margin_m=a.get("margin_m"), roads=_roads(args), centerline=_centerline_options(args),
+        cache_dir=a.get("cache_dir"), overpass_url=a.get("overpass_url"),
+        nominatim_url=a.get("nominatim_url"))
 
 
 def _roads(args: argparse.Namespace) -> Any:
-    """``--serve``/``--ignore`` over the brief's classes (each replaces its own half)."""
+    """``--serve``/``--ignore`` over the brief's classes (each replaces its own half);
+    ``None`` (neither given) is the brief's classes."""
     serve, ignore = getattr(args, "serve", None), getattr(args, "ignore", None)
-    from .area import BRIEF_ROAD_CLASSES, RoadClasses
-
     if serve is None and ignore is None:
-        return BRIEF_ROAD_CLASSES
+        return None
+    from .area import RoadClasses
+
     return RoadClasses(serve=serve if serve is not None else opt.BRIEF_SERVE,
                        ignore=ignore if ignore is not None else opt.BRIEF_IGNORE)
 
@@ -211,10 +213,12 @@ def _centerline_options(args: argparse.Namespace) -> CenterlineOptions | None:
     return CenterlineOptions(**given) if given else None
 
 
-def _station_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The station-file options of ``args`` as keyword arguments of ``read_stations``."""
-    return {name: getattr(args, name, None)
-            for name in ("crs", "encoding", "sheet", "lon_col", "lat_col", "name_col")}
+def _station_options(args: argparse.Namespace) -> StationOptions:
+    """The station-file options of ``args``."""
+    a = vars(args)
+    given = {name: a.get(name)
+             for name in ("crs", "encoding", "sheet", "lon_col", "lat_col", "name_col")}
+    return StationOptions(**given, max_snap_m=a.get("max_snap_m", opt.MAX_SNAP_M))
 
 
 def _map_options(args: argparse.Namespace) -> MapOptions:
@@ -224,11 +228,11 @@ def _map_options(args: argparse.Namespace) -> MapOptions:
                       tianditu_key=getattr(args, "tianditu_key", None))
 
 
-def _check_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return {"proposal_crs": args.proposal_crs, "min_gain_m": args.min_gain_m,
-            "spacing_m": args.spacing_m, "class_weights": _weights(args.weights),
-            "benchmark": not args.no_benchmark, "candidate_spacing_m": args.candidate_spacing_m,
-            "time_limit_s": args.time_limit_s}
+def _check_options(args: argparse.Namespace) -> CheckOptions:
+    return CheckOptions(
+        proposal_crs=args.proposal_crs, min_gain_m=args.min_gain_m, spacing_m=args.spacing_m,
+        class_weights=_weights(args.weights), benchmark=not args.no_benchmark,
+        candidate_spacing_m=args.candidate_spacing_m, time_limit_s=args.time_limit_s)
 
 
 def _map_path(paths: dict, *, resolve: bool = False) -> str:

@@ -30,9 +30,6 @@ from ._options import (
     CANDIDATE_SPACING_M,
     CANDIDATES,
     MAX_MINUTES,
-    MAX_SNAP_M,
-    MIN_GAIN_M,
-    MODE,
     NETWORK_MARGIN_M,
     OSM_SUFFIXES,
     RADIUS_M,
@@ -40,12 +37,14 @@ from ._options import (
     SEED,
     SPACING,
     TIME_LIMIT_S,
-    CenterlineOptions,
+    CheckOptions,
     MapOptions,
+    NetworkOptions,
+    StationOptions,
 )
 from ._outdir import check_out_dir, run_files
 from ._render.netout import write_network
-from .area import BRIEF_ROAD_CLASSES, RoadClasses
+from .area import BRIEF_ROAD_CLASSES
 from .coverage import Coverage, CoverageRule, compute_coverage
 from .gaps import find_gaps
 from .network import StreetNetwork, load_network
@@ -212,15 +211,7 @@ def run_network(
     *,
     out: str | Path | None = None,
     overwrite: bool = False,
-    mode: str = MODE,
-    area: Any = None,
-    area_place: str | None = None,
-    margin_m: float = NETWORK_MARGIN_M,
-    roads: RoadClasses | None = BRIEF_ROAD_CLASSES,
-    centerline: CenterlineOptions | None = None,
-    cache_dir: str | Path | None = None,
-    overpass_url: str | None = None,
-    nominatim_url: str | None = None,
+    network_options: NetworkOptions | None = None,
     on_stage: StageCallback | None = None,
 ) -> NetworkRun:
     """Build a street network and write it for inspection (``stationplan network``).
@@ -233,8 +224,9 @@ def run_network(
         Folder for ``network.gpkg`` and ``network_summary.json``; ``None`` writes nothing.
     overwrite
         Replace earlier outputs in ``out`` (checked before the network is built).
-    mode, area, area_place, margin_m, roads, centerline, cache_dir, overpass_url, nominatim_url
-        As for :func:`~stationplan.load_network`; ``margin_m`` in metres.
+    network_options
+        How the network is loaded (:class:`~stationplan.NetworkOptions`); its ``margin_m``
+        defaults to 500 m here.
     on_stage
         Called with each stage's name as it starts.
 
@@ -242,15 +234,12 @@ def run_network(
     -------
     NetworkRun
     """
+    netopt = network_options or NetworkOptions()
     if out is not None:
         check_out_dir(out, run_files("network"), overwrite=overwrite)
     stage = _Stages(on_stage)
     with stage("load_network"):
-        net = load_network(
-            network, mode=mode, area=area, area_place=area_place, margin_m=margin_m,
-            roads=roads, centerline=centerline, cache_dir=cache_dir, overpass_url=overpass_url,
-            nominatim_url=nominatim_url,
-        )
+        net = _load(network, netopt, default_margin_m=NETWORK_MARGIN_M)
     paths: dict[str, Path] = {}
     if out is not None:
         with stage("write_outputs"):
@@ -264,25 +253,9 @@ def run_coverage(
     *,
     out: str | Path | None = None,
     overwrite: bool = False,
-    mode: str = MODE,
-    radius_m: float = RADIUS_M,
-    max_minutes: float | None = MAX_MINUTES,
-    speed_kmh: float | None = None,
-    max_snap_m: float = MAX_SNAP_M,
-    area: Any = None,
-    area_place: str | None = None,
-    margin_m: float | None = None,
-    roads: RoadClasses | None = BRIEF_ROAD_CLASSES,
-    centerline: CenterlineOptions | None = None,
-    cache_dir: str | Path | None = None,
-    overpass_url: str | None = None,
-    nominatim_url: str | None = None,
-    crs: Any = None,
-    encoding: str | None = None,
-    sheet: str | int | None = None,
-    lon_col: str | None = None,
-    lat_col: str | None = None,
-    name_col: str | None = None,
+    rule: CoverageRule | None = None,
+    network_options: NetworkOptions | None = None,
+    station_options: StationOptions | None = None,
     map_options: MapOptions | None = None,
     on_stage: StageCallback | None = None,
 ) -> CoverageRun:
@@ -300,20 +273,17 @@ def run_coverage(
     overwrite
         Replace earlier outputs in ``out``; without it, existing outputs are an error,
         raised before any computation starts.
-    mode, radius_m, max_minutes, speed_kmh
-        The coverage rule (:meth:`~stationplan.CoverageRule.for_mode`): travel mode, the
-        network distance limit in metres and the travel-time limit in minutes (``None``:
-        distance only, the command line's ``--no-time-limit``) at ``speed_kmh`` (default:
-        the mode's speed).
-    max_snap_m
-        Stations farther than this many metres from every street are not used.
-    area, area_place, roads, centerline, cache_dir, overpass_url, nominatim_url
-        As for :func:`~stationplan.load_network`; ``roads`` defaults to
-        :data:`~stationplan.BRIEF_ROAD_CLASSES`, like the command line's.
-    margin_m
-        Metres of streets kept beyond the area; default: the coverage limit.
-    crs, encoding, sheet, lon_col, lat_col, name_col
-        How the station file is read (see :func:`~stationplan.read_stations`).
+    rule
+        The coverage rule (:class:`~stationplan.CoverageRule`); default: 500 m and 5
+        minutes at the speed of the network options' mode
+        (``CoverageRule.for_mode(mode)``). ``max_minutes=None`` is the command line's
+        ``--no-time-limit``.
+    network_options
+        How the network is loaded (:class:`~stationplan.NetworkOptions`); roads default
+        to :data:`~stationplan.BRIEF_ROAD_CLASSES` and ``margin_m`` to the coverage limit,
+        like the command line's.
+    station_options
+        How the station file is read and snapped (:class:`~stationplan.StationOptions`).
     map_options
         Language and basemap of the map (:class:`~stationplan.MapOptions`).
     on_stage
@@ -323,19 +293,14 @@ def run_coverage(
     -------
     CoverageRun
     """
-    map_options = map_options or MapOptions()
-    rule = _rule(mode, radius_m, max_minutes, speed_kmh)
+    job = _Job.make(rule, network_options, station_options, map_options, on_stage)
     if out is not None:
         check_out_dir(out, run_files("coverage"), overwrite=overwrite)
-    stage = _Stages(on_stage)
-    net, snapped = _network_and_stations(
-        network, stations, rule, stage, max_snap_m=max_snap_m,
-        net_kw=_net_kw(mode, area, area_place, margin_m, rule, roads, centerline, cache_dir,
-                       overpass_url, nominatim_url),
-        read_kw=_read_kw(crs, encoding, sheet, lon_col, lat_col, name_col))
+    stage = job.stage
+    net, snapped = job.network_and_stations(network, stations)
     _check_coverage_memory(net, snapped)
     with stage("coverage"):
-        cov = compute_coverage(net, snapped, rule=rule)
+        cov = compute_coverage(net, snapped, rule=job.rule)
     with stage("gaps"):
         gaps = find_gaps(cov)
         summary = summarize(cov, gaps)
@@ -348,7 +313,7 @@ def run_coverage(
     if out is not None:
         with stage("write_outputs"):
             paths = write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite,
-                                           map_options=map_options)
+                                           map_options=job.map_options)
         paths["timings.json"] = write_timings(out, stage.timings)
     return CoverageRun(net, snapped, cov, gaps, summary, paths, stage.timings)
 
@@ -359,6 +324,10 @@ def run_plan(
     *,
     out: str | Path | None = None,
     overwrite: bool = False,
+    rule: CoverageRule | None = None,
+    network_options: NetworkOptions | None = None,
+    station_options: StationOptions | None = None,
+    map_options: MapOptions | None = None,
     target_share: float | None = None,
     new_sites: int | None = None,
     candidates: str | Path = CANDIDATES,
@@ -373,26 +342,6 @@ def run_plan(
     seed: int = SEED,
     districts: str | Path | gpd.GeoDataFrame | None = None,
     district_col: str | None = None,
-    mode: str = MODE,
-    radius_m: float = RADIUS_M,
-    max_minutes: float | None = MAX_MINUTES,
-    speed_kmh: float | None = None,
-    max_snap_m: float = MAX_SNAP_M,
-    area: Any = None,
-    area_place: str | None = None,
-    margin_m: float | None = None,
-    roads: RoadClasses | None = BRIEF_ROAD_CLASSES,
-    centerline: CenterlineOptions | None = None,
-    cache_dir: str | Path | None = None,
-    overpass_url: str | None = None,
-    nominatim_url: str | None = None,
-    crs: Any = None,
-    encoding: str | None = None,
-    sheet: str | int | None = None,
-    lon_col: str | None = None,
-    lat_col: str | None = None,
-    name_col: str | None = None,
-    map_options: MapOptions | None = None,
     on_stage: StageCallback | None = None,
     progress: ProgressCallback | None = None,
 ) -> PlanRun:
@@ -400,7 +349,7 @@ def run_plan(
 
     Parameters
     ----------
-    network, stations, out, overwrite
+    network, stations, out, overwrite, rule, network_options, station_options, map_options
         As for :func:`run_coverage`; ``out`` also gets the plan files and the report.
     target_share, new_sites
         The goal (give at most one): the fewest new sites reaching ``target_share`` (0 to
@@ -408,7 +357,8 @@ def run_plan(
         ``target_share`` 1.0 (the command line's ``--target 100%``).
     candidates
         "osm" (host shops in the OSM file), "streets" (every ``candidate_spacing_m``
-        metres), a file of willing hosts, or "auto": "osm" for OSM files, else "streets".
+        metres), a file of willing hosts (read with the station options), or "auto":
+        "osm" for OSM files, else "streets".
     candidate_spacing_m, candidate_snap_m
         Metres between street candidates; hosts farther than ``candidate_snap_m`` from
         a street are left out.
@@ -420,10 +370,6 @@ def run_plan(
     districts, district_col
         District polygons (a file, read with :func:`~stationplan.read_districts`, or a
         GeoDataFrame) for a per-district table in the report.
-    mode, radius_m, max_minutes, speed_kmh, max_snap_m, area, area_place, margin_m, roads, \
-centerline, cache_dir, overpass_url, nominatim_url, crs, encoding, sheet, lon_col, lat_col, \
-name_col, map_options
-        As for :func:`run_coverage`.
     on_stage
         Called with each stage's name (:data:`PLAN_STAGES`) as it starts.
     progress
@@ -436,20 +382,15 @@ name_col, map_options
     from .candidates import exclude_zones, osm_candidates, snap_candidates, street_candidates
     from .siting import plan_sites, stations_with_proposals
 
-    map_options = map_options or MapOptions()
+    job = _Job.make(rule, network_options, station_options, map_options, on_stage)
     if target_share is not None and new_sites is not None:
         msg = "give target_share or new_sites, not both"
         raise InputError(msg)
-    rule = _rule(mode, radius_m, max_minutes, speed_kmh)
     if out is not None:
         check_out_dir(out, run_files("plan"), overwrite=overwrite)
     districts = _districts(districts, district_col)
-    read_kw = _read_kw(crs, encoding, sheet, lon_col, lat_col, name_col)
-    stage = _Stages(on_stage)
-    net, snapped = _network_and_stations(
-        network, stations, rule, stage, max_snap_m=max_snap_m, read_kw=read_kw,
-        net_kw=_net_kw(mode, area, area_place, margin_m, rule, roads, centerline, cache_dir,
-                       overpass_url, nominatim_url))
+    stage, rule = job.stage, job.rule
+    net, snapped = job.network_and_stations(network, stations)
     with stage("candidates"):
         source = candidates
         if source == "auto":
@@ -459,7 +400,7 @@ name_col, map_options
         elif source == "osm":
             cands = osm_candidates(net, network, max_snap_m=candidate_snap_m)
         else:
-            points = read_stations(source, **read_kw)
+            points = read_stations(source, **job.stations.read_kwargs())
             points = points[points["status"] == "ok"]
             cands = snap_candidates(net, points, kind="file", max_snap_m=candidate_snap_m)
         if exclude is not None:
@@ -488,10 +429,10 @@ name_col, map_options
         with stage("write_outputs"):
             paths = write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite,
                                            proposals=result.proposals,
-                                           map_options=map_options)
+                                           map_options=job.map_options)
             paths |= write_plan_outputs(out, result, overwrite=overwrite)
             paths = write_report_outputs(out, cov, gaps, summary, paths, plan=result,
-                                         districts=districts, lang=map_options.lang,
+                                         districts=districts, lang=job.map_options.lang,
                                          overwrite=overwrite)
     timings = {**stage.timings, **result.timings}
     if out is not None:
@@ -506,55 +447,25 @@ def run_check(
     *,
     out: str | Path | None = None,
     overwrite: bool = False,
-    proposal_crs: Any = None,
-    min_gain_m: float = MIN_GAIN_M,
-    spacing_m: float | None = None,
-    class_weights: Mapping[str, float] | None = None,
-    benchmark: bool = True,
-    candidate_spacing_m: float = CANDIDATE_SPACING_M,
-    time_limit_s: float = TIME_LIMIT_S,
-    mode: str = MODE,
-    radius_m: float = RADIUS_M,
-    max_minutes: float | None = MAX_MINUTES,
-    speed_kmh: float | None = None,
-    max_snap_m: float = MAX_SNAP_M,
-    area: Any = None,
-    area_place: str | None = None,
-    margin_m: float | None = None,
-    roads: RoadClasses | None = BRIEF_ROAD_CLASSES,
-    centerline: CenterlineOptions | None = None,
-    cache_dir: str | Path | None = None,
-    overpass_url: str | None = None,
-    nominatim_url: str | None = None,
-    crs: Any = None,
-    encoding: str | None = None,
-    sheet: str | int | None = None,
-    lon_col: str | None = None,
-    lat_col: str | None = None,
-    name_col: str | None = None,
+    rule: CoverageRule | None = None,
+    network_options: NetworkOptions | None = None,
+    station_options: StationOptions | None = None,
     map_options: MapOptions | None = None,
+    check_options: CheckOptions | None = None,
     on_stage: StageCallback | None = None,
 ) -> CheckRun:
     """Verdicts on proposed sites (``stationplan check``).
 
     Parameters
     ----------
-    network, stations, out, overwrite
+    network, stations, out, overwrite, rule, network_options, station_options, map_options
         As for :func:`run_coverage`; ``out`` gets the check files.
     proposals
-        The proposed sites: any station file format.
-    proposal_crs
-        Coordinate system of the proposal file when it differs from ``crs``.
-    min_gain_m, spacing_m, class_weights
-        As for :func:`~stationplan.check_sites` (``class_weights`` is the command line's
-        ``--weights``).
-    benchmark, candidate_spacing_m, time_limit_s
-        As for :func:`~stationplan.check_summary`; on here as on the command line
-        (``--no-benchmark`` turns it off).
-    mode, radius_m, max_minutes, speed_kmh, max_snap_m, area, area_place, margin_m, roads, \
-centerline, cache_dir, overpass_url, nominatim_url, crs, encoding, sheet, lon_col, lat_col, \
-name_col, map_options
-        As for :func:`run_coverage`.
+        The proposed sites: any station file format, read with the station options
+        (``check_options.proposal_crs`` replaces their ``crs``).
+    check_options
+        How the proposals are checked (:class:`~stationplan.CheckOptions`); the benchmark
+        is on here as on the command line (``--no-benchmark`` turns it off).
     on_stage
         Called with each stage's name (:data:`CHECK_STAGES`) as it starts.
 
@@ -562,32 +473,24 @@ name_col, map_options
     -------
     CheckRun
     """
-    map_options = map_options or MapOptions()
-    rule = _rule(mode, radius_m, max_minutes, speed_kmh)
+    job = _Job.make(rule, network_options, station_options, map_options, on_stage)
+    checkopt = check_options or CheckOptions()
     if out is not None:
         check_out_dir(out, run_files("check"), overwrite=overwrite)
-    read_kw = _read_kw(crs, encoding, sheet, lon_col, lat_col, name_col)
-    stage = _Stages(on_stage)
-    net, snapped = _network_and_stations(
-        network, stations, rule, stage, max_snap_m=max_snap_m, read_kw=read_kw,
-        net_kw=_net_kw(mode, area, area_place, margin_m, rule, roads, centerline, cache_dir,
-                       overpass_url, nominatim_url))
+    stage = job.stage
+    net, snapped = job.network_and_stations(network, stations)
     _check_coverage_memory(net, snapped)
     with stage("check"):
-        checked, summary = _check_proposals(
-            net, snapped, proposals, rule, read_kw=read_kw, proposal_crs=proposal_crs,
-            min_gain_m=min_gain_m, spacing_m=spacing_m, max_snap_m=max_snap_m,
-            class_weights=class_weights, benchmark=benchmark,
-            candidate_spacing_m=candidate_spacing_m, time_limit_s=time_limit_s)
+        checked, summary = job.check_proposals(net, snapped, proposals, checkopt)
     with stage("coverage"):
-        cov = compute_coverage(net, snapped, rule=rule)
+        cov = compute_coverage(net, snapped, rule=job.rule)
         gaps = find_gaps(cov)
     paths: dict[str, Path] = {}
     if out is not None:
         with stage("write_outputs"):
             paths = write_check_outputs(out, checked, summary, coverage=cov, gaps=gaps,
                                         overwrite=overwrite, area=net.demand.area,
-                                        map_options=map_options)
+                                        map_options=job.map_options)
     return CheckRun(net, snapped, checked, summary, cov, gaps, paths, stage.timings)
 
 
@@ -597,54 +500,27 @@ def run_report(
     *,
     out: str | Path | None = None,
     overwrite: bool = False,
+    rule: CoverageRule | None = None,
+    network_options: NetworkOptions | None = None,
+    station_options: StationOptions | None = None,
+    map_options: MapOptions | None = None,
     proposals: str | Path | None = None,
-    proposal_crs: Any = None,
-    min_gain_m: float = MIN_GAIN_M,
-    spacing_m: float | None = None,
-    class_weights: Mapping[str, float] | None = None,
-    benchmark: bool = True,
-    candidate_spacing_m: float = CANDIDATE_SPACING_M,
-    time_limit_s: float = TIME_LIMIT_S,
+    check_options: CheckOptions | None = None,
     districts: str | Path | gpd.GeoDataFrame | None = None,
     district_col: str | None = None,
-    mode: str = MODE,
-    radius_m: float = RADIUS_M,
-    max_minutes: float | None = MAX_MINUTES,
-    speed_kmh: float | None = None,
-    max_snap_m: float = MAX_SNAP_M,
-    area: Any = None,
-    area_place: str | None = None,
-    margin_m: float | None = None,
-    roads: RoadClasses | None = BRIEF_ROAD_CLASSES,
-    centerline: CenterlineOptions | None = None,
-    cache_dir: str | Path | None = None,
-    overpass_url: str | None = None,
-    nominatim_url: str | None = None,
-    crs: Any = None,
-    encoding: str | None = None,
-    sheet: str | int | None = None,
-    lon_col: str | None = None,
-    lat_col: str | None = None,
-    name_col: str | None = None,
-    map_options: MapOptions | None = None,
     on_stage: StageCallback | None = None,
 ) -> ReportRun:
     """A planning report with the coverage outputs (``stationplan report``).
 
     Parameters
     ----------
-    network, stations, out, overwrite
+    network, stations, out, overwrite, rule, network_options, station_options, map_options
         As for :func:`run_coverage`; ``out`` gets the coverage files, the check files
         (with ``proposals``) and ``report.html``/``.md``/``.json``.
-    proposals, proposal_crs, min_gain_m, spacing_m, class_weights, benchmark, \
-candidate_spacing_m, time_limit_s
+    proposals, check_options
         Proposed sites to check and include, and how (see :func:`run_check`).
     districts, district_col
         District polygons for a per-district table (see :func:`run_plan`).
-    mode, radius_m, max_minutes, speed_kmh, max_snap_m, area, area_place, margin_m, roads, \
-centerline, cache_dir, overpass_url, nominatim_url, crs, encoding, sheet, lon_col, lat_col, \
-name_col, map_options
-        As for :func:`run_coverage`.
     on_stage
         Called with each stage's name (:data:`REPORT_STAGES`) as it starts.
 
@@ -652,43 +528,35 @@ name_col, map_options
     -------
     ReportRun
     """
-    map_options = map_options or MapOptions()
-    rule = _rule(mode, radius_m, max_minutes, speed_kmh)
+    job = _Job.make(rule, network_options, station_options, map_options, on_stage)
+    checkopt = check_options or CheckOptions()
     if out is not None:
         check_out_dir(out, run_files("report", proposals=bool(proposals)),
                       overwrite=overwrite)
     districts = _districts(districts, district_col)
-    read_kw = _read_kw(crs, encoding, sheet, lon_col, lat_col, name_col)
-    stage = _Stages(on_stage)
-    net, snapped = _network_and_stations(
-        network, stations, rule, stage, max_snap_m=max_snap_m, read_kw=read_kw,
-        net_kw=_net_kw(mode, area, area_place, margin_m, rule, roads, centerline, cache_dir,
-                       overpass_url, nominatim_url))
+    stage = job.stage
+    net, snapped = job.network_and_stations(network, stations)
     _check_coverage_memory(net, snapped)
     with stage("coverage"):
-        cov = compute_coverage(net, snapped, rule=rule)
+        cov = compute_coverage(net, snapped, rule=job.rule)
         gaps = find_gaps(cov)
         summary = summarize(cov, gaps)
     paths: dict[str, Path] = {}
     if out is not None:
         paths = write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite,
-                                       map_options=map_options)
+                                       map_options=job.map_options)
     check = None
     if proposals:
         with stage("check"):
-            check = _check_proposals(
-                net, snapped, proposals, rule, read_kw=read_kw, proposal_crs=proposal_crs,
-                min_gain_m=min_gain_m, spacing_m=spacing_m, max_snap_m=max_snap_m,
-                class_weights=class_weights, benchmark=benchmark,
-                candidate_spacing_m=candidate_spacing_m, time_limit_s=time_limit_s)
+            check = job.check_proposals(net, snapped, proposals, checkopt)
     if out is not None:
         with stage("write_outputs"):
             if check is not None:
                 paths |= write_check_outputs(out, *check, coverage=cov, gaps=gaps,
                                              overwrite=overwrite, area=net.demand.area,
-                                             map_options=map_options)
+                                             map_options=job.map_options)
             paths = write_report_outputs(out, cov, gaps, summary, paths, check=check,
-                                         districts=districts, lang=map_options.lang,
+                                         districts=districts, lang=job.map_options.lang,
                                          overwrite=overwrite)
     checked, check_summary = check if check is not None else (None, None)
     return ReportRun(net, snapped, cov, gaps, summary, checked, check_summary, paths,
@@ -715,58 +583,69 @@ class _Stages:
             self.timings[f"{name}_s"] = time.perf_counter() - t
 
 
-def _rule(mode: str, radius_m: float, max_minutes: float | None,
-          speed_kmh: float | None) -> CoverageRule:
-    return CoverageRule.for_mode(mode, radius_m=radius_m, max_minutes=max_minutes,
-                                 speed_kmh=speed_kmh)
+def _load(network: Any, opts: NetworkOptions, *, default_margin_m: float) -> StreetNetwork:
+    """Load the network with ``opts``; ``roads=None`` there means the brief's classes."""
+    return load_network(
+        network, mode=opts.mode, area=opts.area, area_place=opts.area_place,
+        margin_m=default_margin_m if opts.margin_m is None else opts.margin_m,
+        roads=BRIEF_ROAD_CLASSES if opts.roads is None else opts.roads,
+        centerline=opts.centerline, cache_dir=opts.cache_dir, overpass_url=opts.overpass_url,
+        nominatim_url=opts.nominatim_url,
+    )
 
 
-def _net_kw(mode: str, area: Any, area_place: str | None, margin_m: float | None,
-            rule: CoverageRule, roads: RoadClasses | None, centerline: CenterlineOptions | None,
-            cache_dir: Any, overpass_url: str | None, nominatim_url: str | None,
-            ) -> dict[str, Any]:
-    """Keyword arguments of load_network; the margin defaults to the coverage limit."""
-    return {"mode": mode, "area": area, "area_place": area_place,
-            "margin_m": rule.limit_m if margin_m is None else margin_m, "roads": roads,
-            "centerline": centerline, "cache_dir": cache_dir, "overpass_url": overpass_url,
-            "nominatim_url": nominatim_url}
+@dataclass(frozen=True)
+class _Job:
+    """The options every run shares, with their defaults filled in, and its stage timer."""
 
+    rule: CoverageRule
+    network: NetworkOptions
+    stations: StationOptions
+    map_options: MapOptions
+    stage: _Stages
 
-def _read_kw(crs: Any, encoding: str | None, sheet: str | int | None, lon_col: str | None,
-             lat_col: str | None, name_col: str | None) -> dict[str, Any]:
-    return {"crs": crs, "encoding": encoding, "sheet": sheet, "lon_col": lon_col,
-            "lat_col": lat_col, "name_col": name_col}
+    @classmethod
+    def make(cls, rule: CoverageRule | None, network_options: NetworkOptions | None,
+             station_options: StationOptions | None, map_options: MapOptions | None,
+             on_stage: StageCallback | None) -> _Job:
+        netopt = network_options or NetworkOptions()
+        if rule is None:
+            rule = CoverageRule.for_mode(netopt.mode, radius_m=RADIUS_M,
+                                         max_minutes=MAX_MINUTES)
+        elif not isinstance(rule, CoverageRule):
+            msg = f"rule must be a CoverageRule, not {rule!r}"
+            raise InputError(msg)
+        # CoverageRule records no mode (only the speed it implies), so a rule cannot
+        # disagree with netopt.mode; the mode decides the default rule's speed only.
+        return cls(rule, netopt, station_options or StationOptions(),
+                   map_options or MapOptions(), _Stages(on_stage))
 
+    def network_and_stations(self, network: Any, stations: Any,
+                             ) -> tuple[StreetNetwork, gpd.GeoDataFrame]:
+        """Load the network (margin: the coverage limit), read and snap the stations."""
+        with self.stage("load_network"):
+            net = _load(network, self.network, default_margin_m=self.rule.limit_m)
+        with self.stage("stations"):
+            points = read_stations(stations, **self.stations.read_kwargs())
+            snapped = snap_stations(net, points, max_snap_m=self.stations.max_snap_m)
+        return net, snapped
 
-def _network_and_stations(network: Any, stations: Any, rule: CoverageRule, stage: _Stages, *,
-                          max_snap_m: float, net_kw: dict[str, Any],
-                          read_kw: dict[str, Any]) -> tuple[StreetNetwork, gpd.GeoDataFrame]:
-    with stage("load_network"):
-        net = load_network(network, **net_kw)
-    with stage("stations"):
-        snapped = snap_stations(net, read_stations(stations, **read_kw), max_snap_m=max_snap_m)
-    return net, snapped
+    def check_proposals(self, net: StreetNetwork, snapped: gpd.GeoDataFrame, proposals: Any,
+                        opts: CheckOptions) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+        """Read the proposal file (``opts.proposal_crs`` or the station options), check it."""
+        from .check import check_sites, check_summary
 
-
-def _check_proposals(net: StreetNetwork, snapped: gpd.GeoDataFrame, proposals: Any,
-                     rule: CoverageRule, *, read_kw: dict[str, Any], proposal_crs: Any,
-                     min_gain_m: float, spacing_m: float | None, max_snap_m: float,
-                     class_weights: Mapping[str, float] | None, benchmark: bool,
-                     candidate_spacing_m: float, time_limit_s: float,
-                     ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """Read the proposal file (``proposal_crs`` or the station options) and check it."""
-    from .check import check_sites, check_summary
-
-    kwargs = dict(read_kw)
-    if proposal_crs is not None:
-        kwargs["crs"] = proposal_crs
-    points = read_stations(proposals, **kwargs)
-    checked = check_sites(net, snapped, points, rule=rule, min_gain_m=min_gain_m,
-                          spacing_m=spacing_m, max_snap_m=max_snap_m,
-                          class_weights=dict(class_weights or {}))
-    summary = check_summary(net, snapped, checked, benchmark=benchmark,
-                            candidate_spacing_m=candidate_spacing_m, time_limit_s=time_limit_s)
-    return checked, summary
+        kwargs = self.stations.read_kwargs()
+        if opts.proposal_crs is not None:
+            kwargs["crs"] = opts.proposal_crs
+        points = read_stations(proposals, **kwargs)
+        checked = check_sites(net, snapped, points, rule=self.rule, min_gain_m=opts.min_gain_m,
+                              spacing_m=opts.spacing_m, max_snap_m=self.stations.max_snap_m,
+                              class_weights=dict(opts.class_weights))
+        summary = check_summary(net, snapped, checked, benchmark=opts.benchmark,
+                                candidate_spacing_m=opts.candidate_spacing_m,
+                                time_limit_s=opts.time_limit_s)
+        return checked, summary
 
 
 def _districts(districts: Any, district_col: str | None) -> gpd.GeoDataFrame | None:

@@ -179,6 +179,46 @@ def test_options_are_checked_when_made():
         sp.CenterlineOptions(join_tolerance_m=float("nan"))
 
 
+@pytest.mark.parametrize(("make", "field"), [
+    (lambda: sp.NetworkOptions(mode="car"), "mode 'car'"),
+    (lambda: sp.NetworkOptions(margin_m=-1), "margin_m"),
+    (lambda: sp.NetworkOptions(margin_m=float("nan")), "margin_m"),
+    (lambda: sp.NetworkOptions(roads="primary"), "roads"),
+    (lambda: sp.StationOptions(max_snap_m=-5), "max_snap_m"),
+    (lambda: sp.StationOptions(lon_col=""), "lon_col"),
+    (lambda: sp.StationOptions(sheet=1.5), "sheet"),
+    (lambda: sp.CheckOptions(min_gain_m=-1), "min_gain_m"),
+    (lambda: sp.CheckOptions(time_limit_s=float("inf")), "time_limit_s"),
+])
+def test_run_options_are_validated_when_made(make, field):
+    with pytest.raises(sp.InputError, match=re.escape(field)):
+        make()
+
+
+def test_run_options_are_frozen():
+    for options in (sp.NetworkOptions(), sp.StationOptions(), sp.CheckOptions()):
+        assert type(options).__dataclass_params__.frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sp.NetworkOptions().mode = "bike"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sp.StationOptions().max_snap_m = 5  # type: ignore[misc]
+    weights = {"primary": 2.0}
+    opts = sp.CheckOptions(class_weights=weights)
+    weights["primary"] = 9.0  # the options keep their own copy, read-only
+    assert opts.class_weights["primary"] == 2.0
+    with pytest.raises(TypeError):
+        opts.class_weights["primary"] = 3.0  # type: ignore[index]
+
+
+def test_rule_defaults_to_the_network_mode(tmp_path):
+    stations = write_hand_stations(tmp_path / "stations.csv")
+    bike = pipeline.run_coverage(hand_graph(), stations,
+                                 network_options=sp.NetworkOptions(mode="bike"))
+    assert bike.coverage.rule == sp.CoverageRule.for_mode("bike")
+    with pytest.raises(sp.InputError, match="rule must be a CoverageRule"):
+        pipeline.run_coverage(hand_graph(), stations, rule=500)  # type: ignore[arg-type]
+
+
 def test_one_set_of_defaults():
     names, brief = _options.MODE_NAMES, (_options.BRIEF_SERVE, _options.BRIEF_IGNORE)
     assert tuple(sorted(sp.MODES)) == names
@@ -187,9 +227,15 @@ def test_one_set_of_defaults():
     parser = __import__("stationplan.cli", fromlist=["_parser"])._parser()
     plan = parser.parse_args(["plan", "n.osm", "s.csv", "--out", "o"])
     run_plan = pipeline.run_plan.__kwdefaults__
-    for name in ("radius_m", "max_minutes", "max_snap_m", "candidate_spacing_m",
-                 "candidate_snap_m", "resolution_m", "time_limit_s", "seed", "spacing", "mode"):
+    for name in ("candidate_spacing_m", "candidate_snap_m", "resolution_m", "time_limit_s",
+                 "seed", "spacing"):
         assert getattr(plan, name) == run_plan[name], name
+    assert plan.mode == sp.NetworkOptions().mode
+    assert plan.max_snap_m == sp.StationOptions().max_snap_m
+    rule = sp.CoverageRule.for_mode(plan.mode, radius_m=plan.radius_m,
+                                    max_minutes=plan.max_minutes)
+    assert rule == pipeline._Job.make(None, None, None, None, None).rule
     check = parser.parse_args(["check", "n.osm", "s.csv", "p.csv", "--out", "o"])
-    assert check.min_gain_m == pipeline.run_check.__kwdefaults__["min_gain_m"] == 150
+    assert check.min_gain_m == sp.CheckOptions().min_gain_m == 150
+    assert check.time_limit_s == sp.CheckOptions().time_limit_s
     assert sp.load_network.__kwdefaults__["roads"] == sp.BRIEF_ROAD_CLASSES
