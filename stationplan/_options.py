@@ -151,16 +151,9 @@ class CenterlineOptions:
     oneway_column: str | None = None
 
     def __post_init__(self) -> None:
-        tol = self.join_tolerance_m
-        if isinstance(tol, bool) or not isinstance(tol, int | float) or not (
-                math.isfinite(tol) and tol >= 0):
-            msg = f"join_tolerance_m must be a number >= 0 (metres), not {tol!r}"
-            raise InputError(msg)
+        _check_metres("join_tolerance_m", self.join_tolerance_m, what="metres")
         for name in ("class_column", "oneway_column"):
-            value = getattr(self, name)
-            if value is not None and not (isinstance(value, str) and value.strip()):
-                msg = f"{name} must be a column name, not {value!r}"
-                raise InputError(msg)
+            _check_text(name, getattr(self, name), what="a column name")
 
 
 def _check_metres(name: str, value: object, *, what: str) -> None:
