@@ -76,6 +76,7 @@ def scipy_optimum(cover, w, k: int | None, limit_s: float) -> dict:
 
 
 def ours(cover, w, k: int | None, limit_s: float) -> dict:
+    from stationplan._solve import certificate as _certificate
     from stationplan._solve import solver as _solver
 
     inst = _solver.Instance(cover, w, need=None if k else float(w.sum()), k=k)
@@ -84,7 +85,7 @@ def ours(cover, w, k: int | None, limit_s: float) -> dict:
     g = _solver.greedy(inst)
     ls = _solver.local_search(inst, g)
     heuristic_s = time.perf_counter() - t
-    cert = _solver.certify(inst, ls, method="greedy + local search", time_limit_s=limit_s)
+    cert = _certificate.certify(inst, ls, method="greedy + local search", time_limit_s=limit_s)
     answer = int(cert.objective) if k is None else cert.objective
     return {"greedy": value(g), "local_search": value(ls), "answer": answer,
             "bound": cert.bound, "optimal": cert.optimal, "method": cert.method,

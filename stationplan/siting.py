@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 from . import _route
 from ._errors import InputError
 from ._figures import share
+from ._solve import certificate as _certificate
 from ._solve import solver as _solver
 from .coverage import CoverageRule
 from .demand import DemandUnits, coverage_matrix, demand_units, unit_distances
@@ -181,7 +182,7 @@ def plan_sites(
     if _worse(inst, improved, greedy):  # local search never makes an answer worse
         improved = greedy
     method = "greedy + local search" if improved != greedy else "greedy"
-    cert = _solver.certify(inst, improved, method=method, time_limit_s=time_limit_s)
+    cert = _certificate.certify(inst, improved, method=method, time_limit_s=time_limit_s)
     timings["certificate_s"] = cert.seconds
     final = cert.chosen
 
@@ -268,7 +269,7 @@ def _worse(inst: _solver.Instance, a: list[int], b: list[int]) -> bool:
     return _solver.covered_weight(inst, a) < _solver.covered_weight(inst, b) - 1e-7
 
 
-def _quality(cert: _solver.Certificate) -> str:
+def _quality(cert: _certificate.Certificate) -> str:
     if cert.optimal:
         return "optimal"
     if cert.gap is None:

@@ -10,6 +10,7 @@ import pytest
 from scipy.optimize import linprog
 from scipy.sparse import csc_array
 
+from stationplan._solve import certificate as _certificate
 from stationplan._solve import setcover as _setcover
 from stationplan._solve import solver as _solver
 
@@ -96,7 +97,7 @@ def test_certificate_of_a_full_cover_is_exact_on_small_instances():
         a = _random_cover(rng, int(rng.integers(4, 20)), int(rng.integers(3, 12)), 0.25)
         inst = _solver.Instance(csc_array(a), np.ones(a.shape[0]), need=float(a.shape[0]))
         start = list(range(a.shape[1]))  # the worst cover: every column
-        cert = _solver.certify(inst, start, method="all", time_limit_s=10)
+        cert = _certificate.certify(inst, start, method="all", time_limit_s=10)
         assert cert.optimal
         assert cert.objective == len(cert.chosen) == _brute_force_optimum(a)
         assert _is_cover(a, cert.chosen)
@@ -128,7 +129,7 @@ def test_best_k_certificate_uses_the_lagrangian_bound_when_the_lp_is_skipped():
     w = rng.uniform(1, 2, 18)
     inst = _solver.Instance(csc_array(a), w, k=2)
     start = _solver.greedy(inst)
-    cert = _solver.certify(inst, start, method="greedy", max_nonzeros=1)
+    cert = _certificate.certify(inst, start, method="greedy", max_nonzeros=1)
     optimum = _brute_force_best_k(a, w, 2)
     assert cert.proof == "lagrangian"
     assert cert.bound >= optimum * (1 - 1e-12)
@@ -140,7 +141,7 @@ def test_full_cover_ignores_rows_of_weight_zero():
     a = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], dtype=np.int8)
     w = np.array([1.0, 1.0, 0.0, 2.0])  # row 2 only column 2 covers, and it weighs nothing
     inst = _solver.Instance(csc_array(a), w, need=float(w.sum()))
-    cert = _solver.certify(inst, [0, 1, 2], method="all")
+    cert = _certificate.certify(inst, [0, 1, 2], method="all")
     assert cert.optimal and sorted(cert.chosen) == [0, 1]
 
 
@@ -149,5 +150,5 @@ def test_a_cover_missing_a_tiny_row_is_completed():
     a = np.array([[1, 0], [0, 1]], dtype=np.int8)
     w = np.array([1.0, 1e-9])
     inst = _solver.Instance(csc_array(a), w, need=float(w.sum()))
-    cert = _solver.certify(inst, [0], method="greedy")
+    cert = _certificate.certify(inst, [0], method="greedy")
     assert sorted(cert.chosen) == [0, 1] and cert.optimal

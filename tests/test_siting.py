@@ -14,6 +14,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import hstack, identity
 
 import stationplan as sp
+from stationplan._solve import certificate as _certificate
 from stationplan._solve import solver as _solver
 from stationplan.candidates import street_candidates
 from stationplan.cli import main
@@ -167,7 +168,7 @@ def _scipy_best_k(cover, w, k: int) -> float:
 def _solve(inst, *, time_limit_s: float = 30.0):
     g = _solver.greedy(inst)
     ls = _solver.local_search(inst, g)
-    return g, ls, _solver.certify(inst, ls, method="ls", time_limit_s=time_limit_s)
+    return g, ls, _certificate.certify(inst, ls, method="ls", time_limit_s=time_limit_s)
 
 
 @pytest.mark.parametrize("name", ["helsinki", *EXTRACTS, "chengdu_center.osm.bz2"])
@@ -219,7 +220,7 @@ def test_spopt_gives_the_same_optimum():
     # spopt's fac2cli is filled for every facility whose value is above 0, and HiGHS can
     # leave 1e-10 on unchosen ones: the chosen facilities are those above 0.5
     n_lscp = sum(1 for v in lscp.fac_vars if (v.value() or 0) > 0.5)
-    ours = _solver.certify(_solver.Instance(cover, w, need=float(w.sum())),
+    ours = _certificate.certify(_solver.Instance(cover, w, need=float(w.sum())),
                            _solver.greedy(_solver.Instance(cover, w, need=float(w.sum()))),
                            method="greedy", time_limit_s=120)
     assert ours.optimal
@@ -227,7 +228,7 @@ def test_spopt_gives_the_same_optimum():
     mclp = spopt_locate.MCLP.from_cost_matrix(cost, w, service_radius=500.0,
                                               p_facilities=5).solve(solver)
     best5 = _solver.Instance(cover, w, k=5)
-    ours5 = _solver.certify(best5, _solver.greedy(best5), method="greedy", time_limit_s=120)
+    ours5 = _certificate.certify(best5, _solver.greedy(best5), method="greedy", time_limit_s=120)
     assert ours5.optimal
     covered = np.zeros(len(w), dtype=bool)
     for f, v in enumerate(mclp.fac_vars):

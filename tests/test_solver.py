@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.sparse import csc_array
 
+from stationplan._solve import certificate as _certificate
 from stationplan._solve import solver as _solver
 
 
@@ -33,7 +34,7 @@ def test_greedy_falls_into_the_trap_and_local_search_gets_out():
     assert len(g) == 3
     ls = _solver.local_search(inst, g)
     assert sorted(ls) == [0, 1]
-    cert = _solver.certify(inst, ls, method="ls")
+    cert = _certificate.certify(inst, ls, method="ls")
     assert cert.optimal
     assert cert.objective == 2
     assert cert.gap == 0
@@ -42,7 +43,7 @@ def test_greedy_falls_into_the_trap_and_local_search_gets_out():
 def test_certificate_finds_the_optimum_greedy_missed():
     cover = _matrix(TRAP, 12)
     inst = _solver.Instance(cover, np.ones(12), need=12.0)
-    cert = _solver.certify(inst, _solver.greedy(inst), method="greedy")
+    cert = _certificate.certify(inst, _solver.greedy(inst), method="greedy")
     assert cert.objective == 2
     assert sorted(cert.chosen) == [0, 1]
     # rows 0-1 and 10-11 each have two columns, a superset of one another: the
@@ -59,7 +60,7 @@ def test_best_k_weighted():
     assert _solver.covered_weight(inst, g) == 10
     ls = _solver.local_search(inst, g)
     assert _solver.covered_weight(inst, ls) == 12
-    cert = _solver.certify(inst, g, method="greedy")
+    cert = _certificate.certify(inst, g, method="greedy")
     assert cert.objective == pytest.approx(12)
     assert cert.optimal
 
@@ -68,7 +69,7 @@ def test_partial_target():
     # cover at least 10 of 12 rows: set 2 plus set 3 (or 4) = 10 with 2 sites; 1 site can't
     cover = _matrix(TRAP, 12)
     inst = _solver.Instance(cover, np.ones(12), need=10.0)
-    cert = _solver.certify(inst, _solver.local_search(inst, _solver.greedy(inst)), method="ls")
+    cert = _certificate.certify(inst, _solver.local_search(inst, _solver.greedy(inst)), method="ls")
     assert cert.objective == 2
     assert cert.optimal
 
@@ -80,7 +81,7 @@ def test_conflicts_are_respected():
     inst = _solver.Instance(cover, np.ones(12), need=12.0, conflicts=conf)
     ls = _solver.local_search(inst, _solver.greedy(inst))
     assert not ({0, 1} <= set(ls))
-    cert = _solver.certify(inst, ls, method="ls")
+    cert = _certificate.certify(inst, ls, method="ls")
     assert cert.objective == 3
     assert not ({0, 1} <= set(cert.chosen))
     assert cert.optimal
@@ -109,6 +110,6 @@ def test_local_search_never_worse_random_instances():
         ls = _solver.local_search(inst, g, seed=3)
         assert len(ls) <= len(g)
         assert _solver.covered_weight(inst, ls) >= inst.need - 1e-9
-        cert = _solver.certify(inst, ls, method="ls")
+        cert = _certificate.certify(inst, ls, method="ls")
         assert cert.optimal
         assert cert.objective <= len(ls)
