@@ -74,9 +74,17 @@ def write_hand_stations(path: Path) -> Path:
 
 def shared_osm(name: str) -> Path:
     """Path of a real extract in ../shared/data/osm, or skip (fail under STATIONPLAN_STRICT)."""
-    path = SHARED_OSM / name
+    return _shared(SHARED_OSM / name, "real OSM extract")
+
+
+def shared_sheet(name: str) -> Path:
+    """A station sheet in ../shared/data/sheets, or skip (fail under STATIONPLAN_STRICT)."""
+    return _shared(SHARED_OSM.parent / "sheets" / name, "station sheet")
+
+
+def _shared(path: Path, what: str) -> Path:
     if not path.exists():
-        reason = f"real OSM extract {path} is not available (needs ../shared/data beside the repo)"
+        reason = f"{what} {path} is not available (needs ../shared/data beside the repo)"
         if os.environ.get("STATIONPLAN_STRICT"):
             pytest.fail(reason)
         pytest.skip(reason)

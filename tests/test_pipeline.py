@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
-from handnet import SHARED_OSM, hand_graph, shared_osm, write_hand_stations
+from handnet import hand_graph, shared_osm, shared_sheet, write_hand_stations
 
 import stationplan as sp
 from stationplan import _options, pipeline
@@ -18,17 +17,6 @@ from stationplan.cli import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 GUIXI = "guixi_county_city.osm.bz2"
-
-
-def shared_sheet(name: str) -> Path:
-    """A station sheet in ../shared/data/sheets, or skip (fail under STATIONPLAN_STRICT)."""
-    path = SHARED_OSM.parent / "sheets" / name
-    if not path.exists():
-        reason = f"station sheet {path} is not available (needs ../shared/data beside the repo)"
-        if os.environ.get("STATIONPLAN_STRICT"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
 
 
 def readme_blocks() -> list[str]:
