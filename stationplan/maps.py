@@ -130,7 +130,7 @@ def coverage_map(
     root = cast(Figure, fmap.get_root())  # a Map's root is its Figure
     root.title = text["title"]
     root.header.add_child(folium.Element(f"<style>{ms.CSS}</style>"), name="stationplan_css")
-    _add_basemaps(fmap, basemap, tianditu_key, text)
+    _add_basemaps(fmap, basemap, tianditu_key, text, lang)
     fmap.add_child(_Call(mapjs.PANES, fmap))
 
     limit = coverage.rule.limit_m
@@ -141,7 +141,7 @@ def coverage_map(
 
     service = md.service_areas(coverage)
     _line_layer(fmap, f"{text['service']} ({len(service)})", "spAreas",
-                _service_features(service, names, text, view), precision)
+                _service_features(service, names, text, lang, view), precision)
 
     other = coverage.pieces[coverage.pieces["status"] == "ignored"]
     if len(other):
@@ -232,12 +232,8 @@ class _SearchCall(JSCSSMixin, _Call):
     default_css = folium.plugins.Search.default_css
 
 
-def _lang_of(text: Mapping[str, str]) -> str:
-    """The language of the map words ``text`` (for helpers that are given only the words)."""
-    return "zh" if text["title"] == text_in("map.title", "zh") else "en"
-
-
-def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: Mapping[str, str]) -> None:
+def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: Mapping[str, str],
+                  lang: str) -> None:
     def tiles(kind: str, name: str, *, show: bool, overlay: bool = False, url: str = "",
               attr: str = "", max_zoom: int = 18, subdomains: str = "abc") -> None:
         if kind in _TILES:
@@ -256,7 +252,7 @@ def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: Mapping[str, s
     tiles("carto", text["carto"], show=basemap == "carto")
     if key:
         sub = "01234567"
-        label_layer = "cva" if _lang_of(text) == "zh" else "eva"
+        label_layer = "cva" if lang == "zh" else "eva"
         tiles("tianditu", text["tianditu"], show=basemap == "tianditu",
               url=_TIANDITU.replace("{layer}", "vec").replace("{key}", key),
               attr=_TIANDITU_ATTR, subdomains=sub)
@@ -401,14 +397,13 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str],
 
 
 def _service_features(areas: gpd.GeoDataFrame, names: dict[Any, str], text: Mapping[str, str],
-                      view: _View) -> tuple[list, list]:
+                      lang: str, view: _View) -> tuple[list, list]:
     # Fill only: outlining polygons with hundreds of holes (city blocks) slows every zoom
     # step of a 1,000-station city by a third, and the soft fill reads well without it.
     styles = [{"stroke": False, "fillOpacity": 0.15, "fillColor": ms.SERVICE_COLOUR,
                "className": "sp-service"}]
     if areas.empty:
         return [], styles
-    lang = _lang_of(text)
     props = [(0, f"{text['service_of']} {names.get(sid, _esc(sid))} · {ms.fmt_m(c, lang)}",
               None)
              for sid, c in zip(areas["station_id"], areas["catchment_m"], strict=True)]
