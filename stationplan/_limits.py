@@ -169,11 +169,67 @@ def check_coverage(edges: int, stations: int) -> None:
                  hint="clip the network with --area, split the station file")
 
 
-def check_siting(network, candidates, *, limit_m: float, resolution_m: float) -> None:
-    """Refuse siting that would not fit in memory."""
+def exact_sizes(network, candidates, *, limit_m: float, sample: int = 256,
+                seed: int = 0) -> tuple[int, int]:
+    """Estimated candidate-piece pairs and pieces of the exact siting model.
+
+    A seeded sample of candidates gives their catchment intervals on the demand streets:
+    the cuts each adds (interval ends inside an edge) and the street length each covers.
+    Pieces are the demand edges plus every cut (none shared, so an upper estimate); a
+    candidate's pairs are its covered length over the mean piece length, raised by
+    :data:`SITING_SAMPLE_MARGIN`.
+    """
+    from ._route import catchment
+    from .demand import demand_weights
+
+    metres, _ = demand_weights(network)
+    length = network.edges["length_m"].to_numpy(float)
+    demand = (metres > 0) & (length > 0)
+    k = len(candidates)
+    n_edges = int(demand.sum())
+    if k == 0 or n_edges == 0:
+        return 0, n_edges
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(k, size=min(sample, k), replace=False))
+    iv = catchment.on_edges(catchment.site_intervals(
+        network, candidates["edge_id"].to_numpy(np.int64)[pick],
+        candidates["offset_m"].to_numpy(float)[pick], limit_m=limit_m), demand)
+    cuts = int((iv.start > 0).sum() + (iv.end < length[iv.edge]).sum())
+    pieces = n_edges + math.ceil(cuts / len(pick) * k)
+    mean_piece = float(length[demand].sum()) / pieces
+    per = SITING_SAMPLE_MARGIN * float((iv.end - iv.start).sum()) / len(pick) / mean_piece
+    return math.ceil(per * k), pieces
+
+
+def siting_model(network, candidates, *, limit_m: float, resolution_m: float,
+                 available: int | None = None) -> str:
+    """The siting model that fits in memory: "exact", else "units" (said in a warning).
+
+    Raises :class:`ResourceError` when neither fits.
+    """
+    k = len(candidates)
+    pairs, pieces = exact_sizes(network, candidates, limit_m=limit_m)
+    avail = available_memory() if available is None else available
+    need = siting_bytes(pairs, k, pieces)
+    if avail is None or need <= avail:
+        return "exact"
+    log.warning("the exact siting model of %s candidates (about %s pieces, %s pairs) needs "
+                "about %s of memory, %s available; using street units of %g m instead "
+                "(covered when their midpoint is; the shares reported are still the "
+                "coverage engine's exact ones)", f"{k:,}", f"{pieces:,}", f"{pairs:,}",
+                _size(need), _size(avail), resolution_m)
+    check_siting(network, candidates, limit_m=limit_m, resolution_m=resolution_m,
+                 available=avail)
+    return "units"
+
+
+def check_siting(network, candidates, *, limit_m: float, resolution_m: float,
+                 available: int | None = None) -> None:
+    """Refuse siting with midpoint units that would not fit in memory."""
     pairs, units = siting_sizes(network, candidates, limit_m=limit_m, resolution_m=resolution_m)
     k = len(candidates)
     check_memory("siting", f"{k:,} candidates and {units:,} demand units "
                  f"(about {pairs:,} candidate-unit pairs)", siting_bytes(pairs, k, units),
                  hint="clip the network with --area, use fewer candidates "
-                      "(a larger --candidate-spacing-m) or a larger --resolution-m")
+                      "(a larger --candidate-spacing-m) or a larger --resolution-m",
+                 available=available)

@@ -92,6 +92,7 @@ def osm_candidates(
     host_tags: Mapping[str, tuple[str, ...]] = HOST_TAGS,
     max_snap_m: float = 50.0,
     excluded_classes: tuple[str, ...] = EXCLUDED_ROAD_CLASSES,
+    required: bool = True,
 ) -> gpd.GeoDataFrame:
     """Shops and amenities from an OSM file that could host a station, snapped to streets.
 
@@ -107,6 +108,8 @@ def osm_candidates(
         Businesses farther than this from a street are left out (and counted in the log).
     excluded_classes
         Road classes a candidate may not snap to.
+    required
+        Whether a file without any such business is an error (else: no candidates).
 
     Returns
     -------
@@ -114,6 +117,10 @@ def osm_candidates(
         Columns :data:`CANDIDATE_COLUMNS`; ``name`` is the business's name.
     """
     pois = read_osm_pois(osm_path, host_tags)
+    if pois.empty and not required:
+        return _frame(network, np.zeros(0, np.int64), np.zeros(0), np.zeros(0),
+                      np.zeros(0, dtype=object), names=np.zeros(0, dtype=object),
+                      tags=np.zeros(0, dtype=object))
     if pois.empty:
         msg = (f"{osm_path}: no shops or amenities that could host a station; "
                "use --candidates streets or a candidate file")
@@ -161,6 +168,20 @@ def snap_candidates(
         else np.full(len(rows), "", dtype=object)
     return _frame(network, allowed[li], offsets, dist, np.full(len(rows), kind), names=names,
                   tags=tags)
+
+
+def join_candidates(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """Candidate frames one after another (same CRS), numbered ``C1``, ``C2``, ... anew.
+
+    Order matters: the solver prefers lower numbers among equal choices, so hosts go first.
+    """
+    parts = [p for p in parts if len(p)] or parts[:1]
+    if not parts:
+        msg = "no candidate frames to join"
+        raise MissingDataError(msg)
+    frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+    frame["candidate_id"] = [f"C{i + 1}" for i in range(len(frame))]
+    return frame
 
 
 def read_osm_pois(osm_path: str | Path, tags: Mapping[str, tuple[str, ...]]) -> gpd.GeoDataFrame:

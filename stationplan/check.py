@@ -49,6 +49,7 @@ from ._route import catchment as ct
 from ._text import cell_text, isolate_bidi
 from ._version import __version__
 from .coverage import CoverageRule
+from .demand import demand_weights
 from .network import StreetNetwork
 from .stations import snap_stations
 
@@ -185,18 +186,6 @@ def check_sites(
     log.info("checked %d proposals: %s", k,
              ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS if counts.get(v, 0)))
     return frame
-
-
-def demand_weights(network: StreetNetwork, class_weights: Mapping[str, float] | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Per edge: 1 on demand streets else 0, and that times the class weight."""
-    e = network.edges
-    metres = (e["demand"].to_numpy(bool) if "demand" in e else np.ones(len(e), bool)).astype(float)
-    mult = np.ones(len(e))
-    if class_weights:
-        mult = (pd.Series(e["highway"].to_numpy()).map(dict(class_weights))
-                .fillna(1.0).to_numpy(float))
-    return metres, metres * mult
 
 
 # --- reasons ---------------------------------------------------------------------------
@@ -546,8 +535,8 @@ def _siting_benchmark(network, stations, checked, existing, rule, metres, after,
             "covered_m_after": round_m(covered),
             "coverage_after": share(covered, demand),
             "shortfall_m": round_m(covered - after),
-            "quality": res.summary["quality"],
-            "optimal": bool(res.summary["optimal"]),
+            "certified": res.summary["certified"],
+            "optimality_gap": res.summary["optimality_gap"],
             "sites": [str(x) for x in props["candidate_id"]] if name == "proposals" else None,
         }
     return out

@@ -104,7 +104,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
           _progress("coverage sets", quiet=args.quiet) as progress):
         run = run_plan(
             args.network, args.stations, out=args.out, overwrite=args.overwrite,
-            target_share=target, new_sites=k, candidates=args.candidates,
+            target_share=target, new_sites=k, candidates=args.candidates, hosts=args.hosts,
             candidate_spacing_m=args.candidate_spacing_m,
             candidate_snap_m=args.candidate_snap_m, exclude=args.exclude or None,
             resolution_m=args.resolution_m, class_weights=weights,
@@ -114,8 +114,41 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         )
     s = run.plan.summary
     print(f"{s['new_sites']} new sites: coverage {100 * s['coverage_before']:.1f} % -> "
-          f"{100 * s['coverage_after']:.1f} % ({s['quality']}); map: {_map_path(run.paths)}")
+          f"{100 * s['coverage_after']:.1f} % of {s['demand_m'] / 1000:.1f} km of streets "
+          f"({_certified(s)}); map: {_map_path(run.paths)}")
+    if not s["target_reached"]:
+        print(f"not reached: {_shortfall(s)}")
     return 0
+
+
+def _certified(s: dict) -> str:
+    """The plan's certificate in words: what it is optimal for, and by which proof."""
+    goal = ("fewest new sites for the target" if s["objective"] == "target"
+            else f"most street covered by {s['new_sites_requested']} new sites")
+    proof = {"milp": "MILP proof", "lp": "LP bound", "lagrangian": "Lagrangian bound",
+             "reduction": "every site forced by the reductions"}.get(s["proof"], "no proof")
+    model = "" if s["model"]["kind"] == "exact" else "; coarse street-unit model"
+    if s["certified"] == "optimal":
+        return f"proved optimal: {goal}; {proof}{model}"
+    if s["certified"] == "within":
+        return (f"within {100 * s['optimality_gap']:.1f} % of the optimum ({goal}); "
+                f"{proof}{model}")
+    return f"not proved optimal: instance too large for a bound{model}"
+
+
+def _shortfall(s: dict) -> str:
+    """Why the plan falls short of its goal, and what to do."""
+    if s["objective"] == "target":
+        return (f"target {100 * s['target_share']:g} % not reachable: "
+                f"{s['unreachable_m'] / 1000:.2f} km of street is out of reach of every "
+                f"candidate ({s['candidates']['total']} from {s['candidates']['source']}); "
+                "the plan covers all the candidates can reach. Use --candidates auto or "
+                "streets, or add willing hosts with --hosts FILE")
+    return (f"only {s['sites_possible']} of the {s['new_sites_requested']} new sites asked "
+            "for add street coverage; the others would add nothing"
+            + (f" ({s['unreachable_m'] / 1000:.2f} km of street is out of reach of every "
+               "candidate; use --candidates auto or streets, or --hosts FILE)"
+               if s["unreachable_m"] > 0 else ""))
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -495,15 +528,19 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     goal = plan.add_mutually_exclusive_group()
     goal.add_argument("--target", default=f"{100 * opt.TARGET_SHARE:g}%",
-                      help="fewest new sites reaching this share of coverable streets "
+                      help="fewest new sites covering this share of all demand streets "
                            f"(default {100 * opt.TARGET_SHARE:g}%%)")
     goal.add_argument("--new-sites", type=int, default=None,
                       help="the K new sites that cover the most street length")
     g = plan.add_argument_group("siting")
     g.add_argument("--candidates", default=opt.CANDIDATES,
-                   help="osm (host shops in the OSM file), streets (every "
-                        "--candidate-spacing-m), or a file of willing hosts; default osm for "
-                        "OSM files, else streets")
+                   help="auto (host shops in the OSM file, --hosts, and street positions "
+                        "every --candidate-spacing-m so every street can be reached; hosts "
+                        "preferred among equal choices), osm (host shops only), streets "
+                        "(street positions only), or a file of sites (only those); "
+                        f"default {opt.CANDIDATES}")
+    g.add_argument("--hosts", metavar="FILE",
+                   help="willing hosts (a station-like sheet) added to the candidates")
     g.add_argument("--candidate-spacing-m", type=float, default=opt.CANDIDATE_SPACING_M,
                    help="street candidates: distance between positions "
                         f"(default {opt.CANDIDATE_SPACING_M:g})")
@@ -512,7 +549,8 @@ def _parser() -> argparse.ArgumentParser:
                         f"(default {opt.CANDIDATE_SNAP_M:g})")
     g.add_argument("--exclude", metavar="FILE", help="polygons where no station may go")
     g.add_argument("--resolution-m", type=float, default=opt.RESOLUTION_M,
-                   help=f"longest street unit of demand (default {opt.RESOLUTION_M:g})")
+                   help="street unit of the coarse siting model, used only when the exact "
+                        f"model does not fit in memory (default {opt.RESOLUTION_M:g})")
     g.add_argument("--weights", help="demand weight per road class, e.g. primary=2,secondary=1.5")
     g.add_argument("--min-spacing-m", type=float, default=None,
                    help="minimum distance between stations (default none)")

@@ -1,9 +1,16 @@
-"""Demand for siting: streets cut into short units, weighted, and which sites cover which.
+"""Demand for siting: the demand streets cut into pieces, weighted, and which sites cover which.
 
-A unit is a stretch of street no longer than ``resolution_m``; it counts as covered when
-its midpoint is within the limit, so the objective is street metres to within half a
-unit at each coverage boundary. Coverage sets come from bounded Dijkstra searches from
-each site (in batches) on the same reversed graph the coverage computation uses.
+The siting model is exact (:func:`exact_model`): the demand streets are cut at every point
+where some candidate's or station's catchment begins or ends (the exact intervals of
+:mod:`stationplan._route.catchment`, which measure coverage the way
+:func:`~stationplan.compute_coverage` does), so each piece is covered by one fixed set of
+sites, wholly. Covering a set of pieces is then covering those exact street metres, and
+"optimal" means optimal for the real streets.
+
+A coarser model cuts streets into units no longer than ``resolution_m`` that count as
+covered when their midpoint is within the limit (:func:`demand_units`,
+:func:`coverage_matrix`): its metres are right to within half a unit at each coverage
+boundary. Siting uses it only when the exact model would not fit in memory, and says so.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from scipy.sparse import csc_array
 
 from . import _route
 from ._errors import InputError
+from ._route import catchment as _catchment
 from .coverage import station_distances
 from .network import StreetNetwork
 
@@ -53,6 +61,164 @@ class DemandUnits:
 
     def __len__(self) -> int:
         return len(self.edge_id)
+
+
+def demand_weights(network: StreetNetwork, class_weights: Mapping[str, float] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per edge: 1 on demand streets else 0, and that times the class weight.
+
+    Edges are demand where the network's boolean ``demand`` column says so (every edge
+    when there is none); ``class_weights`` maps road classes (``highway``) to multipliers,
+    1 for classes not listed.
+    """
+    e = network.edges
+    metres = (e["demand"].to_numpy(bool) if "demand" in e else np.ones(len(e), bool)).astype(float)
+    mult = np.ones(len(e))
+    if class_weights:
+        mult = (pd.Series(e["highway"].to_numpy()).map(dict(class_weights))
+                .fillna(1.0).to_numpy(float))
+    return metres, metres * mult
+
+
+@dataclass(frozen=True)
+class SitingModel:
+    """Demand pieces, which of them the existing stations cover, and which sites cover which.
+
+    Parameters
+    ----------
+    units
+        The demand pieces (edge, start, end, weight), sorted by edge and position.
+    existing
+        Per piece, whether the existing stations cover it.
+    cover
+        ``pieces x sites`` 0/1 matrix (``int8``, sorted rows in each column).
+    kind
+        "exact" (pieces between catchment boundaries) or "units" (midpoint units).
+    """
+
+    units: DemandUnits
+    existing: np.ndarray
+    cover: csc_array
+    kind: str
+
+
+def exact_model(
+    network: StreetNetwork,
+    station_edge: np.ndarray,
+    station_offset_m: np.ndarray,
+    site_edge: np.ndarray,
+    site_offset_m: np.ndarray,
+    *,
+    limit_m: float,
+    class_weights: Mapping[str, float] | None = None,
+    eps_m: float = 1e-9,
+    progress: Callable[[int, int], None] | None = None,
+) -> SitingModel:
+    """The exact siting model: demand streets cut at every catchment boundary.
+
+    Parameters
+    ----------
+    network
+        The street network (demand edges as in :func:`demand_weights`).
+    station_edge, station_offset_m
+        The existing stations' positions (edge row, metres from ``u``).
+    site_edge, site_offset_m
+        The candidate sites' positions.
+    limit_m
+        Coverage limit in metres.
+    class_weights
+        Demand multiplier per road class.
+    eps_m
+        Boundaries closer than this are one point.
+    progress
+        ``progress(done, total)`` while the candidates' catchments are searched.
+
+    Returns
+    -------
+    SitingModel
+        Pieces whose lengths add up to the demand street length; a piece is covered by a
+        site exactly when every point of it is within ``limit_m`` of the site.
+    """
+    metres, per_edge = demand_weights(network, class_weights)
+    length = network.edges["length_m"].to_numpy(float)
+    demand = (metres > 0) & (length > 0)
+    stations = _catchment.Covered.of(_catchment.on_edges(_catchment.site_intervals(
+        network, station_edge, station_offset_m, limit_m=limit_m), demand))
+    sites = _catchment.on_edges(_catchment.site_intervals(
+        network, site_edge, site_offset_m, limit_m=limit_m, progress=progress), demand)
+    dem = np.flatnonzero(demand)
+    m, q = len(sites.edge), len(stations.edge)
+    # Every boundary as a point (edge, position): the demand edges' ends, then the
+    # candidates' intervals' starts and ends, then the stations' covered starts and ends.
+    p_edge = np.concatenate([dem, dem, sites.edge, sites.edge, stations.edge, stations.edge])
+    p_pos = np.concatenate([np.zeros(len(dem)), length[dem], sites.start, sites.end,
+                            stations.start, stations.end])
+    order = np.lexsort((p_pos, p_edge))
+    se, sp = p_edge[order], p_pos[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (se[1:] != se[:-1]) | (sp[1:] - sp[:-1] > eps_m)
+    cluster = np.empty(len(order), dtype=np.int64)
+    cluster[order] = np.cumsum(new) - 1
+    c_edge, c_pos = se[new], sp[new]
+    # A piece runs from one boundary to the next on the same edge; piece_of[c] numbers
+    # the piece that starts at boundary c (pieces of an edge are numbered in a row).
+    starts = np.flatnonzero(c_edge[:-1] == c_edge[1:])
+    piece_of = np.cumsum(np.append(c_edge[:-1] == c_edge[1:], False)) - 1
+    units = DemandUnits(c_edge[starts], c_pos[starts], c_pos[starts + 1],
+                        (c_pos[starts + 1] - c_pos[starts]) * per_edge[c_edge[starts]])
+    n = len(starts)
+
+    def ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First piece and piece count of intervals given by their boundary points."""
+        first = piece_of[cluster[lo]]
+        return first, np.maximum(cluster[hi] - cluster[lo], 0)
+
+    base = 2 * len(dem)
+    s_first, s_count = ranges(base + 2 * m + np.arange(q), base + 2 * m + q + np.arange(q))
+    mark = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(mark, s_first, 1)
+    np.add.at(mark, s_first + s_count, -1)
+    existing = np.cumsum(mark[:-1]) > 0
+
+    k = len(site_edge)
+    first, count = ranges(base + np.arange(m), base + m + np.arange(m))
+    # Intervals come sorted by site, then edge and position, so each column's rows are
+    # sorted: the column is the concatenation of its intervals' piece ranges.
+    ptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sites.site, weights=count, minlength=k).astype(np.int64),
+              out=ptr[1:])
+    rep = np.repeat(np.arange(m), count)
+    rows = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count,
+                                                                   count) + first[rep]
+    cover = _route.reach_matrix(ptr, rows.astype(np.int32 if n < 2**31 - 1 else np.int64), n)
+    log.info("exact siting model: %d pieces, %d sites, %d pairs", n, k, cover.nnz)
+    return SitingModel(units, existing, cover, "exact")
+
+
+def units_model(
+    network: StreetNetwork,
+    station_edge: np.ndarray,
+    station_offset_m: np.ndarray,
+    site_edge: np.ndarray,
+    site_offset_m: np.ndarray,
+    *,
+    limit_m: float,
+    resolution_m: float,
+    class_weights: Mapping[str, float] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SitingModel:
+    """The coarse siting model: units of at most ``resolution_m``, covered at their midpoint.
+
+    Same parameters and result as :func:`exact_model`, plus ``resolution_m``.
+    """
+    units = demand_units(network, resolution_m=resolution_m, class_weights=class_weights)
+    existing = unit_distances(network, units, np.asarray(station_edge, dtype=np.int64),
+                              np.asarray(station_offset_m, dtype=float),
+                              limit_m=limit_m) <= limit_m + 1e-9
+    cover = coverage_matrix(network, units, np.asarray(site_edge, dtype=np.int64),
+                            np.asarray(site_offset_m, dtype=float), limit_m=limit_m,
+                            progress=progress)
+    return SitingModel(units, existing, cover, "units")
 
 
 def demand_units(

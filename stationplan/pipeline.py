@@ -25,6 +25,7 @@ import geopandas as gpd
 
 from . import _limits
 from ._errors import InputError, MissingDataError
+from ._figures import round_m
 from ._options import (
     CANDIDATE_SNAP_M,
     CANDIDATE_SPACING_M,
@@ -333,6 +334,7 @@ def run_plan(
     candidates: str | Path = CANDIDATES,
     candidate_spacing_m: float = CANDIDATE_SPACING_M,
     candidate_snap_m: float = CANDIDATE_SNAP_M,
+    hosts: str | Path | None = None,
     exclude: str | Path | gpd.GeoDataFrame | None = None,
     resolution_m: float = RESOLUTION_M,
     class_weights: Mapping[str, float] | None = None,
@@ -353,12 +355,19 @@ def run_plan(
         As for :func:`run_coverage`; ``out`` also gets the plan files and the report.
     target_share, new_sites
         The goal (give at most one): the fewest new sites reaching ``target_share`` (0 to
-        1) of the coverable streets, or the ``new_sites`` sites covering the most; default
-        ``target_share`` 1.0 (the command line's ``--target 100%``).
+        1) of all demand street, or the ``new_sites`` sites covering the most; default
+        ``target_share`` 1.0 (the command line's ``--target 100%``). When the candidates
+        cannot reach the goal, the plan covers all they can and its summary says so
+        (``target_reached``, ``unreachable_m``, ``sites_possible``).
     candidates
-        "osm" (host shops in the OSM file), "streets" (every ``candidate_spacing_m``
-        metres), a file of willing hosts (read with the station options), or "auto":
-        "osm" for OSM files, else "streets".
+        "auto" (host shops in the OSM file where the network is one, the ``hosts`` file
+        when given, and street positions every ``candidate_spacing_m`` metres, so that
+        every street can be reached; hosts are preferred among equal choices), "osm"
+        (host shops only), "streets" (street positions only), or a file of sites (read
+        with the station options; only those).
+    hosts
+        A file of willing hosts (read with the station options) added to the "auto",
+        "osm" or "streets" candidates.
     candidate_spacing_m, candidate_snap_m
         Metres between street candidates; hosts farther than ``candidate_snap_m`` from
         a street are left out.
@@ -366,7 +375,8 @@ def run_plan(
         Polygons (a file or a GeoDataFrame, any CRS) where no station may go.
     resolution_m, class_weights, min_spacing_m, spacing, time_limit_s, seed
         As for :func:`~stationplan.siting.plan_sites` (``class_weights`` is the command
-        line's ``--weights``).
+        line's ``--weights``). The siting model is exact unless it would not fit in
+        memory; then midpoint units of ``resolution_m`` are used and the summary says so.
     districts, district_col
         District polygons (a file, read with :func:`~stationplan.read_districts`, or a
         GeoDataFrame) for a per-district table in the report.
@@ -379,7 +389,6 @@ def run_plan(
     -------
     PlanRun
     """
-    from .candidates import exclude_zones, osm_candidates, snap_candidates, street_candidates
     from .siting import plan_sites, stations_with_proposals
 
     job = _Job.make(rule, network_options, station_options, map_options, on_stage)
@@ -392,38 +401,27 @@ def run_plan(
     stage, rule = job.stage, job.rule
     net, snapped = job.network_and_stations(network, stations)
     with stage("candidates"):
-        source = candidates
-        if source == "auto":
-            source = "osm" if str(network).lower().endswith(OSM_SUFFIXES) else "streets"
-        if source == "streets":
-            cands = street_candidates(net, spacing_m=candidate_spacing_m)
-        elif source == "osm":
-            cands = osm_candidates(net, network, max_snap_m=candidate_snap_m)
-        else:
-            points = read_stations(source, **job.stations.read_kwargs())
-            points = points[points["status"] == "ok"]
-            cands = snap_candidates(net, points, kind="file", max_snap_m=candidate_snap_m)
-        if exclude is not None:
-            zones = exclude if isinstance(exclude, gpd.GeoDataFrame) else gpd.read_file(exclude)
-            cands = exclude_zones(cands, zones)
-        if cands.empty:
-            msg = f"no candidate sites ({source}); try --candidates streets"
-            raise MissingDataError(msg)
-    _limits.check_siting(net, cands, limit_m=rule.limit_m, resolution_m=resolution_m)
+        cands, source = _candidates(net, network, job, candidates, hosts=hosts,
+                                    spacing_m=candidate_spacing_m, snap_m=candidate_snap_m,
+                                    exclude=exclude)
+    model = _limits.siting_model(net, cands, limit_m=rule.limit_m, resolution_m=resolution_m)
     _check_coverage_memory(net, snapped)
     with stage("siting"):
         result = plan_sites(
             net, snapped, cands, rule=rule,
             target_share=1.0 if target_share is None and new_sites is None else target_share,
-            new_sites=new_sites, resolution_m=resolution_m,
+            new_sites=new_sites, model=model, resolution_m=resolution_m,
             class_weights=dict(class_weights or {}), min_spacing_m=min_spacing_m,
             spacing=spacing, time_limit_s=time_limit_s, seed=seed, progress=progress,
         )
     with stage("coverage_after"):
+        cov_before = compute_coverage(net, snapped, rule=rule)
+        before = summarize(cov_before, find_gaps(cov_before))
         after = stations_with_proposals(snapped, result.proposals)
         cov = compute_coverage(net, after, rule=rule)
         gaps = find_gaps(cov)
         summary = summarize(cov, gaps)
+        result = _engine_figures(result, before, summary, source)
     paths: dict[str, Path] = {}
     if out is not None:
         with stage("write_outputs"):
@@ -646,6 +644,75 @@ class _Job:
                                 candidate_spacing_m=opts.candidate_spacing_m,
                                 time_limit_s=opts.time_limit_s)
         return checked, summary
+
+
+def _candidates(net: StreetNetwork, network: Any, job: _Job, candidates: str | Path, *,
+                hosts: str | Path | None, spacing_m: float, snap_m: float,
+                exclude: str | Path | gpd.GeoDataFrame | None
+                ) -> tuple[gpd.GeoDataFrame, str]:
+    """The candidate sites of a plan, hosts first (so they win ties), and their source."""
+    from .candidates import (
+        exclude_zones,
+        join_candidates,
+        osm_candidates,
+        snap_candidates,
+        street_candidates,
+    )
+
+    source = str(candidates)
+    parts = []
+    if source in ("auto", "osm"):
+        if str(network).lower().endswith(OSM_SUFFIXES):
+            parts.append(osm_candidates(net, network, max_snap_m=snap_m,
+                                        required=source == "osm"))
+        elif source == "osm":
+            msg = (f"--candidates osm needs an OSM file as the network, not {network}; "
+                   "use --candidates auto or streets, or --hosts FILE")
+            raise InputError(msg)
+    elif source not in ("streets",):
+        points = read_stations(source, **job.stations.read_kwargs())
+        parts.append(snap_candidates(net, points[points["status"] == "ok"], kind="file",
+                                     max_snap_m=snap_m))
+    if hosts is not None:
+        points = read_stations(hosts, **job.stations.read_kwargs())
+        parts.insert(0, snap_candidates(net, points[points["status"] == "ok"], kind="file",
+                                        max_snap_m=snap_m))
+    if source in ("auto", "streets"):
+        parts.append(street_candidates(net, spacing_m=spacing_m))
+    cands = join_candidates(parts)
+    if exclude is not None:
+        zones = exclude if isinstance(exclude, gpd.GeoDataFrame) else gpd.read_file(exclude)
+        cands = exclude_zones(cands, zones)
+    if cands.empty:
+        msg = f"no candidate sites ({source}); try --candidates auto or streets"
+        raise MissingDataError(msg)
+    return cands, source
+
+
+def _engine_figures(result: Any, before: dict[str, Any], after: dict[str, Any],
+                    source: str) -> Any:
+    """The plan's summary with its coverage figures from the coverage engine.
+
+    The siting model's own figures agree with the engine's (to rounding, for the exact
+    model); the summary carries the engine's, the same as ``summary.json``, so one share
+    means one thing everywhere.
+    """
+    import dataclasses
+
+    s = dict(result.summary)
+    model_after = s["covered_m_after"]
+    if abs(model_after - after["covered_m"]) > 1e-6 * max(after["total_m"], 1.0) + 1e-3:
+        log.warning("siting model (%s) counted %.1f m covered, the coverage engine %.1f m; "
+                    "the figures given are the engine's", s["model"]["kind"], model_after,
+                    after["covered_m"])
+    s["coverage_before"] = before["covered_share"]
+    s["coverage_after"] = after["covered_share"]
+    s["covered_m_before"] = before["covered_m"]
+    s["covered_m_after"] = after["covered_m"]
+    s["added_m"] = round_m(after["covered_m"] - before["covered_m"])
+    s["demand_m"] = after["total_m"]
+    s["candidates"] = {"source": source, **s["candidates"]}
+    return dataclasses.replace(result, summary=s)
 
 
 def _districts(districts: Any, district_col: str | None) -> gpd.GeoDataFrame | None:

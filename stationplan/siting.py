@@ -1,9 +1,10 @@
 """Siting: propose new stations with a greedy solver, improve them, and certify the answer.
 
 Existing stations are fixed: the demand they cover is counted first and never lost. The
-solver works on street units (see :mod:`stationplan.demand`) and candidate sites (see
-:mod:`stationplan.candidates`); shares are of *coverable* demand, i.e. street metres that
-the existing stations or at least one candidate can reach.
+solver works on the exact siting model (demand streets cut at every catchment boundary,
+see :mod:`stationplan.demand`) and candidate sites (see :mod:`stationplan.candidates`), so
+its metres are the coverage engine's. Every share is of all demand street; what no
+candidate can reach is reported as such (``unreachable_m``), never left out of the whole.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from scipy.spatial import cKDTree
 
 from . import _route
 from ._errors import InputError
-from ._figures import share
+from ._figures import round_m, share
 from ._solve import certificate as _certificate
 from ._solve import solver as _solver
 from .coverage import CoverageRule
-from .demand import DemandUnits, coverage_matrix, demand_units, unit_distances
+from .demand import exact_model, units_model
 from .network import StreetNetwork
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,15 @@ class SitingResult:
     proposals
         New sites in rank order (EPSG:4326): ``rank``, ``candidate_id``, ``name``,
         ``kind``, ``host_tag``, ``marginal_m`` (street metres it adds, in rank order),
-        ``marginal_weight``, ``cumulative_share``, ``edge_id``, ``offset_m``.
+        ``marginal_weight``, ``covered_m`` and ``cumulative_share`` (street covered, and
+        its share of all demand street, once ranks 1 to this one are built), ``edge_id``,
+        ``offset_m``, ``snap_dist_m``.
     curve
-        Greedy coverage curve: ``new_sites`` and ``coverage_share`` (0 to 1).
+        The plan's sites in rank order: ``new_sites`` (0 = the existing stations only),
+        ``covered_m`` and ``coverage_share`` (of all demand street).
+    greedy_curve
+        The same columns for the greedy order over every candidate, until all the street
+        the candidates can reach is covered (for comparison; the plan is ``curve``).
     summary
         Plain data for ``plan_summary.json`` (see :func:`plan_sites`).
     timings
@@ -53,8 +60,12 @@ class SitingResult:
 
     proposals: gpd.GeoDataFrame
     curve: pd.DataFrame
+    greedy_curve: pd.DataFrame
     summary: dict[str, Any]
     timings: dict[str, float]
+
+
+HOST_KINDS = ("osm", "file")  # candidates that are real businesses, preferred among equals
 
 
 def plan_sites(
@@ -65,9 +76,9 @@ def plan_sites(
     rule: CoverageRule | None = None,
     target_share: float | None = None,
     new_sites: int | None = None,
+    model: str = "exact",
     resolution_m: float = 25.0,
     class_weights: Mapping[str, float] | None = None,
-    unit_multiplier: np.ndarray | None = None,
     min_spacing_m: float | None = None,
     spacing: str = "network",
     time_limit_s: float = 20.0,
@@ -83,19 +94,26 @@ def plan_sites(
     stations
         Snapped existing stations (rows with status "ok" are fixed in every solution).
     candidates
-        Candidate sites from :mod:`stationplan.candidates` (``edge_id``, ``offset_m``).
+        Candidate sites from :mod:`stationplan.candidates` (``edge_id``, ``offset_m``,
+        ``kind``). Hosts (kind "osm" or "file") are preferred to street positions among
+        equal choices.
     rule
         Coverage rule (default: the mode's 500 m / 5 min).
     target_share
-        Fewest new sites that reach this share (0–1) of coverable demand, or ...
+        Fewest new sites that cover this share (0–1) of all demand street (weighted by
+        ``class_weights``), or ...
     new_sites
         ... the ``new_sites`` sites that cover the most demand. Give exactly one.
+    model
+        "exact": demand cut at every catchment boundary
+        (:func:`~stationplan.demand.exact_model`), so the solver's metres are the coverage
+        engine's; "units": midpoint units of at most ``resolution_m``
+        (:func:`~stationplan.demand.units_model`), for instances whose exact model does
+        not fit in memory.
     resolution_m
-        Longest street unit of demand.
+        Longest unit of the "units" model.
     class_weights
         Demand multiplier per road class.
-    unit_multiplier
-        Extra demand multiplier per unit (e.g. from :func:`activity_multiplier`).
     min_spacing_m
         Minimum distance between any two stations (new or existing), or ``None``.
     spacing
@@ -110,6 +128,9 @@ def plan_sites(
     Returns
     -------
     SitingResult
+        Its ``summary`` holds the figures of ``plan_summary.json`` (documented key by key
+        in ``docs/outputs.md``). Shares are of all demand street; with the "exact" model
+        they are the coverage engine's figures to rounding.
     """
     if (target_share is None) == (new_sites is None):
         msg = "give exactly one objective: target_share (e.g. 1.0) or new_sites (e.g. 10)"
@@ -123,22 +144,15 @@ def plan_sites(
     if spacing not in ("network", "straight"):
         msg = f"spacing must be 'network' or 'straight', got {spacing!r}"
         raise InputError(msg)
+    if model not in ("exact", "units"):
+        msg = f"model must be 'exact' or 'units', got {model!r}"
+        raise InputError(msg)
     rule = rule or CoverageRule.for_mode(network.mode.name)
     limit = rule.limit_m
     timings: dict[str, float] = {}
-    t = time.perf_counter()
 
-    units = demand_units(network, resolution_m=resolution_m, class_weights=class_weights)
-    if unit_multiplier is not None:
-        units = DemandUnits(units.edge_id, units.start_m, units.end_m,
-                            units.weight * np.asarray(unit_multiplier, dtype=float))
+    t = time.perf_counter()
     ok = stations[stations["status"] == "ok"]
-    st_edge = ok["edge_id"].to_numpy(np.int64)
-    st_off = ok["offset_m"].to_numpy(float)
-    existing = unit_distances(network, units, st_edge, st_off, limit_m=limit) <= limit + 1e-9
-    timings["demand_s"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     cand = candidates.reset_index(drop=True)
     c_edge = cand["edge_id"].to_numpy(np.int64)
     c_off = cand["offset_m"].to_numpy(float)
@@ -150,27 +164,35 @@ def plan_sites(
     timings["spacing_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    cover = coverage_matrix(network, units, c_edge, c_off, limit_m=limit, progress=progress)
+    st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
+    if model == "exact":
+        sm = exact_model(network, st_edge, st_off, c_edge, c_off, limit_m=limit,
+                         class_weights=class_weights, progress=progress)
+    else:
+        sm = units_model(network, st_edge, st_off, c_edge, c_off, limit_m=limit,
+                         resolution_m=resolution_m, class_weights=class_weights,
+                         progress=progress)
     timings["coverage_sets_s"] = time.perf_counter() - t
 
-    length = units.length_m
-    weight = units.weight
-    open_rows = np.flatnonzero(~existing)
-    a_open = cover[open_rows].tocsc()
+    length, weight = sm.units.length_m, sm.units.weight
+    open_rows = np.flatnonzero(~sm.existing)
+    a_open = sm.cover[open_rows].tocsc()
     if banned.any():
         # zero banned columns (a sparse diagonal: a dense k x k one is 400 MB at 20,000)
         a_open = a_open @ diags_array((~banned).astype(np.int8), format="csr", dtype=np.int8)
         a_open = a_open.tocsc()
     reachable = np.diff(a_open.tocsr().indptr) > 0
-    w_existing = float(weight[existing].sum())
-    w_coverable = w_existing + float(weight[open_rows][reachable].sum())
-    m_existing = float(length[existing].sum())
-    m_coverable = m_existing + float(length[open_rows][reachable].sum())
+    demand_m, demand_w = float(length.sum()), float(weight.sum())
+    m_existing, w_existing = float(length[sm.existing].sum()), float(weight[sm.existing].sum())
+    m_reachable = m_existing + float(length[open_rows][reachable].sum())
 
     merged, w_merged = _solver.merge_rows(a_open, weight[open_rows])
     need = None
+    reached = True
     if target_share is not None:
-        need = max(0.0, target_share * w_coverable - w_existing)
+        need = max(0.0, target_share * demand_w - w_existing)
+        if need > float(w_merged.sum()) + 1e-9 * max(demand_w, 1.0):
+            reached = False  # no set of candidates reaches the target: cover all they can
         need = min(need, float(w_merged.sum()))
     inst = _solver.Instance(merged, w_merged, need=need, k=new_sites, conflicts=conflicts)
     t = time.perf_counter()
@@ -184,79 +206,70 @@ def plan_sites(
     method = "greedy + local search" if improved != greedy else "greedy"
     cert = _certificate.certify(inst, improved, method=method, time_limit_s=time_limit_s)
     timings["certificate_s"] = cert.seconds
-    final = cert.chosen
+    final = _prefer_hosts(cand["kind"].to_numpy(), cert.chosen, a_open, conflicts)
+    if final != cert.chosen:
+        cert = _certificate.with_solution(cert, final, _objective(inst, final))
 
-    proposals, after_w, after_m = _rank(cand, final, a_open, weight[open_rows],
-                                        length[open_rows], w_existing, w_coverable)
-    curve = _curve(a_open, weight[open_rows], w_existing, w_coverable, conflicts)
-    objective = "target" if target_share is not None else "new_sites"
-    # with no coverable demand, all of it is covered: shares of an empty whole are 1.0 here
+    proposals, curve = _rank(cand, final, a_open, weight[open_rows], length[open_rows],
+                             m_existing, demand_m)
+    greedy_curve = _greedy_curve(a_open, weight[open_rows], length[open_rows], m_existing,
+                                 demand_m, conflicts)
+    if new_sites is not None and len(final) < new_sites:
+        reached = False
+    after_m = float(curve["covered_m"].iloc[-1])
+    kinds = cand["kind"].value_counts()
     summary: dict[str, Any] = {
-        "objective": objective,
+        "objective": "target" if target_share is not None else "new_sites",
         "target_share": target_share,
         "new_sites_requested": new_sites,
         "new_sites": len(final),
-        "coverage_before": (share(w_existing, w_coverable) if w_coverable > 0 else 1.0),
-        "coverage_after": (share(after_w, w_coverable) if w_coverable > 0 else 1.0),
-        "covered_m_before": round(m_existing, 3),
-        "covered_m_after": round(after_m, 3),
-        "coverable_m": round(m_coverable, 3),
-        "demand_m": round(float(length.sum()), 3),
-        "uncoverable_m": round(float(length.sum()) - m_coverable, 3),
+        "target_reached": reached,
+        "sites_possible": len(final) if new_sites is not None and not reached else None,
+        "coverage_before": share(m_existing, demand_m),
+        "coverage_after": share(after_m, demand_m),
+        "covered_m_before": round_m(m_existing),
+        "covered_m_after": round_m(after_m),
+        "added_m": round_m(after_m - m_existing),
+        "demand_m": round_m(demand_m),
+        "reachable_m": round_m(m_reachable),
+        "reachable_share": share(m_reachable, demand_m),
+        "unreachable_m": round_m(demand_m - m_reachable),
+        "certified": "optimal" if cert.optimal else ("within" if cert.gap is not None
+                                                     else "none"),
+        "optimality_gap": cert.gap,
         "bound": cert.bound,
-        "lp_bound": cert.lp_bound,
-        "gap": cert.gap,
-        "optimal": cert.optimal,
-        "method": cert.method,
+        "bound_unit": ("sites" if new_sites is None
+                       else "weighted metres" if class_weights else "metres"),
         "proof": cert.proof,
-        "quality": _quality(cert),
-        "greedy_sites": len(greedy),
-        "greedy_objective": _objective(inst, greedy),
-        "local_search_objective": _objective(inst, improved),
-        "final_objective": cert.objective,
-        "candidates": len(cand),
-        "candidates_banned_by_spacing": int(banned.sum()),
+        "method": cert.method,
+        "model": {"kind": sm.kind, "pieces": len(sm.units), "rows": int(merged.shape[0])},
+        "candidates": {
+            "total": len(cand),
+            "by_kind": {str(k): int(v) for k, v in sorted(kinds.items())},
+            "banned_by_spacing": int(banned.sum()),
+        },
+        "search": {
+            "greedy_sites": len(greedy),
+            "greedy_objective": _objective(inst, greedy),
+            "local_search_objective": _objective(inst, improved),
+            "final_objective": cert.objective,
+        },
         "settings": {
             "rule": rule.describe(),
-            "resolution_m": resolution_m,
+            "model": model,
+            "resolution_m": resolution_m if model == "units" else None,
             "class_weights": dict(class_weights or {}),
             "min_spacing_m": min_spacing_m,
             "spacing": spacing if min_spacing_m else None,
             "time_limit_s": time_limit_s,
             "seed": seed,
-            "units": len(units),
             "existing_stations": len(ok),
         },
     }
-    log.info("siting: %d new sites, coverage %.1f %% -> %.1f %% (%s)", len(final),
-             100 * summary["coverage_before"], 100 * summary["coverage_after"], summary["quality"])
-    return SitingResult(proposals, curve, summary, timings)
-
-
-def activity_multiplier(
-    network: StreetNetwork,
-    units: DemandUnits,
-    points: gpd.GeoDataFrame,
-    *,
-    radius_m: float = 200.0,
-    per_point: float = 0.1,
-) -> np.ndarray:
-    """Demand multiplier ``1 + per_point * (points within radius_m of the unit midpoint)``.
-
-    Points are rider-activity proxies (restaurants, fast food, shops), or a user's demand
-    points; a ``weight`` column, if present, counts each point that many times.
-    """
-    lines = network.edges.geometry.to_numpy()[units.edge_id]
-    mids = shapely.get_coordinates(shapely.line_interpolate_point(lines, units.mid_m))
-    pts = points.to_crs(network.crs)
-    xy = shapely.get_coordinates(pts.geometry.to_numpy())
-    w = pts["weight"].to_numpy(float) if "weight" in pts else np.ones(len(xy))
-    if len(xy) == 0:
-        return np.ones(len(units))
-    tree = cKDTree(xy)
-    near = tree.query_ball_point(mids, r=radius_m)
-    counts = np.array([w[idx].sum() if idx else 0.0 for idx in near])
-    return 1.0 + per_point * counts
+    log.info("siting: %d new sites, coverage %.1f %% -> %.1f %% of %.1f km (%s model; %s)",
+             len(final), 100 * summary["coverage_before"], 100 * summary["coverage_after"],
+             demand_m / 1000, sm.kind, summary["certified"])
+    return SitingResult(proposals, curve, greedy_curve, summary, timings)
 
 
 def _objective(inst: _solver.Instance, chosen: list[int]) -> float:
@@ -269,24 +282,49 @@ def _worse(inst: _solver.Instance, a: list[int], b: list[int]) -> bool:
     return _solver.covered_weight(inst, a) < _solver.covered_weight(inst, b) - 1e-7
 
 
-def _quality(cert: _certificate.Certificate) -> str:
-    if cert.optimal:
-        return "optimal"
-    if cert.gap is None:
-        return "no bound computed (instance too large)"
-    how = {"milp": "MILP bound", "lagrangian": "Lagrangian bound"}.get(cert.proof, "LP bound")
-    return f"gap <= {100 * cert.gap:.1f} % by {how}"
+def _prefer_hosts(kind: np.ndarray, chosen: list[int], cover: csc_array,
+                  conflicts: csr_array | None) -> list[int]:
+    """Swap each chosen street position for a host that covers all it alone covers.
+
+    The number of sites stays, and the covered street can only grow, so the certificate
+    still holds; among hosts the lowest index wins, so the answer is deterministic.
+    """
+    host = np.isin(kind, HOST_KINDS)
+    if not host.any() or host[chosen].all():
+        return list(chosen)
+    rows = cover.tocsr()
+    chosen = list(chosen)
+    for pos, j in enumerate(list(chosen)):
+        if host[j]:
+            continue
+        others = [c for c in chosen if c != j]
+        taken = np.zeros(cover.shape[0], dtype=bool)
+        for c in others:
+            taken[cover.indices[cover.indptr[c]:cover.indptr[c + 1]]] = True
+        mine = cover.indices[cover.indptr[j]:cover.indptr[j + 1]]
+        sole = mine[~taken[mine]]
+        fit = np.flatnonzero(host)
+        for r in sole:
+            fit = np.intersect1d(fit, rows.indices[rows.indptr[r]:rows.indptr[r + 1]],
+                                 assume_unique=True)
+            if len(fit) == 0:
+                break
+        fit = np.setdiff1d(fit, others)
+        if conflicts is not None and len(fit) and others:
+            clash = np.asarray(conflicts[fit][:, others].sum(axis=1)).ravel() > 0
+            fit = fit[~clash]
+        if len(fit):
+            chosen[pos] = int(fit[0])
+    return chosen
 
 
 def _rank(cand: gpd.GeoDataFrame, chosen: list[int], cover: csc_array, weight: np.ndarray,
-          length: np.ndarray, w_existing: float, w_coverable: float
-          ) -> tuple[gpd.GeoDataFrame, float, float]:
-    """Order the chosen sites greedily by what each adds; report marginal metres."""
+          length: np.ndarray, m_existing: float, demand_m: float
+          ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Order the chosen sites greedily by what each adds; the proposals and their curve."""
     rows_cov = np.zeros(cover.shape[0], dtype=bool)
     remaining = list(chosen)
-    order, gains_w, gains_m, cum = [], [], [], []
-    total_w = w_existing
-    total_m = 0.0
+    order, gains_w, gains_m = [], [], []
     while remaining:
         best, best_gain = None, -1.0
         for j in sorted(remaining):
@@ -302,33 +340,35 @@ def _rank(cand: gpd.GeoDataFrame, chosen: list[int], cover: csc_array, weight: n
         order.append(best)
         gains_w.append(float(weight[new].sum()))
         gains_m.append(float(length[new].sum()))
-        total_w += gains_w[-1]
-        total_m += gains_m[-1]
-        cum.append(share(total_w, w_coverable) if w_coverable > 0 else 1.0)
+    covered = m_existing + np.concatenate([[0.0], np.cumsum(gains_m)])
+    shares = [share(c, demand_m) for c in covered]
     picked = cand.iloc[order].copy() if order else cand.iloc[[]].copy()
     picked.insert(0, "rank", np.arange(1, len(order) + 1))
     picked["marginal_m"] = np.round(gains_m, 3)
     picked["marginal_weight"] = np.round(gains_w, 3)
-    picked["cumulative_share"] = cum
+    picked["covered_m"] = np.round(covered[1:], 3)
+    picked["cumulative_share"] = shares[1:]
     picked = picked.to_crs(4326).reset_index(drop=True)
-    return picked, total_w, total_m
+    curve = pd.DataFrame({"new_sites": np.arange(len(covered)),
+                          "covered_m": np.round(covered, 3), "coverage_share": shares})
+    return picked, curve
 
 
-def _curve(cover: csc_array, weight: np.ndarray, w_existing: float, w_coverable: float,
-           conflicts: csr_array | None) -> pd.DataFrame:
+def _greedy_curve(cover: csc_array, weight: np.ndarray, length: np.ndarray, m_existing: float,
+                  demand_m: float, conflicts: csr_array | None) -> pd.DataFrame:
+    """Coverage after each greedy pick over all candidates, until nothing adds."""
     inst = _solver.Instance(cover, weight, need=float(weight[np.diff(cover.tocsr().indptr) > 0]
                                                       .sum()), conflicts=conflicts)
-    order = _solver.greedy(inst)
     covered = np.zeros(cover.shape[0], dtype=bool)
-    shares = [(share(w_existing, w_coverable) if w_coverable > 0 else 1.0)]
-    total = w_existing
-    for j in order:
+    metres = [m_existing]
+    for j in _solver.greedy(inst):
         rows = inst.col(j)
         new = rows[~covered[rows]]
         covered[new] = True
-        total += float(weight[new].sum())
-        shares.append(share(total, w_coverable) if w_coverable > 0 else 1.0)
-    return pd.DataFrame({"new_sites": np.arange(len(shares)), "coverage_share": shares})
+        metres.append(metres[-1] + float(length[new].sum()))
+    return pd.DataFrame({"new_sites": np.arange(len(metres)),
+                         "covered_m": np.round(metres, 3),
+                         "coverage_share": [share(m, demand_m) for m in metres]})
 
 
 def _near_existing(network: StreetNetwork, cand: gpd.GeoDataFrame, stations: gpd.GeoDataFrame,

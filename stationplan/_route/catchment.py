@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from . import graph as _graph
 from . import search as _search
@@ -56,6 +57,7 @@ def site_intervals(
     *,
     limit_m: float,
     batch_entries: int = 20_000_000,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Intervals:
     """The street intervals from which each site is reached within ``limit_m``.
 
@@ -69,6 +71,8 @@ def site_intervals(
         Coverage limit in metres.
     batch_entries
         Size of one dense block of search results (sites x nodes); bounds memory.
+    progress
+        Called as ``progress(done, total)`` after each block of sites.
 
     Returns
     -------
@@ -88,8 +92,8 @@ def site_intervals(
     parts = []
     if k:
         graph = _graph.site_graph(network, edge_id, offset_m)
-        for lo, _, block in _search.distance_blocks(graph, n + np.arange(k), limit_m=limit_m,
-                                                   block_entries=batch_entries):
+        for lo, hi, block in _search.distance_blocks(graph, n + np.arange(k), limit_m=limit_m,
+                                                    block_entries=batch_entries):
             dist = block[:, :n]
             site, node = np.nonzero(np.isfinite(dist))
             rest = limit_m - dist[site, node]
@@ -97,6 +101,8 @@ def site_intervals(
             parts.append((s, ed, np.zeros(len(ed)), np.minimum(length[ed], r)))
             s, ed, r = _expand(by_v, node, site + lo, rest)
             parts.append((s, ed, np.maximum(0.0, length[ed] - r), length[ed]))
+            if progress is not None:
+                progress(hi, k)
         # The site's own edge, reached directly.
         own_lo = np.where(fwd[edge_id], np.maximum(0.0, offset_m - limit_m), offset_m)
         own_hi = np.where(bwd[edge_id], np.minimum(length[edge_id], offset_m + limit_m), offset_m)
@@ -302,11 +308,11 @@ def _union(group: np.ndarray, start: np.ndarray, end: np.ndarray
         return group, np.asarray(start, float), np.asarray(end, float)
     order = np.lexsort((start, group))
     group, start, end = group[order], start[order], end[order]
-    # Lay groups out on one line so a running maximum never crosses into the next group.
-    base = (group - group.min()).astype(float) * _scale(end)
-    run = np.maximum.accumulate(base + end)
+    # The running maximum of the ends within each group (positions stay exact: laying
+    # groups out on one line would cost precision when group numbers are large).
+    run = pd.Series(end).groupby(group).cummax().to_numpy()
     new = np.ones(len(group), dtype=bool)
-    new[1:] = (group[1:] != group[:-1]) | (base[1:] + start[1:] > run[:-1] + _EPS)
+    new[1:] = (group[1:] != group[:-1]) | (start[1:] > run[:-1] + _EPS)
     first = np.flatnonzero(new)
     last = np.append(first[1:], len(group)) - 1
-    return group[first], start[first], run[last] - base[last]
+    return group[first], start[first], run[last]

@@ -435,6 +435,15 @@ def _lp(c: np.ndarray, rows: _Rows, bounds: Bounds, *, time_limit_s: float) -> f
     return float(res.fun) if c.min() >= 0 else float(-res.fun)
 
 
+def with_solution(cert: Certificate, chosen: Iterable[int], value: float) -> Certificate:
+    """The same proof for another solution of equal or better ``value`` (gap recomputed).
+
+    Siting uses it when it swaps a street position for a host that covers as much.
+    """
+    t0 = time.perf_counter() - cert.seconds
+    return _cert(chosen, value, cert.bound, cert.method, cert.proof, cert.lp_bound, t0)
+
+
 def _proved(minimize: bool, heur: float, bound: float) -> bool:
     return heur <= bound + 1e-7 if minimize else heur >= bound - 1e-6 * max(1.0, abs(bound))
 
