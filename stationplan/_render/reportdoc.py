@@ -100,7 +100,7 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     blocks += _by_class(s, t)
     if data.get("districts"):
         blocks += _districts(data["districts"], t)
-    blocks += _gaps(data["largest_gaps"], t)
+    blocks += _gaps(data["largest_gaps"], t, lang)
     blocks += _audit(data["service_audit"], t, lang)
     blocks += _sole(data["sole_coverage"], t, with_kind=bool(data.get("plan_summary")))
     if data.get("plan_summary"):
@@ -170,7 +170,7 @@ def _districts(d, t) -> list[Block]:
                        t["n_stations"]], rows)]
 
 
-def _gaps(gaps, t) -> list[Block]:
+def _gaps(gaps, t, lang) -> list[Block]:
     if not gaps:
         return [("h2", [t["gaps"]]), ("p", [t["no_gaps"]])]
     rows = []
@@ -181,10 +181,20 @@ def _gaps(gaps, t) -> list[Block]:
         rows.append([str(g["gap_id"]), Num(g["length_m"], "summary.json",
                                            ("largest_gaps", i, "length_m"), "m"),
                      _names(g["streets"]) or "–",
-                     Num(g["max_dist_m"], "report.json", ("largest_gaps", i, "max_dist_m"), "m"),
+                     _farthest(g, i, lang),
                      [f"{g['lon']:.5f}, {g['lat']:.5f} ", Link(t["map_link"], href)]])
     return [("h2", [t["gaps"]]), ("p", [t["gaps_intro"]]),
             ("table", ["#", t["length"], t["streets"], t["farthest"], t["where"]], rows)]
+
+
+def _farthest(g, i, lang) -> list[Part]:
+    """How far a gap's farthest point is: "1,240 m", or "more than 1,500 m" beyond the search
+    (the same words as the map's gap popups, :func:`.mapstyle.fmt_farthest`)."""
+    key = ("largest_gaps", i)
+    if g.get("farthest_m") is None and g.get("farthest_more_than_m") is not None:
+        return [text("unit.more_than", lang), " ", Num(g["farthest_more_than_m"], "report.json",
+                                         (*key, "farthest_more_than_m"), "m")]
+    return [Num(g.get("farthest_m"), "report.json", (*key, "farthest_m"), "m")]
 
 
 def _audit(a, t, lang) -> list[Block]:
