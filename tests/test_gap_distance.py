@@ -17,7 +17,7 @@ from handnet import hand_graph, hand_lonlat, shared_osm, shared_sheet
 
 import stationplan as sp
 from stationplan._render import mapstyle
-from stationplan._render.reportdoc import render_markdown
+from stationplan._render.reportdoc import render_html, render_markdown
 from stationplan.report import report_data
 
 GUIXI = "guixi_county_city.osm.bz2"
@@ -268,6 +268,9 @@ def test_report_and_map_say_the_same(hand_cov):
         text = render_markdown(data, {})
         assert beyond in text
         assert known in text
+        # "more than" cells stay right-aligned with the numbers of their column
+        prefix = beyond.split(" 1,500")[0]
+        assert f'<td class="n">{prefix} <span class="num"' in render_html(data, {})
         words = [mapstyle.fmt_farthest(g.farthest_m, g.farthest_more_than_m, lang)
                  for g in gaps.itertuples()]
         assert words[:2] == [beyond, known]
