@@ -63,9 +63,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.unnamed": ("unnamed street", "无名道路"),
     "map.gap_label": ("Gap", "空白"),
     "map.streets_in_gap": ("streets", "街道"),
-    "map.farthest": ("up to", "最远"),
-    "map.from_station": ("from a station", "到驿站"),
-    "map.beyond": ("beyond reach of every station", "超出所有驿站的服务距离"),
+    "map.farthest": ("farthest from a station", "距站点最远"),
     "map.address": ("Address", "地址"),
     "map.services": ("Services", "服务"),
     "map.hours": ("Hours", "开放时间"),
@@ -277,6 +275,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                          "；位于与主路网不连通的路段"),
     # unit and separators
     "unit.m": ("m", "米"),
+    "unit.more_than": ("more than", "超过"),
     "sep.list": (", ", "、"),
     "sep.label": (": ", "："),
 })

@@ -186,9 +186,7 @@ def compute_coverage(
     if "edge_id" not in stations.columns:
         msg = "stations are not snapped; call snap_stations(network, stations) first"
         raise InputError(msg)
-    used = np.flatnonzero((stations["status"] == "ok").to_numpy())
-    st_edge = stations["edge_id"].to_numpy()[used].astype(np.int64)
-    st_off = stations["offset_m"].to_numpy()[used].astype(float)
+    used, st_edge, st_off = station_sites(stations)
     limit = rule.limit_m
 
     node_dist, node_src = station_distances(network, st_edge, st_off, limit_m=limit)
@@ -208,6 +206,27 @@ def compute_coverage(
                  "%d stations", limit, covered_m / 1000, demand_m / 1000,
                  100 * covered_m / max(demand_m, 1e-9), len(used))
     return cov
+
+
+def station_sites(stations: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stations coverage counts (status "ok") as sites on the streets.
+
+    Parameters
+    ----------
+    stations
+        Output of :func:`~stationplan.snap_stations`.
+
+    Returns
+    -------
+    row
+        Row positions in ``stations`` of the stations used.
+    edge_id, offset_m
+        Their edges (rows of ``network.edges``) and offsets from the edges' ``u`` ends.
+    """
+    used = np.flatnonzero((stations["status"] == "ok").to_numpy())
+    edge_id = stations["edge_id"].to_numpy()[used].astype(np.int64)
+    offset_m = stations["offset_m"].to_numpy()[used].astype(float)
+    return used, edge_id, offset_m
 
 
 def station_distances(

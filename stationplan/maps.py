@@ -383,13 +383,13 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str],
         # each name isolated on its own, so one name's override cannot reverse the next
         streets = "; ".join(_esc(n) for n in str(g.streets).split("; ")) if _esc(g.streets) \
             else ""
-        farthest = (text["beyond"] if pd.isna(g.max_dist_m) else
-                    f"{text['farthest']} {ms.fmt_m(g.max_dist_m, lang)} {text['from_station']}")
+        farthest = ms.fmt_farthest(g.farthest_m, g.farthest_more_than_m, lang)
         link = _amap_link(g.point_lon, g.point_lat, f"{text['gap_label']} #{int(g.gap_id)}")
         popup = (f'<div class="sp-popup"><b class="sp-name">{label}</b><table>'
                  + (f"<tr><th>{text['streets_in_gap']}</th><td>{streets}</td></tr>" if streets
                     else "")
-                 + f"<tr><th></th><td>{farthest}</td></tr></table>{_amap_anchor(link, text)}"
+                 + f"<tr><th>{text['farthest']}</th><td>{farthest}</td></tr></table>"
+                 f"{_amap_anchor(link, text)}"
                  "</div>")
         props.append((weights.index(ms.gap_weight(g.length_m, limit)),
                       label + (f" · {streets}" if streets else ""), popup))

@@ -238,7 +238,9 @@ def report_data(
         "check_summary": None if csum is None else dict(csum),
         "largest_gaps": [
             {"gap_id": int(g.gap_id), "length_m": round_m(g.length_m), "streets": str(g.streets),
-             "max_dist_m": None if not np.isfinite(g.max_dist_m) else round_m(g.max_dist_m),
+             "farthest_m": None if pd.isna(g.farthest_m) else round_m(g.farthest_m),
+             "farthest_more_than_m": (None if pd.isna(g.farthest_more_than_m)
+                                      else round_m(g.farthest_more_than_m)),
              "lon": round(float(g.point_lon), 7), "lat": round(float(g.point_lat), 7)}
             for g in top.itertuples()
         ],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from .._i18n import section
+from .._i18n import section, text
 
 # Distance bands, nearest first: YlGnBu, dark to light, readable on OSM and CartoDB tiles
 # and for colour-blind readers; the gap red is far from every band.
@@ -92,6 +92,27 @@ def fmt_m(metres: float, lang: str) -> str:
     if abs(metres) < 999.5:
         return f"{metres:.0f} m"
     return f"{metres / 1000:.1f} km"
+
+
+def fmt_farthest(farthest_m: float, more_than_m: float, lang: str) -> str:
+    """How far a gap's farthest point is from a station, as the report's gap table says it.
+
+    ``farthest_m`` and ``farthest_more_than_m`` of :func:`~stationplan.find_gaps`: the
+    distance, or NaN and the search limit it lies beyond.
+
+    >>> fmt_farthest(1240.4, float("nan"), "zh"), fmt_farthest(649.6, float("nan"), "en")
+    ('1,240 米', '650 m')
+    >>> fmt_farthest(float("nan"), 1500.0, "zh"), fmt_farthest(float("nan"), 1500.0, "en")
+    ('超过 1,500 米', 'more than 1,500 m')
+    >>> fmt_farthest(float("nan"), float("nan"), "en")
+    '–'
+    """
+    unit = text("unit.m", lang)
+    if farthest_m == farthest_m:  # not NaN
+        return f"{farthest_m:,.0f} {unit}"
+    if more_than_m == more_than_m:
+        return f"{text('unit.more_than', lang)} {more_than_m:,.0f} {unit}"
+    return "–"
 
 
 def mode_words(mode: str, lang: str) -> str:

@@ -100,7 +100,7 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     blocks += _by_class(s, t)
     if data.get("districts"):
         blocks += _districts(data["districts"], t)
-    blocks += _gaps(data["largest_gaps"], t)
+    blocks += _gaps(data["largest_gaps"], t, lang)
     blocks += _audit(data["service_audit"], t, lang)
     blocks += _sole(data["sole_coverage"], t, with_kind=bool(data.get("plan_summary")))
     if data.get("plan_summary"):
@@ -170,7 +170,7 @@ def _districts(d, t) -> list[Block]:
                        t["n_stations"]], rows)]
 
 
-def _gaps(gaps, t) -> list[Block]:
+def _gaps(gaps, t, lang) -> list[Block]:
     if not gaps:
         return [("h2", [t["gaps"]]), ("p", [t["no_gaps"]])]
     rows = []
@@ -181,10 +181,20 @@ def _gaps(gaps, t) -> list[Block]:
         rows.append([str(g["gap_id"]), Num(g["length_m"], "summary.json",
                                            ("largest_gaps", i, "length_m"), "m"),
                      _names(g["streets"]) or "–",
-                     Num(g["max_dist_m"], "report.json", ("largest_gaps", i, "max_dist_m"), "m"),
+                     _farthest(g, i, lang),
                      [f"{g['lon']:.5f}, {g['lat']:.5f} ", Link(t["map_link"], href)]])
     return [("h2", [t["gaps"]]), ("p", [t["gaps_intro"]]),
             ("table", ["#", t["length"], t["streets"], t["farthest"], t["where"]], rows)]
+
+
+def _farthest(g, i, lang) -> Num | list[Part]:
+    """How far a gap's farthest point is: "1,240 m", or "more than 1,500 m" beyond the search
+    (the same words as the map's gap popups, :func:`.mapstyle.fmt_farthest`)."""
+    key = ("largest_gaps", i)
+    if g.get("farthest_m") is None and g.get("farthest_more_than_m") is not None:
+        return [text("unit.more_than", lang), " ", Num(g["farthest_more_than_m"], "report.json",
+                                         (*key, "farthest_more_than_m"), "m")]
+    return Num(g.get("farthest_m"), "report.json", (*key, "farthest_m"), "m")
 
 
 def _audit(a, t, lang) -> list[Block]:
@@ -391,8 +401,9 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
 
 
 def _html_cell(cell: Any, lang: str) -> str:
-    if isinstance(cell, Num):
-        return f'<td class="n">{_html_parts([cell], lang)}</td>'
+    if _is_number(cell):
+        parts = cell if isinstance(cell, list) else [cell]
+        return f'<td class="n">{_html_parts(parts, lang)}</td>'
     if isinstance(cell, tuple) and cell and cell[0] == "verdict":
         return f'<td><span class="v v-{cell[1]}">{html.escape(cell[2])}</span></td>'
     parts = cell if isinstance(cell, list) else [cell]
@@ -465,7 +476,15 @@ def render_markdown(data: Mapping[str, Any], images: Mapping[str, bytes]) -> str
 
 
 def _numeric_column(rows: list, i: int) -> bool:
-    return bool(rows) and all(isinstance(r[i], Num) for r in rows if i < len(r))
+    return bool(rows) and all(_is_number(r[i]) for r in rows if i < len(r))
+
+
+def _is_number(cell: Any) -> bool:
+    """A number, or words that qualify one ("more than", Num): right-aligned in tables."""
+    if isinstance(cell, list):
+        return bool(cell) and isinstance(cell[-1], Num) and all(
+            isinstance(p, str) for p in cell[:-1])
+    return isinstance(cell, Num)
 
 
 def _md_cell(cell: Any, lang: str) -> str:

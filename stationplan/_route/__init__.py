@@ -6,7 +6,8 @@ goes through the names re-exported here; nothing else builds a graph or runs Dij
 - :mod:`.graph`: the routing arrays of a network (built once, kept on the network), the
   reversed street graph, and graphs with site nodes (travel, symmetric or undirected).
 - :mod:`.search`: nearest-site search, bounded searches from sites, batched distances,
-  and cutting edges where the distance along them crosses a limit.
+  cutting edges where the distance along them crosses a limit, and the farthest point
+  of a piece.
 - :mod:`.kernels`: the numba loops behind them.
 """
 
@@ -17,6 +18,7 @@ from .search import (
     nearest_distances,
     nearest_sites,
     pair_distances,
+    piece_farthest,
     reach_matrix,
     reached_points,
 )
@@ -30,6 +32,7 @@ __all__ = [
     "nearest_distances",
     "nearest_sites",
     "pair_distances",
+    "piece_farthest",
     "reach_matrix",
     "reached_points",
     "routing",
