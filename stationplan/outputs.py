@@ -156,6 +156,9 @@ def write_check_outputs(
 ) -> dict[str, Path]:
     """Write ``check.csv``, ``check.geojson``, ``check_summary.json`` and ``check_map.html``.
 
+    ``check.csv`` names its coordinate columns ``wgs84_lon``/``wgs84_lat`` (and
+    ``wgs84_snap_lon``/``wgs84_snap_lat``), so it declares its system when read back.
+
     Parameters
     ----------
     out_dir
@@ -187,7 +190,9 @@ def write_check_outputs(
     from .check import CHECK_COLUMNS
 
     out = open_out_dir(out_dir, CHECK_FILES, overwrite=overwrite)
-    rows = [list(CHECK_COLUMNS)]
+    # Coordinate headers name their system, so the file reads back as WGS-84 whatever
+    # crs option is given with it (see stationplan.read_stations).
+    rows = [[_TAGGED_CSV_HEADERS.get(c, c) for c in CHECK_COLUMNS]]
     for rec in checked[list(CHECK_COLUMNS)].to_dict("records"):
         rows.append([neutralise(csv_cell(rec[c])) for c in CHECK_COLUMNS])
     fmap = check_map(coverage, gaps, checked, area=area, map_options=map_options)
@@ -199,6 +204,10 @@ def write_check_outputs(
     paths["check.csv"] = atomic_write_bytes(out / "check.csv", csv_bytes(rows))
     log.info("wrote %d check files to %s", len(paths), out)
     return paths
+
+
+_TAGGED_CSV_HEADERS = {"lon": "wgs84_lon", "lat": "wgs84_lat", "snap_lon": "wgs84_snap_lon",
+                       "snap_lat": "wgs84_snap_lat"}
 
 
 # Files of a run linked from the report, in this order.
