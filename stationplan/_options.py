@@ -187,9 +187,10 @@ def _check_crs(name: str, value: object) -> None:
     ...
     stationplan._errors.InputError: area_crs must name a coordinate system: 'wgs84', 'gcj02' (Amap, Tencent), 'bd09' (Baidu), 'cgcs2000' or 'EPSG:<code>', not ' '
     """
-    ok = (value is None or (isinstance(value, str) and bool(value.strip()))
-          or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
-          or isinstance(value, dict) or hasattr(value, "to_wkt") or hasattr(value, "kind"))
+    text = isinstance(value, str) and bool(value.strip())
+    code = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    crs_object = isinstance(value, dict) or hasattr(value, "to_wkt") or hasattr(value, "kind")
+    ok = value is None or text or code or crs_object
     if not ok:
         msg = f"{name} must name a coordinate system: {CRS_HELP}, not {value!r}"
         raise InputError(msg)

@@ -210,7 +210,7 @@ def polygons_to_lonlat(frame: gpd.GeoDataFrame, crs: Any = None, *, param: str =
     if frame.crs is not None:
         log.info("%s: coordinates read as %s (%s); the file says %s", what, spec.label, param,
                  frame.crs.to_string())
-    if spec.kind == "pyproj":
+    if spec.crs is not None:  # an EPSG code or another pyproj CRS
         return frame.set_crs(spec.crs, allow_override=True).to_crs(4326)
     if frame.crs is not None and not frame.crs.is_geographic:
         frame = frame.to_crs(4326)  # projected values of lon/lat in spec's system

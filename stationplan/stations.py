@@ -107,8 +107,9 @@ def read_stations(
         columns (those named like the columns above get an ``input_`` prefix), and a
         Point geometry (``None`` for invalid rows). ``attrs["read_report"]`` holds the
         counts that are also logged, ``crs`` (the system read) and ``crs_from`` (where
-        it came from: "file", "header", "option", "note" or "assumed"). ``station_id`` is the id column's value, else the
-        row number (``row<number>`` when a typed id already uses that number).
+        it came from: "file", "header", "option", "note" or "assumed"). ``station_id``
+        is the id column's value, else the row number (``row<number>`` when a typed id
+        already uses that number).
 
     Raises
     ------
