@@ -273,6 +273,34 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "reason.accept": ("adds {gain:.0f} m of uncovered street", "新增覆盖 {gain:.0f} 米街道"),
     "reason.on_island": ("; on a piece of street not connected to the main network",
                          "；位于与主路网不连通的路段"),
+    # warning: findings a run carries into summary.json, the map's panel and the report
+    "warning.title": ("Warning", "警告"),
+    "warning.crs.wgs84": ("WGS-84 (GPS)", "WGS-84（GPS）"),
+    "warning.crs.gcj02": ("GCJ-02 (Amap, Tencent)", "GCJ-02（高德、腾讯）"),
+    "warning.crs.bd09": ("BD-09 (Baidu)", "BD-09（百度）"),
+    "warning.crs_offset_closer": (
+        "{n} stations sit {median} m (median) from the nearest street as read ({current}), "
+        "but {alt} m if their coordinates are {fix_name} ({closer} of them closer)",
+        "{n} 个站点按 {current} 读取时距最近街道 {median} 米（中位数），若按 {fix_name} "
+        "读取则为 {alt} 米（{closer} 的站点更近）"),
+    "warning.crs_offset_shifted": (
+        "{n} stations sit {median} m (median) from the nearest street as read ({current}); "
+        "{share} of them 300-700 m away in one direction",
+        "{n} 个站点按 {current} 读取时距最近街道 {median} 米（中位数），其中 {share} "
+        "朝同一方向偏离 300–700 米"),
+    "warning.crs_offset_fix": (
+        ": the file looks like {fix_name} coordinates read as {current}. Re-read it with "
+        "crs='{fix}' (command line: --crs {fix})",
+        "：该文件的坐标看起来是 {fix_name}，却被当作 {current} 读取，站点会偏离实际位置"
+        "数百米。请用 crs='{fix}'（命令行 --crs {fix}）重新读取"),
+    "warning.crs_offset_fix_file": (
+        ": the file looks like {fix_name} coordinates, but it declares {current} itself, "
+        "which the station file's crs option does not change. Convert its coordinates to "
+        "WGS-84 first (for a proposal file: proposal_crs='{fix}', command line: "
+        "--proposal-crs {fix})",
+        "：该文件的坐标看起来是 {fix_name}，但文件自身声明为 {current}，站点文件的坐标系"
+        "选项不会改变它。请先把坐标转换为 WGS-84（拟建站点文件可用 proposal_crs='{fix}'，"
+        "命令行 --proposal-crs {fix}）"),
     # unit and separators
     "unit.m": ("m", "米"),
     "unit.more_than": ("more than", "超过"),

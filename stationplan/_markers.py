@@ -43,7 +43,8 @@ def station_markers(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         EPSG:4326 with ``station_id``, ``name``, ``status`` (existing, proposed,
         rejected), ``address``, ``phone``, ``hours``, ``services``, ``reason`` (the
         file's reason if it had one, else why the row could not be used) and the
-        geometry.
+        geometry; ``attrs["read_report"]`` of read stations is kept (the exports refuse
+        coordinates in China whose system nothing named).
     """
     if stations.crs is None:
         msg = "stations have no CRS; set it, e.g. stations.set_crs(4326)"
@@ -65,4 +66,8 @@ def station_markers(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         "reason": [g or (r if now != "ok" else "")
                    for g, r, now in zip(given_reason, reason, read_status, strict=True)],
     })
-    return gpd.GeoDataFrame(frame, geometry=stations.geometry.to_crs(4326).to_numpy(), crs=4326)
+    markers = gpd.GeoDataFrame(frame, geometry=stations.geometry.to_crs(4326).to_numpy(),
+                               crs=4326)
+    if "read_report" in stations.attrs:  # where the coordinates' system came from
+        markers.attrs["read_report"] = stations.attrs["read_report"]
+    return markers

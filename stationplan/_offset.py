@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 
 from . import chinacrs
+from ._i18n import WORDS, text
 from ._read.stations import usable_points
 from .network import StreetNetwork
 
@@ -47,6 +48,8 @@ class OffsetCheck:
         True when the stations look read in the wrong system.
     message
         What was found and the fix (``crs='gcj02'``, ``--crs gcj02``); empty if nothing.
+    message_zh
+        The same in Chinese.
     """
 
     stations: int
@@ -58,10 +61,14 @@ class OffsetCheck:
     closer_share: float
     suspected: bool
     message: str
+    message_zh: str = ""
+
+    def warning(self) -> dict[str, str]:
+        """The finding as a run's warning: ``{"code": "crs_offset", "en": ..., "zh": ...}``."""
+        return {"code": "crs_offset", "en": self.message, "zh": self.message_zh}
 
 
 _MIN_STATIONS_FOR_CHECK = 5
-_DESCRIBE = {"gcj02": "GCJ-02 (Amap, Tencent)", "bd09": "BD-09 (Baidu)", "wgs84": "WGS-84 (GPS)"}
 
 
 def check_offset(network: StreetNetwork, stations: gpd.GeoDataFrame) -> OffsetCheck:
@@ -139,17 +146,25 @@ def offset_check(network: StreetNetwork, stations: gpd.GeoDataFrame,
     if not (better or shifted):
         return OffsetCheck(n, median, share, coherence, best, best_median, closer, False, "")
     fix = best if better and best is not None else "gcj02"
-    message = (
-        f"{n} stations sit {median:.0f} m (median) from the nearest street as read "
-        f"({_DESCRIBE.get(current, current)})"
-        + (f", but {best_median:.0f} m if their coordinates are {_DESCRIBE[fix]} ({closer:.0%} "
-           "of them closer)" if better
-           else f"; {share:.0%} of them 300-700 m away in one direction")
-        + f": the file looks like {_DESCRIBE[fix]} coordinates read as "
-        f"{_DESCRIBE.get(current, current)}. Re-read it with crs='{fix}' "
-        f"(command line: --crs {fix})"
-    )
-    return OffsetCheck(n, median, share, coherence, best, best_median, closer, True, message)
+    declared = (stations.attrs.get("read_report") or {}).get("crs_from") == "file"
+    fields = {"n": n, "median": f"{median:.0f}", "alt": f"{best_median:.0f}",
+              "closer": f"{closer:.0%}", "share": f"{share:.0%}", "fix": fix}
+    words = {}
+    for lang in ("en", "zh"):
+        name = {system: _system_name(system, lang) for system in (current, fix)}
+        found = text("warning.crs_offset_closer" if better else "warning.crs_offset_shifted",
+                     lang, current=name[current], fix_name=name[fix], **fields)
+        words[lang] = found + text("warning.crs_offset_fix_file" if declared
+                                   else "warning.crs_offset_fix",
+                                   lang, current=name[current], fix_name=name[fix], **fields)
+    return OffsetCheck(n, median, share, coherence, best, best_median, closer, True,
+                       words["en"], words["zh"])
+
+
+def _system_name(system: str, lang: str) -> str:
+    """A coordinate system's name for people ("GCJ-02 (Amap, Tencent)"); others as given."""
+    key = f"warning.crs.{system}"
+    return text(key, lang) if key in WORDS[lang] else system
 
 
 def _project(network: StreetNetwork, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

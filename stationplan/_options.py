@@ -172,6 +172,30 @@ beyond the area), not -1.0
         raise InputError(msg)
 
 
+CRS_HELP = ("'wgs84', 'gcj02' (Amap, Tencent), 'bd09' (Baidu), 'cgcs2000' or 'EPSG:<code>'")
+
+
+def _check_crs(name: str, value: object) -> None:
+    """Raise unless ``value`` can name a coordinate system: ``None``, a non-blank string,
+    an EPSG code, or a CRS object. The name itself is resolved when the file is read
+    (:mod:`stationplan._read.coords`, which this light module does not import).
+
+    >>> _check_crs("area_crs", "gcj02"), _check_crs("area_crs", 4326)
+    (None, None)
+    >>> _check_crs("area_crs", " ")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: area_crs must name a coordinate system: 'wgs84', ...
+    """
+    text = isinstance(value, str) and bool(value.strip())
+    code = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    crs_object = isinstance(value, dict) or hasattr(value, "to_wkt") or hasattr(value, "kind")
+    ok = value is None or text or code or crs_object
+    if not ok:
+        msg = f"{name} must name a coordinate system: {CRS_HELP}, not {value!r}"
+        raise InputError(msg)
+
+
 def _check_text(name: str, value: object, *, what: str) -> None:
     """Raise unless ``value`` is ``None`` or a non-blank string."""
     if value is not None and not (isinstance(value, str) and value.strip()):
@@ -193,6 +217,10 @@ class NetworkOptions:
         sets the coverage rule's default speed.
     area, area_place
         The area to serve (see :func:`~stationplan.load_network`).
+    area_crs
+        The coordinate system of the ``area`` file's coordinates when it is not the
+        file's own, e.g. "gcj02" for a polygon drawn on Amap (command line:
+        ``--area-crs``); needs ``area``.
     margin_m
         Metres of streets kept beyond the area; ``None``: the coverage limit for coverage,
         plan, check and report, 500 m for the network command.
@@ -218,6 +246,7 @@ class NetworkOptions:
 
     mode: str = MODE
     area: Any = None
+    area_crs: Any = None
     area_place: str | None = None
     margin_m: float | None = None
     roads: RoadClasses | None = None
@@ -234,6 +263,10 @@ class NetworkOptions:
             _check_metres("margin_m", self.margin_m, what="metres of streets kept beyond the "
                           "area; None for the default")
         _check_text("area_place", self.area_place, what="a place name")
+        _check_crs("area_crs", self.area_crs)
+        if self.area_crs is not None and self.area is None:
+            msg = "area_crs (--area-crs) is the coordinate system of the area file; give area"
+            raise InputError(msg)
         if self.roads is not None and not callable(getattr(self.roads, "serves", None)):
             msg = (f"roads must be a RoadClasses (or None for the brief's classes), "
                    f"not {self.roads!r}")
@@ -279,6 +312,7 @@ class StationOptions:
         _check_metres("max_snap_m", self.max_snap_m,
                       what="metres from a station to its street")
         _check_text("encoding", self.encoding, what="a text encoding such as 'gbk'")
+        _check_crs("crs", self.crs)
         for name in ("lon_col", "lat_col", "name_col"):
             _check_text(name, getattr(self, name), what="a column name")
         sheet = self.sheet
@@ -300,6 +334,8 @@ class CheckOptions:
     ----------
     proposal_crs
         Coordinate system of the proposal file when it differs from the stations' ``crs``.
+        It is about that one file, so unlike the stations' ``crs`` it replaces the CRS a
+        map file declares (see :func:`~stationplan.read_stations`, ``force_crs``).
     min_gain_m, spacing_m, class_weights
         As for :func:`~stationplan.check_sites` (``class_weights`` is the command line's
         ``--weights``).
@@ -325,6 +361,7 @@ class CheckOptions:
     time_limit_s: float = TIME_LIMIT_S
 
     def __post_init__(self) -> None:
+        _check_crs("proposal_crs", self.proposal_crs)
         _check_metres("min_gain_m", self.min_gain_m, what="metres of new coverage")
         if self.spacing_m is not None:
             _check_metres("spacing_m", self.spacing_m, what="metres between stations")

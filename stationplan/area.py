@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ._errors import InputError, MissingDataError
 from ._options import BRIEF_IGNORE, BRIEF_SERVE
+from ._read.coords import resolve_crs, to_wgs84
 
 if TYPE_CHECKING:
     from .network import StreetNetwork
@@ -134,7 +135,7 @@ class Demand:
         }
 
 
-def read_area(path: str | Path) -> shapely.Geometry:
+def read_area(path: str | Path, *, crs: Any = None) -> shapely.Geometry:
     """Read a planning-area polygon file in any CRS and return it in lon/lat.
 
     Parameters
@@ -142,6 +143,10 @@ def read_area(path: str | Path) -> shapely.Geometry:
     path
         GeoJSON, GeoPackage, Shapefile, FlatGeobuf or GeoParquet with (Multi)Polygons;
         all polygons are merged.
+    crs
+        The file's coordinate system when it is not the file's own: "wgs84", "gcj02"
+        (Amap, Tencent), "bd09" (Baidu), "cgcs2000" or "EPSG:<code>" (see
+        :func:`polygons_to_lonlat`); ``None`` uses the file's own CRS.
 
     Returns
     -------
@@ -157,18 +162,64 @@ def read_area(path: str | Path) -> shapely.Geometry:
         msg = f"{path}: unknown area file type; use one of {', '.join(AREA_SUFFIXES)}"
         raise InputError(msg)
     frame = read_vector(path)
-    if frame.crs is None:
+    if frame.crs is None and crs is None:
         msg = (f"{path}: the area file has no CRS; set it (QGIS: Layer > Set CRS; GDAL: "
-               f"ogr2ogr -a_srs EPSG:4326 fixed.gpkg {path.name})")
+               f"ogr2ogr -a_srs EPSG:4326 fixed.gpkg {path.name}), or pass --area-crs")
         raise InputError(msg)
     polys = frame[frame.geometry.notna() & frame.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
         found = ", ".join(sorted(set(frame.geom_type.dropna()))) or "no geometries"
         msg = f"{path}: no polygons in the area file (found {found})"
         raise InputError(msg)
-    geom = shapely.make_valid(polys.to_crs(4326).geometry.union_all())
+    lonlat = polygons_to_lonlat(polys, crs, param="area_crs", what=path.name)
+    geom = shapely.make_valid(lonlat.geometry.union_all())
     log.info("planning area %s: %d polygon(s)", path.name, len(polys))
     return geom
+
+
+def polygons_to_lonlat(frame: gpd.GeoDataFrame, crs: Any = None, *, param: str = "crs",
+                       what: str = "polygons") -> gpd.GeoDataFrame:
+    """Polygons in EPSG:4326, their coordinates read in ``crs`` when it is given.
+
+    ``crs`` is an option about this one file, so it applies even when the file has a
+    CRS of its own. "gcj02" and "bd09" (and "wgs84", "cgcs2000") mean longitude and
+    latitude in that system, converted vertex by vertex with
+    :mod:`stationplan.chinacrs`; a file in a projected CRS is first turned into those
+    longitudes and latitudes. An EPSG code replaces the file's CRS.
+
+    Parameters
+    ----------
+    frame
+        The polygons (any CRS, or none when ``crs`` is given).
+    crs
+        "wgs84", "gcj02", "bd09", "cgcs2000", "EPSG:<code>", or ``None`` for the frame's own.
+    param, what
+        The option's and the file's names, for messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The same rows in EPSG:4326.
+    """
+    spec = resolve_crs(crs, param=param)
+    if spec is None:
+        if frame.crs is None:
+            msg = f"{what}: the polygons have no CRS; set it, or pass {param}"
+            raise InputError(msg)
+        return frame.to_crs(4326)
+    if frame.crs is not None:
+        log.info("%s: coordinates read as %s (%s); the file says %s", what, spec.label, param,
+                 frame.crs.to_string())
+    if spec.crs is not None:  # an EPSG code or another pyproj CRS
+        return frame.set_crs(spec.crs, allow_override=True).to_crs(4326)
+    if frame.crs is not None and not frame.crs.is_geographic:
+        frame = frame.to_crs(4326)  # projected values of lon/lat in spec's system
+
+    def shift(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], spec))
+
+    geoms = shapely.transform(frame.geometry.to_numpy(), shift)
+    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index), crs=4326)
 
 
 def read_vector(path: Path, **kwargs: Any) -> gpd.GeoDataFrame:
@@ -187,20 +238,28 @@ def read_vector(path: Path, **kwargs: Any) -> gpd.GeoDataFrame:
         raise InputError(msg) from exc
 
 
-def to_lonlat(area: Any) -> shapely.Geometry:
-    """A planning area given as a path, GeoDataFrame/GeoSeries or lon/lat geometry."""
+def to_lonlat(area: Any, *, crs: Any = None) -> shapely.Geometry:
+    """A planning area given as a path, GeoDataFrame/GeoSeries or lon/lat geometry,
+    its coordinates read in ``crs`` when given (see :func:`polygons_to_lonlat`)."""
     if isinstance(area, str | Path):
-        return read_area(area)
+        return read_area(area, crs=crs)
     if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
-        if area.crs is None:
+        if area.crs is None and crs is None:
             msg = "the area GeoDataFrame has no CRS; call .set_crs(...) first"
             raise InputError(msg)
-        return shapely.make_valid(area.to_crs(4326).geometry.union_all())
+        frame = gpd.GeoDataFrame(geometry=area.geometry) if isinstance(
+            area, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=area)
+        frame = polygons_to_lonlat(frame, crs, param="area_crs", what="area")
+        return shapely.make_valid(frame.geometry.union_all())
     if isinstance(area, BaseGeometry):  # every shapely geometry class derives from it
         if area.geom_type not in ("Polygon", "MultiPolygon"):
             msg = f"the area must be a Polygon or MultiPolygon, not {area.geom_type}"
             raise InputError(msg)
-        return area
+        if crs is None:
+            return area
+        frame = polygons_to_lonlat(gpd.GeoDataFrame(geometry=[area]), crs, param="area_crs",
+                                   what="area")
+        return shapely.make_valid(frame.geometry.iloc[0])
     msg = f"cannot use {type(area).__name__} as a planning area; give a polygon file"
     raise InputError(msg)
 

@@ -110,7 +110,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             resolution_m=args.resolution_m, class_weights=weights,
             min_spacing_m=args.min_spacing_m, spacing=args.spacing,
             time_limit_s=args.time_limit_s, seed=args.seed, districts=args.districts or None,
-            district_col=args.district_col, on_stage=on_stage, progress=progress, **kwargs,
+            district_col=args.district_col, districts_crs=args.districts_crs,
+            on_stage=on_stage, progress=progress, **kwargs,
         )
     s = run.plan.summary
     print(f"{s['new_sites']} new sites: coverage {100 * s['coverage_before']:.1f} % -> "
@@ -175,7 +176,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     with _stage_bar("report", REPORT_STAGES, quiet=args.quiet) as on_stage:
         run = run_report(args.network, args.stations, out=args.out, overwrite=args.overwrite,
                          proposals=args.proposals or None, districts=args.districts or None,
-                         district_col=args.district_col, on_stage=on_stage, **kwargs)
+                         district_col=args.district_col, districts_crs=args.districts_crs,
+                         on_stage=on_stage, **kwargs)
     print(f"report: {run.paths['report.html']}")
     return 0
 
@@ -218,7 +220,8 @@ def _network_options(args: argparse.Namespace) -> NetworkOptions:
     """The network options of ``args`` (commands without some get their defaults)."""
     a = vars(args)
     return NetworkOptions(
-        mode=a.get("mode", opt.MODE), area=a.get("area"), area_place=a.get("area_place"),
+        mode=a.get("mode", opt.MODE), area=a.get("area"), area_crs=a.get("area_crs"),
+        area_place=a.get("area_place"),
         margin_m=a.get("margin_m"), roads=_roads(args), centerline=_centerline_options(args),
         cache_dir=a.get("cache_dir"), overpass_url=a.get("overpass_url"),
         nominatim_url=a.get("nominatim_url"))
@@ -391,6 +394,9 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
                       help="planning area: polygon file in any CRS; streets inside are the demand")
     area.add_argument("--area-place", metavar="NAME",
                       help="planning area by place name, geocoded online (cached)")
+    g.add_argument("--area-crs", default=None,
+                   help="coordinate system of the --area file when it is not the file's own: "
+                        "wgs84, gcj02 (a polygon drawn on Amap), bd09, cgcs2000 or EPSG:<code>")
     g.add_argument("--margin-m", type=float, default=None,
                    help="streets kept beyond the area to carry paths (default: the coverage "
                         f"limit; {opt.NETWORK_MARGIN_M:g} for the network command)")
@@ -419,8 +425,11 @@ def _add_station_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("station file")
     g.add_argument("--crs", default=None,
                    help="coordinate system of the station file: wgs84, gcj02 (Amap, Tencent), "
-                        "bd09 (Baidu), cgcs2000 or EPSG:<code> (default: from the column "
-                        "names or the file, else wgs84)")
+                        "bd09 (Baidu), cgcs2000 or EPSG:<code>. A file that declares its own "
+                        "(GeoJSON, GeoPackage, Shapefile .prj, tagged headers like "
+                        "经度(GCJ-02)) keeps it; a sheet note naming one system counts when "
+                        "--crs is not given. Without any of these wgs84 is assumed, and a "
+                        "file that looks like GCJ-02/BD-09 stops the run")
     g.add_argument("--encoding", default=None,
                    help="text encoding of the station file (default: UTF-8, else GBK/GB18030)")
     g.add_argument("--sheet", default=None,
@@ -452,8 +461,9 @@ def _add_check_options(p: argparse.ArgumentParser, *, required: bool) -> None:
                        help="proposed sites to check and include in the report")
     g.add_argument("--proposal-crs", default=None,
                    help="coordinate system of the proposal file when it differs from the "
-                        "station file's (wgs84, gcj02, bd09, cgcs2000, EPSG:<code>); "
-                        "default: --crs")
+                        "station file's (wgs84, gcj02, bd09, cgcs2000, EPSG:<code>); it "
+                        "replaces even a CRS the proposal file declares; default: --crs "
+                        "(for files that do not declare one)")
     g.add_argument("--min-gain-m", type=float, default=opt.MIN_GAIN_M,
                    help="street metres a site must add to be accepted "
                         f"(default {opt.MIN_GAIN_M:g})")
@@ -476,6 +486,9 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    help="district polygons (街道/社区) in any CRS for a per-district table")
     g.add_argument("--district-col", default=None,
                    help="column with the district names (default: name, 名称, 街道, 社区, ...)")
+    g.add_argument("--districts-crs", default=None,
+                   help="coordinate system of the --districts file when it is not the file's "
+                        "own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -4,7 +4,9 @@ Every writer takes a GeoDataFrame in EPSG:4326 with the columns ``station_id``,
 ``name`` and ``status`` ("existing", "proposed", "rejected"; other values pass
 through), optionally ``address``, ``phone``, ``hours``, ``services`` (service keys
 separated by ``;``, e.g. ``"drinking_water;seating"``) and ``reason``, and Point
-geometries. A station without a location (missing, empty or non-finite point) is
+geometries. Stations read in China as WGS-84 only because nothing named their
+coordinate system (see :func:`~stationplan.read_stations`) are refused: Amap pins
+would move about 600 m. A station without a location (missing, empty or non-finite point) is
 never dropped silently: it is written with empty coordinates (CSV, Amap sheet), as
 a null-geometry feature (GeoJSON), as a Placemark without a Point (KML), or listed
 in the GPX ``<extensions>`` (a GPX waypoint must have a position); a warning is
@@ -39,6 +41,8 @@ from ._errors import InputError
 from ._i18n import section
 from ._io import atomic_write_bytes, csv_bytes, neutralise
 from ._markers import station_markers
+from ._read.coords import in_china
+from ._read.stations import crs_assumed
 from ._text import plain_text
 
 logger = logging.getLogger(__name__)
@@ -153,6 +157,13 @@ def _check(stations: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
             problems.append(f"{labels[i]}: longitude {lng[i]} is out of range")
     if problems:
         raise InputError("cannot export stations: " + "; ".join(problems))
+    if crs_assumed(stations) and np.any(in_china(lng, lat)):
+        name = (stations.attrs.get("read_report") or {}).get("file", "the station file")
+        msg = (f"{name}: the coordinates lie in China but nothing names their system (no "
+               "--crs, tagged header, sheet note or file CRS), and Amap/Tencent (GCJ-02) or "
+               "Baidu (BD-09) pins move hundreds of metres if taken as WGS-84: pass --crs "
+               "wgs84|gcj02|bd09 (in Python crs='gcj02' etc.)")
+        raise InputError(msg)
     return lng, lat
 
 

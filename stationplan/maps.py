@@ -665,8 +665,24 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], proposals: Any,
     if gcj02:
         legend.append(f"<div><i>{text['gcj_note']}</i></div>")
     body = "".join(f"<div>{line}</div>" for line in lines)
-    return (f"<details open><summary>{text['title']}</summary>{big}{body}"
-            f"{''.join(legend)}</details>")
+    return (f"<details open><summary>{text['title']}</summary>"
+            f"{_warnings_html(summary, lang)}{big}{body}{''.join(legend)}</details>")
+
+
+def _warnings_html(summary: Mapping[str, Any], lang: str) -> str:
+    """The run's warnings (``summary["warnings"]``) at the top of the panel, in ``lang``.
+
+    >>> _warnings_html({"warnings": [{"code": "c", "en": "a <b>", "zh": "甲"}]}, "en")
+    '<div class="sp-warning" role="alert" style="color:#b30000;font-weight:bold">⚠ \
+Warning: a &lt;b&gt;</div>'
+    >>> _warnings_html({}, "zh")
+    ''
+    """
+    label = text_in("warning.title", lang) + text_in("sep.label", lang)
+    return "".join(
+        '<div class="sp-warning" role="alert" style="color:#b30000;font-weight:bold">'
+        f"⚠ {html.escape(label)}{_esc(w.get(lang) or w.get('en', ''))}</div>"
+        for w in summary.get("warnings") or [])
 
 
 def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,

@@ -51,6 +51,7 @@ def load_network(
     *,
     mode: str = "walk",
     area: Any = None,
+    area_crs: Any = None,
     area_place: str | None = None,
     margin_m: float = 500.0,
     roads: RoadClasses | None = BRIEF_ROAD_CLASSES,
@@ -80,6 +81,11 @@ def load_network(
         Planning area: a polygon file in any CRS, a GeoDataFrame, or a lon/lat
         (Multi)Polygon. Streets inside are the demand; the network is read only up to
         ``margin_m`` beyond it. A download defaults to its own query area.
+    area_crs
+        The coordinate system of ``area``'s coordinates when it is not the file's (or
+        GeoDataFrame's) own: "wgs84", "gcj02" (Amap, Tencent), "bd09" (Baidu),
+        "cgcs2000" or "EPSG:<code>"; GCJ-02 and BD-09 polygons are converted vertex by
+        vertex (see :func:`~stationplan.area.polygons_to_lonlat`).
     area_place
         Planning area as a place name, geocoded online (cached) through OSMnx.
     margin_m
@@ -110,6 +116,9 @@ def load_network(
     if area is not None and area_place is not None:
         msg = "give the planning area as a file (area) or a place name (area_place), not both"
         raise InputError(msg)
+    if area_crs is not None and area is None:
+        msg = "area_crs (--area-crs) applies to an area file or polygons; give area too"
+        raise InputError(msg)
     from ._read.online import Endpoints, OsmQuery, geocode, load_online
     from .area import buffer_lonlat, to_lonlat
 
@@ -133,7 +142,7 @@ def load_network(
         area, area_label = geocode(area_place, endpoints), area_place
     elif area is not None:
         area_label = Path(area).name if isinstance(area, str | Path) else "area"
-        area = to_lonlat(area)
+        area = to_lonlat(area, crs=area_crs)
 
     if graph:  # the user's graph is used whole: no margin
         net = network_from_graph(source, mode=mode)

@@ -8,6 +8,7 @@ replacing earlier outputs; the pipeline calls it before any computation starts.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,6 +157,10 @@ def write_check_outputs(
 ) -> dict[str, Path]:
     """Write ``check.csv``, ``check.geojson``, ``check_summary.json`` and ``check_map.html``.
 
+    ``check.csv`` names its coordinate columns ``wgs84_lon``/``wgs84_lat`` (and
+    ``wgs84_snap_lon``/``wgs84_snap_lat``, 7 decimals), so it declares its system and
+    reads back in place.
+
     Parameters
     ----------
     out_dir
@@ -187,9 +192,12 @@ def write_check_outputs(
     from .check import CHECK_COLUMNS
 
     out = open_out_dir(out_dir, CHECK_FILES, overwrite=overwrite)
-    rows = [list(CHECK_COLUMNS)]
+    # Coordinate headers name their system, so the file reads back as WGS-84 whatever
+    # crs option is given with it (see stationplan.read_stations).
+    rows = [[_TAGGED_CSV_HEADERS.get(c, c) for c in CHECK_COLUMNS]]
     for rec in checked[list(CHECK_COLUMNS)].to_dict("records"):
-        rows.append([neutralise(csv_cell(rec[c])) for c in CHECK_COLUMNS])
+        rows.append([_degrees(rec[c]) if c in _TAGGED_CSV_HEADERS
+                     else neutralise(csv_cell(rec[c])) for c in CHECK_COLUMNS])
     fmap = check_map(coverage, gaps, checked, area=area, map_options=map_options)
     paths = {
         "check.geojson": atomic_write_text(out / "check.geojson", geojson_text(checked)),
@@ -199,6 +207,21 @@ def write_check_outputs(
     paths["check.csv"] = atomic_write_bytes(out / "check.csv", csv_bytes(rows))
     log.info("wrote %d check files to %s", len(paths), out)
     return paths
+
+
+_TAGGED_CSV_HEADERS = {"lon": "wgs84_lon", "lat": "wgs84_lat", "snap_lon": "wgs84_snap_lon",
+                       "snap_lat": "wgs84_snap_lat"}
+
+
+def _degrees(value: object) -> str:
+    """A longitude or latitude as a CSV cell: 7 decimals (1 cm), empty when missing.
+
+    >>> _degrees(117.24685812345), _degrees(float("nan")), _degrees(28.0)
+    ('117.2468581', '', '28')
+    """
+    if not isinstance(value, float | int) or not math.isfinite(value):
+        return ""
+    return f"{float(value):.7f}".rstrip("0").rstrip(".")
 
 
 # Files of a run linked from the report, in this order.

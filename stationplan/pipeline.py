@@ -344,6 +344,7 @@ def run_plan(
     seed: int = SEED,
     districts: str | Path | gpd.GeoDataFrame | None = None,
     district_col: str | None = None,
+    districts_crs: Any = None,
     on_stage: StageCallback | None = None,
     progress: ProgressCallback | None = None,
 ) -> PlanRun:
@@ -377,9 +378,10 @@ def run_plan(
         As for :func:`~stationplan.siting.plan_sites` (``class_weights`` is the command
         line's ``--weights``). The siting model is exact unless it would not fit in
         memory; then midpoint units of ``resolution_m`` are used and the summary says so.
-    districts, district_col
+    districts, district_col, districts_crs
         District polygons (a file, read with :func:`~stationplan.read_districts`, or a
-        GeoDataFrame) for a per-district table in the report.
+        GeoDataFrame) for a per-district table in the report; ``districts_crs`` is the
+        district file's coordinate system when it is not the file's own (e.g. "gcj02").
     on_stage
         Called with each stage's name (:data:`PLAN_STAGES`) as it starts.
     progress
@@ -397,7 +399,7 @@ def run_plan(
         raise InputError(msg)
     if out is not None:
         check_out_dir(out, run_files("plan"), overwrite=overwrite)
-    districts = _districts(districts, district_col)
+    districts = _districts(districts, district_col, districts_crs)
     stage, rule = job.stage, job.rule
     net, snapped = job.network_and_stations(network, stations)
     with stage("candidates"):
@@ -506,6 +508,7 @@ def run_report(
     check_options: CheckOptions | None = None,
     districts: str | Path | gpd.GeoDataFrame | None = None,
     district_col: str | None = None,
+    districts_crs: Any = None,
     on_stage: StageCallback | None = None,
 ) -> ReportRun:
     """A planning report with the coverage outputs (``stationplan report``).
@@ -517,7 +520,7 @@ def run_report(
         (with ``proposals``) and ``report.html``/``.md``/``.json``.
     proposals, check_options
         Proposed sites to check and include, and how (see :func:`run_check`).
-    districts, district_col
+    districts, district_col, districts_crs
         District polygons for a per-district table (see :func:`run_plan`).
     on_stage
         Called with each stage's name (:data:`REPORT_STAGES`) as it starts.
@@ -531,7 +534,7 @@ def run_report(
     if out is not None:
         check_out_dir(out, run_files("report", proposals=bool(proposals)),
                       overwrite=overwrite)
-    districts = _districts(districts, district_col)
+    districts = _districts(districts, district_col, districts_crs)
     stage = job.stage
     net, snapped = job.network_and_stations(network, stations)
     _check_coverage_memory(net, snapped)
@@ -539,16 +542,15 @@ def run_report(
         cov = compute_coverage(net, snapped, rule=job.rule)
         gaps = find_gaps(cov)
         summary = summarize(cov, gaps)
-    paths: dict[str, Path] = {}
-    if out is not None:
-        paths = write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite,
-                                       map_options=job.map_options)
     check = None
-    if proposals:
+    if proposals:  # before anything is written: the proposals may be refused
         with stage("check"):
             check = job.check_proposals(net, snapped, proposals, checkopt)
+    paths: dict[str, Path] = {}
     if out is not None:
         with stage("write_outputs"):
+            paths = write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite,
+                                           map_options=job.map_options)
             if check is not None:
                 paths |= write_check_outputs(out, *check, coverage=cov, gaps=gaps,
                                              overwrite=overwrite, area=net.demand.area,
@@ -584,7 +586,8 @@ class _Stages:
 def _load(network: Any, opts: NetworkOptions, *, default_margin_m: float) -> StreetNetwork:
     """Load the network with ``opts``; ``roads=None`` there means the brief's classes."""
     return load_network(
-        network, mode=opts.mode, area=opts.area, area_place=opts.area_place,
+        network, mode=opts.mode, area=opts.area, area_crs=opts.area_crs,
+        area_place=opts.area_place,
         margin_m=default_margin_m if opts.margin_m is None else opts.margin_m,
         roads=BRIEF_ROAD_CLASSES if opts.roads is None else opts.roads,
         centerline=opts.centerline, cache_dir=opts.cache_dir, overpass_url=opts.overpass_url,
@@ -634,8 +637,8 @@ class _Job:
         from .check import check_sites, check_summary
 
         kwargs = self.stations.read_kwargs()
-        if opts.proposal_crs is not None:
-            kwargs["crs"] = opts.proposal_crs
+        if opts.proposal_crs is not None:  # about this file: it beats the file's own CRS
+            kwargs |= {"crs": opts.proposal_crs, "force_crs": True}
         points = read_stations(proposals, **kwargs)
         checked = check_sites(net, snapped, points, rule=self.rule, min_gain_m=opts.min_gain_m,
                               spacing_m=opts.spacing_m, max_snap_m=self.stations.max_snap_m,
@@ -715,13 +718,17 @@ def _engine_figures(result: Any, before: dict[str, Any], after: dict[str, Any],
     return dataclasses.replace(result, summary=s)
 
 
-def _districts(districts: Any, district_col: str | None) -> gpd.GeoDataFrame | None:
+def _districts(districts: Any, district_col: str | None, districts_crs: Any
+               ) -> gpd.GeoDataFrame | None:
     """District polygons, read before the long part of a run (``None`` stays ``None``)."""
     if districts is None or isinstance(districts, gpd.GeoDataFrame):
+        if districts_crs is not None:
+            msg = "districts_crs applies to a district file; drop it or pass the file"
+            raise InputError(msg)
         return districts
     from .report import read_districts
 
-    return read_districts(districts, name_col=district_col)
+    return read_districts(districts, name_col=district_col, crs=districts_crs)
 
 
 def _check_coverage_memory(net: StreetNetwork, snapped: gpd.GeoDataFrame) -> None:

@@ -52,7 +52,8 @@ def guess_lang(coverage: Coverage, *frames: pd.DataFrame) -> str:
     return run_lang(None, coverage)
 
 
-def read_districts(path: str | Path, *, name_col: str | None = None) -> gpd.GeoDataFrame:
+def read_districts(path: str | Path, *, name_col: str | None = None,
+                   crs: Any = None) -> gpd.GeoDataFrame:
     """Read district polygons (街道/社区 boundaries) with a name column.
 
     Parameters
@@ -62,21 +63,26 @@ def read_districts(path: str | Path, *, name_col: str | None = None) -> gpd.GeoD
     name_col
         Column with the district names; by default the first of
         :data:`DISTRICT_NAME_COLUMNS` present, else the first text column.
+    crs
+        The file's coordinate system when it is not the file's own: "wgs84", "gcj02"
+        (Amap, Tencent), "bd09" (Baidu), "cgcs2000" or "EPSG:<code>"; GCJ-02 and BD-09
+        polygons are converted vertex by vertex (command line: ``--districts-crs``).
 
     Returns
     -------
     geopandas.GeoDataFrame
         ``district`` (name) and the polygon, in file order, EPSG:4326.
     """
-    from .area import read_vector
+    from .area import polygons_to_lonlat, read_vector
 
     path = Path(path)
     if not path.exists():
         msg = f"{path}: district file not found"
         raise MissingDataError(msg)
     frame = read_vector(path)
-    if frame.crs is None:
-        msg = f"{path}: the district file has no CRS; set it (QGIS: Layer > Set CRS)"
+    if frame.crs is None and crs is None:
+        msg = (f"{path}: the district file has no CRS; set it (QGIS: Layer > Set CRS), or "
+               "pass --districts-crs")
         raise InputError(msg)
     polys = frame[frame.geometry.notna() & frame.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
@@ -100,8 +106,9 @@ def read_districts(path: str | Path, *, name_col: str | None = None) -> gpd.GeoD
         col = (found or text)[0]
     names = [str(x).strip() if x is not None and not (isinstance(x, float) and np.isnan(x))
              else f"#{i + 1}" for i, x in enumerate(polys[col])]
+    polys = polygons_to_lonlat(polys, crs, param="districts_crs", what=path.name)
     out = gpd.GeoDataFrame({"district": names}, geometry=shapely.make_valid(
-        polys.geometry.to_numpy()), crs=polys.crs).to_crs(4326)
+        polys.geometry.to_numpy()), crs=4326)
     out.attrs["name_column"] = str(col)
     log.info("districts %s: %d polygons named by column %r", path.name, len(out), col)
     return out

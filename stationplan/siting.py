@@ -449,7 +449,8 @@ def stations_with_proposals(
     """Existing stations plus the proposed sites as usable stations (``kind`` tells them apart).
 
     The result can go straight into :func:`~stationplan.compute_coverage` to see the
-    network after the proposals are built.
+    network after the proposals are built; it keeps the stations' ``attrs`` (their read
+    report and warnings).
     """
     old = stations.to_crs(4326).assign(kind="existing")
     new = gpd.GeoDataFrame(
@@ -467,4 +468,6 @@ def stations_with_proposals(
         geometry=proposals.to_crs(4326).geometry.to_numpy(),
         crs=4326,
     )
-    return gpd.GeoDataFrame(pd.concat([old, new], ignore_index=True), crs=4326)
+    both = gpd.GeoDataFrame(pd.concat([old, new], ignore_index=True), crs=4326)
+    both.attrs.update(stations.attrs)  # the read report and warnings (concat drops them)
+    return both

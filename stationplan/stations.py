@@ -28,6 +28,7 @@ from ._read.stations import (  # noqa: F401 - the table's columns, kept as stati
     DUPLICATE_POINT_M,
     STATION_COLUMNS,
     TEXT_FIELDS,
+    crs_assumed,
     read_station_table,
     usable_points,
 )
@@ -47,6 +48,7 @@ def read_stations(
     lon_col: str | None = None,
     lat_col: str | None = None,
     name_col: str | None = None,
+    force_crs: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read a station file into WGS-84 points, one row per data row, every problem named.
 
@@ -64,16 +66,33 @@ def read_stations(
         Force a text encoding (CSV, GeoJSON, KML, GPX, Shapefile attributes); by default
         UTF-8 is tried, then GB18030.
     crs
-        Coordinate system of the file's coordinates: ``"wgs84"``, ``"gcj02"`` (Amap,
-        Tencent), ``"bd09"`` (Baidu), ``"cgcs2000"`` or ``"EPSG:<code>"`` (projected x/y
-        too). By default: what a header says (``经度(GCJ-02)``, ``gcj02_lng``), a map
-        file's own CRS, else WGS-84.
+        Coordinate system of the file's coordinates when the file does not declare one:
+        ``"wgs84"``, ``"gcj02"`` (Amap, Tencent), ``"bd09"`` (Baidu), ``"cgcs2000"`` or
+        ``"EPSG:<code>"`` (projected x/y too). Which system is used, first match wins:
+
+        1. what the file declares: a map file's own CRS (RFC 7946 GeoJSON, KML and GPX
+           are always WGS-84; a GeoPackage's or a Shapefile's ``.prj``, stationplan's own
+           outputs) or tagged coordinate headers (``经度(GCJ-02)``, ``高德经度``,
+           ``wgs84_lng``). ``crs`` does not change it (an INFO log says so), unless
+           ``force_crs`` is true;
+        2. ``crs``;
+        3. a note in a sheet naming exactly one system (a title or footer row such as
+           "注：坐标由高德地图坐标拾取器获取（GCJ-02）"; a note naming several declares
+           nothing);
+        4. WGS-84, assumed: ``attrs["read_report"]["crs_from"]`` is then ``"assumed"``
+           and :func:`snap_stations` refuses stations that sit off the streets the way
+           GCJ-02 or BD-09 read as WGS-84 do.
     sheet
         Sheet of a workbook or layer of a GeoPackage, by name or 0-based position
         (default the first).
     lon_col, lat_col, name_col
         Column names to use instead of the recognised ones; give ``lon_col`` and
-        ``lat_col`` the same name for one "lng,lat" column.
+        ``lat_col`` the same name for one "lng,lat" column (their header tags are then
+        not read).
+    force_crs
+        ``crs`` is about this one file (such as ``proposal_crs`` for a proposal file): it
+        replaces a map file's own CRS, and a tagged header naming another system is an
+        error.
 
     Returns
     -------
@@ -87,8 +106,10 @@ def read_stations(
         ``input_status``, ``input_reason`` when the file has them, the file's other
         columns (those named like the columns above get an ``input_`` prefix), and a
         Point geometry (``None`` for invalid rows). ``attrs["read_report"]`` holds the
-        counts that are also logged. ``station_id`` is the id column's value, else the
-        row number (``row<number>`` when a typed id already uses that number).
+        counts that are also logged, ``crs`` (the system read) and ``crs_from`` (where
+        it came from: "file", "header", "option", "note" or "assumed"). ``station_id``
+        is the id column's value, else the row number (``row<number>`` when a typed id
+        already uses that number).
 
     Raises
     ------
@@ -101,7 +122,7 @@ def read_stations(
         row ``"invalid"`` with a ``reason``.
     """
     return read_station_table(path, encoding=encoding, crs=crs, sheet=sheet, lon_col=lon_col,
-                              lat_col=lat_col, name_col=name_col)
+                              lat_col=lat_col, name_col=name_col, force_crs=force_crs)
 
 
 # --- snapping --------------------------------------------------------------------------
@@ -112,8 +133,13 @@ def snap_stations(
     """Snap each station to the nearest point of the nearest street segment.
 
     Also checks whether the stations as a whole sit off the streets the way GCJ-02
-    (Amap) coordinates read as WGS-84 do (see :func:`check_offset`); if so a warning
-    naming the fix is logged and stored in ``attrs["crs_warning"]``.
+    (Amap) coordinates read as WGS-84 do (see :func:`check_offset`). If so, and the
+    stations were read as WGS-84 only because nothing named their system
+    (``attrs["read_report"]["crs_from"] == "assumed"``, see :func:`read_stations`),
+    this raises :class:`~stationplan.InputError` naming the fix; when the system was
+    named, a warning is logged and stored in ``attrs["crs_warning"]`` (English) and
+    ``attrs["warnings"]`` (``[{"code": "crs_offset", "en": ..., "zh": ...}]``), which
+    :func:`~stationplan.summarize` carries into ``summary.json``.
 
     Parameters
     ----------
@@ -130,6 +156,12 @@ def snap_stations(
         The same rows in the same order and CRS, plus ``snap_dist_m``, ``edge_id``
         (row of ``network.edges``), ``offset_m`` (metres from the edge's ``u`` end),
         ``snap_lon`` / ``snap_lat``; only rows with status ``"ok"`` are snapped.
+
+    Raises
+    ------
+    InputError
+        The stations have no CRS, or they look read in the wrong coordinate system and
+        nothing named their system.
     """
     if stations.crs is None:
         msg = "stations have no CRS; set it, e.g. stations.set_crs(4326)"
@@ -139,6 +171,7 @@ def snap_stations(
                       ("snap_lon", np.nan), ("snap_lat", np.nan)):
         out[col] = fill
     out.attrs.pop("crs_warning", None)
+    out.attrs.pop("warnings", None)
     usable = usable_points(out)
     if not usable.any():
         return out
@@ -178,6 +211,14 @@ def snap_stations(
     )
     check = offset_check(network, stations, tree)
     if check.suspected:
+        if crs_assumed(stations):
+            name = (stations.attrs.get("read_report") or {}).get("file", "the station file")
+            msg = (f"{name}: {check.message}; the file does not name its coordinate system, "
+                   "so the run stops before anything is written (if the coordinates really "
+                   "are WGS-84, say so with crs='wgs84', --crs wgs84; for a proposal file "
+                   "the command line's option is --proposal-crs)")
+            raise InputError(msg)
         log.warning("%s", check.message)
         out.attrs["crs_warning"] = check.message
+        out.attrs["warnings"] = [check.warning()]
     return out

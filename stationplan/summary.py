@@ -33,7 +33,10 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         ``demand`` (planning area, served and ignored road classes, ``ignored_m``: streets
         that carry paths but are not demand), ``islands`` (pieces not connected to the
         largest one: count and length, all kept), ``stations`` (catchment per station, in
-        input order), ``network`` (counts from loading) and ``largest_gaps``.
+        input order), ``network`` (counts from loading), ``largest_gaps`` and
+        ``warnings``: findings the planner must see, each ``{"code", "en", "zh"}``
+        (``"crs_offset"``: the stations sit off the streets as if read in the wrong
+        coordinate system; see :func:`~stationplan.snap_stations`), empty when none.
     """
     all_pieces = coverage.pieces
     pieces = all_pieces[all_pieces["status"] != "ignored"]
@@ -95,6 +98,7 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
             "read_report": _plain(dict(stations.attrs.get("read_report") or {})),
             "crs_warning": stations.attrs.get("crs_warning"),
         },
+        "warnings": [dict(w) for w in stations.attrs.get("warnings") or []],
     }
 
 

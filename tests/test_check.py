@@ -286,8 +286,12 @@ def test_gcj02_proposal_file_gives_the_same_verdicts(hand, checked, tmp_path):
     np.testing.assert_allclose(res["gain_m"], checked["gain_m"], atol=1e-2)
     np.testing.assert_allclose(res["lon"][:8], checked["lon"][:8], atol=1e-7)  # WGS-84 out
     assert res["proposal_id"].tolist() == [str(i) for i in range(2, 11)]  # file rows
-    # read as WGS-84 the same file lands hundreds of metres off
-    wrong = check_sites(net, stations, sp.read_stations(path), rule=RULE)
+    # read as WGS-84 without naming a system, the offset stops the check ...
+    with pytest.raises(sp.InputError, match="--crs gcj02"):
+        check_sites(net, stations, sp.read_stations(path), rule=RULE)
+    # ... and named as WGS-84 the same file lands hundreds of metres off
+    wrong = check_sites(net, stations, sp.read_stations(path, crs="wgs84"), rule=RULE)
+    assert "--crs gcj02" in wrong.attrs["crs_warning"]
     assert (wrong["snap_dist_m"] > 100).sum() > (res["snap_dist_m"] > 100).sum()
 
 

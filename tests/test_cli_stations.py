@@ -47,7 +47,7 @@ def test_export_writes_every_format(tmp_path, hand_stations_csv, capsys):
                       ("gpx", "s.gpx"), ("amap", "amap.csv")):
         out = tmp_path / name
         assert main(["export", str(hand_stations_csv), "--format", fmt, "--out", str(out),
-                     "--quiet"]) == 0
+                     "--crs", "wgs84", "--quiet"]) == 0
         assert out.exists()
         assert str(out) in capsys.readouterr().out
     with (tmp_path / "amap.csv").open(encoding="utf-8-sig", newline="") as fh:
@@ -88,10 +88,15 @@ def test_coverage_reads_amap_coordinates_with_crs_option(tmp_path, hand_net, cap
     assert b["covered_m"] == pytest.approx(a["covered_m"], abs=0.05)
     assert [s["catchment_m"] for s in b["stations"]] == pytest.approx(
         [s["catchment_m"] for s in a["stations"]], abs=0.05)
-    # Without --crs the offset is detected and the fix named on stderr.
+    # Without --crs the offset is detected: the run stops and names the fix on stderr.
     capsys.readouterr()
     assert main(["coverage", str(hand_net), str(gcj), "--out", str(tmp_path / "c"),
-                 "--quiet"]) == 0
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--crs gcj02" in err and not (tmp_path / "c").exists()
+    # Named (wrongly) as WGS-84 the run goes on, with the warning on stderr.
+    assert main(["coverage", str(hand_net), str(gcj), "--out", str(tmp_path / "d"),
+                 "--quiet", "--crs", "wgs84"]) == 0
     err = capsys.readouterr().err
     assert "WARNING" in err and "--crs gcj02" in err
 

@@ -369,7 +369,9 @@ def folder() -> Iterator[Path]:
 
 def read(written: Written, layout: Layout):
     crs = None if layout.crs == "wgs84" else layout.crs
-    return sp.read_stations(written.path, crs=crs)
+    # A GeoJSON declares WGS-84 (RFC 7946): only an option about that file (force_crs)
+    # reads its coordinates as GCJ-02/BD-09.
+    return sp.read_stations(written.path, crs=crs, force_crs=layout.fmt == "geojson")
 
 
 def _same_point(geometry, row: Row, layout: Layout) -> bool:

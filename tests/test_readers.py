@@ -298,8 +298,13 @@ def test_crs_from_the_header_and_conflicts(tmp_path):
     st = sp.read_stations(path)
     assert metres(xy(st, 0), AMAP_GPS) < 0.05
     assert st["src_crs"].iat[0] == "gcj02"
+    # The header declares GCJ-02: a general crs option does not change it ...
+    named = sp.read_stations(path, crs="wgs84")
+    assert metres(xy(named, 0), AMAP_GPS) < 0.05
+    assert named.attrs["read_report"]["crs_from"] == "header"
+    # ... and an option about this one file that disagrees is an error.
     with pytest.raises(sp.InputError, match=r"labelled gcj02, but crs='wgs84' was given"):
-        sp.read_stations(path, crs="wgs84")
+        sp.read_stations(path, crs="wgs84", force_crs=True)
     with pytest.raises(sp.InputError, match=r"crs='mars' is not a coordinate system"):
         sp.read_stations(path, crs="mars")
 

@@ -89,7 +89,7 @@ def test_export_then_reimport(tmp_path, fmt, system):
 @pytest.mark.parametrize("system", ["gcj02", "bd09"])
 def test_csv_export_read_back_in_each_system(tmp_path, system):
     """The CSV has WGS-84, GCJ-02 and BD-09 columns; crs= picks the matching pair."""
-    out = export(source_file(tmp_path, "wgs84"), "csv", tmp_path / "out.csv")
+    out = export(source_file(tmp_path, "wgs84"), "csv", tmp_path / "out.csv", "--crs", "wgs84")
     back = sp.read_stations(out, crs=system)
     assert set(back["src_crs"].dropna()) == {system}
     check_same_stations(back, "csv")

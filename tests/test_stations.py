@@ -161,10 +161,18 @@ def test_gcj02_file_read_as_wgs84_is_detected(real_net, tmp_path, caplog):
     lon, lat = street_points(real_net)
     path = write_points(tmp_path / "amap.csv", *chinacrs.wgs84_to_gcj02(lon, lat))
     read = sp.read_stations(path)  # the mistake: Amap coordinates taken as WGS-84
+    # Nothing named the system: snapping stops and names the fix.
+    with pytest.raises(sp.InputError, match=r"amap\.csv: .*--crs gcj02.*does not name"):
+        sp.snap_stations(real_net, read)
+    # Named as WGS-84 (wrongly), the stations are snapped with a warning.
+    named = sp.read_stations(path, crs="wgs84")
     with caplog.at_level(logging.WARNING, logger="stationplan"):
-        snapped = sp.snap_stations(real_net, read)
+        snapped = sp.snap_stations(real_net, named)
     warning = snapped.attrs["crs_warning"]
     assert "GCJ-02" in warning and "--crs gcj02" in warning and "crs='gcj02'" in warning
+    assert snapped.attrs["warnings"] == [
+        {"code": "crs_offset", "en": warning, "zh": snapped.attrs["warnings"][0]["zh"]}]
+    assert "--crs gcj02" in snapped.attrs["warnings"][0]["zh"]
     assert any(r.levelno == logging.WARNING and "--crs gcj02" in r.getMessage()
                for r in caplog.records)
     check = check_offset(real_net, read)

@@ -89,6 +89,30 @@ def split_tag(key: str) -> tuple[str, str | None]:
     return (base or key), tag
 
 
+_COORDINATE_WORDS = re.compile(r"坐标|经纬度|经度|纬度|coordinat|datum|crs")
+
+
+def systems_in_note(text: object) -> set[str]:
+    """The coordinate systems a free-text note about coordinates names.
+
+    Only a text that speaks of coordinates (``坐标``, ``经纬度``, "coordinates", ...) is
+    read; the systems are recognised as in headers (``高德``/``GCJ-02``, ``百度``/``BD-09``,
+    ``WGS-84``/``GPS`` ...). A note naming several ("由高德坐标转换为WGS-84") names
+    them all, so callers can tell it is not one declaration.
+
+    Examples
+    --------
+    >>> systems_in_note("注：坐标由高德地图坐标拾取器获取（GCJ-02）")
+    {'gcj02'}
+    >>> sorted(systems_in_note("坐标已由高德转换为WGS-84")), systems_in_note("高德大厦驿站")
+    (['gcj02', 'wgs84'], set())
+    """
+    key = norm_header(text)
+    if not _COORDINATE_WORDS.search(key):
+        return set()
+    return {name for name, pattern in _TAGS if pattern.search(key)}
+
+
 @dataclass(frozen=True)
 class Columns:
     """Positions of the meaningful columns in a header (``None`` when absent)."""

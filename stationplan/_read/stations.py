@@ -24,7 +24,7 @@ from .._errors import InputError, MissingDataError
 from .._text import cell_text
 from ..services import parse_services
 from . import coords as _coords
-from .columns import Columns, header_names, resolve
+from .columns import Columns, header_names, resolve, systems_in_note
 from .coords import WGS84, CrsSpec, crs_spec, is_na
 from .tables import Table, read_table
 
@@ -52,6 +52,7 @@ def read_station_table(
     lon_col: str | None,
     lat_col: str | None,
     name_col: str | None,
+    force_crs: bool = False,
 ) -> gpd.GeoDataFrame:
     """The station table of ``path`` (see :func:`stationplan.stations.read_stations`)."""
     path = Path(path)
@@ -75,13 +76,15 @@ def read_station_table(
                else f"{path}: the file has no station {table.unit}s")
         raise MissingDataError(msg)
     rows = _join_spill(rows, cols)
-    source, pre = _source_crs(spec, cols, table, path, use_geometry=use_geometry,
-                              named=lon_col is not None or lat_col is not None)
+    note = _sheet_note(table, header_row, path) if table.columns is None else None
+    source, pre, crs_from = _source_crs(spec, cols, table, path, use_geometry=use_geometry,
+                                        named=lon_col is not None or lat_col is not None,
+                                        force=force_crs, note=note)
     data = _by_column(rows, len(cols.names))
     parsed = _parse_rows(table, data, cols, source, pre, path, use_geometry=use_geometry)
     stations = _assemble(table, data, cols, source, parsed, path)
     stations.attrs["read_report"] = _report(stations, table, path, header_row, source,
-                                            skipped, parsed)
+                                            skipped, parsed, crs_from)
     return stations
 
 
@@ -130,36 +133,97 @@ def _find_header(table: Table, path: Path, spec: CrsSpec | None,
     raise InputError(msg)
 
 
+def _sheet_note(table: Table, header_row: int | None, path: Path
+                ) -> tuple[str, int, str] | None:
+    """A note in a sheet that names the coordinate system: ``(system, row, text)``.
+
+    Notes are one-cell rows (a title above the header, a footer such as "注：坐标由高德
+    地图坐标拾取器获取（GCJ-02）") that speak of coordinates. A note naming several
+    systems ("已由高德坐标转换为WGS-84"), or notes that disagree, declare nothing.
+    """
+    found: dict[str, tuple[int, str]] = {}
+    for number, cells in table.rows:
+        if number == header_row:
+            continue
+        texts = [c for c in cells if not is_na(c)]
+        if len(texts) != 1 or not isinstance(texts[0], str):
+            continue
+        systems = systems_in_note(texts[0])
+        if len(systems) > 1:
+            log.info("%s row %d: the note %r names several coordinate systems (%s); it is "
+                     "not read as a declaration", path.name, number, texts[0],
+                     ", ".join(sorted(systems)))
+            return None
+        for system in systems:
+            found.setdefault(system, (number, texts[0]))
+    if len(found) != 1:
+        if found:
+            log.info("%s: notes name different coordinate systems (%s); none is used",
+                     path.name, ", ".join(sorted(found)))
+        return None
+    system, (number, text) = next(iter(found.items()))
+    return system, number, text
+
+
 def _source_crs(spec: CrsSpec | None, cols: Columns, table: Table, path: Path, *,
-                use_geometry: bool, named: bool) -> tuple[CrsSpec, CrsSpec | None]:
-    """The coordinate system of the values read, and one to apply first (map files only)."""
+                use_geometry: bool, named: bool, force: bool,
+                note: tuple[str, int, str] | None
+                ) -> tuple[CrsSpec, CrsSpec | None, str]:
+    """The coordinate system of the values read, one to apply first (map files only), and
+    where it came from: "file", "header", "option", "note" or "assumed".
+
+    The rule (documented for users in :func:`stationplan.stations.read_stations`): a
+    system the file declares (a map file's own CRS, tagged coordinate headers) wins over
+    the ``crs`` option unless the option is about this one file (``force``); then the
+    option; then a sheet note naming one system; else WGS-84 is assumed.
+    """
     if use_geometry:
         own = crs_spec(table.crs) if table.crs is not None else None
-        if spec is None:
-            if own is None:
-                msg = (f"{path}: the file has no coordinate reference system (for a Shapefile "
-                       "the .prj file is missing); add it, or pass the right one, e.g. "
-                       "crs='EPSG:4326' (command line: --crs EPSG:4326)")
+        if own is None:
+            if spec is None:
+                msg = (f"{path}: the file has no coordinate reference system (for a "
+                       "Shapefile the .prj file is missing); add it, or pass the right one, "
+                       "e.g. crs='EPSG:4326' (command line: --crs EPSG:4326)")
                 raise InputError(msg)
-            return own, None
-        if own is not None and own.label != spec.label:
-            log.info("%s: reading coordinates as %s (crs option); the file says %s",
-                     path.name, spec.label, own.label)
-        if spec.kind in ("gcj02", "bd09") and own is not None and own.kind == "pyproj":
-            return spec, own  # the file's CRS to WGS-84 axes first, then the Chinese shift
-        return spec, None
-    if cols.tag is None:
-        return spec or WGS84, None
-    if spec is None:
-        log.info("%s: columns %s are labelled %s; converting them to WGS-84",
-                 path.name, cols.coordinate_label(), cols.tag)
-        return cast(CrsSpec, _coords.resolve_crs(cols.tag)), None  # a tag names a system
-    if spec.kind != cols.tag and not named:
-        msg = (f"{path}: columns {cols.coordinate_label()} are labelled {cols.tag}, but "
-               f"crs={spec.label!r} was given; leave the crs option out to read them as "
-               f"{cols.tag}, or name the columns with lon_col/lat_col")
-        raise InputError(msg)
-    return spec, None
+            return spec, None, "option"
+        if spec is None or spec.label == own.label:
+            return own, None, "file"
+        if not force:
+            log.info("%s: the file declares its coordinates as %s (%s), so the crs option "
+                     "%r is not used for it", path.name, own.label,
+                     "RFC 7946 GeoJSON is always WGS-84" if table.fmt == "geojson"
+                     else f"its own {table.fmt.upper()} coordinate system", spec.label)
+            return own, None, "file"
+        log.info("%s: reading coordinates as %s (an option for this file); the file says %s",
+                 path.name, spec.label, own.label)
+        if spec.kind in ("gcj02", "bd09") and own.kind == "pyproj":
+            return spec, own, "option"  # the file's CRS to WGS-84 axes first, then the shift
+        return spec, None, "option"
+    if cols.tag is not None:
+        tagged = cast(CrsSpec, _coords.resolve_crs(cols.tag))  # a tag names a system
+        if spec is None or spec.kind == cols.tag:
+            log.info("%s: columns %s are labelled %s; converting them to WGS-84",
+                     path.name, cols.coordinate_label(), cols.tag)
+            return (tagged if spec is None else spec), None, "header"
+        if force:
+            msg = (f"{path}: columns {cols.coordinate_label()} are labelled {cols.tag}, but "
+                   f"crs={spec.label!r} was given for this file; leave the option out to "
+                   f"read them as {cols.tag}, or name the columns with lon_col/lat_col")
+            raise InputError(msg)
+        log.info("%s: columns %s are labelled %s, so the crs option %r is not used for "
+                 "this file", path.name, cols.coordinate_label(), cols.tag, spec.label)
+        return tagged, None, "header"
+    if spec is not None:
+        if note is not None and note[0] != spec.kind:
+            log.info("%s: the crs option %r is used, not the note in row %d that names %s "
+                     "(%r)", path.name, spec.label, note[1], note[0], note[2])
+        return spec, None, "option"
+    if note is not None:
+        system, number, text = note
+        log.info("%s: the note in row %d names the coordinate system %s (%r); reading the "
+                 "coordinates as %s", path.name, number, system, text, system)
+        return cast(CrsSpec, _coords.resolve_crs(system)), None, "note"
+    return WGS84, None, "assumed"
 
 
 # --- rows ------------------------------------------------------------------------------
@@ -481,11 +545,12 @@ def _check_unique_ids(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _report(stations: gpd.GeoDataFrame, table: Table, path: Path, header_row: int | None,
-            source: CrsSpec, skipped: int, parsed: _Parsed) -> dict[str, Any]:
+            source: CrsSpec, skipped: int, parsed: _Parsed, crs_from: str) -> dict[str, Any]:
     n_bad = int((stations["status"] != "ok").sum())
     report = {
         "file": path.name, "format": table.fmt, "encoding": table.encoding,
         "sheet": table.sheet, "header_row": header_row, "crs": source.label,
+        "crs_from": crs_from,
         "stations": len(stations), "ok": len(stations) - n_bad, "invalid": n_bad,
         "blank_rows_skipped": skipped, "swapped_fixed": parsed.swapped,
         "rounded": parsed.rounded, "possible_duplicates": parsed.duplicates,
@@ -493,15 +558,31 @@ def _report(stations: gpd.GeoDataFrame, table: Table, path: Path, header_row: in
     extras = [f"{v} {k.replace('_', ' ')}" for k, v in report.items()
               if k in ("blank_rows_skipped", "swapped_fixed", "rounded", "possible_duplicates")
               and v]
-    log.info("%s: read %d stations (%d ok, %d invalid%s), coordinates %s",
+    log.info("%s: read %d stations (%d ok, %d invalid%s), coordinates %s (%s)",
              path.name, len(stations), len(stations) - n_bad, n_bad,
-             "".join("; " + e for e in extras), source.label)
+             "".join("; " + e for e in extras), source.label, _CRS_FROM[crs_from])
     if n_bad:
         first = next(r for r, st in zip(stations["reason"], stations["status"], strict=True)
                      if st != "ok")
         log.info("%s: %d of %d rows have no usable location and are kept as invalid; "
                  "first: %s", path.name, n_bad, len(stations), first)
     return report
+
+
+_CRS_FROM = {"file": "declared by the file", "header": "named by the column headers",
+             "option": "the crs option", "note": "named by a note in the sheet",
+             "assumed": "assumed: neither the file nor an option names the system"}
+
+
+def crs_assumed(stations: gpd.GeoDataFrame) -> bool:
+    """Whether the stations were read as WGS-84 only because nothing named their system.
+
+    True when :func:`read_station_table` found no crs option, no tagged header, no
+    note and no CRS of the file's own; False for anything else, including tables made
+    by a caller (whose CRS the caller set).
+    """
+    report = stations.attrs.get("read_report") or {}
+    return report.get("crs_from") == "assumed"
 
 
 def usable_points(stations: gpd.GeoDataFrame) -> np.ndarray:

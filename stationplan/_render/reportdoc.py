@@ -87,6 +87,7 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     blocks: list[Block] = [("h1", [t["title"]]),
                            ("meta", [t["meta"].format(source=data["source"],
                                                       version=data["stationplan_version"])])]
+    blocks += _warnings(s, lang)
     rule = s["rule"]
     mode = t.get(f"mode.{s['mode']}", s["mode"])
     blocks.append(("p", [t["rule"], Num(rule["limit_m"], "summary.json", ("rule", "limit_m"), "m"),
@@ -111,6 +112,16 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
         blocks.append(("h2", [t["maps"]]))
         blocks.append(("links", [Link(label, href) for label, href in data["files"].items()]))
     return blocks
+
+
+def _warnings(s: Mapping[str, Any], lang: str) -> list[Block]:
+    """A visible paragraph per warning of the run (``summary.json`` ``warnings``).
+
+    >>> _warnings({"warnings": [{"code": "crs_offset", "en": "off", "zh": "偏"}]}, "zh")
+    [('warn', ['警告：', '偏'])]
+    """
+    label = text("warning.title", lang) + text("sep.label", lang)
+    return [("warn", [label, w.get(lang) or w.get("en", "")]) for w in s.get("warnings") or []]
 
 
 def _headline(s, t) -> list[Block]:
@@ -375,6 +386,11 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
             body.append(f'<p class="meta">{_html_parts(block[1], lang)}</p>')
         elif kind == "p":
             body.append(f"<p>{_html_parts(block[1], lang)}</p>")
+        elif kind == "warn":
+            label, *rest = block[1]
+            body.append('<p class="warning" role="alert" style="color:#b30000;border:2px '
+                        'solid #b30000;padding:8px 12px;background:#fff3f3">'
+                        f"<strong>⚠ {html.escape(label)}</strong>{_html_parts(rest, lang)}</p>")
         elif kind == "cards":
             cards = "".join(
                 f'<div class="card"><div class="big">{_html_parts([big], lang)}</div>'
@@ -459,6 +475,9 @@ def render_markdown(data: Mapping[str, Any], images: Mapping[str, bytes]) -> str
             out.append("#" * int(kind[1]) + " " + _md_parts(block[1], lang))
         elif kind in ("p", "meta"):
             out.append(_md_parts(block[1], lang))
+        elif kind == "warn":
+            label, *rest = block[1]
+            out.append(f"> **⚠ {md_escape(label)}**{_md_parts(rest, lang)}")
         elif kind == "cards":
             out.append("\n".join(f"- **{_md_parts([big], lang)}** {_md_parts(sub, lang)}"
                                  for big, sub in block[1]))
