@@ -241,9 +241,9 @@ def test_panel_in_both_languages(hand):
 
     en = panel(maps.coverage_map(hand.coverage, hand.gaps, lang="en"))
     assert "68.6 % covered" in en and "1.6 km gap in 4 runs" in en
-    assert "5 stations, 2 rejected" in en and "binding: distance and time" in en
+    assert "5 existing stations, 2 rejected" in en and "binding: distance and time" in en
     zh = panel(maps.coverage_map(hand.coverage, hand.gaps, lang="zh"))
-    assert "68.6%" in zh and "未覆盖 1.6 km（4 段）" in zh and "5 个驿站" in zh
+    assert "覆盖率 68.6 %" in zh and "未覆盖 1.6 km（4 段）" in zh and "5 个现有驿站" in zh
 
 
 def test_language_follows_names(hand):
@@ -373,7 +373,7 @@ def test_png_is_deterministic(hand):
 
 
 def test_png_in_chinese_without_a_cjk_font_falls_back(hand, monkeypatch):
-    monkeypatch.setattr("stationplan.staticmap._cjk_font", lambda: None)
+    monkeypatch.setattr("stationplan.staticmap.cjk_font", lambda: None)
     png = coverage_png(hand.coverage, hand.gaps, lang="zh", width_in=5, dpi=60)
     assert png[:4] == b"\x89PNG"
 
