@@ -32,7 +32,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.streets": ("Streets by distance to a station", "街道（按到最近驿站的距离）"),
     "map.gaps": ("Gaps: streets out of reach", "覆盖空白街道"),
     "map.service": ("Service areas", "服务范围"),
-    "map.stations": ("Stations", "现有驿站"),
+    "map.stations": ("Existing stations", "现有驿站"),
     "map.proposals": ("Proposed sites", "拟建站点"),
     "map.rejected": ("Rejected inputs", "未采用的输入"),
     "map.area": ("Planning area", "规划范围"),
@@ -64,7 +64,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.band_title": ("Distance to the nearest station", "到最近驿站的距离"),
     "map.gap_title": ("Gap (line width: length of the run)", "覆盖空白（线宽表示空白段长度）"),
     "map.service_legend": ("Service area (streets within reach)", "服务范围（可达的街道）"),
-    "map.station_legend": ("Station", "驿站"),
+    "map.station_legend": ("Existing station", "现有驿站"),
     "map.proposal_legend": ("Proposed site (rank)", "拟建站点（序号）"),
     "map.rejected_legend": ("Rejected input", "未采用的输入"),
     "map.area_legend": ("Planning area", "规划范围"),
@@ -212,7 +212,8 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                   "未能证明最优（规模过大，未求得下界）"),
     "plan.target_missed": ("Target {target} cannot be reached: {length} of street is out of "
                            "reach of every candidate site; {hint}.",
-                           "目标 {target} 无法达到：有 {length} 街道任何候选点都覆盖不到；{hint}。"),
+                           "目标 {target} 无法达到：有 {length} 街道任何候选点都覆盖不到；"
+                           "{hint}。"),
     "plan.target_missed_plain": ("Target {target} cannot be reached with these candidate sites; "
                                  "{hint}.", "目标 {target} 无法用这些候选点达到；{hint}。"),
     "plan.hint_candidates": ("try --candidates streets or give a file of willing hosts",
@@ -223,7 +224,8 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                             "still add coverage.",
                             "要求 {asked} 个新站点，但只有 {n} 个新站点还能增加覆盖。"),
     "plan.sites_short": ("{asked} new sites were asked for; {n} were proposed, as no more add "
-                         "coverage.", "要求 {asked} 个新站点；只提出 {n} 个，更多的站点不能增加覆盖。"),
+                         "coverage.",
+                         "要求 {asked} 个新站点；只提出 {n} 个，更多的站点不能增加覆盖。"),
     "plan.curve_x": ("new sites (in rank order)", "新增站点（按贡献排序）"),
     "plan.curve_y": ("coverage of the streets to serve (%)", "应覆盖街道的覆盖率（%）"),
     "plan.curve_plan": ("proposed sites", "拟建站点"),

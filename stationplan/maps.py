@@ -187,11 +187,13 @@ def coverage_map(
         fmap.add_child(_SearchCall(mapjs.SEARCH, fmap, station_group, _search_keys(ok),
                              {"placeholder": text["search"], "notFound": text["not_found"]}))
     folium.LayerControl(collapsed=False).add_to(fmap)
+    # today's share from the coverage the today layers draw (the same exact figure as
+    # plan_summary's coverage_before), else from the plan summary
     share_before = None
-    if plan_summary is not None and plan_summary.get("coverage_before") is not None:
-        share_before = float(plan_summary["coverage_before"])
-    elif before is not None:
+    if before is not None:
         share_before = before.covered_m / max(before.demand_m, 1e-9)
+    elif plan_summary is not None and plan_summary.get("coverage_before") is not None:
+        share_before = float(plan_summary["coverage_before"])
     panel = _panel_html(coverage, summary, len(ok), proposals, plan_summary, share_before,
                         text, lang, gcj02=gcj, edges=edges, show_area=outline is not None,
                         show_other=len(other) > 0, show_phases=before is not None)
@@ -642,9 +644,9 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
                 text: Mapping[str, str], lang: str, *, gcj02: bool, edges: list[float],
                 show_area: bool, show_other: bool, show_phases: bool) -> str:
     zh = lang == "zh"
+    # summary.json's covered_share: the coverage the map draws (plan_summary's
+    # coverage_after is the same exact figure)
     after = float(summary.get("covered_share", 0.0))
-    if plan is not None and plan.get("coverage_after") is not None:
-        after = float(plan["coverage_after"])
     total_km = float(summary.get("total_m", 0.0)) / 1000
     covered_km = float(summary.get("covered_m", 0.0)) / 1000
     gap_km = float(summary.get("gap_m", 0.0)) / 1000
@@ -681,7 +683,14 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
     if plan is not None and plan.get("new_sites") is not None:
         n_new = int(plan["new_sites"])
     if proposals is not None or plan is not None:
-        lines.insert(3, f"{n_new} {text['proposals_n']}")
+        line = f"{n_new} {text['proposals_n']}"
+        if plan is None and proposals is not None and "cumulative_share" in proposals \
+                and proposals["cumulative_share"].notna().any():
+            # drawn over today's coverage: the share once they are built, from the proposals
+            with_all = percent_text(float(proposals["cumulative_share"].max()))
+            line += (f"（{text['with_proposals']} {with_all}）" if zh
+                     else f" ({with_all} {text['with_proposals']})")
+        lines.insert(3, line)
     if plan is not None:
         certificate = plan_certificate(plan, lang)
         shortfall = plan_shortfall(plan, lang)

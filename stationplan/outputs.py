@@ -311,6 +311,7 @@ def curve_png(curve: Any, greedy: Any = None, *, lang: str = "en") -> bytes:
 
     import matplotlib as mpl
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     from ._i18n import section
     from .staticmap import cjk_font
@@ -333,7 +334,7 @@ def curve_png(curve: Any, greedy: Any = None, *, lang: str = "en") -> bytes:
         ax.set_xlabel(t["curve_x"])
         ax.set_ylabel(t["curve_y"])
         ax.set_ylim(0, 100.5)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         fig.tight_layout()
         buf = io.BytesIO()

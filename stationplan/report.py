@@ -219,8 +219,8 @@ def report_data(
     dict
         ``lang``, ``summary`` / ``plan_summary`` / ``check_summary`` (copies of the JSON
         outputs), ``stations`` (usable ``existing`` stations and ``proposed`` sites among
-        the coverage's stations, counted apart), ``districts``, ``largest_gaps``, ``service_audit``, ``sole_coverage``,
-        ``curve``, ``check_rows`` and ``files``.
+        the coverage's stations, counted apart), ``districts``, ``largest_gaps``,
+        ``service_audit``, ``sole_coverage``, ``curve``, ``check_rows`` and ``files``.
     """
     from .check import reason_text
 
