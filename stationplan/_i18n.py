@@ -43,7 +43,6 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.gap": ("gap", "未覆盖"),
     "map.of": ("of", "共"),
     "map.clusters": ("runs", "段"),
-    "map.stations_used": ("stations", "个驿站"),
     "map.rejected_n": ("rejected", "条未采用"),
     "map.proposals_n": ("proposed sites", "个拟建站点"),
     "map.with_proposals": ("with proposals", "建成后"),
