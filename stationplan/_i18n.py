@@ -12,6 +12,7 @@ fields are the same in both languages.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
@@ -31,7 +32,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.streets": ("Streets by distance to a station", "街道（按到最近驿站的距离）"),
     "map.gaps": ("Gaps: streets out of reach", "覆盖空白街道"),
     "map.service": ("Service areas", "服务范围"),
-    "map.stations": ("Stations", "现有驿站"),
+    "map.stations": ("Existing stations", "现有驿站"),
     "map.proposals": ("Proposed sites", "拟建站点"),
     "map.rejected": ("Rejected inputs", "未采用的输入"),
     "map.area": ("Planning area", "规划范围"),
@@ -42,10 +43,16 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.gap": ("gap", "未覆盖"),
     "map.of": ("of", "共"),
     "map.clusters": ("runs", "段"),
-    "map.stations_used": ("stations", "个驿站"),
     "map.rejected_n": ("rejected", "条未采用"),
     "map.proposals_n": ("proposed sites", "个拟建站点"),
     "map.with_proposals": ("with proposals", "建成后"),
+    "map.coverage": ("covered", "覆盖率"),
+    "map.today": ("today", "现状"),
+    "map.existing_n": ("existing stations", "个现有驿站"),
+    "map.phase": ("Show", "显示"),
+    "map.phase_before": ("Today (existing stations)", "现状（仅现有驿站）"),
+    "map.phase_after": ("With the proposed sites", "建成后（含拟建站点）"),
+    "map.before_prefix": ("Today: ", "现状："),
     "map.rule": ("Rule", "标准"),
     "map.distance": ("network distance", "路网距离"),
     "map.time": ("minutes at", "分钟，速度"),
@@ -56,7 +63,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.band_title": ("Distance to the nearest station", "到最近驿站的距离"),
     "map.gap_title": ("Gap (line width: length of the run)", "覆盖空白（线宽表示空白段长度）"),
     "map.service_legend": ("Service area (streets within reach)", "服务范围（可达的街道）"),
-    "map.station_legend": ("Station", "驿站"),
+    "map.station_legend": ("Existing station", "现有驿站"),
     "map.proposal_legend": ("Proposed site (rank)", "拟建站点（序号）"),
     "map.rejected_legend": ("Rejected input", "未采用的输入"),
     "map.area_legend": ("Planning area", "规划范围"),
@@ -170,17 +177,56 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.none_sole": ("Every covered street is reached by at least two stations.",
                          "每条已覆盖街道都至少被两个站点覆盖。"),
     "report.plan": ("Proposed new sites (solver)", "新增站点方案（求解器）"),
-    "report.new_sites": ("new sites", "个新站点"),
-    "report.coverage_before": ("coverage of coverable streets before",
-                               "可覆盖街道的覆盖率，新增前"),
-    "report.coverage_after": ("after", "新增后"),
-    "report.covered_before": ("covered before", "新增前已覆盖"),
-    "report.quality": ("Quality of the answer:", "方案质量："),
-    "report.uncoverable": ("of streets no candidate site can reach.",
-                           "街道没有任何候选站点可以覆盖。"),
-    "report.curve": ("Coverage curve (new sites in greedy order)",
-                     "覆盖曲线（按贪心顺序新增站点）"),
+    "report.new_sites": ("proposed new sites", "个拟建站点"),
+    "report.existing_sites": ("existing stations", "个现有驿站"),
+    "report.coverage_after": ("of the streets to serve covered with the proposed sites",
+                              "的应覆盖街道在建成后被覆盖"),
+    "report.coverage_before": ("today", "现状"),
+    "report.covered_after": ("covered with the proposed sites", "建成后覆盖"),
+    "report.covered_before": ("today", "现状"),
+    "report.added": ("new coverage", "新增覆盖"),
+    "report.added_by": ("added by the proposed sites", "由拟建站点新增"),
+    "report.certificate": ("Certificate: ", "最优性："),
+    "report.unreachable": ("of the streets to serve is out of reach of every candidate site "
+                           "(no choice among these candidates can cover it).",
+                           "应覆盖街道任何候选点都覆盖不到（在这些候选点中怎样选都无法覆盖）。"),
+    "report.curve": ("Coverage curve (the proposed sites in rank order)",
+                     "覆盖曲线（拟建站点按贡献排序）"),
     "report.curve_sites": ("New sites", "新增站点数"),
+    # plan: the certificate and shortfall sentences (see plan_certificate, plan_shortfall)
+    "plan.for_target": ("fewest new sites reaching {target}", "达到 {target} 目标的最少新增站点数"),
+    "plan.for_reachable": ("fewest new sites for the most coverage these candidates allow",
+                           "这些候选点所能达到的最大覆盖所需的最少新增站点数"),
+    "plan.for_sites": ("most street covered by {n} new sites", "{n} 个新站点覆盖的街道最多"),
+    "plan.proof.milp": ("MILP proof", "整数规划证明"),
+    "plan.proof.lp": ("LP bound", "线性规划下界"),
+    "plan.proof.lagrangian": ("Lagrangian bound", "拉格朗日下界"),
+    "plan.optimal": ("proved optimal ({what}; {proof})", "已证明最优（{what}；{proof}）"),
+    "plan.optimal_plain": ("proved optimal ({what})", "已证明最优（{what}）"),
+    "plan.within": ("within {gap} of the optimum ({what}; {proof})",
+                    "与最优解相差不超过 {gap}（{what}；{proof}）"),
+    "plan.none": ("not proved optimal (too large: no bound found)",
+                  "未能证明最优（规模过大，未求得下界）"),
+    "plan.target_missed": ("Target {target} cannot be reached: {length} of street is out of "
+                           "reach of every candidate site; {hint}.",
+                           "目标 {target} 无法达到：有 {length} 街道任何候选点都覆盖不到；"
+                           "{hint}。"),
+    "plan.target_missed_plain": ("Target {target} cannot be reached with these candidate sites; "
+                                 "{hint}.", "目标 {target} 无法用这些候选点达到；{hint}。"),
+    "plan.hint_candidates": ("try --candidates streets or give a file of willing hosts",
+                             "可改用 --candidates streets 或提供愿意设站的商户文件"),
+    "plan.hint_streets": ("try a smaller --candidate-spacing-m or give a file of willing hosts",
+                          "可减小 --candidate-spacing-m 或提供愿意设站的商户文件"),
+    "plan.sites_possible": ("{asked} new sites were asked for, but only {n} new sites can "
+                            "still add coverage.",
+                            "要求 {asked} 个新站点，但只有 {n} 个新站点还能增加覆盖。"),
+    "plan.sites_short": ("{asked} new sites were asked for; {n} were proposed, as no more add "
+                         "coverage.",
+                         "要求 {asked} 个新站点；只提出 {n} 个，更多的站点不能增加覆盖。"),
+    "plan.curve_x": ("new sites (in rank order)", "新增站点（按贡献排序）"),
+    "plan.curve_y": ("coverage of the streets to serve (%)", "应覆盖街道的覆盖率（%）"),
+    "plan.curve_plan": ("proposed sites", "拟建站点"),
+    "plan.curve_greedy": ("greedy order, for comparison", "贪心顺序（对比）"),
     "report.check": ("Check of proposed sites", "提议站点审核"),
     "report.proposals": ("proposals checked", "个提议站点"),
     "report.verdict": ("Verdict", "结论"),
@@ -334,6 +380,141 @@ def section(prefix: str, lang: str) -> Mapping[str, str]:
     start = prefix + "."
     return MappingProxyType({key[len(start):]: value for key, value in WORDS[lang].items()
                              if key.startswith(start)})
+
+
+# --- numbers in sentences ----------------------------------------------------------------
+
+def percent_text(share: float) -> str:
+    """A share (0–1) as a percentage with one decimal that never rounds to a false 0 or 100.
+
+    A plan that leaves 30 m of 100 km uncovered is not "100.0 %" covered.
+
+    >>> percent_text(0.686275), percent_text(1.0), percent_text(0.99996), percent_text(0.0)
+    ('68.6 %', '100.0 %', '99.9 %', '0.0 %')
+    >>> percent_text(0.0004)
+    '0.1 %'
+    """
+    value = f"{100 * share:.1f}"
+    if value == "100.0" and share < 1:
+        value = "99.9"
+    elif value == "0.0" and share > 0:
+        value = "0.1"
+    return f"{value} %"
+
+
+def length_text(metres: float, lang: str) -> str:
+    """A street length: metres below 1 km (米 in Chinese), else km with one decimal.
+
+    >>> length_text(349.6, "en"), length_text(349.6, "zh"), length_text(1234.0, "zh")
+    ('350 m', '350 米', '1.2 km')
+    """
+    if abs(metres) < 999.5:
+        return f"{metres:.0f} {text('unit.m', lang)}"
+    return f"{metres / 1000:.1f} km"
+
+
+def _target_text(target: float | None) -> str:
+    """``target_share`` as a percentage: 1.0 -> "100 %", 0.95 -> "95 %"."""
+    return f"{100 * float(target if target is not None else 1.0):g} %"
+
+
+# --- the plan's certificate and shortfall -------------------------------------------------
+
+def plan_goal(plan: Mapping[str, Any], lang: str) -> str:
+    """What the plan is optimal *for*, from ``plan_summary.json``: its objective in words.
+
+    >>> plan_goal({"objective": "target", "target_share": 1.0, "target_reached": True}, "zh")
+    '达到 100 % 目标的最少新增站点数'
+    >>> plan_goal({"objective": "new_sites", "new_sites": 5}, "en")
+    'most street covered by 5 new sites'
+    """
+    if plan.get("objective") == "new_sites":
+        return text("plan.for_sites", lang, n=int(plan.get("new_sites") or 0))
+    if plan.get("target_reached", True):
+        return text("plan.for_target", lang, target=_target_text(plan.get("target_share")))
+    return text("plan.for_reachable", lang)
+
+
+def plan_certificate(plan: Mapping[str, Any], lang: str) -> str | None:
+    """The sentence that says how good a plan is proved to be, in ``lang``.
+
+    It names what the plan is optimal for (fewest sites for the target, or most street for
+    K sites) and the proof; it never claims that coverage becomes complete.
+
+    Parameters
+    ----------
+    plan
+        ``plan_summary.json``: ``certified`` ("optimal", "within", "none"),
+        ``optimality_gap`` (0–1), ``proof``, ``objective``, ``target_share``,
+        ``target_reached``, ``new_sites``.
+    lang
+        "zh" or "en".
+
+    Returns
+    -------
+    str or None
+        None when the summary has no ``certified`` key.
+
+    >>> plan_certificate({"objective": "target", "target_share": 1.0, "target_reached": True,
+    ...                   "certified": "within", "optimality_gap": 0.0037, "proof": "lp"}, "zh")
+    '与最优解相差不超过 0.4 %（达到 100 % 目标的最少新增站点数；线性规划下界）'
+    """
+    certified = plan.get("certified")
+    if certified is None:
+        return None
+    what = plan_goal(plan, lang)
+    proof = WORDS[lang].get(f"plan.proof.{plan.get('proof')}")
+    if certified == "optimal":
+        if proof is None:
+            return text("plan.optimal_plain", lang, what=what)
+        return text("plan.optimal", lang, what=what, proof=proof)
+    if certified == "within" and plan.get("optimality_gap") is not None:
+        # rounded up: "within 0.4 %" must hold for a gap of 0.37 %
+        gap = max(math.ceil(1000 * float(plan["optimality_gap"]) - 1e-9), 1) / 10
+        return text("plan.within", lang, gap=f"{gap:.1f} %", what=what,
+                    proof=proof or text("plan.proof.lp", lang))
+    return text("plan.none", lang)
+
+
+def plan_shortfall(plan: Mapping[str, Any], lang: str) -> str | None:
+    """The sentence that says why a plan falls short of what was asked, or None.
+
+    Parameters
+    ----------
+    plan
+        ``plan_summary.json``: ``target_reached``, ``objective``, ``target_share``,
+        ``unreachable_m``, ``candidates.source``, ``new_sites_requested``,
+        ``sites_possible``, ``new_sites``.
+    lang
+        "zh" or "en".
+
+    Returns
+    -------
+    str or None
+        None when the target (or the number of useful sites) was reached.
+
+    >>> plan_shortfall({"objective": "new_sites", "target_reached": False,
+    ...                 "new_sites_requested": 80, "sites_possible": 68, "new_sites": 68}, "zh")
+    '要求 80 个新站点，但只有 68 个新站点还能增加覆盖。'
+    >>> plan_shortfall({"target_reached": True}, "en") is None
+    True
+    """
+    if plan.get("target_reached", True):
+        return None
+    if plan.get("objective") == "new_sites":
+        asked = int(plan.get("new_sites_requested") or 0)
+        possible = plan.get("sites_possible")
+        if possible is not None:
+            return text("plan.sites_possible", lang, asked=asked, n=int(possible))
+        return text("plan.sites_short", lang, asked=asked, n=int(plan.get("new_sites") or 0))
+    source = (plan.get("candidates") or {}).get("source")
+    hint = text("plan.hint_streets" if source == "streets" else "plan.hint_candidates", lang)
+    target = _target_text(plan.get("target_share"))
+    unreachable = float(plan.get("unreachable_m") or 0.0)
+    if unreachable >= 0.5:
+        return text("plan.target_missed", lang, target=target,
+                    length=length_text(unreachable, lang), hint=hint)
+    return text("plan.target_missed_plain", lang, target=target, hint=hint)
 
 
 # --- the language of a run ---------------------------------------------------------------

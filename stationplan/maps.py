@@ -35,7 +35,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from ._errors import InputError
-from ._i18n import run_lang, section
+from ._i18n import percent_text, plan_certificate, plan_shortfall, run_lang, section
 from ._i18n import text as text_in
 from ._io import script_json
 from ._options import BASEMAPS, MapOptions  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
@@ -44,6 +44,7 @@ from ._render import mapjs
 from ._render import mapstyle as ms
 from ._text import isolate_bidi
 from .coverage import Coverage
+from .gaps import find_gaps
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ def coverage_map(
     *,
     summary: dict[str, Any] | None = None,
     proposals: gpd.GeoDataFrame | None = None,
+    before: Coverage | None = None,
+    plan_summary: Mapping[str, Any] | None = None,
     area: Any = None,
     map_options: MapOptions | None = None,
     lang: str | None = None,
@@ -96,7 +99,15 @@ def coverage_map(
         Result of :func:`~stationplan.summarize` for the panel; computed when ``None``.
     proposals
         Proposed sites in rank order (any CRS): ``rank``, ``candidate_id``, ``name``,
-        ``kind``, ``host_tag``, ``marginal_m``, ``cumulative_share``; or ``None``.
+        ``kind``, ``host_tag``, ``marginal_m``, ``cumulative_share``; or ``None``. They
+        are drawn in their own layer; stations of ``kind`` "proposed" in ``coverage``
+        (a plan's coverage after the proposals) are not drawn or counted as existing.
+    before
+        Coverage by the existing stations only, for a plan: its streets, gaps and service
+        areas become "today" layers, and a switch in the panel shows today or the plan.
+    plan_summary
+        ``plan_summary.json`` of a plan, for the panel: ``coverage_before`` /
+        ``coverage_after``, ``new_sites``, the certificate and why the plan falls short.
     area
         The planning area, drawn as an outline: a GeoDataFrame/GeoSeries with a CRS, or a
         shapely geometry in WGS-84 lon/lat; or ``None``.
@@ -133,30 +144,25 @@ def coverage_map(
     _add_basemaps(fmap, basemap, tianditu_key, text, lang)
     fmap.add_child(_Call(mapjs.PANES, fmap))
 
-    limit = coverage.rule.limit_m
-    edges = ms.band_edges(limit)
+    edges = ms.band_edges(coverage.rule.limit_m)
     catchment = _catchments(coverage)
-    names = _station_names(coverage.stations)
     osm_attr = text["osm"] if ms.is_osm_source(coverage.network.source) else None
-
-    service = md.service_areas(coverage)
-    _line_layer(fmap, f"{text['service']} ({len(service)})", "spAreas",
-                _service_features(service, names, text, lang, view), precision)
 
     other = coverage.pieces[coverage.pieces["status"] == "ignored"]
     if len(other):
         _line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} km)",
                     "spOther", _other_features(other, text, view), precision,
                     attribution=osm_attr)
-    bands = md.merge_lines(md.distance_bands(coverage, edges), ["band", "name"])
-    _line_layer(fmap, f"{text['streets']} ({coverage.covered_m / 1000:.1f} km)", "spStreets",
-                _street_features(bands, edges, text, view, lang), precision,
-                attribution=osm_attr)
-    _line_layer(fmap, f"{text['gaps']} ({coverage.gap_m / 1000:.1f} km)", "spGaps",
-                _gap_features(gaps, limit, text, view, lang), precision, attribution=osm_attr)
+    phases: dict[str, list[Any]] = {"before": [], "after": []}
+    if before is not None:
+        # today first, under the plan's layers in the layer control; hidden until chosen
+        phases["before"] = _coverage_layers(fmap, before, find_gaps(before), text, lang, view,
+                                            edges, osm_attr, today=True)
+    phases["after"] = _coverage_layers(fmap, coverage, gaps, text, lang, view, edges, osm_attr,
+                                       today=False)
 
     stations = coverage.stations
-    ok = stations[stations["status"] == "ok"]
+    ok = md.existing_stations(stations)
     station_group = _marker_layer(
         fmap, f"{text['stations']} ({len(ok)})", "sp-station",
         f'<i class="fa-solid {ms.STATION_ICON}"></i>',
@@ -165,8 +171,9 @@ def coverage_map(
     n_proposals = 0
     if proposals is not None:
         n_proposals = len(proposals)
-        _marker_layer(fmap, f"{text['proposals']} ({n_proposals})", "sp-proposal", "",
-                      _proposal_rows(proposals, text, view, lang), cluster_threshold)
+        phases["after"].append(_marker_layer(
+            fmap, f"{text['proposals']} ({n_proposals})", "sp-proposal", "",
+            _proposal_rows(proposals, text, view, lang), cluster_threshold))
     bad = stations[(stations["status"] != "ok") & _has_point(stations)]
     _marker_layer(fmap, f"{text['rejected']} ({len(bad)})", "sp-rejected",
                   f'<i class="fa-solid {ms.REJECTED_ICON}"></i>',
@@ -180,16 +187,57 @@ def coverage_map(
         fmap.add_child(_SearchCall(mapjs.SEARCH, fmap, station_group, _search_keys(ok),
                              {"placeholder": text["search"], "notFound": text["not_found"]}))
     folium.LayerControl(collapsed=False).add_to(fmap)
-    panel = _panel_html(coverage, summary, proposals, text, lang, gcj02=gcj, edges=edges,
-                        show_area=outline is not None, show_other=len(other) > 0)
+    # today's share from the coverage the today layers draw (the same exact figure as
+    # plan_summary's coverage_before), else from the plan summary
+    share_before = None
+    if before is not None:
+        share_before = before.covered_m / max(before.demand_m, 1e-9)
+    elif plan_summary is not None and plan_summary.get("coverage_before") is not None:
+        share_before = float(plan_summary["coverage_before"])
+    panel = _panel_html(coverage, summary, len(ok), proposals, plan_summary, share_before,
+                        text, lang, gcj02=gcj, edges=edges, show_area=outline is not None,
+                        show_other=len(other) > 0, show_phases=before is not None)
     fmap.add_child(_Call(mapjs.PANEL, fmap, panel))
+    if before is not None:
+        fmap.add_child(_Call(mapjs.PHASES, fmap, phases["before"], phases["after"]))
     bounds = _bounds(coverage, outline, view)
     if bounds is not None:
         fmap.fit_bounds(bounds)
     mapjs.number_elements(root)
-    log.info("map: %d street features, %d gap runs, %d stations, %d proposals (%s, %s)",
-             len(bands), len(gaps), len(ok), n_proposals, lang, basemap)
+    log.info("map: %d gap runs, %d existing stations, %d proposals%s (%s, %s)",
+             len(gaps), len(ok), n_proposals, ", with today's coverage" if before else "",
+             lang, basemap)
     return fmap
+
+
+def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
+                     text: Mapping[str, str], lang: str, view: _View, edges: list[float],
+                     osm_attr: str | None, *, today: bool) -> list[Any]:
+    """The service areas, streets by distance band and gaps of one coverage, as layers.
+
+    ``today`` layers (coverage by the existing stations of a plan) are named so, hidden at
+    first, and their shapes carry the class ``sp-today`` too.
+    """
+    prefix = text["before_prefix"] if today else ""
+    names = _station_names(coverage.stations)
+    limit = coverage.rule.limit_m
+    service = md.service_areas(coverage)
+    bands = md.merge_lines(md.distance_bands(coverage, edges), ["band", "name"])
+    layers = [
+        (f"{prefix}{text['service']} ({len(service)})", "spAreas",
+         _service_features(service, names, text, lang, view), None),
+        (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} km)", "spStreets",
+         _street_features(bands, edges, text, view, lang), osm_attr),
+        (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} km)", "spGaps",
+         _gap_features(gaps, limit, text, view, lang), osm_attr),
+    ]
+    groups = []
+    for name, pane, (feats, styles), attribution in layers:
+        if today:
+            styles = [{**st, "className": f"{st['className']} sp-today"} for st in styles]
+        groups.append(_line_layer(fmap, name, pane, (feats, styles), view.precision,
+                                  attribution=attribution, show=not today))
+    return groups
 
 
 # --- options ---------------------------------------------------------------------------
@@ -220,9 +268,15 @@ class _Call(MacroElement):
         self.args = args
 
     def js(self) -> str:
-        args = ", ".join(a.get_name() if isinstance(a, Element) else script_json(a)
-                         for a in self.args)
-        return f"({self.function})({args});"
+        return f"({self.function})({', '.join(map(self._arg, self.args))});"
+
+    @staticmethod
+    def _arg(a: Any) -> str:
+        if isinstance(a, Element):
+            return a.get_name()
+        if isinstance(a, list) and a and all(isinstance(x, Element) for x in a):
+            return "[" + ", ".join(x.get_name() for x in a) + "]"
+        return script_json(a)
 
 
 class _SearchCall(JSCSSMixin, _Call):
@@ -262,12 +316,13 @@ def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: Mapping[str, s
 
 
 def _line_layer(fmap: Any, name: str, pane: str, features: tuple[list, list], precision: int,
-                *, attribution: str | None = None, interactive: bool = True) -> Any:
+                *, attribution: str | None = None, interactive: bool = True,
+                show: bool = True) -> Any:
     feats, styles = features
     if not interactive:
         styles = [{**s, "interactive": False} for s in styles]
     extra: dict[str, Any] = {"attribution": html.escape(attribution)} if attribution else {}
-    group = folium.FeatureGroup(name=name, **extra)
+    group = folium.FeatureGroup(name=name, show=show, **extra)
     if feats:
         group.add_child(_Call(mapjs.GEOJSON, fmap, group, feats, styles, pane, 10**precision))
     group.add_to(fmap)
@@ -584,16 +639,18 @@ def _swatch(style: str) -> str:
     return f'<span class="sp-sw" style="{style}"></span>'
 
 
-def _panel_html(coverage: Coverage, summary: dict[str, Any], proposals: Any,
+def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, proposals: Any,
+                plan: Mapping[str, Any] | None, share_before: float | None,
                 text: Mapping[str, str], lang: str, *, gcj02: bool, edges: list[float],
-                show_area: bool, show_other: bool) -> str:
+                show_area: bool, show_other: bool, show_phases: bool) -> str:
     zh = lang == "zh"
-    share = 100 * float(summary.get("covered_share", 0.0))
+    # summary.json's covered_share: the coverage the map draws (plan_summary's
+    # coverage_after is the same exact figure)
+    after = float(summary.get("covered_share", 0.0))
     total_km = float(summary.get("total_m", 0.0)) / 1000
     covered_km = float(summary.get("covered_m", 0.0)) / 1000
     gap_km = float(summary.get("gap_m", 0.0)) / 1000
     n_runs = int(summary.get("gap_clusters", 0))
-    used = int(summary.get("stations_used", 0))
     rejected = int(summary.get("stations_rejected", 0))
     rule = coverage.rule
     mode = ms.mode_words(coverage.network.mode.name, lang)
@@ -608,7 +665,7 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], proposals: Any,
         lines = [
             f"{text['covered']} {covered_km:.1f} km，{text['of']} {total_km:.1f} km",
             f"{text['gap']} {gap_km:.1f} km（{n_runs} {text['clusters']}）",
-            f"{used} {text['stations_used']}"
+            f"{n_existing} {text['existing_n']}"
             + (f"，{rejected} {text['rejected_n']}" if rejected else ""),
             f"{text['rule']}：{mode}{text['distance']} {limit} 以内"
             f"（{'，或 '.join(parts)}；{text['binding']}：{binding}）",
@@ -617,20 +674,42 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], proposals: Any,
         lines = [
             f"{covered_km:.1f} km {text['covered']} {text['of']} {total_km:.1f} km",
             f"{gap_km:.1f} km {text['gap']} in {n_runs} {text['clusters']}",
-            f"{used} {text['stations_used']}"
+            f"{n_existing} {text['existing_n']}"
             + (f", {rejected} {text['rejected_n']}" if rejected else ""),
             f"{text['rule']}: within {limit} of {text['distance']} {mode} "
             f"({' or '.join(parts)}; {text['binding']}: {binding})",
         ]
-    if proposals is not None and len(proposals):
-        line = f"{len(proposals)} {text['proposals_n']}"
-        if "cumulative_share" in proposals and proposals["cumulative_share"].notna().any():
-            after = 100 * float(proposals["cumulative_share"].max())
-            line += (f"（{text['with_proposals']} {after:.1f}%）" if zh
-                     else f" ({after:.1f} % {text['with_proposals']})")
+    n_new = len(proposals) if proposals is not None else 0
+    if plan is not None and plan.get("new_sites") is not None:
+        n_new = int(plan["new_sites"])
+    if proposals is not None or plan is not None:
+        line = f"{n_new} {text['proposals_n']}"
+        if plan is None and proposals is not None and "cumulative_share" in proposals \
+                and proposals["cumulative_share"].notna().any():
+            # drawn over today's coverage: the share once they are built, from the proposals
+            with_all = percent_text(float(proposals["cumulative_share"].max()))
+            line += (f"（{text['with_proposals']} {with_all}）" if zh
+                     else f" ({with_all} {text['with_proposals']})")
         lines.insert(3, line)
-    big = f'<div class="sp-big">{share:.1f}%</div>' if zh else (
-        f'<div class="sp-big">{share:.1f} % {text["covered"]}</div>')
+    if plan is not None:
+        certificate = plan_certificate(plan, lang)
+        shortfall = plan_shortfall(plan, lang)
+        lines += [f'<span class="sp-cert">{html.escape(certificate)}</span>'] if certificate \
+            else []
+        lines += [f'<span class="sp-short">{html.escape(shortfall)}</span>'] if shortfall else []
+    today = "" if share_before is None else (
+        f"（{text['today']} {percent_text(share_before)}）" if zh
+        else f" ({percent_text(share_before)} {text['today']})")
+    big = (f'<div class="sp-big">{text["coverage"]} {percent_text(after)}'
+           f'<span class="sp-today-share">{today}</span></div>' if zh else
+           f'<div class="sp-big">{percent_text(after)} {text["covered"]}'
+           f'<span class="sp-today-share">{today}</span></div>')
+    if show_phases:
+        big += (f'<div class="sp-phases">{text["phase"]}{text_in("sep.label", lang)}'
+                f'<label><input type="radio" name="sp-phase" value="before"> '
+                f'{text["phase_before"]}</label> '
+                f'<label><input type="radio" name="sp-phase" value="after" checked> '
+                f'{text["phase_after"]}</label></div>')
     legend = [f"<h4>{text['band_title']}</h4><table>"]
     for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
         legend.append(f"<tr><td>{_swatch(f'height:{ms.STREET_WEIGHT}px;background:{colour}')}"

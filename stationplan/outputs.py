@@ -45,6 +45,8 @@ def write_coverage_outputs(
     *,
     overwrite: bool = False,
     proposals: gpd.GeoDataFrame | None = None,
+    before: Coverage | None = None,
+    plan_summary: Mapping[str, Any] | None = None,
     area: Any = None,
     map_options: MapOptions | None = None,
 ) -> dict[str, Path]:
@@ -59,8 +61,11 @@ def write_coverage_outputs(
         Results of the pipeline stages.
     overwrite
         Replace earlier outputs in ``out_dir``; without it, existing outputs are an error.
-    proposals, area, map_options
-        What the maps show and how, see :func:`~stationplan.maps.coverage_map`.
+    proposals, before, plan_summary, area, map_options
+        What the maps show and how, see :func:`~stationplan.maps.coverage_map`: for a
+        plan, ``coverage`` is the coverage with the proposals, ``before`` the coverage by
+        the existing stations only (the map's "today" view) and ``plan_summary`` the
+        plan's summary (the panel's certificate).
 
     Returns
     -------
@@ -84,8 +89,8 @@ def write_coverage_outputs(
     }
     if len(pieces) <= MAP_MAX_PIECES:
         texts["coverage_map.html"] = coverage_map(
-            coverage, gaps, summary=summary, proposals=proposals, area=area,
-            map_options=map_options,
+            coverage, gaps, summary=summary, proposals=proposals, before=before,
+            plan_summary=plan_summary, area=area, map_options=map_options,
         ).get_root().render()
     else:
         # summary.json is left as it is: it does not depend on the map.
@@ -108,6 +113,7 @@ def write_plan_outputs(
     result: Any,
     *,
     overwrite: bool = False,
+    lang: str | None = None,
 ) -> dict[str, Path]:
     """Write a siting result: ``proposals.geojson``, ``plan_summary.json``, ``timings.json``
     and the coverage curve as ``coverage_curve.csv`` / ``coverage_curve.png``.
@@ -120,6 +126,9 @@ def write_plan_outputs(
         A :class:`~stationplan.siting.SitingResult`.
     overwrite
         Replace earlier outputs in ``out_dir``.
+    lang
+        Language of the curve's words, "zh" or "en" (the run's: see
+        :func:`~stationplan.run_lang`); default English.
 
     Returns
     -------
@@ -137,8 +146,9 @@ def write_plan_outputs(
         "coverage_curve.csv": curve.to_csv(index=False, lineterminator="\n"),
     }
     paths = {name: atomic_write_text(out / name, text) for name, text in texts.items()}
-    paths["coverage_curve.png"] = atomic_write_bytes(out / "coverage_curve.png",
-                                                      _curve_png(curve, result.summary))
+    paths["coverage_curve.png"] = atomic_write_bytes(
+        out / "coverage_curve.png",
+        curve_png(curve, getattr(result, "greedy_curve", None), lang=lang or "en"))
     return paths
 
 
@@ -300,23 +310,56 @@ def write_timings(out_dir: str | Path, timings: Mapping[str, float]) -> Path:
     return atomic_write_text(Path(out_dir) / "timings.json", json_text(data))
 
 
-def _curve_png(curve, summary) -> bytes:
+def curve_png(curve: Any, greedy: Any = None, *, lang: str = "en") -> bytes:
+    """Draw a plan's coverage curve as a PNG: city-wide coverage as its sites are added.
+
+    Parameters
+    ----------
+    curve
+        The plan's sites in rank order: ``new_sites`` (0, 1, ...) and ``coverage_share``
+        (0–1, city-wide; row 0 is the existing stations alone).
+    greedy
+        The same columns for the greedy order over all candidates, drawn dashed and
+        labelled as a comparison; or ``None``.
+    lang
+        "zh" or "en". Chinese needs a CJK font (e.g. Debian ``fonts-noto-cjk``); without
+        one the words are English.
+
+    Returns
+    -------
+    bytes
+        The PNG file's bytes; the same inputs give the same bytes.
+    """
     import io
 
+    import matplotlib as mpl
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    fig = Figure(figsize=(6, 4), dpi=120)
-    ax = fig.add_subplot()
-    ax.plot(curve["new_sites"], 100 * curve["coverage_share"], marker=".", color="#2166ac")
-    chosen = summary.get("new_sites")
-    if chosen is not None:
-        ax.axvline(chosen, color="#d73027", linestyle="--", linewidth=1,
-                   label=f"proposal: {chosen} new sites")
-        ax.legend(loc="lower right")
-    ax.set_xlabel("new sites (greedy order)")
-    ax.set_ylabel("coverage of coverable street length (%)")
-    ax.set_ylim(0, 100.5)
-    ax.grid(alpha=0.3)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    from ._i18n import section
+    from .staticmap import cjk_font
+
+    font = cjk_font() if lang == "zh" else None
+    if lang == "zh" and font is None:
+        log.info("no Chinese font found (install fonts-noto-cjk); the curve is in English")
+        lang = "en"
+    t = section("plan", lang)
+    with mpl.rc_context({"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}):
+        fig = Figure(figsize=(6, 4), dpi=120)
+        ax = fig.add_subplot()
+        if greedy is not None and len(greedy):
+            ax.plot(greedy["new_sites"], 100 * greedy["coverage_share"], color="#999999",
+                    linestyle="--", linewidth=1, label=t["curve_greedy"])
+        ax.plot(curve["new_sites"], 100 * curve["coverage_share"], marker=".", color="#2166ac",
+                label=t["curve_plan"])
+        if greedy is not None and len(greedy):
+            ax.legend(loc="lower right")
+        ax.set_xlabel(t["curve_x"])
+        ax.set_ylabel(t["curve_y"])
+        ax.set_ylim(0, 100.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()

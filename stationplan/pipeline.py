@@ -26,6 +26,7 @@ import geopandas as gpd
 from . import _limits
 from ._errors import InputError, MissingDataError
 from ._figures import round_m
+from ._i18n import run_lang
 from ._options import (
     CANDIDATE_SNAP_M,
     CANDIDATE_SPACING_M,
@@ -429,8 +430,11 @@ def run_plan(
         with stage("write_outputs"):
             paths = write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite,
                                            proposals=result.proposals,
+                                           before=cov_before,
+                                           plan_summary=result.summary,
                                            map_options=job.map_options)
-            paths |= write_plan_outputs(out, result, overwrite=overwrite)
+            paths |= write_plan_outputs(out, result, overwrite=overwrite,
+                                        lang=run_lang(job.map_options.lang, cov))
             paths = write_report_outputs(out, cov, gaps, summary, paths, plan=result,
                                          districts=districts, lang=job.map_options.lang,
                                          overwrite=overwrite)

@@ -210,7 +210,8 @@ def report_data(
         The coverage run and its ``summary.json`` data (when the run includes proposed
         sites, stations of ``kind`` "proposed" are counted as stations).
     plan
-        A :class:`~stationplan.siting.SitingResult` (its summary and curve), or ``None``.
+        A :class:`~stationplan.siting.SitingResult` (its summary and ``curve``, the plan's
+        sites in rank order), or ``None``.
     check
         ``(checked, check_summary)`` from :mod:`stationplan.check`, or ``None``.
     districts
@@ -224,23 +225,24 @@ def report_data(
     -------
     dict
         ``lang``, ``summary`` / ``plan_summary`` / ``check_summary`` (copies of the JSON
-        outputs), ``districts``, ``largest_gaps``, ``service_audit``, ``sole_coverage``,
-        ``curve``, ``check_rows`` and ``files``.
+        outputs), ``stations`` (usable ``existing`` stations and ``proposed`` sites among
+        the coverage's stations, counted apart), ``districts``, ``largest_gaps``,
+        ``service_audit``, ``sole_coverage``, ``curve``, ``check_rows`` and ``files``.
     """
     from .check import reason_text
 
     checked, csum = check if check is not None else (None, None)
     lang = run_lang(lang, coverage)
     st = coverage.stations
-    existing = st[st["status"] == "ok"]
-    if "kind" in existing:
-        existing = existing[existing["kind"] != "proposed"]
+    ok = st[st["status"] == "ok"]
+    existing = ok[ok["kind"] != "proposed"] if "kind" in ok else ok
     top = gaps.head(_TOP_GAPS)
     data: dict[str, Any] = {
         "stationplan_version": __version__,
         "lang": lang,
         "source": coverage.network.source,
         "summary": dict(summary),
+        "stations": {"existing": len(existing), "proposed": len(ok) - len(existing)},
         "plan_summary": None if plan is None else dict(plan.summary),
         "check_summary": None if csum is None else dict(csum),
         "largest_gaps": [

@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ._errors import InputError
-from ._i18n import run_lang, section
+from ._i18n import percent_text, run_lang, section
 from ._render import mapdata as md
 from ._render import mapstyle as ms
 from .coverage import Coverage
@@ -78,7 +78,7 @@ def coverage_png(
         The PNG file's bytes; the same inputs give the same bytes.
     """
     lang = run_lang(lang, coverage)
-    font = _cjk_font() if lang == "zh" else None
+    font = cjk_font() if lang == "zh" else None
     if lang == "zh" and font is None:
         log.info("no Chinese font found (install fonts-noto-cjk); the PNG is in English")
         lang = "en"
@@ -150,7 +150,7 @@ def coverage_png(
     return buf.getvalue()
 
 
-def _cjk_font() -> str | None:
+def cjk_font() -> str | None:
     """The name of an installed font with Chinese characters, or None."""
     names = {f.name for f in fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in names), None)
@@ -213,7 +213,7 @@ def _points(ax: Any, coverage: Coverage, proposals: gpd.GeoDataFrame | None, crs
     if len(bad):
         ax.scatter(bad[:, 0], bad[:, 1], s=40, marker="X", c=ms.REJECTED_COLOUR,
                    edgecolors="white", linewidths=0.6, zorder=5)
-    ok = _xy(st[st["status"] == "ok"], crs)
+    ok = _xy(md.existing_stations(st), crs)
     if len(ok):
         ax.scatter(ok[:, 0], ok[:, 1], s=46, c=ms.STATION_COLOUR, edgecolors="white",
                    linewidths=0.9, zorder=6)
@@ -221,8 +221,9 @@ def _points(ax: Any, coverage: Coverage, proposals: gpd.GeoDataFrame | None, crs
         frame = proposals.sort_values("rank", kind="stable") if "rank" in proposals else proposals
         frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
         xy = _xy(frame, crs)
-        ax.scatter(xy[:, 0], xy[:, 1], s=150, c=ms.PROPOSAL_COLOUR, edgecolors="white",
-                   linewidths=1.0, zorder=7)
+        # larger than a station, square, with a dark edge: never mistaken for one
+        ax.scatter(xy[:, 0], xy[:, 1], s=150, marker="s", c=ms.PROPOSAL_COLOUR,
+                   edgecolors="#222222", linewidths=1.0, zorder=7)
         ranks = frame["rank"].tolist() if "rank" in frame else range(1, len(frame) + 1)
         for (x, y), rank in zip(xy, ranks, strict=True):
             ax.text(x, y, str(int(rank)), ha="center", va="center", fontsize=6.5,
@@ -258,8 +259,8 @@ def _legend(ax: Any, text: Mapping[str, str], edges: list[float], *, with_propos
                           markerfacecolor=ms.STATION_COLOUR, markeredgecolor="white",
                           label=text["station_legend"]))
     if with_proposals:
-        handles.append(Line2D([], [], marker="o", linestyle="none", markersize=9,
-                              markerfacecolor=ms.PROPOSAL_COLOUR, markeredgecolor="white",
+        handles.append(Line2D([], [], marker="s", linestyle="none", markersize=8,
+                              markerfacecolor=ms.PROPOSAL_COLOUR, markeredgecolor="#222222",
                               label=text["proposal_legend"]))
     handles.append(Line2D([], [], marker="X", linestyle="none", markersize=6,
                           markerfacecolor=ms.REJECTED_COLOUR, markeredgecolor="white",
@@ -274,23 +275,22 @@ def _legend(ax: Any, text: Mapping[str, str], edges: list[float], *, with_propos
 
 def _titles(coverage: Coverage, summary: dict[str, Any], proposals: gpd.GeoDataFrame | None,
             text: Mapping[str, str], lang: str) -> tuple[str, str]:
-    share = 100 * float(summary.get("covered_share", 0.0))
+    share = float(summary.get("covered_share", 0.0))
     covered = float(summary.get("covered_m", 0.0)) / 1000
     total = float(summary.get("total_m", 0.0)) / 1000
     gap = float(summary.get("gap_m", 0.0)) / 1000
-    used = int(summary.get("stations_used", 0))
+    existing = len(md.existing_stations(coverage.stations))
+    new = len(proposals) if proposals is not None else 0
     mode = ms.mode_words(coverage.network.mode.name, lang)
     limit = ms.fmt_m(coverage.rule.limit_m, lang)
+    sites = f"{existing} {text['existing_n']}" + (f" + {new} {text['proposals_n']}" if new else "")
     if lang == "zh":
-        title = f"{text['title']}：{text['covered']} {share:.1f}%"
+        title = f"{text['title']}：{text['coverage']} {percent_text(share)}（{sites}）"
         sub = (f"{text['covered']} {covered:.1f} km，{text['of']} {total:.1f} km；"
-               f"{text['gap']} {gap:.1f} km；{used} {text['stations_used']}；"
+               f"{text['gap']} {gap:.1f} km；"
                f"{text['rule']}：{mode}{text['distance']} {limit} 以内")
     else:
-        title = f"{text['title']}: {share:.1f} % {text['covered']}"
-        sub = (f"{covered:.1f} of {total:.1f} km {text['covered']}, {gap:.1f} km {text['gap']}, "
-               f"{used} {text['stations_used']}; {text['rule']}: within {limit} "
-               f"{text['distance']} {mode}")
-    if proposals is not None and len(proposals):
-        sub += f"; {len(proposals)} {text['proposals_n']}"
+        title = f"{text['title']}: {percent_text(share)} {text['covered']} ({sites})"
+        sub = (f"{covered:.1f} of {total:.1f} km {text['covered']}, {gap:.1f} km {text['gap']}; "
+               f"{text['rule']}: within {limit} {text['distance']} {mode}")
     return title, sub

@@ -36,9 +36,9 @@ def test_placeholders_are_the_same_in_both_languages():
         zh = _i18n.WORDS["zh"][key]
         assert _fields(en) == _fields(zh), key
         with_fields += bool(_fields(en))
-    # the templates written by hand: meta, rule_tail, audit_intro, more, 9 reasons and the
-    # 4 parts of the crs_offset warning
-    assert with_fields == 17
+    # the templates written by hand: meta, rule_tail, audit_intro, more, 9 reasons, the
+    # 4 parts of the crs_offset warning and the plan sentences (see plan_certificate)
+    assert with_fields == 26
 
 
 def test_chinese_text_is_in_the_chinese_column():
@@ -102,3 +102,90 @@ def test_map_and_report_of_one_run_pick_one_language(hand):
     assert _map_lang(latin, gaps) == "en"
     assert guess_lang(latin, proposals) == "en"
     assert report_data(latin, gaps, summary)["lang"] == "en"
+
+
+# --- the plan's certificate and shortfall (issue 14) -------------------------------------
+
+# plan_summary.json as the siting rewrite writes it (the keys these sentences read)
+TARGET_PLAN = {"objective": "target", "target_share": 1.0, "new_sites_requested": None,
+               "new_sites": 68, "target_reached": True, "certified": "within",
+               "optimality_gap": 0.0037, "bound": 67.75, "bound_unit": "sites", "proof": "lp",
+               "unreachable_m": 0.0, "sites_possible": None,
+               "candidates": {"source": "osm", "total": 412}}
+K_PLAN = {"objective": "new_sites", "target_share": None, "new_sites_requested": 80,
+          "new_sites": 68, "target_reached": False, "sites_possible": 68,
+          "certified": "optimal", "optimality_gap": 0.0, "proof": "milp",
+          "unreachable_m": 1234.0, "candidates": {"source": "streets"}}
+_LATIN = re.compile("[A-Za-z]+")
+
+
+@pytest.mark.parametrize(("plan", "lang", "sentence"), [
+    (TARGET_PLAN, "zh",
+     "与最优解相差不超过 0.4 %（达到 100 % 目标的最少新增站点数；线性规划下界）"),
+    (TARGET_PLAN, "en", "within 0.4 % of the optimum (fewest new sites reaching 100 %; LP bound)"),
+    # the gap is rounded up: "within" must hold
+    (TARGET_PLAN | {"optimality_gap": 0.0121}, "en",
+     "within 1.3 % of the optimum (fewest new sites reaching 100 %; LP bound)"),
+    (TARGET_PLAN | {"target_share": 0.95, "certified": "optimal", "proof": "milp"}, "zh",
+     "已证明最优（达到 95 % 目标的最少新增站点数；整数规划证明）"),
+    (TARGET_PLAN | {"target_reached": False, "certified": "optimal", "proof": "lagrangian"},
+     "en", "proved optimal (fewest new sites for the most coverage these candidates allow; "
+     "Lagrangian bound)"),
+    (K_PLAN, "zh", "已证明最优（68 个新站点覆盖的街道最多；整数规划证明）"),
+    (K_PLAN, "en", "proved optimal (most street covered by 68 new sites; MILP proof)"),
+    (K_PLAN | {"certified": "none", "optimality_gap": None, "proof": "none"}, "zh",
+     "未能证明最优（规模过大，未求得下界）"),
+    (K_PLAN | {"certified": "none", "optimality_gap": None, "proof": "none"}, "en",
+     "not proved optimal (too large: no bound found)"),
+])
+def test_certificate_sentence(plan, lang, sentence):
+    assert _i18n.plan_certificate(plan, lang) == sentence
+
+
+def test_certificate_never_claims_complete_coverage():
+    for plan in (TARGET_PLAN, K_PLAN, TARGET_PLAN | {"target_reached": False}):
+        for certified in ("optimal", "within", "none"):
+            zh = _i18n.plan_certificate(plan | {"certified": certified}, "zh")
+            en = _i18n.plan_certificate(plan | {"certified": certified}, "en")
+            assert "全覆盖" not in zh and "完全" not in zh
+            assert "complete" not in en and "full" not in en
+            assert not _LATIN.findall(zh)  # no English inside Chinese
+
+
+def test_certificate_needs_the_new_keys():
+    assert _i18n.plan_certificate({"quality": "optimal"}, "zh") is None
+
+
+@pytest.mark.parametrize(("plan", "lang", "sentence"), [
+    (TARGET_PLAN | {"target_reached": False, "unreachable_m": 1234.0}, "zh",
+     "目标 100 % 无法达到：有 1.2 km 街道任何候选点都覆盖不到；"
+     "可改用 --candidates streets 或提供愿意设站的商户文件。"),
+    (TARGET_PLAN | {"target_reached": False, "unreachable_m": 1234.0}, "en",
+     "Target 100 % cannot be reached: 1.2 km of street is out of reach of every candidate "
+     "site; try --candidates streets or give a file of willing hosts."),
+    (TARGET_PLAN | {"target_reached": False, "unreachable_m": 640.0, "target_share": 0.9,
+                    "candidates": {"source": "streets"}}, "zh",
+     "目标 90 % 无法达到：有 640 米 街道任何候选点都覆盖不到；"
+     "可减小 --candidate-spacing-m 或提供愿意设站的商户文件。"),
+    (K_PLAN, "zh", "要求 80 个新站点，但只有 68 个新站点还能增加覆盖。"),
+    (K_PLAN, "en", "80 new sites were asked for, but only 68 new sites can still add coverage."),
+])
+def test_shortfall_sentence(plan, lang, sentence):
+    assert _i18n.plan_shortfall(plan, lang) == sentence
+    if lang == "zh":  # only the command-line flags are in Latin letters
+        assert set(_LATIN.findall(sentence)) <= {"km", "candidates", "streets", "candidate",
+                                                 "spacing", "m"}
+
+
+def test_no_shortfall_when_the_target_is_reached():
+    assert _i18n.plan_shortfall(TARGET_PLAN, "zh") is None
+    assert _i18n.plan_shortfall(K_PLAN | {"target_reached": True}, "en") is None
+
+
+@pytest.mark.parametrize(("share", "shown"), [
+    (0.0, "0.0 %"), (1.0, "100.0 %"), (0.686275, "68.6 %"),
+    (0.99951, "99.9 %"),  # 100.0 would claim full coverage
+    (0.00049, "0.1 %"),   # 0.0 would claim none
+])
+def test_percent_never_rounds_to_a_false_end(share, shown):
+    assert _i18n.percent_text(share) == shown

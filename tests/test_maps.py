@@ -7,6 +7,7 @@ tests/browser/test_coverage_map.py.
 from __future__ import annotations
 
 import dataclasses
+import html
 import io
 import json
 import re
@@ -14,6 +15,7 @@ import re
 import geopandas as gpd
 import numpy as np
 import osmnx as ox
+import pandas as pd
 import pytest
 import shapely
 import shapely.ops
@@ -23,6 +25,7 @@ from mapcases import (
     HAND_COVERED_FEATURES,
     HAND_GAP_RUNS,
     HAND_SERVICE_AREAS,
+    HAND_STATIONS_OK,
     XSS_IMG,
     XSS_PROPOSAL,
     XSS_SCRIPT,
@@ -241,9 +244,9 @@ def test_panel_in_both_languages(hand):
 
     en = panel(maps.coverage_map(hand.coverage, hand.gaps, lang="en"))
     assert "68.6 % covered" in en and "1.6 km gap in 4 runs" in en
-    assert "5 stations, 2 rejected" in en and "binding: distance and time" in en
+    assert "5 existing stations, 2 rejected" in en and "binding: distance and time" in en
     zh = panel(maps.coverage_map(hand.coverage, hand.gaps, lang="zh"))
-    assert "68.6%" in zh and "未覆盖 1.6 km（4 段）" in zh and "5 个驿站" in zh
+    assert "覆盖率 68.6 %" in zh and "未覆盖 1.6 km（4 段）" in zh and "5 个现有驿站" in zh
 
 
 def test_language_follows_names(hand):
@@ -373,7 +376,7 @@ def test_png_is_deterministic(hand):
 
 
 def test_png_in_chinese_without_a_cjk_font_falls_back(hand, monkeypatch):
-    monkeypatch.setattr("stationplan.staticmap._cjk_font", lambda: None)
+    monkeypatch.setattr("stationplan.staticmap.cjk_font", lambda: None)
     png = coverage_png(hand.coverage, hand.gaps, lang="zh", width_in=5, dpi=60)
     assert png[:4] == b"\x89PNG"
 
@@ -409,3 +412,112 @@ def test_hand_crs_points_are_converted(hand):
     expect = gpd.GeoSeries([shapely.Point(X0 + 5000, Y0 + 350)], crs=HAND_CRS).to_crs(4326)
     assert rows[0][1] == pytest.approx(expect.x.iloc[0], abs=1e-6)
     assert rows[0][0] == pytest.approx(expect.y.iloc[0], abs=1e-6)
+
+
+# --- a plan: existing stations and proposals apart, today and with the proposals ----------
+
+# plan_summary.json as the siting rewrite writes it; the hand proposals add 700 + 600 m to
+# the 3500 m the stations cover, of 5100 m (handnet.py)
+HAND_PLAN = {"objective": "target", "target_share": 1.0, "new_sites_requested": None,
+             "new_sites": 2, "target_reached": False, "coverage_before": 3500 / 5100,
+             "coverage_after": 4800 / 5100, "covered_m_before": 3500.0,
+             "covered_m_after": 4800.0, "added_m": 1300.0, "demand_m": 5100.0,
+             "reachable_m": 4800.0, "reachable_share": 4800 / 5100, "unreachable_m": 300.0,
+             "sites_possible": None, "certified": "optimal", "optimality_gap": 0.0,
+             "bound": 2.0, "bound_unit": "sites", "proof": "milp",
+             "candidates": {"source": "osm", "total": 2}}
+
+
+@pytest.fixture(scope="module")
+def hand_after(hand):
+    """Coverage by the hand stations plus the two proposals (kind "proposed")."""
+    net = hand.coverage.network
+    p = hand.proposals.to_crs(4326)
+    new = sp.snap_stations(net, gpd.GeoDataFrame(
+        {"station_id": p["candidate_id"], "name": p["name"], "status": "ok", "reason": ""},
+        geometry=p.geometry, crs=4326))
+    both = gpd.GeoDataFrame(
+        pd.concat([hand.coverage.stations.assign(kind="existing"), new.assign(kind="proposed")],
+                  ignore_index=True), crs=hand.coverage.stations.crs)
+    cov = sp.compute_coverage(net, both)
+    gaps = sp.find_gaps(cov)
+    return cov, gaps, sp.summarize(cov, gaps)
+
+
+def _layer_names(fmap) -> list[str]:
+    return [e.layer_name for e in fmap._children.values() if hasattr(e, "layer_name")]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_plan_map_counts_existing_stations_and_proposals_apart(hand, hand_after, lang):
+    cov, gaps, summary = hand_after
+    assert summary["stations_used"] == 7  # the coverage counts the proposals as stations
+    fmap = maps.coverage_map(cov, gaps, summary=summary, proposals=hand.proposals,
+                             before=hand.coverage, plan_summary=HAND_PLAN, lang=lang)
+    assert len(_markers(fmap, "sp-station")) == len(HAND_STATIONS_OK) == 5
+    assert len(_markers(fmap, "sp-proposal")) == 2
+    names = _layer_names(fmap)
+    existing, proposed = (("现有驿站 (5)", "拟建站点 (2)") if lang == "zh"
+                          else ("Existing stations (5)", "Proposed sites (2)"))
+    assert existing in names and proposed in names
+    panel = _calls(fmap, mapjs.PANEL)[0][1]
+    text = html.unescape(re.sub("<[^>]+>", "", panel))
+    if lang == "zh":
+        assert "覆盖率 94.1 %（现状 68.6 %）" in text  # 4800 and 3500 of 5100 m
+        assert "5 个现有驿站" in text and "2 个拟建站点" in text
+        assert ("已证明最优（这些候选点所能达到的最大覆盖所需的最少新增站点数；"
+                "整数规划证明）") in text
+        assert ("目标 100 % 无法达到：有 300 米 街道任何候选点都覆盖不到；"
+                "可改用 --candidates streets 或提供愿意设站的商户文件。") in text
+        # no English in the Chinese panel: units, the rule's km/h and a command-line flag
+        assert set(re.findall("[A-Za-z]+", text)) <= {"km", "m", "h", "candidates", "streets"}
+    else:
+        assert "94.1 % covered (68.6 % today)" in text
+        assert "5 existing stations" in text and "2 proposed sites" in text
+        assert "Target 100 % cannot be reached: 300 m of street" in text
+
+
+def test_plan_map_switches_between_today_and_the_plan(hand, hand_after):
+    cov, gaps, summary = hand_after
+    fmap = maps.coverage_map(cov, gaps, summary=summary, proposals=hand.proposals,
+                             before=hand.coverage, plan_summary=HAND_PLAN, lang="en")
+    [(_, before, after)] = _calls(fmap, mapjs.PHASES)
+    names = _layer_names(fmap)
+    assert [g.layer_name for g in before] == [
+        "Today: Service areas (5)", "Today: Streets by distance to a station (3.5 km)",
+        "Today: Gaps: streets out of reach (1.6 km)"]
+    assert [g.layer_name for g in after] == [
+        "Service areas (7)", "Streets by distance to a station (4.8 km)",
+        "Gaps: streets out of reach (0.3 km)", "Proposed sites (2)"]
+    assert all(g.layer_name in names for g in before + after)
+    assert [g.show for g in before] == [False] * 3  # today is hidden until chosen
+    # today's shapes carry the class the switch and the tests tell them by
+    today = [args for args in _calls(fmap, mapjs.GEOJSON)
+             if args[1] in before]
+    assert today and all("sp-today" in s["className"] for args in today for s in args[3])
+    # a map without today's coverage has no switch
+    plain = maps.coverage_map(cov, gaps, summary=summary, proposals=hand.proposals, lang="en")
+    assert _calls(plain, mapjs.PHASES) == []
+
+
+def test_png_title_counts_existing_stations_and_proposals_apart(hand, hand_after):
+    from stationplan._i18n import section
+    from stationplan.staticmap import _titles
+
+    cov, _, summary = hand_after
+    title, _ = _titles(cov, summary, hand.proposals, section("map", "zh"), "zh")
+    assert title == "爱心驿站覆盖：覆盖率 94.1 %（5 个现有驿站 + 2 个拟建站点）"
+    title, _ = _titles(cov, summary, hand.proposals, section("map", "en"), "en")
+    assert title == "Care-station coverage: 94.1 % covered (5 existing stations + 2 proposed sites)"
+
+
+def test_curve_png_in_the_runs_language_falls_back_without_a_font(monkeypatch):
+    from stationplan.outputs import curve_png
+
+    curve = pd.DataFrame({"new_sites": [0, 1, 2], "coverage_share": [0.22, 0.24, 0.25]})
+    greedy = pd.DataFrame({"new_sites": [0, 1, 2], "coverage_share": [0.22, 0.235, 0.25]})
+    en = curve_png(curve, greedy, lang="en")
+    assert en.startswith(b"\x89PNG") and en == curve_png(curve, greedy, lang="en")
+    assert en != curve_png(curve, lang="en")  # the dashed comparison line is drawn
+    monkeypatch.setattr("stationplan.staticmap.cjk_font", lambda: None)
+    assert curve_png(curve, greedy, lang="zh") == en  # no Chinese font: English words

@@ -343,3 +343,48 @@ def test_joined_street_names_are_isolated(tmp_path, hand_stations_csv):
     for text in (html_text, md_text):
         assert text.count("\u202e") == 2
         assert "\u202e" not in re.sub("\u2068[^\u2066-\u2069]*\u2069", "", text)
+
+
+# plan_summary.json as the siting rewrite writes it (issue 14)
+PLAN = {"objective": "target", "target_share": 1.0, "new_sites_requested": None,
+        "new_sites": 2, "target_reached": False, "coverage_before": 0.220863,
+        "coverage_after": 0.252995, "covered_m_before": 24570.482, "covered_m_after": 28145.1,
+        "added_m": 3574.618, "demand_m": 111249.484, "reachable_m": 28153.556,
+        "reachable_share": 0.253, "unreachable_m": 83095.928, "sites_possible": None,
+        "certified": "within", "optimality_gap": 0.0037, "bound": 1.99, "bound_unit": "sites",
+        "proof": "lp", "candidates": {"source": "osm", "total": 2}}
+CURVE = [{"new_sites": 0, "coverage_share": 0.220863}, {"new_sites": 1, "coverage_share": 0.24},
+         {"new_sites": 2, "coverage_share": 0.252995}]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_plan_section_reads_the_plan_summary(lang):
+    from stationplan._i18n import section
+    from stationplan._render.reportdoc import _md_parts, _plan
+
+    blocks = _plan(PLAN, CURVE, {"existing": 11, "proposed": 2}, section("report", lang), {},
+                   lang)
+    [cards] = [b[1] for b in blocks if b[0] == "cards"]
+    shown = [(_md_parts([big], lang), _md_parts(sub, lang)) for big, sub in cards]
+    paragraphs = [_md_parts(b[1], lang) for b in blocks if b[0] == "p"]
+    sources = {(p.src, p.key) for _, sub in cards for p in [*sub] if hasattr(p, "src")}
+    assert ("plan_summary.json", ("added_m",)) in sources
+    if lang == "zh":
+        assert shown == [
+            ("25.3 %", "的应覆盖街道在建成后被覆盖 · 现状 22.1 %"),
+            ("28,145 米", "建成后覆盖 · 现状 24,570 米 · 新增覆盖 3,575 米"),
+            ("2", "个拟建站点 · 11 个现有驿站"),
+        ]
+        assert paragraphs[0] == ("最优性：与最优解相差不超过 0.4 %（这些候选点所能达到的最大覆盖"
+                                 "所需的最少新增站点数；线性规划下界）")
+        assert paragraphs[1].startswith("目标 100 % 无法达到：有 83.1 km 街道任何候选点都覆盖不到")
+        assert len(paragraphs) == 2  # the missed target's sentence names the street
+        reached = _plan(PLAN | {"target_reached": True}, CURVE, None, section("report", lang),
+                        {}, lang)
+        assert _md_parts([b for b in reached if b[0] == "p"][-1][1], lang).startswith(
+            "83,096 米 应覆盖街道任何候选点都覆盖不到")
+        assert not any("optimal" in p or "quality" in p for p in paragraphs)
+    else:
+        assert shown[1] == ("28,145 m", "covered with the proposed sites · today 24,570 m · "
+                                        "new coverage 3,575 m")
+        assert paragraphs[0].startswith("Certificate: within 0.4 % of the optimum")

@@ -27,6 +27,23 @@ SERVICE_BUFFER_M = 30.0  # half a street frontage on each side of a covered stre
 SERVICE_SIMPLIFY_M = 3.0  # service areas are soft fills; their outline needs no detail
 
 
+def existing_stations(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The usable existing stations: status "ok" and not of ``kind`` "proposed".
+
+    A plan's coverage is computed with the proposals added as stations (``kind``
+    "proposed"); they are drawn and counted as proposals, never as existing stations.
+
+    >>> frame = pd.DataFrame({"status": ["ok", "ok", "too_far"],
+    ...                       "kind": ["existing", "proposed", "existing"]})
+    >>> len(existing_stations(frame)), len(existing_stations(frame.drop(columns="kind")))
+    (1, 2)
+    """
+    ok = stations[stations["status"] == "ok"]
+    if "kind" in ok.columns:
+        ok = ok[ok["kind"] != "proposed"]
+    return ok
+
+
 def piece_directions(coverage: Coverage, pieces: pd.DataFrame) -> np.ndarray:
     """Tell in which direction the station distance grows along each covered piece.
 

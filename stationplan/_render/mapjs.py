@@ -143,6 +143,22 @@ PANEL = """function (map, inner) {
   });
 }"""
 
+# The panel's switch between today (coverage by the existing stations) and the plan: each
+# side's layers are added and the other side's removed, so the layer control follows.
+PHASES = """function (map, before, after) {
+  var panel = document.getElementById("stationplan-legend");
+  function show(phase) {
+    var on = phase === "before" ? before : after, off = phase === "before" ? after : before;
+    off.forEach(function (g) { if (map.hasLayer(g)) map.removeLayer(g); });
+    on.forEach(function (g) { if (!map.hasLayer(g)) map.addLayer(g); });
+    panel.setAttribute("data-phase", phase);
+  }
+  panel.querySelectorAll("input[name=sp-phase]").forEach(function (input) {
+    input.addEventListener("change", function () { if (input.checked) show(input.value); });
+  });
+  panel.setAttribute("data-phase", "after");
+}"""
+
 CLUSTER_ICON = """function (cluster) {
   var n = cluster.getChildCount(), size = n < 10 ? 30 : n < 100 ? 36 : 42;
   return L.divIcon({html: String(n), className: "sp-cluster",

@@ -135,6 +135,11 @@ CSS = """
 .sp-panel td{padding:0 4px 0 0;vertical-align:middle}
 .sp-panel .sp-big{font-size:18px;font-weight:bold}
 .sp-panel h4{margin:6px 0 2px;font-size:12px}
+.sp-panel .sp-today-share{font-size:13px;font-weight:normal}
+.sp-panel .sp-phases{margin:2px 0 4px}
+.sp-panel .sp-phases label{display:block;cursor:pointer}
+.sp-panel .sp-cert{color:#225ea8}
+.sp-panel .sp-short{color:#b2182b}
 .sp-sw{display:inline-block;width:22px;vertical-align:middle;border-radius:2px}
 .leaflet-container .sp-dot{display:inline-flex;width:16px;height:16px;font-size:9px;
  vertical-align:middle}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .._i18n import section, text
+from .._i18n import percent_text, plan_certificate, plan_shortfall, section, text
 from .._io import json_ready
 from .._text import isolate_bidi
 
@@ -73,7 +73,7 @@ def fmt(num: Num, lang: str) -> str:
     if num.kind == "m":
         return f"{v:,.0f} {text('unit.m', lang)}"
     if num.kind == "share":
-        return f"{100 * v:.1f} %"
+        return percent_text(v)
     return f"{int(v):,d}"
 
 
@@ -95,7 +95,7 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
                                                binding=t[f"binding.{rule['binding']}"])]))
     if data.get("plan_summary"):
         blocks.append(("p", [t["with_plan"]]))
-    blocks += _headline(s, t)
+    blocks += _headline(s, t, data.get("stations") if data.get("plan_summary") else None)
     if "coverage_map.png" in images:
         blocks.append(("img", "coverage_map.png", t["map_alt"]))
     blocks += _by_class(s, t)
@@ -105,7 +105,8 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     blocks += _audit(data["service_audit"], t, lang)
     blocks += _sole(data["sole_coverage"], t, with_kind=bool(data.get("plan_summary")))
     if data.get("plan_summary"):
-        blocks += _plan(data["plan_summary"], data.get("curve") or [], t, images)
+        blocks += _plan(data["plan_summary"], data.get("curve") or [], data.get("stations"), t,
+                        images, lang)
     if data.get("check_summary"):
         blocks += _check(data["check_summary"], data.get("check_rows") or [], t, lang)
     if data.get("files"):
@@ -124,8 +125,20 @@ def _warnings(s: Mapping[str, Any], lang: str) -> list[Block]:
     return [("warn", [label, w.get(lang) or w.get("en", "")]) for w in s.get("warnings") or []]
 
 
-def _headline(s, t) -> list[Block]:
+def _headline(s, t, stations=None) -> list[Block]:
     src = "summary.json"
+    sites = (Num(s["stations_used"], src, ("stations_used",), "count"),
+             [t["stations"], " · ", t["read"], " ", Num(s["stations_read"], src, ("stations_read",),
+                                                         "count"),
+              " · ", t["rejected"], " ", Num(s["stations_rejected"], src, ("stations_rejected",),
+                                              "count")])
+    if stations:  # a plan: existing stations and proposed sites counted apart
+        key = ("stations",)
+        sites = (Num(stations["existing"], "report.json", (*key, "existing"), "count"),
+                 [t["existing_sites"], " + ",
+                  Num(stations["proposed"], "report.json", (*key, "proposed"), "count"), " ",
+                  t["new_sites"], " · ", t["rejected"], " ",
+                  Num(s["stations_rejected"], src, ("stations_rejected",), "count")])
     cards = [
         (Num(s["covered_share"], src, ("covered_share",), "share"), [t["covered_share"]]),
         (Num(s["covered_m"], src, ("covered_m",), "m"),
@@ -133,11 +146,7 @@ def _headline(s, t) -> list[Block]:
         (Num(s["gap_m"], src, ("gap_m",), "m"),
          [t["gap_in"], " ", Num(s["gap_clusters"], src, ("gap_clusters",), "count"), " ",
           t["gap_runs"]]),
-        (Num(s["stations_used"], src, ("stations_used",), "count"),
-         [t["stations"], " · ", t["read"], " ", Num(s["stations_read"], src, ("stations_read",),
-                                                     "count"),
-          " · ", t["rejected"], " ", Num(s["stations_rejected"], src, ("stations_rejected",),
-                                          "count")]),
+        sites,
     ]
     out: list[Block] = [("h2", [t["headline"]]), ("cards", cards)]
     isl = s.get("islands") or {}
@@ -253,29 +262,66 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
     return out
 
 
-def _plan(p, curve, t, images) -> list[Block]:
+def _plan(p, curve, stations, t, images, lang) -> list[Block]:
+    """The plan: coverage today and with the proposals, the added street, the certificate.
+
+    Keys absent from ``plan_summary.json`` are left out rather than guessed. A summary
+    without ``certified`` predates issue 14: its coverage figures were shares of the
+    street the candidates reach and its ``covered_m_after`` the added metres, so only its
+    number of sites is shown.
+    """
     src = "plan_summary.json"
-    out: list[Block] = [
-        ("h2", [t["plan"]]),
-        ("cards", [
-            (Num(p["new_sites"], src, ("new_sites",), "count"), [t["new_sites"]]),
-            (Num(p["coverage_after"], src, ("coverage_after",), "share"),
-             [t["coverage_after"], " · ", t["coverage_before"], " ",
-              Num(p["coverage_before"], src, ("coverage_before",), "share")]),
-            (Num(p["covered_m_after"], src, ("covered_m_after",), "m"),
-             [t["covered"], " · ", t["covered_before"], " ",
-              Num(p["covered_m_before"], src, ("covered_m_before",), "m")]),
-        ]),
-        ("p", [t["quality"], " ", str(p.get("quality", ""))]),
-    ]
-    if p.get("uncoverable_m"):
-        out.append(("p", [Num(p["uncoverable_m"], src, ("uncoverable_m",), "m"), " ",
-                          t["uncoverable"]]))
+    if "certified" not in p:
+        p = {"new_sites": p.get("new_sites")}
+
+    def num(key: str, kind: str) -> Num | None:
+        return Num(p[key], src, (key,), kind) if p.get(key) is not None else None
+
+    def parts(*items: Any) -> list[Part]:
+        """The items, dropping any label whose number (the item after it) is missing."""
+        out: list[Part] = []
+        for item in items:
+            if isinstance(item, tuple):
+                if all(x is not None for x in item):
+                    out += list(item)
+            else:
+                out.append(item)
+        return out
+
+    existing = (Num(stations["existing"], "report.json", ("stations", "existing"), "count")
+                if stations else None)
+    cards: list[tuple[Num, list[Part]]] = []
+    after, before = num("coverage_after", "share"), num("coverage_before", "share")
+    if after is not None:
+        cards.append((after, parts(t["coverage_after"], (" · ", t["coverage_before"], " ",
+                                                          before))))
+    m_after, m_before, added = (num("covered_m_after", "m"), num("covered_m_before", "m"),
+                                num("added_m", "m"))
+    if m_after is not None:
+        cards.append((m_after, parts(t["covered_after"],
+                                     (" · ", t["covered_before"], " ", m_before),
+                                     (" · ", t["added"], " ", added))))
+    elif added is not None:
+        cards.append((added, [t["added_by"]]))
+    new = num("new_sites", "count")
+    if new is not None:
+        cards.append((new, parts(t["new_sites"], (" · ", existing, " ", t["existing_sites"]))))
+    out: list[Block] = [("h2", [t["plan"]]), ("cards", cards)]
+    certificate = plan_certificate(p, lang)
+    if certificate:
+        out.append(("p", [t["certificate"], certificate]))
+    shortfall = plan_shortfall(p, lang)
+    if shortfall:
+        out.append(("p", [shortfall]))
+    if p.get("unreachable_m") and not (shortfall and p.get("objective") == "target"):
+        # (a missed target's sentence already names it)
+        out.append(("p", [Num(p["unreachable_m"], src, ("unreachable_m",), "m"), " ",
+                          t["unreachable"]]))
     if curve:
         out.append(("h3", [t["curve"]]))
         if "coverage_curve.png" in images:
             out.append(("img", "coverage_curve.png", t["curve_alt"]))
-        picks = sorted({0, 1, 2, 3, 5, 10, 20, 50, 100, len(curve) - 1, p["new_sites"]}
+        picks = sorted({0, 1, 2, 3, 5, 10, 20, 50, 100, len(curve) - 1, int(p["new_sites"])}
                        & set(range(len(curve))))
         out.append(("table", [t["curve_sites"], t["share"]],
                     [[Num(curve[i]["new_sites"], "report.json", ("curve", i, "new_sites"), "count"),
