@@ -148,7 +148,7 @@ def write_plan_outputs(
     paths = {name: atomic_write_text(out / name, text) for name, text in texts.items()}
     paths["coverage_curve.png"] = atomic_write_bytes(
         out / "coverage_curve.png",
-        curve_png(curve, getattr(result, "greedy_curve", None), lang=lang or "en"))
+        curve_png(curve, result.greedy_curve, lang=lang or "en"))
     return paths
 
 

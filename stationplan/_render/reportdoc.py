@@ -265,14 +265,9 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
 def _plan(p, curve, stations, t, images, lang) -> list[Block]:
     """The plan: coverage today and with the proposals, the added street, the certificate.
 
-    Keys absent from ``plan_summary.json`` are left out rather than guessed. A summary
-    without ``certified`` predates issue 14: its coverage figures were shares of the
-    street the candidates reach and its ``covered_m_after`` the added metres, so only its
-    number of sites is shown.
+    Keys absent from ``plan_summary.json`` are left out rather than guessed.
     """
     src = "plan_summary.json"
-    if "certified" not in p:
-        p = {"new_sites": p.get("new_sites")}
 
     def num(key: str, kind: str) -> Num | None:
         return Num(p[key], src, (key,), kind) if p.get(key) is not None else None
