@@ -213,13 +213,13 @@ def siting_model(network, candidates, *, limit_m: float, resolution_m: float,
     need = siting_bytes(pairs, k, pieces)
     if avail is None or need <= avail:
         return "exact"
+    check_siting(network, candidates, limit_m=limit_m, resolution_m=resolution_m,
+                 available=avail)
     log.warning("the exact siting model of %s candidates (about %s pieces, %s pairs) needs "
                 "about %s of memory, %s available; using street units of %g m instead "
                 "(covered when their midpoint is; the shares reported are still the "
                 "coverage engine's exact ones)", f"{k:,}", f"{pieces:,}", f"{pairs:,}",
                 _size(need), _size(avail), resolution_m)
-    check_siting(network, candidates, limit_m=limit_m, resolution_m=resolution_m,
-                 available=avail)
     return "units"
 
 

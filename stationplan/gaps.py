@@ -108,7 +108,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None) -> gpd
                                          kind="stable")
     out.insert(0, "gap_id", np.arange(1, len(out) + 1))
     out = out.drop(columns="cluster").reset_index(drop=True)
-    log.info("%d gap clusters, %.1f km in all; %d with a point more than %.0f m from every "
+    log.debug("%d gap clusters, %.1f km in all; %d with a point more than %.0f m from every "
              "station", len(out), out["length_m"].sum() / 1000,
              int(out["farthest_more_than_m"].notna().sum()), search)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)

@@ -52,6 +52,27 @@ def test_plan_refused_before_siting(tmp_path, hand_files, capsys, monkeypatch):
     assert "siting of" in line and "candidates" in line and "--candidate-spacing-m" in line
 
 
+def test_plan_falls_back_to_units_and_says_so(tmp_path, hand_files, capsys, monkeypatch):
+    """When the exact model would not fit but midpoint units do, the plan uses units, says
+    so on the terminal and in plan_summary.json, and its shares are still the engine's."""
+    import json
+
+    net, stations = hand_files
+    _memory(monkeypatch, 2_000_000_000)
+    monkeypatch.setattr(_limits, "exact_sizes", lambda *a, **k: (10**9, 10**8))
+    out = tmp_path / "out"
+    assert main(["plan", str(net), str(stations), "--out", str(out),
+                 "--candidates", "streets", "--new-sites", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "using street units of 25 m instead" in captured.err
+    assert "coarse street-unit model" in captured.out
+    plan = json.loads((out / "plan_summary.json").read_text(encoding="utf-8"))
+    after = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert plan["model"]["kind"] == "units"
+    assert plan["coverage_after"] == after["covered_share"]
+    assert plan["covered_m_after"] == after["covered_m"]
+
+
 @pytest.mark.parametrize("available", [10**12, None])
 def test_ample_or_unknown_memory_runs(tmp_path, hand_files, capsys, monkeypatch, available):
     net, stations = hand_files
