@@ -26,17 +26,8 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
     Returns
     -------
     dict
-        Lengths in metres, shares from 0 to 1: ``total_m``, ``covered_m``,
-        ``covered_share``, ``gap_m`` (all over the demand streets only), ``gap_clusters``,
-        ``stations_read``, ``stations_used``, ``stations_rejected``,
-        ``rejected_by_reason``, ``rule``, ``mode``, ``by_road_class`` (demand streets),
-        ``demand`` (planning area, served and ignored road classes, ``ignored_m``: streets
-        that carry paths but are not demand), ``islands`` (pieces not connected to the
-        largest one: count and length, all kept), ``stations`` (catchment per station, in
-        input order), ``network`` (counts from loading), ``largest_gaps`` and
-        ``warnings``: findings the planner must see, each ``{"code", "en", "zh"}``
-        (``"crs_offset"``: the stations sit off the streets as if read in the wrong
-        coordinate system; see :func:`~stationplan.snap_stations`), empty when none.
+        The data of ``summary.json``: lengths in metres, shares from 0 to 1, every share
+        of the demand streets. Each key is documented in ``docs/outputs.md``.
     """
     all_pieces = coverage.pieces
     pieces = all_pieces[all_pieces["status"] != "ignored"]
@@ -56,16 +47,21 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
                          "covered_share": share(c, t)}
 
     catchment = pieces.loc[is_cov].groupby("station_id")["length_m"].sum()
+    proposed = (stations["kind"] == "proposed").to_numpy() if "kind" in stations else \
+        np.zeros(len(stations), dtype=bool)
+    rejected = (status != "ok").to_numpy()
     per_station = [
         {
             "station_id": str(sid),
             "name": str(name),
+            "kind": "proposed" if new else "existing",
             "status": str(st),
             "catchment_m": round_m(float(catchment.get(sid, 0.0))),
         }
-        for sid, name, st in zip(stations["station_id"], stations["name"], status, strict=True)
+        for sid, name, st, new in zip(stations["station_id"], stations["name"], status,
+                                      proposed, strict=True)
     ]
-    rejected = status != "ok"
+    existing = stations[~proposed]
     return {
         "stationplan_version": __version__,
         "mode": coverage.network.mode.name,
@@ -80,11 +76,12 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
             {"gap_id": int(g.gap_id), "length_m": round_m(g.length_m), "streets": g.streets}
             for g in gaps.head(10).itertuples()
         ],
-        "stations_read": len(stations),
-        "stations_used": int((~rejected).sum()),
+        "stations_read": len(existing),
+        "stations_used": int((~rejected & ~proposed).sum()),
         "stations_rejected": int(rejected.sum()),
         "rejected_by_reason": {k: int(v) for k, v in
                                status[rejected].value_counts().sort_index().items()},
+        "proposed_sites": int(proposed.sum()),
         "by_road_class": by_class,
         "demand": {
             **coverage.network.demand.describe(),
@@ -93,7 +90,7 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         "islands": _plain(coverage.network.islands()),
         "stations": per_station,
         "network": {"source": coverage.network.source, **_plain(coverage.network.stats)},
-        "service_audit": service_audit(stations[~rejected]),
+        "service_audit": service_audit(stations[~rejected & ~proposed]),
         "station_file": {
             "read_report": _plain(dict(stations.attrs.get("read_report") or {})),
             "crs_warning": stations.attrs.get("crs_warning"),
