@@ -199,8 +199,11 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                            "这些候选点所能达到的最大覆盖所需的最少新增站点数"),
     "plan.for_sites": ("most street covered by {n} new sites", "{n} 个新站点覆盖的街道最多"),
     "plan.proof.milp": ("MILP proof", "整数规划证明"),
-    "plan.proof.lp": ("LP bound", "线性规划下界"),
-    "plan.proof.lagrangian": ("Lagrangian bound", "拉格朗日下界"),
+    "plan.proof.lp": ("LP bound", "线性规划松弛界"),
+    "plan.proof.lagrangian": ("Lagrangian bound", "拉格朗日松弛界"),
+    "plan.proof.reduction": ("every site forced by the reductions", "全部站点由约简确定"),
+    "plan.coarse": ("; on street units of {m} m, as the exact model did not fit in memory",
+                    "；按 {m} 米街段单元计算（精确模型超出内存）"),
     "plan.optimal": ("proved optimal ({what}; {proof})", "已证明最优（{what}；{proof}）"),
     "plan.optimal_plain": ("proved optimal ({what})", "已证明最优（{what}）"),
     "plan.within": ("within {gap} of the optimum ({what}; {proof})",
@@ -457,11 +460,20 @@ def plan_certificate(plan: Mapping[str, Any], lang: str) -> str | None:
 
     >>> plan_certificate({"objective": "target", "target_share": 1.0, "target_reached": True,
     ...                   "certified": "within", "optimality_gap": 0.0037, "proof": "lp"}, "zh")
-    '与最优解相差不超过 0.4 %（达到 100 % 目标的最少新增站点数；线性规划下界）'
+    '与最优解相差不超过 0.4 %（达到 100 % 目标的最少新增站点数；线性规划松弛界）'
     """
     certified = plan.get("certified")
     if certified is None:
         return None
+    sentence = _certificate(plan, certified, lang)
+    model = plan.get("model") or {}
+    if model.get("kind") == "units":
+        m = (plan.get("settings") or {}).get("resolution_m")
+        sentence += text("plan.coarse", lang, m=f"{m:g}" if m else "?")
+    return sentence
+
+
+def _certificate(plan: Mapping[str, Any], certified: str, lang: str) -> str:
     what = plan_goal(plan, lang)
     proof = WORDS[lang].get(f"plan.proof.{plan.get('proof')}")
     if certified == "optimal":

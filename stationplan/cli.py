@@ -113,43 +113,16 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             district_col=args.district_col, districts_crs=args.districts_crs,
             on_stage=on_stage, progress=progress, **kwargs,
         )
+    from ._i18n import percent_text, plan_certificate, plan_shortfall
+
     s = run.plan.summary
-    print(f"{s['new_sites']} new sites: coverage {100 * s['coverage_before']:.1f} % -> "
-          f"{100 * s['coverage_after']:.1f} % of {s['demand_m'] / 1000:.1f} km of streets "
-          f"({_certified(s)}); map: {_map_path(run.paths)}")
-    if not s["target_reached"]:
-        print(f"not reached: {_shortfall(s)}")
+    print(f"{s['new_sites']} new sites: coverage {percent_text(s['coverage_before'])} -> "
+          f"{percent_text(s['coverage_after'])} of {s['demand_m'] / 1000:.1f} km of streets "
+          f"({plan_certificate(s, 'en')}); map: {_map_path(run.paths)}")
+    shortfall = plan_shortfall(s, "en")
+    if shortfall:
+        print(f"not reached: {shortfall}")
     return 0
-
-
-def _certified(s: dict) -> str:
-    """The plan's certificate in words: what it is optimal for, and by which proof."""
-    goal = ("fewest new sites for the target" if s["objective"] == "target"
-            else f"most street covered by {s['new_sites_requested']} new sites")
-    proof = {"milp": "MILP proof", "lp": "LP bound", "lagrangian": "Lagrangian bound",
-             "reduction": "every site forced by the reductions"}.get(s["proof"], "no proof")
-    model = "" if s["model"]["kind"] == "exact" else "; coarse street-unit model"
-    if s["certified"] == "optimal":
-        return f"proved optimal: {goal}; {proof}{model}"
-    if s["certified"] == "within":
-        return (f"within {100 * s['optimality_gap']:.1f} % of the optimum ({goal}); "
-                f"{proof}{model}")
-    return f"not proved optimal: instance too large for a bound{model}"
-
-
-def _shortfall(s: dict) -> str:
-    """Why the plan falls short of its goal, and what to do."""
-    if s["objective"] == "target":
-        return (f"target {100 * s['target_share']:g} % not reachable: "
-                f"{s['unreachable_m'] / 1000:.2f} km of street is out of reach of every "
-                f"candidate ({s['candidates']['total']} from {s['candidates']['source']}); "
-                "the plan covers all the candidates can reach. Use --candidates auto or "
-                "streets, or add willing hosts with --hosts FILE")
-    return (f"only {s['sites_possible']} of the {s['new_sites_requested']} new sites asked "
-            "for add street coverage; the others would add nothing"
-            + (f" ({s['unreachable_m'] / 1000:.2f} km of street is out of reach of every "
-               "candidate; use --candidates auto or streets, or --hosts FILE)"
-               if s["unreachable_m"] > 0 else ""))
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -160,10 +133,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     with _stage_bar("check", CHECK_STAGES, quiet=args.quiet) as on_stage:
         run = run_check(args.network, args.stations, args.proposals, out=args.out,
                         overwrite=args.overwrite, on_stage=on_stage, **kwargs)
+    from ._i18n import percent_text
+
     summary = run.check_summary
     counts = ", ".join(f"{n} {v}" for v, n in summary["by_verdict"].items() if n)
-    print(f"{summary['proposals']} proposals: {counts}; coverage "
-          f"{100 * summary['coverage_before']:.1f} % -> {100 * summary['coverage_after']:.1f} % "
+    before, after = (percent_text(summary[k]) for k in ("coverage_before", "coverage_after"))
+    print(f"{summary['proposals']} proposals: {counts}; coverage {before} -> {after} "
           f"with the accepted ones; table: {run.paths['check.csv']}")
     return 0
 

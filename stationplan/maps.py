@@ -581,7 +581,7 @@ def _proposal_rows(proposals: gpd.GeoDataFrame, text: Mapping[str, str], view: _
         title = f"#{number} {_esc(name) or _esc(cid)}".strip()
         gain = "" if marginal is None or pd.isna(marginal) else (
             f"+{ms.fmt_m(float(marginal), lang)} {text['marginal_unit']}")
-        cum = "" if share is None or pd.isna(share) else f"{100 * float(share):.1f} %"
+        cum = "" if share is None or pd.isna(share) else percent_text(float(share))
         popup = _popup(
             title,
             [(text["rank"], str(number)), (text["marginal"], gain), (text["cumulative"], cum),

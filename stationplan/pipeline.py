@@ -677,12 +677,10 @@ def _candidates(net: StreetNetwork, network: Any, job: _Job, candidates: str | P
                    "use --candidates auto or streets, or --hosts FILE")
             raise InputError(msg)
     elif source not in ("streets",):
-        points = read_stations(source, **job.stations.read_kwargs())
-        parts.append(snap_candidates(net, points[points["status"] == "ok"], kind="file",
+        parts.append(snap_candidates(net, _site_points(net, source, job), kind="file",
                                      max_snap_m=snap_m))
     if hosts is not None:
-        points = read_stations(hosts, **job.stations.read_kwargs())
-        parts.insert(0, snap_candidates(net, points[points["status"] == "ok"], kind="file",
+        parts.insert(0, snap_candidates(net, _site_points(net, hosts, job), kind="file",
                                         max_snap_m=snap_m))
     if source in ("auto", "streets"):
         parts.append(street_candidates(net, spacing_m=spacing_m))
@@ -694,6 +692,17 @@ def _candidates(net: StreetNetwork, network: Any, job: _Job, candidates: str | P
         msg = f"no candidate sites ({source}); try --candidates auto or streets"
         raise MissingDataError(msg)
     return cands, source
+
+
+def _site_points(net: StreetNetwork, path: str | Path, job: _Job) -> gpd.GeoDataFrame:
+    """The usable points of a host or candidate file, read like a station file.
+
+    They are snapped as stations are, so a file read in the wrong coordinate system stops
+    the run (see :func:`~stationplan.snap_stations`) instead of moving every host.
+    """
+    points = read_stations(path, **job.stations.read_kwargs())
+    snap_stations(net, points, max_snap_m=job.stations.max_snap_m)
+    return points[points["status"] == "ok"]
 
 
 def _engine_figures(result: Any, before: dict[str, Any], after: dict[str, Any],

@@ -123,8 +123,8 @@ def test_unreachable_target_is_reported(tmp_path, capsys):
     assert plan["unreachable_m"] == pytest.approx(after["total_m"] - after["covered_m"],
                                                   abs=2e-3)
     assert plan["unreachable_m"] > 0.5 * after["total_m"]
-    assert "not reachable" in text
-    assert f"{plan['unreachable_m'] / 1000:.2f} km" in text
+    assert "Target 100 % cannot be reached" in text
+    assert f"{plan['unreachable_m'] / 1000:.1f} km of street is out of reach" in text
     assert after["covered_share"] < 0.5  # never "100 %"
     assert f"-> {100 * after['covered_share']:.1f} %" in text
 
@@ -139,7 +139,7 @@ def test_more_sites_than_useful_is_reported(tmp_path, capsys):
     assert plan["new_sites"] < 5
     assert plan["target_reached"] is False
     assert plan["sites_possible"] == plan["new_sites"]
-    assert f"only {plan['new_sites']} of the 5 new sites" in text
+    assert f"5 new sites were asked for, but only {plan['new_sites']} new sites" in text
 
 
 def test_hosts_are_preferred_among_equal_choices():
@@ -196,3 +196,15 @@ def test_a_host_twin_of_a_street_position_wins():
         on_twins = [k for k, place in used if place in twin_at]
         assert on_twins, "the plan should use some of the twinned places"
         assert set(on_twins) == {"file"}
+
+
+def test_a_host_file_read_in_the_wrong_system_stops_the_plan(tmp_path, capsys):
+    """The willing-hosts sheet is GCJ-02 with no note: read as WGS-84 every host would move
+    about 600 m, so the plan stops (exit 2, nothing written) and names the fix."""
+    out = tmp_path / "plan"
+    assert main(["plan", str(shared_osm(GUIXI)), str(shared_sheet("guixi_stations.xlsx")),
+                 "--hosts", str(shared_sheet("guixi_willing_hosts.csv")), "--out", str(out),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "guixi_willing_hosts.csv" in err[0] and "--crs gcj02" in err[0]
+    assert not out.exists()

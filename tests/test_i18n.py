@@ -37,8 +37,9 @@ def test_placeholders_are_the_same_in_both_languages():
         assert _fields(en) == _fields(zh), key
         with_fields += bool(_fields(en))
     # the templates written by hand: meta, rule_tail, audit_intro, more, 9 reasons, the
-    # 4 parts of the crs_offset warning and the plan sentences (see plan_certificate)
-    assert with_fields == 26
+    # 4 parts of the crs_offset warning, the plan sentences (see plan_certificate) and the
+    # coarse-model note
+    assert with_fields == 27
 
 
 def test_chinese_text_is_in_the_chinese_column():
@@ -121,7 +122,7 @@ _LATIN = re.compile("[A-Za-z]+")
 
 @pytest.mark.parametrize(("plan", "lang", "sentence"), [
     (TARGET_PLAN, "zh",
-     "与最优解相差不超过 0.4 %（达到 100 % 目标的最少新增站点数；线性规划下界）"),
+     "与最优解相差不超过 0.4 %（达到 100 % 目标的最少新增站点数；线性规划松弛界）"),
     (TARGET_PLAN, "en", "within 0.4 % of the optimum (fewest new sites reaching 100 %; LP bound)"),
     # the gap is rounded up: "within" must hold
     (TARGET_PLAN | {"optimality_gap": 0.0121}, "en",
