@@ -702,7 +702,8 @@ def _site_points(net: StreetNetwork, path: str | Path, job: _Job) -> gpd.GeoData
     """
     points = read_stations(path, **job.stations.read_kwargs())
     snap_stations(net, points, max_snap_m=job.stations.max_snap_m)
-    return points[points["status"] == "ok"]
+    usable: gpd.GeoDataFrame = points[points["status"] == "ok"]
+    return usable
 
 
 def _engine_figures(result: Any, before: dict[str, Any], after: dict[str, Any],
