@@ -65,7 +65,7 @@ def test_plan_falls_back_to_units_and_says_so(tmp_path, hand_files, capsys, monk
                  "--candidates", "streets", "--new-sites", "1"]) == 0
     captured = capsys.readouterr()
     assert "using street units of 25 m instead" in captured.err
-    assert "coarse street-unit model" in captured.out
+    assert "on street units of 25 m, as the exact model did not fit in memory" in captured.out
     plan = json.loads((out / "plan_summary.json").read_text(encoding="utf-8"))
     after = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert plan["model"]["kind"] == "units"
