@@ -117,8 +117,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
     s = run.plan.summary
     print(f"{s['new_sites']} new sites: coverage {percent_text(s['coverage_before'])} -> "
-          f"{percent_text(s['coverage_after'])} of {s['demand_m'] / 1000:.1f} km of streets "
-          f"({plan_certificate(s, 'en')}); map: {_map_path(run.paths)}")
+          f"{percent_text(s['coverage_after'])} of {s['demand_m'] / 1000:.1f} km of streets; "
+          f"{plan_certificate(s, 'en')}; map: {_map_path(run.paths)}")
     shortfall = plan_shortfall(s, "en")
     if shortfall:
         print(f"not reached: {shortfall}")
