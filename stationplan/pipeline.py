@@ -401,6 +401,7 @@ def run_plan(
     if out is not None:
         check_out_dir(out, run_files("plan"), overwrite=overwrite)
     districts = _districts(districts, district_col, districts_crs)
+    _check_candidate_files(candidates, hosts)
     stage, rule = job.stage, job.rule
     net, snapped = job.network_and_stations(network, stations)
     with stage("candidates"):
@@ -692,6 +693,17 @@ def _candidates(net: StreetNetwork, network: Any, job: _Job, candidates: str | P
         msg = f"no candidate sites ({source}); try --candidates auto or streets"
         raise MissingDataError(msg)
     return cands, source
+
+
+def _check_candidate_files(candidates: str | Path, hosts: str | Path | None) -> None:
+    """Refuse a misspelt candidate source or a missing hosts file before any loading."""
+    if str(candidates) not in ("auto", "osm", "streets") and not Path(candidates).is_file():
+        msg = (f"candidates must be auto, osm, streets or a file of sites; {str(candidates)!r} "
+               "is none of these (no such file)")
+        raise InputError(msg)
+    if hosts is not None and not Path(hosts).is_file():
+        msg = f"{hosts}: hosts file not found"
+        raise MissingDataError(msg)
 
 
 def _site_points(net: StreetNetwork, path: str | Path, job: _Job) -> gpd.GeoDataFrame:

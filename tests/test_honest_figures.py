@@ -208,3 +208,16 @@ def test_a_host_file_read_in_the_wrong_system_stops_the_plan(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "guixi_willing_hosts.csv" in err[0] and "--crs gcj02" in err[0]
     assert not out.exists()
+
+
+def test_a_misspelt_candidate_source_is_refused_at_once(tmp_path, capsys):
+    out = tmp_path / "plan"
+    assert main(["plan", "no-network.osm", "no-sheet.csv", "--candidates", "stret",
+                 "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["stationplan: error: candidates must be auto, osm, streets or a file of "
+                   "sites; 'stret' is none of these (no such file)"]
+    assert main(["plan", "no-network.osm", "no-sheet.csv", "--hosts", "nothere.csv",
+                 "--out", str(out), "--quiet"]) == 3
+    assert "nothere.csv: hosts file not found" in capsys.readouterr().err
+    assert not out.exists()
