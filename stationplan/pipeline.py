@@ -677,7 +677,7 @@ def _candidates(net: StreetNetwork, network: Any, job: _Job, candidates: str | P
             msg = (f"--candidates osm needs an OSM file as the network, not {network}; "
                    "use --candidates auto or streets, or --hosts FILE")
             raise InputError(msg)
-    elif source not in ("streets",):
+    elif source != "streets":
         parts.append(snap_candidates(net, _site_points(net, source, job), kind="file",
                                      max_snap_m=snap_m))
     if hosts is not None:
