@@ -15,6 +15,7 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the names; at run time __getatt
         InputError,
         MissingDataError,
         NetworkUnavailableError,
+        OutputError,
         ResourceError,
         StationplanError,
     )
@@ -55,6 +56,7 @@ _SOURCES = {
     "MissingDataError": "._errors",
     "NetworkOptions": "._options",
     "NetworkUnavailableError": "._errors",
+    "OutputError": "._errors",
     "OffsetCheck": ".stations",
     "OsmQuery": "._read.online",
     "ResourceError": "._errors",
@@ -108,6 +110,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "NetworkUnavailableError",
     "OffsetCheck",
     "OsmQuery",
+    "OutputError",
     "ResourceError",
     "RoadClasses",
     "StationOptions",

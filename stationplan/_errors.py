@@ -31,3 +31,11 @@ class ResourceError(StationplanError, MemoryError):
     """The input is too large for the memory available; refused before the heavy stage."""
 
     exit_code = 5
+
+
+class OutputError(StationplanError, OSError):
+    """An output cannot be written: the path is a file or an input, the folder is read-only
+    or busy with another run, or the disk is full. Raised before the computation where it
+    can be foreseen; an interrupted write leaves the earlier outputs as they were."""
+
+    exit_code = 6
