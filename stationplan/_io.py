@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._errors import MissingDataError
+from ._errors import MissingDataError, OutputError
+from ._outdir import DISK_FULL
 from ._text import cell_text
 
 # What a spreadsheet runs as a formula when a cell starts with it (CSV injection).
@@ -38,17 +39,29 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     if not path.parent.is_dir():
         msg = f"cannot write {path}: directory {path.parent} does not exist"
         raise MissingDataError(msg)
+    if path.is_dir():
+        msg = f"cannot write {path}: it is a folder; give a file name"
+        raise OutputError(msg)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        hint = ("free some space and rerun" if exc.errno in DISK_FULL
+                else "pick a folder you can write to")
+        msg = f"cannot write {path}: {exc.strerror or exc}; {hint}"
+        raise OutputError(msg) from exc
     return path
 
 

@@ -4,8 +4,8 @@ Only light modules are imported here; the pipeline (and with it geopandas, OSMnx
 numba) is imported inside the commands, so ``stationplan --help`` starts quickly.
 
 Exit codes: 0 success, 1 other stationplan error, 2 bad input, 3 missing data,
-4 network unavailable, 5 too large for the memory available, 70 internal error (traceback
-with ``--debug``).
+4 network unavailable, 5 too large for the memory available, 6 outputs cannot be written,
+130 interrupted by Ctrl-C (143 by SIGTERM), 70 internal error (traceback with ``--debug``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -23,19 +25,48 @@ from ._options import CenterlineOptions, CheckOptions, MapOptions, NetworkOption
 from ._version import __version__
 
 log = logging.getLogger("stationplan")
+DEMO_OUT = "maps/demo"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    with _logging_to_stderr(quiet=args.quiet, debug=args.debug):
+    with _logging_to_stderr(quiet=args.quiet, debug=args.debug), _sigterm_interrupts():
         return _run(args)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a run cleans up the same way."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into :class:`_Terminated` for one run (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
+    except KeyboardInterrupt as exc:
+        if args.debug:
+            raise
+        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"stationplan: {what}; nothing was half-written (an output folder holds the "
+              "earlier outputs, or none)", file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
     except StationplanError as exc:
         if args.debug:
             raise
@@ -55,7 +86,7 @@ def main_entry() -> None:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    _check_out(args, "coverage")
+    _check_out(args)
     kwargs = _run_kwargs(args)
     from .pipeline import COVERAGE_STAGES, run_coverage
 
@@ -67,19 +98,23 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    # the default folder is the demo's own: a rerun replaces it; a folder given is guarded
+    if args.out is None:
+        args.out, args.overwrite = DEMO_OUT, True
+    _check_out(args)
     kwargs = _run_kwargs(args)
     from ._demo import demo_network_path, demo_stations_path
     from .pipeline import COVERAGE_STAGES, run_coverage
 
     with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet) as on_stage:
-        run = run_coverage(demo_network_path(), demo_stations_path(), out=args.out, overwrite=True,
-                           on_stage=on_stage, **kwargs)
+        run = run_coverage(demo_network_path(), demo_stations_path(), out=args.out,
+                           overwrite=args.overwrite, on_stage=on_stage, **kwargs)
     print(f"demo map: {_map_path(run.paths, resolve=True)}")
     return 0
 
 
 def _cmd_network(args: argparse.Namespace) -> int:
-    _check_out(args, "network")
+    _check_out(args)
     network_options = _network_options(args)
     from .pipeline import run_network
 
@@ -94,7 +129,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    _check_out(args, "plan")
+    _check_out(args)
     kwargs = _run_kwargs(args)
     target, k = _objective(args)
     weights = _weights(args.weights)
@@ -126,7 +161,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    _check_out(args, "check")
+    _check_out(args)
     kwargs = {**_run_kwargs(args), "check_options": _check_options(args)}
     from .pipeline import CHECK_STAGES, run_check
 
@@ -144,7 +179,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    _check_out(args, "report")
+    _check_out(args)
     kwargs = {**_run_kwargs(args), "check_options": _check_options(args)}
     from .pipeline import REPORT_STAGES, run_report
 
@@ -158,6 +193,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from ._outdir import check_out_file
+
+    check_out_file(args.out, overwrite=args.overwrite, inputs=[args.stations])
     from .export import write_stations
     from .stations import read_stations, station_markers
 
@@ -171,13 +209,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 # --- from arguments to pipeline options ------------------------------------------------
 
-def _check_out(args: argparse.Namespace, command: str) -> None:
+def _check_out(args: argparse.Namespace) -> None:
     """The pipeline's overwrite guard, run before the pipeline is imported, so that a run
     into a full folder fails at once rather than after seconds of imports."""
-    from ._outdir import check_out_dir, run_files
+    from ._outdir import check_out_dir
 
-    names = run_files(command, proposals=bool(getattr(args, "proposals", None)))
-    check_out_dir(args.out, names, overwrite=args.overwrite)
+    check_out_dir(args.out, overwrite=args.overwrite)
 
 
 def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -502,7 +539,10 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", parents=[common],
                           help="run coverage on the bundled central-Helsinki extract")
-    demo.add_argument("--out", default="maps/demo", help="output folder (default maps/demo)")
+    demo.add_argument("--out", default=None,
+                      help=f"output folder (default {DEMO_OUT}, replaced by each demo run)")
+    demo.add_argument("--overwrite", action="store_true",
+                      help="replace earlier outputs in the --out folder given")
     _add_rule_options(demo)
     _add_map_options(demo)
     _add_station_options(demo)
@@ -564,6 +604,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="geojson, csv (WGS-84, GCJ-02 and BD-09 columns), kml, gpx, or amap "
                           "(GCJ-02 listing sheet of existing stations)")
     exp.add_argument("--out", required=True, help="file to write")
+    exp.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
     _add_station_options(exp)
     exp.set_defaults(func=_cmd_export)
 

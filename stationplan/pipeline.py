@@ -44,7 +44,7 @@ from ._options import (
     NetworkOptions,
     StationOptions,
 )
-from ._outdir import check_out_dir, run_files
+from ._outdir import moved, output_folder
 from ._render.netout import write_network
 from .area import BRIEF_ROAD_CLASSES
 from .coverage import Coverage, CoverageRule, compute_coverage
@@ -237,16 +237,15 @@ def run_network(
     NetworkRun
     """
     netopt = network_options or NetworkOptions()
-    if out is not None:
-        check_out_dir(out, run_files("network"), overwrite=overwrite)
     stage = _Stages(on_stage)
-    with stage("load_network"):
-        net = _load(network, netopt, default_margin_m=NETWORK_MARGIN_M)
     paths: dict[str, Path] = {}
-    if out is not None:
-        with stage("write_outputs"):
-            paths = write_network(out, net, overwrite=overwrite)
-    return NetworkRun(net, paths, stage.timings)
+    with _output(out, overwrite, network, netopt.area) as folder:
+        with stage("load_network"):
+            net = _load(network, netopt, default_margin_m=NETWORK_MARGIN_M)
+        if folder is not None:
+            with stage("write_outputs"):
+                paths = write_network(folder, net, overwrite=True)
+    return NetworkRun(net, _final(paths, out), stage.timings)
 
 
 def run_coverage(
@@ -296,28 +295,27 @@ def run_coverage(
     CoverageRun
     """
     job = _Job.make(rule, network_options, station_options, map_options, on_stage)
-    if out is not None:
-        check_out_dir(out, run_files("coverage"), overwrite=overwrite)
     stage = job.stage
-    net, snapped = job.network_and_stations(network, stations)
-    _check_coverage_memory(net, snapped)
-    with stage("coverage"):
-        cov = compute_coverage(net, snapped, rule=job.rule)
-    with stage("gaps"):
-        gaps = find_gaps(cov)
-        summary = summarize(cov, gaps)
-    log.info(
-        "covered %.1f %% of %.1f km; %d gap clusters; %d of %d stations used",
-        100 * summary["covered_share"], summary["total_m"] / 1000, summary["gap_clusters"],
-        summary["stations_used"], summary["stations_read"],
-    )
     paths: dict[str, Path] = {}
-    if out is not None:
-        with stage("write_outputs"):
-            paths = write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite,
-                                           map_options=job.map_options)
-        paths["timings.json"] = write_timings(out, stage.timings)
-    return CoverageRun(net, snapped, cov, gaps, summary, paths, stage.timings)
+    with job.output(out, overwrite, network, stations) as folder:
+        net, snapped = job.network_and_stations(network, stations)
+        _check_coverage_memory(net, snapped)
+        with stage("coverage"):
+            cov = compute_coverage(net, snapped, rule=job.rule)
+        with stage("gaps"):
+            gaps = find_gaps(cov)
+            summary = summarize(cov, gaps)
+        log.info(
+            "covered %.1f %% of %.1f km; %d gap clusters; %d of %d stations used",
+            100 * summary["covered_share"], summary["total_m"] / 1000, summary["gap_clusters"],
+            summary["stations_used"], summary["stations_read"],
+        )
+        if folder is not None:
+            with stage("write_outputs"):
+                paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
+                                               map_options=job.map_options)
+            paths["timings.json"] = write_timings(folder, stage.timings)
+    return CoverageRun(net, snapped, cov, gaps, summary, _final(paths, out), stage.timings)
 
 
 def run_plan(
@@ -398,51 +396,53 @@ def run_plan(
     if target_share is not None and new_sites is not None:
         msg = "give target_share or new_sites, not both"
         raise InputError(msg)
-    if out is not None:
-        check_out_dir(out, run_files("plan"), overwrite=overwrite)
-    districts = _districts(districts, district_col, districts_crs)
-    _check_candidate_files(candidates, hosts)
     stage, rule = job.stage, job.rule
-    net, snapped = job.network_and_stations(network, stations)
-    with stage("candidates"):
-        cands, source = _candidates(net, network, job, candidates, hosts=hosts,
-                                    spacing_m=candidate_spacing_m, snap_m=candidate_snap_m,
-                                    exclude=exclude)
-    model = _limits.siting_model(net, cands, limit_m=rule.limit_m, resolution_m=resolution_m)
-    _check_coverage_memory(net, snapped)
-    with stage("siting"):
-        result = plan_sites(
-            net, snapped, cands, rule=rule,
-            target_share=1.0 if target_share is None and new_sites is None else target_share,
-            new_sites=new_sites, model=model, resolution_m=resolution_m,
-            class_weights=dict(class_weights or {}), min_spacing_m=min_spacing_m,
-            spacing=spacing, time_limit_s=time_limit_s, seed=seed, progress=progress,
-        )
-    with stage("coverage_after"):
-        cov_before = compute_coverage(net, snapped, rule=rule)
-        before = summarize(cov_before, find_gaps(cov_before))
-        after = stations_with_proposals(snapped, result.proposals)
-        cov = compute_coverage(net, after, rule=rule)
-        gaps = find_gaps(cov)
-        summary = summarize(cov, gaps)
-        result = _engine_figures(result, before, summary, source)
     paths: dict[str, Path] = {}
-    if out is not None:
-        with stage("write_outputs"):
-            paths = write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite,
-                                           proposals=result.proposals,
-                                           before=cov_before,
-                                           plan_summary=result.summary,
-                                           map_options=job.map_options)
-            paths |= write_plan_outputs(out, result, overwrite=overwrite,
-                                        lang=run_lang(job.map_options.lang, cov))
-            paths = write_report_outputs(out, cov, gaps, summary, paths, plan=result,
-                                         districts=districts, lang=job.map_options.lang,
-                                         overwrite=overwrite)
-    timings = {**stage.timings, **result.timings}
-    if out is not None:
-        paths["timings.json"] = write_timings(out, timings)
-    return PlanRun(net, snapped, cands, result, cov, gaps, summary, paths, timings)
+    with job.output(out, overwrite, network, stations, candidates, hosts, exclude,
+                    districts) as folder:
+        districts = _districts(districts, district_col, districts_crs)
+        _check_candidate_files(candidates, hosts)
+        net, snapped = job.network_and_stations(network, stations)
+        with stage("candidates"):
+            cands, source = _candidates(net, network, job, candidates, hosts=hosts,
+                                        spacing_m=candidate_spacing_m, snap_m=candidate_snap_m,
+                                        exclude=exclude)
+        model = _limits.siting_model(net, cands, limit_m=rule.limit_m,
+                                     resolution_m=resolution_m)
+        _check_coverage_memory(net, snapped)
+        with stage("siting"):
+            result = plan_sites(
+                net, snapped, cands, rule=rule,
+                target_share=1.0 if target_share is None and new_sites is None else target_share,
+                new_sites=new_sites, model=model, resolution_m=resolution_m,
+                class_weights=dict(class_weights or {}), min_spacing_m=min_spacing_m,
+                spacing=spacing, time_limit_s=time_limit_s, seed=seed, progress=progress,
+            )
+        with stage("coverage_after"):
+            cov_before = compute_coverage(net, snapped, rule=rule)
+            before = summarize(cov_before, find_gaps(cov_before))
+            after = stations_with_proposals(snapped, result.proposals)
+            cov = compute_coverage(net, after, rule=rule)
+            gaps = find_gaps(cov)
+            summary = summarize(cov, gaps)
+            result = _engine_figures(result, before, summary, source)
+        timings = {**stage.timings, **result.timings}
+        if folder is not None:
+            with stage("write_outputs"):
+                paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
+                                               proposals=result.proposals,
+                                               before=cov_before,
+                                               plan_summary=result.summary,
+                                               map_options=job.map_options)
+                paths |= write_plan_outputs(folder, result, overwrite=True,
+                                            lang=run_lang(job.map_options.lang, cov))
+                paths = write_report_outputs(folder, cov, gaps, summary, paths, plan=result,
+                                             districts=districts, lang=job.map_options.lang,
+                                             overwrite=True)
+            timings = {**stage.timings, **result.timings}
+            paths["timings.json"] = write_timings(folder, timings)
+    return PlanRun(net, snapped, cands, result, cov, gaps, summary, _final(paths, out),
+                   timings)
 
 
 def run_check(
@@ -480,23 +480,23 @@ def run_check(
     """
     job = _Job.make(rule, network_options, station_options, map_options, on_stage)
     checkopt = check_options or CheckOptions()
-    if out is not None:
-        check_out_dir(out, run_files("check"), overwrite=overwrite)
     stage = job.stage
-    net, snapped = job.network_and_stations(network, stations)
-    _check_coverage_memory(net, snapped)
-    with stage("check"):
-        checked, summary = job.check_proposals(net, snapped, proposals, checkopt)
-    with stage("coverage"):
-        cov = compute_coverage(net, snapped, rule=job.rule)
-        gaps = find_gaps(cov)
     paths: dict[str, Path] = {}
-    if out is not None:
-        with stage("write_outputs"):
-            paths = write_check_outputs(out, checked, summary, coverage=cov, gaps=gaps,
-                                        overwrite=overwrite, area=net.demand.area,
-                                        map_options=job.map_options)
-    return CheckRun(net, snapped, checked, summary, cov, gaps, paths, stage.timings)
+    with job.output(out, overwrite, network, stations, proposals) as folder:
+        net, snapped = job.network_and_stations(network, stations)
+        _check_coverage_memory(net, snapped)
+        with stage("check"):
+            checked, summary = job.check_proposals(net, snapped, proposals, checkopt)
+        with stage("coverage"):
+            cov = compute_coverage(net, snapped, rule=job.rule)
+            gaps = find_gaps(cov)
+        if folder is not None:
+            with stage("write_outputs"):
+                paths = write_check_outputs(folder, checked, summary, coverage=cov, gaps=gaps,
+                                            overwrite=True, area=net.demand.area,
+                                            map_options=job.map_options)
+    return CheckRun(net, snapped, checked, summary, cov, gaps, _final(paths, out),
+                    stage.timings)
 
 
 def run_report(
@@ -536,36 +536,34 @@ def run_report(
     """
     job = _Job.make(rule, network_options, station_options, map_options, on_stage)
     checkopt = check_options or CheckOptions()
-    if out is not None:
-        check_out_dir(out, run_files("report", proposals=bool(proposals)),
-                      overwrite=overwrite)
-    districts = _districts(districts, district_col, districts_crs)
     stage = job.stage
-    net, snapped = job.network_and_stations(network, stations)
-    _check_coverage_memory(net, snapped)
-    with stage("coverage"):
-        cov = compute_coverage(net, snapped, rule=job.rule)
-        gaps = find_gaps(cov)
-        summary = summarize(cov, gaps)
-    check = None
-    if proposals:  # before anything is written: the proposals may be refused
-        with stage("check"):
-            check = job.check_proposals(net, snapped, proposals, checkopt)
     paths: dict[str, Path] = {}
-    if out is not None:
-        with stage("write_outputs"):
-            paths = write_coverage_outputs(out, cov, gaps, summary, overwrite=overwrite,
-                                           map_options=job.map_options)
-            if check is not None:
-                paths |= write_check_outputs(out, *check, coverage=cov, gaps=gaps,
-                                             overwrite=overwrite, area=net.demand.area,
-                                             map_options=job.map_options)
-            paths = write_report_outputs(out, cov, gaps, summary, paths, check=check,
-                                         districts=districts, lang=job.map_options.lang,
-                                         overwrite=overwrite)
+    check = None
+    with job.output(out, overwrite, network, stations, proposals, districts) as folder:
+        districts = _districts(districts, district_col, districts_crs)
+        net, snapped = job.network_and_stations(network, stations)
+        _check_coverage_memory(net, snapped)
+        with stage("coverage"):
+            cov = compute_coverage(net, snapped, rule=job.rule)
+            gaps = find_gaps(cov)
+            summary = summarize(cov, gaps)
+        if proposals:
+            with stage("check"):
+                check = job.check_proposals(net, snapped, proposals, checkopt)
+        if folder is not None:
+            with stage("write_outputs"):
+                paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
+                                               map_options=job.map_options)
+                if check is not None:
+                    paths |= write_check_outputs(folder, *check, coverage=cov, gaps=gaps,
+                                                 overwrite=True, area=net.demand.area,
+                                                 map_options=job.map_options)
+                paths = write_report_outputs(folder, cov, gaps, summary, paths, check=check,
+                                             districts=districts, lang=job.map_options.lang,
+                                             overwrite=True)
     checked, check_summary = check if check is not None else (None, None)
-    return ReportRun(net, snapped, cov, gaps, summary, checked, check_summary, paths,
-                     stage.timings)
+    return ReportRun(net, snapped, cov, gaps, summary, checked, check_summary,
+                     _final(paths, out), stage.timings)
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -586,6 +584,20 @@ class _Stages:
             yield
         finally:
             self.timings[f"{name}_s"] = time.perf_counter() - t
+
+
+def _output(out: str | Path | None, overwrite: bool,
+            *inputs: object) -> contextlib.AbstractContextManager[Path | None]:
+    """The run's output transaction (:func:`~stationplan._outdir.output_folder`): the
+    staging folder to write to, or ``None`` when the run writes nothing."""
+    if out is None:
+        return contextlib.nullcontext()
+    return output_folder(out, overwrite=overwrite, inputs=inputs)
+
+
+def _final(paths: dict[str, Path], out: str | Path | None) -> dict[str, Path]:
+    """The paths written, where they are once the transaction has moved them."""
+    return paths if out is None else moved(paths, out)
 
 
 def _load(network: Any, opts: NetworkOptions, *, default_margin_m: float) -> StreetNetwork:
@@ -625,6 +637,12 @@ class _Job:
         # disagree with netopt.mode; the mode decides the default rule's speed only.
         return cls(rule, netopt, station_options or StationOptions(),
                    map_options or MapOptions(), _Stages(on_stage))
+
+    def output(self, out: str | Path | None, overwrite: bool,
+               *inputs: object) -> contextlib.AbstractContextManager[Path | None]:
+        """The run's output transaction (see :func:`_output`); the area file counts among
+        the inputs."""
+        return _output(out, overwrite, *inputs, self.network.area)
 
     def network_and_stations(self, network: Any, stations: Any,
                              ) -> tuple[StreetNetwork, gpd.GeoDataFrame]:

@@ -1,6 +1,9 @@
-"""Same inputs, byte-identical outputs (only timings.json may differ)."""
+"""Same inputs, byte-identical outputs, every file of every command (only timings.json
+may differ)."""
 
 from __future__ import annotations
+
+import time
 
 import osmnx as ox
 from handnet import hand_graph
@@ -14,14 +17,29 @@ def _run(tmp_path, name, args):
     return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.name != "timings.json"}
 
 
-def test_coverage_and_plan_outputs_are_byte_identical(tmp_path, hand_stations_csv):
+def test_every_run_output_is_byte_identical(tmp_path, hand_stations_csv):
     net = tmp_path / "hand.graphml"
     ox.save_graphml(hand_graph(), net)
-    for cmd in (["coverage"], ["plan", "--candidates", "streets", "--new-sites", "2"]):
+    commands = (["coverage"], ["plan", "--candidates", "streets", "--new-sites", "2"],
+                ["check", str(hand_stations_csv)],
+                ["report", "--proposals", str(hand_stations_csv)])
+    for cmd in commands:
         args = [cmd[0], str(net), str(hand_stations_csv), *cmd[1:], "--serve", "all"]
         first = _run(tmp_path, f"{cmd[0]}-1", args)
         second = _run(tmp_path, f"{cmd[0]}-2", args)
         assert first.keys() == second.keys()
-        assert "summary.json" in first
+        assert "summary.json" in first or "check_summary.json" in first
         for name in first:
             assert first[name] == second[name], f"{cmd[0]}: {name} differs between runs"
+
+
+def test_network_geopackage_is_byte_identical(tmp_path):
+    """GDAL stamps GeoPackage tables with the time of writing; two runs a second apart
+    must still give the same bytes."""
+    net = tmp_path / "hand.graphml"
+    ox.save_graphml(hand_graph(), net)
+    first = _run(tmp_path, "n-1", ["network", str(net)])
+    time.sleep(1.1)
+    second = _run(tmp_path, "n-2", ["network", str(net)])
+    assert set(first) == {"network.gpkg", "network_summary.json"}
+    assert first == second

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +94,13 @@ def write_network(
     try:
         os.close(fd)
         tmp.unlink()  # GDAL creates the file itself
-        network.edges.to_file(tmp, layer="edges", driver="GPKG", engine="pyogrio")
-        network.nodes.to_file(tmp, layer="nodes", driver="GPKG", engine="pyogrio")
-        if network.demand.area is not None:
-            area = gpd.GeoDataFrame({"name": [network.demand.area_label]},
-                                    geometry=[network.demand.area], crs=4326)
-            area.to_file(tmp, layer="area", driver="GPKG", engine="pyogrio")
+        with _fixed_gpkg_date():
+            network.edges.to_file(tmp, layer="edges", driver="GPKG", engine="pyogrio")
+            network.nodes.to_file(tmp, layer="nodes", driver="GPKG", engine="pyogrio")
+            if network.demand.area is not None:
+                area = gpd.GeoDataFrame({"name": [network.demand.area_label]},
+                                        geometry=[network.demand.area], crs=4326)
+                area.to_file(tmp, layer="area", driver="GPKG", engine="pyogrio")
         tmp.replace(gpkg)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -106,3 +109,22 @@ def write_network(
     log.info("wrote %s (%d edges, %d nodes) and %s", gpkg, len(network.edges),
              len(network.nodes), summary.name)
     return {"network.gpkg": gpkg, "network_summary.json": summary}
+
+
+# GDAL stamps each GeoPackage table with the time it was written (gpkg_contents.last_change),
+# so two identical runs would give different files; a fixed stamp keeps reruns identical.
+GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
+@contextlib.contextmanager
+def _fixed_gpkg_date() -> Iterator[None]:
+    """Have GDAL stamp GeoPackage tables with :data:`GPKG_DATE` while writing, then put
+    its setting back."""
+    import pyogrio
+
+    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
