@@ -154,17 +154,37 @@ def test_a_full_disk_leaves_the_previous_folder(tmp_path, hand_files, monkeypatc
     assert _snapshot(out) == before
 
 
+def _tmpfs(folder: Path, options: str):
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root); the injected ENOSPC test and the "
+                    "/proc case cover it")
+    return folder
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 64 KiB tmpfs, where the test may mount one (root on Linux)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root); the injected ENOSPC test covers it")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=False)
+    yield _tmpfs(tmp_path / "disk", "size=64k")
+    subprocess.run(["umount", str(tmp_path / "disk")], check=False)
+
+
+@pytest.fixture
+def read_only_disk(tmp_path):
+    """A read-only tmpfs (root cannot write to it either, unlike a chmod-ed folder)."""
+    yield _tmpfs(tmp_path / "ro", "ro,size=64k")
+    subprocess.run(["umount", str(tmp_path / "ro")], check=False)
+
+
+def test_a_read_only_folder_is_refused_before_computation(read_only_disk, hand_files, capsys):
+    out = read_only_disk / "o"
+    missing = str(read_only_disk.parent / "missing.osm")  # exit 3 if the network were loaded
+    assert main(["coverage", missing, str(hand_files[1]), "--out", str(out), "--quiet"]) == 6
+    assert capsys.readouterr().err == (
+        f"stationplan: error: cannot write the outputs to {out}: Read-only file system; pick a "
+        "folder you can write to; the folder was left as it was\n")
 
 
 def test_a_real_full_disk_leaves_nothing(small_disk, hand_files, capsys):
