@@ -6,8 +6,8 @@ a run speaks one language. A leaf module: it imports nothing from the stages.
 
 Keys are dotted: the part before the first dot says where the word is shown
 (``map``, ``map_service``, ``checkmap``, ``report``, ``verdict``, ``reason``, ``service``,
-``unit``, ``sep``). Texts with ``{fields}`` are :meth:`str.format` templates whose
-fields are the same in both languages.
+``address``, ``road``, ``unit``, ``sep``). Texts with ``{fields}`` are :meth:`str.format`
+templates whose fields are the same in both languages.
 """
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.streets_in_gap": ("streets", "街道"),
     "map.farthest": ("farthest from a station", "距站点最远"),
     "map.address": ("Address", "地址"),
+    "map.street": ("Street", "所在道路"),
+    "map.near": ("Nearby", "附近"),
     "map.services": ("Services", "服务"),
     "map.hours": ("Hours", "开放时间"),
     "map.phone": ("Phone", "电话"),
@@ -193,6 +195,10 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.curve": ("Coverage curve (the proposed sites in rank order)",
                      "覆盖曲线（拟建站点按贡献排序）"),
     "report.curve_sites": ("New sites", "新增站点数"),
+    "report.plan_sites": ("The proposed sites, in rank order", "拟建站点（按贡献排序）"),
+    "report.street": ("Street", "所在道路"),
+    "report.address": ("Address", "地址"),
+    "report.near": ("Nearby", "附近"),
     # plan: the certificate and shortfall sentences (see plan_certificate, plan_shortfall)
     "plan.for_target": ("fewest new sites reaching {target}", "达到 {target} 目标的最少新增站点数"),
     "plan.for_reachable": ("fewest new sites for the most coverage these candidates allow",
@@ -350,6 +356,46 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
         "：该文件的坐标看起来是 {fix_name}，但文件自身声明为 {current}，站点文件的坐标系"
         "选项不会改变它。请先把坐标转换为 WGS-84（拟建站点文件可用 proposal_crs='{fix}'，"
         "命令行 --proposal-crs {fix}）"),
+    # address: where a proposed site stands, for a field team (stationplan.addresses)
+    "address.cross": ("{street} at {cross}, {distance} {direction}",
+                      "{street}与{cross}交叉口{direction} {distance}"),
+    "address.at": ("{street} at {cross}", "{street}与{cross}交叉口"),
+    "address.off": ("{street}, {distance} {direction} of {a} at {b}",
+                    "{street}，{a}与{b}交叉口{direction} {distance}"),
+    "address.off_at": ("{street}, at {a} and {b}", "{street}，{a}与{b}交叉口"),
+    "address.near": ("near {name}, {distance}", "近 {name} {distance}"),
+    "address.near_at": ("at {name}", "{name}旁"),
+    "address.house": ("{street} {number}", "{street}{number}"),
+    "address.house_no": ("{street} {number}", "{street}{number}号"),
+    "address.unnamed": ("unnamed {road}", "无名{road}"),
+    "address.dir.n": ("north", "北"),
+    "address.dir.ne": ("north-east", "东北"),
+    "address.dir.e": ("east", "东"),
+    "address.dir.se": ("south-east", "东南"),
+    "address.dir.s": ("south", "南"),
+    "address.dir.sw": ("south-west", "西南"),
+    "address.dir.w": ("west", "西"),
+    "address.dir.nw": ("north-west", "西北"),
+    # road: road classes (OSM highway values) as words, for unnamed streets; the Chinese
+    # follow the CJJ 37 urban road classes (快速路, 主干路, 次干路, 支路)
+    "road.motorway": ("motorway", "高速公路"),
+    "road.trunk": ("expressway", "快速路"),
+    "road.primary": ("main road", "主干路"),
+    "road.secondary": ("secondary road", "次干路"),
+    "road.tertiary": ("branch road", "支路"),
+    "road.link": ("slip road", "匝道"),
+    "road.unclassified": ("minor road", "一般道路"),
+    "road.residential": ("residential street", "居住区道路"),
+    "road.living_street": ("living street", "生活街道"),
+    "road.service": ("service road", "内部道路"),
+    "road.service:alley": ("alley", "小巷"),
+    "road.pedestrian": ("pedestrian street", "步行街"),
+    "road.footway": ("footpath", "人行小路"),
+    "road.path": ("path", "小路"),
+    "road.track": ("track", "机耕路"),
+    "road.cycleway": ("cycleway", "自行车道"),
+    "road.steps": ("steps", "台阶"),
+    "road.road": ("road", "道路"),
     # unit and separators
     "unit.m": ("m", "米"),
     "unit.more_than": ("more than", "超过"),

@@ -61,6 +61,15 @@ SPACING_METHODS = ("network", "straight")
 TIME_LIMIT_S = 20.0
 SEED = 0
 
+# --- addresses of proposed sites --------------------------------------------------------
+# An unnamed street takes the name of a named one this far along the streets; an address
+# names a cross street this far along the streets (county towns have long streets between
+# named crossings: at 1 km, 40 % of Guixi's street positions had none); a site is "near" a
+# named place or house number this far in a straight line (what a team sees from the spot).
+ADDRESS_STREET_M = 100.0
+ADDRESS_CROSS_M = 3000.0
+ADDRESS_NEAR_M = 100.0
+
 # --- check -----------------------------------------------------------------------------
 MIN_GAIN_M = 150.0
 

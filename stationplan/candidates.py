@@ -192,31 +192,17 @@ def read_osm_pois(osm_path: str | Path, tags: Mapping[str, tuple[str, ...]]) -> 
     geopandas.GeoDataFrame
         ``osm_type``, ``osmid``, ``name``, ``host_tag`` ("key=value"), Points in EPSG:4326.
     """
-    import osmium
+    from ._read.osm import read_osm_points
 
     wanted = {k: set(v) for k, v in tags.items()}
-    records = []
-    processor = osmium.FileProcessor(str(osm_path), osmium.osm.NODE | osmium.osm.WAY)
-    for obj in processor.with_locations():
-        match = next((f"{k}={obj.tags[k]}" for k in wanted
-                      if k in obj.tags and obj.tags[k] in wanted[k]), None)
-        if match is None:
-            continue
-        if isinstance(obj, osmium.osm.Node):
-            if not obj.location.valid():
-                continue
-            lon, lat = obj.location.lon, obj.location.lat
-        elif isinstance(obj, osmium.osm.Way):
-            xy = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
-            if not xy:
-                continue
-            lon, lat = np.mean(xy, axis=0)
-        else:
-            continue
-        records.append(("node" if obj.is_node() else "way", obj.id,
-                        obj.tags.get("name", ""), match, lon, lat))
-    frame = pd.DataFrame(records, columns=["osm_type", "osmid", "name", "host_tag", "lon", "lat"])
-    frame = frame.sort_values(["osm_type", "osmid"], kind="stable").reset_index(drop=True)
+
+    def pick(obj_tags: Any) -> tuple[str, ...] | None:
+        match = next((f"{k}={obj_tags[k]}" for k in wanted
+                      if k in obj_tags and obj_tags[k] in wanted[k]), None)
+        return None if match is None else (obj_tags.get("name") or "", match)
+
+    rows = read_osm_points(osm_path, pick)
+    frame = pd.DataFrame(rows, columns=["osm_type", "osmid", "lon", "lat", "name", "host_tag"])
     log.info("%s: %d points of interest with the requested tags", Path(osm_path).name, len(frame))
     return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]),
                             geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326)

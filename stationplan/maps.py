@@ -42,7 +42,7 @@ from ._options import BASEMAPS, MapOptions  # noqa: F401 - BASEMAPS kept as maps
 from ._render import mapdata as md
 from ._render import mapjs
 from ._render import mapstyle as ms
-from ._text import isolate_bidi
+from ._text import isolate_bidi, plain_text
 from .coverage import Coverage
 from .gaps import find_gaps
 
@@ -573,20 +573,25 @@ def _proposal_rows(proposals: gpd.GeoDataFrame, text: Mapping[str, str], view: _
     wgs = md.point_lonlat(frame, gcj02=False, precision=6)
     n = len(frame)
     rows = []
-    for i, (rank, cid, name, kind, host, marginal, share) in enumerate(zip(
-            _cell(frame, "rank"), _cell(frame, "candidate_id"), _cell(frame, "name"),
-            _cell(frame, "kind"), _cell(frame, "host_tag"), _cell(frame, "marginal_m"),
-            _cell(frame, "cumulative_share"), strict=True)):
+    for i, (rank, cid, name, kind, host, marginal, share, street, address, near) in enumerate(
+            zip(_cell(frame, "rank"), _cell(frame, "candidate_id"), _cell(frame, "name"),
+                _cell(frame, "kind"), _cell(frame, "host_tag"), _cell(frame, "marginal_m"),
+                _cell(frame, "cumulative_share"), _cell(frame, "street"),
+                _cell(frame, "address"), _cell(frame, "near"), strict=True)):
         number = int(rank) if rank is not None and not pd.isna(rank) else i + 1
-        title = f"#{number} {_esc(name) or _esc(cid)}".strip()
+        # a street position has no name: its street says where it is
+        title = f"#{number} {_esc(name) or _esc(street) or _esc(cid)}".strip()
         gain = "" if marginal is None or pd.isna(marginal) else (
             f"+{ms.fmt_m(float(marginal), lang)} {text['marginal_unit']}")
         cum = "" if share is None or pd.isna(share) else percent_text(float(share))
         popup = _popup(
             title,
-            [(text["rank"], str(number)), (text["marginal"], gain), (text["cumulative"], cum),
+            [(text["rank"], str(number)), (text["street"], _esc(street)),
+             (text["address"], _esc(address)), (text["near"], _esc(near)),
+             (text["marginal"], gain), (text["cumulative"], cum),
              (text["host"], _esc(host)), (text["kind"], _esc(kind))],
-            _amap_link(wgs[i, 0], wgs[i, 1], str(name if _esc(name) else f"#{number}")), text,
+            _amap_link(wgs[i, 0], wgs[i, 1], str(name) if _esc(name) else
+                       f"#{number} {plain_text(street).strip()}".strip()), text,
         )
         rows.append([shown[i, 1], shown[i, 0], title, popup, f"proposal-{number}",
                      str(number), 1000 + 10 * (n - i)])  # rank 1 drawn on top

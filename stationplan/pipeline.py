@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 # (name + "_s").
 COVERAGE_STAGES = ("load_network", "stations", "coverage", "gaps", "write_outputs")
 PLAN_STAGES = ("load_network", "stations", "candidates", "siting", "coverage_after",
-               "write_outputs")
+               "addresses", "write_outputs")
 CHECK_STAGES = ("load_network", "stations", "check", "coverage", "write_outputs")
 REPORT_STAGES = ("load_network", "stations", "coverage", "check", "write_outputs")
 
@@ -390,6 +390,7 @@ def run_plan(
     -------
     PlanRun
     """
+    from .addresses import read_landmarks, site_addresses
     from .siting import plan_sites, stations_with_proposals
 
     job = _Job.make(rule, network_options, station_options, map_options, on_stage)
@@ -426,6 +427,11 @@ def run_plan(
             gaps = find_gaps(cov)
             summary = summarize(cov, gaps)
             result = _engine_figures(result, before, summary, source)
+        with stage("addresses"):  # street, address and a landmark, for the field team
+            marks = (read_landmarks(network, within=net)
+                     if str(network).lower().endswith(OSM_SUFFIXES) else None)
+            result = replace(result, proposals=site_addresses(
+                net, result.proposals, lang=run_lang(job.map_options.lang, cov), landmarks=marks))
         timings = {**stage.timings, **result.timings}
         if folder is not None:
             with stage("write_outputs"):

@@ -227,7 +227,9 @@ def report_data(
         ``lang``, ``summary`` / ``plan_summary`` / ``check_summary`` (copies of the JSON
         outputs), ``stations`` (usable ``existing`` stations and ``proposed`` sites among
         the coverage's stations, counted apart), ``districts``, ``largest_gaps``,
-        ``service_audit``, ``sole_coverage``, ``curve``, ``check_rows`` and ``files``.
+        ``service_audit``, ``sole_coverage``, ``curve``, ``plan_rows`` (the plan's sites
+        in rank order: ``rank``, ``candidate_id``, ``name``, ``street``, ``address``,
+        ``near``, ``marginal_m``, ``lon``, ``lat``), ``check_rows`` and ``files``.
     """
     from .check import reason_text
 
@@ -260,6 +262,7 @@ def report_data(
             {"new_sites": int(n), "coverage_share": float(s)}
             for n, s in zip(plan.curve["new_sites"], plan.curve["coverage_share"], strict=True)
         ],
+        "plan_rows": None if plan is None else _plan_rows(plan.proposals),
         "check_rows": None,
         "files": dict(files or {}),
     }
@@ -275,6 +278,20 @@ def report_data(
             for r in checked.to_dict("records")
         ]
     return data
+
+
+def _plan_rows(proposals: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """The plan's sites for the report's table: where each stands and what it adds."""
+    if proposals.empty:
+        return []
+    lonlat = shapely.get_coordinates(proposals.to_crs(4326).geometry.to_numpy())
+    rows = []
+    for (_, r), (lon, lat) in zip(proposals.iterrows(), lonlat.tolist(), strict=True):
+        rows.append({"rank": int(r["rank"]), "candidate_id": plain_text(r.get("candidate_id")),
+                     **{c: plain_text(r.get(c)) for c in ("name", "street", "address", "near")},
+                     "marginal_m": round_m(r["marginal_m"]),
+                     "lon": round(lon, 7), "lat": round(lat, 7)})
+    return rows
 
 
 def write_report(

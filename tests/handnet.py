@@ -59,6 +59,40 @@ def hand_graph() -> nx.MultiDiGraph:
     return g
 
 
+# Two named streets crossing at O, for addresses (metres relative to (X0, Y0)):
+#   建设路 west-east along y=0: W(-400, 0)—O(0, 0)—A(300, 0)—E(600, 0), 1,000 m
+#   雄石路 south-north along x=0: S(0, -300)—O—N(0, 500), 800 m
+#   an unnamed alley A—B(300, -60) (highway=service, service=alley)
+#   an unnamed branch road N—F(0, 900) (highway=tertiary)
+CROSS_NODES = {"W": (-400, 0), "O": (0, 0), "A": (300, 0), "E": (600, 0),
+               "S": (0, -300), "N": (0, 500), "B": (300, -60), "F": (0, 900)}
+CROSS_EDGES = [
+    ("W", "O", "residential", "建设路"), ("O", "A", "residential", "建设路"),
+    ("A", "E", "residential", "建设路"), ("S", "O", "secondary", "雄石路"),
+    ("O", "N", "secondary", "雄石路"), ("A", "B", "service", None),
+    ("N", "F", "tertiary", None),
+]
+
+
+def cross_graph() -> nx.MultiDiGraph:
+    """The crossing streets as an OSMnx-style graph (both directions per street)."""
+    g = nx.MultiDiGraph(crs=HAND_CRS)
+    ids = {key: i + 1 for i, key in enumerate(CROSS_NODES)}
+    for key, (x, y) in CROSS_NODES.items():
+        g.add_node(ids[key], x=X0 + x, y=Y0 + y)
+    for i, (u, v, hw, name) in enumerate(CROSS_EDGES):
+        (x1, y1), (x2, y2) = CROSS_NODES[u], CROSS_NODES[v]
+        attrs = {"osmid": 200 + i, "highway": hw,
+                 "length": ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5}
+        if name is not None:
+            attrs["name"] = name
+        if hw == "service":
+            attrs["service"] = "alley"
+        for a, b in ((u, v), (v, u)):
+            g.add_edge(ids[a], ids[b], **attrs)
+    return g
+
+
 def write_hand_stations(path: Path) -> Path:
     lines = ["name,lon,lat"]
     for name, x, y in HAND_STATIONS:

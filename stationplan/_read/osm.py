@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,6 +33,9 @@ _KEEP_TAGS = (
 
 Ways = list[tuple[int, dict[str, str], list[int]]]
 Coords = dict[int, tuple[float, float]]
+# What a point reader keeps of an object's tags: a tuple of texts, or None to skip it.
+Pick = Callable[[Tags], tuple[str, ...] | None]
+PointRows = list[tuple[Any, ...]]
 
 
 class _Collector:
@@ -249,3 +252,57 @@ def ways_from_overpass(
         raise MissingDataError(msg)
     return collector.ways, collector.coords, collector.stats("missing" if clip is None else
                                                              "outside_area")
+
+
+def read_osm_points(
+    path: str | Path,
+    pick: Pick,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> PointRows:
+    """Read the nodes and ways of an OSM file whose tags ``pick`` accepts, as points.
+
+    A way stands at the mean of its nodes' positions (a shop mapped as a building
+    outline, say); relations are not read.
+
+    Parameters
+    ----------
+    path
+        OSM XML (optionally .bz2/.gz) or PBF file.
+    pick
+        Called with each node's and way's tags: the texts to keep, or ``None`` to skip it.
+    bbox
+        ``(west, south, east, north)`` in degrees: keep only points inside.
+
+    Returns
+    -------
+    list of tuple
+        ``(osm_type, osmid, lon, lat, *picked)`` per point, ``osm_type`` "node" or
+        "way", sorted by ``osm_type`` and ``osmid``.
+    """
+    rows: PointRows = []
+    try:
+        processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        for obj in processor.with_locations():
+            picked = pick(obj.tags)
+            if picked is None:
+                continue
+            if isinstance(obj, osmium.osm.Node):
+                if not obj.location.valid():
+                    continue
+                lon, lat = obj.location.lon, obj.location.lat
+            elif isinstance(obj, osmium.osm.Way):
+                xy = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
+                if not xy:
+                    continue
+                lon, lat = (float(c) for c in np.mean(xy, axis=0))
+            else:
+                continue
+            if bbox is not None and not (bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3]):
+                continue
+            rows.append(("node" if obj.is_node() else "way", obj.id, lon, lat, *picked))
+    except RuntimeError as exc:
+        msg = f"{path}: cannot read as an OSM file ({exc}); is it a valid .osm/.osm.pbf?"
+        raise InputError(msg) from exc
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return rows

@@ -107,6 +107,7 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     if data.get("plan_summary"):
         blocks += _plan(data["plan_summary"], data.get("curve") or [], data.get("stations"), t,
                         images, lang)
+        blocks += _plan_sites(data.get("plan_rows") or [], t)
     if data.get("check_summary"):
         blocks += _check(data["check_summary"], data.get("check_rows") or [], t, lang)
     if data.get("files"):
@@ -322,6 +323,27 @@ def _plan(p, curve, stations, t, images, lang) -> list[Block]:
                     [[Num(curve[i]["new_sites"], "report.json", ("curve", i, "new_sites"), "count"),
                       Num(curve[i]["coverage_share"], "report.json", ("curve", i, "coverage_share"),
                           "share")] for i in picks]))
+    return out
+
+
+def _plan_sites(rows, t) -> list[Block]:
+    """The proposed sites in rank order, with the words a field team finds them by."""
+    if not rows:
+        return []
+    table = []
+    for i, r in enumerate(rows[:_MAX_CHECK_ROWS]):
+        name = r["name"] or f"#{r['rank']} {r['street']}".strip()
+        href = (f"https://uri.amap.com/marker?position={r['lon']:.6f},{r['lat']:.6f}"
+                f"&name={quote(name)}&coordinate=wgs84")
+        table.append([str(r["rank"]), *(isolate_bidi(r[c]) or "–" for c in
+                                        ("name", "street", "address", "near")),
+                      Num(r["marginal_m"], "report.json", ("plan_rows", i, "marginal_m"), "m"),
+                      [f"{r['lon']:.5f}, {r['lat']:.5f} ", Link(t["map_link"], href)]])
+    out: list[Block] = [("h3", [t["plan_sites"]]),
+                        ("table", ["#", t["name"], t["street"], t["address"], t["near"],
+                                   t["gain"], t["where"]], table)]
+    if len(rows) > _MAX_CHECK_ROWS:
+        out.append(("p", [t["more"].format(n=len(rows) - _MAX_CHECK_ROWS)]))
     return out
 
 
