@@ -43,6 +43,7 @@ from ._options import (
     MapOptions,
     NetworkOptions,
     StationOptions,
+    check_plan_options,
 )
 from ._outdir import check_out_dir, run_files
 from ._render.netout import write_network
@@ -392,6 +393,10 @@ def run_plan(
     -------
     PlanRun
     """
+    check_plan_options(
+        target_share=target_share, new_sites=new_sites, candidate_spacing_m=candidate_spacing_m,
+        candidate_snap_m=candidate_snap_m, resolution_m=resolution_m, class_weights=class_weights,
+        min_spacing_m=min_spacing_m, spacing=spacing, time_limit_s=time_limit_s, seed=seed)
     from .siting import plan_sites, stations_with_proposals
 
     job = _Job.make(rule, network_options, station_options, map_options, on_stage)
