@@ -323,7 +323,7 @@ class CenterlineOptions:
         Also join lines where they cross (by default only where they share a vertex, an
         end lies on another line, or two ends lie within ``join_tolerance_m``).
     join_tolerance_m
-        Join line ends closer than this, in metres.
+        Join line ends closer than this, in metres (>= 0).
     class_column, oneway_column
         Columns holding the road class and the one-way flag (found among common names
         when not given).
@@ -399,8 +399,8 @@ class NetworkOptions:
         file's own, e.g. "gcj02" for a polygon drawn on Amap (command line:
         ``--area-crs``); needs ``area``.
     margin_m
-        Metres of streets kept beyond the area; ``None``: the coverage limit for coverage,
-        plan, check and report, 500 m for the network command.
+        Metres (>= 0) of streets kept beyond the area; ``None``: the coverage limit for
+        coverage, plan, check and report, 500 m for the network command.
     roads
         Which road classes are demand; ``None`` (the default) means the brief's classes,
         :data:`~stationplan.BRIEF_ROAD_CLASSES` (kept as ``None`` here because building
@@ -464,7 +464,7 @@ class StationOptions:
         As for :func:`~stationplan.read_stations` (``crs="gcj02"`` for Gaode/Tencent
         coordinates).
     max_snap_m
-        Stations farther than this many metres from every street are not used.
+        Stations farther than this many metres (> 0) from every street are not used.
 
     Examples
     --------

@@ -36,11 +36,11 @@ class CoverageRule:
     Parameters
     ----------
     radius_m
-        Network distance limit in metres, or ``None``.
+        Network distance limit in metres (> 0), or ``None``.
     max_minutes
-        Travel-time limit in minutes, or ``None``.
+        Travel-time limit in minutes (> 0), or ``None``.
     speed_kmh
-        Speed that turns ``max_minutes`` into metres.
+        Speed in km/h (> 0) that turns ``max_minutes`` into metres.
 
     Examples
     --------
