@@ -8,6 +8,7 @@ nothing heavy, so the command line can build its parser from it quickly.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,6 +82,198 @@ EXPORT_FORMATS = ("geojson", "csv", "kml", "gpx", "amap")
 _TIANDITU_KEY = re.compile(r"[0-9A-Za-z]{8,64}")
 
 
+# --- ranges of the numeric options -----------------------------------------------------
+# One rule per option, used by the option objects, the public functions that take the
+# option, and the command line's argument types, so that each says the same thing.
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric option may take: finite, at least ``low`` (or above it when
+    ``strict``), at most ``high``, and whole when ``whole``; ``what`` says what it measures.
+
+    Examples
+    --------
+    >>> Range("metres", strict=True).check("radius_m", 500)
+    >>> Range("metres", strict=True).check("radius_m", float("nan"))
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: radius_m must be a number > 0 (metres), not nan
+    >>> Range("new sites", low=1, whole=True).parse("2"), Range("share", high=1).rule
+    (2, 'must be a number >= 0 and <= 1 (share)')
+    """
+
+    what: str
+    low: float = 0.0
+    strict: bool = False
+    high: float | None = None
+    whole: bool = False
+
+    @property
+    def rule(self) -> str:
+        """The rule in words, without the option's name."""
+        kind = "a whole number" if self.whole else "a number"
+        low = f"{'>' if self.strict else '>='} {self.low:g}"
+        high = "" if self.high is None else f" and <= {self.high:g}"
+        return f"must be {kind} {low}{high} ({self.what})"
+
+    def holds(self, value: object) -> bool:
+        """Whether ``value`` is allowed (a bool is not a number here)."""
+        if isinstance(value, bool) or not isinstance(
+                value, numbers.Integral if self.whole else numbers.Real):
+            return False
+        try:  # whole numbers are compared as they are: a huge seed is still a seed
+            number = int(value) if self.whole else float(value)  # type: ignore[call-overload]
+        except OverflowError:  # an int too large for a float
+            return False
+        return ((self.whole or math.isfinite(number))
+                and (number > self.low if self.strict else number >= self.low)
+                and (self.high is None or number <= self.high))
+
+    def check(self, name: str, value: object) -> None:
+        """Raise :class:`~stationplan.InputError` naming ``name`` unless ``value`` holds."""
+        if not self.holds(value):
+            msg = f"{name} {self.rule}, not {_shown(value)}"
+            raise InputError(msg)
+
+    def parse(self, text: str) -> Any:
+        """The number written in ``text`` (an int when ``whole``), or an
+        :class:`~stationplan.InputError` without the option's name (the caller adds it)."""
+        try:
+            value: float = int(text) if self.whole else float(text)
+        except ValueError:
+            value = math.nan
+        if not self.holds(value):
+            msg = f"{self.rule}, not {text!r}"
+            raise InputError(msg)
+        return value
+
+
+def _shown(value: object) -> str:
+    """A value for a message: numpy numbers as plain numbers."""
+    item = getattr(value, "item", None)
+    return repr(item() if callable(item) and getattr(value, "ndim", None) == 0 else value)
+
+
+# Every numeric option of the library and the command line (``--radius-m`` is
+# ``radius_m``). Nothing takes inf: a limit is switched off with None or its own flag.
+RANGES: Mapping[str, Range] = MappingProxyType({
+    # coverage rule
+    "radius_m": Range("metres along the streets to a station", strict=True),
+    "max_minutes": Range("minutes of travel to a station", strict=True),
+    "speed_kmh": Range("km/h", strict=True),
+    # station files
+    "max_snap_m": Range("metres from a station to its street", strict=True),
+    # network
+    "margin_m": Range("metres of streets kept beyond the area"),
+    "join_tolerance_m": Range("metres between line ends that are joined"),
+    # check
+    "min_gain_m": Range("metres of street a site must add"),
+    "spacing_m": Range("network metres between stations"),
+    # plan (candidate_spacing_m and time_limit_s also for check's benchmark)
+    "target_share": Range("share of all demand street", strict=True, high=1.0),
+    "new_sites": Range("new sites to place", low=1, whole=True),
+    # Below a metre the candidates or units would be too many to hold.
+    "candidate_spacing_m": Range("metres between street candidates", low=1),
+    "candidate_snap_m": Range("metres from a host to its street", strict=True),
+    "resolution_m": Range("metres of street per unit of the coarse model", low=1),
+    "class_weight": Range("demand weight of a road class, 1 when not given"),
+    "min_spacing_m": Range("metres between stations; 0 for no minimum"),
+    "time_limit_s": Range("seconds", strict=True),
+    "seed": Range("seed of the local search", whole=True),
+})
+
+
+def check_option(name: str, value: object, *, kind: str | None = None) -> None:
+    """Raise :class:`~stationplan.InputError` unless ``value`` is in the range of option
+    ``kind`` (default ``name``) of :data:`RANGES`; the message names ``name``.
+
+    Examples
+    --------
+    >>> check_option("margin_m", 0)
+    >>> check_option("spacing_m", 0, kind="candidate_spacing_m")
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: spacing_m must be a number >= 1 (metres between street \
+candidates), not 0
+    """
+    RANGES[kind or name].check(name, value)
+
+
+def check_class_weights(class_weights: object, *, name: str = "class_weights") -> None:
+    """Raise unless ``class_weights`` maps road classes (text) to weights >= 0.
+
+    Examples
+    --------
+    >>> check_class_weights({"primary": 2, "footway": 0})
+    >>> check_class_weights({"primary": float("inf")})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: class_weights['primary'] must be a number >= 0 ..., not inf
+    """
+    if not isinstance(class_weights, Mapping):
+        msg = f"{name} must map road classes to weights, not {class_weights!r}"
+        raise InputError(msg)
+    for key, weight in class_weights.items():
+        if not (isinstance(key, str) and key.strip()):
+            msg = f"{name} must map road classes (text) to weights, not {key!r}"
+            raise InputError(msg)
+        check_option(f"{name}[{key!r}]", weight, kind="class_weight")
+
+
+def check_plan_options(
+    *,
+    target_share: object = None,
+    new_sites: object = None,
+    candidate_spacing_m: object = CANDIDATE_SPACING_M,
+    candidate_snap_m: object = CANDIDATE_SNAP_M,
+    resolution_m: object = RESOLUTION_M,
+    class_weights: object = None,
+    min_spacing_m: object = None,
+    spacing: object = SPACING,
+    time_limit_s: object = TIME_LIMIT_S,
+    seed: object = SEED,
+) -> None:
+    """Raise :class:`~stationplan.InputError` naming every siting option out of range.
+
+    The options of :func:`~stationplan.run_plan` and :func:`~stationplan.plan_sites`
+    (``None`` for ``target_share``, ``new_sites``, ``class_weights`` and
+    ``min_spacing_m`` means not given); all problems are reported together.
+
+    Examples
+    --------
+    >>> check_plan_options(new_sites=3, min_spacing_m=0)
+    >>> check_plan_options(target_share=1.5, seed=-1)  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: target_share must be a number > 0 and <= 1 (share of
+    all demand street), not 1.5; seed must be a whole number >= 0 (seed of the local
+    search), not -1
+    """
+    problems = []
+    if target_share is not None and new_sites is not None:
+        problems.append("give target_share or new_sites, not both")
+    values = {"target_share": target_share, "new_sites": new_sites,
+              "candidate_spacing_m": candidate_spacing_m, "candidate_snap_m": candidate_snap_m,
+              "resolution_m": resolution_m, "min_spacing_m": min_spacing_m,
+              "time_limit_s": time_limit_s, "seed": seed}
+    for name, value in values.items():
+        if value is not None or name not in ("target_share", "new_sites", "min_spacing_m"):
+            try:
+                check_option(name, value)
+            except InputError as exc:
+                problems.append(str(exc))
+    if spacing not in SPACING_METHODS:
+        problems.append(f"spacing must be one of {', '.join(SPACING_METHODS)}, not {spacing!r}")
+    if class_weights is not None:
+        try:
+            check_class_weights(class_weights)
+        except InputError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise InputError("; ".join(problems))
+
+
 @dataclass(frozen=True)
 class MapOptions:
     """Language and basemap of the HTML maps; checked when made, before a long run.
@@ -139,7 +332,7 @@ class CenterlineOptions:
         Also join lines where they cross (by default only where they share a vertex, an
         end lies on another line, or two ends lie within ``join_tolerance_m``).
     join_tolerance_m
-        Join line ends closer than this, in metres.
+        Join line ends closer than this, in metres (>= 0).
     class_column, oneway_column
         Columns holding the road class and the one-way flag (found among common names
         when not given).
@@ -160,25 +353,9 @@ class CenterlineOptions:
     oneway_column: str | None = None
 
     def __post_init__(self) -> None:
-        _check_metres("join_tolerance_m", self.join_tolerance_m, what="metres")
+        check_option("join_tolerance_m", self.join_tolerance_m)
         for name in ("class_column", "oneway_column"):
             _check_text(name, getattr(self, name), what="a column name")
-
-
-def _check_metres(name: str, value: object, *, what: str) -> None:
-    """Raise unless ``value`` is a finite number >= 0 (a bool is not a number here).
-
-    >>> _check_metres("margin_m", 0, what="metres")
-    >>> _check_metres("margin_m", -1.0, what="metres of streets kept beyond the area")
-    Traceback (most recent call last):
-    ...
-    stationplan._errors.InputError: margin_m must be a number >= 0 (metres of streets kept \
-beyond the area), not -1.0
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-            math.isfinite(value) and value >= 0):
-        msg = f"{name} must be a number >= 0 ({what}), not {value!r}"
-        raise InputError(msg)
 
 
 CRS_HELP = ("'wgs84', 'gcj02' (Amap, Tencent), 'bd09' (Baidu), 'cgcs2000' or 'EPSG:<code>'")
@@ -231,8 +408,8 @@ class NetworkOptions:
         file's own, e.g. "gcj02" for a polygon drawn on Amap (command line:
         ``--area-crs``); needs ``area``.
     margin_m
-        Metres of streets kept beyond the area; ``None``: the coverage limit for coverage,
-        plan, check and report, 500 m for the network command.
+        Metres (>= 0) of streets kept beyond the area; ``None``: the coverage limit for
+        coverage, plan, check and report, 500 m for the network command.
     roads
         Which road classes are demand; ``None`` (the default) means the brief's classes,
         :data:`~stationplan.BRIEF_ROAD_CLASSES` (kept as ``None`` here because building
@@ -269,8 +446,7 @@ class NetworkOptions:
             msg = f"mode {self.mode!r} is not known; choose one of {', '.join(MODE_NAMES)}"
             raise InputError(msg)
         if self.margin_m is not None:
-            _check_metres("margin_m", self.margin_m, what="metres of streets kept beyond the "
-                          "area; None for the default")
+            check_option("margin_m", self.margin_m)
         _check_text("area_place", self.area_place, what="a place name")
         _check_crs("area_crs", self.area_crs)
         if self.area_crs is not None and self.area is None:
@@ -297,7 +473,7 @@ class StationOptions:
         As for :func:`~stationplan.read_stations` (``crs="gcj02"`` for Gaode/Tencent
         coordinates).
     max_snap_m
-        Stations farther than this many metres from every street are not used.
+        Stations farther than this many metres (> 0) from every street are not used.
 
     Examples
     --------
@@ -306,7 +482,7 @@ class StationOptions:
     >>> StationOptions(max_snap_m=-5)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    stationplan._errors.InputError: max_snap_m must be a number >= 0 ...
+    stationplan._errors.InputError: max_snap_m must be a number > 0 ...
     """
 
     crs: Any = None
@@ -318,8 +494,7 @@ class StationOptions:
     max_snap_m: float = MAX_SNAP_M
 
     def __post_init__(self) -> None:
-        _check_metres("max_snap_m", self.max_snap_m,
-                      what="metres from a station to its street")
+        check_option("max_snap_m", self.max_snap_m)
         _check_text("encoding", self.encoding, what="a text encoding such as 'gbk'")
         _check_crs("crs", self.crs)
         for name in ("lon_col", "lat_col", "name_col"):
@@ -371,15 +546,11 @@ class CheckOptions:
 
     def __post_init__(self) -> None:
         _check_crs("proposal_crs", self.proposal_crs)
-        _check_metres("min_gain_m", self.min_gain_m, what="metres of new coverage")
+        check_option("min_gain_m", self.min_gain_m)
         if self.spacing_m is not None:
-            _check_metres("spacing_m", self.spacing_m, what="metres between stations")
-        _check_metres("candidate_spacing_m", self.candidate_spacing_m,
-                      what="metres between street candidates")
-        _check_metres("time_limit_s", self.time_limit_s, what="seconds")
-        if not isinstance(self.class_weights, Mapping):
-            msg = (f"class_weights must map road classes to weights, "
-                   f"not {self.class_weights!r}")
-            raise InputError(msg)
+            check_option("spacing_m", self.spacing_m)
+        check_option("candidate_spacing_m", self.candidate_spacing_m)
+        check_option("time_limit_s", self.time_limit_s)
+        check_class_weights(self.class_weights)
         # read-only, so that the frozen options stay unchanged
         object.__setattr__(self, "class_weights", MappingProxyType(dict(self.class_weights)))

@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from ._errors import InputError, MissingDataError
+from ._options import check_option
 from .network import StreetNetwork
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,7 @@ def street_candidates(
     geopandas.GeoDataFrame
         Columns :data:`CANDIDATE_COLUMNS`, Point geometry on the street (network CRS).
     """
-    if spacing_m <= 0:
-        msg = f"spacing_m must be positive, got {spacing_m}"
-        raise InputError(msg)
+    check_option("spacing_m", spacing_m, kind="candidate_spacing_m")
     edges = network.edges
     ok = ~edges["highway"].isin(excluded_classes).to_numpy()
     length = edges["length_m"].to_numpy()
@@ -141,6 +140,7 @@ def snap_candidates(
 
     Points farther than ``max_snap_m`` from every allowed street are dropped and counted.
     """
+    check_option("max_snap_m", max_snap_m, kind="candidate_snap_m")
     if points.crs is None:
         msg = "candidate points have no CRS; set it, e.g. .set_crs(4326)"
         raise InputError(msg)

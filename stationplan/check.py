@@ -30,7 +30,6 @@ conflict between two proposals goes to the one that adds more.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Hashable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -44,7 +43,7 @@ from . import _route
 from ._errors import InputError
 from ._figures import round_m, share
 from ._i18n import resolve_lang, section, text
-from ._options import CANDIDATE_SPACING_M, TIME_LIMIT_S
+from ._options import CANDIDATE_SPACING_M, TIME_LIMIT_S, check_class_weights, check_option
 from ._route import catchment as ct
 from ._text import cell_text, isolate_bidi
 from ._version import __version__
@@ -123,21 +122,22 @@ def check_sites(
     """
     rule = rule or CoverageRule.for_mode(network.mode.name)
     limit = rule.limit_m
-    spacing = limit if spacing_m is None else float(spacing_m)
-    for name, value in (("min_gain_m", min_gain_m), ("spacing_m", spacing),
-                        ("max_snap_m", max_snap_m)):
-        if not (np.isfinite(value) and value >= 0):
-            msg = f"{name} must be a number >= 0, got {value!r}"
-            raise InputError(msg)
+    check_option("min_gain_m", min_gain_m)
+    if spacing_m is not None:
+        check_option("spacing_m", spacing_m)
+    check_option("max_snap_m", max_snap_m)
+    if class_weights is not None:
+        check_class_weights(class_weights)
     if proposals.crs is None:
         msg = "proposals have no CRS; set it, e.g. proposals.set_crs(4326)"
         raise InputError(msg)
+    spacing = limit if spacing_m is None else float(spacing_m)
     settings = {"rule": rule.describe(), "min_gain_m": float(min_gain_m), "spacing_m": spacing,
                 "max_snap_m": float(max_snap_m), "class_weights": dict(class_weights or {}),
                 "tolerance_m": TOLERANCE_M}
 
     p = _proposal_frame(proposals)
-    snapped = snap_stations(network, p, max_snap_m=math.inf)
+    snapped = snap_stations(network, p, max_snap_m=None)
     k = len(p)
     valid = (p["status"] == "ok").to_numpy() & (snapped["edge_id"].to_numpy() >= 0)
     snap = snapped["snap_dist_m"].to_numpy(float)

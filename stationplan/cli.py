@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import logging
+import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NoReturn
 
 from . import _options as opt
 from ._errors import InputError, StationplanError
@@ -31,7 +33,10 @@ DEMO_OUT = "maps/demo"
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a one-line usage error (2)
+        return exc.code if isinstance(exc.code, int) else 0
     with _logging_to_stderr(quiet=args.quiet, debug=args.debug), _sigterm_interrupts():
         return _run(args)
 
@@ -292,33 +297,96 @@ def _map_path(paths: dict, *, resolve: bool = False) -> str:
 
 
 def _objective(args: argparse.Namespace) -> tuple[float | None, int | None]:
+    """The plan's goal: ``(target_share, None)`` or ``(None, new_sites)``, checked when
+    the arguments were parsed."""
     if args.new_sites is not None:
         return None, args.new_sites
-    text = args.target.strip().rstrip("%")
+    return args.target, None
+
+
+def _target(text: str) -> float:
+    """The argument type of ``--target``: a share (0.95) or a percentage (95% or 95).
+
+    >>> _target("95%"), _target("0.5"), _target("100")
+    (0.95, 0.5, 1.0)
+    >>> _target("150%")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a number > 0 and <= 1 (share ...) or a percentage \
+like 95%, not '150%'
+    """
+    body = text.strip()
     try:
-        value = float(text)
+        value = float(body.removesuffix("%"))
     except ValueError:
-        msg = f"--target {args.target!r}: give a share like 100% or 0.95"
-        raise InputError(msg) from None
-    share = value / 100 if args.target.strip().endswith("%") or value > 1 else value
-    return share, None
+        value = float("nan")
+    share = value / 100 if body.endswith("%") or value > 1 else value
+    rng = opt.RANGES["target_share"]
+    if not rng.holds(share):
+        msg = f"{rng.rule} or a percentage like 95%, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return share
 
 
 def _weights(text: str | None) -> dict[str, float]:
-    """Parse ``primary=2,secondary=1.5`` into a dict."""
+    """Parse ``primary=2,secondary=1.5`` into a dict (each weight a number >= 0).
+
+    >>> _weights("primary=2, footway=0")
+    {'primary': 2.0, 'footway': 0.0}
+    >>> _weights("primary=-1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: the weight of primary must be a number >= 0 ..., not '-1'
+    """
     out: dict[str, float] = {}
     for part in (text or "").split(","):
         if not part.strip():
             continue
-        key, sep, value = part.partition("=")
-        try:
-            out[key.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            msg = f"--weights: {part!r} is not CLASS=NUMBER (e.g. primary=2)"
+        key, sep, value = (word.strip() for word in part.partition("="))
+        if not (sep and key):
+            msg = f"{part.strip()!r} is not CLASS=NUMBER (e.g. primary=2)"
             raise InputError(msg)
+        if key in out:
+            msg = f"{key} is given twice"
+            raise InputError(msg)
+        try:
+            out[key] = opt.RANGES["class_weight"].parse(value)
+        except InputError as exc:
+            msg = f"the weight of {key} {exc}"
+            raise InputError(msg) from None
     return out
+
+
+def _weights_text(text: str) -> str:
+    """The argument type of ``--weights``: the text, once :func:`_weights` has read it."""
+    try:
+        _weights(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _number(name: str) -> Callable[[str], Any]:
+    """The argument type of the numeric option ``name``: its value, checked with the
+    option's range in :data:`stationplan._options.RANGES` (the library's own check).
+
+    >>> _number("seed")("7"), _number("radius_m")("1e3")
+    (7, 1000.0)
+    >>> _number("max_snap_m")("nan")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a number > 0 (metres from a station to its street), \
+not 'nan'
+    """
+    rng = opt.RANGES[name]
+
+    def number(text: str) -> Any:
+        try:
+            return rng.parse(text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return number
 
 
 # --- progress on stderr ----------------------------------------------------------------
@@ -381,17 +449,17 @@ def _stage_bar(label: str, stages: Sequence[str], *,
 def _add_rule_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=opt.MODE_NAMES, default=opt.MODE,
                    help=f"travel mode (default {opt.MODE})")
-    p.add_argument("--radius-m", type=float, default=opt.RADIUS_M,
-                   help=f"network distance limit in metres (default {opt.RADIUS_M:g})")
-    p.add_argument("--max-minutes", type=float, default=opt.MAX_MINUTES,
-                   help=f"travel-time limit in minutes (default {opt.MAX_MINUTES:g}); both "
+    p.add_argument("--radius-m", type=_number("radius_m"), default=opt.RADIUS_M,
+                   help=f"network distance limit in metres, > 0 (default {opt.RADIUS_M:g})")
+    p.add_argument("--max-minutes", type=_number("max_minutes"), default=opt.MAX_MINUTES,
+                   help=f"travel-time limit in minutes, > 0 (default {opt.MAX_MINUTES:g}); both "
                         "limits must hold")
-    p.add_argument("--speed-kmh", type=float, default=None,
-                   help="speed for the time limit (default: walk 6, bike 15, ebike 20)")
+    p.add_argument("--speed-kmh", type=_number("speed_kmh"), default=None,
+                   help="speed for the time limit, > 0 (default: walk 6, bike 15, ebike 20)")
     p.add_argument("--no-time-limit", action="store_true", help="use the distance limit only")
-    p.add_argument("--max-snap-m", type=float, default=opt.MAX_SNAP_M,
-                   help="stations farther than this from every street are not used "
-                        f"(default {opt.MAX_SNAP_M:g})")
+    p.add_argument("--max-snap-m", type=_number("max_snap_m"), default=opt.MAX_SNAP_M,
+                   help="stations farther than this many metres (> 0) from every street are "
+                        f"not used (default {opt.MAX_SNAP_M:g})")
 
 
 NETWORK_HELP = ("OSM file (.osm, .osm.bz2, .osm.pbf, ...), centerline file (.gpkg, .shp, "
@@ -409,9 +477,10 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--area-crs", default=None,
                    help="coordinate system of the --area file when it is not the file's own: "
                         "wgs84, gcj02 (a polygon drawn on Amap), bd09, cgcs2000 or EPSG:<code>")
-    g.add_argument("--margin-m", type=float, default=None,
-                   help="streets kept beyond the area to carry paths (default: the coverage "
-                        f"limit; {opt.NETWORK_MARGIN_M:g} for the network command)")
+    g.add_argument("--margin-m", type=_number("margin_m"), default=None,
+                   help="metres (>= 0) of streets kept beyond the area to carry paths "
+                        f"(default: the coverage limit; {opt.NETWORK_MARGIN_M:g} for the "
+                        "network command)")
     g.add_argument("--serve", action="append", metavar="CLASSES",
                    help="road classes to serve, comma-separated, or 'all' "
                         f"(default: {','.join(opt.BRIEF_SERVE)})")
@@ -421,8 +490,8 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--split-at-crossings", action="store_true",
                    help="centerline files: join lines where they cross (default: only at "
                         "shared vertices, ends near ends, and ends lying on a line)")
-    g.add_argument("--join-tolerance-m", type=float, default=None,
-                   help="centerline files: join line ends closer than this "
+    g.add_argument("--join-tolerance-m", type=_number("join_tolerance_m"), default=None,
+                   help="centerline files: join line ends closer than this many metres, >= 0 "
                         f"(default {opt.JOIN_TOLERANCE_M:g})")
     g.add_argument("--class-column", help="centerline files: column with the road class")
     g.add_argument("--oneway-column", help="centerline files: column with the one-way flag")
@@ -476,20 +545,24 @@ def _add_check_options(p: argparse.ArgumentParser, *, required: bool) -> None:
                         "station file's (wgs84, gcj02, bd09, cgcs2000, EPSG:<code>); it "
                         "replaces even a CRS the proposal file declares; default: --crs "
                         "(for files that do not declare one)")
-    g.add_argument("--min-gain-m", type=float, default=opt.MIN_GAIN_M,
-                   help="street metres a site must add to be accepted "
+    g.add_argument("--min-gain-m", type=_number("min_gain_m"), default=opt.MIN_GAIN_M,
+                   help="street metres (>= 0) a site must add to be accepted "
                         f"(default {opt.MIN_GAIN_M:g})")
-    g.add_argument("--spacing-m", type=float, default=None,
-                   help="minimum network distance to existing stations and accepted "
-                        "proposals; exactly this far is allowed (default: the coverage limit)")
-    g.add_argument("--weights", help="demand weight per road class, e.g. primary=2")
+    g.add_argument("--spacing-m", type=_number("spacing_m"), default=None,
+                   help="minimum network distance in metres (>= 0) to existing stations and "
+                        "accepted proposals; exactly this far is allowed (default: the "
+                        "coverage limit)")
+    g.add_argument("--weights", type=_weights_text,
+                   help="demand weight (>= 0) per road class, e.g. primary=2; others weigh 1")
     g.add_argument("--no-benchmark", action="store_true",
                    help="skip the solver's answer with the same number of new sites")
-    g.add_argument("--candidate-spacing-m", type=float, default=opt.CANDIDATE_SPACING_M,
-                   help="benchmark: distance between the solver's street candidates "
+    g.add_argument("--candidate-spacing-m", type=_number("candidate_spacing_m"),
+                   default=opt.CANDIDATE_SPACING_M,
+                   help="benchmark: metres (>= 1) between the solver's street candidates "
                         f"(default {opt.CANDIDATE_SPACING_M:g})")
-    g.add_argument("--time-limit-s", type=float, default=opt.TIME_LIMIT_S,
-                   help=f"benchmark: time limit of the exact search (default {opt.TIME_LIMIT_S:g})")
+    g.add_argument("--time-limit-s", type=_number("time_limit_s"), default=opt.TIME_LIMIT_S,
+                   help="benchmark: time limit of the exact search in seconds, > 0 "
+                        f"(default {opt.TIME_LIMIT_S:g})")
 
 
 def _add_report_options(p: argparse.ArgumentParser) -> None:
@@ -503,12 +576,59 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                         "own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
 
 
+class _Parser(argparse.ArgumentParser):
+    """The argument parser of the command line and its commands: an error is one line on
+    stderr naming the option (exit 2), with the closest option to a misspelt one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: Mapping[str, argparse.ArgumentParser] = {}  # set by _parser
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` as one line and exit 2 (argparse prints the usage first)."""
+        line = " ".join(_suggest(message).split())
+        self.exit(2, f"{self.prog}: error: {line} (see {self.prog} --help)\n")
+
+    # Any: typeshed overloads parse_args on the namespace's type; ours is the default.
+    def parse_args(self, args: Iterable[str] | None = None, namespace: Any = None) -> Any:
+        """Parse like argparse, but report unknown arguments from the command's parser, so
+        that the suggestion is among the command's own options."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser = self.commands.get(getattr(parsed, "command", None) or "", self)
+            parser.error(_unrecognized(parser, extras))
+        return parsed
+
+
+def _unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """The message for arguments ``parser`` does not know, with the closest known option."""
+    # without the dashes, which every option shares and which would make all look close
+    known = [s[2:] for s in parser._option_string_actions if s.startswith("--")]
+    msg = f"unrecognized arguments: {' '.join(extras)}"
+    for word in extras:
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word[2:].split("=", 1)[0], known, n=1)
+            if close:
+                return f"{msg}; did you mean --{close[0]}?"
+    return msg
+
+
+def _suggest(message: str) -> str:
+    """Add the closest choice to argparse's "invalid choice" message (a misspelt command)."""
+    m = re.fullmatch(r"argument (.+): invalid choice: '(.*)' \(choose from (.*)\)", message)
+    if m:
+        close = difflib.get_close_matches(m[2], re.findall(r"'([^']*)'", m[3]), n=1)
+        if close:
+            return f"{message}; did you mean {close[0]}?"
+    return message
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="stationplan", description="Plan care-station coverage along street networks."
     )
     parser.add_argument("--version", action="version", version=f"stationplan {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="only errors")
     common.add_argument("--debug", action="store_true", help="debug log and tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -555,11 +675,13 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--out", required=True, help="output folder")
     plan.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     goal = plan.add_mutually_exclusive_group()
-    goal.add_argument("--target", default=f"{100 * opt.TARGET_SHARE:g}%",
-                      help="fewest new sites covering this share of all demand streets "
-                           f"(default {100 * opt.TARGET_SHARE:g}%%)")
-    goal.add_argument("--new-sites", type=int, default=None,
-                      help="the K new sites that cover the most street length")
+    goal.add_argument("--target", type=_target, default=f"{100 * opt.TARGET_SHARE:g}%",
+                      help="fewest new sites covering this share of all demand streets: a "
+                           "percentage (95%%, or 95) or a fraction (0.95), above 0 and at "
+                           f"most 100%% (default {100 * opt.TARGET_SHARE:g}%%)")
+    goal.add_argument("--new-sites", type=_number("new_sites"), default=None, metavar="K",
+                      help="the K new sites (a whole number >= 1) that cover the most street "
+                           "length")
     g = plan.add_argument_group("siting")
     g.add_argument("--candidates", default=opt.CANDIDATES,
                    help="auto (host shops in the OSM file, --hosts, and street positions "
@@ -569,25 +691,31 @@ def _parser() -> argparse.ArgumentParser:
                         f"default {opt.CANDIDATES}")
     g.add_argument("--hosts", metavar="FILE",
                    help="willing hosts (a station-like sheet) added to the candidates")
-    g.add_argument("--candidate-spacing-m", type=float, default=opt.CANDIDATE_SPACING_M,
-                   help="street candidates: distance between positions "
+    g.add_argument("--candidate-spacing-m", type=_number("candidate_spacing_m"),
+                   default=opt.CANDIDATE_SPACING_M,
+                   help="street candidates: metres (>= 1) between positions "
                         f"(default {opt.CANDIDATE_SPACING_M:g})")
-    g.add_argument("--candidate-snap-m", type=float, default=opt.CANDIDATE_SNAP_M,
-                   help="hosts farther than this from a street are left out "
+    g.add_argument("--candidate-snap-m", type=_number("candidate_snap_m"),
+                   default=opt.CANDIDATE_SNAP_M,
+                   help="hosts farther than this many metres (> 0) from a street are left out "
                         f"(default {opt.CANDIDATE_SNAP_M:g})")
     g.add_argument("--exclude", metavar="FILE", help="polygons where no station may go")
-    g.add_argument("--resolution-m", type=float, default=opt.RESOLUTION_M,
-                   help="street unit of the coarse siting model, used only when the exact "
-                        f"model does not fit in memory (default {opt.RESOLUTION_M:g})")
-    g.add_argument("--weights", help="demand weight per road class, e.g. primary=2,secondary=1.5")
-    g.add_argument("--min-spacing-m", type=float, default=None,
-                   help="minimum distance between stations (default none)")
+    g.add_argument("--resolution-m", type=_number("resolution_m"), default=opt.RESOLUTION_M,
+                   help="street unit in metres (>= 1) of the coarse siting model, used only "
+                        f"when the exact model does not fit in memory "
+                        f"(default {opt.RESOLUTION_M:g})")
+    g.add_argument("--weights", type=_weights_text,
+                   help="demand weight (>= 0) per road class, e.g. primary=2,secondary=1.5; "
+                        "others weigh 1")
+    g.add_argument("--min-spacing-m", type=_number("min_spacing_m"), default=None,
+                   help="minimum distance in metres (>= 0) between stations (default none)")
     g.add_argument("--spacing", choices=opt.SPACING_METHODS, default=opt.SPACING,
                    help=f"how --min-spacing-m is measured (default {opt.SPACING})")
-    g.add_argument("--time-limit-s", type=float, default=opt.TIME_LIMIT_S,
-                   help=f"time limit of the exact search (default {opt.TIME_LIMIT_S:g})")
-    g.add_argument("--seed", type=int, default=opt.SEED,
-                   help=f"seed of the local search (default {opt.SEED})")
+    g.add_argument("--time-limit-s", type=_number("time_limit_s"), default=opt.TIME_LIMIT_S,
+                   help="time limit of the exact search in seconds, > 0 "
+                        f"(default {opt.TIME_LIMIT_S:g})")
+    g.add_argument("--seed", type=_number("seed"), default=opt.SEED,
+                   help=f"seed of the local search, a whole number >= 0 (default {opt.SEED})")
     _add_rule_options(plan)
     _add_map_options(plan)
     _add_network_options(plan)
@@ -636,6 +764,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_network_options(rep)
     _add_station_options(rep)
     rep.set_defaults(func=_cmd_report)
+    parser.commands = sub.choices
     return parser
 
 

@@ -20,6 +20,7 @@ import shapely
 
 from . import _route
 from ._errors import InputError
+from ._options import check_option
 from ._route import kernels as _kernels
 from .network import MODES, StreetNetwork
 
@@ -35,11 +36,11 @@ class CoverageRule:
     Parameters
     ----------
     radius_m
-        Network distance limit in metres, or ``None``.
+        Network distance limit in metres (> 0), or ``None``.
     max_minutes
-        Travel-time limit in minutes, or ``None``.
+        Travel-time limit in minutes (> 0), or ``None``.
     speed_kmh
-        Speed that turns ``max_minutes`` into metres.
+        Speed in km/h (> 0) that turns ``max_minutes`` into metres.
 
     Examples
     --------
@@ -47,6 +48,10 @@ class CoverageRule:
     (500.0, 'distance and time')
     >>> CoverageRule(radius_m=500, max_minutes=5, speed_kmh=4.5).limit_m
     375.0
+    >>> CoverageRule(radius_m=float("nan"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: radius_m must be a number > 0 (metres ...), not nan
     """
 
     radius_m: float | None = 500.0
@@ -59,9 +64,13 @@ class CoverageRule:
             raise InputError(msg)
         for name in ("radius_m", "max_minutes", "speed_kmh"):
             value = getattr(self, name)
-            if value is not None and not (np.isfinite(value) and value > 0):
-                msg = f"{name} must be a positive number, got {value!r}"
-                raise InputError(msg)
+            if value is not None or name == "speed_kmh":
+                check_option(name, value)
+        time_m = self.time_limit_m
+        if time_m is not None and not np.isfinite(time_m):  # both finite, the product not
+            msg = (f"max_minutes {self.max_minutes!r} at speed_kmh {self.speed_kmh!r} is "
+                   "farther than any limit can be; give smaller numbers")
+            raise InputError(msg)
 
     @classmethod
     def for_mode(

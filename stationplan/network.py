@@ -19,7 +19,13 @@ import networkx as nx
 import numpy as np
 
 from ._errors import InputError, MissingDataError
-from ._options import CENTERLINE_SUFFIXES, GRAPHML_SUFFIXES, OSM_SUFFIXES, CenterlineOptions
+from ._options import (
+    CENTERLINE_SUFFIXES,
+    GRAPHML_SUFFIXES,
+    OSM_SUFFIXES,
+    CenterlineOptions,
+    check_option,
+)
 from ._read.osmfilter import way_filter
 from ._streets import (  # the model, whose public home is this module
     MODES,
@@ -89,8 +95,8 @@ def load_network(
     area_place
         Planning area as a place name, geocoded online (cached) through OSMnx.
     margin_m
-        How far beyond the area streets are kept to carry paths, in metres; use at
-        least the coverage distance so that stations across the boundary count.
+        How far beyond the area streets are kept to carry paths, in metres (>= 0); use
+        at least the coverage distance so that stations across the boundary count.
     roads
         Served and ignored road classes; default :data:`~stationplan.BRIEF_ROAD_CLASSES`,
         the command line's default too; ``None`` or ``RoadClasses()`` serves every class.
@@ -111,6 +117,7 @@ def load_network(
         Every connected piece is kept; nothing is dropped for being small.
     """
     travel = travel_mode(mode)
+    check_option("margin_m", margin_m)
     centerline = _centerline_options(centerline, split_at_crossings, join_tolerance_m,
                                      class_column, oneway_column)
     if area is not None and area_place is not None:

@@ -43,6 +43,7 @@ from ._options import (
     MapOptions,
     NetworkOptions,
     StationOptions,
+    check_plan_options,
 )
 from ._outdir import moved, output_folder
 from ._render.netout import write_network
@@ -390,13 +391,14 @@ def run_plan(
     -------
     PlanRun
     """
+    check_plan_options(
+        target_share=target_share, new_sites=new_sites, candidate_spacing_m=candidate_spacing_m,
+        candidate_snap_m=candidate_snap_m, resolution_m=resolution_m, class_weights=class_weights,
+        min_spacing_m=min_spacing_m, spacing=spacing, time_limit_s=time_limit_s, seed=seed)
     from .addresses import read_landmarks, site_addresses
     from .siting import plan_sites, stations_with_proposals
 
     job = _Job.make(rule, network_options, station_options, map_options, on_stage)
-    if target_share is not None and new_sites is not None:
-        msg = "give target_share or new_sites, not both"
-        raise InputError(msg)
     stage, rule = job.stage, job.rule
     paths: dict[str, Path] = {}
     with job.output(out, overwrite, network, stations, candidates, hosts, exclude,

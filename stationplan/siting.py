@@ -25,6 +25,7 @@ from scipy.spatial import cKDTree
 from . import _route
 from ._errors import InputError
 from ._figures import round_m, share
+from ._options import check_plan_options
 from ._solve import certificate as _certificate
 from ._solve import solver as _solver
 from .coverage import CoverageRule
@@ -100,10 +101,11 @@ def plan_sites(
     rule
         Coverage rule (default: the mode's 500 m / 5 min).
     target_share
-        Fewest new sites that cover this share (0–1) of all demand street (weighted by
-        ``class_weights``), or ...
+        Fewest new sites that cover this share (> 0 and <= 1) of all demand street
+        (weighted by ``class_weights``), or ...
     new_sites
-        ... the ``new_sites`` sites that cover the most demand. Give exactly one.
+        ... the ``new_sites`` sites (a whole number >= 1) that cover the most demand.
+        Give exactly one.
     model
         "exact": demand cut at every catchment boundary
         (:func:`~stationplan.demand.exact_model`), so the solver's metres are the coverage
@@ -111,17 +113,18 @@ def plan_sites(
         (:func:`~stationplan.demand.units_model`), for instances whose exact model does
         not fit in memory.
     resolution_m
-        Longest unit of the "units" model.
+        Longest unit of the "units" model, in metres (>= 1).
     class_weights
-        Demand multiplier per road class.
+        Demand multiplier per road class (each >= 0; classes not listed weigh 1).
     min_spacing_m
-        Minimum distance between any two stations (new or existing), or ``None``.
+        Minimum distance in metres between any two stations (new or existing), or
+        ``None`` (or 0) for none.
     spacing
         "network" or "straight" distance for ``min_spacing_m``.
     time_limit_s
-        Time limit of the exact MILP search.
+        Time limit of the exact MILP search, in seconds (> 0).
     seed
-        Seed of the local search's move order.
+        Seed of the local search's move order (a whole number >= 0).
     progress
         ``progress(done, total)`` while coverage sets are built.
 
@@ -135,15 +138,9 @@ def plan_sites(
     if (target_share is None) == (new_sites is None):
         msg = "give exactly one objective: target_share (e.g. 1.0) or new_sites (e.g. 10)"
         raise InputError(msg)
-    if target_share is not None and not 0 < target_share <= 1:
-        msg = f"target_share must be in (0, 1], got {target_share}"
-        raise InputError(msg)
-    if new_sites is not None and new_sites < 1:
-        msg = f"new_sites must be at least 1, got {new_sites}"
-        raise InputError(msg)
-    if spacing not in ("network", "straight"):
-        msg = f"spacing must be 'network' or 'straight', got {spacing!r}"
-        raise InputError(msg)
+    check_plan_options(target_share=target_share, new_sites=new_sites, resolution_m=resolution_m,
+                       class_weights=class_weights, min_spacing_m=min_spacing_m,
+                       spacing=spacing, time_limit_s=time_limit_s, seed=seed)
     if model not in ("exact", "units"):
         msg = f"model must be 'exact' or 'units', got {model!r}"
         raise InputError(msg)

@@ -23,6 +23,7 @@ import shapely
 from ._errors import InputError
 from ._markers import station_markers
 from ._offset import OffsetCheck, check_offset, offset_check
+from ._options import check_option
 from ._read.stations import (  # noqa: F401 - the table's columns, kept as stations.X
     DUPLICATE_NAME_M,
     DUPLICATE_POINT_M,
@@ -128,7 +129,7 @@ def read_stations(
 # --- snapping --------------------------------------------------------------------------
 
 def snap_stations(
-    network: StreetNetwork, stations: gpd.GeoDataFrame, *, max_snap_m: float = 100.0
+    network: StreetNetwork, stations: gpd.GeoDataFrame, *, max_snap_m: float | None = 100.0
 ) -> gpd.GeoDataFrame:
     """Snap each station to the nearest point of the nearest street segment.
 
@@ -148,7 +149,8 @@ def snap_stations(
     stations
         Output of :func:`read_stations` (any CRS with a ``status`` column).
     max_snap_m
-        Stations farther than this from every street get status ``"too_far_from_street"``.
+        Stations farther than this many metres (a finite number > 0) from every street
+        get status ``"too_far_from_street"``; ``None`` snaps every station, however far.
 
     Returns
     -------
@@ -160,9 +162,11 @@ def snap_stations(
     Raises
     ------
     InputError
-        The stations have no CRS, or they look read in the wrong coordinate system and
-        nothing named their system.
+        ``max_snap_m`` is out of range, the stations have no CRS, or they look read in
+        the wrong coordinate system and nothing named their system.
     """
+    if max_snap_m is not None:
+        check_option("max_snap_m", max_snap_m)
     if stations.crs is None:
         msg = "stations have no CRS; set it, e.g. stations.set_crs(4326)"
         raise InputError(msg)
@@ -199,15 +203,16 @@ def snap_stations(
     out.loc[out.index[rows], "snap_lon"] = snapped.x.to_numpy()
     out.loc[out.index[rows], "snap_lat"] = snapped.y.to_numpy()
     far = np.flatnonzero(usable)
-    far = far[~np.isin(far, rows)]
+    far = far[~np.isin(far, rows)]  # with no limit, only when there are no streets
+    limit = "any distance" if max_snap_m is None else f"{max_snap_m:g} m"
     out.loc[out.index[far], "status"] = "too_far_from_street"
     out.loc[out.index[far], "reason"] = [
-        f"more than {max_snap_m:g} m from every street of the network" for _ in far
+        f"more than {limit} from every street of the network" for _ in far
     ]
     out["edge_id"] = out["edge_id"].astype(np.int64)
     log.info(
-        "snapped %d of %d usable stations (%d farther than %g m from any street)",
-        len(rows), int(usable.sum()), len(far), max_snap_m,
+        "snapped %d of %d usable stations (%d farther than %s from any street)",
+        len(rows), int(usable.sum()), len(far), limit,
     )
     check = offset_check(network, stations, tree)
     if check.suspected:

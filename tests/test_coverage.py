@@ -115,7 +115,7 @@ def test_rule_time_limit_binds(hand_stations_csv):
 def test_rule_needs_a_limit():
     with pytest.raises(sp.InputError, match="radius_m"):
         sp.CoverageRule(radius_m=None, max_minutes=None)
-    with pytest.raises(sp.InputError, match="positive"):
+    with pytest.raises(sp.InputError, match="radius_m must be a number > 0"):
         sp.CoverageRule(radius_m=-5)
 
 

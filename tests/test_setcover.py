@@ -152,3 +152,14 @@ def test_a_cover_missing_a_tiny_row_is_completed():
     inst = _solver.Instance(csc_array(a), w, need=float(w.sum()))
     cert = _certificate.certify(inst, [0], method="greedy")
     assert sorted(cert.chosen) == [0, 1] and cert.optimal
+
+
+def test_long_dominance_chains_resolve():
+    """Column j covers rows 0..j, so each is dominated by the next: a chain of 299 hops
+    (street candidates every metre make such chains; 64 hops used to be the limit)."""
+    n = 300
+    cols, image = _setcover.dominant_columns(csc_array(np.triu(np.ones((n, n), dtype=np.int8))))
+    assert cols.tolist() == [n - 1]
+    assert image.tolist() == [n - 1] * n
+    r = _setcover.reduce(csc_array(np.triu(np.ones((n, n), dtype=np.int8))))
+    assert r.lift([]) == [n - 1]
