@@ -25,6 +25,7 @@ import numpy as np
 import pyproj
 
 from .._errors import InputError, MissingDataError
+from .._paths import input_file
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,7 @@ class Table:
 
 def read_table(path: Path, *, encoding: str | None, sheet: str | int | None) -> Table:
     """Read any supported station file into a :class:`Table`."""
-    if not path.exists():
-        msg = f"{path}: station file not found"
-        raise MissingDataError(msg)
+    input_file(path, "station file")
     suffix = path.suffix.lower()
     if suffix == ".xls":
         msg = (f"{path}: unsupported station file type '.xls' (the old Excel format); "

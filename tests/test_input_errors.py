@@ -1,0 +1,116 @@
+"""Inputs that used to crash (exit 70), succeed at nothing, or be read wrong without a word.
+
+Each case runs the command line in-process on the hand network (or calls the reader) and
+checks the exit code and the one line on stderr, or the rows read, against expectations
+written by hand.
+"""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import osmnx as ox
+import pytest
+from handnet import HAND_EDGES, HAND_NODES, HAND_STATIONS, X0, Y0, hand_graph, hand_lonlat
+
+from stationplan.cli import main
+
+# The first four hand stations (S1..S4), all within a few metres of a street.
+NEAR = [(name, *hand_lonlat(x, y)) for name, x, y in HAND_STATIONS[:4]]
+
+
+@pytest.fixture
+def hand_net(tmp_path):
+    path = tmp_path / "hand.graphml"
+    ox.save_graphml(hand_graph(), path)
+    return path
+
+
+def write_csv(path, header, rows):
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def near_csv(path):
+    return write_csv(path, "name,lon,lat", [f"{n},{lon:.7f},{lat:.7f}" for n, lon, lat in NEAR])
+
+
+def error_line(capsys):
+    """The one line the command printed on stderr (asserting it is one error line)."""
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("stationplan: error:"), err[0]
+    return err[0]
+
+
+def coverage(network, stations, out, *extra):
+    return main(["coverage", str(network), str(stations), "--out", str(out), "--quiet",
+                 *map(str, extra)])
+
+
+# --- 1. user errors that reached the CLI as internal errors (exit 70) ------------------
+
+def test_folder_as_station_file(tmp_path, hand_net, capsys):
+    folder = tmp_path / "stations.csv"  # a folder named like a file
+    folder.mkdir()
+    (folder / "inner.csv").write_text("name,lon,lat\n", encoding="utf-8")
+    assert coverage(hand_net, folder, tmp_path / "out") == 3
+    line = error_line(capsys)
+    assert f"{folder}: a folder, not a station file" in line
+    assert "it holds inner.csv" in line
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_graphml_without_node_coordinates(tmp_path, hand_stations_csv, capsys):
+    saved = tmp_path / "hand.graphml"
+    ox.save_graphml(hand_graph(), saved)
+    keys = [line for line in saved.read_text(encoding="utf-8").splitlines()
+            if 'for="node"' in line]
+    assert len(keys) == 2  # x and y, the only node attributes of the hand graph
+    ids = [line.split('id="')[1].split('"')[0] for line in keys]
+    text = "\n".join(line for line in saved.read_text(encoding="utf-8").splitlines()
+                     if not any(f'key="{k}"' in line for k in ids))
+    bare = tmp_path / "bare.graphml"
+    bare.write_text(text, encoding="utf-8")
+    assert coverage(bare, hand_stations_csv, tmp_path / "out") == 2
+    line = error_line(capsys)
+    assert f"{bare}: 14 of 14 nodes have no coordinates ('x' and 'y'" in line
+    assert "osmnx.save_graphml" in line
+
+
+def test_graphml_not_written_by_osmnx(tmp_path, hand_stations_csv, capsys):
+    path = tmp_path / "plain.graphml"
+    nx.write_graphml(hand_graph(), path)  # typed attributes OSMnx cannot load
+    assert coverage(path, hand_stations_csv, tmp_path / "out") == 2
+    assert f"{path}: cannot read it as GraphML" in error_line(capsys)
+
+
+def test_centerlines_in_metres_without_crs(tmp_path, hand_stations_csv, capsys):
+    features = [{"type": "Feature", "properties": {"highway": hw},
+                 "geometry": {"type": "LineString",
+                              "coordinates": [[X0 + HAND_NODES[u][0], Y0 + HAND_NODES[u][1]],
+                                              [X0 + HAND_NODES[v][0], Y0 + HAND_NODES[v][1]]]}}
+                for u, v, hw in HAND_EDGES]
+    path = tmp_path / "roads.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}),
+                    encoding="utf-8")
+    assert coverage(path, hand_stations_csv, tmp_path / "out") == 2
+    line = error_line(capsys)
+    # the hand nodes span x -200..5000 and y 0..10000 around (X0, Y0)
+    assert "run from (499800, 4400000) to (505000, 4410000), which are not degrees" in line
+    assert "probably in metres" in line and "Set CRS" in line
+
+
+@pytest.mark.parametrize("make", ["missing", "folder"])
+def test_plan_exclude_file_missing(tmp_path, hand_net, hand_stations_csv, capsys, make):
+    exclude = tmp_path / "zones.gpkg"
+    if make == "folder":
+        exclude.mkdir()
+    code = main(["plan", str(hand_net), str(hand_stations_csv), "--out", str(tmp_path / "out"),
+                 "--new-sites", "1", "--exclude", str(exclude), "--quiet"])
+    assert code == 3
+    line = error_line(capsys)
+    expected = ("--exclude file not found" if make == "missing"
+                else "a folder, not a --exclude file")
+    assert f"{exclude}: {expected}" in line
