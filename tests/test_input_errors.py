@@ -14,6 +14,7 @@ import osmnx as ox
 import pytest
 from handnet import HAND_EDGES, HAND_NODES, HAND_STATIONS, X0, Y0, hand_graph, hand_lonlat
 
+import stationplan as sp
 from stationplan.cli import main
 
 # The first four hand stations (S1..S4), all within a few metres of a street.
@@ -114,3 +115,38 @@ def test_plan_exclude_file_missing(tmp_path, hand_net, hand_stations_csv, capsys
     expected = ("--exclude file not found" if make == "missing"
                 else "a folder, not a --exclude file")
     assert f"{exclude}: {expected}" in line
+
+
+# --- 2. runs that succeeded at nothing --------------------------------------------------
+
+def test_every_station_off_the_network(tmp_path, hand_net, capsys):
+    # Four stations near 10°E 1°N: the hand network is near 117°E 39.8°N, thousands of km away.
+    far = write_csv(tmp_path / "far.csv", "name,lon,lat",
+                    [f"F{i},{10 + i / 1000:.3f},1.000" for i in range(4)])
+    assert coverage(hand_net, far, tmp_path / "out") == 2
+    line = error_line(capsys)
+    assert ("far.csv: none of the 4 stations can be used: 4 farther than 100 m from every "
+            "street (nearest ") in line
+    nearest_km = float(line.split("(nearest ")[1].split(" km)")[0])
+    assert 10_000 < nearest_km < 20_000  # 107° of longitude at 40° N and 39° of latitude apart
+    assert "--crs" in line and "--max-snap-m" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_row_rejected(tmp_path, hand_net, capsys):
+    nolat = write_csv(tmp_path / "nolat.csv", "name,lon,lat",
+                      [f"{n},{lon:.7f}," for n, lon, _ in NEAR])
+    assert coverage(hand_net, nolat, tmp_path / "out") == 2
+    line = error_line(capsys)
+    assert ("nolat.csv: none of the 4 stations can be used: 4 without a usable location "
+            "(first: nolat.csv row 2: column 'lat': value is missing)") in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_some_stations_usable_is_a_run(tmp_path, hand_net, hand_stations_csv):
+    # S5 is far from every street and S7 has no latitude; the other five make a run.
+    assert coverage(hand_net, hand_stations_csv, tmp_path / "out") == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["stations_used"] == 5
+    assert summary["rejected_by_reason"] == {"invalid": 1, "too_far_from_street": 1}
+
