@@ -150,3 +150,55 @@ def test_some_stations_usable_is_a_run(tmp_path, hand_net, hand_stations_csv):
     assert summary["stations_used"] == 5
     assert summary["rejected_by_reason"] == {"invalid": 1, "too_far_from_street": 1}
 
+
+def rows_with(cells):
+    """CSV rows of the NEAR stations: ``cells(name, lon, lat)`` gives each row's cells."""
+    return [",".join(cells(n, f"{lon:.7f}", f"{lat:.7f}")) for n, lon, lat in NEAR]
+
+
+@pytest.mark.parametrize(("header", "cells", "words"), [
+    # "lon" twice: the first holds zeros, the second the longitudes
+    ("name,lon,lat,lon", lambda n, x, y: (n, "0", y, x),
+     "columns 'lon' (column B) and 'lon' (column D; name it 'lon_2') both look like the "
+     "longitude but hold different values (row 2: '0' and '{x}')"),
+    # "lon" and "经度" from two sources
+    ("name,lon,lat,经度", lambda n, x, y: (n, "0", y, x),
+     "columns 'lon' (column B) and '经度' (column D) both look like the longitude"),
+    # both coordinates twice, the copies differing in the latitude only ("lat" comes
+    # first among the latitude headers, so it is the one picked)
+    ("name,经度,纬度,lng,lat", lambda n, x, y: (n, x, y, x, "0"),
+     "columns 'lat' (column E) and '纬度' (column C) both look like the latitude but hold "
+     "different values (row 2: '0' and '{y}')"),
+])
+def test_rival_coordinate_columns(tmp_path, hand_net, capsys, header, cells, words):
+    path = write_csv(tmp_path / "s.csv", header, rows_with(cells))
+    assert coverage(hand_net, path, tmp_path / "out") == 2
+    line = error_line(capsys)
+    _, x, y = NEAR[0][0], f"{NEAR[0][1]:.7f}", f"{NEAR[0][2]:.7f}"
+    assert f"{path}: " + words.format(x=x, y=y) in line
+    assert line.endswith("name the columns to use with lon_col and lat_col "
+                         "(--lon-col and --lat-col)")
+
+
+@pytest.mark.parametrize(("header", "cells"), [
+    ("name,lon,lat,经度,纬度", lambda n, x, y: (n, x, y, x, y)),  # the same values twice
+    ("name,lon,lat,lon", lambda n, x, y: (n, x, y, "")),  # an empty second "lon"
+    ("name,lon,lat,lon", lambda n, x, y: (n, x, y, x + "000")),  # the same numbers
+    # tagged columns are no rivals: the untagged ones are WGS-84, the tagged ones GCJ-02
+    ("name,经度,纬度,经度(GCJ-02),纬度(GCJ-02)", lambda n, x, y: (n, x, y, "1", "2")),
+    # a projected x/y is a weaker match than lon/lat, which win
+    ("name,x,y,lon,lat", lambda n, x, y: (n, "500000", "4400000", x, y)),
+])
+def test_coordinate_columns_that_agree(tmp_path, header, cells):
+    path = write_csv(tmp_path / "s.csv", header, rows_with(cells))
+    read = sp.read_stations(path)
+    assert read["status"].tolist() == ["ok"] * 4
+    for (name, lon, lat), point in zip(NEAR, read.geometry, strict=True):
+        assert (point.x, point.y) == pytest.approx((lon, lat), abs=1e-7), name
+
+
+def test_rival_columns_chosen_by_option(tmp_path):
+    path = write_csv(tmp_path / "s.csv", "name,lon,lat,lon",
+                     rows_with(lambda n, x, y: (n, "0", y, x)))
+    read = sp.read_stations(path, lon_col="lon_2", lat_col="lat")
+    assert read.geometry.x.tolist() == pytest.approx([lon for _, lon, _ in NEAR], abs=1e-7)

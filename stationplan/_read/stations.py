@@ -24,7 +24,7 @@ from .._errors import InputError, MissingDataError
 from .._text import cell_text
 from ..services import parse_services
 from . import coords as _coords
-from .columns import Columns, header_names, resolve, systems_in_note
+from .columns import Columns, header_names, repeat_of, resolve, systems_in_note
 from .coords import WGS84, CrsSpec, crs_spec, is_na
 from .tables import Table, read_table
 
@@ -81,6 +81,8 @@ def read_station_table(
                                         named=lon_col is not None or lat_col is not None,
                                         force=force_crs, note=note)
     data = _by_column(rows, len(cols.names))
+    if not use_geometry:
+        _check_rivals(cols, data, path, table.unit, spreadsheet=table.columns is None)
     parsed = _parse_rows(table, data, cols, source, pre, path, use_geometry=use_geometry)
     stations = _assemble(table, data, cols, source, parsed, path)
     stations.attrs["read_report"] = _report(stations, table, path, header_row, source,
@@ -224,6 +226,76 @@ def _source_crs(spec: CrsSpec | None, cols: Columns, table: Table, path: Path, *
                  "coordinates as %s", path.name, number, system, text, system)
         return cast(CrsSpec, _coords.resolve_crs(system)), None, "note"
     return WGS84, None, "assumed"
+
+
+def _column_letter(index: int) -> str:
+    """Spreadsheet column letters of a 0-based position.
+
+    >>> _column_letter(0), _column_letter(25), _column_letter(26), _column_letter(701)
+    ('A', 'Z', 'AA', 'ZZ')
+    """
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _same_cells(a: tuple[Any, ...], b: tuple[Any, ...]) -> int | None:
+    """The first position where two columns of cells differ (as numbers or text), or
+    ``None`` when they hold the same values."""
+    xa, _, _ = _coords.parse_cells(a, "")
+    xb, _, _ = _coords.parse_cells(b, "")
+    neither = np.isnan(xa) & np.isnan(xb)
+    differ = ~((xa == xb) | neither)
+    for i in np.flatnonzero(neither).tolist():  # no numbers: compare the texts
+        differ[i] = cell_text(a[i]) != cell_text(b[i]) and not (is_na(a[i]) and is_na(b[i]))
+    where = np.flatnonzero(differ)
+    return int(where[0]) if len(where) else None
+
+
+def _check_rivals(cols: Columns, data: _Data, path: Path, unit: str, *,
+                  spreadsheet: bool) -> None:
+    """Refuse two coordinate columns whose headers match equally but whose values differ.
+
+    The first would otherwise be used without a word (a "lon" column of zeros before the
+    real "lon", or "lon" and "经度" from two different sources). A rival column that is
+    entirely empty is ignored; one with the same values is a harmless copy.
+    """
+    origin = repeat_of(cols.names)
+
+    def shown(i: int) -> str:
+        name = cols.names[origin[i]]
+        where = f"column {_column_letter(i)}" if spreadsheet else f"property {i + 1}"
+        again = f"; name it '{cols.names[i]}'" if i != origin[i] else ""
+        return f"'{name}' ({where}{again})"
+
+    problems = []
+    for chosen, rivals in cols.rivals.items():
+        for rival in rivals:
+            cells = data.columns[rival]
+            if all(is_na(c) for c in cells):
+                continue
+            first = _same_cells(data.columns[chosen], cells)
+            if first is None:
+                continue
+            a, b = data.columns[chosen][first], cells[first]
+            problems.append(f"columns {shown(chosen)} and {shown(rival)} both look like "
+                            f"{_ROLES[_role(cols, chosen)]} but hold different values "
+                            f"({unit} {data.numbers[first]}: {cell_text(a)!r} and "
+                            f"{cell_text(b)!r})")
+    if problems:
+        msg = (f"{path}: {'; '.join(problems)}; name the columns to use with lon_col and "
+               "lat_col (--lon-col and --lat-col)")
+        raise InputError(msg)
+
+
+_ROLES = {"lon": "the longitude", "lat": "the latitude", "pair": "the coordinates"}
+
+
+def _role(cols: Columns, index: int) -> str:
+    return "lon" if index == cols.lon else "lat" if index == cols.lat else "pair"
 
 
 # --- rows ------------------------------------------------------------------------------
