@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 
+import geopandas as gpd
 import networkx as nx
+import openpyxl
 import osmnx as ox
 import pytest
 from handnet import HAND_EDGES, HAND_NODES, HAND_STATIONS, X0, Y0, hand_graph, hand_lonlat
@@ -202,3 +204,47 @@ def test_rival_columns_chosen_by_option(tmp_path):
                      rows_with(lambda n, x, y: (n, "0", y, x)))
     read = sp.read_stations(path, lon_col="lon_2", lat_col="lat")
     assert read.geometry.x.tolist() == pytest.approx([lon for _, lon, _ in NEAR], abs=1e-7)
+
+
+def test_geopackage_whose_first_layer_is_roads(tmp_path, hand_net, capsys):
+    _, edges = ox.graph_to_gdfs(hand_graph())
+    path = tmp_path / "plan.gpkg"
+    edges.reset_index()[["highway", "geometry"]].to_file(path, layer="roads")
+    stations = gpd.GeoDataFrame(
+        {"name": [n for n, _, _ in NEAR]},
+        geometry=gpd.points_from_xy([x for _, x, _ in NEAR], [y for _, _, y in NEAR]), crs=4326)
+    stations.to_file(path, layer="stations")
+    assert coverage(hand_net, path, tmp_path / "out") == 2
+    assert error_line(capsys) == (
+        f"stationplan: error: {path}: its first layer 'roads' holds no station points "
+        "(LineString features); the layers are 'roads' (LineString), 'stations' (Point); "
+        "choose one with sheet='stations' (--sheet stations)")
+    assert coverage(hand_net, path, tmp_path / "out", "--sheet", "stations") == 0
+
+
+def station_book(path, *, first="封面", more=("站点",)):
+    """A workbook whose first sheet is empty and whose later sheets hold the NEAR stations."""
+    book = openpyxl.Workbook()
+    book.active.title = first
+    for title in more:
+        sheet = book.create_sheet(title)
+        sheet.append(["name", "lon", "lat"])
+        for row in NEAR:
+            sheet.append(list(row))
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(("more", "choose"), [
+    (("站点",), "sheet='站点' (--sheet 站点)"),
+    (("站点", "备用"), "sheet='NAME' (--sheet NAME)"),
+])
+def test_workbook_whose_first_sheet_is_empty(tmp_path, hand_net, capsys, more, choose):
+    path = station_book(tmp_path / "book.xlsx", more=more)
+    assert coverage(hand_net, path, tmp_path / "out") == 2
+    sheets = ", ".join(f"'{s}'" for s in more)
+    assert error_line(capsys) == (
+        f"stationplan: error: {path}: the sheet '封面' is empty; the workbook's sheets are "
+        f"'封面' (read), {sheets}; choose the station sheet with {choose}")
+    read = sp.read_stations(path, sheet="站点")
+    assert read["name"].tolist() == ["S1", "S2", "S3", "S4"]

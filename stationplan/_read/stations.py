@@ -112,6 +112,13 @@ def _find_header(table: Table, path: Path, spec: CrsSpec | None,
                  ) -> tuple[int, Columns, list[tuple[int, list[Any]]], int]:
     """The first row whose cells name longitude/latitude columns, then the data rows."""
     filled = [(n, cells) for n, cells in table.rows if not _blank(cells)]
+    if not filled and len(table.sheets) > 1:
+        others = [s for s in table.sheets if s != table.sheet]
+        pick = others[0] if len(others) == 1 else "NAME"
+        msg = (f"{path}: the sheet {table.sheet!r} is empty; the workbook's sheets are "
+               f"{_sheet_list(table)}; choose the station sheet with sheet={pick!r} "
+               f"(--sheet {pick})")
+        raise InputError(msg)
     if not filled:
         msg = (f"{path}: the file is empty, no station rows; it needs a header row and one "
                "row per station")
@@ -129,10 +136,16 @@ def _find_header(table: Table, path: Path, spec: CrsSpec | None,
     names = [n for n in header_names(cells) if n]
     if any(overrides[k] for k in ("lon_col", "lat_col")):
         _resolve(header_names(cells), path, number, spec, overrides)  # names the bad option
+    other = (f"; or is it another sheet? The sheets are {_sheet_list(table)} (sheet=..., "
+             "--sheet NAME)" if len(table.sheets) > 1 else "")
     msg = (f"{path}: row {number}: no longitude/latitude columns in header {names}; name them "
            "e.g. 'lon'/'lat' or '经度'/'纬度' (or one 'lng,lat' column), or pass lon_col/lat_col "
-           "(--lon-col/--lat-col)")
+           f"(--lon-col/--lat-col){other}")
     raise InputError(msg)
+
+
+def _sheet_list(table: Table) -> str:
+    return ", ".join(f"'{s}'" + (" (read)" if s == table.sheet else "") for s in table.sheets)
 
 
 def _sheet_note(table: Table, header_row: int | None, path: Path

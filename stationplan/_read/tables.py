@@ -53,6 +53,7 @@ class Table:
     ``rows`` holds ``(number, cells)``: the line or sheet row for spreadsheets, the
     feature number for map files. Map files also have ``columns`` (property names, one
     per cell), ``points`` (``(x, y)`` or a problem text per row) and the file's ``crs``.
+    ``sheet`` is the sheet or layer read, ``sheets`` all those of the file.
     """
 
     fmt: str
@@ -63,6 +64,7 @@ class Table:
     crs: pyproj.CRS | None = None
     encoding: str | None = None
     sheet: str | None = None
+    sheets: tuple[str, ...] = ()
 
 
 def read_table(path: Path, *, encoding: str | None, sheet: str | int | None) -> Table:
@@ -198,7 +200,7 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> Table:
                     for i, values in enumerate(book[name].iter_rows(values_only=True), start=1)]
         finally:
             book.close()
-    return Table("xlsx", "row", rows, sheet=name)
+    return Table("xlsx", "row", rows, sheet=name, sheets=tuple(names))
 
 
 # --- GeoJSON ---------------------------------------------------------------------------
@@ -282,7 +284,8 @@ def _read_ogr(path: Path, encoding: str | None, layer: str | int | None) -> Tabl
     import pyogrio
     import shapely
 
-    layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+    listed = pyogrio.list_layers(path)
+    layers = [str(row[0]) for row in listed]
     if layer is None:
         name = layers[0]
     elif str(layer) in layers:
@@ -311,8 +314,17 @@ def _read_ogr(path: Path, encoding: str | None, layer: str | int | None) -> Tabl
                           "convert areas to points first")
         else:
             points.append((geom.x, geom.y))
+    if layer is None and len(layers) > 1 and not any(isinstance(p, tuple) for p in points):
+        # A GeoPackage often holds roads or areas before the stations: say which is which.
+        kinds = {str(n): str(k) for n, k in listed}
+        pick = next((n for n in layers if "point" in kinds[n].lower()), layers[1])
+        shown = ", ".join(f"'{n}' ({kinds[n]})" for n in layers)
+        msg = (f"{path}: its first layer {name!r} holds no station points "
+               f"({kinds[name]} features); the layers are {shown}; choose one with "
+               f"sheet={pick!r} (--sheet {pick})")
+        raise InputError(msg)
     return Table("ogr", "feature", list(enumerate(rows, start=1)), columns, points, frame.crs,
-                 encoding=encoding, sheet=name)
+                 encoding=encoding, sheet=name, sheets=tuple(layers))
 
 
 # --- KML, GPX --------------------------------------------------------------------------
