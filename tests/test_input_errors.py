@@ -248,3 +248,120 @@ def test_workbook_whose_first_sheet_is_empty(tmp_path, hand_net, capsys, more, c
         f"'封面' (read), {sheets}; choose the station sheet with {choose}")
     read = sp.read_stations(path, sheet="站点")
     assert read["name"].tolist() == ["S1", "S2", "S3", "S4"]
+
+
+# --- 3. readers that guessed wrong --------------------------------------------------------
+
+def near_rows():
+    return [f"{n},{lon:.7f},{lat:.7f}" for n, lon, lat in NEAR]
+
+
+def test_unclosed_quote_folding_rows(tmp_path, hand_net, capsys):
+    s1, s2, s3, s4 = near_rows()
+    # The quote opens S2's name and is never closed: S2..S4 fold into one cell.
+    path = write_csv(tmp_path / "open.csv", "name,lon,lat", [s1, '"' + s2, s3, s4])
+    assert coverage(hand_net, path, tmp_path / "out") == 2
+    assert error_line(capsys) == (
+        f"stationplan: error: {path} line 3: a quote (\") opened on this line is not closed "
+        f"until the end of the file, so 3 line(s) that look like rows (first: {s2!r}) were "
+        "read as one cell; close or remove the quote")
+    # Opened in S2's longitude, closed after S4's name: S3 folds into S2.
+    s2_open = s2.replace(",", ',"', 1)
+    s4_close = s4.replace(",", '",', 1)
+    path = write_csv(tmp_path / "closed.csv", "name,lon,lat", [s1, s2_open, s3, s4_close])
+    assert coverage(hand_net, path, tmp_path / "out") == 2
+    assert error_line(capsys) == (
+        f"stationplan: error: {path} line 3: a quote (\") opened on this line is not closed "
+        f"until line 5, so 1 line(s) that look like rows (first: {s3!r}) were read as one "
+        "cell; close or remove the quote")
+
+
+def test_quoted_cells_with_line_breaks_are_fine(tmp_path):
+    # Two-line names and addresses in quotes, one with commas: no row inside them.
+    rows = [f'"{n}\n(north gate)","Road 1,\nNo. 2, Block 3",{lon:.7f},{lat:.7f}'
+            for n, lon, lat in NEAR]
+    path = write_csv(tmp_path / "s.csv", "name,address,lon,lat", rows)
+    read = sp.read_stations(path)
+    assert read["status"].tolist() == ["ok"] * 4
+    assert read["name"].tolist() == [f"{n}\n(north gate)" for n, _, _ in NEAR]
+    assert read["row"].tolist() == [2, 5, 8, 11]  # each row spans three lines
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_one_huge_cell_rejects_its_row_only(tmp_path, hand_net, quoted):
+    s1, s2, s3, s4 = near_rows()
+    note = "x" * 200_000
+    cell = f'"{note}"' if quoted else note
+    path = write_csv(tmp_path / "s.csv", "name,lon,lat,remark",
+                     [s1 + ",", f"{s2},{cell}", s3 + ",short", s4 + ","])
+    read = sp.read_stations(path)
+    assert read["name"].tolist() == ["S1", "S2", "S3", "S4"]
+    assert read["status"].tolist() == ["ok", "invalid", "ok", "ok"]
+    assert read["reason"].iat[1] == (
+        "s.csv row 3: column 'remark': the cell has 200,000 characters, more than the "
+        "131,072 a cell may have; shorten it")
+    assert read["remark"].tolist() == ["", "x" * 40 + "… (200,000 characters)", "short", ""]
+    # every row is in the outputs, the long one with its reason
+    assert coverage(hand_net, path, tmp_path / "out") == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in summary["stations"]] == ["S1", "S2", "S3", "S4"]
+    assert summary["stations_used"] == 3 and summary["rejected_by_reason"] == {"invalid": 1}
+
+
+def patch_saved_values(path, saved):
+    """Give formula cells the values Excel would have saved (openpyxl writes none)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
+    for ref, value in saved.items():
+        start = sheet.index(f'<c r="{ref}">')
+        end = sheet.index("</c>", start)
+        assert "<v />" in sheet[start:end]
+        sheet = sheet[:start] + sheet[start:end].replace("<v />", f"<v>{value}</v>") + sheet[end:]
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    return path
+
+
+def test_formula_cells_use_their_saved_values(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["name", "lon", "lat"])
+    for n, lon, lat in NEAR:
+        # the longitude as a formula (e.g. copied from another sheet), the name as one for S4
+        sheet.append(['="S"&"4"' if n == "S4" else n, f"={lon:.7f}+0", lat])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    # Saved by Excel: S1..S3's values are in the file; S4's row was never recalculated.
+    patch_saved_values(path, {f"B{r}": f"{NEAR[r - 2][1]:.7f}" for r in (2, 3, 4)})
+    read = sp.read_stations(path)
+    assert read["status"].tolist() == ["ok", "ok", "ok", "invalid"]
+    assert read.geometry.x.iloc[:3].tolist() == pytest.approx(
+        [float(f"{lon:.7f}") for _, lon, _ in NEAR[:3]], abs=1e-12)
+    assert read["reason"].iat[3] == (
+        f"book.xlsx row 5: column 'lon': the formula ={NEAR[3][1]:.7f}+0 has no saved value "
+        "(the file was not saved by Excel or WPS); open and save the file in Excel or WPS")
+    # S4's name is a formula without a value too: the row has both texts, the name none
+    assert read["name"].iat[3] == ""
+    assert read["note"].iat[3] == (
+        "book.xlsx row 5: column 'name': the formula =\"S\"&\"4\" has no saved value (the "
+        "file was not saved by Excel or WPS); open and save the file in Excel or WPS")
+
+
+def test_formula_cells_never_saved(tmp_path, hand_net, capsys):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["name", "lon", "lat"])
+    for n, lon, lat in NEAR:
+        sheet.append([n, f"={lon:.7f}+0", f"={lat:.7f}+0"])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    assert coverage(hand_net, path, tmp_path / "out") == 2
+    assert (f"book.xlsx: none of the 4 stations can be used: 4 without a usable location "
+            f"(first: book.xlsx row 2: column 'lon': the formula ={NEAR[0][1]:.7f}+0 has no "
+            "saved value (the file was not saved by Excel or WPS); open and save the file in "
+            "Excel or WPS; column 'lat': the formula") in error_line(capsys)

@@ -83,7 +83,8 @@ def read_station_table(
     data = _by_column(rows, len(cols.names))
     if not use_geometry:
         _check_rivals(cols, data, path, table.unit, spreadsheet=table.columns is None)
-    parsed = _parse_rows(table, data, cols, source, pre, path, use_geometry=use_geometry)
+    found = _cell_findings(table, data, cols, use_geometry=use_geometry)
+    parsed = _parse_rows(table, data, cols, source, pre, path, found, use_geometry=use_geometry)
     stations = _assemble(table, data, cols, source, parsed, path)
     stations.attrs["read_report"] = _report(stations, table, path, header_row, source,
                                             skipped, parsed, crs_from)
@@ -111,7 +112,9 @@ def _find_header(table: Table, path: Path, spec: CrsSpec | None,
                  overrides: dict[str, str | None]
                  ) -> tuple[int, Columns, list[tuple[int, list[Any]]], int]:
     """The first row whose cells name longitude/latitude columns, then the data rows."""
-    filled = [(n, cells) for n, cells in table.rows if not _blank(cells)]
+    # A row whose cells the reader had to empty (formulas without a saved value) stays.
+    flagged = {row for row, _ in (*table.cell_problems, *table.unsaved)}
+    filled = [(n, cells) for n, cells in table.rows if n in flagged or not _blank(cells)]
     if not filled and len(table.sheets) > 1:
         others = [s for s in table.sheets if s != table.sheet]
         pick = others[0] if len(others) == 1 else "NAME"
@@ -422,13 +425,43 @@ def _check_degrees(xs: np.ndarray, ys: np.ndarray, both: np.ndarray, label: str,
     return int(swap.sum())
 
 
+def _cell_findings(table: Table, data: _Data, cols: Columns, *, use_geometry: bool
+                   ) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Problems and notes by row index for the cells the file reader flagged.
+
+    A cell too long makes its row unusable. A formula without a saved value does so in a
+    coordinate column; elsewhere (a name made by a formula) the row is kept with a note.
+    """
+    problems: dict[int, list[str]] = defaultdict(list)
+    notes: dict[int, list[str]] = defaultdict(list)
+    if not (table.cell_problems or table.unsaved):
+        return problems, notes
+    index = {number: i for i, number in enumerate(data.numbers)}
+    coordinates = set() if use_geometry else {cols.lon, cols.lat, cols.pair} - {None}
+
+    def named(j: int) -> str:
+        name = cols.names[j]
+        return f"column '{name}'" if name else f"column {_column_letter(j)}"
+
+    for (row, j), text in table.cell_problems.items():
+        if row in index and j < len(cols.names):
+            problems[index[row]].append(f"{named(j)}: {text}")
+    for (row, j), formula in table.unsaved.items():
+        if row in index and j < len(cols.names):
+            where = problems if j in coordinates else notes
+            where[index[row]].append(
+                f"{named(j)}: the formula {formula} has no saved value (the file was not "
+                "saved by Excel or WPS); open and save the file in Excel or WPS")
+    return problems, notes
+
+
 def _parse_rows(table: Table, data: _Data, cols: Columns,
-                source: CrsSpec, pre: CrsSpec | None, path: Path, *,
+                source: CrsSpec, pre: CrsSpec | None, path: Path,
+                found: tuple[dict[int, list[str]], dict[int, list[str]]], *,
                 use_geometry: bool) -> _Parsed:
     n = len(data.numbers)
     # Texts only for the rows that have any (a list per row would be 2 x n lists).
-    problems: dict[int, list[str]] = defaultdict(list)
-    notes: dict[int, list[str]] = defaultdict(list)
+    problems, notes = found
     geographic = source.geographic and pre is None
     raw_x, raw_y, xname, yname = _raw_xy(table, data, cols, problems,
                                          use_geometry=use_geometry)
