@@ -118,12 +118,18 @@ def read_stations(
     Raises
     ------
     MissingDataError
-        The file does not exist, or has no station rows (empty, or a header only): a
-        plan needs stations, so this is an error that names the file, not an empty table.
+        The file does not exist (or is a folder), or has no station rows (empty, or a
+        header only): a plan needs stations, so this is an error that names the file,
+        not an empty table.
     InputError
         The file cannot be read or has no coordinate columns, options conflict with it,
-        or typed station ids repeat. Problems of single rows never raise; they make the
-        row ``"invalid"`` with a ``reason``.
+        or typed station ids repeat. Also when reading on would guess: two coordinate
+        columns whose headers match equally hold different values (name one with
+        ``lon_col``/``lat_col``), the first sheet or layer is empty or holds no points
+        while others exist (pick one with ``sheet``), or a CSV quote that is never
+        closed folded rows into one cell. Problems of single rows never raise; they make
+        the row ``"invalid"`` with a ``reason`` (a cell longer than 131,072 characters,
+        a coordinate formula without a saved value, ...).
     """
     return read_station_table(path, encoding=encoding, crs=crs, sheet=sheet, lon_col=lon_col,
                               lat_col=lat_col, name_col=name_col, force_crs=force_crs)
