@@ -24,8 +24,9 @@ import shapely.ops
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from ._errors import InputError, MissingDataError
+from ._errors import InputError
 from ._options import BRIEF_IGNORE, BRIEF_SERVE
+from ._paths import input_file
 from ._read.coords import resolve_crs, to_wgs84
 
 if TYPE_CHECKING:
@@ -153,10 +154,7 @@ def read_area(path: str | Path, *, crs: Any = None) -> shapely.Geometry:
     shapely.Geometry
         A valid (Multi)Polygon in EPSG:4326.
     """
-    path = Path(path)
-    if not path.exists():
-        msg = f"{path}: area file not found"
-        raise MissingDataError(msg)
+    path = input_file(path, "area file")
     name = path.name.lower()
     if not name.endswith(AREA_SUFFIXES):
         msg = f"{path}: unknown area file type; use one of {', '.join(AREA_SUFFIXES)}"
@@ -165,6 +163,11 @@ def read_area(path: str | Path, *, crs: Any = None) -> shapely.Geometry:
     if frame.crs is None and crs is None:
         msg = (f"{path}: the area file has no CRS; set it (QGIS: Layer > Set CRS; GDAL: "
                f"ogr2ogr -a_srs EPSG:4326 fixed.gpkg {path.name}), or pass --area-crs")
+        raise InputError(msg)
+    problem = None if crs is not None else not_degrees(frame, path)
+    if problem is not None:
+        msg = (f"{problem}; set its real CRS (QGIS: Layer > Set CRS; GDAL: ogr2ogr -a_srs "
+               f"EPSG:4547 fixed.gpkg {path.name}), or pass it with --area-crs")
         raise InputError(msg)
     polys = frame[frame.geometry.notna() & frame.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
@@ -236,6 +239,24 @@ def read_vector(path: Path, **kwargs: Any) -> gpd.GeoDataFrame:
     except Exception as exc:  # pyogrio raises its own DataSourceError family
         msg = f"{path}: cannot read ({' '.join(str(exc).split())})"
         raise InputError(msg) from exc
+
+
+def not_degrees(frame: gpd.GeoDataFrame, path: Path) -> str | None:
+    """Why a frame with a geographic CRS cannot be in degrees, or ``None`` when it can.
+
+    A GeoJSON file without a ``"crs"`` member is WGS-84 by definition (RFC 7946), so a
+    file in metres that lost its CRS reads as longitudes in the hundred thousands.
+    """
+    if frame.crs is None or not frame.crs.is_geographic or frame.empty:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in frame.total_bounds)
+    if x0 >= -180.5 and x1 <= 180.5 and y0 >= -90.5 and y1 <= 90.5:  # rounding slack
+        return None
+    implied = (" (a GeoJSON file without a \"crs\" member is WGS-84)"
+               if path.suffix.lower() in (".geojson", ".json") else "")
+    return (f"{path}: the coordinates run from ({x0:.0f}, {y0:.0f}) to ({x1:.0f}, {y1:.0f}), "
+            f"which are not degrees, but the file's coordinate system is "
+            f"{frame.crs.to_string()}{implied}; the file is probably in metres")
 
 
 def to_lonlat(area: Any, *, crs: Any = None) -> shapely.Geometry:

@@ -135,6 +135,11 @@ def _cmd_network(args: argparse.Namespace) -> int:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     _check_out(args)
+    if args.exclude:
+        from ._paths import input_file
+
+        input_file(args.exclude, "--exclude file", hint="; give a polygon file (GeoJSON, "
+                   "GeoPackage, Shapefile) of the places where no station may go")
     kwargs = _run_kwargs(args)
     target, k = _objective(args)
     weights = _weights(args.weights)

@@ -26,6 +26,7 @@ from ._options import (
     CenterlineOptions,
     check_option,
 )
+from ._paths import input_file
 from ._read.osmfilter import way_filter
 from ._streets import (  # the model, whose public home is this module
     MODES,
@@ -197,12 +198,10 @@ def _centerline_options(
 def _file_kind(source: Any) -> tuple[Path, str]:
     """The network file and its kind ("osm", "graphml", "centerline"); clear errors."""
     path = Path(source)
-    if not path.exists():
-        hint = ("" if path.suffix else
+    download = ("" if path.suffix else
                 "; to download, write place:NAME, bbox:W,S,E,N or point:LON,LAT,M")
-        msg = (f"{path}: network file not found; give an OSM file (.osm, .osm.pbf, ...), "
-               f"a centerline file or GraphML{hint}")
-        raise MissingDataError(msg)
+    input_file(path, "network file", hint="; give an OSM file (.osm, .osm.pbf, ...), a "
+               f"centerline file or GraphML{download}")
     name = path.name.lower()
     for kind, suffixes in (("graphml", GRAPHML_SUFFIXES), ("osm", OSM_SUFFIXES),
                            ("centerline", CENTERLINE_SUFFIXES)):
@@ -236,7 +235,9 @@ def _read_graphml(path: Path) -> nx.MultiDiGraph[Any]:
         return ox.load_graphml(path)
     except ET.ParseError as exc:
         first_error = exc
-    except nx.NetworkXError as exc:
+    except (nx.NetworkXError, AttributeError, KeyError, TypeError, ValueError) as exc:
+        # GraphML that OSMnx did not write: typed attributes OSMnx cannot convert, or
+        # values it cannot parse (AttributeError: an int where it expects text)
         raise InputError(_not_graphml(path, exc)) from None
     try:
         text = path.read_text(encoding="utf-8")
@@ -328,6 +329,7 @@ def network_from_graph(
     if "crs" not in graph.graph:
         msg = f"{source}: the graph has no 'crs' attribute; set graph.graph['crs'] first"
         raise InputError(msg)
+    _check_node_coordinates(graph, source)
     nodes, edges = ox.graph_to_gdfs(graph, fill_edge_geometry=True)
     nodes = nodes.to_crs(4326)
     edges = edges.to_crs(4326).reset_index()
@@ -366,6 +368,18 @@ def network_from_graph(
     }
     stats = {"edges_without_mode_tags_dropped": dropped}
     return network_from_segments(ways, coords, travel, source=source, stats=stats)
+
+
+def _check_node_coordinates(graph: nx.MultiDiGraph[Any], source: str) -> None:
+    """Every node needs ``x`` and ``y``: OSMnx builds the street geometry from them."""
+    missing = [node for node, data in graph.nodes(data=True)
+               if data.get("x") is None or data.get("y") is None]
+    if missing:
+        msg = (f"{source}: {len(missing)} of {graph.number_of_nodes()} nodes have no "
+               f"coordinates ('x' and 'y' attributes; first: node {missing[0]!r}); "
+               "save the graph with osmnx.save_graphml, which writes them, or give the OSM "
+               "or centerline file it was made from")
+        raise InputError(msg)
 
 
 def _first(value: Any) -> int:

@@ -58,7 +58,7 @@ from .outputs import (
     write_report_outputs,
     write_timings,
 )
-from .stations import read_stations, snap_stations
+from .stations import read_stations, require_usable, snap_stations
 from .summary import summarize
 
 log = logging.getLogger(__name__)
@@ -660,6 +660,8 @@ class _Job:
         with self.stage("stations"):
             points = read_stations(stations, **self.stations.read_kwargs())
             snapped = snap_stations(net, points, max_snap_m=self.stations.max_snap_m)
+            # a run from no usable station is 0 % of nothing: refused before coverage
+            require_usable(net, snapped, max_snap_m=self.stations.max_snap_m)
         return net, snapped
 
     def check_proposals(self, net: StreetNetwork, snapped: gpd.GeoDataFrame, proposals: Any,

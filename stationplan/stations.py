@@ -21,6 +21,7 @@ import numpy as np
 import shapely
 
 from ._errors import InputError
+from ._i18n import length_text
 from ._markers import station_markers
 from ._offset import OffsetCheck, check_offset, offset_check
 from ._options import check_option
@@ -38,6 +39,9 @@ from .network import StreetNetwork
 log = logging.getLogger(__name__)
 
 __all__ = ["OffsetCheck", "check_offset", "read_stations", "snap_stations", "station_markers"]
+
+_INVALID = "invalid"
+_TOO_FAR = "too_far_from_street"
 
 
 def read_stations(
@@ -115,12 +119,18 @@ def read_stations(
     Raises
     ------
     MissingDataError
-        The file does not exist, or has no station rows (empty, or a header only): a
-        plan needs stations, so this is an error that names the file, not an empty table.
+        The file does not exist (or is a folder), or has no station rows (empty, or a
+        header only): a plan needs stations, so this is an error that names the file,
+        not an empty table.
     InputError
         The file cannot be read or has no coordinate columns, options conflict with it,
-        or typed station ids repeat. Problems of single rows never raise; they make the
-        row ``"invalid"`` with a ``reason``.
+        or typed station ids repeat. Also when reading on would guess: two coordinate
+        columns whose headers match equally hold different values (name one with
+        ``lon_col``/``lat_col``), the first sheet or layer is empty or holds no points
+        while others exist (pick one with ``sheet``), or a CSV quote that is never
+        closed folded rows into one cell. Problems of single rows never raise; they make
+        the row ``"invalid"`` with a ``reason`` (a cell longer than 131,072 characters,
+        a coordinate formula without a saved value, ...).
     """
     return read_station_table(path, encoding=encoding, crs=crs, sheet=sheet, lon_col=lon_col,
                               lat_col=lat_col, name_col=name_col, force_crs=force_crs)
@@ -227,3 +237,58 @@ def snap_stations(
         out.attrs["crs_warning"] = check.message
         out.attrs["warnings"] = [check.warning()]
     return out
+
+
+def require_usable(network: StreetNetwork, snapped: gpd.GeoDataFrame, *,
+                   max_snap_m: float) -> None:
+    """Refuse a station table of which no row can be used, counting the reasons.
+
+    A coverage of 0 % from a sheet whose every row was rejected (wrong coordinate system,
+    wrong columns, a network of another town) is not a result; this stops the run before
+    coverage, naming the file and what to check.
+
+    Parameters
+    ----------
+    network
+        The street network the stations were snapped to.
+    snapped
+        Output of :func:`snap_stations`.
+    max_snap_m
+        The snapping distance used, for the message.
+
+    Raises
+    ------
+    InputError
+        No row has status ``"ok"``.
+    """
+    status = snapped["status"]
+    if (status == "ok").any():
+        return
+    name = (snapped.attrs.get("read_report") or {}).get("file", "the station file")
+    counts = status.value_counts()
+    parts, hints = [], []
+    far = int(counts.get(_TOO_FAR, 0))
+    if far:
+        nearest = _nearest_street_m(network, snapped[status == _TOO_FAR])
+        parts.append(f"{far} farther than {max_snap_m:g} m from every street "
+                     f"(nearest {length_text(nearest, 'en')})")
+        hints.append("check the coordinate system (crs=..., --crs) and that the network "
+                     "covers the stations, or raise max_snap_m (--max-snap-m)")
+    bad = int(counts.get(_INVALID, 0))
+    if bad:
+        first = snapped.loc[status == _INVALID, "reason"].iloc[0]
+        parts.append(f"{bad} without a usable location (first: {first})")
+        hints.append("fix those rows or name the coordinate columns (lon_col/lat_col, "
+                     "--lon-col/--lat-col)")
+    parts += [f"{int(n)} {s}" for s, n in counts.items() if s not in (_TOO_FAR, _INVALID)]
+    msg = (f"{name}: none of the {len(snapped)} stations can be used: {', '.join(parts)}; "
+           f"{'; '.join(hints) or 'check the file'}")
+    raise InputError(msg)
+
+
+def _nearest_street_m(network: StreetNetwork, stations: gpd.GeoDataFrame) -> float:
+    """Metres from the nearest of ``stations`` to its nearest street."""
+    points = stations.geometry.to_crs(network.crs).to_numpy()
+    lines = network.edges.geometry.to_numpy()
+    _, dist = shapely.STRtree(lines).query_nearest(points, return_distance=True)
+    return float(dist.min())

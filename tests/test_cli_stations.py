@@ -94,11 +94,17 @@ def test_coverage_reads_amap_coordinates_with_crs_option(tmp_path, hand_net, cap
                  "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "--crs gcj02" in err and not (tmp_path / "c").exists()
-    # Named (wrongly) as WGS-84 the run goes on, with the warning on stderr.
+    # Named (wrongly) as WGS-84 the run goes on, with the warning on stderr, as long as
+    # some station reaches a street (the offset here is about 280 m) ...
     assert main(["coverage", str(hand_net), str(gcj), "--out", str(tmp_path / "d"),
-                 "--quiet", "--crs", "wgs84"]) == 0
+                 "--quiet", "--crs", "wgs84", "--max-snap-m", "500"]) == 0
     err = capsys.readouterr().err
     assert "WARNING" in err and "--crs gcj02" in err
+    # ... and stops when none does: a coverage from no station is no result.
+    assert main(["coverage", str(hand_net), str(gcj), "--out", str(tmp_path / "e"),
+                 "--quiet", "--crs", "wgs84"]) == 2
+    err = capsys.readouterr().err
+    assert "WARNING" in err and "none of the 7 stations can be used" in err
 
 
 def test_column_options_and_sheet(tmp_path, hand_net):

@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 from .._errors import InputError, MissingDataError
 from .._streets import StreetNetwork, TravelMode, network_from_segments
 from .._text import cell_text
-from ..area import read_vector
+from ..area import not_degrees, read_vector
 from .osmfilter import way_filter
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,11 @@ def read_centerlines(
         msg = (f"{path}: the file has no CRS (a Shapefile needs its .prj); set it, e.g. "
                f"ogr2ogr -a_srs EPSG:4547 fixed.gpkg {path.name} (CGCS2000 / GK CM 114E), "
                "or in QGIS with Layer > Set CRS")
+        raise InputError(msg)
+    problem = not_degrees(frame, path)
+    if problem is not None:
+        msg = (f"{problem}; set its real CRS, e.g. ogr2ogr -a_srs EPSG:4547 fixed.gpkg "
+               f"{path.name} (CGCS2000 / GK CM 114E), or in QGIS with Layer > Set CRS")
         raise InputError(msg)
     cls_col = _column(frame, class_column, _CLASS_NAMES, "class", path)
     one_col = _column(frame, oneway_column, _ONEWAY_NAMES, "one-way", path)

@@ -27,6 +27,15 @@ PAIR_ALIASES = ("lng,lat", "lon,lat", "lnglat", "lonlat", "经度,纬度", "经�
                 "coords", "x,y", "gps")
 # ... or latitude first (Baidu's "lat,lng", Google Maps "copy coordinates").
 PAIR_LAT_FIRST = ("lat,lng", "lat,lon", "latlng", "latlon", "纬度,经度", "纬经度", "y,x")
+# Headers that match a role equally well, for telling two candidate columns apart: a
+# "lon" and a "经度" column are rivals; an "x" column is a weaker match than either (it is
+# only used when there is no longitude column) and no rival of them.
+_RIVAL_TIERS = (
+    frozenset(LON_ALIASES[:6]), frozenset(LON_ALIASES[6:]),
+    frozenset(LAT_ALIASES[:4]), frozenset(LAT_ALIASES[4:]),
+    frozenset(PAIR_ALIASES), frozenset(PAIR_LAT_FIRST),
+)
+_REPEATED = re.compile(r"(.+)_(\d+)")
 
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "station_id": ("station_id", "stationid", "id", "站点编号", "驿站编号", "编号", "站点id",
@@ -115,7 +124,12 @@ def systems_in_note(text: object) -> set[str]:
 
 @dataclass(frozen=True)
 class Columns:
-    """Positions of the meaningful columns in a header (``None`` when absent)."""
+    """Positions of the meaningful columns in a header (``None`` when absent).
+
+    ``rivals`` maps a coordinate column that was picked from its header to the other
+    columns whose headers match that role as well (``lon`` and ``经度``, or a repeated
+    ``lon``, with the same coordinate-system tag); the reader compares their values.
+    """
 
     names: list[str]
     lon: int | None = None
@@ -126,6 +140,7 @@ class Columns:
     fields: dict[str, int] = field(default_factory=dict)
     flags: dict[str, int] = field(default_factory=dict)
     lists: list[int] = field(default_factory=list)
+    rivals: dict[int, list[int]] = field(default_factory=dict)
 
     @property
     def has_coordinates(self) -> bool:
@@ -173,6 +188,29 @@ def _pick(candidates: list[tuple[int, str | None]], order: Sequence[str | None]
             if candidate_tag == tag:
                 return index, tag
     return None
+
+
+def repeat_of(names: Sequence[str]) -> list[int]:
+    """For each header, the position of the header it repeats (:func:`header_names` numbers
+    a repeated ``lon`` as ``lon_2``), else its own position.
+
+    >>> repeat_of(["lon", "lat", "lon_2", "x_1"])
+    [0, 1, 0, 3]
+    """
+    out = []
+    for i, name in enumerate(names):
+        found = _REPEATED.fullmatch(name)
+        base = found.group(1) if found else None
+        out.append(names.index(base) if base is not None and base in names[:i] else i)
+    return out
+
+
+def _rivals(split: list[tuple[str, str | None]], origin: list[int], chosen: int) -> list[int]:
+    """Other columns whose headers match the role of ``chosen`` equally (see Columns)."""
+    base, tag = split[chosen]
+    tier = next((t for t in _RIVAL_TIERS if base in t), frozenset({base}))
+    return [i for i, o in enumerate(origin)
+            if i != chosen and split[o][0] in tier and split[o][1] == tag]
 
 
 def resolve(names: list[str], *, lon_col: str | None = None, lat_col: str | None = None,
@@ -229,6 +267,11 @@ def resolve(names: list[str], *, lon_col: str | None = None, lat_col: str | None
                 pair, tag = found
                 lon = lat = None
                 pair_lat_first = split[pair][0] in PAIR_LAT_FIRST
+    # Columns picked from their headers (not named by an option) may have rivals.
+    picked = [i for i, named in ((lon, lon_col), (lat, lat_col), (pair, lon_col))
+              if i is not None and named is None]
+    origin = repeat_of(names)
+    rivals = {i: others for i in picked if (others := _rivals(split, origin, i))}
     if lon_col is not None or lat_col is not None:
         tag = None  # the user named the columns; their crs option decides
     used = {i for i in (lon, lat, pair) if i is not None}
@@ -256,4 +299,4 @@ def resolve(names: list[str], *, lon_col: str | None = None, lat_col: str | None
             lists.append(i)
         elif (key := services.service_key(base)) is not None and key not in flags:
             flags[key] = i
-    return Columns(names, lon, lat, pair, pair_lat_first, tag, fields, flags, lists)
+    return Columns(names, lon, lat, pair, pair_lat_first, tag, fields, flags, lists, rivals)

@@ -24,7 +24,7 @@ from .._errors import InputError, MissingDataError
 from .._text import cell_text
 from ..services import parse_services
 from . import coords as _coords
-from .columns import Columns, header_names, resolve, systems_in_note
+from .columns import Columns, header_names, repeat_of, resolve, systems_in_note
 from .coords import WGS84, CrsSpec, crs_spec, is_na
 from .tables import Table, read_table
 
@@ -81,7 +81,10 @@ def read_station_table(
                                         named=lon_col is not None or lat_col is not None,
                                         force=force_crs, note=note)
     data = _by_column(rows, len(cols.names))
-    parsed = _parse_rows(table, data, cols, source, pre, path, use_geometry=use_geometry)
+    if not use_geometry:
+        _check_rivals(cols, data, path, table.unit, spreadsheet=table.columns is None)
+    found = _cell_findings(table, data, cols, use_geometry=use_geometry)
+    parsed = _parse_rows(table, data, cols, source, pre, path, found, use_geometry=use_geometry)
     stations = _assemble(table, data, cols, source, parsed, path)
     stations.attrs["read_report"] = _report(stations, table, path, header_row, source,
                                             skipped, parsed, crs_from)
@@ -109,7 +112,16 @@ def _find_header(table: Table, path: Path, spec: CrsSpec | None,
                  overrides: dict[str, str | None]
                  ) -> tuple[int, Columns, list[tuple[int, list[Any]]], int]:
     """The first row whose cells name longitude/latitude columns, then the data rows."""
-    filled = [(n, cells) for n, cells in table.rows if not _blank(cells)]
+    # A row whose cells the reader had to empty (formulas without a saved value) stays.
+    flagged = {row for row, _ in (*table.cell_problems, *table.unsaved)}
+    filled = [(n, cells) for n, cells in table.rows if n in flagged or not _blank(cells)]
+    if not filled and len(table.sheets) > 1:
+        others = [s for s in table.sheets if s != table.sheet]
+        pick = others[0] if len(others) == 1 else "NAME"
+        msg = (f"{path}: the sheet {table.sheet!r} is empty; the workbook's sheets are "
+               f"{_sheet_list(table)}; choose the station sheet with sheet={pick!r} "
+               f"(--sheet {pick})")
+        raise InputError(msg)
     if not filled:
         msg = (f"{path}: the file is empty, no station rows; it needs a header row and one "
                "row per station")
@@ -127,10 +139,16 @@ def _find_header(table: Table, path: Path, spec: CrsSpec | None,
     names = [n for n in header_names(cells) if n]
     if any(overrides[k] for k in ("lon_col", "lat_col")):
         _resolve(header_names(cells), path, number, spec, overrides)  # names the bad option
+    other = (f"; or is it another sheet? The sheets are {_sheet_list(table)} (sheet=..., "
+             "--sheet NAME)" if len(table.sheets) > 1 else "")
     msg = (f"{path}: row {number}: no longitude/latitude columns in header {names}; name them "
            "e.g. 'lon'/'lat' or '经度'/'纬度' (or one 'lng,lat' column), or pass lon_col/lat_col "
-           "(--lon-col/--lat-col)")
+           f"(--lon-col/--lat-col){other}")
     raise InputError(msg)
+
+
+def _sheet_list(table: Table) -> str:
+    return ", ".join(f"'{s}'" + (" (read)" if s == table.sheet else "") for s in table.sheets)
 
 
 def _sheet_note(table: Table, header_row: int | None, path: Path
@@ -224,6 +242,76 @@ def _source_crs(spec: CrsSpec | None, cols: Columns, table: Table, path: Path, *
                  "coordinates as %s", path.name, number, system, text, system)
         return cast(CrsSpec, _coords.resolve_crs(system)), None, "note"
     return WGS84, None, "assumed"
+
+
+def _column_letter(index: int) -> str:
+    """Spreadsheet column letters of a 0-based position.
+
+    >>> _column_letter(0), _column_letter(25), _column_letter(26), _column_letter(701)
+    ('A', 'Z', 'AA', 'ZZ')
+    """
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _same_cells(a: tuple[Any, ...], b: tuple[Any, ...]) -> int | None:
+    """The first position where two columns of cells differ (as numbers or text), or
+    ``None`` when they hold the same values."""
+    xa, _, _ = _coords.parse_cells(a, "")
+    xb, _, _ = _coords.parse_cells(b, "")
+    neither = np.isnan(xa) & np.isnan(xb)
+    differ = ~((xa == xb) | neither)
+    for i in np.flatnonzero(neither).tolist():  # no numbers: compare the texts
+        differ[i] = cell_text(a[i]) != cell_text(b[i]) and not (is_na(a[i]) and is_na(b[i]))
+    where = np.flatnonzero(differ)
+    return int(where[0]) if len(where) else None
+
+
+def _check_rivals(cols: Columns, data: _Data, path: Path, unit: str, *,
+                  spreadsheet: bool) -> None:
+    """Refuse two coordinate columns whose headers match equally but whose values differ.
+
+    The first would otherwise be used without a word (a "lon" column of zeros before the
+    real "lon", or "lon" and "经度" from two different sources). A rival column that is
+    entirely empty is ignored; one with the same values is a harmless copy.
+    """
+    origin = repeat_of(cols.names)
+
+    def shown(i: int) -> str:
+        name = cols.names[origin[i]]
+        where = f"column {_column_letter(i)}" if spreadsheet else f"property {i + 1}"
+        again = f"; name it '{cols.names[i]}'" if i != origin[i] else ""
+        return f"'{name}' ({where}{again})"
+
+    problems = []
+    for chosen, rivals in cols.rivals.items():
+        for rival in rivals:
+            cells = data.columns[rival]
+            if all(is_na(c) for c in cells):
+                continue
+            first = _same_cells(data.columns[chosen], cells)
+            if first is None:
+                continue
+            a, b = data.columns[chosen][first], cells[first]
+            problems.append(f"columns {shown(chosen)} and {shown(rival)} both look like "
+                            f"{_ROLES[_role(cols, chosen)]} but hold different values "
+                            f"({unit} {data.numbers[first]}: {cell_text(a)!r} and "
+                            f"{cell_text(b)!r})")
+    if problems:
+        msg = (f"{path}: {'; '.join(problems)}; name the columns to use with lon_col and "
+               "lat_col (--lon-col and --lat-col)")
+        raise InputError(msg)
+
+
+_ROLES = {"lon": "the longitude", "lat": "the latitude", "pair": "the coordinates"}
+
+
+def _role(cols: Columns, index: int) -> str:
+    return "lon" if index == cols.lon else "lat" if index == cols.lat else "pair"
 
 
 # --- rows ------------------------------------------------------------------------------
@@ -337,13 +425,43 @@ def _check_degrees(xs: np.ndarray, ys: np.ndarray, both: np.ndarray, label: str,
     return int(swap.sum())
 
 
+def _cell_findings(table: Table, data: _Data, cols: Columns, *, use_geometry: bool
+                   ) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Problems and notes by row index for the cells the file reader flagged.
+
+    A cell too long makes its row unusable. A formula without a saved value does so in a
+    coordinate column; elsewhere (a name made by a formula) the row is kept with a note.
+    """
+    problems: dict[int, list[str]] = defaultdict(list)
+    notes: dict[int, list[str]] = defaultdict(list)
+    if not (table.cell_problems or table.unsaved):
+        return problems, notes
+    index = {number: i for i, number in enumerate(data.numbers)}
+    coordinates = set() if use_geometry else {cols.lon, cols.lat, cols.pair} - {None}
+
+    def named(j: int) -> str:
+        name = cols.names[j]
+        return f"column '{name}'" if name else f"column {_column_letter(j)}"
+
+    for (row, j), text in table.cell_problems.items():
+        if row in index and j < len(cols.names):
+            problems[index[row]].append(f"{named(j)}: {text}")
+    for (row, j), formula in table.unsaved.items():
+        if row in index and j < len(cols.names):
+            where = problems if j in coordinates else notes
+            where[index[row]].append(
+                f"{named(j)}: the formula {formula} has no saved value (the file was not "
+                "saved by Excel or WPS); open and save the file in Excel or WPS")
+    return problems, notes
+
+
 def _parse_rows(table: Table, data: _Data, cols: Columns,
-                source: CrsSpec, pre: CrsSpec | None, path: Path, *,
+                source: CrsSpec, pre: CrsSpec | None, path: Path,
+                found: tuple[dict[int, list[str]], dict[int, list[str]]], *,
                 use_geometry: bool) -> _Parsed:
     n = len(data.numbers)
     # Texts only for the rows that have any (a list per row would be 2 x n lists).
-    problems: dict[int, list[str]] = defaultdict(list)
-    notes: dict[int, list[str]] = defaultdict(list)
+    problems, notes = found
     geographic = source.geographic and pre is None
     raw_x, raw_y, xname, yname = _raw_xy(table, data, cols, problems,
                                          use_geometry=use_geometry)

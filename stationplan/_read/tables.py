@@ -17,7 +17,8 @@ import re
 import warnings
 import xml.etree.ElementTree as ET
 import zipfile
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import numpy as np
 import pyproj
 
 from .._errors import InputError, MissingDataError
+from .._paths import input_file
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,12 @@ class Table:
     ``rows`` holds ``(number, cells)``: the line or sheet row for spreadsheets, the
     feature number for map files. Map files also have ``columns`` (property names, one
     per cell), ``points`` (``(x, y)`` or a problem text per row) and the file's ``crs``.
+    ``sheet`` is the sheet or layer read, ``sheets`` all those of the file.
+
+    Cells the reader could not take as they are, by ``(row number, cell position)``:
+    ``cell_problems`` (a cell too long to be a station's, shortened in ``rows``; its row
+    cannot be used) and ``unsaved`` (formulas without a saved value, the formula text; the
+    cell is ``None`` in ``rows``).
     """
 
     fmt: str
@@ -62,13 +70,14 @@ class Table:
     crs: pyproj.CRS | None = None
     encoding: str | None = None
     sheet: str | None = None
+    sheets: tuple[str, ...] = ()
+    cell_problems: dict[tuple[int, int], str] = field(default_factory=dict)
+    unsaved: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def read_table(path: Path, *, encoding: str | None, sheet: str | int | None) -> Table:
     """Read any supported station file into a :class:`Table`."""
-    if not path.exists():
-        msg = f"{path}: station file not found"
-        raise MissingDataError(msg)
+    input_file(path, "station file")
     suffix = path.suffix.lower()
     if suffix == ".xls":
         msg = (f"{path}: unsupported station file type '.xls' (the old Excel format); "
@@ -137,8 +146,12 @@ def _delimiter(text: str) -> str:
 
 def _read_csv(path: Path, encoding: str | None, *, tab: bool) -> Table:
     text, used = decode(path.read_bytes(), path, encoding)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if tab else _delimiter(text))
+    delimiter = "\t" if tab else _delimiter(text)
+    text, parked = _park_long_cells(text, delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
+    ends = []
+    long: dict[tuple[int, int], str] = {}
     line = 0
     quoted = "'" in text  # most files have no ' at all: skip the per-cell check
     try:
@@ -146,11 +159,95 @@ def _read_csv(path: Path, encoding: str | None, *, tab: bool) -> Table:
             start, line = line + 1, reader.line_num
             if quoted and any(c[:1] == "'" for c in record):
                 record = [_NEUTRALISED.sub("", c) for c in record]
+            if parked:
+                record = _unpark(record, parked, start, long)
             rows.append((start, record))
+            ends.append(line)
     except csv.Error as exc:
-        msg = f"{path} line {reader.line_num}: not valid CSV ({exc}); check the quotes"
+        what = ("a cell runs past the reader's limit of "
+                f"{_CELL_LIMIT:,} characters: a quote that is never closed, or a huge cell"
+                if "field limit" in str(exc) else f"not valid CSV ({exc})")
+        msg = f"{path} line {reader.line_num}: {what}; check the quotes"
         raise InputError(msg) from exc
-    return Table("csv", "row", rows, encoding=used)
+    _check_quotes(rows, ends, path, delimiter)
+    return Table("csv", "row", rows, encoding=used, cell_problems=long)
+
+
+_CELL_LIMIT = csv.field_size_limit()  # csv's limit (131,072), not changed: it is global
+_PARKED = "\ue000"  # a private-use character marks where a long cell was taken out
+
+
+def _park_long_cells(text: str, delimiter: str) -> tuple[str, list[tuple[int, str]]]:
+    """Take out runs of text too long for a CSV cell (no delimiter, quote or line break),
+    so that the other cells of their rows are read; return the length and the start of
+    each run taken out.
+
+    >>> _park_long_cells("a,b\\n" + "x" * 200_000 + ",c\\n", ",")[1]
+    [(200000, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx')]
+    """
+    runs: list[tuple[int, str]] = []
+    if len(text) < _CELL_LIMIT or _PARKED in text:
+        return text, runs
+
+    def park(found: re.Match[str]) -> str:
+        runs.append((len(found.group()), found.group()[:40]))
+        return f"{_PARKED}{len(runs) - 1}{_PARKED}"
+
+    cell = f'[^{re.escape(delimiter)}"\r\n]'
+    # from the start of a run only (the look-behind), so the search stays linear
+    run = re.compile(f"(?<!{cell}){cell}{{{_CELL_LIMIT},}}")
+    return run.sub(park, text), runs
+
+
+def _unpark(record: list[str], runs: list[tuple[int, str]], row: int,
+            long: dict[tuple[int, int], str]) -> list[str]:
+    """Cells holding a taken-out run: shortened, and a problem recorded for their row."""
+    out = []
+    for j, cell in enumerate(record):
+        if _PARKED in cell:
+            parts = cell.split(_PARKED)  # text, run number, text, run number, ..., text
+            taken = [runs[int(k)] for k in parts[1::2]]
+            size = sum(len(t) for t in parts[0::2]) + sum(n for n, _ in taken)
+            long[(row, j)] = (f"the cell has {size:,} characters, more than the "
+                              f"{_CELL_LIMIT:,} a cell may have; shorten it")
+            start = parts[0] + taken[0][1]
+            cell = f"{start[:40]}… ({size:,} characters)"
+        out.append(cell)
+    return out
+
+
+_DECIMAL = re.compile(r"\s*[+-]?\d+\.\d+\s*")
+
+
+def _check_quotes(rows: list[tuple[int, list[str]]], ends: list[int], path: Path,
+                  delimiter: str) -> None:
+    """Refuse a file in which a quote that is never closed folded rows into one cell.
+
+    A cell may hold line breaks (a two-line address in quotes), but not lines that look
+    like rows of the file: as many cells as most rows have, one of them a decimal number.
+    """
+    widths = Counter(len(cells) for _, cells in rows if len(cells) > 1)
+    if not widths:
+        return
+    width = widths.most_common(1)[0][0]
+    for (start, cells), end in zip(rows, ends, strict=True):
+        if end == start:
+            continue
+        for cell in cells:
+            chunks = cell.splitlines()
+            rowlike = [k for k, chunk in enumerate(chunks)
+                       if chunk.count(delimiter) + 1 >= width
+                       and any(_DECIMAL.fullmatch(c) for c in chunk.split(delimiter))]
+            if len(chunks) > 1 and rowlike:
+                first = chunks[rowlike[0]]
+                # a quote never closed takes the file's last line break into the cell
+                last = end == ends[-1] and cell.endswith(("\n", "\r"))
+                until = "the end of the file" if last else f"line {end}"
+                msg = (f"{path} line {start}: a quote (\") opened on this line is not closed "
+                       f"until {until}, so {len(rowlike)} line(s) that look like rows "
+                       f"(first: {first[:60]!r}) were read as one cell; close or remove the "
+                       "quote")
+                raise InputError(msg)
 
 
 # --- Excel -----------------------------------------------------------------------------
@@ -197,9 +294,46 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> Table:
                 raise InputError(msg)
             rows = [(i, [_excel_value(v) for v in values])
                     for i, values in enumerate(book[name].iter_rows(values_only=True), start=1)]
+            part = getattr(book[name], "_worksheet_path", None)  # openpyxl's, if it has one
         finally:
             book.close()
-    return Table("xlsx", "row", rows, sheet=name)
+        unsaved = _unsaved_formulas(path, name, part, rows)
+    return Table("xlsx", "row", rows, sheet=name, sheets=tuple(names), unsaved=unsaved)
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _unsaved_formulas(path: Path, name: str, part: str | None,
+                      rows: list[tuple[int, list[Any]]]) -> dict[tuple[int, int], str]:
+    """Formula cells that have no saved value: ``(row, position) -> formula``.
+
+    The values read are the ones Excel or WPS saved with each formula; a file written by
+    a program (openpyxl, a web export) often has formulas and no values, which would read
+    as blank cells. The sheet is read a second time, for its formulas, only when it has any.
+    """
+    if part is not None:
+        with zipfile.ZipFile(path) as book_zip:
+            if _FORMULA_TAG.search(book_zip.read(part.lstrip("/"))) is None:
+                return {}
+    import openpyxl
+
+    values = dict(rows)
+    found: dict[tuple[int, int], str] = {}
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        for cells in book[name].iter_rows():
+            for cell in cells:
+                if getattr(cell, "data_type", None) != "f" or cell.row is None \
+                        or cell.column is None:
+                    continue
+                row, j = cell.row, cell.column - 1
+                here = values.get(row)
+                if here is not None and j < len(here) and here[j] is None:
+                    found[(row, j)] = str(cell.value)
+    finally:
+        book.close()
+    return found
 
 
 # --- GeoJSON ---------------------------------------------------------------------------
@@ -283,7 +417,8 @@ def _read_ogr(path: Path, encoding: str | None, layer: str | int | None) -> Tabl
     import pyogrio
     import shapely
 
-    layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+    listed = pyogrio.list_layers(path)
+    layers = [str(row[0]) for row in listed]
     if layer is None:
         name = layers[0]
     elif str(layer) in layers:
@@ -312,8 +447,17 @@ def _read_ogr(path: Path, encoding: str | None, layer: str | int | None) -> Tabl
                           "convert areas to points first")
         else:
             points.append((geom.x, geom.y))
+    if layer is None and len(layers) > 1 and not any(isinstance(p, tuple) for p in points):
+        # A GeoPackage often holds roads or areas before the stations: say which is which.
+        kinds = {str(n): str(k) for n, k in listed}
+        pick = next((n for n in layers if "point" in kinds[n].lower()), layers[1])
+        shown = ", ".join(f"'{n}' ({kinds[n]})" for n in layers)
+        msg = (f"{path}: its first layer {name!r} holds no station points "
+               f"({kinds[name]} features); the layers are {shown}; choose one with "
+               f"sheet={pick!r} (--sheet {pick})")
+        raise InputError(msg)
     return Table("ogr", "feature", list(enumerate(rows, start=1)), columns, points, frame.crs,
-                 encoding=encoding, sheet=name)
+                 encoding=encoding, sheet=name, sheets=tuple(layers))
 
 
 # --- KML, GPX --------------------------------------------------------------------------
