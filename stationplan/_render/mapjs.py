@@ -129,7 +129,13 @@ SEARCH = """function (map, group, keys, text) {
       hits.forEach(function (k) {
         var li = L.DomUtil.create("li", "sp-search-tip", list);
         li.textContent = k[0];
-        li.addEventListener("click", function () { input.value = k[0]; open(k[1]); });
+        li.addEventListener("click", function (e) {
+          // the tip is gone once the station opens: Leaflet would take the click that
+          // bubbles on for a click on the map, which closes the popup
+          e.stopPropagation();
+          input.value = k[0];
+          open(k[1]);
+        });
       });
     }
     input.addEventListener("input", update);
