@@ -100,8 +100,10 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.tianditu_labels": ("Tianditu labels", "天地图注记"),
     "map.gaode": ("Gaode (GCJ-02)", "高德地图（GCJ-02）"),
     "map.gaode_satellite": ("Gaode satellite (GCJ-02)", "高德卫星图（GCJ-02）"),
-    "map.gcj_note": ("All layers shifted to GCJ-02 to match the Gaode tiles.",
-                     "为与高德底图对齐，所有图层已转换为 GCJ-02 坐标。"),
+    "map.gcj_note": ("All layers shifted to GCJ-02 to match the Gaode tiles; other "
+                     "basemaps are moved to match.",
+                     "为与高德底图对齐，所有图层已转换为 GCJ-02 坐标；其他底图已随之平移。"),
+    "map.no_basemap": ("basemap needs the internet", "底图需联网"),
     # map_service
     "map_service.drinking_water": ("drinking water", "饮水"),
     "map_service.seating": ("seating", "休息座椅"),

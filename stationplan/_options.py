@@ -76,7 +76,7 @@ MIN_GAIN_M = 150.0
 
 # --- maps and exports ------------------------------------------------------------------
 LANGS = ("zh", "en")
-BASEMAP = "osm"
+BASEMAP: str | None = None  # follows the data: Gaode inside China, else OpenStreetMap
 BASEMAPS = ("osm", "carto", "tianditu", "gaode")
 EXPORT_FORMATS = ("geojson", "csv", "kml", "gpx", "amap")
 _TIANDITU_KEY = re.compile(r"[0-9A-Za-z]{8,64}")
@@ -283,8 +283,9 @@ class MapOptions:
     lang
         "zh" or "en"; ``None`` picks Chinese when station or street names are Chinese.
     basemap
-        "osm", "carto" (light CartoDB), "tianditu" (needs ``tianditu_key``) or "gaode".
-        With "gaode" every layer is shifted to GCJ-02 to sit on Gaode's tiles.
+        "osm", "carto" (light CartoDB), "tianditu" (needs ``tianditu_key``) or "gaode";
+        ``None`` follows the data: "gaode" inside China, else "osm". With "gaode" every
+        layer is shifted to GCJ-02 to sit on Gaode's tiles.
     tianditu_key
         A Tianditu browser key (天地图 "浏览器端" key); it is written into the HTML.
 
@@ -299,11 +300,11 @@ class MapOptions:
     """
 
     lang: str | None = None
-    basemap: str = BASEMAP
+    basemap: str | None = BASEMAP
     tianditu_key: str | None = None
 
     def __post_init__(self) -> None:
-        if self.basemap not in BASEMAPS:
+        if self.basemap is not None and self.basemap not in BASEMAPS:
             msg = f"basemap {self.basemap!r} is not known; choose one of {', '.join(BASEMAPS)}"
             raise InputError(msg)
         key = self.tianditu_key

@@ -29,6 +29,7 @@ __all__ = [
     "convert",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
+    "in_china",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
 ]
@@ -150,6 +151,22 @@ def _apply(func: Callable[[_Float, _Float], _Pair], lng: ArrayLike,
     if scalar:
         return float(out_x), float(out_y)
     return out_x, out_y
+
+
+def in_china(lng: float, lat: float) -> bool:
+    """Tell whether a point lies in the rectangle where GCJ-02 differs from WGS-84.
+
+    The rectangle is the usual coarse one (it takes in China's neighbours too); NaN is
+    not in China.
+
+    >>> in_china(117.2, 28.3), in_china(24.94, 60.17)  # Guixi, Helsinki
+    (True, False)
+    >>> in_china(float("nan"), 30.0)
+    False
+    """
+    if math.isnan(lng) or math.isnan(lat):
+        return False
+    return bool(_in_china(np.array([lng]), np.array([lat]))[0])
 
 
 def wgs84_to_gcj02(lng: ArrayLike, lat: ArrayLike) -> tuple[float, float] | _Pair:

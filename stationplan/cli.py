@@ -531,8 +531,8 @@ def _add_map_options(p: argparse.ArgumentParser) -> None:
                    help="language of the map (default: Chinese for Chinese place names)")
     g.add_argument("--basemap", choices=opt.BASEMAPS, default=opt.BASEMAP,
                    help="osm, carto (light), tianditu (needs --tianditu-key) or gaode (every "
-                        "layer is then shifted to GCJ-02 to match the tiles); "
-                        f"default {opt.BASEMAP}")
+                        "layer is then shifted to GCJ-02 to match the tiles); default: gaode "
+                        "for data inside China, else osm")
     g.add_argument("--tianditu-key", default=None,
                    help="Tianditu browser key; it is written into the HTML")
 

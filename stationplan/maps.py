@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, Figure, MacroElement
-from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from ._errors import InputError
@@ -42,7 +41,9 @@ from ._options import BASEMAPS, MapOptions  # noqa: F401 - BASEMAPS kept as maps
 from ._render import mapdata as md
 from ._render import mapjs
 from ._render import mapstyle as ms
+from ._render.mapassets import RawHTML, icon_css, inline_assets
 from ._text import isolate_bidi, plain_text
+from .chinacrs import in_china, wgs84_to_gcj02
 from .coverage import Coverage
 from .gaps import find_gaps
 
@@ -82,7 +83,7 @@ def coverage_map(
     area: Any = None,
     map_options: MapOptions | None = None,
     lang: str | None = None,
-    basemap: str = "osm",
+    basemap: str | None = None,
     tianditu_key: str | None = None,
     precision: int = 6,
     cluster_threshold: int = 200,
@@ -112,8 +113,10 @@ def coverage_map(
         The planning area, drawn as an outline: a GeoDataFrame/GeoSeries with a CRS, or a
         shapely geometry in WGS-84 lon/lat; or ``None``.
     map_options
-        Language and basemap (:class:`~stationplan.MapOptions`); with "gaode" every layer
-        is shifted to GCJ-02 to sit on Gaode's tiles, and no WGS-84 basemap is offered.
+        Language and basemap (:class:`~stationplan.MapOptions`). With "gaode" (the default
+        for data inside China) every layer is shifted to GCJ-02 to sit on Gaode's tiles,
+        and OpenStreetMap (and Tianditu, given a key) are offered with their tiles moved
+        by the same offset; elsewhere the default is OpenStreetMap.
     lang, basemap, tianditu_key
         Shorthand for the fields of ``map_options`` (not both).
     precision
@@ -124,10 +127,12 @@ def coverage_map(
     Returns
     -------
     folium.Map
-        Render it with ``.get_root().render()`` or save it with ``.save(path)``.
+        Render it with ``.get_root().render()`` or save it with ``.save(path)``. The page
+        holds its scripts, styles and icons (:mod:`._render.mapassets`): it asks no server
+        but the basemap's, and without tiles it shows every layer on a plain background.
     """
     opts = _map_options(map_options, lang, basemap, tianditu_key)
-    basemap, tianditu_key = opts.basemap, opts.tianditu_key
+    basemap, tianditu_key = resolve_basemap(opts.basemap, coverage), opts.tianditu_key
     lang = run_lang(opts.lang, coverage)
     text = section("map", lang)
     gcj = basemap == "gaode"
@@ -137,11 +142,14 @@ def coverage_map(
         summary = summarize(coverage, gaps)
     view = _View(gcj02=gcj, precision=precision)
 
-    fmap = folium.Map(tiles=None, control_scale=True)
+    fmap = folium.Map(tiles=None, control_scale=False)
     root = cast(Figure, fmap.get_root())  # a Map's root is its Figure
     root.title = text["title"]
-    root.header.add_child(folium.Element(f"<style>{ms.CSS}</style>"), name="stationplan_css")
-    _add_basemaps(fmap, basemap, tianditu_key, text, lang)
+    root.header.add_child(RawHTML(f"<style>{ms.CSS}\n{icon_css(ms.ICONS)}\n</style>"),
+                          name="stationplan_css")
+    fmap.add_child(_Call(mapjs.SCALE, fmap))
+    _add_basemaps(fmap, basemap, tianditu_key, text, lang,
+                  shift=_gcj_shift(coverage) if gcj else None)
     fmap.add_child(_Call(mapjs.PANES, fmap))
 
     edges = ms.band_edges(coverage.rule.limit_m)
@@ -165,7 +173,7 @@ def coverage_map(
     ok = md.existing_stations(stations)
     station_group = _marker_layer(
         fmap, f"{text['stations']} ({len(ok)})", "sp-station",
-        f'<i class="fa-solid {ms.STATION_ICON}"></i>',
+        ms.icon(ms.STATION_ICON),
         _station_rows(ok, catchment, text, view, lang), cluster_threshold,
     )
     n_proposals = 0
@@ -176,7 +184,7 @@ def coverage_map(
             _proposal_rows(proposals, text, view, lang), cluster_threshold))
     bad = stations[(stations["status"] != "ok") & _has_point(stations)]
     _marker_layer(fmap, f"{text['rejected']} ({len(bad)})", "sp-rejected",
-                  f'<i class="fa-solid {ms.REJECTED_ICON}"></i>',
+                  ms.icon(ms.REJECTED_ICON),
                   _rejected_rows(bad, text, view, lang), cluster_threshold)
     outline = md.area_outline(area)
     if outline is not None:
@@ -184,7 +192,7 @@ def coverage_map(
                     interactive=False)
 
     if len(ok):
-        fmap.add_child(_SearchCall(mapjs.SEARCH, fmap, station_group, _search_keys(ok),
+        fmap.add_child(_Call(mapjs.SEARCH, fmap, station_group, _search_keys(ok),
                              {"placeholder": text["search"], "notFound": text["not_found"]}))
     folium.LayerControl(collapsed=False).add_to(fmap)
     # today's share from the coverage the today layers draw (the same exact figure as
@@ -203,6 +211,7 @@ def coverage_map(
     bounds = _bounds(coverage, outline, view)
     if bounds is not None:
         fmap.fit_bounds(bounds)
+    inline_assets(root)
     mapjs.number_elements(root)
     log.info("map: %d gap runs, %d existing stations, %d proposals%s (%s, %s)",
              len(gaps), len(ok), n_proposals, ", with today's coverage" if before else "",
@@ -242,7 +251,7 @@ def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
 
 # --- options ---------------------------------------------------------------------------
 
-def _map_options(given: MapOptions | None, lang: str | None, basemap: str,
+def _map_options(given: MapOptions | None, lang: str | None, basemap: str | None,
                  tianditu_key: str | None) -> MapOptions:
     """The map options given as an object or as keywords, checked."""
     loose = MapOptions(lang, basemap, tianditu_key)
@@ -279,31 +288,68 @@ class _Call(MacroElement):
         return script_json(a)
 
 
-class _SearchCall(JSCSSMixin, _Call):
-    """A call that needs leaflet-search, loaded from the CDN folium's Search plugin uses."""
+def resolve_basemap(basemap: str | None, coverage: Coverage) -> str:
+    """The basemap to draw: ``basemap``, or for ``None`` the one that fits the data.
 
-    default_js = folium.plugins.Search.default_js
-    default_css = folium.plugins.Search.default_css
+    Data inside China (the centre of the network, :func:`~stationplan.chinacrs.in_china`)
+    get Gaode, whose Chinese labels and streets are current there; elsewhere OpenStreetMap.
+    """
+    if basemap is not None:
+        return basemap
+    centre = _centre_lonlat(coverage)
+    return "gaode" if centre is not None and in_china(*centre) else "osm"
+
+
+def _centre_lonlat(coverage: Coverage) -> tuple[float, float] | None:
+    """The WGS-84 centre of the network's bounding box, or None for an empty network."""
+    edges = coverage.network.edges
+    if edges.empty:
+        return None
+    box = gpd.GeoSeries([shapely.box(*edges.total_bounds)], crs=edges.crs).to_crs(4326)
+    west, south, east, north = box.total_bounds
+    if not np.isfinite([west, south, east, north]).all():
+        return None
+    return (float(west + east) / 2, float(south + north) / 2)
+
+
+def _gcj_shift(coverage: Coverage) -> list[float] | None:
+    """[lat, lng, dlat, dlng]: the GCJ-02 offset at the data's centre, for WGS-84 tiles."""
+    centre = _centre_lonlat(coverage)
+    if centre is None:
+        return None
+    lng, lat = centre
+    glng, glat = wgs84_to_gcj02(lng, lat)
+    return [round(lat, 6), round(lng, 6), round(float(glat) - lat, 7),
+            round(float(glng) - lng, 7)]
 
 
 def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: Mapping[str, str],
-                  lang: str) -> None:
+                  lang: str, *, shift: list[float] | None) -> None:
+    """The basemaps in the layer control, the first one shown, and the no-tiles note.
+
+    On a GCJ-02 map (``basemap`` "gaode") the WGS-84 alternatives, OpenStreetMap and
+    Tianditu, move their tiles by ``shift`` (:data:`mapjs.BASEMAPS`).
+    """
+    layers: list[Any] = []
+    moved: list[Any] = []
+
     def tiles(kind: str, name: str, *, show: bool, overlay: bool = False, url: str = "",
               attr: str = "", max_zoom: int = 18, subdomains: str = "abc") -> None:
         if kind in _TILES:
             url, attr, max_zoom, subdomains = _TILES[kind]
-        folium.TileLayer(url, name=name, attr=attr, max_zoom=max_zoom, max_native_zoom=max_zoom,
-                         subdomains=subdomains, show=show, overlay=overlay,
-                         control=True).add_to(fmap)
+        layer = folium.TileLayer(url, name=name, attr=attr, max_zoom=max_zoom,
+                                 max_native_zoom=max_zoom, subdomains=subdomains, show=show,
+                                 overlay=overlay, control=True).add_to(fmap)
+        layers.append(layer)
+        if basemap == "gaode" and not kind.startswith("gaode"):
+            moved.append(layer)
 
     if basemap == "gaode":
-        # Gaode tiles are GCJ-02; the data are shifted to match, so WGS-84 tiles would be
-        # off by hundreds of metres and are not offered.
         tiles("gaode", text["gaode"], show=True)
         tiles("gaode_satellite", text["gaode_satellite"], show=False)
-        return
     tiles("osm", "OpenStreetMap", show=basemap == "osm")
-    tiles("carto", text["carto"], show=basemap == "carto")
+    if basemap != "gaode":
+        tiles("carto", text["carto"], show=basemap == "carto")
     if key:
         sub = "01234567"
         label_layer = "cva" if lang == "zh" else "eva"
@@ -313,6 +359,8 @@ def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: Mapping[str, s
         tiles("tianditu_labels", text["tianditu_labels"], show=basemap == "tianditu",
               overlay=True, url=_TIANDITU.replace("{layer}", label_layer).replace("{key}", key),
               attr=_TIANDITU_ATTR, subdomains=sub)
+    fmap.add_child(_Call(mapjs.BASEMAPS, fmap, layers, text["no_basemap"], moved or None,
+                         shift if moved else None))
 
 
 def _line_layer(fmap: Any, name: str, pane: str, features: tuple[list, list], precision: int,
@@ -502,7 +550,7 @@ def _amap_link(lng: float, lat: float, name: str) -> str:
 
 def _amap_anchor(link: str, text: Mapping[str, str]) -> str:
     return (f'<a href="{html.escape(link)}" target="_blank" rel="noopener noreferrer">'
-            f'<i class="fa-solid fa-map-location-dot"></i> {text["amap"]}</a>')
+            f'{ms.icon(ms.AMAP_ICON)} {text["amap"]}</a>')
 
 
 def _services_html(value: object, lang: str) -> str:
@@ -519,8 +567,7 @@ def _services_html(value: object, lang: str) -> str:
         icon = ms.SERVICE_ICONS.get(item)
         icon, label = (icon, text_in(f"map_service.{item}", lang)) if icon else (
             ms.OTHER_SERVICE_ICON, item)
-        out.append(f'<span class="sp-svc"><i class="fa-solid {icon}"></i> '
-                   f"{html.escape(label)}</span>")
+        out.append(f'<span class="sp-svc">{ms.icon(icon)} {html.escape(label)}</span>')
     return "".join(out)
 
 
@@ -549,7 +596,7 @@ def _station_rows(ok: gpd.GeoDataFrame, catchment: dict[Any, float], text: Mappi
         title = _esc(name) or _esc(sid)
         snap_m = float(snap) if snap is not None and not pd.isna(snap) else math.nan
         popup = _popup(
-            f'<i class="fa-solid {ms.STATION_ICON}"></i> {title}',
+            f"{ms.icon(ms.STATION_ICON)} {title}",
             [(text["address"], _esc(address)), (text["services"], _services_html(services, lang)),
              (text["hours"], _esc(hours)), (text["phone"], _esc(phone)),
              (text["snap"], "" if math.isnan(snap_m) else ms.fmt_m(snap_m, lang)),
@@ -610,7 +657,7 @@ def _rejected_rows(bad: gpd.GeoDataFrame, text: Mapping[str, str], view: _View,
         title = _esc(name) or _esc(sid)
         snap_m = float(snap) if snap is not None and not pd.isna(snap) else math.nan
         popup = _popup(
-            f'<i class="fa-solid {ms.REJECTED_ICON}"></i> {title}',
+            f"{ms.icon(ms.REJECTED_ICON)} {title}",
             [(text["status"], _esc(status)), (text["reason"], _esc(reason)),
              (text["snap"], "" if math.isnan(snap_m) else ms.fmt_m(snap_m, lang))],
             None, text,
@@ -733,9 +780,9 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
     legend.append(f"<tr><td>{_swatch(f'height:12px;background:{ms.SERVICE_COLOUR};opacity:.3')}"
                   f"</td><td>{text['service_legend']}</td></tr>")
     for cls, inner, label in (
-        ("sp-station", f'<i class="fa-solid {ms.STATION_ICON}"></i>', text["station_legend"]),
+        ("sp-station", ms.icon(ms.STATION_ICON), text["station_legend"]),
         ("sp-proposal", "1", text["proposal_legend"]),
-        ("sp-rejected", f'<i class="fa-solid {ms.REJECTED_ICON}"></i>', text["rejected_legend"]),
+        ("sp-rejected", ms.icon(ms.REJECTED_ICON), text["rejected_legend"]),
     ):
         legend.append(f'<tr><td><span class="sp-marker sp-dot {cls}">{inner}</span></td>'
                       f"<td>{label}</td></tr>")

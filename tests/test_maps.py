@@ -11,7 +11,10 @@ import html
 import io
 import json
 import re
+from urllib.parse import urlsplit
 
+import folium
+import folium.plugins
 import geopandas as gpd
 import numpy as np
 import osmnx as ox
@@ -39,6 +42,7 @@ from stationplan._i18n import run_lang
 from stationplan._render import mapdata as md
 from stationplan._render import mapjs as mapjs
 from stationplan._render import mapstyle as ms
+from stationplan._render.mapassets import inline_assets
 from stationplan.chinacrs import wgs84_to_gcj02
 from stationplan.cli import main
 from stationplan.export import _SERVICE_LABELS_ZH
@@ -189,8 +193,10 @@ def test_service_areas_on_a_real_grid_are_far_smaller_than_hulls(tmp_path):
 
 @pytest.fixture(scope="module")
 def hand_map(hand):
+    # WGS-84 on OpenStreetMap: the hand streets lie in China, where Gaode is the default
     return maps.coverage_map(hand.coverage, hand.gaps, summary=hand.summary,
-                             proposals=hand.proposals, area=hand.area, lang="en")
+                             proposals=hand.proposals, area=hand.area, lang="en",
+                             basemap="osm")
 
 
 def test_map_layers_hold_every_feature(hand, hand_map):
@@ -210,15 +216,15 @@ def test_map_html_is_deterministic_and_escaped(hand, hand_map):
     html = hand_map.get_root().render()
     again = maps.coverage_map(hand.coverage, hand.gaps, summary=hand.summary,
                               proposals=hand.proposals, area=hand.area,
-                              lang="en").get_root().render()
+                              lang="en", basemap="osm").get_root().render()
     assert html == again
     assert not re.search(r"[0-9a-f]{32}", html)  # no uuid-style element ids
     for payload in (XSS_IMG, XSS_SCRIPT, XSS_PROPOSAL, "<b>2</b>"):
         assert payload not in html
-    # Every </script> closes a block of folium's (after a src tag or alone on its line): no
-    # name closed one early.
+    # Every </script> closes a block of the page's own (alone on its line: Leaflet, folium's
+    # globals, the map): no name closed one early.
     closing = html.count("</script>")
-    assert closing == len(re.findall(r"(?m)(?:^[ \t]*|>)</script>", html)) > 3
+    assert closing == len(re.findall(r"(?m)^[ \t]*</script>", html)) == 3
     assert "<\\/script><script>window.__pwned=2<\\/script>" in html  # a search key, as data
 
 
@@ -227,7 +233,7 @@ def test_station_popup_content(hand_map):
     lat, lng, tooltip, popup, sp_id = rows[2][:5]
     assert (tooltip, sp_id) == ("S3", "station-2")
     assert "S3 street 1 &amp; &lt;b&gt;2&lt;/b&gt;" in popup
-    assert 'class="fa-solid fa-glass-water"></i> drinking water' in popup
+    assert '<i class="sp-i sp-i-glass-water"></i> drinking water' in popup
     assert "08:00-22:00" in popup and "0311-1234567" in popup
     assert "<th>Streets served</th><td>1.0 km</td>" in popup
     link = re.search(r'href="([^"]+)"', popup).group(1)
@@ -279,7 +285,7 @@ def _bounds(fmap) -> np.ndarray:
 
 def test_gaode_shifts_every_layer_to_gcj02(hand):
     kw = {"summary": hand.summary, "proposals": hand.proposals, "area": hand.area}
-    wgs = maps.coverage_map(hand.coverage, hand.gaps, **kw)
+    wgs = maps.coverage_map(hand.coverage, hand.gaps, basemap="osm", **kw)
     gcj = maps.coverage_map(hand.coverage, hand.gaps, basemap="gaode", **kw)
     a, b = _coords(wgs), _coords(gcj)
     assert a.shape == b.shape
@@ -292,9 +298,17 @@ def test_gaode_shifts_every_layer_to_gcj02(hand):
     shifted = np.column_stack(wgs84_to_gcj02(corners[:, 0], corners[:, 1]))
     assert np.abs(_bounds(gcj) - shifted).max() < 3e-4
     html_gcj, html_wgs = gcj.get_root().render(), wgs.get_root().render()
-    assert "autonavi.com" in html_gcj and "openstreetmap.org/{z}" not in html_gcj
-    assert "cartocdn" not in html_gcj
+    assert "autonavi.com" in html_gcj and "cartocdn" not in html_gcj
     assert "autonavi.com" not in html_wgs and "tile.openstreetmap.org" in html_wgs
+    # OpenStreetMap is offered on the GCJ-02 map, its tiles moved by the offset at the
+    # streets' centre; none are moved on the WGS-84 map.
+    (_, layers, _, moved, shift), = _calls(gcj, mapjs.BASEMAPS)
+    assert layers[2].tiles == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert moved == [layers[2]]
+    lat, lng, dlat, dlng = shift
+    glng, glat = wgs84_to_gcj02(lng, lat)
+    assert (dlat, dlng) == pytest.approx((glat - lat, glng - lng), abs=1e-7)
+    assert _calls(wgs, mapjs.BASEMAPS)[0][3:] == (None, None)
     # The Amap links keep WGS-84 coordinates (coordinate=wgs84) on either basemap.
     assert _markers(gcj, "sp-station")[0][3] == _markers(wgs, "sp-station")[0][3]
 
@@ -407,8 +421,8 @@ def test_cli_map_options(tmp_path, hand_files, capsys):
 
 def test_hand_crs_points_are_converted(hand):
     # Proposals come in the hand UTM CRS; the marker must sit at the same place in WGS-84.
-    rows = _markers(maps.coverage_map(hand.coverage, hand.gaps, proposals=hand.proposals),
-                    "sp-proposal")
+    rows = _markers(maps.coverage_map(hand.coverage, hand.gaps, proposals=hand.proposals,
+                                      basemap="osm"), "sp-proposal")
     expect = gpd.GeoSeries([shapely.Point(X0 + 5000, Y0 + 350)], crs=HAND_CRS).to_crs(4326)
     assert rows[0][1] == pytest.approx(expect.x.iloc[0], abs=1e-6)
     assert rows[0][0] == pytest.approx(expect.y.iloc[0], abs=1e-6)
@@ -471,7 +485,9 @@ def test_plan_map_counts_existing_stations_and_proposals_apart(hand, hand_after,
         assert ("目标 100 % 无法达到：有 300 米 街道任何候选点都覆盖不到；"
                 "可改用 --candidates streets 或提供愿意设站的商户文件。") in text
         # no English in the Chinese panel: units, the rule's km/h and a command-line flag
-        assert set(re.findall("[A-Za-z]+", text)) <= {"km", "m", "h", "candidates", "streets"}
+        # (and GCJ-02, the name of the coordinates on Gaode's map, the default in China)
+        assert set(re.findall("[A-Za-z]+", text)) <= {"km", "m", "h", "candidates", "streets",
+                                                      "GCJ"}
     else:
         assert "94.1 % covered (68.6 % today)" in text
         assert "5 existing stations" in text and "2 proposed sites" in text
@@ -522,3 +538,117 @@ def test_curve_png_in_the_runs_language_falls_back_without_a_font(monkeypatch):
     assert en != curve_png(curve, lang="en")  # the dashed comparison line is drawn
     monkeypatch.setattr("stationplan.staticmap.cjk_font", lambda: None)
     assert curve_png(curve, greedy, lang="zh") == en  # no Chinese font: English words
+
+
+# --- self-contained pages -----------------------------------------------------------------
+
+# Not requests: the SVG namespace (Leaflet's code, the inlined icons) and Leaflet's name in
+# its licence comment. Every other URL must be a tile template or the target of a link.
+_NOT_FETCHED = {"http://www.w3.org/2000/svg", "https://leafletjs.com"}
+
+
+def _foreign_urls(page: str) -> tuple[list[str], list[str]]:
+    """(tile URL templates, every other http(s) URL) of a page, link targets left out."""
+    tiles: list[str] = []
+
+    def tile(match: re.Match) -> str:
+        tiles.append(json.loads(match.group(1)))
+        return "L.tileLayer("
+
+    rest = re.sub(r'L\.tileLayer\(\s*("(?:[^"\\]|\\.)*")', tile, page)
+    # <a href="..."> in popups and attributions, written as HTML or inside JSON strings
+    rest = re.sub(r'<a href=\\?"https?://[^"\\]*', "<a href=", rest)
+    rest = re.sub(r'\\u003ca href=\\"https?://[^"\\]*', "<a href=", rest)
+    urls = re.findall(r"https?://[^\s\"'<>()\\%]+", rest)
+    return tiles, sorted({u.rstrip(".,;") for u in urls} - _NOT_FETCHED)
+
+
+def _assert_self_contained(page: str) -> list[str]:
+    """Fail unless the page loads nothing; return its tile URL templates."""
+    # in the markup (script blocks hold input names as data: shown as text, never parsed)
+    markup = re.sub(r"(?s)<script>.*?</script>", "", page)
+    assert not re.search(r"<(script|img|link|iframe|embed|object)\b[^>]*\b(src|href)\s*=",
+                         markup, re.IGNORECASE)
+    assert "@import" not in page and "sourceMappingURL" not in page
+    # CSS: data: URLs only (and an IE-only behaviour name in Leaflet's style sheet)
+    assert re.findall(r"url\(\s*(?![\"']?(?:data:|#default#VML\)))[^)]*\)", page) == []
+    assert "fa-solid" not in page and "glyphicon" not in page  # no icon web font either
+    tiles, others = _foreign_urls(page)
+    assert others == []
+    return tiles
+
+
+def test_coverage_map_page_asks_no_server_but_tiles(hand):
+    # the hand streets are in China: Gaode, OSM moved onto it, Tianditu with a key; clustered
+    page = maps.coverage_map(hand.coverage, hand.gaps, proposals=hand.proposals, area=hand.area,
+                             tianditu_key="0123456789abcdef0123456789abcdef", lang="zh",
+                             cluster_threshold=2).get_root().render()
+    tiles = _assert_self_contained(page)
+    assert [urlsplit(t).hostname for t in tiles] == [
+        "webrd0{s}.is.autonavi.com", "webst0{s}.is.autonavi.com", "tile.openstreetmap.org",
+        "t{s}.tianditu.gov.cn", "t{s}.tianditu.gov.cn"]
+    assert "L.markerClusterGroup(" in page and "<style>" in page
+    # Leaflet itself, from the XStatic package, and the icons the popups use
+    assert 't.version="1.9.3"' in page
+    assert ".sp-i-glass-water{" in page and ".sp-i-hand-holding-heart{" in page
+    wgs = maps.coverage_map(hand.coverage, hand.gaps, basemap="osm").get_root().render()
+    assert [urlsplit(t).hostname for t in _assert_self_contained(wgs)] == [
+        "tile.openstreetmap.org", "{s}.basemaps.cartocdn.com"]
+    assert "L.markerClusterGroup" not in wgs  # no cluster, no cluster plugin
+
+
+def test_check_map_page_asks_no_server_but_tiles(tmp_path):
+    from test_check import AREA, PROPOSALS, RULE, proposals_frame
+
+    from stationplan._render.checkmap import check_map
+    from stationplan.check import check_sites
+
+    net = sp.with_demand(sp.network_from_graph(hand_graph()), area=AREA)
+    stations = sp.snap_stations(net, sp.read_stations(hostile_stations_csv(tmp_path / "s.csv")))
+    checked = check_sites(net, stations, proposals_frame(PROPOSALS), rule=RULE)
+    cov = sp.compute_coverage(net, stations, rule=RULE)
+    page = check_map(cov, sp.find_gaps(cov), checked).get_root().render()
+    tiles = _assert_self_contained(page)
+    assert [urlsplit(t).hostname for t in tiles] == [
+        "webrd0{s}.is.autonavi.com", "webst0{s}.is.autonavi.com", "tile.openstreetmap.org"]
+    assert "sp-check-accept" in page
+
+
+def test_a_new_folium_link_is_refused(hand):
+    fmap = maps.coverage_map(hand.coverage, hand.gaps)
+    folium.plugins.Fullscreen().add_to(fmap)
+    with pytest.raises(RuntimeError, match="Fullscreen links https://cdn"):
+        inline_assets(fmap.get_root())
+
+
+def _network_at(lon: float, lat: float):
+    """A stand-in for a coverage whose network is one short street at lon, lat."""
+    from types import SimpleNamespace
+
+    edges = gpd.GeoDataFrame(geometry=[shapely.LineString([(lon, lat), (lon + 0.01, lat)])],
+                             crs=4326)
+    return SimpleNamespace(network=SimpleNamespace(edges=edges))
+
+
+def test_basemap_follows_the_data(hand):
+    assert maps.resolve_basemap(None, hand.coverage) == "gaode"  # near Tianjin
+    assert maps.resolve_basemap(None, _network_at(117.2, 28.3)) == "gaode"  # Guixi
+    assert maps.resolve_basemap(None, _network_at(24.94, 60.17)) == "osm"  # Helsinki
+    assert maps.resolve_basemap(None, _network_at(15.6, 48.4)) == "osm"  # Krems
+    assert maps.resolve_basemap("carto", hand.coverage) == "carto"  # as asked
+    empty = _network_at(0, 0)
+    empty.network.edges = empty.network.edges.iloc[:0]
+    assert maps.resolve_basemap(None, empty) == "osm"
+    assert sp.MapOptions().basemap is None
+
+
+def test_scale_is_metric_and_note_and_search_words(hand):
+    fmap = maps.coverage_map(hand.coverage, hand.gaps, lang="zh")
+    assert "imperial: false" in mapjs.SCALE and _calls(fmap, mapjs.SCALE)
+    assert "L.control.scale()" not in fmap.get_root().render()  # folium's: metric and feet
+    (_, _, note, _, _), = _calls(fmap, mapjs.BASEMAPS)
+    assert note == "底图需联网"
+    (_, _, _, words), = _calls(fmap, mapjs.SEARCH)
+    assert words == {"placeholder": "搜索驿站", "notFound": "未找到"}
+    en = maps.coverage_map(hand.coverage, hand.gaps, lang="en")
+    assert _calls(en, mapjs.BASEMAPS)[0][2] == "basemap needs the internet"

@@ -22,7 +22,8 @@ from .._i18n import run_lang, section, text
 from .._io import script_json
 from .._options import MapOptions
 from ..check import VERDICTS, reason_text
-from ..maps import coverage_map
+from ..maps import coverage_map, resolve_basemap
+from .mapassets import inline_assets
 from .mapjs import number_elements
 
 VERDICT_COLOURS = {
@@ -74,10 +75,10 @@ def check_map(
 ) -> folium.Map:
     """The coverage map with the checked proposals coloured by verdict."""
     opts = map_options or MapOptions()
-    basemap = opts.basemap
+    basemap = resolve_basemap(opts.basemap, coverage)
     lang = run_lang(opts.lang, coverage)
     fmap = coverage_map(coverage, gaps, area=area,
-                        map_options=dataclasses.replace(opts, lang=lang))
+                        map_options=dataclasses.replace(opts, lang=lang, basemap=basemap))
     words = {**section("checkmap", lang), "m": text("unit.m", lang)}
     labels = section("verdict", lang)
     settings = checked.attrs.get("check_settings", {})
@@ -106,7 +107,9 @@ def check_map(
     children = fmap._children
     for key in [k for k, c in children.items() if isinstance(c, folium.LayerControl)]:
         children.move_to_end(key)
-    number_elements(fmap.get_root())
+    root = fmap.get_root()
+    inline_assets(root)
+    number_elements(root)
     return fmap
 
 

@@ -90,35 +90,106 @@ MARKERS = """function (group, rows, opts) {
   group._spMarkers = markers;
 }"""
 
-# leaflet-search, fed from our own records so that it never adds the layer to the map
-# (its setLayer does) and shows tips as text, never as HTML.
+# The station search: a plain box over the search entries ([text, marker index]); a
+# name matches wherever the typed text occurs in it, case-blind. Tips are text, never
+# HTML; a click on one (or Enter for the first) opens that station's popup, zooming into
+# its cluster if need be. No plugin: nothing to load.
 SEARCH = """function (map, group, keys, text) {
-  var control = new L.Control.Search({
-    position: "topleft", collapsed: false, initial: false, marker: false,
-    textPlaceholder: text.placeholder, textErr: text.notFound, textCancel: "×",
-    sourceData: function (query, done) { done(keys); return {abort: function () {}}; },
-    formatData: function (rows) {
-      var out = {};
-      rows.forEach(function (r) {
-        var ll = group._spMarkers[r[1]].getLatLng(), loc = L.latLng(ll.lat, ll.lng);
-        loc.spIndex = r[1];
-        out[r[0]] = loc;
-      });
-      return out;
-    },
-    buildTip: function (t) { var li = L.DomUtil.create("li", ""); li.textContent = t; return li; },
-    moveToLocation: function (loc, title, m) {
-      var marker = group._spMarkers[loc.spIndex];
-      if (!m.hasLayer(group)) m.addLayer(group);
+  var control = L.control({position: "topleft"});
+  control.onAdd = function () {
+    var box = L.DomUtil.create("div", "sp-search leaflet-bar leaflet-control");
+    var input = L.DomUtil.create("input", "sp-search-input", box);
+    var list = L.DomUtil.create("ul", "sp-search-tips", box);
+    input.type = "search";
+    input.placeholder = text.placeholder;
+    input.setAttribute("aria-label", text.placeholder);
+    L.DomEvent.disableClickPropagation(box);
+    L.DomEvent.disableScrollPropagation(box);
+    function open(i) {
+      var marker = group._spMarkers[i];
+      list.textContent = "";
+      if (!map.hasLayer(group)) map.addLayer(group);
       if (group.zoomToShowLayer) {
         group.zoomToShowLayer(marker, function () { marker.openPopup(); });
       } else {
-        m.setView(loc, Math.max(m.getZoom(), 16));
+        map.setView(marker.getLatLng(), Math.max(map.getZoom(), 16));
         marker.openPopup();
       }
     }
-  });
+    function update() {
+      var q = input.value.trim().toLowerCase(), hits = [];
+      list.textContent = "";
+      if (!q) return;
+      keys.forEach(function (k) {
+        if (hits.length < 12 && k[0].toLowerCase().indexOf(q) >= 0) hits.push(k);
+      });
+      if (!hits.length) {
+        L.DomUtil.create("li", "sp-search-none", list).textContent = text.notFound;
+      }
+      hits.forEach(function (k) {
+        var li = L.DomUtil.create("li", "sp-search-tip", list);
+        li.textContent = k[0];
+        li.addEventListener("click", function (e) {
+          // the tip is gone once the station opens: Leaflet would take the click that
+          // bubbles on for a click on the map, which closes the popup
+          e.stopPropagation();
+          input.value = k[0];
+          open(k[1]);
+        });
+      });
+    }
+    input.addEventListener("input", update);
+    input.addEventListener("keydown", function (e) {
+      var first = list.querySelector(".sp-search-tip");
+      if (e.key === "Enter" && first) first.click();
+      if (e.key === "Escape") { input.value = ""; update(); }
+    });
+    return box;
+  };
   map.addControl(control);
+}"""
+
+# Metric only: the planners' rules are in metres.
+SCALE = """function (map) {
+  L.control.scale({imperial: false, maxWidth: 150}).addTo(map);
+}"""
+
+# The basemaps. While no tile of theirs has loaded and one failed (or none came within
+# 10 s), a one-line note says so; the layers show all the same on the plain background.
+# `shifted` are WGS-84 tile layers on a map drawn in GCJ-02: their tiles move by the
+# GCJ-02 offset at the data's centre (`shift`: [lat, lng, dlat, dlng]), which varies by
+# a few metres across a city. (Leaflet 1.9's GridLayer places tiles in these two methods.)
+BASEMAPS = """function (map, layers, note, shifted, shift) {
+  var div = null, loaded = false;
+  function show() {
+    if (div || loaded) return;
+    div = L.DomUtil.create("div", "sp-nobase", map.getContainer());
+    div.setAttribute("role", "status");
+    div.textContent = note;
+  }
+  layers.forEach(function (layer) {
+    layer.on("tileerror", show);
+    layer.on("tileload", function () {
+      loaded = true;
+      if (div) { L.DomUtil.remove(div); div = null; }
+    });
+  });
+  setTimeout(show, 10000);
+  if (!shift) return;
+  var from = L.latLng(shift[0], shift[1]), to = L.latLng(shift[0] + shift[2], shift[1] + shift[3]);
+  function offset(layer) {
+    var z = layer._tileZoom;
+    return map.project(to, z).subtract(map.project(from, z)).round();
+  }
+  shifted.forEach(function (layer) {
+    layer._getTilePos = function (coords) {
+      return L.TileLayer.prototype._getTilePos.call(this, coords).add(offset(this));
+    };
+    layer._getTiledPixelBounds = function (center) {
+      var b = L.TileLayer.prototype._getTiledPixelBounds.call(this, center), o = offset(this);
+      return L.bounds(b.min.subtract(o), b.max.subtract(o));
+    };
+  });
 }"""
 
 PANEL = """function (map, inner) {

@@ -24,28 +24,40 @@ STREET_WEIGHT = 3
 # A gap run's line width grows with its length, in multiples of the coverage limit.
 GAP_WEIGHTS = ((1.0, 3), (4.0, 5), (float("inf"), 7))
 
-STATION_ICON = "fa-hand-holding-heart"
-REJECTED_ICON = "fa-ban"
+STATION_ICON = "hand-holding-heart"
+REJECTED_ICON = "ban"
+AMAP_ICON = "map-location-dot"
 
-# service key -> Font Awesome 6 icon; the labels are in the zh/en table (map_service.*)
+# service key -> Font Awesome 6 icon (solid); the labels are in the zh/en table (map_service.*)
 SERVICE_ICONS = MappingProxyType({
-    "drinking_water": "fa-glass-water",
-    "seating": "fa-couch",
-    "phone_charging": "fa-mobile-screen-button",
-    "microwave": "fa-bowl-food",
-    "toilet": "fa-restroom",
-    "air_conditioning": "fa-snowflake",
-    "first_aid": "fa-kit-medical",
-    "rain_gear": "fa-umbrella",
-    "tools": "fa-screwdriver-wrench",
-    "pump": "fa-wrench",
-    "reading": "fa-book-open",
-    "ebike_charging": "fa-charging-station",
-    "battery_swap": "fa-car-battery",
-    "aed": "fa-heart-pulse",
-    "wifi": "fa-wifi",
+    "drinking_water": "glass-water",
+    "seating": "couch",
+    "phone_charging": "mobile-screen-button",
+    "microwave": "bowl-food",
+    "toilet": "restroom",
+    "air_conditioning": "snowflake",
+    "first_aid": "kit-medical",
+    "rain_gear": "umbrella",
+    "tools": "screwdriver-wrench",
+    "pump": "wrench",
+    "reading": "book-open",
+    "ebike_charging": "charging-station",
+    "battery_swap": "car-battery",
+    "aed": "heart-pulse",
+    "wifi": "wifi",
 })
-OTHER_SERVICE_ICON = "fa-circle-check"
+OTHER_SERVICE_ICON = "circle-check"
+# Every icon the map pages use: their drawings are inlined once (_render.mapassets).
+ICONS = (STATION_ICON, REJECTED_ICON, AMAP_ICON, OTHER_SERVICE_ICON, *SERVICE_ICONS.values())
+
+
+def icon(name: str) -> str:
+    """HTML of a Font Awesome icon drawn by the map's inlined CSS (one of `ICONS`).
+
+    >>> icon("ban")
+    '<i class="sp-i sp-i-ban"></i>'
+    """
+    return f'<i class="sp-i sp-i-{name}"></i>'
 
 
 def is_osm_source(source: object) -> bool:
@@ -150,10 +162,26 @@ CSS = """
  vertical-align:top;white-space:nowrap}
 .sp-popup td{padding:0}
 .sp-svc{display:inline-block;margin:0 6px 0 0;white-space:nowrap}
-.sp-svc i{color:@station@;width:14px;text-align:center}
+.sp-svc .sp-i{color:@station@}
 .leaflet-container .sp-cluster{background:@station@;color:#fff;border-radius:50%;display:flex;
  align-items:center;justify-content:center;font:bold 12px system-ui,sans-serif;
  border:3px solid rgba(255,255,255,.8);box-shadow:0 1px 4px rgba(0,0,0,.4)}
+.folium-map.leaflet-container{background:#f2f1ee}
+.sp-nobase{position:absolute;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
+ background:rgba(255,255,255,.92);color:#444;padding:3px 10px;border-radius:4px;
+ box-shadow:0 1px 4px rgba(0,0,0,.3);white-space:nowrap;pointer-events:none;
+ font:13px/1.4 system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif}
+.leaflet-control.sp-search{background:#fff;font:13px/1.4 system-ui,"Noto Sans CJK SC",
+ "Microsoft YaHei",sans-serif}
+.sp-search-input{width:13em;box-sizing:border-box;border:0;border-radius:4px;padding:5px 8px;
+ font:inherit;outline-offset:-2px}
+.sp-search-tips{list-style:none;margin:0;padding:0;max-width:13em;max-height:16em;
+ overflow-y:auto}
+.sp-search-tips li{padding:3px 8px;border-top:1px solid #eee;overflow:hidden;
+ text-overflow:ellipsis;white-space:nowrap}
+.sp-search-tips .sp-search-tip{cursor:pointer}
+.sp-search-tips .sp-search-tip:hover{background:#eef3fb}
+.sp-search-tips .sp-search-none{color:#888}
 """
 for _token, _colour in (("@station@", STATION_COLOUR), ("@proposal@", PROPOSAL_COLOUR),
                        ("@rejected@", REJECTED_COLOUR)):

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install what the browser tests need: Debian's chromium (Playwright's own browser download
-# cannot reach its host) and the pinned npm copies of the CDN files that folium maps load.
+# cannot reach its host), with fonts-liberation (the Arial/Helvetica metrics map labels ask
+# for) and fonts-noto-cjk (so Chinese renders in screenshots, not as boxes). The maps hold
+# their own scripts and styles, so nothing else is needed.
 # Idempotent and quiet on success. Without STATIONPLAN_STRICT=1 a failed install only warns
-# (the browser tests then skip); with it, the failure stops the run.
+# (the browser tests then skip); with it, a missing chromium stops the run. Missing fonts
+# only warn: the tests pass without them.
 set -uo pipefail
 
-assets="$(cd "$(dirname "$0")" && pwd)/_assets"
 chromium=/usr/bin/chromium
 strict="${STATIONPLAN_STRICT:-0}"
 log="$(mktemp)"
@@ -21,36 +23,37 @@ problem() {
     : >"$log"
 }
 
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
 # Another run of this script (a colleague's, or CI's clone) may be installing right now:
-# apt and `npm ci` into the same folder must not run twice at once.
+# apt must not run twice at once.
 exec 9>"${TMPDIR:-/tmp}/stationplan-browser-setup.lock"
 flock -w 900 9 || problem "timed out waiting for another tests/browser/setup.sh"
 
-if [ ! -x "$chromium" ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        # fonts-liberation: the metric-compatible Arial/Helvetica that map labels ask for.
-        if ! { apt-get update -qq &&
-               DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-                   chromium fonts-liberation; } >"$log" 2>&1; then
-            problem "apt-get could not install chromium"
-        fi
-    else
-        problem "$chromium is missing and apt-get cannot run here (needs root); install Debian's chromium"
-    fi
+want=()
+[ -x "$chromium" ] || want+=(chromium)
+if command -v dpkg-query >/dev/null; then
+    for font in fonts-liberation fonts-noto-cjk; do
+        installed "$font" || want+=("$font")
+    done
 fi
+[ "${#want[@]}" = 0 ] && exit 0
 
-# node_modules is current when the stamp holds the hash of the lock file it was installed from.
-stamp="$assets/node_modules/.stationplan-lock.sha256"
-want="$(sha256sum "$assets/package-lock.json" | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    if ! command -v npm >/dev/null; then
-        problem "npm is missing; install node and npm (Debian: apt-get install -y npm)"
-    # --ignore-scripts: these packages are plain files; no install script needs to run.
-    elif (cd "$assets" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) \
-            >"$log" 2>&1; then
-        echo "$want" >"$stamp"
-    else
-        problem "npm ci in tests/browser/_assets failed"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if ! { apt-get update -qq &&
+           DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+               "${want[@]}"; } >"$log" 2>&1; then
+        if [ -x "$chromium" ]; then
+            echo "tests/browser/setup.sh: warning: apt-get could not install ${want[*]}" >&2
+        else
+            problem "apt-get could not install ${want[*]}"
+        fi
     fi
+elif [ ! -x "$chromium" ]; then
+    problem "$chromium is missing and apt-get cannot run here (needs root); install Debian's chromium"
+else
+    echo "tests/browser/setup.sh: warning: ${want[*]} missing (apt-get needs root)" >&2
 fi
 exit 0

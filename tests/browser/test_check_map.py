@@ -30,7 +30,7 @@ def check_html(tmp_path_factory):
 def test_proposals_are_drawn_by_verdict(open_map, check_html) -> None:
     page = open_map(check_html)
     assert page.console_errors == []
-    assert page.unmatched_requests == []
+    assert page.blocked_requests == []
     count = {v: page.page.locator(f"path.sp-check-{v}").count()
              for v in ("accept", "redundant", "too_close", "off_network", "invalid")}
     # no planning area: X—Y is served and S4 covers it, so P8 is redundant
@@ -55,3 +55,17 @@ def test_popups_show_input_text_as_text(open_map, check_html) -> None:
         pytest.fail("no popup shows the hostile name as text")
     assert page.console_errors == []
     assert page.page.locator(".leaflet-popup-content script").count() == 0
+
+
+def test_check_map_without_tiles(open_map, check_html, tmp_path) -> None:
+    page = open_map(check_html, tiles="blocked")
+    page.page.locator(".sp-nobase").wait_for()
+    assert page.page.locator(".sp-nobase").all_inner_texts() == ["basemap needs the internet"]
+    assert page.page.locator("path[class*=sp-check-]").count() == 8  # P9 has no position
+    assert page.page.locator(".leaflet-marker-pane > .sp-station").count() == 5  # S1-S5
+    page.page.locator("path.sp-check-accept").first.dispatch_event("click")
+    page.page.locator(".leaflet-popup-content").wait_for()
+    page.screenshot(tmp_path / "check_no_tiles.png")
+    assert page.blocked_requests == []
+    assert page.page_errors == []
+    assert page.console_errors == []

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from handnet import hand_lonlat
 from mapcases import (
     HAND_COVERED_FEATURES,
     HAND_GAP_RUNS,
@@ -18,6 +19,7 @@ from mapcases import (
     hand_case,
 )
 
+from stationplan.chinacrs import wgs84_to_gcj02
 from stationplan.cli import main
 from stationplan.maps import coverage_map
 
@@ -51,6 +53,9 @@ def hand(tmp_path_factory):
     return hand_case(tmp_path_factory.mktemp("hand"))
 
 
+NOTE = ".sp-nobase"
+
+
 @pytest.fixture(scope="module")
 def hand_html(hand, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("handmap") / "coverage_map.html"
@@ -60,12 +65,26 @@ def hand_html(hand, tmp_path_factory) -> Path:
     return path
 
 
+def _assert_every_feature(map_page) -> None:
+    assert _count(map_page, STATIONS) == len(HAND_STATIONS_OK)
+    assert _count(map_page, PROPOSALS) == 2
+    assert _count(map_page, REJECTED) == HAND_REJECTED_WITH_POINT
+    assert map_page.marker_count() == len(HAND_STATIONS_OK) + 2 + HAND_REJECTED_WITH_POINT
+    assert _count(map_page, "path.sp-covered") == HAND_COVERED_FEATURES
+    assert _count(map_page, "path.sp-gap") == HAND_GAP_RUNS
+    assert _count(map_page, "path.sp-service") == HAND_SERVICE_AREAS
+    assert _count(map_page, "path.sp-area") == 1
+
+
 def test_hand_map_renders_every_feature(open_map, hand_html: Path, tmp_path: Path) -> None:
     map_page = open_map(hand_html)
 
     assert map_page.console_errors == []
-    assert map_page.unmatched_requests == []
+    # no script, style sheet, font or data file asked for: only tiles
+    assert map_page.blocked_requests == []
     assert map_page.tile_requests, "no tile was requested: the map did not lay out"
+    # the hand streets are in China: Gaode's tiles by default
+    assert all("autonavi.com" in url for url in map_page.tile_requests)
     assert _count(map_page, STATIONS) == len(HAND_STATIONS_OK)
     assert _count(map_page, PROPOSALS) == 2
     assert _count(map_page, REJECTED) == HAND_REJECTED_WITH_POINT
@@ -80,8 +99,96 @@ def test_hand_map_renders_every_feature(open_map, hand_html: Path, tmp_path: Pat
     assert "68.6 % covered" in panel.inner_text()  # 3500 of 5100 m
     assert "2 proposed sites (94.1 % with proposals)" in panel.inner_text()
 
+    # the station icons are drawn (a CSS mask of an inlined SVG, one em square or so)
+    icon = map_page.page.locator(f"{STATIONS} i.sp-i").first.bounding_box()
+    assert icon is not None and icon["width"] > 8 and icon["height"] > 8
+    # the scale bar is metric only
+    scale = map_page.page.locator(".leaflet-control-scale-line").all_inner_texts()
+    assert len(scale) == 1 and scale[0].split()[1] in {"m", "km"}
+    # tiles load: no note
+    assert _count(map_page, NOTE) == 0
+
     png = map_page.screenshot(tmp_path / "coverage_map.png")
     assert png.stat().st_size > 10_000
+    assert map_page.console_errors == []
+
+
+def test_without_tiles_every_layer_shows_with_a_note(open_map, hand_html: Path,
+                                                     tmp_path: Path) -> None:
+    map_page = open_map(hand_html, tiles="blocked")
+    page = map_page.page
+    assert map_page.tile_requests, "no tile was asked for"
+    page.locator(NOTE).wait_for()
+    assert page.locator(NOTE).all_inner_texts() == ["basemap needs the internet"]
+    _assert_every_feature(map_page)
+    # popups and the search work without the basemap
+    page.locator('[data-sp="proposal-1"]').click()
+    assert _popup_title(map_page).startswith("#1 Corner shop")
+    page.locator(".sp-search input.sp-search-input").press_sequentially("S4")
+    page.locator(".sp-search-tips .sp-search-tip").first.click()
+    assert _popup_title(map_page) == "S4"
+    map_page.screenshot(tmp_path / "no_tiles.png")
+    assert _count(map_page, NOTE) == 1  # once, however many tiles failed
+    assert map_page.blocked_requests == []
+    assert map_page.page_errors == []
+    assert map_page.console_errors == []
+
+
+def test_chinese_note_and_search_box(open_map, hand, tmp_path) -> None:
+    path = tmp_path / "zh.html"
+    path.write_text(coverage_map(hand.coverage, hand.gaps, lang="zh").get_root().render(),
+                    encoding="utf-8")
+    map_page = open_map(path, tiles="blocked")
+    page = map_page.page
+    page.locator(NOTE).wait_for()
+    assert page.locator(NOTE).inner_text() == "底图需联网"
+    box = page.locator(".sp-search input.sp-search-input")
+    assert box.get_attribute("placeholder") == "搜索驿站"
+    # the whole placeholder fits: the box is wider than the text
+    fits = box.evaluate("""(el) => {
+      const c = document.createElement("canvas").getContext("2d");
+      c.font = getComputedStyle(el).font;
+      const pad = parseFloat(getComputedStyle(el).paddingLeft) * 2;
+      return c.measureText(el.placeholder).width + pad <= el.clientWidth;
+    }""")
+    assert fits
+    box.press_sequentially("无此站")
+    assert page.locator(".sp-search-tips li").all_inner_texts() == ["未找到"]
+    assert map_page.console_errors == []
+
+
+# The screen position where a moved WGS-84 tile layer draws a WGS-84 point, minus where the
+# map draws that point's GCJ-02 position: the layer's misalignment in pixels.
+_MISALIGNMENT = """([host, lat, lng, glat, glng]) => {
+  const map = window[document.querySelector('.folium-map').id];
+  let layer = null;
+  map.eachLayer((l) => { if (l._url && l._url.includes(host)) layer = l; });
+  const z = layer._tileZoom, p = map.project(L.latLng(lat, lng), z);
+  const t = p.divideBy(256).floor(), tile = layer._tiles[t.x + ":" + t.y + ":" + z];
+  if (!tile) return null;
+  const r = tile.el.getBoundingClientRect(), c = map.getContainer().getBoundingClientRect();
+  const k = r.width / 256;
+  const want = map.latLngToContainerPoint(L.latLng(glat, glng));
+  return [r.left - c.left + (p.x - t.x * 256) * k - want.x,
+          r.top - c.top + (p.y - t.y * 256) * k - want.y];
+}"""
+
+
+def test_osm_tiles_move_onto_the_gcj02_layers(open_map, hand_html: Path) -> None:
+    map_page = open_map(hand_html)
+    page = map_page.page
+    lng, lat = hand_lonlat(1700, 5000)  # a street corner, away from the data's centre
+    glng, glat = wgs84_to_gcj02(lng, lat)
+    # Gaode's tiles are GCJ-02, like the layers: drawn where they are
+    gaode = page.evaluate(_MISALIGNMENT, ["autonavi", glat, glng, glat, glng])
+    assert max(map(abs, gaode)) <= 1
+    page.locator(".leaflet-control-layers-base label", has_text="OpenStreetMap").click()
+    page.wait_for_function("document.querySelector('img.leaflet-tile[src*=openstreetmap]')")
+    map_page.settle()
+    dx, dy = page.evaluate(_MISALIGNMENT, ["openstreetmap", lat, lng, glat, glng])
+    # moved by ~500 m (dozens of pixels here), they match the layers to a pixel or two
+    assert abs(dx) <= 2 and abs(dy) <= 2
+    assert any("tile.openstreetmap.org" in url for url in map_page.tile_requests)
     assert map_page.console_errors == []
 
 
@@ -123,7 +230,7 @@ def test_station_popup_shows_name_services_and_amap_link(open_map, hand_html) ->
     assert "drinking water" in text and "massage" in text
     assert "08:00-22:00" in text
     assert "1.0 km" in text  # S3's catchment: 1000 m of street
-    assert popup.locator("i.fa-glass-water").count() == 1
+    assert popup.locator("i.sp-i-glass-water").count() == 1
     href = popup.locator("a").get_attribute("href")
     assert href.startswith("https://uri.amap.com/marker?position=")
     assert href.endswith("&name=S3&coordinate=wgs84")
@@ -156,8 +263,8 @@ def test_hostile_names_are_text_not_script(open_map, hand_html) -> None:
         marker.click()
         assert _popup_title(map_page) == name
     # The search list shows names as text too.
-    page.locator(".leaflet-control-search input.search-input").press_sequentially("img")
-    tip = page.locator(".search-tooltip .search-tip")
+    page.locator(".sp-search input.sp-search-input").press_sequentially("img")
+    tip = page.locator(".sp-search-tips .sp-search-tip")
     tip.first.wait_for()
     assert tip.all_inner_texts() == [XSS_IMG]
     map_page.settle()
@@ -169,8 +276,8 @@ def test_hostile_names_are_text_not_script(open_map, hand_html) -> None:
 def test_search_opens_the_station(open_map, hand_html) -> None:
     map_page = open_map(hand_html)
     page = map_page.page
-    page.locator(".leaflet-control-search input.search-input").press_sequentially("S4")
-    tip = page.locator(".search-tooltip .search-tip")
+    page.locator(".sp-search input.sp-search-input").press_sequentially("S4")
+    tip = page.locator(".sp-search-tips .sp-search-tip")
     tip.first.wait_for()
     assert tip.all_inner_texts() == ["S4"]
     tip.first.click()
@@ -198,22 +305,22 @@ def test_clustered_stations_and_search(open_map, hand, tmp_path) -> None:
     assert _count(map_page, ".leaflet-marker-pane > .sp-cluster") >= 1
     # The panel is in Chinese.
     assert "爱心驿站覆盖" in page.locator("#stationplan-legend").inner_text()
-    page.locator(".leaflet-control-search input.search-input").press_sequentially("S1")
-    page.locator(".search-tooltip .search-tip").first.click()
+    page.locator(".sp-search input.sp-search-input").press_sequentially("S1")
+    page.locator(".sp-search-tips .sp-search-tip").first.click()
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert popup.inner_text().splitlines()[0].strip() == "S1"
     assert map_page.console_errors == []
 
 
-def test_gaode_map_loads_only_gaode_tiles(open_map, hand, tmp_path) -> None:
-    path = tmp_path / "gaode.html"
-    fmap = coverage_map(hand.coverage, hand.gaps, basemap="gaode")
+def test_osm_map_loads_only_osm_tiles(open_map, hand, tmp_path) -> None:
+    path = tmp_path / "osm.html"
+    fmap = coverage_map(hand.coverage, hand.gaps, basemap="osm")
     path.write_text(fmap.get_root().render(), encoding="utf-8")
     map_page = open_map(path)
     assert map_page.console_errors == []
     assert map_page.tile_requests
-    assert all("autonavi.com" in url for url in map_page.tile_requests)
+    assert all("tile.openstreetmap.org" in url for url in map_page.tile_requests)
     assert _count(map_page, STATIONS) == len(HAND_STATIONS_OK)
 
 
@@ -238,7 +345,7 @@ def test_helsinki_demo_map(open_map, demo_out: Path, tmp_path: Path) -> None:
     map_page = open_map(demo_out / "coverage_map.html")
 
     assert map_page.console_errors == []
-    assert map_page.unmatched_requests == []
+    assert map_page.blocked_requests == []
     assert _count(map_page, STATIONS) == len(ok) == 4
     assert _count(map_page, REJECTED) == len(rejected)
     assert _count(map_page, PROPOSALS) == 0

@@ -68,7 +68,7 @@ def test_existing_stations_and_proposals_are_apart(open_map, guixi_plan: Path,
 
     map_page = open_map(guixi_plan / "coverage_map.html")
     assert map_page.console_errors == []
-    assert map_page.unmatched_requests == []
+    assert map_page.blocked_requests == []
     # the layer control and the markers count the input stations only
     assert _overlay(map_page, f"现有驿站 ({len(existing_ok)})").count() == 1
     assert _overlay(map_page, f"拟建站点 ({len(proposals)})").count() == 1
@@ -120,4 +120,25 @@ def test_today_and_with_proposals_switch(open_map, guixi_plan: Path, tmp_path: P
     assert _count(map_page, COVERED_AFTER) == after_streets
     assert _count(map_page, COVERED_TODAY) == 0
     assert _count(map_page, PROPOSALS) > 0
+    assert map_page.console_errors == []
+
+
+def test_plan_map_without_tiles(open_map, guixi_plan: Path, tmp_path: Path) -> None:
+    proposals = _features(guixi_plan, "proposals.geojson")
+    map_page = open_map(guixi_plan / "coverage_map.html", tiles="blocked")
+    page = map_page.page
+    # Guixi is in China: Gaode's tiles by default, and OSM on offer
+    assert map_page.tile_requests
+    assert all("autonavi.com" in url for url in map_page.tile_requests)
+    assert _count(map_page, ".leaflet-control-layers-base label") == 3
+    page.locator(".sp-nobase").wait_for()
+    assert page.locator(".sp-nobase").all_inner_texts() == ["底图需联网"]
+    assert _count(map_page, STATIONS) == 11
+    assert _count(map_page, PROPOSALS) == len(proposals)
+    assert _count(map_page, COVERED_AFTER) > 0
+    page.locator('[data-sp="station-0"]').click()
+    page.locator(".leaflet-popup-content").wait_for()
+    map_page.screenshot(tmp_path / "guixi_no_tiles.png")
+    assert map_page.blocked_requests == []
+    assert map_page.page_errors == []
     assert map_page.console_errors == []
