@@ -68,7 +68,7 @@ MIN_GAIN_M = 150.0
 LANGS = ("zh", "en")
 BASEMAP = "osm"
 BASEMAPS = ("osm", "carto", "tianditu", "gaode")
-EXPORT_FORMATS = ("geojson", "csv", "kml", "gpx", "amap")
+EXPORT_FORMATS = ("geojson", "csv", "xlsx", "kml", "gpx", "amap", "amap-maplab")
 _TIANDITU_KEY = re.compile(r"[0-9A-Za-z]{8,64}")
 
 
