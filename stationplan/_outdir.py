@@ -35,7 +35,8 @@ COVERAGE_FILES = (
 )
 PLAN_FILES = ("proposals.geojson", "plan_summary.json", "timings.json", "coverage_curve.csv",
               "coverage_curve.png")
-CHECK_FILES = ("check.csv", "check.geojson", "check_summary.json", "check_map.html")
+CHECK_FILES = ("check.csv", "check.xlsx", "check.geojson", "check_summary.json",
+               "check_map.html")
 NETWORK_FILES = ("network.gpkg", "network_summary.json")
 REPORT_FILES = ("report.html", "report.md", "report.json")
 # Every file any run writes: a folder holds the outputs of one run, so these are what a run

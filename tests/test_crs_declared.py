@@ -175,14 +175,16 @@ def test_plan_then_check_reads_the_plans_proposals_where_they_are(guixi, tmp_pat
     checked = json.loads((check / "check.geojson").read_text(encoding="utf-8"))["features"]
     for feature, where in zip(checked, planned, strict=True):
         assert metres(feature["geometry"]["coordinates"], where) < 0.01
-    # check.csv names its columns' system, so it reads back in place whatever --crs says.
+    # check.csv names its columns' system, so it reads back in place whatever --crs says
+    # (crs="gcj02" picks its GCJ-02 columns); 6 decimals keep it within 0.1 m.
     with (check / "check.csv").open(encoding="utf-8-sig") as fh:
         header = next(csv.reader(fh))
-    assert {"wgs84_lon", "wgs84_lat"} <= set(header)
-    back = sp.read_stations(check / "check.csv", crs="gcj02")
-    assert back.attrs["read_report"]["crs_from"] == "header"
-    for point, where in zip(back.geometry, planned, strict=True):
-        assert metres(point.coords[0], where) < 0.01
+    assert {"wgs84_lon", "wgs84_lat", "gcj02_lon", "gcj02_lat"} <= set(header)
+    for crs in (None, "wgs84", "gcj02"):
+        back = sp.read_stations(check / "check.csv", crs=crs)
+        assert back.attrs["read_report"]["crs_from"] == "header"
+        for point, where in zip(back.geometry, planned, strict=True):
+            assert metres(point.coords[0], where) < 0.1
 
 
 # --- notes in sheets -------------------------------------------------------------------
