@@ -32,6 +32,7 @@ _PLAN_KIND = {
     "existing": "existing", "现有": "existing", "现有站点": "existing", "proposed": "proposed",
     "proposal": "proposed", "拟建": "proposed", "拟建站点": "proposed",
 }
+_KIND_COLUMNS = ("kind", "category", text("export.kind", "zh"))
 # A proposal's rank in its plan: ``rank`` in the plan's files, 方案序号 in the Amap sheets.
 _RANK_COLUMNS = ("rank", text("export.rank", "zh"))
 MARKER_COLUMNS = ("station_id", "name", "status", "kind", "rank", *TEXT_FIELDS, "services",
@@ -92,13 +93,15 @@ def station_markers(stations: gpd.GeoDataFrame, *, lang: str | None = None) -> g
 
     read_status, given = column("status"), column("input_status")
     reason, given_reason = column("reason"), column("input_reason")
-    kinds = column("kind", "category")  # the reader files a `kind` column as its category
+    # The reader files a `kind` (or GPX `type`) column as the category; the exports write
+    # 类型 too, which is then a column of its own.
+    kinds = zip(*(column(c) for c in _KIND_COLUMNS), strict=True)
     status, kind = [], []
-    for now, typed, typed_kind in zip(read_status, given, kinds, strict=True):
+    for now, typed, typed_kinds in zip(read_status, given, kinds, strict=True):
         plan = _PLAN_STATUS.get(typed.strip().lower(), "")
-        is_kind = _PLAN_KIND.get(typed_kind.strip().lower()) or (
-            "proposed" if plan == "proposed" else "existing")
         is_status = plan or _PLAN_STATUS.get(now, "existing" if now == "ok" else "rejected")
+        is_kind = next((_PLAN_KIND[k] for k in (t.strip().lower() for t in typed_kinds)
+                        if k in _PLAN_KIND), "proposed" if is_status == "proposed" else "existing")
         status.append("proposed" if is_kind == "proposed" and is_status == "existing"
                       else is_status)
         kind.append(is_kind)

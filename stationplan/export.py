@@ -616,7 +616,7 @@ def write_amap_sheet(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *
             [_template_text(v, str(h), cut) for v, h in zip(cells, header, strict=True)])
     if cut:
         logger.warning("Amap 企业智图 keeps at most %d characters per text field: cut %s",
-                       _TEMPLATE_CHARS, ", ".join(f"{n} in {h}" for h, n in cut.items()))
+                       _TEMPLATE_CHARS, ", ".join(f"{cut[h]} in {h}" for h in header if cut[h]))
     data = _workbook(rows, unplaced, dict.fromkeys(_AMAP_FIELDS[2:], _DEGREES),
                      "Amap 企业智图 sheet")
     return _done(atomic_write_bytes(path, data), len(records), "Amap 企业智图 sheet")
