@@ -601,7 +601,8 @@ def write_amap_sheet(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *
     """
     check_export_suffix(path, "amap")
     records = _select(_records(stations), statuses, "Amap 企业智图 sheet")
-    header: list[object] = [*_AMAP_FIELDS, *_OWN_FIELDS, _ZH["amap_link"]]
+    names = [*_AMAP_FIELDS, *_OWN_FIELDS, _ZH["amap_link"]]
+    header: list[object] = list(names)
     rows, unplaced = [header], [header]
     cut: Counter[str] = Counter()
     for r in records:
@@ -613,10 +614,10 @@ def write_amap_sheet(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *
                 cut[_ZH["amap_link"]] += 1
         cells = [r.name, r.address, lng, lat, *_own_fields(r), link]
         (rows if r.gcj02 is not None else unplaced).append(
-            [_template_text(v, str(h), cut) for v, h in zip(cells, header, strict=True)])
+            [_template_text(v, h, cut) for v, h in zip(cells, names, strict=True)])
     if cut:
         logger.warning("Amap 企业智图 keeps at most %d characters per text field: cut %s",
-                       _TEMPLATE_CHARS, ", ".join(f"{cut[h]} in {h}" for h in header if cut[h]))
+                       _TEMPLATE_CHARS, ", ".join(f"{cut[h]} in {h}" for h in names if cut[h]))
     data = _workbook(rows, unplaced, dict.fromkeys(_AMAP_FIELDS[2:], _DEGREES),
                      "Amap 企业智图 sheet")
     return _done(atomic_write_bytes(path, data), len(records), "Amap 企业智图 sheet")

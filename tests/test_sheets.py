@@ -21,6 +21,8 @@ from handnet import hand_graph, hand_lonlat, shared_sheet, write_hand_stations
 
 import stationplan as sp
 from stationplan import chinacrs
+from stationplan._options import EXPORT_FORMATS
+from stationplan._outdir import EXPORT_SUFFIXES
 from stationplan.cli import main
 from stationplan.export import write_amap_maplab, write_amap_sheet, write_stations
 
@@ -73,6 +75,12 @@ def markers():
          "reason": ["", "", "", "row 9: column 'lat': value is missing"]},
         geometry=[shapely.Point(BEIJING), shapely.Point(AMAP_GPS),
                   shapely.Point(114.68, 38.34), None], crs=4326)
+
+
+def test_every_export_format_has_its_suffixes():
+    assert set(EXPORT_SUFFIXES) == set(EXPORT_FORMATS)
+    assert {f for f, suffixes in EXPORT_SUFFIXES.items() if ".xlsx" in suffixes} == {
+        "xlsx", "amap", "amap-maplab"}  # .xlsx always means a real workbook
 
 
 # --- the templates' header rows -------------------------------------------------------------
