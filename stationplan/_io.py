@@ -1,5 +1,5 @@
-"""Small output helpers: atomic writes, spreadsheet-safe CSV, deterministic GeoJSON / JSON text,
-script-safe JSON."""
+"""Small output helpers: atomic writes, spreadsheet-safe CSV, deterministic Excel workbooks,
+deterministic GeoJSON / JSON text, script-safe JSON."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import math
 import os
 import re
 import secrets
-from collections.abc import Iterable
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +23,18 @@ import shapely
 
 from ._errors import MissingDataError, OutputError
 from ._outdir import DISK_FULL
-from ._text import cell_text
+from ._text import cell_text, plain_text
 
 # What a spreadsheet runs as a formula when a cell starts with it (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# XML 1.0 allows tab, LF and CR among the C0 controls; CR is turned into LF beforehand.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Excel's limit on the characters of one cell; a longer text makes it "repair" the file.
+EXCEL_CELL_CHARS = 32_767
+# The times a workbook carries (docProps/core.xml and every zip entry), fixed so that the
+# same table gives the same bytes. 1980-01-01 is the earliest time a zip entry can hold.
+_XLSX_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -104,15 +113,158 @@ def csv_cell(value: Any) -> str:
     return cell_text(value)
 
 
-def csv_bytes(rows: Iterable[Iterable[str]]) -> bytes:
+def csv_bytes(rows: Iterable[Iterable[str]], *, bom: bool = True) -> bytes:
     """CSV in UTF-8 with BOM and CRLF line ends, which Excel opens correctly.
+
+    ``bom=False`` leaves the BOM out, for web apps that take the first bytes as text.
 
     >>> csv_bytes([["a", "b,c"], ["1", ""]])
     b'\\xef\\xbb\\xbfa,"b,c"\\r\\n1,\\r\\n'
+    >>> csv_bytes([["经纬度"], ["1,2"]], bom=False).decode()
+    '经纬度\\r\\n"1,2"\\r\\n'
     """
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerows(rows)
-    return buf.getvalue().encode("utf-8-sig")
+    return buf.getvalue().encode("utf-8-sig" if bom else "utf-8")
+
+
+def xml_text(text: str) -> str:
+    """Drop what XML 1.0 cannot hold: C0 controls except tab and LF (CR becomes LF).
+
+    >>> xml_text("a\\x00b\\x1bc\\td\\r\\ne")
+    'abc\\td\\ne'
+    """
+    return _XML_FORBIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def text_width(text: str) -> int:
+    """How many columns ``text`` takes in a spreadsheet: wide (CJK) characters count two.
+
+    >>> text_width("S1"), text_width("驿站 1"), text_width("")
+    (2, 6, 0)
+    """
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[Sequence[Any]]]], *,
+               number_formats: Mapping[str, str] | None = None) -> bytes:
+    """An Excel workbook (.xlsx) of plain tables, the same bytes for the same tables.
+
+    Each sheet has its header row first, in bold and frozen, and columns as wide as their
+    longest text (wide characters count two, at most 60). Cells keep their type: numbers
+    (int, float, numpy) stay numbers, booleans booleans, text text; None, NaN and
+    infinities are empty cells. Text is always a text cell, never a formula: one starting
+    with ``= + - @`` is stored as it is with Excel's quote prefix, so that editing the
+    cell does not run it either. Characters XML cannot hold are dropped and text longer
+    than Excel's 32,767 characters is cut there. The workbook's creation and change times
+    and the zip entries' times are fixed, so reruns give identical files.
+
+    Parameters
+    ----------
+    sheets
+        ``(title, rows)`` per sheet, in order; ``rows[0]`` is the header. Titles are
+        cut to Excel's 31 characters.
+    number_formats
+        Excel number format by header text, e.g. ``{"经度": "0.000000"}``, applied to the
+        data cells of the columns with that header in every sheet.
+
+    Returns
+    -------
+    bytes
+        The .xlsx file.
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> data = xlsx_bytes([("站点", [["名称", "经度"], ["=1+1", 117.5], ["S2", float("nan")]])])
+    >>> ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    >>> [[c.value for c in row] for row in ws.iter_rows()], ws.freeze_panes
+    ([['名称', '经度'], ['=1+1', 117.5], ['S2', None]], 'A2')
+    >>> data == xlsx_bytes([("站点", [["名称", "经度"], ["=1+1", 117.5], ["S2", None]])])
+    True
+    """
+    import datetime
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    formats = dict(number_formats or {})
+    stamp = datetime.datetime(*_XLSX_TIME)  # core.xml holds UTC without a zone
+    book = Workbook()
+    for blank in book.worksheets:  # the sheet a new workbook starts with
+        book.remove(blank)
+    book.properties.creator = "stationplan"
+    book.properties.created = book.properties.modified = stamp
+    bold = Font(bold=True)
+    for title, rows in sheets:
+        sheet = book.create_sheet(title[:31])
+        widths: dict[int, int] = {}
+        header = [plain_text(h) for h in rows[0]] if rows else []
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row, start=1):
+                cell = sheet.cell(row=r, column=c)
+                shown = _xlsx_value(value)
+                if shown is None:
+                    continue
+                cell.value = shown
+                if isinstance(shown, str):
+                    cell.data_type = "s"  # openpyxl makes a formula of "=..."
+                    cell.quotePrefix = shown.startswith(_FORMULA_START)
+                if r == 1:
+                    cell.font = bold
+                elif c <= len(header) and header[c - 1] in formats:
+                    cell.number_format = formats[header[c - 1]]
+                widths[c] = max(widths.get(c, 0), _shown_width(shown, cell.number_format))
+        sheet.freeze_panes = "A2"
+        for c, width in widths.items():
+            sheet.column_dimensions[get_column_letter(c)].width = min(max(width, 6), 60) + 2
+    raw = io.BytesIO()
+    book.save(raw)  # stamps "modified" with the time of saving: replaced below
+    return _fixed_zip(raw.getvalue(), core=_core_xml(book, stamp))
+
+
+def _xlsx_value(value: Any) -> str | int | float | bool | None:
+    """A table value as an Excel cell value (None for an empty cell)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    text = xml_text(plain_text(value))
+    return text[:EXCEL_CELL_CHARS] if text else None
+
+
+def _shown_width(value: str | int | float | bool, number_format: str) -> int:
+    if isinstance(value, str):
+        return max(text_width(line) for line in value.split("\n"))
+    if isinstance(value, float) and number_format.startswith("0."):
+        return len(f"{value:.{len(number_format) - 2}f}")
+    return len(str(value))
+
+
+def _core_xml(book: Any, stamp: Any) -> bytes:
+    from openpyxl.xml.functions import tostring
+
+    book.properties.created = book.properties.modified = stamp
+    return bytes(tostring(book.properties.to_tree()))
+
+
+def _fixed_zip(data: bytes, *, core: bytes) -> bytes:
+    """The zip ``data`` again, with fixed entry times and ``docProps/core.xml`` = ``core``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            entry = zipfile.ZipInfo(item.filename, date_time=_XLSX_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            body = core if item.filename == "docProps/core.xml" else src.read(item)
+            dst.writestr(entry, body)
+    return out.getvalue()
 
 
 def json_text(data: Any) -> str:

@@ -78,7 +78,7 @@ MIN_GAIN_M = 150.0
 LANGS = ("zh", "en")
 BASEMAP: str | None = None  # follows the data: Gaode inside China, else OpenStreetMap
 BASEMAPS = ("osm", "carto", "tianditu", "gaode")
-EXPORT_FORMATS = ("geojson", "csv", "kml", "gpx", "amap")
+EXPORT_FORMATS = ("geojson", "csv", "xlsx", "kml", "gpx", "amap", "amap-maplab")
 _TIANDITU_KEY = re.compile(r"[0-9A-Za-z]{8,64}")
 
 

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from ._errors import InputError, OutputError
 
@@ -34,7 +35,8 @@ COVERAGE_FILES = (
 )
 PLAN_FILES = ("proposals.geojson", "plan_summary.json", "timings.json", "coverage_curve.csv",
               "coverage_curve.png")
-CHECK_FILES = ("check.csv", "check.geojson", "check_summary.json", "check_map.html")
+CHECK_FILES = ("check.csv", "check.xlsx", "check.geojson", "check_summary.json",
+               "check_map.html")
 NETWORK_FILES = ("network.gpkg", "network_summary.json")
 REPORT_FILES = ("report.html", "report.md", "report.json")
 # Every file any run writes: a folder holds the outputs of one run, so these are what a run
@@ -43,6 +45,18 @@ ALL_FILES = tuple(dict.fromkeys((*COVERAGE_FILES, *PLAN_FILES, *CHECK_FILES, *NE
                                  *REPORT_FILES, "timings.json")))
 # The error numbers of a full disk (or quota).
 DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+# The file name suffixes each ``export --format`` writes (the keys are
+# stationplan._options.EXPORT_FORMATS); the first is the one to suggest. A .xlsx file is
+# always a real workbook.
+EXPORT_SUFFIXES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "geojson": (".geojson", ".json"),
+    "csv": (".csv",),
+    "kml": (".kml",),
+    "gpx": (".gpx",),
+    "xlsx": (".xlsx",),
+    "amap": (".xlsx",),
+    "amap-maplab": (".xlsx", ".csv"),
+})
 _LOCK = ".stationplan.lock"
 _JOURNAL = ".stationplan-commit.json"
 _STAGING = ".stationplan-new-"
@@ -146,6 +160,43 @@ to another file
         if isinstance(item, str | os.PathLike) and _resolved(item) == target:
             msg = f"{out_file} is an input of this run; write the output to another file"
             raise OutputError(msg)
+
+
+def check_export_suffix(out_file: str | os.PathLike[str], fmt: str) -> None:
+    """Refuse an export file whose suffix says another format than ``fmt`` writes.
+
+    A ``.xlsx`` file must be a workbook and a ``.kml`` file KML, so ``export --format kml
+    --out a.xlsx`` is an :class:`~stationplan.InputError` naming both, raised before
+    anything is read. Suffixes are compared without regard to case.
+
+    Examples
+    --------
+    >>> check_export_suffix("a.XLSX", "amap"), check_export_suffix("a.csv", "amap-maplab")
+    (None, None)
+    >>> check_export_suffix("out/a.xlsx", "kml")
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: out/a.xlsx: the kml format writes .kml files, not .xlsx; \
+name the file a.kml, or use a format that writes .xlsx: xlsx, amap, amap-maplab
+    """
+    suffixes = EXPORT_SUFFIXES.get(fmt)
+    if suffixes is None:
+        msg = f"format={fmt!r} is not supported; use one of {', '.join(EXPORT_SUFFIXES)}"
+        raise InputError(msg)
+    path = Path(out_file)
+    suffix = path.suffix.lower()
+    if suffix in suffixes:
+        return
+    wanted = " or ".join(suffixes)
+    fix = f"name the file {path.stem if suffix else path.name}{suffixes[0]}"
+    if not suffix:
+        msg = f"{path}: the {fmt} format writes {wanted} files and the name has no suffix; {fix}"
+        raise InputError(msg)
+    others = [f for f, s in EXPORT_SUFFIXES.items() if suffix in s]
+    if others:
+        fix += f", or use a format that writes {suffix}: {', '.join(others)}"
+    msg = f"{path}: the {fmt} format writes {wanted} files, not {suffix}; {fix}"
+    raise InputError(msg)
 
 
 def check_out_file(out_file: str | Path, *, overwrite: bool,

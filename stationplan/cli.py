@@ -203,9 +203,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from ._outdir import check_out_file
+    from ._outdir import check_export_suffix, check_out_file
 
     check_out_file(args.out, overwrite=args.overwrite, inputs=[args.stations])
+    check_export_suffix(args.out, args.format)
     from .export import write_stations
     from .stations import read_stations, station_markers
 
@@ -729,14 +730,18 @@ def _parser() -> argparse.ArgumentParser:
     plan.set_defaults(func=_cmd_plan)
 
     exp = sub.add_parser("export", parents=[common],
-                         help="write a station file as map markers (GeoJSON, CSV, KML, GPX, "
-                              "Amap listing sheet)")
+                         help="write a station file as map markers or a sheet for map apps "
+                              "(GeoJSON, CSV, Excel, KML, GPX, Amap 企业智图 / Map Lab)")
     exp.add_argument("stations", help="station file (CSV, XLSX, GeoJSON, GeoPackage, Shapefile, "
                                       "KML, GPX) or a stations/proposals.geojson of stationplan")
     exp.add_argument("--format", required=True, choices=opt.EXPORT_FORMATS,
-                     help="geojson, csv (WGS-84, GCJ-02 and BD-09 columns), kml, gpx, or amap "
-                          "(GCJ-02 listing sheet of existing stations)")
-    exp.add_argument("--out", required=True, help="file to write")
+                     help="geojson; csv or xlsx (WGS-84, GCJ-02 and BD-09 columns); kml; gpx; "
+                          "amap (.xlsx point layer for Amap 企业智图: 名称, 地址, 经度, 纬度 in "
+                          "GCJ-02, other fields, a 高德地图 link); amap-maplab (Amap Map Lab "
+                          "upload, .xlsx or UTF-8 .csv: one 经纬度 column 'lng,lat' in GCJ-02)")
+    exp.add_argument("--out", required=True,
+                     help="file to write; its suffix must match --format (.geojson/.json, "
+                          ".csv, .xlsx, .kml, .gpx)")
     exp.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
     _add_station_options(exp)
     exp.set_defaults(func=_cmd_export)

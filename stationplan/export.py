@@ -1,21 +1,26 @@
-"""Write station markers for map apps: GeoJSON, CSV, KML, GPX and an Amap listing sheet.
+"""Write station markers for map apps: GeoJSON, CSV, Excel, KML, GPX and sheets for Amap.
 
 Every writer takes a GeoDataFrame in EPSG:4326 with the columns ``station_id``,
 ``name`` and ``status`` ("existing", "proposed", "rejected"; other values pass
-through), optionally ``address``, ``phone``, ``hours``, ``services`` (service keys
-separated by ``;``, e.g. ``"drinking_water;seating"``) and ``reason``, and Point
-geometries. Stations read in China as WGS-84 only because nothing named their
-coordinate system (see :func:`~stationplan.read_stations`) are refused: Amap pins
-would move about 600 m. A station without a location (missing, empty or non-finite point) is
-never dropped silently: it is written with empty coordinates (CSV, Amap sheet), as
-a null-geometry feature (GeoJSON), as a Placemark without a Point (KML), or listed
-in the GPX ``<extensions>`` (a GPX waypoint must have a position); a warning is
-logged with the count.
+through), optionally ``kind`` ("existing" or "proposed": an existing station or a
+proposal, whatever its status; by default "proposed" for the status proposed),
+``rank`` (a proposal's rank in its plan), ``address``, ``phone``, ``hours``,
+``services`` (service keys separated by ``;``, e.g. ``"drinking_water;seating"``) and
+``reason``, and Point geometries. Stations read in China as WGS-84 only because nothing
+named their coordinate system (see :func:`~stationplan.read_stations`) are refused:
+Amap pins would move about 600 m. A station without a location (missing, empty or
+non-finite point) is never dropped silently: it is written with empty coordinates
+(CSV, Excel, Map Lab CSV), on a second sheet 无坐标站点 (the Amap workbooks, whose
+first sheet is the map layer), as a null-geometry feature (GeoJSON), as a Placemark
+without a Point (KML), or listed in the GPX ``<extensions>`` (a GPX waypoint must have
+a position); a warning is logged with the count.
 
-Files are built in memory and written atomically (a temporary file in the target
-directory, then :func:`os.replace`), so a reader never sees half a file. The
-bytes depend only on the input: no timestamps, row order kept. :func:`station_markers`
-turns read or snapped stations into that table.
+The file's suffix must say its format (``.xlsx`` is always a real workbook, see
+:func:`~stationplan._outdir.check_export_suffix`). Files are built in memory and written
+atomically (a temporary file in the target directory, then :func:`os.replace`), so a
+reader never sees half a file. The bytes depend only on the input: no timestamps (a
+workbook's times are fixed), row order kept. :func:`station_markers` turns read or
+snapped stations, a plan's ``stations.geojson`` or ``proposals.geojson`` into that table.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import logging
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +45,9 @@ import shapely
 from . import chinacrs
 from ._errors import InputError
 from ._i18n import section
-from ._io import atomic_write_bytes, csv_bytes, neutralise
-from ._markers import station_markers
+from ._io import atomic_write_bytes, csv_bytes, neutralise, xlsx_bytes, xml_text
+from ._markers import rank_number, station_markers
+from ._outdir import check_export_suffix
 from ._read.coords import in_china
 from ._read.stations import crs_assumed
 from ._text import plain_text
@@ -49,19 +56,19 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "station_markers",
+    "write_amap_maplab",
     "write_amap_sheet",
     "write_csv",
     "write_geojson",
     "write_gpx",
     "write_kml",
     "write_stations",
+    "write_xlsx",
 ]
 
 _REQUIRED = ("station_id", "name", "status")
 _STATUSES = ("existing", "proposed", "rejected")
-_STATUS_LABELS_ZH = MappingProxyType(
-    {"existing": "现有站点", "proposed": "拟建站点", "rejected": "未采用站点"}
-)
+_ZH = section("export", "zh")  # the sheets for Chinese map apps speak Chinese
 _SERVICE_LABELS_ZH = section("map_service", "zh")  # the map's labels, from the zh/en table
 # KML paddle icons Google Earth and My Maps know; unknown statuses share the white one.
 _KML_ICONS = MappingProxyType({
@@ -76,15 +83,20 @@ _SP_NS = "urn:stationplan:gpx:1"
 _MY_MAPS_LAYER_LIMIT = 2000  # features per layer, as reported for Google My Maps
 
 _SERVICE_SPLIT = re.compile(r"[;；]")
-# XML 1.0 allows tab, LF and CR among the C0 controls; CR is turned into LF beforehand.
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-_CSV_TEXT = ("station_id", "name", "status", "address", "phone", "hours", "services", "reason")
+_CSV_TEXT = ("station_id", "name", "status", "kind", "rank", "address", "phone", "hours",
+             "services", "reason")
 _CSV_COORDS = ("wgs84_lng", "wgs84_lat", "gcj02_lng", "gcj02_lat", "bd09_lng", "bd09_lat")
-_AMAP_HEADER = (
-    "名称", "地址", "经度(GCJ-02)", "纬度(GCJ-02)", "电话", "营业时间", "服务设施",
-    "高德地图链接", "站点编号",
-)
+_DEGREES = "0.000000"  # Excel number format of coordinates: 6 decimals, about 0.1 m
+# Amap's templates: 企业智图 point layers (lng/lat template: the system fields 名称 and
+# 地址, then 经度 and 纬度) and Map Lab uploads (one 经纬度 cell "lng,lat"). The other
+# columns follow as the layer's own (custom) fields.
+_AMAP_FIELDS = ("名称", "地址", "经度", "纬度")
+_MAPLAB_FIELDS = ("名称", "地址", "经纬度")
+_OWN_FIELDS = tuple(_ZH[k] for k in ("station_id", "kind", "status", "rank", "phone", "hours",
+                                     "services", "reason"))
+_TEMPLATE_CHARS = 200  # 企业智图 keeps at most 200 characters of an address or text field
+_MAPLAB_MIN_ROWS = 5  # Map Lab asks for more than 4 data rows
 
 _Coord = tuple[float, float] | None
 
@@ -94,6 +106,8 @@ class _Station:
     station_id: str
     name: str
     status: str
+    kind: str
+    rank: int | None
     address: str
     phone: str
     hours: str
@@ -179,17 +193,20 @@ def _records(stations: gpd.GeoDataFrame) -> list[_Station]:
         return stations[name].tolist() if name in stations.columns else [None] * n
 
     cols = {c: column(c) for c in (*_REQUIRED, "address", "phone", "hours", "reason")}
-    services = column("services")
+    services, kinds, ranks = column("services"), column("kind"), column("rank")
 
     def points(x: np.ndarray, y: np.ndarray) -> list[_Coord]:
         return [(float(a), float(b)) if ok else None for a, b, ok in zip(x, y, placed, strict=True)]
 
     wgs_pts, gcj_pts, bd_pts = points(lng, lat), points(*gcj), points(*bd)
-    records = [
-        _Station(**{c: plain_text(v[i]) for c, v in cols.items()}, services=_services(services[i]),
-                 wgs84=wgs_pts[i], gcj02=gcj_pts[i], bd09=bd_pts[i])
-        for i in range(n)
-    ]
+    records = []
+    for i in range(n):
+        text = {c: plain_text(v[i]) for c, v in cols.items()}
+        kind = plain_text(kinds[i]).strip() or (
+            "proposed" if text["status"] == "proposed" else "existing")
+        records.append(_Station(**text, kind=kind, rank=rank_number(ranks[i]),
+                                services=_services(services[i]), wgs84=wgs_pts[i],
+                                gcj02=gcj_pts[i], bd09=bd_pts[i]))
     unplaced = n - int(placed.sum())
     if unplaced:
         logger.warning("%d of %d stations have no location; they are kept without "
@@ -200,7 +217,11 @@ def _records(stations: gpd.GeoDataFrame) -> list[_Station]:
 # --- shared helpers --------------------------------------------------------------------
 
 def _status_label(status: str) -> str:
-    return _STATUS_LABELS_ZH.get(status, status)
+    return _ZH.get(f"status.{status}", status)
+
+
+def _kind_label(kind: str) -> str:
+    return _ZH.get(f"kind.{kind}", kind)
 
 
 def _service_labels(services: Iterable[str]) -> str:
@@ -209,9 +230,11 @@ def _service_labels(services: Iterable[str]) -> str:
 
 def _details(r: _Station) -> list[tuple[str, str]]:
     """Label/value pairs for people reading a marker's description, empty ones left out."""
-    pairs = [("状态", _status_label(r.status)), ("地址", r.address), ("电话", r.phone),
-             ("开放时间", r.hours), ("服务", _service_labels(r.services)), ("说明", r.reason),
-             ("编号", r.station_id)]
+    pairs = [("状态", _status_label(r.status)),
+             (_ZH["kind"], _kind_label(r.kind) if r.kind != "existing" else ""),
+             (_ZH["rank"], "" if r.rank is None else str(r.rank)), ("地址", r.address),
+             ("电话", r.phone), ("开放时间", r.hours), ("服务", _service_labels(r.services)),
+             ("说明", r.reason), ("编号", r.station_id)]
     return [(k, v) for k, v in pairs if v]
 
 
@@ -221,15 +244,6 @@ def _by_status(records: list[_Station]) -> dict[str, list[_Station]]:
     for r in records:
         groups.setdefault(r.status, []).append(r)
     return {s: rows for s, rows in groups.items() if rows}
-
-
-def _xml_text(text: str) -> str:
-    """Drop what XML 1.0 cannot hold: C0 controls except tab and LF (CR becomes LF).
-
-    >>> _xml_text("a\\x00b\\x1bc\\td\\r\\ne")
-    'abc\\td\\ne'
-    """
-    return _XML_FORBIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _fmt(value: float, decimals: int) -> str:
@@ -242,9 +256,9 @@ def _xml_bytes(root: ET.Element) -> bytes:
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, {k: _xml_text(v) for k, v in attrib.items()})
+    element = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrib.items()})
     if text is not None:
-        element.text = _xml_text(text)
+        element.text = xml_text(text)
     return element
 
 
@@ -260,23 +274,25 @@ def write_geojson(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> P
 
     Coordinates are WGS-84 ``[lon, lat]`` rounded to 7 decimals (1 cm). Each
     feature has ``id`` = station_id and the properties ``station_id``, ``name``,
-    ``status``, ``address``, ``phone``, ``hours``, ``reason`` (``null`` when empty)
-    and ``services`` (a list of keys). Stations without a location are features
-    with ``"geometry": null``, as RFC 7946 allows. Keys are sorted and Chinese is
-    written as UTF-8, not ``\\u`` escapes, so the same input gives the same bytes.
+    ``status``, ``kind``, ``rank`` (a number), ``address``, ``phone``, ``hours``,
+    ``reason`` (``null`` when empty) and ``services`` (a list of keys). Stations without
+    a location are features with ``"geometry": null``, as RFC 7946 allows. Keys are
+    sorted and Chinese is written as UTF-8, not ``\\u`` escapes, so the same input gives
+    the same bytes.
 
     Parameters
     ----------
     stations
         Stations in EPSG:4326 (see the module docstring for the columns).
     path
-        File to write; replaced atomically.
+        File to write (``.geojson`` or ``.json``); replaced atomically.
 
     Returns
     -------
     pathlib.Path
         The file written.
     """
+    check_export_suffix(path, "geojson")
     records = _records(stations)
     features = []
     for r in records:
@@ -284,9 +300,9 @@ def write_geojson(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> P
         if r.wgs84 is not None:
             geometry = {"type": "Point", "coordinates": [round(c, 7) for c in r.wgs84]}
         properties: dict[str, object] = {
-            "station_id": r.station_id, "name": r.name, "status": r.status,
-            "address": r.address or None, "phone": r.phone or None, "hours": r.hours or None,
-            "reason": r.reason or None, "services": list(r.services),
+            "station_id": r.station_id, "name": r.name, "status": r.status, "kind": r.kind,
+            "rank": r.rank, "address": r.address or None, "phone": r.phone or None,
+            "hours": r.hours or None, "reason": r.reason or None, "services": list(r.services),
         }
         features.append({"type": "Feature", "id": r.station_id, "geometry": geometry,
                          "properties": properties})
@@ -295,39 +311,89 @@ def write_geojson(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> P
     return _done(atomic_write_bytes(path, (text + "\n").encode("utf-8")), len(records), "GeoJSON")
 
 
+def _table(records: list[_Station]) -> list[list[object]]:
+    """The rows of the CSV and Excel tables, header first: text, the rank as a number and
+    coordinates rounded to 6 decimals (None where a station has no location)."""
+    rows: list[list[object]] = [[*_CSV_TEXT, *_CSV_COORDS]]
+    for r in records:
+        coords: list[object] = [None] * len(_CSV_COORDS)
+        if r.wgs84 is not None and r.gcj02 is not None and r.bd09 is not None:
+            coords = [round(c, 6) for c in (*r.wgs84, *r.gcj02, *r.bd09)]
+        rows.append([r.station_id, r.name, r.status, r.kind, r.rank, r.address, r.phone,
+                     r.hours, ";".join(r.services), r.reason, *coords])
+    return rows
+
+
+def _csv_cell(value: object) -> str:
+    """A cell of :func:`_table` or of a Map Lab sheet as CSV text.
+
+    >>> _csv_cell(117.2), _csv_cell(3), _csv_cell(None), _csv_cell("=1"), _csv_cell("-2")
+    ('117.200000', '3', '', "'=1", '-2')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return _fmt(value, 6)  # only coordinates are fractional
+    if isinstance(value, int):
+        return str(value)
+    return neutralise(str(value))
+
+
 def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
     """Write stations as a CSV table with WGS-84, GCJ-02 and BD-09 coordinates side by side.
 
     The file is UTF-8 with a BOM and CRLF line ends, so Excel shows Chinese correctly.
-    Columns: station_id, name, status, address, phone, hours, services (keys joined
-    by ``;``), reason, wgs84_lng, wgs84_lat, gcj02_lng, gcj02_lat, bd09_lng, bd09_lat
-    (7 decimals; empty for stations without a location). A text cell starting with
-    ``= + - @``, tab or CR gets a leading ``'`` so spreadsheets show it instead of
-    running it as a formula; cells that are plain numbers such as ``-12.5`` are left
-    alone.
+    Columns: station_id, name, status, kind, rank, address, phone, hours, services (keys
+    joined by ``;``), reason, wgs84_lng, wgs84_lat, gcj02_lng, gcj02_lat, bd09_lng,
+    bd09_lat (6 decimals, about 0.1 m; empty for stations without a location). A text
+    cell starting with ``= + - @``, tab or CR gets a leading ``'`` so spreadsheets show
+    it instead of running it as a formula; cells that are plain numbers such as
+    ``-12.5`` are left alone.
 
     Parameters
     ----------
     stations
         Stations in EPSG:4326 (see the module docstring for the columns).
     path
-        File to write; replaced atomically.
+        File to write (``.csv``); replaced atomically.
 
     Returns
     -------
     pathlib.Path
         The file written.
     """
+    check_export_suffix(path, "csv")
     records = _records(stations)
-    rows: list[tuple[str, ...]] = [(*_CSV_TEXT, *_CSV_COORDS)]
-    for r in records:
-        text = (r.station_id, r.name, r.status, r.address, r.phone, r.hours,
-                ";".join(r.services), r.reason)
-        coords = ["", "", "", "", "", ""]
-        if r.wgs84 is not None and r.gcj02 is not None and r.bd09 is not None:
-            coords = [_fmt(c, 7) for c in (*r.wgs84, *r.gcj02, *r.bd09)]
-        rows.append((*(neutralise(t) for t in text), *coords))
+    rows = [[_csv_cell(v) for v in row] for row in _table(records)]
     return _done(atomic_write_bytes(path, csv_bytes(rows)), len(records), "CSV")
+
+
+def write_xlsx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write stations as an Excel workbook with the columns of :func:`write_csv`.
+
+    One sheet, ``stations``: a bold, frozen header row, then one row per station in
+    input order. Coordinates and ranks are numbers (coordinates rounded to 6 decimals
+    and shown with 6), text is text (never a formula; see :func:`~stationplan._io.
+    xlsx_bytes`); stations without a location have empty coordinate cells. Identical
+    input gives identical bytes.
+
+    Parameters
+    ----------
+    stations
+        Stations in EPSG:4326 (see the module docstring for the columns).
+    path
+        File to write (``.xlsx``); replaced atomically.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    check_export_suffix(path, "xlsx")
+    records = _records(stations)
+    data = xlsx_bytes([("stations", _table(records))],
+                      number_formats=dict.fromkeys(_CSV_COORDS, _DEGREES))
+    return _done(atomic_write_bytes(path, data), len(records), "Excel workbook")
 
 
 def write_kml(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
@@ -335,26 +401,26 @@ def write_kml(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
 
     Folders come in the order existing (green icon), proposed (yellow), rejected
     (red), then any other status (white); empty folders are left out. Each Placemark
-    has the name, the address, an HTML description (status, address, phone, hours,
-    services in Chinese, reason, id; every value HTML-escaped), a ``styleUrl`` and
-    the raw non-empty fields as ``ExtendedData``. A station without a location is a
-    Placemark without a Point, which KML allows; Google Earth lists it without
-    drawing it. Text is
-    XML-escaped; C0 control characters other than tab and newline are removed and
-    CR becomes LF, since XML 1.0 cannot hold them.
+    has the name, the address, an HTML description (status, kind and rank of a
+    proposal, address, phone, hours, services in Chinese, reason, id; every value
+    HTML-escaped), a ``styleUrl`` and the raw non-empty fields as ``ExtendedData``. A
+    station without a location is a Placemark without a Point, which KML allows; Google
+    Earth lists it without drawing it. Text is XML-escaped; C0 control characters other
+    than tab and newline are removed and CR becomes LF, since XML 1.0 cannot hold them.
 
     Parameters
     ----------
     stations
         Stations in EPSG:4326 (see the module docstring for the columns).
     path
-        File to write; replaced atomically.
+        File to write (``.kml``); replaced atomically.
 
     Returns
     -------
     pathlib.Path
         The file written.
     """
+    check_export_suffix(path, "kml")
     records = _records(stations)
     kml = ET.Element("kml", xmlns=_KML_NS)
     document = _sub(kml, "Document")
@@ -378,6 +444,14 @@ def write_kml(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
     return _done(atomic_write_bytes(path, _xml_bytes(kml)), len(records), "KML")
 
 
+def _fields(r: _Station) -> list[tuple[str, str]]:
+    """The raw fields of KML ExtendedData and GPX extensions, by their column names."""
+    return [("station_id", r.station_id), ("status", r.status), ("kind", r.kind),
+            ("rank", "" if r.rank is None else str(r.rank)), ("address", r.address),
+            ("phone", r.phone), ("hours", r.hours), ("services", ";".join(r.services)),
+            ("reason", r.reason)]
+
+
 def _kml_placemark(folder: ET.Element, r: _Station, style: str) -> None:
     placemark = _sub(folder, "Placemark")
     _sub(placemark, "name", r.name)
@@ -387,9 +461,7 @@ def _kml_placemark(folder: ET.Element, r: _Station, style: str) -> None:
     _sub(placemark, "description", "<br>".join(lines))
     _sub(placemark, "styleUrl", "#" + style)
     data = _sub(placemark, "ExtendedData")
-    for key, value in (("station_id", r.station_id), ("status", r.status),
-                       ("address", r.address), ("phone", r.phone), ("hours", r.hours),
-                       ("services", ";".join(r.services)), ("reason", r.reason)):
+    for key, value in _fields(r):
         if value or key in _REQUIRED:
             _sub(_sub(data, "Data", name=key), "value", value)
     if r.wgs84 is not None:
@@ -400,12 +472,13 @@ def _kml_placemark(folder: ET.Element, r: _Station, style: str) -> None:
 def write_gpx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
     """Write stations as GPX 1.1 waypoints.
 
-    Each waypoint has ``name``, a plain-text ``desc`` (status, address, phone, hours,
-    services in Chinese, reason, id, one per line) and ``type`` = status. GPX
-    waypoints must have a position, so stations without a location are listed in
-    the file's ``<extensions>`` as ``<sp:unlocated station_id=".." status="..">name
-    </sp:unlocated>`` (namespace ``urn:stationplan:gpx:1``; non-empty ``address``,
-    ``phone``, ``hours``, ``services`` and ``reason`` as further attributes, so
+    Each waypoint has ``name``, a plain-text ``desc`` (status, kind and rank of a
+    proposal, address, phone, hours, services in Chinese, reason, id, one per line) and
+    ``type`` = status. GPX waypoints must have a position, so stations without a
+    location are listed in the file's ``<extensions>`` as ``<sp:unlocated
+    station_id=".." status=".." kind="..">name</sp:unlocated>`` (namespace
+    ``urn:stationplan:gpx:1``; non-empty ``rank``, ``address``, ``phone``, ``hours``,
+    ``services`` and ``reason`` as further attributes, so
     :func:`~stationplan.read_stations` gets them back), which GPX readers ignore.
     Text is XML-escaped; C0 control characters other than tab and newline are
     removed and CR becomes LF, since XML 1.0 cannot hold them.
@@ -415,13 +488,14 @@ def write_gpx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
     stations
         Stations in EPSG:4326 (see the module docstring for the columns).
     path
-        File to write; replaced atomically.
+        File to write (``.gpx``); replaced atomically.
 
     Returns
     -------
     pathlib.Path
         The file written.
     """
+    check_export_suffix(path, "gpx")
     records = _records(stations)
     unlocated = [r for r in records if r.wgs84 is None]
     attrib = {
@@ -442,69 +516,187 @@ def write_gpx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
     if unlocated:
         extensions = _sub(gpx, "extensions")
         for r in unlocated:
-            fields = (("address", r.address), ("phone", r.phone), ("hours", r.hours),
-                      ("services", ";".join(r.services)), ("reason", r.reason))
-            _sub(extensions, "sp:unlocated", r.name, station_id=r.station_id, status=r.status,
-                 **{k: v for k, v in fields if v})
+            _sub(extensions, "sp:unlocated", r.name,
+                 **{k: v for k, v in _fields(r) if v or k in ("station_id", "status")})
     return _done(atomic_write_bytes(path, _xml_bytes(gpx)), len(records), "GPX")
 
 
-def write_amap_sheet(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
-                     statuses: Iterable[str] | None = ("existing",)) -> Path:
-    """Write the listing sheet for submitting stations to Amap (高德地图) as POIs.
+# --- sheets for Amap ---------------------------------------------------------------------
 
-    A CSV (UTF-8 with BOM, CRLF) with the columns 名称, 地址, 经度(GCJ-02),
-    纬度(GCJ-02) (exactly 6 decimals), 电话, 营业时间, 服务设施 (Chinese labels
-    joined by 、), 高德地图链接 and 站点编号 (station_id, to match the rows back).
-    The link, ``https://uri.amap.com/marker?position=LNG,LAT&name=NAME&coordinate=gaode``,
-    uses the same GCJ-02 coordinates and the URL-encoded name, so each row can be
-    checked on the map before submitting. Stations without a location keep their
-    row with empty coordinates and no link. Cells are neutralised against formula
-    injection as in :func:`write_csv`.
+def _amap_link(lng: float, lat: float, name: str, *, max_chars: int | None = None) -> str:
+    """The Amap marker link of a GCJ-02 point; the name is shortened to fit ``max_chars``.
+
+    >>> _amap_link(117.2335431, 28.290376, "驿站 1")
+    'https://uri.amap.com/marker?position=117.233543,28.290376&name=%E9%A9%BF%E7%AB%99%201&coordinate=gaode'
+    >>> len(_amap_link(117.2, 28.3, "长" * 40, max_chars=200))  # 11 of 40 characters fit
+    197
+    """
+    def link(text: str) -> str:
+        return (f"https://uri.amap.com/marker?position={_fmt(lng, 6)},{_fmt(lat, 6)}"
+                f"&name={quote(text, safe='')}&coordinate=gaode")
+
+    while max_chars is not None and name and len(link(name)) > max_chars:
+        name = name[:-1]
+    return link(name)
+
+
+def _own_fields(r: _Station) -> list[object]:
+    """The values of :data:`_OWN_FIELDS`: the columns after the templates' system fields."""
+    return [r.station_id, _kind_label(r.kind), _status_label(r.status), r.rank, r.phone,
+            r.hours, _service_labels(r.services), r.reason]
+
+
+def _select(records: list[_Station], statuses: Iterable[str] | None, what: str
+            ) -> list[_Station]:
+    if statuses is None:
+        return records
+    keep = set(statuses)
+    selected = [r for r in records if r.status in keep]
+    logger.info("%s: %d of %d stations have a status in %s", what, len(selected), len(records),
+                sorted(keep))
+    return selected
+
+
+def _workbook(rows: list[list[object]], unplaced: list[list[object]],
+              number_formats: Mapping[str, str], what: str) -> bytes:
+    """A template sheet (``rows``, header first) and, when some stations have no location,
+    a second sheet 无坐标站点 with them (``unplaced``, header first)."""
+    sheets = [("站点", rows)]
+    if len(unplaced) > 1:
+        sheets.append((_ZH["unlocated_sheet"], unplaced))
+        logger.warning("%s: %d stations have no location; they are on the sheet %s, not on "
+                       "the map layer", what, len(unplaced) - 1, _ZH["unlocated_sheet"])
+    return xlsx_bytes(sheets, number_formats=number_formats)
+
+
+def write_amap_sheet(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
+                     statuses: Iterable[str] | None = None) -> Path:
+    """Write a point layer for Amap 企业智图 (Amap Enterprise Map): an Excel workbook.
+
+    The first sheet follows the layer's longitude/latitude template: the system fields
+    名称 and 地址, then 经度 and 纬度 (GCJ-02 numbers rounded to 6 decimals), then the
+    station's other fields as the layer's own fields: 站点编号, 类型 (现有/拟建), 状态
+    (现有站点/拟建站点/未采用站点), 方案序号 (a proposal's rank), 电话, 营业时间, 服务设施
+    (Chinese labels joined by 、), 说明 (the reason) and 高德地图链接,
+    ``https://uri.amap.com/marker?position=LNG,LAT&name=NAME&coordinate=gaode`` with the
+    same coordinates, so each row can be checked on the map. 企业智图 takes at most 200
+    characters of an address or text field: longer texts are cut (ending in …) and the
+    link's name shortened, with a warning that counts them. Stations without a location
+    are listed on a second sheet, 无坐标站点, with the same columns, so the layer sheet
+    imports cleanly and no row is lost.
 
     Parameters
     ----------
     stations
         Stations in EPSG:4326 (see the module docstring for the columns).
     path
-        File to write; replaced atomically.
+        File to write (``.xlsx``); replaced atomically.
     statuses
-        Statuses to list. Only existing stations can be submitted (Amap wants photos
-        of the place), so the default leaves proposed and rejected ones out; pass
-        ``None`` for every station.
+        Statuses to list (e.g. ``["existing"]``); default every station.
 
     Returns
     -------
     pathlib.Path
         The file written.
     """
-    records = _records(stations)
-    if statuses is not None:
-        keep = set(statuses)
-        selected = [r for r in records if r.status in keep]
-        logger.info("Amap sheet: %d of %d stations have a status in %s",
-                    len(selected), len(records), sorted(keep))
-        records = selected
-    rows: list[tuple[str, ...]] = [_AMAP_HEADER]
+    check_export_suffix(path, "amap")
+    records = _select(_records(stations), statuses, "Amap 企业智图 sheet")
+    names = [*_AMAP_FIELDS, *_OWN_FIELDS, _ZH["amap_link"]]
+    header: list[object] = list(names)
+    rows, unplaced = [header], [header]
+    cut: Counter[str] = Counter()
     for r in records:
-        lng = lat = link = ""
+        lng = lat = link = None
         if r.gcj02 is not None:
-            lng, lat = _fmt(r.gcj02[0], 6), _fmt(r.gcj02[1], 6)
-            link = (f"https://uri.amap.com/marker?position={lng},{lat}"
-                    f"&name={quote(r.name, safe='')}&coordinate=gaode")
-        text = (r.name, r.address, r.phone, r.hours, _service_labels(r.services))
-        name, address, phone, hours, services = (neutralise(t) for t in text)
-        rows.append((name, address, lng, lat, phone, hours, services, link,
-                     neutralise(r.station_id)))
-    return _done(atomic_write_bytes(path, csv_bytes(rows)), len(records), "Amap listing sheet")
+            lng, lat = (round(c, 6) for c in r.gcj02)
+            link = _amap_link(lng, lat, r.name, max_chars=_TEMPLATE_CHARS)
+            if r.name and quote(r.name, safe="") not in link:
+                cut[_ZH["amap_link"]] += 1
+        cells = [r.name, r.address, lng, lat, *_own_fields(r), link]
+        (rows if r.gcj02 is not None else unplaced).append(
+            [_template_text(v, h, cut) for v, h in zip(cells, names, strict=True)])
+    if cut:
+        logger.warning("Amap 企业智图 keeps at most %d characters per text field: cut %s",
+                       _TEMPLATE_CHARS, ", ".join(f"{cut[h]} in {h}" for h in names if cut[h]))
+    data = _workbook(rows, unplaced, dict.fromkeys(_AMAP_FIELDS[2:], _DEGREES),
+                     "Amap 企业智图 sheet")
+    return _done(atomic_write_bytes(path, data), len(records), "Amap 企业智图 sheet")
+
+
+def _template_text(value: object, header: str, cut: Counter[str]) -> object:
+    """A text cut to 企业智图's 200 characters (counted in ``cut``); other values as they are.
+
+    >>> c = Counter()
+    >>> _template_text("长" * 250, "地址", c)[-3:], _template_text(3, "x", c), c
+    ('长长…', 3, Counter({'地址': 1}))
+    """
+    if isinstance(value, str) and len(value) > _TEMPLATE_CHARS:
+        cut[header] += 1
+        return value[:_TEMPLATE_CHARS - 1] + "…"
+    return value
+
+
+def write_amap_maplab(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
+                      statuses: Iterable[str] | None = None) -> Path:
+    """Write the upload sheet of Amap Map Lab (高德开放平台数据可视化): Excel or CSV.
+
+    One header row and one row per station, no merged cells: 名称, 地址, 经纬度 (one cell
+    ``"lng,lat"``, GCJ-02 with 6 decimals, longitude first), then 站点编号, 类型, 状态,
+    方案序号, 电话, 营业时间, 服务设施 and 说明 as in :func:`write_amap_sheet`. A ``.csv``
+    path gives UTF-8 CSV without a BOM (the 经纬度 cells are quoted, as Map Lab asks;
+    formula-like text is neutralised as in :func:`write_csv`); stations without a
+    location keep their row with an empty 经纬度 cell, which Map Lab cannot draw. A
+    ``.xlsx`` path gives a workbook whose first sheet is the upload and whose second
+    sheet, 无坐标站点, lists stations without a location. Map Lab asks for more than 4
+    data rows: fewer are written with a warning.
+
+    Parameters
+    ----------
+    stations
+        Stations in EPSG:4326 (see the module docstring for the columns).
+    path
+        File to write (``.xlsx`` or ``.csv``); replaced atomically.
+    statuses
+        Statuses to list (e.g. ``["existing"]``); default every station.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    check_export_suffix(path, "amap-maplab")
+    records = _select(_records(stations), statuses, "Amap Map Lab sheet")
+    header: list[object] = [*_MAPLAB_FIELDS, *_OWN_FIELDS]
+    table = [header]  # every station in input order (the CSV)
+    for r in records:
+        pair = None if r.gcj02 is None else ",".join(_fmt(c, 6) for c in r.gcj02)
+        table.append([r.name, r.address, pair, *_own_fields(r)])
+    rows = [header, *(row for row in table[1:] if row[2] is not None)]
+    unplaced = [header, *(row for row in table[1:] if row[2] is None)]
+    if len(rows) - 1 < _MAPLAB_MIN_ROWS:
+        logger.warning("Amap Map Lab asks for more than %d data rows; this sheet has %d "
+                       "with a location", _MAPLAB_MIN_ROWS - 1, len(rows) - 1)
+    if Path(path).suffix.lower() == ".csv":
+        if len(unplaced) > 1:
+            logger.warning("Amap Map Lab sheet: %d stations have no location; their rows "
+                           "have an empty 经纬度 cell", len(unplaced) - 1)
+        # the 经纬度 pair is data, not a formula, even for western longitudes ("-70.1,...")
+        text = [[str(v) if i == 2 and v is not None else _csv_cell(v)
+                 for i, v in enumerate(row)] for row in table]
+        data = csv_bytes(text, bom=False)
+    else:
+        data = _workbook(rows, unplaced, {}, "Amap Map Lab sheet")
+    return _done(atomic_write_bytes(path, data), len(records), "Amap Map Lab sheet")
 
 
 _WRITERS: Mapping[str, Callable[..., Path]] = MappingProxyType({
     "geojson": write_geojson,
     "csv": write_csv,
+    "xlsx": write_xlsx,
     "kml": write_kml,
     "gpx": write_gpx,
     "amap": write_amap_sheet,
+    "amap-maplab": write_amap_maplab,
 })
 
 
@@ -517,18 +709,18 @@ def write_stations(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
     stations
         Stations in EPSG:4326 (see the module docstring for the columns).
     path
-        File to write; replaced atomically.
+        File to write; replaced atomically. Its suffix must be the format's
+        (an :class:`~stationplan.InputError` otherwise, before anything is done).
     format
-        ``"geojson"``, ``"csv"``, ``"kml"``, ``"gpx"`` or ``"amap"`` (the Amap listing
-        sheet, existing stations only).
+        ``"geojson"``, ``"csv"``, ``"xlsx"`` (the CSV's columns in a workbook),
+        ``"kml"``, ``"gpx"``, ``"amap"`` (a point layer for Amap 企业智图, .xlsx) or
+        ``"amap-maplab"`` (an Amap Map Lab upload, .xlsx or .csv).
 
     Returns
     -------
     pathlib.Path
         The file written.
     """
-    writer = _WRITERS.get(str(format).lower())
-    if writer is None:
-        msg = f"format={format!r} is not supported; use one of {', '.join(_WRITERS)}"
-        raise InputError(msg)
-    return writer(stations, path)
+    fmt = str(format).lower()
+    check_export_suffix(path, fmt)
+    return _WRITERS[fmt](stations, path)

@@ -165,11 +165,16 @@ def write_check_outputs(
     area: Any = None,
     map_options: MapOptions | None = None,
 ) -> dict[str, Path]:
-    """Write ``check.csv``, ``check.geojson``, ``check_summary.json`` and ``check_map.html``.
+    """Write ``check.csv``, ``check.xlsx``, ``check.geojson``, ``check_summary.json`` and
+    ``check_map.html``.
 
-    ``check.csv`` names its coordinate columns ``wgs84_lon``/``wgs84_lat`` (and
-    ``wgs84_snap_lon``/``wgs84_snap_lat``, 7 decimals), so it declares its system and
-    reads back in place.
+    ``check.csv`` and ``check.xlsx`` hold the same table. Their coordinate columns name
+    their system: ``wgs84_lon``/``wgs84_lat`` and ``gcj02_lon``/``gcj02_lat`` (the
+    proposal as given, for Amap) and ``wgs84_snap_lon``/``wgs84_snap_lat`` (where it
+    meets the street), all with 6 decimals (about 0.1 m), so the table reads back in
+    place (as WGS-84, or as GCJ-02 with ``crs="gcj02"``). In the workbook numbers and
+    booleans are cells of their type, with the values the CSV shows (metres to the
+    millimetre).
 
     Parameters
     ----------
@@ -189,55 +194,127 @@ def write_check_outputs(
     dict
         File name -> path written.
     """
-    from ._io import (
-        atomic_write_bytes,
-        atomic_write_text,
-        csv_bytes,
-        csv_cell,
-        geojson_text,
-        json_text,
-        neutralise,
-    )
+    from ._io import atomic_write_bytes, atomic_write_text, csv_bytes, geojson_text, json_text
+    from ._io import xlsx_bytes as workbook
     from ._render.checkmap import check_map
-    from .check import CHECK_COLUMNS
 
     out = open_out_dir(out_dir, CHECK_FILES, overwrite=overwrite)
-    # Coordinate headers name their system, so the file reads back as WGS-84 whatever
-    # crs option is given with it (see stationplan.read_stations).
-    rows = [[_TAGGED_CSV_HEADERS.get(c, c) for c in CHECK_COLUMNS]]
-    for rec in checked[list(CHECK_COLUMNS)].to_dict("records"):
-        rows.append([_degrees(rec[c]) if c in _TAGGED_CSV_HEADERS
-                     else neutralise(csv_cell(rec[c])) for c in CHECK_COLUMNS])
+    table = _check_table(checked)
     fmap = check_map(coverage, gaps, checked, area=area, map_options=map_options)
     paths = {
         "check.geojson": atomic_write_text(out / "check.geojson", geojson_text(checked)),
         "check_summary.json": atomic_write_text(out / "check_summary.json", json_text(summary)),
         "check_map.html": atomic_write_text(out / "check_map.html", fmap.get_root().render()),
     }
+    header = table[0]
+    rows = [header, *([_csv_text(v, h) for v, h in zip(row, header, strict=True)]
+                      for row in table[1:])]
     paths["check.csv"] = atomic_write_bytes(out / "check.csv", csv_bytes(rows))
+    formats = {h: "0.000000" for h in header if _is_degrees(h)}
+    paths["check.xlsx"] = atomic_write_bytes(out / "check.xlsx",
+                                             workbook([("check", table)], number_formats=formats))
     log.info("wrote %d check files to %s", len(paths), out)
     return paths
 
 
-_TAGGED_CSV_HEADERS = {"lon": "wgs84_lon", "lat": "wgs84_lat", "snap_lon": "wgs84_snap_lon",
-                       "snap_lat": "wgs84_snap_lat"}
+# check.csv's coordinate columns: check.CHECK_COLUMNS' lon/lat become columns named by
+# their system, so the table declares it (see stationplan.read_stations); GCJ-02 follows
+# the proposal's WGS-84 pair.
+_CHECK_COORDS = {"lon": ("wgs84_lon",), "lat": ("wgs84_lat", "gcj02_lon", "gcj02_lat"),
+                 "snap_lon": ("wgs84_snap_lon",), "snap_lat": ("wgs84_snap_lat",)}
 
 
-def _degrees(value: object) -> str:
-    """A longitude or latitude as a CSV cell: 7 decimals (1 cm), empty when missing.
+def _check_table(checked: gpd.GeoDataFrame) -> list[list[Any]]:
+    """The table of ``check.csv`` and ``check.xlsx``: header, then one row per proposal.
 
-    >>> _degrees(117.24685812345), _degrees(float("nan")), _degrees(28.0)
-    ('117.2468581', '', '28')
+    Values are typed and rounded as the CSV shows them: metres and other decimals to 3
+    places, coordinates to 6 (GCJ-02 computed from WGS-84), whole numbers as ``int``,
+    flags as ``bool``, missing values ``None``, text as it is.
+
+    Parameters
+    ----------
+    checked
+        Result of :func:`~stationplan.check_sites`.
+
+    Returns
+    -------
+    list of list
+        ``[header, *rows]``.
+    """
+    import numpy as np
+
+    from . import chinacrs
+    from .check import CHECK_COLUMNS
+
+    frame = checked[list(CHECK_COLUMNS)]
+    columns = {name: [_typed(v) for v in frame[name].tolist()] for name in CHECK_COLUMNS
+               if name not in _CHECK_COORDS}
+    lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
+    gcj = chinacrs.wgs84_to_gcj02(lon, lat) if len(lon) else (lon, lat)
+    for name, values in (("wgs84_lon", lon), ("wgs84_lat", lat), ("gcj02_lon", gcj[0]),
+                         ("gcj02_lat", gcj[1]), ("wgs84_snap_lon", frame["snap_lon"]),
+                         ("wgs84_snap_lat", frame["snap_lat"])):
+        columns[name] = [_degrees(v) for v in np.asarray(values, dtype=float).tolist()]
+    header = [c for name in CHECK_COLUMNS for c in _CHECK_COORDS.get(name, (name,))]
+    return [header, *([columns[h][i] for h in header] for i in range(len(frame)))]
+
+
+def _typed(value: Any) -> Any:
+    """A check value as a typed cell: numbers rounded to 3 places as the CSV shows them.
+
+    >>> _typed(1.23456), _typed(2.0), _typed(float("nan")), _typed(True), _typed(" a ")
+    (1.235, 2.0, None, True, 'a')
+    """
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, str):
+        return value.strip()  # as csv_cell writes it
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return round(value, 3) + 0.0 if math.isfinite(value) else None
+    return None if pd.isna(value) else str(value)
+
+
+def _degrees(value: Any) -> float | None:
+    """A longitude or latitude rounded to 6 decimals (about 0.1 m), None when missing.
+
+    >>> _degrees(117.24685812345), _degrees(float("nan")), _degrees(28)
+    (117.246858, None, 28.0)
     """
     if not isinstance(value, float | int) or not math.isfinite(value):
-        return ""
-    return f"{float(value):.7f}".rstrip("0").rstrip(".")
+        return None
+    return round(float(value), 6)
+
+
+def _is_degrees(header: str) -> bool:
+    return header.startswith(("wgs84_", "gcj02_"))
+
+
+def _csv_text(value: Any, header: str) -> str:
+    """A cell of :func:`check_table` as check.csv text (coordinates with all 6 decimals).
+
+    >>> _csv_text(117.2, "wgs84_lon"), _csv_text(1.5, "gain_m"), _csv_text(None, "x")
+    ('117.200000', '1.5', '')
+    >>> _csv_text("=1", "name"), _csv_text(False, "on_island")
+    ("'=1", 'false')
+    """
+    from ._io import csv_cell, neutralise
+
+    if value is not None and _is_degrees(header):
+        return f"{value:.6f}"
+    return neutralise(csv_cell(value))
 
 
 # Files of a run linked from the report, in this order.
 REPORT_LINKS = ("coverage_map.html", "check_map.html", "summary.json", "plan_summary.json",
-                "check_summary.json", "check.csv", "proposals.geojson", "coverage.geojson",
-                "gaps.geojson", "stations.geojson", "coverage_curve.csv")
+                "check_summary.json", "check.csv", "check.xlsx", "proposals.geojson",
+                "coverage.geojson", "gaps.geojson", "stations.geojson", "coverage_curve.csv")
 
 
 def write_report_outputs(

@@ -364,6 +364,13 @@ def test_check_command_writes_every_output(tmp_path, files, capsys):
                                              "redundant", "redundant", "off_network",
                                              "redundant", "invalid"]
     assert table[2]["dist_station_m"] == "500"
+    # every site in WGS-84 and GCJ-02, 6 decimals (about 0.1 m)
+    for row, rec in zip(table[:8], rows[:8], strict=True):
+        lon, lat = hand_lonlat(rec[2], rec[3])
+        assert (row["wgs84_lon"], row["wgs84_lat"]) == (f"{lon:.6f}", f"{lat:.6f}")
+        gcj = chinacrs.wgs84_to_gcj02(lon, lat)
+        assert (row["gcj02_lon"], row["gcj02_lat"]) == tuple(f"{c:.6f}" for c in gcj)
+    assert table[8]["wgs84_lon"] == table[8]["gcj02_lat"] == ""  # no position, row kept
     feats = json.loads((out / "check.geojson").read_text(encoding="utf-8"))["features"]
     assert len(feats) == 9
     assert feats[8]["geometry"] is None
@@ -383,7 +390,8 @@ def test_check_map_is_reproducible(tmp_path, files):
     args = [str(net), str(stations), str(props), "--quiet", "--no-time-limit", "--no-benchmark"]
     assert main(["check", *args, "--out", str(tmp_path / "a")]) == 0
     assert main(["check", *args, "--out", str(tmp_path / "b")]) == 0
-    for name in ("check_map.html", "check.csv", "check.geojson", "check_summary.json"):
+    for name in ("check_map.html", "check.csv", "check.xlsx", "check.geojson",
+                 "check_summary.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 

@@ -42,22 +42,53 @@ def summary(out):
     return json.loads((out / "summary.json").read_text(encoding="utf-8"))
 
 
+def sheet_dicts(sheet):
+    """The rows of a worksheet as dicts keyed by its header row."""
+    header, *rows = sheet.iter_rows(values_only=True)
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
 def test_export_writes_every_format(tmp_path, hand_stations_csv, capsys):
-    for fmt, name in (("geojson", "s.geojson"), ("csv", "s.csv"), ("kml", "s.kml"),
-                      ("gpx", "s.gpx"), ("amap", "amap.csv")):
+    for fmt, name in (("geojson", "s.geojson"), ("csv", "s.csv"), ("xlsx", "s.xlsx"),
+                      ("kml", "s.kml"), ("gpx", "s.gpx"), ("amap", "amap.xlsx"),
+                      ("amap-maplab", "maplab.xlsx"), ("amap-maplab", "maplab.csv")):
         out = tmp_path / name
         assert main(["export", str(hand_stations_csv), "--format", fmt, "--out", str(out),
                      "--crs", "wgs84", "--quiet"]) == 0
         assert out.exists()
         assert str(out) in capsys.readouterr().out
-    with (tmp_path / "amap.csv").open(encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    book = openpyxl.load_workbook(tmp_path / "amap.xlsx")
+    rows = sheet_dicts(book.worksheets[0])
     assert [r["名称"] for r in rows] == ["S1", "S2", "S3", "S4", "S5", "S6"]  # S7 has no point
+    assert [r["名称"] for r in sheet_dicts(book.worksheets[1])] == ["S7"]  # so it is here
     gcj = chinacrs.wgs84_to_gcj02(*hand_lonlat(650, 20))
-    assert float(rows[0]["经度(GCJ-02)"]) == pytest.approx(gcj[0], abs=1e-6)
+    assert rows[0]["经度"] == pytest.approx(gcj[0], abs=5e-7)
+    assert rows[0]["纬度"] == pytest.approx(gcj[1], abs=5e-7)
+    assert {r["状态"] for r in rows} == {"现有站点"}  # without a network S5 is not "too far"
+    with (tmp_path / "maplab.csv").open(encoding="utf-8", newline="") as fh:
+        lab = list(csv.DictReader(fh))
+    assert lab[0]["经纬度"] == f"{gcj[0]:.6f},{gcj[1]:.6f}"
+    assert [r["经纬度"] == "" for r in lab] == [False] * 6 + [True]  # S7 kept, no position
     features = json.loads((tmp_path / "s.geojson").read_text(encoding="utf-8"))["features"]
     assert [f["properties"]["status"] for f in features] == ["existing"] * 6 + ["rejected"]
     assert "row 8" in features[6]["properties"]["reason"]
+
+
+@pytest.mark.parametrize(("fmt", "out", "words"), [
+    ("kml", "a.xlsx", "the kml format writes .kml files, not .xlsx; name the file a.kml, or use "
+                      "a format that writes .xlsx: xlsx, amap, amap-maplab"),
+    ("amap", "a.csv", "the amap format writes .xlsx files, not .csv"),
+    ("csv", "a.kml", "the csv format writes .csv files, not .kml"),
+    ("xlsx", "a", "the xlsx format writes .xlsx files and the name has no suffix"),
+])
+def test_export_suffix_must_match_the_format(tmp_path, capsys, fmt, out, words):
+    """Refused before the station file is read: it does not even exist here."""
+    assert main(["export", str(tmp_path / "none.csv"), "--format", fmt,
+                 "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("stationplan: error:")
+    assert words in err[0]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_export_of_coverage_output_keeps_rejections(tmp_path, hand_net, hand_stations_csv):

@@ -175,14 +175,16 @@ def test_plan_then_check_reads_the_plans_proposals_where_they_are(guixi, tmp_pat
     checked = json.loads((check / "check.geojson").read_text(encoding="utf-8"))["features"]
     for feature, where in zip(checked, planned, strict=True):
         assert metres(feature["geometry"]["coordinates"], where) < 0.01
-    # check.csv names its columns' system, so it reads back in place whatever --crs says.
+    # check.csv names its columns' system, so it reads back in place whatever --crs says
+    # (crs="gcj02" picks its GCJ-02 columns); 6 decimals keep it within 0.1 m.
     with (check / "check.csv").open(encoding="utf-8-sig") as fh:
         header = next(csv.reader(fh))
-    assert {"wgs84_lon", "wgs84_lat"} <= set(header)
-    back = sp.read_stations(check / "check.csv", crs="gcj02")
-    assert back.attrs["read_report"]["crs_from"] == "header"
-    for point, where in zip(back.geometry, planned, strict=True):
-        assert metres(point.coords[0], where) < 0.01
+    assert {"wgs84_lon", "wgs84_lat", "gcj02_lon", "gcj02_lat"} <= set(header)
+    for crs in (None, "wgs84", "gcj02"):
+        back = sp.read_stations(check / "check.csv", crs=crs)
+        assert back.attrs["read_report"]["crs_from"] == "header"
+        for point, where in zip(back.geometry, planned, strict=True):
+            assert metres(point.coords[0], where) < 0.1
 
 
 # --- notes in sheets -------------------------------------------------------------------
@@ -228,18 +230,19 @@ def test_an_explicit_crs_beats_the_note(caplog):
 # --- export ----------------------------------------------------------------------------
 
 def test_export_of_china_coordinates_needs_their_system(no_note, tmp_path, capsys):
-    out = tmp_path / "amap.csv"
+    out = tmp_path / "amap.xlsx"
     assert main(["export", str(no_note), "--format", "amap", "--out", str(out),
                  "--quiet"]) == 2
     assert "--crs wgs84|gcj02|bd09" in error_line(capsys)
     assert not out.exists()
     assert main(["export", str(no_note), "--format", "amap", "--out", str(out), "--crs",
                  "gcj02", "--quiet"]) == 0
-    with out.open(encoding="utf-8-sig") as fh:
-        first = next(csv.DictReader(fh))
+    header, first = openpyxl.load_workbook(out).worksheets[0].iter_rows(max_row=2,
+                                                                         values_only=True)
+    first = dict(zip(header, first, strict=True))
     _, _, lon, lat = sheet_rows()[0]  # the Amap sheet gives the cells back in GCJ-02
-    assert float(first["经度(GCJ-02)"]) == pytest.approx(lon, abs=1e-6)
-    assert float(first["纬度(GCJ-02)"]) == pytest.approx(lat, abs=1e-6)
+    assert first["经度"] == pytest.approx(lon, abs=1e-6)
+    assert first["纬度"] == pytest.approx(lat, abs=1e-6)
     # The note of the xlsx declares GCJ-02 for export too.
     assert main(["export", str(shared_sheet("guixi_stations.xlsx")), "--format", "csv",
                  "--out", str(tmp_path / "noted.csv"), "--quiet"]) == 0

@@ -5,9 +5,9 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
-from urllib.parse import parse_qs, urlsplit
 
 import geopandas as gpd
+import openpyxl
 import pandas as pd
 import pyproj
 import pytest
@@ -15,7 +15,7 @@ import shapely
 
 from stationplan import chinacrs, export
 from stationplan.export import (
-    write_amap_sheet,
+    write_amap_maplab,
     write_csv,
     write_geojson,
     write_gpx,
@@ -27,7 +27,9 @@ GEOD = pyproj.Geod(ellps="WGS84")
 KML = "{http://www.opengis.net/kml/2.2}"
 GPX = "{http://www.topografix.com/GPX/1/1}"
 SP = "{urn:stationplan:gpx:1}"
-FORMATS = ["geojson", "csv", "kml", "gpx", "amap"]
+FORMATS = ["geojson", "csv", "xlsx", "kml", "gpx", "amap", "amap-maplab"]
+SUFFIX = {"geojson": ".geojson", "csv": ".csv", "xlsx": ".xlsx", "kml": ".kml", "gpx": ".gpx",
+          "amap": ".xlsx", "amap-maplab": ".xlsx"}
 
 # Beijing, published WGS-84 -> GCJ-02 vector (CONTEXT.md).
 BEIJING = (116.377817, 39.911954)
@@ -124,8 +126,9 @@ def test_csv_round_trip_and_coordinates(stations, tmp_path):
     path = write_csv(stations, tmp_path / "s.csv")
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     rows = read_csv_rows(path)
-    assert list(rows[0])[-6:] == ["wgs84_lng", "wgs84_lat", "gcj02_lng", "gcj02_lat",
-                                  "bd09_lng", "bd09_lat"]
+    assert list(rows[0]) == ["station_id", "name", "status", "kind", "rank", "address", "phone",
+                             "hours", "services", "reason", "wgs84_lng", "wgs84_lat",
+                             "gcj02_lng", "gcj02_lat", "bd09_lng", "bd09_lat"]
     assert [r["station_id"] for r in rows] == [r[0] for r in ROWS]
     assert [r["status"] for r in rows] == [r[2] for r in ROWS]
     assert rows[0]["name"] == "新乐市爱心驿站🚴‍♂️"
@@ -138,15 +141,17 @@ def test_csv_round_trip_and_coordinates(stations, tmp_path):
         point = LOCATED[row["station_id"]]
         wgs = (float(row["wgs84_lng"]), float(row["wgs84_lat"]))
         assert metres(wgs, point) < 0.5
-        assert all(len(row[c].split(".")[1]) >= 6 for c in list(row)[-6:])
+        assert all(len(row[c].split(".")[1]) == 6 for c in list(row)[-6:])  # about 0.1 m
         gcj = chinacrs.wgs84_to_gcj02(*point)
-        assert float(row["gcj02_lng"]) == pytest.approx(gcj[0], abs=5e-8)
-        assert float(row["gcj02_lat"]) == pytest.approx(gcj[1], abs=5e-8)
+        assert (row["gcj02_lng"], row["gcj02_lat"]) == tuple(f"{c:.6f}" for c in gcj)
         bd = chinacrs.wgs84_to_bd09(*point)
-        assert float(row["bd09_lng"]) == pytest.approx(bd[0], abs=5e-8)
-        assert float(row["bd09_lat"]) == pytest.approx(bd[1], abs=5e-8)
-    assert float(rows[0]["gcj02_lng"]) == pytest.approx(BEIJING_GCJ[0], abs=5e-8)
-    assert float(rows[0]["gcj02_lat"]) == pytest.approx(BEIJING_GCJ[1], abs=5e-8)
+        assert (row["bd09_lng"], row["bd09_lat"]) == tuple(f"{c:.6f}" for c in bd)
+    assert float(rows[0]["gcj02_lng"]) == pytest.approx(BEIJING_GCJ[0], abs=5e-7)
+    assert float(rows[0]["gcj02_lat"]) == pytest.approx(BEIJING_GCJ[1], abs=5e-7)
+    # every row is an existing station unless a kind says otherwise; no ranks here
+    assert [r["kind"] for r in rows] == ["existing", "proposed", "existing", "existing",
+                                         "existing", "proposed", "existing"]
+    assert {r["rank"] for r in rows} == {""}
 
 
 def test_csv_formula_injection_neutralised(stations, tmp_path):
@@ -170,8 +175,16 @@ def test_every_formula_start_is_neutralised(tmp_path, cell):
     frame = gpd.GeoDataFrame({"station_id": ["a"], "name": [cell], "status": ["existing"]},
                              geometry=[shapely.Point(116.4, 39.9)], crs=4326)
     assert read_csv_rows(write_csv(frame, tmp_path / "a.csv"))[0]["name"] == "'" + cell
-    sheet = read_csv_rows(write_amap_sheet(frame, tmp_path / "b.csv"))
-    assert sheet[0]["名称"] == "'" + cell
+    assert read_csv_rows(write_amap_maplab(frame, tmp_path / "b.csv"))[0]["名称"] == "'" + cell
+    # A workbook keeps the text as it is (CR as LF) in a text cell, which Excel never runs;
+    # the quote prefix keeps editing the cell from turning it into a formula.
+    for fmt in ("xlsx", "amap", "amap-maplab"):
+        path = write_stations(frame, tmp_path / f"{fmt}.xlsx", format=fmt)
+        written = [c for c in openpyxl.load_workbook(path).worksheets[0][2]
+                   if c.value == cell.replace("\r", "\n")]
+        assert len(written) == 1, fmt
+        assert written[0].data_type == "s"
+        assert written[0].quotePrefix == written[0].value.startswith(("=", "+", "-", "@", "\t"))
 
 
 # --- KML -------------------------------------------------------------------------------
@@ -268,78 +281,22 @@ def test_gpx_without_unlocated_has_no_extensions(stations, tmp_path):
     assert len(root.findall(f"{GPX}wpt")) == len(LOCATED)
 
 
-# --- Amap listing sheet ----------------------------------------------------------------
-
-AMAP_HEADER = ["名称", "地址", "经度(GCJ-02)", "纬度(GCJ-02)", "电话", "营业时间", "服务设施",
-               "高德地图链接", "站点编号"]
-
-
-def test_amap_sheet_columns_and_coordinates(stations, tmp_path):
-    path = write_amap_sheet(stations, tmp_path / "amap.csv")
-    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
-    rows = read_csv_rows(path)
-    assert list(rows[0]) == AMAP_HEADER
-    assert [r["站点编号"] for r in rows] == ["s1", "s5", "s7"]  # existing only by default
-    s1, s5, s7 = rows
-    assert s1["名称"] == "新乐市爱心驿站🚴‍♂️"
-    assert s1["服务设施"] == "饮水、休息座椅、手机充电"
-    assert s1["营业时间"] == "08:00-22:00"
-    # Exactly 6 decimals, equal to chinacrs and to the published Beijing vector.
-    assert (s1["经度(GCJ-02)"], s1["纬度(GCJ-02)"]) == ("116.384047", "39.913345")
-    assert (s1["经度(GCJ-02)"], s1["纬度(GCJ-02)"]) == tuple(
-        f"{c:.6f}" for c in chinacrs.wgs84_to_gcj02(*BEIJING))
-    assert float(s1["经度(GCJ-02)"]) == pytest.approx(BEIJING_GCJ[0], abs=5e-7)
-    # Amap's own conversion agrees to 1e-6 degrees (the formula is 4 cm off it).
-    assert float(s7["经度(GCJ-02)"]) == pytest.approx(AMAP_GCJ[0], abs=1e-6)
-    assert float(s7["纬度(GCJ-02)"]) == pytest.approx(AMAP_GCJ[1], abs=1e-6)
-    for row in (s1, s7):
-        for key in ("经度(GCJ-02)", "纬度(GCJ-02)"):
-            assert re.fullmatch(r"\d{1,3}\.\d{6}", row[key])
-    assert s5["经度(GCJ-02)"] == s5["纬度(GCJ-02)"] == s5["高德地图链接"] == ""
-    assert s5["地址"] == "待定"
-
-
-def test_amap_links(stations, tmp_path):
-    rows = read_csv_rows(write_amap_sheet(stations, tmp_path / "amap.csv", statuses=None))
-    assert [r["站点编号"] for r in rows] == [r[0] for r in ROWS]
-    for row in rows:
-        if not row["高德地图链接"]:
-            assert row["站点编号"] not in LOCATED
-            continue
-        url = urlsplit(row["高德地图链接"])
-        assert (url.scheme, url.netloc, url.path) == ("https", "uri.amap.com", "/marker")
-        query = parse_qs(url.query, keep_blank_values=True)
-        assert query["position"] == [f"{row['经度(GCJ-02)']},{row['纬度(GCJ-02)']}"]
-        assert query["coordinate"] == ["gaode"]
-        original = next(r[1] for r in ROWS if r[0] == row["站点编号"])
-        assert query["name"] == [original]
-        assert " " not in row["高德地图链接"]
-        assert "<" not in row["高德地图链接"]
-    assert rows[2]["名称"] == "'" + ROWS[2][1]  # formula neutralised in the sheet too
-    assert rows[2]["地址"] == "-12.5"
-
-
-def test_amap_status_filter(stations, tmp_path):
-    rows = read_csv_rows(write_amap_sheet(stations, tmp_path / "a.csv",
-                                          statuses=["proposed", "planned"]))
-    assert [r["站点编号"] for r in rows] == ["s2", "s4", "s6"]
-
-
 # --- shared behaviour ------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_deterministic_bytes(stations, tmp_path, fmt):
-    first = write_stations(stations, tmp_path / f"a.{fmt}", format=fmt).read_bytes()
-    second = write_stations(stations.copy(), tmp_path / f"b.{fmt}", format=fmt).read_bytes()
+    first = write_stations(stations, tmp_path / f"a{SUFFIX[fmt]}", format=fmt).read_bytes()
+    second = write_stations(stations.copy(), tmp_path / f"b{SUFFIX[fmt]}",
+                            format=fmt).read_bytes()
     assert first == second
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_atomic_write_leaves_only_the_file(stations, tmp_path, fmt):
-    target = tmp_path / "out.dat"
+    target = tmp_path / f"out{SUFFIX[fmt]}"
     target.write_bytes(b"old")
     assert write_stations(stations, target, format=fmt) == target
-    assert [p.name for p in tmp_path.iterdir()] == ["out.dat"]
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
     assert target.read_bytes() != b"old"
 
 
@@ -365,13 +322,13 @@ def test_missing_directory_is_reported(stations, tmp_path):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_refuses_projected_crs(stations, fmt, tmp_path):
     with pytest.raises(ValueError, match=r"EPSG:3857.*\.to_crs\(4326\)"):
-        write_stations(stations.to_crs(3857), tmp_path / "x", format=fmt)
+        write_stations(stations.to_crs(3857), tmp_path / f"x{SUFFIX[fmt]}", format=fmt)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_refuses_missing_crs(stations, tmp_path):
     with pytest.raises(ValueError, match=r"no CRS.*set_crs\(4326\)"):
-        write_geojson(stations.set_crs(None, allow_override=True), tmp_path / "x")
+        write_geojson(stations.set_crs(None, allow_override=True), tmp_path / "x.geojson")
 
 
 def test_reports_all_problems_together(stations, tmp_path):
@@ -395,13 +352,34 @@ def test_refuses_non_geodataframe(tmp_path):
 
 def test_unknown_format(stations, tmp_path):
     with pytest.raises(ValueError, match=r"format='shp'.*geojson"):
-        write_stations(stations, tmp_path / "x", format="shp")
+        write_stations(stations, tmp_path / "x.shp", format="shp")
+
+
+@pytest.mark.parametrize(("fmt", "name", "words"), [
+    ("kml", "a.xlsx", "the kml format writes .kml files, not .xlsx; name the file a.kml, or "
+                      "use a format that writes .xlsx: xlsx, amap, amap-maplab"),
+    ("amap", "a.csv", "the amap format writes .xlsx files, not .csv; name the file a.xlsx, or "
+                      "use a format that writes .csv: csv, amap-maplab"),
+    ("csv", "a.xlsx", "not .xlsx"),
+    ("xlsx", "a.xls", "the xlsx format writes .xlsx files, not .xls; name the file a.xlsx"),
+    ("geojson", "a", "the geojson format writes .geojson or .json files and the name has no "
+                     "suffix; name the file a.geojson"),
+])
+def test_suffix_must_match_the_format(stations, tmp_path, fmt, name, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        write_stations(stations, tmp_path / name, format=fmt)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_suffixes_are_compared_without_case(stations, tmp_path):
+    assert write_stations(stations, tmp_path / "A.XLSX", format="amap").exists()
+    assert write_stations(stations, tmp_path / "b.JSON", format="geojson").exists()
 
 
 def test_input_is_not_modified(stations, tmp_path):
     before = stations.copy()
     for fmt in FORMATS:
-        write_stations(stations, tmp_path / f"x.{fmt}", format=fmt)
+        write_stations(stations, tmp_path / f"x-{fmt}{SUFFIX[fmt]}", format=fmt)
     pd.testing.assert_frame_equal(stations, before)
 
 
@@ -409,11 +387,16 @@ def test_input_is_not_modified(stations, tmp_path):
 def test_minimal_and_empty_input(tmp_path, fmt):
     minimal = gpd.GeoDataFrame({"station_id": [7], "name": ["站"], "status": ["existing"]},
                                geometry=[shapely.Point(116.4, 39.9)], crs="EPSG:4326")
-    path = write_stations(minimal, tmp_path / f"m.{fmt}", format=fmt)
-    assert "站".encode() in path.read_bytes()
+    path = write_stations(minimal, tmp_path / f"m{SUFFIX[fmt]}", format=fmt)
+    if path.suffix == ".xlsx":
+        assert "站" in [c.value for c in openpyxl.load_workbook(path).worksheets[0][2]]
+    else:
+        assert "站".encode() in path.read_bytes()
     empty = minimal.iloc[:0]
-    path = write_stations(empty, tmp_path / f"e.{fmt}", format=fmt)
+    path = write_stations(empty, tmp_path / f"e{SUFFIX[fmt]}", format=fmt)
     assert path.stat().st_size > 0
+    if path.suffix == ".xlsx":  # the header row alone
+        assert openpyxl.load_workbook(path).worksheets[0].max_row == 1
     if fmt == "geojson":
         assert json.loads(path.read_text(encoding="utf-8"))["features"] == []
     if fmt in ("kml", "gpx"):

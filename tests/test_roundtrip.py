@@ -12,7 +12,11 @@ from stationplan import chinacrs
 from stationplan.cli import main
 
 GEOD = pyproj.Geod(ellps="WGS84")
-FORMATS = ["geojson", "csv", "kml", "gpx", "amap"]
+FORMATS = ["geojson", "csv", "xlsx", "kml", "gpx", "amap", "amap-maplab"]
+SUFFIX = {"geojson": ".geojson", "csv": ".csv", "xlsx": ".xlsx", "kml": ".kml", "gpx": ".gpx",
+          "amap": ".xlsx", "amap-maplab": ".csv"}
+# The Amap sheets hold GCJ-02 under the templates' plain headers (经度/纬度, 经纬度).
+READ_CRS = {"amap": "gcj02", "amap-maplab": "gcj02"}
 # station_id, name, WGS-84 lon, lat, address, phone, hours, services
 REF = [
     ("s1", "新乐市爱心驿站🚴‍♂️", 114.6812345678, 38.3456789012, "长寿街 1 号", "0311-88888888",
@@ -65,7 +69,7 @@ def check_same_stations(back, fmt):
         assert (row["address"], row["phone"], row["hours"]) == (address, phone, hours)
         assert row["services"] == services
         assert markers.loc[sid, "status"] == "existing"
-    if fmt == "amap":  # the listing sheet holds existing stations only
+    if fmt == "amap":  # stations without a location are on the workbook's second sheet
         assert set(by_id.index) == {r[0] for r in REF}
     else:
         assert set(by_id.index) == {*(r[0] for r in REF), BAD[0]}
@@ -78,11 +82,11 @@ def check_same_stations(back, fmt):
 @pytest.mark.parametrize("system", SYSTEMS)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_export_then_reimport(tmp_path, fmt, system):
-    out = export(source_file(tmp_path, system), fmt, tmp_path / f"out.{fmt}.csv"
-                 if fmt == "amap" else tmp_path / f"out.{fmt}", "--crs", system)
-    back = sp.read_stations(out)  # no crs: the Amap sheet's GCJ-02 columns say what they are
+    out = export(source_file(tmp_path, system), fmt, tmp_path / f"out{SUFFIX[fmt]}",
+                 "--crs", system)
+    back = sp.read_stations(out, crs=READ_CRS.get(fmt))  # the others name their system
     check_same_stations(back, fmt)
-    if fmt == "amap":
+    if fmt in READ_CRS:
         assert set(back["src_crs"]) == {"gcj02"}
 
 
@@ -95,11 +99,12 @@ def test_csv_export_read_back_in_each_system(tmp_path, system):
     check_same_stations(back, "csv")
     for sid, _, lon, lat, *_ in REF:
         row = back.set_index("station_id").loc[sid]
+        # 6 decimals, as every table with a site (about 0.1 m)
         assert (row["src_lon"], row["src_lat"]) == pytest.approx(to_system(lon, lat, system),
-                                                                 abs=1e-7)
+                                                                 abs=5e-7)
 
 
-# Not csv/amap: their GCJ-02/BD-09 columns come from WGS-84 rounded to 7 decimals, so the
+# Not csv/xlsx/amap: their GCJ-02/BD-09 columns come from WGS-84 rounded to 6 decimals, so the
 # last digit may change between rounds (well under the 0.5 m tested above).
 @pytest.mark.parametrize("fmt", ["geojson", "kml", "gpx"])
 def test_second_round_trip_gives_the_same_bytes(tmp_path, fmt):
@@ -118,8 +123,9 @@ def test_statuses_of_plans_survive(tmp_path):
                                               ("rejected", "too close")])]}
     src = tmp_path / "proposals.geojson"
     src.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
-    for fmt in ("geojson", "csv", "kml", "gpx"):
-        back = sp.station_markers(sp.read_stations(export(src, fmt, tmp_path / f"o.{fmt}")))
+    for fmt in FORMATS:
+        out = export(src, fmt, tmp_path / f"o-{fmt}{SUFFIX[fmt]}")
+        back = sp.station_markers(sp.read_stations(out, crs=READ_CRS.get(fmt)))
         by_id = back.set_index("station_id")
         assert by_id["status"].to_dict() == {"p0": "existing", "p1": "proposed", "p2": "rejected"}
         assert by_id["reason"].to_dict() == {"p0": "", "p1": "gap on 中山路", "p2": "too close"}

@@ -39,10 +39,10 @@ _KINDS = "CSV/TXT, XLSX, GeoJSON, GeoPackage, Shapefile, KML/KMZ or GPX"
 _NEUTRALISED = re.compile(r"^'(?=[=+\-@\t\r])")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # Labels of the GPX <desc> lines stationplan writes (export._details).
-_DESC_LABELS = ("状态", "地址", "电话", "开放时间", "服务", "说明", "编号")
-_UNLOCATED_FIELDS = (("station_id", "编号"), ("status", "状态"), ("address", "地址"),
-                     ("phone", "电话"), ("hours", "开放时间"), ("services", "服务"),
-                     ("reason", "说明"))
+_DESC_LABELS = ("状态", "类型", "方案序号", "地址", "电话", "开放时间", "服务", "说明", "编号")
+_UNLOCATED_FIELDS = (("station_id", "编号"), ("status", "状态"), ("kind", "类型"),
+                     ("rank", "方案序号"), ("address", "地址"), ("phone", "电话"),
+                     ("hours", "开放时间"), ("services", "服务"), ("reason", "说明"))
 
 Point = tuple[Any, Any]
 
