@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 from . import _options as opt
 from ._errors import InputError, StationplanError
 from ._options import CenterlineOptions, CheckOptions, MapOptions, NetworkOptions, StationOptions
+from ._outdir import DISK_FULL
 from ._version import __version__
 
 log = logging.getLogger("stationplan")
@@ -77,6 +78,11 @@ def _run(args: argparse.Namespace) -> int:
             raise
         print(f"stationplan: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the machine's, not a bug: a file that cannot be read, a full disk
+        if args.debug or exc.errno is None:
+            raise
+        print(f"stationplan: error: {_os_problem(exc)}", file=sys.stderr)
+        return 6 if exc.errno in DISK_FULL else 3
     except Exception as exc:
         if args.debug:
             raise
@@ -794,6 +800,23 @@ def _logging_to_stderr(*, quiet: bool, debug: bool) -> Iterator[None]:
         log.removeHandler(handler)
         log.setLevel(saved[0])
         log.propagate = saved[1]
+
+
+def _os_problem(exc: OSError) -> str:
+    """One line for an operating-system error: the file, what happened, what to do.
+
+    >>> import errno
+    >>> print(_os_problem(PermissionError(errno.EACCES, "Permission denied", "s.xlsx")))
+    s.xlsx: Permission denied; check that the file can be read (close it in Excel/WPS, or ask \
+for access) and rerun
+    """
+    where = f"{exc.filename}: " if exc.filename else ""
+    if exc.errno in DISK_FULL:
+        hint = "free some space and rerun"
+    else:
+        hint = ("check that the file can be read (close it in Excel/WPS, or ask for access) "
+                "and rerun")
+    return f"{where}{exc.strerror or exc}; {hint}"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -46,8 +46,9 @@ from ._options import (
     check_plan_options,
 )
 from ._outdir import moved, output_folder
+from ._paths import input_file
 from ._render.netout import write_network
-from .area import BRIEF_ROAD_CLASSES
+from .area import BRIEF_ROAD_CLASSES, read_vector
 from .coverage import Coverage, CoverageRule, compute_coverage
 from .gaps import find_gaps
 from .network import StreetNetwork, load_network
@@ -715,7 +716,8 @@ def _candidates(net: StreetNetwork, network: Any, job: _Job, candidates: str | P
         parts.append(street_candidates(net, spacing_m=spacing_m))
     cands = join_candidates(parts)
     if exclude is not None:
-        zones = exclude if isinstance(exclude, gpd.GeoDataFrame) else gpd.read_file(exclude)
+        zones = exclude if isinstance(exclude, gpd.GeoDataFrame) else read_vector(
+            input_file(exclude, "--exclude file"))
         cands = exclude_zones(cands, zones)
     if cands.empty:
         msg = f"no candidate sites ({source}); try --candidates auto or streets"

@@ -365,3 +365,40 @@ def test_formula_cells_never_saved(tmp_path, hand_net, capsys):
             f"(first: book.xlsx row 2: column 'lon': the formula ={NEAR[0][1]:.7f}+0 has no "
             "saved value (the file was not saved by Excel or WPS); open and save the file in "
             "Excel or WPS; column 'lat': the formula") in error_line(capsys)
+
+
+@pytest.mark.parametrize(("error", "code", "words"), [
+    (PermissionError(13, "Permission denied", "locked.xlsx"), 3,
+     "locked.xlsx: Permission denied; check that the file can be read"),
+    (OSError(28, "No space left on device", "/tmp/x"), 6,
+     "No space left on device; free some space"),
+])
+def test_operating_system_errors_are_not_internal_errors(tmp_path, hand_net, monkeypatch,
+                                                          capsys, error, code, words):
+    """A file the user may not read (Excel on Windows holds it open) or a full disk is
+    the machine's problem, not a bug: its exit code and one line, never 70. (Root may
+    read any file, so the error is raised by the reader here.)"""
+    def refuse(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("stationplan.pipeline.read_stations", refuse)
+    stations = near_csv(tmp_path / "s.csv")
+    assert main(["coverage", str(hand_net), str(stations), "--out", str(tmp_path / "o"),
+                 "--quiet"]) == code
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("stationplan: error: ")
+    assert words in err[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_exclude_file_that_is_not_vector_data(tmp_path, hand_net, capsys):
+    stations = near_csv(tmp_path / "s.csv")
+    bad = tmp_path / "zones.geojson"
+    bad.write_text("not json at all", encoding="utf-8")
+    code = main(["plan", str(hand_net), str(stations), "--out", str(tmp_path / "o"), "--quiet",
+                 "--candidates", "streets", "--new-sites", "1", "--exclude", str(bad)])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert len(err) == 1
+    assert err[0].startswith(f"stationplan: error: {bad}: cannot read (")

@@ -185,8 +185,9 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     assert main(["report", str(net), str(stations), "--proposals", str(proposals),
                  "--districts", str(districts), "--out", str(out["report"]), "--no-benchmark",
                  "--quiet", "--no-time-limit", "--lang", "zh"]) == 0
-    for fmt in ("geojson", "csv", "kml", "gpx", "amap"):
-        out[fmt] = d / f"export.{fmt}"  # not stations.csv: the input sheet itself
+    suffix = {"amap": "xlsx"}
+    for fmt in ("geojson", "csv", "kml", "gpx", "amap", "xlsx"):
+        out[fmt] = d / f"export_{fmt}.{suffix.get(fmt, fmt)}"  # not stations.csv: the input
         # the sheet's coordinates are WGS-84 in China: export asks that they be named
         assert main(["export", str(stations), "--format", fmt, "--out", str(out[fmt]),
                      "--crs", "wgs84", "--quiet"]) == 0
@@ -195,7 +196,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
              for i, r in enumerate(station_rows()[:N + 1])]
     south_csv = write_csv(d / "south.csv", south)
     for fmt in ("csv", "amap"):
-        out[f"south_{fmt}"] = d / f"south_export.{fmt}"
+        out[f"south_{fmt}"] = d / f"south_export_{fmt}.{suffix.get(fmt, fmt)}"
         assert main(["export", str(south_csv), "--format", fmt, "--out",
                      str(out[f"south_{fmt}"]), "--quiet"]) == 0
     out["stations"], out["proposals"], out["root"] = stations, proposals, d
@@ -540,7 +541,7 @@ def _spreadsheet_safe(cell: str) -> str:
     return cell
 
 
-@pytest.mark.parametrize("name", ["csv", "amap", "south_csv", "south_amap", "check.csv"])
+@pytest.mark.parametrize("name", ["csv", "south_csv", "check.csv"])
 def test_csv_cells_are_never_formulas(runs, name) -> None:
     path = runs["check"] / "check.csv" if name == "check.csv" else runs[name]
     rows = _csv_cells(path)
@@ -559,7 +560,7 @@ def test_csv_cells_are_never_formulas(runs, name) -> None:
         read_back(HOSTILE[(i + 1) % N]) for i in range(N)]
     assert {read_back(h) for h in HOSTILE} <= set(seen)
     # Coordinates stay plain numbers, negative ones included.
-    lng_col = "wgs84_lng" if "wgs84_lng" in header else "经度(GCJ-02)"
+    lng_col = "wgs84_lng"
     lngs = [row[header.index(lng_col)] for row in body if row[header.index(lng_col)]]
     assert lngs and all(NUMBER.fullmatch(v) for v in lngs)
     if name.startswith("south"):
@@ -575,7 +576,7 @@ def test_csv_opened_as_a_workbook_has_no_formulas(runs, tmp_path) -> None:
 
     wb = openpyxl.Workbook()
     ws = wb.active
-    for row in _csv_cells(runs["csv"])[1:] + _csv_cells(runs["south_amap"])[1:]:
+    for row in _csv_cells(runs["csv"])[1:] + _csv_cells(runs["south_csv"])[1:]:
         ws.append([float(c) if NUMBER.fullmatch(c) else ILLEGAL_CHARACTERS_RE.sub("", c)
                    for c in row])
     wb.save(tmp_path / "opened.xlsx")
@@ -583,6 +584,32 @@ def test_csv_opened_as_a_workbook_has_no_formulas(runs, tmp_path) -> None:
     cells = [c for row in back.active.iter_rows() for c in row]
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
     assert any(isinstance(c.value, float) and c.value < 0 for c in cells)
+
+
+@pytest.mark.parametrize("name", ["amap", "south_amap", "xlsx"])
+def test_workbook_exports_hold_the_strings_as_text(runs, name) -> None:
+    """The real workbooks (Amap's 企业智图 sheet, the xlsx export): no cell is a formula,
+    the hostile names and addresses are text cells as read (less what a worksheet cannot
+    hold), and the coordinates are numbers, negative ones included."""
+    import openpyxl
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    sheet = openpyxl.load_workbook(runs[name]).worksheets[0]
+    rows = [list(r) for r in sheet.iter_rows()]
+    assert [c.coordinate for r in rows for c in r if c.data_type == "f"] == []
+    header = [c.value for c in rows[0]]
+    name_col, addr_col, lng_col = (("名称", "地址", "经度") if "名称" in header
+                                   else ("name", "address", "wgs84_lng"))
+    body = rows[1:]
+    # XML reads a carriage return as a line feed (end-of-line normalisation), Excel too
+    kept = [ILLEGAL_CHARACTERS_RE.sub("", read_back(h)).replace("\r", "\n") for h in HOSTILE]
+    assert [r[header.index(name_col)].value or "" for r in body[:N]] == kept
+    assert [r[header.index(addr_col)].value or "" for r in body[:N]] == [
+        kept[(i + 1) % N] for i in range(N)]
+    lngs = [r[header.index(lng_col)].value for r in body if r[header.index(lng_col)].value]
+    assert lngs and all(isinstance(v, float) for v in lngs)
+    if name.startswith("south"):
+        assert all(-58.5 < v < -58.3 for v in lngs)
 
 
 def _xml_texts(path: Path) -> list[str]:
