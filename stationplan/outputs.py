@@ -102,7 +102,7 @@ def write_coverage_outputs(
     png = coverage_png(coverage, gaps, summary=summary, proposals=proposals, area=area, lang=lang)
     paths = {name: atomic_write_text(out / name, text) for name, text in texts.items()}
     paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png", png)
-    log.info("wrote %d files to %s", len(paths), out)
+    log.debug("wrote %d files to %s", len(paths), out)
     return paths
 
 
@@ -213,7 +213,7 @@ def write_check_outputs(
     formats = {h: "0.000000" for h in header if _is_degrees(h)}
     paths["check.xlsx"] = atomic_write_bytes(out / "check.xlsx",
                                              workbook([("check", table)], number_formats=formats))
-    log.info("wrote %d check files to %s", len(paths), out)
+    log.debug("wrote %d check files to %s", len(paths), out)
     return paths
 
 

@@ -606,7 +606,10 @@ def _output(out: str | Path | None, overwrite: bool,
 
 def _final(paths: dict[str, Path], out: str | Path | None) -> dict[str, Path]:
     """The paths written, where they are once the transaction has moved them."""
-    return paths if out is None else moved(paths, out)
+    if out is None:
+        return paths
+    log.info("wrote %d files to %s", len(paths), out)
+    return moved(paths, out)
 
 
 def _load(network: Any, opts: NetworkOptions, *, default_margin_m: float) -> StreetNetwork:

@@ -329,5 +329,5 @@ def write_report(
         "report.html": atomic_write_text(out / "report.html", render_html(data, images)),
         "report.md": atomic_write_text(out / "report.md", render_markdown(data, images)),
     }
-    log.info("wrote the report to %s", out / "report.html")
+    log.debug("wrote the report to %s", out / "report.html")
     return paths

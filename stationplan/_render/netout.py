@@ -106,7 +106,7 @@ def write_network(
         tmp.unlink(missing_ok=True)
         raise
     summary = atomic_write_text(out / "network_summary.json", json_text(network_summary(network)))
-    log.info("wrote %s (%d edges, %d nodes) and %s", gpkg, len(network.edges),
+    log.debug("wrote %s (%d edges, %d nodes) and %s", gpkg, len(network.edges),
              len(network.nodes), summary.name)
     return {"network.gpkg": gpkg, "network_summary.json": summary}
 
