@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -642,10 +642,14 @@ def run_names(coverage: Any) -> Iterable[object]:
     map, the static map, the check map and the report, which all have it, pick one language.
     Names are yielded lazily, so a Chinese name early stops the search.
     """
-    stations = coverage.stations
+    return names_of(coverage.stations, coverage.network)
+
+
+def names_of(stations: Any, network: Any) -> Iterator[object]:
+    """Every station name, then every street name (see :func:`run_names`)."""
     if "name" in stations:
         yield from stations["name"]
-    edges = coverage.network.edges
+    edges = network.edges
     if "name" in edges:
         yield from edges["name"].dropna().unique()
 

@@ -49,7 +49,7 @@ def station_markers(stations: gpd.GeoDataFrame, *, lang: str | None = None) -> g
     does (a plan's ``stations.geojson`` holds existing stations and proposals); a usable
     proposal is ``"proposed"``. A proposal keeps its plan's ``rank`` and is named by its
     ``candidate_id`` (a plan's ``proposals.geojson``); one without a name is called
-    "拟建站点 #rank" ("Proposed site #rank"), and one without an address gets its
+    "拟建站点 #rank" ("Proposed site #rank") and its street, and one without an address gets its
     ``street``.
 
     Parameters
@@ -116,9 +116,10 @@ def station_markers(stations: gpd.GeoDataFrame, *, lang: str | None = None) -> g
                                                                    proposal, strict=True)]
     names = column("name")
     lang = resolve_lang(lang, chain(names, fields["address"], streets))
-    names = [name or (text("export.unnamed_proposal", lang, number=r if r is not None else i)
-                      if p else "")
-             for name, r, i, p in zip(names, rank, ids, proposal, strict=True)]
+    # an unnamed proposal is named by its rank and street, as on the map ("#3 贵溪大道")
+    names = [name or (f"{text('export.unnamed_proposal', lang, number=r if r is not None else i)}"
+                      f" {street}".strip() if p else "")
+             for name, r, i, p, street in zip(names, rank, ids, proposal, streets, strict=True)]
     frame = pd.DataFrame({
         "station_id": ids, "name": names, "status": status, "kind": kind,
         "rank": pd.array(rank, dtype="Int64"), **fields,

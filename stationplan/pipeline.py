@@ -26,7 +26,7 @@ import geopandas as gpd
 from . import _limits
 from ._errors import InputError, MissingDataError
 from ._figures import round_m
-from ._i18n import run_lang
+from ._i18n import names_of, resolve_lang, run_lang
 from ._options import (
     CANDIDATE_SNAP_M,
     CANDIDATE_SPACING_M,
@@ -67,8 +67,8 @@ log = logging.getLogger(__name__)
 # The stages of each job, in order, as ``on_stage`` names them and ``timings`` keys them
 # (name + "_s").
 COVERAGE_STAGES = ("load_network", "stations", "coverage", "gaps", "write_outputs")
-PLAN_STAGES = ("load_network", "stations", "candidates", "siting", "coverage_after",
-               "addresses", "write_outputs")
+PLAN_STAGES = ("load_network", "stations", "candidates", "siting", "addresses",
+               "coverage_after", "write_outputs")
 CHECK_STAGES = ("load_network", "stations", "check", "coverage", "write_outputs")
 REPORT_STAGES = ("load_network", "stations", "coverage", "check", "write_outputs")
 
@@ -422,6 +422,12 @@ def run_plan(
                 class_weights=dict(class_weights or {}), min_spacing_m=min_spacing_m,
                 spacing=spacing, time_limit_s=time_limit_s, seed=seed, progress=progress,
             )
+        with stage("addresses"):  # street, address and a landmark, for the field team
+            marks = (read_landmarks(network, within=net)
+                     if str(network).lower().endswith(OSM_SUFFIXES) else None)
+            lang = resolve_lang(job.map_options.lang, names_of(snapped, net))
+            result = replace(result, proposals=site_addresses(
+                net, result.proposals, lang=lang, landmarks=marks))
         with stage("coverage_after"):
             cov_before = compute_coverage(net, snapped, rule=rule)
             before = summarize(cov_before, find_gaps(cov_before))
@@ -430,11 +436,6 @@ def run_plan(
             gaps = find_gaps(cov)
             summary = summarize(cov, gaps)
             result = _engine_figures(result, before, summary, source)
-        with stage("addresses"):  # street, address and a landmark, for the field team
-            marks = (read_landmarks(network, within=net)
-                     if str(network).lower().endswith(OSM_SUFFIXES) else None)
-            result = replace(result, proposals=site_addresses(
-                net, result.proposals, lang=run_lang(job.map_options.lang, cov), landmarks=marks))
         timings = {**stage.timings, **result.timings}
         if folder is not None:
             with stage("write_outputs"):

@@ -495,6 +495,9 @@ def stations_with_proposals(
             "edge_id": proposals["edge_id"].to_numpy(np.int64),
             "offset_m": proposals["offset_m"].to_numpy(float),
             "snap_dist_m": proposals["snap_dist_m"].to_numpy(float),
+            # where a field team finds the site (stationplan.addresses), when known
+            **{c: proposals[c].to_numpy() for c in ("street", "address", "near")
+               if c in proposals},
         },
         geometry=proposals.to_crs(4326).geometry.to_numpy(),
         crs=4326,

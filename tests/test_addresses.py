@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import geopandas as gpd
+import openpyxl
 import pytest
 import shapely
 from handnet import HAND_CRS, X0, Y0, cross_graph, hand_lonlat, shared_osm, shared_sheet
@@ -172,6 +173,19 @@ def test_every_guixi_proposal_has_a_street_and_an_address(tmp_path):
     assert sum("交叉口" in p["address"] for p in props) >= 8, props
     timings = json.loads((out / "timings.json").read_text(encoding="utf-8"))
     assert timings["addresses_s"] < 5
-    first = props[0]["address"]
-    assert first in (out / "report.md").read_text(encoding="utf-8")
-    assert first in (out / "coverage_map.html").read_text(encoding="utf-8")
+    report, page = ((out / name).read_text(encoding="utf-8")
+                    for name in ("report.md", "coverage_map.html"))
+    for p in props:  # every proposal's street and address, in the report and the map popups
+        assert p["street"] in report and p["address"] in report, p
+        assert p["street"] in page and p["address"] in page, p
+    # and in the sheets a field team gets: the Amap 企业智图 workbook of the proposals
+    sheet = tmp_path / "proposals_amap.xlsx"
+    assert main(["export", str(out / "proposals.geojson"), "--format", "amap", "--out",
+                 str(sheet), "--quiet"]) == 0
+    rows = list(openpyxl.load_workbook(sheet).worksheets[0].iter_rows(values_only=True))
+    header, body = rows[0], rows[1:]
+    assert len(body) == 10
+    for p, row in zip(props, body, strict=True):
+        cells = dict(zip(header, row, strict=True))
+        assert cells["名称"] and p["street"] in cells["名称"], cells
+        assert cells["地址"] == p["address"], cells

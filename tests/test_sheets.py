@@ -255,6 +255,9 @@ def test_a_plans_stations_export_with_kind_rank_and_status(plan_dir, tmp_path):
     features = _features(src)
     proposals = {f["properties"]["station_id"]: int(f["properties"]["rank"])
                  for f in features if f["properties"]["kind"] == "proposed"}
+    streets = {f["properties"]["station_id"]: f["properties"]["street"]
+               for f in features if f["properties"]["kind"] == "proposed"}
+    assert all(streets.values())  # the plan's stations.geojson carries the street too
     assert len(proposals) == 2
     out = tmp_path / "s.csv"
     assert main(["export", str(src), "--format", "csv", "--out", str(out), "--quiet"]) == 0
@@ -264,7 +267,7 @@ def test_a_plans_stations_export_with_kind_rank_and_status(plan_dir, tmp_path):
     for sid, rank in proposals.items():
         row = by_id[sid]
         assert (row["kind"], row["status"], row["rank"]) == ("proposed", "proposed", str(rank))
-        assert row["name"] == f"Proposed site #{rank}"  # never empty
+        assert row["name"] == f"Proposed site #{rank} {streets[sid]}"  # never empty
     existing = [r for r in rows if r["station_id"] not in proposals]
     assert {r["kind"] for r in existing} == {"existing"}
     assert {r["rank"] for r in existing} == {""}
@@ -279,7 +282,8 @@ def test_a_plans_stations_export_with_kind_rank_and_status(plan_dir, tmp_path):
 def test_a_plans_proposals_export_with_their_rank(plan_dir, tmp_path, fmt):
     src = plan_dir / "proposals.geojson"
     planned = {f["properties"]["candidate_id"]: (f["properties"]["rank"],
-                                                 f["geometry"]["coordinates"])
+                                                 f["geometry"]["coordinates"],
+                                                 f["properties"]["street"])
                for f in _features(src)}
     suffix = {"geojson": ".geojson", "kml": ".kml", "gpx": ".gpx"}.get(fmt, ".xlsx")
     out = tmp_path / f"p{suffix}"
@@ -287,9 +291,9 @@ def test_a_plans_proposals_export_with_their_rank(plan_dir, tmp_path, fmt):
     back = sp.station_markers(sp.read_stations(out, crs=READ_CRS.get(fmt)))
     assert len(back) == len(planned) == 2  # no longer 0 rows in the Amap sheet
     for _, row in back.iterrows():
-        rank, where = planned[row["station_id"]]  # the candidate's id, not a row number
+        rank, where, street = planned[row["station_id"]]  # the candidate's id, not a row
         assert (row["kind"], row["status"], row["rank"]) == ("proposed", "proposed", rank)
-        assert row["name"] == f"Proposed site #{rank}"
+        assert row["name"] == f"Proposed site #{rank} {street}"  # as on the map
         assert metres(row.geometry.coords[0], where) < 0.5
 
 
@@ -299,7 +303,8 @@ def test_proposals_named_in_chinese_and_addressed_by_their_street():
          "rank": [2.0], "street": ["建设路"]},
         geometry=[shapely.Point(117.23, 28.29)], crs=4326)
     row = sp.station_markers(plan).iloc[0]
-    assert (row["station_id"], row["name"], row["address"]) == ("C3", "拟建站点 #2", "建设路")
+    assert (row["station_id"], row["name"], row["address"]) == ("C3", "拟建站点 #2 建设路",
+                                                                 "建设路")
     assert (row["kind"], row["status"], row["rank"]) == ("proposed", "proposed", 2)
 
 
