@@ -524,20 +524,9 @@ def write_gpx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
 # --- sheets for Amap ---------------------------------------------------------------------
 
 def _amap_link(lng: float, lat: float, name: str, *, max_chars: int | None = None) -> str:
-    """The Amap marker link of a GCJ-02 point; the name is shortened to fit ``max_chars``.
-
-    >>> _amap_link(117.2335431, 28.290376, "驿站 1")
-    'https://uri.amap.com/marker?position=117.233543,28.290376&name=%E9%A9%BF%E7%AB%99%201&coordinate=gaode'
-    >>> len(_amap_link(117.2, 28.3, "长" * 40, max_chars=200))  # 11 of 40 characters fit
-    197
-    """
-    def link(text: str) -> str:
-        return (f"https://uri.amap.com/marker?position={_fmt(lng, 6)},{_fmt(lat, 6)}"
-                f"&name={quote(text, safe='')}&coordinate=gaode")
-
-    while max_chars is not None and name and len(link(name)) > max_chars:
-        name = name[:-1]
-    return link(name)
+    """The Amap marker link of a GCJ-02 point; the name is shortened to fit ``max_chars``."""
+    return chinacrs.amap_marker_url(lng, lat, name=name, system="gcj02",
+                                    max_chars=max_chars)
 
 
 def _own_fields(r: _Station) -> list[object]:

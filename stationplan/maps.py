@@ -22,7 +22,6 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
-from urllib.parse import quote
 
 import folium
 import folium.plugins
@@ -43,7 +42,7 @@ from ._render import mapjs
 from ._render import mapstyle as ms
 from ._render.mapassets import RawHTML, icon_css, inline_assets
 from ._text import isolate_bidi, plain_text
-from .chinacrs import in_china, wgs84_to_gcj02
+from .chinacrs import amap_marker_url, in_china, wgs84_to_gcj02
 from .coverage import Coverage
 from .gaps import find_gaps
 
@@ -539,13 +538,8 @@ def _catchments(coverage: Coverage) -> dict[Any, float]:
 
 
 def _amap_link(lng: float, lat: float, name: str) -> str:
-    """Amap marker link at a WGS-84 point (Amap converts with ``coordinate=wgs84``).
-
-    >>> _amap_link(116.4, 39.9, "驿站 A&B")
-    'https://uri.amap.com/marker?position=116.400000,39.900000&name=%E9%A9%BF%E7%AB%99%20A%26B&coordinate=wgs84'
-    """
-    return (f"https://uri.amap.com/marker?position={lng:.6f},{lat:.6f}"
-            f"&name={quote(name, safe='')}&coordinate=wgs84")
+    """Amap marker link at a WGS-84 point (Amap converts with ``coordinate=wgs84``)."""
+    return amap_marker_url(lng, lat, name=name)
 
 
 def _amap_anchor(link: str, text: Mapping[str, str]) -> str:

@@ -388,3 +388,18 @@ def test_plan_section_reads_the_plan_summary(lang):
         assert shown[1] == ("28,145 m", "covered with the proposed sites · today 24,570 m · "
                                         "new coverage 3,575 m")
         assert paragraphs[0].startswith("Certificate: within 0.4 % of the optimum")
+
+
+def test_a_site_cell_gives_both_systems_at_six_decimals():
+    """Every table with a site (gaps, proposals) gives WGS-84 and, in China, GCJ-02 to
+    paste into a map app, at 6 decimals; checked on the published Beijing vector of
+    ../shared/CONTEXT.md (WGS-84 116.377817, 39.911954 -> GCJ-02 116.38404722455657,
+    39.91334545536069)."""
+    from stationplan._render.reportdoc import _where
+
+    t = {"map_link": "高德地图"}
+    inside = _where(116.377817, 39.911954, "x", t)
+    assert inside[0] == "116.377817, 39.911954 (WGS-84) "
+    assert inside[1] == "116.384047, 39.913345 (GCJ-02) "
+    outside = _where(24.9384, 60.1699, "x", t)  # Helsinki: no GCJ-02
+    assert [type(c).__name__ for c in outside] == ["str", "Link"]

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from .._i18n import percent_text, plan_certificate, plan_shortfall, section, text
 from .._io import json_ready
 from .._text import isolate_bidi
+from ..chinacrs import amap_marker_url, in_china, wgs84_to_gcj02
 
 _MAX_AUDIT_ROWS = 50
 _MAX_CHECK_ROWS = 200
@@ -197,13 +198,11 @@ def _gaps(gaps, t, lang) -> list[Block]:
     rows = []
     for i, g in enumerate(gaps):
         name = f"{t['gap']} {g['gap_id']}"
-        href = (f"https://uri.amap.com/marker?position={g['lon']:.6f},{g['lat']:.6f}"
-                f"&name={quote(name)}&coordinate=wgs84")
         rows.append([str(g["gap_id"]), Num(g["length_m"], "summary.json",
                                            ("largest_gaps", i, "length_m"), "m"),
                      _names(g["streets"]) or "–",
                      _farthest(g, i, lang),
-                     [f"{g['lon']:.5f}, {g['lat']:.5f} ", Link(t["map_link"], href)]])
+                     _where(g["lon"], g["lat"], name, t)])
     return [("h2", [t["gaps"]]), ("p", [t["gaps_intro"]]),
             ("table", ["#", t["length"], t["streets"], t["farthest"], t["where"]], rows)]
 
@@ -326,6 +325,17 @@ def _plan(p, curve, stations, t, images, lang) -> list[Block]:
     return out
 
 
+def _where(lon: float, lat: float, name: str, t: Mapping[str, str]) -> list[Any]:
+    """A site's cell: WGS-84 and, in China, GCJ-02 (Amap) at 6 decimals (about 0.1 m) to
+    paste into a map app, and an Amap link."""
+    cell: list[Any] = [f"{lon:.6f}, {lat:.6f} (WGS-84) "]
+    if in_china(lon, lat):
+        glon, glat = wgs84_to_gcj02(lon, lat)
+        cell.append(f"{glon:.6f}, {glat:.6f} (GCJ-02) ")
+    cell.append(Link(t["map_link"], amap_marker_url(lon, lat, name=name)))
+    return cell
+
+
 def _plan_sites(rows, t) -> list[Block]:
     """The proposed sites in rank order, with the words a field team finds them by."""
     if not rows:
@@ -333,12 +343,10 @@ def _plan_sites(rows, t) -> list[Block]:
     table = []
     for i, r in enumerate(rows[:_MAX_CHECK_ROWS]):
         name = r["name"] or f"#{r['rank']} {r['street']}".strip()
-        href = (f"https://uri.amap.com/marker?position={r['lon']:.6f},{r['lat']:.6f}"
-                f"&name={quote(name)}&coordinate=wgs84")
         table.append([str(r["rank"]), *(isolate_bidi(r[c]) or "–" for c in
                                         ("name", "street", "address", "near")),
                       Num(r["marginal_m"], "report.json", ("plan_rows", i, "marginal_m"), "m"),
-                      [f"{r['lon']:.5f}, {r['lat']:.5f} ", Link(t["map_link"], href)]])
+                      _where(r["lon"], r["lat"], name, t)])
     out: list[Block] = [("h3", [t["plan_sites"]]),
                         ("table", ["#", t["name"], t["street"], t["address"], t["near"],
                                    t["gain"], t["where"]], table)]
