@@ -155,20 +155,22 @@ def _apply(func: Callable[[_Float, _Float], _Pair], lng: ArrayLike,
     return out_x, out_y
 
 
-def in_china(lng: float, lat: float) -> bool:
-    """Tell whether a point lies in the rectangle where GCJ-02 differs from WGS-84.
+def in_china(lng: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_] | bool:
+    """Tell whether points lie in the rectangle where GCJ-02 differs from WGS-84.
 
     The rectangle is the usual coarse one (it takes in China's neighbours too); NaN is
-    not in China.
+    not in China. Scalars give a bool, arrays an array.
 
     >>> in_china(117.2, 28.3), in_china(24.94, 60.17)  # Guixi, Helsinki
     (True, False)
-    >>> in_china(float("nan"), 30.0)
-    False
+    >>> in_china(float("nan"), 30.0), in_china(38.0, 114.5)
+    (False, False)
+    >>> in_china([117.2, 24.94], [28.3, 60.17]).tolist()
+    [True, False]
     """
-    if math.isnan(lng) or math.isnan(lat):
-        return False
-    return bool(_in_china(np.array([lng]), np.array([lat]))[0])
+    x, y = np.asarray(lng, dtype=float), np.asarray(lat, dtype=float)
+    inside = (x >= _LNG_MIN) & (x <= _LNG_MAX) & (y >= _LAT_MIN) & (y <= _LAT_MAX)
+    return bool(inside) if np.ndim(inside) == 0 else inside
 
 
 def amap_marker_url(lng: float, lat: float, *, name: str, system: str = "wgs84",

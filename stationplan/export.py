@@ -48,7 +48,6 @@ from ._i18n import section
 from ._io import atomic_write_bytes, csv_bytes, neutralise, xlsx_bytes, xml_text
 from ._markers import rank_number, station_markers
 from ._outdir import check_export_suffix
-from ._read.coords import in_china
 from ._read.stations import crs_assumed
 from ._text import plain_text
 
@@ -171,7 +170,7 @@ def _check(stations: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
             problems.append(f"{labels[i]}: longitude {lng[i]} is out of range")
     if problems:
         raise InputError("cannot export stations: " + "; ".join(problems))
-    if crs_assumed(stations) and np.any(in_china(lng, lat)):
+    if crs_assumed(stations) and np.any(chinacrs.in_china(lng, lat)):
         name = (stations.attrs.get("read_report") or {}).get("file", "the station file")
         msg = (f"{name}: the coordinates lie in China but nothing names their system (no "
                "--crs, tagged header, sheet note or file CRS), and Amap/Tencent (GCJ-02) or "

@@ -21,10 +21,9 @@ from numpy.typing import ArrayLike
 from .. import chinacrs
 from .._errors import InputError
 
-# The rectangle in which chinacrs applies the GCJ-02 shift. Inside it the longitude is
-# always larger than the latitude, which makes swapped columns unambiguous.
-CHINA_LNG = (72.004, 137.8347)
-CHINA_LAT = (0.8293, 55.8271)
+# chinacrs.in_china is the rectangle in which the GCJ-02 shift applies. Inside it the
+# longitude is always larger than the latitude, which makes swapped columns unambiguous.
+in_china = chinacrs.in_china
 
 # Cells that mean "no value" in spreadsheets; a row made only of these is skipped.
 NA_TOKENS = frozenset({"", "#n/a", "n/a", "#na", "na", "null", "none", "-", "--", "—", "/"})
@@ -140,17 +139,6 @@ def in_area(spec: CrsSpec, lng: ArrayLike, lat: ArrayLike) -> np.ndarray:
         return np.isfinite(lng) & np.isfinite(lat)
     return ((area.west - 1 <= lng) & (lng <= area.east + 1)
             & (area.south - 1 <= lat) & (lat <= area.north + 1))
-
-
-def in_china(lng: ArrayLike, lat: ArrayLike) -> np.ndarray | bool:
-    """Whether points lie in the GCJ-02 rectangle around China (NaN is outside).
-
-    >>> in_china(114.5, 38.0), in_china(38.0, 114.5), in_china(24.9, 60.2)
-    (True, False, False)
-    """
-    inside = ((CHINA_LNG[0] <= np.asarray(lng)) & (np.asarray(lng) <= CHINA_LNG[1])
-              & (CHINA_LAT[0] <= np.asarray(lat)) & (np.asarray(lat) <= CHINA_LAT[1]))
-    return bool(inside) if np.ndim(inside) == 0 else inside
 
 
 def is_na(value: object) -> bool:
