@@ -19,10 +19,11 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from . import _options as opt
 from ._errors import InputError, StationplanError
+from ._i18n import error_text, log_text, text
 from ._options import CenterlineOptions, CheckOptions, MapOptions, NetworkOptions, StationOptions
 from ._version import __version__
 
@@ -32,13 +33,85 @@ DEMO_OUT = "maps/demo"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code."""
-    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(_help_lang(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a one-line usage error (2)
         return exc.code if isinstance(exc.code, int) else 0
-    with _logging_to_stderr(quiet=args.quiet, debug=args.debug), _sigterm_interrupts():
+    if getattr(args, "lang", None) is None and "lang" in vars(args):
+        args.lang = _data_lang(args)  # the whole run, not just its messages, speaks it
+    with (_logging_to_stderr(quiet=args.quiet, debug=args.debug, lang=_lang(args)),
+          _sigterm_interrupts()):
         return _run(args)
+
+
+def _lang(args: argparse.Namespace, coverage: Any = None) -> str:
+    """The language of the run's messages: ``--lang``, the station file's, or (given the
+    run's coverage, after the run) the run's own; English while still unknown."""
+    lang = getattr(args, "lang", None) or _data_lang(args)
+    if lang is None and coverage is not None:
+        from ._i18n import run_lang
+
+        lang = run_lang(None, coverage)
+    return lang or "en"
+
+
+def _help_lang(argv: Sequence[str]) -> str:
+    """The language of ``--help``: ``--lang`` on the command line, else the locale's.
+
+    >>> _help_lang(["plan", "--help", "--lang", "zh"]), _help_lang(["--lang=en"])
+    ('zh', 'en')
+    """
+    for i, word in enumerate(argv):
+        if word == "--lang" and i + 1 < len(argv) and argv[i + 1] in opt.LANGS:
+            return argv[i + 1]
+        if word.startswith("--lang=") and word[7:] in opt.LANGS:
+            return word[7:]
+    import os
+
+    locale = next((os.environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG")
+                   if os.environ.get(k)), "")
+    return "zh" if locale.lower().startswith("zh") else "en"
+
+
+def _data_lang(args: argparse.Namespace) -> str | None:
+    """"zh" when the station file (or its name) has Chinese headers or names; else None.
+
+    A cheap look at the first 64 KB (the first rows of a workbook) before anything heavy
+    runs, so that the log lines are in the run's language from the start.
+    """
+    from pathlib import Path
+
+    from ._i18n import has_cjk
+
+    path = getattr(args, "stations", None)
+    if not path:
+        return None
+    path = Path(path)
+    if has_cjk(path.name):
+        return "zh"
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            import openpyxl
+
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            try:
+                rows = book.worksheets[0].iter_rows(max_row=20, values_only=True)
+                cells = [c for row in rows for c in row if isinstance(c, str)]
+            finally:
+                book.close()
+            return "zh" if any(has_cjk(c) for c in cells) else None
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except Exception:  # the run itself reports an unreadable file
+        return None
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return "zh" if has_cjk(head.decode(encoding, errors="strict")) else None
+        except UnicodeDecodeError:
+            continue
+    return "zh" if has_cjk(head.decode("utf-8", errors="ignore")) else None
 
 
 class _Terminated(KeyboardInterrupt):
@@ -68,19 +141,21 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:
         if args.debug:
             raise
-        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
-        print(f"stationplan: {what}; nothing was half-written (an output folder holds the "
-              "earlier outputs, or none)", file=sys.stderr)
+        what = "cli.terminated" if isinstance(exc, _Terminated) else "cli.interrupted"
+        print(f"stationplan: {text(what, _lang(args))}", file=sys.stderr)
         return 143 if isinstance(exc, _Terminated) else 130
     except StationplanError as exc:
         if args.debug:
             raise
-        print(f"stationplan: error: {_one_line(exc)}", file=sys.stderr)
+        lang = _lang(args)
+        sep = "：" if lang == "zh" else ": "
+        print(f"stationplan: {text('cli.error', lang)}{sep}"
+              f"{error_text(_one_line(exc), lang)}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:
         if args.debug:
             raise
-        print(f"stationplan: internal error: {_one_line(exc)} (rerun with --debug)",
+        print(f"stationplan: {text('cli.internal', _lang(args), msg=_one_line(exc))}",
               file=sys.stderr)
         return 70
 
@@ -98,7 +173,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet) as on_stage:
         run = run_coverage(args.network, args.stations, out=args.out, overwrite=args.overwrite,
                            on_stage=on_stage, **kwargs)
-    print(f"coverage map: {_map_path(run.paths)}")
+    print(text("cli.coverage", _lang(args, run.coverage), path=_map_path(run.paths)))
     return 0
 
 
@@ -114,7 +189,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet) as on_stage:
         run = run_coverage(demo_network_path(), demo_stations_path(), out=args.out,
                            overwrite=args.overwrite, on_stage=on_stage, **kwargs)
-    print(f"demo map: {_map_path(run.paths, resolve=True)}")
+    print(text("cli.demo", _lang(args, run.coverage), path=_map_path(run.paths, resolve=True)))
     return 0
 
 
@@ -127,9 +202,10 @@ def _cmd_network(args: argparse.Namespace) -> int:
                       network_options=network_options)
     net, paths = run.network, run.paths
     isl = net.islands()
-    print(f"network: {paths['network.gpkg']} ({len(net.edges)} street segments, "
-          f"{net.total_length_m / 1000:.1f} km, {net.demand_length_m / 1000:.1f} km to serve, "
-          f"{isl['count']} islands with {isl['length_m'] / 1000:.1f} km)")
+    print(text("cli.network", _lang(args), path=paths["network.gpkg"],
+               segments=len(net.edges), km=f"{net.total_length_m / 1000:.1f}",
+               demand=f"{net.demand_length_m / 1000:.1f}", islands=isl["count"],
+               island_km=f"{isl['length_m'] / 1000:.1f}"))
     return 0
 
 
@@ -160,13 +236,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         )
     from ._i18n import percent_text, plan_certificate, plan_shortfall
 
-    s = run.plan.summary
-    print(f"{s['new_sites']} new sites: coverage {percent_text(s['coverage_before'])} -> "
-          f"{percent_text(s['coverage_after'])} of {s['demand_m'] / 1000:.1f} km of streets; "
-          f"{plan_certificate(s, 'en')}; map: {_map_path(run.paths)}")
-    shortfall = plan_shortfall(s, "en")
+    s, lang = run.plan.summary, _lang(args, run.coverage)
+    print(text("cli.plan", lang, n=s["new_sites"], before=percent_text(s["coverage_before"]),
+               after=percent_text(s["coverage_after"]), km=f"{s['demand_m'] / 1000:.1f}",
+               certificate=plan_certificate(s, lang), path=_map_path(run.paths)))
+    shortfall = plan_shortfall(s, lang)
     if shortfall:
-        print(f"not reached: {shortfall}")
+        print(text("cli.not_reached", lang, why=shortfall))
     return 0
 
 
@@ -178,13 +254,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     with _stage_bar("check", CHECK_STAGES, quiet=args.quiet) as on_stage:
         run = run_check(args.network, args.stations, args.proposals, out=args.out,
                         overwrite=args.overwrite, on_stage=on_stage, **kwargs)
-    from ._i18n import percent_text
+    from ._i18n import percent_text, section
 
-    summary = run.check_summary
-    counts = ", ".join(f"{n} {v}" for v, n in summary["by_verdict"].items() if n)
+    summary, lang = run.check_summary, _lang(args, run.coverage)
+    words = section("verdict", lang)
+    counts = text("sep.list", lang).join(
+        text("cli.count", lang, n=n, what=words[v] if lang == "zh" else v)
+        for v, n in summary["by_verdict"].items() if n)
     before, after = (percent_text(summary[k]) for k in ("coverage_before", "coverage_after"))
-    print(f"{summary['proposals']} proposals: {counts}; coverage {before} -> {after} "
-          f"with the accepted ones; table: {run.paths['check.csv']}")
+    print(text("cli.check", lang, n=summary["proposals"], counts=counts, before=before,
+               after=after, path=run.paths["check.csv"]))
     return 0
 
 
@@ -198,7 +277,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                          proposals=args.proposals or None, districts=args.districts or None,
                          district_col=args.district_col, districts_crs=args.districts_crs,
                          on_stage=on_stage, **kwargs)
-    print(f"report: {run.paths['report.html']}")
+    print(text("cli.report", _lang(args, run.coverage), path=run.paths["report.html"]))
     return 0
 
 
@@ -213,7 +292,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     path = write_stations(markers, args.out, format=args.format)
     counts = markers["status"].value_counts()
     log.info("exported %s", ", ".join(f"{n} {s}" for s, n in counts.items()))
-    print(f"{args.format}: {path}")
+    print(text("cli.export", _lang(args), format=args.format, path=path))
     return 0
 
 
@@ -628,7 +707,8 @@ def _suggest(message: str) -> str:
     return message
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(lang: str = "en") -> argparse.ArgumentParser:
+    """The command line's parser, its help in ``lang`` with a worked example per command."""
     parser = _Parser(
         prog="stationplan", description="Plan care-station coverage along street networks."
     )
@@ -769,16 +849,65 @@ def _parser() -> argparse.ArgumentParser:
     _add_network_options(rep)
     _add_station_options(rep)
     rep.set_defaults(func=_cmd_report)
+    for p in (net, exp):  # the other commands have it among the map options
+        p.add_argument("--lang", choices=opt.LANGS, default=None,
+                       help="language of the messages (default: Chinese for a station file "
+                            "with Chinese headers or names)")
     parser.commands = sub.choices
+    _localize(parser, sub, lang)
     return parser
 
 
+def _localize(parser: argparse.ArgumentParser, sub: Any, lang: str) -> None:
+    """Put a worked example under each command's help and, for Chinese, every help text
+    in Chinese (from :data:`stationplan._i18n.HELP_ZH`; a text without one stays)."""
+    from ._i18n import HELP_EXAMPLES, HELP_ZH
+
+    side = 1 if lang == "zh" else 0
+    heading = HELP_ZH["examples"] if lang == "zh" else "examples:"
+    parser.formatter_class = _formatter(lang)
+    parser.epilog = heading + "\n" + "\n".join(
+        f"  {pair[side]}" for pair in HELP_EXAMPLES.values())
+    for name, p in sub.choices.items():
+        p.formatter_class = _formatter(lang)
+        p.epilog = f"{heading}\n  {HELP_EXAMPLES[name][side]}"
+    if lang != "zh":
+        return
+    parser.description = HELP_ZH["description"]
+    for action in sub._choices_actions:
+        action.help = HELP_ZH.get(f"cmd.{action.dest}", action.help)
+    for p in [parser, *sub.choices.values()]:
+        for action in p._actions:
+            key = action.option_strings[0] if action.option_strings else action.dest
+            if key == "--out" and p.prog.endswith(" export"):
+                action.help = "输出文件"
+            elif action.help is not argparse.SUPPRESS and key in HELP_ZH:
+                action.help = HELP_ZH[key]
+        for group in p._action_groups:
+            title = group.title
+            group.title = HELP_ZH.get(f"group.{title}", title)
+            group.description = HELP_ZH.get(f"group.{title}.description", group.description)
+
+
+def _formatter(lang: str) -> Callable[..., argparse.HelpFormatter]:
+    """Raw description (the examples keep their lines), with the usage prefix in ``lang``."""
+
+    class Formatter(argparse.RawDescriptionHelpFormatter):
+        def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any = None) -> None:
+            if lang == "zh" and prefix is None:
+                prefix = "用法："
+            super().add_usage(usage, actions, groups, prefix)
+
+    return Formatter
+
+
 @contextlib.contextmanager
-def _logging_to_stderr(*, quiet: bool, debug: bool) -> Iterator[None]:
-    """Show the library's log on stderr for one run, then put the logger back as it was."""
+def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterator[None]:
+    """Show the library's log on stderr for one run, in ``lang``, then put the logger back
+    as it was."""
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.setFormatter(_LogFormatter(lang))
     saved = (log.level, log.propagate)
     log.addHandler(handler)
     log.setLevel(level)
@@ -789,6 +918,24 @@ def _logging_to_stderr(*, quiet: bool, debug: bool) -> Iterator[None]:
         log.removeHandler(handler)
         log.setLevel(saved[0])
         log.propagate = saved[1]
+
+
+class _LogFormatter(logging.Formatter):
+    """``LEVEL message``, the message in the run's language (see :func:`log_text`)."""
+
+    _LEVELS: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "zh": {"INFO": "信息", "WARNING": "警告", "ERROR": "错误", "DEBUG": "调试"}}
+
+    def __init__(self, lang: str) -> None:
+        super().__init__("%(levelname)s %(message)s")
+        self.lang = lang
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        """Format ``record`` with its message and level name in the run's language."""
+        if self.lang == "en" or not isinstance(record.msg, str):
+            return super().formatMessage(record)
+        level = self._LEVELS[self.lang].get(record.levelname, record.levelname)
+        return f"{level} {log_text(record.msg, record.args, self.lang)}"
 
 
 def _one_line(exc: BaseException) -> str:

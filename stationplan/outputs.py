@@ -332,6 +332,14 @@ def curve_png(curve: Any, greedy: Any = None, *, lang: str = "en") -> bytes:
     """
     import io
 
+    buf = io.BytesIO()
+    curve_figure(curve, greedy, lang=lang).savefig(buf, format="png",
+                                                   metadata={"Software": None})
+    return buf.getvalue()
+
+
+def curve_figure(curve: Any, greedy: Any = None, *, lang: str = "en") -> Any:
+    """Build the matplotlib figure :func:`curve_png` draws (same parameters)."""
     import matplotlib as mpl
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -360,6 +368,4 @@ def curve_png(curve: Any, greedy: Any = None, *, lang: str = "en") -> bytes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+    return fig
