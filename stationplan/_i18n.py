@@ -440,7 +440,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "check_col.verdict_gain_m": ("verdict_gain_m", "判定时新增覆盖(米)"),
     "check_col.snap_dist_m": ("snap_dist_m", "距街道(米)"),
     "check_col.street": ("street", "所在道路"),
-    "check_col.road_class": ("road_class", "道路等级(OSM)"),
+    "check_col.road_class": ("road_class", "道路等级"),
     "check_col.in_area": ("in_area", "在规划范围内"),
     "check_col.component": ("component", "连通片编号"),
     "check_col.component_m": ("component_m", "连通片长度(米)"),

@@ -189,25 +189,12 @@ def write_check_outputs(
     dict
         File name -> path written.
     """
-    from ._io import (
-        atomic_write_bytes,
-        atomic_write_text,
-        csv_bytes,
-        csv_cell,
-        geojson_text,
-        json_text,
-        neutralise,
-    )
+    from ._i18n import run_lang
+    from ._io import atomic_write_bytes, atomic_write_text, csv_bytes, geojson_text, json_text
     from ._render.checkmap import check_map
-    from .check import CHECK_COLUMNS
 
     out = open_out_dir(out_dir, CHECK_FILES, overwrite=overwrite)
-    # Coordinate headers name their system, so the file reads back as WGS-84 whatever
-    # crs option is given with it (see stationplan.read_stations).
-    rows = [[_TAGGED_CSV_HEADERS.get(c, c) for c in CHECK_COLUMNS]]
-    for rec in checked[list(CHECK_COLUMNS)].to_dict("records"):
-        rows.append([_degrees(rec[c]) if c in _TAGGED_CSV_HEADERS
-                     else neutralise(csv_cell(rec[c])) for c in CHECK_COLUMNS])
+    rows = check_rows(checked, lang=run_lang((map_options or MapOptions()).lang, coverage))
     fmap = check_map(coverage, gaps, checked, area=area, map_options=map_options)
     paths = {
         "check.geojson": atomic_write_text(out / "check.geojson", geojson_text(checked)),
@@ -219,8 +206,60 @@ def write_check_outputs(
     return paths
 
 
-_TAGGED_CSV_HEADERS = {"lon": "wgs84_lon", "lat": "wgs84_lat", "snap_lon": "wgs84_snap_lon",
-                       "snap_lat": "wgs84_snap_lat"}
+def check_rows(checked: gpd.GeoDataFrame, *, lang: str = "en") -> list[list[str]]:
+    """The table of checked proposals people open: a header row, then a row per proposal.
+
+    ``check.csv`` is written from these rows (and any other table of the verdicts should
+    be), so its headers, verdicts and reasons are in the run's language. Coordinate
+    headers name their system (``wgs84_lon``, ``经度(WGS-84)``), so the file reads back as
+    WGS-84 whatever crs option is given with it (see :func:`~stationplan.read_stations`).
+
+    Parameters
+    ----------
+    checked
+        Result of :func:`~stationplan.check_sites` (its ``check_settings`` attribute gives
+        the reasons' figures).
+    lang
+        "en": the column names, verdict codes and reasons as :func:`check_sites` gives
+        them; "zh": Chinese headers, verdict words, reasons, yes/no and road classes.
+
+    Returns
+    -------
+    list of list of str
+        Cells as text (formulas neutralised, metres to the millimetre, degrees to 7
+        decimals).
+    """
+    from ._i18n import road_class_text, section, text
+    from ._io import csv_cell, neutralise
+    from .check import CHECK_COLUMNS, reason_text
+
+    rows = [[text(f"check_col.{c}", lang) for c in CHECK_COLUMNS]]
+    settings = checked.attrs.get("check_settings", {})
+    verdicts = section("verdict", lang)
+    cells = section("check_cell", lang)
+    for rec in checked[list(CHECK_COLUMNS)].to_dict("records"):
+        row = []
+        for c in CHECK_COLUMNS:
+            value = rec[c]
+            if c in _DEGREE_COLUMNS:
+                row.append(_degrees(value))
+                continue
+            if lang != "en":
+                if c == "verdict":
+                    value = verdicts.get(value, value)
+                elif c == "reason" and settings:
+                    value = reason_text(rec, settings, lang)
+                elif c == "road_class" and isinstance(value, str) and value:
+                    value = road_class_text(value, lang)
+                elif c == "conflict_kind" and isinstance(value, str):
+                    value = cells.get(value, value)
+            cell = csv_cell(value)
+            row.append(cells.get(cell, cell) if cell in ("true", "false") else neutralise(cell))
+        rows.append(row)
+    return rows
+
+
+_DEGREE_COLUMNS = ("lon", "lat", "snap_lon", "snap_lat")
 
 
 def _degrees(value: object) -> str:
