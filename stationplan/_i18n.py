@@ -165,6 +165,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.audit_none": ("The station file lists no services, so nothing can be checked.",
                           "站点文件未列出服务设施，无法检查。"),
     "report.station": ("Station", "站点"),
+    "report.id": ("ID", "编号"),
     "report.missing": ("Missing", "缺少"),
     "report.more": ("… and {n} more", "……另有 {n} 个"),
     "report.sole": ("Streets served by only one station", "仅由一个站点覆盖的街道"),
@@ -496,6 +497,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                        "已终止；没有写出不完整的文件（输出文件夹保留原有结果，或为空）"),
     # unit and separators
     "unit.m": ("m", "米"),
+    "unit.km": ("km", "公里"),
     "unit.more_than": ("more than", "超过"),
     "sep.list": (", ", "、"),
     "sep.label": (": ", "："),
@@ -679,14 +681,14 @@ def percent_text(share: float) -> str:
 
 
 def length_text(metres: float, lang: str) -> str:
-    """A street length: metres below 1 km (米 in Chinese), else km with one decimal.
+    """A street length: metres below 1 km (米 in Chinese), else km (公里) with one decimal.
 
     >>> length_text(349.6, "en"), length_text(349.6, "zh"), length_text(1234.0, "zh")
-    ('350 m', '350 米', '1.2 km')
+    ('350 m', '350 米', '1.2 公里')
     """
     if abs(metres) < 999.5:
         return f"{metres:.0f} {text('unit.m', lang)}"
-    return f"{metres / 1000:.1f} km"
+    return f"{metres / 1000:.1f} {text('unit.km', lang)}"
 
 
 def _target_text(target: float | None) -> str:

@@ -150,7 +150,8 @@ def coverage_map(
 
     other = coverage.pieces[coverage.pieces["status"] == "ignored"]
     if len(other):
-        _line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} km)",
+        km = text_in("unit.km", lang)
+        _line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} {km})",
                     "spOther", _other_features(other, text, view), precision,
                     attribution=osm_attr)
     phases: dict[str, list[Any]] = {"before": [], "after": []}
@@ -219,6 +220,7 @@ def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
     first, and their shapes carry the class ``sp-today`` too.
     """
     prefix = text["before_prefix"] if today else ""
+    km = text_in("unit.km", lang)
     names = _station_names(coverage.stations)
     limit = coverage.rule.limit_m
     service = md.service_areas(coverage)
@@ -226,9 +228,9 @@ def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
     layers = [
         (f"{prefix}{text['service']} ({len(service)})", "spAreas",
          _service_features(service, names, text, lang, view), None),
-        (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} km)", "spStreets",
+        (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} {km})", "spStreets",
          _street_features(bands, edges, text, view, lang), osm_attr),
-        (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} km)", "spGaps",
+        (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} {km})", "spGaps",
          _gap_features(gaps, limit, text, view, lang), osm_attr),
     ]
     groups = []
@@ -668,8 +670,8 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
     binding = text.get(f"binding_{rule.binding}", rule.binding)
     if zh:
         lines = [
-            f"{text['covered']} {covered_km:.1f} km，{text['of']} {total_km:.1f} km",
-            f"{text['gap']} {gap_km:.1f} km（{n_runs} {text['clusters']}）",
+            f"{text['covered']} {covered_km:.1f} 公里，{text['of']} {total_km:.1f} 公里",
+            f"{text['gap']} {gap_km:.1f} 公里（{n_runs} {text['clusters']}）",
             f"{n_existing} {text['existing_n']}"
             + (f"，{rejected} {text['rejected_n']}" if rejected else ""),
             f"{text['rule']}：{mode}{text['distance']} {limit} 以内"

@@ -339,8 +339,8 @@ def _scale_bar(ax: Any, span_x: float, west: float, south: float, span_y: float,
     x0, y0 = west + 0.01 * span_x, south - 0.045 * span_y
     ax.plot([x0, x0 + nice], [y0, y0], color="#222222", linewidth=2.5, solid_capstyle="butt",
             zorder=9)
-    # km as in the maps and the report (length_text); metres in words
-    label = f"{nice / 1000:g} km" if nice >= 1000 else f"{nice} {text_of('unit.m', lang)}"
+    label = (f"{nice / 1000:g} {text_of('unit.km', lang)}" if nice >= 1000
+             else f"{nice} {text_of('unit.m', lang)}")
     ax.text(x0 + nice / 2, y0 + 0.008 * span_y, label, ha="center", va="bottom", fontsize=8,
             zorder=9)
 
@@ -390,8 +390,8 @@ def _titles(coverage: Coverage, summary: dict[str, Any], proposals: gpd.GeoDataF
     sites = f"{existing} {text['existing_n']}" + (f" + {new} {text['proposals_n']}" if new else "")
     if lang == "zh":
         title = f"{text['title']}：{text['coverage']} {percent_text(share)}（{sites}）"
-        sub = (f"{text['covered']} {covered:.1f} km，{text['of']} {total:.1f} km；"
-               f"{text['gap']} {gap:.1f} km；"
+        sub = (f"{text['covered']} {covered:.1f} 公里，{text['of']} {total:.1f} 公里；"
+               f"{text['gap']} {gap:.1f} 公里；"
                f"{text['rule']}：{mode}{text['distance']} {limit} 以内")
     else:
         title = f"{text['title']}: {percent_text(share)} {text['covered']} ({sites})"

@@ -255,7 +255,7 @@ def _audit(a, t, lang) -> list[Block]:
              sep.join(_service(k, lang) for k in r["missing"])]
             for r in lacking[:_MAX_AUDIT_ROWS]]
     if rows:
-        out.append(("table", ["ID", t["station"], t["missing"]], rows))
+        out.append(("table", [t["id"], t["station"], t["missing"]], rows))
     if len(lacking) > _MAX_AUDIT_ROWS:
         out.append(("p", [t["more"].format(n=len(lacking) - _MAX_AUDIT_ROWS)]))
     return out
@@ -278,7 +278,7 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
         row += [Num(r["sole_m"], src, ("sole_coverage", "stations", i, "sole_m"), "m"),
                 _names(r["streets"]) or "–"]
         rows.append(row)
-    head = ["ID", t["station"], *([t["kind"]] if with_kind else []), t["sole_m"], t["streets"]]
+    head = [t["id"], t["station"], *([t["kind"]] if with_kind else []), t["sole_m"], t["streets"]]
     out.append(("table", head, rows))
     if len(sole["stations"]) > 15:
         out.append(("p", [t["more"].format(n=len(sole["stations"]) - 15)]))
