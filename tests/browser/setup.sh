@@ -39,6 +39,18 @@ if [ ! -x "$chromium" ]; then
     fi
 fi
 
+# fonts-noto-cjk: the Chinese text of the PNGs and of the maps in zh (without it the PNGs
+# fall back to English). Only a warning when it cannot be installed: no test needs it.
+if [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] && [ "$(id -u)" = 0 ] &&
+        command -v apt-get >/dev/null; then
+    if ! { apt-get install -y -qq --no-install-recommends fonts-noto-cjk ||
+           { apt-get update -qq &&
+             apt-get install -y -qq --no-install-recommends fonts-noto-cjk; }; } \
+            >"$log" 2>&1; then
+        echo "tests/browser/setup.sh: warning: apt-get could not install fonts-noto-cjk" >&2
+    fi
+fi
+
 # node_modules is current when the stamp holds the hash of the lock file it was installed from.
 stamp="$assets/node_modules/.stationplan-lock.sha256"
 want="$(sha256sum "$assets/package-lock.json" | cut -d' ' -f1)"
