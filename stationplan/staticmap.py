@@ -8,6 +8,7 @@ inputs and the planning-area outline, with a legend, a scale bar and the figures
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -252,6 +253,10 @@ def _add_cjk_font(manager: Any, path: str) -> str | None:
         manager.addfont(path)
     except (OSError, RuntimeError, ValueError):  # not a font FreeType can read
         return None
+    bold = Path(path.replace("Regular", "Bold"))  # titles are bold (Noto CJK ships both)
+    if bold.is_file() and str(bold) != path:
+        with contextlib.suppress(OSError, RuntimeError, ValueError):
+            manager.addfont(str(bold))
     added = [f.name for f in manager.ttflist[before:]]
     log.debug("added the Chinese font file %s (%s)", path, ", ".join(added))
     return next((name for name in CJK_FONTS if name in added), added[0] if added else None)

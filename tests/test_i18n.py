@@ -160,7 +160,7 @@ def test_certificate_needs_the_new_keys():
 
 @pytest.mark.parametrize(("plan", "lang", "sentence"), [
     (TARGET_PLAN | {"target_reached": False, "unreachable_m": 1234.0}, "zh",
-     "目标 100 % 无法达到：有 1.2 km 街道任何候选点都覆盖不到；"
+     "目标 100 % 无法达到：有 1.2 公里 街道任何候选点都覆盖不到；"
      "可改用 --candidates streets 或提供愿意设站的商户文件。"),
     (TARGET_PLAN | {"target_reached": False, "unreachable_m": 1234.0}, "en",
      "Target 100 % cannot be reached: 1.2 km of street is out of reach of every candidate "

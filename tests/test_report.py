@@ -377,7 +377,8 @@ def test_plan_section_reads_the_plan_summary(lang):
         ]
         assert paragraphs[0] == ("最优性：与最优解相差不超过 0.4 %（这些候选点所能达到的最大覆盖"
                                  "所需的最少新增站点数；线性规划松弛界）")
-        assert paragraphs[1].startswith("目标 100 % 无法达到：有 83.1 km 街道任何候选点都覆盖不到")
+        assert paragraphs[1].startswith(
+            "目标 100 % 无法达到：有 83.1 公里 街道任何候选点都覆盖不到")
         assert len(paragraphs) == 2  # the missed target's sentence names the street
         reached = _plan(PLAN | {"target_reached": True}, CURVE, None, section("report", lang),
                         {}, lang)
