@@ -463,6 +463,21 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "check_col.edge_id": ("edge_id", "路段编号"),
     "check_col.offset_m": ("offset_m", "路段内位置(米)"),
     "check_col.address": ("address", "地址"),
+    # export_col: the headers of the exported station CSV (stationplan.export.write_csv)
+    "export_col.station_id": ("station_id", "编号"),
+    "export_col.name": ("name", "名称"),
+    "export_col.status": ("status", "状态"),
+    "export_col.address": ("address", "地址"),
+    "export_col.phone": ("phone", "电话"),
+    "export_col.hours": ("hours", "开放时间"),
+    "export_col.services": ("services", "服务"),
+    "export_col.reason": ("reason", "说明"),
+    "export_col.wgs84_lng": ("wgs84_lng", "经度(WGS-84)"),
+    "export_col.wgs84_lat": ("wgs84_lat", "纬度(WGS-84)"),
+    "export_col.gcj02_lng": ("gcj02_lng", "经度(GCJ-02)"),
+    "export_col.gcj02_lat": ("gcj02_lat", "纬度(GCJ-02)"),
+    "export_col.bd09_lng": ("bd09_lng", "经度(BD-09)"),
+    "export_col.bd09_lat": ("bd09_lat", "纬度(BD-09)"),
     "check_cell.true": ("true", "是"),
     "check_cell.false": ("false", "否"),
     "check_cell.proposal": ("proposal", "提议站点"),
@@ -578,6 +593,13 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "%d 个候选点（共 %d 个 %s 候选点）距可用街道超过 %g 米，未采用",
     "checked %d proposals: %s": "已审核 %d 个提议站点：%s",
     "exported %s": "已导出 %s",
+    "wrote %d stations to %s (%s)": "已写出 %d 个站点到 %s（%s）",
+    "%d of %d stations have no location; they are kept without coordinates where the format "
+    "allows": "%d 个站点（共 %d 个）没有位置；在格式允许时保留为无坐标的记录",
+    "KML folder %r has %d stations; Google My Maps reportedly imports at most %d per layer":
+        "KML 文件夹 %r 有 %d 个站点；据报 Google My Maps 每个图层最多导入 %d 个",
+    "Amap sheet: %d of %d stations have a status in %s":
+        "高德标注表：%d 个站点（共 %d 个）的状态属于 %s",
     "coverage at %.0f m: %.1f of %.1f km of demand streets covered (%.1f %%) by %d stations":
         "%.0f 米覆盖：应覆盖街道 %.1f 公里（共 %.1f 公里）已覆盖（%.1f %%），站点 %d 个",
     "exact siting model: %d pieces, %d sites, %d pairs":
@@ -628,7 +650,9 @@ _LOG_ARGS_ZH: Mapping[str, str] = MappingProxyType({
     "assumed: neither the file nor an option names the system":
         "默认：文件和选项都未说明坐标系",
 })
-_LOG_CODES = re.compile(r"\b(accept|redundant|too_close|off_network|outside_area|invalid)\b")
+_LOG_CODES = re.compile(r"\b(accept|redundant|too_close|off_network|outside_area|invalid"
+                        r"|existing|proposed|rejected)\b")
+_STATUS_ZH = MappingProxyType({"existing": "现有", "proposed": "拟建", "rejected": "未采用"})
 _UNIT_M = re.compile(r"^(\d+(?:\.\d+)?) m$")
 
 
@@ -903,7 +927,7 @@ def _log_arg(value: object, verdicts: Mapping[str, str]) -> object:
     m = _UNIT_M.match(value)
     if m:
         return f"{m[1]} 米"
-    return _LOG_CODES.sub(lambda c: verdicts.get(c[1], c[1]), value)
+    return _LOG_CODES.sub(lambda c: verdicts.get(c[1]) or _STATUS_ZH.get(c[1], c[1]), value)
 
 
 def road_class_text(tag: object, lang: str) -> str:

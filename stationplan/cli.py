@@ -97,7 +97,9 @@ def _data_lang(args: argparse.Namespace) -> str | None:
 
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
             try:
-                rows = book.worksheets[0].iter_rows(max_row=20, values_only=True)
+                sheet = getattr(args, "sheet", None)
+                ws = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
+                rows = ws.iter_rows(max_row=20, values_only=True)
                 cells = [c for row in rows for c in row if isinstance(c, str)]
             finally:
                 book.close()
@@ -289,7 +291,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .stations import read_stations, station_markers
 
     markers = station_markers(read_stations(args.stations, **_station_options(args).read_kwargs()))
-    path = write_stations(markers, args.out, format=args.format)
+    path = write_stations(markers, args.out, format=args.format, lang=_lang(args))
     counts = markers["status"].value_counts()
     log.info("exported %s", ", ".join(f"{n} {s}" for s, n in counts.items()))
     print(text("cli.export", _lang(args), format=args.format, path=path))
@@ -921,7 +923,8 @@ def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterato
 
 
 class _LogFormatter(logging.Formatter):
-    """``LEVEL message``, the message in the run's language (see :func:`log_text`)."""
+    """``LEVEL message``, the message in the run's language: the line's own text in it
+    (``extra={"zh": ...}``) or its template's (see :func:`log_text`)."""
 
     _LEVELS: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "zh": {"INFO": "信息", "WARNING": "警告", "ERROR": "错误", "DEBUG": "调试"}}
@@ -935,7 +938,9 @@ class _LogFormatter(logging.Formatter):
         if self.lang == "en" or not isinstance(record.msg, str):
             return super().formatMessage(record)
         level = self._LEVELS[self.lang].get(record.levelname, record.levelname)
-        return f"{level} {log_text(record.msg, record.args, self.lang)}"
+        own = getattr(record, self.lang, None)  # a line built from parts brings its own
+        message = own if isinstance(own, str) else log_text(record.msg, record.args, self.lang)
+        return f"{level} {message}"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -39,6 +39,7 @@ import shapely
 from . import chinacrs
 from ._errors import InputError
 from ._i18n import section
+from ._i18n import text as text_in
 from ._io import atomic_write_bytes, csv_bytes, neutralise
 from ._markers import station_markers
 from ._read.coords import in_china
@@ -295,7 +296,8 @@ def write_geojson(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> P
     return _done(atomic_write_bytes(path, (text + "\n").encode("utf-8")), len(records), "GeoJSON")
 
 
-def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
+              lang: str = "en") -> Path:
     """Write stations as a CSV table with WGS-84, GCJ-02 and BD-09 coordinates side by side.
 
     The file is UTF-8 with a BOM and CRLF line ends, so Excel shows Chinese correctly.
@@ -312,6 +314,9 @@ def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
         Stations in EPSG:4326 (see the module docstring for the columns).
     path
         File to write; replaced atomically.
+    lang
+        "en", or "zh" for Chinese headers (the coordinate ones tagged, e.g.
+        ``经度(GCJ-02)``, so the file still reads back in place), statuses and services.
 
     Returns
     -------
@@ -319,10 +324,13 @@ def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
         The file written.
     """
     records = _records(stations)
-    rows: list[tuple[str, ...]] = [(*_CSV_TEXT, *_CSV_COORDS)]
+    rows: list[tuple[str, ...]] = [tuple(text_in(f"export_col.{c}", lang)
+                                         for c in (*_CSV_TEXT, *_CSV_COORDS))]
     for r in records:
-        text = (r.station_id, r.name, r.status, r.address, r.phone, r.hours,
-                ";".join(r.services), r.reason)
+        zh = lang == "zh"
+        text = (r.station_id, r.name, _STATUS_LABELS_ZH.get(r.status, r.status) if zh
+                else r.status, r.address, r.phone, r.hours,
+                _service_labels(r.services) if zh else ";".join(r.services), r.reason)
         coords = ["", "", "", "", "", ""]
         if r.wgs84 is not None and r.gcj02 is not None and r.bd09 is not None:
             coords = [_fmt(c, 7) for c in (*r.wgs84, *r.gcj02, *r.bd09)]
@@ -509,7 +517,7 @@ _WRITERS: Mapping[str, Callable[..., Path]] = MappingProxyType({
 
 
 def write_stations(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
-                   format: str) -> Path:
+                   format: str, lang: str = "en") -> Path:
     """Write stations in one of the map-app formats.
 
     Parameters
@@ -521,6 +529,9 @@ def write_stations(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
     format
         ``"geojson"``, ``"csv"``, ``"kml"``, ``"gpx"`` or ``"amap"`` (the Amap listing
         sheet, existing stations only).
+    lang
+        Language of the CSV's headers, statuses and services ("en" or "zh"); the other
+        formats are the same in both (KML, GPX and the Amap sheet show Chinese words).
 
     Returns
     -------
@@ -531,4 +542,6 @@ def write_stations(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
     if writer is None:
         msg = f"format={format!r} is not supported; use one of {', '.join(_WRITERS)}"
         raise InputError(msg)
+    if writer is write_csv:
+        return write_csv(stations, path, lang=lang)
     return writer(stations, path)

@@ -233,7 +233,7 @@ def snap_stations(
                    "are WGS-84, say so with crs='wgs84', --crs wgs84; for a proposal file "
                    "the command line's option is --proposal-crs)")
             raise InputError(msg)
-        log.warning("%s", check.message)
+        log.warning("%s", check.message, extra={"zh": check.message_zh})  # see cli.py
         out.attrs["crs_warning"] = check.message
         out.attrs["warnings"] = [check.warning()]
     return out

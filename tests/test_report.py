@@ -207,7 +207,8 @@ def test_report_is_self_contained_and_escapes_inputs(tmp_path, files):
     assert "<img src=x" not in md_text
     assert "&lt;img src=x onerror=alert\\(1\\)\\> a\\|b\\*c\\*" in md_text
     assert "<style>" in html_text  # inline CSS
-    assert '<html lang="en">' in html_text  # station names are not Chinese
+    # the names are not Chinese, but the sheet's headers (饮水, 座椅, 充电) are: a Chinese run
+    assert '<html lang="zh-CN">' in html_text
 
 
 def test_service_audit_in_the_report(tmp_path, files):
