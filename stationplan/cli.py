@@ -19,11 +19,12 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, NoReturn
+from typing import Any, NoReturn
 
 from . import _options as opt
 from ._errors import InputError, StationplanError
-from ._i18n import error_text, log_text, text
+from ._i18n import text
+from ._i18n.cli import LogFormatter, error_text, help_lang, localize_parser, sheet_lang
 from ._options import CenterlineOptions, CheckOptions, MapOptions, NetworkOptions, StationOptions
 from ._version import __version__
 
@@ -34,7 +35,7 @@ DEMO_OUT = "maps/demo"
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser(_help_lang(argv))
+    parser = _parser(help_lang(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a one-line usage error (2)
@@ -57,63 +58,9 @@ def _lang(args: argparse.Namespace, coverage: Any = None) -> str:
     return lang or "en"
 
 
-def _help_lang(argv: Sequence[str]) -> str:
-    """The language of ``--help``: ``--lang`` on the command line, else the locale's.
-
-    >>> _help_lang(["plan", "--help", "--lang", "zh"]), _help_lang(["--lang=en"])
-    ('zh', 'en')
-    """
-    for i, word in enumerate(argv):
-        if word == "--lang" and i + 1 < len(argv) and argv[i + 1] in opt.LANGS:
-            return argv[i + 1]
-        if word.startswith("--lang=") and word[7:] in opt.LANGS:
-            return word[7:]
-    import os
-
-    locale = next((os.environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG")
-                   if os.environ.get(k)), "")
-    return "zh" if locale.lower().startswith("zh") else "en"
-
-
 def _data_lang(args: argparse.Namespace) -> str | None:
-    """"zh" when the station file (or its name) has Chinese headers or names; else None.
-
-    A cheap look at the first 64 KB (the first rows of a workbook) before anything heavy
-    runs, so that the log lines are in the run's language from the start.
-    """
-    from pathlib import Path
-
-    from ._i18n import has_cjk
-
-    path = getattr(args, "stations", None)
-    if not path:
-        return None
-    path = Path(path)
-    if has_cjk(path.name):
-        return "zh"
-    try:
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
-            import openpyxl
-
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            try:
-                sheet = getattr(args, "sheet", None)
-                ws = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
-                rows = ws.iter_rows(max_row=20, values_only=True)
-                cells = [c for row in rows for c in row if isinstance(c, str)]
-            finally:
-                book.close()
-            return "zh" if any(has_cjk(c) for c in cells) else None
-        with path.open("rb") as fh:
-            head = fh.read(65536)
-    except Exception:  # the run itself reports an unreadable file
-        return None
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return "zh" if has_cjk(head.decode(encoding, errors="strict")) else None
-        except UnicodeDecodeError:
-            continue
-    return "zh" if has_cjk(head.decode("utf-8", errors="ignore")) else None
+    """"zh" when the run's station file has Chinese headers or names (see sheet_lang)."""
+    return sheet_lang(getattr(args, "stations", None), getattr(args, "sheet", None))
 
 
 class _Terminated(KeyboardInterrupt):
@@ -151,8 +98,9 @@ def _run(args: argparse.Namespace) -> int:
             raise
         lang = _lang(args)
         sep = "：" if lang == "zh" else ": "
-        print(f"stationplan: {text('cli.error', lang)}{sep}"
-              f"{error_text(_one_line(exc), lang)}", file=sys.stderr)
+        own = exc.zh if lang == "zh" and exc.zh else None  # the raiser's own Chinese
+        message = " ".join(own.split()) if own else error_text(_one_line(exc), lang)
+        print(f"stationplan: {text('cli.error', lang)}{sep}{message}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:
         if args.debug:
@@ -856,51 +804,8 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
                        help="language of the messages (default: Chinese for a station file "
                             "with Chinese headers or names)")
     parser.commands = sub.choices
-    _localize(parser, sub, lang)
+    localize_parser(parser, sub, lang)
     return parser
-
-
-def _localize(parser: argparse.ArgumentParser, sub: Any, lang: str) -> None:
-    """Put a worked example under each command's help and, for Chinese, every help text
-    in Chinese (from :data:`stationplan._i18n.HELP_ZH`; a text without one stays)."""
-    from ._i18n import HELP_EXAMPLES, HELP_ZH
-
-    side = 1 if lang == "zh" else 0
-    heading = HELP_ZH["examples"] if lang == "zh" else "examples:"
-    parser.formatter_class = _formatter(lang)
-    parser.epilog = heading + "\n" + "\n".join(
-        f"  {pair[side]}" for pair in HELP_EXAMPLES.values())
-    for name, p in sub.choices.items():
-        p.formatter_class = _formatter(lang)
-        p.epilog = f"{heading}\n  {HELP_EXAMPLES[name][side]}"
-    if lang != "zh":
-        return
-    parser.description = HELP_ZH["description"]
-    for action in sub._choices_actions:
-        action.help = HELP_ZH.get(f"cmd.{action.dest}", action.help)
-    for p in [parser, *sub.choices.values()]:
-        for action in p._actions:
-            key = action.option_strings[0] if action.option_strings else action.dest
-            if key == "--out" and p.prog.endswith(" export"):
-                action.help = "输出文件"
-            elif action.help is not argparse.SUPPRESS and key in HELP_ZH:
-                action.help = HELP_ZH[key]
-        for group in p._action_groups:
-            title = group.title
-            group.title = HELP_ZH.get(f"group.{title}", title)
-            group.description = HELP_ZH.get(f"group.{title}.description", group.description)
-
-
-def _formatter(lang: str) -> Callable[..., argparse.HelpFormatter]:
-    """Raw description (the examples keep their lines), with the usage prefix in ``lang``."""
-
-    class Formatter(argparse.RawDescriptionHelpFormatter):
-        def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any = None) -> None:
-            if lang == "zh" and prefix is None:
-                prefix = "用法："
-            super().add_usage(usage, actions, groups, prefix)
-
-    return Formatter
 
 
 @contextlib.contextmanager
@@ -909,7 +814,7 @@ def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterato
     as it was."""
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_LogFormatter(lang))
+    handler.setFormatter(LogFormatter(lang))
     saved = (log.level, log.propagate)
     log.addHandler(handler)
     log.setLevel(level)
@@ -920,27 +825,6 @@ def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterato
         log.removeHandler(handler)
         log.setLevel(saved[0])
         log.propagate = saved[1]
-
-
-class _LogFormatter(logging.Formatter):
-    """``LEVEL message``, the message in the run's language: the line's own text in it
-    (``extra={"zh": ...}``) or its template's (see :func:`log_text`)."""
-
-    _LEVELS: ClassVar[Mapping[str, Mapping[str, str]]] = {
-        "zh": {"INFO": "信息", "WARNING": "警告", "ERROR": "错误", "DEBUG": "调试"}}
-
-    def __init__(self, lang: str) -> None:
-        super().__init__("%(levelname)s %(message)s")
-        self.lang = lang
-
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
-        """Format ``record`` with its message and level name in the run's language."""
-        if self.lang == "en" or not isinstance(record.msg, str):
-            return super().formatMessage(record)
-        level = self._LEVELS[self.lang].get(record.levelname, record.levelname)
-        own = getattr(record, self.lang, None)  # a line built from parts brings its own
-        message = own if isinstance(own, str) else log_text(record.msg, record.args, self.lang)
-        return f"{level} {message}"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from mapcases import hand_case
 from matplotlib.font_manager import FontManager
 
 from stationplan import _i18n
+from stationplan._i18n import cli as cli_words
 from stationplan.cli import _parser, main
 from stationplan.outputs import curve_figure
 from stationplan.staticmap import cjk_font, coverage_figure
@@ -206,8 +207,8 @@ def test_every_chinese_help_names_an_option():
         keys |= {f"group.{g.title}" for g in p._action_groups}
         keys |= {f"group.{g.title}.description" for g in p._action_groups if g.description}
     keys |= {f"cmd.{c}" for c in parser.commands}
-    assert set(_i18n.HELP_ZH) <= keys
-    assert set(_i18n.HELP_EXAMPLES) == set(parser.commands)
+    assert set(cli_words.HELP_ZH) <= keys
+    assert set(cli_words.HELP_EXAMPLES) == set(parser.commands)
 
 
 def test_english_stays_with_lang_en(hand):
@@ -258,10 +259,10 @@ def test_road_classes_are_words():
 
 def test_log_templates_keep_their_fields():
     spec = re.compile(r"%[-#0 +]?\d*(?:\.\d+)?[sdrgf%]")
-    for en, zh in _i18n.LOG_ZH.items():
+    for en, zh in cli_words.LOG_ZH.items():
         assert spec.findall(en) == spec.findall(zh), en
         assert _CJK.search(zh)
-    assert _i18n.log_text("a new line %d", (3,), "zh") == "a new line 3"  # no entry: English
+    assert cli_words.log_text("a new line %d", (3,), "zh") == "a new line 3"  # no entry: English
 
 
 def test_a_font_installed_after_the_cache_is_found(tmp_path):

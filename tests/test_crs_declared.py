@@ -76,7 +76,9 @@ def metres(a, b) -> float:
 
 def error_line(capsys) -> str:
     err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("stationplan: error:")]
+    # "错误" in a Chinese run (the Guixi sheets have Chinese headers)
+    lines = [line for line in err.splitlines()
+             if line.startswith(("stationplan: error:", "stationplan: 错误："))]
     assert len(lines) == 1, err
     return lines[0]
 
@@ -178,7 +180,7 @@ def test_plan_then_check_reads_the_plans_proposals_where_they_are(guixi, tmp_pat
     # check.csv names its columns' system, so it reads back in place whatever --crs says.
     with (check / "check.csv").open(encoding="utf-8-sig") as fh:
         header = next(csv.reader(fh))
-    assert {"wgs84_lon", "wgs84_lat"} <= set(header)
+    assert {"经度(WGS-84)", "纬度(WGS-84)"} <= set(header)  # a Chinese run: Chinese headers
     back = sp.read_stations(check / "check.csv", crs="gcj02")
     assert back.attrs["read_report"]["crs_from"] == "header"
     for point, where in zip(back.geometry, planned, strict=True):
