@@ -120,7 +120,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     kwargs = _run_kwargs(args)
     from .pipeline import COVERAGE_STAGES, run_coverage
 
-    with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet) as on_stage:
+    with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_coverage(args.network, args.stations, out=args.out, overwrite=args.overwrite,
                            on_stage=on_stage, **kwargs)
     print(text("cli.coverage", _lang(args, run.coverage), path=_map_path(run.paths)))
@@ -136,7 +136,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import demo_network_path, demo_stations_path
     from .pipeline import COVERAGE_STAGES, run_coverage
 
-    with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet) as on_stage:
+    with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_coverage(demo_network_path(), demo_stations_path(), out=args.out,
                            overwrite=args.overwrite, on_stage=on_stage, **kwargs)
     print(text("cli.demo", _lang(args, run.coverage), path=_map_path(run.paths, resolve=True)))
@@ -171,8 +171,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     weights = _weights(args.weights)
     from .pipeline import PLAN_STAGES, run_plan
 
-    with (_stage_bar("plan", PLAN_STAGES, quiet=args.quiet) as on_stage,
-          _progress("coverage sets", quiet=args.quiet) as progress):
+    with (_stage_bar("plan", PLAN_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage,
+          _progress("coverage sets", quiet=args.quiet, lang=_lang(args)) as progress):
         run = run_plan(
             args.network, args.stations, out=args.out, overwrite=args.overwrite,
             target_share=target, new_sites=k, candidates=args.candidates, hosts=args.hosts,
@@ -201,7 +201,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     kwargs = {**_run_kwargs(args), "check_options": _check_options(args)}
     from .pipeline import CHECK_STAGES, run_check
 
-    with _stage_bar("check", CHECK_STAGES, quiet=args.quiet) as on_stage:
+    with _stage_bar("check", CHECK_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_check(args.network, args.stations, args.proposals, out=args.out,
                         overwrite=args.overwrite, on_stage=on_stage, **kwargs)
     from ._i18n import percent_text, section
@@ -222,7 +222,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     kwargs = {**_run_kwargs(args), "check_options": _check_options(args)}
     from .pipeline import REPORT_STAGES, run_report
 
-    with _stage_bar("report", REPORT_STAGES, quiet=args.quiet) as on_stage:
+    with _stage_bar("report", REPORT_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_report(args.network, args.stations, out=args.out, overwrite=args.overwrite,
                          proposals=args.proposals or None, districts=args.districts or None,
                          district_col=args.district_col, districts_crs=args.districts_crs,
@@ -426,7 +426,8 @@ not 'nan'
 # --- progress on stderr ----------------------------------------------------------------
 
 @contextlib.contextmanager
-def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+def _progress(label: str, *, quiet: bool,
+              lang: str = "en") -> Iterator[Callable[[int, int], None] | None]:
     """A tqdm progress bar on stderr as a ``progress(done, total)`` callback.
 
     The bar appears at the first call (when siting starts computing coverage sets).
@@ -440,7 +441,8 @@ def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int], None]
 
     def update(done: int, total: int) -> None:
         if not bars:
-            bars.append(tqdm(desc=label, unit="site", file=sys.stderr, leave=False,
+            bars.append(tqdm(desc=_progress_word(label, lang), unit="site", file=sys.stderr,
+                             leave=False,
                              disable=None))  # TTY only
         bars[0].total = total
         bars[0].update(done - bars[0].n)
@@ -453,8 +455,8 @@ def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int], None]
 
 
 @contextlib.contextmanager
-def _stage_bar(label: str, stages: Sequence[str], *,
-               quiet: bool) -> Iterator[Callable[[str], None] | None]:
+def _stage_bar(label: str, stages: Sequence[str], *, quiet: bool,
+               lang: str = "en") -> Iterator[Callable[[str], None] | None]:
     """A tqdm bar on stderr counting the stages of a run (none with --quiet).
 
     Yields the ``on_stage(name)`` callback for the pipeline.
@@ -472,12 +474,20 @@ def _stage_bar(label: str, stages: Sequence[str], *,
         if started:  # the stage before this one has ended
             bar.update(1)
         started.append(name)
-        bar.set_description_str(f"{label}: {name.replace('_', ' ')}")
+        sep = "：" if lang == "zh" else ": "
+        bar.set_description_str(f"{_progress_word(label, lang)}{sep}"
+                                f"{_progress_word(name, lang).replace('_', ' ')}")
 
     try:
         yield on_stage
     finally:
         bar.close()
+
+
+def _progress_word(word: str, lang: str) -> str:
+    from ._i18n.cli import PROGRESS_ZH
+
+    return PROGRESS_ZH.get(word, word) if lang == "zh" else word
 
 
 def _add_rule_options(p: argparse.ArgumentParser) -> None:
