@@ -24,7 +24,14 @@ from typing import Any, NoReturn
 from . import _options as opt
 from ._errors import InputError, StationplanError
 from ._i18n import text
-from ._i18n.cli import LogFormatter, error_text, help_lang, localize_parser, sheet_lang
+from ._i18n.cli import (
+    LogFormatter,
+    error_text,
+    help_lang,
+    localize_parser,
+    sheet_lang,
+    usage_error_text,
+)
 from ._options import CenterlineOptions, CheckOptions, MapOptions, NetworkOptions, StationOptions
 from ._version import __version__
 
@@ -627,10 +634,13 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.commands: Mapping[str, argparse.ArgumentParser] = {}  # set by _parser
+        self.lang = "en"  # of the help and the errors; set by localize_parser
 
     def error(self, message: str) -> NoReturn:
         """Print ``message`` as one line and exit 2 (argparse prints the usage first)."""
         line = " ".join(_suggest(message).split())
+        if self.lang == "zh":
+            self.exit(2, f"{self.prog}: 错误：{usage_error_text(line)}（见 {self.prog} --help）\n")
         self.exit(2, f"{self.prog}: error: {line} (see {self.prog} --help)\n")
 
     # Any: typeshed overloads parse_args on the namespace's type; ours is the default.

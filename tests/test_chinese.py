@@ -287,3 +287,12 @@ def test_a_font_installed_after_the_cache_is_found(tmp_path):
     assert name is not None and name in {f.name for f in manager.ttflist}
     assert str(copy) in {f.fname for f in manager.ttflist}
     assert cjk_font(manager=manager, font_files=[]) == name  # now found in the cache
+
+
+def test_usage_errors_are_chinese_under_zh(capsys):
+    assert main(["coverage", "net.osm", "--lang", "zh"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["stationplan coverage: 错误：缺少必需的参数：stations, --out"
+                   "（见 stationplan coverage --help）"]
+    assert main(["coverage", "net.osm"]) == 2
+    assert capsys.readouterr().err.strip().startswith("stationplan coverage: error: the following")

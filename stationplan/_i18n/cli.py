@@ -239,6 +239,30 @@ def error_text(message: str, lang: str) -> str:
     return message
 
 
+_USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"the following arguments are required: "), "缺少必需的参数："),
+    (re.compile(r"unrecognized arguments: "), "无法识别的参数："),
+    (re.compile(r"; did you mean (\S+)\?$"), r"；是不是要用 \1？"),
+    (re.compile(r"invalid choice: "), "无效的选项值："),
+    (re.compile(r"\(choose from "), "（可选："),
+    (re.compile(r"expected one argument"), "需要一个值"),
+    (re.compile(r"not allowed with argument"), "不能与此参数同时使用："),
+)
+
+
+def usage_error_text(message: str) -> str:
+    """An argparse error in Chinese where its words are the usual ones.
+
+    >>> usage_error_text("the following arguments are required: --out")
+    '缺少必需的参数：--out'
+    >>> usage_error_text("unrecognized arguments: --radius 5; did you mean --radius-m?")
+    '无法识别的参数：--radius 5；是不是要用 --radius-m？'
+    """
+    for pattern, zh in _USAGE_ERRORS_ZH:
+        message = pattern.sub(zh, message)
+    return message
+
+
 # --- the command line's help in Chinese ----------------------------------------------------
 # The English help lives beside each option in stationplan.cli; these replace it under
 # --lang zh or a Chinese locale. Keys: an option's first flag (or a positional's name),
@@ -437,6 +461,8 @@ def localize_parser(parser: argparse.ArgumentParser, sub: Any, lang: str) -> Non
     side = 1 if lang == "zh" else 0
     heading = HELP_ZH["examples"] if lang == "zh" else "examples:"
     parser.formatter_class = help_formatter(lang)
+    for p in [parser, *sub.choices.values()]:
+        p.lang = lang  # read by the command line's _Parser.error
     parser.epilog = heading + "\n" + "\n".join(
         f"  {pair[side]}" for pair in HELP_EXAMPLES.values())
     for name, p in sub.choices.items():
