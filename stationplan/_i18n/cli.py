@@ -154,6 +154,10 @@ _LOG_ARGS_ZH: Mapping[str, str] = MappingProxyType({
 _LOG_CODES = re.compile(r"\b(accept|redundant|too_close|off_network|outside_area|invalid"
                         r"|existing|proposed|rejected)\b")
 _STATUS_ZH = MappingProxyType({"existing": "现有", "proposed": "拟建", "rejected": "未采用"})
+# Phrases inside arguments (the reader's counts: "; 1 blank rows skipped").
+_LOG_PHRASES_ZH = (("; ", "；"), (" blank rows skipped", " 个空行已跳过"),
+                   (" swapped fixed", " 个经纬度互换已纠正"), (" rounded", " 个坐标精度过低"),
+                   (" possible duplicates", " 个疑似重复"))
 _UNIT_M = re.compile(r"^(\d+(?:\.\d+)?) m$")
 
 
@@ -191,6 +195,9 @@ def _log_arg(value: object, verdicts: Mapping[str, str]) -> object:
     m = _UNIT_M.match(value)
     if m:
         return f"{m[1]} 米"
+    if value.startswith("; "):  # the counts the reader adds to its line
+        for en, zh in _LOG_PHRASES_ZH:
+            value = value.replace(en, zh)
     return _LOG_CODES.sub(lambda c: verdicts.get(c[1]) or _STATUS_ZH.get(c[1], c[1]), value)
 
 
