@@ -574,7 +574,9 @@ def _add_station_options(p: argparse.ArgumentParser) -> None:
 def _add_map_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("map", "language and basemap of coverage_map.html")
     g.add_argument("--lang", choices=opt.LANGS, default=None,
-                   help="language of the map (default: Chinese for Chinese place names)")
+                   help="language of everything the run shows: maps, PNGs, report, check.csv, "
+                        "log and closing lines (default: Chinese when the station sheet has "
+                        "Chinese headers or names, or the place names are Chinese)")
     g.add_argument("--basemap", choices=opt.BASEMAPS, default=opt.BASEMAP,
                    help="osm, carto (light), tianditu (needs --tianditu-key) or gaode (every "
                         "layer is then shifted to GCJ-02 to match the tiles); "
