@@ -47,27 +47,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a one-line usage error (2)
         return exc.code if isinstance(exc.code, int) else 0
-    if getattr(args, "lang", None) is None and "lang" in vars(args):
-        args.lang = _data_lang(args)  # the whole run, not just its messages, speaks it
+    if args.lang is None:  # every command has --lang; the whole run speaks the sheet's
+        args.lang = sheet_lang(getattr(args, "stations", None), getattr(args, "sheet", None))
     with (_logging_to_stderr(quiet=args.quiet, debug=args.debug, lang=_lang(args)),
           _sigterm_interrupts()):
         return _run(args)
 
 
 def _lang(args: argparse.Namespace, coverage: Any = None) -> str:
-    """The language of the run's messages: ``--lang``, the station file's, or (given the
-    run's coverage, after the run) the run's own; English while still unknown."""
-    lang = getattr(args, "lang", None) or _data_lang(args)
+    """The language of the run's messages: ``--lang`` or the station sheet's (see main),
+    else, given the run's coverage (after the run), the run's own; English while unknown."""
+    lang = args.lang
     if lang is None and coverage is not None:
         from ._i18n import run_lang
 
         lang = run_lang(None, coverage)
     return lang or "en"
-
-
-def _data_lang(args: argparse.Namespace) -> str | None:
-    """"zh" when the run's station file has Chinese headers or names (see sheet_lang)."""
-    return sheet_lang(getattr(args, "stations", None), getattr(args, "sheet", None))
 
 
 class _Terminated(KeyboardInterrupt):
