@@ -216,11 +216,21 @@ _ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
                 re.S),
      "{name}：{n} 个站点都无法使用（{rest}）"),
 )
+# The hints that follow "not found", in Chinese.
+_HINTS_ZH = (
+    ("; give an OSM file (.osm, .osm.pbf, ...), a centerline file or GraphML",
+     "；请给出 OSM 文件（.osm、.osm.pbf 等）、道路中心线文件或 GraphML"),
+    ("; to download, write place:NAME, bbox:W,S,E,N or point:LON,LAT,M",
+     "；要在线下载，请写 place:地名、bbox:西,南,东,北 或 point:经度,纬度,距离米"),
+    ("; give a polygon file (GeoJSON, GeoPackage, Shapefile) of the places where no station "
+     "may go", "；请给出禁止设站范围的多边形文件（GeoJSON、GeoPackage、Shapefile）"),
+)
 _FILE_WORDS = MappingProxyType({
     "station file": "站点文件", "network file": "路网文件", "OSM file": "OSM 文件",
     "proposal file": "拟建站点文件", "--exclude file": "--exclude 文件",
     "--hosts file": "--hosts 文件", "--area file": "--area 文件",
-    "--districts file": "--districts 文件", "file": "文件",
+    "--districts file": "--districts 文件", "file": "文件", "area file": "规划范围文件",
+    "hosts file": "商户文件",
 })
 
 
@@ -242,6 +252,8 @@ def error_text(message: str, lang: str) -> str:
             fields = m.groupdict()
             if "what" in fields:
                 fields["what_zh"] = _FILE_WORDS.get(fields["what"], fields["what"])
+                for en, zh in _HINTS_ZH:
+                    fields["rest"] = fields["rest"].replace(en, zh)
             return template.format(**fields)
     return message
 
