@@ -35,7 +35,15 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from ._errors import InputError
-from ._i18n import percent_text, plan_certificate, plan_shortfall, run_lang, section
+from ._i18n import (
+    WORDS,
+    percent_text,
+    plan_certificate,
+    plan_shortfall,
+    run_lang,
+    section,
+    station_reason_text,
+)
 from ._i18n import text as text_in
 from ._io import script_json
 from ._options import BASEMAPS, MapOptions  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
@@ -613,7 +621,9 @@ def _rejected_rows(bad: gpd.GeoDataFrame, text: Mapping[str, str], view: _View,
         snap_m = float(snap) if snap is not None and not pd.isna(snap) else math.nan
         popup = _popup(
             f'<i class="fa-solid {ms.REJECTED_ICON}"></i> {title}',
-            [(text["status"], _esc(status)), (text["reason"], _esc(reason)),
+            [(text["status"], _esc(text_in(f"station_status.{status}", lang)
+                                    if f"station_status.{status}" in WORDS[lang] else status)),
+             (text["reason"], _esc(station_reason_text(reason, lang))),
              (text["snap"], "" if math.isnan(snap_m) else ms.fmt_m(snap_m, lang))],
             None, text,
         )

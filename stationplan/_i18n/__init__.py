@@ -478,6 +478,10 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "export_col.gcj02_lat": ("gcj02_lat", "纬度(GCJ-02)"),
     "export_col.bd09_lng": ("bd09_lng", "经度(BD-09)"),
     "export_col.bd09_lat": ("bd09_lat", "纬度(BD-09)"),
+    # station_status: why a station row is not used (stationplan.stations), in words
+    "station_status.ok": ("ok", "可用"),
+    "station_status.invalid": ("invalid", "无效"),
+    "station_status.too_far_from_street": ("too far from a street", "距街道过远"),
     "check_cell.true": ("true", "是"),
     "check_cell.false": ("false", "否"),
     "check_cell.proposal": ("proposal", "提议站点"),
@@ -752,6 +756,44 @@ def run_lang(lang: str | None, coverage: Any) -> str:
     See :func:`resolve_lang` and :func:`run_names`.
     """
     return resolve_lang(lang, run_names(coverage))
+
+
+# --- why a station row is not used -------------------------------------------------------
+
+# The reader's and the snapper's reasons, as patterns: (English, Chinese with the groups).
+_STATION_REASONS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\brow (\d+): "), r"第 \1 行："),
+    (re.compile(r"column '([^']*)': value is missing"), r"“\1”列缺少数值"),
+    (re.compile(r"column '([^']*)': ('[^']*') is not a (?:finite )?number"),
+     r"“\1”列的 \2 不是有效数字"),
+    (re.compile(r"more than ([\d.]+) m from every street of the network"),
+     r"距路网所有街道超过 \1 米"),
+    (re.compile(r"more than any distance from every street of the network"),
+     "距路网所有街道都太远"),
+    (re.compile(r"; "), "；"),
+)
+
+
+def station_reason_text(reason: object, lang: str) -> str:
+    """Why a station row is not used, in ``lang``: the usual reasons in Chinese.
+
+    The reasons are written in English where they arise (the reader names file, row and
+    column); the common ones are shown in Chinese, others as they are.
+
+    >>> station_reason_text("s.csv row 8: column 'lat': value is missing", "zh")
+    's.csv 第 8 行：“lat”列缺少数值'
+    >>> station_reason_text("more than 100 m from every street of the network", "zh")
+    '距路网所有街道超过 100 米'
+    >>> station_reason_text(None, "zh"), station_reason_text("row 2: x", "en")
+    ('', 'row 2: x')
+    """
+    if not isinstance(reason, str):
+        return ""
+    if lang != "zh":
+        return reason
+    for pattern, zh in _STATION_REASONS_ZH:
+        reason = pattern.sub(zh, reason)
+    return reason
 
 
 # --- road classes ---------------------------------------------------------------------

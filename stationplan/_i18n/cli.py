@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from .._options import LANGS
-from . import has_cjk, section
+from . import has_cjk, section, station_reason_text
 
 # The library's log lines in Chinese, keyed by the English %-format template the library
 # logs (``record.msg``); the fields are the same, in the same order. The command line's log
@@ -195,6 +195,8 @@ def _log_arg(value: object, verdicts: Mapping[str, str]) -> object:
     m = _UNIT_M.match(value)
     if m:
         return f"{m[1]} 米"
+    if " row " in value or "from every street" in value:  # a station's reason
+        return station_reason_text(value, "zh")
     if value.startswith("; "):  # the counts the reader adds to its line
         for en, zh in _LOG_PHRASES_ZH:
             value = value.replace(en, zh)
