@@ -4,9 +4,17 @@ from __future__ import annotations
 
 
 class StationplanError(Exception):
-    """Base class of every error stationplan raises on purpose."""
+    """Base class of every error stationplan raises on purpose.
+
+    ``zh`` is the message in Chinese when the raiser has it (a message built from a finding
+    whose words are in the zh/en table); the command line shows it under ``--lang zh``.
+    """
 
     exit_code = 1
+
+    def __init__(self, *args: object, zh: str | None = None) -> None:
+        super().__init__(*args)
+        self.zh = zh
 
 
 class InputError(StationplanError, ValueError):

@@ -23,6 +23,15 @@ from typing import Any, NoReturn
 
 from . import _options as opt
 from ._errors import InputError, StationplanError
+from ._i18n import text
+from ._i18n.cli import (
+    LogFormatter,
+    error_text,
+    help_lang,
+    localize_parser,
+    sheet_lang,
+    usage_error_text,
+)
 from ._options import CenterlineOptions, CheckOptions, MapOptions, NetworkOptions, StationOptions
 from ._outdir import DISK_FULL
 from ._version import __version__
@@ -33,13 +42,28 @@ DEMO_OUT = "maps/demo"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code."""
-    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(help_lang(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a one-line usage error (2)
         return exc.code if isinstance(exc.code, int) else 0
-    with _logging_to_stderr(quiet=args.quiet, debug=args.debug), _sigterm_interrupts():
+    if args.lang is None:  # every command has --lang; the whole run speaks the sheet's
+        args.lang = sheet_lang(getattr(args, "stations", None), getattr(args, "sheet", None))
+    with (_logging_to_stderr(quiet=args.quiet, debug=args.debug, lang=_lang(args)),
+          _sigterm_interrupts()):
         return _run(args)
+
+
+def _lang(args: argparse.Namespace, coverage: Any = None) -> str:
+    """The language of the run's messages: ``--lang`` or the station sheet's (see main),
+    else, given the run's coverage (after the run), the run's own; English while unknown."""
+    lang = args.lang
+    if lang is None and coverage is not None:
+        from ._i18n import run_lang
+
+        lang = run_lang(None, coverage)
+    return lang or "en"
 
 
 class _Terminated(KeyboardInterrupt):
@@ -69,14 +93,17 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:
         if args.debug:
             raise
-        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
-        print(f"stationplan: {what}; nothing was half-written (an output folder holds the "
-              "earlier outputs, or none)", file=sys.stderr)
+        what = "cli.terminated" if isinstance(exc, _Terminated) else "cli.interrupted"
+        print(f"stationplan: {text(what, _lang(args))}", file=sys.stderr)
         return 143 if isinstance(exc, _Terminated) else 130
     except StationplanError as exc:
         if args.debug:
             raise
-        print(f"stationplan: error: {_one_line(exc)}", file=sys.stderr)
+        lang = _lang(args)
+        sep = "：" if lang == "zh" else ": "
+        own = exc.zh if lang == "zh" and exc.zh else None  # the raiser's own Chinese
+        message = " ".join(own.split()) if own else error_text(_one_line(exc), lang)
+        print(f"stationplan: {text('cli.error', lang)}{sep}{message}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # the machine's, not a bug: a file that cannot be read, a full disk
         if args.debug or exc.errno is None:
@@ -86,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        print(f"stationplan: internal error: {_one_line(exc)} (rerun with --debug)",
+        print(f"stationplan: {text('cli.internal', _lang(args), msg=_one_line(exc))}",
               file=sys.stderr)
         return 70
 
@@ -101,10 +128,10 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     kwargs = _run_kwargs(args)
     from .pipeline import COVERAGE_STAGES, run_coverage
 
-    with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet) as on_stage:
+    with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_coverage(args.network, args.stations, out=args.out, overwrite=args.overwrite,
                            on_stage=on_stage, **kwargs)
-    print(f"coverage map: {_map_path(run.paths)}")
+    print(text("cli.coverage", _lang(args, run.coverage), path=_map_path(run.paths)))
     return 0
 
 
@@ -117,10 +144,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import demo_network_path, demo_stations_path
     from .pipeline import COVERAGE_STAGES, run_coverage
 
-    with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet) as on_stage:
+    with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_coverage(demo_network_path(), demo_stations_path(), out=args.out,
                            overwrite=args.overwrite, on_stage=on_stage, **kwargs)
-    print(f"demo map: {_map_path(run.paths, resolve=True)}")
+    print(text("cli.demo", _lang(args, run.coverage), path=_map_path(run.paths, resolve=True)))
     return 0
 
 
@@ -133,9 +160,10 @@ def _cmd_network(args: argparse.Namespace) -> int:
                       network_options=network_options)
     net, paths = run.network, run.paths
     isl = net.islands()
-    print(f"network: {paths['network.gpkg']} ({len(net.edges)} street segments, "
-          f"{net.total_length_m / 1000:.1f} km, {net.demand_length_m / 1000:.1f} km to serve, "
-          f"{isl['count']} islands with {isl['length_m'] / 1000:.1f} km)")
+    print(text("cli.network", _lang(args), path=paths["network.gpkg"],
+               segments=len(net.edges), km=f"{net.total_length_m / 1000:.1f}",
+               demand=f"{net.demand_length_m / 1000:.1f}", islands=isl["count"],
+               island_km=f"{isl['length_m'] / 1000:.1f}"))
     return 0
 
 
@@ -151,8 +179,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     weights = _weights(args.weights)
     from .pipeline import PLAN_STAGES, run_plan
 
-    with (_stage_bar("plan", PLAN_STAGES, quiet=args.quiet) as on_stage,
-          _progress("coverage sets", quiet=args.quiet) as progress):
+    with (_stage_bar("plan", PLAN_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage,
+          _progress("coverage sets", quiet=args.quiet, lang=_lang(args)) as progress):
         run = run_plan(
             args.network, args.stations, out=args.out, overwrite=args.overwrite,
             target_share=target, new_sites=k, candidates=args.candidates, hosts=args.hosts,
@@ -166,13 +194,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         )
     from ._i18n import percent_text, plan_certificate, plan_shortfall
 
-    s = run.plan.summary
-    print(f"{s['new_sites']} new sites: coverage {percent_text(s['coverage_before'])} -> "
-          f"{percent_text(s['coverage_after'])} of {s['demand_m'] / 1000:.1f} km of streets; "
-          f"{plan_certificate(s, 'en')}; map: {_map_path(run.paths)}")
-    shortfall = plan_shortfall(s, "en")
+    s, lang = run.plan.summary, _lang(args, run.coverage)
+    print(text("cli.plan", lang, n=s["new_sites"], before=percent_text(s["coverage_before"]),
+               after=percent_text(s["coverage_after"]), km=f"{s['demand_m'] / 1000:.1f}",
+               certificate=plan_certificate(s, lang), path=_map_path(run.paths)))
+    shortfall = plan_shortfall(s, lang)
     if shortfall:
-        print(f"not reached: {shortfall}")
+        print(text("cli.not_reached", lang, why=shortfall))
     return 0
 
 
@@ -181,16 +209,19 @@ def _cmd_check(args: argparse.Namespace) -> int:
     kwargs = {**_run_kwargs(args), "check_options": _check_options(args)}
     from .pipeline import CHECK_STAGES, run_check
 
-    with _stage_bar("check", CHECK_STAGES, quiet=args.quiet) as on_stage:
+    with _stage_bar("check", CHECK_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_check(args.network, args.stations, args.proposals, out=args.out,
                         overwrite=args.overwrite, on_stage=on_stage, **kwargs)
-    from ._i18n import percent_text
+    from ._i18n import percent_text, section
 
-    summary = run.check_summary
-    counts = ", ".join(f"{n} {v}" for v, n in summary["by_verdict"].items() if n)
+    summary, lang = run.check_summary, _lang(args, run.coverage)
+    words = section("verdict", lang)
+    counts = text("sep.list", lang).join(
+        text("cli.count", lang, n=n, what=words[v] if lang == "zh" else v)
+        for v, n in summary["by_verdict"].items() if n)
     before, after = (percent_text(summary[k]) for k in ("coverage_before", "coverage_after"))
-    print(f"{summary['proposals']} proposals: {counts}; coverage {before} -> {after} "
-          f"with the accepted ones; table: {run.paths['check.csv']}")
+    print(text("cli.check", lang, n=summary["proposals"], counts=counts, before=before,
+               after=after, path=run.paths["check.csv"]))
     return 0
 
 
@@ -199,12 +230,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     kwargs = {**_run_kwargs(args), "check_options": _check_options(args)}
     from .pipeline import REPORT_STAGES, run_report
 
-    with _stage_bar("report", REPORT_STAGES, quiet=args.quiet) as on_stage:
+    with _stage_bar("report", REPORT_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_report(args.network, args.stations, out=args.out, overwrite=args.overwrite,
                          proposals=args.proposals or None, districts=args.districts or None,
                          district_col=args.district_col, districts_crs=args.districts_crs,
                          on_stage=on_stage, **kwargs)
-    print(f"report: {run.paths['report.html']}")
+    print(text("cli.report", _lang(args, run.coverage), path=run.paths["report.html"]))
     return 0
 
 
@@ -217,10 +248,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .stations import read_stations, station_markers
 
     markers = station_markers(read_stations(args.stations, **_station_options(args).read_kwargs()))
-    path = write_stations(markers, args.out, format=args.format)
+    path = write_stations(markers, args.out, format=args.format, lang=_lang(args))
     counts = markers["status"].value_counts()
     log.info("exported %s", ", ".join(f"{n} {s}" for s, n in counts.items()))
-    print(f"{args.format}: {path}")
+    print(text("cli.export", _lang(args), format=args.format, path=path))
     return 0
 
 
@@ -404,7 +435,8 @@ not 'nan'
 # --- progress on stderr ----------------------------------------------------------------
 
 @contextlib.contextmanager
-def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+def _progress(label: str, *, quiet: bool,
+              lang: str = "en") -> Iterator[Callable[[int, int], None] | None]:
     """A tqdm progress bar on stderr as a ``progress(done, total)`` callback.
 
     The bar appears at the first call (when siting starts computing coverage sets).
@@ -418,7 +450,8 @@ def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int], None]
 
     def update(done: int, total: int) -> None:
         if not bars:
-            bars.append(tqdm(desc=label, unit="site", file=sys.stderr, leave=False,
+            bars.append(tqdm(desc=_progress_word(label, lang), unit="site", file=sys.stderr,
+                             leave=False,
                              disable=None))  # TTY only
         bars[0].total = total
         bars[0].update(done - bars[0].n)
@@ -431,8 +464,8 @@ def _progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int], None]
 
 
 @contextlib.contextmanager
-def _stage_bar(label: str, stages: Sequence[str], *,
-               quiet: bool) -> Iterator[Callable[[str], None] | None]:
+def _stage_bar(label: str, stages: Sequence[str], *, quiet: bool,
+               lang: str = "en") -> Iterator[Callable[[str], None] | None]:
     """A tqdm bar on stderr counting the stages of a run (none with --quiet).
 
     Yields the ``on_stage(name)`` callback for the pipeline.
@@ -450,12 +483,20 @@ def _stage_bar(label: str, stages: Sequence[str], *,
         if started:  # the stage before this one has ended
             bar.update(1)
         started.append(name)
-        bar.set_description_str(f"{label}: {name.replace('_', ' ')}")
+        sep = "：" if lang == "zh" else ": "
+        bar.set_description_str(f"{_progress_word(label, lang)}{sep}"
+                                f"{_progress_word(name, lang).replace('_', ' ')}")
 
     try:
         yield on_stage
     finally:
         bar.close()
+
+
+def _progress_word(word: str, lang: str) -> str:
+    from ._i18n.cli import PROGRESS_ZH
+
+    return PROGRESS_ZH.get(word, word) if lang == "zh" else word
 
 
 def _add_rule_options(p: argparse.ArgumentParser) -> None:
@@ -535,7 +576,9 @@ def _add_station_options(p: argparse.ArgumentParser) -> None:
 def _add_map_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("map", "language and basemap of coverage_map.html")
     g.add_argument("--lang", choices=opt.LANGS, default=None,
-                   help="language of the map (default: Chinese for Chinese place names)")
+                   help="language of everything the run shows: maps, PNGs, report, check.csv, "
+                        "log and closing lines (default: Chinese when the station sheet has "
+                        "Chinese headers or names, or the place names are Chinese)")
     g.add_argument("--basemap", choices=opt.BASEMAPS, default=opt.BASEMAP,
                    help="osm, carto (light), tianditu (needs --tianditu-key) or gaode (every "
                         "layer is then shifted to GCJ-02 to match the tiles); default: gaode "
@@ -595,10 +638,13 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.commands: Mapping[str, argparse.ArgumentParser] = {}  # set by _parser
+        self.lang = "en"  # of the help and the errors; set by localize_parser
 
     def error(self, message: str) -> NoReturn:
         """Print ``message`` as one line and exit 2 (argparse prints the usage first)."""
         line = " ".join(_suggest(message).split())
+        if self.lang == "zh":
+            self.exit(2, f"{self.prog}: 错误：{usage_error_text(line)}（见 {self.prog} --help）\n")
         self.exit(2, f"{self.prog}: error: {line} (see {self.prog} --help)\n")
 
     # Any: typeshed overloads parse_args on the namespace's type; ours is the default.
@@ -635,7 +681,8 @@ def _suggest(message: str) -> str:
     return message
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(lang: str = "en") -> argparse.ArgumentParser:
+    """The command line's parser, its help in ``lang`` with a worked example per command."""
     parser = _Parser(
         prog="stationplan", description="Plan care-station coverage along street networks."
     )
@@ -780,16 +827,22 @@ def _parser() -> argparse.ArgumentParser:
     _add_network_options(rep)
     _add_station_options(rep)
     rep.set_defaults(func=_cmd_report)
+    for p in (net, exp):  # the other commands have it among the map options
+        p.add_argument("--lang", choices=opt.LANGS, default=None,
+                       help="language of the messages (default: Chinese for a station file "
+                            "with Chinese headers or names)")
     parser.commands = sub.choices
+    localize_parser(parser, sub, lang)
     return parser
 
 
 @contextlib.contextmanager
-def _logging_to_stderr(*, quiet: bool, debug: bool) -> Iterator[None]:
-    """Show the library's log on stderr for one run, then put the logger back as it was."""
+def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterator[None]:
+    """Show the library's log on stderr for one run, in ``lang``, then put the logger back
+    as it was."""
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.setFormatter(LogFormatter(lang))
     saved = (log.level, log.propagate)
     log.addHandler(handler)
     log.setLevel(level)

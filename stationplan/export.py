@@ -45,6 +45,7 @@ import shapely
 from . import chinacrs
 from ._errors import InputError
 from ._i18n import section
+from ._i18n import text as text_in
 from ._io import atomic_write_bytes, csv_bytes, neutralise, xlsx_bytes, xml_text
 from ._markers import rank_number, station_markers
 from ._outdir import check_export_suffix
@@ -310,16 +311,22 @@ def write_geojson(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> P
     return _done(atomic_write_bytes(path, (text + "\n").encode("utf-8")), len(records), "GeoJSON")
 
 
-def _table(records: list[_Station]) -> list[list[object]]:
+def _table(records: list[_Station], *, lang: str = "en") -> list[list[object]]:
     """The rows of the CSV and Excel tables, header first: text, the rank as a number and
-    coordinates rounded to 6 decimals (None where a station has no location)."""
-    rows: list[list[object]] = [[*_CSV_TEXT, *_CSV_COORDS]]
+    coordinates rounded to 6 decimals (None where a station has no location). In Chinese
+    the headers (coordinate ones tagged, e.g. ``经度(GCJ-02)``, so the table reads back in
+    place), statuses, kinds and services are words."""
+    zh = lang == "zh"
+    rows: list[list[object]] = [[text_in(f"export_col.{c}", lang)
+                                 for c in (*_CSV_TEXT, *_CSV_COORDS)]]
     for r in records:
         coords: list[object] = [None] * len(_CSV_COORDS)
         if r.wgs84 is not None and r.gcj02 is not None and r.bd09 is not None:
             coords = [round(c, 6) for c in (*r.wgs84, *r.gcj02, *r.bd09)]
-        rows.append([r.station_id, r.name, r.status, r.kind, r.rank, r.address, r.phone,
-                     r.hours, ";".join(r.services), r.reason, *coords])
+        rows.append([r.station_id, r.name, _status_label(r.status) if zh else r.status,
+                     _kind_label(r.kind) if zh else r.kind, r.rank, r.address, r.phone,
+                     r.hours, _service_labels(r.services) if zh else ";".join(r.services),
+                     r.reason, *coords])
     return rows
 
 
@@ -338,7 +345,8 @@ def _csv_cell(value: object) -> str:
     return neutralise(str(value))
 
 
-def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
+              lang: str = "en") -> Path:
     """Write stations as a CSV table with WGS-84, GCJ-02 and BD-09 coordinates side by side.
 
     The file is UTF-8 with a BOM and CRLF line ends, so Excel shows Chinese correctly.
@@ -355,6 +363,10 @@ def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
         Stations in EPSG:4326 (see the module docstring for the columns).
     path
         File to write (``.csv``); replaced atomically.
+    lang
+        "en", or "zh" for Chinese headers (the coordinate ones tagged, e.g.
+        ``经度(GCJ-02)``, so the file still reads back in place), statuses, kinds and
+        services.
 
     Returns
     -------
@@ -363,11 +375,12 @@ def write_csv(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
     """
     check_export_suffix(path, "csv")
     records = _records(stations)
-    rows = [[_csv_cell(v) for v in row] for row in _table(records)]
+    rows = [[_csv_cell(v) for v in row] for row in _table(records, lang=lang)]
     return _done(atomic_write_bytes(path, csv_bytes(rows)), len(records), "CSV")
 
 
-def write_xlsx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+def write_xlsx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
+               lang: str = "en") -> Path:
     """Write stations as an Excel workbook with the columns of :func:`write_csv`.
 
     One sheet, ``stations``: a bold, frozen header row, then one row per station in
@@ -382,6 +395,8 @@ def write_xlsx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path
         Stations in EPSG:4326 (see the module docstring for the columns).
     path
         File to write (``.xlsx``); replaced atomically.
+    lang
+        Language of the headers, statuses, kinds and services ("en" or "zh").
 
     Returns
     -------
@@ -390,8 +405,9 @@ def write_xlsx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path
     """
     check_export_suffix(path, "xlsx")
     records = _records(stations)
-    data = xlsx_bytes([("stations", _table(records))],
-                      number_formats=dict.fromkeys(_CSV_COORDS, _DEGREES))
+    data = xlsx_bytes([("stations", _table(records, lang=lang))],
+                      number_formats={text_in(f"export_col.{c}", lang): _DEGREES
+                                      for c in _CSV_COORDS})
     return _done(atomic_write_bytes(path, data), len(records), "Excel workbook")
 
 
@@ -689,7 +705,7 @@ _WRITERS: Mapping[str, Callable[..., Path]] = MappingProxyType({
 
 
 def write_stations(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
-                   format: str) -> Path:
+                   format: str, lang: str = "en") -> Path:
     """Write stations in one of the map-app formats.
 
     Parameters
@@ -703,6 +719,10 @@ def write_stations(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
         ``"geojson"``, ``"csv"``, ``"xlsx"`` (the CSV's columns in a workbook),
         ``"kml"``, ``"gpx"``, ``"amap"`` (a point layer for Amap 企业智图, .xlsx) or
         ``"amap-maplab"`` (an Amap Map Lab upload, .xlsx or .csv).
+    lang
+        Language of the CSV and xlsx tables' headers, statuses, kinds and services ("en"
+        or "zh"); the other formats are the same in both (KML, GPX and the Amap sheets
+        show Chinese words).
 
     Returns
     -------
@@ -711,4 +731,6 @@ def write_stations(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
     """
     fmt = str(format).lower()
     check_export_suffix(path, fmt)
+    if fmt in ("csv", "xlsx"):
+        return _WRITERS[fmt](stations, path, lang=lang)
     return _WRITERS[fmt](stations, path)

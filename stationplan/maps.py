@@ -33,7 +33,15 @@ from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from ._errors import InputError
-from ._i18n import percent_text, plan_certificate, plan_shortfall, run_lang, section
+from ._i18n import (
+    WORDS,
+    percent_text,
+    plan_certificate,
+    plan_shortfall,
+    run_lang,
+    section,
+    station_reason_text,
+)
 from ._i18n import text as text_in
 from ._io import script_json
 from ._options import BASEMAPS, MapOptions  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
@@ -157,7 +165,8 @@ def coverage_map(
 
     other = coverage.pieces[coverage.pieces["status"] == "ignored"]
     if len(other):
-        _line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} km)",
+        km = text_in("unit.km", lang)
+        _line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} {km})",
                     "spOther", _other_features(other, text, view), precision,
                     attribution=osm_attr)
     phases: dict[str, list[Any]] = {"before": [], "after": []}
@@ -227,6 +236,7 @@ def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
     first, and their shapes carry the class ``sp-today`` too.
     """
     prefix = text["before_prefix"] if today else ""
+    km = text_in("unit.km", lang)
     names = _station_names(coverage.stations)
     limit = coverage.rule.limit_m
     service = md.service_areas(coverage)
@@ -234,9 +244,9 @@ def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
     layers = [
         (f"{prefix}{text['service']} ({len(service)})", "spAreas",
          _service_features(service, names, text, lang, view), None),
-        (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} km)", "spStreets",
+        (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} {km})", "spStreets",
          _street_features(bands, edges, text, view, lang), osm_attr),
-        (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} km)", "spGaps",
+        (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} {km})", "spGaps",
          _gap_features(gaps, limit, text, view, lang), osm_attr),
     ]
     groups = []
@@ -652,7 +662,9 @@ def _rejected_rows(bad: gpd.GeoDataFrame, text: Mapping[str, str], view: _View,
         snap_m = float(snap) if snap is not None and not pd.isna(snap) else math.nan
         popup = _popup(
             f"{ms.icon(ms.REJECTED_ICON)} {title}",
-            [(text["status"], _esc(status)), (text["reason"], _esc(reason)),
+            [(text["status"], _esc(text_in(f"station_status.{status}", lang)
+                                    if f"station_status.{status}" in WORDS[lang] else status)),
+             (text["reason"], _esc(station_reason_text(reason, lang))),
              (text["snap"], "" if math.isnan(snap_m) else ms.fmt_m(snap_m, lang))],
             None, text,
         )
@@ -709,8 +721,8 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
     binding = text.get(f"binding_{rule.binding}", rule.binding)
     if zh:
         lines = [
-            f"{text['covered']} {covered_km:.1f} km，{text['of']} {total_km:.1f} km",
-            f"{text['gap']} {gap_km:.1f} km（{n_runs} {text['clusters']}）",
+            f"{text['covered']} {covered_km:.1f} 公里，{text['of']} {total_km:.1f} 公里",
+            f"{text['gap']} {gap_km:.1f} 公里（{n_runs} {text['clusters']}）",
             f"{n_existing} {text['existing_n']}"
             + (f"，{rejected} {text['rejected_n']}" if rejected else ""),
             f"{text['rule']}：{mode}{text['distance']} {limit} 以内"

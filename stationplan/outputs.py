@@ -194,23 +194,24 @@ def write_check_outputs(
     dict
         File name -> path written.
     """
+    from ._i18n import run_lang
     from ._io import atomic_write_bytes, atomic_write_text, csv_bytes, geojson_text, json_text
     from ._io import xlsx_bytes as workbook
     from ._render.checkmap import check_map
 
     out = open_out_dir(out_dir, CHECK_FILES, overwrite=overwrite)
-    table = _check_table(checked)
+    codes, table = _check_table(checked,
+                                lang=run_lang((map_options or MapOptions()).lang, coverage))
     fmap = check_map(coverage, gaps, checked, area=area, map_options=map_options)
     paths = {
         "check.geojson": atomic_write_text(out / "check.geojson", geojson_text(checked)),
         "check_summary.json": atomic_write_text(out / "check_summary.json", json_text(summary)),
         "check_map.html": atomic_write_text(out / "check_map.html", fmap.get_root().render()),
     }
-    header = table[0]
-    rows = [header, *([_csv_text(v, h) for v, h in zip(row, header, strict=True)]
-                      for row in table[1:])]
+    rows = [table[0], *([_csv_text(v, c) for v, c in zip(row, codes, strict=True)]
+                        for row in table[1:])]
     paths["check.csv"] = atomic_write_bytes(out / "check.csv", csv_bytes(rows))
-    formats = {h: "0.000000" for h in header if _is_degrees(h)}
+    formats = {h: "0.000000" for h, c in zip(table[0], codes, strict=True) if _is_degrees(c)}
     paths["check.xlsx"] = atomic_write_bytes(out / "check.xlsx",
                                              workbook([("check", table)], number_formats=formats))
     log.debug("wrote %d check files to %s", len(paths), out)
@@ -224,39 +225,72 @@ _CHECK_COORDS = {"lon": ("wgs84_lon",), "lat": ("wgs84_lat", "gcj02_lon", "gcj02
                  "snap_lon": ("wgs84_snap_lon",), "snap_lat": ("wgs84_snap_lat",)}
 
 
-def _check_table(checked: gpd.GeoDataFrame) -> list[list[Any]]:
+def _check_table(checked: gpd.GeoDataFrame, *,
+                 lang: str = "en") -> tuple[list[str], list[list[Any]]]:
     """The table of ``check.csv`` and ``check.xlsx``: header, then one row per proposal.
 
     Values are typed and rounded as the CSV shows them: metres and other decimals to 3
     places, coordinates to 6 (GCJ-02 computed from WGS-84), whole numbers as ``int``,
-    flags as ``bool``, missing values ``None``, text as it is.
+    flags as ``bool``, missing values ``None``, text as it is. In Chinese (``lang="zh"``)
+    the headers, verdicts, reasons, road classes, conflict kinds and yes/no are words;
+    the coordinate headers name their system either way (``wgs84_lon``, ``经度(WGS-84)``),
+    so the table reads back in place (see :func:`~stationplan.read_stations`).
 
     Parameters
     ----------
     checked
-        Result of :func:`~stationplan.check_sites`.
+        Result of :func:`~stationplan.check_sites` (its ``check_settings`` attribute gives
+        the reasons' figures).
+    lang
+        "en" or "zh".
 
     Returns
     -------
-    list of list
+    codes : list of str
+        The column codes (``verdict``, ``wgs84_lon``, ...), whatever the language.
+    table : list of list
         ``[header, *rows]``.
     """
     import numpy as np
 
     from . import chinacrs
-    from .check import CHECK_COLUMNS
+    from ._i18n import road_class_text, section, text
+    from .check import CHECK_COLUMNS, reason_text
 
     frame = checked[list(CHECK_COLUMNS)]
     columns = {name: [_typed(v) for v in frame[name].tolist()] for name in CHECK_COLUMNS
                if name not in _CHECK_COORDS}
+    if lang != "en":
+        settings = checked.attrs.get("check_settings", {})
+        verdicts, cells = section("verdict", lang), section("check_cell", lang)
+        yes_no = {True: cells.get("true", "true"), False: cells.get("false", "false")}
+        records = frame.to_dict("records")
+        for name, values in columns.items():
+            for i, value in enumerate(values):
+                if isinstance(value, bool):
+                    values[i] = yes_no[value]
+                elif name == "verdict":
+                    values[i] = verdicts.get(value, value)
+                elif name == "reason" and settings:
+                    values[i] = reason_text(records[i], settings, lang)
+                elif name == "road_class" and isinstance(value, str) and value:
+                    values[i] = road_class_text(value, lang)
+                elif name == "conflict_kind" and isinstance(value, str):
+                    values[i] = cells.get(value, value)
     lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
     gcj = chinacrs.wgs84_to_gcj02(lon, lat) if len(lon) else (lon, lat)
-    for name, values in (("wgs84_lon", lon), ("wgs84_lat", lat), ("gcj02_lon", gcj[0]),
+    for name, coords in (("wgs84_lon", lon), ("wgs84_lat", lat), ("gcj02_lon", gcj[0]),
                          ("gcj02_lat", gcj[1]), ("wgs84_snap_lon", frame["snap_lon"]),
                          ("wgs84_snap_lat", frame["snap_lat"])):
-        columns[name] = [_degrees(v) for v in np.asarray(values, dtype=float).tolist()]
-    header = [c for name in CHECK_COLUMNS for c in _CHECK_COORDS.get(name, (name,))]
-    return [header, *([columns[h][i] for h in header] for i in range(len(frame)))]
+        columns[name] = [_degrees(v) for v in np.asarray(coords, dtype=float).tolist()]
+    codes = [c for name in CHECK_COLUMNS for c in _CHECK_COORDS.get(name, (name,))]
+    header = [text(f"check_col.{_CHECK_KEYS.get(c, c)}", lang) for c in codes]
+    return codes, [header, *([columns[c][i] for c in codes] for i in range(len(frame)))]
+
+
+# The words of a check table's coordinate columns (see _i18n's check_col section).
+_CHECK_KEYS = {"wgs84_lon": "lon", "wgs84_lat": "lat", "wgs84_snap_lon": "snap_lon",
+               "wgs84_snap_lat": "snap_lat"}
 
 
 def _typed(value: Any) -> Any:
@@ -297,7 +331,8 @@ def _is_degrees(header: str) -> bool:
 
 
 def _csv_text(value: Any, header: str) -> str:
-    """A cell of :func:`check_table` as check.csv text (coordinates with all 6 decimals).
+    """A cell of :func:`_check_table` (its column code ``header``) as check.csv text
+    (coordinates with all 6 decimals).
 
     >>> _csv_text(117.2, "wgs84_lon"), _csv_text(1.5, "gain_m"), _csv_text(None, "x")
     ('117.200000', '1.5', '')
@@ -409,6 +444,14 @@ def curve_png(curve: Any, greedy: Any = None, *, lang: str = "en") -> bytes:
     """
     import io
 
+    buf = io.BytesIO()
+    curve_figure(curve, greedy, lang=lang).savefig(buf, format="png",
+                                                   metadata={"Software": None})
+    return buf.getvalue()
+
+
+def curve_figure(curve: Any, greedy: Any = None, *, lang: str = "en") -> Any:
+    """Build the matplotlib figure :func:`curve_png` draws (same parameters)."""
     import matplotlib as mpl
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -437,6 +480,4 @@ def curve_png(curve: Any, greedy: Any = None, *, lang: str = "en") -> bytes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+    return fig

@@ -8,10 +8,13 @@ inputs and the planning-area outline, with a legend, a scale bar and the figures
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -26,7 +29,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ._errors import InputError
-from ._i18n import percent_text, run_lang, section
+from ._i18n import length_text, percent_text, run_lang, section
+from ._i18n import text as text_of
 from ._render import mapdata as md
 from ._render import mapstyle as ms
 from .coverage import Coverage
@@ -37,7 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Fonts that hold Chinese characters, most common first; without one the PNG is in English.
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto Sans CJK JP",
+             "Noto Sans CJK TC", "Noto Serif CJK SC", "WenQuanYi Zen Hei",
              "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
              "Hiragino Sans GB", "Heiti SC", "AR PL UMing CN", "Droid Sans Fallback")
 _PX_TO_PT = 0.45  # line widths of the HTML map (pixels) to points at report size
@@ -77,6 +82,25 @@ def coverage_png(
     bytes
         The PNG file's bytes; the same inputs give the same bytes.
     """
+    fig = coverage_figure(coverage, gaps, summary=summary, proposals=proposals, area=area,
+                          lang=lang, width_in=width_in, dpi=dpi)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def coverage_figure(
+    coverage: Coverage,
+    gaps: gpd.GeoDataFrame,
+    *,
+    summary: dict[str, Any] | None = None,
+    proposals: gpd.GeoDataFrame | None = None,
+    area: Any = None,
+    lang: str | None = None,
+    width_in: float = 10.0,
+    dpi: int = 150,
+) -> Figure:
+    """Build the figure :func:`coverage_png` draws (same parameters), e.g. to read its texts."""
     lang = run_lang(lang, coverage)
     font = cjk_font() if lang == "zh" else None
     if lang == "zh" and font is None:
@@ -139,21 +163,103 @@ def coverage_png(
         ax.set_xlim(west - 0.02 * span_x, east + 0.02 * span_x)
         ax.set_ylim(south - 0.06 * span_y, north + 0.02 * span_y)
         _service_areas(ax, fig, pieces)
-        _scale_bar(ax, span_x, west, south, span_y)
-        _legend(ax, text, edges, with_proposals=proposals is not None and len(proposals) > 0,
+        _scale_bar(ax, span_x, west, south, span_y, lang)
+        _legend(ax, text, edges, lang, with_proposals=proposals is not None and len(proposals) > 0,
                 with_area=outline is not None, with_other=len(other) > 0)
         if ms.is_osm_source(coverage.network.source):
             fig.text(0.99, 0.005, text["osm"], ha="right", va="bottom", fontsize=7,
                      color="#555555")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return buf.getvalue()
+    return fig
 
 
-def cjk_font() -> str | None:
-    """The name of an installed font with Chinese characters, or None."""
-    names = {f.name for f in fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in names), None)
+def cjk_font(*, manager: Any = None, font_files: Iterable[str | os.PathLike[str]] | None = None,
+             ) -> str | None:
+    """The name of a font with Chinese characters, or None.
+
+    Matplotlib's font cache is built once, so a font installed after it (``apt-get install
+    fonts-noto-cjk``) is not in it; then the first of ``font_files`` that exists and has
+    Chinese characters is added to ``manager`` (the user's cache file is left alone).
+
+    Parameters
+    ----------
+    manager
+        The font manager to look in and add to; default matplotlib's ``fontManager``.
+    font_files
+        Font files to try when no font in ``manager`` has Chinese; default the usual
+        places of common CJK fonts (:data:`CJK_FONT_FILES`) and those ``fc-list`` names.
+
+    Returns
+    -------
+    str or None
+        A font family name for ``font.family``.
+    """
+    manager = fontManager if manager is None else manager
+    names = {f.name for f in manager.ttflist}
+    found = next((name for name in CJK_FONTS if name in names), None)
+    if found is not None:
+        return found
+    for path in (_cjk_font_files() if font_files is None else font_files):
+        name = _add_cjk_font(manager, os.fspath(path))
+        if name is not None:
+            return name
+    return None
+
+
+# Where common CJK fonts are installed (Debian/Ubuntu, Fedora, macOS, Windows).
+CJK_FONT_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/System/Library/Fonts/PingFang.ttc",
+    "/System/Library/Fonts/STHeiti Light.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+)
+
+
+def _cjk_font_files() -> list[str]:
+    """The known CJK font files, then those ``fc-list`` lists for Chinese (if it exists)."""
+    import shutil
+    import subprocess
+
+    files = list(CJK_FONT_FILES)
+    fc_list = shutil.which("fc-list")
+    if fc_list:
+        try:
+            done = subprocess.run([fc_list, ":lang=zh", "file"], capture_output=True,
+                                  text=True, timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return files
+        files += sorted(line.strip().rstrip(":") for line in done.stdout.splitlines()
+                        if line.strip())
+    return files
+
+
+def _add_cjk_font(manager: Any, path: str) -> str | None:
+    """Add the font file ``path`` to ``manager`` if it exists and has Chinese characters;
+    return its family name (a simplified-Chinese face when the file has several)."""
+    from matplotlib import ft2font
+
+    if not Path(path).is_file():
+        return None
+    try:
+        if ft2font.FT2Font(path).get_char_index(ord("中")) == 0:
+            return None
+        before = len(manager.ttflist)
+        manager.addfont(path)
+    except (OSError, RuntimeError, ValueError):  # not a font FreeType can read
+        return None
+    bold = Path(path.replace("Regular", "Bold"))  # titles are bold (Noto CJK ships both)
+    if bold.is_file() and str(bold) != path:
+        with contextlib.suppress(OSError, RuntimeError, ValueError):
+            manager.addfont(str(bold))
+    added = [f.name for f in manager.ttflist[before:]]
+    log.debug("added the Chinese font file %s (%s)", path, ", ".join(added))
+    return next((name for name in CJK_FONTS if name in added), added[0] if added else None)
 
 
 def _segments(geoms: Any) -> list[np.ndarray]:
@@ -230,25 +336,28 @@ def _points(ax: Any, coverage: Coverage, proposals: gpd.GeoDataFrame | None, crs
                     color="white", fontweight="bold", zorder=8)
 
 
-def _scale_bar(ax: Any, span_x: float, west: float, south: float, span_y: float) -> None:
+def _scale_bar(ax: Any, span_x: float, west: float, south: float, span_y: float,
+               lang: str) -> None:
     target = span_x / 5
     nice = max(v for v in (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
                if v <= max(target, 10))
     x0, y0 = west + 0.01 * span_x, south - 0.045 * span_y
     ax.plot([x0, x0 + nice], [y0, y0], color="#222222", linewidth=2.5, solid_capstyle="butt",
             zorder=9)
-    label = f"{nice / 1000:g} km" if nice >= 1000 else f"{nice} m"
+    label = (f"{nice / 1000:g} {text_of('unit.km', lang)}" if nice >= 1000
+             else f"{nice} {text_of('unit.m', lang)}")
     ax.text(x0 + nice / 2, y0 + 0.008 * span_y, label, ha="center", va="bottom", fontsize=8,
             zorder=9)
 
 
-def _legend(ax: Any, text: Mapping[str, str], edges: list[float], *, with_proposals: bool,
+def _legend(ax: Any, text: Mapping[str, str], edges: list[float], lang: str, *,
+            with_proposals: bool,
             with_area: bool, with_other: bool) -> None:
     handles: list[Any] = []
     for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
         lo = 0.0 if k == 0 else edges[k - 1]
         handles.append(Line2D([], [], color=colour, linewidth=2,
-                              label=f"{lo:.0f}–{edges[k]:.0f} m"))
+                              label=f"{lo:.0f}–{edges[k]:.0f} {text_of('unit.m', lang)}"))
     handles.append(Line2D([], [], color=ms.GAP_COLOUR, linewidth=ms.GAP_WEIGHTS[1][1] * _PX_TO_PT,
                           label=text["gap_title"]))
     if with_other:
@@ -282,12 +391,12 @@ def _titles(coverage: Coverage, summary: dict[str, Any], proposals: gpd.GeoDataF
     existing = len(md.existing_stations(coverage.stations))
     new = len(proposals) if proposals is not None else 0
     mode = ms.mode_words(coverage.network.mode.name, lang)
-    limit = ms.fmt_m(coverage.rule.limit_m, lang)
+    limit = length_text(coverage.rule.limit_m, lang)
     sites = f"{existing} {text['existing_n']}" + (f" + {new} {text['proposals_n']}" if new else "")
     if lang == "zh":
         title = f"{text['title']}：{text['coverage']} {percent_text(share)}（{sites}）"
-        sub = (f"{text['covered']} {covered:.1f} km，{text['of']} {total:.1f} km；"
-               f"{text['gap']} {gap:.1f} km；"
+        sub = (f"{text['covered']} {covered:.1f} 公里，{text['of']} {total:.1f} 公里；"
+               f"{text['gap']} {gap:.1f} 公里；"
                f"{text['rule']}：{mode}{text['distance']} {limit} 以内")
     else:
         title = f"{text['title']}: {percent_text(share)} {text['covered']} ({sites})"

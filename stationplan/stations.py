@@ -232,8 +232,11 @@ def snap_stations(
                    "so the run stops before anything is written (if the coordinates really "
                    "are WGS-84, say so with crs='wgs84', --crs wgs84; for a proposal file "
                    "the command line's option is --proposal-crs)")
-            raise InputError(msg)
-        log.warning("%s", check.message)
+            zh = (f"{name}：{check.message_zh}。站点文件没有说明坐标系，因此在写出任何文件之前"
+                  "停止运行（如果坐标确实是 WGS-84，请用 crs='wgs84'，命令行 --crs wgs84；"
+                  "拟建站点文件的命令行选项是 --proposal-crs）")
+            raise InputError(msg, zh=zh)
+        log.warning("%s", check.message, extra={"zh": check.message_zh})  # see cli.py
         out.attrs["crs_warning"] = check.message
         out.attrs["warnings"] = [check.warning()]
     return out

@@ -130,12 +130,13 @@ def test_coverage_reads_amap_coordinates_with_crs_option(tmp_path, hand_net, cap
     assert main(["coverage", str(hand_net), str(gcj), "--out", str(tmp_path / "d"),
                  "--quiet", "--crs", "wgs84", "--max-snap-m", "500"]) == 0
     err = capsys.readouterr().err
-    assert "WARNING" in err and "--crs gcj02" in err
+    # (in Chinese: the sheet's headers are Chinese, so the run is)
+    assert "警告" in err and "--crs gcj02" in err and "GCJ-02" in err
     # ... and stops when none does: a coverage from no station is no result.
     assert main(["coverage", str(hand_net), str(gcj), "--out", str(tmp_path / "e"),
                  "--quiet", "--crs", "wgs84"]) == 2
     err = capsys.readouterr().err
-    assert "WARNING" in err and "none of the 7 stations can be used" in err
+    assert "警告" in err and "7 个站点都无法使用" in err
 
 
 def test_column_options_and_sheet(tmp_path, hand_net):

@@ -76,7 +76,9 @@ def metres(a, b) -> float:
 
 def error_line(capsys) -> str:
     err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("stationplan: error:")]
+    # "错误" in a Chinese run (the Guixi sheets have Chinese headers)
+    lines = [line for line in err.splitlines()
+             if line.startswith(("stationplan: error:", "stationplan: 错误："))]
     assert len(lines) == 1, err
     return lines[0]
 
@@ -179,7 +181,8 @@ def test_plan_then_check_reads_the_plans_proposals_where_they_are(guixi, tmp_pat
     # (crs="gcj02" picks its GCJ-02 columns); 6 decimals keep it within 0.1 m.
     with (check / "check.csv").open(encoding="utf-8-sig") as fh:
         header = next(csv.reader(fh))
-    assert {"wgs84_lon", "wgs84_lat", "gcj02_lon", "gcj02_lat"} <= set(header)
+    # a Chinese run: Chinese headers that name their system, WGS-84 and GCJ-02
+    assert {"经度(WGS-84)", "纬度(WGS-84)", "经度(GCJ-02)", "纬度(GCJ-02)"} <= set(header)
     for crs in (None, "wgs84", "gcj02"):
         back = sp.read_stations(check / "check.csv", crs=crs)
         assert back.attrs["read_report"]["crs_from"] == "header"

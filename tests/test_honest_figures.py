@@ -75,7 +75,8 @@ def guixi_plan(tmp_path_factory):
     """The default plan (no --candidates) on the POI-poor Guixi extract and its sheet."""
     out = tmp_path_factory.mktemp("plan") / "out"
     args = ["plan", str(shared_osm(GUIXI)), str(shared_sheet("guixi_stations.xlsx")),
-            "--crs", "gcj02", "--out", str(out), "--quiet", "--time-limit-s", "10"]
+            "--crs", "gcj02", "--out", str(out), "--quiet", "--time-limit-s", "10",
+            "--lang", "en"]  # the sheet is Chinese; these tests read the English lines
     return out, args
 
 
@@ -113,7 +114,8 @@ def test_unreachable_target_is_reported(tmp_path, capsys):
     how much street no candidate can reach, measured by the engine."""
     out = tmp_path / "osm"
     assert main(["plan", str(shared_osm(GUIXI)), str(shared_sheet("guixi_stations.xlsx")),
-                 "--crs", "gcj02", "--candidates", "osm", "--out", str(out), "--quiet"]) == 0
+                 "--crs", "gcj02", "--candidates", "osm", "--out", str(out), "--quiet",
+                 "--lang", "en"]) == 0
     text = capsys.readouterr().out
     plan = json.loads((out / "plan_summary.json").read_text(encoding="utf-8"))
     after = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -133,7 +135,7 @@ def test_more_sites_than_useful_is_reported(tmp_path, capsys):
     out = tmp_path / "k"
     assert main(["plan", str(shared_osm(GUIXI)), str(shared_sheet("guixi_stations.xlsx")),
                  "--crs", "gcj02", "--candidates", "osm", "--new-sites", "5", "--out", str(out),
-                 "--quiet"]) == 0
+                 "--quiet", "--lang", "en"]) == 0
     text = capsys.readouterr().out
     plan = json.loads((out / "plan_summary.json").read_text(encoding="utf-8"))
     assert plan["new_sites"] < 5

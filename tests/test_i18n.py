@@ -38,9 +38,9 @@ def test_placeholders_are_the_same_in_both_languages():
         with_fields += bool(_fields(en))
     # the templates written by hand: meta, rule_tail, audit_intro, more, 9 reasons, the
     # 4 parts of the crs_offset warning, the plan sentences (see plan_certificate), the
-    # coarse-model note, the 9 address templates (stationplan.addresses) and the name of an
-    # unnamed proposal in exports
-    assert with_fields == 37
+    # coarse-model note, the 9 address templates (stationplan.addresses), the name of an
+    # unnamed proposal in exports and the 10 closing lines and messages of the command line
+    assert with_fields == 47
 
 
 def test_chinese_text_is_in_the_chinese_column():
@@ -160,7 +160,7 @@ def test_certificate_needs_the_new_keys():
 
 @pytest.mark.parametrize(("plan", "lang", "sentence"), [
     (TARGET_PLAN | {"target_reached": False, "unreachable_m": 1234.0}, "zh",
-     "目标 100 % 无法达到：有 1.2 km 街道任何候选点都覆盖不到；"
+     "目标 100 % 无法达到：有 1.2 公里 街道任何候选点都覆盖不到；"
      "可改用 --candidates streets 或提供愿意设站的商户文件。"),
     (TARGET_PLAN | {"target_reached": False, "unreachable_m": 1234.0}, "en",
      "Target 100 % cannot be reached: 1.2 km of street is out of reach of every candidate "

@@ -252,7 +252,7 @@ def test_panel_in_both_languages(hand):
     assert "68.6 % covered" in en and "1.6 km gap in 4 runs" in en
     assert "5 existing stations, 2 rejected" in en and "binding: distance and time" in en
     zh = panel(maps.coverage_map(hand.coverage, hand.gaps, lang="zh"))
-    assert "覆盖率 68.6 %" in zh and "未覆盖 1.6 km（4 段）" in zh and "5 个现有驿站" in zh
+    assert "覆盖率 68.6 %" in zh and "未覆盖 1.6 公里（4 段）" in zh and "5 个现有驿站" in zh
 
 
 def test_language_follows_names(hand):

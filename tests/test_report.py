@@ -207,7 +207,8 @@ def test_report_is_self_contained_and_escapes_inputs(tmp_path, files):
     assert "<img src=x" not in md_text
     assert "&lt;img src=x onerror=alert\\(1\\)\\> a\\|b\\*c\\*" in md_text
     assert "<style>" in html_text  # inline CSS
-    assert '<html lang="en">' in html_text  # station names are not Chinese
+    # the names are not Chinese, but the sheet's headers (饮水, 座椅, 充电) are: a Chinese run
+    assert '<html lang="zh-CN">' in html_text
 
 
 def test_service_audit_in_the_report(tmp_path, files):
@@ -377,7 +378,8 @@ def test_plan_section_reads_the_plan_summary(lang):
         ]
         assert paragraphs[0] == ("最优性：与最优解相差不超过 0.4 %（这些候选点所能达到的最大覆盖"
                                  "所需的最少新增站点数；线性规划松弛界）")
-        assert paragraphs[1].startswith("目标 100 % 无法达到：有 83.1 km 街道任何候选点都覆盖不到")
+        assert paragraphs[1].startswith(
+            "目标 100 % 无法达到：有 83.1 公里 街道任何候选点都覆盖不到")
         assert len(paragraphs) == 2  # the missed target's sentence names the street
         reached = _plan(PLAN | {"target_reached": True}, CURVE, None, section("report", lang),
                         {}, lang)

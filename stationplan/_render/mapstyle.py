@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from .._i18n import section, text
+from .._i18n import length_text, section, text
 
 # Distance bands, nearest first: YlGnBu, dark to light, readable on OSM and CartoDB tiles
 # and for colour-blind readers; the gap red is far from every band.
@@ -96,14 +96,12 @@ def gap_weight(length_m: float, limit_m: float) -> int:
 def fmt_m(metres: float, lang: str) -> str:
     """Format a length for people: metres below 1 km, else km with one decimal.
 
-    >>> fmt_m(349.6, "en"), fmt_m(1234, "zh"), fmt_m(float("nan"), "en")
-    ('350 m', '1.2 km', '–')
+    >>> fmt_m(349.6, "en"), fmt_m(1234, "zh"), fmt_m(float("nan"), "en"), fmt_m(80, "zh")
+    ('350 m', '1.2 公里', '–', '80 米')
     """
     if metres != metres:  # NaN
         return "–"
-    if abs(metres) < 999.5:
-        return f"{metres:.0f} m"
-    return f"{metres / 1000:.1f} km"
+    return length_text(metres, lang)
 
 
 def fmt_farthest(farthest_m: float, more_than_m: float, lang: str) -> str:

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .._i18n import percent_text, plan_certificate, plan_shortfall, section, text
+from .._i18n import (
+    percent_text,
+    plan_certificate,
+    plan_shortfall,
+    road_class_text,
+    section,
+    text,
+)
 from .._io import json_ready
 from .._text import isolate_bidi
 from ..chinacrs import amap_marker_url, in_china, wgs84_to_gcj02
@@ -99,7 +106,7 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     blocks += _headline(s, t, data.get("stations") if data.get("plan_summary") else None)
     if "coverage_map.png" in images:
         blocks.append(("img", "coverage_map.png", t["map_alt"]))
-    blocks += _by_class(s, t)
+    blocks += _by_class(s, t, lang)
     if data.get("districts"):
         blocks += _districts(data["districts"], t)
     blocks += _gaps(data["largest_gaps"], t, lang)
@@ -160,9 +167,24 @@ def _headline(s, t, stations=None) -> list[Block]:
     return out
 
 
-def _by_class(s, t) -> list[Block]:
+def _class_words(classes: Sequence[str], lang: str) -> dict[str, str]:
+    """Each OSM road class as the class word people read; where two classes share a word
+    (residential and service are both 街巷), the road's own word tells them apart.
+
+    >>> _class_words(["residential", "service", "primary"], "zh")
+    {'residential': '街巷（居住区道路）', 'service': '街巷（内部道路）', 'primary': '主干路'}
+    """
+    words = {cls: road_class_text(cls, lang) for cls in classes}
+    shared = {w for w in words.values() if list(words.values()).count(w) > 1}
+    road = section("road", lang)
+    return {cls: f"{w}（{road[cls]}）" if w in shared and cls in road and lang == "zh" else w
+            for cls, w in words.items()}
+
+
+def _by_class(s, t, lang) -> list[Block]:
     src = "summary.json"
-    rows = [[cls, Num(v["total_m"], src, ("by_road_class", cls, "total_m"), "m"),
+    words = _class_words(list(s["by_road_class"]), lang)
+    rows = [[words[cls], Num(v["total_m"], src, ("by_road_class", cls, "total_m"), "m"),
              Num(v["covered_m"], src, ("by_road_class", cls, "covered_m"), "m"),
              Num(v["covered_share"], src, ("by_road_class", cls, "covered_share"), "share")]
             for cls, v in sorted(s["by_road_class"].items(), key=lambda kv: -kv[1]["total_m"])]
@@ -232,7 +254,7 @@ def _audit(a, t, lang) -> list[Block]:
              sep.join(_service(k, lang) for k in r["missing"])]
             for r in lacking[:_MAX_AUDIT_ROWS]]
     if rows:
-        out.append(("table", ["ID", t["station"], t["missing"]], rows))
+        out.append(("table", [t["id"], t["station"], t["missing"]], rows))
     if len(lacking) > _MAX_AUDIT_ROWS:
         out.append(("p", [t["more"].format(n=len(lacking) - _MAX_AUDIT_ROWS)]))
     return out
@@ -255,7 +277,7 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
         row += [Num(r["sole_m"], src, ("sole_coverage", "stations", i, "sole_m"), "m"),
                 _names(r["streets"]) or "–"]
         rows.append(row)
-    head = ["ID", t["station"], *([t["kind"]] if with_kind else []), t["sole_m"], t["streets"]]
+    head = [t["id"], t["station"], *([t["kind"]] if with_kind else []), t["sole_m"], t["streets"]]
     out.append(("table", head, rows))
     if len(sole["stations"]) > 15:
         out.append(("p", [t["more"].format(n=len(sole["stations"]) - 15)]))

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ._errors import InputError
-from ._options import LANGS
+from .._errors import InputError
+from .._options import LANGS
 
 _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -167,6 +167,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.audit_none": ("The station file lists no services, so nothing can be checked.",
                           "站点文件未列出服务设施，无法检查。"),
     "report.station": ("Station", "站点"),
+    "report.id": ("ID", "编号"),
     "report.missing": ("Missing", "缺少"),
     "report.more": ("… and {n} more", "……另有 {n} 个"),
     "report.sole": ("Streets served by only one station", "仅由一个站点覆盖的街道"),
@@ -416,12 +417,135 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "road.cycleway": ("cycleway", "自行车道"),
     "road.steps": ("steps", "台阶"),
     "road.road": ("road", "道路"),
+    # road_class: an OSM highway tag as the class word a planner reads (see road_class_text);
+    # the Chinese are the CJJ 37 urban road classes; the English side is the tag itself, so
+    # English outputs read as before, and data files keep the raw tag
+    "road_class.motorway": ("motorway", "快速路"),
+    "road_class.trunk": ("trunk", "主干路"),
+    "road_class.primary": ("primary", "主干路"),
+    "road_class.secondary": ("secondary", "次干路"),
+    "road_class.tertiary": ("tertiary", "支路"),
+    "road_class.unclassified": ("unclassified", "支路"),
+    "road_class.road": ("road", "支路"),
+    "road_class.residential": ("residential", "街巷"),
+    "road_class.living_street": ("living_street", "街巷"),
+    "road_class.service": ("service", "街巷"),
+    "road_class.alley": ("alley", "街巷"),
+    "road_class.track": ("track", "街巷"),
+    "road_class.pedestrian": ("pedestrian", "步行街"),
+    "road_class.footway": ("footway", "人行道"),
+    "road_class.path": ("path", "人行道"),
+    "road_class.steps": ("steps", "人行道"),
+    "road_class.sidewalk": ("sidewalk", "人行道"),
+    "road_class.cycleway": ("cycleway", "非机动车道"),
+    "road_class.unknown": ("unknown", "未分类"),
+    # certified: a plan's certificate code where it is shown as a word
+    "certified.optimal": ("optimal", "最优"),
+    "certified.within": ("within", "接近最优"),
+    "certified.none": ("none", "未证明"),
+    "model.exact": ("exact", "精确"),
+    "model.units": ("units", "街段单元"),
+    # check_col: the headers of check.csv (and of any table built from the same rows)
+    "check_col.proposal_id": ("proposal_id", "提议编号"),
+    "check_col.name": ("name", "名称"),
+    "check_col.row": ("row", "原表行号"),
+    "check_col.verdict": ("verdict", "结论"),
+    "check_col.reason": ("reason", "原因"),
+    "check_col.gain_m": ("gain_m", "新增覆盖(米)"),
+    "check_col.gain_weight": ("gain_weight", "新增覆盖(加权)"),
+    "check_col.catchment_m": ("catchment_m", "可达街道(米)"),
+    "check_col.redundancy": ("redundancy", "已覆盖比例"),
+    "check_col.greedy_rank": ("greedy_rank", "贪心排序"),
+    "check_col.greedy_gain_m": ("greedy_gain_m", "按序新增覆盖(米)"),
+    "check_col.greedy_gain_weight": ("greedy_gain_weight", "按序新增覆盖(加权)"),
+    "check_col.verdict_gain_m": ("verdict_gain_m", "判定时新增覆盖(米)"),
+    "check_col.snap_dist_m": ("snap_dist_m", "距街道(米)"),
+    "check_col.street": ("street", "所在道路"),
+    "check_col.road_class": ("road_class", "道路等级"),
+    "check_col.in_area": ("in_area", "在规划范围内"),
+    "check_col.component": ("component", "连通片编号"),
+    "check_col.component_m": ("component_m", "连通片长度(米)"),
+    "check_col.on_island": ("on_island", "位于孤立路段"),
+    "check_col.nearest_station_id": ("nearest_station_id", "最近现有站点编号"),
+    "check_col.nearest_station": ("nearest_station", "最近现有站点"),
+    "check_col.dist_station_m": ("dist_station_m", "距最近现有站点(米)"),
+    "check_col.nearest_proposal_id": ("nearest_proposal_id", "最近提议站点编号"),
+    "check_col.dist_proposal_m": ("dist_proposal_m", "距最近提议站点(米)"),
+    "check_col.spacing_conflict": ("spacing_conflict", "间距冲突"),
+    "check_col.conflict_with": ("conflict_with", "冲突对象"),
+    "check_col.conflict_kind": ("conflict_kind", "冲突类型"),
+    "check_col.conflict_m": ("conflict_m", "冲突距离(米)"),
+    "check_col.input_problem": ("input_problem", "输入问题"),
+    "check_col.lon": ("wgs84_lon", "经度(WGS-84)"),
+    "check_col.lat": ("wgs84_lat", "纬度(WGS-84)"),
+    "check_col.gcj02_lon": ("gcj02_lon", "经度(GCJ-02)"),
+    "check_col.gcj02_lat": ("gcj02_lat", "纬度(GCJ-02)"),
+    "check_col.snap_lon": ("wgs84_snap_lon", "街道点经度(WGS-84)"),
+    "check_col.snap_lat": ("wgs84_snap_lat", "街道点纬度(WGS-84)"),
+    "check_col.edge_id": ("edge_id", "路段编号"),
+    "check_col.offset_m": ("offset_m", "路段内位置(米)"),
+    "check_col.address": ("address", "地址"),
+    # export_col: the headers of the exported station CSV (stationplan.export.write_csv)
+    "export_col.station_id": ("station_id", "编号"),
+    "export_col.name": ("name", "名称"),
+    "export_col.status": ("status", "状态"),
+    "export_col.kind": ("kind", "类型"),
+    "export_col.rank": ("rank", "方案序号"),
+    "export_col.address": ("address", "地址"),
+    "export_col.phone": ("phone", "电话"),
+    "export_col.hours": ("hours", "开放时间"),
+    "export_col.services": ("services", "服务"),
+    "export_col.reason": ("reason", "说明"),
+    "export_col.wgs84_lng": ("wgs84_lng", "经度(WGS-84)"),
+    "export_col.wgs84_lat": ("wgs84_lat", "纬度(WGS-84)"),
+    "export_col.gcj02_lng": ("gcj02_lng", "经度(GCJ-02)"),
+    "export_col.gcj02_lat": ("gcj02_lat", "纬度(GCJ-02)"),
+    "export_col.bd09_lng": ("bd09_lng", "经度(BD-09)"),
+    "export_col.bd09_lat": ("bd09_lat", "纬度(BD-09)"),
+    # station_status: why a station row is not used (stationplan.stations), in words
+    "station_status.ok": ("ok", "可用"),
+    "station_status.invalid": ("invalid", "无效"),
+    "station_status.too_far_from_street": ("too far from a street", "距街道过远"),
+    "check_cell.true": ("true", "是"),
+    "check_cell.false": ("false", "否"),
+    "check_cell.proposal": ("proposal", "提议站点"),
+    "check_cell.station": ("station", "现有站点"),
+    # cli: the closing lines the command line prints
+    "cli.coverage": ("coverage map: {path}", "覆盖地图：{path}"),
+    "cli.demo": ("demo map: {path}", "示例地图：{path}"),
+    "cli.network": ("network: {path} ({segments} street segments, {km} km, {demand} km to "
+                    "serve, {islands} islands with {island_km} km)",
+                    "路网：{path}（{segments} 个路段，共 {km} 公里，应覆盖 {demand} 公里；"
+                    "孤立路段 {islands} 处，共 {island_km} 公里）"),
+    "cli.plan": ("{n} new sites: coverage {before} -> {after} of {km} km of streets; "
+                 "{certificate}; map: {path}",
+                 "新增 {n} 个站点：{km} 公里应覆盖街道的覆盖率 {before} → {after}；"
+                 "{certificate}；地图：{path}"),
+    "cli.not_reached": ("not reached: {why}", "未达到：{why}"),
+    "cli.check": ("{n} proposals: {counts}; coverage {before} -> {after} with the accepted "
+                  "ones; table: {path}",
+                  "{n} 个提议站点：{counts}；采纳通过的站点后覆盖率 {before} → {after}；"
+                  "表格：{path}"),
+    "cli.count": ("{n} {what}", "{what} {n} 个"),
+    "cli.report": ("report: {path}", "报告：{path}"),
+    "cli.export": ("{format}: {path}", "{format} 文件：{path}"),
+    "cli.error": ("error", "错误"),
+    "cli.internal": ("internal error: {msg} (rerun with --debug)",
+                     "内部错误：{msg}（加 --debug 重新运行可查看详情）"),
+    "cli.interrupted": ("interrupted; nothing was half-written (an output folder holds the "
+                        "earlier outputs, or none)",
+                        "已中断；没有写出不完整的文件（输出文件夹保留原有结果，或为空）"),
+    "cli.terminated": ("terminated; nothing was half-written (an output folder holds the "
+                       "earlier outputs, or none)",
+                       "已终止；没有写出不完整的文件（输出文件夹保留原有结果，或为空）"),
     # unit and separators
     "unit.m": ("m", "米"),
+    "unit.km": ("km", "公里"),
     "unit.more_than": ("more than", "超过"),
     "sep.list": (", ", "、"),
     "sep.label": (": ", "："),
 })
+
 
 WORDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     lang: MappingProxyType({key: pair[i] for key, pair in _TABLE.items()})
@@ -472,14 +596,14 @@ def percent_text(share: float) -> str:
 
 
 def length_text(metres: float, lang: str) -> str:
-    """A street length: metres below 1 km (米 in Chinese), else km with one decimal.
+    """A street length: metres below 1 km (米 in Chinese), else km (公里) with one decimal.
 
     >>> length_text(349.6, "en"), length_text(349.6, "zh"), length_text(1234.0, "zh")
-    ('350 m', '350 米', '1.2 km')
+    ('350 m', '350 米', '1.2 公里')
     """
     if abs(metres) < 999.5:
         return f"{metres:.0f} {text('unit.m', lang)}"
-    return f"{metres / 1000:.1f} km"
+    return f"{metres / 1000:.1f} {text('unit.km', lang)}"
 
 
 def _target_text(target: float | None) -> str:
@@ -660,3 +784,64 @@ def run_lang(lang: str | None, coverage: Any) -> str:
     See :func:`resolve_lang` and :func:`run_names`.
     """
     return resolve_lang(lang, run_names(coverage))
+
+
+# --- why a station row is not used -------------------------------------------------------
+
+# The reader's and the snapper's reasons, as patterns: (English, Chinese with the groups).
+_STATION_REASONS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\brow (\d+): "), r"第 \1 行："),
+    (re.compile(r"column '([^']*)': value is missing"), r"“\1”列缺少数值"),
+    (re.compile(r"column '([^']*)': ('[^']*') is not a (?:finite )?number"),
+     r"“\1”列的 \2 不是有效数字"),
+    (re.compile(r"more than ([\d.]+) m from every street of the network"),
+     r"距路网所有街道超过 \1 米"),
+    (re.compile(r"more than any distance from every street of the network"),
+     "距路网所有街道都太远"),
+    (re.compile(r"; "), "；"),
+)
+
+
+def station_reason_text(reason: object, lang: str) -> str:
+    """Why a station row is not used, in ``lang``: the usual reasons in Chinese.
+
+    The reasons are written in English where they arise (the reader names file, row and
+    column); the common ones are shown in Chinese, others as they are.
+
+    >>> station_reason_text("s.csv row 8: column 'lat': value is missing", "zh")
+    's.csv 第 8 行：“lat”列缺少数值'
+    >>> station_reason_text("more than 100 m from every street of the network", "zh")
+    '距路网所有街道超过 100 米'
+    >>> station_reason_text(None, "zh"), station_reason_text("row 2: x", "en")
+    ('', 'row 2: x')
+    """
+    if not isinstance(reason, str):
+        return ""
+    if lang != "zh":
+        return reason
+    for pattern, zh in _STATION_REASONS_ZH:
+        reason = pattern.sub(zh, reason)
+    return reason
+
+
+# --- road classes ---------------------------------------------------------------------
+
+def road_class_text(tag: object, lang: str) -> str:
+    """An OSM ``highway`` tag as the road-class word people read (CJJ 37 classes in Chinese).
+
+    Link roads take their road's class; a tag without a word is shown as it is.
+
+    >>> road_class_text("secondary", "zh"), road_class_text("primary_link", "zh")
+    ('次干路', '主干路')
+    >>> road_class_text("residential", "en"), road_class_text("bridleway", "zh")
+    ('residential', 'bridleway')
+    >>> road_class_text(None, "zh")
+    '未分类'
+    """
+    if not isinstance(tag, str) or not tag:
+        return text("road_class.unknown", lang)
+    key = tag.removesuffix("_link")
+    word = WORDS[lang].get(f"road_class.{key}")
+    if word is None or lang == "en":
+        return tag
+    return word

@@ -1,0 +1,540 @@
+"""The words of the command line in Chinese: log lines, common user errors and ``--help``.
+
+The command line shows these under ``--lang zh`` (or a Chinese locale, for ``--help``);
+the library logs and raises in English. Part of the one zh/en table: the words that
+outputs show are in :mod:`stationplan._i18n`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from .._options import LANGS
+from . import has_cjk, section, station_reason_text
+
+# The library's log lines in Chinese, keyed by the English %-format template the library
+# logs (``record.msg``); the fields are the same, in the same order. The command line's log
+# formatter shows these under ``--lang zh`` (see log_text); a line without an entry stays
+# English, so a new log line never breaks a run.
+LOG_ZH: Mapping[str, str] = MappingProxyType({
+    "the exact siting model of %s candidates (about %s pieces, %s pairs) needs about %s of "
+    "memory, %s available; using street units of %g m instead (covered when their midpoint "
+    "is; the shares reported are still the coverage engine's exact ones)":
+        "%s 个候选点的精确选址模型（约 %s 个路段片、%s 对）需要约 %s 内存，可用 %s；"
+        "改用 %g 米街段单元（中点被覆盖即算覆盖；报告的覆盖率仍由覆盖引擎精确计算）",
+    "ignoring unreadable network cache %s (%s)": "忽略无法读取的路网缓存 %s（%s）",
+    "%s: %d features; class column %s, one-way column %s":
+        "%s：%d 个要素；道路等级列 %s，单行列 %s",
+    "%s: moved %d line ends onto other ends within %.2f m, joined %d ends lying on lines, "
+    "split %d crossings":
+        "%s：把 %d 个线端点移到 %.2f 米内的其他端点上，连接了 %d 个落在线上的端点，"
+        "在 %d 处交叉点打断",
+    "built the network for %s and cached it in %s": "已为 %s 构建路网并缓存于 %s",
+    "network cache hit for %s (mode %s): %s; no download, no rebuild":
+        "%s 的路网已有缓存（出行方式 %s）：%s；无需下载和重建",
+    "cannot reach %s; trying OSMnx's cache only": "无法连接 %s；只使用 OSMnx 的缓存",
+    "%s: %d of %d nodes lie in the area read": "%s：%d 个节点（共 %d 个）位于读取范围内",
+    "%s: %d node references point outside the file (clipped extract); dropped them, split %d "
+    "ways at the holes and dropped %d one-node fragments":
+        "%s：%d 个节点引用指向文件之外（裁剪过的数据）；已删除这些引用，在缺口处打断 %d 条"
+        "道路，并删除 %d 个单节点碎片",
+    "%s: read %d stations (%d ok, %d invalid%s), coordinates %s (%s)":
+        "%s：读入 %d 个站点（可用 %d 个，无效 %d 个%s），坐标系 %s（%s）",
+    "%s: reading coordinates as %s (an option for this file); the file says %s":
+        "%s：按 %s 读取坐标（本文件的选项）；文件自身写的是 %s",
+    "%s: columns %s are labelled %s, so the crs option %r is not used for this file":
+        "%s：列 %s 标明为 %s，因此本文件不使用坐标系选项 %r",
+    "%s: the note in row %d names the coordinate system %s (%r); reading the coordinates as %s":
+        "%s：第 %d 行的说明写明坐标系为 %s（%r）；按 %s 读取坐标",
+    "%s: %d of %d rows have no usable location and are kept as invalid; first: %s":
+        "%s：%d 行（共 %d 行）没有可用的位置，记为无效；第一处：%s",
+    "%s row %d: the note %r names several coordinate systems (%s); it is not read as a "
+    "declaration":
+        "%s 第 %d 行：说明 %r 提到多个坐标系（%s），不作为坐标系声明",
+    "%s: notes name different coordinate systems (%s); none is used":
+        "%s：各处说明写的坐标系不一致（%s），均不采用",
+    "%s: the file declares its coordinates as %s (%s), so the crs option %r is not used for it":
+        "%s：文件声明其坐标为 %s（%s），因此不使用坐标系选项 %r",
+    "%s: columns %s are labelled %s; converting them to WGS-84":
+        "%s：列 %s 标明为 %s；转换为 WGS-84",
+    "%s: the crs option %r is used, not the note in row %d that names %s (%r)":
+        "%s：采用坐标系选项 %r，而不是第 %d 行说明中的 %s（%r）",
+    "%s: decoded as GB18030 (GBK), the default of Chinese Excel":
+        "%s：按 GB18030（GBK，中文版 Excel 的默认编码）解码",
+    "wrote %s (%d edges, %d nodes) and %s": "已写出 %s（%d 条边，%d 个节点）和 %s",
+    "instance too large for the LP/MILP certificate (%d nonzeros)":
+        "问题规模过大，无法用线性/整数规划证明最优（%d 个非零元）",
+    "HiGHS returned a solution that does not match its objective; not trusted":
+        "HiGHS 返回的解与其目标值不符，不予采用",
+    "network %s: %d nodes, %d street segments, %.1f km, %d connected pieces (%d islands with "
+    "%.1f km kept)":
+        "路网 %s：%d 个节点，%d 个路段，共 %.1f 公里，%d 个连通片（保留 %d 处孤立路段，"
+        "共 %.1f 公里）",
+    "%s: %d named places and house addresses": "%s：%d 个地名和门牌地址",
+    "addresses: %d sites, %d on unnamed streets, %d near a named place":
+        "地址：%d 个站点，%d 个在无名道路上，%d 个靠近有名称的地点",
+    "planning area %s: %d polygon(s)": "规划范围 %s：%d 个多边形",
+    "demand: %.1f of %.1f km of streets%s; road classes not served: %s":
+        "应覆盖街道：%.1f 公里（共 %.1f 公里）%s；不需服务的道路等级：%s",
+    "%s: coordinates read as %s (%s); the file says %s":
+        "%s：按 %s 读取坐标（%s）；文件自身写的是 %s",
+    "no street is demand: none inside the area has a served road class (served: %s); check "
+    "the area and --serve":
+        "没有应覆盖的街道：规划范围内没有需服务等级的道路（需服务：%s）；请检查规划范围和 --serve",
+    "%s: %d points of interest with the requested tags": "%s：%d 个符合标签的兴趣点",
+    "exclusion zones remove %d of %d candidates": "禁建区排除了 %d 个候选点（共 %d 个）",
+    "%d of %d %s candidates are farther than %g m from an allowed street; left out":
+        "%d 个候选点（共 %d 个 %s 候选点）距可用街道超过 %g 米，未采用",
+    "checked %d proposals: %s": "已审核 %d 个提议站点：%s",
+    "exported %s": "已导出 %s",
+    "wrote %d stations to %s (%s)": "已写出 %d 个站点到 %s（%s）",
+    "%d of %d stations have no location; they are kept without coordinates where the format "
+    "allows": "%d 个站点（共 %d 个）没有位置；在格式允许时保留为无坐标的记录",
+    "KML folder %r has %d stations; Google My Maps reportedly imports at most %d per layer":
+        "KML 文件夹 %r 有 %d 个站点；据报 Google My Maps 每个图层最多导入 %d 个",
+    "Amap sheet: %d of %d stations have a status in %s":
+        "高德标注表：%d 个站点（共 %d 个）的状态属于 %s",
+    "coverage at %.0f m: %.1f of %.1f km of demand streets covered (%.1f %%) by %d stations":
+        "%.0f 米覆盖：应覆盖街道 %.1f 公里（共 %.1f 公里）已覆盖（%.1f %%），站点 %d 个",
+    "exact siting model: %d pieces, %d sites, %d pairs":
+        "精确选址模型：%d 个路段片，%d 个站点，%d 对",
+    "coverage sets: %d sites x %d units, %d pairs": "覆盖集合：%d 个站点 × %d 个单元，%d 对",
+    "map: %d gap runs, %d existing stations, %d proposals%s (%s, %s)":
+        "地图：%d 段缺口，%d 个现有驿站，%d 个拟建站点%s（%s，%s）",
+    "%s: dropped %d control characters that XML does not allow (first on line %d; usually in "
+    "street names); the network was read without them":
+        "%s：删除了 %d 个 XML 不允许的控制字符（第一个在第 %d 行，通常在街道名中）；"
+        "路网已在删除后读入",
+    "%s is large (%.0f MB): give a planning area to read only that part":
+        "%s 较大（%.0f MB）：可指定规划范围，只读取该部分",
+    "cached the network of %s in %s": "已把 %s 的路网缓存于 %s",
+    "network cache hit for %s (mode %s): %s; the file was not read again":
+        "%s 的路网已有缓存（出行方式 %s）：%s；未重新读取文件",
+    "wrote %d files to %s": "已写出 %d 个文件到 %s",
+    "wrote %d check files to %s": "已写出 %d 个审核文件到 %s",
+    "coverage map skipped: %s street pieces, more than %s a browser map can show; "
+    "coverage.geojson and gaps.geojson hold them all (open them in QGIS) and coverage_map.png "
+    "shows them; --area clips a part to map":
+        "未生成覆盖地图：%s 个街道片段，超过浏览器地图能显示的 %s 个；coverage.geojson 和 "
+        "gaps.geojson 包含全部数据（可用 QGIS 打开），coverage_map.png 也能显示；"
+        "可用 --area 只画一部分",
+    "no Chinese font found (install fonts-noto-cjk); the curve is in English":
+        "未找到中文字体（请安装 fonts-noto-cjk）；覆盖曲线图改用英文",
+    "covered %.1f %% of %.1f km; %d gap clusters; %d of %d stations used":
+        "覆盖 %.1f %%（共 %.1f 公里）；%d 处缺口；使用 %d 个站点（共 %d 个）",
+    "siting model (%s) counted %.1f m covered, the coverage engine %.1f m; the figures given "
+    "are the engine's":
+        "选址模型（%s）算得覆盖 %.1f 米，覆盖引擎算得 %.1f 米；给出的数字以覆盖引擎为准",
+    "districts %s: %d polygons named by column %r": "街道（社区）%s：%d 个多边形，名称取自列 %r",
+    "wrote the report to %s": "已写出报告 %s",
+    "siting: %d new sites, coverage %.1f %% -> %.1f %% of %.1f km (%s model; %s)":
+        "选址：新增 %d 个站点，覆盖率 %.1f %% → %.1f %%（共 %.1f 公里；%s模型；%s）",
+    "no Chinese font found (install fonts-noto-cjk); the PNG is in English":
+        "未找到中文字体（请安装 fonts-noto-cjk）；PNG 图改用英文",
+    "snapped %d of %d usable stations (%d farther than %s from any street)":
+        "已将 %d 个站点（共 %d 个可用站点）吸附到街道（%d 个距所有街道超过 %s）",
+})
+
+# Arguments of log lines that are fixed English words or phrases, in Chinese.
+_LOG_ARGS_ZH: Mapping[str, str] = MappingProxyType({
+    "none": "无", "exact": "精确", "units": "街段单元", "optimal": "已证明最优",
+    "within": "接近最优", "any distance": "任意距离", ", with today's coverage": "，含现状对比",
+    "declared by the file": "由文件声明", "named by the column headers": "由列名标明",
+    "the crs option": "由坐标系选项指定", "named by a note in the sheet": "由表格中的说明写明",
+    "assumed: neither the file nor an option names the system":
+        "默认：文件和选项都未说明坐标系",
+})
+_LOG_CODES = re.compile(r"\b(accept|redundant|too_close|off_network|outside_area|invalid"
+                        r"|existing|proposed|rejected)\b")
+_STATUS_ZH = MappingProxyType({"existing": "现有", "proposed": "拟建", "rejected": "未采用"})
+# Phrases inside arguments (the reader's counts: "; 1 blank rows skipped").
+_LOG_PHRASES_ZH = (("; ", "；"), (" blank rows skipped", " 个空行已跳过"),
+                   (" swapped fixed", " 个经纬度互换已纠正"), (" rounded", " 个坐标精度过低"),
+                   (" possible duplicates", " 个疑似重复"))
+_UNIT_M = re.compile(r"^(\d+(?:\.\d+)?) m$")
+
+
+def log_text(template: str, args: Any, lang: str) -> str:
+    """A log line, ``template % args``, in ``lang``: the Chinese template of :data:`LOG_ZH`.
+
+    Fixed English words among the arguments (verdict codes, "none", a model kind) are put
+    in Chinese too; a template without a Chinese entry stays English.
+
+    >>> log_text("wrote %d files to %s", (3, "out"), "zh")
+    '已写出 3 个文件到 out'
+    >>> log_text("checked %d proposals: %s", (2, "1 accept, 1 redundant"), "zh")
+    '已审核 2 个提议站点：1 采纳, 1 重复覆盖'
+    >>> log_text("wrote %d files to %s", (3, "out"), "en"), log_text("new %s", ("x",), "zh")
+    ('wrote 3 files to out', 'new x')
+    """
+    if not args:
+        args = ()
+    zh = LOG_ZH.get(template) if lang == "zh" else None
+    if zh is None or not isinstance(args, tuple):
+        return template % args if args else template
+    verdicts = section("verdict", "zh")
+    words = tuple(_log_arg(a, verdicts) for a in args)
+    try:
+        return zh % words
+    except (TypeError, ValueError):  # an argument the Chinese template cannot take
+        return template % args
+
+
+def _log_arg(value: object, verdicts: Mapping[str, str]) -> object:
+    if not isinstance(value, str):
+        return value
+    if value in _LOG_ARGS_ZH:
+        return _LOG_ARGS_ZH[value]
+    m = _UNIT_M.match(value)
+    if m:
+        return f"{m[1]} 米"
+    if " row " in value or "from every street" in value:  # a station's reason
+        return station_reason_text(value, "zh")
+    if value.startswith("; "):  # the counts the reader adds to its line
+        for en, zh in _LOG_PHRASES_ZH:
+            value = value.replace(en, zh)
+    return _LOG_CODES.sub(lambda c: verdicts.get(c[1]) or _STATUS_ZH.get(c[1], c[1]), value)
+
+
+# The most common user errors in Chinese: (pattern of the English message, Chinese template
+# with the pattern's groups); other messages are built from many parts and stay English.
+_ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?P<path>.+): (?P<what>[\w -]+) not found(?P<rest>.*)", re.S),
+     "{path}：找不到{what_zh}{rest}"),
+    (re.compile(r"(?P<out>.+): already holds (?P<files>.+); pass --overwrite or pick another "
+                r"folder", re.S),
+     "{out} 中已有 {files}；要替换请加 --overwrite，或换一个输出文件夹"),
+    (re.compile(r"(?P<path>.+) already exists; pass --overwrite or pick another file name",
+                re.S),
+     "{path} 已存在；要替换请加 --overwrite，或换一个文件名"),
+    (re.compile(r"(?P<name>[^:]+): none of the (?P<n>\d+) stations can be used: (?P<rest>.+)",
+                re.S),
+     "{name}：{n} 个站点都无法使用（{rest}）"),
+)
+# The hints that follow "not found", in Chinese.
+_HINTS_ZH = (
+    ("; give an OSM file (.osm, .osm.pbf, ...), a centerline file or GraphML",
+     "；请给出 OSM 文件（.osm、.osm.pbf 等）、道路中心线文件或 GraphML"),
+    ("; to download, write place:NAME, bbox:W,S,E,N or point:LON,LAT,M",
+     "；要在线下载，请写 place:地名、bbox:西,南,东,北 或 point:经度,纬度,距离米"),
+    ("; give a polygon file (GeoJSON, GeoPackage, Shapefile) of the places where no station "
+     "may go", "；请给出禁止设站范围的多边形文件（GeoJSON、GeoPackage、Shapefile）"),
+)
+_FILE_WORDS = MappingProxyType({
+    "station file": "站点文件", "network file": "路网文件", "OSM file": "OSM 文件",
+    "proposal file": "拟建站点文件", "--exclude file": "--exclude 文件",
+    "--hosts file": "--hosts 文件", "--area file": "--area 文件",
+    "--districts file": "--districts 文件", "file": "文件", "area file": "规划范围文件",
+    "hosts file": "商户文件",
+})
+
+
+def error_text(message: str, lang: str) -> str:
+    """A user error's message in ``lang``: the common ones in Chinese, others as they are.
+
+    >>> error_text("no/such.csv: station file not found", "zh")
+    'no/such.csv：找不到站点文件'
+    >>> error_text("out: already holds a.csv; pass --overwrite or pick another folder", "zh")
+    'out 中已有 a.csv；要替换请加 --overwrite，或换一个输出文件夹'
+    >>> error_text("no/such.csv: station file not found", "en")
+    'no/such.csv: station file not found'
+    """
+    if lang != "zh":
+        return message
+    for pattern, template in _ERRORS_ZH:
+        m = pattern.fullmatch(message)
+        if m:
+            fields = m.groupdict()
+            if "what" in fields:
+                fields["what_zh"] = _FILE_WORDS.get(fields["what"], fields["what"])
+                for en, zh in _HINTS_ZH:
+                    fields["rest"] = fields["rest"].replace(en, zh)
+            return template.format(**fields)
+    return message
+
+
+_USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"the following arguments are required: "), "缺少必需的参数："),
+    (re.compile(r"unrecognized arguments: "), "无法识别的参数："),
+    (re.compile(r"; did you mean (\S+)\?$"), r"；是不是要用 \1？"),
+    (re.compile(r"invalid choice: "), "无效的选项值："),
+    (re.compile(r"\(choose from "), "（可选："),
+    (re.compile(r"expected one argument"), "需要一个值"),
+    (re.compile(r"not allowed with argument"), "不能与此参数同时使用："),
+)
+
+
+def usage_error_text(message: str) -> str:
+    """An argparse error in Chinese where its words are the usual ones.
+
+    >>> usage_error_text("the following arguments are required: --out")
+    '缺少必需的参数：--out'
+    >>> usage_error_text("unrecognized arguments: --radius 5; did you mean --radius-m?")
+    '无法识别的参数：--radius 5；是不是要用 --radius-m？'
+    """
+    for pattern, zh in _USAGE_ERRORS_ZH:
+        message = pattern.sub(zh, message)
+    return message
+
+
+# --- the command line's help in Chinese ----------------------------------------------------
+# The English help lives beside each option in stationplan.cli; these replace it under
+# --lang zh or a Chinese locale. Keys: an option's first flag (or a positional's name),
+# "cmd.NAME" for a command, "group.TITLE" for an option group. %(default)s is argparse's.
+HELP_ZH: Mapping[str, str] = MappingProxyType({
+    "description": "沿街道路网规划爱心驿站的覆盖（按路网距离计算）。",
+    "-h": "显示本帮助并退出",
+    "--version": "显示版本号并退出",
+    "--quiet": "只显示错误",
+    "--debug": "显示调试日志和完整的出错信息",
+    "network": "路网：OSM 文件（.osm、.osm.bz2、.osm.pbf 等）、道路中心线文件（.gpkg、.shp、"
+               ".geojson、.parquet）、GraphML，或在线下载：place:地名、bbox:西,南,东,北、"
+               "point:经度,纬度,距离米、polygon:文件",
+    "stations": "站点文件：CSV、XLSX、GeoJSON、GeoPackage、Shapefile、KML 或 GPX"
+                "（高德/百度坐标见 --crs）",
+    "proposals": "拟建（提议）站点文件，格式同站点文件（坐标系见 --crs 和 --proposal-crs）",
+    "--out": "输出文件夹（export 命令：输出文件）",
+    "--overwrite": "替换 --out 中原有的输出",
+    "--mode": "出行方式：walk 步行、bike 自行车、ebike 电动车（默认 %(default)s）",
+    "--radius-m": "路网距离上限，米，> 0（默认 %(default)s）",
+    "--max-minutes": "出行时间上限，分钟，> 0（默认 %(default)s）；两个上限都要满足",
+    "--speed-kmh": "计算时间上限用的速度，公里/小时，> 0（默认：步行 6，自行车 15，电动车 20）",
+    "--no-time-limit": "只用距离上限",
+    "--max-snap-m": "距所有街道超过此米数（> 0）的站点不参与计算（默认 %(default)s）",
+    "--lang": "输出语言：zh 中文、en 英文（默认：站点文件或地名为中文时用中文）",
+    "--basemap": "底图：osm、carto（浅色）、tianditu（需 --tianditu-key）或 gaode（高德，"
+                 "所有图层随之转换为 GCJ-02）；默认 %(default)s",
+    "--tianditu-key": "天地图浏览器端密钥；会写入 HTML",
+    "--area": "规划范围：任意坐标系的多边形文件；范围内的街道为应覆盖街道",
+    "--area-place": "按地名指定规划范围（在线地理编码，有缓存）",
+    "--area-crs": "--area 文件未自带坐标系时的坐标系：wgs84、gcj02（在高德地图上画的多边形）、"
+                  "bd09、cgcs2000 或 EPSG:<代码>",
+    "--margin-m": "规划范围外保留的街道宽度，米，>= 0，用于连通路径（默认：覆盖距离上限；"
+                  "network 命令为 500）",
+    "--serve": "需要服务的道路等级，逗号分隔，或 all（默认：主干路、次干路、支路、街巷等"
+               "OSM 等级）",
+    "--ignore": "只用于通行、不算缺口的道路等级（默认：人行道、人行横道）",
+    "--split-at-crossings": "中心线文件：在线相交处连接（默认只在共享顶点、相近端点和落在线上"
+                            "的端点处连接）",
+    "--join-tolerance-m": "中心线文件：连接距离小于此米数的线端点，>= 0（默认 %(default)s）",
+    "--class-column": "中心线文件：道路等级所在的列",
+    "--oneway-column": "中心线文件：单行标志所在的列",
+    "--cache-dir": "下载和构建好的路网的缓存文件夹（默认：用户缓存目录）",
+    "--overpass-url": "Overpass API 地址（默认：OSMnx 的）",
+    "--nominatim-url": "Nominatim 地址（默认：OSMnx 的）",
+    "--crs": "站点文件的坐标系：wgs84、gcj02（高德、腾讯）、bd09（百度）、cgcs2000 或 "
+             "EPSG:<代码>。自带坐标系的文件（GeoJSON、GeoPackage、带 .prj 的 Shapefile、"
+             "经度(GCJ-02) 这样的带标注列名）以文件为准；未给 --crs 时，表格中写明一种坐标系"
+             "的说明也算数。都没有时按 wgs84 读取；看起来像 GCJ-02/BD-09 的文件会停止运行",
+    "--encoding": "站点文件的文本编码（默认：UTF-8，不行再试 GBK/GB18030）",
+    "--sheet": ".xlsx 工作簿的工作表或 GeoPackage 的图层（默认第一个）",
+    "--lon-col": "经度列（或“经度,纬度”合并列）的列名",
+    "--lat-col": "纬度列的列名",
+    "--name-col": "站点名称列的列名",
+    "--target": "覆盖全部应覆盖街道的这一比例所需的最少新站点：百分数（95%%或 95）或小数"
+                "（0.95），大于 0、不超过 100%%（默认 %(default)s）",
+    "--new-sites": "新增 K 个站点（整数 >= 1），使覆盖的街道长度最多",
+    "--candidates": "候选点：auto（OSM 文件中的商户、--hosts，以及每隔 --candidate-spacing-m "
+                    "的街道位置，保证每条街道都可达；同等条件下优先商户）、osm（只用商户）、"
+                    "streets（只用街道位置）或候选点文件（只用这些）；默认 %(default)s",
+    "--hosts": "愿意设站的商户（格式同站点表），加入候选点",
+    "--candidate-spacing-m": "街道候选点的间隔，米，>= 1（默认 %(default)s）",
+    "--candidate-snap-m": "距街道超过此米数（> 0）的商户不作候选（默认 %(default)s）",
+    "--exclude": "禁止设站的多边形范围",
+    "--resolution-m": "粗略选址模型的街段单元长度，米，>= 1，只在精确模型超出内存时使用"
+                      "（默认 %(default)s）",
+    "--weights": "各道路等级的需求权重（>= 0），如 primary=2,secondary=1.5；其他为 1",
+    "--min-spacing-m": "站点之间的最小距离，米，>= 0（默认不限）",
+    "--spacing": "--min-spacing-m 的量法（默认 %(default)s）",
+    "--time-limit-s": "精确求解的时间上限，秒，> 0（默认 %(default)s）",
+    "--seed": "局部搜索的随机种子，整数 >= 0（默认 %(default)s）",
+    "--districts": "街道/社区多边形（任意坐标系），用于分街道统计表",
+    "--district-col": "街道/社区名称所在的列（默认：name、名称、街道、社区等）",
+    "--districts-crs": "--districts 文件未自带坐标系时的坐标系：wgs84、gcj02、bd09、cgcs2000 "
+                       "或 EPSG:<代码>",
+    "--format": "geojson、csv（含 WGS-84、GCJ-02 和 BD-09 坐标列）、kml、gpx 或 amap"
+                "（现有站点的高德 GCJ-02 标注表）",
+    "--proposal-crs": "拟建站点文件与站点文件坐标系不同时，拟建站点文件的坐标系（wgs84、gcj02、"
+                      "bd09、cgcs2000、EPSG:<代码>）；它优先于文件自带的坐标系；默认同 --crs",
+    "--min-gain-m": "站点至少要新增覆盖的街道米数（>= 0）才能采纳（默认 %(default)s）",
+    "--spacing-m": "与现有站点和已采纳站点之间的最小路网距离，米，>= 0；恰好等于此距离允许"
+                   "（默认：覆盖距离上限）",
+    "--no-benchmark": "不计算求解器用同样数量新站点的对比结果",
+    "--proposals": "要审核并写入报告的拟建站点文件",
+    "cmd.coverage": "现有站点对路网的覆盖",
+    "cmd.network": "只构建路网并写出，供检查",
+    "cmd.demo": "用自带的赫尔辛基市中心数据演示覆盖计算",
+    "cmd.plan": "提出新站点选址，并证明方案有多好",
+    "cmd.export": "把站点文件导出为地图标注（GeoJSON、CSV、KML、GPX、高德标注表）",
+    "cmd.check": "审核拟建站点：每个新增多少覆盖、间距是否足够，以及原因",
+    "cmd.report": "规划报告（HTML 和 Markdown），连同覆盖结果",
+    "group.positional arguments": "位置参数",
+    "group.options": "选项",
+    "group.map": "地图",
+    "group.map.description": "coverage_map.html 的语言和底图",
+    "group.network": "路网",
+    "group.network.description": "街道从哪里来，哪些街道需要覆盖",
+    "group.station file": "站点文件",
+    "group.siting": "选址",
+    "group.report": "报告",
+    "group.report.description": "report.html、report.md 和 report.json",
+    "group.check": "审核",
+    "group.check.description": "拟建站点的审核结论",
+    "usage": "用法：",
+    "examples": "示例：",
+})
+
+# The progress bar's words (a TTY only): the commands and the pipeline's stages.
+PROGRESS_ZH: Mapping[str, str] = MappingProxyType({
+    "coverage": "覆盖", "plan": "规划", "check": "审核", "report": "报告",
+    "load_network": "读取路网", "stations": "读取站点", "candidates": "候选点",
+    "siting": "选址", "coverage_after": "建成后覆盖", "addresses": "地址", "gaps": "覆盖缺口",
+    "write_outputs": "写出结果", "coverage sets": "覆盖集合",
+})
+
+# A worked example per command, in each language: (English, Chinese).
+HELP_EXAMPLES: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "coverage": ("stationplan coverage guixi.osm.pbf stations.xlsx --crs gcj02 --out coverage",
+                 "stationplan coverage guixi.osm.pbf 驿站.xlsx --crs gcj02 --out 覆盖 --lang zh"),
+    "network": ("stationplan network guixi.osm.pbf --out network",
+                "stationplan network guixi.osm.pbf --out 路网 --lang zh"),
+    "demo": ("stationplan demo", "stationplan demo --lang zh"),
+    "plan": ("stationplan plan guixi.osm.pbf stations.xlsx --crs gcj02 --target 95% --out plan",
+             "stationplan plan guixi.osm.pbf 驿站.xlsx --crs gcj02 --out 规划 --lang zh"),
+    "export": ("stationplan export stations.xlsx --crs gcj02 --format amap --out listing.csv",
+               "stationplan export 驿站.xlsx --crs gcj02 --format amap --out 高德标注.csv"),
+    "check": ("stationplan check guixi.osm.pbf stations.xlsx proposals.xlsx --crs gcj02 "
+              "--out check",
+              "stationplan check guixi.osm.pbf 驿站.xlsx 拟建站点.xlsx --crs gcj02 --out 审核 "
+              "--lang zh"),
+    "report": ("stationplan report guixi.osm.pbf stations.xlsx --crs gcj02 --out report",
+               "stationplan report guixi.osm.pbf 驿站.xlsx --crs gcj02 --out 报告 --lang zh"),
+})
+
+
+# --- the language of the command line, its help and its log -------------------------------
+
+def help_lang(argv: Sequence[str]) -> str:
+    """The language of ``--help``: ``--lang`` on the command line, else the locale's.
+
+    >>> help_lang(["plan", "--help", "--lang", "zh"]), help_lang(["--lang=en"])
+    ('zh', 'en')
+    """
+    for i, word in enumerate(argv):
+        if word == "--lang" and i + 1 < len(argv) and argv[i + 1] in LANGS:
+            return argv[i + 1]
+        if word.startswith("--lang=") and word[7:] in LANGS:
+            return word[7:]
+    locale = next((os.environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG")
+                   if os.environ.get(k)), "")
+    return "zh" if locale.lower().startswith("zh") else "en"
+
+
+def sheet_lang(path: str | os.PathLike[str] | None, sheet: str | None = None) -> str | None:
+    """"zh" when a station file (or its name) has Chinese headers or names; else None.
+
+    A cheap look at the first 64 KB (the first 20 rows of ``sheet`` of a workbook)
+    before anything heavy runs, so that the log lines are in the run's language from the
+    start. None also when the file cannot be read (the run reports that itself).
+
+    >>> sheet_lang("驿站.xlsx"), sheet_lang(None), sheet_lang("no/such/file.csv")
+    ('zh', None, None)
+    """
+    if not path:
+        return None
+    path = Path(path)
+    if has_cjk(path.name):
+        return "zh"
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            import openpyxl
+
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            try:
+                ws = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
+                rows = ws.iter_rows(max_row=20, values_only=True)
+                cells = [c for row in rows for c in row if isinstance(c, str)]
+            finally:
+                book.close()
+            return "zh" if any(has_cjk(c) for c in cells) else None
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except Exception:
+        return None
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return "zh" if has_cjk(head.decode(encoding, errors="strict")) else None
+        except UnicodeDecodeError:
+            continue
+    return "zh" if has_cjk(head.decode("utf-8", errors="ignore")) else None
+
+
+def localize_parser(parser: argparse.ArgumentParser, sub: Any, lang: str) -> None:
+    """Put a worked example under each command's help and, for Chinese, every help text
+    in Chinese (from :data:`stationplan._i18n.HELP_ZH`; a text without one stays)."""
+    side = 1 if lang == "zh" else 0
+    heading = HELP_ZH["examples"] if lang == "zh" else "examples:"
+    parser.formatter_class = help_formatter(lang)
+    for p in [parser, *sub.choices.values()]:
+        p.lang = lang  # read by the command line's _Parser.error
+    parser.epilog = heading + "\n" + "\n".join(
+        f"  {pair[side]}" for pair in HELP_EXAMPLES.values())
+    for name, p in sub.choices.items():
+        p.formatter_class = help_formatter(lang)
+        p.epilog = f"{heading}\n  {HELP_EXAMPLES[name][side]}"
+    if lang != "zh":
+        return
+    parser.description = HELP_ZH["description"]
+    for action in sub._choices_actions:
+        action.help = HELP_ZH.get(f"cmd.{action.dest}", action.help)
+    for p in [parser, *sub.choices.values()]:
+        for action in p._actions:
+            key = action.option_strings[0] if action.option_strings else action.dest
+            if key == "--out" and p.prog.endswith(" export"):
+                action.help = "输出文件"
+            elif action.help is not argparse.SUPPRESS and key in HELP_ZH:
+                action.help = HELP_ZH[key]
+        for group in p._action_groups:
+            title = group.title
+            group.title = HELP_ZH.get(f"group.{title}", title)
+            group.description = HELP_ZH.get(f"group.{title}.description", group.description)
+
+
+def help_formatter(lang: str) -> Callable[..., argparse.HelpFormatter]:
+    """Raw description (the examples keep their lines), with the usage prefix in ``lang``."""
+
+    class Formatter(argparse.RawDescriptionHelpFormatter):
+        def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any = None) -> None:
+            if lang == "zh" and prefix is None:
+                prefix = "用法："
+            super().add_usage(usage, actions, groups, prefix)
+
+    return Formatter
+
+
+class LogFormatter(logging.Formatter):
+    """``LEVEL message``, the message in the run's language: the line's own text in it
+    (``extra={"zh": ...}``) or its template's (see :func:`log_text`)."""
+
+    _LEVELS: ClassVar[Mapping[str, Mapping[str, str]]] = {
+        "zh": {"INFO": "信息", "WARNING": "警告", "ERROR": "错误", "DEBUG": "调试"}}
+
+    def __init__(self, lang: str) -> None:
+        super().__init__("%(levelname)s %(message)s")
+        self.lang = lang
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        """Format ``record`` with its message and level name in the run's language."""
+        if self.lang == "en" or not isinstance(record.msg, str):
+            return super().formatMessage(record)
+        level = self._LEVELS[self.lang].get(record.levelname, record.levelname)
+        own = getattr(record, self.lang, None)  # a line built from parts brings its own
+        message = own if isinstance(own, str) else log_text(record.msg, record.args, self.lang)
+        return f"{level} {message}"

@@ -1,0 +1,297 @@
+"""Chinese throughout: a ``--lang zh`` run speaks Chinese in every text people read.
+
+Runs of coverage, plan and check on the hand network with ``--lang zh``; their closing
+lines, log lines, check.csv, report and figures are searched for the English words of the
+outputs (the English side of the zh/en table, the OSM road classes and the codes shown).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import html
+import io
+import re
+import shutil
+from pathlib import Path
+
+import matplotlib.text as mtext
+import osmnx as ox
+import pandas as pd
+import pytest
+from handnet import HAND_EDGES, hand_graph, hand_lonlat, write_hand_stations
+from mapcases import hand_case
+from matplotlib.font_manager import FontManager
+
+from stationplan import _i18n
+from stationplan._i18n import cli as cli_words
+from stationplan.cli import _parser, main
+from stationplan.outputs import curve_figure
+from stationplan.staticmap import cjk_font, coverage_figure
+
+_CJK = re.compile("[\u4e00-\u9fff]")
+_WORD = re.compile(r"[A-Za-z][A-Za-z_]+")
+# Not language: file names and paths, URLs, command-line flags and their values, the
+# hand network's names ("road 3", "S1", "P2") and names of systems and sources.
+_NOT_WORDS = re.compile(
+    r"https?://\S+|[\w./\\-]*\.(?:html|json|geojson|csv|png|md|graphml|gpkg)\b|/tmp\S*"
+    r"|--[\w-]+(?: (?:streets|wgs84|gcj02|bd09))?|(?<![A-Za-z])road \d+|\b[SP]\d\b|\bC\d+\b"
+    r"|\bWGS-84\b|\bGCJ-02\b|\bBD-09\b|OpenStreetMap|\bstationplan\b|\bAED\b|\bOSM\b|\bosm\b"
+    r"|\bHiGHS\b|\bzh\b|\bwgs84\b|\bgcj02\b|\bbd09\b|“[^”]*”")  # “a column's name”
+
+
+def _english_words() -> set[str]:
+    """The English words an output might leak: the English side of the table (words of
+    three letters or more), the OSM road classes and the verdict/certificate codes."""
+    words = {w.lower() for v in _i18n.WORDS["en"].values() for w in _WORD.findall(v)
+             if len(w) >= 3}
+    words |= {hw for _, _, hw in HAND_EDGES}
+    words |= {"accept", "redundant", "too_close", "off_network", "outside_area", "invalid",
+              "optimal", "within", "exact", "units", "none", "true", "false"}
+    return words - {"aed", "wifi", "osm", "openstreetmap", "amap"}
+
+
+ENGLISH = _english_words()
+
+
+def _leaks(text: str) -> set[str]:
+    """English words of ``text`` outside names, files, links and flags."""
+    return {w for w in _WORD.findall(_NOT_WORDS.sub(" ", text)) if w.lower() in ENGLISH}
+
+
+def _run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hand")
+    net = tmp / "hand.graphml"
+    ox.save_graphml(hand_graph(), net)
+    stations = write_hand_stations(tmp / "stations.csv")
+    proposals = tmp / "proposals.csv"
+    with proposals.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "lon", "lat"])
+        # adds a branch road; 50 m from it; on a covered main road; far from every street
+        for name, (x, y) in {"P1": (5000, 300), "P2": (5000, 350), "P3": (700, 0),
+                             "P4": (9000, 9000)}.items():
+            w.writerow([name, *hand_lonlat(x, y)])
+    return tmp, net, stations, proposals
+
+
+@pytest.fixture(scope="module")
+def runs(hand):
+    tmp, net, stations, proposals = hand
+    return {
+        "coverage": (tmp / "cov", _run(["coverage", str(net), str(stations), "--out",
+                                        str(tmp / "cov"), "--lang", "zh"])),
+        "plan": (tmp / "plan", _run(["plan", str(net), str(stations), "--out",
+                                     str(tmp / "plan"), "--new-sites", "2", "--lang", "zh"])),
+        "check": (tmp / "check", _run(["check", str(net), str(stations), str(proposals),
+                                       "--out", str(tmp / "check"), "--no-benchmark",
+                                       "--lang", "zh"])),
+    }
+
+
+@pytest.mark.parametrize("command", ["coverage", "plan", "check"])
+def test_closing_and_log_lines_are_chinese(runs, command):
+    _, (code, out, err) = runs[command]
+    assert code == 0, err
+    closing = out.strip().splitlines()
+    assert closing and all(_CJK.search(line) for line in closing)
+    assert not _leaks(out)
+    logs = err.strip().splitlines()
+    assert logs and all(line.startswith(("信息 ", "警告 ")) for line in logs)
+    assert not [line for line in logs if not _CJK.search(line.split(" ", 1)[1])]
+    assert not _leaks(err)  # the reader's reasons too ("第 8 行：“lat”列缺少数值")
+
+
+def test_check_csv_is_chinese(runs):
+    out, _ = runs["check"]
+    with (out / "check.csv").open(encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    head = rows[0]
+    assert all(_CJK.search(h) for h in head)
+    assert head[3:5] == ["结论", "原因"] and "经度(WGS-84)" in head
+    by_name = {r[1]: dict(zip(head, r, strict=True)) for r in rows[1:]}
+    assert [by_name[n]["结论"] for n in ("P1", "P2", "P3", "P4")] == [
+        "采纳", "间距过近", "重复覆盖", "不在路网上"]
+    assert by_name["P1"]["原因"] == "新增覆盖 700 米街道；位于与主路网不连通的路段"
+    assert by_name["P1"]["道路等级"] == "支路" and by_name["P3"]["道路等级"] == "主干路"
+    assert by_name["P1"]["位于孤立路段"] == "是" and by_name["P4"]["在规划范围内"] == "否"
+    assert by_name["P2"]["冲突类型"] == "提议站点"
+    for row in rows[1:]:
+        assert not _leaks(" ".join(row)), row
+    # the data file keeps the codes and raw tags
+    geo = (out / "check.geojson").read_text(encoding="utf-8")
+    assert '"verdict":"accept"' in geo and '"road_class":"tertiary"' in geo
+
+
+def test_check_csv_reads_back_in_place(runs):
+    import stationplan as sp
+
+    out, _ = runs["check"]
+    back = sp.read_stations(out / "check.csv", crs="gcj02")  # the headers name WGS-84
+    assert back.attrs["read_report"]["crs_from"] == "header"
+    assert list(back["name"]) == ["P1", "P2", "P3", "P4"]
+
+
+def _report_text(out: Path) -> str:
+    page = (out / "report.html").read_text(encoding="utf-8")
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_report_is_chinese(runs):
+    out, _ = runs["plan"]
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "最优性：已证明最优" in md and "| 次干路 |" in md and "| 人行道 |" in md
+    assert not _leaks(md)
+    assert not _leaks(_report_text(out))
+
+
+def test_figures_are_chinese(tmp_path):
+    if cjk_font() is None:
+        pytest.skip("no Chinese font: the figures are in English (install fonts-noto-cjk)")
+    case = hand_case(tmp_path)
+    fig = coverage_figure(case.coverage, case.gaps, summary=case.summary,
+                          proposals=case.proposals, area=case.area, lang="zh")
+    curve = pd.DataFrame({"new_sites": [0, 1, 2], "coverage_share": [0.686, 0.824, 0.941]})
+    for figure in (fig, curve_figure(curve, curve, lang="zh")):
+        texts = [t.get_text() for t in figure.findobj(mtext.Text) if t.get_text().strip()]
+        words = [t for t in texts if not re.fullmatch(r"[−\d.,\s]+", t)]  # not tick labels
+        assert words and all(_CJK.search(t) for t in words if not re.fullmatch(r"\d+", t))
+        assert not [t for t in texts if _leaks(t)]
+
+
+def test_help_is_chinese_with_an_example_per_command(capsys, monkeypatch):
+    monkeypatch.delenv("LANG", raising=False)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    for command in _parser().commands:
+        assert main([command, "--help", "--lang", "zh"]) == 0
+        page = capsys.readouterr().out
+        assert page.startswith("用法：") and "选项" in page and "示例：" in page
+        assert re.search(rf"^  stationplan {command} .*|^  stationplan {command}$", page,
+                         re.M), command
+        assert "show this help" not in page
+    assert main(["--help"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("usage:") and "examples:" in page
+    assert all(f"  stationplan {c}" in page for c in _parser().commands)
+
+
+def test_help_follows_a_chinese_locale(capsys, monkeypatch):
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert main(["plan", "--help"]) == 0
+    page = capsys.readouterr().out
+    assert "提出新站点选址" not in page  # the command's own page: its options
+    assert "新增 K 个站点" in page and "stationplan plan guixi.osm.pbf 驿站.xlsx" in page
+    assert main(["plan", "--help", "--lang", "en"]) == 0
+    assert "the K new sites" in capsys.readouterr().out
+
+
+def test_every_chinese_help_names_an_option():
+    parser = _parser()
+    keys = {"description", "usage", "examples"}
+    for p in [parser, *parser.commands.values()]:
+        for action in p._actions:
+            keys.add(action.option_strings[0] if action.option_strings else action.dest)
+        keys |= {f"group.{g.title}" for g in p._action_groups}
+        keys |= {f"group.{g.title}.description" for g in p._action_groups if g.description}
+    keys |= {f"cmd.{c}" for c in parser.commands}
+    assert set(cli_words.HELP_ZH) <= keys
+    assert set(cli_words.HELP_EXAMPLES) == set(parser.commands)
+
+
+def test_english_stays_with_lang_en(hand):
+    tmp, net, stations, _ = hand
+    code, out, err = _run(["coverage", str(net), str(stations), "--out", str(tmp / "en"),
+                           "--lang", "en"])
+    assert code == 0
+    assert out.startswith("coverage map: ") and not _CJK.search(out)
+    assert err.startswith("INFO network ") and not _CJK.search(err)
+
+
+def test_chinese_headers_make_a_chinese_run(hand):
+    tmp, net, stations, _ = hand
+    sheet = tmp / "sheet.csv"
+    rows = stations.read_text(encoding="utf-8").splitlines()
+    sheet.write_text("\n".join(["名称,经度,纬度", *rows[1:]]), encoding="utf-8")
+    code, out, err = _run(["coverage", str(net), str(sheet), "--out", str(tmp / "hdr")])
+    assert code == 0
+    assert out.startswith("覆盖地图：") and err.startswith("信息 路网 ")
+    # the whole run follows: the map is in Chinese too
+    assert "爱心驿站覆盖" in (tmp / "hdr" / "coverage_map.html").read_text(encoding="utf-8")
+
+
+def test_common_errors_are_chinese(hand):
+    tmp, net, stations, _ = hand
+    code, _, err = _run(["coverage", str(net), str(tmp / "无此文件.csv"), "--out",
+                         str(tmp / "x"), "--lang", "zh"])
+    assert code == 3
+    assert err.splitlines()[-1] == f"stationplan: 错误：{tmp / '无此文件.csv'}：找不到站点文件"
+    full = tmp / "full"
+    full.mkdir()
+    (full / "summary.json").write_text("{}", encoding="utf-8")
+    code, _, err = _run(["coverage", str(net), str(stations), "--out", str(full),
+                         "--lang", "zh"])
+    assert code != 0
+    assert err.splitlines()[-1] == (f"stationplan: 错误：{full} 中已有 summary.json；要替换请加 "
+                           "--overwrite，或换一个输出文件夹")
+
+
+def test_road_classes_are_words():
+    for _, _, tag in HAND_EDGES:
+        assert _CJK.search(_i18n.road_class_text(tag, "zh"))
+        assert _i18n.road_class_text(tag, "en") == tag
+    assert {_i18n.road_class_text(t, "zh") for t in ("trunk", "primary")} == {"主干路"}
+    assert _i18n.road_class_text("secondary_link", "zh") == "次干路"
+    assert _i18n.road_class_text("service", "zh") == "街巷"
+
+
+def test_log_templates_keep_their_fields():
+    spec = re.compile(r"%[-#0 +]?\d*(?:\.\d+)?[sdrgf%]")
+    for en, zh in cli_words.LOG_ZH.items():
+        assert spec.findall(en) == spec.findall(zh), en
+        assert _CJK.search(zh)
+    assert cli_words.log_text("a new line %d", (3,), "zh") == "a new line 3"  # no entry: English
+
+
+def test_a_font_installed_after_the_cache_is_found(tmp_path):
+    """matplotlib's cache predates the font: the lookup adds the file to the manager."""
+    manager = FontManager.__new__(FontManager)  # an empty cache, as before the install
+    manager.ttflist, manager.afmlist = [], []
+    import matplotlib
+
+    plain = tmp_path / "plain.ttf"
+    shutil.copy(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf", plain)
+    assert cjk_font(manager=manager, font_files=[tmp_path / "missing.ttc", plain]) is None
+    assert manager.ttflist == []  # a font without Chinese (DejaVu) is not added
+    known = next((Path(p) for p in ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                                    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+                                    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
+                  if Path(p).is_file()), None)
+    if known is None:
+        pytest.skip("no CJK font file on this machine (apt-get install fonts-noto-cjk)")
+    copy = tmp_path / ("new-font" + known.suffix)  # a path no cache has seen
+    shutil.copy(known, copy)
+    name = cjk_font(manager=manager, font_files=[plain, copy])
+    assert name is not None and name in {f.name for f in manager.ttflist}
+    assert str(copy) in {f.fname for f in manager.ttflist}
+    assert cjk_font(manager=manager, font_files=[]) == name  # now found in the cache
+
+
+def test_usage_errors_are_chinese_under_zh(capsys):
+    assert main(["coverage", "net.osm", "--lang", "zh"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["stationplan coverage: 错误：缺少必需的参数：stations, --out"
+                   "（见 stationplan coverage --help）"]
+    assert main(["coverage", "net.osm"]) == 2
+    assert capsys.readouterr().err.strip().startswith("stationplan coverage: error: the following")
