@@ -36,7 +36,8 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z_]+")
 _NOT_WORDS = re.compile(
     r"https?://\S+|[\w./\\-]*\.(?:html|json|geojson|csv|png|md|graphml|gpkg)\b|/tmp\S*"
     r"|--[\w-]+(?: (?:streets|wgs84|gcj02|bd09))?|(?<![A-Za-z])road \d+|\b[SP]\d\b|\bC\d+\b"
-    r"|\bWGS-84\b|\bGCJ-02\b|\bBD-09\b|OpenStreetMap|\bstationplan\b|\bAED\b|\bOSM\b|\bosm\b"
+    r"|\bWGS\\?-84\b|\bGCJ\\?-02\b|\bBD\\?-09\b|OpenStreetMap|\bstationplan\b|\bAED\b|\bOSM\b"
+    r"|\b(?:osm|gaode|carto|tianditu)\b"  # the --basemap values
     r"|\bHiGHS\b|\bzh\b|\bwgs84\b|\bgcj02\b|\bbd09\b|“[^”]*”")  # “a column's name”
 
 
