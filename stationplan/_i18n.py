@@ -135,6 +135,9 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.stations": ("stations used", "个站点参与计算"),
     "report.read": ("read", "读入"),
     "report.rejected": ("rejected", "未采用"),
+    "report.notes_skipped": ("Skipped {n} note rows of the station file (notes and totals, "
+                             "not stations): rows {rows}.",
+                             "站点表中有 {n} 行备注或合计（不是站点）已跳过：第 {rows} 行。"),
     "report.islands": ("", "与主路网不连通的路段"),
     "report.islands_mid": ("street pieces are not connected to the main network, with",
                            "处，其上有应覆盖街道"),

@@ -82,6 +82,9 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         "rejected_by_reason": {k: int(v) for k, v in
                                status[rejected].value_counts().sort_index().items()},
         "proposed_sites": int(proposed.sum()),
+        # rows of the station file that are notes or totals (注：…, 合计), not stations
+        "notes_skipped": list((stations.attrs.get("read_report") or {}).get("notes_skipped")
+                              or []),
         "by_road_class": by_class,
         "demand": {
             **coverage.network.demand.describe(),

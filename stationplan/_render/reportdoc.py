@@ -150,6 +150,10 @@ def _headline(s, t, stations=None) -> list[Block]:
         sites,
     ]
     out: list[Block] = [("h2", [t["headline"]]), ("cards", cards)]
+    notes = s.get("notes_skipped") or []
+    if notes:  # summary.json notes_skipped: the row numbers of the notes
+        out.append(("p", [t["notes_skipped"].format(n=len(notes),
+                                                    rows=", ".join(map(str, notes)))]))
     isl = s.get("islands") or {}
     if isl.get("count"):
         out.append(("p", [t["islands"], " ", Num(isl["count"], src, ("islands", "count"), "count"),
