@@ -437,6 +437,7 @@ img{max-width:100%;border:1px solid #ddd;margin:8px 0}
 white-space:nowrap}
 .v-accept{background:#1a9850}.v-redundant{background:#e08214}.v-too_close{background:#d73027}
 .v-off_network{background:#7b3294}.v-outside_area{background:#4d4d4d}.v-invalid{background:#999}
+@page{size:A4;margin:15mm}
 @media print{body{background:#fff}main{padding:0}}
 """
 
