@@ -39,8 +39,9 @@ def test_placeholders_are_the_same_in_both_languages():
     # the templates written by hand: meta, rule_tail, audit_intro, more, 9 reasons, the
     # 4 parts of the crs_offset warning, the plan sentences (see plan_certificate), the
     # coarse-model note, the 9 address templates (stationplan.addresses), the skipped
-    # note rows, and the minimum-gain shortfall and its certificate note
-    assert with_fields == 39
+    # note rows, the minimum-gain shortfall and its certificate note, and the rule for new
+    # sites in the report (sentence, spacing, gain)
+    assert with_fields == 42
 
 
 def test_chinese_text_is_in_the_chinese_column():

@@ -267,6 +267,27 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
     return out
 
 
+def _site_rules(settings: Mapping[str, Any], lang: str) -> str:
+    """The rule the plan's new sites meet (the same as check's), from its settings.
+
+    >>> _site_rules({"min_spacing_m": 500.0, "spacing": "network", "min_gain_m": 150.0}, "en")
+    'Rule for new sites (the same as check): at least 500 m from any station along the streets; each adds at least 150 m of street.'
+    >>> _site_rules({"min_spacing_m": 0, "spacing": None, "min_gain_m": 0}, "zh")
+    '新站点规则（与 check 相同）：不限间距；不限最低新增覆盖。'
+    >>> _site_rules({}, "en")
+    ''
+    """
+    if "min_gain_m" not in settings:  # a summary from before the rule was recorded
+        return ""
+    spacing = float(settings.get("min_spacing_m") or 0)
+    gain = float(settings.get("min_gain_m") or 0)
+    apart = (text("rule.spacing", lang, m=spacing,
+                  how=text(f"reason.spacing.{settings.get('spacing') or 'network'}", lang))
+             if spacing else text("rule.no_spacing", lang))
+    adds = text("rule.gain", lang, m=gain) if gain else text("rule.no_gain", lang)
+    return text("rule.sites", lang, apart=apart, adds=adds)
+
+
 def _plan(p, curve, stations, t, images, lang) -> list[Block]:
     """The plan: coverage today and with the proposals, the added street, the certificate.
 
@@ -307,6 +328,9 @@ def _plan(p, curve, stations, t, images, lang) -> list[Block]:
     if new is not None:
         cards.append((new, parts(t["new_sites"], (" · ", existing, " ", t["existing_sites"]))))
     out: list[Block] = [("h2", [t["plan"]]), ("cards", cards)]
+    rules = _site_rules(p.get("settings") or {}, lang)
+    if rules:
+        out.append(("p", [rules]))
     certificate = plan_certificate(p, lang)
     if certificate:
         out.append(("p", [t["certificate"], certificate]))
