@@ -270,8 +270,12 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
 def _site_rules(settings: Mapping[str, Any], lang: str) -> str:
     """The rule the plan's new sites meet (the same as check's), from its settings.
 
-    >>> _site_rules({"min_spacing_m": 500.0, "spacing": "network", "min_gain_m": 150.0}, "en")
-    'Rule for new sites (the same as check): at least 500 m from any station along the streets; each adds at least 150 m of street.'
+    >>> en = _site_rules({"min_spacing_m": 500.0, "spacing": "network", "min_gain_m": 150.0},
+    ...                  "en")
+    >>> en.startswith("Rule for new sites (the same as check): at least 500 m from any station")
+    True
+    >>> en.endswith(" along the streets; each adds at least 150 m of street.")
+    True
     >>> _site_rules({"min_spacing_m": 0, "spacing": None, "min_gain_m": 0}, "zh")
     '新站点规则（与 check 相同）：不限间距；不限最低新增覆盖。'
     >>> _site_rules({}, "en")
