@@ -136,10 +136,15 @@ def test_no_absolute_path_in_any_output(tmp_path, hand_stations_csv):
     assert main(["plan", str(net), str(hand_stations_csv), "--out", str(out), "--quiet",
                  "--serve", "all", "--candidates", "streets", "--min-spacing-m", "0",
                  "--min-gain-m", "0"]) == 0
+    # and a check of its proposals, with a report
+    check = tmp_path / "check"
+    assert main(["check", str(net), str(hand_stations_csv), str(out / "proposals.geojson"),
+                 "--out", str(check), "--quiet", "--serve", "all", "--min-spacing-m", "0",
+                 "--min-gain-m", "0", "--no-benchmark"]) == 0
     folders = {str(tmp_path), str(tmp_path.resolve()), os.path.realpath(tmp_path)}
     needles = {f.encode() for f in folders} | {json.dumps(f)[1:-1].encode() for f in folders}
-    files = [p for p in out.rglob("*") if p.is_file()]
-    assert len(files) > 5
+    files = [p for p in [*out.rglob("*"), *check.rglob("*")] if p.is_file()]
+    assert len(files) > 8
     for p in files:
         data = p.read_bytes()
         assert not any(n in data for n in needles), p.name
