@@ -421,3 +421,22 @@ def test_check_command_reads_a_gcj02_proposal_file(tmp_path, files):
 
     assert table("g") == table("w") == table("b") == table("l")
     assert [v for v, _ in table("g")][:3] == ["accept", "accept", "accept"]
+
+
+def test_straight_spacing_is_the_plans_straight_spacing():
+    """--spacing straight measures the straight line, as plan does: on the straight street
+    P0..R1 it equals the network distance, and the reason says how it was measured."""
+    net = sp.network_from_graph(hand_graph())
+    x4, y4 = hand_lonlat(150, 10000)
+    stations = sp.snap_stations(net, gpd.GeoDataFrame(
+        {"station_id": ["S4"], "name": ["S4"], "status": ["ok"], "reason": [""]},
+        geometry=[shapely.Point(x4, y4)], crs=4326))
+    rows = [("A", "0.5 m east of P", 0.5, 5000), ("B", "500 m east of P", 500, 5000)]
+    res = check_sites(net, stations, proposals_frame(rows), rule=RULE, spacing="straight")
+    assert res.attrs["check_settings"]["spacing"] == "straight"
+    a = by_id(res)["A"]
+    assert a["verdict"] == "too_close"
+    assert a["conflict_m"] == pytest.approx(499.5, abs=1e-3)
+    assert a["reason"].startswith("500 m in a straight line from proposal B")
+    with pytest.raises(sp.InputError, match="spacing must be one of network, straight"):
+        check_sites(net, stations, proposals_frame(rows), rule=RULE, spacing="air")
