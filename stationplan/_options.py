@@ -243,8 +243,8 @@ def check_plan_options(
     """Raise :class:`~stationplan.InputError` naming every siting option out of range.
 
     The options of :func:`~stationplan.run_plan` and :func:`~stationplan.plan_sites`
-    (``None`` for ``target_share``, ``new_sites``, ``class_weights`` and
-    ``min_spacing_m`` means not given); all problems are reported together.
+    (``None`` for ``target_share``, ``new_sites`` and ``class_weights`` means not given,
+    for ``min_spacing_m`` the coverage limit); all problems are reported together.
 
     Examples
     --------
