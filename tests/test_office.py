@@ -210,3 +210,37 @@ def test_no_compile_notice_when_the_cache_is_filled(tmp_path, monkeypatch, caplo
     assert _numba.kernels_cached(src)
     index.rename(cache / "kernels.f-1.py27.nbi")
     assert not _numba.kernels_cached(src)
+
+
+class _Terminal:
+    """A stand-in for a terminal's stderr: tqdm draws bars on it."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_log_lines_and_bars_do_not_garble_each_other(monkeypatch):
+    """A log line during a bar is written on its own line (tqdm's logging redirection),
+    and the certificate's bar counts seconds of the time limit."""
+    from stationplan import cli
+
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    with (cli._logging_to_stderr(quiet=False, debug=False),
+          cli._progress("certificate", quiet=False, unit="s") as progress):
+        progress(1, 20)
+        logging.getLogger("stationplan.siting").info("a line in the middle")
+        progress(2, 20)
+    assert "certificate" in term.text and "/20" in term.text
+    lines = [line for line in term.text.replace("\r", "\n").split("\n") if "a line" in line]
+    assert lines == ["INFO a line in the middle"]  # never glued to a bar
