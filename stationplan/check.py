@@ -164,8 +164,8 @@ def check_sites(
                 "tolerance_m": TOLERANCE_M}
 
     p = _proposal_frame(proposals)
-    snapped = _given_positions(network, proposals.reset_index(drop=True), p,
-                               snap_stations(network, p, max_snap_m=None))
+    snapped, given = _given_positions(network, proposals.reset_index(drop=True), p,
+                                      snap_stations(network, p, max_snap_m=None))
     k = len(p)
     valid = (p["status"] == "ok").to_numpy() & (snapped["edge_id"].to_numpy() >= 0)
     snap = snapped["snap_dist_m"].to_numpy(float)
@@ -213,6 +213,7 @@ def check_sites(
     frame = gpd.GeoDataFrame(out[list(CHECK_COLUMNS)], geometry=p.geometry.to_crs(4326).to_numpy(),
                              crs=4326)
     frame.attrs["check_settings"] = settings
+    frame.attrs["positions_given"] = given
     if snapped.attrs.get("crs_warning"):
         frame.attrs["crs_warning"] = snapped.attrs["crs_warning"]
     counts = frame["verdict"].value_counts()
@@ -351,12 +352,13 @@ def _where_it_lands(network, p, snapped, on_net, edge) -> pd.DataFrame:
 
 
 def _given_positions(network: StreetNetwork, given: pd.DataFrame, p: gpd.GeoDataFrame,
-                     snapped: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+                     snapped: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     """``snapped`` with the street positions the file gives (``edge_id``, ``offset_m``, as
     a plan's ``proposals.geojson`` has them) where they lie within ``POSITION_MATCH_M``
-    of the row's point: a plan's sites are measured where the plan put them."""
+    of the row's point, and how many: a plan's sites are measured where the plan put
+    them."""
     if not {"edge_id", "offset_m"} <= set(given.columns) or not len(given):
-        return snapped
+        return snapped, 0
     e = network.edges
     edge = pd.to_numeric(given["edge_id"], errors="coerce").to_numpy(float)
     off = pd.to_numeric(given["offset_m"], errors="coerce").to_numpy(float)
@@ -367,14 +369,14 @@ def _given_positions(network: StreetNetwork, given: pd.DataFrame, p: gpd.GeoData
     ok &= (off >= 0) & (off <= length[safe] + TOLERANCE_M)
     rows = np.flatnonzero(ok)
     if not len(rows):
-        return snapped
+        return snapped, 0
     at = shapely.line_interpolate_point(e.geometry.to_numpy()[safe[rows]], off[rows])
     points = p.geometry.to_crs(network.crs).to_numpy()[rows]
     dist = shapely.distance(at, points)
     near = dist <= POSITION_MATCH_M
     rows, at, dist = rows[near], at[near], dist[near]
     if not len(rows):
-        return snapped
+        return snapped, 0
     out = snapped.copy()
     lonlat = shapely.get_coordinates(gpd.GeoSeries(at, crs=network.crs).to_crs(4326).to_numpy())
     out.loc[out.index[rows], "edge_id"] = safe[rows]
@@ -383,7 +385,7 @@ def _given_positions(network: StreetNetwork, given: pd.DataFrame, p: gpd.GeoData
     out.loc[out.index[rows], "snap_lon"] = lonlat[:, 0]
     out.loc[out.index[rows], "snap_lat"] = lonlat[:, 1]
     log.debug("check: %d proposals at the street positions their file gives", len(rows))
-    return out
+    return out, len(rows)
 
 
 def _straight_separations(network, ok, snapped, idx):
@@ -532,7 +534,9 @@ def check_summary(
         / ``coverage_after`` (shares of the demand streets), ``gain_m``, ``benchmark``
         (per candidate set: ``new_sites``, ``covered_m_after``, ``coverage_after``,
         ``shortfall_m`` = solver minus accepted, ``quality``; ``None`` when nothing was
-        accepted or ``benchmark`` is false), ``settings``, ``rule``, ``crs_warning``.
+        accepted or ``benchmark`` is false), ``settings``, ``rule``, ``crs_warning``,
+        ``positions_given`` (proposals measured at the street positions their file gives,
+        as a plan's ``proposals.geojson`` does, rather than snapped from their point).
     """
     settings = checked.attrs.get("check_settings")
     if settings is None:
@@ -567,6 +571,8 @@ def check_summary(
         "gain_m": round_m(after - before),
         "benchmark": None,
         "crs_warning": checked.attrs.get("crs_warning"),
+        # proposals measured at the street positions their file gives (a plan's own file)
+        "positions_given": int(checked.attrs.get("positions_given", 0)),
     }
     if benchmark and len(acc):
         summary["benchmark"] = _siting_benchmark(

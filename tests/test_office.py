@@ -121,6 +121,7 @@ def test_a_plan_passes_its_own_check_on_guixi(tmp_path):
     assert cs["settings"]["min_spacing_m"] == 500.0
     assert cs["settings"]["min_gain_m"] == 150.0
     assert cs["by_verdict"]["accept"] == ps["new_sites"] == cs["proposals"]
+    assert cs["positions_given"] == cs["proposals"]  # measured where the plan put them
     # the same exact figures: the check's coverage after is the plan's
     assert cs["covered_m_after"] == pytest.approx(ps["covered_m_after"], abs=0.01)
     proposals = json.loads((plan / "proposals.geojson").read_text(encoding="utf-8"))
