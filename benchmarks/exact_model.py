@@ -213,8 +213,9 @@ def plan(net, cands, kind: str, *, time_limit_s: float, all_cov=None, **objectiv
     empty = empty_stations()
     r: dict = {}
     with timer(r, "plan_s"):
+        # the models compared as recorded: no rule for new sites (spacing, minimum gain)
         res = plan_sites(net, empty, cands, rule=rule, model=kind, time_limit_s=time_limit_s,
-                         **objective)
+                         min_spacing_m=0, min_gain_m=0, **objective)
     with timer(r, "engine_s"):
         cov = sp.compute_coverage(net, stations_with_proposals(empty, res.proposals), rule=rule)
     s = res.summary

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 try:
@@ -9,16 +13,77 @@ try:
 except ImportError:  # pragma: no cover - numba is a dependency; this is for a clear error
     numba = None  # type: ignore[assignment]  # jit checks for it and says what to install
 
+log = logging.getLogger(__name__)
+
+# What each kernel module is for, in the one-line notice of its first compilation.
+_KINDS = {"stationplan._route.kernels": "routing", "stationplan._solve.kernels": "solving",
+          "stationplan._solve.setcover": "solving", "stationplan._synthetic": "test-network"}
+_NOTICED: set[str] = set()
+
+
+def cache_dirs(source: Path) -> list[Path]:
+    """Where numba keeps the on-disk cache of the kernels of ``source``: ``__pycache__``
+    beside it, or ``NUMBA_CACHE_DIR`` when set (numba mirrors the path below it)."""
+    env = os.environ.get("NUMBA_CACHE_DIR")
+    return [Path(env)] if env else [source.parent / "__pycache__"]
+
+
+def kernels_cached(source: Path, dirs: list[Path] | None = None) -> bool:
+    """Whether compiled kernels of ``source`` are cached for this source and Python: an
+    index file (``<stem>.<name>-<line>.py<XY>.nbi``) not older than the source.
+
+    Examples
+    --------
+    >>> import tempfile, time
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> src = folder / "kernels.py"; _ = src.write_text("x = 1")
+    >>> kernels_cached(src, [folder / "__pycache__"])  # no cache folder
+    False
+    >>> (folder / "__pycache__").mkdir()
+    >>> tag = f"py{sys.version_info.major}{sys.version_info.minor}"
+    >>> _ = (folder / "__pycache__" / f"kernels.f-3.{tag}.nbi").write_bytes(b"")
+    >>> kernels_cached(src, [folder / "__pycache__"])
+    True
+    """
+    tag = f"py{sys.version_info.major}{sys.version_info.minor}"
+    try:
+        stamp = source.stat().st_mtime
+    except OSError:
+        return True  # no source to compile from: nothing to announce
+    for folder in dirs if dirs is not None else cache_dirs(source):
+        if not folder.is_dir():
+            continue
+        for index in folder.rglob(f"{source.stem}.*.{tag}.nbi"):
+            try:
+                if index.stat().st_mtime >= stamp:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def _notice(fn: Any) -> None:
+    """Log once per module that its kernels are compiled now (the cache is empty)."""
+    module = getattr(fn, "__module__", "")
+    if module in _NOTICED:
+        return
+    _NOTICED.add(module)
+    source = getattr(sys.modules.get(module), "__file__", None)
+    if source and not kernels_cached(Path(source)):
+        log.info("compiling the %s kernels once (about 10 s)…", _KINDS.get(module, "compiled"))
+
 
 def jit(fn: Any) -> Any:
     """``numba.njit`` with an on-disk cache when a cache folder is writable.
 
     Typed ``Any`` to ``Any``: numba's Dispatcher takes the place of the function and types
-    its parameters from the arguments at compile time.
+    its parameters from the arguments at compile time. When the cache holds no kernels of
+    the function's module for this source, a one-line notice says they are compiled now.
     """
     if numba is None:  # pragma: no cover
         msg = "stationplan needs numba for large networks: pip install numba"
         raise ImportError(msg)
+    _notice(fn)
     try:
         return numba.njit(cache=True, nogil=True)(fn)
     except RuntimeError:  # pragma: no cover - no writable cache location

@@ -57,8 +57,6 @@ CANDIDATES = "auto"
 CANDIDATE_SPACING_M = 50.0
 CANDIDATE_SNAP_M = 50.0
 RESOLUTION_M = 25.0
-SPACING = "network"
-SPACING_METHODS = ("network", "straight")
 TIME_LIMIT_S = 20.0
 SEED = 0
 
@@ -71,7 +69,15 @@ ADDRESS_STREET_M = 100.0
 ADDRESS_CROSS_M = 3000.0
 ADDRESS_NEAR_M = 100.0
 
-# --- check -----------------------------------------------------------------------------
+# --- siting rules: one rule for plan and check -----------------------------------------
+# A plan proposes only sites its own check accepts: both take the same options with the
+# same defaults. Stations at least MIN_SPACING_M apart (None: the coverage limit, so
+# that no new site stands inside another's catchment; 0: no minimum), measured along
+# the streets ("network") or in a straight line; every new site adds at least
+# MIN_GAIN_M street metres to the stations before it.
+MIN_SPACING_M = None
+SPACING = "network"
+SPACING_METHODS = ("network", "straight")
 MIN_GAIN_M = 150.0
 
 # --- maps and exports ------------------------------------------------------------------
@@ -167,9 +173,9 @@ RANGES: Mapping[str, Range] = MappingProxyType({
     # network
     "margin_m": Range("metres of streets kept beyond the area"),
     "join_tolerance_m": Range("metres between line ends that are joined"),
-    # check
+    # siting rules of plan and check
     "min_gain_m": Range("metres of street a site must add"),
-    "spacing_m": Range("network metres between stations"),
+    "min_spacing_m": Range("metres between stations; 0 for no minimum"),
     # plan (candidate_spacing_m and time_limit_s also for check's benchmark)
     "target_share": Range("share of all demand street", strict=True, high=1.0),
     "new_sites": Range("new sites to place", low=1, whole=True),
@@ -178,7 +184,6 @@ RANGES: Mapping[str, Range] = MappingProxyType({
     "candidate_snap_m": Range("metres from a host to its street", strict=True),
     "resolution_m": Range("metres of street per unit of the coarse model", low=1),
     "class_weight": Range("demand weight of a road class, 1 when not given"),
-    "min_spacing_m": Range("metres between stations; 0 for no minimum"),
     "time_limit_s": Range("seconds", strict=True),
     "seed": Range("seed of the local search", whole=True),
 })
@@ -229,16 +234,17 @@ def check_plan_options(
     candidate_snap_m: object = CANDIDATE_SNAP_M,
     resolution_m: object = RESOLUTION_M,
     class_weights: object = None,
-    min_spacing_m: object = None,
+    min_spacing_m: object = MIN_SPACING_M,
     spacing: object = SPACING,
+    min_gain_m: object = MIN_GAIN_M,
     time_limit_s: object = TIME_LIMIT_S,
     seed: object = SEED,
 ) -> None:
     """Raise :class:`~stationplan.InputError` naming every siting option out of range.
 
     The options of :func:`~stationplan.run_plan` and :func:`~stationplan.plan_sites`
-    (``None`` for ``target_share``, ``new_sites``, ``class_weights`` and
-    ``min_spacing_m`` means not given); all problems are reported together.
+    (``None`` for ``target_share``, ``new_sites`` and ``class_weights`` means not given,
+    for ``min_spacing_m`` the coverage limit); all problems are reported together.
 
     Examples
     --------
@@ -256,15 +262,15 @@ def check_plan_options(
     values = {"target_share": target_share, "new_sites": new_sites,
               "candidate_spacing_m": candidate_spacing_m, "candidate_snap_m": candidate_snap_m,
               "resolution_m": resolution_m, "min_spacing_m": min_spacing_m,
-              "time_limit_s": time_limit_s, "seed": seed}
+              "min_gain_m": min_gain_m, "time_limit_s": time_limit_s, "seed": seed}
     for name, value in values.items():
         if value is not None or name not in ("target_share", "new_sites", "min_spacing_m"):
             try:
                 check_option(name, value)
             except InputError as exc:
                 problems.append(str(exc))
-    if spacing not in SPACING_METHODS:
-        problems.append(f"spacing must be one of {', '.join(SPACING_METHODS)}, not {spacing!r}")
+    if (problem := _spacing_problem(spacing)) is not None:
+        problems.append(problem)
     if class_weights is not None:
         try:
             check_class_weights(class_weights)
@@ -272,6 +278,23 @@ def check_plan_options(
             problems.append(str(exc))
     if problems:
         raise InputError("; ".join(problems))
+
+
+def _spacing_problem(spacing: object) -> str | None:
+    """What is wrong with a spacing method, or None.
+
+    >>> _spacing_problem("straight") is None, _spacing_problem("air")
+    (True, "spacing must be one of network, straight, not 'air'")
+    """
+    if isinstance(spacing, str) and spacing in SPACING_METHODS:
+        return None
+    return f"spacing must be one of {', '.join(SPACING_METHODS)}, not {spacing!r}"
+
+
+def check_spacing(spacing: object) -> None:
+    """Raise :class:`~stationplan.InputError` unless ``spacing`` is "network" or "straight"."""
+    if (problem := _spacing_problem(spacing)) is not None:
+        raise InputError(problem)
 
 
 @dataclass(frozen=True)
@@ -521,9 +544,10 @@ class CheckOptions:
         Coordinate system of the proposal file when it differs from the stations' ``crs``.
         It is about that one file, so unlike the stations' ``crs`` it replaces the CRS a
         map file declares (see :func:`~stationplan.read_stations`, ``force_crs``).
-    min_gain_m, spacing_m, class_weights
+    min_gain_m, min_spacing_m, spacing, class_weights
         As for :func:`~stationplan.check_sites` (``class_weights`` is the command line's
-        ``--weights``).
+        ``--weights``); the first three are also :func:`~stationplan.run_plan`'s, with
+        the same defaults, so a plan's proposals pass its own check.
     benchmark, candidate_spacing_m, time_limit_s
         As for :func:`~stationplan.check_summary`.
 
@@ -539,7 +563,8 @@ class CheckOptions:
 
     proposal_crs: Any = None
     min_gain_m: float = MIN_GAIN_M
-    spacing_m: float | None = None
+    min_spacing_m: float | None = MIN_SPACING_M
+    spacing: str = SPACING
     class_weights: Mapping[str, float] = field(default_factory=dict)
     benchmark: bool = True
     candidate_spacing_m: float = CANDIDATE_SPACING_M
@@ -548,8 +573,9 @@ class CheckOptions:
     def __post_init__(self) -> None:
         _check_crs("proposal_crs", self.proposal_crs)
         check_option("min_gain_m", self.min_gain_m)
-        if self.spacing_m is not None:
-            check_option("spacing_m", self.spacing_m)
+        if self.min_spacing_m is not None:
+            check_option("min_spacing_m", self.min_spacing_m)
+        check_spacing(self.spacing)
         check_option("candidate_spacing_m", self.candidate_spacing_m)
         check_option("time_limit_s", self.time_limit_s)
         check_class_weights(self.class_weights)

@@ -52,3 +52,25 @@ def input_file(path: str | os.PathLike[str], what: str, *, hint: str = "") -> Pa
         msg = f"{path}: {what} not found{hint}"
         raise MissingDataError(msg)
     return path
+
+
+def shown_source(source: object) -> str:
+    """A data source as written into outputs: a file's name, never the machine's folders.
+
+    Outputs travel (a report is mailed, a folder is zipped): an absolute path tells where
+    the planner's files were and nothing the reader needs. Labels that are not paths
+    ("OpenStreetMap bbox:…", "OSMnx graph") stay as they are.
+
+    Examples
+    --------
+    >>> shown_source("/tmp/work/guixi.osm.bz2"), shown_source("C:\\\\data\\\\city.gpkg")
+    ('guixi.osm.bz2', 'city.gpkg')
+    >>> shown_source("OpenStreetMap place:贵溪市"), shown_source(None)
+    ('OpenStreetMap place:贵溪市', '')
+    """
+    if source is None:
+        return ""
+    text = str(source)
+    if text.startswith(("OpenStreetMap ", "OSMnx ")) or not any(s in text for s in "/\\"):
+        return text
+    return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]

@@ -17,14 +17,22 @@ Verdicts, in the order they are decided:
     Adds less than ``min_gain_m`` of uncovered street to the existing stations on its
     own, or once the better proposals before it are accepted.
 ``too_close``
-    Would add enough, but is closer than ``spacing_m`` to an existing station or to a
-    better proposal that is accepted. Exactly ``spacing_m`` apart is not too close.
+    Would add enough, but is closer than ``min_spacing_m`` to an existing station or to a
+    better proposal that is accepted. Exactly ``min_spacing_m`` apart is not too close.
 ``accept``
     Adds at least ``min_gain_m`` and keeps the spacing.
 
 Proposals that pass the first three checks are decided in the greedy order: always the
 one that adds most to the existing stations plus the proposals accepted so far, so a
 conflict between two proposals goes to the one that adds more.
+
+``min_gain_m``, ``min_spacing_m`` and ``spacing`` are the rules of
+:func:`~stationplan.plan_sites` too, with the same defaults, and a plan ranks its sites
+in this same order: a plan's ``proposals.geojson`` checked against the same stations
+gets ``accept`` for every site. That file also carries each site's street position
+(``edge_id``, ``offset_m``); where it lies within ``POSITION_MATCH_M`` of the row's
+point on this network it is used as it is, so a plan's sites are measured at their
+exact positions, not at their coordinates rounded to 6 decimals (about 0.1 m).
 """
 
 from __future__ import annotations
@@ -43,7 +51,16 @@ from . import _route
 from ._errors import InputError
 from ._figures import round_m, share
 from ._i18n import resolve_lang, section, text
-from ._options import CANDIDATE_SPACING_M, TIME_LIMIT_S, check_class_weights, check_option
+from ._options import (
+    CANDIDATE_SPACING_M,
+    MIN_GAIN_M,
+    MIN_SPACING_M,
+    SPACING,
+    TIME_LIMIT_S,
+    check_class_weights,
+    check_option,
+    check_spacing,
+)
 from ._route import catchment as ct
 from ._text import cell_text, isolate_bidi
 from ._version import __version__
@@ -67,6 +84,9 @@ _METRE_COLUMNS = ("gain_m", "gain_weight", "catchment_m", "greedy_gain_m", "gree
                   "verdict_gain_m", "snap_dist_m", "component_m", "dist_station_m",
                   "dist_proposal_m", "conflict_m", "offset_m")
 TOLERANCE_M = 1e-3  # coordinates read from files carry ~0.1 mm of noise; thresholds allow 1 mm
+# A street position given in the proposal file (edge_id, offset_m, as stationplan writes
+# them) is used when its point is this close to the row's point (6 decimals: ~0.1 m).
+POSITION_MATCH_M = 0.5
 
 
 def check_sites(
@@ -75,8 +95,9 @@ def check_sites(
     proposals: gpd.GeoDataFrame,
     *,
     rule: CoverageRule | None = None,
-    min_gain_m: float = 150.0,
-    spacing_m: float | None = None,
+    min_gain_m: float = MIN_GAIN_M,
+    min_spacing_m: float | None = MIN_SPACING_M,
+    spacing: str = SPACING,
     max_snap_m: float = 100.0,
     class_weights: Mapping[str, float] | None = None,
 ) -> gpd.GeoDataFrame:
@@ -96,9 +117,12 @@ def check_sites(
         The coverage rule (default: the mode's 500 m / 5 min).
     min_gain_m
         Street metres a site must add to be accepted.
-    spacing_m
-        Minimum network distance to existing stations and accepted proposals; default
-        the coverage limit. Exactly this far apart is allowed.
+    min_spacing_m
+        Minimum distance to existing stations and accepted proposals: ``None`` (the
+        default) for the coverage limit, 0 for none. Exactly this far apart is allowed.
+    spacing
+        "network" (along the streets, either direction) or "straight" distance for
+        ``min_spacing_m``.
     max_snap_m
         Proposals farther than this from every street are ``off_network``.
     class_weights
@@ -116,28 +140,32 @@ def check_sites(
         best first), ``verdict_gain_m`` (what it adds when its verdict is decided),
         ``dist_station_m`` / ``dist_proposal_m`` (network metres to the nearest
         existing station and other proposal; empty when none is connected),
-        ``spacing_conflict`` (either is closer than ``spacing_m``), ``conflict_with``
+        ``spacing_conflict`` (either is closer than ``min_spacing_m``, measured as
+        ``spacing`` says), ``conflict_with``
         (the station or proposal that makes it ``too_close``). ``attrs["check_settings"]``
         holds the settings; ``attrs["crs_warning"]`` a suspected coordinate-system mix-up.
     """
     rule = rule or CoverageRule.for_mode(network.mode.name)
     limit = rule.limit_m
     check_option("min_gain_m", min_gain_m)
-    if spacing_m is not None:
-        check_option("spacing_m", spacing_m)
+    if min_spacing_m is not None:
+        check_option("min_spacing_m", min_spacing_m)
+    check_spacing(spacing)
     check_option("max_snap_m", max_snap_m)
     if class_weights is not None:
         check_class_weights(class_weights)
     if proposals.crs is None:
         msg = "proposals have no CRS; set it, e.g. proposals.set_crs(4326)"
         raise InputError(msg)
-    spacing = limit if spacing_m is None else float(spacing_m)
-    settings = {"rule": rule.describe(), "min_gain_m": float(min_gain_m), "spacing_m": spacing,
-                "max_snap_m": float(max_snap_m), "class_weights": dict(class_weights or {}),
+    spacing_m = limit if min_spacing_m is None else float(min_spacing_m)
+    settings = {"rule": rule.describe(), "min_gain_m": float(min_gain_m),
+                "min_spacing_m": spacing_m, "spacing": spacing, "max_snap_m": float(max_snap_m),
+                "class_weights": dict(class_weights or {}),
                 "tolerance_m": TOLERANCE_M}
 
     p = _proposal_frame(proposals)
-    snapped = snap_stations(network, p, max_snap_m=None)
+    snapped, given = _given_positions(network, proposals.reset_index(drop=True), p,
+                                      snap_stations(network, p, max_snap_m=None))
     k = len(p)
     valid = (p["status"] == "ok").to_numpy() & (snapped["edge_id"].to_numpy() >= 0)
     snap = snapped["snap_dist_m"].to_numpy(float)
@@ -151,6 +179,10 @@ def check_sites(
     st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
     d_station, near_station, d_pair = _separations(network, st_edge, st_off, edge[idx], off[idx])
     _add_distances(out, idx, ok, d_station, near_station, d_pair, p["proposal_id"].to_numpy())
+    if spacing == "straight":  # the rule's distances; the columns keep the network ones
+        d_rule_station, d_pair = _straight_separations(network, ok, snapped, idx)
+    else:
+        d_rule_station = out["dist_station_m"].to_numpy(float)
 
     metres, weight = demand_weights(network, class_weights)
     existing = ct.Covered.of(ct.on_edges(
@@ -170,7 +202,8 @@ def check_sites(
                                                             list(range(m))), start=1):
         out.loc[idx[s], ["greedy_rank", "greedy_gain_m", "greedy_gain_weight"]] = (rank, g_m, g_w)
 
-    _decide(out, idx, iv, existing, weight, metres, d_pair, valid, on_net, settings)
+    _decide(out, idx, iv, existing, weight, metres, d_rule_station, d_pair, valid, on_net,
+            settings)
     out["reason"] = [reason_text(r, settings, "en") for r in out.to_dict("records")]
     for col in ("greedy_rank", "component"):
         out[col] = out[col].astype("Int64")
@@ -180,6 +213,7 @@ def check_sites(
     frame = gpd.GeoDataFrame(out[list(CHECK_COLUMNS)], geometry=p.geometry.to_crs(4326).to_numpy(),
                              crs=4326)
     frame.attrs["check_settings"] = settings
+    frame.attrs["positions_given"] = given
     if snapped.attrs.get("crs_warning"):
         frame.attrs["crs_warning"] = snapped.attrs["crs_warning"]
     counts = frame["verdict"].value_counts()
@@ -238,15 +272,17 @@ def reason_text(row: Mapping[Hashable, Any], settings: Mapping[str, Any], lang: 
                 "reason.already_covered", lang, red=red)
             return text("reason.redundant_alone", lang, alone=alone, need=need, already=already)
         return text("reason.redundant_after", lang, gain=gain, need=need)
-    spacing = settings["spacing_m"]
+    spacing = settings["min_spacing_m"]
     if v == "too_close":
         other = _quoted(cell_text(row.get("conflict_with")))
         d = row.get("conflict_m")
+        how = text(f"reason.spacing.{settings.get('spacing', 'network')}", lang)
         if row.get("conflict_kind") == "proposal":
-            return text("reason.too_close_proposal", lang, d=d, other=other, spacing=spacing)
+            return text("reason.too_close_proposal", lang, d=d, other=other, spacing=spacing,
+                        how=how)
         name = _quoted(cell_text(row.get("nearest_station"))) or other
         return text("reason.too_close_station", lang, d=d, name=name, spacing=spacing,
-                    alone=alone)
+                    alone=alone, how=how)
     island = text("reason.on_island", lang) if row.get("on_island") else ""
     return text("reason.accept", lang, gain=gain) + island
 
@@ -315,6 +351,62 @@ def _where_it_lands(network, p, snapped, on_net, edge) -> pd.DataFrame:
     })
 
 
+def _given_positions(network: StreetNetwork, given: pd.DataFrame, p: gpd.GeoDataFrame,
+                     snapped: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """``snapped`` with the street positions the file gives (``edge_id``, ``offset_m``, as
+    a plan's ``proposals.geojson`` has them) where they lie within ``POSITION_MATCH_M``
+    of the row's point, and how many: a plan's sites are measured where the plan put
+    them."""
+    if not {"edge_id", "offset_m"} <= set(given.columns) or not len(given):
+        return snapped, 0
+    e = network.edges
+    edge = pd.to_numeric(given["edge_id"], errors="coerce").to_numpy(float)
+    off = pd.to_numeric(given["offset_m"], errors="coerce").to_numpy(float)
+    length = e["length_m"].to_numpy(float)
+    ok = (np.isfinite(edge) & np.isfinite(off) & (edge >= 0) & (edge < len(e))
+          & (edge == np.round(edge)) & (p["status"] == "ok").to_numpy())
+    safe = np.where(ok, edge, 0).astype(np.int64)
+    ok &= (off >= 0) & (off <= length[safe] + TOLERANCE_M)
+    rows = np.flatnonzero(ok)
+    if not len(rows):
+        return snapped, 0
+    at = shapely.line_interpolate_point(e.geometry.to_numpy()[safe[rows]], off[rows])
+    points = p.geometry.to_crs(network.crs).to_numpy()[rows]
+    dist = shapely.distance(at, points)
+    near = dist <= POSITION_MATCH_M
+    rows, at, dist = rows[near], at[near], dist[near]
+    if not len(rows):
+        return snapped, 0
+    out = snapped.copy()
+    lonlat = shapely.get_coordinates(gpd.GeoSeries(at, crs=network.crs).to_crs(4326).to_numpy())
+    out.loc[out.index[rows], "edge_id"] = safe[rows]
+    out.loc[out.index[rows], "offset_m"] = off[rows]
+    out.loc[out.index[rows], "snap_dist_m"] = dist
+    out.loc[out.index[rows], "snap_lon"] = lonlat[:, 0]
+    out.loc[out.index[rows], "snap_lat"] = lonlat[:, 1]
+    log.debug("check: %d proposals at the street positions their file gives", len(rows))
+    return out, len(rows)
+
+
+def _straight_separations(network, ok, snapped, idx):
+    """Straight-line distances for ``spacing="straight"``: each row to the nearest
+    existing station (NaN off the network) and between every two sites (as placed on
+    their streets), like :func:`~stationplan.plan_sites` measures them."""
+    k = len(snapped)
+    d_station = np.full(k, np.nan)
+    e = network.edges
+    at = shapely.line_interpolate_point(
+        e.geometry.to_numpy()[snapped["edge_id"].to_numpy(np.int64)[idx]],
+        snapped["offset_m"].to_numpy(float)[idx])
+    xy = shapely.get_coordinates(at).reshape(-1, 2)
+    if len(ok) and len(idx):
+        st = shapely.get_coordinates(ok.to_crs(network.crs).geometry.to_numpy())
+        d_station[idx] = np.sqrt(((xy[:, None, :] - st[None, :, :]) ** 2).sum(-1)).min(axis=1)
+    d_pair = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(d_pair, np.inf)
+    return d_station, d_pair
+
+
 def _separations(network, st_edge, st_off, pr_edge, pr_off):
     """Network distances (either direction): each proposal to the nearest station (and
     which), and between every two proposals (``inf`` when not connected)."""
@@ -352,15 +444,19 @@ def _add_distances(out, idx, ok, d_station, near_station, d_pair, ids) -> None:
         out.loc[idx, "nearest_proposal_id"] = np.where(other, ids[idx][j], "")
 
 
-def _decide(out, idx, iv, existing, weight, metres, d_pair, valid, on_net, settings) -> None:
-    """Fill ``verdict``, ``verdict_gain_m`` and the conflict columns."""
-    need, spacing = settings["min_gain_m"], settings["spacing_m"]
+def _decide(out, idx, iv, existing, weight, metres, d_station, d_pair, valid, on_net,
+            settings) -> None:
+    """Fill ``verdict``, ``verdict_gain_m`` and the conflict columns (``d_station``: per
+    row, ``d_pair``: per site, the distances of the spacing rule)."""
+    need, spacing = settings["min_gain_m"], settings["min_spacing_m"]
     tol = TOLERANCE_M
     in_area = out["in_area"].to_numpy(bool)
     verdict = np.where(~valid, "invalid", np.where(~on_net, "off_network", ""))
     verdict = np.where(on_net & ~in_area, "outside_area", verdict).astype(object)
-    d_st = out["dist_station_m"].to_numpy(float)
-    d_pr = out["dist_proposal_m"].to_numpy(float)
+    d_st = np.asarray(d_station, dtype=float)
+    d_pr = np.full(len(out), np.nan)
+    if len(idx):
+        d_pr[idx] = d_pair.min(axis=1, initial=np.inf)
     with np.errstate(invalid="ignore"):
         out["spacing_conflict"] = (np.nan_to_num(np.fmin(d_st, d_pr), nan=np.inf)
                                    < spacing - tol)
@@ -422,8 +518,8 @@ def check_summary(
     benchmark
         Also let the solver (:func:`~stationplan.siting.plan_sites`) place as many new
         sites as were accepted, once among street positions every ``candidate_spacing_m``
-        and once among the proposals themselves; without spacing rules, so it shows the
-        most those sites could cover. Off by default: it runs the solver twice.
+        and once among the proposals themselves; without spacing or minimum-gain rules,
+        so it shows the most those sites could cover. Off by default: it runs the solver twice.
     candidate_spacing_m
         Distance between the solver's street candidates.
     time_limit_s
@@ -438,7 +534,9 @@ def check_summary(
         / ``coverage_after`` (shares of the demand streets), ``gain_m``, ``benchmark``
         (per candidate set: ``new_sites``, ``covered_m_after``, ``coverage_after``,
         ``shortfall_m`` = solver minus accepted, ``quality``; ``None`` when nothing was
-        accepted or ``benchmark`` is false), ``settings``, ``rule``, ``crs_warning``.
+        accepted or ``benchmark`` is false), ``settings``, ``rule``, ``crs_warning``,
+        ``positions_given`` (proposals measured at the street positions their file gives,
+        as a plan's ``proposals.geojson`` does, rather than snapped from their point).
     """
     settings = checked.attrs.get("check_settings")
     if settings is None:
@@ -473,6 +571,8 @@ def check_summary(
         "gain_m": round_m(after - before),
         "benchmark": None,
         "crs_warning": checked.attrs.get("crs_warning"),
+        # proposals measured at the street positions their file gives (a plan's own file)
+        "positions_given": int(checked.attrs.get("positions_given", 0)),
     }
     if benchmark and len(acc):
         summary["benchmark"] = _siting_benchmark(
@@ -494,7 +594,8 @@ def _siting_benchmark(network, stations, checked, existing, rule, metres, after,
     """What the solver covers with as many new sites as were accepted (``benchmark=True``).
 
     It runs :func:`~stationplan.siting.plan_sites` twice, among street positions every
-    ``candidate_spacing_m`` and among the eligible proposals, without spacing rules;
+    ``candidate_spacing_m`` and among the eligible proposals, without spacing or
+    minimum-gain rules;
     ``shortfall_m`` is the solver's covered metres minus those of the accepted sites.
     """
     from .candidates import street_candidates
@@ -525,7 +626,7 @@ def _siting_benchmark(network, stations, checked, existing, rule, metres, after,
     for name, cands in sets.items():
         res = plan_sites(network, stations, cands, rule=rule, new_sites=k,
                          class_weights=settings["class_weights"] or None,
-                         time_limit_s=time_limit_s)
+                         min_spacing_m=0, min_gain_m=0, time_limit_s=time_limit_s)
         props = res.proposals
         covered = _covered_with(network, existing, props["edge_id"].to_numpy(np.int64),
                                 props["offset_m"].to_numpy(float), rule, metres)

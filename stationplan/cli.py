@@ -180,7 +180,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from .pipeline import PLAN_STAGES, run_plan
 
     with (_stage_bar("plan", PLAN_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage,
-          _progress("coverage sets", quiet=args.quiet, lang=_lang(args)) as progress):
+          _progress("coverage sets", quiet=args.quiet, lang=_lang(args)) as progress,
+          _progress("certificate", quiet=args.quiet, unit="s",
+                    lang=_lang(args)) as certificate_progress):
         run = run_plan(
             args.network, args.stations, out=args.out, overwrite=args.overwrite,
             target_share=target, new_sites=k, candidates=args.candidates, hosts=args.hosts,
@@ -188,9 +190,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             candidate_snap_m=args.candidate_snap_m, exclude=args.exclude or None,
             resolution_m=args.resolution_m, class_weights=weights,
             min_spacing_m=args.min_spacing_m, spacing=args.spacing,
-            time_limit_s=args.time_limit_s, seed=args.seed, districts=args.districts or None,
+            min_gain_m=args.min_gain_m, time_limit_s=args.time_limit_s, seed=args.seed,
+            districts=args.districts or None,
             district_col=args.district_col, districts_crs=args.districts_crs,
-            on_stage=on_stage, progress=progress, **kwargs,
+            on_stage=on_stage, progress=progress,
+            certificate_progress=certificate_progress, **kwargs,
         )
     from ._i18n import percent_text, plan_certificate, plan_shortfall
 
@@ -324,9 +328,25 @@ def _map_options(args: argparse.Namespace) -> MapOptions:
                       tianditu_key=getattr(args, "tianditu_key", None))
 
 
+def _add_siting_rules(g: argparse._ArgumentGroup, verb: str) -> None:
+    """The rules a new site must meet: the same options, defaults and words in plan and
+    check, so that a plan's sites pass its own check."""
+    g.add_argument("--min-gain-m", type=_number("min_gain_m"), default=opt.MIN_GAIN_M,
+                   help=f"street metres (>= 0) a new site must add, in rank order, to be "
+                        f"{verb} (default {opt.MIN_GAIN_M:g}; the same rule in plan and check)")
+    g.add_argument("--min-spacing-m", type=_number("min_spacing_m"), default=opt.MIN_SPACING_M,
+                   help="minimum distance in metres (>= 0) between stations, new or existing; "
+                        "exactly this far is allowed; 0 for none (default: the coverage "
+                        "limit; the same rule in plan and check)")
+    g.add_argument("--spacing", choices=opt.SPACING_METHODS, default=opt.SPACING,
+                   help="how --min-spacing-m is measured: along the streets or in a straight "
+                        f"line (default {opt.SPACING})")
+
+
 def _check_options(args: argparse.Namespace) -> CheckOptions:
     return CheckOptions(
-        proposal_crs=args.proposal_crs, min_gain_m=args.min_gain_m, spacing_m=args.spacing_m,
+        proposal_crs=args.proposal_crs, min_gain_m=args.min_gain_m,
+        min_spacing_m=args.min_spacing_m, spacing=args.spacing,
         class_weights=_weights(args.weights), benchmark=not args.no_benchmark,
         candidate_spacing_m=args.candidate_spacing_m, time_limit_s=args.time_limit_s)
 
@@ -436,10 +456,12 @@ not 'nan'
 
 @contextlib.contextmanager
 def _progress(label: str, *, quiet: bool,
-              lang: str = "en") -> Iterator[Callable[[int, int], None] | None]:
+              lang: str = "en",
+              unit: str = "site") -> Iterator[Callable[[int, int], None] | None]:
     """A tqdm progress bar on stderr as a ``progress(done, total)`` callback.
 
-    The bar appears at the first call (when siting starts computing coverage sets).
+    The bar appears at the first call (when siting starts computing coverage sets, or
+    certifying: then it counts seconds of the time limit) and closes when done.
     """
     if quiet:
         yield None
@@ -450,11 +472,13 @@ def _progress(label: str, *, quiet: bool,
 
     def update(done: int, total: int) -> None:
         if not bars:
-            bars.append(tqdm(desc=_progress_word(label, lang), unit="site", file=sys.stderr,
+            bars.append(tqdm(desc=_progress_word(label, lang), unit=unit, file=sys.stderr,
                              leave=False,
                              disable=None))  # TTY only
         bars[0].total = total
         bars[0].update(done - bars[0].n)
+        if done >= total:  # finished: the next stage's log lines need the line
+            bars.pop().close()
 
     try:
         yield update
@@ -600,13 +624,7 @@ def _add_check_options(p: argparse.ArgumentParser, *, required: bool) -> None:
                         "station file's (wgs84, gcj02, bd09, cgcs2000, EPSG:<code>); it "
                         "replaces even a CRS the proposal file declares; default: --crs "
                         "(for files that do not declare one)")
-    g.add_argument("--min-gain-m", type=_number("min_gain_m"), default=opt.MIN_GAIN_M,
-                   help="street metres (>= 0) a site must add to be accepted "
-                        f"(default {opt.MIN_GAIN_M:g})")
-    g.add_argument("--spacing-m", type=_number("spacing_m"), default=None,
-                   help="minimum network distance in metres (>= 0) to existing stations and "
-                        "accepted proposals; exactly this far is allowed (default: the "
-                        "coverage limit)")
+    _add_siting_rules(g, "accepted")
     g.add_argument("--weights", type=_weights_text,
                    help="demand weight (>= 0) per road class, e.g. primary=2; others weigh 1")
     g.add_argument("--no-benchmark", action="store_true",
@@ -766,10 +784,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     g.add_argument("--weights", type=_weights_text,
                    help="demand weight (>= 0) per road class, e.g. primary=2,secondary=1.5; "
                         "others weigh 1")
-    g.add_argument("--min-spacing-m", type=_number("min_spacing_m"), default=None,
-                   help="minimum distance in metres (>= 0) between stations (default none)")
-    g.add_argument("--spacing", choices=opt.SPACING_METHODS, default=opt.SPACING,
-                   help=f"how --min-spacing-m is measured (default {opt.SPACING})")
+    _add_siting_rules(g, "proposed")
     g.add_argument("--time-limit-s", type=_number("time_limit_s"), default=opt.TIME_LIMIT_S,
                    help="time limit of the exact search in seconds, > 0 "
                         f"(default {opt.TIME_LIMIT_S:g})")
@@ -839,7 +854,13 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
 @contextlib.contextmanager
 def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterator[None]:
     """Show the library's log on stderr for one run, in ``lang``, then put the logger back
-    as it was."""
+    as it was.
+
+    Log lines go through tqdm (``logging_redirect_tqdm``), so that they print above a
+    progress bar instead of through it.
+    """
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(LogFormatter(lang))
@@ -848,7 +869,8 @@ def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterato
     log.setLevel(level)
     log.propagate = False
     try:
-        yield
+        with logging_redirect_tqdm(loggers=[log]):
+            yield
     finally:
         log.removeHandler(handler)
         log.setLevel(saved[0])

@@ -32,6 +32,8 @@ from ._options import (
     CANDIDATE_SPACING_M,
     CANDIDATES,
     MAX_MINUTES,
+    MIN_GAIN_M,
+    MIN_SPACING_M,
     NETWORK_MARGIN_M,
     OSM_SUFFIXES,
     RADIUS_M,
@@ -339,8 +341,9 @@ def run_plan(
     exclude: str | Path | gpd.GeoDataFrame | None = None,
     resolution_m: float = RESOLUTION_M,
     class_weights: Mapping[str, float] | None = None,
-    min_spacing_m: float | None = None,
+    min_spacing_m: float | None = MIN_SPACING_M,
     spacing: str = SPACING,
+    min_gain_m: float = MIN_GAIN_M,
     time_limit_s: float = TIME_LIMIT_S,
     seed: int = SEED,
     districts: str | Path | gpd.GeoDataFrame | None = None,
@@ -348,6 +351,7 @@ def run_plan(
     districts_crs: Any = None,
     on_stage: StageCallback | None = None,
     progress: ProgressCallback | None = None,
+    certificate_progress: ProgressCallback | None = None,
 ) -> PlanRun:
     """Propose new station sites and certify them (``stationplan plan``).
 
@@ -375,10 +379,13 @@ def run_plan(
         a street are left out.
     exclude
         Polygons (a file or a GeoDataFrame, any CRS) where no station may go.
-    resolution_m, class_weights, min_spacing_m, spacing, time_limit_s, seed
+    resolution_m, class_weights, min_spacing_m, spacing, min_gain_m, time_limit_s, seed
         As for :func:`~stationplan.siting.plan_sites` (``class_weights`` is the command
-        line's ``--weights``). The siting model is exact unless it would not fit in
-        memory; then midpoint units of ``resolution_m`` are used and the summary says so.
+        line's ``--weights``). ``min_spacing_m`` (default: the coverage limit),
+        ``spacing`` and ``min_gain_m`` are :class:`CheckOptions`'s rules with the same
+        defaults, so :func:`run_check` accepts every proposed site. The siting model is
+        exact unless it would not fit in memory; then midpoint units of ``resolution_m``
+        are used and the summary says so.
     districts, district_col, districts_crs
         District polygons (a file, read with :func:`~stationplan.read_districts`, or a
         GeoDataFrame) for a per-district table in the report; ``districts_crs`` is the
@@ -387,6 +394,9 @@ def run_plan(
         Called with each stage's name (:data:`PLAN_STAGES`) as it starts.
     progress
         Called as ``progress(done, total)`` while coverage sets are computed in siting.
+    certificate_progress
+        Called as ``certificate_progress(seconds, time_limit_s)`` about once a second
+        while the plan is certified.
 
     Returns
     -------
@@ -395,7 +405,8 @@ def run_plan(
     check_plan_options(
         target_share=target_share, new_sites=new_sites, candidate_spacing_m=candidate_spacing_m,
         candidate_snap_m=candidate_snap_m, resolution_m=resolution_m, class_weights=class_weights,
-        min_spacing_m=min_spacing_m, spacing=spacing, time_limit_s=time_limit_s, seed=seed)
+        min_spacing_m=min_spacing_m, spacing=spacing, min_gain_m=min_gain_m,
+        time_limit_s=time_limit_s, seed=seed)
     from .addresses import read_landmarks, site_addresses
     from .siting import plan_sites, stations_with_proposals
 
@@ -420,7 +431,8 @@ def run_plan(
                 target_share=1.0 if target_share is None and new_sites is None else target_share,
                 new_sites=new_sites, model=model, resolution_m=resolution_m,
                 class_weights=dict(class_weights or {}), min_spacing_m=min_spacing_m,
-                spacing=spacing, time_limit_s=time_limit_s, seed=seed, progress=progress,
+                spacing=spacing, min_gain_m=min_gain_m, time_limit_s=time_limit_s, seed=seed,
+                progress=progress, certificate_progress=certificate_progress,
             )
         with stage("addresses"):  # street, address and a landmark, for the field team
             marks = (read_landmarks(network, within=net)
@@ -679,7 +691,8 @@ class _Job:
             kwargs |= {"crs": opts.proposal_crs, "force_crs": True}
         points = read_stations(proposals, **kwargs)
         checked = check_sites(net, snapped, points, rule=self.rule, min_gain_m=opts.min_gain_m,
-                              spacing_m=opts.spacing_m, max_snap_m=self.stations.max_snap_m,
+                              min_spacing_m=opts.min_spacing_m, spacing=opts.spacing,
+                              max_snap_m=self.stations.max_snap_m,
                               class_weights=dict(opts.class_weights))
         summary = check_summary(net, snapped, checked, benchmark=opts.benchmark,
                                 candidate_spacing_m=opts.candidate_spacing_m,

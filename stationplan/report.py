@@ -26,6 +26,7 @@ from ._errors import InputError, MissingDataError
 from ._figures import round_m, share
 from ._i18n import run_lang
 from ._outdir import REPORT_FILES, open_out_dir
+from ._paths import shown_source
 from ._route import catchment as ct
 from ._text import plain_text
 from ._version import __version__
@@ -242,7 +243,7 @@ def report_data(
     data: dict[str, Any] = {
         "stationplan_version": __version__,
         "lang": lang,
-        "source": coverage.network.source,
+        "source": shown_source(coverage.network.source),
         "summary": dict(summary),
         "stations": {"existing": len(existing), "proposed": len(ok) - len(existing)},
         "plan_summary": None if plan is None else dict(plan.summary),

@@ -25,7 +25,7 @@ from scipy.spatial import cKDTree
 from . import _route
 from ._errors import InputError
 from ._figures import round_m, share
-from ._options import check_plan_options
+from ._options import MIN_GAIN_M, MIN_SPACING_M, SPACING, check_plan_options
 from ._solve import certificate as _certificate
 from ._solve import solver as _solver
 from .coverage import CoverageRule
@@ -67,6 +67,9 @@ class SitingResult:
 
 
 HOST_KINDS = ("osm", "file")  # candidates that are real businesses, preferred among equals
+# The check's tolerance (stationplan.check.TOLERANCE_M): a site adding min_gain_m less a
+# millimetre still counts as adding min_gain_m.
+GAIN_TOLERANCE_M = 1e-3
 
 
 def plan_sites(
@@ -80,11 +83,13 @@ def plan_sites(
     model: str = "exact",
     resolution_m: float = 25.0,
     class_weights: Mapping[str, float] | None = None,
-    min_spacing_m: float | None = None,
-    spacing: str = "network",
+    min_spacing_m: float | None = MIN_SPACING_M,
+    spacing: str = SPACING,
+    min_gain_m: float = MIN_GAIN_M,
     time_limit_s: float = 20.0,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    certificate_progress: Callable[[int, int], None] | None = None,
 ) -> SitingResult:
     """Choose new station sites among ``candidates``.
 
@@ -117,16 +122,25 @@ def plan_sites(
     class_weights
         Demand multiplier per road class (each >= 0; classes not listed weigh 1).
     min_spacing_m
-        Minimum distance in metres between any two stations (new or existing), or
-        ``None`` (or 0) for none.
+        Minimum distance in metres between any two stations (new or existing): ``None``
+        (the default) for the coverage limit, 0 for none. Exactly this far apart is
+        allowed. The same rule as :func:`~stationplan.check_sites`'s.
     spacing
         "network" or "straight" distance for ``min_spacing_m``.
+    min_gain_m
+        Street metres each new site must add, in rank order, to the stations before it
+        (the rule of :func:`~stationplan.check_sites`): sites of the solver's answer
+        that add less are not proposed and are listed in ``summary["below_min_gain"]``;
+        the plan then falls short of its objective and says so. 0 keeps every site.
     time_limit_s
         Time limit of the exact MILP search, in seconds (> 0).
     seed
         Seed of the local search's move order (a whole number >= 0).
     progress
         ``progress(done, total)`` while coverage sets are built.
+    certificate_progress
+        ``certificate_progress(seconds, time_limit_s)`` about once a second while the
+        answer is certified (the exact search reports nothing else on the way).
 
     Returns
     -------
@@ -140,12 +154,14 @@ def plan_sites(
         raise InputError(msg)
     check_plan_options(target_share=target_share, new_sites=new_sites, resolution_m=resolution_m,
                        class_weights=class_weights, min_spacing_m=min_spacing_m,
-                       spacing=spacing, time_limit_s=time_limit_s, seed=seed)
+                       spacing=spacing, min_gain_m=min_gain_m, time_limit_s=time_limit_s,
+                       seed=seed)
     if model not in ("exact", "units"):
         msg = f"model must be 'exact' or 'units', got {model!r}"
         raise InputError(msg)
     rule = rule or CoverageRule.for_mode(network.mode.name)
     limit = rule.limit_m
+    spacing_m = limit if min_spacing_m is None else float(min_spacing_m)
     timings: dict[str, float] = {}
 
     t = time.perf_counter()
@@ -155,9 +171,9 @@ def plan_sites(
     c_off = cand["offset_m"].to_numpy(float)
     banned = np.zeros(len(cand), dtype=bool)
     conflicts = None
-    if min_spacing_m:
-        banned = _near_existing(network, cand, ok, min_spacing_m, spacing)
-        conflicts = _conflicts(network, cand, min_spacing_m, spacing)
+    if spacing_m:
+        banned = _near_existing(network, cand, ok, spacing_m, spacing)
+        conflicts = _conflicts(network, cand, spacing_m, spacing)
     timings["spacing_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -199,15 +215,23 @@ def plan_sites(
         timings["coarse_start_s"] = time.perf_counter() - t
         if _worse(inst, improved, alt):
             improved, method = alt, "street-unit start + local search"
-    cert = _certificate.certify(inst, improved, method=method, time_limit_s=time_limit_s)
+    cert = _certificate.certify(inst, improved, method=method, time_limit_s=time_limit_s,
+                                progress=certificate_progress)
     timings["certificate_s"] = cert.seconds
     final = _prefer_hosts(cand["kind"].to_numpy(), cert.chosen, a_open, conflicts)
     if final != cert.chosen:
         cert = _certificate.with_solution(cert, final, _objective(inst, final))
 
-    proposals, curve = _rank(cand, final, a_open, weight, length, m_existing, demand_m)
+    proposals, curve, low = _rank(cand, final, a_open, weight, length, m_existing, demand_m,
+                                  min_gain_m=min_gain_m)
     greedy_curve = _greedy_curve(a_open, weight, length, m_existing, demand_m, conflicts)
-    if new_sites is not None and len(final) < new_sites:
+    kept = len(final) - len(low)
+    if low:  # the solver's answer covers more, with sites the check would call redundant
+        reached = False
+        log.info("siting: %d of the solver's %d sites add less than %g m each in rank "
+                 "order (%.0f m in all) and are not proposed (min_gain_m)",
+                 len(low), len(final), min_gain_m, sum(g for _, g in low))
+    if new_sites is not None and kept < new_sites:
         reached = False
     after_m = float(curve["covered_m"].iloc[-1])
     kinds = cand["kind"].value_counts()
@@ -215,9 +239,15 @@ def plan_sites(
         "objective": "target" if target_share is not None else "new_sites",
         "target_share": target_share,
         "new_sites_requested": new_sites,
-        "new_sites": len(final),
+        "new_sites": kept,
         "target_reached": reached,
-        "sites_possible": len(final) if new_sites is not None and not reached else None,
+        "sites_possible": kept if new_sites is not None and not reached else None,
+        "below_min_gain": {
+            "sites": len(low),
+            "added_m": round_m(sum(g for _, g in low)),
+            "candidate_ids": [str(cand["candidate_id"].iloc[j]) if "candidate_id" in cand
+                              else str(j) for j, _ in low],
+        },
         "coverage_before": share(m_existing, demand_m),
         "coverage_after": share(after_m, demand_m),
         "covered_m_before": round_m(m_existing),
@@ -252,15 +282,16 @@ def plan_sites(
             "model": model,
             "resolution_m": resolution_m if model == "units" else None,
             "class_weights": dict(class_weights or {}),
-            "min_spacing_m": min_spacing_m,
-            "spacing": spacing if min_spacing_m else None,
+            "min_spacing_m": spacing_m,
+            "spacing": spacing if spacing_m else None,
+            "min_gain_m": min_gain_m,
             "time_limit_s": time_limit_s,
             "seed": seed,
             "existing_stations": len(ok),
         },
     }
     log.info("siting: %d new sites, coverage %.1f %% -> %.1f %% of %.1f km (%s model; %s)",
-             len(final), 100 * summary["coverage_before"], 100 * summary["coverage_after"],
+             kept, 100 * summary["coverage_before"], 100 * summary["coverage_after"],
              demand_m / 1000, sm.kind, summary["certified"])
     return SitingResult(proposals, curve, greedy_curve, summary, timings)
 
@@ -350,12 +381,19 @@ def _prefer_hosts(kind: np.ndarray, chosen: list[int], cover: csc_array,
 
 
 def _rank(cand: gpd.GeoDataFrame, chosen: list[int], cover: csc_array, weight: np.ndarray,
-          length: np.ndarray, m_existing: float, demand_m: float
-          ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Order the chosen sites greedily by what each adds; the proposals and their curve."""
+          length: np.ndarray, m_existing: float, demand_m: float, *, min_gain_m: float = 0.0
+          ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[tuple[int, float]]]:
+    """Order the chosen sites greedily by what each adds; the proposals, their curve, and
+    the sites left out (with the metres each would add) as adding less than ``min_gain_m``.
+
+    This is :func:`~stationplan.check_sites`'s order and rule: always the site that adds
+    most to the existing stations and the sites kept so far (ties to the lower index); a
+    site adding less than ``min_gain_m`` street metres at its turn is left out.
+    """
     rows_cov = np.zeros(cover.shape[0], dtype=bool)
     remaining = list(chosen)
     order, gains_w, gains_m = [], [], []
+    low: list[tuple[int, float]] = []
     while remaining:
         best, best_gain = None, -1.0
         for j in sorted(remaining):
@@ -366,8 +404,11 @@ def _rank(cand: gpd.GeoDataFrame, chosen: list[int], cover: csc_array, weight: n
         assert best is not None  # every gain is >= 0 > the starting best_gain
         rows = cover.indices[cover.indptr[best]:cover.indptr[best + 1]]
         new = rows[~rows_cov[rows]]
-        rows_cov[new] = True
         remaining.remove(best)
+        if float(length[new].sum()) < min_gain_m - GAIN_TOLERANCE_M:
+            low.append((best, float(length[new].sum())))
+            continue
+        rows_cov[new] = True
         order.append(best)
         gains_w.append(float(weight[new].sum()))
         gains_m.append(float(length[new].sum()))
@@ -382,7 +423,7 @@ def _rank(cand: gpd.GeoDataFrame, chosen: list[int], cover: csc_array, weight: n
     picked = picked.to_crs(4326).reset_index(drop=True)
     curve = pd.DataFrame({"new_sites": np.arange(len(covered)),
                           "covered_m": np.round(covered, 3), "coverage_share": shares})
-    return picked, curve
+    return picked, curve, low
 
 
 def _greedy_curve(cover: csc_array, weight: np.ndarray, length: np.ndarray, m_existing: float,

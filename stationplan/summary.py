@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 
 from ._figures import round_m, share
+from ._paths import shown_source
 from ._version import __version__
 from .coverage import Coverage
 from .services import service_audit
@@ -82,6 +83,9 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         "rejected_by_reason": {k: int(v) for k, v in
                                status[rejected].value_counts().sort_index().items()},
         "proposed_sites": int(proposed.sum()),
+        # rows of the station file that are notes or totals (注：…, 合计), not stations
+        "notes_skipped": list((stations.attrs.get("read_report") or {}).get("notes_skipped")
+                              or []),
         "by_road_class": by_class,
         "demand": {
             **coverage.network.demand.describe(),
@@ -89,7 +93,8 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         },
         "islands": _plain(coverage.network.islands()),
         "stations": per_station,
-        "network": {"source": coverage.network.source, **_plain(coverage.network.stats)},
+        "network": {"source": shown_source(coverage.network.source),
+                    **_plain(coverage.network.stats)},
         "service_audit": service_audit(stations[~rejected & ~proposed]),
         "station_file": {
             "read_report": _plain(dict(stations.attrs.get("read_report") or {})),

@@ -182,7 +182,7 @@ def test_proposal_duplicating_an_existing_station(hand, checked):
     assert "100% of the streets it reaches are already covered" in p5["reason"]
     # with no spacing rule at all it is still redundant
     net, stations = hand
-    res = check_sites(net, stations, proposals_frame([PROPOSALS[4]]), rule=RULE, spacing_m=0)
+    res = check_sites(net, stations, proposals_frame([PROPOSALS[4]]), rule=RULE, min_spacing_m=0)
     assert res["verdict"].iat[0] == "redundant"
 
 
@@ -197,7 +197,7 @@ def test_redundant_once_a_better_proposal_is_accepted(hand):
     assert res["B"]["verdict"] == "too_close"
     assert res["B"]["conflict_with"] == "A"
     assert res["B"]["greedy_gain_m"] == pytest.approx(0)
-    res = by_id(check_sites(net, stations, proposals_frame(rows), rule=RULE, spacing_m=0))
+    res = by_id(check_sites(net, stations, proposals_frame(rows), rule=RULE, min_spacing_m=0))
     assert res["B"]["verdict"] == "redundant"
     assert res["B"]["verdict_gain_m"] == pytest.approx(0)
     assert "once the proposals that add more are accepted" in res["B"]["reason"]
@@ -208,7 +208,7 @@ def test_redundant_once_a_better_proposal_is_accepted(hand):
     [
         ({"min_gain_m": 650}, {"P2": "redundant", "P3": "redundant", "P4": "redundant"}),
         ({"max_snap_m": 3000}, {"P7": "redundant"}),  # lands on R1, which S6 covers
-        ({"spacing_m": 400}, {"P4": "accept"}),
+        ({"min_spacing_m": 400}, {"P4": "accept"}),
     ],
 )
 def test_thresholds_are_configurable(hand, checked, options, changes):
@@ -321,7 +321,7 @@ def test_exact_lengths_match_compute_coverage_on_a_real_extract():
                              crs=net.crs).to_crs(4326)
     stations = sp.snap_stations(net, frame.iloc[:12].reset_index(drop=True))
     props = frame.iloc[12:].reset_index(drop=True)
-    res = check_sites(net, stations, props, min_gain_m=50, spacing_m=200)
+    res = check_sites(net, stations, props, min_gain_m=50, min_spacing_m=200)
     s = check_summary(net, stations, res, benchmark=False)
     cov = sp.compute_coverage(net, stations)
     assert s["covered_m_before"] == pytest.approx(cov.covered_m, abs=1e-2)
@@ -429,3 +429,22 @@ def test_check_command_reads_a_gcj02_proposal_file(tmp_path, files):
 
     assert table("g") == table("w") == table("b") == table("l")
     assert [v for v, _ in table("g")][:3] == ["accept", "accept", "accept"]
+
+
+def test_straight_spacing_is_the_plans_straight_spacing():
+    """--spacing straight measures the straight line, as plan does: on the straight street
+    P0..R1 it equals the network distance, and the reason says how it was measured."""
+    net = sp.network_from_graph(hand_graph())
+    x4, y4 = hand_lonlat(150, 10000)
+    stations = sp.snap_stations(net, gpd.GeoDataFrame(
+        {"station_id": ["S4"], "name": ["S4"], "status": ["ok"], "reason": [""]},
+        geometry=[shapely.Point(x4, y4)], crs=4326))
+    rows = [("A", "0.5 m east of P", 0.5, 5000), ("B", "500 m east of P", 500, 5000)]
+    res = check_sites(net, stations, proposals_frame(rows), rule=RULE, spacing="straight")
+    assert res.attrs["check_settings"]["spacing"] == "straight"
+    a = by_id(res)["A"]
+    assert a["verdict"] == "too_close"
+    assert a["conflict_m"] == pytest.approx(499.5, abs=1e-3)
+    assert a["reason"].startswith("500 m in a straight line from proposal B")
+    with pytest.raises(sp.InputError, match="spacing must be one of network, straight"):
+        check_sites(net, stations, proposals_frame(rows), rule=RULE, spacing="air")

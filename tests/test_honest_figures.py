@@ -23,6 +23,10 @@ EXTRACTS = ["guixi_county_city.osm.bz2", "beijing_zhongguancun.osm.bz2",
             "shenzhen_longgang_heao.osm.bz2", "monaco.osm.bz2", "krems.osm.bz2",
             "chengdu_center.osm.bz2"]
 GUIXI = "guixi_county_city.osm.bz2"
+# These tests are about covering every reachable metre and preferring hosts, so they plan
+# without the rule for new sites (spacing and minimum gain; tests/test_office.py has it).
+NO_RULES = {"min_spacing_m": 0, "min_gain_m": 0}
+NO_RULES_CLI = ["--min-spacing-m", "0", "--min-gain-m", "0"]
 
 
 def _as_stations(cands: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -43,7 +47,8 @@ def test_full_target_covers_all_coverable_street_exactly(name):
     cands = street_candidates(net, spacing_m=200)
     existing = _as_stations(cands.iloc[::97])  # some existing stations, fixed
     rule = sp.CoverageRule(radius_m=500, max_minutes=None)
-    res = plan_sites(net, existing, cands, rule=rule, target_share=1.0, time_limit_s=5)
+    res = plan_sites(net, existing, cands, rule=rule, target_share=1.0, time_limit_s=5,
+                     **NO_RULES)
     after = sp.compute_coverage(net, stations_with_proposals(existing, res.proposals), rule=rule)
     everything = sp.compute_coverage(
         net, pd_concat(existing, _as_stations(cands)), rule=rule)
@@ -72,11 +77,12 @@ def pd_concat(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="module")
 def guixi_plan(tmp_path_factory):
-    """The default plan (no --candidates) on the POI-poor Guixi extract and its sheet."""
+    """The default candidates (no --candidates) on the POI-poor Guixi extract and its
+    sheet, without the rule for new sites."""
     out = tmp_path_factory.mktemp("plan") / "out"
     args = ["plan", str(shared_osm(GUIXI)), str(shared_sheet("guixi_stations.xlsx")),
             "--crs", "gcj02", "--out", str(out), "--quiet", "--time-limit-s", "10",
-            "--lang", "en"]  # the sheet is Chinese; these tests read the English lines
+            "--lang", "en", *NO_RULES_CLI]  # the sheet is Chinese; the tests read English
     return out, args
 
 
@@ -115,7 +121,7 @@ def test_unreachable_target_is_reported(tmp_path, capsys):
     out = tmp_path / "osm"
     assert main(["plan", str(shared_osm(GUIXI)), str(shared_sheet("guixi_stations.xlsx")),
                  "--crs", "gcj02", "--candidates", "osm", "--out", str(out), "--quiet",
-                 "--lang", "en"]) == 0
+                 "--lang", "en", *NO_RULES_CLI]) == 0
     text = capsys.readouterr().out
     plan = json.loads((out / "plan_summary.json").read_text(encoding="utf-8"))
     after = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -135,7 +141,7 @@ def test_more_sites_than_useful_is_reported(tmp_path, capsys):
     out = tmp_path / "k"
     assert main(["plan", str(shared_osm(GUIXI)), str(shared_sheet("guixi_stations.xlsx")),
                  "--crs", "gcj02", "--candidates", "osm", "--new-sites", "5", "--out", str(out),
-                 "--quiet", "--lang", "en"]) == 0
+                 "--quiet", "--lang", "en", *NO_RULES_CLI]) == 0
     text = capsys.readouterr().out
     plan = json.loads((out / "plan_summary.json").read_text(encoding="utf-8"))
     assert plan["new_sites"] < 5
@@ -157,7 +163,7 @@ def test_hosts_are_preferred_among_equal_choices():
     stations = sp.snap_stations(net, sp.read_stations(shared_sheet("guixi_stations.xlsx"),
                                                       crs="gcj02"))
     rule = sp.CoverageRule(radius_m=500, max_minutes=None)
-    res = plan_sites(net, stations, cands, rule=rule, new_sites=5, time_limit_s=5)
+    res = plan_sites(net, stations, cands, rule=rule, new_sites=5, time_limit_s=5, **NO_RULES)
     props = res.proposals
     ok = stations[stations["status"] == "ok"].to_crs(4326)
     chosen = _as_stations(props.to_crs(cands.crs))
@@ -190,7 +196,8 @@ def test_a_host_twin_of_a_street_position_wins():
                                                       crs="gcj02"))
     rule = sp.CoverageRule(radius_m=500, max_minutes=None)
     for goal in ({"new_sites": 6}, {"target_share": 0.6}):
-        props = plan_sites(net, stations, cands, rule=rule, time_limit_s=5, **goal).proposals
+        props = plan_sites(net, stations, cands, rule=rule, time_limit_s=5, **NO_RULES,
+                           **goal).proposals
         twin_at = {(e, round(o, 6)) for e, o in zip(twins["edge_id"], twins["offset_m"],
                                                     strict=True)}
         used = [(k, (e, round(o, 6))) for k, e, o in

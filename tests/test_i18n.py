@@ -39,8 +39,10 @@ def test_placeholders_are_the_same_in_both_languages():
     # the templates written by hand: meta, rule_tail, audit_intro, more, 9 reasons, the
     # 4 parts of the crs_offset warning, the plan sentences (see plan_certificate), the
     # coarse-model note, the 9 address templates (stationplan.addresses), the name of an
-    # unnamed proposal in exports and the 10 closing lines and messages of the command line
-    assert with_fields == 47
+    # unnamed proposal in exports, the 10 closing lines and messages of the command line,
+    # the skipped note rows, the minimum-gain shortfall and its certificate note, and the
+    # rule for new sites in the report (sentence, spacing, gain)
+    assert with_fields == 53
 
 
 def test_chinese_text_is_in_the_chinese_column():

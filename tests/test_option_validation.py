@@ -36,15 +36,15 @@ BAD = {
     "--max-snap-m": (RULE, POSITIVE),
     "--margin-m": (NETWORK, NON_NEGATIVE),
     "--join-tolerance-m": (NETWORK, NON_NEGATIVE),
-    "--min-gain-m": (("check", "report"), NON_NEGATIVE),
-    "--spacing-m": (("check", "report"), NON_NEGATIVE),
+    # the rules a new site must meet: the same options in plan and check
+    "--min-gain-m": (("plan", "check", "report"), NON_NEGATIVE),
+    "--min-spacing-m": (("plan", "check", "report"), NON_NEGATIVE),
     "--candidate-spacing-m": (BENCHMARK, AT_LEAST_ONE),
     "--time-limit-s": (BENCHMARK, POSITIVE),
     "--weights": (BENCHMARK, ["primary=inf", "primary=-1", "primary=nan", "primary=x", "primary",
                               "=2", "primary=1,primary=2"]),
     "--candidate-snap-m": (("plan",), POSITIVE),
     "--resolution-m": (("plan",), AT_LEAST_ONE),
-    "--min-spacing-m": (("plan",), NON_NEGATIVE),
     "--seed": (("plan",), ["-1", "1.5", "1e3", "nan", "inf", "abc", ""]),
     "--new-sites": (("plan",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--target": (("plan",), ["nan%", "150%", "-5%", "0", "0%", "101", "inf", "-0.5", "abc",
@@ -205,7 +205,7 @@ API = [
     ("max_snap_m", lambda v, **_: sp.StationOptions(max_snap_m=v), [0, None]),
     ("max_snap_m", lambda v, hand, **_: sp.snap_stations(hand[0], hand[1], max_snap_m=v), [0]),
     ("min_gain_m", lambda v, **_: sp.CheckOptions(min_gain_m=v), [None]),
-    ("spacing_m", lambda v, **_: sp.CheckOptions(spacing_m=v), []),
+    ("min_spacing_m", lambda v, **_: sp.CheckOptions(min_spacing_m=v), []),
     ("candidate_spacing_m", lambda v, **_: sp.CheckOptions(candidate_spacing_m=v), [0, 0.5]),
     ("time_limit_s", lambda v, **_: sp.CheckOptions(time_limit_s=v), [0, None]),
     ("class_weights['primary']", lambda v, **_: sp.CheckOptions(class_weights={"primary": v}),
@@ -217,14 +217,15 @@ API = [
                                                    spacing_m=v), [0, 0.5]),
     ("min_gain_m", lambda v, hand, **_: sp.check_sites(hand[0], hand[1], hand[1], min_gain_m=v),
      [None]),
-    ("spacing_m", lambda v, hand, **_: sp.check_sites(hand[0], hand[1], hand[1], spacing_m=v),
-     []),
+    ("min_spacing_m", lambda v, hand, **_: sp.check_sites(hand[0], hand[1], hand[1],
+                                                          min_spacing_m=v), []),
     ("max_snap_m", lambda v, hand, **_: sp.check_sites(hand[0], hand[1], hand[1], max_snap_m=v),
      [0, None]),
 ]
 PLAN = {  # siting options: values refused besides NOT_NUMBERS (None means "not given")
     "target_share": [0, 1.5], "new_sites": [0, 1.5, 2.0], "resolution_m": [0, 0.5, None],
-    "class_weights": [], "min_spacing_m": [], "time_limit_s": [0, None], "seed": [1.5, None],
+    "class_weights": [], "min_spacing_m": [], "min_gain_m": [None], "time_limit_s": [0, None],
+    "seed": [1.5, None],
     "candidate_spacing_m": [0, 0.5, None], "candidate_snap_m": [0, None],
 }
 
@@ -259,9 +260,9 @@ def test_the_api_refuses_the_same_values(files, hand, tmp_path, name, call, valu
 def test_plan_options_are_reported_together(files, tmp_path):
     with pytest.raises(sp.InputError) as info:
         sp.run_plan(files["net"], files["stations"], out=tmp_path / "o", new_sites=0,
-                    seed=-1, time_limit_s=NAN, spacing="taxicab")
+                    seed=-1, time_limit_s=NAN, spacing="taxicab", min_gain_m=-1)
     words = str(info.value)
-    for name in ("new_sites", "seed", "time_limit_s", "spacing"):
+    for name in ("new_sites", "seed", "time_limit_s", "spacing", "min_gain_m"):
         assert name in words
 
 

@@ -58,6 +58,29 @@ def test_fewest_sites_for_full_coverage(hand):
     assert res.curve["coverage_share"].iloc[-1] == pytest.approx(1.0)
 
 
+def test_sites_adding_less_than_the_minimum_gain_are_left_out_and_listed(hand):
+    """The 4 sites of a 100 % plan add 700, 600, 150 and 150 m in rank order: at a minimum
+    gain of 150 m all stay (exactly the minimum is enough); at 151 m the two 150 m ends
+    are left out, listed, and the plan says it falls short."""
+    net, stations = hand
+    cands = street_candidates(net, spacing_m=50)
+    res = plan_sites(net, stations, cands, rule=RULE, target_share=1.0, min_gain_m=150)
+    assert res.summary["new_sites"] == 4
+    assert res.summary["below_min_gain"] == {"sites": 0, "added_m": 0.0, "candidate_ids": []}
+    res = plan_sites(net, stations, cands, rule=RULE, target_share=1.0, min_gain_m=151)
+    s = res.summary
+    assert s["new_sites"] == 2
+    assert res.proposals["marginal_m"].tolist() == pytest.approx([700, 600], abs=1e-6)
+    assert s["below_min_gain"]["sites"] == 2
+    assert s["below_min_gain"]["added_m"] == pytest.approx(300, abs=1e-3)
+    assert len(s["below_min_gain"]["candidate_ids"]) == 2
+    assert s["target_reached"] is False
+    assert s["covered_m_after"] == pytest.approx(3500 + 1300, abs=1e-3)
+    assert s["settings"]["min_gain_m"] == 151
+    assert s["settings"]["min_spacing_m"] == 500  # the coverage limit, by default
+    assert len(res.curve) == 3
+
+
 def test_spacing_keeps_sites_apart(hand):
     """At 1000 m straight-line spacing only U—V is far enough from every station, and two
     sites on its 700 m would be too close to each other: one site, not two."""

@@ -137,6 +137,9 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.stations": ("stations used", "个站点参与计算"),
     "report.read": ("read", "读入"),
     "report.rejected": ("rejected", "未采用"),
+    "report.notes_skipped": ("Skipped {n} note rows of the station file (notes and totals, "
+                             "not stations): rows {rows}.",
+                             "站点表中有 {n} 行备注或合计（不是站点）已跳过：第 {rows} 行。"),
     "report.islands": ("", "与主路网不连通的路段"),
     "report.islands_mid": ("street pieces are not connected to the main network, with",
                            "处，其上有应覆盖街道"),
@@ -225,6 +228,24 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                            "{hint}。"),
     "plan.target_missed_plain": ("Target {target} cannot be reached with these candidate sites; "
                                  "{hint}.", "目标 {target} 无法用这些候选点达到；{hint}。"),
+    "plan.certificate_solver": (" (for the solver's {n} sites, {left} of which the minimum "
+                                "gain then left out)",
+                                "（指求解器给出的 {n} 个站点，其中 {left} 个"
+                                "随后因最低新增覆盖要求未提出）"),
+    "rule.sites": ("Rule for new sites (the same as check): {apart}; {adds}.",
+                   "新站点规则（与 check 相同）：{apart}；{adds}。"),
+    "rule.spacing": ("at least {m:g} m from any station {how}", "{how}距任一站点至少 {m:g} 米"),
+    "rule.no_spacing": ("no minimum spacing", "不限间距"),
+    "rule.gain": ("each adds at least {m:g} m of street", "每个至少新增覆盖 {m:g} 米街道"),
+    "rule.no_gain": ("no minimum gain", "不限最低新增覆盖"),
+    "plan.below_min_gain": ("{n} more sites would each add less than the minimum gain of "
+                            "{need:g} m ({length} in all), so they are not proposed; lower "
+                            "--min-gain-m (0 for none) to propose them",
+                            "另有 {n} 个站点每个新增覆盖不足最低要求 {need:g} 米（合计 {length}），"
+                            "因此未提出；如需提出，请调低 --min-gain-m（0 为不限）"),
+    "plan.hint_spacing": ("; or lower --min-spacing-m (0 for none): candidates closer than "
+                          "it to a station are left out",
+                          "；或调低 --min-spacing-m（0 为不限）：距站点小于该间距的候选点不可用"),
     "plan.hint_candidates": ("try --candidates streets or give a file of willing hosts",
                              "可改用 --candidates streets 或提供愿意设站的商户文件"),
     "plan.hint_streets": ("try a smaller --candidate-spacing-m or give a file of willing hosts",
@@ -338,14 +359,16 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                                "accepted (at least {need:g} m needed)",
                                "新增覆盖更多的提议站点采纳后，仅新增 {gain:.0f} 米"
                                "（至少需 {need:g} 米）"),
-    "reason.too_close_proposal": ("{d:.0f} m along the streets from proposal {other}, which "
+    "reason.too_close_proposal": ("{d:.0f} m {how} from proposal {other}, which "
                                   "adds more (spacing {spacing:g} m)",
-                                  "沿街距新增覆盖更多的提议站点 {other} 仅 {d:.0f} 米"
+                                  "{how}距新增覆盖更多的提议站点 {other} 仅 {d:.0f} 米"
                                   "（间距要求 {spacing:g} 米）"),
-    "reason.too_close_station": ("{d:.0f} m along the streets from existing station {name} "
+    "reason.too_close_station": ("{d:.0f} m {how} from existing station {name} "
                                  "(spacing {spacing:g} m), though it would add {alone:.0f} m",
-                                 "沿街距现有站点“{name}”仅 {d:.0f} 米（间距要求 {spacing:g} 米），"
+                                 "{how}距现有站点“{name}”仅 {d:.0f} 米（间距要求 {spacing:g} 米），"
                                  "虽可新增 {alone:.0f} 米"),
+    "reason.spacing.network": ("along the streets", "沿街"),
+    "reason.spacing.straight": ("in a straight line", "直线"),
     "reason.accept": ("adds {gain:.0f} m of uncovered street", "新增覆盖 {gain:.0f} 米街道"),
     "reason.on_island": ("; on a piece of street not connected to the main network",
                          "；位于与主路网不连通的路段"),
@@ -544,6 +567,8 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "unit.more_than": ("more than", "超过"),
     "sep.list": (", ", "、"),
     "sep.label": (": ", "："),
+    "sep.clause": ("; ", "；"),
+    "sep.stop": (".", "。"),
 })
 
 
@@ -656,6 +681,11 @@ def plan_certificate(plan: Mapping[str, Any], lang: str) -> str | None:
     if certified is None:
         return None
     sentence = _certificate(plan, certified, lang)
+    low = plan.get("below_min_gain") or {}
+    if low.get("sites"):  # the proof is about the solver's answer, before the rule
+        sentence += text("plan.certificate_solver", lang,
+                         n=int(plan.get("new_sites") or 0) + int(low["sites"]),
+                         left=int(low["sites"]))
     model = plan.get("model") or {}
     if model.get("kind") == "units":
         m = (plan.get("settings") or {}).get("resolution_m")
@@ -703,6 +733,15 @@ def plan_shortfall(plan: Mapping[str, Any], lang: str) -> str | None:
     """
     if plan.get("target_reached", True):
         return None
+    low = plan.get("below_min_gain") or {}
+    if low.get("sites"):  # the solver's answer had sites the check would call redundant
+        need = (plan.get("settings") or {}).get("min_gain_m") or 0.0
+        sentence = text("plan.below_min_gain", lang, n=int(low["sites"]), need=need,
+                        length=length_text(float(low.get("added_m") or 0.0), lang))
+        if plan.get("objective") != "new_sites" and float(plan.get("unreachable_m") or 0) >= 0.5:
+            rest = plan_shortfall({**plan, "below_min_gain": None}, lang) or ""
+            sentence += text("sep.clause", lang) + rest.rstrip(".。")
+        return sentence + text("sep.stop", lang)
     if plan.get("objective") == "new_sites":
         asked = int(plan.get("new_sites_requested") or 0)
         possible = plan.get("sites_possible")
@@ -711,6 +750,8 @@ def plan_shortfall(plan: Mapping[str, Any], lang: str) -> str | None:
         return text("plan.sites_short", lang, asked=asked, n=int(plan.get("new_sites") or 0))
     source = (plan.get("candidates") or {}).get("source")
     hint = text("plan.hint_streets" if source == "streets" else "plan.hint_candidates", lang)
+    if (plan.get("candidates") or {}).get("banned_by_spacing"):
+        hint += text("plan.hint_spacing", lang)
     target = _target_text(plan.get("target_share"))
     unreachable = float(plan.get("unreachable_m") or 0.0)
     if unreachable >= 0.5:

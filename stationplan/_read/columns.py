@@ -155,6 +155,31 @@ class Columns:
         return f"'{self.names[self.lon]}'/'{self.names[self.lat]}'"
 
 
+# A note or total written into the sheet under or above the table: its only text is in
+# one (often merged) cell and starts with one of these words.
+NOTE_PREFIXES = ("注", "备注", "说明", "合计", "总计", "填报", "制表", "审核")
+
+
+def note_row(cells: Sequence[Any]) -> bool:
+    """Whether a sheet row is a note or total, not a station: one cell of text starting
+    with 注, 备注, 说明, 合计, 总计, 填报, 制表 or 审核, every other cell empty.
+
+    Examples
+    --------
+    >>> note_row(["注：坐标由高德地图坐标拾取器获取（GCJ-02）", None, None])
+    True
+    >>> note_row(["合计 11 个", None]), note_row([None, " 填报人：王", "", "#N/A"])
+    (True, True)
+    >>> note_row(["说明书店驿站", "114.2", "28.3"]), note_row(["注意安全"]), note_row([])
+    (False, True, False)
+    """
+    filled = [cell for cell in cells if not is_na(cell)]
+    if len(filled) != 1 or not isinstance(filled[0], str):
+        return False
+    text = unicodedata.normalize("NFKC", filled[0]).strip()
+    return text.startswith(NOTE_PREFIXES)
+
+
 def header_names(cells: Sequence[Any]) -> list[str]:
     """Header texts, blank ones kept as ``""`` and repeated ones numbered (``备注_2``)."""
     names: list[str] = []

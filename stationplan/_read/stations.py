@@ -24,7 +24,7 @@ from .._errors import InputError, MissingDataError
 from .._text import cell_text
 from ..services import parse_services
 from . import coords as _coords
-from .columns import Columns, header_names, repeat_of, resolve, systems_in_note
+from .columns import Columns, header_names, note_row, repeat_of, resolve, systems_in_note
 from .coords import WGS84, CrsSpec, crs_spec, is_na
 from .tables import Table, read_table
 
@@ -61,8 +61,12 @@ def read_station_table(
     overrides = {"lon_col": lon_col, "lat_col": lat_col, "name_col": name_col}
     use_geometry = table.points is not None and lon_col is None and lat_col is None
     header_row = None
+    notes: list[int] = []
     if table.columns is None:
         header_row, cols, rows, skipped = _find_header(table, path, spec, overrides)
+        # Notes and totals under or above the table are not stations: listed, not read.
+        notes = [n for n, cells in table.rows if n != header_row and note_row(cells)]
+        rows = [(n, c) for n, c in rows if n not in set(notes)]
     else:
         cols, rows, skipped = _resolve(table.columns, path, 0, spec, overrides), table.rows, 0
         if not use_geometry and not cols.has_coordinates:
@@ -87,7 +91,7 @@ def read_station_table(
     parsed = _parse_rows(table, data, cols, source, pre, path, found, use_geometry=use_geometry)
     stations = _assemble(table, data, cols, source, parsed, path)
     stations.attrs["read_report"] = _report(stations, table, path, header_row, source,
-                                            skipped, parsed, crs_from)
+                                            skipped, parsed, crs_from, notes)
     return stations
 
 
@@ -663,7 +667,8 @@ def _check_unique_ids(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _report(stations: gpd.GeoDataFrame, table: Table, path: Path, header_row: int | None,
-            source: CrsSpec, skipped: int, parsed: _Parsed, crs_from: str) -> dict[str, Any]:
+            source: CrsSpec, skipped: int, parsed: _Parsed, crs_from: str,
+            notes: list[int]) -> dict[str, Any]:
     n_bad = int((stations["status"] != "ok").sum())
     report = {
         "file": path.name, "format": table.fmt, "encoding": table.encoding,
@@ -672,6 +677,7 @@ def _report(stations: gpd.GeoDataFrame, table: Table, path: Path, header_row: in
         "stations": len(stations), "ok": len(stations) - n_bad, "invalid": n_bad,
         "blank_rows_skipped": skipped, "swapped_fixed": parsed.swapped,
         "rounded": parsed.rounded, "possible_duplicates": parsed.duplicates,
+        "notes_skipped": notes,
     }
     extras = [f"{v} {k.replace('_', ' ')}" for k, v in report.items()
               if k in ("blank_rows_skipped", "swapped_fixed", "rounded", "possible_duplicates")
@@ -679,6 +685,9 @@ def _report(stations: gpd.GeoDataFrame, table: Table, path: Path, header_row: in
     log.info("%s: read %d stations (%d ok, %d invalid%s), coordinates %s (%s)",
              path.name, len(stations), len(stations) - n_bad, n_bad,
              "".join("; " + e for e in extras), source.label, _CRS_FROM[crs_from])
+    if notes:
+        log.info("%s: skipped %d note rows (rows %s): notes and totals, not stations",
+                 path.name, len(notes), ", ".join(map(str, notes)))
     if n_bad:
         first = next(r for r, st in zip(stations["reason"], stations["status"], strict=True)
                      if st != "ok")

@@ -158,6 +158,10 @@ def _headline(s, t, stations=None) -> list[Block]:
         sites,
     ]
     out: list[Block] = [("h2", [t["headline"]]), ("cards", cards)]
+    notes = s.get("notes_skipped") or []
+    if notes:  # summary.json notes_skipped: the row numbers of the notes
+        out.append(("p", [t["notes_skipped"].format(n=len(notes),
+                                                    rows=", ".join(map(str, notes)))]))
     isl = s.get("islands") or {}
     if isl.get("count"):
         out.append(("p", [t["islands"], " ", Num(isl["count"], src, ("islands", "count"), "count"),
@@ -284,6 +288,31 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
     return out
 
 
+def _site_rules(settings: Mapping[str, Any], lang: str) -> str:
+    """The rule the plan's new sites meet (the same as check's), from its settings.
+
+    >>> en = _site_rules({"min_spacing_m": 500.0, "spacing": "network", "min_gain_m": 150.0},
+    ...                  "en")
+    >>> en.startswith("Rule for new sites (the same as check): at least 500 m from any station")
+    True
+    >>> en.endswith(" along the streets; each adds at least 150 m of street.")
+    True
+    >>> _site_rules({"min_spacing_m": 0, "spacing": None, "min_gain_m": 0}, "zh")
+    '新站点规则（与 check 相同）：不限间距；不限最低新增覆盖。'
+    >>> _site_rules({}, "en")
+    ''
+    """
+    if "min_gain_m" not in settings:  # a summary from before the rule was recorded
+        return ""
+    spacing = float(settings.get("min_spacing_m") or 0)
+    gain = float(settings.get("min_gain_m") or 0)
+    apart = (text("rule.spacing", lang, m=spacing,
+                  how=text(f"reason.spacing.{settings.get('spacing') or 'network'}", lang))
+             if spacing else text("rule.no_spacing", lang))
+    adds = text("rule.gain", lang, m=gain) if gain else text("rule.no_gain", lang)
+    return text("rule.sites", lang, apart=apart, adds=adds)
+
+
 def _plan(p, curve, stations, t, images, lang) -> list[Block]:
     """The plan: coverage today and with the proposals, the added street, the certificate.
 
@@ -324,6 +353,9 @@ def _plan(p, curve, stations, t, images, lang) -> list[Block]:
     if new is not None:
         cards.append((new, parts(t["new_sites"], (" · ", existing, " ", t["existing_sites"]))))
     out: list[Block] = [("h2", [t["plan"]]), ("cards", cards)]
+    rules = _site_rules(p.get("settings") or {}, lang)
+    if rules:
+        out.append(("p", [rules]))
     certificate = plan_certificate(p, lang)
     if certificate:
         out.append(("p", [t["certificate"], certificate]))
@@ -463,6 +495,7 @@ img{max-width:100%;border:1px solid #ddd;margin:8px 0}
 white-space:nowrap}
 .v-accept{background:#1a9850}.v-redundant{background:#e08214}.v-too_close{background:#d73027}
 .v-off_network{background:#7b3294}.v-outside_area{background:#4d4d4d}.v-invalid{background:#999}
+@page{size:A4;margin:15mm}
 @media print{body{background:#fff}main{padding:0}}
 """
 

@@ -12,8 +12,9 @@ import logging
 import math
 import os
 import sys
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,14 +49,58 @@ class Certificate:
 
 
 def certify(inst: Instance, chosen: list[int], *, method: str, time_limit_s: float = 20.0,
-            max_nonzeros: int = 20_000_000) -> Certificate:
+            max_nonzeros: int = 20_000_000,
+            progress: Callable[[int, int], None] | None = None) -> Certificate:
     """Bound the heuristic ``chosen`` by LP, then search for better with a MILP.
 
     The MILP (HiGHS) starts from the heuristic solution and stops at ``time_limit_s``; it
     returns the best solution found and a proven bound on the optimum. Without spacing
     conflicts, dominated columns are removed first (a site whose rows another site also
     covers is never needed), which keeps the optimum and shrinks the models.
+    ``progress(seconds, time_limit_s)`` is called about once a second while it works
+    (HiGHS reports nothing on the way, so the seconds used of the limit are the progress).
     """
+    with _ticking(progress, time_limit_s):
+        return _certify(inst, chosen, method=method, time_limit_s=time_limit_s,
+                        max_nonzeros=max_nonzeros)
+
+
+@contextlib.contextmanager
+def _ticking(progress: Callable[[int, int], None] | None, limit_s: float,
+             every_s: float = 1.0) -> Iterator[None]:
+    """Call ``progress(whole seconds so far, limit)`` every ``every_s`` from a thread, and
+    ``progress(limit, limit)`` at the end.
+
+    >>> seen = []
+    >>> with _ticking(lambda done, total: seen.append((done, total)), 3, every_s=0.01):
+    ...     time.sleep(0.05)
+    >>> seen[0], seen[-1]
+    ((0, 3), (3, 3))
+    """
+    if progress is None:
+        yield
+        return
+    total = max(math.ceil(limit_s), 1)
+    stop = threading.Event()
+    t0 = time.perf_counter()
+
+    def tick() -> None:
+        while not stop.is_set():
+            progress(min(int(time.perf_counter() - t0), total), total)
+            stop.wait(every_s)
+
+    ticker = threading.Thread(target=tick, name="certificate-progress", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        ticker.join()
+        progress(total, total)
+
+
+def _certify(inst: Instance, chosen: list[int], *, method: str, time_limit_s: float,
+             max_nonzeros: int) -> Certificate:
     t0 = time.perf_counter()
     if _full_cover(inst):
         return _certify_cover(inst, chosen, method=method, time_limit_s=time_limit_s,
