@@ -296,3 +296,25 @@ def test_usage_errors_are_chinese_under_zh(capsys):
                    "（见 stationplan coverage --help）"]
     assert main(["coverage", "net.osm"]) == 2
     assert capsys.readouterr().err.strip().startswith("stationplan coverage: error: the following")
+
+
+def test_every_log_line_of_the_library_has_chinese():
+    """Every INFO and WARNING template the library logs (found in its source) has a
+    Chinese template, so a zh run never prints an English log line."""
+    import ast
+    from pathlib import Path
+
+    import stationplan
+
+    missing = []
+    for path in Path(stationplan.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("info", "warning")
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "log"
+                    and node.args and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                    and not any(k.arg == "extra" for k in node.keywords)
+                    and node.args[0].value not in cli_words.LOG_ZH):
+                missing.append(f"{path.name}:{node.lineno}: {node.args[0].value[:60]}")
+    assert missing == []

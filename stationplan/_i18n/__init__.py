@@ -233,7 +233,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                                 "（指求解器给出的 {n} 个站点，其中 {left} 个"
                                 "随后因最低新增覆盖要求未提出）"),
     "rule.sites": ("Rule for new sites (the same as check): {apart}; {adds}.",
-                   "新站点规则（与 check 相同）：{apart}；{adds}。"),
+                   "新站点规则（与审核相同）：{apart}；{adds}。"),
     "rule.spacing": ("at least {m:g} m from any station {how}", "{how}距任一站点至少 {m:g} 米"),
     "rule.no_spacing": ("no minimum spacing", "不限间距"),
     "rule.gain": ("each adds at least {m:g} m of street", "每个至少新增覆盖 {m:g} 米街道"),

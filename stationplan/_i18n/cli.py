@@ -24,6 +24,14 @@ from . import has_cjk, section, station_reason_text
 # formatter shows these under ``--lang zh`` (see log_text); a line without an entry stays
 # English, so a new log line never breaks a run.
 LOG_ZH: Mapping[str, str] = MappingProxyType({
+    "compiling the %s kernels once (about 10 s)…":
+        "首次使用，正在编译%s计算内核（约 10 秒，仅此一次）…",
+    "%s: skipped %d note rows (rows %s): notes and totals, not stations":
+        "%s：跳过 %d 行备注（第 %s 行）：备注与合计，不是站点",
+    "siting: %d of the solver's %d sites add less than %g m each in rank order (%.0f m in "
+    "all) and are not proposed (min_gain_m)":
+        "选址：求解器给出的 %d 个站点（共 %d 个）按序号各新增覆盖不足 %g 米（合计 %.0f 米），"
+        "未提出（最低新增覆盖 --min-gain-m）",
     "the exact siting model of %s candidates (about %s pieces, %s pairs) needs about %s of "
     "memory, %s available; using street units of %g m instead (covered when their midpoint "
     "is; the shares reported are still the coverage engine's exact ones)":
@@ -150,6 +158,7 @@ _LOG_ARGS_ZH: Mapping[str, str] = MappingProxyType({
     "the crs option": "由坐标系选项指定", "named by a note in the sheet": "由表格中的说明写明",
     "assumed: neither the file nor an option names the system":
         "默认：文件和选项都未说明坐标系",
+    "routing": "路径", "solving": "求解", "test-network": "测试路网", "compiled": "",
 })
 _LOG_CODES = re.compile(r"\b(accept|redundant|too_close|off_network|outside_area|invalid"
                         r"|existing|proposed|rejected)\b")
@@ -351,8 +360,9 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "--resolution-m": "粗略选址模型的街段单元长度，米，>= 1，只在精确模型超出内存时使用"
                       "（默认 %(default)s）",
     "--weights": "各道路等级的需求权重（>= 0），如 primary=2,secondary=1.5；其他为 1",
-    "--min-spacing-m": "站点之间的最小距离，米，>= 0（默认不限）",
-    "--spacing": "--min-spacing-m 的量法（默认 %(default)s）",
+    "--min-spacing-m": "站点之间（新站点与现有站点）的最小距离，米，>= 0；恰好等于此距离允许；"
+                       "0 为不限（默认：覆盖距离上限；规划与审核用同一规则）",
+    "--spacing": "--min-spacing-m 的量法：沿街道或直线（默认 %(default)s）",
     "--time-limit-s": "精确求解的时间上限，秒，> 0（默认 %(default)s）",
     "--seed": "局部搜索的随机种子，整数 >= 0（默认 %(default)s）",
     "--districts": "街道/社区多边形（任意坐标系），用于分街道统计表",
@@ -363,9 +373,8 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
                 "（现有站点的高德 GCJ-02 标注表）",
     "--proposal-crs": "拟建站点文件与站点文件坐标系不同时，拟建站点文件的坐标系（wgs84、gcj02、"
                       "bd09、cgcs2000、EPSG:<代码>）；它优先于文件自带的坐标系；默认同 --crs",
-    "--min-gain-m": "站点至少要新增覆盖的街道米数（>= 0）才能采纳（默认 %(default)s）",
-    "--spacing-m": "与现有站点和已采纳站点之间的最小路网距离，米，>= 0；恰好等于此距离允许"
-                   "（默认：覆盖距离上限）",
+    "--min-gain-m": "新站点按序号至少要新增覆盖的街道米数（>= 0）（默认 %(default)s；"
+                    "规划与审核用同一规则）",
     "--no-benchmark": "不计算求解器用同样数量新站点的对比结果",
     "--proposals": "要审核并写入报告的拟建站点文件",
     "cmd.coverage": "现有站点对路网的覆盖",
