@@ -452,9 +452,10 @@ def _features(geoms: np.ndarray, props: Iterable[tuple[int, str | None, str | No
     return out
 
 
-def _band_label(k: int, edges: list[float]) -> str:
+def _band_label(k: int, edges: list[float], lang: str) -> str:
+    """The label of distance band ``k``: "0–100 m" / "0–100 米"."""
     lo = 0.0 if k == 0 else edges[k - 1]
-    return f"{lo:.0f}–{edges[k]:.0f} m"
+    return f"{lo:.0f}–{edges[k]:.0f} {text_in('unit.m', lang)}"
 
 
 def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: Mapping[str, str],
@@ -465,7 +466,7 @@ def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: Mapping[
         return [], styles
     sep = text_in("sep.label", lang)
     props = [
-        (int(b), f"{_esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges)}", None)
+        (int(b), f"{_esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges, lang)}", None)
         for b, name in zip(bands["band"], bands["name"], strict=True)
     ]
     return _features(view.lines(bands), props, view.precision), styles
@@ -771,7 +772,7 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
     legend = [f"<h4>{text['band_title']}</h4><table>"]
     for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
         legend.append(f"<tr><td>{_swatch(f'height:{ms.STREET_WEIGHT}px;background:{colour}')}"
-                      f"</td><td>{_band_label(k, edges)}</td></tr>")
+                      f"</td><td>{_band_label(k, edges, lang)}</td></tr>")
     legend.append(f"</table><h4>{text['gap_title']}</h4><table>")
     lim = rule.limit_m
     bounds = [0.0, *[f * lim for f, _ in ms.GAP_WEIGHTS[:-1]]]
