@@ -139,7 +139,7 @@ CSS = """
 .sp-proposal{background:@proposal@}
 .sp-rejected{background:@rejected@;opacity:.85}
 .sp-panel{background:rgba(255,255,255,.94);padding:6px 10px;border-radius:6px;max-width:290px;
- max-height:calc(100vh - 150px);overflow-y:auto;
+ max-height:calc(100vh - 200px);overflow-y:auto;
  font:12px/1.45 system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#222}
 .sp-panel summary{font-weight:bold;font-size:14px;cursor:pointer}
 .sp-panel table{border-collapse:collapse;margin:2px 0}
