@@ -298,7 +298,7 @@ def _site_rules(settings: Mapping[str, Any], lang: str) -> str:
     >>> en.endswith(" along the streets; each adds at least 150 m of street.")
     True
     >>> _site_rules({"min_spacing_m": 0, "spacing": None, "min_gain_m": 0}, "zh")
-    '新站点规则（与 check 相同）：不限间距；不限最低新增覆盖。'
+    '新站点规则（与审核相同）：不限间距；不限最低新增覆盖。'
     >>> _site_rules({}, "en")
     ''
     """
