@@ -79,6 +79,9 @@ MIN_SPACING_M = None
 SPACING = "network"
 SPACING_METHODS = ("network", "straight")
 MIN_GAIN_M = 150.0
+# Coordinates read from files carry ~0.1 mm of noise: every threshold of check and of the
+# rule for new sites (snap distance, spacing, minimum gain) allows 1 mm.
+TOLERANCE_M = 1e-3
 
 # --- maps and exports ------------------------------------------------------------------
 LANGS = ("zh", "en")

@@ -63,37 +63,6 @@ _STAGING = ".stationplan-new-"
 _BACKUP = ".stationplan-old-"
 
 
-def run_files(command: str, *, proposals: bool = False) -> tuple[str, ...]:
-    """The files a command (a function of :mod:`stationplan.pipeline`) refuses to replace.
-
-    ``timings.json`` is not among them: it is rewritten by every run.
-
-    Parameters
-    ----------
-    command
-        "coverage", "plan", "check", "report" or "network".
-    proposals
-        Whether a report run checks proposals (and writes the check files).
-
-    Examples
-    --------
-    >>> run_files("report", proposals=True)[-4:]
-    ('check_map.html', 'report.html', 'report.md', 'report.json')
-    >>> run_files("network")
-    ('network.gpkg', 'network_summary.json')
-    """
-    files = {
-        "coverage": COVERAGE_FILES,
-        "plan": (*COVERAGE_FILES, *PLAN_FILES, *REPORT_FILES),
-        "check": CHECK_FILES,
-        "report": (*COVERAGE_FILES, *(CHECK_FILES if proposals else ()), *REPORT_FILES),
-        "network": NETWORK_FILES,
-    }
-    return tuple(n for n in dict.fromkeys(files[command]) if n != "timings.json")
-
-
-
-
 def check_out_dir(out_dir: str | Path, names: Iterable[str] = ALL_FILES, *,
                   overwrite: bool) -> None:
     """Refuse to replace earlier outputs: raise InputError when ``out_dir`` holds any of

@@ -57,6 +57,7 @@ from ._options import (
     MIN_SPACING_M,
     SPACING,
     TIME_LIMIT_S,
+    TOLERANCE_M,
     check_class_weights,
     check_option,
     check_spacing,
@@ -83,7 +84,6 @@ CHECK_COLUMNS = (
 _METRE_COLUMNS = ("gain_m", "gain_weight", "catchment_m", "greedy_gain_m", "greedy_gain_weight",
                   "verdict_gain_m", "snap_dist_m", "component_m", "dist_station_m",
                   "dist_proposal_m", "conflict_m", "offset_m")
-TOLERANCE_M = 1e-3  # coordinates read from files carry ~0.1 mm of noise; thresholds allow 1 mm
 # A street position given in the proposal file (edge_id, offset_m, as stationplan writes
 # them) is used when its point is this close to the row's point (6 decimals: ~0.1 m).
 POSITION_MATCH_M = 0.5

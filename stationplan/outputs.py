@@ -1,8 +1,9 @@
 """Write the results of a run to a folder: every file a command writes is written here.
 
 Coverage (GeoJSON layers, ``summary.json``, the HTML map and a PNG), a siting plan, the
-verdicts of a check and the report. :func:`check_out_dir` is the one guard against
-replacing earlier outputs; the pipeline calls it before any computation starts.
+verdicts of a check and the report. The writers write into a folder as they are told;
+the pipeline makes a run's folder one transaction (:func:`~stationplan._outdir.output_folder`:
+refusals before any computation, a lock, staging and one move).
 """
 
 from __future__ import annotations

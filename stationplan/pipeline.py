@@ -748,9 +748,8 @@ def _check_candidate_files(candidates: str | Path, hosts: str | Path | None) -> 
         msg = (f"candidates must be auto, osm, streets or a file of sites; {str(candidates)!r} "
                "is none of these (no such file)")
         raise InputError(msg)
-    if hosts is not None and not Path(hosts).is_file():
-        msg = f"{hosts}: hosts file not found"
-        raise MissingDataError(msg)
+    if hosts is not None:
+        input_file(hosts, "hosts file")
 
 
 def _site_points(net: StreetNetwork, path: str | Path, job: _Job) -> gpd.GeoDataFrame:

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._errors import InputError, MissingDataError
+from ._errors import InputError
 from ._figures import round_m, share
 from ._i18n import run_lang
 from ._outdir import REPORT_FILES, open_out_dir
-from ._paths import shown_source
+from ._paths import input_file, shown_source
 from ._route import catchment as ct
 from ._text import plain_text
 from ._version import __version__
@@ -76,10 +76,7 @@ def read_districts(path: str | Path, *, name_col: str | None = None,
     """
     from .area import polygons_to_lonlat, read_vector
 
-    path = Path(path)
-    if not path.exists():
-        msg = f"{path}: district file not found"
-        raise MissingDataError(msg)
+    path = input_file(path, "district file")
     frame = read_vector(path)
     if frame.crs is None and crs is None:
         msg = (f"{path}: the district file has no CRS; set it (QGIS: Layer > Set CRS), or "

@@ -25,7 +25,7 @@ from scipy.spatial import cKDTree
 from . import _route
 from ._errors import InputError
 from ._figures import round_m, share
-from ._options import MIN_GAIN_M, MIN_SPACING_M, SPACING, check_plan_options
+from ._options import MIN_GAIN_M, MIN_SPACING_M, SPACING, TOLERANCE_M, check_plan_options
 from ._solve import certificate as _certificate
 from ._solve import solver as _solver
 from .coverage import CoverageRule
@@ -67,9 +67,6 @@ class SitingResult:
 
 
 HOST_KINDS = ("osm", "file")  # candidates that are real businesses, preferred among equals
-# The check's tolerance (stationplan.check.TOLERANCE_M): a site adding min_gain_m less a
-# millimetre still counts as adding min_gain_m.
-GAIN_TOLERANCE_M = 1e-3
 
 
 def plan_sites(
@@ -405,7 +402,7 @@ def _rank(cand: gpd.GeoDataFrame, chosen: list[int], cover: csc_array, weight: n
         rows = cover.indices[cover.indptr[best]:cover.indptr[best + 1]]
         new = rows[~rows_cov[rows]]
         remaining.remove(best)
-        if float(length[new].sum()) < min_gain_m - GAIN_TOLERANCE_M:
+        if float(length[new].sum()) < min_gain_m - TOLERANCE_M:
             low.append((best, float(length[new].sum())))
             continue
         rows_cov[new] = True

@@ -21,10 +21,6 @@ from numpy.typing import ArrayLike
 from .. import chinacrs
 from .._errors import InputError
 
-# chinacrs.in_china is the rectangle in which the GCJ-02 shift applies. Inside it the
-# longitude is always larger than the latitude, which makes swapped columns unambiguous.
-in_china = chinacrs.in_china
-
 # Cells that mean "no value" in spreadsheets; a row made only of these is skipped.
 NA_TOKENS = frozenset({"", "#n/a", "n/a", "#na", "na", "null", "none", "-", "--", "—", "/"})
 

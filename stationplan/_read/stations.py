@@ -22,6 +22,7 @@ from scipy.spatial import cKDTree
 
 from .._errors import InputError, MissingDataError
 from .._text import cell_text
+from ..chinacrs import in_china
 from ..services import parse_services
 from . import coords as _coords
 from .columns import Columns, header_names, note_row, repeat_of, resolve, systems_in_note
@@ -408,7 +409,7 @@ def _check_degrees(xs: np.ndarray, ys: np.ndarray, both: np.ndarray, label: str,
                    xname: str, yname: str, problems: dict[int, list[str]],
                    notes: dict[int, list[str]]) -> int:
     """Range checks; swapped columns are fixed (in place) when only the swap lies in China."""
-    swap = both & ~_coords.in_china(xs, ys) & _coords.in_china(ys, xs)
+    swap = both & ~in_china(xs, ys) & in_china(ys, xs)
     for i in np.flatnonzero(swap).tolist():
         x, y = float(xs[i]), float(ys[i])
         notes[i].append(f"{label}: ({x}, {y}) only makes sense swapped: "
@@ -513,10 +514,10 @@ def _check_projected(source: CrsSpec, xs: np.ndarray, ys: np.ndarray, lon: np.nd
                      problems: dict[int, list[str]], notes: dict[int, list[str]]) -> int:
     """Projected x/y outside the CRS's area or China: swap them when the swap lies in both."""
     inside = _coords.in_area(source, lon, lat)
-    china = _coords.in_china(lon, lat)
+    china = in_china(lon, lat)
     check = np.flatnonzero(usable & ~(inside & china))
     a, b = _coords.to_wgs84(ys[check], xs[check], source)  # all swaps in one transform
-    fits = _coords.in_area(source, a, b) & _coords.in_china(a, b)
+    fits = _coords.in_area(source, a, b) & in_china(a, b)
     for k, i in enumerate(check.tolist()):
         if fits[k]:
             notes[i].append(f"{label}: ({xs[i]}, {ys[i]}) only lies in the "
