@@ -85,14 +85,7 @@ def test_hand_map_renders_every_feature(open_map, hand_html: Path, tmp_path: Pat
     assert map_page.tile_requests, "no tile was requested: the map did not lay out"
     # the hand streets are in China: Gaode's tiles by default
     assert all("autonavi.com" in url for url in map_page.tile_requests)
-    assert _count(map_page, STATIONS) == len(HAND_STATIONS_OK)
-    assert _count(map_page, PROPOSALS) == 2
-    assert _count(map_page, REJECTED) == HAND_REJECTED_WITH_POINT
-    assert map_page.marker_count() == len(HAND_STATIONS_OK) + 2 + HAND_REJECTED_WITH_POINT
-    assert _count(map_page, "path.sp-covered") == HAND_COVERED_FEATURES
-    assert _count(map_page, "path.sp-gap") == HAND_GAP_RUNS
-    assert _count(map_page, "path.sp-service") == HAND_SERVICE_AREAS
-    assert _count(map_page, "path.sp-area") == 1
+    _assert_every_feature(map_page)
     # Proposals are numbered in rank order.
     assert map_page.page.locator(PROPOSALS).all_inner_texts() == ["1", "2"]
     panel = map_page.page.locator("#stationplan-legend")
