@@ -30,8 +30,8 @@ from types import MappingProxyType
 from ._errors import InputError, OutputError
 
 COVERAGE_FILES = (
-    "coverage.geojson", "stations.geojson", "gaps.geojson", "summary.json", "coverage_map.html",
-    "coverage_map.png",
+    "coverage.geojson", "stations.geojson", "gaps.geojson", "gaps.csv", "gaps.xlsx",
+    "gap_areas.geojson", "summary.json", "coverage_map.html", "coverage_map.png",
 )
 PLAN_FILES = ("proposals.geojson", "plan_summary.json", "timings.json", "coverage_curve.csv",
               "coverage_curve.png")

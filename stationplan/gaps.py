@@ -1,4 +1,27 @@
-"""Gaps: uncovered street pieces merged into connected clusters, largest first."""
+"""Gaps: uncovered street pieces as runs along one street, and the areas they make.
+
+A field team acts on a stretch of one street: "建设路 from 人民路 to 解放路, 1.3 km, its
+farthest point 820 m from the nearest station". :func:`find_gaps` chains the gap pieces
+of a coverage into such **runs**:
+
+- pieces that touch inside an edge (where the nearest station changes) are one run;
+- at a junction, pieces continue as one run when they belong to the same street (the
+  same name; unnamed streets: the same road class) and the junction is not a **major
+  junction** for that street. A junction is major when another street meets there that
+  is named or of a main class (:data:`MAJOR_CLASSES`: tertiary or above, with their
+  slip roads). So a named street splits wherever another named street or an unnamed
+  main road meets it, not where an unnamed alley or residential street does;
+- a run stops where its street's name or (unnamed) class changes.
+
+Each run is described from its two ends by the **cross streets** there: at an end, the
+nearest junction along the streets (walking both ways, one-way rules aside) where a
+differently named street meets the run's street (for an unnamed run: where any named
+street is), with the distance to it (0 when the run ends at that junction). Every gap
+piece is in exactly one run, so the runs' lengths add up to the coverage's ``gap_m``.
+
+Runs that touch each other make a **gap area** (:func:`gap_areas`): the connected
+clusters of gap pieces, a secondary summary of where uncovered streets lump together.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +36,38 @@ from scipy.sparse.csgraph import connected_components
 
 from . import _route
 from ._errors import InputError
+from ._i18n import resolve_lang, text
+from ._options import ADDRESS_CROSS_M
+from .addresses import _nearest, _StreetNames, road_word
+from .chinacrs import amap_marker_url
 from .coverage import Coverage, station_distances, station_sites
+from .network import StreetNetwork
 
 log = logging.getLogger(__name__)
 
-_MAX_NAMES = 8  # street names listed per gap cluster
+__all__ = ["AREA_COLUMNS", "GAP_COLUMNS", "MAJOR_CLASSES", "find_gaps", "gap_areas"]
+
+_MAX_NAMES = 8  # street names listed per gap area
+# Road classes (OSM ``highway``, ``_link`` stripped) whose junctions split a run even
+# when unnamed: the streets a field team finds on any map.
+MAJOR_CLASSES = frozenset({"motorway", "trunk", "primary", "secondary", "tertiary"})
+
+GAP_COLUMNS = ("gap_id", "street", "named", "from_street", "from_m", "to_street", "to_m",
+               "length_m", "pieces", "farthest_m", "farthest_more_than_m", "farthest_lon",
+               "farthest_lat", "amap_url", "area_id", "component", "point_lon", "point_lat")
+AREA_COLUMNS = ("area_id", "length_m", "runs", "pieces", "streets", "farthest_m",
+                "farthest_more_than_m", "farthest_lon", "farthest_lat", "component",
+                "point_lon", "point_lat")
 
 
-def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None) -> gpd.GeoDataFrame:
-    """Merge gap pieces that touch (at a junction or end to end) into clusters.
+def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
+              lang: str | None = None) -> gpd.GeoDataFrame:
+    """Chain the gap pieces of a coverage into runs along one street, longest first.
 
-    Each cluster also says how far its farthest point is from the nearest station, along
+    Each run also says how far its farthest point is from the nearest station, along
     the streets and in the travel direction of :func:`~stationplan.compute_coverage`
     (from the point to the station). That takes one more search, bounded at
-    ``search_limit_m``; a cluster with a point farther than that (or with no way to any
+    ``search_limit_m``; a run with a point farther than that (or with no way to any
     station at all) is only said to be "more than ``search_limit_m``" away.
 
     Parameters
@@ -36,20 +77,28 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None) -> gpd
     search_limit_m
         How far to search for the farthest distances, in metres; default three times
         the rule's limit (``coverage.rule.limit_m``).
+    lang
+        "zh" or "en" for the words naming unnamed streets ("无名支路") and the map links;
+        default: Chinese when a street name is Chinese.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per cluster in the network CRS, sorted by length (largest first):
-        ``gap_id`` (1 = largest), ``length_m``, ``pieces``, ``streets`` (up to 8 named
-        streets in it, longest first), ``farthest_m`` (metres from the cluster's
-        farthest point to its nearest station; NaN when that is beyond the search),
-        ``farthest_more_than_m`` (``search_limit_m`` when some point is farther than
-        that, else NaN: exactly one of the two is set), ``farthest_lon`` /
-        ``farthest_lat`` (WGS-84: that farthest point; NaN when beyond the search),
-        ``component``, a MultiLineString geometry and ``point_lon`` / ``point_lat``
-        (WGS-84): a point in the middle of the cluster's longest piece, to send
-        someone to.
+        One row per run in the network CRS (:data:`GAP_COLUMNS`), sorted by length
+        (longest first, ties: farther first): ``gap_id`` (1 = longest), ``street``
+        (its name; unnamed: the road-class word), ``named``, ``from_street`` /
+        ``to_street`` (the cross streets at its two ends, west end first; empty when
+        no named street is within 3 km) with ``from_m`` / ``to_m`` (metres along the
+        streets from the end to that junction, 0 at it; NaN when empty), ``length_m``,
+        ``pieces``, ``farthest_m`` (metres from the run's farthest point to its
+        nearest station; NaN when that is beyond the search), ``farthest_more_than_m``
+        (``search_limit_m`` when some point is farther than that, else NaN: exactly one
+        of the two is set), ``farthest_lon`` / ``farthest_lat`` (WGS-84; NaN when
+        beyond the search), ``amap_url`` (an Amap marker link to the farthest point,
+        or to ``point_lon`` / ``point_lat`` when that is beyond the search),
+        ``area_id`` (the gap area of :func:`gap_areas` it lies in), ``component``,
+        ``point_lon`` / ``point_lat`` (WGS-84: the middle of its longest piece) and a
+        LineString (one path, from the ``from`` end) or MultiLineString geometry.
     """
     limit = coverage.rule.limit_m
     search = 3.0 * limit if search_limit_m is None else float(search_limit_m)
@@ -57,61 +106,284 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None) -> gpd
         msg = (f"search_limit_m must be a number of metres at least the coverage limit "
                f"({limit:g} m), got {search_limit_m!r}")
         raise InputError(msg)
+    network = coverage.network
+    crs = network.crs
+    edges = network.edges
+    lang = resolve_lang(lang, edges["name"].dropna().unique() if "name" in edges else ())
     pieces = coverage.pieces
     gap = pieces[pieces["status"] == "gap"]
-    columns = ["gap_id", "length_m", "pieces", "streets", "farthest_m", "farthest_more_than_m",
-               "farthest_lon", "farthest_lat", "component", "point_lon", "point_lat"]
     if gap.empty:
-        return gpd.GeoDataFrame(columns=[*columns, "geometry"], geometry="geometry",
-                                crs=coverage.network.crs)
-    labels = _touching_clusters(coverage, gap)
-    crs = coverage.network.crs
-    rep = gpd.GeoSeries(
-        shapely.line_interpolate_point(gap.geometry.to_numpy(), 0.5, normalized=True), crs=crs,
-    ).to_crs(4326).to_numpy()
+        return gpd.GeoDataFrame(columns=[*GAP_COLUMNS, "geometry"], geometry="geometry",
+                                crs=crs)
+    names = _StreetNames.of(network)
+    classes = edges["road_class" if "road_class" in edges else "highway"]
+    edge = gap["edge_id"].to_numpy()
+    a, b, n_points = _piece_ends(coverage, gap)
+    street = _street_keys(names, classes)
+    run = _runs(network, names, classes, street, edge, a, b, n_points)
+    area = _components(a, b, n_points)
+    geoms = gap.geometry.to_numpy()
+    rep = gpd.GeoSeries(shapely.line_interpolate_point(geoms, 0.5, normalized=True),
+                        crs=crs).to_crs(4326).to_numpy()
     far_m, far_at = _farthest(coverage, gap, search_m=search)
     far_pt = gpd.GeoSeries(far_at, crs=crs).to_crs(4326).to_numpy()
-    frame = pd.DataFrame({
-        "cluster": labels,
-        "length_m": gap["length_m"].to_numpy(),
-        "name": gap["name"].to_numpy(),
-        "far_m": far_m,
-        "component": gap["component"].to_numpy(),
-        "geometry": gap.geometry.to_numpy(),
-        "rep": rep,
-        "far_pt": far_pt,
-    })
+    length = gap["length_m"].to_numpy()
+    start_xy = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    end_xy = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    ends = _run_ends(run, a, b, np.concatenate([start_xy, end_xy]),
+                     np.concatenate([edge, edge]),
+                     np.concatenate([gap["start_m"].to_numpy(), gap["end_m"].to_numpy()]))
+    cross = _cross_streets(network, names, ends)
+    component = gap["component"].to_numpy()
     rows = []
-    for cluster, grp in frame.groupby("cluster", sort=True):
-        longest = grp["length_m"].to_numpy().argmax()
-        point = grp["rep"].iat[longest]
-        named = grp.dropna(subset=["name"]).groupby("name")["length_m"].sum()
-        named = named.sort_values(ascending=False, kind="stable")
-        far = grp["far_m"].to_numpy()
+    for r in range(int(run.max()) + 1):
+        idx = np.flatnonzero(run == r)
+        sid = int(names.edge_name[edge[idx[0]]])
+        far = far_m[idx]
         beyond = bool((far > search).any())
-        at = grp["far_pt"].iat[int(far.argmax())]
+        at = far_pt[idx[int(far.argmax())]]
+        point = rep[idx[int(length[idx].argmax())]]
+        (from_name, from_d), (to_name, to_d) = cross[r]
         rows.append({
-            "cluster": cluster,
-            "length_m": float(grp["length_m"].sum()),
-            "pieces": len(grp),
-            "streets": "; ".join(named.index.astype(str)[:_MAX_NAMES]),
+            "run": r,
+            "street": (names.labels[sid] if sid >= 0
+                       else road_word(classes.iloc[int(edge[idx[0]])], lang)),
+            "named": sid >= 0,
+            "from_street": from_name, "from_m": from_d,
+            "to_street": to_name, "to_m": to_d,
+            "length_m": float(length[idx].sum()),
+            "pieces": len(idx),
             "farthest_m": np.nan if beyond else float(far.max()),
             "farthest_more_than_m": search if beyond else np.nan,
             "farthest_lon": np.nan if beyond else at.x,
             "farthest_lat": np.nan if beyond else at.y,
-            "component": int(grp["component"].iat[0]),
+            "area_label": int(area[idx[0]]),
+            "component": int(component[idx[0]]),
             "point_lon": point.x,
             "point_lat": point.y,
-            "geometry": shapely.MultiLineString(list(grp["geometry"])),
+            "geometry": _run_line(geoms[idx], ends[r][0][2]),
         })
-    out = pd.DataFrame(rows).sort_values(["length_m", "cluster"], ascending=[False, True],
-                                         kind="stable")
+    out = pd.DataFrame(rows)
+    out["_far"] = out["farthest_m"].fillna(np.inf)
+    out = out.sort_values(["length_m", "_far", "run"], ascending=[False, False, True],
+                          kind="stable").reset_index(drop=True)
     out.insert(0, "gap_id", np.arange(1, len(out) + 1))
-    out = out.drop(columns="cluster").reset_index(drop=True)
-    log.debug("%d gap clusters, %.1f km in all; %d with a point more than %.0f m from every "
-             "station", len(out), out["length_m"].sum() / 1000,
-             int(out["farthest_more_than_m"].notna().sum()), search)
+    # gap areas: largest first, as the runs
+    area_len = out.groupby("area_label")["length_m"].sum()
+    area_order = sorted(area_len.index, key=lambda k: (-round(area_len[k], 6), k))
+    out["area_id"] = out["area_label"].map({k: i + 1 for i, k in enumerate(area_order)})
+    out["amap_url"] = [
+        amap_marker_url(*((lon, lat) if np.isfinite(lon) else (plon, plat)),
+                        name=text("gap.link_name", lang, gap_id=gid, street=st))
+        for gid, st, lon, lat, plon, plat in zip(
+            out["gap_id"], out["street"], out["farthest_lon"], out["farthest_lat"],
+            out["point_lon"], out["point_lat"], strict=True)]
+    out = out[[*GAP_COLUMNS, "geometry"]]
+    log.debug("%d gap runs in %d gap areas, %.1f km in all; %d with a point more than "
+              "%.0f m from every station", len(out), len(area_order),
+              out["length_m"].sum() / 1000, int(out["farthest_more_than_m"].notna().sum()),
+              search)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+
+
+def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Sum the gap runs of :func:`find_gaps` by the gap area they lie in.
+
+    A gap area is a connected cluster of gap pieces (touching at a junction or end to
+    end): where uncovered streets lump together, a secondary view beside the runs.
+
+    Parameters
+    ----------
+    gaps
+        Result of :func:`find_gaps`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per area (:data:`AREA_COLUMNS`), largest first, in ``gaps``' CRS:
+        ``area_id`` (1 = largest), ``length_m``, ``runs``, ``pieces``, ``streets``
+        (up to 8 named streets in it, longest first, joined by "; "), ``farthest_m`` /
+        ``farthest_more_than_m`` / ``farthest_lon`` / ``farthest_lat`` (over its runs,
+        as in :func:`find_gaps`), ``component``, ``point_lon`` / ``point_lat`` (the
+        point of its longest run) and a MultiLineString geometry.
+    """
+    if gaps.empty:
+        return gpd.GeoDataFrame(columns=[*AREA_COLUMNS, "geometry"], geometry="geometry",
+                                crs=gaps.crs)
+    rows = []
+    for area_id, grp in gaps.groupby("area_id", sort=True):
+        named = grp[grp["named"].astype(bool)].groupby("street")["length_m"].sum()
+        named = named.sort_values(ascending=False, kind="stable")
+        beyond = bool(grp["farthest_more_than_m"].notna().any())
+        far = grp["farthest_m"].to_numpy(float)
+        top = grp.iloc[int(np.nanargmax(far))] if not beyond else None
+        longest = grp.iloc[int(grp["length_m"].to_numpy().argmax())]
+        lines = [line for geom in grp.geometry for line in shapely.get_parts(geom)]
+        rows.append({
+            "area_id": int(area_id),
+            "length_m": float(grp["length_m"].sum()),
+            "runs": len(grp),
+            "pieces": int(grp["pieces"].sum()),
+            "streets": "; ".join(named.index.astype(str)[:_MAX_NAMES]),
+            "farthest_m": np.nan if top is None else float(top["farthest_m"]),
+            "farthest_more_than_m": (float(grp["farthest_more_than_m"].max()) if beyond
+                                     else np.nan),
+            "farthest_lon": np.nan if top is None else float(top["farthest_lon"]),
+            "farthest_lat": np.nan if top is None else float(top["farthest_lat"]),
+            "component": int(grp["component"].iat[0]),
+            "point_lon": float(longest["point_lon"]),
+            "point_lat": float(longest["point_lat"]),
+            "geometry": shapely.MultiLineString(lines),
+        })
+    return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=gaps.crs)
+
+
+# --- pieces, ends and runs --------------------------------------------------------------
+
+def _piece_ends(coverage: Coverage, gap: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each gap piece's two end points as point numbers: a junction's node number, or a
+    number above the nodes for a point inside an edge (keyed by edge and position)."""
+    edges = coverage.network.edges
+    n_nodes = len(coverage.network.nodes)
+    edge = gap["edge_id"].to_numpy()
+    start, end = gap["start_m"].to_numpy(), gap["end_m"].to_numpy()
+    length = edges["length_m"].to_numpy()[edge]
+    u, v = edges["u"].to_numpy()[edge], edges["v"].to_numpy()[edge]
+    inner: dict[tuple[int, float], int] = {}
+
+    def key(is_node: np.ndarray, node: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        out = node.copy()
+        for i in np.flatnonzero(~is_node):
+            out[i] = inner.setdefault((int(edge[i]), round(float(pos[i]), 3)), n_nodes + len(inner))
+        return out
+
+    a = key(start <= 1e-3, u, start)
+    b = key(end >= length - 1e-3, v, end)
+    return a, b, n_nodes + len(inner)
+
+
+def _components(a: np.ndarray, b: np.ndarray, n_points: int,
+                join: np.ndarray | None = None) -> np.ndarray:
+    """Label pieces so that pieces sharing a point get one label (only at the points
+    where ``join`` is True, when given)."""
+    m = len(a)
+    rows = np.concatenate([np.arange(m), np.arange(m)])
+    cols = np.concatenate([a, b])
+    if join is not None:
+        keep = join[cols]
+        rows, cols = rows[keep], cols[keep]
+    graph = coo_array((np.ones(len(rows)), (rows, cols + m)), shape=(m + n_points, m + n_points))
+    _, labels = connected_components(graph, directed=False)
+    _, first = np.unique(labels[:m], return_inverse=True)
+    return first
+
+
+def _street_keys(names: _StreetNames, classes: pd.Series) -> np.ndarray:
+    """Per edge, which street it belongs to: its name's number, or for an unnamed edge
+    ``-1 - k`` for its road class ``k``."""
+    cls = np.array([_class_value(x) for x in classes], dtype=object)
+    _, code = np.unique(cls.astype(str), return_inverse=True)
+    return np.where(names.edge_name >= 0, names.edge_name, -1 - code.astype(np.int64))
+
+
+def _class_value(value: object) -> str:
+    """The road class as one word: ``primary_link`` → ``primary``.
+
+    >>> _class_value("primary_link"), _class_value("residential;tertiary"), _class_value(None)
+    ('primary', 'residential', '')
+    """
+    text_value = str(value).split(";")[0].strip() if isinstance(value, str) else ""
+    return text_value.removesuffix("_link")
+
+
+def _runs(network: StreetNetwork, names: _StreetNames, classes: pd.Series, street: np.ndarray,
+          edge: np.ndarray, a: np.ndarray, b: np.ndarray, n_points: int) -> np.ndarray:
+    """Label gap pieces by run (see the module's docstring)."""
+    edges = network.edges
+    n_nodes = len(network.nodes)
+    # Per node, the streets that make a junction major: named, or of a main class.
+    landmark = (names.edge_name >= 0) | np.array(
+        [_class_value(x) in MAJOR_CLASSES for x in classes], dtype=bool)
+    node = np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()])
+    key = np.concatenate([street, street])
+    mark = np.concatenate([landmark, landmark])
+    pairs = np.unique(np.column_stack([node[mark], key[mark]]), axis=0)
+    count = np.bincount(pairs[:, 0], minlength=n_nodes)
+    one = np.zeros(n_nodes, dtype=np.int64)
+    one[pairs[:, 0]] = pairs[:, 1]  # the (only) landmark street where count == 1
+    # Piece-to-piece joins: pieces of one street through a junction that is not major.
+    m = len(edge)
+    own = street[edge]
+    ends = np.concatenate([a, b])
+    piece = np.concatenate([np.arange(m), np.arange(m)])
+    key_end = own[piece]
+    at_node = ends < n_nodes
+    nd = np.minimum(ends, n_nodes - 1)
+    major = at_node & ((count[nd] >= 2) | ((count[nd] == 1) & (one[nd] != key_end)))
+    # A point is keyed by (point, street): pieces meet only their own street there; a
+    # major junction gives every piece end its own point.
+    point_key = np.where(major, n_points + np.arange(2 * m), ends)
+    combo = np.unique(np.column_stack([point_key, np.where(at_node, key_end, 0)]), axis=0,
+                      return_inverse=True)[1].ravel()
+    return _components(combo[:m], combo[m:], int(combo.max()) + 1)
+
+
+def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray,
+              end_edge: np.ndarray, end_pos: np.ndarray,
+              ) -> list[tuple[tuple[int, float, np.ndarray], tuple[int, float, np.ndarray]]]:
+    """Per run, its ``from`` and ``to`` ends as (edge, position, xy): the two loose ends
+    farthest apart, the western one first (a loop: one point twice)."""
+    point = np.concatenate([a, b])
+    which = np.concatenate([run, run])
+    out = []
+    for r in range(int(run.max()) + 1):
+        mine = np.flatnonzero(which == r)
+        _, first, counts = np.unique(point[mine], return_index=True, return_counts=True)
+        loose = mine[first[counts == 1]] if (counts == 1).any() else mine[:1]
+        if len(loose) > 2:
+            d = np.linalg.norm(xy[loose][:, None] - xy[loose][None], axis=2)
+            i, j = np.unravel_index(int(d.argmax()), d.shape)
+            loose = loose[[i, j]]
+        pick = [int(loose[0]), int(loose[-1])]
+        pick.sort(key=lambda k: (xy[k][0], xy[k][1]))
+        out.append(tuple((int(end_edge[k]), float(end_pos[k]), xy[k]) for k in pick))
+    return out  # type: ignore[return-value]
+
+
+def _cross_streets(network: StreetNetwork, names: _StreetNames, ends: list) -> list[tuple[tuple[str, float], tuple[str, float]]]:
+    """Per run end, the nearest junction along the streets where another named street
+    meets the run's street, as (name, metres); ("", NaN) when none is within
+    :data:`~stationplan._options.ADDRESS_CROSS_M`."""
+    n = len(network.nodes)
+    flat = [(r, k) for r in range(len(ends)) for k in range(2)]
+    edge_id = np.array([ends[r][k][0] for r, k in flat], dtype=np.int64)
+    offset = np.array([ends[r][k][1] for r, k in flat], dtype=float)
+    sid = names.edge_name[edge_id]
+    found: list[tuple[str, float]] = [("", np.nan)] * len(flat)
+    graph = _route.site_graph(network, edge_id, offset, kind="undirected")
+    for lo, hi, dist in _route.distance_blocks(graph, n + np.arange(len(flat)),
+                                               limit_m=ADDRESS_CROSS_M):
+        for i in range(lo, hi):
+            s = int(sid[i])
+            targets = names.crossings.get(s, names.junctions[:0]) if s >= 0 else names.named_nodes
+            node, dd = _nearest(dist[i - lo, :n], targets)
+            if node < 0:
+                continue
+            cross = next(int(x) for x in names.at(node) if x != s)
+            found[i] = (names.labels[cross], float(dd))
+    return [(found[2 * r], found[2 * r + 1]) for r in range(len(ends))]
+
+
+def _run_line(lines: np.ndarray, from_xy: np.ndarray) -> shapely.Geometry:
+    """The run's pieces as one LineString from the ``from`` end when they make a path,
+    else a MultiLineString."""
+    merged = shapely.line_merge(shapely.MultiLineString(list(lines)))
+    if merged.geom_type != "LineString":
+        return shapely.MultiLineString(list(shapely.get_parts(merged)))
+    coords = shapely.get_coordinates(merged)
+    if np.hypot(*(coords[-1] - from_xy)) < np.hypot(*(coords[0] - from_xy)):
+        merged = shapely.reverse(merged)
+    return merged
 
 
 def _farthest(coverage: Coverage, gap: gpd.GeoDataFrame, *, search_m: float
@@ -132,30 +404,3 @@ def _farthest(coverage: Coverage, gap: gpd.GeoDataFrame, *, search_m: float
     points[known] = shapely.line_interpolate_point(lines, at_m[known])
     return far_m, points
 
-
-def _touching_clusters(coverage: Coverage, gap: gpd.GeoDataFrame) -> np.ndarray:
-    """Label gap pieces so that pieces sharing an end point get one label."""
-    edges = coverage.network.edges
-    n_nodes = len(coverage.network.nodes)
-    edge = gap["edge_id"].to_numpy()
-    start, end = gap["start_m"].to_numpy(), gap["end_m"].to_numpy()
-    length = edges["length_m"].to_numpy()[edge]
-    u, v = edges["u"].to_numpy()[edge], edges["v"].to_numpy()[edge]
-    # End points are junction nodes, or points inside an edge keyed by (edge, position).
-    inner: dict[tuple[int, float], int] = {}
-
-    def key(is_node: np.ndarray, node: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        out = node.copy()
-        for i in np.flatnonzero(~is_node):
-            out[i] = inner.setdefault((int(edge[i]), round(float(pos[i]), 3)), n_nodes + len(inner))
-        return out
-
-    a = key(start <= 1e-3, u, start)
-    b = key(end >= length - 1e-3, v, end)
-    n_points = n_nodes + len(inner)
-    m = len(gap)
-    rows = np.concatenate([np.arange(m), np.arange(m)])
-    cols = np.concatenate([a, b]) + m
-    graph = coo_array((np.ones(2 * m), (rows, cols)), shape=(m + n_points, m + n_points))
-    _, labels = connected_components(graph, directed=False)
-    return labels[:m]

@@ -52,7 +52,7 @@ from ._render.mapassets import RawHTML, icon_css, inline_assets
 from ._text import isolate_bidi, plain_text
 from .chinacrs import amap_marker_url, in_china, wgs84_to_gcj02
 from .coverage import Coverage
-from .gaps import find_gaps
+from .gaps import find_gaps, gap_areas
 
 log = logging.getLogger(__name__)
 
@@ -172,10 +172,13 @@ def coverage_map(
     phases: dict[str, list[Any]] = {"before": [], "after": []}
     if before is not None:
         # today first, under the plan's layers in the layer control; hidden until chosen
-        phases["before"] = _coverage_layers(fmap, before, find_gaps(before), text, lang, view,
-                                            edges, osm_attr, today=True)
+        phases["before"] = _coverage_layers(fmap, before, find_gaps(before, lang=lang), text,
+                                            lang, view, edges, osm_attr, today=True)
     phases["after"] = _coverage_layers(fmap, coverage, gaps, text, lang, view, edges, osm_attr,
                                        today=False)
+    areas = gap_areas(gaps)
+    _line_layer(fmap, f"{text['gap_areas']} ({len(areas)})", "spAreas",
+                _gap_area_features(areas, text, view, lang), precision, show=False)
 
     stations = coverage.stations
     ok = md.existing_stations(stations)
@@ -483,6 +486,7 @@ def _other_features(other: gpd.GeoDataFrame, text: Mapping[str, str],
 
 def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str], view: _View,
                   lang: str) -> tuple[list, list]:
+    """The gap runs: street, cross streets, length, farthest point and its Amap link."""
     weights = sorted({w for _, w in ms.GAP_WEIGHTS})
     styles = [{"color": ms.GAP_COLOUR, "weight": w, "opacity": 0.9, "lineCap": "round",
                "className": "sp-gap"} for w in weights]
@@ -490,23 +494,45 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str],
         return [], styles
     props = []
     sep = text_in("sep.label", lang)
-    g: Any  # an itertuples row: its fields are the columns
-    for g in gaps.itertuples():
-        label = f"{text['gap_label']} #{int(g.gap_id)}{sep}{ms.fmt_m(g.length_m, lang)}"
-        # each name isolated on its own, so one name's override cannot reverse the next
-        streets = "; ".join(_esc(n) for n in str(g.streets).split("; ")) if _esc(g.streets) \
-            else ""
-        farthest = ms.fmt_farthest(g.farthest_m, g.farthest_more_than_m, lang)
-        link = _amap_link(g.point_lon, g.point_lat, f"{text['gap_label']} #{int(g.gap_id)}")
+    for g in gaps.drop(columns="geometry").to_dict("records"):
+        title = f"{text['gap_label']} #{int(g['gap_id'])}"
+        label = f"{title}{sep}{ms.fmt_m(g['length_m'], lang)}"
+        # each name isolated on its own (_esc), so one name's override cannot reverse the next
+        names = {k: isolate_bidi(plain_text(g[k])) for k in ("street", "from_street", "to_street")}
+        where = html.escape(ms.gap_street({**g, **names}, lang))
+        farthest = ms.fmt_farthest(g["farthest_m"], g["farthest_more_than_m"], lang)
         popup = (f'<div class="sp-popup"><b class="sp-name">{label}</b><table>'
-                 + (f"<tr><th>{text['streets_in_gap']}</th><td>{streets}</td></tr>" if streets
-                    else "")
-                 + f"<tr><th>{text['farthest']}</th><td>{farthest}</td></tr></table>"
-                 f"{_amap_anchor(link, text)}"
+                 f"<tr><th>{text['gap_street']}</th><td>{where}</td></tr>"
+                 f"<tr><th>{text['gap_length']}</th><td>{ms.fmt_m(g['length_m'], lang)}</td></tr>"
+                 f"<tr><th>{text['farthest']}</th><td>{farthest}</td></tr></table>"
+                 f"{_amap_anchor(str(g['amap_url']), text)}"
                  "</div>")
-        props.append((weights.index(ms.gap_weight(g.length_m, limit)),
-                      label + (f" · {streets}" if streets else ""), popup))
+        props.append((weights.index(ms.gap_weight(g["length_m"], limit)),
+                      f"{label} · {where}", popup))
     return _features(view.lines(gaps), props, view.precision), styles
+
+
+def _gap_area_features(areas: gpd.GeoDataFrame, text: Mapping[str, str], view: _View,
+                       lang: str) -> tuple[list, list]:
+    """The gap areas (touching gap runs), a wide pale band under the runs."""
+    styles = [{"color": ms.GAP_COLOUR, "weight": 14, "opacity": 0.25, "lineCap": "round",
+               "className": "sp-gap-area"}]
+    if areas.empty:
+        return [], styles
+    props = []
+    sep = text_in("sep.label", lang)
+    for a in areas.drop(columns="geometry").to_dict("records"):
+        label = f"{text['gap_area']} #{int(a['area_id'])}{sep}{ms.fmt_m(a['length_m'], lang)}"
+        streets = "; ".join(_esc(n) for n in str(a["streets"]).split("; ")) if _esc(
+            a["streets"]) else ""
+        farthest = ms.fmt_farthest(a["farthest_m"], a["farthest_more_than_m"], lang)
+        popup = (f'<div class="sp-popup"><b class="sp-name">{label}</b><table>'
+                 f"<tr><th>{text['gap_runs']}</th><td>{int(a['runs'])}</td></tr>"
+                 + (f"<tr><th>{text['streets_in_gap']}</th><td>{streets}</td></tr>"
+                    if streets else "")
+                 + f"<tr><th>{text['farthest']}</th><td>{farthest}</td></tr></table></div>")
+        props.append((0, label + (f" · {streets}" if streets else ""), popup))
+    return _features(view.lines(areas), props, view.precision), styles
 
 
 def _service_features(areas: gpd.GeoDataFrame, names: dict[Any, str], text: Mapping[str, str],
@@ -709,7 +735,7 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
     total_km = float(summary.get("total_m", 0.0)) / 1000
     covered_km = float(summary.get("covered_m", 0.0)) / 1000
     gap_km = float(summary.get("gap_m", 0.0)) / 1000
-    n_runs = int(summary.get("gap_clusters", 0))
+    n_runs = int(summary.get("gap_runs", 0))
     rejected = int(summary.get("stations_rejected", 0))
     rule = coverage.rule
     mode = ms.mode_words(coverage.network.mode.name, lang)

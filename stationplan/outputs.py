@@ -51,8 +51,9 @@ def write_coverage_outputs(
     area: Any = None,
     map_options: MapOptions | None = None,
 ) -> dict[str, Path]:
-    """Write ``coverage.geojson``, ``stations.geojson``, ``gaps.geojson``, ``summary.json``,
-    ``coverage_map.html`` and ``coverage_map.png`` to ``out_dir``.
+    """Write ``coverage.geojson``, ``stations.geojson``, ``gaps.geojson`` (the gap runs),
+    ``gaps.csv`` / ``gaps.xlsx`` (the same runs as a table to print), ``gap_areas.geojson``,
+    ``summary.json``, ``coverage_map.html`` and ``coverage_map.png`` to ``out_dir``.
 
     Parameters
     ----------
@@ -73,7 +74,10 @@ def write_coverage_outputs(
     dict
         File name -> path written.
     """
-    from ._io import atomic_write_bytes, atomic_write_text, geojson_text, json_text
+    from ._i18n import run_lang
+    from ._io import atomic_write_bytes, atomic_write_text, csv_bytes, geojson_text, json_text
+    from ._io import xlsx_bytes as workbook
+    from .gaps import gap_areas
     from .maps import coverage_map
     from .staticmap import coverage_png
 
@@ -86,6 +90,7 @@ def write_coverage_outputs(
         "coverage.geojson": geojson_text(pieces),
         "stations.geojson": geojson_text(stations),
         "gaps.geojson": geojson_text(gaps),
+        "gap_areas.geojson": geojson_text(gap_areas(gaps)),
         "summary.json": json_text(summary),
     }
     if len(pieces) <= MAP_MAX_PIECES:
@@ -102,6 +107,13 @@ def write_coverage_outputs(
                     f"{len(pieces):,}", f"{MAP_MAX_PIECES:,}")
     png = coverage_png(coverage, gaps, summary=summary, proposals=proposals, area=area, lang=lang)
     paths = {name: atomic_write_text(out / name, text) for name, text in texts.items()}
+    codes, table = gap_table(gaps, lang=run_lang(lang, coverage))
+    rows = [table[0], *([_csv_text(v, c) for v, c in zip(row, codes, strict=True)]
+                        for row in table[1:])]
+    paths["gaps.csv"] = atomic_write_bytes(out / "gaps.csv", csv_bytes(rows))
+    formats = {h: "0.000000" for h, c in zip(table[0], codes, strict=True) if _is_degrees(c)}
+    paths["gaps.xlsx"] = atomic_write_bytes(out / "gaps.xlsx",
+                                            workbook([("gaps", table)], number_formats=formats))
     paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png", png)
     log.debug("wrote %d files to %s", len(paths), out)
     return paths
@@ -217,6 +229,55 @@ def write_check_outputs(
                                              workbook([("check", table)], number_formats=formats))
     log.debug("wrote %d check files to %s", len(paths), out)
     return paths
+
+
+_GAP_TABLE = ("gap_id", "description", "street", "from_street", "from_m", "to_street", "to_m",
+              "length_m", "farthest_m", "farthest_more_than_m", "wgs84_lon", "wgs84_lat",
+              "gcj02_lon", "gcj02_lat", "amap_url", "area_id")
+
+
+def gap_table(gaps: gpd.GeoDataFrame, *, lang: str = "en") -> tuple[list[str], list[list[Any]]]:
+    """The table of ``gaps.csv`` and ``gaps.xlsx``: header, then one gap run per row.
+
+    A field team prints it: ``description`` says the run in one line ("建设路（人民路—解放路）
+    1.3 公里，最远点距最近站点 820 米", :func:`~stationplan._render.mapstyle.gap_text`),
+    then the run's columns of :func:`~stationplan.find_gaps` as numbers (metres to the
+    millimetre), the farthest point in WGS-84 and GCJ-02 (6 decimals; empty when beyond
+    the search) and the Amap link. Headers are words in Chinese (``lang="zh"``); the
+    coordinate headers name their system either way.
+
+    Returns
+    -------
+    codes : list of str
+        The column codes (``gap_id``, ``wgs84_lon``, ...), whatever the language.
+    table : list of list
+        ``[header, *rows]``.
+    """
+    import numpy as np
+
+    from . import chinacrs
+    from ._i18n import text
+    from ._render.mapstyle import gap_text
+
+    records = gaps.drop(columns="geometry").to_dict("records")
+    lon = gaps["farthest_lon"].to_numpy(float)
+    lat = gaps["farthest_lat"].to_numpy(float)
+    glon, glat = chinacrs.wgs84_to_gcj02(lon, lat) if len(lon) else (lon, lat)
+    coords = {"wgs84_lon": lon, "wgs84_lat": lat, "gcj02_lon": np.asarray(glon),
+              "gcj02_lat": np.asarray(glat)}
+    rows = []
+    for i, rec in enumerate(records):
+        row = []
+        for code in _GAP_TABLE:
+            if code in coords:
+                row.append(_degrees(float(coords[code][i])))
+            elif code == "description":
+                row.append(gap_text(rec, lang))
+            else:
+                row.append(_typed(rec[code]))
+        rows.append(row)
+    header = [text(f"gap_col.{c}", lang) for c in _GAP_TABLE]
+    return list(_GAP_TABLE), [header, *rows]
 
 
 # check.csv's coordinate columns: check.CHECK_COLUMNS' lon/lat become columns named by

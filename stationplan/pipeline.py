@@ -307,11 +307,12 @@ def run_coverage(
         with stage("coverage"):
             cov = compute_coverage(net, snapped, rule=job.rule)
         with stage("gaps"):
-            gaps = find_gaps(cov)
+            gaps = find_gaps(cov, lang=run_lang(job.map_options.lang, cov))
             summary = summarize(cov, gaps)
         log.info(
-            "covered %.1f %% of %.1f km; %d gap clusters; %d of %d stations used",
-            100 * summary["covered_share"], summary["total_m"] / 1000, summary["gap_clusters"],
+            "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d stations used",
+            100 * summary["covered_share"], summary["total_m"] / 1000, summary["gap_runs"],
+            summary["gap_areas"],
             summary["stations_used"], summary["stations_read"],
         )
         if folder is not None:
@@ -442,10 +443,10 @@ def run_plan(
                 net, result.proposals, lang=lang, landmarks=marks))
         with stage("coverage_after"):
             cov_before = compute_coverage(net, snapped, rule=rule)
-            before = summarize(cov_before, find_gaps(cov_before))
+            before = summarize(cov_before, find_gaps(cov_before, lang=lang))
             after = stations_with_proposals(snapped, result.proposals)
             cov = compute_coverage(net, after, rule=rule)
-            gaps = find_gaps(cov)
+            gaps = find_gaps(cov, lang=lang)
             summary = summarize(cov, gaps)
             result = _engine_figures(result, before, summary, source)
         timings = {**stage.timings, **result.timings}
@@ -511,7 +512,7 @@ def run_check(
             checked, summary = job.check_proposals(net, snapped, proposals, checkopt)
         with stage("coverage"):
             cov = compute_coverage(net, snapped, rule=job.rule)
-            gaps = find_gaps(cov)
+            gaps = find_gaps(cov, lang=run_lang(job.map_options.lang, cov))
         if folder is not None:
             with stage("write_outputs"):
                 paths = write_check_outputs(folder, checked, summary, coverage=cov, gaps=gaps,
@@ -567,7 +568,7 @@ def run_report(
         _check_coverage_memory(net, snapped)
         with stage("coverage"):
             cov = compute_coverage(net, snapped, rule=job.rule)
-            gaps = find_gaps(cov)
+            gaps = find_gaps(cov, lang=run_lang(job.map_options.lang, cov))
             summary = summarize(cov, gaps)
         if proposals:
             with stage("check"):

@@ -31,6 +31,7 @@ from ._route import catchment as ct
 from ._text import plain_text
 from ._version import __version__
 from .coverage import Coverage
+from .gaps import gap_areas
 from .services import service_audit
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ DISTRICT_NAME_COLUMNS = ("name", "名称", "街道", "社区", "街道名称", "
                          "乡镇街道", "district", "subdistrict", "community", "区划名称",
                          "行政区划", "xzqmc", "jdmc", "sqmc")
 _TOP_GAPS = 10
+_TOP_AREAS = 5
 _TOP_SOLE = 15
 _STREETS_PER_ROW = 5
 
@@ -224,7 +226,13 @@ def report_data(
     dict
         ``lang``, ``summary`` / ``plan_summary`` / ``check_summary`` (copies of the JSON
         outputs), ``stations`` (usable ``existing`` stations and ``proposed`` sites among
-        the coverage's stations, counted apart), ``districts``, ``largest_gaps``,
+        the coverage's stations, counted apart), ``districts``, ``largest_gaps`` (the
+        longest gap runs: ``gap_id``, ``street``, ``from_street`` / ``from_m``,
+        ``to_street`` / ``to_m``, ``length_m``, ``farthest_m`` / ``farthest_more_than_m``,
+        ``lon`` / ``lat`` of the farthest point, or of the run's middle point when that
+        is beyond the search, ``area_id``), ``gap_areas`` (the largest gap areas:
+        ``area_id``, ``length_m``, ``runs``, ``streets``, ``farthest_m`` /
+        ``farthest_more_than_m``),
         ``service_audit``, ``sole_coverage``, ``curve``, ``plan_rows`` (the plan's sites
         in rank order: ``rank``, ``candidate_id``, ``name``, ``street``, ``address``,
         ``near``, ``marginal_m``, ``lon``, ``lat``), ``check_rows`` and ``files``.
@@ -245,14 +253,8 @@ def report_data(
         "stations": {"existing": len(existing), "proposed": len(ok) - len(existing)},
         "plan_summary": None if plan is None else dict(plan.summary),
         "check_summary": None if csum is None else dict(csum),
-        "largest_gaps": [
-            {"gap_id": int(g.gap_id), "length_m": round_m(g.length_m), "streets": str(g.streets),
-             "farthest_m": None if pd.isna(g.farthest_m) else round_m(g.farthest_m),
-             "farthest_more_than_m": (None if pd.isna(g.farthest_more_than_m)
-                                      else round_m(g.farthest_more_than_m)),
-             "lon": round(float(g.point_lon), 7), "lat": round(float(g.point_lat), 7)}
-            for g in top.itertuples()
-        ],
+        "largest_gaps": [_gap_row(g) for g in top.itertuples()],
+        "gap_areas": [_area_row(a) for a in gap_areas(gaps).head(_TOP_AREAS).itertuples()],
         "service_audit": service_audit(existing),
         "sole_coverage": sole_coverage(coverage),
         "districts": None if districts is None else district_table(coverage, districts),
@@ -329,3 +331,27 @@ def write_report(
     }
     log.debug("wrote the report to %s", out / "report.html")
     return paths
+
+
+def _metres(value: Any) -> float | None:
+    return None if pd.isna(value) else round_m(float(value))
+
+
+def _gap_row(g: Any) -> dict[str, Any]:
+    """A gap run as the report's gap table shows it."""
+    far = not pd.isna(g.farthest_lon)
+    return {"gap_id": int(g.gap_id), "street": plain_text(g.street),
+            "from_street": plain_text(g.from_street), "from_m": _metres(g.from_m),
+            "to_street": plain_text(g.to_street), "to_m": _metres(g.to_m),
+            "length_m": round_m(g.length_m), "farthest_m": _metres(g.farthest_m),
+            "farthest_more_than_m": _metres(g.farthest_more_than_m),
+            "lon": round(float(g.farthest_lon if far else g.point_lon), 7),
+            "lat": round(float(g.farthest_lat if far else g.point_lat), 7),
+            "area_id": int(g.area_id)}
+
+
+def _area_row(a: Any) -> dict[str, Any]:
+    """A gap area as the report's secondary gap table shows it."""
+    return {"area_id": int(a.area_id), "length_m": round_m(a.length_m), "runs": int(a.runs),
+            "streets": str(a.streets), "farthest_m": _metres(a.farthest_m),
+            "farthest_more_than_m": _metres(a.farthest_more_than_m)}

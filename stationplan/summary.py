@@ -22,7 +22,7 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
     coverage
         Result of :func:`~stationplan.compute_coverage`.
     gaps
-        Result of :func:`~stationplan.find_gaps` for the same coverage.
+        Result of :func:`~stationplan.find_gaps` (the gap runs) for the same coverage.
 
     Returns
     -------
@@ -72,11 +72,9 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         "covered_m": round_m(covered),
         "covered_share": share(covered, total),
         "gap_m": round_m(coverage.gap_m),
-        "gap_clusters": len(gaps),
-        "largest_gaps": [
-            {"gap_id": int(g.gap_id), "length_m": round_m(g.length_m), "streets": g.streets}
-            for g in gaps.head(10).itertuples()
-        ],
+        "gap_runs": len(gaps),
+        "gap_areas": int(gaps["area_id"].nunique()) if len(gaps) else 0,
+        "largest_gaps": [_gap_row(g) for g in gaps.head(10).itertuples()],
         "stations_read": len(existing),
         "stations_used": int((~rejected & ~proposed).sum()),
         "stations_rejected": int(rejected.sum()),
@@ -102,6 +100,28 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         },
         "warnings": [dict(w) for w in stations.attrs.get("warnings") or []],
     }
+
+
+def _gap_row(g: Any) -> dict[str, Any]:
+    """One gap run of ``largest_gaps``: where it is and how far it is from a station."""
+    return {
+        "gap_id": int(g.gap_id),
+        "street": str(g.street),
+        "from_street": str(g.from_street),
+        "from_m": _metres(g.from_m),
+        "to_street": str(g.to_street),
+        "to_m": _metres(g.to_m),
+        "length_m": round_m(g.length_m),
+        "farthest_m": _metres(g.farthest_m),
+        "farthest_more_than_m": _metres(g.farthest_more_than_m),
+        "amap_url": str(g.amap_url),
+        "area_id": int(g.area_id),
+    }
+
+
+def _metres(value: Any) -> float | None:
+    """A distance rounded as the summary's, or None when missing (NaN)."""
+    return None if value is None or value != value else round_m(float(value))
 
 
 def _plain(stats: dict[str, Any]) -> dict[str, Any]:

@@ -135,8 +135,8 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "可用 --area 只画一部分",
     "no Chinese font found (install fonts-noto-cjk); the curve is in English":
         "未找到中文字体（请安装 fonts-noto-cjk）；覆盖曲线图改用英文",
-    "covered %.1f %% of %.1f km; %d gap clusters; %d of %d stations used":
-        "覆盖 %.1f %%（共 %.1f 公里）；%d 处缺口；使用 %d 个站点（共 %d 个）",
+    "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d stations used":
+        "覆盖 %.1f %%（共 %.1f 公里）；%d 段缺口，分布在 %d 个缺口片区；使用 %d 个站点（共 %d 个）",
     "siting model (%s) counted %.1f m covered, the coverage engine %.1f m; the figures given "
     "are the engine's":
         "选址模型（%s）算得覆盖 %.1f 米，覆盖引擎算得 %.1f 米；给出的数字以覆盖引擎为准",

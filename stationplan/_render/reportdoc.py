@@ -27,6 +27,7 @@ from .._i18n import (
 from .._io import json_ready
 from .._text import isolate_bidi
 from ..chinacrs import amap_marker_url, in_china, wgs84_to_gcj02
+from .mapstyle import gap_street
 
 _MAX_AUDIT_ROWS = 50
 _MAX_CHECK_ROWS = 200
@@ -109,7 +110,7 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     blocks += _by_class(s, t, lang)
     if data.get("districts"):
         blocks += _districts(data["districts"], t)
-    blocks += _gaps(data["largest_gaps"], t, lang)
+    blocks += _gaps(data["largest_gaps"], t, lang, data.get("gap_areas") or ())
     blocks += _audit(data["service_audit"], t, lang)
     blocks += _sole(data["sole_coverage"], t, with_kind=bool(data.get("plan_summary")))
     if data.get("plan_summary"):
@@ -153,7 +154,7 @@ def _headline(s, t, stations=None) -> list[Block]:
         (Num(s["covered_m"], src, ("covered_m",), "m"),
          [t["covered"], " · ", t["of"], " ", Num(s["total_m"], src, ("total_m",), "m")]),
         (Num(s["gap_m"], src, ("gap_m",), "m"),
-         [t["gap_in"], " ", Num(s["gap_clusters"], src, ("gap_clusters",), "count"), " ",
+         [t["gap_in"], " ", Num(s["gap_runs"], src, ("gap_runs",), "count"), " ",
           t["gap_runs"]]),
         sites,
     ]
@@ -218,25 +219,40 @@ def _districts(d, t) -> list[Block]:
                        t["n_stations"]], rows)]
 
 
-def _gaps(gaps, t, lang) -> list[Block]:
+def _gaps(gaps, t, lang, areas=()) -> list[Block]:
+    """The longest gap runs, as a planner reads them ("建设路（人民路—解放路）"), then the
+    largest gap areas (touching runs) as a short secondary table."""
     if not gaps:
         return [("h2", [t["gaps"]]), ("p", [t["no_gaps"]])]
     rows = []
     for i, g in enumerate(gaps):
         name = f"{t['gap']} {g['gap_id']}"
-        rows.append([str(g["gap_id"]), Num(g["length_m"], "summary.json",
-                                           ("largest_gaps", i, "length_m"), "m"),
-                     _names(g["streets"]) or "–",
+        names = {k: isolate_bidi(g.get(k) or "") for k in ("street", "from_street", "to_street")}
+        rows.append([str(g["gap_id"]), gap_street({**g, **names}, lang),
+                     Num(g["length_m"], "summary.json", ("largest_gaps", i, "length_m"), "m"),
                      _farthest(g, i, lang),
                      _where(g["lon"], g["lat"], name, t)])
-    return [("h2", [t["gaps"]]), ("p", [t["gaps_intro"]]),
-            ("table", ["#", t["length"], t["streets"], t["farthest"], t["where"]], rows)]
+    out: list[Block] = [("h2", [t["gaps"]]), ("p", [t["gaps_intro"]]),
+                        ("table", ["#", t["gap_street"], t["length"], t["farthest"], t["where"]],
+                         rows)]
+    if areas:
+        src = "report.json"
+        area_rows = [[str(a["area_id"]),
+                      Num(a["length_m"], src, ("gap_areas", j, "length_m"), "m"),
+                      Num(a["runs"], src, ("gap_areas", j, "runs"), "count"),
+                      _names(a["streets"]) or "–",
+                      _farthest(a, j, lang, key=("gap_areas", j))]
+                     for j, a in enumerate(areas)]
+        out += [("h3", [t["gap_areas"]]), ("p", [t["gap_areas_intro"]]),
+                ("table", ["#", t["length"], t["gap_runs_n"], t["streets"], t["farthest"]],
+                 area_rows)]
+    return out
 
 
-def _farthest(g, i, lang) -> Num | list[Part]:
+def _farthest(g, i, lang, key=None) -> Num | list[Part]:
     """How far a gap's farthest point is: "1,240 m", or "more than 1,500 m" beyond the search
     (the same words as the map's gap popups, :func:`.mapstyle.fmt_farthest`)."""
-    key = ("largest_gaps", i)
+    key = key or ("largest_gaps", i)
     if g.get("farthest_m") is None and g.get("farthest_more_than_m") is not None:
         return [text("unit.more_than", lang), " ", Num(g["farthest_more_than_m"], "report.json",
                                          (*key, "farthest_more_than_m"), "m")]
