@@ -26,6 +26,7 @@ clusters of gap pieces, a secondary summary of where uncovered streets lump toge
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -211,7 +212,8 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(columns=[*AREA_COLUMNS, "geometry"], geometry="geometry",
                                 crs=gaps.crs)
     rows = []
-    for area_id, grp in gaps.groupby("area_id", sort=True):
+    for _, grp in gaps.groupby("area_id", sort=True):
+        grp = grp.reset_index(drop=True)
         named = grp[grp["named"].astype(bool)].groupby("street")["length_m"].sum()
         named = named.sort_values(ascending=False, kind="stable")
         beyond = bool(grp["farthest_more_than_m"].notna().any())
@@ -220,7 +222,7 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         longest = grp.iloc[int(grp["length_m"].to_numpy().argmax())]
         lines = [line for geom in grp.geometry for line in shapely.get_parts(geom)]
         rows.append({
-            "area_id": int(area_id),
+            "area_id": int(grp["area_id"].iat[0]),
             "length_m": float(grp["length_m"].sum()),
             "runs": len(grp),
             "pieces": int(grp["pieces"].sum()),
@@ -230,7 +232,7 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                                      else np.nan),
             "farthest_lon": np.nan if top is None else float(top["farthest_lon"]),
             "farthest_lat": np.nan if top is None else float(top["farthest_lat"]),
-            "component": int(grp["component"].iat[0]),
+            "component": int(grp["component"].to_numpy()[0]),
             "point_lon": float(longest["point_lon"]),
             "point_lat": float(longest["point_lat"]),
             "geometry": shapely.MultiLineString(lines),
@@ -350,10 +352,17 @@ def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray,
     return out  # type: ignore[return-value]
 
 
-def _cross_streets(network: StreetNetwork, names: _StreetNames, ends: list) -> list[tuple[tuple[str, float], tuple[str, float]]]:
-    """Per run end, the nearest junction along the streets where another named street
-    meets the run's street, as (name, metres); ("", NaN) when none is within
-    :data:`~stationplan._options.ADDRESS_CROSS_M`."""
+def _cross_streets(network: StreetNetwork, names: _StreetNames, ends: list[Any],
+                   ) -> list[tuple[tuple[str, float], tuple[str, float]]]:
+    """Per run end, its cross street as (name, metres along the streets).
+
+    The nearest junction where another named street meets the run's street (for an
+    unnamed run: any named street), searched both ways along the streets (through the
+    run itself too); ("", NaN) when none is within
+    :data:`~stationplan._options.ADDRESS_CROSS_M`. An end where only unnamed streets
+    meet is described by the nearest named one, with its distance: a field team can
+    find a name, not an unnamed road.
+    """
     n = len(network.nodes)
     flat = [(r, k) for r in range(len(ends)) for k in range(2)]
     edge_id = np.array([ends[r][k][0] for r, k in flat], dtype=np.int64)
@@ -367,10 +376,9 @@ def _cross_streets(network: StreetNetwork, names: _StreetNames, ends: list) -> l
             s = int(sid[i])
             targets = names.crossings.get(s, names.junctions[:0]) if s >= 0 else names.named_nodes
             node, dd = _nearest(dist[i - lo, :n], targets)
-            if node < 0:
-                continue
-            cross = next(int(x) for x in names.at(node) if x != s)
-            found[i] = (names.labels[cross], float(dd))
+            if node >= 0:
+                cross = next(int(x) for x in names.at(node) if x != s)
+                found[i] = (names.labels[cross], float(dd))
     return [(found[2 * r], found[2 * r + 1]) for r in range(len(ends))]
 
 

@@ -35,6 +35,7 @@ from jinja2 import Template
 from ._errors import InputError
 from ._i18n import (
     WORDS,
+    gap_street,
     percent_text,
     plan_certificate,
     plan_shortfall,
@@ -499,7 +500,7 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str],
         label = f"{title}{sep}{ms.fmt_m(g['length_m'], lang)}"
         # each name isolated on its own (_esc), so one name's override cannot reverse the next
         names = {k: isolate_bidi(plain_text(g[k])) for k in ("street", "from_street", "to_street")}
-        where = html.escape(ms.gap_street({**g, **names}, lang))
+        where = html.escape(gap_street({**g, **names}, lang))
         farthest = ms.fmt_farthest(g["farthest_m"], g["farthest_more_than_m"], lang)
         popup = (f'<div class="sp-popup"><b class="sp-name">{label}</b><table>'
                  f"<tr><th>{text['gap_street']}</th><td>{where}</td></tr>"

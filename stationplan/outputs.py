@@ -240,7 +240,7 @@ def gap_table(gaps: gpd.GeoDataFrame, *, lang: str = "en") -> tuple[list[str], l
     """The table of ``gaps.csv`` and ``gaps.xlsx``: header, then one gap run per row.
 
     A field team prints it: ``description`` says the run in one line ("建设路（人民路—解放路）
-    1.3 公里，最远点距最近站点 820 米", :func:`~stationplan._render.mapstyle.gap_text`),
+    1.3 公里，最远点距最近站点 820 米", :func:`~stationplan._i18n.gap_text`),
     then the run's columns of :func:`~stationplan.find_gaps` as numbers (metres to the
     millimetre), the farthest point in WGS-84 and GCJ-02 (6 decimals; empty when beyond
     the search) and the Amap link. Headers are words in Chinese (``lang="zh"``); the
@@ -256,8 +256,7 @@ def gap_table(gaps: gpd.GeoDataFrame, *, lang: str = "en") -> tuple[list[str], l
     import numpy as np
 
     from . import chinacrs
-    from ._i18n import text
-    from ._render.mapstyle import gap_text
+    from ._i18n import gap_text, text
 
     records = gaps.drop(columns="geometry").to_dict("records")
     lon = gaps["farthest_lon"].to_numpy(float)
@@ -267,7 +266,7 @@ def gap_table(gaps: gpd.GeoDataFrame, *, lang: str = "en") -> tuple[list[str], l
               "gcj02_lat": np.asarray(glat)}
     rows = []
     for i, rec in enumerate(records):
-        row = []
+        row: list[Any] = []
         for code in _GAP_TABLE:
             if code in coords:
                 row.append(_degrees(float(coords[code][i])))

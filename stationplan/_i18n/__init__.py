@@ -669,6 +669,86 @@ def length_text(metres: float, lang: str) -> str:
     return f"{metres / 1000:.1f} {text('unit.km', lang)}"
 
 
+def farthest_text(farthest_m: float, more_than_m: float, lang: str) -> str:
+    """How far a gap's farthest point is from a station, as the report's gap table says it.
+
+    ``farthest_m`` and ``farthest_more_than_m`` of :func:`~stationplan.find_gaps`: the
+    distance, or NaN and the search limit it lies beyond.
+
+    >>> farthest_text(1240.4, float("nan"), "zh"), farthest_text(649.6, float("nan"), "en")
+    ('1,240 米', '650 m')
+    >>> farthest_text(float("nan"), 1500.0, "zh"), farthest_text(float("nan"), 1500.0, "en")
+    ('超过 1,500 米', 'more than 1,500 m')
+    >>> farthest_text(float("nan"), float("nan"), "en")
+    '–'
+    """
+    unit = text("unit.m", lang)
+    if farthest_m == farthest_m:  # not NaN
+        return f"{farthest_m:,.0f} {unit}"
+    if more_than_m == more_than_m:
+        return f"{text('unit.more_than', lang)} {more_than_m:,.0f} {unit}"
+    return "–"
+
+def gap_text(gap: Mapping[str, Any], lang: str) -> str:
+    """A gap run of :func:`~stationplan.find_gaps` in one line, as a planner reads it.
+
+    ``gap`` is a row of the runs (or an entry of ``summary.json``'s ``largest_gaps``):
+    ``street``, ``from_street`` / ``from_m``, ``to_street`` / ``to_m``, ``length_m``,
+    ``farthest_m`` / ``farthest_more_than_m``. An end away from its cross street says how
+    far (to 10 m); an end with none says so.
+
+    >>> run = {"street": "建设路", "from_street": "人民路", "from_m": 0.0,
+    ...        "to_street": "解放路", "to_m": 84.0, "length_m": 1290.0,
+    ...        "farthest_m": 820.4, "farthest_more_than_m": None}
+    >>> gap_text(run, "zh")
+    '建设路（人民路—距解放路 80 米）1.3 公里，最远点距最近站点 820 米'
+    >>> gap_text({**run, "street": "Main St", "to_street": "", "farthest_m": float("nan"),
+    ...           "farthest_more_than_m": 1500.0}, "en")[:52]
+    'Main St (人民路 – no named cross street), 1.3 km; farth'
+    """
+    return text("gap.run", lang, street=gap_street(gap, lang),
+                length=length_text(_number(gap.get("length_m")) or 0.0, lang),
+                farthest=farthest_text(_nan(gap.get("farthest_m")),
+                                      _nan(gap.get("farthest_more_than_m")), lang))
+
+
+def gap_street(gap: Mapping[str, Any], lang: str) -> str:
+    """A gap run's street with its cross streets: "建设路（人民路—解放路）".
+
+    >>> gap_street({"street": "Main St", "from_street": "1st Ave", "from_m": 3.0,
+    ...             "to_street": "2nd Ave", "to_m": 125.0}, "en")
+    'Main St (1st Ave – 130 m from 2nd Ave)'
+    """
+    ends = text("gap.ends", lang,
+                a=_end_text(gap.get("from_street"), gap.get("from_m"), lang),
+                b=_end_text(gap.get("to_street"), gap.get("to_m"), lang))
+    return text("gap.street", lang, street=gap.get("street") or "", ends=ends)
+
+
+def _end_text(name: object, metres: object, lang: str) -> str:
+    """One end of a run: "人民路", "距人民路 80 米" or "无名路口"."""
+    if not isinstance(name, str) or not name:
+        return text("gap.end_none", lang)
+    shown = 10.0 * math.floor((_number(metres) or 0.0) / 10.0 + 0.5)  # to 10 m, as addresses
+    if shown == 0:
+        return name
+    return text("gap.end_near", lang, name=name, distance=length_text(shown, lang))
+
+
+def _number(value: object) -> float | None:
+    """A finite float, or None (for None, NaN, '')."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _nan(value: object) -> float:
+    x = _number(value)
+    return float("nan") if x is None else x
+
+
 def _target_text(target: float | None) -> str:
     """``target_share`` as a percentage: 1.0 -> "100 %", 0.95 -> "95 %"."""
     return f"{100 * float(target if target is not None else 1.0):g} %"

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .._i18n import (
+    gap_street,
     percent_text,
     plan_certificate,
     plan_shortfall,
@@ -27,7 +28,6 @@ from .._i18n import (
 from .._io import json_ready
 from .._text import isolate_bidi
 from ..chinacrs import amap_marker_url, in_china, wgs84_to_gcj02
-from .mapstyle import gap_street
 
 _MAX_AUDIT_ROWS = 50
 _MAX_CHECK_ROWS = 200
