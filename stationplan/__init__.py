@@ -31,7 +31,7 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the names; at run time __getatt
     from .area import BRIEF_ROAD_CLASSES, Demand, RoadClasses, read_area, with_demand
     from .check import check_sites, check_summary
     from .coverage import Coverage, CoverageRule, compute_coverage, station_distances
-    from .gaps import find_gaps
+    from .gaps import find_gaps, gap_areas
     from .maps import coverage_map
     from .network import MODES, StreetNetwork, TravelMode, load_network, network_from_graph
     from .outputs import write_check_outputs
@@ -72,6 +72,7 @@ _SOURCES = {
     "coverage_map": ".maps",
     "coverage_png": ".staticmap",
     "find_gaps": ".gaps",
+    "gap_areas": ".gaps",
     "load_network": ".network",
     "network_from_graph": ".network",
     "network_summary": "._render.netout",
@@ -125,6 +126,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "coverage_map",
     "coverage_png",
     "find_gaps",
+    "gap_areas",
     "load_network",
     "network_from_graph",
     "network_summary",

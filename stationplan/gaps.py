@@ -165,8 +165,10 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
             "geometry": _run_line(geoms[idx], ends[r][0][2]),
         })
     out = pd.DataFrame(rows)
+    # lengths equal to the millimetre are a tie, which the farther run wins
+    out["_len"] = out["length_m"].round(3)
     out["_far"] = out["farthest_m"].fillna(np.inf)
-    out = out.sort_values(["length_m", "_far", "run"], ascending=[False, False, True],
+    out = out.sort_values(["_len", "_far", "run"], ascending=[False, False, True],
                           kind="stable").reset_index(drop=True)
     out.insert(0, "gap_id", np.arange(1, len(out) + 1))
     # gap areas: largest first, as the runs
