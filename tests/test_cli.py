@@ -36,7 +36,7 @@ def test_coverage_command_writes_every_output(tmp_path, hand_files, capsys):
     assert summary["covered_m"] == pytest.approx(3500, abs=1e-2)
     assert summary["gap_m"] == pytest.approx(1600, abs=1e-2)
     assert summary["covered_share"] == pytest.approx(3500 / 5100, abs=1e-5)
-    assert summary["gap_clusters"] == 4
+    assert (summary["gap_runs"], summary["gap_areas"]) == (4, 4)
     assert (summary["stations_read"], summary["stations_used"],
             summary["stations_rejected"]) == (7, 5, 2)
     assert summary["rule"]["limit_m"] == 500

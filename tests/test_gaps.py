@@ -1,4 +1,4 @@
-"""Gap clusters on the hand network."""
+"""Gap runs and gap areas on the hand network (more: test_gap_runs.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from handnet import hand_graph
 import stationplan as sp
 
 
-def test_gap_clusters_on_paper(hand_stations_csv):
+def test_gap_runs_on_paper(hand_stations_csv):
     net = sp.network_from_graph(hand_graph())
     cov = sp.compute_coverage(net, sp.snap_stations(net, sp.read_stations(hand_stations_csv)))
     gaps = sp.find_gaps(cov)
@@ -16,8 +16,13 @@ def test_gap_clusters_on_paper(hand_stations_csv):
     assert gaps["length_m"].tolist() == pytest.approx([700, 600, 150, 150], abs=1e-3)
     assert gaps["gap_id"].tolist() == [1, 2, 3, 4]
     assert gaps["pieces"].tolist()[:2] == [1, 2]
-    assert gaps["streets"].iat[0] == "road 9"
+    assert gaps["street"].iat[0] == "road 9"
     assert gaps["length_m"].sum() == pytest.approx(cov.gap_m)
+    # each run lies in a component of its own: four gap areas, one run each
+    areas = sp.gap_areas(gaps)
+    assert areas["length_m"].tolist() == pytest.approx([700, 600, 150, 150], abs=1e-3)
+    assert areas["runs"].tolist() == [1, 1, 1, 1]
+    assert gaps["area_id"].tolist() == [1, 2, 3, 4]
     # representative points lie on the gap
     pts = gaps.set_crs(net.crs)
     import geopandas as gpd

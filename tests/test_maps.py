@@ -412,7 +412,7 @@ def test_cli_map_options(tmp_path, hand_files, capsys):
     html = (out / "coverage_map.html").read_text(encoding="utf-8")
     assert "autonavi.com" in html and "爱心驿站覆盖" in html
     assert (out / "coverage_map.png").stat().st_size > 10_000
-    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["gap_clusters"] == 4
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["gap_runs"] == 4
     capsys.readouterr()
 
     assert main([*args, "--overwrite", "--basemap", "tianditu"]) == 2

@@ -127,8 +127,9 @@ def test_two_runs_into_one_folder_exactly_one_succeeds(tmp_path, hand_files, cap
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["rule"]["radius_m"] == 500  # the first run's outputs, complete
     assert {p.name for p in out.iterdir()} == {
-        "coverage.geojson", "stations.geojson", "gaps.geojson", "summary.json",
-        "coverage_map.html", "coverage_map.png", "timings.json"}
+        "coverage.geojson", "stations.geojson", "gaps.geojson", "gaps.csv", "gaps.xlsx",
+        "gap_areas.geojson", "summary.json", "coverage_map.html", "coverage_map.png",
+        "timings.json"}
 
 
 def test_a_full_disk_leaves_the_previous_folder(tmp_path, hand_files, monkeypatch, capsys):
@@ -248,8 +249,9 @@ def test_overwrite_replaces_every_earlier_output_and_keeps_other_files(tmp_path,
     assert (out / "proposals.geojson").exists()
     assert main(_coverage_args(hand_files, out, "--overwrite")) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted([
-        "coverage.geojson", "stations.geojson", "gaps.geojson", "summary.json",
-        "coverage_map.html", "coverage_map.png", "timings.json", "notes.txt"])
+        "coverage.geojson", "stations.geojson", "gaps.geojson", "gaps.csv", "gaps.xlsx",
+        "gap_areas.geojson", "summary.json", "coverage_map.html", "coverage_map.png",
+        "timings.json", "notes.txt"])
     assert (out / "notes.txt").read_text() == "mine"
 
 
