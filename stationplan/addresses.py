@@ -174,7 +174,7 @@ def site_addresses(
         raise InputError(msg)
     lang = resolve_lang(lang, edges["name"].dropna().unique() if "name" in edges else ())
     offset = np.clip(sites["offset_m"].to_numpy(float), 0.0, edges["length_m"].to_numpy()[edge_id])
-    names = _StreetNames.of(network)
+    names = StreetNames.of(network)
     street, address = _streets_and_addresses(network, names, edge_id, offset, lang,
                                              street_m=street_m, cross_m=max(cross_m, street_m))
     own = (sites["name"].map(cell_text).to_numpy(dtype=object) if "name" in sites
@@ -193,7 +193,7 @@ def site_addresses(
 # --- streets and intersections --------------------------------------------------------
 
 @dataclass(frozen=True)
-class _StreetNames:
+class StreetNames:
     """The street names of a network and the names meeting at each node.
 
     ``labels[i]`` is name ``i``; ``edge_name`` the name of each edge (-1: unnamed);
@@ -211,7 +211,7 @@ class _StreetNames:
     crossings: dict[int, np.ndarray]
 
     @classmethod
-    def of(cls, network: StreetNetwork) -> _StreetNames:
+    def of(cls, network: StreetNetwork) -> StreetNames:
         edges = network.edges
         n = len(network.nodes)
         raw = ([cell_text(x) for x in edges["name"]] if "name" in edges
@@ -250,7 +250,7 @@ class _StreetNames:
         return self.node_names[self.ptr[node]:self.ptr[node + 1]]
 
 
-def _streets_and_addresses(network: StreetNetwork, names: _StreetNames, edge_id: np.ndarray,
+def _streets_and_addresses(network: StreetNetwork, names: StreetNames, edge_id: np.ndarray,
                            offset: np.ndarray, lang: str, *, street_m: float, cross_m: float,
                            ) -> tuple[list[str], list[str]]:
     """The street and the address of each site, by one bounded search from each."""
@@ -270,7 +270,7 @@ def _streets_and_addresses(network: StreetNetwork, names: _StreetNames, edge_id:
             d = dist[i - lo, :n]
             sid = int(names.edge_name[edge_id[i]])
             if sid < 0:
-                node, dd = _nearest(d, names.named_nodes)
+                node, dd = nearest_node(d, names.named_nodes)
                 if node >= 0 and dd <= street_m:
                     sid = int(names.at(node)[0])
             street = (names.labels[sid] if sid >= 0
@@ -280,16 +280,16 @@ def _streets_and_addresses(network: StreetNetwork, names: _StreetNames, edge_id:
     return streets, addresses
 
 
-def _address(names: _StreetNames, d: np.ndarray, sid: int, street: str, node_xy: np.ndarray,
+def _address(names: StreetNames, d: np.ndarray, sid: int, street: str, node_xy: np.ndarray,
              site_xy: np.ndarray, lang: str) -> str:
     """The address of one site from its distances to the nodes ``d``."""
     if sid >= 0:
-        node, dd = _nearest(d, names.crossings.get(sid, names.junctions[:0]))
+        node, dd = nearest_node(d, names.crossings.get(sid, names.junctions[:0]))
         if node >= 0:
             cross = names.labels[int(next(x for x in names.at(node) if x != sid))]
             return _from_node("address.at", "address.cross", lang, dd, node_xy[node], site_xy,
                               street=street, cross=cross)
-    node, dd = _nearest(d, names.junctions)
+    node, dd = nearest_node(d, names.junctions)
     if node >= 0:
         a, b = (names.labels[int(x)] for x in names.at(node)[:2])
         return _from_node("address.off_at", "address.off", lang, dd, node_xy[node], site_xy,
@@ -307,7 +307,7 @@ def _from_node(at_key: str, key: str, lang: str, dist_m: float, node_xy: np.ndar
                 direction=text(f"address.dir.{compass(float(dx), float(dy))}", lang), **fields)
 
 
-def _nearest(d: np.ndarray, nodes: np.ndarray) -> tuple[int, float]:
+def nearest_node(d: np.ndarray, nodes: np.ndarray) -> tuple[int, float]:
     """The node of ``nodes`` nearest by ``d`` and its distance, or (-1, inf) if none is
     reached; ties go to the lowest node number."""
     if len(nodes) == 0:

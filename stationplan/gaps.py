@@ -39,7 +39,7 @@ from . import _route
 from ._errors import InputError
 from ._i18n import resolve_lang, text
 from ._options import ADDRESS_CROSS_M
-from .addresses import _nearest, _StreetNames, road_word
+from .addresses import StreetNames, nearest_node, road_word
 from .chinacrs import amap_marker_url
 from .coverage import Coverage, station_distances, station_sites
 from .network import StreetNetwork
@@ -116,7 +116,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     if gap.empty:
         return gpd.GeoDataFrame(columns=[*GAP_COLUMNS, "geometry"], geometry="geometry",
                                 crs=crs)
-    names = _StreetNames.of(network)
+    names = StreetNames.of(network)
     classes = edges["road_class" if "road_class" in edges else "highway"]
     edge = gap["edge_id"].to_numpy()
     a, b, n_points = _piece_ends(coverage, gap)
@@ -282,7 +282,7 @@ def _components(a: np.ndarray, b: np.ndarray, n_points: int,
     return first
 
 
-def _street_keys(names: _StreetNames, classes: pd.Series) -> np.ndarray:
+def _street_keys(names: StreetNames, classes: pd.Series) -> np.ndarray:
     """Per edge, which street it belongs to: its name's number, or for an unnamed edge
     ``-1 - k`` for its road class ``k``."""
     cls = np.array([_class_value(x) for x in classes], dtype=object)
@@ -300,7 +300,7 @@ def _class_value(value: object) -> str:
     return text_value.removesuffix("_link")
 
 
-def _runs(network: StreetNetwork, names: _StreetNames, classes: pd.Series, street: np.ndarray,
+def _runs(network: StreetNetwork, names: StreetNames, classes: pd.Series, street: np.ndarray,
           edge: np.ndarray, a: np.ndarray, b: np.ndarray, n_points: int) -> np.ndarray:
     """Label gap pieces by run (see the module's docstring)."""
     edges = network.edges
@@ -354,7 +354,7 @@ def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray,
     return out  # type: ignore[return-value]
 
 
-def _cross_streets(network: StreetNetwork, names: _StreetNames, ends: list[Any],
+def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
                    ) -> list[tuple[tuple[str, float], tuple[str, float]]]:
     """Per run end, its cross street as (name, metres along the streets).
 
@@ -377,7 +377,7 @@ def _cross_streets(network: StreetNetwork, names: _StreetNames, ends: list[Any],
         for i in range(lo, hi):
             s = int(sid[i])
             targets = names.crossings.get(s, names.junctions[:0]) if s >= 0 else names.named_nodes
-            node, dd = _nearest(dist[i - lo, :n], targets)
+            node, dd = nearest_node(dist[i - lo, :n], targets)
             if node >= 0:
                 cross = next(int(x) for x in names.at(node) if x != s)
                 found[i] = (names.labels[cross], float(dd))
