@@ -258,3 +258,45 @@ def test_the_table_a_field_team_prints(runs):
     rest = _row(runs, "建设路", length_m=250)
     assert gap_text(rest, "en") == ("建设路 (人民路 – 150 m from 红旗路), 250 m; farthest point "
                                     "750 m from a station")
+
+
+# --- a real extract ---------------------------------------------------------------------
+
+def test_guixi_runs_read_sensibly():
+    from handnet import shared_osm, shared_sheet
+
+    net = sp.load_network(shared_osm("guixi_county_city.osm.bz2"))
+    sheet = sp.read_stations(shared_sheet("guixi_stations.xlsx"), crs="gcj02")
+    cov = sp.compute_coverage(net, sp.snap_stations(net, sheet))
+    runs = sp.find_gaps(cov)
+    gap = cov.pieces[cov.pieces["status"] == "gap"]
+    assert runs["length_m"].sum() == pytest.approx(cov.gap_m, abs=1e-6)
+    assert runs["pieces"].sum() == len(gap)
+    # each gap piece lies in exactly one run, and that run is its street
+    mids = shapely.line_interpolate_point(gap.geometry.to_numpy(), 0.5, normalized=True)
+    tree = shapely.STRtree(runs.geometry.to_numpy())
+    pi, ri = tree.query(mids, predicate="dwithin", distance=1e-6)
+    assert np.array_equal(np.sort(pi), np.arange(len(gap)))
+    named = gap["name"].notna().to_numpy()[pi]
+    assert (runs["street"].to_numpy()[ri][named] == gap["name"].to_numpy()[pi][named]).all()
+    assert not runs["named"].to_numpy()[ri][~named].any()
+    # an end said to be at its cross street touches an edge of that name
+    lines = net.edges.geometry.to_numpy()
+    names = net.edges["name"].to_numpy()
+    checked = 0
+    for run in runs[runs["named"] & (runs.geometry.geom_type == "LineString")].itertuples():
+        xy = shapely.get_coordinates(run.geometry)
+        for end, cross, metres in ((xy[0], run.from_street, run.from_m),
+                                   (xy[-1], run.to_street, run.to_m)):
+            if cross and metres == 0:
+                near = shapely.dwithin(lines, shapely.Point(end), 1e-3)
+                assert cross in set(names[near]), (run.gap_id, cross)
+                assert cross != run.street
+                checked += 1
+    assert checked > 50
+    # a run is one street, not a district-wide cluster of them; the areas hold the runs
+    assert runs["length_m"].max() < 10_000
+    areas = sp.gap_areas(runs)
+    assert areas["length_m"].sum() == pytest.approx(cov.gap_m, abs=1e-6)
+    assert areas["runs"].sum() == len(runs)
+    assert areas["length_m"].iat[0] > 5 * runs["length_m"].max()
