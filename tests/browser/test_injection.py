@@ -419,7 +419,9 @@ def test_report_html(open_guarded_map, runs, run) -> None:
     assert len(names) == N
     names += [r["name"] for r in data["sole_coverage"]["stations"]]
     names += [s for r in data["sole_coverage"]["stations"] for s in r["streets"]]
-    names += [g["streets"] for g in data["largest_gaps"] if g["streets"]]
+    names += [g[k] for g in data["largest_gaps"] for k in ("street", "from_street", "to_street")
+              if g[k]]
+    names += [a["streets"] for a in data["gap_areas"] if a["streets"]]
     if run == "report":
         names += [r["name"] for r in data["check_rows"]]
         names += [r["reason"] for r in data["check_rows"]]
