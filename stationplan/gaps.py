@@ -371,13 +371,31 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
     offset = np.array([ends[r][k][1] for r, k in flat], dtype=float)
     sid = names.edge_name[edge_id]
     found: list[tuple[str, float]] = [("", np.nan)] * len(flat)
-    graph = _route.site_graph(network, edge_id, offset, kind="undirected")
-    for lo, hi, dist in _route.distance_blocks(graph, n + np.arange(len(flat)),
+
+    def targets(s: int) -> np.ndarray:
+        return names.crossings.get(s, names.junctions[:0]) if s >= 0 else names.named_nodes
+
+    # Most runs end at their cross street: no search for those.
+    edges = network.edges
+    at_u = offset <= 1e-3
+    at_v = offset >= edges["length_m"].to_numpy()[edge_id] - 1e-3
+    end_node = np.where(at_u, edges["u"].to_numpy()[edge_id],
+                        np.where(at_v, edges["v"].to_numpy()[edge_id], -1))
+    search = []
+    for i in range(len(flat)):
+        s, node = int(sid[i]), int(end_node[i])
+        if node >= 0 and np.isin(node, targets(s)):
+            found[i] = (names.labels[next(int(x) for x in names.at(node) if x != s)], 0.0)
+        else:
+            search.append(i)
+    pick = np.array(search, dtype=np.int64)
+    graph = _route.site_graph(network, edge_id[pick], offset[pick], kind="undirected")
+    for lo, hi, dist in _route.distance_blocks(graph, n + np.arange(len(pick)),
                                                limit_m=ADDRESS_CROSS_M):
-        for i in range(lo, hi):
+        for j in range(lo, hi):
+            i = int(pick[j])
             s = int(sid[i])
-            targets = names.crossings.get(s, names.junctions[:0]) if s >= 0 else names.named_nodes
-            node, dd = nearest_node(dist[i - lo, :n], targets)
+            node, dd = nearest_node(dist[j - lo, :n], targets(s))
             if node >= 0:
                 cross = next(int(x) for x in names.at(node) if x != s)
                 found[i] = (names.labels[cross], float(dd))
