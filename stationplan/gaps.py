@@ -381,10 +381,12 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
     at_v = offset >= edges["length_m"].to_numpy()[edge_id] - 1e-3
     end_node = np.where(at_u, edges["u"].to_numpy()[edge_id],
                         np.where(at_v, edges["v"].to_numpy()[edge_id], -1))
+    named = np.zeros(n, dtype=bool)
+    named[names.named_nodes] = True
     search = []
     for i in range(len(flat)):
         s, node = int(sid[i]), int(end_node[i])
-        if node >= 0 and np.isin(node, targets(s)):
+        if node >= 0 and named[node] and np.isin(node, targets(s)):
             found[i] = (names.labels[next(int(x) for x in names.at(node) if x != s)], 0.0)
         else:
             search.append(i)
