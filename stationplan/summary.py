@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -13,8 +13,12 @@ from ._version import __version__
 from .coverage import Coverage
 from .services import service_audit
 
+if TYPE_CHECKING:
+    from .weights import DemandDensity
 
-def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
+
+def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame, *,
+              density: DemandDensity | None = None) -> dict[str, Any]:
     """Summarise a coverage result as plain, JSON-ready data.
 
     Parameters
@@ -23,6 +27,9 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         Result of :func:`~stationplan.compute_coverage`.
     gaps
         Result of :func:`~stationplan.find_gaps` for the same coverage.
+    density
+        Demand weights (:mod:`stationplan.weights`): adds ``demand_weights``, the
+        weighted coverage (a model figure) beside the street-length share.
 
     Returns
     -------
@@ -63,6 +70,11 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
                                       proposed, strict=True)
     ]
     existing = stations[~proposed]
+    weighted = {}
+    if density is not None:
+        from .weights import weighted_coverage
+
+        weighted = {"demand_weights": weighted_coverage(density, all_pieces)}
     return {
         "stationplan_version": __version__,
         "mode": coverage.network.mode.name,
@@ -101,6 +113,7 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
             "crs_warning": stations.attrs.get("crs_warning"),
         },
         "warnings": [dict(w) for w in stations.attrs.get("warnings") or []],
+        **weighted,
     }
 
 
