@@ -183,7 +183,9 @@ def coverage_map(
                                        today=False)
 
     if density is not None:
-        _line_layer(fmap, text["weights"].format(model=density.kind), "spOther",
+        model = (text_in("weights.riders", lang) if density.kind == "riders"
+                 else density.source)
+        _line_layer(fmap, text["weights"].format(model=model), "spOther",
                     _weight_features(coverage, density, text, view, lang), precision,
                     show=False)
 

@@ -445,7 +445,8 @@ def run_plan(
                 target_share=1.0 if target_share is None and new_sites is None else target_share,
                 new_sites=new_sites, model=model, resolution_m=resolution_m,
                 class_weights=dict(class_weights or {}), density=density,
-                min_spacing_m=min_spacing_m, spacing=spacing, min_gain_m=min_gain_m, time_limit_s=time_limit_s, seed=seed,
+                min_spacing_m=min_spacing_m, spacing=spacing, min_gain_m=min_gain_m,
+                time_limit_s=time_limit_s, seed=seed,
                 progress=progress, certificate_progress=certificate_progress,
             )
         with stage("addresses"):  # street, address and a landmark, for the field team

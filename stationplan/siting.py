@@ -347,6 +347,12 @@ class _Problem:
         m_existing, w_existing = float(length[sm.existing].sum()), float(weight[sm.existing].sum())
         m_reachable = m_existing + float(length[open_rows][reachable].sum())
         merged, w_merged = _solver.merge_rows(a_open, weight[open_rows])
+        if (w_merged <= 0).any():
+            # Rows of weight 0 (a class weight of 0, streets no rider point is near) change
+            # no objective, and the swap scan's kernel tells touched columns by a nonzero
+            # sum: such rows would overrun its scratch array.
+            pos = np.flatnonzero(w_merged > 0)
+            merged, w_merged = merged[pos].tocsc(), w_merged[pos]
         need, reached = None, True
         if target_share is not None:
             need = max(0.0, target_share * demand_w - w_existing)

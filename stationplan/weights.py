@@ -147,7 +147,7 @@ class DemandDensity:
         """The model's name and settings, for summaries."""
         return {"kind": self.kind, "source": self.source,
                 "kernel_m": self.kernel_m if self.points.geom_type.eq("Point").any() else None,
-                "unit_m": self.unit_m, "points": int(len(self.points)),
+                "unit_m": self.unit_m, "points": len(self.points),
                 "total_weight": round_m(float(self.density @ self._unit_lengths()))}
 
     def units(self) -> pd.DataFrame:
@@ -232,8 +232,9 @@ def weight_file(path: str | Path, *, weight_col: str | None = None,
     bad = ~np.isfinite(values.to_numpy(float)) | (values.to_numpy(float) < 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        msg = (f"{path}: column {col!r} row {row + 1}: weight {_shown(frame[col].iloc[row])} is not "
-               f"a number >= 0 ({int(bad.sum())} such rows)")
+        shown = _shown(frame[col].iloc[row])
+        msg = (f"{path}: column {col!r} row {row + 1}: weight {shown} is not a number >= 0 "
+               f"({int(bad.sum())} such rows)")
         raise InputError(msg)
     out = gpd.GeoDataFrame({"weight": values.to_numpy(float)}, geometry=frame.geometry.to_numpy(),
                            crs=frame.crs)

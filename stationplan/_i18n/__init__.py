@@ -133,6 +133,14 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.with_plan": ("Figures include the proposed new sites.", "以下数字已包含拟新建站点。"),
     "report.headline": ("Key figures", "主要指标"),
     "report.covered_share": ("of the streets to serve are covered", "的应覆盖街道已被覆盖"),
+    "report.weighted": ("Model figure — demand weighted by {model}: ",
+                        "模型数字——需求按{model}加权："),
+    "report.weighted_tail": (" of the weighted demand is covered (the headline above is street "
+                             "length).", " 的加权需求已覆盖（上方主要数字按街道长度计）。"),
+    "report.model.riders": ("rider points (restaurants, cafés, shops, parcel points) within "
+                            "{kernel} m", "{kernel} 米内的骑手点位（餐馆、咖啡馆、商店、快递点）"),
+    "report.model.file": ("the weights of {source}", "{source} 中的权重"),
+    "weights.riders": ("rider points", "骑手点位"),
     "report.covered": ("covered", "已覆盖"),
     "report.of": ("of", "共"),
     "report.gap_in": ("not covered, in", "未覆盖，分为"),

@@ -158,6 +158,14 @@ def _headline(s, t, stations=None) -> list[Block]:
         sites,
     ]
     out: list[Block] = [("h2", [t["headline"]]), ("cards", cards)]
+    w = s.get("demand_weights")
+    if w:  # a model figure beside the headline, never instead of it
+        model = t[f"model.{w['kind']}"].format(kernel=f"{w.get('kernel_m') or 0:g}",
+                                               source=w.get("source", ""))
+        out.append(("p", [t["weighted"].format(model=model),
+                          Num(w["covered_share_weighted"], src,
+                              ("demand_weights", "covered_share_weighted"), "share"),
+                          t["weighted_tail"]]))
     notes = s.get("notes_skipped") or []
     if notes:  # summary.json notes_skipped: the row numbers of the notes
         out.append(("p", [t["notes_skipped"].format(n=len(notes),
