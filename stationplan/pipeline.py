@@ -819,6 +819,9 @@ def _engine_figures(result: Any, before: dict[str, Any], after: dict[str, Any],
     s["added_m"] = round_m(after["covered_m"] - before["covered_m"])
     s["demand_m"] = after["total_m"]
     s["candidates"] = {"source": source, **s["candidates"]}
+    if "demand_weights" in after:  # the weighted demand (a model figure), engine's pieces
+        s["weighted_coverage_before"] = before["demand_weights"]["covered_share_weighted"]
+        s["weighted_coverage_after"] = after["demand_weights"]["covered_share_weighted"]
     return dataclasses.replace(result, summary=s)
 
 

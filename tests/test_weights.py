@@ -233,6 +233,46 @@ def test_coverage_command_writes_weighted_figures(street, tmp_path):
     assert f"demand weighted by the weights of orders.geojson: {100 * share:.1f} %" in md
 
 
+def hand_integral(a: float, b: float) -> float:
+    """The unit-wise constant hand density integrated from a to b along the street."""
+    return sum(max(0.0, min(b, 25 * k + 25) - max(a, 25 * k)) * hand_density(12.5 + 25 * k)
+               for k in range(40))
+
+
+def test_plan_command_reports_weighted_figures(tmp_path):
+    """An existing station at 510 covers [210, 810]; one new site s (300 m on foot) then
+    covers [s - 300, s + 300] as well: the plan's weighted shares are the hand integrals."""
+    import osmnx as ox
+
+    graph = tmp_path / "street.graphml"
+    ox.save_graphml(street_graph(), graph)
+    lon, lat = hand_lonlat(510, 0)
+    st = tmp_path / "s.csv"
+    st.write_text(f"name,lon,lat\nS,{lon:.9f},{lat:.9f}\n", encoding="utf-8")
+    pts = tmp_path / "orders.geojson"
+    cluster_points("EPSG:4326").to_file(pts)
+    out = tmp_path / "p"
+    assert main(["plan", str(graph), str(st), "--out", str(out), "--quiet", "--radius-m",
+                 "300", "--no-time-limit", "--demand", str(pts), "--serve", "all",
+                 "--candidates", "streets", "--new-sites", "1", "--min-gain-m", "0",
+                 "--lang", "en"]) == 0
+    plan = json.loads((out / "plan_summary.json").read_text(encoding="utf-8"))
+    assert plan["weighted_by"] == ("file demand weights along the streets (model; quartic "
+                                   "kernel 300 m)")
+    site = json.loads((out / "proposals.geojson").read_text(encoding="utf-8"))["features"][0]
+    x = float(site["properties"]["offset_m"])
+    total = hand_integral(0, 1000)
+    lo, hi = max(0.0, x - 300), min(1000.0, x + 300)
+    union = ([(min(lo, 210.0), max(hi, 810.0))] if lo <= 810 and hi >= 210
+             else [(210.0, 810.0), (lo, hi)])
+    covered = sum(hand_integral(a, b) for a, b in union)
+    assert plan["weighted_coverage_before"] == pytest.approx(hand_integral(210, 810) / total,
+                                                             abs=1e-5)
+    assert plan["weighted_coverage_after"] == pytest.approx(covered / total, abs=1e-5)
+    assert plan["coverage_after"] == pytest.approx(sum(b - a for a, b in union) / 1000,
+                                                   abs=1e-5)
+
+
 def _poi_figures(proposals: gpd.GeoDataFrame, pois: gpd.GeoDataFrame, crs) -> tuple[float, int]:
     """Mean straight-line distance from the sites to their nearest rider point, and how
     many rider points stand within the kernel width (300 m) of some site."""
