@@ -82,6 +82,25 @@ def test_unit_weights_are_the_kernel_sums_by_hand(street):
                                       rel=1e-9)
 
 
+def test_siting_models_carry_the_weights_times_class_weights(street):
+    """Both siting models weigh their pieces by the density's integral times the class
+    weight (residential x 2 here): midpoint units of 25 m are the density units."""
+    from stationplan.demand import demand_units, exact_model
+
+    d = demand_density(street, cluster_points(), kind="file", source="test", kernel_m=H)
+    hand = np.array([hand_density(12.5 + 25 * k) for k in range(40)])
+    units = demand_units(street, resolution_m=25, density=d, class_weights={"residential": 2})
+    assert units.weight == pytest.approx(2 * 25 * hand, rel=1e-9)
+    sm = exact_model(street, np.zeros(0, np.int64), np.zeros(0), np.array([0]),
+                     np.array([510.0]), limit_m=300, density=d,
+                     class_weights={"residential": 2})
+    # pieces [0, 210], [210, 810], [810, 1000]
+    assert sm.units.start_m == pytest.approx([0, 210, 810], abs=1e-6)
+    assert sm.units.weight == pytest.approx(
+        [2 * hand_integral(0, 210), 2 * hand_integral(210, 810),
+         2 * hand_integral(810, 1000)], rel=1e-9)
+
+
 def test_weighted_coverage_is_the_hand_integral(street, tmp_path):
     """A station at x = 510 with a 300 m limit covers [210, 810]: 15 m of unit 8, units 9
     to 31 whole, and 10 m of unit 32."""
@@ -271,6 +290,8 @@ def test_plan_command_reports_weighted_figures(tmp_path):
     assert plan["weighted_coverage_after"] == pytest.approx(covered / total, abs=1e-5)
     assert plan["coverage_after"] == pytest.approx(sum(b - a for a, b in union) / 1000,
                                                    abs=1e-5)
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "The plan's objective counts demand weighted by the weights of orders.geojson" in md
 
 
 def _poi_figures(proposals: gpd.GeoDataFrame, pois: gpd.GeoDataFrame, crs) -> tuple[float, int]:

@@ -140,6 +140,11 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.model.riders": ("rider points (restaurants, cafés, shops, parcel points) within "
                             "{kernel} m", "{kernel} 米内的骑手点位（餐馆、咖啡馆、商店、快递点）"),
     "report.model.file": ("the weights of {source}", "{source} 中的权重"),
+    "report.plan_weighted": ("The plan's objective counts demand weighted by {model} (a model; "
+                             "\"optimal\" is optimal for that demand): weighted coverage ",
+                             "本方案的目标按{model}加权的需求计（模型；“最优”指对该需求最优）："
+                             "加权覆盖率 "),
+    "report.plan_weighted_tail": (".", "。"),
     "weights.riders": ("rider points", "骑手点位"),
     "report.covered": ("covered", "已覆盖"),
     "report.of": ("of", "共"),

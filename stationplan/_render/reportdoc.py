@@ -367,6 +367,14 @@ def _plan(p, curve, stations, t, images, lang) -> list[Block]:
     certificate = plan_certificate(p, lang)
     if certificate:
         out.append(("p", [t["certificate"], certificate]))
+    demand = (p.get("settings") or {}).get("demand") or {}
+    if demand.get("kind") in ("riders", "file"):  # the objective was a model's demand
+        model = t[f"model.{demand['kind']}"].format(kernel=f"{demand.get('kernel_m') or 0:g}",
+                                                    source=demand.get("source", ""))
+        out.append(("p", [t["plan_weighted"].format(model=model),
+                          *parts((num("weighted_coverage_before", "share"), " → ",
+                                  num("weighted_coverage_after", "share"))),
+                          t["plan_weighted_tail"]]))
     shortfall = plan_shortfall(p, lang)
     if shortfall:
         out.append(("p", [shortfall]))
