@@ -316,7 +316,7 @@ def run_coverage(
             cov = compute_coverage(net, snapped, rule=job.rule)
         with stage("gaps"):
             gaps = find_gaps(cov)
-            summary = summarize(cov, gaps, density=density)
+            summary = _summarize(cov, gaps, density)
         log.info(
             "covered %.1f %% of %.1f km; %d gap clusters; %d of %d stations used",
             100 * summary["covered_share"], summary["total_m"] / 1000, summary["gap_clusters"],
@@ -457,11 +457,11 @@ def run_plan(
                 net, result.proposals, lang=lang, landmarks=marks))
         with stage("coverage_after"):
             cov_before = compute_coverage(net, snapped, rule=rule)
-            before = summarize(cov_before, find_gaps(cov_before), density=density)
+            before = _summarize(cov_before, find_gaps(cov_before), density)
             after = stations_with_proposals(snapped, result.proposals)
             cov = compute_coverage(net, after, rule=rule)
             gaps = find_gaps(cov)
-            summary = summarize(cov, gaps, density=density)
+            summary = _summarize(cov, gaps, density)
             result = _engine_figures(result, before, summary, source)
         timings = {**stage.timings, **result.timings}
         if folder is not None:
@@ -588,7 +588,7 @@ def run_report(
             density = _density(demand, net, network)
             cov = compute_coverage(net, snapped, rule=job.rule)
             gaps = find_gaps(cov)
-            summary = summarize(cov, gaps, density=density)
+            summary = _summarize(cov, gaps, density)
         if proposals:
             with stage("check"):
                 check = job.check_proposals(net, snapped, proposals, checkopt)
@@ -609,6 +609,17 @@ def run_report(
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+def _summarize(cov: Coverage, gaps: gpd.GeoDataFrame, density: Any) -> dict[str, Any]:
+    """:func:`~stationplan.summarize`, plus ``demand_weights`` (the weighted coverage, a
+    model figure, :func:`stationplan.weights.weighted_coverage`) with demand weights."""
+    summary = summarize(cov, gaps)
+    if density is not None:
+        from .weights import weighted_coverage
+
+        summary["demand_weights"] = weighted_coverage(density, cov.pieces)
+    return summary
+
 
 def _density(demand: DemandOptions | None, net: StreetNetwork, source: Any) -> Any:
     """The demand weights ``demand`` asks for (:mod:`stationplan.weights`), or ``None``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -13,12 +13,8 @@ from ._version import __version__
 from .coverage import Coverage
 from .services import service_audit
 
-if TYPE_CHECKING:
-    from .weights import DemandDensity
 
-
-def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame, *,
-              density: DemandDensity | None = None) -> dict[str, Any]:
+def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
     """Summarise a coverage result as plain, JSON-ready data.
 
     Parameters
@@ -27,9 +23,6 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame, *,
         Result of :func:`~stationplan.compute_coverage`.
     gaps
         Result of :func:`~stationplan.find_gaps` for the same coverage.
-    density
-        Demand weights (:mod:`stationplan.weights`): adds ``demand_weights``, the
-        weighted coverage (a model figure) beside the street-length share.
 
     Returns
     -------
@@ -70,11 +63,6 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame, *,
                                       proposed, strict=True)
     ]
     existing = stations[~proposed]
-    weighted = {}
-    if density is not None:
-        from .weights import weighted_coverage
-
-        weighted = {"demand_weights": weighted_coverage(density, all_pieces)}
     return {
         "stationplan_version": __version__,
         "mode": coverage.network.mode.name,
@@ -113,7 +101,6 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame, *,
             "crs_warning": stations.attrs.get("crs_warning"),
         },
         "warnings": [dict(w) for w in stations.attrs.get("warnings") or []],
-        **weighted,
     }
 
 

@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 import stationplan as sp
 from stationplan import chinacrs
 from stationplan.cli import main
-from stationplan.weights import demand_density, weight_file
+from stationplan.weights import demand_density, weight_file, weighted_coverage
 
 H = 300.0
 # (x, y, weight) of the restaurant clusters, metres relative to (X0, Y0)
@@ -111,11 +111,11 @@ def test_weighted_coverage_is_the_hand_integral(street, tmp_path):
     stations = sp.snap_stations(street, sp.read_stations(csv))
     cov = sp.compute_coverage(street, stations, rule=sp.CoverageRule(radius_m=300,
                                                                      max_minutes=None))
-    s = sp.summarize(cov, sp.find_gaps(cov), density=d)
+    s = sp.summarize(cov, sp.find_gaps(cov))
     dens = [hand_density(12.5 + 25 * k) for k in range(40)]
     covered = 15 * dens[8] + sum(25 * dens[k] for k in range(9, 32)) + 10 * dens[32]
     total = 25 * sum(dens)
-    w = s["demand_weights"]
+    w = weighted_coverage(d, cov.pieces)
     assert w["covered_weight"] == pytest.approx(covered, abs=2e-3)  # ~1 mm of snapping
     assert w["total_weight"] == pytest.approx(total, abs=1e-3)
     assert w["covered_share_weighted"] == pytest.approx(covered / total, abs=1e-5)
