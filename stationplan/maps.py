@@ -500,8 +500,6 @@ _WEIGHT_COLOURS = ("#e0d4f5", "#b39ddb", "#7e57c2", "#4527a0")
 def _weight_features(coverage: Coverage, density: Any, text: Mapping[str, str], view: _View,
                      lang: str) -> tuple[list, list]:
     """The demand streets with weight, merged by density band (a quarter of the largest)."""
-    from .coverage import _substrings
-
     styles = [{"color": c, "weight": 4, "opacity": 0.85, "lineCap": "round",
                "className": "sp-weight"} for c in _WEIGHT_COLOURS]
     units = density.units()
@@ -511,8 +509,8 @@ def _weight_features(coverage: Coverage, density: Any, text: Mapping[str, str], 
     top = float(units["density"].max())
     band = np.minimum((units["density"].to_numpy() / top * 4).astype(int), 3)
     net = coverage.network
-    geoms = _substrings(net.edges.geometry.to_numpy(), units["edge_id"].to_numpy(),
-                        units["start_m"].to_numpy(float), units["end_m"].to_numpy(float))
+    geoms = md.substrings(net.edges.geometry.to_numpy(), units["edge_id"].to_numpy(),
+                          units["start_m"].to_numpy(float), units["end_m"].to_numpy(float))
     frame = gpd.GeoDataFrame({"band": band, "length_m": units["end_m"] - units["start_m"]},
                              geometry=geoms, crs=net.crs)
     merged = md.merge_lines(frame, ["band"])

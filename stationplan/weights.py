@@ -45,7 +45,7 @@ from scipy.spatial import cKDTree
 
 from ._errors import InputError, MissingDataError
 from ._figures import round_m, share
-from ._options import DEMAND_UNIT_M, DemandOptions, _shown
+from ._options import DEMAND_UNIT_M, DemandOptions
 from .network import StreetNetwork
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,8 @@ def weight_file(path: str | Path, *, weight_col: str | None = None,
     bad = ~np.isfinite(values.to_numpy(float)) | (values.to_numpy(float) < 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        shown = _shown(frame[col].iloc[row])
+        cell = frame[col].iloc[row]
+        shown = repr(cell.item() if hasattr(cell, "item") else cell)  # numpy -> plain
         msg = (f"{path}: column {col!r} row {row + 1}: weight {shown} is not a number >= 0 "
                f"({int(bad.sum())} such rows)")
         raise InputError(msg)

@@ -42,8 +42,9 @@ def test_placeholders_are_the_same_in_both_languages():
     # unnamed proposal in exports, the 10 closing lines and messages of the command line,
     # the skipped note rows, the minimum-gain shortfall and its certificate note, and the
     # rule for new sites in the report (sentence, spacing, gain), and the demand weights
-    # (the map's layer, the report's two sentences and its two model names)
-    assert with_fields == 58
+    # (the map's layer, the report's two sentences and its two model names, the plan's two
+    # weighted goals)
+    assert with_fields == 60
 
 
 def test_chinese_text_is_in_the_chinese_column():

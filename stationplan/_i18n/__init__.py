@@ -226,6 +226,10 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "plan.for_reachable": ("fewest new sites for the most coverage these candidates allow",
                            "这些候选点所能达到的最大覆盖所需的最少新增站点数"),
     "plan.for_sites": ("most street covered by {n} new sites", "{n} 个新站点覆盖的街道最多"),
+    "plan.for_sites_weighted": ("most demand weighted by {model} covered by {n} new sites",
+                                "{n} 个新站点覆盖的按{model}加权需求最多"),
+    "plan.for_target_weighted": ("fewest new sites reaching {target} of the demand weighted by "
+                                 "{model}", "达到按{model}加权需求 {target} 目标的最少新增站点数"),
     "plan.proof.milp": ("MILP proof", "整数规划证明"),
     "plan.proof.lp": ("LP bound", "线性规划松弛界"),
     "plan.proof.lagrangian": ("Lagrangian bound", "拉格朗日松弛界"),
@@ -661,10 +665,23 @@ def plan_goal(plan: Mapping[str, Any], lang: str) -> str:
     '达到 100 % 目标的最少新增站点数'
     >>> plan_goal({"objective": "new_sites", "new_sites": 5}, "en")
     'most street covered by 5 new sites'
+    >>> plan_goal({"objective": "new_sites", "new_sites": 5,
+    ...            "settings": {"demand": {"kind": "riders"}}}, "en")
+    'most demand weighted by rider points covered by 5 new sites'
     """
+    demand = (plan.get("settings") or {}).get("demand") or {}
+    weighted = demand.get("kind") in ("riders", "file")  # optimal for a model's demand
+    model = (text("weights.riders", lang) if demand.get("kind") == "riders"
+             else str(demand.get("source", "")))
     if plan.get("objective") == "new_sites":
+        if weighted:
+            return text("plan.for_sites_weighted", lang, n=int(plan.get("new_sites") or 0),
+                        model=model)
         return text("plan.for_sites", lang, n=int(plan.get("new_sites") or 0))
     if plan.get("target_reached", True):
+        if weighted:
+            return text("plan.for_target_weighted", lang, model=model,
+                        target=_target_text(plan.get("target_share")))
         return text("plan.for_target", lang, target=_target_text(plan.get("target_share")))
     return text("plan.for_reachable", lang)
 
