@@ -263,7 +263,7 @@ def run_coverage(
     network_options: NetworkOptions | None = None,
     station_options: StationOptions | None = None,
     map_options: MapOptions | None = None,
-    demand: DemandOptions | None = None,
+    demand: DemandOptions | str | Path | None = None,
     on_stage: StageCallback | None = None,
 ) -> CoverageRun:
     """Coverage of a street network by existing stations (``stationplan coverage``).
@@ -295,7 +295,8 @@ def run_coverage(
         Language and basemap of the map (:class:`~stationplan.MapOptions`).
     demand
         Demand weights (:class:`~stationplan.DemandOptions`, the command line's
-        ``--demand``): with "riders" or a file, ``summary.json`` gets ``demand_weights``
+        ``--demand``; "riders" or a path is short for ``DemandOptions(source=...)``):
+        with "riders" or a file, ``summary.json`` gets ``demand_weights``
         (weighted coverage beside the street-length share, a model figure) and the map a
         layer of the weights. Default: street length only.
     on_stage
@@ -357,7 +358,7 @@ def run_plan(
     districts: str | Path | gpd.GeoDataFrame | None = None,
     district_col: str | None = None,
     districts_crs: Any = None,
-    demand: DemandOptions | None = None,
+    demand: DemandOptions | str | Path | None = None,
     on_stage: StageCallback | None = None,
     progress: ProgressCallback | None = None,
     certificate_progress: ProgressCallback | None = None,
@@ -551,7 +552,7 @@ def run_report(
     districts: str | Path | gpd.GeoDataFrame | None = None,
     district_col: str | None = None,
     districts_crs: Any = None,
-    demand: DemandOptions | None = None,
+    demand: DemandOptions | str | Path | None = None,
     on_stage: StageCallback | None = None,
 ) -> ReportRun:
     """A planning report with the coverage outputs (``stationplan report``).
@@ -621,13 +622,17 @@ def _summarize(cov: Coverage, gaps: gpd.GeoDataFrame, density: Any) -> dict[str,
     return summary
 
 
-def _density(demand: DemandOptions | None, net: StreetNetwork, source: Any) -> Any:
-    """The demand weights ``demand`` asks for (:mod:`stationplan.weights`), or ``None``."""
+def _density(demand: DemandOptions | str | Path | None, net: StreetNetwork,
+             source: Any) -> Any:
+    """The demand weights ``demand`` asks for (:mod:`stationplan.weights`), or ``None``;
+    "riders" or a path stand for ``DemandOptions(source=...)``."""
+    if isinstance(demand, str | Path):
+        demand = DemandOptions(source=str(demand))
+    if demand is not None and not isinstance(demand, DemandOptions):
+        msg = f"demand must be a DemandOptions, 'riders' or a weight file, not {demand!r}"
+        raise InputError(msg)
     if demand is None or demand.source == "length":
         return None
-    if not isinstance(demand, DemandOptions):
-        msg = f"demand must be a DemandOptions, not {demand!r}"
-        raise InputError(msg)
     from .weights import load_density
 
     return load_density(demand, net, source)

@@ -242,6 +242,11 @@ def test_coverage_command_writes_weighted_figures(street, tmp_path):
     assert s["covered_share"] == pytest.approx(0.6, abs=1e-5)  # the headline: length
     html = (out / "coverage_map.html").read_text(encoding="utf-8")
     assert "Demand weights (orders.geojson, model)" in html
+    # the library: a path stands for DemandOptions(source=path); no out, nothing written
+    every = sp.NetworkOptions(roads=sp.RoadClasses(serve=("all",), ignore=()))
+    run = sp.run_coverage(graph, st, rule=sp.CoverageRule(radius_m=300, max_minutes=None),
+                          network_options=every, demand=pts)
+    assert run.summary["demand_weights"] == s["demand_weights"]
     rep = tmp_path / "r"
     assert main(["report", str(graph), str(st), "--out", str(rep), "--quiet", "--radius-m",
                  "300", "--no-time-limit", "--demand", str(pts), "--serve", "all",
