@@ -174,6 +174,17 @@ def test_gcj02_points_give_the_same_weights_as_wgs84(street, tmp_path):
                                        abs=1e-5)
 
 
+def test_a_chinese_order_sheet_is_read_with_its_weight_column(tmp_path):
+    sheet = tmp_path / "订单.csv"
+    sheet.write_text("名称,经度,纬度,订单量\nA,114.0,38.0,5\nB,114.001,38.001,3\n",
+                     encoding="utf-8")
+    frame = weight_file(sheet)
+    assert frame["weight"].tolist() == [5.0, 3.0]
+    assert frame.geometry.x.tolist() == [114.0, 114.001]
+    assert frame.geometry.y.tolist() == [38.0, 38.001]
+    assert frame.crs.to_epsg() == 4326
+
+
 def test_grid_cells_spread_their_weight_over_their_streets(street, tmp_path):
     """Cell 1 (x 0..400) weighs 100 and holds units 0-15 (midpoints up to 387.5): 400 m,
     so 0.25 per metre; cell 2 (x 400..1000) weighs 30 over 600 m: 0.05 per metre."""
