@@ -22,6 +22,7 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the names; at run time __getatt
     from ._options import (
         CenterlineOptions,
         CheckOptions,
+        DemandOptions,
         MapOptions,
         NetworkOptions,
         StationOptions,
@@ -50,6 +51,7 @@ _SOURCES = {
     "Coverage": ".coverage",
     "CoverageRule": ".coverage",
     "Demand": ".area",
+    "DemandOptions": "._options",
     "InputError": "._errors",
     "MODES": ".network",
     "MapOptions": "._options",
@@ -103,6 +105,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "Coverage",
     "CoverageRule",
     "Demand",
+    "DemandOptions",
     "InputError",
     "MODES",
     "MapOptions",

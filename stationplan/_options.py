@@ -60,6 +60,15 @@ RESOLUTION_M = 25.0
 TIME_LIMIT_S = 20.0
 SEED = 0
 
+# --- demand weights (--demand) ---------------------------------------------------------
+# Demand is street length ("length"), or weighted by rider points of the OSM file
+# ("riders") or of a user's file (stationplan.weights): a quartic kernel of KERNEL_M
+# metres (about four minutes on foot) over units of at most DEMAND_UNIT_M metres.
+DEMAND = "length"
+DEMAND_KINDS = ("length", "riders")
+KERNEL_M = 300.0
+DEMAND_UNIT_M = 25.0
+
 # --- addresses of proposed sites --------------------------------------------------------
 # An unnamed street takes the name of a named one this far along the streets; an address
 # names a cross street this far along the streets (county towns have long streets between
@@ -188,6 +197,8 @@ RANGES: Mapping[str, Range] = MappingProxyType({
     "resolution_m": Range("metres of street per unit of the coarse model", low=1),
     "class_weight": Range("demand weight of a road class, 1 when not given"),
     "time_limit_s": Range("seconds", strict=True),
+    # demand weights
+    "kernel_m": Range("metres of the demand weights' kernel", strict=True),
     "seed": Range("seed of the local search", whole=True),
 })
 
@@ -584,3 +595,51 @@ class CheckOptions:
         check_class_weights(self.class_weights)
         # read-only, so that the frozen options stay unchanged
         object.__setattr__(self, "class_weights", MappingProxyType(dict(self.class_weights)))
+
+
+@dataclass(frozen=True)
+class DemandOptions:
+    """What demand is: street length, or street length weighted where riders work.
+
+    Parameters
+    ----------
+    source
+        "length" (street metres, the default), "riders" (weighted by the restaurants,
+        shops and parcel points of the OSM network file; see
+        :data:`stationplan.weights.RIDER_TAGS`) or the path of a file of weighted points
+        or grid cells (the command line's ``--demand``).
+    kernel_m
+        Width in metres of the quartic kernel that spreads each point's weight over the
+        streets near it.
+    weight_col
+        The file's weight column (detected when not given).
+    crs
+        Coordinate system of the file's coordinates when not the file's own ("gcj02", ...).
+
+    Examples
+    --------
+    >>> DemandOptions().source, DemandOptions(source="riders").kernel_m
+    ('length', 300.0)
+    >>> DemandOptions(source="nonsense")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: demand must be 'length', 'riders' or a weight file; ...
+    """
+
+    source: str = DEMAND
+    kernel_m: float = KERNEL_M
+    weight_col: str | None = None
+    crs: Any = None
+
+    def __post_init__(self) -> None:
+        source = self.source
+        if isinstance(source, Path):
+            object.__setattr__(self, "source", str(source))
+        elif not isinstance(source, str) or (source not in DEMAND_KINDS
+                                             and not Path(source).is_file()):
+            msg = (f"demand must be 'length', 'riders' or a weight file; {source!r} is "
+                   "neither (no such file)")
+            raise InputError(msg)
+        check_option("kernel_m", self.kernel_m)
+        _check_text("weight_col", self.weight_col, what="a column name")
+        _check_crs("crs", self.crs)

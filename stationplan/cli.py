@@ -130,7 +130,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
     with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_coverage(args.network, args.stations, out=args.out, overwrite=args.overwrite,
-                           on_stage=on_stage, **kwargs)
+                           demand=_demand_options(args), on_stage=on_stage, **kwargs)
     print(text("cli.coverage", _lang(args, run.coverage), path=_map_path(run.paths)))
     return 0
 
@@ -193,7 +193,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             min_gain_m=args.min_gain_m, time_limit_s=args.time_limit_s, seed=args.seed,
             districts=args.districts or None,
             district_col=args.district_col, districts_crs=args.districts_crs,
-            on_stage=on_stage, progress=progress,
+            demand=_demand_options(args), on_stage=on_stage, progress=progress,
             certificate_progress=certificate_progress, **kwargs,
         )
     from ._i18n import percent_text, plan_certificate, plan_shortfall
@@ -238,7 +238,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         run = run_report(args.network, args.stations, out=args.out, overwrite=args.overwrite,
                          proposals=args.proposals or None, districts=args.districts or None,
                          district_col=args.district_col, districts_crs=args.districts_crs,
-                         on_stage=on_stage, **kwargs)
+                         demand=_demand_options(args), on_stage=on_stage, **kwargs)
     print(text("cli.report", _lang(args, run.coverage), path=run.paths["report.html"]))
     return 0
 
@@ -278,6 +278,14 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         max_minutes=None if args.no_time_limit else args.max_minutes, speed_kmh=args.speed_kmh)
     return {"rule": rule, "network_options": _network_options(args),
             "station_options": _station_options(args), "map_options": _map_options(args)}
+
+
+def _demand_options(args: argparse.Namespace) -> Any:
+    """``--demand`` and its options as :class:`~stationplan.DemandOptions`."""
+    from ._options import DemandOptions
+
+    return DemandOptions(source=args.demand, kernel_m=args.kernel_m,
+                         weight_col=args.demand_weight_col, crs=args.demand_crs)
 
 
 def _network_options(args: argparse.Namespace) -> NetworkOptions:
@@ -638,6 +646,24 @@ def _add_check_options(p: argparse.ArgumentParser, *, required: bool) -> None:
                         f"(default {opt.TIME_LIMIT_S:g})")
 
 
+def _add_demand_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("demand", "what the streets' demand is weighted by (a model; "
+                                       "the headline share stays street length)")
+    g.add_argument("--demand", default=opt.DEMAND, metavar="length|riders|FILE",
+                   help="length (street metres), riders (weighted by restaurants, cafés, "
+                        "supermarkets, parcel lockers ... of the OSM network file within "
+                        "--kernel-m) or a file of weighted points (e.g. order counts) or grid "
+                        f"cells (default {opt.DEMAND})")
+    g.add_argument("--kernel-m", type=_number("kernel_m"), default=opt.KERNEL_M,
+                   help="metres (> 0) over which a point's weight spreads along nearby "
+                        f"streets (quartic kernel; default {opt.KERNEL_M:g})")
+    g.add_argument("--demand-weight-col", default=None,
+                   help="weight column of the --demand file (default: detected)")
+    g.add_argument("--demand-crs", default=None,
+                   help="coordinate system of the --demand file when it is not the file's "
+                        "own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
+
+
 def _add_report_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("report", "report.html, report.md and report.json")
     g.add_argument("--districts", metavar="FILE",
@@ -721,6 +747,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_map_options(cov)
     _add_network_options(cov)
     _add_station_options(cov)
+    _add_demand_options(cov)
     cov.set_defaults(func=_cmd_coverage)
 
     net = sub.add_parser("network", parents=[common],
@@ -795,6 +822,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_network_options(plan)
     _add_station_options(plan)
     _add_report_options(plan)
+    _add_demand_options(plan)
     plan.set_defaults(func=_cmd_plan)
 
     exp = sub.add_parser("export", parents=[common],
@@ -841,6 +869,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_map_options(rep)
     _add_network_options(rep)
     _add_station_options(rep)
+    _add_demand_options(rep)
     rep.set_defaults(func=_cmd_report)
     for p in (net, exp):  # the other commands have it among the map options
         p.add_argument("--lang", choices=opt.LANGS, default=None,

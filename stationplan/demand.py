@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,9 @@ from ._errors import InputError
 from ._route import catchment as _catchment
 from .coverage import station_distances
 from .network import StreetNetwork
+
+if TYPE_CHECKING:
+    from .weights import DemandDensity
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,21 @@ def demand_weights(network: StreetNetwork, class_weights: Mapping[str, float] | 
     return metres, metres * mult
 
 
+def piece_weights(per_edge: np.ndarray, edge_id: np.ndarray, start_m: np.ndarray,
+                  end_m: np.ndarray, density: DemandDensity | None = None) -> np.ndarray:
+    """Demand of street pieces: their metres, or the integral of ``density`` over them,
+    times their edge's weight (``per_edge``, the class weight on demand streets).
+
+    >>> piece_weights(np.array([0.0, 2.0]), np.array([1, 1]), np.array([0.0, 5.0]),
+    ...               np.array([5.0, 7.5])).tolist()
+    [10.0, 5.0]
+    """
+    edge_id = np.asarray(edge_id, dtype=np.int64)
+    if density is None:
+        return (np.asarray(end_m) - np.asarray(start_m)) * per_edge[edge_id]
+    return density.integral(edge_id, start_m, end_m) * per_edge[edge_id]
+
+
 @dataclass(frozen=True)
 class SitingModel:
     """Demand pieces, which of them the existing stations cover, and which sites cover which.
@@ -111,6 +130,7 @@ def exact_model(
     *,
     limit_m: float,
     class_weights: Mapping[str, float] | None = None,
+    density: DemandDensity | None = None,
     eps_m: float = 1e-9,
     progress: Callable[[int, int], None] | None = None,
 ) -> SitingModel:
@@ -128,6 +148,9 @@ def exact_model(
         Coverage limit in metres.
     class_weights
         Demand multiplier per road class.
+    density
+        Demand weights (:mod:`stationplan.weights`): a piece weighs the exact integral of
+        the density over it (times its class weight) instead of its metres.
     eps_m
         Boundaries closer than this are one point.
     progress
@@ -165,7 +188,8 @@ def exact_model(
     starts = np.flatnonzero(c_edge[:-1] == c_edge[1:])
     piece_of = np.cumsum(np.append(c_edge[:-1] == c_edge[1:], False)) - 1
     units = DemandUnits(c_edge[starts], c_pos[starts], c_pos[starts + 1],
-                        (c_pos[starts + 1] - c_pos[starts]) * per_edge[c_edge[starts]])
+                        piece_weights(per_edge, c_edge[starts], c_pos[starts],
+                                      c_pos[starts + 1], density))
     n = len(starts)
 
     def ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,13 +229,15 @@ def units_model(
     limit_m: float,
     resolution_m: float,
     class_weights: Mapping[str, float] | None = None,
+    density: DemandDensity | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SitingModel:
     """The coarse siting model: units of at most ``resolution_m``, covered at their midpoint.
 
     Same parameters and result as :func:`exact_model`, plus ``resolution_m``.
     """
-    units = demand_units(network, resolution_m=resolution_m, class_weights=class_weights)
+    units = demand_units(network, resolution_m=resolution_m, class_weights=class_weights,
+                         density=density)
     existing = unit_distances(network, units, np.asarray(station_edge, dtype=np.int64),
                               np.asarray(station_offset_m, dtype=float),
                               limit_m=limit_m) <= limit_m + 1e-9
@@ -226,6 +252,7 @@ def demand_units(
     *,
     resolution_m: float = 25.0,
     class_weights: Mapping[str, float] | None = None,
+    density: DemandDensity | None = None,
 ) -> DemandUnits:
     """Cut the demand streets into units no longer than ``resolution_m``.
 
@@ -238,6 +265,9 @@ def demand_units(
         Longest unit; each edge is cut into equal units.
     class_weights
         Multiplier per road class (``highway``), default 1 for classes not listed.
+    density
+        Demand weights (:mod:`stationplan.weights`): a unit weighs the integral of the
+        density over it instead of its metres.
 
     Returns
     -------
@@ -257,7 +287,7 @@ def demand_units(
     size = np.repeat(length / count, count)
     start = step * size
     end = np.where(step == np.repeat(count, count) - 1, np.repeat(length, count), start + size)
-    weight = end - start
+    weight = end - start if density is None else density.integral(edge_of, start, end)
     if class_weights:
         classes = edges["highway"].fillna("").to_numpy()[edge_of]
         mult = pd.Series(classes).map(dict(class_weights)).fillna(1.0).to_numpy()

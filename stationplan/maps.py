@@ -95,6 +95,7 @@ def coverage_map(
     tianditu_key: str | None = None,
     precision: int = 6,
     cluster_threshold: int = 200,
+    density: Any = None,
 ) -> Any:
     """Draw a coverage result as an interactive Folium map.
 
@@ -131,6 +132,10 @@ def coverage_map(
         Decimal places of coordinates (6 ≈ 0.1 m, 5 ≈ 1 m).
     cluster_threshold
         Marker layers with more markers than this are clustered.
+    density
+        Demand weights (:class:`~stationplan.weights.DemandDensity`): a layer (hidden at
+        first) colours the demand streets by weight density in four bands of the
+        largest density; ``None`` draws none.
 
     Returns
     -------
@@ -180,6 +185,13 @@ def coverage_map(
     areas = gap_areas(gaps)
     _line_layer(fmap, f"{text['gap_areas']} ({len(areas)})", "spAreas",
                 _gap_area_features(areas, text, view, lang), precision, show=False)
+
+    if density is not None:
+        model = (text_in("weights.riders", lang) if density.kind == "riders"
+                 else density.source)
+        _line_layer(fmap, text["weights"].format(model=model), "spOther",
+                    _weight_features(coverage, density, text, view, lang), precision,
+                    show=False)
 
     stations = coverage.stations
     ok = md.existing_stations(stations)
@@ -483,6 +495,33 @@ def _other_features(other: gpd.GeoDataFrame, text: Mapping[str, str],
     merged = md.merge_lines(other.assign(layer=0), ["layer"])
     return _features(view.lines(merged), [(0, text["other_legend"], None)],
                      view.precision), styles
+
+
+# Demand-weight bands: a quarter of the largest density each, light to dark.
+_WEIGHT_COLOURS = ("#e0d4f5", "#b39ddb", "#7e57c2", "#4527a0")
+
+
+def _weight_features(coverage: Coverage, density: Any, text: Mapping[str, str], view: _View,
+                     lang: str) -> tuple[list, list]:
+    """The demand streets with weight, merged by density band (a quarter of the largest)."""
+    styles = [{"color": c, "weight": 4, "opacity": 0.85, "lineCap": "round",
+               "className": "sp-weight"} for c in _WEIGHT_COLOURS]
+    units = density.units()
+    units = units[units["density"] > 0]
+    if units.empty:
+        return [], styles
+    top = float(units["density"].max())
+    band = np.minimum((units["density"].to_numpy() / top * 4).astype(int), 3)
+    net = coverage.network
+    geoms = md.substrings(net.edges.geometry.to_numpy(), units["edge_id"].to_numpy(),
+                          units["start_m"].to_numpy(float), units["end_m"].to_numpy(float))
+    frame = gpd.GeoDataFrame({"band": band, "length_m": units["end_m"] - units["start_m"]},
+                             geometry=geoms, crs=net.crs)
+    merged = md.merge_lines(frame, ["band"])
+    unit = text["weights_unit"]
+    props = [(int(b), f"{text['weights_legend']} {top * b / 4:.3g}–{top * (b + 1) / 4:.3g} "
+                      f"{unit}", None) for b in merged["band"]]
+    return _features(view.lines(merged), props, view.precision), styles
 
 
 def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str], view: _View,

@@ -50,6 +50,7 @@ def write_coverage_outputs(
     plan_summary: Mapping[str, Any] | None = None,
     area: Any = None,
     map_options: MapOptions | None = None,
+    density: Any = None,
 ) -> dict[str, Path]:
     """Write ``coverage.geojson``, ``stations.geojson``, ``gaps.geojson`` (the gap runs),
     ``gaps.csv`` / ``gaps.xlsx`` (the same runs as a table to print), ``gap_areas.geojson``,
@@ -68,6 +69,9 @@ def write_coverage_outputs(
         plan, ``coverage`` is the coverage with the proposals, ``before`` the coverage by
         the existing stations only (the map's "today" view) and ``plan_summary`` the
         plan's summary (the panel's certificate).
+    density
+        Demand weights (:class:`~stationplan.weights.DemandDensity`) for the map's
+        weights layer, or ``None``.
 
     Returns
     -------
@@ -96,7 +100,7 @@ def write_coverage_outputs(
     if len(pieces) <= MAP_MAX_PIECES:
         texts["coverage_map.html"] = coverage_map(
             coverage, gaps, summary=summary, proposals=proposals, before=before,
-            plan_summary=plan_summary, area=area, map_options=map_options,
+            plan_summary=plan_summary, area=area, map_options=map_options, density=density,
         ).get_root().render()
     else:
         # summary.json is left as it is: it does not depend on the map.

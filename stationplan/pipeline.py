@@ -42,6 +42,7 @@ from ._options import (
     SPACING,
     TIME_LIMIT_S,
     CheckOptions,
+    DemandOptions,
     MapOptions,
     NetworkOptions,
     StationOptions,
@@ -262,6 +263,7 @@ def run_coverage(
     network_options: NetworkOptions | None = None,
     station_options: StationOptions | None = None,
     map_options: MapOptions | None = None,
+    demand: DemandOptions | str | Path | None = None,
     on_stage: StageCallback | None = None,
 ) -> CoverageRun:
     """Coverage of a street network by existing stations (``stationplan coverage``).
@@ -291,6 +293,12 @@ def run_coverage(
         How the station file is read and snapped (:class:`~stationplan.StationOptions`).
     map_options
         Language and basemap of the map (:class:`~stationplan.MapOptions`).
+    demand
+        Demand weights (:class:`~stationplan.DemandOptions`, the command line's
+        ``--demand``; "riders" or a path is short for ``DemandOptions(source=...)``):
+        with "riders" or a file, ``summary.json`` gets ``demand_weights``
+        (weighted coverage beside the street-length share, a model figure) and the map a
+        layer of the weights. Default: street length only.
     on_stage
         Called with each stage's name (:data:`COVERAGE_STAGES`) as it starts.
 
@@ -305,10 +313,11 @@ def run_coverage(
         net, snapped = job.network_and_stations(network, stations)
         _check_coverage_memory(net, snapped)
         with stage("coverage"):
+            density = _density(demand, net, network)
             cov = compute_coverage(net, snapped, rule=job.rule)
         with stage("gaps"):
             gaps = find_gaps(cov, lang=run_lang(job.map_options.lang, cov))
-            summary = summarize(cov, gaps)
+            summary = _summarize(cov, gaps, density)
         log.info(
             "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d stations used",
             100 * summary["covered_share"], summary["total_m"] / 1000, summary["gap_runs"],
@@ -318,7 +327,7 @@ def run_coverage(
         if folder is not None:
             with stage("write_outputs"):
                 paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
-                                               map_options=job.map_options)
+                                               map_options=job.map_options, density=density)
             paths["timings.json"] = write_timings(folder, stage.timings)
     return CoverageRun(net, snapped, cov, gaps, summary, _final(paths, out), stage.timings)
 
@@ -350,6 +359,7 @@ def run_plan(
     districts: str | Path | gpd.GeoDataFrame | None = None,
     district_col: str | None = None,
     districts_crs: Any = None,
+    demand: DemandOptions | str | Path | None = None,
     on_stage: StageCallback | None = None,
     progress: ProgressCallback | None = None,
     certificate_progress: ProgressCallback | None = None,
@@ -391,6 +401,10 @@ def run_plan(
         District polygons (a file, read with :func:`~stationplan.read_districts`, or a
         GeoDataFrame) for a per-district table in the report; ``districts_crs`` is the
         district file's coordinate system when it is not the file's own (e.g. "gcj02").
+    demand
+        Demand weights (see :func:`run_coverage`): the plan then covers, or reaches
+        ``target_share`` of, the weighted demand, and its summary's ``weighted_by`` says
+        so; street metres and shares stay street length.
     on_stage
         Called with each stage's name (:data:`PLAN_STAGES`) as it starts.
     progress
@@ -420,6 +434,7 @@ def run_plan(
         _check_candidate_files(candidates, hosts)
         net, snapped = job.network_and_stations(network, stations)
         with stage("candidates"):
+            density = _density(demand, net, network)
             cands, source = _candidates(net, network, job, candidates, hosts=hosts,
                                         spacing_m=candidate_spacing_m, snap_m=candidate_snap_m,
                                         exclude=exclude)
@@ -431,8 +446,9 @@ def run_plan(
                 net, snapped, cands, rule=rule,
                 target_share=1.0 if target_share is None and new_sites is None else target_share,
                 new_sites=new_sites, model=model, resolution_m=resolution_m,
-                class_weights=dict(class_weights or {}), min_spacing_m=min_spacing_m,
-                spacing=spacing, min_gain_m=min_gain_m, time_limit_s=time_limit_s, seed=seed,
+                class_weights=dict(class_weights or {}), density=density,
+                min_spacing_m=min_spacing_m, spacing=spacing, min_gain_m=min_gain_m,
+                time_limit_s=time_limit_s, seed=seed,
                 progress=progress, certificate_progress=certificate_progress,
             )
         with stage("addresses"):  # street, address and a landmark, for the field team
@@ -443,11 +459,11 @@ def run_plan(
                 net, result.proposals, lang=lang, landmarks=marks))
         with stage("coverage_after"):
             cov_before = compute_coverage(net, snapped, rule=rule)
-            before = summarize(cov_before, find_gaps(cov_before, lang=lang))
+            before = _summarize(cov_before, find_gaps(cov_before, lang=lang), density)
             after = stations_with_proposals(snapped, result.proposals)
             cov = compute_coverage(net, after, rule=rule)
             gaps = find_gaps(cov, lang=lang)
-            summary = summarize(cov, gaps)
+            summary = _summarize(cov, gaps, density)
             result = _engine_figures(result, before, summary, source)
         timings = {**stage.timings, **result.timings}
         if folder is not None:
@@ -456,7 +472,7 @@ def run_plan(
                                                proposals=result.proposals,
                                                before=cov_before,
                                                plan_summary=result.summary,
-                                               map_options=job.map_options)
+                                               map_options=job.map_options, density=density)
                 paths |= write_plan_outputs(folder, result, overwrite=True,
                                             lang=run_lang(job.map_options.lang, cov))
                 paths = write_report_outputs(folder, cov, gaps, summary, paths, plan=result,
@@ -537,6 +553,7 @@ def run_report(
     districts: str | Path | gpd.GeoDataFrame | None = None,
     district_col: str | None = None,
     districts_crs: Any = None,
+    demand: DemandOptions | str | Path | None = None,
     on_stage: StageCallback | None = None,
 ) -> ReportRun:
     """A planning report with the coverage outputs (``stationplan report``).
@@ -550,6 +567,9 @@ def run_report(
         Proposed sites to check and include, and how (see :func:`run_check`).
     districts, district_col, districts_crs
         District polygons for a per-district table (see :func:`run_plan`).
+    demand
+        Demand weights (see :func:`run_coverage`); the report names the weighted share
+        with its model.
     on_stage
         Called with each stage's name (:data:`REPORT_STAGES`) as it starts.
 
@@ -567,16 +587,17 @@ def run_report(
         net, snapped = job.network_and_stations(network, stations)
         _check_coverage_memory(net, snapped)
         with stage("coverage"):
+            density = _density(demand, net, network)
             cov = compute_coverage(net, snapped, rule=job.rule)
             gaps = find_gaps(cov, lang=run_lang(job.map_options.lang, cov))
-            summary = summarize(cov, gaps)
+            summary = _summarize(cov, gaps, density)
         if proposals:
             with stage("check"):
                 check = job.check_proposals(net, snapped, proposals, checkopt)
         if folder is not None:
             with stage("write_outputs"):
                 paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
-                                               map_options=job.map_options)
+                                               map_options=job.map_options, density=density)
                 if check is not None:
                     paths |= write_check_outputs(folder, *check, coverage=cov, gaps=gaps,
                                                  overwrite=True, area=net.demand.area,
@@ -590,6 +611,33 @@ def run_report(
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+def _summarize(cov: Coverage, gaps: gpd.GeoDataFrame, density: Any) -> dict[str, Any]:
+    """:func:`~stationplan.summarize`, plus ``demand_weights`` (the weighted coverage, a
+    model figure, :func:`stationplan.weights.weighted_coverage`) with demand weights."""
+    summary = summarize(cov, gaps)
+    if density is not None:
+        from .weights import weighted_coverage
+
+        summary["demand_weights"] = weighted_coverage(density, cov.pieces)
+    return summary
+
+
+def _density(demand: DemandOptions | str | Path | None, net: StreetNetwork,
+             source: Any) -> Any:
+    """The demand weights ``demand`` asks for (:mod:`stationplan.weights`), or ``None``;
+    "riders" or a path stand for ``DemandOptions(source=...)``."""
+    if isinstance(demand, str | Path):
+        demand = DemandOptions(source=str(demand))
+    if demand is not None and not isinstance(demand, DemandOptions):
+        msg = f"demand must be a DemandOptions, 'riders' or a weight file, not {demand!r}"
+        raise InputError(msg)
+    if demand is None or demand.source == "length":
+        return None
+    from .weights import load_density
+
+    return load_density(demand, net, source)
+
 
 class _Stages:
     """Time named stages into ``timings`` (``<name>_s``) and announce each to a callback."""
@@ -788,6 +836,9 @@ def _engine_figures(result: Any, before: dict[str, Any], after: dict[str, Any],
     s["added_m"] = round_m(after["covered_m"] - before["covered_m"])
     s["demand_m"] = after["total_m"]
     s["candidates"] = {"source": source, **s["candidates"]}
+    if "demand_weights" in after:  # the weighted demand (a model figure), engine's pieces
+        s["weighted_coverage_before"] = before["demand_weights"]["covered_share_weighted"]
+        s["weighted_coverage_after"] = after["demand_weights"]["covered_share_weighted"]
     return dataclasses.replace(result, summary=s)
 
 

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +31,9 @@ from ._solve import solver as _solver
 from .coverage import CoverageRule
 from .demand import SitingModel, exact_model, units_model
 from .network import StreetNetwork
+
+if TYPE_CHECKING:
+    from .weights import DemandDensity
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,7 @@ def plan_sites(
     model: str = "exact",
     resolution_m: float = 25.0,
     class_weights: Mapping[str, float] | None = None,
+    density: DemandDensity | None = None,
     min_spacing_m: float | None = MIN_SPACING_M,
     spacing: str = SPACING,
     min_gain_m: float = MIN_GAIN_M,
@@ -118,6 +122,11 @@ def plan_sites(
         Longest unit of the "units" model, in metres (>= 1).
     class_weights
         Demand multiplier per road class (each >= 0; classes not listed weigh 1).
+    density
+        Demand weights (:func:`stationplan.weights.load_density`, e.g. where riders
+        work): the objective and ``target_share`` are then of the weighted demand, the
+        class weights multiply it, and the summary's ``weighted_by`` names the model.
+        Street metres and shares stay street length.
     min_spacing_m
         Minimum distance in metres between any two stations (new or existing): ``None``
         (the default) for the coverage limit, 0 for none. Exactly this far apart is
@@ -177,11 +186,11 @@ def plan_sites(
     st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
     if model == "exact":
         sm = exact_model(network, st_edge, st_off, c_edge, c_off, limit_m=limit,
-                         class_weights=class_weights, progress=progress)
+                         class_weights=class_weights, density=density, progress=progress)
     else:
         sm = units_model(network, st_edge, st_off, c_edge, c_off, limit_m=limit,
                          resolution_m=resolution_m, class_weights=class_weights,
-                         progress=progress)
+                         density=density, progress=progress)
     timings["coverage_sets_s"] = time.perf_counter() - t
 
     p = _Problem.of(sm, banned, target_share, new_sites, conflicts)
@@ -203,7 +212,8 @@ def plan_sites(
         # MILP often finishes where the exact one does not.
         t = time.perf_counter()
         coarse = units_model(network, st_edge, st_off, c_edge, c_off, limit_m=limit,
-                             resolution_m=resolution_m, class_weights=class_weights)
+                             resolution_m=resolution_m, class_weights=class_weights,
+                             density=density)
         cp = _Problem.of(coarse, banned, target_share, new_sites, conflicts)
         start = _solver.local_search(cp.inst, _solver.greedy(cp.inst), seed=seed)
         start = _certificate.certify(cp.inst, start, method="units",
@@ -259,7 +269,10 @@ def plan_sites(
         "optimality_gap": cert.gap,
         "bound": cert.bound,
         "bound_unit": ("sites" if new_sites is None
+                       else f"{density.kind}-weighted metres" if density is not None
                        else "weighted metres" if class_weights else "metres"),
+        # what the objective (and target_share) counted: "optimal" is optimal for this
+        "weighted_by": _weighted_by(class_weights, density),
         "proof": cert.proof,
         "method": cert.method,
         "model": {"kind": sm.kind, "pieces": len(sm.units), "rows": int(inst.cover.shape[0])},
@@ -279,6 +292,7 @@ def plan_sites(
             "model": model,
             "resolution_m": resolution_m if model == "units" else None,
             "class_weights": dict(class_weights or {}),
+            "demand": density.describe() if density is not None else {"kind": "length"},
             "min_spacing_m": spacing_m,
             "spacing": spacing if spacing_m else None,
             "min_gain_m": min_gain_m,
@@ -291,6 +305,19 @@ def plan_sites(
              kept, 100 * summary["coverage_before"], 100 * summary["coverage_after"],
              demand_m / 1000, sm.kind, summary["certified"])
     return SitingResult(proposals, curve, greedy_curve, summary, timings)
+
+
+def _weighted_by(class_weights: Mapping[str, float] | None,
+                 density: DemandDensity | None) -> str:
+    """What the plan's objective counts, in words.
+
+    >>> _weighted_by(None, None), _weighted_by({"primary": 2}, None)
+    ('street length', 'street length x road class weights')
+    """
+    base = ("street length" if density is None else
+            f"{density.kind} demand weights along the streets (model; quartic kernel "
+            f"{density.kernel_m:g} m)")
+    return base + (" x road class weights" if class_weights else "")
 
 
 @dataclass(frozen=True)
@@ -320,6 +347,12 @@ class _Problem:
         m_existing, w_existing = float(length[sm.existing].sum()), float(weight[sm.existing].sum())
         m_reachable = m_existing + float(length[open_rows][reachable].sum())
         merged, w_merged = _solver.merge_rows(a_open, weight[open_rows])
+        if (w_merged <= 0).any():
+            # Rows of weight 0 (a class weight of 0, streets no rider point is near) change
+            # no objective, and the swap scan's kernel tells touched columns by a nonzero
+            # sum: such rows would overrun its scratch array.
+            pos = np.flatnonzero(w_merged > 0)
+            merged, w_merged = merged[pos].tocsc(), w_merged[pos]
         need, reached = None, True
         if target_share is not None:
             need = max(0.0, target_share * demand_w - w_existing)

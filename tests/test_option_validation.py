@@ -43,6 +43,7 @@ BAD = {
     "--time-limit-s": (BENCHMARK, POSITIVE),
     "--weights": (BENCHMARK, ["primary=inf", "primary=-1", "primary=nan", "primary=x", "primary",
                               "=2", "primary=1,primary=2"]),
+    "--kernel-m": (("coverage", "plan", "report"), POSITIVE),
     "--candidate-snap-m": (("plan",), POSITIVE),
     "--resolution-m": (("plan",), AT_LEAST_ONE),
     "--seed": (("plan",), ["-1", "1.5", "1e3", "nan", "inf", "abc", ""]),

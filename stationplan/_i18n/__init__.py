@@ -37,6 +37,9 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.rejected": ("Rejected inputs", "未采用的输入"),
     "map.area": ("Planning area", "规划范围"),
     "map.other": ("Other streets (not counted)", "其他街道（不计入）"),
+    "map.weights": ("Demand weights ({model}, model)", "需求权重（{model}，模型）"),
+    "map.weights_legend": ("Demand weight density", "需求权重密度"),
+    "map.weights_unit": ("per street metre", "每米街道"),
     "map.other_legend": ("Street not counted (outside the area or class not served)",
                          "不计入的街道（规划范围外或不需服务的道路）"),
     "map.covered": ("covered", "已覆盖"),
@@ -135,6 +138,19 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.with_plan": ("Figures include the proposed new sites.", "以下数字已包含拟新建站点。"),
     "report.headline": ("Key figures", "主要指标"),
     "report.covered_share": ("of the streets to serve are covered", "的应覆盖街道已被覆盖"),
+    "report.weighted": ("Model figure — demand weighted by {model}: ",
+                        "模型数字——需求按{model}加权："),
+    "report.weighted_tail": (" of the weighted demand is covered (the headline above is street "
+                             "length).", " 的加权需求已覆盖（上方主要数字按街道长度计）。"),
+    "report.model.riders": ("rider points (restaurants, cafés, shops, parcel points) within "
+                            "{kernel} m", "{kernel} 米内的骑手点位（餐馆、咖啡馆、商店、快递点）"),
+    "report.model.file": ("the weights of {source}", "{source} 中的权重"),
+    "report.plan_weighted": ("The plan's objective counts demand weighted by {model} (a model; "
+                             "\"optimal\" is optimal for that demand): weighted coverage ",
+                             "本方案的目标按{model}加权的需求计（模型；“最优”指对该需求最优）："
+                             "加权覆盖率 "),
+    "report.plan_weighted_tail": (".", "。"),
+    "weights.riders": ("rider points", "骑手点位"),
     "report.covered": ("covered", "已覆盖"),
     "report.of": ("of", "共"),
     "report.gap_in": ("not covered, in", "未覆盖，分为"),
@@ -223,6 +239,10 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "plan.for_reachable": ("fewest new sites for the most coverage these candidates allow",
                            "这些候选点所能达到的最大覆盖所需的最少新增站点数"),
     "plan.for_sites": ("most street covered by {n} new sites", "{n} 个新站点覆盖的街道最多"),
+    "plan.for_sites_weighted": ("most demand weighted by {model} covered by {n} new sites",
+                                "{n} 个新站点覆盖的按{model}加权需求最多"),
+    "plan.for_target_weighted": ("fewest new sites reaching {target} of the demand weighted by "
+                                 "{model}", "达到按{model}加权需求 {target} 目标的最少新增站点数"),
     "plan.proof.milp": ("MILP proof", "整数规划证明"),
     "plan.proof.lp": ("LP bound", "线性规划松弛界"),
     "plan.proof.lagrangian": ("Lagrangian bound", "拉格朗日松弛界"),
@@ -763,10 +783,23 @@ def plan_goal(plan: Mapping[str, Any], lang: str) -> str:
     '达到 100 % 目标的最少新增站点数'
     >>> plan_goal({"objective": "new_sites", "new_sites": 5}, "en")
     'most street covered by 5 new sites'
+    >>> plan_goal({"objective": "new_sites", "new_sites": 5,
+    ...            "settings": {"demand": {"kind": "riders"}}}, "en")
+    'most demand weighted by rider points covered by 5 new sites'
     """
+    demand = (plan.get("settings") or {}).get("demand") or {}
+    weighted = demand.get("kind") in ("riders", "file")  # optimal for a model's demand
+    model = (text("weights.riders", lang) if demand.get("kind") == "riders"
+             else str(demand.get("source", "")))
     if plan.get("objective") == "new_sites":
+        if weighted:
+            return text("plan.for_sites_weighted", lang, n=int(plan.get("new_sites") or 0),
+                        model=model)
         return text("plan.for_sites", lang, n=int(plan.get("new_sites") or 0))
     if plan.get("target_reached", True):
+        if weighted:
+            return text("plan.for_target_weighted", lang, model=model,
+                        target=_target_text(plan.get("target_share")))
         return text("plan.for_target", lang, target=_target_text(plan.get("target_share")))
     return text("plan.for_reachable", lang)
 

@@ -114,6 +114,10 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "exact siting model: %d pieces, %d sites, %d pairs":
         "精确选址模型：%d 个路段片，%d 个站点，%d 对",
     "coverage sets: %d sites x %d units, %d pairs": "覆盖集合：%d 个站点 × %d 个单元，%d 对",
+    "demand weights (%s): %d points, %.1f weighted metres on %.1f km of demand street":
+        "需求权重（%s）：%d 个点，共 %.1f 加权米，分布在 %.1f 公里应覆盖街道上",
+    "demand weights: %d cells with weight hold no demand street; their weight (%.1f) is left "
+    "out": "需求权重：%d 个有权重的网格内没有应覆盖街道；其权重（%.1f）未计入",
     "map: %d gap runs, %d existing stations, %d proposals%s (%s, %s)":
         "地图：%d 段缺口，%d 个现有驿站，%d 个拟建站点%s（%s，%s）",
     "%s: dropped %d control characters that XML does not allow (first on line %d; usually in "
@@ -360,6 +364,13 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "--resolution-m": "粗略选址模型的街段单元长度，米，>= 1，只在精确模型超出内存时使用"
                       "（默认 %(default)s）",
     "--weights": "各道路等级的需求权重（>= 0），如 primary=2,secondary=1.5；其他为 1",
+    "--demand": "需求按什么计：length（街道米数）、riders（按 OSM 路网文件中 --kernel-m 范围内的"
+                "餐馆、咖啡馆、超市、快递柜等加权）或带权重的点文件（如订单量）或网格文件"
+                "（默认 %(default)s）",
+    "--kernel-m": "一个点的权重沿附近街道分布的范围，米，> 0（四次核；默认 %(default)s）",
+    "--demand-weight-col": "--demand 文件的权重列（默认：自动识别）",
+    "--demand-crs": "--demand 文件未自带坐标系时的坐标系：wgs84、gcj02、bd09、cgcs2000 "
+                    "或 EPSG:<代码>",
     "--min-spacing-m": "站点之间（新站点与现有站点）的最小距离，米，>= 0；恰好等于此距离允许；"
                        "0 为不限（默认：覆盖距离上限；规划与审核用同一规则）",
     "--spacing": "--min-spacing-m 的量法：沿街道或直线（默认 %(default)s）",
@@ -395,6 +406,8 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "group.report": "报告",
     "group.report.description": "report.html、report.md 和 report.json",
     "group.check": "审核",
+    "group.demand": "需求",
+    "group.demand.description": "街道需求按什么加权（模型；主要覆盖率仍按街道长度）",
     "group.check.description": "拟建站点的审核结论",
     "usage": "用法：",
     "examples": "示例：",

@@ -159,6 +159,14 @@ def _headline(s, t, stations=None) -> list[Block]:
         sites,
     ]
     out: list[Block] = [("h2", [t["headline"]]), ("cards", cards)]
+    w = s.get("demand_weights")
+    if w:  # a model figure beside the headline, never instead of it
+        model = t[f"model.{w['kind']}"].format(kernel=f"{w.get('kernel_m') or 0:g}",
+                                               source=w.get("source", ""))
+        out.append(("p", [t["weighted"].format(model=model),
+                          Num(w["covered_share_weighted"], src,
+                              ("demand_weights", "covered_share_weighted"), "share"),
+                          t["weighted_tail"]]))
     notes = s.get("notes_skipped") or []
     if notes:  # summary.json notes_skipped: the row numbers of the notes
         out.append(("p", [t["notes_skipped"].format(n=len(notes),
@@ -375,6 +383,14 @@ def _plan(p, curve, stations, t, images, lang) -> list[Block]:
     certificate = plan_certificate(p, lang)
     if certificate:
         out.append(("p", [t["certificate"], certificate]))
+    demand = (p.get("settings") or {}).get("demand") or {}
+    if demand.get("kind") in ("riders", "file"):  # the objective was a model's demand
+        model = t[f"model.{demand['kind']}"].format(kernel=f"{demand.get('kernel_m') or 0:g}",
+                                                    source=demand.get("source", ""))
+        out.append(("p", [t["plan_weighted"].format(model=model),
+                          *parts((num("weighted_coverage_before", "share"), " → ",
+                                  num("weighted_coverage_after", "share"))),
+                          t["plan_weighted_tail"]]))
     shortfall = plan_shortfall(p, lang)
     if shortfall:
         out.append(("p", [shortfall]))
