@@ -317,6 +317,7 @@ def run_coverage(
         if folder is not None:
             with stage("write_outputs"):
                 paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
+                                               area=net.demand.area,
                                                map_options=job.map_options)
             paths["timings.json"] = write_timings(folder, stage.timings)
     return CoverageRun(net, snapped, cov, gaps, summary, _final(paths, out), stage.timings)
@@ -455,6 +456,7 @@ def run_plan(
                                                proposals=result.proposals,
                                                before=cov_before,
                                                plan_summary=result.summary,
+                                               area=net.demand.area,
                                                map_options=job.map_options)
                 paths |= write_plan_outputs(folder, result, overwrite=True,
                                             lang=run_lang(job.map_options.lang, cov))
@@ -575,6 +577,7 @@ def run_report(
         if folder is not None:
             with stage("write_outputs"):
                 paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
+                                               area=net.demand.area,
                                                map_options=job.map_options)
                 if check is not None:
                     paths |= write_check_outputs(folder, *check, coverage=cov, gaps=gaps,
