@@ -418,7 +418,7 @@ def built_up_area(
         shapely.line_interpolate_point(lines[which], frac, normalized=True))
     streets = _grid_sum(pts, (lengths / n)[which], x0, y0, cell_m, (ny_, nx_))
 
-    r = int(round(window_m / cell_m))
+    r = round(window_m / cell_m)
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
     disc = (xx ** 2 + yy ** 2 <= r * r).astype(float)
     window_km2 = disc.sum() * cell_m * cell_m / 1e6

@@ -374,7 +374,7 @@ def read_osm_areas(path: str | Path) -> OsmAreas:
     return OsmAreas(handler.built_up, handler.buildings, boundaries)
 
 
-class _AreaHandler(osmium.SimpleHandler):  # type: ignore[misc]
+class _AreaHandler(osmium.SimpleHandler):
     def __init__(self) -> None:
         super().__init__()
         self.wkb = osmium.geom.WKBFactory()
