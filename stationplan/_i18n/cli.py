@@ -89,6 +89,8 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "addresses: %d sites, %d on unnamed streets, %d near a named place":
         "地址：%d 个站点，%d 个在无名道路上，%d 个靠近有名称的地点",
     "planning area %s: %d polygon(s)": "规划范围 %s：%d 个多边形",
+    "planning area: %d of %d candidate sites stand outside it and are left out":
+        "规划范围：%d 个候选点（共 %d 个）位于范围外，不予采用",
     "planning area %s: boundary relation %d of %s (%.2f km²), read offline":
         "规划范围 %s：行政边界关系 %d（取自 %s，%.2f 平方公里），离线读取",
     "%s holds no boundary called %s; asking the online geocoder":
