@@ -19,8 +19,10 @@ from handnet import hand_graph, shared_osm, shared_sheet
 import stationplan as sp
 from stationplan.cli import main
 
-FAST = ["guixi_county_city.osm.bz2", "shenzhen_longgang_heao.osm.bz2",
-        "beijing_zhongguancun.osm.bz2"]
+EXTRACTS = ["guixi_county_city.osm.bz2", "shenzhen_longgang_heao.osm.bz2",
+            "beijing_zhongguancun.osm.bz2",
+            pytest.param("chengdu_center.osm.bz2", marks=pytest.mark.slow)]
+CITY_ALL_OVER = ("beijing", "chengdu")  # extracts of a city centre: town everywhere
 
 
 def _osmnx_edges(path):
@@ -70,7 +72,7 @@ def _run_auto(path):
     return net
 
 
-@pytest.mark.parametrize("name", FAST)
+@pytest.mark.parametrize("name", EXTRACTS)
 def test_auto_area_holds_the_residential_land_and_leaves_the_far_roads(name):
     path = shared_osm(name)
     net = _run_auto(path)
@@ -80,7 +82,7 @@ def test_auto_area_holds_the_residential_land_and_leaves_the_far_roads(name):
     residential = _residential(path, edges.crs)
     if residential is not None:  # Guixi maps no residential land
         assert residential.intersection(area).area >= 0.9 * residential.area
-    if name.startswith("beijing"):  # Zhongguancun is town all over: nearly every street
+    if name.startswith(CITY_ALL_OVER):  # town all over: nearly every street
         assert _in_area_share(edges, area) > 0.9
     else:  # the roads out of town are not demand
         assert _in_area_share(_far_decile(edges), area) < 0.2
