@@ -92,9 +92,9 @@ def load_network(
         ``margin_m`` beyond it. ``"auto"`` (the command line's and
         :class:`~stationplan.NetworkOptions`' default) derives the built-up area from the
         data (:func:`~stationplan.area.built_up_area`: an OSM file's land use, buildings
-        and street density; street density alone for other sources, within a download's
-        own area); ``None`` or ``"none"``: the whole network (a download: its own query
-        area).
+        and street density; street density alone for other sources; within the place of a
+        ``place:`` download, while a bbox, point or polygon download keeps its own area);
+        ``None`` or ``"none"``: the whole network (a download: its own query area).
     area_crs
         The coordinate system of ``area``'s coordinates when it is not the file's (or
         GeoDataFrame's) own: "wgs84", "gcj02" (Amap, Tencent), "bd09" (Baidu),
@@ -185,7 +185,7 @@ def load_network(
                            area_source=source_kind)
     if query is not None:
         net, query_area = load_online(query, travel, margin_m=margin_m, endpoints=endpoints)
-        if auto:
+        if auto and query.kind == "place":  # a bbox, point or polygon is the user's own area
             return _with_auto_area(net, roads, what="download", within=query_area,
                                    within_label=query.label(), margin_m=margin_m)
         if area is None:
