@@ -235,7 +235,9 @@ def _place_in_file(osm_areas: Any, name: str, path: Path) -> Any:
 
     found = find_boundary(osm_areas.boundaries, name)
     if found is None:
-        log.info("%s holds no boundary called %s; asking the online geocoder", path.name, name)
+        held = ", ".join(b.names[0] for b in osm_areas.boundaries if b.names) or "none"
+        log.info("%s holds no boundary called %s (it holds: %s); asking the online geocoder",
+                 path.name, name, held)
         return None
     if found.geometry is None:
         msg = (f"{path.name} holds the boundary of {found.names[0]} (relation {found.osmid}) "

@@ -171,3 +171,33 @@ def test_cli_network_writes_the_auto_outline(tmp_path):
     whole = json.loads((tmp_path / "none" / "network_summary.json").read_text("utf-8"))
     assert whole["demand"]["area"] is None
     assert summary["demand_m"] < 0.75 * whole["demand_m"]
+
+
+def test_land_use_makes_a_sparse_part_built_up():
+    """A residential polygon where the streets are sparse: the area holds the polygon
+    (drawn by hand, 1 km², its area known) and still leaves the far country roads."""
+    import math
+
+    import networkx as nx
+
+    g = nx.MultiDiGraph(crs="EPSG:32650")
+
+    def street(a, b):
+        for x, y in (a, b):
+            g.add_node(x * 100_000 + y, x=500_000.0 + x, y=4_400_000.0 + y)
+        g.add_edge(a[0] * 100_000 + a[1], b[0] * 100_000 + b[1], osmid=len(g.edges),
+                   highway="residential", length=math.dist(a, b))
+
+    for k in range(0, 8001, 1000):  # roads 1 km apart: 2 km/km², never dense
+        for j in range(0, 8000, 1000):
+            street((k, j), (k, j + 1000))
+            street((j, k), (j + 1000, k))
+    net = sp.load_network(g)
+    assert sp.area.built_up_area(net) is None  # too sparse: the whole network
+    block = shapely.box(502_000, 4_402_000, 503_000, 4_403_000)  # 1 km², UTM 50N
+    lonlat = gpd.GeoSeries([block], crs=32650).to_crs(4326).iloc[0]
+    area = sp.area.built_up_area(net, landuse=[lonlat])
+    area_xy = gpd.GeoSeries([area], crs=4326).to_crs(32650).iloc[0]
+    assert area_xy.intersection(block).area == pytest.approx(1e6, rel=1e-3)
+    assert area_xy.area < 1.5e6  # the polygon, closed: not the 64 km² of roads
+    assert not area_xy.intersects(shapely.box(506_000, 4_406_000, 508_000, 4_408_000))

@@ -93,8 +93,8 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "规划范围：%d 个候选点（共 %d 个）位于范围外，不予采用",
     "planning area %s: boundary relation %d of %s (%.2f km²), read offline":
         "规划范围 %s：行政边界关系 %d（取自 %s，%.2f 平方公里），离线读取",
-    "%s holds no boundary called %s; asking the online geocoder":
-        "%s 中没有名为 %s 的行政边界；改用在线地理编码",
+    "%s holds no boundary called %s (it holds: %s); asking the online geocoder":
+        "%s 中没有名为 %s 的行政边界（文件中有：%s）；改用在线地理编码",
     "planning area: the whole network (%.1f km of streets): too small or too sparse to tell "
     "the built-up area from the country; --area FILE to limit it":
         "规划范围：整个路网（街道 %.1f 公里）：路网太小或太稀疏，无法区分建成区与乡村；"
