@@ -166,6 +166,10 @@ def test_cli_network_writes_the_auto_outline(tmp_path):
     outline = gpd.read_file(tmp_path / "auto" / "network.gpkg", layer="area")
     km2 = outline.to_crs(outline.estimate_utm_crs()).area.iloc[0] / 1e6
     assert summary["demand"]["area_km2"] == pytest.approx(km2, rel=1e-3)
+    # the outline is the same on every run: network.gpkg keeps identical bytes
+    assert main(["network", path, "--out", str(tmp_path / "again"), "--quiet"]) == 0
+    assert ((tmp_path / "again" / "network.gpkg").read_bytes()
+            == (tmp_path / "auto" / "network.gpkg").read_bytes())
     assert main(["network", path, "--area", "none", "--out", str(tmp_path / "none"),
                  "--quiet"]) == 0
     whole = json.loads((tmp_path / "none" / "network_summary.json").read_text("utf-8"))
