@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # area imports geopandas; this module stays light
 
 # --- coverage rule ---------------------------------------------------------------------
 MODE = "walk"
+# The planning area when none is given: the built-up area derived from the data
+# (stationplan.area.built_up_area); "none" (None) is the whole network.
+AREA = "auto"
 # The keys of stationplan.network.MODES (tests check that they agree).
 MODE_NAMES = ("bike", "ebike", "walk")
 RADIUS_M = 500.0
@@ -440,7 +443,10 @@ class NetworkOptions:
         Travel mode, a key of :data:`~stationplan.MODES` ("walk", "bike", "ebike"); it also
         sets the coverage rule's default speed.
     area, area_place
-        The area to serve (see :func:`~stationplan.load_network`).
+        The area to serve (see :func:`~stationplan.load_network`). ``area`` defaults to
+        ``"auto"``, the built-up area derived from the data
+        (:func:`~stationplan.area.built_up_area`); ``None`` or ``"none"`` is the whole
+        network; ``area_place`` overrides the default.
     area_crs
         The coordinate system of the ``area`` file's coordinates when it is not the
         file's own, e.g. "gcj02" for a polygon drawn on Amap (command line:
@@ -469,7 +475,7 @@ class NetworkOptions:
     """
 
     mode: str = MODE
-    area: Any = None
+    area: Any = AREA
     area_crs: Any = None
     area_place: str | None = None
     margin_m: float | None = None
@@ -487,7 +493,13 @@ class NetworkOptions:
             check_option("margin_m", self.margin_m)
         _check_text("area_place", self.area_place, what="a place name")
         _check_crs("area_crs", self.area_crs)
-        if self.area_crs is not None and self.area is None:
+        if isinstance(self.area, str) and self.area.strip().casefold() in ("auto", "none"):
+            word = self.area.strip().casefold()
+            object.__setattr__(self, "area", None if word == "none" else word)
+        auto = isinstance(self.area, str) and self.area == AREA
+        if auto and self.area_place is not None:
+            object.__setattr__(self, "area", None)  # a place name replaces the default
+        if self.area_crs is not None and (self.area is None or auto):
             msg = "area_crs (--area-crs) is the coordinate system of the area file; give area"
             raise InputError(msg)
         if self.roads is not None and not callable(getattr(self.roads, "serves", None)):

@@ -292,7 +292,7 @@ def _network_options(args: argparse.Namespace) -> NetworkOptions:
     """The network options of ``args`` (commands without some get their defaults)."""
     a = vars(args)
     return NetworkOptions(
-        mode=a.get("mode", opt.MODE), area=a.get("area"), area_crs=a.get("area_crs"),
+        mode=a.get("mode", opt.MODE), area=a.get("area") or opt.AREA, area_crs=a.get("area_crs"),
         area_place=a.get("area_place"),
         margin_m=a.get("margin_m"), roads=_roads(args), centerline=_centerline_options(args),
         cache_dir=a.get("cache_dir"), overpass_url=a.get("overpass_url"),
@@ -555,10 +555,13 @@ NETWORK_HELP = ("OSM file (.osm, .osm.bz2, .osm.pbf, ...), centerline file (.gpk
 def _add_network_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("network", "where the streets come from and which must be served")
     area = g.add_mutually_exclusive_group()
-    area.add_argument("--area", metavar="FILE",
-                      help="planning area: polygon file in any CRS; streets inside are the demand")
+    area.add_argument("--area", metavar="FILE|auto|none",
+                      help="planning area: polygon file in any CRS; streets inside are the "
+                           "demand; auto (default): the built-up area derived from the data "
+                           "(land use, buildings, street density); none: the whole network")
     area.add_argument("--area-place", metavar="NAME",
-                      help="planning area by place name, geocoded online (cached)")
+                      help="planning area by place name: the OSM file's own administrative "
+                           "boundary of that name (offline), else geocoded online (cached)")
     g.add_argument("--area-crs", default=None,
                    help="coordinate system of the --area file when it is not the file's own: "
                         "wgs84, gcj02 (a polygon drawn on Amap), bd09, cgcs2000 or EPSG:<code>")

@@ -15,8 +15,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
+import shapely
 
 from ._errors import InputError, MissingDataError
 from ._options import (
@@ -87,14 +89,21 @@ def load_network(
     area
         Planning area: a polygon file in any CRS, a GeoDataFrame, or a lon/lat
         (Multi)Polygon. Streets inside are the demand; the network is read only up to
-        ``margin_m`` beyond it. A download defaults to its own query area.
+        ``margin_m`` beyond it. ``"auto"`` (the command line's and
+        :class:`~stationplan.NetworkOptions`' default) derives the built-up area from the
+        data (:func:`~stationplan.area.built_up_area`: an OSM file's land use, buildings
+        and street density; street density alone for other sources; within the place of a
+        ``place:`` download, while a bbox, point or polygon download keeps its own area);
+        ``None`` or ``"none"``: the whole network (a download: its own query area).
     area_crs
         The coordinate system of ``area``'s coordinates when it is not the file's (or
         GeoDataFrame's) own: "wgs84", "gcj02" (Amap, Tencent), "bd09" (Baidu),
         "cgcs2000" or "EPSG:<code>"; GCJ-02 and BD-09 polygons are converted vertex by
         vertex (see :func:`~stationplan.area.polygons_to_lonlat`).
     area_place
-        Planning area as a place name, geocoded online (cached) through OSMnx.
+        Planning area as a place name: the administrative boundary of that name in the
+        OSM file when it holds it (read offline), else geocoded online (cached) through
+        OSMnx. It overrides ``area="auto"``.
     margin_m
         How far beyond the area streets are kept to carry paths, in metres (>= 0); use
         at least the coverage distance so that stations across the boundary count.
@@ -121,10 +130,13 @@ def load_network(
     check_option("margin_m", margin_m)
     centerline = _centerline_options(centerline, split_at_crossings, join_tolerance_m,
                                      class_column, oneway_column)
+    auto = _is_word(area, "auto")
+    if _is_word(area, "none") or (auto and area_place is not None):
+        area, auto = None, False
     if area is not None and area_place is not None:
         msg = "give the planning area as a file (area) or a place name (area_place), not both"
         raise InputError(msg)
-    if area_crs is not None and area is None:
+    if area_crs is not None and (area is None or auto):
         msg = "area_crs (--area-crs) applies to an area file or polygons; give area too"
         raise InputError(msg)
     from ._read.online import Endpoints, OsmQuery, geocode, load_online
@@ -145,21 +157,41 @@ def load_network(
         msg = (f"centerline options (--split-at-crossings, --join-tolerance-m, --class-column, "
                f"--oneway-column) apply to centerline files only, not to {what}; drop them")
         raise InputError(msg)
-    area_label = None
+    area_label = source_kind = None
+    osm_areas = None
     if area_place is not None:
-        area, area_label = geocode(area_place, endpoints), area_place
+        if kind == "osm":
+            assert path is not None
+            osm_areas = _read_osm_areas(path)
+            area = _place_in_file(osm_areas, area_place, path)
+        if area is None:
+            area = geocode(area_place, endpoints)
+            source_kind = "place"
+        else:
+            source_kind = "place_in_file"
+        area_label = area_place
+    elif auto:
+        area = None
     elif area is not None:
         area_label = Path(area).name if isinstance(area, str | Path) else "area"
         area = to_lonlat(area, crs=area_crs)
+        source_kind = "file"
 
     if graph:  # the user's graph is used whole: no margin
         net = network_from_graph(source, mode=mode)
-        return with_demand(net, area=area, area_label=area_label, roads=roads)
+        if auto:
+            return _with_auto_area(net, roads, what="graph")
+        return with_demand(net, area=area, area_label=area_label, roads=roads,
+                           area_source=source_kind)
     if query is not None:
         net, query_area = load_online(query, travel, margin_m=margin_m, endpoints=endpoints)
+        if auto and query.kind == "place":  # a bbox, point or polygon is the user's own area
+            return _with_auto_area(net, roads, what="download", within=query_area,
+                                   within_label=query.label(), margin_m=margin_m)
         if area is None:
-            area, area_label = query_area, query.label()
-        return with_demand(net, area=area, area_label=area_label, roads=roads, margin_m=margin_m)
+            area, area_label, source_kind = query_area, query.label(), "query"
+        return with_demand(net, area=area, area_label=area_label, roads=roads, margin_m=margin_m,
+                           area_source=source_kind)
 
     clip = None if area is None else buffer_lonlat(area, margin_m)
     assert path is not None  # neither a graph nor a download, so _file_kind gave a file
@@ -176,8 +208,85 @@ def load_network(
             join_tolerance_m=opts.join_tolerance_m, class_column=opts.class_column,
             oneway_column=opts.oneway_column,
         )
+    if auto:
+        if kind == "osm":
+            osm_areas = _read_osm_areas(path)
+        return _with_auto_area(net, roads, what="osm" if kind == "osm" else "file",
+                               osm_areas=osm_areas)
     return with_demand(net, area=area, area_label=area_label, roads=roads,
-                       margin_m=None if area is None else margin_m)
+                       margin_m=None if area is None else margin_m, area_source=source_kind)
+
+
+def _is_word(value: Any, word: str) -> bool:
+    return isinstance(value, str) and value.strip().casefold() == word
+
+
+def _read_osm_areas(path: Path) -> Any:
+    from ._read.osm import read_osm_areas
+
+    return read_osm_areas(path)
+
+
+def _place_in_file(osm_areas: Any, name: str, path: Path) -> Any:
+    """The lon/lat polygon of the boundary ``name`` in the OSM file, or ``None`` when the
+    file holds no boundary of that name; a boundary the file holds only in part is an
+    :class:`InputError` (the online boundary would not match the streets read)."""
+    from .area import find_boundary
+
+    found = find_boundary(osm_areas.boundaries, name)
+    if found is None:
+        held = ", ".join(b.names[0] for b in osm_areas.boundaries if b.names) or "none"
+        log.info("%s holds no boundary called %s (it holds: %s); asking the online geocoder",
+                 path.name, name, held)
+        return None
+    if found.geometry is None:
+        msg = (f"{path.name} holds the boundary of {found.names[0]} (relation {found.osmid}) "
+               "only in part: its outline does not close in this extract; give the area as "
+               "a polygon file (--area FILE), or use an extract that holds the whole boundary")
+        raise InputError(msg)
+    geom = gpd.GeoSeries([found.geometry], crs=4326)
+    km2 = float(geom.to_crs(geom.estimate_utm_crs()).area.iloc[0]) / 1e6
+    log.info("planning area %s: boundary relation %d of %s (%.2f km²), read offline",
+             found.names[0], found.osmid, path.name, km2)
+    return found.geometry
+
+
+def _with_auto_area(net: StreetNetwork, roads: RoadClasses | None, *, what: str,
+                    osm_areas: Any = None, within: Any = None, within_label: str | None = None,
+                    margin_m: float | None = None) -> StreetNetwork:
+    """Mark the demand inside the built-up area derived from the data (``area="auto"``)."""
+    from .area import built_up_area
+
+    landuse = [g for _, g in osm_areas.built_up] if osm_areas is not None else []
+    buildings = osm_areas.buildings if osm_areas is not None else []
+    geom = built_up_area(net, landuse=landuse, buildings=buildings)
+    if geom is not None and within is not None:
+        geom = shapely.make_valid(shapely.intersection(geom, within))
+        if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            geom = None
+    if geom is None:
+        area, label = (within, within_label) if within is not None else (None, None)
+        out = with_demand(net, area=area, area_label=label, roads=roads, area_source="auto",
+                          margin_m=margin_m if area is not None else None)
+        log.info("planning area: the whole network (%.1f km of streets): too small or too "
+                 "sparse to tell the built-up area from the country; --area FILE to limit it",
+                 out.total_length_m / 1000)
+        return out
+    out = with_demand(net, area=geom, area_label="auto", roads=roads, area_source="auto",
+                      margin_m=margin_m)
+    km2, demand_km, total_km = (out.demand.area_km2 or 0.0, out.demand_length_m / 1000,
+                                out.total_length_m / 1000)
+    if what == "osm":
+        log.info("planning area: the built-up area derived from the extract (%.1f km²; land "
+                 "use, buildings and street density): %.1f of %.1f km of streets are demand; "
+                 "--area none for the whole network, --area FILE for your own",
+                 km2, demand_km, total_km)
+    else:
+        log.info("planning area: the built-up area derived from street density alone (%.1f "
+                 "km²; the source has no land use or buildings): %.1f of %.1f km of streets "
+                 "are demand; --area none for the whole network, --area FILE for your own",
+                 km2, demand_km, total_km)
+    return out
 
 
 def _centerline_options(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 
 from . import _limits
 from ._errors import InputError, MissingDataError
@@ -327,6 +328,7 @@ def run_coverage(
         if folder is not None:
             with stage("write_outputs"):
                 paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
+                                               area=net.demand.area,
                                                map_options=job.map_options, density=density)
             paths["timings.json"] = write_timings(folder, stage.timings)
     return CoverageRun(net, snapped, cov, gaps, summary, _final(paths, out), stage.timings)
@@ -472,6 +474,7 @@ def run_plan(
                                                proposals=result.proposals,
                                                before=cov_before,
                                                plan_summary=result.summary,
+                                               area=net.demand.area,
                                                map_options=job.map_options, density=density)
                 paths |= write_plan_outputs(folder, result, overwrite=True,
                                             lang=run_lang(job.map_options.lang, cov))
@@ -597,6 +600,7 @@ def run_report(
         if folder is not None:
             with stage("write_outputs"):
                 paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
+                                               area=net.demand.area,
                                                map_options=job.map_options, density=density)
                 if check is not None:
                     paths |= write_check_outputs(folder, *check, coverage=cov, gaps=gaps,
@@ -785,10 +789,26 @@ def _candidates(net: StreetNetwork, network: Any, job: _Job, candidates: str | P
         zones = exclude if isinstance(exclude, gpd.GeoDataFrame) else read_vector(
             input_file(exclude, "--exclude file"))
         cands = exclude_zones(cands, zones)
+    cands = _inside_area(net, cands)
     if cands.empty:
         msg = f"no candidate sites ({source}); try --candidates auto or streets"
         raise MissingDataError(msg)
     return cands, source
+
+
+def _inside_area(net: StreetNetwork, cands: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The candidates on streets inside the planning area: the check rejects a site outside
+    it (``outside_area``), so the plan proposes none there (one rule for both)."""
+    if "in_area" not in net.edges or len(cands) == 0:
+        return cands
+    inside = net.edges["in_area"].to_numpy(bool)[cands["edge_id"].to_numpy(np.int64)]
+    if inside.all():
+        return cands
+    log.info("planning area: %d of %d candidate sites stand outside it and are left out",
+             int((~inside).sum()), len(cands))
+    kept = gpd.GeoDataFrame(cands.loc[inside].reset_index(drop=True), crs=cands.crs)
+    kept["candidate_id"] = [f"C{i + 1}" for i in range(len(kept))]
+    return kept
 
 
 def _check_candidate_files(candidates: str | Path, hosts: str | Path | None) -> None:

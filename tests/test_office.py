@@ -109,7 +109,7 @@ def test_a_plan_passes_its_own_check_on_guixi(tmp_path):
     assert ps["settings"]["min_spacing_m"] == 500.0  # the coverage limit, by default
     assert ps["settings"]["spacing"] == "network"
     assert ps["settings"]["min_gain_m"] == 150.0
-    assert ps["new_sites"] > 50
+    assert ps["new_sites"] > 30  # 41 in the built-up area (--area auto); 70 for the whole extract
     # sites the minimum gain left out are listed, and the plan then says it falls short
     low = ps["below_min_gain"]
     assert len(low["candidate_ids"]) == low["sites"]

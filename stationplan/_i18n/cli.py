@@ -89,6 +89,26 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "addresses: %d sites, %d on unnamed streets, %d near a named place":
         "地址：%d 个站点，%d 个在无名道路上，%d 个靠近有名称的地点",
     "planning area %s: %d polygon(s)": "规划范围 %s：%d 个多边形",
+    "planning area: %d of %d candidate sites stand outside it and are left out":
+        "规划范围：%d 个候选点（共 %d 个）位于范围外，不予采用",
+    "planning area %s: boundary relation %d of %s (%.2f km²), read offline":
+        "规划范围 %s：行政边界关系 %d（取自 %s，%.2f 平方公里），离线读取",
+    "%s holds no boundary called %s (it holds: %s); asking the online geocoder":
+        "%s 中没有名为 %s 的行政边界（文件中有：%s）；改用在线地理编码",
+    "planning area: the whole network (%.1f km of streets): too small or too sparse to tell "
+    "the built-up area from the country; --area FILE to limit it":
+        "规划范围：整个路网（街道 %.1f 公里）：路网太小或太稀疏，无法区分建成区与乡村；"
+        "可用 --area 文件 限定范围",
+    "planning area: the built-up area derived from the extract (%.1f km²; land use, buildings "
+    "and street density): %.1f of %.1f km of streets are demand; --area none for the whole "
+    "network, --area FILE for your own":
+        "规划范围：由数据自身推算的建成区（%.1f 平方公里；依据用地、建筑和街道密度）：应覆盖街道 "
+        "%.1f 公里（共 %.1f 公里）；整个路网用 --area none，自己的范围用 --area 文件",
+    "planning area: the built-up area derived from street density alone (%.1f km²; the source "
+    "has no land use or buildings): %.1f of %.1f km of streets are demand; --area none for "
+    "the whole network, --area FILE for your own":
+        "规划范围：仅由街道密度推算的建成区（%.1f 平方公里；数据源没有用地和建筑信息）：应覆盖街道 "
+        "%.1f 公里（共 %.1f 公里）；整个路网用 --area none，自己的范围用 --area 文件",
     "demand: %.1f of %.1f km of streets%s; road classes not served: %s":
         "应覆盖街道：%.1f 公里（共 %.1f 公里）%s；不需服务的道路等级：%s",
     "%s: coordinates read as %s (%s); the file says %s":
@@ -325,8 +345,10 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "--basemap": "底图：osm、carto（浅色）、tianditu（需 --tianditu-key）或 gaode（高德，"
                  "所有图层随之转换为 GCJ-02）；默认 %(default)s",
     "--tianditu-key": "天地图浏览器端密钥；会写入 HTML",
-    "--area": "规划范围：任意坐标系的多边形文件；范围内的街道为应覆盖街道",
-    "--area-place": "按地名指定规划范围（在线地理编码，有缓存）",
+    "--area": "规划范围：任意坐标系的多边形文件，范围内的街道为应覆盖街道；auto（默认）："
+              "由数据自身推算的建成区（用地、建筑、街道密度）；none：整个路网",
+    "--area-place": "按地名指定规划范围：优先使用 OSM 文件自带的同名行政边界（离线），"
+                    "否则在线地理编码（有缓存）",
     "--area-crs": "--area 文件未自带坐标系时的坐标系：wgs84、gcj02（在高德地图上画的多边形）、"
                   "bd09、cgcs2000 或 EPSG:<代码>",
     "--margin-m": "规划范围外保留的街道宽度，米，>= 0，用于连通路径（默认：覆盖距离上限；"

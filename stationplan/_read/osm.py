@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from array import array
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -306,3 +307,106 @@ def read_osm_points(
         raise InputError(msg) from exc
     rows.sort(key=lambda r: (r[0], r[1]))
     return rows
+
+
+# Land use and place kinds that mark built-up land (see stationplan.area.built_up_area).
+BUILT_UP_LANDUSE = ("residential", "commercial", "retail")
+BUILT_UP_PLACE = ("suburb", "quarter", "neighbourhood", "city_block", "plot")
+# Name tags an administrative boundary is looked up by.
+BOUNDARY_NAME_TAGS = ("name", "name:zh", "name:zh-Hans", "name:zh-Hant", "name:en", "official_name")
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """An administrative boundary relation of an OSM file.
+
+    ``geometry`` is its lon/lat (Multi)Polygon, or ``None`` when the file does not hold
+    every member way (an extract cut at its bounding box), so its rings do not close.
+    """
+
+    osmid: int
+    names: tuple[str, ...]
+    admin_level: str | None
+    geometry: Any
+
+
+@dataclass(frozen=True)
+class OsmAreas:
+    """The polygons of an OSM file that tell built-up land and planning boundaries.
+
+    ``built_up`` holds ``(kind, lon/lat polygon)`` for land use of
+    :data:`BUILT_UP_LANDUSE` (kind ``landuse=residential`` ...) and place polygons of
+    :data:`BUILT_UP_PLACE`; ``buildings`` the building footprints; ``boundaries`` every
+    ``boundary=administrative`` relation, complete or not.
+    """
+
+    built_up: list[tuple[str, Any]]
+    buildings: list[Any]
+    boundaries: list[Boundary]
+
+
+def read_osm_areas(path: str | Path) -> OsmAreas:
+    """Read built-up land use, place polygons, buildings and administrative boundaries.
+
+    Multipolygons are assembled by libosmium; a relation whose member ways are not all in
+    the file gives no polygon (its :class:`Boundary` has ``geometry=None``), never a
+    ring closed by a guess.
+
+    Parameters
+    ----------
+    path
+        OSM XML (optionally .bz2/.gz) or PBF file.
+
+    Returns
+    -------
+    OsmAreas
+    """
+    handler = _AreaHandler()
+    try:
+        handler.apply_file(str(path), locations=True)
+    except RuntimeError as exc:
+        msg = f"{path}: cannot read as an OSM file ({exc}); is it a valid .osm/.osm.pbf?"
+        raise InputError(msg) from exc
+    boundaries = [
+        Boundary(rid, names, level, handler.assembled.get(rid))
+        for rid, (names, level) in sorted(handler.relations.items())
+    ]
+    return OsmAreas(handler.built_up, handler.buildings, boundaries)
+
+
+class _AreaHandler(osmium.SimpleHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.wkb = osmium.geom.WKBFactory()
+        self.built_up: list[tuple[str, Any]] = []
+        self.buildings: list[Any] = []
+        self.relations: dict[int, tuple[tuple[str, ...], str | None]] = {}
+        self.assembled: dict[int, Any] = {}
+
+    def relation(self, rel: Any) -> None:
+        tags = rel.tags
+        if tags.get("boundary") == "administrative":
+            names = tuple(dict.fromkeys(
+                n.strip() for k in BOUNDARY_NAME_TAGS for n in tags.get(k, "").split(";")
+                if n.strip()))
+            self.relations[rel.id] = (names, tags.get("admin_level"))
+
+    def area(self, area: Any) -> None:
+        tags = area.tags
+        landuse, place = tags.get("landuse"), tags.get("place")
+        building = tags.get("building", "no") != "no"
+        boundary = not area.from_way() and tags.get("boundary") == "administrative"
+        kind = (f"landuse={landuse}" if landuse in BUILT_UP_LANDUSE else
+                f"place={place}" if place in BUILT_UP_PLACE else None)
+        if kind is None and not building and not boundary:
+            return
+        try:
+            geom = shapely.from_wkb(self.wkb.create_multipolygon(area))
+        except RuntimeError:  # an invalid ring libosmium could not turn into a polygon
+            return
+        if boundary:
+            self.assembled[area.orig_id()] = geom
+        if kind is not None:
+            self.built_up.append((kind, geom))
+        if building:
+            self.buildings.append(geom)
