@@ -264,9 +264,11 @@ def plan_sites(
         "reachable_m": round_m(p.m_reachable),
         "reachable_share": share(p.m_reachable, demand_m),
         "unreachable_m": round_m(demand_m - p.m_reachable),
-        "certified": "optimal" if cert.optimal else ("within" if cert.gap is not None
+        # a bound that leaves the whole value open (a gap of 100 %, e.g. "at least 0
+        # sites") proves nothing: that is no certificate, not "within 100 %"
+        "certified": "optimal" if cert.optimal else ("within" if _bounded(cert.gap)
                                                      else "none"),
-        "optimality_gap": cert.gap,
+        "optimality_gap": cert.gap if cert.optimal or _bounded(cert.gap) else None,
         "bound": cert.bound,
         "bound_unit": ("sites" if new_sites is None
                        else f"{density.kind}-weighted metres" if density is not None
@@ -362,6 +364,11 @@ class _Problem:
         inst = _solver.Instance(merged, w_merged, need=need, k=new_sites, conflicts=conflicts)
         return cls(inst, a_open, length[open_rows], weight[open_rows], m_existing, m_reachable,
                    reached)
+
+
+def _bounded(gap: float | None) -> bool:
+    """Whether a relative optimality gap says something (below 100 %)."""
+    return gap is not None and gap < 1.0 - 1e-9
 
 
 def _objective(inst: _solver.Instance, chosen: list[int]) -> float:
