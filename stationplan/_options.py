@@ -33,6 +33,8 @@ MAX_SNAP_M = 100.0
 # Margin of the network command; coverage, plan, check and report use the coverage limit.
 NETWORK_MARGIN_M = 500.0
 JOIN_TOLERANCE_M = 1.0
+# Largest distance between the two one-way carriageways of one road counted once.
+PAIR_CARRIAGEWAYS_M = 40.0
 OSM_SUFFIXES = (".osm", ".osm.xml", ".xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 GRAPHML_SUFFIXES = (".graphml", ".graphml.xml")
 CENTERLINE_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
@@ -175,6 +177,8 @@ RANGES: Mapping[str, Range] = MappingProxyType({
     "max_snap_m": Range("metres from a station to its street", strict=True),
     # network
     "margin_m": Range("metres of streets kept beyond the area"),
+    "pair_carriageways_m": Range("metres between the two carriageways of one road; 0: no "
+                                 "pairs", high=200.0),
     "join_tolerance_m": Range("metres between line ends that are joined"),
     # siting rules of plan and check
     "min_gain_m": Range("metres of street a site must add"),

@@ -353,13 +353,15 @@ def network_from_graph(
                 "tags": _edge_tags(row),
                 "fwd": True,
                 "bwd": False,
+                # OSMnx keeps a one-way way's edges in its travel direction only
+                "oneway": 1 if _truthy(getattr(row, "oneway", False)) else 0,
             }
         elif (row.u, row.v) == (seg["v"], seg["u"]) or row.u == row.v:
             seg["bwd"] = True
     # A bidirectional mode (walk) ignores the directions the graph was built with.
     ways = [
         (s["osmid"], s["tags"], [s["u"], s["v"]], s["geometry"], True,
-         s["bwd"] or travel.bidirectional)
+         s["bwd"] or travel.bidirectional, 0 if s["bwd"] else s["oneway"])
         for s in segments.values()
     ]
     coords = {
@@ -392,10 +394,19 @@ def _first(value: Any) -> int:
         return -1
 
 
+def _truthy(value: Any) -> bool:
+    """An OSMnx boolean attribute, which GraphML may give as text."""
+    if isinstance(value, list):
+        value = value[0] if value else False
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    return bool(value) if isinstance(value, bool | np.bool_ | int) else False
+
+
 def _edge_tags(row: Any) -> dict[str, str]:
     tags = {}
     for key in ("highway", "area", "access", "service", "foot", "bicycle", "name", "junction",
-                "ref", "footway"):
+                "ref", "footway", "dual_carriageway"):
         value = getattr(row, key, None)
         if isinstance(value, list):
             value = value[0] if value else None

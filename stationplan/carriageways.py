@@ -1,0 +1,461 @@
+"""Dual carriageways: count each road once.
+
+OSM draws a dual carriageway (a road with a median) as two one-way ways running in
+opposite directions side by side. Both are streets to travel along, but they are one road
+to serve: a station on one carriageway serves the riders of the road, and counting both
+would double the road's demand. :func:`find_carriageway_pairs` finds where two one-way
+demand edges run alongside each other in opposite directions, close together, as parts of
+one road (same name, same ``ref``, or both tagged ``dual_carriageway=yes``), position by
+position. At each matched position one side is the counted ("primary") side and the other
+is "paired": it is not demand, and it is covered wherever its twin position is covered
+or itself is (see :func:`~stationplan.compute_coverage`). Routing still uses both.
+
+The pairs are found when the network's demand is set (:func:`with_carriageway_pairs`,
+called by :func:`~stationplan.load_network`) and kept on the network
+(``network.carriageways``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._options import PAIR_CARRIAGEWAYS_M, check_option
+
+__all__ = ["PAIR_COLUMNS", "find_carriageway_pairs", "with_carriageway_pairs"]
+
+log = logging.getLogger(__name__)
+
+#: Columns of :func:`find_carriageway_pairs`' frame.
+PAIR_COLUMNS = ["edge_id", "start_m", "end_m", "twin_edge_id", "twin_start_m", "twin_end_m",
+                "separation_m", "run", "name", "ref"]
+
+_ROUNDABOUT = ("roundabout", "circular")
+_EPS_M = 1e-6
+_LOOP_TURN_DEG = 120.0  # joins turning less than this continue a ring; a U-turn does not
+
+
+def find_carriageway_pairs(
+    network: Any,
+    *,
+    max_separation_m: float = PAIR_CARRIAGEWAYS_M,
+    min_overlap_m: float = 5.0,
+    min_angle_deg: float = 150.0,
+) -> pd.DataFrame:
+    """The positions where one carriageway of a dual carriageway is counted on its twin.
+
+    Two demand edges are carriageways of one road where they belong to different one-way
+    ways (the ways' own ``oneway`` tags, whatever the travel mode; not roundabouts), run
+    alongside each other in opposite travel directions (local bearings more than
+    ``min_angle_deg`` apart), lie within ``max_separation_m`` of each other, and have the
+    same name, the same ``ref``, or are both tagged ``dual_carriageway=yes``. Ways that
+    chain into a one-way ring of the same name without a U-turn (a one-way loop) are not
+    pairs. Of two matched edges, the one with the smaller (osmid, row) is the primary
+    (counted) side; the other one's matched interval is "paired". A position is paired
+    away at most once and never onto a paired position.
+
+    Parameters
+    ----------
+    network
+        A :class:`~stationplan.StreetNetwork` with the edge columns ``oneway``, ``ref``,
+        ``junction``, ``dual_carriageway`` (networks without them have no pairs).
+    max_separation_m
+        Largest distance between the two carriageways' lines, in metres (0: no pairs).
+    min_overlap_m
+        Matched stretches shorter than this are dropped.
+    min_angle_deg
+        Smallest angle between the travel directions of the two sides.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per matched stretch between breakpoints (vertices of either line):
+        ``edge_id``, ``start_m``, ``end_m`` (the paired interval, metres from the
+        edge's ``u`` end, ``start_m < end_m``), ``twin_edge_id``, ``twin_start_m``,
+        ``twin_end_m`` (the primary edge's positions of ``start_m`` and ``end_m``, the
+        map between being linear), ``separation_m`` (largest distance between the
+        lines over the stretch), ``run`` (number of the continuous matched stretch the
+        row belongs to), ``name``, ``ref``. Sorted by ``edge_id`` and ``start_m``.
+
+    Examples
+    --------
+    >>> from stationplan._streets import network_from_segments, MODES
+    >>> road = {"highway": "primary", "name": "Long Road", "oneway": "yes"}
+    >>> coords = {1: (116.0, 39.9), 2: (116.0036, 39.9), 3: (116.0036, 39.90018),
+    ...           4: (116.0, 39.90018)}
+    >>> net = network_from_segments(
+    ...     [(10, road, [1, 2], None, True, True), (11, road, [3, 4], None, True, True)],
+    ...     coords, MODES["walk"], source="doc", stats={})
+    >>> pairs = find_carriageway_pairs(net)
+    >>> pairs["edge_id"].unique().tolist(), pairs["twin_edge_id"].unique().tolist()
+    ([1], [0])
+    >>> round(float((pairs["end_m"] - pairs["start_m"]).sum()))
+    307
+    """
+    check_option("max_separation_m", max_separation_m, kind="pair_carriageways_m")
+    e = network.edges
+    empty = pd.DataFrame({c: pd.Series(dtype=float if c.endswith("_m") else object)
+                          for c in PAIR_COLUMNS})
+    need = ("oneway", "ref", "junction", "dual_carriageway")
+    if max_separation_m <= 0 or len(e) == 0 or any(c not in e for c in need):
+        return _typed(empty)
+    demand = e["demand"].to_numpy(bool) if "demand" in e else np.ones(len(e), bool)
+    oneway = e["oneway"].to_numpy(np.int64)
+    junction = e["junction"].to_numpy(object)
+    length = e["length_m"].to_numpy(float)
+    ok = demand & (oneway != 0) & (length > min_overlap_m) & np.array(
+        [j not in _ROUNDABOUT for j in junction], dtype=bool)
+    idx = np.flatnonzero(ok)
+    if len(idx) < 2:
+        return _typed(empty)
+    lines = e.geometry.to_numpy()
+    names = np.array([_text(v) for v in e["name"].to_numpy(object)], dtype=object)
+    refs = np.array([_text(v) for v in e["ref"].to_numpy(object)], dtype=object)
+    dual = e["dual_carriageway"].to_numpy(bool)
+    osmid = e["osmid"].to_numpy(np.int64)
+
+    tree = shapely.STRtree(lines[idx])
+    a, b = tree.query(lines[idx], predicate="dwithin", distance=max_separation_m)
+    i, j = idx[a], idx[b]
+    keep = i < j
+    i, j = i[keep], j[keep]
+    same_way = (osmid[i] == osmid[j]) & (osmid[i] >= 0)
+    key = np.array([_same_road(names[x], names[y], refs[x], refs[y], dual[x], dual[y])
+                    for x, y in zip(i, j, strict=True)], dtype=bool)
+    keep = ~same_way & key
+    i, j = i[keep], j[keep]
+    if len(i) == 0:
+        return _typed(empty)
+    ring = _rings(network, idx, names, refs)
+    keep = np.array([ring[x] < 0 or ring[x] != ring[y] for x, y in zip(i, j, strict=True)],
+                    dtype=bool)
+    i, j = i[keep], j[keep]
+
+    rows: list[tuple[Any, ...]] = []
+    run = 0
+    # primary = the smaller (osmid, row); the paired side is the other
+    order = sorted(zip(i.tolist(), j.tolist(), strict=True),
+                   key=lambda p: min((osmid[p[0]], p[0]), (osmid[p[1]], p[1])))
+    cos_min = math.cos(math.radians(min_angle_deg))
+    for x, y in order:
+        primary, paired = ((x, y) if (osmid[x], x) < (osmid[y], y) else (y, x))
+        stretches = _match(lines[paired], lines[primary], int(oneway[paired]),
+                           int(oneway[primary]), max_separation_m, cos_min)
+        for stretch in stretches:
+            if stretch[-1][1] - stretch[0][0] < min_overlap_m:
+                continue
+            for t0, t1, s0, s1, sep in stretch:
+                rows.append((paired, t0, t1, primary, s0, s1, sep, run,
+                             names[paired] or names[primary], refs[paired] or refs[primary]))
+            run += 1
+    frame = pd.DataFrame(rows, columns=PAIR_COLUMNS) if rows else empty
+    return _typed(_once(frame))
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({"edge_id": np.int64, "twin_edge_id": np.int64, "run": np.int64,
+                          "start_m": float, "end_m": float, "twin_start_m": float,
+                          "twin_end_m": float, "separation_m": float})
+    return frame.sort_values(["edge_id", "start_m"], kind="stable").reset_index(drop=True)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _same_road(name_a: str | None, name_b: str | None, ref_a: str | None, ref_b: str | None,
+               dual_a: bool, dual_b: bool) -> bool:
+    """One road: the same name, the same ref, or both tagged dual_carriageway=yes."""
+    if name_a is not None and name_a == name_b:
+        return True
+    if ref_a is not None and ref_a == ref_b:
+        return True
+    return bool(dual_a and dual_b)
+
+
+def _travel_ends(network: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tail and head node of each one-way edge in its tagged direction."""
+    e = network.edges
+    u, v = e["u"].to_numpy()[rows], e["v"].to_numpy()[rows]
+    along = e["oneway"].to_numpy()[rows] > 0
+    return np.where(along, u, v), np.where(along, v, u)
+
+
+def _end_bearings(line: Any, along: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Unit travel directions at the start and at the end of a one-way edge."""
+    xy = shapely.get_coordinates(line)
+    if not along:
+        xy = xy[::-1]
+    first, last = xy[1] - xy[0], xy[-1] - xy[-2]
+    return first / max(np.hypot(*first), 1e-12), last / max(np.hypot(*last), 1e-12)
+
+
+def _rings(network: Any, rows: np.ndarray, names: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    """Per edge, the number of the one-way ring it belongs to, or -1.
+
+    A ring: one-way edges of one name (or ref) joined head to tail, each join turning less
+    than 120 degrees (a U-turn where two carriageways meet does not continue a ring), that
+    lead back to where they started (strongly connected).
+    """
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import connected_components
+
+    out = np.full(len(network.edges), -1, dtype=np.int64)
+    tail, head = _travel_ends(network, rows)
+    lines = network.edges.geometry.to_numpy()
+    along = network.edges["oneway"].to_numpy()[rows] > 0
+    ends = [_end_bearings(lines[r], bool(a)) for r, a in zip(rows, along, strict=True)]
+    by_tail: dict[int, list[int]] = {}
+    for k, t in enumerate(tail.tolist()):
+        by_tail.setdefault(t, []).append(k)
+    cos_turn = math.cos(math.radians(_LOOP_TURN_DEG))
+    src, dst = [], []
+    for k, h in enumerate(head.tolist()):
+        for m in by_tail.get(h, ()):
+            if m == k:
+                continue
+            r, s = rows[k], rows[m]
+            same = ((names[r] is not None and names[r] == names[s])
+                    or (refs[r] is not None and refs[r] == refs[s]))
+            if same and float(np.dot(ends[k][1], ends[m][0])) > cos_turn:
+                src.append(k)
+                dst.append(m)
+    if not src:
+        return out
+    graph = csr_array((np.ones(len(src)), (src, dst)), shape=(len(rows), len(rows)))
+    _, label = connected_components(graph, directed=True, connection="strong")
+    size = np.bincount(label)
+    out[rows] = np.where(size[label] > 1, label, -1)
+    return out
+
+
+def _tangent(line: Any, pos: np.ndarray, length: float) -> np.ndarray:
+    """Unit tangents (geometric, u to v) of ``line`` at positions ``pos``."""
+    h = np.minimum(0.5, length / 4)
+    a = shapely.get_coordinates(shapely.line_interpolate_point(line, np.clip(pos - h, 0, length)))
+    b = shapely.get_coordinates(shapely.line_interpolate_point(line, np.clip(pos + h, 0, length)))
+    d = b - a
+    return d / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)[:, None]
+
+
+def _match(paired: Any, primary: Any, dir_p: int, dir_q: int, max_sep: float, cos_min: float
+           ) -> list[list[tuple[float, float, float, float, float]]]:
+    """The stretches of ``paired`` lying alongside ``primary``, running opposite.
+
+    Breakpoints: the vertices of ``paired`` and the projections of ``primary``'s vertices
+    onto it. A breakpoint matches where its nearest point on ``primary`` is within
+    ``max_sep`` and not beyond ``primary``'s ends (the offset is across the line, not
+    along it); a stretch between two matching breakpoints matches where the travel
+    directions at its middle are opposite.
+    """
+    len_p, len_q = float(paired.length), float(primary.length)
+    xy_p = shapely.get_coordinates(paired)
+    seg = np.hypot(*np.diff(xy_p, axis=0).T)
+    t = np.concatenate([[0.0], np.cumsum(seg),
+                        shapely.line_locate_point(paired, shapely.points(
+                            shapely.get_coordinates(primary)))])
+    t = np.unique(np.clip(t, 0.0, len_p))
+    t = t[np.append(True, np.diff(t) > 1e-3)]
+    if len(t) < 2:
+        return []
+    pts = shapely.line_interpolate_point(paired, t)
+    s = shapely.line_locate_point(primary, pts)
+    near = shapely.line_interpolate_point(primary, s)
+    off = shapely.get_coordinates(pts) - shapely.get_coordinates(near)
+    sep = np.hypot(off[:, 0], off[:, 1])
+    tan_q = _tangent(primary, s, len_q)
+    # across the line: the offset is (nearly) perpendicular to the primary there
+    along_q = np.abs((off * tan_q).sum(axis=1))
+    good = (sep <= max_sep + 1e-9) & (along_q <= 0.5 * np.maximum(sep, 1e-9) + 1e-3)
+    mid = (t[:-1] + t[1:]) / 2
+    mid_s = shapely.line_locate_point(primary, shapely.line_interpolate_point(paired, mid))
+    tp = _tangent(paired, mid, len_p) * dir_p
+    tq = _tangent(primary, mid_s, len_q) * dir_q
+    opposite = (tp * tq).sum(axis=1) < cos_min
+    ok = good[:-1] & good[1:] & opposite & (np.abs(s[1:] - s[:-1]) > 1e-6)
+    stretches: list[list[tuple[float, float, float, float, float]]] = []
+    current: list[tuple[float, float, float, float, float]] = []
+    for k in range(len(mid)):
+        if ok[k]:
+            current.append((float(t[k]), float(t[k + 1]), float(s[k]), float(s[k + 1]),
+                            float(max(sep[k], sep[k + 1]))))
+        elif current:
+            stretches.append(current)
+            current = []
+    if current:
+        stretches.append(current)
+    return stretches
+
+
+def _once(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows that would pair a position away twice, or onto a paired position.
+
+    Rows come in the order of their primary edge; a row is kept unless its paired interval
+    overlaps a position already paired or already used as a twin, or its twin interval
+    overlaps a position already paired.
+    """
+    if frame.empty:
+        return frame
+    paired: dict[int, list[tuple[float, float]]] = {}
+    twin: dict[int, list[tuple[float, float]]] = {}
+
+    def hits(spans: list[tuple[float, float]], a: float, b: float) -> bool:
+        return any(min(b, y) - max(a, x) > 1e-3 for x, y in spans)
+
+    keep = []
+    for row in frame.itertuples(index=False):
+        p, q = int(row.edge_id), int(row.twin_edge_id)
+        a, b = row.start_m, row.end_m
+        qa, qb = sorted((row.twin_start_m, row.twin_end_m))
+        bad = (hits(paired.get(p, []), a, b) or hits(twin.get(p, []), a, b)
+               or hits(paired.get(q, []), qa, qb))
+        keep.append(not bad)
+        if not bad:
+            paired.setdefault(p, []).append((a, b))
+            twin.setdefault(q, []).append((qa, qb))
+    return frame.loc[keep]
+
+
+def twin_positions(pairs: pd.DataFrame, row: np.ndarray, pos_m: np.ndarray) -> np.ndarray:
+    """The primary edge's positions of positions ``pos_m`` on the paired rows ``row``.
+
+    >>> pairs = pd.DataFrame({"start_m": [0.0], "end_m": [10.0], "twin_start_m": [50.0],
+    ...                       "twin_end_m": [40.0]})
+    >>> twin_positions(pairs, np.array([0, 0]), np.array([0.0, 2.5])).tolist()
+    [50.0, 47.5]
+    """
+    a = pairs["start_m"].to_numpy(float)[row]
+    b = pairs["end_m"].to_numpy(float)[row]
+    qa = pairs["twin_start_m"].to_numpy(float)[row]
+    qb = pairs["twin_end_m"].to_numpy(float)[row]
+    frac = np.where(b - a > 0, (pos_m - a) / np.where(b - a > 0, b - a, 1.0), 0.0)
+    return qa + np.clip(frac, 0.0, 1.0) * (qb - qa)
+
+
+def fold_intervals(pairs: pd.DataFrame, edge: np.ndarray, start: np.ndarray, end: np.ndarray,
+                   group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Intervals (``group``, ``edge``, ``start``, ``end``) with the paired intervals folded
+    onto their twins: the parts on paired intervals are removed and added, at their twin
+    positions, on the primary edges; overlaps within a (group, edge) are merged.
+
+    This is the one place the siting models and the spacing rule map a reach on a paired
+    carriageway onto the counted one.
+
+    Returns
+    -------
+    group, edge, start, end
+        Disjoint intervals, sorted by group, edge and start.
+
+    Examples
+    --------
+    >>> pairs = pd.DataFrame({"edge_id": [1], "start_m": [0.0], "end_m": [10.0],
+    ...                       "twin_edge_id": [0], "twin_start_m": [10.0], "twin_end_m": [0.0]})
+    >>> g, e, s, t = fold_intervals(pairs, np.array([1]), np.array([2.0]), np.array([14.0]),
+    ...                             np.array([7]))
+    >>> list(zip(g.tolist(), e.tolist(), s.tolist(), t.tolist()))
+    [(7, 0, 0.0, 8.0), (7, 1, 10.0, 14.0)]
+    """
+    from ._route.catchment import _union
+
+    edge = np.asarray(edge, dtype=np.int64)
+    group = np.asarray(group, dtype=np.int64)
+    start, end = np.asarray(start, float), np.asarray(end, float)
+    if len(pairs) == 0 or len(edge) == 0:
+        return group, edge, start, end
+    p_edge = pairs["edge_id"].to_numpy(np.int64)
+    out_g, out_e, out_s, out_t = [], [], [], []
+    on = np.isin(edge, p_edge)
+    out_g.append(group[~on])
+    out_e.append(edge[~on])
+    out_s.append(start[~on])
+    out_t.append(end[~on])
+    hit = np.flatnonzero(on)
+    rows_of: dict[int, np.ndarray] = {int(k): np.flatnonzero(p_edge == k)
+                                      for k in np.unique(p_edge)}
+    a_all, b_all = pairs["start_m"].to_numpy(float), pairs["end_m"].to_numpy(float)
+    q_all = pairs["twin_edge_id"].to_numpy(np.int64)
+    for k, rows in rows_of.items():
+        mine = hit[edge[hit] == k]
+        if len(mine) == 0:
+            continue
+        g, s, t = group[mine], start[mine], end[mine]
+        # the parts off every paired interval stay (cut the interval at the paired ones)
+        cuts = np.sort(np.concatenate([a_all[rows], b_all[rows]]))
+        for gi, si, ti in zip(g, s, t, strict=True):
+            inner = cuts[(cuts > si) & (cuts < ti)]
+            bounds = np.concatenate([[si], inner, [ti]])
+            for x, y in zip(bounds[:-1], bounds[1:], strict=True):
+                m = (x + y) / 2
+                if not np.any((a_all[rows] <= m) & (m <= b_all[rows])) and y - x > 0:
+                    out_g.append(np.array([gi]))
+                    out_e.append(np.array([k]))
+                    out_s.append(np.array([x]))
+                    out_t.append(np.array([y]))
+        # the parts on paired intervals, at their twin positions
+        for r in rows:
+            lo, hi = np.maximum(s, a_all[r]), np.minimum(t, b_all[r])
+            use = hi - lo > 0
+            if not np.any(use):
+                continue
+            rr = np.full(int(use.sum()), r)
+            x = twin_positions(pairs, rr, lo[use])
+            y = twin_positions(pairs, rr, hi[use])
+            out_g.append(g[use])
+            out_e.append(np.full(len(x), q_all[r]))
+            out_s.append(np.minimum(x, y))
+            out_t.append(np.maximum(x, y))
+    g = np.concatenate(out_g)
+    e = np.concatenate(out_e)
+    s = np.concatenate(out_s)
+    t = np.concatenate(out_t)
+    n_e = int(max(e.max(initial=0), p_edge.max(initial=0), q_all.max(initial=0))) + 1
+    key, s, t = _union(g * n_e + e, s, t)
+    return key // n_e, key % n_e, s, t
+
+
+def paired_length_m(network: Any) -> float:
+    """Metres of demand counted on a twin carriageway rather than on their own."""
+    pairs = getattr(network, "carriageways", None)
+    if pairs is None or len(pairs) == 0:
+        return 0.0
+    return float((pairs["end_m"] - pairs["start_m"]).sum())
+
+
+def with_carriageway_pairs(network: Any, *, max_separation_m: float = 40.0) -> Any:
+    """The network with its carriageway pairs found (``network.carriageways``) and its
+    ``demand_m`` stat counting each road once (``carriageway_pairs``, ``paired_m``).
+
+    Parameters
+    ----------
+    network
+        A :class:`~stationplan.StreetNetwork` with its demand set.
+    max_separation_m
+        As for :func:`find_carriageway_pairs`; 0 finds none.
+
+    Returns
+    -------
+    StreetNetwork
+    """
+    import dataclasses
+
+    pairs = find_carriageway_pairs(network, max_separation_m=max_separation_m)
+    stats = dict(network.stats)
+    before = stats.get("demand_m", network.demand_length_m)
+    paired_m = float((pairs["end_m"] - pairs["start_m"]).sum())
+    stats["carriageway_pairs"] = int(pairs["run"].nunique()) if len(pairs) else 0
+    stats["paired_m"] = paired_m
+    stats["demand_m"] = float(before) - paired_m
+    if len(pairs):
+        log.info("dual carriageways: %d stretches of %d roads counted once; %.1f km of "
+                 "demand counted on the other carriageway, %.1f km of demand remain",
+                 stats["carriageway_pairs"], pairs["name"].fillna(pairs["ref"]).nunique(),
+                 paired_m / 1000, stats["demand_m"] / 1000)
+    return dataclasses.replace(network, carriageways=pairs, stats=stats)
