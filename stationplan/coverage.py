@@ -9,6 +9,7 @@ the nearest station changes, and where a station sits.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -204,11 +205,19 @@ def compute_coverage(
     piece_edge, start, end, dist, src, covered = _route.edge_pieces(
         network, node_dist, node_src, st_edge, st_off, limit_m=limit, eps_m=_EPS_M
     )
+    paired = via_twin = None
+    if network.carriageways is not None and len(network.carriageways):
+        piece_edge, start, end, dist, src, covered, paired, via_twin = _count_roads_once(
+            network, node_dist, st_edge, st_off, limit,
+            (piece_edge, start, end, dist, src, covered))
     station_row = to_row[src]
-    pieces = _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered)
+    pieces = _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered,
+                          paired, via_twin)
     cov = Coverage(network, stations, rule, pieces, node_dist, node_station)
     if log.isEnabledFor(logging.INFO):  # from the arrays: the status strings are slow to scan
         on_demand = pieces["demand"].to_numpy()
+        if paired is not None:
+            on_demand = on_demand & ~paired
         piece_m = end - start
         covered_m, demand_m = piece_m[covered & on_demand].sum(), piece_m[on_demand].sum()
         log.info("coverage at %.0f m: %.1f of %.1f km of demand streets covered (%.1f %%) by "
@@ -271,9 +280,148 @@ def station_distances(
     return _route.nearest_sites(network, edge_id, offset_m, limit_m=limit_m)
 
 
+def _count_roads_once(
+    network: StreetNetwork, node_dist: np.ndarray, st_edge: np.ndarray, st_off: np.ndarray,
+    limit_m: float, arrays: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, ...]:
+    """Count each dual carriageway once (:mod:`stationplan.carriageways`).
+
+    Pieces are cut where paired intervals begin and end; pieces on a paired interval are
+    marked paired (not demand, their own covered state kept). Where a paired piece is
+    covered, its twin positions on the primary edge are covered too: primary pieces are
+    cut there and become covered "via twin", with the twin's station and distance.
+
+    Returns the piece arrays (edge, start, end, dist, station index, covered) and two
+    flags per piece: paired, via_twin.
+    """
+    from .carriageways import twin_positions
+
+    pairs = network.carriageways
+    prep = _route.routing(network)
+    p_edge = pairs["edge_id"].to_numpy(np.int64)
+    p_a, p_b = pairs["start_m"].to_numpy(float), pairs["end_m"].to_numpy(float)
+    q_all = pairs["twin_edge_id"].to_numpy(np.int64)
+    # the paired stretches (runs of rows) of each edge
+    spans = pairs.groupby(["edge_id", "run"], sort=True).agg(a=("start_m", "min"),
+                                                              b=("end_m", "max"))
+    cuts: dict[int, list[float]] = {}
+    for (k, _), a, b in zip(spans.index, spans["a"], spans["b"], strict=True):
+        cuts.setdefault(int(k), []).extend((float(a), float(b)))
+    piece_edge, start, end, dist, src, covered = _cut_pieces(
+        prep, node_dist, st_edge, st_off, cuts, arrays)
+    mid = (start + end) / 2
+    paired = np.zeros(len(piece_edge), dtype=bool)
+    for (k, _), a, b in zip(spans.index, spans["a"], spans["b"], strict=True):
+        paired |= (piece_edge == k) & (mid >= a) & (mid <= b)
+    # the twin positions of the covered paired pieces, row by row (each row maps linearly)
+    lit = np.flatnonzero(paired & covered)
+    tw_edge, tw_lo, tw_hi, tw_src, tw_dist = [], [], [], [], []
+    for r in range(len(pairs)):
+        hit = lit[piece_edge[lit] == p_edge[r]]
+        lo, hi = np.maximum(start[hit], p_a[r]), np.minimum(end[hit], p_b[r])
+        use = hi - lo > _EPS_M
+        if not np.any(use):
+            continue
+        rows = np.full(int(use.sum()), r)
+        y0, y1 = twin_positions(pairs, rows, lo[use]), twin_positions(pairs, rows, hi[use])
+        tw_edge.append(np.full(len(y0), q_all[r]))
+        tw_lo.append(np.minimum(y0, y1))
+        tw_hi.append(np.maximum(y0, y1))
+        tw_src.append(src[hit[use]])
+        tw_dist.append(dist[hit[use]])
+    via_twin = np.zeros(len(piece_edge), dtype=bool)
+    if not tw_edge:
+        return piece_edge, start, end, dist, src, covered, paired, via_twin
+    merged = _merge_twins(*(np.concatenate(x) for x in (tw_edge, tw_lo, tw_hi, tw_src,
+                                                        tw_dist)))
+    cuts = {}
+    for k, a, b, _, _ in merged:
+        cuts.setdefault(k, []).extend((a, b))
+    piece_edge, start, end, dist, src, covered = _cut_pieces(
+        prep, node_dist, st_edge, st_off, cuts, (piece_edge, start, end, dist, src, covered))
+    mid = (start + end) / 2
+    paired = np.zeros(len(piece_edge), dtype=bool)
+    for (k, _), a, b in zip(spans.index, spans["a"], spans["b"], strict=True):
+        paired |= (piece_edge == k) & (mid >= a) & (mid <= b)
+    via_twin = np.zeros(len(piece_edge), dtype=bool)
+    for k, a, b, station, d in merged:
+        hit = np.flatnonzero((piece_edge == k) & ~covered & ~paired & (mid >= a) & (mid <= b))
+        via_twin[hit] = True
+        covered[hit] = True
+        src[hit] = station
+        dist[hit] = d
+    return piece_edge, start, end, dist, src, covered, paired, via_twin
+
+
+def _merge_twins(edge: np.ndarray, lo: np.ndarray, hi: np.ndarray, src: np.ndarray,
+                 dist: np.ndarray) -> list[tuple[int, float, float, int, float]]:
+    """Twin intervals merged where they touch on one edge with one station (the least
+    distance kept)."""
+    order = np.lexsort((lo, src, edge))
+    out: list[tuple[int, float, float, int, float]] = []
+    for i in order.tolist():
+        k, a, b, s, d = int(edge[i]), float(lo[i]), float(hi[i]), int(src[i]), float(dist[i])
+        if out and out[-1][0] == k and out[-1][3] == s and a <= out[-1][2] + _EPS_M:
+            last = out[-1]
+            out[-1] = (k, last[1], max(last[2], b), s, float(np.fmin(last[4], d)))
+        else:
+            out.append((k, a, b, s, d))
+    return out
+
+
+def _point_distance(prep: Any, node_dist: np.ndarray, st_edge: np.ndarray, st_off: np.ndarray,
+                    edge: int, x: float) -> float:
+    """Distance from the point ``x`` metres along ``edge`` to the nearest station."""
+    length = float(prep.length[edge])
+    best = np.inf
+    if prep.fwd[edge]:
+        best = min(best, float(node_dist[prep.v[edge]]) + length - x)
+    if prep.bwd[edge]:
+        best = min(best, float(node_dist[prep.u[edge]]) + x)
+    for off in np.asarray(st_off)[np.asarray(st_edge) == edge].tolist():
+        if (prep.fwd[edge] and off >= x) or (prep.bwd[edge] and off <= x):
+            best = min(best, abs(off - x))
+    return best
+
+
+def _cut_pieces(prep: Any, node_dist: np.ndarray, st_edge: np.ndarray, st_off: np.ndarray,
+                cuts: dict[int, list[float]], arrays: tuple[np.ndarray, ...]
+                ) -> tuple[np.ndarray, ...]:
+    """The pieces cut at the given positions per edge; a cut-off part keeps its piece's
+    station and status, and its distance is that of its nearer end."""
+    piece_edge, start, end, dist, src, covered = arrays
+    if not cuts:
+        return arrays
+    at = np.flatnonzero(np.isin(piece_edge, np.fromiter(cuts, dtype=np.int64)))
+    new: list[tuple[int, float, float, float, int, bool]] = []
+    drop = []
+    for i in at.tolist():
+        k, a, b = int(piece_edge[i]), float(start[i]), float(end[i])
+        inner = sorted({x for x in cuts[k] if a + _EPS_M < x < b - _EPS_M})
+        if not inner:
+            continue
+        drop.append(i)
+        bounds = [a, *inner, b]
+        for x, y in itertools.pairwise(bounds):
+            d = min(_point_distance(prep, node_dist, st_edge, st_off, k, x),
+                    _point_distance(prep, node_dist, st_edge, st_off, k, y))
+            new.append((k, x, y, d if np.isfinite(d) else np.nan, int(src[i]),
+                        bool(covered[i])))
+    if not drop:
+        return arrays
+    keep = np.ones(len(piece_edge), dtype=bool)
+    keep[drop] = False
+    cols = list(zip(*new, strict=True))
+    out = [np.concatenate([arr[keep], np.array(col, dtype=arr.dtype)])
+           for arr, col in zip(arrays, cols, strict=True)]
+    order = np.lexsort((out[1], out[0]))
+    return tuple(arr[order] for arr in out)
+
+
 def _piece_frame(network: StreetNetwork, stations: gpd.GeoDataFrame, piece_edge: np.ndarray,
                  start: np.ndarray, end: np.ndarray, dist: np.ndarray, station_row: np.ndarray,
-                 covered: np.ndarray) -> gpd.GeoDataFrame:
+                 covered: np.ndarray, paired: np.ndarray | None = None,
+                 via_twin: np.ndarray | None = None) -> gpd.GeoDataFrame:
     e = network.edges
     lines = e.geometry.to_numpy()
     length = _route.routing(network).length
@@ -284,9 +432,13 @@ def _piece_frame(network: StreetNetwork, stations: gpd.GeoDataFrame, piece_edge:
         geoms[split] = _substrings(lines, piece_edge[split], start[split], end[split])
     demand = (e["demand"].to_numpy(dtype=bool)[piece_edge] if "demand" in e
               else np.ones(len(piece_edge), dtype=bool))
+    if paired is None:
+        paired = np.zeros(len(piece_edge), dtype=bool)
+    if via_twin is None:
+        via_twin = np.zeros(len(piece_edge), dtype=bool)
     # Text columns are taken from their frames (pandas' string arrays), not rebuilt from
     # Python strings: a million pieces would spend seconds on that alone.
-    labels = pd.Series(np.array(["ignored", "gap", "covered"])).array  # dtype as inferred
+    labels = pd.Series(np.array(["ignored", "gap", "covered", "paired"])).array  # as inferred
     # The columns are new arrays made here: the frame takes them as they are (copy=False,
     # no consolidation into 2-D blocks), which saves copying a million rows three times.
     frame = pd.DataFrame({
@@ -294,14 +446,16 @@ def _piece_frame(network: StreetNetwork, stations: gpd.GeoDataFrame, piece_edge:
         "start_m": start,
         "end_m": end,
         "length_m": end - start,
-        "status": labels.take(np.where(demand, np.where(covered, 2, 1), 0)),
+        "status": labels.take(np.where(demand, np.where(paired, 3, np.where(covered, 2, 1)),
+                                       0)),
         "dist_m": dist,
         "station_id": _station_ids(stations["station_id"], station_row),
         "osmid": e["osmid"].to_numpy()[piece_edge],
         "highway": _take(e["highway"], piece_edge),
         "name": _take(e["name"], piece_edge),
         "component": e["component"].to_numpy()[piece_edge],
-        "demand": demand,
+        "demand": demand & ~paired,
+        "via_twin": via_twin,
         "geometry": gpd.array.GeometryArray(geoms, crs=network.crs),
     }, copy=False)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=network.crs, copy=False)
