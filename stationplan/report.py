@@ -123,7 +123,7 @@ def district_table(coverage: Coverage, districts: gpd.GeoDataFrame) -> dict[str,
         for streets in no district).
     """
     crs = coverage.network.crs
-    pieces = coverage.pieces[coverage.pieces["status"] != "ignored"]
+    pieces = coverage.pieces[coverage.pieces["status"].isin(["covered", "gap"])]
     geoms = pieces.geometry.to_numpy()
     covered = (pieces["status"] == "covered").to_numpy()
     tree = shapely.STRtree(geoms)
