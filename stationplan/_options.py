@@ -450,6 +450,9 @@ class NetworkOptions:
         How a centerline file is joined (:class:`CenterlineOptions`).
     cache_dir, overpass_url, nominatim_url
         Download cache folder and endpoints.
+    pair_carriageways_m
+        Largest distance in metres between the two one-way carriageways of one road that
+        count once (command line: ``--carriageway-pair-m``); 0 counts both.
 
     Examples
     --------
@@ -471,8 +474,10 @@ class NetworkOptions:
     cache_dir: str | Path | None = None
     overpass_url: str | None = None
     nominatim_url: str | None = None
+    pair_carriageways_m: float = PAIR_CARRIAGEWAYS_M
 
     def __post_init__(self) -> None:
+        check_option("pair_carriageways_m", self.pair_carriageways_m)
         if self.mode not in MODE_NAMES:
             msg = f"mode {self.mode!r} is not known; choose one of {', '.join(MODE_NAMES)}"
             raise InputError(msg)

@@ -10,7 +10,7 @@ position. At each matched position one side is the counted ("primary") side and 
 is "paired": it is not demand, and it is covered wherever its twin position is covered
 or itself is (see :func:`~stationplan.compute_coverage`). Routing still uses both.
 
-The pairs are found when the network's demand is set (:func:`with_carriageway_pairs`,
+The pairs are found when the network's demand is set (:func:`~stationplan.area.with_demand`,
 called by :func:`~stationplan.load_network`) and kept on the network
 (``network.carriageways``).
 """
@@ -27,7 +27,7 @@ import shapely
 
 from ._options import PAIR_CARRIAGEWAYS_M, check_option
 
-__all__ = ["PAIR_COLUMNS", "find_carriageway_pairs", "with_carriageway_pairs"]
+__all__ = ["PAIR_COLUMNS", "find_carriageway_pairs"]
 
 log = logging.getLogger(__name__)
 
@@ -429,33 +429,71 @@ def paired_length_m(network: Any) -> float:
     return float((pairs["end_m"] - pairs["start_m"]).sum())
 
 
-def with_carriageway_pairs(network: Any, *, max_separation_m: float = 40.0) -> Any:
-    """The network with its carriageway pairs found (``network.carriageways``) and its
-    ``demand_m`` stat counting each road once (``carriageway_pairs``, ``paired_m``).
+def fold_catchments(network: Any, iv: Any) -> Any:
+    """Catchment intervals (:class:`~stationplan._route.catchment.Intervals`) with the
+    reach on paired carriageways moved onto their twins (see :func:`fold_intervals`).
 
-    Parameters
-    ----------
-    network
-        A :class:`~stationplan.StreetNetwork` with its demand set.
-    max_separation_m
-        As for :func:`find_carriageway_pairs`; 0 finds none.
+    A site that reaches a point of a paired carriageway covers the twin point of the
+    counted one; the paired interval itself is not demand. Networks without pairs are
+    returned unchanged.
+    """
+    from ._route.catchment import Intervals
+
+    pairs = getattr(network, "carriageways", None)
+    if pairs is None or len(pairs) == 0 or len(iv.edge) == 0:
+        return iv
+    site, edge, start, end = fold_intervals(pairs, iv.edge, iv.start, iv.end, iv.site)
+    return Intervals(site, edge, start, end)
+
+
+def paired_spans(network: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The paired intervals (edge, start, end) of a network; empty arrays without pairs."""
+    pairs = getattr(network, "carriageways", None)
+    if pairs is None or len(pairs) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+    return (pairs["edge_id"].to_numpy(np.int64), pairs["start_m"].to_numpy(float),
+            pairs["end_m"].to_numpy(float))
+
+
+def on_paired(network: Any, edge: np.ndarray, mid_m: np.ndarray) -> np.ndarray:
+    """Whether each position (edge, metres from ``u``) lies on a paired interval."""
+    p_edge, a, b = paired_spans(network)
+    out = np.zeros(len(edge), dtype=bool)
+    if len(p_edge) == 0:
+        return out
+    hit = np.flatnonzero(np.isin(edge, p_edge))
+    for r in range(len(p_edge)):
+        sel = hit[edge[hit] == p_edge[r]]
+        out[sel] |= (mid_m[sel] >= a[r]) & (mid_m[sel] <= b[r])
+    return out
+
+
+def paired_points(network: Any, edge: np.ndarray, pos_m: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The paired carriageway's points of counted positions: for each position that is
+    the twin of a paired interval, the paired edge and its position there.
 
     Returns
     -------
-    StreetNetwork
+    which, edge, pos
+        Indices into the input of the positions that have a paired point, and that point.
     """
-    import dataclasses
-
-    pairs = find_carriageway_pairs(network, max_separation_m=max_separation_m)
-    stats = dict(network.stats)
-    before = stats.get("demand_m", network.demand_length_m)
-    paired_m = float((pairs["end_m"] - pairs["start_m"]).sum())
-    stats["carriageway_pairs"] = int(pairs["run"].nunique()) if len(pairs) else 0
-    stats["paired_m"] = paired_m
-    stats["demand_m"] = float(before) - paired_m
-    if len(pairs):
-        log.info("dual carriageways: %d stretches of %d roads counted once; %.1f km of "
-                 "demand counted on the other carriageway, %.1f km of demand remain",
-                 stats["carriageway_pairs"], pairs["name"].fillna(pairs["ref"]).nunique(),
-                 paired_m / 1000, stats["demand_m"] / 1000)
-    return dataclasses.replace(network, carriageways=pairs, stats=stats)
+    pairs = getattr(network, "carriageways", None)
+    if pairs is None or len(pairs) == 0 or len(edge) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, np.zeros(0)
+    q = pairs["twin_edge_id"].to_numpy(np.int64)
+    qa, qb = pairs["twin_start_m"].to_numpy(float), pairs["twin_end_m"].to_numpy(float)
+    a, b = pairs["start_m"].to_numpy(float), pairs["end_m"].to_numpy(float)
+    p = pairs["edge_id"].to_numpy(np.int64)
+    hit = np.flatnonzero(np.isin(edge, q))
+    found = np.full(len(edge), -1, dtype=np.int64)
+    for r in range(len(q)):
+        sel = hit[(edge[hit] == q[r]) & (found[hit] < 0)]
+        lo, hi = min(qa[r], qb[r]), max(qa[r], qb[r])
+        inside = sel[(pos_m[sel] >= lo) & (pos_m[sel] <= hi) & (hi > lo)]
+        found[inside] = r
+    which = np.flatnonzero(found >= 0)
+    r = found[which]
+    frac = (pos_m[which] - qa[r]) / (qb[r] - qa[r])
+    return which, p[r], a[r] + frac * (b[r] - a[r])

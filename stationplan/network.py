@@ -23,6 +23,7 @@ from ._options import (
     CENTERLINE_SUFFIXES,
     GRAPHML_SUFFIXES,
     OSM_SUFFIXES,
+    PAIR_CARRIAGEWAYS_M,
     CenterlineOptions,
     check_option,
 )
@@ -70,6 +71,7 @@ def load_network(
     cache_dir: str | Path | None = None,
     overpass_url: str | None = None,
     nominatim_url: str | None = None,
+    pair_carriageways_m: float = PAIR_CARRIAGEWAYS_M,
 ) -> StreetNetwork:
     """Load a street network from a file, a download, or an OSMnx graph.
 
@@ -111,6 +113,9 @@ def load_network(
         Cache for downloads and built networks (default: the user cache directory).
     overpass_url, nominatim_url
         Overpass and Nominatim endpoints (default: OSMnx's public servers).
+    pair_carriageways_m
+        Largest distance in metres between the two one-way carriageways of one road that
+        count once (:mod:`stationplan.carriageways`); 0 counts both.
 
     Returns
     -------
@@ -119,6 +124,8 @@ def load_network(
     """
     travel = travel_mode(mode)
     check_option("margin_m", margin_m)
+    check_option("pair_carriageways_m", pair_carriageways_m)
+    pair = {"pair_carriageways_m": pair_carriageways_m}
     centerline = _centerline_options(centerline, split_at_crossings, join_tolerance_m,
                                      class_column, oneway_column)
     if area is not None and area_place is not None:
@@ -154,12 +161,13 @@ def load_network(
 
     if graph:  # the user's graph is used whole: no margin
         net = network_from_graph(source, mode=mode)
-        return with_demand(net, area=area, area_label=area_label, roads=roads)
+        return with_demand(net, area=area, area_label=area_label, roads=roads, **pair)
     if query is not None:
         net, query_area = load_online(query, travel, margin_m=margin_m, endpoints=endpoints)
         if area is None:
             area, area_label = query_area, query.label()
-        return with_demand(net, area=area, area_label=area_label, roads=roads, margin_m=margin_m)
+        return with_demand(net, area=area, area_label=area_label, roads=roads, margin_m=margin_m,
+                           **pair)
 
     clip = None if area is None else buffer_lonlat(area, margin_m)
     assert path is not None  # neither a graph nor a download, so _file_kind gave a file
@@ -177,7 +185,7 @@ def load_network(
             oneway_column=opts.oneway_column,
         )
     return with_demand(net, area=area, area_label=area_label, roads=roads,
-                       margin_m=None if area is None else margin_m)
+                       margin_m=None if area is None else margin_m, **pair)
 
 
 def _centerline_options(
