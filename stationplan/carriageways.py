@@ -17,6 +17,7 @@ called by :func:`~stationplan.load_network`) and kept on the network
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from typing import Any
@@ -392,7 +393,7 @@ def fold_intervals(pairs: pd.DataFrame, edge: np.ndarray, start: np.ndarray, end
         for gi, si, ti in zip(g, s, t, strict=True):
             inner = cuts[(cuts > si) & (cuts < ti)]
             bounds = np.concatenate([[si], inner, [ti]])
-            for x, y in zip(bounds[:-1], bounds[1:], strict=True):
+            for x, y in itertools.pairwise(bounds):
                 m = (x + y) / 2
                 if not np.any((a_all[rows] <= m) & (m <= b_all[rows])) and y - x > 0:
                     out_g.append(np.array([gi]))
@@ -497,3 +498,38 @@ def paired_points(network: Any, edge: np.ndarray, pos_m: np.ndarray
     r = found[which]
     frac = (pos_m[which] - qa[r]) / (qb[r] - qa[r])
     return which, p[r], a[r] + frac * (b[r] - a[r])
+
+
+def road_positions(network: Any, edge: np.ndarray, pos_m: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Positions moved onto the counted carriageway: a position on a paired interval
+    becomes its twin position; others stay. The spacing rule of plans and checks
+    measures sites at these positions too (:func:`stationplan.siting.plan_sites`,
+    :func:`stationplan.check.check_sites`), so two sites on the two carriageways of one
+    road are as far apart as their positions along the road.
+
+    >>> import types
+    >>> pairs = pd.DataFrame({"edge_id": [1], "start_m": [0.0], "end_m": [10.0],
+    ...                       "twin_edge_id": [0], "twin_start_m": [10.0], "twin_end_m": [0.0]})
+    >>> net = types.SimpleNamespace(carriageways=pairs)
+    >>> e, x = road_positions(net, np.array([1, 1, 0]), np.array([4.0, 12.0, 3.0]))
+    >>> e.tolist(), x.tolist()
+    ([0, 1, 0], [6.0, 12.0, 3.0])
+    """
+    edge = np.asarray(edge, dtype=np.int64).copy()
+    pos = np.asarray(pos_m, dtype=float).copy()
+    pairs = getattr(network, "carriageways", None)
+    if pairs is None or len(pairs) == 0 or len(edge) == 0:
+        return edge, pos
+    p = pairs["edge_id"].to_numpy(np.int64)
+    a, b = pairs["start_m"].to_numpy(float), pairs["end_m"].to_numpy(float)
+    q = pairs["twin_edge_id"].to_numpy(np.int64)
+    done = np.zeros(len(edge), dtype=bool)
+    for r in range(len(p)):
+        sel = np.flatnonzero(~done & (edge == p[r]) & (pos >= a[r]) & (pos <= b[r]))
+        if len(sel) == 0:
+            continue
+        pos[sel] = twin_positions(pairs, np.full(len(sel), r), pos[sel])
+        edge[sel] = q[r]
+        done[sel] = True
+    return edge, pos

@@ -389,7 +389,7 @@ def _cut_pieces(prep: Any, node_dist: np.ndarray, st_edge: np.ndarray, st_off: n
                 ) -> tuple[np.ndarray, ...]:
     """The pieces cut at the given positions per edge; a cut-off part keeps its piece's
     station and status, and its distance is that of its nearer end."""
-    piece_edge, start, end, dist, src, covered = arrays
+    piece_edge, start, end, _dist, src, covered = arrays
     if not cuts:
         return arrays
     at = np.flatnonzero(np.isin(piece_edge, np.fromiter(cuts, dtype=np.int64)))

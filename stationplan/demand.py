@@ -261,7 +261,7 @@ def _with_twin_points(network: StreetNetwork, units: DemandUnits
     keep = ~on_paired(network, units.edge_id, units.mid_m)
     units = DemandUnits(units.edge_id[keep], units.start_m[keep], units.end_m[keep],
                         units.weight[keep])
-    which, edge, pos = paired_points(network, units.edge_id, units.mid_m)
+    _which, edge, pos = paired_points(network, units.edge_id, units.mid_m)
     return units, DemandUnits(np.concatenate([units.edge_id, edge]),
                        np.concatenate([units.start_m, pos]),
                        np.concatenate([units.end_m, pos]),
