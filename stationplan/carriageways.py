@@ -364,8 +364,6 @@ def fold_intervals(pairs: pd.DataFrame, edge: np.ndarray, start: np.ndarray, end
     >>> list(zip(g.tolist(), e.tolist(), s.tolist(), t.tolist()))
     [(7, 0, 0.0, 8.0), (7, 1, 10.0, 14.0)]
     """
-    from ._route.catchment import _union
-
     edge = np.asarray(edge, dtype=np.int64)
     group = np.asarray(group, dtype=np.int64)
     start, end = np.asarray(start, float), np.asarray(end, float)
@@ -422,6 +420,27 @@ def fold_intervals(pairs: pd.DataFrame, edge: np.ndarray, start: np.ndarray, end
     return key // n_e, key % n_e, s, t
 
 
+def _union(group: np.ndarray, start: np.ndarray, end: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge overlapping intervals within each integer group (sorted output).
+
+    >>> g, s, e = _union(np.array([0, 0, 1, 0]), np.array([5., 0, 0, 1]),
+    ...                  np.array([6., 2, 1, 3]))
+    >>> g.tolist(), s.tolist(), e.tolist()
+    ([0, 0, 1], [0.0, 5.0, 0.0], [3.0, 6.0, 1.0])
+    """
+    if len(group) == 0:
+        return group, start, end
+    order = np.lexsort((start, group))
+    group, start, end = group[order], start[order], end[order]
+    run = pd.Series(end).groupby(group).cummax().to_numpy()
+    new = np.ones(len(group), dtype=bool)
+    new[1:] = (group[1:] != group[:-1]) | (start[1:] > run[:-1] + 1e-9)
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], len(group)) - 1
+    return group[first], start[first], run[last]
+
+
 def paired_length_m(network: Any) -> float:
     """Metres of demand counted on a twin carriageway rather than on their own."""
     pairs = getattr(network, "carriageways", None)
@@ -438,13 +457,11 @@ def fold_catchments(network: Any, iv: Any) -> Any:
     counted one; the paired interval itself is not demand. Networks without pairs are
     returned unchanged.
     """
-    from ._route.catchment import Intervals
-
     pairs = getattr(network, "carriageways", None)
     if pairs is None or len(pairs) == 0 or len(iv.edge) == 0:
         return iv
     site, edge, start, end = fold_intervals(pairs, iv.edge, iv.start, iv.end, iv.site)
-    return Intervals(site, edge, start, end)
+    return type(iv)(site, edge, start, end)
 
 
 def paired_spans(network: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -533,3 +550,34 @@ def road_positions(network: Any, edge: np.ndarray, pos_m: np.ndarray
         edge[sel] = q[r]
         done[sel] = True
     return edge, pos
+
+
+def pair_layer(network: Any) -> Any:
+    """The paired stretches as lines, one row per stretch (``run``), for ``network.gpkg``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the network CRS: ``edge_id`` (the paired side, not counted), ``twin_edge_id``
+        (the counted side), ``start_m``, ``end_m`` (on the paired edge), ``name``,
+        ``ref``, ``separation_m`` (largest distance between the two lines),
+        ``length_m``, and the paired side's line; sorted by ``edge_id`` and ``start_m``.
+    """
+    import geopandas as gpd
+    import shapely.ops
+
+    pairs = getattr(network, "carriageways", None)
+    columns = ["edge_id", "twin_edge_id", "start_m", "end_m", "name", "ref", "separation_m",
+               "length_m"]
+    if pairs is None or len(pairs) == 0:
+        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=network.crs)
+    runs = (pairs.groupby("run", sort=True)
+            .agg(edge_id=("edge_id", "first"), twin_edge_id=("twin_edge_id", "first"),
+                 start_m=("start_m", "min"), end_m=("end_m", "max"), name=("name", "first"),
+                 ref=("ref", "first"), separation_m=("separation_m", "max"))
+            .sort_values(["edge_id", "start_m"]).reset_index(drop=True))
+    runs["length_m"] = runs["end_m"] - runs["start_m"]
+    lines = network.edges.geometry.to_numpy()
+    geoms = [shapely.ops.substring(lines[k], a, b) for k, a, b in
+             zip(runs["edge_id"], runs["start_m"], runs["end_m"], strict=True)]
+    return gpd.GeoDataFrame(runs[columns], geometry=geoms, crs=network.crs)
