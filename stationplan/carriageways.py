@@ -312,10 +312,9 @@ def _once(frame: pd.DataFrame) -> pd.DataFrame:
         return any(min(b, y) - max(a, x) > 1e-3 for x, y in spans)
 
     keep = []
-    for row in frame.itertuples(index=False):
-        p, q = int(row.edge_id), int(row.twin_edge_id)
-        a, b = row.start_m, row.end_m
-        qa, qb = sorted((row.twin_start_m, row.twin_end_m))
+    cols = ("edge_id", "twin_edge_id", "start_m", "end_m", "twin_start_m", "twin_end_m")
+    for p, q, a, b, t0, t1 in zip(*(frame[c].tolist() for c in cols), strict=True):
+        qa, qb = min(t0, t1), max(t0, t1)
         bad = (hits(paired.get(p, []), a, b) or hits(twin.get(p, []), a, b)
                or hits(paired.get(q, []), qa, qb))
         keep.append(not bad)
@@ -512,9 +511,9 @@ def paired_points(network: Any, edge: np.ndarray, pos_m: np.ndarray
         inside = sel[(pos_m[sel] >= lo) & (pos_m[sel] <= hi) & (hi > lo)]
         found[inside] = r
     which = np.flatnonzero(found >= 0)
-    r = found[which]
-    frac = (pos_m[which] - qa[r]) / (qb[r] - qa[r])
-    return which, p[r], a[r] + frac * (b[r] - a[r])
+    row = found[which]
+    frac = (pos_m[which] - qa[row]) / (qb[row] - qa[row])
+    return which, p[row], a[row] + frac * (b[row] - a[row])
 
 
 def road_positions(network: Any, edge: np.ndarray, pos_m: np.ndarray

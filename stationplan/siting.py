@@ -462,7 +462,7 @@ def _near_existing(network: StreetNetwork, cand: gpd.GeoDataFrame, stations: gpd
     return dist < spacing_m
 
 
-def _on_road(network: StreetNetwork, sites: pd.DataFrame) -> pd.DataFrame | None:
+def _on_road(network: StreetNetwork, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
     """``sites`` with positions on paired carriageways moved to their twin positions
     (:func:`~stationplan.carriageways.road_positions`); ``None`` if none moves."""
     edge, off = sites["edge_id"].to_numpy(np.int64), sites["offset_m"].to_numpy(float)
