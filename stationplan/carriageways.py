@@ -140,14 +140,21 @@ def find_carriageway_pairs(
 
     rows: list[tuple[Any, ...]] = []
     run = 0
-    # primary = the smaller (osmid, row); the paired side is the other
+    # primary = the smaller (carriageway, osmid, row), the carriageway being the least way
+    # id of the one-way edges it continues straight into: along one road the same side
+    # stays the counted one
+    chain = _chains(network, idx, names, refs, osmid)
+
+    def rank(k: int) -> tuple[int, int, int]:
+        return (int(chain[k]), int(osmid[k]), k)
+
     order = sorted(zip(i.tolist(), j.tolist(), strict=True),
-                   key=lambda p: min((osmid[p[0]], p[0]), (osmid[p[1]], p[1])))
+                   key=lambda p: min(rank(p[0]), rank(p[1])))
     cos_min = math.cos(math.radians(min_angle_deg))
     for x, y in order:
-        primary, paired = ((x, y) if (osmid[x], x) < (osmid[y], y) else (y, x))
+        primary, paired = (x, y) if rank(x) < rank(y) else (y, x)
         stretches = _match(lines[paired], lines[primary], int(oneway[paired]),
-                           int(oneway[primary]), max_separation_m, cos_min)
+                           int(oneway[primary]), max_separation_m, cos_min, min_overlap_m)
         for stretch in stretches:
             if stretch[-1][1] - stretch[0][0] < min_overlap_m:
                 continue
@@ -239,6 +246,40 @@ def _rings(network: Any, rows: np.ndarray, names: np.ndarray, refs: np.ndarray) 
     return out
 
 
+def _chains(network: Any, rows: np.ndarray, names: np.ndarray, refs: np.ndarray,
+            osmid: np.ndarray) -> np.ndarray:
+    """Per edge, the least way id of its carriageway: the one-way edges of one name (or
+    ref) it continues into head to tail turning less than 60 degrees (either way along)."""
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import connected_components
+
+    out = osmid.copy()
+    tail, head = _travel_ends(network, rows)
+    lines = network.edges.geometry.to_numpy()
+    along = network.edges["oneway"].to_numpy()[rows] > 0
+    ends = [_end_bearings(lines[r], bool(a)) for r, a in zip(rows, along, strict=True)]
+    by_tail: dict[int, list[int]] = {}
+    for k, t in enumerate(tail.tolist()):
+        by_tail.setdefault(t, []).append(k)
+    cos_turn = math.cos(math.radians(60.0))
+    src, dst = [], []
+    for k, h in enumerate(head.tolist()):
+        for m in by_tail.get(h, ()):
+            r, s = rows[k], rows[m]
+            same = ((names[r] is not None and names[r] == names[s])
+                    or (refs[r] is not None and refs[r] == refs[s]))
+            if m != k and same and float(np.dot(ends[k][1], ends[m][0])) > cos_turn:
+                src.append(k)
+                dst.append(m)
+    if not src:
+        return out
+    graph = csr_array((np.ones(len(src)), (src, dst)), shape=(len(rows), len(rows)))
+    _, label = connected_components(graph, directed=False)
+    least = pd.Series(osmid[rows]).groupby(label).transform("min").to_numpy()
+    out[rows] = least
+    return out
+
+
 def _tangent(line: Any, pos: np.ndarray, length: float) -> np.ndarray:
     """Unit tangents (geometric, u to v) of ``line`` at positions ``pos``."""
     h = np.minimum(0.5, length / 4)
@@ -248,15 +289,17 @@ def _tangent(line: Any, pos: np.ndarray, length: float) -> np.ndarray:
     return d / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)[:, None]
 
 
-def _match(paired: Any, primary: Any, dir_p: int, dir_q: int, max_sep: float, cos_min: float
-           ) -> list[list[tuple[float, float, float, float, float]]]:
+def _match(paired: Any, primary: Any, dir_p: int, dir_q: int, max_sep: float, cos_min: float,
+           min_overlap: float) -> list[list[tuple[float, float, float, float, float]]]:
     """The stretches of ``paired`` lying alongside ``primary``, running opposite.
 
     Breakpoints: the vertices of ``paired`` and the projections of ``primary``'s vertices
     onto it. A breakpoint matches where its nearest point on ``primary`` is within
     ``max_sep`` and not beyond ``primary``'s ends (the offset is across the line, not
     along it); a stretch between two matching breakpoints matches where the travel
-    directions at its middle are opposite.
+    directions at its middle are opposite. A stretch ending less than ``min_overlap``
+    from an end of ``paired`` is carried on to that end (the rest is the junction), mapped
+    onto the nearest points of ``primary``.
     """
     len_p, len_q = float(paired.length), float(primary.length)
     xy_p = shapely.get_coordinates(paired)
@@ -294,7 +337,19 @@ def _match(paired: Any, primary: Any, dir_p: int, dir_q: int, max_sep: float, co
             current = []
     if current:
         stretches.append(current)
+    for stretch in stretches:
+        t0, _, s0, _, sep0 = stretch[0]
+        if 0.0 < t0 < min_overlap:
+            stretch.insert(0, (0.0, t0, _locate(primary, paired, 0.0), s0, sep0))
+        _, t1, _, s1, sep1 = stretch[-1]
+        if 0.0 < len_p - t1 < min_overlap:
+            stretch.append((t1, len_p, s1, _locate(primary, paired, len_p), sep1))
     return stretches
+
+
+def _locate(primary: Any, paired: Any, t: float) -> float:
+    """The position on ``primary`` nearest to the point ``t`` metres along ``paired``."""
+    return float(shapely.line_locate_point(primary, shapely.line_interpolate_point(paired, t)))
 
 
 def _once(frame: pd.DataFrame) -> pd.DataFrame:

@@ -4,12 +4,11 @@ networkx."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
-import geopandas as gpd
 import networkx as nx
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 
@@ -96,7 +95,8 @@ def test_a_dual_carriageway_counts_once_and_is_covered_from_either_side(tmp_path
     via = p[p["via_twin"]]
     assert set(e["osmid"].to_numpy()[via["edge_id"]]) == {100}
     assert via["length_m"].sum() == pytest.approx(420, abs=0.01)
-    assert set(via["status"]) == {"covered"} and set(via["station_id"]) == {stations["station_id"].iat[0]}
+    assert set(via["status"]) == {"covered"}
+    assert set(via["station_id"]) == {stations["station_id"].iat[0]}
     assert p.loc[p["status"] == "paired", "length_m"].sum() == pytest.approx(1000, abs=0.01)
     assert not p.loc[p["status"] == "paired", "demand"].any()
     # summary.json counts once too
@@ -127,6 +127,13 @@ def test_gaps_never_list_a_paired_side(tmp_path):
     # and none of it on the south carriageway (way 200), which counts on the north
     p = cov.pieces
     assert not (p.loc[p["status"] == "gap", "osmid"] == 200).any()
+
+
+def test_the_separation_limit_decides(tmp_path):
+    net = _dual(tmp_path)  # carriageways 20 m apart
+    assert len(find_carriageway_pairs(net, max_separation_m=19.9)) == 0
+    assert len(find_carriageway_pairs(net, max_separation_m=20.1)) > 0
+    assert len(find_carriageway_pairs(net, max_separation_m=0)) == 0
 
 
 def test_carriageways_with_different_names_stay_two_roads(tmp_path):
@@ -164,7 +171,8 @@ def test_a_one_way_loop_is_not_a_pair(tmp_path):
     assert len(closed.carriageways) == 0
     # a ring of three one-way ways of one name, joined end to start
     ring = sp.load_network(_osm(tmp_path / "ring.osm", nodes,
-                                [(1, [1, 2], _road("Ring Road")), (2, [2, 3, 4], _road("Ring Road")),
+                                [(1, [1, 2], _road("Ring Road")),
+                                 (2, [2, 3, 4], _road("Ring Road")),
                                  (3, [4, 1], _road("Ring Road"))]),
                            roads=sp.RoadClasses())
     assert len(ring.carriageways) == 0
@@ -250,7 +258,7 @@ def _nx_point_distance(net, stations, edge, pos):
     marks.setdefault(int(edge), []).append(float(pos))
     for k in range(len(e)):
         cuts = sorted({0.0, float(e["length_m"].iat[k]), *marks.get(k, [])})
-        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        for a, b in itertools.pairwise(cuts):
             g.add_edge(("e", k, a), ("e", k, b), weight=b - a)
     sources = [("e", int(k), float(o)) for k, o in zip(ok["edge_id"], ok["offset_m"],
                                                          strict=True)]
