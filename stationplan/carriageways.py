@@ -37,6 +37,8 @@ PAIR_COLUMNS = ["edge_id", "start_m", "end_m", "twin_edge_id", "twin_start_m", "
                 "separation_m", "run", "name", "ref"]
 
 _ROUNDABOUT = ("roundabout", "circular")
+# classes whose unnamed carriageways (without a ref) still pair by class
+_MAIN = frozenset({"motorway", "trunk", "primary", "secondary", "tertiary"})
 _EPS_M = 1e-6
 _LOOP_TURN_DEG = 120.0  # joins turning less than this continue a ring; a U-turn does not
 
@@ -54,7 +56,8 @@ def find_carriageway_pairs(
     ways (the ways' own ``oneway`` tags, whatever the travel mode; not roundabouts), run
     alongside each other in opposite travel directions (local bearings more than
     ``min_angle_deg`` apart), lie within ``max_separation_m`` of each other, and have the
-    same name, the same ``ref``, or are both tagged ``dual_carriageway=yes``. Ways that
+    same name, the same ``ref``, or are both tagged ``dual_carriageway=yes``; two main
+    roads (motorway to tertiary) with neither name nor ref match by their class. Ways that
     chain into a one-way ring of the same name without a U-turn (a one-way loop) are not
     pairs. Of two matched edges, the one with the smaller (osmid, row) is the primary
     (counted) side; the other one's matched interval is "paired". A position is paired
@@ -118,6 +121,11 @@ def find_carriageway_pairs(
     lines = e.geometry.to_numpy()
     names = np.array([_text(v) for v in e["name"].to_numpy(object)], dtype=object)
     refs = np.array([_text(v) for v in e["ref"].to_numpy(object)], dtype=object)
+    # what makes two carriageways one road: the name; unnamed main roads without a ref
+    # match by their class (OSM often leaves the carriageways of a trunk road unnamed)
+    keys = np.array([n if n is not None else (f"\x00{h}" if r is None and h in _MAIN else None)
+                     for n, r, h in zip(names, refs, e["highway"].to_numpy(object),
+                                        strict=True)], dtype=object)
     dual = e["dual_carriageway"].to_numpy(bool)
     osmid = e["osmid"].to_numpy(np.int64)
 
@@ -127,13 +135,13 @@ def find_carriageway_pairs(
     keep = i < j
     i, j = i[keep], j[keep]
     same_way = (osmid[i] == osmid[j]) & (osmid[i] >= 0)
-    key = np.array([_same_road(names[x], names[y], refs[x], refs[y], dual[x], dual[y])
+    key = np.array([_same_road(keys[x], keys[y], refs[x], refs[y], dual[x], dual[y])
                     for x, y in zip(i, j, strict=True)], dtype=bool)
     keep = ~same_way & key
     i, j = i[keep], j[keep]
     if len(i) == 0:
         return _typed(empty)
-    ring = _rings(network, idx, names, refs)
+    ring = _rings(network, idx, keys, refs)
     keep = np.array([ring[x] < 0 or ring[x] != ring[y] for x, y in zip(i, j, strict=True)],
                     dtype=bool)
     i, j = i[keep], j[keep]
@@ -143,7 +151,7 @@ def find_carriageway_pairs(
     # primary = the smaller (carriageway, osmid, row), the carriageway being the least way
     # id of the one-way edges it continues straight into: along one road the same side
     # stays the counted one
-    chain = _chains(network, idx, names, refs, osmid)
+    chain = _chains(network, idx, keys, refs, osmid)
 
     def rank(k: int) -> tuple[int, int, int]:
         return (int(chain[k]), int(osmid[k]), k)

@@ -149,9 +149,16 @@ def test_dual_carriageway_tags_pair_ways_without_names(tmp_path):
                 south=_road(dual_carriageway="yes"))
     assert (net.carriageways["end_m"] - net.carriageways["start_m"]).sum() == pytest.approx(
         1000, abs=0.01)
-    # without the tag (and without names) they are not one road
+    # unnamed main roads without a ref pair by their class (secondary here) ...
     plain = _dual(tmp_path, north=_road(), south=_road())
-    assert len(plain.carriageways) == 0
+    assert (plain.carriageways["end_m"] - plain.carriageways["start_m"]).sum() == (
+        pytest.approx(1000, abs=0.01))
+    # ... but not across classes, nor minor roads (two unnamed one-way alleys)
+    mixed = _dual(tmp_path, north=_road(), south=_road(highway="tertiary"))
+    assert len(mixed.carriageways) == 0
+    minor = _dual(tmp_path, north=_road(highway="residential"),
+                  south=_road(highway="residential"))
+    assert len(minor.carriageways) == 0
 
 
 def test_same_ref_pairs_and_two_way_streets_do_not(tmp_path):
