@@ -287,8 +287,15 @@ def test_guixi_counts_each_road_once_and_twins_cover_by_networkx():
     assert 5500 < total_yj - paired_yj < 6700
     assert net.stats["demand_m"] == pytest.approx(
         both.stats["demand_m"] - float((pairs["end_m"] - pairs["start_m"]).sum()), abs=1e-6)
-    # every pair is of one road: same name or ref, opposite one-way tags
-    assert (pairs["name"].notna() | pairs["ref"].notna()).all()
+    # every pair is of one road: the same name (or ref), or both unnamed of one main class
+    name = e["name"].to_numpy(object)
+    same = [(name[a] == name[b]) if isinstance(name[a], str) else
+            (not isinstance(name[b], str) and e["highway"].iat[a] == e["highway"].iat[b])
+            for a, b in zip(pairs["edge_id"], pairs["twin_edge_id"], strict=True)]
+    assert all(same)
+    # and both sides are one-way ways
+    assert (e["oneway"].to_numpy()[pairs["edge_id"]] != 0).all()
+    assert (e["oneway"].to_numpy()[pairs["twin_edge_id"]] != 0).all()
 
     stations = sp.snap_stations(net, sp.read_stations(
         shared_osm("guixi_county_city.osm.bz2").parent.parent / "sheets" /
