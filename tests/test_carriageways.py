@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pytest
@@ -335,3 +336,29 @@ def test_guixi_counts_each_road_once_and_twins_cover_by_networkx():
             inter = shapely.intersection(geoms[i], shapely.buffer(geoms[j], 40))
             para = shapely.intersection(geoms[j], shapely.buffer(geoms[i], 40))
             assert min(inter.length, para.length) < 50, (nm, ed[i], ed[j])
+
+
+def test_check_uses_the_plans_spacing_rule_on_both_carriageways(tmp_path):
+    """Two proposals facing each other across the median (x = 300 north, x = 310 south):
+    410 m apart along the streets (by hand: 200 to Mid St, 20 across, 190 back), 10 m
+    apart along the road. With a 300 m spacing the second is too close."""
+    from stationplan.check import check_sites
+    from tests.handnet import HAND_CRS, X0, Y0
+
+    net = _dual(tmp_path)
+    far = _stations(net, [(5000, 5000)], tmp_path)  # no usable existing station
+    props = gpd.GeoDataFrame(
+        {"station_id": ["N", "S"], "name": ["north", "south"], "status": ["ok", "ok"],
+         "reason": ["", ""]},
+        geometry=[shapely.Point(X0 + 300, Y0 + 12), shapely.Point(X0 + 310, Y0 - 12)],
+        crs=HAND_CRS)
+    res = check_sites(net, far, props, rule=RULE, min_spacing_m=300, min_gain_m=0)
+    assert res["dist_proposal_m"].min() == pytest.approx(10, abs=0.01)
+    assert res["spacing_conflict"].all()
+    assert (res["verdict"] == "accept").sum() == 1  # one of the two is refused
+    # the plain network distance alone would allow both
+    off = sp.load_network(tmp_path / "dual.osm", roads=sp.RoadClasses(), pair_carriageways_m=0)
+    res0 = check_sites(off, _stations(off, [(5000, 5000)], tmp_path), props, rule=RULE,
+                       min_spacing_m=300, min_gain_m=0)
+    assert res0["dist_proposal_m"].min() == pytest.approx(410, abs=0.01)
+    assert not res0["spacing_conflict"].any()
