@@ -139,9 +139,12 @@ class Coverage:
         Street pieces in the network CRS: ``edge_id``, ``start_m``, ``end_m``,
         ``length_m``, ``status`` ("covered"/"gap" on demand streets, "ignored" on
         streets that only carry paths: outside the planning area or of a class not
-        served), ``dist_m`` (distance from the nearest station to the piece's nearer
-        end; NaN beyond the search limit), ``station_id``, ``osmid``, ``highway``,
-        ``name``, ``component``, ``demand``.
+        served, "paired" on the other carriageway of a dual carriageway, counted on its
+        twin: see :mod:`stationplan.carriageways`), ``dist_m`` (distance from the
+        nearest station to the piece's nearer end; NaN beyond the search limit),
+        ``station_id``, ``osmid``, ``highway``, ``name``, ``component``, ``demand``
+        (false on "ignored" and "paired" pieces), ``via_twin`` (covered only through
+        the twin carriageway: then ``station_id`` and ``dist_m`` are the twin's).
     node_dist_m
         Distance from each node to its nearest station (inf beyond the limit).
     node_station
