@@ -362,3 +362,21 @@ def test_check_uses_the_plans_spacing_rule_on_both_carriageways(tmp_path):
                        min_spacing_m=300, min_gain_m=0)
     assert res0["dist_proposal_m"].min() == pytest.approx(410, abs=0.01)
     assert not res0["spacing_conflict"].any()
+
+
+def test_both_siting_models_count_the_road_once(tmp_path):
+    """The exact and the coarse siting models on the hand dual carriageway: demand 1060 m,
+    the station on the south side covers 520 m (by hand, as in the first test); the
+    coarse model to within a unit at each of its few coverage boundaries."""
+    from stationplan.demand import exact_model, units_model
+
+    net = _dual(tmp_path)
+    st = _stations(net, [(200, -14)], tmp_path)
+    se, so = st["edge_id"].to_numpy(np.int64), st["offset_m"].to_numpy(float)
+    none_e, none_o = np.zeros(0, dtype=np.int64), np.zeros(0)
+    exact = exact_model(net, se, so, none_e, none_o, limit_m=300)
+    assert exact.units.length_m.sum() == pytest.approx(1060, abs=0.01)
+    assert exact.units.length_m[exact.existing].sum() == pytest.approx(520, abs=0.01)
+    coarse = units_model(net, se, so, none_e, none_o, limit_m=300, resolution_m=10)
+    assert coarse.units.length_m.sum() == pytest.approx(1060, abs=0.01)
+    assert coarse.units.length_m[coarse.existing].sum() == pytest.approx(520, abs=15)
