@@ -17,7 +17,6 @@ called by :func:`~stationplan.load_network`) and kept on the network
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from typing import Any
@@ -432,55 +431,109 @@ def fold_intervals(pairs: pd.DataFrame, edge: np.ndarray, start: np.ndarray, end
     start, end = np.asarray(start, float), np.asarray(end, float)
     if len(pairs) == 0 or len(edge) == 0:
         return group, edge, start, end
-    p_edge = pairs["edge_id"].to_numpy(np.int64)
-    out_g, out_e, out_s, out_t = [], [], [], []
-    on = np.isin(edge, p_edge)
-    out_g.append(group[~on])
-    out_e.append(edge[~on])
-    out_s.append(start[~on])
-    out_t.append(end[~on])
-    hit = np.flatnonzero(on)
-    rows_of: dict[int, np.ndarray] = {int(k): np.flatnonzero(p_edge == k)
-                                      for k in np.unique(p_edge)}
-    a_all, b_all = pairs["start_m"].to_numpy(float), pairs["end_m"].to_numpy(float)
+    rows, iv, count = overlaps(pairs, edge, start, end)
+    order, p_a, p_b = _sorted_rows(pairs)
+    # the parts off every paired interval: between the overlapping rows (in edge order)
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = iv[1:] != iv[:-1]
+    gap_s = np.where(first, start[iv], np.roll(p_b[rows], 1))  # from the previous row's end
+    gap_e = p_a[rows]
+    tail_iv = np.flatnonzero(count > 0)
+    last_row = rows[np.cumsum(count)[tail_iv] - 1]
+    whole = count == 0
+    seg_g = np.concatenate([group[whole], group[iv], group[tail_iv]])
+    seg_e = np.concatenate([edge[whole], edge[iv], edge[tail_iv]])
+    seg_s = np.concatenate([start[whole], np.maximum(gap_s, start[iv]), p_b[last_row]])
+    seg_t = np.concatenate([end[whole], np.minimum(gap_e, end[iv]), end[tail_iv]])
+    keep = seg_t - seg_s > 0
+    # the parts on paired intervals, at their twin positions
+    lo, hi = np.maximum(start[iv], p_a[rows]), np.minimum(end[iv], p_b[rows])
+    use = hi - lo > 0
+    r = order[rows[use]]
+    x, y = twin_positions(pairs, r, lo[use]), twin_positions(pairs, r, hi[use])
     q_all = pairs["twin_edge_id"].to_numpy(np.int64)
-    for k, rows in rows_of.items():
-        mine = hit[edge[hit] == k]
-        if len(mine) == 0:
-            continue
-        g, s, t = group[mine], start[mine], end[mine]
-        # the parts off every paired interval stay (cut the interval at the paired ones)
-        cuts = np.sort(np.concatenate([a_all[rows], b_all[rows]]))
-        for gi, si, ti in zip(g, s, t, strict=True):
-            inner = cuts[(cuts > si) & (cuts < ti)]
-            bounds = np.concatenate([[si], inner, [ti]])
-            for x, y in itertools.pairwise(bounds):
-                m = (x + y) / 2
-                if not np.any((a_all[rows] <= m) & (m <= b_all[rows])) and y - x > 0:
-                    out_g.append(np.array([gi]))
-                    out_e.append(np.array([k]))
-                    out_s.append(np.array([x]))
-                    out_t.append(np.array([y]))
-        # the parts on paired intervals, at their twin positions
-        for r in rows:
-            lo, hi = np.maximum(s, a_all[r]), np.minimum(t, b_all[r])
-            use = hi - lo > 0
-            if not np.any(use):
-                continue
-            rr = np.full(int(use.sum()), r)
-            x = twin_positions(pairs, rr, lo[use])
-            y = twin_positions(pairs, rr, hi[use])
-            out_g.append(g[use])
-            out_e.append(np.full(len(x), q_all[r]))
-            out_s.append(np.minimum(x, y))
-            out_t.append(np.maximum(x, y))
-    g = np.concatenate(out_g)
-    e = np.concatenate(out_e)
-    s = np.concatenate(out_s)
-    t = np.concatenate(out_t)
-    n_e = int(max(e.max(initial=0), p_edge.max(initial=0), q_all.max(initial=0))) + 1
+    g = np.concatenate([seg_g[keep], group[iv][use]])
+    e = np.concatenate([seg_e[keep], q_all[r]])
+    s = np.concatenate([seg_s[keep], np.minimum(x, y)])
+    t = np.concatenate([seg_t[keep], np.maximum(x, y)])
+    n_e = int(max(e.max(initial=0), edge.max(initial=0))) + 1
     key, s, t = _union(g * n_e + e, s, t)
     return key // n_e, key % n_e, s, t
+
+
+def _sorted_rows(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pair rows in (edge, start) order: the order, and their starts and ends in it."""
+    p_edge = pairs["edge_id"].to_numpy(np.int64)
+    a, b = pairs["start_m"].to_numpy(float), pairs["end_m"].to_numpy(float)
+    order = np.lexsort((a, p_edge))
+    return order, a[order], b[order]
+
+
+def _lex_rank(k_edge: np.ndarray, k_pos: np.ndarray, q_edge: np.ndarray, q_pos: np.ndarray,
+              *, inclusive: bool) -> np.ndarray:
+    """How many keys (sorted by edge, then position) come before each query (edge,
+    position): those less than it, or (``inclusive``) not greater.
+
+    >>> _lex_rank(np.array([0, 0, 1]), np.array([1.0, 5.0, 0.0]), np.array([0, 1, 0]),
+    ...           np.array([5.0, 3.0, 0.5]), inclusive=True).tolist()
+    [2, 3, 0]
+    """
+    n, m = len(k_edge), len(q_edge)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    e_all = np.concatenate([k_edge, q_edge])
+    p_all = np.concatenate([k_pos, q_pos])
+    kind = (np.concatenate([np.zeros(n), np.ones(m)]) if inclusive
+            else np.concatenate([np.ones(n), np.zeros(m)]))
+    o = np.lexsort((kind, p_all, e_all))
+    is_key = o < n
+    count = np.cumsum(is_key)
+    out = np.empty(m, dtype=np.int64)
+    at = np.flatnonzero(~is_key)
+    out[o[at] - n] = count[at]
+    return out
+
+
+def overlaps(pairs: pd.DataFrame, edge: np.ndarray, start: np.ndarray, end: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which pair rows each interval (edge, start, end) overlaps.
+
+    Returns
+    -------
+    rows, which, count
+        Per (interval, row) overlap: the row's position in (edge, start) order
+        (:func:`_sorted_rows`) and the interval's index; and per interval the number of
+        rows it overlaps (the overlaps come in interval order, then row order).
+    """
+    order, p_a, p_b = _sorted_rows(pairs)
+    p_edge = pairs["edge_id"].to_numpy(np.int64)[order]
+    first = _lex_rank(p_edge, p_b, edge, start, inclusive=True)  # rows ending by start
+    last = _lex_rank(p_edge, p_a, edge, end, inclusive=False)  # rows starting before end
+    count = np.maximum(last - first, 0)
+    which = np.repeat(np.arange(len(edge)), count)
+    rows = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count,
+                                                                   count) + first[which]
+    return rows, which, count
+
+
+def row_at(i_edge: np.ndarray, i_lo: np.ndarray, i_hi: np.ndarray, edge: np.ndarray,
+           pos: np.ndarray) -> np.ndarray:
+    """The interval (index into ``i_edge``...) holding each position, or -1; of
+    overlapping intervals, the one starting last.
+
+    >>> row_at(np.array([3, 3]), np.array([0.0, 10.0]), np.array([5.0, 20.0]),
+    ...        np.array([3, 3, 3, 4]), np.array([5.0, 7.0, 10.0, 1.0])).tolist()
+    [0, -1, 1, -1]
+    """
+    out = np.full(len(edge), -1, dtype=np.int64)
+    if len(i_edge) == 0 or len(edge) == 0:
+        return out
+    order = np.lexsort((i_lo, i_edge))
+    k = _lex_rank(i_edge[order], i_lo[order], edge, pos, inclusive=True) - 1
+    cand = order[np.maximum(k, 0)]
+    hit = (k >= 0) & (i_edge[cand] == edge) & (pos <= i_hi[cand])
+    out[hit] = cand[hit]
+    return out
 
 
 def _union(group: np.ndarray, start: np.ndarray, end: np.ndarray
@@ -539,14 +592,7 @@ def paired_spans(network: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def on_paired(network: Any, edge: np.ndarray, mid_m: np.ndarray) -> np.ndarray:
     """Whether each position (edge, metres from ``u``) lies on a paired interval."""
     p_edge, a, b = paired_spans(network)
-    out = np.zeros(len(edge), dtype=bool)
-    if len(p_edge) == 0:
-        return out
-    hit = np.flatnonzero(np.isin(edge, p_edge))
-    for r in range(len(p_edge)):
-        sel = hit[edge[hit] == p_edge[r]]
-        out[sel] |= (mid_m[sel] >= a[r]) & (mid_m[sel] <= b[r])
-    return out
+    return row_at(p_edge, a, b, np.asarray(edge, dtype=np.int64), np.asarray(mid_m, float)) >= 0
 
 
 def paired_points(network: Any, edge: np.ndarray, pos_m: np.ndarray
@@ -567,15 +613,12 @@ def paired_points(network: Any, edge: np.ndarray, pos_m: np.ndarray
     qa, qb = pairs["twin_start_m"].to_numpy(float), pairs["twin_end_m"].to_numpy(float)
     a, b = pairs["start_m"].to_numpy(float), pairs["end_m"].to_numpy(float)
     p = pairs["edge_id"].to_numpy(np.int64)
-    hit = np.flatnonzero(np.isin(edge, q))
-    found = np.full(len(edge), -1, dtype=np.int64)
-    for r in range(len(q)):
-        sel = hit[(edge[hit] == q[r]) & (found[hit] < 0)]
-        lo, hi = min(qa[r], qb[r]), max(qa[r], qb[r])
-        inside = sel[(pos_m[sel] >= lo) & (pos_m[sel] <= hi) & (hi > lo)]
-        found[inside] = r
+    lo, hi = np.minimum(qa, qb), np.maximum(qa, qb)
+    real = np.flatnonzero(hi > lo)
+    found = row_at(q[real], lo[real], hi[real], np.asarray(edge, dtype=np.int64),
+                   np.asarray(pos_m, float))
     which = np.flatnonzero(found >= 0)
-    row = found[which]
+    row = real[found[which]]
     frac = (pos_m[which] - qa[row]) / (qb[row] - qa[row])
     return which, p[row], a[row] + frac * (b[row] - a[row])
 
@@ -601,17 +644,11 @@ def road_positions(network: Any, edge: np.ndarray, pos_m: np.ndarray
     pairs = getattr(network, "carriageways", None)
     if pairs is None or len(pairs) == 0 or len(edge) == 0:
         return edge, pos
-    p = pairs["edge_id"].to_numpy(np.int64)
-    a, b = pairs["start_m"].to_numpy(float), pairs["end_m"].to_numpy(float)
-    q = pairs["twin_edge_id"].to_numpy(np.int64)
-    done = np.zeros(len(edge), dtype=bool)
-    for r in range(len(p)):
-        sel = np.flatnonzero(~done & (edge == p[r]) & (pos >= a[r]) & (pos <= b[r]))
-        if len(sel) == 0:
-            continue
-        pos[sel] = twin_positions(pairs, np.full(len(sel), r), pos[sel])
-        edge[sel] = q[r]
-        done[sel] = True
+    p_edge, a, b = paired_spans(network)
+    row = row_at(p_edge, a, b, edge, pos)
+    sel = np.flatnonzero(row >= 0)
+    pos[sel] = twin_positions(pairs, row[sel], pos[sel])
+    edge[sel] = pairs["twin_edge_id"].to_numpy(np.int64)[row[sel]]
     return edge, pos
 
 

@@ -297,62 +297,52 @@ def _count_roads_once(
     Returns the piece arrays (edge, start, end, dist, station index, covered) and two
     flags per piece: paired, via_twin.
     """
-    from .carriageways import twin_positions
+    from .carriageways import _sorted_rows, overlaps, row_at, twin_positions
 
     pairs = network.carriageways
     prep = _route.routing(network)
-    p_edge = pairs["edge_id"].to_numpy(np.int64)
-    p_a, p_b = pairs["start_m"].to_numpy(float), pairs["end_m"].to_numpy(float)
-    q_all = pairs["twin_edge_id"].to_numpy(np.int64)
     # the paired stretches (runs of rows) of each edge
     spans = pairs.groupby(["edge_id", "run"], sort=True).agg(a=("start_m", "min"),
                                                               b=("end_m", "max"))
+    s_edge = spans.index.get_level_values("edge_id").to_numpy(np.int64)
+    s_a, s_b = spans["a"].to_numpy(float), spans["b"].to_numpy(float)
     cuts: dict[int, list[float]] = {}
-    for (k, _), a, b in zip(spans.index, spans["a"], spans["b"], strict=True):
-        cuts.setdefault(int(k), []).extend((float(a), float(b)))
+    for k, a, b in zip(s_edge.tolist(), s_a.tolist(), s_b.tolist(), strict=True):
+        cuts.setdefault(k, []).extend((a, b))
     piece_edge, start, end, dist, src, covered = _cut_pieces(
         prep, node_dist, st_edge, st_off, cuts, arrays)
-    mid = (start + end) / 2
-    paired = np.zeros(len(piece_edge), dtype=bool)
-    for (k, _), a, b in zip(spans.index, spans["a"], spans["b"], strict=True):
-        paired |= (piece_edge == k) & (mid >= a) & (mid <= b)
+    paired = row_at(s_edge, s_a, s_b, piece_edge, (start + end) / 2) >= 0
     # the twin positions of the covered paired pieces, row by row (each row maps linearly)
     lit = np.flatnonzero(paired & covered)
-    tw_edge, tw_lo, tw_hi, tw_src, tw_dist = [], [], [], [], []
-    for r in range(len(pairs)):
-        hit = lit[piece_edge[lit] == p_edge[r]]
-        lo, hi = np.maximum(start[hit], p_a[r]), np.minimum(end[hit], p_b[r])
-        use = hi - lo > _EPS_M
-        if not np.any(use):
-            continue
-        rows = np.full(int(use.sum()), r)
-        y0, y1 = twin_positions(pairs, rows, lo[use]), twin_positions(pairs, rows, hi[use])
-        tw_edge.append(np.full(len(y0), q_all[r]))
-        tw_lo.append(np.minimum(y0, y1))
-        tw_hi.append(np.maximum(y0, y1))
-        tw_src.append(src[hit[use]])
-        tw_dist.append(dist[hit[use]])
+    rows, which, _ = overlaps(pairs, piece_edge[lit], start[lit], end[lit])
+    order, p_a, p_b = _sorted_rows(pairs)
+    hit = lit[which]
+    lo, hi = np.maximum(start[hit], p_a[rows]), np.minimum(end[hit], p_b[rows])
+    use = hi - lo > _EPS_M
+    r, hit = order[rows[use]], hit[use]
+    y0, y1 = twin_positions(pairs, r, lo[use]), twin_positions(pairs, r, hi[use])
     via_twin = np.zeros(len(piece_edge), dtype=bool)
-    if not tw_edge:
+    if len(r) == 0:
         return piece_edge, start, end, dist, src, covered, paired, via_twin
-    merged = _merge_twins(*(np.concatenate(x) for x in (tw_edge, tw_lo, tw_hi, tw_src,
-                                                        tw_dist)))
+    merged = _merge_twins(pairs["twin_edge_id"].to_numpy(np.int64)[r], np.minimum(y0, y1),
+                          np.maximum(y0, y1), src[hit], dist[hit])
     cuts = {}
     for k, a, b, _, _ in merged:
         cuts.setdefault(k, []).extend((a, b))
     piece_edge, start, end, dist, src, covered = _cut_pieces(
         prep, node_dist, st_edge, st_off, cuts, (piece_edge, start, end, dist, src, covered))
     mid = (start + end) / 2
-    paired = np.zeros(len(piece_edge), dtype=bool)
-    for (k, _), a, b in zip(spans.index, spans["a"], spans["b"], strict=True):
-        paired |= (piece_edge == k) & (mid >= a) & (mid <= b)
+    paired = row_at(s_edge, s_a, s_b, piece_edge, mid) >= 0
+    m_edge = np.array([m[0] for m in merged], dtype=np.int64)
+    m_lo, m_hi = np.array([m[1] for m in merged]), np.array([m[2] for m in merged])
+    gap = np.flatnonzero(~covered & ~paired)
+    at = row_at(m_edge, m_lo, m_hi, piece_edge[gap], mid[gap])
+    gap, at = gap[at >= 0], at[at >= 0]
     via_twin = np.zeros(len(piece_edge), dtype=bool)
-    for k, a, b, station, d in merged:
-        hit = np.flatnonzero((piece_edge == k) & ~covered & ~paired & (mid >= a) & (mid <= b))
-        via_twin[hit] = True
-        covered[hit] = True
-        src[hit] = station
-        dist[hit] = d
+    via_twin[gap] = True
+    covered[gap] = True
+    src[gap] = np.array([merged[j][3] for j in at.tolist()], dtype=src.dtype)
+    dist[gap] = np.array([merged[j][4] for j in at.tolist()], dtype=float)
     return piece_edge, start, end, dist, src, covered, paired, via_twin
 
 
