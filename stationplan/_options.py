@@ -36,6 +36,8 @@ MAX_SNAP_M = 100.0
 # Margin of the network command; coverage, plan, check and report use the coverage limit.
 NETWORK_MARGIN_M = 500.0
 JOIN_TOLERANCE_M = 1.0
+# Largest distance between the two one-way carriageways of one road counted once.
+PAIR_CARRIAGEWAYS_M = 40.0
 OSM_SUFFIXES = (".osm", ".osm.xml", ".xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 GRAPHML_SUFFIXES = (".graphml", ".graphml.xml")
 CENTERLINE_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
@@ -187,6 +189,8 @@ RANGES: Mapping[str, Range] = MappingProxyType({
     "max_snap_m": Range("metres from a station to its street", strict=True),
     # network
     "margin_m": Range("metres of streets kept beyond the area"),
+    "pair_carriageways_m": Range("metres between the two carriageways of one road; 0: no "
+                                 "pairs", high=200.0),
     "join_tolerance_m": Range("metres between line ends that are joined"),
     # siting rules of plan and check
     "min_gain_m": Range("metres of street a site must add"),
@@ -463,6 +467,9 @@ class NetworkOptions:
         How a centerline file is joined (:class:`CenterlineOptions`).
     cache_dir, overpass_url, nominatim_url
         Download cache folder and endpoints.
+    pair_carriageways_m
+        Largest distance in metres between the two one-way carriageways of one road that
+        count once (command line: ``--carriageway-pair-m``); 0 counts both.
 
     Examples
     --------
@@ -484,8 +491,10 @@ class NetworkOptions:
     cache_dir: str | Path | None = None
     overpass_url: str | None = None
     nominatim_url: str | None = None
+    pair_carriageways_m: float = PAIR_CARRIAGEWAYS_M
 
     def __post_init__(self) -> None:
+        check_option("pair_carriageways_m", self.pair_carriageways_m)
         if self.mode not in MODE_NAMES:
             msg = f"mode {self.mode!r} is not known; choose one of {', '.join(MODE_NAMES)}"
             raise InputError(msg)

@@ -135,6 +135,9 @@ class StreetNetwork:
         Counts from loading (missing node references dropped, ways kept, ...).
     demand
         The demand definition (planning area, served road classes) the edges carry.
+    carriageways
+        Where one carriageway of a dual carriageway is counted on the other
+        (:func:`~stationplan.carriageways.find_carriageway_pairs`), or ``None``.
     """
 
     nodes: gpd.GeoDataFrame
@@ -143,6 +146,7 @@ class StreetNetwork:
     source: str
     stats: dict[str, Any] = field(default_factory=dict)
     demand: Demand = field(default_factory=Demand)
+    carriageways: Any = None
 
     def __post_init__(self) -> None:
         if self.edges.crs is None or not self.edges.crs.is_projected:
@@ -177,7 +181,9 @@ class StreetNetwork:
         """Length of the streets that must be served, in metres."""
         if "demand" not in self.edges:
             return self.total_length_m
-        return float(self.edges.loc[self.edges["demand"], "length_m"].sum())
+        paired = self.carriageways
+        paired_m = 0.0 if paired is None else float((paired["end_m"] - paired["start_m"]).sum())
+        return float(self.edges.loc[self.edges["demand"], "length_m"].sum()) - paired_m
 
     def islands(self) -> dict[str, Any]:
         """Connected pieces other than the largest: kept, and reported here.
@@ -223,11 +229,13 @@ def network_from_ways(
         )
         if one_way and tags.get("oneway") in _REVERSED_VALUES:
             refs = refs[::-1]
+        # the way's own one-way direction relative to the segments (whatever the mode)
+        along = 1 if one_way else oneway_sign(tags)
         start = 0
         for i in range(1, len(refs)):
             if uses[refs[i]] > 1 or i == len(refs) - 1:
                 part = refs[start : i + 1]
-                segments.append((way_id, tags, part, None, True, not one_way))
+                segments.append((way_id, tags, part, None, True, not one_way, along))
                 start = i
     return network_from_segments(segments, coords, travel, source=source, stats=stats)
 
@@ -252,7 +260,7 @@ def network_from_segments(
     index = {n: i for i, n in enumerate(node_ids)}
 
     geoms: list[Any] = []  # LineStrings; shapely's stubs type linestrings() as a union
-    for _, _, refs, geom, _, _ in segments:
+    for _, _, refs, geom, *_ in segments:
         if geom is None:
             pts = np.array([coords[n] for n in refs], dtype=float)
         else:
@@ -268,6 +276,13 @@ def network_from_segments(
             "road_class": [road_class(s[1]) for s in segments],
             "fwd": np.array([s[4] for s in segments], dtype=bool),
             "bwd": np.array([s[5] for s in segments], dtype=bool),
+            # the tagged one-way direction (whatever the mode): 1 along u->v, -1 against
+            "oneway": np.array([s[6] if len(s) > 6 else oneway_sign(s[1]) for s in segments],
+                               dtype=np.int8),
+            "ref": [osm_text(s[1].get("ref")) for s in segments],
+            "junction": [osm_text(s[1].get("junction")) for s in segments],
+            "dual_carriageway": np.array([s[1].get("dual_carriageway") == "yes"
+                                         for s in segments], dtype=bool),
         },
         geometry=geoms,
         crs=crs,
@@ -301,6 +316,24 @@ def network_from_segments(
         stats["length_outside_largest_component_m"] / 1000,
     )
     return StreetNetwork(nodes=nodes, edges=edges, mode=travel, source=source, stats=stats)
+
+
+def oneway_sign(tags: dict[str, str]) -> int:
+    """The tagged one-way direction of a way relative to its node order, whatever the mode.
+
+    1: travel along the node order only (``oneway=yes``, roundabouts); -1: against it
+    (``oneway=-1``); 0: both ways.
+
+    Examples
+    --------
+    >>> [oneway_sign(t) for t in ({"oneway": "yes"}, {"oneway": "-1"}, {}, {"oneway": "no"},
+    ...                           {"junction": "roundabout"})]
+    [1, -1, 0, 0, 1]
+    """
+    value = tags.get("oneway")
+    if value in _ONEWAY_VALUES:
+        return -1 if value in _REVERSED_VALUES else 1
+    return 1 if tags.get("junction") in ("roundabout", "circular") and value != "no" else 0
 
 
 def road_class(tags: dict[str, str]) -> str | None:

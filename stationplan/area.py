@@ -25,7 +25,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import InputError
-from ._options import BRIEF_IGNORE, BRIEF_SERVE
+from ._options import BRIEF_IGNORE, BRIEF_SERVE, PAIR_CARRIAGEWAYS_M, check_option
 from ._paths import input_file
 from ._read.coords import resolve_crs, to_wgs84
 
@@ -551,6 +551,7 @@ def with_demand(
     area_label: str | None = None,
     margin_m: float | None = None,
     area_source: str | None = None,
+    pair_carriageways_m: float = PAIR_CARRIAGEWAYS_M,
 ) -> StreetNetwork:
     """Mark which streets are demand: inside ``area`` and of a served road class.
 
@@ -573,12 +574,17 @@ def with_demand(
     area_source
         How the area was found, for reports (see :class:`Demand`); default ``"file"``
         when ``area`` is given.
+    pair_carriageways_m
+        Largest distance between the two carriageways of a dual carriageway counted once
+        (:func:`~stationplan.carriageways.find_carriageway_pairs`); 0 counts both.
 
     Returns
     -------
     StreetNetwork
-        With edge columns ``road_class``, ``in_area`` and ``demand``, and ``demand`` set.
+        With edge columns ``road_class``, ``in_area`` and ``demand``, ``demand`` set, and
+        ``carriageways`` found among the demand edges.
     """
+    check_option("pair_carriageways_m", pair_carriageways_m)
     roads = roads or RoadClasses()
     edges, nodes = network.edges, network.nodes
     stats = dict(network.stats)
@@ -602,18 +608,32 @@ def with_demand(
     served_by_class = {c: roads.serves(c) for c in set(keys)}
     served = np.array([served_by_class[c] for c in keys], dtype=bool)
     edges = edges.assign(in_area=in_area, demand=in_area & served)
-    demand_m = float(edges.loc[edges["demand"], "length_m"].sum())
+    # the two carriageways of one road count once (found among the demand edges)
+    from .carriageways import find_carriageway_pairs
+
+    pairs = find_carriageway_pairs(
+        dataclasses.replace(network, nodes=nodes, edges=edges, carriageways=None),
+        max_separation_m=pair_carriageways_m)
+    paired_m = float((pairs["end_m"] - pairs["start_m"]).sum())
+    demand_m = float(edges.loc[edges["demand"], "length_m"].sum()) - paired_m
     stats["demand_m"] = demand_m
+    stats["carriageway_pairs"] = int(pairs["run"].nunique())
+    stats["paired_m"] = paired_m
     not_served = sorted(c or "unknown" for c, ok in served_by_class.items() if not ok)
     log.info("demand: %.1f of %.1f km of streets%s; road classes not served: %s",
              demand_m / 1000, edges["length_m"].sum() / 1000,
              f" inside {area_label}" if area_label else "", ", ".join(not_served) or "none")
+    if len(pairs):
+        log.info("dual carriageways: %d stretches where two one-way carriageways run "
+                 "side by side count once; %.1f km of demand counted on the other "
+                 "carriageway", stats["carriageway_pairs"], paired_m / 1000)
     if demand_m == 0:
         log.warning("no street is demand: none inside the area has a served road class "
                     "(served: %s); check the area and --serve", ", ".join(roads.serve))
     demand = Demand(roads=roads, area=geom, area_label=area_label, margin_m=margin_m,
                     area_km2=area_km2, area_source=area_source)
-    return dataclasses.replace(network, nodes=nodes, edges=edges, demand=demand, stats=stats)
+    return dataclasses.replace(network, nodes=nodes, edges=edges, demand=demand, stats=stats,
+                               carriageways=pairs)
 
 
 def _cut_at_boundary(

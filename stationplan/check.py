@@ -65,6 +65,7 @@ from ._options import (
 from ._route import catchment as ct
 from ._text import cell_text, isolate_bidi
 from ._version import __version__
+from .carriageways import fold_catchments, paired_length_m, road_positions
 from .coverage import CoverageRule
 from .demand import demand_weights
 from .network import StreetNetwork
@@ -185,9 +186,10 @@ def check_sites(
         d_rule_station = out["dist_station_m"].to_numpy(float)
 
     metres, weight = demand_weights(network, class_weights)
-    existing = ct.Covered.of(ct.on_edges(
-        ct.site_intervals(network, st_edge, st_off, limit_m=limit), metres > 0))
-    iv = ct.on_edges(ct.site_intervals(network, edge[idx], off[idx], limit_m=limit), metres > 0)
+    existing = ct.Covered.of(fold_catchments(network, ct.on_edges(
+        ct.site_intervals(network, st_edge, st_off, limit_m=limit), metres > 0)))
+    iv = fold_catchments(network, ct.on_edges(
+        ct.site_intervals(network, edge[idx], off[idx], limit_m=limit), metres > 0))
     m = len(idx)
     catch = ct.lengths_by_site(iv, metres, m)
     gain_m = ct.gains(iv, existing, metres, m)
@@ -423,7 +425,21 @@ def _separations(network, st_edge, st_off, pr_edge, pr_off):
         near = np.where(np.isfinite(d_station), src[pr_nodes], -1)
     d_pair = _route.pair_distances(graph, pr_nodes)
     np.fill_diagonal(d_pair, np.inf)
+    # dual carriageways (the plan's rule, siting._conflicts): sites are also as close as
+    # their positions along the road, a paired carriageway's measured at the twin position
+    r_st = road_positions(network, st_edge, st_off)
+    r_pr = road_positions(network, pr_edge, pr_off)
+    moved = not (np.array_equal(r_st[0], st_edge) and np.array_equal(r_st[1], st_off)
+                 and np.array_equal(r_pr[0], pr_edge) and np.array_equal(r_pr[1], pr_off))
+    if moved:
+        # moved positions are on counted carriageways: the call below moves nothing
+        d2, near2, pair2 = _separations(network, *r_st, *r_pr)
+        closer = d2 < d_station
+        d_station = np.where(closer, d2, d_station)
+        near = np.where(closer, near2, near)
+        d_pair = np.minimum(d_pair, pair2)
     return d_station, near, d_pair
+
 
 
 def _add_distances(out, idx, ok, d_station, near_station, d_pair, ids) -> None:
@@ -547,13 +563,14 @@ def check_summary(
     metres, _ = demand_weights(network)
     ok = stations[stations["status"] == "ok"]
     st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
-    existing = ct.Covered.of(ct.on_edges(
-        ct.site_intervals(network, st_edge, st_off, limit_m=rule.limit_m), metres > 0))
+    existing = ct.Covered.of(fold_catchments(network, ct.on_edges(
+        ct.site_intervals(network, st_edge, st_off, limit_m=rule.limit_m), metres > 0)))
     before = existing.length(metres)
     acc = checked[checked["verdict"] == "accept"]
     after = _covered_with(network, existing, acc["edge_id"].to_numpy(np.int64),
                           acc["offset_m"].to_numpy(float), rule, metres)
-    demand = float(metres @ network.edges["length_m"].to_numpy())
+    # dual carriageways count once: the paired intervals are not demand
+    demand = float(metres @ network.edges["length_m"].to_numpy()) - paired_length_m(network)
     counts = checked["verdict"].value_counts()
     summary: dict[str, Any] = {
         "stationplan_version": __version__,
@@ -584,8 +601,8 @@ def check_summary(
 def _covered_with(network, existing, edge_id, offset_m, rule, metres) -> float:
     if len(edge_id) == 0:
         return existing.length(metres)
-    iv = ct.on_edges(ct.site_intervals(network, edge_id, offset_m, limit_m=rule.limit_m),
-                     metres > 0)
+    iv = fold_catchments(network, ct.on_edges(
+        ct.site_intervals(network, edge_id, offset_m, limit_m=rule.limit_m), metres > 0))
     return existing.add(iv).length(metres)
 
 

@@ -296,7 +296,8 @@ def _network_options(args: argparse.Namespace) -> NetworkOptions:
         area_place=a.get("area_place"),
         margin_m=a.get("margin_m"), roads=_roads(args), centerline=_centerline_options(args),
         cache_dir=a.get("cache_dir"), overpass_url=a.get("overpass_url"),
-        nominatim_url=a.get("nominatim_url"))
+        nominatim_url=a.get("nominatim_url"),
+        pair_carriageways_m=a.get("pair_carriageways_m", opt.PAIR_CARRIAGEWAYS_M))
 
 
 def _roads(args: argparse.Namespace) -> Any:
@@ -569,6 +570,13 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
                    help="metres (>= 0) of streets kept beyond the area to carry paths "
                         f"(default: the coverage limit; {opt.NETWORK_MARGIN_M:g} for the "
                         "network command)")
+    g.add_argument("--carriageway-pair-m", dest="pair_carriageways_m",
+                   type=_number("pair_carriageways_m"), default=opt.PAIR_CARRIAGEWAYS_M,
+                   metavar="M",
+                   help="count the two one-way carriageways of one road (same name or ref, "
+                        "running opposite, side by side) once when they are at most this "
+                        f"many metres apart; 0 counts both (default: "
+                        f"{opt.PAIR_CARRIAGEWAYS_M:g})")
     g.add_argument("--serve", action="append", metavar="CLASSES",
                    help="road classes to serve, comma-separated, or 'all' "
                         f"(default: {','.join(opt.BRIEF_SERVE)})")

@@ -9,6 +9,7 @@ the nearest station changes, and where a station sits.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -138,9 +139,12 @@ class Coverage:
         Street pieces in the network CRS: ``edge_id``, ``start_m``, ``end_m``,
         ``length_m``, ``status`` ("covered"/"gap" on demand streets, "ignored" on
         streets that only carry paths: outside the planning area or of a class not
-        served), ``dist_m`` (distance from the nearest station to the piece's nearer
-        end; NaN beyond the search limit), ``station_id``, ``osmid``, ``highway``,
-        ``name``, ``component``, ``demand``.
+        served, "paired" on the other carriageway of a dual carriageway, counted on its
+        twin: see :mod:`stationplan.carriageways`), ``dist_m`` (distance from the
+        nearest station to the piece's nearer end; NaN beyond the search limit),
+        ``station_id``, ``osmid``, ``highway``, ``name``, ``component``, ``demand``
+        (false on "ignored" and "paired" pieces), ``via_twin`` (covered only through
+        the twin carriageway: then ``station_id`` and ``dist_m`` are the twin's).
     node_dist_m
         Distance from each node to its nearest station (inf beyond the limit).
     node_station
@@ -204,11 +208,19 @@ def compute_coverage(
     piece_edge, start, end, dist, src, covered = _route.edge_pieces(
         network, node_dist, node_src, st_edge, st_off, limit_m=limit, eps_m=_EPS_M
     )
+    paired = via_twin = None
+    if network.carriageways is not None and len(network.carriageways):
+        piece_edge, start, end, dist, src, covered, paired, via_twin = _count_roads_once(
+            network, node_dist, st_edge, st_off, limit,
+            (piece_edge, start, end, dist, src, covered))
     station_row = to_row[src]
-    pieces = _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered)
+    pieces = _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered,
+                          paired, via_twin)
     cov = Coverage(network, stations, rule, pieces, node_dist, node_station)
     if log.isEnabledFor(logging.INFO):  # from the arrays: the status strings are slow to scan
         on_demand = pieces["demand"].to_numpy()
+        if paired is not None:
+            on_demand = on_demand & ~paired
         piece_m = end - start
         covered_m, demand_m = piece_m[covered & on_demand].sum(), piece_m[on_demand].sum()
         log.info("coverage at %.0f m: %.1f of %.1f km of demand streets covered (%.1f %%) by "
@@ -271,9 +283,138 @@ def station_distances(
     return _route.nearest_sites(network, edge_id, offset_m, limit_m=limit_m)
 
 
+def _count_roads_once(
+    network: StreetNetwork, node_dist: np.ndarray, st_edge: np.ndarray, st_off: np.ndarray,
+    limit_m: float, arrays: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, ...]:
+    """Count each dual carriageway once (:mod:`stationplan.carriageways`).
+
+    Pieces are cut where paired intervals begin and end; pieces on a paired interval are
+    marked paired (not demand, their own covered state kept). Where a paired piece is
+    covered, its twin positions on the primary edge are covered too: primary pieces are
+    cut there and become covered "via twin", with the twin's station and distance.
+
+    Returns the piece arrays (edge, start, end, dist, station index, covered) and two
+    flags per piece: paired, via_twin.
+    """
+    from .carriageways import _sorted_rows, overlaps, row_at, twin_positions
+
+    pairs = network.carriageways
+    prep = _route.routing(network)
+    # the paired stretches (runs of rows) of each edge
+    spans = pairs.groupby(["edge_id", "run"], sort=True).agg(a=("start_m", "min"),
+                                                              b=("end_m", "max"))
+    s_edge = spans.index.get_level_values("edge_id").to_numpy(np.int64)
+    s_a, s_b = spans["a"].to_numpy(float), spans["b"].to_numpy(float)
+    cuts: dict[int, list[float]] = {}
+    for k, a, b in zip(s_edge.tolist(), s_a.tolist(), s_b.tolist(), strict=True):
+        cuts.setdefault(k, []).extend((a, b))
+    piece_edge, start, end, dist, src, covered = _cut_pieces(
+        prep, node_dist, st_edge, st_off, cuts, arrays)
+    paired = row_at(s_edge, s_a, s_b, piece_edge, (start + end) / 2) >= 0
+    # the twin positions of the covered paired pieces, row by row (each row maps linearly)
+    lit = np.flatnonzero(paired & covered)
+    rows, which, _ = overlaps(pairs, piece_edge[lit], start[lit], end[lit])
+    order, p_a, p_b = _sorted_rows(pairs)
+    hit = lit[which]
+    lo, hi = np.maximum(start[hit], p_a[rows]), np.minimum(end[hit], p_b[rows])
+    use = hi - lo > _EPS_M
+    r, hit = order[rows[use]], hit[use]
+    y0, y1 = twin_positions(pairs, r, lo[use]), twin_positions(pairs, r, hi[use])
+    via_twin = np.zeros(len(piece_edge), dtype=bool)
+    if len(r) == 0:
+        return piece_edge, start, end, dist, src, covered, paired, via_twin
+    merged = _merge_twins(pairs["twin_edge_id"].to_numpy(np.int64)[r], np.minimum(y0, y1),
+                          np.maximum(y0, y1), src[hit], dist[hit])
+    cuts = {}
+    for k, a, b, _, _ in merged:
+        cuts.setdefault(k, []).extend((a, b))
+    piece_edge, start, end, dist, src, covered = _cut_pieces(
+        prep, node_dist, st_edge, st_off, cuts, (piece_edge, start, end, dist, src, covered))
+    mid = (start + end) / 2
+    paired = row_at(s_edge, s_a, s_b, piece_edge, mid) >= 0
+    m_edge = np.array([m[0] for m in merged], dtype=np.int64)
+    m_lo, m_hi = np.array([m[1] for m in merged]), np.array([m[2] for m in merged])
+    gap = np.flatnonzero(~covered & ~paired)
+    at = row_at(m_edge, m_lo, m_hi, piece_edge[gap], mid[gap])
+    gap, at = gap[at >= 0], at[at >= 0]
+    via_twin = np.zeros(len(piece_edge), dtype=bool)
+    via_twin[gap] = True
+    covered[gap] = True
+    src[gap] = np.array([merged[j][3] for j in at.tolist()], dtype=src.dtype)
+    dist[gap] = np.array([merged[j][4] for j in at.tolist()], dtype=float)
+    return piece_edge, start, end, dist, src, covered, paired, via_twin
+
+
+def _merge_twins(edge: np.ndarray, lo: np.ndarray, hi: np.ndarray, src: np.ndarray,
+                 dist: np.ndarray) -> list[tuple[int, float, float, int, float]]:
+    """Twin intervals merged where they touch on one edge with one station (the least
+    distance kept)."""
+    order = np.lexsort((lo, src, edge))
+    out: list[tuple[int, float, float, int, float]] = []
+    for i in order.tolist():
+        k, a, b, s, d = int(edge[i]), float(lo[i]), float(hi[i]), int(src[i]), float(dist[i])
+        if out and out[-1][0] == k and out[-1][3] == s and a <= out[-1][2] + _EPS_M:
+            last = out[-1]
+            out[-1] = (k, last[1], max(last[2], b), s, float(np.fmin(last[4], d)))
+        else:
+            out.append((k, a, b, s, d))
+    return out
+
+
+def _point_distance(prep: Any, node_dist: np.ndarray, st_edge: np.ndarray, st_off: np.ndarray,
+                    edge: int, x: float) -> float:
+    """Distance from the point ``x`` metres along ``edge`` to the nearest station."""
+    length = float(prep.length[edge])
+    best = np.inf
+    if prep.fwd[edge]:
+        best = min(best, float(node_dist[prep.v[edge]]) + length - x)
+    if prep.bwd[edge]:
+        best = min(best, float(node_dist[prep.u[edge]]) + x)
+    for off in np.asarray(st_off)[np.asarray(st_edge) == edge].tolist():
+        if (prep.fwd[edge] and off >= x) or (prep.bwd[edge] and off <= x):
+            best = min(best, abs(off - x))
+    return best
+
+
+def _cut_pieces(prep: Any, node_dist: np.ndarray, st_edge: np.ndarray, st_off: np.ndarray,
+                cuts: dict[int, list[float]], arrays: tuple[np.ndarray, ...]
+                ) -> tuple[np.ndarray, ...]:
+    """The pieces cut at the given positions per edge; a cut-off part keeps its piece's
+    station and status, and its distance is that of its nearer end."""
+    piece_edge, start, end, _dist, src, covered = arrays
+    if not cuts:
+        return arrays
+    at = np.flatnonzero(np.isin(piece_edge, np.fromiter(cuts, dtype=np.int64)))
+    new: list[tuple[int, float, float, float, int, bool]] = []
+    drop = []
+    for i in at.tolist():
+        k, a, b = int(piece_edge[i]), float(start[i]), float(end[i])
+        inner = sorted({x for x in cuts[k] if a + _EPS_M < x < b - _EPS_M})
+        if not inner:
+            continue
+        drop.append(i)
+        bounds = [a, *inner, b]
+        for x, y in itertools.pairwise(bounds):
+            d = min(_point_distance(prep, node_dist, st_edge, st_off, k, x),
+                    _point_distance(prep, node_dist, st_edge, st_off, k, y))
+            new.append((k, x, y, d if np.isfinite(d) else np.nan, int(src[i]),
+                        bool(covered[i])))
+    if not drop:
+        return arrays
+    keep = np.ones(len(piece_edge), dtype=bool)
+    keep[drop] = False
+    cols = list(zip(*new, strict=True))
+    out = [np.concatenate([arr[keep], np.array(col, dtype=arr.dtype)])
+           for arr, col in zip(arrays, cols, strict=True)]
+    order = np.lexsort((out[1], out[0]))
+    return tuple(arr[order] for arr in out)
+
+
 def _piece_frame(network: StreetNetwork, stations: gpd.GeoDataFrame, piece_edge: np.ndarray,
                  start: np.ndarray, end: np.ndarray, dist: np.ndarray, station_row: np.ndarray,
-                 covered: np.ndarray) -> gpd.GeoDataFrame:
+                 covered: np.ndarray, paired: np.ndarray | None = None,
+                 via_twin: np.ndarray | None = None) -> gpd.GeoDataFrame:
     e = network.edges
     lines = e.geometry.to_numpy()
     length = _route.routing(network).length
@@ -284,9 +425,13 @@ def _piece_frame(network: StreetNetwork, stations: gpd.GeoDataFrame, piece_edge:
         geoms[split] = _substrings(lines, piece_edge[split], start[split], end[split])
     demand = (e["demand"].to_numpy(dtype=bool)[piece_edge] if "demand" in e
               else np.ones(len(piece_edge), dtype=bool))
+    if paired is None:
+        paired = np.zeros(len(piece_edge), dtype=bool)
+    if via_twin is None:
+        via_twin = np.zeros(len(piece_edge), dtype=bool)
     # Text columns are taken from their frames (pandas' string arrays), not rebuilt from
     # Python strings: a million pieces would spend seconds on that alone.
-    labels = pd.Series(np.array(["ignored", "gap", "covered"])).array  # dtype as inferred
+    labels = pd.Series(np.array(["ignored", "gap", "covered", "paired"])).array  # as inferred
     # The columns are new arrays made here: the frame takes them as they are (copy=False,
     # no consolidation into 2-D blocks), which saves copying a million rows three times.
     frame = pd.DataFrame({
@@ -294,14 +439,16 @@ def _piece_frame(network: StreetNetwork, stations: gpd.GeoDataFrame, piece_edge:
         "start_m": start,
         "end_m": end,
         "length_m": end - start,
-        "status": labels.take(np.where(demand, np.where(covered, 2, 1), 0)),
+        "status": labels.take(np.where(demand, np.where(paired, 3, np.where(covered, 2, 1)),
+                                       0)),
         "dist_m": dist,
         "station_id": _station_ids(stations["station_id"], station_row),
         "osmid": e["osmid"].to_numpy()[piece_edge],
         "highway": _take(e["highway"], piece_edge),
         "name": _take(e["name"], piece_edge),
         "component": e["component"].to_numpy()[piece_edge],
-        "demand": demand,
+        "demand": demand & ~paired,
+        "via_twin": via_twin,
         "geometry": gpd.array.GeometryArray(geoms, crs=network.crs),
     }, copy=False)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=network.crs, copy=False)

@@ -27,6 +27,7 @@ from scipy.sparse import csc_array
 from . import _route
 from ._errors import InputError
 from ._route import catchment as _catchment
+from .carriageways import fold_catchments, on_paired, paired_points, paired_spans
 from .coverage import station_distances
 from .network import StreetNetwork
 
@@ -165,17 +166,25 @@ def exact_model(
     metres, per_edge = demand_weights(network, class_weights)
     length = network.edges["length_m"].to_numpy(float)
     demand = (metres > 0) & (length > 0)
-    stations = _catchment.Covered.of(_catchment.on_edges(_catchment.site_intervals(
-        network, station_edge, station_offset_m, limit_m=limit_m), demand))
+    stations_iv = _catchment.on_edges(_catchment.site_intervals(
+        network, station_edge, station_offset_m, limit_m=limit_m), demand)
     sites = _catchment.on_edges(_catchment.site_intervals(
         network, site_edge, site_offset_m, limit_m=limit_m, progress=progress), demand)
+    # --- dual carriageways count once (stationplan.carriageways): a reach on a paired
+    # carriageway covers the twin positions of the counted one; the paired intervals are
+    # cut out below and are not demand.
+    stations_iv, sites = fold_catchments(network, stations_iv), fold_catchments(network, sites)
+    pair_edge, pair_start, pair_end = paired_spans(network)
+    # ---
+    stations = _catchment.Covered.of(stations_iv)
     dem = np.flatnonzero(demand)
     m, q = len(sites.edge), len(stations.edge)
     # Every boundary as a point (edge, position): the demand edges' ends, then the
     # candidates' intervals' starts and ends, then the stations' covered starts and ends.
-    p_edge = np.concatenate([dem, dem, sites.edge, sites.edge, stations.edge, stations.edge])
+    p_edge = np.concatenate([dem, dem, sites.edge, sites.edge, stations.edge, stations.edge,
+                             pair_edge, pair_edge])
     p_pos = np.concatenate([np.zeros(len(dem)), length[dem], sites.start, sites.end,
-                            stations.start, stations.end])
+                            stations.start, stations.end, pair_start, pair_end])
     order = np.lexsort((p_pos, p_edge))
     se, sp = p_edge[order], p_pos[order]
     new = np.ones(len(order), dtype=bool)
@@ -215,8 +224,20 @@ def exact_model(
     rows = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count,
                                                                    count) + first[rep]
     cover = _route.reach_matrix(ptr, rows.astype(np.int32 if n < 2**31 - 1 else np.int64), n)
+    if len(pair_edge):  # dual carriageways: the paired intervals are not demand
+        units, existing, cover = _without_paired(network, units, existing, cover)
+        n = len(units)
     log.info("exact siting model: %d pieces, %d sites, %d pairs", n, k, cover.nnz)
     return SitingModel(units, existing, cover, "exact")
+
+
+def _without_paired(network: StreetNetwork, units: DemandUnits, existing: np.ndarray,
+                    cover: csc_array) -> tuple[DemandUnits, np.ndarray, csc_array]:
+    """The model without its pieces on paired carriageways (counted on their twins)."""
+    keep = ~on_paired(network, units.edge_id, units.mid_m)
+    units = DemandUnits(units.edge_id[keep], units.start_m[keep], units.end_m[keep],
+                        units.weight[keep])
+    return units, existing[keep], csc_array(cover[keep])
 
 
 def units_model(
@@ -238,13 +259,57 @@ def units_model(
     """
     units = demand_units(network, resolution_m=resolution_m, class_weights=class_weights,
                          density=density)
-    existing = unit_distances(network, units, np.asarray(station_edge, dtype=np.int64),
-                              np.asarray(station_offset_m, dtype=float),
-                              limit_m=limit_m) <= limit_m + 1e-9
-    cover = coverage_matrix(network, units, np.asarray(site_edge, dtype=np.int64),
+    # dual carriageways count once: no units on paired intervals; a unit whose midpoint
+    # has a point on the paired carriageway is also reached through that point
+    units, points = _with_twin_points(network, units)
+    # the searches want points sorted by edge and position; ``order`` puts them back
+    order = np.lexsort((points.mid_m, points.edge_id))
+    sorted_points = DemandUnits(points.edge_id[order], points.start_m[order],
+                                points.end_m[order], points.weight[order])
+    existing = np.empty(len(points), dtype=bool)
+    existing[order] = unit_distances(
+        network, sorted_points, np.asarray(station_edge, dtype=np.int64),
+        np.asarray(station_offset_m, dtype=float), limit_m=limit_m) <= limit_m + 1e-9
+    cover = coverage_matrix(network, sorted_points, np.asarray(site_edge, dtype=np.int64),
                             np.asarray(site_offset_m, dtype=float), limit_m=limit_m,
                             progress=progress)
+    if len(points) > len(units):
+        existing, cover = _fold_twin_points(network, units, existing, cover, order)
     return SitingModel(units, existing, cover, "units")
+
+
+def _with_twin_points(network: StreetNetwork, units: DemandUnits
+                      ) -> tuple[DemandUnits, DemandUnits]:
+    """The units without those on paired intervals; and those units followed by (as
+    zero-length units at the points) the paired carriageway's points of their midpoints."""
+    if network.carriageways is None or len(network.carriageways) == 0:
+        return units, units
+    keep = ~on_paired(network, units.edge_id, units.mid_m)
+    units = DemandUnits(units.edge_id[keep], units.start_m[keep], units.end_m[keep],
+                        units.weight[keep])
+    _which, edge, pos = paired_points(network, units.edge_id, units.mid_m)
+    return units, DemandUnits(np.concatenate([units.edge_id, edge]),
+                       np.concatenate([units.start_m, pos]),
+                       np.concatenate([units.end_m, pos]),
+                       np.concatenate([units.weight, np.zeros(len(edge))]))
+
+
+def _fold_twin_points(network: StreetNetwork, units: DemandUnits, existing: np.ndarray,
+                      cover: csc_array, order: np.ndarray) -> tuple[np.ndarray, csc_array]:
+    """Rows of the twin points merged into their units' rows (covered if either is);
+    ``cover``'s rows are the points in ``order``."""
+    n = len(units)
+    which, _, _ = paired_points(network, units.edge_id, units.mid_m)
+    row_of = np.concatenate([np.arange(n), which])[order]
+    coo = cover.tocoo()
+    merged = csc_array((np.ones(len(coo.row), dtype=np.int8), (row_of[coo.row], coo.col)),
+                       shape=(n, cover.shape[1]))
+    merged.sum_duplicates()
+    merged.data[:] = 1
+    merged.sort_indices()
+    ex = existing[:n].copy()
+    ex[which] |= existing[n:]
+    return ex, merged
 
 
 def demand_units(

@@ -175,6 +175,13 @@ def coverage_map(
         _line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} {km})",
                     "spOther", _other_features(other, text, view), precision,
                     attribution=osm_attr)
+    # the other carriageway of a road counted once: drawn thin, labelled as such
+    paired = coverage.pieces[coverage.pieces["status"] == "paired"]
+    if len(paired):
+        km = text_in("unit.km", lang)
+        _line_layer(fmap, f"{text['paired']} ({paired['length_m'].sum() / 1000:.1f} {km})",
+                    "spOther", _other_features(paired, text, view, paired=True), precision,
+                    attribution=osm_attr)
     phases: dict[str, list[Any]] = {"before": [], "after": []}
     if before is not None:
         # today first, under the plan's layers in the layer control; hidden until chosen
@@ -228,7 +235,8 @@ def coverage_map(
         share_before = float(plan_summary["coverage_before"])
     panel = _panel_html(coverage, summary, len(ok), proposals, plan_summary, share_before,
                         text, lang, gcj02=gcj, edges=edges, show_area=outline is not None,
-                        show_other=len(other) > 0, show_phases=before is not None)
+                        show_other=len(other) > 0, show_phases=before is not None,
+                        show_paired=len(paired) > 0)
     fmap.add_child(_Call(mapjs.PANEL, fmap, panel))
     if before is not None:
         fmap.add_child(_Call(mapjs.PHASES, fmap, phases["before"], phases["after"]))
@@ -489,12 +497,14 @@ def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: Mapping[
 
 
 def _other_features(other: gpd.GeoDataFrame, text: Mapping[str, str],
-                    view: _View) -> tuple[list, list]:
-    styles = [{"color": ms.OTHER_COLOUR, "weight": 1.5, "opacity": 0.8,
-               "className": "sp-other"}]
+                    view: _View, *, paired: bool = False) -> tuple[list, list]:
+    """Streets not counted, or (``paired``) other carriageways of roads counted once."""
+    style = {"color": ms.OTHER_COLOUR, "weight": 1.5, "opacity": 0.8, "className": "sp-other"}
+    if paired:
+        style = {**style, "dashArray": "2 4", "className": "sp-paired"}
     merged = md.merge_lines(other.assign(layer=0), ["layer"])
-    return _features(view.lines(merged), [(0, text["other_legend"], None)],
-                     view.precision), styles
+    legend = text["paired_legend" if paired else "other_legend"]
+    return _features(view.lines(merged), [(0, legend, None)], view.precision), [style]
 
 
 # Demand-weight bands: a quarter of the largest density each, light to dark.
@@ -767,7 +777,8 @@ def _swatch(style: str) -> str:
 def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, proposals: Any,
                 plan: Mapping[str, Any] | None, share_before: float | None,
                 text: Mapping[str, str], lang: str, *, gcj02: bool, edges: list[float],
-                show_area: bool, show_other: bool, show_phases: bool) -> str:
+                show_area: bool, show_other: bool, show_phases: bool,
+                show_paired: bool = False) -> str:
     zh = lang == "zh"
     # summary.json's covered_share: the coverage the map draws (plan_summary's
     # coverage_after is the same exact figure)
@@ -862,6 +873,9 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
     if show_other:
         legend.append(f"<tr><td>{_swatch(f'height:2px;background:{ms.OTHER_COLOUR}')}"
                       f"</td><td>{text['other_legend']}</td></tr>")
+    if show_paired:
+        legend.append(f"<tr><td>{_swatch(f'height:0;border-top:2px dotted {ms.OTHER_COLOUR}')}"
+                      f"</td><td>{text['paired_legend']}</td></tr>")
     if show_area:
         legend.append(f"<tr><td>{_swatch(f'height:0;border-top:2px dashed {ms.AREA_COLOUR}')}"
                       f"</td><td>{text['area_legend']}</td></tr>")

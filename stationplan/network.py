@@ -25,6 +25,7 @@ from ._options import (
     CENTERLINE_SUFFIXES,
     GRAPHML_SUFFIXES,
     OSM_SUFFIXES,
+    PAIR_CARRIAGEWAYS_M,
     CenterlineOptions,
     check_option,
 )
@@ -72,6 +73,7 @@ def load_network(
     cache_dir: str | Path | None = None,
     overpass_url: str | None = None,
     nominatim_url: str | None = None,
+    pair_carriageways_m: float = PAIR_CARRIAGEWAYS_M,
 ) -> StreetNetwork:
     """Load a street network from a file, a download, or an OSMnx graph.
 
@@ -120,6 +122,9 @@ def load_network(
         Cache for downloads and built networks (default: the user cache directory).
     overpass_url, nominatim_url
         Overpass and Nominatim endpoints (default: OSMnx's public servers).
+    pair_carriageways_m
+        Largest distance in metres between the two one-way carriageways of one road that
+        count once (:mod:`stationplan.carriageways`); 0 counts both.
 
     Returns
     -------
@@ -128,6 +133,8 @@ def load_network(
     """
     travel = travel_mode(mode)
     check_option("margin_m", margin_m)
+    check_option("pair_carriageways_m", pair_carriageways_m)
+    pair = {"pair_carriageways_m": pair_carriageways_m}
     centerline = _centerline_options(centerline, split_at_crossings, join_tolerance_m,
                                      class_column, oneway_column)
     auto = _is_word(area, "auto")
@@ -180,18 +187,18 @@ def load_network(
     if graph:  # the user's graph is used whole: no margin
         net = network_from_graph(source, mode=mode)
         if auto:
-            return _with_auto_area(net, roads, what="graph")
+            return _with_auto_area(net, roads, what="graph", pair=pair)
         return with_demand(net, area=area, area_label=area_label, roads=roads,
-                           area_source=source_kind)
+                           area_source=source_kind, **pair)
     if query is not None:
         net, query_area = load_online(query, travel, margin_m=margin_m, endpoints=endpoints)
         if auto and query.kind == "place":  # a bbox, point or polygon is the user's own area
             return _with_auto_area(net, roads, what="download", within=query_area,
-                                   within_label=query.label(), margin_m=margin_m)
+                                   within_label=query.label(), margin_m=margin_m, pair=pair)
         if area is None:
             area, area_label, source_kind = query_area, query.label(), "query"
         return with_demand(net, area=area, area_label=area_label, roads=roads, margin_m=margin_m,
-                           area_source=source_kind)
+                           area_source=source_kind, **pair)
 
     clip = None if area is None else buffer_lonlat(area, margin_m)
     assert path is not None  # neither a graph nor a download, so _file_kind gave a file
@@ -212,9 +219,10 @@ def load_network(
         if kind == "osm":
             osm_areas = _read_osm_areas(path)
         return _with_auto_area(net, roads, what="osm" if kind == "osm" else "file",
-                               osm_areas=osm_areas)
+                               osm_areas=osm_areas, pair=pair)
     return with_demand(net, area=area, area_label=area_label, roads=roads,
-                       margin_m=None if area is None else margin_m, area_source=source_kind)
+                       margin_m=None if area is None else margin_m, area_source=source_kind,
+                       **pair)
 
 
 def _is_word(value: Any, word: str) -> bool:
@@ -253,7 +261,8 @@ def _place_in_file(osm_areas: Any, name: str, path: Path) -> Any:
 
 def _with_auto_area(net: StreetNetwork, roads: RoadClasses | None, *, what: str,
                     osm_areas: Any = None, within: Any = None, within_label: str | None = None,
-                    margin_m: float | None = None) -> StreetNetwork:
+                    margin_m: float | None = None, pair: dict[str, float] | None = None
+                    ) -> StreetNetwork:
     """Mark the demand inside the built-up area derived from the data (``area="auto"``)."""
     from .area import built_up_area
 
@@ -267,13 +276,13 @@ def _with_auto_area(net: StreetNetwork, roads: RoadClasses | None, *, what: str,
     if geom is None:
         area, label = (within, within_label) if within is not None else (None, None)
         out = with_demand(net, area=area, area_label=label, roads=roads, area_source="auto",
-                          margin_m=margin_m if area is not None else None)
+                          margin_m=margin_m if area is not None else None, **(pair or {}))
         log.info("planning area: the whole network (%.1f km of streets): too small or too "
                  "sparse to tell the built-up area from the country; --area FILE to limit it",
                  out.total_length_m / 1000)
         return out
     out = with_demand(net, area=geom, area_label="auto", roads=roads, area_source="auto",
-                      margin_m=margin_m)
+                      margin_m=margin_m, **(pair or {}))
     km2, demand_km, total_km = (out.demand.area_km2 or 0.0, out.demand_length_m / 1000,
                                 out.total_length_m / 1000)
     if what == "osm":
@@ -462,13 +471,15 @@ def network_from_graph(
                 "tags": _edge_tags(row),
                 "fwd": True,
                 "bwd": False,
+                # OSMnx keeps a one-way way's edges in its travel direction only
+                "oneway": 1 if _truthy(getattr(row, "oneway", False)) else 0,
             }
         elif (row.u, row.v) == (seg["v"], seg["u"]) or row.u == row.v:
             seg["bwd"] = True
     # A bidirectional mode (walk) ignores the directions the graph was built with.
     ways = [
         (s["osmid"], s["tags"], [s["u"], s["v"]], s["geometry"], True,
-         s["bwd"] or travel.bidirectional)
+         s["bwd"] or travel.bidirectional, 0 if s["bwd"] else s["oneway"])
         for s in segments.values()
     ]
     coords = {
@@ -501,10 +512,19 @@ def _first(value: Any) -> int:
         return -1
 
 
+def _truthy(value: Any) -> bool:
+    """An OSMnx boolean attribute, which GraphML may give as text."""
+    if isinstance(value, list):
+        value = value[0] if value else False
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    return bool(value) if isinstance(value, bool | np.bool_ | int) else False
+
+
 def _edge_tags(row: Any) -> dict[str, str]:
     tags = {}
     for key in ("highway", "area", "access", "service", "foot", "bicycle", "name", "junction",
-                "ref", "footway"):
+                "ref", "footway", "dual_carriageway"):
         value = getattr(row, key, None)
         if isinstance(value, list):
             value = value[0] if value else None

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # no longer draw it. The GeoJSON layers and the PNG still hold everything.
 MAP_MAX_PIECES = 2_000_000
 _PIECE_COLUMNS = ["edge_id", "start_m", "end_m", "length_m", "status", "dist_m", "station_id",
-                  "osmid", "highway", "name", "component"]
+                  "osmid", "highway", "name", "component", "via_twin"]
 
 
 def write_coverage_outputs(
@@ -88,7 +88,7 @@ def write_coverage_outputs(
     out = open_out_dir(out_dir, COVERAGE_FILES, overwrite=overwrite)
     map_options = map_options or MapOptions()
     lang = map_options.lang
-    pieces = coverage.pieces[[*_PIECE_COLUMNS, "geometry"]]
+    pieces = coverage.pieces[[c for c in _PIECE_COLUMNS if c in coverage.pieces] + ["geometry"]]
     stations = coverage.stations
     texts = {
         "coverage.geojson": geojson_text(pieces),

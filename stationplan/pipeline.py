@@ -686,7 +686,7 @@ def _load(network: Any, opts: NetworkOptions, *, default_margin_m: float) -> Str
         margin_m=default_margin_m if opts.margin_m is None else opts.margin_m,
         roads=BRIEF_ROAD_CLASSES if opts.roads is None else opts.roads,
         centerline=opts.centerline, cache_dir=opts.cache_dir, overpass_url=opts.overpass_url,
-        nominatim_url=opts.nominatim_url,
+        nominatim_url=opts.nominatim_url, pair_carriageways_m=opts.pair_carriageways_m,
     )
 
 

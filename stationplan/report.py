@@ -30,6 +30,7 @@ from ._paths import input_file, shown_source
 from ._route import catchment as ct
 from ._text import plain_text
 from ._version import __version__
+from .carriageways import fold_catchments
 from .coverage import Coverage
 from .gaps import gap_areas
 from .services import service_audit
@@ -125,7 +126,7 @@ def district_table(coverage: Coverage, districts: gpd.GeoDataFrame) -> dict[str,
         for streets in no district).
     """
     crs = coverage.network.crs
-    pieces = coverage.pieces[coverage.pieces["status"] != "ignored"]
+    pieces = coverage.pieces[coverage.pieces["status"].isin(["covered", "gap"])]
     geoms = pieces.geometry.to_numpy()
     covered = (pieces["status"] == "covered").to_numpy()
     tree = shapely.STRtree(geoms)
@@ -169,9 +170,9 @@ def sole_coverage(coverage: Coverage) -> dict[str, Any]:
     ok = st[st["status"] == "ok"].reset_index(drop=True)
     e = network.edges
     metres = (e["demand"].to_numpy(bool) if "demand" in e else np.ones(len(e), bool)).astype(float)
-    iv = ct.on_edges(ct.site_intervals(network, ok["edge_id"].to_numpy(np.int64),
-                                       ok["offset_m"].to_numpy(float),
-                                       limit_m=coverage.rule.limit_m), metres > 0)
+    iv = fold_catchments(network, ct.on_edges(ct.site_intervals(
+        network, ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float),
+        limit_m=coverage.rule.limit_m), metres > 0))
     per, pieces = ct.sole_coverage(iv, metres, len(ok))
     names = e["name"].to_numpy()[pieces.edge]
     frame = pd.DataFrame({"site": pieces.site, "name": names,

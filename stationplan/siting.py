@@ -28,6 +28,7 @@ from ._figures import round_m, share
 from ._options import MIN_GAIN_M, MIN_SPACING_M, SPACING, TOLERANCE_M, check_plan_options
 from ._solve import certificate as _certificate
 from ._solve import solver as _solver
+from .carriageways import road_positions
 from .coverage import CoverageRule
 from .demand import SitingModel, exact_model, units_model
 from .network import StreetNetwork
@@ -491,7 +492,24 @@ def _near_existing(network: StreetNetwork, cand: gpd.GeoDataFrame, stations: gpd
         return cast(np.ndarray, d < spacing_m)  # many query points: an array of distances
     dist = _site_distances(network, stations["edge_id"].to_numpy(np.int64),
                            stations["offset_m"].to_numpy(float), cand, spacing_m, min_only=True)
+    road_cand, road_st = _on_road(network, cand), _on_road(network, stations)
+    if road_cand is not None or road_st is not None:  # dual carriageways, as in _conflicts
+        road_cand = cand if road_cand is None else road_cand
+        road_st = stations if road_st is None else road_st
+        dist = np.minimum(dist, _site_distances(
+            network, road_st["edge_id"].to_numpy(np.int64),
+            road_st["offset_m"].to_numpy(float), road_cand, spacing_m, min_only=True))
     return dist < spacing_m
+
+
+def _on_road(network: StreetNetwork, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """``sites`` with positions on paired carriageways moved to their twin positions
+    (:func:`~stationplan.carriageways.road_positions`); ``None`` if none moves."""
+    edge, off = sites["edge_id"].to_numpy(np.int64), sites["offset_m"].to_numpy(float)
+    r_edge, r_off = road_positions(network, edge, off)
+    if np.array_equal(r_edge, edge) and np.array_equal(r_off, off):
+        return None
+    return sites.assign(edge_id=r_edge, offset_m=r_off)
 
 
 def _conflicts(network: StreetNetwork, cand: gpd.GeoDataFrame, spacing_m: float,
@@ -504,6 +522,13 @@ def _conflicts(network: StreetNetwork, cand: gpd.GeoDataFrame, spacing_m: float,
     else:
         pairs = _site_distances(network, cand["edge_id"].to_numpy(np.int64),
                                 cand["offset_m"].to_numpy(float), cand, spacing_m, min_only=False)
+        # dual carriageways: sites are also as close as their positions along the road
+        # (a site on a paired carriageway measured at its twin position on the counted one)
+        road = _on_road(network, cand)
+        if road is not None:
+            pairs = np.concatenate([pairs, _site_distances(
+                network, road["edge_id"].to_numpy(np.int64), road["offset_m"].to_numpy(float),
+                road, spacing_m, min_only=False)])
     if len(pairs) == 0:
         # scipy-stubs pick the 1-D overload for a shape tuple with a dtype; this is (k, k).
         return csr_array((k, k), dtype=np.int8)  # type: ignore[return-value]

@@ -144,6 +144,11 @@ def coverage_figure(
         if len(other):
             ax.add_collection(LineCollection(_segments(other), colors=ms.OTHER_COLOUR,
                                              linewidths=0.6, zorder=1.5))
+        # the other carriageway of a road counted once: thin and dotted
+        paired = pieces.geometry.to_numpy()[(pieces["status"] == "paired").to_numpy()]
+        if len(paired):
+            ax.add_collection(LineCollection(_segments(paired), colors=ms.OTHER_COLOUR,
+                                             linewidths=0.6, linestyles="dotted", zorder=1.5))
         bands = md.distance_bands(coverage, edges)
         for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
             sel = bands.geometry.to_numpy()[bands["band"].to_numpy() == k]
@@ -165,7 +170,8 @@ def coverage_figure(
         _service_areas(ax, fig, pieces)
         _scale_bar(ax, span_x, west, south, span_y, lang)
         _legend(ax, text, edges, lang, with_proposals=proposals is not None and len(proposals) > 0,
-                with_area=outline is not None, with_other=len(other) > 0)
+                with_area=outline is not None, with_other=len(other) > 0,
+                with_paired=len(paired) > 0)
         if ms.is_osm_source(coverage.network.source):
             fig.text(0.99, 0.005, text["osm"], ha="right", va="bottom", fontsize=7,
                      color="#555555")
@@ -352,7 +358,7 @@ def _scale_bar(ax: Any, span_x: float, west: float, south: float, span_y: float,
 
 def _legend(ax: Any, text: Mapping[str, str], edges: list[float], lang: str, *,
             with_proposals: bool,
-            with_area: bool, with_other: bool) -> None:
+            with_area: bool, with_other: bool, with_paired: bool = False) -> None:
     handles: list[Any] = []
     for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
         lo = 0.0 if k == 0 else edges[k - 1]
@@ -363,6 +369,9 @@ def _legend(ax: Any, text: Mapping[str, str], edges: list[float], lang: str, *,
     if with_other:
         handles.append(Line2D([], [], color=ms.OTHER_COLOUR, linewidth=1,
                               label=text["other_legend"]))
+    if with_paired:
+        handles.append(Line2D([], [], color=ms.OTHER_COLOUR, linewidth=1, linestyle="dotted",
+                              label=text["paired_legend"]))
     handles.append(Patch(facecolor=ms.SERVICE_COLOUR, alpha=0.18, label=text["service_legend"]))
     handles.append(Line2D([], [], marker="o", linestyle="none", markersize=7,
                           markerfacecolor=ms.STATION_COLOUR, markeredgecolor="white",

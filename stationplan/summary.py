@@ -31,7 +31,7 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         of the demand streets. Each key is documented in ``docs/outputs.md``.
     """
     all_pieces = coverage.pieces
-    pieces = all_pieces[all_pieces["status"] != "ignored"]
+    pieces = all_pieces[all_pieces["status"].isin(["covered", "gap"])]
     stations = coverage.stations
     total = float(pieces["length_m"].sum())
     covered = coverage.covered_m
@@ -87,7 +87,15 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         "by_road_class": by_class,
         "demand": {
             **coverage.network.demand.describe(),
-            "ignored_m": round_m(float(all_pieces["length_m"].sum()) - total),
+            "ignored_m": round_m(float(all_pieces.loc[all_pieces["status"] == "ignored",
+                                                      "length_m"].sum())),
+            # dual carriageways count once: the metres counted on the other carriageway
+            "carriageway_pairs": int(coverage.network.stats.get("carriageway_pairs", 0)),
+            "paired_m": round_m(float(all_pieces.loc[all_pieces["status"] == "paired",
+                                                     "length_m"].sum())),
+            "covered_via_twin_m": round_m(float(all_pieces.loc[
+                all_pieces["via_twin"], "length_m"].sum()) if "via_twin" in all_pieces
+                else 0.0),
         },
         "islands": _plain(coverage.network.islands()),
         "stations": per_station,

@@ -402,7 +402,7 @@ def weighted_coverage(density: DemandDensity, pieces: pd.DataFrame) -> dict[str,
         ``total_weight``, ``covered_weight``, ``covered_share_weighted`` and, for
         comparison, ``covered_share_length``.
     """
-    p = pieces[pieces["status"] != "ignored"]
+    p = pieces[pieces["status"].isin(["covered", "gap"])]  # the demand, each road once
     w = density.integral(p["edge_id"].to_numpy(), p["start_m"].to_numpy(), p["end_m"].to_numpy())
     cov = (p["status"] == "covered").to_numpy()
     total, covered = float(w.sum()), float(w[cov].sum())

@@ -67,7 +67,9 @@ def test_area_in_gauss_kruger_cuts_edges_at_the_boundary(tmp_path):
     area_file = tmp_path / "area_gk117.gpkg"
     area.to_file(area_file, engine="pyogrio")
 
-    net = sp.load_network(path, area=area_file, margin_m=300, roads=sp.RoadClasses())
+    # both carriageways of a dual carriageway counted, as the reference below counts them
+    net = sp.load_network(path, area=area_file, margin_m=300, roads=sp.RoadClasses(),
+                          pair_carriageways_m=0)
     # independent: the whole network's streets intersected with the area polygon
     disc = area.to_crs(whole.crs).geometry.iloc[0]
     inside = shapely.intersection(whole.edges.geometry.to_numpy(), disc)
@@ -131,14 +133,20 @@ def test_network_command_writes_gpkg_and_summary(tmp_path, capsys):
     assert main(["network", str(path), "--area", str(area_file), "--out", str(out), "--quiet"]) == 0
     assert "islands" in capsys.readouterr().out
     layers = {name for name, _ in __import__("pyogrio").list_layers(out / "network.gpkg")}
-    assert layers == {"edges", "nodes", "area"}
+    # and the dual carriageways counted once (tests/test_carriageways.py)
+    assert layers == {"edges", "nodes", "area", "carriageway_pairs"}
     edges = gpd.read_file(out / "network.gpkg", layer="edges", engine="pyogrio")
     summary = json.loads((out / "network_summary.json").read_text(encoding="utf-8"))
     assert summary["edges"] == len(edges)
     assert summary["total_m"] == pytest.approx(edges.geometry.length.sum(), rel=1e-9)
     by_class = summary["by_road_class"]
     assert sum(c["total_m"] for c in by_class.values()) == pytest.approx(summary["total_m"])
-    assert summary["demand_m"] == pytest.approx(edges.loc[edges["demand"], "length_m"].sum())
+    # the paired carriageways' lines (the layer) are the demand counted on their twins
+    pairs = gpd.read_file(out / "network.gpkg", layer="carriageway_pairs", engine="pyogrio")
+    assert summary["carriageway_pairs"]["paired_m"] == pytest.approx(
+        pairs.geometry.length.sum(), rel=1e-6)
+    assert summary["demand_m"] == pytest.approx(
+        edges.loc[edges["demand"], "length_m"].sum() - pairs.geometry.length.sum(), rel=1e-6)
     assert {"count", "length_m", "demand_m"} <= set(summary["islands"])
     assert summary["demand"]["area_margin_m"] == 500
     assert main(["network", str(path), "--out", str(out), "--quiet"]) == 2  # no clobbering

@@ -122,8 +122,10 @@ def test_centerline_export_reloads_with_the_same_figures(name, mode, tmp_path):
     # every class served: the export keeps highway values, not OSM's subtags (service:alley)
     osm = sp.load_network(shared_osm(name), mode=mode, roads=sp.RoadClasses())
     e = osm.edges.to_crs(GK_114)
+    # the ways' own one-way tags (in walk mode too: they pair the dual carriageways)
     roads = e[["highway", "name", "geometry"]].assign(
-        oneway=np.where(osm.edges["fwd"] & ~osm.edges["bwd"], "yes", "no"))
+        oneway=np.select([osm.edges["oneway"] > 0, osm.edges["oneway"] < 0], ["yes", "-1"],
+                         "no"))
     path = _save(roads, tmp_path / "centerlines_gk114.gpkg")
     cl = sp.load_network(path, mode=mode, roads=sp.RoadClasses())
     assert cl.crs == osm.crs

@@ -222,8 +222,9 @@ def _helsinki():
     ids=["helsinki-walk", "guixi-walk", "chengdu-walk", "shenzhen-bike"],
 )
 def test_real_extract_matches_networkx(source, mode, tmp_path):
-    # the reference counts every street, so every class is served
-    net = sp.load_network(source(), mode=mode, roads=sp.RoadClasses())
+    # the reference counts every street, so every class is served and both carriageways
+    # of a dual carriageway count (test_carriageways checks counting them once)
+    net = sp.load_network(source(), mode=mode, roads=sp.RoadClasses(), pair_carriageways_m=0)
     stations = sp.snap_stations(net, sp.read_stations(_random_stations(net, 30, 7, tmp_path)))
     rule = sp.CoverageRule(radius_m=500, max_minutes=None)
     cov = sp.compute_coverage(net, stations, rule=rule)

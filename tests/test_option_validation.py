@@ -36,6 +36,7 @@ BAD = {
     "--max-snap-m": (RULE, POSITIVE),
     "--margin-m": (NETWORK, NON_NEGATIVE),
     "--join-tolerance-m": (NETWORK, NON_NEGATIVE),
+    "--carriageway-pair-m": (NETWORK, [*NON_NEGATIVE, "201"]),
     # the rules a new site must meet: the same options in plan and check
     "--min-gain-m": (("plan", "check", "report"), NON_NEGATIVE),
     "--min-spacing-m": (("plan", "check", "report"), NON_NEGATIVE),
@@ -202,6 +203,9 @@ NOT_NUMBERS = [NAN, INF, -INF, -1.0, "5", True]
 API = [
     ("margin_m", lambda v, **_: sp.NetworkOptions(margin_m=v), []),
     ("margin_m", lambda v, **_: sp.load_network(hand_graph(), margin_m=v), [None]),
+    ("pair_carriageways_m", lambda v, **_: sp.NetworkOptions(pair_carriageways_m=v), [None, 201]),
+    ("pair_carriageways_m",
+     lambda v, **_: sp.load_network(hand_graph(), pair_carriageways_m=v), [None, 201]),
     ("join_tolerance_m", lambda v, **_: sp.CenterlineOptions(join_tolerance_m=v), [None]),
     ("max_snap_m", lambda v, **_: sp.StationOptions(max_snap_m=v), [0, None]),
     ("max_snap_m", lambda v, hand, **_: sp.snap_stations(hand[0], hand[1], max_snap_m=v), [0]),

@@ -46,8 +46,9 @@ def test_readme_api_block_gives_the_cli_figures(tmp_path, monkeypatch):
     # the stage-by-stage block: same figures, computed without the pipeline
     assert json.loads(json.dumps(namespace["summary"])) == cli
     assert namespace["run"].summary == namespace["summary"]
-    # the brief's road classes in the built-up area (--area auto, the default): 28.1 %;
-    # the whole extract (--area none) gives 22.1 %, and every class there 21.7 %
+    # the brief's road classes in the built-up area (--area auto, the default), each dual
+    # carriageway counted once: SHARE %; the whole extract (--area none) gives 23.2 % (22.1 %
+    # counting both carriageways), and every class there 21.7 %
     assert cli["demand"]["area"] == "auto"
     assert "sp-area" in (cli_out / "coverage_map.html").read_text(encoding="utf-8")  # outline
     assert round(100 * cli["covered_share"], 1) == 28.1

@@ -111,6 +111,9 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "%.1f 公里（共 %.1f 公里）；整个路网用 --area none，自己的范围用 --area 文件",
     "demand: %.1f of %.1f km of streets%s; road classes not served: %s":
         "应覆盖街道：%.1f 公里（共 %.1f 公里）%s；不需服务的道路等级：%s",
+    "dual carriageways: %d stretches where two one-way carriageways run side by side count "
+    "once; %.1f km of demand counted on the other carriageway":
+        "双幅路：%d 段两幅单向车道并行，只计一次；%.1f 公里按对侧车道计入",
     "%s: coordinates read as %s (%s); the file says %s":
         "%s：按 %s 读取坐标（%s）；文件自身写的是 %s",
     "no street is demand: none inside the area has a served road class (served: %s); check "
@@ -353,6 +356,8 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
                   "bd09、cgcs2000 或 EPSG:<代码>",
     "--margin-m": "规划范围外保留的街道宽度，米，>= 0，用于连通路径（默认：覆盖距离上限；"
                   "network 命令为 500）",
+    "--carriageway-pair-m": "同一条道路的两幅单向车道（同名或同编号、方向相反、并行）相距不超过"
+                            "此米数时只计一次；0 表示两侧都计（默认：40）",
     "--serve": "需要服务的道路等级，逗号分隔，或 all（默认：主干路、次干路、支路、街巷等"
                "OSM 等级）",
     "--ignore": "只用于通行、不算缺口的道路等级（默认：人行道、人行横道）",

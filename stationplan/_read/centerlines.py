@@ -143,8 +143,9 @@ def read_centerlines(
         raise MissingDataError(msg)
     utm = lonlat.estimate_utm_crs()
     xy_lines = lonlat.to_crs(utm).geometry.to_numpy()
-    directions = (np.array([oneway_direction(v) for v in lonlat[one_col]]) if one_col and
-                  not travel.bidirectional else np.zeros(len(lonlat), dtype=int))
+    tagged = (np.array([oneway_direction(v) for v in lonlat[one_col]]) if one_col
+              else np.zeros(len(lonlat), dtype=int))
+    directions = np.zeros_like(tagged) if travel.bidirectional else tagged
     coords = []
     for geom, d in zip(xy_lines, directions, strict=True):
         xy = shapely.get_coordinates(geom)
@@ -156,6 +157,8 @@ def read_centerlines(
     names = lonlat[name_col].to_numpy()[long_enough] if name_col else [None] * len(coords)
     classes = [classes[i] for i in long_enough]
     one_way = directions[long_enough] != 0
+    # the tagged direction relative to the coordinates kept (reversed where travel is)
+    along = np.where(one_way, 1, tagged[long_enough])
 
     lines, stats = _node(coords, join_tolerance_m, split_at_crossings)
     segments, node_xy = _segments(lines)
@@ -168,7 +171,8 @@ def read_centerlines(
         geom = shapely.linestrings(np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
         tags = {"highway": classes[line], "name": cell_text(names[line]) or None}
         tags = {k: v for k, v in tags.items() if v}
-        out.append((int(rows[line]), tags, [a + 1, b + 1], geom, True, not one_way[line]))
+        out.append((int(rows[line]), tags, [a + 1, b + 1], geom, True, not one_way[line],
+                    int(along[line])))
     stats = {"features_in_file": len(frame), "lines_dropped_by_mode": dropped_by_mode,
              "one_way_lines": int(one_way.sum()), **stats}
     log.info("%s: moved %d line ends onto other ends within %.2f m, joined %d ends lying on "

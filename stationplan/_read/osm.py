@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 _KEEP_TAGS = (
     "highway", "name", "oneway", "junction", "ref", "service", "access", "area", "foot",
     "bicycle", "footway", "sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right",
-    "motor_vehicle", "motorcar",
+    "motor_vehicle", "motorcar", "dual_carriageway",
 )
 
 Ways = list[tuple[int, dict[str, str], list[int]]]

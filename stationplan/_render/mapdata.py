@@ -123,8 +123,12 @@ def distance_bands(coverage: Coverage, edges_m: list[float]) -> gpd.GeoDataFrame
     # Band edges strictly inside a piece's distance range cut it.
     inner = (edges[None, :] > near[:, None] + _EPS_M) & (edges[None, :] < far[:, None] - _EPS_M)
     inner &= (direction != 0)[:, None]
+    # a piece covered via its twin carriageway is drawn in the band of its twin's distance
+    via = (cov["via_twin"].to_numpy(dtype=bool) if "via_twin" in cov
+           else np.zeros(len(cov), dtype=bool))
+    inner &= ~via[:, None]
     n_cuts = inner.sum(axis=1)
-    mid = near + length / 2
+    mid = np.where(via, near, near + length / 2)
     band = np.minimum(np.searchsorted(edges, np.nan_to_num(mid), side="right"), last)
 
     geoms = cov.geometry.to_numpy()

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 
 from .._io import atomic_write_text, json_text
 from .._outdir import NETWORK_FILES, open_out_dir
 from .._streets import StreetNetwork
+from ..carriageways import pair_layer
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +43,20 @@ def network_summary(network: StreetNetwork) -> dict[str, Any]:
     e = network.edges
     classes = (e["road_class"] if "road_class" in e else e["highway"]).fillna("unknown")
     demand = e["demand"] if "demand" in e else e["length_m"] > -1
+    # dual carriageways count once: the paired metres are not demand
+    pairs = network.carriageways
+    paired = (np.bincount(pairs["edge_id"].to_numpy(np.int64),
+                          weights=(pairs["end_m"] - pairs["start_m"]).to_numpy(float),
+                          minlength=len(e)) if pairs is not None and len(pairs)
+              else np.zeros(len(e)))
     by_class = {}
     for cls in sorted(classes.unique()):
         sel = classes == cls
         by_class[cls] = {
             "edges": int(sel.sum()),
             "total_m": float(e.loc[sel, "length_m"].sum()),
-            "demand_m": float(e.loc[sel & demand, "length_m"].sum()),
+            "demand_m": float(e.loc[sel & demand, "length_m"].sum()
+                              - paired[sel.to_numpy()].sum()),
         }
     return {
         "stationplan_version": __version__,
@@ -60,11 +69,25 @@ def network_summary(network: StreetNetwork) -> dict[str, Any]:
         "one_way_edges": int((e["fwd"] != e["bwd"]).sum()),
         "total_m": network.total_length_m,
         "demand_m": network.demand_length_m,
+        "carriageway_pairs": _pair_summary(network),
         "demand": network.demand.describe(),
         "by_road_class": by_class,
         "islands": network.islands(),
         "loading": dict(network.stats),
     }
+
+
+def _pair_summary(network: StreetNetwork) -> dict[str, Any]:
+    """Dual carriageways counted once: stretches, metres not counted twice, roads."""
+    pairs = network.carriageways
+    if pairs is None or len(pairs) == 0:
+        return {"stretches": 0, "paired_m": 0.0, "roads": []}
+    metres = (pairs["end_m"] - pairs["start_m"]).groupby(
+        pairs["name"].fillna(pairs["ref"]).fillna("")).sum()
+    return {"stretches": int(pairs["run"].nunique()),
+            "paired_m": float(metres.sum()),
+            "roads": [{"name": str(k), "paired_m": float(v)}
+                      for k, v in metres.sort_index().items()]}
 
 
 def write_network(
@@ -97,6 +120,9 @@ def write_network(
         with _fixed_gpkg_date():
             network.edges.to_file(tmp, layer="edges", driver="GPKG", engine="pyogrio")
             network.nodes.to_file(tmp, layer="nodes", driver="GPKG", engine="pyogrio")
+            pairs = pair_layer(network)
+            if len(pairs):  # dual carriageways counted once: the side not counted
+                pairs.to_file(tmp, layer="carriageway_pairs", driver="GPKG", engine="pyogrio")
             if network.demand.area is not None:
                 area = gpd.GeoDataFrame({"name": [network.demand.area_label]},
                                         geometry=[network.demand.area], crs=4326)
