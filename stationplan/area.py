@@ -620,9 +620,13 @@ def with_demand(
     stats["carriageway_pairs"] = int(pairs["run"].nunique())
     stats["paired_m"] = paired_m
     not_served = sorted(c or "unknown" for c, ok in served_by_class.items() if not ok)
-    log.info("demand: %.1f of %.1f km of streets%s; road classes not served: %s",
-             demand_m / 1000, edges["length_m"].sum() / 1000,
-             f" inside {area_label}" if area_label else "", ", ".join(not_served) or "none")
+    total_km, unserved = edges["length_m"].sum() / 1000, ", ".join(not_served) or "none"
+    if area_label and area_source != "auto":  # the auto area has its own line (network.py)
+        log.info("demand: %.1f of %.1f km of streets inside %s; road classes not served: %s",
+                 demand_m / 1000, total_km, area_label, unserved)
+    else:
+        log.info("demand: %.1f of %.1f km of streets; road classes not served: %s",
+                 demand_m / 1000, total_km, unserved)
     if len(pairs):
         log.info("dual carriageways: %d stretches where two one-way carriageways run "
                  "side by side count once; %.1f km of demand counted on the other "

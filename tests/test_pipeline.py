@@ -47,11 +47,11 @@ def test_readme_api_block_gives_the_cli_figures(tmp_path, monkeypatch):
     assert json.loads(json.dumps(namespace["summary"])) == cli
     assert namespace["run"].summary == namespace["summary"]
     # the brief's road classes in the built-up area (--area auto, the default), each dual
-    # carriageway counted once: SHARE %; the whole extract (--area none) gives 23.2 % (22.1 %
+    # carriageway counted once: 29.1 %; the whole extract (--area none) gives 23.2 % (22.1 %
     # counting both carriageways), and every class there 21.7 %
     assert cli["demand"]["area"] == "auto"
     assert "sp-area" in (cli_out / "coverage_map.html").read_text(encoding="utf-8")  # outline
-    assert round(100 * cli["covered_share"], 1) == 28.1
+    assert round(100 * cli["covered_share"], 1) == 29.1
 
 
 @pytest.fixture

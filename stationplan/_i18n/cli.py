@@ -109,8 +109,10 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "the whole network, --area FILE for your own":
         "规划范围：仅由街道密度推算的建成区（%.1f 平方公里；数据源没有用地和建筑信息）：应覆盖街道 "
         "%.1f 公里（共 %.1f 公里）；整个路网用 --area none，自己的范围用 --area 文件",
-    "demand: %.1f of %.1f km of streets%s; road classes not served: %s":
-        "应覆盖街道：%.1f 公里（共 %.1f 公里）%s；不需服务的道路等级：%s",
+    "demand: %.1f of %.1f km of streets inside %s; road classes not served: %s":
+        "应覆盖街道：%.1f 公里（共 %.1f 公里，范围 %s）；不需服务的道路等级：%s",
+    "demand: %.1f of %.1f km of streets; road classes not served: %s":
+        "应覆盖街道：%.1f 公里（共 %.1f 公里）；不需服务的道路等级：%s",
     "dual carriageways: %d stretches where two one-way carriageways run side by side count "
     "once; %.1f km of demand counted on the other carriageway":
         "双幅路：%d 段两幅单向车道并行，只计一次；%.1f 公里按对侧车道计入",
