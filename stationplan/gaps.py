@@ -7,11 +7,13 @@ of a coverage into such **runs**:
 - pieces that touch inside an edge (where the nearest station changes) are one run;
 - at a junction, pieces continue as one run when they belong to the same street (the
   same name; unnamed streets: the same road class) and the junction is not a **major
-  junction** for that street. A junction is major when another street meets there that
-  is named or of a main class (:data:`MAJOR_CLASSES`: tertiary or above, with their
-  slip roads). So a named street splits wherever another named street or an unnamed
-  main road meets it, not where an unnamed alley or residential street does;
-- a run stops where its street's name or (unnamed) class changes.
+  junction** for that street. A junction is major when another named street meets
+  there. So a named street splits wherever another named street meets it, not where an
+  unnamed road does (its ends could only be told by the named streets around it);
+- a run stops where its street's name or (unnamed) class changes;
+- a run no longer than :data:`BOX_M` with both ends at one cross street lies inside the
+  crossing of a dual-carriageway street: it joins the longest run of its street it
+  touches.
 
 Each run is described from its two ends by the **cross streets** there: at an end, the
 nearest junction along the streets (walking both ways, one-way rules aside) where a
@@ -46,12 +48,12 @@ from .network import StreetNetwork
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AREA_COLUMNS", "GAP_COLUMNS", "MAJOR_CLASSES", "find_gaps", "gap_areas"]
+__all__ = ["AREA_COLUMNS", "BOX_M", "GAP_COLUMNS", "find_gaps", "gap_areas"]
 
 _MAX_NAMES = 8  # street names listed per gap area
-# Road classes (OSM ``highway``, ``_link`` stripped) whose junctions split a run even
-# when unnamed: the streets a field team finds on any map.
-MAJOR_CLASSES = frozenset({"motorway", "trunk", "primary", "secondary", "tertiary"})
+# A run this long or shorter with both ends at one cross street lies inside the crossing
+# of a dual-carriageway street (two carriageways up to 40 m apart, and their slip lanes).
+BOX_M = 80.0
 
 GAP_COLUMNS = ("gap_id", "street", "named", "from_street", "from_m", "to_street", "to_m",
                "length_m", "pieces", "farthest_m", "farthest_more_than_m", "farthest_lon",
@@ -121,7 +123,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     edge = gap["edge_id"].to_numpy()
     a, b, n_points = _piece_ends(coverage, gap)
     street = _street_keys(names, classes)
-    run = _runs(network, names, classes, street, edge, a, b, n_points)
+    run = _runs(network, names, street, edge, a, b, n_points)
     area = _components(a, b, n_points)
     geoms = gap.geometry.to_numpy()
     rep = gpd.GeoSeries(shapely.line_interpolate_point(geoms, 0.5, normalized=True),
@@ -135,6 +137,12 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
                      np.concatenate([edge, edge]),
                      np.concatenate([gap["start_m"].to_numpy(), gap["end_m"].to_numpy()]))
     cross = _cross_streets(network, names, ends)
+    run = _merge_boxes(run, cross, length, street[edge], a, b)
+    if len(np.unique(run)) < len(cross):  # some merged: their ends are new
+        ends = _run_ends(run, a, b, np.concatenate([start_xy, end_xy]),
+                         np.concatenate([edge, edge]),
+                         np.concatenate([gap["start_m"].to_numpy(), gap["end_m"].to_numpy()]))
+        cross = _cross_streets(network, names, ends)
     component = gap["component"].to_numpy()
     rows = []
     for r in range(int(run.max()) + 1):
@@ -300,14 +308,15 @@ def _class_value(value: object) -> str:
     return text_value.removesuffix("_link")
 
 
-def _runs(network: StreetNetwork, names: StreetNames, classes: pd.Series, street: np.ndarray,
+def _runs(network: StreetNetwork, names: StreetNames, street: np.ndarray,
           edge: np.ndarray, a: np.ndarray, b: np.ndarray, n_points: int) -> np.ndarray:
     """Label gap pieces by run (see the module's docstring)."""
     edges = network.edges
     n_nodes = len(network.nodes)
-    # Per node, the streets that make a junction major: named, or of a main class.
-    landmark = (names.edge_name >= 0) | np.array(
-        [_class_value(x) in MAJOR_CLASSES for x in classes], dtype=bool)
+    # Per node, the streets that make a junction major: the named ones (a field team finds
+    # them on the ground and on any map; an unnamed crossing could not be told apart from
+    # the next, so the runs' ends are described by named streets only).
+    landmark = names.edge_name >= 0
     node = np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()])
     key = np.concatenate([street, street])
     mark = np.concatenate([landmark, landmark])
@@ -330,6 +339,40 @@ def _runs(network: StreetNetwork, names: StreetNames, classes: pd.Series, street
     combo = np.unique(np.column_stack([point_key, np.where(at_node, key_end, 0)]), axis=0,
                       return_inverse=True)[1].ravel()
     return _components(combo[:m], combo[m:], int(combo.max()) + 1)
+
+
+def _merge_boxes(run: np.ndarray, cross: list[Any], length: np.ndarray, key: np.ndarray,
+                 a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Join each run that lies wholly inside one crossing of a dual-carriageway street
+    (both its ends at that street, at most :data:`BOX_M` long) to the longest run of its
+    own street it touches, and number the runs 0, 1, ... again.
+
+    Crossing a street with two carriageways cuts the crossing street twice, a few metres
+    apart: the stretch between them is not a stretch a field team walks on its own.
+    """
+    n_runs = int(run.max()) + 1
+    run_len = np.bincount(run, weights=length, minlength=n_runs)
+    run_key = np.full(n_runs, -1, dtype=np.int64)
+    run_key[run] = key
+    box = [r for r in range(n_runs)
+           if run_len[r] <= BOX_M and cross[r][0][0] is not None
+           and cross[r][0][0] == cross[r][1][0] and max(cross[r][0][1], cross[r][1][1]) <= 1e-3]
+    if not box:
+        return run
+    target = np.arange(n_runs)
+    point_runs: dict[int, set[int]] = {}
+    for p_, r in zip(np.concatenate([a, b]), np.concatenate([run, run]), strict=True):
+        point_runs.setdefault(int(p_), set()).add(int(r))
+    for r in box:
+        mine = np.flatnonzero(run == r)
+        near = set().union(*(point_runs[int(p_)] for p_ in np.concatenate([a[mine], b[mine]])))
+        near = {o for o in near if o != r and run_key[o] == run_key[r]}
+        if near:
+            target[r] = max(near, key=lambda o: (run_len[o], -o))
+    # follow chains of boxes to a run that is not merged away
+    for _ in range(len(box)):
+        target = target[target]
+    return np.unique(target[run], return_inverse=True)[1]
 
 
 def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray,
