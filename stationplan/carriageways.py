@@ -432,7 +432,7 @@ def fold_intervals(pairs: pd.DataFrame, edge: np.ndarray, start: np.ndarray, end
     if len(pairs) == 0 or len(edge) == 0:
         return group, edge, start, end
     rows, iv, count = overlaps(pairs, edge, start, end)
-    order, p_a, p_b = _sorted_rows(pairs)
+    order, p_a, p_b = sorted_rows(pairs)
     # the parts off every paired interval: between the overlapping rows (in edge order)
     first = np.ones(len(rows), dtype=bool)
     first[1:] = iv[1:] != iv[:-1]
@@ -461,7 +461,7 @@ def fold_intervals(pairs: pd.DataFrame, edge: np.ndarray, start: np.ndarray, end
     return key // n_e, key % n_e, s, t
 
 
-def _sorted_rows(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sorted_rows(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pair rows in (edge, start) order: the order, and their starts and ends in it."""
     p_edge = pairs["edge_id"].to_numpy(np.int64)
     a, b = pairs["start_m"].to_numpy(float), pairs["end_m"].to_numpy(float)
@@ -502,10 +502,10 @@ def overlaps(pairs: pd.DataFrame, edge: np.ndarray, start: np.ndarray, end: np.n
     -------
     rows, which, count
         Per (interval, row) overlap: the row's position in (edge, start) order
-        (:func:`_sorted_rows`) and the interval's index; and per interval the number of
+        (:func:`sorted_rows`) and the interval's index; and per interval the number of
         rows it overlaps (the overlaps come in interval order, then row order).
     """
-    order, p_a, p_b = _sorted_rows(pairs)
+    order, p_a, p_b = sorted_rows(pairs)
     p_edge = pairs["edge_id"].to_numpy(np.int64)[order]
     first = _lex_rank(p_edge, p_b, edge, start, inclusive=True)  # rows ending by start
     last = _lex_rank(p_edge, p_a, edge, end, inclusive=False)  # rows starting before end

@@ -297,7 +297,7 @@ def _count_roads_once(
     Returns the piece arrays (edge, start, end, dist, station index, covered) and two
     flags per piece: paired, via_twin.
     """
-    from .carriageways import _sorted_rows, overlaps, row_at, twin_positions
+    from .carriageways import sorted_rows, overlaps, row_at, twin_positions
 
     pairs = network.carriageways
     prep = _route.routing(network)
@@ -315,7 +315,7 @@ def _count_roads_once(
     # the twin positions of the covered paired pieces, row by row (each row maps linearly)
     lit = np.flatnonzero(paired & covered)
     rows, which, _ = overlaps(pairs, piece_edge[lit], start[lit], end[lit])
-    order, p_a, p_b = _sorted_rows(pairs)
+    order, p_a, p_b = sorted_rows(pairs)
     hit = lit[which]
     lo, hi = np.maximum(start[hit], p_a[rows]), np.minimum(end[hit], p_b[rows])
     use = hi - lo > _EPS_M
