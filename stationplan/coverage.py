@@ -297,7 +297,7 @@ def _count_roads_once(
     Returns the piece arrays (edge, start, end, dist, station index, covered) and two
     flags per piece: paired, via_twin.
     """
-    from .carriageways import sorted_rows, overlaps, row_at, twin_positions
+    from .carriageways import overlaps, row_at, sorted_rows, twin_positions
 
     pairs = network.carriageways
     prep = _route.routing(network)
