@@ -47,7 +47,8 @@ class Num:
     key
         Path of keys (and list positions) to the value inside that file.
     kind
-        "m" (metres), "share" (0–1, shown as a percentage) or "count".
+        "m" (metres), "km2" (square kilometres), "share" (0–1, shown as a percentage) or
+        "count".
     """
 
     value: Any
@@ -83,6 +84,8 @@ def fmt(num: Num, lang: str) -> str:
         return f"{v:,.0f} {text('unit.m', lang)}"
     if num.kind == "share":
         return percent_text(v)
+    if num.kind == "km2":
+        return f"{v:,.1f} {text('unit.km2', lang)}"
     return f"{int(v):,d}"
 
 
@@ -102,6 +105,7 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     blocks.append(("p", [t["rule"], Num(rule["limit_m"], "summary.json", ("rule", "limit_m"), "m"),
                          t["rule_tail"].format(mode=mode,
                                                binding=t[f"binding.{rule['binding']}"])]))
+    blocks.append(("p", _demand(s["demand"], t)))
     if data.get("plan_summary"):
         blocks.append(("p", [t["with_plan"]]))
     blocks += _headline(s, t, data.get("stations") if data.get("plan_summary") else None)
@@ -123,6 +127,26 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
         blocks.append(("h2", [t["maps"]]))
         blocks.append(("links", [Link(label, href) for label, href in data["files"].items()]))
     return blocks
+
+
+def _demand(d: Mapping[str, Any], t: Mapping[str, str]) -> list[Any]:
+    """What the streets to serve are: the planning area and dual carriageways once."""
+    parts: list[Any]
+    if d.get("area") is None:
+        parts = [t["demand.all"]]
+    else:
+        where = (t["demand.auto"] if d.get("area_source") == "auto"
+                 else t["demand.area"].format(area=d["area"]))
+        parts = [where]
+        if d.get("area_km2") is not None:
+            parts += [t["demand.open"], Num(d["area_km2"], "summary.json", ("demand", "area_km2"),
+                                            "km2"), t["demand.close"]]
+    if d.get("paired_m"):
+        parts += [t["demand.paired"], Num(d["paired_m"], "summary.json", ("demand", "paired_m"),
+                                          "m"), t["demand.paired_tail"]]
+    else:
+        parts += [t["demand.end"]]
+    return parts
 
 
 def _warnings(s: Mapping[str, Any], lang: str) -> list[Block]:
