@@ -98,7 +98,7 @@ def _row(runs, street, **where):
     return sel.iloc[0]
 
 
-def test_runs_split_at_named_and_main_junctions_not_at_an_alley(runs):
+def test_runs_split_at_named_cross_streets_not_at_an_alley(runs):
     # 建设路 runs on through J1, where only an unnamed residential alley meets it, and
     # splits at J2, where 人民路 crosses; 解放路, 人民路, 红旗路 and the alley split where
     # 建设路 crosses them; the unnamed K streets chain by class (K0–K1–K2 residential)
