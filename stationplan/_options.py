@@ -521,6 +521,16 @@ class NetworkOptions:
         for name in ("overpass_url", "nominatim_url"):
             _check_text(name, getattr(self, name), what="a URL (http://... or https://...)")
 
+    @property
+    def area_input(self) -> Any:
+        """The area as an input of the run (a file, a frame), or ``None`` for the built-up
+        area derived from the data ("auto", which names no file).
+
+        >>> NetworkOptions().area_input, NetworkOptions(area="zone.geojson").area_input
+        (None, 'zone.geojson')
+        """
+        return None if isinstance(self.area, str) and self.area == AREA else self.area
+
 
 @dataclass(frozen=True)
 class StationOptions:

@@ -245,7 +245,7 @@ def run_network(
     netopt = network_options or NetworkOptions()
     stage = _Stages(on_stage)
     paths: dict[str, Path] = {}
-    with _output(out, overwrite, network, netopt.area) as folder:
+    with _output(out, overwrite, network, netopt.area_input) as folder:
         with stage("load_network"):
             net = _load(network, netopt, default_margin_m=NETWORK_MARGIN_M)
         if folder is not None:
@@ -720,7 +720,7 @@ class _Job:
                *inputs: object) -> contextlib.AbstractContextManager[Path | None]:
         """The run's output transaction (see :func:`_output`); the area file counts among
         the inputs."""
-        return _output(out, overwrite, *inputs, self.network.area)
+        return _output(out, overwrite, *inputs, self.network.area_input)
 
     def network_and_stations(self, network: Any, stations: Any,
                              ) -> tuple[StreetNetwork, gpd.GeoDataFrame]:
