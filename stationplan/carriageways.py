@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._intervals import union
 from ._options import PAIR_CARRIAGEWAYS_M, check_option
 
 __all__ = ["PAIR_COLUMNS", "find_carriageway_pairs"]
@@ -457,7 +458,7 @@ def fold_intervals(pairs: pd.DataFrame, edge: np.ndarray, start: np.ndarray, end
     s = np.concatenate([seg_s[keep], np.minimum(x, y)])
     t = np.concatenate([seg_t[keep], np.maximum(x, y)])
     n_e = int(max(e.max(initial=0), edge.max(initial=0))) + 1
-    key, s, t = _union(g * n_e + e, s, t)
+    key, s, t = union(g * n_e + e, s, t)
     return key // n_e, key % n_e, s, t
 
 
@@ -534,27 +535,6 @@ def row_at(i_edge: np.ndarray, i_lo: np.ndarray, i_hi: np.ndarray, edge: np.ndar
     hit = (k >= 0) & (i_edge[cand] == edge) & (pos <= i_hi[cand])
     out[hit] = cand[hit]
     return out
-
-
-def _union(group: np.ndarray, start: np.ndarray, end: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge overlapping intervals within each integer group (sorted output).
-
-    >>> g, s, e = _union(np.array([0, 0, 1, 0]), np.array([5., 0, 0, 1]),
-    ...                  np.array([6., 2, 1, 3]))
-    >>> g.tolist(), s.tolist(), e.tolist()
-    ([0, 0, 1], [0.0, 5.0, 0.0], [3.0, 6.0, 1.0])
-    """
-    if len(group) == 0:
-        return group, start, end
-    order = np.lexsort((start, group))
-    group, start, end = group[order], start[order], end[order]
-    run = pd.Series(end).groupby(group).cummax().to_numpy()
-    new = np.ones(len(group), dtype=bool)
-    new[1:] = (group[1:] != group[:-1]) | (start[1:] > run[:-1] + 1e-9)
-    first = np.flatnonzero(new)
-    last = np.append(first[1:], len(group)) - 1
-    return group[first], start[first], run[last]
 
 
 def paired_length_m(network: Any) -> float:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from .._intervals import union
 from . import graph as _graph
 from . import search as _search
 
@@ -113,7 +113,7 @@ def site_intervals(
     end = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
     keep = end - start > _EPS
     site, edge, start, end = site[keep], edge[keep], start[keep], end[keep]
-    group, start, end = _union(site.astype(np.int64) * len(e) + edge, start, end)
+    group, start, end = union(site.astype(np.int64) * len(e) + edge, start, end)
     return Intervals(group // max(len(e), 1), group % max(len(e), 1), start, end)
 
 
@@ -134,11 +134,11 @@ class Covered:
     @classmethod
     def of(cls, iv: Intervals) -> Covered:
         """The union of all intervals in ``iv``."""
-        return cls(*_union(iv.edge, iv.start, iv.end))
+        return cls(*union(iv.edge, iv.start, iv.end))
 
     def add(self, iv: Intervals) -> Covered:
         """The union of this set and ``iv``."""
-        return Covered(*_union(np.concatenate([self.edge, iv.edge]),
+        return Covered(*union(np.concatenate([self.edge, iv.edge]),
                                np.concatenate([self.start, iv.start]),
                                np.concatenate([self.end, iv.end])))
 
@@ -292,27 +292,3 @@ def _scale(*ends: np.ndarray) -> float:
     return float(max((float(e.max()) for e in ends if len(e)), default=0.0)) + 1.0
 
 
-def _union(group: np.ndarray, start: np.ndarray, end: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge overlapping intervals within each integer group (sorted output).
-
-    >>> g, s, e = _union(np.array([0, 0, 1, 0]), np.array([5., 0, 0, 1]),
-    ...                  np.array([6., 2, 1, 3]))
-    >>> g.tolist(), s.tolist(), e.tolist()
-    ([0, 0, 1], [0.0, 5.0, 0.0], [3.0, 6.0, 1.0])
-    >>> [a.tolist() for a in _union(np.zeros(0, int), np.zeros(0), np.zeros(0))]
-    [[], [], []]
-    """
-    group = np.asarray(group, dtype=np.int64)
-    if len(group) == 0:
-        return group, np.asarray(start, float), np.asarray(end, float)
-    order = np.lexsort((start, group))
-    group, start, end = group[order], start[order], end[order]
-    # The running maximum of the ends within each group (positions stay exact: laying
-    # groups out on one line would cost precision when group numbers are large).
-    run = pd.Series(end).groupby(group).cummax().to_numpy()
-    new = np.ones(len(group), dtype=bool)
-    new[1:] = (group[1:] != group[:-1]) | (start[1:] > run[:-1] + _EPS)
-    first = np.flatnonzero(new)
-    last = np.append(first[1:], len(group)) - 1
-    return group[first], start[first], run[last]
