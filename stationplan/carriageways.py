@@ -222,32 +222,12 @@ def _rings(network: Any, rows: np.ndarray, names: np.ndarray, refs: np.ndarray) 
     than 120 degrees (a U-turn where two carriageways meet does not continue a ring), that
     lead back to where they started (strongly connected).
     """
-    from scipy.sparse import csr_array
     from scipy.sparse.csgraph import connected_components
 
     out = np.full(len(network.edges), -1, dtype=np.int64)
-    tail, head = _travel_ends(network, rows)
-    lines = network.edges.geometry.to_numpy()
-    along = network.edges["oneway"].to_numpy()[rows] > 0
-    ends = [_end_bearings(lines[r], bool(a)) for r, a in zip(rows, along, strict=True)]
-    by_tail: dict[int, list[int]] = {}
-    for k, t in enumerate(tail.tolist()):
-        by_tail.setdefault(t, []).append(k)
-    cos_turn = math.cos(math.radians(_LOOP_TURN_DEG))
-    src, dst = [], []
-    for k, h in enumerate(head.tolist()):
-        for m in by_tail.get(h, ()):
-            if m == k:
-                continue
-            r, s = rows[k], rows[m]
-            same = ((names[r] is not None and names[r] == names[s])
-                    or (refs[r] is not None and refs[r] == refs[s]))
-            if same and float(np.dot(ends[k][1], ends[m][0])) > cos_turn:
-                src.append(k)
-                dst.append(m)
-    if not src:
+    graph = _continuations(network, rows, names, refs, max_turn_deg=_LOOP_TURN_DEG)
+    if graph is None:
         return out
-    graph = csr_array((np.ones(len(src)), (src, dst)), shape=(len(rows), len(rows)))
     _, label = connected_components(graph, directed=True, connection="strong")
     size = np.bincount(label)
     out[rows] = np.where(size[label] > 1, label, -1)
@@ -258,10 +238,25 @@ def _chains(network: Any, rows: np.ndarray, names: np.ndarray, refs: np.ndarray,
             osmid: np.ndarray) -> np.ndarray:
     """Per edge, the least way id of its carriageway: the one-way edges of one name (or
     ref) it continues into head to tail turning less than 60 degrees (either way along)."""
-    from scipy.sparse import csr_array
     from scipy.sparse.csgraph import connected_components
 
     out = osmid.copy()
+    graph = _continuations(network, rows, names, refs, max_turn_deg=60.0)
+    if graph is None:
+        return out
+    _, label = connected_components(graph, directed=False)
+    least = pd.Series(osmid[rows]).groupby(label).transform("min").to_numpy()
+    out[rows] = least
+    return out
+
+
+def _continuations(network: Any, rows: np.ndarray, names: np.ndarray, refs: np.ndarray, *,
+                   max_turn_deg: float) -> Any:
+    """The graph on ``rows`` (one-way edges) with a link k -> m where m carries on from
+    k's head in its travel direction, with the same name (or ref), turning less than
+    ``max_turn_deg``; ``None`` when there is no link."""
+    from scipy.sparse import csr_array
+
     tail, head = _travel_ends(network, rows)
     lines = network.edges.geometry.to_numpy()
     along = network.edges["oneway"].to_numpy()[rows] > 0
@@ -269,7 +264,7 @@ def _chains(network: Any, rows: np.ndarray, names: np.ndarray, refs: np.ndarray,
     by_tail: dict[int, list[int]] = {}
     for k, t in enumerate(tail.tolist()):
         by_tail.setdefault(t, []).append(k)
-    cos_turn = math.cos(math.radians(60.0))
+    cos_turn = math.cos(math.radians(max_turn_deg))
     src, dst = [], []
     for k, h in enumerate(head.tolist()):
         for m in by_tail.get(h, ()):
@@ -280,12 +275,8 @@ def _chains(network: Any, rows: np.ndarray, names: np.ndarray, refs: np.ndarray,
                 src.append(k)
                 dst.append(m)
     if not src:
-        return out
-    graph = csr_array((np.ones(len(src)), (src, dst)), shape=(len(rows), len(rows)))
-    _, label = connected_components(graph, directed=False)
-    least = pd.Series(osmid[rows]).groupby(label).transform("min").to_numpy()
-    out[rows] = least
-    return out
+        return None
+    return csr_array((np.ones(len(src)), (src, dst)), shape=(len(rows), len(rows)))
 
 
 def _tangent(line: Any, pos: np.ndarray, length: float) -> np.ndarray:

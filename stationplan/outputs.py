@@ -79,8 +79,7 @@ def write_coverage_outputs(
         File name -> path written.
     """
     from ._i18n import run_lang
-    from ._io import atomic_write_bytes, atomic_write_text, csv_bytes, geojson_text, json_text
-    from ._io import xlsx_bytes as workbook
+    from ._io import atomic_write_bytes, atomic_write_text, geojson_text, json_text
     from .gaps import gap_areas
     from .maps import coverage_map
     from .staticmap import coverage_png
@@ -112,12 +111,7 @@ def write_coverage_outputs(
     png = coverage_png(coverage, gaps, summary=summary, proposals=proposals, area=area, lang=lang)
     paths = {name: atomic_write_text(out / name, text) for name, text in texts.items()}
     codes, table = gap_table(gaps, lang=run_lang(lang, coverage))
-    rows = [table[0], *([_csv_text(v, c) for v, c in zip(row, codes, strict=True)]
-                        for row in table[1:])]
-    paths["gaps.csv"] = atomic_write_bytes(out / "gaps.csv", csv_bytes(rows))
-    formats = {h: "0.000000" for h, c in zip(table[0], codes, strict=True) if _is_degrees(c)}
-    paths["gaps.xlsx"] = atomic_write_bytes(out / "gaps.xlsx",
-                                            workbook([("gaps", table)], number_formats=formats))
+    paths |= _write_table(out, "gaps", codes, table)
     paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png", png)
     log.debug("wrote %d files to %s", len(paths), out)
     return paths
@@ -212,8 +206,7 @@ def write_check_outputs(
         File name -> path written.
     """
     from ._i18n import run_lang
-    from ._io import atomic_write_bytes, atomic_write_text, csv_bytes, geojson_text, json_text
-    from ._io import xlsx_bytes as workbook
+    from ._io import atomic_write_text, geojson_text, json_text
     from ._render.checkmap import check_map
 
     out = open_out_dir(out_dir, CHECK_FILES, overwrite=overwrite)
@@ -225,12 +218,7 @@ def write_check_outputs(
         "check_summary.json": atomic_write_text(out / "check_summary.json", json_text(summary)),
         "check_map.html": atomic_write_text(out / "check_map.html", fmap.get_root().render()),
     }
-    rows = [table[0], *([_csv_text(v, c) for v, c in zip(row, codes, strict=True)]
-                        for row in table[1:])]
-    paths["check.csv"] = atomic_write_bytes(out / "check.csv", csv_bytes(rows))
-    formats = {h: "0.000000" for h, c in zip(table[0], codes, strict=True) if _is_degrees(c)}
-    paths["check.xlsx"] = atomic_write_bytes(out / "check.xlsx",
-                                             workbook([("check", table)], number_formats=formats))
+    paths |= _write_table(out, "check", codes, table)
     log.debug("wrote %d check files to %s", len(paths), out)
     return paths
 
@@ -356,6 +344,21 @@ def _check_table(checked: gpd.GeoDataFrame, *,
 # The words of a check table's coordinate columns (see _i18n's check_col section).
 _CHECK_KEYS = {"wgs84_lon": "lon", "wgs84_lat": "lat", "wgs84_snap_lon": "snap_lon",
                "wgs84_snap_lat": "snap_lat"}
+
+
+def _write_table(out: Path, stem: str, codes: list[str], table: list[list[Any]]
+                 ) -> dict[str, Path]:
+    """Write one table as ``stem.csv`` (UTF-8 with BOM, texts as :func:`_csv_text` makes
+    them) and ``stem.xlsx`` (one sheet ``stem``, degrees shown with 6 decimals)."""
+    from ._io import atomic_write_bytes, csv_bytes
+    from ._io import xlsx_bytes as workbook
+
+    rows = [table[0], *([_csv_text(v, c) for v, c in zip(row, codes, strict=True)]
+                        for row in table[1:])]
+    formats = {h: "0.000000" for h, c in zip(table[0], codes, strict=True) if _is_degrees(c)}
+    return {f"{stem}.csv": atomic_write_bytes(out / f"{stem}.csv", csv_bytes(rows)),
+            f"{stem}.xlsx": atomic_write_bytes(out / f"{stem}.xlsx",
+                                               workbook([(stem, table)], number_formats=formats))}
 
 
 def _typed(value: Any) -> Any:
