@@ -24,6 +24,8 @@ from . import has_cjk, section, station_reason_text
 # formatter shows these under ``--lang zh`` (see log_text); a line without an entry stays
 # English, so a new log line never breaks a run.
 LOG_ZH: Mapping[str, str] = MappingProxyType({
+    "unit %s failed: %s":
+        "单元 %s 计算失败：%s",
     "compiling the %s kernels once (about 10 s)…":
         "首次使用，正在编译%s计算内核（约 10 秒，仅此一次）…",
     "%s: skipped %d note rows (rows %s): notes and totals, not stations":

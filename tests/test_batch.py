@@ -1,0 +1,127 @@
+"""Batch coverage by units with halos: totals equal the whole-network run, the files do
+not depend on the scheduler, a failing unit is reported, and --resume reuses units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import pytest
+
+import stationplan.batch as batch
+from stationplan._streets import network_from_segments, travel_mode
+from stationplan.batch import batch_coverage, grid_units
+from stationplan.coverage import CoverageRule, compute_coverage
+from stationplan.halo import required_halo_m
+from stationplan.network import StreetNetwork
+from stationplan.stations import snap_stations
+
+TO_LONLAT = pyproj.Transformer.from_crs("EPSG:32650", 4326, always_xy=True)
+RULE = CoverageRule(radius_m=150.0, max_minutes=None)
+SNAP_M = 30.0
+FILES = ("pieces.csv", "pieces.parquet", "league.csv", "failed.csv")
+
+
+def _lonlat(x: float, y: float) -> tuple[float, float]:
+    lon, lat = TO_LONLAT.transform(500_000.0 + x, 4_400_000.0 + y)
+    return float(lon), float(lat)
+
+
+def _network() -> StreetNetwork:
+    rng = np.random.default_rng(7)
+    n = 9
+    coords = {i * n + j: _lonlat(i * 120 + rng.uniform(-25, 25), j * 120 + rng.uniform(-25, 25))
+              for i in range(n) for j in range(n)}
+    segs: list[tuple[object, ...]] = []
+    for i in range(n):
+        for j in range(n):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di < n and j + dj < n and rng.random() < 0.8:
+                    one = rng.random() < 0.15
+                    segs.append((len(segs) + 1, {"highway": "residential"},
+                                 [i * n + j, (i + di) * n + j + dj], None, True, not one,
+                                 int(one)))
+    return network_from_segments(segs, coords, travel_mode("walk"), source="grid", stats={})
+
+
+def _stations() -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(11)
+    pts = [_lonlat(*rng.uniform(-50, 1000, size=2)) for _ in range(12)]
+    return gpd.GeoDataFrame({"station_id": [f"S{i}" for i in range(len(pts))], "status": "ok"},
+                            geometry=gpd.points_from_xy([p[0] for p in pts],
+                                                        [p[1] for p in pts]), crs=4326)
+
+
+@pytest.fixture(scope="module")
+def net() -> StreetNetwork:
+    return _network()
+
+
+def _run(net: StreetNetwork, out: Path, **kw: object) -> batch.BatchResult:
+    return batch_coverage(net, _stations(), grid_units(net, km=0.3), rule=RULE,
+                          max_snap_m=SNAP_M, out=out, **kw)  # type: ignore[arg-type]
+
+
+def test_totals_equal_the_whole_network_run(net: StreetNetwork, tmp_path: Path) -> None:
+    res = _run(net, tmp_path)
+    whole = compute_coverage(net, snap_stations(net, _stations(), max_snap_m=SNAP_M), rule=RULE)
+    total = res.league.iloc[-1]
+    assert total["unit_id"] == "total"
+    assert len(res.league) - 1 >= 9  # the 0.3 km tiles over ~1 km: several units
+    assert total["covered_km"] * 1000 == pytest.approx(whole.covered_m, abs=1e-6)
+    assert total["gap_km"] * 1000 == pytest.approx(whole.gap_m, abs=1e-6)
+    assert res.league["covered_km"].iloc[:-1].sum() == pytest.approx(total["covered_km"],
+                                                                     abs=1e-12)
+    # every edge metre is owned once: per edge, owned lengths add up to the edge
+    per_edge = res.pieces.groupby("edge_id")["length_m"].sum()
+    edge_m = net.edges["length_m"].to_numpy()
+    assert np.allclose(per_edge.to_numpy(), edge_m[per_edge.index.to_numpy()], atol=1e-6)
+    assert len(per_edge) == len(net.edges)
+    assert required_halo_m(reach_m=RULE.limit_m, max_snap_m=SNAP_M) == 210.0
+
+
+def test_same_bytes_serial_inprocess_and_local_cluster(net: StreetNetwork,
+                                                       tmp_path: Path) -> None:
+    runs = {}
+    for name, kw in (("serial", {"scheduler": "serial"}),
+                     ("inprocess", {"scheduler": "inprocess"}),
+                     ("local", {"scheduler": "local", "workers": 2})):
+        res = _run(net, tmp_path / name, **kw)
+        assert not res.failed
+        runs[name] = {f: (tmp_path / name / f).read_bytes() for f in FILES}
+    assert runs["serial"] == runs["inprocess"] == runs["local"]
+
+
+def test_failed_unit_is_reported_and_others_finish(net: StreetNetwork, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    real = batch._unit_task
+    bad = grid_units(net, km=0.3)[1].core
+
+    def task(sub, rows, stations, core, rule, snap):  # type: ignore[no-untyped-def,unused-ignore]
+        if core.equals(bad):
+            raise RuntimeError("boom")
+        return real(sub, rows, stations, core, rule, snap)
+
+    monkeypatch.setattr(batch, "_unit_task", task)
+    res = _run(net, tmp_path)
+    units = grid_units(net, km=0.3)
+    assert res.failed == {units[1].unit_id: "RuntimeError: boom"}
+    assert list(res.league["unit_id"].iloc[:-1]) == [u.unit_id for u in units
+                                                     if u.unit_id != units[1].unit_id]
+    assert "boom" in (tmp_path / "failed.csv").read_text()
+
+
+def test_resume_reuses_finished_units(net: StreetNetwork, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _run(net, tmp_path)
+    before = {f: (tmp_path / f).read_bytes() for f in FILES}
+
+    def task(*args: object) -> None:
+        raise AssertionError("a finished unit was computed again")
+
+    monkeypatch.setattr(batch, "_unit_task", task)
+    again = _run(net, tmp_path, resume=True)
+    assert set(again.reused) == set(first.league["unit_id"].iloc[:-1])
+    assert {f: (tmp_path / f).read_bytes() for f in FILES} == before
