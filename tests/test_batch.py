@@ -125,3 +125,37 @@ def test_resume_reuses_finished_units(net: StreetNetwork, tmp_path: Path,
     again = _run(net, tmp_path, resume=True)
     assert set(again.reused) == set(first.league["unit_id"].iloc[:-1])
     assert {f: (tmp_path / f).read_bytes() for f in FILES} == before
+
+
+def test_real_extract_cut_into_two_by_two_units(tmp_path: Path) -> None:
+    import dataclasses
+
+    import pandas as pd
+    from handnet import shared_osm, shared_sheet
+
+    from stationplan import load_network, read_stations
+    from stationplan.halo import clip_to_core
+
+    net = load_network(shared_osm("guixi_county_city.osm.bz2"))
+    net = dataclasses.replace(net, carriageways=None)  # units do not pair carriageways yet
+    stations = read_stations(shared_sheet("guixi_stations.xlsx"))
+    rule = CoverageRule(radius_m=500.0, max_minutes=None)
+    x0, y0, x1, y1 = net.edges.total_bounds
+    units = grid_units(net, km=max(x1 - x0, y1 - y0) / 2000 + 0.001)
+    assert len(units) == 4
+    res = batch_coverage(net, stations, units, rule=rule, max_snap_m=100.0, out=tmp_path)
+    assert not res.failed
+    whole = compute_coverage(net, snap_stations(net, stations, max_snap_m=100.0), rule=rule)
+    ref = pd.concat([clip_to_core(whole, u.core).assign(unit_id=u.unit_id) for u in units],
+                    ignore_index=True)
+    got = res.pieces
+    assert len(got) == len(ref)
+    assert (got["edge_id"].to_numpy() == ref["edge_id"].to_numpy()).all()
+    assert np.abs(got["start_m"].to_numpy(float) - ref["start_m"].to_numpy(float)).max() < 1e-6
+    assert np.abs(got["end_m"].to_numpy(float) - ref["end_m"].to_numpy(float)).max() < 1e-6
+    assert list(got["station_id"].where(got["station_id"].notna(), None)) == list(
+        ref["station_id"].where(ref["station_id"].notna(), None))
+    total = res.league.iloc[-1]
+    assert total["covered_km"] * 1000 == pytest.approx(whole.covered_m, abs=1e-6)
+    assert total["gap_km"] * 1000 == pytest.approx(whole.gap_m, abs=1e-6)
+    assert total["covered_km"] > 10  # the county city: tens of km covered
