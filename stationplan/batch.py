@@ -34,7 +34,9 @@ from .stations import snap_stations
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BatchResult", "Unit", "batch_coverage", "grid_units", "league_table"]
+__all__ = ["BatchResult", "Unit", "UnitExtract", "batch_coverage", "batch_coverage_extracts",
+           "grid_units", "league_table", "partition", "read_units", "region_units",
+           "unit_extract"]
 
 SCHEDULERS = ("serial", "inprocess", "local")
 LEAGUE_COLUMNS = ["unit_id", "name", "demand_km", "covered_km", "covered_share", "gap_km",
@@ -123,12 +125,15 @@ def _content_hash(*parts: Any) -> str:
     return h.hexdigest()[:16]
 
 
-def _unit_inputs(network: StreetNetwork, stations: gpd.GeoDataFrame, unit: Unit,
-                 rule: CoverageRule, max_snap_m: float, halo_m: float
-                 ) -> tuple[tuple[Any, ...], str]:
-    sub, rows = unit_network(network, unit.core, halo_m=halo_m)
+def _unit_inputs(x: UnitExtract, stations: gpd.GeoDataFrame, rule: CoverageRule,
+                 max_snap_m: float, halo_m: float) -> tuple[tuple[Any, ...], str]:
+    """The task's arguments (streets within the rule's halo, stations near enough) and
+    their content hash."""
+    unit = x.unit
+    sub, keep = unit_network(x.network, unit.core, halo_m=halo_m)
+    rows = x.rows[keep]
     near = unit_stations(stations, unit.core, halo_m=halo_m, max_snap_m=max_snap_m,
-                         crs=network.crs)
+                         crs=x.network.crs)
     e = sub.edges
     key = _content_hash(
         unit.unit_id, shapely.to_wkb(unit.core), halo_m, max_snap_m, rule.describe(),
@@ -215,6 +220,57 @@ def batch_coverage(
         msg = "unit ids must be unique"
         raise InputError(msg)
     halo_m = required_halo_m(reach_m=rule.limit_m, max_snap_m=max_snap_m)
+    extracts = [unit_extract(network, u, halo_m=halo_m) for u in units]
+    return batch_coverage_extracts(extracts, stations, rule=rule, max_snap_m=max_snap_m,
+                                   out=out, scheduler=scheduler, workers=workers,
+                                   resume=resume)
+
+
+@dataclass(frozen=True)
+class UnitExtract:
+    """A unit with its streets: those within ``halo_m`` of the core, whole.
+
+    ``rows`` maps the extract's edges to the whole network's; ``crs`` is the network's.
+    """
+
+    unit: Unit
+    network: StreetNetwork
+    rows: np.ndarray
+    halo_m: float
+
+
+def unit_extract(network: StreetNetwork, unit: Unit, *, halo_m: float) -> UnitExtract:
+    """The unit's extract: the streets within ``halo_m`` of its core."""
+    sub, rows = unit_network(network, unit.core, halo_m=halo_m)
+    return UnitExtract(unit, sub, rows, float(halo_m))
+
+
+def batch_coverage_extracts(
+    extracts: Sequence[UnitExtract],
+    stations: gpd.GeoDataFrame,
+    *,
+    rule: CoverageRule,
+    max_snap_m: float,
+    out: str | Path | None = None,
+    scheduler: Any = "serial",
+    workers: int | None = None,
+    resume: bool = False,
+) -> BatchResult:
+    """:func:`batch_coverage` on extracts made before (:func:`partition`).
+
+    Raises
+    ------
+    InputError
+        An extract's halo is shorter than the rule's reach plus twice ``max_snap_m``.
+    """
+    halo_m = required_halo_m(reach_m=rule.limit_m, max_snap_m=max_snap_m)
+    short = [x.unit.unit_id for x in extracts if x.halo_m < halo_m - 1e-9]
+    if short:
+        msg = (f"the units were cut with a halo of {min(x.halo_m for x in extracts):g} m; "
+               f"this rule needs {halo_m:g} m (reach {rule.limit_m:g} m + 2 x snap "
+               f"{max_snap_m:g} m): partition again with --halo-m {halo_m:g}")
+        raise InputError(msg)
+    units = [x.unit for x in extracts]
     folder = Path(out) if out is not None else None
     cache = folder / "units" if folder is not None else None
     if cache is not None:
@@ -223,8 +279,9 @@ def batch_coverage(
     failed: dict[str, str] = {}
     reused: list[str] = []
     todo: dict[str, tuple[tuple[Any, ...], str]] = {}
-    for unit in units:
-        args, key = _unit_inputs(network, stations, unit, rule, max_snap_m, halo_m)
+    for x in extracts:
+        unit = x.unit
+        args, key = _unit_inputs(x, stations, rule, max_snap_m, halo_m)
         path = cache / f"{unit.unit_id}-{key}.parquet" if cache is not None else None
         if resume and path is not None and path.exists():
             results[unit.unit_id] = pd.read_parquet(path)
@@ -261,7 +318,8 @@ def batch_coverage(
     pieces = pd.concat([results[u.unit_id].assign(unit_id=u.unit_id) for u in done]
                        or [_empty().assign(unit_id="")], ignore_index=True)
     pieces = pieces[["unit_id", *PIECE_COLUMNS, "cross_border"]]
-    league = league_table(pieces, done, stations, network.crs)
+    crs = extracts[0].network.crs if extracts else None
+    league = league_table(pieces, done, stations, crs)
     paths: dict[str, Path] = {}
     if folder is not None:
         paths = _write(folder, pieces, league, failed)
@@ -322,3 +380,89 @@ def _write(folder: Path, pieces: pd.DataFrame, league: pd.DataFrame,
     pd.DataFrame({"unit_id": list(failed), "error": list(failed.values())}).to_csv(
         paths["failed_csv"], index=False)
     return paths
+
+
+def region_units(network: StreetNetwork, regions: str | Path) -> list[Unit]:
+    """Units from ``grid:KM`` or a polygon file with ``id`` and ``name`` columns (any CRS
+    the file names; lon/lat when it names none)."""
+    text = str(regions)
+    if text.startswith("grid:"):
+        try:
+            km = float(text[5:])
+        except ValueError:
+            km = float("nan")
+        return grid_units(network, km=km)
+    from .area import read_vector
+
+    path = Path(text)
+    if not path.exists():
+        msg = f"{path}: no such region file (or give grid:KM)"
+        raise InputError(msg)
+    frame = read_vector(path)
+    cols = {c.lower(): c for c in frame.columns}
+    if "id" not in cols:
+        msg = f"{path}: no id column (columns: {', '.join(map(str, frame.columns))})"
+        raise InputError(msg)
+    if frame.crs is None:
+        frame = frame.set_crs(4326)
+    frame = frame.to_crs(network.crs)
+    names = frame[cols["name"]] if "name" in cols else frame[cols["id"]]
+    return [Unit(str(i), str(n), g) for i, n, g in
+            zip(frame[cols["id"]].tolist(), names.tolist(), frame.geometry.to_numpy(),
+                strict=True)]
+
+
+def _file_hash(path: str | Path) -> str:
+    p = Path(path)
+    if not p.is_file():
+        return ""
+    h = hashlib.sha256()
+    with p.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
+              halo_m: float, sources: Sequence[str | Path] = ()) -> pd.DataFrame:
+    """Write one extract per unit (its streets within ``halo_m``) and ``units.csv``.
+
+    ``units.csv`` has ``unit_id``, ``name``, ``core_wkt`` (lon/lat), ``halo_m``,
+    ``edges``, ``street_km`` and ``input_sha256`` (the hashes of ``sources``, the input
+    files). Extracts are ``extracts/{unit_id}.pkl``, read back by :func:`read_units`.
+    """
+    if not np.isfinite(halo_m) or halo_m <= 0:
+        msg = f"halo_m must be a number > 0 (metres), not {halo_m!r}"
+        raise InputError(msg)
+    folder = Path(out)
+    (folder / "extracts").mkdir(parents=True, exist_ok=True)
+    hashes = ";".join(_file_hash(s) for s in sources)
+    rows = []
+    for unit in units:
+        x = unit_extract(network, unit, halo_m=halo_m)
+        with (folder / "extracts" / f"{unit.unit_id}.pkl").open("wb") as fh:
+            pickle.dump(x, fh, protocol=5)
+        core_ll = gpd.GeoSeries([unit.core], crs=network.crs).to_crs(4326).iloc[0]
+        rows.append({"unit_id": unit.unit_id, "name": unit.name,
+                     "core_wkt": shapely.to_wkt(core_ll, rounding_precision=7),
+                     "halo_m": float(halo_m), "edges": len(x.rows),
+                     "street_km": float(x.network.edges["length_m"].sum()) / 1000,
+                     "input_sha256": hashes})
+    table = pd.DataFrame(rows)
+    table.to_csv(folder / "units.csv", index=False)
+    return table
+
+
+def read_units(folder: str | Path) -> list[UnitExtract]:
+    """The extracts :func:`partition` wrote, in the order of ``units.csv``."""
+    folder = Path(folder)
+    table_path = folder / "units.csv"
+    if not table_path.is_file():
+        msg = f"{folder}: no units.csv here; make the units with stationplan partition"
+        raise InputError(msg)
+    table = pd.read_csv(table_path, dtype={"unit_id": str})
+    out = []
+    for uid in table["unit_id"].tolist():
+        with (folder / "extracts" / f"{uid}.pkl").open("rb") as fh:
+            out.append(pickle.load(fh))  # our own extracts, not a download
+    return out

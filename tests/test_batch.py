@@ -159,3 +159,28 @@ def test_real_extract_cut_into_two_by_two_units(tmp_path: Path) -> None:
     assert total["covered_km"] * 1000 == pytest.approx(whole.covered_m, abs=1e-6)
     assert total["gap_km"] * 1000 == pytest.approx(whole.gap_m, abs=1e-6)
     assert total["covered_km"] > 10  # the county city: tens of km covered
+
+
+def test_cli_partition_then_batch_and_a_halo_too_short(tmp_path: Path) -> None:
+    import pandas as pd
+    from handnet import shared_osm, shared_sheet
+
+    from stationplan.cli import main
+
+    osm, sheet = shared_osm("guixi_county_city.osm.bz2"), shared_sheet("guixi_stations.xlsx")
+    units = tmp_path / "units"
+    assert main(["partition", str(osm), "grid:2", "--out", str(units), "--quiet"]) == 0
+    table = pd.read_csv(units / "units.csv")
+    assert len(table) >= 4
+    assert (table["halo_m"] == 700.0).all()
+    out = tmp_path / "out"
+    assert main(["batch", "coverage", str(units), str(sheet), "--out", str(out),
+                 "--scheduler", "serial", "--quiet"]) == 0
+    league = pd.read_csv(out / "league.csv")
+    assert league["unit_id"].iloc[-1] == "total"
+    assert league["covered_km"].iloc[:-1].sum() == pytest.approx(
+        league["covered_km"].iloc[-1], abs=1e-6)
+    # a 600 m reach needs 800 m of halo: a one-line error, exit 2
+    assert main(["batch", "coverage", str(units), str(sheet), "--out", str(out),
+                 "--scheduler", "serial", "--radius-m", "600", "--no-time-limit",
+                 "--quiet"]) == 2

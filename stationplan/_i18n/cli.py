@@ -420,6 +420,15 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "--no-benchmark": "不计算求解器用同样数量新站点的对比结果",
     "--proposals": "要审核并写入报告的拟建站点文件",
     "cmd.coverage": "现有站点对路网的覆盖",
+    "cmd.partition": "把路网切分为若干单元（县、网格），每个单元带缓冲带",
+    "cmd.batch": "逐个单元计算覆盖并拼接结果",
+    "regions": "区域：带 id 和 name 列的面文件，或 grid:公里数",
+    "--halo-m": "每个单元周围保留的街道范围，米，至少为覆盖距离加两倍吸附距离（默认 %(default)s）",
+    "task": "每个单元要运行的任务",
+    "units": "stationplan partition 写出的单元文件夹",
+    "--scheduler": "serial、inprocess、local（Dask 本机集群，默认）或 Dask 调度器地址 tcp://主机:端口",
+    "--workers": "本机集群的工作进程数（默认：每个核一个）",
+    "--resume": "沿用 --out 中上次运行已完成的单元",
     "cmd.network": "只构建路网并写出，供检查",
     "cmd.demo": "用自带的赫尔辛基市中心数据演示覆盖计算",
     "cmd.plan": "提出新站点选址，并证明方案有多好",
@@ -469,6 +478,10 @@ HELP_EXAMPLES: Mapping[str, tuple[str, str]] = MappingProxyType({
               "--lang zh"),
     "report": ("stationplan report guixi.osm.pbf stations.xlsx --crs gcj02 --out report",
                "stationplan report guixi.osm.pbf 驿站.xlsx --crs gcj02 --out 报告 --lang zh"),
+    "partition": ("stationplan partition province.osm.pbf counties.gpkg --out units",
+                  "stationplan partition province.osm.pbf 县界.gpkg --out 单元"),
+    "batch": ("stationplan batch coverage units stations.xlsx --out province --workers 2",
+              "stationplan batch coverage 单元 驿站.xlsx --out 全省 --workers 2"),
 })
 
 
