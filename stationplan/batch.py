@@ -382,10 +382,15 @@ def _write(folder: Path, pieces: pd.DataFrame, league: pd.DataFrame,
     return paths
 
 
-def region_units(network: StreetNetwork, regions: str | Path) -> list[Unit]:
-    """Units from ``grid:KM`` or a polygon file with ``id`` and ``name`` columns (any CRS
-    the file names; lon/lat when it names none)."""
+def region_units(network: StreetNetwork, regions: str | Path,
+                 source: str | Path | None = None) -> list[Unit]:
+    """Units from ``grid:KM``, ``osm-admin:LEVEL`` (the administrative boundaries of that
+    level in the OSM file ``source``; those the file holds only in part are left out, with
+    a warning) or a polygon file with ``id`` and ``name`` columns (any CRS the file names;
+    lon/lat when it names none)."""
     text = str(regions)
+    if text.startswith("osm-admin:"):
+        return _admin_units(network, text[len("osm-admin:"):], source)
     if text.startswith("grid:"):
         try:
             km = float(text[5:])
@@ -466,3 +471,24 @@ def read_units(folder: str | Path) -> list[UnitExtract]:
         with (folder / "extracts" / f"{uid}.pkl").open("rb") as fh:
             out.append(pickle.load(fh))  # our own extracts, not a download
     return out
+
+
+def _admin_units(network: StreetNetwork, level: str, source: str | Path | None) -> list[Unit]:
+    from ._read.osm import read_osm_areas
+
+    if source is None or not Path(source).is_file():
+        msg = "osm-admin:LEVEL reads the boundaries from the network's OSM file; give one"
+        raise InputError(msg)
+    found = [b for b in read_osm_areas(source).boundaries if str(b.admin_level) == level]
+    whole = [b for b in found if b.geometry is not None]
+    if len(whole) < len(found):
+        log.warning("%d of %d boundaries of admin level %s are only partly in the file and "
+                    "are left out: %s", len(found) - len(whole), len(found), level,
+                    ", ".join(b.names[0] if b.names else str(b.osmid)
+                              for b in found if b.geometry is None))
+    if not whole:
+        msg = f"{source}: no complete boundary of admin level {level} in the file"
+        raise InputError(msg)
+    cores = gpd.GeoSeries([b.geometry for b in whole], crs=4326).to_crs(network.crs)
+    return [Unit(str(b.osmid), b.names[0] if b.names else str(b.osmid), core)
+            for b, core in zip(whole, cores.to_numpy(), strict=True)]

@@ -140,7 +140,7 @@ def _cmd_partition(args: argparse.Namespace) -> int:
     from .network import load_network
 
     net = load_network(args.network, mode=args.mode)
-    units = batch.region_units(net, args.regions)
+    units = batch.region_units(net, args.regions, source=args.network)
     table = batch.partition(net, units, args.out, halo_m=args.halo_m,
                             sources=[args.network, args.regions])
     print(f"{len(table)} units with a {args.halo_m:g} m halo written to {args.out}")
@@ -918,7 +918,9 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     part = sub.add_parser("partition", parents=[common],
                           help="cut a network into units (counties, tiles) with a halo")
     part.add_argument("network", help=NETWORK_HELP)
-    part.add_argument("regions", help="polygon file with id and name columns, or grid:KM")
+    part.add_argument("regions", help="polygon file with id and name columns, osm-admin:LEVEL "
+                                      "(boundaries in the OSM file; counties are level 6 in "
+                                      "China) or grid:KM")
     part.add_argument("--out", required=True, help="units folder (units.csv, extracts/)")
     part.add_argument("--halo-m", type=_number("halo_m"), default=opt.HALO_M,
                       help="metres of streets kept around each unit, at least reach + 2 x "

@@ -184,3 +184,20 @@ def test_cli_partition_then_batch_and_a_halo_too_short(tmp_path: Path) -> None:
     assert main(["batch", "coverage", str(units), str(sheet), "--out", str(out),
                  "--scheduler", "serial", "--radius-m", "600", "--no-time-limit",
                  "--quiet"]) == 2
+
+
+def test_osm_admin_units_are_the_complete_boundaries(tmp_path: Path) -> None:
+    from handnet import shared_osm
+
+    from stationplan import load_network
+    from stationplan._read.osm import read_osm_areas
+    from stationplan.batch import region_units
+
+    osm = shared_osm("guixi_county_city.osm.bz2")
+    net = load_network(osm)
+    units = region_units(net, "osm-admin:8", source=osm)
+    # pyosmium reads the same file: the level-8 relations it could assemble
+    want = sorted(str(b.osmid) for b in read_osm_areas(osm).boundaries
+                  if b.admin_level == "8" and b.geometry is not None)
+    assert sorted(u.unit_id for u in units) == want == ["6662718"]
+    assert units[0].name == "东门街道"

@@ -26,6 +26,8 @@ from . import has_cjk, section, station_reason_text
 LOG_ZH: Mapping[str, str] = MappingProxyType({
     "unit %s failed: %s":
         "单元 %s 计算失败：%s",
+    "%d of %d boundaries of admin level %s are only partly in the file and are left out: %s":
+        "%d/%d 个 %s 级行政边界在文件中不完整，未用作单元：%s",
     "compiling the %s kernels once (about 10 s)…":
         "首次使用，正在编译%s计算内核（约 10 秒，仅此一次）…",
     "%s: skipped %d note rows (rows %s): notes and totals, not stations":
@@ -422,7 +424,8 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "cmd.coverage": "现有站点对路网的覆盖",
     "cmd.partition": "把路网切分为若干单元（县、网格），每个单元带缓冲带",
     "cmd.batch": "逐个单元计算覆盖并拼接结果",
-    "regions": "区域：带 id 和 name 列的面文件，或 grid:公里数",
+    "regions": ("区域：带 id 和 name 列的面文件、osm-admin:级别（OSM 文件中的行政边界，"
+                "中国的县级为 6）或 grid:公里数"),
     "--halo-m": "每个单元周围保留的街道范围，米，至少为覆盖距离加两倍吸附距离（默认 %(default)s）",
     "task": "每个单元要运行的任务",
     "units": "stationplan partition 写出的单元文件夹",
