@@ -138,7 +138,8 @@ def _unit_inputs(x: UnitExtract, stations: gpd.GeoDataFrame, rule: CoverageRule,
     key = _content_hash(
         unit.unit_id, shapely.to_wkb(unit.core), halo_m, max_snap_m, rule.describe(),
         rows.tobytes(), shapely.to_wkb(e.geometry.to_numpy()).tolist(),
-        e[["u", "v", "fwd", "bwd"]].to_numpy().tobytes(),
+        # column by column with fixed types: a mixed frame's array would hold pointers
+        *(e[c].to_numpy(np.int64).tobytes() for c in ("u", "v", "fwd", "bwd")),
         near["station_id"].astype(str).tolist(),
         shapely.to_wkb(near.geometry.to_crs(4326).to_numpy()).tolist())
     return (sub, rows, near, unit.core, rule, max_snap_m), key
@@ -368,6 +369,26 @@ def league_table(pieces: pd.DataFrame, units: Sequence[Unit], stations: gpd.GeoD
                      ignore_index=True)
 
 
+def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
+    """``frame.to_excel`` with fixed timestamps, so that equal tables give equal bytes."""
+    import io
+    import re
+    import zipfile
+
+    buf = io.BytesIO()
+    frame.to_excel(buf, index=False, engine="openpyxl")
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # the time of writing, twice
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*",
+                              rb"\g<1>2000-01-01T00:00:00Z", data)
+            dst.writestr(fixed, data)
+
+
 def _write(folder: Path, pieces: pd.DataFrame, league: pd.DataFrame,
            failed: dict[str, str]) -> dict[str, Path]:
     paths = {"pieces_csv": folder / "pieces.csv", "pieces_parquet": folder / "pieces.parquet",
@@ -376,7 +397,7 @@ def _write(folder: Path, pieces: pd.DataFrame, league: pd.DataFrame,
     pieces.to_csv(paths["pieces_csv"], index=False, float_format="%.9f")
     pieces.to_parquet(paths["pieces_parquet"], index=False, partition_cols=None)
     league.to_csv(paths["league_csv"], index=False, float_format="%.9f")
-    league.to_excel(paths["league_xlsx"], index=False)
+    _write_xlsx(league, paths["league_xlsx"])
     pd.DataFrame({"unit_id": list(failed), "error": list(failed.values())}).to_csv(
         paths["failed_csv"], index=False)
     return paths

@@ -21,7 +21,7 @@ from stationplan.stations import snap_stations
 TO_LONLAT = pyproj.Transformer.from_crs("EPSG:32650", 4326, always_xy=True)
 RULE = CoverageRule(radius_m=150.0, max_minutes=None)
 SNAP_M = 30.0
-FILES = ("pieces.csv", "pieces.parquet", "league.csv", "failed.csv")
+FILES = ("pieces.csv", "pieces.parquet", "league.csv", "league.xlsx", "failed.csv")
 
 
 def _lonlat(x: float, y: float) -> tuple[float, float]:
@@ -122,7 +122,7 @@ def test_resume_reuses_finished_units(net: StreetNetwork, tmp_path: Path,
         raise AssertionError("a finished unit was computed again")
 
     monkeypatch.setattr(batch, "_unit_task", task)
-    again = _run(net, tmp_path, resume=True)
+    again = _run(_network(), tmp_path, resume=True)  # read again: new objects, same hashes
     assert set(again.reused) == set(first.league["unit_id"].iloc[:-1])
     assert {f: (tmp_path / f).read_bytes() for f in FILES} == before
 
