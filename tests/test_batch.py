@@ -161,7 +161,8 @@ def test_real_extract_cut_into_two_by_two_units(tmp_path: Path) -> None:
     assert total["covered_km"] > 10  # the county city: tens of km covered
 
 
-def test_cli_partition_then_batch_and_a_halo_too_short(tmp_path: Path) -> None:
+def test_cli_partition_then_batch_and_a_halo_too_short(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import pandas as pd
     from handnet import shared_osm, shared_sheet
 
@@ -178,6 +179,11 @@ def test_cli_partition_then_batch_and_a_halo_too_short(tmp_path: Path) -> None:
                  "--scheduler", "serial", "--quiet"]) == 0
     league = pd.read_csv(out / "league.csv")
     assert league["unit_id"].iloc[-1] == "total"
+    # the units read back are new objects: their content hashes must not change
+    capsys.readouterr()
+    assert main(["batch", "coverage", str(units), str(sheet), "--out", str(out),
+                 "--scheduler", "serial", "--resume", "--quiet"]) == 0
+    assert f"{len(table)} reused" in capsys.readouterr().out
     assert league["covered_km"].iloc[:-1].sum() == pytest.approx(
         league["covered_km"].iloc[-1], abs=1e-6)
     # a 600 m reach needs 800 m of halo: a one-line error, exit 2
