@@ -31,6 +31,9 @@ MODE_NAMES = ("bike", "ebike", "walk")
 RADIUS_M = 500.0
 MAX_MINUTES = 5.0
 MAX_SNAP_M = 100.0
+# Halo of a partition's units: the default reach plus twice the default snap distance
+# (stationplan.halo.required_halo_m), so the default rule is exact on every unit.
+HALO_M = RADIUS_M + 2 * MAX_SNAP_M
 
 # --- network ---------------------------------------------------------------------------
 # Margin of the network command; coverage, plan, check and report use the coverage limit.
@@ -192,6 +195,9 @@ RANGES: Mapping[str, Range] = MappingProxyType({
     "pair_carriageways_m": Range("metres between the two carriageways of one road; 0: no "
                                  "pairs", high=200.0),
     "join_tolerance_m": Range("metres between line ends that are joined"),
+    # batch: partition halo and Dask workers
+    "halo_m": Range("metres of streets kept around a unit", strict=True),
+    "workers": Range("worker processes", low=1, whole=True),
     # siting rules of plan and check
     "min_gain_m": Range("metres of street a site must add"),
     "min_spacing_m": Range("metres between stations; 0 for no minimum"),

@@ -135,6 +135,38 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_partition(args: argparse.Namespace) -> int:
+    from . import batch
+    from .network import load_network
+
+    net = load_network(args.network, mode=args.mode)
+    units = batch.region_units(net, args.regions, source=args.network)
+    table = batch.partition(net, units, args.out, halo_m=args.halo_m,
+                            sources=[args.network, args.regions])
+    print(f"{len(table)} units with a {args.halo_m:g} m halo written to {args.out}")
+    return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from . import batch
+    from .coverage import CoverageRule
+    from .stations import read_stations
+
+    rule = CoverageRule.for_mode(
+        args.mode, radius_m=args.radius_m,
+        max_minutes=None if args.no_time_limit else args.max_minutes, speed_kmh=args.speed_kmh)
+    extracts = batch.read_units(args.units)
+    stations = read_stations(args.stations, **_station_options(args).read_kwargs())
+    res = batch.batch_coverage_extracts(
+        extracts, stations, rule=rule, max_snap_m=args.max_snap_m, out=args.out,
+        scheduler=args.scheduler, workers=args.workers, resume=args.resume)
+    total = res.league.iloc[-1]
+    print(f"{len(res.league) - 1} units, {total['covered_km']:.1f} of "
+          f"{total['demand_km']:.1f} km covered; {len(res.failed)} failed, "
+          f"{len(res.reused)} reused; league table {res.paths['league_csv']}")
+    return 1 if res.failed else 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     # the default folder is the demo's own: a rerun replaces it; a folder given is guarded
     if args.out is None:
@@ -882,7 +914,40 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_station_options(rep)
     _add_demand_options(rep)
     rep.set_defaults(func=_cmd_report)
-    for p in (net, exp):  # the other commands have it among the map options
+
+    part = sub.add_parser("partition", parents=[common],
+                          help="cut a network into units (counties, tiles) with a halo")
+    part.add_argument("network", help=NETWORK_HELP)
+    part.add_argument("regions", help="polygon file with id and name columns, osm-admin:LEVEL "
+                                      "(boundaries in the OSM file; counties are level 6 in "
+                                      "China) or grid:KM")
+    part.add_argument("--out", required=True, help="units folder (units.csv, extracts/)")
+    part.add_argument("--halo-m", type=_number("halo_m"), default=opt.HALO_M,
+                      help="metres of streets kept around each unit, at least reach + 2 x "
+                           f"snap distance (default {opt.HALO_M:g})")
+    part.add_argument("--mode", choices=opt.MODE_NAMES, default=opt.MODE,
+                      help=f"travel mode (default {opt.MODE})")
+    part.set_defaults(func=_cmd_partition)
+
+    bat = sub.add_parser("batch", parents=[common],
+                         help="coverage of every unit of a partition, stitched")
+    bat.add_argument("task", choices=("coverage",), help="what to run per unit")
+    bat.add_argument("units", help="units folder written by stationplan partition")
+    bat.add_argument("stations", help="existing stations (any station file format)")
+    bat.add_argument("--out", required=True,
+                     help="output folder (pieces.csv, pieces.parquet, league.csv, league.xlsx, "
+                          "failed.csv, units/)")
+    bat.add_argument("--scheduler", default="local",
+                     help="serial, inprocess, local (a Dask LocalCluster, the default) or a "
+                          "Dask scheduler address tcp://HOST:PORT")
+    bat.add_argument("--workers", type=_number("workers"), default=None,
+                     help="worker processes of the local cluster (default: one per core)")
+    bat.add_argument("--resume", action="store_true",
+                     help="reuse the units finished by an earlier run into --out")
+    _add_rule_options(bat)
+    _add_station_options(bat)
+    bat.set_defaults(func=_cmd_batch)
+    for p in (net, exp, part, bat):  # the other commands have it among the map options
         p.add_argument("--lang", choices=opt.LANGS, default=None,
                        help="language of the messages (default: Chinese for a station file "
                             "with Chinese headers or names)")

@@ -22,7 +22,7 @@ from stationplan.candidates import street_candidates
 from stationplan.cli import _parser, main
 from stationplan.siting import plan_sites
 
-RULE = ("coverage", "plan", "check", "report", "demo")
+RULE = ("coverage", "plan", "check", "report", "demo", "batch")
 NETWORK = ("coverage", "network", "plan", "check", "report")
 BENCHMARK = ("plan", "check", "report")  # --candidate-spacing-m, --time-limit-s, --weights
 POSITIVE = ["nan", "inf", "-inf", "-1", "0", "-0", "abc", "", "1e999"]
@@ -48,6 +48,8 @@ BAD = {
     "--candidate-snap-m": (("plan",), POSITIVE),
     "--resolution-m": (("plan",), AT_LEAST_ONE),
     "--seed": (("plan",), ["-1", "1.5", "1e3", "nan", "inf", "abc", ""]),
+    "--halo-m": (("partition",), POSITIVE),
+    "--workers": (("batch",), AT_LEAST_ONE),
     "--new-sites": (("plan",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--target": (("plan",), ["nan%", "150%", "-5%", "0", "0%", "101", "inf", "-0.5", "abc",
                              "%"]),
@@ -67,13 +69,15 @@ def files(tmp_path_factory):
                          encoding="utf-8")
     paris = d / "paris.csv"
     paris.write_text("name,lon,lat\nParis,2.3522,48.8566\n", encoding="utf-8")
-    return {"net": net, "stations": stations, "proposals": proposals, "paris": paris}
+    return {"net": net, "stations": stations, "proposals": proposals, "paris": paris,
+            "regions": "grid:1", "task": "coverage", "units": d / "units"}
 
 
 def _argv(files, command, out, *extra):
     positional = {"coverage": ["net", "stations"], "network": ["net"], "demo": [],
                   "plan": ["net", "stations"], "check": ["net", "stations", "proposals"],
-                  "report": ["net", "stations"]}[command]
+                  "report": ["net", "stations"], "partition": ["net", "regions"],
+                  "batch": ["task", "units", "stations"]}[command]
     return [command, *(str(files[k]) for k in positional), "--out", str(out), "--quiet", *extra]
 
 

@@ -24,6 +24,10 @@ from . import has_cjk, section, station_reason_text
 # formatter shows these under ``--lang zh`` (see log_text); a line without an entry stays
 # English, so a new log line never breaks a run.
 LOG_ZH: Mapping[str, str] = MappingProxyType({
+    "unit %s failed: %s":
+        "单元 %s 计算失败：%s",
+    "%d of %d boundaries of admin level %s are only partly in the file and are left out: %s":
+        "%d/%d 个 %s 级行政边界在文件中不完整，未用作单元：%s",
     "compiling the %s kernels once (about 10 s)…":
         "首次使用，正在编译%s计算内核（约 10 秒，仅此一次）…",
     "%s: skipped %d note rows (rows %s): notes and totals, not stations":
@@ -418,6 +422,16 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "--no-benchmark": "不计算求解器用同样数量新站点的对比结果",
     "--proposals": "要审核并写入报告的拟建站点文件",
     "cmd.coverage": "现有站点对路网的覆盖",
+    "cmd.partition": "把路网切分为若干单元（县、网格），每个单元带缓冲带",
+    "cmd.batch": "逐个单元计算覆盖并拼接结果",
+    "regions": ("区域：带 id 和 name 列的面文件、osm-admin:级别（OSM 文件中的行政边界，"
+                "中国的县级为 6）或 grid:公里数"),
+    "--halo-m": "每个单元周围保留的街道范围，米，至少为覆盖距离加两倍吸附距离（默认 %(default)s）",
+    "task": "每个单元要运行的任务",
+    "units": "stationplan partition 写出的单元文件夹",
+    "--scheduler": "serial、inprocess、local（Dask 本机集群，默认）或 Dask 调度器地址 tcp://主机:端口",
+    "--workers": "本机集群的工作进程数（默认：每个核一个）",
+    "--resume": "沿用 --out 中上次运行已完成的单元",
     "cmd.network": "只构建路网并写出，供检查",
     "cmd.demo": "用自带的赫尔辛基市中心数据演示覆盖计算",
     "cmd.plan": "提出新站点选址，并证明方案有多好",
@@ -467,6 +481,10 @@ HELP_EXAMPLES: Mapping[str, tuple[str, str]] = MappingProxyType({
               "--lang zh"),
     "report": ("stationplan report guixi.osm.pbf stations.xlsx --crs gcj02 --out report",
                "stationplan report guixi.osm.pbf 驿站.xlsx --crs gcj02 --out 报告 --lang zh"),
+    "partition": ("stationplan partition province.osm.pbf counties.gpkg --out units",
+                  "stationplan partition province.osm.pbf 县界.gpkg --out 单元"),
+    "batch": ("stationplan batch coverage units stations.xlsx --out province --workers 2",
+              "stationplan batch coverage 单元 驿站.xlsx --out 全省 --workers 2"),
 })
 
 
