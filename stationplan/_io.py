@@ -144,6 +144,8 @@ def text_width(text: str) -> int:
     >>> text_width("S1"), text_width("驿站 1"), text_width("")
     (2, 6, 0)
     """
+    if text.isascii():  # no wide characters: most cells of large tables
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
