@@ -84,8 +84,10 @@ def main() -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t
     timings = json.loads((out / "timings.json").read_text()) if proc.returncode == 0 else {}
-    summary = json.loads((out / "summary.json").read_text()) if proc.returncode == 0 else {}
-    pieces = int(summary.get("pieces", 0)) or len(net.edges)
+    pieces = len(net.edges)
+    if (out / "coverage.geojson").exists():  # one feature a line between two framing lines
+        with (out / "coverage.geojson").open(encoding="utf-8") as f:
+            pieces = sum(1 for _ in f) - 2
     fl = floor(path, net, args.stations, pieces, work, 500.0)
     result = {"machine": machine(), "edges": len(net.edges), "stations": args.stations,
               "command": " ".join(["stationplan", *cmd[3:]]), "exit_code": proc.returncode,
@@ -101,6 +103,7 @@ def main() -> None:
         f"{fmt(fl['read_s'])} s (geopandas reads the file) |",
         f"| coverage | {fmt(timings.get('coverage_s', float('nan')))} s | "
         f"{fmt(fl['dijkstra_s'])} s (bounded csgraph Dijkstra) |",
+        f"| gaps (runs, cross streets) | {fmt(timings.get('gaps_s', float('nan')))} s | - |",
         f"| write the outputs | {fmt(timings.get('write_outputs_s', float('nan')))} s | "
         f"{fmt(fl['write_s'])} s (GeoParquet of {pieces:,} pieces) |",
         f"| whole run (wall) | {fmt(wall)} s | {fmt(fl['total_s'])} s: "
