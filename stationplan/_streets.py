@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import shapely
 from scipy.sparse import csr_array
@@ -287,6 +288,76 @@ def network_from_segments(
         geometry=geoms,
         crs=crs,
     )
+    return _assemble(edges, x, y, np.array(node_ids, dtype=np.int64), crs, travel,
+                     source=source, stats=stats)
+
+
+def network_from_arrays(
+    node_lonlat: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    piece_lonlat: np.ndarray,
+    piece_starts: np.ndarray,
+    travel: TravelMode,
+    *,
+    osmid: np.ndarray,
+    highway: np.ndarray,
+    name: np.ndarray,
+    fwd: np.ndarray,
+    bwd: np.ndarray,
+    oneway: np.ndarray,
+    source: str,
+    stats: dict[str, Any],
+) -> StreetNetwork:
+    """Assemble a network from arrays: what :func:`network_from_segments` makes from one
+    tuple per segment, for millions of segments (no per-segment Python).
+
+    Nodes are numbered ``1..len(node_lonlat)`` (``u``, ``v`` are 0-based rows of
+    ``node_lonlat``); segment ``k`` has the vertices
+    ``piece_lonlat[piece_starts[k]:piece_starts[k + 1]]``. ``highway`` and ``name`` are
+    object arrays of text or None; no ref, junction or dual carriageway tags.
+    """
+    if len(u) == 0:
+        msg = f"{source}: no streets for mode {travel.name!r} in this network"
+        raise MissingDataError(msg)
+    crs = gpd.GeoSeries(gpd.points_from_xy(node_lonlat[:, 0], node_lonlat[:, 1]),
+                        crs=4326).estimate_utm_crs()
+    to_utm = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    x, y = to_utm.transform(node_lonlat[:, 0], node_lonlat[:, 1])
+    px, py = to_utm.transform(piece_lonlat[:, 0], piece_lonlat[:, 1])
+    which = np.repeat(np.arange(len(u)), np.diff(piece_starts))
+    geoms = shapely.linestrings(np.column_stack([px, py]), indices=which)
+    codes, uniques = pd.factorize(np.asarray(highway, dtype=object))  # None: -1
+    classes = np.array([road_class({"highway": h}) for h in uniques] + [None],
+                       dtype=object)[codes]
+    n_edges = len(u)
+    edges = gpd.GeoDataFrame(
+        {
+            "u": np.asarray(u, dtype=np.int64),
+            "v": np.asarray(v, dtype=np.int64),
+            "osmid": np.asarray(osmid, dtype=np.int64),
+            "highway": list(highway),
+            "name": list(name),
+            "road_class": list(classes),
+            "fwd": np.asarray(fwd, dtype=bool),
+            "bwd": np.asarray(bwd, dtype=bool),
+            "oneway": np.asarray(oneway, dtype=np.int8),
+            "ref": [None] * n_edges,
+            "junction": [None] * n_edges,
+            "dual_carriageway": np.zeros(n_edges, dtype=bool),
+        },
+        geometry=geoms,
+        crs=crs,
+    )
+    return _assemble(edges, x, y, np.arange(1, len(node_lonlat) + 1, dtype=np.int64), crs,
+                     travel, source=source, stats=stats)
+
+
+def _assemble(
+    edges: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray, node_ids: np.ndarray, crs: Any,
+    travel: TravelMode, *, source: str, stats: dict[str, Any],
+) -> StreetNetwork:
+    """Lengths, connected pieces and the nodes table of a network's edges."""
     edges["length_m"] = edges.geometry.length.to_numpy()
     n = len(node_ids)
     adjacency = csr_array(
@@ -295,7 +366,7 @@ def network_from_segments(
     n_comp, labels = connected_components(adjacency, directed=False)
     edges["component"] = labels[edges["u"].to_numpy()]
     nodes = gpd.GeoDataFrame(
-        {"osmid": np.array(node_ids, dtype=np.int64), "x": x, "y": y},
+        {"osmid": node_ids, "x": x, "y": y},
         geometry=gpd.points_from_xy(x, y),
         crs=crs,
     )

@@ -158,3 +158,68 @@ def test_centerlines_with_a_planning_area(tmp_path):
     # inside: 400 m of the first road and 200 m of the second; kept up to 150 m beyond
     assert net.demand_length_m == pytest.approx(600, rel=REL)
     assert net.total_length_m == pytest.approx(700 + 500, rel=REL)
+
+
+def _same_network(path, mode, **options):
+    """The vectorised reader and the per-line reference give identical networks."""
+    from _centerlines_reference import read_centerlines as per_line
+
+    from stationplan._read.centerlines import read_centerlines
+    from stationplan._streets import travel_mode
+
+    fast = read_centerlines(path, travel_mode(mode), **options)
+    slow = per_line(path, travel_mode(mode), **options)
+    pd.testing.assert_frame_equal(fast.edges.to_wkb(), slow.edges.to_wkb())
+    pd.testing.assert_frame_equal(fast.nodes.to_wkb(), slow.nodes.to_wkb())
+    assert fast.stats == slow.stats
+    return fast
+
+
+@pytest.mark.parametrize("mode", ["walk", "bike"])
+def test_vectorised_reader_equals_the_per_line_reader_on_an_extract(mode, tmp_path):
+    """Issue 18: the array reader (no per-line Python) builds the same network, bit for
+    bit, as the per-line reader it replaced, on a real extract's edges written as
+    centerlines (one-way lines both ways, T junctions, shared vertices)."""
+    osm = sp.load_network(shared_osm("guixi_county_city.osm.bz2"), mode=mode,
+                          roads=sp.RoadClasses())
+    e = osm.edges.to_crs(GK_114)
+    # merge each way's segments back into one line, so that lines meet at inner vertices
+    roads = e[["highway", "name", "geometry"]].assign(
+        oneway=np.select([osm.edges["oneway"] > 0, osm.edges["oneway"] < 0], ["yes", "-1"],
+                         "no"))
+    path = _save(roads, tmp_path / "centerlines.gpkg")
+    net = _same_network(path, mode)
+    assert len(net.edges) >= len(osm.edges)
+
+
+def test_vectorised_reader_equals_the_per_line_reader_on_hand_lines(tmp_path):
+    """Snapped near ends, T junctions (also two on one line), a reversed one-way line,
+    a MultiLineString, repeated vertices, a too-short line and crossings, with and without
+    splitting at crossings."""
+    roads = _frame(
+        [
+            [(0, 0), (100, 0), (100, 0), (200, 0)],       # repeated vertex
+            [(50, 0), (50, 80)],                         # T on the first line
+            [(150, 0.0004), (150, -90)],                 # T within a millimetre
+            [(200.4, 0.3), (300, 0)],                    # end 0.5 m from an end: snapped
+            [(250, -50), (250, 50)],                     # crosses the line before
+            [(0, 0), (0, 0)],                            # no length
+            shapely.MultiLineString([[(X0 + 300, Y0), (X0 + 300, Y0 + 60)],
+                                     [(X0 + 300, Y0 + 60), (X0 + 360, Y0 + 60)]]),
+            [(360, 60), (360, 0), (300, 0)],             # closes a loop, one-way backwards
+        ],
+        oneway=["no", "yes", None, "no", "no", "no", "no", "-1"],
+        highway=["primary", "residential", "footway", "secondary", None, "service",
+                 "tertiary", "residential"],
+        name=["A", None, "C", "D", "E", None, 7.0, "H"],
+    )
+    path = _save(roads, tmp_path / "hand.gpkg")
+    _same_network(path, "bike")  # one-way kept: the last line is reversed
+    plain = _same_network(path, "walk")
+    split = _same_network(path, "walk", split_at_crossings=True)
+    # the cases above occur: (50, 0) and (150, 0.0004) lie on the first line; (200.4, 0.3)
+    # is snapped onto (200, 0); the cross street at x = 250 is cut where it crosses
+    assert plain.stats["ends_joined_to_lines"] == 2
+    assert plain.stats["ends_snapped_to_ends"] == 1
+    assert split.stats["crossings_split"] >= 1
+    assert len(split.edges) >= len(plain.edges) + 2

@@ -14,19 +14,21 @@ from the geometry, in metres:
 
 from __future__ import annotations
 
-import itertools
 import logging
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import shapely
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .._errors import InputError, MissingDataError
-from .._streets import StreetNetwork, TravelMode, network_from_segments
+from .._streets import StreetNetwork, TravelMode, network_from_arrays
 from .._text import cell_text
 from ..area import not_degrees, read_vector
 from .osmfilter import way_filter
@@ -132,53 +134,90 @@ def read_centerlines(
     lonlat = lonlat.explode(index_parts=False)
     lonlat = lonlat[~lonlat.geometry.is_empty & lonlat.geom_type.eq("LineString")]
     keep = way_filter(travel.overpass_filter)
-    classes = [cell_text(v) or None for v in (lonlat[cls_col] if cls_col else [None] * len(lonlat))]
-    ok = np.array([c is None or c.casefold() not in _OSM_HIGHWAY or keep({"highway": c.casefold()})
-                   for c in classes], dtype=bool)
+    # per distinct value, not per row: a province has millions of lines and few classes
+    classes = _per_value(lonlat[cls_col] if cls_col else None, len(lonlat),
+                         lambda v: cell_text(v) or None)
+    ok = _per_value(classes, len(classes),
+                    lambda c: c is None or c.casefold() not in _OSM_HIGHWAY
+                    or keep({"highway": c.casefold()})).astype(bool)
     dropped_by_mode = int((~ok).sum())
     lonlat = lonlat[ok]
-    classes = [c for c, k in zip(classes, ok, strict=True) if k]
+    classes = classes[ok]
     if lonlat.empty:
         msg = f"{path}: no streets for mode {travel.name!r} (in the planning area)"
         raise MissingDataError(msg)
     utm = lonlat.estimate_utm_crs()
     xy_lines = lonlat.to_crs(utm).geometry.to_numpy()
-    tagged = (np.array([oneway_direction(v) for v in lonlat[one_col]]) if one_col
-              else np.zeros(len(lonlat), dtype=int))
+    tagged = (_per_value(lonlat[one_col], len(lonlat), oneway_direction).astype(int)
+              if one_col else np.zeros(len(lonlat), dtype=int))
     directions = np.zeros_like(tagged) if travel.bidirectional else tagged
-    coords = []
-    for geom, d in zip(xy_lines, directions, strict=True):
-        xy = shapely.get_coordinates(geom)
-        xy = xy[np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]]
-        coords.append(xy[::-1] if d < 0 else xy)
-    long_enough = [i for i, xy in enumerate(coords) if len(xy) >= 2]
-    coords = [coords[i] for i in long_enough]
+    xy, starts = _line_coords(xy_lines, directions)
+    long_enough = np.flatnonzero(np.diff(starts) >= 2)
+    xy, starts = _take_lines(xy, starts, long_enough)
     rows = lonlat["_row"].to_numpy()[long_enough]
-    names = lonlat[name_col].to_numpy()[long_enough] if name_col else [None] * len(coords)
-    classes = [classes[i] for i in long_enough]
+    names = (lonlat[name_col].to_numpy()[long_enough] if name_col
+             else np.full(len(long_enough), None, dtype=object))
+    classes = classes[long_enough]
     one_way = directions[long_enough] != 0
     # the tagged direction relative to the coordinates kept (reversed where travel is)
     along = np.where(one_way, 1, tagged[long_enough])
 
-    lines, stats = _node(coords, join_tolerance_m, split_at_crossings)
-    segments, node_xy = _segments(lines)
+    xy, starts, junction, stats = _node(xy, starts, join_tolerance_m, split_at_crossings)
+    line, a, b, pieces_xy, piece_starts, node_xy = _segments(xy, starts, junction)
     to_lonlat = pyproj.Transformer.from_crs(utm, 4326, always_xy=True)
     lon, lat = to_lonlat.transform(node_xy[:, 0], node_xy[:, 1])
-    node_lonlat = {i + 1: (float(x), float(y))
-                   for i, (x, y) in enumerate(zip(lon, lat, strict=True))}
-    out = []
-    for line, a, b, xy in segments:
-        geom = shapely.linestrings(np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
-        tags = {"highway": classes[line], "name": cell_text(names[line]) or None}
-        tags = {k: v for k, v in tags.items() if v}
-        out.append((int(rows[line]), tags, [a + 1, b + 1], geom, True, not one_way[line],
-                    int(along[line])))
+    plon, plat = to_lonlat.transform(pieces_xy[:, 0], pieces_xy[:, 1])
+    name_text = _per_value(names, len(names), lambda v: cell_text(v) or None)
     stats = {"features_in_file": len(frame), "lines_dropped_by_mode": dropped_by_mode,
              "one_way_lines": int(one_way.sum()), **stats}
     log.info("%s: moved %d line ends onto other ends within %.2f m, joined %d ends lying on "
              "lines, split %d crossings", path.name, stats["ends_snapped_to_ends"],
              join_tolerance_m, stats["ends_joined_to_lines"], stats["crossings_split"])
-    return network_from_segments(out, node_lonlat, travel, source=str(path), stats=stats)
+    return network_from_arrays(
+        np.column_stack([lon, lat]), a, b, np.column_stack([plon, plat]), piece_starts,
+        travel, osmid=rows[line], highway=classes[line], name=name_text[line],
+        fwd=np.ones(len(line), dtype=bool), bwd=~one_way[line], oneway=along[line],
+        source=str(path), stats=stats)
+
+
+def _per_value(values: Any, n: int, func: Any) -> np.ndarray:
+    """``func`` of each value, computed once per distinct value (an object array)."""
+    if values is None:
+        return np.full(n, func(None), dtype=object)
+    arr = np.asarray(values, dtype=object)
+    try:
+        codes, uniques = pd.factorize(arr)  # missing values (None, NaN) get code -1
+    except TypeError:  # unhashable cells (lists): one call each
+        return np.array([func(v) for v in arr] + [None], dtype=object)[:-1]
+    out = np.empty(len(uniques) + 1, dtype=object)
+    out[:-1] = [func(v) for v in uniques]
+    out[-1] = func(None)
+    return out[codes]
+
+
+def _line_coords(lines: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of all lines in one array (repeated vertices dropped, lines with a negative
+    direction reversed) and where each line starts (``len(lines) + 1`` offsets)."""
+    xy, which = shapely.get_coordinates(lines, return_index=True)
+    first = np.r_[True, which[1:] != which[:-1]]
+    keep = first | np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
+    xy, which = xy[keep], which[keep]
+    starts = np.searchsorted(which, np.arange(len(lines) + 1))
+    back = directions[which] < 0
+    if back.any():
+        k = np.arange(len(xy))
+        k[back] = starts[which[back]] + starts[which[back] + 1] - 1 - k[back]
+        xy = xy[k]
+    return xy, starts
+
+
+def _take_lines(xy: np.ndarray, starts: np.ndarray,
+                idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The vertices and offsets of the lines ``idx`` (in that order)."""
+    sizes = starts[idx + 1] - starts[idx]
+    new_starts = np.r_[0, np.cumsum(sizes)]
+    flat = np.repeat(starts[idx] - new_starts[:-1], sizes) + np.arange(new_starts[-1])
+    return xy[flat], new_starts
 
 
 def _column(frame: gpd.GeoDataFrame, given: str | None, names: tuple[str, ...], what: str,
@@ -195,46 +234,48 @@ def _column(frame: gpd.GeoDataFrame, given: str | None, names: tuple[str, ...], 
 
 
 def _node(
-    coords: list[np.ndarray], tol: float, split_at_crossings: bool
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[str, int]]:
+    xy: np.ndarray, starts: np.ndarray, tol: float, split_at_crossings: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
     """Snap ends, insert junction points, and mark the junction vertices of every line.
 
-    Returns each line's coordinates with a boolean "is a junction" per vertex.
+    Takes and returns all vertices in one array with each line's start offset; also
+    returns a boolean "is a junction" per vertex. Python loops run only over lines that
+    get a vertex inserted (T junctions, crossings), never over all lines.
     """
-    n = len(coords)
-    ends = np.array([xy[[0, -1]] for xy in coords]).reshape(-1, 2)  # 2 per line
-    # 1. ends within tol of each other become one point (the first of the group).
+    n = len(starts) - 1
+    end_at = np.column_stack([starts[:-1], starts[1:] - 1]).ravel()  # 2 per line
+    ends = xy[end_at]
+    # 1. ends within tol of each other become one point (the lowest-numbered of the group).
     pairs = (cKDTree(ends).query_pairs(tol, output_type="ndarray") if tol > 0
              else np.empty((0, 2), dtype=int))
-    group = np.arange(len(ends))
-    for a, b in sorted(map(tuple, pairs)):
-        ra, rb = _root(group, a), _root(group, b)
-        if ra != rb:
-            group[max(ra, rb)] = min(ra, rb)
-    roots = np.array([_root(group, i) for i in range(len(ends))])
+    graph = csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+                      shape=(len(ends), len(ends)))
+    _, label = connected_components(graph, directed=False)
+    lowest = np.full(label.max() + 1, len(ends))
+    np.minimum.at(lowest, label, np.arange(len(ends)))
+    roots = lowest[label]
     moved = np.any(ends != ends[roots], axis=1)
     ends = ends[roots]
-    coords = [xy.copy() for xy in coords]
-    for k in np.flatnonzero(moved):
-        coords[k // 2][0 if k % 2 == 0 else -1] = ends[k]
-    geoms = np.array([shapely.linestrings(xy) for xy in coords], dtype=object)
+    xy = xy.copy()
+    xy[end_at[moved]] = ends[moved]
+    line_of = np.repeat(np.arange(n), np.diff(starts))
+    geoms: np.ndarray = np.asarray(shapely.linestrings(xy, indices=line_of))
     tree = shapely.STRtree(geoms)
-    inserts: list[list[float]] = [[] for _ in range(n)]
+    inserts: dict[int, list[float]] = {}
     # 2. an end on another line (not at its ends) joins it there: a T junction.
     end_pts = shapely.points(ends)
-    hits = tree.query(end_pts, predicate="dwithin", distance=_ON_LINE_M)
-    attach: list[tuple[int, int, float]] = []
-    for e, line in hits.T:
-        if line == e // 2:
-            continue
-        other_ends = ends[[2 * line, 2 * line + 1]]
-        if np.any(np.all(other_ends == ends[e], axis=1)):
-            continue  # already joined end to end
-        pos = float(shapely.line_locate_point(geoms[line], end_pts[e]))
-        if pos <= 0 or pos >= geoms[line].length:
-            continue  # at the other line's end but not joined to it in step 1
-        attach.append((int(e), int(line), pos))
-        inserts[line].append(pos)
+    e, line = tree.query(end_pts, predicate="dwithin", distance=_ON_LINE_M)
+    other = line != e // 2
+    e, line = e[other], line[other]
+    joined = (np.all(ends[2 * line] == ends[e], axis=1)
+              | np.all(ends[2 * line + 1] == ends[e], axis=1))  # already joined end to end
+    e, line = e[~joined], line[~joined]
+    pos = np.asarray(shapely.line_locate_point(geoms[line], end_pts[e]))
+    inside = (pos > 0) & (pos < shapely.length(geoms[line]))
+    attach = list(zip(e[inside].tolist(), line[inside].tolist(), pos[inside].tolist(),
+                      strict=True))
+    for _, ln, p in attach:
+        inserts.setdefault(ln, []).append(p)
     # 3. optionally, crossings become junctions on both lines.
     crossings = 0
     if split_at_crossings:
@@ -243,38 +284,42 @@ def _node(
             if a >= b:
                 continue
             pts = shapely.get_coordinates(shapely.intersection(geoms[a], geoms[b]))
-            for line in (a, b):
-                at = shapely.line_locate_point(geoms[line], shapely.points(pts))
-                inserts[line].extend(float(p) for p in at)
+            for ln in (int(a), int(b)):
+                at = shapely.line_locate_point(geoms[ln], shapely.points(pts))
+                inserts.setdefault(ln, []).extend(float(p) for p in at)
             crossings += len(pts)
-    out = []
+    # lines with inserted vertices are rebuilt one by one; the rest are kept as they are
+    parts: list[np.ndarray] = []
+    flags: list[np.ndarray] = []
+    sizes = np.diff(starts).copy()
+    junction = np.zeros(len(xy), dtype=bool)
+    junction[end_at] = True
     placed: dict[tuple[int, float], np.ndarray] = {}
-    for i, xy in enumerate(coords):
-        new_xy, junction, where = _insert(xy, inserts[i])
-        out.append((new_xy, junction))
+    done = 0
+    for i in sorted(inserts):
+        parts.append(xy[done:starts[i]])
+        flags.append(junction[done:starts[i]])
+        new_xy, new_junction, where = _insert(xy[starts[i]:starts[i + 1]], inserts[i])
+        parts.append(new_xy)
+        flags.append(new_junction)
+        sizes[i] = len(new_xy)
         placed.update({(i, p): new_xy[k] for p, k in where.items()})
-    for e, line, pos in attach:
-        xy, junction = out[e // 2]
-        xy[0 if e % 2 == 0 else -1] = placed[(line, pos)]
+        done = starts[i + 1]
+    if inserts:
+        parts.append(xy[done:])
+        flags.append(junction[done:])
+        xy = np.concatenate(parts)
+        junction = np.concatenate(flags)
+        starts = np.r_[0, np.cumsum(sizes)]
+    for end, ln, p in attach:
+        xy[starts[end // 2] if end % 2 == 0 else starts[end // 2 + 1] - 1] = placed[(ln, p)]
     # 4. a vertex used twice (by two lines, or twice by one) is a junction.
-    allxy = np.concatenate([xy for xy, _ in out])
-    keys = np.round(allxy * _KEY_MM).astype(np.int64)
+    keys = np.round(xy * _KEY_MM).astype(np.int64)
     _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    shared = counts[inverse.ravel()] > 1
-    start = 0
-    for xy, junction in out:
-        junction |= shared[start:start + len(xy)]
-        start += len(xy)
+    junction |= counts[inverse.ravel()] > 1
     stats = {"ends_snapped_to_ends": int(moved.sum()), "ends_joined_to_lines": len(attach),
              "crossings_split": crossings}
-    return out, stats
-
-
-def _root(group: np.ndarray, i: int) -> int:
-    while group[i] != i:
-        group[i] = group[group[i]]
-        i = group[i]
-    return int(i)
+    return xy, starts, junction, stats
 
 
 def _insert(
@@ -317,21 +362,27 @@ def _insert(
     return new_xy, junction, where
 
 
-def _segments(lines: list[tuple[np.ndarray, np.ndarray]]) -> tuple[list[tuple], np.ndarray]:
-    """Cut lines at their junction vertices; number the junctions by position."""
-    pieces = []
-    end_keys: list[np.ndarray] = []
-    for i, (xy, junction) in enumerate(lines):
-        cut = np.flatnonzero(junction)
-        for a, b in itertools.pairwise(cut):
-            part = xy[a:b + 1]
-            if len(part) > 2 or np.any(part[0] != part[-1]):  # not a zero-length piece
-                pieces.append((i, part))
-                end_keys.extend((part[0], part[-1]))
-    keys = np.round(np.array(end_keys) * _KEY_MM).astype(np.int64)
+def _segments(
+    xy: np.ndarray, starts: np.ndarray, junction: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Cut lines at their junction vertices; number the junctions by position.
+
+    Returns each piece's line, end nodes (0-based), the pieces' vertices with their start
+    offsets, and the junctions' coordinates.
+    """
+    cut = np.flatnonzero(junction)
+    line_of = np.repeat(np.arange(len(starts) - 1), np.diff(starts))[cut]
+    same = line_of[:-1] == line_of[1:]
+    a, b, line = cut[:-1][same], cut[1:][same], line_of[:-1][same]
+    # not a zero-length piece
+    ok = (b - a > 1) | np.any(xy[a] != xy[b], axis=1)
+    a, b, line = a[ok], b[ok], line[ok]
+    end_keys = np.column_stack([xy[a], xy[b]]).reshape(-1, 2)
+    keys = np.round(end_keys * _KEY_MM).astype(np.int64)
     _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
-    node_xy = np.array(end_keys)[first]
-    segments = [(i, int(inverse[2 * k]), int(inverse[2 * k + 1]), part)
-                for k, (i, part) in enumerate(pieces)]
-    return segments, node_xy
+    node_xy = end_keys[first]
+    sizes = b - a + 1
+    piece_starts = np.r_[0, np.cumsum(sizes)]
+    flat = np.repeat(a - piece_starts[:-1], sizes) + np.arange(piece_starts[-1])
+    return line, inverse[0::2], inverse[1::2], xy[flat], piece_starts, node_xy

@@ -1,0 +1,123 @@
+"""Issue 18, item 5: ``stationplan coverage`` on a 10^6-segment GeoParquet city against
+the floor, both measured in this one run.
+
+The floor is what the run cannot avoid: geopandas reading the centerline file, a bounded
+``scipy.sparse.csgraph`` Dijkstra from the stations' nearest junctions (``limit`` = the
+radius, ``min_only``), and a GeoParquet write of as many pieces as the run wrote. The CLI
+runs as a user runs it (a fresh process, ``--quiet``); its stages come from its
+``timings.json``. Target (issue 18): the whole run within 5x of the floor.
+
+    python benchmarks/floor.py [--edges 1e6] [--stations 2500] [--work /tmp/stationplan-floor]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, fmt, machine, random_stations_csv
+
+
+def prepare(n_edges: int, k: int, work: Path) -> tuple[Path, Path, object]:
+    from stationplan._synthetic import synthetic_city
+
+    net = synthetic_city(n_edges, seed=0)
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / f"syn_{n_edges}.parquet"
+    e = net.edges
+    if not path.exists():
+        e[["highway", "name", "geometry"]].assign(
+            oneway=(e["fwd"] != e["bwd"]).map({True: "yes", False: "no"})).to_parquet(path)
+    stations = random_stations_csv(net, k, work / f"stations_{k}.csv", seed=1)
+    return path, stations, net
+
+
+def floor(path: Path, net, k: int, pieces: int, work: Path, radius_m: float) -> dict:
+    import geopandas as gpd
+    import numpy as np
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import dijkstra
+
+    t = time.perf_counter()
+    frame = gpd.read_parquet(path)
+    read_s = time.perf_counter() - t
+    e = net.edges
+    n = len(net.nodes)
+    u, v, w = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy()
+    graph = csr_array((np.r_[w, w], (np.r_[u, v], np.r_[v, u])), shape=(n, n))
+    src = np.random.default_rng(1).choice(n, k, replace=False)
+    t = time.perf_counter()
+    dijkstra(graph, indices=src, limit=radius_m, min_only=True)
+    dijkstra_s = time.perf_counter() - t
+    # as many pieces as the run wrote, with the piece columns' types
+    reps = -(-pieces // len(frame))
+    out = gpd.GeoDataFrame(
+        {"edge_id": np.arange(pieces), "start_m": 0.0, "end_m": 1.0, "length_m": 1.0,
+         "status": "covered", "dist_m": 1.0, "station_id": "s1", "highway": "residential"},
+        geometry=np.tile(frame.geometry.to_numpy(), reps)[:pieces], crs=frame.crs)
+    t = time.perf_counter()
+    out.to_parquet(work / "floor_pieces.parquet")
+    write_s = time.perf_counter() - t
+    return {"read_s": read_s, "dijkstra_s": dijkstra_s, "write_s": write_s,
+            "total_s": read_s + dijkstra_s + write_s}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--edges", type=float, default=1e6)
+    ap.add_argument("--stations", type=int, default=2500)
+    ap.add_argument("--work", default="/tmp/stationplan-floor")
+    ap.add_argument("--extra", default="", help="more CLI options, space separated")
+    ap.add_argument("--out", default=str(RESULTS / "floor.md"))
+    args = ap.parse_args()
+    work = Path(args.work)
+    path, stations, net = prepare(int(args.edges), args.stations, work)
+    out = work / "out"
+    cmd = [sys.executable, "-m", "stationplan", "coverage", str(path), str(stations),
+           "--out", str(out), "--overwrite", "--quiet", *args.extra.split()]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t
+    timings = json.loads((out / "timings.json").read_text()) if proc.returncode == 0 else {}
+    pieces = len(net.edges)
+    if (out / "coverage.geojson").exists():  # one feature a line between two framing lines
+        with (out / "coverage.geojson").open(encoding="utf-8") as f:
+            pieces = sum(1 for _ in f) - 2
+    fl = floor(path, net, args.stations, pieces, work, 500.0)
+    result = {"machine": machine(), "edges": len(net.edges), "stations": args.stations,
+              "command": " ".join(["stationplan", *cmd[3:]]), "exit_code": proc.returncode,
+              "stderr": proc.stderr.splitlines()[-10:], "wall_s": wall, "timings": timings,
+              "pieces": pieces, "floor": fl, "ratio": wall / fl["total_s"],
+              "outputs": {p.name: p.stat().st_size for p in sorted(out.iterdir())}}
+    lines = [
+        "# Issue 18: end-to-end coverage against the floor (one run)", "",
+        f"`{result['command']}` on {len(net.edges):,} segments, {args.stations:,} stations; "
+        f"exit {proc.returncode}.", "",
+        "| stage | stationplan | floor (same run) |", "|---|---:|---:|",
+        f"| read the streets | {fmt(timings.get('load_network_s', float('nan')))} s | "
+        f"{fmt(fl['read_s'])} s (geopandas reads the file) |",
+        f"| coverage | {fmt(timings.get('coverage_s', float('nan')))} s | "
+        f"{fmt(fl['dijkstra_s'])} s (bounded csgraph Dijkstra) |",
+        f"| gaps (runs, cross streets) | {fmt(timings.get('gaps_s', float('nan')))} s | - |",
+        f"| write the outputs | {fmt(timings.get('write_outputs_s', float('nan')))} s | "
+        f"{fmt(fl['write_s'])} s (GeoParquet of {pieces:,} pieces) |",
+        f"| whole run (wall) | {fmt(wall)} s | {fmt(fl['total_s'])} s: "
+        f"**{fmt(result['ratio'], 1)}x** (target <= 5x) |", "",
+        "Stage seconds (timings.json): " + ", ".join(f"{k} {fmt(v)}" for k, v in timings.items()),
+        "", "Outputs: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in result["outputs"].items()),
+    ]
+    if proc.returncode:
+        lines += ["", "stderr:", "", *("    " + ln for ln in result["stderr"])]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    Path(args.out).write_text(text, encoding="utf-8")
+    Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

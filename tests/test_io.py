@@ -1,0 +1,62 @@
+"""GeoJSON text: the column-wise writer against the per-feature json.dumps writer."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from stationplan import _io
+
+
+def _per_feature(frame, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(_io, "_feature_lines", lambda *_: None)
+        return _io.geojson_text(frame)
+
+
+def _lines(n, rng):
+    start = np.column_stack([114 + rng.random(n), 22 + rng.random(n)])
+    mid = start + rng.normal(0, 1e-3, (n, 2))
+    end = mid + rng.normal(0, 1e-3, (n, 2))
+    return shapely.linestrings(np.stack([start, mid, end], axis=1)[:, : 2 + (n % 2)])
+
+
+def test_column_writer_is_byte_identical_to_the_per_feature_writer(monkeypatch):
+    """Issue 18: the fast writer (no per-feature json.dumps) gives the same bytes, over
+    the value kinds pieces carry: floats with NaN, -0.0 and tiny values, ints, bools,
+    Chinese text with quotes, missing text, pandas str columns, list cells."""
+    rng = np.random.default_rng(5)
+    n = 500
+    i = np.arange(n)
+    frame = gpd.GeoDataFrame(
+        {"length_m": rng.random(n) * 300, "tiny": np.where(i % 7 == 0, np.nan, 1e-7 * i),
+         "neg": -0.0, "edge_id": i, "fwd": i % 2 == 0,
+         "name": np.where(i % 3 == 0, '解放"路', None).astype(object),
+         "status": np.where(i % 2 == 0, "covered", "gap"),
+         "highway": [["a", "b"] if k == 4 else "residential" for k in i]},
+        geometry=_lines(n, rng), crs=4326)
+    frame["status"] = frame["status"].astype("str")
+    fast = _io.geojson_text(frame)
+    assert _io._feature_lines(frame.geometry.to_numpy(), frame.drop(columns="geometry"))
+    assert fast == _per_feature(frame, monkeypatch)
+    # and it is the data: 6 decimals, NaN as null
+    first = json.loads(fast)["features"][0]
+    assert first["properties"]["tiny"] is None
+    assert first["geometry"]["coordinates"][0] == pytest.approx(
+        shapely.get_coordinates(frame.geometry.iloc[0])[0], abs=1e-6)
+
+
+def test_points_projected_and_fallback_cases(monkeypatch):
+    pts = gpd.GeoDataFrame({"name": ["站", None]},
+                           geometry=[shapely.Point(257_000, 2_490_000),
+                                     shapely.Point(258_000, 2_491_000)], crs=32650)
+    assert _io.geojson_text(pts) == _per_feature(pts, monkeypatch)
+    # mixed or missing geometries go the per-feature way, with the same result
+    mixed = gpd.GeoDataFrame({"k": [1, 2, 3]}, geometry=[
+        shapely.Point(114, 22), shapely.LineString([(114, 22), (114.1, 22)]), None], crs=4326)
+    assert _io._feature_lines(mixed.geometry.to_numpy(), mixed[["k"]]) is None
+    assert json.loads(_io.geojson_text(mixed))["features"][2]["geometry"] is None
