@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,35 +32,51 @@ def cache_dirs(source: Path) -> list[Path]:
 
 def kernels_cached(source: Path, dirs: list[Path] | None = None) -> bool:
     """Whether compiled kernels of ``source`` are cached for this source and Python: an
-    index file (``<stem>.<name>-<line>.py<XY>.nbi``) not older than the source.
+    index file (``<stem>.<name>-<line>.py<XY>.nbi``) that numba would take as fresh.
+
+    numba stamps an index with the source's modification time and size (older releases)
+    or the SHA-256 of its bytes (0.61 and later); a checkout or a copy that rewrites the
+    file with the same bytes keeps the cache fresh, so the time alone would announce a
+    compilation that never comes.
 
     Examples
     --------
-    >>> import tempfile, time
+    >>> import hashlib, pickle, tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> src = folder / "kernels.py"; _ = src.write_text("x = 1")
     >>> kernels_cached(src, [folder / "__pycache__"])  # no cache folder
     False
     >>> (folder / "__pycache__").mkdir()
     >>> tag = f"py{sys.version_info.major}{sys.version_info.minor}"
-    >>> _ = (folder / "__pycache__" / f"kernels.f-3.{tag}.nbi").write_bytes(b"")
-    >>> kernels_cached(src, [folder / "__pycache__"])
+    >>> index = folder / "__pycache__" / f"kernels.f-3.{tag}.nbi"
+    >>> def stamp(value):
+    ...     _ = index.write_bytes(pickle.dumps(numba.__version__) + pickle.dumps((value, {})))
+    >>> stamp(hashlib.sha256(b"x = 1").digest()); kernels_cached(src, [index.parent])
     True
+    >>> stamp(hashlib.sha256(b"x = 2").digest()); kernels_cached(src, [index.parent])
+    False
     """
     tag = f"py{sys.version_info.major}{sys.version_info.minor}"
     try:
-        stamp = source.stat().st_mtime
+        st = source.stat()
+        stamps = ((st.st_mtime, st.st_size), hashlib.sha256(source.read_bytes()).digest())
     except OSError:
         return True  # no source to compile from: nothing to announce
+    version = getattr(numba, "__version__", None)
     for folder in dirs if dirs is not None else cache_dirs(source):
         if not folder.is_dir():
             continue
         for index in folder.rglob(f"{source.stem}.*.{tag}.nbi"):
             try:
-                if index.stat().st_mtime >= stamp:
-                    return True
-            except OSError:
+                with index.open("rb") as f:
+                    if pickle.load(f) != version:
+                        continue
+                    stamp = pickle.loads(f.read())[0]
+            except (OSError, pickle.UnpicklingError, EOFError, IndexError, TypeError,
+                    AttributeError, ImportError):
                 continue
+            if stamp in stamps:
+                return True
     return False
 
 

@@ -6,6 +6,7 @@ it loads anything else.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 
@@ -52,6 +53,23 @@ def input_file(path: str | os.PathLike[str], what: str, *, hint: str = "") -> Pa
         msg = f"{path}: {what} not found{hint}"
         raise MissingDataError(msg)
     return path
+
+
+def word_hint(value: object, words: tuple[str, ...]) -> str:
+    """``"; did you mean WORD?"`` when ``value`` looks like a misspelt one of ``words``, else "".
+
+    An option that takes a word or a file ("auto", "none" or an area file) reads a typo as a
+    file name; the message should say which word was meant.
+
+    Examples
+    --------
+    >>> word_hint("atuo", ("auto", "none"))
+    '; did you mean auto?'
+    >>> word_hint("core.geojson", ("auto", "none"))
+    ''
+    """
+    close = difflib.get_close_matches(str(value).strip().casefold(), words, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def shown_source(source: object) -> str:

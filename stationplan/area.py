@@ -26,7 +26,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ._errors import InputError
 from ._options import BRIEF_IGNORE, BRIEF_SERVE, PAIR_CARRIAGEWAYS_M, check_option
-from ._paths import input_file
+from ._paths import input_file, word_hint
 from ._read.coords import resolve_crs, to_wgs84
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def read_area(path: str | Path, *, crs: Any = None) -> shapely.Geometry:
     shapely.Geometry
         A valid (Multi)Polygon in EPSG:4326.
     """
-    path = input_file(path, "area file")
+    path = input_file(path, "area file", hint=word_hint(path, ("auto", "none")))
     name = path.name.lower()
     if not name.endswith(AREA_SUFFIXES):
         msg = f"{path}: unknown area file type; use one of {', '.join(AREA_SUFFIXES)}"

@@ -50,7 +50,7 @@ from ._options import (
     check_plan_options,
 )
 from ._outdir import moved, output_folder
-from ._paths import input_file
+from ._paths import input_file, word_hint
 from ._render.netout import write_network
 from .area import BRIEF_ROAD_CLASSES, read_vector
 from .coverage import Coverage, CoverageRule, compute_coverage
@@ -814,8 +814,9 @@ def _inside_area(net: StreetNetwork, cands: gpd.GeoDataFrame) -> gpd.GeoDataFram
 def _check_candidate_files(candidates: str | Path, hosts: str | Path | None) -> None:
     """Refuse a misspelt candidate source or a missing hosts file before any loading."""
     if str(candidates) not in ("auto", "osm", "streets") and not Path(candidates).is_file():
+        hint = word_hint(candidates, ("auto", "osm", "streets"))
         msg = (f"candidates must be auto, osm, streets or a file of sites; {str(candidates)!r} "
-               "is none of these (no such file)")
+               f"is none of these (no such file){hint}")
         raise InputError(msg)
     if hosts is not None:
         input_file(hosts, "hosts file")

@@ -8,7 +8,9 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
+import time
 import types
 
 import openpyxl
@@ -189,27 +191,64 @@ def test_compile_notice_when_the_cache_is_empty(tmp_path, monkeypatch, caplog):
     assert notices == ["compiling the routing kernels once (about 10 s)…"]
 
 
-def test_no_compile_notice_when_the_cache_is_filled(tmp_path, monkeypatch, caplog):
+_CACHED_KERNEL = """
+import numba
+
+@numba.njit(cache=True)
+def twice(x):
+    return 2 * x
+"""
+
+
+def _run_kernel(folder, cache):
+    """Compile and call the kernel in a fresh Python with numba's own on-disk cache."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import kern; print(kern.twice(21))")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    out = subprocess.run([sys.executable, "-c", code, str(folder)], env=env, check=True,
+                         capture_output=True, text=True)
+    assert out.stdout.strip() == "42"
+
+
+def test_no_compile_notice_when_numba_would_use_its_cache(tmp_path, monkeypatch, caplog):
+    # the judge is numba itself: a kernel compiled once in another process leaves a cache
+    folder, cache = tmp_path / "mod", tmp_path / "numba-cache"
+    folder.mkdir()
+    src = folder / "kern.py"
+    src.write_text(_CACHED_KERNEL, encoding="utf-8")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(cache))
+    assert not _numba.kernels_cached(src)
+    _run_kernel(folder, cache)
+    assert _numba.kernels_cached(src)
     name = "stationplan._route.kernels_fake_for_test2"
-    module, src, f = _fake_kernel_module(tmp_path, name)
+    module = types.ModuleType(name)
+    module.__file__ = str(src)
+
+    def f(x):
+        return x
+
+    f.__module__ = name
     monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(_numba, "_NOTICED", set())
-    cache = tmp_path / "numba-cache" / "mirrored" / "path"
-    cache.mkdir(parents=True)
-    tag = f"py{sys.version_info.major}{sys.version_info.minor}"
-    index = cache / f"kernels.f-1.{tag}.nbi"
-    index.write_bytes(b"")
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba-cache"))
     with caplog.at_level(logging.INFO, logger="stationplan._numba"):
         _numba._notice(f)
     assert not [r for r in caplog.records if "compiling" in r.getMessage()]
-    # an index older than the source (an earlier version) does not count
-    os.utime(index, (0, 0))
+    # the same bytes written again (a checkout, a copy) leave numba's cache fresh
+    indexes = sorted(cache.rglob("*.nbi"))
+    stamps = [p.stat().st_mtime for p in indexes]
+    time.sleep(0.05)
+    src.write_text(_CACHED_KERNEL, encoding="utf-8")
+    assert _numba.kernels_cached(src)
+    _run_kernel(folder, cache)
+    assert [p.stat().st_mtime for p in indexes] == stamps  # numba did not compile again
+    # changed source: numba compiles again, and so says the check
+    src.write_text(_CACHED_KERNEL.replace("2 * x", "x + x"), encoding="utf-8")
     assert not _numba.kernels_cached(src)
     # another Python's index does not count either
-    os.utime(index, None)
+    _run_kernel(folder, cache)
     assert _numba.kernels_cached(src)
-    index.rename(cache / "kernels.f-1.py27.nbi")
+    for p in cache.rglob("*.nbi"):
+        p.rename(p.with_name(p.name.replace(f"py{sys.version_info.major}"
+                                            f"{sys.version_info.minor}", "py27")))
     assert not _numba.kernels_cached(src)
 
 

@@ -262,6 +262,7 @@ _ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 # The hints that follow "not found", in Chinese.
 _HINTS_ZH = (
+    ("; did you mean ", "；是不是要用 "), ("?", "？"),
     ("; give an OSM file (.osm, .osm.pbf, ...), a centerline file or GraphML",
      "；请给出 OSM 文件（.osm、.osm.pbf 等）、道路中心线文件或 GraphML"),
     ("; to download, write place:NAME, bbox:W,S,E,N or point:LON,LAT,M",
