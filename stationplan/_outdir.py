@@ -32,6 +32,7 @@ from ._errors import InputError, OutputError
 COVERAGE_FILES = (
     "coverage.geojson", "stations.geojson", "gaps.geojson", "gaps.csv", "gaps.xlsx",
     "gap_areas.geojson", "summary.json", "coverage_map.html", "coverage_map.png",
+    "hours.csv", "hours.xlsx",  # with --by-hour
 )
 PLAN_FILES = ("proposals.geojson", "plan_summary.json", "timings.json", "coverage_curve.csv",
               "coverage_curve.png")

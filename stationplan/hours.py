@@ -321,7 +321,7 @@ def station_hours(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     counts = {s: sum(1 for h, u in zip(parsed, ok, strict=True) if u and h.status == s)
               for s in HOURS_STATUSES}
     log.info("opening hours of %d usable stations: %d read, %d not given (counted as open), "
-             "%d unreadable (counted as closed)", int(ok.sum()), counts["ok"],
+             "%d unreadable (counted as not open)", int(ok.sum()), counts["ok"],
              counts["not_given"], counts["unparsed"])
     for h, sid, usable in zip(parsed, stations["station_id"], ok, strict=True):
         if usable and h.status == "unparsed":
@@ -386,7 +386,7 @@ def coverage_at(network: StreetNetwork, stations: gpd.GeoDataFrame, when: dt.dat
 
 def coverage_by_hour(network: StreetNetwork, stations: gpd.GeoDataFrame, day: dt.date, *,
                      rule: CoverageRule | None = None,
-                     known: Mapping[frozenset[int], float] | None = None) -> pd.DataFrame:
+                     known: Mapping[frozenset[int], Coverage] | None = None) -> pd.DataFrame:
     """Exact coverage at each full hour of ``day`` (00:00 to 23:00).
 
     The engine runs once per distinct set of open stations (hours with the same set
@@ -403,7 +403,8 @@ def coverage_by_hour(network: StreetNetwork, stations: gpd.GeoDataFrame, day: dt
     rule
         The coverage rule (default: the mode's).
     known
-        Covered metres already computed for sets of open row positions (reused).
+        Coverage already computed by the engine for sets of open row positions (row
+        positions of the stations counted as open; reused, not recomputed).
 
     Returns
     -------
@@ -415,8 +416,7 @@ def coverage_by_hour(network: StreetNetwork, stations: gpd.GeoDataFrame, day: dt
     """
     ids = stations["station_id"].astype(str).to_numpy()
     hours = _hours_of(stations)
-    memo: dict[frozenset[int], float] = dict(known or {})
-    demand_m = None
+    memo = {key: (c.covered_m, c.demand_m) for key, c in (known or {}).items()}
     runs = 0
     rows = []
     for hour in range(24):
@@ -424,12 +424,11 @@ def coverage_by_hour(network: StreetNetwork, stations: gpd.GeoDataFrame, day: dt
         states = _states(stations, hours, when)
         counted = np.isin(states, COUNTED)
         key = frozenset(np.flatnonzero(counted).tolist())
-        if key not in memo or demand_m is None:
+        if key not in memo:
             cov = compute_coverage(network, _engine_input(stations, states), rule=rule)
-            memo[key] = cov.covered_m
-            demand_m = cov.demand_m
+            memo[key] = (cov.covered_m, cov.demand_m)
             runs += 1
-        covered = memo[key]
+        covered, demand_m = memo[key]
         rows.append({
             "hour": hour, "time": at_label(when),
             "stations_open": int(counted.sum()),
@@ -441,14 +440,14 @@ def coverage_by_hour(network: StreetNetwork, stations: gpd.GeoDataFrame, day: dt
             "covered_m": round_m(covered), "demand_m": round_m(demand_m),
             "covered_share": share(covered, demand_m),
         })
+    table = pd.DataFrame(rows)
+    low, high = table["covered_share"].idxmin(), table["covered_share"].idxmax()
     log.info("coverage by hour on %s: %d engine runs for %d distinct sets of open stations; "
-             "lowest %.1f %% at %s, highest %.1f %% at %s", day.isoformat(),
-             runs, len({r["open_station_ids"] for r in rows}),
-             100 * min(r["covered_share"] for r in rows),
-             min(rows, key=lambda r: r["covered_share"])["time"],
-             100 * max(r["covered_share"] for r in rows),
-             max(rows, key=lambda r: r["covered_share"])["time"])
-    return pd.DataFrame(rows)
+             "lowest %.1f %% at %s, highest %.1f %% at %s", day.isoformat(), runs,
+             table["open_station_ids"].nunique(), 100 * table.loc[low, "covered_share"],
+             table.loc[low, "time"], 100 * table.loc[high, "covered_share"],
+             table.loc[high, "time"])
+    return table
 
 
 def hours_summary(stations: gpd.GeoDataFrame, *, when: dt.datetime | None,
