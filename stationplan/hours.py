@@ -120,18 +120,19 @@ class Hours:
 
     def intervals(self, start: dt.datetime, end: dt.datetime
                   ) -> list[tuple[dt.datetime, dt.datetime, str]]:
-        """The intervals from ``start`` to ``end`` with their state ("open", "closed",
-        "unknown"), as the parser gives them (adjacent ones merged)."""
-        if self._parsed is None:
-            state = "open" if self.status == "not_given" else "unknown"
-            return [(start, end, state)]
+        """The intervals from ``start`` to ``end`` (whole minutes) in one state each, as
+        :meth:`state` gives it minute by minute (opening-hours-py 2.1's own
+        ``intervals`` misses the days of a fallback rule ``|| unknown``)."""
         out: list[tuple[dt.datetime, dt.datetime, str]] = []
-        for a, b, st, _ in self._parsed.intervals(start, end):
-            name = str(st).lower()
-            if out and out[-1][2] == name and out[-1][1] == a:
-                out[-1] = (out[-1][0], b, name)
+        step = dt.timedelta(minutes=1)
+        t = start
+        while t < end:
+            state = self.state(t)
+            if out and out[-1][2] == state:
+                out[-1] = (out[-1][0], t + step, state)
             else:
-                out.append((a, b, name))
+                out.append((t, t + step, state))
+            t += step
         return out
 
 
