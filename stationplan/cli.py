@@ -727,7 +727,8 @@ def _at_text(value: str) -> str:
     try:
         parse_at(value)
     except InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--at {value!r}: ")) from None
+        msg = f"{str(exc).removeprefix(f'--at {value!r}: ')}, not {value!r}"
+        raise argparse.ArgumentTypeError(msg) from None
     return value
 
 

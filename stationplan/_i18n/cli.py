@@ -323,6 +323,11 @@ _USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\(choose from "), "（可选："),
     (re.compile(r"expected one argument"), "需要一个值"),
     (re.compile(r"not allowed with argument"), "不能与此参数同时使用："),
+    # --at (stationplan.hours.parse_at)
+    (re.compile(r"give a time \(22:00\), a day and a time \('Sat 07:00', '周六 07:00'\) or a "
+                r"date and a time \('2025-10-01 07:00'\), hours 0-23, not "),
+     "请给出时刻（22:00）、星期和时刻（'Sat 07:00'、'周六 07:00'）或日期和时刻"
+     "（'2025-10-01 07:00'），小时为 0–23，而不是 "),
 )
 
 
