@@ -12,6 +12,8 @@ import datetime as dt
 import json
 import math
 
+import openpyxl
+import osmnx as ox
 import pytest
 from handnet import hand_graph, hand_lonlat, shared_osm, shared_sheet
 
@@ -323,3 +325,37 @@ def test_guixi_hourly_rows_equal_independent_runs(guixi, hour):
     assert cells[0] == str(hour)
     assert float(cells[7]) == pytest.approx(alone.covered_m, abs=1e-3)
     assert set(cells[6].split(";")) == _open_by_hand(hour * 60)
+
+
+def test_by_hour_on_the_command_line_and_a_rerun_without_it(tmp_path, hand_stations_csv):
+    """--by-hour without --at: the headline stays every station's coverage; hours.csv and
+    hours.xlsx hold the same 24 rows; a rerun without --by-hour leaves no stale table."""
+    graphml = tmp_path / "hand.graphml"
+    ox.save_graphml(hand_graph(), graphml)
+    out = tmp_path / "o"
+    args = ["coverage", str(graphml), str(hand_stations_csv), "--out", str(out), "--quiet",
+            "--area", "none", "--lang", "en"]
+    assert main([*args, "--by-hour"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert "at" not in summary["hours"]
+    # the hand stations have no hours column: every usable station is assumed open, always
+    rows = summary["hours"]["by_hour"]
+    assert [r["hour"] for r in rows] == list(range(24))
+    assert {r["covered_m"] for r in rows} == {summary["covered_m"]}
+    assert {r["stations_open"] for r in rows} == {summary["stations_used"]}
+    assert len(summary["hours"]["not_given"]) == summary["stations_used"]
+    csv_rows = [line.split(",") for line in
+                (out / "hours.csv").read_text(encoding="utf-8-sig").splitlines()]
+    sheet = openpyxl.load_workbook(out / "hours.xlsx").worksheets[0]
+    xlsx_rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert csv_rows[0] == xlsx_rows[0] == ["hour", "time", "stations_open",
+                                           "stations_assumed_open", "stations_closed",
+                                           "stations_unknown", "open_station_ids",
+                                           "covered_m", "demand_m", "covered_share"]
+    for c, x in zip(csv_rows[1:], xlsx_rows[1:], strict=True):
+        assert int(c[0]) == x[0]
+        assert float(c[7]) == pytest.approx(x[7], abs=1e-3)
+    assert main([*args, "--overwrite"]) == 0
+    assert not (out / "hours.csv").exists()
+    assert not (out / "hours.xlsx").exists()
+    assert "hours" not in json.loads((out / "summary.json").read_text(encoding="utf-8"))
