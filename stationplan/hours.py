@@ -26,6 +26,9 @@ parser's):
 - days written without times (``周一至周日``, ``工作日``) mean open on those days at
   hours not given: ``Mo-Su unknown`` (unknown on those days, closed on the others).
 
+Times are local (Beijing time). Sunrise, sunset, dawn and dusk are those of the station's
+own place.
+
 What each station counts as at a time (:func:`station_states`):
 
 - ``open`` / ``closed``: what its hours say;
@@ -82,6 +85,7 @@ _TIME = r"\d{2}:\d{2}"
 _MORNING = ("早上", "早晨", "清晨", "上午", "早", "凌晨")
 _EVENING = ("下午", "傍晚", "晚上", "夜间", "夜里", "晚")
 _PERIOD = "|".join(sorted((*_MORNING, *_EVENING, "中午"), key=len, reverse=True))
+_SUN = re.compile(r"sunrise|sunset|dawn|dusk")
 _ALL_DAY = re.compile(r"全天\s*24\s*小时|24\s*小时|全天候|全天|(?<!\d)24\s*h(?:ours?)?(?![a-z])"
                       r"|(?<!\d)24\s*[x×*]\s*7(?!\d)|(?<!\d)7\s*[x×*]\s*24(?!\d)",
                       re.IGNORECASE)
@@ -542,17 +546,40 @@ def _weekday(word: str) -> int | None:
 def _hours_of(stations: gpd.GeoDataFrame) -> list[Hours]:
     """The :class:`Hours` of each row of :func:`station_hours`'s table (the parsed objects
     are rebuilt from ``hours_osm``: they cannot be copied with a table's attrs)."""
-    import opening_hours
-
     if "hours_status" not in stations:
         msg = "read the stations' hours first: stationplan.hours.station_hours(stations)"
         raise InputError(msg)
     texts = stations["hours"] if "hours" in stations else [""] * len(stations)
+    places = _places(stations)
     return [Hours(str(t if t == t and t is not None else ""), osm, status, reason,
-                  opening_hours.OpeningHours(osm, country=COUNTRY) if status == "ok" else None)
-            for t, osm, status, reason in zip(texts, stations["hours_osm"],
-                                              stations["hours_status"],
-                                              stations["hours_reason"], strict=True)]
+                  _opening_hours(osm, place) if status == "ok" else None)
+            for t, osm, status, reason, place in zip(texts, stations["hours_osm"],
+                                                     stations["hours_status"],
+                                                     stations["hours_reason"], places,
+                                                     strict=True)]
+
+
+def _opening_hours(expr: str, place: tuple[float, float] | None) -> Any:
+    """The parser's object for ``expr``; sunrise, sunset, dawn and dusk at ``place`` (lat,
+    lon; times then local to its time zone), which only they need (it costs 0.6 ms)."""
+    import opening_hours
+
+    if place is not None and _SUN.search(expr):
+        return opening_hours.OpeningHours(expr, country=COUNTRY, coords=place)
+    return opening_hours.OpeningHours(expr, country=COUNTRY)
+
+
+def _places(stations: gpd.GeoDataFrame) -> list[tuple[float, float] | None]:
+    """(lat, lon) of each row in WGS-84, or None without a point."""
+    geoms = stations.geometry
+    if stations.crs is not None and not stations.crs.equals("EPSG:4326"):
+        geoms = geoms.to_crs(4326)
+    import shapely
+
+    arr = geoms.to_numpy()
+    xs, ys = shapely.get_x(arr), shapely.get_y(arr)  # NaN for no point
+    return [None if x != x or y != y else (float(y), float(x)) for x, y in zip(xs, ys,
+                                                                                 strict=True)]
 
 
 def _engine_input(stations: gpd.GeoDataFrame, states: np.ndarray) -> gpd.GeoDataFrame:

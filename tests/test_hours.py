@@ -359,3 +359,40 @@ def test_by_hour_on_the_command_line_and_a_rerun_without_it(tmp_path, hand_stati
     assert not (out / "hours.csv").exists()
     assert not (out / "hours.xlsx").exists()
     assert "hours" not in json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def _sun_noaa(lat: float, lon: float, day: dt.date, utc_hours: int) -> tuple[float, float]:
+    """Sunrise and sunset in local minutes after midnight, by NOAA's general solar position
+    equations (gml.noaa.gov/grad/solcalc/solareqns.PDF), independent of the parser."""
+    g = 2 * math.pi / 365 * (day.timetuple().tm_yday - 1)
+    eqtime = 229.18 * (0.000075 + 0.001868 * math.cos(g) - 0.032077 * math.sin(g)
+                       - 0.014615 * math.cos(2 * g) - 0.040849 * math.sin(2 * g))
+    decl = (0.006918 - 0.399912 * math.cos(g) + 0.070257 * math.sin(g)
+            - 0.006758 * math.cos(2 * g) + 0.000907 * math.sin(2 * g)
+            - 0.002697 * math.cos(3 * g) + 0.00148 * math.sin(3 * g))
+    ha = math.degrees(math.acos(math.cos(math.radians(90.833))
+                                / (math.cos(math.radians(lat)) * math.cos(decl))
+                                - math.tan(math.radians(lat)) * math.tan(decl)))
+    return (720 - 4 * (lon + ha) - eqtime + 60 * utc_hours,
+            720 - 4 * (lon - ha) - eqtime + 60 * utc_hours)
+
+
+def test_sunrise_is_the_stations_own():
+    """'sunrise-sunset' at Guixi (28.24 N, 117.2 E) on 2025-06-11 follows the sun there
+    (NOAA's equations: about 05:13 to 19:07 Beijing time), not the parser's default place
+    (07:00 to 19:00)."""
+    import geopandas as gpd
+    import shapely
+
+    stations = gpd.GeoDataFrame({"station_id": ["a"], "status": ["ok"],
+                                 "hours": ["sunrise-sunset"]},
+                                geometry=[shapely.Point(117.2, 28.24)], crs=4326)
+    table = hours.station_hours(stations)
+    day = dt.date(2025, 6, 11)
+    rise, set_ = _sun_noaa(28.24, 117.2, day, 8)
+    midnight = dt.datetime.combine(day, dt.time())
+    # the parser's solar model and NOAA's agree to well within 3 minutes
+    for minute, state in ((rise - 3, "closed"), (rise + 3, "open"), (set_ - 3, "open"),
+                          (set_ + 3, "closed")):
+        when = midnight + dt.timedelta(minutes=minute)
+        assert list(hours.station_states(table, when)) == [state], when
