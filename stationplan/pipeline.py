@@ -657,7 +657,14 @@ def _hours_coverage(net: StreetNetwork, snapped: gpd.GeoDataFrame, rule: Coverag
                     ) -> tuple[Coverage, pd.DataFrame | None]:
     """Coverage by the stations open at ``when`` (by all without it), every row with its
     hours read, and the table of coverage by hour when ``by_hour``."""
-    from .hours import REFERENCE_DAY, at_label, coverage_at, coverage_by_hour, station_hours
+    from .hours import (
+        COUNTED,
+        REFERENCE_DAY,
+        at_label,
+        coverage_at,
+        coverage_by_hour,
+        station_hours,
+    )
 
     rows = station_hours(snapped)
     if when is None:
@@ -666,7 +673,7 @@ def _hours_coverage(net: StreetNetwork, snapped: gpd.GeoDataFrame, rule: Coverag
         cov = coverage_at(net, rows, when, rule=rule)
         states = cov.stations["open_at"]
         log.info("at %s: %d of %d usable stations open (%d by hours not given), %d closed, "
-                 "%d unknown", at_label(when), int(states.isin(["open", "assumed_open"]).sum()),
+                 "%d unknown", at_label(when), int(states.isin(COUNTED).sum()),
                  int((rows["status"] == "ok").sum()), int((states == "assumed_open").sum()),
                  int((states == "closed").sum()),
                  int(((states == "unknown") & (rows["status"] == "ok")).sum()))
@@ -675,7 +682,7 @@ def _hours_coverage(net: StreetNetwork, snapped: gpd.GeoDataFrame, rule: Coverag
     known: dict[frozenset[int], Coverage] = {}
     if when is not None:  # its run serves every hour with the same open stations
         known[frozenset(np.flatnonzero(cov.stations["open_at"].isin(
-            ["open", "assumed_open"]).to_numpy()).tolist())] = cov
+            COUNTED).to_numpy()).tolist())] = cov
     day = when.date() if when is not None else REFERENCE_DAY
     return cov, coverage_by_hour(net, rows, day, rule=rule, known=known)
 
@@ -694,7 +701,10 @@ def _hours_summary(summary: dict[str, Any], cov: Coverage, when: datetime.dateti
 
 
 def _write_hours(folder: Path, table: pd.DataFrame, lang: str) -> dict[str, Path]:
-    """Write the coverage by hour as ``hours.csv`` (UTF-8 with BOM) and ``hours.xlsx``."""
+    """Write the coverage by hour as ``hours.csv`` (UTF-8 with BOM) and ``hours.xlsx``.
+
+    (Its home is beside :mod:`stationplan.outputs`' table writer; it sits here while that
+    module is being reworked.)"""
     from ._i18n import text
     from ._io import atomic_write_bytes, csv_bytes, csv_cell, xlsx_bytes
 
