@@ -16,16 +16,25 @@ station dropped cannot reach the core. The coverage of the unit, clipped to the 
 then the coverage of the whole network on the core: the same cut points, the same
 serving station.
 
+Dual carriageways (:mod:`stationplan.carriageways`) are paired once, on the whole
+network, and each unit keeps the pairs among its streets. A counted position in the core
+is covered through its twin on the other carriageway, which lies within ``pair_m`` of it
+(:func:`pair_distance_m`); the twin's own coverage is exact when the halo is
+``reach_m + 2 * max_snap_m + pair_m``. The demand (the planning area, the served road
+classes) is likewise marked once on the whole network (:func:`stationplan.area.with_demand`:
+edges cut at the area's boundary); units inherit it.
+
 Ownership at the core boundary: pieces are cut where their street crosses the core's
 boundary (as :func:`stationplan.area.with_demand` cuts at a planning area), and a part
-belongs to the unit whose core covers its midpoint. Cores that tile the plane therefore
-share out every street metre once, and the units' lengths add up to the whole.
+belongs to the unit whose core holds its midpoint. A midpoint exactly on the boundary (a
+street running along a shared side) belongs to the core that holds the point a
+micrometre from it towards the east-north-east (:data:`TIE_STEP`), so of cores that tile
+the plane exactly one owns it, and the units' lengths add up to the whole.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from typing import Any
 
 import geopandas as gpd
@@ -35,36 +44,81 @@ import shapely
 
 from . import _route
 from .area import _cut_positions
+from .carriageways import _lex_rank
 from .coverage import Coverage, CoverageRule, compute_coverage, station_sites
-from .coverage import _point_distance as point_distance
 from .network import StreetNetwork
 from .stations import snap_stations
 
-__all__ = ["clip_to_core", "required_halo_m", "unit_coverage", "unit_network",
-           "unit_stations"]
+__all__ = ["clip_to_core", "pair_distance_m", "required_halo_m", "unit_coverage",
+           "unit_network", "unit_stations"]
 
-PIECE_COLUMNS = ["edge_id", "start_m", "end_m", "length_m", "status", "dist_m", "station_id"]
+PIECE_COLUMNS = ["edge_id", "start_m", "end_m", "length_m", "status", "dist_m", "station_id",
+                 "via_twin"]
+#: The step (metres, x and y) that decides who owns a midpoint on a core's boundary.
+TIE_STEP = (1e-6, 0.5e-6)
 
 
-def required_halo_m(*, reach_m: float, max_snap_m: float) -> float:
-    """The least halo that makes a unit exact: the reach plus twice the snap distance.
+def required_halo_m(*, reach_m: float, max_snap_m: float, pair_m: float = 0.0) -> float:
+    """The least halo that makes a unit exact: the reach plus twice the snap distance,
+    plus the distance between twin positions of dual carriageways (:func:`pair_distance_m`).
 
     Examples
     --------
     >>> required_halo_m(reach_m=500.0, max_snap_m=100.0)
     700.0
+    >>> required_halo_m(reach_m=500.0, max_snap_m=100.0, pair_m=40.0)
+    740.0
     """
-    return float(reach_m) + 2.0 * float(max_snap_m)
+    return float(reach_m) + 2.0 * float(max_snap_m) + float(pair_m)
+
+
+def pair_distance_m(network: StreetNetwork) -> float:
+    """The largest distance between a paired position and its twin (0 without pairs).
+
+    Each pair row maps its paired interval linearly onto the twin edge; the distance is
+    measured at both ends and the middle of every row (the rows run between vertices of
+    the lines, so the two stretches are straight and the ends bound the rest).
+
+    Examples
+    --------
+    >>> from stationplan._streets import network_from_segments, MODES
+    >>> from stationplan.area import with_demand
+    >>> road = {"highway": "primary", "name": "Long Road", "oneway": "yes"}
+    >>> coords = {1: (116.0, 39.9), 2: (116.0036, 39.9), 3: (116.0036, 39.90018),
+    ...           4: (116.0, 39.90018)}
+    >>> net = with_demand(network_from_segments(
+    ...     [(10, road, [1, 2], None, True, True), (11, road, [3, 4], None, True, True)],
+    ...     coords, MODES["walk"], source="doc", stats={}))
+    >>> round(pair_distance_m(net), 1)  # 0.00018 degrees of latitude
+    20.0
+    """
+    pairs = network.carriageways
+    if pairs is None or len(pairs) == 0:
+        return 0.0
+    lines = network.edges.geometry.to_numpy()
+    e = lines[pairs["edge_id"].to_numpy(np.int64)]
+    q = lines[pairs["twin_edge_id"].to_numpy(np.int64)]
+    a, b = pairs["start_m"].to_numpy(float), pairs["end_m"].to_numpy(float)
+    qa, qb = pairs["twin_start_m"].to_numpy(float), pairs["twin_end_m"].to_numpy(float)
+    far = 0.0
+    for t, s in ((a, qa), (b, qb), ((a + b) / 2, (qa + qb) / 2)):
+        d = shapely.distance(shapely.line_interpolate_point(e, t),
+                             shapely.line_interpolate_point(q, s))
+        far = max(far, float(np.max(d)))
+    return far
 
 
 def unit_network(network: StreetNetwork, core: Any, *, halo_m: float
                  ) -> tuple[StreetNetwork, np.ndarray]:
     """The streets within ``halo_m`` of ``core`` (network CRS), whole and in order.
 
+    The edges keep every column (``demand`` and ``in_area`` among them); the carriageway
+    pairs of the network whose two edges are both kept come along, on the new rows.
+
     Returns
     -------
     StreetNetwork
-        The sub-network (nodes renumbered, edge order kept, no carriageway pairs).
+        The sub-network (nodes renumbered, edge order kept).
     numpy.ndarray
         For each of its edges, the row of that edge in ``network.edges``.
     """
@@ -77,7 +131,16 @@ def unit_network(network: StreetNetwork, core: Any, *, halo_m: float
     edges["u"] = inverse[: len(rows)].astype(np.int64)
     edges["v"] = inverse[len(rows):].astype(np.int64)
     nodes = network.nodes.iloc[used].reset_index(drop=True)
-    sub = dataclasses.replace(network, nodes=nodes, edges=edges, carriageways=None,
+    pairs = network.carriageways
+    if pairs is not None:
+        new_row = np.full(len(lines), -1, dtype=np.int64)
+        new_row[rows] = np.arange(len(rows))
+        e = new_row[pairs["edge_id"].to_numpy(np.int64)]
+        q = new_row[pairs["twin_edge_id"].to_numpy(np.int64)]
+        keep = (e >= 0) & (q >= 0)
+        pairs = pairs.loc[keep].assign(edge_id=e[keep], twin_edge_id=q[keep]).reset_index(
+            drop=True)
+    sub = dataclasses.replace(network, nodes=nodes, edges=edges, carriageways=pairs,
                               stats={**network.stats, "edges": len(rows), "nodes": len(used)})
     return sub, rows
 
@@ -95,53 +158,118 @@ def unit_stations(stations: gpd.GeoDataFrame, core: Any, *, halo_m: float,
     return stations.iloc[np.flatnonzero(near)]
 
 
+def owned(core: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Whether ``core`` owns each point: inside it, or on its boundary with the point
+    :data:`TIE_STEP` away inside (so that of cores tiling the plane exactly one owns it).
+
+    >>> west, east = shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)
+    >>> x, y = np.array([5.0, 10.0, 10.0]), np.array([5.0, 5.0, 0.0])
+    >>> owned(west, x, y).tolist(), owned(east, x, y).tolist()
+    ([True, False, False], [False, True, True])
+    """
+    shapely.prepare(core)
+    inside = shapely.contains_xy(core, x, y)
+    edge = np.flatnonzero(~inside)
+    edge = edge[shapely.intersects_xy(core, x[edge], y[edge])]
+    inside[edge] = shapely.contains_xy(core, x[edge] + TIE_STEP[0], y[edge] + TIE_STEP[1])
+    return inside
+
+
+def _boundary_cuts(lines: np.ndarray, boundary: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Where the lines cross ``boundary``: edge rows and positions, in (edge, position)
+    order (the positions of :func:`stationplan.area._cut_positions`)."""
+    hit = np.flatnonzero(shapely.intersects(boundary, lines))
+    edges: list[np.ndarray] = []
+    pos: list[np.ndarray] = []
+    for k in hit.tolist():  # edges crossing the boundary: a few per km of boundary
+        cuts = _cut_positions(lines[k], boundary)
+        edges.append(np.full(len(cuts), k, dtype=np.int64))
+        pos.append(np.asarray(cuts, dtype=float))
+    if not edges:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(edges), np.concatenate(pos)
+
+
+def _distances(net: StreetNetwork, node_dist: np.ndarray, st_edge: np.ndarray,
+               st_off: np.ndarray, edge: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Distance from each point (``x`` metres along ``edge``) to the nearest station:
+    :func:`stationplan.coverage._point_distance` for many points at once."""
+    prep = _route.routing(net)
+    fwd, bwd = np.asarray(prep.fwd, bool)[edge], np.asarray(prep.bwd, bool)[edge]
+    length = np.asarray(prep.length, float)[edge]
+    via_v = node_dist[np.asarray(prep.v)[edge]].astype(float) + length - x
+    via_u = node_dist[np.asarray(prep.u)[edge]].astype(float) + x
+    best = np.minimum(np.where(fwd, via_v, np.inf), np.where(bwd, via_u, np.inf))
+    if len(st_edge) and len(edge):
+        order = np.argsort(st_edge, kind="stable")
+        s_edge, s_off = np.asarray(st_edge)[order], np.asarray(st_off, float)[order]
+        lo, hi = np.searchsorted(s_edge, edge, "left"), np.searchsorted(s_edge, edge, "right")
+        n = hi - lo
+        which = np.repeat(np.arange(len(edge)), n)
+        at = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n) + lo[which]
+        off, px = s_off[at], x[which]
+        ok = (fwd[which] & (off >= px)) | (bwd[which] & (off <= px))
+        np.minimum.at(best, which[ok], np.abs(off[ok] - px[ok]))
+    return best
+
+
 def clip_to_core(cov: Coverage, core: Any, edge_rows: np.ndarray | None = None
                  ) -> pd.DataFrame:
-    """The pieces of ``cov`` owned by ``core``: cut at its boundary, midpoint inside.
+    """The pieces of ``cov`` owned by ``core``: cut at its boundary, midpoint owned
+    (:func:`owned`).
 
-    A part cut off keeps its piece's status and station; its ``dist_m`` is that of its
-    nearer end, as for every piece. ``edge_rows`` maps the network's edges to the whole
-    network's (from :func:`unit_network`); the ``edge_id`` column is then the whole
-    network's.
+    A part cut off keeps its piece's status, station and ``via_twin``; its ``dist_m`` is
+    that of its nearer end, as for every piece. Pieces not covered lose their station and
+    distance, and touching ones of one status merge (:func:`_beyond_reach_merged`); so do
+    pieces covered through the twin carriageway lose their distance (the engine gives them
+    the least distance along the whole twin stretch, which may lie beyond the halo).
+    ``edge_rows`` maps the network's edges to the whole network's (from
+    :func:`unit_network`); the ``edge_id`` column is then the whole network's.
 
     Returns
     -------
     pandas.DataFrame
-        ``edge_id``, ``start_m``, ``end_m``, ``length_m``, ``status``, ``dist_m``,
-        ``station_id``, ordered by edge and start.
+        :data:`PIECE_COLUMNS`, ordered by edge and start.
     """
     net = cov.network
     lines = net.edges.geometry.to_numpy()
     boundary = shapely.boundary(core)
     shapely.prepare(boundary)
-    shapely.prepare(core)
     p = cov.pieces
     edge = p["edge_id"].to_numpy(np.int64)
     start, end = p["start_m"].to_numpy(float), p["end_m"].to_numpy(float)
     dist = p["dist_m"].to_numpy(float)
     status = p["status"].to_numpy(object)
     station = p["station_id"].to_numpy(object)
-    crossing = np.flatnonzero(shapely.intersects(boundary, lines))
-    cuts = {int(k): _cut_positions(lines[k], boundary) for k in crossing.tolist()}
-    prep = _route.routing(net)
-    _, st_edge, st_off = station_sites(cov.stations)
-    rows: list[tuple[int, float, float, str, float, Any]] = []
-    for i in range(len(p)):
-        k, a, b = int(edge[i]), float(start[i]), float(end[i])
-        inner = [x for x in cuts.get(k, ()) if a < x < b]
-        if not inner:
-            rows.append((k, a, b, status[i], dist[i], station[i]))
-            continue
-        bounds = [a, *inner, b]
-        for x, y in itertools.pairwise(bounds):
-            d = min(point_distance(prep, cov.node_dist_m, st_edge, st_off, k, x),
-                    point_distance(prep, cov.node_dist_m, st_edge, st_off, k, y))
-            rows.append((k, x, y, status[i], d if np.isfinite(d) else np.nan, station[i]))
-    out = pd.DataFrame(rows, columns=["edge_id", "start_m", "end_m", "status", "dist_m",
-                                      "station_id"])
-    mid = shapely.line_interpolate_point(lines[out["edge_id"].to_numpy(np.int64)],
-                                         ((out["start_m"] + out["end_m"]) / 2).to_numpy())
-    out = _beyond_reach_merged(out.loc[shapely.covers(core, mid)].reset_index(drop=True))
+    via = (p["via_twin"].to_numpy(bool) if "via_twin" in p
+           else np.zeros(len(p), dtype=bool))
+    cut_edge, cut_pos = _boundary_cuts(lines, boundary)
+    # the cuts strictly inside each piece: those after (edge, start), before (edge, end)
+    first = _lex_rank(cut_edge, cut_pos, edge, start, inclusive=True)
+    n_in = np.maximum(_lex_rank(cut_edge, cut_pos, edge, end, inclusive=False) - first, 0)
+    parts = n_in + 1
+    src = np.repeat(np.arange(len(p)), parts)
+    j = np.arange(len(src)) - np.repeat(np.cumsum(parts) - parts, parts)  # part number
+    last = j == n_in[src]
+    a = np.where(j == 0, start[src], cut_pos[np.maximum(first[src] + j - 1, 0)]
+                 if len(cut_pos) else start[src])
+    b = np.where(last, end[src], cut_pos[np.minimum(first[src] + j, len(cut_pos) - 1)]
+                 if len(cut_pos) else end[src])
+    k = edge[src]
+    d = dist[src].copy()
+    split = np.flatnonzero(n_in[src] > 0)
+    if len(split):
+        _, st_edge, st_off = station_sites(cov.stations)
+        both = _distances(net, cov.node_dist_m, st_edge, st_off, np.concatenate(
+            [k[split], k[split]]), np.concatenate([a[split], b[split]]))
+        near = np.minimum(both[: len(split)], both[len(split):])
+        d[split] = np.where(np.isfinite(near), near, np.nan)
+    mid = shapely.get_coordinates(shapely.line_interpolate_point(lines[k], (a + b) / 2))
+    keep = np.flatnonzero(owned(core, mid[:, 0], mid[:, 1]))
+    out = pd.DataFrame({"edge_id": k[keep], "start_m": a[keep], "end_m": b[keep],
+                        "status": status[src][keep], "dist_m": d[keep],
+                        "station_id": station[src][keep], "via_twin": via[src][keep]})
+    out = _beyond_reach_merged(out)
     if edge_rows is not None:
         out["edge_id"] = np.asarray(edge_rows, dtype=np.int64)[out["edge_id"].to_numpy()]
     out["length_m"] = out["end_m"] - out["start_m"]
@@ -150,7 +278,8 @@ def clip_to_core(cov: Coverage, core: Any, edge_rows: np.ndarray | None = None
 
 
 def _beyond_reach_merged(pieces: pd.DataFrame) -> pd.DataFrame:
-    """Pieces not covered lose their station and distance, and touching ones merge.
+    """Pieces not covered lose their station and distance, and touching ones merge;
+    pieces covered through the twin carriageway lose their distance.
 
     Beyond the reach, the nearest station and its distance are not local (they may come
     along a path that leaves the halo), and the whole-network run cuts there where that
@@ -158,7 +287,7 @@ def _beyond_reach_merged(pieces: pd.DataFrame) -> pd.DataFrame:
     """
     out = pieces.sort_values(["edge_id", "start_m"], kind="stable").reset_index(drop=True)
     beyond = (out["status"] != "covered").to_numpy()
-    out.loc[beyond, "dist_m"] = np.nan
+    out.loc[beyond | out["via_twin"].to_numpy(bool), "dist_m"] = np.nan
     out["station_id"] = out["station_id"].astype(object)
     out.loc[beyond, "station_id"] = None
     edge, status = out["edge_id"].to_numpy(), out["status"].to_numpy(object)
@@ -184,7 +313,7 @@ def unit_coverage(network: StreetNetwork, stations: gpd.GeoDataFrame, core: Any,
     Parameters
     ----------
     network
-        The whole street network.
+        The whole street network, its demand marked (and carriageways paired).
     stations
         Unsnapped stations (any CRS, a ``status`` column).
     core
@@ -194,7 +323,8 @@ def unit_coverage(network: StreetNetwork, stations: gpd.GeoDataFrame, core: Any,
     max_snap_m
         The snap distance stations are snapped with.
     halo_m
-        The halo; default (and least exact) :func:`required_halo_m`.
+        The halo; default (and least exact) :func:`required_halo_m` with the network's
+        :func:`pair_distance_m`.
 
     Returns
     -------
@@ -202,7 +332,8 @@ def unit_coverage(network: StreetNetwork, stations: gpd.GeoDataFrame, core: Any,
         The owned pieces (:func:`clip_to_core`), edge ids of the whole network.
     """
     if halo_m is None:
-        halo_m = required_halo_m(reach_m=rule.limit_m, max_snap_m=max_snap_m)
+        halo_m = required_halo_m(reach_m=rule.limit_m, max_snap_m=max_snap_m,
+                                 pair_m=pair_distance_m(network))
     sub, rows = unit_network(network, core, halo_m=halo_m)
     if len(rows) == 0:  # no street near the core: nothing to own
         return pd.DataFrame({c: [] for c in PIECE_COLUMNS})
