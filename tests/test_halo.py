@@ -253,3 +253,39 @@ def test_owned_pieces_tile_the_cut_edges() -> None:
     assert e["end_m"].iloc[0] == pytest.approx(150.0, abs=1e-6)
     assert e["dist_m"].iloc[0] == pytest.approx(100.0, abs=1e-6)
     assert w["length_m"].sum() + e["length_m"].sum() == pytest.approx(length, abs=1e-9)
+
+
+def test_a_street_along_a_shared_side_has_one_owner() -> None:
+    # two streets exactly on the meridian 117 E, which UTM 50N maps to x = 500000 exactly:
+    # they run along the side shared by the western and eastern cores (and end at a
+    # corner of four cores); a third street runs east from the first one's south end
+    segs = [(1, {"highway": "residential"}, [1, 2], None, True, True, 0),
+            (2, {"highway": "residential"}, [2, 3], None, True, True, 0),
+            (3, {"highway": "residential"}, [1, 4], None, True, True, 0)]
+    coords = {1: (117.0, 39.9), 2: (117.0, 39.902), 3: (117.0, 39.904), 4: (117.003, 39.9)}
+    net = network_from_segments(segs, coords, travel_mode("walk"), source="hand", stats={})
+    xy = shapely.get_coordinates(net.edges.geometry.to_numpy())
+    assert (xy[:4, 0] == 500_000.0).all()  # the premise: exactly on the line x = 500000
+    ymid = float(xy[1, 1])  # the corner where the two streets meet
+    cores = {"sw": shapely.box(499_000, 4_416_000, 500_000, ymid),
+             "se": shapely.box(500_000, 4_416_000, 501_000, ymid),
+             "nw": shapely.box(499_000, ymid, 500_000, 4_418_000),
+             "ne": shapely.box(500_000, ymid, 501_000, 4_418_000)}
+    # every midpoint on the meridian lies on two cores (covers): the old rule owned it twice
+    mid = shapely.line_interpolate_point(net.edges.geometry.iloc[0], 0.5, normalized=True)
+    assert sum(bool(c.covers(mid)) for c in cores.values()) == 2
+    st_ = gpd.GeoDataFrame({"station_id": ["A"], "status": "ok"},
+                           geometry=gpd.points_from_xy([117.0], [39.901]), crs=4326)
+    rule = CoverageRule(radius_m=150.0, max_minutes=None)
+    got = {k: unit_coverage(net, st_, c, rule=rule, max_snap_m=10.0) for k, c in cores.items()}
+    # the tie goes east (and north at the corner): SE owns street 1, NE street 2
+    assert got["sw"].empty and got["nw"].empty
+    assert set(got["se"]["edge_id"]) == {0, 2} and set(got["ne"]["edge_id"]) == {1}
+    owned_m = pd.concat(got.values()).groupby("edge_id")["length_m"].sum()
+    assert np.allclose(owned_m.sort_index().to_numpy(), net.edges["length_m"].to_numpy(),
+                       atol=1e-9)
+    # street 1 (222 m) has the station in its middle: all of it within 150 m, cut there
+    s1 = got["se"][got["se"]["edge_id"] == 0]
+    length = float(net.edges["length_m"].iloc[0])
+    assert s1["status"].tolist() == ["covered", "covered"]
+    assert float(s1["end_m"].iloc[0]) == pytest.approx(length / 2, abs=0.01)
