@@ -175,10 +175,10 @@ def owned(core: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return inside
 
 
-def _boundary_cuts(lines: np.ndarray, boundary: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Where the lines cross ``boundary``: edge rows and positions, in (edge, position)
-    order (the positions of :func:`stationplan.area._cut_positions`)."""
-    hit = np.flatnonzero(shapely.intersects(boundary, lines))
+def _boundary_cuts(lines: np.ndarray, boundary: Any, hit: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Where the lines ``hit`` (those touching ``boundary``) cross it: edge rows and
+    positions, in (edge, position) order (:func:`stationplan.area._cut_positions`)."""
     edges: list[np.ndarray] = []
     pos: list[np.ndarray] = []
     for k in hit.tolist():  # edges crossing the boundary: a few per km of boundary
@@ -220,11 +220,15 @@ def clip_to_core(cov: Coverage, core: Any, edge_rows: np.ndarray | None = None
 
     A part cut off keeps its piece's status, station and ``via_twin``; its ``dist_m`` is
     that of its nearer end, as for every piece. Pieces not covered lose their station and
-    distance, and touching ones of one status merge (:func:`_beyond_reach_merged`); so do
-    pieces covered through the twin carriageway lose their distance (the engine gives them
-    the least distance along the whole twin stretch, which may lie beyond the halo).
-    ``edge_rows`` maps the network's edges to the whole network's (from
-    :func:`unit_network`); the ``edge_id`` column is then the whole network's.
+    distance, and touching ones of one status merge; pieces covered through the twin
+    carriageway lose their distance (the engine gives them the least distance along the
+    whole twin stretch, which may lie beyond the halo). ``edge_rows`` maps the network's
+    edges to the whole network's (from :func:`unit_network`); the ``edge_id`` column is
+    then the whole network's.
+
+    Every step is an array operation: only the edges that cross the core's boundary are
+    cut and have their parts' midpoints tested; a street that does not reach the
+    boundary lies wholly inside or outside, which its first node tells.
 
     Returns
     -------
@@ -239,24 +243,29 @@ def clip_to_core(cov: Coverage, core: Any, edge_rows: np.ndarray | None = None
     edge = p["edge_id"].to_numpy(np.int64)
     start, end = p["start_m"].to_numpy(float), p["end_m"].to_numpy(float)
     dist = p["dist_m"].to_numpy(float)
-    status = p["status"].to_numpy(object)
-    station = p["station_id"].to_numpy(object)
+    st_code, st_names = pd.factorize(p["status"])
+    sid_code, sid_names = pd.factorize(p["station_id"])  # -1: no station
     via = (p["via_twin"].to_numpy(bool) if "via_twin" in p
            else np.zeros(len(p), dtype=bool))
-    cut_edge, cut_pos = _boundary_cuts(lines, boundary)
+    touches = shapely.intersects(boundary, lines)  # the edges whose parts are tested
+    cut_edge, cut_pos = _boundary_cuts(lines, boundary, np.flatnonzero(touches))
     # the cuts strictly inside each piece: those after (edge, start), before (edge, end)
-    first = _lex_rank(cut_edge, cut_pos, edge, start, inclusive=True)
-    n_in = np.maximum(_lex_rank(cut_edge, cut_pos, edge, end, inclusive=False) - first, 0)
+    first = np.zeros(len(p), dtype=np.int64)
+    n_in = np.zeros(len(p), dtype=np.int64)
+    on = np.flatnonzero(np.isin(edge, cut_edge))
+    first[on] = _lex_rank(cut_edge, cut_pos, edge[on], start[on], inclusive=True)
+    n_in[on] = np.maximum(_lex_rank(cut_edge, cut_pos, edge[on], end[on], inclusive=False)
+                          - first[on], 0)
     parts = n_in + 1
     src = np.repeat(np.arange(len(p)), parts)
     j = np.arange(len(src)) - np.repeat(np.cumsum(parts) - parts, parts)  # part number
-    last = j == n_in[src]
-    a = np.where(j == 0, start[src], cut_pos[np.maximum(first[src] + j - 1, 0)]
-                 if len(cut_pos) else start[src])
-    b = np.where(last, end[src], cut_pos[np.minimum(first[src] + j, len(cut_pos) - 1)]
-                 if len(cut_pos) else end[src])
+    a, b = start[src], end[src]
+    inner = np.flatnonzero(j > 0)
+    a[inner] = cut_pos[first[src[inner]] + j[inner] - 1]
+    inner = np.flatnonzero(j < n_in[src])
+    b[inner] = cut_pos[first[src[inner]] + j[inner]]
     k = edge[src]
-    d = dist[src].copy()
+    d = dist[src]
     split = np.flatnonzero(n_in[src] > 0)
     if len(split):
         _, st_edge, st_off = station_sites(cov.stations)
@@ -264,45 +273,48 @@ def clip_to_core(cov: Coverage, core: Any, edge_rows: np.ndarray | None = None
             [k[split], k[split]]), np.concatenate([a[split], b[split]]))
         near = np.minimum(both[: len(split)], both[len(split):])
         d[split] = np.where(np.isfinite(near), near, np.nan)
-    mid = shapely.get_coordinates(shapely.line_interpolate_point(lines[k], (a + b) / 2))
-    keep = np.flatnonzero(owned(core, mid[:, 0], mid[:, 1]))
-    out = pd.DataFrame({"edge_id": k[keep], "start_m": a[keep], "end_m": b[keep],
-                        "status": status[src][keep], "dist_m": d[keep],
-                        "station_id": station[src][keep], "via_twin": via[src][keep]})
-    out = _beyond_reach_merged(out)
-    if edge_rows is not None:
-        out["edge_id"] = np.asarray(edge_rows, dtype=np.int64)[out["edge_id"].to_numpy()]
-    out["length_m"] = out["end_m"] - out["start_m"]
-    out = out.sort_values(["edge_id", "start_m"], kind="stable").reset_index(drop=True)
+    # ownership: a street off the boundary by its first node, the parts of the others by
+    # their midpoints
+    node_xy = shapely.get_coordinates(net.nodes.geometry.to_numpy())
+    u = net.edges["u"].to_numpy(np.int64)
+    shapely.prepare(core)
+    mine = shapely.contains_xy(core, node_xy[u, 0], node_xy[u, 1])
+    own = mine[k]
+    test = np.flatnonzero(touches[k])
+    if len(test):
+        mid = shapely.get_coordinates(shapely.line_interpolate_point(
+            lines[k[test]], (a[test] + b[test]) / 2))
+        own[test] = owned(core, mid[:, 0], mid[:, 1])
+    keep = np.flatnonzero(own)
+    k, a, b, d, via = k[keep], a[keep], b[keep], d[keep], via[src[keep]]
+    code, sid = st_code[src[keep]], sid_code[src[keep]]
+    # beyond the reach, the nearest station and its distance are not local (they may come
+    # along a path that leaves the halo; the whole-network run cuts where that far station
+    # changes): pieces not covered lose them and touching ones of one status merge
+    covered = np.flatnonzero(np.asarray(st_names, dtype=object) == "covered")
+    beyond = code != (covered[0] if len(covered) else -2)
+    d[beyond | via] = np.nan
+    sid[beyond] = -1
+    order = np.lexsort((a, k))
+    k, a, b, d, via, code, sid, beyond = (x[order] for x in (k, a, b, d, via, code, sid,
+                                                            beyond))
+    joins = np.zeros(len(k), dtype=bool)
+    joins[1:] = (beyond[1:] & beyond[:-1] & (k[1:] == k[:-1]) & (code[1:] == code[:-1])
+                 & (np.abs(a[1:] - b[:-1]) <= 1e-9))
+    head = np.flatnonzero(~joins)
+    last = np.r_[head[1:] - 1, len(k) - 1].astype(np.int64)[: len(head)]
+    rows = np.asarray(edge_rows, dtype=np.int64)[k[head]] if edge_rows is not None else k[head]
+    out = pd.DataFrame({
+        "edge_id": rows, "start_m": a[head], "end_m": b[last],
+        "length_m": b[last] - a[head],
+        "status": np.asarray(st_names, dtype=object)[code[head]],
+        "dist_m": d[head],
+        "station_id": pd.Series(  # object: None where no station, as before
+            np.append(np.asarray(sid_names, dtype=object), [None])[sid[head]], dtype=object),
+        "via_twin": via[head]})
+    if edge_rows is not None:  # the whole network's order (kept by unit_network anyway)
+        out = out.sort_values(["edge_id", "start_m"], kind="stable").reset_index(drop=True)
     return out[PIECE_COLUMNS]
-
-
-def _beyond_reach_merged(pieces: pd.DataFrame) -> pd.DataFrame:
-    """Pieces not covered lose their station and distance, and touching ones merge;
-    pieces covered through the twin carriageway lose their distance.
-
-    Beyond the reach, the nearest station and its distance are not local (they may come
-    along a path that leaves the halo), and the whole-network run cuts there where that
-    far station changes; a unit owns only what lies within the reach.
-    """
-    out = pieces.sort_values(["edge_id", "start_m"], kind="stable").reset_index(drop=True)
-    beyond = (out["status"] != "covered").to_numpy()
-    out.loc[beyond | out["via_twin"].to_numpy(bool), "dist_m"] = np.nan
-    out["station_id"] = out["station_id"].astype(object)
-    out.loc[beyond, "station_id"] = None
-    edge, status = out["edge_id"].to_numpy(), out["status"].to_numpy(object)
-    start, end = out["start_m"].to_numpy(float), out["end_m"].to_numpy(float)
-    joins = np.zeros(len(out), dtype=bool)
-    joins[1:] = (beyond[1:] & beyond[:-1] & (edge[1:] == edge[:-1])
-                 & (status[1:] == status[:-1]) & (np.abs(start[1:] - end[:-1]) <= 1e-9))
-    if not joins.any():
-        return out
-    group = np.cumsum(~joins) - 1
-    last = np.r_[np.flatnonzero(~joins)[1:] - 1, len(out) - 1]
-    merged = out.loc[~joins].reset_index(drop=True)
-    merged["end_m"] = end[last]
-    assert len(merged) == group[-1] + 1
-    return merged
 
 
 def unit_coverage(network: StreetNetwork, stations: gpd.GeoDataFrame, core: Any, *,
