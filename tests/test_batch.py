@@ -14,9 +14,9 @@ import shapely
 
 import stationplan.batch as batch
 from stationplan._streets import network_from_segments, travel_mode
+from stationplan.area import RoadClasses, with_demand
 from stationplan.batch import batch_coverage, grid_units
 from stationplan.coverage import CoverageRule, compute_coverage
-from stationplan.area import RoadClasses, with_demand
 from stationplan.halo import pair_distance_m, required_halo_m
 from stationplan.network import StreetNetwork
 from stationplan.stations import snap_stations

@@ -272,7 +272,8 @@ def test_a_street_along_a_shared_side_has_one_owner() -> None:
              "nw": shapely.box(499_000, ymid, 500_000, 4_418_000),
              "ne": shapely.box(500_000, ymid, 501_000, 4_418_000)}
     # every midpoint on the meridian lies on two cores (covers): the old rule owned it twice
-    mid = shapely.line_interpolate_point(net.edges.geometry.iloc[0], 0.5, normalized=True)
+    mid = shapely.line_interpolate_point(net.edges.geometry.to_numpy()[:1], 0.5,
+                                         normalized=True)[0]
     assert sum(bool(c.covers(mid)) for c in cores.values()) == 2
     st_ = gpd.GeoDataFrame({"station_id": ["A"], "status": "ok"},
                            geometry=gpd.points_from_xy([117.0], [39.901]), crs=4326)
