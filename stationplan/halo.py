@@ -43,8 +43,8 @@ import pandas as pd
 import shapely
 
 from . import _route
-from .area import _cut_positions
-from .carriageways import _lex_rank
+from .area import cut_positions
+from .carriageways import lex_rank
 from .coverage import Coverage, CoverageRule, compute_coverage, station_sites
 from .network import StreetNetwork
 from .stations import snap_stations
@@ -178,11 +178,11 @@ def owned(core: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _boundary_cuts(lines: np.ndarray, boundary: Any, hit: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Where the lines ``hit`` (those touching ``boundary``) cross it: edge rows and
-    positions, in (edge, position) order (:func:`stationplan.area._cut_positions`)."""
+    positions, in (edge, position) order (:func:`stationplan.area.cut_positions`)."""
     edges: list[np.ndarray] = []
     pos: list[np.ndarray] = []
     for k in hit.tolist():  # edges crossing the boundary: a few per km of boundary
-        cuts = _cut_positions(lines[k], boundary)
+        cuts = cut_positions(lines[k], boundary)
         edges.append(np.full(len(cuts), k, dtype=np.int64))
         pos.append(np.asarray(cuts, dtype=float))
     if not edges:
@@ -253,8 +253,8 @@ def clip_to_core(cov: Coverage, core: Any, edge_rows: np.ndarray | None = None
     first = np.zeros(len(p), dtype=np.int64)
     n_in = np.zeros(len(p), dtype=np.int64)
     on = np.flatnonzero(np.isin(edge, cut_edge))
-    first[on] = _lex_rank(cut_edge, cut_pos, edge[on], start[on], inclusive=True)
-    n_in[on] = np.maximum(_lex_rank(cut_edge, cut_pos, edge[on], end[on], inclusive=False)
+    first[on] = lex_rank(cut_edge, cut_pos, edge[on], start[on], inclusive=True)
+    n_in[on] = np.maximum(lex_rank(cut_edge, cut_pos, edge[on], end[on], inclusive=False)
                           - first[on], 0)
     parts = n_in + 1
     src = np.repeat(np.arange(len(p)), parts)
