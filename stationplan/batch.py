@@ -97,7 +97,9 @@ def grid_units(network: StreetNetwork, *, km: float) -> list[Unit]:
         raise InputError(msg)
     size = km * 1000.0
     x0, y0, x1, y1 = network.edges.total_bounds
-    nx_, ny_ = max(1, int(np.ceil((x1 - x0) / size))), max(1, int(np.ceil((y1 - y0) / size)))
+    # the last tile ends beyond the last street (not on it): a street along the outer
+    # side would have no owner (see stationplan.halo.owned)
+    nx_, ny_ = int((x1 - x0) // size) + 1, int((y1 - y0) // size) + 1
     lines = network.edges.geometry.to_numpy()
     tree = shapely.STRtree(lines)
     units = []
