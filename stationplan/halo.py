@@ -228,7 +228,7 @@ def clip_to_core(cov: Coverage, core: Any, edge_rows: np.ndarray | None = None
 
     Every step is an array operation: only the edges that cross the core's boundary are
     cut and have their parts' midpoints tested; a street that does not reach the
-    boundary lies wholly inside or outside, which its first node tells.
+    boundary lies wholly inside or outside, which its first vertex tells.
 
     Returns
     -------
@@ -273,13 +273,12 @@ def clip_to_core(cov: Coverage, core: Any, edge_rows: np.ndarray | None = None
             [k[split], k[split]]), np.concatenate([a[split], b[split]]))
         near = np.minimum(both[: len(split)], both[len(split):])
         d[split] = np.where(np.isfinite(near), near, np.nan)
-    # ownership: a street off the boundary by its first node, the parts of the others by
-    # their midpoints
-    node_xy = shapely.get_coordinates(net.nodes.geometry.to_numpy())
-    u = net.edges["u"].to_numpy(np.int64)
+    # ownership: a street off the boundary by its first vertex (the line's own: a node may
+    # stand up to the join tolerance off it), the parts of the others by their midpoints
+    xy, line_of = shapely.get_coordinates(lines, return_index=True)
+    xy = xy[np.searchsorted(line_of, np.arange(len(lines)))]
     shapely.prepare(core)
-    mine = shapely.contains_xy(core, node_xy[u, 0], node_xy[u, 1])
-    own = mine[k]
+    own = shapely.contains_xy(core, xy[:, 0], xy[:, 1])[k]
     test = np.flatnonzero(touches[k])
     if len(test):
         mid = shapely.get_coordinates(shapely.line_interpolate_point(
