@@ -31,9 +31,6 @@ MODE_NAMES = ("bike", "ebike", "walk")
 RADIUS_M = 500.0
 MAX_MINUTES = 5.0
 MAX_SNAP_M = 100.0
-# Halo of a partition's units: the default reach plus twice the default snap distance
-# (stationplan.halo.required_halo_m), so the default rule is exact on every unit.
-HALO_M = RADIUS_M + 2 * MAX_SNAP_M
 
 # --- network ---------------------------------------------------------------------------
 # Margin of the network command; coverage, plan, check and report use the coverage limit.
@@ -41,6 +38,12 @@ NETWORK_MARGIN_M = 500.0
 JOIN_TOLERANCE_M = 1.0
 # Largest distance between the two one-way carriageways of one road counted once.
 PAIR_CARRIAGEWAYS_M = 40.0
+# Halo of a partition's units: the default reach plus twice the default snap distance plus
+# the distance between twin carriageway positions (stationplan.halo.required_halo_m): at
+# most the pair distance, and 5 m more where a matched stretch is carried on to a
+# carriageway's end (find_carriageway_pairs' min_overlap_m), so the default rule is exact
+# on every unit.
+HALO_M = RADIUS_M + 2 * MAX_SNAP_M + PAIR_CARRIAGEWAYS_M + 5.0
 OSM_SUFFIXES = (".osm", ".osm.xml", ".xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 GRAPHML_SUFFIXES = (".graphml", ".graphml.xml")
 CENTERLINE_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")

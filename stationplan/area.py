@@ -656,7 +656,7 @@ def _cut_at_boundary(
     n_nodes = len(nodes)
     u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
     n_cut = 0
-    cut_at = {int(i): _cut_positions(lines[i], boundary) for i in hit}
+    cut_at = {int(i): cut_positions(lines[i], boundary) for i in hit}
     for i in range(len(edges)):
         cuts = cut_at.get(i)
         if not cuts:
@@ -695,7 +695,7 @@ def _cut_at_boundary(
     return out, nodes, n_cut
 
 
-def _cut_positions(line: shapely.LineString, boundary: shapely.Geometry) -> list[float]:
+def cut_positions(line: shapely.LineString, boundary: shapely.Geometry) -> list[float]:
     """Distances along ``line`` where it meets ``boundary``, strictly inside the line."""
     pts = shapely.get_coordinates(shapely.intersection(line, boundary))
     if len(pts) == 0:

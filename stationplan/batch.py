@@ -28,7 +28,14 @@ import shapely
 
 from ._errors import InputError
 from .coverage import CoverageRule, compute_coverage
-from .halo import PIECE_COLUMNS, clip_to_core, required_halo_m, unit_network, unit_stations
+from .halo import (
+    PIECE_COLUMNS,
+    clip_to_core,
+    pair_distance_m,
+    required_halo_m,
+    unit_network,
+    unit_stations,
+)
 from .network import StreetNetwork
 from .stations import snap_stations
 
@@ -90,7 +97,9 @@ def grid_units(network: StreetNetwork, *, km: float) -> list[Unit]:
         raise InputError(msg)
     size = km * 1000.0
     x0, y0, x1, y1 = network.edges.total_bounds
-    nx_, ny_ = max(1, int(np.ceil((x1 - x0) / size))), max(1, int(np.ceil((y1 - y0) / size)))
+    # the last tile ends beyond the last street (not on it): a street along the outer
+    # side would have no owner (see stationplan.halo.owned)
+    nx_, ny_ = int((x1 - x0) // size) + 1, int((y1 - y0) // size) + 1
     lines = network.edges.geometry.to_numpy()
     tree = shapely.STRtree(lines)
     units = []
@@ -105,16 +114,28 @@ def grid_units(network: StreetNetwork, *, km: float) -> list[Unit]:
 
 def _unit_task(sub: StreetNetwork, rows: np.ndarray, stations: gpd.GeoDataFrame, core: Any,
                rule: CoverageRule, max_snap_m: float) -> pd.DataFrame:
-    """One unit's owned pieces (runs on a worker)."""
+    """One unit's owned pieces (runs on a worker).
+
+    The stages of :func:`stationplan.pipeline.run_coverage` on the unit's streets: the
+    stations snapped (:func:`~stationplan.snap_stations`), coverage by the engine
+    (:func:`~stationplan.compute_coverage`, carriageway pairs and demand as marked on the
+    whole network), then the pieces the core owns (:func:`~stationplan.halo.clip_to_core`).
+    """
     snapped = snap_stations(sub, stations, max_snap_m=max_snap_m)
     cov = compute_coverage(sub, snapped, rule=rule)
     pieces = clip_to_core(cov, core, rows)
     # which serving stations stand outside the core: cross-border coverage
     pts = snapped.geometry.to_crs(sub.crs).to_numpy()
-    inside = dict(zip(snapped["station_id"].tolist(),
-                      shapely.covers(core, pts).tolist(), strict=True))
-    pieces["cross_border"] = [isinstance(s, str) and not inside.get(s, True)
-                              for s in pieces["station_id"].tolist()]
+    ok = ~shapely.is_missing(pts)
+    inside = pd.Series(False, index=snapped["station_id"].astype(str).to_numpy())
+    inside[ok] = shapely.covers(core, pts[ok])
+    inside = inside[~inside.index.duplicated()]
+    served = pieces["station_id"].to_numpy(object)
+    has = np.array([isinstance(v, str) for v in served], dtype=bool)
+    cross = np.zeros(len(pieces), dtype=bool)
+    if has.any():
+        cross[has] = ~inside.reindex(served[has].astype(str), fill_value=True).to_numpy(bool)
+    pieces["cross_border"] = cross
     return pieces
 
 
@@ -127,19 +148,29 @@ def _content_hash(*parts: Any) -> str:
 
 def _unit_inputs(x: UnitExtract, stations: gpd.GeoDataFrame, rule: CoverageRule,
                  max_snap_m: float, halo_m: float) -> tuple[tuple[Any, ...], str]:
-    """The task's arguments (streets within the rule's halo, stations near enough) and
-    their content hash."""
+    """The task's arguments (streets within the rule's halo with their demand and
+    carriageway pairs, stations near enough) and their content hash."""
     unit = x.unit
     sub, keep = unit_network(x.network, unit.core, halo_m=halo_m)
     rows = x.rows[keep]
     near = unit_stations(stations, unit.core, halo_m=halo_m, max_snap_m=max_snap_m,
                          crs=x.network.crs)
     e = sub.edges
+    pairs = sub.carriageways
+    flags = [c for c in ("demand", "in_area") if c in e]
     key = _content_hash(
         unit.unit_id, shapely.to_wkb(unit.core), halo_m, max_snap_m, rule.describe(),
         rows.tobytes(), shapely.to_wkb(e.geometry.to_numpy()).tolist(),
         # column by column with fixed types: a mixed frame's array would hold pointers
         *(e[c].to_numpy(np.int64).tobytes() for c in ("u", "v", "fwd", "bwd")),
+        *(e[c].to_numpy(bool).tobytes() for c in flags), flags,
+        # the demand (planning area, road classes) and the carriageway pairs change pieces
+        repr(sorted(sub.demand.describe().items())),
+        None if pairs is None else [pairs[c].to_numpy(np.int64).tobytes()
+                                    for c in ("edge_id", "twin_edge_id", "run")],
+        None if pairs is None else [pairs[c].to_numpy(float).tobytes()
+                                    for c in ("start_m", "end_m", "twin_start_m",
+                                              "twin_end_m")],
         near["station_id"].astype(str).tolist(),
         shapely.to_wkb(near.geometry.to_crs(4326).to_numpy()).tolist())
     return (sub, rows, near, unit.core, rule, max_snap_m), key
@@ -220,8 +251,9 @@ def batch_coverage(
     if len(set(ids)) != len(ids):
         msg = "unit ids must be unique"
         raise InputError(msg)
-    halo_m = required_halo_m(reach_m=rule.limit_m, max_snap_m=max_snap_m)
-    extracts = [unit_extract(network, u, halo_m=halo_m) for u in units]
+    pair_m = pair_distance_m(network)
+    halo_m = required_halo_m(reach_m=rule.limit_m, max_snap_m=max_snap_m, pair_m=pair_m)
+    extracts = [unit_extract(network, u, halo_m=halo_m, pair_m=pair_m) for u in units]
     return batch_coverage_extracts(extracts, stations, rule=rule, max_snap_m=max_snap_m,
                                    out=out, scheduler=scheduler, workers=workers,
                                    resume=resume)
@@ -232,18 +264,27 @@ class UnitExtract:
     """A unit with its streets: those within ``halo_m`` of the core, whole.
 
     ``rows`` maps the extract's edges to the whole network's; ``crs`` is the network's.
+    The streets carry the whole network's demand (planning area cut, served classes) and
+    its carriageway pairs among them; ``pair_m`` is the whole network's
+    :func:`~stationplan.halo.pair_distance_m`, which the halo must also cover.
     """
 
     unit: Unit
     network: StreetNetwork
     rows: np.ndarray
     halo_m: float
+    pair_m: float = 0.0
 
 
-def unit_extract(network: StreetNetwork, unit: Unit, *, halo_m: float) -> UnitExtract:
-    """The unit's extract: the streets within ``halo_m`` of its core."""
+def unit_extract(network: StreetNetwork, unit: Unit, *, halo_m: float,
+                 pair_m: float | None = None) -> UnitExtract:
+    """The unit's extract: the streets within ``halo_m`` of its core, with their demand
+    and carriageway pairs; ``pair_m`` defaults to the network's
+    :func:`~stationplan.halo.pair_distance_m`."""
     sub, rows = unit_network(network, unit.core, halo_m=halo_m)
-    return UnitExtract(unit, sub, rows, float(halo_m))
+    if pair_m is None:
+        pair_m = pair_distance_m(network)
+    return UnitExtract(unit, sub, rows, float(halo_m), float(pair_m))
 
 
 def batch_coverage_extracts(
@@ -262,14 +303,18 @@ def batch_coverage_extracts(
     Raises
     ------
     InputError
-        An extract's halo is shorter than the rule's reach plus twice ``max_snap_m``.
+        An extract's halo is shorter than the rule's reach plus twice ``max_snap_m`` plus
+        the distance between twin carriageways (``UnitExtract.pair_m``).
     """
-    halo_m = required_halo_m(reach_m=rule.limit_m, max_snap_m=max_snap_m)
+    pair_m = max((x.pair_m for x in extracts), default=0.0)
+    halo_m = required_halo_m(reach_m=rule.limit_m, max_snap_m=max_snap_m, pair_m=pair_m)
     short = [x.unit.unit_id for x in extracts if x.halo_m < halo_m - 1e-9]
     if short:
+        need = float(np.ceil(halo_m))
         msg = (f"the units were cut with a halo of {min(x.halo_m for x in extracts):g} m; "
-               f"this rule needs {halo_m:g} m (reach {rule.limit_m:g} m + 2 x snap "
-               f"{max_snap_m:g} m): partition again with --halo-m {halo_m:g}")
+               f"this rule needs {halo_m:.1f} m (reach {rule.limit_m:g} m + 2 x snap "
+               f"{max_snap_m:g} m + {pair_m:.1f} m between twin carriageways): partition "
+               f"again with --halo-m {need:g}")
         raise InputError(msg)
     units = [x.unit for x in extracts]
     folder = Path(out) if out is not None else None
@@ -453,9 +498,18 @@ def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
               halo_m: float, sources: Sequence[str | Path] = ()) -> pd.DataFrame:
     """Write one extract per unit (its streets within ``halo_m``) and ``units.csv``.
 
+    ``network`` is the whole network as ``stationplan coverage`` computes on it
+    (:func:`stationplan.pipeline.coverage_network`): its demand marked once, for the whole
+    area (the planning area, ``auto``, a file or none, cut at its boundary; the served road
+    classes) and its dual carriageways paired once. Each extract keeps that demand and the
+    pairs among its streets, so a unit's demand is its core within the planning area.
+
     ``units.csv`` has ``unit_id``, ``name``, ``core_wkt`` (lon/lat), ``halo_m``,
-    ``edges``, ``street_km`` and ``input_sha256`` (the hashes of ``sources``, the input
-    files). Extracts are ``extracts/{unit_id}.pkl``, read back by :func:`read_units`.
+    ``edges``, ``street_km``, ``pair_m`` (the largest distance between twin carriageway
+    positions, :func:`~stationplan.halo.pair_distance_m`, which the halo must cover too),
+    ``area`` (where the planning area came from: ``auto``, a file name, or empty for the
+    whole network) and ``input_sha256`` (the hashes of ``sources``, the input files).
+    Extracts are ``extracts/{unit_id}.pkl``, read back by :func:`read_units`.
     """
     if not np.isfinite(halo_m) or halo_m <= 0:
         msg = f"halo_m must be a number > 0 (metres), not {halo_m!r}"
@@ -463,9 +517,11 @@ def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
     folder = Path(out)
     (folder / "extracts").mkdir(parents=True, exist_ok=True)
     hashes = ";".join(_file_hash(s) for s in sources)
+    pair_m = pair_distance_m(network)  # once, for the whole network
+    area = network.demand.area_label
     rows = []
     for unit in units:
-        x = unit_extract(network, unit, halo_m=halo_m)
+        x = unit_extract(network, unit, halo_m=halo_m, pair_m=pair_m)
         with (folder / "extracts" / f"{unit.unit_id}.pkl").open("wb") as fh:
             pickle.dump(x, fh, protocol=5)
         core_ll = gpd.GeoSeries([unit.core], crs=network.crs).to_crs(4326).iloc[0]
@@ -473,6 +529,7 @@ def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
                      "core_wkt": shapely.to_wkt(core_ll, rounding_precision=7),
                      "halo_m": float(halo_m), "edges": len(x.rows),
                      "street_km": float(x.network.edges["length_m"].sum()) / 1000,
+                     "pair_m": pair_m, "area": area or "",
                      "input_sha256": hashes})
     table = pd.DataFrame(rows)
     table.to_csv(folder / "units.csv", index=False)

@@ -138,9 +138,11 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 def _cmd_partition(args: argparse.Namespace) -> int:
     from . import batch
-    from .network import load_network
+    from .pipeline import coverage_network
 
-    net = load_network(args.network, mode=args.mode)
+    # the demand (planning area, road classes, carriageway pairs) of the coverage command,
+    # marked once on the whole network
+    net = coverage_network(args.network, network_options=_network_options(args))
     units = batch.region_units(net, args.regions, source=args.network)
     table = batch.partition(net, units, args.out, halo_m=args.halo_m,
                             sources=[args.network, args.regions])
@@ -950,9 +952,11 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     part.add_argument("--out", required=True, help="units folder (units.csv, extracts/)")
     part.add_argument("--halo-m", type=_number("halo_m"), default=opt.HALO_M,
                       help="metres of streets kept around each unit, at least reach + 2 x "
-                           f"snap distance (default {opt.HALO_M:g})")
+                           "snap distance + the distance between twin carriageways "
+                           f"(default {opt.HALO_M:g})")
     part.add_argument("--mode", choices=opt.MODE_NAMES, default=opt.MODE,
                       help=f"travel mode (default {opt.MODE})")
+    _add_network_options(part)
     part.set_defaults(func=_cmd_partition)
 
     bat = sub.add_parser("batch", parents=[common],

@@ -783,6 +783,36 @@ def _final(paths: dict[str, Path], out: str | Path | None) -> dict[str, Path]:
     return moved(paths, out)
 
 
+def coverage_network(network: Any, *, rule: CoverageRule | None = None,
+                     network_options: NetworkOptions | None = None) -> StreetNetwork:
+    """The street network :func:`run_coverage` computes on, as its first stage builds it.
+
+    Loaded with ``network_options`` (roads default to the brief's classes, the margin to
+    the rule's limit), its demand marked: the planning area (``auto``: the built-up area
+    derived from the data; a file; none) with edges cut at its boundary, the served road
+    classes, and the dual carriageways paired (:func:`~stationplan.area.with_demand`).
+    ``stationplan partition`` loads a province with it, so that its units compute the
+    same demand as ``stationplan coverage``.
+
+    Parameters
+    ----------
+    network
+        Any source :func:`~stationplan.load_network` takes.
+    rule
+        The coverage rule (default as :func:`run_coverage`'s); its limit is the default
+        margin.
+    network_options
+        How the network is loaded (default :class:`~stationplan.NetworkOptions`).
+
+    Returns
+    -------
+    StreetNetwork
+    """
+    netopt = network_options or NetworkOptions()
+    rule = _Job.make(rule, netopt, None, None, None).rule
+    return _load(network, netopt, default_margin_m=rule.limit_m)
+
+
 def _load(network: Any, opts: NetworkOptions, *, default_margin_m: float) -> StreetNetwork:
     """Load the network with ``opts``; ``roads=None`` there means the brief's classes."""
     return load_network(
@@ -831,7 +861,7 @@ class _Job:
                              ) -> tuple[StreetNetwork, gpd.GeoDataFrame]:
         """Load the network (margin: the coverage limit), read and snap the stations."""
         with self.stage("load_network"):
-            net = _load(network, self.network, default_margin_m=self.rule.limit_m)
+            net = coverage_network(network, rule=self.rule, network_options=self.network)
         with self.stage("stations"):
             points = read_stations(stations, **self.stations.read_kwargs())
             snapped = snap_stations(net, points, max_snap_m=self.stations.max_snap_m)

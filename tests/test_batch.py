@@ -7,14 +7,17 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import pytest
+import shapely
 
 import stationplan.batch as batch
 from stationplan._streets import network_from_segments, travel_mode
+from stationplan.area import RoadClasses, with_demand
 from stationplan.batch import batch_coverage, grid_units
 from stationplan.coverage import CoverageRule, compute_coverage
-from stationplan.halo import required_halo_m
+from stationplan.halo import pair_distance_m, required_halo_m
 from stationplan.network import StreetNetwork
 from stationplan.stations import snap_stations
 
@@ -29,7 +32,10 @@ def _lonlat(x: float, y: float) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def _network() -> StreetNetwork:
+def _network(*, demand: bool = False) -> StreetNetwork:
+    """A 9 x 9 jittered grid; with ``demand``, also a dual carriageway across it (two
+    one-way streets of one name, 16 m apart, running opposite) and a planning area over
+    part of it, marked and paired as the loader does (:func:`with_demand`)."""
     rng = np.random.default_rng(7)
     n = 9
     coords = {i * n + j: _lonlat(i * 120 + rng.uniform(-25, 25), j * 120 + rng.uniform(-25, 25))
@@ -43,7 +49,20 @@ def _network() -> StreetNetwork:
                     segs.append((len(segs) + 1, {"highway": "residential"},
                                  [i * n + j, (i + di) * n + j + dj], None, True, not one,
                                  int(one)))
-    return network_from_segments(segs, coords, travel_mode("walk"), source="grid", stats={})
+    if not demand:
+        return network_from_segments(segs, coords, travel_mode("walk"), source="grid",
+                                     stats={})
+    road = {"highway": "primary", "name": "Dual Road", "oneway": "yes"}
+    coords |= {1000: _lonlat(-60, 433), 1001: _lonlat(1020, 433), 1002: _lonlat(1020, 449),
+               1003: _lonlat(470, 449), 1004: _lonlat(-60, 449), 1005: _lonlat(470, 600)}
+    segs += [(500, road, [1000, 1001], None, True, False, 1),
+             (501, road, [1002, 1003], None, True, False, 1),
+             (502, road, [1003, 1004], None, True, False, 1),
+             (503, {"highway": "residential"}, [1003, 1005], None, True, True, 0)]
+    net = network_from_segments(segs, coords, travel_mode("walk"), source="grid", stats={})
+    zone = shapely.Polygon([_lonlat(100, -100), _lonlat(1100, -100), _lonlat(1100, 800),
+                            _lonlat(100, 800)])
+    return with_demand(net, roads=RoadClasses(), area=zone)
 
 
 def _stations() -> gpd.GeoDataFrame:
@@ -64,14 +83,22 @@ def _run(net: StreetNetwork, out: Path, **kw: object) -> batch.BatchResult:
                           max_snap_m=SNAP_M, out=out, **kw)  # type: ignore[arg-type]
 
 
-def test_totals_equal_the_whole_network_run(net: StreetNetwork, tmp_path: Path) -> None:
+def test_totals_equal_the_whole_network_run(tmp_path: Path) -> None:
+    net = _network(demand=True)  # a planning area and a dual carriageway across tiles
     res = _run(net, tmp_path)
     whole = compute_coverage(net, snap_stations(net, _stations(), max_snap_m=SNAP_M), rule=RULE)
+    status = whole.pieces["status"]
+    assert {"paired", "ignored"} <= set(status) and whole.pieces["via_twin"].any()
     total = res.league.iloc[-1]
     assert total["unit_id"] == "total"
     assert len(res.league) - 1 >= 9  # the 0.3 km tiles over ~1 km: several units
     assert total["covered_km"] * 1000 == pytest.approx(whole.covered_m, abs=1e-6)
     assert total["gap_km"] * 1000 == pytest.approx(whole.gap_m, abs=1e-6)
+    assert total["demand_km"] * 1000 == pytest.approx(whole.demand_m, abs=1e-6)
+    for st in ("paired", "ignored"):  # what is not demand stays out, metre for metre
+        assert res.pieces.loc[res.pieces["status"] == st, "length_m"].sum() == pytest.approx(
+            whole.pieces.loc[status == st, "length_m"].sum(), abs=1e-6)
+    assert res.pieces["via_twin"].sum() >= 1
     assert res.league["covered_km"].iloc[:-1].sum() == pytest.approx(total["covered_km"],
                                                                      abs=1e-12)
     # every edge metre is owned once: per edge, owned lengths add up to the edge
@@ -79,7 +106,8 @@ def test_totals_equal_the_whole_network_run(net: StreetNetwork, tmp_path: Path) 
     edge_m = net.edges["length_m"].to_numpy()
     assert np.allclose(per_edge.to_numpy(), edge_m[per_edge.index.to_numpy()], atol=1e-6)
     assert len(per_edge) == len(net.edges)
-    assert required_halo_m(reach_m=RULE.limit_m, max_snap_m=SNAP_M) == 210.0
+    assert required_halo_m(reach_m=RULE.limit_m, max_snap_m=SNAP_M,
+                           pair_m=pair_distance_m(net)) == pytest.approx(226.0, abs=1e-6)
 
 
 def test_same_bytes_serial_inprocess_and_local_cluster(net: StreetNetwork,
@@ -127,38 +155,93 @@ def test_resume_reuses_finished_units(net: StreetNetwork, tmp_path: Path,
     assert {f: (tmp_path / f).read_bytes() for f in FILES} == before
 
 
-def test_real_extract_cut_into_two_by_two_units(tmp_path: Path) -> None:
-    import dataclasses
+def _canonical(edge: np.ndarray, start: np.ndarray, end: np.ndarray, status: np.ndarray,
+               station: np.ndarray, via: np.ndarray) -> pd.DataFrame:
+    """Pieces in edge order with touching pieces of one edge, status, serving station
+    (covered pieces only) and via_twin flag merged: where pieces are cut (at a core's
+    boundary, where the nearest station beyond the reach changes) stops mattering."""
+    order = np.lexsort((start, edge))
+    edge, start, end, status = edge[order], start[order], end[order], status[order]
+    via = via[order].astype(bool)
+    station = np.array([s if st == "covered" and isinstance(s, str) else None
+                        for s, st in zip(station[order], status, strict=True)], dtype=object)
+    joins = np.zeros(len(edge), dtype=bool)
+    joins[1:] = ((edge[1:] == edge[:-1]) & (status[1:] == status[:-1])
+                 & (station[1:] == station[:-1]) & (via[1:] == via[:-1])
+                 & (np.abs(start[1:] - end[:-1]) <= 1e-6))
+    last = np.r_[np.flatnonzero(~joins)[1:] - 1, len(edge) - 1]
+    keep = ~joins
+    return pd.DataFrame({"edge_id": edge[keep], "start_m": start[keep], "end_m": end[last],
+                         "status": status[keep], "station_id": station[keep],
+                         "via_twin": via[keep]})
 
-    import pandas as pd
+
+@pytest.mark.parametrize(("area", "demand_km"), [("auto", 57.9), ("none", 83.3),
+                                                  ("guixi_core_wgs.geojson", None)])
+def test_real_extract_cut_into_two_by_two_units(tmp_path: Path, area: str,
+                                                demand_km: float | None) -> None:
+    """guixi cut into 2 x 2 tiles equals ``stationplan coverage`` on the whole area: the
+    planning area (auto, the default, or none), dual carriageways counted once, the
+    default rule and snap."""
     from handnet import shared_osm, shared_sheet
 
-    from stationplan import load_network, read_stations
-    from stationplan.halo import clip_to_core
+    from stationplan import NetworkOptions, read_stations
+    from stationplan._options import HALO_M, MAX_SNAP_M
+    from stationplan.pipeline import coverage_network, run_coverage
 
-    net = load_network(shared_osm("guixi_county_city.osm.bz2"))
-    net = dataclasses.replace(net, carriageways=None)  # units do not pair carriageways yet
-    stations = read_stations(shared_sheet("guixi_stations.xlsx"))
-    rule = CoverageRule(radius_m=500.0, max_minutes=None)
+    osm, sheet = shared_osm("guixi_county_city.osm.bz2"), shared_sheet("guixi_stations.xlsx")
+    opts = NetworkOptions(area=area if demand_km is not None else shared_sheet(area))
+    whole = run_coverage(osm, sheet, network_options=opts)  # pairs on by default
+    wp = whole.coverage.pieces
+    assert whole.network.demand.area_source == {"auto": "auto", "none": None}.get(area, "file")
+    assert (wp["status"] == "paired").any() and wp["via_twin"].any()  # what is tested
+    if demand_km is not None:
+        assert whole.coverage.demand_m / 1000 == pytest.approx(demand_km, abs=0.05)
+    net = coverage_network(osm, network_options=opts)  # what partition loads
+    assert net.edges.geometry.geom_equals_exact(whole.network.edges.geometry, 0).all()
     x0, y0, x1, y1 = net.edges.total_bounds
-    units = grid_units(net, km=max(x1 - x0, y1 - y0) / 2000 + 0.001)
-    assert len(units) == 4
-    res = batch_coverage(net, stations, units, rule=rule, max_snap_m=100.0, out=tmp_path)
+    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2  # 2 x 2 quadrants sharing their sides
+    xs, ys = (x0 - 1, xm, x1 + 1), (y0 - 1, ym, y1 + 1)
+    units = [batch.Unit(f"r{r}c{c}", f"tile {r},{c}",
+                        shapely.box(xs[c], ys[r], xs[c + 1], ys[r + 1]))
+             for r in range(2) for c in range(2)]
+    batch.partition(net, units, tmp_path / "units", halo_m=HALO_M)
+    res = batch.batch_coverage_extracts(
+        batch.read_units(tmp_path / "units"), read_stations(sheet), rule=whole.coverage.rule,
+        max_snap_m=MAX_SNAP_M, out=tmp_path / "out", scheduler="serial")
     assert not res.failed
-    whole = compute_coverage(net, snap_stations(net, stations, max_snap_m=100.0), rule=rule)
-    ref = pd.concat([clip_to_core(whole, u.core).assign(unit_id=u.unit_id) for u in units],
-                    ignore_index=True)
     got = res.pieces
-    assert len(got) == len(ref)
-    assert (got["edge_id"].to_numpy() == ref["edge_id"].to_numpy()).all()
-    assert np.abs(got["start_m"].to_numpy(float) - ref["start_m"].to_numpy(float)).max() < 1e-6
-    assert np.abs(got["end_m"].to_numpy(float) - ref["end_m"].to_numpy(float)).max() < 1e-6
-    assert list(got["station_id"].where(got["station_id"].notna(), None)) == list(
-        ref["station_id"].where(ref["station_id"].notna(), None))
+    ref = _canonical(*(wp[c].to_numpy() for c in ("edge_id", "start_m", "end_m", "status",
+                                                  "station_id", "via_twin")))
+    mine = _canonical(*(got[c].to_numpy() for c in ("edge_id", "start_m", "end_m", "status",
+                                                    "station_id", "via_twin")))
+    assert len(mine) == len(ref)
+    assert (mine["edge_id"].to_numpy() == ref["edge_id"].to_numpy()).all()
+    for col in ("start_m", "end_m"):
+        assert np.abs(mine[col].to_numpy() - ref[col].to_numpy()).max() < 1e-6
+    for col in ("status", "station_id", "via_twin"):
+        assert mine[col].tolist() == ref[col].tolist(), col
+    # every edge metre is owned once
+    per_edge = got.groupby("edge_id")["length_m"].sum()
+    assert len(per_edge) == len(net.edges)
+    assert np.allclose(per_edge.to_numpy(), net.edges["length_m"].to_numpy(), atol=1e-6)
+    # the totals: covered and demand (covered + gap), the engine's (summary.json rounds
+    # them to the millimetre)
+    covered = float(got.loc[got["status"] == "covered", "length_m"].sum())
+    demand = float(got.loc[got["status"].isin(["covered", "gap"]), "length_m"].sum())
+    assert covered == pytest.approx(whole.coverage.covered_m, rel=1e-9)
+    assert demand == pytest.approx(whole.coverage.demand_m, rel=1e-9)
+    assert whole.summary["total_m"] == pytest.approx(demand, abs=1e-3)
     total = res.league.iloc[-1]
-    assert total["covered_km"] * 1000 == pytest.approx(whole.covered_m, abs=1e-6)
-    assert total["gap_km"] * 1000 == pytest.approx(whole.gap_m, abs=1e-6)
-    assert total["covered_km"] > 10  # the county city: tens of km covered
+    assert total["demand_km"] * 1000 == pytest.approx(whole.coverage.demand_m, rel=1e-9)
+    assert total["covered_km"] * 1000 == pytest.approx(whole.coverage.covered_m, rel=1e-9)
+    # both carriageways counted once: less than the streets of served classes inside
+    paired_m = float(wp.loc[wp["status"] == "paired", "length_m"].sum())
+    assert paired_m > 1000
+    print(f"guixi 2x2: league demand {total['demand_km']:.3f} km, covered "
+          f"{total['covered_km']:.3f} km; coverage demand {whole.summary['total_m'] / 1000:.3f}"
+          f" km, covered {whole.summary['covered_m'] / 1000:.3f} km; paired {paired_m / 1000:.1f}"
+          " km")
 
 
 def test_cli_partition_then_batch_and_a_halo_too_short(tmp_path: Path) -> None:
@@ -172,7 +255,7 @@ def test_cli_partition_then_batch_and_a_halo_too_short(tmp_path: Path) -> None:
     assert main(["partition", str(osm), "grid:2", "--out", str(units), "--quiet"]) == 0
     table = pd.read_csv(units / "units.csv")
     assert len(table) >= 4
-    assert (table["halo_m"] == 700.0).all()
+    assert (table["halo_m"] == 745.0).all()
     out = tmp_path / "out"
     assert main(["batch", "coverage", str(units), str(sheet), "--out", str(out),
                  "--scheduler", "serial", "--quiet"]) == 0
@@ -190,7 +273,7 @@ def test_cli_partition_then_batch_and_a_halo_too_short(tmp_path: Path) -> None:
     assert f"{len(table)} reused" in done.stdout
     assert league["covered_km"].iloc[:-1].sum() == pytest.approx(
         league["covered_km"].iloc[-1], abs=1e-6)
-    # a 600 m reach needs 800 m of halo: a one-line error, exit 2
+    # a 600 m reach needs 800 m of halo and the twin distance: a one-line error, exit 2
     assert main(["batch", "coverage", str(units), str(sheet), "--out", str(out),
                  "--scheduler", "serial", "--radius-m", "600", "--no-time-limit",
                  "--quiet"]) == 2

@@ -23,7 +23,7 @@ from stationplan.cli import _parser, main
 from stationplan.siting import plan_sites
 
 RULE = ("coverage", "plan", "check", "report", "demo", "batch")
-NETWORK = ("coverage", "network", "plan", "check", "report")
+NETWORK = ("coverage", "network", "plan", "check", "report", "partition")
 BENCHMARK = ("plan", "check", "report")  # --candidate-spacing-m, --time-limit-s, --weights
 POSITIVE = ["nan", "inf", "-inf", "-1", "0", "-0", "abc", "", "1e999"]
 NON_NEGATIVE = ["nan", "inf", "-inf", "-1", "-0.5", "abc", ""]

@@ -445,7 +445,8 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "cmd.batch": "逐个单元计算覆盖并拼接结果",
     "regions": ("区域：带 id 和 name 列的面文件、osm-admin:级别（OSM 文件中的行政边界，"
                 "中国的县级为 6）或 grid:公里数"),
-    "--halo-m": "每个单元周围保留的街道范围，米，至少为覆盖距离加两倍吸附距离（默认 %(default)s）",
+    "--halo-m": ("每个单元周围保留的街道范围，米，至少为覆盖距离加两倍吸附距离再加双幅路两侧"
+                 "对应点的距离（默认 %(default)s）"),
     "task": "每个单元要运行的任务",
     "units": "stationplan partition 写出的单元文件夹",
     "--scheduler": "serial、inprocess、local（Dask 本机集群，默认）或 Dask 调度器地址 tcp://主机:端口",
