@@ -165,11 +165,11 @@ def _client(scheduler: Any, workers: int | None) -> tuple[Any, Callable[[], None
         return scheduler, lambda: None
     if scheduler == "inprocess":
         client = Client(processes=False, n_workers=1, threads_per_worker=workers or 1,
-                        dashboard_address=None)
+                        dashboard_address=":0")
         return client, client.close
     if scheduler == "local":
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
 
         def close() -> None:
@@ -690,9 +690,20 @@ def _plan_task(sub: StreetNetwork, near: gpd.GeoDataFrame, core: Any, rule: Cove
     curve["gap_m"] = gap
     curve["demand_m"] = demand_m
     curve["reachable_m"] = max(reachable, before)
-    site_frame = (pd.concat(sites, ignore_index=True) if sites
-                  else pd.DataFrame(columns=SITE_COLUMNS[1:]))
-    return curve, site_frame[SITE_COLUMNS[1:]]
+    site_frame = pd.concat(sites, ignore_index=True)
+    return curve, _typed(site_frame, SITE_COLUMNS[1:])
+
+
+_TYPES = {"unit_id": str, "name": str, "k": np.int64, "sites": np.int64, "rank": np.int64,
+          "candidate_id": str, "kind": str, "certified": str}
+
+
+def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame[columns]`` with fixed types (whole numbers, text, else float), so that a
+    table written from fresh results and one read back from the cache are the same bytes."""
+    return pd.DataFrame({c: frame[c].to_numpy().astype(_TYPES.get(c, np.float64))
+                         if len(frame) else pd.Series([], dtype=_TYPES.get(c, np.float64))
+                         for c in columns})
 
 
 def _map_units(task: Callable[..., Any], todo: dict[str, tuple[tuple[Any, ...], str]],
@@ -840,13 +851,12 @@ def batch_plan_extracts(
     for uid, err in failed.items():
         log.warning("unit %s failed: %s", uid, err)
     units = [x.unit for x in extracts if x.unit.unit_id in results]
-    curves = pd.concat([results[u.unit_id][0].assign(unit_id=u.unit_id, name=u.name)
-                        for u in units] or [pd.DataFrame(columns=CURVE_COLUMNS)],
-                       ignore_index=True)[CURVE_COLUMNS]
-    sites = pd.concat([results[u.unit_id][1].assign(unit_id=u.unit_id) for u in units]
-                      or [pd.DataFrame(columns=SITE_COLUMNS)], ignore_index=True)[SITE_COLUMNS]
-    curves["k"] = curves["k"].astype(np.int64)
-    curves["sites"] = curves["sites"].astype(np.int64)
+    curves = _typed(pd.concat([results[u.unit_id][0].assign(unit_id=u.unit_id, name=u.name)
+                               for u in units] or [pd.DataFrame(columns=CURVE_COLUMNS)],
+                              ignore_index=True), CURVE_COLUMNS)
+    sites = _typed(pd.concat([results[u.unit_id][1].assign(unit_id=u.unit_id) for u in units]
+                             or [pd.DataFrame(columns=SITE_COLUMNS)], ignore_index=True),
+                   SITE_COLUMNS)
     written: dict[str, Path] = {}
     if folder is not None:
         written = {"curves_csv": folder / "curves.csv", "sites_csv": folder / "sites.csv",
