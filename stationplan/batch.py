@@ -981,6 +981,12 @@ def batch_allocate(folder: str | Path, quota: int, *, fair: bool = False,
                      "bound_m": float(g["bound_m"].iloc[k]),
                      "certified": str(g["certified"].iloc[k])})
     placed = sum(got.stations.values())
+    short = [u for u, g in groups.items()
+             if got.stations[u] == len(g) - 1 and len(g) > 1 and got.marginal_m[u] > 0]
+    if quota > placed and short:
+        log.warning("%d of the %d new stations are beyond the curves: unit(s) %s use every K "
+                    "planned and still gain at the last; plan longer curves (batch plan "
+                    "--quota-curve) to place them", quota - placed, quota, ", ".join(short))
     if quota > placed:  # no unit's curve gains from them: they add 0 m
         rows.append({"unit_id": "unallocated", "name": "unallocated",
                      "stations": quota - placed, "covered_m": 0.0, "demand_m": 0.0,

@@ -214,11 +214,11 @@ def _cmd_batch_allocate(args: argparse.Namespace) -> int:
         raise InputError(msg)
     res = batch.batch_allocate(args.units, args.quota, fair=args.fair, out=args.out)
     s = res.summary
-    bound = (f"{100 * s['upper_bound']:.1f} % lowest share" if s["fair"]
-             else f"{s['upper_bound'] / 1000:.3f} km")
+    bound = (f"reaches a lowest share above {100 * s['upper_bound']:.2f} %" if s["fair"]
+             else f"covers more than {s['upper_bound'] / 1000:.3f} km")
     print(f"{s['placed']} of {s['quota']} new stations placed, "
           f"{s['covered_m'] / 1000:.3f} km covered ({s['certified']} for the curves; no "
-          f"split covers more than {bound}); {res.paths['allocation_csv']}")
+          f"split {bound}); {res.paths['allocation_csv']}")
     return 0
 
 

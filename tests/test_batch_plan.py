@@ -84,9 +84,10 @@ def _extracts(net: StreetNetwork) -> list[batch.UnitExtract]:
     return [unit_extract(net, u, halo_m=HALO_M) for u in grid_units(net, km=0.35)]
 
 
-def _plan(net: StreetNetwork, out: Path, **kw: object) -> batch.BatchPlan:
+def _plan(net: StreetNetwork, out: Path, options: PlanOptions = OPTS,
+          **kw: object) -> batch.BatchPlan:
     return batch_plan_extracts(_extracts(net), _stations(), rule=RULE, max_snap_m=SNAP_M,
-                               options=OPTS, out=out, **kw)  # type: ignore[arg-type]
+                               options=options, out=out, **kw)  # type: ignore[arg-type]
 
 
 def _covered_in_core(net: StreetNetwork, stations: gpd.GeoDataFrame, core: object,
@@ -137,24 +138,37 @@ def test_curves_are_real_plans_and_bounds_hold(net: StreetNetwork, tmp_path: Pat
         float(net.edges["length_m"].sum()), abs=1e-6)
 
 
-def test_same_bytes_serial_inprocess_and_local_cluster_and_resume(
+SMALL = dataclasses.replace(OPTS, ks=(0, 1, 2), candidate_spacing_m=100.0)
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {f: (folder / f).read_bytes() for f in FILES}
+
+
+def test_same_bytes_serial_and_inprocess_and_resume(
         net: StreetNetwork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runs = {}
-    for name, kw in (("serial", {"scheduler": "serial"}),
-                     ("inprocess", {"scheduler": "inprocess"}),
-                     ("local", {"scheduler": "local", "workers": 2})):
-        res = _plan(net, tmp_path / name, **kw)
+    for name in ("serial", "inprocess"):
+        res = _plan(net, tmp_path / name, SMALL, scheduler=name)
         assert not res.failed
-        runs[name] = {f: (tmp_path / name / f).read_bytes() for f in FILES}
-    assert runs["serial"] == runs["inprocess"] == runs["local"]
+        runs[name] = _bytes(tmp_path / name)
+    assert runs["serial"] == runs["inprocess"]
 
     def task(*args: object) -> None:
         raise AssertionError("a finished unit was planned again")
 
     monkeypatch.setattr(batch, "_plan_task", task)
-    again = _plan(_network(), tmp_path / "serial", scheduler="serial", resume=True)
+    again = _plan(_network(), tmp_path / "serial", SMALL, scheduler="serial", resume=True)
     assert len(again.reused) == 4
-    assert {f: (tmp_path / "serial" / f).read_bytes() for f in FILES} == runs["serial"]
+    assert _bytes(tmp_path / "serial") == runs["serial"]
+
+
+@pytest.mark.slow  # about 30 s on 2 shared cores, most of it starting the workers
+def test_same_bytes_on_a_two_worker_local_cluster(net: StreetNetwork, tmp_path: Path) -> None:
+    _plan(net, tmp_path / "serial", SMALL, scheduler="serial")
+    res = _plan(net, tmp_path / "local", SMALL, scheduler="local", workers=2)
+    assert not res.failed
+    assert _bytes(tmp_path / "local") == _bytes(tmp_path / "serial")
 
 
 def _read_curves(path: Path) -> dict[str, list[tuple[float, float, float]]]:

@@ -26,6 +26,10 @@ from . import has_cjk, section, station_reason_text
 LOG_ZH: Mapping[str, str] = MappingProxyType({
     "unit %s failed: %s":
         "单元 %s 计算失败：%s",
+    "%d of the %d new stations are beyond the curves: unit(s) %s use every K planned and "
+    "still gain at the last; plan longer curves (batch plan --quota-curve) to place them":
+        "%d/%d 个新站点超出了曲线范围：单元 %s 已用到规划的最大 K 且最后一个站点仍有增益；"
+        "请用更长的曲线（batch plan --quota-curve）再分配",
     "allocation: %d of %d new stations placed, %.1f km covered (%s for the curves)":
         "名额分配：%d/%d 个新站点已分配，覆盖 %.1f 公里（对各单元曲线而言：%s）",
     "%d of %d boundaries of admin level %s are only partly in the file and are left out: %s":
