@@ -634,7 +634,6 @@ def _plan_task(sub: StreetNetwork, near: gpd.GeoDataFrame, core: Any, rule: Cove
     """
     from . import _limits
     from .candidates import join_candidates, snap_candidates, street_candidates
-    from .pipeline import _inside_area
     from .siting import plan_sites, stations_with_proposals
 
     net = core_network(sub, core)
@@ -642,7 +641,10 @@ def _plan_task(sub: StreetNetwork, near: gpd.GeoDataFrame, core: Any, rule: Cove
     parts = [street_candidates(net, spacing_m=opts.candidate_spacing_m)]
     if hosts is not None and len(hosts):
         parts.insert(0, snap_candidates(net, hosts, kind="file", max_snap_m=candidate_snap_m))
-    cands = _inside_area(net, join_candidates(parts))
+    cands = join_candidates(parts)
+    # candidates only on streets the core owns (and inside the planning area), renumbered
+    cands = join_candidates([cands.loc[net.edges["in_area"].to_numpy(bool)[
+        cands["edge_id"].to_numpy(np.int64)]]])
     before = compute_coverage(net, snapped, rule=rule).covered_m
     demand_m = float(net.edges.loc[net.edges["demand"], "length_m"].sum())
     rows: list[dict[str, Any]] = []

@@ -18,6 +18,7 @@ import itertools
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -43,6 +44,10 @@ HALO_M = 210.0
 FILES = ("curves.csv", "sites.csv", "sites.xlsx", "failed.csv")
 OPTS = PlanOptions(ks=(0, 1, 2, 3), candidate_spacing_m=60.0, min_gain_m=0.0,
                    time_limit_s=20.0)
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
 
 
 def _lonlat(x: float, y: float) -> tuple[float, float]:
@@ -90,7 +95,7 @@ def _plan(net: StreetNetwork, out: Path, options: PlanOptions = OPTS,
                                options=options, out=out, **kw)  # type: ignore[arg-type]
 
 
-def _covered_in_core(net: StreetNetwork, stations: gpd.GeoDataFrame, core: object,
+def _covered_in_core(net: StreetNetwork, stations: gpd.GeoDataFrame, core: Any,
                      rule: CoverageRule, snap_m: float) -> float:
     """Covered demand metres inside ``core``: the engine on the whole network (carriageways
     not paired, as in units), each covered piece intersected with the core by shapely."""
@@ -122,14 +127,14 @@ def test_curves_are_real_plans_and_bounds_hold(net: StreetNetwork, tmp_path: Pat
     curves = pd.read_csv(tmp_path / "curves.csv", dtype={"unit_id": str})
     sites = pd.read_csv(tmp_path / "sites.csv", dtype={"unit_id": str})
     assert sorted(curves["unit_id"].unique()) == sorted(units)
-    for row in curves.itertuples():
-        chosen = sites[(sites["unit_id"] == row.unit_id) & (sites["k"] == row.k)]
-        assert len(chosen) == row.sites <= row.k
-        got = _covered_in_core(net, _with_sites(_stations(), chosen), units[row.unit_id].core,
+    for row in _rows(curves):
+        chosen = sites[(sites["unit_id"] == row["unit_id"]) & (sites["k"] == row["k"])]
+        assert len(chosen) == row["sites"] <= row["k"]
+        got = _covered_in_core(net, _with_sites(_stations(), chosen), units[row["unit_id"]].core,
                                RULE, SNAP_M)
-        assert row.covered_m == pytest.approx(got, abs=1e-3), (row.unit_id, row.k)
-        assert row.bound_m >= row.covered_m - 1e-9
-        assert row.bound_m <= row.demand_m + 1e-6
+        assert row["covered_m"] == pytest.approx(got, abs=1e-3), (row["unit_id"], row["k"])
+        assert row["bound_m"] >= row["covered_m"] - 1e-9
+        assert row["bound_m"] <= row["demand_m"] + 1e-6
     for _, g in curves.groupby("unit_id"):
         assert np.all(np.diff(g["covered_m"].to_numpy()) >= -1e-9)  # at most K sites
         assert g["bound_m"].iloc[0] == g["covered_m"].iloc[0]  # K = 0: nothing to choose
@@ -221,13 +226,13 @@ def _check_allocation(folder: Path, quota: int, capsys: pytest.CaptureFixture[st
         assert total["covered_m"] == pytest.approx(units["covered_m"].sum(), abs=1e-9)
         assert total["stations"] == quota  # placed plus unallocated
         sites = pd.read_csv(folder / "allocation_sites.csv", dtype={"unit_id": str})
-        for row in units.itertuples():
-            curve = curves[row.unit_id]
-            assert row.covered_m == pytest.approx(curve[row.stations][0], abs=1e-6)
-            prev = curve[row.stations - 1][0] if row.stations else row.covered_m
-            assert row.marginal_m == pytest.approx(row.covered_m - prev, abs=1e-6)
-            mine = sites[sites["unit_id"] == row.unit_id]
-            assert set(mine["k"]) <= {row.stations}
+        for row in _rows(units):
+            curve = curves[row["unit_id"]]
+            assert row["covered_m"] == pytest.approx(curve[row["stations"]][0], abs=1e-6)
+            prev = curve[row["stations"] - 1][0] if row["stations"] else row["covered_m"]
+            assert row["marginal_m"] == pytest.approx(row["covered_m"] - prev, abs=1e-6)
+            mine = sites[sites["unit_id"] == row["unit_id"]]
+            assert set(mine["k"]) <= {row["stations"]}
 
 
 def test_allocate_on_the_command_line_equals_brute_force(
@@ -326,11 +331,11 @@ def test_three_counties_curves_and_quota(counties: dict[str, object],
     nets = counties["nets"]
     cores = counties["cores"]
     assert isinstance(nets, dict) and isinstance(cores, dict)
-    for row in curves.itertuples():
-        chosen = sites[(sites["unit_id"] == row.unit_id) & (sites["k"] == row.k)]
-        got = _covered_in_core(nets[row.unit_id], _with_sites(stations, chosen),
-                               cores[row.unit_id], COUNTY_RULE, 100.0)
-        assert row.covered_m == pytest.approx(got, abs=1e-2), (row.unit_id, row.k)
-        assert row.bound_m >= row.covered_m - 1e-9
+    for row in _rows(curves):
+        chosen = sites[(sites["unit_id"] == row["unit_id"]) & (sites["k"] == row["k"])]
+        got = _covered_in_core(nets[row["unit_id"]], _with_sites(stations, chosen),
+                               cores[row["unit_id"]], COUNTY_RULE, 100.0)
+        assert row["covered_m"] == pytest.approx(got, abs=1e-2), (row["unit_id"], row["k"])
+        assert row["bound_m"] >= row["covered_m"] - 1e-9
     for quota in (3, 6):
         _check_allocation(out, quota, capsys)
