@@ -339,3 +339,61 @@ def test_three_counties_curves_and_quota(counties: dict[str, object],
         assert row["bound_m"] >= row["covered_m"] - 1e-9
     for quota in (3, 6):
         _check_allocation(out, quota, capsys)
+
+
+def test_bounds_hold_against_brute_force_over_every_site_pair(net: StreetNetwork,
+                                                              tmp_path: Path) -> None:
+    """On one tile, every set of at most K candidates (no spacing rule, so any set is a
+    plan), its coverage by the engine on the whole network: the best is never above the
+    certified bound, and equals the curve where the curve says optimal."""
+    from stationplan.candidates import street_candidates
+
+    opts = dataclasses.replace(OPTS, ks=(0, 1, 2), candidate_spacing_m=200.0,
+                               min_spacing_m=0.0)
+    x = _extracts(net)[0]
+    res = batch_plan_extracts([x], _stations(), rule=RULE, max_snap_m=SNAP_M, options=opts)
+    core = x.unit.core
+    # the candidates: street positions of the streets the core owns (the plan's inputs)
+    sub = batch.core_network(x.network, core)
+    cands = street_candidates(sub, spacing_m=200.0)
+    cands = cands[sub.edges["in_area"].to_numpy(bool)[cands["edge_id"].to_numpy(np.int64)]]
+    pts = cands.geometry.to_crs(4326)
+    sites = pd.DataFrame({"wgs84_lon": pts.x.to_numpy(), "wgs84_lat": pts.y.to_numpy()})
+    assert 5 <= len(sites) <= 40
+    best = {0: _covered_in_core(net, _stations(), core, RULE, SNAP_M)}
+    for k in (1, 2):
+        best[k] = max(_covered_in_core(net, _with_sites(_stations(), sites.iloc[list(c)]),
+                                       core, RULE, SNAP_M)
+                      for c in itertools.combinations(range(len(sites)), k))
+    for row in _rows(res.curves):
+        k = int(row["k"])
+        assert best[k] <= row["bound_m"] + 1e-3, k
+        assert row["covered_m"] <= best[k] + 1e-3, k
+        if row["certified"] == "optimal":
+            assert row["covered_m"] == pytest.approx(best[k], abs=1e-3), k
+
+
+def test_plan_on_the_command_line(net: StreetNetwork, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    batch.partition(net, grid_units(net, km=0.35), tmp_path / "units", halo_m=HALO_M)
+    _stations().to_file(tmp_path / "stations.geojson", driver="GeoJSON")
+    argv = ["batch", "plan", str(tmp_path / "units"), str(tmp_path / "stations.geojson"),
+            "--scheduler", "serial", "--radius-m", "150", "--no-time-limit",
+            "--max-snap-m", "30", "--candidate-spacing-m", "100", "--lang", "en"]
+    assert main([*argv, "--out", str(tmp_path / "two"), "--sites", "2"]) == 0
+    curves = pd.read_csv(tmp_path / "two" / "curves.csv", dtype={"unit_id": str})
+    assert set(curves["k"]) == {0, 2} and curves["unit_id"].nunique() == 4
+    capsys.readouterr()
+    assert main(["batch", "allocate", str(tmp_path / "two"), "--quota", "2"]) == 2
+    assert "every K" in capsys.readouterr().err
+    for bad, words in ((argv, "--out"),  # plan needs an output folder
+                       ([*argv, "--out", str(tmp_path / "x"), "--quota", "3"], "allocate"),
+                       (["batch", "allocate", str(tmp_path / "two"), str(tmp_path), "--quota",
+                         "2"], "one folder"),
+                       (["batch", "allocate", str(tmp_path / "two")], "--quota")):
+        assert main(bad) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err, err
+    # a halo shorter than reach + 2 x snap: one line, exit 2
+    assert main([*argv, "--out", str(tmp_path / "y"), "--max-snap-m", "40"]) == 2
+    assert "--halo-m 230" in capsys.readouterr().err
