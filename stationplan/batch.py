@@ -595,18 +595,26 @@ def core_network(sub: StreetNetwork, core: Any) -> StreetNetwork:
     """
     import dataclasses
 
-    from .area import _cut_at_boundary
+    from .area import with_demand
 
-    edges, nodes, _ = _cut_at_boundary(sub.edges, sub.nodes, core)
-    shapely.prepare(core)
-    mid = shapely.line_interpolate_point(edges.geometry.to_numpy(), 0.5, normalized=True)
-    inside = shapely.covers(core, mid)
-    n = len(edges)
-    demand = edges["demand"].to_numpy(bool) if "demand" in edges else np.ones(n, bool)
-    in_area = edges["in_area"].to_numpy(bool) if "in_area" in edges else np.ones(n, bool)
-    edges = edges.assign(in_area=in_area & inside, demand=demand & inside)
-    return dataclasses.replace(sub, nodes=nodes, edges=edges, carriageways=None,
-                               stats={**sub.stats, "edges": n, "nodes": len(nodes)})
+    e = sub.edges
+    n = len(e)
+    before = e.assign(unit_demand=e["demand"].to_numpy(bool) if "demand" in e
+                      else np.ones(n, bool),
+                      unit_in_area=e["in_area"].to_numpy(bool) if "in_area" in e
+                      else np.ones(n, bool))
+    # the planning area's cut: streets crossing the boundary are cut, a part is inside
+    # when the core covers its midpoint (the rule of clip_to_core)
+    net = with_demand(dataclasses.replace(sub, edges=before, carriageways=None),
+                      area=gpd.GeoDataFrame(geometry=[core], crs=sub.crs),
+                      area_label="unit core", pair_carriageways_m=0.0)
+    edges = net.edges
+    edges = edges.assign(in_area=edges["in_area"].to_numpy(bool)
+                         & edges["unit_in_area"].to_numpy(bool),
+                         demand=edges["demand"].to_numpy(bool)
+                         & edges["unit_demand"].to_numpy(bool))
+    edges = edges.drop(columns=["unit_demand", "unit_in_area"])
+    return dataclasses.replace(net, edges=edges, carriageways=None)
 
 
 def _lonlat_columns(frame: gpd.GeoDataFrame) -> dict[str, np.ndarray]:

@@ -89,7 +89,7 @@ def test_batch_allocate_command_equals_brute_force(
     assert main([*args, "--fair"] if fair else args) == 0
     got = pd.read_csv(folder / "allocation.csv", dtype={"unit_id": str})
     summary = json.loads((folder / "allocation.json").read_text())
-    curves = {u: g for u, g in table.groupby("unit_id")}
+    curves = dict(list(table.groupby("unit_id")))
 
     def brute(col: str) -> tuple[float, float]:
         best: tuple[float, float] | None = None
