@@ -849,6 +849,12 @@ def batch_plan_extracts(
         if resume and paths and all(p.exists() for p in paths):
             results[uid] = (pd.read_parquet(paths[0]), pd.read_parquet(paths[1]))
             reused.append(uid)
+        elif len(args[1]) == 0:  # no street near the core: nothing to cover, no site
+            results[uid] = (pd.DataFrame({"k": ks, "sites": 0, "covered_m": 0.0,
+                                          "bound_m": 0.0, "certified": "optimal",
+                                          "gap_m": 0.0, "demand_m": 0.0,
+                                          "reachable_m": 0.0}),
+                            pd.DataFrame(columns=SITE_COLUMNS[1:]))
         else:
             todo[uid] = ((sub, near, core, rule, max_snap_m, options, unit_hosts,
                           candidate_snap_m), key)

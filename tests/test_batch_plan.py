@@ -397,3 +397,21 @@ def test_plan_on_the_command_line(net: StreetNetwork, tmp_path: Path,
     # a halo shorter than reach + 2 x snap: one line, exit 2
     assert main([*argv, "--out", str(tmp_path / "y"), "--max-snap-m", "40"]) == 2
     assert "--halo-m 230" in capsys.readouterr().err
+
+
+def test_a_failing_unit_is_reported_and_the_others_finish(
+        net: StreetNetwork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = batch._plan_task
+    bad = grid_units(net, km=0.35)[2].core
+
+    def task(sub: Any, near: Any, core: Any, *rest: Any) -> Any:
+        if core.equals(bad):
+            raise RuntimeError("boom")
+        return real(sub, near, core, *rest)
+
+    monkeypatch.setattr(batch, "_plan_task", task)
+    res = _plan(net, tmp_path, SMALL, scheduler="serial")
+    uid = grid_units(net, km=0.35)[2].unit_id
+    assert res.failed == {uid: "RuntimeError: boom"}
+    assert uid not in set(res.curves["unit_id"]) and res.curves["unit_id"].nunique() == 3
+    assert "boom" in (tmp_path / "failed.csv").read_text()
