@@ -415,3 +415,20 @@ def test_a_failing_unit_is_reported_and_the_others_finish(
     assert res.failed == {uid: "RuntimeError: boom"}
     assert uid not in set(res.curves["unit_id"]) and res.curves["unit_id"].nunique() == 3
     assert "boom" in (tmp_path / "failed.csv").read_text()
+
+
+def test_a_willing_host_on_the_best_spot_is_proposed(net: StreetNetwork) -> None:
+    opts = dataclasses.replace(SMALL, ks=(0, 1))
+    x = _extracts(net)[:1]
+    plain = batch_plan_extracts(x, _stations(), rule=RULE, max_snap_m=SNAP_M, options=opts)
+    site = plain.sites[plain.sites["k"] == 1].iloc[0]
+    assert site["kind"] != "file"
+    hosts = gpd.GeoDataFrame({"name": ["Host shop"], "status": "ok"},
+                             geometry=gpd.points_from_xy([site["wgs84_lon"]],
+                                                         [site["wgs84_lat"]]), crs=4326)
+    with_host = batch_plan_extracts(x, _stations(), rule=RULE, max_snap_m=SNAP_M,
+                                    options=opts, hosts=hosts, candidate_snap_m=5.0)
+    got = with_host.sites[with_host.sites["k"] == 1].iloc[0]
+    assert (got["kind"], got["name"]) == ("file", "Host shop")
+    assert with_host.curves["covered_m"].tolist() == pytest.approx(
+        plain.curves["covered_m"].tolist(), abs=1e-6)
