@@ -674,10 +674,12 @@ def _plan_task(sub: StreetNetwork, near: gpd.GeoDataFrame, core: Any, rule: Cove
             props = res.proposals
             covered = compute_coverage(net, stations_with_proposals(snapped, props),
                                        rule=rule).covered_m
-            reachable = max(reachable, float(s["reachable_m"]))
-            bound = reachable
-            if exact and s["bound"] is not None:  # metres the new sites add, at most
-                bound = min(bound, before + float(s["bound"]))
+            bound = demand_m
+            if exact:  # the exact model's metres are the engine's (to rounding)
+                reachable = max(reachable, float(s["reachable_m"]))
+                bound = reachable
+                if s["bound"] is not None:  # metres the new sites add, at most
+                    bound = min(bound, before + float(s["bound"]))
             kept = pd.DataFrame({
                 "k": k, "rank": props["rank"].to_numpy(np.int64),
                 "candidate_id": props["candidate_id"].astype(str).to_numpy(),
@@ -692,7 +694,8 @@ def _plan_task(sub: StreetNetwork, near: gpd.GeoDataFrame, core: Any, rule: Cove
         rows.append({"k": k, "sites": len(kept), "covered_m": covered, "bound_m": bound})
         sites.append(kept.assign(k=k))
     curve = pd.DataFrame(rows)
-    # a bound for more sites bounds fewer too (no plan loses street by adding a site)
+    # a bound for more sites bounds fewer too: a plan of at most K - 1 sites is one of at
+    # most K; a bound below the engine's figure is rounding (the model's are to the mm)
     bounds = np.minimum.accumulate(curve["bound_m"].to_numpy(float)[::-1])[::-1]
     curve["bound_m"] = np.maximum(bounds, curve["covered_m"].to_numpy(float))
     gap = curve["bound_m"] - curve["covered_m"]
