@@ -76,8 +76,8 @@ def test_batch_allocate_command_equals_brute_force(
     folder = tmp_path_factory.mktemp("curves")
     rows = []
     for i, (values, slack) in enumerate(units):
-        bound = np.maximum.accumulate([v + s for v, s in zip(values, slack, strict=False)])
-        for k, (v, b) in enumerate(zip(values, bound, strict=False)):
+        above = np.maximum.accumulate([v + s for v, s in zip(values, slack, strict=False)])
+        for k, (v, b) in enumerate(zip(values, above, strict=False)):
             rows.append({"unit_id": f"u{i}", "name": f"unit {i}", "k": k, "sites": k,
                          "covered_m": v, "bound_m": max(b, v) if k else v,
                          "certified": "within", "gap_m": 0.0,
