@@ -31,6 +31,7 @@ MODE_NAMES = ("bike", "ebike", "walk")
 RADIUS_M = 500.0
 MAX_MINUTES = 5.0
 MAX_SNAP_M = 100.0
+QUOTA_CURVE = 4  # batch plan: new sites per unit on the best-K curve, 0..N
 
 # --- network ---------------------------------------------------------------------------
 # Margin of the network command; coverage, plan, check and report use the coverage limit.
@@ -201,6 +202,9 @@ RANGES: Mapping[str, Range] = MappingProxyType({
     # batch: partition halo and Dask workers
     "halo_m": Range("metres of streets kept around a unit", strict=True),
     "workers": Range("worker processes", low=1, whole=True),
+    # batch plan and allocate: sites per unit, stations to share out
+    "quota_curve": Range("new sites on each unit's curve", low=1, whole=True),
+    "quota": Range("new stations to share out", low=0, whole=True),
     # siting rules of plan and check
     "min_gain_m": Range("metres of street a site must add"),
     "min_spacing_m": Range("metres between stations; 0 for no minimum"),

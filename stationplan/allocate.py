@@ -44,7 +44,7 @@ class Allocation:
     lowest_share: float | None = None
 
 
-def _check(curves: Mapping[str, Sequence[float]], quota: int) -> dict[str, np.ndarray]:
+def _check(curves: Mapping[str, Sequence[float] | np.ndarray], quota: int) -> dict[str, np.ndarray]:
     if isinstance(quota, bool) or not isinstance(quota, int | np.integer) or quota < 0:
         msg = f"quota must be a whole number >= 0, not {quota!r}"
         raise InputError(msg)
@@ -83,7 +83,7 @@ def _best(values: list[np.ndarray], quota: int) -> list[int]:
     return ks[::-1]
 
 
-def allocate_quota(curves: Mapping[str, Sequence[float]], quota: int, *,
+def allocate_quota(curves: Mapping[str, Sequence[float] | np.ndarray], quota: int, *,
                    demand_m: Mapping[str, float] | None = None,
                    fair: bool = False) -> Allocation:
     """The allocation of at most ``quota`` new stations over the units' best-K curves.

@@ -14,6 +14,7 @@ do not depend on which: units are stitched in unit order, pieces in edge order.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import pickle
 from collections.abc import Callable, Sequence
@@ -27,6 +28,16 @@ import pandas as pd
 import shapely
 
 from ._errors import InputError
+from ._options import (
+    CANDIDATE_SNAP_M,
+    CANDIDATE_SPACING_M,
+    MIN_GAIN_M,
+    MIN_SPACING_M,
+    RESOLUTION_M,
+    SEED,
+    SPACING,
+    TIME_LIMIT_S,
+)
 from .coverage import CoverageRule, compute_coverage
 from .halo import (
     PIECE_COLUMNS,
@@ -41,9 +52,10 @@ from .stations import snap_stations
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BatchResult", "Unit", "UnitExtract", "batch_coverage", "batch_coverage_extracts",
-           "grid_units", "league_table", "partition", "read_units", "region_units",
-           "unit_extract"]
+__all__ = ["BatchPlan", "BatchResult", "PlanOptions", "QuotaSplit", "Unit", "UnitExtract",
+           "batch_allocate", "batch_coverage", "batch_coverage_extracts", "batch_plan_extracts",
+           "core_network", "grid_units", "league_table", "partition", "read_curves",
+           "read_units", "region_units", "unit_extract"]
 
 SCHEDULERS = ("serial", "inprocess", "local")
 LEAGUE_COLUMNS = ["unit_id", "name", "demand_km", "covered_km", "covered_share", "gap_km",
@@ -184,11 +196,11 @@ def _client(scheduler: Any, workers: int | None) -> tuple[Any, Callable[[], None
         return scheduler, lambda: None
     if scheduler == "inprocess":
         client = Client(processes=False, n_workers=1, threads_per_worker=workers or 1,
-                        dashboard_address=None)
+                        dashboard_address=":0")
         return client, client.close
     if scheduler == "local":
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
 
         def close() -> None:
@@ -570,3 +582,531 @@ def _admin_units(network: StreetNetwork, level: str, source: str | Path | None) 
     cores = gpd.GeoSeries([b.geometry for b in whole], crs=4326).to_crs(network.crs)
     return [Unit(str(b.osmid), b.names[0] if b.names else str(b.osmid), core)
             for b, core in zip(whole, cores.to_numpy(), strict=True)]
+
+
+# --- plans per unit and a quota split across units ---------------------------------------
+#
+# Added beside coverage; the coverage functions above are unchanged. ``_map_units`` is the
+# coverage run's task loop (serial, or futures on a Dask client with each unit's failure
+# caught), taken out so that plans run the same way.
+
+CURVE_COLUMNS = ["unit_id", "name", "k", "sites", "covered_m", "bound_m", "certified",
+                 "gap_m", "demand_m", "reachable_m"]
+SITE_COLUMNS = ["unit_id", "k", "rank", "candidate_id", "kind", "name", "marginal_m",
+                "wgs84_lon", "wgs84_lat", "gcj02_lon", "gcj02_lat"]
+ALLOCATION_COLUMNS = ["unit_id", "name", "stations", "covered_m", "demand_m", "share",
+                      "marginal_m", "bound_m", "certified"]
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The siting options of every unit's plans (see :func:`stationplan.plan_sites`).
+
+    ``ks`` are the numbers of new sites planned per unit, 0 first: ``range(N + 1)`` for
+    the best-K curve.
+    """
+
+    ks: tuple[int, ...]
+    candidate_spacing_m: float = CANDIDATE_SPACING_M
+    min_spacing_m: float | None = MIN_SPACING_M
+    spacing: str = SPACING
+    min_gain_m: float = MIN_GAIN_M
+    resolution_m: float = RESOLUTION_M
+    time_limit_s: float = TIME_LIMIT_S
+    seed: int = SEED
+
+    def spacing_m(self, rule: CoverageRule) -> float:
+        """The spacing between stations the plans keep (the coverage limit by default)."""
+        return rule.limit_m if self.min_spacing_m is None else float(self.min_spacing_m)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """What :func:`batch_plan_extracts` computed and wrote.
+
+    Parameters
+    ----------
+    curves
+        One row per finished unit and K (:data:`CURVE_COLUMNS`), in unit order.
+    sites
+        The sites of each unit's K-plan (:data:`SITE_COLUMNS`), in unit, K and rank order.
+    failed, reused, paths
+        As in :class:`BatchResult`.
+    """
+
+    curves: pd.DataFrame
+    sites: pd.DataFrame
+    failed: dict[str, str] = field(default_factory=dict)
+    reused: tuple[str, ...] = ()
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def core_network(sub: StreetNetwork, core: Any) -> StreetNetwork:
+    """``sub`` cut where its streets cross the core's boundary, demand only what the core
+    owns.
+
+    The cut and the ownership are :func:`~stationplan.halo.clip_to_core`'s: a street part
+    belongs to the core that covers its midpoint. Parts outside the core keep carrying
+    paths and stations but are neither demand nor in the planning area (``in_area``), so
+    a plan proposes no site there.
+    """
+    import dataclasses
+
+    from .area import with_demand
+
+    e = sub.edges
+    n = len(e)
+    before = e.assign(unit_demand=e["demand"].to_numpy(bool) if "demand" in e
+                      else np.ones(n, bool),
+                      unit_in_area=e["in_area"].to_numpy(bool) if "in_area" in e
+                      else np.ones(n, bool))
+    # the planning area's cut: streets crossing the boundary are cut, a part is inside
+    # when the core covers its midpoint (the rule of clip_to_core)
+    net = with_demand(dataclasses.replace(sub, edges=before, carriageways=None),
+                      area=gpd.GeoDataFrame(geometry=[core], crs=sub.crs),
+                      area_label="unit core", pair_carriageways_m=0.0)
+    edges = net.edges
+    edges = edges.assign(in_area=edges["in_area"].to_numpy(bool)
+                         & edges["unit_in_area"].to_numpy(bool),
+                         demand=edges["demand"].to_numpy(bool)
+                         & edges["unit_demand"].to_numpy(bool))
+    edges = edges.drop(columns=["unit_demand", "unit_in_area"])
+    return dataclasses.replace(net, edges=edges, carriageways=None)
+
+
+def _lonlat_columns(frame: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+    from .chinacrs import wgs84_to_gcj02
+
+    pts = frame.geometry.to_crs(4326)
+    lon, lat = pts.x.to_numpy(float), pts.y.to_numpy(float)
+    glon, glat = wgs84_to_gcj02(lon, lat) if len(lon) else (lon, lat)
+    return {"wgs84_lon": lon, "wgs84_lat": lat, "gcj02_lon": np.asarray(glon, float),
+            "gcj02_lat": np.asarray(glat, float)}
+
+
+def _plan_task(sub: StreetNetwork, near: gpd.GeoDataFrame, core: Any, rule: CoverageRule,
+               max_snap_m: float, opts: PlanOptions, hosts: gpd.GeoDataFrame | None,
+               candidate_snap_m: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One unit's plans for every K of ``opts.ks`` (runs on a worker): its curve rows and
+    sites, without ``unit_id`` and ``name``.
+
+    Each K is :func:`~stationplan.plan_sites` with ``new_sites=K`` on the core network
+    (:func:`core_network`); its covered metres are the coverage engine's for the existing
+    stations and the K-plan's sites, on the demand the core owns. The bound is the plan's
+    certificate (the street the existing stations cover plus the proved bound on what new
+    sites add), capped by all that the candidates can reach, and tightened by the bound of
+    any larger K; with fewer sites allowed no plan covers more.
+    """
+    from . import _limits
+    from .candidates import join_candidates, snap_candidates, street_candidates
+    from .siting import plan_sites, stations_with_proposals
+
+    net = core_network(sub, core)
+    snapped = snap_stations(net, near, max_snap_m=max_snap_m)
+    parts = [street_candidates(net, spacing_m=opts.candidate_spacing_m)]
+    if hosts is not None and len(hosts):
+        parts.insert(0, snap_candidates(net, hosts, kind="file", max_snap_m=candidate_snap_m))
+    cands = join_candidates(parts)
+    # candidates only on streets the core owns (and inside the planning area), renumbered
+    cands = join_candidates([cands.loc[net.edges["in_area"].to_numpy(bool)[
+        cands["edge_id"].to_numpy(np.int64)]]])
+    before = compute_coverage(net, snapped, rule=rule).covered_m
+    demand_m = float(net.edges.loc[net.edges["demand"], "length_m"].sum())
+    rows: list[dict[str, Any]] = []
+    sites: list[pd.DataFrame] = []
+    best_sites = pd.DataFrame(columns=SITE_COLUMNS[1:])
+    exact = len(cands) > 0 and _limits.siting_model(
+        net, cands, limit_m=rule.limit_m, resolution_m=opts.resolution_m) == "exact"
+    reachable = before
+    for k in opts.ks:
+        if k == 0 or len(cands) == 0:
+            covered, bound, kept = before, before, best_sites.iloc[:0]
+        else:
+            res = plan_sites(net, snapped, cands, rule=rule, new_sites=k,
+                             model="exact" if exact else "units",
+                             resolution_m=opts.resolution_m, min_spacing_m=opts.min_spacing_m,
+                             spacing=opts.spacing, min_gain_m=opts.min_gain_m,
+                             time_limit_s=opts.time_limit_s, seed=opts.seed)
+            s = res.summary
+            props = res.proposals
+            covered = compute_coverage(net, stations_with_proposals(snapped, props),
+                                       rule=rule).covered_m
+            bound = demand_m
+            if exact:  # the exact model's metres are the engine's (to rounding)
+                reachable = max(reachable, float(s["reachable_m"]))
+                bound = reachable
+                if s["bound"] is not None:  # metres the new sites add, at most
+                    bound = min(bound, before + float(s["bound"]))
+            kept = pd.DataFrame({
+                "k": k, "rank": props["rank"].to_numpy(np.int64),
+                "candidate_id": props["candidate_id"].astype(str).to_numpy(),
+                "kind": props["kind"].astype(str).to_numpy(),
+                "name": props["name"].fillna("").astype(str).to_numpy(),
+                "marginal_m": props["marginal_m"].to_numpy(float),
+                **_lonlat_columns(props)})
+        if rows and covered < rows[-1]["covered_m"]:
+            # the smaller plan covers more and has at most k sites: it is the k-plan
+            covered, kept = rows[-1]["covered_m"], best_sites.assign(k=k)
+        best_sites = kept
+        rows.append({"k": k, "sites": len(kept), "covered_m": covered, "bound_m": bound})
+        sites.append(kept.assign(k=k))
+    curve = pd.DataFrame(rows)
+    # a bound for more sites bounds fewer too: a plan of at most K - 1 sites is one of at
+    # most K; a bound below the engine's figure is rounding (the model's are to the mm)
+    bounds = np.minimum.accumulate(curve["bound_m"].to_numpy(float)[::-1])[::-1]
+    curve["bound_m"] = np.maximum(bounds, curve["covered_m"].to_numpy(float))
+    gap = curve["bound_m"] - curve["covered_m"]
+    curve["certified"] = np.where(gap <= 1e-3, "optimal", "within")
+    curve["gap_m"] = gap
+    curve["demand_m"] = demand_m
+    curve["reachable_m"] = max(reachable, before)
+    site_frame = pd.concat(sites, ignore_index=True)
+    return curve, _typed(site_frame, SITE_COLUMNS[1:])
+
+
+_TYPES = {"unit_id": str, "name": str, "k": np.int64, "sites": np.int64, "rank": np.int64,
+          "candidate_id": str, "kind": str, "certified": str}
+
+
+def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame[columns]`` with fixed types (whole numbers, text, else float), so that a
+    table written from fresh results and one read back from the cache are the same bytes."""
+    return pd.DataFrame({c: frame[c].to_numpy().astype(_TYPES.get(c, np.float64))
+                         if len(frame) else pd.Series([], dtype=_TYPES.get(c, np.float64))
+                         for c in columns})
+
+
+def _map_units(task: Callable[..., Any], todo: dict[str, tuple[tuple[Any, ...], str]],
+               scheduler: Any, workers: int | None
+               ) -> tuple[dict[str, Any], dict[str, str]]:
+    """Run ``task(*args)`` for every unit of ``todo`` (unit id to arguments and content
+    hash): serially, or as futures on :func:`_client`'s client. A unit that raises is
+    reported (its error message) and the others finish."""
+    results: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    if scheduler == "serial":
+        for uid, (args, _) in todo.items():
+            try:
+                results[uid] = task(*args)
+            except Exception as exc:  # one unit failing is reported
+                failed[uid] = f"{type(exc).__name__}: {exc}"
+        return results, failed
+    if not todo:
+        return results, failed
+    client, close = _client(scheduler, workers)
+    try:
+        name = getattr(task, "__name__", "task").strip("_")
+        futures = {uid: client.submit(task, *args, key=f"{name}-{uid}-{key}", pure=False)
+                   for uid, (args, key) in todo.items()}
+        for uid, fut in futures.items():
+            try:
+                results[uid] = fut.result()
+            except Exception as exc:  # one unit failing is reported
+                failed[uid] = f"{type(exc).__name__}: {exc}"
+    finally:
+        close()
+    return results, failed
+
+
+def _check_scheduler(scheduler: Any) -> None:
+    if isinstance(scheduler, str) and scheduler not in SCHEDULERS and "://" not in scheduler:
+        msg = (f"scheduler must be one of {', '.join(SCHEDULERS)} or an address "
+               f"tcp://HOST:PORT, not {scheduler!r}")
+        raise InputError(msg)
+
+
+def batch_plan_extracts(
+    extracts: Sequence[UnitExtract],
+    stations: gpd.GeoDataFrame,
+    *,
+    rule: CoverageRule,
+    max_snap_m: float,
+    options: PlanOptions,
+    hosts: gpd.GeoDataFrame | None = None,
+    candidate_snap_m: float = CANDIDATE_SNAP_M,
+    out: str | Path | None = None,
+    scheduler: Any = "serial",
+    workers: int | None = None,
+    resume: bool = False,
+) -> BatchPlan:
+    """Every unit's best plans of K new sites (``options.ks``), each certified.
+
+    Each unit plans on its extract: the existing stations anywhere in its halo count,
+    candidates stand only on streets its core owns, and the demand is the street its core
+    owns (:func:`core_network`), so a unit's covered metres are the ones
+    :func:`batch_coverage` credits to it. The halo must be at least the larger of the
+    coverage limit and the spacing between stations, plus twice ``max_snap_m``.
+
+    Parameters
+    ----------
+    extracts
+        The units (:func:`read_units`).
+    stations
+        Unsnapped existing stations (any CRS).
+    rule, max_snap_m
+        The coverage rule and the snap distance of the stations.
+    options
+        The K to plan for and the siting options; ``options.time_limit_s`` is the limit
+        of each K's exact search.
+    hosts, candidate_snap_m
+        Willing hosts (unsnapped points, any CRS), added to the street candidates, and
+        the farthest they may stand from a street.
+    out
+        Folder for ``curves.csv``, ``sites.csv``, ``sites.xlsx``, ``failed.csv`` and the
+        per-unit results under ``units/`` (named by content hash); ``None`` writes nothing.
+    scheduler, workers, resume
+        As for :func:`batch_coverage`.
+
+    Returns
+    -------
+    BatchPlan
+
+    Raises
+    ------
+    InputError
+        A bad scheduler, K or option, or units cut with too short a halo.
+    """
+    from ._options import check_option
+
+    _check_scheduler(scheduler)
+    ks = tuple(int(k) for k in options.ks)
+    if not ks or ks[0] != 0 or any(b <= a for a, b in itertools.pairwise(ks)):
+        msg = f"the K of a plan curve must rise from 0, not {options.ks!r}"
+        raise InputError(msg)
+    for k in ks[1:]:
+        check_option("new_sites", k)
+    check_option("candidate_spacing_m", options.candidate_spacing_m)
+    check_option("time_limit_s", options.time_limit_s)
+    halo_m = required_halo_m(reach_m=max(rule.limit_m, options.spacing_m(rule)),
+                             max_snap_m=max_snap_m)
+    short = [x for x in extracts if x.halo_m < halo_m - 1e-9]
+    if short:
+        msg = (f"the units were cut with a halo of {min(x.halo_m for x in short):g} m; "
+               f"plans need {halo_m:g} m (the larger of reach {rule.limit_m:g} m and spacing "
+               f"{options.spacing_m(rule):g} m, + 2 x snap {max_snap_m:g} m): partition "
+               f"again with --halo-m {halo_m:g}")
+        raise InputError(msg)
+    folder = Path(out) if out is not None else None
+    cache = folder / "units" if folder is not None else None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+    results: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    reused: list[str] = []
+    todo: dict[str, tuple[tuple[Any, ...], str]] = {}
+    for x in extracts:
+        uid = x.unit.unit_id
+        args, base = _unit_inputs(x, stations, rule, max_snap_m, halo_m)
+        sub, near, core = args[0], args[2], args[3]
+        unit_hosts = None
+        if hosts is not None:
+            unit_hosts = unit_stations(hosts, core, halo_m=candidate_snap_m,
+                                       max_snap_m=0.0, crs=x.network.crs)
+        key = _content_hash(base, "plan", ks, options, candidate_snap_m, None if unit_hosts
+                            is None else shapely.to_wkb(unit_hosts.geometry.to_crs(4326)
+                                                        .to_numpy()).tolist())
+        paths = [cache / f"{uid}-{key}-{part}.parquet" for part in ("curve", "sites")] \
+            if cache is not None else []
+        if resume and paths and all(p.exists() for p in paths):
+            results[uid] = (pd.read_parquet(paths[0]), pd.read_parquet(paths[1]))
+            reused.append(uid)
+        elif len(args[1]) == 0:  # no street near the core: nothing to cover, no site
+            results[uid] = (pd.DataFrame({"k": ks, "sites": 0, "covered_m": 0.0,
+                                          "bound_m": 0.0, "certified": "optimal",
+                                          "gap_m": 0.0, "demand_m": 0.0,
+                                          "reachable_m": 0.0}),
+                            pd.DataFrame(columns=SITE_COLUMNS[1:]))
+        else:
+            todo[uid] = ((sub, near, core, rule, max_snap_m, options, unit_hosts,
+                          candidate_snap_m), key)
+    done, failed = _map_units(_plan_task, todo, scheduler, workers)
+    for uid, (_, key) in todo.items():
+        if cache is not None and uid in done:
+            done[uid][0].to_parquet(cache / f"{uid}-{key}-curve.parquet", index=False)
+            done[uid][1].to_parquet(cache / f"{uid}-{key}-sites.parquet", index=False)
+    results |= done
+    for uid, err in failed.items():
+        log.warning("unit %s failed: %s", uid, err)
+    units = [x.unit for x in extracts if x.unit.unit_id in results]
+    curves = _typed(pd.concat([results[u.unit_id][0].assign(unit_id=u.unit_id, name=u.name)
+                               for u in units] or [pd.DataFrame(columns=CURVE_COLUMNS)],
+                              ignore_index=True), CURVE_COLUMNS)
+    sites = _typed(pd.concat([results[u.unit_id][1].assign(unit_id=u.unit_id) for u in units]
+                             or [pd.DataFrame(columns=SITE_COLUMNS)], ignore_index=True),
+                   SITE_COLUMNS)
+    written: dict[str, Path] = {}
+    if folder is not None:
+        written = {"curves_csv": folder / "curves.csv", "sites_csv": folder / "sites.csv",
+                   "sites_xlsx": folder / "sites.xlsx", "failed_csv": folder / "failed.csv"}
+        curves.to_csv(written["curves_csv"], index=False, float_format="%.9f")
+        sites.to_csv(written["sites_csv"], index=False, float_format="%.9f")
+        _write_xlsx(sites, written["sites_xlsx"])
+        pd.DataFrame({"unit_id": list(failed), "error": list(failed.values())}).to_csv(
+            written["failed_csv"], index=False)
+    return BatchPlan(curves, sites, failed, tuple(reused), written)
+
+
+
+@dataclass(frozen=True)
+class QuotaSplit:
+    """What :func:`batch_allocate` found and wrote.
+
+    Parameters
+    ----------
+    table
+        One row per unit (:data:`ALLOCATION_COLUMNS`), an ``unallocated`` row for the
+        stations that add nothing anywhere (only when there are some), and a ``total`` row.
+    sites
+        The sites of each unit's chosen plan (:data:`SITE_COLUMNS`).
+    summary
+        ``quota``, ``placed``, ``covered_m`` (the allocation's value: the engine's metres
+        of the unit plans), ``upper_bound_m`` (the same dynamic programme over the units'
+        certified bounds: no split of the quota, with any plans, covers more),
+        ``gap_m``, ``optimal_for`` and ``certified`` ("optimal" when the bound meets the
+        value, else "within"), ``fair`` and ``lowest_share``.
+    paths
+        Files written, by name.
+    """
+
+    table: pd.DataFrame
+    sites: pd.DataFrame
+    summary: dict[str, Any]
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def read_curves(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``curves.csv`` and ``sites.csv`` of a :func:`batch_plan_extracts` folder, checked:
+    every unit's curve runs K = 0, 1, ..., N without a gap."""
+    folder = Path(folder)
+    path = folder / "curves.csv"
+    if not path.is_file():
+        msg = f"{folder}: no curves.csv here; make it with stationplan batch plan --quota-curve N"
+        raise InputError(msg)
+    curves = pd.read_csv(path, dtype={"unit_id": str, "name": str, "certified": str})
+    missing = [c for c in CURVE_COLUMNS if c not in curves]
+    if missing:
+        msg = f"{path}: missing columns {', '.join(missing)}"
+        raise InputError(msg)
+    for uid, rows in curves.groupby("unit_id", sort=False):
+        if rows["k"].tolist() != list(range(len(rows))):
+            msg = (f"{path}: unit {uid} has plans for K = {rows['k'].tolist()}, not every K "
+                   "from 0; make the curve with stationplan batch plan --quota-curve N")
+            raise InputError(msg)
+    sites_path = folder / "sites.csv"
+    sites = (pd.read_csv(sites_path, dtype={"unit_id": str, "candidate_id": str, "kind": str,
+                                            "name": str}, keep_default_na=False)
+             if sites_path.is_file() else pd.DataFrame(columns=SITE_COLUMNS))
+    return curves, sites
+
+
+def batch_allocate(folder: str | Path, quota: int, *, fair: bool = False,
+                   out: str | Path | None = None) -> QuotaSplit:
+    """Split ``quota`` new stations across the units of a batch plan folder.
+
+    The split maximises the total covered street over the units' curves (with ``fair``,
+    the lowest covered share first, then the total) by the exact dynamic programme of
+    :func:`stationplan.allocate.allocate_quota`. "Optimal" is optimal for the curves: the
+    best plan found per unit and K. Where a curve's certified bound lies above its value
+    the same programme over the bounds gives an upper bound for any split and any plans;
+    both are in the summary.
+
+    Parameters
+    ----------
+    folder
+        A folder written by :func:`batch_plan_extracts` (``curves.csv``, ``sites.csv``).
+    quota
+        New stations to share out (whole, >= 0). More than the curves can use is fine:
+        the rest add 0 m and are reported as ``unallocated``.
+    fair
+        Maximise the lowest covered share of the units first.
+    out
+        Folder for ``allocation.csv``/``.xlsx``, ``allocation_sites.csv``/``.xlsx`` and
+        ``allocation.json``; default ``folder``.
+
+    Returns
+    -------
+    QuotaSplit
+    """
+    import json
+
+    from ._options import check_option
+    from .allocate import allocate_quota
+
+    check_option("quota", quota)
+    quota = int(quota)
+    curves, sites = read_curves(folder)
+    groups = {str(u): g for u, g in curves.groupby("unit_id", sort=False)}
+    if not groups:
+        msg = f"{folder}: curves.csv has no unit"
+        raise InputError(msg)
+    values = {u: g["covered_m"].to_numpy(float) for u, g in groups.items()}
+    bounds = {u: g["bound_m"].to_numpy(float) for u, g in groups.items()}
+    demand = {u: float(g["demand_m"].iloc[0]) for u, g in groups.items()}
+    names = {u: str(g["name"].iloc[0]) for u, g in groups.items()}
+    if fair and any(d <= 0 for d in demand.values()):
+        msg = "a fair split needs demand in every unit; a unit without demand street has none"
+        raise InputError(msg)
+    got = allocate_quota(values, quota, demand_m=demand, fair=fair)
+    top = allocate_quota(bounds, quota, demand_m=demand, fair=fair)
+    rows = []
+    for u, g in groups.items():
+        k = got.stations[u]
+        rows.append({"unit_id": u, "name": names[u], "stations": k,
+                     "covered_m": got.covered_m[u], "demand_m": demand[u],
+                     "share": got.covered_m[u] / demand[u] if demand[u] > 0 else np.nan,
+                     "marginal_m": got.marginal_m[u],
+                     "bound_m": float(g["bound_m"].iloc[k]),
+                     "certified": str(g["certified"].iloc[k])})
+    placed = sum(got.stations.values())
+    short = [u for u, g in groups.items()
+             if got.stations[u] == len(g) - 1 and len(g) > 1 and got.marginal_m[u] > 0]
+    if quota > placed and short:
+        log.warning("%d of the %d new stations are beyond the curves: unit(s) %s use every K "
+                    "planned and still gain at the last; plan longer curves (batch plan "
+                    "--quota-curve) to place them", quota - placed, quota, ", ".join(short))
+    if quota > placed:  # no unit's curve gains from them: they add 0 m
+        rows.append({"unit_id": "unallocated", "name": "unallocated",
+                     "stations": quota - placed, "covered_m": 0.0, "demand_m": 0.0,
+                     "share": np.nan, "marginal_m": 0.0, "bound_m": 0.0, "certified": ""})
+    table = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+    total_demand = float(sum(demand.values()))
+    total = {"unit_id": "total", "name": "total", "stations": int(table["stations"].sum()),
+             "covered_m": float(table["covered_m"].sum()), "demand_m": total_demand,
+             "share": (float(table["covered_m"].sum()) / total_demand if total_demand > 0
+                       else np.nan),
+             "marginal_m": np.nan, "bound_m": float(table["bound_m"].sum()),
+             "certified": ""}
+    table = pd.concat([table, pd.DataFrame([total], columns=ALLOCATION_COLUMNS)],
+                      ignore_index=True)
+    chosen = [sites[(sites["unit_id"] == u) & (sites["k"] == k)]
+              for u, k in got.stations.items()]
+    picked = pd.concat(chosen or [sites.iloc[:0]], ignore_index=True)[SITE_COLUMNS]
+    upper = float((top.lowest_share or 0.0) if fair else top.total_m)
+    value = float((got.lowest_share or 0.0) if fair else got.total_m)
+    gap = max(0.0, upper - value)
+    tol = 1e-9 if fair else 1e-3
+    summary: dict[str, Any] = {
+        "quota": quota, "placed": placed, "unallocated": quota - placed, "fair": fair,
+        "objective": "lowest covered share, then total" if fair else "total covered metres",
+        "covered_m": round(float(got.total_m), 3),
+        "lowest_share": got.lowest_share,
+        "upper_bound": upper, "upper_bound_unit": "share" if fair else "metres",
+        "gap": gap,
+        "optimal_for": "the curves: the best plan found for each unit and K",
+        "certified": "optimal" if gap <= tol else "within",
+    }
+    target = Path(out) if out is not None else Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    paths = {"allocation_csv": target / "allocation.csv",
+             "allocation_xlsx": target / "allocation.xlsx",
+             "allocation_sites_csv": target / "allocation_sites.csv",
+             "allocation_sites_xlsx": target / "allocation_sites.xlsx",
+             "allocation_json": target / "allocation.json"}
+    table.to_csv(paths["allocation_csv"], index=False, float_format="%.9f")
+    _write_xlsx(table, paths["allocation_xlsx"])
+    picked.to_csv(paths["allocation_sites_csv"], index=False, float_format="%.9f")
+    _write_xlsx(picked, paths["allocation_sites_xlsx"])
+    paths["allocation_json"].write_text(json.dumps(summary, indent=2, ensure_ascii=False)
+                                        + "\n", encoding="utf-8")
+    log.info("allocation: %d of %d new stations placed, %.1f km covered (%s for the curves)",
+             placed, quota, got.total_m / 1000, summary["certified"])
+    return QuotaSplit(table, picked, summary, paths)

@@ -155,11 +155,21 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from .coverage import CoverageRule
     from .stations import read_stations
 
+    if args.task == "allocate":
+        return _cmd_batch_allocate(args)
+    if args.stations is None or args.out is None:
+        msg = f"batch {args.task} needs UNITS STATIONS --out OUT"
+        raise InputError(msg)
+    if args.quota is not None or args.fair:
+        msg = "--quota and --fair are for batch allocate (batch plan takes --quota-curve N)"
+        raise InputError(msg)
     rule = CoverageRule.for_mode(
         args.mode, radius_m=args.radius_m,
         max_minutes=None if args.no_time_limit else args.max_minutes, speed_kmh=args.speed_kmh)
     extracts = batch.read_units(args.units)
     stations = read_stations(args.stations, **_station_options(args).read_kwargs())
+    if args.task == "plan":
+        return _cmd_batch_plan(args, extracts, stations, rule)
     res = batch.batch_coverage_extracts(
         extracts, stations, rule=rule, max_snap_m=args.max_snap_m, out=args.out,
         scheduler=args.scheduler, workers=args.workers, resume=args.resume)
@@ -168,6 +178,51 @@ def _cmd_batch(args: argparse.Namespace) -> int:
           f"{total['demand_km']:.1f} km covered; {len(res.failed)} failed, "
           f"{len(res.reused)} reused; league table {res.paths['league_csv']}")
     return 1 if res.failed else 0
+
+
+def _cmd_batch_plan(args: argparse.Namespace, extracts: Any, stations: Any, rule: Any) -> int:
+    from . import batch
+    from .stations import read_stations
+
+    n = args.quota_curve if args.sites is None else args.sites
+    ks = tuple(range(n + 1)) if args.sites is None else (0, n)
+    options = batch.PlanOptions(
+        ks=ks, candidate_spacing_m=args.candidate_spacing_m, min_spacing_m=args.min_spacing_m,
+        spacing=args.spacing, min_gain_m=args.min_gain_m, time_limit_s=args.time_limit_s,
+        seed=args.seed)
+    hosts = None
+    if args.hosts is not None:
+        hosts = read_stations(args.hosts, **_station_options(args).read_kwargs())
+        hosts = hosts[hosts["status"] == "ok"]
+    res = batch.batch_plan_extracts(
+        extracts, stations, rule=rule, max_snap_m=args.max_snap_m, options=options,
+        hosts=hosts, candidate_snap_m=args.candidate_snap_m, out=args.out,
+        scheduler=args.scheduler, workers=args.workers, resume=args.resume)
+    last = res.curves[res.curves["k"] == n]
+    print(f"{res.curves['unit_id'].nunique()} units planned for 0..{n} new sites "
+          f"({int((last['certified'] == 'optimal').sum())} certified optimal at K = {n}); "
+          f"{len(res.failed)} failed, {len(res.reused)} reused; curves "
+          f"{res.paths['curves_csv']}")
+    return 1 if res.failed else 0
+
+
+def _cmd_batch_allocate(args: argparse.Namespace) -> int:
+    from . import batch
+
+    if args.stations is not None:
+        msg = "batch allocate takes one folder: batch allocate PLAN_OUT --quota N"
+        raise InputError(msg)
+    if args.quota is None:
+        msg = "batch allocate needs --quota N (new stations to share out)"
+        raise InputError(msg)
+    res = batch.batch_allocate(args.units, args.quota, fair=args.fair, out=args.out)
+    s = res.summary
+    bound = (f"reaches a lowest share above {100 * s['upper_bound']:.2f} %" if s["fair"]
+             else f"covers more than {s['upper_bound'] / 1000:.3f} km")
+    print(f"{s['placed']} of {s['quota']} new stations placed, "
+          f"{s['covered_m'] / 1000:.3f} km covered ({s['certified']} for the curves; no "
+          f"split {bound}); {res.paths['allocation_csv']}")
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -960,13 +1015,19 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     part.set_defaults(func=_cmd_partition)
 
     bat = sub.add_parser("batch", parents=[common],
-                         help="coverage of every unit of a partition, stitched")
-    bat.add_argument("task", choices=("coverage",), help="what to run per unit")
-    bat.add_argument("units", help="units folder written by stationplan partition")
-    bat.add_argument("stations", help="existing stations (any station file format)")
-    bat.add_argument("--out", required=True,
-                     help="output folder (pieces.csv, pieces.parquet, league.csv, league.xlsx, "
-                          "failed.csv, units/)")
+                         help="coverage or plans of every unit of a partition, stitched; a "
+                              "quota of new stations split across the units")
+    bat.add_argument("task", choices=("coverage", "plan", "allocate"),
+                     help="coverage or plan: run per unit; allocate: split --quota over the "
+                          "curves of a batch plan folder")
+    bat.add_argument("units", help="units folder written by stationplan partition (allocate: "
+                                   "the batch plan --out folder)")
+    bat.add_argument("stations", nargs="?", default=None,
+                     help="existing stations (any station file format; not for allocate)")
+    bat.add_argument("--out", default=None,
+                     help="output folder (coverage: pieces.csv, pieces.parquet, league.csv, "
+                          "league.xlsx; plan: curves.csv, sites.csv, sites.xlsx; both "
+                          "failed.csv and units/; allocate: default the plan folder)")
     bat.add_argument("--scheduler", default="local",
                      help="serial, inprocess, local (a Dask LocalCluster, the default) or a "
                           "Dask scheduler address tcp://HOST:PORT")
@@ -974,6 +1035,35 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
                      help="worker processes of the local cluster (default: one per core)")
     bat.add_argument("--resume", action="store_true",
                      help="reuse the units finished by an earlier run into --out")
+    g = bat.add_argument_group("plan", "batch plan: the certified best plans per unit")
+    curve = g.add_mutually_exclusive_group()
+    curve.add_argument("--quota-curve", type=_number("quota_curve"), default=opt.QUOTA_CURVE,
+                       metavar="N",
+                       help="plan every unit for 0, 1, ..., N new sites (a whole number >= 1; "
+                            "the best-K curve batch allocate needs; default %(default)s)")
+    curve.add_argument("--sites", type=_number("quota_curve"), default=None, metavar="K",
+                       help="plan every unit for K new sites only (a whole number >= 1)")
+    g.add_argument("--hosts", metavar="FILE",
+                   help="willing hosts (a station-like sheet) added to the street candidates")
+    g.add_argument("--candidate-spacing-m", type=_number("candidate_spacing_m"),
+                   default=opt.CANDIDATE_SPACING_M,
+                   help="street candidates: metres (>= 1) between positions "
+                        f"(default {opt.CANDIDATE_SPACING_M:g})")
+    g.add_argument("--candidate-snap-m", type=_number("candidate_snap_m"),
+                   default=opt.CANDIDATE_SNAP_M,
+                   help="hosts farther than this many metres (> 0) from a street are left out "
+                        f"(default {opt.CANDIDATE_SNAP_M:g})")
+    _add_siting_rules(g, "proposed")
+    g.add_argument("--time-limit-s", type=_number("time_limit_s"), default=opt.TIME_LIMIT_S,
+                   help="time limit of each exact search (each unit and K) in seconds, > 0 "
+                        f"(default {opt.TIME_LIMIT_S:g})")
+    g.add_argument("--seed", type=_number("seed"), default=opt.SEED,
+                   help=f"seed of the local search, a whole number >= 0 (default {opt.SEED})")
+    g = bat.add_argument_group("allocate", "batch allocate: split a quota across the units")
+    g.add_argument("--quota", type=_number("quota"), default=None, metavar="N",
+                   help="new stations to share out (a whole number >= 0)")
+    g.add_argument("--fair", action="store_true",
+                   help="maximise the lowest covered share of the units first, then the total")
     _add_rule_options(bat)
     _add_station_options(bat)
     bat.set_defaults(func=_cmd_batch)

@@ -55,3 +55,62 @@ def test_not_concave_curves() -> None:
 def test_bad_quota() -> None:
     with pytest.raises(InputError, match="quota"):
         allocate_quota({"A": [0.0, 1.0]}, -1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(curve, st.lists(st.integers(0, 300), min_size=5, max_size=5)),
+                min_size=1, max_size=3),
+       st.integers(0, 7), st.booleans())
+def test_batch_allocate_command_equals_brute_force(
+        tmp_path_factory: pytest.TempPathFactory, units: list[tuple[list[float], list[int]]],
+        quota: int, fair: bool) -> None:
+    """``stationplan batch allocate`` on a hand-written curves.csv whose bounds lie above
+    the values: the split is brute force's over the values, the upper bound brute force's
+    over the bounds."""
+    import json
+
+    import pandas as pd
+
+    from stationplan.cli import main
+
+    folder = tmp_path_factory.mktemp("curves")
+    rows = []
+    for i, (values, slack) in enumerate(units):
+        above = np.maximum.accumulate([v + s for v, s in zip(values, slack, strict=False)])
+        for k, (v, b) in enumerate(zip(values, above, strict=False)):
+            rows.append({"unit_id": f"u{i}", "name": f"unit {i}", "k": k, "sites": k,
+                         "covered_m": v, "bound_m": max(b, v) if k else v,
+                         "certified": "within", "gap_m": 0.0,
+                         "demand_m": values[-1] + 500.0, "reachable_m": values[-1]})
+    table = pd.DataFrame(rows)
+    table.to_csv(folder / "curves.csv", index=False)
+    args = ["batch", "allocate", str(folder), "--quota", str(quota), "--lang", "en",
+            "--quiet"]
+    assert main([*args, "--fair"] if fair else args) == 0
+    got = pd.read_csv(folder / "allocation.csv", dtype={"unit_id": str})
+    summary = json.loads((folder / "allocation.json").read_text())
+    curves = dict(list(table.groupby("unit_id")))
+
+    def brute(col: str) -> tuple[float, float]:
+        best: tuple[float, float] | None = None
+        for ks in itertools.product(*(range(len(g)) for g in curves.values())):
+            if sum(ks) > quota:
+                continue
+            vals = [float(g[col].iloc[k]) for g, k in zip(curves.values(), ks, strict=True)]
+            low = min(v / float(g["demand_m"].iloc[0])
+                      for g, v in zip(curves.values(), vals, strict=True))
+            key = (low, sum(vals)) if fair else (sum(vals), low)
+            best = key if best is None or key > best else best
+        assert best is not None
+        return best
+
+    value, bound = brute("covered_m"), brute("bound_m")
+    total = got[got["unit_id"] == "total"].iloc[0]
+    if fair:
+        assert summary["lowest_share"] == pytest.approx(value[0], abs=1e-12)
+        assert total["covered_m"] == pytest.approx(value[1], abs=1e-6)
+        assert summary["upper_bound"] == pytest.approx(bound[0], abs=1e-12)
+    else:
+        assert total["covered_m"] == pytest.approx(value[0], abs=1e-6)
+        assert summary["upper_bound"] == pytest.approx(bound[0], abs=1e-6)
+    assert total["stations"] == quota

@@ -25,6 +25,7 @@ from stationplan.siting import plan_sites
 RULE = ("coverage", "plan", "check", "report", "demo", "batch")
 NETWORK = ("coverage", "network", "plan", "check", "report", "partition")
 BENCHMARK = ("plan", "check", "report")  # --candidate-spacing-m, --time-limit-s, --weights
+SITING = ("plan", "batch")  # batch plan: the siting options of plan, per unit
 POSITIVE = ["nan", "inf", "-inf", "-1", "0", "-0", "abc", "", "1e999"]
 NON_NEGATIVE = ["nan", "inf", "-inf", "-1", "-0.5", "abc", ""]
 AT_LEAST_ONE = ["nan", "inf", "0.5", "0", "-1", "abc"]
@@ -40,18 +41,21 @@ BAD = {
     # a time to evaluate opening hours at (stationplan.hours.parse_at)
     "--at": (("coverage",), ["25:00", "Sat", "noon", "", "2025-13-01 07:00"]),
     # the rules a new site must meet: the same options in plan and check
-    "--min-gain-m": (("plan", "check", "report"), NON_NEGATIVE),
-    "--min-spacing-m": (("plan", "check", "report"), NON_NEGATIVE),
-    "--candidate-spacing-m": (BENCHMARK, AT_LEAST_ONE),
-    "--time-limit-s": (BENCHMARK, POSITIVE),
+    "--min-gain-m": (("plan", "check", "report", "batch"), NON_NEGATIVE),
+    "--min-spacing-m": (("plan", "check", "report", "batch"), NON_NEGATIVE),
+    "--candidate-spacing-m": ((*BENCHMARK, "batch"), AT_LEAST_ONE),
+    "--time-limit-s": ((*BENCHMARK, "batch"), POSITIVE),
     "--weights": (BENCHMARK, ["primary=inf", "primary=-1", "primary=nan", "primary=x", "primary",
                               "=2", "primary=1,primary=2"]),
     "--kernel-m": (("coverage", "plan", "report"), POSITIVE),
-    "--candidate-snap-m": (("plan",), POSITIVE),
+    "--candidate-snap-m": (SITING, POSITIVE),
     "--resolution-m": (("plan",), AT_LEAST_ONE),
-    "--seed": (("plan",), ["-1", "1.5", "1e3", "nan", "inf", "abc", ""]),
+    "--seed": (SITING, ["-1", "1.5", "1e3", "nan", "inf", "abc", ""]),
     "--halo-m": (("partition",), POSITIVE),
     "--workers": (("batch",), AT_LEAST_ONE),
+    "--quota-curve": (("batch",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
+    "--sites": (("batch",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
+    "--quota": (("batch",), ["-1", "1.5", "nan", "inf", "abc", ""]),
     "--new-sites": (("plan",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--target": (("plan",), ["nan%", "150%", "-5%", "0", "0%", "101", "inf", "-0.5", "abc",
                              "%"]),

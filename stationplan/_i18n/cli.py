@@ -26,6 +26,12 @@ from . import has_cjk, section, station_reason_text
 LOG_ZH: Mapping[str, str] = MappingProxyType({
     "unit %s failed: %s":
         "单元 %s 计算失败：%s",
+    "%d of the %d new stations are beyond the curves: unit(s) %s use every K planned and "
+    "still gain at the last; plan longer curves (batch plan --quota-curve) to place them":
+        "%d/%d 个新站点超出了曲线范围：单元 %s 已用到规划的最大 K 且最后一个站点仍有增益；"
+        "请用更长的曲线（batch plan --quota-curve）再分配",
+    "allocation: %d of %d new stations placed, %.1f km covered (%s for the curves)":
+        "名额分配：%d/%d 个新站点已分配，覆盖 %.1f 公里（对各单元曲线而言：%s）",
     "%d of %d boundaries of admin level %s are only partly in the file and are left out: %s":
         "%d/%d 个 %s 级行政边界在文件中不完整，未用作单元：%s",
     "compiling the %s kernels once (about 10 s)…":
@@ -442,13 +448,22 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "--proposals": "要审核并写入报告的拟建站点文件",
     "cmd.coverage": "现有站点对路网的覆盖",
     "cmd.partition": "把路网切分为若干单元（县、网格），每个单元带缓冲带",
-    "cmd.batch": "逐个单元计算覆盖并拼接结果",
+    "cmd.batch": "逐个单元计算覆盖或规划并拼接结果；把新增站点名额分配到各单元",
     "regions": ("区域：带 id 和 name 列的面文件、osm-admin:级别（OSM 文件中的行政边界，"
                 "中国的县级为 6）或 grid:公里数"),
     "--halo-m": ("每个单元周围保留的街道范围，米，至少为覆盖距离加两倍吸附距离再加双幅路两侧"
                  "对应点的距离（默认 %(default)s）"),
-    "task": "每个单元要运行的任务",
-    "units": "stationplan partition 写出的单元文件夹",
+    "task": "coverage 或 plan：逐个单元运行；allocate：按 batch plan 文件夹中的曲线分配 --quota",
+    "units": "stationplan partition 写出的单元文件夹（allocate：batch plan 的 --out 文件夹）",
+    "--quota-curve": "每个单元分别规划 0、1、…、N 个新站点（整数 >= 1；batch allocate 所需的"
+                     "最优 K 曲线；默认 %(default)s）",
+    "--sites": "每个单元只规划 K 个新站点（整数 >= 1）",
+    "--quota": "要分配的新增站点数（整数 >= 0）",
+    "--fair": "先使各单元中最低的覆盖率最大，再使总覆盖最大",
+    "group.plan": "规划",
+    "group.plan.description": "batch plan：每个单元经证明的最优方案",
+    "group.allocate": "分配",
+    "group.allocate.description": "batch allocate：把新增站点名额分配到各单元",
     "--scheduler": "serial、inprocess、local（Dask 本机集群，默认）或 Dask 调度器地址 tcp://主机:端口",
     "--workers": "本机集群的工作进程数（默认：每个核一个）",
     "--resume": "沿用 --out 中上次运行已完成的单元",
@@ -511,8 +526,12 @@ HELP_EXAMPLES: Mapping[str, tuple[str, str]] = MappingProxyType({
                "stationplan report guixi.osm.pbf 驿站.xlsx --crs gcj02 --out 报告 --lang zh"),
     "partition": ("stationplan partition province.osm.pbf counties.gpkg --out units",
                   "stationplan partition province.osm.pbf 县界.gpkg --out 单元"),
-    "batch": ("stationplan batch coverage units stations.xlsx --out province --workers 2",
-              "stationplan batch coverage 单元 驿站.xlsx --out 全省 --workers 2"),
+    "batch": ("stationplan batch coverage units stations.xlsx --out province --workers 2\n"
+              "  stationplan batch plan units stations.xlsx --out plans --quota-curve 10\n"
+              "  stationplan batch allocate plans --quota 25",
+              "stationplan batch coverage 单元 驿站.xlsx --out 全省 --workers 2\n"
+              "  stationplan batch plan 单元 驿站.xlsx --out 规划 --quota-curve 10\n"
+              "  stationplan batch allocate 规划 --quota 25"),
 })
 
 
