@@ -159,7 +159,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     stations = read_stations(args.stations, **_station_options(args).read_kwargs())
     res = batch.batch_coverage_extracts(
         extracts, stations, rule=rule, max_snap_m=args.max_snap_m, out=args.out,
-        scheduler=args.scheduler, workers=args.workers, resume=args.resume)
+        scheduler=args.scheduler, workers=args.workers, resume=args.resume, lang=args.lang)
     total = res.league.iloc[-1]
     print(f"{len(res.league) - 1} units, {total['covered_km']:.1f} of "
           f"{total['demand_km']:.1f} km covered; {len(res.failed)} failed, "
