@@ -202,9 +202,10 @@ def batch_coverage(
         The coverage rule and the snap distance; the halo is
         :func:`~stationplan.halo.required_halo_m` of them.
     out
-        Folder for ``pieces.csv``, ``pieces.parquet``, ``league.csv``, ``league.xlsx``,
-        ``failed.csv`` and the per-unit results under ``units/`` (named by content
-        hash); ``None`` writes nothing.
+        Folder for ``pieces.csv``, the GeoParquet datasets ``pieces/`` and ``gaps/``
+        (one file per unit), ``league.csv``, ``league.xlsx``, ``province_map.html``,
+        ``province_map.png``, ``failed.csv`` and the per-unit results under ``units/``
+        (named by content hash); ``None`` writes nothing (docs/outputs.md).
     scheduler
         "serial", "inprocess", "local" (a LocalCluster of ``workers`` processes), a
         scheduler address ``tcp://HOST:PORT``, or a ``dask.distributed.Client``.

@@ -935,8 +935,8 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     bat.add_argument("units", help="units folder written by stationplan partition")
     bat.add_argument("stations", help="existing stations (any station file format)")
     bat.add_argument("--out", required=True,
-                     help="output folder (pieces.csv, pieces.parquet, league.csv, league.xlsx, "
-                          "failed.csv, units/)")
+                     help="output folder (pieces.csv, pieces/, gaps/, league.csv, league.xlsx, "
+                          "province_map.html, province_map.png, failed.csv, units/)")
     bat.add_argument("--scheduler", default="local",
                      help="serial, inprocess, local (a Dask LocalCluster, the default) or a "
                           "Dask scheduler address tcp://HOST:PORT")

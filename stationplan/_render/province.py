@@ -69,8 +69,9 @@ def _value(field: str, row: Mapping[str, Any], lang: str) -> str:
 def _rows_html(row: Mapping[str, Any], words: Mapping[str, str], lang: str) -> str:
     cells = [(words["unit_id"], _esc(row["unit_id"]))] if row["unit_id"] != "total" else []
     cells += [(words[f], html.escape(_value(f, row, lang))) for f in _FIELDS]
-    return "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>"
-                               for k, v in cells) + "</table>"
+    return "<table>" + "".join(
+        f'<tr><th style="text-align:left;padding-right:8px">{html.escape(k)}</th>'
+        f"<td>{v}</td></tr>" for k, v in cells) + "</table>"
 
 
 def _language(lang: str | None, units: Sequence[Any]) -> str:
@@ -216,10 +217,11 @@ def province_png(units: Sequence[Any], league: pd.DataFrame, *, crs: Any,
                     ax.annotate(u.name if len(units) <= 60 else u.unit_id, (p.x, p.y),
                                 ha="center", va="center", fontsize=size, color="#222222")
         total = _records(league)[-1]
-        fig.suptitle(f"{words['title']}: {_value('covered_share', total, lang)} "
+        fig.suptitle(f"{words['title']}{text_in('sep.label', lang)}"
+                     f"{_value('covered_share', total, lang)} "
                      f"({_value('covered_km', total, lang)} / "
-                     f"{_value('demand_km', total, lang)}), {len(units):,} "
-                     f"{words['n_units']}", fontsize=12)
+                     f"{_value('demand_km', total, lang)}){text_in('sep.list', lang)}"
+                     f"{len(units):,} {words['n_units']}", fontsize=12)
         handles = [Patch(facecolor=c, edgecolor="#555555", label=_class_label(k, words))
                    for k, c in enumerate((*SHARE_COLOURS, NO_DEMAND_COLOUR))]
         fig.legend(handles=handles, title=words["legend"], loc="upper left",
