@@ -457,15 +457,14 @@ def piece_geometries(x: UnitExtract, pieces: pd.DataFrame) -> gpd.GeoDataFrame:
 
 
 def _geoparquet(frame: gpd.GeoDataFrame, path: Path, network_crs: Any) -> None:
-    """``frame`` as GeoParquet in WGS-84, columns typed by :data:`PIECE_SCHEMA`, with the
-    network's projected CRS in the file's metadata (``stationplan:network_crs``)."""
+    """``frame`` (in WGS-84) as GeoParquet, columns typed by :data:`PIECE_SCHEMA`, with
+    the network's projected CRS in the file's metadata (``stationplan:network_crs``)."""
     import json
 
     import pyarrow as pa
     import pyarrow.parquet as pq
     from geopandas.io.arrow import _geopandas_to_arrow  # type: ignore[attr-defined]
 
-    frame = frame.to_crs(4326)
     typed = frame.astype({c: ("object" if t == "string" else t)
                           for c, t in PIECE_SCHEMA.items()})
     table = _geopandas_to_arrow(typed, index=False)
@@ -505,7 +504,7 @@ def _write_datasets(folder: Path, done: Sequence[UnitExtract],
         mine = pieces.iloc[a:b]
         if not len(mine):
             continue
-        geo = piece_geometries(x, mine[cols])
+        geo = piece_geometries(x, mine[cols]).to_crs(4326)
         part = f"unit_id={quote(x.unit.unit_id, safe='')}"
         for name, frame in (("pieces", geo), ("gaps", geo[geo["status"] == "gap"])):
             if len(frame):
@@ -523,7 +522,11 @@ def _write(folder: Path, pieces: pd.DataFrame, league: pd.DataFrame,
              "league_xlsx": folder / "league.xlsx", "failed_csv": folder / "failed.csv",
              "province_map": folder / "province_map.html",
              "province_png": folder / "province_map.png"}
-    pieces.to_csv(paths["pieces_csv"], index=False, float_format="%.9f")
+    # metres rounded to the nanometre, written as the shortest text of that number: a
+    # float_format would format each of millions of numbers in Python (30 s a million)
+    floats = pieces.select_dtypes("float").columns
+    pieces.assign(**{c: pieces[c].round(9) for c in floats}).to_csv(paths["pieces_csv"],
+                                                                    index=False)
     paths.update(_write_datasets(folder, done, pieces))
     league.to_csv(paths["league_csv"], index=False, float_format="%.9f")
     _write_xlsx(league, paths["league_xlsx"])
