@@ -115,6 +115,8 @@ def main() -> None:
     ap.add_argument("--max-snap-m", type=float, default=100.0)
     ap.add_argument("--quick", action="store_true",
                     help="a smoke run: 2e5 segments, 6 units, 400 stations")
+    ap.add_argument("--partition-only", action="store_true",
+                    help="stop after partitioning and reading the extracts back (prints JSON)")
     ap.add_argument("--work", default="/tmp/stationplan-province")
     ap.add_argument("--out", default=None,
                     help="results Markdown (JSON beside it); default results/province.md, "
@@ -167,6 +169,11 @@ def main() -> None:
     extracts = batch.read_units(folder)
     times["read_units_s"] = time.perf_counter() - t
     mem["extracts_rss_gb"] = rss_gb()
+    if args.partition_only:
+        print(json.dumps({"edges": n_edges, "units": len(units), "extracts_mb": extract_mb,
+                          "unit_edges_sum": int(table["edges"].sum()), "times": times,
+                          "memory": mem, "peak_gb": peak_gb()}))
+        return
 
     runs: dict[str, dict] = {}
     common = {"rule": rule, "max_snap_m": args.max_snap_m}

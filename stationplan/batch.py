@@ -534,7 +534,8 @@ def _write(folder: Path, pieces: pd.DataFrame, league: pd.DataFrame,
         paths["failed_csv"], index=False)
     units = [x.unit for x in done]
     crs = done[0].network.crs if done else None
-    province_map(units, league, crs=crs, lang=lang).save(str(paths["province_map"]))
+    province_map(units, league, crs=crs, lang=lang, failed=len(failed)).save(
+        str(paths["province_map"]))
     paths["province_png"].write_bytes(province_png(units, league, crs=crs, lang=lang))
     return paths
 

@@ -290,10 +290,12 @@ def test_a_killed_run_resumes_to_the_same_bytes(net: StreetNetwork, run: tuple,
         return _REAL_TASK(sub, rows, stations, core, rule, snap)
 
     monkeypatch.setattr(batch, "_unit_task", task)
-    assert main([*cmd[:5], str(tmp_path / "one-failed"), *cmd[6:]]) == 1
+    assert main([*cmd[:5], str(tmp_path / "one-failed"), *cmd[6:], "--lang", "zh"]) == 1
     failed = pd.read_csv(tmp_path / "one-failed" / "failed.csv")
     assert failed.to_dict("list") == {"unit_id": [units[4].unit_id],
                                       "error": ["ValueError: no streets here"]}
+    page = (tmp_path / "one-failed" / "province_map.html").read_text(encoding="utf-8")
+    assert "1 个单元计算失败，未显示" in page and "各单元覆盖情况" in page
     league = pd.read_csv(tmp_path / "one-failed" / "league.csv")
     assert units[4].unit_id not in set(league["unit_id"])
     assert len(league) == len(units)  # the other units and the total

@@ -376,7 +376,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "province.proposed_sites": ("Proposed sites", "拟建站点"),
     "province.cross_border_km": ("Covered from outside the unit", "由单元外驿站覆盖"),
     "province.n_units": ("units", "个单元"),
-    "province.failed": ("units failed, not shown", "个单元计算失败，未显示"),
+    "province.failed": ("failed unit(s), not shown", "个单元计算失败，未显示"),
     # verdict
     "verdict.accept": ("accept", "采纳"),
     "verdict.redundant": ("redundant", "重复覆盖"),

@@ -92,7 +92,7 @@ def _unit_rows(units: Sequence[Any], league: pd.DataFrame) -> list[dict[str, Any
 
 
 def province_map(units: Sequence[Any], league: pd.DataFrame, *, crs: Any,
-                 lang: str | None = None, precision: int = 6) -> folium.Map:
+                 lang: str | None = None, precision: int = 6, failed: int = 0) -> folium.Map:
     """The interactive map of the units (:class:`stationplan.batch.Unit`, cores in ``crs``).
 
     Parameters
@@ -107,6 +107,8 @@ def province_map(units: Sequence[Any], league: pd.DataFrame, *, crs: Any,
         "zh" or "en"; by default Chinese when a unit name is Chinese.
     precision
         Decimal places of the coordinates.
+    failed
+        How many units failed (said in the panel; they have no row and no shape).
 
     Returns
     -------
@@ -158,7 +160,7 @@ def province_map(units: Sequence[Any], league: pd.DataFrame, *, crs: Any,
     _line_layer(fmap, f"{words['units']} ({len(units)})", "spAreas", (feats, styles),
                 precision)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.add_child(_Call(mapjs.PANEL, fmap, _panel_html(league, words, lang)))
+    fmap.add_child(_Call(mapjs.PANEL, fmap, _panel_html(league, words, lang, failed)))
     if len(cores):
         w, s, e, n = display_geoms(gpd.GeoSeries([shapely.box(*cores.total_bounds)],
                                                  crs=cores.crs), gcj02=gcj,
@@ -169,15 +171,18 @@ def province_map(units: Sequence[Any], league: pd.DataFrame, *, crs: Any,
     return fmap
 
 
-def _panel_html(league: pd.DataFrame, words: Mapping[str, str], lang: str) -> str:
+def _panel_html(league: pd.DataFrame, words: Mapping[str, str], lang: str,
+                failed: int = 0) -> str:
     total = _records(league)[-1]
     n = len(league) - 1
     legend = "".join(
         f'<div><span style="display:inline-block;width:14px;height:10px;margin-right:6px;'
         f'border:1px solid #555;background:{c}"></span>{html.escape(_class_label(k, words))}'
         "</div>" for k, c in enumerate((*SHARE_COLOURS, NO_DEMAND_COLOUR)))
+    note = (f'<div style="color:#b2182b">{failed:,} {html.escape(words["failed"])}</div>'
+            if failed else "")
     return (f"<b>{html.escape(words['title'])}</b><div>{n:,} "
-            f"{html.escape(words['n_units'])}</div>"
+            f"{html.escape(words['n_units'])}</div>{note}"
             f"<b>{html.escape(words['total'])}</b>{_rows_html(total, words, lang)}"
             f"<b>{html.escape(words['legend'])}</b>{legend}")
 
