@@ -17,7 +17,7 @@ import hashlib
 import itertools
 import logging
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from ._options import (
     SPACING,
     TIME_LIMIT_S,
 )
-from .coverage import CoverageRule, compute_coverage
+from .coverage import EPS_M, CoverageRule, compute_coverage, substrings
 from .halo import (
     PIECE_COLUMNS,
     clip_to_core,
@@ -59,7 +59,12 @@ __all__ = ["BatchPlan", "BatchResult", "PlanOptions", "QuotaSplit", "Unit", "Uni
 
 SCHEDULERS = ("serial", "inprocess", "local")
 LEAGUE_COLUMNS = ["unit_id", "name", "demand_km", "covered_km", "covered_share", "gap_km",
-                  "stations", "cross_border_km"]
+                  "stations", "proposed_sites", "cross_border_km"]
+# The columns of the pieces and gaps datasets (GeoParquet, one folder per unit), with their
+# types fixed: a unit without a covered piece would otherwise give a column of nulls.
+PIECE_SCHEMA = {"edge_id": "int64", "start_m": "float64", "end_m": "float64",
+                "length_m": "float64", "status": "string", "dist_m": "float64",
+                "station_id": "string", "cross_border": "bool"}
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ class BatchResult:
         columns of :func:`stationplan.halo.clip_to_core`), in unit and edge order.
     league
         One row per finished unit (:data:`LEAGUE_COLUMNS`) and a last ``total`` row,
-        the sum of the units.
+        the sum of the units (:func:`league_table`).
     failed
         Unit id to the error message of each unit that failed.
     reused
@@ -223,6 +228,7 @@ def batch_coverage(
     scheduler: Any = "serial",
     workers: int | None = None,
     resume: bool = False,
+    lang: str | None = None,
 ) -> BatchResult:
     """Coverage unit by unit with halos, stitched (see the module text).
 
@@ -239,9 +245,10 @@ def batch_coverage(
         The coverage rule and the snap distance; the halo is
         :func:`~stationplan.halo.required_halo_m` of them.
     out
-        Folder for ``pieces.csv``, ``pieces.parquet``, ``league.csv``, ``league.xlsx``,
-        ``failed.csv`` and the per-unit results under ``units/`` (named by content
-        hash); ``None`` writes nothing.
+        Folder for ``pieces.csv``, the GeoParquet datasets ``pieces/`` and ``gaps/``
+        (one file per unit), ``league.csv``, ``league.xlsx``, ``province_map.html``,
+        ``province_map.png``, ``failed.csv`` and the per-unit results under ``units/``
+        (named by content hash); ``None`` writes nothing (docs/outputs.md).
     scheduler
         "serial", "inprocess", "local" (a LocalCluster of ``workers`` processes), a
         scheduler address ``tcp://HOST:PORT``, or a ``dask.distributed.Client``.
@@ -250,6 +257,9 @@ def batch_coverage(
     resume
         Read the result of every unit whose content hash is already under
         ``out/units/`` instead of computing it again.
+    lang
+        Language of the province map: "zh", "en", or ``None`` for Chinese when a unit's
+        name is Chinese.
 
     Returns
     -------
@@ -268,7 +278,7 @@ def batch_coverage(
     extracts = [unit_extract(network, u, halo_m=halo_m, pair_m=pair_m) for u in units]
     return batch_coverage_extracts(extracts, stations, rule=rule, max_snap_m=max_snap_m,
                                    out=out, scheduler=scheduler, workers=workers,
-                                   resume=resume)
+                                   resume=resume, lang=lang)
 
 
 @dataclass(frozen=True)
@@ -309,8 +319,12 @@ def batch_coverage_extracts(
     scheduler: Any = "serial",
     workers: int | None = None,
     resume: bool = False,
+    lang: str | None = None,
 ) -> BatchResult:
     """:func:`batch_coverage` on extracts made before (:func:`partition`).
+
+    ``lang`` is the language of the province map ("zh", "en"; by default Chinese when a
+    unit's name is Chinese).
 
     Raises
     ------
@@ -348,40 +362,58 @@ def batch_coverage_extracts(
             results[unit.unit_id] = _empty()
         else:
             todo[unit.unit_id] = (args, key)
+    def finished(uid: str, frame: pd.DataFrame) -> None:
+        # stored as soon as it returns, so that a run stopped later keeps it for --resume
+        results[uid] = frame
+        if cache is not None:
+            _store(frame, cache / f"{uid}-{todo[uid][1]}.parquet")
+
     if scheduler == "serial":
         for uid, (args, _) in todo.items():
             try:
-                results[uid] = _unit_task(*args)
+                frame = _unit_task(*args)
             except Exception as exc:  # one unit failing is reported
                 failed[uid] = f"{type(exc).__name__}: {exc}"
+            else:
+                finished(uid, frame)
     elif todo:
+        from dask.distributed import as_completed
+
         client, close = _client(scheduler, workers)
         try:
-            futures = {uid: client.submit(_unit_task, *args, key=f"unit-{uid}-{key}",
-                                          pure=False)
+            futures = {client.submit(_unit_task, *args, key=f"unit-{uid}-{key}",
+                                     pure=False): uid
                        for uid, (args, key) in todo.items()}
-            for uid, fut in futures.items():
+            for fut in as_completed(list(futures)):
+                uid = futures[fut]
                 try:
-                    results[uid] = fut.result()
+                    frame = fut.result()
                 except Exception as exc:  # one unit failing is reported
                     failed[uid] = f"{type(exc).__name__}: {exc}"
+                else:
+                    finished(uid, frame)
         finally:
             close()
-    for uid, (_, key) in todo.items():
-        if cache is not None and uid in results:
-            results[uid].to_parquet(cache / f"{uid}-{key}.parquet", index=False)
+    failed = {u.unit_id: failed[u.unit_id] for u in units if u.unit_id in failed}
     for uid, err in failed.items():
         log.warning("unit %s failed: %s", uid, err)
-    done = [u for u in units if u.unit_id in results]
-    pieces = pd.concat([results[u.unit_id].assign(unit_id=u.unit_id) for u in done]
+    done = [x for x in extracts if x.unit.unit_id in results]
+    pieces = pd.concat([results[x.unit.unit_id].assign(unit_id=x.unit.unit_id) for x in done]
                        or [_empty().assign(unit_id="")], ignore_index=True)
     pieces = pieces[["unit_id", *PIECE_COLUMNS, "cross_border"]]
     crs = extracts[0].network.crs if extracts else None
-    league = league_table(pieces, done, stations, crs)
+    league = league_table(pieces, [x.unit for x in done], stations, crs)
     paths: dict[str, Path] = {}
     if folder is not None:
-        paths = _write(folder, pieces, league, failed)
+        paths = _write(folder, pieces, league, failed, done, lang=lang)
     return BatchResult(pieces, league, failed, tuple(reused), paths)
+
+
+def _store(frame: pd.DataFrame, path: Path) -> None:
+    """Write a unit's result whole or not at all (a run killed mid-write leaves no file)."""
+    part = path.with_name(path.name + ".part")
+    frame.to_parquet(part, index=False)
+    part.replace(path)
 
 
 def _empty() -> pd.DataFrame:
@@ -391,34 +423,45 @@ def _empty() -> pd.DataFrame:
 
 
 def league_table(pieces: pd.DataFrame, units: Sequence[Unit], stations: gpd.GeoDataFrame,
-                 crs: Any) -> pd.DataFrame:
+                 crs: Any, *, proposed: Mapping[str, int] | None = None) -> pd.DataFrame:
     """One row per unit (:data:`LEAGUE_COLUMNS`) and a ``total`` row, their sum.
 
-    ``stations`` counts the usable stations standing in the core; ``cross_border_km`` is
-    covered length served by a station standing outside the core.
+    ``demand_km`` is the unit's covered plus gap length, ``covered_share`` covered over
+    demand (NaN without demand), ``stations`` counts the usable stations standing in the
+    core, ``proposed_sites`` the new sites of a plan in the unit (``proposed``, unit id to
+    count; 0 for a coverage run), and ``cross_border_km`` is the covered length served by a
+    station standing outside the core. The total's share is its covered over its demand.
     """
-    pts = stations.geometry.to_crs(crs).to_numpy()
-    ok = (stations["status"] == "ok").to_numpy() & ~shapely.is_missing(pts)
-    rows = []
-    for u in units:
-        p = pieces[pieces["unit_id"] == u.unit_id]
-        length = p["length_m"].to_numpy(float)
-        cov = (p["status"] == "covered").to_numpy()
-        gap = (p["status"] == "gap").to_numpy()
-        covered, gap_m = float(length[cov].sum()), float(length[gap].sum())
-        demand = covered + gap_m
-        rows.append({
-            "unit_id": u.unit_id, "name": u.name, "demand_km": demand / 1000,
-            "covered_km": covered / 1000,
-            "covered_share": covered / demand if demand > 0 else np.nan,
-            "gap_km": gap_m / 1000,
-            "stations": int(shapely.covers(u.core, pts[ok]).sum()),
-            "cross_border_km": float(length[cov & p["cross_border"].to_numpy(bool)].sum())
-            / 1000,
-        })
-    league = pd.DataFrame(rows, columns=LEAGUE_COLUMNS)
-    total = {c: league[c].sum() for c in ("demand_km", "covered_km", "gap_km", "stations",
-                                          "cross_border_km")}
+    ids = [u.unit_id for u in units]
+    code = pd.Categorical(pieces["unit_id"], categories=ids).codes.astype(np.int64)
+    keep = code >= 0
+    length = pieces["length_m"].to_numpy(float)
+    status = pieces["status"].to_numpy(object)
+    cov, gap = status == "covered", status == "gap"
+    cross = cov & pieces["cross_border"].to_numpy(bool)
+
+    def per_unit(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(code[keep & mask], weights=length[keep & mask], minlength=len(ids))
+
+    covered, gap_m, cross_m = per_unit(cov), per_unit(gap), per_unit(cross)
+    demand = covered + gap_m
+    pts = stations.geometry.to_crs(crs).to_numpy() if len(ids) else np.array([])
+    ok = ((stations["status"] == "ok").to_numpy() & ~shapely.is_missing(pts)
+          if len(ids) else np.array([], dtype=bool))
+    proposed = proposed or {}
+    league = pd.DataFrame({
+        "unit_id": ids, "name": [u.name for u in units], "demand_km": demand / 1000,
+        "covered_km": covered / 1000,
+        "covered_share": np.divide(covered, demand, out=np.full(len(ids), np.nan),
+                                   where=demand > 0),
+        "gap_km": gap_m / 1000,
+        "stations": np.array([int(shapely.covers(u.core, pts[ok]).sum()) for u in units],
+                             dtype=np.int64),
+        "proposed_sites": np.array([int(proposed.get(i, 0)) for i in ids], dtype=np.int64),
+        "cross_border_km": cross_m / 1000,
+    }, columns=LEAGUE_COLUMNS)
+    total: dict[str, Any] = {c: league[c].sum() for c in (
+        "demand_km", "covered_km", "gap_km", "stations", "proposed_sites", "cross_border_km")}
     total.update(unit_id="total", name="total",
                  covered_share=(total["covered_km"] / total["demand_km"]
                                 if total["demand_km"] > 0 else np.nan))
@@ -446,17 +489,111 @@ def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
             dst.writestr(fixed, data)
 
 
+def piece_geometries(x: UnitExtract, pieces: pd.DataFrame) -> gpd.GeoDataFrame:
+    """A unit's pieces (``edge_id`` of the whole network) with their street geometry.
+
+    Each piece is its street from ``start_m`` to ``end_m``, cut as the coverage engine
+    cuts its pieces (:func:`stationplan.coverage.substrings`); a piece that is the whole
+    street is the street itself. The CRS is the network's.
+    """
+    lines = x.network.edges.geometry.to_numpy()
+    local = pd.Index(np.asarray(x.rows, dtype=np.int64)).get_indexer(
+        pd.Index(pieces["edge_id"].to_numpy(np.int64)))
+    if (local < 0).any():
+        msg = f"unit {x.unit.unit_id}: a piece's street is not in the unit's extract"
+        raise ValueError(msg)
+    start, end = pieces["start_m"].to_numpy(float), pieces["end_m"].to_numpy(float)
+    length = x.network.edges["length_m"].to_numpy(float)[local]
+    geoms = lines[local]
+    split = np.flatnonzero((start > EPS_M) | (end < length - EPS_M))
+    if len(split):
+        geoms[split] = substrings(lines, local[split], start[split], end[split])
+    return gpd.GeoDataFrame(pieces.reset_index(drop=True),
+                            geometry=gpd.array.GeometryArray(geoms, crs=x.network.crs),
+                            crs=x.network.crs)
+
+
+def _geoparquet(frame: gpd.GeoDataFrame, path: Path, network_crs: Any) -> None:
+    """``frame`` (in WGS-84) as GeoParquet, columns typed by :data:`PIECE_SCHEMA`, with
+    the network's projected CRS in the file's metadata (``stationplan:network_crs``)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from geopandas.io.arrow import _geopandas_to_arrow  # type: ignore[attr-defined]
+
+    typed = frame.astype({c: ("object" if t == "string" else t)
+                          for c, t in PIECE_SCHEMA.items()})
+    table = _geopandas_to_arrow(typed, index=False)
+    schema = pa.schema([pa.field(c, pa.string() if t == "string" else pa.from_numpy_dtype(
+        np.dtype(t))) for c, t in PIECE_SCHEMA.items()] + [table.schema.field("geometry")])
+    meta = dict(table.schema.metadata or {})
+    meta[b"stationplan:network_crs"] = json.dumps(
+        {"crs": _crs_text(network_crs)}).encode()
+    table = table.select(list(schema.names)).cast(schema).replace_schema_metadata(meta)
+    pq.write_table(table, path)
+
+
+def _crs_text(crs: Any) -> str:
+    """The CRS as ``AUTHORITY:CODE`` when it has one, else its WKT."""
+    import pyproj
+
+    crs = pyproj.CRS.from_user_input(crs)
+    auth = crs.to_authority()
+    return ":".join(auth) if auth else crs.to_wkt()
+
+
+def _write_datasets(folder: Path, done: Sequence[UnitExtract],
+                    pieces: pd.DataFrame) -> dict[str, Path]:
+    """``pieces/`` and ``gaps/``: one GeoParquet file per unit, ``unit_id=ID/part.parquet``."""
+    import shutil
+    from urllib.parse import quote
+
+    out = {"pieces": folder / "pieces", "gaps": folder / "gaps"}
+    for path in out.values():  # an earlier run's units must not stay in the dataset
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir(parents=True)
+    counts = pieces["unit_id"].value_counts(sort=False)  # pieces come in unit order
+    ends = np.cumsum([0, *(int(counts.get(x.unit.unit_id, 0)) for x in done)])
+    cols = list(PIECE_SCHEMA)
+    for x, a, b in zip(done, ends[:-1], ends[1:], strict=True):
+        mine = pieces.iloc[a:b]
+        if not len(mine):
+            continue
+        geo = piece_geometries(x, mine[cols]).to_crs(4326)
+        part = f"unit_id={quote(x.unit.unit_id, safe='')}"
+        for name, frame in (("pieces", geo), ("gaps", geo[geo["status"] == "gap"])):
+            if len(frame):
+                (out[name] / part).mkdir()
+                _geoparquet(frame, out[name] / part / "part.parquet", x.network.crs)
+    return out
+
+
 def _write(folder: Path, pieces: pd.DataFrame, league: pd.DataFrame,
-           failed: dict[str, str]) -> dict[str, Path]:
-    paths = {"pieces_csv": folder / "pieces.csv", "pieces_parquet": folder / "pieces.parquet",
-             "league_csv": folder / "league.csv", "league_xlsx": folder / "league.xlsx",
-             "failed_csv": folder / "failed.csv"}
-    pieces.to_csv(paths["pieces_csv"], index=False, float_format="%.9f")
-    pieces.to_parquet(paths["pieces_parquet"], index=False, partition_cols=None)
+           failed: dict[str, str], done: Sequence[UnitExtract], *,
+           lang: str | None = None) -> dict[str, Path]:
+    from ._render.province import province_map, province_png
+
+    paths = {"pieces_csv": folder / "pieces.csv", "league_csv": folder / "league.csv",
+             "league_xlsx": folder / "league.xlsx", "failed_csv": folder / "failed.csv",
+             "province_map": folder / "province_map.html",
+             "province_png": folder / "province_map.png"}
+    # metres rounded to the nanometre, written as the shortest text of that number: a
+    # float_format would format each of millions of numbers in Python (30 s a million)
+    floats = pieces.select_dtypes("float").columns
+    pieces.assign(**{c: pieces[c].round(9) for c in floats}).to_csv(paths["pieces_csv"],
+                                                                    index=False)
+    paths.update(_write_datasets(folder, done, pieces))
     league.to_csv(paths["league_csv"], index=False, float_format="%.9f")
     _write_xlsx(league, paths["league_xlsx"])
     pd.DataFrame({"unit_id": list(failed), "error": list(failed.values())}).to_csv(
         paths["failed_csv"], index=False)
+    units = [x.unit for x in done]
+    crs = done[0].network.crs if done else None
+    province_map(units, league, crs=crs, lang=lang, failed=len(failed)).save(
+        str(paths["province_map"]))
+    paths["province_png"].write_bytes(province_png(units, league, crs=crs, lang=lang))
     return paths
 
 

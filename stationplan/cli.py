@@ -172,7 +172,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         return _cmd_batch_plan(args, extracts, stations, rule)
     res = batch.batch_coverage_extracts(
         extracts, stations, rule=rule, max_snap_m=args.max_snap_m, out=args.out,
-        scheduler=args.scheduler, workers=args.workers, resume=args.resume)
+        scheduler=args.scheduler, workers=args.workers, resume=args.resume, lang=args.lang)
     total = res.league.iloc[-1]
     print(f"{len(res.league) - 1} units, {total['covered_km']:.1f} of "
           f"{total['demand_km']:.1f} km covered; {len(res.failed)} failed, "
@@ -1025,9 +1025,10 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     bat.add_argument("stations", nargs="?", default=None,
                      help="existing stations (any station file format; not for allocate)")
     bat.add_argument("--out", default=None,
-                     help="output folder (coverage: pieces.csv, pieces.parquet, league.csv, "
-                          "league.xlsx; plan: curves.csv, sites.csv, sites.xlsx; both "
-                          "failed.csv and units/; allocate: default the plan folder)")
+                     help="output folder (coverage: pieces.csv, pieces/, gaps/, league.csv, "
+                          "league.xlsx, province_map.html, province_map.png; plan: curves.csv, "
+                          "sites.csv, sites.xlsx; both failed.csv and units/; allocate: default "
+                          "the plan folder)")
     bat.add_argument("--scheduler", default="local",
                      help="serial, inprocess, local (a Dask LocalCluster, the default) or a "
                           "Dask scheduler address tcp://HOST:PORT")

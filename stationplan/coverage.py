@@ -27,7 +27,7 @@ from .network import MODES, StreetNetwork
 
 log = logging.getLogger(__name__)
 
-_EPS_M = 1e-3  # breakpoints closer than a millimetre are one point
+EPS_M = 1e-3  # breakpoints closer than a millimetre are one point
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def compute_coverage(
     to_row = np.append(used, -1)  # index -1 (no station) maps to row -1
     node_station = to_row[node_src]
     piece_edge, start, end, dist, src, covered = _route.edge_pieces(
-        network, node_dist, node_src, st_edge, st_off, limit_m=limit, eps_m=_EPS_M
+        network, node_dist, node_src, st_edge, st_off, limit_m=limit, eps_m=EPS_M
     )
     paired = via_twin = None
     if network.carriageways is not None and len(network.carriageways):
@@ -318,7 +318,7 @@ def _count_roads_once(
     order, p_a, p_b = sorted_rows(pairs)
     hit = lit[which]
     lo, hi = np.maximum(start[hit], p_a[rows]), np.minimum(end[hit], p_b[rows])
-    use = hi - lo > _EPS_M
+    use = hi - lo > EPS_M
     r, hit = order[rows[use]], hit[use]
     y0, y1 = twin_positions(pairs, r, lo[use]), twin_positions(pairs, r, hi[use])
     via_twin = np.zeros(len(piece_edge), dtype=bool)
@@ -354,7 +354,7 @@ def _merge_twins(edge: np.ndarray, lo: np.ndarray, hi: np.ndarray, src: np.ndarr
     out: list[tuple[int, float, float, int, float]] = []
     for i in order.tolist():
         k, a, b, s, d = int(edge[i]), float(lo[i]), float(hi[i]), int(src[i]), float(dist[i])
-        if out and out[-1][0] == k and out[-1][3] == s and a <= out[-1][2] + _EPS_M:
+        if out and out[-1][0] == k and out[-1][3] == s and a <= out[-1][2] + EPS_M:
             last = out[-1]
             out[-1] = (k, last[1], max(last[2], b), s, float(np.fmin(last[4], d)))
         else:
@@ -390,7 +390,7 @@ def _cut_pieces(prep: Any, node_dist: np.ndarray, st_edge: np.ndarray, st_off: n
     drop = []
     for i in at.tolist():
         k, a, b = int(piece_edge[i]), float(start[i]), float(end[i])
-        inner = sorted({x for x in cuts[k] if a + _EPS_M < x < b - _EPS_M})
+        inner = sorted({x for x in cuts[k] if a + EPS_M < x < b - EPS_M})
         if not inner:
             continue
         drop.append(i)
@@ -418,11 +418,11 @@ def _piece_frame(network: StreetNetwork, stations: gpd.GeoDataFrame, piece_edge:
     e = network.edges
     lines = e.geometry.to_numpy()
     length = _route.routing(network).length
-    whole = (start <= _EPS_M) & (end >= length[piece_edge] - _EPS_M)
+    whole = (start <= EPS_M) & (end >= length[piece_edge] - EPS_M)
     geoms = lines[piece_edge]
     split = np.flatnonzero(~whole)
     if len(split):
-        geoms[split] = _substrings(lines, piece_edge[split], start[split], end[split])
+        geoms[split] = substrings(lines, piece_edge[split], start[split], end[split])
     demand = (e["demand"].to_numpy(dtype=bool)[piece_edge] if "demand" in e
               else np.ones(len(piece_edge), dtype=bool))
     if paired is None:
@@ -468,7 +468,7 @@ def _station_ids(ids: pd.Series, row: np.ndarray) -> Any:
     return np.append(ids.to_numpy().astype(object), [None])[row]  # row -1: no station
 
 
-def _substrings(lines: np.ndarray, edge: np.ndarray, start: np.ndarray,
+def substrings(lines: np.ndarray, edge: np.ndarray, start: np.ndarray,
                 end: np.ndarray) -> np.ndarray:
     """``shapely.ops.substring(lines[edge], start, end)`` for many pieces at once.
 

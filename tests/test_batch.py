@@ -24,7 +24,14 @@ from stationplan.stations import snap_stations
 TO_LONLAT = pyproj.Transformer.from_crs("EPSG:32650", 4326, always_xy=True)
 RULE = CoverageRule(radius_m=150.0, max_minutes=None)
 SNAP_M = 30.0
-FILES = ("pieces.csv", "pieces.parquet", "league.csv", "league.xlsx", "failed.csv")
+FILES = ("pieces.csv", "league.csv", "league.xlsx", "failed.csv", "province_map.html",
+         "province_map.png")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every output file of a batch run but the per-unit cache, by relative path."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.relative_to(folder).parts[0] != "units"}
 
 
 def _lonlat(x: float, y: float) -> tuple[float, float]:
@@ -118,7 +125,9 @@ def test_same_bytes_serial_inprocess_and_local_cluster(net: StreetNetwork,
                      ("local", {"scheduler": "local", "workers": 2})):
         res = _run(net, tmp_path / name, **kw)
         assert not res.failed
-        runs[name] = {f: (tmp_path / name / f).read_bytes() for f in FILES}
+        runs[name] = _files(tmp_path / name)
+    assert set(FILES) < set(runs["serial"])
+    assert any(f.startswith("pieces/unit_id=") for f in runs["serial"])
     assert runs["serial"] == runs["inprocess"] == runs["local"]
 
 
@@ -144,7 +153,7 @@ def test_failed_unit_is_reported_and_others_finish(net: StreetNetwork, tmp_path:
 def test_resume_reuses_finished_units(net: StreetNetwork, tmp_path: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     first = _run(net, tmp_path)
-    before = {f: (tmp_path / f).read_bytes() for f in FILES}
+    before = _files(tmp_path)
 
     def task(*args: object) -> None:
         raise AssertionError("a finished unit was computed again")
@@ -152,7 +161,7 @@ def test_resume_reuses_finished_units(net: StreetNetwork, tmp_path: Path,
     monkeypatch.setattr(batch, "_unit_task", task)
     again = _run(_network(), tmp_path, resume=True)  # read again: new objects, same hashes
     assert set(again.reused) == set(first.league["unit_id"].iloc[:-1])
-    assert {f: (tmp_path / f).read_bytes() for f in FILES} == before
+    assert _files(tmp_path) == before
 
 
 def _canonical(edge: np.ndarray, start: np.ndarray, end: np.ndarray, status: np.ndarray,

@@ -17,7 +17,7 @@ from stationplan._route import build_routing, edge_pieces, site_graph
 from stationplan._solve import solver as _solver
 from stationplan._synthetic import synthetic_city
 from stationplan.candidates import street_candidates
-from stationplan.coverage import _EPS_M, station_distances
+from stationplan.coverage import EPS_M, station_distances
 from stationplan.demand import _same_edge_pairs, coverage_matrix, demand_units
 
 # --- references: the plain versions ---------------------------------------------------------
@@ -74,12 +74,12 @@ def ref_cut_plain(edge, length, a, b, src_a, src_b, limit):
         cands = np.column_stack([
             np.zeros_like(length), limit - a, length - (limit - b), (length + b - a) / 2, length,
         ])
-        inside = np.isfinite(cands) & (cands > _EPS_M) & (cands < length[:, None] - _EPS_M)
+        inside = np.isfinite(cands) & (cands > EPS_M) & (cands < length[:, None] - EPS_M)
         inside[:, 0] = inside[:, -1] = True
         cands = np.sort(np.where(inside, cands, np.inf), axis=1)
         keep = np.isfinite(cands)
-        # The edge end always closes the last piece, even on edges shorter than _EPS_M.
-        keep[:, 1:] &= (np.diff(cands, axis=1) > _EPS_M) | (cands[:, 1:] == length[:, None])
+        # The edge end always closes the last piece, even on edges shorter than EPS_M.
+        keep[:, 1:] &= (np.diff(cands, axis=1) > EPS_M) | (cands[:, 1:] == length[:, None])
     rows = np.nonzero(keep)[0]
     vals = cands[keep]
     same = rows[1:] == rows[:-1]
@@ -115,9 +115,9 @@ def ref_cut_with_stations(edge, length, a, b, src_a, src_b, on_edge, st_off, fwd
     xs = sorted(m for m in marks if 0.0 <= m <= length)
     pts = [xs[0]]
     for x in xs[1:]:
-        if x - pts[-1] > _EPS_M:
+        if x - pts[-1] > EPS_M:
             pts.append(x)
-    if length - pts[-1] <= _EPS_M:
+    if length - pts[-1] <= EPS_M:
         pts[-1] = length
 
     def cost(i, x):
@@ -133,7 +133,7 @@ def ref_cut_with_stations(edge, length, a, b, src_a, src_b, on_edge, st_off, fwd
         best = int(np.argmin(costs)) if costs else -1
         ok = best >= 0 and np.isfinite(costs[best])
         label = (best if ok else -1, ok and costs[best] <= limit + 1e-9)
-        if pieces and pieces[-1][2] == label and not any(abs(p - x) <= _EPS_M for x in stations_at):
+        if pieces and pieces[-1][2] == label and not any(abs(p - x) <= EPS_M for x in stations_at):
             pieces[-1][1] = q
         else:
             pieces.append([p, q, label])
@@ -394,7 +394,7 @@ def test_cut_edges_as_the_plain_version(city, k):
     edge, off = _sites(city, k, k)
     for limit in (150.0, 500.0):
         nd, ns = station_distances(city, edge, off, limit_m=limit)
-        fast = edge_pieces(city, nd, ns, edge, off, limit_m=limit, eps_m=_EPS_M)
+        fast = edge_pieces(city, nd, ns, edge, off, limit_m=limit, eps_m=EPS_M)
         plain = ref_cut_edges(city, nd, ns, edge, off, limit)
         for a, b in zip(fast, plain, strict=True):
             assert a.dtype.kind == b.dtype.kind
@@ -472,7 +472,7 @@ def test_cut_edges_grows_its_piece_arrays():
     node_dist = rng.uniform(300.0, 450.0, 2 * m)
     node_src = rng.integers(0, 3, 2 * m)
     st_edge, st_off = np.array([7, 300, 7]), np.array([100.0, 0.0, 400.0])
-    fast = edge_pieces(net, node_dist, node_src, st_edge, st_off, limit_m=500.0, eps_m=_EPS_M)
+    fast = edge_pieces(net, node_dist, node_src, st_edge, st_off, limit_m=500.0, eps_m=EPS_M)
     plain = ref_cut_edges(net, node_dist, node_src, st_edge, st_off, 500.0)
     assert len(fast[0]) > 1.25 * m + 16 * len(st_edge) + 16
     for a, b in zip(fast, plain, strict=True):

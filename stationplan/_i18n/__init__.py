@@ -5,9 +5,9 @@ and the exports read their words here, so a word is translated once and every ou
 a run speaks one language. A leaf module: it imports nothing from the stages.
 
 Keys are dotted: the part before the first dot says where the word is shown
-(``map``, ``map_service``, ``checkmap``, ``report``, ``verdict``, ``reason``, ``service``,
-``address``, ``road``, ``unit``, ``sep``). Texts with ``{fields}`` are :meth:`str.format`
-templates whose fields are the same in both languages.
+(``map``, ``map_service``, ``checkmap``, ``province``, ``report``, ``verdict``, ``reason``,
+``service``, ``address``, ``road``, ``unit``, ``sep``). Texts with ``{fields}`` are
+:meth:`str.format` templates whose fields are the same in both languages.
 """
 
 from __future__ import annotations
@@ -361,6 +361,22 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "checkmap.station": ("Nearest station", "最近现有站点"),
     "checkmap.proposal": ("Nearest proposal", "最近提议站点"),
     "checkmap.legend": ("Proposals", "提议站点"),
+    # province map of a batch run (one shape per unit, coloured by covered share)
+    "province.title": ("Coverage by unit", "各单元覆盖情况"),
+    "province.units": ("Units by covered share", "各单元（按覆盖率着色）"),
+    "province.legend": ("Covered share of street length", "街道覆盖率"),
+    "province.no_demand": ("no streets to cover", "无需覆盖的街道"),
+    "province.total": ("All units", "全部单元"),
+    "province.unit_id": ("Unit", "单元编号"),
+    "province.demand_km": ("Streets to cover", "需覆盖街道"),
+    "province.covered_km": ("Covered", "已覆盖"),
+    "province.covered_share": ("Covered share", "覆盖率"),
+    "province.gap_km": ("Gaps", "覆盖空白"),
+    "province.stations": ("Stations in the unit", "单元内驿站"),
+    "province.proposed_sites": ("Proposed sites", "拟建站点"),
+    "province.cross_border_km": ("Covered from outside the unit", "由单元外驿站覆盖"),
+    "province.n_units": ("units", "个单元"),
+    "province.failed": ("failed unit(s), not shown", "个单元计算失败，未显示"),
     # verdict
     "verdict.accept": ("accept", "采纳"),
     "verdict.redundant": ("redundant", "重复覆盖"),

@@ -1,0 +1,293 @@
+"""Issue 18: a synthetic province partitioned into grid units and covered unit by unit,
+with the serial scheduler and a 2-worker Dask LocalCluster, measured in one run.
+
+Steps, each timed: build the synthetic province (``stationplan._synthetic``, a perturbed
+street grid in UTM 50N) and its random stations; ``batch.partition`` into square grid
+tiles with a 700 m halo (the units' extracts written to disk, the main process's peak
+memory before and after); ``batch.read_units``; then ``batch_coverage_extracts`` on the
+extracts with ``scheduler="serial"`` and with a ``LocalCluster`` of ``--workers``
+processes (started before the clock runs; its start-up is timed apart), writing every
+output (league, GeoParquet pieces and gaps, province map). The worker processes'
+resident memory is sampled every 0.2 s with psutil; the peak of each is reported. The
+two runs' output files are compared byte for byte.
+
+Targets (issue 18): speed-up serial / local >= 1.7x on 2 cores; peak memory per worker
+< 3 GB, at >= 5x10^6 segments in >= 50 units with 10^4 stations.
+
+    python benchmarks/province.py                      # full size: 5e6 segments, 50+ units
+    python benchmarks/province.py --quick              # 2e5 segments, 6 units: a smoke run
+    python benchmarks/province.py --edges 1e6 --units 16 --stations 2000 \\
+        --out benchmarks/results/province_1e6.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import os
+import resource
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, fmt, machine, random_stations_csv
+
+
+def rss_gb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 1e9
+
+
+def peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+
+
+class Sampler:
+    """Peak resident memory of some processes, sampled every ``every_s`` in a thread."""
+
+    def __init__(self, pids: list[int], every_s: float = 0.2) -> None:
+        import psutil
+
+        self.procs = {pid: psutil.Process(pid) for pid in pids}
+        self.peak = dict.fromkeys(pids, 0)
+        self.every_s = every_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for pid, proc in self.procs.items():
+                with contextlib.suppress(Exception):  # a worker gone: keep what was seen
+                    self.peak[pid] = max(self.peak[pid], proc.memory_info().rss)
+            self.stop.wait(self.every_s)
+
+    def __enter__(self) -> Sampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def warm_up() -> int:
+    """One small unit through the engine, so that a worker has loaded the compiled
+    kernels (numba's cache) before the clock runs, as the serial run has."""
+    from stationplan._synthetic import synthetic_city
+    from stationplan.coverage import CoverageRule
+    from stationplan.halo import unit_coverage
+
+    net = synthetic_city(500, seed=0)
+    x0, y0, x1, y1 = net.edges.total_bounds
+    import geopandas as gpd
+    import shapely
+
+    pts = gpd.GeoDataFrame({"station_id": ["w"], "status": ["ok"]},
+                           geometry=[shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)],
+                           crs=net.crs)
+    core = shapely.box(x0, y0, (x0 + x1) / 2, y1)
+    return len(unit_coverage(net, pts, core, rule=CoverageRule(radius_m=300.0,
+                                                               max_minutes=None),
+                             max_snap_m=100.0))
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every output file but the per-unit cache, by relative path."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.relative_to(folder).parts[0] != "units"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--edges", type=float, default=5e6, help="street segments (default 5e6)")
+    ap.add_argument("--units", type=int, default=50,
+                    help="at least this many grid units (default 50)")
+    ap.add_argument("--stations", type=int, default=10_000, help="stations (default 10,000)")
+    ap.add_argument("--workers", type=int, default=2, help="LocalCluster workers (default 2)")
+    ap.add_argument("--radius-m", type=float, default=500.0)
+    ap.add_argument("--max-snap-m", type=float, default=100.0)
+    ap.add_argument("--quick", action="store_true",
+                    help="a smoke run: 2e5 segments, 6 units, 400 stations")
+    ap.add_argument("--partition-only", action="store_true",
+                    help="stop after partitioning and reading the extracts back (prints JSON)")
+    ap.add_argument("--work", default="/tmp/stationplan-province")
+    ap.add_argument("--out", default=None,
+                    help="results Markdown (JSON beside it); default results/province.md, "
+                         "results/province_quick.md with --quick")
+    args = ap.parse_args()
+    if args.quick:
+        args.edges, args.units, args.stations = 2e5, 6, 400
+    out_md = Path(args.out) if args.out else RESULTS / (
+        "province_quick.md" if args.quick else "province.md")
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+
+    import shutil
+
+    from stationplan import batch
+    from stationplan._synthetic import synthetic_city
+    from stationplan.coverage import CoverageRule
+    from stationplan.halo import required_halo_m
+    from stationplan.stations import read_stations
+
+    times: dict[str, float] = {}
+    mem: dict[str, float] = {"start_rss_gb": rss_gb()}
+    warm_up()  # the serial run starts warm, like the workers
+    t = time.perf_counter()
+    net = synthetic_city(int(args.edges), seed=0)
+    times["build_network_s"] = time.perf_counter() - t
+    mem["network_rss_gb"] = rss_gb()
+    path = random_stations_csv(net, args.stations, work / f"stations_{args.stations}.csv",
+                               seed=1)
+    stations = read_stations(path)
+    rule = CoverageRule(radius_m=args.radius_m, max_minutes=None)
+    halo_m = required_halo_m(reach_m=rule.limit_m, max_snap_m=args.max_snap_m)
+    x0, y0, x1, y1 = net.edges.total_bounds
+    km = math.sqrt((x1 - x0) * (y1 - y0) / args.units) / 1000
+    units = batch.grid_units(net, km=km)
+    while len(units) < args.units:  # tiles over the corners may hold no street
+        km *= 0.95
+        units = batch.grid_units(net, km=km)
+    n_edges, street_km = len(net.edges), float(net.edges["length_m"].sum()) / 1000
+
+    folder = work / "units"
+    shutil.rmtree(folder, ignore_errors=True)
+    t = time.perf_counter()
+    table = batch.partition(net, units, folder, halo_m=halo_m)
+    times["partition_s"] = time.perf_counter() - t
+    mem["partition_peak_gb"] = peak_gb()
+    extract_mb = sum(p.stat().st_size for p in (folder / "extracts").iterdir()) / 1e6
+    del net
+    t = time.perf_counter()
+    extracts = batch.read_units(folder)
+    times["read_units_s"] = time.perf_counter() - t
+    mem["extracts_rss_gb"] = rss_gb()
+    if args.partition_only:
+        print(json.dumps({"edges": n_edges, "units": len(units), "extracts_mb": extract_mb,
+                          "unit_edges_sum": int(table["edges"].sum()), "times": times,
+                          "memory": mem, "peak_gb": peak_gb()}))
+        return
+
+    runs: dict[str, dict] = {}
+    common = {"rule": rule, "max_snap_m": args.max_snap_m}
+    out = work / "out-serial"
+    shutil.rmtree(out, ignore_errors=True)
+    t = time.perf_counter()
+    res = batch.batch_coverage_extracts(extracts, stations, out=out, scheduler="serial",
+                                        **common)
+    runs["serial"] = {"wall_s": time.perf_counter() - t, "failed": len(res.failed),
+                      "main_peak_gb": peak_gb()}
+    league = res.league
+    # the stitching and writing alone (main process), timed again on the serial result
+    again = work / "out-write-only"
+    shutil.rmtree(again, ignore_errors=True)
+    again.mkdir()
+    t = time.perf_counter()
+    batch._write(again, res.pieces, res.league, res.failed, extracts)
+    times["write_outputs_s"] = time.perf_counter() - t
+
+    from dask.distributed import Client, LocalCluster
+
+    t = time.perf_counter()
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    client = Client(cluster)
+    times["cluster_start_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    client.run(warm_up)
+    times["worker_warm_up_s"] = time.perf_counter() - t
+    pids = list(client.run(os.getpid).values())
+    out_local = work / "out-local"
+    shutil.rmtree(out_local, ignore_errors=True)
+    try:
+        with Sampler(pids) as sampler:
+            t = time.perf_counter()
+            res_local = batch.batch_coverage_extracts(extracts, stations, out=out_local,
+                                                      scheduler=client, **common)
+            wall = time.perf_counter() - t
+    finally:
+        client.close()
+        cluster.close()
+    runs["local"] = {"wall_s": wall, "failed": len(res_local.failed),
+                     "worker_peak_gb": [v / 1e9 for v in sampler.peak.values()],
+                     "main_peak_gb": peak_gb()}
+    same = digest(out) == digest(out_local)
+    speedup = runs["serial"]["wall_s"] / runs["local"]["wall_s"]
+    w = times["write_outputs_s"]
+    units_speedup = (runs["serial"]["wall_s"] - w) / max(runs["local"]["wall_s"] - w, 1e-9)
+    worst = max(runs["local"]["worker_peak_gb"])
+    total = league.iloc[-1]
+    pieces = len(res.pieces)
+    result = {
+        "machine": machine(), "edges": n_edges, "street_km": street_km,
+        "units": len(units), "tile_km": km, "stations": args.stations,
+        "workers": args.workers, "halo_m": halo_m, "radius_m": args.radius_m,
+        "max_snap_m": args.max_snap_m, "pieces": pieces,
+        "unit_edges": {"min": int(table["edges"].min()), "max": int(table["edges"].max()),
+                       "sum": int(table["edges"].sum())},
+        "extracts_mb": extract_mb, "times": times, "memory": mem, "runs": runs,
+        "speedup": speedup, "units_speedup": units_speedup, "worst_worker_peak_gb": worst,
+        "byte_identical": same,
+        "covered_km": float(total["covered_km"]), "demand_km": float(total["demand_km"]),
+        "covered_share": float(total["covered_share"]),
+        "cross_border_km": float(total["cross_border_km"]),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+    }
+    halo_share = result["unit_edges"]["sum"] / n_edges
+    lines = [
+        "# Issue 18: a synthetic province, batch coverage by units (one run)", "",
+        f"`{result['command']}`", "",
+        f"{n_edges:,} street segments ({street_km:,.0f} km), {len(units)} grid units of "
+        f"{km:.2f} km, {args.stations:,} stations, reach {args.radius_m:g} m, snap "
+        f"{args.max_snap_m:g} m, halo {halo_m:g} m; {pieces:,} pieces. Machine: "
+        f"{result['machine']['cores']} cores ({result['machine']['cpu']}).", "",
+        "| step | time | memory |", "|---|---:|---:|",
+        f"| build the province (synthetic) | {fmt(times['build_network_s'])} s | "
+        f"{fmt(mem['network_rss_gb'])} GB resident |",
+        f"| partition ({len(units)} extracts, {extract_mb:,.0f} MB) | "
+        f"{fmt(times['partition_s'])} s | {fmt(mem['partition_peak_gb'])} GB peak (main) |",
+        f"| read the extracts back | {fmt(times['read_units_s'])} s | "
+        f"{fmt(mem['extracts_rss_gb'])} GB resident |",
+        f"| batch, serial scheduler | {fmt(runs['serial']['wall_s'])} s | "
+        f"{fmt(runs['serial']['main_peak_gb'])} GB peak (main) |",
+        f"| LocalCluster start ({args.workers} workers), then a warm-up task on each | "
+        f"{fmt(times['cluster_start_s'])} s + {fmt(times['worker_warm_up_s'])} s | |",
+        f"| batch, LocalCluster | {fmt(runs['local']['wall_s'])} s | workers' peaks "
+        + ", ".join(f"{fmt(v)}" for v in runs["local"]["worker_peak_gb"]) + " GB |",
+        "",
+        f"- speed-up serial / local: **{speedup:.2f}x** (target >= 1.7x on 2 cores)",
+        f"- of which writing the outputs (main process, the same in both runs): "
+        f"{fmt(w)} s; without it, the units alone: serial "
+        f"{fmt(runs['serial']['wall_s'] - w)} s, local {fmt(runs['local']['wall_s'] - w)} s, "
+        f"**{units_speedup:.2f}x**",
+        f"- peak memory per worker: **{worst:.2f} GB** (target < 3 GB)",
+        f"- outputs byte-identical between the two runs: **{same}**",
+        f"- units' extracts hold {halo_share:.2f}x the province's segments (the halos)",
+        f"- covered {result['covered_km']:,.1f} of {result['demand_km']:,.1f} km "
+        f"({100 * result['covered_share']:.1f} %), {result['cross_border_km']:,.1f} km "
+        "across unit borders",
+        "",
+        "Both batch times include writing every output (pieces.csv, the GeoParquet pieces "
+        "and gaps, league, province map), done in the main process after the units return, "
+        "and the LocalCluster time includes sending each unit's streets to a worker (the "
+        "main process holds the extracts and ships them with the task). Cluster start-up "
+        "and the warm-up (each worker loading the compiled kernels once, about as long as "
+        "the serial run spends on it before its clock starts) are not in the batch time.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out_md.write_text(text, encoding="utf-8")
+    out_md.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))
+    if not same:
+        sys.exit("outputs differ between the serial and the LocalCluster run")
+
+
+if __name__ == "__main__":
+    main()
