@@ -197,7 +197,7 @@ def main() -> None:
 
     t = time.perf_counter()
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=":0")
     client = Client(cluster)
     times["cluster_start_s"] = time.perf_counter() - t
     t = time.perf_counter()

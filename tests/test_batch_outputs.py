@@ -199,7 +199,7 @@ def test_a_worker_killed_mid_run_changes_no_byte(net: StreetNetwork, run: tuple,
     monkeypatch.setattr(batch, "_unit_task", functools.partial(_slow_task, str(markers)))
     killed: list[int] = []
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         pids = set(client.run(os.getpid).values())
         assert len(pids) == 2
 
