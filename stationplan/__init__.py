@@ -33,6 +33,7 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the names; at run time __getatt
     from .check import check_sites, check_summary
     from .coverage import Coverage, CoverageRule, compute_coverage, station_distances
     from .gaps import find_gaps, gap_areas
+    from .hours import coverage_at, coverage_by_hour, parse_hours, station_hours
     from .maps import coverage_map
     from .network import MODES, StreetNetwork, TravelMode, load_network, network_from_graph
     from .outputs import write_check_outputs
@@ -75,6 +76,10 @@ _SOURCES = {
     "coverage_png": ".staticmap",
     "find_gaps": ".gaps",
     "gap_areas": ".gaps",
+    "coverage_at": ".hours",
+    "coverage_by_hour": ".hours",
+    "parse_hours": ".hours",
+    "station_hours": ".hours",
     "load_network": ".network",
     "network_from_graph": ".network",
     "network_summary": "._render.netout",
@@ -126,6 +131,8 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "check_sites",
     "check_summary",
     "compute_coverage",
+    "coverage_at",
+    "coverage_by_hour",
     "coverage_map",
     "coverage_png",
     "find_gaps",
@@ -133,6 +140,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "load_network",
     "network_from_graph",
     "network_summary",
+    "parse_hours",
     "read_area",
     "read_districts",
     "read_stations",
@@ -145,6 +153,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "service_audit",
     "snap_stations",
     "station_distances",
+    "station_hours",
     "station_markers",
     "summarize",
     "with_demand",

@@ -130,7 +130,8 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
     with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_coverage(args.network, args.stations, out=args.out, overwrite=args.overwrite,
-                           demand=_demand_options(args), on_stage=on_stage, **kwargs)
+                           demand=_demand_options(args), at=args.at, by_hour=args.by_hour,
+                           on_stage=on_stage, **kwargs)
     print(text("cli.coverage", _lang(args, run.coverage), path=_map_path(run.paths)))
     return 0
 
@@ -707,6 +708,30 @@ def _add_demand_options(p: argparse.ArgumentParser) -> None:
                         "own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
 
 
+def _add_hours_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("opening hours", "coverage by the stations open at a time "
+                                              "(the sheet's 开放时间 / opening_hours)")
+    g.add_argument("--at", type=_at_text, default=None, metavar="WHEN",
+                   help="coverage by the stations open then: 22:00 (a Wednesday), 'Sat 07:00', "
+                        "'周六 07:00' or '2025-10-01 07:00'; hours not given count as open, "
+                        "unreadable hours as not open (both listed in summary.json)")
+    g.add_argument("--by-hour", action="store_true",
+                   help="also the exact coverage at each full hour of the day (the day of "
+                        "--at, else a Wednesday): hours.csv, hours.xlsx and summary.json")
+
+
+def _at_text(value: str) -> str:
+    """The argument type of ``--at``: the text, checked as the library reads it."""
+    from .hours import parse_at
+
+    try:
+        parse_at(value)
+    except InputError as exc:
+        msg = f"{str(exc).removeprefix(f'--at {value!r}: ')}, not {value!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    return value
+
+
 def _add_report_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("report", "report.html, report.md and report.json")
     g.add_argument("--districts", metavar="FILE",
@@ -791,6 +816,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_network_options(cov)
     _add_station_options(cov)
     _add_demand_options(cov)
+    _add_hours_options(cov)
     cov.set_defaults(func=_cmd_coverage)
 
     net = sub.add_parser("network", parents=[common],

@@ -37,6 +37,8 @@ BAD = {
     "--margin-m": (NETWORK, NON_NEGATIVE),
     "--join-tolerance-m": (NETWORK, NON_NEGATIVE),
     "--carriageway-pair-m": (NETWORK, [*NON_NEGATIVE, "201"]),
+    # a time to evaluate opening hours at (stationplan.hours.parse_at)
+    "--at": (("coverage",), ["25:00", "Sat", "noon", "", "2025-13-01 07:00"]),
     # the rules a new site must meet: the same options in plan and check
     "--min-gain-m": (("plan", "check", "report"), NON_NEGATIVE),
     "--min-spacing-m": (("plan", "check", "report"), NON_NEGATIVE),

@@ -597,6 +597,17 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "export_col.gcj02_lat": ("gcj02_lat", "纬度(GCJ-02)"),
     "export_col.bd09_lng": ("bd09_lng", "经度(BD-09)"),
     "export_col.bd09_lat": ("bd09_lat", "纬度(BD-09)"),
+    # hours_col: the headers of hours.csv / hours.xlsx (coverage by hour, stationplan.hours)
+    "hours_col.hour": ("hour", "小时"),
+    "hours_col.time": ("time", "时刻"),
+    "hours_col.stations_open": ("stations_open", "开放站点数"),
+    "hours_col.stations_assumed_open": ("stations_assumed_open", "未填开放时间按开放计"),
+    "hours_col.stations_closed": ("stations_closed", "关闭站点数"),
+    "hours_col.stations_unknown": ("stations_unknown", "开放情况不明站点数"),
+    "hours_col.open_station_ids": ("open_station_ids", "开放站点编号"),
+    "hours_col.covered_m": ("covered_m", "覆盖街道(米)"),
+    "hours_col.demand_m": ("demand_m", "应覆盖街道(米)"),
+    "hours_col.covered_share": ("covered_share", "覆盖率"),
     # station_status: why a station row is not used (stationplan.stations), in words
     "station_status.ok": ("ok", "可用"),
     "station_status.invalid": ("invalid", "无效"),

@@ -181,6 +181,19 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "未找到中文字体（请安装 fonts-noto-cjk）；PNG 图改用英文",
     "snapped %d of %d usable stations (%d farther than %s from any street)":
         "已将 %d 个站点（共 %d 个可用站点）吸附到街道（%d 个距所有街道超过 %s）",
+    # opening hours (stationplan.hours, run_coverage's at / by_hour)
+    "opening hours of %d usable stations: %d read, %d not given (counted as open), "
+    "%d unreadable (counted as not open)":
+        "%d 个可用站点的开放时间：读出 %d 个，%d 个未填写（按开放计），%d 个无法识别（按不开放计）",
+    "station %s: opening hours %r %s; it counts as not open":
+        "站点 %s：开放时间 %r %s；按不开放计",
+    "coverage by hour on %s: %d engine runs for %d distinct sets of open stations; lowest "
+    "%.1f %% at %s, highest %.1f %% at %s":
+        "%s 逐小时覆盖：覆盖引擎计算 %d 次，对应 %d 种不同的开放站点组合；最低 %.1f %%（%s），"
+        "最高 %.1f %%（%s）",
+    "at %s: %d of %d usable stations open (%d by hours not given), %d closed, %d unknown":
+        "%s：%d 个站点开放（共 %d 个可用站点；其中 %d 个未填开放时间，按开放计），%d 个关闭，"
+        "%d 个开放情况不明",
 })
 
 # Arguments of log lines that are fixed English words or phrases, in Chinese.
@@ -311,6 +324,11 @@ _USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\(choose from "), "（可选："),
     (re.compile(r"expected one argument"), "需要一个值"),
     (re.compile(r"not allowed with argument"), "不能与此参数同时使用："),
+    # --at (stationplan.hours.parse_at)
+    (re.compile(r"give a time \(22:00\), a day and a time \('Sat 07:00', '周六 07:00'\) or a "
+                r"date and a time \('2025-10-01 07:00'\), hours 0-23, not "),
+     "请给出时刻（22:00）、星期和时刻（'Sat 07:00'、'周六 07:00'）或日期和时刻"
+     "（'2025-10-01 07:00'），小时为 0–23，而不是 "),
 )
 
 
@@ -453,6 +471,14 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "group.demand": "需求",
     "group.demand.description": "街道需求按什么加权（模型；主要覆盖率仍按街道长度）",
     "group.check.description": "拟建站点的审核结论",
+    "group.opening hours": "开放时间",
+    "group.opening hours.description": "按某一时刻开放的站点计算覆盖（站点表的开放时间 / "
+                                       "opening_hours 列）",
+    "--at": "只按此时开放的站点计算覆盖：22:00（按周三）、'Sat 07:00'、'周六 07:00' 或 "
+            "'2025-10-01 07:00'；未填开放时间的站点按开放计，无法识别的按不开放计"
+            "（两者都列在 summary.json 中）",
+    "--by-hour": "另算一天中每个整点的精确覆盖（--at 所在的那一天，否则为周三）："
+                 "hours.csv、hours.xlsx 和 summary.json",
     "usage": "用法：",
     "examples": "示例：",
 })
