@@ -306,9 +306,11 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The rule, network, station-file and map options shared by the pipeline's runs."""
     from .coverage import CoverageRule
 
+    a = vars(args)
     rule = CoverageRule.for_mode(
         args.mode, radius_m=args.radius_m,
-        max_minutes=None if args.no_time_limit else args.max_minutes, speed_kmh=args.speed_kmh)
+        max_minutes=None if args.no_time_limit else args.max_minutes, speed_kmh=args.speed_kmh,
+        cover=a.get("cover", 1), reach_col=a.get("station_radius_col"))
     return {"rule": rule, "network_options": _network_options(args),
             "station_options": _station_options(args), "map_options": _map_options(args)}
 
@@ -581,6 +583,17 @@ def _add_rule_options(p: argparse.ArgumentParser) -> None:
                         f"not used (default {opt.MAX_SNAP_M:g})")
 
 
+def _add_count_options(p: argparse.ArgumentParser) -> None:
+    """k-coverage and per-station reaches (coverage and report)."""
+    p.add_argument("--cover", type=_number("cover"), default=1,
+                   help="stations that must reach a street for it to count as covered, a "
+                        "whole number >= 1 (default %(default)s; 2: cross-coverage)")
+    p.add_argument("--station-radius-col", metavar="NAME", default=None,
+                   help="station column with each station's own reach (e.g. 服务半径): metres, "
+                        "or with a unit (800米, 1.2km, 10分钟); blank or invalid cells take "
+                        "the rule's limit")
+
+
 NETWORK_HELP = ("OSM file (.osm, .osm.bz2, .osm.pbf, ...), centerline file (.gpkg, .shp, "
                 ".geojson, .parquet), GraphML, or a download: place:NAME, bbox:W,S,E,N, "
                 "point:LON,LAT,DIST_M, polygon:FILE")
@@ -812,6 +825,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     cov.add_argument("--out", required=True, help="output folder")
     cov.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     _add_rule_options(cov)
+    _add_count_options(cov)
     _add_map_options(cov)
     _add_network_options(cov)
     _add_station_options(cov)
@@ -935,6 +949,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_report_options(rep)
     _add_check_options(rep, required=False)
     _add_rule_options(rep)
+    _add_count_options(rep)
     _add_map_options(rep)
     _add_network_options(rep)
     _add_station_options(rep)

@@ -140,6 +140,12 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "高德标注表：%d 个站点（共 %d 个）的状态属于 %s",
     "coverage at %.0f m: %.1f of %.1f km of demand streets covered (%.1f %%) by %d stations":
         "%.0f 米覆盖：应覆盖街道 %.1f 公里（共 %.1f 公里）已覆盖（%.1f %%），站点 %d 个",
+    # k-coverage and per-station reaches (stationplan.coverage)
+    "coverage by at least %d stations at %.0f m: %.1f of %.1f km of demand streets (%.1f %%), "
+    "%d stations": "至少 %d 个站点覆盖（%.0f 米）：应覆盖街道 %.1f 公里（共 %.1f 公里）"
+                   "（%.1f %%），站点 %d 个",
+    "%d station rows have no valid reach in column %s; they take the rule's %.0f m":
+        "%d 行站点在 %s 列没有有效的服务半径；按规则的 %.0f 米计",
     "exact siting model: %d pieces, %d sites, %d pairs":
         "精确选址模型：%d 个路段片，%d 个站点，%d 对",
     "coverage sets: %d sites x %d units, %d pairs": "覆盖集合：%d 个站点 × %d 个单元，%d 对",
@@ -368,6 +374,9 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "--max-minutes": "出行时间上限，分钟，> 0（默认 %(default)s）；两个上限都要满足",
     "--speed-kmh": "计算时间上限用的速度，公里/小时，> 0（默认：步行 6，自行车 15，电动车 20）",
     "--no-time-limit": "只用距离上限",
+    "--cover": "一段街道至少要有几个站点覆盖才算覆盖，整数 >= 1（默认 %(default)s；2 即交叉覆盖）",
+    "--station-radius-col": "站点文件中给出每个站点自己服务半径的列（如 服务半径）：米，或带单位"
+                            "（800米、1.2公里、10分钟）；空白或无效的按规则上限计",
     "--max-snap-m": "距所有街道超过此米数（> 0）的站点不参与计算（默认 %(default)s）",
     "--lang": "输出语言：zh 中文、en 英文（默认：站点文件或地名为中文时用中文）",
     "--basemap": "底图：osm、carto（浅色）、tianditu（需 --tianditu-key）或 gaode（高德，"
