@@ -131,7 +131,9 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_coverage(args.network, args.stations, out=args.out, overwrite=args.overwrite,
                            demand=_demand_options(args), at=args.at, by_hour=args.by_hour,
-                           on_stage=on_stage, **kwargs)
+                           rules=args.rules, dense_area=args.dense_area,
+                           districts=args.districts or None, district_col=args.district_col,
+                           districts_crs=args.districts_crs, on_stage=on_stage, **kwargs)
     print(text("cli.coverage", _lang(args, run.coverage), path=_map_path(run.paths)))
     return 0
 
@@ -271,7 +273,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         run = run_report(args.network, args.stations, out=args.out, overwrite=args.overwrite,
                          proposals=args.proposals or None, districts=args.districts or None,
                          district_col=args.district_col, districts_crs=args.districts_crs,
-                         demand=_demand_options(args), on_stage=on_stage, **kwargs)
+                         demand=_demand_options(args), rules=args.rules,
+                         dense_area=args.dense_area, on_stage=on_stage, **kwargs)
     print(text("cli.report", _lang(args, run.coverage), path=run.paths["report.html"]))
     return 0
 
@@ -756,6 +759,39 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                         "own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
 
 
+def _add_rules_options(p: argparse.ArgumentParser, *, districts: bool) -> None:
+    g = p.add_argument_group("rules", "verdicts on standards (rule packs)")
+    g.add_argument("--rules", metavar="RULES", type=_rules_text, default=None,
+                   help="rules to give a verdict on, comma-separated: built-in xinle, "
+                        "acftu-15min, shandong, gb50180-5, gb50180-10, gb50180-15, or a .toml "
+                        "rule file of your own (e.g. xinle,acftu-15min,./mine.toml); the "
+                        "headline figures stay this run's rule")
+    g.add_argument("--dense-area", metavar="FILE", default=None,
+                   help="polygons (any CRS) where a rule's stricter dense-area threshold "
+                        "applies (shandong: 0.5 km); without it that part is not checked")
+    if districts:
+        g.add_argument("--districts", metavar="FILE",
+                       help="district polygons (街道/社区) in any CRS for the rules' verdicts "
+                            "per district")
+        g.add_argument("--district-col", default=None,
+                       help="column with the district names (default: name, 名称, 街道, 社区, "
+                            "...)")
+        g.add_argument("--districts-crs", default=None,
+                       help="coordinate system of the --districts file when it is not the "
+                            "file's own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
+
+
+def _rules_text(value: str) -> str:
+    """``--rules``: the rule packs must load (a one-line usage error otherwise)."""
+    from .rules import load_rules
+
+    try:
+        load_rules(value)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """The argument parser of the command line and its commands: an error is one line on
     stderr naming the option (exit 2), with the closest option to a misspelt one."""
@@ -831,6 +867,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_station_options(cov)
     _add_demand_options(cov)
     _add_hours_options(cov)
+    _add_rules_options(cov, districts=True)
     cov.set_defaults(func=_cmd_coverage)
 
     net = sub.add_parser("network", parents=[common],
@@ -954,6 +991,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_network_options(rep)
     _add_station_options(rep)
     _add_demand_options(rep)
+    _add_rules_options(rep, districts=False)
     rep.set_defaults(func=_cmd_report)
 
     part = sub.add_parser("partition", parents=[common],
