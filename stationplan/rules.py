@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import logging
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -160,15 +162,17 @@ class RulePack:
 # --- reading packs ---------------------------------------------------------------------
 
 def _toml() -> Any:
-    try:
+    """The TOML reader: tomllib (Python 3.11+), else the tomli package."""
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib
-        except ModuleNotFoundError:
-            msg = "rule packs need Python 3.11 or the tomli package (pip install tomli)"
-            raise InputError(msg) from None
-    return tomllib
+
+        return tomllib
+    try:
+        import tomli  # type: ignore[import-not-found, unused-ignore]
+    except ModuleNotFoundError:
+        msg = "rule packs need Python 3.11 or the tomli package (pip install tomli)"
+        raise InputError(msg) from None
+    return tomli
 
 
 def builtin_pack(rule_id: str) -> RulePack:
@@ -187,7 +191,7 @@ def builtin_pack(rule_id: str) -> RulePack:
         msg = (f"unknown rule {rule_id!r}{hint} (built-in: {', '.join(BUILTIN_RULES)}; or "
                "a .toml file of your own)")
         raise InputError(msg)
-    data = resources.files("stationplan").joinpath("_rules", f"{rule_id}.toml").read_bytes()
+    data = (resources.files("stationplan") / "_rules" / f"{rule_id}.toml").read_bytes()
     return parse_rule_pack(_toml().loads(data.decode("utf-8")), where=f"rule {rule_id}",
                            origin="built-in")
 
@@ -607,7 +611,7 @@ def _cut_at(pieces: gpd.GeoDataFrame, cuts: dict[int, list[float]]) -> gpd.GeoDa
         geom = row.geometry
         scale = float(shapely.length(geom)) / (b - a) if b > a else 1.0
         bounds = [a, *inner, b]
-        for x, y in zip(bounds[:-1], bounds[1:], strict=True):
+        for x, y in itertools.pairwise(bounds):
             part = row.copy()
             part["start_m"], part["end_m"], part["length_m"] = x, y, y - x
             part["geometry"] = substring(geom, (x - a) * scale, (y - a) * scale)

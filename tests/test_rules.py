@@ -143,7 +143,7 @@ def test_a_bad_rule_file_is_one_line_naming_the_file_and_key(tmp_path, text, mes
 def test_unknown_rule_names_and_missing_files():
     with pytest.raises(sp.InputError, match="unknown rule 'acftu'; did you mean acftu-15min"):
         load_rules("xinle,acftu")
-    with pytest.raises(sp.InputError, match="rule file .*nothere.toml not found"):
+    with pytest.raises(sp.InputError, match=r"rule file .*nothere\.toml not found"):
         load_rules("./nothere.toml")
     with pytest.raises(sp.InputError, match="names rule xinle twice"):
         load_rules("xinle,xinle")
@@ -194,8 +194,8 @@ def test_verdicts_on_a_street_with_two_stations_paper_values(tmp_path):
     # A 2 km street, stations at 600 m and 1000 m.
     net = _line_net([0, 2000])
     st = _stations(net, tmp_path, [600, 1000])
-    packs = load_rules(["xinle", "acftu-15min", "gb50180-5"]) + (
-        _pack("two-500", radius_m=500, cover=2, target_share=0.25, target_from="document"),)
+    packs = (*load_rules(["xinle", "acftu-15min", "gb50180-5"]),
+             _pack("two-500", radius_m=500, cover=2, target_share=0.25, target_from="document"))
     verdicts = rule_verdicts(net, st, packs)
     got = {v.pack.id: v.summary for v in verdicts}
     # xinle, 500 m: S1 reaches 100-1100, S2 500-1500 -> 100-1500, 1400 of 2000 m

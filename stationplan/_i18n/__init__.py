@@ -219,7 +219,8 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                              "比例），为 stationplan 的默认值：应覆盖街道的 100%。"),
     "report.rules_dense": ("{rule}: the stricter threshold inside dense areas is not checked "
                            "(give the dense area with --dense-area).",
-                           "{rule}：人员密集区内更严的阈值未检查（请用 --dense-area 给出密集区）。"),
+                           "{rule}：人员密集区内更严的阈值未检查"
+                           "（请用 --dense-area 给出密集区）。"),
     "report.rules_by_district": ("Rules by district", "各街道（社区）标准核验"),
     "report.rules_notes": ("What each source says and how the rule reads it",
                            "各标准依据的条文及其解读"),
