@@ -788,7 +788,8 @@ def _rules_text(value: str) -> str:
     try:
         load_rules(value)
     except InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        msg = f"{exc}, not {value!r}"
+        raise argparse.ArgumentTypeError(msg) from None
     return value
 
 
