@@ -11,6 +11,7 @@ import re
 
 import geopandas as gpd
 import networkx as nx
+import osmnx as ox
 import pandas as pd
 import pytest
 import shapely
@@ -308,3 +309,39 @@ def test_rules_on_guixi_match_independent_engine_runs(tmp_path):
     page = (out / "coverage_map.html").read_text(encoding="utf-8")
     for r in rules.values():
         assert json.dumps(f"标准 {r['name_zh']}：覆盖")[1:-1] in page
+
+
+def test_cli_coverage_with_rules_a_file_and_districts(tmp_path):
+    # The command line end to end on a 2 km street (stations at 600 and 1000 m): a user's
+    # rule file beside a built-in, per district, the headline unchanged.
+    g = nx.MultiDiGraph(crs=HAND_CRS)
+    g.add_node(0, x=X0, y=Y0)
+    g.add_node(1, x=X0 + 2000, y=Y0)
+    for s, t in ((0, 1), (1, 0)):
+        g.add_edge(s, t, osmid=7, highway="residential", length=2000.0, name="街")
+    net = tmp_path / "street.graphml"
+    ox.save_graphml(g, net)
+    rows = [{"name": f"S{i}", "lng": hand_lonlat(x, 0)[0], "lat": hand_lonlat(x, 0)[1]}
+            for i, x in enumerate((600, 1000))]
+    stations = tmp_path / "stations.csv"
+    pd.DataFrame(rows).to_csv(stations, index=False)
+    mine = tmp_path / "mine.toml"
+    mine.write_text('id = "wide"\nradius_m = 800\n[source]\ntitle = "T"\n', encoding="utf-8")
+    districts = tmp_path / "districts.geojson"
+    gpd.GeoDataFrame({"name": ["W", "E"]}, geometry=[_box(-100, 1000).geometry[0],
+                                                   _box(1000, 2100).geometry[0]],
+                     crs=4326).to_file(districts, driver="GeoJSON")
+    out = tmp_path / "out"
+    code = main(["coverage", str(net), str(stations), "--out", str(out), "--area", "none",
+                 "--rules", f"xinle,{mine}", "--districts", str(districts), "--quiet",
+                 "--lang", "en"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    xinle, wide = summary["rules"]
+    # wide, 800 m: 0-1800 covered (S1 reaches 0-1400, S2 200-1800)
+    assert wide["id"] == "wide" and wide["origin"] == "mine.toml"
+    assert wide["covered_m"] == pytest.approx(1800.0, abs=1e-3)
+    assert [d["covered_share"] for d in wide["districts"]] == pytest.approx([1.0, 0.8])
+    assert [d["passed"] for d in wide["districts"]] == [True, False]
+    assert xinle["covered_m"] == pytest.approx(1400.0, abs=1e-3) == summary["covered_m"]
+    assert xinle["headline"] is True and wide["headline"] is False
