@@ -39,6 +39,7 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the names; at run time __getatt
     from .outputs import write_check_outputs
     from .pipeline import run_check, run_coverage, run_network, run_plan, run_report
     from .report import read_districts, report_data, write_report
+    from .rules import RulePack, load_rules, rule_verdicts
     from .services import service_audit
     from .staticmap import coverage_png
     from .stations import OffsetCheck, check_offset, read_stations, snap_stations, station_markers
@@ -92,6 +93,9 @@ _SOURCES = {
     "run_network": ".pipeline",
     "run_plan": ".pipeline",
     "run_report": ".pipeline",
+    "RulePack": ".rules",
+    "load_rules": ".rules",
+    "rule_verdicts": ".rules",
     "service_audit": ".services",
     "snap_stations": ".stations",
     "station_distances": ".coverage",
@@ -122,6 +126,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "OutputError",
     "ResourceError",
     "RoadClasses",
+    "RulePack",
     "StationOptions",
     "StationplanError",
     "StreetNetwork",
@@ -138,6 +143,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "find_gaps",
     "gap_areas",
     "load_network",
+    "load_rules",
     "network_from_graph",
     "network_summary",
     "parse_hours",
@@ -145,6 +151,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "read_districts",
     "read_stations",
     "report_data",
+    "rule_verdicts",
     "run_check",
     "run_coverage",
     "run_network",
