@@ -39,6 +39,7 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the names; at run time __getatt
     from .outputs import write_check_outputs
     from .pipeline import run_check, run_coverage, run_network, run_plan, run_report
     from .report import read_districts, report_data, write_report
+    from .rules import RulePack, load_rules, rule_verdicts
     from .services import service_audit
     from .staticmap import coverage_png
     from .stations import OffsetCheck, check_offset, read_stations, snap_stations, station_markers
@@ -64,6 +65,7 @@ _SOURCES = {
     "OsmQuery": "._read.online",
     "ResourceError": "._errors",
     "RoadClasses": ".area",
+    "RulePack": ".rules",
     "StationOptions": "._options",
     "StationplanError": "._errors",
     "StreetNetwork": ".network",
@@ -81,12 +83,14 @@ _SOURCES = {
     "parse_hours": ".hours",
     "station_hours": ".hours",
     "load_network": ".network",
+    "load_rules": ".rules",
     "network_from_graph": ".network",
     "network_summary": "._render.netout",
     "read_area": ".area",
     "read_districts": ".report",
     "read_stations": ".stations",
     "report_data": ".report",
+    "rule_verdicts": ".rules",
     "run_check": ".pipeline",
     "run_coverage": ".pipeline",
     "run_network": ".pipeline",
@@ -122,6 +126,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "OutputError",
     "ResourceError",
     "RoadClasses",
+    "RulePack",
     "StationOptions",
     "StationplanError",
     "StreetNetwork",
@@ -138,6 +143,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "find_gaps",
     "gap_areas",
     "load_network",
+    "load_rules",
     "network_from_graph",
     "network_summary",
     "parse_hours",
@@ -145,6 +151,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "read_districts",
     "read_stations",
     "report_data",
+    "rule_verdicts",
     "run_check",
     "run_coverage",
     "run_network",

@@ -131,7 +131,9 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     with _stage_bar("coverage", COVERAGE_STAGES, quiet=args.quiet, lang=_lang(args)) as on_stage:
         run = run_coverage(args.network, args.stations, out=args.out, overwrite=args.overwrite,
                            demand=_demand_options(args), at=args.at, by_hour=args.by_hour,
-                           on_stage=on_stage, **kwargs)
+                           rules=args.rules, dense_area=args.dense_area,
+                           districts=args.districts or None, district_col=args.district_col,
+                           districts_crs=args.districts_crs, on_stage=on_stage, **kwargs)
     print(text("cli.coverage", _lang(args, run.coverage), path=_map_path(run.paths)))
     return 0
 
@@ -328,7 +330,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         run = run_report(args.network, args.stations, out=args.out, overwrite=args.overwrite,
                          proposals=args.proposals or None, districts=args.districts or None,
                          district_col=args.district_col, districts_crs=args.districts_crs,
-                         demand=_demand_options(args), on_stage=on_stage, **kwargs)
+                         demand=_demand_options(args), rules=args.rules,
+                         dense_area=args.dense_area, on_stage=on_stage, **kwargs)
     print(text("cli.report", _lang(args, run.coverage), path=run.paths["report.html"]))
     return 0
 
@@ -363,9 +366,11 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The rule, network, station-file and map options shared by the pipeline's runs."""
     from .coverage import CoverageRule
 
+    a = vars(args)
     rule = CoverageRule.for_mode(
         args.mode, radius_m=args.radius_m,
-        max_minutes=None if args.no_time_limit else args.max_minutes, speed_kmh=args.speed_kmh)
+        max_minutes=None if args.no_time_limit else args.max_minutes, speed_kmh=args.speed_kmh,
+        cover=a.get("cover", 1), reach_col=a.get("station_radius_col"))
     return {"rule": rule, "network_options": _network_options(args),
             "station_options": _station_options(args), "map_options": _map_options(args)}
 
@@ -638,6 +643,17 @@ def _add_rule_options(p: argparse.ArgumentParser) -> None:
                         f"not used (default {opt.MAX_SNAP_M:g})")
 
 
+def _add_count_options(p: argparse.ArgumentParser) -> None:
+    """k-coverage and per-station reaches (coverage and report)."""
+    p.add_argument("--cover", type=_number("cover"), default=1,
+                   help="stations that must reach a street for it to count as covered, a "
+                        "whole number >= 1 (default %(default)s; 2: cross-coverage)")
+    p.add_argument("--station-radius-col", metavar="NAME", default=None,
+                   help="station column with each station's own reach (e.g. 服务半径): metres, "
+                        "or with a unit (800米, 1.2km, 10分钟); blank or invalid cells take "
+                        "the rule's limit")
+
+
 NETWORK_HELP = ("OSM file (.osm, .osm.bz2, .osm.pbf, ...), centerline file (.gpkg, .shp, "
                 ".geojson, .parquet), GraphML, or a download: place:NAME, bbox:W,S,E,N, "
                 "point:LON,LAT,DIST_M, polygon:FILE")
@@ -800,6 +816,40 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                         "own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
 
 
+def _add_rules_options(p: argparse.ArgumentParser, *, districts: bool) -> None:
+    g = p.add_argument_group("rules", "verdicts on standards (rule packs)")
+    g.add_argument("--rules", metavar="RULES", type=_rules_text, default=None,
+                   help="rules to give a verdict on, comma-separated: built-in xinle, "
+                        "acftu-15min, shandong, gb50180-5, gb50180-10, gb50180-15, or a .toml "
+                        "rule file of your own (e.g. xinle,acftu-15min,./mine.toml); the "
+                        "headline figures stay this run's rule")
+    g.add_argument("--dense-area", metavar="FILE", default=None,
+                   help="polygons (any CRS) where a rule's stricter dense-area threshold "
+                        "applies (shandong: 0.5 km); without it that part is not checked")
+    if districts:
+        g.add_argument("--districts", metavar="FILE",
+                       help="district polygons (街道/社区) in any CRS for the rules' verdicts "
+                            "per district")
+        g.add_argument("--district-col", default=None,
+                       help="column with the district names (default: name, 名称, 街道, 社区, "
+                            "...)")
+        g.add_argument("--districts-crs", default=None,
+                       help="coordinate system of the --districts file when it is not the "
+                            "file's own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
+
+
+def _rules_text(value: str) -> str:
+    """``--rules``: the rule packs must load (a one-line usage error otherwise)."""
+    from .rules import load_rules
+
+    try:
+        load_rules(value)
+    except InputError as exc:
+        msg = f"{exc}, not {value!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """The argument parser of the command line and its commands: an error is one line on
     stderr naming the option (exit 2), with the closest option to a misspelt one."""
@@ -869,11 +919,13 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     cov.add_argument("--out", required=True, help="output folder")
     cov.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     _add_rule_options(cov)
+    _add_count_options(cov)
     _add_map_options(cov)
     _add_network_options(cov)
     _add_station_options(cov)
     _add_demand_options(cov)
     _add_hours_options(cov)
+    _add_rules_options(cov, districts=True)
     cov.set_defaults(func=_cmd_coverage)
 
     net = sub.add_parser("network", parents=[common],
@@ -992,10 +1044,12 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_report_options(rep)
     _add_check_options(rep, required=False)
     _add_rule_options(rep)
+    _add_count_options(rep)
     _add_map_options(rep)
     _add_network_options(rep)
     _add_station_options(rep)
     _add_demand_options(rep)
+    _add_rules_options(rep, districts=False)
     rep.set_defaults(func=_cmd_report)
 
     part = sub.add_parser("partition", parents=[common],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,14 @@ class CoverageRule:
         Travel-time limit in minutes (> 0), or ``None``.
     speed_kmh
         Speed in km/h (> 0) that turns ``max_minutes`` into metres.
+    cover
+        How many distinct stations must reach a street for it to count as covered
+        (1: one station; 2: cross-coverage, 交叉覆盖, a street still served when one
+        station closes).
+    reach_col
+        A station column giving each station its own reach (metres, or minutes with a
+        unit: "800", "800米", "1.2km", "10分钟"); blank or invalid cells take the rule's
+        limit (see :func:`station_reach`). ``None``: every station has the rule's limit.
 
     Examples
     --------
@@ -53,11 +62,19 @@ class CoverageRule:
     Traceback (most recent call last):
     ...
     stationplan._errors.InputError: radius_m must be a number > 0 (metres ...), not nan
+    >>> CoverageRule(cover=2).counts, CoverageRule().counts
+    (True, False)
+    >>> CoverageRule(cover=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: cover must be a whole number >= 1 (stations ...), not 0
     """
 
     radius_m: float | None = 500.0
     max_minutes: float | None = 5.0
     speed_kmh: float = 6.0
+    cover: int = 1
+    reach_col: str | None = None
 
     def __post_init__(self) -> None:
         if self.radius_m is None and self.max_minutes is None:
@@ -67,6 +84,11 @@ class CoverageRule:
             value = getattr(self, name)
             if value is not None or name == "speed_kmh":
                 check_option(name, value)
+        check_option("cover", self.cover)
+        if self.reach_col is not None and (not isinstance(self.reach_col, str)
+                                           or not self.reach_col.strip()):
+            msg = f"reach_col must be a column name, not {self.reach_col!r}"
+            raise InputError(msg)
         time_m = self.time_limit_m
         if time_m is not None and not np.isfinite(time_m):  # both finite, the product not
             msg = (f"max_minutes {self.max_minutes!r} at speed_kmh {self.speed_kmh!r} is "
@@ -81,10 +103,19 @@ class CoverageRule:
         radius_m: float | None = 500.0,
         max_minutes: float | None = 5.0,
         speed_kmh: float | None = None,
+        cover: int = 1,
+        reach_col: str | None = None,
     ) -> CoverageRule:
         """Build a rule whose speed defaults to the mode's speed."""
         speed = speed_kmh if speed_kmh is not None else MODES[mode].speed_kmh
-        return cls(radius_m=radius_m, max_minutes=max_minutes, speed_kmh=speed)
+        return cls(radius_m=radius_m, max_minutes=max_minutes, speed_kmh=speed, cover=cover,
+                   reach_col=reach_col)
+
+    @property
+    def counts(self) -> bool:
+        """Whether coverage counts the stations reaching each piece (``cover`` > 1 or
+        per-station reaches); otherwise only the nearest station decides."""
+        return self.cover > 1 or self.reach_col is not None
 
     @property
     def time_limit_m(self) -> float | None:
@@ -112,8 +143,9 @@ class CoverageRule:
         return "distance" if self.radius_m < t else "time"
 
     def describe(self) -> dict[str, object]:
-        """The rule as plain data for ``summary.json``."""
-        return {
+        """The rule as plain data for ``summary.json`` (``cover`` and ``reach_col`` only
+        when they differ from one station at the rule's limit)."""
+        out: dict[str, object] = {
             "radius_m": self.radius_m,
             "max_minutes": self.max_minutes,
             "speed_kmh": self.speed_kmh,
@@ -121,6 +153,11 @@ class CoverageRule:
             "limit_m": self.limit_m,
             "binding": self.binding,
         }
+        if self.cover != 1:
+            out["cover"] = self.cover
+        if self.reach_col is not None:
+            out["reach_col"] = self.reach_col
+        return out
 
 
 @dataclass(frozen=True)
@@ -199,8 +236,13 @@ def compute_coverage(
     if "edge_id" not in stations.columns:
         msg = "stations are not snapped; call snap_stations(network, stations) first"
         raise InputError(msg)
+    if rule.reach_col is not None:
+        stations = station_reach(stations, rule)
     used, st_edge, st_off = station_sites(stations)
-    limit = rule.limit_m
+    reach = (None if rule.reach_col is None
+             else stations["reach_m"].to_numpy(float)[used])
+    # the nearest-station search runs to the farthest any station reaches
+    limit = rule.limit_m if reach is None or len(reach) == 0 else float(reach.max())
 
     node_dist, node_src = station_distances(network, st_edge, st_off, limit_m=limit)
     to_row = np.append(used, -1)  # index -1 (no station) maps to row -1
@@ -213,9 +255,18 @@ def compute_coverage(
         piece_edge, start, end, dist, src, covered, paired, via_twin = _count_roads_once(
             network, node_dist, st_edge, st_off, limit,
             (piece_edge, start, end, dist, src, covered))
+    count = None
+    if rule.counts:
+        arrays = (piece_edge, start, end, dist, src, covered)
+        piece_edge, start, end, dist, src, covered, paired, via_twin, count = _count_stations(
+            network, node_dist, st_edge, st_off,
+            np.full(len(used), rule.limit_m) if reach is None else reach, rule.cover,
+            arrays, paired, via_twin)
     station_row = to_row[src]
     pieces = _piece_frame(network, stations, piece_edge, start, end, dist, station_row, covered,
                           paired, via_twin)
+    if count is not None:
+        pieces["stations_reaching"] = count
     cov = Coverage(network, stations, rule, pieces, node_dist, node_station)
     if log.isEnabledFor(logging.INFO):  # from the arrays: the status strings are slow to scan
         on_demand = pieces["demand"].to_numpy()
@@ -223,10 +274,154 @@ def compute_coverage(
             on_demand = on_demand & ~paired
         piece_m = end - start
         covered_m, demand_m = piece_m[covered & on_demand].sum(), piece_m[on_demand].sum()
-        log.info("coverage at %.0f m: %.1f of %.1f km of demand streets covered (%.1f %%) by "
-                 "%d stations", limit, covered_m / 1000, demand_m / 1000,
-                 100 * covered_m / max(demand_m, 1e-9), len(used))
+        if rule.cover == 1:
+            log.info("coverage at %.0f m: %.1f of %.1f km of demand streets covered (%.1f %%) "
+                     "by %d stations", limit, covered_m / 1000, demand_m / 1000,
+                     100 * covered_m / max(demand_m, 1e-9), len(used))
+        else:
+            log.info("coverage by at least %d stations at %.0f m: %.1f of %.1f km of demand "
+                     "streets (%.1f %%), %d stations", rule.cover, limit, covered_m / 1000,
+                     demand_m / 1000, 100 * covered_m / max(demand_m, 1e-9), len(used))
     return cov
+
+
+def _count_stations(
+    network: StreetNetwork, node_dist: np.ndarray, st_edge: np.ndarray, st_off: np.ndarray,
+    reach_m: np.ndarray, cover: int, arrays: tuple[np.ndarray, ...],
+    paired: np.ndarray | None, via_twin: np.ndarray | None,
+) -> tuple[Any, ...]:
+    """Cut the nearest-station pieces where the number of stations reaching them changes.
+
+    Each station's exact catchment (the intervals from which it is reached within its
+    own reach, :func:`stationplan._route.catchment.site_intervals`) counts once per
+    point; on a counted carriageway the catchments of its paired twin are folded onto it
+    (a station reaching the twin point serves the road), so a piece's count is the number
+    of distinct stations reaching it or its twin point. Pieces are cut at every catchment
+    end, then the parts of one piece with the same count are joined again, so cuts fall
+    exactly where the count changes. A piece is covered when at least ``cover`` stations
+    reach it.
+
+    Returns the piece arrays (edge, start, end, dist, station index, covered), the flags
+    paired and via_twin (covered only with the twin's stations), and the count.
+    """
+    from ._route import catchment as _catchment
+    from .carriageways import fold_catchments, on_paired
+
+    own = _catchment.site_intervals(network, st_edge, st_off, limit_m=reach_m)
+    folded = fold_catchments(network, own)
+    cuts_e = np.concatenate([own.edge, own.edge, folded.edge, folded.edge])
+    cuts_x = np.concatenate([own.start, own.end, folded.start, folded.end])
+    piece_edge, start, end, dist, src, _cov = arrays
+    twin = np.zeros(len(piece_edge), dtype=bool) if via_twin is None else via_twin
+    parent, p_start, p_end = _split_at(piece_edge, start, end, cuts_e, cuts_x)
+    p_edge = piece_edge[parent]
+    mid = (p_start + p_end) / 2
+    n_own = _count_at(own, p_edge, mid)
+    n_fold = _count_at(folded, p_edge, mid)
+    is_paired = (on_paired(network, p_edge, mid) if paired is not None
+                 else np.zeros(len(p_edge), dtype=bool))
+    count = np.where(is_paired, n_own, n_fold)
+    prep = _route.routing(network)
+    whole = (p_start == start[parent]) & (p_end == end[parent])
+    d = np.minimum(_point_distances(prep, node_dist, st_edge, st_off, p_edge, p_start),
+                   _point_distances(prep, node_dist, st_edge, st_off, p_edge, p_end))
+    # a twin's distance is not this edge's to recompute
+    p_dist = np.where(whole | twin[parent], dist[parent], np.where(np.isfinite(d), d, np.nan))
+    # Join neighbours that differ in nothing shown (same station, count, flags), except at
+    # a station: this undoes the cuts above where the count does not change, and the
+    # nearest-station cuts at the farthest reach when stations have their own reaches.
+    p_src, p_twin = src[parent], twin[parent]
+    same = np.zeros(len(parent), dtype=bool)
+    same[1:] = ((p_edge[1:] == p_edge[:-1]) & (p_src[1:] == p_src[:-1])
+                & (count[1:] == count[:-1]) & (n_own[1:] == n_own[:-1])
+                & (is_paired[1:] == is_paired[:-1]) & (p_twin[1:] == p_twin[:-1]))
+    same &= ~_at_station(st_edge, st_off, p_edge, p_start)
+    first = np.flatnonzero(~same)
+    last = np.append(first[1:], len(parent)) - 1
+    p_dist = np.fmin.reduceat(p_dist, first) if len(first) else p_dist
+    p_edge, p_src, p_twin = p_edge[first], p_src[first], p_twin[first]
+    count, n_own, is_paired = count[first], n_own[first], is_paired[first]
+    p_start, p_end = p_start[first], p_end[last]
+    covered = count >= cover
+    via = covered & ~is_paired & (n_own < cover)
+    return (p_edge, p_start, p_end, p_dist, p_src, covered,
+            is_paired if paired is not None else None, via if paired is not None else None,
+            count.astype(np.int64))
+
+
+def _split_at(edge: np.ndarray, start: np.ndarray, end: np.ndarray, cut_edge: np.ndarray,
+              cut_x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces (sorted by edge and start, tiling their edges) cut at the given positions;
+    cuts within a millimetre of a piece end or of each other are one.
+
+    Returns each part's piece (index), start and end, in piece order.
+
+    >>> _split_at(np.array([0, 0, 1]), np.array([0.0, 5.0, 0.0]), np.array([5.0, 9.0, 4.0]),
+    ...           np.array([0, 0, 0, 1]), np.array([2.0, 5.0, 7.0, 4.0]))
+    (array([0, 0, 1, 1, 2]), array([0., 2., 5., 7., 0.]), array([2., 5., 7., 9., 4.]))
+    """
+    from .carriageways import row_at
+
+    cut_edge = np.asarray(cut_edge, dtype=np.int64)
+    cut_x = np.asarray(cut_x, dtype=float)
+    at = row_at(edge, start, end, cut_edge, cut_x)
+    ok = at >= 0
+    at, x = at[ok], cut_x[ok]
+    inner = (x > start[at] + _EPS_M) & (x < end[at] - _EPS_M)
+    at, x = at[inner], x[inner]
+    n = len(edge)
+    owner = np.concatenate([np.arange(n), at])
+    pos = np.concatenate([start, x])
+    order = np.lexsort((pos, owner))
+    owner, pos = owner[order], pos[order]
+    keep = np.ones(len(owner), dtype=bool)
+    keep[1:] = (owner[1:] != owner[:-1]) | (pos[1:] - pos[:-1] > _EPS_M)
+    owner, pos = owner[keep], pos[keep]
+    nxt = np.append(pos[1:], np.nan)
+    last = np.append(owner[1:] != owner[:-1], True)
+    stop = np.where(last, end[owner], nxt)
+    return owner, pos, stop
+
+
+def _at_station(st_edge: np.ndarray, st_off: np.ndarray, edge: np.ndarray, pos: np.ndarray
+                ) -> np.ndarray:
+    """Whether each position (edge, metres from ``u``) is where a station sits."""
+    from .carriageways import _lex_rank
+
+    out = np.zeros(len(edge), dtype=bool)
+    if len(st_edge) == 0 or len(edge) == 0:
+        return out
+    o = np.lexsort((st_off, st_edge))
+    k_edge, k_off = np.asarray(st_edge)[o], np.asarray(st_off, dtype=float)[o]
+    r = _lex_rank(k_edge, k_off, edge, pos, inclusive=True)
+    for j in (r - 1, r):
+        ok = (j >= 0) & (j < len(k_edge))
+        jj = np.clip(j, 0, len(k_edge) - 1)
+        out |= ok & (k_edge[jj] == edge) & (np.abs(k_off[jj] - pos) <= 2 * _EPS_M)
+    return out
+
+
+def _count_at(iv: Any, edge: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """How many intervals (disjoint within each site and edge) hold each position."""
+    from .carriageways import _lex_rank
+
+    o = np.lexsort((iv.start, iv.edge))
+    began = _lex_rank(iv.edge[o], iv.start[o], edge, pos, inclusive=True)
+    o = np.lexsort((iv.end, iv.edge))
+    ended = _lex_rank(iv.edge[o], iv.end[o], edge, pos, inclusive=False)
+    return began - ended
+
+
+def _point_distances(prep: Any, node_dist: np.ndarray, st_edge: np.ndarray,
+                     st_off: np.ndarray, edge: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """:func:`_point_distance` for many points."""
+    length = prep.length[edge]
+    best = np.minimum(np.where(prep.fwd[edge], node_dist[prep.v[edge]] + length - x, np.inf),
+                      np.where(prep.bwd[edge], node_dist[prep.u[edge]] + x, np.inf))
+    on = np.flatnonzero(np.isin(edge, st_edge))
+    for i in on.tolist():  # few points share an edge with a station
+        best[i] = _point_distance(prep, node_dist, st_edge, st_off, int(edge[i]), float(x[i]))
+    return best
 
 
 def station_sites(stations: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -248,6 +443,103 @@ def station_sites(stations: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, n
     edge_id = stations["edge_id"].to_numpy()[used].astype(np.int64)
     offset_m = stations["offset_m"].to_numpy()[used].astype(float)
     return used, edge_id, offset_m
+
+
+_REACH_UNITS = {"": 1.0, "m": 1.0, "米": 1.0, "公尺": 1.0, "km": 1000.0, "公里": 1000.0,
+                "千米": 1000.0}
+_MINUTE_UNITS = ("min", "mins", "minute", "minutes", "分钟", "分")
+
+
+def parse_reach_m(value: Any, *, speed_kmh: float) -> float | None:
+    """A station's own reach in metres from a cell as people write it.
+
+    A bare number is metres; units: m/米, km/公里/千米, or minutes (min/分钟), which the
+    speed turns into metres. Blank cells give NaN (the rule's limit applies); cells that
+    are not a positive reach give ``None``.
+
+    Examples
+    --------
+    >>> [parse_reach_m(v, speed_kmh=6.0) for v in (800, "800米", "1.2 km", "10分钟", "５００")]
+    [800.0, 800.0, 1200.0, 1000.0, 500.0]
+    >>> parse_reach_m("", speed_kmh=6.0), parse_reach_m("far", speed_kmh=6.0)
+    (nan, None)
+    >>> parse_reach_m(-5, speed_kmh=6.0), parse_reach_m("0米", speed_kmh=6.0)
+    (None, None)
+    """
+    import re
+    import unicodedata
+
+    from ._text import cell_text
+
+    text = unicodedata.normalize("NFKC", cell_text(value)).strip().lower()
+    if not text:
+        return math.nan
+    found = re.fullmatch(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-z\u4e00-\u9fff]*)", text)
+    if found is None:
+        return None
+    number, unit = float(found.group(1)), found.group(2)
+    if unit in _MINUTE_UNITS:
+        metres = number * speed_kmh * 1000.0 / 60.0
+    elif unit in _REACH_UNITS:
+        metres = number * _REACH_UNITS[unit]
+    else:
+        return None
+    return metres if math.isfinite(metres) and metres > 0 else None
+
+
+def station_reach(stations: gpd.GeoDataFrame, rule: CoverageRule) -> gpd.GeoDataFrame:
+    """The stations with each one's own reach from the rule's ``reach_col``.
+
+    Parameters
+    ----------
+    stations
+        Stations (snapped or not) with the column ``rule.reach_col``.
+    rule
+        The rule: its ``reach_col`` names the column, its speed turns minutes into
+        metres, and its limit is the reach of stations without a valid value.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with ``reach_m`` (metres each station reaches) and ``reach_note``
+        ("own": from the column, "rule": blank cell, the rule's limit, or
+        "invalid: VALUE": not a reach, the rule's limit).
+    """
+    col = rule.reach_col
+    if col is None:
+        return stations
+    if col not in stations.columns:
+        shown = ", ".join(str(c) for c in stations.columns if c != "geometry")
+        msg = f"the station file has no column {col!r} for station reaches; columns: {shown}"
+        raise InputError(msg)
+    reach, notes = [], []
+    for value in stations[col].tolist():
+        metres = parse_reach_m(value, speed_kmh=rule.speed_kmh)
+        if metres is None:
+            reach.append(rule.limit_m)
+            notes.append(f"invalid: {_note_text(value)}")
+        elif math.isnan(metres):
+            reach.append(rule.limit_m)
+            notes.append("rule")
+        else:
+            reach.append(metres)
+            notes.append("own")
+    out = stations.copy()
+    out["reach_m"] = np.array(reach, dtype=float)
+    out["reach_note"] = notes
+    bad = sum(n.startswith("invalid") for n in notes)
+    if bad:
+        log.warning("%d station rows have no valid reach in column %s; they take the rule's "
+                    "%.0f m", bad, col, rule.limit_m)
+    return out
+
+
+def _note_text(value: Any) -> str:
+    """A cell's text for a note, cut at 40 characters."""
+    from ._text import cell_text
+
+    text = cell_text(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def station_distances(

@@ -96,6 +96,7 @@ def coverage_map(
     precision: int = 6,
     cluster_threshold: int = 200,
     density: Any = None,
+    rules: Any = None,
 ) -> Any:
     """Draw a coverage result as an interactive Folium map.
 
@@ -136,6 +137,11 @@ def coverage_map(
         Demand weights (:class:`~stationplan.weights.DemandDensity`): a layer (hidden at
         first) colours the demand streets by weight density in four bands of the
         largest density; ``None`` draws none.
+    rules
+        The rules' verdicts (:mod:`stationplan.rules`) as ``(entry, gaps, limit_m)``: the
+        rule's ``summary.json`` entry, its failing streets (gap runs) and its limit; each
+        rule is one layer (hidden at first) of its failing streets, named with its share
+        and verdict. ``None`` draws none.
 
     Returns
     -------
@@ -199,6 +205,9 @@ def coverage_map(
         _line_layer(fmap, text["weights"].format(model=model), "spOther",
                     _weight_features(coverage, density, text, view, lang), precision,
                     show=False)
+
+    if rules:
+        _rule_layers(fmap, rules, text, view, lang)
 
     stations = coverage.stations
     ok = md.existing_stations(stations)
@@ -280,6 +289,19 @@ def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
         groups.append(_line_layer(fmap, name, pane, (feats, styles), view.precision,
                                   attribution=attribution, show=not today))
     return groups
+
+
+def _rule_layers(fmap: Any, rules: Iterable[tuple[Mapping[str, Any], gpd.GeoDataFrame, float]],
+                 text: Mapping[str, str], view: _View, lang: str) -> None:
+    """One layer per rule (:mod:`stationplan.rules`): the streets failing it, hidden at
+    first, named with the rule, its covered share and its verdict."""
+    for entry, gaps, limit in rules:
+        name = entry["name_zh"] if lang == "zh" else entry["name_en"]
+        verdict = text["rule_pass"] if entry["passed"] else text["rule_fail"]
+        label = text["rule_layer"].format(name=name, share=percent_text(entry["covered_share"]),
+                                          verdict=verdict)
+        _line_layer(fmap, label, "spGaps", _gap_features(gaps, limit, text, view, lang),
+                    view.precision, show=False)
 
 
 # --- options ---------------------------------------------------------------------------

@@ -51,6 +51,7 @@ def write_coverage_outputs(
     area: Any = None,
     map_options: MapOptions | None = None,
     density: Any = None,
+    rules: Any = None,
 ) -> dict[str, Path]:
     """Write ``coverage.geojson``, ``stations.geojson``, ``gaps.geojson`` (the gap runs),
     ``gaps.csv`` / ``gaps.xlsx`` (the same runs as a table to print), ``gap_areas.geojson``,
@@ -72,6 +73,9 @@ def write_coverage_outputs(
     density
         Demand weights (:class:`~stationplan.weights.DemandDensity`) for the map's
         weights layer, or ``None``.
+    rules
+        The rules' verdicts for the map's rule layers (see
+        :func:`~stationplan.maps.coverage_map`), or ``None``.
 
     Returns
     -------
@@ -100,6 +104,7 @@ def write_coverage_outputs(
         texts["coverage_map.html"] = coverage_map(
             coverage, gaps, summary=summary, proposals=proposals, before=before,
             plan_summary=plan_summary, area=area, map_options=map_options, density=density,
+            rules=rules,
         ).get_root().render()
     else:
         # summary.json is left as it is: it does not depend on the map.

@@ -17,7 +17,7 @@ import contextlib
 import datetime
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -269,6 +269,11 @@ def run_coverage(
     demand: DemandOptions | str | Path | None = None,
     at: str | datetime.datetime | None = None,
     by_hour: bool = False,
+    rules: str | Sequence[Any] | None = None,
+    dense_area: str | Path | gpd.GeoDataFrame | None = None,
+    districts: str | Path | gpd.GeoDataFrame | None = None,
+    district_col: str | None = None,
+    districts_crs: Any = None,
     on_stage: StageCallback | None = None,
 ) -> CoverageRun:
     """Coverage of a street network by existing stations (``stationplan coverage``).
@@ -315,6 +320,19 @@ def run_coverage(
         Also the exact coverage at each full hour of the day (the day of ``at``, else
         :data:`stationplan.hours.REFERENCE_DAY`, a Wednesday): ``hours.csv`` /
         ``hours.xlsx`` and ``summary.json``'s ``hours.by_hour``.
+    rules
+        Rules to give a verdict on (the command line's ``--rules``): built-in rule ids and
+        rule files, comma-separated ("xinle,acftu-15min,./mine.toml"), or a sequence of
+        them or of :class:`~stationplan.rules.RulePack`. Each runs the exact engine with
+        its own rule on every usable station (opening hours aside); ``summary.json``
+        gets ``rules`` and the map a layer per rule. The headline figures stay the run's
+        ``rule``. Default: none (the outputs are as without rules).
+    dense_area
+        Polygons (a file in any CRS, or a GeoDataFrame) where a rule's stricter
+        ``[dense]`` threshold applies (Shandong's 0.5 km); without it that part of a
+        rule is not checked and its verdict says so.
+    districts, district_col, districts_crs
+        District polygons for the rules' verdicts per district (see :func:`run_plan`).
     on_stage
         Called with each stage's name (:data:`COVERAGE_STAGES`) as it starts.
 
@@ -324,10 +342,15 @@ def run_coverage(
     """
     job = _Job.make(rule, network_options, station_options, map_options, on_stage)
     when = _at(at)  # a bad --at stops the run before anything is loaded
+    packs = _rule_packs(rules)
     stage = job.stage
     paths: dict[str, Path] = {}
     by_hour_table = None
-    with job.output(out, overwrite, network, stations) as folder:
+    verdicts: list[Any] = []
+    with job.output(out, overwrite, network, stations, *_rule_inputs(rules, dense_area),
+                    districts) as folder:
+        districts = _districts(districts, district_col, districts_crs)
+        dense = _dense_area(dense_area, packs)
         net, snapped = job.network_and_stations(network, stations)
         _check_coverage_memory(net, snapped)
         with stage("coverage"):
@@ -341,6 +364,10 @@ def run_coverage(
             summary = _summarize(cov, gaps, density)
             if when is not None or by_hour:
                 summary = _hours_summary(summary, cov, when, by_hour_table)
+            if packs:
+                verdicts = _verdicts(net, snapped, packs, cov if when is None else None,
+                                     dense, districts, run_lang(job.map_options.lang, cov))
+                summary = _rules_summary(summary, verdicts, cov)
         log.info(
             "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d stations used",
             100 * summary["covered_share"], summary["total_m"] / 1000, summary["gap_runs"],
@@ -351,7 +378,8 @@ def run_coverage(
             with stage("write_outputs"):
                 paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
                                                area=net.demand.area,
-                                               map_options=job.map_options, density=density)
+                                               map_options=job.map_options, density=density,
+                                               **_rule_layers(verdicts))
                 if by_hour_table is not None:
                     paths |= _write_hours(folder, by_hour_table,
                                           run_lang(job.map_options.lang, cov))
@@ -582,6 +610,8 @@ def run_report(
     district_col: str | None = None,
     districts_crs: Any = None,
     demand: DemandOptions | str | Path | None = None,
+    rules: str | Sequence[Any] | None = None,
+    dense_area: str | Path | gpd.GeoDataFrame | None = None,
     on_stage: StageCallback | None = None,
 ) -> ReportRun:
     """A planning report with the coverage outputs (``stationplan report``).
@@ -598,6 +628,9 @@ def run_report(
     demand
         Demand weights (see :func:`run_coverage`); the report names the weighted share
         with its model.
+    rules, dense_area
+        Rules to give a verdict on (see :func:`run_coverage`): the report gets a verdict
+        table with each rule's source (and per district with ``districts``).
     on_stage
         Called with each stage's name (:data:`REPORT_STAGES`) as it starts.
 
@@ -610,8 +643,12 @@ def run_report(
     stage = job.stage
     paths: dict[str, Path] = {}
     check = None
-    with job.output(out, overwrite, network, stations, proposals, districts) as folder:
+    packs = _rule_packs(rules)
+    verdicts: list[Any] = []
+    with job.output(out, overwrite, network, stations, proposals, districts,
+                    *_rule_inputs(rules, dense_area)) as folder:
         districts = _districts(districts, district_col, districts_crs)
+        dense = _dense_area(dense_area, packs)
         net, snapped = job.network_and_stations(network, stations)
         _check_coverage_memory(net, snapped)
         with stage("coverage"):
@@ -619,6 +656,10 @@ def run_report(
             cov = compute_coverage(net, snapped, rule=job.rule)
             gaps = find_gaps(cov, lang=run_lang(job.map_options.lang, cov))
             summary = _summarize(cov, gaps, density)
+            if packs:
+                verdicts = _verdicts(net, snapped, packs, cov, dense, districts,
+                                     run_lang(job.map_options.lang, cov))
+                summary = _rules_summary(summary, verdicts, cov)
         if proposals:
             with stage("check"):
                 check = job.check_proposals(net, snapped, proposals, checkopt)
@@ -626,7 +667,8 @@ def run_report(
             with stage("write_outputs"):
                 paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
                                                area=net.demand.area,
-                                               map_options=job.map_options, density=density)
+                                               map_options=job.map_options, density=density,
+                                               **_rule_layers(verdicts))
                 if check is not None:
                     paths |= write_check_outputs(folder, *check, coverage=cov, gaps=gaps,
                                                  overwrite=True, area=net.demand.area,
@@ -640,6 +682,68 @@ def run_report(
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+# --- rules (run_coverage's and run_report's rules; stationplan.rules) ---
+
+def _rule_packs(rules: str | Sequence[Any] | None) -> tuple[Any, ...]:
+    """The rule packs of ``rules`` (checked before anything is loaded), or ()."""
+    if rules is None or (isinstance(rules, str) and not rules.strip()):
+        return ()
+    from .rules import load_rules
+
+    return load_rules(rules)
+
+
+def _rule_inputs(rules: str | Sequence[Any] | None, dense_area: Any) -> list[Any]:
+    """The rule files and the dense-area file among a run's inputs (an output folder must
+    not replace them)."""
+    items = ([r.strip() for r in rules.split(",")] if isinstance(rules, str)
+             else list(rules or ()))
+    files = [r for r in items if isinstance(r, str) and r.lower().endswith(".toml")]
+    return [*files, dense_area]
+
+
+def _dense_area(dense_area: Any, packs: Sequence[Any]) -> gpd.GeoDataFrame | None:
+    """The dense-area polygons (read before the long part of a run), or ``None``."""
+    if dense_area is None:
+        return None
+    if not any(p.dense_radius_m is not None for p in packs):
+        log.warning("--dense-area is used by rules with a dense-area threshold (shandong); "
+                    "none of the rules given has one")
+    if isinstance(dense_area, gpd.GeoDataFrame):
+        return dense_area
+    return read_vector(input_file(dense_area, "--dense-area file"))
+
+
+def _verdicts(net: StreetNetwork, snapped: gpd.GeoDataFrame, packs: Sequence[Any],
+              cov: Coverage | None, dense: gpd.GeoDataFrame | None,
+              districts: gpd.GeoDataFrame | None, lang: str) -> list[Any]:
+    """Each rule's verdict (:func:`stationplan.rules.rule_verdicts`), reusing the run's
+    coverage when a rule's engine rule is the run's."""
+    from .rules import rule_verdicts
+
+    return rule_verdicts(net, snapped, packs, known=() if cov is None else (cov,),
+                         dense_area=dense, districts=districts, lang=lang)
+
+
+def _rules_summary(summary: dict[str, Any], verdicts: Sequence[Any],
+                   cov: Coverage) -> dict[str, Any]:
+    """``summary`` with its ``rules``: each rule's verdict, and whether the headline
+    figures (the run's own rule) are the rule's."""
+    out = dict(summary)
+    out["rules"] = [{**v.summary, "headline": v.rule == cov.rule
+                     and v.summary["covered_m"] == summary["covered_m"]
+                     and v.summary["demand_m"] == summary["total_m"]} for v in verdicts]
+    return out
+
+
+def _rule_layers(verdicts: Sequence[Any]) -> dict[str, Any]:
+    """The map's rule layers as :func:`~stationplan.outputs.write_coverage_outputs` takes
+    them (nothing without rules, so the call is the same as before)."""
+    if not verdicts:
+        return {}
+    return {"rules": [(v.summary, v.gaps, v.coverage.rule.limit_m) for v in verdicts]}
+
 
 # --- opening hours (run_coverage's at / by_hour; stationplan.hours) ---
 

@@ -63,7 +63,7 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
                                       proposed, strict=True)
     ]
     existing = stations[~proposed]
-    return {
+    out: dict[str, Any] = {
         "stationplan_version": __version__,
         "mode": coverage.network.mode.name,
         "mode_description": coverage.network.mode.description,
@@ -108,6 +108,28 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         },
         "warnings": [dict(w) for w in stations.attrs.get("warnings") or []],
     }
+    if "stations_reaching" in pieces:  # k-coverage or per-station reaches
+        out["station_count"] = station_count(pieces, total, coverage.rule.cover)
+    return out
+
+
+def station_count(pieces: Any, total: float, cover: int) -> dict[str, Any]:
+    """How many stations reach the demand street: metres by count, and the share reached by
+    at least 1, 2, ... stations (up to ``cover`` and at least 2).
+
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"stations_reaching": [0, 1, 2, 3], "length_m": [1.0, 2.0, 3.0, 4.0]})
+    >>> station_count(p, 10.0, 2)
+    {'cover': 2, 'by_count_m': {'0': 1.0, '1': 2.0, '2': 3.0, '3': 4.0}, \
+'share_at_least': {'1': 0.9, '2': 0.7}}
+    """
+    n = pieces["stations_reaching"].to_numpy()
+    metres = pieces["length_m"].to_numpy(float)
+    top = int(n.max()) if len(n) else 0
+    by_count = {str(c): round_m(float(metres[n == c].sum())) for c in range(top + 1)}
+    at_least = {str(c): share(float(metres[n >= c].sum()), total)
+                for c in range(1, max(cover, 2) + 1)}
+    return {"cover": cover, "by_count_m": by_count, "share_at_least": at_least}
 
 
 def _gap_row(g: Any) -> dict[str, Any]:

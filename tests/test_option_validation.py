@@ -40,6 +40,8 @@ BAD = {
     "--carriageway-pair-m": (NETWORK, [*NON_NEGATIVE, "201"]),
     # a time to evaluate opening hours at (stationplan.hours.parse_at)
     "--at": (("coverage",), ["25:00", "Sat", "noon", "", "2025-13-01 07:00"]),
+    # rule packs: an unknown rule, a rule twice, a missing file, an empty name
+    "--rules": (("coverage", "report"), ["xinel", "xinle,xinle", "./missing.toml", "", ","]),
     # the rules a new site must meet: the same options in plan and check
     "--min-gain-m": (("plan", "check", "report", "batch"), NON_NEGATIVE),
     "--min-spacing-m": (("plan", "check", "report", "batch"), NON_NEGATIVE),

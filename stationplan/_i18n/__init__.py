@@ -31,6 +31,10 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.title": ("Care-station coverage", "爱心驿站覆盖"),
     "map.streets": ("Streets by distance to a station", "街道（按到最近驿站的距离）"),
     "map.gaps": ("Gaps: streets out of reach", "覆盖空白街道"),
+    "map.rule_layer": ("Rule {name}: {share} covered, {verdict} (failing streets)",
+                       "标准 {name}：覆盖 {share}，{verdict}（未达标街道）"),
+    "map.rule_pass": ("pass", "达标"),
+    "map.rule_fail": ("fail", "未达标"),
     "map.service": ("Service areas", "服务范围"),
     "map.stations": ("Existing stations", "现有驿站"),
     "map.proposals": ("Proposed sites", "拟建站点"),
@@ -188,6 +192,40 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.outside": ("(outside every district)", "（不属于任何街道/社区）"),
     "report.not_covered": ("Not covered", "未覆盖"),
     "report.n_stations": ("Stations", "站点数"),
+    # rules checked (stationplan.rules; summary.json "rules")
+    "report.rules": ("Rules checked", "标准核验"),
+    "report.rules_intro": ("Each rule is checked on its own with the exact engine, on the "
+                           "same streets and stations. The key figures above use this run's "
+                           "own rule (above); {which}",
+                           "每项标准分别用精确计算单独核验，街道与站点相同。上面的主要指标按"
+                           "本次运行自己的覆盖标准计算（见上文）；{which}"),
+    "report.rules_same": ("it is the rule of {rules}.", "与“{rules}”一致。"),
+    "report.rules_other": ("no rule below is the same.", "与下列各项标准均不相同。"),
+    "report.rule_name": ("Rule", "标准"),
+    "report.rule_threshold": ("Threshold", "阈值"),
+    "report.rule_target": ("Target", "目标"),
+    "report.rule_verdict": ("Verdict", "结论"),
+    "report.rule_failing": ("Failing streets", "未达标街道"),
+    "report.rule_source": ("Source", "依据"),
+    "report.rule_pass": ("✔ pass", "✔ 达标"),
+    "report.rule_fail": ("✘ fail", "✘ 未达标"),
+    "report.rule_runs": ("runs", "段"),
+    "report.target_document": ("(the document's)", "（文件规定）"),
+    "report.target_stationplan": ("(stationplan's)", "（stationplan 默认）"),
+    "report.rules_targets": ("Targets marked “stationplan's” are not in the source, which "
+                             "gives no share to reach: they are stationplan's default, 100 % "
+                             "of the streets to serve.",
+                             "标注“stationplan 默认”的目标不见于依据文件（文件未规定应达到的"
+                             "比例），为 stationplan 的默认值：应覆盖街道的 100%。"),
+    "report.rules_dense": ("{rule}: the stricter threshold inside dense areas is not checked "
+                           "(give the dense area with --dense-area).",
+                           "{rule}：人员密集区内更严的阈值未检查"
+                           "（请用 --dense-area 给出密集区）。"),
+    "report.rules_by_district": ("Rules by district", "各街道（社区）标准核验"),
+    "report.rules_notes": ("What each source says and how the rule reads it",
+                           "各标准依据的条文及其解读"),
+    "report.rule_clause": ("The source says", "依据条文"),
+    "report.rule_reading": ("How stationplan reads it", "stationplan 的解读"),
     "report.gaps": ("Largest gaps", "最大的覆盖缺口"),
     "report.gaps_intro": ("Uncovered stretches of one street, between the cross streets at "
                           "their ends, longest first; the farthest point's distance to the "

@@ -146,6 +146,12 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "高德标注表：%d 个站点（共 %d 个）的状态属于 %s",
     "coverage at %.0f m: %.1f of %.1f km of demand streets covered (%.1f %%) by %d stations":
         "%.0f 米覆盖：应覆盖街道 %.1f 公里（共 %.1f 公里）已覆盖（%.1f %%），站点 %d 个",
+    # k-coverage and per-station reaches (stationplan.coverage)
+    "coverage by at least %d stations at %.0f m: %.1f of %.1f km of demand streets (%.1f %%), "
+    "%d stations": "至少 %d 个站点覆盖（%.0f 米）：应覆盖街道 %.1f 公里（共 %.1f 公里）"
+                   "（%.1f %%），站点 %d 个",
+    "%d station rows have no valid reach in column %s; they take the rule's %.0f m":
+        "%d 行站点在 %s 列没有有效的服务半径；按规则的 %.0f 米计",
     "exact siting model: %d pieces, %d sites, %d pairs":
         "精确选址模型：%d 个路段片，%d 个站点，%d 对",
     "coverage sets: %d sites x %d units, %d pairs": "覆盖集合：%d 个站点 × %d 个单元，%d 对",
@@ -180,6 +186,10 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "are the engine's":
         "选址模型（%s）算得覆盖 %.1f 米，覆盖引擎算得 %.1f 米；给出的数字以覆盖引擎为准",
     "districts %s: %d polygons named by column %r": "街道（社区）%s：%d 个多边形，名称取自列 %r",
+    "rule %s: %.1f %% of %.1f km covered, target %.0f %%: %s":
+        "标准 %s：%.1f%%（共 %.1f 公里）已覆盖，目标 %.0f%%：%s",
+    "--dense-area is used by rules with a dense-area threshold (shandong); none of the rules "
+    "given has one": "--dense-area 只用于有密集区阈值的标准（shandong）；所给标准均没有",
     "wrote the report to %s": "已写出报告 %s",
     "siting: %d new sites, coverage %.1f %% -> %.1f %% of %.1f km (%s model; %s)":
         "选址：新增 %d 个站点，覆盖率 %.1f %% → %.1f %%（共 %.1f 公里；%s模型；%s）",
@@ -374,6 +384,16 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "--max-minutes": "出行时间上限，分钟，> 0（默认 %(default)s）；两个上限都要满足",
     "--speed-kmh": "计算时间上限用的速度，公里/小时，> 0（默认：步行 6，自行车 15，电动车 20）",
     "--no-time-limit": "只用距离上限",
+    "--cover": "一段街道至少要有几个站点覆盖才算覆盖，整数 >= 1（默认 %(default)s；2 即交叉覆盖）",
+    "--rules": "要核验的标准，逗号分隔：内置 xinle、acftu-15min、shandong、gb50180-5、gb50180-10、"
+               "gb50180-15，或自定义的 .toml 标准文件（如 xinle,acftu-15min,./mine.toml）；"
+               "主要指标仍按本次运行的覆盖标准",
+    "--dense-area": "人员密集区多边形（任意坐标系），标准中更严的密集区阈值在此适用"
+                    "（shandong：0.5 公里）；不给出则该部分不检查",
+    "group.rules": "标准核验",
+    "group.rules.description": "按标准（规则包）给出达标结论",
+    "--station-radius-col": "站点文件中给出每个站点自己服务半径的列（如 服务半径）：米，或带单位"
+                            "（800米、1.2公里、10分钟）；空白或无效的按规则上限计",
     "--max-snap-m": "距所有街道超过此米数（> 0）的站点不参与计算（默认 %(default)s）",
     "--lang": "输出语言：zh 中文、en 英文（默认：站点文件或地名为中文时用中文）",
     "--basemap": "底图：osm、carto（浅色）、tianditu（需 --tianditu-key）或 gaode（高德，"

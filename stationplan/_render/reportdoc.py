@@ -114,6 +114,8 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     blocks += _by_class(s, t, lang)
     if data.get("districts"):
         blocks += _districts(data["districts"], t)
+    if s.get("rules"):
+        blocks += _rules(s["rules"], t, lang)
     blocks += _gaps(data["largest_gaps"], t, lang, data.get("gap_areas") or ())
     blocks += _audit(data["service_audit"], t, lang)
     blocks += _sole(data["sole_coverage"], t, with_kind=bool(data.get("plan_summary")))
@@ -249,6 +251,113 @@ def _districts(d, t) -> list[Block]:
     return [("h2", [t["by_district"]]),
             ("table", [t["district"], t["to_serve"], t["covered"], t["share"], t["not_covered"],
                        t["n_stations"]], rows)]
+
+
+def _rules(rules: Sequence[Mapping[str, Any]], t: Mapping[str, str], lang: str
+           ) -> list[Block]:
+    """The rules checked (``summary.json`` ``rules``): one verdict table with each rule's
+    source, which rule the key figures are, notes, and the verdicts per district."""
+    src = "summary.json"
+    same = [r["name_zh"] if lang == "zh" else r["name_en"] for r in rules if r.get("headline")]
+    which = (t["rules_same"].format(rules="、".join(same) if lang == "zh" else "; ".join(same))
+             if same else t["rules_other"])
+    rows = []
+    for i, r in enumerate(rules):
+        key: tuple[str | int, ...] = ("rules", i)
+        name = r["name_zh"] if lang == "zh" else r["name_en"]
+        failing: list[Part] = [Num(r["gap_m"], src, (*key, "gap_m"), "m"), " · ",
+                               Num(r["gap_runs"], src, (*key, "gap_runs"), "count"), " ",
+                               t["rule_runs"]]
+        streets = _names(list(dict.fromkeys(f["street"] for f in r["failing_streets"]))[:3])
+        if streets:
+            failing += [" (", streets, " …)" if r["gap_runs"] > 3 else ")"]
+        rows.append([
+            f"{name} [{r['id']}]",
+            threshold_text(r, lang),
+            Num(r["covered_share"], src, (*key, "covered_share"), "share"),
+            [Num(r["target_share"], src, (*key, "target_share"), "share"),
+             "" if lang == "zh" else " ", t[f"target_{r['target_from']}"]],
+            t["rule_pass"] if r["passed"] else t["rule_fail"],
+            failing,
+            source_text(r["source"]),
+        ])
+    out: list[Block] = [
+        ("h2", [t["rules"]]),
+        ("p", [t["rules_intro"].format(which=which)]),
+        ("table", [t["rule_name"], t["rule_threshold"], t["share"], t["rule_target"],
+                   t["rule_verdict"], t["rule_failing"], t["rule_source"]], rows)]
+    if any(r["target_from"] == "stationplan" for r in rules):
+        out.append(("p", [t["rules_targets"]]))
+    for r in rules:
+        if r.get("dense_area_checked") is False:
+            out.append(("p", [t["rules_dense"].format(rule=r["id"])]))
+    notes = [[r["id"], r["source"].get("clause") or "–",
+              (r["notes_zh"] if lang == "zh" else r["notes_en"]) or "–"] for r in rules]
+    out += [("h3", [t["rules_notes"]]),
+            ("table", [t["rule_name"], t["rule_clause"], t["rule_reading"]], notes)]
+    if any(r.get("districts") for r in rules):
+        names = [d["district"] for d in next(r["districts"] for r in rules if r.get("districts"))]
+        table = []
+        for j, name in enumerate(names):
+            row: list[Any] = [name]
+            for i, r in enumerate(rules):
+                d = (r.get("districts") or [None] * len(names))[j]
+                if d is None:
+                    row.append("–")
+                    continue
+                verdict = ("" if d["passed"] is None
+                           else " " + (t["rule_pass"] if d["passed"] else t["rule_fail"]))
+                row.append([Num(d["covered_share"], src,
+                                ("rules", i, "districts", j, "covered_share"), "share"),
+                            verdict])
+            table.append(row)
+        out += [("h3", [t["rules_by_district"]]),
+                ("table", [t["district"], *(r["id"] for r in rules)], table)]
+    return out
+
+
+def threshold_text(entry: Mapping[str, Any], lang: str) -> str:
+    """A rule's thresholds in words, from its ``summary.json`` entry.
+
+    >>> e = {"radius_m": 1000.0, "spacing_m": None, "cover": 2, "dense_radius_m": None,
+    ...      "dense_spacing_m": None, "road_classes": None,
+    ...      "rule": {"max_minutes": 15.0, "speed_kmh": 6.0, "limit_m": 1000.0}}
+    >>> threshold_text(e, "en")
+    '1,000 m; 15 min at 6 km/h; ≥ 2 stations'
+    >>> threshold_text(e, "zh")
+    '1,000 米；15 分钟（6 公里/小时）；≥ 2 个站点'
+    """
+    zh = lang == "zh"
+    parts = []
+    if entry.get("spacing_m"):
+        parts.append(f"{'间隔' if zh else 'spacing'} {entry['spacing_m']:,.0f} "
+                     f"{'米' if zh else 'm'} → {entry['radius_m']:,.0f} {'米' if zh else 'm'}")
+    elif entry.get("radius_m"):
+        parts.append(f"{entry['radius_m']:,.0f} {'米' if zh else 'm'}")
+    r = entry["rule"]
+    if r.get("max_minutes"):
+        parts.append(f"{r['max_minutes']:g} 分钟（{r['speed_kmh']:g} 公里/小时）" if zh
+                     else f"{r['max_minutes']:g} min at {r['speed_kmh']:g} km/h")
+    if entry.get("cover", 1) > 1:
+        parts.append(f"≥ {entry['cover']} 个站点" if zh else f"≥ {entry['cover']} stations")
+    if entry.get("dense_radius_m"):
+        d = entry["dense_radius_m"]
+        parts.append(f"密集区 {d:,.0f} 米" if zh else f"{d:,.0f} m in the dense area")
+    if entry.get("road_classes"):
+        parts.append(("道路：" if zh else "roads: ") + ", ".join(entry["road_classes"]))
+    return ("；" if zh else "; ").join(parts)
+
+
+def source_text(source: Mapping[str, Any]) -> str:
+    """A rule's source in one line: title, issuer, year, URL (the clause is in the notes).
+
+    >>> source_text({"title": "T", "issuer": "I", "year": 2023})
+    'T — I, 2023'
+    """
+    head = " — ".join(str(source[k]) for k in ("title", "issuer") if source.get(k))
+    tail = [str(source[k]) for k in ("year", "url") if source.get(k)]
+    return ", ".join([head, *tail]) if tail else head
+
 
 
 def _gaps(gaps, t, lang, areas=()) -> list[Block]:

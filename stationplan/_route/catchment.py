@@ -55,7 +55,7 @@ def site_intervals(
     edge_id: np.ndarray,
     offset_m: np.ndarray,
     *,
-    limit_m: float,
+    limit_m: float | np.ndarray,
     batch_entries: int = 20_000_000,
     progress: Callable[[int, int], None] | None = None,
 ) -> Intervals:
@@ -68,7 +68,8 @@ def site_intervals(
     edge_id, offset_m
         Each site's edge row and offset from the edge's ``u`` end.
     limit_m
-        Coverage limit in metres.
+        Coverage limit in metres: one for all sites, or one per site (each site's own
+        reach; the searches run to the largest).
     batch_entries
         Size of one dense block of search results (sites x nodes); bounds memory.
     progress
@@ -82,6 +83,8 @@ def site_intervals(
     edge_id = np.asarray(edge_id, dtype=np.int64)
     offset_m = np.asarray(offset_m, dtype=float)
     n, k = len(network.nodes), len(edge_id)
+    per_site = np.broadcast_to(np.asarray(limit_m, dtype=float), (k,))
+    search_m = float(per_site.max()) if k else float(np.max(limit_m))
     e = network.edges
     u, v = e["u"].to_numpy(), e["v"].to_numpy()
     length = e["length_m"].to_numpy()
@@ -92,11 +95,12 @@ def site_intervals(
     parts = []
     if k:
         graph = _graph.site_graph(network, edge_id, offset_m)
-        for lo, hi, block in _search.distance_blocks(graph, n + np.arange(k), limit_m=limit_m,
+        for lo, hi, block in _search.distance_blocks(graph, n + np.arange(k), limit_m=search_m,
                                                     block_entries=batch_entries):
             dist = block[:, :n]
             site, node = np.nonzero(np.isfinite(dist))
-            rest = limit_m - dist[site, node]
+            rest = per_site[site + lo] - dist[site, node]
+            site, node, rest = site[rest >= 0], node[rest >= 0], rest[rest >= 0]
             s, ed, r = _expand(by_u, node, site + lo, rest)
             parts.append((s, ed, np.zeros(len(ed)), np.minimum(length[ed], r)))
             s, ed, r = _expand(by_v, node, site + lo, rest)
@@ -104,8 +108,9 @@ def site_intervals(
             if progress is not None:
                 progress(hi, k)
         # The site's own edge, reached directly.
-        own_lo = np.where(fwd[edge_id], np.maximum(0.0, offset_m - limit_m), offset_m)
-        own_hi = np.where(bwd[edge_id], np.minimum(length[edge_id], offset_m + limit_m), offset_m)
+        own_lo = np.where(fwd[edge_id], np.maximum(0.0, offset_m - per_site), offset_m)
+        own_hi = np.where(bwd[edge_id], np.minimum(length[edge_id], offset_m + per_site),
+                          offset_m)
         parts.append((np.arange(k), edge_id, own_lo, own_hi))
     site = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
     edge = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)

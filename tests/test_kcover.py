@@ -1,0 +1,252 @@
+"""k-coverage (how many stations reach each street piece) and per-station reaches:
+paper values on hand networks, and an independent networkx check on a real extract
+(one Dijkstra per station, never a multi-source search)."""
+
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from handnet import HAND_CRS, X0, Y0, hand_lonlat, shared_osm
+
+import stationplan as sp
+
+RULE = {"radius_m": 500.0, "max_minutes": None}
+
+
+def _line_net(xs):
+    """A straight two-way street along y=0 through the given x positions (metres)."""
+    g = nx.MultiDiGraph(crs=HAND_CRS)
+    for i, x in enumerate(xs):
+        g.add_node(i, x=X0 + x, y=Y0)
+    for i, (a, b) in enumerate(itertools.pairwise(xs)):
+        for s, t in ((i, i + 1), (i + 1, i)):
+            g.add_edge(s, t, osmid=100 + i, highway="residential", length=b - a, name="街")
+    return sp.network_from_graph(g)
+
+
+def _stations(tmp_path, xs, reach=None):
+    rows = []
+    for i, x in enumerate(xs):
+        lon, lat = hand_lonlat(x, 0)
+        row = {"name": f"S{i + 1}", "lng": lon, "lat": lat}
+        if reach is not None:
+            row["服务半径"] = reach[i]
+        rows.append(row)
+    path = tmp_path / "stations.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def _table(cov):
+    p = cov.pieces
+    return [(round(a, 2), round(b, 2), int(n), st) for a, b, n, st in
+            zip(p["start_m"], p["end_m"], p["stations_reaching"], p["status"], strict=True)]
+
+
+def test_two_stations_on_a_straight_street_paper_values(tmp_path):
+    # A 2 km street, stations at 600 m and 1000 m, 500 m each way: S1 reaches 100-1100,
+    # S2 500-1500. Two stations reach 500-1100 (600 m); the nearest station changes at
+    # 800 m, and pieces are cut at each station.
+    net = _line_net([0, 2000])
+    st = sp.snap_stations(net, sp.read_stations(_stations(tmp_path, [600, 1000])))
+    cov = sp.compute_coverage(net, st, rule=sp.CoverageRule(**RULE, cover=2))
+    assert _table(cov) == [
+        (0, 100, 0, "gap"), (100, 500, 1, "gap"), (500, 600, 2, "covered"),
+        (600, 800, 2, "covered"), (800, 1000, 2, "covered"), (1000, 1100, 2, "covered"),
+        (1100, 1500, 1, "gap"), (1500, 2000, 0, "gap"),
+    ]
+    assert cov.covered_m == pytest.approx(600, abs=1e-3)
+    assert cov.gap_m == pytest.approx(1400, abs=1e-3)
+    name = dict(zip(cov.stations["station_id"], cov.stations["name"], strict=True))
+    assert [name[s] for s in cov.pieces["station_id"][2:6]] == ["S1", "S1", "S2", "S2"]
+    # the same stations at cover=1 give the nearest-station coverage, 100-1500
+    one = sp.compute_coverage(net, st, rule=sp.CoverageRule(**RULE))
+    assert one.covered_m == pytest.approx(1400, abs=1e-3)
+    assert "stations_reaching" not in one.pieces  # cover=1: today's columns only
+
+
+def test_count_crosses_nodes_and_counts_a_station_once(tmp_path):
+    # Street 0-400-1200 (two edges), stations at 100 and 1000, 500 m: S1 reaches 0-600,
+    # S2 500-1200 (the node at 400 is 600 m from S2). Both: 500-600, cut at 550 where
+    # the nearest station changes.
+    net = _line_net([0, 400, 1200])
+    st = sp.snap_stations(net, sp.read_stations(_stations(tmp_path, [100, 1000])))
+    cov = sp.compute_coverage(net, st, rule=sp.CoverageRule(**RULE, cover=2))
+    p = cov.pieces
+    two = p[p["stations_reaching"] == 2]
+    assert two["edge_id"].tolist() == [1, 1]
+    assert two["start_m"].tolist() == pytest.approx([100, 150], abs=1e-3)
+    assert two["end_m"].tolist() == pytest.approx([150, 200], abs=1e-3)
+    assert cov.covered_m == pytest.approx(100, abs=1e-3)
+    assert p.loc[p["stations_reaching"] == 1, "length_m"].sum() == pytest.approx(1100, abs=1e-3)
+
+
+def test_loop_reaches_count_a_station_once(tmp_path):
+    # A ring of 4 x 100 m around one station: every point is reached both ways round,
+    # but by one station: the count is 1 everywhere, so cover=2 finds nothing covered.
+    g = nx.MultiDiGraph(crs=HAND_CRS)
+    corners = [(0, 0), (100, 0), (100, 100), (0, 100)]
+    for i, (x, y) in enumerate(corners):
+        g.add_node(i, x=X0 + x, y=Y0 + y)
+    for i in range(4):
+        j = (i + 1) % 4
+        for s, t in ((i, j), (j, i)):
+            g.add_edge(s, t, osmid=200 + i, highway="residential", length=100.0, name="环")
+    net = sp.network_from_graph(g)
+    lon, lat = hand_lonlat(50, 0)
+    path = tmp_path / "s.csv"
+    path.write_text(f"name,lng,lat\nS1,{lon},{lat}\n", encoding="utf-8")
+    st = sp.snap_stations(net, sp.read_stations(path))
+    cov = sp.compute_coverage(net, st, rule=sp.CoverageRule(**RULE, cover=2))
+    assert set(cov.pieces["stations_reaching"]) == {1}
+    assert cov.covered_m == 0
+
+
+def test_per_station_reach_paper_values(tmp_path):
+    # S1 at 600 m reaches 800 m (its own 服务半径): 0-1400; S2 at 1000 m has no valid value
+    # ("x") and takes the rule's 500 m: 500-1500. S3 at 1900 m reaches 5 minutes' walk at
+    # 6 km/h = 500 m: 1400-2000 (the street ends). S2 and S3 are equally near at 1450.
+    net = _line_net([0, 2000])
+    st = sp.snap_stations(net, sp.read_stations(
+        _stations(tmp_path, [600, 1000, 1900], ["800米", "x", "5分钟"])))
+    rule = sp.CoverageRule(radius_m=500.0, max_minutes=None, speed_kmh=6.0, reach_col="服务半径")
+    cov = sp.compute_coverage(net, st, rule=rule)
+    assert cov.stations["reach_m"].tolist() == pytest.approx([800, 500, 500])
+    assert cov.stations["reach_note"].tolist() == ["own", "invalid: x", "own"]
+    assert _table(cov) == [
+        (0, 500, 1, "covered"), (500, 600, 2, "covered"), (600, 800, 2, "covered"),
+        (800, 1000, 2, "covered"), (1000, 1450, 2, "covered"), (1450, 1500, 2, "covered"),
+        (1500, 1900, 1, "covered"), (1900, 2000, 1, "covered"),
+    ]  # no cut at 1400: S1's reach ends where S3's begins, the count stays 2
+    assert cov.covered_m == pytest.approx(2000, abs=1e-3)
+    two = sp.compute_coverage(net, st, rule=sp.CoverageRule(
+        radius_m=500.0, max_minutes=None, reach_col="服务半径", cover=2))
+    assert two.covered_m == pytest.approx(1000, abs=1e-3)  # 500-1500
+
+
+def test_reach_beats_the_rule_for_far_points(tmp_path):
+    # The nearest station (S1, reach 100 m) does not reach 300 m; S2 farther away does.
+    net = _line_net([0, 2000])
+    st = sp.snap_stations(net, sp.read_stations(_stations(tmp_path, [400, 1000], [100, 800])))
+    rule = sp.CoverageRule(radius_m=500.0, max_minutes=None, reach_col="服务半径")
+    cov = sp.compute_coverage(net, st, rule=rule)
+    # S1: 300-500; S2: 200-1800; covered 200-1800
+    assert cov.covered_m == pytest.approx(1600, abs=1e-3)
+    p = cov.pieces
+    at = p[(p["start_m"] < 250) & (p["end_m"] > 250)].iloc[0]
+    assert at["status"] == "covered" and at["stations_reaching"] == 1
+    assert at["dist_m"] <= 150  # the nearest station is S1, which does not reach it
+
+
+def test_missing_reach_column_is_one_line_error(tmp_path):
+    net = _line_net([0, 2000])
+    st = sp.snap_stations(net, sp.read_stations(_stations(tmp_path, [600])))
+    with pytest.raises(sp.InputError, match="no column '半径'"):
+        sp.compute_coverage(net, st, rule=sp.CoverageRule(**RULE, reach_col="半径"))
+
+
+@pytest.mark.parametrize("cover", [0, 1.5, True])
+def test_cover_must_be_a_whole_number(cover):
+    with pytest.raises(sp.InputError, match="cover must be a whole number"):
+        sp.CoverageRule(cover=cover)
+
+
+# --- independent check on a real extract ------------------------------------------------
+
+def _random_stations(net, n, seed, tmp_path, reach=None):
+    rng = np.random.default_rng(seed)
+    edges = rng.integers(0, len(net.edges), n)
+    lines = net.edges.geometry.to_numpy()[edges]
+    pts = shapely.line_interpolate_point(lines, rng.random(n), normalized=True)
+    import geopandas as gpd
+
+    lonlat = gpd.GeoSeries(pts, crs=net.crs).to_crs(4326)
+    frame = pd.DataFrame({"name": [f"s{i}" for i in range(n)], "lng": lonlat.x, "lat": lonlat.y})
+    if reach is not None:
+        frame["reach"] = reach
+    path = tmp_path / "stations.csv"
+    frame.to_csv(path, index=False, float_format="%.9f")
+    return path
+
+
+def _per_station_counts(net, stations, reach, point_edge, point_m):
+    """For each point, the stations whose own reach holds it: one networkx Dijkstra per
+    station on the street graph with every station inserted as a node."""
+    e = net.edges
+    ok = stations[stations["status"] == "ok"]
+    by_edge = {}
+    names = []
+    for sid, edge, off in zip(ok["station_id"], ok["edge_id"], ok["offset_m"], strict=True):
+        by_edge.setdefault(int(edge), []).append((float(off), f"st:{sid}"))
+        names.append(f"st:{sid}")
+    g = nx.DiGraph()
+    seg_of = {}  # edge -> [(o1, o2, a, b)]
+    for i, row in enumerate(e.itertuples()):
+        chain = [(0.0, row.u), *sorted(by_edge.get(i, [])), (row.length_m, row.v)]
+        for (o1, a), (o2, b) in itertools.pairwise(chain):
+            seg_of.setdefault(i, []).append((o1, o2, a, b))
+            for tail, head, allowed in ((b, a, row.fwd), (a, b, row.bwd)):  # reversed arcs
+                w = o2 - o1
+                if allowed and (not g.has_edge(tail, head) or g[tail][head]["w"] > w):
+                    g.add_edge(tail, head, w=w)
+    dist = [nx.single_source_dijkstra_path_length(g, s, cutoff=r, weight="w")
+            for s, r in zip(names, reach, strict=True)]
+    fwd, bwd = e["fwd"].to_numpy(bool), e["bwd"].to_numpy(bool)
+    counts = np.zeros(len(point_edge), dtype=int)
+    unsure = np.zeros(len(point_edge), dtype=bool)
+    for j, (k, x) in enumerate(zip(point_edge.tolist(), point_m.tolist(), strict=True)):
+        o1, o2, a, b = next(s for s in seg_of[k] if s[0] <= x <= s[1])
+        for d, r in zip(dist, reach, strict=True):
+            best = min((x - o1) + d.get(a, np.inf) if bwd[k] else np.inf,
+                       (o2 - x) + d.get(b, np.inf) if fwd[k] else np.inf)
+            counts[j] += best <= r
+            unsure[j] |= abs(best - r) < 0.01
+    return counts, unsure
+
+
+def _engine_count(cov, point_edge, point_m):
+    p = cov.pieces
+    e, a, b = p["edge_id"].to_numpy(), p["start_m"].to_numpy(), p["end_m"].to_numpy()
+    n = p["stations_reaching"].to_numpy()
+    out = np.empty(len(point_edge), dtype=int)
+    for j, (k, x) in enumerate(zip(point_edge.tolist(), point_m.tolist(), strict=True)):
+        hit = np.flatnonzero((e == k) & (a <= x) & (x <= b))
+        out[j] = n[hit[0]]
+    return out
+
+
+@pytest.mark.parametrize("own_reach", [False, True], ids=["rule-reach", "own-reach"])
+def test_guixi_counts_match_networkx_per_station(own_reach, tmp_path):
+    net = sp.load_network(shared_osm("guixi_county_city.osm.bz2"), mode="walk",
+                          roads=sp.RoadClasses(), pair_carriageways_m=0)
+    n = 40
+    rng = np.random.default_rng(3)
+    reach_m = rng.choice([300.0, 500.0, 800.0], n) if own_reach else None
+    st = sp.snap_stations(net, sp.read_stations(
+        _random_stations(net, n, 11, tmp_path, None if reach_m is None else reach_m)))
+    assert (st["status"] == "ok").all()
+    rule = sp.CoverageRule(radius_m=500.0, max_minutes=None, cover=2,
+                           reach_col="reach" if own_reach else None)
+    cov = sp.compute_coverage(net, st, rule=rule)
+    reach = reach_m if own_reach else np.full(n, 500.0)
+    # sample points: 7 per edge at fixed fractions, and every piece's midpoint
+    length = net.edges["length_m"].to_numpy()
+    frac = np.array([0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0])
+    pe = np.concatenate([np.repeat(np.arange(len(length)), len(frac)),
+                         cov.pieces["edge_id"].to_numpy()])
+    pm = np.concatenate([np.tile(frac, len(length)) * np.repeat(length, len(frac)),
+                         ((cov.pieces["start_m"] + cov.pieces["end_m"]) / 2).to_numpy()])
+    ref, unsure = _per_station_counts(net, st, reach, pe, pm)
+    mine = _engine_count(cov, pe, pm)
+    sure = ~unsure
+    assert sure.mean() > 0.95
+    assert np.array_equal(mine[sure], ref[sure])
+    assert (ref >= 2).sum() > 50 and (ref == 1).sum() > 50  # the check has something to check
+    # covered means reached by at least two stations
+    assert np.array_equal((cov.pieces["status"] == "covered").to_numpy(),
+                          cov.pieces["stations_reaching"].to_numpy() >= 2)
