@@ -583,7 +583,7 @@ def _add_rule_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_count_options(p: argparse.ArgumentParser) -> None:
-    """k-coverage and per-station reaches (coverage and report)."""
+    """k-coverage and per-station reaches (coverage, plan and report)."""
     p.add_argument("--cover", type=_number("cover"), default=1,
                    help="stations that must reach a street for it to count as covered, a "
                         "whole number >= 1 (default %(default)s; 2: cross-coverage)")
@@ -875,6 +875,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     g.add_argument("--seed", type=_number("seed"), default=opt.SEED,
                    help=f"seed of the local search, a whole number >= 0 (default {opt.SEED})")
     _add_rule_options(plan)
+    _add_count_options(plan)
     _add_map_options(plan)
     _add_network_options(plan)
     _add_station_options(plan)

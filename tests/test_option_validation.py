@@ -24,6 +24,7 @@ from stationplan.siting import plan_sites
 
 RULE = ("coverage", "plan", "check", "report", "demo", "batch")
 NETWORK = ("coverage", "network", "plan", "check", "report")
+COUNT = ("coverage", "plan", "report")  # --cover: k-coverage
 BENCHMARK = ("plan", "check", "report")  # --candidate-spacing-m, --time-limit-s, --weights
 POSITIVE = ["nan", "inf", "-inf", "-1", "0", "-0", "abc", "", "1e999"]
 NON_NEGATIVE = ["nan", "inf", "-inf", "-1", "-0.5", "abc", ""]
@@ -50,6 +51,7 @@ BAD = {
     "--seed": (("plan",), ["-1", "1.5", "1e3", "nan", "inf", "abc", ""]),
     "--halo-m": (("partition",), POSITIVE),
     "--workers": (("batch",), AT_LEAST_ONE),
+    "--cover": (COUNT, ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--new-sites": (("plan",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--target": (("plan",), ["nan%", "150%", "-5%", "0", "0%", "101", "inf", "-0.5", "abc",
                              "%"]),
