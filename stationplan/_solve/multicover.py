@@ -198,7 +198,7 @@ def solve(inst: MultiInstance, start: list[int], *, time_limit_s: float = 20.0
     if m == 0:  # nothing left that candidates can bring to the cover
         return _cert([] if minimize else start, 0.0 if minimize else start_value,
                      0.0, "none", "milp", 0.0, t0)
-    a = csr_array(inst.cover, dtype=float)
+    a = inst.cover.tocsr().astype(float)
     rows = [hstack([a, -diags_array(inst.need.astype(float))])]
     lo, hi = [np.zeros(m)], [np.full(m, np.inf)]
     if minimize:
@@ -225,14 +225,14 @@ def solve(inst: MultiInstance, start: list[int], *, time_limit_s: float = 20.0
             hi.append(np.ones(e))
     cons = LinearConstraint(vstack(rows, format="csr"), np.concatenate(lo), np.concatenate(hi))
     # the LP relaxation: a bound that holds even when the MILP finds nothing in time
-    lp = milp(c, constraints=cons, bounds=Bounds(0, 1), integrality=np.zeros(n + m))
+    lp = milp(c, constraints=cons, bounds=Bounds(0, 1), integrality=np.zeros(n + m, dtype=np.int64))
     lp_bound = None
     if lp.status == 0:
         lp_bound = float(lp.fun) if minimize else -float(lp.fun)
         if minimize:
             lp_bound = float(np.ceil(lp_bound - 1e-6))
     left = max(1.0, time_limit_s - (time.perf_counter() - t0))
-    res = milp(c, constraints=cons, bounds=Bounds(0, 1), integrality=np.ones(n + m),
+    res = milp(c, constraints=cons, bounds=Bounds(0, 1), integrality=np.ones(n + m, dtype=np.int64),
                options={"time_limit": left, "presolve": True})
     chosen, value, method = list(start), start_value, "greedy"
     bound, proof = lp_bound, "lp" if lp_bound is not None else "none"
