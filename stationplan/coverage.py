@@ -534,6 +534,22 @@ def station_reach(stations: gpd.GeoDataFrame, rule: CoverageRule) -> gpd.GeoData
     return out
 
 
+def reach_limits(stations: gpd.GeoDataFrame, rule: CoverageRule) -> np.ndarray | float:
+    """How far each of ``stations`` reaches (:func:`station_reach`), or the rule's limit
+    for all when the rule names no reach column: the ``limit_m`` of the catchment
+    searches (:func:`stationplan._route.catchment.site_intervals`).
+
+    >>> import pandas as pd
+    >>> reach_limits(pd.DataFrame({"r": ["1km", ""]}), CoverageRule(reach_col="r")).tolist()
+    [1000.0, 500.0]
+    >>> reach_limits(pd.DataFrame({"r": [1]}), CoverageRule())
+    500.0
+    """
+    if rule.reach_col is None:
+        return rule.limit_m
+    return station_reach(stations, rule)["reach_m"].to_numpy(float)
+
+
 def _note_text(value: Any) -> str:
     """A cell's text for a note, cut at 40 characters."""
     from ._text import cell_text

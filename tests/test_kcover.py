@@ -250,3 +250,41 @@ def test_guixi_counts_match_networkx_per_station(own_reach, tmp_path):
     # covered means reached by at least two stations
     assert np.array_equal((cov.pieces["status"] == "covered").to_numpy(),
                           cov.pieces["stations_reaching"].to_numpy() >= 2)
+
+
+# --- per-station reaches in check and siting ---------------------------------------------
+
+def test_check_counts_an_existing_station_with_its_own_reach(tmp_path):
+    # S1 at 600 m reaches 800 m: 0-1400. A proposal at 1300 m (500 m: 800-1800) adds
+    # 1400-1800 = 400 m; with the rule's 500 m for S1 (100-1100) it would add 700 m.
+    net = _line_net([0, 2000])
+    st = sp.snap_stations(net, sp.read_stations(_stations(tmp_path, [600], ["800"])))
+    (tmp_path / "p").mkdir()
+    props = sp.read_stations(_stations(tmp_path / "p", [1300]))
+    own = sp.CoverageRule(radius_m=500.0, max_minutes=None, reach_col="服务半径")
+    checked = sp.check_sites(net, st, props, rule=own, min_spacing_m=0)
+    assert checked["gain_m"].tolist() == pytest.approx([400.0], abs=1e-3)
+    plain = sp.check_sites(net, st, props, rule=sp.CoverageRule(**RULE), min_spacing_m=0)
+    assert plain["gain_m"].tolist() == pytest.approx([700.0], abs=1e-3)
+
+
+def test_plan_uses_the_existing_stations_own_reach(tmp_path):
+    # Candidates at 100 m and 1500 m. S1 (at 600 m) reaching 800 m leaves 1400-2000, which
+    # the candidate at 1500 m covers alone: one site for 100 %. At the rule's 500 m S1
+    # leaves 0-100 and 1100-2000: both candidates are needed.
+    from stationplan.candidates import snap_candidates
+    from stationplan.siting import plan_sites
+
+    net = _line_net([0, 2000])
+    st = sp.snap_stations(net, sp.read_stations(_stations(tmp_path, [600], ["800"])))
+    (tmp_path / "c").mkdir()
+    pts = sp.read_stations(_stations(tmp_path / "c", [100, 1500])).to_crs(net.crs)
+    cands = snap_candidates(net, pts[["name", "geometry"]], kind="file")
+    own = sp.CoverageRule(radius_m=500.0, max_minutes=None, reach_col="服务半径")
+    res = plan_sites(net, st, cands, rule=own, target_share=1.0, min_spacing_m=0, min_gain_m=0)
+    assert res.summary["new_sites"] == 1
+    assert res.summary["coverage_after"] == 1.0 and res.summary["certified"] == "optimal"
+    assert res.proposals["name"].tolist() == ["S2"]
+    plain = plan_sites(net, st, cands, rule=sp.CoverageRule(**RULE), target_share=1.0,
+                       min_spacing_m=0, min_gain_m=0)
+    assert plain.summary["new_sites"] == 2
