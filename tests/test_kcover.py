@@ -288,3 +288,31 @@ def test_plan_uses_the_existing_stations_own_reach(tmp_path):
     plain = plan_sites(net, st, cands, rule=sp.CoverageRule(**RULE), target_share=1.0,
                        min_spacing_m=0, min_gain_m=0)
     assert plain.summary["new_sites"] == 2
+
+
+def test_dual_carriageway_counts_each_station_once_over_both_sides(tmp_path):
+    # tests/test_carriageways.py's dual road (north y=+10 counted, south y=-10 paired onto
+    # it, 20 m cross streets at x = 0, 500, 1000), 300 m on foot. A on the south at x=200:
+    # south x in [0, 500] (its twins on the north), north own [0, 80]. B on the north at
+    # x=300: north [0, 600], and via Mid St the south [420, 580] (twins inside [0, 600]).
+    # Distinct stations per north position: [0, 500] two, [500, 600] one. West St: A only
+    # (B reaches its north end only); Mid St: B only. Two stations: 500 m; via twin (own
+    # count 1, twins' stations make 2): north (80, 500].
+    from tests.test_carriageways import _dual
+    from tests.test_carriageways import _stations as dual_stations
+
+    net = _dual(tmp_path)
+    st = dual_stations(net, [(200, -14), (300, 14)], tmp_path)
+    cov = sp.compute_coverage(net, st, rule=sp.CoverageRule(radius_m=300, max_minutes=None,
+                                                            cover=2))
+    p = cov.pieces
+    north = p[(net.edges["osmid"].to_numpy()[p["edge_id"]] == 100) & (p["status"] != "paired")]
+    assert cov.covered_m == pytest.approx(500, abs=0.01)
+    assert north.loc[north["stations_reaching"] == 2, "length_m"].sum() == pytest.approx(
+        500, abs=0.01)
+    assert north.loc[north["stations_reaching"] == 1, "length_m"].sum() == pytest.approx(
+        100, abs=0.01)
+    assert p.loc[p["via_twin"], "length_m"].sum() == pytest.approx(420, abs=0.01)
+    demand = p[p["demand"]]
+    assert demand.loc[demand["stations_reaching"] == 1, "length_m"].sum() == pytest.approx(
+        100 + 20 + 20, abs=0.01)
