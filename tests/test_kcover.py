@@ -20,13 +20,17 @@ RULE = {"radius_m": 500.0, "max_minutes": None}
 
 def _line_net(xs):
     """A straight two-way street along y=0 through the given x positions (metres)."""
+    return sp.network_from_graph(_line_graph(xs))
+
+
+def _line_graph(xs):
     g = nx.MultiDiGraph(crs=HAND_CRS)
     for i, x in enumerate(xs):
         g.add_node(i, x=X0 + x, y=Y0)
     for i, (a, b) in enumerate(itertools.pairwise(xs)):
         for s, t in ((i, i + 1), (i + 1, i)):
             g.add_edge(s, t, osmid=100 + i, highway="residential", length=b - a, name="街")
-    return sp.network_from_graph(g)
+    return g
 
 
 def _stations(tmp_path, xs, reach=None):
@@ -316,3 +320,36 @@ def test_dual_carriageway_counts_each_station_once_over_both_sides(tmp_path):
     demand = p[p["demand"]]
     assert demand.loc[demand["stations_reaching"] == 1, "length_m"].sum() == pytest.approx(
         100 + 20 + 20, abs=0.01)
+
+
+def test_cli_cover_two_reports_the_double_covered_share(tmp_path, capsys):
+    import json
+
+    import osmnx as ox
+
+    from stationplan.cli import main
+
+    net = tmp_path / "line.graphml"
+    ox.save_graphml(_line_graph([0, 2000]), net)
+    stations = _stations(tmp_path, [600, 1000], ["", "2 km"])
+    out = tmp_path / "out"
+    args = ["coverage", str(net), str(stations), "--out", str(out), "--quiet",
+            "--no-time-limit", "--area", "none"]
+    assert main([*args, "--cover", "2"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["total_m"] == pytest.approx(2000, abs=0.01)
+    assert summary["rule"]["cover"] == 2
+    assert summary["covered_share"] == pytest.approx(0.3, abs=1e-5)  # 500-1100 (paper)
+    assert summary["station_count"]["share_at_least"] == pytest.approx({"1": 0.7, "2": 0.3},
+                                                                       abs=1e-5)
+    assert summary["station_count"]["by_count_m"] == pytest.approx(
+        {"0": 600, "1": 800, "2": 600}, abs=0.01)
+    # S2 reaches 2 km (the whole street): two stations on 100-1100
+    assert main([*args, "--cover", "2", "--station-radius-col", "服务半径", "--overwrite"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["covered_m"] == pytest.approx(1000, abs=0.01)
+    assert summary["rule"]["reach_col"] == "服务半径"
+    capsys.readouterr()
+    assert main([*args, "--station-radius-col", "半径", "--overwrite"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no column '半径'" in err and len(err.splitlines()) == 1
