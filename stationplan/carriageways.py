@@ -461,12 +461,12 @@ def sorted_rows(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return order, a[order], b[order]
 
 
-def _lex_rank(k_edge: np.ndarray, k_pos: np.ndarray, q_edge: np.ndarray, q_pos: np.ndarray,
+def lex_rank(k_edge: np.ndarray, k_pos: np.ndarray, q_edge: np.ndarray, q_pos: np.ndarray,
               *, inclusive: bool) -> np.ndarray:
     """How many keys (sorted by edge, then position) come before each query (edge,
     position): those less than it, or (``inclusive``) not greater.
 
-    >>> _lex_rank(np.array([0, 0, 1]), np.array([1.0, 5.0, 0.0]), np.array([0, 1, 0]),
+    >>> lex_rank(np.array([0, 0, 1]), np.array([1.0, 5.0, 0.0]), np.array([0, 1, 0]),
     ...           np.array([5.0, 3.0, 0.5]), inclusive=True).tolist()
     [2, 3, 0]
     """
@@ -499,8 +499,8 @@ def overlaps(pairs: pd.DataFrame, edge: np.ndarray, start: np.ndarray, end: np.n
     """
     order, p_a, p_b = sorted_rows(pairs)
     p_edge = pairs["edge_id"].to_numpy(np.int64)[order]
-    first = _lex_rank(p_edge, p_b, edge, start, inclusive=True)  # rows ending by start
-    last = _lex_rank(p_edge, p_a, edge, end, inclusive=False)  # rows starting before end
+    first = lex_rank(p_edge, p_b, edge, start, inclusive=True)  # rows ending by start
+    last = lex_rank(p_edge, p_a, edge, end, inclusive=False)  # rows starting before end
     count = np.maximum(last - first, 0)
     which = np.repeat(np.arange(len(edge)), count)
     rows = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count,
@@ -521,7 +521,7 @@ def row_at(i_edge: np.ndarray, i_lo: np.ndarray, i_hi: np.ndarray, edge: np.ndar
     if len(i_edge) == 0 or len(edge) == 0:
         return out
     order = np.lexsort((i_lo, i_edge))
-    k = _lex_rank(i_edge[order], i_lo[order], edge, pos, inclusive=True) - 1
+    k = lex_rank(i_edge[order], i_lo[order], edge, pos, inclusive=True) - 1
     cand = order[np.maximum(k, 0)]
     hit = (k >= 0) & (i_edge[cand] == edge) & (pos <= i_hi[cand])
     out[hit] = cand[hit]

@@ -386,14 +386,14 @@ def _split_at(edge: np.ndarray, start: np.ndarray, end: np.ndarray, cut_edge: np
 def _at_station(st_edge: np.ndarray, st_off: np.ndarray, edge: np.ndarray, pos: np.ndarray
                 ) -> np.ndarray:
     """Whether each position (edge, metres from ``u``) is where a station sits."""
-    from .carriageways import _lex_rank
+    from .carriageways import lex_rank
 
     out = np.zeros(len(edge), dtype=bool)
     if len(st_edge) == 0 or len(edge) == 0:
         return out
     o = np.lexsort((st_off, st_edge))
     k_edge, k_off = np.asarray(st_edge)[o], np.asarray(st_off, dtype=float)[o]
-    r = _lex_rank(k_edge, k_off, edge, pos, inclusive=True)
+    r = lex_rank(k_edge, k_off, edge, pos, inclusive=True)
     for j in (r - 1, r):
         ok = (j >= 0) & (j < len(k_edge))
         jj = np.clip(j, 0, len(k_edge) - 1)
@@ -403,12 +403,12 @@ def _at_station(st_edge: np.ndarray, st_off: np.ndarray, edge: np.ndarray, pos: 
 
 def _count_at(iv: Any, edge: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """How many intervals (disjoint within each site and edge) hold each position."""
-    from .carriageways import _lex_rank
+    from .carriageways import lex_rank
 
     o = np.lexsort((iv.start, iv.edge))
-    began = _lex_rank(iv.edge[o], iv.start[o], edge, pos, inclusive=True)
+    began = lex_rank(iv.edge[o], iv.start[o], edge, pos, inclusive=True)
     o = np.lexsort((iv.end, iv.edge))
-    ended = _lex_rank(iv.edge[o], iv.end[o], edge, pos, inclusive=False)
+    ended = lex_rank(iv.edge[o], iv.end[o], edge, pos, inclusive=False)
     return began - ended
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csc_array, csr_array, diags_array, hstack, vstack
 
-from .certificate import Certificate, _cert
+from .certificate import Certificate, certificate_of
 from .solver import merge_rows
 
 log = logging.getLogger("stationplan._solve.solver")
@@ -196,7 +196,7 @@ def solve(inst: MultiInstance, start: list[int], *, time_limit_s: float = 20.0
     start_value = float(len(start)) if minimize else satisfied(inst, start)
     m, n = inst.cover.shape
     if m == 0:  # nothing left that candidates can bring to the cover
-        return _cert([] if minimize else start, 0.0 if minimize else start_value,
+        return certificate_of([] if minimize else start, 0.0 if minimize else start_value,
                      0.0, "none", "milp", 0.0, t0)
     a = inst.cover.tocsr().astype(float)
     rows = [hstack([a, -diags_array(inst.need.astype(float))])]
@@ -252,4 +252,4 @@ def solve(inst: MultiInstance, start: list[int], *, time_limit_s: float = 20.0
         proof = "milp"
     log.info("k-cover siting: %d rows, %d sites; %s answer %.3f, bound %s (%s)", m, n, method,
              value, "none" if bound is None else f"{bound:.3f}", proof)
-    return _cert(chosen, value, bound, method, proof, lp_bound, t0)
+    return certificate_of(chosen, value, bound, method, proof, lp_bound, t0)
