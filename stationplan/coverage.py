@@ -181,7 +181,11 @@ class Coverage:
         nearest station to the piece's nearer end; NaN beyond the search limit),
         ``station_id``, ``osmid``, ``highway``, ``name``, ``component``, ``demand``
         (false on "ignored" and "paired" pieces), ``via_twin`` (covered only through
-        the twin carriageway: then ``station_id`` and ``dist_m`` are the twin's).
+        the twin carriageway: then ``station_id`` and ``dist_m`` are the twin's). When
+        the rule counts (``cover`` > 1 or ``reach_col``), also ``stations_reaching``:
+        the distinct stations that reach the piece (each within its own reach; on a
+        counted carriageway, the twin point's stations too), and "covered" means at
+        least ``rule.cover`` of them.
     node_dist_m
         Distance from each node to its nearest station (inf beyond the limit).
     node_station
@@ -225,7 +229,11 @@ def compute_coverage(
     stations
         Output of :func:`~stationplan.snap_stations`; rows with status "ok" are used.
     rule
-        The service standard; default 500 m and 5 minutes at the mode's speed.
+        The service standard; default 500 m and 5 minutes at the mode's speed. With
+        ``cover`` K > 1 a piece is covered when K distinct stations reach it; with
+        ``reach_col`` each station reaches as far as its column says
+        (:func:`station_reach`). Either way pieces are also cut where the number of
+        stations reaching them changes, and get ``stations_reaching``.
 
     Returns
     -------
