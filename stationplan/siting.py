@@ -387,7 +387,8 @@ def _plan_counted(
     t = time.perf_counter()
     better = _mc.local_search(inst, start, time_limit_s=time_limit_s / 4)
     timings["local_search_s"] = time.perf_counter() - t
-    cert = _mc.solve(inst, better, time_limit_s=time_limit_s)
+    cert = _mc.solve(inst, better, time_limit_s=time_limit_s,
+                     method="greedy + local search" if better != start else "greedy")
     timings["certificate_s"] = cert.seconds
 
     # rank order: each time the site that completes most, then brings most closer

@@ -187,17 +187,18 @@ def local_search(inst: MultiInstance, chosen: list[int], *, time_limit_s: float 
     return chosen
 
 
-def solve(inst: MultiInstance, start: list[int], *, time_limit_s: float = 20.0
-          ) -> Certificate:
-    """The best of ``start`` and HiGHS's answer within ``time_limit_s``, with HiGHS's
-    bound (a lower bound on the fewest sites, or an upper bound on the best-k weight)."""
+def solve(inst: MultiInstance, start: list[int], *, time_limit_s: float = 20.0,
+          method: str = "greedy") -> Certificate:
+    """The best of ``start`` (found by ``method``) and HiGHS's answer within
+    ``time_limit_s``, with HiGHS's bound (a lower bound on the fewest sites, or an upper
+    bound on the best-k weight)."""
     t0 = time.perf_counter()
     minimize = inst.k is None
     start_value = float(len(start)) if minimize else satisfied(inst, start)
     m, n = inst.cover.shape
     if m == 0:  # nothing left that candidates can bring to the cover
         return certificate_of([] if minimize else start, 0.0 if minimize else start_value,
-                     0.0, "none", "milp", 0.0, t0)
+                     0.0, method, "milp", 0.0, t0)
     a = inst.cover.tocsr().astype(float)
     rows = [hstack([a, -diags_array(inst.need.astype(float))])]
     lo, hi = [np.zeros(m)], [np.full(m, np.inf)]
@@ -234,7 +235,7 @@ def solve(inst: MultiInstance, start: list[int], *, time_limit_s: float = 20.0
     left = max(1.0, time_limit_s - (time.perf_counter() - t0))
     res = milp(c, constraints=cons, bounds=Bounds(0, 1), integrality=np.ones(n + m, dtype=np.int64),
                options={"time_limit": left, "presolve": True})
-    chosen, value, method = list(start), start_value, "greedy"
+    chosen, value = list(start), start_value
     bound, proof = lp_bound, "lp" if lp_bound is not None else "none"
     if res.x is not None:
         mine = sorted(np.flatnonzero(res.x[:n] > 0.5).tolist())
