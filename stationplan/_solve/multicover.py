@@ -198,7 +198,7 @@ def solve(inst: MultiInstance, start: list[int], *, time_limit_s: float = 20.0,
     m, n = inst.cover.shape
     if m == 0:  # nothing left that candidates can bring to the cover
         return certificate_of([] if minimize else start, 0.0 if minimize else start_value,
-                     0.0, method, "milp", 0.0, t0)
+                              0.0, method, "milp", 0.0, t0)
     a = inst.cover.tocsr().astype(float)
     rows = [hstack([a, -diags_array(inst.need.astype(float))])]
     lo, hi = [np.zeros(m)], [np.full(m, np.inf)]
