@@ -44,8 +44,9 @@ def test_placeholders_are_the_same_in_both_languages():
     # rule for new sites in the report (sentence, spacing, gain), and the demand weights
     # (the map's layer, the report's two sentences and its two model names, the plan's two
     # weighted goals), the 5 templates of a gap run (stationplan._i18n.gap_text: link name,
-    # run, street, ends, an end near), and the report's planning area by name
-    assert with_fields == 66
+    # run, street, ends, an end near), the report's planning area by name, and the rule's
+    # cover and reach column in the report (k-coverage)
+    assert with_fields == 68
 
 
 def test_chinese_text_is_in_the_chinese_column():
