@@ -344,6 +344,8 @@ def test_cli_cover_two_reports_the_double_covered_share(tmp_path, capsys):
                                                                        abs=1e-5)
     assert summary["station_count"]["by_count_m"] == pytest.approx(
         {"0": 600, "1": 800, "2": 600}, abs=0.01)
+    pieces = json.loads((out / "coverage.geojson").read_text(encoding="utf-8"))["features"]
+    assert sorted({f["properties"]["stations_reaching"] for f in pieces}) == [0, 1, 2]
     # S2 reaches 2 km (the whole street): two stations on 100-1100
     assert main([*args, "--cover", "2", "--station-radius-col", "服务半径", "--overwrite"]) == 0
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
