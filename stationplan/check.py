@@ -37,6 +37,7 @@ exact positions, not at their coordinates rounded to 6 decimals (about 0.1 m).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Hashable, Mapping
 from types import MappingProxyType
@@ -66,7 +67,7 @@ from ._route import catchment as ct
 from ._text import cell_text, isolate_bidi
 from ._version import __version__
 from .carriageways import fold_catchments, paired_length_m, road_positions
-from .coverage import CoverageRule
+from .coverage import CoverageRule, reach_limits
 from .demand import demand_weights
 from .network import StreetNetwork
 from .stations import snap_stations
@@ -147,6 +148,8 @@ def check_sites(
         holds the settings; ``attrs["crs_warning"]`` a suspected coordinate-system mix-up.
     """
     rule = rule or CoverageRule.for_mode(network.mode.name)
+    if rule.cover != 1:  # verdicts are about single coverage; the stations' reaches hold
+        rule = dataclasses.replace(rule, cover=1)
     limit = rule.limit_m
     check_option("min_gain_m", min_gain_m)
     if min_spacing_m is not None:
@@ -186,8 +189,9 @@ def check_sites(
         d_rule_station = out["dist_station_m"].to_numpy(float)
 
     metres, weight = demand_weights(network, class_weights)
-    existing = ct.Covered.of(fold_catchments(network, ct.on_edges(
-        ct.site_intervals(network, st_edge, st_off, limit_m=limit), metres > 0)))
+    existing = ct.Covered.of(fold_catchments(network, ct.on_edges(  # their own reaches
+        ct.site_intervals(network, st_edge, st_off, limit_m=reach_limits(ok, rule)),
+        metres > 0)))
     iv = fold_catchments(network, ct.on_edges(
         ct.site_intervals(network, edge[idx], off[idx], limit_m=limit), metres > 0))
     m = len(idx)
@@ -559,12 +563,14 @@ def check_summary(
         msg = "checked has no attrs['check_settings']; pass the result of check_sites"
         raise InputError(msg)
     rule = CoverageRule(**{k: settings["rule"][k] for k in ("radius_m", "max_minutes",
-                                                            "speed_kmh")})
+                                                            "speed_kmh")},
+                        reach_col=settings["rule"].get("reach_col"))
     metres, _ = demand_weights(network)
     ok = stations[stations["status"] == "ok"]
     st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
     existing = ct.Covered.of(fold_catchments(network, ct.on_edges(
-        ct.site_intervals(network, st_edge, st_off, limit_m=rule.limit_m), metres > 0)))
+        ct.site_intervals(network, st_edge, st_off, limit_m=reach_limits(ok, rule)),
+        metres > 0)))
     before = existing.length(metres)
     acc = checked[checked["verdict"] == "accept"]
     after = _covered_with(network, existing, acc["edge_id"].to_numpy(np.int64),

@@ -643,11 +643,12 @@ def _add_rule_options(p: argparse.ArgumentParser) -> None:
                         f"not used (default {opt.MAX_SNAP_M:g})")
 
 
-def _add_count_options(p: argparse.ArgumentParser) -> None:
-    """k-coverage and per-station reaches (coverage and report)."""
-    p.add_argument("--cover", type=_number("cover"), default=1,
-                   help="stations that must reach a street for it to count as covered, a "
-                        "whole number >= 1 (default %(default)s; 2: cross-coverage)")
+def _add_count_options(p: argparse.ArgumentParser, *, cover: bool = True) -> None:
+    """k-coverage (coverage, plan and report) and per-station reaches (and check)."""
+    if cover:
+        p.add_argument("--cover", type=_number("cover"), default=1,
+                       help="stations that must reach a street for it to count as covered, a "
+                            "whole number >= 1 (default %(default)s; 2: cross-coverage)")
     p.add_argument("--station-radius-col", metavar="NAME", default=None,
                    help="station column with each station's own reach (e.g. 服务半径): metres, "
                         "or with a unit (800米, 1.2km, 10分钟); blank or invalid cells take "
@@ -996,6 +997,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     g.add_argument("--seed", type=_number("seed"), default=opt.SEED,
                    help=f"seed of the local search, a whole number >= 0 (default {opt.SEED})")
     _add_rule_options(plan)
+    _add_count_options(plan)
     _add_map_options(plan)
     _add_network_options(plan)
     _add_station_options(plan)
@@ -1030,6 +1032,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
                           "check_map.html)")
     chk.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     _add_rule_options(chk)
+    _add_count_options(chk, cover=False)
     _add_map_options(chk)
     _add_network_options(chk)
     _add_station_options(chk)

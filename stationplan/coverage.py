@@ -181,7 +181,11 @@ class Coverage:
         nearest station to the piece's nearer end; NaN beyond the search limit),
         ``station_id``, ``osmid``, ``highway``, ``name``, ``component``, ``demand``
         (false on "ignored" and "paired" pieces), ``via_twin`` (covered only through
-        the twin carriageway: then ``station_id`` and ``dist_m`` are the twin's).
+        the twin carriageway: then ``station_id`` and ``dist_m`` are the twin's). When
+        the rule counts (``cover`` > 1 or ``reach_col``), also ``stations_reaching``:
+        the distinct stations that reach the piece (each within its own reach; on a
+        counted carriageway, the twin point's stations too), and "covered" means at
+        least ``rule.cover`` of them.
     node_dist_m
         Distance from each node to its nearest station (inf beyond the limit).
     node_station
@@ -225,7 +229,11 @@ def compute_coverage(
     stations
         Output of :func:`~stationplan.snap_stations`; rows with status "ok" are used.
     rule
-        The service standard; default 500 m and 5 minutes at the mode's speed.
+        The service standard; default 500 m and 5 minutes at the mode's speed. With
+        ``cover`` K > 1 a piece is covered when K distinct stations reach it; with
+        ``reach_col`` each station reaches as far as its column says
+        (:func:`station_reach`). Either way pieces are also cut where the number of
+        stations reaching them changes, and get ``stations_reaching``.
 
     Returns
     -------
@@ -386,14 +394,14 @@ def _split_at(edge: np.ndarray, start: np.ndarray, end: np.ndarray, cut_edge: np
 def _at_station(st_edge: np.ndarray, st_off: np.ndarray, edge: np.ndarray, pos: np.ndarray
                 ) -> np.ndarray:
     """Whether each position (edge, metres from ``u``) is where a station sits."""
-    from .carriageways import _lex_rank
+    from .carriageways import lex_rank
 
     out = np.zeros(len(edge), dtype=bool)
     if len(st_edge) == 0 or len(edge) == 0:
         return out
     o = np.lexsort((st_off, st_edge))
     k_edge, k_off = np.asarray(st_edge)[o], np.asarray(st_off, dtype=float)[o]
-    r = _lex_rank(k_edge, k_off, edge, pos, inclusive=True)
+    r = lex_rank(k_edge, k_off, edge, pos, inclusive=True)
     for j in (r - 1, r):
         ok = (j >= 0) & (j < len(k_edge))
         jj = np.clip(j, 0, len(k_edge) - 1)
@@ -403,12 +411,12 @@ def _at_station(st_edge: np.ndarray, st_off: np.ndarray, edge: np.ndarray, pos: 
 
 def _count_at(iv: Any, edge: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """How many intervals (disjoint within each site and edge) hold each position."""
-    from .carriageways import _lex_rank
+    from .carriageways import lex_rank
 
     o = np.lexsort((iv.start, iv.edge))
-    began = _lex_rank(iv.edge[o], iv.start[o], edge, pos, inclusive=True)
+    began = lex_rank(iv.edge[o], iv.start[o], edge, pos, inclusive=True)
     o = np.lexsort((iv.end, iv.edge))
-    ended = _lex_rank(iv.edge[o], iv.end[o], edge, pos, inclusive=False)
+    ended = lex_rank(iv.edge[o], iv.end[o], edge, pos, inclusive=False)
     return began - ended
 
 
@@ -532,6 +540,22 @@ def station_reach(stations: gpd.GeoDataFrame, rule: CoverageRule) -> gpd.GeoData
         log.warning("%d station rows have no valid reach in column %s; they take the rule's "
                     "%.0f m", bad, col, rule.limit_m)
     return out
+
+
+def reach_limits(stations: gpd.GeoDataFrame, rule: CoverageRule) -> np.ndarray | float:
+    """How far each of ``stations`` reaches (:func:`station_reach`), or the rule's limit
+    for all when the rule names no reach column: the ``limit_m`` of the catchment
+    searches (:func:`stationplan._route.catchment.site_intervals`).
+
+    >>> import pandas as pd
+    >>> reach_limits(pd.DataFrame({"r": ["1km", ""]}), CoverageRule(reach_col="r")).tolist()
+    [1000.0, 500.0]
+    >>> reach_limits(pd.DataFrame({"r": [1]}), CoverageRule())
+    500.0
+    """
+    if rule.reach_col is None:
+        return rule.limit_m
+    return station_reach(stations, rule)["reach_m"].to_numpy(float)
 
 
 def _note_text(value: Any) -> str:

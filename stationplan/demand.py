@@ -129,7 +129,7 @@ def exact_model(
     site_edge: np.ndarray,
     site_offset_m: np.ndarray,
     *,
-    limit_m: float,
+    limit_m: float | np.ndarray,
     class_weights: Mapping[str, float] | None = None,
     density: DemandDensity | None = None,
     eps_m: float = 1e-9,
@@ -146,7 +146,8 @@ def exact_model(
     site_edge, site_offset_m
         The candidate sites' positions.
     limit_m
-        Coverage limit in metres.
+        Coverage limit in metres; or, without stations, one per site (the sites' own
+        reaches: k-coverage siting passes the stations as sites).
     class_weights
         Demand multiplier per road class.
     density

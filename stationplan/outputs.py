@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 # no longer draw it. The GeoJSON layers and the PNG still hold everything.
 MAP_MAX_PIECES = 2_000_000
 _PIECE_COLUMNS = ["edge_id", "start_m", "end_m", "length_m", "status", "dist_m", "station_id",
-                  "osmid", "highway", "name", "component", "via_twin"]
+                  "osmid", "highway", "name", "component", "via_twin",
+                  "stations_reaching"]  # k-coverage only
 
 
 def write_coverage_outputs(

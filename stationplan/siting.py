@@ -106,7 +106,11 @@ def plan_sites(
         ``kind``). Hosts (kind "osm" or "file") are preferred to street positions among
         equal choices.
     rule
-        Coverage rule (default: the mode's 500 m / 5 min).
+        Coverage rule (default: the mode's 500 m / 5 min). With ``cover`` K > 1 the plan
+        is for K-fold coverage (a piece counts when K stations, existing or new, reach
+        it), and with ``reach_col`` the existing stations reach as far as their column
+        says (new sites take the rule's limit); both are solved on the exact model by
+        :mod:`stationplan._solve.multicover` (``model`` and ``resolution_m`` are not used).
     target_share
         Fewest new sites that cover this share (> 0 and <= 1) of all demand street
         (weighted by ``class_weights``), or ...
@@ -182,6 +186,13 @@ def plan_sites(
         banned = _near_existing(network, cand, ok, spacing_m, spacing)
         conflicts = _conflicts(network, cand, spacing_m, spacing)
     timings["spacing_s"] = time.perf_counter() - t
+    if rule.counts:  # k-fold cover or the stations' own reaches
+        return SitingResult(*_plan_counted(
+            network, stations, cand, rule=rule, target_share=target_share,
+            new_sites=new_sites, class_weights=class_weights, density=density,
+            banned=banned, conflicts=conflicts, spacing_m=spacing_m, spacing=spacing,
+            min_gain_m=min_gain_m, time_limit_s=time_limit_s, seed=seed, progress=progress,
+            timings=timings))
 
     t = time.perf_counter()
     st_edge, st_off = ok["edge_id"].to_numpy(np.int64), ok["offset_m"].to_numpy(float)
@@ -308,6 +319,200 @@ def plan_sites(
              kept, 100 * summary["coverage_before"], 100 * summary["coverage_after"],
              demand_m / 1000, sm.kind, summary["certified"])
     return SitingResult(proposals, curve, greedy_curve, summary, timings)
+
+
+def _plan_counted(
+    network: StreetNetwork, stations: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, *,
+    rule: CoverageRule, target_share: float | None, new_sites: int | None,
+    class_weights: Mapping[str, float] | None, density: DemandDensity | None,
+    banned: np.ndarray, conflicts: csr_array | None, spacing_m: float, spacing: str,
+    min_gain_m: float, time_limit_s: float, seed: int,
+    progress: Callable[[int, int], None] | None, timings: dict[str, float],
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, float]]:
+    """:func:`plan_sites` for K-fold cover or per-station reaches (the fields of a
+    :class:`SitingResult`).
+
+    The exact model is cut at every station's and every candidate's own catchment
+    boundary (the stations enter it as sites, each with its reach), so each piece knows
+    how many existing stations reach it; a piece still needs ``cover`` minus that many
+    new sites. Metres and shares are of K-fold coverage; a site's ``marginal_m`` is the
+    K-fold covered street it completes at its turn and ``reach_added_m`` the street it
+    brings one station closer to K (what ``min_gain_m`` is checked against: the first of
+    two sites that together double-cover a street completes nothing alone).
+    """
+    from ._solve import multicover as _mc
+    from .coverage import station_reach
+
+    k = rule.cover
+    t = time.perf_counter()
+    stations = station_reach(stations, rule)
+    ok = stations[stations["status"] == "ok"]
+    q = len(ok)
+    st_reach = (ok["reach_m"].to_numpy(float) if "reach_m" in ok
+                else np.full(q, rule.limit_m))
+    c_edge = cand["edge_id"].to_numpy(np.int64)
+    c_off = cand["offset_m"].to_numpy(float)
+    none = np.zeros(0, dtype=np.int64)
+    sm = exact_model(network, none, np.zeros(0),
+                     np.concatenate([ok["edge_id"].to_numpy(np.int64), c_edge]),
+                     np.concatenate([ok["offset_m"].to_numpy(float), c_off]),
+                     limit_m=np.concatenate([st_reach, np.full(len(cand), rule.limit_m)]),
+                     class_weights=class_weights, density=density, progress=progress)
+    timings["coverage_sets_s"] = time.perf_counter() - t
+    full = sm.cover.tocsc()
+    have = np.asarray(full[:, :q].sum(axis=1)).ravel().astype(np.int64)
+    a = csc_array(full[:, q:])
+    if banned.any():
+        a = (a @ diags_array((~banned).astype(np.int8), format="csr", dtype=np.int8)).tocsc()
+    length, weight = sm.units.length_m, sm.units.weight
+    demand_m, demand_w = float(length.sum()), float(weight.sum())
+    done = have >= k
+    m_existing, w_existing = float(length[done].sum()), float(weight[done].sum())
+    open_rows = np.flatnonzero(~done)
+    need = k - have[open_rows]
+    target = None
+    reached = True
+    if target_share is not None:
+        target = max(0.0, target_share * demand_w - w_existing)
+    inst, can = _mc.instance(a[open_rows].tocsc(), weight[open_rows], need, target=target,
+                             k=new_sites, conflicts=conflicts)
+    m_reachable = m_existing + float(length[open_rows][can].sum())
+    if target is not None and target > float(inst.weight.sum()) + 1e-9 * max(demand_w, 1.0):
+        reached = False  # no set of candidates reaches the target: cover all they can
+        inst = _mc.MultiInstance(inst.cover, inst.weight, inst.need, float(inst.weight.sum()),
+                                 None, conflicts)
+    t = time.perf_counter()
+    start = _mc.greedy(inst)
+    timings["greedy_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    better = _mc.local_search(inst, start, time_limit_s=time_limit_s / 4)
+    timings["local_search_s"] = time.perf_counter() - t
+    cert = _mc.solve(inst, better, time_limit_s=time_limit_s,
+                     method="greedy + local search" if better != start else "greedy")
+    timings["certificate_s"] = cert.seconds
+
+    # rank order: each time the site that completes most, then brings most closer
+    a_rows = a[open_rows].tocsc()
+    len_open, w_open = length[open_rows], weight[open_rows]
+    count = np.zeros(len(open_rows))
+    remaining, order, low = sorted(cert.chosen), [], []
+    gains_m, gains_w, closer_m = [], [], []
+    while remaining:
+        best, key = remaining[0], (-1.0, -1.0)
+        for j in remaining:
+            rows = a_rows.indices[a_rows.indptr[j]:a_rows.indptr[j + 1]]
+            short = count[rows] < need[rows]
+            completes = short & (count[rows] + 1 >= need[rows])
+            kj = (float(w_open[rows][completes].sum()), float(len_open[rows][short].sum()))
+            if kj > key:
+                best, key = j, kj
+        rows = a_rows.indices[a_rows.indptr[best]:a_rows.indptr[best + 1]]
+        short = count[rows] < need[rows]
+        completes = short & (count[rows] + 1 >= need[rows])
+        remaining.remove(best)
+        closer = float(len_open[rows][short].sum())
+        if closer < min_gain_m - TOLERANCE_M:
+            low.append((best, closer))
+            continue
+        count[rows] += 1
+        order.append(best)
+        gains_m.append(float(len_open[rows][completes].sum()))
+        gains_w.append(float(w_open[rows][completes].sum()))
+        closer_m.append(closer)
+    covered = m_existing + np.concatenate([[0.0], np.cumsum(gains_m)])
+    shares = [share(c, demand_m) for c in covered]
+    picked = cand.iloc[order].copy() if order else cand.iloc[[]].copy()
+    picked.insert(0, "rank", np.arange(1, len(order) + 1))
+    picked["marginal_m"] = np.round(gains_m, 3)
+    picked["marginal_weight"] = np.round(gains_w, 3)
+    picked["reach_added_m"] = np.round(closer_m, 3)
+    picked["covered_m"] = np.round(covered[1:], 3)
+    picked["cumulative_share"] = shares[1:]
+    proposals = picked.to_crs(4326).reset_index(drop=True)
+    curve = pd.DataFrame({"new_sites": np.arange(len(covered)),
+                          "covered_m": np.round(covered, 3), "coverage_share": shares})
+    every = _mc.greedy(_mc.MultiInstance(inst.cover, inst.weight, inst.need, None, None,
+                                         conflicts), limit=a.shape[1])
+    g_cov = [m_existing]  # the greedy curve in metres, counted on the open rows themselves
+    cnt = np.zeros(len(open_rows))
+    for j in every:
+        rows = a_rows.indices[a_rows.indptr[j]:a_rows.indptr[j + 1]]
+        cnt[rows] += 1
+        g_cov.append(m_existing + float(len_open[cnt >= need].sum()))
+    greedy_curve = pd.DataFrame({"new_sites": np.arange(len(g_cov)),
+                                 "covered_m": np.round(g_cov, 3),
+                                 "coverage_share": [share(c, demand_m) for c in g_cov]})
+    kept = len(order)
+    if low:
+        reached = False
+    if new_sites is not None and kept < new_sites:
+        reached = False
+    after_m = float(covered[-1])
+    kinds = cand["kind"].value_counts()
+    summary: dict[str, Any] = {
+        "objective": "target" if target_share is not None else "new_sites",
+        "cover": k,
+        "target_share": target_share,
+        "new_sites_requested": new_sites,
+        "new_sites": kept,
+        "target_reached": reached,
+        "sites_possible": kept if new_sites is not None and not reached else None,
+        "below_min_gain": {
+            "sites": len(low),
+            "added_m": round_m(sum(g for _, g in low)),
+            "candidate_ids": [str(cand["candidate_id"].iloc[j]) if "candidate_id" in cand
+                              else str(j) for j, _ in low],
+        },
+        "coverage_before": share(m_existing, demand_m),
+        "coverage_after": share(after_m, demand_m),
+        "covered_m_before": round_m(m_existing),
+        "covered_m_after": round_m(after_m),
+        "added_m": round_m(after_m - m_existing),
+        "demand_m": round_m(demand_m),
+        "reachable_m": round_m(m_reachable),
+        "reachable_share": share(m_reachable, demand_m),
+        "unreachable_m": round_m(demand_m - m_reachable),
+        "certified": "optimal" if cert.optimal else ("within" if _bounded(cert.gap)
+                                                     else "none"),
+        "optimality_gap": cert.gap if cert.optimal or _bounded(cert.gap) else None,
+        "bound": cert.bound,
+        "bound_unit": ("sites" if new_sites is None
+                       else f"{density.kind}-weighted metres" if density is not None
+                       else "weighted metres" if class_weights else "metres"),
+        "weighted_by": _weighted_by(class_weights, density),
+        "proof": cert.proof,
+        "method": cert.method,
+        "model": {"kind": f"exact, {k}-fold", "pieces": len(sm.units),
+                  "rows": int(inst.cover.shape[0])},
+        "candidates": {
+            "total": len(cand),
+            "by_kind": {str(kk): int(v) for kk, v in sorted(kinds.items())},
+            "banned_by_spacing": int(banned.sum()),
+        },
+        "search": {"greedy_sites": len(start),
+                   "greedy_objective": (float(len(start)) if new_sites is None
+                                        else round(_mc.satisfied(inst, start), 3)),
+                   "local_search_objective": (float(len(better)) if new_sites is None
+                                              else round(_mc.satisfied(inst, better), 3)),
+                   "final_objective": cert.objective},
+        "settings": {
+            "rule": rule.describe(),
+            "model": "exact",
+            "resolution_m": None,
+            "class_weights": dict(class_weights or {}),
+            "demand": density.describe() if density is not None else {"kind": "length"},
+            "min_spacing_m": spacing_m,
+            "spacing": spacing if spacing_m else None,
+            "min_gain_m": min_gain_m,
+            "time_limit_s": time_limit_s,
+            "seed": seed,
+            "existing_stations": q,
+        },
+    }
+    log.info("siting for %d-fold cover: %d new sites, %.1f %% -> %.1f %% of %.1f km (%s)",
+             k, kept, 100 * summary["coverage_before"], 100 * summary["coverage_after"],
+             demand_m / 1000, summary["certified"])
+    return proposals, curve, greedy_curve, summary, timings
 
 
 def _weighted_by(class_weights: Mapping[str, float] | None,

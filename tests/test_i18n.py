@@ -46,8 +46,9 @@ def test_placeholders_are_the_same_in_both_languages():
     # weighted goals), the 5 templates of a gap run (stationplan._i18n.gap_text: link name,
     # run, street, ends, an end near), and the report's planning area by name, and the
     # rules checked (stationplan.rules: the report's intro, the rule it is, the dense area
-    # not checked, the map's rule layer)
-    assert with_fields == 70
+    # not checked, the map's rule layer), and the rule's cover and reach column in the
+    # report (k-coverage)
+    assert with_fields == 72
 
 
 def test_chinese_text_is_in_the_chinese_column():

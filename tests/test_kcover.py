@@ -20,13 +20,17 @@ RULE = {"radius_m": 500.0, "max_minutes": None}
 
 def _line_net(xs):
     """A straight two-way street along y=0 through the given x positions (metres)."""
+    return sp.network_from_graph(_line_graph(xs))
+
+
+def _line_graph(xs):
     g = nx.MultiDiGraph(crs=HAND_CRS)
     for i, x in enumerate(xs):
         g.add_node(i, x=X0 + x, y=Y0)
     for i, (a, b) in enumerate(itertools.pairwise(xs)):
         for s, t in ((i, i + 1), (i + 1, i)):
             g.add_edge(s, t, osmid=100 + i, highway="residential", length=b - a, name="街")
-    return sp.network_from_graph(g)
+    return g
 
 
 def _stations(tmp_path, xs, reach=None):
@@ -250,3 +254,104 @@ def test_guixi_counts_match_networkx_per_station(own_reach, tmp_path):
     # covered means reached by at least two stations
     assert np.array_equal((cov.pieces["status"] == "covered").to_numpy(),
                           cov.pieces["stations_reaching"].to_numpy() >= 2)
+
+
+# --- per-station reaches in check and siting ---------------------------------------------
+
+def test_check_counts_an_existing_station_with_its_own_reach(tmp_path):
+    # S1 at 600 m reaches 800 m: 0-1400. A proposal at 1300 m (500 m: 800-1800) adds
+    # 1400-1800 = 400 m; with the rule's 500 m for S1 (100-1100) it would add 700 m.
+    net = _line_net([0, 2000])
+    st = sp.snap_stations(net, sp.read_stations(_stations(tmp_path, [600], ["800"])))
+    (tmp_path / "p").mkdir()
+    props = sp.read_stations(_stations(tmp_path / "p", [1300]))
+    own = sp.CoverageRule(radius_m=500.0, max_minutes=None, reach_col="服务半径")
+    checked = sp.check_sites(net, st, props, rule=own, min_spacing_m=0)
+    assert checked["gain_m"].tolist() == pytest.approx([400.0], abs=1e-3)
+    plain = sp.check_sites(net, st, props, rule=sp.CoverageRule(**RULE), min_spacing_m=0)
+    assert plain["gain_m"].tolist() == pytest.approx([700.0], abs=1e-3)
+
+
+def test_plan_uses_the_existing_stations_own_reach(tmp_path):
+    # Candidates at 100 m and 1500 m. S1 (at 600 m) reaching 800 m leaves 1400-2000, which
+    # the candidate at 1500 m covers alone: one site for 100 %. At the rule's 500 m S1
+    # leaves 0-100 and 1100-2000: both candidates are needed.
+    from stationplan.candidates import snap_candidates
+    from stationplan.siting import plan_sites
+
+    net = _line_net([0, 2000])
+    st = sp.snap_stations(net, sp.read_stations(_stations(tmp_path, [600], ["800"])))
+    (tmp_path / "c").mkdir()
+    pts = sp.read_stations(_stations(tmp_path / "c", [100, 1500])).to_crs(net.crs)
+    cands = snap_candidates(net, pts[["name", "geometry"]], kind="file")
+    own = sp.CoverageRule(radius_m=500.0, max_minutes=None, reach_col="服务半径")
+    res = plan_sites(net, st, cands, rule=own, target_share=1.0, min_spacing_m=0, min_gain_m=0)
+    assert res.summary["new_sites"] == 1
+    assert res.summary["coverage_after"] == 1.0 and res.summary["certified"] == "optimal"
+    assert res.proposals["name"].tolist() == ["S2"]
+    plain = plan_sites(net, st, cands, rule=sp.CoverageRule(**RULE), target_share=1.0,
+                       min_spacing_m=0, min_gain_m=0)
+    assert plain.summary["new_sites"] == 2
+
+
+def test_dual_carriageway_counts_each_station_once_over_both_sides(tmp_path):
+    # tests/test_carriageways.py's dual road (north y=+10 counted, south y=-10 paired onto
+    # it, 20 m cross streets at x = 0, 500, 1000), 300 m on foot. A on the south at x=200:
+    # south x in [0, 500] (its twins on the north), north own [0, 80]. B on the north at
+    # x=300: north [0, 600], and via Mid St the south [420, 580] (twins inside [0, 600]).
+    # Distinct stations per north position: [0, 500] two, [500, 600] one. West St: A only
+    # (B reaches its north end only); Mid St: B only. Two stations: 500 m; via twin (own
+    # count 1, twins' stations make 2): north (80, 500].
+    from tests.test_carriageways import _dual
+    from tests.test_carriageways import _stations as dual_stations
+
+    net = _dual(tmp_path)
+    st = dual_stations(net, [(200, -14), (300, 14)], tmp_path)
+    cov = sp.compute_coverage(net, st, rule=sp.CoverageRule(radius_m=300, max_minutes=None,
+                                                            cover=2))
+    p = cov.pieces
+    north = p[(net.edges["osmid"].to_numpy()[p["edge_id"]] == 100) & (p["status"] != "paired")]
+    assert cov.covered_m == pytest.approx(500, abs=0.01)
+    assert north.loc[north["stations_reaching"] == 2, "length_m"].sum() == pytest.approx(
+        500, abs=0.01)
+    assert north.loc[north["stations_reaching"] == 1, "length_m"].sum() == pytest.approx(
+        100, abs=0.01)
+    assert p.loc[p["via_twin"], "length_m"].sum() == pytest.approx(420, abs=0.01)
+    demand = p[p["demand"]]
+    assert demand.loc[demand["stations_reaching"] == 1, "length_m"].sum() == pytest.approx(
+        100 + 20 + 20, abs=0.01)
+
+
+def test_cli_cover_two_reports_the_double_covered_share(tmp_path, capsys):
+    import json
+
+    import osmnx as ox
+
+    from stationplan.cli import main
+
+    net = tmp_path / "line.graphml"
+    ox.save_graphml(_line_graph([0, 2000]), net)
+    stations = _stations(tmp_path, [600, 1000], ["", "2 km"])
+    out = tmp_path / "out"
+    args = ["coverage", str(net), str(stations), "--out", str(out), "--quiet",
+            "--no-time-limit", "--area", "none"]
+    assert main([*args, "--cover", "2"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["total_m"] == pytest.approx(2000, abs=0.01)
+    assert summary["rule"]["cover"] == 2
+    assert summary["covered_share"] == pytest.approx(0.3, abs=1e-5)  # 500-1100 (paper)
+    assert summary["station_count"]["share_at_least"] == pytest.approx({"1": 0.7, "2": 0.3},
+                                                                       abs=1e-5)
+    assert summary["station_count"]["by_count_m"] == pytest.approx(
+        {"0": 600, "1": 800, "2": 600}, abs=0.01)
+    pieces = json.loads((out / "coverage.geojson").read_text(encoding="utf-8"))["features"]
+    assert sorted({f["properties"]["stations_reaching"] for f in pieces}) == [0, 1, 2]
+    # S2 reaches 2 km (the whole street): two stations on 100-1100
+    assert main([*args, "--cover", "2", "--station-radius-col", "服务半径", "--overwrite"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["covered_m"] == pytest.approx(1000, abs=0.01)
+    assert summary["rule"]["reach_col"] == "服务半径"
+    capsys.readouterr()
+    assert main([*args, "--station-radius-col", "半径", "--overwrite"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no column '半径'" in err and len(err.splitlines()) == 1

@@ -24,6 +24,7 @@ from stationplan.siting import plan_sites
 
 RULE = ("coverage", "plan", "check", "report", "demo", "batch")
 NETWORK = ("coverage", "network", "plan", "check", "report", "partition")
+COUNT = ("coverage", "plan", "report")  # --cover: k-coverage
 BENCHMARK = ("plan", "check", "report")  # --candidate-spacing-m, --time-limit-s, --weights
 SITING = ("plan", "batch")  # batch plan: the siting options of plan, per unit
 POSITIVE = ["nan", "inf", "-inf", "-1", "0", "-0", "abc", "", "1e999"]
@@ -58,6 +59,7 @@ BAD = {
     "--quota-curve": (("batch",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--sites": (("batch",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--quota": (("batch",), ["-1", "1.5", "nan", "inf", "abc", ""]),
+    "--cover": (COUNT, ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--new-sites": (("plan",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--target": (("plan",), ["nan%", "150%", "-5%", "0", "0%", "101", "inf", "-0.5", "abc",
                              "%"]),

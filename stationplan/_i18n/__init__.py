@@ -142,6 +142,12 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.rule": ("Rule: a street is covered within ", "覆盖标准：沿街 "),
     "report.rule_tail": (" along the streets ({mode}; the {binding} limit decides).",
                          " 以内（出行方式：{mode}；起作用的限制：{binding}）。"),
+    "report.rule_cover": (" A street counts as covered only where at least {cover} stations "
+                          "reach it (cross-coverage).",
+                          "只有至少 {cover} 个站点覆盖到的街道才算已覆盖（交叉覆盖）。"),
+    "report.rule_reach": (" Each station reaches as far as its column “{col}” says (blank or "
+                          "invalid: the rule's limit).",
+                          "每个站点的服务半径取自“{col}”列（空白或无效的按上述标准）。"),
     "report.demand.all": ("Streets to serve: the whole network", "应覆盖街道：整个路网"),
     "report.demand.auto": ("Streets to serve: the built-up area derived from the data",
                            "应覆盖街道：由数据推算的建成区"),

@@ -152,6 +152,10 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
                    "（%.1f %%），站点 %d 个",
     "%d station rows have no valid reach in column %s; they take the rule's %.0f m":
         "%d 行站点在 %s 列没有有效的服务半径；按规则的 %.0f 米计",
+    "siting for %d-fold cover: %d new sites, %.1f %% -> %.1f %% of %.1f km (%s)":
+        "%d 重覆盖选址：新增 %d 个站点，覆盖率 %.1f %% -> %.1f %%（共 %.1f 公里）（%s）",
+    "k-cover siting: %d rows, %d sites; %s answer %.3f, bound %s (%s)":
+        "多重覆盖选址：%d 行，%d 个站点；%s 解 %.3f，界 %s（%s）",
     "exact siting model: %d pieces, %d sites, %d pairs":
         "精确选址模型：%d 个路段片，%d 个站点，%d 对",
     "coverage sets: %d sites x %d units, %d pairs": "覆盖集合：%d 个站点 × %d 个单元，%d 对",

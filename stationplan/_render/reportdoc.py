@@ -104,7 +104,8 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     mode = t.get(f"mode.{s['mode']}", s["mode"])
     blocks.append(("p", [t["rule"], Num(rule["limit_m"], "summary.json", ("rule", "limit_m"), "m"),
                          t["rule_tail"].format(mode=mode,
-                                               binding=t[f"binding.{rule['binding']}"])]))
+                                               binding=t[f"binding.{rule['binding']}"]),
+                         *_counting(rule, t)]))
     blocks.append(("p", _demand(s["demand"], t)))
     if data.get("plan_summary"):
         blocks.append(("p", [t["with_plan"]]))
@@ -149,6 +150,16 @@ def _demand(d: Mapping[str, Any], t: Mapping[str, str]) -> list[Any]:
     else:
         parts += [t["demand.end"]]
     return parts
+
+
+def _counting(rule: dict[str, Any], t: Any) -> list[Any]:
+    """The rule's k-coverage and per-station reaches in words (nothing without them)."""
+    out = []
+    if rule.get("cover", 1) != 1:
+        out.append(t["rule_cover"].format(cover=rule["cover"]))
+    if rule.get("reach_col"):
+        out.append(t["rule_reach"].format(col=rule["reach_col"]))
+    return out
 
 
 def _warnings(s: Mapping[str, Any], lang: str) -> list[Block]:

@@ -83,8 +83,13 @@ def site_intervals(
     edge_id = np.asarray(edge_id, dtype=np.int64)
     offset_m = np.asarray(offset_m, dtype=float)
     n, k = len(network.nodes), len(edge_id)
-    per_site = np.broadcast_to(np.asarray(limit_m, dtype=float), (k,))
-    search_m = float(per_site.max()) if k else float(np.max(limit_m))
+    per_site = np.asarray(limit_m, dtype=float)
+    if per_site.ndim == 0:
+        per_site = np.full(k, float(per_site))
+    elif len(per_site) != k and k:
+        msg = f"limit_m: {len(per_site)} limits for {k} sites"
+        raise ValueError(msg)
+    search_m = float(per_site.max()) if k else 0.0
     e = network.edges
     u, v = e["u"].to_numpy(), e["v"].to_numpy()
     length = e["length_m"].to_numpy()

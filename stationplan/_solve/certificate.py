@@ -120,7 +120,7 @@ def _certify(inst: Instance, chosen: list[int], *, method: str, time_limit_s: fl
             improved = value < heur if inst.k is None else value > heur + 1e-7 * max(1.0, heur)
             final, value, found = ((final, value, cert.method) if improved
                                    else (sorted(chosen), heur, method))
-            return _cert(final, value, cert.bound, found, cert.proof, cert.lp_bound, t0)
+            return certificate_of(final, value, cert.bound, found, cert.proof, cert.lp_bound, t0)
     return _certify_model(inst, chosen, method=method, time_limit_s=time_limit_s,
                           max_nonzeros=max_nonzeros, t0=t0)
 
@@ -147,7 +147,7 @@ def _certify_model(inst: Instance, chosen: list[int], *, method: str, time_limit
                                            time_limit_s=max(min(left / 4, 10.0), 1.0))
         bounds_found.append((lag, "lagrangian"))
         if _proved(minimize, heur, lag):
-            return _cert(chosen, heur, lag, method, "lagrangian", None, t0)
+            return certificate_of(chosen, heur, lag, method, "lagrangian", None, t0)
     # HiGHS's interior point does not look at its time limit while it sets up: on the
     # best-k LP of 22 M nonzeros (Chengdu, exact model, 50 m candidates) it ran past 15
     # minutes with a 10 s limit. Best-k has its Lagrangian bound; past half the budget
@@ -155,7 +155,7 @@ def _certify_model(inst: Instance, chosen: list[int], *, method: str, time_limit
     if inst.cover.nnz > (max_nonzeros if minimize else max_nonzeros // 2):
         log.warning("instance too large for the LP/MILP certificate (%d nonzeros)", inst.cover.nnz)
         bound, proof = _tightest(minimize, bounds_found)
-        return _cert(chosen, heur, bound, method, proof, None, t0)
+        return certificate_of(chosen, heur, bound, method, proof, None, t0)
     c, integrality, bounds, rows = _model(inst)
     left = time_limit_s - (time.perf_counter() - t0)
     lp = _lp(c, rows, bounds, time_limit_s=max(left / 2, 1.0))
@@ -163,7 +163,7 @@ def _certify_model(inst: Instance, chosen: list[int], *, method: str, time_limit
     if lp_bound is not None:
         bounds_found.append((lp_bound, "lp"))
         if _proved(minimize, heur, lp_bound):
-            return _cert(chosen, heur, lp_bound, method, "lp", lp_bound, t0)
+            return certificate_of(chosen, heur, lp_bound, method, "lp", lp_bound, t0)
     remaining = max(time_limit_s - (time.perf_counter() - t0), 1.0)
     x, status, dual = _milp(inst, c, integrality, bounds, rows, chosen, remaining)
     better, value, found = chosen, heur, method
@@ -173,11 +173,11 @@ def _certify_model(inst: Instance, chosen: list[int], *, method: str, time_limit
         if not _worse_value(minimize, milp_value, heur) and milp_best != sorted(chosen):
             better, value, found = milp_best, milp_value, "milp"
         if status == "optimal":
-            return _cert(better, value, value, found, "milp", lp_bound, t0)
+            return certificate_of(better, value, value, found, "milp", lp_bound, t0)
         if dual is not None:
             bounds_found.append((math.ceil(dual - 1e-6) if minimize else dual, "milp"))
     bound, proof = _tightest(minimize, bounds_found)
-    return _cert(better, value, bound, found, proof, lp_bound, t0)
+    return certificate_of(better, value, bound, found, proof, lp_bound, t0)
 
 
 def _tightest(minimize: bool, found: list[tuple[float, str]]) -> tuple[float | None, str]:
@@ -213,7 +213,7 @@ def _certify_cover(inst: Instance, chosen: list[int], *, method: str, time_limit
     found = method
     if m == 0:  # the essential columns cover everything: they are the optimum
         final, found = _pick(inst, must, red.lift([]), "reduction", chosen, method)
-        return _cert(final, float(len(final)), n_forced, found, "reduction", n_forced, t0)
+        return certificate_of(final, float(len(final)), n_forced, found, "reduction", n_forced, t0)
     if red.matrix.nnz > max_nonzeros:
         log.warning("instance too large for the LP/MILP certificate (%d nonzeros)",
                     red.matrix.nnz)
@@ -249,7 +249,7 @@ def _certify_cover(inst: Instance, chosen: list[int], *, method: str, time_limit
             elif dual is not None and n_forced + math.ceil(dual - 1e-6) > bound:
                 bound, proof = n_forced + math.ceil(dual - 1e-6), "milp"
     final, found = _pick(inst, must, red.lift(best), found, chosen, method)
-    return _cert(final, float(len(final)), bound, found, proof, lp_bound, t0)
+    return certificate_of(final, float(len(final)), bound, found, proof, lp_bound, t0)
 
 
 def _pick(inst: Instance, must: np.ndarray, final: list[int], found: str, chosen: list[int],
@@ -490,15 +490,17 @@ def with_solution(cert: Certificate, chosen: Iterable[int], value: float) -> Cer
     Siting uses it when it swaps a street position for a host that covers as much.
     """
     t0 = time.perf_counter() - cert.seconds
-    return _cert(chosen, value, cert.bound, cert.method, cert.proof, cert.lp_bound, t0)
+    return certificate_of(chosen, value, cert.bound, cert.method, cert.proof, cert.lp_bound, t0)
 
 
 def _proved(minimize: bool, heur: float, bound: float) -> bool:
     return heur <= bound + 1e-7 if minimize else heur >= bound - 1e-6 * max(1.0, abs(bound))
 
 
-def _cert(chosen: Iterable[int], value: float, bound: float | None, method: str, proof: str,
-          lp_bound: float | None, t0: float) -> Certificate:
+def certificate_of(chosen: Iterable[int], value: float, bound: float | None, method: str,
+                   proof: str, lp_bound: float | None, t0: float) -> Certificate:
+    """The certificate of ``chosen`` (objective ``value``) with ``bound``: its relative gap
+    and whether it is optimal; ``t0`` is when the work began (``time.perf_counter``)."""
     gap = None
     if bound is not None:
         gap = abs(value - bound) / max(abs(value), abs(bound), 1e-12) if value or bound else 0.0
