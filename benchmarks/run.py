@@ -74,7 +74,7 @@ def one(name: str, stations: list[int], n_cand: int, *, ego_sample: int, nx_max_
 
     import stationplan as sp
     from stationplan._route import edge_pieces, routing, site_graph
-    from stationplan.coverage import _EPS_M, station_distances
+    from stationplan.coverage import EPS_M, station_distances
 
     res: dict = {"network": name}
     warm = sp.load_network  # noqa: F841 - keep import time out of the load timing
@@ -112,7 +112,7 @@ def one(name: str, stations: list[int], n_cand: int, *, ego_sample: int, nx_max_
 
         def arrays(e=e, o=o):
             nd, ns = station_distances(net, e, o, limit_m=LIMIT_M)
-            return edge_pieces(net, nd, ns, e, o, limit_m=LIMIT_M, eps_m=_EPS_M)
+            return edge_pieces(net, nd, ns, e, o, limit_m=LIMIT_M, eps_m=EPS_M)
 
         # The three are timed in turn within each round, so that a change of load on the
         # shared machine hits all of them alike; each reports its fastest round.

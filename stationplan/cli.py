@@ -285,7 +285,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             min_gain_m=args.min_gain_m, time_limit_s=args.time_limit_s, seed=args.seed,
             districts=args.districts or None,
             district_col=args.district_col, districts_crs=args.districts_crs,
-            demand=_demand_options(args), on_stage=on_stage, progress=progress,
+            demand=_demand_options(args), at=args.at, on_stage=on_stage, progress=progress,
             certificate_progress=certificate_progress, **kwargs,
         )
     from ._i18n import percent_text, plan_certificate, plan_shortfall
@@ -782,13 +782,16 @@ def _add_demand_options(p: argparse.ArgumentParser) -> None:
                         "own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
 
 
-def _add_hours_options(p: argparse.ArgumentParser) -> None:
+def _add_hours_options(p: argparse.ArgumentParser, *, by_hour: bool = True) -> None:
     g = p.add_argument_group("opening hours", "coverage by the stations open at a time "
                                               "(the sheet's 开放时间 / opening_hours)")
     g.add_argument("--at", type=_at_text, default=None, metavar="WHEN",
-                   help="coverage by the stations open then: 22:00 (a Wednesday), 'Sat 07:00', "
+                   help="count only the stations open then (plan: the sites that close the "
+                        "gap left then): 22:00 (a Wednesday), 'Sat 07:00', "
                         "'周六 07:00' or '2025-10-01 07:00'; hours not given count as open, "
                         "unreadable hours as not open (both listed in summary.json)")
+    if not by_hour:
+        return
     g.add_argument("--by-hour", action="store_true",
                    help="also the exact coverage at each full hour of the day (the day of "
                         "--at, else a Wednesday): hours.csv, hours.xlsx and summary.json")
@@ -1003,6 +1006,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_station_options(plan)
     _add_report_options(plan)
     _add_demand_options(plan)
+    _add_hours_options(plan, by_hour=False)
     plan.set_defaults(func=_cmd_plan)
 
     exp = sub.add_parser("export", parents=[common],

@@ -375,7 +375,7 @@ def _split_at(edge: np.ndarray, start: np.ndarray, end: np.ndarray, cut_edge: np
     at = row_at(edge, start, end, cut_edge, cut_x)
     ok = at >= 0
     at, x = at[ok], cut_x[ok]
-    inner = (x > start[at] + _EPS_M) & (x < end[at] - _EPS_M)
+    inner = (x > start[at] + EPS_M) & (x < end[at] - EPS_M)
     at, x = at[inner], x[inner]
     n = len(edge)
     owner = np.concatenate([np.arange(n), at])
@@ -383,7 +383,7 @@ def _split_at(edge: np.ndarray, start: np.ndarray, end: np.ndarray, cut_edge: np
     order = np.lexsort((pos, owner))
     owner, pos = owner[order], pos[order]
     keep = np.ones(len(owner), dtype=bool)
-    keep[1:] = (owner[1:] != owner[:-1]) | (pos[1:] - pos[:-1] > _EPS_M)
+    keep[1:] = (owner[1:] != owner[:-1]) | (pos[1:] - pos[:-1] > EPS_M)
     owner, pos = owner[keep], pos[keep]
     nxt = np.append(pos[1:], np.nan)
     last = np.append(owner[1:] != owner[:-1], True)
@@ -405,7 +405,7 @@ def _at_station(st_edge: np.ndarray, st_off: np.ndarray, edge: np.ndarray, pos: 
     for j in (r - 1, r):
         ok = (j >= 0) & (j < len(k_edge))
         jj = np.clip(j, 0, len(k_edge) - 1)
-        out |= ok & (k_edge[jj] == edge) & (np.abs(k_off[jj] - pos) <= 2 * _EPS_M)
+        out |= ok & (k_edge[jj] == edge) & (np.abs(k_off[jj] - pos) <= 2 * EPS_M)
     return out
 
 

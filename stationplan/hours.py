@@ -359,6 +359,29 @@ def _states(stations: gpd.GeoDataFrame, hours: list[Hours], when: dt.datetime) -
                      for h, usable in zip(hours, ok, strict=True)], dtype=object)
 
 
+def stations_open_at(stations: gpd.GeoDataFrame, when: dt.datetime) -> gpd.GeoDataFrame:
+    """The stations as the engine and siting see them at ``when``: every row kept, in
+    order, with its state in ``open_at``; rows that do not count as open (closed,
+    unknown) take status "not_open", so :func:`~stationplan.compute_coverage` and
+    :func:`~stationplan.plan_sites` leave them out.
+
+    Parameters
+    ----------
+    stations
+        Output of :func:`station_hours`.
+    when
+        Local time (naive), e.g. from :func:`parse_at`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    states = station_states(stations, when)
+    out = _engine_input(stations, states)
+    out["open_at"] = states
+    return out
+
+
 def coverage_at(network: StreetNetwork, stations: gpd.GeoDataFrame, when: dt.datetime, *,
                 rule: CoverageRule | None = None) -> Coverage:
     """Exact coverage by the stations open at ``when``.

@@ -415,6 +415,7 @@ def run_plan(
     district_col: str | None = None,
     districts_crs: Any = None,
     demand: DemandOptions | str | Path | None = None,
+    at: str | datetime.datetime | None = None,
     on_stage: StageCallback | None = None,
     progress: ProgressCallback | None = None,
     certificate_progress: ProgressCallback | None = None,
@@ -460,6 +461,13 @@ def run_plan(
         Demand weights (see :func:`run_coverage`): the plan then covers, or reaches
         ``target_share`` of, the weighted demand, and its summary's ``weighted_by`` says
         so; street metres and shares stay street length.
+    at
+        Plan for the stations open at this time (the command line's ``--at``; see
+        :func:`run_coverage`): the sites that close the gap left then (a night gap at
+        "22:00"). Existing stations closed then, or with unreadable hours, do not count;
+        the new sites are planned to be open then. Every station row stays in the outputs
+        with its state in ``open_at``, and every figure (before and after) is the
+        coverage at that time.
     on_stage
         Called with each stage's name (:data:`PLAN_STAGES`) as it starts.
     progress
@@ -481,6 +489,7 @@ def run_plan(
     from .siting import plan_sites, stations_with_proposals
 
     job = _Job.make(rule, network_options, station_options, map_options, on_stage)
+    when = _at(at)  # a bad --at stops the run before anything is loaded
     stage, rule = job.stage, job.rule
     paths: dict[str, Path] = {}
     with job.output(out, overwrite, network, stations, candidates, hosts, exclude,
@@ -488,6 +497,7 @@ def run_plan(
         districts = _districts(districts, district_col, districts_crs)
         _check_candidate_files(candidates, hosts)
         net, snapped = job.network_and_stations(network, stations)
+        read, snapped = snapped, _open_at(snapped, when)
         with stage("candidates"):
             density = _density(demand, net, network)
             cands, source = _candidates(net, network, job, candidates, hosts=hosts,
@@ -516,10 +526,16 @@ def run_plan(
             cov_before = compute_coverage(net, snapped, rule=rule)
             before = _summarize(cov_before, find_gaps(cov_before, lang=lang), density)
             after = stations_with_proposals(snapped, result.proposals)
+            if when is not None:  # the new sites are planned to serve at that time
+                after["open_at"] = after["open_at"].fillna("open")
             cov = compute_coverage(net, after, rule=rule)
             gaps = find_gaps(cov, lang=lang)
             summary = _summarize(cov, gaps, density)
             result = _engine_figures(result, before, summary, source)
+            if when is not None:
+                summary = _plan_hours(summary, read, snapped, when)
+                result = replace(result, summary={**result.summary,
+                                                  "at": summary["hours"]["at"]})
         timings = {**stage.timings, **result.timings}
         if folder is not None:
             with stage("write_outputs"):
@@ -754,6 +770,32 @@ def _at(at: str | datetime.datetime | None) -> datetime.datetime | None:
     from .hours import parse_at
 
     return parse_at(at)
+
+
+def _open_at(stations: gpd.GeoDataFrame, when: datetime.datetime | None
+             ) -> gpd.GeoDataFrame:
+    """The stations a plan counts at ``when`` (all without it): see
+    :func:`stationplan.hours.stations_open_at`."""
+    if when is None:
+        return stations
+    from .hours import COUNTED, at_label, station_hours, stations_open_at
+
+    rows = stations_open_at(station_hours(stations), when)
+    usable = (stations["status"] == "ok").to_numpy()
+    log.info("plan at %s: %d of %d usable stations open count; the new sites are planned to "
+             "be open then", at_label(when), int((usable & rows["open_at"].isin(COUNTED)
+                                                  .to_numpy()).sum()), int(usable.sum()))
+    return rows
+
+
+def _plan_hours(summary: dict[str, Any], read: gpd.GeoDataFrame, rows: gpd.GeoDataFrame,
+                when: datetime.datetime) -> dict[str, Any]:
+    """A plan's ``summary`` with its ``hours`` block: the existing stations' states at
+    ``when`` (as read, before closed ones were set aside)."""
+    from .hours import hours_summary
+
+    as_read = rows.assign(status=read["status"].to_numpy())
+    return {**summary, "hours": hours_summary(as_read, when=when, by_hour=None)}
 
 
 def _hours_coverage(net: StreetNetwork, snapped: gpd.GeoDataFrame, rule: CoverageRule,

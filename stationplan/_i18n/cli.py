@@ -34,6 +34,8 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "名额分配：%d/%d 个新站点已分配，覆盖 %.1f 公里（对各单元曲线而言：%s）",
     "%d of %d boundaries of admin level %s are only partly in the file and are left out: %s":
         "%d/%d 个 %s 级行政边界在文件中不完整，未用作单元：%s",
+    "plan at %s: %d of %d usable stations open count; the new sites are planned to be open "
+    "then": "按 %s 规划：%d / %d 个可用站点此时开放并计入；新站点按此时开放规划",
     "compiling the %s kernels once (about 10 s)…":
         "首次使用，正在编译%s计算内核（约 10 秒，仅此一次）…",
     "%s: skipped %d note rows (rows %s): notes and totals, not stations":
@@ -514,7 +516,8 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "group.opening hours": "开放时间",
     "group.opening hours.description": "按某一时刻开放的站点计算覆盖（站点表的开放时间 / "
                                        "opening_hours 列）",
-    "--at": "只按此时开放的站点计算覆盖：22:00（按周三）、'Sat 07:00'、'周六 07:00' 或 "
+    "--at": "只计此时开放的站点（plan：选出补上此时空缺的新站点）：22:00（按周三）、"
+            "'Sat 07:00'、'周六 07:00' 或 "
             "'2025-10-01 07:00'；未填开放时间的站点按开放计，无法识别的按不开放计"
             "（两者都列在 summary.json 中）",
     "--by-hour": "另算一天中每个整点的精确覆盖（--at 所在的那一天，否则为周三）："
