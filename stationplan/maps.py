@@ -45,7 +45,11 @@ from ._i18n import (
 )
 from ._i18n import text as text_in
 from ._io import script_json
-from ._options import BASEMAPS, MapOptions  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
+from ._options import (  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
+    BASEMAPS,
+    MAP_MERGED_ABOVE_PIECES,
+    MapOptions,
+)
 from ._render import mapdata as md
 from ._render import mapjs
 from ._render import mapstyle as ms
@@ -96,8 +100,19 @@ def coverage_map(
     precision: int = 6,
     cluster_threshold: int = 200,
     density: Any = None,
+    before_gaps: gpd.GeoDataFrame | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    merged_above: int = MAP_MERGED_ABOVE_PIECES,
 ) -> Any:
     """Draw a coverage result as an interactive Folium map.
+
+    Above ``merged_above`` street pieces (:data:`~stationplan._options.MAP_MERGED_ABOVE_PIECES`)
+    the map draws merged, screen-simplified layers, so that a city of a million pieces
+    stays a page of a few MB: the covered streets of one distance band, the gap runs of
+    one line width and the streets not counted each become one line, simplified to about
+    a screen pixel at the first zoom (the larger side of the network's extent / 1,024);
+    the service areas and gap areas are left out and lines have no popups. The panel's
+    figures are the same exact figures (``summary``) either way.
 
     Parameters
     ----------
@@ -136,6 +151,11 @@ def coverage_map(
         Demand weights (:class:`~stationplan.weights.DemandDensity`): a layer (hidden at
         first) colours the demand streets by weight density in four bands of the
         largest density; ``None`` draws none.
+    before_gaps, areas
+        :func:`~stationplan.find_gaps` of ``before`` and :func:`~stationplan.gap_areas`
+        of ``gaps`` when already computed (else computed here).
+    merged_above
+        Street pieces above which the layers are merged and screen-simplified.
 
     Returns
     -------
@@ -153,7 +173,13 @@ def coverage_map(
         from .summary import summarize
 
         summary = summarize(coverage, gaps)
-    view = _View(gcj02=gcj, precision=precision)
+    merged = len(coverage.pieces) > merged_above
+    view = _View(gcj02=gcj, precision=precision,
+                 simplify_m=_screen_pixel_m(coverage) if merged else md.SIMPLIFY_M)
+    if merged:
+        log.info("map of %s street pieces (more than %s): merged layers drawn to %.0f m, "
+                 "without service areas, gap areas and popups on lines",
+                 f"{len(coverage.pieces):,}", f"{merged_above:,}", view.simplify_m)
 
     fmap = folium.Map(tiles=None, control_scale=False)
     root = cast(Figure, fmap.get_root())  # a Map's root is its Figure
@@ -185,13 +211,17 @@ def coverage_map(
     phases: dict[str, list[Any]] = {"before": [], "after": []}
     if before is not None:
         # today first, under the plan's layers in the layer control; hidden until chosen
-        phases["before"] = _coverage_layers(fmap, before, find_gaps(before, lang=lang), text,
-                                            lang, view, edges, osm_attr, today=True)
+        if before_gaps is None:
+            before_gaps = find_gaps(before, lang=lang)
+        phases["before"] = _coverage_layers(fmap, before, before_gaps, text,
+                                            lang, view, edges, osm_attr, today=True,
+                                            merged=merged)
     phases["after"] = _coverage_layers(fmap, coverage, gaps, text, lang, view, edges, osm_attr,
-                                       today=False)
-    areas = gap_areas(gaps)
-    _line_layer(fmap, f"{text['gap_areas']} ({len(areas)})", "spAreas",
-                _gap_area_features(areas, text, view, lang), precision, show=False)
+                                       today=False, merged=merged)
+    if not merged:
+        areas = gap_areas(gaps) if areas is None else areas
+        _line_layer(fmap, f"{text['gap_areas']} ({len(areas)})", "spAreas",
+                    _gap_area_features(areas, text, view, lang), precision, show=False)
 
     if density is not None:
         model = (text_in("weights.riders", lang) if density.kind == "riders"
@@ -253,26 +283,30 @@ def coverage_map(
 
 def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
                      text: Mapping[str, str], lang: str, view: _View, edges: list[float],
-                     osm_attr: str | None, *, today: bool) -> list[Any]:
+                     osm_attr: str | None, *, today: bool, merged: bool = False) -> list[Any]:
     """The service areas, streets by distance band and gaps of one coverage, as layers.
 
     ``today`` layers (coverage by the existing stations of a plan) are named so, hidden at
-    first, and their shapes carry the class ``sp-today`` too.
+    first, and their shapes carry the class ``sp-today`` too. ``merged``: streets merged
+    by band only, gaps by line width, no service areas (see :func:`coverage_map`).
     """
     prefix = text["before_prefix"] if today else ""
     km = text_in("unit.km", lang)
-    names = _station_names(coverage.stations)
     limit = coverage.rule.limit_m
-    service = md.service_areas(coverage)
-    bands = md.merge_lines(md.distance_bands(coverage, edges), ["band", "name"])
+    bands = md.merge_lines(md.distance_bands(coverage, edges),
+                           ["band"] if merged else ["band", "name"])
     layers = [
-        (f"{prefix}{text['service']} ({len(service)})", "spAreas",
-         _service_features(service, names, text, lang, view), None),
         (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} {km})", "spStreets",
          _street_features(bands, edges, text, view, lang), osm_attr),
         (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} {km})", "spGaps",
-         _gap_features(gaps, limit, text, view, lang), osm_attr),
+         (_merged_gap_features if merged else _gap_features)(gaps, limit, text, view, lang),
+         osm_attr),
     ]
+    if not merged:
+        service = md.service_areas(coverage)
+        names = _station_names(coverage.stations)
+        layers.insert(0, (f"{prefix}{text['service']} ({len(service)})", "spAreas",
+                          _service_features(service, names, text, lang, view), None))
     groups = []
     for name, pane, (feats, styles), attribution in layers:
         if today:
@@ -427,15 +461,18 @@ def _marker_layer(fmap: Any, name: str, cls: str, inner: str, rows: list[list],
 
 
 class _View:
-    """How geometries become browser coordinates: WGS-84 or GCJ-02, rounded."""
+    """How geometries become browser coordinates: WGS-84 or GCJ-02, rounded, lines
+    simplified to ``simplify_m``."""
 
-    def __init__(self, *, gcj02: bool, precision: int) -> None:
+    def __init__(self, *, gcj02: bool, precision: int, simplify_m: float = md.SIMPLIFY_M
+                 ) -> None:
         self.gcj02 = gcj02
         self.precision = precision
+        self.simplify_m = simplify_m
 
     def lines(self, frame: gpd.GeoDataFrame, *, simplify: bool = True) -> np.ndarray:
         return md.display_geoms(frame, gcj02=self.gcj02, precision=self.precision,
-                                simplify_m=md.SIMPLIFY_M if simplify else None)
+                                simplify_m=self.simplify_m if simplify else None)
 
     def points(self, frame: gpd.GeoDataFrame) -> np.ndarray:
         return md.point_lonlat(frame, gcj02=self.gcj02, precision=self.precision)
@@ -490,8 +527,10 @@ def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: Mapping[
         return [], styles
     sep = text_in("sep.label", lang)
     props = [
-        (int(b), f"{_esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges, lang)}", None)
-        for b, name in zip(bands["band"], bands["name"], strict=True)
+        (int(b), f"{_esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges, lang)}"
+         if "name" in bands else f"{text['streets']}{sep}{_band_label(int(b), edges, lang)}",
+         None)
+        for b, name in zip(bands["band"], bands.get("name", bands["band"]), strict=True)
     ]
     return _features(view.lines(bands), props, view.precision), styles
 
@@ -560,6 +599,29 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str],
         props.append((weights.index(ms.gap_weight(g["length_m"], limit)),
                       f"{label} · {where}", popup))
     return _features(view.lines(gaps), props, view.precision), styles
+
+
+def _merged_gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str],
+                         view: _View, lang: str) -> tuple[list, list]:
+    """The gap runs merged by line width (longer runs wider): one line per width, no
+    popups (a map above :data:`~stationplan._options.MAP_MERGED_ABOVE_PIECES` pieces)."""
+    weights = sorted({w for _, w in ms.GAP_WEIGHTS})
+    styles = [{"color": ms.GAP_COLOUR, "weight": w, "opacity": 0.9, "lineCap": "round",
+               "className": "sp-gap"} for w in weights]
+    if gaps.empty:
+        return [], styles
+    width = [weights.index(ms.gap_weight(x, limit)) for x in gaps["length_m"].tolist()]
+    lines = md.merge_lines(gaps[["length_m", "geometry"]].assign(width=width), ["width"])
+    props = [(int(w), f"{text['gaps']} · {ms.fmt_m(m, lang)}", None)
+             for w, m in zip(lines["width"], lines["length_m"], strict=True)]
+    return _features(view.lines(lines), props, view.precision), styles
+
+
+def _screen_pixel_m(coverage: Coverage) -> float:
+    """About a screen pixel at the map's first zoom, in metres: the larger side of the
+    network's extent over 1,024 (the map opens fitted to it), at least 1 m."""
+    west, south, east, north = coverage.network.edges.total_bounds
+    return max(float(max(east - west, north - south)) / 1024, md.SIMPLIFY_M)
 
 
 def _gap_area_features(areas: gpd.GeoDataFrame, text: Mapping[str, str], view: _View,
