@@ -343,6 +343,10 @@ def usage_error_text(message: str) -> str:
 # The English help lives beside each option in stationplan.cli; these replace it under
 # --lang zh or a Chinese locale. Keys: an option's first flag (or a positional's name),
 # "cmd.NAME" for a command, "group.TITLE" for an option group. %(default)s is argparse's.
+# The help of --format of coverage, plan and report (export's --format, another option,
+# has its words in HELP_ZH).
+OUTPUT_FORMAT_HELP_ZH = ("街道片段、缺口路段和缺口片区的文件格式：geojson、parquet（GeoParquet）"
+                         "或 auto（默认：超过 {n} 个街道片段时用 parquet）")
 HELP_ZH: Mapping[str, str] = MappingProxyType({
     "description": "沿街道路网规划爱心驿站的覆盖（按路网距离计算）。",
     "-h": "显示本帮助并退出",
@@ -426,8 +430,6 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "--district-col": "街道/社区名称所在的列（默认：name、名称、街道、社区等）",
     "--districts-crs": "--districts 文件未自带坐标系时的坐标系：wgs84、gcj02、bd09、cgcs2000 "
                        "或 EPSG:<代码>",
-    "--format.outputs": "街道片段、缺口路段和缺口片区的文件格式：geojson、parquet（GeoParquet）"
-                        "或 auto（默认：超过 %(parquet_above)s 个街道片段时用 parquet）",
     "--format": "geojson、csv（含 WGS-84、GCJ-02 和 BD-09 坐标列）、kml、gpx 或 amap"
                 "（现有站点的高德 GCJ-02 标注表）",
     "--proposal-crs": "拟建站点文件与站点文件坐标系不同时，拟建站点文件的坐标系（wgs84、gcj02、"
@@ -584,8 +586,7 @@ def localize_parser(parser: argparse.ArgumentParser, sub: Any, lang: str) -> Non
             if key == "--out" and p.prog.endswith(" export"):
                 action.help = "输出文件"
             elif key == "--format" and not p.prog.endswith(" export"):
-                action.help = HELP_ZH["--format.outputs"].replace(
-                    "%(parquet_above)s", f"{PARQUET_ABOVE_PIECES:,}")
+                action.help = OUTPUT_FORMAT_HELP_ZH.format(n=f"{PARQUET_ABOVE_PIECES:,}")
             elif action.help is not argparse.SUPPRESS and key in HELP_ZH:
                 action.help = HELP_ZH[key]
         for group in p._action_groups:
