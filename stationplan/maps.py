@@ -175,7 +175,8 @@ def coverage_map(
         summary = summarize(coverage, gaps)
     merged = len(coverage.pieces) > merged_above
     view = _View(gcj02=gcj, precision=precision,
-                 simplify_m=_screen_pixel_m(coverage) if merged else md.SIMPLIFY_M)
+                 simplify_m=_screen_pixel_m(coverage) if merged else md.SIMPLIFY_M,
+                 chain=merged)
     if merged:
         log.info("map of %s street pieces (more than %s): merged layers drawn to %.0f m, "
                  "without service areas, gap areas and popups on lines",
@@ -464,15 +465,19 @@ class _View:
     """How geometries become browser coordinates: WGS-84 or GCJ-02, rounded, lines
     simplified to ``simplify_m``."""
 
-    def __init__(self, *, gcj02: bool, precision: int, simplify_m: float = md.SIMPLIFY_M
-                 ) -> None:
+    def __init__(self, *, gcj02: bool, precision: int, simplify_m: float = md.SIMPLIFY_M,
+                 chain: bool = False) -> None:
         self.gcj02 = gcj02
         self.precision = precision
         self.simplify_m = simplify_m
+        self.chain = chain
 
     def lines(self, frame: gpd.GeoDataFrame, *, simplify: bool = True) -> np.ndarray:
-        return md.display_geoms(frame, gcj02=self.gcj02, precision=self.precision,
-                                simplify_m=self.simplify_m if simplify else None)
+        geoms = md.display_geoms(frame, gcj02=self.gcj02, precision=self.precision,
+                                 simplify_m=self.simplify_m if simplify else None)
+        if self.chain:  # merged map: long chains through junctions, fewer starts to write
+            geoms = np.array([_chained(g) for g in geoms], dtype=object)
+        return geoms
 
     def points(self, frame: gpd.GeoDataFrame) -> np.ndarray:
         return md.point_lonlat(frame, gcj02=self.gcj02, precision=self.precision)
@@ -615,6 +620,65 @@ def _merged_gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str
     props = [(int(w), f"{text['gaps']} · {ms.fmt_m(m, lang)}", None)
              for w, m in zip(lines["width"], lines["length_m"], strict=True)]
     return _features(view.lines(lines), props, view.precision), styles
+
+
+def _chained(geom: Any) -> Any:
+    """The lines of ``geom`` joined into long chains: at each point where line ends meet
+    they are paired two by two and every pair continues one chain, so that a grid of
+    streets becomes a few long lines instead of one line per block (each line's first
+    point is written in full, the rest as small steps). The same points and segments.
+
+    >>> g = shapely.MultiLineString([[(0, 0), (1, 0)], [(1, 0), (1, 1)], [(1, 0), (2, 0)],
+    ...                              [(1, -1), (1, 0)]])
+    >>> c = _chained(g)
+    >>> len(shapely.get_parts(c)), c.length == g.length
+    (2, True)
+    """
+    parts = shapely.get_parts(geom)
+    m = len(parts)
+    if m < 2:
+        return geom
+    xy, owner = shapely.get_coordinates(parts, return_index=True)
+    size = np.bincount(owner, minlength=m)
+    start = np.r_[0, np.cumsum(size)[:-1]]
+    stop = start + size - 1
+    # half-edges: h < m is the start of part h, h >= m the end of part h - m
+    _, node = np.unique(np.concatenate([xy[start], xy[stop]]), axis=0, return_inverse=True)
+    node = node.ravel()
+    order = np.argsort(node, kind="stable")
+    group_start = np.r_[True, node[order][1:] != node[order][:-1]]
+    pos = np.arange(2 * m) - np.maximum.accumulate(np.where(group_start, np.arange(2 * m), 0))
+    pair = np.flatnonzero((pos[:-1] % 2 == 0) & ~group_start[1:])
+    mate = np.full(2 * m, -1, dtype=np.int64)
+    mate[order[pair]], mate[order[pair + 1]] = order[pair + 1], order[pair]
+    mate_l = mate.tolist()
+    seen = bytearray(m)
+    seq: list[int] = []  # parts in chain order, a reversed part as -1 - part
+    chain: list[int] = []
+    n_chains = 0
+    for h0 in [*np.flatnonzero(mate < 0).tolist(), *range(m)]:  # path ends, then loops
+        if seen[h0 % m]:
+            continue
+        h = h0
+        while h >= 0 and not seen[h % m]:
+            p, rev = h % m, h >= m
+            seen[p] = 1
+            seq.append(-1 - p if rev else p)
+            chain.append(n_chains)
+            h = mate_l[p if rev else p + m]  # leave by the other end
+        n_chains += 1
+    s_arr = np.array(seq)
+    part, rev = np.where(s_arr < 0, -1 - s_arr, s_arr), s_arr < 0
+    ch = np.array(chain)
+    first = np.r_[True, ch[1:] != ch[:-1]]
+    skip = (~first).astype(np.int64)  # a continuing part drops its first (shared) point
+    count = size[part] - skip
+    base = np.repeat(np.cumsum(count) - count, count)
+    k = np.arange(count.sum()) - base + np.repeat(skip, count)
+    idx = np.where(np.repeat(rev, count), np.repeat(stop[part], count) - k,
+                   np.repeat(start[part], count) + k)
+    return shapely.multilinestrings(shapely.linestrings(xy[idx],
+                                                        indices=np.repeat(ch, count)))
 
 
 def _screen_pixel_m(coverage: Coverage) -> float:
