@@ -267,7 +267,7 @@ def coverage_map(
     panel = _panel_html(coverage, summary, len(ok), proposals, plan_summary, share_before,
                         text, lang, gcj02=gcj, edges=edges, show_area=outline is not None,
                         show_other=len(other) > 0, show_phases=before is not None,
-                        show_paired=len(paired) > 0)
+                        show_paired=len(paired) > 0, show_service=not merged)
     fmap.add_child(_Call(mapjs.PANEL, fmap, panel))
     if before is not None:
         fmap.add_child(_Call(mapjs.PHASES, fmap, phases["before"], phases["after"]))
@@ -904,7 +904,7 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
                 plan: Mapping[str, Any] | None, share_before: float | None,
                 text: Mapping[str, str], lang: str, *, gcj02: bool, edges: list[float],
                 show_area: bool, show_other: bool, show_phases: bool,
-                show_paired: bool = False) -> str:
+                show_paired: bool = False, show_service: bool = True) -> str:
     zh = lang == "zh"
     # summary.json's covered_share: the coverage the map draws (plan_summary's
     # coverage_after is the same exact figure)
@@ -987,8 +987,10 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
         legend.append(f"<tr><td>{_swatch(f'height:{weight}px;background:{ms.GAP_COLOUR}')}"
                       f"</td><td>{span}</td></tr>")
     legend.append("</table><table>")
-    legend.append(f"<tr><td>{_swatch(f'height:12px;background:{ms.SERVICE_COLOUR};opacity:.3')}"
-                  f"</td><td>{text['service_legend']}</td></tr>")
+    if show_service:  # not on a merged map (see coverage_map)
+        legend.append(
+            f"<tr><td>{_swatch(f'height:12px;background:{ms.SERVICE_COLOUR};opacity:.3')}"
+            f"</td><td>{text['service_legend']}</td></tr>")
     for cls, inner, label in (
         ("sp-station", ms.icon(ms.STATION_ICON), text["station_legend"]),
         ("sp-proposal", "1", text["proposal_legend"]),

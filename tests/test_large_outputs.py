@@ -15,6 +15,7 @@ from mapcases import hand_case, street_stations_csv
 
 import stationplan as sp
 from stationplan import maps, outputs
+from stationplan._i18n import run_lang, section
 from stationplan._io import geojson_chunks, geojson_text, write_geojson
 from stationplan._render import mapdata as md
 from stationplan._render import mapjs
@@ -83,6 +84,9 @@ def test_merged_map_lies_within_a_pixel_of_the_exact_pieces(city):
     assert len(rows["sp-covered"]) <= 5 and len(rows["sp-gap"]) <= 4
     assert all(r[4] is None for r in rows["sp-gap"])  # no popups
     # the panel's figures are the exact engine's either way
+    words = section("map", run_lang(None, cov))["service_legend"]
+    assert words not in _calls(merged, mapjs.PANEL)[0][1]  # no service areas when merged
+    assert words in _calls(exact, mapjs.PANEL)[0][1]
     figures = [a[1].split("<h4>")[0] for a in _calls(merged, mapjs.PANEL)]
     assert figures == [a[1].split("<h4>")[0] for a in _calls(exact, mapjs.PANEL)]
     assert f"{100 * cov.covered_m / cov.demand_m:.1f} %" in figures[0]
