@@ -483,16 +483,60 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
         found[i] = (names.labels[int(cross_name[i])], 0.0)
     pick = np.flatnonzero(~at_cross)
     graph = _route.site_graph(network, edge_id[pick], offset[pick], kind="undirected")
-    for lo, hi, dist in _route.distance_blocks(graph, n + np.arange(len(pick)),
-                                               limit_m=ADDRESS_CROSS_M):
-        for j in range(lo, hi):
+    site_xy = shapely.get_coordinates(shapely.line_interpolate_point(
+        edges.geometry.to_numpy()[edge_id[pick]], offset[pick]))
+    xy = np.concatenate([network.nodes[["x", "y"]].to_numpy(float), site_xy])
+    for rows, sub, dist in _local_searches(graph, xy, n + np.arange(len(pick)),
+                                           limit_m=ADDRESS_CROSS_M):
+        full = np.full(n, np.inf)
+        street = sub[sub < n]
+        for j, row in zip(rows.tolist(), dist, strict=True):
             i = int(pick[j])
             s = int(sid[i])
-            hit, dd = nearest_node(dist[j - lo, :n], targets(s))
+            full[street] = row[:len(street)]  # the street nodes come first in sub
+            hit, dd = nearest_node(full, targets(s))
             if hit >= 0:
                 cross = next(int(x) for x in names.at(hit) if x != s)
                 found[i] = (names.labels[cross], float(dd))
     return [(found[2 * r], found[2 * r + 1]) for r in range(len(ends))]
+
+
+# A path of length L on the streets stays within L of its start in a straight line (edge
+# lengths are at least their chords; 5 % and 10 m spare for a projection's scale error).
+_CHORD_SLACK = 1.05
+
+
+def _local_searches(graph: Any, xy: np.ndarray, sources: np.ndarray, *, limit_m: float
+                    ) -> Any:
+    """Bounded searches from ``sources``, each on the part of ``graph`` within reach.
+
+    Sources are grouped by square cells of ``limit_m``; each group searches the subgraph
+    of the nodes within ``limit_m`` (with slack) of its cell in a straight line, which
+    holds every path of length ``limit_m`` or less from them, so the distances up to the
+    limit are those of the whole graph. A search of the whole graph costs its size for
+    every source; this costs the size of the neighbourhood.
+
+    Yields
+    ------
+    rows, sub, dist
+        Positions in ``sources`` of the group, the node numbers of the subgraph
+        (ascending), and ``dist[r, p]`` the distance from ``sources[rows[r]]`` to node
+        ``sub[p]`` (``inf`` beyond ``limit_m``).
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    reach = _CHORD_SLACK * limit_m + 10.0
+    src_xy = xy[sources]
+    cell = np.floor((src_xy - src_xy.min(axis=0)) / limit_m).astype(np.int64)
+    _, group = np.unique(cell, axis=0, return_inverse=True)
+    group = group.ravel()
+    order = np.argsort(group, kind="stable")
+    for rows in np.split(order, np.flatnonzero(np.diff(group[order])) + 1):
+        lo, hi = src_xy[rows].min(axis=0) - reach, src_xy[rows].max(axis=0) + reach
+        sub = np.flatnonzero(((xy >= lo) & (xy <= hi)).all(axis=1))
+        local = graph[sub][:, sub]
+        at = np.searchsorted(sub, sources[rows])
+        yield rows, sub, np.atleast_2d(dijkstra(local, indices=at, limit=limit_m))
 
 
 def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:

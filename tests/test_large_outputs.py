@@ -199,3 +199,28 @@ def test_png_of_compound_paths_draws_the_same_lines(city):
     drawn = (lines[..., :3].min(axis=2) < 0.9).mean()  # pixels with ink
     assert drawn > 0.05
     assert differ < 0.02 * drawn  # anti-aliasing where lines of one colour overlap
+
+
+def test_local_searches_give_the_whole_graph_answer(tmp_path, monkeypatch):
+    """find_gaps' cross streets from searches on neighbourhoods equal those of whole-graph
+    searches (scipy's Dijkstra from every end over the whole graph)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from stationplan import gaps as gaps_module
+
+    net = synthetic_city(20_000, seed=5)
+    path = street_stations_csv(net, tmp_path / "st.csv", 30, seed=2)
+    cov = sp.compute_coverage(net, sp.snap_stations(net, sp.read_stations(path)))
+    local = sp.find_gaps(cov)
+
+    def whole(graph, xy, sources, *, limit_m):
+        yield (np.arange(len(sources)), np.arange(graph.shape[0]),
+               np.atleast_2d(dijkstra(graph, indices=sources, limit=limit_m)))
+
+    monkeypatch.setattr(gaps_module, "_local_searches", whole)
+    reference = sp.find_gaps(cov)
+    assert len(local) > 100
+    assert (local["from_m"] > 0).any()  # some ends needed a search
+    pd.testing.assert_frame_equal(local.drop(columns="geometry"),
+                                  reference.drop(columns="geometry"))
+    assert local.geometry.equals(reference.geometry)
