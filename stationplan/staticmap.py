@@ -153,27 +153,27 @@ def coverage_figure(
         lines = _compound_lines if len(pieces) > merged_above else _line_collection
         other = pieces.geometry.to_numpy()[(pieces["status"] == "ignored").to_numpy()]
         if len(other):
-            _add(ax, lines(_segments(other), colors=ms.OTHER_COLOUR,
+            _add(ax, lines(other, colors=ms.OTHER_COLOUR,
                                              linewidths=0.6, zorder=1.5))
         # the other carriageway of a road counted once: thin and dotted
         paired = pieces.geometry.to_numpy()[(pieces["status"] == "paired").to_numpy()]
         if len(paired):
-            _add(ax, lines(_segments(paired), colors=ms.OTHER_COLOUR,
+            _add(ax, lines(paired, colors=ms.OTHER_COLOUR,
                                              linewidths=0.6, linestyles="dotted", zorder=1.5))
         bands = md.distance_bands(coverage, edges)
         for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
             sel = bands.geometry.to_numpy()[bands["band"].to_numpy() == k]
-            _add(ax, lines(_segments(sel), colors=colour, linewidths=1.1,
+            _add(ax, lines(sel, colors=colour, linewidths=1.1,
                                              capstyle="round", zorder=2))
         if not gaps.empty:
             weight = np.array([ms.gap_weight(x, limit) for x in gaps["length_m"]])
             for w in np.unique(weight):
                 sel = gaps.geometry.to_numpy()[weight == w]
-                _add(ax, lines(_segments(sel), colors=ms.GAP_COLOUR,
+                _add(ax, lines(sel, colors=ms.GAP_COLOUR,
                                                  linewidths=w * _PX_TO_PT, capstyle="round",
                                                  zorder=3))
         if outline is not None:
-            _add(ax, lines(_segments([outline]), colors=ms.AREA_COLOUR,
+            _add(ax, lines([outline], colors=ms.AREA_COLOUR,
                                              linewidths=1.2, linestyles=(0, (5, 4)), zorder=4))
         _points(ax, coverage, proposals, crs)
         ax.set_xlim(west - 0.02 * span_x, east + 0.02 * span_x)
@@ -288,24 +288,27 @@ def _add(ax: Any, artist: Any) -> None:
         ax.add_artist(artist)
 
 
-def _line_collection(segments: list[np.ndarray], *, colors: str, linewidths: float,
-                     **style: Any) -> Any:
-    return LineCollection(segments, colors=colors, linewidths=linewidths, **style)
+def _line_collection(geoms: Any, *, colors: str, linewidths: float, **style: Any) -> Any:
+    """The lines of ``geoms`` as a LineCollection."""
+    return LineCollection(_segments(geoms), colors=colors, linewidths=linewidths, **style)
 
 
-def _compound_lines(segments: list[np.ndarray], *, colors: str, linewidths: float,
+def _compound_lines(geoms: Any, *, colors: str, linewidths: float,
                     linestyles: Any = "solid", capstyle: str = "butt",
                     joinstyle: str = "round", zorder: float = 2) -> Any:
-    """The lines as one compound path stroked once (see :func:`coverage_png`)."""
+    """The lines of ``geoms`` as one compound path stroked once (see :func:`coverage_png`)."""
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath
 
-    if not segments:
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
         xy, codes = np.empty((0, 2)), np.empty(0, dtype=np.uint8)
     else:
-        xy = np.concatenate(segments)
+        polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
+        geoms = np.where(polygonal, shapely.boundary(geoms), geoms)
+        xy, part = shapely.get_coordinates(shapely.get_parts(geoms), return_index=True)
         codes = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
-        codes[np.r_[0, np.cumsum([len(g) for g in segments])[:-1]]] = MplPath.MOVETO
+        codes[np.r_[True, part[1:] != part[:-1]]] = MplPath.MOVETO
     return PathPatch(MplPath(xy, codes), fill=False, edgecolor=colors, linewidth=linewidths,
                      linestyle=linestyles, capstyle=capstyle, joinstyle=joinstyle,
                      zorder=zorder)
@@ -342,7 +345,7 @@ def _service_areas(ax: Any, fig: Any, pieces: gpd.GeoDataFrame, *,
     pale = mpl.colors.to_hex(0.18 * np.array(mpl.colors.to_rgb(ms.SERVICE_COLOUR))  # type: ignore[arg-type]
                              + 0.82)
     lines = _compound_lines if len(pieces) > merged_above else _line_collection
-    _add(ax, lines(_segments(covered), colors=pale,
+    _add(ax, lines(covered, colors=pale,
                                      linewidths=2 * md.SERVICE_BUFFER_M * pt_per_m,
                                      capstyle="round", joinstyle="round", zorder=1))
 
