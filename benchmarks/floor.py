@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -80,12 +81,17 @@ def main() -> None:
     out = work / "out"
     cmd = [sys.executable, "-m", "stationplan", "coverage", str(path), str(stations),
            "--out", str(out), "--overwrite", "--quiet", *args.extra.split()]
+    load_before = os.getloadavg()
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t
     timings = json.loads((out / "timings.json").read_text()) if proc.returncode == 0 else {}
     pieces = len(net.edges)
-    if (out / "coverage.geojson").exists():  # one feature a line between two framing lines
+    if (out / "coverage.parquet").exists():  # GeoParquet above the size of --format auto
+        import pyarrow.parquet as pq
+
+        pieces = pq.ParquetFile(out / "coverage.parquet").metadata.num_rows
+    elif (out / "coverage.geojson").exists():  # one feature a line between two framing lines
         with (out / "coverage.geojson").open(encoding="utf-8") as f:
             pieces = sum(1 for _ in f) - 2
     fl = floor(path, net, args.stations, pieces, work, 500.0)
@@ -93,7 +99,8 @@ def main() -> None:
               "command": " ".join(["stationplan", *cmd[3:]]), "exit_code": proc.returncode,
               "stderr": proc.stderr.splitlines()[-10:], "wall_s": wall, "timings": timings,
               "pieces": pieces, "floor": fl, "ratio": wall / fl["total_s"],
-              "outputs": {p.name: p.stat().st_size for p in sorted(out.iterdir())}}
+              "outputs": {p.name: p.stat().st_size for p in sorted(out.iterdir())},
+              "load_before": load_before, "load_after": os.getloadavg()}
     lines = [
         "# Issue 18: end-to-end coverage against the floor (one run)", "",
         f"`{result['command']}` on {len(net.edges):,} segments, {args.stations:,} stations; "
@@ -109,6 +116,10 @@ def main() -> None:
         f"| whole run (wall) | {fmt(wall)} s | {fmt(fl['total_s'])} s: "
         f"**{fmt(result['ratio'], 1)}x** (target <= 5x) |", "",
         "Stage seconds (timings.json): " + ", ".join(f"{k} {fmt(v)}" for k, v in timings.items()),
+        "", "Load average (1, 5, 15 min) before / after the run: "
+        + " / ".join(", ".join(f"{x:.1f}" for x in la)
+                     for la in (load_before, result["load_after"]))
+        + f" on {os.cpu_count()} cores (other work on the machine slows both columns).",
         "", "Outputs: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in result["outputs"].items()),
     ]
     if proc.returncode:

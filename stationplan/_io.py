@@ -13,7 +13,7 @@ import re
 import secrets
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,29 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     gets the usual mode (0o666 less the umask). A missing folder is a
     :class:`~stationplan.MissingDataError` that names it.
     """
+    return atomic_write_with(path, lambda fh: fh.write(data))
+
+
+def atomic_write_chunks(path: str | os.PathLike[str], chunks: Iterable[str], *,
+                        encoding: str = "utf-8") -> Path:
+    """Write text given in pieces atomically (see :func:`atomic_write_bytes`), one piece
+    in memory at a time.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> atomic_write_chunks(p, iter(["你", "好"])).read_text(encoding="utf-8")
+    '你好'
+    """
+    def write(fh: Any) -> None:
+        for chunk in chunks:
+            fh.write(chunk.encode(encoding))
+
+    return atomic_write_with(path, write)
+
+
+def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Any], object]) -> Path:
+    """Call ``write`` with a binary file open on a temporary file beside ``path``, then
+    move it to ``path`` (see :func:`atomic_write_bytes`)."""
     path = Path(path)
     if not path.parent.is_dir():
         msg = f"cannot write {path}: directory {path.parent} does not exist"
@@ -58,7 +81,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
                      0o666)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             tmp.replace(path)
@@ -307,15 +330,41 @@ def geojson_text(frame: gpd.GeoDataFrame, *, precision: int = 7) -> str:
     precision
         Decimal places of coordinates (7 ≈ 1 cm).
     """
+    return "".join(geojson_chunks(frame, precision=precision))
+
+
+# Features per piece of text geojson_chunks gives (a few tens of MB of text).
+_CHUNK_FEATURES = 50_000
+
+
+def geojson_chunks(frame: gpd.GeoDataFrame, *, precision: int = 7,
+                   chunk: int = _CHUNK_FEATURES) -> Iterator[str]:
+    """The text of :func:`geojson_text` in pieces of ``chunk`` features, so that a large
+    layer is written as a stream (:func:`write_geojson`) without its whole text in memory.
+
+    >>> import shapely
+    >>> f = gpd.GeoDataFrame({"a": [1, 2, 3]}, geometry=[shapely.Point(i, 0) for i in range(3)],
+    ...                      crs=4326)
+    >>> "".join(geojson_chunks(f, chunk=2)) == geojson_text(f)
+    True
+    """
     if frame.crs is None:
         msg = "GeoDataFrame has no CRS; set it before writing GeoJSON"
         raise ValueError(msg)
+    yield '{"type":"FeatureCollection","features":[\n'
+    for lo in range(0, len(frame), chunk):
+        lines = _features_text(frame.iloc[lo:lo + chunk], precision)
+        yield ("" if lo == 0 else ",\n") + ",\n".join(lines)
+    yield "\n]}\n"
+
+
+def _features_text(frame: gpd.GeoDataFrame, precision: int) -> list[str]:
     frame = frame.to_crs(4326)
     geoms = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, precision))
     props = frame.drop(columns=frame.geometry.name)
     fast = _feature_lines(geoms, props)
     if fast is not None:
-        return '{"type":"FeatureCollection","features":[\n' + ",\n".join(fast) + "\n]}\n"
+        return fast
     lines = []
     for geom, rec in zip(geoms, props.to_dict("records"), strict=True):
         feature = {
@@ -325,7 +374,39 @@ def geojson_text(frame: gpd.GeoDataFrame, *, precision: int = 7) -> str:
         }
         lines.append(json.dumps(json_ready(feature), ensure_ascii=False, sort_keys=True,
                                 separators=(",", ":")))
-    return '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
+    return lines
+
+
+def write_geojson(path: str | Path, frame: gpd.GeoDataFrame, *, precision: int = 7) -> Path:
+    """Write :func:`geojson_text` of ``frame`` to ``path`` atomically, as a stream of
+    pieces (the same bytes)."""
+    return atomic_write_chunks(path, geojson_chunks(frame, precision=precision))
+
+
+def write_geoparquet(path: str | Path, frame: gpd.GeoDataFrame) -> Path:
+    """Write ``frame`` as GeoParquet atomically, in its own CRS (declared in the file) with
+    coordinates as they are; text columns holding other values than text become JSON text.
+
+    >>> import tempfile, pathlib, shapely
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.parquet"
+    >>> f = gpd.GeoDataFrame({"osmid": [1, [2, 3]], "n": [1.5, None]},
+    ...                      geometry=[shapely.Point(0, 1), shapely.Point(2, 3)], crs=3857)
+    >>> back = gpd.read_parquet(write_geoparquet(p, f))
+    >>> back["osmid"].tolist(), back.crs.to_epsg(), back.geometry[1].wkt
+    (['1', '[2,3]'], 3857, 'POINT (2 3)')
+    """
+    frame = frame.copy(deep=False)
+    for name in frame.columns:
+        col = frame[name]
+        if name == frame.geometry.name or col.dtype != object:
+            continue
+        values = col.to_numpy()
+        missing = pd.isna(col).to_numpy()
+        if all(isinstance(v, str) for v in values[~missing]):
+            continue
+        frame[name] = [None if m else v if isinstance(v, str) else _dumps(v)
+                       for v, m in zip(values, missing, strict=True)]
+    return atomic_write_with(path, lambda fh: frame.to_parquet(fh, index=False))
 
 
 def _dumps(value: Any) -> str:

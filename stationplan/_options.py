@@ -109,6 +109,19 @@ LANGS = ("zh", "en")
 BASEMAP: str | None = None  # follows the data: Gaode inside China, else OpenStreetMap
 BASEMAPS = ("osm", "carto", "tianditu", "gaode")
 EXPORT_FORMATS = ("geojson", "csv", "xlsx", "kml", "gpx", "amap", "amap-maplab")
+# File format of a run's geometry tables (street pieces, gap runs, gap areas): "auto" writes
+# GeoJSON up to PARQUET_ABOVE_PIECES street pieces and GeoParquet above (a GeoJSON of a
+# million pieces is gigabytes of text that takes minutes to write and to open).
+OUTPUT_FORMAT = "auto"
+OUTPUT_FORMATS = ("auto", "geojson", "parquet")
+PARQUET_ABOVE_PIECES = 200_000
+# Above this many street pieces the HTML map draws merged, screen-simplified layers: the
+# streets of one distance band and the gaps of one line width each become one line drawn
+# to about a screen pixel at the map's first zoom (stationplan.maps.coverage_map).
+MAP_MERGED_ABOVE_PIECES = 300_000
+# Above this many gap runs gaps.csv and gaps.xlsx (tables to print) are not written: the
+# gap layer (gaps.geojson or gaps.parquet) holds every run.
+GAP_TABLE_MAX_ROWS = 50_000
 _TIANDITU_KEY = re.compile(r"[0-9A-Za-z]{8,64}")
 
 
@@ -334,7 +347,8 @@ def check_spacing(spacing: object) -> None:
 
 @dataclass(frozen=True)
 class MapOptions:
-    """Language and basemap of the HTML maps; checked when made, before a long run.
+    """Language and basemap of the HTML maps, and the file format of the geometry tables;
+    checked when made, before a long run.
 
     Parameters
     ----------
@@ -346,6 +360,10 @@ class MapOptions:
         layer is shifted to GCJ-02 to sit on Gaode's tiles.
     tianditu_key
         A Tianditu browser key (天地图 "浏览器端" key); it is written into the HTML.
+    file_format
+        File format of the geometry tables a run writes (street pieces, gap runs, gap
+        areas): "geojson", "parquet" (GeoParquet) or "auto" (the default: GeoJSON up to
+        :data:`PARQUET_ABOVE_PIECES` street pieces, GeoParquet above).
 
     Examples
     --------
@@ -360,8 +378,13 @@ class MapOptions:
     lang: str | None = None
     basemap: str | None = BASEMAP
     tianditu_key: str | None = None
+    file_format: str = OUTPUT_FORMAT
 
     def __post_init__(self) -> None:
+        if self.file_format not in OUTPUT_FORMATS:
+            msg = (f"file format {self.file_format!r} is not known; choose one of "
+                   f"{', '.join(OUTPUT_FORMATS)}")
+            raise InputError(msg)
         if self.basemap is not None and self.basemap not in BASEMAPS:
             msg = f"basemap {self.basemap!r} is not known; choose one of {', '.join(BASEMAPS)}"
             raise InputError(msg)

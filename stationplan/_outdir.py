@@ -35,6 +35,9 @@ COVERAGE_FILES = (
 )
 # coverage --by-hour adds these (stationplan.hours)
 HOURS_FILES = ("hours.csv", "hours.xlsx")
+# The GeoParquet twins of coverage, gaps and gap_areas .geojson, written instead of them
+# above a size (stationplan._options.PARQUET_ABOVE_PIECES) or with --format parquet.
+LARGE_FILES = ("coverage.parquet", "gaps.parquet", "gap_areas.parquet")
 PLAN_FILES = ("proposals.geojson", "plan_summary.json", "timings.json", "coverage_curve.csv",
               "coverage_curve.png")
 CHECK_FILES = ("check.csv", "check.xlsx", "check.geojson", "check_summary.json",
@@ -43,8 +46,9 @@ NETWORK_FILES = ("network.gpkg", "network_summary.json")
 REPORT_FILES = ("report.html", "report.md", "report.json")
 # Every file any run writes: a folder holds the outputs of one run, so these are what a run
 # refuses to replace without ``overwrite`` and what it replaces (or removes) with it.
-ALL_FILES = tuple(dict.fromkeys((*COVERAGE_FILES, *HOURS_FILES, *PLAN_FILES, *CHECK_FILES,
-                                 *NETWORK_FILES, *REPORT_FILES, "timings.json")))
+ALL_FILES = tuple(dict.fromkeys((*COVERAGE_FILES, *HOURS_FILES, *LARGE_FILES, *PLAN_FILES,
+                                 *CHECK_FILES, *NETWORK_FILES, *REPORT_FILES,
+                                 "timings.json")))
 # The error numbers of a full disk (or quota).
 DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 # The file name suffixes each ``export --format`` writes (the keys are

@@ -429,7 +429,8 @@ def _map_options(args: argparse.Namespace) -> MapOptions:
     """The map options of ``args``, checked before the long part of a run."""
     return MapOptions(lang=getattr(args, "lang", None),
                       basemap=getattr(args, "basemap", opt.BASEMAP),
-                      tianditu_key=getattr(args, "tianditu_key", None))
+                      tianditu_key=getattr(args, "tianditu_key", None),
+                      file_format=getattr(args, "file_format", opt.OUTPUT_FORMAT))
 
 
 def _add_siting_rules(g: argparse._ArgumentGroup, verb: str) -> None:
@@ -737,6 +738,14 @@ def _add_map_options(p: argparse.ArgumentParser) -> None:
                    help="Tianditu browser key; it is written into the HTML")
 
 
+def _add_format_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", dest="file_format", choices=opt.OUTPUT_FORMATS,
+                   default=opt.OUTPUT_FORMAT,
+                   help="file format of the street pieces, gap runs and gap areas: geojson, "
+                        "parquet (GeoParquet) or auto (the default: parquet above "
+                        f"{opt.PARQUET_ABOVE_PIECES:,} street pieces)")
+
+
 def _add_check_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     g = p.add_argument_group("check", "verdicts on proposed sites")
     if required:
@@ -925,6 +934,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_rule_options(cov)
     _add_count_options(cov)
     _add_map_options(cov)
+    _add_format_option(cov)
     _add_network_options(cov)
     _add_station_options(cov)
     _add_demand_options(cov)
@@ -1002,6 +1012,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_rule_options(plan)
     _add_count_options(plan)
     _add_map_options(plan)
+    _add_format_option(plan)
     _add_network_options(plan)
     _add_station_options(plan)
     _add_report_options(plan)
@@ -1053,6 +1064,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_rule_options(rep)
     _add_count_options(rep)
     _add_map_options(rep)
+    _add_format_option(rep)
     _add_network_options(rep)
     _add_station_options(rep)
     _add_demand_options(rep)

@@ -144,35 +144,40 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
                          np.concatenate([gap["start_m"].to_numpy(), gap["end_m"].to_numpy()]))
         cross = _cross_streets(network, names, ends)
     component = gap["component"].to_numpy()
-    rows = []
-    for r in range(int(run.max()) + 1):
-        idx = np.flatnonzero(run == r)
-        sid = int(names.edge_name[edge[idx[0]]])
-        far = far_m[idx]
-        beyond = bool((far > search).any())
-        at = far_pt[idx[int(far.argmax())]]
-        point = rep[idx[int(length[idx].argmax())]]
-        (from_name, from_d), (to_name, to_d) = cross[r]
-        rows.append({
-            "run": r,
-            "street": (names.labels[sid] if sid >= 0
-                       else road_word(classes.iloc[int(edge[idx[0]])], lang)),
-            "named": sid >= 0,
-            "from_street": from_name, "from_m": from_d,
-            "to_street": to_name, "to_m": to_d,
-            "length_m": float(length[idx].sum()),
-            "pieces": len(idx),
-            "farthest_m": np.nan if beyond else float(far.max()),
-            "farthest_more_than_m": search if beyond else np.nan,
-            "farthest_lon": np.nan if beyond else at.x,
-            "farthest_lat": np.nan if beyond else at.y,
-            "area_label": int(area[idx[0]]),
-            "component": int(component[idx[0]]),
-            "point_lon": point.x,
-            "point_lat": point.y,
-            "geometry": _run_line(geoms[idx], ends[r][0][2]),
-        })
-    out = pd.DataFrame(rows)
+    # per run, its pieces in their order: positions starts[r]:starts[r + 1] of by_run
+    by_run = np.argsort(run, kind="stable")
+    group = run[by_run]
+    starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+    first = by_run[starts]
+    sid = names.edge_name[edge[first]]
+    far = far_m[by_run]
+    beyond = np.logical_or.reduceat(far > search, starts)
+    at = far_pt[by_run[_first_largest(far, group, starts)]]
+    at_xy = np.full((len(at), 2), np.nan)
+    known = ~shapely.is_empty(at)  # empty: beyond the search
+    at_xy[known] = shapely.get_coordinates(at[known])
+    point = rep[by_run[_first_largest(length[by_run], group, starts)]]
+    class_of = classes.to_numpy(dtype=object)
+    from_xy = np.array([e[0][2] for e in ends], dtype=float).reshape(-1, 2)
+    out = pd.DataFrame({
+        "run": np.arange(len(starts)),
+        "street": [names.labels[k] if k >= 0 else road_word(class_of[e], lang)
+                   for k, e in zip(sid.tolist(), edge[first].tolist(), strict=True)],
+        "named": sid >= 0,
+        "from_street": [c[0][0] for c in cross], "from_m": [c[0][1] for c in cross],
+        "to_street": [c[1][0] for c in cross], "to_m": [c[1][1] for c in cross],
+        "length_m": np.add.reduceat(length[by_run], starts),
+        "pieces": np.diff(np.r_[starts, len(by_run)]),
+        "farthest_m": np.where(beyond, np.nan, np.maximum.reduceat(far, starts)),
+        "farthest_more_than_m": np.where(beyond, search, np.nan),
+        "farthest_lon": np.where(beyond, np.nan, at_xy[:, 0]),
+        "farthest_lat": np.where(beyond, np.nan, at_xy[:, 1]),
+        "area_label": area[first],
+        "component": component[first].astype(np.int64),
+        "point_lon": shapely.get_x(point),
+        "point_lat": shapely.get_y(point),
+        "geometry": _run_lines(geoms[by_run], group, from_xy),
+    })
     # lengths equal to the millimetre are a tie, which the farther run wins
     out["_len"] = out["length_m"].round(3)
     out["_far"] = out["farthest_m"].fillna(np.inf)
@@ -221,33 +226,54 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if gaps.empty:
         return gpd.GeoDataFrame(columns=[*AREA_COLUMNS, "geometry"], geometry="geometry",
                                 crs=gaps.crs)
-    rows = []
-    for _, grp in gaps.groupby("area_id", sort=True):
-        grp = grp.reset_index(drop=True)
-        named = grp[grp["named"].astype(bool)].groupby("street")["length_m"].sum()
-        named = named.sort_values(ascending=False, kind="stable")
-        beyond = bool(grp["farthest_more_than_m"].notna().any())
-        far = grp["farthest_m"].to_numpy(float)
-        top = grp.iloc[int(np.nanargmax(far))] if not beyond else None
-        longest = grp.iloc[int(grp["length_m"].to_numpy().argmax())]
-        lines = [line for geom in grp.geometry for line in shapely.get_parts(geom)]
-        rows.append({
-            "area_id": int(grp["area_id"].iat[0]),
-            "length_m": float(grp["length_m"].sum()),
-            "runs": len(grp),
-            "pieces": int(grp["pieces"].sum()),
-            "streets": "; ".join(named.index.astype(str)[:_MAX_NAMES]),
-            "farthest_m": np.nan if top is None else float(top["farthest_m"]),
-            "farthest_more_than_m": (float(grp["farthest_more_than_m"].max()) if beyond
-                                     else np.nan),
-            "farthest_lon": np.nan if top is None else float(top["farthest_lon"]),
-            "farthest_lat": np.nan if top is None else float(top["farthest_lat"]),
-            "component": int(grp["component"].to_numpy()[0]),
-            "point_lon": float(longest["point_lon"]),
-            "point_lat": float(longest["point_lat"]),
-            "geometry": shapely.MultiLineString(lines),
-        })
-    return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=gaps.crs)
+    area = gaps["area_id"].to_numpy()
+    order = np.argsort(area, kind="stable")  # by area, the runs in their order
+    ids, starts, runs = np.unique(area[order], return_index=True, return_counts=True)
+    group = np.repeat(np.arange(len(ids)), runs)
+    length = gaps["length_m"].to_numpy(float)[order]
+    far = gaps["farthest_m"].to_numpy(float)[order]
+    more = gaps["farthest_more_than_m"].to_numpy(float)[order]
+    beyond = np.bincount(group, weights=~np.isnan(more),
+                         minlength=len(ids)) > 0
+
+    def first_max(values: np.ndarray) -> np.ndarray:
+        """Per area, the position (in ``order``) of its first largest value (NaN skipped)."""
+        v = np.where(np.isnan(values), -np.inf, values)
+        top = np.lexsort((np.arange(len(v)), -v, group))  # by area, largest first
+        return top[starts]
+
+    top, longest = first_max(far), first_max(length)
+    more_max = np.full(len(ids), np.nan)
+    if beyond.any():
+        more_max = pd.Series(more).groupby(group).max().to_numpy()
+    named = gaps["named"].to_numpy(bool)[order]
+    street_len = (pd.DataFrame({"g": group[named],
+                                "street": gaps["street"].to_numpy(object)[order][named],
+                                "length_m": length[named]})
+                  .groupby(["g", "street"], sort=True)["length_m"].sum().reset_index())
+    street_len = street_len.iloc[np.lexsort((-street_len["length_m"].to_numpy(),
+                                             street_len["g"].to_numpy()))]
+    streets = {g: "; ".join(str(x) for x in grp["street"].iloc[:_MAX_NAMES])
+               for g, grp in street_len.groupby("g", sort=False)}
+    parts, part_of = shapely.get_parts(gaps.geometry.to_numpy()[order], return_index=True)
+    geoms = shapely.multilinestrings(parts, indices=group[part_of])
+    lon = gaps["farthest_lon"].to_numpy(float)[order]
+    lat = gaps["farthest_lat"].to_numpy(float)[order]
+    out = pd.DataFrame({
+        "area_id": ids.astype(int),
+        "length_m": [float(length[a:a + k].sum()) for a, k in zip(starts, runs, strict=True)],
+        "runs": runs.astype(int),
+        "pieces": np.bincount(group, weights=gaps["pieces"].to_numpy()[order]).astype(int),
+        "streets": [streets.get(g, "") for g in range(len(ids))],
+        "farthest_m": np.where(beyond, np.nan, far[top]),
+        "farthest_more_than_m": np.where(beyond, more_max, np.nan),
+        "farthest_lon": np.where(beyond, np.nan, lon[top]),
+        "farthest_lat": np.where(beyond, np.nan, lat[top]),
+        "component": gaps["component"].to_numpy()[order][starts].astype(int),
+        "point_lon": gaps["point_lon"].to_numpy(float)[order][longest],
+        "point_lat": gaps["point_lat"].to_numpy(float)[order][longest],
+    })
+    return gpd.GeoDataFrame(out, geometry=geoms, crs=gaps.crs)
 
 
 # --- pieces, ends and runs --------------------------------------------------------------
@@ -382,19 +408,34 @@ def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray,
     farthest apart, the western one first (a loop: one point twice)."""
     point = np.concatenate([a, b])
     which = np.concatenate([run, run])
-    out = []
-    for r in range(int(run.max()) + 1):
-        mine = np.flatnonzero(which == r)
-        _, first, counts = np.unique(point[mine], return_index=True, return_counts=True)
-        loose = mine[first[counts == 1]] if (counts == 1).any() else mine[:1]
-        if len(loose) > 2:
-            d = np.linalg.norm(xy[loose][:, None] - xy[loose][None], axis=2)
-            i, j = np.unravel_index(int(d.argmax()), d.shape)
-            loose = loose[[i, j]]
-        pick = [int(loose[0]), int(loose[-1])]
-        pick.sort(key=lambda k: (xy[k][0], xy[k][1]))
-        out.append(tuple((int(end_edge[k]), float(end_pos[k]), xy[k]) for k in pick))
-    return out  # type: ignore[return-value]
+    n_runs = int(run.max()) + 1
+    # (run, point) pairs; a loose end is a point of a run that occurs once in it. Within a
+    # run the loose ends come in increasing point number.
+    order = np.lexsort((point, which))
+    sp, sw = point[order], which[order]
+    new = np.r_[True, (sp[1:] != sp[:-1]) | (sw[1:] != sw[:-1])]
+    count = np.diff(np.r_[np.flatnonzero(new), len(order)])
+    once = count == 1
+    loose, loose_run = order[new][once], sw[new][once]
+    n_loose = np.bincount(loose_run, minlength=n_runs)
+    lo = np.r_[0, np.cumsum(n_loose)[:-1]]
+    # no loose end (a loop): the run's first end, twice
+    first_end = np.unique(which, return_index=True)[1]
+    p0 = np.where(n_loose > 0, loose[np.minimum(lo, len(loose) - 1)] if len(loose) else 0,
+                  first_end)
+    p1 = np.where(n_loose > 0, loose[np.minimum(lo + n_loose - 1, len(loose) - 1)]
+                  if len(loose) else 0, first_end)
+    for r in np.flatnonzero(n_loose > 2).tolist():  # the two farthest apart
+        ends = loose[lo[r]:lo[r] + n_loose[r]]
+        d = np.linalg.norm(xy[ends][:, None] - xy[ends][None], axis=2)
+        i, j = np.unravel_index(int(d.argmax()), d.shape)
+        p0[r], p1[r] = ends[i], ends[j]
+    # the western one first (then the southern; equal points keep their order)
+    swap = (xy[p1, 0] < xy[p0, 0]) | ((xy[p1, 0] == xy[p0, 0]) & (xy[p1, 1] < xy[p0, 1]))
+    p0, p1 = np.where(swap, p1, p0), np.where(swap, p0, p1)
+    edge_l, pos_l = end_edge.tolist(), end_pos.tolist()
+    return [((edge_l[i], pos_l[i], xy[i]), (edge_l[j], pos_l[j], xy[j]))
+            for i, j in zip(p0.tolist(), p1.tolist(), strict=True)]
 
 
 def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
@@ -415,7 +456,7 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
     sid = names.edge_name[edge_id]
     found: list[tuple[str, float]] = [("", np.nan)] * len(flat)
 
-    def targets(s: int) -> np.ndarray:
+    def targets(s: int) -> np.ndarray:  # the junctions of another name, or any name
         return names.crossings.get(s, names.junctions[:0]) if s >= 0 else names.named_nodes
 
     # Most runs end at their cross street: no search for those.
@@ -424,38 +465,104 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
     at_v = offset >= edges["length_m"].to_numpy()[edge_id] - 1e-3
     end_node = np.where(at_u, edges["u"].to_numpy()[edge_id],
                         np.where(at_v, edges["v"].to_numpy()[edge_id], -1))
-    named = np.zeros(n, dtype=bool)
-    named[names.named_nodes] = True
-    search = []
-    for i in range(len(flat)):
-        s, node = int(sid[i]), int(end_node[i])
-        if node >= 0 and named[node] and np.isin(node, targets(s)):
-            found[i] = (names.labels[next(int(x) for x in names.at(node) if x != s)], 0.0)
-        else:
-            search.append(i)
-    pick = np.array(search, dtype=np.int64)
+    # At a node, an unnamed run's targets are the named nodes (a name there), a named
+    # run's its crossings (its own name and another there).
+    count = np.diff(names.ptr)
+    node = np.maximum(end_node, 0)
+    first = names.node_names[np.minimum(names.ptr[node], len(names.node_names) - 1)] \
+        if len(names.node_names) else np.zeros_like(node)
+    second = names.node_names[np.minimum(names.ptr[node] + 1, len(names.node_names) - 1)] \
+        if len(names.node_names) else np.zeros_like(node)
+    n_names = max(len(names.labels), 1)
+    own = np.isin(node * n_names + np.maximum(sid, 0),
+                  np.repeat(np.arange(n), count) * n_names + names.node_names)
+    at_cross = (end_node >= 0) & np.where(sid < 0, count[node] >= 1,
+                                          (count[node] >= 2) & own)
+    cross_name = np.where((sid >= 0) & (first == sid), second, first)
+    for i in np.flatnonzero(at_cross).tolist():
+        found[i] = (names.labels[int(cross_name[i])], 0.0)
+    pick = np.flatnonzero(~at_cross)
     graph = _route.site_graph(network, edge_id[pick], offset[pick], kind="undirected")
-    for lo, hi, dist in _route.distance_blocks(graph, n + np.arange(len(pick)),
-                                               limit_m=ADDRESS_CROSS_M):
-        for j in range(lo, hi):
+    site_xy = shapely.get_coordinates(shapely.line_interpolate_point(
+        edges.geometry.to_numpy()[edge_id[pick]], offset[pick]))
+    xy = np.concatenate([network.nodes[["x", "y"]].to_numpy(float), site_xy])
+    for rows, sub, dist in _local_searches(graph, xy, n + np.arange(len(pick)),
+                                           limit_m=ADDRESS_CROSS_M):
+        full = np.full(n, np.inf)
+        street = sub[sub < n]
+        for j, row in zip(rows.tolist(), dist, strict=True):
             i = int(pick[j])
             s = int(sid[i])
-            node, dd = nearest_node(dist[j - lo, :n], targets(s))
-            if node >= 0:
-                cross = next(int(x) for x in names.at(node) if x != s)
+            full[street] = row[:len(street)]  # the street nodes come first in sub
+            hit, dd = nearest_node(full, targets(s))
+            if hit >= 0:
+                cross = next(int(x) for x in names.at(hit) if x != s)
                 found[i] = (names.labels[cross], float(dd))
     return [(found[2 * r], found[2 * r + 1]) for r in range(len(ends))]
 
 
-def _run_line(lines: np.ndarray, from_xy: np.ndarray) -> shapely.Geometry:
-    """The run's pieces as one LineString from the ``from`` end when they make a path,
-    else a MultiLineString."""
-    merged = shapely.line_merge(shapely.MultiLineString(list(lines)))
-    if merged.geom_type != "LineString":
-        return shapely.MultiLineString(list(shapely.get_parts(merged)))
-    coords = shapely.get_coordinates(merged)
-    if np.hypot(*(coords[-1] - from_xy)) < np.hypot(*(coords[0] - from_xy)):
-        merged = shapely.reverse(merged)
+# A path of length L on the streets stays within L of its start in a straight line (edge
+# lengths are at least their chords; 5 % and 10 m spare for a projection's scale error).
+_CHORD_SLACK = 1.05
+
+
+def _local_searches(graph: Any, xy: np.ndarray, sources: np.ndarray, *, limit_m: float
+                    ) -> Any:
+    """Bounded searches from ``sources``, each on the part of ``graph`` within reach.
+
+    Sources are grouped by square cells of ``limit_m``; each group searches the subgraph
+    of the nodes within ``limit_m`` (with slack) of its cell in a straight line, which
+    holds every path of length ``limit_m`` or less from them, so the distances up to the
+    limit are those of the whole graph. A search of the whole graph costs its size for
+    every source; this costs the size of the neighbourhood.
+
+    Yields
+    ------
+    rows, sub, dist
+        Positions in ``sources`` of the group, the node numbers of the subgraph
+        (ascending), and ``dist[r, p]`` the distance from ``sources[rows[r]]`` to node
+        ``sub[p]`` (``inf`` beyond ``limit_m``).
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    reach = _CHORD_SLACK * limit_m + 10.0
+    src_xy = xy[sources]
+    cell = np.floor((src_xy - src_xy.min(axis=0)) / limit_m).astype(np.int64)
+    _, group = np.unique(cell, axis=0, return_inverse=True)
+    group = group.ravel()
+    order = np.argsort(group, kind="stable")
+    for rows in np.split(order, np.flatnonzero(np.diff(group[order])) + 1):
+        lo, hi = src_xy[rows].min(axis=0) - reach, src_xy[rows].max(axis=0) + reach
+        sub = np.flatnonzero(((xy >= lo) & (xy <= hi)).all(axis=1))
+        local = graph[sub][:, sub]
+        at = np.searchsorted(sub, sources[rows])
+        yield rows, sub, np.atleast_2d(dijkstra(local, indices=at, limit=limit_m))
+
+
+def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per group (``group`` sorted, groups starting at ``starts``), the position of its
+    first largest value, as ``argmax`` of each group's slice gives it."""
+    top = np.lexsort((np.arange(len(values)), -values, group))  # by group, largest first
+    return top[starts]
+
+
+def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.ndarray:
+    """Per run (``run`` sorted, the runs' pieces in their order), its pieces as one
+    LineString from the ``from`` end (``from_xy[r]``) when they make a path, else a
+    MultiLineString."""
+    merged: np.ndarray = np.asarray(
+        shapely.line_merge(shapely.multilinestrings(lines, indices=run)), dtype=object)
+    kind = shapely.get_type_id(merged)
+    for i in np.flatnonzero((kind != 1) & (kind != 5)).tolist():
+        merged[i] = shapely.MultiLineString(list(shapely.get_parts(merged[i])))
+    line = np.flatnonzero(kind == 1)
+    if len(line):
+        start = shapely.get_coordinates(shapely.get_point(merged[line], 0))
+        end = shapely.get_coordinates(shapely.get_point(merged[line], -1))
+        d_end = np.hypot(*(end - from_xy[line]).T)
+        d_start = np.hypot(*(start - from_xy[line]).T)
+        flip = line[d_end < d_start]
+        merged[flip] = shapely.reverse(merged[flip])
     return merged
 
 

@@ -45,7 +45,11 @@ from ._i18n import (
 )
 from ._i18n import text as text_in
 from ._io import script_json
-from ._options import BASEMAPS, MapOptions  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
+from ._options import (  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
+    BASEMAPS,
+    MAP_MERGED_ABOVE_PIECES,
+    MapOptions,
+)
 from ._render import mapdata as md
 from ._render import mapjs
 from ._render import mapstyle as ms
@@ -97,8 +101,19 @@ def coverage_map(
     cluster_threshold: int = 200,
     density: Any = None,
     rules: Any = None,
+    before_gaps: gpd.GeoDataFrame | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    merged_above: int = MAP_MERGED_ABOVE_PIECES,
 ) -> Any:
     """Draw a coverage result as an interactive Folium map.
+
+    Above ``merged_above`` street pieces (:data:`~stationplan._options.MAP_MERGED_ABOVE_PIECES`)
+    the map draws merged, screen-simplified layers, so that a city of a million pieces
+    stays a page of a few MB: the covered streets of one distance band, the gap runs of
+    one line width and the streets not counted each become one line, simplified to about
+    a screen pixel at the first zoom (the larger side of the network's extent / 1,024);
+    the service areas and gap areas are left out and lines have no popups. The panel's
+    figures are the same exact figures (``summary``) either way.
 
     Parameters
     ----------
@@ -142,6 +157,11 @@ def coverage_map(
         rule's ``summary.json`` entry, its failing streets (gap runs) and its limit; each
         rule is one layer (hidden at first) of its failing streets, named with its share
         and verdict. ``None`` draws none.
+    before_gaps, areas
+        :func:`~stationplan.find_gaps` of ``before`` and :func:`~stationplan.gap_areas`
+        of ``gaps`` when already computed (else computed here).
+    merged_above
+        Street pieces above which the layers are merged and screen-simplified.
 
     Returns
     -------
@@ -159,7 +179,14 @@ def coverage_map(
         from .summary import summarize
 
         summary = summarize(coverage, gaps)
-    view = _View(gcj02=gcj, precision=precision)
+    merged = len(coverage.pieces) > merged_above
+    view = _View(gcj02=gcj, precision=precision,
+                 simplify_m=_screen_pixel_m(coverage) if merged else md.SIMPLIFY_M,
+                 chain=merged)
+    if merged:
+        log.info("map of %s street pieces (more than %s): merged layers drawn to %.0f m, "
+                 "without service areas, gap areas and popups on lines",
+                 f"{len(coverage.pieces):,}", f"{merged_above:,}", view.simplify_m)
 
     fmap = folium.Map(tiles=None, control_scale=False)
     root = cast(Figure, fmap.get_root())  # a Map's root is its Figure
@@ -191,13 +218,17 @@ def coverage_map(
     phases: dict[str, list[Any]] = {"before": [], "after": []}
     if before is not None:
         # today first, under the plan's layers in the layer control; hidden until chosen
-        phases["before"] = _coverage_layers(fmap, before, find_gaps(before, lang=lang), text,
-                                            lang, view, edges, osm_attr, today=True)
+        if before_gaps is None:
+            before_gaps = find_gaps(before, lang=lang)
+        phases["before"] = _coverage_layers(fmap, before, before_gaps, text,
+                                            lang, view, edges, osm_attr, today=True,
+                                            merged=merged)
     phases["after"] = _coverage_layers(fmap, coverage, gaps, text, lang, view, edges, osm_attr,
-                                       today=False)
-    areas = gap_areas(gaps)
-    _line_layer(fmap, f"{text['gap_areas']} ({len(areas)})", "spAreas",
-                _gap_area_features(areas, text, view, lang), precision, show=False)
+                                       today=False, merged=merged)
+    if not merged:
+        areas = gap_areas(gaps) if areas is None else areas
+        _line_layer(fmap, f"{text['gap_areas']} ({len(areas)})", "spAreas",
+                    _gap_area_features(areas, text, view, lang), precision, show=False)
 
     if density is not None:
         model = (text_in("weights.riders", lang) if density.kind == "riders"
@@ -245,7 +276,7 @@ def coverage_map(
     panel = _panel_html(coverage, summary, len(ok), proposals, plan_summary, share_before,
                         text, lang, gcj02=gcj, edges=edges, show_area=outline is not None,
                         show_other=len(other) > 0, show_phases=before is not None,
-                        show_paired=len(paired) > 0)
+                        show_paired=len(paired) > 0, show_service=not merged)
     fmap.add_child(_Call(mapjs.PANEL, fmap, panel))
     if before is not None:
         fmap.add_child(_Call(mapjs.PHASES, fmap, phases["before"], phases["after"]))
@@ -262,26 +293,30 @@ def coverage_map(
 
 def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
                      text: Mapping[str, str], lang: str, view: _View, edges: list[float],
-                     osm_attr: str | None, *, today: bool) -> list[Any]:
+                     osm_attr: str | None, *, today: bool, merged: bool = False) -> list[Any]:
     """The service areas, streets by distance band and gaps of one coverage, as layers.
 
     ``today`` layers (coverage by the existing stations of a plan) are named so, hidden at
-    first, and their shapes carry the class ``sp-today`` too.
+    first, and their shapes carry the class ``sp-today`` too. ``merged``: streets merged
+    by band only, gaps by line width, no service areas (see :func:`coverage_map`).
     """
     prefix = text["before_prefix"] if today else ""
     km = text_in("unit.km", lang)
-    names = _station_names(coverage.stations)
     limit = coverage.rule.limit_m
-    service = md.service_areas(coverage)
-    bands = md.merge_lines(md.distance_bands(coverage, edges), ["band", "name"])
+    bands = md.merge_lines(md.distance_bands(coverage, edges),
+                           ["band"] if merged else ["band", "name"])
     layers = [
-        (f"{prefix}{text['service']} ({len(service)})", "spAreas",
-         _service_features(service, names, text, lang, view), None),
         (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} {km})", "spStreets",
          _street_features(bands, edges, text, view, lang), osm_attr),
         (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} {km})", "spGaps",
-         _gap_features(gaps, limit, text, view, lang), osm_attr),
+         (_merged_gap_features if merged else _gap_features)(gaps, limit, text, view, lang),
+         osm_attr),
     ]
+    if not merged:
+        service = md.service_areas(coverage)
+        names = _station_names(coverage.stations)
+        layers.insert(0, (f"{prefix}{text['service']} ({len(service)})", "spAreas",
+                          _service_features(service, names, text, lang, view), None))
     groups = []
     for name, pane, (feats, styles), attribution in layers:
         if today:
@@ -449,15 +484,22 @@ def _marker_layer(fmap: Any, name: str, cls: str, inner: str, rows: list[list],
 
 
 class _View:
-    """How geometries become browser coordinates: WGS-84 or GCJ-02, rounded."""
+    """How geometries become browser coordinates: WGS-84 or GCJ-02, rounded, lines
+    simplified to ``simplify_m``."""
 
-    def __init__(self, *, gcj02: bool, precision: int) -> None:
+    def __init__(self, *, gcj02: bool, precision: int, simplify_m: float = md.SIMPLIFY_M,
+                 chain: bool = False) -> None:
         self.gcj02 = gcj02
         self.precision = precision
+        self.simplify_m = simplify_m
+        self.chain = chain
 
     def lines(self, frame: gpd.GeoDataFrame, *, simplify: bool = True) -> np.ndarray:
-        return md.display_geoms(frame, gcj02=self.gcj02, precision=self.precision,
-                                simplify_m=md.SIMPLIFY_M if simplify else None)
+        geoms = md.display_geoms(frame, gcj02=self.gcj02, precision=self.precision,
+                                 simplify_m=self.simplify_m if simplify else None)
+        if self.chain:  # merged map: long chains through junctions, fewer starts to write
+            geoms = np.array([_chained(g) for g in geoms], dtype=object)
+        return geoms
 
     def points(self, frame: gpd.GeoDataFrame) -> np.ndarray:
         return md.point_lonlat(frame, gcj02=self.gcj02, precision=self.precision)
@@ -512,8 +554,10 @@ def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: Mapping[
         return [], styles
     sep = text_in("sep.label", lang)
     props = [
-        (int(b), f"{_esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges, lang)}", None)
-        for b, name in zip(bands["band"], bands["name"], strict=True)
+        (int(b), f"{_esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges, lang)}"
+         if "name" in bands else f"{text['streets']}{sep}{_band_label(int(b), edges, lang)}",
+         None)
+        for b, name in zip(bands["band"], bands.get("name", bands["band"]), strict=True)
     ]
     return _features(view.lines(bands), props, view.precision), styles
 
@@ -582,6 +626,88 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str],
         props.append((weights.index(ms.gap_weight(g["length_m"], limit)),
                       f"{label} · {where}", popup))
     return _features(view.lines(gaps), props, view.precision), styles
+
+
+def _merged_gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str],
+                         view: _View, lang: str) -> tuple[list, list]:
+    """The gap runs merged by line width (longer runs wider): one line per width, no
+    popups (a map above :data:`~stationplan._options.MAP_MERGED_ABOVE_PIECES` pieces)."""
+    weights = sorted({w for _, w in ms.GAP_WEIGHTS})
+    styles = [{"color": ms.GAP_COLOUR, "weight": w, "opacity": 0.9, "lineCap": "round",
+               "className": "sp-gap"} for w in weights]
+    if gaps.empty:
+        return [], styles
+    width = [weights.index(ms.gap_weight(x, limit)) for x in gaps["length_m"].tolist()]
+    lines = md.merge_lines(gaps[["length_m", "geometry"]].assign(width=width), ["width"])
+    props = [(int(w), f"{text['gaps']} · {ms.fmt_m(m, lang)}", None)
+             for w, m in zip(lines["width"], lines["length_m"], strict=True)]
+    return _features(view.lines(lines), props, view.precision), styles
+
+
+def _chained(geom: Any) -> Any:
+    """The lines of ``geom`` joined into long chains: at each point where line ends meet
+    they are paired two by two and every pair continues one chain, so that a grid of
+    streets becomes a few long lines instead of one line per block (each line's first
+    point is written in full, the rest as small steps). The same points and segments.
+
+    >>> g = shapely.MultiLineString([[(0, 0), (1, 0)], [(1, 0), (1, 1)], [(1, 0), (2, 0)],
+    ...                              [(1, -1), (1, 0)]])
+    >>> c = _chained(g)
+    >>> len(shapely.get_parts(c)), c.length == g.length
+    (2, True)
+    """
+    parts = shapely.get_parts(geom)
+    m = len(parts)
+    if m < 2:
+        return geom
+    xy, owner = shapely.get_coordinates(parts, return_index=True)
+    size = np.bincount(owner, minlength=m)
+    start = np.r_[0, np.cumsum(size)[:-1]]
+    stop = start + size - 1
+    # half-edges: h < m is the start of part h, h >= m the end of part h - m
+    _, node = np.unique(np.concatenate([xy[start], xy[stop]]), axis=0, return_inverse=True)
+    node = node.ravel()
+    order = np.argsort(node, kind="stable")
+    group_start = np.r_[True, node[order][1:] != node[order][:-1]]
+    pos = np.arange(2 * m) - np.maximum.accumulate(np.where(group_start, np.arange(2 * m), 0))
+    pair = np.flatnonzero((pos[:-1] % 2 == 0) & ~group_start[1:])
+    mate = np.full(2 * m, -1, dtype=np.int64)
+    mate[order[pair]], mate[order[pair + 1]] = order[pair + 1], order[pair]
+    mate_l = mate.tolist()
+    seen = bytearray(m)
+    seq: list[int] = []  # parts in chain order, a reversed part as -1 - part
+    chain: list[int] = []
+    n_chains = 0
+    for h0 in [*np.flatnonzero(mate < 0).tolist(), *range(m)]:  # path ends, then loops
+        if seen[h0 % m]:
+            continue
+        h = h0
+        while h >= 0 and not seen[h % m]:
+            p, rev = h % m, h >= m
+            seen[p] = 1
+            seq.append(-1 - p if rev else p)
+            chain.append(n_chains)
+            h = mate_l[p if rev else p + m]  # leave by the other end
+        n_chains += 1
+    s_arr = np.array(seq)
+    part, rev = np.where(s_arr < 0, -1 - s_arr, s_arr), s_arr < 0
+    ch = np.array(chain)
+    first = np.r_[True, ch[1:] != ch[:-1]]
+    skip = (~first).astype(np.int64)  # a continuing part drops its first (shared) point
+    count = size[part] - skip
+    base = np.repeat(np.cumsum(count) - count, count)
+    k = np.arange(count.sum()) - base + np.repeat(skip, count)
+    idx = np.where(np.repeat(rev, count), np.repeat(stop[part], count) - k,
+                   np.repeat(start[part], count) + k)
+    return shapely.multilinestrings(shapely.linestrings(xy[idx],
+                                                        indices=np.repeat(ch, count)))
+
+
+def _screen_pixel_m(coverage: Coverage) -> float:
+    """About a screen pixel at the map's first zoom, in metres: the larger side of the
+    network's extent over 1,024 (the map opens fitted to it), at least 1 m."""
+    west, south, east, north = coverage.network.edges.total_bounds
+    return max(float(max(east - west, north - south)) / 1024, md.SIMPLIFY_M)
 
 
 def _gap_area_features(areas: gpd.GeoDataFrame, text: Mapping[str, str], view: _View,
@@ -800,7 +926,7 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
                 plan: Mapping[str, Any] | None, share_before: float | None,
                 text: Mapping[str, str], lang: str, *, gcj02: bool, edges: list[float],
                 show_area: bool, show_other: bool, show_phases: bool,
-                show_paired: bool = False) -> str:
+                show_paired: bool = False, show_service: bool = True) -> str:
     zh = lang == "zh"
     # summary.json's covered_share: the coverage the map draws (plan_summary's
     # coverage_after is the same exact figure)
@@ -883,8 +1009,10 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
         legend.append(f"<tr><td>{_swatch(f'height:{weight}px;background:{ms.GAP_COLOUR}')}"
                       f"</td><td>{span}</td></tr>")
     legend.append("</table><table>")
-    legend.append(f"<tr><td>{_swatch(f'height:12px;background:{ms.SERVICE_COLOUR};opacity:.3')}"
-                  f"</td><td>{text['service_legend']}</td></tr>")
+    if show_service:  # not on a merged map (see coverage_map)
+        legend.append(
+            f"<tr><td>{_swatch(f'height:12px;background:{ms.SERVICE_COLOUR};opacity:.3')}"
+            f"</td><td>{text['service_legend']}</td></tr>")
     for cls, inner, label in (
         ("sp-station", ms.icon(ms.STATION_ICON), text["station_legend"]),
         ("sp-proposal", "1", text["proposal_legend"]),

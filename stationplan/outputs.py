@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._options import MapOptions
+from ._options import GAP_TABLE_MAX_ROWS, PARQUET_ABOVE_PIECES, MapOptions
 from ._outdir import (
     CHECK_FILES,
     COVERAGE_FILES,
+    LARGE_FILES,
     PLAN_FILES,
     open_out_dir,
 )
@@ -34,6 +35,11 @@ log = logging.getLogger(__name__)
 # still makes a 44 MB page (benchmarks/results/limits.md); far beyond that a browser can
 # no longer draw it. The GeoJSON layers and the PNG still hold everything.
 MAP_MAX_PIECES = 2_000_000
+# The order of the files write_coverage_outputs returns (its names, as before the GeoParquet
+# files and the streams).
+_FILE_ORDER = ("coverage.geojson", "stations.geojson", "gaps.geojson", "gap_areas.geojson",
+               "coverage.parquet", "gaps.parquet", "gap_areas.parquet", "summary.json",
+               "coverage_map.html", "gaps.csv", "gaps.xlsx", "coverage_map.png")
 _PIECE_COLUMNS = ["edge_id", "start_m", "end_m", "length_m", "status", "dist_m", "station_id",
                   "osmid", "highway", "name", "component", "via_twin",
                   "stations_reaching"]  # k-coverage only
@@ -53,10 +59,20 @@ def write_coverage_outputs(
     map_options: MapOptions | None = None,
     density: Any = None,
     rules: Any = None,
+    before_gaps: gpd.GeoDataFrame | None = None,
 ) -> dict[str, Path]:
     """Write ``coverage.geojson``, ``stations.geojson``, ``gaps.geojson`` (the gap runs),
     ``gaps.csv`` / ``gaps.xlsx`` (the same runs as a table to print), ``gap_areas.geojson``,
     ``summary.json``, ``coverage_map.html`` and ``coverage_map.png`` to ``out_dir``.
+
+    The street pieces, gap runs and gap areas are GeoParquet instead (``coverage.parquet``,
+    ``gaps.parquet``, ``gap_areas.parquet``, in the network CRS) with
+    ``map_options.file_format`` "parquet", or "auto" above
+    :data:`~stationplan._options.PARQUET_ABOVE_PIECES` street pieces. Above
+    :data:`~stationplan._options.GAP_TABLE_MAX_ROWS` gap runs, ``gaps.csv`` and
+    ``gaps.xlsx`` are not written (logged); above
+    :data:`~stationplan._options.MAP_MERGED_ABOVE_PIECES` street pieces the map draws
+    merged, screen-simplified layers (see :func:`~stationplan.maps.coverage_map`).
 
     Parameters
     ----------
@@ -77,6 +93,8 @@ def write_coverage_outputs(
     rules
         The rules' verdicts for the map's rule layers (see
         :func:`~stationplan.maps.coverage_map`), or ``None``.
+    before_gaps
+        The gaps of ``before`` when already found (else the map finds them).
 
     Returns
     -------
@@ -84,45 +102,73 @@ def write_coverage_outputs(
         File name -> path written.
     """
     from ._i18n import run_lang
-    from ._io import atomic_write_bytes, atomic_write_text, geojson_text, json_text
+    from ._io import atomic_write_bytes, atomic_write_text, json_text, write_geojson
     from .gaps import gap_areas
     from .maps import coverage_map
     from .staticmap import coverage_png
 
-    out = open_out_dir(out_dir, COVERAGE_FILES, overwrite=overwrite)
+    out = open_out_dir(out_dir, (*COVERAGE_FILES, *LARGE_FILES), overwrite=overwrite)
     map_options = map_options or MapOptions()
     lang = map_options.lang
     pieces = coverage.pieces[[c for c in _PIECE_COLUMNS if c in coverage.pieces] + ["geometry"]]
-    stations = coverage.stations
-    texts = {
-        "coverage.geojson": geojson_text(pieces),
-        "stations.geojson": geojson_text(stations),
-        "gaps.geojson": geojson_text(gaps),
-        "gap_areas.geojson": geojson_text(gap_areas(gaps)),
-        "summary.json": json_text(summary),
-    }
+    areas = gap_areas(gaps)
+    layers = {"coverage": pieces, "gaps": gaps, "gap_areas": areas}
+    paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
+    if table_format(map_options.file_format, len(pieces)) == "parquet":
+        from ._io import write_geoparquet
+
+        if map_options.file_format == "auto":
+            log.info("street pieces, gap runs and gap areas written as GeoParquet "
+                     "(coverage.parquet, gaps.parquet, gap_areas.parquet): %s street pieces, "
+                     "more than %s; --format geojson writes GeoJSON",
+                     f"{len(pieces):,}", f"{PARQUET_ABOVE_PIECES:,}")
+        for stem, frame in layers.items():
+            paths[f"{stem}.parquet"] = write_geoparquet(out / f"{stem}.parquet", frame)
+    else:
+        for stem, frame in layers.items():
+            paths[f"{stem}.geojson"] = write_geojson(out / f"{stem}.geojson", frame)
+    paths["summary.json"] = atomic_write_text(out / "summary.json", json_text(summary))
     if len(pieces) <= MAP_MAX_PIECES:
-        texts["coverage_map.html"] = coverage_map(
+        paths["coverage_map.html"] = atomic_write_text(out / "coverage_map.html", coverage_map(
             coverage, gaps, summary=summary, proposals=proposals, before=before,
-            plan_summary=plan_summary, area=area, map_options=map_options, density=density,
-            rules=rules,
-        ).get_root().render()
+            before_gaps=before_gaps, plan_summary=plan_summary, area=area,
+            map_options=map_options, density=density, areas=areas, rules=rules,
+        ).get_root().render())
     else:
         # summary.json is left as it is: it does not depend on the map.
         (out / "coverage_map.html").unlink(missing_ok=True)  # no stale map from a rerun
         log.warning("coverage map skipped: %s street pieces, more than %s a browser map can "
-                    "show; coverage.geojson and gaps.geojson hold them all (open them in QGIS) "
-                    "and coverage_map.png shows them; --area clips a part to map",
+                    "show; the coverage and gaps layers (.geojson or .parquet) hold them all "
+                    "(open them in QGIS) and coverage_map.png shows them; --area clips a part "
+                    "to map",
                     f"{len(pieces):,}", f"{MAP_MAX_PIECES:,}")
-    png = coverage_png(coverage, gaps, summary=summary, proposals=proposals, area=area, lang=lang)
-    paths = {name: atomic_write_text(out / name, text) for name, text in texts.items()}
-    codes, table = gap_table(gaps, lang=run_lang(lang, coverage))
-    paths |= _write_table(out, "gaps", codes, table)
-    paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png", png)
+    paths["coverage_map.png"] = atomic_write_bytes(
+        out / "coverage_map.png",
+        coverage_png(coverage, gaps, summary=summary, proposals=proposals, area=area,
+                     lang=lang))
+    if len(gaps) <= GAP_TABLE_MAX_ROWS:
+        codes, table = gap_table(gaps, lang=run_lang(lang, coverage))
+        paths |= _write_table(out, "gaps", codes, table)
+    else:
+        log.warning("gaps.csv and gaps.xlsx skipped: %s gap runs, more than %s a table to "
+                    "print holds; the gap layer (%s) holds every run",
+                    f"{len(gaps):,}", f"{GAP_TABLE_MAX_ROWS:,}",
+                    "gaps.parquet" if "gaps.parquet" in paths else "gaps.geojson")
     log.debug("wrote %d files to %s", len(paths), out)
-    return paths
+    return {name: paths[name] for name in sorted(paths, key=_FILE_ORDER.index)}
 
 
+def table_format(file_format: str, pieces: int) -> str:
+    """The format the geometry tables of a run with ``pieces`` street pieces are written
+    in: ``file_format`` ("geojson" or "parquet"), or for "auto" GeoParquet above
+    :data:`~stationplan._options.PARQUET_ABOVE_PIECES` pieces and GeoJSON up to it.
+
+    >>> table_format("auto", 1000), table_format("auto", 10**6), table_format("parquet", 1)
+    ('geojson', 'parquet', 'parquet')
+    """
+    if file_format != "auto":
+        return file_format
+    return "parquet" if pieces > PARQUET_ABOVE_PIECES else "geojson"
 
 
 def write_plan_outputs(
@@ -423,7 +469,8 @@ def _csv_text(value: Any, header: str) -> str:
 # Files of a run linked from the report, in this order.
 REPORT_LINKS = ("coverage_map.html", "check_map.html", "summary.json", "plan_summary.json",
                 "check_summary.json", "check.csv", "check.xlsx", "proposals.geojson",
-                "coverage.geojson", "gaps.geojson", "stations.geojson", "coverage_curve.csv")
+                "coverage.geojson", "gaps.geojson", "stations.geojson", "coverage_curve.csv",
+                "coverage.parquet", "gaps.parquet")
 
 
 def write_report_outputs(

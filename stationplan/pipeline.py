@@ -524,7 +524,8 @@ def run_plan(
                 net, result.proposals, lang=lang, landmarks=marks))
         with stage("coverage_after"):
             cov_before = compute_coverage(net, snapped, rule=rule)
-            before = _summarize(cov_before, find_gaps(cov_before, lang=lang), density)
+            gaps_before = find_gaps(cov_before, lang=lang)
+            before = _summarize(cov_before, gaps_before, density)
             after = stations_with_proposals(snapped, result.proposals)
             if when is not None:  # the new sites are planned to serve at that time
                 after["open_at"] = after["open_at"].fillna("open")
@@ -542,6 +543,7 @@ def run_plan(
                 paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
                                                proposals=result.proposals,
                                                before=cov_before,
+                                               before_gaps=gaps_before,
                                                plan_summary=result.summary,
                                                area=net.demand.area,
                                                map_options=job.map_options, density=density)

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from .._options import LANGS
+from .._options import LANGS, PARQUET_ABOVE_PIECES
 from . import has_cjk, section, station_reason_text
 
 # The library's log lines in Chinese, keyed by the English %-format template the library
@@ -179,11 +179,24 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "wrote %d files to %s": "已写出 %d 个文件到 %s",
     "wrote %d check files to %s": "已写出 %d 个审核文件到 %s",
     "coverage map skipped: %s street pieces, more than %s a browser map can show; "
-    "coverage.geojson and gaps.geojson hold them all (open them in QGIS) and coverage_map.png "
-    "shows them; --area clips a part to map":
-        "未生成覆盖地图：%s 个街道片段，超过浏览器地图能显示的 %s 个；coverage.geojson 和 "
-        "gaps.geojson 包含全部数据（可用 QGIS 打开），coverage_map.png 也能显示；"
+    "the coverage and gaps layers (.geojson or .parquet) hold them all (open them in QGIS) "
+    "and coverage_map.png shows them; --area clips a part to map":
+        "未生成覆盖地图：%s 个街道片段，超过浏览器地图能显示的 %s 个；覆盖和缺口图层"
+        "（.geojson 或 .parquet）包含全部数据（可用 QGIS 打开），coverage_map.png 也能显示；"
         "可用 --area 只画一部分",
+    "street pieces, gap runs and gap areas written as GeoParquet (coverage.parquet, "
+    "gaps.parquet, gap_areas.parquet): %s street pieces, more than %s; --format geojson "
+    "writes GeoJSON":
+        "街道片段、缺口路段和缺口片区写为 GeoParquet（coverage.parquet、gaps.parquet、"
+        "gap_areas.parquet）：%s 个街道片段，超过 %s 个；--format geojson 可写为 GeoJSON",
+    "gaps.csv and gaps.xlsx skipped: %s gap runs, more than %s a table to print holds; "
+    "the gap layer (%s) holds every run":
+        "未生成 gaps.csv 和 gaps.xlsx：%s 条缺口路段，超过可打印表格的 %s 条；缺口图层（%s）"
+        "包含全部路段",
+    "map of %s street pieces (more than %s): merged layers drawn to %.0f m, without service "
+    "areas, gap areas and popups on lines":
+        "地图有 %s 个街道片段（超过 %s 个）：按类别合并的图层，简化到 %.0f 米，"
+        "不画服务范围和缺口片区，线条没有弹窗",
     "no Chinese font found (install fonts-noto-cjk); the curve is in English":
         "未找到中文字体（请安装 fonts-noto-cjk）；覆盖曲线图改用英文",
     "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d stations used":
@@ -371,6 +384,10 @@ def usage_error_text(message: str) -> str:
 # The English help lives beside each option in stationplan.cli; these replace it under
 # --lang zh or a Chinese locale. Keys: an option's first flag (or a positional's name),
 # "cmd.NAME" for a command, "group.TITLE" for an option group. %(default)s is argparse's.
+# The help of --format of coverage, plan and report (export's --format, another option,
+# has its words in HELP_ZH).
+OUTPUT_FORMAT_HELP_ZH = ("街道片段、缺口路段和缺口片区的文件格式：geojson、parquet（GeoParquet）"
+                         "或 auto（默认：超过 {n} 个街道片段时用 parquet）")
 HELP_ZH: Mapping[str, str] = MappingProxyType({
     "description": "沿街道路网规划爱心驿站的覆盖（按路网距离计算）。",
     "-h": "显示本帮助并退出",
@@ -642,6 +659,8 @@ def localize_parser(parser: argparse.ArgumentParser, sub: Any, lang: str) -> Non
             key = action.option_strings[0] if action.option_strings else action.dest
             if key == "--out" and p.prog.endswith(" export"):
                 action.help = "输出文件"
+            elif key == "--format" and not p.prog.endswith(" export"):
+                action.help = OUTPUT_FORMAT_HELP_ZH.format(n=f"{PARQUET_ABOVE_PIECES:,}")
             elif action.help is not argparse.SUPPRESS and key in HELP_ZH:
                 action.help = HELP_ZH[key]
         for group in p._action_groups:

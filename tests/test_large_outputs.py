@@ -1,0 +1,226 @@
+"""Outputs of large runs (issue 18, item 5): GeoParquet tables, GeoJSON streams, the merged
+screen-simplified map, the gap table's size limit and the vectorised gap areas."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from mapcases import hand_case, street_stations_csv
+
+import stationplan as sp
+from stationplan import maps, outputs
+from stationplan._i18n import run_lang, section
+from stationplan._io import geojson_chunks, geojson_text, write_geojson
+from stationplan._render import mapdata as md
+from stationplan._render import mapjs
+from stationplan._synthetic import synthetic_city
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory):
+    return hand_case(tmp_path_factory.mktemp("hand"))
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    """A synthetic city of 3,000 segments with 12 stations on its streets."""
+    net = synthetic_city(3_000, seed=3)
+    path = street_stations_csv(net, tmp_path_factory.mktemp("city") / "st.csv", 12, seed=1)
+    cov = sp.compute_coverage(net, sp.snap_stations(net, sp.read_stations(path)))
+    return cov, sp.find_gaps(cov)
+
+
+def _calls(fmap, function):
+    out, stack = [], [fmap]
+    while stack:
+        element = stack.pop()
+        if isinstance(element, maps._Call) and element.function == function:
+            out.append(element.args)
+        stack.extend(reversed(list(element._children.values())))
+    return out
+
+
+def _drawn(fmap, class_name, crs):
+    """The lines of one layer, decoded and projected back to ``crs``."""
+    for args in _calls(fmap, mapjs.GEOJSON):
+        if args[3][0]["className"] == class_name:
+            precision = round(np.log10(args[5]))
+            geoms = [md.decode_geometry({"type": maps._GEOM_TYPES[r[1]], "coordinates": r[2]},
+                                        precision) for r in args[2]]
+            return gpd.GeoSeries(geoms, crs=4326).to_crs(crs).to_numpy()
+    return np.empty(0, dtype=object)
+
+
+def test_merged_map_lies_within_a_pixel_of_the_exact_pieces(city):
+    cov, gaps = city
+    crs = cov.network.crs
+    west, south, east, north = cov.network.edges.total_bounds
+    pixel = max(east - west, north - south) / 1024  # the map opens fitted to the network
+    exact = maps.coverage_map(cov, gaps, basemap="osm")
+    merged = maps.coverage_map(cov, gaps, basemap="osm", merged_above=100)
+    pieces = cov.pieces
+    for cls, status in (("sp-covered", "covered"), ("sp-gap", "gap")):
+        drawn = shapely.get_parts(_drawn(merged, cls, crs))
+        truth = pieces.loc[pieces["status"] == status].geometry.to_numpy()
+        # every vertex of the exact pieces lies within a pixel of a drawn line ...
+        pts = shapely.points(shapely.get_coordinates(truth))
+        near = shapely.STRtree(drawn).query(pts, predicate="dwithin", distance=pixel + 0.5)
+        assert len(np.unique(near[0])) == len(pts), cls
+        # ... and every drawn vertex lies on an exact piece (within the 6-decimal rounding)
+        pts = shapely.points(shapely.get_coordinates(drawn))
+        near = shapely.STRtree(truth).query(pts, predicate="dwithin", distance=0.5)
+        assert len(np.unique(near[0])) == len(pts), cls
+        # one line per colour class: bands, gap widths
+        assert len(drawn) >= 1
+        assert len(_calls(merged, mapjs.GEOJSON)) < len(_calls(exact, mapjs.GEOJSON))
+    rows = {cls: next(a[2] for a in _calls(merged, mapjs.GEOJSON)
+                      if a[3][0]["className"] == cls) for cls in ("sp-covered", "sp-gap")}
+    assert len(rows["sp-covered"]) <= 5 and len(rows["sp-gap"]) <= 4
+    assert all(r[4] is None for r in rows["sp-gap"])  # no popups
+    # the panel's figures are the exact engine's either way
+    words = section("map", run_lang(None, cov))["service_legend"]
+    assert words not in _calls(merged, mapjs.PANEL)[0][1]  # no service areas when merged
+    assert words in _calls(exact, mapjs.PANEL)[0][1]
+    figures = [a[1].split("<h4>")[0] for a in _calls(merged, mapjs.PANEL)]
+    assert figures == [a[1].split("<h4>")[0] for a in _calls(exact, mapjs.PANEL)]
+    assert f"{100 * cov.covered_m / cov.demand_m:.1f} %" in figures[0]
+    assert not [a for a in _calls(merged, mapjs.GEOJSON)
+                if a[3][0]["className"] in ("sp-service", "sp-gap-area")]
+    small = len(merged.get_root().render())
+    assert small < len(exact.get_root().render()) / 2
+
+
+def test_parquet_tables_hold_the_pieces_and_runs(hand, tmp_path):
+    paths = outputs.write_coverage_outputs(
+        tmp_path, hand.coverage, hand.gaps, hand.summary,
+        map_options=sp.MapOptions(basemap="osm", file_format="parquet"))
+    assert {"coverage.parquet", "gaps.parquet", "gap_areas.parquet"} <= set(paths)
+    assert not (tmp_path / "coverage.geojson").exists()
+    assert not (tmp_path / "gaps.geojson").exists()
+    back = gpd.read_parquet(tmp_path / "coverage.parquet")
+    assert back.crs == hand.coverage.network.crs
+    pieces = hand.coverage.pieces
+    assert len(back) == len(pieces)
+    # lengths: the pieces' geometry measured by shapely, against the engine's column
+    assert back.geometry.length.to_numpy() == pytest.approx(pieces["length_m"], abs=1e-6)
+    assert back.loc[back["status"] == "covered", "length_m"].sum() == pytest.approx(
+        hand.summary["covered_m"], abs=1e-3)  # summary.json: to the millimetre
+    gaps = gpd.read_parquet(tmp_path / "gaps.parquet")
+    assert gaps["length_m"].sum() == pytest.approx(hand.coverage.gap_m, abs=1e-6)
+    areas = gpd.read_parquet(tmp_path / "gap_areas.parquet")
+    assert len(areas) == hand.gaps["area_id"].nunique()
+
+
+def test_auto_format_follows_the_piece_count(hand, tmp_path, monkeypatch):
+    monkeypatch.setattr(outputs, "PARQUET_ABOVE_PIECES", len(hand.coverage.pieces) - 1)
+    paths = outputs.write_coverage_outputs(tmp_path / "a", hand.coverage, hand.gaps,
+                                           hand.summary, map_options=sp.MapOptions(basemap="osm"))
+    assert "coverage.parquet" in paths and "coverage.geojson" not in paths
+    monkeypatch.setattr(outputs, "PARQUET_ABOVE_PIECES", len(hand.coverage.pieces))
+    paths = outputs.write_coverage_outputs(tmp_path / "b", hand.coverage, hand.gaps,
+                                           hand.summary, map_options=sp.MapOptions(basemap="osm"))
+    assert "coverage.geojson" in paths and "coverage.parquet" not in paths
+    with pytest.raises(sp.InputError, match="file format 'csv'"):
+        sp.MapOptions(file_format="csv")
+
+
+def test_cli_format_option(tmp_path):
+    from stationplan.cli import main
+
+    code = main(["coverage", "a.osm", "b.csv", "--out", str(tmp_path), "--format", "xml"])
+    assert code == 2
+
+
+def test_gap_table_left_out_above_its_limit(hand, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(outputs, "GAP_TABLE_MAX_ROWS", len(hand.gaps) - 1)
+    with caplog.at_level(logging.WARNING, logger="stationplan.outputs"):
+        paths = outputs.write_coverage_outputs(tmp_path, hand.coverage, hand.gaps,
+                                               hand.summary,
+                                               map_options=sp.MapOptions(basemap="osm"))
+    assert "gaps.csv" not in paths and "gaps.xlsx" not in paths
+    assert "gaps.csv and gaps.xlsx skipped" in caplog.text
+    assert "gaps.geojson" in paths
+
+
+def test_geojson_stream_is_the_text(hand, tmp_path):
+    pieces = hand.coverage.pieces
+    text = geojson_text(pieces)
+    assert "".join(geojson_chunks(pieces, chunk=7)) == text
+    assert write_geojson(tmp_path / "a.geojson", pieces).read_text(encoding="utf-8") == text
+    parsed = json.loads(text)
+    assert len(parsed["features"]) == len(pieces)
+    empty = pieces.iloc[:0]
+    assert json.loads("".join(geojson_chunks(empty, chunk=3)))["features"] == []
+
+
+def test_gap_areas_sum_their_runs(city):
+    _, gaps = city
+    areas = sp.gap_areas(gaps)
+    # per area, by plain pandas grouping of the runs
+    by = gaps.groupby("area_id")
+    assert areas["area_id"].tolist() == sorted(gaps["area_id"].unique())
+    assert areas["length_m"].to_numpy() == pytest.approx(by["length_m"].sum().to_numpy())
+    assert areas["runs"].tolist() == by.size().tolist()
+    assert areas["pieces"].tolist() == by["pieces"].sum().tolist()
+    for row in areas.itertuples():
+        runs = gaps[gaps["area_id"] == row.area_id]
+        assert row.geometry.length == pytest.approx(runs.geometry.length.sum())
+        far = runs["farthest_m"]
+        if runs["farthest_more_than_m"].notna().any():
+            assert np.isnan(row.farthest_m)
+        else:
+            assert row.farthest_m == far.max()
+            assert row.farthest_lon == runs.loc[far.idxmax(), "farthest_lon"]
+        named = runs[runs["named"]].groupby("street")["length_m"].sum()
+        top = named.sort_values(ascending=False, kind="stable").index[:8]
+        assert row.streets == "; ".join(top)
+        assert row.point_lon == runs.loc[runs["length_m"].idxmax(), "point_lon"]
+    assert isinstance(areas, pd.DataFrame)
+
+
+def test_png_of_compound_paths_draws_the_same_lines(city):
+    import io
+
+    import matplotlib.image as mpimg
+
+    from stationplan.staticmap import coverage_png
+
+    cov, gaps = city
+    lines = mpimg.imread(io.BytesIO(coverage_png(cov, gaps, lang="en")))
+    paths = mpimg.imread(io.BytesIO(coverage_png(cov, gaps, lang="en", merged_above=0)))
+    assert lines.shape == paths.shape
+    differ = (np.abs(lines - paths).max(axis=2) > 0.25).mean()
+    drawn = (lines[..., :3].min(axis=2) < 0.9).mean()  # pixels with ink
+    assert drawn > 0.05
+    assert differ < 0.02 * drawn  # anti-aliasing where lines of one colour overlap
+
+
+def test_local_searches_give_the_whole_graph_answer(tmp_path, monkeypatch):
+    """find_gaps' cross streets from searches on neighbourhoods equal those of whole-graph
+    searches (scipy's Dijkstra from every end over the whole graph)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from stationplan import gaps as gaps_module
+
+    net = synthetic_city(20_000, seed=5)
+    path = street_stations_csv(net, tmp_path / "st.csv", 30, seed=2)
+    cov = sp.compute_coverage(net, sp.snap_stations(net, sp.read_stations(path)))
+    local = sp.find_gaps(cov)
+
+    def whole(graph, xy, sources, *, limit_m):
+        yield (np.arange(len(sources)), np.arange(graph.shape[0]),
+               np.atleast_2d(dijkstra(graph, indices=sources, limit=limit_m)))
+
+    monkeypatch.setattr(gaps_module, "_local_searches", whole)
+    reference = sp.find_gaps(cov)
+    assert len(local) > 100
+    assert (local["from_m"] > 0).any()  # some ends needed a search
+    pd.testing.assert_frame_equal(local.drop(columns="geometry"),
+                                  reference.drop(columns="geometry"))
+    assert local.geometry.equals(reference.geometry)
