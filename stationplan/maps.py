@@ -963,6 +963,12 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
             f"{text['rule']}: within {limit} of {text['distance']} {mode} "
             f"({' or '.join(parts)}; {text['binding']}: {binding})",
         ]
+    at = (summary.get("hours") or {}).get("at")
+    if at:  # --at: the figures are those of the stations open then
+        n_open = int(at.get("stations_open", 0)) + int(at.get("stations_assumed_open", 0))
+        n_usable = sum(int(v) for k, v in at.items() if k.startswith("stations_"))
+        lines.insert(0, html.escape(text_in("map.at_time", lang,
+            label=at.get("label", ""), open=n_open, usable=n_usable)))
     n_new = len(proposals) if proposals is not None else 0
     if plan is not None and plan.get("new_sites") is not None:
         n_new = int(plan["new_sites"])

@@ -20,6 +20,7 @@ from handnet import hand_graph, hand_lonlat, shared_osm, shared_sheet
 import stationplan as sp
 from stationplan import hours
 from stationplan.cli import main
+from stationplan.siting import stations_with_proposals
 
 MONDAY = dt.datetime(2025, 6, 9)
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
@@ -396,3 +397,36 @@ def test_sunrise_is_the_stations_own():
                           (set_ + 3, "closed")):
         when = midnight + dt.timedelta(minutes=minute)
         assert list(hours.station_states(table, when)) == [state], when
+
+
+def test_guixi_plan_at_22_closes_the_gap_left_by_the_open_stations(tmp_path):
+    # plan --at: the sites that close the night gap; figures against the engine on the
+    # stations open at 22:00 picked by hand from the sheet, with and without the sites
+    osm = shared_osm("guixi_county_city.osm.bz2")
+    sheet = shared_sheet("guixi_stations.xlsx")
+    run = sp.run_plan(osm, sheet, out=tmp_path / "plan", new_sites=3, at="22:00",
+                      time_limit_s=5)
+    night = _open_by_hand(22 * 60)
+    assert night == {"3"}
+    snapped = sp.snap_stations(run.network, sp.read_stations(sheet))
+    open_now = snapped[snapped["station_id"].astype(str).isin(night)]
+    before = sp.compute_coverage(run.network, open_now, rule=run.coverage.rule)
+    sites = run.plan.proposals
+    assert len(sites) == 3
+    after = sp.compute_coverage(run.network, stations_with_proposals(open_now, sites),
+                                rule=run.coverage.rule)
+    plan = run.plan.summary
+    assert plan["coverage_before"] == pytest.approx(before.covered_m / before.demand_m,
+                                                    abs=1e-6)
+    assert plan["coverage_after"] == pytest.approx(after.covered_m / after.demand_m, abs=1e-6)
+    assert run.summary["covered_m"] == pytest.approx(after.covered_m, abs=1e-3)
+    assert plan["at"]["stations_open"] == 1 and plan["at"]["stations_closed"] == 10
+    # all 11 sheet rows and the 3 sites are in the outputs, each with its state then
+    features = json.loads((tmp_path / "plan" / "stations.geojson").read_text(
+        encoding="utf-8"))["features"]
+    states = [f["properties"].get("open_at") for f in features]
+    assert len(features) == 14 and states.count("closed") == 10 and states.count("open") == 4
+    # and the map and the report say that the figures are those of 22:00
+    page = (tmp_path / "plan" / "coverage_map.html").read_text(encoding="utf-8")
+    assert "22:00" in page and "1 个开放" in page
+    assert "22:00" in (tmp_path / "plan" / "report.md").read_text(encoding="utf-8")

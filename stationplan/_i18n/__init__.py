@@ -40,6 +40,9 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.proposals": ("Proposed sites", "拟建站点"),
     "map.rejected": ("Rejected inputs", "未采用的输入"),
     "map.area": ("Planning area", "规划范围"),
+    "map.at_time": ("At {label}: {open} of {usable} stations open; every figure here is the "
+                    "coverage at that time",
+                    "{label}：{usable} 个站点中 {open} 个开放；此处数字均为该时刻的覆盖"),
     "map.other": ("Other streets (not counted)", "其他街道（不计入）"),
     "map.weights": ("Demand weights ({model}, model)", "需求权重（{model}，模型）"),
     "map.weights_legend": ("Demand weight density", "需求权重密度"),
@@ -148,6 +151,13 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.rule_reach": (" Each station reaches as far as its column “{col}” says (blank or "
                           "invalid: the rule's limit).",
                           "每个站点的服务半径取自“{col}”列（空白或无效的按上述标准）。"),
+    "report.at_time": ("Opening hours: the figures below are those at {label}, when {open} "
+                       "of the {usable} usable stations are open (hours not given count as "
+                       "open, unreadable hours as not open; a plan's new sites are planned to "
+                       "be open then).",
+                       "开放时间：以下数字均为 {label} 时的覆盖，此时 {usable} 个可用站点中 "
+                       "{open} 个开放（未填开放时间的按开放计，无法识别的按不开放计；规划的新站点"
+                       "按此时开放计）。"),
     "report.demand.all": ("Streets to serve: the whole network", "应覆盖街道：整个路网"),
     "report.demand.auto": ("Streets to serve: the built-up area derived from the data",
                            "应覆盖街道：由数据推算的建成区"),

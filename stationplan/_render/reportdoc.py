@@ -107,6 +107,11 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
                                                binding=t[f"binding.{rule['binding']}"]),
                          *_counting(rule, t)]))
     blocks.append(("p", _demand(s["demand"], t)))
+    at = (s.get("hours") or {}).get("at")
+    if at:  # --at: every figure is the coverage by the stations open then
+        blocks.append(("p", [t["at_time"].format(
+            label=at["label"], open=at["stations_open"] + at["stations_assumed_open"],
+            usable=sum(v for k, v in at.items() if k.startswith("stations_")))]))
     if data.get("plan_summary"):
         blocks.append(("p", [t["with_plan"]]))
     blocks += _headline(s, t, data.get("stations") if data.get("plan_summary") else None)
