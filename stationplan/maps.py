@@ -193,10 +193,10 @@ def coverage_map(
     root.title = text["title"]
     root.header.add_child(RawHTML(f"<style>{ms.CSS}\n{icon_css(ms.ICONS)}\n</style>"),
                           name="stationplan_css")
-    fmap.add_child(_Call(mapjs.SCALE, fmap))
-    _add_basemaps(fmap, basemap, tianditu_key, text, lang,
+    fmap.add_child(MapCall(mapjs.SCALE, fmap))
+    add_basemaps(fmap, basemap, tianditu_key, text, lang,
                   shift=_gcj_shift(coverage) if gcj else None)
-    fmap.add_child(_Call(mapjs.PANES, fmap))
+    fmap.add_child(MapCall(mapjs.PANES, fmap))
 
     edges = ms.band_edges(coverage.rule.limit_m)
     catchment = _catchments(coverage)
@@ -205,14 +205,14 @@ def coverage_map(
     other = coverage.pieces[coverage.pieces["status"] == "ignored"]
     if len(other):
         km = text_in("unit.km", lang)
-        _line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} {km})",
+        line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} {km})",
                     "spOther", _other_features(other, text, view), precision,
                     attribution=osm_attr)
     # the other carriageway of a road counted once: drawn thin, labelled as such
     paired = coverage.pieces[coverage.pieces["status"] == "paired"]
     if len(paired):
         km = text_in("unit.km", lang)
-        _line_layer(fmap, f"{text['paired']} ({paired['length_m'].sum() / 1000:.1f} {km})",
+        line_layer(fmap, f"{text['paired']} ({paired['length_m'].sum() / 1000:.1f} {km})",
                     "spOther", _other_features(paired, text, view, paired=True), precision,
                     attribution=osm_attr)
     phases: dict[str, list[Any]] = {"before": [], "after": []}
@@ -227,13 +227,13 @@ def coverage_map(
                                        today=False, merged=merged)
     if not merged:
         areas = gap_areas(gaps) if areas is None else areas
-        _line_layer(fmap, f"{text['gap_areas']} ({len(areas)})", "spAreas",
+        line_layer(fmap, f"{text['gap_areas']} ({len(areas)})", "spAreas",
                     _gap_area_features(areas, text, view, lang), precision, show=False)
 
     if density is not None:
         model = (text_in("weights.riders", lang) if density.kind == "riders"
                  else density.source)
-        _line_layer(fmap, text["weights"].format(model=model), "spOther",
+        line_layer(fmap, text["weights"].format(model=model), "spOther",
                     _weight_features(coverage, density, text, view, lang), precision,
                     show=False)
 
@@ -259,11 +259,11 @@ def coverage_map(
                   _rejected_rows(bad, text, view, lang), cluster_threshold)
     outline = md.area_outline(area)
     if outline is not None:
-        _line_layer(fmap, text["area"], "spOutline", _area_features(outline, view), precision,
+        line_layer(fmap, text["area"], "spOutline", _area_features(outline, view), precision,
                     interactive=False)
 
     if len(ok):
-        fmap.add_child(_Call(mapjs.SEARCH, fmap, station_group, _search_keys(ok),
+        fmap.add_child(MapCall(mapjs.SEARCH, fmap, station_group, _search_keys(ok),
                              {"placeholder": text["search"], "notFound": text["not_found"]}))
     folium.LayerControl(collapsed=False).add_to(fmap)
     # today's share from the coverage the today layers draw (the same exact figure as
@@ -277,9 +277,9 @@ def coverage_map(
                         text, lang, gcj02=gcj, edges=edges, show_area=outline is not None,
                         show_other=len(other) > 0, show_phases=before is not None,
                         show_paired=len(paired) > 0, show_service=not merged)
-    fmap.add_child(_Call(mapjs.PANEL, fmap, panel))
+    fmap.add_child(MapCall(mapjs.PANEL, fmap, panel))
     if before is not None:
-        fmap.add_child(_Call(mapjs.PHASES, fmap, phases["before"], phases["after"]))
+        fmap.add_child(MapCall(mapjs.PHASES, fmap, phases["before"], phases["after"]))
     bounds = _bounds(coverage, outline, view)
     if bounds is not None:
         fmap.fit_bounds(bounds)
@@ -321,7 +321,7 @@ def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
     for name, pane, (feats, styles), attribution in layers:
         if today:
             styles = [{**st, "className": f"{st['className']} sp-today"} for st in styles]
-        groups.append(_line_layer(fmap, name, pane, (feats, styles), view.precision,
+        groups.append(line_layer(fmap, name, pane, (feats, styles), view.precision,
                                   attribution=attribution, show=not today))
     return groups
 
@@ -335,7 +335,7 @@ def _rule_layers(fmap: Any, rules: Iterable[tuple[Mapping[str, Any], gpd.GeoData
         verdict = text["rule_pass"] if entry["passed"] else text["rule_fail"]
         label = text["rule_layer"].format(name=name, share=percent_text(entry["covered_share"]),
                                           verdict=verdict)
-        _line_layer(fmap, label, "spGaps", _gap_features(gaps, limit, text, view, lang),
+        line_layer(fmap, label, "spGaps", _gap_features(gaps, limit, text, view, lang),
                     view.precision, show=False)
 
 
@@ -355,7 +355,7 @@ def _map_options(given: MapOptions | None, lang: str | None, basemap: str | None
 
 # --- elements --------------------------------------------------------------------------
 
-class _Call(MacroElement):
+class MapCall(MacroElement):
     """``(function)(args...);`` in the map script: elements by JS name, the rest as JSON."""
 
     _template = Template("{% macro script(this, kwargs) %}\n{{ this.js() }}\n{% endmacro %}")
@@ -413,7 +413,7 @@ def _gcj_shift(coverage: Coverage) -> list[float] | None:
             round(float(glng) - lng, 7)]
 
 
-def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: Mapping[str, str],
+def add_basemaps(fmap: Any, basemap: str, key: str | None, text: Mapping[str, str],
                   lang: str, *, shift: list[float] | None) -> None:
     """The basemaps in the layer control, the first one shown, and the no-tiles note.
 
@@ -449,11 +449,11 @@ def _add_basemaps(fmap: Any, basemap: str, key: str | None, text: Mapping[str, s
         tiles("tianditu_labels", text["tianditu_labels"], show=basemap == "tianditu",
               overlay=True, url=_TIANDITU.replace("{layer}", label_layer).replace("{key}", key),
               attr=_TIANDITU_ATTR, subdomains=sub)
-    fmap.add_child(_Call(mapjs.BASEMAPS, fmap, layers, text["no_basemap"], moved or None,
+    fmap.add_child(MapCall(mapjs.BASEMAPS, fmap, layers, text["no_basemap"], moved or None,
                          shift if moved else None))
 
 
-def _line_layer(fmap: Any, name: str, pane: str, features: tuple[list, list], precision: int,
+def line_layer(fmap: Any, name: str, pane: str, features: tuple[list, list], precision: int,
                 *, attribution: str | None = None, interactive: bool = True,
                 show: bool = True) -> Any:
     feats, styles = features
@@ -462,7 +462,7 @@ def _line_layer(fmap: Any, name: str, pane: str, features: tuple[list, list], pr
     extra: dict[str, Any] = {"attribution": html.escape(attribution)} if attribution else {}
     group = folium.FeatureGroup(name=name, show=show, **extra)
     if feats:
-        group.add_child(_Call(mapjs.GEOJSON, fmap, group, feats, styles, pane, 10**precision))
+        group.add_child(MapCall(mapjs.GEOJSON, fmap, group, feats, styles, pane, 10**precision))
     group.add_to(fmap)
     return group
 
@@ -478,7 +478,7 @@ def _marker_layer(fmap: Any, name: str, cls: str, inner: str, rows: list[list],
     else:
         group = folium.FeatureGroup(name=name)
     opts = {"cls": cls, "html": inner, "size": _MARKER_PX}
-    group.add_child(_Call(mapjs.MARKERS, group, rows, opts))
+    group.add_child(MapCall(mapjs.MARKERS, group, rows, opts))
     group.add_to(fmap)
     return group
 
@@ -507,13 +507,13 @@ class _View:
 
 # --- features --------------------------------------------------------------------------
 
-def _esc(value: object) -> str:
+def esc(value: object) -> str:
     """Escaped text of a cell; missing values become ''.
 
     Text with bidi controls is isolated (FSI … PDI), so that an unclosed right-to-left
     override cannot reverse what the popup or tooltip shows after it.
 
-    >>> _esc(" <b>S1</b> "), _esc(float("nan")), _esc("a\\u202eb")
+    >>> esc(" <b>S1</b> "), esc(float("nan")), esc("a\\u202eb")
     ('&lt;b&gt;S1&lt;/b&gt;', '', '\\u2068a\\u202eb\\u2069')
     """
     if value is None:
@@ -529,7 +529,7 @@ def _esc(value: object) -> str:
 _GEOM_TYPES = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
 
 
-def _features(geoms: np.ndarray, props: Iterable[tuple[int, str | None, str | None]],
+def line_features(geoms: np.ndarray, props: Iterable[tuple[int, str | None, str | None]],
               precision: int) -> list[list]:
     """Rows for mapjs.GEOJSON: [style, geometry type, encoded coordinates, tooltip, popup]."""
     out = []
@@ -554,12 +554,12 @@ def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: Mapping[
         return [], styles
     sep = text_in("sep.label", lang)
     props = [
-        (int(b), f"{_esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges, lang)}"
+        (int(b), f"{esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges, lang)}"
          if "name" in bands else f"{text['streets']}{sep}{_band_label(int(b), edges, lang)}",
          None)
         for b, name in zip(bands["band"], bands.get("name", bands["band"]), strict=True)
     ]
-    return _features(view.lines(bands), props, view.precision), styles
+    return line_features(view.lines(bands), props, view.precision), styles
 
 
 def _other_features(other: gpd.GeoDataFrame, text: Mapping[str, str],
@@ -570,7 +570,7 @@ def _other_features(other: gpd.GeoDataFrame, text: Mapping[str, str],
         style = {**style, "dashArray": "2 4", "className": "sp-paired"}
     merged = md.merge_lines(other.assign(layer=0), ["layer"])
     legend = text["paired_legend" if paired else "other_legend"]
-    return _features(view.lines(merged), [(0, legend, None)], view.precision), [style]
+    return line_features(view.lines(merged), [(0, legend, None)], view.precision), [style]
 
 
 # Demand-weight bands: a quarter of the largest density each, light to dark.
@@ -597,7 +597,7 @@ def _weight_features(coverage: Coverage, density: Any, text: Mapping[str, str], 
     unit = text["weights_unit"]
     props = [(int(b), f"{text['weights_legend']} {top * b / 4:.3g}–{top * (b + 1) / 4:.3g} "
                       f"{unit}", None) for b in merged["band"]]
-    return _features(view.lines(merged), props, view.precision), styles
+    return line_features(view.lines(merged), props, view.precision), styles
 
 
 def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str], view: _View,
@@ -613,7 +613,7 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str],
     for g in gaps.drop(columns="geometry").to_dict("records"):
         title = f"{text['gap_label']} #{int(g['gap_id'])}"
         label = f"{title}{sep}{ms.fmt_m(g['length_m'], lang)}"
-        # each name isolated on its own (_esc), so one name's override cannot reverse the next
+        # each name isolated on its own (esc), so one name's override cannot reverse the next
         names = {k: isolate_bidi(plain_text(g[k])) for k in ("street", "from_street", "to_street")}
         where = html.escape(gap_street({**g, **names}, lang))
         farthest = ms.fmt_farthest(g["farthest_m"], g["farthest_more_than_m"], lang)
@@ -625,7 +625,7 @@ def _gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str],
                  "</div>")
         props.append((weights.index(ms.gap_weight(g["length_m"], limit)),
                       f"{label} · {where}", popup))
-    return _features(view.lines(gaps), props, view.precision), styles
+    return line_features(view.lines(gaps), props, view.precision), styles
 
 
 def _merged_gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str, str],
@@ -641,7 +641,7 @@ def _merged_gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str
     lines = md.merge_lines(gaps[["length_m", "geometry"]].assign(width=width), ["width"])
     props = [(int(w), f"{text['gaps']} · {ms.fmt_m(m, lang)}", None)
              for w, m in zip(lines["width"], lines["length_m"], strict=True)]
-    return _features(view.lines(lines), props, view.precision), styles
+    return line_features(view.lines(lines), props, view.precision), styles
 
 
 def _chained(geom: Any) -> Any:
@@ -721,7 +721,7 @@ def _gap_area_features(areas: gpd.GeoDataFrame, text: Mapping[str, str], view: _
     sep = text_in("sep.label", lang)
     for a in areas.drop(columns="geometry").to_dict("records"):
         label = f"{text['gap_area']} #{int(a['area_id'])}{sep}{ms.fmt_m(a['length_m'], lang)}"
-        streets = "; ".join(_esc(n) for n in str(a["streets"]).split("; ")) if _esc(
+        streets = "; ".join(esc(n) for n in str(a["streets"]).split("; ")) if esc(
             a["streets"]) else ""
         farthest = ms.fmt_farthest(a["farthest_m"], a["farthest_more_than_m"], lang)
         popup = (f'<div class="sp-popup"><b class="sp-name">{label}</b><table>'
@@ -730,7 +730,7 @@ def _gap_area_features(areas: gpd.GeoDataFrame, text: Mapping[str, str], view: _
                     if streets else "")
                  + f"<tr><th>{text['farthest']}</th><td>{farthest}</td></tr></table></div>")
         props.append((0, label + (f" · {streets}" if streets else ""), popup))
-    return _features(view.lines(areas), props, view.precision), styles
+    return line_features(view.lines(areas), props, view.precision), styles
 
 
 def _service_features(areas: gpd.GeoDataFrame, names: dict[Any, str], text: Mapping[str, str],
@@ -741,17 +741,17 @@ def _service_features(areas: gpd.GeoDataFrame, names: dict[Any, str], text: Mapp
                "className": "sp-service"}]
     if areas.empty:
         return [], styles
-    props = [(0, f"{text['service_of']} {names.get(sid, _esc(sid))} · {ms.fmt_m(c, lang)}",
+    props = [(0, f"{text['service_of']} {names.get(sid, esc(sid))} · {ms.fmt_m(c, lang)}",
               None)
              for sid, c in zip(areas["station_id"], areas["catchment_m"], strict=True)]
-    return _features(view.lines(areas, simplify=False), props, view.precision), styles
+    return line_features(view.lines(areas, simplify=False), props, view.precision), styles
 
 
 def _area_features(outline: gpd.GeoSeries, view: _View) -> tuple[list, list]:
     styles = [{"color": ms.AREA_COLOUR, "weight": 2, "opacity": 0.8, "dashArray": "6 6",
                "fill": False, "className": "sp-area"}]
     geoms = md.display_geoms(outline, gcj02=view.gcj02, precision=view.precision)
-    return _features(geoms, [(0, None, None)], view.precision), styles
+    return line_features(geoms, [(0, None, None)], view.precision), styles
 
 
 def _has_point(frame: gpd.GeoDataFrame) -> pd.Series:
@@ -762,7 +762,7 @@ def _has_point(frame: gpd.GeoDataFrame) -> pd.Series:
 # --- markers ---------------------------------------------------------------------------
 
 def _station_names(stations: gpd.GeoDataFrame) -> dict[Any, str]:
-    return {sid: _esc(name) or _esc(sid)
+    return {sid: esc(name) or esc(sid)
             for sid, name in zip(stations["station_id"], stations["name"], strict=True)}
 
 
@@ -785,7 +785,7 @@ def _amap_anchor(link: str, text: Mapping[str, str]) -> str:
 def _services_html(value: object, lang: str) -> str:
     if isinstance(value, list | tuple):
         items = [str(v) for v in value]
-    elif _esc(value):
+    elif esc(value):
         items = _SERVICE_SPLIT.split(str(value))
     else:
         items = []
@@ -822,15 +822,15 @@ def _station_rows(ok: gpd.GeoDataFrame, catchment: dict[Any, float], text: Mappi
     for i, (sid, name, address, services, hours, phone, snap) in enumerate(zip(
             ok["station_id"], ok["name"], _cell(ok, "address"), _cell(ok, "services"),
             _cell(ok, "hours"), _cell(ok, "phone"), _cell(ok, "snap_dist_m"), strict=True)):
-        title = _esc(name) or _esc(sid)
+        title = esc(name) or esc(sid)
         snap_m = float(snap) if snap is not None and not pd.isna(snap) else math.nan
         popup = _popup(
             f"{ms.icon(ms.STATION_ICON)} {title}",
-            [(text["address"], _esc(address)), (text["services"], _services_html(services, lang)),
-             (text["hours"], _esc(hours)), (text["phone"], _esc(phone)),
+            [(text["address"], esc(address)), (text["services"], _services_html(services, lang)),
+             (text["hours"], esc(hours)), (text["phone"], esc(phone)),
              (text["snap"], "" if math.isnan(snap_m) else ms.fmt_m(snap_m, lang)),
              (text["catchment"], ms.fmt_m(catchment.get(sid, 0.0), lang))],
-            _amap_link(wgs[i, 0], wgs[i, 1], str(name if _esc(name) else sid)), text,
+            _amap_link(wgs[i, 0], wgs[i, 1], str(name if esc(name) else sid)), text,
         )
         rows.append([shown[i, 1], shown[i, 0], title, popup, f"station-{i}", None, 0])
     return rows
@@ -856,17 +856,17 @@ def _proposal_rows(proposals: gpd.GeoDataFrame, text: Mapping[str, str], view: _
                 _cell(frame, "address"), _cell(frame, "near"), strict=True)):
         number = int(rank) if rank is not None and not pd.isna(rank) else i + 1
         # a street position has no name: its street says where it is
-        title = f"#{number} {_esc(name) or _esc(street) or _esc(cid)}".strip()
+        title = f"#{number} {esc(name) or esc(street) or esc(cid)}".strip()
         gain = "" if marginal is None or pd.isna(marginal) else (
             f"+{ms.fmt_m(float(marginal), lang)} {text['marginal_unit']}")
         cum = "" if share is None or pd.isna(share) else percent_text(float(share))
         popup = _popup(
             title,
-            [(text["rank"], str(number)), (text["street"], _esc(street)),
-             (text["address"], _esc(address)), (text["near"], _esc(near)),
+            [(text["rank"], str(number)), (text["street"], esc(street)),
+             (text["address"], esc(address)), (text["near"], esc(near)),
              (text["marginal"], gain), (text["cumulative"], cum),
-             (text["host"], _esc(host)), (text["kind"], _esc(kind))],
-            _amap_link(wgs[i, 0], wgs[i, 1], str(name) if _esc(name) else
+             (text["host"], esc(host)), (text["kind"], esc(kind))],
+            _amap_link(wgs[i, 0], wgs[i, 1], str(name) if esc(name) else
                        f"#{number} {plain_text(street).strip()}".strip()), text,
         )
         rows.append([shown[i, 1], shown[i, 0], title, popup, f"proposal-{number}",
@@ -883,13 +883,13 @@ def _rejected_rows(bad: gpd.GeoDataFrame, text: Mapping[str, str], view: _View,
     for i, (sid, name, status, reason, snap) in enumerate(zip(
             bad["station_id"], bad["name"], bad["status"], _cell(bad, "reason"),
             _cell(bad, "snap_dist_m"), strict=True)):
-        title = _esc(name) or _esc(sid)
+        title = esc(name) or esc(sid)
         snap_m = float(snap) if snap is not None and not pd.isna(snap) else math.nan
         popup = _popup(
             f"{ms.icon(ms.REJECTED_ICON)} {title}",
-            [(text["status"], _esc(text_in(f"station_status.{status}", lang)
+            [(text["status"], esc(text_in(f"station_status.{status}", lang)
                                     if f"station_status.{status}" in WORDS[lang] else status)),
-             (text["reason"], _esc(station_reason_text(reason, lang))),
+             (text["reason"], esc(station_reason_text(reason, lang))),
              (text["snap"], "" if math.isnan(snap_m) else ms.fmt_m(snap_m, lang))],
             None, text,
         )
@@ -907,7 +907,7 @@ def _search_keys(ok: gpd.GeoDataFrame) -> list[list]:
     >>> _search_keys(frame)
     [['a b c', 0], ['2', 1], ['3', 2]]
     """
-    names = [(_SEARCH_BLANKS.sub(" ", str(n)).strip() if _esc(n) else "") or str(s)
+    names = [(_SEARCH_BLANKS.sub(" ", str(n)).strip() if esc(n) else "") or str(s)
              for n, s in zip(ok["name"], ok["station_id"], strict=True)]
     seen: dict[str, int] = {}
     for n in names:
@@ -1055,7 +1055,7 @@ Warning: a &lt;b&gt;</div>'
     label = text_in("warning.title", lang) + text_in("sep.label", lang)
     return "".join(
         '<div class="sp-warning" role="alert" style="color:#b30000;font-weight:bold">'
-        f"⚠ {html.escape(label)}{_esc(w.get(lang) or w.get('en', ''))}</div>"
+        f"⚠ {html.escape(label)}{esc(w.get(lang) or w.get('en', ''))}</div>"
         for w in summary.get("warnings") or [])
 
 

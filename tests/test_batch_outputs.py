@@ -167,12 +167,12 @@ def test_province_map_colours_units_by_share_in_both_languages(net: StreetNetwor
 
 
 def _calls(fmap: object) -> list:
-    from stationplan.maps import _Call
+    from stationplan.maps import MapCall
 
     stack, found = [fmap], []
     while stack:
         el = stack.pop()
-        if isinstance(el, _Call):
+        if isinstance(el, MapCall):
             found.append(el)
         stack.extend(el._children.values())  # type: ignore[attr-defined]
     return found

@@ -40,7 +40,7 @@ def _calls(fmap, function):
     out, stack = [], [fmap]
     while stack:
         element = stack.pop()
-        if isinstance(element, maps._Call) and element.function == function:
+        if isinstance(element, maps.MapCall) and element.function == function:
             out.append(element.args)
         stack.extend(reversed(list(element._children.values())))
     return out

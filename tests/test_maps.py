@@ -61,7 +61,7 @@ def _calls(fmap, function: str) -> list[tuple]:
     out, stack = [], [fmap]
     while stack:
         element = stack.pop()
-        if isinstance(element, maps._Call) and element.function == function:
+        if isinstance(element, maps.MapCall) and element.function == function:
             out.append(element.args)
         stack.extend(reversed(list(element._children.values())))
     return out

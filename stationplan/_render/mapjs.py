@@ -1,6 +1,6 @@
 """The JavaScript of the coverage map: constant functions that data reach only as arguments.
 
-:class:`stationplan.maps._Call` writes ``(FUNCTION)(arg, ...);`` into the page, with
+:class:`stationplan.maps.MapCall` writes ``(FUNCTION)(arg, ...);`` into the page, with
 elements by their JavaScript name and everything else as script-safe JSON, so no input
 text is ever spliced into code.
 """

@@ -24,7 +24,7 @@ from branca.element import Figure
 from .._i18n import percent_text, resolve_lang, section
 from .._i18n import text as text_in
 from ..chinacrs import in_china
-from ..maps import _add_basemaps, _Call, _esc, _features, _line_layer
+from ..maps import MapCall, add_basemaps, esc, line_features, line_layer
 from ..staticmap import cjk_font
 from . import mapjs
 from . import mapstyle as ms
@@ -67,7 +67,7 @@ def _value(field: str, row: Mapping[str, Any], lang: str) -> str:
 
 
 def _rows_html(row: Mapping[str, Any], words: Mapping[str, str], lang: str) -> str:
-    cells = [(words["unit_id"], _esc(row["unit_id"]))] if row["unit_id"] != "total" else []
+    cells = [(words["unit_id"], esc(row["unit_id"]))] if row["unit_id"] != "total" else []
     cells += [(words[f], html.escape(_value(f, row, lang))) for f in _FIELDS]
     return "<table>" + "".join(
         f'<tr><th style="text-align:left;padding-right:8px">{html.escape(k)}</th>'
@@ -131,7 +131,7 @@ def province_map(units: Sequence[Any], league: pd.DataFrame, *, crs: Any,
     root.title = words["title"]
     root.header.add_child(RawHTML(f"<style>{ms.CSS}\n{icon_css(ms.ICONS)}\n</style>"),
                           name="stationplan_css")
-    fmap.add_child(_Call(mapjs.SCALE, fmap))
+    fmap.add_child(MapCall(mapjs.SCALE, fmap))
     shift = None
     if gcj and centre is not None:
         from ..chinacrs import wgs84_to_gcj02
@@ -139,8 +139,8 @@ def province_map(units: Sequence[Any], league: pd.DataFrame, *, crs: Any,
         glng, glat = wgs84_to_gcj02(centre[0], centre[1])
         shift = [round(centre[1], 6), round(centre[0], 6), round(float(glat) - centre[1], 7),
                  round(float(glng) - centre[0], 7)]
-    _add_basemaps(fmap, "gaode" if gcj else "osm", None, text, lang, shift=shift)
-    fmap.add_child(_Call(mapjs.PANES, fmap))
+    add_basemaps(fmap, "gaode" if gcj else "osm", None, text, lang, shift=shift)
+    fmap.add_child(MapCall(mapjs.PANES, fmap))
     styles = [{"color": "#555555", "weight": 1, "opacity": 0.9, "fillColor": c,
                "fillOpacity": 0.65, "className": f"sp-unit sp-unit-{k}"}
               for k, c in enumerate((*SHARE_COLOURS, NO_DEMAND_COLOUR))]
@@ -151,16 +151,16 @@ def province_map(units: Sequence[Any], league: pd.DataFrame, *, crs: Any,
         geoms = display_geoms(cores, gcj02=gcj, precision=precision)
         props = []
         for u, row in zip(units, _unit_rows(units, league), strict=True):
-            title = _esc(u.name) or _esc(u.unit_id)
+            title = esc(u.name) or esc(u.unit_id)
             share = float(row["covered_share"])
             props.append((share_class(share), f"{title}: {_value('covered_share', row, lang)}",
                           f'<div class="sp-popup"><b class="sp-name">{title}</b>'
                           f"{_rows_html(row, words, lang)}</div>"))
-        feats = _features(geoms, props, precision)
-    _line_layer(fmap, f"{words['units']} ({len(units)})", "spAreas", (feats, styles),
+        feats = line_features(geoms, props, precision)
+    line_layer(fmap, f"{words['units']} ({len(units)})", "spAreas", (feats, styles),
                 precision)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.add_child(_Call(mapjs.PANEL, fmap, _panel_html(league, words, lang, failed)))
+    fmap.add_child(MapCall(mapjs.PANEL, fmap, _panel_html(league, words, lang, failed)))
     if len(cores):
         w, s, e, n = display_geoms(gpd.GeoSeries([shapely.box(*cores.total_bounds)],
                                                  crs=cores.crs), gcj02=gcj,

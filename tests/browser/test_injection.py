@@ -92,7 +92,7 @@ def shown(text: str) -> str:
     """How a browser shows a text node: NUL dropped, runs of CSS white space (space, tab,
     LF, CR) as one space; other controls (FF included) are kept as characters. The
     invisible isolation marks the maps put around text with bidi controls (FSI … PDI,
-    see maps._esc) are left out; test_bidi_override_stays_inside_the_name checks them."""
+    see maps.esc) are left out; test_bidi_override_stays_inside_the_name checks them."""
     text = text.replace("\x00", "").replace("\u2068", "").replace("\u2069", "")
     return re.sub(r"[\t\n\r ]+", " ", text).strip()
 
