@@ -47,8 +47,9 @@ def test_placeholders_are_the_same_in_both_languages():
     # run, street, ends, an end near), and the report's planning area by name, and the
     # rules checked (stationplan.rules: the report's intro, the rule it is, the dense area
     # not checked, the map's rule layer), and the rule's cover and reach column in the
-    # report (k-coverage)
-    assert with_fields == 72
+    # report (k-coverage), and the time the figures are for (--at: the map's panel and the
+    # report)
+    assert with_fields == 74
 
 
 def test_chinese_text_is_in_the_chinese_column():
