@@ -365,8 +365,9 @@ def run_coverage(
             if when is not None or by_hour:
                 summary = _hours_summary(summary, cov, when, by_hour_table)
             if packs:
-                verdicts = _verdicts(net, snapped, packs, cov if when is None else None,
-                                     dense, districts, run_lang(job.map_options.lang, cov))
+                # with --at the rules count the stations open then, as the headline does
+                verdicts = _verdicts(net, _open_at(snapped, when), packs, cov, dense,
+                                     districts, run_lang(job.map_options.lang, cov))
                 summary = _rules_summary(summary, verdicts, cov)
         log.info(
             "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d stations used",
@@ -498,6 +499,14 @@ def run_plan(
         _check_candidate_files(candidates, hosts)
         net, snapped = job.network_and_stations(network, stations)
         read, snapped = snapped, _open_at(snapped, when)
+        if when is not None:
+            from .hours import COUNTED, at_label
+
+            usable = (read["status"] == "ok").to_numpy()
+            log.info("plan at %s: %d of %d usable stations open count; the new sites are "
+                     "planned to be open then", at_label(when),
+                     int((usable & snapped["open_at"].isin(COUNTED).to_numpy()).sum()),
+                     int(usable.sum()))
         with stage("candidates"):
             density = _density(demand, net, network)
             cands, source = _candidates(net, network, job, candidates, hosts=hosts,
@@ -780,14 +789,9 @@ def _open_at(stations: gpd.GeoDataFrame, when: datetime.datetime | None
     :func:`stationplan.hours.stations_open_at`."""
     if when is None:
         return stations
-    from .hours import COUNTED, at_label, station_hours, stations_open_at
+    from .hours import station_hours, stations_open_at
 
-    rows = stations_open_at(station_hours(stations), when)
-    usable = (stations["status"] == "ok").to_numpy()
-    log.info("plan at %s: %d of %d usable stations open count; the new sites are planned to "
-             "be open then", at_label(when), int((usable & rows["open_at"].isin(COUNTED)
-                                                  .to_numpy()).sum()), int(usable.sum()))
-    return rows
+    return stations_open_at(station_hours(stations), when)
 
 
 def _plan_hours(summary: dict[str, Any], read: gpd.GeoDataFrame, rows: gpd.GeoDataFrame,

@@ -430,3 +430,18 @@ def test_guixi_plan_at_22_closes_the_gap_left_by_the_open_stations(tmp_path):
     page = (tmp_path / "plan" / "coverage_map.html").read_text(encoding="utf-8")
     assert "22:00" in page and "1 个开放" in page
     assert "22:00" in (tmp_path / "plan" / "report.md").read_text(encoding="utf-8")
+
+
+def test_guixi_rules_at_22_count_the_stations_open_then(tmp_path):
+    # the verdicts beside the headline mean the same time as the headline
+    osm = shared_osm("guixi_county_city.osm.bz2")
+    sheet = shared_sheet("guixi_stations.xlsx")
+    run = sp.run_coverage(osm, sheet, rules="xinle,acftu-15min", at="22:00")
+    snapped = sp.snap_stations(run.network, sp.read_stations(sheet))
+    open_now = snapped[snapped["station_id"].astype(str).isin(_open_by_hand(22 * 60))]
+    alone = sp.compute_coverage(run.network, open_now, rule=sp.CoverageRule(radius_m=500,
+                                                                              max_minutes=5))
+    rules = {r["id"]: r for r in run.summary["rules"]}
+    assert rules["xinle"]["covered_m"] == pytest.approx(alone.covered_m, abs=1e-3)
+    assert rules["xinle"]["covered_m"] == pytest.approx(run.summary["covered_m"], abs=1e-3)
+    assert rules["acftu-15min"]["covered_m"] == 0  # one station open: nothing reached twice
