@@ -579,15 +579,18 @@ def piece_geometries(x: UnitExtract, pieces: pd.DataFrame) -> gpd.GeoDataFrame:
 def _geoparquet(frame: gpd.GeoDataFrame, path: Path, network_crs: Any) -> None:
     """``frame`` (in WGS-84) as GeoParquet, columns typed by :data:`PIECE_SCHEMA`, with
     the network's projected CRS in the file's metadata (``stationplan:network_crs``)."""
+    import io
     import json
 
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from geopandas.io.arrow import _geopandas_to_arrow  # type: ignore[attr-defined]
 
     typed = frame.astype({c: ("object" if t == "string" else t)
                           for c, t in PIECE_SCHEMA.items()})
-    table = _geopandas_to_arrow(typed, index=False)
+    # geopandas' own GeoParquet table (its "geo" metadata), by its public writer
+    buf = io.BytesIO()
+    typed.to_parquet(buf, index=False)
+    table = pq.read_table(io.BytesIO(buf.getvalue()))
     schema = pa.schema([pa.field(c, pa.string() if t == "string" else pa.from_numpy_dtype(
         np.dtype(t))) for c, t in PIECE_SCHEMA.items()] + [table.schema.field("geometry")])
     meta = dict(table.schema.metadata or {})
