@@ -81,24 +81,29 @@ class Sampler:
 
 
 def warm_up() -> int:
-    """One small unit through the engine, so that a worker has loaded the compiled
-    kernels (numba's cache) before the clock runs, as the serial run has."""
-    from stationplan._synthetic import synthetic_city
-    from stationplan.coverage import CoverageRule
-    from stationplan.halo import unit_coverage
+    """One small batch through every step of a unit's task (the engine, the output parts:
+    GeoParquet and CSV writers) and the stitching, so that a worker has loaded the compiled
+    kernels (numba's cache) and the writers' modules before the clock runs, as the serial
+    run has."""
+    import tempfile
 
-    net = synthetic_city(500, seed=0)
-    x0, y0, x1, y1 = net.edges.total_bounds
     import geopandas as gpd
     import shapely
 
+    from stationplan import batch
+    from stationplan._synthetic import synthetic_city
+    from stationplan.coverage import CoverageRule
+
+    net = synthetic_city(500, seed=0)
+    x0, y0, x1, y1 = net.edges.total_bounds
     pts = gpd.GeoDataFrame({"station_id": ["w"], "status": ["ok"]},
                            geometry=[shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)],
                            crs=net.crs)
-    core = shapely.box(x0, y0, (x0 + x1) / 2, y1)
-    return len(unit_coverage(net, pts, core, rule=CoverageRule(radius_m=300.0,
-                                                               max_minutes=None),
-                             max_snap_m=100.0))
+    units = batch.grid_units(net, km=max(x1 - x0, y1 - y0) / 2000 + 0.01)
+    with tempfile.TemporaryDirectory() as tmp:
+        res = batch.batch_coverage(net, pts, units, rule=CoverageRule(
+            radius_m=300.0, max_minutes=None), max_snap_m=100.0, out=tmp, scheduler="serial")
+    return len(res.pieces)
 
 
 def digest(folder: Path) -> dict[str, str]:
