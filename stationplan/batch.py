@@ -380,7 +380,7 @@ def batch_coverage_extracts(
     # its result and writes its output parts: the main process only stitches files
     todo = {x.unit.unit_id: (x, rule, max_snap_m, halo_m,
                              None if cache is None else str(cache), resume, _unit_task)
-            for x in extracts}
+            for x in _largest_first(extracts)}
     results, failed = _map_units(_coverage_unit, todo, scheduler, workers,
                                  shared=(stations,))
     units = [x.unit for x in extracts]
@@ -400,6 +400,16 @@ def batch_coverage_extracts(
                                              results[x.unit.unit_id][1]) for x in done}
         paths = _write(folder, parts, league, failed, [x.unit for x in done], crs, lang=lang)
     return BatchResult(pieces, league, failed, tuple(reused), paths)
+
+
+def _largest_first(extracts: Sequence[UnitExtract | UnitRef]
+                   ) -> list[UnitExtract | UnitRef]:
+    """The units, largest first (streets, or the extract file's size), so that workers do
+    not wait on a large unit started last; the outputs keep the units' order."""
+    def size(x: UnitExtract | UnitRef) -> int:
+        return x.path.stat().st_size if isinstance(x, UnitRef) else len(x.rows)
+
+    return sorted(extracts, key=size, reverse=True)
 
 
 def _crs_of(x: UnitExtract | UnitRef) -> Any:
@@ -1157,7 +1167,7 @@ def batch_plan_extracts(
         cache.mkdir(parents=True, exist_ok=True)
     todo = {x.unit.unit_id: (x, rule, max_snap_m, halo_m, options, candidate_snap_m,
                              None if cache is None else str(cache), resume, _plan_task)
-            for x in extracts}
+            for x in _largest_first(extracts)}
     got, failed = _map_units(_plan_unit, todo, scheduler, workers, shared=(stations, hosts))
     results = {uid: (c, s) for uid, (c, s, _) in got.items()}
     reused = [x.unit.unit_id for x in extracts if x.unit.unit_id in got
