@@ -189,11 +189,12 @@ def main() -> None:
     common = {"rule": rule, "max_snap_m": args.max_snap_m}
     out = work / "out-serial"
     shutil.rmtree(out, ignore_errors=True)
+    load0 = os.getloadavg()[0]
     t = time.perf_counter()
     res = batch.batch_coverage_extracts(extracts, stations, out=out, scheduler="serial",
                                         **common)
     runs["serial"] = {"wall_s": time.perf_counter() - t, "failed": len(res.failed),
-                      "main_peak_gb": peak_gb()}
+                      "main_peak_gb": peak_gb(), "load_1min": [load0, os.getloadavg()[0]]}
     league = res.league
     # every unit reused: each loaded and hashed again, its stored parts stitched
     t = time.perf_counter()
@@ -216,6 +217,7 @@ def main() -> None:
     shutil.rmtree(out_local, ignore_errors=True)
     try:
         with Sampler(pids) as sampler:
+            load0 = os.getloadavg()[0]
             t = time.perf_counter()
             res_local = batch.batch_coverage_extracts(extracts, stations, out=out_local,
                                                       scheduler=client, **common)
@@ -225,7 +227,7 @@ def main() -> None:
         cluster.close()
     runs["local"] = {"wall_s": wall, "failed": len(res_local.failed),
                      "worker_peak_gb": [v / 1e9 for v in sampler.peak.values()],
-                     "main_peak_gb": peak_gb()}
+                     "main_peak_gb": peak_gb(), "load_1min": [load0, os.getloadavg()[0]]}
     same = digest(out) == digest(out_local)
     speedup = runs["serial"]["wall_s"] / runs["local"]["wall_s"]
     worst = max(runs["local"]["worker_peak_gb"])
@@ -273,6 +275,10 @@ def main() -> None:
         "",
         f"- speed-up serial / local: **{speedup:.2f}x** (target >= 1.7x on 2 cores)",
         f"- peak memory per worker: **{worst:.2f} GB** (target < 3 GB)",
+        "- load average (1 min) at the start and end of each run, this run included: "
+        "serial {:.1f} / {:.1f}, LocalCluster {:.1f} / {:.1f} (2 cores: above about 1 for "
+        "serial and 2 for the cluster, other processes took CPU)".format(
+            *runs["serial"]["load_1min"], *runs["local"]["load_1min"]),
         f"- outputs byte-identical between the two runs: **{same}**",
         f"- units' extracts hold {halo_share:.2f}x the province's segments (the halos)",
         f"- covered {result['covered_km']:,.1f} of {result['demand_km']:,.1f} km "
