@@ -452,7 +452,8 @@ def _coverage_unit(stations: gpd.GeoDataFrame, source: UnitExtract | UnitRef,
         if path is not None:  # stored as soon as it is done: a run stopped later keeps it
             _store(frame, path)
     if cache is not None:
-        _write_parts(x, frame, _part_paths(Path(cache) / "parts", uid, key))
+        _write_parts(x, frame, _part_paths(Path(cache) / "parts", uid, key),
+                     reuse=reused)
     return frame, key, reused
 
 
@@ -462,11 +463,15 @@ def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
     part.replace(path)
 
 
-def _write_parts(x: UnitExtract, frame: pd.DataFrame, paths: Mapping[str, Path]) -> None:
+def _write_parts(x: UnitExtract, frame: pd.DataFrame, paths: Mapping[str, Path], *,
+                 reuse: bool = False) -> None:
     """The unit's rows of ``pieces.csv`` (no header) and its GeoParquet pieces and gaps,
-    each written whole or not at all; the rows last, so that they mark the parts done."""
-    if paths["pieces.csv"].exists():
+    each written whole or not at all; the rows last, so that they mark the parts done.
+    With ``reuse`` (a result read back), parts already written are kept."""
+    if reuse and paths["pieces.csv"].exists():
         return
+    for path in paths.values():  # a part of an earlier run must not stay beside new ones
+        path.unlink(missing_ok=True)
     mine = frame.assign(unit_id=x.unit.unit_id)[["unit_id", *PIECE_COLUMNS, "cross_border"]]
     if len(mine):
         geo = piece_geometries(x, mine[list(PIECE_SCHEMA)]).to_crs(4326)
