@@ -53,7 +53,8 @@ from .stations import snap_stations
 log = logging.getLogger(__name__)
 
 __all__ = ["BatchPlan", "BatchResult", "PlanOptions", "QuotaSplit", "Unit", "UnitExtract",
-           "batch_allocate", "batch_coverage", "batch_coverage_extracts", "batch_plan_extracts",
+           "UnitRef", "batch_allocate", "batch_coverage", "batch_coverage_extracts",
+           "batch_plan_extracts",
            "core_network", "grid_units", "league_table", "partition", "read_curves",
            "read_units", "region_units", "unit_extract"]
 
@@ -298,6 +299,31 @@ class UnitExtract:
     pair_m: float = 0.0
 
 
+@dataclass(frozen=True)
+class UnitRef:
+    """A unit of a partition folder, its extract left on disk (``read_units(lazy=True)``).
+
+    The task that computes the unit loads the extract itself (:meth:`load`), so that the
+    main process holds no street. ``core`` is in ``crs``, the network's; ``halo_m`` and
+    ``pair_m`` are those of the extract (``units.csv``).
+    """
+
+    unit: Unit
+    path: Path
+    halo_m: float
+    pair_m: float
+    crs: Any
+
+    def load(self) -> UnitExtract:
+        """The extract (:class:`UnitExtract`)."""
+        with self.path.open("rb") as fh:
+            x = pickle.load(fh)  # our own extracts, not a download
+        if not isinstance(x, UnitExtract):
+            msg = f"{self.path}: not a unit extract"
+            raise InputError(msg)
+        return x
+
+
 def unit_extract(network: StreetNetwork, unit: Unit, *, halo_m: float,
                  pair_m: float | None = None) -> UnitExtract:
     """The unit's extract: the streets within ``halo_m`` of its core, with their demand
@@ -310,7 +336,7 @@ def unit_extract(network: StreetNetwork, unit: Unit, *, halo_m: float,
 
 
 def batch_coverage_extracts(
-    extracts: Sequence[UnitExtract],
+    extracts: Sequence[UnitExtract | UnitRef],
     stations: gpd.GeoDataFrame,
     *,
     rule: CoverageRule,
@@ -322,6 +348,10 @@ def batch_coverage_extracts(
     lang: str | None = None,
 ) -> BatchResult:
     """:func:`batch_coverage` on extracts made before (:func:`partition`).
+
+    ``extracts`` are extracts or references to their files (:func:`read_units` with
+    ``lazy=True``): each task then loads its own unit, and the main process only stitches
+    the units' output files.
 
     ``lang`` is the language of the province map ("zh", "en"; by default Chinese when a
     unit's name is Chinese).
@@ -342,71 +372,119 @@ def batch_coverage_extracts(
                f"{max_snap_m:g} m + {pair_m:.1f} m between twin carriageways): partition "
                f"again with --halo-m {need:g}")
         raise InputError(msg)
-    units = [x.unit for x in extracts]
     folder = Path(out) if out is not None else None
     cache = folder / "units" if folder is not None else None
     if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-    results: dict[str, pd.DataFrame] = {}
-    failed: dict[str, str] = {}
-    reused: list[str] = []
-    todo: dict[str, tuple[tuple[Any, ...], str]] = {}
-    for x in extracts:
-        unit = x.unit
-        args, key = _unit_inputs(x, stations, rule, max_snap_m, halo_m)
-        path = cache / f"{unit.unit_id}-{key}.parquet" if cache is not None else None
-        if resume and path is not None and path.exists():
-            results[unit.unit_id] = pd.read_parquet(path)
-            reused.append(unit.unit_id)
-        elif len(args[1]) == 0:
-            results[unit.unit_id] = _empty()
-        else:
-            todo[unit.unit_id] = (args, key)
-    def finished(uid: str, frame: pd.DataFrame) -> None:
-        # stored as soon as it returns, so that a run stopped later keeps it for --resume
-        results[uid] = frame
-        if cache is not None:
-            _store(frame, cache / f"{uid}-{todo[uid][1]}.parquet")
-
-    if scheduler == "serial":
-        for uid, (args, _) in todo.items():
-            try:
-                frame = _unit_task(*args)
-            except Exception as exc:  # one unit failing is reported
-                failed[uid] = f"{type(exc).__name__}: {exc}"
-            else:
-                finished(uid, frame)
-    elif todo:
-        from dask.distributed import as_completed
-
-        client, close = _client(scheduler, workers)
-        try:
-            futures = {client.submit(_unit_task, *args, key=f"unit-{uid}-{key}",
-                                     pure=False): uid
-                       for uid, (args, key) in todo.items()}
-            for fut in as_completed(list(futures)):
-                uid = futures[fut]
-                try:
-                    frame = fut.result()
-                except Exception as exc:  # one unit failing is reported
-                    failed[uid] = f"{type(exc).__name__}: {exc}"
-                else:
-                    finished(uid, frame)
-        finally:
-            close()
+        (cache / "parts").mkdir(parents=True, exist_ok=True)
+    # each task loads its unit (an extract or its file), hashes it, reuses or computes
+    # its result and writes its output parts: the main process only stitches files
+    todo = {x.unit.unit_id: (x, rule, max_snap_m, halo_m,
+                             None if cache is None else str(cache), resume, _unit_task)
+            for x in _largest_first(extracts)}
+    results, failed = _map_units(_coverage_unit, todo, scheduler, workers,
+                                 shared=(stations,))
+    units = [x.unit for x in extracts]
     failed = {u.unit_id: failed[u.unit_id] for u in units if u.unit_id in failed}
     for uid, err in failed.items():
         log.warning("unit %s failed: %s", uid, err)
     done = [x for x in extracts if x.unit.unit_id in results]
-    pieces = pd.concat([results[x.unit.unit_id].assign(unit_id=x.unit.unit_id) for x in done]
-                       or [_empty().assign(unit_id="")], ignore_index=True)
+    reused = [x.unit.unit_id for x in done if results[x.unit.unit_id][2]]
+    pieces = pd.concat([results[x.unit.unit_id][0].assign(unit_id=x.unit.unit_id)
+                        for x in done] or [_empty().assign(unit_id="")], ignore_index=True)
     pieces = pieces[["unit_id", *PIECE_COLUMNS, "cross_border"]]
-    crs = extracts[0].network.crs if extracts else None
+    crs = _crs_of(extracts[0]) if extracts else None
     league = league_table(pieces, [x.unit for x in done], stations, crs)
     paths: dict[str, Path] = {}
-    if folder is not None:
-        paths = _write(folder, pieces, league, failed, done, lang=lang)
+    if folder is not None and cache is not None:
+        parts = {x.unit.unit_id: _part_paths(cache / "parts", x.unit.unit_id,
+                                             results[x.unit.unit_id][1]) for x in done}
+        paths = _write(folder, parts, league, failed, [x.unit for x in done], crs, lang=lang)
     return BatchResult(pieces, league, failed, tuple(reused), paths)
+
+
+def _largest_first(extracts: Sequence[UnitExtract | UnitRef]
+                   ) -> list[UnitExtract | UnitRef]:
+    """The units, largest first (streets, or the extract file's size), so that workers do
+    not wait on a large unit started last; the outputs keep the units' order."""
+    def size(x: UnitExtract | UnitRef) -> int:
+        return x.path.stat().st_size if isinstance(x, UnitRef) else len(x.rows)
+
+    return sorted(extracts, key=size, reverse=True)
+
+
+def _crs_of(x: UnitExtract | UnitRef) -> Any:
+    return x.crs if isinstance(x, UnitRef) else x.network.crs
+
+
+def _load(x: UnitExtract | UnitRef) -> UnitExtract:
+    return x.load() if isinstance(x, UnitRef) else x
+
+
+def _part_paths(folder: Path, uid: str, key: str) -> dict[str, Path]:
+    """A unit's output parts in the cache: its rows of ``pieces.csv`` and its GeoParquet
+    pieces and gaps (absent when the unit has none)."""
+    return {name: folder / f"{uid}-{key}-{name}" for name in
+            ("pieces.csv", "pieces.parquet", "gaps.parquet")}
+
+
+def _coverage_unit(stations: gpd.GeoDataFrame, source: UnitExtract | UnitRef,
+                   rule: CoverageRule, max_snap_m: float, halo_m: float, cache: str | None,
+                   resume: bool, task: Callable[..., pd.DataFrame]
+                   ) -> tuple[pd.DataFrame, str, bool]:
+    """One unit of :func:`batch_coverage_extracts`, whole (runs on a worker).
+
+    Loads the unit, computes its inputs and their content hash, reads its result back
+    (``resume``) or computes it (``task``, :func:`_unit_task`) and stores it, then writes
+    its output parts. Returns the owned pieces, the content hash and whether the result
+    was reused. Every scheduler runs this same function.
+    """
+    x = _load(source)
+    uid = x.unit.unit_id
+    args, key = _unit_inputs(x, stations, rule, max_snap_m, halo_m)
+    path = Path(cache) / f"{uid}-{key}.parquet" if cache is not None else None
+    reused = bool(resume and path is not None and path.exists())
+    if reused and path is not None:
+        frame = pd.read_parquet(path)
+    elif len(args[1]) == 0:
+        frame = _empty()
+    else:
+        frame = task(*args)
+        if path is not None:  # stored as soon as it is done: a run stopped later keeps it
+            _store(frame, path)
+    if cache is not None:
+        _write_parts(x, frame, _part_paths(Path(cache) / "parts", uid, key),
+                     reuse=reused)
+    return frame, key, reused
+
+
+def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
+    part = path.with_name(path.name + ".part")
+    write(part)
+    part.replace(path)
+
+
+def _write_parts(x: UnitExtract, frame: pd.DataFrame, paths: Mapping[str, Path], *,
+                 reuse: bool = False) -> None:
+    """The unit's rows of ``pieces.csv`` (no header) and its GeoParquet pieces and gaps,
+    each written whole or not at all; the rows last, so that they mark the parts done.
+    With ``reuse`` (a result read back), parts already written are kept."""
+    if reuse and paths["pieces.csv"].exists():
+        return
+    for path in paths.values():  # a part of an earlier run must not stay beside new ones
+        path.unlink(missing_ok=True)
+    mine = frame.assign(unit_id=x.unit.unit_id)[["unit_id", *PIECE_COLUMNS, "cross_border"]]
+    if len(mine):
+        geo = piece_geometries(x, mine[list(PIECE_SCHEMA)]).to_crs(4326)
+        gaps = geo[geo["status"] == "gap"]
+        if len(gaps):
+            _atomic(paths["gaps.parquet"], lambda p: _geoparquet(gaps, p, x.network.crs))
+        _atomic(paths["pieces.parquet"], lambda p: _geoparquet(geo, p, x.network.crs))
+    # metres rounded to the nanometre, written as the shortest text of that number: a
+    # float_format would format each of millions of numbers in Python (30 s a million)
+    floats = mine.select_dtypes("float").columns
+    text = mine.assign(**{c: mine[c].round(9) for c in floats}).to_csv(index=False,
+                                                                       header=False)
+    _atomic(paths["pieces.csv"], lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def _store(frame: pd.DataFrame, path: Path) -> None:
@@ -516,15 +594,18 @@ def piece_geometries(x: UnitExtract, pieces: pd.DataFrame) -> gpd.GeoDataFrame:
 def _geoparquet(frame: gpd.GeoDataFrame, path: Path, network_crs: Any) -> None:
     """``frame`` (in WGS-84) as GeoParquet, columns typed by :data:`PIECE_SCHEMA`, with
     the network's projected CRS in the file's metadata (``stationplan:network_crs``)."""
+    import io
     import json
 
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from geopandas.io.arrow import _geopandas_to_arrow  # type: ignore[attr-defined]
 
     typed = frame.astype({c: ("object" if t == "string" else t)
                           for c, t in PIECE_SCHEMA.items()})
-    table = _geopandas_to_arrow(typed, index=False)
+    # geopandas' own GeoParquet table (its "geo" metadata), by its public writer
+    buf = io.BytesIO()
+    typed.to_parquet(buf, index=False)
+    table = pq.read_table(io.BytesIO(buf.getvalue()))
     schema = pa.schema([pa.field(c, pa.string() if t == "string" else pa.from_numpy_dtype(
         np.dtype(t))) for c, t in PIECE_SCHEMA.items()] + [table.schema.field("geometry")])
     meta = dict(table.schema.metadata or {})
@@ -543,54 +624,54 @@ def _crs_text(crs: Any) -> str:
     return ":".join(auth) if auth else crs.to_wkt()
 
 
-def _write_datasets(folder: Path, done: Sequence[UnitExtract],
-                    pieces: pd.DataFrame) -> dict[str, Path]:
-    """``pieces/`` and ``gaps/``: one GeoParquet file per unit, ``unit_id=ID/part.parquet``."""
+def _link(src: Path, dst: Path) -> None:
+    """``dst`` as a hard link to ``src`` (the cache keeps its file), else a copy."""
+    import os
+    import shutil
+
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def _write(folder: Path, parts: Mapping[str, Mapping[str, Path]], league: pd.DataFrame,
+           failed: dict[str, str], units: Sequence[Unit], crs: Any, *,
+           lang: str | None = None) -> dict[str, Path]:
+    """Stitch the units' parts (:func:`_write_parts`, in unit order) into ``pieces.csv``
+    and the datasets ``pieces/`` and ``gaps/`` (``unit_id=ID/part.parquet``), and write the
+    league, ``failed.csv`` and the province map."""
     import shutil
     from urllib.parse import quote
 
-    out = {"pieces": folder / "pieces", "gaps": folder / "gaps"}
-    for path in out.values():  # an earlier run's units must not stay in the dataset
-        if path.exists():
-            shutil.rmtree(path)
-        path.mkdir(parents=True)
-    counts = pieces["unit_id"].value_counts(sort=False)  # pieces come in unit order
-    ends = np.cumsum([0, *(int(counts.get(x.unit.unit_id, 0)) for x in done)])
-    cols = list(PIECE_SCHEMA)
-    for x, a, b in zip(done, ends[:-1], ends[1:], strict=True):
-        mine = pieces.iloc[a:b]
-        if not len(mine):
-            continue
-        geo = piece_geometries(x, mine[cols]).to_crs(4326)
-        part = f"unit_id={quote(x.unit.unit_id, safe='')}"
-        for name, frame in (("pieces", geo), ("gaps", geo[geo["status"] == "gap"])):
-            if len(frame):
-                (out[name] / part).mkdir()
-                _geoparquet(frame, out[name] / part / "part.parquet", x.network.crs)
-    return out
-
-
-def _write(folder: Path, pieces: pd.DataFrame, league: pd.DataFrame,
-           failed: dict[str, str], done: Sequence[UnitExtract], *,
-           lang: str | None = None) -> dict[str, Path]:
     from ._render.province import province_map, province_png
 
     paths = {"pieces_csv": folder / "pieces.csv", "league_csv": folder / "league.csv",
              "league_xlsx": folder / "league.xlsx", "failed_csv": folder / "failed.csv",
              "province_map": folder / "province_map.html",
              "province_png": folder / "province_map.png"}
-    # metres rounded to the nanometre, written as the shortest text of that number: a
-    # float_format would format each of millions of numbers in Python (30 s a million)
-    floats = pieces.select_dtypes("float").columns
-    pieces.assign(**{c: pieces[c].round(9) for c in floats}).to_csv(paths["pieces_csv"],
-                                                                    index=False)
-    paths.update(_write_datasets(folder, done, pieces))
+    with paths["pieces_csv"].open("wb") as out:
+        out.write((",".join(["unit_id", *PIECE_COLUMNS, "cross_border"]) + "\n").encode())
+        for unit in units:
+            with parts[unit.unit_id]["pieces.csv"].open("rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 20)
+    sets = {"pieces": folder / "pieces", "gaps": folder / "gaps"}
+    for path in sets.values():  # an earlier run's units must not stay in the dataset
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir(parents=True)
+    for unit in units:
+        part = f"unit_id={quote(unit.unit_id, safe='')}"
+        for name, path in sets.items():
+            src = parts[unit.unit_id][f"{name}.parquet"]
+            if src.exists():
+                (path / part).mkdir()
+                _link(src, path / part / "part.parquet")
+    paths.update(sets)
     league.to_csv(paths["league_csv"], index=False, float_format="%.9f")
     _write_xlsx(league, paths["league_xlsx"])
     pd.DataFrame({"unit_id": list(failed), "error": list(failed.values())}).to_csv(
         paths["failed_csv"], index=False)
-    units = [x.unit for x in done]
-    crs = done[0].network.crs if done else None
     province_map(units, league, crs=crs, lang=lang, failed=len(failed)).save(
         str(paths["province_map"]))
     paths["province_png"].write_bytes(province_png(units, league, crs=crs, lang=lang))
@@ -657,8 +738,9 @@ def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
     ``edges``, ``street_km``, ``pair_m`` (the largest distance between twin carriageway
     positions, :func:`~stationplan.halo.pair_distance_m`, which the halo must cover too),
     ``area`` (where the planning area came from: ``auto``, a file name, or empty for the
-    whole network) and ``input_sha256`` (the hashes of ``sources``, the input files).
-    Extracts are ``extracts/{unit_id}.pkl``, read back by :func:`read_units`.
+    whole network), ``input_sha256`` (the hashes of ``sources``, the input files), ``crs``
+    (the network's) and ``core_wkb`` (the core in that CRS, hex WKB: exactly the
+    extract's). Extracts are ``extracts/{unit_id}.pkl``, read back by :func:`read_units`.
     """
     if not np.isfinite(halo_m) or halo_m <= 0:
         msg = f"halo_m must be a number > 0 (metres), not {halo_m!r}"
@@ -679,25 +761,43 @@ def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
                      "halo_m": float(halo_m), "edges": len(x.rows),
                      "street_km": float(x.network.edges["length_m"].sum()) / 1000,
                      "pair_m": pair_m, "area": area or "",
-                     "input_sha256": hashes})
+                     "input_sha256": hashes, "crs": _crs_text(network.crs),
+                     "core_wkb": shapely.to_wkb(unit.core, hex=True)})
     table = pd.DataFrame(rows)
     table.to_csv(folder / "units.csv", index=False)
     return table
 
 
-def read_units(folder: str | Path) -> list[UnitExtract]:
-    """The extracts :func:`partition` wrote, in the order of ``units.csv``."""
+def read_units(folder: str | Path, *, lazy: bool = False
+               ) -> list[UnitExtract] | list[UnitRef]:
+    """The extracts :func:`partition` wrote, in the order of ``units.csv``.
+
+    With ``lazy``, references to the extract files (:class:`UnitRef`) read from
+    ``units.csv`` alone, for tasks that load their own unit; a folder written before
+    ``units.csv`` had the ``crs`` and ``core_wkb`` columns is read whole instead.
+    """
+    import pyproj
+
     folder = Path(folder)
     table_path = folder / "units.csv"
     if not table_path.is_file():
         msg = f"{folder}: no units.csv here; make the units with stationplan partition"
         raise InputError(msg)
-    table = pd.read_csv(table_path, dtype={"unit_id": str})
-    out = []
-    for uid in table["unit_id"].tolist():
-        with (folder / "extracts" / f"{uid}.pkl").open("rb") as fh:
-            out.append(pickle.load(fh))  # our own extracts, not a download
-    return out
+    table = pd.read_csv(table_path, dtype={"unit_id": str, "name": str, "crs": str,
+                                           "core_wkb": str}, keep_default_na=False)
+    paths = [folder / "extracts" / f"{uid}.pkl" for uid in table["unit_id"].tolist()]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        msg = f"{missing[0]}: no such extract ({len(missing)} missing); partition again"
+        raise InputError(msg)
+    if lazy and {"crs", "core_wkb", "halo_m", "pair_m"} <= set(table.columns):
+        crs = {c: pyproj.CRS.from_user_input(c) for c in set(table["crs"])}
+        return [UnitRef(Unit(str(uid), str(name), shapely.from_wkb(str(wkb))), p,
+                        float(halo), float(pair), crs[str(c)])
+                for uid, name, wkb, halo, pair, c, p in zip(
+                    table["unit_id"], table["name"], table["core_wkb"], table["halo_m"],
+                    table["pair_m"], table["crs"], paths, strict=True)]
+    return [UnitRef(Unit("", "", None), p, 0.0, 0.0, None).load() for p in paths]
 
 
 def _admin_units(network: StreetNetwork, level: str, source: str | Path | None) -> list[Unit]:
@@ -913,18 +1013,20 @@ def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
                          for c in columns})
 
 
-def _map_units(task: Callable[..., Any], todo: dict[str, tuple[tuple[Any, ...], str]],
-               scheduler: Any, workers: int | None
+def _map_units(task: Callable[..., Any], todo: Mapping[str, tuple[Any, ...]],
+               scheduler: Any, workers: int | None, *, shared: tuple[Any, ...] = ()
                ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Run ``task(*args)`` for every unit of ``todo`` (unit id to arguments and content
-    hash): serially, or as futures on :func:`_client`'s client. A unit that raises is
-    reported (its error message) and the others finish."""
+    """Run ``task(*shared, *args)`` for every unit of ``todo`` (unit id to arguments):
+    serially, or as futures on :func:`_client`'s client, ``shared`` sent once to every
+    worker. A unit that raises is reported (its error message) and the others finish."""
+    import uuid
+
     results: dict[str, Any] = {}
     failed: dict[str, str] = {}
     if scheduler == "serial":
-        for uid, (args, _) in todo.items():
+        for uid, args in todo.items():
             try:
-                results[uid] = task(*args)
+                results[uid] = task(*shared, *args)
             except Exception as exc:  # one unit failing is reported
                 failed[uid] = f"{type(exc).__name__}: {exc}"
         return results, failed
@@ -932,9 +1034,13 @@ def _map_units(task: Callable[..., Any], todo: dict[str, tuple[tuple[Any, ...], 
         return results, failed
     client, close = _client(scheduler, workers)
     try:
+        sent = [None if obj is None else client.scatter(obj, broadcast=True, hash=False)
+                for obj in shared]
         name = getattr(task, "__name__", "task").strip("_")
-        futures = {uid: client.submit(task, *args, key=f"{name}-{uid}-{key}", pure=False)
-                   for uid, (args, key) in todo.items()}
+        run = uuid.uuid4().hex[:12]
+        futures = {uid: client.submit(task, *sent, *args, key=f"{name}-{uid}-{run}",
+                                      pure=False)
+                   for uid, args in todo.items()}
         for uid, fut in futures.items():
             try:
                 results[uid] = fut.result()
@@ -952,8 +1058,45 @@ def _check_scheduler(scheduler: Any) -> None:
         raise InputError(msg)
 
 
+def _plan_unit(stations: gpd.GeoDataFrame, hosts: gpd.GeoDataFrame | None,
+               source: UnitExtract | UnitRef, rule: CoverageRule, max_snap_m: float,
+               halo_m: float, options: PlanOptions, candidate_snap_m: float,
+               cache: str | None, resume: bool, task: Callable[..., Any]
+               ) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """One unit of :func:`batch_plan_extracts`, whole (runs on a worker): loads the unit,
+    hashes its inputs, reads its curve and sites back (``resume``) or plans them
+    (``task``, :func:`_plan_task`) and stores them. Returns them and whether they were
+    reused."""
+    x = _load(source)
+    uid = x.unit.unit_id
+    ks = tuple(int(k) for k in options.ks)
+    args, base = _unit_inputs(x, stations, rule, max_snap_m, halo_m)
+    sub, near, core = args[0], args[2], args[3]
+    unit_hosts = None
+    if hosts is not None:
+        unit_hosts = unit_stations(hosts, core, halo_m=candidate_snap_m,
+                                   max_snap_m=0.0, crs=x.network.crs)
+    key = _content_hash(base, "plan", ks, options, candidate_snap_m, None if unit_hosts
+                        is None else shapely.to_wkb(unit_hosts.geometry.to_crs(4326)
+                                                    .to_numpy()).tolist())
+    paths = [Path(cache) / f"{uid}-{key}-{part}.parquet" for part in ("curve", "sites")] \
+        if cache is not None else []
+    if resume and paths and all(p.exists() for p in paths):
+        return pd.read_parquet(paths[0]), pd.read_parquet(paths[1]), True
+    if len(args[1]) == 0:  # no street near the core: nothing to cover, no site
+        return (pd.DataFrame({"k": ks, "sites": 0, "covered_m": 0.0, "bound_m": 0.0,
+                              "certified": "optimal", "gap_m": 0.0, "demand_m": 0.0,
+                              "reachable_m": 0.0}),
+                pd.DataFrame(columns=SITE_COLUMNS[1:]), False)
+    curve, sites = task(sub, near, core, rule, max_snap_m, options, unit_hosts,
+                        candidate_snap_m)
+    for frame, path in zip((curve, sites), paths, strict=False):
+        _store(frame, path)
+    return curve, sites, False
+
+
 def batch_plan_extracts(
-    extracts: Sequence[UnitExtract],
+    extracts: Sequence[UnitExtract | UnitRef],
     stations: gpd.GeoDataFrame,
     *,
     rule: CoverageRule,
@@ -1027,40 +1170,15 @@ def batch_plan_extracts(
     cache = folder / "units" if folder is not None else None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-    results: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
-    reused: list[str] = []
-    todo: dict[str, tuple[tuple[Any, ...], str]] = {}
-    for x in extracts:
-        uid = x.unit.unit_id
-        args, base = _unit_inputs(x, stations, rule, max_snap_m, halo_m)
-        sub, near, core = args[0], args[2], args[3]
-        unit_hosts = None
-        if hosts is not None:
-            unit_hosts = unit_stations(hosts, core, halo_m=candidate_snap_m,
-                                       max_snap_m=0.0, crs=x.network.crs)
-        key = _content_hash(base, "plan", ks, options, candidate_snap_m, None if unit_hosts
-                            is None else shapely.to_wkb(unit_hosts.geometry.to_crs(4326)
-                                                        .to_numpy()).tolist())
-        paths = [cache / f"{uid}-{key}-{part}.parquet" for part in ("curve", "sites")] \
-            if cache is not None else []
-        if resume and paths and all(p.exists() for p in paths):
-            results[uid] = (pd.read_parquet(paths[0]), pd.read_parquet(paths[1]))
-            reused.append(uid)
-        elif len(args[1]) == 0:  # no street near the core: nothing to cover, no site
-            results[uid] = (pd.DataFrame({"k": ks, "sites": 0, "covered_m": 0.0,
-                                          "bound_m": 0.0, "certified": "optimal",
-                                          "gap_m": 0.0, "demand_m": 0.0,
-                                          "reachable_m": 0.0}),
-                            pd.DataFrame(columns=SITE_COLUMNS[1:]))
-        else:
-            todo[uid] = ((sub, near, core, rule, max_snap_m, options, unit_hosts,
-                          candidate_snap_m), key)
-    done, failed = _map_units(_plan_task, todo, scheduler, workers)
-    for uid, (_, key) in todo.items():
-        if cache is not None and uid in done:
-            done[uid][0].to_parquet(cache / f"{uid}-{key}-curve.parquet", index=False)
-            done[uid][1].to_parquet(cache / f"{uid}-{key}-sites.parquet", index=False)
-    results |= done
+    todo = {x.unit.unit_id: (x, rule, max_snap_m, halo_m, options, candidate_snap_m,
+                             None if cache is None else str(cache), resume, _plan_task)
+            for x in _largest_first(extracts)}
+    got, failed = _map_units(_plan_unit, todo, scheduler, workers, shared=(stations, hosts))
+    results = {uid: (c, s) for uid, (c, s, _) in got.items()}
+    reused = [x.unit.unit_id for x in extracts if x.unit.unit_id in got
+              and got[x.unit.unit_id][2]]
+    failed = {x.unit.unit_id: failed[x.unit.unit_id] for x in extracts
+              if x.unit.unit_id in failed}
     for uid, err in failed.items():
         log.warning("unit %s failed: %s", uid, err)
     units = [x.unit for x in extracts if x.unit.unit_id in results]

@@ -168,7 +168,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     rule = CoverageRule.for_mode(
         args.mode, radius_m=args.radius_m,
         max_minutes=None if args.no_time_limit else args.max_minutes, speed_kmh=args.speed_kmh)
-    extracts = batch.read_units(args.units)
+    extracts = batch.read_units(args.units, lazy=True)
     stations = read_stations(args.stations, **_station_options(args).read_kwargs())
     if args.task == "plan":
         return _cmd_batch_plan(args, extracts, stations, rule)

@@ -299,3 +299,31 @@ def test_a_killed_run_resumes_to_the_same_bytes(net: StreetNetwork, run: tuple,
     league = pd.read_csv(tmp_path / "one-failed" / "league.csv")
     assert units[4].unit_id not in set(league["unit_id"])
     assert len(league) == len(units)  # the other units and the total
+
+
+def test_units_read_lazily_are_loaded_by_the_workers_alone(net: StreetNetwork, run: tuple,
+                                                          tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from dask.distributed import Client, LocalCluster
+
+    _, serial = run
+    units = grid_units(net, km=0.3)
+    batch.partition(net, units, tmp_path / "units", halo_m=210.0)
+    refs = batch.read_units(tmp_path / "units", lazy=True)
+    assert all(isinstance(r, batch.UnitRef) for r in refs)
+    # units.csv alone gives the cores exactly (network CRS) and the CRS
+    assert [shapely.to_wkb(r.unit.core) for r in refs] == [shapely.to_wkb(u.core)
+                                                           for u in units]
+    assert all(r.crs == net.crs for r in refs)
+
+    def refuse(self: batch.UnitRef) -> batch.UnitExtract:
+        raise AssertionError("the main process loaded an extract")
+
+    monkeypatch.setattr(batch.UnitRef, "load", refuse)  # here; the workers load theirs
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        res = batch.batch_coverage_extracts(refs, _stations(), rule=RULE, max_snap_m=SNAP_M,
+                                            out=tmp_path / "out", scheduler=client)
+    assert not res.failed
+    assert _files(tmp_path / "out") == _files(serial)

@@ -432,3 +432,14 @@ def test_a_willing_host_on_the_best_spot_is_proposed(net: StreetNetwork) -> None
     assert (got["kind"], got["name"]) == ("file", "Host shop")
     assert with_host.curves["covered_m"].tolist() == pytest.approx(
         plain.curves["covered_m"].tolist(), abs=1e-6)
+
+
+def test_units_read_lazily_plan_to_the_same_bytes(net: StreetNetwork, tmp_path: Path) -> None:
+    _plan(net, tmp_path / "eager", SMALL, scheduler="serial")
+    batch.partition(net, grid_units(net, km=0.35), tmp_path / "units", halo_m=HALO_M)
+    refs = batch.read_units(tmp_path / "units", lazy=True)
+    assert all(isinstance(r, batch.UnitRef) for r in refs)
+    res = batch_plan_extracts(refs, _stations(), rule=RULE, max_snap_m=SNAP_M, options=SMALL,
+                              out=tmp_path / "lazy", scheduler="inprocess")
+    assert not res.failed and not res.reused
+    assert _bytes(tmp_path / "lazy") == _bytes(tmp_path / "eager")
