@@ -318,3 +318,11 @@ def test_every_log_line_of_the_library_has_chinese():
                     and node.args[0].value not in cli_words.LOG_ZH):
                 missing.append(f"{path.name}:{node.lineno}: {node.args[0].value[:60]}")
     assert missing == []
+
+
+def test_a_misspelt_rule_is_one_chinese_line_with_the_rule_meant(capsys):
+    assert main(["coverage", "a.osm", "b.csv", "--rules", "xinle,acftu", "--lang", "zh"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert "参数 --rules：未知的标准 'acftu'；是不是要用 acftu-15min？" in lines[0]
+    assert "内置：xinle" in lines[0] and "unknown" not in lines[0]
