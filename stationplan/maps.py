@@ -969,6 +969,9 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
         n_usable = sum(int(v) for k, v in at.items() if k.startswith("stations_"))
         lines.insert(0, html.escape(text_in("map.at_time", lang,
             label=at.get("label", ""), open=n_open, usable=n_usable)))
+    if rule.cover > 1:  # K-fold coverage: covered means reached by at least K stations
+        lines[-1] += (f"；须至少 {rule.cover} 个站点可达（交叉覆盖）" if zh
+                     else f"; by at least {rule.cover} stations (cross-coverage)")
     n_new = len(proposals) if proposals is not None else 0
     if plan is not None and plan.get("new_sites") is not None:
         n_new = int(plan["new_sites"])

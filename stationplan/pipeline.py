@@ -375,6 +375,9 @@ def run_coverage(
             summary["gap_areas"],
             summary["stations_used"], summary["stations_read"],
         )
+        if job.rule.cover > 1:  # the share above is K-fold coverage: say so
+            log.info("covered means reached by at least %d stations; by one or more: %.1f %%",
+                     job.rule.cover, 100 * summary["station_count"]["share_at_least"]["1"])
         if folder is not None:
             with stage("write_outputs"):
                 paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,

@@ -346,6 +346,9 @@ def test_cli_cover_two_reports_the_double_covered_share(tmp_path, capsys):
         {"0": 600, "1": 800, "2": 600}, abs=0.01)
     pieces = json.loads((out / "coverage.geojson").read_text(encoding="utf-8"))["features"]
     assert sorted({f["properties"]["stations_reaching"] for f in pieces}) == [0, 1, 2]
+    # the map's panel says what "covered" means here, beside the 30 %
+    page = (out / "coverage_map.html").read_text(encoding="utf-8")
+    assert "by at least 2 stations" in page or "须至少 2 个站点可达" in page
     # S2 reaches 2 km (the whole street): two stations on 100-1100
     assert main([*args, "--cover", "2", "--station-radius-col", "服务半径", "--overwrite"]) == 0
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))

@@ -199,6 +199,8 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "不画服务范围和缺口片区，线条没有弹窗",
     "no Chinese font found (install fonts-noto-cjk); the curve is in English":
         "未找到中文字体（请安装 fonts-noto-cjk）；覆盖曲线图改用英文",
+    "covered means reached by at least %d stations; by one or more: %.1f %%":
+        "以上“覆盖”指至少 %d 个站点可达（交叉覆盖）；至少 1 个站点可达：%.1f %%",
     "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d stations used":
         "覆盖 %.1f %%（共 %.1f 公里）；%d 段缺口，分布在 %d 个缺口片区；使用 %d 个站点（共 %d 个）",
     "siting model (%s) counted %.1f m covered, the coverage engine %.1f m; the figures given "
