@@ -294,6 +294,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     print(text("cli.plan", lang, n=s["new_sites"], before=percent_text(s["coverage_before"]),
                after=percent_text(s["coverage_after"]), km=f"{s['demand_m'] / 1000:.1f}",
                certificate=plan_certificate(s, lang), path=_map_path(run.paths)))
+    if s.get("cover", 1) > 1:
+        print(text("cli.plan_cover", lang, k=s["cover"]))
+    if s.get("at"):
+        print(text("cli.plan_at", lang, label=s["at"]["label"]))
     shortfall = plan_shortfall(s, lang)
     if shortfall:
         print(text("cli.not_reached", lang, why=shortfall))

@@ -698,6 +698,10 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                  "新增 {n} 个站点：{km} 公里应覆盖街道的覆盖率 {before} → {after}；"
                  "{certificate}；地图：{path}"),
     "cli.not_reached": ("not reached: {why}", "未达到：{why}"),
+    "cli.plan_cover": ("covered means reached by at least {k} stations (cross-coverage)",
+                       "覆盖指至少 {k} 个站点可达（交叉覆盖）"),
+    "cli.plan_at": ("figures at {label}: the stations open then and the new sites",
+                    "以上为 {label} 时的数字：此时开放的站点加新站点"),
     "cli.check": ("{n} proposals: {counts}; coverage {before} -> {after} with the accepted "
                   "ones; table: {path}",
                   "{n} 个提议站点：{counts}；采纳通过的站点后覆盖率 {before} → {after}；"
