@@ -229,7 +229,7 @@ def test_a_misspelt_candidate_source_is_refused_at_once(tmp_path, capsys):
                  "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["stationplan: error: candidates must be auto, osm, streets or a file of "
-                   "sites; 'stret' is none of these (no such file)"]
+                   "sites; 'stret' is none of these (no such file); did you mean streets?"]
     assert main(["plan", "no-network.osm", "no-sheet.csv", "--hosts", "nothere.csv",
                  "--out", str(out), "--quiet"]) == 3
     assert "nothere.csv: hosts file not found" in capsys.readouterr().err

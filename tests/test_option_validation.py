@@ -40,7 +40,7 @@ BAD = {
     "--join-tolerance-m": (NETWORK, NON_NEGATIVE),
     "--carriageway-pair-m": (NETWORK, [*NON_NEGATIVE, "201"]),
     # a time to evaluate opening hours at (stationplan.hours.parse_at)
-    "--at": (("coverage",), ["25:00", "Sat", "noon", "", "2025-13-01 07:00"]),
+    "--at": (("coverage", "plan"), ["25:00", "Sat", "noon", "", "2025-13-01 07:00"]),
     # rule packs: an unknown rule, a rule twice, a missing file, an empty name
     "--rules": (("coverage", "report"), ["xinel", "xinle,xinle", "./missing.toml", "", ","]),
     # the rules a new site must meet: the same options in plan and check
