@@ -34,7 +34,7 @@ COVERAGE_FILES = (
     "gap_areas.geojson", "summary.json", "coverage_map.html", "coverage_map.png",
 )
 # coverage --by-hour adds these (stationplan.hours)
-HOURS_FILES = ("hours.csv", "hours.xlsx")
+HOURS_FILES = ("hours.csv", "hours.xlsx", "hours.png")
 # The GeoParquet twins of coverage, gaps and gap_areas .geojson, written instead of them
 # above a size (stationplan._options.PARQUET_ABOVE_PIECES) or with --format parquet.
 LARGE_FILES = ("coverage.parquet", "gaps.parquet", "gap_areas.parquet")

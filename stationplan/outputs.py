@@ -543,6 +543,100 @@ def write_timings(out_dir: str | Path, timings: Mapping[str, float]) -> Path:
     return atomic_write_text(Path(out_dir) / "timings.json", json_text(data))
 
 
+def write_hours_outputs(folder: str | Path, table: Any, lang: str) -> dict[str, Path]:
+    """Write the coverage by hour (:func:`stationplan.hours.coverage_by_hour`) as
+    ``hours.csv`` (UTF-8 with BOM), ``hours.xlsx`` and ``hours.png`` (the curve).
+
+    Parameters
+    ----------
+    folder
+        The output folder.
+    table
+        One row per full hour: ``hour``, ``covered_share`` and the other columns of
+        ``coverage_by_hour``.
+    lang
+        "zh" or "en": the column headers and the curve's words.
+
+    Returns
+    -------
+    dict
+        File name to path.
+    """
+    import numpy as np
+
+    from ._i18n import text
+    from ._io import atomic_write_bytes, csv_bytes, csv_cell, xlsx_bytes
+
+    folder = Path(folder)
+    header = [text(f"hours_col.{c}", lang) for c in table.columns]
+    records = [[v.item() if isinstance(v, np.generic) else v for v in row]
+               for row in table.itertuples(index=False)]
+    shares = list(table.columns).index("covered_share")
+    cells = [[f"{v:.6f}" if i == shares else csv_cell(v) for i, v in enumerate(row)]
+             for row in records]  # shares to 6 places: 0.1 % is 80 m in a county town
+    return {
+        "hours.csv": atomic_write_bytes(folder / "hours.csv", csv_bytes([header, *cells])),
+        "hours.xlsx": atomic_write_bytes(folder / "hours.xlsx",
+                                         xlsx_bytes([("hours", [header, *records])])),
+        "hours.png": atomic_write_bytes(folder / "hours.png", hours_png(table, lang=lang)),
+    }
+
+
+def hours_png(table: Any, *, lang: str = "en") -> bytes:
+    """Draw the coverage by hour as a PNG: the share of the streets to serve that the
+    stations open at each full hour cover, held until the next hour.
+
+    Parameters
+    ----------
+    table
+        ``hour`` (0–23) and ``covered_share`` (0–1), as :func:`write_hours_outputs`.
+    lang
+        "zh" or "en" (Chinese needs a CJK font; without one the words are English).
+
+    Returns
+    -------
+    bytes
+        The PNG file's bytes; the same inputs give the same bytes.
+    """
+    import io
+
+    buf = io.BytesIO()
+    hours_figure(table, lang=lang).savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def hours_figure(table: Any, *, lang: str = "en") -> Any:
+    """Build the matplotlib figure :func:`hours_png` draws (same parameters)."""
+    import matplotlib as mpl
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from ._i18n import section
+    from .staticmap import cjk_font
+
+    font = cjk_font() if lang == "zh" else None
+    if lang == "zh" and font is None:
+        lang = "en"
+    t = section("hourcurve", lang)
+    hour = np.asarray(table["hour"], dtype=float)
+    share = 100 * np.asarray(table["covered_share"], dtype=float)
+    with mpl.rc_context({"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}):
+        fig = Figure(figsize=(6, 3.6), dpi=120)
+        ax = fig.add_subplot()
+        # each hour's share holds until the next full hour (24:00 closes the day)
+        ax.step(np.append(hour, 24.0), np.append(share, share[-1] if len(share) else 0.0),
+                where="post", color="#2166ac")
+        ax.set_xlim(0, 24)
+        ax.set_ylim(0, 100.5)
+        ax.set_xticks(range(0, 25, 3))
+        ax.set_xlabel(t["x"])
+        ax.set_ylabel(t["y"])
+        ax.set_title(t["title"], fontsize=10)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+    return fig
+
+
 def curve_png(curve: Any, greedy: Any = None, *, lang: str = "en") -> bytes:
     """Draw a plan's coverage curve as a PNG: city-wide coverage as its sites are added.
 

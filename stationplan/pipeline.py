@@ -61,6 +61,7 @@ from .network import StreetNetwork, load_network
 from .outputs import (
     write_check_outputs,
     write_coverage_outputs,
+    write_hours_outputs,
     write_plan_outputs,
     write_report_outputs,
     write_timings,
@@ -385,7 +386,7 @@ def run_coverage(
                                                map_options=job.map_options, density=density,
                                                **_rule_layers(verdicts))
                 if by_hour_table is not None:
-                    paths |= _write_hours(folder, by_hour_table,
+                    paths |= write_hours_outputs(folder, by_hour_table,
                                           run_lang(job.map_options.lang, cov))
             paths["timings.json"] = write_timings(folder, stage.timings)
     return CoverageRun(net, snapped, cov, gaps, summary, _final(paths, out), stage.timings)
@@ -853,27 +854,6 @@ def _hours_summary(summary: dict[str, Any], cov: Coverage, when: datetime.dateti
         out["stations"] = [{**entry, "open_at": str(state)} for entry, state in
                            zip(summary["stations"], cov.stations["open_at"], strict=True)]
     return out
-
-
-def _write_hours(folder: Path, table: pd.DataFrame, lang: str) -> dict[str, Path]:
-    """Write the coverage by hour as ``hours.csv`` (UTF-8 with BOM) and ``hours.xlsx``.
-
-    (Its home is beside :mod:`stationplan.outputs`' table writer; it sits here while that
-    module is being reworked.)"""
-    from ._i18n import text
-    from ._io import atomic_write_bytes, csv_bytes, csv_cell, xlsx_bytes
-
-    header = [text(f"hours_col.{c}", lang) for c in table.columns]
-    records = [[v.item() if isinstance(v, np.generic) else v for v in row]
-               for row in table.itertuples(index=False)]
-    shares = list(table.columns).index("covered_share")
-    cells = [[f"{v:.6f}" if i == shares else csv_cell(v) for i, v in enumerate(row)]
-             for row in records]  # shares to 6 places: 0.1 % is 80 m in a county town
-    return {
-        "hours.csv": atomic_write_bytes(folder / "hours.csv", csv_bytes([header, *cells])),
-        "hours.xlsx": atomic_write_bytes(folder / "hours.xlsx",
-                                         xlsx_bytes([("hours", [header, *records])])),
-    }
 
 
 def _summarize(cov: Coverage, gaps: gpd.GeoDataFrame, density: Any) -> dict[str, Any]:

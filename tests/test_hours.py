@@ -14,6 +14,7 @@ import math
 
 import openpyxl
 import osmnx as ox
+import pandas as pd
 import pytest
 from handnet import hand_graph, hand_lonlat, shared_osm, shared_sheet
 
@@ -309,6 +310,27 @@ def test_guixi_coverage_at_3am_is_the_open_stations_coverage(guixi):
     assert run.summary["hours"]["at"]["stations_closed"] == 10
 
 
+def test_guixi_hours_curve_steps_through_the_independent_runs(guixi):
+    # the curve in hours.png: the share at each hour held until the next; at 03:00 and
+    # 12:00 the share of the engine on the stations open then, picked by hand
+    from stationplan.outputs import hours_figure
+
+    run, out = guixi
+    assert (out / "hours.png").is_file()
+    table = pd.read_csv(out / "hours.csv", encoding="utf-8-sig")  # headers in the run's
+    table.columns = ["hour", "time", "stations_open", "stations_assumed_open",  # language
+                     "stations_closed", "stations_unknown", "open_station_ids", "covered_m",
+                     "demand_m", "covered_share"]
+    line = hours_figure(table).axes[0].lines[0]
+    x, y = line.get_xdata(), line.get_ydata()
+    assert list(x) == [*range(24), 24]
+    snapped = run.stations
+    for hour in (3, 12):
+        alone = sp.compute_coverage(run.network, snapped[snapped["station_id"].astype(
+            str).isin(_open_by_hand(hour * 60))], rule=run.coverage.rule)
+        assert y[hour] == pytest.approx(100 * alone.covered_m / alone.demand_m, abs=1e-4)
+
+
 @pytest.mark.parametrize("hour", [3, 12])
 def test_guixi_hourly_rows_equal_independent_runs(guixi, hour):
     run, out = guixi
@@ -356,9 +378,11 @@ def test_by_hour_on_the_command_line_and_a_rerun_without_it(tmp_path, hand_stati
     for c, x in zip(csv_rows[1:], xlsx_rows[1:], strict=True):
         assert int(c[0]) == x[0]
         assert float(c[7]) == pytest.approx(x[7], abs=1e-3)
+    assert (out / "hours.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main([*args, "--overwrite"]) == 0
     assert not (out / "hours.csv").exists()
     assert not (out / "hours.xlsx").exists()
+    assert not (out / "hours.png").exists()
     assert "hours" not in json.loads((out / "summary.json").read_text(encoding="utf-8"))
 
 

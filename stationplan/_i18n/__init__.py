@@ -697,6 +697,10 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                  "{certificate}; map: {path}",
                  "新增 {n} 个站点：{km} 公里应覆盖街道的覆盖率 {before} → {after}；"
                  "{certificate}；地图：{path}"),
+    "hourcurve.x": ("Hour of the day", "时刻（整点）"),
+    "hourcurve.y": ("Streets to serve covered (%)", "应覆盖街道的覆盖率（%）"),
+    "hourcurve.title": ("Coverage by the stations open at each hour",
+                        "各整点开放的站点的覆盖率"),
     "cli.not_reached": ("not reached: {why}", "未达到：{why}"),
     "cli.plan_cover": ("covered means reached by at least {k} stations (cross-coverage)",
                        "覆盖指至少 {k} 个站点可达（交叉覆盖）"),
