@@ -256,39 +256,10 @@ def plan_sites(
     kinds = cand["kind"].value_counts()
     summary: dict[str, Any] = {
         "objective": "target" if target_share is not None else "new_sites",
-        "target_share": target_share,
-        "new_sites_requested": new_sites,
-        "new_sites": kept,
-        "target_reached": reached,
-        "sites_possible": kept if new_sites is not None and not reached else None,
-        "below_min_gain": {
-            "sites": len(low),
-            "added_m": round_m(sum(g for _, g in low)),
-            "candidate_ids": [str(cand["candidate_id"].iloc[j]) if "candidate_id" in cand
-                              else str(j) for j, _ in low],
-        },
-        "coverage_before": share(m_existing, demand_m),
-        "coverage_after": share(after_m, demand_m),
-        "covered_m_before": round_m(m_existing),
-        "covered_m_after": round_m(after_m),
-        "added_m": round_m(after_m - m_existing),
-        "demand_m": round_m(demand_m),
-        "reachable_m": round_m(p.m_reachable),
-        "reachable_share": share(p.m_reachable, demand_m),
-        "unreachable_m": round_m(demand_m - p.m_reachable),
-        # a bound that leaves the whole value open (a gap of 100 %, e.g. "at least 0
-        # sites") proves nothing: that is no certificate, not "within 100 %"
-        "certified": "optimal" if cert.optimal else ("within" if _bounded(cert.gap)
-                                                     else "none"),
-        "optimality_gap": cert.gap if cert.optimal or _bounded(cert.gap) else None,
-        "bound": cert.bound,
-        "bound_unit": ("sites" if new_sites is None
-                       else f"{density.kind}-weighted metres" if density is not None
-                       else "weighted metres" if class_weights else "metres"),
-        # what the objective (and target_share) counted: "optimal" is optimal for this
-        "weighted_by": _weighted_by(class_weights, density),
-        "proof": cert.proof,
-        "method": cert.method,
+        **_goal_summary(cand, cert, low, target_share=target_share, new_sites=new_sites,
+                        kept=kept, reached=reached, m_existing=m_existing, after_m=after_m,
+                        demand_m=demand_m, m_reachable=p.m_reachable,
+                        class_weights=class_weights, density=density),
         "model": {"kind": sm.kind, "pieces": len(sm.units), "rows": int(inst.cover.shape[0])},
         "candidates": {
             "total": len(cand),
@@ -452,36 +423,10 @@ def _plan_counted(
     summary: dict[str, Any] = {
         "objective": "target" if target_share is not None else "new_sites",
         "cover": k,
-        "target_share": target_share,
-        "new_sites_requested": new_sites,
-        "new_sites": kept,
-        "target_reached": reached,
-        "sites_possible": kept if new_sites is not None and not reached else None,
-        "below_min_gain": {
-            "sites": len(low),
-            "added_m": round_m(sum(g for _, g in low)),
-            "candidate_ids": [str(cand["candidate_id"].iloc[j]) if "candidate_id" in cand
-                              else str(j) for j, _ in low],
-        },
-        "coverage_before": share(m_existing, demand_m),
-        "coverage_after": share(after_m, demand_m),
-        "covered_m_before": round_m(m_existing),
-        "covered_m_after": round_m(after_m),
-        "added_m": round_m(after_m - m_existing),
-        "demand_m": round_m(demand_m),
-        "reachable_m": round_m(m_reachable),
-        "reachable_share": share(m_reachable, demand_m),
-        "unreachable_m": round_m(demand_m - m_reachable),
-        "certified": "optimal" if cert.optimal else ("within" if _bounded(cert.gap)
-                                                     else "none"),
-        "optimality_gap": cert.gap if cert.optimal or _bounded(cert.gap) else None,
-        "bound": cert.bound,
-        "bound_unit": ("sites" if new_sites is None
-                       else f"{density.kind}-weighted metres" if density is not None
-                       else "weighted metres" if class_weights else "metres"),
-        "weighted_by": _weighted_by(class_weights, density),
-        "proof": cert.proof,
-        "method": cert.method,
+        **_goal_summary(cand, cert, low, target_share=target_share, new_sites=new_sites,
+                        kept=kept, reached=reached, m_existing=m_existing, after_m=after_m,
+                        demand_m=demand_m, m_reachable=m_reachable,
+                        class_weights=class_weights, density=density),
         "model": {"kind": f"exact, {k}-fold", "pieces": len(sm.units),
                   "rows": int(inst.cover.shape[0])},
         "candidates": {
@@ -514,6 +459,50 @@ def _plan_counted(
              demand_m / 1000, summary["certified"])
     return proposals, curve, greedy_curve, summary, timings
 
+
+
+def _goal_summary(cand: gpd.GeoDataFrame, cert: Any, low: list[tuple[int, float]], *,
+                  target_share: float | None, new_sites: int | None, kept: int,
+                  reached: bool, m_existing: float, after_m: float, demand_m: float,
+                  m_reachable: float, class_weights: Mapping[str, float] | None,
+                  density: Any) -> dict[str, Any]:
+    """The part of ``plan_summary.json`` that single and K-fold plans share: the goal,
+    what was reached, the street figures and the certificate."""
+    return {
+        "target_share": target_share,
+        "new_sites_requested": new_sites,
+        "new_sites": kept,
+        "target_reached": reached,
+        "sites_possible": kept if new_sites is not None and not reached else None,
+        "below_min_gain": {
+            "sites": len(low),
+            "added_m": round_m(sum(g for _, g in low)),
+            "candidate_ids": [str(cand["candidate_id"].iloc[j]) if "candidate_id" in cand
+                              else str(j) for j, _ in low],
+        },
+        "coverage_before": share(m_existing, demand_m),
+        "coverage_after": share(after_m, demand_m),
+        "covered_m_before": round_m(m_existing),
+        "covered_m_after": round_m(after_m),
+        "added_m": round_m(after_m - m_existing),
+        "demand_m": round_m(demand_m),
+        "reachable_m": round_m(m_reachable),
+        "reachable_share": share(m_reachable, demand_m),
+        "unreachable_m": round_m(demand_m - m_reachable),
+        # a bound that leaves the whole value open (a gap of 100 %, e.g. "at least 0
+        # sites") proves nothing: that is no certificate, not "within 100 %"
+        "certified": "optimal" if cert.optimal else ("within" if _bounded(cert.gap)
+                                                     else "none"),
+        "optimality_gap": cert.gap if cert.optimal or _bounded(cert.gap) else None,
+        "bound": cert.bound,
+        "bound_unit": ("sites" if new_sites is None
+                       else f"{density.kind}-weighted metres" if density is not None
+                       else "weighted metres" if class_weights else "metres"),
+        # what the objective (and target_share) counted: "optimal" is optimal for this
+        "weighted_by": _weighted_by(class_weights, density),
+        "proof": cert.proof,
+        "method": cert.method,
+    }
 
 def _weighted_by(class_weights: Mapping[str, float] | None,
                  density: DemandDensity | None) -> str:
