@@ -824,8 +824,13 @@ def _at_text(value: str) -> str:
 
 def _add_report_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("report", "report.html, report.md and report.json")
+    _add_district_options(g, "a per-district table")
+
+
+def _add_district_options(g: Any, used_for: str) -> None:
+    """``--districts``, ``--district-col`` and ``--districts-crs`` in group ``g``."""
     g.add_argument("--districts", metavar="FILE",
-                   help="district polygons (街道/社区) in any CRS for a per-district table")
+                   help=f"district polygons (街道/社区) in any CRS for {used_for}")
     g.add_argument("--district-col", default=None,
                    help="column with the district names (default: name, 名称, 街道, 社区, ...)")
     g.add_argument("--districts-crs", default=None,
@@ -844,15 +849,7 @@ def _add_rules_options(p: argparse.ArgumentParser, *, districts: bool) -> None:
                    help="polygons (any CRS) where a rule's stricter dense-area threshold "
                         "applies (shandong: 0.5 km); without it that part is not checked")
     if districts:
-        g.add_argument("--districts", metavar="FILE",
-                       help="district polygons (街道/社区) in any CRS for the rules' verdicts "
-                            "per district")
-        g.add_argument("--district-col", default=None,
-                       help="column with the district names (default: name, 名称, 街道, 社区, "
-                            "...)")
-        g.add_argument("--districts-crs", default=None,
-                       help="coordinate system of the --districts file when it is not the "
-                            "file's own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
+        _add_district_options(g, "the rules' verdicts per district")
 
 
 def _rules_text(value: str) -> str:
