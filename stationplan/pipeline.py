@@ -367,8 +367,12 @@ def run_coverage(
                 summary = _hours_summary(summary, cov, when, by_hour_table)
             if packs:
                 # with --at the rules count the stations open then, as the headline does
-                verdicts = _verdicts(net, _open_at(snapped, when), packs, cov, dense,
-                                     districts, run_lang(job.map_options.lang, cov))
+                from .hours import stations_open_at
+
+                # (cov.stations already hold the hours as read: not read and logged again)
+                verdicts = _verdicts(net, snapped if when is None else stations_open_at(
+                    cov.stations, when), packs, cov, dense, districts,
+                    run_lang(job.map_options.lang, cov))
                 summary = _rules_summary(summary, verdicts, cov)
         log.info(
             "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d stations used",
