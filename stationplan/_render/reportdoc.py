@@ -293,7 +293,8 @@ def _rules(rules: Sequence[Mapping[str, Any]], t: Mapping[str, str], lang: str
             Num(r["covered_share"], src, (*key, "covered_share"), "share"),
             [Num(r["target_share"], src, (*key, "target_share"), "share"),
              "" if lang == "zh" else " ", t[f"target_{r['target_from']}"]],
-            t["rule_pass"] if r["passed"] else t["rule_fail"],
+            ("verdict", "pass", t["rule_pass"]) if r["passed"]
+            else ("verdict", "fail", t["rule_fail"]),
             failing,
             source_text(r["source"]),
         ])
@@ -676,6 +677,7 @@ img{max-width:100%;border:1px solid #ddd;margin:8px 0}
 white-space:nowrap}
 .v-accept{background:#1a9850}.v-redundant{background:#e08214}.v-too_close{background:#d73027}
 .v-off_network{background:#7b3294}.v-outside_area{background:#4d4d4d}.v-invalid{background:#999}
+.v-pass{background:#1a9850}.v-fail{background:#d73027}
 @page{size:A4;margin:15mm}
 @media print{body{background:#fff}main{padding:0}}
 """
