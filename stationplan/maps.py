@@ -242,11 +242,21 @@ def coverage_map(
 
     stations = coverage.stations
     ok = md.existing_stations(stations)
+    shut = ok.iloc[0:0]
+    if "open_at" in ok.columns:  # --at: stations not open then are drawn apart, greyed
+        open_now = ok["open_at"].isin(["open", "assumed_open"]).to_numpy()
+        ok, shut = ok[open_now], ok[~open_now]
     station_group = _marker_layer(
         fmap, f"{text['stations']} ({len(ok)})", "sp-station",
         ms.icon(ms.STATION_ICON),
         _station_rows(ok, catchment, text, view, lang), cluster_threshold,
     )
+    if len(shut):
+        at_label = ((summary.get("hours") or {}).get("at") or {}).get("label", "")
+        _marker_layer(fmap, f"{text['not_open'].format(label=at_label)} ({len(shut)})",
+                      "sp-closed", ms.icon(ms.STATION_ICON),
+                      _station_rows(shut, catchment, text, view, lang, not_open=True),
+                      cluster_threshold)
     n_proposals = 0
     if proposals is not None:
         n_proposals = len(proposals)
@@ -273,10 +283,12 @@ def coverage_map(
         share_before = before.covered_m / max(before.demand_m, 1e-9)
     elif plan_summary is not None and plan_summary.get("coverage_before") is not None:
         share_before = float(plan_summary["coverage_before"])
-    panel = _panel_html(coverage, summary, len(ok), proposals, plan_summary, share_before,
-                        text, lang, gcj02=gcj, edges=edges, show_area=outline is not None,
+    panel = _panel_html(coverage, summary, len(ok) + len(shut), proposals, plan_summary,
+                        share_before, text, lang, gcj02=gcj, edges=edges,
+                        show_area=outline is not None,
                         show_other=len(other) > 0, show_phases=before is not None,
-                        show_paired=len(paired) > 0, show_service=not merged)
+                        show_paired=len(paired) > 0, show_service=not merged,
+                        show_closed=len(shut) > 0)
     fmap.add_child(MapCall(mapjs.PANEL, fmap, panel))
     if before is not None:
         fmap.add_child(MapCall(mapjs.PHASES, fmap, phases["before"], phases["after"]))
@@ -286,8 +298,8 @@ def coverage_map(
     inline_assets(root)
     mapjs.number_elements(root)
     log.info("map: %d gap runs, %d existing stations, %d proposals%s (%s, %s)",
-             len(gaps), len(ok), n_proposals, ", with today's coverage" if before else "",
-             lang, basemap)
+             len(gaps), len(ok) + len(shut), n_proposals,
+             ", with today's coverage" if before else "", lang, basemap)
     return fmap
 
 
@@ -813,7 +825,7 @@ def _cell(frame: pd.DataFrame, column: str) -> list[Any]:
 
 
 def _station_rows(ok: gpd.GeoDataFrame, catchment: dict[Any, float], text: Mapping[str, str],
-                  view: _View, lang: str) -> list[list]:
+                  view: _View, lang: str, *, not_open: bool = False) -> list[list]:
     if ok.empty:
         return []
     shown = view.points(ok)
@@ -824,15 +836,19 @@ def _station_rows(ok: gpd.GeoDataFrame, catchment: dict[Any, float], text: Mappi
             _cell(ok, "hours"), _cell(ok, "phone"), _cell(ok, "snap_dist_m"), strict=True)):
         title = esc(name) or esc(sid)
         snap_m = float(snap) if snap is not None and not pd.isna(snap) else math.nan
+        state = ([(text["at_state"], text[f"at_{ok['open_at'].iloc[i]}"])] if not_open
+                 else [])
         popup = _popup(
             f"{ms.icon(ms.STATION_ICON)} {title}",
-            [(text["address"], esc(address)), (text["services"], _services_html(services, lang)),
+            [*state,
+             (text["address"], esc(address)), (text["services"], _services_html(services, lang)),
              (text["hours"], esc(hours)), (text["phone"], esc(phone)),
              (text["snap"], "" if math.isnan(snap_m) else ms.fmt_m(snap_m, lang)),
              (text["catchment"], ms.fmt_m(catchment.get(sid, 0.0), lang))],
             _amap_link(wgs[i, 0], wgs[i, 1], str(name if esc(name) else sid)), text,
         )
-        rows.append([shown[i, 1], shown[i, 0], title, popup, f"station-{i}", None, 0])
+        key = f"closed-{i}" if not_open else f"station-{i}"
+        rows.append([shown[i, 1], shown[i, 0], title, popup, key, None, 0])
     return rows
 
 
@@ -926,7 +942,8 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
                 plan: Mapping[str, Any] | None, share_before: float | None,
                 text: Mapping[str, str], lang: str, *, gcj02: bool, edges: list[float],
                 show_area: bool, show_other: bool, show_phases: bool,
-                show_paired: bool = False, show_service: bool = True) -> str:
+                show_paired: bool = False, show_service: bool = True,
+                show_closed: bool = False) -> str:
     zh = lang == "zh"
     # summary.json's covered_share: the coverage the map draws (plan_summary's
     # coverage_after is the same exact figure)
@@ -965,10 +982,7 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
         ]
     at = (summary.get("hours") or {}).get("at")
     if at:  # --at: the figures are those of the stations open then
-        n_open = int(at.get("stations_open", 0)) + int(at.get("stations_assumed_open", 0))
-        n_usable = sum(int(v) for k, v in at.items() if k.startswith("stations_"))
-        lines.insert(0, html.escape(text_in("map.at_time", lang,
-            label=at.get("label", ""), open=n_open, usable=n_usable)))
+        lines.insert(0, html.escape(ms.at_time_text(at, lang)))
     if rule.cover > 1:  # K-fold coverage: covered means reached by at least K stations
         lines[-1] += (f"；须至少 {rule.cover} 个站点可达（交叉覆盖）" if zh
                      else f"; by at least {rule.cover} stations (cross-coverage)")
@@ -1026,6 +1040,8 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
         ("sp-station", ms.icon(ms.STATION_ICON), text["station_legend"]),
         ("sp-proposal", "1", text["proposal_legend"]),
         ("sp-rejected", ms.icon(ms.REJECTED_ICON), text["rejected_legend"]),
+        *([("sp-closed", ms.icon(ms.STATION_ICON), text["closed_legend"])] if show_closed
+          else []),
     ):
         legend.append(f'<tr><td><span class="sp-marker sp-dot {cls}">{inner}</span></td>'
                       f"<td>{label}</td></tr>")

@@ -182,7 +182,8 @@ def coverage_figure(
         _scale_bar(ax, span_x, west, south, span_y, lang)
         _legend(ax, text, edges, lang, with_proposals=proposals is not None and len(proposals) > 0,
                 with_area=outline is not None, with_other=len(other) > 0,
-                with_paired=len(paired) > 0)
+                with_paired=len(paired) > 0,
+                with_closed=bool((summary.get("hours") or {}).get("at")))
         if ms.is_osm_source(coverage.network.source):
             fig.text(0.99, 0.005, text["osm"], ha="right", va="bottom", fontsize=7,
                      color="#555555")
@@ -373,7 +374,15 @@ def _points(ax: Any, coverage: Coverage, proposals: gpd.GeoDataFrame | None, crs
     if len(bad):
         ax.scatter(bad[:, 0], bad[:, 1], s=40, marker="X", c=ms.REJECTED_COLOUR,
                    edgecolors="white", linewidths=0.6, zorder=5)
-    ok = _xy(md.existing_stations(st), crs)
+    usable = md.existing_stations(st)
+    if "open_at" in usable.columns:  # --at: stations not open then are hollow rings
+        open_now = usable["open_at"].isin(["open", "assumed_open"]).to_numpy()
+        shut = _xy(usable[~open_now], crs)
+        usable = usable[open_now]
+        if len(shut):
+            ax.scatter(shut[:, 0], shut[:, 1], s=46, facecolors="white",
+                       edgecolors=ms.STATION_COLOUR, linewidths=1.2, zorder=6)
+    ok = _xy(usable, crs)
     if len(ok):
         ax.scatter(ok[:, 0], ok[:, 1], s=46, c=ms.STATION_COLOUR, edgecolors="white",
                    linewidths=0.9, zorder=6)
@@ -406,7 +415,8 @@ def _scale_bar(ax: Any, span_x: float, west: float, south: float, span_y: float,
 
 def _legend(ax: Any, text: Mapping[str, str], edges: list[float], lang: str, *,
             with_proposals: bool,
-            with_area: bool, with_other: bool, with_paired: bool = False) -> None:
+            with_area: bool, with_other: bool, with_paired: bool = False,
+            with_closed: bool = False) -> None:
     handles: list[Any] = []
     for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
         lo = 0.0 if k == 0 else edges[k - 1]
@@ -424,6 +434,10 @@ def _legend(ax: Any, text: Mapping[str, str], edges: list[float], lang: str, *,
     handles.append(Line2D([], [], marker="o", linestyle="none", markersize=7,
                           markerfacecolor=ms.STATION_COLOUR, markeredgecolor="white",
                           label=text["station_legend"]))
+    if with_closed:  # --at: the stations not open then
+        handles.append(Line2D([], [], marker="o", linestyle="none", markersize=7,
+                              markerfacecolor="white", markeredgecolor=ms.STATION_COLOUR,
+                              label=text["closed_legend"]))
     if with_proposals:
         handles.append(Line2D([], [], marker="s", linestyle="none", markersize=8,
                               markerfacecolor=ms.PROPOSAL_COLOUR, markeredgecolor="#222222",
@@ -459,4 +473,7 @@ def _titles(coverage: Coverage, summary: dict[str, Any], proposals: gpd.GeoDataF
         title = f"{text['title']}: {percent_text(share)} {text['covered']} ({sites})"
         sub = (f"{covered:.1f} of {total:.1f} km {text['covered']}, {gap:.1f} km {text['gap']}; "
                f"{text['rule']}: within {limit} {text['distance']} {mode}")
+    at = (summary.get("hours") or {}).get("at")
+    if at:  # --at: the figures are those of the stations open then (as the HTML panel)
+        sub = ms.at_time_text(at, lang) + ("；" if lang == "zh" else "; ") + sub
     return title, sub

@@ -310,6 +310,23 @@ def test_guixi_coverage_at_3am_is_the_open_stations_coverage(guixi):
     assert run.summary["hours"]["at"]["stations_closed"] == 10
 
 
+def test_guixi_map_at_3am_draws_the_closed_stations_apart(guixi):
+    # the stations the hand table says are closed at 03:00 are in their own greyed layer,
+    # each popup saying so; the open one alone is an existing station
+    run, out = guixi
+    page = (out / "coverage_map.html").read_text(encoding="utf-8")
+    closed = set(GUIXI_HOURS) - _open_by_hand(3 * 60)
+    names = dict(zip(run.stations["station_id"].astype(str), run.stations["name"],
+                     strict=True))
+    label = run.summary["hours"]["at"]["label"]  # layer names are JSON-escaped in the page
+    assert json.dumps(f"{label} 时未开放 ({len(closed)})")[1:-1] in page
+    assert json.dumps(f"现有驿站 ({11 - len(closed)})")[1:-1] in page  # a zh map
+    assert page.count('"closed-') == len(closed) and page.count('"station-') == 1
+    assert page.count("关闭（按开放时间）") == len(closed)
+    for sid in closed:
+        assert json.dumps(names[sid], ensure_ascii=False)[1:-1] in page
+
+
 def test_guixi_hours_curve_steps_through_the_independent_runs(guixi):
     # the curve in hours.png: the share at each hour held until the next; at 03:00 and
     # 12:00 the share of the engine on the stations open then, picked by hand

@@ -39,6 +39,12 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.stations": ("Existing stations", "现有驿站"),
     "map.proposals": ("Proposed sites", "拟建站点"),
     "map.rejected": ("Rejected inputs", "未采用的输入"),
+    "map.not_open": ("Not open at {label}", "{label} 时未开放"),
+    "map.closed_legend": ("Station not open at this time (not counted)",
+                          "该时刻未开放的驿站（不计入）"),
+    "map.at_state": ("At this time", "该时刻"),
+    "map.at_closed": ("closed (its opening hours)", "关闭（按开放时间）"),
+    "map.at_unknown": ("not known to be open (hours unclear)", "开放情况不明（开放时间无法判断）"),
     "map.area": ("Planning area", "规划范围"),
     "map.at_time": ("At {label}: {open} of {usable} stations open; every figure here is the "
                     "coverage at that time",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from .._i18n import farthest_text, length_text, section
+from .._i18n import text as text_in
 
 # Distance bands, nearest first: YlGnBu, dark to light, readable on OSM and CartoDB tiles
 # and for colour-blind readers; the gap red is far from every band.
@@ -127,6 +128,8 @@ CSS = """
 .sp-station{background:@station@;font-size:14px}
 .sp-proposal{background:@proposal@}
 .sp-rejected{background:@rejected@;opacity:.85}
+.leaflet-container .sp-marker.sp-closed{background:#fff;color:@station@;
+ border-color:@station@;opacity:.85}
 .sp-panel{background:rgba(255,255,255,.94);padding:6px 10px;border-radius:6px;max-width:290px;
  max-height:calc(100vh - 200px);overflow-y:auto;
  font:12px/1.45 system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#222}
@@ -174,3 +177,15 @@ CSS = """
 for _token, _colour in (("@station@", STATION_COLOUR), ("@proposal@", PROPOSAL_COLOUR),
                        ("@rejected@", REJECTED_COLOUR)):
     CSS = CSS.replace(_token, _colour)
+
+
+def at_time_text(at: dict, lang: str) -> str:
+    """The line that says which time the figures are for (``summary.json`` ``hours.at``).
+
+    >>> at_time_text({"label": "Wed 03:00", "stations_open": 1, "stations_closed": 10}, "en")
+    'At Wed 03:00: 1 of 11 stations open; every figure here is the coverage at that time'
+    """
+    n_open = int(at.get("stations_open", 0)) + int(at.get("stations_assumed_open", 0))
+    n_usable = sum(int(v) for k, v in at.items() if k.startswith("stations_"))
+    return text_in("map.at_time", lang, label=at.get("label", ""), open=n_open,
+                   usable=n_usable)
