@@ -150,6 +150,8 @@
   [["spAreas", 380], ["spOther", 390], ["spStreets", 400], ["spGaps", 410]].forEach(function (p) {
     map.createPane(p[0]).style.zIndex = p[1];
   });
+  // Service areas: opaque strokes on a translucent pane, so that overlaps do not darken.
+  map.getPane("spAreas").style.opacity = "0.2";
   var renderers = {
     spAreas: L.canvas({pane: "spAreas"}),
     spOther: L.canvas({pane: "spOther", tolerance: 2}),
@@ -188,8 +190,23 @@
   var gapRuns = [];
   var addMode = false;
   var addCount = 0;
+  var watching = false;
 
+  // the server's style (mapstyle.py's colours and the rule's limit), when it gives one
+  function applyStyle(st) {
+    if (!st) return;
+    var keys = {bands: "band_colours", gap: "gap_colour", service: "service_colour",
+      station: "station_colour", proposal: "proposal_colour", rejected: "rejected_colour",
+      other: "other_colour", street_weight: "street_weight", limit_m: "limit_m"};
+    Object.keys(keys).forEach(function (k) {
+      if (st[k] !== undefined && st[k] !== null) STYLE[keys[k]] = st[k];
+    });
+    if (Array.isArray(st.band_edges_m) && st.band_edges_m.length) STYLE.band_edges_m = st.band_edges_m;
+  }
   function bandEdges() {
+    if (STYLE.band_edges_m && STYLE.band_edges_m.length === STYLE.band_colours.length) {
+      return STYLE.band_edges_m;
+    }
     var lim = STYLE.limit_m, n = STYLE.band_colours.length, out = [];
     for (var k = 0; k < n; k++) out.push(lim * (k + 1) / n);
     return out;
@@ -295,7 +312,7 @@
           l.addTo(groups.streets);
           made.push(l);
         });
-        var area = polyline(line, {color: STYLE.service_colour, opacity: 0.15,
+        var area = polyline(line, {color: STYLE.service_colour, opacity: 1,
           weight: 16, lineCap: "round", lineJoin: "round"}, "spAreas", false);
         area.addTo(groups.service);
         made.push(area);
@@ -578,6 +595,12 @@
       row(tb, t("snap"), lengthText(st.snap_dist_m));
     }
     if (st.source) row(tb, t("source"), t("src_" + st.source));
+    var attrs = st.attrs || {};
+    ["address", "hours", "services", "phone", "note"].forEach(function (k) {
+      if (attrs[k] !== undefined && attrs[k] !== null && attrs[k] !== "") {
+        row(tb, t(k), Array.isArray(attrs[k]) ? attrs[k].join(lang === "zh" ? "、" : ", ") : attrs[k]);
+      }
+    });
     if (st.status === "ok") {
       var c = row(tb, t("catchment"), lengthText(catchment.get(String(st.station_id)) || 0));
       c.className = "sp-catchment";
@@ -700,10 +723,26 @@
     setUndo(u.can_undo, u.can_redo);
     refreshGapsSoon();
     var done = notifyRedrawn(u.version);
-    if (skipped) {  // another tab edited in between: load everything again
-      return done.then(function () { return loadAll(); });
+    if (skipped) {
+      // The project changed in between (a job, a sheet read, or another tab's edit): when
+      // the stations differ from the ones drawn, load everything again.
+      return done.then(function () {
+        return api("GET", "/api/state").then(function (s) {
+          if (!sameStations(s.stations || [])) return loadAll();
+          state = s;
+          hook.state = s;
+        });
+      });
     }
     return done;
+  }
+
+  function sameStations(list) {
+    if (list.length !== stations.size) return false;
+    return list.every(function (st) {
+      var mine = stations.get(String(st.station_id));
+      return mine && mine.lon === st.lon && mine.lat === st.lat && mine.status === st.status;
+    });
   }
 
   function edit(method, path, body, after) {
@@ -746,13 +785,17 @@
     return api("GET", "/api/state").then(function (s) {
       state = s;
       hook.state = s;
-      if (s.style) {
-        for (var k in s.style) if (STYLE[k] !== undefined) STYLE[k] = s.style[k];
-      }
+      applyStyle(s.style);
       renderScenarios();
       renderNetwork();
       renderSheets();
       setUndo(s.can_undo, s.can_redo);
+      if (!s.network && s.loading && !watching) {  // a network is being loaded: follow it
+        watching = true;
+        runJob("sp-network-job", function () { return Promise.resolve({job: s.loading}); })
+          .then(function () { watching = false; fitted = false; return loadAll(); },
+            function () { watching = false; });
+      }
       if (!s.network) {
         clearPieces();
         syncStations([]);
@@ -1095,8 +1138,13 @@
   }
 
   // ---- check a proposals sheet -----------------------------------------------------------
-  var VERDICT_COLOURS = {adds: "#1a9850", useful: "#1a9850", keep: "#1a9850",
-    redundant: "#fdae61", off_network: "#757575", outside_area: "#757575", invalid: "#757575"};
+  var VERDICT_COLOURS = {accept: "#1a9850", redundant: "#fdae61", too_close: "#f46d43",
+    off_network: "#757575", outside_area: "#757575", invalid: "#757575"};
+  function verdictText(v) {
+    if (!v) return "";
+    var key = "v_" + v;
+    return DICT[lang] && DICT[lang][key] ? t(key) : String(v);
+  }
   function uploadCheck(file) {
     var fd = new FormData();
     fd.append("file", file, file.name);
@@ -1113,7 +1161,7 @@
     var pts = [];
     sites.forEach(function (s) {
       var tr = el("tr");
-      [s.row, s.name, s.verdict_text || s.verdict, s.reason].forEach(function (v) {
+      [s.row, s.name, verdictText(s.verdict), s.reason].forEach(function (v) {
         tr.appendChild(el("td", null, v === null || v === undefined ? "" : v));
       });
       body.appendChild(tr);
@@ -1121,13 +1169,13 @@
       var colour = VERDICT_COLOURS[s.verdict] || "#ef6c00";
       var m = L.circleMarker([s.lat, s.lon], {radius: 8, color: "#fff", weight: 2,
         fillColor: colour, fillOpacity: 0.95, renderer: renderers.spGaps});
-      m.bindTooltip(function () { return el("span", null, (s.name || "") + " · " + (s.verdict_text || s.verdict || "")); });
+      m.bindTooltip(function () { return el("span", null, (s.name || "") + " · " + verdictText(s.verdict)); });
       m.bindPopup(function () {
         var box = el("div", "sp-popup");
         box.appendChild(el("b", "sp-name", s.name || ""));
         var tb = el("table");
         row(tb, t("row"), s.row);
-        row(tb, t("verdict"), s.verdict_text || s.verdict || "");
+        row(tb, t("verdict"), verdictText(s.verdict));
         row(tb, t("reason"), s.reason || "");
         box.appendChild(tb);
         return box;
@@ -1354,5 +1402,5 @@
     renderPanel();
     loadCached();
     return loadAll();
-  }).then(function () { readyResolve(hook); });
+  }).then(function () { readyResolve(true); });
 }());
