@@ -789,7 +789,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
                 except KeyError:
                     raise ApiError(404, "no_proposal", id=job_id, rank=rank) from None
                 if prop["status"] != "proposed":
-                    raise ApiError(409, "proposal_done", rank=rank, status=prop["status"])
+                    raise ApiError(409, "proposal_done", rank=rank, state=prop["status"])
                 sid = project.new_station_id("plan-")
                 name = prop["name"] or f"#{rank}"
                 st = Station(sid, name, prop["lon"], prop["lat"], "proposal")
@@ -809,7 +809,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
         except KeyError:
             raise ApiError(404, "no_proposal", id=job_id, rank=rank) from None
         if prop["status"] != "proposed":
-            raise ApiError(409, "proposal_done", rank=rank, status=prop["status"])
+            raise ApiError(409, "proposal_done", rank=rank, state=prop["status"])
         project.reject_proposal(job_id, rank)
         return JSONResponse({"status": "rejected", "version": project.version})
 
@@ -1119,6 +1119,7 @@ def _confirm_sheet(session: _Session, sheet_id: int, crs: str) -> dict[str, Any]
 def _plan(session: _Session, job: int, params: Mapping[str, Any],
           report: Callable[[float, str], None]) -> dict[str, Any]:
     """A plan on the current stations (``stationplan plan`` with the same defaults)."""
+    from ._i18n import plan_certificate
     from ._options import StationOptions
     from .pipeline import PLAN_STAGES, run_plan
 
@@ -1146,16 +1147,18 @@ def _plan(session: _Session, job: int, params: Mapping[str, Any],
     sites = []
     for i, (_, r) in enumerate(props.iterrows()):
         rank = int(r["rank"]) if "rank" in props.columns else i + 1
-        gain = _num(r.get("gain_m")) or 0.0
-        name = _text(r.get("address")) or _text(r.get("street")) or f"#{rank}"
+        gain = _num(r.get("marginal_m")) or 0.0
+        name = _text(r.get("name")) or _text(r.get("address")) or f"#{rank}"
         sites.append({"rank": rank, "lon": float(pts.iloc[i].x), "lat": float(pts.iloc[i].y),
-                      "gain_m": gain, "status": "proposed", "name": name})
+                      "gain_m": gain, "status": "proposed", "name": name,
+                      "address": _text(r.get("address")), "kind": _text(r.get("kind")),
+                      "cumulative_share": _num(r.get("cumulative_share"))})
     session.project.add_proposals(job, scenario, sites)
     s = run.plan.summary
     return {"proposals": sites, "share_after": s.get("coverage_after"),
             "share_before": s.get("coverage_before"),
-            "optimal_for": s.get("certificate") if isinstance(s.get("certificate"), str)
-            else (s.get("certified") or s.get("status")), "lang": lang,
+            "certified": s.get("certified"), "optimal_for": plan_certificate(s, lang),
+            "lang": lang,
             "summary": _jsonable(s)}
 
 
