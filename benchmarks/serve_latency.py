@@ -372,7 +372,7 @@ def run_edits(run: PageRun, state: dict, points: StreetPoints, point_of: dict[st
     for k in range(n_edits):
         op = str(rng.choice(ops, p=p)) if where else "add"
         ids = sorted(where)
-        sid, name = None, ""
+        sid, name = "", ""
         if op == "add":
             i = points.take()
             name = f"新站{k}"
@@ -499,7 +499,7 @@ def load_avg() -> list[float]:
 def summarise(records: list[dict], base: list[dict]) -> dict:
     keys = ["compute_ms", "server_ms", "fetch_ms", "to_redrawn_ms", "to_answer_ms", "apply_ms",
             "frame_ms", "body_kb", "edges"]
-    s = {k: stats([r[k] for r in records]) for k in keys}
+    s: dict[str, Any] = {k: stats([r[k] for r in records]) for k in keys}
     s["gaps_server_ms"] = stats([x for r in records for x in r["gaps_server_ms"]])
     s["baseline_ms"] = stats([b["ms"] for b in base])
     s["by_op"] = {op: {k: stats([r[k] for r in records if r["op"] == op])
