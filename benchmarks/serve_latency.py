@@ -394,6 +394,9 @@ def run_edits(run: PageRun, state: dict, points: StreetPoints, point_of: dict[st
             where[sid] = (lon, lat)
             point_of[sid] = i
         plan.edits.append({"op": op, "id": sid, "lon": lon, "lat": lat, "name": name})
+        if (k + 1) % 20 == 0:
+            print(f"{k + 1} edits, last: {op} compute {r['compute_ms']:.1f} ms, redrawn "
+                  f"{r['redrawn_at'] - r['sent_at']:.0f} ms", file=sys.stderr, flush=True)
         page.wait_for_timeout(pause_ms)
         gaps = page.evaluate(SETTLE_JS, r["t0"])
         req = r["request"] or {}
@@ -658,6 +661,7 @@ def run(args: argparse.Namespace, browser: Any = None) -> dict:
     if not network.exists():
         network = SHARED_OSM / f"{args.network}.osm.bz2"
     loads: dict[str, list[float]] = {"start": load_avg()}
+    commit, engine = _git_commit(), _engine()  # before anything can change the checkout
     with contextlib.ExitStack() as stack:
         if args.work:
             work = Path(args.work)
@@ -716,7 +720,7 @@ def run(args: argparse.Namespace, browser: Any = None) -> dict:
           and (cli_diff is None or cli_diff <= TOLERANCE) and final == replayed)
     ops: dict[str, int] = {op: sum(1 for e in plan.edits if e["op"] == op) for op in MIX}
     res = {
-        "args": vars(args), "commit": _git_commit(), "engine": _engine(),
+        "args": vars(args), "commit": commit, "engine": engine,
         "machine": machine(), "chromium": chromium, "load_average": loads,
         "network": {"file": network.name, "edges": len(net.edges),
                     "km": net.total_length_m / 1000, "demand_km": net.demand_length_m / 1000},
