@@ -195,6 +195,8 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
     if not needs_token:
         token = None
     session = Workbench(Project(project_dir), lang)
+    if lang is not None:  # the command line's --lang: the project's language from now on
+        session.project.set_meta("lang", lang)
     session.restore()
 
     def lang_of() -> str:
@@ -231,10 +233,16 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
                 raise ApiError(404, "no_cached", name=name)
             project.check_inside(path, project.inputs)
 
+        uploaded = request.headers.get("content-type", "").startswith("multipart/")
+
         def work(job: int, report: Callable[[float, str], None]) -> Any:
             report(0.05, "")
             try:
                 session.load_network(path)
+            except StationplanError:
+                if uploaded:  # not a network: not offered again among the cached ones
+                    path.unlink(missing_ok=True)
+                raise
             finally:
                 session.loading = None
             return {"network": session.state()["network"]}
@@ -352,7 +360,9 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
                 if rec is not None:
                     p["status"], p["station_id"] = rec["status"], rec["station_id"]
         return JSONResponse({"id": j["id"], "kind": j["kind"], "state": j["state"],
-                             "progress": j["progress"], "message": j["message"],
+                             "progress": j["progress"],
+                             "message": serve_text("interrupted", lang_of())
+                             if j["message"] == "interrupted" else j["message"],
                              "result": result})
 
     async def accept(request: Request) -> Response:

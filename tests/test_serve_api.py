@@ -225,3 +225,27 @@ def test_scenarios_compare_with_their_own_figures(guixi):
     assert cmp["b"]["stations"] == cmp["a"]["stations"] - 1
     client.post(f"/api/scenarios/{first}/open")
     assert client.get("/api/state").json()["stations"] == base["stations"]
+
+
+def test_a_file_that_is_no_network_fails_its_job_and_is_not_kept(tmp_path):
+    client = TestClient(create_app(tmp_path / "proj", lang="en"))
+    r = client.post("/api/network", files={"file": ("streets.osm", b"this is not OSM")})
+    job = wait(client, r.json()["job"])
+    assert job["state"] == "failed" and "\n" not in job["message"] and job["message"]
+    assert client.get("/api/networks").json() == {"cached": []}
+    state = client.get("/api/state").json()
+    assert state["network"] is None and state["loading"] is None and state["lang"] == "en"
+    r = client.post("/api/stations", json={"lon": 117.2, "lat": 28.3})
+    assert r.status_code == 409
+    assert r.json() == {"error": "no network is loaded yet; choose a network first",
+                        "code": "no_network"}
+
+
+def test_the_language_chosen_on_the_page_is_kept(tmp_path):
+    folder = tmp_path / "proj"
+    client = TestClient(create_app(folder))
+    assert client.get("/api/state").json()["lang"] == "zh"
+    assert client.get("/", params={"lang": "en"}).status_code == 200
+    assert TestClient(create_app(folder)).get("/api/state").json()["lang"] == "en"
+    assert client.post("/api/lang", json={"lang": "zh"}).json() == {"lang": "zh"}
+    assert TestClient(create_app(folder)).get("/api/state").json()["lang"] == "zh"
