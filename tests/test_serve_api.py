@@ -249,3 +249,52 @@ def test_the_language_chosen_on_the_page_is_kept(tmp_path):
     assert TestClient(create_app(folder)).get("/api/state").json()["lang"] == "en"
     assert client.post("/api/lang", json={"lang": "zh"}).json() == {"lang": "zh"}
     assert TestClient(create_app(folder)).get("/api/state").json()["lang"] == "zh"
+
+
+def test_downloads_carry_the_current_stations(guixi, tmp_path):
+    """The Amap sheet gives back the office sheet's own GCJ-02 numbers (6 decimals) for
+    the stations imported from it; the GeoPackage and the tables hold the current set."""
+    import io
+
+    import openpyxl
+    import pyogrio
+
+    client, _, sheet, folder = guixi
+    if not any(s["source"] == "sheet" for s in client.get("/api/state").json()["stations"]):
+        with sheet.open("rb") as fh:  # run alone: the office sheet first
+            read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
+        client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    state = client.get("/api/state").json()
+    r = client.get("/api/download/amap.xlsx")
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == 'attachment; filename="amap.xlsx"'
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0].values)
+    header, body = rows[0], rows[1:]
+    got = {row[header.index("名称")]: (row[header.index("经度")], row[header.index("纬度")])
+           for row in body}
+    office = list(openpyxl.load_workbook(sheet).worksheets[0].values)
+    top = next(i for i, row in enumerate(office) if row and "站点名称" in row)
+    cols = office[top]
+    given = {row[cols.index("站点名称")]: (row[cols.index("经度")], row[cols.index("纬度")])
+             for row in office[top + 1:] if row and row[cols.index("站点名称")]
+             and isinstance(row[cols.index("经度")], float)}
+    names = {s["name"] for s in state["stations"]}
+    assert set(got) == names
+    shared = names & set(given)
+    assert len(shared) >= 8
+    for name in shared:
+        assert got[name] == pytest.approx(given[name], abs=1.5e-6), name
+    assert (folder / "downloads" / "amap.xlsx").read_bytes() == r.content
+
+    r = client.get("/api/download/project.gpkg")
+    path = tmp_path / "p.gpkg"
+    path.write_bytes(r.content)
+    assert [name for name, _ in pyogrio.list_layers(path)] == ["stations", "pieces", "gaps"]
+    st = pyogrio.read_dataframe(path, layer="stations")
+    assert sorted(st["station_id"]) == sorted(s["station_id"] for s in state["stations"])
+    pieces = pyogrio.read_dataframe(path, layer="pieces")
+    covered = pieces.loc[pieces["status"] == "covered", "length_m"].sum()
+    assert covered == pytest.approx(state["figures"]["covered_m"], abs=1e-6)
+    assert client.get("/api/download/nothing.exe").status_code == 404
+    assert sorted(p.name for p in (folder / "downloads").iterdir()) == [
+        "amap.xlsx", "project.gpkg"]  # no temporary file left behind
