@@ -298,3 +298,51 @@ def test_downloads_carry_the_current_stations(guixi, tmp_path):
     assert client.get("/api/download/nothing.exe").status_code == 404
     assert sorted(p.name for p in (folder / "downloads").iterdir()) == [
         "amap.xlsx", "project.gpkg"]  # no temporary file left behind
+
+
+def test_propose_and_accept_then_check_a_proposals_sheet(tmp_path, monkeypatch):
+    """On a fresh project with the office sheet: "propose 2" runs the planner in the
+    background; accepting its first site gives the share the plan says rank 1 reaches and
+    the command line computes; the proposals sheet gets the verdicts its README states."""
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    proposals = shared_sheet("guixi_proposals.xlsx")
+    client = TestClient(create_app(tmp_path / "proj"))
+    with osm.open("rb") as fh:
+        assert wait(client, client.post("/api/network", files={"file": (osm.name, fh)})
+                    .json()["job"])["state"] == "done"
+    with sheet.open("rb") as fh:
+        read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
+    client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+
+    job = client.post("/api/plan", json={"k": 2}).json()["job"]
+    plan = wait(client, job)
+    assert plan["state"] == "done", plan["message"]
+    sites = plan["result"]["proposals"]
+    assert [p["rank"] for p in sites] == [1, 2] and all(p["gain_m"] > 0 for p in sites)
+    assert plan["result"]["certified"] in ("optimal", "within")
+    r = client.post(f"/api/proposals/{job}/1/accept")
+    assert r.status_code == 200
+    share = r.json()["figures"]["share"]
+    assert share == pytest.approx(sites[0]["cumulative_share"], abs=1e-6)
+    state = client.get("/api/state").json()
+    assert abs(share - coverage_share(osm, state["stations"], tmp_path / "acc")) <= 1e-9
+    assert client.post(f"/api/proposals/{job}/1/accept").status_code == 409
+    assert client.post(f"/api/proposals/{job}/2/reject").json()["status"] == "rejected"
+    listed = client.get(f"/api/jobs/{job}").json()["result"]["proposals"]
+    assert [(p["status"], p["station_id"]) for p in listed] == [
+        ("accepted", "plan-1"), ("rejected", None)]
+    assert client.post("/api/undo").json()["figures"]["share"] == pytest.approx(
+        plan["result"]["share_before"], abs=1e-6)
+
+    with proposals.open("rb") as fh:
+        job = client.post("/api/check", files={"file": (proposals.name, fh)},
+                          data={"crs": "gcj02"}).json()["job"]
+    check = wait(client, job)
+    assert check["state"] == "done", check["message"]
+    verdicts = [s["verdict"] for s in check["result"]["sites"]]
+    # by hand (haversine on the sheets' GCJ-02 numbers, whose offset cancels over a few
+    # hundred metres): #1 is 7 m from station 1, #4 is 199 m from it (the spacing rule is
+    # 500 m), #5 924 m; #2 stands in the rail yard ~420 m from any street (sheet README)
+    assert verdicts[0] in ("redundant", "too_close") and verdicts[1] == "off_network"
+    assert verdicts[2:] == ["accept", "too_close", "accept"]
+    assert all(s["reason"] for s in check["result"]["sites"])
