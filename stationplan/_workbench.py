@@ -748,20 +748,20 @@ def download(session: Workbench, name: str) -> Path:
 
 def _write_tables(session: Workbench, path: Path, snapped: gpd.GeoDataFrame,
                   stations: list[Station]) -> None:
-    """stations, gaps and figures sheets."""
-    lang = session.lang
-    st = pd.DataFrame([station_json(s, None, lang) for s in stations])
-    if len(st):
-        status = dict(zip(snapped["station_id"].astype(str), snapped["status"], strict=True))
-        dist = dict(zip(snapped["station_id"].astype(str), snapped["snap_dist_m"],
-                        strict=True))
-        st["status"] = st["station_id"].map(status)
-        st["snap_dist_m"] = st["station_id"].map(dist)
-        st = st.drop(columns=["attrs", "reason", "snap_lon", "snap_lat"])
-    gaps = pd.DataFrame(session.gaps().drop(columns="geometry"))
-    f = session.live.figures
-    figures = pd.DataFrame([{"key": k, "value": v} for k, v in dataclasses.asdict(f).items()])
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        st.to_excel(xl, sheet_name="stations", index=False)
-        gaps.to_excel(xl, sheet_name="gaps", index=False)
-        figures.to_excel(xl, sheet_name="figures", index=False)
+    """The sheets ``stations``, ``gaps`` and ``figures`` (text never a formula)."""
+    from ._io import xlsx_bytes
+
+    status = dict(zip(snapped["station_id"].astype(str), snapped["status"], strict=True))
+    dist = dict(zip(snapped["station_id"].astype(str), snapped["snap_dist_m"], strict=True))
+    st_rows: list[list[Any]] = [["station_id", "name", "lon", "lat", "status", "snap_dist_m",
+                                 "source"]]
+    st_rows += [[s.station_id, s.name, s.lon, s.lat, status.get(s.station_id),
+                 number(dist.get(s.station_id)), s.source] for s in stations]
+    gaps = session.gaps().drop(columns="geometry")
+    gap_rows: list[list[Any]] = [list(gaps.columns)]
+    gap_rows += [[None if v is pd.NA else v for v in row]
+                 for row in gaps.itertuples(index=False)]
+    fig_rows: list[list[Any]] = [["key", "value"]]
+    fig_rows += [[k, v] for k, v in dataclasses.asdict(session.live.figures).items()]
+    path.write_bytes(xlsx_bytes([("stations", st_rows), ("gaps", gap_rows),
+                                 ("figures", fig_rows)]))

@@ -264,6 +264,9 @@ def test_downloads_carry_the_current_stations(guixi, tmp_path):
         with sheet.open("rb") as fh:  # run alone: the office sheet first
             read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
         client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    hostile = '=HYPERLINK("http://evil.example")<script>\u202e'
+    r = client.post("/api/stations", json={"lon": SITE_B[0], "lat": SITE_B[1], "name": hostile})
+    assert r.status_code == 200 and r.json()["station"]["name"] == hostile
     state = client.get("/api/state").json()
     r = client.get("/api/download/amap.xlsx")
     assert r.status_code == 200
@@ -295,9 +298,12 @@ def test_downloads_carry_the_current_stations(guixi, tmp_path):
     pieces = pyogrio.read_dataframe(path, layer="pieces")
     covered = pieces.loc[pieces["status"] == "covered", "length_m"].sum()
     assert covered == pytest.approx(state["figures"]["covered_m"], abs=1e-6)
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/api/download/tables.xlsx").content))
+    cells = [row for row in book["stations"].iter_rows(min_row=2) if row[1].value == hostile]
+    assert len(cells) == 1 and cells[0][1].data_type == "s"  # text, never a formula
     assert client.get("/api/download/nothing.exe").status_code == 404
     assert sorted(p.name for p in (folder / "downloads").iterdir()) == [
-        "amap.xlsx", "project.gpkg"]  # no temporary file left behind
+        "amap.xlsx", "project.gpkg", "tables.xlsx"]  # no temporary file left behind
 
 
 def test_propose_and_accept_then_check_a_proposals_sheet(tmp_path, monkeypatch):
