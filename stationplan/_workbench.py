@@ -89,15 +89,6 @@ class Workbench:
         return "zh"
 
     # network --------------------------------------------------------------------------
-    def restore(self) -> None:
-        """Load the recorded network and rebuild the coverage from the database."""
-        rec = self.project.network
-        if rec is None:
-            return
-        path = self.project.inputs / rec["file"]
-        if path.is_file():
-            self.load_network(path)
-
     def load_network(self, path: Path) -> None:
         """Load ``path`` as ``stationplan coverage`` does and rebuild the coverage."""
         from .pipeline import coverage_network

@@ -197,7 +197,11 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
     session = Workbench(Project(project_dir), lang)
     if lang is not None:  # the command line's --lang: the project's language from now on
         session.project.set_meta("lang", lang)
-    session.restore()
+    recorded = session.project.network
+    if recorded is not None and (session.project.inputs / recorded["file"]).is_file():
+        # the page answers at once and follows the loading (``loading`` in the state)
+        _load_in_background(session, session.project.inputs / recorded["file"],
+                            uploaded=False)
 
     def lang_of() -> str:
         return session.lang
@@ -234,21 +238,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
             project.check_inside(path, project.inputs)
 
         uploaded = request.headers.get("content-type", "").startswith("multipart/")
-
-        def work(job: int, report: Callable[[float, str], None]) -> Any:
-            report(0.05, "")
-            try:
-                session.load_network(path)
-            except StationplanError:
-                if uploaded:  # not a network: not offered again among the cached ones
-                    path.unlink(missing_ok=True)
-                raise
-            finally:
-                session.loading = None
-            return {"network": session.state()["network"]}
-
-        job = start_job(session, "network", {"file": path.name}, work,
-                        on_start=lambda job: setattr(session, "loading", job))
+        job = _load_in_background(session, path, uploaded=uploaded)
         return JSONResponse({"job": job})
 
     async def coverage(request: Request) -> Response:
@@ -505,6 +495,26 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
     app.state.session = session
     app.state.token = token
     return app
+
+
+def _load_in_background(session: Workbench, path: Path, *, uploaded: bool) -> int:
+    """Load the network ``path`` in a job (``session.loading`` while it runs); return the
+    job's id. An uploaded file that is no network is removed."""
+
+    def work(job: int, report: Callable[[float, str], None]) -> Any:
+        report(0.05, "")
+        try:
+            session.load_network(path)
+        except StationplanError:
+            if uploaded:  # not a network: not offered again among the cached ones
+                path.unlink(missing_ok=True)
+            raise
+        finally:
+            session.loading = None
+        return {"network": session.state()["network"]}
+
+    return start_job(session, "network", {"file": path.name}, work,
+                     on_start=lambda job: setattr(session, "loading", job))
 
 
 def _error_response(exc: Exception, lang: str, path: str) -> JSONResponse:
