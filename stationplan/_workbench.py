@@ -76,6 +76,8 @@ class Workbench:
     # language -------------------------------------------------------------------------
     @property
     def lang(self) -> str:
+        """The page's language: the project's stored choice, else the server's option,
+        else Chinese for a network in China (and before a network), English elsewhere."""
         stored = self.project.meta("lang")
         if stored in ("zh", "en"):
             return str(stored)
@@ -119,6 +121,7 @@ class Workbench:
             self.live = LiveCoverage(self.network, station_frame(self.project.stations()))
 
     def require_live(self) -> Any:
+        """The live coverage, or 409 while the network loads or before there is one."""
         if self.live is None:
             raise ApiError(409, "network_loading" if self.loading else "no_network")
         return self.live
@@ -539,6 +542,8 @@ def confirm_sheet(session: Workbench, sheet_id: int, crs: str) -> dict[str, Any]
     lang = session.lang
     with session.lock:
         session.require_live()
+        if project.sheet(sheet_id)["confirmed"]:  # another tab was first
+            raise ApiError(409, "sheet_done", id=sheet_id)
         taken = {s.station_id for s in project.stations()}
         new: list[dict[str, Any]] = []
         for r in rows:
