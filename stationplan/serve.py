@@ -478,8 +478,8 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
         Route("/api/compare", get_compare),
         Route("/api/lang", set_lang, methods=["POST"]),
         Route("/api/download/{name}", get_download),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False),
-              name="static"),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR) if STATIC_DIR.is_dir()
+              else _no_files, name="static"),
         *(Mount(f"/assets/{key}", app=StaticFiles(directory=folder), name=key)
           for key, folder in asset_dirs().items()),
     ]
@@ -495,6 +495,11 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
     app.state.session = session
     app.state.token = token
     return app
+
+
+async def _no_files(scope: Scope, receive: Receive, send: Send) -> None:
+    """The page's folder when it is not installed: every file is missing (404)."""
+    raise HTTPException(404)
 
 
 def _load_in_background(session: Workbench, path: Path, *, uploaded: bool) -> int:
