@@ -497,6 +497,15 @@
       return div;
     };
     panel.addTo(map);
+    // Controls sit above popups: move the map so that an open popup clears the panel.
+    map.on("popupopen", function (e) {
+      var box = panel.getContainer().getBoundingClientRect();
+      var pop = e.popup.getElement().getBoundingClientRect();
+      var overlap = box.right + 8 - pop.left;
+      if (overlap > 0 && pop.bottom > box.top && pop.top < box.bottom) {
+        map.panBy([-overlap, 0], {animate: false});
+      }
+    });
     renderPanel();
   }
   function swatch(css) {

@@ -1,0 +1,536 @@
+"""The planner's page (``stationplan serve``) in a real headless Chromium.
+
+The real server (:func:`stationplan.serve.create_app` on uvicorn, in a thread, on a free
+port of 127.0.0.1) runs on a temporary project. Chromium may talk to that server only:
+tile requests are aborted as on a PC without internet, and every other request is
+aborted and recorded (the page and its libraries come from the server, never a CDN).
+
+* The whole flow on the shared Guixi extract and office sheet: upload the network (file
+  picker) and the sheet (dropped on the page), confirm GCJ-02 in the dialog that always
+  asks, add a station by clicking the map, drag one, delete one, undo and redo, propose 5
+  sites and accept two, download the Amap sheet and the report. After every edit the
+  share the page shows (its unrounded figure in ``window.stationplan.share`` and the
+  panel text at its rounding) equals ``stationplan.run_coverage`` — the command line's
+  pipeline, run on the same network file and the same station set written as a WGS-84
+  CSV — to 1e-9.
+* Hostile station, sheet and scenario names render as text in every panel, popup,
+  tooltip and table: no script runs, no element is injected.
+* The page loads and draws the streets with every non-local request blocked, in Chinese
+  and in English.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import pytest
+from handnet import shared_osm, shared_sheet
+
+from browser.conftest import SCRIPT_TRAP, TIMEOUT_MS, VIEWPORT, is_tile_host
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Route
+
+pytestmark = pytest.mark.browser
+
+GUIXI = "guixi_county_city.osm.bz2"
+SHEET = "guixi_stations.xlsx"
+# Hostile texts: markup, attribute breakers, template syntax and an unclosed bidi override.
+HOSTILE = [
+    "<script>window.__pwned=1</script>",
+    '<img src=x onerror="window.__pwned=2">',
+    '" onerror="window.__pwned=3',
+    "'><svg onload=window.__pwned=4>",
+    "</div></script><script>window.__pwned=5</script>",
+    "rtl \u202eevil 爱心驿站",
+    "爱心驿站·<b>东门</b> `${x}` &amp; <!--",
+]
+# What would be active if a hostile text reached the document as HTML.
+INJECTED = ("img[src='x'], svg[onload], [onerror], [onload], iframe, object, embed, "
+            "body script:not([src])")
+
+
+# --- the server --------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """One real server on a project folder, in a thread."""
+
+    url: str
+    project: Path
+    app: Any
+    _server: Any = None
+    _thread: threading.Thread | None = None
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
+        r = httpx.request(method, self.url + path, timeout=120, **kwargs)
+        r.raise_for_status()
+        return r.json()
+
+    def wait_job(self, job: int, timeout_s: float = 120) -> dict[str, Any]:
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            j = self.api("GET", f"/api/jobs/{job}")
+            if j["state"] == "done":
+                return j
+            if j["state"] == "failed":
+                raise AssertionError(f"job {job} failed: {j['message']}")
+            time.sleep(0.1)
+        raise AssertionError(f"job {job} did not finish in {timeout_s} s")
+
+    def load_network(self, path: Path) -> None:
+        with path.open("rb") as fh:
+            job = self.api("POST", "/api/network", files={"file": (path.name, fh)})["job"]
+        self.wait_job(job)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """The real server on an empty project in ``tmp_path / "project"``."""
+    uvicorn = pytest.importorskip("uvicorn")
+    from stationplan.serve import create_app
+
+    project = tmp_path / "project"
+    app = create_app(project)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="off", ws="none")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    end = time.monotonic() + 20
+    while not uv.started:
+        if time.monotonic() > end or not thread.is_alive():
+            raise AssertionError("the server did not start")
+        time.sleep(0.02)
+    srv = Server(f"http://127.0.0.1:{port}", project, app, uv, thread)
+    yield srv
+    uv.should_exit = True
+    thread.join(10)
+
+
+# --- the browser -------------------------------------------------------------------------
+
+@dataclass
+class PlannerPage:
+    """The page opened from the server, with what happened on the way."""
+
+    page: Page
+    origin: str
+    blocked: list[str] = field(default_factory=list)
+    tiles: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def _on_route(self, route: Route) -> None:
+        url = route.request.url
+        if url.startswith(self.origin + "/"):
+            route.continue_()
+            return
+        if is_tile_host(urlsplit(url).hostname or ""):
+            self.tiles.append(url)
+            route.abort("internetdisconnected")
+            return
+        self.blocked.append(f"{route.request.resource_type} {url}")
+        route.abort("blockedbyclient")
+
+    def js(self, expression: str, arg: Any = None) -> Any:
+        return self.page.evaluate(expression, arg)
+
+    def version(self) -> int:
+        return int(self.js("window.stationplan.version"))
+
+    def wait_redrawn_after(self, version: int, timeout_s: float = 60) -> int:
+        """Wait until an update newer than ``version`` is applied and drawn."""
+        self.page.wait_for_function(
+            "v => window.stationplan.version > v && window.stationplan.redrawnVersion() >= "
+            "window.stationplan.version", arg=version, timeout=timeout_s * 1000)
+        return self.version()
+
+    def screenshot(self, path: Path | str) -> None:
+        self.page.evaluate("document.fonts.ready")
+        self.page.screenshot(path=str(path), animations="disabled")
+
+
+@pytest.fixture
+def open_page(chromium_browser: Browser) -> Iterator[Any]:
+    """``open_page(server, path="/") -> PlannerPage``, with the script trap installed."""
+    opened: list[PlannerPage] = []
+
+    def _open(srv: Server, path: str = "/", *, viewport: dict | None = None) -> PlannerPage:
+        # The server's CSP would stop Playwright's own waiting functions (they evaluate
+        # strings); bypassing it also shows that the page is safe without it.
+        context = chromium_browser.new_context(viewport=viewport or VIEWPORT,
+                                               service_workers="block", bypass_csp=True,
+                                               accept_downloads=True)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(SCRIPT_TRAP)
+        page = context.new_page()
+        pp = PlannerPage(page, srv.url)
+        opened.append(pp)
+        context.route("**/*", pp._on_route)
+        page.on("pageerror", lambda e: pp.errors.append(f"pageerror: {e}"))
+        page.on("console", lambda m: pp.errors.append(m.text) if m.type == "error"
+                and "ERR_INTERNET_DISCONNECTED" not in m.text else None)
+
+        def on_dialog(dialog: Any) -> None:
+            pp.dialogs.append(f"{dialog.type}: {dialog.message}")
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.goto(srv.url + path, wait_until="load")
+        page.evaluate("window.stationplan.ready")
+        return pp
+
+    yield _open
+    for pp in opened:
+        pp.page.context.close()
+
+
+# --- the reference -------------------------------------------------------------------------
+
+def reference_share(network: Path, stations: list[dict[str, Any]], folder: Path) -> float:
+    """The share ``stationplan coverage`` computes for ``stations`` (WGS-84 lon/lat) on
+    ``network``: the command line's pipeline on a CSV of them."""
+    from stationplan import StationOptions, run_coverage
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"stations-{len(list(folder.iterdir()))}.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["station_id", "name", "lon", "lat"])
+        for s in stations:
+            w.writerow([s["station_id"], f"s{s['station_id']}", repr(float(s["lon"])),
+                        repr(float(s["lat"]))])
+    run = run_coverage(network, path, station_options=StationOptions(crs="wgs84"))
+    cov = run.coverage
+    share = cov.covered_m / (cov.covered_m + cov.gap_m)
+    # summary.json holds the same figure, rounded
+    assert abs(run.summary["covered_share"] - share) < 1e-6
+    return share
+
+
+def percent_text(share: float) -> str:
+    """The panel's share: two decimals that never round to a false 0 or 100."""
+    value = f"{100 * share:.2f}"
+    if value == "100.00" and share < 1:
+        value = "99.99"
+    elif value == "0.00" and share > 0:
+        value = "0.01"
+    return f"{value} %"
+
+
+def check_share(pp: PlannerPage, srv: Server, network: Path, folder: Path) -> float:
+    """The page's share equals the command line's on the server's station set."""
+    stations = srv.api("GET", "/api/state")["stations"]
+    want = reference_share(network, stations, folder)
+    got = pp.js("window.stationplan.share")
+    assert abs(got - want) < 1e-9, (got, want)
+    shown = pp.page.locator("#sp-share")
+    assert shown.text_content() == percent_text(got)
+    assert float(shown.get_attribute("data-share")) == got
+    # the page's stations are the server's
+    mine = {s["station_id"]: (s["lon"], s["lat"]) for s in pp.js("window.stationplan.stations()")}
+    assert mine == {s["station_id"]: (s["lon"], s["lat"]) for s in stations}
+    return got
+
+
+def drop_file(pp: PlannerPage, selector: str, path: Path, mime: str) -> None:
+    """Drop a file on an element as a drag and drop from the desktop does."""
+    data = list(path.read_bytes())
+    pp.js("""([selector, name, bytes, mime]) => {
+        const file = new File([new Uint8Array(bytes)], name, {type: mime});
+        const dt = new DataTransfer();
+        dt.items.add(file);
+        const target = document.querySelector(selector);
+        for (const type of ["dragenter", "dragover", "drop"]) {
+            target.dispatchEvent(new DragEvent(type, {dataTransfer: dt, bubbles: true,
+                                                      cancelable: true}));
+        }
+    }""", [selector, path.name, data, mime])
+
+
+def click_lonlat(pp: PlannerPage, lon: float, lat: float) -> None:
+    """Click the map at a WGS-84 point (the page draws its layers in WGS-84)."""
+    x, y = pp.js("""([lon, lat]) => {
+        const m = window.stationplan.map, p = m.latLngToContainerPoint([lat, lon]);
+        const r = m.getContainer().getBoundingClientRect();
+        return [r.left + p.x, r.top + p.y];
+    }""", [lon, lat])
+    pp.page.mouse.click(x, y)
+
+
+_T0 = [time.monotonic()]
+
+
+def _mark(what: str) -> None:
+    import sys
+    now = time.monotonic()
+    print(f"{what}: {now - _T0[0]:.1f} s", file=sys.stderr)
+    _T0[0] = now
+
+
+def marker(pp: PlannerPage, station_id: str) -> Any:
+    return pp.page.locator(f'.leaflet-marker-icon[data-station="{station_id}"]')
+
+
+# --- tests -----------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path: Path) -> None:
+    network = shared_osm(GUIXI)
+    sheet = shared_sheet(SHEET)
+    ref = tmp_path / "ref"
+    pp = open_page(server)
+    page = pp.page
+
+    _mark("open")
+    # the network, from the file picker; the job's progress is shown
+    page.set_input_files("#sp-network-file", str(network))
+    page.wait_for_function("window.stationplan.state && window.stationplan.state.network",
+                           timeout=120_000)
+    page.wait_for_function("window.stationplan.pieceCount() > 400")
+    assert page.locator("#sp-network-job progress").get_attribute("value") == "1"
+    net_file = server.project / "inputs" / server.api("GET", "/api/state")["network"]["file"]
+
+    # the sheet, dropped on the page: the dialog always asks, GCJ-02 suggested (the sheet's
+    # note says so), nothing computed before the answer
+    v0 = pp.version()
+    drop_file(pp, "#sp-sheet-drop", sheet,
+              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    page.wait_for_selector("#sp-crs-dialog:not([hidden])")
+    assert page.locator("#sp-crs-file").text_content() == SHEET
+    assert page.locator("#sp-crs-rows").text_content() == "11"
+    assert page.locator("input[name=sp-crs][value=gcj02]").is_checked()
+    assert server.api("GET", "/api/state")["stations"] == []
+    assert pp.js("window.stationplan.figures.stations") == 0
+    page.click("#sp-crs-ok")
+    pp.wait_redrawn_after(v0)
+    page.wait_for_function("window.stationplan.figures.stations === 11")
+    assert page.locator("#sp-crs-dialog").is_hidden()
+    share0 = check_share(pp, server, net_file, ref)
+    assert abs(share0 - 0.290543) < 1e-6  # stationplan coverage's summary.json, GCJ-02
+    assert page.locator("#sp-rejected-box").is_hidden()  # every row usable
+
+    _mark("network+sheet")
+    # add a station by clicking the middle of the longest gap
+    gap = server.api("GET", "/api/gaps")["gaps"][0]
+    v = pp.version()
+    page.click("#sp-add-mode")
+    click_lonlat(pp, gap["lon"], gap["lat"])
+    page.fill(".sp-add-name", "集市驿站")
+    page.press(".sp-add-name", "Enter")
+    pp.wait_redrawn_after(v)
+    added = [s for s in server.api("GET", "/api/state")["stations"] if s["source"] == "added"]
+    assert [s["name"] for s in added] == ["集市驿站"]
+    new_id = added[0]["station_id"]
+    assert abs(added[0]["lon"] - gap["lon"]) < 2e-4 and abs(added[0]["lat"] - gap["lat"]) < 2e-4
+    share1 = check_share(pp, server, net_file, ref)
+    assert share1 > share0
+
+    # drag it 80 px to the right
+    box = marker(pp, new_id).bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    v = pp.version()
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 40, y, steps=5)
+    page.mouse.move(x + 80, y, steps=5)
+    page.mouse.up()
+    pp.wait_redrawn_after(v)
+    moved = {s["station_id"]: s for s in server.api("GET", "/api/state")["stations"]}[new_id]
+    assert moved["lon"] > added[0]["lon"] + 1e-4
+    check_share(pp, server, net_file, ref)
+
+    # delete a sheet station from its popup
+    victim = "1"
+    assert marker(pp, victim).count() == 1
+    v = pp.version()
+    marker(pp, victim).click()
+    page.locator(".leaflet-popup .sp-delete").click()
+    pp.wait_redrawn_after(v)
+    assert victim not in {s["station_id"] for s in server.api("GET", "/api/state")["stations"]}
+    assert marker(pp, victim).count() == 0
+    share3 = check_share(pp, server, net_file, ref)
+
+    # undo (Ctrl+Z) brings it back, redo (Ctrl+Y) deletes it again
+    v = pp.version()
+    page.locator("#sp-map").focus()
+    page.keyboard.press("Control+z")
+    pp.wait_redrawn_after(v)
+    page.wait_for_function("window.stationplan.stations().some(s => s.station_id === '1')")
+    check_share(pp, server, net_file, ref)
+    v = pp.version()
+    page.keyboard.press("Control+y")
+    pp.wait_redrawn_after(v)
+    page.wait_for_function("!window.stationplan.stations().some(s => s.station_id === '1')")
+    assert abs(check_share(pp, server, net_file, ref) - share3) < 1e-12
+
+    _mark("edits")
+    # propose 5: progress, then 5 numbered proposals on the map and in the table
+    page.fill("#sp-k", "5")
+    page.click("#sp-plan-k")
+    page.wait_for_selector("#sp-proposals:not([hidden]) tbody tr", timeout=120_000)
+    rows = page.locator("#sp-proposals tbody tr")
+    assert rows.count() == 5
+    assert [rows.nth(i).get_attribute("data-rank") for i in range(5)] == list("12345")
+    assert page.locator(".sp-proposal[data-rank]").count() == 5
+    assert page.locator("#sp-plan-job progress").get_attribute("value") == "1"
+
+    _mark("plan")
+    # accept the first two
+    for rank in ("1", "2"):
+        v = pp.version()
+        page.locator(f"#sp-proposals tbody tr[data-rank='{rank}'] .sp-accept").click()
+        pp.wait_redrawn_after(v)
+        page.wait_for_function(
+            "r => document.querySelector(`#sp-proposals tr[data-rank='${r}'] .sp-status`)"
+            ".textContent === '已采纳'", arg=rank)
+        check_share(pp, server, net_file, ref)
+    sources = [s["source"] for s in server.api("GET", "/api/state")["stations"]]
+    assert sources.count("proposal") == 2
+    assert page.locator(".sp-proposal[data-rank]").count() == 3
+
+    _mark("accept")
+    # downloads: a real xlsx workbook and an HTML report
+    with page.expect_download() as info:
+        page.click("#sp-dl-amap")
+    assert info.value.suggested_filename == "amap.xlsx"
+    amap = tmp_path / "amap.xlsx"
+    info.value.save_as(amap)
+    import openpyxl
+
+    wb = openpyxl.load_workbook(amap)
+    cells = [c for ws in wb.worksheets for r in ws.iter_rows(values_only=True) for c in r]
+    assert "集市驿站" in cells
+    with page.expect_download(timeout=120_000) as info:
+        page.click("#sp-dl-report")
+    assert info.value.suggested_filename == "report.html"
+    report = Path(info.value.path()).read_text(encoding="utf-8")
+    assert report.lstrip().lower().startswith("<!doctype html")
+    assert "</html>" in report.lower()
+    _mark("downloads")
+    assert pp.errors == [] and pp.blocked == [] and pp.dialogs == []
+    assert pp.js("window.__spScriptRuns.length") == 0
+
+
+def _add_hostile(srv: Server) -> None:
+    """Stations named by the hostile texts, on the Guixi streets."""
+    centre = [(117.2146, 28.2837), (117.2171, 28.2834), (117.2266, 28.2841),
+              (117.2221, 28.2873), (117.2141, 28.2890), (117.2333, 28.2905),
+              (117.2290, 28.2938)]
+    for name, (lon, lat) in zip(HOSTILE, centre, strict=True):
+        srv.api("POST", "/api/stations", json={"lon": lon, "lat": lat, "name": name})
+
+
+def _hostile_sheet(path: Path) -> Path:
+    """A station CSV: hostile names, one row without coordinates (rejected, reason shown)."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["name", "lon", "lat"])
+    w.writerow([HOSTILE[0], "117.2210", "28.2850"])
+    w.writerow([HOSTILE[1], "", ""])
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_hostile_names_render_as_text(server: Server, open_page, tmp_path: Path) -> None:
+    server.load_network(shared_osm(GUIXI))
+    _add_hostile(server)
+    # a scenario with a hostile name, to be compared
+    st = server.api("GET", "/api/state")
+    server.api("POST", "/api/scenarios", json={"name": HOSTILE[1], "from": st["scenario"]["id"]})
+    pp = open_page(server)
+    page = pp.page
+
+    # the sheet, with its rejected row listed
+    page.set_input_files("#sp-sheet-file", str(_hostile_sheet(tmp_path / "hostile.csv")))
+    page.wait_for_selector("#sp-crs-dialog:not([hidden])")
+    page.locator("input[name=sp-crs][value=wgs84]").check()
+    v = pp.version()
+    page.click("#sp-crs-ok")
+    pp.wait_redrawn_after(v)
+    page.wait_for_selector("#sp-rejected-box:not([hidden])")
+    assert HOSTILE[1] in page.locator("#sp-rejected").text_content()
+
+    # every marker's tooltip and popup
+    ids = [s["station_id"] for s in pp.js("window.stationplan.stations()")]
+    names = {s["station_id"]: s["name"] for s in pp.js("window.stationplan.stations()")}
+    seen = []
+    for sid in ids:
+        m = marker(pp, sid)
+        if m.count() == 0:
+            continue
+        m.hover()
+        tip = page.locator(".leaflet-tooltip").last
+        assert tip.text_content() == names[sid]
+        page.wait_for_selector(".leaflet-popup", state="detached")
+        m.click()
+        popup = page.locator(".leaflet-popup-content")
+        assert popup.locator(".sp-name").text_content() == names[sid]
+        seen.append(names[sid])
+        page.keyboard.press("Escape")
+        page.evaluate("void window.stationplan.map.closePopup()")
+    for name in HOSTILE:
+        assert name in seen
+
+    # the scenario lists and the side-by-side comparison
+    options = page.locator("#sp-scenario option").all_text_contents()
+    assert HOSTILE[1] in options
+    page.select_option("#sp-cmp-b", label=HOSTILE[1])
+    page.click("#sp-cmp")
+    page.wait_for_selector("#sp-compare:not([hidden])")
+    assert page.locator("#sp-compare .sp-cmp-b").text_content() == HOSTILE[1]
+
+    assert page.locator(INJECTED).count() == 0
+    assert pp.js("window.__spScriptRuns.slice()") == []
+    assert pp.dialogs == []
+    assert pp.errors == []
+
+
+def test_loads_offline_in_both_languages(server: Server, open_page, tmp_path: Path) -> None:
+    server.load_network(shared_osm(GUIXI))
+    for lang, title, word in (("zh", "爱心驿站规划", "覆盖率"), ("en", "Care-station planner",
+                                                                  "covered")):
+        pp = open_page(server, f"/?lang={lang}")
+        page = pp.page
+        assert page.locator("h1").text_content() == title
+        page.wait_for_function("window.stationplan.pieceCount() > 400")
+        assert word in page.locator("#stationplan-legend .sp-big").text_content()
+        # the streets are drawn with no tiles; the note says that the basemap needs the net
+        drawn = pp.js("""() => {
+            const c = document.querySelector(".leaflet-spGaps-pane canvas");
+            const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            let red = 0;
+            for (let i = 0; i < d.length; i += 4) {
+                if (d[i + 3] > 128 && d[i] > 180 && d[i + 1] < 80) red++;
+            }
+            return red;
+        }""")
+        assert drawn > 2000  # red gap streets (no station yet), drawn on no basemap
+        page.wait_for_selector(".sp-nobase", timeout=15_000)
+        # only the server was asked; the tiles were tried and refused
+        assert pp.blocked == []
+        assert pp.tiles and all(is_tile_host(urlsplit(u).hostname or "") for u in pp.tiles)
+        assert pp.errors == []
+        assert server.api("GET", "/api/state")["lang"] == lang
