@@ -606,9 +606,17 @@
     if (st.source) row(tb, t("source"), t("src_" + st.source));
     var attrs = st.attrs || {};
     ["address", "hours", "services", "phone", "note"].forEach(function (k) {
-      if (attrs[k] !== undefined && attrs[k] !== null && attrs[k] !== "") {
-        row(tb, t(k), Array.isArray(attrs[k]) ? attrs[k].join(lang === "zh" ? "、" : ", ") : attrs[k]);
+      var v = attrs[k];
+      if (v === undefined || v === null || v === "") return;
+      if (k === "services") {  // service keys (stationplan.services) in words
+        var list = Array.isArray(v) ? v : String(v).split(/[;；,，、|]/);
+        v = list.map(function (x) {
+          x = String(x).trim();
+          var key = "svc_" + x;
+          return DICT[lang] && DICT[lang][key] ? t(key) : x;
+        }).filter(Boolean).join(lang === "zh" ? "、" : ", ");
       }
+      row(tb, t(k), v);
     });
     if (st.status === "ok") {
       var c = row(tb, t("catchment"), lengthText(catchment.get(String(st.station_id)) || 0));
@@ -815,15 +823,13 @@
       }
       var b = s.network.bounds;
       setupBasemaps(b ? [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] : null);
-      if (!fitted && b) {
-        map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
-        fitted = true;
-      }
+      if (!fitted && b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
       return api("GET", "/api/coverage").then(function (fc) {
         clearPieces();
         // stations first: the band cuts of covered pieces look at them
         syncStations(s.stations || []);
         (fc.features || []).forEach(addPiece);
+        if (!fitted) fitDemand();
         appliedVersion = s.version || 0;
         hook.version = appliedVersion;
         setFigures(s.figures);
@@ -831,6 +837,18 @@
         return notifyRedrawn(appliedVersion);
       });
     }).catch(function (err) { showError(err.message); });
+  }
+
+  // the streets to be served (covered and gaps), clear of the panel on the left
+  function fitDemand() {
+    var bounds = L.latLngBounds([]);
+    [groups.streets, groups.gaps].forEach(function (g) {
+      g.eachLayer(function (l) { bounds.extend(l.getBounds()); });
+    });
+    if (!bounds.isValid()) return;
+    var pw = panel ? panel.getContainer().offsetWidth : 0;
+    map.fitBounds(bounds, {paddingTopLeft: [pw + 10, 10], paddingBottomRight: [10, 10]});
+    fitted = true;
   }
 
   var gapTimer = null;
