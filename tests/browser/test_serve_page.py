@@ -23,15 +23,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import socket
 import threading
 import time
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,7 +38,7 @@ from handnet import shared_osm, shared_sheet
 from browser.conftest import SCRIPT_TRAP, TIMEOUT_MS, VIEWPORT, is_tile_host
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Route
+    from playwright.sync_api import Browser, Page, Route, ViewportSize
 
 pytestmark = pytest.mark.browser
 
@@ -176,10 +174,10 @@ def open_page(chromium_browser: Browser) -> Iterator[Any]:
     """``open_page(server, path="/") -> PlannerPage``, with the script trap installed."""
     opened: list[PlannerPage] = []
 
-    def _open(srv: Server, path: str = "/", *, viewport: dict | None = None) -> PlannerPage:
+    def _open(srv: Server, path: str = "/") -> PlannerPage:
         # The server's CSP would stop Playwright's own waiting functions (they evaluate
         # strings); bypassing it also shows that the page is safe without it.
-        context = chromium_browser.new_context(viewport=viewport or VIEWPORT,
+        context = chromium_browser.new_context(viewport=cast("ViewportSize", VIEWPORT),
                                                service_workers="block", bypass_csp=True,
                                                accept_downloads=True)
         context.set_default_timeout(TIMEOUT_MS)
@@ -247,7 +245,7 @@ def check_share(pp: PlannerPage, srv: Server, network: Path, folder: Path) -> fl
     assert abs(got - want) < 1e-9, (got, want)
     shown = pp.page.locator("#sp-share")
     assert shown.text_content() == percent_text(got)
-    assert float(shown.get_attribute("data-share")) == got
+    assert float(shown.get_attribute("data-share") or "nan") == got
     # the page's stations are the server's
     mine = {s["station_id"]: (s["lon"], s["lat"]) for s in pp.js("window.stationplan.stations()")}
     assert mine == {s["station_id"]: (s["lon"], s["lat"]) for s in stations}
