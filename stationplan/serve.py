@@ -31,7 +31,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from http.cookies import SimpleCookie
 from pathlib import Path
 from types import MappingProxyType
@@ -428,15 +428,26 @@ def _rows_json(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     """A read station table as JSON rows (lon/lat WGS-84; ``None`` without a location)."""
     out = []
     for _, r in frame.iterrows():
-        g = r.geometry
-        ok = g is not None and not g.is_empty
+        lon, lat = _point(r.geometry)
         d = {"station_id": str(r["station_id"]), "name": _text(r.get("name")),
              "row": int(r["row"]) if _num(r.get("row")) is not None else None,
              "status": str(r["status"]), "reason": _text(r.get("reason")) or None,
-             "lon": float(g.x) if ok else None, "lat": float(g.y) if ok else None}
+             "lon": lon, "lat": lat}
         d |= {k: _text(r.get(k)) for k in _STATION_ATTRS}
         out.append(d)
     return out
+
+
+def _point(g: Any) -> tuple[float | None, float | None]:
+    """The x and y of a point geometry, or ``(None, None)`` without one.
+
+    >>> _point(shapely.Point(1.5, 2)), _point(None), _point(shapely.Point())
+    ((1.5, 2.0), (None, None), (None, None))
+    """
+    if g is None or g.is_empty:
+        return None, None
+    x, y = shapely.get_coordinates(g)[0]
+    return float(x), float(y)
 
 
 def _text(v: Any) -> str:
@@ -451,7 +462,7 @@ class _TooLargeError(Exception):
     pass
 
 
-async def _counted(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def _counted(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     """The request body, refused (``_TooLargeError``) as soon as it passes ``limit`` bytes."""
     seen = 0
     async for chunk in request.stream():
@@ -789,7 +800,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
                 except KeyError:
                     raise ApiError(404, "no_proposal", id=job_id, rank=rank) from None
                 if prop["status"] != "proposed":
-                    raise ApiError(409, "proposal_done", rank=rank, status=prop["status"])
+                    raise ApiError(409, "proposal_done", rank=rank, state=prop["status"])
                 sid = project.new_station_id("plan-")
                 name = prop["name"] or f"#{rank}"
                 st = Station(sid, name, prop["lon"], prop["lat"], "proposal")
@@ -809,7 +820,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
         except KeyError:
             raise ApiError(404, "no_proposal", id=job_id, rank=rank) from None
         if prop["status"] != "proposed":
-            raise ApiError(409, "proposal_done", rank=rank, status=prop["status"])
+            raise ApiError(409, "proposal_done", rank=rank, state=prop["status"])
         project.reject_proposal(job_id, rank)
         return JSONResponse({"status": "rejected", "version": project.version})
 
@@ -1119,6 +1130,7 @@ def _confirm_sheet(session: _Session, sheet_id: int, crs: str) -> dict[str, Any]
 def _plan(session: _Session, job: int, params: Mapping[str, Any],
           report: Callable[[float, str], None]) -> dict[str, Any]:
     """A plan on the current stations (``stationplan plan`` with the same defaults)."""
+    from ._i18n import plan_certificate
     from ._options import StationOptions
     from .pipeline import PLAN_STAGES, run_plan
 
@@ -1146,16 +1158,19 @@ def _plan(session: _Session, job: int, params: Mapping[str, Any],
     sites = []
     for i, (_, r) in enumerate(props.iterrows()):
         rank = int(r["rank"]) if "rank" in props.columns else i + 1
-        gain = _num(r.get("gain_m")) or 0.0
-        name = _text(r.get("address")) or _text(r.get("street")) or f"#{rank}"
-        sites.append({"rank": rank, "lon": float(pts.iloc[i].x), "lat": float(pts.iloc[i].y),
-                      "gain_m": gain, "status": "proposed", "name": name})
+        gain = _num(r.get("marginal_m")) or 0.0
+        name = _text(r.get("name")) or _text(r.get("address")) or f"#{rank}"
+        lon, lat = _point(pts.iloc[i])
+        sites.append({"rank": rank, "lon": lon, "lat": lat,
+                      "gain_m": gain, "status": "proposed", "name": name,
+                      "address": _text(r.get("address")), "kind": _text(r.get("kind")),
+                      "cumulative_share": _num(r.get("cumulative_share"))})
     session.project.add_proposals(job, scenario, sites)
     s = run.plan.summary
     return {"proposals": sites, "share_after": s.get("coverage_after"),
             "share_before": s.get("coverage_before"),
-            "optimal_for": s.get("certificate") if isinstance(s.get("certificate"), str)
-            else (s.get("certified") or s.get("status")), "lang": lang,
+            "certified": s.get("certified"), "optimal_for": plan_certificate(s, lang),
+            "lang": lang,
             "summary": _jsonable(s)}
 
 
@@ -1184,16 +1199,12 @@ def _check(session: _Session, path: Path, crs: str | None,
     pts = checked.geometry.to_crs(4326)
     sites = []
     for i, (_, r) in enumerate(checked.iterrows()):
-        g = pts.iloc[i]
-        ok = g is not None and not g.is_empty
-        try:
-            why = reason_text(r, settings, lang)
-        except Exception:
-            why = _text(r.get("reason"))
+        lon, lat = _point(pts.iloc[i])
         sites.append({"row": int(r["row"]) if _num(r.get("row")) is not None else None,
-                      "name": _text(r.get("name")), "lon": float(g.x) if ok else None,
-                      "lat": float(g.y) if ok else None, "verdict": _text(r.get("verdict")),
-                      "reason": why, "gain_m": _num(r.get("gain_m"))})
+                      "name": _text(r.get("name")), "lon": lon, "lat": lat,
+                      "verdict": _text(r.get("verdict")),
+                      "reason": reason_text(r.to_dict(), settings, lang),
+                      "gain_m": _num(r.get("gain_m"))})
     return {"sites": sites, "summary": _jsonable(run.check_summary)}
 
 

@@ -592,7 +592,7 @@ SERVE_TEXT: Mapping[str, tuple[str, str]] = MappingProxyType({
                  "请给出 k（1 到 200 的整数）或 target_share（大于 0、不超过 1）"),
     "no_job": ("no job {id}", "没有编号为 {id} 的任务"),
     "no_proposal": ("no proposal {rank} in job {id}", "任务 {id} 中没有第 {rank} 号建议站点"),
-    "proposal_done": ("proposal {rank} is {status} already", "第 {rank} 号建议站点已处理"),
+    "proposal_done": ("proposal {rank} is {state} already", "第 {rank} 号建议站点已处理"),
     "no_scenario": ("no scenario {id}", "没有编号为 {id} 的方案"),
     "bad_name": ("give the scenario a name (at most 100 characters)",
                  "请给方案起个名字（不超过 100 个字符）"),
