@@ -539,3 +539,93 @@ def test_loads_offline_in_both_languages(server: Server, open_page, tmp_path: Pa
         assert pp.tiles and all(is_tile_host(urlsplit(u).hostname or "") for u in pp.tiles)
         assert pp.errors == []
         assert server.api("GET", "/api/state")["lang"] == lang
+
+
+def _gcj_csv(path: Path) -> Path:
+    """The office sheet's stations as a bare CSV (GCJ-02 numbers, nothing says so)."""
+    import openpyxl
+
+    ws = openpyxl.load_workbook(shared_sheet(SHEET)).worksheets[0]
+    rows = [r for r in ws.iter_rows(min_row=3, values_only=True)
+            if isinstance(r[0], int) and r[3] is not None]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["name", "lon", "lat"])
+    for r in rows:
+        w.writerow([r[1], r[3], r[4]])
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_detector_asks_before_computing(server: Server, open_page, tmp_path: Path) -> None:
+    """GCJ-02 numbers in a sheet that does not say so: the dialog shows the detector's
+    message with GCJ-02 preselected; cancelling imports nothing."""
+    server.load_network(shared_osm(GUIXI))
+    pp = open_page(server)
+    page = pp.page
+    page.set_input_files("#sp-sheet-file", str(_gcj_csv(tmp_path / "bare.csv")))
+    page.wait_for_selector("#sp-crs-dialog:not([hidden])")
+    read = server.api("GET", "/api/state")["sheets"][0]
+    assert read["crs"] == "wgs84"  # read as the reader's default ...
+    assert page.locator("input[name=sp-crs][value=gcj02]").is_checked()  # ... GCJ-02 suggested
+    message = page.locator("#sp-crs-detector")
+    assert message.is_visible()
+    assert "GCJ-02" in (message.text_content() or "")
+    assert "（建议）" in (page.locator("#sp-crs-choices").text_content() or "")
+    page.click("#sp-crs-cancel")
+    assert page.locator("#sp-crs-dialog").is_hidden()
+    assert server.api("GET", "/api/state")["stations"] == []
+    assert pp.js("window.stationplan.figures.stations") == 0
+    assert pp.errors == [] and pp.blocked == []
+
+
+def test_check_sheet_and_scenarios(server: Server, open_page, tmp_path: Path) -> None:
+    """Verdicts of the office's proposals sheet on the map and in a table; save as,
+    switch, compare two scenarios side by side."""
+    server.load_network(shared_osm(GUIXI))
+    with shared_sheet(SHEET).open("rb") as fh:
+        sheet = server.api("POST", "/api/sheets", files={"file": (SHEET, fh)})
+    server.api("POST", f"/api/sheets/{sheet['sheet_id']}/confirm", json={"crs": "gcj02"})
+    pp = open_page(server)
+    page = pp.page
+    page.wait_for_function("window.stationplan.figures && window.stationplan.figures.stations === 11")
+    today = pp.js("window.stationplan.share")
+
+    page.select_option("#sp-check-crs", "gcj02")
+    page.set_input_files("#sp-check-file", str(shared_sheet("guixi_proposals.xlsx")))
+    page.wait_for_selector("#sp-check:not([hidden]) tbody tr", timeout=60_000)
+    cells = [r.locator("td").all_text_contents() for r in page.locator("#sp-check tbody tr").all()]
+    assert len(cells) == 5
+    # the sheets' README: one site duplicates station 1, one stands in the rail yard 420 m
+    # from any street, one is 199 m from station 1 (the rule asks for 500 m), two are good
+    assert [c[2] for c in cells] == ["重复覆盖", "不在路网上", "采纳", "间距过近", "采纳"]
+    assert [c[0] for c in cells] == ["3", "4", "5", "6", "7"]  # rows of the sheet
+    assert "420" in cells[1][3] and "199" in cells[3][3]
+    assert all(c[3] for c in cells)  # every verdict with its reason
+    # on the map: one marker per located site, with its verdict in the tooltip
+    assert pp.js("window.stationplan.checkedCount()") == 5
+
+    # save as "方案 B", delete a station there, compare with today
+    page.fill("#sp-scen-name", "方案 B")
+    page.click("#sp-scen-save")
+    page.wait_for_function("window.stationplan.state.scenario.name === '方案 B'")
+    v = pp.version()
+    page.evaluate("window.stationplan.remove('2')")
+    pp.wait_redrawn_after(v)
+    after = pp.js("window.stationplan.share")
+    assert after < today
+    ids = {sc["name"]: str(sc["id"]) for sc in server.api("GET", "/api/state")["scenarios"]}
+    page.select_option("#sp-cmp-a", ids["方案 B"])
+    page.select_option("#sp-cmp-b", ids["现状"])
+    page.click("#sp-cmp")
+    page.wait_for_selector("#sp-compare:not([hidden])")
+    rows = {r.locator("th").text_content(): r.locator("td").all_text_contents()
+            for r in page.locator("#sp-compare tbody tr").all()}
+    assert rows["覆盖率"] == [percent_text(after), percent_text(today)]
+    assert rows["驿站数"] == ["10", "11"]
+    assert rows["比另一方案少的站点"][0].startswith("1")  # B lacks station 2
+    # switch back: today's figures again
+    page.select_option("#sp-scenario", ids["现状"])
+    page.wait_for_function("window.stationplan.state.scenario.name === '现状'")
+    page.wait_for_function("s => window.stationplan.share === s", arg=today)
+    assert pp.errors == [] and pp.blocked == []

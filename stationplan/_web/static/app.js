@@ -1409,6 +1409,7 @@
       return n;
     },
     lengths: function () { return {covered: lengths.covered, gap: lengths.gap}; },
+    checkedCount: function () { return groups.checked.getLayers().length; },
     map: map
   };
   window.stationplan = hook;
