@@ -588,7 +588,7 @@ def test_check_sheet_and_scenarios(server: Server, open_page, tmp_path: Path) ->
     server.api("POST", f"/api/sheets/{sheet['sheet_id']}/confirm", json={"crs": "gcj02"})
     pp = open_page(server)
     page = pp.page
-    page.wait_for_function("window.stationplan.figures && window.stationplan.figures.stations === 11")
+    page.wait_for_function("(window.stationplan.figures || {}).stations === 11")
     today = pp.js("window.stationplan.share")
 
     page.select_option("#sp-check-crs", "gcj02")
