@@ -459,6 +459,18 @@ def _hostile_sheet(path: Path) -> Path:
     return path
 
 
+def _hostile_proposals(path: Path) -> Path:
+    """A proposals CSV (WGS-84) whose names are hostile texts, on Guixi streets."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["name", "lon", "lat"])
+    for name, (lon, lat) in zip(HOSTILE[2:5], [(117.2436, 28.2868), (117.2500, 28.2950),
+                                               (117.2380, 28.2800)], strict=True):
+        w.writerow([name, lon, lat])
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
 def test_hostile_names_render_as_text(server: Server, open_page, tmp_path: Path) -> None:
     server.load_network(shared_osm(GUIXI))
     _add_hostile(server)
@@ -506,6 +518,30 @@ def test_hostile_names_render_as_text(server: Server, open_page, tmp_path: Path)
     page.click("#sp-cmp")
     page.wait_for_selector("#sp-compare:not([hidden])")
     assert page.locator("#sp-compare .sp-cmp-b").text_content() == HOSTILE[1]
+
+    # a proposals sheet named so: the verdict table, the markers' tooltips and popups
+    page.select_option("#sp-check-crs", "wgs84")
+    page.set_input_files("#sp-check-file", str(_hostile_proposals(tmp_path / "props.csv")))
+    page.wait_for_selector("#sp-check:not([hidden]) tbody tr", timeout=60_000)
+    names = [r.locator("td").nth(1).text_content()
+             for r in page.locator("#sp-check tbody tr").all()]
+    assert names == HOSTILE[2:5]
+    assert pp.js("window.stationplan.checkedCount()") == 3
+    for name in pp.js("""() => {
+        const out = [];
+        window.stationplan.map.eachLayer(l => {
+            if (l instanceof L.CircleMarker && l.getPopup()) {
+                l.openPopup();
+                l.openTooltip();
+                out.push([l.getPopup().getElement().querySelector(".sp-name").textContent,
+                          l.getTooltip().getElement().textContent]);
+                l.closePopup();
+                l.closeTooltip();
+            }
+        });
+        return out;
+    }"""):
+        assert name[0] in HOSTILE[2:5] and name[1].startswith(name[0])
 
     assert page.locator(INJECTED).count() == 0
     assert pp.js("window.__spScriptRuns.slice()") == []
