@@ -511,6 +511,12 @@ def test_hostile_names_render_as_text(server: Server, open_page, tmp_path: Path)
     for name in HOSTILE:
         assert name in seen
 
+    # the station search's tips
+    page.fill("#sp-search", "onerror")
+    tips = page.locator(".sp-search-tip").all_text_contents()
+    assert HOSTILE[1] in tips and HOSTILE[2] in tips
+    page.fill("#sp-search", "")
+
     # the scenario lists and the side-by-side comparison
     options = page.locator("#sp-scenario option").all_text_contents()
     assert HOSTILE[1] in options

@@ -584,6 +584,61 @@
     return el("span", "sp-marker sp-dot " + cls, text || "");
   }
 
+  // ---- station search (as coverage_map.html's): tips are text, never HTML ------------------
+  function setupSearch() {
+    var control = L.control({position: "topleft"});
+    control.onAdd = function () {
+      var box = L.DomUtil.create("div", "sp-search leaflet-bar leaflet-control");
+      var input = L.DomUtil.create("input", "sp-search-input", box);
+      var list = L.DomUtil.create("ul", "sp-search-tips", box);
+      input.type = "search";
+      input.id = "sp-search";
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      function open(id) {
+        var m = markers.get(id);
+        list.textContent = "";
+        if (!m) return;
+        map.setView(m.getLatLng(), Math.max(map.getZoom(), 16));
+        m.openPopup();
+      }
+      function update() {
+        var q = input.value.trim().toLowerCase(), hits = [];
+        list.textContent = "";
+        if (!q) return;
+        stations.forEach(function (st, id) {
+          var name = String(st.name || id);
+          if (hits.length < 12 && (name.toLowerCase().indexOf(q) >= 0 ||
+              String(id).toLowerCase() === q)) hits.push([name, id]);
+        });
+        if (!hits.length) L.DomUtil.create("li", "sp-search-none", list).textContent = t("not_found");
+        hits.forEach(function (h) {
+          var li = L.DomUtil.create("li", "sp-search-tip", list);
+          li.textContent = h[0];
+          li.addEventListener("click", function (e) {
+            e.stopPropagation();
+            input.value = h[0];
+            open(h[1]);
+          });
+        });
+      }
+      input.addEventListener("input", update);
+      input.addEventListener("keydown", function (e) {
+        var first = list.querySelector(".sp-search-tip");
+        if (e.key === "Enter" && first) first.click();
+        if (e.key === "Escape") { input.value = ""; update(); }
+      });
+      control.setPlaceholder = function () {
+        input.placeholder = t("search");
+        input.setAttribute("aria-label", t("search"));
+      };
+      return box;
+    };
+    control.addTo(map);
+    return control;
+  }
+  var search = setupSearch();
+
   // ---- stations --------------------------------------------------------------------------
   function stationIcon(st) {
     var cls = "sp-marker sp-station" + (st.source && st.source !== "sheet" ? " sp-added" : "");
@@ -1315,6 +1370,7 @@
       n.setAttribute("placeholder", t(n.getAttribute("data-tp")));
     });
     $("sp-lang").value = lang;
+    search.setPlaceholder();
     setAddMode(addMode);
   }
 
