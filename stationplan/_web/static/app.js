@@ -653,7 +653,7 @@
     box.appendChild(el("b", "sp-name", st.name || st.station_id));
     var tb = el("table");
     row(tb, t("station_id"), st.station_id);
-    row(tb, t("status"), t("st_" + st.status));
+    if (st.status) row(tb, t("status"), t("st_" + st.status));
     if (st.reason) row(tb, t("reason"), st.reason);
     if (st.snap_dist_m !== null && st.snap_dist_m !== undefined) {
       row(tb, t("snap"), lengthText(st.snap_dist_m));
@@ -846,8 +846,10 @@
       // undo/redo may touch any station: take the list from the server
       return api("GET", "/api/state").then(function (s) {
         state = s;
+        hook.state = s;
         syncStations(s.stations || []);
         renderSheets();
+        return refreshPlan();
       });
     });
   }
@@ -948,7 +950,7 @@
     box.textContent = "";
     ((state && state.sheets) || []).forEach(function (sh) {
       box.appendChild(el("div", null, t("sheet_line", {file: sh.file, rows: sh.rows, ok: sh.ok,
-        rejected: sh.rejected, crs: String(sh.crs || "").toUpperCase()})));
+        rejected: sh.rejected, crs: crsName(sh.crs)})));
     });
   }
   function renderScenarios() {
@@ -1052,12 +1054,19 @@
     fd.append("file", file, file.name);
     return api("POST", "/api/sheets", fd).then(askCrs).catch(function (err) { showError(err.message); });
   }
+  function crsName(c) {
+    return {gcj02: "GCJ-02", wgs84: "WGS-84", bd09: "BD-09"}[c] || String(c || "");
+  }
+  function fromText(f) {
+    var key = "from_" + f;
+    return DICT[lang] && DICT[lang][key] ? t(key) : String(f);
+  }
   function askCrs(r) {
     pendingSheet = r;
     $("sp-crs-file").textContent = r.file || "";
     $("sp-crs-rows").textContent = String(r.rows);
-    $("sp-crs-read").textContent = String(r.crs_read || "").toUpperCase() +
-      (r.crs_from ? " (" + r.crs_from + ")" : "");
+    $("sp-crs-read").textContent = crsName(r.crs_read) +
+      (r.crs_from ? (lang === "zh" ? "（" : " (") + fromText(r.crs_from) + (lang === "zh" ? "）" : ")") : "");
     var det = $("sp-crs-detector");
     if (r.detector && r.detector.fired) {
       det.textContent = r.detector.message || "";
@@ -1204,6 +1213,16 @@
       m.addTo(groups.proposals);
     });
     table.hidden = false;
+  }
+  // the proposals' statuses as the server holds them (an undone accept is proposed again)
+  function refreshPlan() {
+    if (!plan) return Promise.resolve();
+    return api("GET", "/api/jobs/" + encodeURIComponent(plan.job)).then(function (j) {
+      var byRank = {};
+      ((j.result && j.result.proposals) || []).forEach(function (p) { byRank[p.rank] = p.status; });
+      plan.proposals.forEach(function (p) { if (byRank[p.rank]) p.status = byRank[p.rank]; });
+      renderProposals();
+    }).catch(function () {});
   }
   function decide(p, what) {
     map.closePopup();
