@@ -321,7 +321,7 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     page.wait_for_selector("#sp-crs-dialog:not([hidden])")
     assert page.locator("#sp-crs-file").text_content() == SHEET
-    assert page.locator("#sp-crs-rows").text_content() == "11"
+    assert page.locator("#sp-crs-rows").text_content() == "11 行，有位置可用的 11 个"
     assert page.locator("input[name=sp-crs][value=gcj02]").is_checked()
     assert server.api("GET", "/api/state")["stations"] == []
     assert pp.js("window.stationplan.figures.stations") == 0

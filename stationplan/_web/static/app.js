@@ -1064,7 +1064,8 @@
   function askCrs(r) {
     pendingSheet = r;
     $("sp-crs-file").textContent = r.file || "";
-    $("sp-crs-rows").textContent = String(r.rows);
+    $("sp-crs-rows").textContent = r.ok === undefined ? String(r.rows)
+      : t("rows_ok", {rows: r.rows, ok: r.ok});
     $("sp-crs-read").textContent = crsName(r.crs_read) +
       (r.crs_from ? (lang === "zh" ? "（" : " (") + fromText(r.crs_from) + (lang === "zh" ? "）" : ")") : "");
     var det = $("sp-crs-detector");
