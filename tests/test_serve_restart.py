@@ -59,9 +59,9 @@ def wait_up(proc: subprocess.Popen[bytes], base: str, log: Path,
 
 @pytest.mark.slow  # two server starts and a network load: about 25 s
 def test_a_killed_server_comes_back_with_every_acknowledged_edit(tmp_path):
+    from stationplan._workbench import station_frame
     from stationplan.live import LiveCoverage
     from stationplan.pipeline import coverage_network
-    from stationplan.serve import station_frame
 
     osm = shared_osm(GUIXI)
     folder = tmp_path / "proj"

@@ -16,8 +16,9 @@ import pytest
 from handnet import hand_lonlat, shared_osm
 from starlette.testclient import TestClient
 
+from stationplan._workbench import station_frame
 from stationplan.project import Project
-from stationplan.serve import create_app, station_frame
+from stationplan.serve import create_app
 
 TOKEN = "s3cret-token-for-tests"
 PATHS = ["/", "/static/index.html", "/assets/leaflet/leaflet.js",
@@ -93,6 +94,47 @@ def test_a_token_is_made_when_none_is_given_and_none_is_needed_on_loopback(tmp_p
         csp = r.headers["content-security-policy"]
         assert "default-src 'self'" in csp and "script-src 'self';" in csp
         assert "https://tile.openstreetmap.org" in csp
+
+
+def test_other_web_sites_cannot_change_the_project(tmp_path):
+    """A page of another site in the same browser (a form post, a no-cors fetch) sends
+    its Origin: refused, nothing stored. The page itself (same origin) and scripts
+    without an Origin are served."""
+    folder = tmp_path / "proj"
+    client = TestClient(create_app(folder), base_url="http://127.0.0.1:8765")
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
+                    {"Origin": "http://127.0.0.1:9999"}, {"Sec-Fetch-Site": "cross-site"}):
+        r = client.post("/api/sheets", files={"file": ("s.csv", sheet_bytes())},
+                        headers=headers)
+        assert r.status_code == 403 and r.json()["code"] == "cross_site", headers
+        r = client.post("/api/undo", content=b"{}", headers=headers)
+        assert r.status_code == 403
+    assert list((folder / "inputs").iterdir()) == []
+    r = client.post("/api/sheets", files={"file": ("s.csv", sheet_bytes())},
+                    headers={"Origin": "http://127.0.0.1:8765", "Sec-Fetch-Site": "same-origin"})
+    assert r.status_code == 200
+    assert client.post("/api/undo").status_code == 409  # no network yet: refused, in JSON
+
+
+def test_a_site_pointing_its_name_at_this_computer_gets_nothing(tmp_path):
+    """DNS rebinding: evil.example resolving to 127.0.0.1 reaches the port, but its Host
+    is not this computer's name; without a token the server answers loopback names and
+    IP addresses only."""
+    app = create_app(tmp_path / "proj")
+    for host in ("evil.example", "evil.example:8765", "localhost.evil.example"):
+        r = TestClient(app, base_url=f"http://{host}").get("/api/state")
+        assert r.status_code == 403 and r.json()["code"] == "bad_host", host
+    for host in ("127.0.0.1:8765", "localhost:8765", "[::1]:8765"):
+        assert TestClient(app, base_url=f"http://{host}").get("/api/state").status_code == 200
+
+
+def test_unknown_paths_answer_in_json(tmp_path):
+    client = TestClient(create_app(tmp_path / "proj"))
+    r = client.get("/api/nothing-here")
+    assert r.status_code == 404 and r.json() == {"error": "未找到：/api/nothing-here",
+                                                 "code": "http_404"}
+    assert client.get("/assets/leaflet/../../../etc/passwd").status_code == 404
+    assert client.put("/api/state").status_code == 405
 
 
 # --- uploads -------------------------------------------------------------------------------
