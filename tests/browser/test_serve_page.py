@@ -618,7 +618,18 @@ def test_detector_asks_before_computing(server: Server, open_page, tmp_path: Pat
     assert page.locator("#sp-crs-dialog").is_hidden()
     assert server.api("GET", "/api/state")["stations"] == []
     assert pp.js("window.stationplan.figures.stations") == 0
-    assert pp.errors == [] and pp.blocked == []
+
+    # a file that is no network: the server's one-line message, the network kept
+    bad = tmp_path / "streets.osm"
+    bad.write_text("this is not OSM XML", encoding="utf-8")
+    page.set_input_files("#sp-network-file", str(bad))
+    page.wait_for_selector("#sp-network-job.sp-failed")
+    page.wait_for_selector("#sp-error:not([hidden])")
+    assert (page.locator("#sp-error").text_content() or "").strip()
+    assert "\n" not in (page.locator("#sp-error").text_content() or "")
+    assert server.api("GET", "/api/state")["network"]["file"] == GUIXI
+    assert pp.js("window.stationplan.pieceCount()") > 400
+    assert pp.blocked == [] and pp.errors == [], pp.errors
 
 
 def test_check_sheet_and_scenarios(server: Server, open_page, tmp_path: Path) -> None:
