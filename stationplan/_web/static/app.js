@@ -4,7 +4,22 @@
  * reasons, street names, messages) reaches the document through textContent or DOM nodes
  * built here, never through innerHTML: Leaflet popups and tooltips are given DOM nodes.
  *
- * Test and benchmark hook: window.stationplan (see the end of this file).
+ * The map: the layers, colours and panel of coverage_map.html, drawn in WGS-84 on canvas
+ * renderers (one per pane); the Gaode tiles (GCJ-02) are moved by the city's offset. An
+ * edit's Update replaces only the pieces of the edges it lists.
+ *
+ * Test and benchmark hook, window.stationplan:
+ *   ready                   promise: the first state and coverage are drawn
+ *   share, figures          the unrounded figures shown (Figures of the last update/state)
+ *   version                 version of the last applied update (or state)
+ *   redrawn(v)              promise resolved once the map is redrawn after update v
+ *   redrawnVersion()        the latest version drawn; event "stationplan:redrawn" on window
+ *                           ({version, at: performance.now()}) after each
+ *   lastUpdate              {version, compute_ms (server), edges, sent_at, received_at,
+ *                           drawn_ms, redrawn_at} (performance.now() times)
+ *   add(lon, lat, name), move(id, lon, lat), remove(id), undo(), redo()
+ *                           scripted edits (WGS-84); each resolves once the map shows it
+ *   stations(), pieceCount(), lengths(), checkedCount(), reload(), map (the Leaflet map)
  */
 (function () {
   "use strict";
