@@ -936,7 +936,11 @@
       ol.textContent = "";
       gapRuns.slice(0, 15).forEach(function (run) {
         var li = el("li");
-        var a = el("button", "sp-link", (run.name || t("unnamed")) + " · " + lengthText(run.length_m));
+        var label = (run.name || t("unnamed")) + " · " + lengthText(run.length_m);
+        if (run.farthest_m !== null && run.farthest_m !== undefined && isFinite(run.farthest_m)) {
+          label += " · " + t("farthest", {d: lengthText(run.farthest_m)});
+        }
+        var a = el("button", "sp-link", label);
         a.type = "button";
         a.addEventListener("click", function () {
           if (isFinite(run.lat) && isFinite(run.lon)) map.setView([run.lat, run.lon], 17);
