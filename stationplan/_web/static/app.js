@@ -940,9 +940,11 @@
         if (run.farthest_m !== null && run.farthest_m !== undefined && isFinite(run.farthest_m)) {
           label += " · " + t("farthest", {d: lengthText(run.farthest_m)});
         }
-        var a = el("button", "sp-link", label);
-        a.type = "button";
-        a.addEventListener("click", function () {
+        var a = el("a", "sp-link", label);  // a link, not a button: it wraps as text
+        a.href = "#";
+        a.setAttribute("role", "button");
+        a.addEventListener("click", function (e) {
+          e.preventDefault();
           if (isFinite(run.lat) && isFinite(run.lon)) map.setView([run.lat, run.lon], 17);
         });
         li.appendChild(a);
