@@ -21,6 +21,7 @@ aborted and recorded (the page and its libraries come from the server, never a C
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import socket
@@ -74,13 +75,15 @@ class Server:
     url: str
     project: Path
     app: Any
+    token: str | None = None
     _server: Any = None
     _thread: threading.Thread | None = None
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx
 
-        r = httpx.request(method, self.url + path, timeout=120, **kwargs)
+        headers = {"X-Stationplan-Token": self.token} if self.token else {}
+        r = httpx.request(method, self.url + path, timeout=120, headers=headers, **kwargs)
         r.raise_for_status()
         return r.json()
 
@@ -101,14 +104,15 @@ class Server:
         self.wait_job(job)
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """The real server on an empty project in ``tmp_path / "project"``."""
+@contextlib.contextmanager
+def running_server(project: Path, *, host: str = "127.0.0.1",
+                   token: str | None = None) -> Iterator[Server]:
+    """The real server on ``project``, listening on a free port of 127.0.0.1; ``host`` is
+    the address it believes it is bound to (beyond loopback it asks for ``token``)."""
     uvicorn = pytest.importorskip("uvicorn")
     from stationplan.serve import create_app
 
-    project = tmp_path / "project"
-    app = create_app(project)
+    app = create_app(project, host=host, token=token)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             lifespan="off", ws="none")
@@ -120,10 +124,18 @@ def server(tmp_path: Path) -> Iterator[Server]:
         if time.monotonic() > end or not thread.is_alive():
             raise AssertionError("the server did not start")
         time.sleep(0.02)
-    srv = Server(f"http://127.0.0.1:{port}", project, app, uv, thread)
-    yield srv
-    uv.should_exit = True
-    thread.join(10)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", project, app, app.state.token, uv, thread)
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """The real server on an empty project in ``tmp_path / "project"``."""
+    with running_server(tmp_path / "project") as srv:
+        yield srv
 
 
 # --- the browser -------------------------------------------------------------------------
@@ -529,9 +541,9 @@ def test_hostile_names_render_as_text(server: Server, open_page, tmp_path: Path)
     page.select_option("#sp-check-crs", "wgs84")
     page.set_input_files("#sp-check-file", str(_hostile_proposals(tmp_path / "props.csv")))
     page.wait_for_selector("#sp-check:not([hidden]) tbody tr", timeout=60_000)
-    names = [r.locator("td").nth(1).text_content()
-             for r in page.locator("#sp-check tbody tr").all()]
-    assert names == HOSTILE[2:5]
+    checked = [r.locator("td").nth(1).text_content()
+               for r in page.locator("#sp-check tbody tr").all()]
+    assert checked == HOSTILE[2:5]
     assert pp.js("window.stationplan.checkedCount()") == 3
     for name in pp.js("""() => {
         const out = [];
@@ -682,3 +694,31 @@ def test_check_sheet_and_scenarios(server: Server, open_page, tmp_path: Path) ->
     page.wait_for_function("window.stationplan.state.scenario.name === '现状'")
     page.wait_for_function("s => window.stationplan.share === s", arg=today)
     assert pp.errors == [] and pp.blocked == []
+
+
+def test_page_with_a_token(open_page, tmp_path: Path) -> None:
+    """Served beyond loopback, the page opened with ``?token=`` works: its files, the API
+    and the downloads pass on the cookie; without the token nothing is served."""
+    with running_server(tmp_path / "project", host="0.0.0.0", token="t0ken-xyz") as srv:
+        srv.load_network(shared_osm(GUIXI))
+        pp = open_page(srv, "/?token=t0ken-xyz")
+        page = pp.page
+        assert page.locator("h1").text_content() == "爱心驿站规划"  # i18n.json was served
+        page.wait_for_function("window.stationplan.pieceCount() > 400")
+        v = pp.version()
+        page.evaluate("void window.stationplan.add(117.2436, 28.2868, '带令牌的驿站')")
+        pp.wait_redrawn_after(v)
+        assert pp.js("window.stationplan.figures.stations_ok") == 1
+        with page.expect_download() as info:
+            page.click("#sp-dl-tables")
+        assert info.value.suggested_filename == "tables.xlsx"
+        assert pp.errors == [] and pp.blocked == []
+        # a browser without the token gets nothing
+        browser = page.context.browser
+        assert browser is not None
+        other = browser.new_context()
+        try:
+            answer = other.new_page().goto(srv.url + "/")
+            assert answer is not None and answer.status == 403
+        finally:
+            other.close()
