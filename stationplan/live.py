@@ -57,6 +57,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -239,6 +240,9 @@ class LiveCoverage:
     _far_reason: str
     _node_dist: np.ndarray
     _node_code: np.ndarray
+    _pair_edge: np.ndarray | None
+    _pair_twin: np.ndarray | None
+    _cut_from: StreetNetwork
 
     def __init__(self, network: StreetNetwork, stations: gpd.GeoDataFrame, *,
                  rule: CoverageRule | None = None, max_snap_m: float | None = 100.0) -> None:
@@ -257,6 +261,18 @@ class LiveCoverage:
         #: how far (straight line) from a station's snapped point its edit reaches
         self.reach_m = self.rule.limit_m + pair_distance_m(network) + MARGIN_M
         self._incremental = self.rule.reach_col is None
+        self._u = network.edges["u"].to_numpy(np.int64)
+        self._v = network.edges["v"].to_numpy(np.int64)
+        pairs = network.carriageways
+        has_pairs = pairs is not None and len(pairs) > 0
+        self._pair_edge = pairs["edge_id"].to_numpy(np.int64) if has_pairs else None
+        self._pair_twin = pairs["twin_edge_id"].to_numpy(np.int64) if has_pairs else None
+        # the network the sub-networks are cut from: its pair rows without their text
+        # columns (names, refs: the coverage engine reads only the numbers), which cost
+        # time in every selection and grouping of the rows
+        self._cut_from = network if not has_pairs else dataclasses.replace(
+            network, carriageways=pairs[[c for c in pairs.columns
+                                         if pd.api.types.is_numeric_dtype(pairs[c])]])
         self._load(snap_stations(network, self._read, max_snap_m=max_snap_m))
 
     # -- state ----------------------------------------------------------------------
@@ -425,29 +441,36 @@ class LiveCoverage:
             self._load(snap_stations(self.network, self._read, max_snap_m=self.max_snap_m))
             edges = np.arange(len(self._lines), dtype=np.int64)
             fresh = self._p
+            frame = None
         else:
-            edges, fresh = self._recompute([s for s in (old, new) if s is not None])
+            edges, fresh, frame = self._recompute([s for s in (old, new) if s is not None])
         figures = self.figures
         compute_s = time.perf_counter() - t0
-        pieces = self._frame(fresh)
+        pieces = self._frame(fresh) if frame is None else frame
         station = None if row is None else self._station_row(row)
         return Change(edges, pieces, figures, station, compute_s)
 
-    def _recompute(self, sites: list[tuple[int, float]]) -> tuple[np.ndarray, _Pieces]:
+    def _recompute(self, sites: list[tuple[int, float]]
+                   ) -> tuple[np.ndarray, _Pieces, gpd.GeoDataFrame | None]:
         """Recompute the streets within :attr:`reach_m` of ``sites`` (edge, offset);
-        returns their edge ids and new pieces."""
+        returns their edge ids, new pieces and the pieces' frame."""
         if not sites:
             empty = np.zeros(0, dtype=np.int64)
-            return empty, self._p.take(empty)
+            return empty, self._p.take(empty), None
         pts = shapely.line_interpolate_point(self._lines[[e for e, _ in sites]],
                                              [x for _, x in sites])
         edges = np.unique(self._tree.query(pts, predicate="dwithin", distance=self.reach_m)[1])
         edges = edges.astype(np.int64)
-        # the streets within reach + pair distance of those, whole (a superset: the box)
-        core = shapely.box(*shapely.total_bounds(self._lines[edges]))
-        sub, rows = unit_network(self.network, core, halo_m=self.reach_m)
+        # The core: those streets and the carriageways that count on them or they on,
+        # and the others of those (so that each paired carriageway keeps all its pair
+        # rows and is exact along its whole length, see _pair_rows). With the streets
+        # within reach + pair distance of the core, whole (a superset: of its box).
+        core_edges = self._paired_context(edges)
+        core = shapely.box(*shapely.total_bounds(self._lines[core_edges]))
+        sub, rows = unit_network(self._cut_from, core, halo_m=self.reach_m)
         sub_of = np.full(len(self._lines), -1, dtype=np.int64)
         sub_of[rows] = np.arange(len(rows))
+        sub = self._pair_rows(sub, sub_of[edges])
         # the stations snapped to those streets, in their order, on the sub-network's rows
         st_edge = self._snap["edge_id"]
         on = np.flatnonzero((st_edge >= 0) & (sub_of[np.maximum(st_edge, 0)] >= 0))
@@ -458,18 +481,41 @@ class LiveCoverage:
         cov = compute_coverage(sub, near, rule=self.rule)
         mine = np.flatnonzero(np.isin(cov.pieces["edge_id"].to_numpy(np.int64),
                                       sub_of[edges]))
-        fresh = _Pieces.of(cov.pieces.iloc[mine], rows, self._code_of)
+        frame = cov.pieces.iloc[mine].reset_index(drop=True)
+        fresh = _Pieces.of(frame, rows, self._code_of)
+        frame["edge_id"] = fresh.edge
         self._p = self._p.splice(edges, fresh)
         # the nodes of those streets: their distances and nearest stations are exact
-        e = self.network.edges
-        u, v = e["u"].to_numpy(np.int64), e["v"].to_numpy(np.int64)
-        sub_nodes = np.unique(np.concatenate([u[rows], v[rows]]))
-        nodes = np.unique(np.concatenate([u[edges], v[edges]]))
-        at = np.searchsorted(sub_nodes, nodes)
+        nodes = np.unique(np.concatenate([self._u[edges], self._v[edges]]))
+        at = np.searchsorted(np.unique(np.concatenate([self._u[rows], self._v[rows]])), nodes)
         self._node_dist[nodes] = np.asarray(cov.node_dist_m, float)[at]
         src = np.asarray(cov.node_station, np.int64)[at]
         self._node_code[nodes] = np.append(codes, -1)[src]
-        return edges, fresh
+        return edges, fresh, frame
+
+    def _paired_context(self, edges: np.ndarray) -> np.ndarray:
+        """``edges``, the carriageways paired with them (either way), and the twins of
+        the carriageways that count on them."""
+        pe, pq = self._pair_edge, self._pair_twin
+        if pe is None or pq is None:
+            return edges
+        onto = np.unique(pe[np.isin(pq, edges)])  # paired carriageways counted on edges
+        twins = np.unique(pq[np.isin(pe, np.concatenate([edges, onto]))])
+        return np.unique(np.concatenate([edges, onto, twins]))
+
+    def _pair_rows(self, sub: StreetNetwork, mine: np.ndarray) -> StreetNetwork:
+        """``sub`` with only the pair rows that decide the pieces of its edges ``mine``:
+        the rows of those edges and of the carriageways counted on them (all their rows,
+        for they are cut where each row's run begins and ends). The other rows change
+        nothing on ``mine`` and cost time."""
+        pairs = sub.carriageways
+        if pairs is None or len(pairs) == 0:
+            return sub
+        e = pairs["edge_id"].to_numpy(np.int64)
+        onto = np.unique(e[np.isin(pairs["twin_edge_id"].to_numpy(np.int64), mine)])
+        keep = np.isin(e, np.concatenate([mine, onto]))
+        return dataclasses.replace(sub, carriageways=pairs.iloc[np.flatnonzero(keep)]
+                                   .reset_index(drop=True))
 
     def _frame(self, p: _Pieces) -> gpd.GeoDataFrame:
         """The piece frame of ``p`` (columns as :attr:`Coverage.pieces`)."""
@@ -482,13 +528,13 @@ class LiveCoverage:
 
     def _station_row(self, i: int) -> pd.Series:
         """Row ``i`` of :attr:`stations`, without building the table."""
-        row = self._read.iloc[i].copy()
-        for col in _SNAP_COLUMNS:
-            row[col] = self._snap[col][i]
+        row = self._read.iloc[i].to_dict()
+        row.update({col: self._snap[col][i] for col in _SNAP_COLUMNS})
+        row["edge_id"] = int(row["edge_id"])
         if self._far[i]:
             row["status"] = "too_far_from_street"
             row["reason"] = self._far_reason
-        return row
+        return pd.Series(row, name=i, dtype=object)
 
 
 def _lonlat_point(lon: float, lat: float) -> shapely.Point:

@@ -86,9 +86,13 @@ def same_pieces(got: pd.DataFrame, ref: pd.DataFrame) -> str | None:
     for col in ("status", "station_id", "highway", "name"):
         if _labels(got[col]) != _labels(ref[col]):
             return f"{col} differs"
-    for col in ("via_twin", "demand"):
+    for col in ("via_twin", "demand", "component"):
         if got[col].tolist() != ref[col].tolist():
             return f"{col} differs"
+    if [str(x) for x in got["osmid"]] != [str(x) for x in ref["osmid"]]:
+        return "osmid differs"
+    if list(got.columns) != list(ref.columns):
+        return f"columns differ: {list(got.columns)}"
     a, b = got["dist_m"].to_numpy(float), ref["dist_m"].to_numpy(float)
     if (np.isnan(a) != np.isnan(b)).any() or np.nanmax(np.abs(a - b), initial=0.0) > 1e-6:
         return "dist_m differs"
