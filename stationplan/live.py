@@ -57,7 +57,9 @@ Examples
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -76,6 +78,30 @@ from .network import StreetNetwork
 from .stations import snap_stations
 
 __all__ = ["MARGIN_M", "Change", "Figures", "LiveCoverage"]
+
+_UNSNAPPED: dict[str, Any] = {"snap_dist_m": np.nan, "edge_id": -1, "offset_m": np.nan,
+                              "snap_lon": np.nan, "snap_lat": np.nan}
+
+#: Set while an edit computes a part of the network: the coverage engine's summary log
+#: line would give that part's figures, which are not the city's.
+_LOCAL_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("live_local_run",
+                                                                  default=False)
+
+
+class _NotLocalRuns(logging.Filter):
+    """Drops the coverage engine's records of a local run (:data:`_LOCAL_RUN`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _LOCAL_RUN.get()
+
+
+def _quiet_local_runs() -> None:
+    """Filter the coverage engine's log of local runs (once; the filter only acts in an
+    edit's own thread or task)."""
+    logger = logging.getLogger("stationplan.coverage")
+    if not any(isinstance(f, _NotLocalRuns) for f in logger.filters):
+        logger.addFilter(_NotLocalRuns())
+
 
 #: Metres added to every distance that decides which streets an edit recomputes and
 #: which streets come along with them (rounding of straight-line distances).
@@ -261,6 +287,8 @@ class LiveCoverage:
         #: how far (straight line) from a station's snapped point its edit reaches
         self.reach_m = self.rule.limit_m + pair_distance_m(network) + MARGIN_M
         self._incremental = self.rule.reach_col is None
+        if self._incremental:
+            _quiet_local_runs()
         self._u = network.edges["u"].to_numpy(np.int64)
         self._v = network.edges["v"].to_numpy(np.int64)
         pairs = network.carriageways
@@ -355,12 +383,13 @@ class LiveCoverage:
         geom = self._read.geometry.to_numpy().copy()
         geom[i] = point
         self._read = self._read.set_geometry(gpd.GeoSeries(geom, crs=4326))
-        if self._read.loc[i, "status"] == "invalid":
+        if self._read.loc[i, "status"] == "invalid":  # a sheet row placed at last
             self._read.loc[i, ["status", "reason"]] = ["ok", None]
-        snap = self._snap_point(point)
+        usable = self._read.loc[i, "status"] == "ok"  # as snap_stations decides
+        snap = self._snap_point(point) if usable else dict(_UNSNAPPED)
         for col in _SNAP_COLUMNS:
             self._snap[col][i] = snap[col]
-        self._far[i] = snap["edge_id"] < 0
+        self._far[i] = usable and snap["edge_id"] < 0
         return self._edited(t0, old, snap, i)
 
     def delete(self, station_id: str) -> Change:
@@ -420,8 +449,7 @@ class LiveCoverage:
             np.array([pt]), return_distance=True, all_matches=True,
             max_distance=self.max_snap_m)
         if len(edge_idx) == 0:
-            return {"snap_dist_m": np.nan, "edge_id": -1, "offset_m": np.nan,
-                    "snap_lon": np.nan, "snap_lat": np.nan}
+            return dict(_UNSNAPPED)
         j = int(np.argmin(edge_idx))
         edge = int(edge_idx[j])
         offset = float(shapely.line_locate_point(self._lines[edge], pt))
@@ -478,7 +506,11 @@ class LiveCoverage:
         near = pd.DataFrame({"station_id": [self._ids[c] for c in codes.tolist()],
                              "status": "ok", "edge_id": sub_of[st_edge[on]],
                              "offset_m": self._snap["offset_m"][on]})
-        cov = compute_coverage(sub, near, rule=self.rule)
+        token = _LOCAL_RUN.set(True)
+        try:
+            cov = compute_coverage(sub, near, rule=self.rule)
+        finally:
+            _LOCAL_RUN.reset(token)
         mine = np.flatnonzero(np.isin(cov.pieces["edge_id"].to_numpy(np.int64),
                                       sub_of[edges]))
         frame = cov.pieces.iloc[mine].reset_index(drop=True)

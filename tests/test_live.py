@@ -454,3 +454,39 @@ def test_a_rule_with_own_reaches_recomputes_everything() -> None:
         geometry=[shapely.Point(*_lonlat(400.0, 400.0))], crs=4326)], ignore_index=True)
     full = compute_coverage(net, snap_stations(net, both), rule=rule)
     assert same_pieces(lc.coverage.pieces, full.pieces) is None
+
+
+def test_a_row_refused_before_stays_refused_when_moved() -> None:
+    """A table snapped before (status "too_far_from_street" on its row) keeps that row
+    out, as snap_stations does: only rows "ok" (or "invalid", placed at last) snap."""
+    net = hand_network(4, 15.0, 100.0)
+    rule = CoverageRule(radius_m=200.0, max_minutes=None)
+    frame = gpd.GeoDataFrame(
+        {"station_id": ["A", "C"], "name": ["", ""],
+         "status": ["ok", "too_far_from_street"], "reason": [None, "far"]},
+        geometry=[shapely.Point(*_lonlat(100.0, 100.0)), shapely.Point(*_lonlat(9e3, 9e3))],
+        crs=4326)
+    lc = LiveCoverage(net, frame, rule=rule)
+    change = lc.move("C", *_lonlat(240.0, 240.0))  # onto the streets: still not used
+    assert change.station is not None and change.station["status"] == "too_far_from_street"
+    assert len(change.edges) == 0
+    moved = frame.copy()
+    moved.loc[1, "geometry"] = shapely.Point(*_lonlat(240.0, 240.0))
+    full = compute_coverage(net, snap_stations(net, moved), rule=rule)
+    assert same_pieces(lc.coverage.pieces, full.pieces) is None
+    assert lc.figures.stations_ok == 1
+
+
+def test_an_edit_logs_no_figures_of_a_part_of_the_town(caplog: pytest.LogCaptureFixture
+                                                       ) -> None:
+    net = hand_network(6, 15.0, 100.0)
+    rule = CoverageRule(radius_m=200.0, max_minutes=None)
+    ref = Reference(net, rule, rows=[("A", *_lonlat(100.0, 100.0))])
+    lc = LiveCoverage(net, ref.frame(), rule=rule)
+    caplog.set_level("INFO", logger="stationplan")
+    caplog.clear()
+    lc.add("B", *_lonlat(300.0, 300.0))
+    assert not [r for r in caplog.records if r.name == "stationplan.coverage"]
+    caplog.clear()
+    compute_coverage(net, snap_stations(net, ref.frame()), rule=rule)  # a whole run does
+    assert [r for r in caplog.records if r.name == "stationplan.coverage"]
