@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -65,6 +66,7 @@ def main() -> None:
     from stationplan.stations import snap_stations
 
     logging.getLogger("stationplan").setLevel(logging.WARNING)
+    load_start = os.getloadavg()[0]
     t0 = time.perf_counter()
     net = coverage_network(SHARED_OSM / f"{args.network}.osm.bz2")
     load_s = time.perf_counter() - t0
@@ -82,7 +84,7 @@ def main() -> None:
     length = net.edges["length_m"].to_numpy()
     to_ll = pyproj.Transformer.from_crs(net.crs, 4326, always_xy=True)
     to_xy = pyproj.Transformer.from_crs(4326, net.crs, always_xy=True)
-    x0, y0, x1, y1 = net.edges.total_bounds
+    _, y0, x1, y1 = net.edges.total_bounds
 
     def street_point() -> tuple[float, float]:
         k = int(rng.choice(len(length), p=length / length.sum()))
@@ -157,6 +159,7 @@ def main() -> None:
                          "edges": len(change.edges), "pieces": len(change.pieces),
                          "share_diff": diff})
 
+    load_end = os.getloadavg()[0]
     inc = [r["inc_ms"] for r in rows]
     comp = [r["compute_ms"] for r in rows]
     full_ms = [r["full_ms"] for r in rows]
@@ -175,7 +178,7 @@ def main() -> None:
         "edges_p50": _pct([r["edges"] for r in rows], 50),
         "edges_p95": _pct([r["edges"] for r in rows], 95),
         "max_share_diff": max(r["share_diff"] for r in rows),
-        "target_p95_ms": TARGET_P95_MS,
+        "target_p95_ms": TARGET_P95_MS, "load_start": load_start, "load_end": load_end,
     }
     kinds = sorted({r["kind"] for r in rows})
     by_kind = {k: {"n": sum(r["kind"] == k for r in rows),
@@ -224,6 +227,10 @@ def main() -> None:
         "|---|---:|---:|---:|---:|",
         *[f"| {k} | {v['n']} | {v['inc_p50_ms']:.1f} | {v['full_p50_ms']:.1f} | "
           f"{v['edges_p50']:.0f} |" for k, v in by_kind.items()],
+        "",
+        f"Load average (1 min) at the start and end: {load_start:.2f}, {load_end:.2f} on "
+        f"{machine()['cores']} cores (the machine is shared: other work slows both columns "
+        "alike, which the ratios cancel).",
         "",
         f"Machine: {machine()}",
         "",

@@ -487,14 +487,16 @@ class LiveCoverage:
             return empty, self._p.take(empty), None
         pts = shapely.line_interpolate_point(self._lines[[e for e, _ in sites]],
                                              [x for _, x in sites])
-        edges = np.unique(self._tree.query(pts, predicate="dwithin", distance=self.reach_m)[1])
-        edges = edges.astype(np.int64)
+        site_of, near = self._tree.query(pts, predicate="dwithin", distance=self.reach_m)
+        edges = np.unique(near).astype(np.int64)
         # The core: those streets and the carriageways that count on them or they on,
         # and the others of those (so that each paired carriageway keeps all its pair
-        # rows and is exact along its whole length, see _pair_rows). With the streets
-        # within reach + pair distance of the core, whole (a superset: of its box).
-        core_edges = self._paired_context(edges)
-        core = shapely.box(*shapely.total_bounds(self._lines[core_edges]))
+        # rows and is exact along its whole length, see _pair_rows); a box around each
+        # site's (a station moved across the town has two). The sub-network: the streets
+        # within reach + pair distance of the core, whole.
+        boxes = [shapely.box(*shapely.total_bounds(self._lines[self._paired_context(
+            near[site_of == j].astype(np.int64))])) for j in np.unique(site_of).tolist()]
+        core = shapely.union_all(boxes) if len(boxes) > 1 else boxes[0]
         sub, rows = unit_network(self._cut_from, core, halo_m=self.reach_m)
         sub_of = np.full(len(self._lines), -1, dtype=np.int64)
         sub_of[rows] = np.arange(len(rows))
