@@ -416,9 +416,10 @@ class Project:
                 for r in rows]
 
     def new_station_id(self, prefix: str = "new-") -> str:
-        """An id ``new-N`` used by no station of any scenario nor by any edit."""
+        """An id ``<prefix>N`` (``new-1``, ``plan-2``) used by no station of any scenario
+        nor by any edit; N counts on from the last one added with that prefix."""
         with self._lock:
-            n = int(self._get(self._db, "next_new") or 1)
+            n = int(self._get(self._db, f"next_{prefix}") or 1)
             taken = {r[0] for r in self._db.execute(
                 "SELECT station_id FROM stations UNION SELECT station_id FROM edits "
                 "WHERE station_id IS NOT NULL")}
@@ -468,10 +469,9 @@ class Project:
                 (sid, op, station_id, _dump(before), _dump(after), _now()))
             e = Edit(int(cur.lastrowid or 0), sid, op, station_id, before, after)
             self._apply(db, e)
-            if op == "add" and station_id and station_id.startswith("new-"):
-                tail = station_id[4:]
-                if tail.isdigit():
-                    self._set(db, "next_new", int(tail) + 1)
+            prefix, _, tail = (station_id or "").rpartition("-")
+            if op in ("add", "accept") and prefix and tail.isdigit():
+                self._set(db, f"next_{prefix}-", int(tail) + 1)
             if also is not None:
                 also(db)
             self._bump(db)

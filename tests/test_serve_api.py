@@ -225,3 +225,147 @@ def test_scenarios_compare_with_their_own_figures(guixi):
     assert cmp["b"]["stations"] == cmp["a"]["stations"] - 1
     client.post(f"/api/scenarios/{first}/open")
     assert client.get("/api/state").json()["stations"] == base["stations"]
+
+
+def test_a_file_that_is_no_network_fails_its_job_and_is_not_kept(tmp_path):
+    client = TestClient(create_app(tmp_path / "proj", lang="en"))
+    r = client.post("/api/network", files={"file": ("streets.osm", b"this is not OSM")})
+    job = wait(client, r.json()["job"])
+    assert job["state"] == "failed" and "\n" not in job["message"] and job["message"]
+    assert client.get("/api/networks").json() == {"cached": []}
+    state = client.get("/api/state").json()
+    assert state["network"] is None and state["loading"] is None and state["lang"] == "en"
+    r = client.post("/api/stations", json={"lon": 117.2, "lat": 28.3})
+    assert r.status_code == 409
+    assert r.json() == {"error": "no network is loaded yet; choose a network first",
+                        "code": "no_network"}
+
+
+def test_the_language_chosen_on_the_page_is_kept(tmp_path):
+    folder = tmp_path / "proj"
+    client = TestClient(create_app(folder))
+    assert client.get("/api/state").json()["lang"] == "zh"
+    assert client.get("/", params={"lang": "en"}).status_code == 200
+    assert TestClient(create_app(folder)).get("/api/state").json()["lang"] == "en"
+    assert client.post("/api/lang", json={"lang": "zh"}).json() == {"lang": "zh"}
+    assert TestClient(create_app(folder)).get("/api/state").json()["lang"] == "zh"
+
+
+def test_downloads_carry_the_current_stations(guixi, tmp_path):
+    """The Amap sheet gives back the office sheet's own GCJ-02 numbers (6 decimals) for
+    the stations imported from it; the GeoPackage and the tables hold the current set."""
+    import io
+
+    import openpyxl
+    import pyogrio
+
+    client, _, sheet, folder = guixi
+    if not any(s["source"] == "sheet" for s in client.get("/api/state").json()["stations"]):
+        with sheet.open("rb") as fh:  # run alone: the office sheet first
+            read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
+        client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    hostile = '=HYPERLINK("http://evil.example")<script>\u202e'
+    r = client.post("/api/stations", json={"lon": SITE_B[0], "lat": SITE_B[1], "name": hostile})
+    assert r.status_code == 200 and r.json()["station"]["name"] == hostile
+    state = client.get("/api/state").json()
+    r = client.get("/api/download/amap.xlsx")
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == 'attachment; filename="amap.xlsx"'
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0].values)
+    header, body = rows[0], rows[1:]
+    got = {row[header.index("名称")]: (row[header.index("经度")], row[header.index("纬度")])
+           for row in body}
+    office = list(openpyxl.load_workbook(sheet).worksheets[0].values)
+    top = next(i for i, row in enumerate(office) if row and "站点名称" in row)
+    cols = office[top]
+    given = {row[cols.index("站点名称")]: (row[cols.index("经度")], row[cols.index("纬度")])
+             for row in office[top + 1:] if row and row[cols.index("站点名称")]
+             and isinstance(row[cols.index("经度")], float)}
+    names = {s["name"] for s in state["stations"]}
+    assert set(got) == names
+    shared = names & set(given)
+    assert len(shared) >= 8
+    for name in shared:
+        assert got[name] == pytest.approx(given[name], abs=1.5e-6), name
+    assert (folder / "downloads" / "amap.xlsx").read_bytes() == r.content
+
+    r = client.get("/api/download/project.gpkg")
+    path = tmp_path / "p.gpkg"
+    path.write_bytes(r.content)
+    assert [name for name, _ in pyogrio.list_layers(path)] == ["stations", "pieces", "gaps"]
+    st = pyogrio.read_dataframe(path, layer="stations")
+    assert sorted(st["station_id"]) == sorted(s["station_id"] for s in state["stations"])
+    pieces = pyogrio.read_dataframe(path, layer="pieces")
+    covered = pieces.loc[pieces["status"] == "covered", "length_m"].sum()
+    assert covered == pytest.approx(state["figures"]["covered_m"], abs=1e-6)
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/api/download/tables.xlsx").content))
+    cells = [row for row in book["stations"].iter_rows(min_row=2) if row[1].value == hostile]
+    assert len(cells) == 1 and cells[0][1].data_type == "s"  # text, never a formula
+    assert client.get("/api/download/nothing.exe").status_code == 404
+    assert sorted(p.name for p in (folder / "downloads").iterdir()) == [
+        "amap.xlsx", "project.gpkg", "tables.xlsx"]  # no temporary file left behind
+
+
+def test_propose_and_accept_then_check_a_proposals_sheet(tmp_path, monkeypatch):
+    """On a fresh project with the office sheet: "propose 2" runs the planner in the
+    background; accepting its first site gives the share the plan says rank 1 reaches and
+    the command line computes; the proposals sheet gets the verdicts its README states."""
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    proposals = shared_sheet("guixi_proposals.xlsx")
+    client = TestClient(create_app(tmp_path / "proj"))
+    with osm.open("rb") as fh:
+        assert wait(client, client.post("/api/network", files={"file": (osm.name, fh)})
+                    .json()["job"])["state"] == "done"
+    with sheet.open("rb") as fh:
+        read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
+    client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+
+    job = client.post("/api/plan", json={"k": 2}).json()["job"]
+    plan = wait(client, job)
+    assert plan["state"] == "done", plan["message"]
+    sites = plan["result"]["proposals"]
+    assert [p["rank"] for p in sites] == [1, 2] and all(p["gain_m"] > 0 for p in sites)
+    assert plan["result"]["certified"] in ("optimal", "within")
+    r = client.post(f"/api/proposals/{job}/1/accept")
+    assert r.status_code == 200
+    share = r.json()["figures"]["share"]
+    assert share == pytest.approx(sites[0]["cumulative_share"], abs=1e-6)
+    state = client.get("/api/state").json()
+    assert abs(share - coverage_share(osm, state["stations"], tmp_path / "acc")) <= 1e-9
+    assert client.post(f"/api/proposals/{job}/1/accept").status_code == 409
+    assert client.post(f"/api/proposals/{job}/2/reject").json()["status"] == "rejected"
+    listed = client.get(f"/api/jobs/{job}").json()["result"]["proposals"]
+    assert [(p["status"], p["station_id"]) for p in listed] == [
+        ("accepted", "plan-1"), ("rejected", None)]
+    assert client.post("/api/undo").json()["figures"]["share"] == pytest.approx(
+        plan["result"]["share_before"], abs=1e-6)
+
+    with proposals.open("rb") as fh:
+        job = client.post("/api/check", files={"file": (proposals.name, fh)},
+                          data={"crs": "gcj02"}).json()["job"]
+    check = wait(client, job)
+    assert check["state"] == "done", check["message"]
+    verdicts = [s["verdict"] for s in check["result"]["sites"]]
+    # by hand (haversine on the sheets' GCJ-02 numbers, whose offset cancels over a few
+    # hundred metres): #1 is 7 m from station 1, #4 is 199 m from it (the spacing rule is
+    # 500 m), #5 924 m; #2 stands in the rail yard ~420 m from any street (sheet README)
+    assert verdicts[0] in ("redundant", "too_close") and verdicts[1] == "off_network"
+    assert verdicts[2:] == ["accept", "too_close", "accept"]
+    assert all(s["reason"] for s in check["result"]["sites"])
+
+
+def test_a_second_server_on_the_folder_restores_the_project(guixi):
+    """A server started on the project folder again (as after a restart) loads the
+    recorded network in the background and comes back with the same stations, figures
+    and undo history."""
+    client, _, _, folder = guixi
+    before = client.get("/api/state").json()
+    again = TestClient(create_app(folder))
+    first = again.get("/api/state").json()
+    assert first["loading"] is not None  # the page answers while the network loads
+    assert [s["station_id"] for s in first["stations"]] == [
+        s["station_id"] for s in before["stations"]]
+    assert wait(again, first["loading"])["state"] == "done"
+    after = again.get("/api/state").json()
+    for key in ("stations", "figures", "can_undo", "can_redo", "network", "scenario"):
+        assert after[key] == before[key], key

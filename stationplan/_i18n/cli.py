@@ -569,6 +569,10 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
 SERVE_TEXT: Mapping[str, tuple[str, str]] = MappingProxyType({
     "forbidden": ("access token missing or wrong; open the address printed when the server "
                   "started", "缺少访问令牌或令牌不正确；请打开服务启动时显示的地址"),
+    "bad_host": ("the page answers on this computer's own address only (127.0.0.1 or "
+                 "localhost), not {host}", "本页面只响应本机地址（127.0.0.1 或 localhost），"
+                 "不响应 {host}"),
+    "cross_site": ("requests from other web sites are refused", "拒绝来自其他网站的请求"),
     "not_found": ("not found: {what}", "未找到：{what}"),
     "bad_json": ("the request body is not a JSON object", "请求内容不是 JSON 对象"),
     "bad_lonlat": ("lon and lat must be numbers, WGS-84 degrees (lon -180..180, lat -90..90)",

@@ -4,7 +4,22 @@
  * reasons, street names, messages) reaches the document through textContent or DOM nodes
  * built here, never through innerHTML: Leaflet popups and tooltips are given DOM nodes.
  *
- * Test and benchmark hook: window.stationplan (see the end of this file).
+ * The map: the layers, colours and panel of coverage_map.html, drawn in WGS-84 on canvas
+ * renderers (one per pane); the Gaode tiles (GCJ-02) are moved by the city's offset. An
+ * edit's Update replaces only the pieces of the edges it lists.
+ *
+ * Test and benchmark hook, window.stationplan:
+ *   ready                   promise: the first state and coverage are drawn
+ *   share, figures          the unrounded figures shown (Figures of the last update/state)
+ *   version                 version of the last applied update (or state)
+ *   redrawn(v)              promise resolved once the map is redrawn after update v
+ *   redrawnVersion()        the latest version drawn; event "stationplan:redrawn" on window
+ *                           ({version, at: performance.now()}) after each
+ *   lastUpdate              {version, compute_ms (server), edges, sent_at, received_at,
+ *                           drawn_ms, redrawn_at} (performance.now() times)
+ *   add(lon, lat, name), move(id, lon, lat), remove(id), undo(), redo()
+ *                           scripted edits (WGS-84); each resolves once the map shows it
+ *   stations(), pieceCount(), lengths(), checkedCount(), reload(), map (the Leaflet map)
  */
 (function () {
   "use strict";
@@ -497,6 +512,15 @@
       return div;
     };
     panel.addTo(map);
+    // Controls sit above popups: move the map so that an open popup clears the panel.
+    map.on("popupopen", function (e) {
+      var box = panel.getContainer().getBoundingClientRect();
+      var pop = e.popup.getElement().getBoundingClientRect();
+      var overlap = box.right + 8 - pop.left;
+      if (overlap > 0 && pop.bottom > box.top && pop.top < box.bottom) {
+        map.panBy([-overlap, 0], {animate: false});
+      }
+    });
     renderPanel();
   }
   function swatch(css) {
@@ -575,6 +599,61 @@
     return el("span", "sp-marker sp-dot " + cls, text || "");
   }
 
+  // ---- station search (as coverage_map.html's): tips are text, never HTML ------------------
+  function setupSearch() {
+    var control = L.control({position: "topleft"});
+    control.onAdd = function () {
+      var box = L.DomUtil.create("div", "sp-search leaflet-bar leaflet-control");
+      var input = L.DomUtil.create("input", "sp-search-input", box);
+      var list = L.DomUtil.create("ul", "sp-search-tips", box);
+      input.type = "search";
+      input.id = "sp-search";
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      function open(id) {
+        var m = markers.get(id);
+        list.textContent = "";
+        if (!m) return;
+        map.setView(m.getLatLng(), Math.max(map.getZoom(), 16));
+        m.openPopup();
+      }
+      function update() {
+        var q = input.value.trim().toLowerCase(), hits = [];
+        list.textContent = "";
+        if (!q) return;
+        stations.forEach(function (st, id) {
+          var name = String(st.name || id);
+          if (hits.length < 12 && (name.toLowerCase().indexOf(q) >= 0 ||
+              String(id).toLowerCase() === q)) hits.push([name, id]);
+        });
+        if (!hits.length) L.DomUtil.create("li", "sp-search-none", list).textContent = t("not_found");
+        hits.forEach(function (h) {
+          var li = L.DomUtil.create("li", "sp-search-tip", list);
+          li.textContent = h[0];
+          li.addEventListener("click", function (e) {
+            e.stopPropagation();
+            input.value = h[0];
+            open(h[1]);
+          });
+        });
+      }
+      input.addEventListener("input", update);
+      input.addEventListener("keydown", function (e) {
+        var first = list.querySelector(".sp-search-tip");
+        if (e.key === "Enter" && first) first.click();
+        if (e.key === "Escape") { input.value = ""; update(); }
+      });
+      control.setPlaceholder = function () {
+        input.placeholder = t("search");
+        input.setAttribute("aria-label", t("search"));
+      };
+      return box;
+    };
+    control.addTo(map);
+    return control;
+  }
+  var search = setupSearch();
+
   // ---- stations --------------------------------------------------------------------------
   function stationIcon(st) {
     var cls = "sp-marker sp-station" + (st.source && st.source !== "sheet" ? " sp-added" : "");
@@ -589,7 +668,7 @@
     box.appendChild(el("b", "sp-name", st.name || st.station_id));
     var tb = el("table");
     row(tb, t("station_id"), st.station_id);
-    row(tb, t("status"), t("st_" + st.status));
+    if (st.status) row(tb, t("status"), t("st_" + st.status));
     if (st.reason) row(tb, t("reason"), st.reason);
     if (st.snap_dist_m !== null && st.snap_dist_m !== undefined) {
       row(tb, t("snap"), lengthText(st.snap_dist_m));
@@ -597,9 +676,17 @@
     if (st.source) row(tb, t("source"), t("src_" + st.source));
     var attrs = st.attrs || {};
     ["address", "hours", "services", "phone", "note"].forEach(function (k) {
-      if (attrs[k] !== undefined && attrs[k] !== null && attrs[k] !== "") {
-        row(tb, t(k), Array.isArray(attrs[k]) ? attrs[k].join(lang === "zh" ? "、" : ", ") : attrs[k]);
+      var v = attrs[k];
+      if (v === undefined || v === null || v === "") return;
+      if (k === "services") {  // service keys (stationplan.services) in words
+        var list = Array.isArray(v) ? v : String(v).split(/[;；,，、|]/);
+        v = list.map(function (x) {
+          x = String(x).trim();
+          var key = "svc_" + x;
+          return DICT[lang] && DICT[lang][key] ? t(key) : x;
+        }).filter(Boolean).join(lang === "zh" ? "、" : ", ");
       }
+      row(tb, t(k), v);
     });
     if (st.status === "ok") {
       var c = row(tb, t("catchment"), lengthText(catchment.get(String(st.station_id)) || 0));
@@ -774,8 +861,10 @@
       // undo/redo may touch any station: take the list from the server
       return api("GET", "/api/state").then(function (s) {
         state = s;
+        hook.state = s;
         syncStations(s.stations || []);
         renderSheets();
+        return refreshPlan();
       });
     });
   }
@@ -806,15 +895,13 @@
       }
       var b = s.network.bounds;
       setupBasemaps(b ? [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] : null);
-      if (!fitted && b) {
-        map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
-        fitted = true;
-      }
+      if (!fitted && b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
       return api("GET", "/api/coverage").then(function (fc) {
         clearPieces();
         // stations first: the band cuts of covered pieces look at them
         syncStations(s.stations || []);
         (fc.features || []).forEach(addPiece);
+        if (!fitted) fitDemand();
         appliedVersion = s.version || 0;
         hook.version = appliedVersion;
         setFigures(s.figures);
@@ -822,6 +909,18 @@
         return notifyRedrawn(appliedVersion);
       });
     }).catch(function (err) { showError(err.message); });
+  }
+
+  // the streets to be served (covered and gaps), clear of the panel on the left
+  function fitDemand() {
+    var bounds = L.latLngBounds([]);
+    [groups.streets, groups.gaps].forEach(function (g) {
+      g.eachLayer(function (l) { bounds.extend(l.getBounds()); });
+    });
+    if (!bounds.isValid()) return;
+    var pw = panel ? panel.getContainer().offsetWidth : 0;
+    map.fitBounds(bounds, {paddingTopLeft: [pw + 10, 10], paddingBottomRight: [10, 10]});
+    fitted = true;
   }
 
   var gapTimer = null;
@@ -837,9 +936,15 @@
       ol.textContent = "";
       gapRuns.slice(0, 15).forEach(function (run) {
         var li = el("li");
-        var a = el("button", "sp-link", (run.name || t("unnamed")) + " · " + lengthText(run.length_m));
-        a.type = "button";
-        a.addEventListener("click", function () {
+        var label = (run.name || t("unnamed")) + " · " + lengthText(run.length_m);
+        if (run.farthest_m !== null && run.farthest_m !== undefined && isFinite(run.farthest_m)) {
+          label += " · " + t("farthest", {d: lengthText(run.farthest_m)});
+        }
+        var a = el("a", "sp-link", label);  // a link, not a button: it wraps as text
+        a.href = "#";
+        a.setAttribute("role", "button");
+        a.addEventListener("click", function (e) {
+          e.preventDefault();
           if (isFinite(run.lat) && isFinite(run.lon)) map.setView([run.lat, run.lon], 17);
         });
         li.appendChild(a);
@@ -866,7 +971,7 @@
     box.textContent = "";
     ((state && state.sheets) || []).forEach(function (sh) {
       box.appendChild(el("div", null, t("sheet_line", {file: sh.file, rows: sh.rows, ok: sh.ok,
-        rejected: sh.rejected, crs: String(sh.crs || "").toUpperCase()})));
+        rejected: sh.rejected, crs: crsName(sh.crs)})));
     });
   }
   function renderScenarios() {
@@ -970,12 +1075,20 @@
     fd.append("file", file, file.name);
     return api("POST", "/api/sheets", fd).then(askCrs).catch(function (err) { showError(err.message); });
   }
+  function crsName(c) {
+    return {gcj02: "GCJ-02", wgs84: "WGS-84", bd09: "BD-09"}[c] || String(c || "");
+  }
+  function fromText(f) {
+    var key = "from_" + f;
+    return DICT[lang] && DICT[lang][key] ? t(key) : String(f);
+  }
   function askCrs(r) {
     pendingSheet = r;
     $("sp-crs-file").textContent = r.file || "";
-    $("sp-crs-rows").textContent = String(r.rows);
-    $("sp-crs-read").textContent = String(r.crs_read || "").toUpperCase() +
-      (r.crs_from ? " (" + r.crs_from + ")" : "");
+    $("sp-crs-rows").textContent = r.ok === undefined ? String(r.rows)
+      : t("rows_ok", {rows: r.rows, ok: r.ok});
+    $("sp-crs-read").textContent = crsName(r.crs_read) +
+      (r.crs_from ? (lang === "zh" ? "（" : " (") + fromText(r.crs_from) + (lang === "zh" ? "）" : ")") : "");
     var det = $("sp-crs-detector");
     if (r.detector && r.detector.fired) {
       det.textContent = r.detector.message || "";
@@ -1122,6 +1235,16 @@
       m.addTo(groups.proposals);
     });
     table.hidden = false;
+  }
+  // the proposals' statuses as the server holds them (an undone accept is proposed again)
+  function refreshPlan() {
+    if (!plan) return Promise.resolve();
+    return api("GET", "/api/jobs/" + encodeURIComponent(plan.job)).then(function (j) {
+      var byRank = {};
+      ((j.result && j.result.proposals) || []).forEach(function (p) { byRank[p.rank] = p.status; });
+      plan.proposals.forEach(function (p) { if (byRank[p.rank]) p.status = byRank[p.rank]; });
+      renderProposals();
+    }).catch(function () {});
   }
   function decide(p, what) {
     map.closePopup();
@@ -1288,6 +1411,7 @@
       n.setAttribute("placeholder", t(n.getAttribute("data-tp")));
     });
     $("sp-lang").value = lang;
+    search.setPlaceholder();
     setAddMode(addMode);
   }
 
@@ -1382,6 +1506,7 @@
       return n;
     },
     lengths: function () { return {covered: lengths.covered, gap: lengths.gap}; },
+    checkedCount: function () { return groups.checked.getLayers().length; },
     map: map
   };
   window.stationplan = hook;
