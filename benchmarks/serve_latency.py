@@ -136,6 +136,8 @@ EDIT_JS = """async ({op, id, lon, lat, name}) => {
   return {version: u.version, compute_ms: u.compute_ms, edges: u.edges, t0: t0, t1: t1,
           sent_at: u.sent_at, received_at: u.received_at, drawn_ms: u.drawn_ms,
           redrawn_at: u.redrawn_at, share: sp.share, new_id: newId,
+          heap_mb: performance.memory ? performance.memory.usedJSHeapSize / 1e6 : null,
+          features: sp.pieceCount(),
           request: r ? {start: r.startTime, request_start: r.requestStart,
                         response_start: r.responseStart, response_end: r.responseEnd,
                         body_bytes: r.encodedBodySize} : null};
@@ -412,7 +414,7 @@ def run_edits(run: PageRun, state: dict, points: StreetPoints, point_of: dict[st
             "frame_ms": r["redrawn_at"] - r["received_at"] - r["drawn_ms"],
             "promise_ms": r["t1"] - r["t0"],
             "gaps_server_ms": [g["response_start"] - g["request_start"] for g in gaps],
-            "share": r["share"],
+            "share": r["share"], "heap_mb": r["heap_mb"], "features": r["features"],
         })
     return plan, records
 
@@ -578,6 +580,10 @@ def markdown(res: dict) -> str:
         f"edges recomputed per edit {_f(s['edges']['p50'], 0)} p50, "
         f"{_f(s['edges']['p95'], 0)} p95 (of {net['edges']:,}).",
         "",
+        f"Page memory (JS heap, `performance.memory`): {_f(res['heap_mb'][0])} MB after the "
+        f"first edit, {_f(res['heap_mb'][1])} MB after the last; {res['features']:,} pieces "
+        "drawn at the end.",
+        "",
         "Ratios (baseline full recompute / page):",
         "",
         "| | p50 | p95 |",
@@ -728,6 +734,8 @@ def run(args: argparse.Namespace, browser: Any = None) -> dict:
         "blocked": len(page_run.blocked), "blocked_urls": page_run.blocked[:20],
         "tiles": page_run.tiles, "page_errors": page_run.errors[:20],
         "summary": summary,
+        "heap_mb": [records[0]["heap_mb"], records[-1]["heap_mb"]] if records else [None, None],
+        "features": records[-1]["features"] if records else 0,
         "check": {"share_diff_max": summary["share_diff_max"] or 0.0,
                   "share_mismatches": summary["share_mismatches"], "page_share": page_share,
                   "full_share": full, "cli_share": cli["share"] if cli else float("nan"),
