@@ -289,16 +289,6 @@ def click_lonlat(pp: PlannerPage, lon: float, lat: float) -> None:
     pp.page.mouse.click(x, y)
 
 
-_T0 = [time.monotonic()]
-
-
-def _mark(what: str) -> None:
-    import sys
-    now = time.monotonic()
-    print(f"{what}: {now - _T0[0]:.1f} s", file=sys.stderr)
-    _T0[0] = now
-
-
 def marker(pp: PlannerPage, station_id: str) -> Any:
     return pp.page.locator(f'.leaflet-marker-icon[data-station="{station_id}"]')
 
@@ -317,7 +307,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     pp = open_page(server)
     page = pp.page
 
-    _mark("open")
     # the network, from the file picker; the job's progress is shown
     page.set_input_files("#sp-network-file", str(network))
     page.wait_for_function("window.stationplan.state && window.stationplan.state.network",
@@ -345,7 +334,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     assert abs(share0 - 0.290543) < 1e-6  # stationplan coverage's summary.json, GCJ-02
     assert page.locator("#sp-rejected-box").is_hidden()  # every row usable
 
-    _mark("network+sheet")
     # add a station by clicking the middle of the longest gap
     gap = server.api("GET", "/api/gaps")["gaps"][0]
     v = pp.version()
@@ -400,7 +388,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     page.wait_for_function("!window.stationplan.stations().some(s => s.station_id === '1')")
     assert abs(check_share(pp, server, net_file, ref) - share3) < 1e-12
 
-    _mark("edits")
     if not full:
         assert pp.errors == [] and pp.blocked == [] and pp.dialogs == []
         return
@@ -414,7 +401,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     assert page.locator(".sp-proposal[data-rank]").count() == 5
     assert page.locator("#sp-plan-job progress").get_attribute("value") == "1"
 
-    _mark("plan")
     # accept the first two
     for rank in ("1", "2"):
         v = pp.version()
@@ -428,7 +414,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     assert sources.count("proposal") == 2
     assert page.locator(".sp-proposal[data-rank]").count() == 3
 
-    _mark("accept")
     # downloads: a real xlsx workbook and an HTML report
     with page.expect_download() as info:
         page.click("#sp-dl-amap")
@@ -446,7 +431,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     report = Path(info.value.path()).read_text(encoding="utf-8")
     assert report.lstrip().lower().startswith("<!doctype html")
     assert "</html>" in report.lower()
-    _mark("downloads")
     assert pp.errors == [] and pp.blocked == [] and pp.dialogs == []
     assert pp.js("window.__spScriptRuns.length") == 0
 
