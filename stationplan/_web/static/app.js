@@ -910,10 +910,10 @@
         // stations first: the band cuts of covered pieces look at them
         syncStations(s.stations || []);
         (fc.features || []).forEach(addPiece);
-        if (!fitted) fitDemand();
         appliedVersion = s.version || 0;
         hook.version = appliedVersion;
         setFigures(s.figures);
+        if (!fitted) fitDemand();  // once the panel shows its figures: its size is known
         refreshGaps();
         return notifyRedrawn(appliedVersion);
       });
