@@ -340,23 +340,36 @@ def _coords(g: Any) -> Any:
 
 
 def features(pieces: gpd.GeoDataFrame | None) -> dict[str, Any]:
-    """Pieces as a GeoJSON FeatureCollection in WGS-84 (6 decimals)."""
+    """Pieces as a GeoJSON FeatureCollection in WGS-84 (6 decimals), properties
+    ``edge_id``, ``status``, ``dist_m``, ``station_id``, ``length_m``."""
     if pieces is None or len(pieces) == 0:
         return {"type": "FeatureCollection", "features": []}
     geoms = pieces.geometry.to_crs(4326).to_numpy()
+    kinds = shapely.get_type_id(geoms)
+    lines = (kinds == 1) & ~shapely.is_empty(geoms)
+    # LineStrings (every piece the engine makes) in one pass; anything else one by one
+    coords, owner = shapely.get_coordinates(geoms[lines], return_index=True)
+    cuts = np.flatnonzero(np.diff(owner)) + 1
+    line_coords = iter(np.split(np.round(coords, 6), cuts) if len(coords) else [])
+    edge = pieces["edge_id"].to_numpy().tolist()
+    status = pieces["status"].astype(str).to_numpy().tolist()
+    dist = [number(v) for v in pieces["dist_m"].to_numpy().tolist()]
+    sid = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+           for v in pieces["station_id"].to_numpy().tolist()]
+    length = pieces["length_m"].astype(float).to_numpy().tolist()
     feats = []
-    cols = [pieces[c].to_numpy() for c in ("edge_id", "status", "dist_m", "station_id",
-                                           "length_m")]
-    for g, edge, status, dist, sid, length in zip(geoms, *cols, strict=True):
-        if g is None:
+    for i, g in enumerate(geoms):
+        if lines[i]:
+            geometry = {"type": "LineString", "coordinates": next(line_coords).tolist()}
+        elif g is None or g.is_empty:
             continue
-        kind, coords = _coords(g)
-        sid_text = None if sid is None or (isinstance(sid, float) and math.isnan(sid)) \
-            else str(sid)
-        feats.append({"type": "Feature", "geometry": {"type": kind, "coordinates": coords},
-                      "properties": {"edge_id": int(edge), "status": str(status),
-                                     "dist_m": number(dist), "station_id": sid_text,
-                                     "length_m": float(length)}})
+        else:
+            kind, c = _coords(g)
+            geometry = {"type": kind, "coordinates": c}
+        feats.append({"type": "Feature", "geometry": geometry,
+                      "properties": {"edge_id": int(edge[i]), "status": status[i],
+                                     "dist_m": dist[i], "station_id": sid[i],
+                                     "length_m": length[i]}})
     return {"type": "FeatureCollection", "features": feats}
 
 
