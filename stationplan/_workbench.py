@@ -140,7 +140,7 @@ class Workbench:
             except BaseException:
                 self._resync()
                 raise
-            return self.update(change)
+            return self.update(change) | {"op": op, "station_id": station_id}
 
     def step(self, undo: bool) -> dict[str, Any]:
         """Undo or redo one edit (nothing to do: the state as it is)."""
@@ -152,9 +152,10 @@ class Workbench:
             except BaseException:
                 self._resync()
                 raise
-            if change is None:
-                return self.update(None)
-            return self.update(change)
+            # the step applied: an undone add is a "delete" of its station, and so on
+            done = {"op": None if e is None else e.op,
+                    "station_id": None if e is None else e.station_id}
+            return self.update(change) | done
 
     def _apply(self, live: Any, e: Edit) -> Any:
         """Apply a stored edit (or its inverse) to the live coverage."""
