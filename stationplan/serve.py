@@ -736,6 +736,9 @@ def _run(app: Starlette, project_dir: str | os.PathLike[str], *, host: str, port
     if open_browser:
         import webbrowser
 
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+        # a browser cannot open the wildcard addresses (0.0.0.0, ::) on every system
+        here = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        threading.Timer(1.0, webbrowser.open,
+                        args=(start_url(here, port, app.state.token),)).start()
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     uvicorn.Server(config).run()
