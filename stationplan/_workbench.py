@@ -33,6 +33,7 @@ import shapely
 
 from ._errors import StationplanError
 from ._i18n.cli import PROGRESS_ZH, error_text, serve_text
+from ._io import json_ready
 from .project import Edit, Project, Station
 
 log = logging.getLogger(__name__)
@@ -638,12 +639,7 @@ def plan_job(session: Workbench, job: int, params: Mapping[str, Any],
             "share_before": s.get("coverage_before"),
             "certified": s.get("certified"), "optimal_for": plan_certificate(s, lang),
             "lang": lang,
-            "summary": _jsonable(s)}
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=lambda v: getattr(v, "item", lambda: str(v))(),
-                                 allow_nan=True).replace("NaN", "null"))
+            "summary": json_ready(s)}
 
 
 def check_job(session: Workbench, path: Path, crs: str | None,
@@ -672,7 +668,7 @@ def check_job(session: Workbench, path: Path, crs: str | None,
                       "verdict": text_of(r.get("verdict")),
                       "reason": reason_text(r.to_dict(), settings, lang),
                       "gain_m": number(r.get("gain_m"))})
-    return {"sites": sites, "summary": _jsonable(run.check_summary)}
+    return {"sites": sites, "summary": json_ready(run.check_summary)}
 
 
 def compare(session: Workbench, a: int, b: int) -> dict[str, Any]:
