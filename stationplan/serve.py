@@ -72,7 +72,7 @@ from ._workbench import (
     start_job,
     text_of,
 )
-from .project import Project, Station
+from .project import Project, Station, server_lock
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,11 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
     session = Workbench(Project(project_dir), lang)
     if lang is not None:  # the command line's --lang: the project's language from now on
         session.project.set_meta("lang", lang)
-    session.restore()
+    recorded = session.project.network
+    if recorded is not None and (session.project.inputs / recorded["file"]).is_file():
+        # the page answers at once and follows the loading (``loading`` in the state)
+        _load_in_background(session, session.project.inputs / recorded["file"],
+                            uploaded=False)
 
     def lang_of() -> str:
         return session.lang
@@ -234,21 +238,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
             project.check_inside(path, project.inputs)
 
         uploaded = request.headers.get("content-type", "").startswith("multipart/")
-
-        def work(job: int, report: Callable[[float, str], None]) -> Any:
-            report(0.05, "")
-            try:
-                session.load_network(path)
-            except StationplanError:
-                if uploaded:  # not a network: not offered again among the cached ones
-                    path.unlink(missing_ok=True)
-                raise
-            finally:
-                session.loading = None
-            return {"network": session.state()["network"]}
-
-        job = start_job(session, "network", {"file": path.name}, work,
-                        on_start=lambda job: setattr(session, "loading", job))
+        job = _load_in_background(session, path, uploaded=uploaded)
         return JSONResponse({"job": job})
 
     async def coverage(request: Request) -> Response:
@@ -488,8 +478,8 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
         Route("/api/compare", get_compare),
         Route("/api/lang", set_lang, methods=["POST"]),
         Route("/api/download/{name}", get_download),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False),
-              name="static"),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR) if STATIC_DIR.is_dir()
+              else _no_files, name="static"),
         *(Mount(f"/assets/{key}", app=StaticFiles(directory=folder), name=key)
           for key, folder in asset_dirs().items()),
     ]
@@ -505,6 +495,31 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
     app.state.session = session
     app.state.token = token
     return app
+
+
+async def _no_files(scope: Scope, receive: Receive, send: Send) -> None:
+    """The page's folder when it is not installed: every file is missing (404)."""
+    raise HTTPException(404)
+
+
+def _load_in_background(session: Workbench, path: Path, *, uploaded: bool) -> int:
+    """Load the network ``path`` in a job (``session.loading`` while it runs); return the
+    job's id. An uploaded file that is no network is removed."""
+
+    def work(job: int, report: Callable[[float, str], None]) -> Any:
+        report(0.05, "")
+        try:
+            session.load_network(path)
+        except StationplanError:
+            if uploaded:  # not a network: not offered again among the cached ones
+                path.unlink(missing_ok=True)
+            raise
+        finally:
+            session.loading = None
+        return {"network": session.state()["network"]}
+
+    return start_job(session, "network", {"file": path.name}, work,
+                     on_start=lambda job: setattr(session, "loading", job))
 
 
 def _error_response(exc: Exception, lang: str, path: str) -> JSONResponse:
@@ -702,9 +717,16 @@ def serve(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST, port: 
     max_upload_bytes
         See :func:`create_app`.
     """
+    with server_lock(project_dir):
+        app = create_app(project_dir, host=host, lang=lang, max_upload_bytes=max_upload_bytes)
+        _run(app, project_dir, host=host, port=port, open_browser=open_browser)
+
+
+def _run(app: Starlette, project_dir: str | os.PathLike[str], *, host: str, port: int,
+         open_browser: bool) -> None:
+    """Say where the page is, open it, and run uvicorn until interrupted."""
     import uvicorn
 
-    app = create_app(project_dir, host=host, lang=lang, max_upload_bytes=max_upload_bytes)
     url = start_url(host, port, app.state.token)
     log.info("stationplan serve: project %s at %s (Ctrl-C stops the server)",
              Path(project_dir).resolve(), url)
@@ -714,6 +736,9 @@ def serve(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST, port: 
     if open_browser:
         import webbrowser
 
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+        # a browser cannot open the wildcard addresses (0.0.0.0, ::) on every system
+        here = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        threading.Timer(1.0, webbrowser.open,
+                        args=(start_url(here, port, app.state.token),)).start()
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     uvicorn.Server(config).run()

@@ -140,6 +140,8 @@ def test_the_whole_flow_matches_the_command_line(guixi, tmp_path, monkeypatch):
         share = coverage_share(osm, state["stations"], tmp_path / f"{i}-{what}")
         assert abs(update["figures"]["share"] - share) <= 1e-9, what
         shares.append(share)
+    # undo of the delete put station 1 back; redo deleted it again
+    assert (update["op"], update["station_id"]) == ("delete", "1")
     # the steps did change the coverage: the new site adds, deleting station 1 takes away
     assert shares[1] > shares[0] and shares[3] < shares[2]
     assert shares[4] == pytest.approx(shares[2], abs=1e-12)
@@ -352,3 +354,20 @@ def test_propose_and_accept_then_check_a_proposals_sheet(tmp_path, monkeypatch):
     assert verdicts[0] in ("redundant", "too_close") and verdicts[1] == "off_network"
     assert verdicts[2:] == ["accept", "too_close", "accept"]
     assert all(s["reason"] for s in check["result"]["sites"])
+
+
+def test_a_second_server_on_the_folder_restores_the_project(guixi):
+    """A server started on the project folder again (as after a restart) loads the
+    recorded network in the background and comes back with the same stations, figures
+    and undo history."""
+    client, _, _, folder = guixi
+    before = client.get("/api/state").json()
+    again = TestClient(create_app(folder))
+    first = again.get("/api/state").json()
+    assert first["loading"] is not None  # the page answers while the network loads
+    assert [s["station_id"] for s in first["stations"]] == [
+        s["station_id"] for s in before["stations"]]
+    assert wait(again, first["loading"])["state"] == "done"
+    after = again.get("/api/state").json()
+    for key in ("stations", "figures", "can_undo", "can_redo", "network", "scenario"):
+        assert after[key] == before[key], key

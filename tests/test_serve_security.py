@@ -306,3 +306,55 @@ def test_two_tabs_editing_at_once_leave_a_consistent_project(tmp_path, monkeypat
     assert abs(fresh.share - state["figures"]["share"]) <= 1e-9
     assert fresh.covered_m == pytest.approx(state["figures"]["covered_m"], abs=1e-6)
     assert fresh.stations_ok == state["figures"]["stations_ok"]
+
+
+def test_the_command_prints_the_address_with_the_token_beyond_loopback(tmp_path, capsys):
+    """``stationplan serve DIR --host 0.0.0.0``: the start address on stderr carries the
+    token, which opens the API; without it, 403."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "stationplan", "serve", str(tmp_path / "proj"), "--host",
+             "0.0.0.0", "--port", str(port), "--no-browser", "--lang", "en"],
+            cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+            stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        t0 = time.monotonic()
+        while not (m := re.search(r"http://0\.0\.0\.0:(\d+)/\?token=([\w-]+)",
+                                  log.read_text(encoding="utf-8"))):
+            assert proc.poll() is None and time.monotonic() - t0 < 60, log.read_text()
+            time.sleep(0.1)
+        assert int(m[1]) == port
+        token = m[2]
+        base = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                r = httpx.get(f"{base}/api/state", params={"token": token}, timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() - t0 < 60
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.json()["lang"] == "en"
+        assert httpx.get(f"{base}/api/state", timeout=5).status_code == 403
+        assert httpx.get(f"{base}/", timeout=5).status_code == 403
+        text = log.read_text(encoding="utf-8")
+        assert "every request needs the token" in text
+        # a second server on the same project is refused: one line, exit 2
+        from stationplan.cli import main
+
+        assert main(["serve", str(tmp_path / "proj"), "--port", str(free_port()),
+                     "--no-browser", "--lang", "en"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "another stationplan serve runs on this project" in err[0]
+        assert f"(pid {proc.pid})" in err[0]
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(20)
