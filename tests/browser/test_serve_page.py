@@ -577,6 +577,12 @@ def test_loads_offline_in_both_languages(server: Server, open_page, tmp_path: Pa
         assert pp.tiles and all(is_tile_host(urlsplit(u).hostname or "") for u in pp.tiles)
         assert pp.errors == []
         assert server.api("GET", "/api/state")["lang"] == lang
+    # the switch: back to Chinese, kept by the project
+    page.select_option("#sp-lang", "zh")
+    page.wait_for_url("**/?lang=zh")
+    page.evaluate("window.stationplan.ready")
+    assert page.locator("h1").text_content() == "爱心驿站规划"
+    assert server.api("GET", "/api/state")["lang"] == "zh"
 
 
 def _gcj_csv(path: Path) -> Path:
