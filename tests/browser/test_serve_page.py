@@ -712,3 +712,29 @@ def test_page_with_a_token(open_page, tmp_path: Path) -> None:
             assert answer is not None and answer.status == 403
         finally:
             other.close()
+
+
+def test_every_word_of_the_page_in_both_languages() -> None:
+    """Each key the page looks up (``data-t`` in index.html, ``t("...")`` in app.js) is in
+    i18n.json in Chinese and in English, and the two hold the same keys."""
+    import json
+    import re
+
+    from stationplan._web import STATIC_DIR
+
+    words = json.loads((STATIC_DIR / "i18n.json").read_text(encoding="utf-8"))
+    assert set(words) == {"zh", "en"}
+    assert set(words["zh"]) == set(words["en"])
+    html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
+    used = set(re.findall(r'data-tp?="([a-z_0-9]+)"', html))
+    used |= {k for k in re.findall(r'\bt\("([a-z_0-9]+)"', js) if not k.endswith("_")}
+    # keys made from a prefix and a value the API gives
+    used |= {f"st_{v}" for v in ("ok", "invalid", "too_far_from_street", "proposed",
+                                 "accepted", "rejected")}
+    used |= {f"src_{v}" for v in ("sheet", "added", "proposal")}
+    used |= {f"crs_{v}" for v in ("gcj02", "wgs84", "bd09")}
+    assert len(used) > 80
+    assert sorted(used - set(words["zh"])) == []
+    # the page never hands text to innerHTML
+    assert "innerHTML" not in js.replace("never through innerHTML", "")
