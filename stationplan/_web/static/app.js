@@ -430,8 +430,18 @@
   }
 
   // ---- basemaps -------------------------------------------------------------------------
+  var basemapCentre = null;
   function setupBasemaps(centre) {
-    if (layerControl) return;
+    if (layerControl) {
+      // the same city: keep them; another one (a new network): set them up again
+      if (!centre || !basemapCentre || (Math.abs(centre[0] - basemapCentre[0]) < 0.2 &&
+          Math.abs(centre[1] - basemapCentre[1]) < 0.2)) return;
+      Object.keys(baseLayers).forEach(function (k) { map.removeLayer(baseLayers[k]); });
+      map.removeControl(layerControl);
+      layerControl = null;
+      gcjShift = null;
+    }
+    basemapCentre = centre;
     var inChina = centre && !outOfChina(centre[0], centre[1]);
     var bases = {};
     var tiles = [];
