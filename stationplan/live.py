@@ -351,28 +351,40 @@ class LiveCoverage:
 
     # -- edits ----------------------------------------------------------------------
     def add(self, station_id: str, lon: float, lat: float, *, name: str = "",
-            attrs: dict[str, Any] | None = None) -> Change:
-        """Add a station at WGS-84 ``lon``, ``lat`` (after the others)."""
+            attrs: dict[str, Any] | None = None, at: int | None = None) -> Change:
+        """Add a station at WGS-84 ``lon``, ``lat``.
+
+        It goes after the others, or at row ``at`` (0 to the number of stations; the
+        rows from there move down one): where a deleted station was, when its delete is
+        undone, so that the order is that of a full run on the restored list (equally
+        near stations serve in their order).
+        """
         t0 = time.perf_counter()
         sid = str(station_id)
         if sid in self._row_of_id():
             msg = f"station {sid!r} exists already"
+            raise InputError(msg)
+        n = len(self._read)
+        pos = n if at is None else int(at)
+        if not 0 <= pos <= n:
+            msg = f"at must be a row from 0 to {n}, not {at!r}"
             raise InputError(msg)
         point = _lonlat_point(lon, lat)
         row: dict[str, Any] = {c: None for c in self._read.columns if c != "geometry"}
         row.update(attrs or {})
         row.update(station_id=sid, name=name, status="ok", reason=None)
         new = gpd.GeoDataFrame([row], geometry=[point], crs=4326)
-        self._read = pd.concat([self._read, new], ignore_index=True)
+        self._read = pd.concat([self._read.iloc[:pos], new, self._read.iloc[pos:]],
+                               ignore_index=True)
         code = len(self._ids)
         self._ids.append(sid)
         self._code_of[sid] = code
-        self._code = np.append(self._code, code)
+        self._code = np.insert(self._code, pos, code)
         snap = self._snap_point(point)
         for col in _SNAP_COLUMNS:
-            self._snap[col] = np.append(self._snap[col], snap[col])
-        self._far = np.append(self._far, snap["edge_id"] < 0)
-        return self._edited(t0, None, snap, len(self._read) - 1)
+            self._snap[col] = np.insert(self._snap[col], pos, snap[col])
+        self._far = np.insert(self._far, pos, snap["edge_id"] < 0)
+        return self._edited(t0, None, snap, pos)
 
     def move(self, station_id: str, lon: float, lat: float) -> Change:
         """Move a station to WGS-84 ``lon``, ``lat`` (it keeps its row)."""
