@@ -9,26 +9,31 @@ An edit is exact and local. Coverage is local (:mod:`stationplan.halo`): a stree
 is reached only by stations whose snapped point lies within the reach (``rule.limit_m``)
 of it, in a straight line, and a counted carriageway is also covered through its twin,
 at most :func:`~stationplan.halo.pair_distance_m` away. So an edit changes only the
-streets that come within ``reach + pair distance`` (:data:`MARGIN_M` more) of the
-edited station's old or new snapped point. Those streets are recomputed whole by
-:func:`~stationplan.compute_coverage` on the streets within the same distance of them
-(:func:`~stationplan.halo.unit_network`: every path a covering station takes, and every
-twin, lies there), with the stations snapped to that part, in their order (ties between
-equally near stations go to the earlier one, as in a full run); their pieces replace the
-old ones in the piece table. A station is snapped on the whole network, as
+streets that come within ``reach + pair distance`` (:data:`MARGIN_M` more:
+:attr:`LiveCoverage.reach_m`) of the edited station's old or new snapped point. Those
+streets are recomputed whole by :func:`~stationplan.compute_coverage` on a part of the
+network (:func:`~stationplan.halo.unit_network`): the streets within the same distance
+of a box around them, a box that also holds the carriageways paired with them and those
+carriageways' twins (a twin's coverage and distance are then those of the whole network,
+and each paired carriageway keeps all its pair rows), with the stations snapped to that
+part, in their order (equally near stations serve in their order, as in a full run).
+Their pieces replace the old ones in the piece table; the nodes of those streets take
+their new distances. A station is snapped on the whole network, as
 :func:`~stationplan.snap_stations` snaps it (the nearest street within ``max_snap_m``,
 the lowest edge id among equally near ones).
 
 The result is, piece for piece, that of a full recompute
 (``compute_coverage(network, snap_stations(network, stations), rule=rule)`` on the same
-stations in the same order: an add appends a row, a move keeps it, a delete drops it):
+stations in the same order: an add appends a row, or puts it at row ``at``, a move keeps
+it, a delete drops it):
 the same edges, cut points, status, serving station, ``via_twin`` and distances.
 
 Two things are not incremental: a rule with per-station reaches (``reach_col``: the
 search limit is the farthest reach, which an edit can change) recomputes the whole
 network on every edit; and the coordinate-system check of
 :func:`~stationplan.snap_stations` (GCJ-02 read as WGS-84) runs on the stations given to
-the constructor, not again after each edit.
+the constructor, not again after each edit. The coverage engine's INFO line of a local
+run (a part's figures, not the city's) is filtered out of the log.
 
 Examples
 --------
@@ -252,6 +257,8 @@ class LiveCoverage:
     :func:`~stationplan.halo.pair_distance_m` (plus :data:`MARGIN_M`) of the edited
     station's old and new snapped points, on the streets within that distance of them
     (see the module's description). A rule with ``reach_col`` recomputes everything.
+    :attr:`coverage` and :attr:`stations` are built when first read after an edit
+    (the piece table is kept as arrays); :attr:`figures` is summed from the arrays.
     """
 
     _cov: Coverage | None
