@@ -33,6 +33,7 @@ import shapely
 
 from ._errors import StationplanError
 from ._i18n.cli import PROGRESS_ZH, error_text, serve_text
+from ._io import json_ready
 from .project import Edit, Project, Station
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ class Workbench:
             except BaseException:
                 self._resync()
                 raise
-            return self.update(change)
+            return self.update(change) | {"op": op, "station_id": station_id}
 
     def step(self, undo: bool) -> dict[str, Any]:
         """Undo or redo one edit (nothing to do: the state as it is)."""
@@ -152,9 +153,10 @@ class Workbench:
             except BaseException:
                 self._resync()
                 raise
-            if change is None:
-                return self.update(None)
-            return self.update(change)
+            # the step applied: an undone add is a "delete" of its station, and so on
+            done = {"op": None if e is None else e.op,
+                    "station_id": None if e is None else e.station_id}
+            return self.update(change) | done
 
     def _apply(self, live: Any, e: Edit) -> Any:
         """Apply a stored edit (or its inverse) to the live coverage."""
@@ -340,23 +342,36 @@ def _coords(g: Any) -> Any:
 
 
 def features(pieces: gpd.GeoDataFrame | None) -> dict[str, Any]:
-    """Pieces as a GeoJSON FeatureCollection in WGS-84 (6 decimals)."""
+    """Pieces as a GeoJSON FeatureCollection in WGS-84 (6 decimals), properties
+    ``edge_id``, ``status``, ``dist_m``, ``station_id``, ``length_m``."""
     if pieces is None or len(pieces) == 0:
         return {"type": "FeatureCollection", "features": []}
     geoms = pieces.geometry.to_crs(4326).to_numpy()
+    kinds = shapely.get_type_id(geoms)
+    lines = (kinds == 1) & ~shapely.is_empty(geoms)
+    # LineStrings (every piece the engine makes) in one pass; anything else one by one
+    coords, owner = shapely.get_coordinates(geoms[lines], return_index=True)
+    cuts = np.flatnonzero(np.diff(owner)) + 1
+    line_coords = iter(np.split(np.round(coords, 6), cuts) if len(coords) else [])
+    edge = pieces["edge_id"].to_numpy().tolist()
+    status = pieces["status"].astype(str).to_numpy().tolist()
+    dist = [number(v) for v in pieces["dist_m"].to_numpy().tolist()]
+    sid = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+           for v in pieces["station_id"].to_numpy().tolist()]
+    length = pieces["length_m"].astype(float).to_numpy().tolist()
     feats = []
-    cols = [pieces[c].to_numpy() for c in ("edge_id", "status", "dist_m", "station_id",
-                                           "length_m")]
-    for g, edge, status, dist, sid, length in zip(geoms, *cols, strict=True):
-        if g is None:
+    for i, g in enumerate(geoms):
+        if lines[i]:
+            geometry = {"type": "LineString", "coordinates": next(line_coords).tolist()}
+        elif g is None or g.is_empty:
             continue
-        kind, coords = _coords(g)
-        sid_text = None if sid is None or (isinstance(sid, float) and math.isnan(sid)) \
-            else str(sid)
-        feats.append({"type": "Feature", "geometry": {"type": kind, "coordinates": coords},
-                      "properties": {"edge_id": int(edge), "status": str(status),
-                                     "dist_m": number(dist), "station_id": sid_text,
-                                     "length_m": float(length)}})
+        else:
+            kind, c = _coords(g)
+            geometry = {"type": kind, "coordinates": c}
+        feats.append({"type": "Feature", "geometry": geometry,
+                      "properties": {"edge_id": int(edge[i]), "status": status[i],
+                                     "dist_m": dist[i], "station_id": sid[i],
+                                     "length_m": length[i]}})
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -624,12 +639,7 @@ def plan_job(session: Workbench, job: int, params: Mapping[str, Any],
             "share_before": s.get("coverage_before"),
             "certified": s.get("certified"), "optimal_for": plan_certificate(s, lang),
             "lang": lang,
-            "summary": _jsonable(s)}
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=lambda v: getattr(v, "item", lambda: str(v))(),
-                                 allow_nan=True).replace("NaN", "null"))
+            "summary": json_ready(s)}
 
 
 def check_job(session: Workbench, path: Path, crs: str | None,
@@ -658,7 +668,7 @@ def check_job(session: Workbench, path: Path, crs: str | None,
                       "verdict": text_of(r.get("verdict")),
                       "reason": reason_text(r.to_dict(), settings, lang),
                       "gain_m": number(r.get("gain_m"))})
-    return {"sites": sites, "summary": _jsonable(run.check_summary)}
+    return {"sites": sites, "summary": json_ready(run.check_summary)}
 
 
 def compare(session: Workbench, a: int, b: int) -> dict[str, Any]:

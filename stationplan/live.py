@@ -9,26 +9,31 @@ An edit is exact and local. Coverage is local (:mod:`stationplan.halo`): a stree
 is reached only by stations whose snapped point lies within the reach (``rule.limit_m``)
 of it, in a straight line, and a counted carriageway is also covered through its twin,
 at most :func:`~stationplan.halo.pair_distance_m` away. So an edit changes only the
-streets that come within ``reach + pair distance`` (:data:`MARGIN_M` more) of the
-edited station's old or new snapped point. Those streets are recomputed whole by
-:func:`~stationplan.compute_coverage` on the streets within the same distance of them
-(:func:`~stationplan.halo.unit_network`: every path a covering station takes, and every
-twin, lies there), with the stations snapped to that part, in their order (ties between
-equally near stations go to the earlier one, as in a full run); their pieces replace the
-old ones in the piece table. A station is snapped on the whole network, as
+streets that come within ``reach + pair distance`` (:data:`MARGIN_M` more:
+:attr:`LiveCoverage.reach_m`) of the edited station's old or new snapped point. Those
+streets are recomputed whole by :func:`~stationplan.compute_coverage` on a part of the
+network (:func:`~stationplan.halo.unit_network`): the streets within the same distance
+of a box around them, a box that also holds the carriageways paired with them and those
+carriageways' twins (a twin's coverage and distance are then those of the whole network,
+and each paired carriageway keeps all its pair rows), with the stations snapped to that
+part, in their order (equally near stations serve in their order, as in a full run).
+Their pieces replace the old ones in the piece table; the nodes of those streets take
+their new distances. A station is snapped on the whole network, as
 :func:`~stationplan.snap_stations` snaps it (the nearest street within ``max_snap_m``,
 the lowest edge id among equally near ones).
 
 The result is, piece for piece, that of a full recompute
 (``compute_coverage(network, snap_stations(network, stations), rule=rule)`` on the same
-stations in the same order: an add appends a row, a move keeps it, a delete drops it):
+stations in the same order: an add appends a row, or puts it at row ``at``, a move keeps
+it, a delete drops it):
 the same edges, cut points, status, serving station, ``via_twin`` and distances.
 
 Two things are not incremental: a rule with per-station reaches (``reach_col``: the
 search limit is the farthest reach, which an edit can change) recomputes the whole
 network on every edit; and the coordinate-system check of
 :func:`~stationplan.snap_stations` (GCJ-02 read as WGS-84) runs on the stations given to
-the constructor, not again after each edit.
+the constructor, not again after each edit. The coverage engine's INFO line of a local
+run (a part's figures, not the city's) is filtered out of the log.
 
 Examples
 --------
@@ -72,7 +77,7 @@ import pyproj
 import shapely
 
 from ._errors import InputError
-from .coverage import Coverage, CoverageRule, _piece_frame, compute_coverage
+from .coverage import Coverage, CoverageRule, compute_coverage
 from .halo import pair_distance_m, unit_network
 from .network import StreetNetwork
 from .stations import snap_stations
@@ -107,7 +112,7 @@ def _quiet_local_runs() -> None:
 #: which streets come along with them (rounding of straight-line distances).
 MARGIN_M = 1.0
 
-# piece status codes (the order _piece_frame labels them in)
+# piece status codes
 _IGNORED, _GAP, _COVERED, _PAIRED = 0, 1, 2, 3
 _STATUS_CODE = {"ignored": _IGNORED, "gap": _GAP, "covered": _COVERED, "paired": _PAIRED}
 _SNAP_COLUMNS = ("snap_dist_m", "edge_id", "offset_m", "snap_lon", "snap_lat")
@@ -252,6 +257,8 @@ class LiveCoverage:
     :func:`~stationplan.halo.pair_distance_m` (plus :data:`MARGIN_M`) of the edited
     station's old and new snapped points, on the streets within that distance of them
     (see the module's description). A rule with ``reach_col`` recomputes everything.
+    :attr:`coverage` and :attr:`stations` are built when first read after an edit
+    (the piece table is kept as arrays); :attr:`figures` is summed from the arrays.
     """
 
     _cov: Coverage | None
@@ -269,6 +276,8 @@ class LiveCoverage:
     _pair_edge: np.ndarray | None
     _pair_twin: np.ndarray | None
     _cut_from: StreetNetwork
+    _base: gpd.GeoDataFrame
+    _pending: list[tuple[np.ndarray, gpd.GeoDataFrame]]
 
     def __init__(self, network: StreetNetwork, stations: gpd.GeoDataFrame, *,
                  rule: CoverageRule | None = None, max_snap_m: float | None = 100.0) -> None:
@@ -309,15 +318,9 @@ class LiveCoverage:
         """The current coverage (built on first use after an edit)."""
         if self._cov is None:
             stations = self.stations
-            p = self._p
             row_of = np.full(len(self._ids) + 1, -1, dtype=np.int64)  # code -1: row -1
             row_of[self._code] = np.arange(len(self._code))
-            covered, paired = p.status == _COVERED, p.status == _PAIRED
-            pieces = _piece_frame(self.network, stations, p.edge, p.start, p.end, p.dist,
-                                  row_of[p.station], covered, paired, p.via_twin)
-            if p.count is not None:
-                pieces["stations_reaching"] = p.count
-            self._cov = Coverage(self.network, stations, self.rule, pieces,
+            self._cov = Coverage(self.network, stations, self.rule, self._piece_table(),
                                  self._node_dist.copy(), row_of[self._node_code])
         return self._cov
 
@@ -351,28 +354,40 @@ class LiveCoverage:
 
     # -- edits ----------------------------------------------------------------------
     def add(self, station_id: str, lon: float, lat: float, *, name: str = "",
-            attrs: dict[str, Any] | None = None) -> Change:
-        """Add a station at WGS-84 ``lon``, ``lat`` (after the others)."""
+            attrs: dict[str, Any] | None = None, at: int | None = None) -> Change:
+        """Add a station at WGS-84 ``lon``, ``lat``.
+
+        It goes after the others, or at row ``at`` (0 to the number of stations; the
+        rows from there move down one): where a deleted station was, when its delete is
+        undone, so that the order is that of a full run on the restored list (equally
+        near stations serve in their order).
+        """
         t0 = time.perf_counter()
         sid = str(station_id)
         if sid in self._row_of_id():
             msg = f"station {sid!r} exists already"
+            raise InputError(msg)
+        n = len(self._read)
+        pos = n if at is None else int(at)
+        if not 0 <= pos <= n:
+            msg = f"at must be a row from 0 to {n}, not {at!r}"
             raise InputError(msg)
         point = _lonlat_point(lon, lat)
         row: dict[str, Any] = {c: None for c in self._read.columns if c != "geometry"}
         row.update(attrs or {})
         row.update(station_id=sid, name=name, status="ok", reason=None)
         new = gpd.GeoDataFrame([row], geometry=[point], crs=4326)
-        self._read = pd.concat([self._read, new], ignore_index=True)
+        self._read = pd.concat([self._read.iloc[:pos], new, self._read.iloc[pos:]],
+                               ignore_index=True)
         code = len(self._ids)
         self._ids.append(sid)
         self._code_of[sid] = code
-        self._code = np.append(self._code, code)
+        self._code = np.insert(self._code, pos, code)
         snap = self._snap_point(point)
         for col in _SNAP_COLUMNS:
-            self._snap[col] = np.append(self._snap[col], snap[col])
-        self._far = np.append(self._far, snap["edge_id"] < 0)
-        return self._edited(t0, None, snap, len(self._read) - 1)
+            self._snap[col] = np.insert(self._snap[col], pos, snap[col])
+        self._far = np.insert(self._far, pos, snap["edge_id"] < 0)
+        return self._edited(t0, None, snap, pos)
 
     def move(self, station_id: str, lon: float, lat: float) -> Change:
         """Move a station to WGS-84 ``lon``, ``lat`` (it keeps its row)."""
@@ -423,6 +438,8 @@ class LiveCoverage:
         self._node_code = np.append(self._code, -1)[node_row]  # row -1: code -1
         self._cov = cov
         self._stations = cov.stations
+        self._base = cov.pieces
+        self._pending = []
 
     def _row_of_id(self) -> dict[str, int]:
         return {self._ids[c]: i for i, c in enumerate(self._code.tolist())}
@@ -468,23 +485,23 @@ class LiveCoverage:
         if not self._incremental:
             self._load(snap_stations(self.network, self._read, max_snap_m=self.max_snap_m))
             edges = np.arange(len(self._lines), dtype=np.int64)
-            fresh = self._p
-            frame = None
+            pieces = self._base
         else:
-            edges, fresh, frame = self._recompute([s for s in (old, new) if s is not None])
+            edges, frame = self._recompute([s for s in (old, new) if s is not None])
+            pieces = self._base.iloc[:0] if frame is None else frame
+            if len(edges):
+                self._pending.append((edges, pieces))
         figures = self.figures
         compute_s = time.perf_counter() - t0
-        pieces = self._frame(fresh) if frame is None else frame
         station = None if row is None else self._station_row(row)
         return Change(edges, pieces, figures, station, compute_s)
 
     def _recompute(self, sites: list[tuple[int, float]]
-                   ) -> tuple[np.ndarray, _Pieces, gpd.GeoDataFrame | None]:
+                   ) -> tuple[np.ndarray, gpd.GeoDataFrame | None]:
         """Recompute the streets within :attr:`reach_m` of ``sites`` (edge, offset);
-        returns their edge ids, new pieces and the pieces' frame."""
+        returns their edge ids and new pieces (a frame as :attr:`Coverage.pieces`)."""
         if not sites:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, self._p.take(empty), None
+            return np.zeros(0, dtype=np.int64), None
         pts = shapely.line_interpolate_point(self._lines[[e for e, _ in sites]],
                                              [x for _, x in sites])
         site_of, near = self._tree.query(pts, predicate="dwithin", distance=self.reach_m)
@@ -525,7 +542,7 @@ class LiveCoverage:
         self._node_dist[nodes] = np.asarray(cov.node_dist_m, float)[at]
         src = np.asarray(cov.node_station, np.int64)[at]
         self._node_code[nodes] = np.append(codes, -1)[src]
-        return edges, fresh, frame
+        return edges, frame
 
     def _paired_context(self, edges: np.ndarray) -> np.ndarray:
         """``edges``, the carriageways paired with them (either way), and the twins of
@@ -551,14 +568,24 @@ class LiveCoverage:
         return dataclasses.replace(sub, carriageways=pairs.iloc[np.flatnonzero(keep)]
                                    .reset_index(drop=True))
 
-    def _frame(self, p: _Pieces) -> gpd.GeoDataFrame:
-        """The piece frame of ``p`` (columns as :attr:`Coverage.pieces`)."""
-        ids = pd.DataFrame({"station_id": pd.Series(self._ids, dtype=object)})
-        pieces = _piece_frame(self.network, ids, p.edge, p.start, p.end, p.dist, p.station,
-                              p.status == _COVERED, p.status == _PAIRED, p.via_twin)
-        if p.count is not None:
-            pieces["stations_reaching"] = p.count
-        return pieces
+    def _piece_table(self) -> gpd.GeoDataFrame:
+        """The whole piece frame: the last full one with the edits' frames spliced in
+        (for each edge, the latest), in (edge, start) order."""
+        if self._pending:
+            taken = np.zeros(len(self._lines), dtype=bool)
+            parts = []
+            for edges, frame in reversed(self._pending):
+                on = frame["edge_id"].to_numpy(np.int64)
+                parts.append(frame.iloc[np.flatnonzero(~taken[on])])
+                taken[edges] = True
+            base = self._base
+            parts.append(base.iloc[np.flatnonzero(~taken[base["edge_id"].to_numpy(np.int64)])])
+            table = pd.concat(parts[::-1], ignore_index=True)
+            order = np.lexsort((table["start_m"].to_numpy(float),
+                                table["edge_id"].to_numpy(np.int64)))
+            self._base = table.iloc[order].reset_index(drop=True)
+            self._pending = []
+        return self._base
 
     def _station_row(self, i: int) -> pd.Series:
         """Row ``i`` of :attr:`stations`, without building the table."""

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import sqlite3
+import sys
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,7 +36,8 @@ from typing import Any
 
 from ._errors import InputError
 
-__all__ = ["DB_NAME", "SCHEMA_VERSION", "Edit", "Project", "Station", "safe_name"]
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "Edit", "Project", "Station", "safe_name",
+           "server_lock"]
 
 DB_NAME = "project.sqlite"
 SCHEMA_VERSION = 1
@@ -190,6 +192,56 @@ def safe_name(name: str, *, default: str = "upload") -> str:
         else:
             text = text[:_MAX_NAME]
     return text
+
+
+@contextlib.contextmanager
+def server_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the project folder for one server while the block runs.
+
+    Two servers on one folder would each keep their own coverage of the same database;
+    the second is refused. The lock is the operating system's on ``.serve.lock`` in the
+    folder, so a server that was killed leaves nothing behind to clean up.
+
+    Raises
+    ------
+    InputError
+        Another process holds the folder (its pid is named when it can be read).
+    """
+    path = Path(folder) / ".serve.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = path.open("a+", encoding="utf-8")
+    try:
+        try:
+            _lock(fh.fileno())
+        except OSError:
+            with contextlib.suppress(OSError):
+                fh.seek(0)
+                who = fh.read().strip()
+            who = f" ({who})" if who else ""
+            msg = (f"{Path(folder)}: another stationplan serve runs on this project{who}; "
+                   "open its address, or stop it first")
+            zh = (f"{Path(folder)}：已有另一个 stationplan serve 在使用此项目{who}；"
+                  "请打开它的地址，或先停止它")
+            raise InputError(msg, zh=zh) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+def _lock(fd: int) -> None:
+    """Lock an open file for this process, without waiting (OSError when taken)."""
+    if sys.platform == "win32":  # pragma: no cover - Windows
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 class Project:

@@ -72,7 +72,7 @@ from ._workbench import (
     start_job,
     text_of,
 )
-from .project import Project, Station
+from .project import Project, Station, server_lock
 
 log = logging.getLogger(__name__)
 
@@ -717,9 +717,16 @@ def serve(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST, port: 
     max_upload_bytes
         See :func:`create_app`.
     """
+    with server_lock(project_dir):
+        app = create_app(project_dir, host=host, lang=lang, max_upload_bytes=max_upload_bytes)
+        _run(app, project_dir, host=host, port=port, open_browser=open_browser)
+
+
+def _run(app: Starlette, project_dir: str | os.PathLike[str], *, host: str, port: int,
+         open_browser: bool) -> None:
+    """Say where the page is, open it, and run uvicorn until interrupted."""
     import uvicorn
 
-    app = create_app(project_dir, host=host, lang=lang, max_upload_bytes=max_upload_bytes)
     url = start_url(host, port, app.state.token)
     log.info("stationplan serve: project %s at %s (Ctrl-C stops the server)",
              Path(project_dir).resolve(), url)
@@ -729,6 +736,9 @@ def serve(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST, port: 
     if open_browser:
         import webbrowser
 
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+        # a browser cannot open the wildcard addresses (0.0.0.0, ::) on every system
+        here = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        threading.Timer(1.0, webbrowser.open,
+                        args=(start_url(here, port, app.state.token),)).start()
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     uvicorn.Server(config).run()

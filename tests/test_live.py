@@ -59,8 +59,8 @@ class Reference:
         snapped = snap_stations(self.network, self.frame(), max_snap_m=self.snap_m)
         return compute_coverage(self.network, snapped, rule=self.rule)
 
-    def add(self, sid: str, lon: float, lat: float) -> None:
-        self.rows.append((sid, lon, lat))
+    def add(self, sid: str, lon: float, lat: float, at: int | None = None) -> None:
+        self.rows.insert(len(self.rows) if at is None else at, (sid, lon, lat))
 
     def move(self, sid: str, lon: float, lat: float) -> None:
         self.rows = [(s, lon, lat) if s == sid else (s, x, y) for s, x, y in self.rows]
@@ -175,6 +175,7 @@ class Editor:
                       if pairs is not None and len(pairs) else np.zeros(0, dtype=np.int64))
         self.bounds = net.edges.total_bounds
         self.n = 0
+        self.deleted: tuple[str, float, float, int] | None = None
 
     def point(self) -> tuple[float, float]:
         r = self.rng.random()
@@ -200,6 +201,15 @@ class Editor:
         points (old and new) the edit may reach from."""
         ids = [r[0] for r in ref.rows]
         kind = self.rng.choice(["add", "move", "delete"], p=[0.4, 0.4, 0.2]) if ids else "add"
+        if self.deleted is not None and self.rng.random() < 0.3:
+            # undo the last delete: the station back in its row
+            sid, lon, lat, at = self.deleted
+            at = min(at, len(ids))  # rows deleted since
+            self.deleted = None
+            ref.add(sid, lon, lat, at)
+            change = lc.add(sid, lon, lat, at=at)
+            after = [] if change.station is None else [snapped_point(self.net, change.station)]
+            return "restore", change, [p for p in after if p is not None]
         if kind == "delete" and self.rng.random() < 0.3:
             sid = ids[-1]  # the last station
         else:
@@ -218,6 +228,8 @@ class Editor:
             ref.move(sid, lon, lat)
             change = lc.move(sid, lon, lat)
         else:
+            at = ids.index(sid)
+            self.deleted = (sid, *next((x, y) for s, x, y in ref.rows if s == sid), at)
             ref.delete(sid)
             change = lc.delete(sid)
         after = [] if change.station is None else [snapped_point(self.net, change.station)]
@@ -269,14 +281,16 @@ def test_100_random_edits_on_guixi_equal_full_recompute(guixi: StreetNetwork) ->
     seen = run_edits(guixi, CoverageRule.for_mode(guixi.mode.name), seed=7, n_edits=100,
                      n_start=25)
     # the edits were of every kind, some off the streets, some on twin carriageways
-    assert {"add", "move", "delete", "too_far_from_street", "ok", "via_twin"} <= set(seen)
+    assert {"add", "move", "delete", "restore", "too_far_from_street", "ok",
+            "via_twin"} <= set(seen)
 
 
 @pytest.mark.slow
 def test_1000_random_edits_on_guixi_equal_full_recompute(guixi: StreetNetwork) -> None:
     seen = run_edits(guixi, CoverageRule.for_mode(guixi.mode.name), seed=2026, n_edits=1000,
                      n_start=40)
-    assert {"add", "move", "delete", "too_far_from_street", "ok", "via_twin"} <= set(seen)
+    assert {"add", "move", "delete", "restore", "too_far_from_street", "ok",
+            "via_twin"} <= set(seen)
 
 
 def test_cross_coverage_rule_edits_on_guixi(guixi: StreetNetwork) -> None:
@@ -422,6 +436,8 @@ def test_edits_refuse_what_a_planner_may_get_wrong() -> None:
         lc.delete("B")
     with pytest.raises(InputError, match="finite"):
         lc.move("A", float("nan"), 39.9)
+    with pytest.raises(InputError, match="at must be a row from 0 to 1"):
+        lc.add("B", *_lonlat(0.0, 0.0), at=2)
     check_state(lc, ref)  # nothing changed
 
 
@@ -470,8 +486,8 @@ def test_a_row_refused_before_stays_refused_when_moved() -> None:
     change = lc.move("C", *_lonlat(240.0, 240.0))  # onto the streets: still not used
     assert change.station is not None and change.station["status"] == "too_far_from_street"
     assert len(change.edges) == 0
-    moved = frame.copy()
-    moved.loc[1, "geometry"] = shapely.Point(*_lonlat(240.0, 240.0))
+    moved = frame.set_geometry(gpd.GeoSeries(
+        [frame.geometry.iloc[0], shapely.Point(*_lonlat(240.0, 240.0))], crs=4326))
     full = compute_coverage(net, snap_stations(net, moved), rule=rule)
     assert same_pieces(lc.coverage.pieces, full.pieces) is None
     assert lc.figures.stations_ok == 1

@@ -140,6 +140,8 @@ def test_the_whole_flow_matches_the_command_line(guixi, tmp_path, monkeypatch):
         share = coverage_share(osm, state["stations"], tmp_path / f"{i}-{what}")
         assert abs(update["figures"]["share"] - share) <= 1e-9, what
         shares.append(share)
+    # undo of the delete put station 1 back; redo deleted it again
+    assert (update["op"], update["station_id"]) == ("delete", "1")
     # the steps did change the coverage: the new site adds, deleting station 1 takes away
     assert shares[1] > shares[0] and shares[3] < shares[2]
     assert shares[4] == pytest.approx(shares[2], abs=1e-12)

@@ -308,7 +308,7 @@ def test_two_tabs_editing_at_once_leave_a_consistent_project(tmp_path, monkeypat
     assert fresh.stations_ok == state["figures"]["stations_ok"]
 
 
-def test_the_command_prints_the_address_with_the_token_beyond_loopback(tmp_path):
+def test_the_command_prints_the_address_with_the_token_beyond_loopback(tmp_path, capsys):
     """``stationplan serve DIR --host 0.0.0.0``: the start address on stderr carries the
     token, which opens the API; without it, 403."""
     import os
@@ -347,6 +347,14 @@ def test_the_command_prints_the_address_with_the_token_beyond_loopback(tmp_path)
         assert httpx.get(f"{base}/", timeout=5).status_code == 403
         text = log.read_text(encoding="utf-8")
         assert "every request needs the token" in text
+        # a second server on the same project is refused: one line, exit 2
+        from stationplan.cli import main
+
+        assert main(["serve", str(tmp_path / "proj"), "--port", str(free_port()),
+                     "--no-browser", "--lang", "en"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "another stationplan serve runs on this project" in err[0]
+        assert f"(pid {proc.pid})" in err[0]
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(20)

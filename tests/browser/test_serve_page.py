@@ -289,16 +289,6 @@ def click_lonlat(pp: PlannerPage, lon: float, lat: float) -> None:
     pp.page.mouse.click(x, y)
 
 
-_T0 = [time.monotonic()]
-
-
-def _mark(what: str) -> None:
-    import sys
-    now = time.monotonic()
-    print(f"{what}: {now - _T0[0]:.1f} s", file=sys.stderr)
-    _T0[0] = now
-
-
 def marker(pp: PlannerPage, station_id: str) -> Any:
     return pp.page.locator(f'.leaflet-marker-icon[data-station="{station_id}"]')
 
@@ -317,7 +307,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     pp = open_page(server)
     page = pp.page
 
-    _mark("open")
     # the network, from the file picker; the job's progress is shown
     page.set_input_files("#sp-network-file", str(network))
     page.wait_for_function("window.stationplan.state && window.stationplan.state.network",
@@ -345,7 +334,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     assert abs(share0 - 0.290543) < 1e-6  # stationplan coverage's summary.json, GCJ-02
     assert page.locator("#sp-rejected-box").is_hidden()  # every row usable
 
-    _mark("network+sheet")
     # add a station by clicking the middle of the longest gap
     gap = server.api("GET", "/api/gaps")["gaps"][0]
     v = pp.version()
@@ -400,7 +388,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     page.wait_for_function("!window.stationplan.stations().some(s => s.station_id === '1')")
     assert abs(check_share(pp, server, net_file, ref) - share3) < 1e-12
 
-    _mark("edits")
     if not full:
         assert pp.errors == [] and pp.blocked == [] and pp.dialogs == []
         return
@@ -414,7 +401,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     assert page.locator(".sp-proposal[data-rank]").count() == 5
     assert page.locator("#sp-plan-job progress").get_attribute("value") == "1"
 
-    _mark("plan")
     # accept the first two
     for rank in ("1", "2"):
         v = pp.version()
@@ -428,7 +414,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     assert sources.count("proposal") == 2
     assert page.locator(".sp-proposal[data-rank]").count() == 3
 
-    _mark("accept")
     # downloads: a real xlsx workbook and an HTML report
     with page.expect_download() as info:
         page.click("#sp-dl-amap")
@@ -446,7 +431,6 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     report = Path(info.value.path()).read_text(encoding="utf-8")
     assert report.lstrip().lower().startswith("<!doctype html")
     assert "</html>" in report.lower()
-    _mark("downloads")
     assert pp.errors == [] and pp.blocked == [] and pp.dialogs == []
     assert pp.js("window.__spScriptRuns.length") == 0
 
@@ -593,6 +577,12 @@ def test_loads_offline_in_both_languages(server: Server, open_page, tmp_path: Pa
         assert pp.tiles and all(is_tile_host(urlsplit(u).hostname or "") for u in pp.tiles)
         assert pp.errors == []
         assert server.api("GET", "/api/state")["lang"] == lang
+    # the switch: back to Chinese, kept by the project
+    page.select_option("#sp-lang", "zh")
+    page.wait_for_url("**/?lang=zh")
+    page.evaluate("window.stationplan.ready")
+    assert page.locator("h1").text_content() == "爱心驿站规划"
+    assert server.api("GET", "/api/state")["lang"] == "zh"
 
 
 def _gcj_csv(path: Path) -> Path:
@@ -722,3 +712,29 @@ def test_page_with_a_token(open_page, tmp_path: Path) -> None:
             assert answer is not None and answer.status == 403
         finally:
             other.close()
+
+
+def test_every_word_of_the_page_in_both_languages() -> None:
+    """Each key the page looks up (``data-t`` in index.html, ``t("...")`` in app.js) is in
+    i18n.json in Chinese and in English, and the two hold the same keys."""
+    import json
+    import re
+
+    from stationplan._web import STATIC_DIR
+
+    words = json.loads((STATIC_DIR / "i18n.json").read_text(encoding="utf-8"))
+    assert set(words) == {"zh", "en"}
+    assert set(words["zh"]) == set(words["en"])
+    html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
+    used = set(re.findall(r'data-tp?="([a-z_0-9]+)"', html))
+    used |= {k for k in re.findall(r'\bt\("([a-z_0-9]+)"', js) if not k.endswith("_")}
+    # keys made from a prefix and a value the API gives
+    used |= {f"st_{v}" for v in ("ok", "invalid", "too_far_from_street", "proposed",
+                                 "accepted", "rejected")}
+    used |= {f"src_{v}" for v in ("sheet", "added", "proposal")}
+    used |= {f"crs_{v}" for v in ("gcj02", "wgs84", "bd09")}
+    assert len(used) > 80
+    assert sorted(used - set(words["zh"])) == []
+    # the page never hands text to innerHTML
+    assert "innerHTML" not in js.replace("never through innerHTML", "")

@@ -159,7 +159,8 @@
   }
 
   // ---- the map -------------------------------------------------------------------------
-  var map = L.map("sp-map", {zoomControl: true, preferCanvas: true, boxZoom: true});
+  var map = L.map("sp-map", {zoomControl: true, preferCanvas: true, boxZoom: true,
+    zoomSnap: 0.5});
   map.setView([30, 110], 4);
   L.control.scale({imperial: false, maxWidth: 150}).addTo(map);
   [["spAreas", 380], ["spOther", 390], ["spStreets", 400], ["spGaps", 410]].forEach(function (p) {
@@ -206,6 +207,7 @@
   var addMode = false;
   var addCount = 0;
   var watching = false;
+  var legendOpen = null;
 
   // the server's style (mapstyle.py's colours and the rule's limit), when it gives one
   function applyStyle(st) {
@@ -428,8 +430,18 @@
   }
 
   // ---- basemaps -------------------------------------------------------------------------
+  var basemapCentre = null;
   function setupBasemaps(centre) {
-    if (layerControl) return;
+    if (layerControl) {
+      // the same city: keep them; another one (a new network): set them up again
+      if (!centre || !basemapCentre || (Math.abs(centre[0] - basemapCentre[0]) < 0.2 &&
+          Math.abs(centre[1] - basemapCentre[1]) < 0.2)) return;
+      Object.keys(baseLayers).forEach(function (k) { map.removeLayer(baseLayers[k]); });
+      map.removeControl(layerControl);
+      layerControl = null;
+      gcjShift = null;
+    }
+    basemapCentre = centre;
     var inChina = centre && !outOfChina(centre[0], centre[1]);
     var bases = {};
     var tiles = [];
@@ -565,7 +577,14 @@
         det.appendChild(el("div", "sp-cert", t("plan_after", {share: percent(plan.share_after)})));
       }
     }
-    det.appendChild(el("h4", null, t("band_title")));
+    // the legend folds away on a narrow map (its state is kept from one drawing to the next)
+    var leg = el("details", "sp-legend");
+    if (legendOpen === null) legendOpen = map.getSize().x >= 900;
+    leg.open = legendOpen;
+    leg.addEventListener("toggle", function () { legendOpen = leg.open; });
+    leg.appendChild(el("summary", null, t("legend")));
+    det.appendChild(leg);
+    leg.appendChild(el("h4", null, t("band_title")));
     var tb = el("table"), edges = bandEdges();
     STYLE.band_colours.forEach(function (c, k) {
       var tr = el("tr"), td = el("td");
@@ -574,7 +593,7 @@
       tr.appendChild(el("td", null, num(k ? edges[k - 1] : 0, 0) + "–" + lengthText(edges[k])));
       tb.appendChild(tr);
     });
-    det.appendChild(tb);
+    leg.appendChild(tb);
     var legend = el("table");
     [[swatch("height:" + STYLE.street_weight + "px;background:" + STYLE.gap_colour), t("gap_title")],
       [swatch("height:12px;background:" + STYLE.service_colour + ";opacity:.3"), t("service_legend")],
@@ -591,8 +610,8 @@
       tr.appendChild(el("td", null, item[1]));
       legend.appendChild(tr);
     });
-    det.appendChild(legend);
-    if (gcjShift) det.appendChild(el("div", "sp-note", t("gcj_note")));
+    leg.appendChild(legend);
+    if (gcjShift) leg.appendChild(el("div", "sp-note", t("gcj_note")));
     div.appendChild(det);
   }
   function dot(cls, text) {
@@ -901,10 +920,10 @@
         // stations first: the band cuts of covered pieces look at them
         syncStations(s.stations || []);
         (fc.features || []).forEach(addPiece);
-        if (!fitted) fitDemand();
         appliedVersion = s.version || 0;
         hook.version = appliedVersion;
         setFigures(s.figures);
+        if (!fitted) fitDemand();  // once the panel shows its figures: its size is known
         refreshGaps();
         return notifyRedrawn(appliedVersion);
       });
@@ -918,8 +937,12 @@
       g.eachLayer(function (l) { bounds.extend(l.getBounds()); });
     });
     if (!bounds.isValid()) return;
-    var pw = panel ? panel.getContainer().offsetWidth : 0;
-    map.fitBounds(bounds, {paddingTopLeft: [pw + 10, 10], paddingBottomRight: [10, 10]});
+    // beside a tall panel, or above a short one
+    var box = panel ? panel.getContainer() : null, size = map.getSize();
+    var pw = box ? box.offsetWidth : 0, ph = box ? box.offsetHeight : 0;
+    var beside = ph > size.y / 2;
+    map.fitBounds(bounds, {paddingTopLeft: [beside ? pw + 10 : 10, 10],
+      paddingBottomRight: [10, beside ? 10 : ph + 10]});
     fitted = true;
   }
 
