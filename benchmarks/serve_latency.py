@@ -41,11 +41,12 @@ Per edit it records:
   to ``lastUpdate.redrawn_at``), with its parts: the answer received and parsed, the
   pieces replaced (``drawn_ms``), the wait for the frame.
 
-Baseline, in the same run after the page's edits (server and browser idle then): the same
-edits replayed on the same network (``stationplan.pipeline.coverage_network`` of the same
-file) and station set in this process, each followed by a full recompute
-(``snap_stations`` + ``compute_coverage``), the way a tool without incremental updates
-solves again. Ratios baseline / page are printed.
+Baseline, in the same run, interleaved with the page's edits (after each edit has
+settled, so server and browser are idle; the two are timed in the same minutes of a
+machine whose load changes): the same edit made on the same network
+(``stationplan.pipeline.coverage_network`` of the same file) and station set in this
+process, followed by a full recompute (``snap_stations`` + ``compute_coverage``), the way
+a tool without incremental updates solves again. Ratios baseline / page are printed.
 
 Correctness: after every edit the page's share (``window.stationplan.share``, unrounded)
 is compared with the baseline's full recompute after the same edit, and at the end with
@@ -363,9 +364,12 @@ class EditPlan:
 
 def run_edits(run: PageRun, state: dict, points: StreetPoints, point_of: dict[str, int], *,
               n_edits: int, seed: int, pause_ms: float,
-              settle: bool = True) -> tuple[EditPlan, list[dict]]:
+              settle: bool = True,
+              baseline: Baseline | None = None) -> tuple[EditPlan, list[dict]]:
     """Make ``n_edits`` seeded edits through the page; one record per edit. After each,
-    wait ``pause_ms``, then (``settle``) until no request is in flight."""
+    wait ``pause_ms``, then (``settle``) until no request is in flight, then make the
+    same edit on the ``baseline`` (server and page idle), so that both are timed in the
+    same minutes of a machine whose load changes."""
     page = run.page
     rng = np.random.default_rng(seed)
     where = {str(s["station_id"]): (float(s["lon"]), float(s["lat"]))
@@ -403,6 +407,8 @@ def run_edits(run: PageRun, state: dict, points: StreetPoints, point_of: dict[st
                   f"{r['redrawn_at'] - r['sent_at']:.0f} ms", file=sys.stderr, flush=True)
         page.wait_for_timeout(pause_ms)
         gaps = page.evaluate(SETTLE_JS, r["t0"]) if settle else []
+        if baseline is not None:
+            baseline.apply(plan.edits[-1])
         req = r["request"] or {}
         records.append({
             "op": op, "id": sid, "version": r["version"], "edges": r["edges"],
@@ -448,21 +454,24 @@ def full_share(net: Any, where: dict[str, tuple[float, float]]) -> float:
     return covered / (covered + gap) if covered + gap > 0 else 0.0
 
 
-def replay_baseline(net: Any, plan: EditPlan) -> tuple[list[dict], dict]:
-    """The same edits, each followed by a full recompute: seconds and share per edit, and
-    the stations at the end."""
-    where = dict(plan.start)
-    full_share(net, where)  # warm up (first calls compile and fill caches), not timed
-    out = []
-    for e in plan.edits:
+class Baseline:
+    """The edits replayed in this process, each followed by a full recompute (seconds and
+    share per edit); ``where`` holds the stations after the last one."""
+
+    def __init__(self, net: Any, start: dict[str, tuple[float, float]]) -> None:
+        self.net, self.where = net, dict(start)
+        self.results: list[dict] = []
+        full_share(net, self.where)  # warm up (first calls compile, fill caches), not timed
+
+    def apply(self, e: dict) -> dict:
         if e["op"] == "delete":
-            where.pop(e["id"])
+            self.where.pop(e["id"])
         else:
-            where[e["id"]] = (e["lon"], e["lat"])
+            self.where[e["id"]] = (e["lon"], e["lat"])
         t = time.perf_counter()
-        share = full_share(net, where)
-        out.append({"ms": 1000 * (time.perf_counter() - t), "share": share})
-    return out, where
+        share = full_share(self.net, self.where)
+        self.results.append({"ms": 1000 * (time.perf_counter() - t), "share": share})
+        return self.results[-1]
 
 
 def command_share(network: Path, where: dict[str, tuple[float, float]], work: Path) -> dict:
@@ -581,7 +590,8 @@ def markdown(res: dict) -> str:
         f"{_f(s['frame_ms']['p95'])} | {_f(s['frame_ms']['max'])} | | |",
         f"| gap list refresh (`GET /api/gaps`, first byte) | {_f(s['gaps_server_ms']['p50'])}"
         f" | {_f(s['gaps_server_ms']['p95'])} | {_f(s['gaps_server_ms']['max'])} | | |",
-        f"| **baseline: full recompute** (snap + `compute_coverage`) | {_f(base['p50'])} | "
+        f"| **baseline: full recompute** (snap + `compute_coverage`, after each edit) | "
+        f"{_f(base['p50'])} | "
         f"{_f(base['p95'])} | {_f(base['max'])} | | |",
         "",
         f"Update size: {_f(s['body_kb']['p50'])} KB p50, {_f(s['body_kb']['p95'])} KB p95; "
@@ -679,6 +689,10 @@ def run(args: argparse.Namespace, browser: Any = None) -> dict:
         network = SHARED_OSM / f"{args.network}.osm.bz2"
     loads: dict[str, list[float]] = {"start": load_avg()}
     commit, engine = _git_commit(), _engine()  # before anything can change the checkout
+    t_start, phases = time.perf_counter(), {}
+
+    def mark(name: str) -> None:
+        phases[name] = round(time.perf_counter() - t_start, 2)
     with contextlib.ExitStack() as stack:
         if args.work:
             work = Path(args.work)
@@ -698,8 +712,11 @@ def run(args: argparse.Namespace, browser: Any = None) -> dict:
                                      seed=args.seed)
         first = [points.take() for _ in range(args.stations)]
         sheet = write_sheet(points, first, work / "stations.csv")
+        mark("network_and_points")
         url = server.wait_ready()
+        mark("server_ready")
         made = make_project(url, network, sheet)
+        mark("project_made")
         state = made["state"]
         by_name = {f"S{n:03d}": i for n, i in enumerate(first)}
         point_of = {str(s["station_id"]): by_name.get(str(s["station_id"]), -1)
@@ -716,10 +733,14 @@ def run(args: argparse.Namespace, browser: Any = None) -> dict:
         loads["page_start"] = load_avg()
         page_run = open_page(browser, url)
         stack.callback(page_run.page.context.close)
+        mark("page_open")
+        baseline = Baseline(net, {str(s["station_id"]): (float(s["lon"]), float(s["lat"]))
+                                  for s in state["stations"]})
         plan, records = run_edits(page_run, state, points, point_of, n_edits=args.edits,
                                   seed=args.seed, pause_ms=args.pause_ms,
-                                  settle=not args.no_settle)
+                                  settle=not args.no_settle, baseline=baseline)
         loads["page_end"] = load_avg()
+        mark("edits_done")
         page_share = page_run.page.evaluate("() => window.stationplan.share")
         final = {str(s["station_id"]): (float(s["lon"]), float(s["lat"]))
                  for s in page_run.page.evaluate("() => fetch('/api/state').then(r => "
@@ -727,10 +748,10 @@ def run(args: argparse.Namespace, browser: Any = None) -> dict:
         chromium = browser.version
         ok_count = sum(1 for s in state["stations"] if s["status"] == "ok")
 
-        base, replayed = replay_baseline(net, plan)
-        loads["baseline_end"] = load_avg()
+        base, replayed = baseline.results, baseline.where
         full = full_share(net, final)
         cli = None if args.no_cli_check else command_share(network, final, work)
+        mark("checked")
 
     summary = summarise(records, base)
     cli_diff = abs(page_share - cli["share"]) if cli else None
@@ -742,7 +763,7 @@ def run(args: argparse.Namespace, browser: Any = None) -> dict:
         "machine": machine(), "chromium": chromium, "load_average": loads,
         "network": {"file": network.name, "edges": len(net.edges),
                     "km": net.total_length_m / 1000, "demand_km": net.demand_length_m / 1000},
-        "setup": made["took"], "stations_ok": ok_count, "ops": ops,
+        "setup": made["took"], "phases_s": phases, "stations_ok": ok_count, "ops": ops,
         "blocked": len(page_run.blocked), "blocked_urls": page_run.blocked[:20],
         "tiles": page_run.tiles, "page_errors": page_run.errors[:20],
         "summary": summary,
