@@ -8,6 +8,7 @@ and runs :func:`compute_coverage` on the whole network, then compares piece for 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -293,6 +294,20 @@ def test_1000_random_edits_on_guixi_equal_full_recompute(guixi: StreetNetwork) -
             "via_twin"} <= set(seen)
 
 
+def test_many_edits_between_reads_of_the_coverage(guixi: StreetNetwork) -> None:
+    """The piece frame is built when read: after 40 edits, some on the same streets."""
+    rule = CoverageRule.for_mode(guixi.mode.name)
+    editor = Editor(guixi, 3)
+    ref = Reference(guixi, rule, rows=start_stations(editor, 20))
+    lc = LiveCoverage(guixi, ref.frame(), rule=rule, max_snap_m=SNAP_M)
+    touched = []
+    for _ in range(40):
+        _, change, _ = editor.edit(lc, ref)
+        touched.append(set(change.edges.tolist()))
+    assert any(a & b for a, b in itertools.pairwise(touched))  # overlaps
+    check_state(lc, ref)
+
+
 def test_cross_coverage_rule_edits_on_guixi(guixi: StreetNetwork) -> None:
     rule = CoverageRule.for_mode(guixi.mode.name, cover=2)
     run_edits(guixi, rule, seed=11, n_edits=20, n_start=25)
@@ -353,7 +368,7 @@ def tip_point(sep: float, spur_m: float) -> tuple[float, float]:
     return _lonlat(TIP_X, Y_DUAL - sep - spur_m - HAND_SNAP_M / 2)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), sep=st.floats(10.0, 30.0),
        reach=st.floats(60.0, 300.0), eps=st.floats(0.05, 5.0),
        cover=st.sampled_from([1, 1, 2]),

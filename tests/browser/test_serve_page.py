@@ -738,3 +738,22 @@ def test_every_word_of_the_page_in_both_languages() -> None:
     assert sorted(used - set(words["zh"])) == []
     # the page never hands text to innerHTML
     assert "innerHTML" not in js.replace("never through innerHTML", "")
+
+
+def test_page_follows_the_network_loading_after_a_restart(open_page, tmp_path: Path) -> None:
+    """Opened while a restarted server loads the recorded network again, the page shows
+    the loading, then the coverage with the stored stations and the same figures."""
+    project = tmp_path / "project"
+    with running_server(project) as srv:
+        srv.load_network(shared_osm(GUIXI))
+        srv.api("POST", "/api/stations", json={"lon": 117.2436, "lat": 28.2868, "name": "甲"})
+        before = srv.api("GET", "/api/state")["figures"]
+    with running_server(project) as srv:
+        pp = open_page(srv)
+        page = pp.page
+        page.wait_for_function("window.stationplan.pieceCount() > 400", timeout=60_000)
+        page.wait_for_function("window.stationplan.figures !== null")
+        assert pp.js("window.stationplan.figures") == before
+        assert [s["name"] for s in pp.js("window.stationplan.stations()")] == ["甲"]
+        assert marker(pp, "new-1").count() == 1
+        assert pp.errors == [] and pp.blocked == []
