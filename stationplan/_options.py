@@ -45,6 +45,13 @@ PAIR_CARRIAGEWAYS_M = 40.0
 # carriageway's end (find_carriageway_pairs' min_overlap_m), so the default rule is exact
 # on every unit.
 HALO_M = RADIUS_M + 2 * MAX_SNAP_M + PAIR_CARRIAGEWAYS_M + 5.0
+# --- the planner's page (stationplan serve) ----------------------------------------------
+SERVE_HOST = "127.0.0.1"  # this computer only; any other address needs the access token
+SERVE_PORT = 8765
+# Largest upload, bytes: a county's OSM extract is tens of MB, a city's a few hundred.
+MAX_UPLOAD_NETWORK_BYTES = 200 * 2**20
+MAX_UPLOAD_SHEET_BYTES = 20 * 2**20
+
 OSM_SUFFIXES = (".osm", ".osm.xml", ".xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 GRAPHML_SUFFIXES = (".graphml", ".graphml.xml")
 CENTERLINE_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
@@ -234,6 +241,8 @@ RANGES: Mapping[str, Range] = MappingProxyType({
     # demand weights
     "kernel_m": Range("metres of the demand weights' kernel", strict=True),
     "seed": Range("seed of the local search", whole=True),
+    # stationplan serve
+    "port": Range("TCP port", low=1, high=65535, whole=True),
 })
 
 

@@ -340,6 +340,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    serve(args.project_dir, host=args.host, port=args.port, open_browser=not args.no_browser,
+          lang=args.lang)
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from ._outdir import check_export_suffix, check_out_file
 
@@ -1142,7 +1150,23 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     _add_rule_options(bat)
     _add_station_options(bat)
     bat.set_defaults(func=_cmd_batch)
-    for p in (net, exp, part, bat):  # the other commands have it among the map options
+    srv = sub.add_parser("serve", parents=[common],
+                         help="open the planner's page: choose a network, drop in a station "
+                              "sheet, add, move and delete stations and see the coverage at once")
+    srv.add_argument("project_dir", nargs="?", default=".",
+                     help="project folder (project.sqlite, inputs/, downloads/; created when "
+                          "missing; default the current folder)")
+    srv.add_argument("--port", type=_number("port"), default=opt.SERVE_PORT,
+                     help="port (default %(default)s)")
+    srv.add_argument("--host", default=opt.SERVE_HOST,
+                     help="address to listen on (default %(default)s: this computer only; any "
+                          "other address needs the access token printed at start)")
+    srv.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    srv.add_argument("--lang", choices=opt.LANGS, default=None,
+                     help="language of the page and the messages (default: the project's "
+                          "choice, else Chinese for a network in China)")
+    srv.set_defaults(func=_cmd_serve)
+    for p in (net, exp, part, bat):  # the others have it among the map options
         p.add_argument("--lang", choices=opt.LANGS, default=None,
                        help="language of the messages (default: Chinese for a station file "
                             "with Chinese headers or names)")

@@ -61,6 +61,8 @@ BAD = {
     "--quota": (("batch",), ["-1", "1.5", "nan", "inf", "abc", ""]),
     "--cover": (COUNT, ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--new-sites": (("plan",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
+    # stationplan serve: a TCP port
+    "--port": (("serve",), ["0", "-1", "65536", "1.5", "nan", "inf", "abc", ""]),
     "--target": (("plan",), ["nan%", "150%", "-5%", "0", "0%", "101", "inf", "-0.5", "abc",
                              "%"]),
 }
@@ -87,7 +89,7 @@ def _argv(files, command, out, *extra):
     positional = {"coverage": ["net", "stations"], "network": ["net"], "demo": [],
                   "plan": ["net", "stations"], "check": ["net", "stations", "proposals"],
                   "report": ["net", "stations"], "partition": ["net", "regions"],
-                  "batch": ["task", "units", "stations"]}[command]
+                  "batch": ["task", "units", "stations"], "serve": []}[command]
     return [command, *(str(files[k]) for k in positional), "--out", str(out), "--quiet", *extra]
 
 

@@ -228,6 +228,13 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "%.1f %% at %s, highest %.1f %% at %s":
         "%s 逐小时覆盖：覆盖引擎计算 %d 次，对应 %d 种不同的开放站点组合；最低 %.1f %%（%s），"
         "最高 %.1f %%（%s）",
+    # the planner's page (stationplan serve)
+    "stationplan serve: project %s at %s (Ctrl-C stops the server)":
+        "stationplan serve：项目 %s，地址 %s（按 Ctrl-C 停止服务）",
+    "stationplan serve: bound to %s, beyond this computer: every request needs the token in "
+    "the address above":
+        "stationplan serve：绑定到 %s，本机以外也可访问：每个请求都需要上面地址中的访问令牌",
+    "job %d (%s) failed: %s": "任务 %d（%s）失败：%s",
     "at %s: %d of %d usable stations open (%d by hours not given), %d closed, %d unknown":
         "%s：%d 个站点开放（共 %d 个可用站点；其中 %d 个未填开放时间，按开放计），%d 个关闭，"
         "%d 个开放情况不明",
@@ -548,9 +555,74 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
             "（两者都列在 summary.json 中）",
     "--by-hour": "另算一天中每个整点的精确覆盖（--at 所在的那一天，否则为周三）："
                  "hours.csv、hours.xlsx 和 summary.json",
+    "cmd.serve": "打开规划网页：选择路网、拖入站点表，增删和拖动站点并立即看到覆盖变化",
+    "project_dir": "项目文件夹（数据库 project.sqlite、inputs/、downloads/；默认当前文件夹）",
+    "--port": "端口（默认 %(default)s）",
+    "--host": "绑定的地址（默认 %(default)s，只有本机可访问；其他地址需要访问令牌）",
+    "--no-browser": "不自动打开浏览器",
     "usage": "用法：",
     "examples": "示例：",
 })
+
+# The planner's page (stationplan serve): its error messages and job messages, (English,
+# Chinese); the page's own words are in stationplan/_web/static/i18n.json.
+SERVE_TEXT: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "forbidden": ("access token missing or wrong; open the address printed when the server "
+                  "started", "缺少访问令牌或令牌不正确；请打开服务启动时显示的地址"),
+    "bad_host": ("the page answers on this computer's own address only (127.0.0.1 or "
+                 "localhost), not {host}", "本页面只响应本机地址（127.0.0.1 或 localhost），"
+                 "不响应 {host}"),
+    "cross_site": ("requests from other web sites are refused", "拒绝来自其他网站的请求"),
+    "not_found": ("not found: {what}", "未找到：{what}"),
+    "bad_json": ("the request body is not a JSON object", "请求内容不是 JSON 对象"),
+    "bad_lonlat": ("lon and lat must be numbers, WGS-84 degrees (lon -180..180, lat -90..90)",
+                   "lon 和 lat 必须是 WGS-84 经纬度数值（经度 -180..180，纬度 -90..90）"),
+    "too_large": ("the upload is larger than {mb} MB, the limit for {what}",
+                  "上传的文件超过 {mb} MB（{what}的上限）"),
+    "what.network": ("a network file", "路网文件"),
+    "what.sheet": ("a station sheet", "站点表"),
+    "no_file": ("the request has no file (form field 'file')",
+                "请求中没有文件（表单字段 file）"),
+    "no_network": ("no network is loaded yet; choose a network first",
+                   "尚未加载路网；请先选择路网"),
+    "network_loading": ("the network is still loading; try again when it is ready",
+                        "路网仍在加载；请稍后再试"),
+    "no_station": ("no station {id} in this scenario", "本方案中没有站点 {id}"),
+    "no_sheet": ("no sheet {id}", "没有编号为 {id} 的站点表"),
+    "sheet_done": ("sheet {id} is imported already", "站点表 {id} 已导入"),
+    "bad_crs": ("crs must be gcj02, wgs84 or bd09", "坐标系必须是 gcj02、wgs84 或 bd09"),
+    "no_cached": ("no file {name} among the project's inputs", "项目的输入文件中没有 {name}"),
+    "bad_plan": ("give k (a whole number from 1 to 200) or target_share (above 0, at most 1)",
+                 "请给出 k（1 到 200 的整数）或 target_share（大于 0、不超过 1）"),
+    "no_job": ("no job {id}", "没有编号为 {id} 的任务"),
+    "no_proposal": ("no proposal {rank} in job {id}", "任务 {id} 中没有第 {rank} 号建议站点"),
+    "proposal_done": ("proposal {rank} is {state} already", "第 {rank} 号建议站点已处理"),
+    "no_scenario": ("no scenario {id}", "没有编号为 {id} 的方案"),
+    "bad_name": ("give the scenario a name (at most 100 characters)",
+                 "请给方案起个名字（不超过 100 个字符）"),
+    "no_stations": ("this scenario has no station inside the network yet",
+                    "本方案在路网范围内还没有站点"),
+    "bad_download": ("no download {name}", "没有名为 {name} 的下载文件"),
+    "internal": ("internal error: {msg}", "内部错误：{msg}"),
+    "interrupted": ("interrupted: the server stopped while the job ran",
+                    "已中断：任务运行时服务停止了"),
+    "job.network": ("loading the network", "正在加载路网"),
+    "job.plan": ("planning new sites", "正在规划新站点"),
+    "job.check": ("checking the proposed sites", "正在审核拟建站点"),
+    "job.done": ("done", "完成"),
+})
+
+
+def serve_text(key: str, lang: str, **fields: Any) -> str:
+    """A message of the planner's page in ``lang`` ("zh" or "en"), fields filled in.
+
+    >>> serve_text("no_station", "zh", id="new-3")
+    '本方案中没有站点 new-3'
+    >>> serve_text("no_station", "en", id="7")
+    'no station 7 in this scenario'
+    """
+    return SERVE_TEXT[key][1 if lang == "zh" else 0].format(**fields)
+
 
 # The progress bar's words (a TTY only): the commands and the pipeline's stages.
 PROGRESS_ZH: Mapping[str, str] = MappingProxyType({
@@ -579,6 +651,7 @@ HELP_EXAMPLES: Mapping[str, tuple[str, str]] = MappingProxyType({
                "stationplan report guixi.osm.pbf 驿站.xlsx --crs gcj02 --out 报告 --lang zh"),
     "partition": ("stationplan partition province.osm.pbf counties.gpkg --out units",
                   "stationplan partition province.osm.pbf 县界.gpkg --out 单元"),
+    "serve": ("stationplan serve guixi-project", "stationplan serve 贵溪项目 --lang zh"),
     "batch": ("stationplan batch coverage units stations.xlsx --out province --workers 2\n"
               "  stationplan batch plan units stations.xlsx --out plans --quota-curve 10\n"
               "  stationplan batch allocate plans --quota 25",

@@ -1,0 +1,773 @@
+"""The project a page works on: its network, its live coverage, its edits and its jobs.
+
+:class:`Workbench` joins a :class:`~stationplan.project.Project` (the database) with the
+street network and a :class:`~stationplan.live.LiveCoverage` kept current with the stored
+stations. An edit is stored and applied to the coverage as one step, under one lock per
+project; sheets, plans, checks, comparisons and downloads run the pipeline's own jobs on
+the current stations. :mod:`stationplan.serve` puts HTTP in front of it; the shapes of
+the answers (documented in docs/serve.md) are built here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._errors import StationplanError
+from ._i18n.cli import PROGRESS_ZH, error_text, serve_text
+from ._io import json_ready
+from .project import Edit, Project, Station
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CRS_CHOICES", "DOWNLOADS", "ApiError", "Workbench", "station_frame",
+           "write_stations_csv"]
+
+CRS_CHOICES = ("gcj02", "wgs84", "bd09")
+DOWNLOADS = ("amap.xlsx", "tables.xlsx", "report.html", "project.gpkg")
+STATION_ATTRS = ("address", "phone", "hours", "services", "note")
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": message, "code": code}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, **fields: Any) -> None:
+        super().__init__(code)
+        self.status, self.code, self.fields = status, code, fields
+
+
+# --- the project's live state ------------------------------------------------------------
+
+class Workbench:
+    """One project served: its database, the network and the live coverage.
+
+    ``lock`` serialises every edit with its commit (two tabs, two requests); reads of the
+    state take it too, so that they see an edit whole.
+    """
+
+    def __init__(self, project: Project, lang: str | None) -> None:
+        self.project = project
+        self.lock = threading.RLock()
+        self.lang_option = lang
+        self.network: Any = None
+        self.network_path: Path | None = None
+        self.live: Any = None
+        self.loading: int | None = None  # the network job running
+        self._gaps: tuple[int, Any] | None = None
+        self._bounds: list[float] | None = None
+
+    # language -------------------------------------------------------------------------
+    @property
+    def lang(self) -> str:
+        """The page's language: the project's stored choice, else the server's option,
+        else Chinese for a network in China (and before a network), English elsewhere."""
+        stored = self.project.meta("lang")
+        if stored in ("zh", "en"):
+            return str(stored)
+        if self.lang_option in ("zh", "en"):
+            return str(self.lang_option)
+        if self._bounds is not None:
+            from .chinacrs import in_china
+
+            w, s, e, n = self._bounds
+            return "zh" if bool(in_china((w + e) / 2, (s + n) / 2)) else "en"
+        return "zh"
+
+    # network --------------------------------------------------------------------------
+    def load_network(self, path: Path) -> None:
+        """Load ``path`` as ``stationplan coverage`` does and rebuild the coverage."""
+        from .pipeline import coverage_network
+
+        net = coverage_network(path)
+        edges = net.edges.to_crs(4326)
+        bounds = [float(v) for v in edges.total_bounds]
+        info = {"edges": len(net.edges), "km": net.total_length_m / 1000,
+                "demand_km": net.demand_length_m / 1000, "crs": str(net.crs),
+                "bounds": bounds}
+        digest = sha256_of(path)
+        with self.lock:
+            self.network, self.network_path, self._bounds = net, path, bounds
+            rec = self.project.network
+            if rec is None or rec.get("file") != path.name or rec.get("sha256") != digest:
+                self.project.set_network(path.name, digest, info)
+            self.rebuild()
+
+    def rebuild(self) -> None:
+        """The live coverage from the stored stations of the current scenario."""
+        from .live import LiveCoverage
+
+        with self.lock:
+            self._gaps = None
+            if self.network is None:
+                self.live = None
+                return
+            self.live = LiveCoverage(self.network, station_frame(self.project.stations()))
+
+    def require_live(self) -> Any:
+        """The live coverage, or 409 while the network loads or before there is one."""
+        if self.live is None:
+            raise ApiError(409, "network_loading" if self.loading else "no_network")
+        return self.live
+
+    # edits ----------------------------------------------------------------------------
+    def edit(self, op: str, station_id: str | None, before: Any, after: Any,
+             apply: Callable[[Any], Any], *,
+             also: Callable[[Any], object] | None = None) -> dict[str, Any]:
+        """Store an edit and apply it to the coverage, as one step: when the coverage
+        refuses it, nothing is stored; the answer goes out after the commit."""
+        with self.lock:
+            live = self.require_live()
+            try:
+                with self.project.edit(op, station_id, before, after, also=also):
+                    change = apply(live)
+            except BaseException:
+                self._resync()
+                raise
+            return self.update(change) | {"op": op, "station_id": station_id}
+
+    def step(self, undo: bool) -> dict[str, Any]:
+        """Undo or redo one edit (nothing to do: the state as it is)."""
+        with self.lock:
+            live = self.require_live()
+            try:
+                with (self.project.undo() if undo else self.project.redo()) as e:
+                    change = None if e is None else self._apply(live, e)
+            except BaseException:
+                self._resync()
+                raise
+            # the step applied: an undone add is a "delete" of its station, and so on
+            done = {"op": None if e is None else e.op,
+                    "station_id": None if e is None else e.station_id}
+            return self.update(change) | done
+
+    def _apply(self, live: Any, e: Edit) -> Any:
+        """Apply a stored edit (or its inverse) to the live coverage."""
+        if e.op in ("add", "accept"):
+            s = Station.from_dict(e.after)
+            return live.add(s.station_id, s.lon, s.lat, name=s.name, attrs=_attrs(s))
+        if e.op == "delete":
+            return live.delete(str(e.before["station_id"]))
+        if e.op == "move":
+            return live.move(str(e.station_id), float(e.after["lon"]), float(e.after["lat"]))
+        # an import or its undo: the whole station set changes; one full computation
+        return self._full_change()
+
+    def _full_change(self) -> Any:
+        from .live import Change
+
+        self.rebuild()
+        t0 = time.perf_counter()
+        cov = self.live.coverage
+        return Change(np.arange(len(self.network.edges)), cov.pieces, self.live.figures, None,
+                      time.perf_counter() - t0)
+
+    def _resync(self) -> None:
+        """After a failed step: the coverage again from what the database holds."""
+        with contextlib.suppress(Exception):
+            self.rebuild()
+
+    def update(self, change: Any) -> dict[str, Any]:
+        """The Update answer of an edit (see docs/serve.md)."""
+        self._gaps = None
+        p = self.project
+        out: dict[str, Any] = {"version": p.version, "can_undo": p.can_undo(),
+                               "can_redo": p.can_redo()}
+        if change is None:
+            out |= {"figures": figures_json(self.live.figures), "station": None, "edges": [],
+                    "pieces": features(None), "compute_ms": 0.0}
+            return out
+        station = None
+        if change.station is not None:
+            sid = str(change.station["station_id"])
+            stored = {s.station_id: s for s in p.stations()}
+            if sid in stored:
+                station = station_json(stored[sid], change.station, self.lang)
+        out |= {"figures": figures_json(change.figures), "station": station,
+                "edges": [int(e) for e in change.edges],
+                "pieces": features(change.pieces),
+                "compute_ms": round(1000 * change.compute_s, 3)}
+        return out
+
+    # reads ----------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """The whole state the page draws (see docs/serve.md)."""
+        with self.lock:
+            p = self.project
+            sc = p.scenario(p.scenario_id)
+            lang = self.lang
+            stored = p.stations()
+            snapped = None if self.live is None else self.live.stations
+            rows: dict[str, Any] = {}
+            if snapped is not None:
+                rows = {str(sid): r for sid, (_, r) in
+                        zip(snapped["station_id"], snapped.iterrows(), strict=True)}
+            network = None
+            rec = p.network
+            if rec is not None and self.network is not None:
+                network = {k: rec.get(k) for k in ("file", "edges", "km", "demand_km", "crs",
+                                                   "bounds")}
+            return {
+                "version": p.version, "lang": lang, "network": network,
+                "loading": self.loading,
+                "scenario": {"id": sc["id"], "name": sc["name"]},
+                "scenarios": [{"id": s["id"], "name": s["name"]} for s in p.scenarios()],
+                "stations": [station_json(s, rows.get(s.station_id), lang) for s in stored],
+                "figures": None if self.live is None else figures_json(self.live.figures),
+                "can_undo": p.can_undo(), "can_redo": p.can_redo(),
+                "sheets": [sheet_json(s) for s in p.sheets()],
+                "style": style_json(self.live),
+            }
+
+    def gaps(self) -> Any:
+        """The gap runs of the current coverage (cached until the next edit)."""
+        from .gaps import find_gaps
+
+        with self.lock:
+            live = self.require_live()
+            version = self.project.version
+            if self._gaps is None or self._gaps[0] != version:
+                self._gaps = (version, find_gaps(live.coverage, lang=self.lang))
+            return self._gaps[1]
+
+
+# --- JSON shapes ---------------------------------------------------------------------------
+
+def station_frame(stations: list[Station]) -> gpd.GeoDataFrame:
+    """Stored stations as :func:`~stationplan.read_stations` gives them (EPSG:4326).
+
+    >>> f = station_frame([Station("a", "甲", 117.2, 28.2)])
+    >>> f[["station_id", "name", "status"]].to_dict("records")
+    [{'station_id': 'a', 'name': '甲', 'status': 'ok'}]
+    >>> len(station_frame([]))
+    0
+    """
+    records = []
+    for s in stations:
+        attrs = dict(s.attrs or {})
+        records.append({"station_id": s.station_id, "name": s.name, "status": "ok",
+                        "reason": None,
+                        **{k: attrs.get(k) for k in STATION_ATTRS}})
+    cols = ["station_id", "name", "status", "reason", *STATION_ATTRS]
+    frame = pd.DataFrame(records, columns=cols)
+    for c in cols:
+        frame[c] = frame[c].astype(object)
+    geom = [shapely.Point(s.lon, s.lat) for s in stations]
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geom, crs=4326), crs=4326)
+
+
+def _attrs(s: Station) -> dict[str, Any]:
+    attrs = dict(s.attrs or {})
+    return {k: attrs.get(k) for k in STATION_ATTRS}
+
+
+def number(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def station_json(s: Station, row: Any, lang: str) -> dict[str, Any]:
+    from ._i18n import station_reason_text
+
+    status = reason = None
+    snap = snap_lon = snap_lat = None
+    if row is not None:
+        status = str(row["status"])
+        reason = station_reason_text(row.get("reason"), lang) or None
+        snap, snap_lon, snap_lat = (number(row.get(c)) for c in
+                                    ("snap_dist_m", "snap_lon", "snap_lat"))
+    return {"station_id": s.station_id, "name": s.name, "lon": s.lon, "lat": s.lat,
+            "status": status, "reason": reason, "snap_dist_m": snap,
+            "snap_lon": snap_lon, "snap_lat": snap_lat, "source": s.source,
+            "attrs": dict(s.attrs or {})}
+
+
+def figures_json(f: Any) -> dict[str, Any]:
+    return dataclasses.asdict(f)
+
+
+def sheet_json(s: Mapping[str, Any]) -> dict[str, Any]:
+    rows = s["rows"]
+    return {"id": s["id"], "file": s["file"], "crs": s["crs"], "crs_from": s["crs_from"],
+            "rows": len(rows), "ok": sum(1 for r in rows if r.get("status") == "ok"),
+            "rejected": len(s["rejected"]), "confirmed": s["confirmed"]}
+
+
+def style_json(live: Any) -> dict[str, Any]:
+    from ._render import mapstyle as ms
+
+    limit = float(live.rule.limit_m) if live is not None else 500.0
+    return {"bands": list(ms.BAND_COLOURS), "band_edges_m": ms.band_edges(limit),
+            "gap": ms.GAP_COLOUR, "service": ms.SERVICE_COLOUR, "station": ms.STATION_COLOUR,
+            "proposal": ms.PROPOSAL_COLOUR, "rejected": ms.REJECTED_COLOUR,
+            "area": ms.AREA_COLOUR, "other": ms.OTHER_COLOUR,
+            "street_weight": ms.STREET_WEIGHT, "gap_weights": [
+                [w if math.isfinite(w) else None, px] for w, px in ms.GAP_WEIGHTS],
+            "limit_m": limit}
+
+
+def _coords(g: Any) -> Any:
+    kind = shapely.get_type_id(g)
+    if kind == 1:  # LineString
+        return "LineString", np.round(shapely.get_coordinates(g), 6).tolist()
+    if kind == 5:  # MultiLineString
+        return "MultiLineString", [np.round(shapely.get_coordinates(p), 6).tolist()
+                                   for p in shapely.get_parts(g)]
+    if kind == 0:
+        return "Point", np.round(shapely.get_coordinates(g)[0], 6).tolist()
+    geo = json.loads(shapely.to_geojson(g))
+    return geo["type"], geo.get("coordinates")
+
+
+def features(pieces: gpd.GeoDataFrame | None) -> dict[str, Any]:
+    """Pieces as a GeoJSON FeatureCollection in WGS-84 (6 decimals), properties
+    ``edge_id``, ``status``, ``dist_m``, ``station_id``, ``length_m``."""
+    if pieces is None or len(pieces) == 0:
+        return {"type": "FeatureCollection", "features": []}
+    geoms = pieces.geometry.to_crs(4326).to_numpy()
+    kinds = shapely.get_type_id(geoms)
+    lines = (kinds == 1) & ~shapely.is_empty(geoms)
+    # LineStrings (every piece the engine makes) in one pass; anything else one by one
+    coords, owner = shapely.get_coordinates(geoms[lines], return_index=True)
+    cuts = np.flatnonzero(np.diff(owner)) + 1
+    line_coords = iter(np.split(np.round(coords, 6), cuts) if len(coords) else [])
+    edge = pieces["edge_id"].to_numpy().tolist()
+    status = pieces["status"].astype(str).to_numpy().tolist()
+    dist = [number(v) for v in pieces["dist_m"].to_numpy().tolist()]
+    sid = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+           for v in pieces["station_id"].to_numpy().tolist()]
+    length = pieces["length_m"].astype(float).to_numpy().tolist()
+    feats = []
+    for i, g in enumerate(geoms):
+        if lines[i]:
+            geometry = {"type": "LineString", "coordinates": next(line_coords).tolist()}
+        elif g is None or g.is_empty:
+            continue
+        else:
+            kind, c = _coords(g)
+            geometry = {"type": kind, "coordinates": c}
+        feats.append({"type": "Feature", "geometry": geometry,
+                      "properties": {"edge_id": int(edge[i]), "status": status[i],
+                                     "dist_m": dist[i], "station_id": sid[i],
+                                     "length_m": length[i]}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _rows_json(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """A read station table as JSON rows (lon/lat WGS-84; ``None`` without a location)."""
+    out = []
+    for _, r in frame.iterrows():
+        lon, lat = _point(r.geometry)
+        d = {"station_id": str(r["station_id"]), "name": text_of(r.get("name")),
+             "row": int(r["row"]) if number(r.get("row")) is not None else None,
+             "status": str(r["status"]), "reason": text_of(r.get("reason")) or None,
+             "lon": lon, "lat": lat}
+        d |= {k: text_of(r.get(k)) for k in STATION_ATTRS}
+        out.append(d)
+    return out
+
+
+def _point(g: Any) -> tuple[float | None, float | None]:
+    """The x and y of a point geometry, or ``(None, None)`` without one.
+
+    >>> _point(shapely.Point(1.5, 2)), _point(None), _point(shapely.Point())
+    ((1.5, 2.0), (None, None), (None, None))
+    """
+    if g is None or g.is_empty:
+        return None, None
+    x, y = shapely.get_coordinates(g)[0]
+    return float(x), float(y)
+
+
+def text_of(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return str(v)
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+def start_job(session: Workbench, kind: str, params: Mapping[str, Any],
+              work: Callable[[int, Callable[[float, str], None]], Any], *,
+              on_start: Callable[[int], object] | None = None) -> int:
+    """Run ``work(job_id, report)`` in a thread; its result or error is stored with the job.
+
+    ``report(progress, message)`` stores the progress (0..1) a few times a second at
+    most; ``on_start(job_id)`` is called before the thread starts."""
+    project = session.project
+    job = project.add_job(kind, params)
+    last = [0.0]
+
+    def report(progress: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - last[0] > 0.2 or progress >= 1:  # a few writes a second at most
+            last[0] = now
+            project.update_job(job, progress=max(0.0, min(1.0, progress)),
+                               message=message or None)
+
+    def run() -> None:
+        project.update_job(job, state="running",
+                           message=serve_text(f"job.{kind}", session.lang))
+        try:
+            result = work(job, report)
+        except Exception as exc:
+            message = error_message(exc, session.lang)
+            log.warning("job %d (%s) failed: %s", job, kind, message)
+            project.update_job(job, state="failed", message=message)
+        else:
+            project.update_job(job, state="done", progress=1.0,
+                               message=serve_text("job.done", session.lang), result=result)
+
+    if on_start is not None:
+        on_start(job)
+    threading.Thread(target=run, name=f"stationplan-job-{job}", daemon=True).start()
+    return job
+
+
+def error_message(exc: BaseException, lang: str) -> str:
+    if isinstance(exc, ApiError):
+        return serve_text(exc.code, lang, **exc.fields)
+    if isinstance(exc, StationplanError):
+        if lang == "zh" and exc.zh:
+            return " ".join(exc.zh.split())
+        return error_text(" ".join(str(exc).split()), lang)
+    return serve_text("internal", lang, msg=" ".join(str(exc).split()) or type(exc).__name__)
+
+
+@contextlib.contextmanager
+def stations_csv(stations: list[Station]) -> Any:
+    """The stations as a WGS-84 CSV the command line reads, in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="stationplan-") as tmp:
+        path = Path(tmp) / "stations.csv"
+        write_stations_csv(stations, path)
+        yield path
+
+
+def write_stations_csv(stations: list[Station], path: str | os.PathLike[str]) -> Path:
+    """Write stations as a CSV ``stationplan coverage FILE STATIONS --crs wgs84`` reads:
+    ``station_id``, ``name``, ``lon``, ``lat`` (full float precision).
+
+    Parameters
+    ----------
+    stations
+        The stations.
+    path
+        The file to write.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import csv
+
+    path = Path(path)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["station_id", "name", "lon", "lat"])
+        for s in stations:
+            w.writerow([s.station_id, s.name, repr(float(s.lon)), repr(float(s.lat))])
+    return path
+
+
+# --- sheets, plans, checks, comparisons, downloads ------------------------------------------------
+
+def read_sheet(session: Workbench, path: Path) -> dict[str, Any]:
+    """Read a sheet without importing it; run the coordinate-system detector."""
+    from .stations import check_offset, read_stations
+
+    try:
+        frame = read_stations(path)
+    except StationplanError:
+        path.unlink(missing_ok=True)
+        raise
+    report = dict(frame.attrs.get("read_report") or {})
+    rows = _rows_json(frame)
+    rejected = [_rejected(r, session.lang) for r in rows if r["status"] != "ok"]
+    crs = str(report.get("crs") or "wgs84")
+    suggest = crs if crs in CRS_CHOICES else "wgs84"
+    detector: dict[str, Any] = {"fired": False, "message": None}
+    if session.network is not None:
+        found = check_offset(session.network, frame)
+        if found.suspected:
+            detector = {"fired": True, "message": found.message_zh if session.lang == "zh"
+                        else found.message, "alternative": found.alternative}
+            if found.alternative in CRS_CHOICES:
+                suggest = found.alternative
+    sheet_id = session.project.add_sheet(path.name, crs, report.get("crs_from"), report,
+                                         rows, rejected)
+    return {"sheet_id": sheet_id, "file": path.name, "rows": len(rows),
+            "ok": sum(1 for r in rows if r["status"] == "ok"),
+            "crs_read": crs, "crs_from": report.get("crs_from"), "suggest": suggest,
+            "detector": detector, "rejected": rejected}
+
+
+def _rejected(r: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    from ._i18n import station_reason_text
+
+    return {"row": r.get("row"), "station_id": r.get("station_id"), "name": r.get("name"),
+            "reason": station_reason_text(r.get("reason"), lang)}
+
+
+def confirm_sheet(session: Workbench, sheet_id: int, crs: str) -> dict[str, Any]:
+    """Import a sheet's usable rows, read in ``crs``, into the current scenario as one
+    edit."""
+    from .stations import read_stations
+
+    project = session.project
+    try:
+        sheet = project.sheet(sheet_id)
+    except KeyError:
+        raise ApiError(404, "no_sheet", id=sheet_id) from None
+    if sheet["confirmed"]:
+        raise ApiError(409, "sheet_done", id=sheet_id)
+    path = project.inputs / sheet["file"]
+    project.check_inside(path, project.inputs)
+    frame = read_stations(path, crs=crs, force_crs=True)
+    rows = _rows_json(frame)
+    lang = session.lang
+    with session.lock:
+        session.require_live()
+        if project.sheet(sheet_id)["confirmed"]:  # another tab was first
+            raise ApiError(409, "sheet_done", id=sheet_id)
+        taken = {s.station_id for s in project.stations()}
+        new: list[dict[str, Any]] = []
+        for r in rows:
+            if r["status"] != "ok" or r["lon"] is None:
+                continue
+            sid = r["station_id"]
+            if sid in taken:
+                sid = f"{sheet_id}-{sid}"
+            taken.add(sid)
+            attrs = {k: r[k] for k in STATION_ATTRS if r.get(k)}
+            new.append(Station(sid, r["name"], r["lon"], r["lat"], "sheet", sheet_id,
+                               attrs).as_dict())
+        rejected = [_rejected(r, lang) for r in rows if r["status"] != "ok"]
+
+        def also(db: Any) -> None:
+            project.confirm_sheet(db, sheet_id, crs, rows, rejected)
+
+        session.edit("import", None, None, new, lambda live: session._full_change(),
+                     also=also)
+        snapped = session.live.stations
+        ids = {d["station_id"] for d in new}
+        far = snapped[snapped["station_id"].astype(str).isin(ids)
+                      & (snapped["status"] != "ok")]
+        from ._i18n import station_reason_text
+
+        by_id = {d["station_id"]: d for d in new}
+        for _, r in far.iterrows():
+            sid = str(r["station_id"])
+            rejected.append({"row": None, "station_id": sid, "name": by_id[sid]["name"],
+                             "reason": station_reason_text(r.get("reason"), lang)})
+        return {"state": session.state(), "rejected": rejected}
+
+
+def plan_job(session: Workbench, job: int, params: Mapping[str, Any],
+          report: Callable[[float, str], None]) -> dict[str, Any]:
+    """A plan on the current stations (``stationplan plan`` with the same defaults)."""
+    from ._i18n import plan_certificate
+    from ._options import StationOptions
+    from .pipeline import PLAN_STAGES, run_plan
+
+    with session.lock:
+        stations = session.project.stations()
+        scenario = session.project.scenario_id
+        network = session.network_path
+    stages = {name: i / len(PLAN_STAGES) for i, name in enumerate(PLAN_STAGES)}
+    lang = session.lang
+
+    def word(stage: str) -> str:
+        return PROGRESS_ZH.get(stage, stage) if lang == "zh" else stage
+
+    def on_stage(name: str) -> None:
+        report(stages.get(name, 0.0), word(name))
+
+    def progress(done: int, total: int) -> None:
+        base = stages["siting"]
+        report(base + (1 / len(PLAN_STAGES)) * (done / max(total, 1)), word("siting"))
+
+    with stations_csv(stations) as csv_path:
+        run = run_plan(network, csv_path, new_sites=params.get("k"),
+                       target_share=params.get("target_share"),
+                       station_options=StationOptions(crs="wgs84"), on_stage=on_stage,
+                       progress=progress)
+    props = run.plan.proposals
+    pts = props.geometry.to_crs(4326)
+    sites = []
+    for i, (_, r) in enumerate(props.iterrows()):
+        rank = int(r["rank"]) if "rank" in props.columns else i + 1
+        gain = number(r.get("marginal_m")) or 0.0
+        name = text_of(r.get("name")) or text_of(r.get("address")) or f"#{rank}"
+        lon, lat = _point(pts.iloc[i])
+        sites.append({"rank": rank, "lon": lon, "lat": lat,
+                      "gain_m": gain, "status": "proposed", "name": name,
+                      "address": text_of(r.get("address")), "kind": text_of(r.get("kind")),
+                      "cumulative_share": number(r.get("cumulative_share"))})
+    session.project.add_proposals(job, scenario, sites)
+    s = run.plan.summary
+    return {"proposals": sites, "share_after": s.get("coverage_after"),
+            "share_before": s.get("coverage_before"),
+            "certified": s.get("certified"), "optimal_for": plan_certificate(s, lang),
+            "lang": lang,
+            "summary": json_ready(s)}
+
+
+def check_job(session: Workbench, path: Path, crs: str | None,
+           report: Callable[[float, str], None]) -> dict[str, Any]:
+    """Verdicts on a proposals sheet (``stationplan check``) against the current stations."""
+    from ._options import CheckOptions, StationOptions
+    from .check import reason_text
+    from .pipeline import run_check
+
+    with session.lock:
+        stations = session.project.stations()
+        network = session.network_path
+    lang = session.lang
+    report(0.1, "")
+    with stations_csv(stations) as csv_path:
+        run = run_check(network, csv_path, path, station_options=StationOptions(crs="wgs84"),
+                        check_options=CheckOptions(proposal_crs=crs))
+    checked = run.checked
+    settings = run.check_summary.get("settings", {})
+    pts = checked.geometry.to_crs(4326)
+    sites = []
+    for i, (_, r) in enumerate(checked.iterrows()):
+        lon, lat = _point(pts.iloc[i])
+        sites.append({"row": int(r["row"]) if number(r.get("row")) is not None else None,
+                      "name": text_of(r.get("name")), "lon": lon, "lat": lat,
+                      "verdict": text_of(r.get("verdict")),
+                      "reason": reason_text(r.to_dict(), settings, lang),
+                      "gain_m": number(r.get("gain_m"))})
+    return {"sites": sites, "summary": json_ready(run.check_summary)}
+
+
+def compare(session: Workbench, a: int, b: int) -> dict[str, Any]:
+    """Shares, sites and gap kilometres of two scenarios."""
+    from .live import LiveCoverage
+
+    with session.lock:
+        session.require_live()
+        project = session.project
+        sets = {}
+        for sc in (a, b):
+            try:
+                sets[sc] = (project.scenario(sc), project.stations(sc))
+            except KeyError:
+                raise ApiError(404, "no_scenario", id=sc) from None
+        current = project.scenario_id
+        figures = {sc: session.live.figures for sc in (a, b) if sc == current}
+        network = session.network
+    for sc in (a, b):
+        if sc not in figures:
+            figures[sc] = LiveCoverage(network, station_frame(sets[sc][1])).figures
+    out = {}
+    for key, sc, other in (("a", a, b), ("b", b, a)):
+        meta, st = sets[sc]
+        mine = {s.station_id: s for s in st}
+        theirs = {s.station_id: s for s in sets[other][1]}
+        added = [sid for sid, s in mine.items() if sid not in theirs
+                 or (theirs[sid].lon, theirs[sid].lat) != (s.lon, s.lat)]
+        removed = [sid for sid in theirs if sid not in mine]
+        f = figures[sc]
+        out[key] = {"id": sc, "name": meta["name"], "share": f.share,
+                    "covered_km": f.covered_m / 1000, "gap_km": f.gap_m / 1000,
+                    "demand_km": f.demand_m / 1000, "stations": len(st),
+                    "stations_ok": f.stations_ok, "added": added, "removed": removed}
+    return out
+
+
+def download(session: Workbench, name: str) -> Path:
+    """Write the download ``name`` atomically into ``downloads/``; return its path."""
+    project = session.project
+    with session.lock:
+        live = session.require_live()
+        stations = project.stations()
+        cov = live.coverage
+        snapped = live.stations.copy()
+        network_path = session.network_path
+    lang = session.lang
+    target = project.downloads / name
+    tmp = target.with_name(f".{target.stem}.{secrets.token_hex(6)}{target.suffix}")
+    try:
+        if name == "amap.xlsx":
+            from .export import write_amap_sheet
+            from .stations import station_markers
+
+            write_amap_sheet(station_markers(station_frame(stations), lang=lang), tmp)
+        elif name == "tables.xlsx":
+            _write_tables(session, tmp, snapped, stations)
+        elif name == "report.html":
+            from .pipeline import run_report
+
+            with (stations_csv(stations) as csv_path,
+                  tempfile.TemporaryDirectory(prefix="stationplan-report-") as out):
+                from ._options import MapOptions, StationOptions
+
+                run = run_report(network_path, csv_path, out=Path(out) / "report",
+                                 station_options=StationOptions(crs="wgs84"),
+                                 map_options=MapOptions(lang=lang))
+                shutil.copyfile(run.paths["report.html"], tmp)
+        elif name == "project.gpkg":
+            gaps = session.gaps()
+            st = snapped.to_crs(4326)
+            st = st[[c for c in ("station_id", "name", "status", "reason", "snap_dist_m",
+                                 "geometry") if c in st.columns]]
+            st.to_file(tmp, layer="stations", driver="GPKG")
+            pieces = cov.pieces.to_crs(4326)
+            pieces.to_file(tmp, layer="pieces", driver="GPKG", mode="a")
+            gaps.to_crs(4326).to_file(tmp, layer="gaps", driver="GPKG", mode="a")
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _write_tables(session: Workbench, path: Path, snapped: gpd.GeoDataFrame,
+                  stations: list[Station]) -> None:
+    """The sheets ``stations``, ``gaps`` and ``figures`` (text never a formula)."""
+    from ._io import xlsx_bytes
+
+    status = dict(zip(snapped["station_id"].astype(str), snapped["status"], strict=True))
+    dist = dict(zip(snapped["station_id"].astype(str), snapped["snap_dist_m"], strict=True))
+    st_rows: list[list[Any]] = [["station_id", "name", "lon", "lat", "status", "snap_dist_m",
+                                 "source"]]
+    st_rows += [[s.station_id, s.name, s.lon, s.lat, status.get(s.station_id),
+                 number(dist.get(s.station_id)), s.source] for s in stations]
+    gaps = session.gaps().drop(columns="geometry")
+    gap_rows: list[list[Any]] = [list(gaps.columns)]
+    gap_rows += [[None if v is pd.NA else v for v in row]
+                 for row in gaps.itertuples(index=False)]
+    fig_rows: list[list[Any]] = [["key", "value"]]
+    fig_rows += [[k, v] for k, v in dataclasses.asdict(session.live.figures).items()]
+    path.write_bytes(xlsx_bytes([("stations", st_rows), ("gaps", gap_rows),
+                                 ("figures", fig_rows)]))

@@ -1,0 +1,373 @@
+"""The planner's page API (stationplan serve) on the shared Guixi extract and office sheet:
+after every step the page's share is the command line's (``stationplan coverage`` run on
+the same station set, exported as a CSV) to 1e-9."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from handnet import shared_osm, shared_sheet
+from starlette.testclient import TestClient
+
+from stationplan import pipeline
+from stationplan._options import StationOptions
+from stationplan.cli import main
+from stationplan.serve import create_app
+
+GUIXI = "guixi_county_city.osm.bz2"
+SHEET = "guixi_stations.xlsx"
+# Two of the Guixi proposal sites (guixi_proposals.xlsx #3 and #4, as WGS-84 after the
+# GCJ-02 shift, rounded), both on streets the office stations leave uncovered.
+SITE_A = (117.246958, 28.284816)
+SITE_B = (117.237791, 28.294212)
+
+
+def wait(client: TestClient, job: int, timeout_s: float = 120.0) -> dict[str, Any]:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        j = client.get(f"/api/jobs/{job}").json()
+        if j["state"] in ("done", "failed"):
+            return j
+        time.sleep(0.1)
+    raise AssertionError(f"job {job} did not finish")
+
+
+def write_csv(stations: list[dict[str, Any]], path: Path) -> Path:
+    """The page's stations as a CSV the command line reads (lon/lat with every digit)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["station_id", "name", "lon", "lat"])
+        for s in stations:
+            w.writerow([s["station_id"], s["name"], repr(s["lon"]), repr(s["lat"])])
+    return path
+
+
+def engine_share(run: Any) -> float:
+    cov = run.coverage
+    return cov.covered_m / (cov.covered_m + cov.gap_m)
+
+
+def coverage_share(network: Path, stations: list[dict[str, Any]], folder: Path) -> float:
+    """What ``stationplan coverage NETWORK stations.csv --crs wgs84`` computes
+    (:func:`stationplan.pipeline.run_coverage`, the command's whole job, without writing
+    its files), unrounded."""
+    path = write_csv(stations, folder / "stations.csv")
+    return engine_share(pipeline.run_coverage(
+        network, path, station_options=StationOptions(crs="wgs84")))
+
+
+def cli_share(network: Path, stations: Path, folder: Path, monkeypatch: pytest.MonkeyPatch,
+              *args: str) -> tuple[float, dict[str, Any]]:
+    """``stationplan coverage NETWORK STATIONS *args --out FOLDER`` run by the command
+    line: the share of its own run (captured unrounded as the command gets it back) and
+    its summary.json."""
+    runs: list[Any] = []
+    real = pipeline.run_coverage
+
+    def spy(*a: Any, **k: Any) -> Any:
+        runs.append(real(*a, **k))
+        return runs[-1]
+
+    monkeypatch.setattr(pipeline, "run_coverage", spy)
+    code = main(["coverage", str(network), str(stations), *args, "--out", str(folder),
+                 "--quiet"])
+    monkeypatch.setattr(pipeline, "run_coverage", real)
+    assert code == 0
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    return engine_share(runs[0]), summary
+
+
+@pytest.fixture(scope="module")
+def guixi(tmp_path_factory):
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    folder = tmp_path_factory.mktemp("guixi-project")
+    client = TestClient(create_app(folder))
+    with osm.open("rb") as fh:
+        r = client.post("/api/network", files={"file": (osm.name, fh)})
+    assert r.status_code == 200
+    job = wait(client, r.json()["job"])
+    assert job["state"] == "done", job["message"]
+    return client, osm, sheet, folder
+
+
+def test_the_whole_flow_matches_the_command_line(guixi, tmp_path, monkeypatch):
+    client, osm, sheet, _ = guixi
+    state = client.get("/api/state").json()
+    assert state["network"]["file"] == osm.name and state["lang"] == "zh"
+    assert state["stations"] == [] and state["figures"]["share"] == 0.0
+
+    # the sheet is read, not imported: nothing computed before the system is confirmed
+    with sheet.open("rb") as fh:
+        r = client.post("/api/sheets", files={"file": (sheet.name, fh)})
+    assert r.status_code == 200
+    read = r.json()
+    assert (read["rows"], read["crs_read"], read["crs_from"], read["suggest"]) == (
+        11, "gcj02", "note", "gcj02")
+    after_read = client.get("/api/state").json()
+    assert after_read["stations"] == [] and after_read["figures"]["share"] == 0.0
+    assert not after_read["can_undo"]
+
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    assert r.status_code == 200
+    state = r.json()["state"]
+    assert len(state["stations"]) == 11 and r.json()["rejected"] == []
+    # the command line on the office sheet itself, read as GCJ-02
+    share, _ = cli_share(osm, sheet, tmp_path / "office", monkeypatch, "--crs", "gcj02")
+    assert abs(state["figures"]["share"] - share) <= 1e-9
+
+    steps = [
+        ("add", lambda: client.post("/api/stations", json={"lon": SITE_A[0], "lat": SITE_A[1],
+                                                           "name": "菜市场"})),
+        ("move", lambda: client.patch("/api/stations/new-1",
+                                      json={"lon": SITE_B[0], "lat": SITE_B[1]})),
+        ("delete", lambda: client.delete("/api/stations/1")),
+        ("undo", lambda: client.post("/api/undo")),
+        ("redo", lambda: client.post("/api/redo")),
+    ]
+    shares = [state["figures"]["share"]]
+    for i, (what, call) in enumerate(steps):
+        r = call()
+        assert r.status_code == 200, (what, r.text)
+        update = r.json()
+        state = client.get("/api/state").json()
+        assert update["figures"] == state["figures"] and update["version"] == state["version"]
+        share = coverage_share(osm, state["stations"], tmp_path / f"{i}-{what}")
+        assert abs(update["figures"]["share"] - share) <= 1e-9, what
+        shares.append(share)
+    # undo of the delete put station 1 back; redo deleted it again
+    assert (update["op"], update["station_id"]) == ("delete", "1")
+    # the steps did change the coverage: the new site adds, deleting station 1 takes away
+    assert shares[1] > shares[0] and shares[3] < shares[2]
+    assert shares[4] == pytest.approx(shares[2], abs=1e-12)
+    assert shares[5] == pytest.approx(shares[3], abs=1e-12)
+    # and the command line itself on the last station set, with its rounded summary
+    share, summary = cli_share(osm, write_csv(state["stations"], tmp_path / "last.csv"),
+                               tmp_path / "last", monkeypatch, "--crs", "wgs84")
+    assert abs(update["figures"]["share"] - share) <= 1e-9
+    assert summary["covered_share"] == round(update["figures"]["share"], 6)
+    assert summary["stations_used"] == update["figures"]["stations_ok"]
+    # the Update's pieces are the recomputed edges' pieces, in WGS-84
+    feats = update["pieces"]["features"]
+    assert {f["properties"]["edge_id"] for f in feats} <= set(update["edges"])
+    lon, lat = feats[0]["geometry"]["coordinates"][0]
+    assert 117.1 < lon < 117.4 and 28.1 < lat < 28.4
+
+
+def test_a_sheet_in_amap_coordinates_without_a_note_asks_first(guixi, tmp_path):
+    """The sheet's numbers without its note: read as WGS-84 they sit ~620 m off the
+    streets; the detector fires and suggests GCJ-02 before anything is computed."""
+    from stationplan.stations import read_stations
+
+    client, _, sheet, _ = guixi
+    rows = read_stations(sheet)
+    path = tmp_path / "no-note.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["名称", "经度", "纬度"])
+        for _, r in rows.iterrows():
+            w.writerow([r["name"], r["src_lon"], r["src_lat"]])
+    before = client.get("/api/state").json()
+    with path.open("rb") as fh:
+        r = client.post("/api/sheets", files={"file": ("no-note.csv", fh)})
+    read = r.json()
+    assert read["crs_from"] == "assumed" and read["crs_read"] == "wgs84"
+    assert read["detector"]["fired"] and read["suggest"] == "gcj02"
+    assert "GCJ-02" in read["detector"]["message"]
+    after = client.get("/api/state").json()
+    assert after["stations"] == before["stations"] and after["figures"] == before["figures"]
+
+
+def test_gaps_and_coverage_layers(guixi):
+    client, *_ = guixi
+    fc = client.get("/api/coverage").json()
+    props = [f["properties"] for f in fc["features"]]
+    state = client.get("/api/state").json()
+    covered = sum(p["length_m"] for p in props if p["status"] == "covered")
+    gap = sum(p["length_m"] for p in props if p["status"] == "gap")
+    assert covered == pytest.approx(state["figures"]["covered_m"], abs=1e-6)
+    assert gap == pytest.approx(state["figures"]["gap_m"], abs=1e-6)
+    gaps = client.get("/api/gaps").json()["gaps"]
+    lengths = [g["length_m"] for g in gaps]
+    assert lengths == sorted(lengths, reverse=True) and [g["gap_id"] for g in gaps][:1] == [1]
+    assert sum(lengths) == pytest.approx(gap, rel=1e-9)
+
+
+def test_errors_are_one_line_in_the_project_language(guixi):
+    client, *_ = guixi
+    r = client.delete("/api/stations/no-such")
+    assert r.status_code == 404
+    assert r.json() == {"error": "本方案中没有站点 no-such", "code": "no_station"}
+    r = client.post("/api/stations", json={"lon": "east", "lat": 28})
+    assert r.status_code == 400 and "\n" not in r.json()["error"]
+    assert r.json()["code"] == "bad_lonlat"
+    r = client.post("/api/plan", json={"k": 0})
+    assert r.status_code == 400 and r.json()["code"] == "bad_plan"
+    r = client.post("/api/sheets/999/confirm", json={"crs": "gcj02"})
+    assert r.status_code == 404 and r.json()["error"] == "没有编号为 999 的站点表"
+
+
+def test_scenarios_compare_with_their_own_figures(guixi):
+    client, *_ = guixi
+    base = client.get("/api/state").json()
+    first = base["scenario"]["id"]
+    r = client.post("/api/scenarios", json={"name": "少一站", "from": first})
+    second = r.json()["scenario"]["id"]
+    victim = base["stations"][0]["station_id"]
+    client.delete(f"/api/stations/{victim}")
+    cmp = client.get(f"/api/compare?a={first}&b={second}").json()
+    assert cmp["a"]["share"] == base["figures"]["share"]
+    assert cmp["b"]["share"] == client.get("/api/state").json()["figures"]["share"]
+    assert cmp["a"]["added"] == [victim] and cmp["b"]["removed"] == [victim]
+    assert cmp["b"]["stations"] == cmp["a"]["stations"] - 1
+    client.post(f"/api/scenarios/{first}/open")
+    assert client.get("/api/state").json()["stations"] == base["stations"]
+
+
+def test_a_file_that_is_no_network_fails_its_job_and_is_not_kept(tmp_path):
+    client = TestClient(create_app(tmp_path / "proj", lang="en"))
+    r = client.post("/api/network", files={"file": ("streets.osm", b"this is not OSM")})
+    job = wait(client, r.json()["job"])
+    assert job["state"] == "failed" and "\n" not in job["message"] and job["message"]
+    assert client.get("/api/networks").json() == {"cached": []}
+    state = client.get("/api/state").json()
+    assert state["network"] is None and state["loading"] is None and state["lang"] == "en"
+    r = client.post("/api/stations", json={"lon": 117.2, "lat": 28.3})
+    assert r.status_code == 409
+    assert r.json() == {"error": "no network is loaded yet; choose a network first",
+                        "code": "no_network"}
+
+
+def test_the_language_chosen_on_the_page_is_kept(tmp_path):
+    folder = tmp_path / "proj"
+    client = TestClient(create_app(folder))
+    assert client.get("/api/state").json()["lang"] == "zh"
+    assert client.get("/", params={"lang": "en"}).status_code == 200
+    assert TestClient(create_app(folder)).get("/api/state").json()["lang"] == "en"
+    assert client.post("/api/lang", json={"lang": "zh"}).json() == {"lang": "zh"}
+    assert TestClient(create_app(folder)).get("/api/state").json()["lang"] == "zh"
+
+
+def test_downloads_carry_the_current_stations(guixi, tmp_path):
+    """The Amap sheet gives back the office sheet's own GCJ-02 numbers (6 decimals) for
+    the stations imported from it; the GeoPackage and the tables hold the current set."""
+    import io
+
+    import openpyxl
+    import pyogrio
+
+    client, _, sheet, folder = guixi
+    if not any(s["source"] == "sheet" for s in client.get("/api/state").json()["stations"]):
+        with sheet.open("rb") as fh:  # run alone: the office sheet first
+            read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
+        client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    hostile = '=HYPERLINK("http://evil.example")<script>\u202e'
+    r = client.post("/api/stations", json={"lon": SITE_B[0], "lat": SITE_B[1], "name": hostile})
+    assert r.status_code == 200 and r.json()["station"]["name"] == hostile
+    state = client.get("/api/state").json()
+    r = client.get("/api/download/amap.xlsx")
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == 'attachment; filename="amap.xlsx"'
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0].values)
+    header, body = rows[0], rows[1:]
+    got = {row[header.index("名称")]: (row[header.index("经度")], row[header.index("纬度")])
+           for row in body}
+    office = list(openpyxl.load_workbook(sheet).worksheets[0].values)
+    top = next(i for i, row in enumerate(office) if row and "站点名称" in row)
+    cols = office[top]
+    given = {row[cols.index("站点名称")]: (row[cols.index("经度")], row[cols.index("纬度")])
+             for row in office[top + 1:] if row and row[cols.index("站点名称")]
+             and isinstance(row[cols.index("经度")], float)}
+    names = {s["name"] for s in state["stations"]}
+    assert set(got) == names
+    shared = names & set(given)
+    assert len(shared) >= 8
+    for name in shared:
+        assert got[name] == pytest.approx(given[name], abs=1.5e-6), name
+    assert (folder / "downloads" / "amap.xlsx").read_bytes() == r.content
+
+    r = client.get("/api/download/project.gpkg")
+    path = tmp_path / "p.gpkg"
+    path.write_bytes(r.content)
+    assert [name for name, _ in pyogrio.list_layers(path)] == ["stations", "pieces", "gaps"]
+    st = pyogrio.read_dataframe(path, layer="stations")
+    assert sorted(st["station_id"]) == sorted(s["station_id"] for s in state["stations"])
+    pieces = pyogrio.read_dataframe(path, layer="pieces")
+    covered = pieces.loc[pieces["status"] == "covered", "length_m"].sum()
+    assert covered == pytest.approx(state["figures"]["covered_m"], abs=1e-6)
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/api/download/tables.xlsx").content))
+    cells = [row for row in book["stations"].iter_rows(min_row=2) if row[1].value == hostile]
+    assert len(cells) == 1 and cells[0][1].data_type == "s"  # text, never a formula
+    assert client.get("/api/download/nothing.exe").status_code == 404
+    assert sorted(p.name for p in (folder / "downloads").iterdir()) == [
+        "amap.xlsx", "project.gpkg", "tables.xlsx"]  # no temporary file left behind
+
+
+def test_propose_and_accept_then_check_a_proposals_sheet(tmp_path, monkeypatch):
+    """On a fresh project with the office sheet: "propose 2" runs the planner in the
+    background; accepting its first site gives the share the plan says rank 1 reaches and
+    the command line computes; the proposals sheet gets the verdicts its README states."""
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    proposals = shared_sheet("guixi_proposals.xlsx")
+    client = TestClient(create_app(tmp_path / "proj"))
+    with osm.open("rb") as fh:
+        assert wait(client, client.post("/api/network", files={"file": (osm.name, fh)})
+                    .json()["job"])["state"] == "done"
+    with sheet.open("rb") as fh:
+        read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
+    client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+
+    job = client.post("/api/plan", json={"k": 2}).json()["job"]
+    plan = wait(client, job)
+    assert plan["state"] == "done", plan["message"]
+    sites = plan["result"]["proposals"]
+    assert [p["rank"] for p in sites] == [1, 2] and all(p["gain_m"] > 0 for p in sites)
+    assert plan["result"]["certified"] in ("optimal", "within")
+    r = client.post(f"/api/proposals/{job}/1/accept")
+    assert r.status_code == 200
+    share = r.json()["figures"]["share"]
+    assert share == pytest.approx(sites[0]["cumulative_share"], abs=1e-6)
+    state = client.get("/api/state").json()
+    assert abs(share - coverage_share(osm, state["stations"], tmp_path / "acc")) <= 1e-9
+    assert client.post(f"/api/proposals/{job}/1/accept").status_code == 409
+    assert client.post(f"/api/proposals/{job}/2/reject").json()["status"] == "rejected"
+    listed = client.get(f"/api/jobs/{job}").json()["result"]["proposals"]
+    assert [(p["status"], p["station_id"]) for p in listed] == [
+        ("accepted", "plan-1"), ("rejected", None)]
+    assert client.post("/api/undo").json()["figures"]["share"] == pytest.approx(
+        plan["result"]["share_before"], abs=1e-6)
+
+    with proposals.open("rb") as fh:
+        job = client.post("/api/check", files={"file": (proposals.name, fh)},
+                          data={"crs": "gcj02"}).json()["job"]
+    check = wait(client, job)
+    assert check["state"] == "done", check["message"]
+    verdicts = [s["verdict"] for s in check["result"]["sites"]]
+    # by hand (haversine on the sheets' GCJ-02 numbers, whose offset cancels over a few
+    # hundred metres): #1 is 7 m from station 1, #4 is 199 m from it (the spacing rule is
+    # 500 m), #5 924 m; #2 stands in the rail yard ~420 m from any street (sheet README)
+    assert verdicts[0] in ("redundant", "too_close") and verdicts[1] == "off_network"
+    assert verdicts[2:] == ["accept", "too_close", "accept"]
+    assert all(s["reason"] for s in check["result"]["sites"])
+
+
+def test_a_second_server_on_the_folder_restores_the_project(guixi):
+    """A server started on the project folder again (as after a restart) loads the
+    recorded network in the background and comes back with the same stations, figures
+    and undo history."""
+    client, _, _, folder = guixi
+    before = client.get("/api/state").json()
+    again = TestClient(create_app(folder))
+    first = again.get("/api/state").json()
+    assert first["loading"] is not None  # the page answers while the network loads
+    assert [s["station_id"] for s in first["stations"]] == [
+        s["station_id"] for s in before["stations"]]
+    assert wait(again, first["loading"])["state"] == "done"
+    after = again.get("/api/state").json()
+    for key in ("stations", "figures", "can_undo", "can_redo", "network", "scenario"):
+        assert after[key] == before[key], key
