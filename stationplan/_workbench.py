@@ -162,13 +162,24 @@ class Workbench:
         """Apply a stored edit (or its inverse) to the live coverage."""
         if e.op in ("add", "accept"):
             s = Station.from_dict(e.after)
-            return live.add(s.station_id, s.lon, s.lat, name=s.name, attrs=_attrs(s))
+            return live.add(s.station_id, s.lon, s.lat, name=s.name, attrs=_attrs(s),
+                            at=self._row_for(live, s))
         if e.op == "delete":
             return live.delete(str(e.before["station_id"]))
         if e.op == "move":
             return live.move(str(e.station_id), float(e.after["lon"]), float(e.after["lat"]))
         # an import or its undo: the whole station set changes; one full computation
         return self._full_change()
+
+    def _row_for(self, live: Any, s: Station) -> int | None:
+        """Where a station put back (an undone delete) goes among the live ones: the
+        stored order (``seq``), so that the coverage is that of a full run on the stored
+        list (equally near stations serve in their order). ``None``: at the end."""
+        if not s.seq:
+            return None
+        seq = {st.station_id: st.seq for st in self.project.stations()}
+        ids = live.stations["station_id"].astype(str)
+        return int(sum(1 for sid in ids if seq.get(sid, math.inf) < s.seq))
 
     def _full_change(self) -> Any:
         from .live import Change
@@ -243,9 +254,15 @@ class Workbench:
         with self.lock:
             live = self.require_live()
             version = self.project.version
-            if self._gaps is None or self._gaps[0] != version:
-                self._gaps = (version, find_gaps(live.coverage, lang=self.lang))
-            return self._gaps[1]
+            if self._gaps is not None and self._gaps[0] == version:
+                return self._gaps[1]
+            coverage = live.coverage  # a snapshot: later edits build a new one
+        # found outside the lock, so that edits made meanwhile do not wait for it
+        gaps = find_gaps(coverage, lang=self.lang)
+        with self.lock:
+            if self.project.version == version:
+                self._gaps = (version, gaps)
+        return gaps
 
 
 # --- JSON shapes ---------------------------------------------------------------------------

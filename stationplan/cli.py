@@ -94,6 +94,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.debug:
             raise
         what = "cli.terminated" if isinstance(exc, _Terminated) else "cli.interrupted"
+        if args.command == "serve":  # no output folder: the project keeps every edit
+            what += "_serve"
         print(f"stationplan: {text(what, _lang(args))}", file=sys.stderr)
         return 143 if isinstance(exc, _Terminated) else 130
     except StationplanError as exc:

@@ -198,6 +198,42 @@ def test_gaps_and_coverage_layers(guixi):
     assert sum(lengths) == pytest.approx(gap, rel=1e-9)
 
 
+def catchments(pieces: list[dict[str, Any]]) -> dict[str, float]:
+    """Covered metres per serving station."""
+    out: dict[str, float] = {}
+    for p in pieces:
+        if p["status"] == "covered":
+            out[str(p["station_id"])] = out.get(str(p["station_id"]), 0.0) + p["length_m"]
+    return out
+
+
+def test_an_undone_delete_puts_the_station_back_in_its_place(guixi, tmp_path):
+    """Two stations on one spot serve in their order: the first one serves, the second
+    none. Delete the first and undo: it is back first and serves again, as a full run on
+    the stored list says (its pieces are not handed to the twin added after it)."""
+    client, osm, *_ = guixi
+    first = next(s for s in client.get("/api/state").json()["stations"]
+                 if s["status"] == "ok")
+    r = client.post("/api/stations", json={"lon": first["lon"], "lat": first["lat"],
+                                           "name": "twin"})
+    twin = r.json()["station_id"]
+    assert r.headers["server-timing"] == f"compute;dur={r.json()['compute_ms']:.3f}"
+    client.delete(f"/api/stations/{first['station_id']}")
+    client.post("/api/undo")
+    state = client.get("/api/state").json()
+    ids = [s["station_id"] for s in state["stations"]]
+    assert ids.index(first["station_id"]) < ids.index(twin)
+    served = catchments([f["properties"] for f in
+                         client.get("/api/coverage").json()["features"]])
+    path = write_csv(state["stations"], tmp_path / "stations.csv")
+    run = pipeline.run_coverage(osm, path, station_options=StationOptions(crs="wgs84"))
+    full = catchments(run.coverage.pieces.to_dict("records"))
+    assert served[first["station_id"]] > 100 and twin not in served
+    assert served.keys() == full.keys()
+    assert all(abs(served[k] - full[k]) < 1e-6 for k in full)
+    client.delete(f"/api/stations/{twin}")
+
+
 def test_errors_are_one_line_in_the_project_language(guixi):
     client, *_ = guixi
     r = client.delete("/api/stations/no-such")

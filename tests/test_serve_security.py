@@ -355,6 +355,13 @@ def test_the_command_prints_the_address_with_the_token_beyond_loopback(tmp_path,
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "another stationplan serve runs on this project" in err[0]
         assert f"(pid {proc.pid})" in err[0]
-    finally:
+        # stopped by SIGTERM: exit 143, one line saying the project keeps every edit
         os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(20)
+        assert proc.wait(20) == 143
+        last = log.read_text(encoding="utf-8").strip().splitlines()[-1]
+        assert last == ("stationplan: terminated; every edit the page confirmed is saved "
+                        "in the project")
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(20)

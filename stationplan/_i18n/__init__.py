@@ -728,6 +728,12 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "cli.terminated": ("terminated; nothing was half-written (an output folder holds the "
                        "earlier outputs, or none)",
                        "已终止；没有写出不完整的文件（输出文件夹保留原有结果，或为空）"),
+    "cli.interrupted_serve": ("interrupted; every edit the page confirmed is saved in the "
+                              "project",
+                              "已中断；页面上已确认的每一次编辑都已保存在项目中"),
+    "cli.terminated_serve": ("terminated; every edit the page confirmed is saved in the "
+                             "project",
+                             "已终止；页面上已确认的每一次编辑都已保存在项目中"),
     # unit and separators
     "unit.m": ("m", "米"),
     "unit.km": ("km", "公里"),

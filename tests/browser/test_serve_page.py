@@ -388,6 +388,11 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     page.wait_for_function("!window.stationplan.stations().some(s => s.station_id === '1')")
     assert abs(check_share(pp, server, net_file, ref) - share3) < 1e-12
 
+    # the pieces the edits replaced left the layer groups too: none linger to be drawn
+    # again when a layer is switched off and on in the layer control
+    drawn = pp.js("window.stationplan.drawnLayers()")
+    assert drawn["made"] > 400 and drawn["held"] == drawn["made"], drawn
+
     if not full:
         assert pp.errors == [] and pp.blocked == [] and pp.dialogs == []
         return

@@ -20,6 +20,8 @@
  *   add(lon, lat, name), move(id, lon, lat), remove(id), undo(), redo()
  *                           scripted edits (WGS-84); each resolves once the map shows it
  *   stations(), pieceCount(), lengths(), checkedCount(), reload(), map (the Leaflet map)
+ *   drawnLayers()           {held, made}: street layers in the layer groups and those the
+ *                           current pieces made (equal unless removed pieces linger)
  */
 (function () {
   "use strict";
@@ -326,27 +328,32 @@
           var l = polyline(part[1], {color: STYLE.band_colours[part[0]], opacity: 0.9,
             weight: STYLE.street_weight, lineCap: "round"}, "spStreets", true);
           l.feature = f;
+          l._spGroup = groups.streets;
           l.addTo(groups.streets);
           made.push(l);
         });
         var area = polyline(line, {color: STYLE.service_colour, opacity: 1,
           weight: 16, lineCap: "round", lineJoin: "round"}, "spAreas", false);
+        area._spGroup = groups.service;
         area.addTo(groups.service);
         made.push(area);
       } else if (status === "gap") {
         var g = polyline(line, {color: STYLE.gap_colour, opacity: 0.9,
           weight: STYLE.street_weight, lineCap: "round"}, "spGaps", true);
         g.feature = f;
+        g._spGroup = groups.gaps;
         g.addTo(groups.gaps);
         made.push(g);
       } else if (status === "paired") {
         var q = polyline(line, {color: STYLE.other_colour, opacity: 0.8, weight: 1.5,
           dashArray: "2 4"}, "spOther", false);
+        q._spGroup = groups.paired;
         q.addTo(groups.paired);
         made.push(q);
       } else {
         var o = polyline(line, {color: STYLE.other_colour, opacity: 0.8, weight: 1.5},
           "spOther", false);
+        o._spGroup = groups.other;
         o.addTo(groups.other);
         made.push(o);
       }
@@ -367,7 +374,8 @@
     var list = edgeLayers.get(edge);
     if (!list) return;
     list.forEach(function (item) {
-      item.layers.forEach(function (l) { l.remove(); });
+      // out of its layer group too, or a group toggled off and on would draw it again
+      item.layers.forEach(function (l) { l._spGroup.removeLayer(l); });
       if (item.status === "covered" && item.station !== null && item.station !== undefined) {
         var sid = String(item.station);
         catchment.set(sid, (catchment.get(sid) || 0) - item.len);
@@ -1529,6 +1537,17 @@
       return n;
     },
     lengths: function () { return {covered: lengths.covered, gap: lengths.gap}; },
+    // street layers held by the layer groups, and those the current pieces made
+    drawnLayers: function () {
+      var held = 0, made = 0;
+      ["service", "other", "paired", "streets", "gaps"].forEach(function (g) {
+        held += groups[g].getLayers().length;
+      });
+      edgeLayers.forEach(function (list) {
+        list.forEach(function (item) { made += item.layers.length; });
+      });
+      return {held: held, made: made};
+    },
     checkedCount: function () { return groups.checked.getLayers().length; },
     map: map
   };
