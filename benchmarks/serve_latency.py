@@ -34,8 +34,8 @@ Per edit it records:
   sent (``requestStart``) to the first byte of the answer (``responseStart``): the
   server's whole handling (routing, the project lock, the database commit, the compute,
   the JSON of the Update; Starlette renders the whole body before the first byte) plus the
-  loopback. The API sends no Server-Timing header, so this is the server's request time as
-  measured from outside it; **fetch ms** adds the download of the body;
+  loopback: the server's request time as measured from outside it (its Server-Timing
+  header carries only the compute); **fetch ms** adds the download of the body;
 - **to redrawn ms**: in the page, from the call (what a click or drag-end does) to the
   second animation frame after the Update was applied to the map (``lastUpdate.sent_at``
   to ``lastUpdate.redrawn_at``), with its parts: the answer received and parsed, the

@@ -99,7 +99,10 @@ class Workbench:
         net = coverage_network(path)
         edges = net.edges.to_crs(4326)
         bounds = [float(v) for v in edges.total_bounds]
-        info = {"edges": len(net.edges), "km": net.total_length_m / 1000,
+        # street segments as read (the log line's count; the planning area's boundary
+        # cuts some in two for the computation)
+        info = {"edges": int(net.stats.get("edges", len(net.edges))),
+                "km": net.total_length_m / 1000,
                 "demand_km": net.demand_length_m / 1000, "crs": str(net.crs),
                 "bounds": bounds}
         digest = sha256_of(path)
@@ -613,7 +616,7 @@ def plan_job(session: Workbench, job: int, params: Mapping[str, Any],
           report: Callable[[float, str], None]) -> dict[str, Any]:
     """A plan on the current stations (``stationplan plan`` with the same defaults)."""
     from ._i18n import plan_certificate
-    from ._options import StationOptions
+    from ._options import MapOptions, StationOptions
     from .pipeline import PLAN_STAGES, run_plan
 
     with session.lock:
@@ -636,8 +639,9 @@ def plan_job(session: Workbench, job: int, params: Mapping[str, Any],
     with stations_csv(stations) as csv_path:
         run = run_plan(network, csv_path, new_sites=params.get("k"),
                        target_share=params.get("target_share"),
-                       station_options=StationOptions(crs="wgs84"), on_stage=on_stage,
-                       progress=progress)
+                       station_options=StationOptions(crs="wgs84"),
+                       map_options=MapOptions(lang=lang),  # addresses in the page's words
+                       on_stage=on_stage, progress=progress)
     props = run.plan.proposals
     pts = props.geometry.to_crs(4326)
     sites = []

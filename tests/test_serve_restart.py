@@ -58,7 +58,6 @@ def wait_up(proc: subprocess.Popen[bytes], base: str, log: Path,
     raise AssertionError("the server did not start")
 
 
-@pytest.mark.slow  # two server starts and two network loads: about 20 s
 def test_a_killed_server_comes_back_with_every_acknowledged_edit(tmp_path):
     from stationplan._workbench import station_frame
     from stationplan.live import LiveCoverage
