@@ -19,14 +19,16 @@ The API is described in docs/serve.md.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hmac
 import ipaddress
 import json
 import logging
 import os
 import secrets
+import socket
 import threading
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from http.cookies import SimpleCookie
 from pathlib import Path
 from types import MappingProxyType
@@ -724,13 +726,51 @@ def serve(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST, port: 
     max_upload_bytes
         See :func:`create_app`.
     """
-    with server_lock(project_dir):
+    with server_lock(project_dir), _listen(host, port) as sock:
         app = create_app(project_dir, host=host, lang=lang, max_upload_bytes=max_upload_bytes)
-        _run(app, project_dir, host=host, port=port, open_browser=open_browser)
+        _run(app, project_dir, sock, host=host, port=port, open_browser=open_browser)
 
 
-def _run(app: Starlette, project_dir: str | os.PathLike[str], *, host: str, port: int,
-         open_browser: bool) -> None:
+@contextlib.contextmanager
+def _listen(host: str, port: int) -> Iterator[socket.socket]:
+    """A socket listening on ``host``:``port``, made before anything else starts, so that
+    an address in use is one clear error (not a server that says where it is and stops).
+
+    >>> with _listen("127.0.0.1", 0) as s:
+    ...     busy = s.getsockname()[1]
+    ...     try:
+    ...         with _listen("127.0.0.1", busy):
+    ...             pass
+    ...     except InputError as e:
+    ...         print(str(e).split(";")[0].replace(str(busy), "PORT"))
+    cannot listen on 127.0.0.1:PORT: the port is in use by another program
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            where = start_url(host, port, None)[len("http://"):-1]
+            if exc.errno == errno.EADDRINUSE:
+                msg = (f"cannot listen on {where}: the port is in use by another program; "
+                       "choose another with --port")
+                zh = f"无法在 {where} 上监听：该端口已被其他程序占用；请用 --port 换一个端口"
+            else:
+                msg = (f"cannot listen on {where}: {exc.strerror or exc}; check --host "
+                       "and --port")
+                zh = f"无法在 {where} 上监听：{exc.strerror or exc}；请检查 --host 和 --port"
+            raise InputError(msg, zh=zh) from None
+        sock.listen(128)
+        sock.set_inheritable(True)
+        yield sock
+    finally:
+        sock.close()
+
+
+def _run(app: Starlette, project_dir: str | os.PathLike[str], sock: socket.socket, *,
+         host: str, port: int, open_browser: bool) -> None:
     """Say where the page is, open it, and run uvicorn until interrupted."""
     import uvicorn
 
@@ -748,4 +788,4 @@ def _run(app: Starlette, project_dir: str | os.PathLike[str], *, host: str, port
         threading.Timer(1.0, webbrowser.open,
                         args=(start_url(here, port, app.state.token),)).start()
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])

@@ -365,3 +365,23 @@ def test_the_command_prints_the_address_with_the_token_beyond_loopback(tmp_path,
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGTERM)
             proc.wait(20)
+
+
+def test_a_port_in_use_is_one_line_before_anything_starts(tmp_path, capsys):
+    """Another program holds the port: exit 2 with one line, the project folder is not
+    loaded and no start address is announced."""
+    import socket
+
+    from stationplan.cli import main
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        port = other.getsockname()[1]
+        code = main(["serve", str(tmp_path / "proj"), "--port", str(port), "--no-browser",
+                     "--lang", "en"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err == [f"stationplan: error: cannot listen on 127.0.0.1:{port}: the port is in "
+                   "use by another program; choose another with --port"]
+    assert not (tmp_path / "proj" / "project.sqlite").exists()
