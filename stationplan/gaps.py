@@ -486,19 +486,37 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
     site_xy = shapely.get_coordinates(shapely.line_interpolate_point(
         edges.geometry.to_numpy()[edge_id[pick]], offset[pick]))
     xy = np.concatenate([network.nodes[["x", "y"]].to_numpy(float), site_xy])
-    for rows, sub, dist in _local_searches(graph, xy, n + np.arange(len(pick)),
-                                           limit_m=ADDRESS_CROSS_M):
-        full = np.full(n, np.inf)
-        street = sub[sub < n]
-        for j, row in zip(rows.tolist(), dist, strict=True):
-            i = int(pick[j])
-            s = int(sid[i])
-            full[street] = row[:len(street)]  # the street nodes come first in sub
-            hit, dd = nearest_node(full, targets(s))
-            if hit >= 0:
-                cross = next(int(x) for x in names.at(hit) if x != s)
-                found[i] = (names.labels[cross], float(dd))
+    # Searches widen step by step: most ends meet a cross street within a few hundred
+    # metres, and a search's cost grows with the square of its reach. A target found
+    # nearer than a step's limit is the one the widest search finds (distances below the
+    # limit are exact); the others search again, wider.
+    todo = np.arange(len(pick))
+    for limit in _CROSS_STEPS_M:
+        last = limit >= ADDRESS_CROSS_M
+        limit = min(limit, ADDRESS_CROSS_M)
+        again = []
+        for rows, sub, dist in _local_searches(graph, xy, n + todo, limit_m=limit):
+            full = np.full(n, np.inf)
+            street = sub[sub < n]
+            for j, row in zip(todo[rows].tolist(), dist, strict=True):
+                i = int(pick[j])
+                s = int(sid[i])
+                full[street] = row[:len(street)]  # the street nodes come first in sub
+                hit, dd = nearest_node(full, targets(s))
+                if hit >= 0 and (last or dd < limit):
+                    cross = next(int(x) for x in names.at(hit) if x != s)
+                    found[i] = (names.labels[cross], float(dd))
+                elif not last:
+                    again.append(j)
+        todo = np.array(sorted(again), dtype=np.int64)
+        if not len(todo):
+            break
     return [(found[2 * r], found[2 * r + 1]) for r in range(len(ends))]
+
+
+#: The reaches of the widening searches for cross streets (the last one is
+#: :data:`~stationplan._options.ADDRESS_CROSS_M`).
+_CROSS_STEPS_M = (500.0, ADDRESS_CROSS_M)
 
 
 # A path of length L on the streets stays within L of its start in a straight line (edge
@@ -531,9 +549,14 @@ def _local_searches(graph: Any, xy: np.ndarray, sources: np.ndarray, *, limit_m:
     _, group = np.unique(cell, axis=0, return_inverse=True)
     group = group.ravel()
     order = np.argsort(group, kind="stable")
+    by_x = np.argsort(xy[:, 0], kind="stable")  # the nodes of a box: its strip, then y
+    sorted_x = xy[by_x, 0]
     for rows in np.split(order, np.flatnonzero(np.diff(group[order])) + 1):
         lo, hi = src_xy[rows].min(axis=0) - reach, src_xy[rows].max(axis=0) + reach
-        sub = np.flatnonzero(((xy >= lo) & (xy <= hi)).all(axis=1))
+        strip = by_x[np.searchsorted(sorted_x, lo[0], "left"):
+                     np.searchsorted(sorted_x, hi[0], "right")]
+        y = xy[strip, 1]
+        sub = np.sort(strip[(y >= lo[1]) & (y <= hi[1])])
         local = graph[sub][:, sub]
         at = np.searchsorted(sub, sources[rows])
         yield rows, sub, np.atleast_2d(dijkstra(local, indices=at, limit=limit_m))

@@ -331,3 +331,76 @@ def test_guixi_runs_read_sensibly():
     assert areas["length_m"].sum() == pytest.approx(cov.gap_m, abs=1e-6)
     assert areas["runs"].sum() == len(runs)
     assert areas["length_m"].iat[0] > 5 * runs["length_m"].max()
+
+
+def _nx_cross_streets(net, runs):
+    """Per run end not at its cross street: (given name, given metres, the nearest cross
+    street distance by networkx, the names there) on an undirected graph of the streets
+    with the end spliced into its edge."""
+    edges = net.edges
+    names = [n.strip() if isinstance(n, str) and n.strip() else None for n in edges["name"]]
+    at: dict[int, set] = {}
+    g = nx.Graph()
+    for u, v, length, name in zip(edges["u"], edges["v"], edges["length_m"], names,
+                                  strict=True):
+        if not g.has_edge(u, v) or g[u][v]["weight"] > length:
+            g.add_edge(u, v, weight=float(length))
+        if name:
+            at.setdefault(u, set()).add(name)
+            at.setdefault(v, set()).add(name)
+    lines = edges.geometry.to_numpy()
+    tree = shapely.STRtree(lines)
+    out = []
+    # runs of one piece: their line's two ends are the ends searched from (a run of
+    # several may close on itself and start its line elsewhere)
+    for run in runs[(runs.geometry.geom_type == "LineString") & (runs["pieces"] == 1)
+                    ].itertuples():
+        xy = shapely.get_coordinates(run.geometry)
+        for end, cross, metres in ((xy[0], run.from_street, run.from_m),
+                                   (xy[-1], run.to_street, run.to_m)):
+            if not cross or metres == 0:
+                continue
+            p = shapely.Point(end)
+            e = int(tree.query_nearest(p)[0])
+            off = float(lines[e].project(p))
+            u, v, length = int(edges["u"].iat[e]), int(edges["v"].iat[e]), edges["length_m"].iat[e]
+            g.add_edge("end", u, weight=off)
+            if v != u:
+                g.add_edge("end", v, weight=float(length) - off)
+            dist = nx.single_source_dijkstra_path_length(g, "end", cutoff=3000.0)
+            g.remove_node("end")
+            if run.named:
+                targets = [n for n in dist if n != "end" and run.street in at.get(n, ())
+                           and len(at[n]) >= 2]
+            else:
+                targets = [n for n in dist if n != "end" and at.get(n)]
+            best = min(dist[n] for n in targets)
+            there = set().union(*(at[n] for n in targets if dist[n] <= best + 1e-6))
+            out.append((cross, metres, best, there))
+    return out
+
+
+@pytest.mark.parametrize("extract", ["guixi_county_city.osm.bz2", "chengdu_center.osm.bz2"])
+def test_cross_streets_are_the_nearest_by_networkx(extract, tmp_path):
+    """Run ends away from their cross street: the distance given is networkx's to the
+    nearest junction of the run's street with another (unnamed runs: any named junction),
+    and the street named meets there. The widening searches must find what one wide
+    search finds."""
+    from handnet import shared_osm
+
+    net = sp.load_network(shared_osm(extract))
+    rng = np.random.default_rng(5)
+    picked = net.edges.iloc[rng.choice(len(net.edges), 12, replace=False)]
+    pts = shapely.line_interpolate_point(picked.geometry.to_numpy(), 0.5, normalized=True)
+    lonlat = shapely.get_coordinates(gpd.GeoSeries(pts, crs=net.crs).to_crs(4326))
+    path = tmp_path / "stations.csv"
+    path.write_text("name,lon,lat\n" + "".join(f"s{i},{x!r},{y!r}\n" for i, (x, y)
+                                                in enumerate(lonlat)), encoding="utf-8")
+    stations = sp.read_stations(path)
+    cov = sp.compute_coverage(net, sp.snap_stations(net, stations))
+    runs = sp.find_gaps(cov)
+    ends = _nx_cross_streets(net, runs)
+    assert len(ends) >= 20
+    for cross, metres, best, there in ends:
+        assert metres == pytest.approx(best, abs=1e-6)
+        assert cross in there
