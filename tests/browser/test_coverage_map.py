@@ -250,8 +250,11 @@ def test_hostile_names_are_text_not_script(open_map, hand_html) -> None:
                         ("proposal-2", f"#2 {XSS_PROPOSAL}")):
         marker = page.locator(f'[data-sp="{sp_id}"]')
         marker.hover()
+        # the tooltip of the marker hovered before may still be leaving: wait for this one
+        page.wait_for_function(
+            "name => [...document.querySelectorAll('.leaflet-tooltip')]"
+            ".some(t => t.innerText.trim() === name)", arg=name)
         tooltip = page.locator(".leaflet-tooltip").last
-        tooltip.wait_for()
         assert tooltip.inner_text().strip() == name
         marker.click()
         assert _popup_title(map_page) == name
