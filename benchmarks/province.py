@@ -103,7 +103,7 @@ def warm_up() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         res = batch.batch_coverage(net, pts, units, rule=CoverageRule(
             radius_m=300.0, max_minutes=None), max_snap_m=100.0, out=tmp, scheduler="serial")
-    return len(res.pieces)
+        return len(res.pieces)  # read from the run's folder
 
 
 def digest(folder: Path) -> dict[str, str]:

@@ -20,7 +20,7 @@ import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -83,9 +83,10 @@ class BatchResult:
 
     Parameters
     ----------
-    pieces
+    pieces_
         The owned pieces of every unit that finished (``unit_id`` first, then the
-        columns of :func:`stationplan.halo.clip_to_core`), in unit and edge order.
+        columns of :func:`stationplan.halo.clip_to_core`), in unit and edge order, or a
+        function that reads them; :attr:`pieces` gives them.
     league
         One row per finished unit (:data:`LEAGUE_COLUMNS`) and a last ``total`` row,
         the sum of the units (:func:`league_table`).
@@ -97,11 +98,20 @@ class BatchResult:
         Files written, by name.
     """
 
-    pieces: pd.DataFrame
+    pieces_: pd.DataFrame | Callable[[], pd.DataFrame] = field(repr=False)
     league: pd.DataFrame
     failed: dict[str, str] = field(default_factory=dict)
     reused: tuple[str, ...] = ()
     paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def pieces(self) -> pd.DataFrame:
+        """The owned pieces. With an output folder they are read from its store
+        (``OUT/units/``) on first use: the units' results need not pass through the main
+        process while the batch runs."""
+        if callable(self.pieces_):
+            object.__setattr__(self, "pieces_", self.pieces_())
+        return cast(pd.DataFrame, self.pieces_)
 
 
 def grid_units(network: StreetNetwork, *, km: float) -> list[Unit]:
@@ -389,17 +399,29 @@ def batch_coverage_extracts(
         log.warning("unit %s failed: %s", uid, err)
     done = [x for x in extracts if x.unit.unit_id in results]
     reused = [x.unit.unit_id for x in done if results[x.unit.unit_id][2]]
-    pieces = pd.concat([results[x.unit.unit_id][0].assign(unit_id=x.unit.unit_id)
-                        for x in done] or [_empty().assign(unit_id="")], ignore_index=True)
-    pieces = pieces[["unit_id", *PIECE_COLUMNS, "cross_border"]]
+
+    def pieces() -> pd.DataFrame:
+        frames = [(results[x.unit.unit_id][0] if cache is None else pd.read_parquet(
+            _stored(cache, x.unit.unit_id, results[x.unit.unit_id][1])))
+            .assign(unit_id=x.unit.unit_id) for x in done]
+        out = pd.concat(frames or [_empty().assign(unit_id="")], ignore_index=True)
+        return out[["unit_id", *PIECE_COLUMNS, "cross_border"]]
+
     crs = _crs_of(extracts[0]) if extracts else None
-    league = league_table(pieces, [x.unit for x in done], stations, crs)
+    sums = np.array([results[x.unit.unit_id][3] for x in done], dtype=float).reshape(-1, 3)
+    league = _league(sums, [x.unit for x in done], stations, crs)
     paths: dict[str, Path] = {}
     if folder is not None and cache is not None:
         parts = {x.unit.unit_id: _part_paths(cache / "parts", x.unit.unit_id,
                                              results[x.unit.unit_id][1]) for x in done}
         paths = _write(folder, parts, league, failed, [x.unit for x in done], crs, lang=lang)
-    return BatchResult(pieces, league, failed, tuple(reused), paths)
+    return BatchResult(pieces if cache is not None else pieces(), league, failed,
+                       tuple(reused), paths)
+
+
+def _stored(cache: Path, uid: str, key: str) -> Path:
+    """Where a unit's result is kept, by its content hash."""
+    return cache / f"{uid}-{key}.parquet"
 
 
 def _largest_first(extracts: Sequence[UnitExtract | UnitRef]
@@ -430,18 +452,20 @@ def _part_paths(folder: Path, uid: str, key: str) -> dict[str, Path]:
 def _coverage_unit(stations: gpd.GeoDataFrame, source: UnitExtract | UnitRef,
                    rule: CoverageRule, max_snap_m: float, halo_m: float, cache: str | None,
                    resume: bool, task: Callable[..., pd.DataFrame]
-                   ) -> tuple[pd.DataFrame, str, bool]:
+                   ) -> tuple[pd.DataFrame | None, str, bool, list[float]]:
     """One unit of :func:`batch_coverage_extracts`, whole (runs on a worker).
 
     Loads the unit, computes its inputs and their content hash, reads its result back
     (``resume``) or computes it (``task``, :func:`_unit_task`) and stores it, then writes
-    its output parts. Returns the owned pieces, the content hash and whether the result
-    was reused. Every scheduler runs this same function.
+    its output parts. Returns the owned pieces (``None`` when they are stored: the main
+    process then needs only the sums), the content hash, whether the result was reused
+    and the unit's covered, gap and cross-border metres (:func:`_unit_sums`). Every
+    scheduler runs this same function.
     """
     x = _load(source)
     uid = x.unit.unit_id
     args, key = _unit_inputs(x, stations, rule, max_snap_m, halo_m)
-    path = Path(cache) / f"{uid}-{key}.parquet" if cache is not None else None
+    path = _stored(Path(cache), uid, key) if cache is not None else None
     reused = bool(resume and path is not None and path.exists())
     if reused and path is not None:
         frame = pd.read_parquet(path)
@@ -454,7 +478,19 @@ def _coverage_unit(stations: gpd.GeoDataFrame, source: UnitExtract | UnitRef,
     if cache is not None:
         _write_parts(x, frame, _part_paths(Path(cache) / "parts", uid, key),
                      reuse=reused)
-    return frame, key, reused
+    return None if cache is not None else frame, key, reused, _unit_sums(frame)
+
+
+def _unit_sums(frame: pd.DataFrame) -> list[float]:
+    """A unit's covered, gap and cross-border metres, summed as :func:`league_table`
+    sums them (``bincount``, in piece order), so that the league is the same whether the
+    pieces or only these sums reach the main process."""
+    length = frame["length_m"].to_numpy(float)
+    status = frame["status"].to_numpy(object)
+    cov = status == "covered"
+    masks = (cov, status == "gap", cov & frame["cross_border"].to_numpy(bool))
+    return [float(np.bincount(np.zeros(int(m.sum()), dtype=np.int64), weights=length[m],
+                              minlength=1)[0]) for m in masks]
 
 
 def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
@@ -521,7 +557,15 @@ def league_table(pieces: pd.DataFrame, units: Sequence[Unit], stations: gpd.GeoD
     def per_unit(mask: np.ndarray) -> np.ndarray:
         return np.bincount(code[keep & mask], weights=length[keep & mask], minlength=len(ids))
 
-    covered, gap_m, cross_m = per_unit(cov), per_unit(gap), per_unit(cross)
+    sums = np.column_stack([per_unit(cov), per_unit(gap), per_unit(cross)])
+    return _league(sums, units, stations, crs, proposed=proposed)
+
+
+def _league(sums: np.ndarray, units: Sequence[Unit], stations: gpd.GeoDataFrame, crs: Any,
+            *, proposed: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """:func:`league_table` from each unit's covered, gap and cross-border metres."""
+    ids = [u.unit_id for u in units]
+    covered, gap_m, cross_m = (sums[:, i] for i in range(3))
     demand = covered + gap_m
     pts = stations.geometry.to_crs(crs).to_numpy() if len(ids) else np.array([])
     ok = ((stations["status"] == "ok").to_numpy() & ~shapely.is_missing(pts)
