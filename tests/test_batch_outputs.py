@@ -123,6 +123,10 @@ def test_league_total_is_the_sum_and_the_whole_run(net: StreetNetwork, run: tupl
     assert any(far)
     assert total["cross_border_km"] * 1000 == pytest.approx(p["length_m"][far].sum(),
                                                             abs=1e-6)
+    # the league the run made from its units' sums (the pieces stayed on the workers) is
+    # the one summed from the pieces, bit for bit
+    pd.testing.assert_frame_equal(league_table(res.pieces, units, _stations(), net.crs),
+                                  res.league, check_exact=True)
     # a plan's proposed sites fill their column and the total
     again = league_table(res.pieces, units, _stations(), net.crs,
                          proposed={units[0].unit_id: 3, units[2].unit_id: 1})
