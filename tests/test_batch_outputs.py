@@ -87,6 +87,31 @@ def test_pieces_dataset_is_the_streets_cut_at_the_pieces(net: StreetNetwork,
                                                    abs=1e-6)
 
 
+def test_pieces_csv_reads_back_as_the_pieces(run: tuple, tmp_path: Path) -> None:
+    res, out = run
+    got = pd.read_csv(out / "pieces.csv", dtype={"unit_id": str, "station_id": str},
+                      keep_default_na=False, na_values={"dist_m": [""]})
+    want = res.pieces.reset_index(drop=True)
+    assert list(got.columns) == ["unit_id", *batch.PIECE_COLUMNS, "cross_border"]
+    assert len(got) == len(want)
+    for col in ("unit_id", "edge_id", "status", "via_twin", "cross_border"):
+        assert got[col].tolist() == want[col].tolist(), col
+    assert got["station_id"].tolist() == want["station_id"].fillna("").tolist()
+    for col in ("start_m", "end_m", "length_m", "dist_m"):
+        a, b = got[col].to_numpy(float), want[col].to_numpy(float)
+        assert np.array_equal(np.isnan(a), np.isnan(b)), col
+        assert np.abs(a - b)[~np.isnan(a)].max() <= 5e-10, col
+    # text that needs quoting comes back whole (Python's csv module reads it)
+    import csv
+    frame = pd.DataFrame({"unit_id": ["a,b", 'q"r'], "edge_id": [1, 2],
+                          "length_m": [0.1 + 0.2, 1e-12], "station_id": ["x\ny", None],
+                          "via_twin": [True, False]})
+    batch._csv_rows(frame, tmp_path / "rows.csv")
+    with (tmp_path / "rows.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows == [["a,b", "1", "0.3", "x\ny", "true"], ['q"r', "2", "0", "", "false"]]
+
+
 def test_league_total_is_the_sum_and_the_whole_run(net: StreetNetwork, run: tuple) -> None:
     res, out = run
     league = pd.read_csv(out / "league.csv", dtype={"unit_id": str})
