@@ -204,6 +204,29 @@ def _unit_inputs(x: UnitExtract, stations: gpd.GeoDataFrame, rule: CoverageRule,
     return (sub, rows, near, unit.core, rule, max_snap_m), key
 
 
+def _check_halo(extracts: Sequence[UnitExtract | UnitRef], *, reach_m: float,
+                max_snap_m: float, what: str) -> float:
+    """The halo the units need (:func:`~stationplan.halo.required_halo_m`: ``reach_m``,
+    twice ``max_snap_m`` and the distance between twin carriageways), checked against the
+    halo they were cut with. ``what`` begins the error's reason (``{halo}`` is the need).
+
+    Raises
+    ------
+    InputError
+        A unit's halo is shorter: one line with the ``--halo-m`` to partition again with.
+    """
+    pair_m = max((x.pair_m for x in extracts), default=0.0)
+    halo_m = required_halo_m(reach_m=reach_m, max_snap_m=max_snap_m, pair_m=pair_m)
+    short = [x for x in extracts if x.halo_m < halo_m - 1e-9]
+    if short:
+        msg = (f"the units were cut with a halo of {min(x.halo_m for x in short):g} m; "
+               f"{what.format(halo=halo_m)} + 2 x snap {max_snap_m:g} m + {pair_m:.1f} m "
+               f"between twin carriageways): partition again with --halo-m "
+               f"{float(np.ceil(halo_m)):g}")
+        raise InputError(msg)
+    return halo_m
+
+
 def _client(scheduler: Any, workers: int | None) -> tuple[Any, Callable[[], None]]:
     """A Dask client for the scheduler name or address, and how to close it."""
     from dask.distributed import Client, LocalCluster
@@ -372,16 +395,8 @@ def batch_coverage_extracts(
         An extract's halo is shorter than the rule's reach plus twice ``max_snap_m`` plus
         the distance between twin carriageways (``UnitExtract.pair_m``).
     """
-    pair_m = max((x.pair_m for x in extracts), default=0.0)
-    halo_m = required_halo_m(reach_m=rule.limit_m, max_snap_m=max_snap_m, pair_m=pair_m)
-    short = [x.unit.unit_id for x in extracts if x.halo_m < halo_m - 1e-9]
-    if short:
-        need = float(np.ceil(halo_m))
-        msg = (f"the units were cut with a halo of {min(x.halo_m for x in extracts):g} m; "
-               f"this rule needs {halo_m:.1f} m (reach {rule.limit_m:g} m + 2 x snap "
-               f"{max_snap_m:g} m + {pair_m:.1f} m between twin carriageways): partition "
-               f"again with --halo-m {need:g}")
-        raise InputError(msg)
+    halo_m = _check_halo(extracts, reach_m=rule.limit_m, max_snap_m=max_snap_m,
+                         what=f"this rule needs {{halo:.1f}} m (reach {rule.limit_m:g} m")
     folder = Path(out) if out is not None else None
     cache = folder / "units" if folder is not None else None
     if cache is not None:
@@ -939,18 +954,22 @@ def core_network(sub: StreetNetwork, core: Any) -> StreetNetwork:
     The cut and the ownership are :func:`~stationplan.halo.clip_to_core`'s: a street part
     belongs to the core that covers its midpoint. Parts outside the core keep carrying
     paths and stations but are neither demand nor in the planning area (``in_area``), so
-    a plan proposes no site there.
+    a plan proposes no site there. The dual carriageways paired on the whole network stay
+    paired, on the parts (:func:`~stationplan.carriageways.pairs_on_parts`): a paired
+    stretch in the core is not demand and its primary side serves it, as in the league.
     """
     import dataclasses
 
     from .area import with_demand
+    from .carriageways import pairs_on_parts
 
     e = sub.edges
     n = len(e)
     before = e.assign(unit_demand=e["demand"].to_numpy(bool) if "demand" in e
                       else np.ones(n, bool),
                       unit_in_area=e["in_area"].to_numpy(bool) if "in_area" in e
-                      else np.ones(n, bool))
+                      else np.ones(n, bool),
+                      unit_row=np.arange(n, dtype=np.int64))
     # the planning area's cut: streets crossing the boundary are cut, a part is inside
     # when the core covers its midpoint (the rule of clip_to_core)
     net = with_demand(dataclasses.replace(sub, edges=before, carriageways=None),
@@ -961,8 +980,18 @@ def core_network(sub: StreetNetwork, core: Any) -> StreetNetwork:
                          & edges["unit_in_area"].to_numpy(bool),
                          demand=edges["demand"].to_numpy(bool)
                          & edges["unit_demand"].to_numpy(bool))
-    edges = edges.drop(columns=["unit_demand", "unit_in_area"])
-    return dataclasses.replace(net, edges=edges, carriageways=None)
+    parent = edges["unit_row"].to_numpy(np.int64)
+    length = edges["length_m"].to_numpy(float)
+    # where each part begins along its street: the lengths of the parts before it
+    ends = np.cumsum(length)
+    first = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1]])
+    offset = ends - length - np.repeat(ends[first] - length[first], np.diff(np.r_[first,
+                                                                                  len(parent)]))
+    pairs = sub.carriageways
+    if pairs is not None and len(pairs):
+        pairs = pairs_on_parts(pairs, parent, offset)
+    edges = edges.drop(columns=["unit_demand", "unit_in_area", "unit_row"])
+    return dataclasses.replace(net, edges=edges, carriageways=pairs)
 
 
 def _lonlat_columns(frame: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
@@ -1003,6 +1032,10 @@ def _plan_task(sub: StreetNetwork, near: gpd.GeoDataFrame, core: Any, rule: Cove
         cands["edge_id"].to_numpy(np.int64)]]])
     before = compute_coverage(net, snapped, rule=rule).covered_m
     demand_m = float(net.edges.loc[net.edges["demand"], "length_m"].sum())
+    if net.carriageways is not None and len(net.carriageways):  # counted on the twin
+        p = net.carriageways
+        on = net.edges["demand"].to_numpy(bool)[p["edge_id"].to_numpy(np.int64)]
+        demand_m -= float((p["end_m"] - p["start_m"]).to_numpy(float)[on].sum())
     rows: list[dict[str, Any]] = []
     sites: list[pd.DataFrame] = []
     best_sites = pd.DataFrame(columns=SITE_COLUMNS[1:])
@@ -1130,9 +1163,12 @@ def _plan_unit(stations: gpd.GeoDataFrame, hosts: gpd.GeoDataFrame | None,
     if hosts is not None:
         unit_hosts = unit_stations(hosts, core, halo_m=candidate_snap_m,
                                    max_snap_m=0.0, crs=x.network.crs)
-    key = _content_hash(base, "plan", ks, options, candidate_snap_m, None if unit_hosts
-                        is None else shapely.to_wkb(unit_hosts.geometry.to_crs(4326)
-                                                    .to_numpy()).tolist())
+    # "pairs on parts": plans stored before the core network kept its carriageway pairs
+    # are not reused
+    host_wkb = None if unit_hosts is None else shapely.to_wkb(
+        unit_hosts.geometry.to_crs(4326).to_numpy()).tolist()
+    key = _content_hash(base, "plan", "pairs on parts", ks, options, candidate_snap_m,
+                        host_wkb)
     paths = [Path(cache) / f"{uid}-{key}-{part}.parquet" for part in ("curve", "sites")] \
         if cache is not None else []
     if resume and paths and all(p.exists() for p in paths):
@@ -1211,15 +1247,10 @@ def batch_plan_extracts(
         check_option("new_sites", k)
     check_option("candidate_spacing_m", options.candidate_spacing_m)
     check_option("time_limit_s", options.time_limit_s)
-    halo_m = required_halo_m(reach_m=max(rule.limit_m, options.spacing_m(rule)),
-                             max_snap_m=max_snap_m)
-    short = [x for x in extracts if x.halo_m < halo_m - 1e-9]
-    if short:
-        msg = (f"the units were cut with a halo of {min(x.halo_m for x in short):g} m; "
-               f"plans need {halo_m:g} m (the larger of reach {rule.limit_m:g} m and spacing "
-               f"{options.spacing_m(rule):g} m, + 2 x snap {max_snap_m:g} m): partition "
-               f"again with --halo-m {halo_m:g}")
-        raise InputError(msg)
+    halo_m = _check_halo(extracts, reach_m=max(rule.limit_m, options.spacing_m(rule)),
+                         max_snap_m=max_snap_m,
+                         what=(f"plans need {{halo:.1f}} m (the larger of reach "
+                               f"{rule.limit_m:g} m and spacing {options.spacing_m(rule):g} m"))
     folder = Path(out) if out is not None else None
     cache = folder / "units" if folder is not None else None
     if cache is not None:

@@ -17,6 +17,7 @@ called by :func:`~stationplan.load_network`) and kept on the network
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from typing import Any
@@ -377,6 +378,53 @@ def _once(frame: pd.DataFrame) -> pd.DataFrame:
             paired.setdefault(p, []).append((a, b))
             twin.setdefault(q, []).append((qa, qb))
     return frame.loc[keep]
+
+
+def pairs_on_parts(pairs: pd.DataFrame, parent: np.ndarray, offset_m: np.ndarray
+                   ) -> pd.DataFrame:
+    """``pairs`` of a network whose edges were then cut into parts, on the parts.
+
+    Part ``j`` is the stretch of edge ``parent[j]`` that begins ``offset_m[j]`` metres from
+    its ``u`` end; the parts of one edge are consecutive rows, in order along it. A
+    matched stretch is split wherever its edge or, through the linear map between the
+    two, its twin is cut, so that each row lies on one part of each side.
+
+    >>> pairs = pd.DataFrame({"edge_id": [0], "start_m": [0.0], "end_m": [10.0],
+    ...     "twin_edge_id": [1], "twin_start_m": [10.0], "twin_end_m": [0.0],
+    ...     "separation_m": [20.0], "run": [0], "name": ["A"], "ref": [None]})
+    >>> cut = pairs_on_parts(pairs, np.array([0, 1, 1]), np.array([0.0, 0.0, 4.0]))
+    >>> cut[["edge_id", "start_m", "end_m", "twin_edge_id", "twin_start_m", "twin_end_m"]]
+       edge_id  start_m  end_m  twin_edge_id  twin_start_m  twin_end_m
+    0        0      0.0    6.0             2           6.0         0.0
+    1        0      6.0   10.0             1           4.0         0.0
+    """
+    parent = np.asarray(parent, dtype=np.int64)
+    offset = np.asarray(offset_m, dtype=float)
+    first = np.searchsorted(parent, np.arange(int(parent.max(initial=-1)) + 2))
+    rows: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = [{str(k): v for k, v in r.items()}
+                                     for r in pairs.to_dict("records")]
+    for r in records:
+        e, q = int(r["edge_id"]), int(r["twin_edge_id"])
+        a, b = float(r["start_m"]), float(r["end_m"])
+        qa, qb = float(r["twin_start_m"]), float(r["twin_end_m"])
+        e_parts = np.arange(first[e], first[e + 1])
+        q_parts = np.arange(first[q], first[q + 1])
+        cuts = [a, b, *(x for x in offset[e_parts[1:]] if a < x < b)]
+        if qb != qa:  # the twin's cuts, at their positions on this side
+            cuts += [x for c in offset[q_parts[1:]] if min(qa, qb) < c < max(qa, qb)
+                     for x in (a + (c - qa) * (b - a) / (qb - qa),) if a < x < b]
+        marks = np.unique(np.asarray(cuts, dtype=float))
+        for lo, hi in itertools.pairwise(marks.tolist()):
+            tlo = qa + (lo - a) * (qb - qa) / (b - a) if b > a else qa
+            thi = qa + (hi - a) * (qb - qa) / (b - a) if b > a else qb
+            j = e_parts[np.searchsorted(offset[e_parts], (lo + hi) / 2, side="right") - 1]
+            k = q_parts[np.searchsorted(offset[q_parts], (tlo + thi) / 2, side="right") - 1]
+            rows.append({**r, "edge_id": int(j), "start_m": lo - offset[j],
+                         "end_m": hi - offset[j], "twin_edge_id": int(k),
+                         "twin_start_m": tlo - offset[k], "twin_end_m": thi - offset[k]})
+    frame = pd.DataFrame(rows, columns=pairs.columns) if rows else pairs.iloc[:0]
+    return _typed(frame)
 
 
 def twin_positions(pairs: pd.DataFrame, row: np.ndarray, pos_m: np.ndarray) -> np.ndarray:

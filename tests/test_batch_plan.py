@@ -97,17 +97,24 @@ def _plan(net: StreetNetwork, out: Path, options: PlanOptions = OPTS,
 
 def _covered_in_core(net: StreetNetwork, stations: gpd.GeoDataFrame, core: Any,
                      rule: CoverageRule, snap_m: float) -> float:
-    """Covered demand metres inside ``core``: the engine on the whole network (carriageways
-    not paired, as in units), each covered piece intersected with the core by shapely."""
-    whole = dataclasses.replace(net, carriageways=None)
-    cov = compute_coverage(whole, snap_stations(whole, stations, max_snap_m=snap_m), rule=rule)
-    p = cov.pieces[cov.pieces["status"] == "covered"]
-    lines = whole.edges.geometry.to_numpy()
-    total = 0.0
-    for e, a, b in zip(p["edge_id"], p["start_m"], p["end_m"], strict=True):
+    """Covered demand metres inside ``core``: the engine on the whole network (its dual
+    carriageways paired, as the league counts them), each covered piece intersected with
+    the core by shapely."""
+    return _in_core(net, stations, core, rule, snap_m)[0]
+
+
+def _in_core(net: StreetNetwork, stations: gpd.GeoDataFrame, core: Any,
+             rule: CoverageRule, snap_m: float) -> tuple[float, float, float]:
+    """Covered and demand metres inside ``core`` as :func:`_covered_in_core` finds them,
+    and the paired metres there (counted on the twin carriageway)."""
+    cov = compute_coverage(net, snap_stations(net, stations, max_snap_m=snap_m), rule=rule)
+    lines = net.edges.geometry.to_numpy()
+    total = {"covered": 0.0, "gap": 0.0, "paired": 0.0}
+    p = cov.pieces[cov.pieces["status"].isin(list(total))]
+    for e, a, b, st in zip(p["edge_id"], p["start_m"], p["end_m"], p["status"], strict=True):
         piece = shapely.ops.substring(lines[int(e)], float(a), float(b))
-        total += float(shapely.intersection(piece, core).length)
-    return total
+        total[st] += float(shapely.intersection(piece, core).length)
+    return total["covered"], total["covered"] + total["gap"], total["paired"]
 
 
 def _with_sites(stations: gpd.GeoDataFrame, sites: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -296,7 +303,7 @@ def counties(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         dx, dy = 0.15 * (x1 - x0), 0.15 * (y1 - y0)
         core = shapely.box(x0 + dx, y0 + dy, x1 - dx, y1 - dy)  # streets beyond: the halo
         one = root / c
-        tables.append(batch.partition(net, [Unit(c, c, core)], one, halo_m=700.0))
+        tables.append(batch.partition(net, [Unit(c, c, core)], one, halo_m=745.0))
         shutil.copy(one / "extracts" / f"{c}.pkl", units / "extracts" / f"{c}.pkl")
         nets[c], cores[c] = net, core
         if c != "guixi_county_city":  # synthetic stations: points on random streets
@@ -331,12 +338,28 @@ def test_three_counties_curves_and_quota(counties: dict[str, object],
     nets = counties["nets"]
     cores = counties["cores"]
     assert isinstance(nets, dict) and isinstance(cores, dict)
+    paired_m = 0.0
     for row in _rows(curves):
         chosen = sites[(sites["unit_id"] == row["unit_id"]) & (sites["k"] == row["k"])]
-        got = _covered_in_core(nets[row["unit_id"]], _with_sites(stations, chosen),
-                               cores[row["unit_id"]], COUNTY_RULE, 100.0)
+        got, demand, paired = _in_core(nets[row["unit_id"]], _with_sites(stations, chosen),
+                                       cores[row["unit_id"]], COUNTY_RULE, 100.0)
         assert row["covered_m"] == pytest.approx(got, abs=1e-2), (row["unit_id"], row["k"])
+        assert row["demand_m"] == pytest.approx(demand, abs=1e-2), row["unit_id"]
         assert row["bound_m"] >= row["covered_m"] - 1e-9
+        paired_m += paired
+    assert paired_m > 100.0  # dual carriageways in the cores: the pairs are exercised
+    # K = 0 is the league's figure of a batch coverage run on the same units
+    assert main(["batch", "coverage", str(units), str(counties["stations"]), "--out",
+                 str(root / "cov"), "--scheduler", "serial", "--radius-m", "500",
+                 "--no-time-limit", "--lang", "en", "--quiet"]) == 0
+    capsys.readouterr()
+    league = pd.read_csv(root / "cov" / "league.csv", dtype={"unit_id": str})
+    zero = curves[curves["k"] == 0].set_index("unit_id")
+    for row in _rows(league.iloc[:-1]):
+        assert row["covered_km"] * 1000 == pytest.approx(zero.loc[row["unit_id"], "covered_m"],
+                                                         abs=1e-3), row["unit_id"]
+        assert row["demand_km"] * 1000 == pytest.approx(zero.loc[row["unit_id"], "demand_m"],
+                                                        abs=1e-3), row["unit_id"]
     for quota in (3, 6):
         _check_allocation(out, quota, capsys)
 
