@@ -45,6 +45,9 @@ PAIR_CARRIAGEWAYS_M = 40.0
 # carriageway's end (find_carriageway_pairs' min_overlap_m), so the default rule is exact
 # on every unit.
 HALO_M = RADIUS_M + 2 * MAX_SNAP_M + PAIR_CARRIAGEWAYS_M + 5.0
+# Street segments one unit's extract may hold (its halo included): a larger region is
+# split into tiles (partition). Workers held 0.7 GB at 10^5 segments a unit.
+MAX_UNIT_EDGES = 300_000
 # --- the planner's page (stationplan serve) ----------------------------------------------
 SERVE_HOST = "127.0.0.1"  # this computer only; any other address needs the access token
 SERVE_PORT = 8765
@@ -222,6 +225,8 @@ RANGES: Mapping[str, Range] = MappingProxyType({
     "join_tolerance_m": Range("metres between line ends that are joined"),
     # batch: partition halo and Dask workers
     "halo_m": Range("metres of streets kept around a unit", strict=True),
+    "max_unit_edges": Range("street segments in one unit's extract, the task budget",
+                            low=1000, whole=True),
     "workers": Range("worker processes", low=1, whole=True),
     # batch plan and allocate: sites per unit, stations to share out
     "quota_curve": Range("new sites on each unit's curve", low=1, whole=True),

@@ -31,12 +31,14 @@ from ._errors import InputError
 from ._options import (
     CANDIDATE_SNAP_M,
     CANDIDATE_SPACING_M,
+    MAX_UNIT_EDGES,
     MIN_GAIN_M,
     MIN_SPACING_M,
     RESOLUTION_M,
     SEED,
     SPACING,
     TIME_LIMIT_S,
+    check_option,
 )
 from .coverage import EPS_M, CoverageRule, compute_coverage, substrings
 from .halo import (
@@ -70,11 +72,32 @@ PIECE_SCHEMA = {"edge_id": "int64", "start_m": "float64", "end_m": "float64",
 
 @dataclass(frozen=True)
 class Unit:
-    """One unit of a partition: an id, a name and a core polygon in the network CRS."""
+    """One unit of a partition: an id, a name and a core polygon in the network CRS.
+
+    A region too large for one task is computed as tiles (:func:`split_unit`): each tile
+    is a unit whose ``region_id``, ``region_name`` and ``region_core`` are the region's;
+    the league has one row per region (:meth:`region`), and coverage by a station outside
+    the region, not the tile, is cross-border.
+    """
 
     unit_id: str
     name: str
     core: Any
+    region_id: str = ""
+    region_name: str = ""
+    region_core: Any = None
+
+    def region(self) -> Unit:
+        """The region the unit belongs to: itself, unless it is a tile of one.
+
+        >>> import shapely
+        >>> Unit("a~1", "A (1/2)", shapely.box(0, 0, 1, 1), "a", "A",
+        ...      shapely.box(0, 0, 2, 1)).region().unit_id
+        'a'
+        """
+        if not self.region_id:
+            return self
+        return Unit(self.region_id, self.region_name, self.region_core)
 
 
 @dataclass(frozen=True)
@@ -141,13 +164,15 @@ def grid_units(network: StreetNetwork, *, km: float) -> list[Unit]:
 
 
 def _unit_task(sub: StreetNetwork, rows: np.ndarray, stations: gpd.GeoDataFrame, core: Any,
-               rule: CoverageRule, max_snap_m: float) -> pd.DataFrame:
+               rule: CoverageRule, max_snap_m: float, border: Any = None) -> pd.DataFrame:
     """One unit's owned pieces (runs on a worker).
 
     The stages of :func:`stationplan.pipeline.run_coverage` on the unit's streets: the
     stations snapped (:func:`~stationplan.snap_stations`), coverage by the engine
     (:func:`~stationplan.compute_coverage`, carriageway pairs and demand as marked on the
     whole network), then the pieces the core owns (:func:`~stationplan.halo.clip_to_core`).
+    Coverage by a station outside ``border`` (the core, or the region of a tile) is
+    cross-border.
     """
     snapped = snap_stations(sub, stations, max_snap_m=max_snap_m)
     cov = compute_coverage(sub, snapped, rule=rule)
@@ -156,7 +181,7 @@ def _unit_task(sub: StreetNetwork, rows: np.ndarray, stations: gpd.GeoDataFrame,
     pts = snapped.geometry.to_crs(sub.crs).to_numpy()
     ok = ~shapely.is_missing(pts)
     inside = pd.Series(False, index=snapped["station_id"].astype(str).to_numpy())
-    inside[ok] = shapely.covers(core, pts[ok])
+    inside[ok] = shapely.covers(core if border is None else border, pts[ok])
     inside = inside[~inside.index.duplicated()]
     served = pieces["station_id"].to_numpy(object)
     has = np.array([isinstance(v, str) for v in served], dtype=bool)
@@ -200,8 +225,10 @@ def _unit_inputs(x: UnitExtract, stations: gpd.GeoDataFrame, rule: CoverageRule,
                                     for c in ("start_m", "end_m", "twin_start_m",
                                               "twin_end_m")],
         near["station_id"].astype(str).tolist(),
-        shapely.to_wkb(near.geometry.to_crs(4326).to_numpy()).tolist())
-    return (sub, rows, near, unit.core, rule, max_snap_m), key
+        shapely.to_wkb(near.geometry.to_crs(4326).to_numpy()).tolist(),
+        # a tile's cross-border coverage is by stations outside its region
+        *([shapely.to_wkb(unit.region_core)] if unit.region_core is not None else []))
+    return (sub, rows, near, unit.core, rule, max_snap_m, unit.region_core), key
 
 
 def _check_halo(extracts: Sequence[UnitExtract | UnitRef], *, reach_m: float,
@@ -412,7 +439,7 @@ def batch_coverage_extracts(
     failed = {u.unit_id: failed[u.unit_id] for u in units if u.unit_id in failed}
     for uid, err in failed.items():
         log.warning("unit %s failed: %s", uid, err)
-    done = [x for x in extracts if x.unit.unit_id in results]
+    done = _whole_regions(extracts, results, failed)
     reused = [x.unit.unit_id for x in done if results[x.unit.unit_id][2]]
 
     def pieces() -> pd.DataFrame:
@@ -432,6 +459,17 @@ def batch_coverage_extracts(
         paths = _write(folder, parts, league, failed, [x.unit for x in done], crs, lang=lang)
     return BatchResult(pieces if cache is not None else pieces(), league, failed,
                        tuple(reused), paths)
+
+
+def _whole_regions(extracts: Sequence[UnitExtract | UnitRef], results: Mapping[str, Any],
+                   failed: Mapping[str, str]) -> list[UnitExtract | UnitRef]:
+    """The finished units, less every tile of a region with a failed tile: a region is
+    stitched whole or not at all (its finished tiles stay stored for ``resume``)."""
+    bad = {x.unit.region().unit_id for x in extracts if x.unit.unit_id in failed}
+    for rid in sorted(bad - set(failed)):
+        log.warning("region %s is left out of the outputs: one of its tiles failed", rid)
+    return [x for x in extracts
+            if x.unit.unit_id in results and x.unit.region().unit_id not in bad]
 
 
 def _stored(cache: Path, uid: str, key: str) -> Path:
@@ -563,7 +601,8 @@ def _empty() -> pd.DataFrame:
 
 def league_table(pieces: pd.DataFrame, units: Sequence[Unit], stations: gpd.GeoDataFrame,
                  crs: Any, *, proposed: Mapping[str, int] | None = None) -> pd.DataFrame:
-    """One row per unit (:data:`LEAGUE_COLUMNS`) and a ``total`` row, their sum.
+    """One row per unit (:data:`LEAGUE_COLUMNS`; the tiles of a region added up into one
+    row, :meth:`Unit.region`) and a ``total`` row, their sum.
 
     ``demand_km`` is the unit's covered plus gap length, ``covered_share`` covered over
     demand (NaN without demand), ``stations`` counts the usable stations standing in the
@@ -588,14 +627,26 @@ def league_table(pieces: pd.DataFrame, units: Sequence[Unit], stations: gpd.GeoD
 
 def _league(sums: np.ndarray, units: Sequence[Unit], stations: gpd.GeoDataFrame, crs: Any,
             *, proposed: Mapping[str, int] | None = None) -> pd.DataFrame:
-    """:func:`league_table` from each unit's covered, gap and cross-border metres."""
+    """:func:`league_table` from each unit's covered, gap and cross-border metres: one
+    row per region (a tile's metres and proposed sites added to its region's, in unit
+    order; a unit that is no tile is its own region)."""
+    regions: dict[str, Unit] = {}
+    for u in units:
+        regions.setdefault(u.region().unit_id, u.region())
+    index = {rid: i for i, rid in enumerate(regions)}
+    code = np.array([index[u.region().unit_id] for u in units], dtype=np.int64)
+    by_region = np.zeros((len(regions), 3))
+    for i, c in enumerate(code.tolist()):
+        by_region[c] += sums[i]
+    proposed = {rid: sum(int((proposed or {}).get(u.unit_id, 0)) for u in units
+                         if u.region().unit_id == rid) for rid in regions}
+    units = list(regions.values())
     ids = [u.unit_id for u in units]
-    covered, gap_m, cross_m = (sums[:, i] for i in range(3))
+    covered, gap_m, cross_m = (by_region[:, i] for i in range(3))
     demand = covered + gap_m
     pts = stations.geometry.to_crs(crs).to_numpy() if len(ids) else np.array([])
     ok = ((stations["status"] == "ok").to_numpy() & ~shapely.is_missing(pts)
           if len(ids) else np.array([], dtype=bool))
-    proposed = proposed or {}
     league = pd.DataFrame({
         "unit_id": ids, "name": [u.name for u in units], "demand_km": demand / 1000,
         "covered_km": covered / 1000,
@@ -741,9 +792,10 @@ def _write(folder: Path, parts: Mapping[str, Mapping[str, Path]], league: pd.Dat
     _write_xlsx(league, paths["league_xlsx"])
     pd.DataFrame({"unit_id": list(failed), "error": list(failed.values())}).to_csv(
         paths["failed_csv"], index=False)
-    province_map(units, league, crs=crs, lang=lang, failed=len(failed)).save(
+    regions = list({u.region().unit_id: u.region() for u in units}.values())
+    province_map(regions, league, crs=crs, lang=lang, failed=len(failed)).save(
         str(paths["province_map"]))
-    paths["province_png"].write_bytes(province_png(units, league, crs=crs, lang=lang))
+    paths["province_png"].write_bytes(province_png(regions, league, crs=crs, lang=lang))
     return paths
 
 
@@ -782,6 +834,77 @@ def region_units(network: StreetNetwork, regions: str | Path,
                 strict=True)]
 
 
+def split_unit(network: StreetNetwork, unit: Unit, *, halo_m: float, max_edges: int
+               ) -> list[Unit]:
+    """``unit`` as tiles whose extracts (:func:`unit_extract`) hold at most ``max_edges``
+    street segments each, or ``[unit]`` when its own does.
+
+    The core is halved across its longer side at the median midpoint of the streets it
+    holds, again and again, until each tile's extract fits (a tile narrower than twice
+    the halo, or holding streets no cut can part, is kept as it is). Tiles share their
+    sides, so every street metre keeps one owner (:func:`~stationplan.halo.clip_to_core`).
+    Tile ids are ``{unit_id}~{k}``, names ``{name} (k/n)``; each carries its region
+    (:meth:`Unit.region`).
+    """
+    lines = network.edges.geometry.to_numpy()
+    tree = shapely.STRtree(lines)
+    mid = shapely.line_interpolate_point(lines, 0.5, normalized=True)
+
+    def extract_edges(core: Any) -> int:
+        return len(tree.query(core, predicate="dwithin", distance=halo_m))
+
+    def halves(core: Any) -> list[Any] | None:
+        x0, y0, x1, y1 = shapely.bounds(core)
+        if max(x1 - x0, y1 - y0) < 2 * halo_m:  # the halo's own streets: halving no longer
+            return None                           # makes the extract much smaller
+        axis = 0 if x1 - x0 >= y1 - y0 else 1
+        inside = tree.query(core, predicate="intersects")
+        pts = mid[inside]
+        pts = pts[shapely.covers(core, pts)]
+        if len(pts) < 2:
+            return None
+        cut = float(np.median(shapely.get_coordinates(pts)[:, axis]))
+        lo, hi = (x0, y0)[axis], (x1, y1)[axis]
+        if not lo < cut < hi:
+            return None
+        pad = 1.0 + max(x1 - x0, y1 - y0)
+        boxes = ((shapely.box(x0 - pad, y0 - pad, cut, y1 + pad),
+                  shapely.box(cut, y0 - pad, x1 + pad, y1 + pad)) if axis == 0 else
+                 (shapely.box(x0 - pad, y0 - pad, x1 + pad, cut),
+                  shapely.box(x0 - pad, cut, x1 + pad, y1 + pad)))
+        parts = [_polygonal(shapely.intersection(core, b)) for b in boxes]
+        return parts if all(p is not None for p in parts) else None
+
+    done: list[Any] = []
+    todo = [unit.core]
+    while todo:
+        core = todo.pop(0)
+        parts = halves(core) if extract_edges(core) > max_edges else None
+        if parts is None:
+            done.append(core)
+        else:
+            todo[:0] = parts  # depth first: tiles stay in order along the cuts
+    over = [c for c in done if extract_edges(c) > max_edges]
+    if over:
+        log.warning("%s: %d of its %d tiles still hold more than %d street segments (a "
+                    "tile's halo alone has that many); they run as they are", unit.unit_id,
+                    len(over), len(done), max_edges)
+    if len(done) == 1:
+        return [unit]
+    n = len(done)
+    return [Unit(f"{unit.unit_id}~{k}", f"{unit.name} ({k}/{n})", core, unit.unit_id,
+                 unit.name, unit.core) for k, core in enumerate(done, start=1)]
+
+
+def _polygonal(geom: Any) -> Any:
+    """The polygons of ``geom`` (an intersection may add lines or points), or ``None``."""
+    polys = [g for g in shapely.get_parts(geom)
+             if shapely.get_type_id(g) in (3, 6) and not g.is_empty]
+    if not polys:
+        return None
+    return polys[0] if len(polys) == 1 else shapely.multipolygons(polys)
+
+
 def _file_hash(path: str | Path) -> str:
     p = Path(path)
     if not p.is_file():
@@ -794,8 +917,13 @@ def _file_hash(path: str | Path) -> str:
 
 
 def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
-              halo_m: float, sources: Sequence[str | Path] = ()) -> pd.DataFrame:
+              halo_m: float, sources: Sequence[str | Path] = (),
+              max_unit_edges: int | None = MAX_UNIT_EDGES) -> pd.DataFrame:
     """Write one extract per unit (its streets within ``halo_m``) and ``units.csv``.
+
+    A unit whose extract would hold more than ``max_unit_edges`` street segments (the
+    task budget) is split into tiles (:func:`split_unit`), each written as a unit of its
+    region.
 
     ``network`` is the whole network as ``stationplan coverage`` computes on it
     (:func:`stationplan.pipeline.coverage_network`): its demand marked once, for the whole
@@ -808,12 +936,18 @@ def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
     positions, :func:`~stationplan.halo.pair_distance_m`, which the halo must cover too),
     ``area`` (where the planning area came from: ``auto``, a file name, or empty for the
     whole network), ``input_sha256`` (the hashes of ``sources``, the input files), ``crs``
-    (the network's) and ``core_wkb`` (the core in that CRS, hex WKB: exactly the
-    extract's). Extracts are ``extracts/{unit_id}.pkl``, read back by :func:`read_units`.
+    (the network's), ``core_wkb`` (the core in that CRS, hex WKB: exactly the
+    extract's), and for tiles ``region_id``, ``region_name`` and ``region_core_wkb`` (empty
+    for a unit that is its own region). Extracts are ``extracts/{unit_id}.pkl``, read back
+    by :func:`read_units`.
     """
     if not np.isfinite(halo_m) or halo_m <= 0:
         msg = f"halo_m must be a number > 0 (metres), not {halo_m!r}"
         raise InputError(msg)
+    if max_unit_edges is not None:
+        check_option("max_unit_edges", max_unit_edges)
+        units = [t for u in units for t in split_unit(network, u, halo_m=halo_m,
+                                                      max_edges=int(max_unit_edges))]
     folder = Path(out)
     (folder / "extracts").mkdir(parents=True, exist_ok=True)
     hashes = ";".join(_file_hash(s) for s in sources)
@@ -831,7 +965,10 @@ def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
                      "street_km": float(x.network.edges["length_m"].sum()) / 1000,
                      "pair_m": pair_m, "area": area or "",
                      "input_sha256": hashes, "crs": _crs_text(network.crs),
-                     "core_wkb": shapely.to_wkb(unit.core, hex=True)})
+                     "core_wkb": shapely.to_wkb(unit.core, hex=True),
+                     "region_id": unit.region_id, "region_name": unit.region_name,
+                     "region_core_wkb": "" if unit.region_core is None else
+                     shapely.to_wkb(unit.region_core, hex=True)})
     table = pd.DataFrame(rows)
     table.to_csv(folder / "units.csv", index=False)
     return table
@@ -853,7 +990,12 @@ def read_units(folder: str | Path, *, lazy: bool = False
         msg = f"{folder}: no units.csv here; make the units with stationplan partition"
         raise InputError(msg)
     table = pd.read_csv(table_path, dtype={"unit_id": str, "name": str, "crs": str,
-                                           "core_wkb": str}, keep_default_na=False)
+                                           "core_wkb": str, "region_id": str,
+                                           "region_name": str, "region_core_wkb": str},
+                        keep_default_na=False)
+    for col in ("region_id", "region_name", "region_core_wkb"):  # older folders: no tiles
+        if col not in table:
+            table[col] = ""
     paths = [folder / "extracts" / f"{uid}.pkl" for uid in table["unit_id"].tolist()]
     missing = [p for p in paths if not p.is_file()]
     if missing:
@@ -861,10 +1003,12 @@ def read_units(folder: str | Path, *, lazy: bool = False
         raise InputError(msg)
     if lazy and {"crs", "core_wkb", "halo_m", "pair_m"} <= set(table.columns):
         crs = {c: pyproj.CRS.from_user_input(c) for c in set(table["crs"])}
-        return [UnitRef(Unit(str(uid), str(name), shapely.from_wkb(str(wkb))), p,
-                        float(halo), float(pair), crs[str(c)])
-                for uid, name, wkb, halo, pair, c, p in zip(
-                    table["unit_id"], table["name"], table["core_wkb"], table["halo_m"],
+        return [UnitRef(Unit(str(uid), str(name), shapely.from_wkb(str(wkb)), str(rid),
+                             str(rname), shapely.from_wkb(str(rwkb)) if rwkb else None),
+                        p, float(halo), float(pair), crs[str(c)])
+                for uid, name, wkb, rid, rname, rwkb, halo, pair, c, p in zip(
+                    table["unit_id"], table["name"], table["core_wkb"], table["region_id"],
+                    table["region_name"], table["region_core_wkb"], table["halo_m"],
                     table["pair_m"], table["crs"], paths, strict=True)]
     return [UnitRef(Unit("", "", None), p, 0.0, 0.0, None).load() for p in paths]
 
@@ -1236,8 +1380,6 @@ def batch_plan_extracts(
     InputError
         A bad scheduler, K or option, or units cut with too short a halo.
     """
-    from ._options import check_option
-
     _check_scheduler(scheduler)
     ks = tuple(int(k) for k in options.ks)
     if not ks or ks[0] != 0 or any(b <= a for a, b in itertools.pairwise(ks)):

@@ -149,8 +149,12 @@ def _cmd_partition(args: argparse.Namespace) -> int:
     net = coverage_network(args.network, network_options=_network_options(args))
     units = batch.region_units(net, args.regions, source=args.network)
     table = batch.partition(net, units, args.out, halo_m=args.halo_m,
-                            sources=[args.network, args.regions])
-    print(f"{len(table)} units with a {args.halo_m:g} m halo written to {args.out}")
+                            sources=[args.network, args.regions],
+                            max_unit_edges=args.max_unit_edges)
+    tiled = table.loc[table["region_id"] != "", "region_id"]
+    print(text("cli.partition", _lang(args), units=len(table), halo=f"{args.halo_m:g}",
+               out=args.out, tiles=len(tiled), regions=tiled.nunique(),
+               budget=args.max_unit_edges))
     return 0
 
 
@@ -1093,6 +1097,11 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
                       help="metres of streets kept around each unit, at least reach + 2 x "
                            "snap distance + the distance between twin carriageways "
                            f"(default {opt.HALO_M:g})")
+    part.add_argument("--max-unit-edges", type=_number("max_unit_edges"),
+                      default=opt.MAX_UNIT_EDGES,
+                      help="street segments one task may hold, halo included: a larger "
+                           "region is split into tiles, added up again in the league "
+                           f"(default {opt.MAX_UNIT_EDGES:,})")
     part.add_argument("--mode", choices=opt.MODE_NAMES, default=opt.MODE,
                       help=f"travel mode (default {opt.MODE})")
     _add_network_options(part)

@@ -136,10 +136,11 @@ def test_failed_unit_is_reported_and_others_finish(net: StreetNetwork, tmp_path:
     real = batch._unit_task
     bad = grid_units(net, km=0.3)[1].core
 
-    def task(sub, rows, stations, core, rule, snap):  # type: ignore[no-untyped-def,unused-ignore]
+    def task(sub, rows, stations, core, rule, snap,  # type: ignore[no-untyped-def,unused-ignore]
+             border):
         if core.equals(bad):
             raise RuntimeError("boom")
-        return real(sub, rows, stations, core, rule, snap)
+        return real(sub, rows, stations, core, rule, snap, border)
 
     monkeypatch.setattr(batch, "_unit_task", task)
     res = _run(net, tmp_path)

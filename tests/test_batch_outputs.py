@@ -313,10 +313,10 @@ def test_a_killed_run_resumes_to_the_same_bytes(net: StreetNetwork, run: tuple,
     # a unit that fails: reported in failed.csv, exit code 1, the others stitched
     bad = units[4].core
 
-    def task(sub, rows, stations, core, rule, snap):  # type: ignore[no-untyped-def]
+    def task(sub, rows, stations, core, rule, snap, border):  # type: ignore[no-untyped-def]
         if core.equals(bad):
             raise ValueError("no streets here")
-        return _REAL_TASK(sub, rows, stations, core, rule, snap)
+        return _REAL_TASK(sub, rows, stations, core, rule, snap, border)
 
     monkeypatch.setattr(batch, "_unit_task", task)
     assert main([*cmd[:5], str(tmp_path / "one-failed"), *cmd[6:], "--lang", "zh"]) == 1

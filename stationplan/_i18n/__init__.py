@@ -694,6 +694,10 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "check_cell.station": ("station", "现有站点"),
     # cli: the closing lines the command line prints
     "cli.coverage": ("coverage map: {path}", "覆盖地图：{path}"),
+    "cli.partition": ("{units} units with a {halo} m halo written to {out} ({tiles} of them "
+                      "tiles of {regions} regions over {budget} street segments)",
+                      "已把 {units} 个单元（缓冲带 {halo} 米）写入 {out}（其中 {tiles} 个是 "
+                      "{regions} 个超过 {budget} 条路段的区域切出的分块）"),
     "cli.demo": ("demo map: {path}", "示例地图：{path}"),
     "cli.network": ("network: {path} ({segments} street segments, {km} km, {demand} km to "
                     "serve, {islands} islands with {island_km} km)",

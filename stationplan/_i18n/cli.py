@@ -510,6 +510,8 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "cmd.batch": "逐个单元计算覆盖或规划并拼接结果；把新增站点名额分配到各单元",
     "regions": ("区域：带 id 和 name 列的面文件、osm-admin:级别（OSM 文件中的行政边界，"
                 "中国的县级为 6）或 grid:公里数"),
+    "--max-unit-edges": ("一个任务最多容纳的路段数（含缓冲带）：更大的区域被切成分块，"
+                         "在排行表中再合计（默认 %(default)s）"),
     "--halo-m": ("每个单元周围保留的街道范围，米，至少为覆盖距离加两倍吸附距离再加双幅路两侧"
                  "对应点的距离（默认 %(default)s）"),
     "task": "coverage 或 plan：逐个单元运行；allocate：按 batch plan 文件夹中的曲线分配 --quota",

@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 from branca.element import Figure
 
-from .._i18n import percent_text, resolve_lang, section
+from .._i18n import has_cjk, percent_text, resolve_lang, section
 from .._i18n import text as text_in
 from ..chinacrs import in_china
 from ..maps import MapCall, add_basemaps, esc, line_features, line_layer
@@ -196,7 +196,10 @@ def province_png(units: Sequence[Any], league: pd.DataFrame, *, crs: Any,
     from matplotlib.patches import Patch
 
     lang = _language(lang, units)
-    font = cjk_font() if lang == "zh" else None
+    # Chinese names are drawn in a Chinese font in either language; without one on the
+    # computer, the English map and the units' ids (DejaVu Sans has no Chinese glyph)
+    chinese = lang == "zh" or any(has_cjk(u.name) for u in units)
+    font = cjk_font() if chinese else None
     if lang == "zh" and font is None:
         lang = "en"
     words = section("province", lang)
@@ -219,7 +222,8 @@ def province_png(units: Sequence[Any], league: pd.DataFrame, *, crs: Any,
                 pts = shapely.point_on_surface(cores.to_numpy())
                 size = max(4.0, min(9.0, 300 / max(1, len(units)) ** 0.5))
                 for u, p in zip(units, pts, strict=True):
-                    ax.annotate(u.name if len(units) <= 60 else u.unit_id, (p.x, p.y),
+                    named = len(units) <= 60 and (font is not None or not has_cjk(u.name))
+                    ax.annotate(u.name if named else u.unit_id, (p.x, p.y),
                                 ha="center", va="center", fontsize=size, color="#222222")
         total = _records(league)[-1]
         fig.suptitle(f"{words['title']}{text_in('sep.label', lang)}"
