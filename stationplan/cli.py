@@ -182,9 +182,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         extracts, stations, rule=rule, max_snap_m=args.max_snap_m, out=args.out,
         scheduler=args.scheduler, workers=args.workers, resume=args.resume, lang=args.lang)
     total = res.league.iloc[-1]
-    print(f"{len(res.league) - 1} units, {total['covered_km']:.1f} of "
-          f"{total['demand_km']:.1f} km covered; {len(res.failed)} failed, "
-          f"{len(res.reused)} reused; league table {res.paths['league_csv']}")
+    print(text("cli.batch_coverage", _lang(args), units=len(res.league) - 1,
+               covered=f"{total['covered_km']:.1f}", demand=f"{total['demand_km']:.1f}",
+               failed=len(res.failed), tasks=len(extracts), reused=len(res.reused),
+               path=res.paths["league_csv"]))
     return 1 if res.failed else 0
 
 
@@ -207,10 +208,9 @@ def _cmd_batch_plan(args: argparse.Namespace, extracts: Any, stations: Any, rule
         hosts=hosts, candidate_snap_m=args.candidate_snap_m, out=args.out,
         scheduler=args.scheduler, workers=args.workers, resume=args.resume)
     last = res.curves[res.curves["k"] == n]
-    print(f"{res.curves['unit_id'].nunique()} units planned for 0..{n} new sites "
-          f"({int((last['certified'] == 'optimal').sum())} certified optimal at K = {n}); "
-          f"{len(res.failed)} failed, {len(res.reused)} reused; curves "
-          f"{res.paths['curves_csv']}")
+    print(text("cli.batch_plan", _lang(args), units=res.curves["unit_id"].nunique(), n=n,
+               optimal=int((last["certified"] == "optimal").sum()), failed=len(res.failed),
+               reused=len(res.reused), path=res.paths["curves_csv"]))
     return 1 if res.failed else 0
 
 
@@ -225,11 +225,12 @@ def _cmd_batch_allocate(args: argparse.Namespace) -> int:
         raise InputError(msg)
     res = batch.batch_allocate(args.units, args.quota, fair=args.fair, out=args.out)
     s = res.summary
-    bound = (f"reaches a lowest share above {100 * s['upper_bound']:.2f} %" if s["fair"]
-             else f"covers more than {s['upper_bound'] / 1000:.3f} km")
-    print(f"{s['placed']} of {s['quota']} new stations placed, "
-          f"{s['covered_m'] / 1000:.3f} km covered ({s['certified']} for the curves; no "
-          f"split {bound}); {res.paths['allocation_csv']}")
+    lang = _lang(args)
+    print(text("cli.batch_allocate_fair" if s["fair"] else "cli.batch_allocate", lang,
+               placed=s["placed"], quota=s["quota"], km=f"{s['covered_m'] / 1000:.3f}",
+               certified=text(f"certified.{s['certified']}", lang),
+               bound_km=f"{s['upper_bound'] / 1000:.3f}",
+               bound_pct=f"{100 * s['upper_bound']:.2f}", path=res.paths["allocation_csv"]))
     return 0
 
 

@@ -698,6 +698,26 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                       "tiles of {regions} regions over {budget} street segments)",
                       "已把 {units} 个单元（缓冲带 {halo} 米）写入 {out}（其中 {tiles} 个是 "
                       "{regions} 个超过 {budget} 条路段的区域切出的分块）"),
+    "cli.batch_coverage": ("{units} units in the league, {covered} of {demand} km covered; "
+                           "{failed} of {tasks} tasks failed, {reused} reused; league table "
+                           "{path}",
+                           "排行表共 {units} 个单元，应覆盖 {demand} 公里中已覆盖 {covered} 公里；"
+                           "{tasks} 个任务中失败 {failed} 个、沿用 {reused} 个；排行表 {path}"),
+    "cli.batch_plan": ("{units} units planned for 0..{n} new sites ({optimal} certified "
+                       "optimal at K = {n}); {failed} failed, {reused} reused; curves {path}",
+                       "已为 {units} 个单元规划 0…{n} 个新站点（K = {n} 时 {optimal} 个经证明"
+                       "最优）；失败 {failed} 个，沿用 {reused} 个；曲线 {path}"),
+    "cli.batch_allocate": ("{placed} of {quota} new stations placed, {km} km covered "
+                           "({certified} for the curves; no split covers more than "
+                           "{bound_km} km); {path}",
+                           "已分配新站点 {placed} 个（名额 {quota} 个），覆盖 {km} 公里（就各单元"
+                           "曲线而言{certified}；任何分配都不超过 {bound_km} 公里）；{path}"),
+    "cli.batch_allocate_fair": ("{placed} of {quota} new stations placed, {km} km covered "
+                                "({certified} for the curves; no split reaches a lowest "
+                                "share above {bound_pct} %); {path}",
+                                "已分配新站点 {placed} 个（名额 {quota} 个），覆盖 {km} 公里（就"
+                                "各单元曲线而言{certified}；任何分配的最低覆盖率都不超过 "
+                                "{bound_pct}%）；{path}"),
     "cli.demo": ("demo map: {path}", "示例地图：{path}"),
     "cli.network": ("network: {path} ({segments} street segments, {km} km, {demand} km to "
                     "serve, {islands} islands with {island_km} km)",
