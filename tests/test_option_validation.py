@@ -55,6 +55,8 @@ BAD = {
     "--resolution-m": (("plan",), AT_LEAST_ONE),
     "--seed": (SITING, ["-1", "1.5", "1e3", "nan", "inf", "abc", ""]),
     "--halo-m": (("partition",), POSITIVE),
+    # a task's street budget: at least 1,000 street segments, a whole number
+    "--max-unit-edges": (("partition",), ["999", "0", "-1", "1500.5", "nan", "inf", "abc", ""]),
     "--workers": (("batch",), AT_LEAST_ONE),
     "--quota-curve": (("batch",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--sites": (("batch",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),

@@ -26,6 +26,11 @@ from . import has_cjk, section, station_reason_text
 LOG_ZH: Mapping[str, str] = MappingProxyType({
     "unit %s failed: %s":
         "单元 %s 计算失败：%s",
+    "region %s is left out of the outputs: one of its tiles failed":
+        "区域 %s 未写入结果：它有一个分块计算失败",
+    "%s: %d of its %d tiles still hold more than %d street segments (a "
+    "tile's halo alone has that many); they run as they are":
+        "%s：%d 个分块（共 %d 个）仍超过 %d 个路段（仅缓冲带就有这么多）；按原样运行",
     "%d of the %d new stations are beyond the curves: unit(s) %s use every K planned and "
     "still gain at the last; plan longer curves (batch plan --quota-curve) to place them":
         "%d/%d 个新站点超出了曲线范围：单元 %s 已用到规划的最大 K 且最后一个站点仍有增益；"
