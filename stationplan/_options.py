@@ -215,7 +215,7 @@ RANGES: Mapping[str, Range] = MappingProxyType({
     "radius_m": Range("metres along the streets to a station", strict=True),
     "max_minutes": Range("minutes of travel to a station", strict=True),
     "speed_kmh": Range("km/h", strict=True),
-    "cover": Range("stations that must reach a street", low=1, whole=True),
+    "cover": Range("stations that must reach a street", low=1, high=20, whole=True),
     # station files
     "max_snap_m": Range("metres from a station to its street", strict=True),
     # network

@@ -61,7 +61,7 @@ BAD = {
     "--quota-curve": (("batch",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--sites": (("batch",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--quota": (("batch",), ["-1", "1.5", "nan", "inf", "abc", ""]),
-    "--cover": (COUNT, ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
+    "--cover": (COUNT, ["0", "-1", "1.5", "nan", "inf", "abc", "", "21", "1e30"]),
     "--new-sites": (("plan",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     # stationplan serve: a TCP port
     "--port": (("serve",), ["0", "-1", "65536", "1.5", "nan", "inf", "abc", ""]),
