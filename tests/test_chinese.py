@@ -298,6 +298,26 @@ def test_usage_errors_are_chinese_under_zh(capsys):
     assert capsys.readouterr().err.strip().startswith("stationplan coverage: error: the following")
 
 
+@pytest.mark.parametrize("option", sorted({a.option_strings[0] for c in _parser().commands.values()
+                                           for a in c._actions
+                                           if getattr(a.type, "__qualname__", "")
+                                           .startswith("_number.")}))
+def test_a_value_out_of_range_is_refused_in_chinese_words(option, capsys):
+    """Under --lang zh the one-line refusal of an out-of-range value is Chinese: no English
+    word is left of the rule (only the option, the value and the numbers)."""
+    from stationplan._options import RANGES
+
+    command = next(name for name, c in _parser().commands.items()
+                   if any(option in a.option_strings for a in c._actions))
+    task = ["coverage"] if command == "batch" else []
+    code = main([command, *task, "a", "b", "--out", "o", f"{option}=-7.5", "--lang", "zh"])
+    assert code == 2
+    line = capsys.readouterr().err.strip()
+    rest = line.replace(f"stationplan {command}", "").replace(option, "").replace("--help", "")
+    assert set(re.findall(r"[A-Za-z]{3,}", rest)) <= {"TCP"}, line
+    assert all(r.what in cli_words.RANGE_WHAT_ZH for r in RANGES.values())
+
+
 def test_every_log_line_of_the_library_has_chinese():
     """Every INFO and WARNING template the library logs (found in its source) has a
     Chinese template, so a zh run never prints an English log line."""

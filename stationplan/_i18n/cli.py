@@ -365,7 +365,49 @@ def error_text(message: str, lang: str) -> str:
     return message
 
 
-_USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+# What each option of stationplan._options.RANGES measures, in Chinese (the English words
+# are its ``what``; a test checks that each has its Chinese here).
+RANGE_WHAT_ZH: Mapping[str, str] = MappingProxyType({
+    "metres along the streets to a station": "沿街道到站点的米数",
+    "minutes of travel to a station": "到站点的出行分钟数",
+    "km/h": "公里/小时",
+    "stations that must reach a street": "一条街道须被多少个站点覆盖",
+    "metres from a station to its street": "站点到其所在街道的米数",
+    "metres of streets kept beyond the area": "区域外保留街道的米数",
+    "metres between the two carriageways of one road; 0: no pairs":
+        "同一道路两条单向车道之间的米数；0：不配对",
+    "metres between line ends that are joined": "相接线端之间的米数",
+    "metres of streets kept around a unit": "单元四周保留街道的米数",
+    "street segments in one unit's extract, the task budget": "一个单元提取的路段数（任务上限）",
+    "worker processes": "工作进程数",
+    "new sites on each unit's curve": "每个单元曲线上的新增站点数",
+    "new stations to share out": "待分配的新增站点数",
+    "metres of street a site must add": "一个站点至少须新增覆盖的街道米数",
+    "metres between stations; 0 for no minimum": "站点之间的米数；0 表示不限",
+    "share of all demand street": "占全部应覆盖街道的比例",
+    "new sites to place": "新增站点数",
+    "metres between street candidates": "街道候选点之间的米数",
+    "metres from a host to its street": "候选场所到其所在街道的米数",
+    "metres of street per unit of the coarse model": "粗略模型每个单元的街道米数",
+    "demand weight of a road class, 1 when not given": "道路等级的需求权重，未给出时为 1",
+    "seconds": "秒",
+    "metres of the demand weights' kernel": "需求权重核函数的米数",
+    "seed of the local search": "局部搜索的随机种子",
+    "TCP port": "TCP 端口",
+})
+
+
+def _range_zh(match: re.Match[str]) -> str:
+    kind = "整数" if match["kind"] == "a whole number" else "数值"
+    high = f" 且 <= {match['high']}" if match["high"] else ""
+    what = RANGE_WHAT_ZH.get(match["what"], match["what"])
+    return f"须为{kind} {match['op']} {match['low']}{high}（{what}）"
+
+
+_USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], Any], ...] = (
+    # a range of stationplan._options (Range.rule)
+    (re.compile(r"must be (?P<kind>a whole number|a number) (?P<op>[<>]=?) (?P<low>\S+)"
+                r"(?: and <= (?P<high>\S+))? \((?P<what>[^()]*)\)"), _range_zh),
     (re.compile(r"the following arguments are required: "), "缺少必需的参数："),
     (re.compile(r"unrecognized arguments: "), "无法识别的参数："),
     (re.compile(r"; did you mean (\S+)\?$"), r"；是不是要用 \1？"),
@@ -373,7 +415,6 @@ _USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"unknown rule "), "未知的标准 "),
     (re.compile(r"^argument (\S+): "), r"参数 \1："),
     (re.compile(r", not ('[^']*')$"), r"，而不是 \1"),
-    (re.compile(r"must be a number "), "须为数值 "),
     (re.compile(r"\(built-in: ([^;]*); or a \.toml file of your own\)"),
      r"（内置：\1；或自己的 .toml 文件）"),
     (re.compile(r"invalid choice: "), "无效的选项值："),
@@ -395,6 +436,9 @@ def usage_error_text(message: str) -> str:
     '缺少必需的参数：--out'
     >>> usage_error_text("unrecognized arguments: --radius 5; did you mean --radius-m?")
     '无法识别的参数：--radius 5；是不是要用 --radius-m？'
+    >>> usage_error_text("argument --cover: must be a whole number >= 1 and <= 20 "
+    ...                  "(stations that must reach a street), not '25'")
+    "参数 --cover：须为整数 >= 1 且 <= 20（一条街道须被多少个站点覆盖），而不是 '25'"
     """
     for pattern, zh in _USAGE_ERRORS_ZH:
         message = pattern.sub(zh, message)
