@@ -41,7 +41,7 @@ from . import _route
 from ._errors import InputError
 from ._i18n import resolve_lang, text
 from ._options import ADDRESS_CROSS_M
-from .addresses import StreetNames, nearest_node, road_word
+from .addresses import StreetNames, road_word
 from .chinacrs import amap_marker_url
 from .coverage import Coverage, station_distances, station_sites
 from .network import StreetNetwork
@@ -483,83 +483,21 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
         found[i] = (names.labels[int(cross_name[i])], 0.0)
     pick = np.flatnonzero(~at_cross)
     graph = _route.site_graph(network, edge_id[pick], offset[pick], kind="undirected")
-    site_xy = shapely.get_coordinates(shapely.line_interpolate_point(
-        edges.geometry.to_numpy()[edge_id[pick]], offset[pick]))
-    xy = np.concatenate([network.nodes[["x", "y"]].to_numpy(float), site_xy])
-    # Searches widen step by step: most ends meet a cross street within a few hundred
-    # metres, and a search's cost grows with the square of its reach. A target found
-    # nearer than a step's limit is the one the widest search finds (distances below the
-    # limit are exact); the others search again, wider.
-    todo = np.arange(len(pick))
-    for limit in _CROSS_STEPS_M:
-        last = limit >= ADDRESS_CROSS_M
-        limit = min(limit, ADDRESS_CROSS_M)
-        again = []
-        for rows, sub, dist in _local_searches(graph, xy, n + todo, limit_m=limit):
-            full = np.full(n, np.inf)
-            street = sub[sub < n]
-            for j, row in zip(todo[rows].tolist(), dist, strict=True):
-                i = int(pick[j])
-                s = int(sid[i])
-                full[street] = row[:len(street)]  # the street nodes come first in sub
-                hit, dd = nearest_node(full, targets(s))
-                if hit >= 0 and (last or dd < limit):
-                    cross = next(int(x) for x in names.at(hit) if x != s)
-                    found[i] = (names.labels[cross], float(dd))
-                elif not last:
-                    again.append(j)
-        todo = np.array(sorted(again), dtype=np.int64)
-        if not len(todo):
-            break
+    # One search per end, each for the targets of its street: stopping at the nearest,
+    # a search costs the neighbourhood up to it, not the whole reach.
+    keys, key_of = np.unique(sid[pick], return_inverse=True)
+    sets = [targets(int(s)) for s in keys.tolist()]
+    set_ptr = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in sets], out=set_ptr[1:])
+    set_nodes = np.concatenate(sets) if sets else np.zeros(0, dtype=np.int64)
+    hit, dist = _route.nearest_targets(graph, n + np.arange(len(pick)), key_of.ravel(),
+                                       set_ptr, set_nodes, limit_m=ADDRESS_CROSS_M)
+    for j in np.flatnonzero(hit >= 0).tolist():
+        i = int(pick[j])
+        s = int(sid[i])
+        cross = next(int(x) for x in names.at(int(hit[j])) if x != s)
+        found[i] = (names.labels[cross], float(dist[j]))
     return [(found[2 * r], found[2 * r + 1]) for r in range(len(ends))]
-
-
-#: The reaches of the widening searches for cross streets (the last one is
-#: :data:`~stationplan._options.ADDRESS_CROSS_M`).
-_CROSS_STEPS_M = (500.0, ADDRESS_CROSS_M)
-
-
-# A path of length L on the streets stays within L of its start in a straight line (edge
-# lengths are at least their chords; 5 % and 10 m spare for a projection's scale error).
-_CHORD_SLACK = 1.05
-
-
-def _local_searches(graph: Any, xy: np.ndarray, sources: np.ndarray, *, limit_m: float
-                    ) -> Any:
-    """Bounded searches from ``sources``, each on the part of ``graph`` within reach.
-
-    Sources are grouped by square cells of ``limit_m``; each group searches the subgraph
-    of the nodes within ``limit_m`` (with slack) of its cell in a straight line, which
-    holds every path of length ``limit_m`` or less from them, so the distances up to the
-    limit are those of the whole graph. A search of the whole graph costs its size for
-    every source; this costs the size of the neighbourhood.
-
-    Yields
-    ------
-    rows, sub, dist
-        Positions in ``sources`` of the group, the node numbers of the subgraph
-        (ascending), and ``dist[r, p]`` the distance from ``sources[rows[r]]`` to node
-        ``sub[p]`` (``inf`` beyond ``limit_m``).
-    """
-    from scipy.sparse.csgraph import dijkstra
-
-    reach = _CHORD_SLACK * limit_m + 10.0
-    src_xy = xy[sources]
-    cell = np.floor((src_xy - src_xy.min(axis=0)) / limit_m).astype(np.int64)
-    _, group = np.unique(cell, axis=0, return_inverse=True)
-    group = group.ravel()
-    order = np.argsort(group, kind="stable")
-    by_x = np.argsort(xy[:, 0], kind="stable")  # the nodes of a box: its strip, then y
-    sorted_x = xy[by_x, 0]
-    for rows in np.split(order, np.flatnonzero(np.diff(group[order])) + 1):
-        lo, hi = src_xy[rows].min(axis=0) - reach, src_xy[rows].max(axis=0) + reach
-        strip = by_x[np.searchsorted(sorted_x, lo[0], "left"):
-                     np.searchsorted(sorted_x, hi[0], "right")]
-        y = xy[strip, 1]
-        sub = np.sort(strip[(y >= lo[1]) & (y <= hi[1])])
-        local = graph[sub][:, sub]
-        at = np.searchsorted(sub, sources[rows])
-        yield rows, sub, np.atleast_2d(dijkstra(local, indices=at, limit=limit_m))
 
 
 def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
