@@ -41,7 +41,8 @@ from . import _route
 from ._errors import InputError
 from ._i18n import resolve_lang, text
 from ._options import ADDRESS_CROSS_M
-from .addresses import StreetNames, road_word
+from ._text import distinct_texts
+from .addresses import StreetNames, road_word, unique_pairs
 from .chinacrs import amap_marker_url
 from .coverage import Coverage, station_distances, station_sites
 from .network import StreetNetwork
@@ -319,9 +320,9 @@ def _components(a: np.ndarray, b: np.ndarray, n_points: int,
 def _street_keys(names: StreetNames, classes: pd.Series) -> np.ndarray:
     """Per edge, which street it belongs to: its name's number, or for an unnamed edge
     ``-1 - k`` for its road class ``k``."""
-    cls = np.array([_class_value(x) for x in classes], dtype=object)
-    _, code = np.unique(cls.astype(str), return_inverse=True)
-    return np.where(names.edge_name >= 0, names.edge_name, -1 - code.astype(np.int64))
+    texts, number = distinct_texts(classes, _class_value)  # each class cleaned once
+    _, code = np.unique(texts.astype(str), return_inverse=True)
+    return np.where(names.edge_name >= 0, names.edge_name, -1 - code.ravel()[number])
 
 
 def _class_value(value: object) -> str:
@@ -346,7 +347,7 @@ def _runs(network: StreetNetwork, names: StreetNames, street: np.ndarray,
     node = np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()])
     key = np.concatenate([street, street])
     mark = np.concatenate([landmark, landmark])
-    pairs = np.unique(np.column_stack([node[mark], key[mark]]), axis=0)
+    pairs = unique_pairs(node[mark], key[mark])[0]
     count = np.bincount(pairs[:, 0], minlength=n_nodes)
     one = np.zeros(n_nodes, dtype=np.int64)
     one[pairs[:, 0]] = pairs[:, 1]  # the (only) landmark street where count == 1
@@ -362,8 +363,7 @@ def _runs(network: StreetNetwork, names: StreetNames, street: np.ndarray,
     # A point is keyed by (point, street): pieces meet only their own street there; a
     # major junction gives every piece end its own point.
     point_key = np.where(major, n_points + np.arange(2 * m), ends)
-    combo = np.unique(np.column_stack([point_key, np.where(at_node, key_end, 0)]), axis=0,
-                      return_inverse=True)[1].ravel()
+    combo = unique_pairs(point_key, np.where(at_node, key_end, 0))[1]
     return _components(combo[:m], combo[m:], int(combo.max()) + 1)
 
 
