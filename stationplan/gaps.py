@@ -39,11 +39,11 @@ from scipy.sparse.csgraph import connected_components
 
 from . import _route
 from ._errors import InputError
-from ._i18n import resolve_lang, text
+from ._i18n import WORDS, resolve_lang
 from ._options import ADDRESS_CROSS_M
 from ._text import distinct_texts
 from .addresses import StreetNames, road_word, unique_pairs
-from .chinacrs import amap_marker_url
+from .chinacrs import amap_marker_urls
 from .coverage import Coverage, station_distances, station_sites
 from .network import StreetNetwork
 
@@ -189,12 +189,13 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     area_len = out.groupby("area_label")["length_m"].sum()
     area_order = sorted(area_len.index, key=lambda k: (-round(area_len[k], 6), k))
     out["area_id"] = out["area_label"].map({k: i + 1 for i, k in enumerate(area_order)})
-    out["amap_url"] = [
-        amap_marker_url(*((lon, lat) if np.isfinite(lon) else (plon, plat)),
-                        name=text("gap.link_name", lang, gap_id=gid, street=st))
-        for gid, st, lon, lat, plon, plat in zip(
-            out["gap_id"], out["street"], out["farthest_lon"], out["farthest_lat"],
-            out["point_lon"], out["point_lat"], strict=True)]
+    link_name = WORDS[lang]["gap.link_name"]  # text("gap.link_name", ...) of each run
+    far = np.isfinite(out["farthest_lon"].to_numpy(float))
+    out["amap_url"] = amap_marker_urls(
+        np.where(far, out["farthest_lon"].to_numpy(float), out["point_lon"].to_numpy(float)),
+        np.where(far, out["farthest_lat"].to_numpy(float), out["point_lat"].to_numpy(float)),
+        [link_name.format(gap_id=gid, street=st) for gid, st in zip(
+            out["gap_id"].tolist(), out["street"].tolist(), strict=True)])
     out = out[[*GAP_COLUMNS, "geometry"]]
     log.debug("%d gap runs in %d gap areas, %.1f km in all; %d with a point more than "
               "%.0f m from every station", len(out), len(area_order),
