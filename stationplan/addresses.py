@@ -37,7 +37,7 @@ from . import _route
 from ._errors import InputError
 from ._i18n import WORDS, length_text, resolve_lang, text
 from ._options import ADDRESS_CROSS_M, ADDRESS_NEAR_M, ADDRESS_STREET_M
-from ._text import cell_text
+from ._text import cell_text, distinct_texts
 from .network import StreetNetwork
 
 log = logging.getLogger(__name__)
@@ -214,11 +214,11 @@ class StreetNames:
     def of(cls, network: StreetNetwork) -> StreetNames:
         edges = network.edges
         n = len(network.nodes)
-        raw = ([cell_text(x) for x in edges["name"]] if "name" in edges
-               else [""] * len(edges))
-        unique, inverse = np.unique(np.array(raw, dtype=object), return_inverse=True)
+        if "name" in edges:  # each name cleaned once, not once per edge
+            unique, edge_name = distinct_texts(edges["name"], cell_text)
+        else:
+            unique, edge_name = np.array([""], dtype=object), np.zeros(len(edges), np.int64)
         labels: list[str] = [str(x) for x in unique]
-        edge_name = inverse.astype(np.int64)
         if labels and labels[0] == "":  # "" sorts first: unnamed
             labels, edge_name = labels[1:], edge_name - 1
         length = np.bincount(edge_name[edge_name >= 0],
@@ -229,7 +229,7 @@ class StreetNames:
         named = edge_name >= 0
         node = np.concatenate([edges["u"].to_numpy()[named], edges["v"].to_numpy()[named]])
         name = np.concatenate([edge_name[named], edge_name[named]])
-        pairs = np.unique(np.column_stack([node, rank[name]]), axis=0)  # by node, then rank
+        pairs = unique_pairs(node, rank[name])[0]  # by node, then rank
         by_rank = np.argsort(rank)
         node, name = pairs[:, 0], by_rank[pairs[:, 1]]
         ptr = np.zeros(n + 1, dtype=np.int64)
@@ -315,6 +315,31 @@ def nearest_node(d: np.ndarray, nodes: np.ndarray) -> tuple[int, float]:
     j = int(np.argmin(d[nodes]))
     best = float(d[nodes[j]])
     return (int(nodes[j]), best) if math.isfinite(best) else (-1, math.inf)
+
+
+def unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pairs ``(a[i], b[i])`` of two integer arrays, sorted, and each
+    pair's number among them.
+
+    The same as ``np.unique(np.column_stack([a, b]), axis=0, return_inverse=True)``,
+    sorting one integer key per pair instead of rows (much faster on millions).
+
+    >>> pairs, number = unique_pairs(np.array([3, 1, 3, 1]), np.array([-2, 5, -2, 4]))
+    >>> pairs.tolist(), number.tolist()
+    ([[1, 4], [1, 5], [3, -2]], [2, 1, 2, 0])
+    """
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    if not len(a):
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    a0, b0 = int(a.min()), int(b.min())
+    width = int(b.max()) - b0 + 1
+    if (int(a.max()) - a0 + 1) * width >= 2**62:  # no room for one key: rows, slower
+        rows, number = np.unique(np.column_stack([a, b]), axis=0, return_inverse=True)
+        return rows, number.ravel()
+    key, number = np.unique((a - a0) * width + (b - b0), return_inverse=True)
+    hi, lo = np.divmod(key, width)
+    return np.column_stack([hi + a0, lo + b0]), number.ravel()
 
 
 def compass(dx_m: float, dy_m: float) -> str:

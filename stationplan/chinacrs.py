@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "amap_marker_url",
+    "amap_marker_urls",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "convert",
@@ -209,6 +210,40 @@ def amap_marker_url(lng: float, lat: float, *, name: str, system: str = "wgs84",
     while max_chars is not None and name and len(link(name)) > max_chars:
         name = name[:-1]
     return link(name)
+
+
+def amap_marker_urls(lng: ArrayLike, lat: ArrayLike, names: list[str], *,
+                     system: str = "wgs84") -> list[str]:
+    """The Amap marker links of many points: :func:`amap_marker_url` of each, faster.
+
+    Percent-encoding works character by character, so each distinct character is encoded
+    once and every name translated with that table (no ``max_chars`` here).
+
+    Parameters
+    ----------
+    lng, lat
+        The points, in ``system``.
+    names
+        The markers' titles, one per point.
+    system
+        "wgs84" (Amap converts) or "gcj02" (Amap's own coordinates).
+
+    Examples
+    --------
+    >>> amap_marker_urls([116.4, 117.2], [39.9, 28.3], ["驿站 A&B", "x"]) == [
+    ...     amap_marker_url(116.4, 39.9, name="驿站 A&B"), amap_marker_url(117.2, 28.3, name="x")]
+    True
+    """
+    coordinate = {"wgs84": "wgs84", "gcj02": "gaode"}.get(_system(system, "system"))
+    if coordinate is None:
+        msg = f"system={system!r}: Amap links take 'wgs84' or 'gcj02' coordinates"
+        raise ValueError(msg)
+    table = {ord(c): quote(c, safe="") for c in set().union(*names)}
+    x = np.asarray(lng, dtype=float).tolist()
+    y = np.asarray(lat, dtype=float).tolist()
+    return [f"https://uri.amap.com/marker?position={a:.6f},{b:.6f}"
+            f"&name={name.translate(table)}&coordinate={coordinate}"
+            for a, b, name in zip(x, y, names, strict=True)]
 
 
 def wgs84_to_gcj02(lng: ArrayLike, lat: ArrayLike) -> tuple[float, float] | _Pair:

@@ -28,7 +28,6 @@ clusters of gap pieces, a secondary summary of where uncovered streets lump toge
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -39,10 +38,11 @@ from scipy.sparse.csgraph import connected_components
 
 from . import _route
 from ._errors import InputError
-from ._i18n import resolve_lang, text
+from ._i18n import WORDS, resolve_lang
 from ._options import ADDRESS_CROSS_M
-from .addresses import StreetNames, nearest_node, road_word
-from .chinacrs import amap_marker_url
+from ._text import distinct_texts
+from .addresses import StreetNames, road_word, unique_pairs
+from .chinacrs import amap_marker_urls
 from .coverage import Coverage, station_distances, station_sites
 from .network import StreetNetwork
 
@@ -131,18 +131,17 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     far_m, far_at = _farthest(coverage, gap, search_m=search)
     far_pt = gpd.GeoSeries(far_at, crs=crs).to_crs(4326).to_numpy()
     length = gap["length_m"].to_numpy()
-    start_xy = shapely.get_coordinates(shapely.get_point(geoms, 0))
-    end_xy = shapely.get_coordinates(shapely.get_point(geoms, -1))
-    ends = _run_ends(run, a, b, np.concatenate([start_xy, end_xy]),
-                     np.concatenate([edge, edge]),
-                     np.concatenate([gap["start_m"].to_numpy(), gap["end_m"].to_numpy()]))
-    cross = _cross_streets(network, names, ends)
-    run = _merge_boxes(run, cross, length, street[edge], a, b)
-    if len(np.unique(run)) < len(cross):  # some merged: their ends are new
-        ends = _run_ends(run, a, b, np.concatenate([start_xy, end_xy]),
-                         np.concatenate([edge, edge]),
-                         np.concatenate([gap["start_m"].to_numpy(), gap["end_m"].to_numpy()]))
-        cross = _cross_streets(network, names, ends)
+    # the pieces' ends: starts, then ends (their edge, metres from its u end, xy)
+    end_xy = _line_ends(geoms)
+    end_edge = np.concatenate([edge, edge])
+    end_pos = np.concatenate([gap["start_m"].to_numpy(), gap["end_m"].to_numpy()])
+    ends = _run_ends(run, a, b, end_xy)
+    cross, cross_m = _cross_streets(network, names, end_edge[ends], end_pos[ends])
+    n_runs = len(ends)
+    run = _merge_boxes(run, cross, cross_m, length, street[edge], a, b)
+    if int(run.max()) + 1 < n_runs:  # some merged (runs are numbered 0, 1, ...): new ends
+        ends = _run_ends(run, a, b, end_xy)
+        cross, cross_m = _cross_streets(network, names, end_edge[ends], end_pos[ends])
     component = gap["component"].to_numpy()
     # per run, its pieces in their order: positions starts[r]:starts[r + 1] of by_run
     by_run = np.argsort(run, kind="stable")
@@ -158,14 +157,14 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     at_xy[known] = shapely.get_coordinates(at[known])
     point = rep[by_run[_first_largest(length[by_run], group, starts)]]
     class_of = classes.to_numpy(dtype=object)
-    from_xy = np.array([e[0][2] for e in ends], dtype=float).reshape(-1, 2)
+    from_xy = end_xy[ends[:, 0]]
     out = pd.DataFrame({
         "run": np.arange(len(starts)),
         "street": [names.labels[k] if k >= 0 else road_word(class_of[e], lang)
                    for k, e in zip(sid.tolist(), edge[first].tolist(), strict=True)],
         "named": sid >= 0,
-        "from_street": [c[0][0] for c in cross], "from_m": [c[0][1] for c in cross],
-        "to_street": [c[1][0] for c in cross], "to_m": [c[1][1] for c in cross],
+        "from_street": cross[:, 0].tolist(), "from_m": cross_m[:, 0],
+        "to_street": cross[:, 1].tolist(), "to_m": cross_m[:, 1],
         "length_m": np.add.reduceat(length[by_run], starts),
         "pieces": np.diff(np.r_[starts, len(by_run)]),
         "farthest_m": np.where(beyond, np.nan, np.maximum.reduceat(far, starts)),
@@ -188,12 +187,13 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     area_len = out.groupby("area_label")["length_m"].sum()
     area_order = sorted(area_len.index, key=lambda k: (-round(area_len[k], 6), k))
     out["area_id"] = out["area_label"].map({k: i + 1 for i, k in enumerate(area_order)})
-    out["amap_url"] = [
-        amap_marker_url(*((lon, lat) if np.isfinite(lon) else (plon, plat)),
-                        name=text("gap.link_name", lang, gap_id=gid, street=st))
-        for gid, st, lon, lat, plon, plat in zip(
-            out["gap_id"], out["street"], out["farthest_lon"], out["farthest_lat"],
-            out["point_lon"], out["point_lat"], strict=True)]
+    link_name = WORDS[lang]["gap.link_name"]  # text("gap.link_name", ...) of each run
+    far = np.isfinite(out["farthest_lon"].to_numpy(float))
+    out["amap_url"] = amap_marker_urls(
+        np.where(far, out["farthest_lon"].to_numpy(float), out["point_lon"].to_numpy(float)),
+        np.where(far, out["farthest_lat"].to_numpy(float), out["point_lat"].to_numpy(float)),
+        [link_name.format(gap_id=gid, street=st) for gid, st in zip(
+            out["gap_id"].tolist(), out["street"].tolist(), strict=True)])
     out = out[[*GAP_COLUMNS, "geometry"]]
     log.debug("%d gap runs in %d gap areas, %.1f km in all; %d with a point more than "
               "%.0f m from every station", len(out), len(area_order),
@@ -319,9 +319,9 @@ def _components(a: np.ndarray, b: np.ndarray, n_points: int,
 def _street_keys(names: StreetNames, classes: pd.Series) -> np.ndarray:
     """Per edge, which street it belongs to: its name's number, or for an unnamed edge
     ``-1 - k`` for its road class ``k``."""
-    cls = np.array([_class_value(x) for x in classes], dtype=object)
-    _, code = np.unique(cls.astype(str), return_inverse=True)
-    return np.where(names.edge_name >= 0, names.edge_name, -1 - code.astype(np.int64))
+    texts, number = distinct_texts(classes, _class_value)  # each class cleaned once
+    _, code = np.unique(texts.astype(str), return_inverse=True)
+    return np.where(names.edge_name >= 0, names.edge_name, -1 - code.ravel()[number])
 
 
 def _class_value(value: object) -> str:
@@ -346,7 +346,7 @@ def _runs(network: StreetNetwork, names: StreetNames, street: np.ndarray,
     node = np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()])
     key = np.concatenate([street, street])
     mark = np.concatenate([landmark, landmark])
-    pairs = np.unique(np.column_stack([node[mark], key[mark]]), axis=0)
+    pairs = unique_pairs(node[mark], key[mark])[0]
     count = np.bincount(pairs[:, 0], minlength=n_nodes)
     one = np.zeros(n_nodes, dtype=np.int64)
     one[pairs[:, 0]] = pairs[:, 1]  # the (only) landmark street where count == 1
@@ -362,13 +362,12 @@ def _runs(network: StreetNetwork, names: StreetNames, street: np.ndarray,
     # A point is keyed by (point, street): pieces meet only their own street there; a
     # major junction gives every piece end its own point.
     point_key = np.where(major, n_points + np.arange(2 * m), ends)
-    combo = np.unique(np.column_stack([point_key, np.where(at_node, key_end, 0)]), axis=0,
-                      return_inverse=True)[1].ravel()
+    combo = unique_pairs(point_key, np.where(at_node, key_end, 0))[1]
     return _components(combo[:m], combo[m:], int(combo.max()) + 1)
 
 
-def _merge_boxes(run: np.ndarray, cross: list[Any], length: np.ndarray, key: np.ndarray,
-                 a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _merge_boxes(run: np.ndarray, cross: np.ndarray, cross_m: np.ndarray, length: np.ndarray,
+                 key: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Join each run that lies wholly inside one crossing of a dual-carriageway street
     (both its ends at that street, at most :data:`BOX_M` long) to the longest run of its
     own street it touches, and number the runs 0, 1, ... again.
@@ -380,9 +379,9 @@ def _merge_boxes(run: np.ndarray, cross: list[Any], length: np.ndarray, key: np.
     run_len = np.bincount(run, weights=length, minlength=n_runs)
     run_key = np.full(n_runs, -1, dtype=np.int64)
     run_key[run] = key
-    box = [r for r in range(n_runs)
-           if run_len[r] <= BOX_M and cross[r][0][0] is not None
-           and cross[r][0][0] == cross[r][1][0] and max(cross[r][0][1], cross[r][1][1]) <= 1e-3]
+    # (no cross street is "" at NaN metres: one name at both ends has both or neither)
+    box = np.flatnonzero((run_len <= BOX_M) & (cross[:, 0] == cross[:, 1])
+                         & (np.maximum(cross_m[:, 0], cross_m[:, 1]) <= 1e-3)).tolist()
     if not box:
         return run
     target = np.arange(n_runs)
@@ -401,11 +400,10 @@ def _merge_boxes(run: np.ndarray, cross: list[Any], length: np.ndarray, key: np.
     return np.unique(target[run], return_inverse=True)[1]
 
 
-def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray,
-              end_edge: np.ndarray, end_pos: np.ndarray,
-              ) -> list[tuple[tuple[int, float, np.ndarray], tuple[int, float, np.ndarray]]]:
-    """Per run, its ``from`` and ``to`` ends as (edge, position, xy): the two loose ends
-    farthest apart, the western one first (a loop: one point twice)."""
+def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Per run, its ``from`` and ``to`` ends as a row of two positions in the piece ends
+    (``a`` then ``b``, at ``xy``): the two loose ends farthest apart, the western one
+    first (a loop: one point twice)."""
     point = np.concatenate([a, b])
     which = np.concatenate([run, run])
     n_runs = int(run.max()) + 1
@@ -432,15 +430,13 @@ def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray,
         p0[r], p1[r] = ends[i], ends[j]
     # the western one first (then the southern; equal points keep their order)
     swap = (xy[p1, 0] < xy[p0, 0]) | ((xy[p1, 0] == xy[p0, 0]) & (xy[p1, 1] < xy[p0, 1]))
-    p0, p1 = np.where(swap, p1, p0), np.where(swap, p0, p1)
-    edge_l, pos_l = end_edge.tolist(), end_pos.tolist()
-    return [((edge_l[i], pos_l[i], xy[i]), (edge_l[j], pos_l[j], xy[j]))
-            for i, j in zip(p0.tolist(), p1.tolist(), strict=True)]
+    return np.column_stack([np.where(swap, p1, p0), np.where(swap, p0, p1)])
 
 
-def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
-                   ) -> list[tuple[tuple[str, float], tuple[str, float]]]:
-    """Per run end, its cross street as (name, metres along the streets).
+def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndarray,
+                   end_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per run end (``end_edge``, ``end_pos``: its edge and metres from the edge's ``u``
+    end, one row per run), its cross street's name and metres along the streets to it.
 
     The nearest junction where another named street meets the run's street (for an
     unnamed run: any named street), searched both ways along the streets (through the
@@ -450,11 +446,12 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
     find a name, not an unnamed road.
     """
     n = len(network.nodes)
-    flat = [(r, k) for r in range(len(ends)) for k in range(2)]
-    edge_id = np.array([ends[r][k][0] for r, k in flat], dtype=np.int64)
-    offset = np.array([ends[r][k][1] for r, k in flat], dtype=float)
+    edge_id = end_edge.ravel().astype(np.int64)
+    offset = end_pos.ravel().astype(float)
     sid = names.edge_name[edge_id]
-    found: list[tuple[str, float]] = [("", np.nan)] * len(flat)
+    labels = np.array(names.labels, dtype=object)
+    found = np.full(len(edge_id), "", dtype=object)
+    found_m = np.full(len(edge_id), np.nan)
 
     def targets(s: int) -> np.ndarray:  # the junctions of another name, or any name
         return names.crossings.get(s, names.junctions[:0]) if s >= 0 else names.named_nodes
@@ -474,92 +471,34 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, ends: list[Any],
     second = names.node_names[np.minimum(names.ptr[node] + 1, len(names.node_names) - 1)] \
         if len(names.node_names) else np.zeros_like(node)
     n_names = max(len(names.labels), 1)
-    own = np.isin(node * n_names + np.maximum(sid, 0),
-                  np.repeat(np.arange(n), count) * n_names + names.node_names)
+    have = np.sort(np.repeat(np.arange(n), count) * n_names + names.node_names)
+    want = node * n_names + np.maximum(sid, 0)
+    at = np.minimum(np.searchsorted(have, want), max(len(have) - 1, 0))
+    own = have[at] == want if len(have) else np.zeros(len(want), dtype=bool)
     at_cross = (end_node >= 0) & np.where(sid < 0, count[node] >= 1,
                                           (count[node] >= 2) & own)
     cross_name = np.where((sid >= 0) & (first == sid), second, first)
-    for i in np.flatnonzero(at_cross).tolist():
-        found[i] = (names.labels[int(cross_name[i])], 0.0)
+    found[at_cross] = labels[cross_name[at_cross]]
+    found_m[at_cross] = 0.0
     pick = np.flatnonzero(~at_cross)
     graph = _route.site_graph(network, edge_id[pick], offset[pick], kind="undirected")
-    site_xy = shapely.get_coordinates(shapely.line_interpolate_point(
-        edges.geometry.to_numpy()[edge_id[pick]], offset[pick]))
-    xy = np.concatenate([network.nodes[["x", "y"]].to_numpy(float), site_xy])
-    # Searches widen step by step: most ends meet a cross street within a few hundred
-    # metres, and a search's cost grows with the square of its reach. A target found
-    # nearer than a step's limit is the one the widest search finds (distances below the
-    # limit are exact); the others search again, wider.
-    todo = np.arange(len(pick))
-    for limit in _CROSS_STEPS_M:
-        last = limit >= ADDRESS_CROSS_M
-        limit = min(limit, ADDRESS_CROSS_M)
-        again = []
-        for rows, sub, dist in _local_searches(graph, xy, n + todo, limit_m=limit):
-            full = np.full(n, np.inf)
-            street = sub[sub < n]
-            for j, row in zip(todo[rows].tolist(), dist, strict=True):
-                i = int(pick[j])
-                s = int(sid[i])
-                full[street] = row[:len(street)]  # the street nodes come first in sub
-                hit, dd = nearest_node(full, targets(s))
-                if hit >= 0 and (last or dd < limit):
-                    cross = next(int(x) for x in names.at(hit) if x != s)
-                    found[i] = (names.labels[cross], float(dd))
-                elif not last:
-                    again.append(j)
-        todo = np.array(sorted(again), dtype=np.int64)
-        if not len(todo):
-            break
-    return [(found[2 * r], found[2 * r + 1]) for r in range(len(ends))]
-
-
-#: The reaches of the widening searches for cross streets (the last one is
-#: :data:`~stationplan._options.ADDRESS_CROSS_M`).
-_CROSS_STEPS_M = (500.0, ADDRESS_CROSS_M)
-
-
-# A path of length L on the streets stays within L of its start in a straight line (edge
-# lengths are at least their chords; 5 % and 10 m spare for a projection's scale error).
-_CHORD_SLACK = 1.05
-
-
-def _local_searches(graph: Any, xy: np.ndarray, sources: np.ndarray, *, limit_m: float
-                    ) -> Any:
-    """Bounded searches from ``sources``, each on the part of ``graph`` within reach.
-
-    Sources are grouped by square cells of ``limit_m``; each group searches the subgraph
-    of the nodes within ``limit_m`` (with slack) of its cell in a straight line, which
-    holds every path of length ``limit_m`` or less from them, so the distances up to the
-    limit are those of the whole graph. A search of the whole graph costs its size for
-    every source; this costs the size of the neighbourhood.
-
-    Yields
-    ------
-    rows, sub, dist
-        Positions in ``sources`` of the group, the node numbers of the subgraph
-        (ascending), and ``dist[r, p]`` the distance from ``sources[rows[r]]`` to node
-        ``sub[p]`` (``inf`` beyond ``limit_m``).
-    """
-    from scipy.sparse.csgraph import dijkstra
-
-    reach = _CHORD_SLACK * limit_m + 10.0
-    src_xy = xy[sources]
-    cell = np.floor((src_xy - src_xy.min(axis=0)) / limit_m).astype(np.int64)
-    _, group = np.unique(cell, axis=0, return_inverse=True)
-    group = group.ravel()
-    order = np.argsort(group, kind="stable")
-    by_x = np.argsort(xy[:, 0], kind="stable")  # the nodes of a box: its strip, then y
-    sorted_x = xy[by_x, 0]
-    for rows in np.split(order, np.flatnonzero(np.diff(group[order])) + 1):
-        lo, hi = src_xy[rows].min(axis=0) - reach, src_xy[rows].max(axis=0) + reach
-        strip = by_x[np.searchsorted(sorted_x, lo[0], "left"):
-                     np.searchsorted(sorted_x, hi[0], "right")]
-        y = xy[strip, 1]
-        sub = np.sort(strip[(y >= lo[1]) & (y <= hi[1])])
-        local = graph[sub][:, sub]
-        at = np.searchsorted(sub, sources[rows])
-        yield rows, sub, np.atleast_2d(dijkstra(local, indices=at, limit=limit_m))
+    # One search per end, each for the targets of its street: stopping at the nearest,
+    # a search costs the neighbourhood up to it, not the whole reach.
+    keys, key_of = np.unique(sid[pick], return_inverse=True)
+    sets = [targets(int(s)) for s in keys.tolist()]
+    set_ptr = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in sets], out=set_ptr[1:])
+    set_nodes = np.concatenate(sets) if sets else np.zeros(0, dtype=np.int64)
+    hit, dist = _route.nearest_targets(graph, n + np.arange(len(pick)), key_of.ravel(),
+                                       set_ptr, set_nodes, limit_m=ADDRESS_CROSS_M)
+    # the first name at the target that is not the end's own (its only other at a crossing)
+    ok = hit >= 0
+    i, node = pick[ok], hit[ok]
+    first, second = names.node_names[names.ptr[node]], names.node_names[
+        np.minimum(names.ptr[node] + 1, len(names.node_names) - 1)]
+    found[i] = labels[np.where(first == sid[i], second, first)]
+    found_m[i] = dist[ok]
+    return found.reshape(-1, 2), found_m.reshape(-1, 2)
 
 
 def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -567,6 +506,14 @@ def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) ->
     first largest value, as ``argmax`` of each group's slice gives it."""
     top = np.lexsort((np.arange(len(values)), -values, group))  # by group, largest first
     return top[starts]
+
+
+def _line_ends(lines: np.ndarray) -> np.ndarray:
+    """The first points of ``lines`` (LineStrings, none empty), then their last points."""
+    xy, index = shapely.get_coordinates(lines, return_index=True)
+    first = np.r_[0, np.flatnonzero(np.diff(index)) + 1]
+    last = np.r_[first[1:] - 1, len(xy) - 1]
+    return np.concatenate([xy[first], xy[last]])
 
 
 def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.ndarray:

@@ -394,10 +394,13 @@ def test_cross_streets_are_the_nearest_by_networkx(extract, tmp_path):
     pts = shapely.line_interpolate_point(picked.geometry.to_numpy(), 0.5, normalized=True)
     lonlat = shapely.get_coordinates(gpd.GeoSeries(pts, crs=net.crs).to_crs(4326))
     path = tmp_path / "stations.csv"
-    path.write_text("name,lon,lat\n" + "".join(f"s{i},{x!r},{y!r}\n" for i, (x, y)
-                                                in enumerate(lonlat)), encoding="utf-8")
-    stations = sp.read_stations(path)
-    cov = sp.compute_coverage(net, sp.snap_stations(net, stations))
+    # float(): a numpy float's repr is "np.float64(...)", which is no coordinate
+    path.write_text("name,lon,lat\n" + "".join(f"s{i},{float(x)!r},{float(y)!r}\n"
+                                                for i, (x, y) in enumerate(lonlat)),
+                    encoding="utf-8")
+    stations = sp.snap_stations(net, sp.read_stations(path))
+    assert (stations["status"] == "ok").sum() == len(lonlat)  # every station is used
+    cov = sp.compute_coverage(net, stations)
     runs = sp.find_gaps(cov)
     ends = _nx_cross_streets(net, runs)
     assert len(ends) >= 20

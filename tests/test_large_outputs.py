@@ -201,23 +201,30 @@ def test_png_of_compound_paths_draws_the_same_lines(city):
     assert differ < 0.02 * drawn  # anti-aliasing where lines of one colour overlap
 
 
-def test_local_searches_give_the_whole_graph_answer(tmp_path, monkeypatch):
-    """find_gaps' cross streets from searches on neighbourhoods equal those of whole-graph
-    searches (scipy's Dijkstra from every end over the whole graph)."""
+def test_cross_street_searches_give_the_whole_graph_answer(tmp_path, monkeypatch):
+    """find_gaps' cross streets from the compiled searches that stop at the nearest
+    target equal those of whole-graph searches (scipy's Dijkstra from every end over the
+    whole graph, then the nearest target of the end's street, ties to the lowest node)."""
     from scipy.sparse.csgraph import dijkstra
 
-    from stationplan import gaps as gaps_module
+    from stationplan import _route
 
     net = synthetic_city(20_000, seed=5)
     path = street_stations_csv(net, tmp_path / "st.csv", 30, seed=2)
     cov = sp.compute_coverage(net, sp.snap_stations(net, sp.read_stations(path)))
     local = sp.find_gaps(cov)
 
-    def whole(graph, xy, sources, *, limit_m):
-        yield (np.arange(len(sources)), np.arange(graph.shape[0]),
-               np.atleast_2d(dijkstra(graph, indices=sources, limit=limit_m)))
+    def whole(graph, sources, source_set, set_ptr, set_nodes, *, limit_m):
+        dist = np.atleast_2d(dijkstra(graph, indices=sources, limit=limit_m))
+        node, best = np.full(len(sources), -1), np.full(len(sources), np.inf)
+        for i, s in enumerate(source_set):
+            targets = set_nodes[set_ptr[s]:set_ptr[s + 1]]
+            if len(targets) and np.isfinite(dist[i, targets].min()):
+                j = int(np.argmin(dist[i, targets]))  # targets ascending: the lowest first
+                node[i], best[i] = targets[j], dist[i, targets[j]]
+        return node, best
 
-    monkeypatch.setattr(gaps_module, "_local_searches", whole)
+    monkeypatch.setattr(_route, "nearest_targets", whole)
     reference = sp.find_gaps(cov)
     assert len(local) > 100
     assert (local["from_m"] > 0).any()  # some ends needed a search

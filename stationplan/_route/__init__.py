@@ -5,9 +5,9 @@ goes through the names re-exported here; nothing else builds a graph or runs Dij
 
 - :mod:`.graph`: the routing arrays of a network (built once, kept on the network), the
   reversed street graph, and graphs with site nodes (travel, symmetric or undirected).
-- :mod:`.search`: nearest-site search, bounded searches from sites, batched distances,
-  cutting edges where the distance along them crosses a limit, and the farthest point
-  of a piece.
+- :mod:`.search`: nearest-site search, the nearest node of a set (cross streets),
+  bounded searches from sites, batched distances, cutting edges where the distance
+  along them crosses a limit, and the farthest point of a piece.
 - :mod:`.kernels`: the numba loops behind them.
 """
 
@@ -17,6 +17,7 @@ from .search import (
     edge_pieces,
     nearest_distances,
     nearest_sites,
+    nearest_targets,
     pair_distances,
     piece_farthest,
     reach_matrix,
@@ -31,6 +32,7 @@ __all__ = [
     "edge_pieces",
     "nearest_distances",
     "nearest_sites",
+    "nearest_targets",
     "pair_distances",
     "piece_farthest",
     "reach_matrix",

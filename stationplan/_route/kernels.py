@@ -528,3 +528,76 @@ def interpolate(xy, line_ptr, piece_line, dist):
         out[i, 0] = x
         out[i, 1] = y
     return out
+
+
+# --- nearest node of a set: cross streets ------------------------------------------------
+
+@_jit
+def _is_in(sorted_nodes, lo, hi, node):
+    """Whether ``node`` is one of ``sorted_nodes[lo:hi]`` (ascending), by bisection."""
+    end = hi
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if sorted_nodes[mid] < node:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and sorted_nodes[lo] == node
+
+
+@_jit
+def nearest_in_sets(indptr, indices, weights, sources, source_set, set_ptr, set_nodes, limit):
+    """Per source, the nearest node of its target set and the distance to it, by a
+    bounded Dijkstra that stops once the nearest distance is settled.
+
+    Source ``i`` searches from node ``sources[i]`` for the nodes
+    ``set_nodes[set_ptr[s]:set_ptr[s + 1]]`` (ascending) with ``s = source_set[i]``.
+    Distances are summed as scipy's Dijkstra sums them (each node's the least of
+    ``dist[u] + weight`` over its arcs), so they are the same numbers; a node farther
+    than ``limit`` is not reached. Of several targets at the nearest distance the lowest
+    node number wins. Returns ``(node, dist)``: -1 and ``inf`` where no target is reached.
+    """
+    n = len(indptr) - 1
+    k = len(sources)
+    dist = np.full(n, _INF)
+    touched = np.empty(n, dtype=np.int64)
+    cap = len(indices) + 1
+    hd = np.empty(cap, dtype=np.float64)
+    hn = np.empty(cap, dtype=np.int64)
+    out_node = np.full(k, -1, dtype=np.int64)
+    out_dist = np.full(k, _INF)
+    for i in range(k):
+        lo = set_ptr[source_set[i]]
+        hi = set_ptr[source_set[i] + 1]
+        if lo == hi:
+            continue
+        s = sources[i]
+        dist[s] = 0.0
+        touched[0] = s
+        n_touched = 1
+        size = _heap_push(hd, hn, 0, 0.0, s)
+        best = -1
+        best_d = _INF
+        while size > 0:
+            d, x, size = _heap_pop(hd, hn, size)
+            if d > best_d:
+                break  # every node at the nearest distance is settled
+            if d > dist[x]:
+                continue  # stale: the node was settled nearer
+            if (best < 0 or x < best) and _is_in(set_nodes, lo, hi, x):
+                best = x
+                best_d = d
+            for j in range(indptr[x], indptr[x + 1]):
+                y = indices[j]
+                nd = d + weights[j]
+                if nd <= limit and nd < dist[y]:
+                    if dist[y] == _INF:
+                        touched[n_touched] = y
+                        n_touched += 1
+                    dist[y] = nd
+                    size = _heap_push(hd, hn, size, nd, y)
+        for t in range(n_touched):
+            dist[touched[t]] = _INF
+        out_node[i] = best
+        out_dist[i] = best_d
+    return out_node, out_dist

@@ -134,6 +134,76 @@ def nearest_distances(
     return dist, np.where(src >= 0, position[np.maximum(src, 0)], -1)
 
 
+def nearest_targets(
+    graph: csr_array,
+    sources: np.ndarray,
+    source_set: np.ndarray,
+    set_ptr: np.ndarray,
+    set_nodes: np.ndarray,
+    *,
+    limit_m: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per source, the nearest node of its own target set, within ``limit_m``.
+
+    Each source gets a bounded search that stops as soon as its nearest target is
+    settled (compiled, on all cores), so its cost is the neighbourhood up to that target,
+    not the graph. Distances are the numbers :func:`scipy.sparse.csgraph.dijkstra` gives.
+
+    Parameters
+    ----------
+    graph
+        A graph from :func:`~stationplan._route.graph.site_graph` (weights in metres).
+    sources
+        Source nodes.
+    source_set
+        Per source, the number ``s`` of its target set.
+    set_ptr, set_nodes
+        Target set ``s`` is ``set_nodes[set_ptr[s]:set_ptr[s + 1]]``, ascending.
+    limit_m
+        Targets farther than this are not found (one exactly this far is).
+
+    Returns
+    -------
+    node
+        Per source, its nearest target (of several equally near: the lowest number), or -1.
+    dist_m
+        Per source, metres to that target (``inf`` where none).
+
+    Examples
+    --------
+    A path 0 - 1 - 2 - 3 of 10 m steps; from node 0 the nearest of {2, 3}, and of {3}
+    within 25 m (none):
+
+    >>> g = csr_array((np.full(6, 10.0), ([0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2])),
+    ...               shape=(4, 4))
+    >>> node, dist = nearest_targets(g, np.array([0, 0]), np.array([0, 1]),
+    ...                              np.array([0, 2, 3]), np.array([2, 3, 3]), limit_m=25.0)
+    >>> node.tolist(), dist.tolist()
+    ([2, -1], [20.0, inf])
+    """
+    sources = np.asarray(sources, dtype=np.int64)
+    source_set = np.asarray(source_set, dtype=np.int64)
+    set_ptr = np.asarray(set_ptr, dtype=np.int64)
+    set_nodes = np.asarray(set_nodes, dtype=np.int64)
+    indptr = graph.indptr.astype(np.int64)
+    indices = graph.indices.astype(np.int64)
+    weights = graph.data.astype(float)
+    k = len(sources)
+
+    def run(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        return kernels.nearest_in_sets(indptr, indices, weights, sources[lo:hi],
+                                       source_set[lo:hi], set_ptr, set_nodes, float(limit_m))
+
+    # a few batches per core: both cores share the work
+    batch = max(1, -(-k // (4 * _workers())))
+    bounds = [(lo, min(k, lo + batch)) for lo in range(0, k, batch)]
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        parts = list(pool.map(lambda b: run(*b), bounds))
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+
+
 def pair_distances(graph: csr_array, nodes: np.ndarray) -> np.ndarray:
     """Distances between every two of ``nodes`` (``inf`` when not connected).
 
