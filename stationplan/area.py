@@ -624,9 +624,9 @@ def with_demand(
     else:
         in_area = np.ones(len(edges), dtype=bool)
     classes = edges["road_class"] if "road_class" in edges else edges["highway"]
-    keys = [c if isinstance(c, str) else None for c in classes]
+    codes, keys = _class_codes(classes)
     served_by_class = {c: roads.serves(c) for c in set(keys)}
-    served = np.array([served_by_class[c] for c in keys], dtype=bool)
+    served = np.array([served_by_class[c] for c in keys] + [False], dtype=bool)[codes]
     edges = edges.assign(in_area=in_area, demand=in_area & served)
     # the two carriageways of one road count once (found among the demand edges)
     from .carriageways import find_carriageway_pairs
@@ -660,6 +660,28 @@ def with_demand(
                                carriageways=pairs)
 
 
+def _class_codes(classes: pd.Series) -> tuple[np.ndarray, list[str | None]]:
+    """The road class of each edge as a code into a list of the distinct classes (text, or
+    ``None`` for a missing or non-text class), for a table of the classes served.
+
+    Examples
+    --------
+    >>> codes, keys = _class_codes(pd.Series(["primary", None, "service", "primary", 3]))
+    >>> [keys[c] for c in codes]
+    ['primary', None, 'service', 'primary', None]
+    """
+    try:
+        codes, uniques = pd.factorize(classes)  # missing values get -1
+    except TypeError:  # unhashable cells (lists): not text, so no class
+        codes, uniques = pd.factorize(
+            np.array([c if isinstance(c, str) else None for c in classes], dtype=object))
+    keys = [c if isinstance(c, str) else None for c in uniques.tolist()]
+    if (codes < 0).any():
+        keys.append(None)
+        codes = np.where(codes < 0, len(keys) - 1, codes)
+    return codes, keys
+
+
 def _cut_at_boundary(
     edges: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, area: shapely.Geometry
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, int]:
@@ -668,43 +690,39 @@ def _cut_at_boundary(
     shapely.prepare(boundary)
     lines = edges.geometry.to_numpy()
     hit = np.flatnonzero(shapely.intersects(boundary, lines))
-    rows: list[int] = []
-    geoms: list[Any] = []
-    us: list[int] = []
-    vs: list[int] = []
+    cut_at = {int(i): cuts for i in hit if (cuts := cut_positions(lines[i], boundary))}
+    if not cut_at:
+        return edges, nodes, 0
+    n_cut = len(cut_at)
+    # every edge once, a cut edge once per part (in edge order); the parts replace it
+    n_parts = np.ones(len(edges), dtype=np.int64)
+    cut_rows = np.fromiter(cut_at, dtype=np.int64, count=n_cut)
+    n_parts[cut_rows] += [len(cut_at[i]) for i in cut_rows.tolist()]
+    rows = np.repeat(np.arange(len(edges)), n_parts)
+    first = np.cumsum(n_parts) - n_parts  # the first output row of each edge
+    geoms = lines[rows]
+    us = edges["u"].to_numpy()[rows].astype(np.int64)
+    vs = edges["v"].to_numpy()[rows].astype(np.int64)
     new_xy: list[tuple[float, float]] = []
     n_nodes = len(nodes)
-    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
-    n_cut = 0
-    cut_at = {int(i): cut_positions(lines[i], boundary) for i in hit}
-    for i in range(len(edges)):
-        cuts = cut_at.get(i)
-        if not cuts:
-            rows.append(i)
-            geoms.append(lines[i])
-            us.append(int(u[i]))
-            vs.append(int(v[i]))
-            continue
-        n_cut += 1
+    for i in cut_rows.tolist():
+        cuts = cut_at[i]
         line = lines[i]
         marks = [0.0, *cuts, line.length]
-        ends = [int(u[i])]
+        ends = [int(us[first[i]])]
         for d in cuts:
             p = line.interpolate(d)
             new_xy.append((p.x, p.y))
             ends.append(n_nodes + len(new_xy) - 1)
-        ends.append(int(v[i]))
+        ends.append(int(vs[first[i]]))
         for k in range(len(marks) - 1):
-            rows.append(i)
-            geoms.append(shapely.ops.substring(line, marks[k], marks[k + 1]))
-            us.append(ends[k])
-            vs.append(ends[k + 1])
-    if not n_cut:
-        return edges, nodes, 0
+            geoms[first[i] + k] = shapely.ops.substring(line, marks[k], marks[k + 1])
+            us[first[i] + k] = ends[k]
+            vs[first[i] + k] = ends[k + 1]
     out = edges.iloc[rows].reset_index(drop=True)
     out = out.set_geometry(gpd.GeoSeries(geoms, crs=edges.crs).to_numpy())
-    out["u"] = np.array(us, dtype=np.int64)
-    out["v"] = np.array(vs, dtype=np.int64)
+    out["u"] = us
+    out["v"] = vs
     out["length_m"] = shapely.length(out.geometry.to_numpy())
     xy = np.array(new_xy, dtype=float)
     extra = gpd.GeoDataFrame(
