@@ -54,6 +54,7 @@ _OSM_HIGHWAY = frozenset(
 )
 _KEY_MM = 1000.0  # vertices closer than a millimetre are one point
 _ON_LINE_M = 1e-3  # an end this close to a line lies on it
+_GRID_MAX_CELLS = 4096  # longer segments are searched for ends with an STRtree
 
 
 def oneway_direction(value: Any) -> int:
@@ -242,7 +243,6 @@ def _node(
     returns a boolean "is a junction" per vertex. Python loops run only over lines that
     get a vertex inserted (T junctions, crossings), never over all lines.
     """
-    n = len(starts) - 1
     end_at = np.column_stack([starts[:-1], starts[1:] - 1]).ravel()  # 2 per line
     ends = xy[end_at]
     # 1. ends within tol of each other become one point (the lowest-numbered of the group).
@@ -258,20 +258,12 @@ def _node(
     ends = ends[roots]
     xy = xy.copy()
     xy[end_at[moved]] = ends[moved]
-    line_of = np.repeat(np.arange(n), np.diff(starts))
-    geoms: np.ndarray = np.asarray(shapely.linestrings(xy, indices=line_of))
-    tree = shapely.STRtree(geoms)
     inserts: dict[int, list[float]] = {}
     # 2. an end on another line (not at its ends) joins it there: a T junction.
-    end_pts = shapely.points(ends)
-    e, line = tree.query(end_pts, predicate="dwithin", distance=_ON_LINE_M)
-    other = line != e // 2
-    e, line = e[other], line[other]
-    joined = (np.all(ends[2 * line] == ends[e], axis=1)
-              | np.all(ends[2 * line + 1] == ends[e], axis=1))  # already joined end to end
-    e, line = e[~joined], line[~joined]
-    pos = np.asarray(shapely.line_locate_point(geoms[line], end_pts[e]))
-    inside = (pos > 0) & (pos < shapely.length(geoms[line]))
+    e, line = _ends_on_lines(xy, starts, ends)
+    on_lines = _lines(xy, starts, line)
+    pos = np.asarray(shapely.line_locate_point(on_lines, shapely.points(ends[e])))
+    inside = (pos > 0) & (pos < shapely.length(on_lines))
     attach = list(zip(e[inside].tolist(), line[inside].tolist(), pos[inside].tolist(),
                       strict=True))
     for _, ln, p in attach:
@@ -279,7 +271,8 @@ def _node(
     # 3. optionally, crossings become junctions on both lines.
     crossings = 0
     if split_at_crossings:
-        a_idx, b_idx = tree.query(geoms, predicate="intersects")
+        geoms = _lines(xy, starts)
+        a_idx, b_idx = shapely.STRtree(geoms).query(geoms, predicate="intersects")
         for a, b in zip(a_idx, b_idx, strict=True):
             if a >= b:
                 continue
@@ -314,12 +307,104 @@ def _node(
     for end, ln, p in attach:
         xy[starts[end // 2] if end % 2 == 0 else starts[end // 2 + 1] - 1] = placed[(ln, p)]
     # 4. a vertex used twice (by two lines, or twice by one) is a junction.
-    keys = np.round(xy * _KEY_MM).astype(np.int64)
-    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    junction |= counts[inverse.ravel()] > 1
+    _, inverse, counts = _same_points(xy)
+    junction |= counts[inverse] > 1
     stats = {"ends_snapped_to_ends": int(moved.sum()), "ends_joined_to_lines": len(attach),
              "crossings_split": crossings}
     return xy, starts, junction, stats
+
+
+def _lines(xy: np.ndarray, starts: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """LineStrings of the lines ``rows`` (default: all), one per row, in that order."""
+    if rows is None:
+        rows = np.arange(len(starts) - 1)
+    xy, new_starts = _take_lines(xy, starts, rows)
+    which = np.repeat(np.arange(len(rows)), np.diff(new_starts))
+    return np.asarray(shapely.linestrings(xy, indices=which))
+
+
+def _ends_on_lines(xy: np.ndarray, starts: np.ndarray,
+                   ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The line ends within ``_ON_LINE_M`` of another line (GEOS ``dwithin``) and not at
+    one of that line's ends, with the line: arrays ``end`` and ``line``, by end.
+
+    A grid finds the candidates (:func:`~stationplan._read.kernels.ends_near_lines`, a
+    wider reach); GEOS decides. An end on several lines lists them as a query of an
+    ``STRtree`` of all lines orders them (the last one it joins is where it is placed).
+    """
+    from .kernels import ends_near_lines, grid_cells
+
+    if len(ends) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    reach_m = 2 * _ON_LINE_M
+    lo, hi = ends.min(axis=0), ends.max(axis=0)
+    # cells of about four ends (on average over the extent), at least a metre
+    cell_m = max(2.0 * float(np.sqrt((hi[0] - lo[0] + 1.0) * (hi[1] - lo[1] + 1.0)
+                                     / len(ends))), 1.0)
+    x0, y0 = float(lo[0]) - cell_m, float(lo[1]) - cell_m
+    n_cols = int(np.floor((float(hi[0]) - x0) / cell_m)) + 1
+    cells = grid_cells(ends, x0, y0, cell_m, n_cols)
+    in_cell = np.argsort(cells, kind="stable")
+    keys, first = np.unique(cells[in_cell], return_index=True)
+    e, line, skipped = ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_cols,
+                                       keys, np.r_[first, len(cells)], in_cell,
+                                       _GRID_MAX_CELLS)
+    if len(skipped):  # lines with segments too long for the grid: an STRtree of the ends
+        keep = ~np.isin(line, skipped)
+        long_at, e_long = shapely.STRtree(shapely.points(ends)).query(
+            _lines(xy, starts, skipped), predicate="dwithin", distance=reach_m)
+        line_long = skipped[long_at]
+        own = (line_long == e_long // 2) | _joined(ends, e_long, line_long)
+        e = np.r_[e[keep], e_long[~own]]
+        line = np.r_[line[keep], line_long[~own]]
+    ok = np.asarray(shapely.dwithin(shapely.points(ends[e]), _lines(xy, starts, line),
+                                    _ON_LINE_M), dtype=bool)
+    e, line = e[ok], line[ok]
+    order = np.lexsort((line, e))
+    e, line = e[order], line[order]
+    several = np.flatnonzero(np.r_[False, e[1:] == e[:-1]])
+    if len(several):  # their order as the STRtree gives it
+        again = np.unique(e[several])
+        at, line_q = shapely.STRtree(_lines(xy, starts)).query(
+            shapely.points(ends[again]), predicate="dwithin", distance=_ON_LINE_M)
+        e_q = again[at]
+        keep_q = (line_q != e_q // 2) & ~_joined(ends, e_q, line_q)
+        keep = ~np.isin(e, again)
+        e = np.r_[e[keep], e_q[keep_q]]
+        line = np.r_[line[keep], line_q[keep_q]]
+        order = np.argsort(e, kind="stable")
+        e, line = e[order], line[order]
+    return e, line
+
+
+def _joined(ends: np.ndarray, e: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Whether end ``e`` is already at an end of ``line`` (joined end to end)."""
+    return (np.all(ends[2 * line] == ends[e], axis=1)
+            | np.all(ends[2 * line + 1] == ends[e], axis=1))
+
+
+def _same_points(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group points that round to the same millimetre: ``np.unique(keys, axis=0,
+    return_index=True, return_inverse=True, return_counts=True)`` of the rounded
+    coordinates without the unique rows (a stable lexsort, several times faster).
+
+    Returns the first point of each group, each point's group, and the group sizes;
+    groups are numbered in the order of their rounded (x, y).
+
+    Examples
+    --------
+    >>> first, group, count = _same_points(np.array([[2.0, 1.0], [1.0, 5.0], [2.0002, 1.0]]))
+    >>> first.tolist(), group.tolist(), count.tolist()
+    ([1, 0], [1, 0, 1], [1, 2])
+    """
+    keys = np.round(xy * _KEY_MM).astype(np.int64)
+    order = np.lexsort((keys[:, 1], keys[:, 0]))
+    ordered = keys[order]
+    new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
+    group = np.empty(len(keys), dtype=np.int64)
+    group[order] = np.cumsum(new) - 1
+    at = np.flatnonzero(new)
+    return order[at], group, np.diff(np.r_[at, len(keys)])
 
 
 def _insert(
@@ -378,9 +463,7 @@ def _segments(
     ok = (b - a > 1) | np.any(xy[a] != xy[b], axis=1)
     a, b, line = a[ok], b[ok], line[ok]
     end_keys = np.column_stack([xy[a], xy[b]]).reshape(-1, 2)
-    keys = np.round(end_keys * _KEY_MM).astype(np.int64)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
+    first, inverse, _ = _same_points(end_keys)
     node_xy = end_keys[first]
     sizes = b - a + 1
     piece_starts = np.r_[0, np.cumsum(sizes)]
