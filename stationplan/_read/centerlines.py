@@ -246,14 +246,7 @@ def _node(
     end_at = np.column_stack([starts[:-1], starts[1:] - 1]).ravel()  # 2 per line
     ends = xy[end_at]
     # 1. ends within tol of each other become one point (the lowest-numbered of the group).
-    pairs = (cKDTree(ends).query_pairs(tol, output_type="ndarray") if tol > 0
-             else np.empty((0, 2), dtype=int))
-    graph = csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
-                      shape=(len(ends), len(ends)))
-    _, label = connected_components(graph, directed=False)
-    lowest = np.full(label.max() + 1, len(ends))
-    np.minimum.at(lowest, label, np.arange(len(ends)))
-    roots = lowest[label]
+    roots = _snap_roots(ends, tol)
     moved = np.any(ends != ends[roots], axis=1)
     ends = ends[roots]
     xy = xy.copy()
@@ -312,6 +305,37 @@ def _node(
     stats = {"ends_snapped_to_ends": int(moved.sum()), "ends_joined_to_lines": len(attach),
              "crossings_split": crossings}
     return xy, starts, junction, stats
+
+
+def _snap_roots(ends: np.ndarray, tol: float) -> np.ndarray:
+    """For each end, the lowest-numbered end of its group: ends chained by distances of
+    at most ``tol`` (``tol`` 0: each end alone).
+
+    Equal points are grouped first, so the k-d tree holds each point once (most ends
+    are shared by the lines of a junction).
+
+    Examples
+    --------
+    >>> ends = np.array([[0.0, 0.0], [5.0, 0.0], [0.5, 0.0], [0.0, 0.0], [9.0, 0.0]])
+    >>> _snap_roots(ends, 1.0).tolist(), _snap_roots(ends, 0.0).tolist()
+    ([0, 1, 0, 0, 4], [0, 1, 2, 3, 4])
+    """
+    if not tol > 0 or len(ends) == 0:
+        return np.arange(len(ends))
+    order = np.lexsort((ends[:, 1], ends[:, 0]))
+    ordered = ends[order]
+    new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
+    point = np.empty(len(ends), dtype=np.int64)  # each end's distinct point
+    point[order] = np.cumsum(new) - 1
+    unique = ordered[new]
+    pairs = cKDTree(unique).query_pairs(tol, output_type="ndarray")
+    graph = csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+                      shape=(len(unique), len(unique)))
+    _, label = connected_components(graph, directed=False)
+    label = label[point]
+    lowest = np.full(label.max() + 1, len(ends))
+    np.minimum.at(lowest, label, np.arange(len(ends)))
+    return lowest[label]
 
 
 def _lines(xy: np.ndarray, starts: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
