@@ -129,11 +129,7 @@ def read_centerlines(
         msg = f"{path}: no LineString or MultiLineString features; is it a road-centerline file?"
         raise MissingDataError(msg)
     lines = lines.assign(_row=lines.index.to_numpy())
-    lonlat = lines.to_crs(4326)
-    if clip is not None:
-        lonlat = lonlat.set_geometry(shapely.intersection(lonlat.geometry.to_numpy(), clip))
-    lonlat = lonlat.explode(index_parts=False)
-    lonlat = lonlat[~lonlat.geometry.is_empty & lonlat.geom_type.eq("LineString")]
+    lonlat, ll_xy, which, ll_crs = _lonlat_parts(lines, clip)
     keep = way_filter(travel.overpass_filter)
     # per distinct value, not per row: a province has millions of lines and few classes
     classes = _per_value(lonlat[cls_col] if cls_col else None, len(lonlat),
@@ -147,12 +143,22 @@ def read_centerlines(
     if lonlat.empty:
         msg = f"{path}: no streets for mode {travel.name!r} (in the planning area)"
         raise MissingDataError(msg)
-    utm = lonlat.estimate_utm_crs()
-    xy_lines = lonlat.to_crs(utm).geometry.to_numpy()
+    if ll_xy is None or which is None:  # 3D lines, or clipped: projected as geometries
+        utm = lonlat.estimate_utm_crs()
+        utm_xy, which = shapely.get_coordinates(lonlat.to_crs(utm).geometry.to_numpy(),
+                                                return_index=True)
+    else:  # the same numbers from the vertices alone
+        on = ok[which]
+        ll_xy, which = ll_xy[on], (np.cumsum(ok) - 1)[which[on]]
+        lo, hi = ll_xy.min(axis=0), ll_xy.max(axis=0)  # the bounds of the lines kept
+        utm = gpd.GeoSeries(gpd.points_from_xy([lo[0], hi[0]], [lo[1], hi[1]]),
+                            crs=4326).estimate_utm_crs()
+        to_utm = pyproj.Transformer.from_crs(ll_crs, utm, always_xy=True)
+        utm_xy = np.array(to_utm.transform(ll_xy[:, 0], ll_xy[:, 1])).T
     tagged = (_per_value(lonlat[one_col], len(lonlat), oneway_direction).astype(int)
               if one_col else np.zeros(len(lonlat), dtype=int))
     directions = np.zeros_like(tagged) if travel.bidirectional else tagged
-    xy, starts = _line_coords(xy_lines, directions)
+    xy, starts = _line_coords(utm_xy, which, directions)
     long_enough = np.flatnonzero(np.diff(starts) >= 2)
     xy, starts = _take_lines(xy, starts, long_enough)
     rows = lonlat["_row"].to_numpy()[long_enough]
@@ -196,14 +202,46 @@ def _per_value(values: Any, n: int, func: Any) -> np.ndarray:
     return out[codes]
 
 
-def _line_coords(lines: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _lonlat_parts(lines: gpd.GeoDataFrame, clip: shapely.Geometry | None
+                  ) -> tuple[gpd.GeoDataFrame, np.ndarray | None, np.ndarray | None, Any]:
+    """The single lines of ``lines`` (clipped to the lon/lat polygon ``clip``, empty parts
+    dropped) and, when neither clipped nor 3D, their vertices in lon/lat.
+
+    Returns the parts (their rows), the vertices and the part of each (what
+    ``shapely.get_coordinates(parts.to_crs(4326), return_index=True)`` gives: only the
+    vertices are projected, with the transformer geopandas uses, not the geometries)
+    and the vertices' CRS. Clipped or 3D lines: the parts are projected to lon/lat as
+    geometries, and the vertices, their parts and CRS are ``None``.
+    """
+    wgs84 = pyproj.CRS.from_user_input(4326)
+    if clip is not None or shapely.has_z(lines.geometry.to_numpy()).any():
+        lonlat = lines.to_crs(wgs84)
+        if clip is not None:
+            lonlat = lonlat.set_geometry(shapely.intersection(lonlat.geometry.to_numpy(), clip))
+        lonlat = lonlat.explode(index_parts=False)
+        return lonlat[~lonlat.geometry.is_empty & lonlat.geom_type.eq("LineString")], None, \
+            None, None
+    parts = lines.explode(index_parts=False)
+    parts = parts[~parts.geometry.is_empty & parts.geom_type.eq("LineString")]
+    xy, which = shapely.get_coordinates(parts.geometry.to_numpy(), return_index=True)
+    if parts.crs.is_exact_same(wgs84):  # as GeoDataFrame.to_crs: not projected
+        return parts, xy, which, parts.crs
+    to_lonlat = pyproj.Transformer.from_crs(parts.crs, wgs84, always_xy=True)
+    return parts, np.array(to_lonlat.transform(xy[:, 0], xy[:, 1])).T, which, wgs84
+
+
+def _line_coords(xy: np.ndarray, which: np.ndarray,
+                 directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vertices of all lines in one array (repeated vertices dropped, lines with a negative
-    direction reversed) and where each line starts (``len(lines) + 1`` offsets)."""
-    xy, which = shapely.get_coordinates(lines, return_index=True)
+    direction reversed) and where each line starts (``len(directions) + 1`` offsets).
+
+    ``xy`` are the lines' vertices in order and ``which`` the line of each
+    (``shapely.get_coordinates(lines, return_index=True)``).
+    """
     first = np.r_[True, which[1:] != which[:-1]]
     keep = first | np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
     xy, which = xy[keep], which[keep]
-    starts = np.searchsorted(which, np.arange(len(lines) + 1))
+    starts = np.searchsorted(which, np.arange(len(directions) + 1))
     back = directions[which] < 0
     if back.any():
         k = np.arange(len(xy))
