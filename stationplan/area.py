@@ -674,7 +674,7 @@ def _class_codes(classes: pd.Series) -> tuple[np.ndarray, list[str | None]]:
         codes, uniques = pd.factorize(classes)  # missing values get -1
     except TypeError:  # unhashable cells (lists): not text, so no class
         codes, uniques = pd.factorize(
-            np.array([c if isinstance(c, str) else None for c in classes], dtype=object))
+            pd.Series([c if isinstance(c, str) else None for c in classes], dtype=object))
     keys = [c if isinstance(c, str) else None for c in uniques.tolist()]
     if (codes < 0).any():
         keys.append(None)

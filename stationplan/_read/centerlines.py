@@ -413,7 +413,7 @@ def _ends_on_lines(xy: np.ndarray, starts: np.ndarray,
                                        _GRID_MAX_CELLS)
     if len(skipped):  # lines with segments too long for the grid: an STRtree of the ends
         keep = ~np.isin(line, skipped)
-        long_at, e_long = shapely.STRtree(shapely.points(ends)).query(
+        long_at, e_long = shapely.STRtree(np.asarray(shapely.points(ends))).query(
             _lines(xy, starts, skipped), predicate="dwithin", distance=reach_m)
         line_long = skipped[long_at]
         own = (line_long == e_long // 2) | _joined(ends, e_long, line_long)
