@@ -221,7 +221,8 @@ def _lonlat_parts(lines: gpd.GeoDataFrame, clip: shapely.Geometry | None
         lonlat = lonlat.explode(index_parts=False)
         return lonlat[~lonlat.geometry.is_empty & lonlat.geom_type.eq("LineString")], None, \
             None, None
-    parts = lines.explode(index_parts=False)
+    single = lines.geom_type.eq("LineString").all()  # then exploding keeps every row
+    parts = lines if single else lines.explode(index_parts=False)
     parts = parts[~parts.geometry.is_empty & parts.geom_type.eq("LineString")]
     xy, which = shapely.get_coordinates(parts.geometry.to_numpy(), return_index=True)
     if parts.crs.is_exact_same(wgs84):  # as GeoDataFrame.to_crs: not projected
