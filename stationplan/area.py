@@ -617,7 +617,9 @@ def with_demand(
         area_xy = gpd.GeoSeries([geom], crs=4326).to_crs(network.crs).iloc[0]
         area_km2 = float(area_xy.area) / 1e6
         edges, nodes, n_cut = _cut_at_boundary(edges, nodes, area_xy)
-        mid = shapely.line_interpolate_point(edges.geometry.to_numpy(), 0.5, normalized=True)
+        lines = edges.geometry.to_numpy()  # their middles, as line_interpolate_point(0.5)
+        mid = np.asarray(shapely.points(_points_along(lines, shapely.length(lines),
+                                                      np.ones(len(lines), dtype=np.int64))))
         shapely.prepare(area_xy)
         in_area = shapely.covers(area_xy, mid)
         stats["edges_cut_at_area_boundary"] = n_cut
