@@ -320,7 +320,9 @@ def network_from_arrays(
     if len(u) == 0:
         msg = f"{source}: no streets for mode {travel.name!r} in this network"
         raise MissingDataError(msg)
-    crs = gpd.GeoSeries(gpd.points_from_xy(node_lonlat[:, 0], node_lonlat[:, 1]),
+    # the UTM zone of the nodes' bounds (as of a GeoSeries of the nodes: the two corners)
+    lo, hi = node_lonlat.min(axis=0), node_lonlat.max(axis=0)
+    crs = gpd.GeoSeries(gpd.points_from_xy([lo[0], hi[0]], [lo[1], hi[1]]),
                         crs=4326).estimate_utm_crs()
     to_utm = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
     x, y = to_utm.transform(node_lonlat[:, 0], node_lonlat[:, 1])

@@ -411,12 +411,8 @@ def built_up_area(
     # street metres per cell: points every tenth of a cell along each street
     lengths = shapely.length(lines)
     n = np.maximum(1, np.ceil(lengths / (cell_m / 10)).astype(np.int64))
-    which = np.repeat(np.arange(len(lines)), n)
-    first = np.repeat(np.cumsum(n) - n, n)
-    frac = (np.arange(len(which)) - first + 0.5) / n[which]
-    pts = shapely.get_coordinates(
-        shapely.line_interpolate_point(lines[which], frac, normalized=True))
-    streets = _grid_sum(pts, (lengths / n)[which], x0, y0, cell_m, (ny_, nx_))
+    pts = _points_along(lines, lengths, n)
+    streets = _grid_sum(pts, np.repeat(lengths / n, n), x0, y0, cell_m, (ny_, nx_))
 
     r = round(window_m / cell_m)
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
@@ -453,6 +449,30 @@ def built_up_area(
     lonlat = gpd.GeoSeries([out], crs=crs).to_crs(4326).iloc[0]
     assert isinstance(lonlat, Polygon | MultiPolygon)
     return lonlat
+
+
+def _points_along(lines: np.ndarray, lengths: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The x, y of ``n[i]`` points along each line ``i``, at the middles of its ``n[i]``
+    equal parts: ``shapely.line_interpolate_point`` at the fractions ``(j + 0.5) / n[i]``,
+    bit for bit, from a compiled loop (millions of points in a province).
+
+    Examples
+    --------
+    >>> line = shapely.LineString([(0, 0), (10, 0), (10, 10)])
+    >>> _points_along(np.array([line]), shapely.length([line]), np.array([4])).tolist()
+    [[2.5, 0.0], [7.5, 0.0], [10.0, 2.5], [10.0, 7.5]]
+    """
+    xy, which = shapely.get_coordinates(lines, return_index=True)
+    starts = np.searchsorted(which, np.arange(len(lines) + 1))
+    if len(lines) and np.diff(starts).min() < 1:  # an empty line: GEOS gives no point
+        rows = np.repeat(np.arange(len(lines)), n)
+        frac = (np.arange(len(rows)) - np.repeat(np.cumsum(n) - n, n) + 0.5) / n[rows]
+        return np.asarray(shapely.get_coordinates(
+            shapely.line_interpolate_point(lines[rows], frac, normalized=True)))
+    from ._read.kernels import points_along
+
+    return np.asarray(points_along(xy, starts, np.asarray(lengths, dtype=float),
+                                   np.asarray(n, dtype=np.int64)))
 
 
 def _grid_sum(xy: np.ndarray, weights: np.ndarray, x0: float, y0: float, cell_m: float,
@@ -597,16 +617,18 @@ def with_demand(
         area_xy = gpd.GeoSeries([geom], crs=4326).to_crs(network.crs).iloc[0]
         area_km2 = float(area_xy.area) / 1e6
         edges, nodes, n_cut = _cut_at_boundary(edges, nodes, area_xy)
-        mid = shapely.line_interpolate_point(edges.geometry.to_numpy(), 0.5, normalized=True)
+        lines = edges.geometry.to_numpy()  # their middles, as line_interpolate_point(0.5)
+        mid = np.asarray(shapely.points(_points_along(lines, shapely.length(lines),
+                                                      np.ones(len(lines), dtype=np.int64))))
         shapely.prepare(area_xy)
         in_area = shapely.covers(area_xy, mid)
         stats["edges_cut_at_area_boundary"] = n_cut
     else:
         in_area = np.ones(len(edges), dtype=bool)
     classes = edges["road_class"] if "road_class" in edges else edges["highway"]
-    keys = [c if isinstance(c, str) else None for c in classes]
+    codes, keys = _class_codes(classes)
     served_by_class = {c: roads.serves(c) for c in set(keys)}
-    served = np.array([served_by_class[c] for c in keys], dtype=bool)
+    served = np.array([served_by_class[c] for c in keys] + [False], dtype=bool)[codes]
     edges = edges.assign(in_area=in_area, demand=in_area & served)
     # the two carriageways of one road count once (found among the demand edges)
     from .carriageways import find_carriageway_pairs
@@ -640,6 +662,28 @@ def with_demand(
                                carriageways=pairs)
 
 
+def _class_codes(classes: pd.Series) -> tuple[np.ndarray, list[str | None]]:
+    """The road class of each edge as a code into a list of the distinct classes (text, or
+    ``None`` for a missing or non-text class), for a table of the classes served.
+
+    Examples
+    --------
+    >>> codes, keys = _class_codes(pd.Series(["primary", None, "service", "primary", 3]))
+    >>> [keys[c] for c in codes]
+    ['primary', None, 'service', 'primary', None]
+    """
+    try:
+        codes, uniques = pd.factorize(classes)  # missing values get -1
+    except TypeError:  # unhashable cells (lists): not text, so no class
+        codes, uniques = pd.factorize(
+            pd.Series([c if isinstance(c, str) else None for c in classes], dtype=object))
+    keys = [c if isinstance(c, str) else None for c in uniques.tolist()]
+    if (codes < 0).any():
+        keys.append(None)
+        codes = np.where(codes < 0, len(keys) - 1, codes)
+    return codes, keys
+
+
 def _cut_at_boundary(
     edges: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, area: shapely.Geometry
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, int]:
@@ -648,43 +692,39 @@ def _cut_at_boundary(
     shapely.prepare(boundary)
     lines = edges.geometry.to_numpy()
     hit = np.flatnonzero(shapely.intersects(boundary, lines))
-    rows: list[int] = []
-    geoms: list[Any] = []
-    us: list[int] = []
-    vs: list[int] = []
+    cut_at = {int(i): cuts for i in hit if (cuts := cut_positions(lines[i], boundary))}
+    if not cut_at:
+        return edges, nodes, 0
+    n_cut = len(cut_at)
+    # every edge once, a cut edge once per part (in edge order); the parts replace it
+    n_parts = np.ones(len(edges), dtype=np.int64)
+    cut_rows = np.fromiter(cut_at, dtype=np.int64, count=n_cut)
+    n_parts[cut_rows] += [len(cut_at[i]) for i in cut_rows.tolist()]
+    rows = np.repeat(np.arange(len(edges)), n_parts)
+    first = np.cumsum(n_parts) - n_parts  # the first output row of each edge
+    geoms = lines[rows]
+    us = edges["u"].to_numpy()[rows].astype(np.int64)
+    vs = edges["v"].to_numpy()[rows].astype(np.int64)
     new_xy: list[tuple[float, float]] = []
     n_nodes = len(nodes)
-    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
-    n_cut = 0
-    cut_at = {int(i): cut_positions(lines[i], boundary) for i in hit}
-    for i in range(len(edges)):
-        cuts = cut_at.get(i)
-        if not cuts:
-            rows.append(i)
-            geoms.append(lines[i])
-            us.append(int(u[i]))
-            vs.append(int(v[i]))
-            continue
-        n_cut += 1
+    for i in cut_rows.tolist():
+        cuts = cut_at[i]
         line = lines[i]
         marks = [0.0, *cuts, line.length]
-        ends = [int(u[i])]
+        ends = [int(us[first[i]])]
         for d in cuts:
             p = line.interpolate(d)
             new_xy.append((p.x, p.y))
             ends.append(n_nodes + len(new_xy) - 1)
-        ends.append(int(v[i]))
+        ends.append(int(vs[first[i]]))
         for k in range(len(marks) - 1):
-            rows.append(i)
-            geoms.append(shapely.ops.substring(line, marks[k], marks[k + 1]))
-            us.append(ends[k])
-            vs.append(ends[k + 1])
-    if not n_cut:
-        return edges, nodes, 0
+            geoms[first[i] + k] = shapely.ops.substring(line, marks[k], marks[k + 1])
+            us[first[i] + k] = ends[k]
+            vs[first[i] + k] = ends[k + 1]
     out = edges.iloc[rows].reset_index(drop=True)
     out = out.set_geometry(gpd.GeoSeries(geoms, crs=edges.crs).to_numpy())
-    out["u"] = np.array(us, dtype=np.int64)
-    out["v"] = np.array(vs, dtype=np.int64)
+    out["u"] = us
+    out["v"] = vs
     out["length_m"] = shapely.length(out.geometry.to_numpy())
     xy = np.array(new_xy, dtype=float)
     extra = gpd.GeoDataFrame(

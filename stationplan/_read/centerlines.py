@@ -54,6 +54,7 @@ _OSM_HIGHWAY = frozenset(
 )
 _KEY_MM = 1000.0  # vertices closer than a millimetre are one point
 _ON_LINE_M = 1e-3  # an end this close to a line lies on it
+_GRID_MAX_CELLS = 4096  # longer segments are searched for ends with an STRtree
 
 
 def oneway_direction(value: Any) -> int:
@@ -128,11 +129,7 @@ def read_centerlines(
         msg = f"{path}: no LineString or MultiLineString features; is it a road-centerline file?"
         raise MissingDataError(msg)
     lines = lines.assign(_row=lines.index.to_numpy())
-    lonlat = lines.to_crs(4326)
-    if clip is not None:
-        lonlat = lonlat.set_geometry(shapely.intersection(lonlat.geometry.to_numpy(), clip))
-    lonlat = lonlat.explode(index_parts=False)
-    lonlat = lonlat[~lonlat.geometry.is_empty & lonlat.geom_type.eq("LineString")]
+    lonlat, ll_xy, which, ll_crs = _lonlat_parts(lines, clip)
     keep = way_filter(travel.overpass_filter)
     # per distinct value, not per row: a province has millions of lines and few classes
     classes = _per_value(lonlat[cls_col] if cls_col else None, len(lonlat),
@@ -146,12 +143,22 @@ def read_centerlines(
     if lonlat.empty:
         msg = f"{path}: no streets for mode {travel.name!r} (in the planning area)"
         raise MissingDataError(msg)
-    utm = lonlat.estimate_utm_crs()
-    xy_lines = lonlat.to_crs(utm).geometry.to_numpy()
+    if ll_xy is None or which is None:  # 3D lines, or clipped: projected as geometries
+        utm = lonlat.estimate_utm_crs()
+        utm_xy, which = shapely.get_coordinates(lonlat.to_crs(utm).geometry.to_numpy(),
+                                                return_index=True)
+    else:  # the same numbers from the vertices alone
+        on = ok[which]
+        ll_xy, which = ll_xy[on], (np.cumsum(ok) - 1)[which[on]]
+        lo, hi = ll_xy.min(axis=0), ll_xy.max(axis=0)  # the bounds of the lines kept
+        utm = gpd.GeoSeries(gpd.points_from_xy([lo[0], hi[0]], [lo[1], hi[1]]),
+                            crs=4326).estimate_utm_crs()
+        to_utm = pyproj.Transformer.from_crs(ll_crs, utm, always_xy=True)
+        utm_xy = np.array(to_utm.transform(ll_xy[:, 0], ll_xy[:, 1])).T
     tagged = (_per_value(lonlat[one_col], len(lonlat), oneway_direction).astype(int)
               if one_col else np.zeros(len(lonlat), dtype=int))
     directions = np.zeros_like(tagged) if travel.bidirectional else tagged
-    xy, starts = _line_coords(xy_lines, directions)
+    xy, starts = _line_coords(utm_xy, which, directions)
     long_enough = np.flatnonzero(np.diff(starts) >= 2)
     xy, starts = _take_lines(xy, starts, long_enough)
     rows = lonlat["_row"].to_numpy()[long_enough]
@@ -195,14 +202,47 @@ def _per_value(values: Any, n: int, func: Any) -> np.ndarray:
     return out[codes]
 
 
-def _line_coords(lines: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _lonlat_parts(lines: gpd.GeoDataFrame, clip: shapely.Geometry | None
+                  ) -> tuple[gpd.GeoDataFrame, np.ndarray | None, np.ndarray | None, Any]:
+    """The single lines of ``lines`` (clipped to the lon/lat polygon ``clip``, empty parts
+    dropped) and, when neither clipped nor 3D, their vertices in lon/lat.
+
+    Returns the parts (their rows), the vertices and the part of each (what
+    ``shapely.get_coordinates(parts.to_crs(4326), return_index=True)`` gives: only the
+    vertices are projected, with the transformer geopandas uses, not the geometries)
+    and the vertices' CRS. Clipped or 3D lines: the parts are projected to lon/lat as
+    geometries, and the vertices, their parts and CRS are ``None``.
+    """
+    wgs84 = pyproj.CRS.from_user_input(4326)
+    if clip is not None or shapely.has_z(lines.geometry.to_numpy()).any():
+        lonlat = lines.to_crs(wgs84)
+        if clip is not None:
+            lonlat = lonlat.set_geometry(shapely.intersection(lonlat.geometry.to_numpy(), clip))
+        lonlat = lonlat.explode(index_parts=False)
+        return lonlat[~lonlat.geometry.is_empty & lonlat.geom_type.eq("LineString")], None, \
+            None, None
+    single = lines.geom_type.eq("LineString").all()  # then exploding keeps every row
+    parts = lines if single else lines.explode(index_parts=False)
+    parts = parts[~parts.geometry.is_empty & parts.geom_type.eq("LineString")]
+    xy, which = shapely.get_coordinates(parts.geometry.to_numpy(), return_index=True)
+    if parts.crs.is_exact_same(wgs84):  # as GeoDataFrame.to_crs: not projected
+        return parts, xy, which, parts.crs
+    to_lonlat = pyproj.Transformer.from_crs(parts.crs, wgs84, always_xy=True)
+    return parts, np.array(to_lonlat.transform(xy[:, 0], xy[:, 1])).T, which, wgs84
+
+
+def _line_coords(xy: np.ndarray, which: np.ndarray,
+                 directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vertices of all lines in one array (repeated vertices dropped, lines with a negative
-    direction reversed) and where each line starts (``len(lines) + 1`` offsets)."""
-    xy, which = shapely.get_coordinates(lines, return_index=True)
+    direction reversed) and where each line starts (``len(directions) + 1`` offsets).
+
+    ``xy`` are the lines' vertices in order and ``which`` the line of each
+    (``shapely.get_coordinates(lines, return_index=True)``).
+    """
     first = np.r_[True, which[1:] != which[:-1]]
     keep = first | np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
     xy, which = xy[keep], which[keep]
-    starts = np.searchsorted(which, np.arange(len(lines) + 1))
+    starts = np.searchsorted(which, np.arange(len(directions) + 1))
     back = directions[which] < 0
     if back.any():
         k = np.arange(len(xy))
@@ -242,36 +282,20 @@ def _node(
     returns a boolean "is a junction" per vertex. Python loops run only over lines that
     get a vertex inserted (T junctions, crossings), never over all lines.
     """
-    n = len(starts) - 1
     end_at = np.column_stack([starts[:-1], starts[1:] - 1]).ravel()  # 2 per line
     ends = xy[end_at]
     # 1. ends within tol of each other become one point (the lowest-numbered of the group).
-    pairs = (cKDTree(ends).query_pairs(tol, output_type="ndarray") if tol > 0
-             else np.empty((0, 2), dtype=int))
-    graph = csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
-                      shape=(len(ends), len(ends)))
-    _, label = connected_components(graph, directed=False)
-    lowest = np.full(label.max() + 1, len(ends))
-    np.minimum.at(lowest, label, np.arange(len(ends)))
-    roots = lowest[label]
+    roots = _snap_roots(ends, tol)
     moved = np.any(ends != ends[roots], axis=1)
     ends = ends[roots]
     xy = xy.copy()
     xy[end_at[moved]] = ends[moved]
-    line_of = np.repeat(np.arange(n), np.diff(starts))
-    geoms: np.ndarray = np.asarray(shapely.linestrings(xy, indices=line_of))
-    tree = shapely.STRtree(geoms)
     inserts: dict[int, list[float]] = {}
     # 2. an end on another line (not at its ends) joins it there: a T junction.
-    end_pts = shapely.points(ends)
-    e, line = tree.query(end_pts, predicate="dwithin", distance=_ON_LINE_M)
-    other = line != e // 2
-    e, line = e[other], line[other]
-    joined = (np.all(ends[2 * line] == ends[e], axis=1)
-              | np.all(ends[2 * line + 1] == ends[e], axis=1))  # already joined end to end
-    e, line = e[~joined], line[~joined]
-    pos = np.asarray(shapely.line_locate_point(geoms[line], end_pts[e]))
-    inside = (pos > 0) & (pos < shapely.length(geoms[line]))
+    e, line = _ends_on_lines(xy, starts, ends)
+    on_lines = _lines(xy, starts, line)
+    pos = np.asarray(shapely.line_locate_point(on_lines, shapely.points(ends[e])))
+    inside = (pos > 0) & (pos < shapely.length(on_lines))
     attach = list(zip(e[inside].tolist(), line[inside].tolist(), pos[inside].tolist(),
                       strict=True))
     for _, ln, p in attach:
@@ -279,7 +303,8 @@ def _node(
     # 3. optionally, crossings become junctions on both lines.
     crossings = 0
     if split_at_crossings:
-        a_idx, b_idx = tree.query(geoms, predicate="intersects")
+        geoms = _lines(xy, starts)
+        a_idx, b_idx = shapely.STRtree(geoms).query(geoms, predicate="intersects")
         for a, b in zip(a_idx, b_idx, strict=True):
             if a >= b:
                 continue
@@ -314,12 +339,135 @@ def _node(
     for end, ln, p in attach:
         xy[starts[end // 2] if end % 2 == 0 else starts[end // 2 + 1] - 1] = placed[(ln, p)]
     # 4. a vertex used twice (by two lines, or twice by one) is a junction.
-    keys = np.round(xy * _KEY_MM).astype(np.int64)
-    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    junction |= counts[inverse.ravel()] > 1
+    _, inverse, counts = _same_points(xy)
+    junction |= counts[inverse] > 1
     stats = {"ends_snapped_to_ends": int(moved.sum()), "ends_joined_to_lines": len(attach),
              "crossings_split": crossings}
     return xy, starts, junction, stats
+
+
+def _snap_roots(ends: np.ndarray, tol: float) -> np.ndarray:
+    """For each end, the lowest-numbered end of its group: ends chained by distances of
+    at most ``tol`` (``tol`` 0: each end alone).
+
+    Equal points are grouped first, so the k-d tree holds each point once (most ends
+    are shared by the lines of a junction).
+
+    Examples
+    --------
+    >>> ends = np.array([[0.0, 0.0], [5.0, 0.0], [0.5, 0.0], [0.0, 0.0], [9.0, 0.0]])
+    >>> _snap_roots(ends, 1.0).tolist(), _snap_roots(ends, 0.0).tolist()
+    ([0, 1, 0, 0, 4], [0, 1, 2, 3, 4])
+    """
+    if not tol > 0 or len(ends) == 0:
+        return np.arange(len(ends))
+    order = np.lexsort((ends[:, 1], ends[:, 0]))
+    ordered = ends[order]
+    new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
+    point = np.empty(len(ends), dtype=np.int64)  # each end's distinct point
+    point[order] = np.cumsum(new) - 1
+    unique = ordered[new]
+    pairs = cKDTree(unique).query_pairs(tol, output_type="ndarray")
+    graph = csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+                      shape=(len(unique), len(unique)))
+    _, label = connected_components(graph, directed=False)
+    label = label[point]
+    lowest = np.full(label.max() + 1, len(ends))
+    np.minimum.at(lowest, label, np.arange(len(ends)))
+    return lowest[label]
+
+
+def _lines(xy: np.ndarray, starts: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """LineStrings of the lines ``rows`` (default: all), one per row, in that order."""
+    if rows is None:
+        rows = np.arange(len(starts) - 1)
+    xy, new_starts = _take_lines(xy, starts, rows)
+    which = np.repeat(np.arange(len(rows)), np.diff(new_starts))
+    return np.asarray(shapely.linestrings(xy, indices=which))
+
+
+def _ends_on_lines(xy: np.ndarray, starts: np.ndarray,
+                   ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The line ends within ``_ON_LINE_M`` of another line (GEOS ``dwithin``) and not at
+    one of that line's ends, with the line: arrays ``end`` and ``line``, by end.
+
+    A grid finds the candidates (:func:`~stationplan._read.kernels.ends_near_lines`, a
+    wider reach); GEOS decides. An end on several lines lists them as a query of an
+    ``STRtree`` of all lines orders them (the last one it joins is where it is placed).
+    """
+    from .kernels import ends_near_lines, grid_cells
+
+    if len(ends) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    reach_m = 2 * _ON_LINE_M
+    lo, hi = ends.min(axis=0), ends.max(axis=0)
+    # cells of about four ends (on average over the extent), at least a metre
+    cell_m = max(2.0 * float(np.sqrt((hi[0] - lo[0] + 1.0) * (hi[1] - lo[1] + 1.0)
+                                     / len(ends))), 1.0)
+    x0, y0 = float(lo[0]) - cell_m, float(lo[1]) - cell_m
+    n_cols = int(np.floor((float(hi[0]) - x0) / cell_m)) + 1
+    cells = grid_cells(ends, x0, y0, cell_m, n_cols)
+    in_cell = np.argsort(cells, kind="stable")
+    keys, first = np.unique(cells[in_cell], return_index=True)
+    e, line, skipped = ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_cols,
+                                       keys, np.r_[first, len(cells)], in_cell,
+                                       _GRID_MAX_CELLS)
+    if len(skipped):  # lines with segments too long for the grid: an STRtree of the ends
+        keep = ~np.isin(line, skipped)
+        long_at, e_long = shapely.STRtree(np.asarray(shapely.points(ends))).query(
+            _lines(xy, starts, skipped), predicate="dwithin", distance=reach_m)
+        line_long = skipped[long_at]
+        own = (line_long == e_long // 2) | _joined(ends, e_long, line_long)
+        e = np.r_[e[keep], e_long[~own]]
+        line = np.r_[line[keep], line_long[~own]]
+    ok = np.asarray(shapely.dwithin(shapely.points(ends[e]), _lines(xy, starts, line),
+                                    _ON_LINE_M), dtype=bool)
+    e, line = e[ok], line[ok]
+    order = np.lexsort((line, e))
+    e, line = e[order], line[order]
+    several = np.flatnonzero(np.r_[False, e[1:] == e[:-1]])
+    if len(several):  # their order as the STRtree gives it
+        again = np.unique(e[several])
+        at, line_q = shapely.STRtree(_lines(xy, starts)).query(
+            shapely.points(ends[again]), predicate="dwithin", distance=_ON_LINE_M)
+        e_q = again[at]
+        keep_q = (line_q != e_q // 2) & ~_joined(ends, e_q, line_q)
+        keep = ~np.isin(e, again)
+        e = np.r_[e[keep], e_q[keep_q]]
+        line = np.r_[line[keep], line_q[keep_q]]
+        order = np.argsort(e, kind="stable")
+        e, line = e[order], line[order]
+    return e, line
+
+
+def _joined(ends: np.ndarray, e: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Whether end ``e`` is already at an end of ``line`` (joined end to end)."""
+    return (np.all(ends[2 * line] == ends[e], axis=1)
+            | np.all(ends[2 * line + 1] == ends[e], axis=1))
+
+
+def _same_points(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group points that round to the same millimetre: ``np.unique(keys, axis=0,
+    return_index=True, return_inverse=True, return_counts=True)`` of the rounded
+    coordinates without the unique rows (a stable lexsort, several times faster).
+
+    Returns the first point of each group, each point's group, and the group sizes;
+    groups are numbered in the order of their rounded (x, y).
+
+    Examples
+    --------
+    >>> first, group, count = _same_points(np.array([[2.0, 1.0], [1.0, 5.0], [2.0002, 1.0]]))
+    >>> first.tolist(), group.tolist(), count.tolist()
+    ([1, 0], [1, 0, 1], [1, 2])
+    """
+    keys = np.round(xy * _KEY_MM).astype(np.int64)
+    order = np.lexsort((keys[:, 1], keys[:, 0]))
+    ordered = keys[order]
+    new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
+    group = np.empty(len(keys), dtype=np.int64)
+    group[order] = np.cumsum(new) - 1
+    at = np.flatnonzero(new)
+    return order[at], group, np.diff(np.r_[at, len(keys)])
 
 
 def _insert(
@@ -378,9 +526,7 @@ def _segments(
     ok = (b - a > 1) | np.any(xy[a] != xy[b], axis=1)
     a, b, line = a[ok], b[ok], line[ok]
     end_keys = np.column_stack([xy[a], xy[b]]).reshape(-1, 2)
-    keys = np.round(end_keys * _KEY_MM).astype(np.int64)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
+    first, inverse, _ = _same_points(end_keys)
     node_xy = end_keys[first]
     sizes = b - a + 1
     piece_starts = np.r_[0, np.cumsum(sizes)]

@@ -1,0 +1,157 @@
+"""Compiled loops of network reading (numba): points along lines, per vertex and segment.
+
+Each kernel repeats, in the same floating-point order, the GEOS or numpy code it
+replaces, so results are identical bit for bit (the tests check them against shapely).
+Kernels release the GIL.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._numba import jit as _jit
+
+
+@_jit
+def points_along(xy, starts, length_m, n_points):
+    """Points at the fractions ``(j + 0.5) / n`` (``j = 0..n-1``, ``n = n_points[i]``)
+    along each line ``i``: what ``shapely.line_interpolate_point(line, frac,
+    normalized=True)`` gives, with GEOS's arithmetic (``LengthIndexedLine``).
+
+    ``xy[starts[i]:starts[i + 1]]`` are the vertices of line ``i`` (at least one) and
+    ``length_m[i]`` its length as GEOS measures it (``shapely.length``). Returns the
+    points line by line, ``n_points.sum()`` rows of x, y.
+    """
+    out = np.empty((n_points.sum(), 2))
+    k = 0
+    for i in range(len(n_points)):
+        first = starts[i]
+        last = starts[i + 1] - 1
+        n = n_points[i]
+        seg = first  # the segment from vertex seg to seg + 1
+        total = 0.0  # the line's length up to vertex seg
+        for j in range(n):
+            d = ((j + 0.5) / n) * length_m[i]
+            if d <= 0.0:  # GEOS: the start of the line
+                out[k, 0] = xy[first, 0]
+                out[k, 1] = xy[first, 1]
+                k += 1
+                continue
+            # the first segment whose end lies beyond d (d grows with j: carry on from
+            # the segment of the previous point, with the same running sums)
+            found = False
+            while seg < last:
+                dx = xy[seg + 1, 0] - xy[seg, 0]
+                dy = xy[seg + 1, 1] - xy[seg, 1]
+                seg_len = np.sqrt(dx * dx + dy * dy)
+                if total + seg_len > d:
+                    found = True
+                    break
+                total += seg_len
+                seg += 1
+            if not found:  # at or past the end (rounding): the last vertex
+                out[k, 0] = xy[last, 0]
+                out[k, 1] = xy[last, 1]
+                k += 1
+                continue
+            frac = (d - total) / seg_len
+            if frac <= 0.0:
+                out[k, 0] = xy[seg, 0]
+                out[k, 1] = xy[seg, 1]
+            elif frac >= 1.0:
+                out[k, 0] = xy[seg + 1, 0]
+                out[k, 1] = xy[seg + 1, 1]
+            else:
+                out[k, 0] = (xy[seg + 1, 0] - xy[seg, 0]) * frac + xy[seg, 0]
+                out[k, 1] = (xy[seg + 1, 1] - xy[seg, 1]) * frac + xy[seg, 1]
+            k += 1
+    return out
+
+
+@_jit
+def grid_cells(xy, x0, y0, cell_m, n_cols):
+    """The cell of each point in a grid of ``cell_m`` squares from (x0, y0), numbered
+    row by row (``n_cols`` a row); the same arithmetic as :func:`ends_near_lines`."""
+    out = np.empty(len(xy), dtype=np.int64)
+    for k in range(len(xy)):
+        cx = int(np.floor((xy[k, 0] - x0) / cell_m))
+        cy = int(np.floor((xy[k, 1] - y0) / cell_m))
+        out[k] = cy * n_cols + cx
+    return out
+
+
+@_jit
+def ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_cols, cell_keys, cell_ptr,
+                    in_cell, max_cells):
+    """Pairs (end, line) of a line end and another line that passes within about
+    ``reach_m`` of it, where the end is neither of that line's own ends: the candidates a
+    GEOS ``dwithin`` test then decides (``reach_m`` is meant larger than its distance).
+
+    Lines are ``xy[starts[i]:starts[i + 1]]``; ends ``2 i`` and ``2 i + 1`` are line
+    ``i``'s. The ends are found through a grid (:func:`grid_cells`): ``cell_keys`` the
+    sorted distinct cells, ``in_cell[cell_ptr[c]:cell_ptr[c + 1]]`` the ends in
+    ``cell_keys[c]``. A segment whose box spans more than ``max_cells`` cells is not
+    searched: its line is returned in ``skipped`` (search it another way). Returns
+    ``(end, line, skipped)``, pairs in no particular order, each once.
+    """
+    cap = 1024
+    pe = np.empty(cap, dtype=np.int64)
+    pl = np.empty(cap, dtype=np.int64)
+    m = 0
+    skipped = np.zeros(len(starts) - 1, dtype=np.bool_)
+    seen = np.full(len(ends), -1, dtype=np.int64)  # the last line paired with each end
+    r2 = reach_m * reach_m
+    for ln in range(len(starts) - 1):
+        ax_, ay_ = ends[2 * ln, 0], ends[2 * ln, 1]
+        bx_, by_ = ends[2 * ln + 1, 0], ends[2 * ln + 1, 1]
+        for s in range(starts[ln], starts[ln + 1] - 1):
+            ax, ay = xy[s, 0], xy[s, 1]
+            bx, by = xy[s + 1, 0], xy[s + 1, 1]
+            lo_x = min(ax, bx) - reach_m
+            hi_x = max(ax, bx) + reach_m
+            lo_y = min(ay, by) - reach_m
+            hi_y = max(ay, by) + reach_m
+            cx0 = max(int(np.floor((lo_x - x0) / cell_m)), 0)  # ends lie in columns
+            cx1 = min(int(np.floor((hi_x - x0) / cell_m)), n_cols - 1)  # 0..n_cols - 1
+            cy0 = int(np.floor((lo_y - y0) / cell_m))
+            cy1 = int(np.floor((hi_y - y0) / cell_m))
+            if cx0 > cx1:
+                continue
+            if (cx1 - cx0 + 1) * (cy1 - cy0 + 1) > max_cells:
+                skipped[ln] = True
+                continue
+            dx = bx - ax
+            dy = by - ay
+            len2 = dx * dx + dy * dy
+            for cy in range(cy0, cy1 + 1):
+                key = cy * n_cols + cx0
+                c = np.searchsorted(cell_keys, key)
+                while c < len(cell_keys) and cell_keys[c] <= cy * n_cols + cx1:
+                    for q in range(cell_ptr[c], cell_ptr[c + 1]):
+                        e = in_cell[q]
+                        if e // 2 == ln or seen[e] == ln:
+                            continue
+                        px, py = ends[e, 0], ends[e, 1]
+                        if (px == ax_ and py == ay_) or (px == bx_ and py == by_):
+                            continue  # already joined to the line's end
+                        if px < lo_x or px > hi_x or py < lo_y or py > hi_y:
+                            continue
+                        # squared distance from the point to the segment
+                        t = 0.0
+                        if len2 > 0.0:
+                            t = ((px - ax) * dx + (py - ay) * dy) / len2
+                            t = min(max(t, 0.0), 1.0)
+                        qx = ax + t * dx - px
+                        qy = ay + t * dy - py
+                        if qx * qx + qy * qy > r2:
+                            continue
+                        seen[e] = ln
+                        if m == cap:
+                            pe = np.concatenate((pe, np.empty(cap, dtype=np.int64)))
+                            pl = np.concatenate((pl, np.empty(cap, dtype=np.int64)))
+                            cap *= 2
+                        pe[m] = e
+                        pl[m] = ln
+                        m += 1
+                    c += 1
+    return pe[:m], pl[:m], np.flatnonzero(skipped)
