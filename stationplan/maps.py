@@ -104,6 +104,7 @@ def coverage_map(
     before_gaps: gpd.GeoDataFrame | None = None,
     areas: gpd.GeoDataFrame | None = None,
     merged_above: int = MAP_MERGED_ABOVE_PIECES,
+    bands: gpd.GeoDataFrame | None = None,
 ) -> Any:
     """Draw a coverage result as an interactive Folium map.
 
@@ -162,6 +163,10 @@ def coverage_map(
         of ``gaps`` when already computed (else computed here).
     merged_above
         Street pieces above which the layers are merged and screen-simplified.
+    bands
+        :func:`~stationplan._render.mapdata.distance_bands` of ``coverage`` at the
+        map's band edges (:func:`~stationplan._render.mapstyle.band_edges` of its limit)
+        when already computed (else computed here).
 
     Returns
     -------
@@ -224,7 +229,7 @@ def coverage_map(
                                             lang, view, edges, osm_attr, today=True,
                                             merged=merged)
     phases["after"] = _coverage_layers(fmap, coverage, gaps, text, lang, view, edges, osm_attr,
-                                       today=False, merged=merged)
+                                       today=False, merged=merged, bands=bands)
     if not merged:
         areas = gap_areas(gaps) if areas is None else areas
         line_layer(fmap, f"{text['gap_areas']} ({len(areas)})", "spAreas",
@@ -305,21 +310,24 @@ def coverage_map(
 
 def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
                      text: Mapping[str, str], lang: str, view: _View, edges: list[float],
-                     osm_attr: str | None, *, today: bool, merged: bool = False) -> list[Any]:
+                     osm_attr: str | None, *, today: bool, merged: bool = False,
+                     bands: gpd.GeoDataFrame | None = None) -> list[Any]:
     """The service areas, streets by distance band and gaps of one coverage, as layers.
 
     ``today`` layers (coverage by the existing stations of a plan) are named so, hidden at
     first, and their shapes carry the class ``sp-today`` too. ``merged``: streets merged
     by band only, gaps by line width, no service areas (see :func:`coverage_map`).
+    ``bands``: the distance bands of ``coverage`` when already computed.
     """
     prefix = text["before_prefix"] if today else ""
     km = text_in("unit.km", lang)
     limit = coverage.rule.limit_m
-    bands = md.merge_lines(md.distance_bands(coverage, edges),
-                           ["band"] if merged else ["band", "name"])
+    if bands is None:
+        bands = md.distance_bands(coverage, edges)
+    lines = md.merge_lines(bands, ["band"] if merged else ["band", "name"])
     layers = [
         (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} {km})", "spStreets",
-         _street_features(bands, edges, text, view, lang), osm_attr),
+         _street_features(lines, edges, text, view, lang), osm_attr),
         (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} {km})", "spGaps",
          (_merged_gap_features if merged else _gap_features)(gaps, limit, text, view, lang),
          osm_attr),
@@ -677,8 +685,7 @@ def _chained(geom: Any) -> Any:
     start = np.r_[0, np.cumsum(size)[:-1]]
     stop = start + size - 1
     # half-edges: h < m is the start of part h, h >= m the end of part h - m
-    _, node = np.unique(np.concatenate([xy[start], xy[stop]]), axis=0, return_inverse=True)
-    node = node.ravel()
+    node, _ = md.same_points(np.concatenate([xy[start], xy[stop]]))
     order = np.argsort(node, kind="stable")
     group_start = np.r_[True, node[order][1:] != node[order][:-1]]
     pos = np.arange(2 * m) - np.maximum.accumulate(np.where(group_start, np.arange(2 * m), 0))
@@ -1080,14 +1087,19 @@ Warning: a &lt;b&gt;</div>'
 
 def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,
             view: _View) -> list[list[float]] | None:
+    """The map's initial view: the display bounds of the corners of every street's and the
+    outline's envelope (as points: no polygon per street is built)."""
     frames = [coverage.network.edges.geometry]
     if outline is not None:
         frames.append(outline)
     boxes = []
     for frame in frames:
-        geoms = md.display_geoms(gpd.GeoSeries(shapely.envelope(frame.to_numpy()),
-                                               crs=frame.crs), gcj02=view.gcj02, precision=6)
-        boxes.append(shapely.total_bounds(geoms))
+        west, south, east, north = shapely.bounds(frame.to_numpy()).T
+        x, y = np.r_[west, east, east, west], np.r_[south, south, north, north]
+        ok = np.isfinite(x) & np.isfinite(y)  # empty geometries have no envelope
+        xy = md.display_xy(np.column_stack([x[ok], y[ok]]), frame.crs, gcj02=view.gcj02,
+                           precision=6)
+        boxes.append([*xy.min(axis=0), *xy.max(axis=0)] if len(xy) else [np.nan] * 4)
     box = np.array(boxes)
     if not np.isfinite(box).all():
         return None

@@ -103,6 +103,7 @@ def write_coverage_outputs(
     """
     from ._i18n import run_lang
     from ._io import atomic_write_bytes, atomic_write_text, json_text, write_geojson
+    from ._render import mapdata, mapstyle
     from .gaps import gap_areas
     from .maps import coverage_map
     from .staticmap import coverage_png
@@ -112,6 +113,8 @@ def write_coverage_outputs(
     lang = map_options.lang
     pieces = coverage.pieces[[c for c in _PIECE_COLUMNS if c in coverage.pieces] + ["geometry"]]
     areas = gap_areas(gaps)
+    # the distance bands both maps draw, cut once
+    bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
     layers = {"coverage": pieces, "gaps": gaps, "gap_areas": areas}
     paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
     if table_format(map_options.file_format, len(pieces)) == "parquet":
@@ -132,7 +135,7 @@ def write_coverage_outputs(
         paths["coverage_map.html"] = atomic_write_text(out / "coverage_map.html", coverage_map(
             coverage, gaps, summary=summary, proposals=proposals, before=before,
             before_gaps=before_gaps, plan_summary=plan_summary, area=area,
-            map_options=map_options, density=density, areas=areas, rules=rules,
+            map_options=map_options, density=density, areas=areas, rules=rules, bands=bands,
         ).get_root().render())
     else:
         # summary.json is left as it is: it does not depend on the map.
@@ -145,7 +148,7 @@ def write_coverage_outputs(
     paths["coverage_map.png"] = atomic_write_bytes(
         out / "coverage_map.png",
         coverage_png(coverage, gaps, summary=summary, proposals=proposals, area=area,
-                     lang=lang))
+                     lang=lang, bands=bands))
     if len(gaps) <= GAP_TABLE_MAX_ROWS:
         codes, table = gap_table(gaps, lang=run_lang(lang, coverage))
         paths |= _write_table(out, "gaps", codes, table)

@@ -224,3 +224,52 @@ def test_local_searches_give_the_whole_graph_answer(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(local.drop(columns="geometry"),
                                   reference.drop(columns="geometry"))
     assert local.geometry.equals(reference.geometry)
+
+
+def _random_lines(rng, n, *, grid=None):
+    """``n`` lines between a few shared nodes: on a small integer grid (ties, repeated
+    and single points, lines back and forth) or at random float nodes, bent on the way."""
+    if grid is not None:
+        lines = [rng.integers(0, grid, size=(rng.integers(2, 5), 2)).astype(float)
+                 for _ in range(n)]
+        for xy in lines:
+            if rng.random() < 0.1:
+                xy[-1] = xy[0]  # a ring
+        return np.array([shapely.LineString(xy) for xy in lines], dtype=object)
+    nodes = rng.random((rng.integers(2, 12), 2)) * 100
+    out = []
+    for _ in range(n):
+        a, b = rng.integers(0, len(nodes), 2)
+        bends = rng.random((rng.integers(2 if a == b else 1, 4), 2)) * 100
+        out.append(shapely.LineString(np.vstack([nodes[a], bends, nodes[b]])))
+    return np.array(out, dtype=object)
+
+
+@pytest.mark.parametrize("grid", [None, 3, 6, 40])
+def test_line_merge_by_chains_is_geos_line_merge(grid, monkeypatch):
+    # GEOS's own merge of each group as one MultiLineString is the reference, byte for byte
+    rng = np.random.default_rng(7)
+    geos_merge, calls = shapely.line_merge, []
+    monkeypatch.setattr(shapely, "line_merge", lambda g: calls.append(1) or geos_merge(g))
+    for _ in range(400):
+        n = int(rng.integers(1, 30))
+        parts = _random_lines(rng, n, grid=grid)
+        group = np.unique(rng.integers(0, rng.integers(1, 4), size=n), return_inverse=True)[1]
+        group = np.sort(group)
+        want = geos_merge(shapely.multilinestrings(parts, indices=group))
+        got = md.line_merge_groups(parts, group)
+        assert [g.wkb for g in got] == [g.wkb for g in want], [p.wkt for p in parts]
+    if grid is None:  # no two edges leave a node in one direction: never merged whole
+        assert len(calls) == 400
+
+
+def test_map_bounds_are_those_of_the_street_envelopes(city):
+    # the envelope polygons of every street, drawn as the map draws lines
+    cov, _ = city
+    edges = cov.network.edges.geometry
+    for gcj02 in (False, True):
+        view = maps._View(gcj02=gcj02, precision=6)
+        boxes = md.display_geoms(gpd.GeoSeries(shapely.envelope(edges.to_numpy()),
+                                               crs=edges.crs), gcj02=gcj02, precision=6)
+        west, south, east, north = shapely.total_bounds(boxes)
+        assert maps._bounds(cov, None, view) == [[south, west], [north, east]]
