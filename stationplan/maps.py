@@ -53,6 +53,7 @@ from ._options import (  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
 from ._render import mapdata as md
 from ._render import mapjs
 from ._render import mapstyle as ms
+from ._render.kernels import chain_walk
 from ._render.mapassets import RawHTML, icon_css, inline_assets
 from ._text import isolate_bidi, plain_text
 from .chinacrs import amap_marker_url, in_china, wgs84_to_gcj02
@@ -692,25 +693,8 @@ def _chained(geom: Any) -> Any:
     pair = np.flatnonzero((pos[:-1] % 2 == 0) & ~group_start[1:])
     mate = np.full(2 * m, -1, dtype=np.int64)
     mate[order[pair]], mate[order[pair + 1]] = order[pair + 1], order[pair]
-    mate_l = mate.tolist()
-    seen = bytearray(m)
-    seq: list[int] = []  # parts in chain order, a reversed part as -1 - part
-    chain: list[int] = []
-    n_chains = 0
-    for h0 in [*np.flatnonzero(mate < 0).tolist(), *range(m)]:  # path ends, then loops
-        if seen[h0 % m]:
-            continue
-        h = h0
-        while h >= 0 and not seen[h % m]:
-            p, rev = h % m, h >= m
-            seen[p] = 1
-            seq.append(-1 - p if rev else p)
-            chain.append(n_chains)
-            h = mate_l[p if rev else p + m]  # leave by the other end
-        n_chains += 1
-    s_arr = np.array(seq)
+    s_arr, ch = chain_walk(mate)  # parts in chain order, a reversed part as -1 - part
     part, rev = np.where(s_arr < 0, -1 - s_arr, s_arr), s_arr < 0
-    ch = np.array(chain)
     first = np.r_[True, ch[1:] != ch[:-1]]
     skip = (~first).astype(np.int64)  # a continuing part drops its first (shared) point
     count = size[part] - skip

@@ -273,3 +273,54 @@ def test_map_bounds_are_those_of_the_street_envelopes(city):
                                                crs=edges.crs), gcj02=gcj02, precision=6)
         west, south, east, north = shapely.total_bounds(boxes)
         assert maps._bounds(cov, None, view) == [[south, west], [north, east]]
+
+
+def _segments(geom):
+    """The segments of a line drawing, each as its two points in sorted order, counted."""
+    from collections import Counter
+    from itertools import pairwise
+
+    out: Counter = Counter()
+    for part in shapely.get_parts(geom):
+        xy = [tuple(p) for p in shapely.get_coordinates(part).tolist()]
+        out.update(tuple(sorted(s)) for s in pairwise(xy))
+    return out
+
+
+def test_chained_lines_are_the_same_segments_in_fewer_lines():
+    # brute force: every segment of the merged lines drawn once, in chains of whole lines
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        parts = _random_lines(rng, int(rng.integers(2, 25)), grid=int(rng.integers(3, 8)))
+        parts = parts[shapely.get_num_coordinates(parts) > 1]
+        geom = shapely.multilinestrings(parts)
+        chained = maps._chained(geom)
+        assert _segments(chained) == _segments(geom)
+        assert len(shapely.get_parts(chained)) <= len(parts)
+
+
+def test_chain_walk_visits_each_line_once_leaving_by_its_other_end():
+    from stationplan._render.kernels import chain_walk
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        m = int(rng.integers(1, 30))
+        ends = rng.permutation(2 * m)
+        n_pairs = int(rng.integers(0, m + 1))
+        mate = np.full(2 * m, -1)
+        a, b = ends[:n_pairs], ends[n_pairs:2 * n_pairs]
+        mate[a], mate[b] = b, a
+        seq, chain = chain_walk(mate)
+        line = np.where(seq < 0, -1 - seq, seq)
+        assert sorted(line.tolist()) == list(range(m))
+        for i in range(1, m):
+            # a line entered by its start leaves by its end, and the next one is its mate
+            out = line[i - 1] + m if seq[i - 1] >= 0 else line[i - 1]
+            entry = line[i] if seq[i] >= 0 else line[i] + m
+            assert (mate[out] == entry) == (chain[i] == chain[i - 1])
+        # a chain starts at an end without a mate, or closes on its first line
+        starts = np.flatnonzero(np.r_[True, chain[1:] != chain[:-1]])
+        for i, j in zip(starts, [*(starts[1:] - 1), m - 1], strict=True):
+            entry = line[i] if seq[i] >= 0 else line[i] + m
+            out = line[j] + m if seq[j] >= 0 else line[j]
+            assert mate[entry] < 0 or mate[out] == entry

@@ -318,7 +318,7 @@ def line_merge_groups(parts: np.ndarray, group: np.ndarray) -> np.ndarray:
     by_chain = np.argsort(every_chain, kind="stable")
     merged = shapely.line_merge(shapely.multilinestrings(
         np.concatenate([parts, stand_in])[by_chain], indices=every_chain[by_chain]))
-    chain_group = np.empty(len(merged), dtype=np.int64)
+    chain_group = np.empty(int(every_chain.max()) + 1, dtype=np.int64)
     chain_group[chain] = group
     lines, line_chain = shapely.get_parts(merged, return_index=True)
     lxy, lowner = shapely.get_coordinates(lines, return_index=True)
