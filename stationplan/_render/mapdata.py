@@ -236,7 +236,11 @@ def merge_lines(frame: gpd.GeoDataFrame, by: list[str]) -> gpd.GeoDataFrame:
     sorted_codes = np.column_stack([c[order] for c in codes])
     new = np.r_[True, (np.diff(sorted_codes, axis=0) != 0).any(axis=1)]
     group = np.cumsum(new) - 1
-    parts, part_index = shapely.get_parts(frame.geometry.to_numpy()[order], return_index=True)
+    geoms = frame.geometry.to_numpy()[order]
+    if (shapely.get_type_id(geoms) == 1).all():  # LineStrings: each is its only part
+        parts, part_index = geoms, np.arange(len(geoms))
+    else:
+        parts, part_index = shapely.get_parts(geoms, return_index=True)
     merged = line_merge_groups(parts, group[part_index])
     first = order[new]
     out = keys.iloc[first].reset_index(drop=True)
@@ -314,19 +318,28 @@ def line_merge_groups(parts: np.ndarray, group: np.ndarray) -> np.ndarray:
     far = xy.max(axis=0) + 1.0
     stand_in = shapely.linestrings(np.stack([node_xy[one[one == other]],
                                              np.broadcast_to(far, (len(closed), 2))], axis=1))
-    every_chain = np.r_[chain, closed]
+    # a chain of one open line without repeated points is that line: GEOS is not asked
+    step = (xy[1:] == xy[:-1]).all(axis=1) & (owner[1:] == owner[:-1])
+    alone = ((np.bincount(chain)[chain] == 1) & kept & (node[:n] != node[n:])
+             & (np.bincount(owner[1:][step], minlength=n) == 0))
+    rest = np.flatnonzero(~alone)
+    every_chain = np.r_[chain[rest], closed]
     by_chain = np.argsort(every_chain, kind="stable")
+    used, chain_no = np.unique(every_chain[by_chain], return_inverse=True)
     merged = shapely.line_merge(shapely.multilinestrings(
-        np.concatenate([parts, stand_in])[by_chain], indices=every_chain[by_chain]))
-    chain_group = np.empty(int(every_chain.max()) + 1, dtype=np.int64)
+        np.concatenate([parts[rest], stand_in])[by_chain], indices=chain_no)) \
+        if len(by_chain) else np.empty(0, dtype=object)
+    chain_group = np.empty(n, dtype=np.int64)
     chain_group[chain] = group
-    lines, line_chain = shapely.get_parts(merged, return_index=True)
+    geos_lines, line_chain = shapely.get_parts(merged, return_index=True)
+    lines = np.concatenate([parts[alone], geos_lines])
+    line_group = np.r_[group[alone], chain_group[used[line_chain]]]
     lxy, lowner = shapely.get_coordinates(lines, return_index=True)
     lsize = np.bincount(lowner, minlength=len(lines))
     lfirst = np.cumsum(lsize) - lsize
     llast = lfirst + lsize - 1
     real = ~((lxy[lfirst] == far).all(axis=1) | (lxy[llast] == far).all(axis=1))
-    lines, line_group = lines[real], chain_group[line_chain[real]]
+    lines, line_group = lines[real], line_group[real]
     lfirst, llast = lfirst[real], llast[real]
     head, tail = lxy[lfirst], lxy[llast]
     # where GEOS starts each line, and along which edge
