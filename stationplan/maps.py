@@ -658,7 +658,7 @@ def _merged_gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str
                "className": "sp-gap"} for w in weights]
     if gaps.empty:
         return [], styles
-    width = [weights.index(ms.gap_weight(x, limit)) for x in gaps["length_m"].tolist()]
+    width = np.searchsorted(weights, ms.gap_weights(gaps["length_m"].to_numpy(float), limit))
     lines = md.merge_lines(gaps[["length_m", "geometry"]].assign(width=width), ["width"])
     props = [(int(w), f"{text['gaps']} · {ms.fmt_m(m, lang)}", None)
              for w, m in zip(lines["width"], lines["length_m"], strict=True)]

@@ -173,7 +173,7 @@ def coverage_figure(
             _add(ax, lines(sel, colors=colour, linewidths=1.1,
                                              capstyle="round", zorder=2))
         if not gaps.empty:
-            weight = np.array([ms.gap_weight(x, limit) for x in gaps["length_m"]])
+            weight = ms.gap_weights(gaps["length_m"].to_numpy(float), limit)
             for w in np.unique(weight):
                 sel = gaps.geometry.to_numpy()[weight == w]
                 _add(ax, lines(sel, colors=ms.GAP_COLOUR,

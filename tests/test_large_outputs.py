@@ -325,3 +325,15 @@ def test_chain_walk_visits_each_line_once_leaving_by_its_other_end():
             entry = line[i] if seq[i] >= 0 else line[i] + m
             out = line[j] + m if seq[j] >= 0 else line[j]
             assert mate[entry] < 0 or mate[out] == entry
+
+
+def test_gap_weights_are_gap_weight_of_each_run():
+    from stationplan._render import mapstyle as ms
+
+    rng = np.random.default_rng(3)
+    limit = 500.0
+    edges = [f * limit for f, _ in ms.GAP_WEIGHTS[:-1]]
+    lengths = np.r_[rng.random(200) * 5 * limit, edges, np.nextafter(edges, 0), 0.0,
+                    np.nan, np.inf]
+    assert ms.gap_weights(lengths, limit).tolist() == [ms.gap_weight(x, limit)
+                                                         for x in lengths.tolist()]
