@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 # What each kernel module is for, in the one-line notice of its first compilation.
 _KINDS = {"stationplan._route.kernels": "routing", "stationplan._solve.kernels": "solving",
           "stationplan._solve.setcover": "solving", "stationplan._synthetic": "test-network",
-          "stationplan._read.kernels": "network-reading"}
+          "stationplan._read.kernels": "network-reading",
+          "stationplan._render.kernels": "map-drawing"}
 _NOTICED: set[str] = set()
 
 

@@ -53,6 +53,7 @@ from ._options import (  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
 from ._render import mapdata as md
 from ._render import mapjs
 from ._render import mapstyle as ms
+from ._render.kernels import chain_walk
 from ._render.mapassets import RawHTML, icon_css, inline_assets
 from ._text import isolate_bidi, plain_text
 from .chinacrs import amap_marker_url, in_china, wgs84_to_gcj02
@@ -104,6 +105,7 @@ def coverage_map(
     before_gaps: gpd.GeoDataFrame | None = None,
     areas: gpd.GeoDataFrame | None = None,
     merged_above: int = MAP_MERGED_ABOVE_PIECES,
+    bands: gpd.GeoDataFrame | None = None,
 ) -> Any:
     """Draw a coverage result as an interactive Folium map.
 
@@ -162,6 +164,10 @@ def coverage_map(
         of ``gaps`` when already computed (else computed here).
     merged_above
         Street pieces above which the layers are merged and screen-simplified.
+    bands
+        :func:`~stationplan._render.mapdata.distance_bands` of ``coverage`` at the
+        map's band edges (:func:`~stationplan._render.mapstyle.band_edges` of its limit)
+        when already computed (else computed here).
 
     Returns
     -------
@@ -224,7 +230,7 @@ def coverage_map(
                                             lang, view, edges, osm_attr, today=True,
                                             merged=merged)
     phases["after"] = _coverage_layers(fmap, coverage, gaps, text, lang, view, edges, osm_attr,
-                                       today=False, merged=merged)
+                                       today=False, merged=merged, bands=bands)
     if not merged:
         areas = gap_areas(gaps) if areas is None else areas
         line_layer(fmap, f"{text['gap_areas']} ({len(areas)})", "spAreas",
@@ -305,21 +311,24 @@ def coverage_map(
 
 def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
                      text: Mapping[str, str], lang: str, view: _View, edges: list[float],
-                     osm_attr: str | None, *, today: bool, merged: bool = False) -> list[Any]:
+                     osm_attr: str | None, *, today: bool, merged: bool = False,
+                     bands: gpd.GeoDataFrame | None = None) -> list[Any]:
     """The service areas, streets by distance band and gaps of one coverage, as layers.
 
     ``today`` layers (coverage by the existing stations of a plan) are named so, hidden at
     first, and their shapes carry the class ``sp-today`` too. ``merged``: streets merged
     by band only, gaps by line width, no service areas (see :func:`coverage_map`).
+    ``bands``: the distance bands of ``coverage`` when already computed.
     """
     prefix = text["before_prefix"] if today else ""
     km = text_in("unit.km", lang)
     limit = coverage.rule.limit_m
-    bands = md.merge_lines(md.distance_bands(coverage, edges),
-                           ["band"] if merged else ["band", "name"])
+    if bands is None:
+        bands = md.distance_bands(coverage, edges)
+    lines = md.merge_lines(bands, ["band"] if merged else ["band", "name"])
     layers = [
         (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} {km})", "spStreets",
-         _street_features(bands, edges, text, view, lang), osm_attr),
+         _street_features(lines, edges, text, view, lang), osm_attr),
         (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} {km})", "spGaps",
          (_merged_gap_features if merged else _gap_features)(gaps, limit, text, view, lang),
          osm_attr),
@@ -649,7 +658,7 @@ def _merged_gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str
                "className": "sp-gap"} for w in weights]
     if gaps.empty:
         return [], styles
-    width = [weights.index(ms.gap_weight(x, limit)) for x in gaps["length_m"].tolist()]
+    width = np.searchsorted(weights, ms.gap_weights(gaps["length_m"].to_numpy(float), limit))
     lines = md.merge_lines(gaps[["length_m", "geometry"]].assign(width=width), ["width"])
     props = [(int(w), f"{text['gaps']} · {ms.fmt_m(m, lang)}", None)
              for w, m in zip(lines["width"], lines["length_m"], strict=True)]
@@ -677,33 +686,15 @@ def _chained(geom: Any) -> Any:
     start = np.r_[0, np.cumsum(size)[:-1]]
     stop = start + size - 1
     # half-edges: h < m is the start of part h, h >= m the end of part h - m
-    _, node = np.unique(np.concatenate([xy[start], xy[stop]]), axis=0, return_inverse=True)
-    node = node.ravel()
+    node, _ = md.same_points(np.concatenate([xy[start], xy[stop]]))
     order = np.argsort(node, kind="stable")
     group_start = np.r_[True, node[order][1:] != node[order][:-1]]
     pos = np.arange(2 * m) - np.maximum.accumulate(np.where(group_start, np.arange(2 * m), 0))
     pair = np.flatnonzero((pos[:-1] % 2 == 0) & ~group_start[1:])
     mate = np.full(2 * m, -1, dtype=np.int64)
     mate[order[pair]], mate[order[pair + 1]] = order[pair + 1], order[pair]
-    mate_l = mate.tolist()
-    seen = bytearray(m)
-    seq: list[int] = []  # parts in chain order, a reversed part as -1 - part
-    chain: list[int] = []
-    n_chains = 0
-    for h0 in [*np.flatnonzero(mate < 0).tolist(), *range(m)]:  # path ends, then loops
-        if seen[h0 % m]:
-            continue
-        h = h0
-        while h >= 0 and not seen[h % m]:
-            p, rev = h % m, h >= m
-            seen[p] = 1
-            seq.append(-1 - p if rev else p)
-            chain.append(n_chains)
-            h = mate_l[p if rev else p + m]  # leave by the other end
-        n_chains += 1
-    s_arr = np.array(seq)
+    s_arr, ch = chain_walk(mate)  # parts in chain order, a reversed part as -1 - part
     part, rev = np.where(s_arr < 0, -1 - s_arr, s_arr), s_arr < 0
-    ch = np.array(chain)
     first = np.r_[True, ch[1:] != ch[:-1]]
     skip = (~first).astype(np.int64)  # a continuing part drops its first (shared) point
     count = size[part] - skip
@@ -1080,14 +1071,19 @@ Warning: a &lt;b&gt;</div>'
 
 def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,
             view: _View) -> list[list[float]] | None:
+    """The map's initial view: the display bounds of the corners of every street's and the
+    outline's envelope (as points: no polygon per street is built)."""
     frames = [coverage.network.edges.geometry]
     if outline is not None:
         frames.append(outline)
     boxes = []
     for frame in frames:
-        geoms = md.display_geoms(gpd.GeoSeries(shapely.envelope(frame.to_numpy()),
-                                               crs=frame.crs), gcj02=view.gcj02, precision=6)
-        boxes.append(shapely.total_bounds(geoms))
+        west, south, east, north = shapely.bounds(frame.to_numpy()).T
+        x, y = np.r_[west, east, east, west], np.r_[south, south, north, north]
+        ok = np.isfinite(x) & np.isfinite(y)  # empty geometries have no envelope
+        xy = md.display_xy(np.column_stack([x[ok], y[ok]]), frame.crs, gcj02=view.gcj02,
+                           precision=6)
+        boxes.append([*xy.min(axis=0), *xy.max(axis=0)] if len(xy) else [np.nan] * 4)
     box = np.array(boxes)
     if not np.isfinite(box).all():
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,7 @@ def write_coverage_outputs(
     """
     from ._i18n import run_lang
     from ._io import atomic_write_bytes, atomic_write_text, json_text, write_geojson
+    from ._render import mapdata, mapstyle
     from .gaps import gap_areas
     from .maps import coverage_map
     from .staticmap import coverage_png
@@ -112,40 +114,42 @@ def write_coverage_outputs(
     lang = map_options.lang
     pieces = coverage.pieces[[c for c in _PIECE_COLUMNS if c in coverage.pieces] + ["geometry"]]
     areas = gap_areas(gaps)
+    # the distance bands both maps draw, cut once
+    bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
     layers = {"coverage": pieces, "gaps": gaps, "gap_areas": areas}
-    paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
-    if table_format(map_options.file_format, len(pieces)) == "parquet":
-        from ._io import write_geoparquet
-
-        if map_options.file_format == "auto":
-            log.info("street pieces, gap runs and gap areas written as GeoParquet "
-                     "(coverage.parquet, gaps.parquet, gap_areas.parquet): %s street pieces, "
-                     "more than %s; --format geojson writes GeoJSON",
-                     f"{len(pieces):,}", f"{PARQUET_ABOVE_PIECES:,}")
-        for stem, frame in layers.items():
-            paths[f"{stem}.parquet"] = write_geoparquet(out / f"{stem}.parquet", frame)
-    else:
-        for stem, frame in layers.items():
-            paths[f"{stem}.geojson"] = write_geojson(out / f"{stem}.geojson", frame)
-    paths["summary.json"] = atomic_write_text(out / "summary.json", json_text(summary))
-    if len(pieces) <= MAP_MAX_PIECES:
-        paths["coverage_map.html"] = atomic_write_text(out / "coverage_map.html", coverage_map(
-            coverage, gaps, summary=summary, proposals=proposals, before=before,
-            before_gaps=before_gaps, plan_summary=plan_summary, area=area,
-            map_options=map_options, density=density, areas=areas, rules=rules,
-        ).get_root().render())
-    else:
-        # summary.json is left as it is: it does not depend on the map.
-        (out / "coverage_map.html").unlink(missing_ok=True)  # no stale map from a rerun
-        log.warning("coverage map skipped: %s street pieces, more than %s a browser map can "
-                    "show; the coverage and gaps layers (.geojson or .parquet) hold them all "
-                    "(open them in QGIS) and coverage_map.png shows them; --area clips a part "
-                    "to map",
-                    f"{len(pieces):,}", f"{MAP_MAX_PIECES:,}")
-    paths["coverage_map.png"] = atomic_write_bytes(
-        out / "coverage_map.png",
-        coverage_png(coverage, gaps, summary=summary, proposals=proposals, area=area,
-                     lang=lang))
+    fmt = table_format(map_options.file_format, len(pieces))
+    if fmt == "parquet" and map_options.file_format == "auto":
+        log.info("street pieces, gap runs and gap areas written as GeoParquet "
+                 "(coverage.parquet, gaps.parquet, gap_areas.parquet): %s street pieces, "
+                 "more than %s; --format geojson writes GeoJSON",
+                 f"{len(pieces):,}", f"{PARQUET_ABOVE_PIECES:,}")
+    # The tables and the PNG are written on a second thread while this one draws the HTML
+    # map (GeoParquet, GEOS and numpy let go of the GIL): each file has one writer, so the
+    # bytes do not depend on the timing.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        tables = pool.submit(_write_layers, out, layers, fmt)
+        png = pool.submit(coverage_png, coverage, gaps, summary=summary, proposals=proposals,
+                          area=area, lang=lang, bands=bands)
+        paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
+        paths["summary.json"] = atomic_write_text(out / "summary.json", json_text(summary))
+        if len(pieces) <= MAP_MAX_PIECES:
+            paths["coverage_map.html"] = atomic_write_text(
+                out / "coverage_map.html", coverage_map(
+                    coverage, gaps, summary=summary, proposals=proposals, before=before,
+                    before_gaps=before_gaps, plan_summary=plan_summary, area=area,
+                    map_options=map_options, density=density, areas=areas, rules=rules,
+                    bands=bands,
+                ).get_root().render())
+        else:
+            # summary.json is left as it is: it does not depend on the map.
+            (out / "coverage_map.html").unlink(missing_ok=True)  # no stale map from a rerun
+            log.warning("coverage map skipped: %s street pieces, more than %s a browser map "
+                        "can show; the coverage and gaps layers (.geojson or .parquet) hold "
+                        "them all (open them in QGIS) and coverage_map.png shows them; --area "
+                        "clips a part to map",
+                        f"{len(pieces):,}", f"{MAP_MAX_PIECES:,}")
+        paths |= tables.result()
+        paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png", png.result())
     if len(gaps) <= GAP_TABLE_MAX_ROWS:
         codes, table = gap_table(gaps, lang=run_lang(lang, coverage))
         paths |= _write_table(out, "gaps", codes, table)
@@ -156,6 +160,16 @@ def write_coverage_outputs(
                     "gaps.parquet" if "gaps.parquet" in paths else "gaps.geojson")
     log.debug("wrote %d files to %s", len(paths), out)
     return {name: paths[name] for name in sorted(paths, key=_FILE_ORDER.index)}
+
+
+def _write_layers(out: Path, layers: Mapping[str, gpd.GeoDataFrame], fmt: str
+                  ) -> dict[str, Path]:
+    """Write each layer as ``<name>.parquet`` (``fmt`` "parquet") or ``<name>.geojson``."""
+    from ._io import write_geojson, write_geoparquet
+
+    write = write_geoparquet if fmt == "parquet" else write_geojson
+    return {f"{stem}.{fmt}": write(out / f"{stem}.{fmt}", frame)
+            for stem, frame in layers.items()}
 
 
 def table_format(file_format: str, pieces: int) -> str:

@@ -60,6 +60,7 @@ def coverage_png(
     width_in: float = 10.0,
     dpi: int = 150,
     merged_above: int = MAP_MERGED_ABOVE_PIECES,
+    bands: gpd.GeoDataFrame | None = None,
 ) -> bytes:
     """Draw the coverage map as a PNG image.
 
@@ -85,6 +86,9 @@ def coverage_png(
         Image width in inches and resolution.
     merged_above
         Street pieces above which each class of lines is one compound path.
+    bands
+        :func:`~stationplan._render.mapdata.distance_bands` of ``coverage`` at the
+        map's band edges when already computed (else computed here).
 
     Returns
     -------
@@ -92,7 +96,8 @@ def coverage_png(
         The PNG file's bytes; the same inputs give the same bytes.
     """
     fig = coverage_figure(coverage, gaps, summary=summary, proposals=proposals, area=area,
-                          lang=lang, width_in=width_in, dpi=dpi, merged_above=merged_above)
+                          lang=lang, width_in=width_in, dpi=dpi, merged_above=merged_above,
+                          bands=bands)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
@@ -109,6 +114,7 @@ def coverage_figure(
     width_in: float = 10.0,
     dpi: int = 150,
     merged_above: int = MAP_MERGED_ABOVE_PIECES,
+    bands: gpd.GeoDataFrame | None = None,
 ) -> Figure:
     """Build the figure :func:`coverage_png` draws (same parameters), e.g. to read its texts."""
     lang = run_lang(lang, coverage)
@@ -160,13 +166,14 @@ def coverage_figure(
         if len(paired):
             _add(ax, lines(paired, colors=ms.OTHER_COLOUR,
                                              linewidths=0.6, linestyles="dotted", zorder=1.5))
-        bands = md.distance_bands(coverage, edges)
+        if bands is None:
+            bands = md.distance_bands(coverage, edges)
         for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
             sel = bands.geometry.to_numpy()[bands["band"].to_numpy() == k]
             _add(ax, lines(sel, colors=colour, linewidths=1.1,
                                              capstyle="round", zorder=2))
         if not gaps.empty:
-            weight = np.array([ms.gap_weight(x, limit) for x in gaps["length_m"]])
+            weight = ms.gap_weights(gaps["length_m"].to_numpy(float), limit)
             for w in np.unique(weight):
                 sel = gaps.geometry.to_numpy()[weight == w]
                 _add(ax, lines(sel, colors=ms.GAP_COLOUR,

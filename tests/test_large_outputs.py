@@ -231,3 +231,116 @@ def test_cross_street_searches_give_the_whole_graph_answer(tmp_path, monkeypatch
     pd.testing.assert_frame_equal(local.drop(columns="geometry"),
                                   reference.drop(columns="geometry"))
     assert local.geometry.equals(reference.geometry)
+
+
+def _random_lines(rng, n, *, grid=None):
+    """``n`` lines between a few shared nodes: on a small integer grid (ties, repeated
+    and single points, lines back and forth) or at random float nodes, bent on the way."""
+    if grid is not None:
+        lines = [rng.integers(0, grid, size=(rng.integers(2, 5), 2)).astype(float)
+                 for _ in range(n)]
+        for xy in lines:
+            if rng.random() < 0.1:
+                xy[-1] = xy[0]  # a ring
+        return np.array([shapely.LineString(xy) for xy in lines], dtype=object)
+    nodes = rng.random((rng.integers(2, 12), 2)) * 100
+    out = []
+    for _ in range(n):
+        a, b = rng.integers(0, len(nodes), 2)
+        bends = rng.random((rng.integers(2 if a == b else 1, 4), 2)) * 100
+        out.append(shapely.LineString(np.vstack([nodes[a], bends, nodes[b]])))
+    return np.array(out, dtype=object)
+
+
+@pytest.mark.parametrize("grid", [None, 3, 6, 40])
+def test_line_merge_by_chains_is_geos_line_merge(grid, monkeypatch):
+    # GEOS's own merge of each group as one MultiLineString is the reference, byte for byte
+    rng = np.random.default_rng(7)
+    geos_merge, calls = shapely.line_merge, []
+    monkeypatch.setattr(shapely, "line_merge", lambda g: calls.append(1) or geos_merge(g))
+    for _ in range(400):
+        n = int(rng.integers(1, 30))
+        parts = _random_lines(rng, n, grid=grid)
+        group = np.unique(rng.integers(0, rng.integers(1, 4), size=n), return_inverse=True)[1]
+        group = np.sort(group)
+        want = geos_merge(shapely.multilinestrings(parts, indices=group))
+        calls.clear()
+        got = md.line_merge_groups(parts, group)
+        assert [g.wkb for g in got] == [g.wkb for g in want], [p.wkt for p in parts]
+        if grid is None:  # no two edges leave a node in one direction: no group merged
+            assert len(calls) <= 1  # whole, only the chains at once
+
+
+def test_map_bounds_are_those_of_the_street_envelopes(city):
+    # the envelope polygons of every street, drawn as the map draws lines
+    cov, _ = city
+    edges = cov.network.edges.geometry
+    for gcj02 in (False, True):
+        view = maps._View(gcj02=gcj02, precision=6)
+        boxes = md.display_geoms(gpd.GeoSeries(shapely.envelope(edges.to_numpy()),
+                                               crs=edges.crs), gcj02=gcj02, precision=6)
+        west, south, east, north = shapely.total_bounds(boxes)
+        assert maps._bounds(cov, None, view) == [[south, west], [north, east]]
+
+
+def _segments(geom):
+    """The segments of a line drawing, each as its two points in sorted order, counted."""
+    from collections import Counter
+    from itertools import pairwise
+
+    out: Counter = Counter()
+    for part in shapely.get_parts(geom):
+        xy = [tuple(p) for p in shapely.get_coordinates(part).tolist()]
+        out.update(tuple(sorted(s)) for s in pairwise(xy))
+    return out
+
+
+def test_chained_lines_are_the_same_segments_in_fewer_lines():
+    # brute force: every segment of the merged lines drawn once, in chains of whole lines
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        parts = _random_lines(rng, int(rng.integers(2, 25)), grid=int(rng.integers(3, 8)))
+        parts = parts[shapely.get_num_coordinates(parts) > 1]
+        geom = shapely.multilinestrings(parts)
+        chained = maps._chained(geom)
+        assert _segments(chained) == _segments(geom)
+        assert len(shapely.get_parts(chained)) <= len(parts)
+
+
+def test_chain_walk_visits_each_line_once_leaving_by_its_other_end():
+    from stationplan._render.kernels import chain_walk
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        m = int(rng.integers(1, 30))
+        ends = rng.permutation(2 * m)
+        n_pairs = int(rng.integers(0, m + 1))
+        mate = np.full(2 * m, -1)
+        a, b = ends[:n_pairs], ends[n_pairs:2 * n_pairs]
+        mate[a], mate[b] = b, a
+        seq, chain = chain_walk(mate)
+        line = np.where(seq < 0, -1 - seq, seq)
+        assert sorted(line.tolist()) == list(range(m))
+        for i in range(1, m):
+            # a line entered by its start leaves by its end, and the next one is its mate
+            out = line[i - 1] + m if seq[i - 1] >= 0 else line[i - 1]
+            entry = line[i] if seq[i] >= 0 else line[i] + m
+            assert (mate[out] == entry) == (chain[i] == chain[i - 1])
+        # a chain starts at an end without a mate, or closes on its first line
+        starts = np.flatnonzero(np.r_[True, chain[1:] != chain[:-1]])
+        for i, j in zip(starts, [*(starts[1:] - 1), m - 1], strict=True):
+            entry = line[i] if seq[i] >= 0 else line[i] + m
+            out = line[j] + m if seq[j] >= 0 else line[j]
+            assert mate[entry] < 0 or mate[out] == entry
+
+
+def test_gap_weights_are_gap_weight_of_each_run():
+    from stationplan._render import mapstyle as ms
+
+    rng = np.random.default_rng(3)
+    limit = 500.0
+    edges = [f * limit for f, _ in ms.GAP_WEIGHTS[:-1]]
+    lengths = np.r_[rng.random(200) * 5 * limit, edges, np.nextafter(edges, 0), 0.0,
+                    np.nan, np.inf]
+    assert ms.gap_weights(lengths, limit).tolist() == [ms.gap_weight(x, limit)
+                                                         for x in lengths.tolist()]

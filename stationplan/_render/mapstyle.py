@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+import numpy as np
+
 from .._i18n import farthest_text, length_text, section
 from .._i18n import text as text_in
 
@@ -92,6 +94,19 @@ def gap_weight(length_m: float, limit_m: float) -> int:
         if length_m < factor * limit_m:
             return weight
     return GAP_WEIGHTS[-1][1]  # pragma: no cover - the last factor is infinite
+
+
+def gap_weights(length_m: np.ndarray, limit_m: float) -> np.ndarray:
+    """:func:`gap_weight` of many gap runs at once.
+
+    >>> gap_weights(np.array([300.0, 1500.0, 2000.0, np.nan]), 500)
+    array([3, 5, 7, 7])
+    """
+    length = np.asarray(length_m, dtype=float)
+    out = np.full(length.shape, GAP_WEIGHTS[-1][1])
+    for factor, weight in reversed(GAP_WEIGHTS):  # the first factor that holds wins
+        out = np.where(length < factor * limit_m, weight, out)
+    return out
 
 
 def fmt_m(metres: float, lang: str) -> str:
