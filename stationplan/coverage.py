@@ -67,7 +67,7 @@ class CoverageRule:
     >>> CoverageRule(cover=0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    stationplan._errors.InputError: cover must be a whole number >= 1 and <= 20 (stations ...), not 0
+    stationplan._errors.InputError: cover must be a whole number >= 1 and <= 20 (...), not 0
     """
 
     radius_m: float | None = 500.0
