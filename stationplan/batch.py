@@ -74,7 +74,7 @@ PIECE_SCHEMA = {"edge_id": "int64", "start_m": "float64", "end_m": "float64",
 class Unit:
     """One unit of a partition: an id, a name and a core polygon in the network CRS.
 
-    A region too large for one task is computed as tiles (:func:`split_unit`): each tile
+    A region too large for one task is computed as tiles (:func:`split_units`): each tile
     is a unit whose ``region_id``, ``region_name`` and ``region_core`` are the region's;
     the league has one row per region (:meth:`region`), and coverage by a station outside
     the region, not the tile, is cross-border.
@@ -834,21 +834,22 @@ def region_units(network: StreetNetwork, regions: str | Path,
                 strict=True)]
 
 
-def split_unit(network: StreetNetwork, unit: Unit, *, halo_m: float, max_edges: int
-               ) -> list[Unit]:
-    """``unit`` as tiles whose extracts (:func:`unit_extract`) hold at most ``max_edges``
-    street segments each, or ``[unit]`` when its own does.
+def split_units(network: StreetNetwork, units: Sequence[Unit], *, halo_m: float,
+                max_edges: int) -> list[Unit]:
+    """Each of ``units`` as tiles whose extracts (:func:`unit_extract`) hold at most
+    ``max_edges`` street segments each, or as itself when its own does; in order.
 
     The core is halved across its longer side at the median midpoint of the streets it
     holds, again and again, until each tile's extract fits (a tile narrower than twice
     the halo, or holding streets no cut can part, is kept as it is). Tiles share their
     sides, so every street metre keeps one owner (:func:`~stationplan.halo.clip_to_core`).
     Tile ids are ``{unit_id}~{k}``, names ``{name} (k/n)``; each carries its region
-    (:meth:`Unit.region`).
+    (:meth:`Unit.region`). One spatial index of the streets serves every unit, and the
+    streets' midpoints are found only when a unit is halved.
     """
     lines = network.edges.geometry.to_numpy()
     tree = shapely.STRtree(lines)
-    mid = shapely.line_interpolate_point(lines, 0.5, normalized=True)
+    mids: list[np.ndarray] = []
 
     def extract_edges(core: Any) -> int:
         return len(tree.query(core, predicate="dwithin", distance=halo_m))
@@ -859,7 +860,9 @@ def split_unit(network: StreetNetwork, unit: Unit, *, halo_m: float, max_edges: 
             return None                           # makes the extract much smaller
         axis = 0 if x1 - x0 >= y1 - y0 else 1
         inside = tree.query(core, predicate="intersects")
-        pts = mid[inside]
+        if not mids:
+            mids.append(shapely.line_interpolate_point(lines, 0.5, normalized=True))
+        pts = mids[0][inside]
         pts = pts[shapely.covers(core, pts)]
         if len(pts) < 2:
             return None
@@ -875,25 +878,28 @@ def split_unit(network: StreetNetwork, unit: Unit, *, halo_m: float, max_edges: 
         parts = [_polygonal(shapely.intersection(core, b)) for b in boxes]
         return parts if all(p is not None for p in parts) else None
 
-    done: list[Any] = []
-    todo = [unit.core]
-    while todo:
-        core = todo.pop(0)
-        parts = halves(core) if extract_edges(core) > max_edges else None
-        if parts is None:
-            done.append(core)
-        else:
-            todo[:0] = parts  # depth first: tiles stay in order along the cuts
-    over = [c for c in done if extract_edges(c) > max_edges]
-    if over:
-        log.warning("%s: %d of its %d tiles still hold more than %d street segments (a "
-                    "tile's halo alone has that many); they run as they are", unit.unit_id,
-                    len(over), len(done), max_edges)
-    if len(done) == 1:
-        return [unit]
-    n = len(done)
-    return [Unit(f"{unit.unit_id}~{k}", f"{unit.name} ({k}/{n})", core, unit.unit_id,
-                 unit.name, unit.core) for k, core in enumerate(done, start=1)]
+    def tiles(unit: Unit) -> list[Unit]:
+        done: list[Any] = []
+        todo = [unit.core]
+        while todo:
+            core = todo.pop(0)
+            parts = halves(core) if extract_edges(core) > max_edges else None
+            if parts is None:
+                done.append(core)
+            else:
+                todo[:0] = parts  # depth first: tiles stay in order along the cuts
+        over = [c for c in done if extract_edges(c) > max_edges]
+        if over:
+            log.warning("%s: %d of its %d tiles still hold more than %d street segments (a "
+                        "tile's halo alone has that many); they run as they are",
+                        unit.unit_id, len(over), len(done), max_edges)
+        if len(done) == 1:
+            return [unit]
+        n = len(done)
+        return [Unit(f"{unit.unit_id}~{k}", f"{unit.name} ({k}/{n})", core, unit.unit_id,
+                     unit.name, unit.core) for k, core in enumerate(done, start=1)]
+
+    return [t for unit in units for t in tiles(unit)]
 
 
 def _polygonal(geom: Any) -> Any:
@@ -922,7 +928,7 @@ def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
     """Write one extract per unit (its streets within ``halo_m``) and ``units.csv``.
 
     A unit whose extract would hold more than ``max_unit_edges`` street segments (the
-    task budget) is split into tiles (:func:`split_unit`), each written as a unit of its
+    task budget) is split into tiles (:func:`split_units`), each written as a unit of its
     region.
 
     ``network`` is the whole network as ``stationplan coverage`` computes on it
@@ -946,8 +952,7 @@ def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
         raise InputError(msg)
     if max_unit_edges is not None:
         check_option("max_unit_edges", max_unit_edges)
-        units = [t for u in units for t in split_unit(network, u, halo_m=halo_m,
-                                                      max_edges=int(max_unit_edges))]
+        units = split_units(network, units, halo_m=halo_m, max_edges=int(max_unit_edges))
     folder = Path(out)
     (folder / "extracts").mkdir(parents=True, exist_ok=True)
     hashes = ";".join(_file_hash(s) for s in sources)
