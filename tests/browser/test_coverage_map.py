@@ -254,8 +254,10 @@ def test_hostile_names_are_text_not_script(open_map, hand_html) -> None:
         page.wait_for_function(
             "name => [...document.querySelectorAll('.leaflet-tooltip')]"
             ".some(t => t.innerText.trim() === name)", arg=name)
-        tooltip = page.locator(".leaflet-tooltip").last
+        # (the one leaving may be the last in the page: take this marker's by its text)
+        tooltip = page.locator(".leaflet-tooltip", has_text=name).last
         assert tooltip.inner_text().strip() == name
+        assert tooltip.locator("img, script").count() == 0
         marker.click()
         assert _popup_title(map_page) == name
     # The search list shows names as text too.
