@@ -495,8 +495,13 @@ def test_hostile_names_render_as_text(server: Server, open_page, tmp_path: Path)
         if m.count() == 0:
             continue
         m.hover()
-        tip = page.locator(".leaflet-tooltip").last
+        # the tooltip of the marker hovered before may still be leaving: wait for this one
+        page.wait_for_function(
+            "name => [...document.querySelectorAll('.leaflet-tooltip')]"
+            ".some(t => t.textContent === name)", arg=names[sid])
+        tip = page.locator(".leaflet-tooltip", has_text=names[sid]).last
         assert tip.text_content() == names[sid]
+        assert tip.locator("img, script").count() == 0
         page.wait_for_selector(".leaflet-popup", state="detached")
         m.click()
         popup = page.locator(".leaflet-popup-content")
