@@ -198,14 +198,10 @@ def amap_marker_url(lng: float, lat: float, *, name: str, system: str = "wgs84",
     >>> len(amap_marker_url(117.2, 28.3, name="长" * 40, system="gcj02", max_chars=200))
     197
     """
-    coordinate = {"wgs84": "wgs84", "gcj02": "gaode"}.get(_system(system, "system"))
-    if coordinate is None:
-        msg = f"system={system!r}: Amap links take 'wgs84' or 'gcj02' coordinates"
-        raise ValueError(msg)
+    coordinate = _amap_coordinate(system)
 
     def link(text: str) -> str:
-        return (f"https://uri.amap.com/marker?position={lng:.6f},{lat:.6f}"
-                f"&name={quote(text, safe='')}&coordinate={coordinate}")
+        return _amap_link(lng, lat, quote(text, safe=""), coordinate)
 
     while max_chars is not None and name and len(link(name)) > max_chars:
         name = name[:-1]
@@ -234,16 +230,27 @@ def amap_marker_urls(lng: ArrayLike, lat: ArrayLike, names: list[str], *,
     ...     amap_marker_url(116.4, 39.9, name="驿站 A&B"), amap_marker_url(117.2, 28.3, name="x")]
     True
     """
+    coordinate = _amap_coordinate(system)
+    table = {ord(c): quote(c, safe="") for c in set().union(*names)}
+    x = np.asarray(lng, dtype=float).tolist()
+    y = np.asarray(lat, dtype=float).tolist()
+    return [_amap_link(a, b, name.translate(table), coordinate)
+            for a, b, name in zip(x, y, names, strict=True)]
+
+
+def _amap_coordinate(system: str) -> str:
+    """Amap's ``coordinate`` word for ``system`` ("wgs84" or "gcj02")."""
     coordinate = {"wgs84": "wgs84", "gcj02": "gaode"}.get(_system(system, "system"))
     if coordinate is None:
         msg = f"system={system!r}: Amap links take 'wgs84' or 'gcj02' coordinates"
         raise ValueError(msg)
-    table = {ord(c): quote(c, safe="") for c in set().union(*names)}
-    x = np.asarray(lng, dtype=float).tolist()
-    y = np.asarray(lat, dtype=float).tolist()
-    return [f"https://uri.amap.com/marker?position={a:.6f},{b:.6f}"
-            f"&name={name.translate(table)}&coordinate={coordinate}"
-            for a, b, name in zip(x, y, names, strict=True)]
+    return coordinate
+
+
+def _amap_link(lng: float, lat: float, quoted_name: str, coordinate: str) -> str:
+    """One Amap marker link, the name already percent-encoded."""
+    return (f"https://uri.amap.com/marker?position={lng:.6f},{lat:.6f}"
+            f"&name={quoted_name}&coordinate={coordinate}")
 
 
 def wgs84_to_gcj02(lng: ArrayLike, lat: ArrayLike) -> tuple[float, float] | _Pair:

@@ -146,7 +146,7 @@ def nearest_targets(
     """Per source, the nearest node of its own target set, within ``limit_m``.
 
     Each source gets a bounded search that stops as soon as its nearest target is
-    settled (compiled, on all cores), so its cost is the neighbourhood up to that target,
+    settled (compiled), so its cost is the neighbourhood up to that target,
     not the graph. Distances are the numbers :func:`scipy.sparse.csgraph.dijkstra` gives.
 
     Parameters
