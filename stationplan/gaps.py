@@ -520,8 +520,28 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
     """Per run (``run`` sorted, the runs' pieces in their order), its pieces as one
     LineString from the ``from`` end (``from_xy[r]``) when they make a path, else a
     MultiLineString."""
-    merged: np.ndarray = np.asarray(
-        shapely.line_merge(shapely.multilinestrings(lines, indices=run)), dtype=object)
+    n_runs = int(run[-1]) + 1 if len(run) else 0
+    count = np.bincount(run, minlength=n_runs)
+    # a run of one open piece without repeated points is that piece: GEOS is not asked
+    first = np.cumsum(count) - count
+    size = shapely.get_num_coordinates(lines[first])
+    xy, owner = shapely.get_coordinates(lines[first], return_index=True)
+    step = np.flatnonzero((xy[1:] == xy[:-1]).all(axis=1) & (owner[1:] == owner[:-1]))
+    start = np.cumsum(size) - size
+    stop = start + np.maximum(size, 1) - 1
+    plain = np.zeros(n_runs, dtype=bool)
+    if len(xy):
+        closed = (xy[np.minimum(start, len(xy) - 1)] == xy[np.minimum(stop, len(xy) - 1)]
+                  ).all(axis=1)
+        plain = ((count == 1) & (size >= 2) & (shapely.get_type_id(lines[first]) == 1)
+                 & (np.bincount(owner[step], minlength=n_runs) == 0) & ~closed)
+    merged = np.empty(n_runs, dtype=object)
+    merged[plain] = lines[first[plain]]
+    rest = ~plain
+    if rest.any():
+        keep = rest[run]
+        merged[rest] = shapely.line_merge(shapely.multilinestrings(
+            lines[keep], indices=np.cumsum(rest)[run[keep]] - 1))
     kind = shapely.get_type_id(merged)
     for i in np.flatnonzero((kind != 1) & (kind != 5)).tolist():
         merged[i] = shapely.MultiLineString(list(shapely.get_parts(merged[i])))

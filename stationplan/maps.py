@@ -53,7 +53,6 @@ from ._options import (  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
 from ._render import mapdata as md
 from ._render import mapjs
 from ._render import mapstyle as ms
-from ._render.kernels import chain_walk
 from ._render.mapassets import RawHTML, icon_css, inline_assets
 from ._text import isolate_bidi, plain_text
 from .chinacrs import amap_marker_url, in_china, wgs84_to_gcj02
@@ -325,7 +324,7 @@ def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
     limit = coverage.rule.limit_m
     if bands is None:
         bands = md.distance_bands(coverage, edges)
-    lines = md.merge_lines(bands, ["band"] if merged else ["band", "name"])
+    lines = md.merge_lines(bands, ["band"] if merged else ["band", "name"], chain=merged)
     layers = [
         (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} {km})", "spStreets",
          _street_features(lines, edges, text, view, lang), osm_attr),
@@ -589,7 +588,7 @@ def _other_features(other: gpd.GeoDataFrame, text: Mapping[str, str],
     style = {"color": ms.OTHER_COLOUR, "weight": 1.5, "opacity": 0.8, "className": "sp-other"}
     if paired:
         style = {**style, "dashArray": "2 4", "className": "sp-paired"}
-    merged = md.merge_lines(other.assign(layer=0), ["layer"])
+    merged = md.merge_lines(other.assign(layer=0), ["layer"], chain=view.chain)
     legend = text["paired_legend" if paired else "other_legend"]
     return line_features(view.lines(merged), [(0, legend, None)], view.precision), [style]
 
@@ -659,17 +658,15 @@ def _merged_gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str
     if gaps.empty:
         return [], styles
     width = np.searchsorted(weights, ms.gap_weights(gaps["length_m"].to_numpy(float), limit))
-    lines = md.merge_lines(gaps[["length_m", "geometry"]].assign(width=width), ["width"])
+    lines = md.merge_lines(gaps[["length_m", "geometry"]].assign(width=width), ["width"],
+                           chain=True)
     props = [(int(w), f"{text['gaps']} · {ms.fmt_m(m, lang)}", None)
              for w, m in zip(lines["width"], lines["length_m"], strict=True)]
     return line_features(view.lines(lines), props, view.precision), styles
 
 
 def _chained(geom: Any) -> Any:
-    """The lines of ``geom`` joined into long chains: at each point where line ends meet
-    they are paired two by two and every pair continues one chain, so that a grid of
-    streets becomes a few long lines instead of one line per block (each line's first
-    point is written in full, the rest as small steps). The same points and segments.
+    """The lines of ``geom`` joined into long chains (:func:`~._render.mapdata.chain_lines`).
 
     >>> g = shapely.MultiLineString([[(0, 0), (1, 0)], [(1, 0), (1, 1)], [(1, 0), (2, 0)],
     ...                              [(1, -1), (1, 0)]])
@@ -678,32 +675,9 @@ def _chained(geom: Any) -> Any:
     (2, True)
     """
     parts = shapely.get_parts(geom)
-    m = len(parts)
-    if m < 2:
+    if len(parts) < 2:
         return geom
-    xy, owner = shapely.get_coordinates(parts, return_index=True)
-    size = np.bincount(owner, minlength=m)
-    start = np.r_[0, np.cumsum(size)[:-1]]
-    stop = start + size - 1
-    # half-edges: h < m is the start of part h, h >= m the end of part h - m
-    node, _ = md.same_points(np.concatenate([xy[start], xy[stop]]))
-    order = np.argsort(node, kind="stable")
-    group_start = np.r_[True, node[order][1:] != node[order][:-1]]
-    pos = np.arange(2 * m) - np.maximum.accumulate(np.where(group_start, np.arange(2 * m), 0))
-    pair = np.flatnonzero((pos[:-1] % 2 == 0) & ~group_start[1:])
-    mate = np.full(2 * m, -1, dtype=np.int64)
-    mate[order[pair]], mate[order[pair + 1]] = order[pair + 1], order[pair]
-    s_arr, ch = chain_walk(mate)  # parts in chain order, a reversed part as -1 - part
-    part, rev = np.where(s_arr < 0, -1 - s_arr, s_arr), s_arr < 0
-    first = np.r_[True, ch[1:] != ch[:-1]]
-    skip = (~first).astype(np.int64)  # a continuing part drops its first (shared) point
-    count = size[part] - skip
-    base = np.repeat(np.cumsum(count) - count, count)
-    k = np.arange(count.sum()) - base + np.repeat(skip, count)
-    idx = np.where(np.repeat(rev, count), np.repeat(stop[part], count) - k,
-                   np.repeat(start[part], count) + k)
-    return shapely.multilinestrings(shapely.linestrings(xy[idx],
-                                                        indices=np.repeat(ch, count)))
+    return md.chain_lines(parts, np.zeros(len(parts), dtype=np.int64))[0]
 
 
 def _screen_pixel_m(coverage: Coverage) -> float:
@@ -1069,10 +1043,34 @@ Warning: a &lt;b&gt;</div>'
         for w in summary.get("warnings") or [])
 
 
+def _hull_points(xy: np.ndarray) -> np.ndarray:
+    """The points of ``xy`` on its convex hull (all of them when they span no area).
+
+    >>> _hull_points(np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 1.0], [1.0, 3.0], [0.0, 2.0]]))
+    array([[0., 0.],
+           [2., 0.],
+           [1., 3.],
+           [0., 2.]])
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    if len(xy) < 3:
+        return xy
+    try:
+        return xy[np.sort(ConvexHull(xy).vertices)]
+    except QhullError:  # on one line (or one point): every point
+        return xy
+
+
 def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,
             view: _View) -> list[list[float]] | None:
     """The map's initial view: the display bounds of the corners of every street's and the
-    outline's envelope (as points: no polygon per street is built)."""
+    outline's envelope (as points: no polygon per street is built).
+
+    Only the corners on their convex hull are turned into display coordinates: a linear
+    map takes its extremes there, and the projection and GCJ-02 shift are linear to far
+    below a metre over a city, so the view is the same to its rounding (0.1 m).
+    """
     frames = [coverage.network.edges.geometry]
     if outline is not None:
         frames.append(outline)
@@ -1081,8 +1079,8 @@ def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,
         west, south, east, north = shapely.bounds(frame.to_numpy()).T
         x, y = np.r_[west, east, east, west], np.r_[south, south, north, north]
         ok = np.isfinite(x) & np.isfinite(y)  # empty geometries have no envelope
-        xy = md.display_xy(np.column_stack([x[ok], y[ok]]), frame.crs, gcj02=view.gcj02,
-                           precision=6)
+        xy = md.display_xy(_hull_points(np.column_stack([x[ok], y[ok]])), frame.crs,
+                           gcj02=view.gcj02, precision=6)
         boxes.append([*xy.min(axis=0), *xy.max(axis=0)] if len(xy) else [np.nan] * 4)
     box = np.array(boxes)
     if not np.isfinite(box).all():

@@ -220,10 +220,14 @@ def substrings(lines: np.ndarray, which: np.ndarray, start: np.ndarray,
                 shapely.linestrings(out, indices=np.repeat(np.arange(len(which)), counts)))
 
 
-def merge_lines(frame: gpd.GeoDataFrame, by: list[str]) -> gpd.GeoDataFrame:
+def merge_lines(frame: gpd.GeoDataFrame, by: list[str], *, chain: bool = False
+                ) -> gpd.GeoDataFrame:
     """Merge the lines of each group into one (Multi)LineString, joining touching ends.
 
     Groups come out sorted by ``by`` (missing values last); ``length_m`` is summed.
+    ``chain``: join the lines into long chains through every junction
+    (:func:`chain_lines`, for a map that draws them) instead of ``shapely.line_merge``'s
+    lines between junctions.
     """
     if frame.empty:
         return gpd.GeoDataFrame(columns=[*by, "length_m", "geometry"], geometry="geometry",
@@ -241,11 +245,68 @@ def merge_lines(frame: gpd.GeoDataFrame, by: list[str]) -> gpd.GeoDataFrame:
         parts, part_index = geoms, np.arange(len(geoms))
     else:
         parts, part_index = shapely.get_parts(geoms, return_index=True)
-    merged = line_merge_groups(parts, group[part_index])
+    merged = (chain_lines if chain else line_merge_groups)(parts, group[part_index])
     first = order[new]
     out = keys.iloc[first].reset_index(drop=True)
     out["length_m"] = np.bincount(group, weights=frame["length_m"].to_numpy()[order])
     return gpd.GeoDataFrame(out, geometry=merged, crs=frame.crs)
+
+
+def chain_lines(parts: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The lines of each group joined into long chains, one MultiLineString per group.
+
+    At each point where line ends of one group meet they are paired two by two, and every
+    pair continues one chain, so that a grid of streets becomes a few long lines instead
+    of one line per block (a map writes each line's first point in full, the rest as
+    small steps, and simplifies along whole chains). The same points and segments.
+
+    Parameters
+    ----------
+    parts
+        LineStrings, sorted by group.
+    group
+        The group of each line: 0, 1, ... with none missing.
+
+    Examples
+    --------
+    >>> lines = shapely.from_wkt(["LINESTRING (0 0, 1 0)", "LINESTRING (1 0, 1 1)",
+    ...                           "LINESTRING (1 0, 2 0)", "LINESTRING (1 -1, 1 0)",
+    ...                           "LINESTRING (5 5, 6 6)"])
+    >>> [g.wkt for g in chain_lines(lines, np.array([0, 0, 0, 0, 1]))]
+    ['MULTILINESTRING ((0 0, 1 0, 1 -1), (1 1, 1 0, 2 0))', 'MULTILINESTRING ((5 5, 6 6))']
+    """
+    from .kernels import chain_walk
+
+    m = len(parts)
+    n_groups = int(group[-1]) + 1 if m else 0
+    xy, owner = shapely.get_coordinates(parts, return_index=True)
+    size = np.bincount(owner, minlength=m)
+    if m == 0 or (size < 2).any():  # empty lines: shapely joins what it can
+        return cast(np.ndarray, shapely.multilinestrings(parts, indices=group))
+    start = np.cumsum(size) - size
+    stop = start + size - 1
+    # half-edges: h < m is the start of line h, h >= m the end of line h - m
+    node, _ = same_points(np.concatenate([xy[start], xy[stop]]), np.r_[group, group])
+    order = np.argsort(node, kind="stable")
+    group_start = np.r_[True, node[order][1:] != node[order][:-1]]
+    pos = np.arange(2 * m) - np.maximum.accumulate(np.where(group_start, np.arange(2 * m), 0))
+    pair = np.flatnonzero((pos[:-1] % 2 == 0) & ~group_start[1:])
+    mate = np.full(2 * m, -1, dtype=np.int64)
+    mate[order[pair]], mate[order[pair + 1]] = order[pair + 1], order[pair]
+    seq, ch = chain_walk(mate)  # lines in chain order, a reversed line as -1 - line
+    line, rev = np.where(seq < 0, -1 - seq, seq), seq < 0
+    first = np.r_[True, ch[1:] != ch[:-1]]
+    skip = (~first).astype(np.int64)  # a continuing line drops its first (shared) point
+    count = size[line] - skip
+    base = np.repeat(np.cumsum(count) - count, count)
+    k = np.arange(count.sum()) - base + np.repeat(skip, count)
+    idx = np.where(np.repeat(rev, count), np.repeat(stop[line], count) - k,
+                   np.repeat(start[line], count) + k)
+    chains = shapely.linestrings(xy[idx], indices=np.repeat(ch, count))
+    chain_group = group[line[first]]
+    by_group = np.argsort(chain_group, kind="stable")
+    return cast(np.ndarray, shapely.multilinestrings(chains[by_group],
+                                                     indices=chain_group[by_group]))
 
 
 def line_merge_groups(parts: np.ndarray, group: np.ndarray) -> np.ndarray:
