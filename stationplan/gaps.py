@@ -126,10 +126,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     run = _runs(network, names, street, edge, a, b, n_points)
     area = _components(a, b, n_points)
     geoms = gap.geometry.to_numpy()
-    rep = gpd.GeoSeries(shapely.line_interpolate_point(geoms, 0.5, normalized=True),
-                        crs=crs).to_crs(4326).to_numpy()
-    far_m, far_at = _farthest(coverage, gap, search_m=search)
-    far_pt = gpd.GeoSeries(far_at, crs=crs).to_crs(4326).to_numpy()
+    far_m, far_at_m = _farthest(coverage, gap, search_m=search)
     length = gap["length_m"].to_numpy()
     # the pieces' ends: starts, then ends (their edge, metres from its u end, xy)
     end_xy = _line_ends(geoms)
@@ -151,11 +148,20 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     sid = names.edge_name[edge[first]]
     far = far_m[by_run]
     beyond = np.logical_or.reduceat(far > search, starts)
-    at = far_pt[by_run[_first_largest(far, group, starts)]]
+    # per run, the point of its farthest piece (none beyond the search) and the middle
+    # of its longest piece, in WGS-84
+    top = by_run[_first_largest(far, group, starts)]
+    known = np.isfinite(far_m[top])
+    lines = network.edges.geometry.to_numpy()
+    at = np.full(len(top), shapely.Point(), dtype=object)
+    at[known] = shapely.line_interpolate_point(lines[edge[top[known]]], far_at_m[top[known]])
+    longest = by_run[_first_largest(length[by_run], group, starts)]
+    both = gpd.GeoSeries(np.concatenate([
+        at, shapely.line_interpolate_point(geoms[longest], 0.5, normalized=True)]),
+        crs=crs).to_crs(4326).to_numpy()
+    at, point = both[:len(top)], both[len(top):]
     at_xy = np.full((len(at), 2), np.nan)
-    known = ~shapely.is_empty(at)  # empty: beyond the search
     at_xy[known] = shapely.get_coordinates(at[known])
-    point = rep[by_run[_first_largest(length[by_run], group, starts)]]
     class_of = classes.to_numpy(dtype=object)
     from_xy = end_xy[ends[:, 0]]
     out = pd.DataFrame({
@@ -559,7 +565,7 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
 def _farthest(coverage: Coverage, gap: gpd.GeoDataFrame, *, search_m: float
               ) -> tuple[np.ndarray, np.ndarray]:
     """Per gap piece, the largest distance to a station (exact up to ``search_m``, else
-    some value above it or inf) and the point where it lies (empty where beyond)."""
+    inf) and where it lies: metres along the piece's edge (meaningless where beyond)."""
     network = coverage.network
     _, st_edge, st_off = station_sites(coverage.stations)
     node_dist, _ = station_distances(network, st_edge, st_off, limit_m=search_m)
@@ -568,9 +574,5 @@ def _farthest(coverage: Coverage, gap: gpd.GeoDataFrame, *, search_m: float
                                         gap["start_m"].to_numpy(), gap["end_m"].to_numpy())
     # a hair of slack: a point exactly at the search limit is still found
     far_m = np.where(far_m <= search_m + 1e-9, np.minimum(far_m, search_m), np.inf)
-    known = np.isfinite(far_m)
-    points = np.full(len(edge), shapely.Point(), dtype=object)
-    lines = network.edges.geometry.to_numpy()[edge[known]]
-    points[known] = shapely.line_interpolate_point(lines, at_m[known])
-    return far_m, points
+    return far_m, at_m
 
