@@ -131,6 +131,21 @@ def test_same_bytes_serial_inprocess_and_local_cluster(net: StreetNetwork,
     assert runs["serial"] == runs["inprocess"] == runs["local"]
 
 
+def test_local_workers_allocate_memory_as_the_serial_run() -> None:
+    # dask's default MALLOC_TRIM_THRESHOLD_ made the C allocator return and fetch memory
+    # around every large array on the workers (10 % slower tasks); one numeric thread kept
+    import os
+
+    from dask.distributed import Client
+
+    with batch.local_cluster(2) as cluster, Client(cluster) as client:
+        env = client.run(lambda: {k: os.environ.get(k) for k in
+                                  ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
+    assert len(env) == 2
+    assert all(e == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}
+               for e in env.values())
+
+
 def test_failed_unit_is_reported_and_others_finish(net: StreetNetwork, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     real = batch._unit_task

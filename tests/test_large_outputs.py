@@ -309,6 +309,24 @@ def test_chained_lines_are_the_same_segments_in_fewer_lines():
         assert len(shapely.get_parts(chained)) <= len(parts)
 
 
+def test_chain_lines_keeps_each_groups_segments_and_no_more():
+    # brute force per group: the segments drawn are the group's own, each once, and a
+    # chain is never longer than the lines it joins
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        parts = _random_lines(rng, int(rng.integers(2, 40)), grid=int(rng.integers(3, 8)))
+        parts = parts[shapely.get_num_coordinates(parts) > 1]
+        group = np.sort(rng.integers(0, 4, len(parts)))
+        group = np.unique(group, return_inverse=True)[1]  # 0, 1, ... with none missing
+        chained = md.chain_lines(parts, group)
+        assert len(chained) == group.max() + 1
+        for g, geom in enumerate(chained):
+            own = parts[group == g]
+            assert _segments(geom) == _segments(shapely.multilinestrings(own))
+            assert len(shapely.get_parts(geom)) <= len(own)
+            assert abs(geom.length - sum(p.length for p in own)) < 1e-9
+
+
 def test_chain_walk_visits_each_line_once_leaving_by_its_other_end():
     from stationplan._render.kernels import chain_walk
 
