@@ -278,7 +278,6 @@ def chain_lines(parts: np.ndarray, group: np.ndarray) -> np.ndarray:
     from .kernels import chain_walk
 
     m = len(parts)
-    n_groups = int(group[-1]) + 1 if m else 0
     xy, owner = shapely.get_coordinates(parts, return_index=True)
     size = np.bincount(owner, minlength=m)
     if m == 0 or (size < 2).any():  # empty lines: shapely joins what it can
