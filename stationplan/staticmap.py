@@ -15,7 +15,7 @@ import os
 import textwrap
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import matplotlib as mpl
@@ -308,15 +308,9 @@ def _compound_lines(geoms: Any, *, colors: str, linewidths: float,
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath
 
-    geoms = np.asarray(geoms, dtype=object)
-    if len(geoms) == 0:
-        xy, codes = np.empty((0, 2)), np.empty(0, dtype=np.uint8)
-    else:
-        polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
-        geoms = np.where(polygonal, shapely.boundary(geoms), geoms)
-        xy, part = shapely.get_coordinates(shapely.get_parts(geoms), return_index=True)
-        codes = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
-        codes[np.r_[True, part[1:] != part[:-1]]] = MplPath.MOVETO
+    xy, part = _line_coordinates(geoms)
+    codes = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+    codes[np.r_[True, part[1:] != part[:-1]][:len(xy)]] = MplPath.MOVETO
     return PathPatch(MplPath(xy, codes), fill=False, edgecolor=colors, linewidth=linewidths,
                      linestyle=linestyles, capstyle=capstyle, joinstyle=joinstyle,
                      zorder=zorder)
@@ -324,13 +318,32 @@ def _compound_lines(geoms: Any, *, colors: str, linewidths: float,
 
 def _segments(geoms: Any) -> list[np.ndarray]:
     """Coordinate arrays of every line part (polygons: their rings), for a LineCollection."""
-    geoms = np.asarray(geoms, dtype=object)
-    if len(geoms) == 0:
+    xy, part = _line_coordinates(geoms)
+    if len(xy) == 0:
         return []
-    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
-    geoms = np.where(polygonal, shapely.boundary(geoms), geoms)
-    xy, part = shapely.get_coordinates(shapely.get_parts(geoms), return_index=True)
     return np.split(xy, np.flatnonzero(np.diff(part)) + 1)
+
+
+def _line_coordinates(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The coordinates of every line part of ``geoms`` (polygons: their rings) and the
+    number of the part each belongs to.
+
+    >>> xy, part = _line_coordinates([shapely.LineString([(0, 0), (1, 0)]),
+    ...                               shapely.box(0, 0, 1, 1)])
+    >>> part.tolist()
+    [0, 0, 1, 1, 1, 1, 1]
+    """
+    geoms = np.array(geoms, dtype=object)
+    if len(geoms) == 0:
+        return np.empty((0, 2)), np.empty(0, dtype=np.int64)
+    kind = shapely.get_type_id(geoms)
+    polygonal = np.isin(kind, [3, 6])
+    if polygonal.any():
+        geoms[polygonal] = shapely.boundary(geoms[polygonal])
+    if not (kind == 1).all():  # a LineString is its only part
+        geoms = shapely.get_parts(geoms)
+    return cast(tuple[np.ndarray, np.ndarray],
+                shapely.get_coordinates(geoms, return_index=True))
 
 
 def _service_areas(ax: Any, fig: Any, pieces: gpd.GeoDataFrame, *,
