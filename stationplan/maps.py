@@ -29,7 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure, MacroElement
+from branca.element import Element, Figure
 from jinja2 import Template
 
 from ._errors import InputError
@@ -53,7 +53,13 @@ from ._options import (  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
 from ._render import mapdata as md
 from ._render import mapjs
 from ._render import mapstyle as ms
-from ._render.mapassets import RawHTML, icon_css, inline_assets
+from ._render.mapassets import (
+    RawHTML,
+    RawMacroElement,
+    icon_css,
+    inline_assets,
+    layer_name,
+)
 from ._text import isolate_bidi, plain_text
 from .chinacrs import amap_marker_url, in_china, wgs84_to_gcj02
 from .coverage import Coverage
@@ -375,7 +381,7 @@ def _map_options(given: MapOptions | None, lang: str | None, basemap: str | None
 
 # --- elements --------------------------------------------------------------------------
 
-class MapCall(MacroElement):
+class MapCall(RawMacroElement):
     """``(function)(args...);`` in the map script: elements by JS name, the rest as JSON."""
 
     _template = Template("{% macro script(this, kwargs) %}\n{{ this.js() }}\n{% endmacro %}")
@@ -480,7 +486,7 @@ def line_layer(fmap: Any, name: str, pane: str, features: tuple[list, list], pre
     if not interactive:
         styles = [{**s, "interactive": False} for s in styles]
     extra: dict[str, Any] = {"attribution": html.escape(attribution)} if attribution else {}
-    group = folium.FeatureGroup(name=name, show=show, **extra)
+    group = folium.FeatureGroup(name=layer_name(name), show=show, **extra)
     if feats:
         group.add_child(MapCall(mapjs.GEOJSON, fmap, group, feats, styles, pane, 10**precision))
     group.add_to(fmap)
@@ -492,11 +498,12 @@ def _marker_layer(fmap: Any, name: str, cls: str, inner: str, rows: list[list],
     group: folium.plugins.MarkerCluster | folium.FeatureGroup
     if len(rows) > threshold:
         group = folium.plugins.MarkerCluster(
-            name=name, icon_create_function=mapjs.CLUSTER_ICON, showCoverageOnHover=False,
-            chunkedLoading=True, disableClusteringAtZoom=17, maxClusterRadius=50,
+            name=layer_name(name), icon_create_function=mapjs.CLUSTER_ICON,
+            showCoverageOnHover=False, chunkedLoading=True, disableClusteringAtZoom=17,
+            maxClusterRadius=50,
         )
     else:
-        group = folium.FeatureGroup(name=name)
+        group = folium.FeatureGroup(name=layer_name(name))
     opts = {"cls": cls, "html": inner, "size": _MARKER_PX}
     group.add_child(MapCall(mapjs.MARKERS, group, rows, opts))
     group.add_to(fmap)

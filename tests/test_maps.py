@@ -654,3 +654,38 @@ def test_scale_is_metric_and_note_and_search_words(hand):
     assert words == {"placeholder": "搜索驿站", "notFound": "未找到"}
     en = maps.coverage_map(hand.coverage, hand.gaps, lang="en")
     assert _calls(en, mapjs.BASEMAPS)[0][2] == "basemap needs the internet"
+
+
+def test_template_text_in_names_stays_text(tmp_path):
+    # Jinja delimiters in a station name, a street name and a layer name: branca reads each
+    # rendered script as a template again, so "{{ 7*7 }}" became "49" (and a template can
+    # run code); they must reach the page as the text they are
+    import csv
+
+    from handnet import write_hand_stations
+
+    path = write_hand_stations(tmp_path / "st.csv") or tmp_path / "st.csv"
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    rows[1][0] = "站{{ 7*7 }}A"
+    rows[2][0] = "站{% if true %}XX{% endif %}B"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    graph = hand_graph()
+    for _, _, data in graph.edges(data=True):
+        data["name"] = "路{{ 6*7 }}"
+    net = sp.network_from_graph(graph)
+    cov = sp.compute_coverage(net, sp.snap_stations(net, sp.read_stations(path)))
+    gaps = sp.find_gaps(cov)
+    page = maps.coverage_map(cov, gaps).get_root().render()
+    assert "站{{ 7*7 }}A" in page and "站{% if true %}XX{% endif %}B" in page
+    assert "路{{ 6*7 }}" in page
+    assert "站49A" not in page and "站XXB" not in page and "路42" not in page
+    fmap = folium.Map(tiles=None)
+    maps.line_layer(fmap, "规则 {{ 5*5 }} <b>", "spGaps", ([], []), 6)
+    folium.LayerControl().add_to(fmap)
+    page = fmap.get_root().render()
+    # the layer control's key, as JSON: shown as HTML, it reads "规则 {{ 5*5 }} <b>"
+    key = json.loads(re.search(r'overlays :\s*\{\s*("[^"]*")', page).group(1))
+    assert key == "规则 &#123;&#123; 5*5 &#125;&#125; &lt;b&gt;"
+    assert html.unescape(key) == "规则 {{ 5*5 }} <b>"

@@ -14,7 +14,6 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
-from branca.element import MacroElement
 from jinja2 import Template
 
 from .. import chinacrs
@@ -23,7 +22,7 @@ from .._io import script_json
 from .._options import MapOptions
 from ..check import VERDICTS, reason_text
 from ..maps import coverage_map, resolve_basemap
-from .mapassets import inline_assets
+from .mapassets import RawMacroElement, inline_assets, layer_name
 from .mapjs import number_elements
 
 VERDICT_COLOURS = {
@@ -41,7 +40,7 @@ _JS_MARKERS = """function (group, rows, style) {
 }"""
 
 
-class _Markers(MacroElement):
+class _Markers(RawMacroElement):
     """``(function)(group, rows, style);`` with the rows as script-safe JSON."""
 
     _template = Template("{% macro script(this, kwargs) %}\n{{ this.js() }}\n{% endmacro %}")
@@ -56,7 +55,7 @@ class _Markers(MacroElement):
         return f"({_JS_MARKERS})({self.group.get_name()}, {rows}, {style});"
 
 
-class _Legend(MacroElement):
+class _Legend(RawMacroElement):
     _template = Template("{% macro html(this, kwargs) %}{{ this.inner }}{% endmacro %}")
 
     def __init__(self, inner: str) -> None:
@@ -90,7 +89,7 @@ def check_map(
         if not len(sel):
             continue
         colour = VERDICT_COLOURS[verdict]
-        group = folium.FeatureGroup(name=f"{labels[verdict]} ({len(sel)})")
+        group = folium.FeatureGroup(name=layer_name(f"{labels[verdict]} ({len(sel)})"))
         if rows:
             group.add_child(_Markers(group, rows, {"colour": colour,
                                                    "cls": f"sp-check sp-check-{verdict}"}))

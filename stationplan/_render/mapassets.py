@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
@@ -55,6 +56,38 @@ class RawHTML(Element):
         super().__init__()
         self._name = "StationplanAsset"
         self.text = text
+
+
+class RawMacroElement(MacroElement):
+    """A ``MacroElement`` whose rendered ``header``, ``html`` and ``script`` macros go into
+    the page as they are.
+
+    branca wraps each rendered macro in a new ``Element``, which reads the text as a Jinja
+    template again: text from input files inside it (a station named "{{ 7*7 }}" became
+    "49", and a template can run code) would be evaluated. Every element of these maps
+    that carries such text derives from this class.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        macros = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = macros.get(part)
+            if macro is not None:  # one closing newline dropped, as a template drops it
+                text = str(macro(self, kwargs)).removesuffix("\n")
+                getattr(figure, part).add_child(RawHTML(text), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+def layer_name(label: str) -> str:
+    """A layer's name for the layer control, which shows it as HTML inside a script that
+    branca reads as a template again: HTML and template braces escaped.
+
+    >>> layer_name("<b>Gaps</b> {{ 7*7 }} & more")
+    '&lt;b&gt;Gaps&lt;/b&gt; &#123;&#123; 7*7 &#125;&#125; &amp; more'
+    """
+    return html.escape(label, quote=False).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _package_dir(module: str) -> Path:
