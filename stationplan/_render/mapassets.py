@@ -68,7 +68,8 @@ class RawMacroElement(MacroElement):
     that carries such text derives from this class.
     """
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> str:
+        """Add the rendered macros to the page (nothing to return, as branca's own)."""
         figure = self.get_root()
         macros = self._template.module.__dict__
         for part in ("header", "html", "script"):
@@ -78,6 +79,7 @@ class RawMacroElement(MacroElement):
                 getattr(figure, part).add_child(RawHTML(text), name=self.get_name())
         for element in self._children.values():
             element.render(**kwargs)
+        return ""
 
 
 def layer_name(label: str) -> str:
