@@ -32,6 +32,7 @@ import logging
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
@@ -153,15 +154,16 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     top = by_run[_first_largest(far, group, starts)]
     known = np.isfinite(far_m[top])
     lines = network.edges.geometry.to_numpy()
-    at = np.full(len(top), shapely.Point(), dtype=object)
-    at[known] = shapely.line_interpolate_point(lines[edge[top[known]]], far_at_m[top[known]])
     longest = by_run[_first_largest(length[by_run], group, starts)]
-    both = gpd.GeoSeries(np.concatenate([
-        at, shapely.line_interpolate_point(geoms[longest], 0.5, normalized=True)]),
-        crs=crs).to_crs(4326).to_numpy()
-    at, point = both[:len(top)], both[len(top):]
-    at_xy = np.full((len(at), 2), np.nan)
-    at_xy[known] = shapely.get_coordinates(at[known])
+    pts = np.concatenate([
+        shapely.line_interpolate_point(lines[edge[top[known]]], far_at_m[top[known]]),
+        shapely.line_interpolate_point(geoms[longest], 0.5, normalized=True)])
+    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(
+        shapely.get_x(pts), shapely.get_y(pts))  # as GeoSeries.to_crs, without geometries
+    n_known = int(known.sum())
+    at_xy = np.full((len(top), 2), np.nan)
+    at_xy[known] = np.column_stack([lon[:n_known], lat[:n_known]])
+    point_xy = np.column_stack([lon[n_known:], lat[n_known:]])
     class_of = classes.to_numpy(dtype=object)
     from_xy = end_xy[ends[:, 0]]
     out = pd.DataFrame({
@@ -179,8 +181,8 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         "farthest_lat": np.where(beyond, np.nan, at_xy[:, 1]),
         "area_label": area[first],
         "component": component[first].astype(np.int64),
-        "point_lon": shapely.get_x(point),
-        "point_lat": shapely.get_y(point),
+        "point_lon": point_xy[:, 0],
+        "point_lat": point_xy[:, 1],
         "geometry": _run_lines(geoms[by_run], group, from_xy),
     })
     # lengths equal to the millimetre are a tie, which the farther run wins
@@ -553,8 +555,7 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
         merged[i] = shapely.MultiLineString(list(shapely.get_parts(merged[i])))
     line = np.flatnonzero(kind == 1)
     if len(line):
-        start = shapely.get_coordinates(shapely.get_point(merged[line], 0))
-        end = shapely.get_coordinates(shapely.get_point(merged[line], -1))
+        start, end = np.split(_line_ends(merged[line]), 2)
         d_end = np.hypot(*(end - from_xy[line]).T)
         d_start = np.hypot(*(start - from_xy[line]).T)
         flip = line[d_end < d_start]
