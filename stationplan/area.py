@@ -618,10 +618,10 @@ def with_demand(
         area_km2 = float(area_xy.area) / 1e6
         edges, nodes, n_cut = _cut_at_boundary(edges, nodes, area_xy)
         lines = edges.geometry.to_numpy()  # their middles, as line_interpolate_point(0.5)
-        mid = np.asarray(shapely.points(_points_along(lines, shapely.length(lines),
-                                                      np.ones(len(lines), dtype=np.int64))))
+        mid = _points_along(lines, shapely.length(lines), np.ones(len(lines), dtype=np.int64))
         shapely.prepare(area_xy)
-        in_area = shapely.covers(area_xy, mid)
+        # a point intersects the area where the area covers it (boundary included)
+        in_area = shapely.intersects_xy(area_xy, mid[:, 0], mid[:, 1])
         stats["edges_cut_at_area_boundary"] = n_cut
     else:
         in_area = np.ones(len(edges), dtype=bool)
