@@ -263,8 +263,10 @@ _SLOW_CLI = """
 import sys, time
 import stationplan.batch as b
 real = b._unit_task
-def slow(*args):
-    time.sleep(0.3)
+done = []
+def slow(*args):  # three units, then a wait the test always ends by its kill
+    time.sleep(0.3 if len(done) < 3 else 120)
+    done.append(1)
     return real(*args)
 b._unit_task = slow
 from stationplan.cli import main
