@@ -518,7 +518,11 @@ def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) ->
 
 def _line_ends(lines: np.ndarray) -> np.ndarray:
     """The first points of ``lines`` (LineStrings, none empty), then their last points."""
-    xy, index = shapely.get_coordinates(lines, return_index=True)
+    return _ends(*shapely.get_coordinates(lines, return_index=True))
+
+
+def _ends(xy: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The first, then the last of the points ``xy`` of each line ``index`` (none empty)."""
     first = np.r_[0, np.flatnonzero(np.diff(index)) + 1]
     last = np.r_[first[1:] - 1, len(xy) - 1]
     return np.concatenate([xy[first], xy[last]])
@@ -532,17 +536,16 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
     count = np.bincount(run, minlength=n_runs)
     # a run of one open piece without repeated points is that piece: GEOS is not asked
     first = np.cumsum(count) - count
-    size = shapely.get_num_coordinates(lines[first])
-    xy, owner = shapely.get_coordinates(lines[first], return_index=True)
-    step = np.flatnonzero((xy[1:] == xy[:-1]).all(axis=1) & (owner[1:] == owner[:-1]))
-    start = np.cumsum(size) - size
-    stop = start + np.maximum(size, 1) - 1
+    one = lines[first]
+    cand = np.flatnonzero((count == 1) & (shapely.get_type_id(one) == 1)
+                          & (shapely.get_num_coordinates(one) >= 2))
     plain = np.zeros(n_runs, dtype=bool)
-    if len(xy):
-        closed = (xy[np.minimum(start, len(xy) - 1)] == xy[np.minimum(stop, len(xy) - 1)]
-                  ).all(axis=1)
-        plain = ((count == 1) & (size >= 2) & (shapely.get_type_id(lines[first]) == 1)
-                 & (np.bincount(owner[step], minlength=n_runs) == 0) & ~closed)
+    if len(cand):
+        xy, owner = shapely.get_coordinates(one[cand], return_index=True)
+        repeated = (xy[1:] == xy[:-1]).all(axis=1) & (owner[1:] == owner[:-1])
+        head, tail = np.split(_ends(xy, owner), 2)
+        plain[cand] = ((np.bincount(owner[1:][repeated], minlength=len(cand)) == 0)
+                       & ~(head == tail).all(axis=1))
     merged = np.empty(n_runs, dtype=object)
     merged[plain] = lines[first[plain]]
     rest = ~plain
