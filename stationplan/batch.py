@@ -13,6 +13,7 @@ do not depend on which: units are stitched in unit order, pieces in edge order.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import logging
@@ -274,6 +275,17 @@ def local_cluster(workers: int | None = None) -> Any:
                             dashboard_address=":0")
 
 
+def _collector_thresholds(thresholds: tuple[int, int, int]) -> Any:
+    """A Dask worker plugin that sets each worker's garbage-collection thresholds."""
+    from dask.distributed import WorkerPlugin
+
+    class CollectorThresholds(WorkerPlugin):  # sent by value (cloudpickle)
+        def setup(self, worker: Any) -> None:
+            gc.set_threshold(*thresholds)
+
+    return CollectorThresholds()
+
+
 def _client(scheduler: Any, workers: int | None) -> tuple[Any, Callable[[], None]]:
     """A Dask client for the scheduler name or address, and how to close it."""
     from dask.distributed import Client
@@ -287,6 +299,10 @@ def _client(scheduler: Any, workers: int | None) -> tuple[Any, Callable[[], None
     if scheduler == "local":
         cluster = local_cluster(workers)
         client = Client(cluster)
+        # the workers collect garbage as this process does (the command line raises the
+        # thresholds, see cli.collector_thresholds); a restarted worker gets it too
+        client.register_plugin(_collector_thresholds(gc.get_threshold()),
+                               name="stationplan-gc")
 
         def close() -> None:
             client.close()

@@ -146,6 +146,36 @@ def test_local_workers_allocate_memory_as_the_serial_run() -> None:
                for e in env.values())
 
 
+def test_local_workers_collect_garbage_as_the_calling_process() -> None:
+    # the command line raises the collector's thresholds (a tenth of a large run); the
+    # local scheduler's workers, restarted ones too, take the caller's
+    import gc
+    import os
+    import signal
+    import time
+
+    from stationplan.cli import collector_thresholds
+
+    with collector_thresholds((12_345, 7, 3)):
+        client, close = batch._client("local", 2)
+    try:
+        assert gc.get_threshold() != (12_345, 7, 3)  # restored in this process
+        assert set(client.run(gc.get_threshold).values()) == {(12_345, 7, 3)}
+        pids = client.run(os.getpid)
+        victim = next(iter(pids.values()))
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = client.run(os.getpid, on_error="ignore")  # the dead one may be listed
+            if len(now) == 2 and victim not in now.values():
+                break
+            time.sleep(0.2)
+        assert victim not in client.run(os.getpid).values()
+        assert set(client.run(gc.get_threshold).values()) == {(12_345, 7, 3)}
+    finally:
+        close()
+
+
 def test_failed_unit_is_reported_and_others_finish(net: StreetNetwork, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     real = batch._unit_task

@@ -11,6 +11,7 @@ import osmnx as ox
 import pytest
 from handnet import hand_graph
 
+from stationplan import cli
 from stationplan.cli import main
 
 
@@ -149,3 +150,26 @@ def test_demo_runs_as_installed_command(tmp_path):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert 0.2 < summary["covered_share"] < 0.9  # the demo leaves visible gaps
     assert summary["stations_used"] == summary["stations_read"]
+
+
+def test_a_run_collects_garbage_less_often_and_restores_the_setting(tmp_path, hand_files,
+                                                                   monkeypatch):
+    # a large run keeps millions of objects alive; the default thresholds rescanned them
+    # for a tenth of a 10^6-segment run. The setting is the command's, not left behind.
+    import gc
+
+    import stationplan.pipeline as pipeline
+
+    seen = []
+    real = pipeline.run_coverage
+
+    def spy(*args, **kwargs):
+        seen.append(gc.get_threshold())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "run_coverage", spy)
+    before = gc.get_threshold()
+    net, st = hand_files
+    assert main(["coverage", str(net), str(st), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert seen == [cli.GC_THRESHOLDS] != [before]
+    assert gc.get_threshold() == before
