@@ -18,7 +18,9 @@ scale.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from string import Formatter
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -208,34 +210,80 @@ def amap_marker_url(lng: float, lat: float, *, name: str, system: str = "wgs84",
     return link(name)
 
 
-def amap_marker_urls(lng: ArrayLike, lat: ArrayLike, names: list[str], *,
-                     system: str = "wgs84") -> list[str]:
+def amap_marker_urls(lng: ArrayLike, lat: ArrayLike, names: list[str] | str, *,
+                     system: str = "wgs84",
+                     fields: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
     """The Amap marker links of many points: :func:`amap_marker_url` of each, faster.
 
-    Percent-encoding works character by character, so each distinct character is encoded
-    once and every name translated with that table (no ``max_chars`` here).
+    Percent-encoding works character by character, so each distinct text is encoded once
+    (through a table of its characters) and the links are made from one template.
 
     Parameters
     ----------
     lng, lat
         The points, in ``system``.
     names
-        The markers' titles, one per point.
+        The markers' titles, one per point; or, with ``fields``, one ``str.format``
+        template of them (plain ``{field}`` replacements only).
     system
         "wgs84" (Amap converts) or "gcj02" (Amap's own coordinates).
+    fields
+        With a template: each field's values, one per point; the title of point ``i``
+        is ``names.format(**{k: v[i] for k, v in fields.items()})``.
 
     Examples
     --------
     >>> amap_marker_urls([116.4, 117.2], [39.9, 28.3], ["驿站 A&B", "x"]) == [
     ...     amap_marker_url(116.4, 39.9, name="驿站 A&B"), amap_marker_url(117.2, 28.3, name="x")]
     True
+    >>> amap_marker_urls([116.4, 117.2], [39.9, 28.3], "缺口{n}：{s}",
+    ...                  fields={"n": [1, 2], "s": ["中山路", "A&B"]}) == [
+    ...     amap_marker_url(116.4, 39.9, name="缺口1：中山路"),
+    ...     amap_marker_url(117.2, 28.3, name="缺口2：A&B")]
+    True
     """
     coordinate = _amap_coordinate(system)
-    table = {ord(c): quote(c, safe="") for c in set().union(*names)}
+    if fields is None:
+        template, fields = "{name}", {"name": names}
+    elif isinstance(names, str):
+        template = names
+    else:
+        msg = "with fields, names is one str.format template"
+        raise TypeError(msg)
+    # The link with the title's fixed text encoded and a slot per field: encoding leaves
+    # no braces (they become %7B, %7D), so the slots are the only ones.
+    parts = ["https://uri.amap.com/marker?position={0:.6f},{1:.6f}&name="]
+    columns = []
+    for literal, field, spec, conversion in Formatter().parse(template):
+        parts.append(quote(literal, safe=""))
+        if field is None:
+            continue
+        if spec or conversion or field not in fields:
+            msg = f"template field {{{field}}}: plain fields of {sorted(fields)} only"
+            raise ValueError(msg)
+        parts.append(f"{{{len(columns) + 2}}}")
+        columns.append(_quoted_texts(fields[field]))
+    link = "".join([*parts, f"&coordinate={coordinate}"])
     x = np.asarray(lng, dtype=float).tolist()
     y = np.asarray(lat, dtype=float).tolist()
-    return [_amap_link(a, b, name.translate(table), coordinate)
-            for a, b, name in zip(x, y, names, strict=True)]
+    return [link.format(*row) for row in zip(x, y, *columns, strict=True)]
+
+
+def _quoted_texts(values: Sequence[Any]) -> list[str]:
+    """Each value as ``str.format`` writes it, percent-encoded as :func:`quote` does (one
+    table of the distinct characters, each distinct text encoded once).
+
+    >>> _quoted_texts([12, "A&B", "中", 12])
+    ['12', 'A%26B', '%E4%B8%AD', '12']
+    """
+    texts = [format(v) for v in values]
+    joined = "".join(texts)
+    if joined.isascii() and joined.isalnum():  # letters and digits are never encoded
+        return texts
+    distinct = dict.fromkeys(texts)
+    table = {ord(c): quote(c, safe="") for c in set("".join(distinct))}
+    encoded = {t: t.translate(table) for t in distinct}
+    return [encoded[t] for t in texts]
 
 
 def _amap_coordinate(system: str) -> str:

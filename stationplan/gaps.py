@@ -166,43 +166,49 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     point_xy = np.column_stack([lon[n_known:], lat[n_known:]])
     class_of = classes.to_numpy(dtype=object)
     from_xy = end_xy[ends[:, 0]]
+    street = [names.labels[k] if k >= 0 else road_word(class_of[e], lang)
+              for k, e in zip(sid.tolist(), edge[first].tolist(), strict=True)]
+    length_m = np.add.reduceat(length[by_run], starts)
+    farthest_m = np.where(beyond, np.nan, np.maximum.reduceat(far, starts))
+    # Longest first; lengths equal to the millimetre are a tie, which the farther run
+    # wins, then the run found first. The columns are put in that order once.
+    order = np.lexsort((-np.where(np.isnan(farthest_m), np.inf, farthest_m),
+                        -np.round(length_m, 3)))
+    length_m, farthest_m = length_m[order], farthest_m[order]
+    beyond, first = beyond[order], first[order]
+    at_xy, point_xy, cross, cross_m = at_xy[order], point_xy[order], cross[order], cross_m[order]
+    street = [street[i] for i in order.tolist()]
+    gap_id = np.arange(1, len(order) + 1)
+    # gap areas: largest first, as the runs
+    area_label = area[first]
+    area_len = pd.Series(length_m).groupby(area_label).sum()
+    area_order = sorted(area_len.index, key=lambda k: (-round(area_len[k], 6), k))
+    area_id = np.zeros(int(area_label.max()) + 1, dtype=np.int64)
+    area_id[np.asarray(area_order, dtype=np.int64)] = np.arange(1, len(area_order) + 1)
+    far_lon = np.where(beyond, np.nan, at_xy[:, 0])
+    far_lat = np.where(beyond, np.nan, at_xy[:, 1])
+    known = np.isfinite(far_lon)
     out = pd.DataFrame({
-        "run": np.arange(len(starts)),
-        "street": [names.labels[k] if k >= 0 else road_word(class_of[e], lang)
-                   for k, e in zip(sid.tolist(), edge[first].tolist(), strict=True)],
-        "named": sid >= 0,
+        "gap_id": gap_id,
+        "street": street,
+        "named": sid[order] >= 0,
         "from_street": cross[:, 0].tolist(), "from_m": cross_m[:, 0],
         "to_street": cross[:, 1].tolist(), "to_m": cross_m[:, 1],
-        "length_m": np.add.reduceat(length[by_run], starts),
-        "pieces": np.diff(np.r_[starts, len(by_run)]),
-        "farthest_m": np.where(beyond, np.nan, np.maximum.reduceat(far, starts)),
+        "length_m": length_m,
+        "pieces": np.diff(np.r_[starts, len(by_run)])[order],
+        "farthest_m": farthest_m,
         "farthest_more_than_m": np.where(beyond, search, np.nan),
-        "farthest_lon": np.where(beyond, np.nan, at_xy[:, 0]),
-        "farthest_lat": np.where(beyond, np.nan, at_xy[:, 1]),
-        "area_label": area[first],
+        "farthest_lon": far_lon,
+        "farthest_lat": far_lat,
+        "amap_url": amap_marker_urls(  # to the farthest point, else the run's middle
+            np.where(known, far_lon, point_xy[:, 0]), np.where(known, far_lat, point_xy[:, 1]),
+            WORDS[lang]["gap.link_name"], fields={"gap_id": gap_id.tolist(), "street": street}),
+        "area_id": area_id[area_label],
         "component": component[first].astype(np.int64),
         "point_lon": point_xy[:, 0],
         "point_lat": point_xy[:, 1],
-        "geometry": _run_lines(geoms[by_run], group, from_xy),
+        "geometry": _run_lines(geoms[by_run], group, from_xy)[order],
     })
-    # lengths equal to the millimetre are a tie, which the farther run wins
-    out["_len"] = out["length_m"].round(3)
-    out["_far"] = out["farthest_m"].fillna(np.inf)
-    out = out.sort_values(["_len", "_far", "run"], ascending=[False, False, True],
-                          kind="stable").reset_index(drop=True)
-    out.insert(0, "gap_id", np.arange(1, len(out) + 1))
-    # gap areas: largest first, as the runs
-    area_len = out.groupby("area_label")["length_m"].sum()
-    area_order = sorted(area_len.index, key=lambda k: (-round(area_len[k], 6), k))
-    out["area_id"] = out["area_label"].map({k: i + 1 for i, k in enumerate(area_order)})
-    link_name = WORDS[lang]["gap.link_name"]  # text("gap.link_name", ...) of each run
-    far = np.isfinite(out["farthest_lon"].to_numpy(float))
-    out["amap_url"] = amap_marker_urls(
-        np.where(far, out["farthest_lon"].to_numpy(float), out["point_lon"].to_numpy(float)),
-        np.where(far, out["farthest_lat"].to_numpy(float), out["point_lat"].to_numpy(float)),
-        [link_name.format(gap_id=gid, street=st) for gid, st in zip(
-            out["gap_id"].tolist(), out["street"].tolist(), strict=True)])
-    out = out[[*GAP_COLUMNS, "geometry"]]
     log.debug("%d gap runs in %d gap areas, %.1f km in all; %d with a point more than "
               "%.0f m from every station", len(out), len(area_order),
               out["length_m"].sum() / 1000, int(out["farthest_more_than_m"].notna().sum()),
