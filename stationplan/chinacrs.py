@@ -253,7 +253,7 @@ def amap_marker_urls(lng: ArrayLike, lat: ArrayLike, names: list[str] | str, *,
     # The link with the title's fixed text encoded and a slot per field: encoding leaves
     # no braces (they become %7B, %7D), so the slots are the only ones.
     parts = ["https://uri.amap.com/marker?position={0:.6f},{1:.6f}&name="]
-    columns = []
+    columns: list[list[str]] = []
     for literal, field, spec, conversion in Formatter().parse(template):
         parts.append(quote(literal, safe=""))
         if field is None:

@@ -166,8 +166,8 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     point_xy = np.column_stack([lon[n_known:], lat[n_known:]])
     class_of = classes.to_numpy(dtype=object)
     from_xy = end_xy[ends[:, 0]]
-    street = [names.labels[k] if k >= 0 else road_word(class_of[e], lang)
-              for k, e in zip(sid.tolist(), edge[first].tolist(), strict=True)]
+    run_street = [names.labels[k] if k >= 0 else road_word(class_of[e], lang)
+                  for k, e in zip(sid.tolist(), edge[first].tolist(), strict=True)]
     length_m = np.add.reduceat(length[by_run], starts)
     farthest_m = np.where(beyond, np.nan, np.maximum.reduceat(far, starts))
     # Longest first; lengths equal to the millimetre are a tie, which the farther run
@@ -177,7 +177,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     length_m, farthest_m = length_m[order], farthest_m[order]
     beyond, first = beyond[order], first[order]
     at_xy, point_xy, cross, cross_m = at_xy[order], point_xy[order], cross[order], cross_m[order]
-    street = [street[i] for i in order.tolist()]
+    run_street = [run_street[i] for i in order.tolist()]
     gap_id = np.arange(1, len(order) + 1)
     # gap areas: largest first, as the runs
     area_label = area[first]
@@ -190,7 +190,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     known = np.isfinite(far_lon)
     out = pd.DataFrame({
         "gap_id": gap_id,
-        "street": street,
+        "street": run_street,
         "named": sid[order] >= 0,
         "from_street": cross[:, 0].tolist(), "from_m": cross_m[:, 0],
         "to_street": cross[:, 1].tolist(), "to_m": cross_m[:, 1],
@@ -202,7 +202,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         "farthest_lat": far_lat,
         "amap_url": amap_marker_urls(  # to the farthest point, else the run's middle
             np.where(known, far_lon, point_xy[:, 0]), np.where(known, far_lat, point_xy[:, 1]),
-            WORDS[lang]["gap.link_name"], fields={"gap_id": gap_id.tolist(), "street": street}),
+            WORDS[lang]["gap.link_name"], fields={"gap_id": gap_id.tolist(), "street": run_street}),
         "area_id": area_id[area_label],
         "component": component[first].astype(np.int64),
         "point_lon": point_xy[:, 0],
