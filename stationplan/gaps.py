@@ -265,10 +265,14 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                                 "street": gaps["street"].to_numpy(object)[order][named],
                                 "length_m": length[named]})
                   .groupby(["g", "street"], sort=True)["length_m"].sum().reset_index())
-    street_len = street_len.iloc[np.lexsort((-street_len["length_m"].to_numpy(),
-                                             street_len["g"].to_numpy()))]
-    streets = {g: "; ".join(str(x) for x in grp["street"].iloc[:_MAX_NAMES])
-               for g, grp in street_len.groupby("g", sort=False)}
+    by_len = np.lexsort((-street_len["length_m"].to_numpy(), street_len["g"].to_numpy()))
+    g_of = street_len["g"].to_numpy()[by_len]
+    names = street_len["street"].to_numpy(object)[by_len]
+    rank = np.arange(len(g_of)) - np.searchsorted(g_of, g_of)  # place within its area
+    streets: dict[int, list[str]] = {}
+    for g, name in zip(g_of[rank < _MAX_NAMES].tolist(), names[rank < _MAX_NAMES].tolist(),
+                       strict=True):  # each area's longest named streets, longest first
+        streets.setdefault(g, []).append(str(name))
     parts, part_of = shapely.get_parts(gaps.geometry.to_numpy()[order], return_index=True)
     geoms = shapely.multilinestrings(parts, indices=group[part_of])
     lon = gaps["farthest_lon"].to_numpy(float)[order]
@@ -278,7 +282,7 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         "length_m": [float(length[a:a + k].sum()) for a, k in zip(starts, runs, strict=True)],
         "runs": runs.astype(int),
         "pieces": np.bincount(group, weights=gaps["pieces"].to_numpy()[order]).astype(int),
-        "streets": [streets.get(g, "") for g in range(len(ids))],
+        "streets": ["; ".join(streets.get(g, ())) for g in range(len(ids))],
         "farthest_m": np.where(beyond, np.nan, far[top]),
         "farthest_more_than_m": np.where(beyond, more_max, np.nan),
         "farthest_lon": np.where(beyond, np.nan, lon[top]),
