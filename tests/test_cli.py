@@ -173,3 +173,30 @@ def test_a_run_collects_garbage_less_often_and_restores_the_setting(tmp_path, ha
     assert main(["coverage", str(net), str(st), "--out", str(tmp_path / "o"), "--quiet"]) == 0
     assert seen == [cli.GC_THRESHOLDS] != [before]
     assert gc.get_threshold() == before
+
+
+def test_the_command_leaves_at_once_with_every_line_and_file_written(tmp_path, hand_files):
+    # main_entry ends the process without tearing down the run's objects; what was
+    # printed (block-buffered into a file here) and every output must be there
+    import os
+
+    net, st = hand_files
+    out = tmp_path / "o"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered
+    with (tmp_path / "stdout.txt").open("w") as so, (tmp_path / "stderr.txt").open("w") as se:
+        code = subprocess.run([sys.executable, "-m", "stationplan", "coverage", str(net),
+                               str(st), "--out", str(out)], stdout=so, stderr=se,
+                              env=env, timeout=300).returncode
+    assert code == 0
+    printed = (tmp_path / "stdout.txt").read_text()
+    assert printed.endswith("coverage_map.html\n") and str(out) in printed
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["covered_m"] == pytest.approx(3500, abs=1e-2)  # the hand network's
+    assert {"coverage.geojson", "gaps.geojson", "coverage_map.png"} <= {
+        p.name for p in out.iterdir()}
+    with (tmp_path / "stderr2.txt").open("w") as se:
+        code = subprocess.run([sys.executable, "-m", "stationplan", "coverage", str(net),
+                               str(st), "--out", str(out)], stdout=subprocess.DEVNULL,
+                              stderr=se, env=env, timeout=300).returncode
+    assert code == 2  # the outputs exist: a clear one-line error, flushed too
+    assert (tmp_path / "stderr2.txt").read_text().startswith("stationplan: ")
