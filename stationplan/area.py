@@ -478,11 +478,10 @@ def _points_along(lines: np.ndarray, lengths: np.ndarray, n: np.ndarray) -> np.n
 def _grid_sum(xy: np.ndarray, weights: np.ndarray, x0: float, y0: float, cell_m: float,
               shape: tuple[int, int]) -> np.ndarray:
     """Sum ``weights`` into the cells of a grid whose lower-left corner is (x0, y0)."""
-    grid = np.zeros(shape)
-    ix = np.clip(((xy[:, 0] - x0) // cell_m).astype(np.int64), 0, shape[1] - 1)
-    iy = np.clip(((xy[:, 1] - y0) // cell_m).astype(np.int64), 0, shape[0] - 1)
-    np.add.at(grid, (iy, ix), weights)
-    return grid
+    from ._read.kernels import grid_sum
+
+    return np.asarray(grid_sum(np.asarray(xy, dtype=float), np.asarray(weights, dtype=float),
+                               float(x0), float(y0), float(cell_m), *shape))
 
 
 # Suffixes a boundary's name may be given without: 花园 for 花园街道, Guixi for Guixi City.

@@ -14,7 +14,7 @@ import shapely
 
 from stationplan import load_network
 from stationplan._read import centerlines
-from stationplan._read.kernels import points_along
+from stationplan._read.kernels import grid_sum, points_along
 from stationplan.area import _points_along
 
 UTM_50N = "EPSG:32650"
@@ -77,6 +77,27 @@ def _lines_with_ends_on_others(rng: np.random.Generator) -> tuple[np.ndarray, np
     xy = np.concatenate(lines)
     starts = np.r_[0, np.cumsum([len(c) for c in lines])]
     return xy, starts
+
+
+def test_grid_sums_are_numpy_add_at_bit_for_bit():
+    # the built-up area's street density: numpy's floor division (1.0 // 0.1 is 9, not
+    # the 10 of floor(1.0 / 0.1)), points outside clipped to the edge cells, and the sum
+    # in the points' order (weights of very different sizes, so the order shows)
+    rng = np.random.default_rng(7)
+    for cell in (0.1, 0.3, 7.0, 123.456):
+        xy = rng.random((50_000, 2)) * 60 * cell - 5 * cell
+        xy[:500] = np.round(xy[:500] / cell) * cell  # on cell edges
+        xy[500:520] = [1.0, 0.3]
+        w = 10.0 ** rng.uniform(-8, 8, len(xy))
+        for x0, y0 in ((0.0, 0.0), (-1.7, 2.2)):
+            shape = (40, 55)
+            want = np.zeros(shape)
+            ix = np.clip(((xy[:, 0] - x0) // cell).astype(np.int64), 0, shape[1] - 1)
+            iy = np.clip(((xy[:, 1] - y0) // cell).astype(np.int64), 0, shape[0] - 1)
+            np.add.at(want, (iy, ix), w)
+            got = grid_sum(xy, w, x0, y0, cell, *shape)
+            assert got.tobytes() == want.tobytes()
+    assert grid_sum(np.array([[1.0, 0.0]]), np.array([1.0]), 0.0, 0.0, 0.1, 1, 11)[0, 9] == 1
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -69,6 +69,21 @@ def points_along(xy, starts, length_m, n_points):
 
 
 @_jit
+def grid_sum(xy, weights, x0, y0, cell_m, n_rows, n_cols):
+    """Sum ``weights`` into a grid of ``cell_m`` squares from (x0, y0), ``n_rows`` by
+    ``n_cols``, a point outside it counted in the nearest edge cell: what numpy gives
+    with ``ix = np.clip(((x - x0) // cell_m).astype(np.int64), 0, n_cols - 1)`` (floor
+    division as numpy and Python do it, then truncation) and ``np.add.at(grid, (iy, ix),
+    weights)`` (in the order of the points), without the arrays of cells."""
+    grid = np.zeros((n_rows, n_cols))
+    for k in range(len(xy)):
+        ix = min(max(np.int64((xy[k, 0] - x0) // cell_m), 0), n_cols - 1)
+        iy = min(max(np.int64((xy[k, 1] - y0) // cell_m), 0), n_rows - 1)
+        grid[iy, ix] += weights[k]
+    return grid
+
+
+@_jit
 def grid_cells(xy, x0, y0, cell_m, n_cols):
     """The cell of each point in a grid of ``cell_m`` squares from (x0, y0), numbered
     row by row (``n_cols`` a row); the same arithmetic as :func:`ends_near_lines`."""
