@@ -75,12 +75,13 @@ def piece_directions(coverage: Coverage, pieces: pd.DataFrame) -> np.ndarray:
     st = coverage.stations
     ok = st[st["status"] == "ok"]
     if len(ok) and "edge_id" in ok.columns:
-        where = dict(zip(ok["station_id"], zip(ok["edge_id"].astype(np.int64),
-                                                  ok["offset_m"].astype(float), strict=True),
-                         strict=True))
-        own = [where.get(sid, (-1, np.nan)) for sid in pieces["station_id"]]
-        s_edge = np.array([o[0] for o in own], dtype=np.int64)
-        s_off = np.array([o[1] for o in own], dtype=float)
+        # each piece's station (the last row of an id, as a dict of them would keep)
+        last = ~ok["station_id"].duplicated(keep="last").to_numpy()
+        at = pd.Index(ok["station_id"].to_numpy(dtype=object)[last]).get_indexer(
+            pieces["station_id"].to_numpy(dtype=object))
+        found = at >= 0
+        s_edge = np.where(found, ok["edge_id"].to_numpy(dtype=np.int64)[last][at], -1)
+        s_off = np.where(found, ok["offset_m"].to_numpy(dtype=float)[last][at], np.nan)
         on_edge = s_edge == edge
         with np.errstate(invalid="ignore"):
             grow_fwd = np.where(on_edge & (s_off <= start + _EPS_M),
