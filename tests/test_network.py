@@ -209,3 +209,42 @@ def test_networks_of_large_files_are_cached(monkeypatch, tmp_path, caplog):
     assert again.total_length_m == first.total_length_m
     sp.load_network(path, cache_dir=tmp_path, mode="bike")  # another mode: another entry
     assert len(list((tmp_path / "networks").iterdir())) == 2
+
+
+def test_stored_osmnx_filters_are_osmnx_own_and_used_only_while_it_is_not_imported(
+        monkeypatch):
+    # Reading a file takes OSMnx's way filters; importing OSMnx for them pulled in
+    # scikit-learn (a second of each run), so the filters of known releases are stored.
+    # They must be OSMnx's own, and OSMnx's answer wins once it is imported (its settings
+    # may have changed) or for a release not stored.
+    import subprocess
+    import sys
+
+    from osmnx import _overpass
+
+    from stationplan._read import osmfilter
+
+    for release, filters in osmfilter.OSMNX_FILTERS.items():
+        assert set(filters) == {"walk", "bike", "drive", "drive_service", "all", "all_public"}
+        if release == osmfilter._osmnx_release():  # the installed one: compare them
+            for kind, text in filters.items():
+                assert text == _overpass._get_network_filter(kind)
+    # a fresh process reading a file leaves OSMnx (and scikit-learn) unimported when its
+    # release is stored, and imports it when not
+    code = ("import sys; from stationplan._read import osmfilter as f; "
+            "t = f.overpass_filter('walk'); "
+            "print('osmnx' in sys.modules, t == f.OSMNX_FILTERS.get(f._osmnx_release(), "
+            "{}).get('walk'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    stored = osmfilter._osmnx_release() in osmfilter.OSMNX_FILTERS
+    assert out == (["False", "True"] if stored else ["True", "False"])
+    # imported OSMnx with changed settings: its own answer
+    import osmnx as ox
+
+    monkeypatch.setattr(ox.settings, "default_access", '["access"!~"no"]')
+    osmfilter._osmnx_network_filter.cache_clear()
+    try:
+        assert '["access"!~"no"]' in osmfilter._osmnx_network_filter("walk")
+    finally:
+        osmfilter._osmnx_network_filter.cache_clear()

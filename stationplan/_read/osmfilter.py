@@ -3,12 +3,15 @@
 OSMnx states its ``network_type`` rules as Overpass QL filters. We parse those same
 strings (from the installed OSMnx) so a file and a download of one area keep the same
 streets, and stay in step when OSMnx changes its rules. OSMnx is imported on first use: it
-pulls in scikit-learn and matplotlib, half of a start-up otherwise.
+pulls in scikit-learn when that is installed, a second of every run. So the filters of the
+OSMnx releases in :data:`OSMNX_FILTERS` are kept here (the tests compare them with OSMnx
+itself) and used while OSMnx is not imported, that is while its settings are its own.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from functools import cache
 from typing import Protocol
@@ -106,12 +109,69 @@ def overpass_filter(network_type: str, extra: str = "") -> str:
     return _osmnx_network_filter(network_type) + extra
 
 
+#: OSMnx's Overpass way filters with its default settings, by OSMnx release and
+#: ``network_type``: ``osmnx._overpass._get_network_filter(network_type)`` of that release.
+OSMNX_FILTERS: dict[str, dict[str, str]] = {
+    "2.1.1": {
+        "walk": (
+            '["highway"]["area"!~"yes"]["access"!~"private"]["highway"!~"abandoned|'
+            'bus_guideway|construction|cycleway|motor|no|planned|platform|proposed|'
+            'raceway|razed|rest_area|services"]["foot"!~"no"]["service"!~"private"]'
+            '["sidewalk"!~"separate"]["sidewalk:both"!~"separate"]'
+            '["sidewalk:left"!~"separate"]["sidewalk:right"!~"separate"]'),
+        "bike": (
+            '["highway"]["area"!~"yes"]["access"!~"private"]["highway"!~"abandoned|'
+            'bus_guideway|construction|corridor|elevator|escalator|footway|motor|no|'
+            'planned|platform|proposed|raceway|razed|rest_area|services|steps"]'
+            '["bicycle"!~"no"]["service"!~"private"]'),
+        "drive": (
+            '["highway"]["area"!~"yes"]["access"!~"private"]["highway"!~"abandoned|'
+            'bridleway|bus_guideway|construction|corridor|cycleway|elevator|'
+            'escalator|footway|no|path|pedestrian|planned|platform|proposed|raceway|'
+            'razed|rest_area|service|services|steps|track"]["motor_vehicle"!~"no"]'
+            '["motorcar"!~"no"]["service"!~"alley|driveway|emergency_access|parking|'
+            'parking_aisle|private"]'),
+        "drive_service": (
+            '["highway"]["area"!~"yes"]["access"!~"private"]["highway"!~"abandoned|'
+            'bridleway|bus_guideway|construction|corridor|cycleway|elevator|'
+            'escalator|footway|no|path|pedestrian|planned|platform|proposed|raceway|'
+            'razed|rest_area|services|steps|track"]["motor_vehicle"!~"no"]'
+            '["motorcar"!~"no"]["service"!~"emergency_access|parking|parking_aisle|'
+            'private"]'),
+        "all": (
+            '["highway"]["area"!~"yes"]["highway"!~"abandoned|construction|no|'
+            'planned|platform|proposed|raceway|razed|rest_area|services"]'),
+        "all_public": (
+            '["highway"]["area"!~"yes"]["access"!~"private"]["highway"!~"abandoned|'
+            'construction|no|planned|platform|proposed|raceway|razed|rest_area|'
+            'services"]["service"!~"private"]'),
+    },
+}
+
+
 @cache
 def _osmnx_network_filter(network_type: str) -> str:
-    """OSMnx's Overpass filter for ``network_type``, read from OSMnx once per type."""
+    """OSMnx's Overpass filter for ``network_type``: from :data:`OSMNX_FILTERS` for the
+    installed release while OSMnx is not imported (its settings are then its defaults),
+    else read from OSMnx; once per type."""
+    if "osmnx" not in sys.modules:
+        stored = OSMNX_FILTERS.get(_osmnx_release(), {}).get(network_type)
+        if stored is not None:
+            return stored
     from osmnx import _overpass
 
     return _overpass._get_network_filter(network_type)
+
+
+def _osmnx_release() -> str:
+    """The installed OSMnx's version, read from its package metadata (no import); "" when
+    that is missing."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("osmnx")
+    except PackageNotFoundError:
+        return ""
 
 
 @cache
