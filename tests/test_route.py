@@ -163,6 +163,40 @@ def test_undirected_pair_distances_against_networkx(oneway):
     assert np.array_equal(got, got.T)
 
 
+def test_undirected_site_graph_is_every_arc_once_at_its_shortest(oneway):
+    # the street rows are built once per network and the sites' arcs merged in: the
+    # graph must hold exactly the arcs of the streets both ways and of the sites (to both
+    # ends of their edge, between neighbours on it), each at its shortest, zeros kept
+    net, edge, off = oneway
+    n = len(net.nodes)
+    e = net.edges
+    calls = [(edge, off), (np.r_[edge[:3], 4], np.r_[off[:3], 0.0])]  # again: cached rows
+    for edge_id, offset in calls:
+        want = {}
+
+        def arc(a, b, w, want=want):
+            for t, h in ((a, b), (b, a)):
+                want[t, h] = min(want.get((t, h), math.inf), max(w, 0.0))
+
+        for row in e.itertuples():
+            arc(row.u, row.v, row.length_m)
+        by_edge = {}
+        for s, (i, o) in enumerate(zip(edge_id, offset, strict=True)):
+            row = e.iloc[int(i)]
+            arc(n + s, row["u"], o)
+            arc(n + s, row["v"], row["length_m"] - o)
+            by_edge.setdefault(int(i), []).append((float(o), s))
+        for sites in by_edge.values():
+            for (o1, a), (o2, b) in itertools.pairwise(sorted(sites)):
+                arc(n + a, n + b, o2 - o1)
+        graph = _route.site_graph(net, edge_id, offset, kind="undirected").tocoo()
+        got = dict(zip(zip(graph.row.tolist(), graph.col.tolist(), strict=True),
+                       graph.data.tolist(), strict=True))
+        assert len(got) == graph.nnz  # no arc twice
+        assert got == want
+    assert 0.0 in got.values()  # the last call's site at an edge's end: a zero arc, kept
+
+
 def test_distance_blocks_batch_without_changing_values(oneway):
     net, edge, off = oneway
     n = len(net.nodes)

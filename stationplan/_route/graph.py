@@ -9,6 +9,7 @@ station or site nodes is built from them by :func:`site_graph`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -45,6 +46,14 @@ class Routing:
     fwd: np.ndarray
     bwd: np.ndarray
     reversed_graph: csr_array
+
+    @cached_property
+    def undirected_graph(self) -> csr_array:
+        """Street arcs both ways whatever the travel directions (the shorter of parallel
+        ones), built on first use: the street rows of every ``undirected`` site graph."""
+        n = len(self.reversed_graph.indptr) - 1
+        return csr_min(np.concatenate([self.u, self.v]), np.concatenate([self.v, self.u]),
+                       np.maximum(np.concatenate([self.length, self.length]), 0.0), n)
 
 
 def build_routing(network: StreetNetwork) -> Routing:
@@ -227,21 +236,37 @@ def _travel(network: StreetNetwork, edge_id: np.ndarray, offset_m: np.ndarray) -
 
 
 def _undirected(network: StreetNetwork, edge_id: np.ndarray, offset_m: np.ndarray) -> csr_array:
-    """Every street both ways, sites joined to both ends of their edge and chained."""
+    """Every street both ways, sites joined to both ends of their edge and chained.
+
+    The street rows come from :attr:`Routing.undirected_graph`, built once; each node's
+    arcs to sites (all numbered above the nodes) follow its street arcs, so the rows are
+    those of one :func:`csr_min` of all arcs (no arc between two nodes involves a site).
+    """
     n = len(network.nodes)
     prep = routing(network)
     u, v, length = prep.u, prep.v, prep.length
     k = len(edge_id)
     sites = n + np.arange(k)
-    tails = [u, v, sites, sites]
-    heads = [v, u, u[edge_id], v[edge_id]]
-    weights = [length, length, offset_m, length[edge_id] - offset_m]
     order = np.lexsort((offset_m, edge_id))
     same = edge_id[order][1:] == edge_id[order][:-1]
     a, b = order[:-1][same], order[1:][same]
-    tails += [sites[a]]
-    heads += [sites[b]]
-    weights += [offset_m[b] - offset_m[a]]
-    t, h, w = (np.concatenate(x) for x in (tails, heads, weights))
-    return csr_min(np.concatenate([t, h]), np.concatenate([h, t]),
-                   np.maximum(np.concatenate([w, w]), 0.0), n + k)
+    t = np.concatenate([sites, sites, sites[a]])
+    h = np.concatenate([u[edge_id], v[edge_id], sites[b]])
+    w = np.concatenate([offset_m, length[edge_id] - offset_m, offset_m[b] - offset_m[a]])
+    extra = csr_min(np.concatenate([t, h]), np.concatenate([h, t]),
+                    np.maximum(np.concatenate([w, w]), 0.0), n + k)
+    base = prep.undirected_graph
+    base_count = np.zeros(n + k, dtype=np.int64)
+    base_count[:n] = np.diff(base.indptr)
+    extra_count = np.diff(extra.indptr)
+    indptr = np.zeros(n + k + 1, dtype=np.int64)
+    np.cumsum(base_count + extra_count, out=indptr[1:])
+    rows = np.repeat(np.arange(n + k), base_count)
+    at_base = indptr[rows] + np.arange(len(rows)) - np.asarray(base.indptr)[rows]
+    rows = np.repeat(np.arange(n + k), extra_count)
+    at_extra = indptr[rows] + base_count[rows] + np.arange(len(rows)) - extra.indptr[rows]
+    indices = np.empty(indptr[-1], dtype=np.int64)
+    data = np.empty(indptr[-1])
+    indices[at_base], data[at_base] = base.indices, base.data
+    indices[at_extra], data[at_extra] = extra.indices, extra.data
+    return csr_array((data, indices, indptr), shape=(n + k, n + k))
