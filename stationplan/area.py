@@ -25,6 +25,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import InputError
+from ._lines import points_along
 from ._options import BRIEF_IGNORE, BRIEF_SERVE, PAIR_CARRIAGEWAYS_M, check_option
 from ._paths import input_file, word_hint
 from ._read.coords import resolve_crs, to_wgs84
@@ -411,7 +412,7 @@ def built_up_area(
     # street metres per cell: points every tenth of a cell along each street
     lengths = shapely.length(lines)
     n = np.maximum(1, np.ceil(lengths / (cell_m / 10)).astype(np.int64))
-    pts = _points_along(lines, lengths, n)
+    pts = points_along(lines, lengths, n)
     streets = _grid_sum(pts, np.repeat(lengths / n, n), x0, y0, cell_m, (ny_, nx_))
 
     r = round(window_m / cell_m)
@@ -449,30 +450,6 @@ def built_up_area(
     lonlat = gpd.GeoSeries([out], crs=crs).to_crs(4326).iloc[0]
     assert isinstance(lonlat, Polygon | MultiPolygon)
     return lonlat
-
-
-def _points_along(lines: np.ndarray, lengths: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """The x, y of ``n[i]`` points along each line ``i``, at the middles of its ``n[i]``
-    equal parts: ``shapely.line_interpolate_point`` at the fractions ``(j + 0.5) / n[i]``,
-    bit for bit, from a compiled loop (millions of points in a province).
-
-    Examples
-    --------
-    >>> line = shapely.LineString([(0, 0), (10, 0), (10, 10)])
-    >>> _points_along(np.array([line]), shapely.length([line]), np.array([4])).tolist()
-    [[2.5, 0.0], [7.5, 0.0], [10.0, 2.5], [10.0, 7.5]]
-    """
-    xy, which = shapely.get_coordinates(lines, return_index=True)
-    starts = np.searchsorted(which, np.arange(len(lines) + 1))
-    if len(lines) and np.diff(starts).min() < 1:  # an empty line: GEOS gives no point
-        rows = np.repeat(np.arange(len(lines)), n)
-        frac = (np.arange(len(rows)) - np.repeat(np.cumsum(n) - n, n) + 0.5) / n[rows]
-        return np.asarray(shapely.get_coordinates(
-            shapely.line_interpolate_point(lines[rows], frac, normalized=True)))
-    from ._read.kernels import points_along
-
-    return np.asarray(points_along(xy, starts, np.asarray(lengths, dtype=float),
-                                   np.asarray(n, dtype=np.int64)))
 
 
 def _grid_sum(xy: np.ndarray, weights: np.ndarray, x0: float, y0: float, cell_m: float,
@@ -617,7 +594,7 @@ def with_demand(
         area_km2 = float(area_xy.area) / 1e6
         edges, nodes, n_cut = _cut_at_boundary(edges, nodes, area_xy)
         lines = edges.geometry.to_numpy()  # their middles, as line_interpolate_point(0.5)
-        mid = _points_along(lines, shapely.length(lines), np.ones(len(lines), dtype=np.int64))
+        mid = points_along(lines, shapely.length(lines), np.ones(len(lines), dtype=np.int64))
         shapely.prepare(area_xy)
         # a point intersects the area where the area covers it (boundary included)
         in_area = shapely.intersects_xy(area_xy, mid[:, 0], mid[:, 1])

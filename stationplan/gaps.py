@@ -40,6 +40,7 @@ from scipy.sparse.csgraph import connected_components
 from . import _route
 from ._errors import InputError
 from ._i18n import WORDS, resolve_lang
+from ._lines import points_along, points_at
 from ._options import ADDRESS_CROSS_M
 from ._text import distinct_texts
 from .addresses import StreetNames, road_word, unique_pairs
@@ -155,11 +156,12 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     known = np.isfinite(far_m[top])
     lines = network.edges.geometry.to_numpy()
     longest = by_run[_first_largest(length[by_run], group, starts)]
-    pts = np.concatenate([
-        shapely.line_interpolate_point(lines[edge[top[known]]], far_at_m[top[known]]),
-        shapely.line_interpolate_point(geoms[longest], 0.5, normalized=True)])
+    middle = geoms[longest]
+    pts = np.concatenate([  # shapely.line_interpolate_point's, as coordinates
+        points_at(lines[edge[top[known]]], far_at_m[top[known]]),
+        points_along(middle, shapely.length(middle), np.ones(len(middle), dtype=np.int64))])
     lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(
-        shapely.get_x(pts), shapely.get_y(pts))  # as GeoSeries.to_crs, without geometries
+        pts[:, 0], pts[:, 1])  # as GeoSeries.to_crs, without geometries
     n_known = int(known.sum())
     at_xy = np.full((len(top), 2), np.nan)
     at_xy[known] = np.column_stack([lon[:n_known], lat[:n_known]])

@@ -13,9 +13,10 @@ import pytest
 import shapely
 
 from stationplan import load_network
+from stationplan._lines import points_along as lines_along
+from stationplan._lines import points_at
 from stationplan._read import centerlines
 from stationplan._read.kernels import grid_sum, points_along
-from stationplan.area import _points_along
 
 UTM_50N = "EPSG:32650"
 X0, Y0 = 500_000.0, 4_400_000.0
@@ -49,7 +50,26 @@ def test_points_along_lines_are_geos_points_bit_for_bit():
     got = points_along(xy, starts, lengths, n)
     assert got.shape == expected.shape
     assert np.array_equal(got.view(np.int64), expected.view(np.int64))  # every bit
-    assert np.array_equal(_points_along(lines, lengths, n), got)
+    assert np.array_equal(lines_along(lines, lengths, n), got)
+
+
+def test_points_at_distances_are_geos_points_bit_for_bit():
+    # a gap run's farthest point: a distance along a street, from either end, at a
+    # vertex, at the ends and past them
+    rng = np.random.default_rng(19)
+    lines = _random_lines(rng, 3000)
+    lengths = shapely.length(lines)
+    xy, which = shapely.get_coordinates(lines, return_index=True)
+    first_leg = np.hypot(*(xy[np.searchsorted(which, np.arange(len(lines))) + 1]
+                           - xy[np.searchsorted(which, np.arange(len(lines)))]).T)
+    kind = rng.integers(0, 6, len(lines))
+    d = np.select([kind == 0, kind == 1, kind == 2, kind == 3, kind == 4],
+                  [rng.uniform(0, 1, len(lines)) * lengths, -rng.uniform(0, 1, len(lines))
+                   * lengths, first_leg, lengths, lengths + 5.0], 0.0)
+    expected = shapely.get_coordinates(shapely.line_interpolate_point(lines, d))
+    got = points_at(lines, d)
+    assert got.shape == expected.shape
+    assert np.array_equal(got.view(np.int64), expected.view(np.int64))  # every bit
 
 
 def _lines_with_ends_on_others(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

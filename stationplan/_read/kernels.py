@@ -13,6 +13,30 @@ from .._numba import jit as _jit
 
 
 @_jit
+def _walk(xy, seg, last, total, d):
+    """GEOS's point at ``d`` (> 0) metres along a line, searched from vertex ``seg`` (the
+    line's length up to it ``total``; ``last`` its last vertex): the segment it lies on,
+    the length up to that segment's start, and the point's x and y (the last vertex when
+    ``d`` is at or past the end). ``LengthLocationMap.getLocationForward`` and
+    ``LinearLocation.getCoordinate``, in their floating-point order."""
+    while seg < last:
+        dx = xy[seg + 1, 0] - xy[seg, 0]
+        dy = xy[seg + 1, 1] - xy[seg, 1]
+        seg_len = np.sqrt(dx * dx + dy * dy)
+        if total + seg_len > d:
+            frac = (d - total) / seg_len
+            if frac <= 0.0:
+                return seg, total, xy[seg, 0], xy[seg, 1]
+            if frac >= 1.0:
+                return seg, total, xy[seg + 1, 0], xy[seg + 1, 1]
+            return (seg, total, (xy[seg + 1, 0] - xy[seg, 0]) * frac + xy[seg, 0],
+                    (xy[seg + 1, 1] - xy[seg, 1]) * frac + xy[seg, 1])
+        total += seg_len
+        seg += 1
+    return seg, total, xy[last, 0], xy[last, 1]
+
+
+@_jit
 def points_along(xy, starts, length_m, n_points):
     """Points at the fractions ``(j + 0.5) / n`` (``j = 0..n-1``, ``n = n_points[i]``)
     along each line ``i``: what ``shapely.line_interpolate_point(line, frac,
@@ -35,36 +59,29 @@ def points_along(xy, starts, length_m, n_points):
             if d <= 0.0:  # GEOS: the start of the line
                 out[k, 0] = xy[first, 0]
                 out[k, 1] = xy[first, 1]
-                k += 1
-                continue
-            # the first segment whose end lies beyond d (d grows with j: carry on from
-            # the segment of the previous point, with the same running sums)
-            found = False
-            while seg < last:
-                dx = xy[seg + 1, 0] - xy[seg, 0]
-                dy = xy[seg + 1, 1] - xy[seg, 1]
-                seg_len = np.sqrt(dx * dx + dy * dy)
-                if total + seg_len > d:
-                    found = True
-                    break
-                total += seg_len
-                seg += 1
-            if not found:  # at or past the end (rounding): the last vertex
-                out[k, 0] = xy[last, 0]
-                out[k, 1] = xy[last, 1]
-                k += 1
-                continue
-            frac = (d - total) / seg_len
-            if frac <= 0.0:
-                out[k, 0] = xy[seg, 0]
-                out[k, 1] = xy[seg, 1]
-            elif frac >= 1.0:
-                out[k, 0] = xy[seg + 1, 0]
-                out[k, 1] = xy[seg + 1, 1]
-            else:
-                out[k, 0] = (xy[seg + 1, 0] - xy[seg, 0]) * frac + xy[seg, 0]
-                out[k, 1] = (xy[seg + 1, 1] - xy[seg, 1]) * frac + xy[seg, 1]
+            else:  # d grows with j: carry on from the previous point's segment and sums
+                seg, total, out[k, 0], out[k, 1] = _walk(xy, seg, last, total, d)
             k += 1
+    return out
+
+
+@_jit
+def points_at(xy, starts, length_m, line, distance_m):
+    """The point ``distance_m[k]`` metres along line ``line[k]`` (negative: from its end),
+    for each ``k``: what ``shapely.line_interpolate_point(line, distance)`` gives, with
+    GEOS's arithmetic. ``xy``, ``starts`` and ``length_m`` as for :func:`points_along`."""
+    out = np.empty((len(line), 2))
+    for k in range(len(line)):
+        i = line[k]
+        first = starts[i]
+        d = distance_m[k]
+        if d < 0.0:  # GEOS: measured from the end
+            d = length_m[i] + d
+        if d <= 0.0:
+            out[k, 0] = xy[first, 0]
+            out[k, 1] = xy[first, 1]
+        else:
+            _, _, out[k, 0], out[k, 1] = _walk(xy, first, starts[i + 1] - 1, 0.0, d)
     return out
 
 

@@ -1,0 +1,70 @@
+"""Points along many LineStrings where GEOS puts them, as coordinate arrays.
+
+``shapely.line_interpolate_point`` makes a point geometry per query; these functions give
+the same coordinates bit for bit (GEOS's ``LengthIndexedLine`` arithmetic, repeated in the
+compiled loops of :mod:`stationplan._read.kernels`) without the geometries: millions of
+points for a province's built-up area, a point per gap run for a city's gaps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+
+def points_along(lines: np.ndarray, lengths: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The x, y of ``n[i]`` points along each line ``i``, at the middles of its ``n[i]``
+    equal parts: ``shapely.line_interpolate_point`` at the fractions ``(j + 0.5) / n[i]``
+    (``normalized=True``), bit for bit; ``lengths`` are ``shapely.length(lines)``.
+
+    Examples
+    --------
+    >>> line = shapely.LineString([(0, 0), (10, 0), (10, 10)])
+    >>> points_along(np.array([line]), shapely.length([line]), np.array([4])).tolist()
+    [[2.5, 0.0], [7.5, 0.0], [10.0, 2.5], [10.0, 7.5]]
+    """
+    xy, starts = _vertices(lines)
+    if starts is None:  # an empty line: GEOS gives an empty point
+        rows = np.repeat(np.arange(len(lines)), n)
+        frac = (np.arange(len(rows)) - np.repeat(np.cumsum(n) - n, n) + 0.5) / n[rows]
+        return _geos_points(lines[rows], frac, normalized=True)
+    from ._read.kernels import points_along as kernel
+
+    return np.asarray(kernel(xy, starts, np.asarray(lengths, dtype=float),
+                             np.asarray(n, dtype=np.int64)))
+
+
+def points_at(lines: np.ndarray, distance_m: np.ndarray) -> np.ndarray:
+    """The x, y of the point ``distance_m[i]`` metres along each line ``i`` (negative:
+    from its end, past either end: that end): ``shapely.line_interpolate_point(lines,
+    distance_m)``, bit for bit.
+
+    Examples
+    --------
+    >>> lines = np.array([shapely.LineString([(0, 0), (10, 0), (10, 10)])] * 3)
+    >>> points_at(lines, np.array([12.5, -2.0, 99.0])).tolist()
+    [[10.0, 2.5], [10.0, 8.0], [10.0, 10.0]]
+    """
+    xy, starts = _vertices(lines)
+    distance_m = np.asarray(distance_m, dtype=float)
+    if starts is None or not np.isfinite(distance_m).all():
+        return _geos_points(lines, distance_m, normalized=False)
+    from ._read.kernels import points_at as kernel
+
+    return np.asarray(kernel(xy, starts, np.asarray(shapely.length(lines), dtype=float),
+                             np.arange(len(lines), dtype=np.int64), distance_m))
+
+
+def _vertices(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """All vertices of ``lines`` and each line's first row (``None`` when one is empty)."""
+    xy, which = shapely.get_coordinates(lines, return_index=True)
+    starts = np.searchsorted(which, np.arange(len(lines) + 1))
+    if len(lines) and np.diff(starts).min() < 1:
+        return xy, None
+    return xy, starts
+
+
+def _geos_points(lines: np.ndarray, at: np.ndarray, *, normalized: bool) -> np.ndarray:
+    """GEOS itself (empty lines give NaN coordinates)."""
+    pts = shapely.line_interpolate_point(lines, at, normalized=normalized)
+    return np.column_stack([shapely.get_x(pts), shapely.get_y(pts)])
