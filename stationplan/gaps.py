@@ -523,9 +523,15 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndar
 
 def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Per group (``group`` sorted, groups starting at ``starts``), the position of its
-    first largest value, as ``argmax`` of each group's slice gives it."""
-    top = np.lexsort((np.arange(len(values)), -values, group))  # by group, largest first
-    return top[starts]
+    first largest value (NaN below every number; a group of NaN only: its first).
+
+    >>> _first_largest(np.array([1.0, 3.0, 3.0, np.nan, np.nan, 2.0, np.nan]),
+    ...                np.array([0, 0, 0, 1, 1, 1, 2]), np.array([0, 3, 6]))
+    array([1, 5, 6])
+    """
+    top = np.fmax.reduceat(values, starts)[group]  # NaN only where a group has no number
+    best = (values == top) | np.isnan(top)
+    return np.minimum.reduceat(np.where(best, np.arange(len(values)), len(values)), starts)
 
 
 def _line_ends(lines: np.ndarray) -> np.ndarray:

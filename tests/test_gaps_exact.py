@@ -237,3 +237,27 @@ def test_run_lines_are_geos_merged_pieces_from_the_from_end():
             elif want.geom_type != "MultiLineString":
                 want = shapely.MultiLineString(list(shapely.get_parts(want)))
             assert got[r].wkb == want.wkb, (r, [g.wkt for g in lines[run == r]])
+
+
+def test_first_largest_of_each_run_is_the_brute_force_one():
+    # the piece that gives a run its farthest point and its middle: the first largest,
+    # NaN below every number, signed zeros and infinities as they compare
+    from stationplan.gaps import _first_largest
+
+    rng = np.random.default_rng(11)
+    for _ in range(500):
+        n = int(rng.integers(1, 40))
+        group = np.sort(rng.integers(0, max(1, n // 3), n))
+        group = np.unique(group, return_inverse=True)[1]
+        starts = np.flatnonzero(np.r_[True, np.diff(group) > 0])
+        values = rng.choice([0.0, -0.0, 1.0, 2.5, np.nan, np.inf, -np.inf], n)
+        want = []
+        for g in range(group.max() + 1):
+            at = np.flatnonzero(group == g)
+            numbers = [i for i in at if not np.isnan(values[i])]
+            if not numbers:
+                want.append(at[0])
+                continue
+            best = max(values[i] for i in numbers)
+            want.append(next(i for i in numbers if values[i] == best))
+        assert _first_largest(values, group, starts).tolist() == want
