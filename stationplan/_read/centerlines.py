@@ -169,8 +169,9 @@ def read_centerlines(
     # the tagged direction relative to the coordinates kept (reversed where travel is)
     along = np.where(one_way, 1, tagged[long_enough])
 
-    xy, starts, junction, stats = _node(xy, starts, join_tolerance_m, split_at_crossings)
-    line, a, b, pieces_xy, piece_starts, node_xy = _segments(xy, starts, junction)
+    xy, starts, junction, point, stats = _node(xy, starts, join_tolerance_m,
+                                               split_at_crossings)
+    line, a, b, pieces_xy, piece_starts, node_xy = _segments(xy, starts, junction, point)
     to_lonlat = pyproj.Transformer.from_crs(utm, 4326, always_xy=True)
     lon, lat = to_lonlat.transform(node_xy[:, 0], node_xy[:, 1])
     plon, plat = to_lonlat.transform(pieces_xy[:, 0], pieces_xy[:, 1])
@@ -275,12 +276,13 @@ def _column(frame: gpd.GeoDataFrame, given: str | None, names: tuple[str, ...], 
 
 def _node(
     xy: np.ndarray, starts: np.ndarray, tol: float, split_at_crossings: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
     """Snap ends, insert junction points, and mark the junction vertices of every line.
 
     Takes and returns all vertices in one array with each line's start offset; also
-    returns a boolean "is a junction" per vertex. Python loops run only over lines that
-    get a vertex inserted (T junctions, crossings), never over all lines.
+    returns a boolean "is a junction" per vertex and each vertex's point number (equal
+    to the millimetre, numbered as :func:`_same_points` does). Python loops run only over
+    lines that get a vertex inserted (T junctions, crossings), never over all lines.
     """
     end_at = np.column_stack([starts[:-1], starts[1:] - 1]).ravel()  # 2 per line
     ends = xy[end_at]
@@ -339,11 +341,11 @@ def _node(
     for end, ln, p in attach:
         xy[starts[end // 2] if end % 2 == 0 else starts[end // 2 + 1] - 1] = placed[(ln, p)]
     # 4. a vertex used twice (by two lines, or twice by one) is a junction.
-    _, inverse, counts = _same_points(xy)
-    junction |= counts[inverse] > 1
+    _, point, counts = _same_points(xy)
+    junction |= counts[point] > 1
     stats = {"ends_snapped_to_ends": int(moved.sum()), "ends_joined_to_lines": len(attach),
              "crossings_split": crossings}
-    return xy, starts, junction, stats
+    return xy, starts, junction, point, stats
 
 
 def _snap_roots(ends: np.ndarray, tol: float) -> np.ndarray:
@@ -511,12 +513,13 @@ def _insert(
 
 
 def _segments(
-    xy: np.ndarray, starts: np.ndarray, junction: np.ndarray
+    xy: np.ndarray, starts: np.ndarray, junction: np.ndarray, point: np.ndarray
 ) -> tuple[np.ndarray, ...]:
     """Cut lines at their junction vertices; number the junctions by position.
 
-    Returns each piece's line, end nodes (0-based), the pieces' vertices with their start
-    offsets, and the junctions' coordinates.
+    ``point`` numbers the vertices equal to the millimetre (see :func:`_node`). Returns
+    each piece's line, end nodes (0-based), the pieces' vertices with their start offsets,
+    and the junctions' coordinates.
     """
     cut = np.flatnonzero(junction)
     line_of = np.repeat(np.arange(len(starts) - 1), np.diff(starts))[cut]
@@ -525,9 +528,10 @@ def _segments(
     # not a zero-length piece
     ok = (b - a > 1) | np.any(xy[a] != xy[b], axis=1)
     a, b, line = a[ok], b[ok], line[ok]
-    end_keys = np.column_stack([xy[a], xy[b]]).reshape(-1, 2)
-    first, inverse, _ = _same_points(end_keys)
-    node_xy = end_keys[first]
+    ends = np.column_stack([a, b]).ravel()
+    # the pieces' ends as _same_points numbers them (by position; each group's first end)
+    _, first, inverse = np.unique(point[ends], return_index=True, return_inverse=True)
+    node_xy = xy[ends[first]]
     sizes = b - a + 1
     piece_starts = np.r_[0, np.cumsum(sizes)]
     flat = np.repeat(a - piece_starts[:-1], sizes) + np.arange(piece_starts[-1])
