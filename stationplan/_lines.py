@@ -51,8 +51,10 @@ def points_at(lines: np.ndarray, distance_m: np.ndarray) -> np.ndarray:
         return _geos_points(lines, distance_m, normalized=False)
     from ._read.kernels import points_at as kernel
 
-    return np.asarray(kernel(xy, starts, np.asarray(shapely.length(lines), dtype=float),
-                             np.arange(len(lines), dtype=np.int64), distance_m))
+    back = distance_m < 0
+    if back.any():  # GEOS: from the end, the line's length plus the distance
+        distance_m = np.where(back, shapely.length(lines) + distance_m, distance_m)
+    return np.asarray(kernel(xy, starts, np.arange(len(lines), dtype=np.int64), distance_m))
 
 
 def _vertices(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -23,6 +23,7 @@ import shapely
 from . import _route
 from ._errors import InputError
 from ._options import check_option
+from ._read.kernels import points_at
 from ._route import kernels as _kernels
 from .network import MODES, StreetNetwork
 
@@ -800,8 +801,8 @@ def substrings(lines: np.ndarray, edge: np.ndarray, start: np.ndarray,
     xy, owner = shapely.get_coordinates(lines[used], return_index=True)
     line_ptr = np.zeros(len(used) + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=len(used)), out=line_ptr[1:])
-    start_xy = _kernels.interpolate(xy, line_ptr, line_of, start)
-    end_xy = _kernels.interpolate(xy, line_ptr, line_of, end)
+    start_xy = points_at(xy, line_ptr, line_of, start)
+    end_xy = points_at(xy, line_ptr, line_of, end)
     coords, piece = _kernels.substring_coords(xy, line_ptr, line_of, start, end, start_xy,
                                               end_xy)
     return shapely.linestrings(coords, indices=piece)

@@ -66,22 +66,19 @@ def points_along(xy, starts, length_m, n_points):
 
 
 @_jit
-def points_at(xy, starts, length_m, line, distance_m):
-    """The point ``distance_m[k]`` metres along line ``line[k]`` (negative: from its end),
-    for each ``k``: what ``shapely.line_interpolate_point(line, distance)`` gives, with
-    GEOS's arithmetic. ``xy``, ``starts`` and ``length_m`` as for :func:`points_along`."""
+def points_at(xy, starts, line, distance_m):
+    """The point ``distance_m[k]`` metres along line ``line[k]`` for each ``k`` (the
+    start at 0 or less, the end past it), as GEOS's ``GEOSInterpolate`` finds it for a
+    distance from the start. ``xy`` and ``starts`` as for :func:`points_along`."""
     out = np.empty((len(line), 2))
     for k in range(len(line)):
-        i = line[k]
-        first = starts[i]
+        first = starts[line[k]]
         d = distance_m[k]
-        if d < 0.0:  # GEOS: measured from the end
-            d = length_m[i] + d
         if d <= 0.0:
             out[k, 0] = xy[first, 0]
             out[k, 1] = xy[first, 1]
         else:
-            _, _, out[k, 0], out[k, 1] = _walk(xy, first, starts[i + 1] - 1, 0.0, d)
+            _, _, out[k, 0], out[k, 1] = _walk(xy, first, starts[line[k] + 1] - 1, 0.0, d)
     return out
 
 

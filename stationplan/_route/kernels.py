@@ -491,48 +491,6 @@ def substring_coords(xy, line_ptr, piece_line, start, end, start_xy, end_xy):
 
 
 @_jit
-def interpolate(xy, line_ptr, piece_line, dist):
-    """The point ``dist`` metres along each line, as GEOS's ``GEOSInterpolate`` finds it
-    (``LengthLocationMap.getLocationForward`` then ``pointAlongSegmentByFraction``)."""
-    m = len(piece_line)
-    out = np.empty((m, 2))
-    for i in range(m):
-        li = piece_line[i]
-        lo = line_ptr[li]
-        hi = line_ptr[li + 1]
-        length = dist[i]
-        x = xy[hi - 1, 0]
-        y = xy[hi - 1, 1]
-        if length <= 0.0:
-            x = xy[lo, 0]
-            y = xy[lo, 1]
-        else:
-            total = 0.0
-            for j in range(lo, hi - 1):
-                dx = xy[j + 1, 0] - xy[j, 0]
-                dy = xy[j + 1, 1] - xy[j, 1]
-                seg = np.sqrt(dx * dx + dy * dy)
-                if total + seg > length:
-                    frac = (length - total) / seg
-                    if frac <= 0.0:
-                        x = xy[j, 0]
-                        y = xy[j, 1]
-                    elif frac >= 1.0:
-                        x = xy[j + 1, 0]
-                        y = xy[j + 1, 1]
-                    else:
-                        x = (xy[j + 1, 0] - xy[j, 0]) * frac + xy[j, 0]
-                        y = (xy[j + 1, 1] - xy[j, 1]) * frac + xy[j, 1]
-                    break
-                total += seg
-        out[i, 0] = x
-        out[i, 1] = y
-    return out
-
-
-# --- nearest node of a set: cross streets ------------------------------------------------
-
-@_jit
 def _is_in(sorted_nodes, lo, hi, node):
     """Whether ``node`` is one of ``sorted_nodes[lo:hi]`` (ascending), by bisection."""
     end = hi
