@@ -238,13 +238,8 @@ def polygons_to_lonlat(frame: gpd.GeoDataFrame, crs: Any = None, *, param: str =
 
 
 def read_vector(path: Path, **kwargs: Any) -> gpd.GeoDataFrame:
-    """Read a vector file with pyogrio, or GeoParquet with pyarrow (lazy, with a hint)."""
+    """Read a vector file with pyogrio, or GeoParquet with pyarrow."""
     if path.name.lower().endswith((".parquet", ".geoparquet")):
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError as exc:
-            msg = f"{path}: reading GeoParquet needs pyarrow: pip install pyarrow"
-            raise InputError(msg) from exc
         return gpd.read_parquet(path)
     try:
         return gpd.read_file(path, engine="pyogrio", **kwargs)

@@ -162,16 +162,14 @@ class RulePack:
 # --- reading packs ---------------------------------------------------------------------
 
 def _toml() -> Any:
-    """The TOML reader: tomllib (Python 3.11+), else the tomli package."""
+    """The TOML reader: tomllib (Python 3.11+), else the tomli package (a dependency
+    there)."""
     if sys.version_info >= (3, 11):
         import tomllib
 
         return tomllib
-    try:
-        import tomli  # type: ignore[import-not-found, unused-ignore]
-    except ModuleNotFoundError:
-        msg = "rule packs need Python 3.11 or the tomli package (pip install tomli)"
-        raise InputError(msg) from None
+    import tomli  # type: ignore[import-not-found, unused-ignore]
+
     return tomli
 
 

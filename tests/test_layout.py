@@ -120,3 +120,55 @@ def test_every_module_is_in_a_layer():
             continue
         missing.append(name)
     assert missing == [], "add these modules to the layers contract in pyproject.toml"
+
+
+# Imports that only an optional command needs: the extra that installs them.
+_OPTIONAL_IMPORTS = {"dask": "batch", "distributed": "batch", "pyrosm": "demo"}
+
+
+def _third_party_imports() -> dict[str, set[str]]:
+    """Top-level name of every module the package imports (anywhere in a file: deferred
+    imports too) that is neither the standard library nor stationplan -> the files."""
+    found: dict[str, set[str]] = {}
+    for module, path in _sources().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "stationplan":
+                    found.setdefault(top, set()).add(module)
+    return found
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def test_every_package_the_library_imports_is_installed_with_it():
+    """A plain ``pip install stationplan`` brings every package the library imports,
+    except the optional commands' (their extra brings them). pyarrow was once only a test
+    requirement: a city above the GeoParquet size then ended in an internal error after
+    the whole run."""
+    from importlib.metadata import packages_distributions
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = {_normal(Requirement(r).name) for r in project["dependencies"]}
+    extras = {extra: {_normal(Requirement(r).name) for r in reqs}
+              for extra, reqs in project["optional-dependencies"].items()}
+    dists = packages_distributions()
+    missing = []
+    for top, modules in sorted(_third_party_imports().items()):
+        # a module not installed here (tomli on Python 3.11+) is named as its package
+        names = {_normal(d) for d in dists.get(top, [top])}
+        wanted = extras[_OPTIONAL_IMPORTS[top]] if top in _OPTIONAL_IMPORTS else core
+        if not names & wanted:
+            missing.append(f"{top} ({', '.join(sorted(modules))})")
+    assert not missing, f"imported but not a dependency: {missing}"
+    assert "pyarrow" in core and "dask" not in core  # the scan sees what it should
