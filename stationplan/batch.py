@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._errors import InputError
+from ._errors import InputError, StationplanError
 from ._options import (
     CANDIDATE_SNAP_M,
     CANDIDATE_SPACING_M,
@@ -288,7 +288,15 @@ def _collector_thresholds(thresholds: tuple[int, int, int]) -> Any:
 
 def _client(scheduler: Any, workers: int | None) -> tuple[Any, Callable[[], None]]:
     """A Dask client for the scheduler name or address, and how to close it."""
-    from dask.distributed import Client
+    try:
+        from dask.distributed import Client
+    except ModuleNotFoundError as exc:  # the batch extra is not installed
+        msg = (f"--scheduler {scheduler} needs Dask distributed: pip install "
+               "'stationplan[batch]' (or run the units one after another with --scheduler "
+               "serial)")
+        zh = (f"--scheduler {scheduler} 需要 Dask distributed：pip install "
+              "'stationplan[batch]'（或用 --scheduler serial 逐个计算各单元）")
+        raise StationplanError(msg, zh=zh) from exc
 
     if not isinstance(scheduler, str):  # a Client made by the caller
         return scheduler, lambda: None

@@ -3,6 +3,7 @@ not depend on the scheduler, a failing unit is reported, and --resume reuses uni
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -129,6 +130,19 @@ def test_same_bytes_serial_inprocess_and_local_cluster(net: StreetNetwork,
     assert set(FILES) < set(runs["serial"])
     assert any(f.startswith("pieces/unit_id=") for f in runs["serial"])
     assert runs["serial"] == runs["inprocess"] == runs["local"]
+
+
+def test_without_dask_a_cluster_run_says_how_to_install_it(
+        net: StreetNetwork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dask is the batch extra: without it a cluster run is a one-line error naming it (it
+    # was an internal error, exit 70), and the serial scheduler still runs
+    from stationplan._errors import StationplanError
+
+    for name in ("dask", "distributed", "dask.distributed"):
+        monkeypatch.setitem(sys.modules, name, None)  # import raises ModuleNotFoundError
+    with pytest.raises(StationplanError, match=r"pip install 'stationplan\[batch\]'"):
+        _run(net, tmp_path / "local", scheduler="local")
+    assert not _run(net, tmp_path / "serial", scheduler="serial").failed
 
 
 def test_local_workers_allocate_memory_as_the_serial_run() -> None:
