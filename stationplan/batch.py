@@ -13,7 +13,6 @@ do not depend on which: units are stitched in unit order, pieces in edge order.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 import logging
@@ -41,6 +40,7 @@ from ._options import (
     TIME_LIMIT_S,
     check_option,
 )
+from ._process import apply, current
 from .coverage import EPS_M, CoverageRule, compute_coverage, substrings
 from .halo import (
     PIECE_COLUMNS,
@@ -275,15 +275,16 @@ def local_cluster(workers: int | None = None) -> Any:
                             dashboard_address=":0")
 
 
-def _collector_thresholds(thresholds: tuple[int, int, int]) -> Any:
-    """A Dask worker plugin that sets each worker's garbage-collection thresholds."""
+def _process_settings(settings: Any) -> Any:
+    """A Dask worker plugin that applies the caller's process settings in each worker
+    (:mod:`stationplan._process`)."""
     from dask.distributed import WorkerPlugin
 
-    class CollectorThresholds(WorkerPlugin):  # sent by value (cloudpickle)
+    class ApplySettings(WorkerPlugin):  # sent by value (cloudpickle)
         def setup(self, worker: Any) -> None:
-            gc.set_threshold(*thresholds)
+            apply(settings)
 
-    return CollectorThresholds()
+    return ApplySettings()
 
 
 def _client(scheduler: Any, workers: int | None) -> tuple[Any, Callable[[], None]]:
@@ -307,10 +308,9 @@ def _client(scheduler: Any, workers: int | None) -> tuple[Any, Callable[[], None
     if scheduler == "local":
         cluster = local_cluster(workers)
         client = Client(cluster)
-        # the workers collect garbage as this process does (the command line raises the
-        # thresholds, see cli.collector_thresholds); a restarted worker gets it too
-        client.register_plugin(_collector_thresholds(gc.get_threshold()),
-                               name="stationplan-gc")
+        # the workers collect garbage and allocate Arrow memory as this process does (the
+        # command line sets both for its run, see _process); a restarted worker too
+        client.register_plugin(_process_settings(current()), name="stationplan-process")
 
         def close() -> None:
             client.close()

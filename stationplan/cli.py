@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
-import gc
 import logging
 import os
 import re
@@ -36,6 +35,7 @@ from ._i18n.cli import (
 )
 from ._options import CenterlineOptions, CheckOptions, MapOptions, NetworkOptions, StationOptions
 from ._outdir import DISK_FULL
+from ._process import run_settings
 from ._version import __version__
 
 log = logging.getLogger("stationplan")
@@ -58,37 +58,8 @@ def _main(argv: Sequence[str] | None) -> tuple[int, argparse.Namespace | None]:
     if args.lang is None:  # every command has --lang; the whole run speaks the sheet's
         args.lang = sheet_lang(getattr(args, "stations", None), getattr(args, "sheet", None))
     with (_logging_to_stderr(quiet=args.quiet, debug=args.debug, lang=_lang(args)),
-          _sigterm_interrupts(), collector_thresholds()):
+          _sigterm_interrupts(), run_settings()):
         return _run(args), args
-
-
-#: The command line's garbage-collection thresholds (CPython's are 700, 10, 10).
-GC_THRESHOLDS = (50_000, 20, 10)
-
-
-@contextlib.contextmanager
-def collector_thresholds(thresholds: tuple[int, int, int] = GC_THRESHOLDS) -> Iterator[None]:
-    """Collect garbage less often for one run, then restore the interpreter's setting.
-
-    A large run keeps millions of objects alive for its whole length (geometries, texts,
-    rows); with CPython's default thresholds a young collection follows every 700 new
-    objects and an old one rescans them all, which took a tenth of a run on a
-    10^6-segment city. Reference counting frees almost everything at once anyway; the
-    collector is only needed for cycles, which these thresholds still find.
-
-    >>> before = gc.get_threshold()
-    >>> with collector_thresholds((1000, 5, 5)):
-    ...     gc.get_threshold()
-    (1000, 5, 5)
-    >>> gc.get_threshold() == before
-    True
-    """
-    previous = gc.get_threshold()
-    gc.set_threshold(*thresholds)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
 
 
 def _lang(args: argparse.Namespace, coverage: Any = None) -> str:

@@ -160,21 +160,22 @@ def test_local_workers_allocate_memory_as_the_serial_run() -> None:
                for e in env.values())
 
 
-def test_local_workers_collect_garbage_as_the_calling_process() -> None:
-    # the command line raises the collector's thresholds (a tenth of a large run); the
-    # local scheduler's workers, restarted ones too, take the caller's
-    import gc
+def test_local_workers_take_the_calling_process_settings() -> None:
+    # the command line raises the collector's thresholds (a tenth of a large run) and
+    # picks Arrow's allocator; the local scheduler's workers, restarted ones too, take
+    # the caller's
     import os
     import signal
     import time
 
-    from stationplan.cli import collector_thresholds
+    from stationplan._process import ProcessSettings, current, run_settings
 
-    with collector_thresholds((12_345, 7, 3)):
+    mine = ProcessSettings(gc_thresholds=(12_345, 7, 3), arrow_allocator="system")
+    with run_settings(mine):
         client, close = batch._client("local", 2)
     try:
-        assert gc.get_threshold() != (12_345, 7, 3)  # restored in this process
-        assert set(client.run(gc.get_threshold).values()) == {(12_345, 7, 3)}
+        assert current() != mine  # restored in this process
+        assert set(client.run(current).values()) == {mine}
         pids = client.run(os.getpid)
         victim = next(iter(pids.values()))
         os.kill(victim, signal.SIGKILL)
@@ -185,7 +186,7 @@ def test_local_workers_collect_garbage_as_the_calling_process() -> None:
                 break
             time.sleep(0.2)
         assert victim not in client.run(os.getpid).values()
-        assert set(client.run(gc.get_threshold).values()) == {(12_345, 7, 3)}
+        assert set(client.run(current).values()) == {mine}
     finally:
         close()
 
