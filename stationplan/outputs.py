@@ -113,21 +113,22 @@ def write_coverage_outputs(
     map_options = map_options or MapOptions()
     lang = map_options.lang
     pieces = coverage.pieces[[c for c in _PIECE_COLUMNS if c in coverage.pieces] + ["geometry"]]
-    areas = gap_areas(gaps)
-    # the distance bands both maps draw, cut once
-    bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
-    layers = {"coverage": pieces, "gaps": gaps, "gap_areas": areas}
     fmt = table_format(map_options.file_format, len(pieces))
     if fmt == "parquet" and map_options.file_format == "auto":
         log.info("street pieces, gap runs and gap areas written as GeoParquet "
                  "(coverage.parquet, gaps.parquet, gap_areas.parquet): %s street pieces, "
                  "more than %s; --format geojson writes GeoJSON",
                  f"{len(pieces):,}", f"{PARQUET_ABOVE_PIECES:,}")
-    # The tables and the PNG are written on a second thread while this one draws the HTML
-    # map (GeoParquet, GEOS and numpy let go of the GIL): each file has one writer, so the
-    # bytes do not depend on the timing.
+    # The tables and the PNG are written on a second thread while this one finds the gap
+    # areas and the distance bands and draws the HTML map (GeoParquet, GEOS and numpy let
+    # go of the GIL): the pieces and runs from the start, the areas and the PNG once found.
+    # Each file has one writer, so the bytes do not depend on the timing.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        tables = pool.submit(_write_layers, out, layers, fmt)
+        tables = [pool.submit(_write_layers, out, {"coverage": pieces, "gaps": gaps}, fmt)]
+        areas = gap_areas(gaps)
+        # the distance bands both maps draw, cut once
+        bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
+        tables.append(pool.submit(_write_layers, out, {"gap_areas": areas}, fmt))
         png = pool.submit(coverage_png, coverage, gaps, summary=summary, proposals=proposals,
                           area=area, lang=lang, bands=bands)
         paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
@@ -148,7 +149,8 @@ def write_coverage_outputs(
                         "them all (open them in QGIS) and coverage_map.png shows them; --area "
                         "clips a part to map",
                         f"{len(pieces):,}", f"{MAP_MAX_PIECES:,}")
-        paths |= tables.result()
+        for table in tables:
+            paths |= table.result()
         paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png", png.result())
     if len(gaps) <= GAP_TABLE_MAX_ROWS:
         codes, table = gap_table(gaps, lang=run_lang(lang, coverage))

@@ -11,7 +11,6 @@ import osmnx as ox
 import pytest
 from handnet import hand_graph
 
-from stationplan import cli
 from stationplan.cli import main
 
 

@@ -354,6 +354,33 @@ def test_chain_walk_visits_each_line_once_leaving_by_its_other_end():
             assert mate[entry] < 0 or mate[out] == entry
 
 
+def test_point_numbers_are_first_appearance_numbers_of_equal_points():
+    # against a Python dict of (x, y, group) keys, 0.0 and -0.0 one value as GEOS and
+    # numpy compare them; many equal points, integral coordinates (hash bits all zero
+    # at the bottom of the mantissa) and large tables that must probe past collisions
+    from stationplan._render.kernels import point_numbers
+
+    rng = np.random.default_rng(11)
+    for n, spread in ((0, 1), (1, 1), (50, 3), (5000, 40), (200_000, 300)):
+        xy = rng.integers(-spread, spread, size=(n, 2)).astype(float)
+        xy[rng.random(n) < 0.3] *= 0.5  # some halves
+        xy[rng.random(n) < 0.1] *= -1.0  # -0.0 where 0.0 was
+        group = rng.integers(0, 3, n)
+        seen: dict[tuple[float, float, int], int] = {}
+        want = [seen.setdefault((x + 0.0, y + 0.0, g), len(seen))
+                for x, y, g in zip(xy[:, 0].tolist(), xy[:, 1].tolist(), group.tolist(),
+                                   strict=True)]
+        got = point_numbers(xy[:, 0] + 0.0, xy[:, 1] + 0.0, group.astype(np.int64))
+        assert got.tolist() == want
+        node, count = md.same_points(xy, group)
+        assert node.tolist() == want and count.tolist() == np.bincount(want).tolist()
+        node, _ = md.same_points(xy)  # no groups
+        seen.clear()
+        assert node.tolist() == [seen.setdefault((x + 0.0, y + 0.0), len(seen))
+                                 for x, y in zip(xy[:, 0].tolist(), xy[:, 1].tolist(),
+                                                 strict=True)]
+
+
 def test_gap_weights_are_gap_weight_of_each_run():
     from stationplan._render import mapstyle as ms
 

@@ -52,3 +52,42 @@ def chain_walk(mate):
             h = mate[p] if h >= m else mate[p + m]  # leave by the other end
         n_chains += 1
     return seq, chain
+
+
+@_jit
+def point_numbers(x, y, group):
+    """Number the points ``(x[i], y[i])`` of each ``group[i]`` in order of first
+    appearance: equal when all three are (bit for bit; the caller turns -0.0 into 0.0).
+
+    What ``pandas.factorize`` gives for the ``(x, y, group)`` triples, through one open
+    hash table of the first point of each distinct triple instead of a table of Python
+    complex numbers and a second one of the combined keys.
+    """
+    n = len(x)
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    mask = np.uint64(size - 1)
+    first = np.full(size, -1, dtype=np.int64)  # slot -> first point of its triple
+    number = np.empty(n, dtype=np.int64)
+    xb = x.view(np.uint64)
+    yb = y.view(np.uint64)
+    count = 0
+    for i in range(n):
+        g = np.uint64(group[i])
+        h = xb[i] ^ (yb[i] * np.uint64(0x9E3779B97F4A7C15)) ^ (g * np.uint64(0xC2B2AE3D27D4EB4F))
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)  # splitmix64's mix
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        slot = (h ^ (h >> np.uint64(31))) & mask
+        while True:
+            j = first[slot]
+            if j < 0:
+                first[slot] = i
+                number[i] = count
+                count += 1
+                break
+            if xb[j] == xb[i] and yb[j] == yb[i] and group[j] == group[i]:
+                number[i] = number[j]
+                break
+            slot = (slot + np.uint64(1)) & mask
+    return number

@@ -476,11 +476,12 @@ def same_points(points: np.ndarray, group: np.ndarray | None = None
     >>> same_points(pts), same_points(pts, np.array([0, 0, 0, 1]))
     ((array([0, 1, 0, 0]), array([3, 1])), (array([0, 1, 0, 2]), array([2, 1, 1])))
     """
-    xy = np.empty(len(points), dtype=np.complex128)
-    xy.real, xy.imag = points[:, 0] + 0.0, points[:, 1] + 0.0
-    node = pd.factorize(xy)[0].astype(np.int64)
-    if group is not None and len(group):
-        node = pd.factorize(node * (int(group.max()) + 1) + group)[0].astype(np.int64)
+    from .kernels import point_numbers
+
+    if group is None or not len(group):
+        group = np.zeros(len(points), dtype=np.int64)
+    node = point_numbers(points[:, 0] + 0.0, points[:, 1] + 0.0,  # -0.0 becomes 0.0
+                         np.ascontiguousarray(group, dtype=np.int64))
     return node, np.bincount(node)
 
 
