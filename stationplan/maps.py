@@ -1076,8 +1076,12 @@ def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,
 
     Only the corners on their convex hull are turned into display coordinates: a linear
     map takes its extremes there, and the projection and GCJ-02 shift are linear to far
-    below a metre over a city, so the view is the same to its rounding (0.1 m).
+    below a metre over a city, so the view is the same to its rounding (0.1 m). The
+    corners inside the octagon of the extreme ones are left out before the hull is found
+    (:func:`~._render.kernels.hull_candidates`: the same hull).
     """
+    from ._render.kernels import hull_candidates
+
     frames = [coverage.network.edges.geometry]
     if outline is not None:
         frames.append(outline)
@@ -1085,8 +1089,8 @@ def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,
     for frame in frames:
         west, south, east, north = shapely.bounds(frame.to_numpy()).T
         x, y = np.r_[west, east, east, west], np.r_[south, south, north, north]
-        ok = np.isfinite(x) & np.isfinite(y)  # empty geometries have no envelope
-        xy = md.display_xy(_hull_points(np.column_stack([x[ok], y[ok]])), frame.crs,
+        near = hull_candidates(x, y)  # empty geometries (NaN envelopes) left out
+        xy = md.display_xy(_hull_points(np.column_stack([x[near], y[near]])), frame.crs,
                            gcj02=view.gcj02, precision=6)
         boxes.append([*xy.min(axis=0), *xy.max(axis=0)] if len(xy) else [np.nan] * 4)
     box = np.array(boxes)

@@ -381,6 +381,38 @@ def test_point_numbers_are_first_appearance_numbers_of_equal_points():
                                                  strict=True)]
 
 
+def test_hull_candidates_keep_every_hull_vertex():
+    # the map's view is found from the hull of the street envelopes' corners; the
+    # octagon filter may drop only points that are not on it (scipy's Qhull on all
+    # points decides), and drops none of points on a line
+    from scipy.spatial import ConvexHull, QhullError
+
+    from stationplan._render.kernels import hull_candidates
+
+    rng = np.random.default_rng(3)
+    dropped = 0
+    for trial in range(300):
+        n = int(rng.integers(1, 300))
+        xy = rng.normal(size=(n, 2)) * rng.random() * 1000
+        if trial % 5 == 0:
+            xy = np.round(xy)  # repeated points, ties for the extremes
+        if trial % 7 == 0:
+            xy[:, 1] = 2 * xy[:, 0] + 1  # all on a line
+        xy[rng.random(n) < 0.05] = np.nan  # empty envelopes
+        ok = np.flatnonzero(~np.isnan(xy[:, 0]))
+        keep = hull_candidates(xy[:, 0].copy(), xy[:, 1].copy())
+        assert set(keep.tolist()) <= set(ok.tolist())
+        try:
+            hull = set(ok[ConvexHull(xy[ok]).vertices].tolist())
+        except (QhullError, ValueError):  # no area (or too few points): every point kept
+            assert keep.tolist() == ok.tolist()
+            continue
+        assert hull <= set(keep.tolist())
+        assert set(keep[ConvexHull(xy[keep]).vertices].tolist()) == hull
+        dropped += len(ok) - len(keep)
+    assert dropped > 2_000  # the filter does drop the inner points
+
+
 def test_gap_weights_are_gap_weight_of_each_run():
     from stationplan._render import mapstyle as ms
 

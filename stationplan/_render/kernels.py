@@ -91,3 +91,48 @@ def point_numbers(x, y, group):
                 break
             slot = (slot + np.uint64(1)) & mask
     return number
+
+
+@_jit
+def hull_candidates(x, y):
+    """The points ``(x[i], y[i])`` that may lie on their convex hull: all but those
+    strictly inside the octagon of the extreme points in eight directions (Akl and
+    Toussaint's filter; NaN points are left out). Returns their positions, in order.
+
+    A point is dropped only when it lies inside every edge of the octagon by more than
+    a rounding error's margin, so every hull vertex is kept; a degenerate octagon (the
+    points on a line) drops nothing.
+    """
+    n = len(x)
+    best = np.full(8, -np.inf)
+    at = np.full(8, -1, dtype=np.int64)
+    for i in range(n):
+        px, py = x[i], y[i]
+        if px != px or py != py:
+            continue
+        # east, north-east, north, north-west, west, south-west, south, south-east
+        for d, v in enumerate((px, px + py, py, py - px, -px, -px - py, -py, px - py)):
+            if v > best[d]:
+                best[d] = v
+                at[d] = i
+    keep = np.empty(n, dtype=np.int64)
+    m = 0
+    if at[0] < 0:
+        return keep[:0]
+    for i in range(n):
+        px, py = x[i], y[i]
+        if px != px or py != py:
+            continue
+        inside = True
+        for d in range(8):
+            ax, ay = x[at[d]], y[at[d]]
+            bx, by = x[at[(d + 1) % 8]], y[at[(d + 1) % 8]]
+            cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+            margin = 1e-9 * (abs(bx - ax) + abs(by - ay)) * (abs(px - ax) + abs(py - ay))
+            if not cross > margin:
+                inside = False
+                break
+        if not inside:
+            keep[m] = i
+            m += 1
+    return keep[:m]
