@@ -558,12 +558,14 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
     cand = np.flatnonzero((count == 1) & (shapely.get_type_id(one) == 1)
                           & (shapely.get_num_coordinates(one) >= 2))
     plain = np.zeros(n_runs, dtype=bool)
+    start, end = np.full((n_runs, 2), np.nan), np.full((n_runs, 2), np.nan)  # of lines
     if len(cand):
         xy, owner = shapely.get_coordinates(one[cand], return_index=True)
         repeated = (xy[1:] == xy[:-1]).all(axis=1) & (owner[1:] == owner[:-1])
         head, tail = np.split(_ends(xy, owner), 2)
         plain[cand] = ((np.bincount(owner[1:][repeated], minlength=len(cand)) == 0)
                        & ~(head == tail).all(axis=1))
+        start[cand], end[cand] = head, tail  # kept for the plain ones
     merged = np.empty(n_runs, dtype=object)
     merged[plain] = lines[first[plain]]
     rest = ~plain
@@ -576,7 +578,10 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
         merged[i] = shapely.MultiLineString(list(shapely.get_parts(merged[i])))
     line = np.flatnonzero(kind == 1)
     if len(line):
-        start, end = np.split(_line_ends(merged[line]), 2)
+        joined = line[rest[line]]  # lines GEOS merged: their ends are new
+        if len(joined):
+            start[joined], end[joined] = np.split(_line_ends(merged[joined]), 2)
+        start, end = start[line], end[line]
         d_end = np.hypot(*(end - from_xy[line]).T)
         d_start = np.hypot(*(start - from_xy[line]).T)
         flip = line[d_end < d_start]
