@@ -149,8 +149,8 @@ def write_coverage_outputs(
                         "them all (open them in QGIS) and coverage_map.png shows them; --area "
                         "clips a part to map",
                         f"{len(pieces):,}", f"{MAP_MAX_PIECES:,}")
-        for table in tables:
-            paths |= table.result()
+        for written in tables:
+            paths |= written.result()
         paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png", png.result())
     if len(gaps) <= GAP_TABLE_MAX_ROWS:
         codes, table = gap_table(gaps, lang=run_lang(lang, coverage))
