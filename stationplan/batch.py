@@ -40,7 +40,7 @@ from ._options import (
     TIME_LIMIT_S,
     check_option,
 )
-from ._process import apply, current
+from ._process import ProcessSettings, apply, current
 from .coverage import EPS_M, CoverageRule, compute_coverage, substrings
 from .halo import (
     PIECE_COLUMNS,
@@ -275,7 +275,7 @@ def local_cluster(workers: int | None = None) -> Any:
                             dashboard_address=":0")
 
 
-def _process_settings(settings: Any) -> Any:
+def _process_settings(settings: ProcessSettings) -> Any:
     """A Dask worker plugin that applies the caller's process settings in each worker
     (:mod:`stationplan._process`)."""
     from dask.distributed import WorkerPlugin

@@ -120,9 +120,10 @@ def write_coverage_outputs(
                  "more than %s; --format geojson writes GeoJSON",
                  f"{len(pieces):,}", f"{PARQUET_ABOVE_PIECES:,}")
     # The tables and the PNG are written on a second thread while this one finds the gap
-    # areas and the distance bands and draws the HTML map (GeoParquet, GEOS and numpy let
-    # go of the GIL): the pieces and runs from the start, the areas and the PNG once found.
-    # Each file has one writer, so the bytes do not depend on the timing.
+    # areas and the distance bands and draws the HTML map: the pieces and runs from the
+    # start, the areas and the PNG once found. The threads overlap only where GEOS, Arrow
+    # and numpy let go of the GIL (much of GeoParquet's encoding and the PNG's drawing
+    # hold it). Each file has one writer, so the bytes do not depend on the timing.
     with ThreadPoolExecutor(max_workers=1) as pool:
         tables = [pool.submit(_write_layers, out, {"coverage": pieces, "gaps": gaps}, fmt)]
         areas = gap_areas(gaps)

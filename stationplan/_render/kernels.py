@@ -1,7 +1,9 @@
-"""Compiled map-drawing loops (numba): the walk that chains merged lines through junctions.
+"""Compiled map-drawing loops (numba): the walk that chains merged lines through junctions,
+the numbering of equal points, and the corners that may lie on the map view's hull.
 
-Each kernel repeats, step for step, the Python loop it replaces, so the map's bytes stay
-the same (the tests check the chains against the segments they are made of). Kernels
+Each kernel gives what the Python or numpy code it replaces gave, so the map's bytes stay
+the same (the tests check the chains against the segments they are made of, the numbers
+against a dictionary of the points, the hull against Qhull on every point). Kernels
 release the GIL, so callers may run them on several threads.
 """
 
