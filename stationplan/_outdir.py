@@ -44,11 +44,24 @@ CHECK_FILES = ("check.csv", "check.xlsx", "check.geojson", "check_summary.json",
                "check_map.html")
 NETWORK_FILES = ("network.gpkg", "network_summary.json")
 REPORT_FILES = ("report.html", "report.md", "report.json")
+# stationplan partition: the units table and the folder of their extracts
+PARTITION_FILES = ("units.csv", "extracts")
+# stationplan batch coverage and plan (the GeoParquet datasets pieces/ and gaps/ are
+# folders). The per-unit results under units/ are a store kept across runs for --resume,
+# not an output: no run replaces or removes it.
+BATCH_FILES = ("pieces.csv", "pieces", "gaps", "league.csv", "league.xlsx",
+               "province_map.html", "province_map.png", "curves.csv", "sites.csv",
+               "sites.xlsx", "failed.csv")
+# stationplan batch allocate, written beside the curves of a batch plan folder: it
+# replaces only these
+ALLOCATION_FILES = ("allocation.csv", "allocation.xlsx", "allocation_sites.csv",
+                    "allocation_sites.xlsx", "allocation.json")
 # Every file any run writes: a folder holds the outputs of one run, so these are what a run
 # refuses to replace without ``overwrite`` and what it replaces (or removes) with it.
 ALL_FILES = tuple(dict.fromkeys((*COVERAGE_FILES, *HOURS_FILES, *LARGE_FILES, *PLAN_FILES,
                                  *CHECK_FILES, *NETWORK_FILES, *REPORT_FILES,
-                                 "timings.json")))
+                                 "timings.json", *PARTITION_FILES, *BATCH_FILES,
+                                 *ALLOCATION_FILES)))
 # The error numbers of a full disk (or quota).
 DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 # The file name suffixes each ``export --format`` writes (the keys are
@@ -206,13 +219,14 @@ def check_out_file(out_file: str | Path, *, overwrite: bool,
 
 
 def output_folder(out_dir: str | Path, *, overwrite: bool, inputs: Iterable[object] = (),
+                  replaces: Iterable[str] = ALL_FILES,
                   ) -> contextlib.AbstractContextManager[Path]:
     """Write a run's outputs to ``out_dir`` as one transaction.
 
     Entering checks the folder (no earlier outputs unless ``overwrite``, not a file, not
     an input's home, writable, not busy), takes its lock and yields an empty staging
     folder inside it; the run writes its files there. Leaving normally moves them into
-    place, replacing every earlier output (:data:`ALL_FILES`; other files in the folder
+    place, replacing every earlier output (``replaces``; other files in the folder
     are kept); leaving with an exception (Ctrl-C included) removes the staging folder,
     and a folder the run created, and leaves the earlier outputs as they were.
 
@@ -229,6 +243,11 @@ def output_folder(out_dir: str | Path, *, overwrite: bool, inputs: Iterable[obje
     inputs
         The run's inputs (paths; other objects are skipped): an input inside ``out_dir``
         under the name of an output is refused, since the run would replace it.
+    replaces
+        The names (files or folders) the run's outputs replace: by default every output
+        of any run (:data:`ALL_FILES`), since a folder holds the outputs of one run;
+        ``batch allocate``, which writes beside a plan's curves, replaces only its own
+        (:data:`ALLOCATION_FILES`).
 
     Raises
     ------
@@ -253,25 +272,27 @@ def output_folder(out_dir: str | Path, *, overwrite: bool, inputs: Iterable[obje
     >>> sorted(p.name for p in out.iterdir())
     ['summary.json']
     """
-    return _transaction(Path(out_dir), overwrite=overwrite, inputs=tuple(inputs))
+    return _transaction(Path(out_dir), overwrite=overwrite, inputs=tuple(inputs),
+                        replaces=tuple(replaces))
 
 
 @contextlib.contextmanager
-def _transaction(out: Path, *, overwrite: bool, inputs: tuple[object, ...]) -> Iterator[Path]:
-    check_out_dir(out, overwrite=overwrite)
-    for name in ALL_FILES:
+def _transaction(out: Path, *, overwrite: bool, inputs: tuple[object, ...],
+                 replaces: tuple[str, ...]) -> Iterator[Path]:
+    for name in replaces:
         check_not_input(out / name, inputs)
+    check_out_dir(out, replaces, overwrite=overwrite)
     created = _make_folder(out)
     try:
         with _locked(out):
             _recover(out)
-            check_out_dir(out, overwrite=overwrite)  # again, now that no other run writes
+            check_out_dir(out, replaces, overwrite=overwrite)  # again: no other run writes
             staging = out / f"{_STAGING}{secrets.token_hex(4)}"
             try:
                 staging.mkdir()
                 yield staging
                 with _signals_held():
-                    _commit(out, staging)
+                    _commit(out, staging, replaces)
             except BaseException as exc:
                 shutil.rmtree(staging, ignore_errors=True)
                 cause = _os_cause(exc)
@@ -402,14 +423,14 @@ def _read_holder(fd: int) -> str:
     return ""
 
 
-def _commit(out: Path, staging: Path) -> None:
-    """Move the staged files into ``out``, replacing every earlier output.
+def _commit(out: Path, staging: Path, replaces: tuple[str, ...]) -> None:
+    """Move the staged files into ``out``, replacing every earlier output (``replaces``).
 
     A journal written first lets :func:`_recover` finish the moves if the process dies
     in the middle; an error in the middle (a file held open on Windows) undoes them.
     """
     new = sorted(p.name for p in staging.iterdir())
-    old = [n for n in ALL_FILES if (out / n).exists()]
+    old = [n for n in replaces if (out / n).exists()]
     backup = out / f"{_BACKUP}{secrets.token_hex(4)}"
     journal = {"staging": staging.name, "backup": backup.name, "new": new, "old": old}
     _write_journal(out, journal)
@@ -463,9 +484,11 @@ def _recover(out: Path) -> None:
         else:
             for name in journal["old"]:
                 if name not in new:
-                    (out / name).unlink(missing_ok=True)
+                    _remove(out / name)
             for name in new:
                 if (staging / name).exists():
+                    if (out / name).is_dir():  # an old folder not yet moved aside
+                        _remove(out / name)
                     (staging / name).replace(out / name)
             journal_path.unlink()
     for entry in out.iterdir():
@@ -473,6 +496,14 @@ def _recover(out: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
         elif entry.name.startswith(f"{_JOURNAL}.") and entry.name.endswith(".tmp"):
             entry.unlink(missing_ok=True)
+
+
+def _remove(path: Path) -> None:
+    """Remove an output, a file or a folder (the datasets and extracts are folders)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -13,10 +13,13 @@ do not depend on which: units are stitched in unit order, pieces in edge order.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import itertools
 import logging
 import pickle
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +43,7 @@ from ._options import (
     TIME_LIMIT_S,
     check_option,
 )
+from ._outdir import ALLOCATION_FILES, moved, output_folder
 from ._process import ProcessSettings, apply, current
 from .coverage import EPS_M, CoverageRule, compute_coverage, substrings
 from .halo import (
@@ -333,6 +337,7 @@ def batch_coverage(
     workers: int | None = None,
     resume: bool = False,
     lang: str | None = None,
+    overwrite: bool = False,
 ) -> BatchResult:
     """Coverage unit by unit with halos, stitched (see the module text).
 
@@ -360,10 +365,16 @@ def batch_coverage(
         Worker processes for "local" (default: Dask's choice for the machine).
     resume
         Read the result of every unit whose content hash is already under
-        ``out/units/`` instead of computing it again.
+        ``out/units/`` instead of computing it again; the run continues the one in
+        ``out``, so its outputs are replaced as with ``overwrite``.
     lang
         Language of the province map: "zh", "en", or ``None`` for Chinese when a unit's
         name is Chinese.
+    overwrite
+        Replace the outputs of an earlier run in ``out``. ``out`` is one transaction
+        (:func:`~stationplan._outdir.output_folder`): it holds the earlier outputs or the
+        complete new ones, never a mix, whatever stops the run; the per-unit results
+        under ``out/units/`` stay for ``resume``.
 
     Returns
     -------
@@ -382,7 +393,7 @@ def batch_coverage(
     extracts = [unit_extract(network, u, halo_m=halo_m, pair_m=pair_m) for u in units]
     return batch_coverage_extracts(extracts, stations, rule=rule, max_snap_m=max_snap_m,
                                    out=out, scheduler=scheduler, workers=workers,
-                                   resume=resume, lang=lang)
+                                   resume=resume, lang=lang, overwrite=overwrite)
 
 
 @dataclass(frozen=True)
@@ -449,6 +460,7 @@ def batch_coverage_extracts(
     workers: int | None = None,
     resume: bool = False,
     lang: str | None = None,
+    overwrite: bool = False,
 ) -> BatchResult:
     """:func:`batch_coverage` on extracts made before (:func:`partition`).
 
@@ -457,7 +469,8 @@ def batch_coverage_extracts(
     the units' output files.
 
     ``lang`` is the language of the province map ("zh", "en"; by default Chinese when a
-    unit's name is Chinese).
+    unit's name is Chinese); ``out``, ``resume`` and ``overwrite`` are as for
+    :func:`batch_coverage`.
 
     Raises
     ------
@@ -468,6 +481,30 @@ def batch_coverage_extracts(
     halo_m = _check_halo(extracts, reach_m=rule.limit_m, max_snap_m=max_snap_m,
                          what=f"this rule needs {{halo:.1f}} m (reach {rule.limit_m:g} m")
     folder = Path(out) if out is not None else None
+    with _outputs(folder, extracts, overwrite=overwrite or resume) as staging:
+        return _coverage_run(extracts, stations, rule=rule, max_snap_m=max_snap_m,
+                             halo_m=halo_m, folder=folder, staging=staging,
+                             scheduler=scheduler, workers=workers, resume=resume, lang=lang)
+
+
+def _outputs(folder: Path | None, extracts: Sequence[UnitExtract | UnitRef], *,
+             overwrite: bool) -> contextlib.AbstractContextManager[Path | None]:
+    """The output transaction of a batch run into ``folder`` (its staging folder), or
+    nothing to write (``None``) without a folder. The units folder of ``extracts`` is an
+    input: the outputs may not replace it."""
+    if folder is None:
+        return contextlib.nullcontext(None)
+    units = {x.path.parent for x in extracts if isinstance(x, UnitRef)}
+    return output_folder(folder, overwrite=overwrite,
+                         inputs=[*units, *(u.parent / "units.csv" for u in units)])
+
+
+def _coverage_run(extracts: Sequence[UnitExtract | UnitRef], stations: gpd.GeoDataFrame, *,
+                  rule: CoverageRule, max_snap_m: float, halo_m: float, folder: Path | None,
+                  staging: Path | None, scheduler: Any, workers: int | None, resume: bool,
+                  lang: str | None) -> BatchResult:
+    """The run of :func:`batch_coverage_extracts`: the units' results in ``folder/units``
+    (kept whatever happens), the stitched outputs in ``staging``."""
     cache = folder / "units" if folder is not None else None
     if cache is not None:
         (cache / "parts").mkdir(parents=True, exist_ok=True)
@@ -496,10 +533,11 @@ def batch_coverage_extracts(
     sums = np.array([results[x.unit.unit_id][3] for x in done], dtype=float).reshape(-1, 3)
     league = _league(sums, [x.unit for x in done], stations, crs)
     paths: dict[str, Path] = {}
-    if folder is not None and cache is not None:
+    if folder is not None and cache is not None and staging is not None:
         parts = {x.unit.unit_id: _part_paths(cache / "parts", x.unit.unit_id,
                                              results[x.unit.unit_id][1]) for x in done}
-        paths = _write(folder, parts, league, failed, [x.unit for x in done], crs, lang=lang)
+        paths = moved(_write(staging, parts, league, failed, [x.unit for x in done], crs,
+                             lang=lang), folder)
     return BatchResult(pieces if cache is not None else pieces(), league, failed,
                        tuple(reused), paths)
 
@@ -842,12 +880,28 @@ def _write(folder: Path, parts: Mapping[str, Mapping[str, Path]], league: pd.Dat
     return paths
 
 
+# The columns of a region file that hold the units' ids, the first present taken (lower
+# case); the names are found as the report's district names
+# (stationplan.report.DISTRICT_NAME_COLUMNS: name, 名称, 街道, 乡镇, 区县, ...).
+REGION_ID_COLUMNS = ("id", "unit_id", "code", "adcode", "区划代码", "行政区划代码", "xzqdm",
+                     "代码", "编码", "编号")
+# What no file name may hold (Windows' rule, the strictest): a unit id names its extract.
+_NOT_IN_FILE_NAMES = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+
+
 def region_units(network: StreetNetwork, regions: str | Path,
-                 source: str | Path | None = None) -> list[Unit]:
+                 source: str | Path | None = None, *, id_column: str | None = None,
+                 name_column: str | None = None, crs: Any = None) -> list[Unit]:
     """Units from ``grid:KM``, ``osm-admin:LEVEL`` (the administrative boundaries of that
     level in the OSM file ``source``; those the file holds only in part are left out, with
-    a warning) or a polygon file with ``id`` and ``name`` columns (any CRS the file names;
-    lon/lat when it names none)."""
+    a warning) or a polygon file.
+
+    A polygon file is read as :func:`~stationplan.report.read_districts` reads district
+    files (any CRS the file names, or ``crs``: "gcj02", "EPSG:4549", ...): the names from
+    ``name_column`` or the first name column found (``name``, ``名称``, ``街道``, ``区县``,
+    ...), the ids from ``id_column`` or the first of :data:`REGION_ID_COLUMNS` present,
+    else the names themselves. Ids must be unique and usable as file names.
+    """
     text = str(regions)
     if text.startswith("osm-admin:"):
         return _admin_units(network, text[len("osm-admin:"):], source)
@@ -857,24 +911,37 @@ def region_units(network: StreetNetwork, regions: str | Path,
         except ValueError:
             km = float("nan")
         return grid_units(network, km=km)
-    from .area import read_vector
+    from .report import read_districts
 
     path = Path(text)
     if not path.exists():
-        msg = f"{path}: no such region file (or give grid:KM)"
+        msg = f"{path}: region file not found (or give grid:KM or osm-admin:LEVEL)"
         raise InputError(msg)
-    frame = read_vector(path)
-    cols = {c.lower(): c for c in frame.columns}
-    if "id" not in cols:
-        msg = f"{path}: no id column (columns: {', '.join(map(str, frame.columns))})"
-        raise InputError(msg)
-    if frame.crs is None:
-        frame = frame.set_crs(4326)
+    frame = read_districts(path, name_col=name_column, crs=crs,
+                           id_col=id_column or REGION_ID_COLUMNS, crs_param="regions_crs",
+                           what="region file")
+    names = frame["district"].tolist()
+    id_col = frame.attrs["id_column"]
+    ids = frame["district_id"].tolist() if id_col is not None else names
+    where = f"column {id_col or frame.attrs['name_column']!r}"
+    for i, uid in enumerate(ids):
+        if not uid:
+            msg = f"{path}: region {i + 1} has no id ({where}); give every region one"
+            raise InputError(msg)
+        if _NOT_IN_FILE_NAMES.search(uid) or uid in (".", ".."):
+            msg = (f"{path}: region id {uid!r} ({where}) cannot name a file; use ids "
+                   "without < > : \" / \\ | ? * (or name another column with --id-column)")
+            raise InputError(msg)
+    seen: dict[str, int] = {}
+    for i, uid in enumerate(ids):
+        if uid in seen:
+            msg = (f"{path}: regions {seen[uid] + 1} and {i + 1} have the same id {uid!r} "
+                   f"({where}); ids must be unique (name another column with --id-column)")
+            raise InputError(msg)
+        seen[uid] = i
     frame = frame.to_crs(network.crs)
-    names = frame[cols["name"]] if "name" in cols else frame[cols["id"]]
-    return [Unit(str(i), str(n), g) for i, n, g in
-            zip(frame[cols["id"]].tolist(), names.tolist(), frame.geometry.to_numpy(),
-                strict=True)]
+    return [Unit(uid, name, g) for uid, name, g in
+            zip(ids, names, frame.geometry.to_numpy(), strict=True)]
 
 
 def split_units(network: StreetNetwork, units: Sequence[Unit], *, halo_m: float,
@@ -967,8 +1034,13 @@ def _file_hash(path: str | Path) -> str:
 
 def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
               halo_m: float, sources: Sequence[str | Path] = (),
-              max_unit_edges: int | None = MAX_UNIT_EDGES) -> pd.DataFrame:
+              max_unit_edges: int | None = MAX_UNIT_EDGES,
+              overwrite: bool = False) -> pd.DataFrame:
     """Write one extract per unit (its streets within ``halo_m``) and ``units.csv``.
+
+    ``out`` is one transaction (:func:`~stationplan._outdir.output_folder`): it holds the
+    units of an earlier partition (replaced only with ``overwrite``) or all of the new
+    ones, never a mix, whatever stops the run.
 
     A unit whose extract would hold more than ``max_unit_edges`` street segments (the
     task budget) is split into tiles (:func:`split_units`), each written as a unit of its
@@ -996,8 +1068,14 @@ def partition(network: StreetNetwork, units: Sequence[Unit], out: str | Path, *,
     if max_unit_edges is not None:
         check_option("max_unit_edges", max_unit_edges)
         units = split_units(network, units, halo_m=halo_m, max_edges=int(max_unit_edges))
-    folder = Path(out)
-    (folder / "extracts").mkdir(parents=True, exist_ok=True)
+    with output_folder(out, overwrite=overwrite, inputs=sources) as staging:
+        return _write_units(network, units, staging, halo_m=halo_m, sources=sources)
+
+
+def _write_units(network: StreetNetwork, units: Sequence[Unit], folder: Path, *,
+                 halo_m: float, sources: Sequence[str | Path]) -> pd.DataFrame:
+    """The extracts and ``units.csv`` of :func:`partition`, written to ``folder``."""
+    (folder / "extracts").mkdir()
     hashes = ";".join(_file_hash(s) for s in sources)
     pair_m = pair_distance_m(network)  # once, for the whole network
     area = network.demand.area_label
@@ -1150,8 +1228,6 @@ def core_network(sub: StreetNetwork, core: Any) -> StreetNetwork:
     paired, on the parts (:func:`~stationplan.carriageways.pairs_on_parts`): a paired
     stretch in the core is not demand and its primary side serves it, as in the league.
     """
-    import dataclasses
-
     from .area import with_demand
     from .carriageways import pairs_on_parts
 
@@ -1390,6 +1466,7 @@ def batch_plan_extracts(
     scheduler: Any = "serial",
     workers: int | None = None,
     resume: bool = False,
+    overwrite: bool = False,
 ) -> BatchPlan:
     """Every unit's best plans of K new sites (``options.ks``), each certified.
 
@@ -1416,8 +1493,8 @@ def batch_plan_extracts(
     out
         Folder for ``curves.csv``, ``sites.csv``, ``sites.xlsx``, ``failed.csv`` and the
         per-unit results under ``units/`` (named by content hash); ``None`` writes nothing.
-    scheduler, workers, resume
-        As for :func:`batch_coverage`.
+    scheduler, workers, resume, overwrite
+        As for :func:`batch_coverage` (``out`` is one transaction).
 
     Returns
     -------
@@ -1442,13 +1519,25 @@ def batch_plan_extracts(
                          what=(f"plans need {{halo:.1f}} m (the larger of reach "
                                f"{rule.limit_m:g} m and spacing {options.spacing_m(rule):g} m"))
     folder = Path(out) if out is not None else None
-    cache = folder / "units" if folder is not None else None
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-    todo = {x.unit.unit_id: (x, rule, max_snap_m, halo_m, options, candidate_snap_m,
-                             None if cache is None else str(cache), resume, _plan_task)
-            for x in _largest_first(extracts)}
-    got, failed = _map_units(_plan_unit, todo, scheduler, workers, shared=(stations, hosts))
+    with _outputs(folder, extracts, overwrite=overwrite or resume) as staging:
+        cache = folder / "units" if folder is not None else None
+        if cache is not None:
+            cache.mkdir(parents=True, exist_ok=True)
+        todo = {x.unit.unit_id: (x, rule, max_snap_m, halo_m, options, candidate_snap_m,
+                                 None if cache is None else str(cache), resume, _plan_task)
+                for x in _largest_first(extracts)}
+        got, failed = _map_units(_plan_unit, todo, scheduler, workers,
+                                 shared=(stations, hosts))
+        plan = _plan_outputs(extracts, got, failed)
+        if staging is not None and folder is not None:
+            written = _write_plan(staging, plan)
+            plan = dataclasses.replace(plan, paths=moved(written, folder))
+    return plan
+
+
+def _plan_outputs(extracts: Sequence[UnitExtract | UnitRef], got: Mapping[str, Any],
+                  failed: Mapping[str, str]) -> BatchPlan:
+    """The curves and sites of the units planned (``got``), in the units' order."""
     results = {uid: (c, s) for uid, (c, s, _) in got.items()}
     reused = [x.unit.unit_id for x in extracts if x.unit.unit_id in got
               and got[x.unit.unit_id][2]]
@@ -1463,16 +1552,19 @@ def batch_plan_extracts(
     sites = _typed(pd.concat([results[u.unit_id][1].assign(unit_id=u.unit_id) for u in units]
                              or [pd.DataFrame(columns=SITE_COLUMNS)], ignore_index=True),
                    SITE_COLUMNS)
-    written: dict[str, Path] = {}
-    if folder is not None:
-        written = {"curves_csv": folder / "curves.csv", "sites_csv": folder / "sites.csv",
-                   "sites_xlsx": folder / "sites.xlsx", "failed_csv": folder / "failed.csv"}
-        curves.to_csv(written["curves_csv"], index=False, float_format="%.9f")
-        sites.to_csv(written["sites_csv"], index=False, float_format="%.9f")
-        _write_xlsx(sites, written["sites_xlsx"])
-        pd.DataFrame({"unit_id": list(failed), "error": list(failed.values())}).to_csv(
-            written["failed_csv"], index=False)
-    return BatchPlan(curves, sites, failed, tuple(reused), written)
+    return BatchPlan(curves, sites, failed, tuple(reused), {})
+
+
+def _write_plan(folder: Path, plan: BatchPlan) -> dict[str, Path]:
+    """Write ``curves.csv``, ``sites.csv``, ``sites.xlsx`` and ``failed.csv``."""
+    written = {"curves_csv": folder / "curves.csv", "sites_csv": folder / "sites.csv",
+               "sites_xlsx": folder / "sites.xlsx", "failed_csv": folder / "failed.csv"}
+    plan.curves.to_csv(written["curves_csv"], index=False, float_format="%.9f")
+    plan.sites.to_csv(written["sites_csv"], index=False, float_format="%.9f")
+    _write_xlsx(plan.sites, written["sites_xlsx"])
+    pd.DataFrame({"unit_id": list(plan.failed), "error": list(plan.failed.values())}).to_csv(
+        written["failed_csv"], index=False)
+    return written
 
 
 
@@ -1529,7 +1621,7 @@ def read_curves(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def batch_allocate(folder: str | Path, quota: int, *, fair: bool = False,
-                   out: str | Path | None = None) -> QuotaSplit:
+                   out: str | Path | None = None, overwrite: bool = False) -> QuotaSplit:
     """Split ``quota`` new stations across the units of a batch plan folder.
 
     The split maximises the total covered street over the units' curves (with ``fair``,
@@ -1550,7 +1642,10 @@ def batch_allocate(folder: str | Path, quota: int, *, fair: bool = False,
         Maximise the lowest covered share of the units first.
     out
         Folder for ``allocation.csv``/``.xlsx``, ``allocation_sites.csv``/``.xlsx`` and
-        ``allocation.json``; default ``folder``.
+        ``allocation.json``; default ``folder``. Written as one transaction
+        (:func:`~stationplan._outdir.output_folder`) that replaces only these files.
+    overwrite
+        Replace the files of an earlier allocation in ``out``.
 
     Returns
     -------
@@ -1625,18 +1720,21 @@ def batch_allocate(folder: str | Path, quota: int, *, fair: bool = False,
         "certified": "optimal" if gap <= tol else "within",
     }
     target = Path(out) if out is not None else Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
-    paths = {"allocation_csv": target / "allocation.csv",
-             "allocation_xlsx": target / "allocation.xlsx",
-             "allocation_sites_csv": target / "allocation_sites.csv",
-             "allocation_sites_xlsx": target / "allocation_sites.xlsx",
-             "allocation_json": target / "allocation.json"}
-    table.to_csv(paths["allocation_csv"], index=False, float_format="%.9f")
-    _write_xlsx(table, paths["allocation_xlsx"])
-    picked.to_csv(paths["allocation_sites_csv"], index=False, float_format="%.9f")
-    _write_xlsx(picked, paths["allocation_sites_xlsx"])
-    paths["allocation_json"].write_text(json.dumps(summary, indent=2, ensure_ascii=False)
-                                        + "\n", encoding="utf-8")
+    with output_folder(target, overwrite=overwrite, replaces=ALLOCATION_FILES,
+                       inputs=[Path(folder) / "curves.csv", Path(folder) / "sites.csv"]
+                       ) as staging:
+        paths = {"allocation_csv": staging / "allocation.csv",
+                 "allocation_xlsx": staging / "allocation.xlsx",
+                 "allocation_sites_csv": staging / "allocation_sites.csv",
+                 "allocation_sites_xlsx": staging / "allocation_sites.xlsx",
+                 "allocation_json": staging / "allocation.json"}
+        table.to_csv(paths["allocation_csv"], index=False, float_format="%.9f")
+        _write_xlsx(table, paths["allocation_xlsx"])
+        picked.to_csv(paths["allocation_sites_csv"], index=False, float_format="%.9f")
+        _write_xlsx(picked, paths["allocation_sites_xlsx"])
+        paths["allocation_json"].write_text(json.dumps(summary, indent=2, ensure_ascii=False)
+                                            + "\n", encoding="utf-8")
+    paths = moved(paths, target)
     log.info("allocation: %d of %d new stations placed, %.1f km covered (%s for the curves)",
              placed, quota, got.total_m / 1000, summary["certified"])
     return QuotaSplit(table, picked, summary, paths)

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from . import _options as opt
@@ -162,18 +163,22 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def _cmd_partition(args: argparse.Namespace) -> int:
+    _check_out(args)
     from . import batch
     from .pipeline import coverage_network
 
     # the demand (planning area, road classes, carriageway pairs) of the coverage command,
     # marked once on the whole network
     net = coverage_network(args.network, network_options=_network_options(args))
-    units = batch.region_units(net, args.regions, source=args.network)
+    units = batch.region_units(net, args.regions, source=args.network,
+                               id_column=args.id_column, name_column=args.name_column,
+                               crs=args.regions_crs)
     table = batch.partition(net, units, args.out, halo_m=args.halo_m,
                             sources=[args.network, args.regions],
-                            max_unit_edges=args.max_unit_edges)
+                            max_unit_edges=args.max_unit_edges, overwrite=args.overwrite)
     tiled = table.loc[table["region_id"] != "", "region_id"]
-    print(text("cli.partition", _lang(args), units=len(table), halo=f"{args.halo_m:g}",
+    print(text("cli.partition" if len(tiled) else "cli.partition_whole", _lang(args),
+               units=len(table), halo=f"{args.halo_m:g}",
                out=args.out, tiles=len(tiled), regions=tiled.nunique(),
                budget=args.max_unit_edges))
     return 0
@@ -192,6 +197,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if args.quota is not None or args.fair:
         msg = "--quota and --fair are for batch allocate (batch plan takes --quota-curve N)"
         raise InputError(msg)
+    if _same_path(args.out, args.units):
+        msg = (f"--out {args.out} is the units folder, an input of this run; give another "
+               "folder for the batch outputs")
+        raise InputError(msg)
+    _check_out(args, overwrite=args.overwrite or args.resume)  # --resume continues that run
     rule = CoverageRule.for_mode(
         args.mode, radius_m=args.radius_m,
         max_minutes=None if args.no_time_limit else args.max_minutes, speed_kmh=args.speed_kmh)
@@ -201,7 +211,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         return _cmd_batch_plan(args, extracts, stations, rule)
     res = batch.batch_coverage_extracts(
         extracts, stations, rule=rule, max_snap_m=args.max_snap_m, out=args.out,
-        scheduler=args.scheduler, workers=args.workers, resume=args.resume, lang=args.lang)
+        scheduler=args.scheduler, workers=args.workers, resume=args.resume, lang=args.lang,
+        overwrite=args.overwrite)
     total = res.league.iloc[-1]
     print(text("cli.batch_coverage", _lang(args), units=len(res.league) - 1,
                covered=f"{total['covered_km']:.1f}", demand=f"{total['demand_km']:.1f}",
@@ -227,7 +238,8 @@ def _cmd_batch_plan(args: argparse.Namespace, extracts: Any, stations: Any, rule
     res = batch.batch_plan_extracts(
         extracts, stations, rule=rule, max_snap_m=args.max_snap_m, options=options,
         hosts=hosts, candidate_snap_m=args.candidate_snap_m, out=args.out,
-        scheduler=args.scheduler, workers=args.workers, resume=args.resume)
+        scheduler=args.scheduler, workers=args.workers, resume=args.resume,
+        overwrite=args.overwrite)
     last = res.curves[res.curves["k"] == n]
     print(text("cli.batch_plan", _lang(args), units=res.curves["unit_id"].nunique(), n=n,
                optimal=int((last["certified"] == "optimal").sum()), failed=len(res.failed),
@@ -244,7 +256,11 @@ def _cmd_batch_allocate(args: argparse.Namespace) -> int:
     if args.quota is None:
         msg = "batch allocate needs --quota N (new stations to share out)"
         raise InputError(msg)
-    res = batch.batch_allocate(args.units, args.quota, fair=args.fair, out=args.out)
+    from ._outdir import ALLOCATION_FILES, check_out_dir
+
+    check_out_dir(args.out or args.units, ALLOCATION_FILES, overwrite=args.overwrite)
+    res = batch.batch_allocate(args.units, args.quota, fair=args.fair, out=args.out,
+                               overwrite=args.overwrite)
     s = res.summary
     lang = _lang(args)
     print(text("cli.batch_allocate_fair" if s["fair"] else "cli.batch_allocate", lang,
@@ -399,12 +415,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 # --- from arguments to pipeline options ------------------------------------------------
 
-def _check_out(args: argparse.Namespace) -> None:
+def _check_out(args: argparse.Namespace, *, overwrite: bool | None = None) -> None:
     """The pipeline's overwrite guard, run before the pipeline is imported, so that a run
     into a full folder fails at once rather than after seconds of imports."""
     from ._outdir import check_out_dir
 
-    check_out_dir(args.out, overwrite=args.overwrite)
+    check_out_dir(args.out, overwrite=args.overwrite if overwrite is None else overwrite)
+
+
+def _same_path(a: str | None, b: str | None) -> bool:
+    """Whether two paths given on the command line name the same place."""
+    return a is not None and b is not None and Path(a).resolve() == Path(b).resolve()
 
 
 def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -1116,10 +1137,22 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     part = sub.add_parser("partition", parents=[common],
                           help="cut a network into units (counties, tiles) with a halo")
     part.add_argument("network", help=NETWORK_HELP)
-    part.add_argument("regions", help="polygon file with id and name columns, osm-admin:LEVEL "
-                                      "(boundaries in the OSM file; counties are level 6 in "
-                                      "China) or grid:KM")
+    part.add_argument("regions", help="polygon file of the regions (ids and names from its "
+                                      "columns: id, code, 区划代码, ...; name, 名称, 区县, 街道, "
+                                      "...), osm-admin:LEVEL (boundaries in the OSM file; "
+                                      "counties are level 6 in China) or grid:KM")
     part.add_argument("--out", required=True, help="units folder (units.csv, extracts/)")
+    part.add_argument("--overwrite", action="store_true",
+                      help="replace the units of an earlier partition in --out")
+    part.add_argument("--id-column", metavar="COLUMN",
+                      help="the region file's column of unit ids (default: the first of id, "
+                           "code, adcode, 区划代码, ...; else the names)")
+    part.add_argument("--name-column", metavar="COLUMN",
+                      help="the region file's column of unit names (default: the first of "
+                           "name, 名称, 街道, 乡镇, 区县, ...)")
+    part.add_argument("--regions-crs", metavar="CRS",
+                      help="the region file's coordinate system when it is not the file's "
+                           "own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
     part.add_argument("--halo-m", type=_number("halo_m"), default=opt.HALO_M,
                       help="metres of streets kept around each unit, at least reach + 2 x "
                            "snap distance + the distance between twin carriageways "
@@ -1155,7 +1188,10 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     bat.add_argument("--workers", type=_number("workers"), default=None,
                      help="worker processes of the local cluster (default: one per core)")
     bat.add_argument("--resume", action="store_true",
-                     help="reuse the units finished by an earlier run into --out")
+                     help="continue an earlier run into --out: reuse the units it finished "
+                          "and replace its outputs")
+    bat.add_argument("--overwrite", action="store_true",
+                     help="replace earlier outputs in --out (allocate: the allocation files)")
     g = bat.add_argument_group("plan", "batch plan: the certified best plans per unit")
     curve = g.add_mutually_exclusive_group()
     curve.add_argument("--quota-curve", type=_number("quota_curve"), default=opt.QUOTA_CURVE,

@@ -13,7 +13,7 @@ the report against the JSON outputs. Every text from input files is escaped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,9 @@ from .services import service_audit
 log = logging.getLogger(__name__)
 
 DISTRICT_NAME_COLUMNS = ("name", "名称", "街道", "社区", "街道名称", "社区名称", "乡镇", "镇街",
-                         "乡镇街道", "district", "subdistrict", "community", "区划名称",
-                         "行政区划", "xzqmc", "jdmc", "sqmc")
+                         "乡镇街道", "区县", "县区", "区县名称", "县名", "县", "district",
+                         "subdistrict", "community", "county", "区划名称", "行政区划", "xzqmc",
+                         "jdmc", "sqmc")
 _TOP_GAPS = 10
 _TOP_AREAS = 5
 _TOP_SOLE = 15
@@ -57,7 +58,9 @@ def guess_lang(coverage: Coverage, *frames: pd.DataFrame) -> str:
 
 
 def read_districts(path: str | Path, *, name_col: str | None = None,
-                   crs: Any = None) -> gpd.GeoDataFrame:
+                   crs: Any = None, id_col: str | Sequence[str] | None = None,
+                   crs_param: str = "districts_crs", what: str = "district file",
+                   ) -> gpd.GeoDataFrame:
     """Read district polygons (街道/社区 boundaries) with a name column.
 
     Parameters
@@ -71,48 +74,84 @@ def read_districts(path: str | Path, *, name_col: str | None = None,
         The file's coordinate system when it is not the file's own: "wgs84", "gcj02"
         (Amap, Tencent), "bd09" (Baidu), "cgcs2000" or "EPSG:<code>"; GCJ-02 and BD-09
         polygons are converted vertex by vertex (command line: ``--districts-crs``).
+    id_col
+        Column with ids, kept as ``district_id`` (text; whole numbers without ".0"), or
+        the names to look for, the first present kept (none present: no ids).
+    crs_param, what
+        The parameter that sets ``crs`` (its command-line option is ``--`` and the name
+        with dashes) and what the file is, for messages.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        ``district`` (name) and the polygon, in file order, EPSG:4326.
+        ``district`` (name), ``district_id`` (with ``id_col``) and the polygon, in file
+        order, EPSG:4326. ``attrs`` name the columns read (``name_column``,
+        ``id_column``).
     """
-    from .area import polygons_to_lonlat, read_vector
+    from .area import not_degrees, polygons_to_lonlat, read_vector
 
-    path = input_file(path, "district file")
+    path = input_file(path, what)
     frame = read_vector(path)
+    option = "--" + crs_param.replace("_", "-")
     if frame.crs is None and crs is None:
-        msg = (f"{path}: the district file has no CRS; set it (QGIS: Layer > Set CRS), or "
-               "pass --districts-crs")
+        msg = (f"{path}: the {what} has no CRS; set it (QGIS: Layer > Set CRS), or "
+               f"pass {option}")
         raise InputError(msg)
+    if crs is None and (wrong := not_degrees(frame, path)) is not None:
+        raise InputError(f"{wrong}; pass {option} EPSG:<code>")
     polys = frame[frame.geometry.notna() & frame.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
-        msg = f"{path}: no polygons in the district file"
+        msg = f"{path}: no polygons in the {what}"
         raise InputError(msg)
     columns = [c for c in polys.columns if c != polys.geometry.name]
+    lower = {str(c).strip().lower(): c for c in columns}
+    ids = None
+    if isinstance(id_col, str):
+        ids = _column(path, columns, id_col)
+    elif id_col is not None:
+        ids = next((lower[n] for n in id_col if n in lower), None)
     if name_col is not None:
-        if name_col not in columns:
-            msg = f"{path}: no column {name_col!r}; the columns are {columns}"
-            raise InputError(msg)
-        col = name_col
+        col = _column(path, columns, name_col)
     else:
-        lower = {str(c).strip().lower(): c for c in columns}
         found = [lower[n] for n in DISTRICT_NAME_COLUMNS if n in lower]
-        text = [c for c in columns if pd.api.types.is_string_dtype(polys[c])
-                or polys[c].dtype == object]
-        if not found and not text:
-            msg = (f"{path}: no column with district names among {columns}; "
-                   "name one with --district-col")
+        text = [c for c in columns if c != ids and (
+            pd.api.types.is_string_dtype(polys[c]) or polys[c].dtype == object)]
+        if not found and not text and ids is None:
+            name_option = "--district-col" if crs_param == "districts_crs" else "--name-column"
+            msg = f"{path}: no column with names among {columns}; name one with {name_option}"
             raise InputError(msg)
-        col = (found or text)[0]
-    names = [str(x).strip() if x is not None and not (isinstance(x, float) and np.isnan(x))
-             else f"#{i + 1}" for i, x in enumerate(polys[col])]
-    polys = polygons_to_lonlat(polys, crs, param="districts_crs", what=path.name)
-    out = gpd.GeoDataFrame({"district": names}, geometry=shapely.make_valid(
-        polys.geometry.to_numpy()), crs=4326)
+        col = (found or text or [ids])[0]
+    names = [_cell(x) or f"#{i + 1}" for i, x in enumerate(polys[col])]
+    polys = polygons_to_lonlat(polys, crs, param=crs_param, what=path.name)
+    table = {"district": names}
+    if ids is not None:
+        table["district_id"] = [_cell(x) for x in polys[ids]]
+    out = gpd.GeoDataFrame(table, geometry=shapely.make_valid(polys.geometry.to_numpy()),
+                           crs=4326)
     out.attrs["name_column"] = str(col)
-    log.info("districts %s: %d polygons named by column %r", path.name, len(out), col)
+    out.attrs["id_column"] = None if ids is None else str(ids)
+    log.info("%s %s: %d polygons named by column %r", what, path.name, len(out), col)
     return out
+
+
+def _column(path: Path, columns: list[Any], name: str) -> Any:
+    if name not in columns:
+        msg = f"{path}: no column {name!r}; the columns are {columns}"
+        raise InputError(msg)
+    return name
+
+
+def _cell(value: Any) -> str:
+    """A cell as text: whole numbers without ".0" (ids read as floats), missing as "".
+
+    >>> _cell(360681.0), _cell(" 东门街道 "), _cell(None), _cell(float("nan")), _cell(2.5)
+    ('360681', '东门街道', '', '', '2.5')
+    """
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def district_table(coverage: Coverage, districts: gpd.GeoDataFrame) -> dict[str, Any]:

@@ -213,7 +213,8 @@ def _brute(curves: dict[str, list[tuple[float, float, float]]], quota: int, *, f
 def _check_allocation(folder: Path, quota: int, capsys: pytest.CaptureFixture[str]) -> None:
     curves = _read_curves(folder / "curves.csv")
     for fair in (False, True):
-        args = ["batch", "allocate", str(folder), "--quota", str(quota), "--lang", "en"]
+        args = ["batch", "allocate", str(folder), "--quota", str(quota), "--lang", "en",
+                "--overwrite"]
         assert main([*args, "--fair"] if fair else args) == 0
         capsys.readouterr()
         table = pd.read_csv(folder / "allocation.csv", dtype={"unit_id": str})
@@ -247,8 +248,21 @@ def test_allocate_on_the_command_line_equals_brute_force(
     _plan(net, tmp_path, scheduler="serial")
     for quota in (0, 2, 5):
         _check_allocation(tmp_path, quota, capsys)
+    # an earlier allocation is replaced only with --overwrite, and then only it: the
+    # curves, sites and the rest of the plan folder stay as they are
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    capsys.readouterr()
+    assert main(["batch", "allocate", str(tmp_path), "--quota", "40", "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already holds allocation.csv" in err and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
     # more stations than any curve can use: the rest are unallocated and add 0 m
-    assert main(["batch", "allocate", str(tmp_path), "--quota", "40", "--lang", "en"]) == 0
+    assert main(["batch", "allocate", str(tmp_path), "--quota", "40", "--lang", "en",
+                 "--overwrite"]) == 0
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert {n: b for n, b in after.items() if not n.startswith("allocation")} == {
+        n: b for n, b in before.items() if not n.startswith("allocation")}
+    assert after["allocation.json"] != before["allocation.json"]
     table = pd.read_csv(tmp_path / "allocation.csv", dtype={"unit_id": str})
     extra = table[table["unit_id"] == "unallocated"].iloc[0]
     assert extra["stations"] == 40 - 4 * 3

@@ -39,7 +39,7 @@ def test_placeholders_are_the_same_in_both_languages():
     # the templates written by hand: meta, rule_tail, audit_intro, more, 9 reasons, the
     # 4 parts of the crs_offset warning, the plan sentences (see plan_certificate), the
     # coarse-model note, the 9 address templates (stationplan.addresses), the name of an
-    # unnamed proposal in exports, the 15 closing lines and messages of the command line,
+    # unnamed proposal in exports, the 16 closing lines and messages of the command line,
     # the skipped note rows, the minimum-gain shortfall and its certificate note, and the
     # rule for new sites in the report (sentence, spacing, gain), and the demand weights
     # (the map's layer, the report's two sentences and its two model names, the plan's two
@@ -49,7 +49,7 @@ def test_placeholders_are_the_same_in_both_languages():
     # not checked, the map's rule layer), and the rule's cover and reach column in the
     # report (k-coverage), and the time the figures are for (--at: the map's panel and the
     # report, the plan's closing lines, the map's layer of the stations not open then)
-    assert with_fields == 82
+    assert with_fields == 83
 
 
 def test_chinese_text_is_in_the_chinese_column():

@@ -694,6 +694,8 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "check_cell.station": ("station", "现有站点"),
     # cli: the closing lines the command line prints
     "cli.coverage": ("coverage map: {path}", "覆盖地图：{path}"),
+    "cli.partition_whole": ("{units} units with a {halo} m halo written to {out}",
+                            "已把 {units} 个单元（缓冲带 {halo} 米）写入 {out}"),
     "cli.partition": ("{units} units with a {halo} m halo written to {out} ({tiles} of them "
                       "tiles of {regions} regions over {budget} street segments)",
                       "已把 {units} 个单元（缓冲带 {halo} 米）写入 {out}（其中 {tiles} 个是 "

@@ -321,6 +321,29 @@ _ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?P<name>[^:]+): none of the (?P<n>\d+) stations can be used: (?P<rest>.+)",
                 re.S),
      "{name}：{n} 个站点都无法使用（{rest}）"),
+    # the units and region files of partition and batch
+    (re.compile(r"--out (?P<out>.+) is the units folder, an input of this run; give another "
+                r"folder for the batch outputs", re.S),
+     "--out {out} 是单元文件夹，是本次运行的输入；请为批量计算的结果另选一个文件夹"),
+    (re.compile(r"(?P<path>.+): region (?P<n>\d+) has no id \(column (?P<col>.+)\); give "
+                r"every region one", re.S),
+     "{path}：第 {n} 个区域没有编号（{col} 列）；请给每个区域一个编号"),
+    (re.compile(r"(?P<path>.+): regions (?P<a>\d+) and (?P<b>\d+) have the same id (?P<id>.+) "
+                r"\(column (?P<col>.+)\); ids must be unique \(name another column with "
+                r"--id-column\)", re.S),
+     "{path}：第 {a} 个和第 {b} 个区域的编号都是 {id}（{col} 列）；编号不能重复（可用 "
+     "--id-column 指定另一列）"),
+    (re.compile(r"(?P<path>.+): region id (?P<id>.+) \(column (?P<col>.+)\) cannot name a "
+                r"file; use ids without (?P<chars>.+) \(or name another column with "
+                r"--id-column\)", re.S),
+     "{path}：区域编号 {id}（{col} 列）不能用作文件名；编号中不能有 {chars}（或用 --id-column "
+     "指定另一列）"),
+    (re.compile(r"(?P<path>.+): the (?P<kind>region file|district file) has no CRS; set it "
+                r"\(QGIS: Layer > Set CRS\), or pass (?P<option>\S+)", re.S),
+     "{path}：文件没有坐标系；请在 QGIS 中设置（图层 > 设置图层坐标系），或加 {option}"),
+    (re.compile(r"(?P<path>.+): no column with names among (?P<cols>.+); name one with "
+                r"(?P<option>\S+)", re.S),
+     "{path}：在 {cols} 中找不到名称列；请用 {option} 指定"),
 )
 # The hints that follow "not found", in Chinese.
 _HINTS_ZH = (
@@ -331,13 +354,14 @@ _HINTS_ZH = (
      "；要在线下载，请写 place:地名、bbox:西,南,东,北 或 point:经度,纬度,距离米"),
     ("; give a polygon file (GeoJSON, GeoPackage, Shapefile) of the places where no station "
      "may go", "；请给出禁止设站范围的多边形文件（GeoJSON、GeoPackage、Shapefile）"),
+    (" (or give grid:KM or osm-admin:LEVEL)", "（或写 grid:公里数、osm-admin:行政级别）"),
 )
 _FILE_WORDS = MappingProxyType({
     "station file": "站点文件", "network file": "路网文件", "OSM file": "OSM 文件",
     "proposal file": "拟建站点文件", "--exclude file": "--exclude 文件",
     "--hosts file": "--hosts 文件", "--area file": "--area 文件",
     "--districts file": "--districts 文件", "file": "文件", "area file": "规划范围文件",
-    "hosts file": "商户文件",
+    "hosts file": "商户文件", "region file": "区域文件",
 })
 
 

@@ -1,0 +1,141 @@
+"""The folders of partition, batch and allocate are transactions, as every other command's:
+an earlier folder is replaced only with --overwrite (batch: or --resume), and a run stopped
+anywhere leaves the earlier folder byte for byte, never a mix of two runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_batch import RULE, SNAP_M, _network, _stations
+
+import stationplan.batch as batch
+from stationplan._errors import InputError
+from stationplan.batch import batch_coverage_extracts, grid_units, partition, read_units
+from stationplan.network import StreetNetwork
+
+HALO_M = 230.0
+
+
+@pytest.fixture(scope="module")
+def net() -> StreetNetwork:
+    return _network()
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too), by relative path."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    """The batch outputs: every file but the per-unit store kept for --resume."""
+    return {k: v for k, v in _tree(folder).items() if not k.startswith("units/")}
+
+
+def test_partition_replaces_a_folder_whole_or_not_at_all(
+        net: StreetNetwork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "units"
+    partition(net, grid_units(net, km=0.3), out, halo_m=HALO_M)
+    before = _tree(out)
+    coarse = grid_units(net, km=0.5)
+    assert len(coarse) < len(before) - 1  # fewer units: old extracts would be left over
+    with pytest.raises(InputError, match=r"already holds units.csv, extracts; pass --overwrite"):
+        partition(net, coarse, out, halo_m=HALO_M)
+    assert _tree(out) == before
+
+    real, calls = batch.unit_extract, []
+
+    def stopped(*args: object, **kw: object) -> batch.UnitExtract:
+        calls.append(1)
+        if len(calls) == 3:  # Ctrl-C with two of the new extracts written
+            raise KeyboardInterrupt
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "unit_extract", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        partition(net, coarse, out, halo_m=HALO_M, overwrite=True)
+    assert _tree(out) == before  # no staging folder, lock or half-written extract either
+    monkeypatch.setattr(batch, "unit_extract", real)
+
+    table = partition(net, coarse, out, halo_m=HALO_M, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["extracts", "units.csv"]
+    assert sorted(p.name for p in (out / "extracts").iterdir()) == sorted(
+        f"{u.unit_id}.pkl" for u in coarse)
+    assert table["unit_id"].tolist() == [u.unit_id for u in coarse]
+    assert [x.unit.unit_id for x in read_units(out)] == [u.unit_id for u in coarse]
+
+
+def test_batch_outputs_are_replaced_whole_and_the_store_is_kept(
+        net: StreetNetwork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stationplan._render import province
+
+    units_dir, out, fresh = tmp_path / "units", tmp_path / "out", tmp_path / "fresh"
+    partition(net, grid_units(net, km=0.3), units_dir, halo_m=HALO_M)
+    extracts = read_units(units_dir, lazy=True)
+    st = _stations()
+
+    def run(folder: Path, stations: object = st, **kw: object) -> batch.BatchResult:
+        return batch_coverage_extracts(extracts, stations, rule=RULE,  # type: ignore[arg-type]
+                                       max_snap_m=SNAP_M, out=folder, scheduler="serial",
+                                       **kw)  # type: ignore[arg-type]
+
+    run(out)
+    before = _tree(out)
+    assert "league.csv" in before and any(k.startswith("units/") for k in before)
+    with pytest.raises(InputError, match=r"already holds pieces.csv, pieces, gaps, league"):
+        run(out)
+    assert _tree(out) == before
+
+    # fewer stations: other outputs; stopped while the province map is drawn, after the
+    # pieces, the datasets and the league were written
+    fewer = st.iloc[: len(st) // 2]
+
+    def stopped(*args: object, **kw: object) -> bytes:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(province, "province_png", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run(out, fewer, overwrite=True)
+    assert _outputs(out) == _outputs(tmp_path / "out") == {
+        k: v for k, v in before.items() if not k.startswith("units/")}
+    stored = set(_tree(out)) - set(before)
+    assert stored and all(k.startswith("units/") for k in stored)  # the new units' results
+    monkeypatch.undo()
+
+    res = run(out, fewer, resume=True)  # --resume continues the stopped run
+    assert len(res.reused) == len(extracts)
+    run(fresh, fewer)
+    assert _outputs(out) == _outputs(fresh)
+    assert _outputs(out)["league.csv"] != before["league.csv"]
+
+
+def test_batch_refuses_to_write_into_its_units_folder(
+        net: StreetNetwork, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from stationplan.cli import main
+
+    units_dir = tmp_path / "units"
+    partition(net, grid_units(net, km=0.3), units_dir, halo_m=HALO_M)
+    before = _tree(units_dir)
+    sheet = tmp_path / "stations.csv"
+    st = _stations()
+    pd.DataFrame({"name": st["station_id"], "lng": st.geometry.x, "lat": st.geometry.y}
+                 ).to_csv(sheet, index=False, float_format="%.10f")
+    cmd = ["batch", "coverage", str(units_dir), str(sheet), "--scheduler", "serial",
+           "--radius-m", "150", "--no-time-limit", "--max-snap-m", "30", "--lang", "en"]
+    for out in (units_dir, units_dir / "." / ""):
+        assert main([*cmd, "--out", str(out), "--overwrite"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is the units folder, an input of this run" in err
+    # the library refuses too, whatever overwrite says
+    with pytest.raises(OSError, match="is an input of this run"):
+        batch_coverage_extracts(read_units(units_dir, lazy=True), st, rule=RULE,
+                                max_snap_m=SNAP_M, out=units_dir, scheduler="serial",
+                                overwrite=True)
+    assert _tree(units_dir) == before
+
+    # partition says at once, before reading the network, that the folder is taken
+    assert main(["partition", "no-such-network.osm", "grid:1", "--out", str(units_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already holds units.csv, extracts" in err
