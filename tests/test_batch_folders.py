@@ -139,3 +139,24 @@ def test_batch_refuses_to_write_into_its_units_folder(
     assert main(["partition", "no-such-network.osm", "grid:1", "--out", str(units_dir)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "already holds units.csv, extracts" in err
+
+
+@pytest.mark.parametrize("scheduler", ["serial", "inprocess"])
+def test_the_extracts_own_figures_are_not_logged_as_the_units(
+        net: StreetNetwork, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        scheduler: str) -> None:
+    """A unit's pipeline computes on its extract, halo included: its own log lines
+    ("coverage at 150 m: 2.1 of 3.0 km ...") are not the unit's figures and stay back
+    while the units run in this process; warnings pass, the level is restored."""
+    import logging
+
+    pytest.importorskip("distributed")
+    with caplog.at_level(logging.INFO, logger="stationplan"):
+        res = batch.batch_coverage(net, _stations(), grid_units(net, km=0.3), rule=RULE,
+                                   max_snap_m=SNAP_M, out=tmp_path / "out",
+                                   scheduler=scheduler)
+        assert logging.getLogger("stationplan").level == logging.INFO
+        logging.getLogger("stationplan.coverage").info("after the run")
+    assert len(res.league) > 3
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("stationplan")]
+    assert said == ["after the run"]
