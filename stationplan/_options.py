@@ -267,6 +267,37 @@ candidates), not 0
     RANGES[kind or name].check(name, value)
 
 
+# The schedulers of stationplan batch, besides a Dask scheduler's address
+SCHEDULERS = ("serial", "inprocess", "local")
+
+
+def check_scheduler(scheduler: object) -> None:
+    """Raise :class:`~stationplan.InputError` unless ``scheduler`` is one of
+    :data:`SCHEDULERS`, a Dask scheduler address (``tcp://HOST:PORT``, any ``://``) or an
+    object (a ``dask.distributed.Client``); a misspelt name gets the closest one.
+
+    Examples
+    --------
+    >>> check_scheduler("local"), check_scheduler("tcp://10.0.0.5:8786")
+    (None, None)
+    >>> check_scheduler("locla")
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: scheduler must be serial, inprocess, local or an \
+address tcp://HOST:PORT, not 'locla'; did you mean local?
+    """
+    if not isinstance(scheduler, str) or scheduler in SCHEDULERS or "://" in scheduler:
+        return
+    import difflib
+
+    msg = (f"scheduler must be {', '.join(SCHEDULERS)} or an address tcp://HOST:PORT, "
+           f"not {scheduler!r}")
+    close = difflib.get_close_matches(scheduler.strip().lower(), SCHEDULERS, n=1)
+    if close:
+        msg += f"; did you mean {close[0]}?"
+    raise InputError(msg)
+
+
 def check_class_weights(class_weights: object, *, name: str = "class_weights") -> None:
     """Raise unless ``class_weights`` maps road classes (text) to weights >= 0.
 

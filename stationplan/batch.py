@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 
 from ._errors import InputError, StationplanError
+from ._i18n import resolve_lang
 from ._options import (
     CANDIDATE_SNAP_M,
     CANDIDATE_SPACING_M,
@@ -42,6 +43,7 @@ from ._options import (
     SPACING,
     TIME_LIMIT_S,
     check_option,
+    check_scheduler,
 )
 from ._outdir import ALLOCATION_FILES, moved, output_folder
 from ._process import ProcessSettings, apply, current
@@ -65,7 +67,6 @@ __all__ = ["BatchPlan", "BatchResult", "PlanOptions", "QuotaSplit", "Unit", "Uni
            "local_cluster", "partition", "read_curves", "read_units", "region_units",
            "unit_extract"]
 
-SCHEDULERS = ("serial", "inprocess", "local")
 LEAGUE_COLUMNS = ["unit_id", "name", "demand_km", "covered_km", "covered_share", "gap_km",
                   "stations", "proposed_sites", "cross_border_km"]
 # The columns of the pieces and gaps datasets (GeoParquet, one folder per unit), with their
@@ -380,10 +381,7 @@ def batch_coverage(
     -------
     BatchResult
     """
-    if isinstance(scheduler, str) and scheduler not in SCHEDULERS and "://" not in scheduler:
-        msg = (f"scheduler must be one of {', '.join(SCHEDULERS)} or an address "
-               f"tcp://HOST:PORT, not {scheduler!r}")
-        raise InputError(msg)
+    check_scheduler(scheduler)
     ids = [u.unit_id for u in units]
     if len(set(ids)) != len(ids):
         msg = "unit ids must be unique"
@@ -478,6 +476,7 @@ def batch_coverage_extracts(
         An extract's halo is shorter than the rule's reach plus twice ``max_snap_m`` plus
         the distance between twin carriageways (``UnitExtract.pair_m``).
     """
+    check_scheduler(scheduler)
     halo_m = _check_halo(extracts, reach_m=rule.limit_m, max_snap_m=max_snap_m,
                          what=f"this rule needs {{halo:.1f}} m (reach {rule.limit_m:g} m")
     folder = Path(out) if out is not None else None
@@ -748,24 +747,35 @@ def _league(sums: np.ndarray, units: Sequence[Unit], stations: gpd.GeoDataFrame,
                      ignore_index=True)
 
 
-def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
-    """``frame.to_excel`` with fixed timestamps, so that equal tables give equal bytes."""
-    import io
-    import re
-    import zipfile
+# How the workbooks show a column (the cells hold the CSV's exact values): shares as
+# percentages, degrees with 6 decimals (about 0.1 m), kilometres to the metre, metres to
+# the decimetre
+_XLSX_FORMATS = {"covered_share": "0.0%", "share": "0.0%", "wgs84_lon": "0.000000",
+                 "wgs84_lat": "0.000000", "gcj02_lon": "0.000000", "gcj02_lat": "0.000000",
+                 **dict.fromkeys(("demand_km", "covered_km", "gap_km", "cross_border_km"),
+                                 "0.000"),
+                 **dict.fromkeys(("covered_m", "demand_m", "marginal_m", "bound_m"), "0.0")}
 
-    buf = io.BytesIO()
-    frame.to_excel(buf, index=False, engine="openpyxl")
-    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":  # the time of writing, twice
-                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*",
-                              rb"\g<1>2000-01-01T00:00:00Z", data)
-            dst.writestr(fixed, data)
+
+def _write_xlsx(frame: pd.DataFrame, path: Path, *, sheet: str, lang: str) -> None:
+    """``frame`` as a workbook of one sheet (:func:`stationplan._io.xlsx_bytes`: typed
+    cells, text never a formula, the same bytes for the same table), its sheet name and
+    headers in ``lang`` (the CSV's column codes in English)."""
+    from ._i18n import WORDS, text
+    from ._io import xlsx_bytes
+
+    # a column of one sheet that means something else there has its own words
+    header = [text(f"batch_col.{sheet}.{c}" if f"batch_col.{sheet}.{c}" in WORDS["en"]
+                   else f"batch_col.{c}", lang) for c in frame.columns]
+    cells = frame.astype(object).where(frame.notna(), None)
+    if "certified" in cells:  # the verdict in words, as the closing line says it
+        cells["certified"] = [text(f"certified.{v}", lang) if v else v
+                              for v in cells["certified"]]
+    rows = cells.to_numpy().tolist()
+    formats = {h: _XLSX_FORMATS[c] for c, h in zip(frame.columns, header, strict=True)
+               if c in _XLSX_FORMATS}
+    path.write_bytes(xlsx_bytes([(text(f"batch_sheet.{sheet}", lang), [header, *rows])],
+                                number_formats=formats))
 
 
 def piece_geometries(x: UnitExtract, pieces: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -870,7 +880,8 @@ def _write(folder: Path, parts: Mapping[str, Mapping[str, Path]], league: pd.Dat
                 _link(src, path / part / "part.parquet")
     paths.update(sets)
     league.to_csv(paths["league_csv"], index=False, float_format="%.9f")
-    _write_xlsx(league, paths["league_xlsx"])
+    _write_xlsx(league, paths["league_xlsx"], sheet="league",
+                lang=resolve_lang(lang, [u.name for u in units]))
     pd.DataFrame({"unit_id": list(failed), "error": list(failed.values())}).to_csv(
         paths["failed_csv"], index=False)
     regions = list({u.region().unit_id: u.region() for u in units}.values())
@@ -1425,13 +1436,6 @@ def _extract_lines_held() -> Iterator[None]:
         package.setLevel(level)
 
 
-def _check_scheduler(scheduler: Any) -> None:
-    if isinstance(scheduler, str) and scheduler not in SCHEDULERS and "://" not in scheduler:
-        msg = (f"scheduler must be one of {', '.join(SCHEDULERS)} or an address "
-               f"tcp://HOST:PORT, not {scheduler!r}")
-        raise InputError(msg)
-
-
 def _plan_unit(stations: gpd.GeoDataFrame, hosts: gpd.GeoDataFrame | None,
                source: UnitExtract | UnitRef, rule: CoverageRule, max_snap_m: float,
                halo_m: float, options: PlanOptions, candidate_snap_m: float,
@@ -1486,6 +1490,7 @@ def batch_plan_extracts(
     workers: int | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    lang: str | None = None,
 ) -> BatchPlan:
     """Every unit's best plans of K new sites (``options.ks``), each certified.
 
@@ -1514,6 +1519,9 @@ def batch_plan_extracts(
         per-unit results under ``units/`` (named by content hash); ``None`` writes nothing.
     scheduler, workers, resume, overwrite
         As for :func:`batch_coverage` (``out`` is one transaction).
+    lang
+        Language of ``sites.xlsx``'s sheet and headers: "zh", "en", or ``None`` for
+        Chinese when a unit's name is Chinese.
 
     Returns
     -------
@@ -1524,7 +1532,7 @@ def batch_plan_extracts(
     InputError
         A bad scheduler, K or option, or units cut with too short a halo.
     """
-    _check_scheduler(scheduler)
+    check_scheduler(scheduler)
     ks = tuple(int(k) for k in options.ks)
     if not ks or ks[0] != 0 or any(b <= a for a, b in itertools.pairwise(ks)):
         msg = f"the K of a plan curve must rise from 0, not {options.ks!r}"
@@ -1549,7 +1557,8 @@ def batch_plan_extracts(
                                  shared=(stations, hosts))
         plan = _plan_outputs(extracts, got, failed)
         if staging is not None and folder is not None:
-            written = _write_plan(staging, plan)
+            written = _write_plan(staging, plan, lang=resolve_lang(
+                lang, [x.unit.name for x in extracts]))
             plan = dataclasses.replace(plan, paths=moved(written, folder))
     return plan
 
@@ -1574,13 +1583,14 @@ def _plan_outputs(extracts: Sequence[UnitExtract | UnitRef], got: Mapping[str, A
     return BatchPlan(curves, sites, failed, tuple(reused), {})
 
 
-def _write_plan(folder: Path, plan: BatchPlan) -> dict[str, Path]:
-    """Write ``curves.csv``, ``sites.csv``, ``sites.xlsx`` and ``failed.csv``."""
+def _write_plan(folder: Path, plan: BatchPlan, *, lang: str) -> dict[str, Path]:
+    """Write ``curves.csv``, ``sites.csv``, ``sites.xlsx`` (in ``lang``) and
+    ``failed.csv``."""
     written = {"curves_csv": folder / "curves.csv", "sites_csv": folder / "sites.csv",
                "sites_xlsx": folder / "sites.xlsx", "failed_csv": folder / "failed.csv"}
     plan.curves.to_csv(written["curves_csv"], index=False, float_format="%.9f")
     plan.sites.to_csv(written["sites_csv"], index=False, float_format="%.9f")
-    _write_xlsx(plan.sites, written["sites_xlsx"])
+    _write_xlsx(plan.sites, written["sites_xlsx"], sheet="sites", lang=lang)
     pd.DataFrame({"unit_id": list(plan.failed), "error": list(plan.failed.values())}).to_csv(
         written["failed_csv"], index=False)
     return written
@@ -1640,7 +1650,8 @@ def read_curves(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def batch_allocate(folder: str | Path, quota: int, *, fair: bool = False,
-                   out: str | Path | None = None, overwrite: bool = False) -> QuotaSplit:
+                   out: str | Path | None = None, overwrite: bool = False,
+                   lang: str | None = None) -> QuotaSplit:
     """Split ``quota`` new stations across the units of a batch plan folder.
 
     The split maximises the total covered street over the units' curves (with ``fair``,
@@ -1665,6 +1676,9 @@ def batch_allocate(folder: str | Path, quota: int, *, fair: bool = False,
         (:func:`~stationplan._outdir.output_folder`) that replaces only these files.
     overwrite
         Replace the files of an earlier allocation in ``out``.
+    lang
+        Language of the workbooks' sheets and headers: "zh", "en", or ``None`` for
+        Chinese when a unit's name is Chinese.
 
     Returns
     -------
@@ -1748,9 +1762,10 @@ def batch_allocate(folder: str | Path, quota: int, *, fair: bool = False,
                  "allocation_sites_xlsx": staging / "allocation_sites.xlsx",
                  "allocation_json": staging / "allocation.json"}
         table.to_csv(paths["allocation_csv"], index=False, float_format="%.9f")
-        _write_xlsx(table, paths["allocation_xlsx"])
+        lang = resolve_lang(lang, table["name"].tolist())
+        _write_xlsx(table, paths["allocation_xlsx"], sheet="allocation", lang=lang)
         picked.to_csv(paths["allocation_sites_csv"], index=False, float_format="%.9f")
-        _write_xlsx(picked, paths["allocation_sites_xlsx"])
+        _write_xlsx(picked, paths["allocation_sites_xlsx"], sheet="sites", lang=lang)
         paths["allocation_json"].write_text(json.dumps(summary, indent=2, ensure_ascii=False)
                                             + "\n", encoding="utf-8")
     paths = moved(paths, target)

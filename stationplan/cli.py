@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 from . import _options as opt
 from ._errors import InputError, StationplanError
-from ._i18n import text
+from ._i18n import resolve_lang, text
 from ._i18n.cli import (
     LogFormatter,
     error_text,
@@ -239,7 +239,7 @@ def _cmd_batch_plan(args: argparse.Namespace, extracts: Any, stations: Any, rule
         extracts, stations, rule=rule, max_snap_m=args.max_snap_m, options=options,
         hosts=hosts, candidate_snap_m=args.candidate_snap_m, out=args.out,
         scheduler=args.scheduler, workers=args.workers, resume=args.resume,
-        overwrite=args.overwrite)
+        overwrite=args.overwrite, lang=args.lang)
     last = res.curves[res.curves["k"] == n]
     print(text("cli.batch_plan", _lang(args), units=res.curves["unit_id"].nunique(), n=n,
                optimal=int((last["certified"] == "optimal").sum()), failed=len(res.failed),
@@ -260,9 +260,9 @@ def _cmd_batch_allocate(args: argparse.Namespace) -> int:
 
     check_out_dir(args.out or args.units, ALLOCATION_FILES, overwrite=args.overwrite)
     res = batch.batch_allocate(args.units, args.quota, fair=args.fair, out=args.out,
-                               overwrite=args.overwrite)
+                               overwrite=args.overwrite, lang=args.lang)
     s = res.summary
-    lang = _lang(args)
+    lang = resolve_lang(args.lang, res.table["name"].tolist())  # Chinese for Chinese units
     print(text("cli.batch_allocate_fair" if s["fair"] else "cli.batch_allocate", lang,
                placed=s["placed"], quota=s["quota"], km=f"{s['covered_m'] / 1000:.3f}",
                certified=text(f"certified.{s['certified']}", lang),
@@ -621,6 +621,16 @@ not 'nan'
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return number
+
+
+def _scheduler(text: str) -> str:
+    """The argument type of ``batch --scheduler``: a scheduler name or a Dask address,
+    checked as the library checks it (:func:`stationplan._options.check_scheduler`)."""
+    try:
+        opt.check_scheduler(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("scheduler ")) from None
+    return text
 
 
 # --- progress on stderr ----------------------------------------------------------------
@@ -1182,7 +1192,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
                           "league.xlsx, province_map.html, province_map.png; plan: curves.csv, "
                           "sites.csv, sites.xlsx; both failed.csv and units/; allocate: default "
                           "the plan folder)")
-    bat.add_argument("--scheduler", default="local",
+    bat.add_argument("--scheduler", default="local", type=_scheduler,
                      help="serial, inprocess, local (a Dask LocalCluster, the default) or a "
                           "Dask scheduler address tcp://HOST:PORT")
     bat.add_argument("--workers", type=_number("workers"), default=None,

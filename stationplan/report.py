@@ -130,7 +130,11 @@ def read_districts(path: str | Path, *, name_col: str | None = None,
                            crs=4326)
     out.attrs["name_column"] = str(col)
     out.attrs["id_column"] = None if ids is None else str(ids)
-    log.info("%s %s: %d polygons named by column %r", what, path.name, len(out), col)
+    if ids is None:
+        log.info("districts %s: %d polygons named by column %r", path.name, len(out), col)
+    else:
+        log.info("regions %s: %d polygons named by column %r, ids from column %r", path.name,
+                 len(out), col, ids)
     return out
 
 

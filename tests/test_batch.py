@@ -365,3 +365,24 @@ def test_osm_admin_units_are_the_complete_boundaries(tmp_path: Path) -> None:
                   if b.admin_level == "8" and b.geometry is not None)
     assert sorted(u.unit_id for u in units) == want == ["6662718"]
     assert units[0].name == "东门街道"
+
+
+def test_a_misspelt_scheduler_is_a_usage_error(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``--scheduler locla`` was taken for a Dask address and ended in an internal error
+    (exit 70) after the stations were read."""
+    from stationplan._errors import InputError
+    from stationplan.cli import main
+
+    for lang, said in (("en", "not 'locla'; did you mean local?"),
+                       ("zh", "须为 serial, inprocess, local 或 Dask 调度器的地址 "
+                              "tcp://主机:端口，而不是 'locla'；是不是要用 local？")):
+        assert main(["batch", "coverage", str(tmp_path / "units"), str(tmp_path / "s.csv"),
+                     "--out", str(tmp_path / "out"), "--scheduler", "locla",
+                     "--lang", lang]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(InputError, match="did you mean serial"):
+        batch.batch_coverage_extracts([], _stations(), rule=RULE, max_snap_m=SNAP_M,
+                                      scheduler="serail")

@@ -160,3 +160,40 @@ def test_the_extracts_own_figures_are_not_logged_as_the_units(
     assert len(res.league) > 3
     said = [r.getMessage() for r in caplog.records if r.name.startswith("stationplan")]
     assert said == ["after the run"]
+
+
+def test_workbooks_are_the_csv_tables_in_the_run_language(
+        net: StreetNetwork, tmp_path: Path) -> None:
+    """league.xlsx (and the other batch workbooks) hold the CSV's values as typed cells,
+    headers and sheet in the run's language, shares shown as percentages; a unit name that
+    looks like a formula stays text."""
+    import openpyxl
+
+    units = grid_units(net, km=0.5)
+    named = [batch.Unit(u.unit_id, n, u.core)
+             for u, n in zip(units, ["=1+1", "东门", *(f"片区{i}" for i in range(9))],
+                             strict=False)]
+    res = batch.batch_coverage(net, _stations(), named, rule=RULE, max_snap_m=SNAP_M,
+                               out=tmp_path / "zh", scheduler="serial")
+    csv = pd.read_csv(tmp_path / "zh" / "league.csv", dtype={"unit_id": str, "name": str},
+                      keep_default_na=False)
+    ws = openpyxl.load_workbook(tmp_path / "zh" / "league.xlsx").active
+    assert ws.title == "各单元覆盖情况"
+    rows = list(ws.iter_rows())
+    assert [c.value for c in rows[0]] == ["单元编号", "名称", "需覆盖街道(公里)", "已覆盖(公里)",
+                                          "覆盖率", "覆盖空白(公里)", "驿站数", "拟建站点",
+                                          "由单元外驿站覆盖(公里)"]
+    assert len(rows) - 1 == len(csv) == len(res.league)
+    for row, (_, want) in zip(rows[1:], csv.iterrows(), strict=True):
+        for cell, code in zip(row, csv.columns, strict=True):
+            if isinstance(want[code], str):
+                assert cell.value == want[code] and cell.data_type == "s"
+            else:  # the CSV's 9 decimals: the cell is the exact value
+                assert cell.value == pytest.approx(float(want[code]), abs=1e-9)
+    share = rows[1][4]
+    assert share.number_format == "0.0%" and rows[1][1].value == "=1+1"
+    # English: the CSV's codes
+    batch.batch_coverage(net, _stations(), named, rule=RULE, max_snap_m=SNAP_M,
+                         out=tmp_path / "en", scheduler="serial", lang="en")
+    ws = openpyxl.load_workbook(tmp_path / "en" / "league.xlsx").active
+    assert ws.title == "league" and [c.value for c in ws[1]] == list(csv.columns)

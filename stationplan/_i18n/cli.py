@@ -212,6 +212,8 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "are the engine's":
         "选址模型（%s）算得覆盖 %.1f 米，覆盖引擎算得 %.1f 米；给出的数字以覆盖引擎为准",
     "districts %s: %d polygons named by column %r": "街道（社区）%s：%d 个多边形，名称取自列 %r",
+    "regions %s: %d polygons named by column %r, ids from column %r":
+        "区域 %s：%d 个多边形，名称取自列 %r，编号取自列 %r",
     "rule %s: %.1f %% of %.1f km covered, target %.0f %%: %s":
         "标准 %s：%.1f%%（共 %.1f 公里）已覆盖，目标 %.0f%%：%s",
     "--dense-area is used by rules with a dense-area threshold (shandong); none of the rules "
@@ -432,6 +434,8 @@ _USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], Any], ...] = (
     # a range of stationplan._options (Range.rule)
     (re.compile(r"must be (?P<kind>a whole number|a number) (?P<op>[<>]=?) (?P<low>\S+)"
                 r"(?: and <= (?P<high>\S+))? \((?P<what>[^()]*)\)"), _range_zh),
+    (re.compile(r"must be (serial, inprocess, local) or an address tcp://HOST:PORT, not "
+                r"('[^']*')"), r"须为 \1 或 Dask 调度器的地址 tcp://主机:端口，而不是 \2"),
     (re.compile(r"the following arguments are required: "), "缺少必需的参数："),
     (re.compile(r"unrecognized arguments: "), "无法识别的参数："),
     (re.compile(r"; did you mean (\S+)\?$"), r"；是不是要用 \1？"),
