@@ -8,7 +8,7 @@ check when it snaps stations.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,27 +116,83 @@ def _nearest(tree: shapely.STRtree, lines: np.ndarray, points: np.ndarray
 
 
 def offset_check(network: StreetNetwork, stations: gpd.GeoDataFrame,
-                  tree: shapely.STRtree) -> OffsetCheck:
+                 tree: shapely.STRtree) -> OffsetCheck:
     """:func:`check_offset` with the STRtree of the network's edges already built
     (:func:`stationplan.stations.snap_stations` has one)."""
+    return offset_verdict(stations, offset_distances(network, stations, tree))
+
+
+@dataclass(frozen=True)
+class OffsetDistances:
+    """What :func:`offset_verdict` weighs, per usable station (``rows``: their positions
+    in the station table): the distance to the nearest street as read (``dist``), the
+    unit vector towards it (``unit``), and the distance if read in each other system
+    (``alternatives``; NaN where that reading is not finite). Distances of disjoint sets
+    of stations (the units of a batch run) are joined with :meth:`concat`."""
+
+    rows: np.ndarray
+    dist: np.ndarray
+    unit: np.ndarray
+    alternatives: dict[str, np.ndarray]
+
+    @staticmethod
+    def concat(parts: Sequence[OffsetDistances]) -> OffsetDistances:
+        """The parts as one, in the order of ``rows``."""
+        parts = [p for p in parts if len(p.rows)]  # a part without stations knows no system
+        rows = np.concatenate([p.rows for p in parts] or [np.zeros(0, np.int64)])
+        order = np.argsort(rows, kind="stable")
+        systems = sorted({k for p in parts for k in p.alternatives})
+        return OffsetDistances(
+            rows[order], np.concatenate([p.dist for p in parts] or [np.zeros(0)])[order],
+            np.concatenate([p.unit for p in parts] or [np.zeros((0, 2))])[order],
+            {k: np.concatenate([p.alternatives.get(k, np.full(len(p.rows), np.nan))
+                                for p in parts])[order] for k in systems})
+
+
+def offset_distances(network: StreetNetwork, stations: gpd.GeoDataFrame,
+                     tree: shapely.STRtree, *, rows: np.ndarray | None = None
+                     ) -> OffsetDistances:
+    """The distances :func:`offset_verdict` weighs, for the usable stations among
+    ``rows`` (positions in ``stations``; default all), against the network's streets."""
     usable = usable_points(stations)
-    n = int(usable.sum())
-    if n < _MIN_STATIONS_FOR_CHECK:
-        return OffsetCheck(n, math.nan, 0.0, 0.0, None, math.nan, 0.0, False, "")
+    if rows is not None:
+        usable &= np.isin(np.arange(len(stations)), rows)
     lines = network.edges.geometry.to_numpy()
     # geopandas-stubs type a GeoSeries' mask selection as a Series of geometries
     geoms = stations.geometry[usable].to_crs(4326)  # type: ignore[operator]
     lon, lat = geoms.x.to_numpy(), geoms.y.to_numpy()
     current = _current_system(stations, usable)
+    if not len(lon) or not len(lines):
+        return OffsetDistances(np.flatnonzero(usable), np.full(len(lon), np.nan),
+                               np.zeros((len(lon), 2)), {})
     dist, unit = _nearest(tree, lines, _project(network, lon, lat))
+    alternatives = {}
+    for system, (alt_lon, alt_lat) in _alternatives(stations, usable, current, lon, lat).items():
+        ok = np.isfinite(alt_lon) & np.isfinite(alt_lat)
+        alt = np.full(len(lon), np.nan)
+        if ok.any():
+            alt[ok] = _nearest(tree, lines, _project(network, alt_lon[ok], alt_lat[ok]))[0]
+        alternatives[system] = alt
+    return OffsetDistances(np.flatnonzero(usable), dist, unit, alternatives)
+
+
+def offset_verdict(stations: gpd.GeoDataFrame, found: OffsetDistances) -> OffsetCheck:
+    """Whether the stations of ``found`` sit off the streets as if read in the wrong
+    system (the rule of :func:`check_offset`), with the message naming the fix."""
+    n = len(found.rows)
+    if n < _MIN_STATIONS_FOR_CHECK:
+        return OffsetCheck(n, math.nan, 0.0, 0.0, None, math.nan, 0.0, False, "")
+    usable = np.zeros(len(stations), dtype=bool)
+    usable[found.rows] = True
+    current = _current_system(stations, usable)
+    dist = found.dist
     median = float(np.median(dist))
     share = float(np.mean((dist >= 300) & (dist <= 700)))
-    coherence = float(np.hypot(*unit.mean(axis=0)))
+    coherence = float(np.hypot(*found.unit.mean(axis=0)))
     best, best_median, closer = None, median, 0.0
-    for system, (alt_lon, alt_lat) in _alternatives(stations, usable, current, lon, lat).items():
-        if not np.isfinite(alt_lon).all():
+    for system, alt_dist in found.alternatives.items():
+        if not np.isfinite(alt_dist).all():
             continue
-        alt_dist, _ = _nearest(tree, lines, _project(network, alt_lon, alt_lat))
         alt_median = float(np.median(alt_dist))
         if alt_median < best_median:
             best, best_median, closer = system, alt_median, float(np.mean(alt_dist < dist))
@@ -152,11 +208,13 @@ def offset_check(network: StreetNetwork, stations: gpd.GeoDataFrame,
     words = {}
     for lang in ("en", "zh"):
         name = {system: _system_name(system, lang) for system in (current, fix)}
-        found = text("warning.crs_offset_closer" if better else "warning.crs_offset_shifted",
-                     lang, current=name[current], fix_name=name[fix], **fields)
-        words[lang] = found + text("warning.crs_offset_fix_file" if declared
-                                   else "warning.crs_offset_fix",
-                                   lang, current=name[current], fix_name=name[fix], **fields)
+        found_text = text("warning.crs_offset_closer" if better
+                          else "warning.crs_offset_shifted",
+                          lang, current=name[current], fix_name=name[fix], **fields)
+        words[lang] = found_text + text("warning.crs_offset_fix_file" if declared
+                                        else "warning.crs_offset_fix",
+                                        lang, current=name[current], fix_name=name[fix],
+                                        **fields)
     return OffsetCheck(n, median, share, coherence, best, best_median, closer, True,
                        words["en"], words["zh"])
 

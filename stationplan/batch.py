@@ -32,6 +32,7 @@ import shapely
 
 from ._errors import InputError, StationplanError
 from ._i18n import resolve_lang
+from ._offset import OffsetDistances, offset_distances, offset_verdict
 from ._options import (
     CANDIDATE_SNAP_M,
     CANDIDATE_SPACING_M,
@@ -57,7 +58,7 @@ from .halo import (
     unit_stations,
 )
 from .network import StreetNetwork
-from .stations import snap_stations
+from .stations import settle_offset, snap_stations
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,8 @@ def _unit_task(sub: StreetNetwork, rows: np.ndarray, stations: gpd.GeoDataFrame,
     Coverage by a station outside ``border`` (the core, or the region of a tile) is
     cross-border.
     """
-    snapped = snap_stations(sub, stations, max_snap_m=max_snap_m)
+    # the offset check weighs every unit's stations together (_settle_offsets)
+    snapped = snap_stations(sub, stations, max_snap_m=max_snap_m, check_offset=False)
     cov = compute_coverage(sub, snapped, rule=rule)
     pieces = clip_to_core(cov, core, rows)
     # which serving stations stand outside the core: cross-border coverage
@@ -514,6 +516,7 @@ def _coverage_run(extracts: Sequence[UnitExtract | UnitRef], stations: gpd.GeoDa
             for x in _largest_first(extracts)}
     results, failed = _map_units(_coverage_unit, todo, scheduler, workers,
                                  shared=(stations,))
+    _settle_offsets(stations, [r[4] for r in results.values()])
     units = [x.unit for x in extracts]
     failed = {u.unit_id: failed[u.unit_id] for u in units if u.unit_id in failed}
     for uid, err in failed.items():
@@ -585,18 +588,20 @@ def _part_paths(folder: Path, uid: str, key: str) -> dict[str, Path]:
 def _coverage_unit(stations: gpd.GeoDataFrame, source: UnitExtract | UnitRef,
                    rule: CoverageRule, max_snap_m: float, halo_m: float, cache: str | None,
                    resume: bool, task: Callable[..., pd.DataFrame]
-                   ) -> tuple[pd.DataFrame | None, str, bool, list[float]]:
+                   ) -> tuple[pd.DataFrame | None, str, bool, list[float], OffsetDistances]:
     """One unit of :func:`batch_coverage_extracts`, whole (runs on a worker).
 
     Loads the unit, computes its inputs and their content hash, reads its result back
     (``resume``) or computes it (``task``, :func:`_unit_task`) and stores it, then writes
     its output parts. Returns the owned pieces (``None`` when they are stored: the main
     process then needs only the sums), the content hash, whether the result was reused
-    and the unit's covered, gap and cross-border metres (:func:`_unit_sums`). Every
-    scheduler runs this same function.
+    and the unit's covered, gap and cross-border metres (:func:`_unit_sums`), and the
+    offset check's distances of the stations in its core (:func:`_unit_offsets`, also
+    for a unit reused). Every scheduler runs this same function.
     """
     x = _load(source)
     uid = x.unit.unit_id
+    offsets = _unit_offsets(x, stations)
     args, key = _unit_inputs(x, stations, rule, max_snap_m, halo_m)
     path = _stored(Path(cache), uid, key) if cache is not None else None
     reused = bool(resume and path is not None and path.exists())
@@ -611,7 +616,31 @@ def _coverage_unit(stations: gpd.GeoDataFrame, source: UnitExtract | UnitRef,
     if cache is not None:
         _write_parts(x, frame, _part_paths(Path(cache) / "parts", uid, key),
                      reuse=reused)
-    return None if cache is not None else frame, key, reused, _unit_sums(frame)
+    return None if cache is not None else frame, key, reused, _unit_sums(frame), offsets
+
+
+def _unit_offsets(x: UnitExtract, stations: gpd.GeoDataFrame) -> OffsetDistances:
+    """The offset check's distances (:func:`stationplan._offset.offset_distances`) of the
+    stations standing in the unit's core, to the unit's streets (its extract: the halo
+    holds the nearest street of any station in the core)."""
+    pts = stations.geometry.to_crs(x.network.crs).to_numpy()
+    ok = ~shapely.is_missing(pts)
+    inside = np.zeros(len(pts), dtype=bool)
+    inside[ok] = shapely.covers(x.unit.core, pts[ok])
+    tree = shapely.STRtree(x.network.edges.geometry.to_numpy())
+    return offset_distances(x.network, stations, tree, rows=np.flatnonzero(inside))
+
+
+def _settle_offsets(stations: gpd.GeoDataFrame, parts: Sequence[OffsetDistances]) -> None:
+    """The offset check of a batch run: every unit's stations weighed together, each
+    station once, by the single run's rule (:func:`~stationplan.stations.settle_offset`:
+    an InputError when they look read in the wrong system and nothing named it, a warning
+    when the file named it)."""
+    found = OffsetDistances.concat(parts)
+    first = np.unique(found.rows, return_index=True)[1]  # a station on two cores' side
+    found = OffsetDistances(found.rows[first], found.dist[first], found.unit[first],
+                            {k: v[first] for k, v in found.alternatives.items()})
+    settle_offset(stations, offset_verdict(stations, found))
 
 
 def _unit_sums(frame: pd.DataFrame) -> list[float]:
@@ -1301,7 +1330,7 @@ def _plan_task(sub: StreetNetwork, near: gpd.GeoDataFrame, core: Any, rule: Cove
     from .siting import plan_sites, stations_with_proposals
 
     net = core_network(sub, core)
-    snapped = snap_stations(net, near, max_snap_m=max_snap_m)
+    snapped = snap_stations(net, near, max_snap_m=max_snap_m, check_offset=False)
     parts = [street_candidates(net, spacing_m=opts.candidate_spacing_m)]
     if hosts is not None and len(hosts):
         parts.insert(0, snap_candidates(net, hosts, kind="file", max_snap_m=candidate_snap_m))
@@ -1440,13 +1469,14 @@ def _plan_unit(stations: gpd.GeoDataFrame, hosts: gpd.GeoDataFrame | None,
                source: UnitExtract | UnitRef, rule: CoverageRule, max_snap_m: float,
                halo_m: float, options: PlanOptions, candidate_snap_m: float,
                cache: str | None, resume: bool, task: Callable[..., Any]
-               ) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+               ) -> tuple[pd.DataFrame, pd.DataFrame, bool, OffsetDistances]:
     """One unit of :func:`batch_plan_extracts`, whole (runs on a worker): loads the unit,
     hashes its inputs, reads its curve and sites back (``resume``) or plans them
-    (``task``, :func:`_plan_task`) and stores them. Returns them and whether they were
-    reused."""
+    (``task``, :func:`_plan_task`) and stores them. Returns them, whether they were
+    reused, and the offset check's distances of the stations in its core."""
     x = _load(source)
     uid = x.unit.unit_id
+    offsets = _unit_offsets(x, stations)
     ks = tuple(int(k) for k in options.ks)
     args, base = _unit_inputs(x, stations, rule, max_snap_m, halo_m)
     sub, near, core = args[0], args[2], args[3]
@@ -1463,17 +1493,17 @@ def _plan_unit(stations: gpd.GeoDataFrame, hosts: gpd.GeoDataFrame | None,
     paths = [Path(cache) / f"{uid}-{key}-{part}.parquet" for part in ("curve", "sites")] \
         if cache is not None else []
     if resume and paths and all(p.exists() for p in paths):
-        return pd.read_parquet(paths[0]), pd.read_parquet(paths[1]), True
+        return pd.read_parquet(paths[0]), pd.read_parquet(paths[1]), True, offsets
     if len(args[1]) == 0:  # no street near the core: nothing to cover, no site
         return (pd.DataFrame({"k": ks, "sites": 0, "covered_m": 0.0, "bound_m": 0.0,
                               "certified": "optimal", "gap_m": 0.0, "demand_m": 0.0,
                               "reachable_m": 0.0}),
-                pd.DataFrame(columns=SITE_COLUMNS[1:]), False)
+                pd.DataFrame(columns=SITE_COLUMNS[1:]), False, offsets)
     curve, sites = task(sub, near, core, rule, max_snap_m, options, unit_hosts,
                         candidate_snap_m)
     for frame, path in zip((curve, sites), paths, strict=False):
         _store(frame, path)
-    return curve, sites, False
+    return curve, sites, False, offsets
 
 
 def batch_plan_extracts(
@@ -1555,6 +1585,7 @@ def batch_plan_extracts(
                 for x in _largest_first(extracts)}
         got, failed = _map_units(_plan_unit, todo, scheduler, workers,
                                  shared=(stations, hosts))
+        _settle_offsets(stations, [r[3] for r in got.values()])
         plan = _plan_outputs(extracts, got, failed)
         if staging is not None and folder is not None:
             written = _write_plan(staging, plan, lang=resolve_lang(
@@ -1566,7 +1597,7 @@ def batch_plan_extracts(
 def _plan_outputs(extracts: Sequence[UnitExtract | UnitRef], got: Mapping[str, Any],
                   failed: Mapping[str, str]) -> BatchPlan:
     """The curves and sites of the units planned (``got``), in the units' order."""
-    results = {uid: (c, s) for uid, (c, s, _) in got.items()}
+    results = {uid: (c, s) for uid, (c, s, *_) in got.items()}
     reused = [x.unit.unit_id for x in extracts if x.unit.unit_id in got
               and got[x.unit.unit_id][2]]
     failed = {x.unit.unit_id: failed[x.unit.unit_id] for x in extracts

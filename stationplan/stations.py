@@ -139,7 +139,8 @@ def read_stations(
 # --- snapping --------------------------------------------------------------------------
 
 def snap_stations(
-    network: StreetNetwork, stations: gpd.GeoDataFrame, *, max_snap_m: float | None = 100.0
+    network: StreetNetwork, stations: gpd.GeoDataFrame, *, max_snap_m: float | None = 100.0,
+    check_offset: bool = True,
 ) -> gpd.GeoDataFrame:
     """Snap each station to the nearest point of the nearest street segment.
 
@@ -161,6 +162,9 @@ def snap_stations(
     max_snap_m
         Stations farther than this many metres (a finite number > 0) from every street
         get status ``"too_far_from_street"``; ``None`` snaps every station, however far.
+    check_offset
+        Run the check. A batch run snaps each unit's share of the stations and checks
+        them once, all together (:func:`settle_offset`), instead.
 
     Returns
     -------
@@ -224,22 +228,33 @@ def snap_stations(
         "snapped %d of %d usable stations (%d farther than %s from any street)",
         len(rows), int(usable.sum()), len(far), limit,
     )
-    check = offset_check(network, stations, tree)
-    if check.suspected:
-        if crs_assumed(stations):
-            name = (stations.attrs.get("read_report") or {}).get("file", "the station file")
-            msg = (f"{name}: {check.message}; the file does not name its coordinate system, "
-                   "so the run stops before anything is written (if the coordinates really "
-                   "are WGS-84, say so with crs='wgs84', --crs wgs84; for a proposal file "
-                   "the command line's option is --proposal-crs)")
-            zh = (f"{name}：{check.message_zh}。站点文件没有说明坐标系，因此在写出任何文件之前"
-                  "停止运行（如果坐标确实是 WGS-84，请用 crs='wgs84'，命令行 --crs wgs84；"
-                  "拟建站点文件的命令行选项是 --proposal-crs）")
-            raise InputError(msg, zh=zh)
-        log.warning("%s", check.message, extra={"zh": check.message_zh})  # see cli.py
-        out.attrs["crs_warning"] = check.message
-        out.attrs["warnings"] = [check.warning()]
+    if check_offset:
+        found = settle_offset(stations, offset_check(network, stations, tree))
+        if found is not None:
+            out.attrs["crs_warning"] = found["en"]
+            out.attrs["warnings"] = [found]
     return out
+
+
+def settle_offset(stations: gpd.GeoDataFrame, check: OffsetCheck) -> dict[str, str] | None:
+    """Act on an offset check of ``stations``: nothing when nothing is suspected; an
+    :class:`~stationplan.InputError` naming the fix when the stations look read in the
+    wrong system and nothing named their system (the run stops before anything is
+    written); else the warning, logged and returned (``{"code", "en", "zh"}``)."""
+    if not check.suspected:
+        return None
+    if crs_assumed(stations):
+        name = (stations.attrs.get("read_report") or {}).get("file", "the station file")
+        msg = (f"{name}: {check.message}; the file does not name its coordinate system, "
+               "so the run stops before anything is written (if the coordinates really "
+               "are WGS-84, say so with crs='wgs84', --crs wgs84; for a proposal file "
+               "the command line's option is --proposal-crs)")
+        zh = (f"{name}：{check.message_zh}。站点文件没有说明坐标系，因此在写出任何文件之前"
+              "停止运行（如果坐标确实是 WGS-84，请用 crs='wgs84'，命令行 --crs wgs84；"
+              "拟建站点文件的命令行选项是 --proposal-crs）")
+        raise InputError(msg, zh=zh)
+    log.warning("%s", check.message, extra={"zh": check.message_zh})  # see cli.py
+    return check.warning()
 
 
 def require_usable(network: StreetNetwork, snapped: gpd.GeoDataFrame, *,
