@@ -277,19 +277,42 @@ def local_cluster(workers: int | None = None) -> Any:
 
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    # Ctrl-C reaches every process of the terminal's group: the workers started here
+    # ignore it (they inherit an ignored SIGINT, and Python then installs no handler of
+    # its own), so that they do not each print a traceback; this process stops the run
+    # and closes the cluster. A Ctrl-C while the workers start is therefore not seen.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), _sigint_ignored():
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                             dashboard_address=":0")
 
 
-def _process_settings(settings: ProcessSettings) -> Any:
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored meanwhile, where this thread may set signals (the main thread)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _process_settings(settings: ProcessSettings, dask_level: int = logging.NOTSET) -> Any:
     """A Dask worker plugin that applies the caller's process settings in each worker
-    (:mod:`stationplan._process`)."""
+    (:mod:`stationplan._process`), and the level of the caller's ``distributed`` logger
+    (the command line shows Dask's lines only with ``--debug``)."""
     from dask.distributed import WorkerPlugin
 
     class ApplySettings(WorkerPlugin):  # sent by value (cloudpickle)
         def setup(self, worker: Any) -> None:
             apply(settings)
+            if dask_level != logging.NOTSET:
+                logging.getLogger("distributed").setLevel(dask_level)
 
     return ApplySettings()
 
@@ -317,7 +340,9 @@ def _client(scheduler: Any, workers: int | None) -> tuple[Any, Callable[[], None
         client = Client(cluster)
         # the workers collect garbage and allocate Arrow memory as this process does (the
         # command line sets both for its run, see _process); a restarted worker too
-        client.register_plugin(_process_settings(current()), name="stationplan-process")
+        client.register_plugin(
+            _process_settings(current(), logging.getLogger("distributed").getEffectiveLevel()),
+            name="stationplan-process")
 
         def close() -> None:
             client.close()

@@ -185,6 +185,11 @@ def _cmd_partition(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
+    if args.scheduler != "serial" and not args.debug:
+        with contextlib.suppress(ModuleNotFoundError):  # see _logging_to_stderr
+            import distributed  # noqa: F401
+
+            logging.getLogger("distributed").setLevel(logging.ERROR)
     from . import batch
     from .coverage import CoverageRule
     from .stations import read_stations
@@ -1276,6 +1281,12 @@ def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterato
     log.addHandler(handler)
     log.setLevel(level)
     log.propagate = False
+    # Dask's own lines in this process (a worker killed as the cluster closes after
+    # Ctrl-C) are for --debug; importing distributed sets its level, so it is set after
+    dask_log = logging.getLogger("distributed")
+    dask_level = dask_log.level
+    if not debug and "distributed" in sys.modules:
+        dask_log.setLevel(logging.ERROR)
     try:
         with logging_redirect_tqdm(loggers=[log]):
             yield
@@ -1283,6 +1294,7 @@ def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterato
         log.removeHandler(handler)
         log.setLevel(saved[0])
         log.propagate = saved[1]
+        dask_log.setLevel(dask_level)
 
 
 def _os_problem(exc: OSError) -> str:

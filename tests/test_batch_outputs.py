@@ -358,3 +358,42 @@ def test_units_read_lazily_are_loaded_by_the_workers_alone(net: StreetNetwork, r
                                             out=tmp_path / "out", scheduler=client)
     assert not res.failed
     assert _files(tmp_path / "out") == _files(serial)
+
+
+def test_ctrl_c_on_a_local_cluster_is_one_line_and_leaves_no_worker(
+        net: StreetNetwork, tmp_path: Path) -> None:
+    """Ctrl-C reaches every process of the terminal's group: the workers ignore it (they
+    printed a traceback each), the command stops the cluster and says it in one line."""
+    pytest.importorskip("distributed")
+    import psutil  # comes with distributed
+
+    units_dir, out = tmp_path / "units", tmp_path / "out"
+    batch.partition(net, grid_units(net, km=0.3), units_dir, halo_m=210.0)
+    st = _stations()
+    sheet = tmp_path / "stations.csv"
+    pd.DataFrame({"name": st["station_id"], "lng": st.geometry.x, "lat": st.geometry.y}
+                 ).to_csv(sheet, index=False, float_format="%.10f")
+    cmd = ["batch", "coverage", str(units_dir), str(sheet), "--out", str(out),
+           "--scheduler", "local", "--workers", "2", "--radius-m", "150", "--no-time-limit",
+           "--max-snap-m", "30", "--quiet", "--lang", "en"]
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, *cmd], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    stored = out / "units"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if stored.is_dir() and len(list(stored.glob("*.parquet"))) >= 3:
+            break
+        time.sleep(0.05)
+    workers = [p for p in psutil.Process(proc.pid).children(recursive=True)
+               if "python" in p.name().lower()]
+    assert len(workers) >= 2
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert err.strip() == ("stationplan: interrupted; nothing was half-written (an output "
+                           "folder holds the earlier outputs, or none)"), err
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    assert not alive
+    assert not (out / "league.csv").exists()
