@@ -974,7 +974,8 @@ def region_units(network: StreetNetwork, regions: str | Path,
         try:
             km = float(text[5:])
         except ValueError:
-            km = float("nan")
+            msg = f"grid:KM needs the tiles' side in km, a number > 0, not {text[5:]!r}"
+            raise InputError(msg) from None
         return grid_units(network, km=km)
     from .report import read_districts
 

@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import difflib
 import logging
+import math
 import os
 import re
 import signal
@@ -164,6 +165,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 def _cmd_partition(args: argparse.Namespace) -> int:
     _check_out(args)
+    _check_regions(args.regions)
     from . import batch
     from .pipeline import coverage_network
 
@@ -182,6 +184,28 @@ def _cmd_partition(args: argparse.Namespace) -> int:
                out=args.out, tiles=len(tiled), regions=tiled.nunique(),
                budget=args.max_unit_edges))
     return 0
+
+
+def _check_regions(regions: str) -> None:
+    """Refuse a REGIONS argument that cannot work before the network is read: grid:KM
+    without a number, osm-admin:LEVEL without a whole number, a missing region file."""
+    kind, _, value = regions.partition(":")
+    if kind == "grid":
+        try:
+            km = float(value)
+        except ValueError:
+            km = math.nan
+        if not (math.isfinite(km) and km > 0):
+            msg = f"grid:KM needs the tiles' side in km, a number > 0, not {value!r}"
+            raise InputError(msg)
+    elif kind == "osm-admin":
+        if not value.isdigit():
+            msg = (f"osm-admin:LEVEL needs an admin level, a whole number (6: counties), "
+                   f"not {value!r}")
+            raise InputError(msg)
+    elif not Path(regions).exists():
+        msg = f"{regions}: region file not found (or give grid:KM or osm-admin:LEVEL)"
+        raise InputError(msg)
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:

@@ -138,3 +138,21 @@ def test_the_shared_street_office_file_partitions_guixi(tmp_path: Path,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"第 1 个和第 2 个区域的编号都是 '{names[0]}'" in err
     assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize(("regions", "said"), [
+    ("grid:abc", "grid:KM needs the tiles' side in km, a number > 0, not 'abc'"),
+    ("grid:-2", "not '-2'"),
+    ("osm-admin:six", "osm-admin:LEVEL needs an admin level, a whole number"),
+    ("counties.gpkg", "counties.gpkg：找不到区域文件（或写 grid:公里数、osm-admin:行政级别）"),
+])
+def test_a_wrong_regions_argument_stops_before_the_network_is_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], regions: str, said: str) -> None:
+    from stationplan.cli import main
+
+    lang = "zh" if regions.endswith(".gpkg") else "en"
+    # the network does not exist either: the regions are refused first
+    assert main(["partition", str(tmp_path / "no-such.osm.pbf"), regions, "--out",
+                 str(tmp_path / "u"), "--lang", lang]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and said in err
