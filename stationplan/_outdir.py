@@ -51,7 +51,7 @@ PARTITION_FILES = ("units.csv", "extracts")
 # not an output: no run replaces or removes it.
 BATCH_FILES = ("pieces.csv", "pieces", "gaps", "league.csv", "league.xlsx",
                "province_map.html", "province_map.png", "curves.csv", "sites.csv",
-               "sites.xlsx", "failed.csv")
+               "sites.xlsx", "stations.csv", "failed.csv")
 # stationplan batch allocate, written beside the curves of a batch plan folder: it
 # replaces only these
 ALLOCATION_FILES = ("allocation.csv", "allocation.xlsx", "allocation_sites.csv",

@@ -48,10 +48,12 @@ from ._options import (
 )
 from ._outdir import ALLOCATION_FILES, moved, output_folder
 from ._process import ProcessSettings, apply, current
+from ._read.stations import usable_points
 from .coverage import EPS_M, CoverageRule, compute_coverage, substrings
 from .halo import (
     PIECE_COLUMNS,
     clip_to_core,
+    owned,
     pair_distance_m,
     required_halo_m,
     unit_network,
@@ -66,7 +68,7 @@ __all__ = ["BatchPlan", "BatchResult", "PlanOptions", "QuotaSplit", "Unit", "Uni
            "UnitRef", "batch_allocate", "batch_coverage", "batch_coverage_extracts",
            "batch_plan_extracts", "core_network", "grid_units", "league_table",
            "local_cluster", "partition", "read_curves", "read_units", "region_units",
-           "unit_extract"]
+           "station_table", "unit_extract"]
 
 LEAGUE_COLUMNS = ["unit_id", "name", "demand_km", "covered_km", "covered_share", "gap_km",
                   "stations", "proposed_sites", "cross_border_km"]
@@ -126,6 +128,8 @@ class BatchResult:
         Ids of units whose result was read back from an earlier run (``resume``).
     paths
         Files written, by name.
+    stations
+        Every row of the station table with its status and unit (:func:`station_table`).
     """
 
     pieces_: pd.DataFrame | Callable[[], pd.DataFrame] = field(repr=False)
@@ -133,6 +137,7 @@ class BatchResult:
     failed: dict[str, str] = field(default_factory=dict)
     reused: tuple[str, ...] = ()
     paths: dict[str, Path] = field(default_factory=dict)
+    stations: pd.DataFrame | None = None
 
     @property
     def pieces(self) -> pd.DataFrame:
@@ -541,7 +546,7 @@ def _coverage_run(extracts: Sequence[UnitExtract | UnitRef], stations: gpd.GeoDa
             for x in _largest_first(extracts)}
     results, failed = _map_units(_coverage_unit, todo, scheduler, workers,
                                  shared=(stations,))
-    _settle_offsets(stations, [r[4] for r in results.values()])
+    found = _settle_offsets(stations, [r[4] for r in results.values()])
     units = [x.unit for x in extracts]
     failed = {u.unit_id: failed[u.unit_id] for u in units if u.unit_id in failed}
     for uid, err in failed.items():
@@ -559,14 +564,15 @@ def _coverage_run(extracts: Sequence[UnitExtract | UnitRef], stations: gpd.GeoDa
     crs = _crs_of(extracts[0]) if extracts else None
     sums = np.array([results[x.unit.unit_id][3] for x in done], dtype=float).reshape(-1, 3)
     league = _league(sums, [x.unit for x in done], stations, crs)
+    table = station_table(stations, units, crs, found, max_snap_m=max_snap_m)
     paths: dict[str, Path] = {}
     if folder is not None and cache is not None and staging is not None:
         parts = {x.unit.unit_id: _part_paths(cache / "parts", x.unit.unit_id,
                                              results[x.unit.unit_id][1]) for x in done}
         paths = moved(_write(staging, parts, league, failed, [x.unit for x in done], crs,
-                             lang=lang), folder)
+                             table, lang=lang), folder)
     return BatchResult(pieces if cache is not None else pieces(), league, failed,
-                       tuple(reused), paths)
+                       tuple(reused), paths, table)
 
 
 def _whole_regions(extracts: Sequence[UnitExtract | UnitRef], results: Mapping[str, Any],
@@ -648,24 +654,76 @@ def _unit_offsets(x: UnitExtract, stations: gpd.GeoDataFrame) -> OffsetDistances
     """The offset check's distances (:func:`stationplan._offset.offset_distances`) of the
     stations standing in the unit's core, to the unit's streets (its extract: the halo
     holds the nearest street of any station in the core)."""
-    pts = stations.geometry.to_crs(x.network.crs).to_numpy()
-    ok = ~shapely.is_missing(pts)
-    inside = np.zeros(len(pts), dtype=bool)
-    inside[ok] = shapely.covers(x.unit.core, pts[ok])
     tree = shapely.STRtree(x.network.edges.geometry.to_numpy())
-    return offset_distances(x.network, stations, tree, rows=np.flatnonzero(inside))
+    return offset_distances(x.network, stations, tree,
+                            rows=np.flatnonzero(_owned_stations(stations, x.unit.core,
+                                                                x.network.crs)))
 
 
-def _settle_offsets(stations: gpd.GeoDataFrame, parts: Sequence[OffsetDistances]) -> None:
-    """The offset check of a batch run: every unit's stations weighed together, each
-    station once, by the single run's rule (:func:`~stationplan.stations.settle_offset`:
-    an InputError when they look read in the wrong system and nothing named it, a warning
-    when the file named it)."""
+def _owned_stations(stations: gpd.GeoDataFrame, core: Any, crs: Any) -> np.ndarray:
+    """Which stations (as read) ``core`` owns (:func:`stationplan.halo.owned`: of cores
+    sharing a side, one owns a station on it)."""
+    pts = stations.geometry.to_crs(crs).to_numpy()
+    ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+    inside = np.zeros(len(pts), dtype=bool)
+    if ok.any():
+        xy = shapely.get_coordinates(pts[ok])
+        inside[ok] = owned(core, xy[:, 0], xy[:, 1])
+    return inside
+
+
+STATION_COLUMNS = ["row", "station_id", "name", "status", "reason", "unit_id", "snap_dist_m",
+                   "wgs84_lon", "wgs84_lat"]
+
+
+def station_table(stations: gpd.GeoDataFrame, units: Sequence[Unit], crs: Any,
+                  found: OffsetDistances, *, max_snap_m: float) -> pd.DataFrame:
+    """Every row of the station table, in its order, with what the batch run made of it
+    (``stations.csv``, :data:`STATION_COLUMNS`).
+
+    ``status`` is the reader's for a row it could not use (``reason`` says why); else
+    ``outside_units`` when no unit's core holds the station, ``too_far_from_street``
+    when its nearest street is farther than ``max_snap_m`` (``snap_dist_m``: the
+    distance to it, found by the unit's task; empty for a unit that failed), else
+    ``ok``. ``unit_id`` is the region whose core holds the station (a tile's region).
+    """
+    n = len(stations)
+    status = stations["status"].astype(str).to_numpy(object).copy()
+    reason = (stations["reason"].fillna("").astype(str).to_numpy(object).copy()
+              if "reason" in stations else np.full(n, "", dtype=object))
+    unit_of = np.full(n, "", dtype=object)
+    usable = usable_points(stations)
+    for u in units:
+        take = usable & (unit_of == "") & _owned_stations(stations, u.core, crs)
+        unit_of[take] = u.region().unit_id
+    dist = np.full(n, np.nan)
+    dist[found.rows] = found.dist
+    outside = usable & (unit_of == "")
+    status[outside], reason[outside] = "outside_units", "in no unit's core"
+    far = usable & ~outside & (dist > max_snap_m)
+    status[far] = "too_far_from_street"
+    reason[far] = f"more than {max_snap_m:g} m from every street of the network"
+    ll = stations.geometry.to_crs(4326)
+    missing = ll.isna().to_numpy() | ll.is_empty.to_numpy()
+    lon = np.where(missing, np.nan, ll.x.to_numpy())
+    lat = np.where(missing, np.nan, ll.y.to_numpy())
+    return pd.DataFrame({
+        "row": stations["row"].to_numpy() if "row" in stations else np.arange(1, n + 1),
+        "station_id": stations["station_id"].astype(str).to_numpy(),
+        "name": stations["name"].to_numpy(object) if "name" in stations else "",
+        "status": status, "reason": reason, "unit_id": unit_of, "snap_dist_m": dist,
+        "wgs84_lon": lon, "wgs84_lat": lat}, columns=STATION_COLUMNS)
+
+
+def _settle_offsets(stations: gpd.GeoDataFrame, parts: Sequence[OffsetDistances]
+                    ) -> OffsetDistances:
+    """The offset check of a batch run: every unit's stations (each in one core) weighed
+    together by the single run's rule (:func:`~stationplan.stations.settle_offset`: an
+    InputError when they look read in the wrong system and nothing named it, a warning
+    when the file named it). Returns the distances weighed."""
     found = OffsetDistances.concat(parts)
-    first = np.unique(found.rows, return_index=True)[1]  # a station on two cores' side
-    found = OffsetDistances(found.rows[first], found.dist[first], found.unit[first],
-                            {k: v[first] for k, v in found.alternatives.items()})
     settle_offset(stations, offset_verdict(stations, found))
+    return found
 
 
 def _unit_sums(frame: pd.DataFrame) -> list[float]:
@@ -811,6 +869,12 @@ _XLSX_FORMATS = {"covered_share": "0.0%", "share": "0.0%", "wgs84_lon": "0.00000
                  **dict.fromkeys(("covered_m", "demand_m", "marginal_m", "bound_m"), "0.0")}
 
 
+def _csv(frame: pd.DataFrame, path: Path, *, float_format: str | None = "%.9f") -> None:
+    """``frame`` as CSV in UTF-8 with a BOM, which Excel on a Chinese office PC opens as
+    UTF-8 (without it, as GBK: the names garbled); numbers with 9 decimals."""
+    frame.to_csv(path, index=False, float_format=float_format, encoding="utf-8-sig")
+
+
 def _write_xlsx(frame: pd.DataFrame, path: Path, *, sheet: str, lang: str) -> None:
     """``frame`` as a workbook of one sheet (:func:`stationplan._io.xlsx_bytes`: typed
     cells, text never a formula, the same bytes for the same table), its sheet name and
@@ -901,11 +965,11 @@ def _link(src: Path, dst: Path) -> None:
 
 
 def _write(folder: Path, parts: Mapping[str, Mapping[str, Path]], league: pd.DataFrame,
-           failed: dict[str, str], units: Sequence[Unit], crs: Any, *,
-           lang: str | None = None) -> dict[str, Path]:
+           failed: dict[str, str], units: Sequence[Unit], crs: Any,
+           stations: pd.DataFrame, *, lang: str | None = None) -> dict[str, Path]:
     """Stitch the units' parts (:func:`_write_parts`, in unit order) into ``pieces.csv``
     and the datasets ``pieces/`` and ``gaps/`` (``unit_id=ID/part.parquet``), and write the
-    league, ``failed.csv`` and the province map."""
+    league, the stations, ``failed.csv`` and the province map."""
     import shutil
     from urllib.parse import quote
 
@@ -914,9 +978,11 @@ def _write(folder: Path, parts: Mapping[str, Mapping[str, Path]], league: pd.Dat
     paths = {"pieces_csv": folder / "pieces.csv", "league_csv": folder / "league.csv",
              "league_xlsx": folder / "league.xlsx", "failed_csv": folder / "failed.csv",
              "province_map": folder / "province_map.html",
-             "province_png": folder / "province_map.png"}
+             "province_png": folder / "province_map.png",
+             "stations_csv": folder / "stations.csv"}
     with paths["pieces_csv"].open("wb") as out:
-        out.write((",".join(["unit_id", *PIECE_COLUMNS, "cross_border"]) + "\n").encode())
+        out.write((",".join(["unit_id", *PIECE_COLUMNS, "cross_border"]) + "\n")
+                  .encode("utf-8-sig"))
         for unit in units:
             with parts[unit.unit_id]["pieces.csv"].open("rb") as fh:
                 shutil.copyfileobj(fh, out, 1 << 20)
@@ -933,11 +999,12 @@ def _write(folder: Path, parts: Mapping[str, Mapping[str, Path]], league: pd.Dat
                 (path / part).mkdir()
                 _link(src, path / part / "part.parquet")
     paths.update(sets)
-    league.to_csv(paths["league_csv"], index=False, float_format="%.9f")
+    _csv(league, paths["league_csv"])
     _write_xlsx(league, paths["league_xlsx"], sheet="league",
                 lang=resolve_lang(lang, [u.name for u in units]))
-    pd.DataFrame({"unit_id": list(failed), "error": list(failed.values())}).to_csv(
-        paths["failed_csv"], index=False)
+    _csv(stations, paths["stations_csv"])
+    _csv(pd.DataFrame({"unit_id": list(failed), "error": list(failed.values())}),
+         paths["failed_csv"])
     regions = list({u.region().unit_id: u.region() for u in units}.values())
     province_map(regions, league, crs=crs, lang=lang, failed=len(failed)).save(
         str(paths["province_map"]))
@@ -1162,7 +1229,7 @@ def _write_units(network: StreetNetwork, units: Sequence[Unit], folder: Path, *,
                      "region_core_wkb": "" if unit.region_core is None else
                      shapely.to_wkb(unit.region_core, hex=True)})
     table = pd.DataFrame(rows)
-    table.to_csv(folder / "units.csv", index=False)
+    _csv(table, folder / "units.csv", float_format=None)
     return table
 
 
@@ -1272,7 +1339,7 @@ class BatchPlan:
         One row per finished unit and K (:data:`CURVE_COLUMNS`), in unit order.
     sites
         The sites of each unit's K-plan (:data:`SITE_COLUMNS`), in unit, K and rank order.
-    failed, reused, paths
+    failed, reused, paths, stations
         As in :class:`BatchResult`.
     """
 
@@ -1281,6 +1348,7 @@ class BatchPlan:
     failed: dict[str, str] = field(default_factory=dict)
     reused: tuple[str, ...] = ()
     paths: dict[str, Path] = field(default_factory=dict)
+    stations: pd.DataFrame | None = None
 
 
 def core_network(sub: StreetNetwork, core: Any) -> StreetNetwork:
@@ -1611,8 +1679,12 @@ def batch_plan_extracts(
                 for x in _largest_first(extracts)}
         got, failed = _map_units(_plan_unit, todo, scheduler, workers,
                                  shared=(stations, hosts))
-        _settle_offsets(stations, [r[3] for r in got.values()])
-        plan = _plan_outputs(extracts, got, failed)
+        found = _settle_offsets(stations, [r[3] for r in got.values()])
+        plan = dataclasses.replace(
+            _plan_outputs(extracts, got, failed),
+            stations=station_table(stations, [x.unit for x in extracts],
+                                   _crs_of(extracts[0]) if extracts else None, found,
+                                   max_snap_m=max_snap_m))
         if staging is not None and folder is not None:
             written = _write_plan(staging, plan, lang=resolve_lang(
                 lang, [x.unit.name for x in extracts]))
@@ -1645,11 +1717,14 @@ def _write_plan(folder: Path, plan: BatchPlan, *, lang: str) -> dict[str, Path]:
     ``failed.csv``."""
     written = {"curves_csv": folder / "curves.csv", "sites_csv": folder / "sites.csv",
                "sites_xlsx": folder / "sites.xlsx", "failed_csv": folder / "failed.csv"}
-    plan.curves.to_csv(written["curves_csv"], index=False, float_format="%.9f")
-    plan.sites.to_csv(written["sites_csv"], index=False, float_format="%.9f")
+    _csv(plan.curves, written["curves_csv"])
+    _csv(plan.sites, written["sites_csv"])
     _write_xlsx(plan.sites, written["sites_xlsx"], sheet="sites", lang=lang)
-    pd.DataFrame({"unit_id": list(plan.failed), "error": list(plan.failed.values())}).to_csv(
-        written["failed_csv"], index=False)
+    _csv(pd.DataFrame({"unit_id": list(plan.failed), "error": list(plan.failed.values())}),
+         written["failed_csv"])
+    if plan.stations is not None:
+        written["stations_csv"] = folder / "stations.csv"
+        _csv(plan.stations, written["stations_csv"])
     return written
 
 
@@ -1818,10 +1893,10 @@ def batch_allocate(folder: str | Path, quota: int, *, fair: bool = False,
                  "allocation_sites_csv": staging / "allocation_sites.csv",
                  "allocation_sites_xlsx": staging / "allocation_sites.xlsx",
                  "allocation_json": staging / "allocation.json"}
-        table.to_csv(paths["allocation_csv"], index=False, float_format="%.9f")
+        _csv(table, paths["allocation_csv"])
         lang = resolve_lang(lang, table["name"].tolist())
         _write_xlsx(table, paths["allocation_xlsx"], sheet="allocation", lang=lang)
-        picked.to_csv(paths["allocation_sites_csv"], index=False, float_format="%.9f")
+        _csv(picked, paths["allocation_sites_csv"])
         _write_xlsx(picked, paths["allocation_sites_xlsx"], sheet="sites", lang=lang)
         paths["allocation_json"].write_text(json.dumps(summary, indent=2, ensure_ascii=False)
                                             + "\n", encoding="utf-8")

@@ -197,3 +197,50 @@ def test_workbooks_are_the_csv_tables_in_the_run_language(
                          out=tmp_path / "en", scheduler="serial", lang="en")
     ws = openpyxl.load_workbook(tmp_path / "en" / "league.xlsx").active
     assert ws.title == "league" and [c.value for c in ws[1]] == list(csv.columns)
+
+
+def test_every_station_row_is_in_stations_csv_with_its_status(
+        net: StreetNetwork, tmp_path: Path) -> None:
+    """stations.csv holds every row of the station table: the reader's status for a row it
+    could not use, outside_units, too_far_from_street, or ok with its unit; the snap
+    distance is the one stationplan coverage finds on the whole network."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from test_batch import _lonlat
+
+    from stationplan.stations import snap_stations
+
+    st = _stations()
+    extra = gpd.GeoDataFrame(
+        {"station_id": ["bad", "far away", "mid-block"], "status": ["invalid", "ok", "ok"],
+         "reason": ["no coordinates", "", ""]},
+        geometry=[None, shapely.Point(_lonlat(30_000, 30_000)),
+                  shapely.Point(_lonlat(540, 540))], crs=4326)
+    stations = gpd.GeoDataFrame(pd.concat([st, extra], ignore_index=True), crs=4326)
+    units = grid_units(net, km=0.3)
+    res = batch.batch_coverage(net, stations, units, rule=RULE, max_snap_m=SNAP_M,
+                               out=tmp_path / "out", scheduler="serial")
+    table = pd.read_csv(tmp_path / "out" / "stations.csv", dtype={"station_id": str,
+                                                                  "unit_id": str},
+                        keep_default_na=False, na_values=[""])
+    assert (tmp_path / "out" / "stations.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    assert table["station_id"].tolist() == stations["station_id"].tolist()
+    by_id = table.set_index("station_id")
+    assert by_id.loc["bad", "status"] == "invalid"
+    assert by_id.loc["bad", "reason"] == "no coordinates"
+    assert by_id.loc["far away", "status"] == "outside_units"
+    # the single run's snap on the whole network, station by station
+    whole = snap_stations(net, stations, max_snap_m=None, check_offset=False)
+    inside = table["status"].isin(["ok", "too_far_from_street"]).to_numpy()
+    got = table["snap_dist_m"].to_numpy(float)[inside]
+    want = whole["snap_dist_m"].to_numpy(float)[inside]
+    assert np.abs(got - want).max() < 1e-6
+    assert ((table["status"].to_numpy()[inside] == "too_far_from_street")
+            == (want > SNAP_M)).all()
+    assert (want > SNAP_M).any() and (want <= SNAP_M).any()  # both statuses are tested
+    # each ok station in the unit whose core holds it: the league's count per unit
+    ok = table[table["status"] != "invalid"]
+    counts = ok[ok["unit_id"].notna()].groupby("unit_id").size()
+    league = res.league.set_index("unit_id")["stations"].iloc[:-1]
+    assert counts.reindex(league.index, fill_value=0).tolist() == league.tolist()

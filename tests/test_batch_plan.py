@@ -186,7 +186,7 @@ def test_same_bytes_on_a_two_worker_local_cluster(net: StreetNetwork, tmp_path: 
 def _read_curves(path: Path) -> dict[str, list[tuple[float, float, float]]]:
     """unit -> [(covered_m, bound_m, demand_m) for K = 0, 1, ...] read with csv."""
     out: dict[str, list[tuple[float, float, float]]] = {}
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8-sig") as fh:  # Excel's BOM
         for row in csv.DictReader(fh):
             out.setdefault(row["unit_id"], []).append(
                 (float(row["covered_m"]), float(row["bound_m"]), float(row["demand_m"])))

@@ -58,6 +58,7 @@ BAD = {
     # a task's street budget: at least 1,000 street segments, a whole number
     "--max-unit-edges": (("partition",), ["999", "0", "-1", "1500.5", "nan", "inf", "abc", ""]),
     "--workers": (("batch",), AT_LEAST_ONE),
+    "--scheduler": (("batch",), ["locla", "", "cluster", "Local "]),
     "--quota-curve": (("batch",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--sites": (("batch",), ["0", "-1", "1.5", "nan", "inf", "abc", ""]),
     "--quota": (("batch",), ["-1", "1.5", "nan", "inf", "abc", ""]),
