@@ -371,6 +371,7 @@ def batch_coverage(
     resume: bool = False,
     lang: str | None = None,
     overwrite: bool = False,
+    on_unit: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Coverage unit by unit with halos, stitched (see the module text).
 
@@ -408,6 +409,9 @@ def batch_coverage(
         (:func:`~stationplan._outdir.output_folder`): it holds the earlier outputs or the
         complete new ones, never a mix, whatever stops the run; the per-unit results
         under ``out/units/`` stay for ``resume``.
+    on_unit
+        Called with a unit's id as it ends (finished or failed), in the order units end:
+        a progress bar's step.
 
     Returns
     -------
@@ -423,7 +427,8 @@ def batch_coverage(
     extracts = [unit_extract(network, u, halo_m=halo_m, pair_m=pair_m) for u in units]
     return batch_coverage_extracts(extracts, stations, rule=rule, max_snap_m=max_snap_m,
                                    out=out, scheduler=scheduler, workers=workers,
-                                   resume=resume, lang=lang, overwrite=overwrite)
+                                   resume=resume, lang=lang, overwrite=overwrite,
+                                   on_unit=on_unit)
 
 
 @dataclass(frozen=True)
@@ -491,6 +496,7 @@ def batch_coverage_extracts(
     resume: bool = False,
     lang: str | None = None,
     overwrite: bool = False,
+    on_unit: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """:func:`batch_coverage` on extracts made before (:func:`partition`).
 
@@ -499,7 +505,7 @@ def batch_coverage_extracts(
     the units' output files.
 
     ``lang`` is the language of the province map ("zh", "en"; by default Chinese when a
-    unit's name is Chinese); ``out``, ``resume`` and ``overwrite`` are as for
+    unit's name is Chinese); ``out``, ``resume``, ``overwrite`` and ``on_unit`` are as for
     :func:`batch_coverage`.
 
     Raises
@@ -515,7 +521,8 @@ def batch_coverage_extracts(
     with _outputs(folder, extracts, overwrite=overwrite or resume) as staging:
         return _coverage_run(extracts, stations, rule=rule, max_snap_m=max_snap_m,
                              halo_m=halo_m, folder=folder, staging=staging,
-                             scheduler=scheduler, workers=workers, resume=resume, lang=lang)
+                             scheduler=scheduler, workers=workers, resume=resume, lang=lang,
+                             on_unit=on_unit)
 
 
 def _outputs(folder: Path | None, extracts: Sequence[UnitExtract | UnitRef], *,
@@ -533,7 +540,7 @@ def _outputs(folder: Path | None, extracts: Sequence[UnitExtract | UnitRef], *,
 def _coverage_run(extracts: Sequence[UnitExtract | UnitRef], stations: gpd.GeoDataFrame, *,
                   rule: CoverageRule, max_snap_m: float, halo_m: float, folder: Path | None,
                   staging: Path | None, scheduler: Any, workers: int | None, resume: bool,
-                  lang: str | None) -> BatchResult:
+                  lang: str | None, on_unit: Callable[[str], None] | None) -> BatchResult:
     """The run of :func:`batch_coverage_extracts`: the units' results in ``folder/units``
     (kept whatever happens), the stitched outputs in ``staging``."""
     cache = folder / "units" if folder is not None else None
@@ -545,7 +552,7 @@ def _coverage_run(extracts: Sequence[UnitExtract | UnitRef], stations: gpd.GeoDa
                              None if cache is None else str(cache), resume, _unit_task)
             for x in _largest_first(extracts)}
     results, failed = _map_units(_coverage_unit, todo, scheduler, workers,
-                                 shared=(stations,))
+                                 shared=(stations,), on_unit=on_unit)
     found = _settle_offsets(stations, [r[4] for r in results.values()])
     units = [x.unit for x in extracts]
     failed = {u.unit_id: failed[u.unit_id] for u in units if u.unit_id in failed}
@@ -1503,15 +1510,18 @@ def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def _map_units(task: Callable[..., Any], todo: Mapping[str, tuple[Any, ...]],
-               scheduler: Any, workers: int | None, *, shared: tuple[Any, ...] = ()
+               scheduler: Any, workers: int | None, *, shared: tuple[Any, ...] = (),
+               on_unit: Callable[[str], None] | None = None,
                ) -> tuple[dict[str, Any], dict[str, str]]:
     """Run ``task(*shared, *args)`` for every unit of ``todo`` (unit id to arguments):
     serially, or as futures on :func:`_client`'s client, ``shared`` sent once to every
-    worker. A unit that raises is reported (its error message) and the others finish."""
+    worker. A unit that raises is reported (its error message) and the others finish.
+    ``on_unit(unit_id)`` is called as each unit ends (finished or failed)."""
     import uuid
 
     results: dict[str, Any] = {}
     failed: dict[str, str] = {}
+    done = on_unit or (lambda uid: None)
     if scheduler == "serial":
         with _extract_lines_held():
             for uid, args in todo.items():
@@ -1519,6 +1529,7 @@ def _map_units(task: Callable[..., Any], todo: Mapping[str, tuple[Any, ...]],
                     results[uid] = task(*shared, *args)
                 except Exception as exc:  # one unit failing is reported
                     failed[uid] = f"{type(exc).__name__}: {exc}"
+                done(uid)
         return results, failed
     if not todo:
         return results, failed
@@ -1529,14 +1540,18 @@ def _map_units(task: Callable[..., Any], todo: Mapping[str, tuple[Any, ...]],
                     for obj in shared]
             name = getattr(task, "__name__", "task").strip("_")
             run = uuid.uuid4().hex[:12]
-            futures = {uid: client.submit(task, *sent, *args, key=f"{name}-{uid}-{run}",
-                                          pure=False)
+            futures = {client.submit(task, *sent, *args, key=f"{name}-{uid}-{run}",
+                                     pure=False): uid
                        for uid, args in todo.items()}
-            for uid, fut in futures.items():
+            from dask.distributed import as_completed
+
+            for fut in as_completed(futures):  # in the order they end: the bar moves
+                uid = futures[fut]
                 try:
                     results[uid] = fut.result()
                 except Exception as exc:  # one unit failing is reported
                     failed[uid] = f"{type(exc).__name__}: {exc}"
+                done(uid)
     finally:
         close()
     return results, failed
@@ -1615,6 +1630,7 @@ def batch_plan_extracts(
     resume: bool = False,
     overwrite: bool = False,
     lang: str | None = None,
+    on_unit: Callable[[str], None] | None = None,
 ) -> BatchPlan:
     """Every unit's best plans of K new sites (``options.ks``), each certified.
 
@@ -1641,7 +1657,7 @@ def batch_plan_extracts(
     out
         Folder for ``curves.csv``, ``sites.csv``, ``sites.xlsx``, ``failed.csv`` and the
         per-unit results under ``units/`` (named by content hash); ``None`` writes nothing.
-    scheduler, workers, resume, overwrite
+    scheduler, workers, resume, overwrite, on_unit
         As for :func:`batch_coverage` (``out`` is one transaction).
     lang
         Language of ``sites.xlsx``'s sheet and headers: "zh", "en", or ``None`` for
@@ -1678,7 +1694,7 @@ def batch_plan_extracts(
                                  None if cache is None else str(cache), resume, _plan_task)
                 for x in _largest_first(extracts)}
         got, failed = _map_units(_plan_unit, todo, scheduler, workers,
-                                 shared=(stations, hosts))
+                                 shared=(stations, hosts), on_unit=on_unit)
         found = _settle_offsets(stations, [r[3] for r in got.values()])
         plan = dataclasses.replace(
             _plan_outputs(extracts, got, failed),

@@ -238,10 +238,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     stations = read_stations(args.stations, **_station_options(args).read_kwargs())
     if args.task == "plan":
         return _cmd_batch_plan(args, extracts, stations, rule)
-    res = batch.batch_coverage_extracts(
-        extracts, stations, rule=rule, max_snap_m=args.max_snap_m, out=args.out,
-        scheduler=args.scheduler, workers=args.workers, resume=args.resume, lang=args.lang,
-        overwrite=args.overwrite)
+    with _unit_bar(len(extracts), quiet=args.quiet, lang=_lang(args)) as on_unit:
+        res = batch.batch_coverage_extracts(
+            extracts, stations, rule=rule, max_snap_m=args.max_snap_m, out=args.out,
+            scheduler=args.scheduler, workers=args.workers, resume=args.resume,
+            lang=args.lang, overwrite=args.overwrite, on_unit=on_unit)
     total = res.league.iloc[-1]
     print(text("cli.batch_coverage", _lang(args), units=len(res.league) - 1,
                covered=f"{total['covered_km']:.1f}", demand=f"{total['demand_km']:.1f}",
@@ -264,11 +265,12 @@ def _cmd_batch_plan(args: argparse.Namespace, extracts: Any, stations: Any, rule
     if args.hosts is not None:
         hosts = read_stations(args.hosts, **_station_options(args).read_kwargs())
         hosts = hosts[hosts["status"] == "ok"]
-    res = batch.batch_plan_extracts(
-        extracts, stations, rule=rule, max_snap_m=args.max_snap_m, options=options,
-        hosts=hosts, candidate_snap_m=args.candidate_snap_m, out=args.out,
-        scheduler=args.scheduler, workers=args.workers, resume=args.resume,
-        overwrite=args.overwrite, lang=args.lang)
+    with _unit_bar(len(extracts), quiet=args.quiet, lang=_lang(args)) as on_unit:
+        res = batch.batch_plan_extracts(
+            extracts, stations, rule=rule, max_snap_m=args.max_snap_m, options=options,
+            hosts=hosts, candidate_snap_m=args.candidate_snap_m, out=args.out,
+            scheduler=args.scheduler, workers=args.workers, resume=args.resume,
+            overwrite=args.overwrite, lang=args.lang, on_unit=on_unit)
     last = res.curves[res.curves["k"] == n]
     print(text("cli.batch_plan", _lang(args), units=res.curves["unit_id"].nunique(), n=n,
                optimal=int((last["certified"] == "optimal").sum()), failed=len(res.failed),
@@ -723,6 +725,25 @@ def _stage_bar(label: str, stages: Sequence[str], *, quiet: bool,
 
     try:
         yield on_stage
+    finally:
+        bar.close()
+
+
+@contextlib.contextmanager
+def _unit_bar(total: int, *, quiet: bool, lang: str = "en"
+              ) -> Iterator[Callable[[str], None] | None]:
+    """A tqdm bar on stderr counting the units of a batch run as they end (none with
+    --quiet); yields the ``on_unit(unit_id)`` callback."""
+    if quiet:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=_progress_word("units", lang), unit="unit",
+               file=sys.stderr, leave=False, disable=None,
+               bar_format="{desc} {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
+    try:
+        yield lambda uid: bar.update(1)
     finally:
         bar.close()
 

@@ -244,3 +244,27 @@ def test_every_station_row_is_in_stations_csv_with_its_status(
     counts = ok[ok["unit_id"].notna()].groupby("unit_id").size()
     league = res.league.set_index("unit_id")["stations"].iloc[:-1]
     assert counts.reindex(league.index, fill_value=0).tolist() == league.tolist()
+
+
+@pytest.mark.parametrize("scheduler", ["serial", "inprocess"])
+def test_each_unit_is_reported_once_as_it_ends(net: StreetNetwork, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               scheduler: str) -> None:
+    """on_unit (the command line's progress bar) hears of every unit once, a failed one
+    too, and of each before the run returns."""
+    pytest.importorskip("distributed")
+    units = grid_units(net, km=0.3)
+    real, bad = batch._unit_task, units[2].core
+
+    def task(sub, rows, stations, core, rule, snap, border):  # type: ignore[no-untyped-def]
+        if core.equals(bad):
+            raise RuntimeError("boom")
+        return real(sub, rows, stations, core, rule, snap, border)
+
+    monkeypatch.setattr(batch, "_unit_task", task)
+    heard: list[str] = []
+    res = batch.batch_coverage(net, _stations(), units, rule=RULE, max_snap_m=SNAP_M,
+                               out=tmp_path / "out", scheduler=scheduler,
+                               on_unit=heard.append)
+    assert sorted(heard) == sorted(u.unit_id for u in units)
+    assert list(res.failed) == [units[2].unit_id]

@@ -709,6 +709,7 @@ PROGRESS_ZH: Mapping[str, str] = MappingProxyType({
     "load_network": "读取路网", "stations": "读取站点", "candidates": "候选点",
     "siting": "选址", "coverage_after": "建成后覆盖", "addresses": "地址", "gaps": "覆盖缺口",
     "write_outputs": "写出结果", "coverage sets": "覆盖集合", "certificate": "最优性证明",
+    "units": "单元",
 })
 
 # A worked example per command, in each language: (English, Chinese).
