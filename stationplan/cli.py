@@ -742,8 +742,11 @@ def _unit_bar(total: int, *, quiet: bool, lang: str = "en"
     bar = tqdm(total=total, desc=_progress_word("units", lang), unit="unit",
                file=sys.stderr, leave=False, disable=None,
                bar_format="{desc} {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
+    def on_unit(uid: str) -> None:
+        bar.update(1)
+
     try:
-        yield lambda uid: bar.update(1)
+        yield on_unit
     finally:
         bar.close()
 
