@@ -680,7 +680,7 @@ def _owned_stations(stations: gpd.GeoDataFrame, core: Any, crs: Any) -> np.ndarr
 
 
 STATION_COLUMNS = ["row", "station_id", "name", "status", "reason", "unit_id", "snap_dist_m",
-                   "wgs84_lon", "wgs84_lat"]
+                   "wgs84_lon", "wgs84_lat", "gcj02_lon", "gcj02_lat"]
 
 
 def station_table(stations: gpd.GeoDataFrame, units: Sequence[Unit], crs: Any,
@@ -710,16 +710,21 @@ def station_table(stations: gpd.GeoDataFrame, units: Sequence[Unit], crs: Any,
     far = usable & ~outside & (dist > max_snap_m)
     status[far] = "too_far_from_street"
     reason[far] = f"more than {max_snap_m:g} m from every street of the network"
+    from .chinacrs import wgs84_to_gcj02
+
     ll = stations.geometry.to_crs(4326)
-    missing = ll.isna().to_numpy() | ll.is_empty.to_numpy()
-    lon = np.where(missing, np.nan, ll.x.to_numpy())
-    lat = np.where(missing, np.nan, ll.y.to_numpy())
+    missing = (ll.isna() | ll.is_empty).to_numpy()
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    lon[~missing], lat[~missing] = ll.x.to_numpy()[~missing], ll.y.to_numpy()[~missing]
+    glon, glat = (np.asarray(v, dtype=float) for v in wgs84_to_gcj02(lon, lat))
     return pd.DataFrame({
         "row": stations["row"].to_numpy() if "row" in stations else np.arange(1, n + 1),
         "station_id": stations["station_id"].astype(str).to_numpy(),
         "name": stations["name"].to_numpy(object) if "name" in stations else "",
         "status": status, "reason": reason, "unit_id": unit_of, "snap_dist_m": dist,
-        "wgs84_lon": lon, "wgs84_lat": lat}, columns=STATION_COLUMNS)
+        "wgs84_lon": lon, "wgs84_lat": lat, "gcj02_lon": glon, "gcj02_lat": glat},
+        columns=STATION_COLUMNS)
 
 
 def _settle_offsets(stations: gpd.GeoDataFrame, parts: Sequence[OffsetDistances]
