@@ -8,6 +8,7 @@ rounded WGS-84 (or, for Gaode tiles, GCJ-02) coordinates for the browser.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, cast
 
 import geopandas as gpd
@@ -638,8 +639,10 @@ def encode_geometries(geoms: Any, precision: int) -> list[dict[str, Any] | None]
     ints = np.round(xy * 10.0**precision).astype(np.int64)
     first = np.r_[True, path_of[1:] != path_of[:-1]]
     ints[~first] = np.diff(ints, axis=0)[~first[1:]]
-    splits = np.flatnonzero(first)[1:]
-    flats = [a.ravel().tolist() for a in np.split(ints, splits)]
+    # each path's slice of one flat list (a list slice per path, not an array each)
+    ends = (2 * np.r_[np.flatnonzero(first), len(ints)]).tolist()
+    flat = ints.ravel().tolist()
+    flats = [flat[a:b] for a, b in itertools.pairwise(ends)]
     # Regroup paths into parts and parts into geometries.
     by_part: list[list[list[int]]] = [[] for _ in range(len(parts))]
     for flat, part in zip(flats, path_owner, strict=True):
