@@ -156,3 +156,32 @@ def test_a_wrong_regions_argument_stops_before_the_network_is_read(
                  str(tmp_path / "u"), "--lang", lang]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and said in err
+
+
+def test_the_league_of_street_offices_is_the_reports_district_table(tmp_path: Path) -> None:
+    """The same 街道 polygons, two ways: batch units with halos (the league) and the
+    report's district table of the whole-city run (pieces cut by the polygons). Each
+    街道's demand, covered metres and stations agree."""
+    from handnet import shared_osm, shared_sheet
+
+    from stationplan import StationOptions, batch, read_stations
+    from stationplan._options import HALO_M, MAX_SNAP_M
+    from stationplan.pipeline import coverage_network, run_coverage
+    from stationplan.report import district_table, read_districts
+
+    osm, sheet = shared_osm("guixi_county_city.osm.bz2"), shared_sheet("guixi_stations.xlsx")
+    jiedao = shared_sheet("guixi_jiedao_approx.geojson")
+    whole = run_coverage(osm, sheet, station_options=StationOptions(crs="gcj02"))
+    table = district_table(whole.coverage, read_districts(jiedao))
+    net = coverage_network(osm)
+    batch.partition(net, region_units(net, jiedao), tmp_path / "units", halo_m=HALO_M)
+    res = batch.batch_coverage_extracts(
+        batch.read_units(tmp_path / "units"), read_stations(sheet, crs="gcj02"),
+        rule=whole.coverage.rule, max_snap_m=MAX_SNAP_M, scheduler="serial")
+    league = res.league.set_index("unit_id")
+    assert len(table["rows"]) == len(league) - 1 == 3
+    for row in table["rows"]:  # the report gives metres to the millimetre
+        got = league.loc[row["district"]]
+        assert got["demand_km"] * 1000 == pytest.approx(row["demand_m"], abs=5e-4)
+        assert got["covered_km"] * 1000 == pytest.approx(row["covered_m"], abs=5e-4)
+        assert got["stations"] == row["stations"]
