@@ -585,8 +585,14 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "cmd.coverage": "现有站点对路网的覆盖",
     "cmd.partition": "把路网切分为若干单元（县、网格），每个单元带缓冲带",
     "cmd.batch": "逐个单元计算覆盖或规划并拼接结果；把新增站点名额分配到各单元",
-    "regions": ("区域：带 id 和 name 列的面文件、osm-admin:级别（OSM 文件中的行政边界，"
-                "中国的县级为 6）或 grid:公里数"),
+    "regions": ("区域：县或街道的面文件（编号和名称取自其中的列：id、code、区划代码…；name、"
+                "名称、区县、街道…）、osm-admin:级别（OSM 文件中的行政边界，中国的县级为 6）"
+                "或 grid:公里数"),
+    "--id-column": "区域文件中单元编号所在的列（默认：id、code、adcode、区划代码等中最先出现的；"
+                   "没有则用名称）",
+    "--name-column": "区域文件中单元名称所在的列（默认：name、名称、街道、乡镇、区县等中最先出现的）",
+    "--regions-crs": ("区域文件的坐标系（当它不是文件自带的坐标系时）：wgs84、gcj02、bd09、"
+                      "cgcs2000 或 EPSG:代码"),
     "--max-unit-edges": ("一个任务最多容纳的路段数（含缓冲带）：更大的区域被切成分块，"
                          "在排行表中再合计（默认 %(default)s）"),
     "--halo-m": ("每个单元周围保留的街道范围，米，至少为覆盖距离加两倍吸附距离再加双幅路两侧"
@@ -604,7 +610,7 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "group.allocate.description": "batch allocate：把新增站点名额分配到各单元",
     "--scheduler": "serial、inprocess、local（Dask 本机集群，默认）或 Dask 调度器地址 tcp://主机:端口",
     "--workers": "本机集群的工作进程数（默认：每个核一个）",
-    "--resume": "沿用 --out 中上次运行已完成的单元",
+    "--resume": "继续 --out 中上次的运行：沿用已完成的单元，并替换其输出",
     "cmd.network": "只构建路网并写出，供检查",
     "cmd.demo": "用自带的赫尔辛基市中心数据演示覆盖计算",
     "cmd.plan": "提出新站点选址，并证明方案有多好",
