@@ -60,7 +60,7 @@ from .halo import (
     unit_stations,
 )
 from .network import StreetNetwork
-from .stations import settle_offset, snap_stations
+from .stations import settle_offset, snap_stations, unusable_error
 
 log = logging.getLogger(__name__)
 
@@ -572,6 +572,7 @@ def _coverage_run(extracts: Sequence[UnitExtract | UnitRef], stations: gpd.GeoDa
     sums = np.array([results[x.unit.unit_id][3] for x in done], dtype=float).reshape(-1, 3)
     league = _league(sums, [x.unit for x in done], stations, crs)
     table = station_table(stations, units, crs, found, max_snap_m=max_snap_m)
+    _require_usable(table, stations, max_snap_m=max_snap_m)
     paths: dict[str, Path] = {}
     if folder is not None and cache is not None and staging is not None:
         parts = {x.unit.unit_id: _part_paths(cache / "parts", x.unit.unit_id,
@@ -725,6 +726,21 @@ def station_table(stations: gpd.GeoDataFrame, units: Sequence[Unit], crs: Any,
         "status": status, "reason": reason, "unit_id": unit_of, "snap_dist_m": dist,
         "wgs84_lon": lon, "wgs84_lat": lat, "gcj02_lon": glon, "gcj02_lat": glat},
         columns=STATION_COLUMNS)
+
+
+def _require_usable(table: pd.DataFrame, stations: gpd.GeoDataFrame, *,
+                    max_snap_m: float) -> None:
+    """Refuse a batch run none of whose stations was used, as ``stationplan coverage``
+    refuses one (:func:`~stationplan.stations.require_usable`): a league at 0 % from a
+    sheet of another town, or of unreadable rows, is not a result."""
+    if len(table) == 0 or (table["status"] == "ok").any():
+        return
+    far = table["status"] == "too_far_from_street"
+    checked = table.copy()
+    checked.attrs = dict(stations.attrs)
+    raise unusable_error(checked, max_snap_m=max_snap_m,
+                         nearest_m=float(table.loc[far, "snap_dist_m"].min()) if far.any()
+                         else float("nan"))
 
 
 def _settle_offsets(stations: gpd.GeoDataFrame, parts: Sequence[OffsetDistances]
@@ -1701,11 +1717,11 @@ def batch_plan_extracts(
         got, failed = _map_units(_plan_unit, todo, scheduler, workers,
                                  shared=(stations, hosts), on_unit=on_unit)
         found = _settle_offsets(stations, [r[3] for r in got.values()])
-        plan = dataclasses.replace(
-            _plan_outputs(extracts, got, failed),
-            stations=station_table(stations, [x.unit for x in extracts],
-                                   _crs_of(extracts[0]) if extracts else None, found,
-                                   max_snap_m=max_snap_m))
+        table = station_table(stations, [x.unit for x in extracts],
+                              _crs_of(extracts[0]) if extracts else None, found,
+                              max_snap_m=max_snap_m)
+        _require_usable(table, stations, max_snap_m=max_snap_m)
+        plan = dataclasses.replace(_plan_outputs(extracts, got, failed), stations=table)
         if staging is not None and folder is not None:
             written = _write_plan(staging, plan, lang=resolve_lang(
                 lang, [x.unit.name for x in extracts]))

@@ -42,6 +42,7 @@ __all__ = ["OffsetCheck", "check_offset", "read_stations", "snap_stations", "sta
 
 _INVALID = "invalid"
 _TOO_FAR = "too_far_from_street"
+_OUTSIDE = "outside_units"  # a batch run's station in no unit's core
 
 
 def read_stations(
@@ -282,26 +283,45 @@ def require_usable(network: StreetNetwork, snapped: gpd.GeoDataFrame, *,
     status = snapped["status"]
     if (status == "ok").any():
         return
-    name = (snapped.attrs.get("read_report") or {}).get("file", "the station file")
+    far = (status == _TOO_FAR).to_numpy()
+    raise unusable_error(snapped, max_snap_m=max_snap_m,
+                         nearest_m=_nearest_street_m(network, snapped[far]) if far.any()
+                         else float("nan"))
+
+
+def unusable_error(table: Any, *, max_snap_m: float, nearest_m: float) -> InputError:
+    """The error of :func:`require_usable` for a station table none of whose rows is
+    ``"ok"``: each status counted, the first invalid row's reason, what to check.
+    ``table`` has ``status`` and ``reason`` (a batch run's ``stations.csv`` also counts
+    ``outside_units``); ``nearest_m`` is the distance from the nearest of the stations
+    too far from a street to a street."""
+    name = (table.attrs.get("read_report") or {}).get("file", "the station file")
+    status = table["status"]
     counts = status.value_counts()
     parts, hints = [], []
     far = int(counts.get(_TOO_FAR, 0))
     if far:
-        nearest = _nearest_street_m(network, snapped[status == _TOO_FAR])
         parts.append(f"{far} farther than {max_snap_m:g} m from every street "
-                     f"(nearest {length_text(nearest, 'en')})")
+                     f"(nearest {length_text(nearest_m, 'en')})")
         hints.append("check the coordinate system (crs=..., --crs) and that the network "
                      "covers the stations, or raise max_snap_m (--max-snap-m)")
+    outside = int(counts.get(_OUTSIDE, 0))
+    if outside:
+        parts.append(f"{outside} in no unit's core")
+        if not far:
+            hints.append("check the coordinate system (crs=..., --crs) and that the units "
+                         "cover the stations")
     bad = int(counts.get(_INVALID, 0))
     if bad:
-        first = snapped.loc[status == _INVALID, "reason"].iloc[0]
+        first = table.loc[status == _INVALID, "reason"].iloc[0]
         parts.append(f"{bad} without a usable location (first: {first})")
         hints.append("fix those rows or name the coordinate columns (lon_col/lat_col, "
                      "--lon-col/--lat-col)")
-    parts += [f"{int(n)} {s}" for s, n in counts.items() if s not in (_TOO_FAR, _INVALID)]
-    msg = (f"{name}: none of the {len(snapped)} stations can be used: {', '.join(parts)}; "
+    parts += [f"{int(n)} {s}" for s, n in counts.items()
+              if s not in (_TOO_FAR, _INVALID, _OUTSIDE)]
+    msg = (f"{name}: none of the {len(table)} stations can be used: {', '.join(parts)}; "
            f"{'; '.join(hints) or 'check the file'}")
-    raise InputError(msg)
+    return InputError(msg)
 
 
 def _nearest_street_m(network: StreetNetwork, stations: gpd.GeoDataFrame) -> float:

@@ -70,3 +70,23 @@ def test_a_named_system_that_looks_wrong_is_warned_once(guixi: tuple, tmp_path: 
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warned == [whole.message]
     assert not res.failed and (tmp_path / "out" / "league.csv").exists()
+
+
+@pytest.mark.parametrize(("rows", "said"), [
+    ("A,116.3,39.9\nB,116.31,39.91\n", "none of the 2 stations can be used: 2 in no unit's core"),
+    ("A,abc,28.3\nB,,\n", "none of the 2 stations can be used: 2 without a usable location"),
+])
+def test_a_sheet_none_of_whose_stations_is_used_stops_the_batch_run(
+        guixi: tuple, tmp_path: Path, rows: str, said: str) -> None:
+    """A league at 0 % from a sheet of another town (Beijing's stations on Guixi's
+    units) or of unreadable rows is not a result: refused as stationplan coverage
+    refuses it, before the outputs are written."""
+    _, units, _ = guixi
+    sheet = tmp_path / "stations.csv"
+    sheet.write_text("name,lng,lat\n" + rows, encoding="utf-8")
+    with pytest.raises(InputError, match=said):
+        batch.batch_coverage_extracts(batch.read_units(units, lazy=True),
+                                      read_stations(sheet), rule=CoverageRule(),
+                                      max_snap_m=100.0, out=tmp_path / "out",
+                                      scheduler="serial")
+    assert not (tmp_path / "out" / "league.csv").exists()

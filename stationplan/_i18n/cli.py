@@ -590,7 +590,8 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
                 "或 grid:公里数"),
     "--id-column": "区域文件中单元编号所在的列（默认：id、code、adcode、区划代码等中最先出现的；"
                    "没有则用名称）",
-    "--name-column": "区域文件中单元名称所在的列（默认：name、名称、街道、乡镇、区县等中最先出现的）",
+    "--name-column": ("区域文件中单元名称所在的列（默认：name、名称、街道、乡镇、区县等中"
+                      "最先出现的）"),
     "--regions-crs": ("区域文件的坐标系（当它不是文件自带的坐标系时）：wgs84、gcj02、bd09、"
                       "cgcs2000 或 EPSG:代码"),
     "--max-unit-edges": ("一个任务最多容纳的路段数（含缓冲带）：更大的区域被切成分块，"
