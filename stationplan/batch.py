@@ -354,7 +354,15 @@ def _client(scheduler: Any, workers: int | None) -> tuple[Any, Callable[[], None
             cluster.close()
 
         return client, close
-    client = Client(scheduler)
+    try:
+        client = Client(scheduler)
+    except OSError as exc:  # no scheduler there (Dask waits distributed.comm.timeouts.connect)
+        why = " ".join(str(exc).split())
+        msg = (f"--scheduler {scheduler}: no Dask scheduler answers there ({why}); start one "
+               "(dask scheduler) and its workers, check the address, or use --scheduler local")
+        zh = (f"--scheduler {scheduler}：该地址没有 Dask 调度器应答（{why}）；请先启动调度器"
+              "（dask scheduler）和工作进程、检查地址，或改用 --scheduler local")
+        raise StationplanError(msg, zh=zh) from exc
     return client, client.close
 
 

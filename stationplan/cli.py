@@ -116,14 +116,14 @@ def _run(args: argparse.Namespace) -> int:
         message = " ".join(own.split()) if own else error_text(_one_line(exc), lang)
         print(f"stationplan: {text('cli.error', lang)}{sep}{message}", file=sys.stderr)
         return exc.exit_code
-    except OSError as exc:  # the machine's, not a bug: a file that cannot be read, a full disk
-        if args.debug or exc.errno is None:
-            raise
-        print(f"stationplan: error: {_os_problem(exc)}", file=sys.stderr)
-        return 6 if exc.errno in DISK_FULL else 3
     except Exception as exc:
         if args.debug:
             raise
+        if isinstance(exc, OSError) and exc.errno is not None:
+            # the machine's, not a bug: a file that cannot be read, a full disk
+            print(f"stationplan: error: {_os_problem(exc)}", file=sys.stderr)
+            return 6 if exc.errno in DISK_FULL else 3
+        # (an OSError without an error number, such as a library's timeout, is one too)
         print(f"stationplan: {text('cli.internal', _lang(args), msg=_one_line(exc))}",
               file=sys.stderr)
         return 70

@@ -386,3 +386,46 @@ def test_a_misspelt_scheduler_is_a_usage_error(tmp_path: Path,
     with pytest.raises(InputError, match="did you mean serial"):
         batch.batch_coverage_extracts([], _stations(), rule=RULE, max_snap_m=SNAP_M,
                                       scheduler="serail")
+
+
+def test_an_address_without_a_scheduler_is_one_line(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """--scheduler tcp://HOST:PORT where no scheduler answers: after Dask's connect
+    timeout, one line naming the address (it was a traceback, exit 1)."""
+    import socket
+
+    dask = pytest.importorskip("dask")
+    from stationplan.cli import main
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    units = tmp_path / "units"
+    batch.partition(_network(), grid_units(_network(), km=0.5), units, halo_m=230.0)
+    sheet = tmp_path / "s.csv"
+    st = _stations()
+    pd.DataFrame({"name": st["station_id"], "lng": st.geometry.x, "lat": st.geometry.y}
+                 ).to_csv(sheet, index=False)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code = main(["batch", "coverage", str(units), str(sheet), "--out", str(tmp_path / "o"),
+                     "--scheduler", f"tcp://127.0.0.1:{port}", "--radius-m", "150",
+                     "--no-time-limit", "--max-snap-m", "30", "--quiet", "--lang", "en"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert err.count("\n") == 1 and f"tcp://127.0.0.1:{port}: no Dask scheduler answers" in err
+    assert not (tmp_path / "o" / "league.csv").exists()
+
+
+def test_an_os_error_without_a_number_is_an_internal_error_line(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """An OSError with no error number (a library's timeout) was re-raised past the
+    command line's handlers: a traceback. It is the one-line internal error (exit 70)."""
+    import stationplan.cli as cli
+
+    def boom(args: object) -> int:
+        raise OSError("Timed out trying to connect")
+
+    monkeypatch.setattr(cli, "_cmd_partition", boom)
+    assert cli.main(["partition", "net.osm", "grid:1", "--out", "u"]) == 70
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Timed out trying to connect" in err
