@@ -175,6 +175,8 @@ def test_workbooks_are_the_csv_tables_in_the_run_language(
                              strict=False)]
     res = batch.batch_coverage(net, _stations(), named, rule=RULE, max_snap_m=SNAP_M,
                                out=tmp_path / "zh", scheduler="serial")
+    # the CSV opens in Excel on a Chinese PC: UTF-8 with a BOM (else read as GBK)
+    assert (tmp_path / "zh" / "league.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
     csv = pd.read_csv(tmp_path / "zh" / "league.csv", dtype={"unit_id": str, "name": str},
                       keep_default_na=False)
     ws = openpyxl.load_workbook(tmp_path / "zh" / "league.xlsx").active
