@@ -298,6 +298,39 @@ address tcp://HOST:PORT, not 'locla'; did you mean local?
     raise InputError(msg)
 
 
+def check_regions(regions: str) -> None:
+    """Raise :class:`~stationplan.InputError` for a REGIONS argument of ``partition`` that
+    cannot work: ``grid:KM`` without a number > 0, ``osm-admin:LEVEL`` without a whole
+    number, or a region file that is not there.
+
+    Examples
+    --------
+    >>> check_regions("grid:2.5"), check_regions("osm-admin:6")
+    (None, None)
+    >>> check_regions("grid:abc")
+    Traceback (most recent call last):
+    ...
+    stationplan._errors.InputError: grid:KM needs the tiles' side in km, a number > 0, not 'abc'
+    """
+    kind, _, value = regions.partition(":")
+    if kind == "grid":
+        try:
+            km = float(value)
+        except ValueError:
+            km = math.nan
+        if not (math.isfinite(km) and km > 0):
+            msg = f"grid:KM needs the tiles' side in km, a number > 0, not {value!r}"
+            raise InputError(msg)
+    elif kind == "osm-admin":
+        if not value.isdigit():
+            msg = (f"osm-admin:LEVEL needs an admin level, a whole number (6: counties), "
+                   f"not {value!r}")
+            raise InputError(msg)
+    elif not Path(regions).exists():
+        msg = f"{regions}: region file not found (or give grid:KM or osm-admin:LEVEL)"
+        raise InputError(msg)
+
+
 def check_class_weights(class_weights: object, *, name: str = "class_weights") -> None:
     """Raise unless ``class_weights`` maps road classes (text) to weights >= 0.
 

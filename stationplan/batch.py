@@ -44,6 +44,7 @@ from ._options import (
     SPACING,
     TIME_LIMIT_S,
     check_option,
+    check_regions,
     check_scheduler,
 )
 from ._outdir import ALLOCATION_FILES, moved, output_folder
@@ -60,7 +61,7 @@ from .halo import (
     unit_stations,
 )
 from .network import StreetNetwork
-from .stations import settle_offset, snap_stations, unusable_error
+from .stations import settle_offset, snap_stations, station_file, unusable_error
 
 log = logging.getLogger(__name__)
 
@@ -671,20 +672,28 @@ def _unit_offsets(x: UnitExtract, stations: gpd.GeoDataFrame) -> OffsetDistances
     stations standing in the unit's core, to the unit's streets (its extract: the halo
     holds the nearest street of any station in the core)."""
     tree = shapely.STRtree(x.network.edges.geometry.to_numpy())
+    xy = _station_xy(stations, x.network.crs)
     return offset_distances(x.network, stations, tree,
-                            rows=np.flatnonzero(_owned_stations(stations, x.unit.core,
-                                                                x.network.crs)))
+                            rows=np.flatnonzero(_owned_by(x.unit.core, xy)))
 
 
-def _owned_stations(stations: gpd.GeoDataFrame, core: Any, crs: Any) -> np.ndarray:
-    """Which stations (as read) ``core`` owns (:func:`stationplan.halo.owned`: of cores
-    sharing a side, one owns a station on it)."""
+def _station_xy(stations: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
+    """The stations' coordinates (as read) in ``crs``; NaN where a row has no point."""
     pts = stations.geometry.to_crs(crs).to_numpy()
     ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
-    inside = np.zeros(len(pts), dtype=bool)
+    xy = np.full((len(pts), 2), np.nan)
     if ok.any():
-        xy = shapely.get_coordinates(pts[ok])
-        inside[ok] = owned(core, xy[:, 0], xy[:, 1])
+        xy[ok] = shapely.get_coordinates(pts[ok])
+    return xy
+
+
+def _owned_by(core: Any, xy: np.ndarray) -> np.ndarray:
+    """Which of the points ``xy`` (NaN: none) ``core`` owns (:func:`stationplan.halo.owned`:
+    of cores sharing a side, one owns a point on it)."""
+    inside = np.zeros(len(xy), dtype=bool)
+    ok = ~np.isnan(xy[:, 0])
+    if ok.any():
+        inside[ok] = owned(core, xy[ok, 0], xy[ok, 1])
     return inside
 
 
@@ -709,9 +718,11 @@ def station_table(stations: gpd.GeoDataFrame, units: Sequence[Unit], crs: Any,
               if "reason" in stations else np.full(n, "", dtype=object))
     unit_of = np.full(n, "", dtype=object)
     usable = usable_points(stations)
-    for u in units:
-        take = usable & (unit_of == "") & _owned_stations(stations, u.core, crs)
-        unit_of[take] = u.region().unit_id
+    if len(units):
+        xy = _station_xy(stations, crs)  # projected once, not once per unit
+        for u in units:
+            free = np.flatnonzero(usable & (unit_of == ""))
+            unit_of[free[_owned_by(u.core, xy[free])]] = u.region().unit_id
     dist = np.full(n, np.nan)
     dist[found.rows] = found.dist
     outside = usable & (unit_of == "")
@@ -744,9 +755,7 @@ def _require_usable(table: pd.DataFrame, stations: gpd.GeoDataFrame, *,
     if len(table) == 0 or (table["status"] == "ok").any():
         return
     far = table["status"] == "too_far_from_street"
-    checked = table.copy()
-    checked.attrs = dict(stations.attrs)
-    raise unusable_error(checked, max_snap_m=max_snap_m,
+    raise unusable_error(table, file=station_file(stations), max_snap_m=max_snap_m,
                          nearest_m=float(table.loc[far, "snap_dist_m"].min()) if far.any()
                          else float("nan"))
 
@@ -1071,24 +1080,17 @@ def region_units(network: StreetNetwork, regions: str | Path,
     else the names themselves. Ids must be unique and usable as file names.
     """
     text = str(regions)
+    check_regions(text)
     if text.startswith("osm-admin:"):
         return _admin_units(network, text[len("osm-admin:"):], source)
     if text.startswith("grid:"):
-        try:
-            km = float(text[5:])
-        except ValueError:
-            msg = f"grid:KM needs the tiles' side in km, a number > 0, not {text[5:]!r}"
-            raise InputError(msg) from None
-        return grid_units(network, km=km)
+        return grid_units(network, km=float(text[5:]))
     from .report import read_districts
 
     path = Path(text)
-    if not path.exists():
-        msg = f"{path}: region file not found (or give grid:KM or osm-admin:LEVEL)"
-        raise InputError(msg)
     frame = read_districts(path, name_col=name_column, crs=crs,
                            id_col=id_column or REGION_ID_COLUMNS, crs_param="regions_crs",
-                           what="region file")
+                           what="region file", name_option="--name-column")
     names = frame["district"].tolist()
     id_col = frame.attrs["id_column"]
     ids = frame["district_id"].tolist() if id_col is not None else names

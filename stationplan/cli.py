@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import difflib
 import logging
-import math
 import os
 import re
 import signal
@@ -165,7 +164,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 def _cmd_partition(args: argparse.Namespace) -> int:
     _check_out(args)
-    _check_regions(args.regions)
+    opt.check_regions(args.regions)  # before the network is read
     from . import batch
     from .pipeline import coverage_network
 
@@ -186,31 +185,11 @@ def _cmd_partition(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_regions(regions: str) -> None:
-    """Refuse a REGIONS argument that cannot work before the network is read: grid:KM
-    without a number, osm-admin:LEVEL without a whole number, a missing region file."""
-    kind, _, value = regions.partition(":")
-    if kind == "grid":
-        try:
-            km = float(value)
-        except ValueError:
-            km = math.nan
-        if not (math.isfinite(km) and km > 0):
-            msg = f"grid:KM needs the tiles' side in km, a number > 0, not {value!r}"
-            raise InputError(msg)
-    elif kind == "osm-admin":
-        if not value.isdigit():
-            msg = (f"osm-admin:LEVEL needs an admin level, a whole number (6: counties), "
-                   f"not {value!r}")
-            raise InputError(msg)
-    elif not Path(regions).exists():
-        msg = f"{regions}: region file not found (or give grid:KM or osm-admin:LEVEL)"
-        raise InputError(msg)
-
-
 def _cmd_batch(args: argparse.Namespace) -> int:
     if args.scheduler != "serial" and not args.debug:
-        with contextlib.suppress(ModuleNotFoundError):  # see _logging_to_stderr
+        with contextlib.suppress(ModuleNotFoundError):
+            # importing distributed sets its loggers' levels: set ours after it.
+            # _logging_to_stderr puts the level back when the command ends
             import distributed  # noqa: F401
 
             logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -1329,12 +1308,10 @@ def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterato
     log.addHandler(handler)
     log.setLevel(level)
     log.propagate = False
-    # Dask's own lines in this process (a worker killed as the cluster closes after
-    # Ctrl-C) are for --debug; importing distributed sets its level, so it is set after
+    # batch quiets Dask's own lines (a worker killed as the cluster closes after Ctrl-C)
+    # unless --debug; their level is put back here
     dask_log = logging.getLogger("distributed")
     dask_level = dask_log.level
-    if not debug and "distributed" in sys.modules:
-        dask_log.setLevel(logging.ERROR)
     try:
         with logging_redirect_tqdm(loggers=[log]):
             yield

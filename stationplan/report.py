@@ -60,7 +60,7 @@ def guess_lang(coverage: Coverage, *frames: pd.DataFrame) -> str:
 def read_districts(path: str | Path, *, name_col: str | None = None,
                    crs: Any = None, id_col: str | Sequence[str] | None = None,
                    crs_param: str = "districts_crs", what: str = "district file",
-                   ) -> gpd.GeoDataFrame:
+                   name_option: str = "--district-col") -> gpd.GeoDataFrame:
     """Read district polygons (街道/社区 boundaries) with a name column.
 
     Parameters
@@ -77,9 +77,10 @@ def read_districts(path: str | Path, *, name_col: str | None = None,
     id_col
         Column with ids, kept as ``district_id`` (text; whole numbers without ".0"), or
         the names to look for, the first present kept (none present: no ids).
-    crs_param, what
+    crs_param, what, name_option
         The parameter that sets ``crs`` (its command-line option is ``--`` and the name
-        with dashes) and what the file is, for messages.
+        with dashes), what the file is, and the option that names the name column, for
+        messages.
 
     Returns
     -------
@@ -117,7 +118,6 @@ def read_districts(path: str | Path, *, name_col: str | None = None,
         text = [c for c in columns if c != ids and (
             pd.api.types.is_string_dtype(polys[c]) or polys[c].dtype == object)]
         if not found and not text and ids is None:
-            name_option = "--district-col" if crs_param == "districts_crs" else "--name-column"
             msg = f"{path}: no column with names among {columns}; name one with {name_option}"
             raise InputError(msg)
         col = (found or text or [ids])[0]

@@ -245,7 +245,7 @@ def settle_offset(stations: gpd.GeoDataFrame, check: OffsetCheck) -> dict[str, s
     if not check.suspected:
         return None
     if crs_assumed(stations):
-        name = (stations.attrs.get("read_report") or {}).get("file", "the station file")
+        name = station_file(stations)
         msg = (f"{name}: {check.message}; the file does not name its coordinate system, "
                "so the run stops before anything is written (if the coordinates really "
                "are WGS-84, say so with crs='wgs84', --crs wgs84; for a proposal file "
@@ -284,18 +284,24 @@ def require_usable(network: StreetNetwork, snapped: gpd.GeoDataFrame, *,
     if (status == "ok").any():
         return
     far = (status == _TOO_FAR).to_numpy()
-    raise unusable_error(snapped, max_snap_m=max_snap_m,
+    raise unusable_error(snapped, file=station_file(snapped), max_snap_m=max_snap_m,
                          nearest_m=_nearest_street_m(network, snapped[far]) if far.any()
                          else float("nan"))
 
 
-def unusable_error(table: Any, *, max_snap_m: float, nearest_m: float) -> InputError:
+def station_file(stations: gpd.GeoDataFrame) -> str:
+    """The name of the file the stations were read from (:func:`read_stations`), for
+    messages; "the station file" when they were not read from one."""
+    return str((stations.attrs.get("read_report") or {}).get("file", "the station file"))
+
+
+def unusable_error(table: Any, *, file: str, max_snap_m: float, nearest_m: float
+                   ) -> InputError:
     """The error of :func:`require_usable` for a station table none of whose rows is
     ``"ok"``: each status counted, the first invalid row's reason, what to check.
     ``table`` has ``status`` and ``reason`` (a batch run's ``stations.csv`` also counts
-    ``outside_units``); ``nearest_m`` is the distance from the nearest of the stations
-    too far from a street to a street."""
-    name = (table.attrs.get("read_report") or {}).get("file", "the station file")
+    ``outside_units``); ``file`` names the station file; ``nearest_m`` is the distance
+    from the nearest of the stations too far from a street to a street."""
     status = table["status"]
     counts = status.value_counts()
     parts, hints = [], []
@@ -319,7 +325,7 @@ def unusable_error(table: Any, *, max_snap_m: float, nearest_m: float) -> InputE
                      "--lon-col/--lat-col)")
     parts += [f"{int(n)} {s}" for s, n in counts.items()
               if s not in (_TOO_FAR, _INVALID, _OUTSIDE)]
-    msg = (f"{name}: none of the {len(table)} stations can be used: {', '.join(parts)}; "
+    msg = (f"{file}: none of the {len(table)} stations can be used: {', '.join(parts)}; "
            f"{'; '.join(hints) or 'check the file'}")
     return InputError(msg)
 

@@ -274,6 +274,20 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+def _slow_run(cmd: list[str], stored: Path, **popen: object) -> subprocess.Popen[str]:
+    """``stationplan *cmd`` with slow units (:data:`_SLOW_CLI`), once three units are
+    stored in ``stored`` (or it ended, or two minutes passed)."""
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, *cmd], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **popen)  # type: ignore[call-overload]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if stored.is_dir() and len(list(stored.glob("*.parquet"))) >= 3:
+            break
+        time.sleep(0.02)
+    return proc
+
+
 def test_a_killed_run_resumes_to_the_same_bytes(net: StreetNetwork, run: tuple,
                                                 tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch,
@@ -290,14 +304,8 @@ def test_a_killed_run_resumes_to_the_same_bytes(net: StreetNetwork, run: tuple,
     cmd = ["batch", "coverage", str(units_dir), str(sheet), "--out", str(out),
            "--scheduler", "serial", "--radius-m", "150", "--no-time-limit",
            "--max-snap-m", "30", "--quiet"]
-    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, *cmd], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _slow_run(cmd, out / "units")
     stored = out / "units"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if stored.is_dir() and len(list(stored.glob("*.parquet"))) >= 3:
-            break
-        time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)  # stopped like a user's kill
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
@@ -376,15 +384,7 @@ def test_ctrl_c_on_a_local_cluster_is_one_line_and_leaves_no_worker(
     cmd = ["batch", "coverage", str(units_dir), str(sheet), "--out", str(out),
            "--scheduler", "local", "--workers", "2", "--radius-m", "150", "--no-time-limit",
            "--max-snap-m", "30", "--quiet", "--lang", "en"]
-    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, *cmd], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    stored = out / "units"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if stored.is_dir() and len(list(stored.glob("*.parquet"))) >= 3:
-            break
-        time.sleep(0.05)
+    proc = _slow_run(cmd, out / "units", start_new_session=True)
     workers = [p for p in psutil.Process(proc.pid).children(recursive=True)
                if "python" in p.name().lower()]
     assert len(workers) >= 2
