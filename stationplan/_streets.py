@@ -293,11 +293,12 @@ def network_from_segments(
 
 
 def network_from_arrays(
-    node_lonlat: np.ndarray,
+    node_xy: np.ndarray,
     u: np.ndarray,
     v: np.ndarray,
-    piece_lonlat: np.ndarray,
+    piece_xy: np.ndarray,
     piece_starts: np.ndarray,
+    crs: Any,
     travel: TravelMode,
     *,
     osmid: np.ndarray,
@@ -312,23 +313,16 @@ def network_from_arrays(
     """Assemble a network from arrays: what :func:`network_from_segments` makes from one
     tuple per segment, for millions of segments (no per-segment Python).
 
-    Nodes are numbered ``1..len(node_lonlat)`` (``u``, ``v`` are 0-based rows of
-    ``node_lonlat``); segment ``k`` has the vertices
-    ``piece_lonlat[piece_starts[k]:piece_starts[k + 1]]``. ``highway`` and ``name`` are
-    object arrays of text or None; no ref, junction or dual carriageway tags.
+    Nodes are numbered ``1..len(node_xy)`` (``u``, ``v`` are 0-based rows of ``node_xy``);
+    segment ``k`` has the vertices ``piece_xy[piece_starts[k]:piece_starts[k + 1]]``.
+    Coordinates are in the projected CRS ``crs``, the network's. ``highway`` and ``name``
+    are object arrays of text or None; no ref, junction or dual carriageway tags.
     """
     if len(u) == 0:
         msg = f"{source}: no streets for mode {travel.name!r} in this network"
         raise MissingDataError(msg)
-    # the UTM zone of the nodes' bounds (as of a GeoSeries of the nodes: the two corners)
-    lo, hi = node_lonlat.min(axis=0), node_lonlat.max(axis=0)
-    crs = gpd.GeoSeries(gpd.points_from_xy([lo[0], hi[0]], [lo[1], hi[1]]),
-                        crs=4326).estimate_utm_crs()
-    to_utm = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
-    x, y = to_utm.transform(node_lonlat[:, 0], node_lonlat[:, 1])
-    px, py = to_utm.transform(piece_lonlat[:, 0], piece_lonlat[:, 1])
     which = np.repeat(np.arange(len(u)), np.diff(piece_starts))
-    geoms = shapely.linestrings(np.column_stack([px, py]), indices=which)
+    geoms = shapely.linestrings(piece_xy, indices=which)
     codes, uniques = pd.factorize(np.asarray(highway, dtype=object))  # None: -1
     classes = np.array([road_class({"highway": h}) for h in uniques] + [None],
                        dtype=object)[codes]
@@ -351,7 +345,8 @@ def network_from_arrays(
         geometry=geoms,
         crs=crs,
     )
-    return _assemble(edges, x, y, np.arange(1, len(node_lonlat) + 1, dtype=np.int64), crs,
+    return _assemble(edges, node_xy[:, 0], node_xy[:, 1],
+                     np.arange(1, len(node_xy) + 1, dtype=np.int64), crs,
                      travel, source=source, stats=stats)
 
 

@@ -288,7 +288,11 @@ def _insert(
     cum = np.r_[0.0, np.cumsum(seg)]
     points: list[tuple[float, int, np.ndarray | None]] = []  # (position, vertex or -1, xy)
     at_vertex: dict[float, int] = {}
+    same: dict[float, float] = {}  # positions within a millimetre of the one before: one point
     for p in sorted(set(positions)):
+        if points and p - points[-1][0] < 1.0 / _KEY_MM:
+            same[p] = points[-1][0]
+            continue
         k = int(np.argmin(np.abs(cum - p)))
         if abs(cum[k] - p) < 1.0 / _KEY_MM:
             at_vertex[p] = k
@@ -317,6 +321,7 @@ def _insert(
         where[p] = idx
     for j, (p, _, _) in enumerate(points):
         where[p] = int(np.flatnonzero(src_arr == -1 - j)[0])
+    where.update({p: where[q] for p, q in same.items()})
     return new_xy, junction, where
 
 

@@ -129,40 +129,40 @@ def read_centerlines(
         msg = f"{path}: no LineString or MultiLineString features; is it a road-centerline file?"
         raise MissingDataError(msg)
     lines = lines.assign(_row=lines.index.to_numpy())
-    lonlat, ll_xy, which, ll_crs = _lonlat_parts(lines, clip)
+    parts, file_xy, which, file_crs = _parts(lines, clip)
     keep = way_filter(travel.overpass_filter)
     # per distinct value, not per row: a province has millions of lines and few classes
-    classes = _per_value(lonlat[cls_col] if cls_col else None, len(lonlat),
+    classes = _per_value(parts[cls_col] if cls_col else None, len(parts),
                          lambda v: cell_text(v) or None)
     ok = _per_value(classes, len(classes),
                     lambda c: c is None or c.casefold() not in _OSM_HIGHWAY
                     or keep({"highway": c.casefold()})).astype(bool)
     dropped_by_mode = int((~ok).sum())
-    lonlat = lonlat[ok]
+    parts = parts[ok]
     classes = classes[ok]
-    if lonlat.empty:
+    if parts.empty:
         msg = f"{path}: no streets for mode {travel.name!r} (in the planning area)"
         raise MissingDataError(msg)
-    if ll_xy is None or which is None:  # 3D lines, or clipped: projected as geometries
-        utm = lonlat.estimate_utm_crs()
-        utm_xy, which = shapely.get_coordinates(lonlat.to_crs(utm).geometry.to_numpy(),
+    if file_xy is None or which is None:  # 3D lines, or clipped: projected as geometries
+        utm = parts.estimate_utm_crs()
+        utm_xy, which = shapely.get_coordinates(parts.to_crs(utm).geometry.to_numpy(),
                                                 return_index=True)
-    else:  # the same numbers from the vertices alone
-        on = ok[which]
-        ll_xy, which = ll_xy[on], (np.cumsum(ok) - 1)[which[on]]
-        lo, hi = ll_xy.min(axis=0), ll_xy.max(axis=0)  # the bounds of the lines kept
-        utm = gpd.GeoSeries(gpd.points_from_xy([lo[0], hi[0]], [lo[1], hi[1]]),
-                            crs=4326).estimate_utm_crs()
-        to_utm = pyproj.Transformer.from_crs(ll_crs, utm, always_xy=True)
-        utm_xy = np.array(to_utm.transform(ll_xy[:, 0], ll_xy[:, 1])).T
-    tagged = (_per_value(lonlat[one_col], len(lonlat), oneway_direction).astype(int)
-              if one_col else np.zeros(len(lonlat), dtype=int))
+    else:  # the same numbers from the vertices alone, projected once
+        if not ok.all():
+            on = ok[which]
+            file_xy, which = file_xy[on], (np.cumsum(ok) - 1)[which[on]]
+        utm = _utm_of(file_xy, file_crs)
+        utm_xy = file_xy if utm.equals(file_crs) else np.array(
+            pyproj.Transformer.from_crs(file_crs, utm, always_xy=True).transform(
+                file_xy[:, 0], file_xy[:, 1])).T
+    tagged = (_per_value(parts[one_col], len(parts), oneway_direction).astype(int)
+              if one_col else np.zeros(len(parts), dtype=int))
     directions = np.zeros_like(tagged) if travel.bidirectional else tagged
     xy, starts = _line_coords(utm_xy, which, directions)
     long_enough = np.flatnonzero(np.diff(starts) >= 2)
     xy, starts = _take_lines(xy, starts, long_enough)
-    rows = lonlat["_row"].to_numpy()[long_enough]
-    names = (lonlat[name_col].to_numpy()[long_enough] if name_col
+    rows = parts["_row"].to_numpy()[long_enough]
+    names = (parts[name_col].to_numpy()[long_enough] if name_col
              else np.full(len(long_enough), None, dtype=object))
     classes = classes[long_enough]
     one_way = directions[long_enough] != 0
@@ -172,9 +172,6 @@ def read_centerlines(
     xy, starts, junction, point, stats = _node(xy, starts, join_tolerance_m,
                                                split_at_crossings)
     line, a, b, pieces_xy, piece_starts, node_xy = _segments(xy, starts, junction, point)
-    to_lonlat = pyproj.Transformer.from_crs(utm, 4326, always_xy=True)
-    lon, lat = to_lonlat.transform(node_xy[:, 0], node_xy[:, 1])
-    plon, plat = to_lonlat.transform(pieces_xy[:, 0], pieces_xy[:, 1])
     name_text = _per_value(names, len(names), lambda v: cell_text(v) or None)
     stats = {"features_in_file": len(frame), "lines_dropped_by_mode": dropped_by_mode,
              "one_way_lines": int(one_way.sum()), **stats}
@@ -182,8 +179,8 @@ def read_centerlines(
              "lines, split %d crossings", path.name, stats["ends_snapped_to_ends"],
              join_tolerance_m, stats["ends_joined_to_lines"], stats["crossings_split"])
     return network_from_arrays(
-        np.column_stack([lon, lat]), a, b, np.column_stack([plon, plat]), piece_starts,
-        travel, osmid=rows[line], highway=classes[line], name=name_text[line],
+        node_xy, a, b, pieces_xy, piece_starts, utm, travel, osmid=rows[line],
+        highway=classes[line], name=name_text[line],
         fwd=np.ones(len(line), dtype=bool), bwd=~one_way[line], oneway=along[line],
         source=str(path), stats=stats)
 
@@ -203,20 +200,18 @@ def _per_value(values: Any, n: int, func: Any) -> np.ndarray:
     return out[codes]
 
 
-def _lonlat_parts(lines: gpd.GeoDataFrame, clip: shapely.Geometry | None
-                  ) -> tuple[gpd.GeoDataFrame, np.ndarray | None, np.ndarray | None, Any]:
+def _parts(lines: gpd.GeoDataFrame, clip: shapely.Geometry | None
+           ) -> tuple[gpd.GeoDataFrame, np.ndarray | None, np.ndarray | None, Any]:
     """The single lines of ``lines`` (clipped to the lon/lat polygon ``clip``, empty parts
-    dropped) and, when neither clipped nor 3D, their vertices in lon/lat.
+    dropped) and, when neither clipped nor 3D, their vertices in the file's CRS.
 
     Returns the parts (their rows), the vertices and the part of each (what
-    ``shapely.get_coordinates(parts.to_crs(4326), return_index=True)`` gives: only the
-    vertices are projected, with the transformer geopandas uses, not the geometries)
-    and the vertices' CRS. Clipped or 3D lines: the parts are projected to lon/lat as
-    geometries, and the vertices, their parts and CRS are ``None``.
+    ``shapely.get_coordinates(parts, return_index=True)`` gives) and the vertices' CRS.
+    Clipped or 3D lines: the parts are projected to lon/lat as geometries, and the
+    vertices, their parts and CRS are ``None``.
     """
-    wgs84 = pyproj.CRS.from_user_input(4326)
     if clip is not None or shapely.has_z(lines.geometry.to_numpy()).any():
-        lonlat = lines.to_crs(wgs84)
+        lonlat = lines.to_crs(4326)
         if clip is not None:
             lonlat = lonlat.set_geometry(shapely.intersection(lonlat.geometry.to_numpy(), clip))
         lonlat = lonlat.explode(index_parts=False)
@@ -226,10 +221,23 @@ def _lonlat_parts(lines: gpd.GeoDataFrame, clip: shapely.Geometry | None
     parts = lines if single else lines.explode(index_parts=False)
     parts = parts[~parts.geometry.is_empty & parts.geom_type.eq("LineString")]
     xy, which = shapely.get_coordinates(parts.geometry.to_numpy(), return_index=True)
-    if parts.crs.is_exact_same(wgs84):  # as GeoDataFrame.to_crs: not projected
-        return parts, xy, which, parts.crs
-    to_lonlat = pyproj.Transformer.from_crs(parts.crs, wgs84, always_xy=True)
-    return parts, np.array(to_lonlat.transform(xy[:, 0], xy[:, 1])).T, which, wgs84
+    return parts, xy, which, parts.crs
+
+
+def _utm_of(xy: np.ndarray, crs: pyproj.CRS) -> pyproj.CRS:
+    """The UTM zone of the points ``xy`` (in ``crs``), as ``GeoSeries.estimate_utm_crs``
+    finds it from their lon/lat bounds (of a projected CRS: its bounds' edges, densified).
+
+    >>> str(_utm_of(np.array([[116.3, 39.9], [116.4, 40.0]]), pyproj.CRS(4326)))
+    'EPSG:32650'
+    >>> str(_utm_of(np.array([[440000.0, 4420000.0]]), pyproj.CRS(32650)))
+    'EPSG:32650'
+    """
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    if not crs.is_exact_same(pyproj.CRS(4326)):
+        x0, y0, x1, y1 = pyproj.Transformer.from_crs(crs, 4326, always_xy=True) \
+            .transform_bounds(x0, y0, x1, y1, densify_pts=21)
+    return gpd.GeoSeries(gpd.points_from_xy([x0, x1], [y0, y1]), crs=4326).estimate_utm_crs()
 
 
 def _line_coords(xy: np.ndarray, which: np.ndarray,
@@ -255,6 +263,8 @@ def _line_coords(xy: np.ndarray, which: np.ndarray,
 def _take_lines(xy: np.ndarray, starts: np.ndarray,
                 idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The vertices and offsets of the lines ``idx`` (in that order)."""
+    if len(idx) == len(starts) - 1 and (idx == np.arange(len(idx))).all():  # all of them
+        return xy, starts
     sizes = starts[idx + 1] - starts[idx]
     new_starts = np.r_[0, np.cumsum(sizes)]
     flat = np.repeat(starts[idx] - new_starts[:-1], sizes) + np.arange(new_starts[-1])
@@ -480,7 +490,11 @@ def _insert(
     cum = np.r_[0.0, np.cumsum(seg)]
     points: list[tuple[float, int, np.ndarray | None]] = []  # (position, vertex or -1, xy)
     at_vertex: dict[float, int] = {}
+    same: dict[float, float] = {}  # positions within a millimetre of the one before: one point
     for p in sorted(set(positions)):
+        if points and p - points[-1][0] < 1.0 / _KEY_MM:
+            same[p] = points[-1][0]
+            continue
         k = int(np.argmin(np.abs(cum - p)))
         if abs(cum[k] - p) < 1.0 / _KEY_MM:
             at_vertex[p] = k
@@ -509,6 +523,7 @@ def _insert(
         where[p] = idx
     for j, (p, _, _) in enumerate(points):
         where[p] = int(np.flatnonzero(src_arr == -1 - j)[0])
+    where.update({p: where[q] for p, q in same.items()})
     return new_xy, junction, where
 
 
