@@ -49,7 +49,7 @@ from ._i18n import text as text_in
 from ._io import atomic_write_bytes, csv_bytes, neutralise, xlsx_bytes, xml_text
 from ._markers import rank_number, station_markers
 from ._outdir import check_export_suffix
-from ._read.stations import crs_assumed
+from ._read.stations import crs_assumed, station_file
 from ._text import plain_text
 
 logger = logging.getLogger(__name__)
@@ -172,8 +172,7 @@ def _check(stations: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     if problems:
         raise InputError("cannot export stations: " + "; ".join(problems))
     if crs_assumed(stations) and np.any(chinacrs.in_china(lng, lat)):
-        name = (stations.attrs.get("read_report") or {}).get("file", "the station file")
-        msg = (f"{name}: the coordinates lie in China but nothing names their system (no "
+        msg = (f"{station_file(stations)}: the coordinates lie in China but nothing names their system (no "
                "--crs, tagged header, sheet note or file CRS), and Amap/Tencent (GCJ-02) or "
                "Baidu (BD-09) pins move hundreds of metres if taken as WGS-84: pass --crs "
                "wgs84|gcj02|bd09 (in Python crs='gcj02' etc.)")

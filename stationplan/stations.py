@@ -32,6 +32,7 @@ from ._read.stations import (  # noqa: F401 - the table's columns, kept as stati
     TEXT_FIELDS,
     crs_assumed,
     read_station_table,
+    station_file,
     usable_points,
 )
 from .network import StreetNetwork
@@ -287,12 +288,6 @@ def require_usable(network: StreetNetwork, snapped: gpd.GeoDataFrame, *,
     raise unusable_error(snapped, file=station_file(snapped), max_snap_m=max_snap_m,
                          nearest_m=_nearest_street_m(network, snapped[far]) if far.any()
                          else float("nan"))
-
-
-def station_file(stations: gpd.GeoDataFrame) -> str:
-    """The name of the file the stations were read from (:func:`read_stations`), for
-    messages; "the station file" when they were not read from one."""
-    return str((stations.attrs.get("read_report") or {}).get("file", "the station file"))
 
 
 def unusable_error(table: Any, *, file: str, max_snap_m: float, nearest_m: float

@@ -713,6 +713,12 @@ def crs_assumed(stations: gpd.GeoDataFrame) -> bool:
     return report.get("crs_from") == "assumed"
 
 
+def station_file(stations: gpd.GeoDataFrame) -> str:
+    """The name of the file the stations were read from (:func:`read_stations`), for
+    messages; "the station file" when they were not read from one."""
+    return str((stations.attrs.get("read_report") or {}).get("file", "the station file"))
+
+
 def usable_points(stations: gpd.GeoDataFrame) -> np.ndarray:
     """Rows with status "ok" and a point (a boolean mask)."""
     geoms = stations.geometry
