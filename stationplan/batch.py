@@ -527,7 +527,8 @@ def batch_coverage_extracts(
     halo_m = _check_halo(extracts, reach_m=rule.limit_m, max_snap_m=max_snap_m,
                          what=f"this rule needs {{halo:.1f}} m (reach {rule.limit_m:g} m")
     folder = Path(out) if out is not None else None
-    with _outputs(folder, extracts, overwrite=overwrite or resume) as staging:
+    with _outputs(folder, extracts, overwrite=overwrite or resume) as staging, \
+            _store_unless_refused(folder):
         return _coverage_run(extracts, stations, rule=rule, max_snap_m=max_snap_m,
                              halo_m=halo_m, folder=folder, staging=staging,
                              scheduler=scheduler, workers=workers, resume=resume, lang=lang,
@@ -544,6 +545,31 @@ def _outputs(folder: Path | None, extracts: Sequence[UnitExtract | UnitRef], *,
     units = {x.path.parent for x in extracts if isinstance(x, UnitRef)}
     return output_folder(folder, overwrite=overwrite,
                          inputs=[*units, *(u.parent / "units.csv" for u in units)])
+
+
+@contextlib.contextmanager
+def _store_unless_refused(folder: Path | None) -> Iterator[None]:
+    """The units' store (``folder/units``) as a run leaves it: kept whatever happens, for
+    ``resume``, unless the run is refused for its input (an :class:`InputError`, such as
+    the CRS check or no usable station). What that run stored was computed from the
+    stations refused and would never be reused: it is removed, with the store's folders
+    if that leaves them empty, so a refused run leaves the output folder as it was."""
+    cache = folder / "units" if folder is not None else None
+    before = set(cache.rglob("*")) if cache is not None and cache.exists() else set()
+    try:
+        yield
+    except InputError:
+        if cache is not None and cache.exists():
+            for path in sorted(set(cache.rglob("*")) - before, reverse=True):  # files first
+                with contextlib.suppress(OSError):
+                    if path.is_dir():
+                        path.rmdir()
+                    else:
+                        path.unlink()
+            for empty in (cache / "parts", cache):
+                with contextlib.suppress(OSError):
+                    empty.rmdir()
+        raise
 
 
 def _coverage_run(extracts: Sequence[UnitExtract | UnitRef], stations: gpd.GeoDataFrame, *,
@@ -1717,7 +1743,8 @@ def batch_plan_extracts(
                          what=(f"plans need {{halo:.1f}} m (the larger of reach "
                                f"{rule.limit_m:g} m and spacing {options.spacing_m(rule):g} m"))
     folder = Path(out) if out is not None else None
-    with _outputs(folder, extracts, overwrite=overwrite or resume) as staging:
+    with _outputs(folder, extracts, overwrite=overwrite or resume) as staging, \
+            _store_unless_refused(folder):
         cache = folder / "units" if folder is not None else None
         if cache is not None:
             cache.mkdir(parents=True, exist_ok=True)

@@ -52,8 +52,24 @@ def test_a_gcj02_sheet_read_as_wgs84_stops_the_batch_run(guixi: tuple, tmp_path:
                                       options=batch.PlanOptions(ks=(0, 1), time_limit_s=5),
                                       **kw)
     assert whole.message in str(got.value)  # the same stations, distances and verdict
-    assert not (tmp_path / "out" / "league.csv").exists()
-    assert not (tmp_path / "out" / "curves.csv").exists()
+    # "stopped before writing anything": not even the units' store of results computed
+    # from the refused coordinates
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_refused_run_leaves_the_folder_of_an_earlier_run_as_it_was(guixi: tuple,
+                                                                     tmp_path: Path) -> None:
+    _, units, plain = guixi
+    out = tmp_path / "out"
+    kw = {"rule": CoverageRule(), "max_snap_m": 100.0, "out": out, "scheduler": "serial"}
+    batch.batch_coverage_extracts(batch.read_units(units, lazy=True),
+                                  read_stations(plain, crs="gcj02"), **kw)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert any(p.parent.name == "units" for p in before)  # the store of the good run
+    with pytest.raises(InputError, match="GCJ-02"):
+        batch.batch_coverage_extracts(batch.read_units(units, lazy=True),
+                                      read_stations(plain), overwrite=True, **kw)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_a_named_system_that_looks_wrong_is_warned_once(guixi: tuple, tmp_path: Path,
@@ -89,4 +105,4 @@ def test_a_sheet_none_of_whose_stations_is_used_stops_the_batch_run(
                                       read_stations(sheet), rule=CoverageRule(),
                                       max_snap_m=100.0, out=tmp_path / "out",
                                       scheduler="serial")
-    assert not (tmp_path / "out" / "league.csv").exists()
+    assert not (tmp_path / "out").exists()
