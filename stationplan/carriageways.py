@@ -576,14 +576,6 @@ def row_at(i_edge: np.ndarray, i_lo: np.ndarray, i_hi: np.ndarray, edge: np.ndar
     return out
 
 
-def paired_length_m(network: Any) -> float:
-    """Metres of demand counted on a twin carriageway rather than on their own."""
-    pairs = getattr(network, "carriageways", None)
-    if pairs is None or len(pairs) == 0:
-        return 0.0
-    return float((pairs["end_m"] - pairs["start_m"]).sum())
-
-
 def fold_catchments(network: Any, iv: Any) -> Any:
     """Catchment intervals (:class:`~stationplan._route.catchment.Intervals`) with the
     reach on paired carriageways moved onto their twins (see :func:`fold_intervals`).

@@ -66,7 +66,7 @@ from ._options import (
 from ._route import catchment as ct
 from ._text import cell_text, isolate_bidi
 from ._version import __version__
-from .carriageways import fold_catchments, paired_length_m, road_positions
+from .carriageways import fold_catchments, road_positions
 from .coverage import CoverageRule, reach_limits
 from .demand import demand_weights
 from .network import StreetNetwork
@@ -575,8 +575,7 @@ def check_summary(
     acc = checked[checked["verdict"] == "accept"]
     after = _covered_with(network, existing, acc["edge_id"].to_numpy(np.int64),
                           acc["offset_m"].to_numpy(float), rule, metres)
-    # dual carriageways count once: the paired intervals are not demand
-    demand = float(metres @ network.edges["length_m"].to_numpy()) - paired_length_m(network)
+    demand = network.demand_length_m  # dual carriageways count once
     counts = checked["verdict"].value_counts()
     summary: dict[str, Any] = {
         "stationplan_version": __version__,
@@ -599,7 +598,7 @@ def check_summary(
     }
     if benchmark and len(acc):
         summary["benchmark"] = _siting_benchmark(
-            network, stations, checked, existing, rule, metres, after, settings,
+            network, stations, checked, existing, rule, metres, demand, after, settings,
             candidate_spacing_m, time_limit_s)
     return summary
 
@@ -612,8 +611,8 @@ def _covered_with(network, existing, edge_id, offset_m, rule, metres) -> float:
     return existing.add(iv).length(metres)
 
 
-def _siting_benchmark(network, stations, checked, existing, rule, metres, after, settings,
-                      candidate_spacing_m, time_limit_s) -> dict[str, Any]:
+def _siting_benchmark(network, stations, checked, existing, rule, metres, demand, after,
+                      settings, candidate_spacing_m, time_limit_s) -> dict[str, Any]:
     """What the solver covers with as many new sites as were accepted (``benchmark=True``).
 
     It runs :func:`~stationplan.siting.plan_sites` twice, among street positions every
@@ -625,7 +624,6 @@ def _siting_benchmark(network, stations, checked, existing, rule, metres, after,
     from .siting import plan_sites
 
     k = int((checked["verdict"] == "accept").sum())
-    demand = float(metres @ network.edges["length_m"].to_numpy())
     eligible = checked[checked["verdict"].isin(["accept", "redundant", "too_close"])]
     own = gpd.GeoDataFrame(
         {

@@ -448,3 +448,28 @@ def test_straight_spacing_is_the_plans_straight_spacing():
     assert a["reason"].startswith("500 m in a straight line from proposal B")
     with pytest.raises(sp.InputError, match="spacing must be one of network, straight"):
         check_sites(net, stations, proposals_frame(rows), rule=RULE, spacing="air")
+
+
+def test_the_benchmark_shares_are_of_the_same_demand_as_the_coverage_run(tmp_path):
+    """Every share of a check on Guixi (dual carriageways paired) is of the demand the
+    coverage run reports: the benchmark once divided by the paired carriageways too
+    (24,782 m shown as 42.8 % and, a line below, as 31.6 %)."""
+    from handnet import shared_sheet
+
+    osm, sheet = shared_osm("guixi_county_city.osm.bz2"), shared_sheet("guixi_stations.xlsx")
+    props = shared_sheet("guixi_proposals.xlsx")
+    cov = sp.pipeline.run_coverage(osm, sheet)
+    demand_m = cov.summary["total_m"]  # the streets to serve, in the coverage run
+    assert cov.network.carriageways is not None and len(cov.network.carriageways)
+    run = sp.pipeline.run_check(osm, sheet, props, check_options=sp.CheckOptions(
+        proposal_crs="gcj02", time_limit_s=10))
+    s = run.check_summary
+    assert s["demand_m"] == pytest.approx(demand_m, abs=1e-3)
+    assert s["coverage_before"] == pytest.approx(cov.summary["covered_m"] / demand_m, abs=1e-6)
+    assert s["coverage_after"] == pytest.approx(s["covered_m_after"] / demand_m, abs=1e-6)
+    for name in ("street", "proposals"):
+        b = s["benchmark"][name]
+        assert b["coverage_after"] == pytest.approx(b["covered_m_after"] / demand_m, abs=1e-6)
+    # the accepted sites are among the proposals the benchmark may choose: it covers at least
+    # as much as they do
+    assert s["benchmark"]["proposals"]["covered_m_after"] >= s["covered_m_after"] - 1e-3
