@@ -286,9 +286,15 @@ def plan_sites(
             "existing_stations": len(ok),
         },
     }
-    log.info("siting: %d new sites, coverage %.1f %% -> %.1f %% of %.1f km (%s model; %s)",
-             kept, 100 * summary["coverage_before"], 100 * summary["coverage_after"],
-             demand_m / 1000, sm.kind, summary["certified"])
+    figures = (kept, 100 * summary["coverage_before"], 100 * summary["coverage_after"],
+               demand_m / 1000, sm.kind, summary["certified"])
+    if low:  # the proof is about the solver's answer, before the minimum gain
+        log.info("siting: %d new sites, coverage %.1f %% -> %.1f %% of %.1f km (%s model; %s "
+                 "for the solver's %d sites, %d of which the minimum gain then left out)",
+                 *figures, len(final), len(low))
+    else:
+        log.info("siting: %d new sites, coverage %.1f %% -> %.1f %% of %.1f km (%s model; %s)",
+                 *figures)
     return SitingResult(proposals, curve, greedy_curve, summary, timings)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import json
 import math
 
@@ -58,7 +60,7 @@ def test_fewest_sites_for_full_coverage(hand):
     assert res.curve["coverage_share"].iloc[-1] == pytest.approx(1.0)
 
 
-def test_sites_adding_less_than_the_minimum_gain_are_left_out_and_listed(hand):
+def test_sites_adding_less_than_the_minimum_gain_are_left_out_and_listed(hand, caplog):
     """The 4 sites of a 100 % plan add 700, 600, 150 and 150 m in rank order: at a minimum
     gain of 150 m all stay (exactly the minimum is enough); at 151 m the two 150 m ends
     are left out, listed, and the plan says it falls short."""
@@ -79,6 +81,14 @@ def test_sites_adding_less_than_the_minimum_gain_are_left_out_and_listed(hand):
     assert s["settings"]["min_gain_m"] == 151
     assert s["settings"]["min_spacing_m"] == 500  # the coverage limit, by default
     assert len(res.curve) == 3
+    # the log line of the 2 sites proposed says what its proof is about: the solver's 4
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="stationplan"):
+        plan_sites(net, stations, cands, rule=RULE, target_share=1.0, min_gain_m=151)
+    line = next(r.getMessage() for r in caplog.records
+                if r.getMessage().startswith("siting: 2 new sites"))
+    assert line.endswith(f"; {s['certified']} for the solver's 4 sites, 2 of which the "
+                         "minimum gain then left out)")
 
 
 def test_spacing_keeps_sites_apart(hand):

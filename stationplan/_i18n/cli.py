@@ -221,6 +221,10 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "wrote the report to %s": "已写出报告 %s",
     "siting: %d new sites, coverage %.1f %% -> %.1f %% of %.1f km (%s model; %s)":
         "选址：新增 %d 个站点，覆盖率 %.1f %% → %.1f %%（共 %.1f 公里；%s模型；%s）",
+    "siting: %d new sites, coverage %.1f %% -> %.1f %% of %.1f km (%s model; %s for the "
+    "solver's %d sites, %d of which the minimum gain then left out)":
+        "选址：新增 %d 个站点，覆盖率 %.1f %% → %.1f %%（共 %.1f 公里；%s模型；%s，"
+        "指求解器给出的 %d 个站点，其中 %d 个随后因最低新增覆盖要求未提出）",
     "no Chinese font found (install fonts-noto-cjk); the PNG is in English":
         "未找到中文字体（请安装 fonts-noto-cjk）；PNG 图改用英文",
     "snapped %d of %d usable stations (%d farther than %s from any street)":
