@@ -547,11 +547,13 @@ def run_plan(
             if when is not None:  # the new sites are planned to serve at that time
                 after["open_at"] = after["open_at"].fillna("open")
             cov = compute_coverage(net, after, rule=rule)
+            if when is not None:  # closed stations are usable ones, not rejected rows
+                cov = replace(cov, stations=_as_read(cov.stations, read))
             gaps = find_gaps(cov, lang=lang)
             summary = _summarize(cov, gaps, density)
             result = _engine_figures(result, before, summary, source)
             if when is not None:
-                summary = _plan_hours(summary, read, snapped, when)
+                summary = _plan_hours(summary, read, snapped, when, cov.stations)
                 result = replace(result, summary={**result.summary,
                                                   "at": summary["hours"]["at"]})
         timings = {**stage.timings, **result.timings}
@@ -802,14 +804,27 @@ def _open_at(stations: gpd.GeoDataFrame, when: datetime.datetime | None
     return stations_open_at(station_hours(stations), when)
 
 
+def _as_read(rows: gpd.GeoDataFrame, read: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The station rows of a plan at a time (existing stations first, then the proposed
+    sites) with the existing ones' status as read: a station closed then is a usable
+    station that does not count at that time (``open_at``), as in coverage at a time,
+    not a rejected row."""
+    status = rows["status"].to_numpy().copy()
+    status[:len(read)] = read["status"].to_numpy()
+    return rows.assign(status=status)
+
+
 def _plan_hours(summary: dict[str, Any], read: gpd.GeoDataFrame, rows: gpd.GeoDataFrame,
-                when: datetime.datetime) -> dict[str, Any]:
+                when: datetime.datetime, after: gpd.GeoDataFrame) -> dict[str, Any]:
     """A plan's ``summary`` with its ``hours`` block: the existing stations' states at
-    ``when`` (as read, before closed ones were set aside)."""
+    ``when`` (as read, before closed ones were set aside), and each station's and site's
+    state in ``open_at`` (``after``: the rows of the coverage after the plan)."""
     from .hours import hours_summary
 
     as_read = rows.assign(status=read["status"].to_numpy())
-    return {**summary, "hours": hours_summary(as_read, when=when, by_hour=None)}
+    return {**summary, "hours": hours_summary(as_read, when=when, by_hour=None),
+            "stations": [{**entry, "open_at": str(state)} for entry, state in
+                         zip(summary["stations"], after["open_at"], strict=True)]}
 
 
 def _hours_coverage(net: StreetNetwork, snapped: gpd.GeoDataFrame, rule: CoverageRule,

@@ -467,6 +467,12 @@ def test_guixi_plan_at_22_closes_the_gap_left_by_the_open_stations(tmp_path):
         encoding="utf-8"))["features"]
     states = [f["properties"].get("open_at") for f in features]
     assert len(features) == 14 and states.count("closed") == 10 and states.count("open") == 4
+    # as coverage at a time: a closed station is a usable one, closed then, not a rejected
+    # row; summary.json says each one's state
+    summary = json.loads((tmp_path / "plan" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["stations_used"] == 11 and summary["stations_rejected"] == 0
+    assert [s["open_at"] for s in summary["stations"]] == states
+    assert [s["status"] for s in summary["stations"]] == ["ok"] * 14
     # and the map and the report say that the figures are those of 22:00
     page = (tmp_path / "plan" / "coverage_map.html").read_text(encoding="utf-8")
     assert "22:00" in page and "1 个开放" in page
