@@ -374,12 +374,18 @@ def run_coverage(
                     cov.stations, when), packs, cov, dense, districts,
                     run_lang(job.map_options.lang, cov))
                 summary = _rules_summary(summary, verdicts, cov)
-        log.info(
-            "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d stations used",
-            100 * summary["covered_share"], summary["total_m"] / 1000, summary["gap_runs"],
-            summary["gap_areas"],
-            summary["stations_used"], summary["stations_read"],
-        )
+        figures = (100 * summary["covered_share"], summary["total_m"] / 1000,
+                   summary["gap_runs"], summary["gap_areas"])
+        if when is None:
+            log.info("covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d "
+                     "stations used", *figures, summary["stations_used"],
+                     summary["stations_read"])
+        else:  # the share is that of the stations open then
+            at = summary["hours"]["at"]
+            log.info("covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d "
+                     "usable stations open at %s count", *figures,
+                     at["stations_open"] + at["stations_assumed_open"],
+                     summary["stations_used"], at["label"])
         if job.rule.cover > 1:  # the share above is K-fold coverage: say so
             log.info("covered means reached by at least %d stations; by one or more: %.1f %%",
                      job.rule.cover, 100 * summary["station_count"]["share_at_least"]["1"])

@@ -483,7 +483,11 @@ def _titles(coverage: Coverage, summary: dict[str, Any], proposals: gpd.GeoDataF
     new = len(proposals) if proposals is not None else 0
     mode = ms.mode_words(coverage.network.mode.name, lang)
     limit = length_text(coverage.rule.limit_m, lang)
-    sites = f"{existing} {text['existing_n']}" + (f" + {new} {text['proposals_n']}" if new else "")
+    at = (summary.get("hours") or {}).get("at")
+    sites = (f"{existing} {text['existing_n']}" if not at else text_of(  # --at: those open
+        "map.existing_open", lang, n=existing,
+        open=int(at.get("stations_open", 0)) + int(at.get("stations_assumed_open", 0))))
+    sites += f" + {new} {text['proposals_n']}" if new else ""
     if lang == "zh":
         title = f"{text['title']}：{text['coverage']} {percent_text(share)}（{sites}）"
         sub = (f"{text['covered']} {covered:.1f} 公里，{text['of']} {total:.1f} 公里；"
@@ -493,7 +497,6 @@ def _titles(coverage: Coverage, summary: dict[str, Any], proposals: gpd.GeoDataF
         title = f"{text['title']}: {percent_text(share)} {text['covered']} ({sites})"
         sub = (f"{covered:.1f} of {total:.1f} km {text['covered']}, {gap:.1f} km {text['gap']}; "
                f"{text['rule']}: within {limit} {text['distance']} {mode}")
-    at = (summary.get("hours") or {}).get("at")
     if at:  # --at: the figures are those of the stations open then (as the HTML panel)
         sub = ms.at_time_text(at, lang) + ("；" if lang == "zh" else "; ") + sub
     return title, sub

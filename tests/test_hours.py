@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 
 import openpyxl
@@ -308,6 +309,26 @@ def test_guixi_coverage_at_3am_is_the_open_stations_coverage(guixi):
     assert {str(k) for k, v in states.items() if v == "open"} == {"3"}
     assert sorted(v for v in states.values()) == ["closed"] * 10 + ["open"]
     assert run.summary["hours"]["at"]["stations_closed"] == 10
+
+
+def test_guixi_headlines_at_3am_count_the_open_stations(guixi, tmp_path, caplog):
+    """The PNG title and the log line pair the share with the stations open then (1 of
+    the 11, by the hand table), not with all 11."""
+    from stationplan.staticmap import coverage_figure
+
+    run, _ = guixi
+    n_open = len(_open_by_hand(3 * 60))
+    for lang, words in (("zh", f"11 个现有驿站中 {n_open} 个开放"),
+                        ("en", f"{n_open} of 11 existing stations open")):
+        fig = coverage_figure(run.coverage, run.gaps, summary=run.summary, lang=lang)
+        assert words in fig.texts[0].get_text()
+    with caplog.at_level(logging.INFO, logger="stationplan"):
+        sp.run_coverage(shared_osm("guixi_county_city.osm.bz2"),
+                        shared_sheet("guixi_stations.xlsx"), at="03:00")
+    line = next(r.getMessage() for r in caplog.records
+                if r.getMessage().startswith("covered "))
+    assert line.endswith(f"; {n_open} of 11 usable stations open at "
+                         f"{run.summary['hours']['at']['label']} count")
 
 
 def test_guixi_map_at_3am_draws_the_closed_stations_apart(guixi):

@@ -49,6 +49,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "map.at_time": ("At {label}: {open} of {usable} stations open; every figure here is the "
                     "coverage at that time",
                     "{label}：{usable} 个站点中 {open} 个开放；此处数字均为该时刻的覆盖"),
+    "map.existing_open": ("{open} of {n} existing stations open", "{n} 个现有驿站中 {open} 个开放"),
     "map.other": ("Other streets (not counted)", "其他街道（不计入）"),
     "map.weights": ("Demand weights ({model}, model)", "需求权重（{model}，模型）"),
     "map.weights_legend": ("Demand weight density", "需求权重密度"),

@@ -208,6 +208,10 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "以上“覆盖”指至少 %d 个站点可达（交叉覆盖）；至少 1 个站点可达：%.1f %%",
     "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d stations used":
         "覆盖 %.1f %%（共 %.1f 公里）；%d 段缺口，分布在 %d 个缺口片区；使用 %d 个站点（共 %d 个）",
+    "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d usable stations open "
+    "at %s count":
+        "覆盖 %.1f %%（共 %.1f 公里）；%d 段缺口，分布在 %d 个缺口片区；"
+        "%d 个站点（共 %d 个可用站点）在 %s 开放并计入",
     "siting model (%s) counted %.1f m covered, the coverage engine %.1f m; the figures given "
     "are the engine's":
         "选址模型（%s）算得覆盖 %.1f 米，覆盖引擎算得 %.1f 米；给出的数字以覆盖引擎为准",
