@@ -333,7 +333,8 @@ def run_coverage(
         ``[dense]`` threshold applies (Shandong's 0.5 km); without it that part of a
         rule is not checked and its verdict says so.
     districts, district_col, districts_crs
-        District polygons for the rules' verdicts per district (see :func:`run_plan`).
+        District polygons for the rules' verdicts per district (see :func:`run_plan`);
+        they need ``rules`` (a table of coverage per district is :func:`run_report`'s).
     on_stage
         Called with each stage's name (:data:`COVERAGE_STAGES`) as it starts.
 
@@ -344,6 +345,10 @@ def run_coverage(
     job = _Job.make(rule, network_options, station_options, map_options, on_stage)
     when = _at(at)  # a bad --at stops the run before anything is loaded
     packs = _rule_packs(rules)
+    if districts is not None and not packs:  # read, then unused: say so before anything
+        msg = ("districts give the rules' verdicts per district: pass rules too (--rules), "
+               "or run stationplan report --districts FILE for coverage per district")
+        raise InputError(msg)
     stage = job.stage
     paths: dict[str, Path] = {}
     by_hour_table = None

@@ -159,6 +159,22 @@ def test_cli_rejects_a_bad_rule_with_exit_2_and_one_line(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(("lang", "said"), [
+    ("en", "districts give the rules' verdicts per district: pass rules too (--rules)"),
+    ("zh", "--districts 用于各标准的分街道结论，须同时给出 --rules"),
+])
+def test_districts_without_rules_is_refused_before_anything(tmp_path, capsys, lang, said):
+    """coverage --districts without --rules read the file and then gave no district figure
+    anywhere, silently: refused at once (the network is not even looked for), naming the
+    command that gives coverage per district."""
+    out = tmp_path / "o"
+    code = main(["coverage", "no-such-net.osm", "st.csv", "--out", str(out),
+                 "--districts", "districts.geojson", "--lang", lang])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err and "report --districts" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
 # --- verdicts on hand networks -----------------------------------------------------------
 
 def _line_net(xs, classes=None):

@@ -331,6 +331,10 @@ _ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?P<name>[^:]+): none of the (?P<n>\d+) stations can be used: (?P<rest>.+)",
                 re.S),
      "{name}：{n} 个站点都无法使用（{rest}）"),
+    (re.compile(r"districts give the rules' verdicts per district: pass rules too \(--rules\), "
+                r"or run stationplan report --districts FILE for coverage per district", re.S),
+     "--districts 用于各标准的分街道结论，须同时给出 --rules；要分街道统计覆盖，请用 "
+     "stationplan report --districts 文件"),
     # the units and region files of partition and batch
     (re.compile(r"--out (?P<out>.+) is the units folder, an input of this run; give another "
                 r"folder for the batch outputs", re.S),
@@ -487,6 +491,8 @@ def usage_error_text(message: str) -> str:
 # "cmd.NAME" for a command, "group.TITLE" for an option group. %(default)s is argparse's.
 # The help of --format of coverage, plan and report (export's --format, another option,
 # has its words in HELP_ZH).
+# coverage's --districts: for the rules' verdicts (the report's: a table per district)
+DISTRICTS_RULES_HELP_ZH = "街道/社区多边形（任意坐标系），用于各标准（--rules）的分街道结论"
 OUTPUT_FORMAT_HELP_ZH = ("街道片段、缺口路段和缺口片区的文件格式：geojson、parquet（GeoParquet）"
                          "或 auto（默认：超过 {n} 个街道片段时用 parquet）")
 HELP_ZH: Mapping[str, str] = MappingProxyType({
@@ -836,6 +842,8 @@ def localize_parser(parser: argparse.ArgumentParser, sub: Any, lang: str) -> Non
             key = action.option_strings[0] if action.option_strings else action.dest
             if key == "--out" and p.prog.endswith(" export"):
                 action.help = "输出文件"
+            elif key == "--districts" and p.prog.endswith(" coverage"):
+                action.help = DISTRICTS_RULES_HELP_ZH
             elif key == "--format" and not p.prog.endswith(" export"):
                 action.help = OUTPUT_FORMAT_HELP_ZH.format(n=f"{PARQUET_ABOVE_PIECES:,}")
             elif action.help is not argparse.SUPPRESS and key in HELP_ZH:
