@@ -222,9 +222,8 @@ def snap_stations(
     far = far[~np.isin(far, rows)]  # with no limit, only when there are no streets
     limit = "any distance" if max_snap_m is None else f"{max_snap_m:g} m"
     out.loc[out.index[far], "status"] = "too_far_from_street"
-    out.loc[out.index[far], "reason"] = [
-        f"more than {limit} from every street of the network" for _ in far
-    ]
+    out.loc[out.index[far], "reason"] = _far_reasons(network, out.geometry.to_numpy()[far],
+                                                     limit)
     out["edge_id"] = out["edge_id"].astype(np.int64)
     log.info(
         "snapped %d of %d usable stations (%d farther than %s from any street)",
@@ -236,6 +235,22 @@ def snap_stations(
             out.attrs["crs_warning"] = found["en"]
             out.attrs["warnings"] = [found]
     return out
+
+
+def _far_reasons(network: StreetNetwork, points: np.ndarray, limit: str) -> list[str]:
+    """Why stations (lon/lat ``points``) found no street within ``limit``: off the streets,
+    or beyond the streets read, when the network was read only around a planning area
+    (``--area``: the area and its margin), whatever their coordinates are worth."""
+    far = f"more than {limit} from every street of the network"
+    area, margin_m = network.demand.area, network.demand.margin_m
+    if area is None or margin_m is None or len(points) == 0:
+        return [far] * len(points)
+    from .area import buffer_lonlat
+
+    read = shapely.covers(buffer_lonlat(area, margin_m), points)
+    beyond = (f"outside the streets read: more than {margin_m:g} m beyond the planning area "
+              "(only the streets within the margin of the area are read)")
+    return [far if inside else beyond for inside in read]
 
 
 def settle_offset(stations: gpd.GeoDataFrame, check: OffsetCheck) -> dict[str, str] | None:

@@ -234,3 +234,32 @@ def test_station_markers_map_read_status_to_plan_status():
     assert markers["services"].iat[0] == "seating"
     assert markers["address"].tolist() == [""] * 7
     assert markers.geometry.iat[0].x == pytest.approx(114.5)
+
+
+def test_a_station_beyond_the_streets_read_says_so(tmp_path):
+    """With --area only the streets within the margin of the area are read: a station on
+    a street far outside (花园街道冶金大道爱心驿站, 0.2 m from 冶金大道 on the whole extract)
+    is not "more than 100 m from every street", as if its coordinates were wrong, but
+    beyond the streets read."""
+    from handnet import shared_sheet
+
+    from stationplan._i18n import station_reason_text
+
+    osm, sheet = shared_osm("guixi_county_city.osm.bz2"), shared_sheet("guixi_stations.xlsx")
+    core = gpd.read_file(shared_sheet("guixi_core_wgs.geojson"))
+    stations = sp.read_stations(sheet)
+    whole = sp.snap_stations(sp.load_network(osm), stations)
+    clipped = sp.snap_stations(sp.load_network(osm, area=core, margin_m=500), stations)
+    utm = core.estimate_utm_crs()
+    beyond_m = stations.to_crs(utm).distance(core.to_crs(utm).union_all()).to_numpy()
+    far = (clipped["status"] == "too_far_from_street").to_numpy()
+    assert far.any()
+    for i in np.flatnonzero(far):
+        reason = clipped["reason"].iloc[i]
+        if beyond_m[i] > 500 + 100:  # beyond the margin and the snap distance
+            assert reason.startswith("outside the streets read: more than 500 m beyond")
+            assert whole["snap_dist_m"].iloc[i] < 1.0  # on a street of the whole extract
+            assert station_reason_text(reason, "zh").startswith("在读入的街道范围之外")
+        else:
+            assert reason == "more than 100 m from every street of the network"
+    assert (beyond_m[far] > 600).any()

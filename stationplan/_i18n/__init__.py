@@ -1163,6 +1163,9 @@ _STATION_REASONS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
      r"距路网所有街道超过 \1 米"),
     (re.compile(r"more than any distance from every street of the network"),
      "距路网所有街道都太远"),
+    (re.compile(r"outside the streets read: more than ([\d.]+) m beyond the planning area "
+                r"\(only the streets within the margin of the area are read\)"),
+     r"在读入的街道范围之外：距规划范围超过 \1 米（只读入规划范围及其外围 \1 米内的街道）"),
     (re.compile(r"; "), "；"),
 )
 
