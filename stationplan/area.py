@@ -594,6 +594,9 @@ def with_demand(
         # a point intersects the area where the area covers it (boundary included)
         in_area = shapely.intersects_xy(area_xy, mid[:, 0], mid[:, 1])
         stats["edges_cut_at_area_boundary"] = n_cut
+        if n_cut:  # the counts of the network's own line change: say so
+            log.info("%d streets cut where they cross the planning area's boundary: %d nodes, "
+                     "%d street segments", n_cut, len(nodes), len(edges))
     else:
         in_area = np.ones(len(edges), dtype=bool)
     classes = edges["road_class"] if "road_class" in edges else edges["highway"]

@@ -197,3 +197,19 @@ def test_area_without_crs_is_a_one_line_cli_error(tmp_path, capsys):
     err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert len(err) == 1
     assert "area.shp: the area file has no CRS" in err[0]
+
+
+def test_the_last_counts_logged_are_the_networks_written(tmp_path, capsys):
+    """The network's first line counts the streets before they are cut at the planning
+    area's boundary (470 segments on Guixi); the file holds them cut (522). The log says
+    so, with the counts of the file (read back)."""
+    import re
+
+    out = tmp_path / "net"
+    assert main(["network", str(shared_osm(GUIXI)), "--out", str(out), "--lang", "en"]) == 0
+    log = capsys.readouterr().err
+    edges = gpd.read_file(out / "network.gpkg", layer="edges", engine="pyogrio")
+    nodes = gpd.read_file(out / "network.gpkg", layer="nodes", engine="pyogrio")
+    counts = [tuple(map(int, m)) for m in re.findall(r"(\d+) nodes, (\d+) street segments",
+                                                     log)]
+    assert counts[-1] == (len(nodes), len(edges)) != counts[0]

@@ -223,6 +223,8 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "--dense-area is used by rules with a dense-area threshold (shandong); none of the rules "
     "given has one": "--dense-area 只用于有密集区阈值的标准（shandong）；所给标准均没有",
     "wrote the report to %s": "已写出报告 %s",
+    "%d streets cut where they cross the planning area's boundary: %d nodes, %d street "
+    "segments": "%d 条街道在规划范围边界处切开：%d 个节点，%d 个路段",
     "siting: %d new sites, coverage %.1f %% -> %.1f %% of %.1f km (%s model; %s)":
         "选址：新增 %d 个站点，覆盖率 %.1f %% → %.1f %%（共 %.1f 公里；%s模型；%s）",
     "siting: %d new sites, coverage %.1f %% -> %.1f %% of %.1f km (%s model; %s for the "
