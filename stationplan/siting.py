@@ -268,9 +268,9 @@ def plan_sites(
         },
         "search": {
             "greedy_sites": len(greedy),
-            "greedy_objective": _objective(inst, greedy),
-            "local_search_objective": _objective(inst, improved),
-            "final_objective": cert.objective,
+            "greedy_objective": round_m(_objective(inst, greedy)),
+            "local_search_objective": round_m(_objective(inst, improved)),
+            "final_objective": round_m(cert.objective),
         },
         "settings": {
             "rule": rule.describe(),
@@ -500,7 +500,7 @@ def _goal_summary(cand: gpd.GeoDataFrame, cert: Any, low: list[tuple[int, float]
         "certified": "optimal" if cert.optimal else ("within" if _bounded(cert.gap)
                                                      else "none"),
         "optimality_gap": cert.gap if cert.optimal or _bounded(cert.gap) else None,
-        "bound": cert.bound,
+        "bound": None if cert.bound is None else round_m(cert.bound),
         "bound_unit": ("sites" if new_sites is None
                        else f"{density.kind}-weighted metres" if density is not None
                        else "weighted metres" if class_weights else "metres"),

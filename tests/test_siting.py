@@ -78,6 +78,8 @@ def test_sites_adding_less_than_the_minimum_gain_are_left_out_and_listed(hand, c
     assert s["target_reached"] is False
     assert s["covered_m_after"] == pytest.approx(3500 + 1300, abs=1e-3)
     assert s["settings"]["min_gain_m"] == 151
+    for figure in (s["bound"], *s["search"].values()):  # metres, to the millimetre
+        assert isinstance(figure, int) or round(figure, 3) == figure
     assert s["settings"]["min_spacing_m"] == 500  # the coverage limit, by default
     assert len(res.curve) == 3
     # the log line of the 2 sites proposed says what its proof is about: the solver's 4

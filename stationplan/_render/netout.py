@@ -6,13 +6,14 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 
+from .._figures import round_m
 from .._io import atomic_write_text, json_text
 from .._outdir import NETWORK_FILES, open_out_dir
 from .._streets import StreetNetwork
@@ -54,9 +55,9 @@ def network_summary(network: StreetNetwork) -> dict[str, Any]:
         sel = classes == cls
         by_class[cls] = {
             "edges": int(sel.sum()),
-            "total_m": float(e.loc[sel, "length_m"].sum()),
-            "demand_m": float(e.loc[sel & demand, "length_m"].sum()
-                              - paired[sel.to_numpy()].sum()),
+            "total_m": round_m(e.loc[sel, "length_m"].sum()),
+            "demand_m": round_m(e.loc[sel & demand, "length_m"].sum()
+                                - paired[sel.to_numpy()].sum()),
         }
     return {
         "stationplan_version": __version__,
@@ -67,14 +68,24 @@ def network_summary(network: StreetNetwork) -> dict[str, Any]:
         "nodes": len(network.nodes),
         "edges": len(e),
         "one_way_edges": int((e["fwd"] != e["bwd"]).sum()),
-        "total_m": network.total_length_m,
-        "demand_m": network.demand_length_m,
+        "total_m": round_m(network.total_length_m),
+        "demand_m": round_m(network.demand_length_m),
         "carriageway_pairs": _pair_summary(network),
         "demand": network.demand.describe(),
         "by_road_class": by_class,
-        "islands": network.islands(),
-        "loading": dict(network.stats),
+        "islands": _in_mm(network.islands()),
+        "loading": _in_mm(network.stats),
     }
+
+
+def _in_mm(figures: Mapping[str, Any]) -> dict[str, Any]:
+    """``figures`` with the metres (keys ending in ``_m``) rounded to the millimetre.
+
+    >>> _in_mm({"length_m": 1.23456, "count": 2, "name_m": None})
+    {'length_m': 1.235, 'count': 2, 'name_m': None}
+    """
+    return {k: round_m(v) if k.endswith("_m") and isinstance(v, int | float) else v
+            for k, v in figures.items()}
 
 
 def _pair_summary(network: StreetNetwork) -> dict[str, Any]:
@@ -85,8 +96,8 @@ def _pair_summary(network: StreetNetwork) -> dict[str, Any]:
     metres = (pairs["end_m"] - pairs["start_m"]).groupby(
         pairs["name"].fillna(pairs["ref"]).fillna("")).sum()
     return {"stretches": int(pairs["run"].nunique()),
-            "paired_m": float(metres.sum()),
-            "roads": [{"name": str(k), "paired_m": float(v)}
+            "paired_m": round_m(metres.sum()),
+            "roads": [{"name": str(k), "paired_m": round_m(v)}
                       for k, v in metres.sort_index().items()]}
 
 
