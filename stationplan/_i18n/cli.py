@@ -436,6 +436,10 @@ _USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], Any], ...] = (
                 r"(?: and <= (?P<high>\S+))? \((?P<what>[^()]*)\)"), _range_zh),
     (re.compile(r"must be (serial, inprocess, local) or an address tcp://HOST:PORT, not "
                 r"('[^']*')"), r"须为 \1 或 Dask 调度器的地址 tcp://主机:端口，而不是 \2"),
+    # a coordinate-system option (stationplan.cli._crs_text)
+    (re.compile(r"must be wgs84, gcj02 \(Amap, Tencent\), bd09 \(Baidu\), cgcs2000 or "
+                r"EPSG:<code>, not ('[^']*')"),
+     r"\1 不是已知的坐标系；请用 wgs84、gcj02（高德、腾讯）、bd09（百度）、cgcs2000 或 EPSG:代码"),
     (re.compile(r"the following arguments are required: "), "缺少必需的参数："),
     (re.compile(r"unrecognized arguments: "), "无法识别的参数："),
     (re.compile(r"; did you mean (\S+)\?$"), r"；是不是要用 \1？"),
