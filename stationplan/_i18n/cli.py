@@ -440,10 +440,20 @@ _USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], Any], ...] = (
     (re.compile(r"must be wgs84, gcj02 \(Amap, Tencent\), bd09 \(Baidu\), cgcs2000 or "
                 r"EPSG:<code>, not ('[^']*')"),
      r"\1 不是已知的坐标系；请用 wgs84、gcj02（高德、腾讯）、bd09（百度）、cgcs2000 或 EPSG:代码"),
+    # --at (stationplan.hours.parse_at); before ", not" below, which it ends with
+    (re.compile(r"give a time \(22:00\), a day and a time \('Sat 07:00', '周六 07:00'\) or a "
+                r"date and a time \('2025-10-01 07:00'\), hours 0-23, not "),
+     "请给出时刻（22:00）、星期和时刻（'Sat 07:00'、'周六 07:00'）或日期和时刻"
+     "（'2025-10-01 07:00'），小时为 0–23，而不是 "),
+    # --target (stationplan.cli._target): the range's rule, then this
+    (re.compile(r" or a percentage like 95%"), "，或百分数（如 95%）"),
     (re.compile(r"the following arguments are required: "), "缺少必需的参数："),
     (re.compile(r"unrecognized arguments: "), "无法识别的参数："),
     (re.compile(r"; did you mean (\S+)\?$"), r"；是不是要用 \1？"),
     (re.compile(r"; did you mean (\S+)\? "), r"；是不是要用 \1？"),
+    # a rule file's keys (stationplan.rules), after its "did you mean"
+    (re.compile(r": unknown key ('[^']*')"), r"：未知的键 \1"),
+    (re.compile(r" ?\(keys: ([^()]*)\)"), r"（可用的键：\1）"),
     (re.compile(r"unknown rule "), "未知的标准 "),
     (re.compile(r"^argument (\S+): "), r"参数 \1："),
     (re.compile(r", not ('[^']*')$"), r"，而不是 \1"),
@@ -453,11 +463,6 @@ _USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], Any], ...] = (
     (re.compile(r"\(choose from "), "（可选："),
     (re.compile(r"expected one argument"), "需要一个值"),
     (re.compile(r"not allowed with argument"), "不能与此参数同时使用："),
-    # --at (stationplan.hours.parse_at)
-    (re.compile(r"give a time \(22:00\), a day and a time \('Sat 07:00', '周六 07:00'\) or a "
-                r"date and a time \('2025-10-01 07:00'\), hours 0-23, not "),
-     "请给出时刻（22:00）、星期和时刻（'Sat 07:00'、'周六 07:00'）或日期和时刻"
-     "（'2025-10-01 07:00'），小时为 0–23，而不是 "),
 )
 
 
