@@ -836,7 +836,8 @@ def _add_station_options(p: argparse.ArgumentParser) -> None:
     """Options of every command that reads a station file."""
     g = p.add_argument_group("station file")
     g.add_argument("--crs", default=None, type=_crs_text,
-                   help="coordinate system of the station file: wgs84, gcj02 (Amap, Tencent), "
+                   help="coordinate system of the station file (and of plan's --hosts "
+                        "file, read with the same options): wgs84, gcj02 (Amap, Tencent), "
                         "bd09 (Baidu), cgcs2000 or EPSG:<code>. A file that declares its own "
                         "(GeoJSON, GeoPackage, Shapefile .prj, tagged headers like "
                         "经度(GCJ-02)) keeps it; a sheet note naming one system counts when "

@@ -544,15 +544,15 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
         ": the file looks like {fix_name} coordinates read as {current}. Re-read it with "
         "crs='{fix}' (command line: --crs {fix})",
         "：该文件的坐标看起来是 {fix_name}，却被当作 {current} 读取，站点会偏离实际位置"
-        "数百米。请用 crs='{fix}'（命令行 --crs {fix}）重新读取"),
+        "数百米。请按 {fix} 重新读取（加 --crs {fix}）"),
     "warning.crs_offset_fix_file": (
         ": the file looks like {fix_name} coordinates, but it declares {current} itself, "
         "which the station file's crs option does not change. Convert its coordinates to "
         "WGS-84 first (for a proposal file: proposal_crs='{fix}', command line: "
         "--proposal-crs {fix})",
         "：该文件的坐标看起来是 {fix_name}，但文件自身声明为 {current}，站点文件的坐标系"
-        "选项不会改变它。请先把坐标转换为 WGS-84（拟建站点文件可用 proposal_crs='{fix}'，"
-        "命令行 --proposal-crs {fix}）"),
+        "选项不会改变它。请先把坐标转换为 WGS-84（拟建站点文件可按 {fix} 读取：加 "
+        "--proposal-crs {fix}）"),
     # gap runs: a stretch of one street out of reach (stationplan.gaps)
     "gap.link_name": ("Gap {gap_id}: {street}", "缺口{gap_id}：{street}"),
     "gap.run": ("{street}, {length}; farthest point {farthest} from a station",
@@ -827,6 +827,24 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
         "{path}：坐标位于中国境内，但没有任何地方说明其坐标系（没有 --crs、标明坐标系的列名、"
         "表格说明或文件自带的坐标系）；高德/腾讯（GCJ-02）或百度（BD-09）坐标若按 WGS-84 "
         "读取，位置会偏移数百米：请加 --crs wgs84、--crs gcj02 或 --crs bd09 说明坐标系"),
+    # a file that looks read in the wrong system and names none (stationplan.settle_offset);
+    # its role: the station file, or a file read with the station file's options (--hosts)
+    "error.crs_stop": ("{path}: {finding}; {what} does not name its coordinate system, so "
+                       "the run stops before anything is written ({how})",
+                       "{path}：{finding}。{what}没有说明坐标系，因此在写出任何文件之前停止运行"
+                       "（{how}）"),
+    "error.crs_what.stations": ("the file", "站点文件"),
+    "error.crs_what.hosts": ("the willing-hosts file (--hosts)", "意愿站点文件（--hosts）"),
+    "error.crs_how.stations": ("if the coordinates really are WGS-84, say so with "
+                               "crs='wgs84', --crs wgs84; for a proposal file the command "
+                               "line's option is --proposal-crs",
+                               "如果坐标确实是 WGS-84，请加 --crs wgs84；拟建站点文件的选项是 "
+                               "--proposal-crs"),
+    "error.crs_how.hosts": ("it is read with the station file's options, so --crs (crs=) "
+                            "sets its system too; if its coordinates really are WGS-84, say so "
+                            "with --crs wgs84",
+                            "意愿站点文件按站点文件的选项读取，--crs 同样决定它的坐标系；"
+                            "如果坐标确实是 WGS-84，请加 --crs wgs84"),
     # unit and separators
     "unit.m": ("m", "米"),
     "unit.km": ("km", "公里"),

@@ -545,8 +545,9 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "--cache-dir": "下载和构建好的路网的缓存文件夹（默认：用户缓存目录）",
     "--overpass-url": "Overpass API 地址（默认：OSMnx 的）",
     "--nominatim-url": "Nominatim 地址（默认：OSMnx 的）",
-    "--crs": "站点文件的坐标系：wgs84、gcj02（高德、腾讯）、bd09（百度）、cgcs2000 或 "
-             "EPSG:<代码>。自带坐标系的文件（GeoJSON、GeoPackage、带 .prj 的 Shapefile、"
+    "--crs": "站点文件的坐标系（plan 的 --hosts 意愿站点文件同样按此读取）：wgs84、"
+             "gcj02（高德、腾讯）、bd09（百度）、cgcs2000 或 EPSG:<代码>。"
+             "自带坐标系的文件（GeoJSON、GeoPackage、带 .prj 的 Shapefile、"
              "经度(GCJ-02) 这样的带标注列名）以文件为准；未给 --crs 时，表格中写明一种坐标系"
              "的说明也算数。都没有时按 wgs84 读取；看起来像 GCJ-02/BD-09 的文件会停止运行",
     "--encoding": "站点文件的文本编码（默认：UTF-8，不行再试 GBK/GB18030）",
