@@ -796,6 +796,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "error.file_empty": ("{path}: the file is empty, no station rows; it needs a header row "
                          "and one row per station",
                          "{path}：文件是空的，没有站点行；需要一行表头，每个站点一行"),
+    "error.no_rows": ("{path}: the file has no stations", "{path}：文件中没有站点"),
     "error.header_only": ("{path}: the file has a header but no station rows",
                           "{path}：文件只有表头，没有站点行"),
     "error.no_coordinate_columns": (

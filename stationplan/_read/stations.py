@@ -81,8 +81,8 @@ def read_station_table(
         if table.columns is None:
             raise MissingDataError(words("error.header_only", "en", path=path),
                                    zh=words("error.header_only", "zh", path=path))
-        msg = f"{path}: the file has no station {table.unit}s"
-        raise MissingDataError(msg, zh=f"{path}：文件中没有站点")
+        raise MissingDataError(words("error.no_rows", "en", path=path),
+                               zh=words("error.no_rows", "zh", path=path))
     rows = _join_spill(rows, cols)
     note = _sheet_note(table, header_row, path) if table.columns is None else None
     source, pre, crs_from = _source_crs(spec, cols, table, path, use_geometry=use_geometry,
