@@ -28,6 +28,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ._errors import InputError, OutputError
+from ._i18n import text
 
 COVERAGE_FILES = (
     "coverage.geojson", "stations.geojson", "gaps.geojson", "gaps.csv", "gaps.xlsx",
@@ -175,16 +176,22 @@ name the file a.kml, or use a format that writes .xlsx: xlsx, amap, amap-maplab
     suffix = path.suffix.lower()
     if suffix in suffixes:
         return
-    wanted = " or ".join(suffixes)
-    fix = f"name the file {path.stem if suffix else path.name}{suffixes[0]}"
+    fields = {"path": path, "fmt": fmt, "name": f"{path.stem if suffix else path.name}"
+                                                 f"{suffixes[0]}", "suffix": suffix}
     if not suffix:
-        msg = f"{path}: the {fmt} format writes {wanted} files and the name has no suffix; {fix}"
-        raise InputError(msg)
+        en, zh = (text("error.export_no_suffix", lang, **fields,
+                       wanted=text("error.or", lang).join(suffixes)) for lang in ("en", "zh"))
+        raise InputError(en, zh=zh)
     others = [f for f, s in EXPORT_SUFFIXES.items() if suffix in s]
-    if others:
-        fix += f", or use a format that writes {suffix}: {', '.join(others)}"
-    msg = f"{path}: the {fmt} format writes {wanted} files, not {suffix}; {fix}"
-    raise InputError(msg)
+
+    def message(lang: str) -> str:
+        formats = text("sep.list", lang).join(others)
+        more = (text("error.export_others", lang, suffix=suffix, formats=formats)
+                if others else "")
+        return text("error.export_suffix", lang, **fields, others=more,
+                    wanted=text("error.or", lang).join(suffixes))
+
+    raise InputError(message("en"), zh=message("zh"))
 
 
 def check_out_file(out_file: str | Path, *, overwrite: bool,

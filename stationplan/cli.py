@@ -643,6 +643,25 @@ def _scheduler(text: str) -> str:
     return text
 
 
+def _crs_text(value: str) -> str:
+    """The argument type of ``--crs`` and every other coordinate-system option: the text,
+    once the library reads it as a system (a misspelt name gets the closest one)."""
+    from ._read.coords import closest_crs, resolve_crs
+
+    try:
+        if not value.strip():
+            raise InputError(value)
+        resolve_crs(value)
+    except InputError:
+        msg = ("must be wgs84, gcj02 (Amap, Tencent), bd09 (Baidu), cgcs2000 or EPSG:<code>, "
+               f"not {value!r}")
+        close = closest_crs(value)
+        if close:
+            msg += f"; did you mean {close}?"
+        raise argparse.ArgumentTypeError(msg) from None
+    return value
+
+
 # --- progress on stderr ----------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -779,7 +798,7 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
     area.add_argument("--area-place", metavar="NAME",
                       help="planning area by place name: the OSM file's own administrative "
                            "boundary of that name (offline), else geocoded online (cached)")
-    g.add_argument("--area-crs", default=None,
+    g.add_argument("--area-crs", default=None, type=_crs_text,
                    help="coordinate system of the --area file when it is not the file's own: "
                         "wgs84, gcj02 (a polygon drawn on Amap), bd09, cgcs2000 or EPSG:<code>")
     g.add_argument("--margin-m", type=_number("margin_m"), default=None,
@@ -816,8 +835,9 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
 def _add_station_options(p: argparse.ArgumentParser) -> None:
     """Options of every command that reads a station file."""
     g = p.add_argument_group("station file")
-    g.add_argument("--crs", default=None,
-                   help="coordinate system of the station file: wgs84, gcj02 (Amap, Tencent), "
+    g.add_argument("--crs", default=None, type=_crs_text,
+                   help="coordinate system of the station file (and of plan's --hosts "
+                        "file, read with the same options): wgs84, gcj02 (Amap, Tencent), "
                         "bd09 (Baidu), cgcs2000 or EPSG:<code>. A file that declares its own "
                         "(GeoJSON, GeoPackage, Shapefile .prj, tagged headers like "
                         "经度(GCJ-02)) keeps it; a sheet note naming one system counts when "
@@ -862,7 +882,7 @@ def _add_check_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     else:
         g.add_argument("--proposals", metavar="FILE",
                        help="proposed sites to check and include in the report")
-    g.add_argument("--proposal-crs", default=None,
+    g.add_argument("--proposal-crs", default=None, type=_crs_text,
                    help="coordinate system of the proposal file when it differs from the "
                         "station file's (wgs84, gcj02, bd09, cgcs2000, EPSG:<code>); it "
                         "replaces even a CRS the proposal file declares; default: --crs "
@@ -894,7 +914,7 @@ def _add_demand_options(p: argparse.ArgumentParser) -> None:
                         f"streets (quartic kernel; default {opt.KERNEL_M:g})")
     g.add_argument("--demand-weight-col", default=None,
                    help="weight column of the --demand file (default: detected)")
-    g.add_argument("--demand-crs", default=None,
+    g.add_argument("--demand-crs", default=None, type=_crs_text,
                    help="coordinate system of the --demand file when it is not the file's "
                         "own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
 
@@ -937,7 +957,7 @@ def _add_district_options(g: Any, used_for: str) -> None:
                    help=f"district polygons (街道/社区) in any CRS for {used_for}")
     g.add_argument("--district-col", default=None,
                    help="column with the district names (default: name, 名称, 街道, 社区, ...)")
-    g.add_argument("--districts-crs", default=None,
+    g.add_argument("--districts-crs", default=None, type=_crs_text,
                    help="coordinate system of the --districts file when it is not the file's "
                         "own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
 
@@ -1192,7 +1212,7 @@ def _parser(lang: str = "en") -> argparse.ArgumentParser:
     part.add_argument("--name-column", metavar="COLUMN",
                       help="the region file's column of unit names (default: the first of "
                            "name, 名称, 街道, 乡镇, 区县, ...)")
-    part.add_argument("--regions-crs", metavar="CRS",
+    part.add_argument("--regions-crs", metavar="CRS", type=_crs_text,
                       help="the region file's coordinate system when it is not the file's "
                            "own: wgs84, gcj02, bd09, cgcs2000 or EPSG:<code>")
     part.add_argument("--halo-m", type=_number("halo_m"), default=opt.HALO_M,

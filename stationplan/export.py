@@ -172,11 +172,9 @@ def _check(stations: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     if problems:
         raise InputError("cannot export stations: " + "; ".join(problems))
     if crs_assumed(stations) and np.any(chinacrs.in_china(lng, lat)):
-        msg = (f"{station_file(stations)}: the coordinates lie in China but nothing names "
-               "their system (no --crs, tagged header, sheet note or file CRS), and "
-               "Amap/Tencent (GCJ-02) or Baidu (BD-09) pins move hundreds of metres if taken "
-               "as WGS-84: pass --crs wgs84|gcj02|bd09 (in Python crs='gcj02' etc.)")
-        raise InputError(msg)
+        name = station_file(stations)
+        raise InputError(text_in("error.export_unnamed_crs", "en", path=name),
+                         zh=text_in("error.export_unnamed_crs", "zh", path=name))
     return lng, lat
 
 

@@ -1080,8 +1080,8 @@ def _candidates(net: StreetNetwork, network: Any, job: _Job, candidates: str | P
         parts.append(snap_candidates(net, _site_points(net, source, job), kind="file",
                                      max_snap_m=snap_m))
     if hosts is not None:
-        parts.insert(0, snap_candidates(net, _site_points(net, hosts, job), kind="file",
-                                        max_snap_m=snap_m))
+        hosted = _site_points(net, hosts, job, "hosts")
+        parts.insert(0, snap_candidates(net, hosted, kind="file", max_snap_m=snap_m))
     if source in ("auto", "streets"):
         parts.append(street_candidates(net, spacing_m=spacing_m))
     cands = join_candidates(parts)
@@ -1122,13 +1122,15 @@ def _check_candidate_files(candidates: str | Path, hosts: str | Path | None) -> 
         input_file(hosts, "hosts file")
 
 
-def _site_points(net: StreetNetwork, path: str | Path, job: _Job) -> gpd.GeoDataFrame:
+def _site_points(net: StreetNetwork, path: str | Path, job: _Job, role: str = "candidates"
+                 ) -> gpd.GeoDataFrame:
     """The usable points of a host or candidate file, read like a station file.
 
     They are snapped as stations are, so a file read in the wrong coordinate system stops
     the run (see :func:`~stationplan.snap_stations`) instead of moving every host.
     """
     points = read_stations(path, **job.stations.read_kwargs())
+    points.attrs["role"] = role  # for messages: which file the points came from
     snap_stations(net, points, max_snap_m=job.stations.max_snap_m)
     usable: gpd.GeoDataFrame = points[points["status"] == "ok"]
     return usable

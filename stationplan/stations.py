@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 
 from ._errors import InputError
-from ._i18n import length_text
+from ._i18n import length_text, text
 from ._markers import station_markers
 from ._offset import OffsetCheck, check_offset, offset_check
 from ._options import check_option
@@ -261,15 +261,13 @@ def settle_offset(stations: gpd.GeoDataFrame, check: OffsetCheck) -> dict[str, s
     if not check.suspected:
         return None
     if crs_assumed(stations):
-        name = station_file(stations)
-        msg = (f"{name}: {check.message}; the file does not name its coordinate system, "
-               "so the run stops before anything is written (if the coordinates really "
-               "are WGS-84, say so with crs='wgs84', --crs wgs84; for a proposal file "
-               "the command line's option is --proposal-crs)")
-        zh = (f"{name}：{check.message_zh}。站点文件没有说明坐标系，因此在写出任何文件之前"
-              "停止运行（如果坐标确实是 WGS-84，请用 crs='wgs84'，命令行 --crs wgs84；"
-              "拟建站点文件的命令行选项是 --proposal-crs）")
-        raise InputError(msg, zh=zh)
+        # a file read with the station file's options for another role says so (--hosts)
+        role = "hosts" if stations.attrs.get("role") == "hosts" else "stations"
+        en, zh = (text("error.crs_stop", lang, path=station_file(stations), finding=finding,
+                       what=text(f"error.crs_what.{role}", lang),
+                       how=text(f"error.crs_how.{role}", lang))
+                  for lang, finding in (("en", check.message), ("zh", check.message_zh)))
+        raise InputError(en, zh=zh)
     log.warning("%s", check.message, extra={"zh": check.message_zh})  # see cli.py
     return check.warning()
 

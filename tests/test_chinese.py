@@ -346,3 +346,59 @@ def test_a_misspelt_rule_is_one_chinese_line_with_the_rule_meant(capsys):
     assert len(lines) == 1
     assert "参数 --rules：未知的标准 'acftu'；是不是要用 acftu-15min？" in lines[0]
     assert "内置：xinle" in lines[0] and "unknown" not in lines[0]
+
+
+# names, not words: commands, formats, systems, file names and a rule file's keys
+_SYMBOLS = {"stationplan", "coverage", "plan", "export", "kml", "xlsx", "amap", "amap-maplab",
+            "wgs84", "gcj02", "bd09", "WGS-84", "GCJ-02", "BD-09", "id", "name", "radius_m",
+            "spacing_m", "time", "cover", "road_classes",
+            "dense", "target_share", "target_from", "source", "notes"}
+
+
+def _one_error(argv: list[str]) -> tuple[int, str]:
+    code, _, err = _run(argv)
+    lines = err.strip().splitlines()
+    return code, lines[-1]
+
+
+def test_the_sweeps_user_errors_are_chinese_under_zh(hand, tmp_path):
+    """Each of these was English (or half English) under --lang zh: a wrong export suffix,
+    export of unnamed China coordinates, --at, --target, an empty or header-only sheet,
+    a rule file's unknown key. Under zh: Chinese words only, the option named."""
+    _, net, stations, _ = hand
+    china = tmp_path / "china.csv"
+    china.write_text("name,lon,lat\nA,117.2,28.3\n", encoding="utf-8")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    header = tmp_path / "header.csv"
+    header.write_text("name,lon,lat\n", encoding="utf-8")
+    toml = tmp_path / "mine.toml"
+    toml.write_text('id = "town"\nname = "Town"\nradius_m = 400\ntargt_share = 0.9\n',
+                    encoding="utf-8")
+    out = str(tmp_path / "o")
+    cases = [
+        (["export", str(stations), "--format", "kml", "--out", str(tmp_path / "m.xlsx")], 2,
+         "kml 格式写出的是 .kml 文件，不是 .xlsx 文件；请把文件命名为 m.kml，或改用写出 .xlsx "
+         "文件的格式：xlsx、amap、amap-maplab"),
+        (["export", str(china), "--format", "amap", "--out", str(tmp_path / "a.xlsx")], 2,
+         "请加 --crs wgs84、--crs gcj02 或 --crs bd09 说明坐标系"),
+        (["coverage", str(net), str(stations), "--out", out, "--at", "25:00"], 2,
+         "参数 --at：请给出时刻（22:00）"),
+        (["plan", str(net), str(stations), "--out", out, "--target", "120%"], 2,
+         "参数 --target：须为数值 > 0 且 <= 1（占全部应覆盖街道的比例），或百分数（如 95%），"
+         "而不是 '120%'"),
+        (["coverage", str(net), str(empty), "--out", out], 3,
+         "文件是空的，没有站点行；需要一行表头，每个站点一行"),
+        (["coverage", str(net), str(header), "--out", out], 3, "文件只有表头，没有站点行"),
+        (["coverage", str(net), str(stations), "--out", out, "--rules", f"xinle,{toml}"], 2,
+         "mine.toml：未知的键 'targt_share'；是不是要用 'target_share'？（可用的键：id, name"),
+    ]
+    for argv, want_code, words in cases:
+        code, line = _one_error([*argv, "--lang", "zh", "--quiet"])
+        assert code == want_code, line
+        assert words in line, line
+        rest = re.sub(r"'[^']*'|--[a-z-]+|[\w/.-]*\.(?:csv|xlsx|kml|toml)\b", " ", line)
+        words = set(re.findall(r"[A-Za-z][\w-]*[A-Za-z0-9]", rest))
+        assert words <= _SYMBOLS, (words - _SYMBOLS, line)
+        code, line = _one_error([*argv, "--lang", "en", "--quiet"])
+        assert code == want_code and ": error: " in line and "错误" not in line, line

@@ -104,8 +104,32 @@ def test_gcj02_sheet_read_as_assumed_wgs84_stops_before_writing(
     }[command]
     assert main([*argv, *common]) == 2
     line = error_line(capsys)
-    assert "guixi_no_note.csv" in line and FIX in line and "crs='gcj02'" in line
+    # a Chinese run (the sheet's headers): the command line's option, no Python
+    assert "guixi_no_note.csv" in line and FIX in line and "crs='" not in line
     assert not out.exists()  # nothing written, the folder not even made
+    assert main([*argv, *common, "--lang", "en"]) == 2
+    line = error_line(capsys)
+    assert "guixi_no_note.csv" in line and FIX in line and "crs='gcj02'" in line
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_hosts_file_read_wrong_is_called_the_hosts_file(guixi, no_note, tmp_path, capsys,
+                                                          lang):
+    """plan --hosts reads the hosts with the station file's options: the stop names the
+    willing-hosts file and --crs, which sets its system (plan has no other)."""
+    out = tmp_path / "out"
+    assert main(["plan", str(guixi), str(shared_sheet("guixi_stations.xlsx")), "--hosts",
+                 str(no_note), "--new-sites", "2", "--out", str(out), "--quiet",
+                 "--lang", lang]) == 2
+    line = error_line(capsys)
+    assert "guixi_no_note.csv" in line and FIX in line and "proposal-crs" not in line
+    if lang == "zh":
+        assert "意愿站点文件（--hosts）没有说明坐标系" in line and "crs='" not in line
+        assert "--crs 同样决定它的坐标系" in line
+    else:
+        assert "the willing-hosts file (--hosts) does not name its coordinate system" in line
+        assert "so --crs (crs=) sets its system too" in line
+    assert not out.exists()
 
 
 def test_named_system_goes_on_and_carries_the_warning(guixi, no_note, tmp_path):

@@ -49,8 +49,11 @@ def test_placeholders_are_the_same_in_both_languages():
     # not checked, the map's rule layer), and the rule's cover and reach column in the
     # report (k-coverage), and the time the figures are for (--at: the map's panel and the
     # report, the plan's closing lines, the map's layer of the stations not open then, the
-    # PNG title's stations open then)
-    assert with_fields == 84
+    # PNG title's stations open then), and
+    # 10 user errors of the library (error.*: empty, header-only or row-less files, no coordinate
+    # columns and its sheet hint, the export's suffix and unnamed system), and the stop of
+    # a file read in the wrong system (error.crs_stop: names the file's role, --hosts)
+    assert with_fields == 95
 
 
 def test_chinese_text_is_in_the_chinese_column():

@@ -403,3 +403,28 @@ def test_an_exclude_file_that_is_not_vector_data(tmp_path, hand_net, capsys):
     assert code == 2
     assert len(err) == 1
     assert err[0].startswith(f"stationplan: error: {bad}: cannot read (")
+
+
+def test_wrong_header_names_the_real_header_row(tmp_path, hand_net, capsys):
+    """A merged title in row 1 and the header in row 2, whose coordinate columns are not
+    called anything known: the error names row 2 and its columns (not the title), in
+    English and, for the Chinese sheet, in Chinese with the command line's options."""
+    path = tmp_path / "名录.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["贵溪市爱心驿站名录（2026年）"])
+    ws.merge_cells("A1:D1")
+    ws.append(["序号", "站点名称", "位置1", "位置2"])
+    for i, (name, lon, lat) in enumerate(NEAR, 1):
+        ws.append([i, name, lon, lat])
+    wb.save(path)
+    assert coverage(hand_net, path, tmp_path / "out", "--lang", "en") == 2
+    line = error_line(capsys)
+    assert (f"{path}: row 2: no longitude/latitude columns in header ['序号', '站点名称', "
+            "'位置1', '位置2']") in line
+    assert "(command line: --lon-col/--lat-col)" in line
+    assert coverage(hand_net, path, tmp_path / "out") == 2  # Chinese: the sheet's language
+    assert error_line(capsys) == (
+        f"stationplan: 错误：{path}：第 2 行是表头，其中没有经度/纬度列（序号、站点名称、位置1、"
+        "位置2）；请把两列命名为“经度”/“纬度”（或 lon/lat，或一列“经度,纬度”），或用 "
+        "--lon-col/--lat-col 指定列名")

@@ -30,6 +30,7 @@ SITING = ("plan", "batch")  # batch plan: the siting options of plan, per unit
 POSITIVE = ["nan", "inf", "-inf", "-1", "0", "-0", "abc", "", "1e999"]
 NON_NEGATIVE = ["nan", "inf", "-inf", "-1", "-0.5", "abc", ""]
 AT_LEAST_ONE = ["nan", "inf", "0.5", "0", "-1", "abc"]
+CRS = ["gcj2", "wsg84", "EPSG:999999", "abc", ""]
 # option -> (the commands that take it, values each of them refuses)
 BAD = {
     "--radius-m": (RULE, POSITIVE),
@@ -68,6 +69,13 @@ BAD = {
     "--port": (("serve",), ["0", "-1", "65536", "1.5", "nan", "inf", "abc", ""]),
     "--target": (("plan",), ["nan%", "150%", "-5%", "0", "0%", "101", "inf", "-0.5", "abc",
                              "%"]),
+    # coordinate systems: a misspelt name, an unknown code, a blank
+    "--crs": (("coverage", "demo", "plan", "export", "check", "report", "batch"), CRS),
+    "--proposal-crs": (("check", "report"), CRS),
+    "--area-crs": ((*NETWORK,), CRS),
+    "--districts-crs": (("coverage", "plan", "report"), CRS),
+    "--demand-crs": (("coverage", "plan", "report"), CRS),
+    "--regions-crs": (("partition",), CRS),
 }
 CASES = [(command, option, value) for option, (commands, values) in BAD.items()
          for command in commands for value in values]
@@ -92,7 +100,8 @@ def _argv(files, command, out, *extra):
     positional = {"coverage": ["net", "stations"], "network": ["net"], "demo": [],
                   "plan": ["net", "stations"], "check": ["net", "stations", "proposals"],
                   "report": ["net", "stations"], "partition": ["net", "regions"],
-                  "batch": ["task", "units", "stations"], "serve": []}[command]
+                  "batch": ["task", "units", "stations"], "serve": [],
+                  "export": ["stations"]}[command]
     return [command, *(str(files[k]) for k in positional), "--out", str(out), "--quiet", *extra]
 
 
@@ -154,6 +163,31 @@ def test_the_message_names_the_rule(files, tmp_path, capsys, option, value, word
     assert err[0] == (f"stationplan plan: error: argument {option}: {words} "
                       "(see stationplan plan --help)")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("command", "option"), [
+    ("coverage", "--crs"), ("check", "--proposal-crs"), ("coverage", "--area-crs"),
+    ("report", "--districts-crs"), ("plan", "--demand-crs"), ("partition", "--regions-crs"),
+])
+def test_a_misspelt_crs_gets_the_closest_name(files, tmp_path, capsys, command, option):
+    """Refused before anything is read, naming the option and the system meant, in English
+    and in Chinese; an EPSG code, a PROJ string and the aliases are systems."""
+    out = tmp_path / "out"
+    code, err = _run(_argv(files, command, out, option, "gcj2"), capsys)
+    assert (code, len(err)) == (2, 1)
+    assert err[0].startswith(f"stationplan {command}: error: argument {option}: ")
+    assert err[0].endswith("not 'gcj2'; did you mean gcj02? "
+                           f"(see stationplan {command} --help)"), err[0]
+    code, err = _run(_argv(files, command, out, option, "bd-9", "--lang", "zh"), capsys)
+    assert (code, len(err)) == (2, 1)
+    assert err[0] == (f"stationplan {command}: 错误：参数 {option}：'bd-9' 不是已知的坐标系；"
+                      "请用 wgs84、gcj02（高德、腾讯）、bd09（百度）、cgcs2000 或 EPSG:代码；"
+                      f"是不是要用 bd09？（见 stationplan {command} --help）")
+    assert not out.exists()
+    parser = _parser()
+    for value in ("EPSG:4490", "epsg:32650", "GCJ-02", "高德", "baidu", "+proj=longlat"):
+        assert getattr(parser.parse_args(_argv(files, command, out, option, value)),
+                       option[2:].replace("-", "_")) == value
 
 
 @pytest.mark.parametrize(("extra", "words"), [

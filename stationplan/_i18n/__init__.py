@@ -6,7 +6,7 @@ a run speaks one language. A leaf module: it imports nothing from the stages.
 
 Keys are dotted: the part before the first dot says where the word is shown
 (``map``, ``map_service``, ``checkmap``, ``province``, ``report``, ``verdict``, ``reason``,
-``service``, ``address``, ``road``, ``unit``, ``sep``). Texts with ``{fields}`` are
+``service``, ``address``, ``road``, ``error``, ``unit``, ``sep``). Texts with ``{fields}`` are
 :meth:`str.format` templates whose fields are the same in both languages.
 """
 
@@ -545,15 +545,15 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
         ": the file looks like {fix_name} coordinates read as {current}. Re-read it with "
         "crs='{fix}' (command line: --crs {fix})",
         "：该文件的坐标看起来是 {fix_name}，却被当作 {current} 读取，站点会偏离实际位置"
-        "数百米。请用 crs='{fix}'（命令行 --crs {fix}）重新读取"),
+        "数百米。请按 {fix} 重新读取（加 --crs {fix}）"),
     "warning.crs_offset_fix_file": (
         ": the file looks like {fix_name} coordinates, but it declares {current} itself, "
         "which the station file's crs option does not change. Convert its coordinates to "
         "WGS-84 first (for a proposal file: proposal_crs='{fix}', command line: "
         "--proposal-crs {fix})",
         "：该文件的坐标看起来是 {fix_name}，但文件自身声明为 {current}，站点文件的坐标系"
-        "选项不会改变它。请先把坐标转换为 WGS-84（拟建站点文件可用 proposal_crs='{fix}'，"
-        "命令行 --proposal-crs {fix}）"),
+        "选项不会改变它。请先把坐标转换为 WGS-84（拟建站点文件可按 {fix} 读取：加 "
+        "--proposal-crs {fix}）"),
     # gap runs: a stretch of one street out of reach (stationplan.gaps)
     "gap.link_name": ("Gap {gap_id}: {street}", "缺口{gap_id}：{street}"),
     "gap.run": ("{street}, {length}; farthest point {farthest} from a station",
@@ -791,6 +791,62 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "cli.terminated_serve": ("terminated; every edit the page confirmed is saved in the "
                              "project",
                              "已终止；页面上已确认的每一次编辑都已保存在项目中"),
+    # error: user errors the library raises with both languages (InputError's zh, shown by
+    # the command line and the page); the English names the Python argument and the command
+    # line's option, the Chinese (never seen from Python) only the option
+    "error.file_empty": ("{path}: the file is empty, no station rows; it needs a header row "
+                         "and one row per station",
+                         "{path}：文件是空的，没有站点行；需要一行表头，每个站点一行"),
+    "error.no_rows": ("{path}: the file has no stations", "{path}：文件中没有站点"),
+    "error.header_only": ("{path}: the file has a header but no station rows",
+                          "{path}：文件只有表头，没有站点行"),
+    "error.no_coordinate_columns": (
+        "{path}: row {row}: no longitude/latitude columns in header {names}; name them e.g. "
+        "'lon'/'lat' or {chinese} (or one 'lng,lat' column), or pass lon_col/lat_col "
+        "(command line: --lon-col/--lat-col){other}",
+        "{path}：第 {row} 行是表头，其中没有经度/纬度列（{names}）；请把两列命名为{chinese}"
+        "（或 lon/lat，或一列“经度,纬度”），或用 --lon-col/--lat-col 指定列名{other}"),
+    "error.other_sheet": ("; or is it another sheet? The sheets are {sheets} (sheet=..., "
+                          "--sheet NAME)",
+                          "；或者站点在另一张工作表上？工作表有：{sheets}（用 --sheet 表名 选择）"),
+    "error.sheet_read": ("{sheet} (read)", "{sheet}（已读取）"),
+    "error.export_suffix": ("{path}: the {fmt} format writes {wanted} files, not {suffix}; "
+                            "name the file {name}{others}",
+                            "{path}：{fmt} 格式写出的是 {wanted} 文件，不是 {suffix} 文件；"
+                            "请把文件命名为 {name}{others}"),
+    "error.export_no_suffix": ("{path}: the {fmt} format writes {wanted} files and the name "
+                               "has no suffix; name the file {name}",
+                               "{path}：{fmt} 格式写出的是 {wanted} 文件，但文件名没有后缀；"
+                               "请把文件命名为 {name}"),
+    "error.export_others": (", or use a format that writes {suffix}: {formats}",
+                            "，或改用写出 {suffix} 文件的格式：{formats}"),
+    "error.or": (" or ", "或"),
+    "error.export_unnamed_crs": (
+        "{path}: the coordinates lie in China but nothing names their system (no --crs, "
+        "tagged header, sheet note or file CRS), and Amap/Tencent (GCJ-02) or Baidu (BD-09) "
+        "pins move hundreds of metres if taken as WGS-84: pass --crs wgs84|gcj02|bd09 (in "
+        "Python crs='gcj02' etc.)",
+        "{path}：坐标位于中国境内，但没有任何地方说明其坐标系（没有 --crs、标明坐标系的列名、"
+        "表格说明或文件自带的坐标系）；高德/腾讯（GCJ-02）或百度（BD-09）坐标若按 WGS-84 "
+        "读取，位置会偏移数百米：请加 --crs wgs84、--crs gcj02 或 --crs bd09 说明坐标系"),
+    # a file that looks read in the wrong system and names none (stationplan.settle_offset);
+    # its role: the station file, or a file read with the station file's options (--hosts)
+    "error.crs_stop": ("{path}: {finding}; {what} does not name its coordinate system, so "
+                       "the run stops before anything is written ({how})",
+                       "{path}：{finding}。{what}没有说明坐标系，因此在写出任何文件之前停止运行"
+                       "（{how}）"),
+    "error.crs_what.stations": ("the file", "站点文件"),
+    "error.crs_what.hosts": ("the willing-hosts file (--hosts)", "意愿站点文件（--hosts）"),
+    "error.crs_how.stations": ("if the coordinates really are WGS-84, say so with "
+                               "crs='wgs84', --crs wgs84; for a proposal file the command "
+                               "line's option is --proposal-crs",
+                               "如果坐标确实是 WGS-84，请加 --crs wgs84；拟建站点文件的选项是 "
+                               "--proposal-crs"),
+    "error.crs_how.hosts": ("it is read with the station file's options, so --crs (crs=) "
+                            "sets its system too; if its coordinates really are WGS-84, say so "
+                            "with --crs wgs84",
+                            "意愿站点文件按站点文件的选项读取，--crs 同样决定它的坐标系；"
+                            "如果坐标确实是 WGS-84，请加 --crs wgs84"),
     # unit and separators
     "unit.m": ("m", "米"),
     "unit.km": ("km", "公里"),

@@ -450,10 +450,24 @@ _USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], Any], ...] = (
                 r"(?: and <= (?P<high>\S+))? \((?P<what>[^()]*)\)"), _range_zh),
     (re.compile(r"must be (serial, inprocess, local) or an address tcp://HOST:PORT, not "
                 r"('[^']*')"), r"须为 \1 或 Dask 调度器的地址 tcp://主机:端口，而不是 \2"),
+    # a coordinate-system option (stationplan.cli._crs_text)
+    (re.compile(r"must be wgs84, gcj02 \(Amap, Tencent\), bd09 \(Baidu\), cgcs2000 or "
+                r"EPSG:<code>, not ('[^']*')"),
+     r"\1 不是已知的坐标系；请用 wgs84、gcj02（高德、腾讯）、bd09（百度）、cgcs2000 或 EPSG:代码"),
+    # --at (stationplan.hours.parse_at); before ", not" below, which it ends with
+    (re.compile(r"give a time \(22:00\), a day and a time \('Sat 07:00', '周六 07:00'\) or a "
+                r"date and a time \('2025-10-01 07:00'\), hours 0-23, not "),
+     "请给出时刻（22:00）、星期和时刻（'Sat 07:00'、'周六 07:00'）或日期和时刻"
+     "（'2025-10-01 07:00'），小时为 0–23，而不是 "),
+    # --target (stationplan.cli._target): the range's rule, then this
+    (re.compile(r" or a percentage like 95%"), "，或百分数（如 95%）"),
     (re.compile(r"the following arguments are required: "), "缺少必需的参数："),
     (re.compile(r"unrecognized arguments: "), "无法识别的参数："),
     (re.compile(r"; did you mean (\S+)\?$"), r"；是不是要用 \1？"),
     (re.compile(r"; did you mean (\S+)\? "), r"；是不是要用 \1？"),
+    # a rule file's keys (stationplan.rules), after its "did you mean"
+    (re.compile(r": unknown key ('[^']*')"), r"：未知的键 \1"),
+    (re.compile(r" ?\(keys: ([^()]*)\)"), r"（可用的键：\1）"),
     (re.compile(r"unknown rule "), "未知的标准 "),
     (re.compile(r"^argument (\S+): "), r"参数 \1："),
     (re.compile(r", not ('[^']*')$"), r"，而不是 \1"),
@@ -463,11 +477,6 @@ _USAGE_ERRORS_ZH: tuple[tuple[re.Pattern[str], Any], ...] = (
     (re.compile(r"\(choose from "), "（可选："),
     (re.compile(r"expected one argument"), "需要一个值"),
     (re.compile(r"not allowed with argument"), "不能与此参数同时使用："),
-    # --at (stationplan.hours.parse_at)
-    (re.compile(r"give a time \(22:00\), a day and a time \('Sat 07:00', '周六 07:00'\) or a "
-                r"date and a time \('2025-10-01 07:00'\), hours 0-23, not "),
-     "请给出时刻（22:00）、星期和时刻（'Sat 07:00'、'周六 07:00'）或日期和时刻"
-     "（'2025-10-01 07:00'），小时为 0–23，而不是 "),
 )
 
 
@@ -552,8 +561,9 @@ HELP_ZH: Mapping[str, str] = MappingProxyType({
     "--cache-dir": "下载和构建好的路网的缓存文件夹（默认：用户缓存目录）",
     "--overpass-url": "Overpass API 地址（默认：OSMnx 的）",
     "--nominatim-url": "Nominatim 地址（默认：OSMnx 的）",
-    "--crs": "站点文件的坐标系：wgs84、gcj02（高德、腾讯）、bd09（百度）、cgcs2000 或 "
-             "EPSG:<代码>。自带坐标系的文件（GeoJSON、GeoPackage、带 .prj 的 Shapefile、"
+    "--crs": "站点文件的坐标系（plan 的 --hosts 意愿站点文件同样按此读取）：wgs84、"
+             "gcj02（高德、腾讯）、bd09（百度）、cgcs2000 或 EPSG:<代码>。"
+             "自带坐标系的文件（GeoJSON、GeoPackage、带 .prj 的 Shapefile、"
              "经度(GCJ-02) 这样的带标注列名）以文件为准；未给 --crs 时，表格中写明一种坐标系"
              "的说明也算数。都没有时按 wgs84 读取；看起来像 GCJ-02/BD-09 的文件会停止运行",
     "--encoding": "站点文件的文本编码（默认：UTF-8，不行再试 GBK/GB18030）",

@@ -86,8 +86,35 @@ def resolve_crs(value: Any, *, param: str = "crs") -> CrsSpec | None:
     except (pyproj.exceptions.CRSError, TypeError) as exc:
         msg = (f"{param}={value!r} is not a coordinate system stationplan knows; use "
                "'wgs84', 'gcj02' (Amap, Tencent), 'bd09' (Baidu), 'cgcs2000' or 'EPSG:<code>'")
+        close = closest_crs(value)
+        if close:
+            msg += f"; did you mean {close!r}?"
         raise InputError(msg) from exc
     return crs_spec(crs)
+
+
+def closest_crs(value: object) -> str | None:
+    """The known system name closest to a misspelt ``value`` (``None`` when none is close).
+
+    Examples
+    --------
+    >>> closest_crs("gcj2"), closest_crs("BD-9"), closest_crs("wsg84"), closest_crs("xyz")
+    ('gcj02', 'bd09', 'wgs84', None)
+    >>> closest_crs("EPSG:999999")  # a code is not a misspelt name
+
+    """
+    if not isinstance(value, str):
+        return None
+    import difflib
+
+    key = value.strip().lower().replace("-", "").replace("_", "").replace(" ", "")
+    if key.startswith("epsg") or key.isdigit():  # a code: no name is close to it
+        return None
+    names = [k for k in _CHINESE_SYSTEMS if not (k.startswith("epsg") or k.isdigit())]
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    if not close:
+        return None
+    return _CHINESE_SYSTEMS[close[0]][1] if close[0] in _CHINESE_SYSTEMS else close[0]
 
 
 def crs_spec(crs: pyproj.CRS) -> CrsSpec:

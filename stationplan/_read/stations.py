@@ -21,6 +21,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from .._errors import InputError, MissingDataError
+from .._i18n import text as words
 from .._text import cell_text
 from ..chinacrs import in_china
 from ..services import parse_services
@@ -77,9 +78,11 @@ def read_station_table(
     if not rows:
         # Nothing to plan from is an error, not an empty result: the wrong file, sheet
         # or export more likely than a city without stations.
-        msg = (f"{path}: the file has a header but no station rows" if table.columns is None
-               else f"{path}: the file has no station {table.unit}s")
-        raise MissingDataError(msg)
+        if table.columns is None:
+            raise MissingDataError(words("error.header_only", "en", path=path),
+                                   zh=words("error.header_only", "zh", path=path))
+        raise MissingDataError(words("error.no_rows", "en", path=path),
+                               zh=words("error.no_rows", "zh", path=path))
     rows = _join_spill(rows, cols)
     note = _sheet_note(table, header_row, path) if table.columns is None else None
     source, pre, crs_from = _source_crs(spec, cols, table, path, use_geometry=use_geometry,
@@ -128,9 +131,8 @@ def _find_header(table: Table, path: Path, spec: CrsSpec | None,
                f"(--sheet {pick})")
         raise InputError(msg)
     if not filled:
-        msg = (f"{path}: the file is empty, no station rows; it needs a header row and one "
-               "row per station")
-        raise MissingDataError(msg)
+        raise MissingDataError(words("error.file_empty", "en", path=path),
+                               zh=words("error.file_empty", "zh", path=path))
     for number, cells in filled[:_HEADER_SEARCH_ROWS]:
         try:
             cols = resolve(header_names(cells), prefer=spec.kind if spec else None, **overrides)
@@ -140,20 +142,37 @@ def _find_header(table: Table, path: Path, spec: CrsSpec | None,
             after = sum(n > number for n, _ in table.rows)
             rows = [(n, c) for n, c in filled if n > number]
             return number, cols, rows, after - len(rows)
-    number, cells = filled[0]
+    number, cells = _header_guess(filled[:_HEADER_SEARCH_ROWS])
     names = [n for n in header_names(cells) if n]
     if any(overrides[k] for k in ("lon_col", "lat_col")):
         _resolve(header_names(cells), path, number, spec, overrides)  # names the bad option
-    other = (f"; or is it another sheet? The sheets are {_sheet_list(table)} (sheet=..., "
-             "--sheet NAME)" if len(table.sheets) > 1 else "")
-    msg = (f"{path}: row {number}: no longitude/latitude columns in header {names}; name them "
-           "e.g. 'lon'/'lat' or '经度'/'纬度' (or one 'lng,lat' column), or pass lon_col/lat_col "
-           f"(--lon-col/--lat-col){other}")
-    raise InputError(msg)
+
+    def message(lang: str) -> str:
+        other = (words("error.other_sheet", lang, sheets=_sheet_list(table, lang))
+                 if len(table.sheets) > 1 else "")
+        shown = names if lang == "en" else "、".join(names)
+        chinese = "'经度'/'纬度'" if lang == "en" else "“经度”/“纬度”"  # the headers to write
+        return words("error.no_coordinate_columns", lang, path=path, row=number, names=shown,
+                    chinese=chinese, other=other)
+
+    raise InputError(message("en"), zh=message("zh"))
 
 
-def _sheet_list(table: Table) -> str:
-    return ", ".join(f"'{s}'" + (" (read)" if s == table.sheet else "") for s in table.sheets)
+def _header_guess(rows: list[tuple[int, list[Any]]]) -> tuple[int, list[Any]]:
+    """The row that most looks like the header when none names coordinate columns: the
+    first of the fullest rows (a title above the table fills one cell, merged or not).
+
+    >>> _header_guess([(1, ["名录", None, None]), (2, ["名称", "位置1", "位置2"]),
+    ...                (3, ["甲", 117.2, 28.3])])
+    (2, ['名称', '位置1', '位置2'])
+    """
+    counts = [sum(not is_na(c) for c in cells) for _, cells in rows]
+    return rows[counts.index(max(counts))]
+
+
+def _sheet_list(table: Table, lang: str = "en") -> str:
+    return ", ".join(words("error.sheet_read", lang, sheet=f"'{s}'") if s == table.sheet
+                     else f"'{s}'" for s in table.sheets)
 
 
 def _sheet_note(table: Table, header_row: int | None, path: Path
