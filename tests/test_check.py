@@ -186,6 +186,60 @@ def test_proposal_duplicating_an_existing_station(hand, checked):
     assert res["verdict"].iat[0] == "redundant"
 
 
+def test_a_flagged_spacing_conflict_names_the_conflict(hand, checked):
+    """P5 stands where S3 stands (0 m along the street): redundant, and its flag names S3;
+    every flagged row names its conflict, every other row none."""
+    _, stations = hand
+    s3 = stations.loc[stations["name"] == "S3", "station_id"].item()
+    p5 = by_id(checked)["P5"]
+    assert (p5["verdict"], p5["spacing_conflict"]) == ("redundant", True)
+    assert (p5["conflict_with"], p5["conflict_kind"]) == (s3, "station")
+    assert p5["conflict_m"] == pytest.approx(0, abs=1e-3)
+    for r in checked.to_dict("records"):
+        named = r["conflict_kind"] != ""
+        assert named == bool(r["spacing_conflict"]), r["proposal_id"]
+        assert named == (r["conflict_with"] != "") == np.isfinite(r["conflict_m"])
+        if named:
+            assert r["conflict_m"] < 500  # the spacing
+    # straight-line spacing too: S3 is 0 m away in a straight line as well
+    res = by_id(check_sites(hand[0], stations, proposals_frame(), rule=RULE,
+                            spacing="straight"))
+    assert (res["P5"]["conflict_with"], res["P5"]["conflict_kind"]) == (s3, "station")
+
+
+def test_check_csv_names_the_station_a_duplicate_conflicts_with(tmp_path):
+    """guixi_proposals.xlsx #1 duplicates station 1 of guixi_stations.xlsx, about 6 m away
+    (the sheets' README); the distance from the two rows' GCJ-02 cells."""
+    import openpyxl
+    import pyproj
+    from handnet import shared_sheet
+
+    guixi = shared_osm("guixi_county_city.osm.bz2")
+    sheets = [shared_sheet("guixi_stations.xlsx"), shared_sheet("guixi_proposals.xlsx")]
+    cells = []
+    for path in sheets:
+        book = openpyxl.load_workbook(path, read_only=True)
+        rows = list(book.worksheets[0].iter_rows(values_only=True))
+        book.close()
+        head, first = rows[1], rows[2]  # a title row, the header, then #1
+        assert first[head.index("序号")] == 1
+        cells.append(chinacrs.gcj02_to_wgs84(first[head.index("经度")],
+                                             first[head.index("纬度")]))
+    apart = pyproj.Geod(ellps="WGS84").inv(*cells[0], *cells[1])[2]
+    assert 4 < apart < 8
+    out = tmp_path / "o"
+    assert main(["check", str(guixi), *map(str, sheets), "--crs", "gcj02", "--out",
+                 str(out), "--no-benchmark", "--quiet", "--lang", "zh"]) == 0
+    with (out / "check.csv").open(encoding="utf-8-sig") as fh:
+        table = list(csv.DictReader(fh))
+    first = table[0]
+    assert first["提议编号"] == "1" and first["间距冲突"] == "是"
+    assert (first["冲突对象"], first["冲突类型"]) == ("1", "现有站点")
+    assert float(first["冲突距离(米)"]) == pytest.approx(apart, abs=3)
+    for row in table:  # the flag and the columns agree on every row
+        assert (row["间距冲突"] == "是") == (row["冲突对象"] != "") == (row["冲突类型"] != "")
+
+
 def test_redundant_once_a_better_proposal_is_accepted(hand):
     """Two proposals 20 m apart on U—V: each alone adds 700 m; with the spacing rule the
     second is too close to the first, without it the second adds nothing more."""
