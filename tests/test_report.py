@@ -410,3 +410,26 @@ def test_a_site_cell_gives_both_systems_at_six_decimals():
     assert inside[1] == "116.384047, 39.913345 (GCJ-02) "
     outside = _where(24.9384, 60.1699, "x", t)  # Helsinki: no GCJ-02
     assert [type(c).__name__ for c in outside] == ["str", "Link"]
+
+
+def test_road_class_rows_have_their_own_labels(tmp_path):
+    """secondary and secondary_link both read 次干路: the link road is 次干路（匝道）, the road
+    itself 次干路 (never 次干路（次干路）). On the hand network Q—Q1 and P—Q are secondary
+    (200 + 800 m), Q1—R (1,400 m) is made the link road."""
+    g = hand_graph()
+    for u, v in ((13, 14), (14, 13)):
+        g.edges[u, v, 0]["highway"] = "secondary_link"
+    net = tmp_path / "link.graphml"
+    ox.save_graphml(g, net)
+    out = tmp_path / "o"
+    assert main(["report", str(net), str(write_stations(tmp_path / "s.csv")), "--out", str(out),
+                 "--quiet", "--no-time-limit", "--lang", "zh"]) == 0
+    md_text = (out / "report.md").read_text(encoding="utf-8")
+    table = md_text.split("## 按道路等级")[1].split("\n## ")[0]
+    rows = {r.split(" | ")[0].lstrip("| "): r.split(" | ")[1]
+            for r in table.splitlines() if r.startswith("| ") and "应覆盖" not in r}
+    labels = list(rows)
+    assert len(labels) == len(set(labels)) == 6  # six road classes, six labels
+    assert not [w for w in labels if re.fullmatch(r"(.+)（\1）", w)]
+    assert rows["次干路（匝道）"] == "1,400 米"
+    assert rows["次干路"] == "1,000 米"

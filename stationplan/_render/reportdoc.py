@@ -224,16 +224,33 @@ def _headline(s, t, stations=None) -> list[Block]:
 
 def _class_words(classes: Sequence[str], lang: str) -> dict[str, str]:
     """Each OSM road class as the class word people read; where two classes share a word
-    (residential and service are both 街巷), the road's own word tells them apart.
+    (residential and service are both 街巷), the road's own word tells them apart: its
+    kind of road when that is not the class word itself, and 匝道 for a link road.
 
     >>> _class_words(["residential", "service", "primary"], "zh")
     {'residential': '街巷（居住区道路）', 'service': '街巷（内部道路）', 'primary': '主干路'}
+    >>> _class_words(["secondary", "secondary_link", "trunk", "primary", "trunk_link"], "zh")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'secondary': '次干路', 'secondary_link': '次干路（匝道）', 'trunk': '主干路（快速路）',
+     'primary': '主干路', 'trunk_link': '主干路（快速路匝道）'}
+    >>> _class_words(["secondary", "secondary_link"], "en")
+    {'secondary': 'secondary', 'secondary_link': 'secondary_link'}
     """
     words = {cls: road_class_text(cls, lang) for cls in classes}
+    if lang != "zh":  # the English words are the tags themselves, each its own
+        return words
     shared = {w for w in words.values() if list(words.values()).count(w) > 1}
     road = section("road", lang)
-    return {cls: f"{w}（{road[cls]}）" if w in shared and cls in road and lang == "zh" else w
-            for cls, w in words.items()}
+    out = {}
+    for cls, word in words.items():
+        base = cls.removesuffix("_link")
+        own = road.get(base, "")
+        if own == word:  # 次干路（次干路） says nothing
+            own = ""
+        if base != cls:
+            own += road["link"]
+        out[cls] = f"{word}（{own}）" if word in shared and own else word
+    return out
 
 
 def _by_class(s, t, lang) -> list[Block]:
