@@ -214,6 +214,8 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.outside": ("(outside every district)", "（不属于任何街道/社区）"),
     "report.not_covered": ("Not covered", "未覆盖"),
     "report.n_stations": ("Stations", "站点数"),
+    "report.n_existing": ("Existing stations", "现有站点数"),
+    "report.n_proposed": ("Proposed sites", "拟建站点数"),
     # rules checked (stationplan.rules; summary.json "rules")
     "report.rules": ("Rules checked", "标准核验"),
     "report.rules_intro": ("Each rule is checked on its own with the exact engine, on the "

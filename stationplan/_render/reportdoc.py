@@ -119,7 +119,7 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
         blocks.append(("img", "coverage_map.png", t["map_alt"]))
     blocks += _by_class(s, t, lang)
     if data.get("districts"):
-        blocks += _districts(data["districts"], t)
+        blocks += _districts(data["districts"], t, with_proposed=bool(data.get("plan_summary")))
     if s.get("rules"):
         blocks += _rules(s["rules"], t, lang)
     blocks += _gaps(data["largest_gaps"], t, lang, data.get("gap_areas") or ())
@@ -264,8 +264,11 @@ def _by_class(s, t, lang) -> list[Block]:
             ("table", [t["class"], t["to_serve"], t["covered"], t["share"]], rows)]
 
 
-def _districts(d, t) -> list[Block]:
+def _districts(d, t, *, with_proposed: bool = False) -> list[Block]:
+    """The figures per district; with a plan (whose figures include its new sites) the
+    existing stations and the proposed sites in two columns."""
     src = "report.json"
+    counts = ("stations", "proposed") if with_proposed else ("stations",)
     rows = []
     for i, r in enumerate(d["rows"]):
         key: tuple[str | int, ...] = ("districts", "rows", i)
@@ -273,17 +276,18 @@ def _districts(d, t) -> list[Block]:
                      Num(r["covered_m"], src, (*key, "covered_m"), "m"),
                      Num(r["covered_share"], src, (*key, "covered_share"), "share"),
                      Num(r["gap_m"], src, (*key, "gap_m"), "m"),
-                     Num(r["stations"], src, (*key, "stations"), "count")])
+                     *(Num(r[c], src, (*key, c), "count") for c in counts)])
     o = d["outside"]
     if o["demand_m"] > 0:
         key = ("districts", "outside")
         rows.append([t["outside"], Num(o["demand_m"], src, (*key, "demand_m"), "m"),
                      Num(o["covered_m"], src, (*key, "covered_m"), "m"),
                      Num(o["covered_share"], src, (*key, "covered_share"), "share"),
-                     Num(o["gap_m"], src, (*key, "gap_m"), "m"), ""])
+                     Num(o["gap_m"], src, (*key, "gap_m"), "m"), *([""] * len(counts))])
+    heads = [t["n_existing"], t["n_proposed"]] if with_proposed else [t["n_stations"]]
     return [("h2", [t["by_district"]]),
             ("table", [t["district"], t["to_serve"], t["covered"], t["share"], t["not_covered"],
-                       t["n_stations"]], rows)]
+                       *heads], rows)]
 
 
 def _rules(rules: Sequence[Mapping[str, Any]], t: Mapping[str, str], lang: str
@@ -466,7 +470,7 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
                           "count")]))
     rows = []
     for i, r in enumerate(sole["stations"][:15]):
-        row: list[Any] = [r["station_id"], r["name"]]
+        row: list[Any] = _sole_site(r)
         if with_kind:
             row.append(t.get(f"kinds.{r['kind']}", r["kind"]))
         row += [Num(r["sole_m"], src, ("sole_coverage", "stations", i, "sole_m"), "m"),
@@ -477,6 +481,22 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
     if len(sole["stations"]) > 15:
         out.append(("p", [t["more"].format(n=len(sole["stations"]) - 15)]))
     return out
+
+
+def _sole_site(r: Mapping[str, Any]) -> list[Any]:
+    """The id and name cells of a station in the sole-coverage table: a proposed site as
+    the table of proposed sites shows it, by its rank and its name, address or street.
+
+    >>> _sole_site({"station_id": "C1632", "name": "", "kind": "proposed", "rank": 7,
+    ...             "street": "无名次干路", "address": "贵溪大道与建设路交叉口南 1.4 公里"})
+    ['#7', '贵溪大道与建设路交叉口南 1.4 公里']
+    >>> _sole_site({"station_id": "3", "name": "西街驿站", "kind": "existing", "rank": None})
+    ['3', '西街驿站']
+    """
+    if r.get("kind") != "proposed" or r.get("rank") is None:
+        return [r["station_id"], r["name"]]
+    where = next((isolate_bidi(r[c]) for c in ("name", "address", "street") if r.get(c)), "–")
+    return [f"#{r['rank']}", where]
 
 
 def _site_rules(settings: Mapping[str, Any], lang: str) -> str:
