@@ -34,7 +34,6 @@ from jinja2 import Template
 
 from ._errors import InputError
 from ._i18n import (
-    WORDS,
     gap_street,
     percent_text,
     plan_certificate,
@@ -42,6 +41,7 @@ from ._i18n import (
     run_lang,
     section,
     station_reason_text,
+    station_status_text,
 )
 from ._i18n import text as text_in
 from ._io import script_json
@@ -875,8 +875,7 @@ def _rejected_rows(bad: gpd.GeoDataFrame, text: Mapping[str, str], view: _View,
         snap_m = float(snap) if snap is not None and not pd.isna(snap) else math.nan
         popup = _popup(
             f"{ms.icon(ms.REJECTED_ICON)} {title}",
-            [(text["status"], esc(text_in(f"station_status.{status}", lang)
-                                    if f"station_status.{status}" in WORDS[lang] else status)),
+            [(text["status"], esc(station_status_text(status, lang))),
              (text["reason"], esc(station_reason_text(reason, lang))),
              (text["snap"], "" if math.isnan(snap_m) else ms.fmt_m(snap_m, lang))],
             None, text,

@@ -294,6 +294,8 @@ def report_data(
         is beyond the search, ``area_id``), ``gap_areas`` (the largest gap areas:
         ``area_id``, ``length_m``, ``runs``, ``streets``, ``farthest_m`` /
         ``farthest_more_than_m``),
+        ``unused_stations`` (every station row not used, in file order: ``row``,
+        ``station_id``, ``name``, ``status`` and ``reason`` in words of ``lang``),
         ``service_audit``, ``sole_coverage``, ``curve``, ``plan_rows`` (the plan's sites
         in rank order: ``rank``, ``candidate_id``, ``name``, ``street``, ``address``,
         ``near``, ``marginal_m``, ``lon``, ``lat``), ``check_rows`` and ``files``.
@@ -312,6 +314,7 @@ def report_data(
         "source": shown_source(coverage.network.source),
         "summary": dict(summary),
         "stations": {"existing": len(existing), "proposed": len(ok) - len(existing)},
+        "unused_stations": unused_stations(st, lang),
         "plan_summary": None if plan is None else dict(plan.summary),
         "check_summary": None if csum is None else dict(csum),
         "largest_gaps": [_gap_row(g) for g in top.itertuples()],
@@ -339,6 +342,28 @@ def report_data(
             for r in checked.to_dict("records")
         ]
     return data
+
+
+def unused_stations(stations: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
+    """The station rows a run does not use, with why, in ``lang`` (as the map's popups).
+
+    >>> rows = pd.DataFrame({"row": [3, 5], "station_id": ["1", "3"], "name": ["甲", "乙"],
+    ...                      "status": ["ok", "too_far_from_street"],
+    ...                      "reason": ["", "more than 100 m from every street of the network"]})
+    >>> unused_stations(rows, "zh")  # doctest: +NORMALIZE_WHITESPACE
+    [{'row': 5, 'station_id': '3', 'name': '乙', 'status': '距街道过远',
+      'reason': '距路网所有街道超过 100 米'}]
+    """
+    from ._i18n import station_reason_text, station_status_text
+
+    bad = stations[stations["status"] != "ok"]
+    rows = bad["row"] if "row" in bad else pd.Series([None] * len(bad), index=bad.index)
+    names = bad["name"] if "name" in bad else pd.Series([""] * len(bad), index=bad.index)
+    return [{"row": None if pd.isna(row) else int(row), "station_id": str(sid),
+             "name": plain_text(name), "status": station_status_text(status, lang),
+             "reason": station_reason_text(reason, lang)}
+            for row, sid, name, status, reason in zip(rows, bad["station_id"], names,
+                                                      bad["status"], bad["reason"], strict=True)]
 
 
 def _plan_rows(proposals: gpd.GeoDataFrame) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ what one closure uncovers against a recomputation, escaping, and self-containmen
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -509,3 +510,32 @@ def test_district_table_counts_existing_and_proposed_sites_apart(hand_plan):
     # 东区 is U—V, 700 m, covered only by its new site
     assert rows[[r[0] for r in rows].index("东区")][1:3] == ["700 米", "700 米"]
 
+
+def test_report_lists_every_station_not_used_with_its_row_and_reason(tmp_path, files):
+    net, stations = files
+    lines = stations.read_text(encoding="utf-8").splitlines()
+    row = {ln.split(",")[0]: i for i, ln in enumerate(lines, start=1)}  # file line numbers
+    expected = {
+        "zh": [[str(row["S5"]), "S5", "距街道过远", "距路网所有街道超过 100 米"],
+               [str(row["S7"]), "S7", "无效",
+                f"第 {row['S7']} 行：“lon”列缺少数值；“lat”列缺少数值"]],
+        "en": [[str(row["S5"]), "S5", "too far from a street",
+                "more than 100 m from every street of the network"],
+               [str(row["S7"]), "S7", "invalid", f"row {row['S7']}: column 'lon': value is "
+                                                 "missing; column 'lat': value is missing"]],
+    }
+    heading = {"zh": "### 未采用的站点", "en": "### Stations not used"}
+    for lang in ("zh", "en"):
+        out = tmp_path / lang
+        assert main(["report", str(net), str(stations), "--out", str(out), "--quiet",
+                     "--no-time-limit", "--lang", lang]) == 0
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert summary["stations_rejected"] == 2
+        md_text = (out / "report.md").read_text(encoding="utf-8")
+        _, *rows = _md_table(md_text, heading[lang])
+        # the reason may name the file first ("stations.csv 第 8 行：…")
+        shown = [[r[0], r[1], r[2], r[3].removeprefix("stations.csv ")] for r in rows]
+        assert shown == expected[lang]
+        html_text = (out / "report.html").read_text(encoding="utf-8")
+        for r in expected[lang]:
+            assert html.escape(r[3]) in html_text

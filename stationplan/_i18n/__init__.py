@@ -198,6 +198,11 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.stations": ("stations used", "个站点参与计算"),
     "report.read": ("read", "读入"),
     "report.rejected": ("rejected", "未采用"),
+    "report.unused": ("Stations not used", "未采用的站点"),
+    "report.unused_intro": ("These rows of the station file are not in the figures:",
+                            "站点表中以下各行未计入上述数字："),
+    "report.row": ("Row", "原表行号"),
+    "report.status": ("Status", "状态"),
     "report.notes_skipped": ("Skipped {n} note rows of the station file (notes and totals, "
                              "not stations): rows {rows}.",
                              "站点表中有 {n} 行备注或合计（不是站点）已跳过：第 {rows} 行。"),
@@ -720,6 +725,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "station_status.ok": ("ok", "可用"),
     "station_status.invalid": ("invalid", "无效"),
     "station_status.too_far_from_street": ("too far from a street", "距街道过远"),
+    "station_status.not_open": ("not open at that time", "该时刻未开放"),
     "check_cell.true": ("true", "是"),
     "check_cell.false": ("false", "否"),
     "check_cell.proposal": ("proposal", "提议站点"),
@@ -1166,6 +1172,17 @@ _STATION_REASONS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
      "距路网所有街道都太远"),
     (re.compile(r"; "), "；"),
 )
+
+
+def station_status_text(status: object, lang: str) -> str:
+    """A station row's ``status`` as the word people read (as it is when it has none).
+
+    >>> station_status_text("too_far_from_street", "zh"), station_status_text("invalid", "en")
+    ('距街道过远', 'invalid')
+    >>> station_status_text("odd", "zh")
+    'odd'
+    """
+    return WORDS[lang].get(f"station_status.{status}", str(status))
 
 
 def station_reason_text(reason: object, lang: str) -> str:

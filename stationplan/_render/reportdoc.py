@@ -115,6 +115,7 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     if data.get("plan_summary"):
         blocks.append(("p", [t["with_plan"]]))
     blocks += _headline(s, t, data.get("stations") if data.get("plan_summary") else None)
+    blocks += _unused(data.get("unused_stations") or [], t)
     if "coverage_map.png" in images:
         blocks.append(("img", "coverage_map.png", t["map_alt"]))
     blocks += _by_class(s, t, lang)
@@ -220,6 +221,17 @@ def _headline(s, t, stations=None) -> list[Block]:
                           Num(isl["demand_m"], src, ("islands", "demand_m"), "m"), " ",
                           t["islands_tail"]]))
     return out
+
+
+def _unused(rows: Sequence[Mapping[str, Any]], t: Mapping[str, str]) -> list[Block]:
+    """Every station row the figures leave out (the headline's "rejected"), and why."""
+    if not rows:
+        return []
+    table = [[str(r["row"]) if r.get("row") is not None else "–",
+              isolate_bidi(r["name"]) or r["station_id"], r["status"], r["reason"]]
+             for r in rows]
+    return [("h3", [t["unused"]]), ("p", [t["unused_intro"]]),
+            ("table", [t["row"], t["station"], t["status"], t["reason"]], table)]
 
 
 def _class_words(classes: Sequence[str], lang: str) -> dict[str, str]:
