@@ -11,8 +11,10 @@ be served and 3200 m of them are covered.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -436,6 +438,39 @@ def test_check_command_writes_every_output(tmp_path, files, capsys):
     assert "<script>alert(1)" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "#1a9850" in html  # accept colour
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_check_map_shows_the_checks_headline(tmp_path, files, capsys, lang):
+    """No area: 5,100 m to serve, 3,500 m covered today; the accepted P1, P2, P3 add 700,
+    600 and 150 m (P4 too close; P5, P6 and P8 redundant; P7 off the network; P9
+    invalid). The map says so with the closing line's figures."""
+    net, stations = files
+    props = write_proposals(tmp_path / "p.csv")
+    out = tmp_path / "o"
+    assert main(["check", str(net), str(stations), str(props), "--out", str(out), "--quiet",
+                 "--no-time-limit", "--no-benchmark", "--lang", lang]) == 0
+    closing = capsys.readouterr().out
+    summary = json.loads((out / "check_summary.json").read_text(encoding="utf-8"))
+    assert summary["coverage_before"] == pytest.approx(3500 / 5100, abs=1e-6)
+    assert summary["coverage_after"] == pytest.approx(4950 / 5100, abs=1e-6)
+    after, counts = {
+        "zh": ("采纳通过的站点后覆盖率 68.6 % → 97.1 %",
+               "9 个提议站点：采纳 3 个、重复覆盖 3 个、间距过近 1 个、不在路网上 1 个、无效 1 个"),
+        "en": ("coverage 68.6 % → 97.1 % with the accepted ones",
+               "9 proposals: 3 accept, 3 redundant, 1 too_close, 1 off_network, 1 invalid"),
+    }[lang]
+    page = (out / "check_map.html").read_text(encoding="utf-8")
+    box = re.search(r'<div id="stationplan-check-headline"[^>]*>((?:<div>[^<]*</div>)+)</div>',
+                    page)
+    assert box is not None
+    assert [html.unescape(x) for x in re.findall(r"<div>([^<]*)</div>", box.group(1))] == [
+        after, counts]
+    # the closing line: the same figures and counts
+    assert ("68.6 % → 97.1 %" if lang == "zh" else "68.6 % -> 97.1 %") in closing
+    assert counts in closing
+    # the coverage map under the verdict circles draws no proposals of its own
+    assert {"zh": "拟建站点（序号）", "en": "Proposed site (rank)"}[lang] not in page
 
 
 def test_check_map_is_reproducible(tmp_path, files):

@@ -48,8 +48,9 @@ def test_placeholders_are_the_same_in_both_languages():
     # rules checked (stationplan.rules: the report's intro, the rule it is, the dense area
     # not checked, the map's rule layer), and the rule's cover and reach column in the
     # report (k-coverage), and the time the figures are for (--at: the map's panel and the
-    # report, the plan's closing lines, the map's layer of the stations not open then)
-    assert with_fields == 83
+    # report, the plan's closing lines, the map's layer of the stations not open then),
+    # and the check map's headline (its verdict counts, its coverage before and after)
+    assert with_fields == 85
 
 
 def test_chinese_text_is_in_the_chinese_column():

@@ -599,6 +599,17 @@ def test_coverage_map_page_asks_no_server_but_tiles(hand):
     assert "L.markerClusterGroup" not in wgs  # no cluster, no cluster plugin
 
 
+def test_legend_lists_proposed_sites_only_when_the_map_draws_them(hand):
+    with_sites = maps.coverage_map(hand.coverage, hand.gaps, proposals=hand.proposals,
+                                   lang="en").get_root().render()
+    without = maps.coverage_map(hand.coverage, hand.gaps, lang="en").get_root().render()
+    assert len(_markers(maps.coverage_map(hand.coverage, hand.gaps, proposals=hand.proposals,
+                                          lang="en"), "sp-proposal")) == len(hand.proposals) > 0
+    assert "Proposed site (rank)" in with_sites
+    assert "Proposed site (rank)" not in without
+    assert "Existing station" in without  # the markers it does draw keep their entries
+
+
 def test_check_map_page_asks_no_server_but_tiles(tmp_path):
     from test_check import AREA, PROPOSALS, RULE, proposals_frame
 

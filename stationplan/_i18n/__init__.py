@@ -428,6 +428,9 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "checkmap.station": ("Nearest station", "最近现有站点"),
     "checkmap.proposal": ("Nearest proposal", "最近提议站点"),
     "checkmap.legend": ("Proposals", "提议站点"),
+    "checkmap.counts": ("{n} proposals: {counts}", "{n} 个提议站点：{counts}"),
+    "checkmap.after": ("coverage {before} → {after} with the accepted ones",
+                       "采纳通过的站点后覆盖率 {before} → {after}"),
     # province map of a batch run (one shape per unit, coloured by covered share)
     # the batch workbooks (league.xlsx, sites.xlsx, allocation*.xlsx): sheet names and
     # headers; in English the CSV's column codes
@@ -1156,6 +1159,21 @@ def run_lang(lang: str | None, coverage: Any) -> str:
     See :func:`resolve_lang` and :func:`run_names`.
     """
     return resolve_lang(lang, run_names(coverage))
+
+
+def verdict_counts_text(by_verdict: Mapping[str, int], lang: str) -> str:
+    """A check's verdict counts as its closing line and its map say them (none left out
+    but the verdicts nobody got).
+
+    >>> verdict_counts_text({"accept": 2, "redundant": 1, "invalid": 0}, "zh")
+    '采纳 2 个、重复覆盖 1 个'
+    >>> verdict_counts_text({"accept": 2, "too_close": 1}, "en")
+    '2 accept, 1 too_close'
+    """
+    words = section("verdict", lang)
+    return text("sep.list", lang).join(
+        text("cli.count", lang, n=n, what=words[v] if lang == "zh" else v)
+        for v, n in by_verdict.items() if n)
 
 
 # --- why a station row is not used -------------------------------------------------------
