@@ -143,8 +143,10 @@ def check_sites(
         ``dist_station_m`` / ``dist_proposal_m`` (network metres to the nearest
         existing station and other proposal; empty when none is connected),
         ``spacing_conflict`` (either is closer than ``min_spacing_m``, measured as
-        ``spacing`` says), ``conflict_with``
-        (the station or proposal that makes it ``too_close``). ``attrs["check_settings"]``
+        ``spacing`` says), ``conflict_with`` / ``conflict_kind`` / ``conflict_m`` (the
+        station or proposal that makes it ``too_close``; for any other verdict with
+        ``spacing_conflict``, the nearest one closer than ``min_spacing_m``; empty
+        without a conflict). ``attrs["check_settings"]``
         holds the settings; ``attrs["crs_warning"]`` a suspected coordinate-system mix-up.
     """
     rule = rule or CoverageRule.for_mode(network.mode.name)
@@ -184,9 +186,10 @@ def check_sites(
     d_station, near_station, d_pair = _separations(network, st_edge, st_off, edge[idx], off[idx])
     _add_distances(out, idx, ok, d_station, near_station, d_pair, p["proposal_id"].to_numpy())
     if spacing == "straight":  # the rule's distances; the columns keep the network ones
-        d_rule_station, d_pair = _straight_separations(network, ok, snapped, idx)
+        d_rule_station, rule_station, d_pair = _straight_separations(network, ok, snapped, idx)
     else:
         d_rule_station = out["dist_station_m"].to_numpy(float)
+        rule_station = out["nearest_station_id"].to_numpy(object)
 
     metres, weight = demand_weights(network, class_weights)
     existing = ct.Covered.of(fold_catchments(network, ct.on_edges(  # their own reaches
@@ -208,8 +211,8 @@ def check_sites(
                                                             list(range(m))), start=1):
         out.loc[idx[s], ["greedy_rank", "greedy_gain_m", "greedy_gain_weight"]] = (rank, g_m, g_w)
 
-    _decide(out, idx, iv, existing, weight, metres, d_rule_station, d_pair, valid, on_net,
-            settings)
+    _decide(out, idx, iv, existing, weight, metres, (d_rule_station, rule_station), d_pair,
+            valid, on_net, settings)
     out["reason"] = [reason_text(r, settings, "en") for r in out.to_dict("records")]
     for col in ("greedy_rank", "component"):
         out[col] = out[col].astype("Int64")
@@ -396,10 +399,12 @@ def _given_positions(network: StreetNetwork, given: pd.DataFrame, p: gpd.GeoData
 
 def _straight_separations(network, ok, snapped, idx):
     """Straight-line distances for ``spacing="straight"``: each row to the nearest
-    existing station (NaN off the network) and between every two sites (as placed on
-    their streets), like :func:`~stationplan.plan_sites` measures them."""
+    existing station (NaN off the network) and that station's id ("" for none), and
+    between every two sites (as placed on their streets), like
+    :func:`~stationplan.plan_sites` measures them."""
     k = len(snapped)
     d_station = np.full(k, np.nan)
+    near = np.full(k, "", dtype=object)
     e = network.edges
     at = shapely.line_interpolate_point(
         e.geometry.to_numpy()[snapped["edge_id"].to_numpy(np.int64)[idx]],
@@ -407,10 +412,13 @@ def _straight_separations(network, ok, snapped, idx):
     xy = shapely.get_coordinates(at).reshape(-1, 2)
     if len(ok) and len(idx):
         st = shapely.get_coordinates(ok.to_crs(network.crs).geometry.to_numpy())
-        d_station[idx] = np.sqrt(((xy[:, None, :] - st[None, :, :]) ** 2).sum(-1)).min(axis=1)
+        d = np.sqrt(((xy[:, None, :] - st[None, :, :]) ** 2).sum(-1))
+        j = d.argmin(axis=1)
+        d_station[idx] = d[np.arange(len(idx)), j]
+        near[idx] = ok["station_id"].astype(str).to_numpy()[j]
     d_pair = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
     np.fill_diagonal(d_pair, np.inf)
-    return d_station, d_pair
+    return d_station, near, d_pair
 
 
 def _separations(network, st_edge, st_off, pr_edge, pr_off):
@@ -467,7 +475,14 @@ def _add_distances(out, idx, ok, d_station, near_station, d_pair, ids) -> None:
 def _decide(out, idx, iv, existing, weight, metres, d_station, d_pair, valid, on_net,
             settings) -> None:
     """Fill ``verdict``, ``verdict_gain_m`` and the conflict columns (``d_station``: per
-    row, ``d_pair``: per site, the distances of the spacing rule)."""
+    row, the distance of the spacing rule to the nearest existing station and its id;
+    ``d_pair``: per site, the distances of the spacing rule between sites).
+
+    The conflict columns name the station or proposal that makes a site ``too_close``;
+    on every other row whose ``spacing_conflict`` is true, the nearest one closer than
+    the spacing (a redundant duplicate of a station is flagged and names that station).
+    """
+    d_station, near_station = d_station
     need, spacing = settings["min_gain_m"], settings["min_spacing_m"]
     tol = TOLERANCE_M
     in_area = out["in_area"].to_numpy(bool)
@@ -492,7 +507,7 @@ def _decide(out, idx, iv, existing, weight, metres, d_station, d_pair, valid, on
         elif d_st[r] < spacing - tol:
             verdict[r] = "too_close"
             out.loc[r, ["conflict_with", "conflict_kind", "conflict_m"]] = (
-                out.loc[r, "nearest_station_id"], "station", d_st[r])
+                near_station[r], "station", d_st[r])
         else:
             rest.append(pos[int(r)])
 
@@ -514,6 +529,18 @@ def _decide(out, idx, iv, existing, weight, metres, d_station, d_pair, valid, on
 
     ct.greedy_order(iv, existing, weight, metres, rest, decide=decide)
     out["verdict"] = verdict
+    # the flag with no conflict named yet (not too_close): the nearest within the spacing
+    unnamed = out["spacing_conflict"].to_numpy(bool) & (out["conflict_kind"] == "").to_numpy()
+    for r in np.flatnonzero(unnamed):
+        d_s = d_st[r] if np.isfinite(d_st[r]) else np.inf
+        if d_s <= d_pr[r]:
+            out.loc[r, ["conflict_with", "conflict_kind", "conflict_m"]] = (
+                near_station[r], "station", d_s)
+        else:
+            s = pos[int(r)]
+            t = int(np.argmin(d_pair[s]))
+            out.loc[r, ["conflict_with", "conflict_kind", "conflict_m"]] = (
+                out.loc[idx[t], "proposal_id"], "proposal", d_pair[s, t])
 
 
 # --- summary: coverage before and after, and the solver's benchmark -------------------

@@ -370,13 +370,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         run = run_check(args.network, args.stations, args.proposals, out=args.out,
                         overwrite=args.overwrite, on_stage=on_stage, **kwargs)
     args.result = run
-    from ._i18n import percent_text, section
+    from ._i18n import percent_text, verdict_counts_text
 
     summary, lang = run.check_summary, _lang(args, run.coverage)
-    words = section("verdict", lang)
-    counts = text("sep.list", lang).join(
-        text("cli.count", lang, n=n, what=words[v] if lang == "zh" else v)
-        for v, n in summary["by_verdict"].items() if n)
+    counts = verdict_counts_text(summary["by_verdict"], lang)
     before, after = (percent_text(summary[k]) for k in ("coverage_before", "coverage_after"))
     print(text("cli.check", lang, n=summary["proposals"], counts=counts, before=before,
                after=after, path=run.paths["check.csv"]))

@@ -34,7 +34,6 @@ from jinja2 import Template
 
 from ._errors import InputError
 from ._i18n import (
-    WORDS,
     gap_street,
     percent_text,
     plan_certificate,
@@ -42,6 +41,7 @@ from ._i18n import (
     run_lang,
     section,
     station_reason_text,
+    station_status_text,
 )
 from ._i18n import text as text_in
 from ._io import script_json
@@ -299,7 +299,7 @@ def coverage_map(
                         show_area=outline is not None,
                         show_other=len(other) > 0, show_phases=before is not None,
                         show_paired=len(paired) > 0, show_service=not merged,
-                        show_closed=len(shut) > 0)
+                        show_closed=len(shut) > 0, show_proposals=n_proposals > 0)
     fmap.add_child(MapCall(mapjs.PANEL, fmap, panel))
     if before is not None:
         fmap.add_child(MapCall(mapjs.PHASES, fmap, phases["before"], phases["after"]))
@@ -875,8 +875,7 @@ def _rejected_rows(bad: gpd.GeoDataFrame, text: Mapping[str, str], view: _View,
         snap_m = float(snap) if snap is not None and not pd.isna(snap) else math.nan
         popup = _popup(
             f"{ms.icon(ms.REJECTED_ICON)} {title}",
-            [(text["status"], esc(text_in(f"station_status.{status}", lang)
-                                    if f"station_status.{status}" in WORDS[lang] else status)),
+            [(text["status"], esc(station_status_text(status, lang))),
              (text["reason"], esc(station_reason_text(reason, lang))),
              (text["snap"], "" if math.isnan(snap_m) else ms.fmt_m(snap_m, lang))],
             None, text,
@@ -915,7 +914,7 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
                 text: Mapping[str, str], lang: str, *, gcj02: bool, edges: list[float],
                 show_area: bool, show_other: bool, show_phases: bool,
                 show_paired: bool = False, show_service: bool = True,
-                show_closed: bool = False) -> str:
+                show_closed: bool = False, show_proposals: bool = True) -> str:
     zh = lang == "zh"
     # summary.json's covered_share: the coverage the map draws (plan_summary's
     # coverage_after is the same exact figure)
@@ -1010,7 +1009,8 @@ def _panel_html(coverage: Coverage, summary: dict[str, Any], n_existing: int, pr
             f"</td><td>{text['service_legend']}</td></tr>")
     for cls, inner, label in (
         ("sp-station", ms.icon(ms.STATION_ICON), text["station_legend"]),
-        ("sp-proposal", "1", text["proposal_legend"]),
+        # only the markers the map draws (a check map's proposals have their own legend)
+        *([("sp-proposal", "1", text["proposal_legend"])] if show_proposals else []),
         ("sp-rejected", ms.icon(ms.REJECTED_ICON), text["rejected_legend"]),
         *([("sp-closed", ms.icon(ms.STATION_ICON), text["closed_legend"])] if show_closed
           else []),

@@ -281,7 +281,8 @@ def write_check_outputs(
     out = open_out_dir(out_dir, CHECK_FILES, overwrite=overwrite)
     codes, table = _check_table(checked,
                                 lang=run_lang((map_options or MapOptions()).lang, coverage))
-    fmap = check_map(coverage, gaps, checked, area=area, map_options=map_options)
+    fmap = check_map(coverage, gaps, checked, area=area, map_options=map_options,
+                     summary=summary)
     paths = {
         "check.geojson": atomic_write_text(out / "check.geojson", geojson_text(checked)),
         "check_summary.json": atomic_write_text(out / "check_summary.json", json_text(summary)),

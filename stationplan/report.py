@@ -165,8 +165,10 @@ def district_table(coverage: Coverage, districts: gpd.GeoDataFrame) -> dict[str,
     -------
     dict
         ``column`` (the name column), ``rows`` (``district``, ``demand_m``, ``covered_m``,
-        ``covered_share``, ``gap_m``, ``stations``; file order) and ``outside`` (the same
-        for streets in no district).
+        ``covered_share``, ``gap_m``, ``stations`` (existing stations) and ``proposed``
+        (the coverage's stations of ``kind`` "proposed", a plan's new sites, which the
+        figures include); file order) and ``outside`` (the same for streets in no
+        district, without the counts).
     """
     crs = coverage.network.crs
     pieces = coverage.pieces[coverage.pieces["status"].isin(["covered", "gap"])]
@@ -175,8 +177,7 @@ def district_table(coverage: Coverage, districts: gpd.GeoDataFrame) -> dict[str,
     tree = shapely.STRtree(geoms)
     st = coverage.stations
     st = st[(st["status"] == "ok") & st.geometry.notna()]
-    if "kind" in st:
-        st = st[st["kind"] != "proposed"]
+    new = st["kind"].eq("proposed").to_numpy() if "kind" in st else np.zeros(len(st), bool)
     st_pts = st.to_crs(crs).geometry.to_numpy()
     polys = districts.to_crs(crs).geometry.to_numpy()
     rows = []
@@ -187,7 +188,7 @@ def district_table(coverage: Coverage, districts: gpd.GeoDataFrame) -> dict[str,
         total = float(length.sum())
         rows.append({"district": str(name), "demand_m": round_m(total), "covered_m": round_m(c),
                      "covered_share": share(c, total), "gap_m": round_m(total - c),
-                     "stations": int(shapely.covers(poly, st_pts).sum()) if len(st_pts) else 0})
+                     **_counts_in(poly, st_pts, new)})
     union = shapely.union_all(polys)
     inside = shapely.length(shapely.intersection(geoms, union))
     out_total = float(pieces["length_m"].sum() - inside.sum())
@@ -198,6 +199,12 @@ def district_table(coverage: Coverage, districts: gpd.GeoDataFrame) -> dict[str,
     return {"column": districts.attrs.get("name_column"), "rows": rows, "outside": outside}
 
 
+def _counts_in(poly: Any, points: np.ndarray, proposed: np.ndarray) -> dict[str, int]:
+    """Existing stations and proposed sites among ``points`` that ``poly`` covers."""
+    inside = shapely.covers(poly, points) if len(points) else np.zeros(0, bool)
+    return {"stations": int((inside & ~proposed).sum()), "proposed": int((inside & proposed).sum())}
+
+
 def sole_coverage(coverage: Coverage) -> dict[str, Any]:
     """What closing each station would uncover: the demand streets no other station reaches.
 
@@ -206,7 +213,10 @@ def sole_coverage(coverage: Coverage) -> dict[str, Any]:
     dict
         ``total_m`` (street length that depends on a single station), ``stations_with_sole``
         and ``stations``: per station with such streets (largest first) ``station_id``,
-        ``name``, ``kind``, ``sole_m`` and ``streets`` (named streets in it, longest first).
+        ``name``, ``kind``, ``rank``, ``street`` and ``address`` (a proposed site's rank
+        and where it stands, as the plan's table of sites shows them; ``None`` and ""
+        for an existing station), ``sole_m`` and ``streets`` (named streets in it,
+        longest first).
     """
     network = coverage.network
     st = coverage.stations
@@ -227,9 +237,16 @@ def sole_coverage(coverage: Coverage) -> dict[str, Any]:
             break
         named = streets.loc[i].sort_values(ascending=False) if i in streets.index.levels[0] \
             else pd.Series(dtype=float)
+        kind = plain_text(ok["kind"].iat[i]) if "kind" in ok else "existing"
+        proposed = kind == "proposed"
+        rank = ok["rank"].iat[i] if proposed and "rank" in ok else None
         rows.append({"station_id": str(ok["station_id"].iat[i]),
                      "name": plain_text(ok["name"].iat[i]),
-                     "kind": plain_text(ok["kind"].iat[i]) if "kind" in ok else "existing",
+                     "kind": kind,
+                     # a proposed site is known by its rank in the plan, not its candidate id
+                     "rank": None if rank is None or pd.isna(rank) else int(rank),
+                     **{c: plain_text(ok[c].iat[i]) if proposed and c in ok else ""
+                        for c in ("street", "address")},
                      "sole_m": round_m(per[i]),
                      "streets": [str(s) for s in named.index[:_STREETS_PER_ROW]]})
     return {"total_m": round_m(float(per.sum())), "stations_with_sole": len(rows), "stations": rows}
@@ -277,6 +294,8 @@ def report_data(
         is beyond the search, ``area_id``), ``gap_areas`` (the largest gap areas:
         ``area_id``, ``length_m``, ``runs``, ``streets``, ``farthest_m`` /
         ``farthest_more_than_m``),
+        ``unused_stations`` (every station row not used, in file order: ``row``,
+        ``station_id``, ``name``, ``status`` and ``reason`` in words of ``lang``),
         ``service_audit``, ``sole_coverage``, ``curve``, ``plan_rows`` (the plan's sites
         in rank order: ``rank``, ``candidate_id``, ``name``, ``street``, ``address``,
         ``near``, ``marginal_m``, ``lon``, ``lat``), ``check_rows`` and ``files``.
@@ -295,6 +314,7 @@ def report_data(
         "source": shown_source(coverage.network.source),
         "summary": dict(summary),
         "stations": {"existing": len(existing), "proposed": len(ok) - len(existing)},
+        "unused_stations": unused_stations(st, lang),
         "plan_summary": None if plan is None else dict(plan.summary),
         "check_summary": None if csum is None else dict(csum),
         "largest_gaps": [_gap_row(g) for g in top.itertuples()],
@@ -322,6 +342,28 @@ def report_data(
             for r in checked.to_dict("records")
         ]
     return data
+
+
+def unused_stations(stations: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
+    """The station rows a run does not use, with why, in ``lang`` (as the map's popups).
+
+    >>> rows = pd.DataFrame({"row": [3, 5], "station_id": ["1", "3"], "name": ["甲", "乙"],
+    ...                      "status": ["ok", "too_far_from_street"],
+    ...                      "reason": ["", "more than 100 m from every street of the network"]})
+    >>> unused_stations(rows, "zh")  # doctest: +NORMALIZE_WHITESPACE
+    [{'row': 5, 'station_id': '3', 'name': '乙', 'status': '距街道过远',
+      'reason': '距路网所有街道超过 100 米'}]
+    """
+    from ._i18n import station_reason_text, station_status_text
+
+    bad = stations[stations["status"] != "ok"]
+    rows = bad["row"] if "row" in bad else pd.Series([None] * len(bad), index=bad.index)
+    names = bad["name"] if "name" in bad else pd.Series([""] * len(bad), index=bad.index)
+    return [{"row": None if pd.isna(row) else int(row), "station_id": str(sid),
+             "name": plain_text(name), "status": station_status_text(status, lang),
+             "reason": station_reason_text(reason, lang)}
+            for row, sid, name, status, reason in zip(rows, bad["station_id"], names,
+                                                      bad["status"], bad["reason"], strict=True)]
 
 
 def _plan_rows(proposals: gpd.GeoDataFrame) -> list[dict[str, Any]]:

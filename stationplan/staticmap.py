@@ -46,6 +46,7 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto San
              "Noto Sans CJK TC", "Noto Serif CJK SC", "WenQuanYi Zen Hei",
              "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
              "Hiragino Sans GB", "Heiti SC", "AR PL UMing CN", "Droid Sans Fallback")
+_WARNING_COLOUR = "#b30000"  # the HTML map's and the report's warning red
 _PX_TO_PT = 0.45  # line widths of the HTML map (pixels) to points at report size
 
 
@@ -74,7 +75,8 @@ def coverage_png(
     coverage, gaps
         Results of :func:`~stationplan.compute_coverage` and :func:`~stationplan.find_gaps`.
     summary
-        Result of :func:`~stationplan.summarize`, for the title; computed when ``None``.
+        Result of :func:`~stationplan.summarize`, for the title and the run's warnings
+        (``warnings``, shown in red under the title); computed when ``None``.
     proposals
         Proposed sites (any CRS) with ``rank``, drawn numbered; or ``None``.
     area
@@ -143,12 +145,21 @@ def coverage_figure(
     FigureCanvasAgg(fig)
     title, sub = _titles(coverage, summary, proposals, text, lang)
     sub_lines = textwrap.wrap(sub, width=int(width_in * (8 if lang == "zh" else 15)))
-    top = 1 - (0.5 + 0.17 * len(sub_lines)) / height_in
+    # the run's warnings (a suspected coordinate mix-up ...) under the title, as the HTML
+    # map's panel shows them: the picture is handed around without the page
+    warn_lines = [line for w in warning_texts(summary, lang)
+                  for line in textwrap.wrap(w, width=int(width_in * (7 if lang == "zh" else 12)))]
+    warn_in = 0.19 * len(warn_lines) + (0.06 if warn_lines else 0.0)
+    top = 1 - (0.5 + warn_in + 0.17 * len(sub_lines)) / height_in
     with mpl.rc_context(rc):
         fig.text(0.01, 1 - 0.12 / height_in, title, ha="left", va="top", fontsize=14,
                  fontweight="bold")
-        fig.text(0.01, 1 - 0.42 / height_in, "\n".join(sub_lines), ha="left", va="top",
-                 fontsize=8.5, color="#333333", linespacing=1.4)
+        if warn_lines:
+            fig.text(0.01, 1 - 0.42 / height_in, "\n".join(warn_lines), ha="left", va="top",
+                     fontsize=9.5, fontweight="bold", color=_WARNING_COLOUR, linespacing=1.4,
+                     gid="stationplan-warning")
+        fig.text(0.01, 1 - (0.42 + warn_in) / height_in, "\n".join(sub_lines), ha="left",
+                 va="top", fontsize=8.5, color="#333333", linespacing=1.4)
         ax = fig.add_axes((0.01, 0.01, 0.98, top - 0.01))
         ax.set_aspect("equal")
         ax.set_axis_off()
@@ -471,6 +482,18 @@ def _legend(ax: Any, text: Mapping[str, str], edges: list[float], lang: str, *,
     legend = ax.legend(handles=handles, loc="upper right", fontsize=7.5, framealpha=0.92,
                        title=text["band_title"], title_fontsize=8)
     legend.set_zorder(20)
+
+
+def warning_texts(summary: Mapping[str, Any], lang: str) -> list[str]:
+    """The run's warnings (``summary["warnings"]``) as the PNG writes them, in ``lang``.
+
+    >>> warning_texts({"warnings": [{"code": "crs_offset", "en": "off", "zh": "偏"}]}, "zh")
+    ['警告：偏']
+    >>> warning_texts({}, "en")
+    []
+    """
+    label = text_of("warning.title", lang) + text_of("sep.label", lang)
+    return [label + (w.get(lang) or w.get("en", "")) for w in summary.get("warnings") or []]
 
 
 def _titles(coverage: Coverage, summary: dict[str, Any], proposals: gpd.GeoDataFrame | None,

@@ -11,8 +11,10 @@ be served and 3200 m of them are covered.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -184,6 +186,60 @@ def test_proposal_duplicating_an_existing_station(hand, checked):
     net, stations = hand
     res = check_sites(net, stations, proposals_frame([PROPOSALS[4]]), rule=RULE, min_spacing_m=0)
     assert res["verdict"].iat[0] == "redundant"
+
+
+def test_a_flagged_spacing_conflict_names_the_conflict(hand, checked):
+    """P5 stands where S3 stands (0 m along the street): redundant, and its flag names S3;
+    every flagged row names its conflict, every other row none."""
+    _, stations = hand
+    s3 = stations.loc[stations["name"] == "S3", "station_id"].item()
+    p5 = by_id(checked)["P5"]
+    assert (p5["verdict"], p5["spacing_conflict"]) == ("redundant", True)
+    assert (p5["conflict_with"], p5["conflict_kind"]) == (s3, "station")
+    assert p5["conflict_m"] == pytest.approx(0, abs=1e-3)
+    for r in checked.to_dict("records"):
+        named = r["conflict_kind"] != ""
+        assert named == bool(r["spacing_conflict"]), r["proposal_id"]
+        assert named == (r["conflict_with"] != "") == np.isfinite(r["conflict_m"])
+        if named:
+            assert r["conflict_m"] < 500  # the spacing
+    # straight-line spacing too: S3 is 0 m away in a straight line as well
+    res = by_id(check_sites(hand[0], stations, proposals_frame(), rule=RULE,
+                            spacing="straight"))
+    assert (res["P5"]["conflict_with"], res["P5"]["conflict_kind"]) == (s3, "station")
+
+
+def test_check_csv_names_the_station_a_duplicate_conflicts_with(tmp_path):
+    """guixi_proposals.xlsx #1 duplicates station 1 of guixi_stations.xlsx, about 6 m away
+    (the sheets' README); the distance from the two rows' GCJ-02 cells."""
+    import openpyxl
+    import pyproj
+    from handnet import shared_sheet
+
+    guixi = shared_osm("guixi_county_city.osm.bz2")
+    sheets = [shared_sheet("guixi_stations.xlsx"), shared_sheet("guixi_proposals.xlsx")]
+    cells = []
+    for path in sheets:
+        book = openpyxl.load_workbook(path, read_only=True)
+        rows = list(book.worksheets[0].iter_rows(values_only=True))
+        book.close()
+        head, first = rows[1], rows[2]  # a title row, the header, then #1
+        assert first[head.index("序号")] == 1
+        cells.append(chinacrs.gcj02_to_wgs84(first[head.index("经度")],
+                                             first[head.index("纬度")]))
+    apart = pyproj.Geod(ellps="WGS84").inv(*cells[0], *cells[1])[2]
+    assert 4 < apart < 8
+    out = tmp_path / "o"
+    assert main(["check", str(guixi), *map(str, sheets), "--crs", "gcj02", "--out",
+                 str(out), "--no-benchmark", "--quiet", "--lang", "zh"]) == 0
+    with (out / "check.csv").open(encoding="utf-8-sig") as fh:
+        table = list(csv.DictReader(fh))
+    first = table[0]
+    assert first["提议编号"] == "1" and first["间距冲突"] == "是"
+    assert (first["冲突对象"], first["冲突类型"]) == ("1", "现有站点")
+    assert float(first["冲突距离(米)"]) == pytest.approx(apart, abs=3)
+    for row in table:  # the flag and the columns agree on every row
+        assert (row["间距冲突"] == "是") == (row["冲突对象"] != "") == (row["冲突类型"] != "")
 
 
 def test_redundant_once_a_better_proposal_is_accepted(hand):
@@ -382,6 +438,39 @@ def test_check_command_writes_every_output(tmp_path, files, capsys):
     assert "<script>alert(1)" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "#1a9850" in html  # accept colour
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_check_map_shows_the_checks_headline(tmp_path, files, capsys, lang):
+    """No area: 5,100 m to serve, 3,500 m covered today; the accepted P1, P2, P3 add 700,
+    600 and 150 m (P4 too close; P5, P6 and P8 redundant; P7 off the network; P9
+    invalid). The map says so with the closing line's figures."""
+    net, stations = files
+    props = write_proposals(tmp_path / "p.csv")
+    out = tmp_path / "o"
+    assert main(["check", str(net), str(stations), str(props), "--out", str(out), "--quiet",
+                 "--no-time-limit", "--no-benchmark", "--lang", lang]) == 0
+    closing = capsys.readouterr().out
+    summary = json.loads((out / "check_summary.json").read_text(encoding="utf-8"))
+    assert summary["coverage_before"] == pytest.approx(3500 / 5100, abs=1e-6)
+    assert summary["coverage_after"] == pytest.approx(4950 / 5100, abs=1e-6)
+    after, counts = {
+        "zh": ("采纳通过的站点后覆盖率 68.6 % → 97.1 %",
+               "9 个提议站点：采纳 3 个、重复覆盖 3 个、间距过近 1 个、不在路网上 1 个、无效 1 个"),
+        "en": ("coverage 68.6 % → 97.1 % with the accepted ones",
+               "9 proposals: 3 accept, 3 redundant, 1 too_close, 1 off_network, 1 invalid"),
+    }[lang]
+    page = (out / "check_map.html").read_text(encoding="utf-8")
+    box = re.search(r'<div id="stationplan-check-headline"[^>]*>((?:<div>[^<]*</div>)+)</div>',
+                    page)
+    assert box is not None
+    assert [html.unescape(x) for x in re.findall(r"<div>([^<]*)</div>", box.group(1))] == [
+        after, counts]
+    # the closing line: the same figures and counts
+    assert ("68.6 % → 97.1 %" if lang == "zh" else "68.6 % -> 97.1 %") in closing
+    assert counts in closing
+    # the coverage map under the verdict circles draws no proposals of its own
+    assert {"zh": "拟建站点（序号）", "en": "Proposed site (rank)"}[lang] not in page
 
 
 def test_check_map_is_reproducible(tmp_path, files):

@@ -599,6 +599,17 @@ def test_coverage_map_page_asks_no_server_but_tiles(hand):
     assert "L.markerClusterGroup" not in wgs  # no cluster, no cluster plugin
 
 
+def test_legend_lists_proposed_sites_only_when_the_map_draws_them(hand):
+    with_sites = maps.coverage_map(hand.coverage, hand.gaps, proposals=hand.proposals,
+                                   lang="en").get_root().render()
+    without = maps.coverage_map(hand.coverage, hand.gaps, lang="en").get_root().render()
+    assert len(_markers(maps.coverage_map(hand.coverage, hand.gaps, proposals=hand.proposals,
+                                          lang="en"), "sp-proposal")) == len(hand.proposals) > 0
+    assert "Proposed site (rank)" in with_sites
+    assert "Proposed site (rank)" not in without
+    assert "Existing station" in without  # the markers it does draw keep their entries
+
+
 def test_check_map_page_asks_no_server_but_tiles(tmp_path):
     from test_check import AREA, PROPOSALS, RULE, proposals_frame
 
@@ -689,3 +700,44 @@ def test_template_text_in_names_stays_text(tmp_path):
     key = json.loads(re.search(r'overlays :\s*\{\s*("[^"]*")', page).group(1))
     assert key == "规则 &#123;&#123; 5*5 &#125;&#125; &lt;b&gt;"
     assert html.unescape(key) == "规则 {{ 5*5 }} <b>"
+
+
+def test_png_shows_the_runs_crs_warning_in_its_language(tmp_path):
+    """guixi_stations.xlsx holds GCJ-02 coordinates (the sheets' README); read as WGS-84
+    the run warns (crs_offset), and coverage_map.png says so under its title, in red."""
+    from handnet import shared_sheet
+    from matplotlib.image import imread
+
+    from stationplan.staticmap import cjk_font, coverage_figure
+
+    if cjk_font() is None:
+        pytest.skip("no Chinese font: the PNG is in English (install fonts-noto-cjk)")
+    run = sp.run_coverage(str(shared_osm("guixi_county_city.osm.bz2")),
+                          shared_sheet("guixi_stations.xlsx"), out=tmp_path / "o",
+                          station_options=sp.StationOptions(crs="wgs84"),
+                          map_options=sp.MapOptions(lang="zh"))
+    (warning,) = run.summary["warnings"]
+    assert warning["code"] == "crs_offset"
+    fig = coverage_figure(run.coverage, run.gaps, summary=run.summary, lang="zh")
+    (shown,) = [t for t in fig.texts if t.get_gid() == "stationplan-warning"]
+    # wrapped into lines (a space at a break is dropped)
+    assert re.sub(r"\s", "", shown.get_text()) == re.sub(r"\s", "", "警告：" + warning["zh"])
+    # legible: inside the picture, above the subtitle, not over the title
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = shown.get_window_extent(renderer)
+    title, sub = (t.get_window_extent(renderer) for t in fig.texts
+                  if t.get_gid() != "stationplan-warning" and t.get_text().startswith(
+                      ("爱心驿站覆盖", "已覆盖")))
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
+    assert title.y0 >= box.y1 and box.y0 >= sub.y1
+
+    def warning_red(png: bytes) -> int:
+        img = imread(io.BytesIO(png))[..., :3]
+        return int((np.abs(img - np.array([0xB3, 0, 0]) / 255).max(axis=-1) < 0.02).sum())
+
+    written = (tmp_path / "o" / "coverage_map.png").read_bytes()
+    assert warning_red(written) > 500
+    quiet = coverage_png(run.coverage, run.gaps, summary={**run.summary, "warnings": []},
+                         lang="zh")
+    assert warning_red(quiet) == 0

@@ -4,6 +4,7 @@ what one closure uncovers against a recomputation, escaping, and self-containmen
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -236,7 +237,7 @@ def test_district_table_on_paper(tmp_path):
     west, east = table["rows"]
     assert west == {"district": "西街道", "demand_m": pytest.approx(600, abs=1e-3),
                     "covered_m": pytest.approx(450, abs=1e-3), "covered_share": 0.75,
-                    "gap_m": pytest.approx(150, abs=1e-3), "stations": 0}
+                    "gap_m": pytest.approx(150, abs=1e-3), "stations": 0, "proposed": 0}
     assert east["district"] == "东<b>社区"
     assert (east["demand_m"], east["covered_m"], east["stations"]) == pytest.approx(
         (700, 550, 1), abs=1e-3)
@@ -410,3 +411,131 @@ def test_a_site_cell_gives_both_systems_at_six_decimals():
     assert inside[1] == "116.384047, 39.913345 (GCJ-02) "
     outside = _where(24.9384, 60.1699, "x", t)  # Helsinki: no GCJ-02
     assert [type(c).__name__ for c in outside] == ["str", "Link"]
+
+
+def test_road_class_rows_have_their_own_labels(tmp_path):
+    """secondary and secondary_link both read 次干路: the link road is 次干路（匝道）, the road
+    itself 次干路 (never 次干路（次干路）). On the hand network Q—Q1 and P—Q are secondary
+    (200 + 800 m), Q1—R (1,400 m) is made the link road."""
+    g = hand_graph()
+    for u, v in ((13, 14), (14, 13)):
+        g.edges[u, v, 0]["highway"] = "secondary_link"
+    net = tmp_path / "link.graphml"
+    ox.save_graphml(g, net)
+    out = tmp_path / "o"
+    assert main(["report", str(net), str(write_stations(tmp_path / "s.csv")), "--out", str(out),
+                 "--quiet", "--no-time-limit", "--lang", "zh"]) == 0
+    md_text = (out / "report.md").read_text(encoding="utf-8")
+    table = md_text.split("## 按道路等级")[1].split("\n## ")[0]
+    rows = {r.split(" | ")[0].lstrip("| "): r.split(" | ")[1]
+            for r in table.splitlines() if r.startswith("| ") and "应覆盖" not in r}
+    labels = list(rows)
+    assert len(labels) == len(set(labels)) == 6  # six road classes, six labels
+    assert not [w for w in labels if re.fullmatch(r"(.+)（\1）", w)]
+    assert rows["次干路（匝道）"] == "1,400 米"
+    assert rows["次干路"] == "1,000 米"
+
+
+def _md_table(md_text: str, heading: str) -> list[list[str]]:
+    """The cells of the first table after ``heading`` in report.md (header row first), as
+    Markdown shows them (escapes undone)."""
+    part = md_text.split(heading, 1)[1]
+    lines = [ln for ln in part.splitlines() if ln.startswith("|")]
+    rows, started = [], False
+    for ln in part.splitlines():
+        if ln.startswith("|"):
+            started = True
+            if not ln.startswith("|---"):
+                rows.append([re.sub(r"\\(.)", r"\1", c.strip())  # as Markdown shows it
+                             for c in re.split(r"(?<!\\)\|", ln)[1:-1]])
+        elif started:
+            break
+    assert lines and rows
+    return rows
+
+
+@pytest.fixture(scope="module")
+def hand_plan(tmp_path_factory):
+    """A plan of 2 sites on the hand network with two districts: 北区 around component 2
+    (S2, S3, S6) and 东区 around U—V (no station). On paper the 2 best sites close U—V
+    (700 m) and the Q1—R gap (600 m): one proposed site in each district."""
+    tmp = tmp_path_factory.mktemp("plan")
+    net = tmp / "hand.graphml"
+    ox.save_graphml(hand_graph(), net)
+    boxes = {"北区": shapely.box(X0 - 300, Y0 + 4900, X0 + 2700, Y0 + 5100),
+             "东区": shapely.box(X0 + 4900, Y0 - 50, X0 + 5100, Y0 + 750)}
+    districts = tmp / "d.geojson"
+    gpd.GeoDataFrame({"街道": list(boxes)}, geometry=list(boxes.values()),
+                     crs=HAND_CRS).to_crs(4326).to_file(districts, driver="GeoJSON")
+    out = tmp / "plan"
+    assert main(["plan", str(net), str(write_stations(tmp / "s.csv")), "--out", str(out),
+                 "--quiet", "--no-time-limit", "--candidates", "streets", "--new-sites", "2",
+                 "--districts", str(districts), "--lang", "zh"]) == 0
+    return out, boxes
+
+
+def test_sole_coverage_names_a_proposed_site_as_the_proposals_table_does(hand_plan):
+    out, _ = hand_plan
+    sites = json.loads((out / "proposals.geojson").read_text(encoding="utf-8"))["features"]
+    by_rank = {int(f["properties"]["rank"]): f["properties"] for f in sites}
+    md_text = (out / "report.md").read_text(encoding="utf-8")
+    head, *rows = _md_table(md_text, "## 仅由一个站点覆盖的街道")
+    assert head[:3] == ["编号", "站点", "类型"]
+    proposed = [r for r in rows if r[2] == "拟建"]
+    assert proposed  # the new sites are the only station of their streets
+    for r in proposed:
+        assert re.fullmatch(r"#\d+", r[0]), r  # the rank, never the candidate id
+        site = by_rank[int(r[0][1:])]
+        assert r[1] == (site["name"] or site["address"] or site["street"])
+    ids = {f["properties"]["candidate_id"] for f in sites}
+    assert not [r for r in rows for c in r[:2] if c in ids]
+    # the proposals table lists the same ranks
+    plan_rows = _md_table(md_text, "### 拟建站点（按贡献排序）")[1:]
+    assert {r[0] for r in plan_rows} >= {r[0][1:] for r in proposed}
+    html_text = (out / "report.html").read_text(encoding="utf-8")
+    assert all(f"<td>{r[0]}</td>" in html_text for r in proposed)
+
+
+def test_district_table_counts_existing_and_proposed_sites_apart(hand_plan):
+    out, boxes = hand_plan
+    sites = gpd.read_file(out / "proposals.geojson").to_crs(HAND_CRS)
+    in_box = {name: int(sites.within(box).sum()) for name, box in boxes.items()}
+    assert in_box == {"北区": 1, "东区": 1}  # on paper (see hand_plan)
+    md_text = (out / "report.md").read_text(encoding="utf-8")
+    head, *rows = _md_table(md_text, "## 按街道（社区）")
+    assert head[-2:] == ["现有站点数", "拟建站点数"]
+    cells = {r[0]: (r[-2], r[-1]) for r in rows}
+    assert cells["北区"] == ("3", "1")  # S2, S3, S6 and one new site
+    assert cells["东区"] == ("0", "1")
+    # 东区 is U—V, 700 m, covered only by its new site
+    assert rows[[r[0] for r in rows].index("东区")][1:3] == ["700 米", "700 米"]
+
+
+def test_report_lists_every_station_not_used_with_its_row_and_reason(tmp_path, files):
+    net, stations = files
+    lines = stations.read_text(encoding="utf-8").splitlines()
+    row = {ln.split(",")[0]: i for i, ln in enumerate(lines, start=1)}  # file line numbers
+    expected = {
+        "zh": [[str(row["S5"]), "S5", "距街道过远", "距路网所有街道超过 100 米"],
+               [str(row["S7"]), "S7", "无效",
+                f"第 {row['S7']} 行：“lon”列缺少数值；“lat”列缺少数值"]],
+        "en": [[str(row["S5"]), "S5", "too far from a street",
+                "more than 100 m from every street of the network"],
+               [str(row["S7"]), "S7", "invalid", f"row {row['S7']}: column 'lon': value is "
+                                                 "missing; column 'lat': value is missing"]],
+    }
+    heading = {"zh": "### 未采用的站点", "en": "### Stations not used"}
+    for lang in ("zh", "en"):
+        out = tmp_path / lang
+        assert main(["report", str(net), str(stations), "--out", str(out), "--quiet",
+                     "--no-time-limit", "--lang", lang]) == 0
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert summary["stations_rejected"] == 2
+        md_text = (out / "report.md").read_text(encoding="utf-8")
+        _, *rows = _md_table(md_text, heading[lang])
+        # the reason may name the file first ("stations.csv 第 8 行：…")
+        shown = [[r[0], r[1], r[2], r[3].removeprefix("stations.csv ")] for r in rows]
+        assert shown == expected[lang]
+        html_text = (out / "report.html").read_text(encoding="utf-8")
+        for r in expected[lang]:
+            assert html.escape(r[3]) in html_text

@@ -199,6 +199,11 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.stations": ("stations used", "个站点参与计算"),
     "report.read": ("read", "读入"),
     "report.rejected": ("rejected", "未采用"),
+    "report.unused": ("Stations not used", "未采用的站点"),
+    "report.unused_intro": ("These rows of the station file are not in the figures:",
+                            "站点表中以下各行未计入上述数字："),
+    "report.row": ("Row", "原表行号"),
+    "report.status": ("Status", "状态"),
     "report.notes_skipped": ("Skipped {n} note rows of the station file (notes and totals, "
                              "not stations): rows {rows}.",
                              "站点表中有 {n} 行备注或合计（不是站点）已跳过：第 {rows} 行。"),
@@ -215,6 +220,8 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "report.outside": ("(outside every district)", "（不属于任何街道/社区）"),
     "report.not_covered": ("Not covered", "未覆盖"),
     "report.n_stations": ("Stations", "站点数"),
+    "report.n_existing": ("Existing stations", "现有站点数"),
+    "report.n_proposed": ("Proposed sites", "拟建站点数"),
     # rules checked (stationplan.rules; summary.json "rules")
     "report.rules": ("Rules checked", "标准核验"),
     "report.rules_intro": ("Each rule is checked on its own with the exact engine, on the "
@@ -422,6 +429,9 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "checkmap.station": ("Nearest station", "最近现有站点"),
     "checkmap.proposal": ("Nearest proposal", "最近提议站点"),
     "checkmap.legend": ("Proposals", "提议站点"),
+    "checkmap.counts": ("{n} proposals: {counts}", "{n} 个提议站点：{counts}"),
+    "checkmap.after": ("coverage {before} → {after} with the accepted ones",
+                       "采纳通过的站点后覆盖率 {before} → {after}"),
     # province map of a batch run (one shape per unit, coloured by covered share)
     # the batch workbooks (league.xlsx, sites.xlsx, allocation*.xlsx): sheet names and
     # headers; in English the CSV's column codes
@@ -719,6 +729,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "station_status.ok": ("ok", "可用"),
     "station_status.invalid": ("invalid", "无效"),
     "station_status.too_far_from_street": ("too far from a street", "距街道过远"),
+    "station_status.not_open": ("not open at that time", "该时刻未开放"),
     "check_cell.true": ("true", "是"),
     "check_cell.false": ("false", "否"),
     "check_cell.proposal": ("proposal", "提议站点"),
@@ -1207,6 +1218,21 @@ def run_lang(lang: str | None, coverage: Any) -> str:
     return resolve_lang(lang, run_names(coverage))
 
 
+def verdict_counts_text(by_verdict: Mapping[str, int], lang: str) -> str:
+    """A check's verdict counts as its closing line and its map say them (none left out
+    but the verdicts nobody got).
+
+    >>> verdict_counts_text({"accept": 2, "redundant": 1, "invalid": 0}, "zh")
+    '采纳 2 个、重复覆盖 1 个'
+    >>> verdict_counts_text({"accept": 2, "too_close": 1}, "en")
+    '2 accept, 1 too_close'
+    """
+    words = section("verdict", lang)
+    return text("sep.list", lang).join(
+        text("cli.count", lang, n=n, what=words[v] if lang == "zh" else v)
+        for v, n in by_verdict.items() if n)
+
+
 # --- why a station row is not used -------------------------------------------------------
 
 # The reader's and the snapper's reasons, as patterns: (English, Chinese with the groups).
@@ -1224,6 +1250,17 @@ _STATION_REASONS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
      r"在读入的街道范围之外：距规划范围超过 \1 米（只读入规划范围及其外围 \1 米内的街道）"),
     (re.compile(r"; "), "；"),
 )
+
+
+def station_status_text(status: object, lang: str) -> str:
+    """A station row's ``status`` as the word people read (as it is when it has none).
+
+    >>> station_status_text("too_far_from_street", "zh"), station_status_text("invalid", "en")
+    ('距街道过远', 'invalid')
+    >>> station_status_text("odd", "zh")
+    'odd'
+    """
+    return WORDS[lang].get(f"station_status.{status}", str(status))
 
 
 def station_reason_text(reason: object, lang: str) -> str:

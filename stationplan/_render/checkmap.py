@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+from collections.abc import Mapping
 from typing import Any
 
 import folium
@@ -17,7 +18,7 @@ import numpy as np
 from jinja2 import Template
 
 from .. import chinacrs
-from .._i18n import run_lang, section, text
+from .._i18n import percent_text, run_lang, section, text, verdict_counts_text
 from .._io import script_json
 from .._options import MapOptions
 from ..check import VERDICTS, reason_text
@@ -71,8 +72,14 @@ def check_map(
     *,
     area: Any = None,
     map_options: MapOptions | None = None,
+    summary: Mapping[str, Any] | None = None,
 ) -> folium.Map:
-    """The coverage map with the checked proposals coloured by verdict."""
+    """The coverage map with the checked proposals coloured by verdict.
+
+    ``summary`` (:func:`~stationplan.check_summary` of ``checked``) puts the check's
+    headline in its legend, as the command's closing line says it: the verdict counts and
+    coverage today and after accepting the sites that pass, its exact figures.
+    """
     opts = map_options or MapOptions()
     basemap = resolve_basemap(opts.basemap, coverage)
     lang = run_lang(opts.lang, coverage)
@@ -101,6 +108,7 @@ def check_map(
         '<div id="stationplan-check-legend" style="position:fixed;bottom:24px;right:12px;'
         "z-index:1000;background:#fff;padding:8px 10px;border-radius:4px;"
         'box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px sans-serif">'
+        f"{_headline(summary, words, lang)}"
         f"<b>{html.escape(words['legend'])}</b>{''.join(legend)}</div>"))
     # The layer control lists the layers that come before it in the script.
     children = fmap._children
@@ -110,6 +118,28 @@ def check_map(
     inline_assets(root)
     number_elements(root)
     return fmap
+
+
+def _headline(summary: Mapping[str, Any] | None, words: Mapping[str, str], lang: str) -> str:
+    """The check's result as its closing line gives it (nothing without a summary).
+
+    >>> words = section("checkmap", "zh")
+    >>> s = {"proposals": 3, "by_verdict": {"accept": 2, "redundant": 1, "invalid": 0},
+    ...      "coverage_before": 0.290543, "coverage_after": 0.427818}
+    >>> page = _headline(s, words, "zh")
+    >>> "<div>采纳通过的站点后覆盖率 29.1 % → 42.8 %</div>" in page
+    True
+    >>> "<div>3 个提议站点：采纳 2 个、重复覆盖 1 个</div>" in page, _headline(None, words, "zh")
+    (True, '')
+    """
+    if summary is None:
+        return ""
+    before, after = (percent_text(summary[k]) for k in ("coverage_before", "coverage_after"))
+    lines = [words["after"].format(before=before, after=after),
+             words["counts"].format(n=summary["proposals"],
+                                    counts=verdict_counts_text(summary["by_verdict"], lang))]
+    return ('<div id="stationplan-check-headline" style="font-weight:bold;margin-bottom:4px">'
+            + "".join(f"<div>{html.escape(line)}</div>" for line in lines) + "</div>")
 
 
 def _rows(sel, settings, words, labels, lang, *, gcj: bool) -> list[list]:

@@ -115,11 +115,12 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     if data.get("plan_summary"):
         blocks.append(("p", [t["with_plan"]]))
     blocks += _headline(s, t, data.get("stations") if data.get("plan_summary") else None)
+    blocks += _unused(data.get("unused_stations") or [], t)
     if "coverage_map.png" in images:
         blocks.append(("img", "coverage_map.png", t["map_alt"]))
     blocks += _by_class(s, t, lang)
     if data.get("districts"):
-        blocks += _districts(data["districts"], t)
+        blocks += _districts(data["districts"], t, with_proposed=bool(data.get("plan_summary")))
     if s.get("rules"):
         blocks += _rules(s["rules"], t, lang)
     blocks += _gaps(data["largest_gaps"], t, lang, data.get("gap_areas") or ())
@@ -222,18 +223,46 @@ def _headline(s, t, stations=None) -> list[Block]:
     return out
 
 
+def _unused(rows: Sequence[Mapping[str, Any]], t: Mapping[str, str]) -> list[Block]:
+    """Every station row the figures leave out (the headline's "rejected"), and why."""
+    if not rows:
+        return []
+    table = [[str(r["row"]) if r.get("row") is not None else "–",
+              isolate_bidi(r["name"]) or r["station_id"], r["status"], r["reason"]]
+             for r in rows]
+    return [("h3", [t["unused"]]), ("p", [t["unused_intro"]]),
+            ("table", [t["row"], t["station"], t["status"], t["reason"]], table)]
+
+
 def _class_words(classes: Sequence[str], lang: str) -> dict[str, str]:
     """Each OSM road class as the class word people read; where two classes share a word
-    (residential and service are both 街巷), the road's own word tells them apart.
+    (residential and service are both 街巷), the road's own word tells them apart: its
+    kind of road when that is not the class word itself, and 匝道 for a link road.
 
     >>> _class_words(["residential", "service", "primary"], "zh")
     {'residential': '街巷（居住区道路）', 'service': '街巷（内部道路）', 'primary': '主干路'}
+    >>> _class_words(["secondary", "secondary_link", "trunk", "primary", "trunk_link"], "zh")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'secondary': '次干路', 'secondary_link': '次干路（匝道）', 'trunk': '主干路（快速路）',
+     'primary': '主干路', 'trunk_link': '主干路（快速路匝道）'}
+    >>> _class_words(["secondary", "secondary_link"], "en")
+    {'secondary': 'secondary', 'secondary_link': 'secondary_link'}
     """
     words = {cls: road_class_text(cls, lang) for cls in classes}
+    if lang != "zh":  # the English words are the tags themselves, each its own
+        return words
     shared = {w for w in words.values() if list(words.values()).count(w) > 1}
     road = section("road", lang)
-    return {cls: f"{w}（{road[cls]}）" if w in shared and cls in road and lang == "zh" else w
-            for cls, w in words.items()}
+    out = {}
+    for cls, word in words.items():
+        base = cls.removesuffix("_link")
+        own = road.get(base, "")
+        if own == word:  # 次干路（次干路） says nothing
+            own = ""
+        if base != cls:
+            own += road["link"]
+        out[cls] = f"{word}（{own}）" if word in shared and own else word
+    return out
 
 
 def _by_class(s, t, lang) -> list[Block]:
@@ -247,8 +276,11 @@ def _by_class(s, t, lang) -> list[Block]:
             ("table", [t["class"], t["to_serve"], t["covered"], t["share"]], rows)]
 
 
-def _districts(d, t) -> list[Block]:
+def _districts(d, t, *, with_proposed: bool = False) -> list[Block]:
+    """The figures per district; with a plan (whose figures include its new sites) the
+    existing stations and the proposed sites in two columns."""
     src = "report.json"
+    counts = ("stations", "proposed") if with_proposed else ("stations",)
     rows = []
     for i, r in enumerate(d["rows"]):
         key: tuple[str | int, ...] = ("districts", "rows", i)
@@ -256,17 +288,18 @@ def _districts(d, t) -> list[Block]:
                      Num(r["covered_m"], src, (*key, "covered_m"), "m"),
                      Num(r["covered_share"], src, (*key, "covered_share"), "share"),
                      Num(r["gap_m"], src, (*key, "gap_m"), "m"),
-                     Num(r["stations"], src, (*key, "stations"), "count")])
+                     *(Num(r[c], src, (*key, c), "count") for c in counts)])
     o = d["outside"]
     if o["demand_m"] > 0:
         key = ("districts", "outside")
         rows.append([t["outside"], Num(o["demand_m"], src, (*key, "demand_m"), "m"),
                      Num(o["covered_m"], src, (*key, "covered_m"), "m"),
                      Num(o["covered_share"], src, (*key, "covered_share"), "share"),
-                     Num(o["gap_m"], src, (*key, "gap_m"), "m"), ""])
+                     Num(o["gap_m"], src, (*key, "gap_m"), "m"), *([""] * len(counts))])
+    heads = [t["n_existing"], t["n_proposed"]] if with_proposed else [t["n_stations"]]
     return [("h2", [t["by_district"]]),
             ("table", [t["district"], t["to_serve"], t["covered"], t["share"], t["not_covered"],
-                       t["n_stations"]], rows)]
+                       *heads], rows)]
 
 
 def _rules(rules: Sequence[Mapping[str, Any]], t: Mapping[str, str], lang: str
@@ -449,7 +482,7 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
                           "count")]))
     rows = []
     for i, r in enumerate(sole["stations"][:15]):
-        row: list[Any] = [r["station_id"], r["name"]]
+        row: list[Any] = _sole_site(r)
         if with_kind:
             row.append(t.get(f"kinds.{r['kind']}", r["kind"]))
         row += [Num(r["sole_m"], src, ("sole_coverage", "stations", i, "sole_m"), "m"),
@@ -460,6 +493,22 @@ def _sole(sole, t, *, with_kind: bool) -> list[Block]:
     if len(sole["stations"]) > 15:
         out.append(("p", [t["more"].format(n=len(sole["stations"]) - 15)]))
     return out
+
+
+def _sole_site(r: Mapping[str, Any]) -> list[Any]:
+    """The id and name cells of a station in the sole-coverage table: a proposed site as
+    the table of proposed sites shows it, by its rank and its name, address or street.
+
+    >>> _sole_site({"station_id": "C1632", "name": "", "kind": "proposed", "rank": 7,
+    ...             "street": "无名次干路", "address": "贵溪大道与建设路交叉口南 1.4 公里"})
+    ['#7', '贵溪大道与建设路交叉口南 1.4 公里']
+    >>> _sole_site({"station_id": "3", "name": "西街驿站", "kind": "existing", "rank": None})
+    ['3', '西街驿站']
+    """
+    if r.get("kind") != "proposed" or r.get("rank") is None:
+        return [r["station_id"], r["name"]]
+    where = next((isolate_bidi(r[c]) for c in ("name", "address", "street") if r.get(c)), "–")
+    return [f"#{r['rank']}", where]
 
 
 def _site_rules(settings: Mapping[str, Any], lang: str) -> str:
