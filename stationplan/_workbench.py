@@ -589,6 +589,32 @@ def offset_text(found: Any, lang: str, *, imported: bool = False) -> str:
                       fix_name=text(f"warning.crs.{fix}", lang))
 
 
+SAME_PLACE_M = 5.0  # a sheet row this near a station of the same name repeats it
+
+
+def _already_there(row: Mapping[str, Any], stations: list[Station]) -> bool:
+    """Whether a sheet row repeats a station: the same name (spaces aside), within
+    :data:`SAME_PLACE_M` metres (haversine on WGS-84).
+
+    >>> st = [Station("1", "东门 驿站", 117.2, 28.3)]
+    >>> _already_there({"name": "东门驿站", "lon": 117.20003, "lat": 28.3}, st)
+    True
+    >>> _already_there({"name": "东门驿站", "lon": 117.2001, "lat": 28.3}, st)  # 9.8 m
+    False
+    """
+    name = "".join(str(row.get("name") or "").split())
+    lon, lat = float(row["lon"]), float(row["lat"])
+    for s in stations:
+        if "".join(s.name.split()) != name:
+            continue
+        p1, p2 = math.radians(lat), math.radians(s.lat)
+        h = (math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2)
+             * math.sin(math.radians(s.lon - lon) / 2) ** 2)
+        if 2 * 6371008.8 * math.asin(math.sqrt(h)) <= SAME_PLACE_M:
+            return True
+    return False
+
+
 def _rejected(r: Mapping[str, Any], lang: str) -> dict[str, Any]:
     from ._i18n import station_reason_text
 
@@ -597,9 +623,14 @@ def _rejected(r: Mapping[str, Any], lang: str) -> dict[str, Any]:
 
 
 def confirm_sheet(session: Workbench, sheet_id: int, crs: str,
-                  scenario: int | None = None) -> dict[str, Any]:
+                  scenario: int | None = None, duplicates: str | None = None
+                  ) -> dict[str, Any]:
     """Import a sheet's usable rows, read in ``crs``, into the current scenario (which
-    must be ``scenario`` when given) as one edit."""
+    must be ``scenario`` when given) as one edit.
+
+    Rows that repeat a station of the scenario (the same name, within
+    :data:`SAME_PLACE_M`) are refused (409 ``duplicate_stations``) unless ``duplicates``
+    says what to do with them: ``"skip"`` them or ``"keep"`` them (import all)."""
     from .stations import read_stations
 
     project = session.project
@@ -632,12 +663,18 @@ def confirm_sheet(session: Workbench, sheet_id: int, crs: str,
         session.require_live()
         if project.sheet(sheet_id)["confirmed"]:  # another tab was first
             raise ApiError(409, "sheet_done", id=sheet_id)
-        taken = {s.station_id for s in project.stations()}
+        existing = project.stations()
+        taken = {s.station_id for s in existing}
+        usable = [r for r in rows if r["status"] == "ok" and r["lon"] is not None]
+        same = [r for r in usable if _already_there(r, existing)]
+        if same and duplicates not in ("skip", "keep"):
+            raise ApiError(409, "duplicate_stations", n=len(same), rows=len(usable),
+                           m=f"{SAME_PLACE_M:g}")
+        if duplicates == "skip":
+            usable = [r for r in usable if r not in same]
         new: list[dict[str, Any]] = []
         row_of: dict[str, Any] = {}  # station id -> its row in the sheet
-        for r in rows:
-            if r["status"] != "ok" or r["lon"] is None:
-                continue
+        for r in usable:
             sid = r["station_id"]
             if sid in taken:
                 sid = f"{sheet_id}-{sid}"

@@ -279,8 +279,11 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
         crs = body.get("crs")
         if crs not in CRS_CHOICES:
             raise ApiError(400, "bad_crs")
+        duplicates = body.get("duplicates")
+        if duplicates not in (None, "skip", "keep"):
+            raise ApiError(400, "bad_json")
         return JSONResponse(await run_in_threadpool(confirm_sheet, session, sheet_id, crs,
-                                                    _scenario(request)))
+                                                    _scenario(request), duplicates))
 
     async def add_station(request: Request) -> Response:
         body = await _json(request)

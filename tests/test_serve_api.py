@@ -628,3 +628,43 @@ def test_wgs84_chosen_against_the_sheets_note_is_warned_and_its_rows_counted(tmp
     assert got == far
     line = r.json()["state"]["sheets"][-1]
     assert (line["rows"], line["ok"], line["rejected"]) == (11, 8, 3)
+
+
+def test_a_sheet_whose_stations_are_there_already_is_not_doubled_silently(tmp_path):
+    """The GBK CSV holds the same 11 stations as the office sheet (sheets README). Confirmed
+    after the sheet, it is refused with the count, and nothing is imported; "skip" imports
+    none of them, "keep" doubles them as asked (sweep item 8)."""
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    sc = client.get("/api/state").json()["scenario"]["id"]
+
+    def read_gbk() -> dict[str, Any]:
+        with shared_sheet("guixi_stations_gbk.csv").open("rb") as fh:
+            return client.post("/api/sheets", files={"file": ("guixi_stations_gbk.csv", fh)}
+                               ).json()
+
+    read = read_gbk()
+    assert read["ok"] == 11
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    assert r.status_code == 409 and r.json()["code"] == "duplicate_stations"
+    assert r.json()["error"].startswith("表格的 11 个站点中有 11 个已在本方案中")
+    assert counts(client, folder) == {sc: 11}
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm",
+                    json={"crs": "gcj02", "duplicates": "skip"})
+    assert r.status_code == 200 and counts(client, folder) == {sc: 11}
+    read = read_gbk()
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm",
+                    json={"crs": "gcj02", "duplicates": "keep"})
+    assert r.status_code == 200 and counts(client, folder) == {sc: 22}
+    # a station moved 300 m (the same name) is no repeat: that row imports without asking
+    client.post("/api/undo")
+    client.patch("/api/stations/1", json={"lon": 117.2436, "lat": 28.2868})
+    client.delete("/api/stations/2")
+    read = read_gbk()
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    assert r.status_code == 409 and "中有 9 个" in r.json()["error"]
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm",
+                    json={"crs": "gcj02", "duplicates": "skip"})
+    assert {s["name"] for s in r.json()["state"]["stations"] if s["source"] == "sheet"
+            and s["station_id"].startswith(f"{read['sheet_id']}-")} == {
+        "贵溪市总工会爱心驿站"} and counts(client, folder) == {sc: 12}

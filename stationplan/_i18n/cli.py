@@ -744,6 +744,11 @@ SERVE_TEXT: Mapping[str, tuple[str, str]] = MappingProxyType({
                          "{declared}",
                          "表格中的说明写明坐标系为 {declared}，但这次按 {chosen} 读取：站点可能"
                          "偏离实际位置数百米。请点“撤销”，再重新拖入表格并选择 {declared}"),
+    "duplicate_stations": ("{n} of the sheet's {rows} stations are in this scenario "
+                           "already (the same name, within {m} m): skip them, or import "
+                           "them all again",
+                           "表格的 {rows} 个站点中有 {n} 个已在本方案中（名称相同，相距不到 "
+                           "{m} 米）：可以跳过它们，或者仍然全部导入"),
     "unreadable": ("{file} could not be read: {msg}", "无法读取 {file}：{msg}"),
     "interrupted": ("interrupted: the server stopped while the job ran",
                     "已中断：任务运行时服务停止了"),

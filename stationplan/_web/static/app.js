@@ -1143,6 +1143,7 @@
       : t("rows_ok", {rows: r.rows, ok: r.ok});
     $("sp-crs-read").textContent = crsName(r.crs_read) +
       (r.crs_from ? (lang === "zh" ? "（" : " (") + fromText(r.crs_from) + (lang === "zh" ? "）" : ")") : "");
+    $("sp-dup").hidden = true;
     var det = $("sp-crs-detector");
     if (r.detector && r.detector.fired) {
       det.textContent = r.detector.message || "";
@@ -1160,13 +1161,17 @@
     $("sp-crs-dialog").hidden = false;
     $("sp-crs-ok").focus();
   }
-  function confirmCrs() {
+  // duplicates: undefined (ask), "skip" or "keep" the rows that repeat stations already there
+  function confirmCrs(duplicates) {
     var r = pendingSheet;
     if (!r) return;
     var chosen = document.querySelector("input[name=sp-crs]:checked");
     var crs = chosen ? chosen.value : "gcj02";
+    var body = {crs: crs};
+    if (duplicates) body.duplicates = duplicates;
     $("sp-crs-ok").disabled = true;
-    api("POST", scoped("/api/sheets/" + encodeURIComponent(r.sheet_id) + "/confirm"), {crs: crs})
+    $("sp-dup").hidden = true;
+    api("POST", scoped("/api/sheets/" + encodeURIComponent(r.sheet_id) + "/confirm"), body)
       .then(function (res) {
         $("sp-crs-dialog").hidden = true;
         pendingSheet = null;
@@ -1174,7 +1179,14 @@
         renderWarnings(res.warnings);
         return loadAll();
       })
-      .catch(function (err) { showError(err.message); })
+      .catch(function (err) {
+        if (err.code === "duplicate_stations") {  // the server's question, asked here
+          $("sp-dup-msg").textContent = err.message;
+          $("sp-dup").hidden = false;
+          return;
+        }
+        showError(err.message);
+      })
       .then(function () { $("sp-crs-ok").disabled = false; });
   }
 
@@ -1527,7 +1539,9 @@
       var v = $("sp-cached").value;
       if (v) loadCachedNetwork(v);
     });
-    $("sp-crs-ok").addEventListener("click", confirmCrs);
+    $("sp-crs-ok").addEventListener("click", function () { confirmCrs(); });
+    $("sp-dup-skip").addEventListener("click", function () { confirmCrs("skip"); });
+    $("sp-dup-keep").addEventListener("click", function () { confirmCrs("keep"); });
     $("sp-crs-cancel").addEventListener("click", function () {
       $("sp-crs-dialog").hidden = true;
       pendingSheet = null;
