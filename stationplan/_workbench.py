@@ -751,6 +751,7 @@ def download(session: Workbench, name: str) -> Path:
         stations = project.stations()
         cov = live.coverage
         snapped = live.stations.copy()
+        figures = live.figures
         network_path = session.network_path
     lang = session.lang
     target = project.downloads / name
@@ -758,11 +759,11 @@ def download(session: Workbench, name: str) -> Path:
     try:
         if name == "amap.xlsx":
             from .export import write_amap_sheet
-            from .stations import station_markers
 
-            write_amap_sheet(station_markers(station_frame(stations), lang=lang), tmp)
+            write_amap_sheet(_markers(project, stations, snapped, lang), tmp)
         elif name == "tables.xlsx":
-            _write_tables(session, tmp, snapped, stations)
+            _write_tables(session, tmp, _markers(project, stations, snapped, lang),
+                          figures, lang)
         elif name == "report.html":
             from .pipeline import run_report
 
@@ -789,22 +790,43 @@ def download(session: Workbench, name: str) -> Path:
     return target
 
 
-def _write_tables(session: Workbench, path: Path, snapped: gpd.GeoDataFrame,
-                  stations: list[Station]) -> None:
-    """The sheets ``stations``, ``gaps`` and ``figures`` (text never a formula)."""
+def _write_tables(session: Workbench, path: Path, markers: gpd.GeoDataFrame,
+                  figures: Any, lang: str) -> None:
+    """The sheets stations (:func:`stationplan.export.write_xlsx`'s table), gaps (the
+    command line's ``gaps.xlsx``) and figures, in the page's language, with WGS-84 and
+    GCJ-02 coordinates (text never a formula)."""
     from ._io import xlsx_bytes
+    from .export import xlsx_table
+    from .outputs import gap_table
 
+    st_rows, formats = xlsx_table(markers, lang=lang)
+    _, gap_rows = gap_table(session.gaps(), lang=lang)
+    fig_rows: list[list[Any]] = [[serve_text("tables.what", lang),
+                                  serve_text("tables.value", lang)]]
+    fig_rows += [[serve_text(f"fig.{k}", lang), v]
+                 for k, v in dataclasses.asdict(figures).items()]
+    path.write_bytes(xlsx_bytes([(serve_text("tables.stations", lang), st_rows),
+                                 (serve_text("tables.gaps", lang), gap_rows),
+                                 (serve_text("tables.figures", lang), fig_rows)],
+                                number_formats=formats))
+
+
+def _markers(project: Project, stations: list[Station], snapped: gpd.GeoDataFrame,
+             lang: str) -> gpd.GeoDataFrame:
+    """The stations as the exports take them (:func:`~stationplan.station_markers`):
+    those added on the map and accepted proposals are planned sites (拟建), a proposal
+    with its rank in its plan; a station too far from every street is not used."""
+    from ._i18n import station_reason_text
+    from .stations import station_markers
+
+    frame = station_frame(stations)
     status = dict(zip(snapped["station_id"].astype(str), snapped["status"], strict=True))
-    dist = dict(zip(snapped["station_id"].astype(str), snapped["snap_dist_m"], strict=True))
-    st_rows: list[list[Any]] = [["station_id", "name", "lon", "lat", "status", "snap_dist_m",
-                                 "source"]]
-    st_rows += [[s.station_id, s.name, s.lon, s.lat, status.get(s.station_id),
-                 number(dist.get(s.station_id)), s.source] for s in stations]
-    gaps = session.gaps().drop(columns="geometry")
-    gap_rows: list[list[Any]] = [list(gaps.columns)]
-    gap_rows += [[None if v is pd.NA else v for v in row]
-                 for row in gaps.itertuples(index=False)]
-    fig_rows: list[list[Any]] = [["key", "value"]]
-    fig_rows += [[k, v] for k, v in dataclasses.asdict(session.live.figures).items()]
-    path.write_bytes(xlsx_bytes([("stations", st_rows), ("gaps", gap_rows),
-                                 ("figures", fig_rows)]))
+    reason = dict(zip(snapped["station_id"].astype(str), snapped["reason"], strict=True))
+    frame["status"] = [str(status.get(s.station_id, "ok")) for s in stations]
+    frame["reason"] = [station_reason_text(reason.get(s.station_id), lang) or None
+                       for s in stations]
+    frame["kind"] = ["proposed" if s.source in ("added", "proposal") else "existing"
+                     for s in stations]
+    frame["rank"] = [project.accepted_rank(s.station_id) if s.source == "proposal" else None
+                     for s in stations]
+    return station_markers(frame, lang=lang)

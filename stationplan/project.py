@@ -718,6 +718,12 @@ class Project:
             raise KeyError((job_id, rank))
         return dict(rows[0])
 
+    def accepted_rank(self, station_id: str) -> int | None:
+        """The rank, in its plan, of the proposal that became station ``station_id``."""
+        rows = self._read("SELECT rank FROM proposals WHERE station_id=? AND "
+                          "status='accepted' ORDER BY job_id DESC LIMIT 1", (str(station_id),))
+        return int(rows[0][0]) if rows else None
+
     def set_proposal(self, db: sqlite3.Connection, job_id: int, rank: int, status: str,
                      station_id: str | None = None) -> None:
         """Set a proposal's status inside an open transaction ``db``."""

@@ -341,7 +341,7 @@ def test_downloads_carry_the_current_stations(guixi, tmp_path):
     covered = pieces.loc[pieces["status"] == "covered", "length_m"].sum()
     assert covered == pytest.approx(state["figures"]["covered_m"], abs=1e-6)
     book = openpyxl.load_workbook(io.BytesIO(client.get("/api/download/tables.xlsx").content))
-    cells = [row for row in book["stations"].iter_rows(min_row=2) if row[1].value == hostile]
+    cells = [row for row in book["站点"].iter_rows(min_row=2) if row[1].value == hostile]
     assert len(cells) == 1 and cells[0][1].data_type == "s"  # text, never a formula
     assert client.get("/api/download/nothing.exe").status_code == 404
     assert sorted(p.name for p in (folder / "downloads").iterdir()) == [
@@ -668,3 +668,60 @@ def test_a_sheet_whose_stations_are_there_already_is_not_doubled_silently(tmp_pa
     assert {s["name"] for s in r.json()["state"]["stations"] if s["source"] == "sheet"
             and s["station_id"].startswith(f"{read['sheet_id']}-")} == {
         "贵溪市总工会爱心驿站"} and counts(client, folder) == {sc: 12}
+
+
+def test_the_downloads_speak_the_page_language_and_mark_planned_sites(tmp_path):
+    """Under zh the tables download has Chinese sheets; its gap sheet is the command
+    line's gaps.xlsx for the same stations, its station sheet gives the office sheet's own
+    GCJ-02 numbers, its share the command line's. In both it and the Amap sheet a station
+    added on the map and an accepted proposal are planned (拟建), the proposal with its
+    rank, not existing stations (sweep items 11, 12)."""
+    import io
+
+    import openpyxl
+
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    client.post("/api/stations", json={"lon": SITE_A[0], "lat": SITE_A[1], "name": "A加的"})
+    job = client.post("/api/plan", json={"k": 2}).json()["job"]
+    assert wait(client, job)["state"] == "done"
+    accepted = client.post(f"/api/proposals/{job}/2/accept").json()["station"]
+    state = client.get("/api/state").json()
+
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/api/download/amap.xlsx").content))
+    rows = list(book.worksheets[0].values)
+    head = rows[0]
+    kinds = {r[head.index("名称")]: (r[head.index("类型")], r[head.index("状态")],
+                                    r[head.index("方案序号")]) for r in rows[1:]}
+    assert kinds["A加的"] == ("拟建", "拟建站点", None)
+    assert kinds[accepted["name"]] == ("拟建", "拟建站点", 2)
+    office = {r[1] for r in list(openpyxl.load_workbook(sheet).worksheets[0].values)[2:14]
+              if r and r[1]}
+    assert len(office) == 11
+    assert all(kinds[name] == ("现有", "现有站点", None) for name in office)
+
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/api/download/tables.xlsx").content))
+    assert book.sheetnames == ["站点", "缺口", "数字"]
+    out = tmp_path / "cli"
+    csv_path = write_csv(state["stations"], tmp_path / "s.csv")
+    assert main(["coverage", str(osm), str(csv_path), "--crs", "wgs84", "--lang", "zh",
+                 "--out", str(out), "--quiet"]) == 0
+    cli_gaps = list(openpyxl.load_workbook(out / "gaps.xlsx").worksheets[0].values)
+    assert list(book["缺口"].values) == cli_gaps
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    figures = dict(list(book["数字"].values)[1:])
+    assert round(figures["覆盖率（0–1）"], 6) == summary["covered_share"]
+    st = list(book["站点"].values)
+    head = st[0]
+    assert "经度(GCJ-02)" in head and "纬度(GCJ-02)" in head
+    given = {r[1]: (r[3], r[4]) for r in list(openpyxl.load_workbook(sheet).worksheets[0]
+                                               .values)[2:14] if r and r[1]}
+    for r in st[1:]:
+        name = r[head.index("名称")]
+        if name in given:
+            assert (r[head.index("经度(GCJ-02)")], r[head.index("纬度(GCJ-02)")]) == \
+                pytest.approx(given[name], abs=1.5e-6), name
+    by_name = {r[head.index("名称")]: r for r in st[1:]}
+    assert by_name["A加的"][head.index("类型")] == "拟建"
+    assert by_name[accepted["name"]][head.index("方案序号")] == 2

@@ -749,6 +749,18 @@ SERVE_TEXT: Mapping[str, tuple[str, str]] = MappingProxyType({
                            "them all again",
                            "表格的 {rows} 个站点中有 {n} 个已在本方案中（名称相同，相距不到 "
                            "{m} 米）：可以跳过它们，或者仍然全部导入"),
+    # the tables download (站点、缺口与数字): sheet names and the figures' rows
+    "tables.stations": ("stations", "站点"),
+    "tables.gaps": ("gaps", "缺口"),
+    "tables.figures": ("figures", "数字"),
+    "tables.what": ("figure", "项目"),
+    "tables.value": ("value", "数值"),
+    "fig.share": ("covered share (0-1)", "覆盖率（0–1）"),
+    "fig.covered_m": ("street covered (m)", "已覆盖街道（米）"),
+    "fig.gap_m": ("street in gaps (m)", "未覆盖街道（米）"),
+    "fig.demand_m": ("street to serve (m)", "应覆盖街道（米）"),
+    "fig.stations_ok": ("stations that serve", "参与计算的站点"),
+    "fig.stations": ("stations", "站点总数"),
     "unreadable": ("{file} could not be read: {msg}", "无法读取 {file}：{msg}"),
     "interrupted": ("interrupted: the server stopped while the job ran",
                     "已中断：任务运行时服务停止了"),
