@@ -32,8 +32,7 @@ import pandas as pd
 import shapely
 
 from ._errors import StationplanError
-from ._i18n.cli import PROGRESS_ZH, error_text, serve_text
-from ._io import json_ready
+from ._i18n.cli import error_text, serve_text
 from .project import Edit, Project, Station
 
 log = logging.getLogger(__name__)
@@ -131,12 +130,29 @@ class Workbench:
         return self.live
 
     # edits ----------------------------------------------------------------------------
+    def expect(self, scenario: int | None) -> int:
+        """The current scenario, which must be ``scenario`` (the one the page that sent an
+        edit shows) when it is given: another tab may have opened another one since, and
+        the edit would land in a scenario its author does not see (409
+        ``scenario_changed``). Call it holding :attr:`lock`."""
+        current = self.project.scenario_id
+        if scenario is not None and int(scenario) != current:
+            try:
+                mine = self.project.scenario(int(scenario))["name"]
+            except KeyError:
+                raise ApiError(404, "no_scenario", id=scenario) from None
+            raise ApiError(409, "scenario_changed", mine=mine,
+                           current=self.project.scenario(current)["name"])
+        return current
+
     def edit(self, op: str, station_id: str | None, before: Any, after: Any,
-             apply: Callable[[Any], Any], *,
+             apply: Callable[[Any], Any], *, scenario: int | None = None,
              also: Callable[[Any], object] | None = None) -> dict[str, Any]:
         """Store an edit and apply it to the coverage, as one step: when the coverage
-        refuses it, nothing is stored; the answer goes out after the commit."""
+        refuses it, nothing is stored; the answer goes out after the commit. ``scenario``:
+        the scenario the edit was made in (see :meth:`expect`)."""
         with self.lock:
+            self.expect(scenario)
             live = self.require_live()
             try:
                 with self.project.edit(op, station_id, before, after, also=also):
@@ -146,9 +162,11 @@ class Workbench:
                 raise
             return self.update(change) | {"op": op, "station_id": station_id}
 
-    def step(self, undo: bool) -> dict[str, Any]:
-        """Undo or redo one edit (nothing to do: the state as it is)."""
+    def step(self, undo: bool, scenario: int | None = None) -> dict[str, Any]:
+        """Undo or redo one edit of ``scenario`` (see :meth:`expect`); nothing to do: the
+        state as it is."""
         with self.lock:
+            self.expect(scenario)
             live = self.require_live()
             try:
                 with (self.project.undo() if undo else self.project.redo()) as e:
@@ -330,8 +348,9 @@ def figures_json(f: Any) -> dict[str, Any]:
 
 def sheet_json(s: Mapping[str, Any]) -> dict[str, Any]:
     rows = s["rows"]
+    far = sum(1 for r in s["rejected"] if r.get("far"))  # read, imported, too far to serve
     return {"id": s["id"], "file": s["file"], "crs": s["crs"], "crs_from": s["crs_from"],
-            "rows": len(rows), "ok": sum(1 for r in rows if r.get("status") == "ok"),
+            "rows": len(rows), "ok": sum(1 for r in rows if r.get("status") == "ok") - far,
             "rejected": len(s["rejected"]), "confirmed": s["confirmed"]}
 
 
@@ -407,7 +426,7 @@ def _rows_json(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     """A read station table as JSON rows (lon/lat WGS-84; ``None`` without a location)."""
     out = []
     for _, r in frame.iterrows():
-        lon, lat = _point(r.geometry)
+        lon, lat = point_of(r.geometry)
         d = {"station_id": str(r["station_id"]), "name": text_of(r.get("name")),
              "row": int(r["row"]) if number(r.get("row")) is not None else None,
              "status": str(r["status"]), "reason": text_of(r.get("reason")) or None,
@@ -417,10 +436,10 @@ def _rows_json(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _point(g: Any) -> tuple[float | None, float | None]:
+def point_of(g: Any) -> tuple[float | None, float | None]:
     """The x and y of a point geometry, or ``(None, None)`` without one.
 
-    >>> _point(shapely.Point(1.5, 2)), _point(None), _point(shapely.Point())
+    >>> point_of(shapely.Point(1.5, 2)), point_of(None), point_of(shapely.Point())
     ((1.5, 2.0), (None, None), (None, None))
     """
     if g is None or g.is_empty:
@@ -435,48 +454,47 @@ def text_of(v: Any) -> str:
     return str(v)
 
 
-# --- jobs ------------------------------------------------------------------------------------
+_FILE_ERRORS = (("unsupported station file type '.xls'", "old_xls"),
+                ("unsupported station file type", "not_a_sheet"),
+                ("unknown network file type", "not_a_network"),
+                ("no longitude/latitude columns", "no_lonlat"),
+                ("the file is empty, no station rows", "empty_sheet"))
 
-def start_job(session: Workbench, kind: str, params: Mapping[str, Any],
-              work: Callable[[int, Callable[[float, str], None]], Any], *,
-              on_start: Callable[[int], object] | None = None) -> int:
-    """Run ``work(job_id, report)`` in a thread; its result or error is stored with the job.
 
-    ``report(progress, message)`` stores the progress (0..1) a few times a second at
-    most; ``on_start(job_id)`` is called before the thread starts."""
-    project = session.project
-    job = project.add_job(kind, params)
-    last = [0.0]
+def file_error(exc: StationplanError, path: Path, given: str) -> ApiError:
+    """A reader's error about an uploaded file as the page says it: the name the user
+    gave (never the server's path), and what to do on the page, not the command line's
+    options. Errors without a page wording keep their text, the path replaced by the
+    name and the parts that name options or Python arguments left out."""
+    text = " ".join(str(exc).split())
+    for found, code in _FILE_ERRORS:
+        if found in text:
+            return ApiError(400, code, file=given)
+    if isinstance(exc, ApiError):
+        return exc
+    for full in sorted({str(path), str(path.resolve()), path.name}, key=len, reverse=True):
+        text = text.replace(full, given)
+        if exc.zh:
+            exc.zh = exc.zh.replace(full, given)
 
-    def report(progress: float, message: str = "") -> None:
-        now = time.monotonic()
-        if now - last[0] > 0.2 or progress >= 1:  # a few writes a second at most
-            last[0] = now
-            project.update_job(job, progress=max(0.0, min(1.0, progress)),
-                               message=message or None)
+    def plain(message: str) -> str:
+        parts = [p for p in message.replace("；", ";").split(";")
+                 if not any(w in p for w in ("--", "='", "_col", "crs=", "sheet="))]
+        return "; ".join(p.strip() for p in parts if p.strip()).removeprefix(given + ": ")
 
-    def run() -> None:
-        project.update_job(job, state="running",
-                           message=serve_text(f"job.{kind}", session.lang))
-        try:
-            result = work(job, report)
-        except Exception as exc:
-            message = error_message(exc, session.lang)
-            log.warning("job %d (%s) failed: %s", job, kind, message)
-            project.update_job(job, state="failed", message=message)
-        else:
-            project.update_job(job, state="done", progress=1.0,
-                               message=serve_text("job.done", session.lang), result=result)
-
-    if on_start is not None:
-        on_start(job)
-    threading.Thread(target=run, name=f"stationplan-job-{job}", daemon=True).start()
-    return job
+    return ApiError(400, "unreadable", file=given, msg=plain(text), msg_zh=plain(
+        " ".join(exc.zh.split())) if exc.zh else None)
 
 
 def error_message(exc: BaseException, lang: str) -> str:
     if isinstance(exc, ApiError):
-        return serve_text(exc.code, lang, **exc.fields)
+        fields = dict(exc.fields)
+        zh = fields.pop("msg_zh", None)
+        if zh and lang == "zh":
+            fields["msg"] = zh
+        elif lang == "zh" and "msg" in fields:
+            fields["msg"] = error_text(fields["msg"], lang)
+        return serve_text(exc.code, lang, **fields)
     if isinstance(exc, StationplanError):
         if lang == "zh" and exc.zh:
             return " ".join(exc.zh.split())
@@ -521,15 +539,16 @@ def write_stations_csv(stations: list[Station], path: str | os.PathLike[str]) ->
 
 # --- sheets, plans, checks, comparisons, downloads ------------------------------------------------
 
-def read_sheet(session: Workbench, path: Path) -> dict[str, Any]:
-    """Read a sheet without importing it; run the coordinate-system detector."""
+def read_sheet(session: Workbench, path: Path, given: str | None = None) -> dict[str, Any]:
+    """Read a sheet without importing it; run the coordinate-system detector. ``given``:
+    the file's name as the user gave it (messages name it)."""
     from .stations import check_offset, read_stations
 
     try:
         frame = read_stations(path)
-    except StationplanError:
+    except StationplanError as exc:
         path.unlink(missing_ok=True)
-        raise
+        raise file_error(exc, path, given or path.name) from None
     report = dict(frame.attrs.get("read_report") or {})
     rows = _rows_json(frame)
     rejected = [_rejected(r, session.lang) for r in rows if r["status"] != "ok"]
@@ -539,8 +558,8 @@ def read_sheet(session: Workbench, path: Path) -> dict[str, Any]:
     if session.network is not None:
         found = check_offset(session.network, frame)
         if found.suspected:
-            detector = {"fired": True, "message": found.message_zh if session.lang == "zh"
-                        else found.message, "alternative": found.alternative}
+            detector = {"fired": True, "message": offset_text(found, session.lang),
+                        "alternative": found.alternative}
             if found.alternative in CRS_CHOICES:
                 suggest = found.alternative
     sheet_id = session.project.add_sheet(path.name, crs, report.get("crs_from"), report,
@@ -551,6 +570,51 @@ def read_sheet(session: Workbench, path: Path) -> dict[str, Any]:
             "detector": detector, "rejected": rejected}
 
 
+CRS_NAMES = {"gcj02": "GCJ-02", "wgs84": "WGS-84", "bd09": "BD-09"}
+
+
+def offset_text(found: Any, lang: str, *, imported: bool = False) -> str:
+    """The coordinate-system detector's finding (:func:`~stationplan.check_offset`) as the
+    page says it: what was found, in the command line's words, and the choice to make in
+    the dialog (not the command line's ``--crs``)."""
+    from ._i18n import text
+
+    message = found.message_zh if lang == "zh" else found.message
+    finding = message.split("：" if lang == "zh" else ": ", 1)[0]
+    if lang == "zh":  # no space between a closing bracket and the next Chinese word
+        finding = finding.replace("） ", "）")
+    fix = found.alternative if found.alternative in CRS_CHOICES else "gcj02"
+    return serve_text("crs_offset_undo" if imported else "crs_offset_page", lang,
+                      finding=finding, fix=CRS_NAMES[fix],
+                      fix_name=text(f"warning.crs.{fix}", lang))
+
+
+SAME_PLACE_M = 5.0  # a sheet row this near a station of the same name repeats it
+
+
+def _already_there(row: Mapping[str, Any], stations: list[Station]) -> bool:
+    """Whether a sheet row repeats a station: the same name (spaces aside), within
+    :data:`SAME_PLACE_M` metres (haversine on WGS-84).
+
+    >>> st = [Station("1", "东门 驿站", 117.2, 28.3)]
+    >>> _already_there({"name": "东门驿站", "lon": 117.20003, "lat": 28.3}, st)
+    True
+    >>> _already_there({"name": "东门驿站", "lon": 117.2001, "lat": 28.3}, st)  # 9.8 m
+    False
+    """
+    name = "".join(str(row.get("name") or "").split())
+    lon, lat = float(row["lon"]), float(row["lat"])
+    for s in stations:
+        if "".join(s.name.split()) != name:
+            continue
+        p1, p2 = math.radians(lat), math.radians(s.lat)
+        h = (math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2)
+             * math.sin(math.radians(s.lon - lon) / 2) ** 2)
+        if 2 * 6371008.8 * math.asin(math.sqrt(h)) <= SAME_PLACE_M:
+            return True
+    return False
+
+
 def _rejected(r: Mapping[str, Any], lang: str) -> dict[str, Any]:
     from ._i18n import station_reason_text
 
@@ -558,9 +622,15 @@ def _rejected(r: Mapping[str, Any], lang: str) -> dict[str, Any]:
             "reason": station_reason_text(r.get("reason"), lang)}
 
 
-def confirm_sheet(session: Workbench, sheet_id: int, crs: str) -> dict[str, Any]:
-    """Import a sheet's usable rows, read in ``crs``, into the current scenario as one
-    edit."""
+def confirm_sheet(session: Workbench, sheet_id: int, crs: str,
+                  scenario: int | None = None, duplicates: str | None = None
+                  ) -> dict[str, Any]:
+    """Import a sheet's usable rows, read in ``crs``, into the current scenario (which
+    must be ``scenario`` when given) as one edit.
+
+    Rows that repeat a station of the scenario (the same name, within
+    :data:`SAME_PLACE_M`) are refused (409 ``duplicate_stations``) unless ``duplicates``
+    says what to do with them: ``"skip"`` them or ``"keep"`` them (import all)."""
     from .stations import read_stations
 
     project = session.project
@@ -575,19 +645,41 @@ def confirm_sheet(session: Workbench, sheet_id: int, crs: str) -> dict[str, Any]
     frame = read_stations(path, crs=crs, force_crs=True)
     rows = _rows_json(frame)
     lang = session.lang
+    # the command line's two warnings: an answer against the sheet's own words, and
+    # stations that sit off the streets as if read in the wrong system
+    warnings = []
+    if (sheet["crs_from"] in ("note", "header", "file") and sheet["crs"] in CRS_NAMES
+            and sheet["crs"] != crs):
+        warnings.append(serve_text("crs_against_note", lang, declared=CRS_NAMES[sheet["crs"]],
+                                   chosen=CRS_NAMES[crs]))
+    if session.network is not None:
+        from .stations import check_offset
+
+        found = check_offset(session.network, frame)
+        if found.suspected:
+            warnings.append(offset_text(found, lang, imported=True))
     with session.lock:
+        session.expect(scenario)
         session.require_live()
         if project.sheet(sheet_id)["confirmed"]:  # another tab was first
             raise ApiError(409, "sheet_done", id=sheet_id)
-        taken = {s.station_id for s in project.stations()}
+        existing = project.stations()
+        taken = {s.station_id for s in existing}
+        usable = [r for r in rows if r["status"] == "ok" and r["lon"] is not None]
+        same = [r for r in usable if _already_there(r, existing)]
+        if same and duplicates not in ("skip", "keep"):
+            raise ApiError(409, "duplicate_stations", n=len(same), rows=len(usable),
+                           m=f"{SAME_PLACE_M:g}")
+        if duplicates == "skip":
+            usable = [r for r in usable if r not in same]
         new: list[dict[str, Any]] = []
-        for r in rows:
-            if r["status"] != "ok" or r["lon"] is None:
-                continue
+        row_of: dict[str, Any] = {}  # station id -> its row in the sheet
+        for r in usable:
             sid = r["station_id"]
             if sid in taken:
                 sid = f"{sheet_id}-{sid}"
             taken.add(sid)
+            row_of[sid] = r.get("row")
             attrs = {k: r[k] for k in STATION_ATTRS if r.get(k)}
             new.append(Station(sid, r["name"], r["lon"], r["lat"], "sheet", sheet_id,
                                attrs).as_dict())
@@ -597,7 +689,7 @@ def confirm_sheet(session: Workbench, sheet_id: int, crs: str) -> dict[str, Any]
             project.confirm_sheet(db, sheet_id, crs, rows, rejected)
 
         session.edit("import", None, None, new, lambda live: session._full_change(),
-                     also=also)
+                     scenario=scenario, also=also)
         snapped = session.live.stations
         ids = {d["station_id"] for d in new}
         far = snapped[snapped["station_id"].astype(str).isin(ids)
@@ -607,89 +699,13 @@ def confirm_sheet(session: Workbench, sheet_id: int, crs: str) -> dict[str, Any]
         by_id = {d["station_id"]: d for d in new}
         for _, r in far.iterrows():
             sid = str(r["station_id"])
-            rejected.append({"row": None, "station_id": sid, "name": by_id[sid]["name"],
-                             "reason": station_reason_text(r.get("reason"), lang)})
-        return {"state": session.state(), "rejected": rejected}
-
-
-def plan_job(session: Workbench, job: int, params: Mapping[str, Any],
-          report: Callable[[float, str], None]) -> dict[str, Any]:
-    """A plan on the current stations (``stationplan plan`` with the same defaults)."""
-    from ._i18n import plan_certificate
-    from ._options import MapOptions, StationOptions
-    from .pipeline import PLAN_STAGES, run_plan
-
-    with session.lock:
-        stations = session.project.stations()
-        scenario = session.project.scenario_id
-        network = session.network_path
-    stages = {name: i / len(PLAN_STAGES) for i, name in enumerate(PLAN_STAGES)}
-    lang = session.lang
-
-    def word(stage: str) -> str:
-        return PROGRESS_ZH.get(stage, stage) if lang == "zh" else stage
-
-    def on_stage(name: str) -> None:
-        report(stages.get(name, 0.0), word(name))
-
-    def progress(done: int, total: int) -> None:
-        base = stages["siting"]
-        report(base + (1 / len(PLAN_STAGES)) * (done / max(total, 1)), word("siting"))
-
-    with stations_csv(stations) as csv_path:
-        run = run_plan(network, csv_path, new_sites=params.get("k"),
-                       target_share=params.get("target_share"),
-                       station_options=StationOptions(crs="wgs84"),
-                       map_options=MapOptions(lang=lang),  # addresses in the page's words
-                       on_stage=on_stage, progress=progress)
-    props = run.plan.proposals
-    pts = props.geometry.to_crs(4326)
-    sites = []
-    for i, (_, r) in enumerate(props.iterrows()):
-        rank = int(r["rank"]) if "rank" in props.columns else i + 1
-        gain = number(r.get("marginal_m")) or 0.0
-        name = text_of(r.get("name")) or text_of(r.get("address")) or f"#{rank}"
-        lon, lat = _point(pts.iloc[i])
-        sites.append({"rank": rank, "lon": lon, "lat": lat,
-                      "gain_m": gain, "status": "proposed", "name": name,
-                      "address": text_of(r.get("address")), "kind": text_of(r.get("kind")),
-                      "cumulative_share": number(r.get("cumulative_share"))})
-    session.project.add_proposals(job, scenario, sites)
-    s = run.plan.summary
-    return {"proposals": sites, "share_after": s.get("coverage_after"),
-            "share_before": s.get("coverage_before"),
-            "certified": s.get("certified"), "optimal_for": plan_certificate(s, lang),
-            "lang": lang,
-            "summary": json_ready(s)}
-
-
-def check_job(session: Workbench, path: Path, crs: str | None,
-           report: Callable[[float, str], None]) -> dict[str, Any]:
-    """Verdicts on a proposals sheet (``stationplan check``) against the current stations."""
-    from ._options import CheckOptions, StationOptions
-    from .check import reason_text
-    from .pipeline import run_check
-
-    with session.lock:
-        stations = session.project.stations()
-        network = session.network_path
-    lang = session.lang
-    report(0.1, "")
-    with stations_csv(stations) as csv_path:
-        run = run_check(network, csv_path, path, station_options=StationOptions(crs="wgs84"),
-                        check_options=CheckOptions(proposal_crs=crs))
-    checked = run.checked
-    settings = run.check_summary.get("settings", {})
-    pts = checked.geometry.to_crs(4326)
-    sites = []
-    for i, (_, r) in enumerate(checked.iterrows()):
-        lon, lat = _point(pts.iloc[i])
-        sites.append({"row": int(r["row"]) if number(r.get("row")) is not None else None,
-                      "name": text_of(r.get("name")), "lon": lon, "lat": lat,
-                      "verdict": text_of(r.get("verdict")),
-                      "reason": reason_text(r.to_dict(), settings, lang),
-                      "gain_m": number(r.get("gain_m"))})
-    return {"sites": sites, "summary": json_ready(run.check_summary)}
+            rejected.append({"row": row_of.get(sid), "station_id": sid,
+                             "name": by_id[sid]["name"],
+                             "reason": station_reason_text(r.get("reason"), lang),
+                             "far": True})
+        if len(far):  # the sheet's line counts them among the rows not used
+            project.set_sheet_rejected(sheet_id, rejected)
+        return {"state": session.state(), "rejected": rejected, "warnings": warnings}
 
 
 def compare(session: Workbench, a: int, b: int) -> dict[str, Any]:
@@ -735,6 +751,7 @@ def download(session: Workbench, name: str) -> Path:
         stations = project.stations()
         cov = live.coverage
         snapped = live.stations.copy()
+        figures = live.figures
         network_path = session.network_path
     lang = session.lang
     target = project.downloads / name
@@ -742,11 +759,11 @@ def download(session: Workbench, name: str) -> Path:
     try:
         if name == "amap.xlsx":
             from .export import write_amap_sheet
-            from .stations import station_markers
 
-            write_amap_sheet(station_markers(station_frame(stations), lang=lang), tmp)
+            write_amap_sheet(_markers(project, stations, snapped, lang), tmp)
         elif name == "tables.xlsx":
-            _write_tables(session, tmp, snapped, stations)
+            _write_tables(session, tmp, _markers(project, stations, snapped, lang),
+                          figures, lang)
         elif name == "report.html":
             from .pipeline import run_report
 
@@ -773,22 +790,43 @@ def download(session: Workbench, name: str) -> Path:
     return target
 
 
-def _write_tables(session: Workbench, path: Path, snapped: gpd.GeoDataFrame,
-                  stations: list[Station]) -> None:
-    """The sheets ``stations``, ``gaps`` and ``figures`` (text never a formula)."""
+def _write_tables(session: Workbench, path: Path, markers: gpd.GeoDataFrame,
+                  figures: Any, lang: str) -> None:
+    """The sheets stations (:func:`stationplan.export.write_xlsx`'s table), gaps (the
+    command line's ``gaps.xlsx``) and figures, in the page's language, with WGS-84 and
+    GCJ-02 coordinates (text never a formula)."""
     from ._io import xlsx_bytes
+    from .export import xlsx_table
+    from .outputs import gap_table
 
+    st_rows, formats = xlsx_table(markers, lang=lang)
+    _, gap_rows = gap_table(session.gaps(), lang=lang)
+    fig_rows: list[list[Any]] = [[serve_text("tables.what", lang),
+                                  serve_text("tables.value", lang)]]
+    fig_rows += [[serve_text(f"fig.{k}", lang), v]
+                 for k, v in dataclasses.asdict(figures).items()]
+    path.write_bytes(xlsx_bytes([(serve_text("tables.stations", lang), st_rows),
+                                 (serve_text("tables.gaps", lang), gap_rows),
+                                 (serve_text("tables.figures", lang), fig_rows)],
+                                number_formats=formats))
+
+
+def _markers(project: Project, stations: list[Station], snapped: gpd.GeoDataFrame,
+             lang: str) -> gpd.GeoDataFrame:
+    """The stations as the exports take them (:func:`~stationplan.station_markers`):
+    those added on the map and accepted proposals are planned sites (拟建), a proposal
+    with its rank in its plan; a station too far from every street is not used."""
+    from ._i18n import station_reason_text
+    from .stations import station_markers
+
+    frame = station_frame(stations)
     status = dict(zip(snapped["station_id"].astype(str), snapped["status"], strict=True))
-    dist = dict(zip(snapped["station_id"].astype(str), snapped["snap_dist_m"], strict=True))
-    st_rows: list[list[Any]] = [["station_id", "name", "lon", "lat", "status", "snap_dist_m",
-                                 "source"]]
-    st_rows += [[s.station_id, s.name, s.lon, s.lat, status.get(s.station_id),
-                 number(dist.get(s.station_id)), s.source] for s in stations]
-    gaps = session.gaps().drop(columns="geometry")
-    gap_rows: list[list[Any]] = [list(gaps.columns)]
-    gap_rows += [[None if v is pd.NA else v for v in row]
-                 for row in gaps.itertuples(index=False)]
-    fig_rows: list[list[Any]] = [["key", "value"]]
-    fig_rows += [[k, v] for k, v in dataclasses.asdict(session.live.figures).items()]
-    path.write_bytes(xlsx_bytes([("stations", st_rows), ("gaps", gap_rows),
-                                 ("figures", fig_rows)]))
+    reason = dict(zip(snapped["station_id"].astype(str), snapped["reason"], strict=True))
+    frame["status"] = [str(status.get(s.station_id, "ok")) for s in stations]
+    frame["reason"] = [station_reason_text(reason.get(s.station_id), lang) or None
+                       for s in stations]
+    frame["kind"] = ["proposed" if s.source in ("added", "proposal") else "existing"
+                     for s in stations]
+    frame["rank"] = [project.accepted_rank(s.station_id) if s.source == "proposal" else None
+                     for s in stations]
+    return station_markers(frame, lang=lang)

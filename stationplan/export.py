@@ -64,6 +64,7 @@ __all__ = [
     "write_kml",
     "write_stations",
     "write_xlsx",
+    "xlsx_table",
 ]
 
 _REQUIRED = ("station_id", "name", "status")
@@ -406,6 +407,22 @@ def write_xlsx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
                       number_formats={text_in(f"export_col.{c}", lang): _DEGREES
                                       for c in _CSV_COORDS})
     return _done(atomic_write_bytes(path, data), len(records), "Excel workbook")
+
+
+def xlsx_table(stations: gpd.GeoDataFrame, *, lang: str = "en"
+               ) -> tuple[list[list[object]], dict[str, str]]:
+    """The sheet :func:`write_xlsx` writes, for a workbook of several sheets.
+
+    Returns
+    -------
+    rows : list of list
+        Header first, as in :func:`write_xlsx`.
+    number_formats : dict
+        Excel number formats by header (the coordinates' 6 decimals), for
+        :func:`~stationplan._io.xlsx_bytes`.
+    """
+    return (_table(_records(stations), lang=lang),
+            {text_in(f"export_col.{c}", lang): _DEGREES for c in _CSV_COORDS})
 
 
 def write_kml(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:

@@ -416,6 +416,14 @@ class Project:
         db.execute("UPDATE sheets SET crs=?, crs_from='user', rows_json=?, rejected_json=?, "
                    "confirmed=1 WHERE id=?", (crs, _dump(rows), _dump(rejected), int(sheet_id)))
 
+    def set_sheet_rejected(self, sheet_id: int, rejected: Sequence[Mapping[str, Any]]) -> None:
+        """Replace the rows of an imported sheet that were not used (with those found too
+        far from every street once imported)."""
+        with self.transaction() as db:
+            db.execute("UPDATE sheets SET rejected_json=? WHERE id=?",
+                       (_dump(rejected), int(sheet_id)))
+            self._bump(db)
+
     def sheets(self) -> list[dict[str, Any]]:
         """Every stored sheet, oldest first."""
         return [_sheet(r) for r in self._read("SELECT * FROM sheets ORDER BY id")]
@@ -670,6 +678,22 @@ class Project:
         r["result"] = json.loads(r.pop("result_json") or "null")
         return r
 
+    def jobs_of(self, kind: str, scenario_id: int) -> list[dict[str, Any]]:
+        """The jobs of ``kind`` ("plan", "check") run on a scenario, newest first (as
+        :meth:`job`). The scenario is the one in the job's parameters (``scenario``), else,
+        for a plan stored before it was recorded there, that of its proposals."""
+        rows = self._read("SELECT id, params_json FROM jobs WHERE kind=? ORDER BY id DESC",
+                          (str(kind),))
+        owners = {r[0]: r[1] for r in self._read(
+            "SELECT DISTINCT job_id, scenario_id FROM proposals")}
+        out = []
+        for r in rows:
+            params = json.loads(r["params_json"] or "{}")
+            owner = params.get("scenario", owners.get(r["id"]))
+            if owner is not None and int(owner) == int(scenario_id):
+                out.append(self.job(r["id"]))
+        return out
+
     def add_proposals(self, job_id: int, scenario_id: int,
                       sites: Sequence[Mapping[str, Any]]) -> None:
         """Store a plan's proposed sites (``rank``, ``lon``, ``lat``, ``gain_m``, ``name``)."""
@@ -693,6 +717,12 @@ class Project:
         if not rows:
             raise KeyError((job_id, rank))
         return dict(rows[0])
+
+    def accepted_rank(self, station_id: str) -> int | None:
+        """The rank, in its plan, of the proposal that became station ``station_id``."""
+        rows = self._read("SELECT rank FROM proposals WHERE station_id=? AND "
+                          "status='accepted' ORDER BY job_id DESC LIMIT 1", (str(station_id),))
+        return int(rows[0][0]) if rows else None
 
     def set_proposal(self, db: sqlite3.Connection, job_id: int, rank: int, status: str,
                      station_id: str | None = None) -> None:

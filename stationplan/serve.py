@@ -57,24 +57,23 @@ from ._options import (
     SERVE_PORT,
 )
 from ._web import STATIC_DIR, asset_dirs
+from ._webjobs import check_job, job_json, latest_job, plan_job, start_job
 from ._workbench import (
     CRS_CHOICES,
     DOWNLOADS,
     ApiError,
     Workbench,
-    check_job,
     compare,
     confirm_sheet,
     download,
     error_message,
     features,
+    file_error,
     number,
-    plan_job,
     read_sheet,
-    start_job,
     text_of,
 )
-from .project import Project, Station, server_lock
+from .project import Project, Station, safe_name, server_lock
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +236,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
         if request.headers.get("content-type", "").startswith("multipart/"):
             form = await _form(request, limits["network"],
                                serve_text("what.network", lang_of()))
+            given = _given(form.get("file"))
             path = await _store_upload(project, form.get("file"))
         else:
             body = await _json(request)
@@ -245,9 +245,10 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
             if not name or "/" in name or "\\" in name or not path.is_file():
                 raise ApiError(404, "no_cached", name=name)
             project.check_inside(path, project.inputs)
+            given = path.name
 
         uploaded = request.headers.get("content-type", "").startswith("multipart/")
-        job = _load_in_background(session, path, uploaded=uploaded)
+        job = _load_in_background(session, path, uploaded=uploaded, given=given)
         return JSONResponse({"job": job})
 
     async def coverage(request: Request) -> Response:
@@ -268,8 +269,9 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
 
     async def add_sheet(request: Request) -> Response:
         form = await _form(request, limits["sheet"], serve_text("what.sheet", lang_of()))
+        given = _given(form.get("file"))
         path = await _store_upload(session.project, form.get("file"))
-        return JSONResponse(await run_in_threadpool(read_sheet, session, path))
+        return JSONResponse(await run_in_threadpool(read_sheet, session, path, given))
 
     async def post_confirm(request: Request) -> Response:
         sheet_id = _int(request.path_params["sheet_id"], "no_sheet")
@@ -277,54 +279,65 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
         crs = body.get("crs")
         if crs not in CRS_CHOICES:
             raise ApiError(400, "bad_crs")
-        return JSONResponse(await run_in_threadpool(confirm_sheet, session, sheet_id, crs))
+        duplicates = body.get("duplicates")
+        if duplicates not in (None, "skip", "keep"):
+            raise ApiError(400, "bad_json")
+        return JSONResponse(await run_in_threadpool(confirm_sheet, session, sheet_id, crs,
+                                                    _scenario(request), duplicates))
 
     async def add_station(request: Request) -> Response:
         body = await _json(request)
         lon, lat = _lonlat(body)
         name = text_of(body.get("name"))[:200]
+        scenario = _scenario(request)
 
         def work() -> Any:
             with session.lock:
+                session.expect(scenario)
                 sid = session.project.new_station_id()
                 st = Station(sid, name, lon, lat, "added")
                 return session.edit("add", sid, None, st.as_dict(),
-                                    lambda live: live.add(sid, lon, lat, name=name))
+                                    lambda live: live.add(sid, lon, lat, name=name),
+                                    scenario=scenario)
         return _update(await run_in_threadpool(work))
 
     async def move_station(request: Request) -> Response:
         sid = request.path_params["station_id"]
         body = await _json(request)
         lon, lat = _lonlat(body)
+        scenario = _scenario(request)
 
         def work() -> Any:
             with session.lock:
+                session.expect(scenario)
                 stored = {s.station_id: s for s in session.project.stations()}
                 if sid not in stored:
                     raise ApiError(404, "no_station", id=sid)
                 old = stored[sid]
                 return session.edit("move", sid, {"lon": old.lon, "lat": old.lat},
                                     {"lon": lon, "lat": lat},
-                                    lambda live: live.move(sid, lon, lat))
+                                    lambda live: live.move(sid, lon, lat), scenario=scenario)
         return _update(await run_in_threadpool(work))
 
     async def delete_station(request: Request) -> Response:
         sid = request.path_params["station_id"]
+        scenario = _scenario(request)
 
         def work() -> Any:
             with session.lock:
+                session.expect(scenario)
                 stored = {s.station_id: s for s in session.project.stations()}
                 if sid not in stored:
                     raise ApiError(404, "no_station", id=sid)
                 return session.edit("delete", sid, stored[sid].as_dict(), None,
-                                    lambda live: live.delete(sid))
+                                    lambda live: live.delete(sid), scenario=scenario)
         return _update(await run_in_threadpool(work))
 
     async def undo(request: Request) -> Response:
-        return _update(await run_in_threadpool(session.step, True))
+        return _update(await run_in_threadpool(session.step, True, _scenario(request)))
 
     async def redo(request: Request) -> Response:
-        return _update(await run_in_threadpool(session.step, False))
+        return _update(await run_in_threadpool(session.step, False, _scenario(request)))
 
     async def plan(request: Request) -> Response:
         body = await _json(request)
@@ -340,10 +353,22 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
             params = {"target_share": t}
         else:
             raise ApiError(400, "bad_plan")
-        session.require_live()
-        job = start_job(session, "plan", params,
-                         lambda job, report: plan_job(session, job, params, report))
-        return JSONResponse({"job": job})
+        scenario = _scenario(request)
+
+        def work() -> dict[str, Any]:
+            with session.lock:  # one plan of a scenario at a time (a double click)
+                current = session.expect(scenario)
+                session.require_live()
+                running = next((j for j in session.project.jobs_of("plan", current)
+                                if j["state"] in ("queued", "running")), None)
+                if running is not None:
+                    return {"job": running["id"], "running": True}
+                job_params = params | {"scenario": current}
+                return {"job": start_job(session, "plan", job_params,
+                                         lambda job, report: plan_job(session, job,
+                                                                      job_params, report)),
+                        "running": False}
+        return JSONResponse(await run_in_threadpool(work))
 
     async def job(request: Request) -> Response:
         job_id = _int(request.path_params["job_id"], "no_job")
@@ -351,30 +376,35 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
             j = session.project.job(job_id)
         except KeyError:
             raise ApiError(404, "no_job", id=job_id) from None
-        result = j["result"]
-        if j["kind"] == "plan" and j["state"] == "done" and result is not None:
-            status = {p["rank"]: p for p in session.project.proposals(job_id)}
-            for p in result.get("proposals", []):
-                rec = status.get(p["rank"])
-                if rec is not None:
-                    p["status"], p["station_id"] = rec["status"], rec["station_id"]
-        return JSONResponse({"id": j["id"], "kind": j["kind"], "state": j["state"],
-                             "progress": j["progress"],
-                             "message": serve_text("interrupted", lang_of())
-                             if j["message"] == "interrupted" else j["message"],
-                             "result": result})
+        return JSONResponse(job_json(session, j))
+
+    async def latest(request: Request) -> Response:
+        sc = _int(request.path_params["scenario_id"], "no_scenario")
+
+        def work() -> Any:
+            try:
+                session.project.scenario(sc)
+            except KeyError:
+                raise ApiError(404, "no_scenario", id=sc) from None
+            return {kind: latest_job(session, kind, sc) for kind in ("plan", "check")}
+        return JSONResponse(await run_in_threadpool(work))
 
     async def accept(request: Request) -> Response:
         job_id = _int(request.path_params["job_id"], "no_job")
         rank = _int(request.path_params["rank"], "no_proposal")
+        scenario = _scenario(request)
 
         def work() -> Any:
             with session.lock:
                 project = session.project
+                current = session.expect(scenario)
                 try:
                     prop = project.proposal(job_id, rank)
                 except KeyError:
                     raise ApiError(404, "no_proposal", id=job_id, rank=rank) from None
+                owner = prop["scenario_id"]
+                if owner is not None and int(owner) != current:  # a plan of another one
+                    session.expect(int(owner))
                 if prop["status"] != "proposed":
                     raise ApiError(409, "proposal_done", rank=rank, state=prop["status"])
                 sid = project.new_station_id("plan-")
@@ -383,7 +413,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
                 after = st.as_dict() | {"proposal": {"job": job_id, "rank": rank}}
                 return session.edit(
                     "accept", sid, None, after,
-                    lambda live: live.add(sid, st.lon, st.lat, name=name),
+                    lambda live: live.add(sid, st.lon, st.lat, name=name), scenario=scenario,
                     also=lambda db: project.set_proposal(db, job_id, rank, "accepted", sid))
         return _update(await run_in_threadpool(work))
 
@@ -391,25 +421,45 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
         job_id = _int(request.path_params["job_id"], "no_job")
         rank = _int(request.path_params["rank"], "no_proposal")
         project = session.project
-        try:
-            prop = project.proposal(job_id, rank)
-        except KeyError:
-            raise ApiError(404, "no_proposal", id=job_id, rank=rank) from None
-        if prop["status"] != "proposed":
-            raise ApiError(409, "proposal_done", rank=rank, state=prop["status"])
-        project.reject_proposal(job_id, rank)
-        return JSONResponse({"status": "rejected", "version": project.version})
+        scenario = _scenario(request)
+
+        def work() -> Any:
+            with session.lock:
+                current = session.expect(scenario)
+                try:
+                    prop = project.proposal(job_id, rank)
+                except KeyError:
+                    raise ApiError(404, "no_proposal", id=job_id, rank=rank) from None
+                owner = prop["scenario_id"]
+                if owner is not None and int(owner) != current:
+                    session.expect(int(owner))
+                if prop["status"] != "proposed":
+                    raise ApiError(409, "proposal_done", rank=rank, state=prop["status"])
+                project.reject_proposal(job_id, rank)
+                return {"status": "rejected", "version": project.version}
+        return JSONResponse(await run_in_threadpool(work))
 
     async def check(request: Request) -> Response:
         form = await _form(request, limits["sheet"], serve_text("what.sheet", lang_of()))
         crs = form.get("crs") or None
         if crs is not None and crs not in CRS_CHOICES:
             raise ApiError(400, "bad_crs")
+        scenario = _scenario(request)
+        try:
+            with session.lock:  # before the upload is stored: a stale page stores nothing
+                session.expect(scenario)
+                session.require_live()
+        except ApiError:
+            await form.close()
+            raise
+        given = _given(form.get("file"))
         path = await _store_upload(session.project, form.get("file"))
-        session.require_live()
-        params = {"file": path.name, "crs": crs}
-        job = start_job(session, "check", params,
-                         lambda job, report: check_job(session, path, crs, report))
+        with session.lock:
+            current = session.expect(scenario)
+            params = {"file": path.name, "crs": crs, "scenario": current}
+            job = start_job(session, "check", params,
+                            lambda job, report: check_job(session, path, crs, current,
+                                                          report, given))
         return JSONResponse({"job": job})
 
     async def new_scenario(request: Request) -> Response:
@@ -479,6 +529,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
         Route("/api/redo", redo, methods=["POST"]),
         Route("/api/plan", plan, methods=["POST"]),
         Route("/api/jobs/{job_id}", job),
+        Route("/api/scenarios/{scenario_id}/latest", latest),
         Route("/api/proposals/{job_id}/{rank}/accept", accept, methods=["POST"]),
         Route("/api/proposals/{job_id}/{rank}/reject", reject, methods=["POST"]),
         Route("/api/check", check, methods=["POST"]),
@@ -511,18 +562,20 @@ async def _no_files(scope: Scope, receive: Receive, send: Send) -> None:
     raise HTTPException(404)
 
 
-def _load_in_background(session: Workbench, path: Path, *, uploaded: bool) -> int:
+def _load_in_background(session: Workbench, path: Path, *, uploaded: bool,
+                        given: str | None = None) -> int:
     """Load the network ``path`` in a job (``session.loading`` while it runs); return the
-    job's id. An uploaded file that is no network is removed."""
+    job's id. An uploaded file that is no network is removed. ``given``: the file's name
+    as the user gave it (an error names it)."""
 
     def work(job: int, report: Callable[[float, str], None]) -> Any:
         report(0.05, "")
         try:
             session.load_network(path)
-        except StationplanError:
+        except StationplanError as exc:
             if uploaded:  # not a network: not offered again among the cached ones
                 path.unlink(missing_ok=True)
-            raise
+            raise file_error(exc, path, given or path.name) from None
         finally:
             session.loading = None
         return {"network": session.state()["network"]}
@@ -533,8 +586,8 @@ def _load_in_background(session: Workbench, path: Path, *, uploaded: bool) -> in
 
 def _error_response(exc: Exception, lang: str, path: str) -> JSONResponse:
     if isinstance(exc, ApiError):
-        return JSONResponse({"error": serve_text(exc.code, lang, **exc.fields),
-                             "code": exc.code}, status_code=exc.status)
+        return JSONResponse({"error": error_message(exc, lang), "code": exc.code},
+                            status_code=exc.status)
     if isinstance(exc, HTTPException):
         what = serve_text("not_found", lang, what=path[:200]) if exc.status_code == 404 \
             else " ".join(str(exc.detail).split())
@@ -676,6 +729,20 @@ def _lonlat(body: Mapping[str, Any]) -> tuple[float, float]:
     if lon_f is None or lat_f is None or not (-180 <= lon_f <= 180 and -90 <= lat_f <= 90):
         raise ApiError(400, "bad_lonlat")
     return lon_f, lat_f
+
+
+def _given(upload: Any) -> str:
+    """The name the user gave an uploaded file (its last part, cleaned), for messages."""
+    return safe_name(getattr(upload, "filename", None) or "upload")
+
+
+def _scenario(request: Request) -> int | None:
+    """The scenario an edit was made in (``?scenario=ID``, which the page sends with every
+    edit), or ``None`` (the current one, for scripts that do not say)."""
+    value = request.query_params.get("scenario")
+    if value is None or value == "":
+        return None
+    return _int(value, "no_scenario")
 
 
 def _int(value: Any, code: str) -> int:

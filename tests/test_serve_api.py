@@ -341,7 +341,7 @@ def test_downloads_carry_the_current_stations(guixi, tmp_path):
     covered = pieces.loc[pieces["status"] == "covered", "length_m"].sum()
     assert covered == pytest.approx(state["figures"]["covered_m"], abs=1e-6)
     book = openpyxl.load_workbook(io.BytesIO(client.get("/api/download/tables.xlsx").content))
-    cells = [row for row in book["stations"].iter_rows(min_row=2) if row[1].value == hostile]
+    cells = [row for row in book["站点"].iter_rows(min_row=2) if row[1].value == hostile]
     assert len(cells) == 1 and cells[0][1].data_type == "s"  # text, never a formula
     assert client.get("/api/download/nothing.exe").status_code == 404
     assert sorted(p.name for p in (folder / "downloads").iterdir()) == [
@@ -411,3 +411,317 @@ def test_a_second_server_on_the_folder_restores_the_project(guixi):
     after = again.get("/api/state").json()
     for key in ("stations", "figures", "can_undo", "can_redo", "network", "scenario"):
         assert after[key] == before[key], key
+
+
+def fresh_project(folder: Path) -> TestClient:
+    """A new project on the Guixi network with the office sheet imported (GCJ-02)."""
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    client = TestClient(create_app(folder))
+    with osm.open("rb") as fh:
+        assert wait(client, client.post("/api/network", files={"file": (osm.name, fh)})
+                    .json()["job"])["state"] == "done"
+    with sheet.open("rb") as fh:
+        read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    assert r.status_code == 200
+    return client
+
+
+def counts(client: TestClient, folder: Path) -> dict[int, int]:
+    """Stations per scenario, counted in the project database itself."""
+    import sqlite3
+
+    with sqlite3.connect(folder / "project.sqlite") as db:
+        return dict(db.execute("SELECT scenario_id, COUNT(*) FROM stations "
+                               "GROUP BY scenario_id ORDER BY scenario_id").fetchall())
+
+
+def test_an_edit_from_a_tab_showing_another_scenario_is_refused(tmp_path):
+    """Tab B shows scenario 空白 (a copy of 现状); tab A then opens 现状. B's delete, undo,
+    add, plan and check name the scenario B shows: they are refused with a message naming
+    both scenarios, and no scenario changes. Once B opens its scenario again, its delete
+    lands there and only there (sweep item 1)."""
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    base = client.get("/api/state").json()["scenario"]["id"]
+    blank = client.post("/api/scenarios", json={"name": "空白", "from": base}).json()
+    tab_b = blank["scenario"]["id"]
+    assert counts(client, folder) == {base: 11, tab_b: 11}  # the sheet's 11 rows
+    client.post(f"/api/scenarios/{base}/open")  # tab A switches
+    before = client.get("/api/state").json()
+    victim = before["stations"][7]["station_id"]
+    for method, path, kw in (
+            ("DELETE", f"/api/stations/{victim}", {}),
+            ("PATCH", f"/api/stations/{victim}", {"json": {"lon": SITE_A[0], "lat": SITE_A[1]}}),
+            ("POST", "/api/stations", {"json": {"lon": SITE_A[0], "lat": SITE_A[1]}}),
+            ("POST", "/api/undo", {}), ("POST", "/api/plan", {"json": {"k": 2}})):
+        r = client.request(method, path, params={"scenario": tab_b}, **kw)
+        assert r.status_code == 409, (method, path, r.text)
+        assert r.json()["code"] == "scenario_changed"
+        assert "空白" in r.json()["error"] and "现状" in r.json()["error"]
+    with shared_sheet("guixi_proposals.xlsx").open("rb") as fh:
+        r = client.post("/api/check", params={"scenario": tab_b},
+                        files={"file": ("p.xlsx", fh)}, data={"crs": "gcj02"})
+    assert r.status_code == 409
+    assert counts(client, folder) == {base: 11, tab_b: 11}
+    after = client.get("/api/state").json()
+    assert after["stations"] == before["stations"] and after["figures"] == before["figures"]
+    # the edit named the scenario A shows: it goes there
+    r = client.delete(f"/api/stations/{victim}", params={"scenario": base})
+    assert r.status_code == 200
+    assert counts(client, folder) == {base: 10, tab_b: 11}
+    # B opens its own scenario again: its delete lands in 空白
+    client.post(f"/api/scenarios/{tab_b}/open")
+    assert client.delete(f"/api/stations/{victim}", params={"scenario": tab_b}).status_code == 200
+    assert counts(client, folder) == {base: 10, tab_b: 10}
+    assert client.post("/api/undo", params={"scenario": base}).status_code == 409
+    assert counts(client, folder) == {base: 10, tab_b: 10}
+
+
+def test_the_plan_and_check_come_back_after_a_restart_and_one_plan_runs_at_once(
+        tmp_path, monkeypatch):
+    """A double click sends two plans: the second gets the running job, and only one plan
+    job exists. A reload during the plan finds that job. After a restart the page gets the
+    plan with the statuses given (accepted, rejected, proposed) and the check's verdicts
+    back. The plan is the command line's (`plan --new-sites 3`): same sites, same share,
+    and its certificate sentence in the page's language (sweep items 2, 3, 4)."""
+    import sqlite3
+
+    from stationplan._i18n import plan_certificate
+
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    sc = client.get("/api/state").json()["scenario"]["id"]
+    assert client.get(f"/api/scenarios/{sc}/latest").json() == {"plan": None, "check": None}
+    first = client.post("/api/plan", json={"k": 3}, params={"scenario": sc}).json()
+    second = client.post("/api/plan", json={"k": 3}, params={"scenario": sc}).json()
+    assert second == {"job": first["job"], "running": True} and not first["running"]
+    running = client.get(f"/api/scenarios/{sc}/latest").json()["plan"]
+    assert running["id"] == first["job"] and running["state"] in ("queued", "running", "done")
+    job = first["job"]
+    plan = wait(client, job)
+    assert plan["state"] == "done", plan["message"]
+    with sqlite3.connect(folder / "project.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM jobs WHERE kind='plan'").fetchone()[0] == 1
+
+    # the command line on the same stations
+    out = tmp_path / "cli-plan"
+    stations = write_csv(client.get("/api/state").json()["stations"], tmp_path / "s.csv")
+    assert main(["plan", str(shared_osm(GUIXI)), str(stations), "--crs", "wgs84",
+                 "--new-sites", "3", "--out", str(out), "--quiet"]) == 0
+    cli = json.loads((out / "plan_summary.json").read_text(encoding="utf-8"))
+    cli_sites = json.loads((out / "proposals.geojson").read_text(encoding="utf-8"))
+    res = plan["result"]
+    assert res["share_after"] == pytest.approx(cli["coverage_after"], abs=1e-9)
+    assert [(round(p["lon"], 6), round(p["lat"], 6)) for p in res["proposals"]] == [
+        tuple(round(c, 6) for c in f["geometry"]["coordinates"]) for f in cli_sites["features"]]
+    assert res["optimal_for"] == plan_certificate(cli, "zh")
+    if cli["certified"] == "optimal":
+        assert res["optimal_for"].startswith("已证明最优")
+
+    client.post(f"/api/proposals/{job}/1/accept", params={"scenario": sc})
+    client.post(f"/api/proposals/{job}/2/reject", params={"scenario": sc})
+    with shared_sheet("guixi_proposals.xlsx").open("rb") as fh:
+        check = client.post("/api/check", params={"scenario": sc},
+                            files={"file": ("guixi_proposals.xlsx", fh)},
+                            data={"crs": "gcj02"}).json()["job"]
+    verdicts = [s["verdict"] for s in wait(client, check)["result"]["sites"]]
+
+    again = TestClient(create_app(folder))  # a restart
+    latest = again.get(f"/api/scenarios/{sc}/latest").json()
+    assert latest["plan"]["id"] == job and latest["plan"]["state"] == "done"
+    assert [p["status"] for p in latest["plan"]["result"]["proposals"]] == [
+        "accepted", "rejected", "proposed"]
+    assert latest["plan"]["result"]["proposals"][0]["station_id"] == "plan-1"
+    assert latest["check"]["id"] == check
+    assert [s["verdict"] for s in latest["check"]["result"]["sites"]] == verdicts
+    assert len(verdicts) == 5  # the five rows of guixi_proposals.xlsx
+    # another scenario has no plan of its own
+    other = again.post("/api/scenarios", json={"name": "新", "from": sc}).json()
+    assert again.get(f"/api/scenarios/{other['scenario']['id']}/latest").json() == {
+        "plan": None, "check": None}
+
+
+def test_files_the_page_cannot_use_are_said_in_the_page_words(tmp_path):
+    """Under zh a wrong file gets a Chinese message that names the file as the user gave
+    it: no server path, no Python argument, no command-line option (sweep item 5); the
+    detector's advice is the dialog's choice, not --crs (item 6)."""
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    forbidden = (str(folder), "inputs/", "--", "crs=", "lon_col", "_col", "pass ")
+
+    # the only Latin words: file names and types, and the formats a planner knows
+    allowed = {"png", "csv", "xlsx", "xls", "osm", "pbf", "bz", "gpkg", "shp", "geojson",
+               "Excel", "WPS", "CSV", "GeoJSON", "KML", "GPX", "lon", "lat", "empty",
+               "wrong_headers", "OSM"}
+
+    def clean(message: str) -> str:
+        import re
+
+        assert not any(w in message for w in forbidden), message
+        assert set(re.findall(r"[A-Za-z_]+", message)) <= allowed, message
+        return message
+
+    r = client.post("/api/sheets", files={"file": ("截图.png", png)})
+    assert r.status_code == 400
+    assert clean(r.json()["error"]).startswith("截图.png 不是站点表格")
+    r = client.post("/api/sheets", files={"file": ("wrong_headers.csv",
+                                                   "单位,负责人,备注\n甲,乙,丙\n".encode())})
+    assert r.status_code == 400
+    assert "表格中找不到经度/纬度列" in clean(r.json()["error"])
+    r = client.post("/api/sheets", files={"file": ("empty.csv", b"")})
+    assert r.status_code == 400 and clean(r.json()["error"]).startswith("empty.csv")
+    with shared_sheet(SHEET).open("rb") as fh:  # a station sheet given as the network
+        job = client.post("/api/network", files={"file": ("驿站.xlsx", fh)}).json()["job"]
+    failed = wait(client, job)
+    assert failed["state"] == "failed"
+    assert clean(failed["message"]).startswith("驿站.xlsx 不是路网文件")
+    # the network stays the one loaded before
+    assert client.get("/api/state").json()["network"]["file"] == GUIXI
+    job = client.post("/api/check", files={"file": ("截图.png", png)},
+                      data={"crs": "gcj02"}).json()["job"]
+    failed = wait(client, job)
+    assert failed["state"] == "failed"
+    assert clean(failed["message"]).startswith("截图.png 不是站点表格")
+
+    # the sheet's numbers without its note, read as WGS-84: the detector says what to
+    # choose in the dialog
+    from stationplan.stations import read_stations
+
+    rows = read_stations(shared_sheet(SHEET))
+    text = "名称,经度,纬度\n" + "".join(f"{r['name']},{r['src_lon']},{r['src_lat']}\n"
+                                      for _, r in rows.iterrows())
+    read = client.post("/api/sheets", files={"file": ("no-note.csv", text.encode())}).json()
+    message = read["detector"]["message"]
+    assert read["detector"]["fired"] and "请在下面选择 GCJ-02" in message
+    assert "--crs" not in message and "crs=" not in message and "） " not in message
+
+
+def test_wgs84_chosen_against_the_sheets_note_is_warned_and_its_rows_counted(tmp_path):
+    """The office sheet says GCJ-02 in its note; confirmed as WGS-84 the import warns
+    (as the command line does), and the three stations that then sit too far from every
+    street are counted among the rows not used, with their sheet rows — those the
+    command line's stations.geojson gives for `--crs wgs84` (sweep item 7)."""
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    client = TestClient(create_app(tmp_path / "proj"))
+    with osm.open("rb") as fh:
+        assert wait(client, client.post("/api/network", files={"file": (osm.name, fh)})
+                    .json()["job"])["state"] == "done"
+    with sheet.open("rb") as fh:
+        read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
+    assert (read["crs_read"], read["crs_from"]) == ("gcj02", "note")
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "wgs84"})
+    assert r.status_code == 200
+    warnings = r.json()["warnings"]
+    assert any("说明写明坐标系为 GCJ-02" in w and "WGS-84" in w for w in warnings)
+    assert any("这些坐标看起来是 GCJ-02" in w for w in warnings)
+    assert not any("--" in w or "crs=" in w for w in warnings)
+    out = tmp_path / "cli"
+    assert main(["coverage", str(osm), str(sheet), "--crs", "wgs84", "--out", str(out),
+                 "--quiet"]) == 0
+    cli = json.loads((out / "stations.geojson").read_text(encoding="utf-8"))
+    far = sorted((f["properties"]["row"], f["properties"]["station_id"])
+                 for f in cli["features"] if f["properties"]["status"] != "ok")
+    assert far == [(3, "1"), (8, "6"), (9, "7")]
+    got = sorted((x["row"], x["station_id"]) for x in r.json()["rejected"])
+    assert got == far
+    line = r.json()["state"]["sheets"][-1]
+    assert (line["rows"], line["ok"], line["rejected"]) == (11, 8, 3)
+
+
+def test_a_sheet_whose_stations_are_there_already_is_not_doubled_silently(tmp_path):
+    """The GBK CSV holds the same 11 stations as the office sheet (sheets README). Confirmed
+    after the sheet, it is refused with the count, and nothing is imported; "skip" imports
+    none of them, "keep" doubles them as asked (sweep item 8)."""
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    sc = client.get("/api/state").json()["scenario"]["id"]
+
+    def read_gbk() -> dict[str, Any]:
+        with shared_sheet("guixi_stations_gbk.csv").open("rb") as fh:
+            return client.post("/api/sheets", files={"file": ("guixi_stations_gbk.csv", fh)}
+                               ).json()
+
+    read = read_gbk()
+    assert read["ok"] == 11
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    assert r.status_code == 409 and r.json()["code"] == "duplicate_stations"
+    assert r.json()["error"].startswith("表格的 11 个站点中有 11 个已在本方案中")
+    assert counts(client, folder) == {sc: 11}
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm",
+                    json={"crs": "gcj02", "duplicates": "skip"})
+    assert r.status_code == 200 and counts(client, folder) == {sc: 11}
+    read = read_gbk()
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm",
+                    json={"crs": "gcj02", "duplicates": "keep"})
+    assert r.status_code == 200 and counts(client, folder) == {sc: 22}
+    # a station moved 300 m (the same name) is no repeat: that row imports without asking
+    client.post("/api/undo")
+    client.patch("/api/stations/1", json={"lon": 117.2436, "lat": 28.2868})
+    client.delete("/api/stations/2")
+    read = read_gbk()
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    assert r.status_code == 409 and "中有 9 个" in r.json()["error"]
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm",
+                    json={"crs": "gcj02", "duplicates": "skip"})
+    assert {s["name"] for s in r.json()["state"]["stations"] if s["source"] == "sheet"
+            and s["station_id"].startswith(f"{read['sheet_id']}-")} == {
+        "贵溪市总工会爱心驿站"} and counts(client, folder) == {sc: 12}
+
+
+def test_the_downloads_speak_the_page_language_and_mark_planned_sites(tmp_path):
+    """Under zh the tables download has Chinese sheets; its gap sheet is the command
+    line's gaps.xlsx for the same stations, its station sheet gives the office sheet's own
+    GCJ-02 numbers, its share the command line's. In both it and the Amap sheet a station
+    added on the map and an accepted proposal are planned (拟建), the proposal with its
+    rank, not existing stations (sweep items 11, 12)."""
+    import io
+
+    import openpyxl
+
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    client.post("/api/stations", json={"lon": SITE_A[0], "lat": SITE_A[1], "name": "A加的"})
+    job = client.post("/api/plan", json={"k": 2}).json()["job"]
+    assert wait(client, job)["state"] == "done"
+    accepted = client.post(f"/api/proposals/{job}/2/accept").json()["station"]
+    state = client.get("/api/state").json()
+
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/api/download/amap.xlsx").content))
+    rows = list(book.worksheets[0].values)
+    head = rows[0]
+    kinds = {r[head.index("名称")]: (r[head.index("类型")], r[head.index("状态")],
+                                    r[head.index("方案序号")]) for r in rows[1:]}
+    assert kinds["A加的"] == ("拟建", "拟建站点", None)
+    assert kinds[accepted["name"]] == ("拟建", "拟建站点", 2)
+    office = {r[1] for r in list(openpyxl.load_workbook(sheet).worksheets[0].values)[2:14]
+              if r and r[1]}
+    assert len(office) == 11
+    assert all(kinds[name] == ("现有", "现有站点", None) for name in office)
+
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/api/download/tables.xlsx").content))
+    assert book.sheetnames == ["站点", "缺口", "数字"]
+    out = tmp_path / "cli"
+    csv_path = write_csv(state["stations"], tmp_path / "s.csv")
+    assert main(["coverage", str(osm), str(csv_path), "--crs", "wgs84", "--lang", "zh",
+                 "--out", str(out), "--quiet"]) == 0
+    cli_gaps = list(openpyxl.load_workbook(out / "gaps.xlsx").worksheets[0].values)
+    assert list(book["缺口"].values) == cli_gaps
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    figures = dict(list(book["数字"].values)[1:])
+    assert round(figures["覆盖率（0–1）"], 6) == summary["covered_share"]
+    st = list(book["站点"].values)
+    head = st[0]
+    assert "经度(GCJ-02)" in head and "纬度(GCJ-02)" in head
+    given = {r[1]: (r[3], r[4]) for r in list(openpyxl.load_workbook(sheet).worksheets[0]
+                                               .values)[2:14] if r and r[1]}
+    for r in st[1:]:
+        name = r[head.index("名称")]
+        if name in given:
+            assert (r[head.index("经度(GCJ-02)")], r[head.index("纬度(GCJ-02)")]) == \
+                pytest.approx(given[name], abs=1.5e-6), name
+    by_name = {r[head.index("名称")]: r for r in st[1:]}
+    assert by_name["A加的"][head.index("类型")] == "拟建"
+    assert by_name[accepted["name"]][head.index("方案序号")] == 2

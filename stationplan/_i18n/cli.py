@@ -704,18 +704,76 @@ SERVE_TEXT: Mapping[str, tuple[str, str]] = MappingProxyType({
     "sheet_done": ("sheet {id} is imported already", "站点表 {id} 已导入"),
     "bad_crs": ("crs must be gcj02, wgs84 or bd09", "坐标系必须是 gcj02、wgs84 或 bd09"),
     "no_cached": ("no file {name} among the project's inputs", "项目的输入文件中没有 {name}"),
-    "bad_plan": ("give k (a whole number from 1 to 200) or target_share (above 0, at most 1)",
-                 "请给出 k（1 到 200 的整数）或 target_share（大于 0、不超过 1）"),
+    "bad_plan": ("give the number of sites (a whole number from 1 to 200) or the share to "
+                 "reach (above 0 %, at most 100 %)",
+                 "请给出站点数（1 到 200 的整数）或要达到的覆盖率（大于 0 %，不超过 100 %）"),
     "no_job": ("no job {id}", "没有编号为 {id} 的任务"),
     "no_proposal": ("no proposal {rank} in job {id}", "任务 {id} 中没有第 {rank} 号建议站点"),
     "proposal_done": ("proposal {rank} is {state} already", "第 {rank} 号建议站点已处理"),
     "no_scenario": ("no scenario {id}", "没有编号为 {id} 的方案"),
+    "scenario_changed": (
+        "not saved: this page shows scenario “{mine}”, but another tab has since opened "
+        "scenario “{current}”. This page now shows “{current}”; open “{mine}” again under "
+        "Scenarios to change it",
+        "未保存：本页显示的是方案“{mine}”，但另一个标签页已切换到方案“{current}”。本页现在"
+        "显示“{current}”；如要修改“{mine}”，请在“方案”中重新选择它"),
     "bad_name": ("give the scenario a name (at most 100 characters)",
                  "请给方案起个名字（不超过 100 个字符）"),
     "no_stations": ("this scenario has no station inside the network yet",
                     "本方案在路网范围内还没有站点"),
     "bad_download": ("no download {name}", "没有名为 {name} 的下载文件"),
     "internal": ("internal error: {msg}", "内部错误：{msg}"),
+    # a file the page was given that cannot be used: what to do on the page
+    "not_a_sheet": ("{file} is not a station sheet: use an Excel (.xlsx) or CSV sheet "
+                    "(GeoJSON, KML and GPX files also work)",
+                    "{file} 不是站点表格：请用 Excel（.xlsx）或 CSV 表格（也可用 GeoJSON、KML、"
+                    "GPX 文件）"),
+    "old_xls": ("{file} is in the old Excel format (.xls): open it in Excel or WPS, save it "
+                "as .xlsx and drop that file here",
+                "{file} 是旧版 Excel 格式（.xls）：请用 Excel 或 WPS 打开，另存为 .xlsx 后"
+                "再拖到这里"),
+    "not_a_network": ("{file} is not a street network: use an OSM file (.osm, .osm.pbf, "
+                      ".osm.bz2) or a road-centerline file (.gpkg, .shp, .geojson)",
+                      "{file} 不是路网文件：请用 OSM 路网文件（.osm、.osm.pbf、.osm.bz2）或道路"
+                      "中心线文件（.gpkg、.shp、.geojson）"),
+    "no_lonlat": ("{file}: no longitude/latitude columns found in the sheet; name the columns "
+                  "经度 and 纬度 (or lon and lat) in the sheet and drop it here again",
+                  "{file}：表格中找不到经度/纬度列；请把坐标列的表头改为“经度”“纬度”（或 lon、"
+                  "lat）后重新拖入"),
+    "empty_sheet": ("{file} holds no station rows: it needs a header row and one row per "
+                    "station", "{file} 中没有站点行：表格需要一行表头、每个站点一行"),
+    "crs_offset_page": ("{finding}: the coordinates look like {fix_name}. Choose {fix} below, "
+                        "then Confirm and compute",
+                        "{finding}：这些坐标看起来是 {fix_name}。请在下面选择 {fix}，再点"
+                        "“确认并计算”"),
+    "crs_offset_undo": ("{finding}: the coordinates look like {fix_name}. Undo, then drop "
+                        "the sheet again and choose {fix}",
+                        "{finding}：这些坐标看起来是 {fix_name}。请点“撤销”，再重新拖入表格并"
+                        "选择 {fix}"),
+    "crs_against_note": ("the sheet's own note says its coordinates are {declared}, but they "
+                         "were read as {chosen}: the stations may sit hundreds of metres from "
+                         "where they are. Undo, then drop the sheet again and choose "
+                         "{declared}",
+                         "表格中的说明写明坐标系为 {declared}，但这次按 {chosen} 读取：站点可能"
+                         "偏离实际位置数百米。请点“撤销”，再重新拖入表格并选择 {declared}"),
+    "duplicate_stations": ("{n} of the sheet's {rows} stations are in this scenario "
+                           "already (the same name, within {m} m): skip them, or import "
+                           "them all again",
+                           "表格的 {rows} 个站点中有 {n} 个已在本方案中（名称相同，相距不到 "
+                           "{m} 米）：可以跳过它们，或者仍然全部导入"),
+    # the tables download (站点、缺口与数字): sheet names and the figures' rows
+    "tables.stations": ("stations", "站点"),
+    "tables.gaps": ("gaps", "缺口"),
+    "tables.figures": ("figures", "数字"),
+    "tables.what": ("figure", "项目"),
+    "tables.value": ("value", "数值"),
+    "fig.share": ("covered share (0-1)", "覆盖率（0–1）"),
+    "fig.covered_m": ("street covered (m)", "已覆盖街道（米）"),
+    "fig.gap_m": ("street in gaps (m)", "未覆盖街道（米）"),
+    "fig.demand_m": ("street to serve (m)", "应覆盖街道（米）"),
+    "fig.stations_ok": ("stations that serve", "参与计算的站点"),
+    "fig.stations": ("stations", "站点总数"),
+    "unreadable": ("{file} could not be read: {msg}", "无法读取 {file}：{msg}"),
     "interrupted": ("interrupted: the server stopped while the job ran",
                     "已中断：任务运行时服务停止了"),
     "job.network": ("loading the network", "正在加载路网"),

@@ -762,3 +762,59 @@ def test_page_follows_the_network_loading_after_a_restart(open_page, tmp_path: P
         assert [s["name"] for s in pp.js("window.stationplan.stations()")] == ["甲"]
         assert marker(pp, "new-1").count() == 1
         assert pp.errors == [] and pp.blocked == []
+
+
+def test_plan_and_check_come_back_after_a_reload(server: Server, open_page, tmp_path: Path
+                                                 ) -> None:
+    """A double click on 计算 runs one plan; the page shows its certificate; after a
+    reload the proposals (with the statuses given), the certificate and the check are
+    there again, and a plan running during a reload is followed to its result."""
+    import json
+    import sqlite3
+
+    server.load_network(shared_osm(GUIXI))
+    with shared_sheet(SHEET).open("rb") as fh:
+        read = server.api("POST", "/api/sheets", files={"file": (SHEET, fh)})
+    server.api("POST", f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    with shared_sheet("guixi_proposals.xlsx").open("rb") as fh:
+        check = server.api("POST", "/api/check", files={"file": ("p.xlsx", fh)},
+                           data={"crs": "gcj02"})["job"]
+    server.wait_job(check)
+    pp = open_page(server)
+    page = pp.page
+    words = json.loads((Path(__file__).parents[2] / "stationplan/_web/static/i18n.json")
+                       .read_text(encoding="utf-8"))["zh"]
+    page.wait_for_selector("#sp-check:not([hidden]) tbody tr")  # the check, on load
+    assert page.locator("#sp-check tbody tr").count() == 5  # the sheet's five rows
+    page.fill("#sp-k", "3")
+    page.dblclick("#sp-plan-k")
+    page.wait_for_selector("#sp-proposals:not([hidden]) tbody tr", timeout=120_000)
+    with sqlite3.connect(server.project / "project.sqlite") as db:
+        jobs = [r[0] for r in db.execute("SELECT id FROM jobs WHERE kind='plan'")]
+    assert len(jobs) == 1
+    cert = server.api("GET", f"/api/jobs/{jobs[0]}")["result"]["optimal_for"]
+    assert page.locator("#sp-plan-cert").text_content() == cert
+    assert cert.startswith(("已证明最优", "与最优解相差"))
+    page.locator("#sp-proposals tbody tr[data-rank='1'] .sp-accept").click()
+    page.wait_for_function("window.stationplan.figures.stations === 12")
+    page.locator("#sp-proposals tbody tr[data-rank='2'] .sp-reject").click()
+    page.wait_for_function("document.querySelector(\"#sp-proposals tr[data-rank='2'] "
+                           ".sp-status\").textContent === " + json.dumps(words["st_rejected"]))
+
+    page.reload()
+    page.evaluate("window.stationplan.ready")
+    page.wait_for_selector("#sp-proposals:not([hidden]) tbody tr")
+    statuses = page.locator("#sp-proposals .sp-status").all_text_contents()
+    assert statuses == [words["st_accepted"], words["st_rejected"], words["st_proposed"]]
+    assert page.locator("#sp-plan-cert").text_content() == cert
+    assert page.locator("#sp-check tbody tr").count() == 5
+
+    # a plan started, then the page reloaded while it runs: the page follows it
+    job = server.api("POST", "/api/plan", json={"k": 6})["job"]
+    page.reload()
+    page.evaluate("window.stationplan.ready")
+    page.wait_for_function("document.querySelectorAll('#sp-proposals tbody tr').length === 6",
+                           timeout=120_000)
+    assert server.api("GET", f"/api/jobs/{job}")["state"] == "done"
+    assert pp.errors == [] and pp.blocked == []
+    pp.screenshot(tmp_path / "plan_after_reload.png")

@@ -123,6 +123,14 @@
       });
     });
   }
+  // An edit names the scenario this page shows: when another tab has opened another one
+  // since, the server refuses it (409 scenario_changed) rather than change a scenario the
+  // user does not see.
+  function scoped(path) {
+    if (!state || !state.scenario) return path;
+    return path + (path.indexOf("?") >= 0 ? "&" : "?") + "scenario=" +
+      encodeURIComponent(state.scenario.id);
+  }
   function withToken(url) {
     if (!TOKEN) return url;
     return url + (url.indexOf("?") >= 0 ? "&" : "?") + "token=" + encodeURIComponent(TOKEN);
@@ -583,6 +591,7 @@
       }
       if (plan && plan.share_after !== undefined && plan.share_after !== null) {
         det.appendChild(el("div", "sp-cert", t("plan_after", {share: percent(plan.share_after)})));
+        if (plan.optimal_for) det.appendChild(el("div", "sp-muted", plan.optimal_for));
       }
     }
     // the legend folds away on a narrow map (its state is kept from one drawing to the next)
@@ -873,18 +882,18 @@
     return editChain;
   }
   function addStation(lon, lat, name) {
-    return edit("POST", "/api/stations", {lon: lon, lat: lat, name: name});
+    return edit("POST", scoped("/api/stations"), {lon: lon, lat: lat, name: name});
   }
   function moveStation(id, lon, lat) {
-    return edit("PATCH", "/api/stations/" + encodeURIComponent(id), {lon: lon, lat: lat});
+    return edit("PATCH", scoped("/api/stations/" + encodeURIComponent(id)), {lon: lon, lat: lat});
   }
   function deleteStation(id) {
-    return edit("DELETE", "/api/stations/" + encodeURIComponent(id), undefined, function () {
+    return edit("DELETE", scoped("/api/stations/" + encodeURIComponent(id)), undefined, function () {
       removeMarker(id);
     });
   }
   function undoRedo(which) {
-    return edit("POST", "/api/" + which, undefined, null).then(function () {
+    return edit("POST", scoped("/api/" + which), undefined, null).then(function () {
       // undo/redo may touch any station: take the list from the server
       return api("GET", "/api/state").then(function (s) {
         state = s;
@@ -897,10 +906,16 @@
   }
 
   // ---- full load ------------------------------------------------------------------------
+  var shownScenario = null;         // the scenario whose plan and check are shown
   function loadAll() {
     return api("GET", "/api/state").then(function (s) {
       state = s;
       hook.state = s;
+      var sc = s.scenario ? s.scenario.id : null;
+      if (sc !== shownScenario) {  // first load, or another scenario: its own plan and check
+        shownScenario = sc;
+        if (sc !== null) loadLatest(sc);
+      }
       applyStyle(s.style);
       renderScenarios();
       renderNetwork();
@@ -1034,6 +1049,14 @@
     box.hidden = !(rows && rows.length);
   }
 
+  // the server's warnings on an imported sheet (its words, in the page's language)
+  function renderWarnings(list) {
+    var box = $("sp-sheet-warnings");
+    box.textContent = "";
+    (list || []).forEach(function (w) { box.appendChild(el("div", null, w)); });
+    box.hidden = !(list && list.length);
+  }
+
   // ---- jobs ------------------------------------------------------------------------------
   function runJob(boxId, start) {
     var box = $(boxId), bar = box.querySelector("progress"), msg = box.querySelector(".sp-job-msg");
@@ -1120,6 +1143,7 @@
       : t("rows_ok", {rows: r.rows, ok: r.ok});
     $("sp-crs-read").textContent = crsName(r.crs_read) +
       (r.crs_from ? (lang === "zh" ? "（" : " (") + fromText(r.crs_from) + (lang === "zh" ? "）" : ")") : "");
+    $("sp-dup").hidden = true;
     var det = $("sp-crs-detector");
     if (r.detector && r.detector.fired) {
       det.textContent = r.detector.message || "";
@@ -1137,20 +1161,32 @@
     $("sp-crs-dialog").hidden = false;
     $("sp-crs-ok").focus();
   }
-  function confirmCrs() {
+  // duplicates: undefined (ask), "skip" or "keep" the rows that repeat stations already there
+  function confirmCrs(duplicates) {
     var r = pendingSheet;
     if (!r) return;
     var chosen = document.querySelector("input[name=sp-crs]:checked");
     var crs = chosen ? chosen.value : "gcj02";
+    var body = {crs: crs};
+    if (duplicates) body.duplicates = duplicates;
     $("sp-crs-ok").disabled = true;
-    api("POST", "/api/sheets/" + encodeURIComponent(r.sheet_id) + "/confirm", {crs: crs})
+    $("sp-dup").hidden = true;
+    api("POST", scoped("/api/sheets/" + encodeURIComponent(r.sheet_id) + "/confirm"), body)
       .then(function (res) {
         $("sp-crs-dialog").hidden = true;
         pendingSheet = null;
         renderRejected(res.rejected);
+        renderWarnings(res.warnings);
         return loadAll();
       })
-      .catch(function (err) { showError(err.message); })
+      .catch(function (err) {
+        if (err.code === "duplicate_stations") {  // the server's question, asked here
+          $("sp-dup-msg").textContent = err.message;
+          $("sp-dup").hidden = false;
+          return;
+        }
+        showError(err.message);
+      })
       .then(function () { $("sp-crs-ok").disabled = false; });
   }
 
@@ -1188,22 +1224,56 @@
   });
 
   // ---- plan ------------------------------------------------------------------------------
-  function runPlan(body) {
+  // One plan at a time: the buttons are off while a plan runs (a double click sends one).
+  var planRunning = false;
+  function setPlanRunning(on) {
+    planRunning = on;
+    $("sp-plan-k").disabled = on;
+    $("sp-plan-target").disabled = on;
+  }
+  function showPlan(id, res, fit) {
+    res = res || {};
+    plan = {job: id, proposals: res.proposals || [], share_after: res.share_after,
+      optimal_for: res.optimal_for};
+    renderProposals();
+    renderPanel();
+    var pts = plan.proposals.filter(function (p) { return isFinite(p.lat); })
+      .map(function (p) { return [p.lat, p.lon]; });
+    if (fit && pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.3), {maxZoom: 16});
+  }
+  // start: a function returning a promise of {job} (a new plan, or one already running)
+  function followPlan(start, fit) {
+    if (planRunning) return Promise.resolve();
+    setPlanRunning(true);
     groups.proposals.clearLayers();
     plan = null;
     renderProposals();
-    return runJob("sp-plan-job", function () { return api("POST", "/api/plan", body); })
-      .then(function (r) {
-        var res = r.result || {};
-        plan = {job: r.id, proposals: res.proposals || [], share_after: res.share_after,
-          optimal_for: res.optimal_for};
-        renderProposals();
-        renderPanel();
-        var pts = plan.proposals.filter(function (p) { return isFinite(p.lat); })
-          .map(function (p) { return [p.lat, p.lon]; });
-        if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.3), {maxZoom: 16});
-      })
-      .catch(function (err) { showError(err.message); });
+    renderPanel();
+    var sc = shownScenario;
+    return runJob("sp-plan-job", start)
+      .then(function (r) { if (sc === shownScenario) showPlan(r.id, r.result, fit); })
+      .catch(function (err) { showError(err.message); })
+      .then(function () { setPlanRunning(false); });
+  }
+  function runPlan(body) {
+    return followPlan(function () { return api("POST", scoped("/api/plan"), body); }, true);
+  }
+  // the latest plan and check of a scenario (after a reload, a restart or a switch); a
+  // plan or check still running is followed
+  function loadLatest(sc) {
+    plan = null;
+    renderProposals();
+    renderCheck([]);
+    $("sp-check-job").hidden = true;
+    if (!planRunning) $("sp-plan-job").hidden = true;
+    return api("GET", "/api/scenarios/" + encodeURIComponent(sc) + "/latest").then(function (r) {
+      if (sc !== shownScenario) return;
+      var p = r.plan, c = r.check;
+      if (p && p.state === "done") showPlan(p.id, p.result, false);
+      else if (p) followPlan(function () { return Promise.resolve({job: p.id}); }, false);
+      if (c && c.state === "done") renderCheck((c.result && c.result.sites) || [], false);
+      else if (c) followCheck(function () { return Promise.resolve({job: c.id}); });
+    }).catch(function () { /* the tables are a convenience; the map is drawn */ });
   }
   function proposalIcon(p) {
     var cls = "sp-marker sp-proposal" + (p.status === "rejected" ? " sp-rejected" : "") +
@@ -1232,7 +1302,13 @@
     $("sp-plan-summary").textContent = "";
     if (!plan) { table.hidden = true; return; }
     if (plan.share_after !== undefined && plan.share_after !== null) {
-      $("sp-plan-summary").textContent = t("plan_after", {share: percent(plan.share_after)});
+      $("sp-plan-summary").appendChild(el("div", null,
+        t("plan_after", {share: percent(plan.share_after)})));
+    }
+    if (plan.optimal_for) {  // the server's sentence (stationplan._i18n.plan_certificate)
+      var cert = el("div", "sp-cert", plan.optimal_for);
+      cert.id = "sp-plan-cert";
+      $("sp-plan-summary").appendChild(cert);
     }
     plan.proposals.forEach(function (p) {
       var tr = el("tr");
@@ -1279,8 +1355,8 @@
   }
   function decide(p, what) {
     map.closePopup();
-    var path = "/api/proposals/" + encodeURIComponent(plan.job) + "/" +
-      encodeURIComponent(p.rank) + "/" + what;
+    var path = scoped("/api/proposals/" + encodeURIComponent(plan.job) + "/" +
+      encodeURIComponent(p.rank) + "/" + what);
     if (what === "accept") {
       return edit("POST", path, undefined, function () { p.status = "accepted"; })
         .then(renderProposals);
@@ -1288,7 +1364,10 @@
     return api("POST", path).then(function () {
       p.status = "rejected";
       renderProposals();
-    }).catch(function (err) { showError(err.message); });
+    }).catch(function (err) {
+      showError(err.message);
+      if (err.code === "scenario_changed") return loadAll();
+    });
   }
 
   // ---- check a proposals sheet -----------------------------------------------------------
@@ -1303,12 +1382,18 @@
     var fd = new FormData();
     fd.append("file", file, file.name);
     fd.append("crs", $("sp-check-crs").value);
+    return followCheck(function () { return api("POST", scoped("/api/check"), fd); });
+  }
+  function followCheck(start) {
     groups.checked.clearLayers();
-    return runJob("sp-check-job", function () { return api("POST", "/api/check", fd); })
-      .then(function (r) { renderCheck((r.result && r.result.sites) || []); })
+    var sc = shownScenario;
+    return runJob("sp-check-job", start)
+      .then(function (r) {
+        if (sc === shownScenario) renderCheck((r.result && r.result.sites) || [], true);
+      })
       .catch(function (err) { showError(err.message); });
   }
-  function renderCheck(sites) {
+  function renderCheck(sites, fit) {
     var table = $("sp-check"), body = table.tBodies[0];
     body.textContent = "";
     groups.checked.clearLayers();
@@ -1338,7 +1423,7 @@
       pts.push([s.lat, s.lon]);
     });
     table.hidden = !sites.length;
-    if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.3), {maxZoom: 16});
+    if (fit && pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.3), {maxZoom: 16});
   }
 
   // ---- scenarios -------------------------------------------------------------------------
@@ -1454,7 +1539,9 @@
       var v = $("sp-cached").value;
       if (v) loadCachedNetwork(v);
     });
-    $("sp-crs-ok").addEventListener("click", confirmCrs);
+    $("sp-crs-ok").addEventListener("click", function () { confirmCrs(); });
+    $("sp-dup-skip").addEventListener("click", function () { confirmCrs("skip"); });
+    $("sp-dup-keep").addEventListener("click", function () { confirmCrs("keep"); });
     $("sp-crs-cancel").addEventListener("click", function () {
       $("sp-crs-dialog").hidden = true;
       pendingSheet = null;
@@ -1462,13 +1549,16 @@
     $("sp-add-mode").addEventListener("click", function () { setAddMode(!addMode); });
     $("sp-undo").addEventListener("click", function () { undoRedo("undo"); });
     $("sp-redo").addEventListener("click", function () { undoRedo("redo"); });
+    // the server's limits (1 to 200 sites, above 0 up to 100 %), said on the page
     $("sp-plan-k").addEventListener("click", function () {
-      var k = parseInt($("sp-k").value, 10);
-      if (k > 0) runPlan({k: k});
+      var raw = $("sp-k").value.trim(), k = Number(raw);
+      if (!raw || !Number.isInteger(k) || k < 1 || k > 200) { showError(t("bad_k")); return; }
+      runPlan({k: k});
     });
     $("sp-plan-target").addEventListener("click", function () {
-      var x = parseFloat($("sp-target").value);
-      if (x > 0 && x <= 100) runPlan({target_share: x / 100});
+      var raw = $("sp-target").value.trim(), x = Number(raw);
+      if (!raw || !isFinite(x) || x <= 0 || x > 100) { showError(t("bad_target")); return; }
+      runPlan({target_share: x / 100});
     });
     $("sp-scenario").addEventListener("change", function () { openScenario($("sp-scenario").value); });
     $("sp-scen-save").addEventListener("click", saveAs);
