@@ -42,6 +42,7 @@ from ._i18n import (
     run_lang,
     section,
     station_reason_text,
+    time_label,
 )
 from ._i18n import text as text_in
 from ._io import script_json
@@ -263,7 +264,8 @@ def coverage_map(
         _station_rows(ok, catchment, text, view, lang), cluster_threshold,
     )
     if len(shut):
-        at_label = ((summary.get("hours") or {}).get("at") or {}).get("label", "")
+        at_label = time_label(((summary.get("hours") or {}).get("at") or {}).get("label", ""),
+                              lang)
         _marker_layer(fmap, f"{text['not_open'].format(label=at_label)} ({len(shut)})",
                       "sp-closed", ms.icon(ms.STATION_ICON),
                       _station_rows(shut, catchment, text, view, lang, not_open=True),

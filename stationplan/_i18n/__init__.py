@@ -162,7 +162,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                        "of the {usable} usable stations are open (hours not given count as "
                        "open, unreadable hours as not open; a plan's new sites are planned to "
                        "be open then).",
-                       "开放时间：以下数字均为 {label} 时的覆盖，此时 {usable} 个可用站点中 "
+                       "开放时间：以下数字均为{label} 时的覆盖，此时 {usable} 个可用站点中 "
                        "{open} 个开放（未填开放时间的按开放计，无法识别的按不开放计；规划的新站点"
                        "按此时开放计）。"),
     "report.demand.all": ("Streets to serve: the whole network", "应覆盖街道：整个路网"),
@@ -705,6 +705,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "export_col.bd09_lng": ("bd09_lng", "经度(BD-09)"),
     "export_col.bd09_lat": ("bd09_lat", "纬度(BD-09)"),
     # hours_col: the headers of hours.csv / hours.xlsx (coverage by hour, stationplan.hours)
+    "hours_col.sheet": ("hours", "逐小时覆盖"),  # the sheet of hours.xlsx
     "hours_col.hour": ("hour", "小时"),
     "hours_col.time": ("time", "时刻"),
     "hours_col.stations_open": ("stations_open", "开放站点数"),
@@ -768,7 +769,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "cli.plan_cover": ("covered means reached by at least {k} stations (cross-coverage)",
                        "覆盖指至少 {k} 个站点可达（交叉覆盖）"),
     "cli.plan_at": ("figures at {label}: the stations open then and the new sites",
-                    "以上为 {label} 时的数字：此时开放的站点加新站点"),
+                    "以上为{label} 时的数字：此时开放的站点加新站点"),
     "cli.check": ("{n} proposals: {counts}; coverage {before} -> {after} with the accepted "
                   "ones; table: {path}",
                   "{n} 个提议站点：{counts}；采纳通过的站点后覆盖率 {before} → {after}；"
@@ -852,6 +853,10 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "unit.km": ("km", "公里"),
     "unit.km2": ("km²", "平方公里"),
     "unit.more_than": ("more than", "超过"),
+    # weekdays in times (stationplan.hours.at_label: "Sat 21:30" / "周六 21:30")
+    "day.Mon": ("Mon", "周一"), "day.Tue": ("Tue", "周二"), "day.Wed": ("Wed", "周三"),
+    "day.Thu": ("Thu", "周四"), "day.Fri": ("Fri", "周五"), "day.Sat": ("Sat", "周六"),
+    "day.Sun": ("Sun", "周日"),
     "sep.list": (", ", "、"),
     "sep.label": (": ", "："),
     "sep.clause": ("; ", "；"),
@@ -885,6 +890,29 @@ def section(prefix: str, lang: str) -> Mapping[str, str]:
     start = prefix + "."
     return MappingProxyType({key[len(start):]: value for key, value in WORDS[lang].items()
                              if key.startswith(start)})
+
+
+# --- times ----------------------------------------------------------------------------
+
+_TIME_LABEL = re.compile(r"(?:(\d{4}-\d{2}-\d{2}) )?(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d{2}:\d{2})")
+
+
+def time_label(label: str, lang: str) -> str:
+    """A time as runs name it (:func:`stationplan.hours.at_label`: "Sat 21:30", "2025-10-01
+    Wed 07:00"), its weekday in ``lang``; other text as it is.
+
+    ``summary.json`` keeps the English label (machine-readable); people read this one.
+
+    >>> time_label("Sat 21:30", "zh"), time_label("2025-10-01 Wed 07:00", "zh")
+    ('周六 21:30', '2025-10-01 周三 07:00')
+    >>> time_label("Sat 21:30", "en"), time_label("22:00", "zh")
+    ('Sat 21:30', '22:00')
+    """
+    m = _TIME_LABEL.fullmatch(label) if isinstance(label, str) else None
+    if m is None or lang == "en":
+        return label
+    day = text(f"day.{m[2]}", lang)
+    return f"{m[1]} {day} {m[3]}" if m[1] else f"{day} {m[3]}"
 
 
 # --- numbers in sentences ----------------------------------------------------------------

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from .._options import LANGS, PARQUET_ABOVE_PIECES
-from . import has_cjk, section, station_reason_text
+from . import has_cjk, section, station_reason_text, text, time_label
 
 # The library's log lines in Chinese, keyed by the English %-format template the library
 # logs (``record.msg``); the fields are the same, in the same order. The command line's log
@@ -40,7 +40,7 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "%d of %d boundaries of admin level %s are only partly in the file and are left out: %s":
         "%d/%d 个 %s 级行政边界在文件中不完整，未用作单元：%s",
     "plan at %s: %d of %d usable stations open count; the new sites are planned to be open "
-    "then": "按 %s 规划：%d / %d 个可用站点此时开放并计入；新站点按此时开放规划",
+    "then": "按%s 规划：%d / %d 个可用站点此时开放并计入；新站点按此时开放规划",
     "compiling the %s kernels once (about 10 s)…":
         "首次使用，正在编译%s计算内核（约 10 秒，仅此一次）…",
     "%s: skipped %d note rows (rows %s): notes and totals, not stations":
@@ -211,7 +211,7 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d usable stations open "
     "at %s count":
         "覆盖 %.1f %%（共 %.1f 公里）；%d 段缺口，分布在 %d 个缺口片区；"
-        "%d 个站点（共 %d 个可用站点）在 %s 开放并计入",
+        "%d 个站点（共 %d 个可用站点）在%s 开放并计入",
     "siting model (%s) counted %.1f m covered, the coverage engine %.1f m; the figures given "
     "are the engine's":
         "选址模型（%s）算得覆盖 %.1f 米，覆盖引擎算得 %.1f 米；给出的数字以覆盖引擎为准",
@@ -311,6 +311,8 @@ def _log_arg(value: object, verdicts: Mapping[str, str]) -> object:
     m = _UNIT_M.match(value)
     if m:
         return f"{m[1]} 米"
+    if time_label(value, "zh") != value:  # a time of --at, --by-hour ("Sat 21:30")
+        return time_label(value, "zh")
     if " row " in value or "from every street" in value:  # a station's reason
         return station_reason_text(value, "zh")
     if value.startswith("; "):  # the counts the reader adds to its line

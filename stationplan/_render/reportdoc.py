@@ -24,6 +24,7 @@ from .._i18n import (
     road_class_text,
     section,
     text,
+    time_label,
 )
 from .._io import json_ready
 from .._text import isolate_bidi
@@ -110,7 +111,8 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     at = (s.get("hours") or {}).get("at")
     if at:  # --at: every figure is the coverage by the stations open then
         blocks.append(("p", [t["at_time"].format(
-            label=at["label"], open=at["stations_open"] + at["stations_assumed_open"],
+            label=time_label(at["label"], lang),
+            open=at["stations_open"] + at["stations_assumed_open"],
             usable=sum(v for k, v in at.items() if k.startswith("stations_")))]))
     if data.get("plan_summary"):
         blocks.append(("p", [t["with_plan"]]))
