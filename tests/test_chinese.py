@@ -340,6 +340,24 @@ def test_every_log_line_of_the_library_has_chinese():
     assert missing == []
 
 
+@pytest.mark.parametrize(("template", "args", "zh"), [
+    # a rule's verdict in the map's words, not "fail"
+    ("rule %s: %.1f %% of %.1f km covered, target %.0f %%: %s",
+     ("xinle", 30.9, 52.0, 100, "fail"),
+     "标准 xinle：30.9%（共 52.0 公里）已覆盖，目标 100%：未达标"),
+    ("rule %s: %.1f %% of %.1f km covered, target %.0f %%: %s",
+     ("gb50180-5", 100.0, 52.0, 100, "pass"), "目标 100%：达标"),
+    # the first-run compile notices name their kernels in Chinese
+    ("compiling the %s kernels once (about 10 s)…", ("network-reading",),
+     "首次使用，正在编译路网读取计算内核（约 10 秒，仅此一次）…"),
+    ("compiling the %s kernels once (about 10 s)…", ("map-drawing",), "正在编译地图绘制计算内核"),
+], ids=["fail", "pass", "network-reading", "map-drawing"])
+def test_fixed_words_of_log_lines_are_chinese(template, args, zh):
+    line = cli_words.log_text(template, args, "zh")
+    assert zh in line
+    assert not re.search("[A-Za-z]{3,}", line.replace("xinle", "").replace("gb50180", ""))
+
+
 def test_a_misspelt_rule_is_one_chinese_line_with_the_rule_meant(capsys):
     assert main(["coverage", "a.osm", "b.csv", "--rules", "xinle,acftu", "--lang", "zh"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()

@@ -266,6 +266,9 @@ _LOG_ARGS_ZH: Mapping[str, str] = MappingProxyType({
     "assumed: neither the file nor an option names the system":
         "默认：文件和选项都未说明坐标系",
     "routing": "路径", "solving": "求解", "test-network": "测试路网", "compiled": "",
+    "network-reading": "路网读取", "map-drawing": "地图绘制",
+    # a rule's verdict (stationplan.rules), in the map's words
+    "pass": text("map.rule_pass", "zh"), "fail": text("map.rule_fail", "zh"),
 })
 _LOG_CODES = re.compile(r"\b(accept|redundant|too_close|off_network|outside_area|invalid"
                         r"|existing|proposed|rejected)\b")
