@@ -337,7 +337,7 @@ def station_hours(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
              counts["not_given"], counts["unparsed"])
     for h, sid, usable in zip(parsed, stations["station_id"], ok, strict=True):
         if usable and h.status == "unparsed":
-            log.warning("station %s: opening hours %r %s; it counts as not open",
+            log.warning("station %s: opening hours \"%s\" %s; it counts as not open",
                         sid, h.text, h.reason)
     return out
 

@@ -358,6 +358,23 @@ def test_fixed_words_of_log_lines_are_chinese(template, args, zh):
     assert not re.search("[A-Za-z]{3,}", line.replace("xinle", "").replace("gb50180", ""))
 
 
+def test_a_sheet_note_is_logged_as_its_text_not_its_repr(tmp_path, caplog):
+    # the note's full-width space (\u3000, common in Chinese sheets) was shown as "\u3000"
+    import logging
+
+    from stationplan import read_stations
+
+    note = "注：坐标由高德地图坐标拾取器获取（GCJ-02）。填报单位：贵溪市总工会\u30002026年1月"
+    sheet = tmp_path / "驿站.csv"
+    sheet.write_text(f"名称,经度,纬度\nA,117.2,28.3\n{note},,\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="stationplan"):
+        read_stations(sheet)
+    for lang, quoted in (("zh", f"“{note}”"), ("en", f'"{note}"')):
+        lines = [cli_words.LogFormatter(lang).format(r) for r in caplog.records]
+        line = next(t for t in lines if "GCJ-02）。" in t)
+        assert quoted in line and "\\u3000" not in line
+
+
 def test_a_misspelt_rule_is_one_chinese_line_with_the_rule_meant(capsys):
     assert main(["coverage", "a.osm", "b.csv", "--rules", "xinle,acftu", "--lang", "zh"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()

@@ -76,21 +76,22 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "%s：按 %s 读取坐标（本文件的选项）；文件自身写的是 %s",
     "%s: columns %s are labelled %s, so the crs option %r is not used for this file":
         "%s：列 %s 标明为 %s，因此本文件不使用坐标系选项 %r",
-    "%s: the note in row %d names the coordinate system %s (%r); reading the coordinates as %s":
-        "%s：第 %d 行的说明写明坐标系为 %s（%r）；按 %s 读取坐标",
+    "%s: the note in row %d names the coordinate system %s (\"%s\"); reading the coordinates "
+    "as %s":
+        "%s：第 %d 行的说明写明坐标系为 %s（“%s”）；按 %s 读取坐标",
     "%s: %d of %d rows have no usable location and are kept as invalid; first: %s":
         "%s：%d 行（共 %d 行）没有可用的位置，记为无效；第一处：%s",
-    "%s row %d: the note %r names several coordinate systems (%s); it is not read as a "
+    "%s row %d: the note \"%s\" names several coordinate systems (%s); it is not read as a "
     "declaration":
-        "%s 第 %d 行：说明 %r 提到多个坐标系（%s），不作为坐标系声明",
+        "%s 第 %d 行：说明“%s”提到多个坐标系（%s），不作为坐标系声明",
     "%s: notes name different coordinate systems (%s); none is used":
         "%s：各处说明写的坐标系不一致（%s），均不采用",
     "%s: the file declares its coordinates as %s (%s), so the crs option %r is not used for it":
         "%s：文件声明其坐标为 %s（%s），因此不使用坐标系选项 %r",
     "%s: columns %s are labelled %s; converting them to WGS-84":
         "%s：列 %s 标明为 %s；转换为 WGS-84",
-    "%s: the crs option %r is used, not the note in row %d that names %s (%r)":
-        "%s：采用坐标系选项 %r，而不是第 %d 行说明中的 %s（%r）",
+    "%s: the crs option %r is used, not the note in row %d that names %s (\"%s\")":
+        "%s：采用坐标系选项 %r，而不是第 %d 行说明中的 %s（“%s”）",
     "%s: decoded as GB18030 (GBK), the default of Chinese Excel":
         "%s：按 GB18030（GBK，中文版 Excel 的默认编码）解码",
     "wrote %s (%d edges, %d nodes) and %s": "已写出 %s（%d 条边，%d 个节点）和 %s",
@@ -239,8 +240,8 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "opening hours of %d usable stations: %d read, %d not given (counted as open), "
     "%d unreadable (counted as not open)":
         "%d 个可用站点的开放时间：读出 %d 个，%d 个未填写（按开放计），%d 个无法识别（按不开放计）",
-    "station %s: opening hours %r %s; it counts as not open":
-        "站点 %s：开放时间 %r %s；按不开放计",
+    "station %s: opening hours \"%s\" %s; it counts as not open":
+        "站点 %s：开放时间“%s”：%s；按不开放计",
     "coverage by hour on %s: %d engine runs for %d distinct sets of open stations; lowest "
     "%.1f %% at %s, highest %.1f %% at %s":
         "%s 逐小时覆盖：覆盖引擎计算 %d 次，对应 %d 种不同的开放站点组合；最低 %.1f %%（%s），"

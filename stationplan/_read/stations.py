@@ -192,7 +192,7 @@ def _sheet_note(table: Table, header_row: int | None, path: Path
             continue
         systems = systems_in_note(texts[0])
         if len(systems) > 1:
-            log.info("%s row %d: the note %r names several coordinate systems (%s); it is "
+            log.info("%s row %d: the note \"%s\" names several coordinate systems (%s); it is "
                      "not read as a declaration", path.name, number, texts[0],
                      ", ".join(sorted(systems)))
             return None
@@ -258,11 +258,11 @@ def _source_crs(spec: CrsSpec | None, cols: Columns, table: Table, path: Path, *
     if spec is not None:
         if note is not None and note[0] != spec.kind:
             log.info("%s: the crs option %r is used, not the note in row %d that names %s "
-                     "(%r)", path.name, spec.label, note[1], note[0], note[2])
+                     "(\"%s\")", path.name, spec.label, note[1], note[0], note[2])
         return spec, None, "option"
     if note is not None:
         system, number, text = note
-        log.info("%s: the note in row %d names the coordinate system %s (%r); reading the "
+        log.info("%s: the note in row %d names the coordinate system %s (\"%s\"); reading the "
                  "coordinates as %s", path.name, number, system, text, system)
         return cast(CrsSpec, _coords.resolve_crs(system)), None, "note"
     return WGS84, None, "assumed"
