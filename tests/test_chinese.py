@@ -331,7 +331,8 @@ def test_every_log_line_of_the_library_has_chinese():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr in ("info", "warning")
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "log"
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id in ("log", "logger")  # export.py's is "logger"
                     and node.args and isinstance(node.args[0], ast.Constant)
                     and isinstance(node.args[0].value, str)
                     and not any(k.arg == "extra" for k in node.keywords)

@@ -414,6 +414,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "export.reason": ("Note", "说明"),
     "export.amap_link": ("Amap link", "高德地图链接"),
     "export.unlocated_sheet": ("No location", "无坐标站点"),
+    "export.sheet": ("stations", "站点"),  # the xlsx export's sheet, the KML document's name
     # checkmap
     "checkmap.verdict": ("Verdict", "结论"),
     "checkmap.reason": ("Reason", "原因"),

@@ -150,8 +150,16 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "allows": "%d 个站点（共 %d 个）没有位置；在格式允许时保留为无坐标的记录",
     "KML folder %r has %d stations; Google My Maps reportedly imports at most %d per layer":
         "KML 文件夹 %r 有 %d 个站点；据报 Google My Maps 每个图层最多导入 %d 个",
-    "Amap sheet: %d of %d stations have a status in %s":
-        "高德标注表：%d 个站点（共 %d 个）的状态属于 %s",
+    "%s: %d of %d stations have a status in %s":
+        "%s：%d 个站点（共 %d 个）的状态属于 %s",
+    "%s: %d stations have no location; they are on the sheet %s, not on the map layer":
+        "%s：%d 个站点没有位置；它们在工作表“%s”中，不在地图图层上",
+    "Amap 企业智图 keeps at most %d characters per text field: %d cut in %s":
+        "高德企业智图每个文本字段最多保留 %d 个字符：已截断 %d 处（%s）",
+    "Amap Map Lab asks for more than %d data rows; this sheet has %d with a location":
+        "高德 Map Lab 要求多于 %d 行数据；本表有位置的只有 %d 行",
+    "Amap Map Lab sheet: %d stations have no location; their rows have an empty 经纬度 cell":
+        "高德 Map Lab 上传表：%d 个站点没有位置；它们所在行的“经纬度”为空",
     "coverage at %.0f m: %.1f of %.1f km of demand streets covered (%.1f %%) by %d stations":
         "%.0f 米覆盖：应覆盖街道 %.1f 公里（共 %.1f 公里）已覆盖（%.1f %%），站点 %d 个",
     # k-coverage and per-station reaches (stationplan.coverage)
@@ -268,12 +276,17 @@ _LOG_ARGS_ZH: Mapping[str, str] = MappingProxyType({
         "默认：文件和选项都未说明坐标系",
     "routing": "路径", "solving": "求解", "test-network": "测试路网", "compiled": "",
     "network-reading": "路网读取", "map-drawing": "地图绘制",
+    # what the export wrote (stationplan.export)
+    "Excel workbook": "Excel 工作簿", "Amap 企业智图 sheet": "高德企业智图标注表",
+    "Amap Map Lab sheet": "高德 Map Lab 上传表",
     # a rule's verdict (stationplan.rules), in the map's words
     "pass": text("map.rule_pass", "zh"), "fail": text("map.rule_fail", "zh"),
 })
 _LOG_CODES = re.compile(r"\b(accept|redundant|too_close|off_network|outside_area|invalid"
                         r"|existing|proposed|rejected)\b")
 _STATUS_ZH = MappingProxyType({"existing": "现有", "proposed": "拟建", "rejected": "未采用"})
+# Counts by verdict or status ("34 proposed, 11 existing", "1 accept, 1 redundant").
+_COUNTS = re.compile(r"\d+ \w+(?:, \d+ \w+)*")
 # Phrases inside arguments (the reader's counts: "; 1 blank rows skipped").
 _LOG_PHRASES_ZH = (("; ", "；"), (" blank rows skipped", " 个空行已跳过"),
                    (" swapped fixed", " 个经纬度互换已纠正"), (" rounded", " 个坐标精度过低"),
@@ -290,7 +303,7 @@ def log_text(template: str, args: Any, lang: str) -> str:
     >>> log_text("wrote %d files to %s", (3, "out"), "zh")
     '已写出 3 个文件到 out'
     >>> log_text("checked %d proposals: %s", (2, "1 accept, 1 redundant"), "zh")
-    '已审核 2 个提议站点：1 采纳, 1 重复覆盖'
+    '已审核 2 个提议站点：1 个采纳，1 个重复覆盖'
     >>> log_text("wrote %d files to %s", (3, "out"), "en"), log_text("new %s", ("x",), "zh")
     ('wrote 3 files to out', 'new x')
     """
@@ -319,6 +332,12 @@ def _log_arg(value: object, verdicts: Mapping[str, str]) -> object:
         return time_label(value, "zh")
     if " row " in value or "from every street" in value:  # a station's reason
         return station_reason_text(value, "zh")
+    counts = _COUNTS.fullmatch(value)
+    if counts and all(c in verdicts or c in _STATUS_ZH for c in re.findall(r"\d+ (\w+)", value)):
+        # "34 proposed, 11 existing" -> "34 个拟建站点，11 个现有站点"
+        pairs = (p.split(" ") for p in value.split(", "))
+        return "，".join(f"{n} 个{verdicts.get(c) or text(f'export.status.{c}', 'zh')}"
+                        for n, c in pairs)
     if value.startswith("; "):  # the counts the reader adds to its line
         for en, zh in _LOG_PHRASES_ZH:
             value = value.replace(en, zh)
