@@ -859,6 +859,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "day.Thu": ("Thu", "周四"), "day.Fri": ("Fri", "周五"), "day.Sat": ("Sat", "周六"),
     "day.Sun": ("Sun", "周日"),
     "sep.list": (", ", "、"),
+    "sep.list_comma": (", ", "，"),
     "sep.label": (": ", "："),
     "sep.clause": ("; ", "；"),
     "sep.stop": (".", "。"),
@@ -914,6 +915,35 @@ def time_label(label: str, lang: str) -> str:
         return label
     day = text(f"day.{m[2]}", lang)
     return f"{m[1]} {day} {m[3]}" if m[1] else f"{day} {m[3]}"
+
+
+# --- words recorded in both languages ----------------------------------------------------
+
+# "山东省总工会 (Shandong Federation of Trade Unions)": Chinese, then its English in brackets
+_GLOSS = re.compile(r"^(?P<zh>.*[\u3400-\u9fff].*?) \((?P<en>[\x20-\x7e]*[A-Za-z][\x20-\x7e]*)\)$")
+# "原标题未记录 / original title not recorded": Chinese / English
+_SLASHED = re.compile(r"(?P<zh>[^/；;（(]*[\u3400-\u9fff][^/；;（(]*?) / "
+                      r"(?P<en>[^/；;（()）\u3400-\u9fff]*[A-Za-z][^/；;（()）\u3400-\u9fff]*)")
+
+
+def one_language(value: str, lang: str) -> str:
+    """A text recorded in both languages (a rule's source) in ``lang`` only: "中文 (English)"
+    and "中文 / English" give their Chinese or their English; other text as it is.
+
+    >>> one_language("山东省总工会 (Shandong Federation of Trade Unions)", "zh")
+    '山东省总工会'
+    >>> one_language("山东省总工会 (Shandong Federation of Trade Unions)", "en")
+    'Shandong Federation of Trade Unions'
+    >>> one_language("报告（2024；原标题未记录 / original title not recorded）", "zh")
+    '报告（2024；原标题未记录）'
+    >>> one_language("报告（2024；原标题未记录 / original title not recorded）", "en")
+    '报告（2024；original title not recorded）'
+    >>> one_language("Town rules (2024)", "zh"), one_language("规定（2024）", "en")
+    ('Town rules (2024)', '规定（2024）')
+    """
+    value = _SLASHED.sub(lambda m: m[lang], value)
+    m = _GLOSS.match(value)
+    return m[lang] if m else value
 
 
 # --- numbers in sentences ----------------------------------------------------------------

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from .._i18n import (
     gap_street,
+    one_language,
     percent_text,
     plan_certificate,
     plan_shortfall,
@@ -298,7 +299,7 @@ def _rules(rules: Sequence[Mapping[str, Any]], t: Mapping[str, str], lang: str
             ("verdict", "pass", t["rule_pass"]) if r["passed"]
             else ("verdict", "fail", t["rule_fail"]),
             failing,
-            source_text(r["source"]),
+            source_text(r["source"], lang),
         ])
     out: list[Block] = [
         ("h2", [t["rules"]]),
@@ -367,15 +368,19 @@ def threshold_text(entry: Mapping[str, Any], lang: str) -> str:
     return ("；" if zh else "; ").join(parts)
 
 
-def source_text(source: Mapping[str, Any]) -> str:
-    """A rule's source in one line: title, issuer, year, URL (the clause is in the notes).
+def source_text(source: Mapping[str, Any], lang: str = "en") -> str:
+    """A rule's source in one line, in ``lang``: title, issuer, year, URL (the clause is in
+    the notes).
 
     >>> source_text({"title": "T", "issuer": "I", "year": 2023})
     'T — I, 2023'
+    >>> source_text({"title": "标题", "issuer": "山东省总工会 (Shandong FTU)", "year": 2022}, "zh")
+    '标题 — 山东省总工会，2022'
     """
-    head = " — ".join(str(source[k]) for k in ("title", "issuer") if source.get(k))
+    head = " — ".join(one_language(str(source[k]), lang) for k in ("title", "issuer")
+                      if source.get(k))
     tail = [str(source[k]) for k in ("year", "url") if source.get(k)]
-    return ", ".join([head, *tail]) if tail else head
+    return text("sep.list_comma", lang).join([head, *tail]) if tail else head
 
 
 
