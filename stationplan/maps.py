@@ -205,7 +205,7 @@ def coverage_map(
     root.title = text["title"]
     root.header.add_child(RawHTML(f"<style>{ms.CSS}\n{icon_css(ms.ICONS)}\n</style>"),
                           name="stationplan_css")
-    fmap.add_child(MapCall(mapjs.SCALE, fmap))
+    fmap.add_child(MapCall(mapjs.SCALE, fmap, [text_in("unit.m", lang), text_in("unit.km", lang)]))
     add_basemaps(fmap, basemap, tianditu_key, text, lang,
                   shift=_gcj_shift(coverage) if gcj else None)
     fmap.add_child(MapCall(mapjs.PANES, fmap))
