@@ -359,6 +359,31 @@ def test_fixed_words_of_log_lines_are_chinese(template, args, zh):
     assert not re.search("[A-Za-z]{3,}", line.replace("xinle", "").replace("gb50180", ""))
 
 
+def test_snapping_without_a_limit_says_so_not_more_than_any_distance(tmp_path, caplog):
+    # "0 个距所有街道超过 任意距离" (farther than any distance) said nothing
+    import logging
+
+    import stationplan as sp
+
+    sheet = tmp_path / "s.csv"
+    lon, lat = hand_lonlat(0.0, 0.0)
+    sheet.write_text(f"name,lon,lat\nA,{lon},{lat}\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="stationplan"):
+        sp.snap_stations(sp.network_from_graph(hand_graph()), sp.read_stations(sheet),
+                         max_snap_m=None)
+    lines = [cli_words.LogFormatter("zh").format(r) for r in caplog.records]
+    line = next(t for t in lines if "吸附到街道" in t)
+    assert line == ("信息 已将 1 个站点（共 1 个可用站点）吸附到街道"
+                    "（不限距离；0 个没有可吸附的街道）")
+
+
+def test_a_gap_beyond_the_search_reads_without_a_stray_space():
+    run = {"street": "建设路", "from_street": "人民路", "to_street": "解放路", "length_m": 1290.0,
+           "farthest_m": None, "farthest_more_than_m": 1500.0}
+    assert _i18n.gap_text(run, "zh").endswith("，最远点距最近站点超过 1,500 米")
+    assert _i18n.gap_text(run, "en").endswith("; farthest point more than 1,500 m from a station")
+
+
 def test_a_sheet_note_is_logged_as_its_text_not_its_repr(tmp_path, caplog):
     # the note's full-width space (\u3000, common in Chinese sheets) was shown as "\u3000"
     import logging

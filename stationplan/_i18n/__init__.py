@@ -559,6 +559,8 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "gap.link_name": ("Gap {gap_id}: {street}", "缺口{gap_id}：{street}"),
     "gap.run": ("{street}, {length}; farthest point {farthest} from a station",
                 "{street}{length}，最远点距最近站点 {farthest}"),
+    "gap.run_beyond": ("{street}, {length}; farthest point more than {distance} from a station",
+                       "{street}{length}，最远点距最近站点超过 {distance}"),
     "gap.street": ("{street} ({ends})", "{street}（{ends}）"),
     "gap.ends": ("{a} – {b}", "{a}—{b}"),
     "gap.end_near": ("{distance} from {name}", "距{name} {distance}"),
@@ -1013,11 +1015,17 @@ def gap_text(gap: Mapping[str, Any], lang: str) -> str:
     >>> gap_text({**run, "street": "Main St", "to_street": "", "farthest_m": float("nan"),
     ...           "farthest_more_than_m": 1500.0}, "en")[:52]
     'Main St (人民路 – no named cross street), 1.3 km; farth'
+    >>> gap_text({**run, "farthest_m": None, "farthest_more_than_m": 1500.0}, "zh")[-19:]
+    '，最远点距最近站点超过 1,500 米'
     """
-    return text("gap.run", lang, street=gap_street(gap, lang),
-                length=length_text(_number(gap.get("length_m")) or 0.0, lang),
-                farthest=farthest_text(_nan(gap.get("farthest_m")),
-                                      _nan(gap.get("farthest_more_than_m")), lang))
+    street = gap_street(gap, lang)
+    length = length_text(_number(gap.get("length_m")) or 0.0, lang)
+    farthest, beyond = _nan(gap.get("farthest_m")), _nan(gap.get("farthest_more_than_m"))
+    if farthest != farthest and beyond == beyond:  # beyond the search: "超过 1,500 米"
+        return text("gap.run_beyond", lang, street=street, length=length,
+                    distance=f"{beyond:,.0f} {text('unit.m', lang)}")
+    return text("gap.run", lang, street=street, length=length,
+                farthest=farthest_text(farthest, beyond, lang))
 
 
 def gap_street(gap: Mapping[str, Any], lang: str) -> str:

@@ -244,6 +244,8 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "未找到中文字体（请安装 fonts-noto-cjk）；PNG 图改用英文",
     "snapped %d of %d usable stations (%d farther than %s from any street)":
         "已将 %d 个站点（共 %d 个可用站点）吸附到街道（%d 个距所有街道超过 %s）",
+    "snapped %d of %d usable stations (no distance limit; %d with no street to snap to)":
+        "已将 %d 个站点（共 %d 个可用站点）吸附到街道（不限距离；%d 个没有可吸附的街道）",
     # opening hours (stationplan.hours, run_coverage's at / by_hour)
     "opening hours of %d usable stations: %d read, %d not given (counted as open), "
     "%d unreadable (counted as not open)":
@@ -269,7 +271,7 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
 # Arguments of log lines that are fixed English words or phrases, in Chinese.
 _LOG_ARGS_ZH: Mapping[str, str] = MappingProxyType({
     "none": "无", "exact": "精确", "units": "街段单元", "optimal": "已证明最优",
-    "within": "接近最优", "any distance": "任意距离", ", with today's coverage": "，含现状对比",
+    "within": "接近最优", ", with today's coverage": "，含现状对比",
     "declared by the file": "由文件声明", "named by the column headers": "由列名标明",
     "the crs option": "由坐标系选项指定", "named by a note in the sheet": "由表格中的说明写明",
     "assumed: neither the file nor an option names the system":
