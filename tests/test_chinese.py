@@ -377,6 +377,35 @@ def test_snapping_without_a_limit_says_so_not_more_than_any_distance(tmp_path, c
                     "（不限距离；0 个没有可吸附的街道）")
 
 
+def test_english_log_lines_say_one_thing_in_the_singular(tmp_path, caplog):
+    # "1 connected pieces", "1 blank rows skipped", "skipped 1 note rows (rows 4)"
+    import logging
+
+    import networkx as nx
+
+    import stationplan as sp
+
+    sheet = tmp_path / "s.csv"
+    lon, lat = hand_lonlat(0.0, 0.0)
+    sheet.write_text(f"name,lon,lat\nA,{lon},{lat}\n,,\nB,{lon + 0.001},{lat}\n"
+                     "注：坐标为 WGS-84,,\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="stationplan"):
+        sp.read_stations(sheet)
+        g = hand_graph()
+        one = max(nx.weakly_connected_components(g), key=len)
+        sp.network_from_graph(g.subgraph(one).copy())
+    en = [cli_words.LogFormatter("en").format(r) for r in caplog.records]
+    zh = [cli_words.LogFormatter("zh").format(r) for r in caplog.records]
+    assert any("; 1 blank row skipped;" in t for t in en)
+    assert any("；1 个空行已跳过；" in t for t in zh)
+    assert any(t.endswith("s.csv: skipped a note row (row 5): notes and totals, not stations")
+               for t in en)
+    assert any("跳过 1 行备注（第 5 行）" in t for t in zh)
+    assert any(t.endswith(", one connected piece") for t in en)
+    assert any(t.endswith("，全部连通") for t in zh)
+    assert not any(re.search(r"\b1 [a-z ]*(pieces|rows)\b", t) for t in en)
+
+
 def test_a_gap_beyond_the_search_reads_without_a_stray_space():
     run = {"street": "建设路", "from_street": "人民路", "to_street": "解放路", "length_m": 1290.0,
            "farthest_m": None, "farthest_more_than_m": 1500.0}

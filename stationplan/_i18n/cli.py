@@ -45,6 +45,8 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "首次使用，正在编译%s计算内核（约 10 秒，仅此一次）…",
     "%s: skipped %d note rows (rows %s): notes and totals, not stations":
         "%s：跳过 %d 行备注（第 %s 行）：备注与合计，不是站点",
+    "%s: skipped a note row (row %d): notes and totals, not stations":
+        "%s：跳过 1 行备注（第 %d 行）：备注与合计，不是站点",
     "siting: %d of the solver's %d sites add less than %g m each in rank order (%.0f m in "
     "all) and are not proposed (min_gain_m)":
         "选址：求解器给出的 %d 个站点（共 %d 个）按序号各新增覆盖不足 %g 米（合计 %.0f 米），"
@@ -99,8 +101,10 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "问题规模过大，无法用线性/整数规划证明最优（%d 个非零元）",
     "HiGHS returned a solution that does not match its objective; not trusted":
         "HiGHS 返回的解与其目标值不符，不予采用",
-    "network %s: %d nodes, %d street segments, %.1f km, %d connected pieces (%d islands with "
-    "%.1f km kept)":
+    "network %s: %d nodes, %d street segments, %.1f km, one connected piece":
+        "路网 %s：%d 个节点，%d 个路段，共 %.1f 公里，全部连通",
+    "network %s: %d nodes, %d street segments, %.1f km, %d connected pieces (islands kept: %d, "
+    "%.1f km)":
         "路网 %s：%d 个节点，%d 个路段，共 %.1f 公里，%d 个连通片（保留 %d 处孤立路段，"
         "共 %.1f 公里）",
     "%s: %d named places and house addresses": "%s：%d 个地名和门牌地址",
@@ -292,7 +296,9 @@ _COUNTS = re.compile(r"\d+ \w+(?:, \d+ \w+)*")
 # Phrases inside arguments (the reader's counts: "; 1 blank rows skipped").
 _LOG_PHRASES_ZH = (("; ", "；"), (" blank rows skipped", " 个空行已跳过"),
                    (" swapped fixed", " 个经纬度互换已纠正"), (" rounded", " 个坐标精度过低"),
-                   (" possible duplicates", " 个疑似重复"))
+                   (" possible duplicates", " 个疑似重复"),
+                   # one of them (after the plurals, which these begin)
+                   (" blank row skipped", " 个空行已跳过"), (" possible duplicate", " 个疑似重复"))
 _UNIT_M = re.compile(r"^(\d+(?:\.\d+)?) m$")
 
 
@@ -332,7 +338,8 @@ def _log_arg(value: object, verdicts: Mapping[str, str]) -> object:
         return f"{m[1]} 米"
     if time_label(value, "zh") != value:  # a time of --at, --by-hour ("Sat 21:30")
         return time_label(value, "zh")
-    if " row " in value or "from every street" in value:  # a station's reason
+    # a station's reason; not the reader's counts ("; 1 blank row skipped"), below
+    if (" row " in value or "from every street" in value) and not value.startswith("; "):
         return station_reason_text(value, "zh")
     counts = _COUNTS.fullmatch(value)
     if counts and all(c in verdicts or c in _STATUS_ZH for c in re.findall(r"\d+ (\w+)", value)):

@@ -699,13 +699,17 @@ def _report(stations: gpd.GeoDataFrame, table: Table, path: Path, header_row: in
         "rounded": parsed.rounded, "possible_duplicates": parsed.duplicates,
         "notes_skipped": notes,
     }
-    extras = [f"{v} {k.replace('_', ' ')}" for k, v in report.items()
+    extras = [f"{v} {k.replace('_', ' ')}" if v != 1 else f"1 {_ONE[k]}"
+              for k, v in report.items()
               if k in ("blank_rows_skipped", "swapped_fixed", "rounded", "possible_duplicates")
               and v]
     log.info("%s: read %d stations (%d ok, %d invalid%s), coordinates %s (%s)",
              path.name, len(stations), len(stations) - n_bad, n_bad,
              "".join("; " + e for e in extras), source.label, _CRS_FROM[crs_from])
-    if notes:
+    if len(notes) == 1:
+        log.info("%s: skipped a note row (row %d): notes and totals, not stations",
+                 path.name, notes[0])
+    elif notes:
         log.info("%s: skipped %d note rows (rows %s): notes and totals, not stations",
                  path.name, len(notes), ", ".join(map(str, notes)))
     if n_bad:
@@ -716,6 +720,9 @@ def _report(stations: gpd.GeoDataFrame, table: Table, path: Path, header_row: in
     return report
 
 
+# The reader's counts when there is one ("1 blank row skipped", not "1 blank rows skipped").
+_ONE = {"blank_rows_skipped": "blank row skipped", "swapped_fixed": "swapped fixed",
+        "rounded": "rounded", "possible_duplicates": "possible duplicate"}
 _CRS_FROM = {"file": "declared by the file", "header": "named by the column headers",
              "option": "the crs option", "note": "named by a note in the sheet",
              "assumed": "assumed: neither the file nor an option names the system"}
