@@ -524,7 +524,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                                  "虽可新增 {alone:.0f} 米"),
     "reason.spacing.network": ("along the streets", "沿街"),
     "reason.spacing.straight": ("in a straight line", "直线"),
-    "reason.accept": ("adds {gain:.0f} m of uncovered street", "新增覆盖 {gain:.0f} 米街道"),
+    "reason.accept": ("adds {gain:,.0f} m of uncovered street", "新增覆盖 {gain:,.0f} 米街道"),
     "reason.on_island": ("; on a piece of street not connected to the main network",
                          "；位于与主路网不连通的路段"),
     # warning: findings a run carries into summary.json, the map's panel and the report

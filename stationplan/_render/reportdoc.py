@@ -432,7 +432,7 @@ def _audit(a, t, lang) -> list[Block]:
     sep = text("sep.list", lang)
     core = sep.join(_service(k, lang) for k in a["core"])
     out.append(("p", [Num(a["complete"], src, ("service_audit", "complete"), "count"), " ",
-                      t["audit_intro"].format(core=core), " ",
+                      t["audit_intro"].format(core=core), _after(t["audit_intro"]),
                       Num(a["stations"], src, ("service_audit", "stations"), "count")]))
     lacking = a["stations_lacking"]
     rows = [[r["station_id"], r["name"],
@@ -445,13 +445,18 @@ def _audit(a, t, lang) -> list[Block]:
     return out
 
 
+def _after(label: str) -> str:
+    """The space after a label before its figure: none after a Chinese colon."""
+    return "" if label.endswith("：") else " "
+
+
 def _sole(sole, t, *, with_kind: bool) -> list[Block]:
     src = "report.json"
     out: list[Block] = [("h2", [t["sole"]])]
     if not sole["stations"]:
         return [*out, ("p", [t["none_sole"]])]
     out.append(("p", [Num(sole["total_m"], src, ("sole_coverage", "total_m"), "m"), " ",
-                      t["sole_intro"], " ",
+                      t["sole_intro"], _after(t["sole_intro"]),
                       Num(sole["stations_with_sole"], src, ("sole_coverage", "stations_with_sole"),
                           "count")]))
     rows = []
@@ -601,17 +606,21 @@ def _plan_sites(rows, t) -> list[Block]:
 def _check(c, rows, t, lang) -> list[Block]:
     src = "check_summary.json"
     labels = section("verdict", lang)
+    op, cl = ("（", "）") if lang == "zh" else (" (", ")")  # around a share
+    clause = text("sep.clause", lang)
     out: list[Block] = [
         ("h2", [t["check"]]),
         ("p", [Num(c["proposals"], src, ("proposals",), "count"), " ", t["proposals"]]),
         ("table", [t["verdict"], t["count"]],
          [[("verdict", v, labels[v]), Num(n, src, ("by_verdict", v), "count")]
           for v, n in c["by_verdict"].items()]),
-        ("p", [t["check_before"], " ", Num(c["covered_m_before"], src, ("covered_m_before",), "m"),
-               " (", Num(c["coverage_before"], src, ("coverage_before",), "share"), "); ",
-               t["check_after"], " ", Num(c["covered_m_after"], src, ("covered_m_after",), "m"),
-               " (", Num(c["coverage_after"], src, ("coverage_after",), "share"), "), +",
-               Num(c["gain_m"], src, ("gain_m",), "m")]),
+        ("p", [t["check_before"], _after(t["check_before"]),
+               Num(c["covered_m_before"], src, ("covered_m_before",), "m"),
+               op, Num(c["coverage_before"], src, ("coverage_before",), "share"), cl + clause,
+               t["check_after"], _after(t["check_after"]),
+               Num(c["covered_m_after"], src, ("covered_m_after",), "m"),
+               op, Num(c["coverage_after"], src, ("coverage_after",), "share"),
+               cl + text("sep.list_comma", lang) + "+", Num(c["gain_m"], src, ("gain_m",), "m")]),
     ]
     b = c.get("benchmark")
     if b:
@@ -620,12 +629,12 @@ def _check(c, rows, t, lang) -> list[Block]:
                                           ("proposals", t["bench_own"]))):
             if not b.get(key):
                 continue
-            parts += ["; " if i else "",
+            parts += [clause if i else "",
                       Num(b[key]["covered_m_after"], src, ("benchmark", key, "covered_m_after"),
                           "m"),
-                      " (", Num(b[key]["coverage_after"], src, ("benchmark", key, "coverage_after"),
-                                "share"), ") ", label]
-        out.append(("p", [*parts, "."]))
+                      op, Num(b[key]["coverage_after"], src, ("benchmark", key, "coverage_after"),
+                              "share"), cl if lang == "zh" else ") ", label]
+        out.append(("p", [*parts, text("sep.stop", lang)]))
     elif c["by_verdict"].get("accept"):
         # check_summary leaves the benchmark out with accepted sites only on request
         out.append(("p", [t["bench_skipped"]]))
