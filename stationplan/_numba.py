@@ -22,7 +22,7 @@ _KINDS = {"stationplan._route.kernels": "routing", "stationplan._solve.kernels":
           "stationplan._solve.setcover": "solving", "stationplan._synthetic": "test-network",
           "stationplan._read.kernels": "network-reading",
           "stationplan._render.kernels": "map-drawing"}
-_NOTICED: set[str] = set()
+_NOTICED: set[str] = set()  # modules checked, and "kind:<kind>" once its notice is out
 
 
 def cache_dirs(source: Path) -> list[Path]:
@@ -83,14 +83,20 @@ def kernels_cached(source: Path, dirs: list[Path] | None = None) -> bool:
 
 
 def _notice(fn: Any) -> None:
-    """Log once per module that its kernels are compiled now (the cache is empty)."""
+    """Log once per kind of kernels that they are compiled now (a module's cache is empty).
+
+    Several modules share a kind (the solver's kernels and its set-cover loops are both
+    "solving"): the notice is one line per kind, not one per module.
+    """
     module = getattr(fn, "__module__", "")
-    if module in _NOTICED:
+    kind = _KINDS.get(module, "compiled")
+    if module in _NOTICED or f"kind:{kind}" in _NOTICED:
         return
     _NOTICED.add(module)
     source = getattr(sys.modules.get(module), "__file__", None)
     if source and not kernels_cached(Path(source)):
-        log.info("compiling the %s kernels once (about 10 s)…", _KINDS.get(module, "compiled"))
+        _NOTICED.add(f"kind:{kind}")
+        log.info("compiling the %s kernels once (about 10 s)…", kind)
 
 
 def jit(fn: Any) -> Any:

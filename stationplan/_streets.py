@@ -377,12 +377,14 @@ def _assemble(
         "components": int(n_comp),
         "length_outside_largest_component_m": float(per_comp.sum() - per_comp.max()),
     }
-    log.info(
-        "network %s: %d nodes, %d street segments, %.1f km, %d connected pieces "
-        "(%d islands with %.1f km kept)",
-        source, n, len(edges), edges["length_m"].sum() / 1000, n_comp, n_comp - 1,
-        stats["length_outside_largest_component_m"] / 1000,
-    )
+    if n_comp == 1:
+        log.info("network %s: %d nodes, %d street segments, %.1f km, one connected piece",
+                 source, n, len(edges), edges["length_m"].sum() / 1000)
+    else:
+        log.info("network %s: %d nodes, %d street segments, %.1f km, %d connected pieces "
+                 "(islands kept: %d, %.1f km)", source, n, len(edges),
+                 edges["length_m"].sum() / 1000, n_comp, n_comp - 1,
+                 stats["length_outside_largest_component_m"] / 1000)
     return StreetNetwork(nodes=nodes, edges=edges, mode=travel, source=source, stats=stats)
 
 

@@ -354,7 +354,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if s.get("cover", 1) > 1:
         print(text("cli.plan_cover", lang, k=s["cover"]))
     if s.get("at"):
-        print(text("cli.plan_at", lang, label=s["at"]["label"]))
+        from ._i18n import time_label
+
+        print(text("cli.plan_at", lang, label=time_label(s["at"]["label"], lang)))
     shortfall = plan_shortfall(s, lang)
     if shortfall:
         print(text("cli.not_reached", lang, why=shortfall))

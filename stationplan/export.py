@@ -381,8 +381,8 @@ def write_xlsx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
                lang: str = "en") -> Path:
     """Write stations as an Excel workbook with the columns of :func:`write_csv`.
 
-    One sheet, ``stations``: a bold, frozen header row, then one row per station in
-    input order. Coordinates and ranks are numbers (coordinates rounded to 6 decimals
+    One sheet, ``stations`` (站点 in Chinese): a bold, frozen header row, then one row
+    per station in input order. Coordinates and ranks are numbers (coordinates rounded to 6 decimals
     and shown with 6), text is text (never a formula; see :func:`~stationplan._io.
     xlsx_bytes`); stations without a location have empty coordinate cells. Identical
     input gives identical bytes.
@@ -403,7 +403,7 @@ def write_xlsx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
     """
     check_export_suffix(path, "xlsx")
     records = _records(stations)
-    data = xlsx_bytes([("stations", _table(records, lang=lang))],
+    data = xlsx_bytes([(text_in("export.sheet", lang), _table(records, lang=lang))],
                       number_formats={text_in(f"export_col.{c}", lang): _DEGREES
                                       for c in _CSV_COORDS})
     return _done(atomic_write_bytes(path, data), len(records), "Excel workbook")
@@ -425,7 +425,8 @@ def xlsx_table(stations: gpd.GeoDataFrame, *, lang: str = "en"
             {text_in(f"export_col.{c}", lang): _DEGREES for c in _CSV_COORDS})
 
 
-def write_kml(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+def write_kml(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
+              lang: str = "en") -> Path:
     """Write stations as KML 2.2 with one folder and one icon style per status.
 
     Folders come in the order existing (green icon), proposed (yellow), rejected
@@ -443,6 +444,10 @@ def write_kml(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
         Stations in EPSG:4326 (see the module docstring for the columns).
     path
         File to write (``.kml``); replaced atomically.
+    lang
+        Language of the document's and the folders' names: "zh" gives 站点 and 现有站点, …;
+        "en" gives ``stations`` and 现有站点 (existing), … (the descriptions are Chinese in
+        both).
 
     Returns
     -------
@@ -453,7 +458,7 @@ def write_kml(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
     records = _records(stations)
     kml = ET.Element("kml", xmlns=_KML_NS)
     document = _sub(kml, "Document")
-    _sub(document, "name", "stations")
+    _sub(document, "name", text_in("export.sheet", lang))
     groups = _by_status(records)
     styles = sorted({s if s in _STATUSES else "other" for s in groups},
                     key=list(_KML_ICONS).index)
@@ -467,7 +472,8 @@ def write_kml(stations: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
                            _MY_MAPS_LAYER_LIMIT)
         folder = _sub(document, "Folder")
         known = status in _STATUSES
-        _sub(folder, "name", f"{_status_label(status)} ({status})" if known else status)
+        name = _status_label(status) if lang == "zh" else f"{_status_label(status)} ({status})"
+        _sub(folder, "name", name if known else status)
         for r in rows:
             _kml_placemark(folder, r, "status-" + (status if known else "other"))
     return _done(atomic_write_bytes(path, _xml_bytes(kml)), len(records), "KML")
@@ -571,7 +577,7 @@ def _select(records: list[_Station], statuses: Iterable[str] | None, what: str
     keep = set(statuses)
     selected = [r for r in records if r.status in keep]
     logger.info("%s: %d of %d stations have a status in %s", what, len(selected), len(records),
-                sorted(keep))
+                ", ".join(sorted(keep)))
     return selected
 
 
@@ -634,8 +640,8 @@ def write_amap_sheet(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *
         (rows if r.gcj02 is not None else unplaced).append(
             [_template_text(v, h, cut) for v, h in zip(cells, names, strict=True)])
     if cut:
-        logger.warning("Amap 企业智图 keeps at most %d characters per text field: cut %s",
-                       _TEMPLATE_CHARS, ", ".join(f"{cut[h]} in {h}" for h in names if cut[h]))
+        logger.warning("Amap 企业智图 keeps at most %d characters per text field: %d cut in %s",
+                       _TEMPLATE_CHARS, sum(cut.values()), ", ".join(h for h in names if cut[h]))
     data = _workbook(rows, unplaced, dict.fromkeys(_AMAP_FIELDS[2:], _DEGREES),
                      "Amap 企业智图 sheet")
     return _done(atomic_write_bytes(path, data), len(records), "Amap 企业智图 sheet")
@@ -734,9 +740,9 @@ def write_stations(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
         ``"kml"``, ``"gpx"``, ``"amap"`` (a point layer for Amap 企业智图, .xlsx) or
         ``"amap-maplab"`` (an Amap Map Lab upload, .xlsx or .csv).
     lang
-        Language of the CSV and xlsx tables' headers, statuses, kinds and services ("en"
-        or "zh"); the other formats are the same in both (KML, GPX and the Amap sheets
-        show Chinese words).
+        Language of the CSV and xlsx tables' headers, statuses, kinds, services and sheet
+        name, and of the KML's document and folder names ("en" or "zh"); the other formats
+        are the same in both (GPX and the Amap sheets show Chinese words).
 
     Returns
     -------
@@ -745,6 +751,6 @@ def write_stations(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
     """
     fmt = str(format).lower()
     check_export_suffix(path, fmt)
-    if fmt in ("csv", "xlsx"):
+    if fmt in ("csv", "xlsx", "kml"):
         return _WRITERS[fmt](stations, path, lang=lang)
     return _WRITERS[fmt](stations, path)

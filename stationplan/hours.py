@@ -56,6 +56,7 @@ import pandas as pd
 
 from ._errors import InputError
 from ._figures import round_m, share
+from ._i18n import time_label
 from .coverage import Coverage, CoverageRule, compute_coverage
 from .network import StreetNetwork
 
@@ -75,6 +76,7 @@ STATES = ("open", "assumed_open", "closed", "unknown")
 # The ``hours_status`` of a station row.
 HOURS_STATUSES = ("ok", "not_given", "unparsed")
 WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # in labels ("Sat 07:00")
 
 # Cells that say "no hours given".
 _EMPTY = {"", "-", "--", "/", "无", "暂无", "不详", "未知", "nan", "none", "null", "n/a", "#n/a"}
@@ -287,17 +289,22 @@ def parse_at(text: str | dt.datetime) -> dt.datetime:
     return when
 
 
-def at_label(when: dt.datetime) -> str:
+def at_label(when: dt.datetime, lang: str = "en") -> str:
     """``when`` as runs name it: the weekday and time, the date when it is not in the
-    reference week.
+    reference week; the weekday in ``lang`` ("en": machine-readable, as ``summary.json``
+    keeps it).
 
     >>> at_label(parse_at("Sat 07:00")), at_label(parse_at("2025-10-01 7:00"))
     ('Sat 07:00', '2025-10-01 Wed 07:00')
+    >>> at_label(parse_at("周六 21:30"), "zh")
+    '周六 21:30'
     """
     monday = REFERENCE_DAY - dt.timedelta(days=REFERENCE_DAY.weekday())
-    if monday <= when.date() < monday + dt.timedelta(days=7):
-        return when.strftime("%a %H:%M")
-    return when.strftime("%Y-%m-%d %a %H:%M")
+    day = _DAY_NAMES[when.weekday()]  # not strftime's %a, which follows the C locale
+    label = f"{day} {when:%H:%M}"
+    if not monday <= when.date() < monday + dt.timedelta(days=7):
+        label = f"{when:%Y-%m-%d} {label}"
+    return time_label(label, lang)
 
 
 def station_hours(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -330,7 +337,7 @@ def station_hours(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
              counts["not_given"], counts["unparsed"])
     for h, sid, usable in zip(parsed, stations["station_id"], ok, strict=True):
         if usable and h.status == "unparsed":
-            log.warning("station %s: opening hours %r %s; it counts as not open",
+            log.warning("station %s: opening hours \"%s\" %s; it counts as not open",
                         sid, h.text, h.reason)
     return out
 

@@ -42,6 +42,7 @@ from ._i18n import (
     section,
     station_reason_text,
     station_status_text,
+    time_label,
 )
 from ._i18n import text as text_in
 from ._io import script_json
@@ -204,7 +205,7 @@ def coverage_map(
     root.title = text["title"]
     root.header.add_child(RawHTML(f"<style>{ms.CSS}\n{icon_css(ms.ICONS)}\n</style>"),
                           name="stationplan_css")
-    fmap.add_child(MapCall(mapjs.SCALE, fmap))
+    fmap.add_child(MapCall(mapjs.SCALE, fmap, [text_in("unit.m", lang), text_in("unit.km", lang)]))
     add_basemaps(fmap, basemap, tianditu_key, text, lang,
                   shift=_gcj_shift(coverage) if gcj else None)
     fmap.add_child(MapCall(mapjs.PANES, fmap))
@@ -263,7 +264,8 @@ def coverage_map(
         _station_rows(ok, catchment, text, view, lang), cluster_threshold,
     )
     if len(shut):
-        at_label = ((summary.get("hours") or {}).get("at") or {}).get("label", "")
+        at_label = time_label(((summary.get("hours") or {}).get("at") or {}).get("label", ""),
+                              lang)
         _marker_layer(fmap, f"{text['not_open'].format(label=at_label)} ({len(shut)})",
                       "sp-closed", ms.icon(ms.STATION_ICON),
                       _station_rows(shut, catchment, text, view, lang, not_open=True),

@@ -582,11 +582,12 @@ def write_hours_outputs(folder: str | Path, table: Any, lang: str) -> dict[str, 
     """
     import numpy as np
 
-    from ._i18n import text
+    from ._i18n import text, time_label
     from ._io import atomic_write_bytes, csv_bytes, csv_cell, xlsx_bytes
 
     folder = Path(folder)
     header = [text(f"hours_col.{c}", lang) for c in table.columns]
+    table = table.assign(time=[time_label(t, lang) for t in table["time"]])  # 周六 03:00
     records = [[v.item() if isinstance(v, np.generic) else v for v in row]
                for row in table.itertuples(index=False)]
     shares = list(table.columns).index("covered_share")
@@ -595,7 +596,8 @@ def write_hours_outputs(folder: str | Path, table: Any, lang: str) -> dict[str, 
     return {
         "hours.csv": atomic_write_bytes(folder / "hours.csv", csv_bytes([header, *cells])),
         "hours.xlsx": atomic_write_bytes(folder / "hours.xlsx",
-                                         xlsx_bytes([("hours", [header, *records])])),
+                                         xlsx_bytes([(text("hours_col.sheet", lang),
+                                                      [header, *records])])),
         "hours.png": atomic_write_bytes(folder / "hours.png", hours_png(table, lang=lang)),
     }
 

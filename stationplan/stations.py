@@ -225,10 +225,12 @@ def snap_stations(
     out.loc[out.index[far], "reason"] = _far_reasons(network, out.geometry.to_numpy()[far],
                                                      limit)
     out["edge_id"] = out["edge_id"].astype(np.int64)
-    log.info(
-        "snapped %d of %d usable stations (%d farther than %s from any street)",
-        len(rows), int(usable.sum()), len(far), limit,
-    )
+    if max_snap_m is None:  # no limit: only a network without streets leaves one unsnapped
+        log.info("snapped %d of %d usable stations (no distance limit; %d with no street to "
+                 "snap to)", len(rows), int(usable.sum()), len(far))
+    else:
+        log.info("snapped %d of %d usable stations (%d farther than %s from any street)",
+                 len(rows), int(usable.sum()), len(far), limit)
     if check_offset:
         found = settle_offset(stations, offset_check(network, stations, tree))
         if found is not None:

@@ -331,13 +331,103 @@ def test_every_log_line_of_the_library_has_chinese():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr in ("info", "warning")
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "log"
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id in ("log", "logger")  # export.py's is "logger"
                     and node.args and isinstance(node.args[0], ast.Constant)
                     and isinstance(node.args[0].value, str)
                     and not any(k.arg == "extra" for k in node.keywords)
                     and node.args[0].value not in cli_words.LOG_ZH):
                 missing.append(f"{path.name}:{node.lineno}: {node.args[0].value[:60]}")
     assert missing == []
+
+
+@pytest.mark.parametrize(("template", "args", "zh"), [
+    # a rule's verdict in the map's words, not "fail"
+    ("rule %s: %.1f %% of %.1f km covered, target %.0f %%: %s",
+     ("xinle", 30.9, 52.0, 100, "fail"),
+     "标准 xinle：30.9%（共 52.0 公里）已覆盖，目标 100%：未达标"),
+    ("rule %s: %.1f %% of %.1f km covered, target %.0f %%: %s",
+     ("gb50180-5", 100.0, 52.0, 100, "pass"), "目标 100%：达标"),
+    # the first-run compile notices name their kernels in Chinese
+    ("compiling the %s kernels once (about 10 s)…", ("network-reading",),
+     "首次使用，正在编译路网读取计算内核（约 10 秒，仅此一次）…"),
+    ("compiling the %s kernels once (about 10 s)…", ("map-drawing",), "正在编译地图绘制计算内核"),
+], ids=["fail", "pass", "network-reading", "map-drawing"])
+def test_fixed_words_of_log_lines_are_chinese(template, args, zh):
+    line = cli_words.log_text(template, args, "zh")
+    assert zh in line
+    assert not re.search("[A-Za-z]{3,}", line.replace("xinle", "").replace("gb50180", ""))
+
+
+def test_snapping_without_a_limit_says_so_not_more_than_any_distance(tmp_path, caplog):
+    # "0 个距所有街道超过 任意距离" (farther than any distance) said nothing
+    import logging
+
+    import stationplan as sp
+
+    sheet = tmp_path / "s.csv"
+    lon, lat = hand_lonlat(0.0, 0.0)
+    sheet.write_text(f"name,lon,lat\nA,{lon},{lat}\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="stationplan"):
+        sp.snap_stations(sp.network_from_graph(hand_graph()), sp.read_stations(sheet),
+                         max_snap_m=None)
+    lines = [cli_words.LogFormatter("zh").format(r) for r in caplog.records]
+    line = next(t for t in lines if "吸附到街道" in t)
+    assert line == ("信息 已将 1 个站点（共 1 个可用站点）吸附到街道"
+                    "（不限距离；0 个没有可吸附的街道）")
+
+
+def test_english_log_lines_say_one_thing_in_the_singular(tmp_path, caplog):
+    # "1 connected pieces", "1 blank rows skipped", "skipped 1 note rows (rows 4)"
+    import logging
+
+    import networkx as nx
+
+    import stationplan as sp
+
+    sheet = tmp_path / "s.csv"
+    lon, lat = hand_lonlat(0.0, 0.0)
+    sheet.write_text(f"name,lon,lat\nA,{lon},{lat}\n,,\nB,{lon + 0.001},{lat}\n"
+                     "注：坐标为 WGS-84,,\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="stationplan"):
+        sp.read_stations(sheet)
+        g = hand_graph()
+        one = max(nx.weakly_connected_components(g), key=len)
+        sp.network_from_graph(g.subgraph(one).copy())
+    en = [cli_words.LogFormatter("en").format(r) for r in caplog.records]
+    zh = [cli_words.LogFormatter("zh").format(r) for r in caplog.records]
+    assert any("; 1 blank row skipped;" in t for t in en)
+    assert any("；1 个空行已跳过；" in t for t in zh)
+    assert any(t.endswith("s.csv: skipped a note row (row 5): notes and totals, not stations")
+               for t in en)
+    assert any("跳过 1 行备注（第 5 行）" in t for t in zh)
+    assert any(t.endswith(", one connected piece") for t in en)
+    assert any(t.endswith("，全部连通") for t in zh)
+    assert not any(re.search(r"\b1 [a-z ]*(pieces|rows)\b", t) for t in en)
+
+
+def test_a_gap_beyond_the_search_reads_without_a_stray_space():
+    run = {"street": "建设路", "from_street": "人民路", "to_street": "解放路", "length_m": 1290.0,
+           "farthest_m": None, "farthest_more_than_m": 1500.0}
+    assert _i18n.gap_text(run, "zh").endswith("，最远点距最近站点超过 1,500 米")
+    assert _i18n.gap_text(run, "en").endswith("; farthest point more than 1,500 m from a station")
+
+
+def test_a_sheet_note_is_logged_as_its_text_not_its_repr(tmp_path, caplog):
+    # the note's full-width space (\u3000, common in Chinese sheets) was shown as "\u3000"
+    import logging
+
+    from stationplan import read_stations
+
+    note = "注：坐标由高德地图坐标拾取器获取（GCJ-02）。填报单位：贵溪市总工会\u30002026年1月"
+    sheet = tmp_path / "驿站.csv"
+    sheet.write_text(f"名称,经度,纬度\nA,117.2,28.3\n{note},,\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="stationplan"):
+        read_stations(sheet)
+    for lang, quoted in (("zh", f"“{note}”"), ("en", f'"{note}"')):
+        lines = [cli_words.LogFormatter(lang).format(r) for r in caplog.records]
+        line = next(t for t in lines if "GCJ-02）。" in t)
+        assert quoted in line and "\\u3000" not in line
 
 
 def test_a_misspelt_rule_is_one_chinese_line_with_the_rule_meant(capsys):

@@ -223,6 +223,45 @@ def test_kml_folders_styles_and_names(stations, tmp_path):
             assert style == "#status-" + (status if status != "planned" else "other")
 
 
+def test_kml_and_xlsx_names_in_a_chinese_run(stations, tmp_path):
+    # a Chinese run's KML is 站点 with folders 现有站点 …, its workbook's sheet 站点; the
+    # English names stay as they were
+    document = ET.parse(write_stations(stations, tmp_path / "s.kml", format="kml", lang="zh")
+                        ).getroot().find(f"{KML}Document")
+    assert document.findtext(f"{KML}name") == "站点"
+    assert [f.findtext(f"{KML}name") for f in document.findall(f"{KML}Folder")] == [
+        "现有站点", "拟建站点", "未采用站点", "planned"]
+    assert ET.parse(write_kml(stations, tmp_path / "e.kml")).getroot().findtext(
+        f"{KML}Document/{KML}name") == "stations"
+    for lang, sheet in (("zh", "站点"), ("en", "stations")):
+        path = write_stations(stations, tmp_path / f"{lang}.xlsx", format="xlsx", lang=lang)
+        assert openpyxl.load_workbook(path).sheetnames == [sheet]
+
+
+def test_export_log_lines_are_chinese_in_a_chinese_run(stations, tmp_path, caplog):
+    # the warnings and the "wrote" lines of the writers, and the command line's count
+    import logging
+
+    from stationplan._i18n.cli import LogFormatter, log_text
+
+    long = stations.copy()
+    long.loc[0, "address"] = "路" * 250
+    with caplog.at_level(logging.INFO, logger="stationplan.export"):
+        write_stations(long, tmp_path / "a.xlsx", format="amap")
+        write_stations(long, tmp_path / "m.xlsx", format="amap-maplab")
+        write_stations(long, tmp_path / "x.xlsx", format="xlsx", lang="zh")
+    lines = [LogFormatter("zh").format(r) for r in caplog.records]
+    assert "警告 高德企业智图每个文本字段最多保留 200 个字符：已截断 1 处（地址）" in lines
+    assert any(t.endswith("a.xlsx（高德企业智图标注表）") for t in lines)
+    assert any(t.endswith("m.xlsx（高德 Map Lab 上传表）") for t in lines)
+    assert any(t.endswith("x.xlsx（Excel 工作簿）") for t in lines)
+    for line in lines:  # file names and Map Lab aside, no English words
+        rest = re.sub(r"\S*\.xlsx|Map Lab|Excel", "", line)
+        assert not re.search("[A-Za-z]{3,}", rest), line
+    assert log_text("exported %s", ("34 proposed, 11 existing",), "zh") == (
+        "已导出 34 个拟建站点，11 个现有站点")
+
+
 def test_kml_text_and_coordinates(stations, tmp_path):
     root = ET.parse(write_kml(stations, tmp_path / "s.kml")).getroot()
     placemarks = {_data(p)["station_id"]: p for p in root.iter(f"{KML}Placemark")}

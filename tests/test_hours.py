@@ -339,13 +339,59 @@ def test_guixi_map_at_3am_draws_the_closed_stations_apart(guixi):
     closed = set(GUIXI_HOURS) - _open_by_hand(3 * 60)
     names = dict(zip(run.stations["station_id"].astype(str), run.stations["name"],
                      strict=True))
-    label = run.summary["hours"]["at"]["label"]  # layer names are JSON-escaped in the page
-    assert json.dumps(f"{label} 时未开放 ({len(closed)})")[1:-1] in page
+    assert run.summary["hours"]["at"]["label"] == "Wed 03:00"  # machine-readable
+    # layer names are JSON-escaped in the page; a zh map names the day in Chinese
+    assert json.dumps(f"周三 03:00 时未开放 ({len(closed)})")[1:-1] in page
     assert json.dumps(f"现有驿站 ({11 - len(closed)})")[1:-1] in page  # a zh map
     assert page.count('"closed-') == len(closed) and page.count('"station-') == 1
     assert page.count("关闭（按开放时间）") == len(closed)
     for sid in closed:
         assert json.dumps(names[sid], ensure_ascii=False)[1:-1] in page
+
+
+def test_at_label_in_the_runs_language():
+    # the user types 周六 21:30 and reads 周六 21:30, not Sat 21:30; the date stays a date
+    from stationplan._i18n.cli import log_text
+
+    assert hours.at_label(hours.parse_at("周六 21:30"), "zh") == "周六 21:30"
+    assert hours.at_label(hours.parse_at("2025-10-01 07:00"), "zh") == "2025-10-01 周三 07:00"
+    assert hours.at_label(hours.parse_at("Sun 07:00")) == "Sun 07:00"
+    assert log_text("at %s: %d of %d usable stations open (%d by hours not given), %d "
+                    "closed, %d unknown", ("Sat 21:30", 3, 11, 0, 8, 0), "zh").startswith(
+        "周六 21:30：3 个站点开放")
+    assert "（周六 00:00）" in log_text(
+        "coverage by hour on %s: %d engine runs for %d distinct sets of open stations; "
+        "lowest %.1f %% at %s, highest %.1f %% at %s",
+        ("2025-06-14", 7, 8, 5.0, "Sat 00:00", 29.1, "Sat 09:00"), "zh")
+
+
+def test_guixi_zh_outputs_name_the_day_in_chinese(guixi):
+    # a Chinese run at 03:00 (a Wednesday): the map's panel, the PNG's subtitle, the
+    # 时刻 column of hours.csv and hours.xlsx and the sheet's name are Chinese
+    from stationplan.staticmap import coverage_figure
+
+    run, out = guixi
+    page = (out / "coverage_map.html").read_text(encoding="utf-8")
+    assert "周三 03:00：11 个站点中 1 个开放" in page
+    assert "Wed 03:00" not in page
+    fig = coverage_figure(run.coverage, run.gaps, summary=run.summary, lang="zh")
+    assert any("周三 03:00" in t.get_text() for t in fig.texts)
+    csv_rows = (out / "hours.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert csv_rows[0].split(",")[1] == "时刻" and csv_rows[4].split(",")[1] == "周三 03:00"
+    book = openpyxl.load_workbook(out / "hours.xlsx")
+    assert book.sheetnames == ["逐小时覆盖"]
+    assert book.worksheets[0]["B5"].value == "周三 03:00"
+    assert run.summary["hours"]["by_hour"][3]["time"] == "Wed 03:00"  # machine-readable
+
+
+def test_plan_at_closing_line_names_the_day_in_chinese(tmp_path, hand_stations_csv, capsys):
+    graphml = tmp_path / "hand.graphml"
+    ox.save_graphml(hand_graph(), graphml)
+    assert main(["plan", str(graphml), str(hand_stations_csv), "--out", str(tmp_path / "o"),
+                 "--quiet", "--area", "none", "--lang", "zh", "--new-sites", "1",
+                 "--at", "周六 21:30"]) == 0
+    out = capsys.readouterr().out
+    assert "以上为周六 21:30 时的数字" in out and "Sat" not in out
 
 
 def test_guixi_hours_curve_steps_through_the_independent_runs(guixi):
@@ -497,7 +543,9 @@ def test_guixi_plan_at_22_closes_the_gap_left_by_the_open_stations(tmp_path):
     # and the map and the report say that the figures are those of 22:00
     page = (tmp_path / "plan" / "coverage_map.html").read_text(encoding="utf-8")
     assert "22:00" in page and "1 个开放" in page
-    assert "22:00" in (tmp_path / "plan" / "report.md").read_text(encoding="utf-8")
+    report = (tmp_path / "plan" / "report.md").read_text(encoding="utf-8")
+    assert "以下数字均为周三 22:00 时的覆盖" in report  # a zh run: the day in Chinese
+    assert "周三 22:00：11 个站点中 1 个开放" in page and "Wed 22:00" not in page + report
 
 
 def test_guixi_rules_at_22_count_the_stations_open_then(tmp_path):

@@ -36,25 +36,24 @@ def test_placeholders_are_the_same_in_both_languages():
         zh = _i18n.WORDS["zh"][key]
         assert _fields(en) == _fields(zh), key
         with_fields += bool(_fields(en))
-    # the templates written by hand: meta, rule_tail, audit_intro, more, 9 reasons, the
-    # 4 parts of the crs_offset warning, the plan sentences (see plan_certificate), the
-    # coarse-model note, the 9 address templates (stationplan.addresses), the name of an
-    # unnamed proposal in exports, the 16 closing lines and messages of the command line,
-    # the skipped note rows, the minimum-gain shortfall and its certificate note, and the
-    # rule for new sites in the report (sentence, spacing, gain), and the demand weights
-    # (the map's layer, the report's two sentences and its two model names, the plan's two
-    # weighted goals), the 5 templates of a gap run (stationplan._i18n.gap_text: link name,
-    # run, street, ends, an end near), and the report's planning area by name, and the
-    # rules checked (stationplan.rules: the report's intro, the rule it is, the dense area
-    # not checked, the map's rule layer), and the rule's cover and reach column in the
-    # report (k-coverage), and the time the figures are for (--at: the map's panel and the
-    # report, the plan's closing lines, the map's layer of the stations not open then, the
-    # PNG title's stations open then), and
-    # 10 user errors of the library (error.*: empty, header-only or row-less files, no coordinate
-    # columns and its sheet hint, the export's suffix and unnamed system), and the stop of
-    # a file read in the wrong system (error.crs_stop: names the file's role, --hosts), and
-    # the check map's headline (its verdict counts, its coverage before and after)
-    assert with_fields == 97
+    # the templates written by hand: meta, rule_tail, audit_intro, more, 9 reasons, the 4 parts
+    # of the crs_offset warning, the plan sentences (see plan_certificate), the coarse-model
+    # note, the 9 address templates (stationplan.addresses), the name of an unnamed proposal in
+    # exports, the 16 closing lines and messages of the command line, the skipped note rows, the
+    # minimum-gain shortfall and its certificate note, and the rule for new sites in the report
+    # (sentence, spacing, gain), and the demand weights (the map's layer, the report's two
+    # sentences and its two model names, the plan's two weighted goals), the 6 templates of a
+    # gap run (stationplan._i18n.gap_text: link name, run, run beyond the search, street, ends,
+    # an end near), and the report's planning area by name, and the rules checked
+    # (stationplan.rules: the report's intro, the rule it is, the dense area not checked, the
+    # map's rule layer), and the rule's cover and reach column in the report (k-coverage), and
+    # the time the figures are for (--at: the map's panel and the report, the plan's closing
+    # lines, the map's layer of the stations not open then, the PNG title's stations open then),
+    # and 10 user errors of the library (error.*: empty, header-only or row-less files, no
+    # coordinate columns and its sheet hint, the export's suffix and unnamed system), and the
+    # stop of a file read in the wrong system (error.crs_stop: names the file's role, --hosts),
+    # and the check map's headline (its verdict counts, its coverage before and after)
+    assert with_fields == 98
 
 
 def test_chinese_text_is_in_the_chinese_column():

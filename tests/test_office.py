@@ -191,6 +191,27 @@ def test_compile_notice_when_the_cache_is_empty(tmp_path, monkeypatch, caplog):
     assert notices == ["compiling the routing kernels once (about 10 s)…"]
 
 
+def test_compile_notice_once_per_kind(tmp_path, monkeypatch, caplog):
+    # the solver's kernels and its set-cover loops are two modules of one kind: a first
+    # plan printed "compiling the solving kernels" twice
+    names = ("stationplan._solve.kernels_fake_a", "stationplan._solve.setcover_fake_b")
+    fns = []
+    for i, name in enumerate(names):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        module, _, f = _fake_kernel_module(folder, name)
+        monkeypatch.setitem(sys.modules, name, module)
+        fns.append(f)
+    monkeypatch.setattr(_numba, "_KINDS", dict.fromkeys(names, "solving"))
+    monkeypatch.setattr(_numba, "_NOTICED", set())
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba-cache"))  # nothing cached
+    with caplog.at_level(logging.INFO, logger="stationplan._numba"):
+        for f in fns:
+            _numba._notice(f)
+    notices = [r.getMessage() for r in caplog.records if "compiling" in r.getMessage()]
+    assert notices == ["compiling the solving kernels once (about 10 s)…"]
+
+
 _CACHED_KERNEL = """
 import numba
 

@@ -539,3 +539,42 @@ def test_report_lists_every_station_not_used_with_its_row_and_reason(tmp_path, f
         html_text = (out / "report.html").read_text(encoding="utf-8")
         for r in expected[lang]:
             assert html.escape(r[3]) in html_text
+
+
+def test_chinese_sentences_of_the_report_have_chinese_punctuation():
+    # "检查站点数： 11", "现有站点覆盖： 16,830 米 (29.1 %); …" and "新增覆盖 4347 米街道" were
+    # half English; the English sentences stay as they were
+    from stationplan._i18n import section, text
+    from stationplan._render import reportdoc as rd
+
+    check = {"proposals": 5, "by_verdict": {"accept": 2}, "covered_m_before": 16830.0,
+             "coverage_before": 0.291, "covered_m_after": 24782.0, "coverage_after": 0.428,
+             "gain_m": 7952.0,
+             "benchmark": {"street": {"covered_m_after": 26042.0, "coverage_after": 0.45},
+                           "proposals": {"covered_m_after": 24782.0, "coverage_after": 0.428}}}
+    audit = {"with_service_data": True, "core": [], "complete": 11, "stations": 11,
+             "stations_lacking": []}
+    sole = {"total_m": 14495.0, "stations_with_sole": 10,
+            "stations": [{"station_id": "1", "name": "A", "sole_m": 99.0, "streets": []}]}
+
+    def lines(lang):
+        t = section("report", lang)
+        blocks = [*rd._audit(audit, t, lang), *rd._sole(sole, t, with_kind=False),
+                  *rd._check(check, [], t, lang)]
+        return [rd._md_parts(b[1], lang) for b in blocks if b[0] == "p"]
+
+    zh = lines("zh")
+    assert zh[0].endswith("；检查站点数：11")
+    assert zh[1].endswith("有此类街道的站点：10")
+    assert zh[3] == ("现有站点覆盖：16,830 米（29.1 %）；"
+                     "采纳全部通过的站点后：24,782 米（42.8 %），\\+7,952 米")
+    assert zh[4] == ("新增同样数量的站点，求解器可覆盖 26,042 米（45.0 %）（在全部街道上选址）；"
+                     "24,782 米（42.8 %）（只在提议站点中选择）。")
+    en = lines("en")
+    assert en[0].endswith("; stations checked: 11")
+    assert en[3] == ("Covered by the existing stations: 16,830 m \\(29.1 %\\); with every "
+                     "accepted site: 24,782 m \\(42.8 %\\), \\+7,952 m")
+    assert en[4].endswith("26,042 m \\(45.0 %\\) placing them anywhere on the streets; "
+                          "24,782 m \\(42.8 %\\) choosing among the proposals.")
+    assert text("reason.accept", "zh", gain=4347.2) == "新增覆盖 4,347 米街道"
+    assert text("reason.accept", "en", gain=4347.2) == "adds 4,347 m of uncovered street"

@@ -18,6 +18,7 @@ import shapely
 from handnet import HAND_CRS, X0, Y0, hand_lonlat, shared_osm, shared_sheet
 
 import stationplan as sp
+from stationplan._i18n import one_language
 from stationplan._options import MAX_MINUTES, RADIUS_M
 from stationplan.cli import main
 from stationplan.rules import (
@@ -314,7 +315,11 @@ def test_rules_on_guixi_match_independent_engine_runs(tmp_path):
     for r in rules.values():
         assert r["name_zh"] in table
         assert f"{100 * r['covered_share']:.1f} %" in table
-        assert r["source"]["title"] in table.replace("\\", "")
+        # the source in the run's language only: no "/ original title not recorded",
+        # no "(All-China Federation of Trade Unions, ACFTU)"
+        assert one_language(r["source"]["title"], "zh") in table.replace("\\", "")
+        assert one_language(r["source"]["issuer"], "zh") in table
+    assert "原标题未记录）" in table and "original" not in table and "Federation" not in table
     assert "| 标准 | 阈值 | 覆盖率 | 目标 | 结论 | 未达标街道 | 依据 |" in table
     assert table.count("✘ 未达标") == 2
     html = (out / "report.html").read_text(encoding="utf-8")

@@ -162,7 +162,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                        "of the {usable} usable stations are open (hours not given count as "
                        "open, unreadable hours as not open; a plan's new sites are planned to "
                        "be open then).",
-                       "开放时间：以下数字均为 {label} 时的覆盖，此时 {usable} 个可用站点中 "
+                       "开放时间：以下数字均为{label} 时的覆盖，此时 {usable} 个可用站点中 "
                        "{open} 个开放（未填开放时间的按开放计，无法识别的按不开放计；规划的新站点"
                        "按此时开放计）。"),
     "report.demand.all": ("Streets to serve: the whole network", "应覆盖街道：整个路网"),
@@ -421,6 +421,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "export.reason": ("Note", "说明"),
     "export.amap_link": ("Amap link", "高德地图链接"),
     "export.unlocated_sheet": ("No location", "无坐标站点"),
+    "export.sheet": ("stations", "站点"),  # the xlsx export's sheet, the KML document's name
     # checkmap
     "checkmap.verdict": ("Verdict", "结论"),
     "checkmap.reason": ("Reason", "原因"),
@@ -533,7 +534,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
                                  "虽可新增 {alone:.0f} 米"),
     "reason.spacing.network": ("along the streets", "沿街"),
     "reason.spacing.straight": ("in a straight line", "直线"),
-    "reason.accept": ("adds {gain:.0f} m of uncovered street", "新增覆盖 {gain:.0f} 米街道"),
+    "reason.accept": ("adds {gain:,.0f} m of uncovered street", "新增覆盖 {gain:,.0f} 米街道"),
     "reason.on_island": ("; on a piece of street not connected to the main network",
                          "；位于与主路网不连通的路段"),
     # warning: findings a run carries into summary.json, the map's panel and the report
@@ -568,6 +569,8 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "gap.link_name": ("Gap {gap_id}: {street}", "缺口{gap_id}：{street}"),
     "gap.run": ("{street}, {length}; farthest point {farthest} from a station",
                 "{street}{length}，最远点距最近站点 {farthest}"),
+    "gap.run_beyond": ("{street}, {length}; farthest point more than {distance} from a station",
+                       "{street}{length}，最远点距最近站点超过 {distance}"),
     "gap.street": ("{street} ({ends})", "{street}（{ends}）"),
     "gap.ends": ("{a} – {b}", "{a}—{b}"),
     "gap.end_near": ("{distance} from {name}", "距{name} {distance}"),
@@ -715,6 +718,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "export_col.bd09_lng": ("bd09_lng", "经度(BD-09)"),
     "export_col.bd09_lat": ("bd09_lat", "纬度(BD-09)"),
     # hours_col: the headers of hours.csv / hours.xlsx (coverage by hour, stationplan.hours)
+    "hours_col.sheet": ("hours", "逐小时覆盖"),  # the sheet of hours.xlsx
     "hours_col.hour": ("hour", "小时"),
     "hours_col.time": ("time", "时刻"),
     "hours_col.stations_open": ("stations_open", "开放站点数"),
@@ -779,7 +783,7 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "cli.plan_cover": ("covered means reached by at least {k} stations (cross-coverage)",
                        "覆盖指至少 {k} 个站点可达（交叉覆盖）"),
     "cli.plan_at": ("figures at {label}: the stations open then and the new sites",
-                    "以上为 {label} 时的数字：此时开放的站点加新站点"),
+                    "以上为{label} 时的数字：此时开放的站点加新站点"),
     "cli.check": ("{n} proposals: {counts}; coverage {before} -> {after} with the accepted "
                   "ones; table: {path}",
                   "{n} 个提议站点：{counts}；采纳通过的站点后覆盖率 {before} → {after}；"
@@ -863,7 +867,12 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "unit.km": ("km", "公里"),
     "unit.km2": ("km²", "平方公里"),
     "unit.more_than": ("more than", "超过"),
+    # weekdays in times (stationplan.hours.at_label: "Sat 21:30" / "周六 21:30")
+    "day.Mon": ("Mon", "周一"), "day.Tue": ("Tue", "周二"), "day.Wed": ("Wed", "周三"),
+    "day.Thu": ("Thu", "周四"), "day.Fri": ("Fri", "周五"), "day.Sat": ("Sat", "周六"),
+    "day.Sun": ("Sun", "周日"),
     "sep.list": (", ", "、"),
+    "sep.list_comma": (", ", "，"),
     "sep.label": (": ", "："),
     "sep.clause": ("; ", "；"),
     "sep.stop": (".", "。"),
@@ -896,6 +905,58 @@ def section(prefix: str, lang: str) -> Mapping[str, str]:
     start = prefix + "."
     return MappingProxyType({key[len(start):]: value for key, value in WORDS[lang].items()
                              if key.startswith(start)})
+
+
+# --- times ----------------------------------------------------------------------------
+
+_TIME_LABEL = re.compile(r"(?:(\d{4}-\d{2}-\d{2}) )?(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d{2}:\d{2})")
+
+
+def time_label(label: str, lang: str) -> str:
+    """A time as runs name it (:func:`stationplan.hours.at_label`: "Sat 21:30", "2025-10-01
+    Wed 07:00"), its weekday in ``lang``; other text as it is.
+
+    ``summary.json`` keeps the English label (machine-readable); people read this one.
+
+    >>> time_label("Sat 21:30", "zh"), time_label("2025-10-01 Wed 07:00", "zh")
+    ('周六 21:30', '2025-10-01 周三 07:00')
+    >>> time_label("Sat 21:30", "en"), time_label("22:00", "zh")
+    ('Sat 21:30', '22:00')
+    """
+    m = _TIME_LABEL.fullmatch(label) if isinstance(label, str) else None
+    if m is None or lang == "en":
+        return label
+    day = text(f"day.{m[2]}", lang)
+    return f"{m[1]} {day} {m[3]}" if m[1] else f"{day} {m[3]}"
+
+
+# --- words recorded in both languages ----------------------------------------------------
+
+# "山东省总工会 (Shandong Federation of Trade Unions)": Chinese, then its English in brackets
+_GLOSS = re.compile(r"^(?P<zh>.*[\u3400-\u9fff].*?) \((?P<en>[\x20-\x7e]*[A-Za-z][\x20-\x7e]*)\)$")
+# "原标题未记录 / original title not recorded": Chinese / English
+_SLASHED = re.compile(r"(?P<zh>[^/；;（(]*[\u3400-\u9fff][^/；;（(]*?) / "
+                      r"(?P<en>[^/；;（()）\u3400-\u9fff]*[A-Za-z][^/；;（()）\u3400-\u9fff]*)")
+
+
+def one_language(value: str, lang: str) -> str:
+    """A text recorded in both languages (a rule's source) in ``lang`` only: "中文 (English)"
+    and "中文 / English" give their Chinese or their English; other text as it is.
+
+    >>> one_language("山东省总工会 (Shandong Federation of Trade Unions)", "zh")
+    '山东省总工会'
+    >>> one_language("山东省总工会 (Shandong Federation of Trade Unions)", "en")
+    'Shandong Federation of Trade Unions'
+    >>> one_language("报告（2024；原标题未记录 / original title not recorded）", "zh")
+    '报告（2024；原标题未记录）'
+    >>> one_language("报告（2024；原标题未记录 / original title not recorded）", "en")
+    '报告（2024；original title not recorded）'
+    >>> one_language("Town rules (2024)", "zh"), one_language("规定（2024）", "en")
+    ('Town rules (2024)', '规定（2024）')
+    """
+    value = _SLASHED.sub(lambda m: m[lang], value)
+    m = _GLOSS.match(value)
+    return m[lang] if m else value
 
 
 # --- numbers in sentences ----------------------------------------------------------------
@@ -965,11 +1026,17 @@ def gap_text(gap: Mapping[str, Any], lang: str) -> str:
     >>> gap_text({**run, "street": "Main St", "to_street": "", "farthest_m": float("nan"),
     ...           "farthest_more_than_m": 1500.0}, "en")[:52]
     'Main St (人民路 – no named cross street), 1.3 km; farth'
+    >>> gap_text({**run, "farthest_m": None, "farthest_more_than_m": 1500.0}, "zh")[-19:]
+    '，最远点距最近站点超过 1,500 米'
     """
-    return text("gap.run", lang, street=gap_street(gap, lang),
-                length=length_text(_number(gap.get("length_m")) or 0.0, lang),
-                farthest=farthest_text(_nan(gap.get("farthest_m")),
-                                      _nan(gap.get("farthest_more_than_m")), lang))
+    street = gap_street(gap, lang)
+    length = length_text(_number(gap.get("length_m")) or 0.0, lang)
+    farthest, beyond = _nan(gap.get("farthest_m")), _nan(gap.get("farthest_more_than_m"))
+    if farthest != farthest and beyond == beyond:  # beyond the search: "超过 1,500 米"
+        return text("gap.run_beyond", lang, street=street, length=length,
+                    distance=f"{beyond:,.0f} {text('unit.m', lang)}")
+    return text("gap.run", lang, street=street, length=length,
+                farthest=farthest_text(farthest, beyond, lang))
 
 
 def gap_street(gap: Mapping[str, Any], lang: str) -> str:

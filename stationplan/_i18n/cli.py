@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from .._options import LANGS, PARQUET_ABOVE_PIECES
-from . import has_cjk, section, station_reason_text
+from . import has_cjk, section, station_reason_text, text, time_label
 
 # The library's log lines in Chinese, keyed by the English %-format template the library
 # logs (``record.msg``); the fields are the same, in the same order. The command line's log
@@ -40,11 +40,13 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "%d of %d boundaries of admin level %s are only partly in the file and are left out: %s":
         "%d/%d 个 %s 级行政边界在文件中不完整，未用作单元：%s",
     "plan at %s: %d of %d usable stations open count; the new sites are planned to be open "
-    "then": "按 %s 规划：%d / %d 个可用站点此时开放并计入；新站点按此时开放规划",
+    "then": "按%s 规划：%d / %d 个可用站点此时开放并计入；新站点按此时开放规划",
     "compiling the %s kernels once (about 10 s)…":
         "首次使用，正在编译%s计算内核（约 10 秒，仅此一次）…",
     "%s: skipped %d note rows (rows %s): notes and totals, not stations":
         "%s：跳过 %d 行备注（第 %s 行）：备注与合计，不是站点",
+    "%s: skipped a note row (row %d): notes and totals, not stations":
+        "%s：跳过 1 行备注（第 %d 行）：备注与合计，不是站点",
     "siting: %d of the solver's %d sites add less than %g m each in rank order (%.0f m in "
     "all) and are not proposed (min_gain_m)":
         "选址：求解器给出的 %d 个站点（共 %d 个）按序号各新增覆盖不足 %g 米（合计 %.0f 米），"
@@ -76,21 +78,22 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "%s：按 %s 读取坐标（本文件的选项）；文件自身写的是 %s",
     "%s: columns %s are labelled %s, so the crs option %r is not used for this file":
         "%s：列 %s 标明为 %s，因此本文件不使用坐标系选项 %r",
-    "%s: the note in row %d names the coordinate system %s (%r); reading the coordinates as %s":
-        "%s：第 %d 行的说明写明坐标系为 %s（%r）；按 %s 读取坐标",
+    "%s: the note in row %d names the coordinate system %s (\"%s\"); reading the coordinates "
+    "as %s":
+        "%s：第 %d 行的说明写明坐标系为 %s（“%s”）；按 %s 读取坐标",
     "%s: %d of %d rows have no usable location and are kept as invalid; first: %s":
         "%s：%d 行（共 %d 行）没有可用的位置，记为无效；第一处：%s",
-    "%s row %d: the note %r names several coordinate systems (%s); it is not read as a "
+    "%s row %d: the note \"%s\" names several coordinate systems (%s); it is not read as a "
     "declaration":
-        "%s 第 %d 行：说明 %r 提到多个坐标系（%s），不作为坐标系声明",
+        "%s 第 %d 行：说明“%s”提到多个坐标系（%s），不作为坐标系声明",
     "%s: notes name different coordinate systems (%s); none is used":
         "%s：各处说明写的坐标系不一致（%s），均不采用",
     "%s: the file declares its coordinates as %s (%s), so the crs option %r is not used for it":
         "%s：文件声明其坐标为 %s（%s），因此不使用坐标系选项 %r",
     "%s: columns %s are labelled %s; converting them to WGS-84":
         "%s：列 %s 标明为 %s；转换为 WGS-84",
-    "%s: the crs option %r is used, not the note in row %d that names %s (%r)":
-        "%s：采用坐标系选项 %r，而不是第 %d 行说明中的 %s（%r）",
+    "%s: the crs option %r is used, not the note in row %d that names %s (\"%s\")":
+        "%s：采用坐标系选项 %r，而不是第 %d 行说明中的 %s（“%s”）",
     "%s: decoded as GB18030 (GBK), the default of Chinese Excel":
         "%s：按 GB18030（GBK，中文版 Excel 的默认编码）解码",
     "wrote %s (%d edges, %d nodes) and %s": "已写出 %s（%d 条边，%d 个节点）和 %s",
@@ -98,8 +101,10 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "问题规模过大，无法用线性/整数规划证明最优（%d 个非零元）",
     "HiGHS returned a solution that does not match its objective; not trusted":
         "HiGHS 返回的解与其目标值不符，不予采用",
-    "network %s: %d nodes, %d street segments, %.1f km, %d connected pieces (%d islands with "
-    "%.1f km kept)":
+    "network %s: %d nodes, %d street segments, %.1f km, one connected piece":
+        "路网 %s：%d 个节点，%d 个路段，共 %.1f 公里，全部连通",
+    "network %s: %d nodes, %d street segments, %.1f km, %d connected pieces (islands kept: %d, "
+    "%.1f km)":
         "路网 %s：%d 个节点，%d 个路段，共 %.1f 公里，%d 个连通片（保留 %d 处孤立路段，"
         "共 %.1f 公里）",
     "%s: %d named places and house addresses": "%s：%d 个地名和门牌地址",
@@ -149,8 +154,16 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "allows": "%d 个站点（共 %d 个）没有位置；在格式允许时保留为无坐标的记录",
     "KML folder %r has %d stations; Google My Maps reportedly imports at most %d per layer":
         "KML 文件夹 %r 有 %d 个站点；据报 Google My Maps 每个图层最多导入 %d 个",
-    "Amap sheet: %d of %d stations have a status in %s":
-        "高德标注表：%d 个站点（共 %d 个）的状态属于 %s",
+    "%s: %d of %d stations have a status in %s":
+        "%s：%d 个站点（共 %d 个）的状态属于 %s",
+    "%s: %d stations have no location; they are on the sheet %s, not on the map layer":
+        "%s：%d 个站点没有位置；它们在工作表“%s”中，不在地图图层上",
+    "Amap 企业智图 keeps at most %d characters per text field: %d cut in %s":
+        "高德企业智图每个文本字段最多保留 %d 个字符：已截断 %d 处（%s）",
+    "Amap Map Lab asks for more than %d data rows; this sheet has %d with a location":
+        "高德 Map Lab 要求多于 %d 行数据；本表有位置的只有 %d 行",
+    "Amap Map Lab sheet: %d stations have no location; their rows have an empty 经纬度 cell":
+        "高德 Map Lab 上传表：%d 个站点没有位置；它们所在行的“经纬度”为空",
     "coverage at %.0f m: %.1f of %.1f km of demand streets covered (%.1f %%) by %d stations":
         "%.0f 米覆盖：应覆盖街道 %.1f 公里（共 %.1f 公里）已覆盖（%.1f %%），站点 %d 个",
     # k-coverage and per-station reaches (stationplan.coverage)
@@ -211,7 +224,7 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d usable stations open "
     "at %s count":
         "覆盖 %.1f %%（共 %.1f 公里）；%d 段缺口，分布在 %d 个缺口片区；"
-        "%d 个站点（共 %d 个可用站点）在 %s 开放并计入",
+        "%d 个站点（共 %d 个可用站点）在%s 开放并计入",
     "siting model (%s) counted %.1f m covered, the coverage engine %.1f m; the figures given "
     "are the engine's":
         "选址模型（%s）算得覆盖 %.1f 米，覆盖引擎算得 %.1f 米；给出的数字以覆盖引擎为准",
@@ -235,12 +248,14 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
         "未找到中文字体（请安装 fonts-noto-cjk）；PNG 图改用英文",
     "snapped %d of %d usable stations (%d farther than %s from any street)":
         "已将 %d 个站点（共 %d 个可用站点）吸附到街道（%d 个距所有街道超过 %s）",
+    "snapped %d of %d usable stations (no distance limit; %d with no street to snap to)":
+        "已将 %d 个站点（共 %d 个可用站点）吸附到街道（不限距离；%d 个没有可吸附的街道）",
     # opening hours (stationplan.hours, run_coverage's at / by_hour)
     "opening hours of %d usable stations: %d read, %d not given (counted as open), "
     "%d unreadable (counted as not open)":
         "%d 个可用站点的开放时间：读出 %d 个，%d 个未填写（按开放计），%d 个无法识别（按不开放计）",
-    "station %s: opening hours %r %s; it counts as not open":
-        "站点 %s：开放时间 %r %s；按不开放计",
+    "station %s: opening hours \"%s\" %s; it counts as not open":
+        "站点 %s：开放时间“%s”：%s；按不开放计",
     "coverage by hour on %s: %d engine runs for %d distinct sets of open stations; lowest "
     "%.1f %% at %s, highest %.1f %% at %s":
         "%s 逐小时覆盖：覆盖引擎计算 %d 次，对应 %d 种不同的开放站点组合；最低 %.1f %%（%s），"
@@ -260,20 +275,30 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
 # Arguments of log lines that are fixed English words or phrases, in Chinese.
 _LOG_ARGS_ZH: Mapping[str, str] = MappingProxyType({
     "none": "无", "exact": "精确", "units": "街段单元", "optimal": "已证明最优",
-    "within": "接近最优", "any distance": "任意距离", ", with today's coverage": "，含现状对比",
+    "within": "接近最优", ", with today's coverage": "，含现状对比",
     "declared by the file": "由文件声明", "named by the column headers": "由列名标明",
     "the crs option": "由坐标系选项指定", "named by a note in the sheet": "由表格中的说明写明",
     "assumed: neither the file nor an option names the system":
         "默认：文件和选项都未说明坐标系",
     "routing": "路径", "solving": "求解", "test-network": "测试路网", "compiled": "",
+    "network-reading": "路网读取", "map-drawing": "地图绘制",
+    # what the export wrote (stationplan.export)
+    "Excel workbook": "Excel 工作簿", "Amap 企业智图 sheet": "高德企业智图标注表",
+    "Amap Map Lab sheet": "高德 Map Lab 上传表",
+    # a rule's verdict (stationplan.rules), in the map's words
+    "pass": text("map.rule_pass", "zh"), "fail": text("map.rule_fail", "zh"),
 })
 _LOG_CODES = re.compile(r"\b(accept|redundant|too_close|off_network|outside_area|invalid"
                         r"|existing|proposed|rejected)\b")
 _STATUS_ZH = MappingProxyType({"existing": "现有", "proposed": "拟建", "rejected": "未采用"})
+# Counts by verdict or status ("34 proposed, 11 existing", "1 accept, 1 redundant").
+_COUNTS = re.compile(r"\d+ \w+(?:, \d+ \w+)*")
 # Phrases inside arguments (the reader's counts: "; 1 blank rows skipped").
 _LOG_PHRASES_ZH = (("; ", "；"), (" blank rows skipped", " 个空行已跳过"),
                    (" swapped fixed", " 个经纬度互换已纠正"), (" rounded", " 个坐标精度过低"),
-                   (" possible duplicates", " 个疑似重复"))
+                   (" possible duplicates", " 个疑似重复"),
+                   # one of them (after the plurals, which these begin)
+                   (" blank row skipped", " 个空行已跳过"), (" possible duplicate", " 个疑似重复"))
 _UNIT_M = re.compile(r"^(\d+(?:\.\d+)?) m$")
 
 
@@ -286,7 +311,7 @@ def log_text(template: str, args: Any, lang: str) -> str:
     >>> log_text("wrote %d files to %s", (3, "out"), "zh")
     '已写出 3 个文件到 out'
     >>> log_text("checked %d proposals: %s", (2, "1 accept, 1 redundant"), "zh")
-    '已审核 2 个提议站点：1 采纳, 1 重复覆盖'
+    '已审核 2 个提议站点：1 个采纳，1 个重复覆盖'
     >>> log_text("wrote %d files to %s", (3, "out"), "en"), log_text("new %s", ("x",), "zh")
     ('wrote 3 files to out', 'new x')
     """
@@ -311,8 +336,17 @@ def _log_arg(value: object, verdicts: Mapping[str, str]) -> object:
     m = _UNIT_M.match(value)
     if m:
         return f"{m[1]} 米"
-    if " row " in value or "from every street" in value:  # a station's reason
+    if time_label(value, "zh") != value:  # a time of --at, --by-hour ("Sat 21:30")
+        return time_label(value, "zh")
+    # a station's reason; not the reader's counts ("; 1 blank row skipped"), below
+    if (" row " in value or "from every street" in value) and not value.startswith("; "):
         return station_reason_text(value, "zh")
+    counts = _COUNTS.fullmatch(value)
+    if counts and all(c in verdicts or c in _STATUS_ZH for c in re.findall(r"\d+ (\w+)", value)):
+        # "34 proposed, 11 existing" -> "34 个拟建站点，11 个现有站点"
+        pairs = (p.split(" ") for p in value.split(", "))
+        return "，".join(f"{n} 个{verdicts.get(c) or text(f'export.status.{c}', 'zh')}"
+                        for n, c in pairs)
     if value.startswith("; "):  # the counts the reader adds to its line
         for en, zh in _LOG_PHRASES_ZH:
             value = value.replace(en, zh)

@@ -192,7 +192,7 @@ def _sheet_note(table: Table, header_row: int | None, path: Path
             continue
         systems = systems_in_note(texts[0])
         if len(systems) > 1:
-            log.info("%s row %d: the note %r names several coordinate systems (%s); it is "
+            log.info("%s row %d: the note \"%s\" names several coordinate systems (%s); it is "
                      "not read as a declaration", path.name, number, texts[0],
                      ", ".join(sorted(systems)))
             return None
@@ -258,11 +258,11 @@ def _source_crs(spec: CrsSpec | None, cols: Columns, table: Table, path: Path, *
     if spec is not None:
         if note is not None and note[0] != spec.kind:
             log.info("%s: the crs option %r is used, not the note in row %d that names %s "
-                     "(%r)", path.name, spec.label, note[1], note[0], note[2])
+                     "(\"%s\")", path.name, spec.label, note[1], note[0], note[2])
         return spec, None, "option"
     if note is not None:
         system, number, text = note
-        log.info("%s: the note in row %d names the coordinate system %s (%r); reading the "
+        log.info("%s: the note in row %d names the coordinate system %s (\"%s\"); reading the "
                  "coordinates as %s", path.name, number, system, text, system)
         return cast(CrsSpec, _coords.resolve_crs(system)), None, "note"
     return WGS84, None, "assumed"
@@ -699,13 +699,17 @@ def _report(stations: gpd.GeoDataFrame, table: Table, path: Path, header_row: in
         "rounded": parsed.rounded, "possible_duplicates": parsed.duplicates,
         "notes_skipped": notes,
     }
-    extras = [f"{v} {k.replace('_', ' ')}" for k, v in report.items()
+    extras = [f"{v} {k.replace('_', ' ')}" if v != 1 else f"1 {_ONE[k]}"
+              for k, v in report.items()
               if k in ("blank_rows_skipped", "swapped_fixed", "rounded", "possible_duplicates")
               and v]
     log.info("%s: read %d stations (%d ok, %d invalid%s), coordinates %s (%s)",
              path.name, len(stations), len(stations) - n_bad, n_bad,
              "".join("; " + e for e in extras), source.label, _CRS_FROM[crs_from])
-    if notes:
+    if len(notes) == 1:
+        log.info("%s: skipped a note row (row %d): notes and totals, not stations",
+                 path.name, notes[0])
+    elif notes:
         log.info("%s: skipped %d note rows (rows %s): notes and totals, not stations",
                  path.name, len(notes), ", ".join(map(str, notes)))
     if n_bad:
@@ -716,6 +720,9 @@ def _report(stations: gpd.GeoDataFrame, table: Table, path: Path, header_row: in
     return report
 
 
+# The reader's counts when there is one ("1 blank row skipped", not "1 blank rows skipped").
+_ONE = {"blank_rows_skipped": "blank row skipped", "swapped_fixed": "swapped fixed",
+        "rounded": "rounded", "possible_duplicates": "possible duplicate"}
 _CRS_FROM = {"file": "declared by the file", "header": "named by the column headers",
              "option": "the crs option", "note": "named by a note in the sheet",
              "assumed": "assumed: neither the file nor an option names the system"}

@@ -149,9 +149,18 @@ SEARCH = """function (map, group, keys, text) {
   map.addControl(control);
 }"""
 
-# Metric only: the planners' rules are in metres.
-SCALE = """function (map) {
-  L.control.scale({imperial: false, maxWidth: 150}).addTo(map);
+# Metric only: the planners' rules are in metres. Leaflet's scale writes "m" and "km" and
+# has no option for other words, so its metric label is redrawn with the map's own units
+# (米/公里 in Chinese; `units`: [metre, kilometre]); the rounding and width are Leaflet's.
+SCALE = """function (map, units) {
+  var Scale = L.Control.Scale.extend({
+    _updateMetric: function (maxMeters) {
+      var m = this._getRoundNum(maxMeters);
+      this._updateScale(this._mScale, m < 1000 ? m + " " + units[0] : m / 1000 + " " + units[1],
+                        m / maxMeters);
+    }
+  });
+  new Scale({imperial: false, maxWidth: 150}).addTo(map);
 }"""
 
 # The basemaps. While no tile of theirs has loaded and one failed (or none came within

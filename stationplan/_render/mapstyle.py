@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .._i18n import farthest_text, length_text, section
+from .._i18n import farthest_text, length_text, section, time_label
 from .._i18n import text as text_in
 
 # Distance bands, nearest first: YlGnBu, dark to light, readable on OSM and CartoDB tiles
@@ -202,5 +202,5 @@ def at_time_text(at: dict, lang: str) -> str:
     """
     n_open = int(at.get("stations_open", 0)) + int(at.get("stations_assumed_open", 0))
     n_usable = sum(int(v) for k, v in at.items() if k.startswith("stations_"))
-    return text_in("map.at_time", lang, label=at.get("label", ""), open=n_open,
-                   usable=n_usable)
+    return text_in("map.at_time", lang, label=time_label(at.get("label", ""), lang),
+                   open=n_open, usable=n_usable)

@@ -131,7 +131,8 @@ def province_map(units: Sequence[Any], league: pd.DataFrame, *, crs: Any,
     root.title = words["title"]
     root.header.add_child(RawHTML(f"<style>{ms.CSS}\n{icon_css(ms.ICONS)}\n</style>"),
                           name="stationplan_css")
-    fmap.add_child(MapCall(mapjs.SCALE, fmap))
+    fmap.add_child(MapCall(mapjs.SCALE, fmap, [text_in("unit.m", lang),
+                                              text_in("unit.km", lang)]))
     shift = None
     if gcj and centre is not None:
         from ..chinacrs import wgs84_to_gcj02

@@ -18,12 +18,14 @@ from urllib.parse import quote
 
 from .._i18n import (
     gap_street,
+    one_language,
     percent_text,
     plan_certificate,
     plan_shortfall,
     road_class_text,
     section,
     text,
+    time_label,
 )
 from .._io import json_ready
 from .._text import isolate_bidi
@@ -110,7 +112,8 @@ def layout(data: Mapping[str, Any], images: Mapping[str, bytes]) -> list[Block]:
     at = (s.get("hours") or {}).get("at")
     if at:  # --at: every figure is the coverage by the stations open then
         blocks.append(("p", [t["at_time"].format(
-            label=at["label"], open=at["stations_open"] + at["stations_assumed_open"],
+            label=time_label(at["label"], lang),
+            open=at["stations_open"] + at["stations_assumed_open"],
             usable=sum(v for k, v in at.items() if k.startswith("stations_")))]))
     if data.get("plan_summary"):
         blocks.append(("p", [t["with_plan"]]))
@@ -329,7 +332,7 @@ def _rules(rules: Sequence[Mapping[str, Any]], t: Mapping[str, str], lang: str
             ("verdict", "pass", t["rule_pass"]) if r["passed"]
             else ("verdict", "fail", t["rule_fail"]),
             failing,
-            source_text(r["source"]),
+            source_text(r["source"], lang),
         ])
     out: list[Block] = [
         ("h2", [t["rules"]]),
@@ -398,15 +401,19 @@ def threshold_text(entry: Mapping[str, Any], lang: str) -> str:
     return ("；" if zh else "; ").join(parts)
 
 
-def source_text(source: Mapping[str, Any]) -> str:
-    """A rule's source in one line: title, issuer, year, URL (the clause is in the notes).
+def source_text(source: Mapping[str, Any], lang: str = "en") -> str:
+    """A rule's source in one line, in ``lang``: title, issuer, year, URL (the clause is in
+    the notes).
 
     >>> source_text({"title": "T", "issuer": "I", "year": 2023})
     'T — I, 2023'
+    >>> source_text({"title": "标题", "issuer": "山东省总工会 (Shandong FTU)", "year": 2022}, "zh")
+    '标题 — 山东省总工会，2022'
     """
-    head = " — ".join(str(source[k]) for k in ("title", "issuer") if source.get(k))
+    head = " — ".join(one_language(str(source[k]), lang) for k in ("title", "issuer")
+                      if source.get(k))
     tail = [str(source[k]) for k in ("year", "url") if source.get(k)]
-    return ", ".join([head, *tail]) if tail else head
+    return text("sep.list_comma", lang).join([head, *tail]) if tail else head
 
 
 
@@ -458,7 +465,7 @@ def _audit(a, t, lang) -> list[Block]:
     sep = text("sep.list", lang)
     core = sep.join(_service(k, lang) for k in a["core"])
     out.append(("p", [Num(a["complete"], src, ("service_audit", "complete"), "count"), " ",
-                      t["audit_intro"].format(core=core), " ",
+                      t["audit_intro"].format(core=core), _after(t["audit_intro"]),
                       Num(a["stations"], src, ("service_audit", "stations"), "count")]))
     lacking = a["stations_lacking"]
     rows = [[r["station_id"], r["name"],
@@ -471,13 +478,18 @@ def _audit(a, t, lang) -> list[Block]:
     return out
 
 
+def _after(label: str) -> str:
+    """The space after a label before its figure: none after a Chinese colon."""
+    return "" if label.endswith("：") else " "
+
+
 def _sole(sole, t, *, with_kind: bool) -> list[Block]:
     src = "report.json"
     out: list[Block] = [("h2", [t["sole"]])]
     if not sole["stations"]:
         return [*out, ("p", [t["none_sole"]])]
     out.append(("p", [Num(sole["total_m"], src, ("sole_coverage", "total_m"), "m"), " ",
-                      t["sole_intro"], " ",
+                      t["sole_intro"], _after(t["sole_intro"]),
                       Num(sole["stations_with_sole"], src, ("sole_coverage", "stations_with_sole"),
                           "count")]))
     rows = []
@@ -643,17 +655,21 @@ def _plan_sites(rows, t) -> list[Block]:
 def _check(c, rows, t, lang) -> list[Block]:
     src = "check_summary.json"
     labels = section("verdict", lang)
+    op, cl = ("（", "）") if lang == "zh" else (" (", ")")  # around a share
+    clause = text("sep.clause", lang)
     out: list[Block] = [
         ("h2", [t["check"]]),
         ("p", [Num(c["proposals"], src, ("proposals",), "count"), " ", t["proposals"]]),
         ("table", [t["verdict"], t["count"]],
          [[("verdict", v, labels[v]), Num(n, src, ("by_verdict", v), "count")]
           for v, n in c["by_verdict"].items()]),
-        ("p", [t["check_before"], " ", Num(c["covered_m_before"], src, ("covered_m_before",), "m"),
-               " (", Num(c["coverage_before"], src, ("coverage_before",), "share"), "); ",
-               t["check_after"], " ", Num(c["covered_m_after"], src, ("covered_m_after",), "m"),
-               " (", Num(c["coverage_after"], src, ("coverage_after",), "share"), "), +",
-               Num(c["gain_m"], src, ("gain_m",), "m")]),
+        ("p", [t["check_before"], _after(t["check_before"]),
+               Num(c["covered_m_before"], src, ("covered_m_before",), "m"),
+               op, Num(c["coverage_before"], src, ("coverage_before",), "share"), cl + clause,
+               t["check_after"], _after(t["check_after"]),
+               Num(c["covered_m_after"], src, ("covered_m_after",), "m"),
+               op, Num(c["coverage_after"], src, ("coverage_after",), "share"),
+               cl + text("sep.list_comma", lang) + "+", Num(c["gain_m"], src, ("gain_m",), "m")]),
     ]
     b = c.get("benchmark")
     if b:
@@ -662,12 +678,12 @@ def _check(c, rows, t, lang) -> list[Block]:
                                           ("proposals", t["bench_own"]))):
             if not b.get(key):
                 continue
-            parts += ["; " if i else "",
+            parts += [clause if i else "",
                       Num(b[key]["covered_m_after"], src, ("benchmark", key, "covered_m_after"),
                           "m"),
-                      " (", Num(b[key]["coverage_after"], src, ("benchmark", key, "coverage_after"),
-                                "share"), ") ", label]
-        out.append(("p", [*parts, "."]))
+                      op, Num(b[key]["coverage_after"], src, ("benchmark", key, "coverage_after"),
+                              "share"), cl if lang == "zh" else ") ", label]
+        out.append(("p", [*parts, text("sep.stop", lang)]))
     elif c["by_verdict"].get("accept"):
         # check_summary leaves the benchmark out with accepted sites only on request
         out.append(("p", [t["bench_skipped"]]))

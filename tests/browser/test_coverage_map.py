@@ -147,6 +147,14 @@ def test_chinese_note_and_search_box(open_map, hand, tmp_path) -> None:
     assert fits
     box.press_sequentially("无此站")
     assert page.locator(".sp-search-tips li").all_inner_texts() == ["未找到"]
+    # the scale bar in the map's words (Leaflet's own writes "1 km"), Leaflet's widths
+    scale = page.locator(".leaflet-control-scale-line")
+    assert scale.count() == 1 and scale.inner_text().split()[1] in {"米", "公里"}
+    assert 0 < scale.bounding_box()["width"] <= 150
+    zoom_out = "() => { const m = window[document.querySelector('.folium-map').id];" \
+               " m.setZoom(12, {animate: false}); }"
+    page.evaluate(zoom_out)
+    assert scale.inner_text().split()[1] == "公里"
     assert map_page.console_errors == []
 
 
