@@ -511,9 +511,16 @@ def stations_csv(stations: list[Station]) -> Any:
         yield path
 
 
+# the sheet's own columns a station keeps (``Station.attrs``), under headers the reader
+# takes back as the same fields: a report on the page's stations audits their services
+CSV_ATTRS = ("address", "phone", "hours", "services")
+
+
 def write_stations_csv(stations: list[Station], path: str | os.PathLike[str]) -> Path:
     """Write stations as a CSV ``stationplan coverage FILE STATIONS --crs wgs84`` reads:
-    ``station_id``, ``name``, ``lon``, ``lat`` (full float precision).
+    ``station_id``, ``name``, ``lon``, ``lat`` (full float precision), and the address,
+    phone, opening hours and services the sheet gave (services as their keys, ``;``
+    between them, which the reader parses back to the same keys).
 
     Parameters
     ----------
@@ -531,9 +538,11 @@ def write_stations_csv(stations: list[Station], path: str | os.PathLike[str]) ->
     path = Path(path)
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["station_id", "name", "lon", "lat"])
+        w.writerow(["station_id", "name", "lon", "lat", *CSV_ATTRS])
         for s in stations:
-            w.writerow([s.station_id, s.name, repr(float(s.lon)), repr(float(s.lat))])
+            attrs = dict(s.attrs or {})
+            w.writerow([s.station_id, s.name, repr(float(s.lon)), repr(float(s.lat)),
+                        *(text_of(attrs.get(k)) for k in CSV_ATTRS)])
     return path
 
 
@@ -774,7 +783,16 @@ def download(session: Workbench, name: str) -> Path:
                 run = run_report(network_path, csv_path, out=Path(out) / "report",
                                  station_options=StationOptions(crs="wgs84"),
                                  map_options=MapOptions(lang=lang))
-                shutil.copyfile(run.paths["report.html"], tmp)
+                # the download is the one page: its maps are embedded, and it links none
+                # of the run's other files (coverage_map.html, summary.json, ...), which
+                # do not come with it
+                from .outputs import write_report_outputs
+
+                images = {k: v for k, v in run.paths.items()
+                          if k in ("coverage_map.png", "coverage_curve.png")}
+                alone = write_report_outputs(Path(out) / "alone", run.coverage, run.gaps,
+                                             run.summary, images, lang=lang)
+                shutil.copyfile(alone["report.html"], tmp)
         elif name == "project.gpkg":
             gaps = session.gaps()
             st = snapped.to_crs(4326)

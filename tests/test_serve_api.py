@@ -725,3 +725,35 @@ def test_the_downloads_speak_the_page_language_and_mark_planned_sites(tmp_path):
     by_name = {r[head.index("名称")]: r for r in st[1:]}
     assert by_name["A加的"][head.index("类型")] == "拟建"
     assert by_name[accepted["name"]][head.index("方案序号")] == 2
+
+
+def _section(page: str, heading: str) -> str:
+    """The HTML of a report's section, from its heading to the next one."""
+    start = page.index(f"<h2>{heading}</h2>")
+    end = page.find("<h2>", start + 1)
+    return page[start:end if end >= 0 else None]
+
+
+def test_the_report_download_audits_the_sheets_services_and_links_nothing_missing(tmp_path):
+    """The page's report on the office sheet (every row lists its 服务内容) has the command
+    line's services check: ``stationplan report`` on the sheet itself gives the same
+    section, which finds services in all 11 rows. The download is one file: it links
+    none of the run's other files, which do not come with it (sweep item 13)."""
+    import re
+
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    page = client.get("/api/download/report.html").content.decode("utf-8")
+    out = tmp_path / "cli"
+    assert main(["report", str(osm), str(sheet), "--crs", "gcj02", "--lang", "zh",
+                 "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["service_audit"]["with_service_data"] == 11
+    cli = (out / "report.html").read_text(encoding="utf-8")
+    heading = "站点服务设施"
+    assert "站点文件未列出服务设施" not in _section(cli, heading)
+    assert _section(page, heading) == _section(cli, heading)
+    # the command line's report links its files; the download links none
+    assert 'href="summary.json"' in cli
+    assert re.findall(r'href="(?!https?:|#|data:)([^"]*)"', page) == []
