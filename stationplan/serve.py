@@ -259,11 +259,21 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
 
     async def gaps(request: Request) -> Response:
         def work() -> Any:
+            from ._i18n import beyond_text
+
             g = session.gaps()
+            lang = lang_of()
+
+            def beyond(r: Any) -> Any:
+                more = number(r.get("farthest_more_than_m"))
+                return None if more is None else beyond_text(more, lang)
+
             return {"gaps": [{"gap_id": int(r["gap_id"]), "length_m": float(r["length_m"]),
                               "name": text_of(r.get("street")), "lon": number(r.get("point_lon")),
                               "lat": number(r.get("point_lat")),
-                              "farthest_m": number(r.get("farthest_m"))}
+                              "farthest_m": number(r.get("farthest_m")),
+                              "farthest_more_than_m": number(r.get("farthest_more_than_m")),
+                              "beyond": beyond(r)}
                              for _, r in g.iterrows()]}
         return JSONResponse(await run_in_threadpool(work))
 

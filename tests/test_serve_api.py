@@ -757,3 +757,24 @@ def test_the_report_download_audits_the_sheets_services_and_links_nothing_missin
     # the command line's report links its files; the download links none
     assert 'href="summary.json"' in cli
     assert re.findall(r'href="(?!https?:|#|data:)([^"]*)"', page) == []
+
+
+def test_the_gap_list_says_how_far_also_beyond_the_search(tmp_path):
+    """Every gap whose farthest point lies beyond the search has no distance but says it
+    is more than the search's limit, as the command line's gaps.csv for the same sheet
+    gives it (1,500 m on Guixi): "超过 1.5 公里" (sweep item 18)."""
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    out = tmp_path / "cli"
+    assert main(["coverage", str(osm), str(sheet), "--crs", "gcj02", "--lang", "en",
+                 "--out", str(out), "--quiet"]) == 0
+    with (out / "gaps.csv").open(encoding="utf-8-sig") as fh:
+        beyond = {int(r["gap_id"]): float(r["farthest_more_than_m"])
+                  for r in csv.DictReader(fh) if r["farthest_more_than_m"]}
+    assert beyond and set(beyond.values()) == {1500.0}
+    gaps = client.get("/api/gaps").json()["gaps"]
+    got = {g["gap_id"]: (g["farthest_more_than_m"], g["beyond"]) for g in gaps
+           if g["farthest_m"] is None}
+    assert got == {k: (v, "超过 1.5 公里") for k, v in beyond.items()}
+    assert all(g["beyond"] is None for g in gaps if g["farthest_m"] is not None)

@@ -985,6 +985,8 @@
         var label = (run.name || t("unnamed")) + " · " + lengthText(run.length_m);
         if (run.farthest_m !== null && run.farthest_m !== undefined && isFinite(run.farthest_m)) {
           label += " · " + t("farthest", {d: lengthText(run.farthest_m)});
+        } else if (run.beyond) {  // beyond the search: "more than 1.5 km", as gaps.csv says
+          label += " · " + t("farthest_beyond", {d: run.beyond});
         }
         var a = el("a", "sp-link", label);  // a link, not a button: it wraps as text
         a.href = "#";
