@@ -741,9 +741,10 @@ def compare(session: Workbench, a: int, b: int) -> dict[str, Any]:
         meta, st = sets[sc]
         mine = {s.station_id: s for s in st}
         theirs = {s.station_id: s for s in sets[other][1]}
-        added = [sid for sid, s in mine.items() if sid not in theirs
-                 or (theirs[sid].lon, theirs[sid].lat) != (s.lon, s.lat)]
-        removed = [sid for sid in theirs if sid not in mine]
+        added = [{"station_id": sid, "name": s.name} for sid, s in mine.items()
+                 if sid not in theirs or (theirs[sid].lon, theirs[sid].lat) != (s.lon, s.lat)]
+        removed = [{"station_id": sid, "name": s.name} for sid, s in theirs.items()
+                   if sid not in mine]
         f = figures[sc]
         out[key] = {"id": sc, "name": meta["name"], "share": f.share,
                     "covered_km": f.covered_m / 1000, "gap_km": f.gap_m / 1000,

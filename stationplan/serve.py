@@ -415,6 +415,12 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
                 owner = prop["scenario_id"]
                 if owner is not None and int(owner) != current:  # a plan of another one
                     session.expect(int(owner))
+                done = prop["station_id"]
+                if prop["status"] == "accepted" and done in {
+                        s.station_id for s in project.stations(current)}:
+                    # accepted already (a double click): the same answer, nothing changes
+                    session.require_live()
+                    return session.update(None) | {"op": None, "station_id": done}
                 if prop["status"] != "proposed":
                     raise ApiError(409, "proposal_done", rank=rank, state=prop["status"])
                 sid = project.new_station_id("plan-")
@@ -443,6 +449,8 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
                 owner = prop["scenario_id"]
                 if owner is not None and int(owner) != current:
                     session.expect(int(owner))
+                if prop["status"] == "rejected":  # rejected already: nothing to do
+                    return {"status": "rejected", "version": project.version}
                 if prop["status"] != "proposed":
                     raise ApiError(409, "proposal_done", rank=rank, state=prop["status"])
                 project.reject_proposal(job_id, rank)
@@ -482,6 +490,10 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
 
         def work() -> Any:
             with session.lock:
+                # one scenario per name: the lists on the page tell them apart by it (and a
+                # second click of 另存为 makes no twin)
+                if any(s["name"] == name for s in session.project.scenarios()):
+                    raise ApiError(409, "name_taken", name=name)
                 try:
                     session.project.copy_scenario(name, source)
                 except KeyError:

@@ -263,7 +263,8 @@ def test_scenarios_compare_with_their_own_figures(guixi):
     cmp = client.get(f"/api/compare?a={first}&b={second}").json()
     assert cmp["a"]["share"] == base["figures"]["share"]
     assert cmp["b"]["share"] == client.get("/api/state").json()["figures"]["share"]
-    assert cmp["a"]["added"] == [victim] and cmp["b"]["removed"] == [victim]
+    named = [{"station_id": victim, "name": base["stations"][0]["name"]}]
+    assert cmp["a"]["added"] == named and cmp["b"]["removed"] == named
     assert cmp["b"]["stations"] == cmp["a"]["stations"] - 1
     client.post(f"/api/scenarios/{first}/open")
     assert client.get("/api/state").json()["stations"] == base["stations"]
@@ -374,7 +375,8 @@ def test_propose_and_accept_then_check_a_proposals_sheet(tmp_path, monkeypatch):
     assert share == pytest.approx(sites[0]["cumulative_share"], abs=1e-6)
     state = client.get("/api/state").json()
     assert abs(share - coverage_share(osm, state["stations"], tmp_path / "acc")) <= 1e-9
-    assert client.post(f"/api/proposals/{job}/1/accept").status_code == 409
+    again = client.post(f"/api/proposals/{job}/1/accept")  # a double click changes nothing
+    assert again.status_code == 200 and again.json()["figures"]["share"] == share
     assert client.post(f"/api/proposals/{job}/2/reject").json()["status"] == "rejected"
     listed = client.get(f"/api/jobs/{job}").json()["result"]["proposals"]
     assert [(p["status"], p["station_id"]) for p in listed] == [
@@ -778,3 +780,36 @@ def test_the_gap_list_says_how_far_also_beyond_the_search(tmp_path):
            if g["farthest_m"] is None}
     assert got == {k: (v, "超过 1.5 公里") for k, v in beyond.items()}
     assert all(g["beyond"] is None for g in gaps if g["farthest_m"] is not None)
+
+
+def test_a_second_click_makes_no_twin_scenario_and_no_error_on_accept(tmp_path):
+    """Two 另存为 with one name make one scenario (the second is refused in the page's
+    words); accepting (or rejecting) a proposal twice answers both times and adds one
+    station (sweep items 15, 16)."""
+    import sqlite3
+
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    first = client.post("/api/scenarios", json={"name": "双击测试", "from": 1})
+    second = client.post("/api/scenarios", json={"name": "双击测试", "from": 1})
+    assert first.status_code == 200
+    assert (second.status_code, second.json()["code"]) == (409, "name_taken")
+    assert second.json()["error"] == "已有名为“双击测试”的方案，请换一个名字"
+    with sqlite3.connect(folder / "project.sqlite") as db:
+        names = [r[0] for r in db.execute("SELECT name FROM scenarios")]
+    assert names.count("双击测试") == 1
+    scenario = first.json()["scenario"]["id"]
+
+    job = client.post(f"/api/plan?scenario={scenario}", json={"k": 2}).json()["job"]
+    assert wait(client, job)["state"] == "done"
+    before = counts(client, folder)[scenario]
+    answers = [client.post(f"/api/proposals/{job}/1/accept?scenario={scenario}")
+               for _ in range(2)]
+    assert [r.status_code for r in answers] == [200, 200], answers[1].text
+    assert counts(client, folder)[scenario] == before + 1
+    assert answers[1].json()["figures"] == answers[0].json()["figures"]
+    assert answers[1].json()["station_id"] == answers[0].json()["station_id"]
+    rejects = [client.post(f"/api/proposals/{job}/2/reject?scenario={scenario}")
+               for _ in range(2)]
+    assert [r.status_code for r in rejects] == [200, 200]
+    assert counts(client, folder)[scenario] == before + 1

@@ -720,7 +720,7 @@
           x = String(x).trim();
           var key = "svc_" + x;
           return DICT[lang] && DICT[lang][key] ? t(key) : x;
-        }).filter(Boolean).join(lang === "zh" ? "、" : ", ");
+        }).filter(Boolean).join(t("list_sep"));
       }
       row(tb, t(k), v);
     });
@@ -1355,18 +1355,26 @@
       renderProposals();
     }).catch(function () {});
   }
+  // One decision per proposal: its buttons (table and popup) are disabled from the first
+  // click until the answer has come (a double click sends one request).
   function decide(p, what) {
     map.closePopup();
+    if (p.deciding) return Promise.resolve();
+    p.deciding = true;
+    document.querySelectorAll("#sp-proposals tr[data-rank='" + p.rank + "'] button")
+      .forEach(function (b) { b.disabled = true; });
     var path = scoped("/api/proposals/" + encodeURIComponent(plan.job) + "/" +
       encodeURIComponent(p.rank) + "/" + what);
+    function done() { p.deciding = false; renderProposals(); }
     if (what === "accept") {
       return edit("POST", path, undefined, function () { p.status = "accepted"; })
-        .then(renderProposals);
+        .then(done, done);
     }
     return api("POST", path).then(function () {
       p.status = "rejected";
-      renderProposals();
+      done();
     }).catch(function (err) {
+      done();
       showError(err.message);
       if (err.code === "scenario_changed") return loadAll();
     });
@@ -1438,9 +1446,11 @@
       })
       .catch(function (err) { showError(err.message); });
   }
+  // 另存为 is disabled while the copy is made: a double click makes one scenario
   function saveAs() {
-    var name = $("sp-scen-name").value.trim();
-    if (!name || !state || !state.scenario) return Promise.resolve();
+    var name = $("sp-scen-name").value.trim(), button = $("sp-scen-save");
+    if (!name || !state || !state.scenario || button.disabled) return Promise.resolve();
+    button.disabled = true;
     return api("POST", "/api/scenarios", {name: name, from: state.scenario.id})
       .then(function (r) {
         $("sp-scen-name").value = "";
@@ -1448,7 +1458,8 @@
         if (id !== undefined && id !== null) return openScenario(id);
         return loadAll();
       })
-      .catch(function (err) { showError(err.message); });
+      .catch(function (err) { showError(err.message); })
+      .then(function () { button.disabled = false; });
   }
   function compare() {
     var a = $("sp-cmp-a").value, b = $("sp-cmp-b").value;
@@ -1458,14 +1469,12 @@
         table.querySelector(".sp-cmp-a").textContent = r.a.name;
         table.querySelector(".sp-cmp-b").textContent = r.b.name;
         body.textContent = "";
+        // "1 个：西街社区爱心驿站": how many, and their names (an unnamed one by its id)
         function sites(x) {
-          if (x === null || x === undefined) return "";
-          if (Array.isArray(x)) {
-            return String(x.length) + (x.length ? ": " + x.map(function (s) {
-              return typeof s === "object" ? (s.name || s.station_id) : s;
-            }).join(lang === "zh" ? "、" : ", ") : "");
-          }
-          return String(x);
+          if (!Array.isArray(x) || !x.length) return t("cmp_no_sites");
+          return t("cmp_sites", {n: x.length, names: x.map(function (s) {
+            return s.name || s.station_id;
+          }).join(t("list_sep"))});
         }
         [[t("cmp_share"), percent(r.a.share), percent(r.b.share)],
           [t("cmp_covered"), num(r.a.covered_km, 1) + " " + t("km"), num(r.b.covered_km, 1) + " " + t("km")],
