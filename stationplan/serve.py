@@ -71,6 +71,7 @@ from ._workbench import (
     file_error,
     number,
     read_sheet,
+    sha256_of,
     text_of,
 )
 from .project import Project, Station, safe_name, server_lock
@@ -237,7 +238,10 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
             form = await _form(request, limits["network"],
                                serve_text("what.network", lang_of()))
             given = _given(form.get("file"))
-            path = await _store_upload(project, form.get("file"))
+            stored = await _store_upload(project, form.get("file"))
+            path = await run_in_threadpool(_same_file, stored,
+                                           project.cached_inputs(NETWORK_SUFFIXES))
+            uploaded = path == stored  # a new file, not one the project had already
         else:
             body = await _json(request)
             name = str(body.get("cached") or "")
@@ -246,8 +250,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
                 raise ApiError(404, "no_cached", name=name)
             project.check_inside(path, project.inputs)
             given = path.name
-
-        uploaded = request.headers.get("content-type", "").startswith("multipart/")
+            uploaded = False
         job = _load_in_background(session, path, uploaded=uploaded, given=given)
         return JSONResponse({"job": job})
 
@@ -604,6 +607,22 @@ def _load_in_background(session: Workbench, path: Path, *, uploaded: bool,
 
     return start_job(session, "network", {"file": path.name}, work,
                      on_start=lambda job: setattr(session, "loading", job))
+
+
+def _same_file(path: Path, cached: list[Path]) -> Path:
+    """The file already in ``inputs/`` with the content of the upload ``path`` (the same
+    sha256), which is then removed; else ``path``. A network uploaded again keeps its
+    name and is stored once."""
+    size = path.stat().st_size
+    same_size = [p for p in cached if p != path and p.stat().st_size == size]
+    if not same_size:
+        return path
+    digest = sha256_of(path)
+    for p in same_size:
+        if sha256_of(p) == digest:
+            path.unlink(missing_ok=True)
+            return p
+    return path
 
 
 def _error_response(exc: Exception, lang: str, path: str) -> JSONResponse:

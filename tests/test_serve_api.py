@@ -813,3 +813,26 @@ def test_a_second_click_makes_no_twin_scenario_and_no_error_on_accept(tmp_path):
                for _ in range(2)]
     assert [r.status_code for r in rejects] == [200, 200]
     assert counts(client, folder)[scenario] == before + 1
+
+
+def test_the_same_network_uploaded_again_keeps_its_name_and_one_copy(tmp_path):
+    """Choosing the network file the project has already (the same bytes) loads that
+    file: the network keeps its name, inputs/ holds one copy, the figures stay (item 19)."""
+    import hashlib
+
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    osm = shared_osm(GUIXI)
+    before = client.get("/api/state").json()
+    with osm.open("rb") as fh:
+        job = client.post("/api/network", files={"file": (osm.name, fh)}).json()["job"]
+    assert wait(client, job)["state"] == "done"
+    after = client.get("/api/state").json()
+    assert after["network"]["file"] == osm.name
+    assert after["figures"] == before["figures"]
+    cached = client.get("/api/networks").json()["cached"]
+    assert [c["name"] for c in cached] == [osm.name]
+    digest = hashlib.sha256(osm.read_bytes()).hexdigest()
+    copies = [p for p in (folder / "inputs").iterdir()
+              if hashlib.sha256(p.read_bytes()).hexdigest() == digest]
+    assert [p.name for p in copies] == [osm.name]
