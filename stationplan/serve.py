@@ -227,6 +227,11 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
     async def state(request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(session.state))
 
+    async def version(request: Request) -> Response:
+        # what a page polls to learn that another tab changed the project
+        p = session.project
+        return JSONResponse({"version": p.version, "scenario": p.scenario_id})
+
     async def networks(request: Request) -> Response:
         files = session.project.cached_inputs(NETWORK_SUFFIXES)
         return JSONResponse({"cached": [{"name": p.name, "file": p.name,
@@ -541,6 +546,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
     routes = [
         Route("/", index),
         Route("/api/state", state),
+        Route("/api/version", version),
         Route("/api/networks", networks),
         Route("/api/network", load_network, methods=["POST"]),
         Route("/api/coverage", coverage),

@@ -877,3 +877,27 @@ def test_gap_list_compare_table_and_double_clicks(server: Server, open_page, tmp
     assert pp.errors == [] and pp.blocked == []
     pp.screenshot(tmp_path / "compare.png")
     pp.screenshot("/tmp/fix5_compare.png")
+
+
+def test_a_second_tab_learns_of_the_first_tabs_edits(server: Server, open_page,
+                                                     tmp_path: Path) -> None:
+    """Tab B, left alone, shows tab A's added station and its share within a few
+    seconds: the share the command line gives on the server's stations (sweep item 10)."""
+    osm = shared_osm(GUIXI)
+    server.load_network(osm)
+    with shared_sheet(SHEET).open("rb") as fh:
+        read = server.api("POST", "/api/sheets", files={"file": (SHEET, fh)})
+    server.api("POST", f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    a, b = open_page(server), open_page(server)
+    b.page.wait_for_function("window.stationplan.figures !== null")
+    before = b.js("window.stationplan.share")
+    version = a.version()
+    a.js("window.stationplan.add(117.246958, 28.284816, '甲')")
+    a.wait_redrawn_after(version)
+    b.page.wait_for_function("window.stationplan.stations().length === 12", timeout=10_000)
+    b.page.wait_for_function("v => window.stationplan.version >= v", arg=a.version())
+    share = check_share(b, server, osm, tmp_path / "ref")
+    assert share > before
+    assert marker(b, "new-1").count() == 1
+    assert b.errors == [] and b.blocked == []
+    b.screenshot("/tmp/fix5_tabB.png")

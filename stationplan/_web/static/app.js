@@ -868,8 +868,10 @@
     });
   }
 
+  var editsPending = 0;  // edits sent and not yet drawn (the version check waits for them)
   function edit(method, path, body, after) {
     var sentAt = performance.now();
+    editsPending += 1;
     editChain = editChain.then(function () {
       return api(method, path, body).then(function (u) {
         if (after) after(u);
@@ -878,7 +880,7 @@
     }).catch(function (err) {
       showError(err.message);
       return loadAll();
-    });
+    }).then(function (v) { editsPending -= 1; return v; });
     return editChain;
   }
   function addStation(lon, lat, name) {
@@ -1599,13 +1601,22 @@
         if (!$("sp-redo").disabled) undoRedo("redo");
       }
     });
-    // another tab may have edited the project: look again when this one comes back
-    document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState !== "visible" || !state) return;
-      api("GET", "/api/state").then(function (s) {
-        if (s.version !== appliedVersion) loadAll();
-      }).catch(function () {});
-    });
+    // another tab may have edited the project: ask for its version (a cheap request)
+    // every few seconds while this tab is seen, and when it comes back to the front
+    document.addEventListener("visibilitychange", checkVersion);
+    window.addEventListener("focus", checkVersion);
+    setInterval(checkVersion, VERSION_POLL_MS);
+  }
+  var VERSION_POLL_MS = 3000, checking = false;
+  function checkVersion() {
+    if (document.visibilityState !== "visible" || !state || checking || editsPending) return;
+    checking = true;
+    api("GET", "/api/version").then(function (v) {
+      // newer than what this page drew, and no edit of this page on its way
+      if (v && v.version > appliedVersion && !editsPending) {
+        return loadAll().then(refreshPlan);
+      }
+    }).catch(function () {}).then(function () { checking = false; });
   }
 
   // ---- the hook for tests and the latency benchmark ---------------------------------------
