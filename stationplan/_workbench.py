@@ -264,7 +264,10 @@ class Workbench:
                 "stations": [station_json(s, rows.get(s.station_id), lang) for s in stored],
                 "figures": None if self.live is None else figures_json(self.live.figures),
                 "can_undo": p.can_undo(), "can_redo": p.can_redo(),
-                "sheets": [sheet_json(s) for s in p.sheets()],
+                # the sheets imported into this scenario: those its stations come from (an
+                # undone import has none left; a sheet read but not confirmed neither)
+                "sheets": [sheet_json(s) for s in p.sheets()
+                           if s["id"] in {st.sheet_id for st in stored}],
                 "style": style_json(self.live),
             }
 
@@ -349,7 +352,8 @@ def figures_json(f: Any) -> dict[str, Any]:
 def sheet_json(s: Mapping[str, Any]) -> dict[str, Any]:
     rows = s["rows"]
     far = sum(1 for r in s["rejected"] if r.get("far"))  # read, imported, too far to serve
-    return {"id": s["id"], "file": s["file"], "crs": s["crs"], "crs_from": s["crs_from"],
+    file = s["read_report"].get("given") or s["file"]  # as the user named it
+    return {"id": s["id"], "file": file, "crs": s["crs"], "crs_from": s["crs_from"],
             "rows": len(rows), "ok": sum(1 for r in rows if r.get("status") == "ok") - far,
             "rejected": len(s["rejected"]), "confirmed": s["confirmed"]}
 
@@ -559,6 +563,7 @@ def read_sheet(session: Workbench, path: Path, given: str | None = None) -> dict
         path.unlink(missing_ok=True)
         raise file_error(exc, path, given or path.name) from None
     report = dict(frame.attrs.get("read_report") or {})
+    report["given"] = given or path.name  # the name the user gave (the stored one may differ)
     rows = _rows_json(frame)
     rejected = [_rejected(r, session.lang) for r in rows if r["status"] != "ok"]
     crs = str(report.get("crs") or "wgs84")
@@ -573,7 +578,7 @@ def read_sheet(session: Workbench, path: Path, given: str | None = None) -> dict
                 suggest = found.alternative
     sheet_id = session.project.add_sheet(path.name, crs, report.get("crs_from"), report,
                                          rows, rejected)
-    return {"sheet_id": sheet_id, "file": path.name, "rows": len(rows),
+    return {"sheet_id": sheet_id, "file": report["given"], "rows": len(rows),
             "ok": sum(1 for r in rows if r["status"] == "ok"),
             "crs_read": crs, "crs_from": report.get("crs_from"), "suggest": suggest,
             "detector": detector, "rejected": rejected}

@@ -836,3 +836,35 @@ def test_the_same_network_uploaded_again_keeps_its_name_and_one_copy(tmp_path):
     copies = [p for p in (folder / "inputs").iterdir()
               if hashlib.sha256(p.read_bytes()).hexdigest() == digest]
     assert [p.name for p in copies] == [osm.name]
+
+
+def test_the_sheet_list_holds_the_sheets_imported_into_the_scenario(tmp_path):
+    """The sheet list names each sheet as the user gave it and holds only those imported
+    into the scenario shown: not one read and cancelled, not an undone import, not one
+    of another scenario (sweep item 9)."""
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)  # guixi_stations.xlsx, imported
+    sheet, gbk = shared_sheet(SHEET), shared_sheet("guixi_stations_gbk.csv")
+
+    def listed() -> list[tuple[str, int]]:
+        return [(s["file"], s["rows"]) for s in client.get("/api/state").json()["sheets"]]
+
+    assert listed() == [(SHEET, 11)]
+    with sheet.open("rb") as fh:  # read again (stored as guixi_stations-2.xlsx), cancelled
+        read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
+    assert read["file"] == SHEET
+    assert sorted(p.name for p in (folder / "inputs").glob("guixi_stations*")) == [
+        "guixi_stations-2.xlsx", "guixi_stations.xlsx"]
+    assert listed() == [(SHEET, 11)]
+    with gbk.open("rb") as fh:
+        read = client.post("/api/sheets", files={"file": (gbk.name, fh)}).json()
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm",
+                    json={"crs": "gcj02", "duplicates": "keep"})
+    assert r.status_code == 200
+    assert listed() == [(SHEET, 11), (gbk.name, 11)]
+    assert client.post("/api/undo").status_code == 200
+    assert listed() == [(SHEET, 11)]
+    empty = client.post("/api/scenarios", json={"name": "空白", "from": 1}).json()
+    for s in empty["stations"]:
+        client.delete(f"/api/stations/{s['station_id']}")
+    assert listed() == []
