@@ -324,6 +324,9 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     assert page.locator("input[name=sp-crs][value=gcj02]").is_checked()
     assert server.api("GET", "/api/state")["stations"] == []
     assert pp.js("window.stationplan.figures.stations") == 0
+    # cancelled: not among the sheets of the scenario
+    assert server.api("GET", "/api/state")["sheets"] == []
+    assert page.locator("#sp-sheets").text_content() == ""
     page.click("#sp-crs-ok")
     pp.wait_redrawn_after(v0)
     page.wait_for_function("window.stationplan.figures.stations === 11")
@@ -614,8 +617,11 @@ def test_detector_asks_before_computing(server: Server, open_page, tmp_path: Pat
     page = pp.page
     page.set_input_files("#sp-sheet-file", str(_gcj_csv(tmp_path / "bare.csv")))
     page.wait_for_selector("#sp-crs-dialog:not([hidden])")
-    read = server.api("GET", "/api/state")["sheets"][0]
-    assert read["crs"] == "wgs84"  # read as the reader's default ...
+    import sqlite3
+
+    with sqlite3.connect(server.project / "project.sqlite") as db:
+        (crs,), = db.execute("SELECT crs FROM sheets").fetchall()
+    assert crs == "wgs84"  # read as the reader's default ...
     assert page.locator("input[name=sp-crs][value=gcj02]").is_checked()  # ... GCJ-02 suggested
     message = page.locator("#sp-crs-detector")
     assert message.is_visible()
@@ -625,6 +631,9 @@ def test_detector_asks_before_computing(server: Server, open_page, tmp_path: Pat
     assert page.locator("#sp-crs-dialog").is_hidden()
     assert server.api("GET", "/api/state")["stations"] == []
     assert pp.js("window.stationplan.figures.stations") == 0
+    # cancelled: not among the sheets of the scenario
+    assert server.api("GET", "/api/state")["sheets"] == []
+    assert page.locator("#sp-sheets").text_content() == ""
 
     # a file that is no network: the server's one-line message, the network kept
     bad = tmp_path / "streets.osm"
