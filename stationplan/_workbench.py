@@ -264,7 +264,10 @@ class Workbench:
                 "stations": [station_json(s, rows.get(s.station_id), lang) for s in stored],
                 "figures": None if self.live is None else figures_json(self.live.figures),
                 "can_undo": p.can_undo(), "can_redo": p.can_redo(),
-                "sheets": [sheet_json(s) for s in p.sheets()],
+                # the sheets imported into this scenario: those its stations come from (an
+                # undone import has none left; a sheet read but not confirmed neither)
+                "sheets": [sheet_json(s) for s in p.sheets()
+                           if s["id"] in {st.sheet_id for st in stored}],
                 "style": style_json(self.live),
             }
 
@@ -349,7 +352,8 @@ def figures_json(f: Any) -> dict[str, Any]:
 def sheet_json(s: Mapping[str, Any]) -> dict[str, Any]:
     rows = s["rows"]
     far = sum(1 for r in s["rejected"] if r.get("far"))  # read, imported, too far to serve
-    return {"id": s["id"], "file": s["file"], "crs": s["crs"], "crs_from": s["crs_from"],
+    file = s["read_report"].get("given") or s["file"]  # as the user named it
+    return {"id": s["id"], "file": file, "crs": s["crs"], "crs_from": s["crs_from"],
             "rows": len(rows), "ok": sum(1 for r in rows if r.get("status") == "ok") - far,
             "rejected": len(s["rejected"]), "confirmed": s["confirmed"]}
 
@@ -511,9 +515,16 @@ def stations_csv(stations: list[Station]) -> Any:
         yield path
 
 
+# the sheet's own columns a station keeps (``Station.attrs``), under headers the reader
+# takes back as the same fields: a report on the page's stations audits their services
+CSV_ATTRS = ("address", "phone", "hours", "services")
+
+
 def write_stations_csv(stations: list[Station], path: str | os.PathLike[str]) -> Path:
     """Write stations as a CSV ``stationplan coverage FILE STATIONS --crs wgs84`` reads:
-    ``station_id``, ``name``, ``lon``, ``lat`` (full float precision).
+    ``station_id``, ``name``, ``lon``, ``lat`` (full float precision), and the address,
+    phone, opening hours and services the sheet gave (services as their keys, ``;``
+    between them, which the reader parses back to the same keys).
 
     Parameters
     ----------
@@ -531,9 +542,11 @@ def write_stations_csv(stations: list[Station], path: str | os.PathLike[str]) ->
     path = Path(path)
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["station_id", "name", "lon", "lat"])
+        w.writerow(["station_id", "name", "lon", "lat", *CSV_ATTRS])
         for s in stations:
-            w.writerow([s.station_id, s.name, repr(float(s.lon)), repr(float(s.lat))])
+            attrs = dict(s.attrs or {})
+            w.writerow([s.station_id, s.name, repr(float(s.lon)), repr(float(s.lat)),
+                        *(text_of(attrs.get(k)) for k in CSV_ATTRS)])
     return path
 
 
@@ -550,6 +563,7 @@ def read_sheet(session: Workbench, path: Path, given: str | None = None) -> dict
         path.unlink(missing_ok=True)
         raise file_error(exc, path, given or path.name) from None
     report = dict(frame.attrs.get("read_report") or {})
+    report["given"] = given or path.name  # the name the user gave (the stored one may differ)
     rows = _rows_json(frame)
     rejected = [_rejected(r, session.lang) for r in rows if r["status"] != "ok"]
     crs = str(report.get("crs") or "wgs84")
@@ -564,7 +578,7 @@ def read_sheet(session: Workbench, path: Path, given: str | None = None) -> dict
                 suggest = found.alternative
     sheet_id = session.project.add_sheet(path.name, crs, report.get("crs_from"), report,
                                          rows, rejected)
-    return {"sheet_id": sheet_id, "file": path.name, "rows": len(rows),
+    return {"sheet_id": sheet_id, "file": report["given"], "rows": len(rows),
             "ok": sum(1 for r in rows if r["status"] == "ok"),
             "crs_read": crs, "crs_from": report.get("crs_from"), "suggest": suggest,
             "detector": detector, "rejected": rejected}
@@ -732,9 +746,10 @@ def compare(session: Workbench, a: int, b: int) -> dict[str, Any]:
         meta, st = sets[sc]
         mine = {s.station_id: s for s in st}
         theirs = {s.station_id: s for s in sets[other][1]}
-        added = [sid for sid, s in mine.items() if sid not in theirs
-                 or (theirs[sid].lon, theirs[sid].lat) != (s.lon, s.lat)]
-        removed = [sid for sid in theirs if sid not in mine]
+        added = [{"station_id": sid, "name": s.name} for sid, s in mine.items()
+                 if sid not in theirs or (theirs[sid].lon, theirs[sid].lat) != (s.lon, s.lat)]
+        removed = [{"station_id": sid, "name": s.name} for sid, s in theirs.items()
+                   if sid not in mine]
         f = figures[sc]
         out[key] = {"id": sc, "name": meta["name"], "share": f.share,
                     "covered_km": f.covered_m / 1000, "gap_km": f.gap_m / 1000,
@@ -774,7 +789,16 @@ def download(session: Workbench, name: str) -> Path:
                 run = run_report(network_path, csv_path, out=Path(out) / "report",
                                  station_options=StationOptions(crs="wgs84"),
                                  map_options=MapOptions(lang=lang))
-                shutil.copyfile(run.paths["report.html"], tmp)
+                # the download is the one page: its maps are embedded, and it links none
+                # of the run's other files (coverage_map.html, summary.json, ...), which
+                # do not come with it
+                from .outputs import write_report_outputs
+
+                images = {k: v for k, v in run.paths.items()
+                          if k in ("coverage_map.png", "coverage_curve.png")}
+                alone = write_report_outputs(Path(out) / "alone", run.coverage, run.gaps,
+                                             run.summary, images, lang=lang)
+                shutil.copyfile(alone["report.html"], tmp)
         elif name == "project.gpkg":
             gaps = session.gaps()
             st = snapped.to_crs(4326)

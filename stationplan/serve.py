@@ -71,6 +71,7 @@ from ._workbench import (
     file_error,
     number,
     read_sheet,
+    sha256_of,
     text_of,
 )
 from .project import Project, Station, safe_name, server_lock
@@ -226,6 +227,11 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
     async def state(request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(session.state))
 
+    async def version(request: Request) -> Response:
+        # what a page polls to learn that another tab changed the project
+        p = session.project
+        return JSONResponse({"version": p.version, "scenario": p.scenario_id})
+
     async def networks(request: Request) -> Response:
         files = session.project.cached_inputs(NETWORK_SUFFIXES)
         return JSONResponse({"cached": [{"name": p.name, "file": p.name,
@@ -237,7 +243,10 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
             form = await _form(request, limits["network"],
                                serve_text("what.network", lang_of()))
             given = _given(form.get("file"))
-            path = await _store_upload(project, form.get("file"))
+            stored = await _store_upload(project, form.get("file"))
+            path = await run_in_threadpool(_same_file, stored,
+                                           project.cached_inputs(NETWORK_SUFFIXES))
+            uploaded = path == stored  # a new file, not one the project had already
         else:
             body = await _json(request)
             name = str(body.get("cached") or "")
@@ -246,8 +255,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
                 raise ApiError(404, "no_cached", name=name)
             project.check_inside(path, project.inputs)
             given = path.name
-
-        uploaded = request.headers.get("content-type", "").startswith("multipart/")
+            uploaded = False
         job = _load_in_background(session, path, uploaded=uploaded, given=given)
         return JSONResponse({"job": job})
 
@@ -259,11 +267,21 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
 
     async def gaps(request: Request) -> Response:
         def work() -> Any:
+            from ._i18n import beyond_text
+
             g = session.gaps()
+            lang = lang_of()
+
+            def beyond(r: Any) -> Any:
+                more = number(r.get("farthest_more_than_m"))
+                return None if more is None else beyond_text(more, lang)
+
             return {"gaps": [{"gap_id": int(r["gap_id"]), "length_m": float(r["length_m"]),
                               "name": text_of(r.get("street")), "lon": number(r.get("point_lon")),
                               "lat": number(r.get("point_lat")),
-                              "farthest_m": number(r.get("farthest_m"))}
+                              "farthest_m": number(r.get("farthest_m")),
+                              "farthest_more_than_m": number(r.get("farthest_more_than_m")),
+                              "beyond": beyond(r)}
                              for _, r in g.iterrows()]}
         return JSONResponse(await run_in_threadpool(work))
 
@@ -405,6 +423,12 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
                 owner = prop["scenario_id"]
                 if owner is not None and int(owner) != current:  # a plan of another one
                     session.expect(int(owner))
+                done = prop["station_id"]
+                if prop["status"] == "accepted" and done in {
+                        s.station_id for s in project.stations(current)}:
+                    # accepted already (a double click): the same answer, nothing changes
+                    session.require_live()
+                    return session.update(None) | {"op": None, "station_id": done}
                 if prop["status"] != "proposed":
                     raise ApiError(409, "proposal_done", rank=rank, state=prop["status"])
                 sid = project.new_station_id("plan-")
@@ -433,6 +457,8 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
                 owner = prop["scenario_id"]
                 if owner is not None and int(owner) != current:
                     session.expect(int(owner))
+                if prop["status"] == "rejected":  # rejected already: nothing to do
+                    return {"status": "rejected", "version": project.version}
                 if prop["status"] != "proposed":
                     raise ApiError(409, "proposal_done", rank=rank, state=prop["status"])
                 project.reject_proposal(job_id, rank)
@@ -472,6 +498,10 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
 
         def work() -> Any:
             with session.lock:
+                # one scenario per name: the lists on the page tell them apart by it (and a
+                # second click of 另存为 makes no twin)
+                if any(s["name"] == name for s in session.project.scenarios()):
+                    raise ApiError(409, "name_taken", name=name)
                 try:
                     session.project.copy_scenario(name, source)
                 except KeyError:
@@ -516,6 +546,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
     routes = [
         Route("/", index),
         Route("/api/state", state),
+        Route("/api/version", version),
         Route("/api/networks", networks),
         Route("/api/network", load_network, methods=["POST"]),
         Route("/api/coverage", coverage),
@@ -582,6 +613,22 @@ def _load_in_background(session: Workbench, path: Path, *, uploaded: bool,
 
     return start_job(session, "network", {"file": path.name}, work,
                      on_start=lambda job: setattr(session, "loading", job))
+
+
+def _same_file(path: Path, cached: list[Path]) -> Path:
+    """The file already in ``inputs/`` with the content of the upload ``path`` (the same
+    sha256), which is then removed; else ``path``. A network uploaded again keeps its
+    name and is stored once."""
+    size = path.stat().st_size
+    same_size = [p for p in cached if p != path and p.stat().st_size == size]
+    if not same_size:
+        return path
+    digest = sha256_of(path)
+    for p in same_size:
+        if sha256_of(p) == digest:
+            path.unlink(missing_ok=True)
+            return p
+    return path
 
 
 def _error_response(exc: Exception, lang: str, path: str) -> JSONResponse:

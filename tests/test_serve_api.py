@@ -263,7 +263,8 @@ def test_scenarios_compare_with_their_own_figures(guixi):
     cmp = client.get(f"/api/compare?a={first}&b={second}").json()
     assert cmp["a"]["share"] == base["figures"]["share"]
     assert cmp["b"]["share"] == client.get("/api/state").json()["figures"]["share"]
-    assert cmp["a"]["added"] == [victim] and cmp["b"]["removed"] == [victim]
+    named = [{"station_id": victim, "name": base["stations"][0]["name"]}]
+    assert cmp["a"]["added"] == named and cmp["b"]["removed"] == named
     assert cmp["b"]["stations"] == cmp["a"]["stations"] - 1
     client.post(f"/api/scenarios/{first}/open")
     assert client.get("/api/state").json()["stations"] == base["stations"]
@@ -374,7 +375,8 @@ def test_propose_and_accept_then_check_a_proposals_sheet(tmp_path, monkeypatch):
     assert share == pytest.approx(sites[0]["cumulative_share"], abs=1e-6)
     state = client.get("/api/state").json()
     assert abs(share - coverage_share(osm, state["stations"], tmp_path / "acc")) <= 1e-9
-    assert client.post(f"/api/proposals/{job}/1/accept").status_code == 409
+    again = client.post(f"/api/proposals/{job}/1/accept")  # a double click changes nothing
+    assert again.status_code == 200 and again.json()["figures"]["share"] == share
     assert client.post(f"/api/proposals/{job}/2/reject").json()["status"] == "rejected"
     listed = client.get(f"/api/jobs/{job}").json()["result"]["proposals"]
     assert [(p["status"], p["station_id"]) for p in listed] == [
@@ -725,3 +727,144 @@ def test_the_downloads_speak_the_page_language_and_mark_planned_sites(tmp_path):
     by_name = {r[head.index("名称")]: r for r in st[1:]}
     assert by_name["A加的"][head.index("类型")] == "拟建"
     assert by_name[accepted["name"]][head.index("方案序号")] == 2
+
+
+def _section(page: str, heading: str) -> str:
+    """The HTML of a report's section, from its heading to the next one."""
+    start = page.index(f"<h2>{heading}</h2>")
+    end = page.find("<h2>", start + 1)
+    return page[start:end if end >= 0 else None]
+
+
+def test_the_report_download_audits_the_sheets_services_and_links_nothing_missing(tmp_path):
+    """The page's report on the office sheet (every row lists its 服务内容) has the command
+    line's services check: ``stationplan report`` on the sheet itself gives the same
+    section, which finds services in all 11 rows. The download is one file: it links
+    none of the run's other files, which do not come with it (sweep item 13)."""
+    import re
+
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    page = client.get("/api/download/report.html").content.decode("utf-8")
+    out = tmp_path / "cli"
+    assert main(["report", str(osm), str(sheet), "--crs", "gcj02", "--lang", "zh",
+                 "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["service_audit"]["with_service_data"] == 11
+    cli = (out / "report.html").read_text(encoding="utf-8")
+    heading = "站点服务设施"
+    assert "站点文件未列出服务设施" not in _section(cli, heading)
+    assert _section(page, heading) == _section(cli, heading)
+    # the command line's report links its files; the download links none
+    assert 'href="summary.json"' in cli
+    assert re.findall(r'href="(?!https?:|#|data:)([^"]*)"', page) == []
+
+
+def test_the_gap_list_says_how_far_also_beyond_the_search(tmp_path):
+    """Every gap whose farthest point lies beyond the search has no distance but says it
+    is more than the search's limit, as the command line's gaps.csv for the same sheet
+    gives it (1,500 m on Guixi): "超过 1.5 公里" (sweep item 18)."""
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+    out = tmp_path / "cli"
+    assert main(["coverage", str(osm), str(sheet), "--crs", "gcj02", "--lang", "en",
+                 "--out", str(out), "--quiet"]) == 0
+    with (out / "gaps.csv").open(encoding="utf-8-sig") as fh:
+        beyond = {int(r["gap_id"]): float(r["farthest_more_than_m"])
+                  for r in csv.DictReader(fh) if r["farthest_more_than_m"]}
+    assert beyond and set(beyond.values()) == {1500.0}
+    gaps = client.get("/api/gaps").json()["gaps"]
+    got = {g["gap_id"]: (g["farthest_more_than_m"], g["beyond"]) for g in gaps
+           if g["farthest_m"] is None}
+    assert got == {k: (v, "超过 1.5 公里") for k, v in beyond.items()}
+    assert all(g["beyond"] is None for g in gaps if g["farthest_m"] is not None)
+
+
+def test_a_second_click_makes_no_twin_scenario_and_no_error_on_accept(tmp_path):
+    """Two 另存为 with one name make one scenario (the second is refused in the page's
+    words); accepting (or rejecting) a proposal twice answers both times and adds one
+    station (sweep items 15, 16)."""
+    import sqlite3
+
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    first = client.post("/api/scenarios", json={"name": "双击测试", "from": 1})
+    second = client.post("/api/scenarios", json={"name": "双击测试", "from": 1})
+    assert first.status_code == 200
+    assert (second.status_code, second.json()["code"]) == (409, "name_taken")
+    assert second.json()["error"] == "已有名为“双击测试”的方案，请换一个名字"
+    with sqlite3.connect(folder / "project.sqlite") as db:
+        names = [r[0] for r in db.execute("SELECT name FROM scenarios")]
+    assert names.count("双击测试") == 1
+    scenario = first.json()["scenario"]["id"]
+
+    job = client.post(f"/api/plan?scenario={scenario}", json={"k": 2}).json()["job"]
+    assert wait(client, job)["state"] == "done"
+    before = counts(client, folder)[scenario]
+    answers = [client.post(f"/api/proposals/{job}/1/accept?scenario={scenario}")
+               for _ in range(2)]
+    assert [r.status_code for r in answers] == [200, 200], answers[1].text
+    assert counts(client, folder)[scenario] == before + 1
+    assert answers[1].json()["figures"] == answers[0].json()["figures"]
+    assert answers[1].json()["station_id"] == answers[0].json()["station_id"]
+    rejects = [client.post(f"/api/proposals/{job}/2/reject?scenario={scenario}")
+               for _ in range(2)]
+    assert [r.status_code for r in rejects] == [200, 200]
+    assert counts(client, folder)[scenario] == before + 1
+
+
+def test_the_same_network_uploaded_again_keeps_its_name_and_one_copy(tmp_path):
+    """Choosing the network file the project has already (the same bytes) loads that
+    file: the network keeps its name, inputs/ holds one copy, the figures stay (item 19)."""
+    import hashlib
+
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)
+    osm = shared_osm(GUIXI)
+    before = client.get("/api/state").json()
+    with osm.open("rb") as fh:
+        job = client.post("/api/network", files={"file": (osm.name, fh)}).json()["job"]
+    assert wait(client, job)["state"] == "done"
+    after = client.get("/api/state").json()
+    assert after["network"]["file"] == osm.name
+    assert after["figures"] == before["figures"]
+    cached = client.get("/api/networks").json()["cached"]
+    assert [c["name"] for c in cached] == [osm.name]
+    digest = hashlib.sha256(osm.read_bytes()).hexdigest()
+    copies = [p for p in (folder / "inputs").iterdir()
+              if hashlib.sha256(p.read_bytes()).hexdigest() == digest]
+    assert [p.name for p in copies] == [osm.name]
+
+
+def test_the_sheet_list_holds_the_sheets_imported_into_the_scenario(tmp_path):
+    """The sheet list names each sheet as the user gave it and holds only those imported
+    into the scenario shown: not one read and cancelled, not an undone import, not one
+    of another scenario (sweep item 9)."""
+    folder = tmp_path / "proj"
+    client = fresh_project(folder)  # guixi_stations.xlsx, imported
+    sheet, gbk = shared_sheet(SHEET), shared_sheet("guixi_stations_gbk.csv")
+
+    def listed() -> list[tuple[str, int]]:
+        return [(s["file"], s["rows"]) for s in client.get("/api/state").json()["sheets"]]
+
+    assert listed() == [(SHEET, 11)]
+    with sheet.open("rb") as fh:  # read again (stored as guixi_stations-2.xlsx), cancelled
+        read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
+    assert read["file"] == SHEET
+    assert sorted(p.name for p in (folder / "inputs").glob("guixi_stations*")) == [
+        "guixi_stations-2.xlsx", "guixi_stations.xlsx"]
+    assert listed() == [(SHEET, 11)]
+    with gbk.open("rb") as fh:
+        read = client.post("/api/sheets", files={"file": (gbk.name, fh)}).json()
+    r = client.post(f"/api/sheets/{read['sheet_id']}/confirm",
+                    json={"crs": "gcj02", "duplicates": "keep"})
+    assert r.status_code == 200
+    assert listed() == [(SHEET, 11), (gbk.name, 11)]
+    assert client.post("/api/undo").status_code == 200
+    assert listed() == [(SHEET, 11)]
+    empty = client.post("/api/scenarios", json={"name": "空白", "from": 1}).json()
+    for s in empty["stations"]:
+        client.delete(f"/api/stations/{s['station_id']}")
+    assert listed() == []

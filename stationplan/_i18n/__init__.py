@@ -990,6 +990,16 @@ def length_text(metres: float, lang: str) -> str:
     return f"{metres / 1000:.1f} {text('unit.km', lang)}"
 
 
+def beyond_text(metres: float, lang: str) -> str:
+    """A distance only known to exceed ``metres`` (a gap's farthest point beyond the
+    search, ``farthest_more_than_m``), as the page's gap list says it.
+
+    >>> beyond_text(1500.0, "zh"), beyond_text(1500.0, "en"), beyond_text(600.0, "en")
+    ('超过 1.5 公里', 'more than 1.5 km', 'more than 600 m')
+    """
+    return f"{text('unit.more_than', lang)} {length_text(metres, lang)}"
+
+
 def farthest_text(farthest_m: float, more_than_m: float, lang: str) -> str:
     """How far a gap's farthest point is from a station, as the report's gap table says it.
 

@@ -753,6 +753,8 @@ SERVE_TEXT: Mapping[str, tuple[str, str]] = MappingProxyType({
         "显示“{current}”；如要修改“{mine}”，请在“方案”中重新选择它"),
     "bad_name": ("give the scenario a name (at most 100 characters)",
                  "请给方案起个名字（不超过 100 个字符）"),
+    "name_taken": ("there is a scenario called “{name}” already; choose another name",
+                   "已有名为“{name}”的方案，请换一个名字"),
     "no_stations": ("this scenario has no station inside the network yet",
                     "本方案在路网范围内还没有站点"),
     "bad_download": ("no download {name}", "没有名为 {name} 的下载文件"),

@@ -324,6 +324,9 @@ def test_whole_flow_matches_the_command_line(server: Server, open_page, tmp_path
     assert page.locator("input[name=sp-crs][value=gcj02]").is_checked()
     assert server.api("GET", "/api/state")["stations"] == []
     assert pp.js("window.stationplan.figures.stations") == 0
+    # cancelled: not among the sheets of the scenario
+    assert server.api("GET", "/api/state")["sheets"] == []
+    assert page.locator("#sp-sheets").text_content() == ""
     page.click("#sp-crs-ok")
     pp.wait_redrawn_after(v0)
     page.wait_for_function("window.stationplan.figures.stations === 11")
@@ -614,8 +617,11 @@ def test_detector_asks_before_computing(server: Server, open_page, tmp_path: Pat
     page = pp.page
     page.set_input_files("#sp-sheet-file", str(_gcj_csv(tmp_path / "bare.csv")))
     page.wait_for_selector("#sp-crs-dialog:not([hidden])")
-    read = server.api("GET", "/api/state")["sheets"][0]
-    assert read["crs"] == "wgs84"  # read as the reader's default ...
+    import sqlite3
+
+    with sqlite3.connect(server.project / "project.sqlite") as db:
+        (crs,), = db.execute("SELECT crs FROM sheets").fetchall()
+    assert crs == "wgs84"  # read as the reader's default ...
     assert page.locator("input[name=sp-crs][value=gcj02]").is_checked()  # ... GCJ-02 suggested
     message = page.locator("#sp-crs-detector")
     assert message.is_visible()
@@ -625,6 +631,9 @@ def test_detector_asks_before_computing(server: Server, open_page, tmp_path: Pat
     assert page.locator("#sp-crs-dialog").is_hidden()
     assert server.api("GET", "/api/state")["stations"] == []
     assert pp.js("window.stationplan.figures.stations") == 0
+    # cancelled: not among the sheets of the scenario
+    assert server.api("GET", "/api/state")["sheets"] == []
+    assert page.locator("#sp-sheets").text_content() == ""
 
     # a file that is no network: the server's one-line message, the network kept
     bad = tmp_path / "streets.osm"
@@ -818,3 +827,86 @@ def test_plan_and_check_come_back_after_a_reload(server: Server, open_page, tmp_
     assert server.api("GET", f"/api/jobs/{job}")["state"] == "done"
     assert pp.errors == [] and pp.blocked == []
     pp.screenshot(tmp_path / "plan_after_reload.png")
+
+
+def test_gap_list_compare_table_and_double_clicks(server: Server, open_page, tmp_path: Path
+                                                  ) -> None:
+    """The gap list says how far also beyond the search ("最远点距站点超过 1.5 公里", as
+    gaps.csv gives 1,500 m); the compare table names the station one scenario lacks
+    (the sheet's row 11, 西街社区爱心驿站); a double click on 另存为 makes one scenario and
+    one on 采纳 one station, with no error (sweep items 15-18)."""
+    import sqlite3
+
+    import openpyxl
+
+    server.load_network(shared_osm(GUIXI))
+    with shared_sheet(SHEET).open("rb") as fh:
+        read = server.api("POST", "/api/sheets", files={"file": (SHEET, fh)})
+    server.api("POST", f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    row11 = next(r for r in openpyxl.load_workbook(shared_sheet(SHEET)).worksheets[0].values
+                 if r[0] == 11)[1]
+    pp = open_page(server)
+    page = pp.page
+    page.wait_for_selector("#sp-gaps li")
+    beyond = [g for g in server.api("GET", "/api/gaps")["gaps"] if g["farthest_m"] is None]
+    assert beyond
+    items = page.locator("#sp-gaps li").all_text_contents()
+    assert any(i.endswith("· 最远点距站点超过 1.5 公里") for i in items), items
+
+    page.fill("#sp-scen-name", "方案A")
+    page.dblclick("#sp-scen-save")
+    page.wait_for_function("window.stationplan.state && "
+                           "window.stationplan.state.scenario.name === '方案A'")
+    page.wait_for_timeout(500)
+    with sqlite3.connect(server.project / "project.sqlite") as db:
+        names = [r[0] for r in db.execute("SELECT name FROM scenarios")]
+    assert names == ["现状", "方案A"]
+    version = pp.version()
+    page.evaluate("window.stationplan.remove('11')")
+    pp.wait_redrawn_after(version)
+    page.select_option("#sp-cmp-a", label="现状")
+    page.select_option("#sp-cmp-b", label="方案A")
+    page.click("#sp-cmp")
+    page.wait_for_selector("#sp-compare:not([hidden]) tbody tr")
+    rows = {r.locator("th").text_content(): r.locator("td").all_text_contents()
+            for r in page.locator("#sp-compare tbody tr").all()}
+    assert rows["比另一方案多的站点"] == [f"1 个：{row11}", "无"]
+    assert rows["比另一方案少的站点"] == ["无", f"1 个：{row11}"]
+
+    page.fill("#sp-k", "2")
+    page.click("#sp-plan-k")
+    page.wait_for_selector("#sp-proposals:not([hidden]) tbody tr", timeout=120_000)
+    version = pp.version()
+    page.locator("#sp-proposals tbody tr[data-rank='1'] .sp-accept").dblclick()
+    pp.wait_redrawn_after(version)
+    page.wait_for_timeout(1000)
+    assert page.locator("#sp-error").is_hidden()
+    stations = server.api("GET", "/api/state")["stations"]
+    assert [s["source"] for s in stations].count("proposal") == 1
+    assert pp.errors == [] and pp.blocked == []
+    pp.screenshot(tmp_path / "compare.png")
+    pp.screenshot("/tmp/fix5_compare.png")
+
+
+def test_a_second_tab_learns_of_the_first_tabs_edits(server: Server, open_page,
+                                                     tmp_path: Path) -> None:
+    """Tab B, left alone, shows tab A's added station and its share within a few
+    seconds: the share the command line gives on the server's stations (sweep item 10)."""
+    osm = shared_osm(GUIXI)
+    server.load_network(osm)
+    with shared_sheet(SHEET).open("rb") as fh:
+        read = server.api("POST", "/api/sheets", files={"file": (SHEET, fh)})
+    server.api("POST", f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
+    a, b = open_page(server), open_page(server)
+    b.page.wait_for_function("window.stationplan.figures !== null")
+    before = b.js("window.stationplan.share")
+    version = a.version()
+    a.js("window.stationplan.add(117.246958, 28.284816, '甲')")
+    a.wait_redrawn_after(version)
+    b.page.wait_for_function("window.stationplan.stations().length === 12", timeout=10_000)
+    b.page.wait_for_function("v => window.stationplan.version >= v", arg=a.version())
+    share = check_share(b, server, osm, tmp_path / "ref")
+    assert share > before
+    assert marker(b, "new-1").count() == 1
+    assert b.errors == [] and b.blocked == []
+    b.screenshot("/tmp/fix5_tabB.png")

@@ -720,7 +720,7 @@
           x = String(x).trim();
           var key = "svc_" + x;
           return DICT[lang] && DICT[lang][key] ? t(key) : x;
-        }).filter(Boolean).join(lang === "zh" ? "、" : ", ");
+        }).filter(Boolean).join(t("list_sep"));
       }
       row(tb, t(k), v);
     });
@@ -868,8 +868,10 @@
     });
   }
 
+  var editsPending = 0;  // edits sent and not yet drawn (the version check waits for them)
   function edit(method, path, body, after) {
     var sentAt = performance.now();
+    editsPending += 1;
     editChain = editChain.then(function () {
       return api(method, path, body).then(function (u) {
         if (after) after(u);
@@ -878,7 +880,7 @@
     }).catch(function (err) {
       showError(err.message);
       return loadAll();
-    });
+    }).then(function (v) { editsPending -= 1; return v; });
     return editChain;
   }
   function addStation(lon, lat, name) {
@@ -985,6 +987,8 @@
         var label = (run.name || t("unnamed")) + " · " + lengthText(run.length_m);
         if (run.farthest_m !== null && run.farthest_m !== undefined && isFinite(run.farthest_m)) {
           label += " · " + t("farthest", {d: lengthText(run.farthest_m)});
+        } else if (run.beyond) {  // beyond the search: "more than 1.5 km", as gaps.csv says
+          label += " · " + t("farthest_beyond", {d: run.beyond});
         }
         var a = el("a", "sp-link", label);  // a link, not a button: it wraps as text
         a.href = "#";
@@ -1353,18 +1357,26 @@
       renderProposals();
     }).catch(function () {});
   }
+  // One decision per proposal: its buttons (table and popup) are disabled from the first
+  // click until the answer has come (a double click sends one request).
   function decide(p, what) {
     map.closePopup();
+    if (p.deciding) return Promise.resolve();
+    p.deciding = true;
+    document.querySelectorAll("#sp-proposals tr[data-rank='" + p.rank + "'] button")
+      .forEach(function (b) { b.disabled = true; });
     var path = scoped("/api/proposals/" + encodeURIComponent(plan.job) + "/" +
       encodeURIComponent(p.rank) + "/" + what);
+    function done() { p.deciding = false; renderProposals(); }
     if (what === "accept") {
       return edit("POST", path, undefined, function () { p.status = "accepted"; })
-        .then(renderProposals);
+        .then(done, done);
     }
     return api("POST", path).then(function () {
       p.status = "rejected";
-      renderProposals();
+      done();
     }).catch(function (err) {
+      done();
       showError(err.message);
       if (err.code === "scenario_changed") return loadAll();
     });
@@ -1436,9 +1448,11 @@
       })
       .catch(function (err) { showError(err.message); });
   }
+  // 另存为 is disabled while the copy is made: a double click makes one scenario
   function saveAs() {
-    var name = $("sp-scen-name").value.trim();
-    if (!name || !state || !state.scenario) return Promise.resolve();
+    var name = $("sp-scen-name").value.trim(), button = $("sp-scen-save");
+    if (!name || !state || !state.scenario || button.disabled) return Promise.resolve();
+    button.disabled = true;
     return api("POST", "/api/scenarios", {name: name, from: state.scenario.id})
       .then(function (r) {
         $("sp-scen-name").value = "";
@@ -1446,7 +1460,8 @@
         if (id !== undefined && id !== null) return openScenario(id);
         return loadAll();
       })
-      .catch(function (err) { showError(err.message); });
+      .catch(function (err) { showError(err.message); })
+      .then(function () { button.disabled = false; });
   }
   function compare() {
     var a = $("sp-cmp-a").value, b = $("sp-cmp-b").value;
@@ -1456,14 +1471,12 @@
         table.querySelector(".sp-cmp-a").textContent = r.a.name;
         table.querySelector(".sp-cmp-b").textContent = r.b.name;
         body.textContent = "";
+        // "1 个：西街社区爱心驿站": how many, and their names (an unnamed one by its id)
         function sites(x) {
-          if (x === null || x === undefined) return "";
-          if (Array.isArray(x)) {
-            return String(x.length) + (x.length ? ": " + x.map(function (s) {
-              return typeof s === "object" ? (s.name || s.station_id) : s;
-            }).join(lang === "zh" ? "、" : ", ") : "");
-          }
-          return String(x);
+          if (!Array.isArray(x) || !x.length) return t("cmp_no_sites");
+          return t("cmp_sites", {n: x.length, names: x.map(function (s) {
+            return s.name || s.station_id;
+          }).join(t("list_sep"))});
         }
         [[t("cmp_share"), percent(r.a.share), percent(r.b.share)],
           [t("cmp_covered"), num(r.a.covered_km, 1) + " " + t("km"), num(r.b.covered_km, 1) + " " + t("km")],
@@ -1588,13 +1601,22 @@
         if (!$("sp-redo").disabled) undoRedo("redo");
       }
     });
-    // another tab may have edited the project: look again when this one comes back
-    document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState !== "visible" || !state) return;
-      api("GET", "/api/state").then(function (s) {
-        if (s.version !== appliedVersion) loadAll();
-      }).catch(function () {});
-    });
+    // another tab may have edited the project: ask for its version (a cheap request)
+    // every few seconds while this tab is seen, and when it comes back to the front
+    document.addEventListener("visibilitychange", checkVersion);
+    window.addEventListener("focus", checkVersion);
+    setInterval(checkVersion, VERSION_POLL_MS);
+  }
+  var VERSION_POLL_MS = 3000, checking = false;
+  function checkVersion() {
+    if (document.visibilityState !== "visible" || !state || checking || editsPending) return;
+    checking = true;
+    api("GET", "/api/version").then(function (v) {
+      // newer than what this page drew, and no edit of this page on its way
+      if (v && v.version > appliedVersion && !editsPending) {
+        return loadAll().then(refreshPlan);
+      }
+    }).catch(function () {}).then(function () { checking = false; });
   }
 
   // ---- the hook for tests and the latency benchmark ---------------------------------------
