@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -386,11 +386,11 @@ def run_coverage(
                      "stations used", *figures, summary["stations_used"],
                      summary["stations_read"])
         else:  # the share is that of the stations open then
-            at = summary["hours"]["at"]
+            then = summary["hours"]["at"]
             log.info("covered %.1f %% of %.1f km; %d gap runs in %d gap areas; %d of %d "
                      "usable stations open at %s count", *figures,
-                     at["stations_open"] + at["stations_assumed_open"],
-                     summary["stations_used"], at["label"])
+                     then["stations_open"] + then["stations_assumed_open"],
+                     summary["stations_used"], then["label"])
         if job.rule.cover > 1:  # the share above is K-fold coverage: say so
             log.info("covered means reached by at least %d stations; by one or more: %.1f %%",
                      job.rule.cover, 100 * summary["station_count"]["share_at_least"]["1"])
@@ -822,7 +822,7 @@ def _as_read(rows: gpd.GeoDataFrame, read: gpd.GeoDataFrame) -> gpd.GeoDataFrame
     not a rejected row."""
     status = rows["status"].to_numpy().copy()
     status[:len(read)] = read["status"].to_numpy()
-    return rows.assign(status=status)
+    return cast(gpd.GeoDataFrame, rows.assign(status=status))
 
 
 def _plan_hours(summary: dict[str, Any], read: gpd.GeoDataFrame, rows: gpd.GeoDataFrame,
