@@ -758,10 +758,13 @@ def compare(session: Workbench, a: int, b: int) -> dict[str, Any]:
     return out
 
 
-def download(session: Workbench, name: str) -> Path:
-    """Write the download ``name`` atomically into ``downloads/``; return its path."""
+def download(session: Workbench, name: str, scenario: int | None = None) -> Path:
+    """Write the download ``name`` atomically into ``downloads/``; return its path.
+    ``scenario``: the one the page asking shows (see :meth:`Workbench.expect`): a tab
+    that shows another one than the current gets no file of a scenario it does not see."""
     project = session.project
     with session.lock:
+        session.expect(scenario)
         live = session.require_live()
         stations = project.stations()
         cov = live.coverage

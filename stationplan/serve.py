@@ -539,7 +539,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
         name = request.path_params["name"]
         if name not in DOWNLOADS:
             raise ApiError(404, "bad_download", name=name)
-        path = await run_in_threadpool(download, session, name)
+        path = await run_in_threadpool(download, session, name, _scenario(request))
         return FileResponse(path, filename=name,
                             content_disposition_type="attachment")
 

@@ -478,6 +478,18 @@ def test_an_edit_from_a_tab_showing_another_scenario_is_refused(tmp_path):
     assert counts(client, folder) == {base: 10, tab_b: 10}
     assert client.post("/api/undo", params={"scenario": base}).status_code == 409
     assert counts(client, folder) == {base: 10, tab_b: 10}
+    # a download names the scenario too: a tab showing another one gets no file of a
+    # scenario it does not see; the one shown gets its own (the Amap sheet's 10 rows)
+    r = client.get("/api/download/amap.xlsx", params={"scenario": base})
+    assert r.status_code == 409 and r.json()["code"] == "scenario_changed"
+    r = client.get("/api/download/amap.xlsx", params={"scenario": tab_b})
+    assert r.status_code == 200
+    import io
+
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    assert sum(1 for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]) == 10
 
 
 def test_the_plan_and_check_come_back_after_a_restart_and_one_plan_runs_at_once(

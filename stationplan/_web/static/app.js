@@ -1582,8 +1582,32 @@
       window.location.search = p.toString();
     });
     ["sp-dl-amap", "sp-dl-tables", "sp-dl-report", "sp-dl-gpkg"].forEach(function (id) {
-      var a = $(id);
-      a.href = withToken(a.getAttribute("href"));
+      var a = $(id), base = a.getAttribute("href");
+      a.href = withToken(base);
+      // the file of the scenario this page shows: fetched, so that a refusal (another tab
+      // opened another scenario) is said on the page rather than saved as a file
+      a.addEventListener("click", function (e) {
+        e.preventDefault();
+        var opts = {credentials: "same-origin", headers: {}};
+        if (TOKEN) opts.headers["X-Stationplan-Token"] = TOKEN;
+        fetch(scoped(base), opts).then(function (r) {
+          if (!r.ok) {
+            return r.json().catch(function () { return null; }).then(function (data) {
+              showError((data && data.error) || (r.status + " " + r.statusText));
+              if (data && data.code === "scenario_changed") return loadAll();
+            });
+          }
+          return r.blob().then(function (blob) {
+            var url = URL.createObjectURL(blob), save = document.createElement("a");
+            save.href = url;
+            save.download = base.split("/").pop();
+            document.body.appendChild(save);
+            save.click();
+            save.remove();
+            setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+          });
+        }).catch(function (err) { showError(err.message); });
+      });
     });
     document.addEventListener("keydown", function (e) {
       var tag = (e.target && e.target.tagName) || "";
