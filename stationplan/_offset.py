@@ -203,6 +203,9 @@ def offset_verdict(stations: gpd.GeoDataFrame, found: OffsetDistances) -> Offset
         return OffsetCheck(n, median, share, coherence, best, best_median, closer, False, "")
     fix = best if better and best is not None else "gcj02"
     declared = (stations.attrs.get("read_report") or {}).get("crs_from") == "file"
+    fix_key = ("warning.crs_offset_fix_file" if declared
+               else "warning.crs_offset_fix_proposals"  # the option of that one file
+               if stations.attrs.get("role") == "proposals" else "warning.crs_offset_fix")
     fields = {"n": n, "median": f"{median:.0f}", "alt": f"{best_median:.0f}",
               "closer": f"{closer:.0%}", "share": f"{share:.0%}", "fix": fix}
     words = {}
@@ -211,10 +214,8 @@ def offset_verdict(stations: gpd.GeoDataFrame, found: OffsetDistances) -> Offset
         found_text = text("warning.crs_offset_closer" if better
                           else "warning.crs_offset_shifted",
                           lang, current=name[current], fix_name=name[fix], **fields)
-        words[lang] = found_text + text("warning.crs_offset_fix_file" if declared
-                                        else "warning.crs_offset_fix",
-                                        lang, current=name[current], fix_name=name[fix],
-                                        **fields)
+        words[lang] = found_text + text(fix_key, lang, current=name[current],
+                                        fix_name=name[fix], **fields)
     return OffsetCheck(n, median, share, coherence, best, best_median, closer, True,
                        words["en"], words["zh"])
 

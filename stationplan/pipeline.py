@@ -1043,6 +1043,7 @@ class _Job:
         if opts.proposal_crs is not None:  # about this file: it beats the file's own CRS
             kwargs |= {"crs": opts.proposal_crs, "force_crs": True}
         points = read_stations(proposals, **kwargs)
+        points.attrs["role"] = "proposals"  # for messages: which file, which option
         checked = check_sites(net, snapped, points, rule=self.rule, min_gain_m=opts.min_gain_m,
                               min_spacing_m=opts.min_spacing_m, spacing=opts.spacing,
                               max_snap_m=self.stations.max_snap_m,

@@ -264,7 +264,8 @@ def settle_offset(stations: gpd.GeoDataFrame, check: OffsetCheck) -> dict[str, s
         return None
     if crs_assumed(stations):
         # a file read with the station file's options for another role says so (--hosts)
-        role = "hosts" if stations.attrs.get("role") == "hosts" else "stations"
+        role = stations.attrs.get("role")
+        role = role if role in ("hosts", "proposals") else "stations"
         en, zh = (text("error.crs_stop", lang, path=station_file(stations), finding=finding,
                        what=text(f"error.crs_what.{role}", lang),
                        how=text(f"error.crs_how.{role}", lang))

@@ -102,14 +102,20 @@ def test_gcj02_sheet_read_as_assumed_wgs84_stops_before_writing(
         "report-proposals": ["report", str(guixi), str(noted), "--proposals", str(no_note),
                              "--no-benchmark"],
     }[command]
+    # the proposal file has its own option, and the stop names that file and option
+    proposals = command.endswith("proposals")
+    fix, call = (("--proposal-crs gcj02", "proposal_crs='gcj02'") if proposals
+                 else (FIX, "crs='gcj02'"))
     assert main([*argv, *common]) == 2
     line = error_line(capsys)
     # a Chinese run (the sheet's headers): the command line's option, no Python
-    assert "guixi_no_note.csv" in line and FIX in line and "crs='" not in line
+    assert "guixi_no_note.csv" in line and fix in line and "crs='" not in line
+    assert ("拟建站点文件没有说明坐标系" in line) == proposals
     assert not out.exists()  # nothing written, the folder not even made
     assert main([*argv, *common, "--lang", "en"]) == 2
     line = error_line(capsys)
-    assert "guixi_no_note.csv" in line and FIX in line and "crs='gcj02'" in line
+    assert "guixi_no_note.csv" in line and fix in line and call in line
+    assert ("the proposal file does not name its coordinate system" in line) == proposals
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

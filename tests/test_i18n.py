@@ -52,8 +52,9 @@ def test_placeholders_are_the_same_in_both_languages():
     # and 10 user errors of the library (error.*: empty, header-only or row-less files, no
     # coordinate columns and its sheet hint, the export's suffix and unnamed system), and the
     # stop of a file read in the wrong system (error.crs_stop: names the file's role, --hosts),
-    # and the check map's headline (its verdict counts, its coverage before and after)
-    assert with_fields == 98
+    # and the check map's headline (its verdict counts, its coverage before and after), and
+    # the fix of a proposal file read in the wrong system (its own option, --proposal-crs)
+    assert with_fields == 99
 
 
 def test_chinese_text_is_in_the_chinese_column():

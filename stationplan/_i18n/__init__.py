@@ -557,6 +557,11 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
         "crs='{fix}' (command line: --crs {fix})",
         "：该文件的坐标看起来是 {fix_name}，却被当作 {current} 读取，站点会偏离实际位置"
         "数百米。请按 {fix} 重新读取（加 --crs {fix}）"),
+    "warning.crs_offset_fix_proposals": (
+        ": the file looks like {fix_name} coordinates read as {current}. Re-read it with "
+        "proposal_crs='{fix}' (command line: --proposal-crs {fix})",
+        "：该文件的坐标看起来是 {fix_name}，却被当作 {current} 读取，站点会偏离实际位置"
+        "数百米。请按 {fix} 重新读取（加 --proposal-crs {fix}）"),
     "warning.crs_offset_fix_file": (
         ": the file looks like {fix_name} coordinates, but it declares {current} itself, "
         "which the station file's crs option does not change. Convert its coordinates to "
@@ -853,10 +858,12 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "error.crs_what.stations": ("the file", "站点文件"),
     "error.crs_what.hosts": ("the willing-hosts file (--hosts)", "意愿站点文件（--hosts）"),
     "error.crs_how.stations": ("if the coordinates really are WGS-84, say so with "
-                               "crs='wgs84', --crs wgs84; for a proposal file the command "
-                               "line's option is --proposal-crs",
-                               "如果坐标确实是 WGS-84，请加 --crs wgs84；拟建站点文件的选项是 "
-                               "--proposal-crs"),
+                               "crs='wgs84', --crs wgs84",
+                               "如果坐标确实是 WGS-84，请加 --crs wgs84"),
+    "error.crs_what.proposals": ("the proposal file", "拟建站点文件"),
+    "error.crs_how.proposals": ("if its coordinates really are WGS-84, say so with "
+                                "proposal_crs='wgs84', --proposal-crs wgs84",
+                                "如果坐标确实是 WGS-84，请加 --proposal-crs wgs84"),
     "error.crs_how.hosts": ("it is read with the station file's options, so --crs (crs=) "
                             "sets its system too; if its coordinates really are WGS-84, say so "
                             "with --crs wgs84",
