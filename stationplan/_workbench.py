@@ -33,6 +33,7 @@ import shapely
 
 from ._errors import StationplanError
 from ._i18n.cli import error_text, serve_text
+from ._read.stations import DUPLICATE_POINT_M, EARTH_RADIUS_M
 from .project import Edit, Project, Station
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,21 @@ class Workbench:
             raise ApiError(409, "scenario_changed", mine=mine,
                            current=self.project.scenario(current)["name"])
         return current
+
+    def proposal(self, scenario: int | None, job_id: int, rank: int) -> tuple[int, Any]:
+        """The current scenario (see :meth:`expect`) and proposal ``rank`` of plan
+        ``job_id``, which must be a plan of that scenario (404 ``no_proposal`` when there
+        is none, 409 ``scenario_changed`` when it is another scenario's). Call it holding
+        :attr:`lock`."""
+        current = self.expect(scenario)
+        try:
+            prop = self.project.proposal(job_id, rank)
+        except KeyError:
+            raise ApiError(404, "no_proposal", id=job_id, rank=rank) from None
+        owner = prop["scenario_id"]
+        if owner is not None and int(owner) != current:  # a plan of another one
+            self.expect(int(owner))
+        return current, prop
 
     def edit(self, op: str, station_id: str | None, before: Any, after: Any,
              apply: Callable[[Any], Any], *, scenario: int | None = None,
@@ -603,7 +619,8 @@ def offset_text(found: Any, lang: str, *, imported: bool = False) -> str:
                       fix_name=text(f"warning.crs.{fix}", lang))
 
 
-SAME_PLACE_M = 5.0  # a sheet row this near a station of the same name repeats it
+# a sheet row this near a station of the same name repeats it (the reader's "same place")
+SAME_PLACE_M = DUPLICATE_POINT_M
 
 
 def _already_there(row: Mapping[str, Any], stations: list[Station]) -> bool:
@@ -624,7 +641,7 @@ def _already_there(row: Mapping[str, Any], stations: list[Station]) -> bool:
         p1, p2 = math.radians(lat), math.radians(s.lat)
         h = (math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2)
              * math.sin(math.radians(s.lon - lon) / 2) ** 2)
-        if 2 * 6371008.8 * math.asin(math.sqrt(h)) <= SAME_PLACE_M:
+        if 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h)) <= SAME_PLACE_M:
             return True
     return False
 

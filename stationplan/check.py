@@ -211,7 +211,7 @@ def check_sites(
                                                             list(range(m))), start=1):
         out.loc[idx[s], ["greedy_rank", "greedy_gain_m", "greedy_gain_weight"]] = (rank, g_m, g_w)
 
-    _decide(out, idx, iv, existing, weight, metres, (d_rule_station, rule_station), d_pair,
+    _decide(out, idx, iv, existing, weight, metres, d_rule_station, rule_station, d_pair,
             valid, on_net, settings)
     out["reason"] = [reason_text(r, settings, "en") for r in out.to_dict("records")]
     for col in ("greedy_rank", "component"):
@@ -472,17 +472,17 @@ def _add_distances(out, idx, ok, d_station, near_station, d_pair, ids) -> None:
         out.loc[idx, "nearest_proposal_id"] = np.where(other, ids[idx][j], "")
 
 
-def _decide(out, idx, iv, existing, weight, metres, d_station, d_pair, valid, on_net,
-            settings) -> None:
-    """Fill ``verdict``, ``verdict_gain_m`` and the conflict columns (``d_station``: per
-    row, the distance of the spacing rule to the nearest existing station and its id;
-    ``d_pair``: per site, the distances of the spacing rule between sites).
+def _decide(out, idx, iv, existing, weight, metres, d_station, near_station, d_pair, valid,
+            on_net, settings) -> None:
+    """Fill ``verdict``, ``verdict_gain_m`` and the conflict columns (``d_station``,
+    ``near_station``: per row, the distance of the spacing rule to the nearest existing
+    station and its id; ``d_pair``: per site, the distances of the spacing rule between
+    sites).
 
     The conflict columns name the station or proposal that makes a site ``too_close``;
     on every other row whose ``spacing_conflict`` is true, the nearest one closer than
     the spacing (a redundant duplicate of a station is flagged and names that station).
     """
-    d_station, near_station = d_station
     need, spacing = settings["min_gain_m"], settings["min_spacing_m"]
     tol = TOLERANCE_M
     in_area = out["in_area"].to_numpy(bool)

@@ -382,10 +382,10 @@ def write_xlsx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
     """Write stations as an Excel workbook with the columns of :func:`write_csv`.
 
     One sheet, ``stations`` (站点 in Chinese): a bold, frozen header row, then one row
-    per station in input order. Coordinates and ranks are numbers (coordinates rounded to 6 decimals
-    and shown with 6), text is text (never a formula; see :func:`~stationplan._io.
-    xlsx_bytes`); stations without a location have empty coordinate cells. Identical
-    input gives identical bytes.
+    per station in input order (:func:`xlsx_table`). Coordinates and ranks are numbers
+    (coordinates rounded to 6 decimals and shown with 6), text is text (never a formula;
+    see :func:`~stationplan._io.xlsx_bytes`); stations without a location have empty
+    coordinate cells. Identical input gives identical bytes.
 
     Parameters
     ----------
@@ -402,11 +402,9 @@ def write_xlsx(stations: gpd.GeoDataFrame, path: str | os.PathLike[str], *,
         The file written.
     """
     check_export_suffix(path, "xlsx")
-    records = _records(stations)
-    data = xlsx_bytes([(text_in("export.sheet", lang), _table(records, lang=lang))],
-                      number_formats={text_in(f"export_col.{c}", lang): _DEGREES
-                                      for c in _CSV_COORDS})
-    return _done(atomic_write_bytes(path, data), len(records), "Excel workbook")
+    rows, formats = xlsx_table(stations, lang=lang)
+    data = xlsx_bytes([(text_in("export.sheet", lang), rows)], number_formats=formats)
+    return _done(atomic_write_bytes(path, data), len(rows) - 1, "Excel workbook")
 
 
 def xlsx_table(stations: gpd.GeoDataFrame, *, lang: str = "en"

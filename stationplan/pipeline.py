@@ -834,8 +834,13 @@ def _plan_hours(summary: dict[str, Any], read: gpd.GeoDataFrame, rows: gpd.GeoDa
 
     as_read = rows.assign(status=read["status"].to_numpy())
     return {**summary, "hours": hours_summary(as_read, when=when, by_hour=None),
-            "stations": [{**entry, "open_at": str(state)} for entry, state in
-                         zip(summary["stations"], after["open_at"], strict=True)]}
+            "stations": _with_states(summary["stations"], after["open_at"])}
+
+
+def _with_states(entries: list[dict[str, Any]], states: Any) -> list[dict[str, Any]]:
+    """``summary.json``'s station entries, each with its state at the run's time."""
+    return [{**entry, "open_at": str(state)}
+            for entry, state in zip(entries, states, strict=True)]
 
 
 def _hours_coverage(net: StreetNetwork, snapped: gpd.GeoDataFrame, rule: CoverageRule,
@@ -881,8 +886,7 @@ def _hours_summary(summary: dict[str, Any], cov: Coverage, when: datetime.dateti
     out = dict(summary)
     out["hours"] = hours_summary(cov.stations, when=when, by_hour=by_hour)
     if "open_at" in cov.stations:
-        out["stations"] = [{**entry, "open_at": str(state)} for entry, state in
-                           zip(summary["stations"], cov.stations["open_at"], strict=True)]
+        out["stations"] = _with_states(summary["stations"], cov.stations["open_at"])
     return out
 
 

@@ -415,14 +415,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
         def work() -> Any:
             with session.lock:
                 project = session.project
-                current = session.expect(scenario)
-                try:
-                    prop = project.proposal(job_id, rank)
-                except KeyError:
-                    raise ApiError(404, "no_proposal", id=job_id, rank=rank) from None
-                owner = prop["scenario_id"]
-                if owner is not None and int(owner) != current:  # a plan of another one
-                    session.expect(int(owner))
+                current, prop = session.proposal(scenario, job_id, rank)
                 done = prop["station_id"]
                 if prop["status"] == "accepted" and done in {
                         s.station_id for s in project.stations(current)}:
@@ -449,14 +442,7 @@ def create_app(project_dir: str | os.PathLike[str], *, host: str = SERVE_HOST,
 
         def work() -> Any:
             with session.lock:
-                current = session.expect(scenario)
-                try:
-                    prop = project.proposal(job_id, rank)
-                except KeyError:
-                    raise ApiError(404, "no_proposal", id=job_id, rank=rank) from None
-                owner = prop["scenario_id"]
-                if owner is not None and int(owner) != current:
-                    session.expect(int(owner))
+                _, prop = session.proposal(scenario, job_id, rank)
                 if prop["status"] == "rejected":  # rejected already: nothing to do
                     return {"status": "rejected", "version": project.version}
                 if prop["status"] != "proposed":

@@ -415,13 +415,20 @@ def test_a_second_server_on_the_folder_restores_the_project(guixi):
         assert after[key] == before[key], key
 
 
-def fresh_project(folder: Path) -> TestClient:
-    """A new project on the Guixi network with the office sheet imported (GCJ-02)."""
-    osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
+def with_network(folder: Path) -> TestClient:
+    """A new project on the Guixi network, no station yet."""
+    osm = shared_osm(GUIXI)
     client = TestClient(create_app(folder))
     with osm.open("rb") as fh:
         assert wait(client, client.post("/api/network", files={"file": (osm.name, fh)})
                     .json()["job"])["state"] == "done"
+    return client
+
+
+def fresh_project(folder: Path) -> TestClient:
+    """A new project on the Guixi network with the office sheet imported (GCJ-02)."""
+    sheet = shared_sheet(SHEET)
+    client = with_network(folder)
     with sheet.open("rb") as fh:
         read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
     r = client.post(f"/api/sheets/{read['sheet_id']}/confirm", json={"crs": "gcj02"})
@@ -618,10 +625,7 @@ def test_wgs84_chosen_against_the_sheets_note_is_warned_and_its_rows_counted(tmp
     street are counted among the rows not used, with their sheet rows — those the
     command line's stations.geojson gives for `--crs wgs84` (sweep item 7)."""
     osm, sheet = shared_osm(GUIXI), shared_sheet(SHEET)
-    client = TestClient(create_app(tmp_path / "proj"))
-    with osm.open("rb") as fh:
-        assert wait(client, client.post("/api/network", files={"file": (osm.name, fh)})
-                    .json()["job"])["state"] == "done"
+    client = with_network(tmp_path / "proj")
     with sheet.open("rb") as fh:
         read = client.post("/api/sheets", files={"file": (sheet.name, fh)}).json()
     assert (read["crs_read"], read["crs_from"]) == ("gcj02", "note")

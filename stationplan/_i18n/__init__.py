@@ -850,7 +850,8 @@ _TABLE: Mapping[str, tuple[str, str]] = MappingProxyType({
         "表格说明或文件自带的坐标系）；高德/腾讯（GCJ-02）或百度（BD-09）坐标若按 WGS-84 "
         "读取，位置会偏移数百米：请加 --crs wgs84、--crs gcj02 或 --crs bd09 说明坐标系"),
     # a file that looks read in the wrong system and names none (stationplan.settle_offset);
-    # its role: the station file, or a file read with the station file's options (--hosts)
+    # its role: the station file, a file read with the station file's options (--hosts), or
+    # the proposal file (its own option, --proposal-crs)
     "error.crs_stop": ("{path}: {finding}; {what} does not name its coordinate system, so "
                        "the run stops before anything is written ({how})",
                        "{path}：{finding}。{what}没有说明坐标系，因此在写出任何文件之前停止运行"

@@ -112,9 +112,7 @@ def closest_crs(value: object) -> str | None:
         return None
     names = [k for k in _CHINESE_SYSTEMS if not (k.startswith("epsg") or k.isdigit())]
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-    if not close:
-        return None
-    return _CHINESE_SYSTEMS[close[0]][1] if close[0] in _CHINESE_SYSTEMS else close[0]
+    return _CHINESE_SYSTEMS[close[0]][1] if close else None
 
 
 def crs_spec(crs: pyproj.CRS) -> CrsSpec:

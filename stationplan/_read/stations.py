@@ -42,7 +42,7 @@ _RESERVED = frozenset({*STATION_COLUMNS, "note", *TEXT_FIELDS, *_OPTIONAL_FIELDS
 DUPLICATE_NAME_M = 50.0  # the same name this close is one station entered twice
 DUPLICATE_POINT_M = 5.0  # two stations this close are probably the same place
 _HEADER_SEARCH_ROWS = 30
-_EARTH_RADIUS_M = 6_371_008.8
+EARTH_RADIUS_M = 6_371_008.8
 
 
 def read_station_table(
@@ -649,7 +649,7 @@ def _flag_duplicates(columns: dict[str, Any], parsed: _Parsed, file: str, unit: 
     if len(ok) < 2:
         return
     lam, phi = np.radians(parsed.lon[ok]), np.radians(parsed.lat[ok])
-    xyz = _EARTH_RADIUS_M * np.column_stack(
+    xyz = EARTH_RADIUS_M * np.column_stack(
         [np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
     pairs = cKDTree(xyz).query_pairs(DUPLICATE_NAME_M, output_type="ndarray")
     if not len(pairs):
