@@ -58,9 +58,18 @@ def _main(argv: Sequence[str] | None) -> tuple[int, argparse.Namespace | None]:
         return (exc.code if isinstance(exc.code, int) else 0), None
     if args.lang is None:  # every command has --lang; the whole run speaks the sheet's
         args.lang = sheet_lang(getattr(args, "stations", None), getattr(args, "sheet", None))
-    with (_logging_to_stderr(quiet=args.quiet, debug=args.debug, lang=_lang(args)),
-          _sigterm_interrupts(), run_settings()):
-        return _run(args), args
+    code: int | None = None
+    try:
+        with (_logging_to_stderr(quiet=args.quiet, debug=args.debug, lang=_lang(args)),
+              _sigterm_interrupts(), run_settings()):
+            code = _run(args)
+    except KeyboardInterrupt as exc:  # while the run's settings were made or put back
+        if args.debug:
+            raise
+        if code is None:  # before the run: nothing was done
+            code = _interrupted(args, exc)
+        # after it: the run is complete, its outputs in place, and its own code stands
+    return code, args
 
 
 def _lang(args: argparse.Namespace, coverage: Any = None) -> str:
@@ -101,11 +110,7 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:
         if args.debug:
             raise
-        what = "cli.terminated" if isinstance(exc, _Terminated) else "cli.interrupted"
-        if args.command == "serve":  # no output folder: the project keeps every edit
-            what += "_serve"
-        print(f"stationplan: {text(what, _lang(args))}", file=sys.stderr)
-        return 143 if isinstance(exc, _Terminated) else 130
+        return _interrupted(args, exc)
     except StationplanError as exc:
         if args.debug:
             raise
@@ -126,6 +131,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"stationplan: {text('cli.internal', _lang(args), msg=_one_line(exc))}",
               file=sys.stderr)
         return 70
+
+
+def _interrupted(args: argparse.Namespace, exc: KeyboardInterrupt) -> int:
+    """Say that the run was interrupted (Ctrl-C) or terminated; return its exit code."""
+    what = "cli.terminated" if isinstance(exc, _Terminated) else "cli.interrupted"
+    if args.command == "serve":  # no output folder: the project keeps every edit
+        what += "_serve"
+    print(f"stationplan: {text(what, _lang(args))}", file=sys.stderr)
+    return 143 if isinstance(exc, _Terminated) else 130
 
 
 def main_entry() -> None:

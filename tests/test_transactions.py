@@ -317,3 +317,31 @@ def test_demo_into_a_folder_given_needs_overwrite(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--quiet"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert (out / "summary.json").read_text() == "mine"
+
+
+@pytest.mark.parametrize("when", ["after", "before"])
+def test_ctrl_c_while_the_run_settings_are_made_or_put_back_is_one_line(
+        tmp_path, hand_files, capsys, monkeypatch, when):
+    """Ctrl-C just after the closing line, while the command line puts its settings back,
+    gave a KeyboardInterrupt traceback (exit -2) although the outputs were complete. After
+    the run its own code stands and its outputs are in place; before it, one line, 130."""
+    import contextlib
+
+    import stationplan.cli as cli
+
+    @contextlib.contextmanager
+    def interrupted():
+        if when == "before":
+            raise KeyboardInterrupt
+        yield
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run_settings", interrupted)
+    out = tmp_path / "out"
+    code = main(_coverage_args(hand_files, out, "--lang", "en"))
+    err = capsys.readouterr().err.strip().splitlines()
+    if when == "after":
+        assert code == 0 and err == [] and (out / "summary.json").exists()
+    else:
+        assert code == 130 and len(err) == 1 and err[0].startswith("stationplan: interrupted")
+        assert not out.exists()
