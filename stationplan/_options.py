@@ -129,6 +129,9 @@ PARQUET_ABOVE_PIECES = 200_000
 # streets of one distance band and the gaps of one line width each become one line drawn
 # to about a screen pixel at the map's first zoom (stationplan.maps.coverage_map).
 MAP_MERGED_ABOVE_PIECES = 300_000
+# Above this many street pieces a forked child process writes the geometry tables and the
+# PNG while the HTML map is drawn (stationplan.outputs.write_coverage_outputs, Linux only).
+FORK_ABOVE_PIECES = 100_000
 # Above this many gap runs gaps.csv and gaps.xlsx (tables to print) are not written: the
 # gap layer (gaps.geojson or gaps.parquet) holds every run.
 GAP_TABLE_MAX_ROWS = 50_000

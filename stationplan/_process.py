@@ -15,13 +15,23 @@ The library never changes them: the command line sets them around a run
   took up to a second instead of a twentieth; with jemalloc, where Arrow is built with it
   (Linux and macOS wheels), a 10^6-segment run took 2-3 s less (docs in
   ``benchmarks/results/floor.md``).
+
+It also runs a call in a forked child process (:func:`forked`), where the writing of a
+large run's files goes on beside the drawing of its map on a second core.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+import os
+import pickle
+import signal
+import sys
+import threading
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,3 +129,130 @@ def _arrow_pool(name: str) -> Any:
         return None
     return {"jemalloc": pa.jemalloc_memory_pool, "mimalloc": pa.mimalloc_memory_pool,
             "system": pa.system_memory_pool}[name]()
+
+
+class Forked:
+    """A call running in a forked child process (see :func:`forked`)."""
+
+    def __init__(self, call: Callable[[], Any], *, fork: bool) -> None:
+        self._name = getattr(getattr(call, "func", call), "__qualname__", repr(call))
+        self._pid = 0
+        self._call: Callable[[], Any] | None = None
+        if not (fork and _can_fork()):
+            self._call = call
+            return
+        read_fd, write_fd = os.pipe()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns of threads at fork: the child only runs ``fn`` (Arrow, which
+            # resets its thread pool in a child, GEOS and Agg) and leaves with os._exit.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; its result reaches the parent's tests
+            os.close(read_fd)
+            _child(call, write_fd)
+        os.close(write_fd)
+        self._pid, self._read_fd = pid, read_fd
+
+    def result(self) -> Any:
+        """The call's return value, once it has finished; its exception is raised here.
+
+        Raises
+        ------
+        ChildProcessError
+            The child ended without a result (killed, out of memory).
+        """
+        if self._call is not None:
+            call, self._call = self._call, None
+            return call()
+        if not self._pid:
+            msg = f"{self._name}: its result was taken already"
+            raise RuntimeError(msg)
+        with os.fdopen(self._read_fd, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = 0
+        if not data:
+            msg = (f"{self._name} in a child process ended without a result "
+                   f"({_how_ended(status)})")
+            raise ChildProcessError(msg)
+        done, value = pickle.loads(data)  # noqa: S301 - our own child's bytes
+        if done:
+            return value
+        raise value
+
+    def stop(self) -> None:
+        """Kill the child if it still runs and wait for it (nothing else is left behind)."""
+        if self._pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+            os.close(self._read_fd)
+            self._pid = 0
+        self._call = None
+
+
+@contextlib.contextmanager
+def forked(call: Callable[[], Any], *, fork: bool = True) -> Iterator[Forked]:
+    """Run ``call()`` in a forked child process while the block runs.
+
+    The child shares the parent's memory as it was at the fork (nothing is copied or
+    pickled on the way in); its return value or exception comes back pickled through a
+    pipe, from :meth:`Forked.result`. Leaving the block by an exception (Ctrl-C included:
+    the child ignores SIGINT and is killed here) kills a child still running, so no file
+    is written after the block. With ``fork`` false, or where fork is not safe (not
+    Linux, or other Python threads running), the call runs in this process when its
+    result is asked for.
+
+    >>> from functools import partial
+    >>> with forked(partial(sum, [1, 2, 3])) as child:
+    ...     child.result()
+    6
+    >>> with forked(partial(int, "x")) as child:
+    ...     child.result()
+    Traceback (most recent call last):
+    ValueError: invalid literal for int() with base 10: 'x'
+    """
+    child = Forked(call, fork=fork)
+    try:
+        yield child
+    finally:
+        child.stop()
+
+
+def _can_fork() -> bool:
+    """Whether a child is forked: on Linux (fork is unsafe on macOS and absent on Windows)
+    from a process running one Python thread. Another thread (a Dask worker's, a web
+    server's) may hold a lock at the fork that the child would then wait on for ever;
+    Arrow's and BLAS's own threads make themselves safe across a fork."""
+    return sys.platform == "linux" and hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _child(call: Callable[[], Any], write_fd: int) -> None:  # pragma: no cover - the child
+    """Run ``call``, write ``(True, value)`` or ``(False, exception)`` to the pipe and leave."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the child
+        try:
+            out: tuple[bool, Any] = (True, call())
+        except BaseException as exc:  # noqa: BLE001 - the parent raises it
+            out = (False, exc)
+        try:
+            data = pickle.dumps(out)
+        except Exception:  # noqa: BLE001 - an unpicklable value or exception
+            text = "".join(traceback.format_exception(out[1])) if not out[0] else repr(out[1])
+            data = pickle.dumps((False, RuntimeError(f"in a child process: {text}")))
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(data)
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+    except BaseException:  # noqa: BLE001 - never return into the parent's code
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _how_ended(status: int) -> str:
+    """A child's wait status in words."""
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._options import GAP_TABLE_MAX_ROWS, PARQUET_ABOVE_PIECES, MapOptions
+from ._options import FORK_ABOVE_PIECES, GAP_TABLE_MAX_ROWS, PARQUET_ABOVE_PIECES, MapOptions
 from ._outdir import (
     CHECK_FILES,
     COVERAGE_FILES,
@@ -103,11 +103,11 @@ def write_coverage_outputs(
         File name -> path written.
     """
     from ._i18n import run_lang
-    from ._io import atomic_write_bytes, atomic_write_text, json_text, write_geojson
+    from ._io import atomic_write_text, json_text, write_geojson
+    from ._process import forked
     from ._render import mapdata, mapstyle
     from .gaps import gap_areas
     from .maps import coverage_map
-    from .staticmap import coverage_png
 
     out = open_out_dir(out_dir, (*COVERAGE_FILES, *LARGE_FILES), overwrite=overwrite)
     map_options = map_options or MapOptions()
@@ -119,19 +119,18 @@ def write_coverage_outputs(
                  "(coverage.parquet, gaps.parquet, gap_areas.parquet): %s street pieces, "
                  "more than %s; --format geojson writes GeoJSON",
                  f"{len(pieces):,}", f"{PARQUET_ABOVE_PIECES:,}")
-    # The tables and the PNG are written on a second thread while this one finds the gap
-    # areas and the distance bands and draws the HTML map: the pieces and runs from the
-    # start, the areas and the PNG once found. The threads overlap only where GEOS, Arrow
-    # and numpy let go of the GIL (much of GeoParquet's encoding and the PNG's drawing
-    # hold it). Each file has one writer, so the bytes do not depend on the timing.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        tables = [pool.submit(_write_layers, out, {"coverage": pieces, "gaps": gaps}, fmt)]
-        areas = gap_areas(gaps)
-        # the distance bands both maps draw, cut once
-        bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
-        tables.append(pool.submit(_write_layers, out, {"gap_areas": areas}, fmt))
-        png = pool.submit(coverage_png, coverage, gaps, summary=summary, proposals=proposals,
-                          area=area, lang=lang, bands=bands)
+    areas = gap_areas(gaps)
+    # the distance bands both maps draw, cut once
+    bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
+    # Above FORK_ABOVE_PIECES street pieces the geometry tables and the PNG are written by a
+    # forked child process while this one draws the HTML map: two cores, where two threads
+    # would take turns (GeoParquet's encoding, the PNG's drawing and the map all hold the
+    # interpreter much of the time). Each file has one writer: the bytes are the same.
+    png = {"coverage": coverage, "gaps": gaps, "summary": summary, "proposals": proposals,
+           "area": area, "lang": lang, "bands": bands}
+    layers = {"coverage": pieces, "gaps": gaps, "gap_areas": areas}
+    with forked(partial(_write_tables_and_png, out, layers, fmt, png),
+                fork=len(pieces) > FORK_ABOVE_PIECES) as child:
         paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
         paths["summary.json"] = atomic_write_text(out / "summary.json", json_text(summary))
         if len(pieces) <= MAP_MAX_PIECES:
@@ -150,9 +149,7 @@ def write_coverage_outputs(
                         "them all (open them in QGIS) and coverage_map.png shows them; --area "
                         "clips a part to map",
                         f"{len(pieces):,}", f"{MAP_MAX_PIECES:,}")
-        for written in tables:
-            paths |= written.result()
-        paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png", png.result())
+        paths |= child.result()
     if len(gaps) <= GAP_TABLE_MAX_ROWS:
         codes, table = gap_table(gaps, lang=run_lang(lang, coverage))
         paths |= _write_table(out, "gaps", codes, table)
@@ -163,6 +160,19 @@ def write_coverage_outputs(
                     "gaps.parquet" if "gaps.parquet" in paths else "gaps.geojson")
     log.debug("wrote %d files to %s", len(paths), out)
     return {name: paths[name] for name in sorted(paths, key=_FILE_ORDER.index)}
+
+
+def _write_tables_and_png(out: Path, layers: Mapping[str, gpd.GeoDataFrame], fmt: str,
+                          png: Mapping[str, Any]) -> dict[str, Path]:
+    """Write the geometry tables (:func:`_write_layers`) and ``coverage_map.png`` of
+    :func:`~stationplan.staticmap.coverage_png` called with ``png``."""
+    from ._io import atomic_write_bytes
+    from .staticmap import coverage_png
+
+    paths = _write_layers(out, layers, fmt)
+    paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png",
+                                                   coverage_png(**png))
+    return paths
 
 
 def _write_layers(out: Path, layers: Mapping[str, gpd.GeoDataFrame], fmt: str

@@ -43,3 +43,32 @@ def test_network_geopackage_is_byte_identical(tmp_path):
     second = _run(tmp_path, "n-2", ["network", str(net)])
     assert set(first) == {"network.gpkg", "network_summary.json"}
     assert first == second
+
+
+def test_files_written_by_a_forked_child_are_the_files_written_here(tmp_path, monkeypatch,
+                                                                      hand_stations_csv):
+    """Above FORK_ABOVE_PIECES street pieces a child process writes the tables and the PNG;
+    the same run written in this process gives the same bytes, GeoParquet included."""
+    import os
+
+    from stationplan import outputs
+
+    net = tmp_path / "hand.graphml"
+    ox.save_graphml(hand_graph(), net)
+    args = ["coverage", str(net), str(hand_stations_csv), "--format", "parquet"]
+    monkeypatch.setattr(outputs, "FORK_ABOVE_PIECES", 10**9)
+    here = _run(tmp_path, "here", args)
+    writers = tmp_path / "writers"
+    write = outputs._write_tables_and_png
+
+    def noted(*a, **k):
+        with writers.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        return write(*a, **k)
+
+    monkeypatch.setattr(outputs, "FORK_ABOVE_PIECES", 0)
+    monkeypatch.setattr(outputs, "_write_tables_and_png", noted)
+    child = _run(tmp_path, "child", args)
+    assert writers.read_text().split() != [str(os.getpid())]  # written by another process
+    assert {"coverage.parquet", "gaps.parquet", "coverage_map.png"} <= set(here)
+    assert child == here
