@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import functools
 import logging
 import os
 import re
@@ -677,6 +678,21 @@ def _crs_text(value: str) -> str:
 
 # --- progress on stderr ----------------------------------------------------------------
 
+def _tqdm(**options: Any) -> Any:
+    """A tqdm bar without tqdm's monitor thread: a run's writing stage forks its writer
+    only from a process running one thread (:func:`stationplan._process.forked`)."""
+    return _quiet_tqdm()(**options)
+
+
+@functools.cache
+def _quiet_tqdm() -> type:
+    """tqdm's bar class without its monitor thread (which only tunes bars updated less
+    often than every 10 s: these are redrawn at each step)."""
+    from tqdm import tqdm
+
+    return type("_Tqdm", (tqdm,), {"monitor_interval": 0})
+
+
 @contextlib.contextmanager
 def _progress(label: str, *, quiet: bool,
               lang: str = "en",
@@ -689,15 +705,13 @@ def _progress(label: str, *, quiet: bool,
     if quiet:
         yield None
         return
-    from tqdm import tqdm
-
     bars: list[Any] = []
 
     def update(done: int, total: int) -> None:
         if not bars:
-            bars.append(tqdm(desc=_progress_word(label, lang), unit=unit, file=sys.stderr,
-                             leave=False,
-                             disable=None))  # TTY only
+            bars.append(_tqdm(desc=_progress_word(label, lang), unit=unit, file=sys.stderr,
+                              leave=False,
+                              disable=None))  # TTY only
         bars[0].total = total
         bars[0].update(done - bars[0].n)
         if done >= total:  # finished: the next stage's log lines need the line
@@ -720,9 +734,7 @@ def _stage_bar(label: str, stages: Sequence[str], *, quiet: bool,
     if quiet:
         yield None
         return
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(stages), desc=label, unit="step", file=sys.stderr, leave=False,
+    bar = _tqdm(total=len(stages), desc=label, unit="step", file=sys.stderr, leave=False,
                disable=None, bar_format="{desc} {n_fmt}/{total_fmt} [{elapsed}]")
     started: list[str] = []
 
@@ -748,11 +760,9 @@ def _unit_bar(total: int, *, quiet: bool, lang: str = "en"
     if quiet:
         yield None
         return
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, desc=_progress_word("units", lang), unit="unit",
-               file=sys.stderr, leave=False, disable=None,
-               bar_format="{desc} {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
+    bar = _tqdm(total=total, desc=_progress_word("units", lang), unit="unit",
+                file=sys.stderr, leave=False, disable=None,
+                bar_format="{desc} {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
     def on_unit(uid: str) -> None:
         bar.update(1)
 

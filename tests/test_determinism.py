@@ -11,9 +11,9 @@ from handnet import hand_graph
 from stationplan.cli import main
 
 
-def _run(tmp_path, name, args):
+def _run(tmp_path, name, args, *, quiet=True):
     out = tmp_path / name
-    assert main([*args, "--out", str(out), "--quiet"]) == 0
+    assert main([*args, "--out", str(out), *(["--quiet"] if quiet else [])]) == 0
     return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.name != "timings.json"}
 
 
@@ -47,8 +47,10 @@ def test_network_geopackage_is_byte_identical(tmp_path):
 
 def test_files_written_by_a_forked_child_are_the_files_written_here(tmp_path, monkeypatch,
                                                                       hand_stations_csv):
-    """Above FORK_ABOVE_PIECES street pieces a child process writes the tables and the PNG;
-    the same run written in this process gives the same bytes, GeoParquet included."""
+    """Above FORK_ABOVE_PIECES street pieces a child process writes the tables and the PNG
+    (with the command line's progress bars on: they start no thread that would keep the
+    run from forking); the same run written in this process gives the same bytes,
+    GeoParquet included."""
     import os
 
     from stationplan import outputs
@@ -68,7 +70,7 @@ def test_files_written_by_a_forked_child_are_the_files_written_here(tmp_path, mo
 
     monkeypatch.setattr(outputs, "FORK_ABOVE_PIECES", 0)
     monkeypatch.setattr(outputs, "_write_tables_and_png", noted)
-    child = _run(tmp_path, "child", args)
+    child = _run(tmp_path, "child", args, quiet=False)
     assert writers.read_text().split() != [str(os.getpid())]  # written by another process
     assert {"coverage.parquet", "gaps.parquet", "coverage_map.png"} <= set(here)
     assert child == here
