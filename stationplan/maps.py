@@ -332,10 +332,9 @@ def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
     limit = coverage.rule.limit_m
     if bands is None:
         bands = md.distance_bands(coverage, edges)
-    lines = md.merge_lines(bands, ["band"] if merged else ["band", "name"], chain=merged)
     layers = [
         (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} {km})", "spStreets",
-         _street_features(lines, edges, text, view, lang), osm_attr),
+         _street_features(bands, edges, text, view, lang), osm_attr),
         (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} {km})", "spGaps",
          (_merged_gap_features if merged else _gap_features)(gaps, limit, text, view, lang),
          osm_attr),
@@ -530,6 +529,28 @@ class _View:
             geoms = np.array([_chained(g) for g in geoms], dtype=object)
         return geoms
 
+    def merged_lines(self, frame: gpd.GeoDataFrame, by: list[str]
+                     ) -> tuple[pd.DataFrame, list[dict[str, Any] | None]]:
+        """The lines of ``frame`` merged by ``by`` (:func:`~._render.mapdata.merge_lines`,
+        chained on a merged map) and encoded as the map draws them
+        (:func:`~._render.mapdata.encode_geometries`): the groups and their geometries.
+
+        On a merged map the chains stay arrays of points from the pieces to the page:
+        the same points as the chained MultiLineStrings :meth:`lines` draws.
+        """
+        if not self.chain:
+            merged = md.merge_lines(frame, by)
+            return merged, md.encode_geometries(self.lines(merged), self.precision)
+        groups, paths = md.chained_paths(frame, by)
+        crs = frame.crs
+        simplify_m = self.simplify_m if crs is not None and crs.is_projected else None
+        shown = md.display_paths(paths, crs, gcj02=self.gcj02, precision=self.precision,
+                                 simplify_m=simplify_m)
+        # GEOS gives a simplified MultiLineString of one line back as a LineString
+        alone = (np.bincount(shown.group, minlength=len(groups)) == 1) & bool(simplify_m)
+        return groups, md.encode_paths(md.chain_paths(shown), len(groups), self.precision,
+                                       alone=alone)
+
     def points(self, frame: gpd.GeoDataFrame) -> np.ndarray:
         return md.point_lonlat(frame, gcj02=self.gcj02, precision=self.precision)
 
@@ -561,8 +582,13 @@ _GEOM_TYPES = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
 def line_features(geoms: np.ndarray, props: Iterable[tuple[int, str | None, str | None]],
               precision: int) -> list[list]:
     """Rows for mapjs.GEOJSON: [style, geometry type, encoded coordinates, tooltip, popup]."""
+    return _feature_rows(md.encode_geometries(geoms, precision), props)
+
+
+def _feature_rows(encoded: list[dict[str, Any] | None],
+                  props: Iterable[tuple[int, str | None, str | None]]) -> list[list]:
+    """Rows for mapjs.GEOJSON of encoded geometries (None: no row)."""
     out = []
-    encoded = md.encode_geometries(geoms, precision)
     for g, (style, tooltip, popup) in zip(encoded, props, strict=True):
         if g is not None:
             out.append([style, _GEOM_TYPES.index(g["type"]), g["coordinates"], tooltip, popup])
@@ -577,18 +603,21 @@ def _band_label(k: int, edges: list[float], lang: str) -> str:
 
 def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: Mapping[str, str],
                      view: _View, lang: str) -> tuple[list, list]:
+    """The covered streets (:func:`~._render.mapdata.distance_bands`) merged by band and
+    street name, or by band only on a merged map."""
     styles = [{"color": c, "weight": ms.STREET_WEIGHT, "opacity": 0.9, "lineCap": "round",
                "className": "sp-covered"} for c in ms.BAND_COLOURS[:len(edges)]]
-    if bands.empty:
+    lines, encoded = view.merged_lines(bands, ["band"] if view.chain else ["band", "name"])
+    if lines.empty:
         return [], styles
     sep = text_in("sep.label", lang)
     props = [
         (int(b), f"{esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges, lang)}"
-         if "name" in bands else f"{text['streets']}{sep}{_band_label(int(b), edges, lang)}",
+         if "name" in lines else f"{text['streets']}{sep}{_band_label(int(b), edges, lang)}",
          None)
-        for b, name in zip(bands["band"], bands.get("name", bands["band"]), strict=True)
+        for b, name in zip(lines["band"], lines.get("name", lines["band"]), strict=True)
     ]
-    return line_features(view.lines(bands), props, view.precision), styles
+    return _feature_rows(encoded, props), styles
 
 
 def _other_features(other: gpd.GeoDataFrame, text: Mapping[str, str],
@@ -597,9 +626,9 @@ def _other_features(other: gpd.GeoDataFrame, text: Mapping[str, str],
     style = {"color": ms.OTHER_COLOUR, "weight": 1.5, "opacity": 0.8, "className": "sp-other"}
     if paired:
         style = {**style, "dashArray": "2 4", "className": "sp-paired"}
-    merged = md.merge_lines(other.assign(layer=0), ["layer"], chain=view.chain)
+    _, encoded = view.merged_lines(other.assign(layer=0), ["layer"])
     legend = text["paired_legend" if paired else "other_legend"]
-    return line_features(view.lines(merged), [(0, legend, None)], view.precision), [style]
+    return _feature_rows(encoded, [(0, legend, None)]), [style]
 
 
 # Demand-weight bands: a quarter of the largest density each, light to dark.
@@ -667,11 +696,11 @@ def _merged_gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str
     if gaps.empty:
         return [], styles
     width = np.searchsorted(weights, ms.gap_weights(gaps["length_m"].to_numpy(float), limit))
-    lines = md.merge_lines(gaps[["length_m", "geometry"]].assign(width=width), ["width"],
-                           chain=True)
+    lines, encoded = view.merged_lines(gaps[["length_m", "geometry"]].assign(width=width),
+                                       ["width"])
     props = [(int(w), f"{text['gaps']} · {ms.fmt_m(m, lang)}", None)
              for w, m in zip(lines["width"], lines["length_m"], strict=True)]
-    return line_features(view.lines(lines), props, view.precision), styles
+    return _feature_rows(encoded, props), styles
 
 
 def _chained(geom: Any) -> Any:
