@@ -183,7 +183,11 @@ def coverage_map(
         but the basemap's, and without tiles it shows every layer on a plain background.
     """
     opts = _map_options(map_options, lang, basemap, tianditu_key)
-    basemap, tianditu_key = resolve_basemap(opts.basemap, coverage), opts.tianditu_key
+    # each street's envelope, found once: the data's extent and centre, and the first view
+    envelopes = shapely.bounds(coverage.network.edges.geometry.to_numpy())
+    extent = _extent(envelopes)
+    basemap = resolve_basemap(opts.basemap, coverage, extent=extent)
+    tianditu_key = opts.tianditu_key
     lang = run_lang(opts.lang, coverage)
     text = section("map", lang)
     gcj = basemap == "gaode"
@@ -193,7 +197,7 @@ def coverage_map(
         summary = summarize(coverage, gaps)
     merged = len(coverage.pieces) > merged_above
     view = _View(gcj02=gcj, precision=precision,
-                 simplify_m=_screen_pixel_m(coverage) if merged else md.SIMPLIFY_M,
+                 simplify_m=_screen_pixel_m(coverage, extent=extent) if merged else md.SIMPLIFY_M,
                  chain=merged)
     if merged:
         log.info("map of %s street pieces (more than %s): merged layers drawn to %.0f m, "
@@ -207,7 +211,7 @@ def coverage_map(
                           name="stationplan_css")
     fmap.add_child(MapCall(mapjs.SCALE, fmap, [text_in("unit.m", lang), text_in("unit.km", lang)]))
     add_basemaps(fmap, basemap, tianditu_key, text, lang,
-                  shift=_gcj_shift(coverage) if gcj else None)
+                  shift=_gcj_shift(coverage, extent=extent) if gcj else None)
     fmap.add_child(MapCall(mapjs.PANES, fmap))
 
     edges = ms.band_edges(coverage.rule.limit_m)
@@ -305,7 +309,7 @@ def coverage_map(
     fmap.add_child(MapCall(mapjs.PANEL, fmap, panel))
     if before is not None:
         fmap.add_child(MapCall(mapjs.PHASES, fmap, phases["before"], phases["after"]))
-    bounds = _bounds(coverage, outline, view)
+    bounds = _bounds(coverage, outline, view, envelopes=envelopes)
     if bounds is not None:
         fmap.fit_bounds(bounds)
     inline_assets(root)
@@ -405,33 +409,51 @@ class MapCall(RawMacroElement):
         return script_json(a)
 
 
-def resolve_basemap(basemap: str | None, coverage: Coverage) -> str:
+def resolve_basemap(basemap: str | None, coverage: Coverage, *,
+                    extent: np.ndarray | None = None) -> str:
     """The basemap to draw: ``basemap``, or for ``None`` the one that fits the data.
 
     Data inside China (the centre of the network, :func:`~stationplan.chinacrs.in_china`)
     get Gaode, whose Chinese labels and streets are current there; elsewhere OpenStreetMap.
+    ``extent``: the network's bounds (:func:`_extent`) when already found.
     """
     if basemap is not None:
         return basemap
-    centre = _centre_lonlat(coverage)
+    centre = _centre_lonlat(coverage, extent=extent)
     return "gaode" if centre is not None and in_china(*centre) else "osm"
 
 
-def _centre_lonlat(coverage: Coverage) -> tuple[float, float] | None:
-    """The WGS-84 centre of the network's bounding box, or None for an empty network."""
+def _extent(envelopes: np.ndarray) -> np.ndarray:
+    """[west, south, east, north] of envelopes (``shapely.bounds``), as
+    ``GeoSeries.total_bounds`` gives them (NaN when there are none).
+
+    >>> _extent(np.array([[0.0, 1.0, 2.0, 3.0], [np.nan] * 4, [-1.0, 2.0, 1.0, 5.0]]))
+    array([-1.,  1.,  2.,  5.])
+    """
+    if not len(envelopes) or np.isnan(envelopes).all():
+        return np.full(4, np.nan)
+    return np.array([np.nanmin(envelopes[:, 0]), np.nanmin(envelopes[:, 1]),
+                     np.nanmax(envelopes[:, 2]), np.nanmax(envelopes[:, 3])])
+
+
+def _centre_lonlat(coverage: Coverage, *,
+                   extent: np.ndarray | None = None) -> tuple[float, float] | None:
+    """The WGS-84 centre of the network's bounding box (``extent``, when already found),
+    or None for an empty network."""
     edges = coverage.network.edges
     if edges.empty:
         return None
-    box = gpd.GeoSeries([shapely.box(*edges.total_bounds)], crs=edges.crs).to_crs(4326)
+    extent = edges.total_bounds if extent is None else extent
+    box = gpd.GeoSeries([shapely.box(*extent)], crs=edges.crs).to_crs(4326)
     west, south, east, north = box.total_bounds
     if not np.isfinite([west, south, east, north]).all():
         return None
     return (float(west + east) / 2, float(south + north) / 2)
 
 
-def _gcj_shift(coverage: Coverage) -> list[float] | None:
+def _gcj_shift(coverage: Coverage, *, extent: np.ndarray | None = None) -> list[float] | None:
     """[lat, lng, dlat, dlng]: the GCJ-02 offset at the data's centre, for WGS-84 tiles."""
-    centre = _centre_lonlat(coverage)
+    centre = _centre_lonlat(coverage, extent=extent)
     if centre is None:
         return None
     lng, lat = centre
@@ -718,10 +740,12 @@ def _chained(geom: Any) -> Any:
     return md.chain_lines(parts, np.zeros(len(parts), dtype=np.int64))[0]
 
 
-def _screen_pixel_m(coverage: Coverage) -> float:
+def _screen_pixel_m(coverage: Coverage, *, extent: np.ndarray | None = None) -> float:
     """About a screen pixel at the map's first zoom, in metres: the larger side of the
-    network's extent over 1,024 (the map opens fitted to it), at least 1 m."""
-    west, south, east, north = coverage.network.edges.total_bounds
+    network's extent (``extent``, when already found) over 1,024 (the map opens fitted to
+    it), at least 1 m."""
+    west, south, east, north = (coverage.network.edges.total_bounds if extent is None
+                                else extent)
     return max(float(max(east - west, north - south)) / 1024, md.SIMPLIFY_M)
 
 
@@ -1100,8 +1124,8 @@ def _hull_points(xy: np.ndarray) -> np.ndarray:
         return xy
 
 
-def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,
-            view: _View) -> list[list[float]] | None:
+def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None, view: _View, *,
+            envelopes: np.ndarray | None = None) -> list[list[float]] | None:
     """The map's initial view: the display bounds of the corners of every street's and the
     outline's envelope (as points: no polygon per street is built).
 
@@ -1109,16 +1133,18 @@ def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,
     map takes its extremes there, and the projection and GCJ-02 shift are linear to far
     below a metre over a city, so the view is the same to its rounding (0.1 m). The
     corners inside the octagon of the extreme ones are left out before the hull is found
-    (:func:`~._render.kernels.hull_candidates`: the same hull).
+    (:func:`~._render.kernels.hull_candidates`: the same hull). ``envelopes``: the
+    streets' envelopes (``shapely.bounds``) when already found.
     """
     from ._render.kernels import hull_candidates
 
-    frames = [coverage.network.edges.geometry]
+    edges = coverage.network.edges.geometry
+    frames = [(edges, shapely.bounds(edges.to_numpy()) if envelopes is None else envelopes)]
     if outline is not None:
-        frames.append(outline)
+        frames.append((outline, shapely.bounds(outline.to_numpy())))
     boxes = []
-    for frame in frames:
-        west, south, east, north = shapely.bounds(frame.to_numpy()).T
+    for frame, envelope in frames:
+        west, south, east, north = envelope.T
         x, y = np.r_[west, east, east, west], np.r_[south, south, north, north]
         near = hull_candidates(x, y)  # empty geometries (NaN envelopes) left out
         xy = md.display_xy(_hull_points(np.column_stack([x[near], y[near]])), frame.crs,
