@@ -78,8 +78,10 @@ def piece_directions(coverage: Coverage, pieces: pd.DataFrame) -> np.ndarray:
     if len(ok) and "edge_id" in ok.columns:
         # each piece's station (the last row of an id, as a dict of them would keep)
         last = ~ok["station_id"].duplicated(keep="last").to_numpy()
+        # each distinct id of the pieces looked up once
+        codes, ids = pd.factorize(pieces["station_id"], use_na_sentinel=False)
         at = pd.Index(ok["station_id"].to_numpy(dtype=object)[last]).get_indexer(
-            pieces["station_id"].to_numpy(dtype=object))
+            np.asarray(ids, dtype=object))[codes]
         found = at >= 0
         s_edge = np.where(found, ok["edge_id"].to_numpy(dtype=np.int64)[last][at], -1)
         s_off = np.where(found, ok["offset_m"].to_numpy(dtype=float)[last][at], np.nan)
@@ -115,7 +117,9 @@ def distance_bands(coverage: Coverage, edges_m: list[float]) -> gpd.GeoDataFrame
         the covered street length whose distance lies in that band.
     """
     pieces = coverage.pieces
-    cov = pieces[pieces["status"] == "covered"]
+    used = [c for c in ("edge_id", "start_m", "end_m", "dist_m", "station_id", "length_m",
+                        "via_twin", "name") if c in pieces]  # the columns read here
+    cov = pieces.loc[(pieces["status"] == "covered").to_numpy(), [*used, pieces.geometry.name]]
     edges = np.asarray(edges_m, dtype=float)
     direction = piece_directions(coverage, cov)
     near = cov["dist_m"].to_numpy(dtype=float)
@@ -156,13 +160,26 @@ def distance_bands(coverage: Coverage, edges_m: list[float]) -> gpd.GeoDataFrame
     take = np.concatenate([np.flatnonzero(keep), row])
     frame = pd.DataFrame({
         "band": np.concatenate([band[keep], sub_band]).astype(np.int64),
-        "name": [n if isinstance(n, str) and n else None
-                 for n in cov["name"].to_numpy(dtype=object)[take]],
-        "station_id": cov["station_id"].to_numpy(dtype=object)[take],
+        "name": _street_names(cov["name"], take),
+        "station_id": cov["station_id"].array.take(take),
         "length_m": np.concatenate([length[keep], hi - lo]),
     })
     return gpd.GeoDataFrame(frame, geometry=np.concatenate([geoms[keep], sub_geom]),
                             crs=pieces.crs)
+
+
+def _street_names(names: pd.Series, take: np.ndarray) -> Any:
+    """The names of the rows ``take`` of ``names``: the text, or missing when it is empty
+    or not text (a list of names, say).
+
+    >>> _street_names(pd.Series(["a", "", None, ["b"]]), np.array([3, 2, 1, 0]))
+    [None, None, None, 'a']
+    >>> _street_names(pd.Series(["a", "", None], dtype="string"), np.array([1, 0])).tolist()
+    [<NA>, 'a']
+    """
+    if isinstance(names.dtype, pd.StringDtype):  # text: taken as it is kept, blanks missing
+        return pd.Series(names.array.take(take)).replace("", None)
+    return [n if isinstance(n, str) and n else None for n in names.to_numpy(dtype=object)[take]]
 
 
 def substrings(lines: np.ndarray, which: np.ndarray, start: np.ndarray,
