@@ -218,14 +218,16 @@ def coverage_map(
     catchment = _catchments(coverage)
     osm_attr = text["osm"] if ms.is_osm_source(coverage.network.source) else None
 
-    other = coverage.pieces[coverage.pieces["status"] == "ignored"]
+    pieces = coverage.pieces
+    drawn = ["length_m", pieces.geometry.name]  # what the layers of other streets read
+    other = pieces.loc[(pieces["status"] == "ignored").to_numpy(), drawn]
     if len(other):
         km = text_in("unit.km", lang)
         line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} {km})",
                     "spOther", _other_features(other, text, view), precision,
                     attribution=osm_attr)
     # the other carriageway of a road counted once: drawn thin, labelled as such
-    paired = coverage.pieces[coverage.pieces["status"] == "paired"]
+    paired = pieces.loc[(pieces["status"] == "paired").to_numpy(), drawn]
     if len(paired):
         km = text_in("unit.km", lang)
         line_layer(fmap, f"{text['paired']} ({paired['length_m'].sum() / 1000:.1f} {km})",
@@ -807,7 +809,7 @@ def _station_names(stations: gpd.GeoDataFrame) -> dict[Any, str]:
 
 def _catchments(coverage: Coverage) -> dict[Any, float]:
     p = coverage.pieces
-    cov = p[p["status"] == "covered"]
+    cov = p.loc[(p["status"] == "covered").to_numpy(), ["station_id", "length_m"]]
     return cov.groupby("station_id")["length_m"].sum().to_dict()
 
 
