@@ -183,7 +183,11 @@ def coverage_map(
         but the basemap's, and without tiles it shows every layer on a plain background.
     """
     opts = _map_options(map_options, lang, basemap, tianditu_key)
-    basemap, tianditu_key = resolve_basemap(opts.basemap, coverage), opts.tianditu_key
+    # each street's envelope, found once: the data's extent and centre, and the first view
+    envelopes = shapely.bounds(coverage.network.edges.geometry.to_numpy())
+    extent = _extent(envelopes)
+    basemap = resolve_basemap(opts.basemap, coverage, extent=extent)
+    tianditu_key = opts.tianditu_key
     lang = run_lang(opts.lang, coverage)
     text = section("map", lang)
     gcj = basemap == "gaode"
@@ -193,7 +197,7 @@ def coverage_map(
         summary = summarize(coverage, gaps)
     merged = len(coverage.pieces) > merged_above
     view = _View(gcj02=gcj, precision=precision,
-                 simplify_m=_screen_pixel_m(coverage) if merged else md.SIMPLIFY_M,
+                 simplify_m=_screen_pixel_m(coverage, extent=extent) if merged else md.SIMPLIFY_M,
                  chain=merged)
     if merged:
         log.info("map of %s street pieces (more than %s): merged layers drawn to %.0f m, "
@@ -207,21 +211,23 @@ def coverage_map(
                           name="stationplan_css")
     fmap.add_child(MapCall(mapjs.SCALE, fmap, [text_in("unit.m", lang), text_in("unit.km", lang)]))
     add_basemaps(fmap, basemap, tianditu_key, text, lang,
-                  shift=_gcj_shift(coverage) if gcj else None)
+                  shift=_gcj_shift(coverage, extent=extent) if gcj else None)
     fmap.add_child(MapCall(mapjs.PANES, fmap))
 
     edges = ms.band_edges(coverage.rule.limit_m)
     catchment = _catchments(coverage)
     osm_attr = text["osm"] if ms.is_osm_source(coverage.network.source) else None
 
-    other = coverage.pieces[coverage.pieces["status"] == "ignored"]
+    pieces = coverage.pieces
+    drawn = ["length_m", pieces.geometry.name]  # what the layers of other streets read
+    other = pieces.loc[(pieces["status"] == "ignored").to_numpy(), drawn]
     if len(other):
         km = text_in("unit.km", lang)
         line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} {km})",
                     "spOther", _other_features(other, text, view), precision,
                     attribution=osm_attr)
     # the other carriageway of a road counted once: drawn thin, labelled as such
-    paired = coverage.pieces[coverage.pieces["status"] == "paired"]
+    paired = pieces.loc[(pieces["status"] == "paired").to_numpy(), drawn]
     if len(paired):
         km = text_in("unit.km", lang)
         line_layer(fmap, f"{text['paired']} ({paired['length_m'].sum() / 1000:.1f} {km})",
@@ -305,7 +311,7 @@ def coverage_map(
     fmap.add_child(MapCall(mapjs.PANEL, fmap, panel))
     if before is not None:
         fmap.add_child(MapCall(mapjs.PHASES, fmap, phases["before"], phases["after"]))
-    bounds = _bounds(coverage, outline, view)
+    bounds = _bounds(coverage, outline, view, envelopes=envelopes)
     if bounds is not None:
         fmap.fit_bounds(bounds)
     inline_assets(root)
@@ -332,10 +338,9 @@ def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
     limit = coverage.rule.limit_m
     if bands is None:
         bands = md.distance_bands(coverage, edges)
-    lines = md.merge_lines(bands, ["band"] if merged else ["band", "name"], chain=merged)
     layers = [
         (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} {km})", "spStreets",
-         _street_features(lines, edges, text, view, lang), osm_attr),
+         _street_features(bands, edges, text, view, lang), osm_attr),
         (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} {km})", "spGaps",
          (_merged_gap_features if merged else _gap_features)(gaps, limit, text, view, lang),
          osm_attr),
@@ -406,33 +411,51 @@ class MapCall(RawMacroElement):
         return script_json(a)
 
 
-def resolve_basemap(basemap: str | None, coverage: Coverage) -> str:
+def resolve_basemap(basemap: str | None, coverage: Coverage, *,
+                    extent: np.ndarray | None = None) -> str:
     """The basemap to draw: ``basemap``, or for ``None`` the one that fits the data.
 
     Data inside China (the centre of the network, :func:`~stationplan.chinacrs.in_china`)
     get Gaode, whose Chinese labels and streets are current there; elsewhere OpenStreetMap.
+    ``extent``: the network's bounds (:func:`_extent`) when already found.
     """
     if basemap is not None:
         return basemap
-    centre = _centre_lonlat(coverage)
+    centre = _centre_lonlat(coverage, extent=extent)
     return "gaode" if centre is not None and in_china(*centre) else "osm"
 
 
-def _centre_lonlat(coverage: Coverage) -> tuple[float, float] | None:
-    """The WGS-84 centre of the network's bounding box, or None for an empty network."""
+def _extent(envelopes: np.ndarray) -> np.ndarray:
+    """[west, south, east, north] of envelopes (``shapely.bounds``), as
+    ``GeoSeries.total_bounds`` gives them (NaN when there are none).
+
+    >>> _extent(np.array([[0.0, 1.0, 2.0, 3.0], [np.nan] * 4, [-1.0, 2.0, 1.0, 5.0]]))
+    array([-1.,  1.,  2.,  5.])
+    """
+    if not len(envelopes) or np.isnan(envelopes).all():
+        return np.full(4, np.nan)
+    return np.array([np.nanmin(envelopes[:, 0]), np.nanmin(envelopes[:, 1]),
+                     np.nanmax(envelopes[:, 2]), np.nanmax(envelopes[:, 3])])
+
+
+def _centre_lonlat(coverage: Coverage, *,
+                   extent: np.ndarray | None = None) -> tuple[float, float] | None:
+    """The WGS-84 centre of the network's bounding box (``extent``, when already found),
+    or None for an empty network."""
     edges = coverage.network.edges
     if edges.empty:
         return None
-    box = gpd.GeoSeries([shapely.box(*edges.total_bounds)], crs=edges.crs).to_crs(4326)
+    extent = edges.total_bounds if extent is None else extent
+    box = gpd.GeoSeries([shapely.box(*extent)], crs=edges.crs).to_crs(4326)
     west, south, east, north = box.total_bounds
     if not np.isfinite([west, south, east, north]).all():
         return None
     return (float(west + east) / 2, float(south + north) / 2)
 
 
-def _gcj_shift(coverage: Coverage) -> list[float] | None:
+def _gcj_shift(coverage: Coverage, *, extent: np.ndarray | None = None) -> list[float] | None:
     """[lat, lng, dlat, dlng]: the GCJ-02 offset at the data's centre, for WGS-84 tiles."""
-    centre = _centre_lonlat(coverage)
+    centre = _centre_lonlat(coverage, extent=extent)
     if centre is None:
         return None
     lng, lat = centre
@@ -530,6 +553,28 @@ class _View:
             geoms = np.array([_chained(g) for g in geoms], dtype=object)
         return geoms
 
+    def merged_lines(self, frame: gpd.GeoDataFrame, by: list[str]
+                     ) -> tuple[pd.DataFrame, list[dict[str, Any] | None]]:
+        """The lines of ``frame`` merged by ``by`` (:func:`~._render.mapdata.merge_lines`,
+        chained on a merged map) and encoded as the map draws them
+        (:func:`~._render.mapdata.encode_geometries`): the groups and their geometries.
+
+        On a merged map the chains stay arrays of points from the pieces to the page:
+        the same points as the chained MultiLineStrings :meth:`lines` draws.
+        """
+        if not self.chain:
+            merged = md.merge_lines(frame, by)
+            return merged, md.encode_geometries(self.lines(merged), self.precision)
+        groups, paths = md.chained_paths(frame, by)
+        crs = frame.crs
+        simplify_m = self.simplify_m if crs is not None and crs.is_projected else None
+        shown = md.display_paths(paths, crs, gcj02=self.gcj02, precision=self.precision,
+                                 simplify_m=simplify_m)
+        # GEOS gives a simplified MultiLineString of one line back as a LineString
+        alone = (np.bincount(shown.group, minlength=len(groups)) == 1) & bool(simplify_m)
+        return groups, md.encode_paths(md.chain_paths(shown), len(groups), self.precision,
+                                       alone=alone)
+
     def points(self, frame: gpd.GeoDataFrame) -> np.ndarray:
         return md.point_lonlat(frame, gcj02=self.gcj02, precision=self.precision)
 
@@ -561,8 +606,13 @@ _GEOM_TYPES = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
 def line_features(geoms: np.ndarray, props: Iterable[tuple[int, str | None, str | None]],
               precision: int) -> list[list]:
     """Rows for mapjs.GEOJSON: [style, geometry type, encoded coordinates, tooltip, popup]."""
+    return _feature_rows(md.encode_geometries(geoms, precision), props)
+
+
+def _feature_rows(encoded: list[dict[str, Any] | None],
+                  props: Iterable[tuple[int, str | None, str | None]]) -> list[list]:
+    """Rows for mapjs.GEOJSON of encoded geometries (None: no row)."""
     out = []
-    encoded = md.encode_geometries(geoms, precision)
     for g, (style, tooltip, popup) in zip(encoded, props, strict=True):
         if g is not None:
             out.append([style, _GEOM_TYPES.index(g["type"]), g["coordinates"], tooltip, popup])
@@ -577,18 +627,21 @@ def _band_label(k: int, edges: list[float], lang: str) -> str:
 
 def _street_features(bands: gpd.GeoDataFrame, edges: list[float], text: Mapping[str, str],
                      view: _View, lang: str) -> tuple[list, list]:
+    """The covered streets (:func:`~._render.mapdata.distance_bands`) merged by band and
+    street name, or by band only on a merged map."""
     styles = [{"color": c, "weight": ms.STREET_WEIGHT, "opacity": 0.9, "lineCap": "round",
                "className": "sp-covered"} for c in ms.BAND_COLOURS[:len(edges)]]
-    if bands.empty:
+    lines, encoded = view.merged_lines(bands, ["band"] if view.chain else ["band", "name"])
+    if lines.empty:
         return [], styles
     sep = text_in("sep.label", lang)
     props = [
         (int(b), f"{esc(name) or text['unnamed']}{sep}{_band_label(int(b), edges, lang)}"
-         if "name" in bands else f"{text['streets']}{sep}{_band_label(int(b), edges, lang)}",
+         if "name" in lines else f"{text['streets']}{sep}{_band_label(int(b), edges, lang)}",
          None)
-        for b, name in zip(bands["band"], bands.get("name", bands["band"]), strict=True)
+        for b, name in zip(lines["band"], lines.get("name", lines["band"]), strict=True)
     ]
-    return line_features(view.lines(bands), props, view.precision), styles
+    return _feature_rows(encoded, props), styles
 
 
 def _other_features(other: gpd.GeoDataFrame, text: Mapping[str, str],
@@ -597,9 +650,9 @@ def _other_features(other: gpd.GeoDataFrame, text: Mapping[str, str],
     style = {"color": ms.OTHER_COLOUR, "weight": 1.5, "opacity": 0.8, "className": "sp-other"}
     if paired:
         style = {**style, "dashArray": "2 4", "className": "sp-paired"}
-    merged = md.merge_lines(other.assign(layer=0), ["layer"], chain=view.chain)
+    _, encoded = view.merged_lines(other.assign(layer=0), ["layer"])
     legend = text["paired_legend" if paired else "other_legend"]
-    return line_features(view.lines(merged), [(0, legend, None)], view.precision), [style]
+    return _feature_rows(encoded, [(0, legend, None)]), [style]
 
 
 # Demand-weight bands: a quarter of the largest density each, light to dark.
@@ -667,11 +720,11 @@ def _merged_gap_features(gaps: gpd.GeoDataFrame, limit: float, text: Mapping[str
     if gaps.empty:
         return [], styles
     width = np.searchsorted(weights, ms.gap_weights(gaps["length_m"].to_numpy(float), limit))
-    lines = md.merge_lines(gaps[["length_m", "geometry"]].assign(width=width), ["width"],
-                           chain=True)
+    lines, encoded = view.merged_lines(gaps[["length_m", "geometry"]].assign(width=width),
+                                       ["width"])
     props = [(int(w), f"{text['gaps']} · {ms.fmt_m(m, lang)}", None)
              for w, m in zip(lines["width"], lines["length_m"], strict=True)]
-    return line_features(view.lines(lines), props, view.precision), styles
+    return _feature_rows(encoded, props), styles
 
 
 def _chained(geom: Any) -> Any:
@@ -689,10 +742,12 @@ def _chained(geom: Any) -> Any:
     return md.chain_lines(parts, np.zeros(len(parts), dtype=np.int64))[0]
 
 
-def _screen_pixel_m(coverage: Coverage) -> float:
+def _screen_pixel_m(coverage: Coverage, *, extent: np.ndarray | None = None) -> float:
     """About a screen pixel at the map's first zoom, in metres: the larger side of the
-    network's extent over 1,024 (the map opens fitted to it), at least 1 m."""
-    west, south, east, north = coverage.network.edges.total_bounds
+    network's extent (``extent``, when already found) over 1,024 (the map opens fitted to
+    it), at least 1 m."""
+    west, south, east, north = (coverage.network.edges.total_bounds if extent is None
+                                else extent)
     return max(float(max(east - west, north - south)) / 1024, md.SIMPLIFY_M)
 
 
@@ -754,7 +809,7 @@ def _station_names(stations: gpd.GeoDataFrame) -> dict[Any, str]:
 
 def _catchments(coverage: Coverage) -> dict[Any, float]:
     p = coverage.pieces
-    cov = p[p["status"] == "covered"]
+    cov = p.loc[(p["status"] == "covered").to_numpy(), ["station_id", "length_m"]]
     return cov.groupby("station_id")["length_m"].sum().to_dict()
 
 
@@ -1071,8 +1126,8 @@ def _hull_points(xy: np.ndarray) -> np.ndarray:
         return xy
 
 
-def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,
-            view: _View) -> list[list[float]] | None:
+def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None, view: _View, *,
+            envelopes: np.ndarray | None = None) -> list[list[float]] | None:
     """The map's initial view: the display bounds of the corners of every street's and the
     outline's envelope (as points: no polygon per street is built).
 
@@ -1080,16 +1135,18 @@ def _bounds(coverage: Coverage, outline: gpd.GeoSeries | None,
     map takes its extremes there, and the projection and GCJ-02 shift are linear to far
     below a metre over a city, so the view is the same to its rounding (0.1 m). The
     corners inside the octagon of the extreme ones are left out before the hull is found
-    (:func:`~._render.kernels.hull_candidates`: the same hull).
+    (:func:`~._render.kernels.hull_candidates`: the same hull). ``envelopes``: the
+    streets' envelopes (``shapely.bounds``) when already found.
     """
     from ._render.kernels import hull_candidates
 
-    frames = [coverage.network.edges.geometry]
+    edges = coverage.network.edges.geometry
+    frames = [(edges, shapely.bounds(edges.to_numpy()) if envelopes is None else envelopes)]
     if outline is not None:
-        frames.append(outline)
+        frames.append((outline, shapely.bounds(outline.to_numpy())))
     boxes = []
-    for frame in frames:
-        west, south, east, north = shapely.bounds(frame.to_numpy()).T
+    for frame, envelope in frames:
+        west, south, east, north = envelope.T
         x, y = np.r_[west, east, east, west], np.r_[south, south, north, north]
         near = hull_candidates(x, y)  # empty geometries (NaN envelopes) left out
         xy = md.display_xy(_hull_points(np.column_stack([x[near], y[near]])), frame.crs,

@@ -1,5 +1,6 @@
-"""Compiled map-drawing loops (numba): the walk that chains merged lines through junctions,
-the numbering of equal points, and the corners that may lie on the map view's hull.
+"""Compiled map-drawing loops (numba): the pairing of line ends and the walk that chains
+merged lines through junctions, the Douglas–Peucker simplification of lines, the numbering
+of equal points, and the corners that may lie on the map view's hull.
 
 Each kernel gives what the Python or numpy code it replaces gave, so the map's bytes stay
 the same (the tests check the chains against the segments they are made of, the numbers
@@ -54,6 +55,127 @@ def chain_walk(mate):
             h = mate[p] if h >= m else mate[p + m]  # leave by the other end
         n_chains += 1
     return seq, chain
+
+
+@_jit
+def pair_ends(node):
+    """Pair the half-edges at each point two by two, in order: ``node[h]`` is the point of
+    half-edge ``h``; returns the ``mate`` of each (:func:`chain_walk`), -1 for the last of
+    an odd number at its point."""
+    pending = np.full(len(node), -1, dtype=np.int64)  # point -> half-edge waiting there
+    mate = np.full(len(node), -1, dtype=np.int64)
+    for h in range(len(node)):
+        other = pending[node[h]]
+        if other >= 0:
+            mate[h] = other
+            mate[other] = h
+            pending[node[h]] = -1
+        else:
+            pending[node[h]] = h
+    return mate
+
+
+@_jit
+def chain_points(seq, chain, start, stop, order):
+    """The points of the chains walked by :func:`chain_walk`, chain ``order[0]`` first.
+
+    ``seq`` and ``chain`` are what :func:`chain_walk` returns; line ``i`` has the points
+    ``start[i]`` to ``stop[i]``. A chain is its lines' points in walking order (a line
+    walked from its end backwards), each line after the first without its first point
+    (the one it shares with the line before).
+
+    Returns
+    -------
+    index : numpy.ndarray
+        The points' positions, chain after chain.
+    count : numpy.ndarray
+        The number of points of each chain, in ``order``.
+    """
+    n_chains = len(order)
+    begin = np.empty(n_chains + 1, dtype=np.int64)
+    begin[n_chains] = len(seq)
+    for e in range(len(seq) - 1, -1, -1):
+        begin[chain[e]] = e
+    count = np.zeros(n_chains, dtype=np.int64)
+    for c in range(n_chains):
+        k = order[c]
+        for e in range(begin[k], begin[k + 1]):
+            line = seq[e] if seq[e] >= 0 else -1 - seq[e]
+            count[c] += stop[line] - start[line] + (1 if e == begin[k] else 0)
+    index = np.empty(count.sum(), dtype=np.int64)
+    w = 0
+    for c in range(n_chains):
+        k = order[c]
+        for e in range(begin[k], begin[k + 1]):
+            skip = 0 if e == begin[k] else 1
+            if seq[e] >= 0:
+                for i in range(start[seq[e]] + skip, stop[seq[e]] + 1):
+                    index[w] = i
+                    w += 1
+            else:
+                line = -1 - seq[e]
+                for i in range(stop[line] - skip, start[line] - 1, -1):
+                    index[w] = i
+                    w += 1
+    return index, count
+
+
+@_jit
+def _segment_distance(px, py, ax, ay, bx, by):
+    """The distance from a point to a segment, computed as GEOS computes it (its
+    ``Distance::pointToSegment``, operation for operation)."""
+    if ax == bx and ay == by:
+        return np.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    len2 = (bx - ax) * (bx - ax) + (by - ay) * (by - ay)
+    r = ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / len2
+    if r <= 0.0:
+        return np.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    if r >= 1.0:
+        return np.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
+    s = ((ay - py) * (bx - ax) - (ax - px) * (by - ay)) / len2
+    return abs(s) * np.sqrt(len2)
+
+
+@_jit
+def simplified_points(x, y, count, tolerance):
+    """The points each line keeps when simplified by Douglas–Peucker to ``tolerance``:
+    what ``shapely.simplify(line, tolerance, preserve_topology=False)`` keeps of a
+    LineString (its ends always), for lines of ``count`` points one after the other.
+
+    Returns a mask of the points kept and the number each line keeps.
+    """
+    keep = np.ones(len(x), dtype=np.bool_)
+    kept = count.copy()
+    stack_i = np.empty(max(count.max(), 1) if len(count) else 1, dtype=np.int64)
+    stack_j = np.empty_like(stack_i)
+    first = 0
+    for c in range(len(count)):
+        top = 0
+        if count[c] > 2:
+            stack_i[0] = first
+            stack_j[0] = first + count[c] - 1
+            top = 1
+        while top > 0:  # the sections left, in any order: they share no inner point
+            top -= 1
+            i, j = stack_i[top], stack_j[top]
+            if i + 1 == j:
+                continue
+            far = -1.0
+            at = i
+            for k in range(i + 1, j):
+                d = _segment_distance(x[k], y[k], x[i], y[i], x[j], y[j])
+                if d > far:
+                    far = d
+                    at = k
+            if far <= tolerance:
+                keep[i + 1:j] = False
+                kept[c] -= j - i - 1
+            else:
+                stack_i[top], stack_j[top] = i, at
+                stack_i[top + 1], stack_j[top + 1] = at, j
+                top += 2
+        first += count[c]
+    return keep, kept
 
 
 @_jit

@@ -9,7 +9,7 @@ rounded WGS-84 (or, for Gaode tiles, GCJ-02) coordinates for the browser.
 from __future__ import annotations
 
 import itertools
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import geopandas as gpd
 import numpy as np
@@ -78,8 +78,10 @@ def piece_directions(coverage: Coverage, pieces: pd.DataFrame) -> np.ndarray:
     if len(ok) and "edge_id" in ok.columns:
         # each piece's station (the last row of an id, as a dict of them would keep)
         last = ~ok["station_id"].duplicated(keep="last").to_numpy()
+        # each distinct id of the pieces looked up once
+        codes, ids = pd.factorize(pieces["station_id"], use_na_sentinel=False)
         at = pd.Index(ok["station_id"].to_numpy(dtype=object)[last]).get_indexer(
-            pieces["station_id"].to_numpy(dtype=object))
+            np.asarray(ids, dtype=object))[codes]
         found = at >= 0
         s_edge = np.where(found, ok["edge_id"].to_numpy(dtype=np.int64)[last][at], -1)
         s_off = np.where(found, ok["offset_m"].to_numpy(dtype=float)[last][at], np.nan)
@@ -115,7 +117,9 @@ def distance_bands(coverage: Coverage, edges_m: list[float]) -> gpd.GeoDataFrame
         the covered street length whose distance lies in that band.
     """
     pieces = coverage.pieces
-    cov = pieces[pieces["status"] == "covered"]
+    used = [c for c in ("edge_id", "start_m", "end_m", "dist_m", "station_id", "length_m",
+                        "via_twin", "name") if c in pieces]  # the columns read here
+    cov = pieces.loc[(pieces["status"] == "covered").to_numpy(), [*used, pieces.geometry.name]]
     edges = np.asarray(edges_m, dtype=float)
     direction = piece_directions(coverage, cov)
     near = cov["dist_m"].to_numpy(dtype=float)
@@ -156,13 +160,26 @@ def distance_bands(coverage: Coverage, edges_m: list[float]) -> gpd.GeoDataFrame
     take = np.concatenate([np.flatnonzero(keep), row])
     frame = pd.DataFrame({
         "band": np.concatenate([band[keep], sub_band]).astype(np.int64),
-        "name": [n if isinstance(n, str) and n else None
-                 for n in cov["name"].to_numpy(dtype=object)[take]],
-        "station_id": cov["station_id"].to_numpy(dtype=object)[take],
+        "name": _street_names(cov["name"], take),
+        "station_id": cov["station_id"].array.take(take),
         "length_m": np.concatenate([length[keep], hi - lo]),
     })
     return gpd.GeoDataFrame(frame, geometry=np.concatenate([geoms[keep], sub_geom]),
                             crs=pieces.crs)
+
+
+def _street_names(names: pd.Series, take: np.ndarray) -> Any:
+    """The names of the rows ``take`` of ``names``: the text, or missing when it is empty
+    or not text (a list of names, say).
+
+    >>> _street_names(pd.Series(["a", "", None, ["b"]]), np.array([3, 2, 1, 0]))
+    [None, None, None, 'a']
+    >>> _street_names(pd.Series(["a", "", None], dtype="string"), np.array([1, 0])).tolist()
+    [<NA>, 'a']
+    """
+    if isinstance(names.dtype, pd.StringDtype):  # text: taken as it is kept, blanks missing
+        return pd.Series(names.array.take(take)).replace("", None)
+    return [n if isinstance(n, str) and n else None for n in names.to_numpy(dtype=object)[take]]
 
 
 def substrings(lines: np.ndarray, which: np.ndarray, start: np.ndarray,
@@ -222,6 +239,15 @@ def substrings(lines: np.ndarray, which: np.ndarray, start: np.ndarray,
                 shapely.linestrings(out, indices=np.repeat(np.arange(len(which)), counts)))
 
 
+class Paths(NamedTuple):
+    """Lines as arrays of points: ``xy`` (n, 2), the number of points of each line
+    (``size``) and the group of each line (``group``: sorted, 0, 1, ...)."""
+
+    xy: np.ndarray
+    size: np.ndarray
+    group: np.ndarray
+
+
 def merge_lines(frame: gpd.GeoDataFrame, by: list[str], *, chain: bool = False
                 ) -> gpd.GeoDataFrame:
     """Merge the lines of each group into one (Multi)LineString, joining touching ends.
@@ -234,6 +260,32 @@ def merge_lines(frame: gpd.GeoDataFrame, by: list[str], *, chain: bool = False
     if frame.empty:
         return gpd.GeoDataFrame(columns=[*by, "length_m", "geometry"], geometry="geometry",
                                 crs=frame.crs)
+    out, parts, group = _line_groups(frame, by)
+    merged = (chain_lines if chain else line_merge_groups)(parts, group)
+    return gpd.GeoDataFrame(out, geometry=merged, crs=frame.crs)
+
+
+def chained_paths(frame: gpd.GeoDataFrame, by: list[str]) -> tuple[pd.DataFrame, Paths]:
+    """:func:`merge_lines` with ``chain`` as arrays of points: the groups (``by`` and the
+    summed ``length_m``) and the chains of each group (:class:`Paths`), the same points
+    in the same order as the parts of its MultiLineString, without building geometries.
+    """
+    if frame.empty:
+        return pd.DataFrame(columns=[*by, "length_m"]), Paths(
+            np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    out, parts, group = _line_groups(frame, by)
+    xy, owner = shapely.get_coordinates(parts, return_index=True)
+    paths = Paths(xy, np.bincount(owner, minlength=len(parts)), group)
+    if (paths.size < 2).any():  # empty lines: left as they are (see chain_lines)
+        return out, Paths(xy, paths.size[paths.size > 0], group[paths.size > 0])
+    return out, chain_paths(paths)
+
+
+def _line_groups(frame: gpd.GeoDataFrame, by: list[str]
+                 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The groups of ``frame`` by ``by`` (sorted, missing values last) with their summed
+    ``length_m``, the LineStrings of the rows (their parts) sorted by group, and the
+    group of each."""
     keys = frame[by].astype(object).where(frame[by].notna(), None)
     codes = [pd.factorize(keys[c], sort=True, use_na_sentinel=True)[0] for c in by]
     # Missing values sort last: their code -1 becomes the largest.
@@ -247,11 +299,9 @@ def merge_lines(frame: gpd.GeoDataFrame, by: list[str], *, chain: bool = False
         parts, part_index = geoms, np.arange(len(geoms))
     else:
         parts, part_index = shapely.get_parts(geoms, return_index=True)
-    merged = (chain_lines if chain else line_merge_groups)(parts, group[part_index])
-    first = order[new]
-    out = keys.iloc[first].reset_index(drop=True)
+    out = keys.iloc[order[new]].reset_index(drop=True)
     out["length_m"] = np.bincount(group, weights=frame["length_m"].to_numpy()[order])
-    return gpd.GeoDataFrame(out, geometry=merged, crs=frame.crs)
+    return out, parts, group[part_index]
 
 
 def chain_lines(parts: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -277,37 +327,37 @@ def chain_lines(parts: np.ndarray, group: np.ndarray) -> np.ndarray:
     >>> [g.wkt for g in chain_lines(lines, np.array([0, 0, 0, 0, 1]))]
     ['MULTILINESTRING ((0 0, 1 0, 1 -1), (1 1, 1 0, 2 0))', 'MULTILINESTRING ((5 5, 6 6))']
     """
-    from .kernels import chain_walk
-
-    m = len(parts)
     xy, owner = shapely.get_coordinates(parts, return_index=True)
-    size = np.bincount(owner, minlength=m)
-    if m == 0 or (size < 2).any():  # empty lines: shapely joins what it can
+    size = np.bincount(owner, minlength=len(parts))
+    if len(parts) == 0 or (size < 2).any():  # empty lines: shapely joins what it can
         return cast(np.ndarray, shapely.multilinestrings(parts, indices=group))
+    chains = chain_paths(Paths(xy, size, group))
+    lines = cast(np.ndarray, shapely.linestrings(
+        chains.xy, indices=np.repeat(np.arange(len(chains.size)), chains.size)))
+    return cast(np.ndarray, shapely.multilinestrings(lines, indices=chains.group))
+
+
+def chain_paths(paths: Paths) -> Paths:
+    """:func:`chain_lines` on lines given as points (each of two points or more): the
+    chains of each group, in the order of the parts of its MultiLineString.
+
+    >>> chain_paths(Paths(np.array([[0.0, 0], [1, 0], [2, 0], [1, 0]]), np.array([2, 2]),
+    ...                   np.array([0, 0])))  # doctest: +NORMALIZE_WHITESPACE
+    Paths(xy=array([[0., 0.], [1., 0.], [2., 0.]]), size=array([3]), group=array([0]))
+    """
+    from .kernels import chain_points, chain_walk, pair_ends
+
+    xy, size, group = paths
     start = np.cumsum(size) - size
     stop = start + size - 1
     # half-edges: h < m is the start of line h, h >= m the end of line h - m
     node, _ = same_points(np.concatenate([xy[start], xy[stop]]), np.r_[group, group])
-    order = np.argsort(node, kind="stable")
-    group_start = np.r_[True, node[order][1:] != node[order][:-1]]
-    pos = np.arange(2 * m) - np.maximum.accumulate(np.where(group_start, np.arange(2 * m), 0))
-    pair = np.flatnonzero((pos[:-1] % 2 == 0) & ~group_start[1:])
-    mate = np.full(2 * m, -1, dtype=np.int64)
-    mate[order[pair]], mate[order[pair + 1]] = order[pair + 1], order[pair]
-    seq, ch = chain_walk(mate)  # lines in chain order, a reversed line as -1 - line
-    line, rev = np.where(seq < 0, -1 - seq, seq), seq < 0
-    first = np.r_[True, ch[1:] != ch[:-1]]
-    skip = (~first).astype(np.int64)  # a continuing line drops its first (shared) point
-    count = size[line] - skip
-    base = np.repeat(np.cumsum(count) - count, count)
-    k = np.arange(count.sum()) - base + np.repeat(skip, count)
-    idx = np.where(np.repeat(rev, count), np.repeat(stop[line], count) - k,
-                   np.repeat(start[line], count) + k)
-    chains = shapely.linestrings(xy[idx], indices=np.repeat(ch, count))
-    chain_group = group[line[first]]
+    seq, ch = chain_walk(pair_ends(node))  # lines in chain order, reversed as -1 - line
+    first = seq[np.r_[True, ch[1:] != ch[:-1]]]
+    chain_group = group[np.where(first < 0, -1 - first, first)]
     by_group = np.argsort(chain_group, kind="stable")
-    return cast(np.ndarray, shapely.multilinestrings(chains[by_group],
-                                                     indices=chain_group[by_group]))
+    index, count = chain_points(seq, ch, start, stop, by_group)
+    return Paths(xy[index], count, chain_group[by_group])
 
 
 def line_merge_groups(parts: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -586,6 +636,25 @@ def display_xy(xy: np.ndarray, crs: Any, *, gcj02: bool, precision: int) -> np.n
     return np.round(out, precision)
 
 
+def display_paths(paths: Paths, crs: Any, *, gcj02: bool, precision: int,
+                  simplify_m: float | None = None) -> Paths:
+    """:func:`display_geoms` for lines given as points in ``crs``: each line simplified
+    to ``simplify_m`` in the units of ``crs`` when given (as GEOS simplifies each line of
+    a MultiLineString, :func:`~.kernels.simplified_points`), then every distinct point
+    turned once (:func:`display_xy`)."""
+    from .kernels import simplified_points
+
+    xy, count, group = paths
+    if simplify_m and len(count):
+        keep, count = simplified_points(xy[:, 0], xy[:, 1], count, float(simplify_m))
+        xy = xy[keep]
+    node, _ = same_points(xy)
+    distinct = np.empty((int(node.max(initial=-1)) + 1, 2))
+    distinct[node] = xy
+    return Paths(display_xy(distinct, crs, gcj02=gcj02, precision=precision)[node], count,
+                 group)
+
+
 def _gcj02_xy(xy: np.ndarray) -> np.ndarray:
     if len(xy) == 0:
         return xy
@@ -657,6 +726,33 @@ def encode_geometries(geoms: Any, precision: int) -> list[dict[str, Any] | None]
                        if kind == "MultiLineString" else g[0] if kind == "Polygon" else g)
         out[i] = {"type": kind, "coordinates": coords}
     return out
+
+
+def encode_paths(paths: Paths, n_groups: int, precision: int, *,
+                 alone: np.ndarray | None = None) -> list[dict[str, Any] | None]:
+    """:func:`encode_geometries` of each group's lines as one MultiLineString (None for a
+    group without lines), from lines given as points; the groups ``alone`` (a mask) as
+    the LineString of their one line.
+
+    >>> paths = Paths(np.array([[104.1, 30.6], [104.10012, 30.60005], [1.0, 2.0],
+    ...                         [1.0, 2.1]]), np.array([2, 2]), np.array([0, 2]))
+    >>> encode_paths(paths, 3, 5, alone=np.array([False, False, True]))
+    [{'type': 'MultiLineString', 'coordinates': [[10410000, 3060000, 12, 5]]}, None, \
+{'type': 'LineString', 'coordinates': [100000, 200000, 0, 10000]}]
+    """
+    xy, count, group = paths
+    ints = np.round(xy * 10.0**precision).astype(np.int64)
+    first = np.zeros(len(ints), dtype=bool)
+    first[np.cumsum(count) - count] = True
+    ints[~first] = np.diff(ints, axis=0)[~first[1:]]
+    ends = (2 * np.r_[0, np.cumsum(count)]).tolist()
+    flat = ints.ravel().tolist()
+    lines = [flat[a:b] for a, b in itertools.pairwise(ends)]
+    bounds = np.searchsorted(group, np.arange(n_groups + 1)).tolist()
+    alone = np.zeros(n_groups, dtype=bool) if alone is None else alone
+    return [None if b == a else {"type": "LineString", "coordinates": lines[a]} if one
+            else {"type": "MultiLineString", "coordinates": lines[a:b]}
+            for a, b, one in zip(bounds[:-1], bounds[1:], alone.tolist(), strict=True)]
 
 
 def decode_geometry(geom: dict[str, Any], precision: int) -> Any:
