@@ -473,9 +473,17 @@ def _same_points(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ([1, 0], [1, 0, 1], [1, 2])
     """
     keys = np.round(xy * _KEY_MM).astype(np.int64)
-    order = np.lexsort((keys[:, 1], keys[:, 0]))
-    ordered = keys[order]
-    new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
+    lo = keys.min(axis=0) if len(keys) else np.zeros(2, dtype=np.int64)
+    span = keys.max(axis=0) - lo + 1 if len(keys) else np.ones(2, dtype=np.int64)
+    if int(span[0]) * int(span[1]) < 2**63:  # (x, y) as one number in the same order
+        key = (keys[:, 0] - lo[0]) * span[1] + (keys[:, 1] - lo[1])
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        new = np.r_[True, ordered[1:] != ordered[:-1]]
+    else:
+        order = np.lexsort((keys[:, 1], keys[:, 0]))
+        ordered = keys[order]
+        new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
     group = np.empty(len(keys), dtype=np.int64)
     group[order] = np.cumsum(new) - 1
     at = np.flatnonzero(new)
@@ -544,8 +552,14 @@ def _segments(
     ok = (b - a > 1) | np.any(xy[a] != xy[b], axis=1)
     a, b, line = a[ok], b[ok], line[ok]
     ends = np.column_stack([a, b]).ravel()
-    # the pieces' ends as _same_points numbers them (by position; each group's first end)
-    _, first, inverse = np.unique(point[ends], return_index=True, return_inverse=True)
+    # the pieces' ends as _same_points numbers them (by position; each group's first
+    # end): np.unique(point[ends], return_index=True, return_inverse=True) by counting
+    at = point[ends]
+    used = np.zeros(len(point) and int(point.max()) + 1, dtype=bool)
+    used[at] = True
+    inverse = (np.cumsum(used) - 1)[at]
+    first = np.full(int(used.sum()), len(at))
+    np.minimum.at(first, inverse, np.arange(len(at)))
     node_xy = xy[ends[first]]
     sizes = b - a + 1
     piece_starts = np.r_[0, np.cumsum(sizes)]
