@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .._errors import InputError, MissingDataError
-from .._streets import StreetNetwork, TravelMode, network_from_arrays
+from .._streets import StreetNetwork, TravelMode, network_from_arrays, text_column
 from .._text import cell_text
 from ..area import not_degrees, read_vector
 from .osmfilter import way_filter
@@ -132,11 +132,10 @@ def read_centerlines(
     parts, file_xy, which, file_crs = _parts(lines, clip)
     keep = way_filter(travel.overpass_filter)
     # per distinct value, not per row: a province has millions of lines and few classes
-    classes = _per_value(parts[cls_col] if cls_col else None, len(parts),
-                         lambda v: cell_text(v) or None)
-    ok = _per_value(classes, len(classes),
-                    lambda c: c is None or c.casefold() not in _OSM_HIGHWAY
-                    or keep({"highway": c.casefold()})).astype(bool)
+    classes, class_text = _per_value(parts[cls_col] if cls_col else None, len(parts),
+                                     lambda v: cell_text(v) or None)
+    ok = np.array([c is None or c.casefold() not in _OSM_HIGHWAY or keep({"highway": c.casefold()})
+                   for c in class_text], dtype=bool)[classes]
     dropped_by_mode = int((~ok).sum())
     parts = parts[ok]
     classes = classes[ok]
@@ -155,15 +154,19 @@ def read_centerlines(
         utm_xy = file_xy if utm.equals(file_crs) else np.array(
             pyproj.Transformer.from_crs(file_crs, utm, always_xy=True).transform(
                 file_xy[:, 0], file_xy[:, 1])).T
-    tagged = (_per_value(parts[one_col], len(parts), oneway_direction).astype(int)
-              if one_col else np.zeros(len(parts), dtype=int))
+    if one_col:
+        oneway, oneway_sign = _per_value(parts[one_col], len(parts), oneway_direction)
+        tagged = oneway_sign.astype(int)[oneway]
+    else:
+        tagged = np.zeros(len(parts), dtype=int)
     directions = np.zeros_like(tagged) if travel.bidirectional else tagged
     xy, starts = _line_coords(utm_xy, which, directions)
     long_enough = np.flatnonzero(np.diff(starts) >= 2)
     xy, starts = _take_lines(xy, starts, long_enough)
     rows = parts["_row"].to_numpy()[long_enough]
-    names = (parts[name_col].to_numpy()[long_enough] if name_col
-             else np.full(len(long_enough), None, dtype=object))
+    names, name_text = _per_value(parts[name_col] if name_col else None, len(parts),
+                                  lambda v: cell_text(v) or None)
+    names = names[long_enough]
     classes = classes[long_enough]
     one_way = directions[long_enough] != 0
     # the tagged direction relative to the coordinates kept (reversed where travel is)
@@ -172,7 +175,6 @@ def read_centerlines(
     xy, starts, junction, point, stats = _node(xy, starts, join_tolerance_m,
                                                split_at_crossings)
     line, a, b, pieces_xy, piece_starts, node_xy = _segments(xy, starts, junction, point)
-    name_text = _per_value(names, len(names), lambda v: cell_text(v) or None)
     stats = {"features_in_file": len(frame), "lines_dropped_by_mode": dropped_by_mode,
              "one_way_lines": int(one_way.sum()), **stats}
     log.info("%s: moved %d line ends onto other ends within %.2f m, joined %d ends lying on "
@@ -180,24 +182,33 @@ def read_centerlines(
              join_tolerance_m, stats["ends_joined_to_lines"], stats["crossings_split"])
     return network_from_arrays(
         node_xy, a, b, pieces_xy, piece_starts, utm, travel, osmid=rows[line],
-        highway=classes[line], name=name_text[line],
+        highway=text_column(classes[line], class_text),
+        name=text_column(names[line], name_text),
         fwd=np.ones(len(line), dtype=bool), bwd=~one_way[line], oneway=along[line],
         source=str(path), stats=stats)
 
 
-def _per_value(values: Any, n: int, func: Any) -> np.ndarray:
-    """``func`` of each value, computed once per distinct value (an object array)."""
+def _per_value(values: Any, n: int, func: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``func`` of each value, computed once per distinct value: ``table[codes]`` are the
+    results (``table`` an object array, ``codes`` one per value).
+
+    ``values`` is a column or ``None`` (``n`` missing values).
+    """
     if values is None:
-        return np.full(n, func(None), dtype=object)
-    arr = np.asarray(values, dtype=object)
-    try:
-        codes, uniques = pd.factorize(arr)  # missing values (None, NaN) get code -1
-    except TypeError:  # unhashable cells (lists): one call each
-        return np.array([func(v) for v in arr] + [None], dtype=object)[:-1]
-    out = np.empty(len(uniques) + 1, dtype=object)
-    out[:-1] = [func(v) for v in uniques]
-    out[-1] = func(None)
-    return out[codes]
+        return np.zeros(n, dtype=np.int64), np.array([func(None)], dtype=object)
+    if isinstance(values.dtype, pd.StringDtype):  # text: its codes without a str per cell
+        codes, uniques = pd.factorize(values)  # missing values get code -1
+        uniques = uniques.tolist()
+    else:
+        arr = np.asarray(values, dtype=object)
+        try:
+            codes, uniques = pd.factorize(arr)
+        except TypeError:  # unhashable cells (lists): one call each
+            codes, uniques = np.arange(len(arr)), arr
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [func(v) for v in uniques]
+    table[-1] = func(None)
+    return np.where(codes < 0, len(uniques), codes), table
 
 
 def _parts(lines: gpd.GeoDataFrame, clip: shapely.Geometry | None
