@@ -256,14 +256,21 @@ def not_degrees(frame: gpd.GeoDataFrame, path: Path) -> str | None:
     """
     if frame.crs is None or not frame.crs.is_geographic or frame.empty:
         return None
-    x0, y0, x1, y1 = (float(v) for v in frame.total_bounds)
+    return not_degrees_bounds(frame.crs, frame.total_bounds, path)
+
+
+def not_degrees_bounds(crs: Any, bounds: Any, path: Path) -> str | None:
+    """:func:`not_degrees` of coordinates in ``crs`` within ``bounds`` (x0, y0, x1, y1)."""
+    if crs is None or not crs.is_geographic:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in bounds)
     if x0 >= -180.5 and x1 <= 180.5 and y0 >= -90.5 and y1 <= 90.5:  # rounding slack
         return None
     implied = (" (a GeoJSON file without a \"crs\" member is WGS-84)"
                if path.suffix.lower() in (".geojson", ".json") else "")
     return (f"{path}: the coordinates run from ({x0:.0f}, {y0:.0f}) to ({x1:.0f}, {y1:.0f}), "
             f"which are not degrees, but the file's coordinate system is "
-            f"{frame.crs.to_string()}{implied}; the file is probably in metres")
+            f"{crs.to_string()}{implied}; the file is probably in metres")
 
 
 def to_lonlat(area: Any, *, crs: Any = None) -> shapely.Geometry:

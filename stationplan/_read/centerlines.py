@@ -30,7 +30,7 @@ from scipy.spatial import cKDTree
 from .._errors import InputError, MissingDataError
 from .._streets import StreetNetwork, TravelMode, network_from_arrays, text_column
 from .._text import cell_text
-from ..area import not_degrees, read_vector
+from ..area import not_degrees, not_degrees_bounds, read_vector
 from .osmfilter import way_filter
 
 log = logging.getLogger(__name__)
@@ -107,29 +107,42 @@ def read_centerlines(
     -------
     StreetNetwork
     """
-    frame = read_vector(path)
-    if frame.crs is None:
+    wkb = None if clip is not None else _wkb_lines(path)
+    if wkb is None:
+        frame = read_vector(path)
+        n_features, crs, columns = len(frame), frame.crs, list(frame.columns)
+        columns.remove(frame.geometry.name)
+    else:
+        parts, n_features, file_xy, which, crs = wkb
+        columns = list(parts.columns)
+    if crs is None:
         msg = (f"{path}: the file has no CRS (a Shapefile needs its .prj); set it, e.g. "
                f"ogr2ogr -a_srs EPSG:4547 fixed.gpkg {path.name} (CGCS2000 / GK CM 114E), "
                "or in QGIS with Layer > Set CRS")
         raise InputError(msg)
-    problem = not_degrees(frame, path)
+    problem = (not_degrees(frame, path) if wkb is None
+               else not_degrees_bounds(crs, (*file_xy.min(axis=0), *file_xy.max(axis=0)), path))
     if problem is not None:
         msg = (f"{problem}; set its real CRS, e.g. ogr2ogr -a_srs EPSG:4547 fixed.gpkg "
                f"{path.name} (CGCS2000 / GK CM 114E), or in QGIS with Layer > Set CRS")
         raise InputError(msg)
-    cls_col = _column(frame, class_column, _CLASS_NAMES, "class", path)
-    one_col = _column(frame, oneway_column, _ONEWAY_NAMES, "one-way", path)
-    name_col = _column(frame, None, _NAME_NAMES, "name", path)
-    log.info("%s: %d features; class column %s, one-way column %s", path.name, len(frame),
+    cls_col = _column(columns, class_column, _CLASS_NAMES, "class", path)
+    one_col = _column(columns, oneway_column, _ONEWAY_NAMES, "one-way", path)
+    name_col = _column(columns, None, _NAME_NAMES, "name", path)
+    log.info("%s: %d features; class column %s, one-way column %s", path.name, n_features,
              cls_col, one_col)
-    frame = frame.reset_index(drop=True)
-    lines = frame[frame.geometry.notna() & frame.geom_type.isin(["LineString", "MultiLineString"])]
-    if lines.empty:
-        msg = f"{path}: no LineString or MultiLineString features; is it a road-centerline file?"
-        raise MissingDataError(msg)
-    lines = lines.assign(_row=lines.index.to_numpy())
-    parts, file_xy, which, file_crs = _parts(lines, clip)
+    if wkb is None:
+        frame = frame.reset_index(drop=True)
+        lines = frame[frame.geometry.notna()
+                      & frame.geom_type.isin(["LineString", "MultiLineString"])]
+        if lines.empty:
+            msg = (f"{path}: no LineString or MultiLineString features; is it a "
+                   "road-centerline file?")
+            raise MissingDataError(msg)
+        lines = lines.assign(_row=lines.index.to_numpy())
+        parts, file_xy, which, file_crs = _parts(lines, clip)
+    else:
+        parts, file_crs = parts.assign(_row=parts.index.to_numpy()), crs
     keep = way_filter(travel.overpass_filter)
     # per distinct value, not per row: a province has millions of lines and few classes
     classes, class_text = _per_value(parts[cls_col] if cls_col else None, len(parts),
@@ -175,7 +188,7 @@ def read_centerlines(
     xy, starts, junction, point, stats = _node(xy, starts, join_tolerance_m,
                                                split_at_crossings)
     line, a, b, pieces_xy, piece_starts, node_xy = _segments(xy, starts, junction, point)
-    stats = {"features_in_file": len(frame), "lines_dropped_by_mode": dropped_by_mode,
+    stats = {"features_in_file": n_features, "lines_dropped_by_mode": dropped_by_mode,
              "one_way_lines": int(one_way.sum()), **stats}
     log.info("%s: moved %d line ends onto other ends within %.2f m, joined %d ends lying on "
              "lines, split %d crossings", path.name, stats["ends_snapped_to_ends"],
@@ -235,6 +248,66 @@ def _parts(lines: gpd.GeoDataFrame, clip: shapely.Geometry | None
     return parts, xy, which, parts.crs
 
 
+def _wkb_lines(path: Path) -> tuple[pd.DataFrame, int, np.ndarray, np.ndarray, Any] | None:
+    """A GeoParquet file of 2D LineStrings in little-endian WKB (and missing geometries),
+    read without a geometry object per line: the attributes of the lines with vertices
+    (indexed by the feature's row), the number of features, the vertices with the line of
+    each, and the CRS (what :func:`_parts` gives of the frame
+    :func:`~stationplan.area.read_vector` reads). ``None`` for any other file.
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.name.lower().endswith((".parquet", ".geoparquet")):
+        return None
+    try:
+        geo = json.loads(pq.read_schema(path).metadata[b"geo"])
+        column = geo["primary_column"]
+        meta = geo["columns"][column]
+    except (OSError, pa.ArrowException, KeyError, TypeError, ValueError):
+        return None  # read_vector says what is wrong
+    if len(geo["columns"]) != 1 or meta.get("encoding") != "WKB" or "covering" in meta:
+        return None
+    table = pq.read_table(path)
+    wkb = table.column(column).combine_chunks()
+    if isinstance(wkb.type, pa.ExtensionType):
+        wkb = wkb.storage
+    if not (pa.types.is_binary(wkb.type) or pa.types.is_large_binary(wkb.type)):
+        return None
+    offset_type = np.int64 if pa.types.is_large_binary(wkb.type) else np.int32
+    at = np.frombuffer(wkb.buffers()[1], dtype=offset_type)[wkb.offset:wkb.offset + len(wkb) + 1]
+    at = at.astype(np.int64)
+    size = np.diff(at)
+    valid = wkb.is_valid().to_numpy(zero_copy_only=False)
+    if (size[~valid] != 0).any() or (size[valid] < 9).any():
+        return None
+    data = np.frombuffer(wkb.buffers()[2], dtype=np.uint8)
+    start = at[:-1][valid]
+    head = data[start[:, None] + np.arange(9)]  # byte order, type, number of points
+    kind, n = head[:, 1:].copy().view("<u4").T
+    n = n.astype(np.int64)
+    if ((head[:, 0] != 1) | (kind != 2) | (n == 1) | (size[valid] != 9 + 16 * n)).any():
+        return None  # big-endian, not a LineString, 3D, or not GEOS's
+    if not n.any():
+        return None
+    header = np.zeros(len(data), dtype=bool)
+    header[(start[:, None] + np.arange(9)).ravel()] = True
+    body = data[at[0]:at[-1]][~header[at[0]:at[-1]]]
+    xy = body.view("<f8").reshape(-1, 2).astype(float, copy=False)
+    rows = np.flatnonzero(valid)[n > 0]
+    which = np.repeat(np.arange(len(rows)), n[n > 0])
+    crs = meta.get("crs", "OGC:CRS84")
+    if isinstance(crs, dict):  # as geopandas reads it: members of a datum ensemble without ids
+        for member in crs.get("datum_ensemble", {}).get("members", []):
+            member.pop("id", None)
+    parts = table.drop([column]).to_pandas().reset_index(drop=True)
+    if len(rows) < len(parts):
+        parts = parts.iloc[rows]
+    return parts, len(table), xy, which, None if crs is None else pyproj.CRS.from_user_input(crs)
+
+
 def _utm_of(xy: np.ndarray, crs: pyproj.CRS) -> pyproj.CRS:
     """The UTM zone of the points ``xy`` (in ``crs``), as ``GeoSeries.estimate_utm_crs``
     finds it from their lon/lat bounds (of a projected CRS: its bounds' edges, densified).
@@ -282,9 +355,9 @@ def _take_lines(xy: np.ndarray, starts: np.ndarray,
     return xy[flat], new_starts
 
 
-def _column(frame: gpd.GeoDataFrame, given: str | None, names: tuple[str, ...], what: str,
+def _column(columns: list[Any], given: str | None, names: tuple[str, ...], what: str,
             path: Path) -> str | None:
-    columns = [c for c in frame.columns if c != frame.geometry.name]
+    """The column ``given``, or the first of ``columns`` called one of ``names``."""
     if given is not None:
         if given not in columns:
             msg = (f"{path}: no column {given!r} for the road {what}; "
