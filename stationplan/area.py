@@ -25,7 +25,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import InputError
-from ._lines import points_along
+from ._lines import grid_sum_along, points_along
 from ._options import BRIEF_IGNORE, BRIEF_SERVE, PAIR_CARRIAGEWAYS_M, check_option
 from ._paths import input_file, word_hint
 from ._read.coords import resolve_crs, to_wgs84
@@ -414,8 +414,7 @@ def built_up_area(
     # street metres per cell: points every tenth of a cell along each street
     lengths = shapely.length(lines)
     n = np.maximum(1, np.ceil(lengths / (cell_m / 10)).astype(np.int64))
-    pts = points_along(lines, lengths, n)
-    streets = _grid_sum(pts, np.repeat(lengths / n, n), x0, y0, cell_m, (ny_, nx_))
+    streets = grid_sum_along(lines, lengths, n, x0, y0, cell_m, (ny_, nx_))
 
     r = round(window_m / cell_m)
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]

@@ -37,6 +37,17 @@ def _walk(xy, seg, last, total, d):
 
 
 @_jit
+def _along(xy, first, last, n, length, j, seg, total):
+    """Point ``j`` of :func:`points_along` of the line ``xy[first:last + 1]`` (``n`` points,
+    length ``length``), searched from vertex ``seg`` (the length up to it ``total``): the
+    next search's ``seg`` and ``total``, and the point's x and y."""
+    d = ((j + 0.5) / n) * length
+    if d <= 0.0:  # GEOS: the start of the line
+        return seg, total, xy[first, 0], xy[first, 1]
+    return _walk(xy, seg, last, total, d)  # d grows with j: carry on from point j - 1
+
+
+@_jit
 def points_along(xy, starts, length_m, n_points):
     """Points at the fractions ``(j + 0.5) / n`` (``j = 0..n-1``, ``n = n_points[i]``)
     along each line ``i``: what ``shapely.line_interpolate_point(line, frac,
@@ -49,20 +60,28 @@ def points_along(xy, starts, length_m, n_points):
     out = np.empty((n_points.sum(), 2))
     k = 0
     for i in range(len(n_points)):
-        first = starts[i]
-        last = starts[i + 1] - 1
-        n = n_points[i]
-        seg = first  # the segment from vertex seg to seg + 1
+        seg = starts[i]  # the segment from vertex seg to seg + 1
         total = 0.0  # the line's length up to vertex seg
-        for j in range(n):
-            d = ((j + 0.5) / n) * length_m[i]
-            if d <= 0.0:  # GEOS: the start of the line
-                out[k, 0] = xy[first, 0]
-                out[k, 1] = xy[first, 1]
-            else:  # d grows with j: carry on from the previous point's segment and sums
-                seg, total, out[k, 0], out[k, 1] = _walk(xy, seg, last, total, d)
+        for j in range(n_points[i]):
+            seg, total, out[k, 0], out[k, 1] = _along(xy, starts[i], starts[i + 1] - 1,
+                                                      n_points[i], length_m[i], j, seg, total)
             k += 1
     return out
+
+
+@_jit
+def grid_sum_along(xy, starts, length_m, n_points, weights, x0, y0, cell_m, n_rows, n_cols):
+    """:func:`grid_sum` of the points of :func:`points_along`, those of line ``i`` weighing
+    ``weights[i]`` each: the same sums in the same order, without the array of points."""
+    grid = np.zeros((n_rows, n_cols))
+    for i in range(len(n_points)):
+        seg = starts[i]
+        total = 0.0
+        for j in range(n_points[i]):
+            seg, total, x, y = _along(xy, starts[i], starts[i + 1] - 1, n_points[i],
+                                      length_m[i], j, seg, total)
+            _add_to_cell(grid, x, y, weights[i], x0, y0, cell_m)
+    return grid
 
 
 @_jit
@@ -91,10 +110,16 @@ def grid_sum(xy, weights, x0, y0, cell_m, n_rows, n_cols):
     weights)`` (in the order of the points), without the arrays of cells."""
     grid = np.zeros((n_rows, n_cols))
     for k in range(len(xy)):
-        ix = min(max(np.int64((xy[k, 0] - x0) // cell_m), 0), n_cols - 1)
-        iy = min(max(np.int64((xy[k, 1] - y0) // cell_m), 0), n_rows - 1)
-        grid[iy, ix] += weights[k]
+        _add_to_cell(grid, xy[k, 0], xy[k, 1], weights[k], x0, y0, cell_m)
     return grid
+
+
+@_jit
+def _add_to_cell(grid, x, y, weight, x0, y0, cell_m):
+    """Add ``weight`` to the cell of (x, y) in :func:`grid_sum`'s grid."""
+    ix = min(max(np.int64((x - x0) // cell_m), 0), grid.shape[1] - 1)
+    iy = min(max(np.int64((y - y0) // cell_m), 0), grid.shape[0] - 1)
+    grid[iy, ix] += weight
 
 
 @_jit
