@@ -322,8 +322,9 @@ def network_from_arrays(
     if len(u) == 0:
         msg = f"{source}: no streets for mode {travel.name!r} in this network"
         raise MissingDataError(msg)
-    which = np.repeat(np.arange(len(u)), np.diff(piece_starts))
-    geoms = shapely.linestrings(piece_xy, indices=which)
+    geoms = shapely.from_ragged_array(shapely.GeometryType.LINESTRING,
+                                      np.ascontiguousarray(piece_xy, dtype=float),
+                                      (np.asarray(piece_starts, dtype=np.int64),))
     codes, uniques = pd.factorize(highway)  # None: -1
     classes = text_column(np.where(codes < 0, len(uniques), codes),
                           [road_class({"highway": h}) for h in uniques] + [None])

@@ -505,12 +505,12 @@ def _ends_on_lines(xy: np.ndarray, starts: np.ndarray,
                                      / len(ends))), 1.0)
     x0, y0 = float(lo[0]) - cell_m, float(lo[1]) - cell_m
     n_cols = int(np.floor((float(hi[0]) - x0) / cell_m)) + 1
+    n_rows = int(np.floor((float(hi[1]) - y0) / cell_m)) + 1
     cells = grid_cells(ends, x0, y0, cell_m, n_cols)
     in_cell = np.argsort(cells, kind="stable")
-    keys, first = np.unique(cells[in_cell], return_index=True)
-    e, line, skipped = ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_cols,
-                                       keys, np.r_[first, len(cells)], in_cell,
-                                       _GRID_MAX_CELLS)
+    cell_start = np.r_[0, np.cumsum(np.bincount(cells, minlength=n_rows * n_cols))]
+    e, line, skipped = ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_rows,
+                                       n_cols, cell_start, in_cell, _GRID_MAX_CELLS)
     if len(skipped):  # lines with segments too long for the grid: an STRtree of the ends
         keep = ~np.isin(line, skipped)
         long_at, e_long = shapely.STRtree(np.asarray(shapely.points(ends))).query(

@@ -135,16 +135,16 @@ def grid_cells(xy, x0, y0, cell_m, n_cols):
 
 
 @_jit
-def ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_cols, cell_keys, cell_ptr,
+def ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_rows, n_cols, cell_start,
                     in_cell, max_cells):
     """Pairs (end, line) of a line end and another line that passes within about
     ``reach_m`` of it, where the end is neither of that line's own ends: the candidates a
     GEOS ``dwithin`` test then decides (``reach_m`` is meant larger than its distance).
 
     Lines are ``xy[starts[i]:starts[i + 1]]``; ends ``2 i`` and ``2 i + 1`` are line
-    ``i``'s. The ends are found through a grid (:func:`grid_cells`): ``cell_keys`` the
-    sorted distinct cells, ``in_cell[cell_ptr[c]:cell_ptr[c + 1]]`` the ends in
-    ``cell_keys[c]``. A segment whose box spans more than ``max_cells`` cells is not
+    ``i``'s. The ends are found through a grid of ``n_rows`` by ``n_cols`` cells
+    (:func:`grid_cells`) that holds them all: ``in_cell[cell_start[c]:cell_start[c + 1]]``
+    are the ends in cell ``c``. A segment whose box spans more than ``max_cells`` cells is not
     searched: its line is returned in ``skipped`` (search it another way). Returns
     ``(end, line, skipped)``, pairs in no particular order, each once.
     """
@@ -177,11 +177,9 @@ def ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_cols, cell_keys
             dx = bx - ax
             dy = by - ay
             len2 = dx * dx + dy * dy
-            for cy in range(cy0, cy1 + 1):
-                key = cy * n_cols + cx0
-                c = np.searchsorted(cell_keys, key)
-                while c < len(cell_keys) and cell_keys[c] <= cy * n_cols + cx1:
-                    for q in range(cell_ptr[c], cell_ptr[c + 1]):
+            for cy in range(max(cy0, 0), min(cy1, n_rows - 1) + 1):  # ends lie in these rows
+                for c in range(cy * n_cols + cx0, cy * n_cols + cx1 + 1):
+                    for q in range(cell_start[c], cell_start[c + 1]):
                         e = in_cell[q]
                         if e // 2 == ln or seen[e] == ln:
                             continue
@@ -207,5 +205,4 @@ def ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_cols, cell_keys
                         pe[m] = e
                         pl[m] = ln
                         m += 1
-                    c += 1
     return pe[:m], pl[:m], np.flatnonzero(skipped)
