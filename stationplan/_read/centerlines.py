@@ -15,6 +15,7 @@ from the geometry, in metres:
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +261,7 @@ def _wkb_lines(path: Path) -> tuple[pd.DataFrame, int, np.ndarray, np.ndarray, A
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not path.name.lower().endswith((".parquet", ".geoparquet")):
+    if not path.name.lower().endswith((".parquet", ".geoparquet")) or sys.byteorder != "little":
         return None
     try:
         geo = json.loads(pq.read_schema(path).metadata[b"geo"])
@@ -278,26 +279,15 @@ def _wkb_lines(path: Path) -> tuple[pd.DataFrame, int, np.ndarray, np.ndarray, A
         return None
     offset_type = np.int64 if pa.types.is_large_binary(wkb.type) else np.int32
     at = np.frombuffer(wkb.buffers()[1], dtype=offset_type)[wkb.offset:wkb.offset + len(wkb) + 1]
-    at = at.astype(np.int64)
-    size = np.diff(at)
-    valid = wkb.is_valid().to_numpy(zero_copy_only=False)
-    if (size[~valid] != 0).any() or (size[valid] < 9).any():
-        return None
-    data = np.frombuffer(wkb.buffers()[2], dtype=np.uint8)
-    start = at[:-1][valid]
-    head = data[start[:, None] + np.arange(9)]  # byte order, type, number of points
-    kind, n = head[:, 1:].copy().view("<u4").T
-    n = n.astype(np.int64)
-    if ((head[:, 0] != 1) | (kind != 2) | (n == 1) | (size[valid] != 9 + 16 * n)).any():
-        return None  # big-endian, not a LineString, 3D, or not GEOS's
-    if not n.any():
-        return None
-    header = np.zeros(len(data), dtype=bool)
-    header[(start[:, None] + np.arange(9)).ravel()] = True
-    body = data[at[0]:at[-1]][~header[at[0]:at[-1]]]
-    xy = body.view("<f8").reshape(-1, 2).astype(float, copy=False)
-    rows = np.flatnonzero(valid)[n > 0]
-    which = np.repeat(np.arange(len(rows)), n[n > 0])
+    from .kernels import wkb_linestrings
+
+    ok, n, xy = wkb_linestrings(np.frombuffer(wkb.buffers()[2], dtype=np.uint8),
+                                at.astype(np.int64),
+                                wkb.is_valid().to_numpy(zero_copy_only=False))
+    if not ok or not n.any():
+        return None  # big-endian, not a LineString, 3D, not GEOS's, or no vertices
+    rows = np.flatnonzero(n)
+    which = np.repeat(np.arange(len(rows)), n[rows])
     crs = meta.get("crs", "OGC:CRS84")
     if isinstance(crs, dict):  # as geopandas reads it: members of a datum ensemble without ids
         for member in crs.get("datum_ensemble", {}).get("members", []):

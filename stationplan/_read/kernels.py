@@ -206,3 +206,35 @@ def ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_rows, n_cols, c
                         pl[m] = ln
                         m += 1
     return pe[:m], pl[:m], np.flatnonzero(skipped)
+
+
+@_jit
+def wkb_linestrings(data, at, valid):
+    """The vertices of LineStrings in 2D little-endian WKB, ``data[at[i]:at[i + 1]]`` the
+    WKB of line ``i`` (none where not ``valid``): whether every valid line is one (of 0
+    or at least 2 vertices, as GEOS reads them), the number of vertices of each line, and
+    all vertices (x, y rows; the bytes as they are: a little-endian machine's doubles)."""
+    n_points = np.zeros(len(valid), dtype=np.int64)
+    for i in range(len(valid)):
+        s = at[i]
+        size = at[i + 1] - s
+        if not valid[i]:
+            if size != 0:
+                return False, n_points, np.empty((0, 2))
+            continue
+        if size < 9 or data[s] != 1 or data[s + 1] != 2 or data[s + 2] != 0 \
+                or data[s + 3] != 0 or data[s + 4] != 0:
+            return False, n_points, np.empty((0, 2))
+        n = (np.int64(data[s + 5]) | np.int64(data[s + 6]) << 8
+             | np.int64(data[s + 7]) << 16 | np.int64(data[s + 8]) << 24)
+        if n == 1 or size != 9 + 16 * n:
+            return False, n_points, np.empty((0, 2))
+        n_points[i] = n
+    xy = np.empty((n_points.sum(), 2))
+    out = xy.reshape(-1).view(np.uint8)
+    k = 0
+    for i in range(len(valid)):
+        for b in range(at[i] + 9, at[i] + 9 + 16 * n_points[i]):
+            out[k] = data[b]
+            k += 1
+    return True, n_points, xy
