@@ -210,7 +210,9 @@ def _per_value(values: Any, n: int, func: Any) -> tuple[np.ndarray, np.ndarray]:
     """
     if values is None:
         return np.zeros(n, dtype=np.int64), np.array([func(None)], dtype=object)
-    if isinstance(values.dtype, pd.StringDtype):  # text: its codes without a str per cell
+    if isinstance(values.dtype, pd.CategoricalDtype):  # GeoParquet text: Arrow's codes
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories.tolist()
+    elif isinstance(values.dtype, pd.StringDtype):  # text: its codes without a str per cell
         codes, uniques = pd.factorize(values)  # missing values get code -1
         uniques = uniques.tolist()
     else:
@@ -252,8 +254,8 @@ def _parts(lines: gpd.GeoDataFrame, clip: shapely.Geometry | None
 def _wkb_lines(path: Path) -> tuple[pd.DataFrame, int, np.ndarray, np.ndarray, Any] | None:
     """A GeoParquet file of 2D LineStrings in little-endian WKB (and missing geometries),
     read without a geometry object per line: the attributes of the lines with vertices
-    (indexed by the feature's row), the number of features, the vertices with the line of
-    each, and the CRS (what :func:`_parts` gives of the frame
+    (indexed by the feature's row; text columns categorical), the number of features, the
+    vertices with the line of each, and the CRS (what :func:`_parts` gives of the frame
     :func:`~stationplan.area.read_vector` reads). ``None`` for any other file.
     """
     import json
@@ -264,14 +266,19 @@ def _wkb_lines(path: Path) -> tuple[pd.DataFrame, int, np.ndarray, np.ndarray, A
     if not path.name.lower().endswith((".parquet", ".geoparquet")) or sys.byteorder != "little":
         return None
     try:
-        geo = json.loads(pq.read_schema(path).metadata[b"geo"])
+        schema = pq.read_schema(path)
+        geo = json.loads(schema.metadata[b"geo"])
         column = geo["primary_column"]
         meta = geo["columns"][column]
     except (OSError, pa.ArrowException, KeyError, TypeError, ValueError):
         return None  # read_vector says what is wrong
     if len(geo["columns"]) != 1 or meta.get("encoding") != "WKB" or "covering" in meta:
         return None
-    table = pq.read_table(path)
+    text = [f.name for f in schema
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    # text as Arrow dictionaries: their codes, not a string per cell (single-threaded: less
+    # work in all for a file of one or a few row groups)
+    table = pq.read_table(path, read_dictionary=text, use_threads=False)
     wkb = table.column(column).combine_chunks()
     if isinstance(wkb.type, pa.ExtensionType):
         wkb = wkb.storage
