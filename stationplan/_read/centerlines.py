@@ -658,5 +658,7 @@ def _segments(
     node_xy = xy[ends[first]]
     sizes = b - a + 1
     piece_starts = np.r_[0, np.cumsum(sizes)]
+    if np.array_equal(piece_starts, starts) and np.array_equal(a, starts[:-1]):
+        return line, inverse[0::2], inverse[1::2], xy, starts, node_xy  # the lines, uncut
     flat = np.repeat(a - piece_starts[:-1], sizes) + np.arange(piece_starts[-1])
     return line, inverse[0::2], inverse[1::2], xy[flat], piece_starts, node_xy
