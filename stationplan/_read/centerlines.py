@@ -108,21 +108,22 @@ def read_centerlines(
     -------
     StreetNetwork
     """
+    file_xy: np.ndarray | None
+    which: np.ndarray | None
     wkb = None if clip is not None else _wkb_lines(path)
     if wkb is None:
         frame = read_vector(path)
-        n_features, crs, columns = len(frame), frame.crs, list(frame.columns)
-        columns.remove(frame.geometry.name)
+        n_features, crs = len(frame), frame.crs
+        columns = [c for c in frame.columns if c != frame.geometry.name]
     else:
         parts, n_features, file_xy, which, crs = wkb
-        columns = list(parts.columns)
+        columns, bounds = list(parts.columns), np.concatenate(_bounds(file_xy))
     if crs is None:
         msg = (f"{path}: the file has no CRS (a Shapefile needs its .prj); set it, e.g. "
                f"ogr2ogr -a_srs EPSG:4547 fixed.gpkg {path.name} (CGCS2000 / GK CM 114E), "
                "or in QGIS with Layer > Set CRS")
         raise InputError(msg)
-    problem = (not_degrees(frame, path) if wkb is None
-               else not_degrees_bounds(crs, np.concatenate(_bounds(file_xy)), path))
+    problem = not_degrees(frame, path) if wkb is None else not_degrees_bounds(crs, bounds, path)
     if problem is not None:
         msg = (f"{problem}; set its real CRS, e.g. ogr2ogr -a_srs EPSG:4547 fixed.gpkg "
                f"{path.name} (CGCS2000 / GK CM 114E), or in QGIS with Layer > Set CRS")
