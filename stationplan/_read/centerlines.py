@@ -212,7 +212,8 @@ def _per_value(values: Any, n: int, func: Any) -> tuple[np.ndarray, np.ndarray]:
     if values is None:
         return np.zeros(n, dtype=np.int64), np.array([func(None)], dtype=object)
     if isinstance(values.dtype, pd.CategoricalDtype):  # GeoParquet text: Arrow's codes
-        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories.tolist()
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        uniques = values.cat.categories.tolist()
     elif isinstance(values.dtype, pd.StringDtype):  # text: its codes without a str per cell
         codes, uniques = pd.factorize(values)  # missing values get code -1
         uniques = uniques.tolist()
@@ -280,10 +281,14 @@ def _wkb_lines(path: Path) -> tuple[pd.DataFrame, int, np.ndarray, np.ndarray, A
     # text as Arrow dictionaries: their codes, not a string per cell (single-threaded: less
     # work in all for a file of one or a few row groups)
     table = pq.read_table(path, read_dictionary=text, use_threads=False)
-    wkb = table.column(column).combine_chunks()
+    try:
+        wkb = table.column(column).combine_chunks()
+    except pa.ArrowException:  # more WKB than one array's 32-bit offsets reach
+        return None
     if isinstance(wkb.type, pa.ExtensionType):
         wkb = wkb.storage
-    if not (pa.types.is_binary(wkb.type) or pa.types.is_large_binary(wkb.type)):
+    if (not (pa.types.is_binary(wkb.type) or pa.types.is_large_binary(wkb.type))
+            or wkb.buffers()[2] is None):
         return None
     offset_type = np.int64 if pa.types.is_large_binary(wkb.type) else np.int32
     at = np.frombuffer(wkb.buffers()[1], dtype=offset_type)[wkb.offset:wkb.offset + len(wkb) + 1]
