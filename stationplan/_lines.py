@@ -34,6 +34,32 @@ def points_along(lines: np.ndarray, lengths: np.ndarray, n: np.ndarray) -> np.nd
                              np.asarray(n, dtype=np.int64)))
 
 
+def grid_sum_along(lines: np.ndarray, lengths: np.ndarray, n: np.ndarray, x0: float,
+                   y0: float, cell_m: float, shape: tuple[int, int]) -> np.ndarray:
+    """The points of :func:`points_along` summed into a grid of ``cell_m`` squares from
+    (x0, y0), ``shape`` rows and columns (a point outside it in the nearest edge cell),
+    each weighing ``lengths[i] / n[i]``: ``area._grid_sum`` of those points, bit for bit,
+    without them (millions for a province).
+
+    Examples
+    --------
+    >>> line = shapely.LineString([(0, 0), (10, 0), (10, 10)])
+    >>> grid_sum_along(np.array([line]), np.array([20.0]), np.array([4]), 0.0, 0.0, 10.0,
+    ...                (1, 2)).tolist()
+    [[10.0, 10.0]]
+    """
+    xy, starts = _vertices(lines)
+    lengths = np.asarray(lengths, dtype=float)
+    n = np.asarray(n, dtype=np.int64)
+    from ._read.kernels import grid_sum, grid_sum_along
+
+    if starts is None:  # an empty line: its points as GEOS gives them
+        return np.asarray(grid_sum(points_along(lines, lengths, n), np.repeat(lengths / n, n),
+                                   float(x0), float(y0), float(cell_m), *shape))
+    return np.asarray(grid_sum_along(xy, starts, lengths, n, lengths / n, float(x0), float(y0),
+                                     float(cell_m), *shape))
+
+
 def points_at(lines: np.ndarray, distance_m: np.ndarray) -> np.ndarray:
     """The x, y of the point ``distance_m[i]`` metres along each line ``i`` (negative:
     from its end, past either end: that end): ``shapely.line_interpolate_point(lines,

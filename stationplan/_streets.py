@@ -316,25 +316,27 @@ def network_from_arrays(
     Nodes are numbered ``1..len(node_xy)`` (``u``, ``v`` are 0-based rows of ``node_xy``);
     segment ``k`` has the vertices ``piece_xy[piece_starts[k]:piece_starts[k + 1]]``.
     Coordinates are in the projected CRS ``crs``, the network's. ``highway`` and ``name``
-    are object arrays of text or None; no ref, junction or dual carriageway tags.
+    are the columns of text or None (:func:`text_column`); no ref, junction or dual
+    carriageway tags.
     """
     if len(u) == 0:
         msg = f"{source}: no streets for mode {travel.name!r} in this network"
         raise MissingDataError(msg)
-    which = np.repeat(np.arange(len(u)), np.diff(piece_starts))
-    geoms = shapely.linestrings(piece_xy, indices=which)
-    codes, uniques = pd.factorize(np.asarray(highway, dtype=object))  # None: -1
-    classes = np.array([road_class({"highway": h}) for h in uniques] + [None],
-                       dtype=object)[codes]
+    geoms = shapely.from_ragged_array(shapely.GeometryType.LINESTRING,
+                                      np.ascontiguousarray(piece_xy, dtype=float),
+                                      (np.asarray(piece_starts, dtype=np.int64),))
+    codes, uniques = pd.factorize(highway)  # None: -1
+    classes = text_column(np.where(codes < 0, len(uniques), codes),
+                          [road_class({"highway": h}) for h in uniques] + [None])
     n_edges = len(u)
     edges = gpd.GeoDataFrame(
         {
             "u": np.asarray(u, dtype=np.int64),
             "v": np.asarray(v, dtype=np.int64),
             "osmid": np.asarray(osmid, dtype=np.int64),
-            "highway": list(highway),
-            "name": list(name),
-            "road_class": list(classes),
+            "highway": highway,
+            "name": name,
+            "road_class": classes,
             "fwd": np.asarray(fwd, dtype=bool),
             "bwd": np.asarray(bwd, dtype=bool),
             "oneway": np.asarray(oneway, dtype=np.int8),
@@ -348,6 +350,28 @@ def network_from_arrays(
     return _assemble(edges, node_xy[:, 0], node_xy[:, 1],
                      np.arange(1, len(node_xy) + 1, dtype=np.int64), crs,
                      travel, source=source, stats=stats)
+
+
+def text_column(codes: np.ndarray, table: Any) -> Any:
+    """The column pandas makes of the list ``[table[c] for c in codes]`` (text or None
+    each), from the distinct values: no Python string per row.
+
+    Examples
+    --------
+    >>> text_column(np.array([1, 0, 1, 2]), ["a", "b", None]).tolist()
+    ['b', 'a', 'b', nan]
+    >>> text_column(np.array([0, 0]), [None]).tolist()  # no text: an object column
+    [None, None]
+    """
+    table = np.asarray(table, dtype=object)
+    used = np.zeros(len(table), dtype=bool)
+    used[codes] = True
+    dtype = pd.Series(list(table[used])).dtype  # what pandas infers for these values
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        return pd.array(pa.array(table, type=pa.large_string()).take(codes), dtype=dtype)
+    return table[codes]
 
 
 def _assemble(

@@ -25,7 +25,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import InputError
-from ._lines import points_along
+from ._lines import grid_sum_along, points_along
 from ._options import BRIEF_IGNORE, BRIEF_SERVE, PAIR_CARRIAGEWAYS_M, check_option
 from ._paths import input_file, word_hint
 from ._read.coords import resolve_crs, to_wgs84
@@ -256,14 +256,21 @@ def not_degrees(frame: gpd.GeoDataFrame, path: Path) -> str | None:
     """
     if frame.crs is None or not frame.crs.is_geographic or frame.empty:
         return None
-    x0, y0, x1, y1 = (float(v) for v in frame.total_bounds)
+    return not_degrees_bounds(frame.crs, frame.total_bounds, path)
+
+
+def not_degrees_bounds(crs: Any, bounds: Any, path: Path) -> str | None:
+    """:func:`not_degrees` of coordinates in ``crs`` within ``bounds`` (x0, y0, x1, y1)."""
+    if crs is None or not crs.is_geographic:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in bounds)
     if x0 >= -180.5 and x1 <= 180.5 and y0 >= -90.5 and y1 <= 90.5:  # rounding slack
         return None
     implied = (" (a GeoJSON file without a \"crs\" member is WGS-84)"
                if path.suffix.lower() in (".geojson", ".json") else "")
     return (f"{path}: the coordinates run from ({x0:.0f}, {y0:.0f}) to ({x1:.0f}, {y1:.0f}), "
             f"which are not degrees, but the file's coordinate system is "
-            f"{frame.crs.to_string()}{implied}; the file is probably in metres")
+            f"{crs.to_string()}{implied}; the file is probably in metres")
 
 
 def to_lonlat(area: Any, *, crs: Any = None) -> shapely.Geometry:
@@ -407,8 +414,7 @@ def built_up_area(
     # street metres per cell: points every tenth of a cell along each street
     lengths = shapely.length(lines)
     n = np.maximum(1, np.ceil(lengths / (cell_m / 10)).astype(np.int64))
-    pts = points_along(lines, lengths, n)
-    streets = _grid_sum(pts, np.repeat(lengths / n, n), x0, y0, cell_m, (ny_, nx_))
+    streets = grid_sum_along(lines, lengths, n, x0, y0, cell_m, (ny_, nx_))
 
     r = round(window_m / cell_m)
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]

@@ -15,6 +15,7 @@ from the geometry, in metres:
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,9 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .._errors import InputError, MissingDataError
-from .._streets import StreetNetwork, TravelMode, network_from_arrays
+from .._streets import StreetNetwork, TravelMode, network_from_arrays, text_column
 from .._text import cell_text
-from ..area import not_degrees, read_vector
+from ..area import not_degrees, not_degrees_bounds, read_vector
 from .osmfilter import way_filter
 
 log = logging.getLogger(__name__)
@@ -107,36 +108,49 @@ def read_centerlines(
     -------
     StreetNetwork
     """
-    frame = read_vector(path)
-    if frame.crs is None:
+    file_xy: np.ndarray | None
+    which: np.ndarray | None
+    wkb = None if clip is not None else _wkb_lines(path)
+    if wkb is None:
+        frame = read_vector(path)
+        n_features, crs = len(frame), frame.crs
+        columns = [c for c in frame.columns if c != frame.geometry.name]
+    else:
+        parts, n_features, file_xy, which, crs = wkb
+        columns, bounds = list(parts.columns), np.concatenate(_bounds(file_xy))
+    if crs is None:
         msg = (f"{path}: the file has no CRS (a Shapefile needs its .prj); set it, e.g. "
                f"ogr2ogr -a_srs EPSG:4547 fixed.gpkg {path.name} (CGCS2000 / GK CM 114E), "
                "or in QGIS with Layer > Set CRS")
         raise InputError(msg)
-    problem = not_degrees(frame, path)
+    problem = not_degrees(frame, path) if wkb is None else not_degrees_bounds(crs, bounds, path)
     if problem is not None:
         msg = (f"{problem}; set its real CRS, e.g. ogr2ogr -a_srs EPSG:4547 fixed.gpkg "
                f"{path.name} (CGCS2000 / GK CM 114E), or in QGIS with Layer > Set CRS")
         raise InputError(msg)
-    cls_col = _column(frame, class_column, _CLASS_NAMES, "class", path)
-    one_col = _column(frame, oneway_column, _ONEWAY_NAMES, "one-way", path)
-    name_col = _column(frame, None, _NAME_NAMES, "name", path)
-    log.info("%s: %d features; class column %s, one-way column %s", path.name, len(frame),
+    cls_col = _column(columns, class_column, _CLASS_NAMES, "class", path)
+    one_col = _column(columns, oneway_column, _ONEWAY_NAMES, "one-way", path)
+    name_col = _column(columns, None, _NAME_NAMES, "name", path)
+    log.info("%s: %d features; class column %s, one-way column %s", path.name, n_features,
              cls_col, one_col)
-    frame = frame.reset_index(drop=True)
-    lines = frame[frame.geometry.notna() & frame.geom_type.isin(["LineString", "MultiLineString"])]
-    if lines.empty:
-        msg = f"{path}: no LineString or MultiLineString features; is it a road-centerline file?"
-        raise MissingDataError(msg)
-    lines = lines.assign(_row=lines.index.to_numpy())
-    parts, file_xy, which, file_crs = _parts(lines, clip)
+    if wkb is None:
+        frame = frame.reset_index(drop=True)
+        lines = frame[frame.geometry.notna()
+                      & frame.geom_type.isin(["LineString", "MultiLineString"])]
+        if lines.empty:
+            msg = (f"{path}: no LineString or MultiLineString features; is it a "
+                   "road-centerline file?")
+            raise MissingDataError(msg)
+        lines = lines.assign(_row=lines.index.to_numpy())
+        parts, file_xy, which, file_crs = _parts(lines, clip)
+    else:
+        parts, file_crs = parts.assign(_row=parts.index.to_numpy()), crs
     keep = way_filter(travel.overpass_filter)
     # per distinct value, not per row: a province has millions of lines and few classes
-    classes = _per_value(parts[cls_col] if cls_col else None, len(parts),
-                         lambda v: cell_text(v) or None)
-    ok = _per_value(classes, len(classes),
-                    lambda c: c is None or c.casefold() not in _OSM_HIGHWAY
-                    or keep({"highway": c.casefold()})).astype(bool)
+    classes, class_text = _per_value(parts[cls_col] if cls_col else None, len(parts),
+                                     lambda v: cell_text(v) or None)
+    ok = np.array([c is None or c.casefold() not in _OSM_HIGHWAY or keep({"highway": c.casefold()})
+                   for c in class_text], dtype=bool)[classes]
     dropped_by_mode = int((~ok).sum())
     parts = parts[ok]
     classes = classes[ok]
@@ -155,15 +169,19 @@ def read_centerlines(
         utm_xy = file_xy if utm.equals(file_crs) else np.array(
             pyproj.Transformer.from_crs(file_crs, utm, always_xy=True).transform(
                 file_xy[:, 0], file_xy[:, 1])).T
-    tagged = (_per_value(parts[one_col], len(parts), oneway_direction).astype(int)
-              if one_col else np.zeros(len(parts), dtype=int))
+    if one_col:
+        oneway, oneway_sign = _per_value(parts[one_col], len(parts), oneway_direction)
+        tagged = oneway_sign.astype(int)[oneway]
+    else:
+        tagged = np.zeros(len(parts), dtype=int)
     directions = np.zeros_like(tagged) if travel.bidirectional else tagged
     xy, starts = _line_coords(utm_xy, which, directions)
     long_enough = np.flatnonzero(np.diff(starts) >= 2)
     xy, starts = _take_lines(xy, starts, long_enough)
     rows = parts["_row"].to_numpy()[long_enough]
-    names = (parts[name_col].to_numpy()[long_enough] if name_col
-             else np.full(len(long_enough), None, dtype=object))
+    names, name_text = _per_value(parts[name_col] if name_col else None, len(parts),
+                                  lambda v: cell_text(v) or None)
+    names = names[long_enough]
     classes = classes[long_enough]
     one_way = directions[long_enough] != 0
     # the tagged direction relative to the coordinates kept (reversed where travel is)
@@ -172,32 +190,43 @@ def read_centerlines(
     xy, starts, junction, point, stats = _node(xy, starts, join_tolerance_m,
                                                split_at_crossings)
     line, a, b, pieces_xy, piece_starts, node_xy = _segments(xy, starts, junction, point)
-    name_text = _per_value(names, len(names), lambda v: cell_text(v) or None)
-    stats = {"features_in_file": len(frame), "lines_dropped_by_mode": dropped_by_mode,
+    stats = {"features_in_file": n_features, "lines_dropped_by_mode": dropped_by_mode,
              "one_way_lines": int(one_way.sum()), **stats}
     log.info("%s: moved %d line ends onto other ends within %.2f m, joined %d ends lying on "
              "lines, split %d crossings", path.name, stats["ends_snapped_to_ends"],
              join_tolerance_m, stats["ends_joined_to_lines"], stats["crossings_split"])
     return network_from_arrays(
         node_xy, a, b, pieces_xy, piece_starts, utm, travel, osmid=rows[line],
-        highway=classes[line], name=name_text[line],
+        highway=text_column(classes[line], class_text),
+        name=text_column(names[line], name_text),
         fwd=np.ones(len(line), dtype=bool), bwd=~one_way[line], oneway=along[line],
         source=str(path), stats=stats)
 
 
-def _per_value(values: Any, n: int, func: Any) -> np.ndarray:
-    """``func`` of each value, computed once per distinct value (an object array)."""
+def _per_value(values: Any, n: int, func: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``func`` of each value, computed once per distinct value: ``table[codes]`` are the
+    results (``table`` an object array, ``codes`` one per value).
+
+    ``values`` is a column or ``None`` (``n`` missing values).
+    """
     if values is None:
-        return np.full(n, func(None), dtype=object)
-    arr = np.asarray(values, dtype=object)
-    try:
-        codes, uniques = pd.factorize(arr)  # missing values (None, NaN) get code -1
-    except TypeError:  # unhashable cells (lists): one call each
-        return np.array([func(v) for v in arr] + [None], dtype=object)[:-1]
-    out = np.empty(len(uniques) + 1, dtype=object)
-    out[:-1] = [func(v) for v in uniques]
-    out[-1] = func(None)
-    return out[codes]
+        return np.zeros(n, dtype=np.int64), np.array([func(None)], dtype=object)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # GeoParquet text: Arrow's codes
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        uniques = values.cat.categories.tolist()
+    elif isinstance(values.dtype, pd.StringDtype):  # text: its codes without a str per cell
+        codes, uniques = pd.factorize(values)  # missing values get code -1
+        uniques = uniques.tolist()
+    else:
+        arr = np.asarray(values, dtype=object)
+        try:
+            codes, uniques = pd.factorize(arr)
+        except TypeError:  # unhashable cells (lists): one call each
+            codes, uniques = np.arange(len(arr)), arr
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [func(v) for v in uniques]
+    table[-1] = func(None)
+    return np.where(codes < 0, len(uniques), codes), table
 
 
 def _parts(lines: gpd.GeoDataFrame, clip: shapely.Geometry | None
@@ -224,6 +253,64 @@ def _parts(lines: gpd.GeoDataFrame, clip: shapely.Geometry | None
     return parts, xy, which, parts.crs
 
 
+def _wkb_lines(path: Path) -> tuple[pd.DataFrame, int, np.ndarray, np.ndarray, Any] | None:
+    """A GeoParquet file of 2D LineStrings in little-endian WKB (and missing geometries),
+    read without a geometry object per line: the attributes of the lines with vertices
+    (indexed by the feature's row; text columns categorical), the number of features, the
+    vertices with the line of each, and the CRS (what :func:`_parts` gives of the frame
+    :func:`~stationplan.area.read_vector` reads). ``None`` for any other file.
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.name.lower().endswith((".parquet", ".geoparquet")) or sys.byteorder != "little":
+        return None
+    try:
+        schema = pq.read_schema(path)
+        geo = json.loads(schema.metadata[b"geo"])
+        column = geo["primary_column"]
+        meta = geo["columns"][column]
+    except (OSError, pa.ArrowException, KeyError, TypeError, ValueError):
+        return None  # read_vector says what is wrong
+    if len(geo["columns"]) != 1 or meta.get("encoding") != "WKB" or "covering" in meta:
+        return None
+    text = [f.name for f in schema
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    # text as Arrow dictionaries: their codes, not a string per cell (single-threaded: less
+    # work in all for a file of one or a few row groups)
+    table = pq.read_table(path, read_dictionary=text, use_threads=False)
+    try:
+        wkb = table.column(column).combine_chunks()
+    except pa.ArrowException:  # more WKB than one array's 32-bit offsets reach
+        return None
+    if isinstance(wkb.type, pa.ExtensionType):
+        wkb = wkb.storage
+    if (not (pa.types.is_binary(wkb.type) or pa.types.is_large_binary(wkb.type))
+            or wkb.buffers()[2] is None):
+        return None
+    offset_type = np.int64 if pa.types.is_large_binary(wkb.type) else np.int32
+    at = np.frombuffer(wkb.buffers()[1], dtype=offset_type)[wkb.offset:wkb.offset + len(wkb) + 1]
+    from .kernels import wkb_linestrings
+
+    ok, n, xy = wkb_linestrings(np.frombuffer(wkb.buffers()[2], dtype=np.uint8),
+                                at.astype(np.int64),
+                                wkb.is_valid().to_numpy(zero_copy_only=False))
+    if not ok or not n.any():
+        return None  # big-endian, not a LineString, 3D, not GEOS's, or no vertices
+    rows = np.flatnonzero(n)
+    which = np.repeat(np.arange(len(rows)), n[rows])
+    crs = meta.get("crs", "OGC:CRS84")
+    if isinstance(crs, dict):  # as geopandas reads it: members of a datum ensemble without ids
+        for member in crs.get("datum_ensemble", {}).get("members", []):
+            member.pop("id", None)
+    parts = table.drop([column]).to_pandas().reset_index(drop=True)
+    if len(rows) < len(parts):
+        parts = parts.iloc[rows]
+    return parts, len(table), xy, which, None if crs is None else pyproj.CRS.from_user_input(crs)
+
+
 def _utm_of(xy: np.ndarray, crs: pyproj.CRS) -> pyproj.CRS:
     """The UTM zone of the points ``xy`` (in ``crs``), as ``GeoSeries.estimate_utm_crs``
     finds it from their lon/lat bounds (of a projected CRS: its bounds' edges, densified).
@@ -233,7 +320,7 @@ def _utm_of(xy: np.ndarray, crs: pyproj.CRS) -> pyproj.CRS:
     >>> str(_utm_of(np.array([[440000.0, 4420000.0]]), pyproj.CRS(32650)))
     'EPSG:32650'
     """
-    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    (x0, y0), (x1, y1) = _bounds(xy)
     if not crs.is_exact_same(pyproj.CRS(4326)):
         x0, y0, x1, y1 = pyproj.Transformer.from_crs(crs, 4326, always_xy=True) \
             .transform_bounds(x0, y0, x1, y1, densify_pts=21)
@@ -249,7 +336,8 @@ def _line_coords(xy: np.ndarray, which: np.ndarray,
     (``shapely.get_coordinates(lines, return_index=True)``).
     """
     first = np.r_[True, which[1:] != which[:-1]]
-    keep = first | np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
+    step = xy[1:] - xy[:-1]
+    keep = first | np.r_[True, (step[:, 0] != 0) | (step[:, 1] != 0)]
     xy, which = xy[keep], which[keep]
     starts = np.searchsorted(which, np.arange(len(directions) + 1))
     back = directions[which] < 0
@@ -271,9 +359,9 @@ def _take_lines(xy: np.ndarray, starts: np.ndarray,
     return xy[flat], new_starts
 
 
-def _column(frame: gpd.GeoDataFrame, given: str | None, names: tuple[str, ...], what: str,
+def _column(columns: list[Any], given: str | None, names: tuple[str, ...], what: str,
             path: Path) -> str | None:
-    columns = [c for c in frame.columns if c != frame.geometry.name]
+    """The column ``given``, or the first of ``columns`` called one of ``names``."""
     if given is not None:
         if given not in columns:
             msg = (f"{path}: no column {given!r} for the road {what}; "
@@ -298,7 +386,7 @@ def _node(
     ends = xy[end_at]
     # 1. ends within tol of each other become one point (the lowest-numbered of the group).
     roots = _snap_roots(ends, tol)
-    moved = np.any(ends != ends[roots], axis=1)
+    moved = _differ(ends, ends[roots])
     ends = ends[roots]
     xy = xy.copy()
     xy[end_at[moved]] = ends[moved]
@@ -373,12 +461,14 @@ def _snap_roots(ends: np.ndarray, tol: float) -> np.ndarray:
     """
     if not tol > 0 or len(ends) == 0:
         return np.arange(len(ends))
-    order = np.lexsort((ends[:, 1], ends[:, 0]))
-    ordered = ends[order]
-    new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
+    # x + iy: numpy sorts complex numbers by x, then y (np.lexsort's order, in one pass)
+    as_complex = np.ascontiguousarray(ends, dtype=float).view(np.complex128)[:, 0]
+    order = np.argsort(as_complex, kind="stable")
+    ordered = as_complex[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]]
     point = np.empty(len(ends), dtype=np.int64)  # each end's distinct point
     point[order] = np.cumsum(new) - 1
-    unique = ordered[new]
+    unique = ends[order[new]]
     pairs = cKDTree(unique).query_pairs(tol, output_type="ndarray")
     graph = csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
                       shape=(len(unique), len(unique)))
@@ -412,18 +502,18 @@ def _ends_on_lines(xy: np.ndarray, starts: np.ndarray,
     if len(ends) == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     reach_m = 2 * _ON_LINE_M
-    lo, hi = ends.min(axis=0), ends.max(axis=0)
+    lo, hi = _bounds(ends)
     # cells of about four ends (on average over the extent), at least a metre
     cell_m = max(2.0 * float(np.sqrt((hi[0] - lo[0] + 1.0) * (hi[1] - lo[1] + 1.0)
                                      / len(ends))), 1.0)
     x0, y0 = float(lo[0]) - cell_m, float(lo[1]) - cell_m
     n_cols = int(np.floor((float(hi[0]) - x0) / cell_m)) + 1
+    n_rows = int(np.floor((float(hi[1]) - y0) / cell_m)) + 1
     cells = grid_cells(ends, x0, y0, cell_m, n_cols)
     in_cell = np.argsort(cells, kind="stable")
-    keys, first = np.unique(cells[in_cell], return_index=True)
-    e, line, skipped = ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_cols,
-                                       keys, np.r_[first, len(cells)], in_cell,
-                                       _GRID_MAX_CELLS)
+    cell_start = np.r_[0, np.cumsum(np.bincount(cells, minlength=n_rows * n_cols))]
+    e, line, skipped = ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_rows,
+                                       n_cols, cell_start, in_cell, _GRID_MAX_CELLS)
     if len(skipped):  # lines with segments too long for the grid: an STRtree of the ends
         keep = ~np.isin(line, skipped)
         long_at, e_long = shapely.STRtree(np.asarray(shapely.points(ends))).query(
@@ -473,13 +563,32 @@ def _same_points(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ([1, 0], [1, 0, 1], [1, 2])
     """
     keys = np.round(xy * _KEY_MM).astype(np.int64)
-    order = np.lexsort((keys[:, 1], keys[:, 0]))
-    ordered = keys[order]
-    new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)]
+    lo, hi = _bounds(keys) if len(keys) else (np.zeros(2, dtype=np.int64),) * 2
+    span = hi - lo + 1
+    if int(span[0]) * int(span[1]) < 2**63:  # (x, y) as one number in the same order
+        key = (keys[:, 0] - lo[0]) * span[1] + (keys[:, 1] - lo[1])
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        new = np.r_[True, ordered[1:] != ordered[:-1]]
+    else:
+        order = np.lexsort((keys[:, 1], keys[:, 0]))
+        ordered = keys[order]
+        new = np.r_[True, _differ(ordered[1:], ordered[:-1])]
     group = np.empty(len(keys), dtype=np.int64)
     group[order] = np.cumsum(new) - 1
     at = np.flatnonzero(new)
     return order[at], group, np.diff(np.r_[at, len(keys)])
+
+
+def _bounds(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``xy.min(axis=0)`` and ``xy.max(axis=0)`` of points, a column at a time (faster)."""
+    x, y = xy[:, 0], xy[:, 1]
+    return np.array([x.min(), y.min()]), np.array([x.max(), y.max()])
+
+
+def _differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.any(a != b, axis=1)`` of two arrays of points, a column at a time (faster)."""
+    return (a[:, 0] != b[:, 0]) | (a[:, 1] != b[:, 1])
 
 
 def _insert(
@@ -541,13 +650,21 @@ def _segments(
     same = line_of[:-1] == line_of[1:]
     a, b, line = cut[:-1][same], cut[1:][same], line_of[:-1][same]
     # not a zero-length piece
-    ok = (b - a > 1) | np.any(xy[a] != xy[b], axis=1)
+    ok = (b - a > 1) | _differ(xy[a], xy[b])
     a, b, line = a[ok], b[ok], line[ok]
     ends = np.column_stack([a, b]).ravel()
-    # the pieces' ends as _same_points numbers them (by position; each group's first end)
-    _, first, inverse = np.unique(point[ends], return_index=True, return_inverse=True)
+    # the pieces' ends as _same_points numbers them (by position; each group's first
+    # end): np.unique(point[ends], return_index=True, return_inverse=True) by counting
+    at = point[ends]
+    used = np.zeros(len(point) and int(point.max()) + 1, dtype=bool)
+    used[at] = True
+    inverse = (np.cumsum(used) - 1)[at]
+    first = np.full(int(used.sum()), len(at))
+    np.minimum.at(first, inverse, np.arange(len(at)))
     node_xy = xy[ends[first]]
     sizes = b - a + 1
     piece_starts = np.r_[0, np.cumsum(sizes)]
+    if np.array_equal(piece_starts, starts) and np.array_equal(a, starts[:-1]):
+        return line, inverse[0::2], inverse[1::2], xy, starts, node_xy  # the lines, uncut
     flat = np.repeat(a - piece_starts[:-1], sizes) + np.arange(piece_starts[-1])
     return line, inverse[0::2], inverse[1::2], xy[flat], piece_starts, node_xy

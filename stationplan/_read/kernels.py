@@ -37,6 +37,17 @@ def _walk(xy, seg, last, total, d):
 
 
 @_jit
+def _along(xy, first, last, n, length, j, seg, total):
+    """Point ``j`` of :func:`points_along` of the line ``xy[first:last + 1]`` (``n`` points,
+    length ``length``), searched from vertex ``seg`` (the length up to it ``total``): the
+    next search's ``seg`` and ``total``, and the point's x and y."""
+    d = ((j + 0.5) / n) * length
+    if d <= 0.0:  # GEOS: the start of the line
+        return seg, total, xy[first, 0], xy[first, 1]
+    return _walk(xy, seg, last, total, d)  # d grows with j: carry on from point j - 1
+
+
+@_jit
 def points_along(xy, starts, length_m, n_points):
     """Points at the fractions ``(j + 0.5) / n`` (``j = 0..n-1``, ``n = n_points[i]``)
     along each line ``i``: what ``shapely.line_interpolate_point(line, frac,
@@ -49,20 +60,28 @@ def points_along(xy, starts, length_m, n_points):
     out = np.empty((n_points.sum(), 2))
     k = 0
     for i in range(len(n_points)):
-        first = starts[i]
-        last = starts[i + 1] - 1
-        n = n_points[i]
-        seg = first  # the segment from vertex seg to seg + 1
+        seg = starts[i]  # the segment from vertex seg to seg + 1
         total = 0.0  # the line's length up to vertex seg
-        for j in range(n):
-            d = ((j + 0.5) / n) * length_m[i]
-            if d <= 0.0:  # GEOS: the start of the line
-                out[k, 0] = xy[first, 0]
-                out[k, 1] = xy[first, 1]
-            else:  # d grows with j: carry on from the previous point's segment and sums
-                seg, total, out[k, 0], out[k, 1] = _walk(xy, seg, last, total, d)
+        for j in range(n_points[i]):
+            seg, total, out[k, 0], out[k, 1] = _along(xy, starts[i], starts[i + 1] - 1,
+                                                      n_points[i], length_m[i], j, seg, total)
             k += 1
     return out
+
+
+@_jit
+def grid_sum_along(xy, starts, length_m, n_points, weights, x0, y0, cell_m, n_rows, n_cols):
+    """:func:`grid_sum` of the points of :func:`points_along`, those of line ``i`` weighing
+    ``weights[i]`` each: the same sums in the same order, without the array of points."""
+    grid = np.zeros((n_rows, n_cols))
+    for i in range(len(n_points)):
+        seg = starts[i]
+        total = 0.0
+        for j in range(n_points[i]):
+            seg, total, x, y = _along(xy, starts[i], starts[i + 1] - 1, n_points[i],
+                                      length_m[i], j, seg, total)
+            _add_to_cell(grid, x, y, weights[i], x0, y0, cell_m)
+    return grid
 
 
 @_jit
@@ -91,10 +110,16 @@ def grid_sum(xy, weights, x0, y0, cell_m, n_rows, n_cols):
     weights)`` (in the order of the points), without the arrays of cells."""
     grid = np.zeros((n_rows, n_cols))
     for k in range(len(xy)):
-        ix = min(max(np.int64((xy[k, 0] - x0) // cell_m), 0), n_cols - 1)
-        iy = min(max(np.int64((xy[k, 1] - y0) // cell_m), 0), n_rows - 1)
-        grid[iy, ix] += weights[k]
+        _add_to_cell(grid, xy[k, 0], xy[k, 1], weights[k], x0, y0, cell_m)
     return grid
+
+
+@_jit
+def _add_to_cell(grid, x, y, weight, x0, y0, cell_m):
+    """Add ``weight`` to the cell of (x, y) in :func:`grid_sum`'s grid."""
+    ix = min(max(np.int64((x - x0) // cell_m), 0), grid.shape[1] - 1)
+    iy = min(max(np.int64((y - y0) // cell_m), 0), grid.shape[0] - 1)
+    grid[iy, ix] += weight
 
 
 @_jit
@@ -110,16 +135,16 @@ def grid_cells(xy, x0, y0, cell_m, n_cols):
 
 
 @_jit
-def ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_cols, cell_keys, cell_ptr,
+def ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_rows, n_cols, cell_start,
                     in_cell, max_cells):
     """Pairs (end, line) of a line end and another line that passes within about
     ``reach_m`` of it, where the end is neither of that line's own ends: the candidates a
     GEOS ``dwithin`` test then decides (``reach_m`` is meant larger than its distance).
 
     Lines are ``xy[starts[i]:starts[i + 1]]``; ends ``2 i`` and ``2 i + 1`` are line
-    ``i``'s. The ends are found through a grid (:func:`grid_cells`): ``cell_keys`` the
-    sorted distinct cells, ``in_cell[cell_ptr[c]:cell_ptr[c + 1]]`` the ends in
-    ``cell_keys[c]``. A segment whose box spans more than ``max_cells`` cells is not
+    ``i``'s. The ends are found through a grid of ``n_rows`` by ``n_cols`` cells
+    (:func:`grid_cells`) that holds them all: ``in_cell[cell_start[c]:cell_start[c + 1]]``
+    are the ends in cell ``c``. A segment whose box spans more than ``max_cells`` cells is not
     searched: its line is returned in ``skipped`` (search it another way). Returns
     ``(end, line, skipped)``, pairs in no particular order, each once.
     """
@@ -152,11 +177,9 @@ def ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_cols, cell_keys
             dx = bx - ax
             dy = by - ay
             len2 = dx * dx + dy * dy
-            for cy in range(cy0, cy1 + 1):
-                key = cy * n_cols + cx0
-                c = np.searchsorted(cell_keys, key)
-                while c < len(cell_keys) and cell_keys[c] <= cy * n_cols + cx1:
-                    for q in range(cell_ptr[c], cell_ptr[c + 1]):
+            for cy in range(max(cy0, 0), min(cy1, n_rows - 1) + 1):  # ends lie in these rows
+                for c in range(cy * n_cols + cx0, cy * n_cols + cx1 + 1):
+                    for q in range(cell_start[c], cell_start[c + 1]):
                         e = in_cell[q]
                         if e // 2 == ln or seen[e] == ln:
                             continue
@@ -182,5 +205,36 @@ def ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_cols, cell_keys
                         pe[m] = e
                         pl[m] = ln
                         m += 1
-                    c += 1
     return pe[:m], pl[:m], np.flatnonzero(skipped)
+
+
+@_jit
+def wkb_linestrings(data, at, valid):
+    """The vertices of LineStrings in 2D little-endian WKB, ``data[at[i]:at[i + 1]]`` the
+    WKB of line ``i`` (none where not ``valid``): whether every valid line is one (of 0
+    or at least 2 vertices, as GEOS reads them), the number of vertices of each line, and
+    all vertices (x, y rows; the bytes as they are: a little-endian machine's doubles)."""
+    n_points = np.zeros(len(valid), dtype=np.int64)
+    for i in range(len(valid)):
+        s = at[i]
+        size = at[i + 1] - s
+        if not valid[i]:
+            if size != 0:
+                return False, n_points, np.empty((0, 2))
+            continue
+        if size < 9 or data[s] != 1 or data[s + 1] != 2 or data[s + 2] != 0 \
+                or data[s + 3] != 0 or data[s + 4] != 0:
+            return False, n_points, np.empty((0, 2))
+        n = (np.int64(data[s + 5]) | np.int64(data[s + 6]) << 8
+             | np.int64(data[s + 7]) << 16 | np.int64(data[s + 8]) << 24)
+        if n == 1 or size != 9 + 16 * n:
+            return False, n_points, np.empty((0, 2))
+        n_points[i] = n
+    xy = np.empty((n_points.sum(), 2))
+    out = xy.reshape(-1).view(np.uint8)
+    k = 0
+    for i in range(len(valid)):
+        for b in range(at[i] + 9, at[i] + 9 + 16 * n_points[i]):
+            out[k] = data[b]
+            k += 1
+    return True, n_points, xy
