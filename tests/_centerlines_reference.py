@@ -124,7 +124,7 @@ def read_centerlines(
     log.info("%s: %d features; class column %s, one-way column %s", path.name, len(frame),
              cls_col, one_col)
     frame = frame.reset_index(drop=True)
-    lines = frame[frame.geometry.notna() & frame.geom_type.isin(["LineString", "MultiLineString"])]
+    lines = frame[frame.geom_type.isin(["LineString", "MultiLineString"])]
     if lines.empty:
         msg = f"{path}: no LineString or MultiLineString features; is it a road-centerline file?"
         raise MissingDataError(msg)

@@ -199,10 +199,45 @@ def test_vectorised_reader_equals_the_per_line_reader_on_an_extract(mode, tmp_pa
     assert len(net.edges) >= len(osm.edges)
 
 
-def test_vectorised_reader_equals_the_per_line_reader_on_hand_lines(tmp_path):
+@pytest.mark.parametrize("case", ["missing and empty", "3d", "big-endian", "other crs"])
+def test_geoparquet_lines_the_own_parser_may_not_take_read_as_the_reference_reads_them(
+        tmp_path, case):
+    """GeoParquet files with missing or empty lines, 3-D lines, big-endian WKB or in
+    degrees give the network the per-line reference reader (geopandas' WKB) gives."""
+    lines = [[(0, 0), (100, 0), (200, 0)], [(50, 0), (50, 80)], [(200, 0), (200, 90)]]
+    roads = _frame(lines, highway=["primary", "residential", "service"], name=["A", "B", None])
+    if case == "missing and empty":
+        roads = pd.concat([roads, gpd.GeoDataFrame(
+            {"highway": ["primary", "primary"], "name": ["X", "Y"]},
+            geometry=[None, shapely.LineString()], crs=GK_114)], ignore_index=True)
+    elif case == "3d":
+        roads = roads.set_geometry(shapely.force_3d(roads.geometry.to_numpy(), 5.0))
+    elif case == "other crs":
+        roads = roads.to_crs(4326)
+    path = tmp_path / "roads.parquet"
+    if case == "big-endian":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        roads.to_parquet(path)
+        table = pq.read_table(path)
+        wkb = pa.array(shapely.to_wkb(roads.geometry.to_numpy(), byte_order=0))
+        big = table.set_column(table.schema.get_field_index("geometry"),
+                               table.schema.field("geometry"), wkb)
+        pq.write_table(big.replace_schema_metadata(table.schema.metadata), path)
+        assert pq.read_table(path)["geometry"][0].as_py()[0] == 0  # big-endian WKB
+    else:
+        roads.to_parquet(path)
+    net = _same_network(path, "walk")
+    assert net.total_length_m == pytest.approx(200 + 80 + 90, rel=REL)
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".parquet"])
+def test_vectorised_reader_equals_the_per_line_reader_on_hand_lines(tmp_path, suffix):
     """Snapped near ends, T junctions (also two on one line), a reversed one-way line,
     a MultiLineString, repeated vertices, a too-short line and crossings, with and without
-    splitting at crossings."""
+    splitting at crossings; from GeoPackage (read by GDAL) and from GeoParquet (its WKB
+    read by the reader's own parser where it can)."""
     roads = _frame(
         [
             [(0, 0), (100, 0), (100, 0), (200, 0)],       # repeated vertex
@@ -220,7 +255,12 @@ def test_vectorised_reader_equals_the_per_line_reader_on_hand_lines(tmp_path):
                  "tertiary", "residential"],
         name=["A", None, "C", "D", "E", None, 7.0, "H"],
     )
-    path = _save(roads, tmp_path / "hand.gpkg")
+    path = tmp_path / f"hand{suffix}"
+    if suffix == ".parquet":  # a column of one type (7.0 becomes "7.0")
+        roads.assign(name=roads["name"].map(lambda v: v if v is None else str(v))
+                     ).to_parquet(path)
+    else:
+        _save(roads, path)
     _same_network(path, "bike")  # one-way kept: the last line is reversed
     plain = _same_network(path, "walk")
     split = _same_network(path, "walk", split_at_crossings=True)

@@ -135,8 +135,7 @@ def read_centerlines(
              cls_col, one_col)
     if wkb is None:
         frame = frame.reset_index(drop=True)
-        lines = frame[frame.geometry.notna()
-                      & frame.geom_type.isin(["LineString", "MultiLineString"])]
+        lines = frame[frame.geom_type.isin(["LineString", "MultiLineString"])]
         if lines.empty:
             msg = (f"{path}: no LineString or MultiLineString features; is it a "
                    "road-centerline file?")
