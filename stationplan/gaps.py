@@ -32,6 +32,7 @@ import logging
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyproj
 import shapely
 from scipy.sparse import coo_array
@@ -166,10 +167,13 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     at_xy = np.full((len(top), 2), np.nan)
     at_xy[known] = np.column_stack([lon[:n_known], lat[:n_known]])
     point_xy = np.column_stack([lon[n_known:], lat[n_known:]])
-    class_of = classes.to_numpy(dtype=object)
     from_xy = end_xy[ends[:, 0]]
-    run_street = [names.labels[k] if k >= 0 else road_word(class_of[e], lang)
-                  for k, e in zip(sid.tolist(), edge[first].tolist(), strict=True)]
+    # the street's text: its name, else its road class's word (each class's once)
+    class_code, class_of = pd.factorize(classes.to_numpy(dtype=object)[edge[first]][sid < 0],
+                                        use_na_sentinel=False)
+    street_text = np.full(len(sid), len(names.labels), dtype=np.int64)
+    street_text[sid >= 0] = sid[sid >= 0]
+    street_text[sid < 0] += class_code
     length_m = np.add.reduceat(length[by_run], starts)
     farthest_m = np.where(beyond, np.nan, np.maximum.reduceat(far, starts))
     # Longest first; lengths equal to the millimetre are a tie, which the farther run
@@ -179,7 +183,8 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     length_m, farthest_m = length_m[order], farthest_m[order]
     beyond, first = beyond[order], first[order]
     at_xy, point_xy, cross, cross_m = at_xy[order], point_xy[order], cross[order], cross_m[order]
-    run_street = [run_street[i] for i in order.tolist()]
+    run_street = _texts([*names.labels, *(road_word(c, lang) for c in class_of)],
+                        street_text[order])
     gap_id = np.arange(1, len(order) + 1)
     # gap areas: largest first, as the runs
     area_label = area[first]
@@ -194,8 +199,8 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         "gap_id": gap_id,
         "street": run_street,
         "named": sid[order] >= 0,
-        "from_street": cross[:, 0].tolist(), "from_m": cross_m[:, 0],
-        "to_street": cross[:, 1].tolist(), "to_m": cross_m[:, 1],
+        "from_street": _texts([*names.labels, ""], cross[:, 0]), "from_m": cross_m[:, 0],
+        "to_street": _texts([*names.labels, ""], cross[:, 1]), "to_m": cross_m[:, 1],
         "length_m": length_m,
         "pieces": np.diff(np.r_[starts, len(by_run)])[order],
         "farthest_m": farthest_m,
@@ -204,7 +209,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         "farthest_lat": far_lat,
         "amap_url": amap_marker_urls(  # to the farthest point, else the run's middle
             np.where(known, far_lon, point_xy[:, 0]), np.where(known, far_lat, point_xy[:, 1]),
-            WORDS[lang]["gap.link_name"], fields={"gap_id": gap_id.tolist(), "street": run_street}),
+            WORDS[lang]["gap.link_name"], fields={"gap_id": gap_id, "street": run_street}),
         "area_id": area_id[area_label],
         "component": component[first].astype(np.int64),
         "point_lon": point_xy[:, 0],
@@ -399,7 +404,7 @@ def _merge_boxes(run: np.ndarray, cross: np.ndarray, cross_m: np.ndarray, length
     run_len = np.bincount(run, weights=length, minlength=n_runs)
     run_key = np.full(n_runs, -1, dtype=np.int64)
     run_key[run] = key
-    # (no cross street is "" at NaN metres: one name at both ends has both or neither)
+    # (no cross street is at NaN metres: one name at both ends has both or neither)
     box = np.flatnonzero((run_len <= BOX_M) & (cross[:, 0] == cross[:, 1])
                          & (np.maximum(cross_m[:, 0], cross_m[:, 1]) <= 1e-3)).tolist()
     if not box:
@@ -456,11 +461,12 @@ def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray) -> 
 def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndarray,
                    end_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per run end (``end_edge``, ``end_pos``: its edge and metres from the edge's ``u``
-    end, one row per run), its cross street's name and metres along the streets to it.
+    end, one row per run), its cross street's name (its number in ``names.labels``;
+    ``len(names.labels)``: none) and metres along the streets to it.
 
     The nearest junction where another named street meets the run's street (for an
     unnamed run: any named street), searched both ways along the streets (through the
-    run itself too); ("", NaN) when none is within
+    run itself too); (none, NaN) when none is within
     :data:`~stationplan._options.ADDRESS_CROSS_M`. An end where only unnamed streets
     meet is described by the nearest named one, with its distance: a field team can
     find a name, not an unnamed road.
@@ -469,8 +475,7 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndar
     edge_id = end_edge.ravel().astype(np.int64)
     offset = end_pos.ravel().astype(float)
     sid = names.edge_name[edge_id]
-    labels = np.array(names.labels, dtype=object)
-    found = np.full(len(edge_id), "", dtype=object)
+    found = np.full(len(edge_id), len(names.labels), dtype=np.int64)
     found_m = np.full(len(edge_id), np.nan)
 
     def targets(s: int) -> np.ndarray:  # the junctions of another name, or any name
@@ -498,7 +503,7 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndar
     at_cross = (end_node >= 0) & np.where(sid < 0, count[node] >= 1,
                                           (count[node] >= 2) & own)
     cross_name = np.where((sid >= 0) & (first == sid), second, first)
-    found[at_cross] = labels[cross_name[at_cross]]
+    found[at_cross] = cross_name[at_cross]
     found_m[at_cross] = 0.0
     pick = np.flatnonzero(~at_cross)
     graph = _route.site_graph(network, edge_id[pick], offset[pick], kind="undirected")
@@ -516,9 +521,19 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndar
     i, node = pick[ok], hit[ok]
     first, second = names.node_names[names.ptr[node]], names.node_names[
         np.minimum(names.ptr[node] + 1, len(names.node_names) - 1)]
-    found[i] = labels[np.where(first == sid[i], second, first)]
+    found[i] = np.where(first == sid[i], second, first)
     found_m[i] = dist[ok]
     return found.reshape(-1, 2), found_m.reshape(-1, 2)
+
+
+def _texts(table: list[str], number: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The texts ``table[number]`` as a pandas ``str`` array, made in Arrow.
+
+    >>> _texts(["a", "b"], np.array([1, 1, 0])).tolist()
+    ['b', 'b', 'a']
+    """
+    return pd.array(pa.array(table, type=pa.large_string()).take(pa.array(number)),
+                    dtype="str")
 
 
 def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
