@@ -117,24 +117,25 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     edges = network.edges
     lang = resolve_lang(lang, edges["name"].dropna().unique() if "name" in edges else ())
     pieces = coverage.pieces
-    gap = pieces[pieces["status"] == "gap"]
-    if gap.empty:
+    gap = np.flatnonzero((pieces["status"] == "gap").to_numpy())  # their columns only
+    if not len(gap):
         return gpd.GeoDataFrame(columns=[*GAP_COLUMNS, "geometry"], geometry="geometry",
                                 crs=crs)
+    edge, start_m, end_m, length, component = (
+        pieces[c].to_numpy()[gap] for c in ("edge_id", "start_m", "end_m", "length_m",
+                                            "component"))
+    geoms = pieces.geometry.to_numpy()[gap]
     names = StreetNames.of(network)
     classes = edges["road_class" if "road_class" in edges else "highway"]
-    edge = gap["edge_id"].to_numpy()
-    a, b, n_points = _piece_ends(coverage, gap)
+    a, b, n_points = _piece_ends(network, edge, start_m, end_m)
     street = _street_keys(names, classes)
     run = _runs(network, names, street, edge, a, b, n_points)
     area = _components(a, b, n_points)
-    geoms = gap.geometry.to_numpy()
-    far_m, far_at_m = _farthest(coverage, gap, search_m=search)
-    length = gap["length_m"].to_numpy()
+    far_m, far_at_m = _farthest(coverage, edge, start_m, end_m, search_m=search)
     # the pieces' ends: starts, then ends (their edge, metres from its u end, xy)
     end_xy = _line_ends(geoms)
     end_edge = np.concatenate([edge, edge])
-    end_pos = np.concatenate([gap["start_m"].to_numpy(), gap["end_m"].to_numpy()])
+    end_pos = np.concatenate([start_m, end_m])
     ends = _run_ends(run, a, b, end_xy)
     cross, cross_m = _cross_streets(network, names, end_edge[ends], end_pos[ends])
     n_runs = len(ends)
@@ -142,7 +143,6 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     if int(run.max()) + 1 < n_runs:  # some merged (runs are numbered 0, 1, ...): new ends
         ends = _run_ends(run, a, b, end_xy)
         cross, cross_m = _cross_streets(network, names, end_edge[ends], end_pos[ends])
-    component = gap["component"].to_numpy()
     # per run, its pieces in their order: positions starts[r]:starts[r + 1] of by_run
     by_run = np.argsort(run, kind="stable")
     group = run[by_run]
@@ -189,13 +189,15 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     # gap areas: largest first, as the runs
     area_label = area[first]
     area_len = pd.Series(length_m).groupby(area_label).sum()
-    area_order = sorted(area_len.index, key=lambda k: (-round(area_len[k], 6), k))
+    area_keys = area_len.index.to_numpy()
+    area_order = area_keys[np.lexsort((area_keys,
+                                       -_round_like_python(area_len.to_numpy(), 6)))]
     area_id = np.zeros(int(area_label.max()) + 1, dtype=np.int64)
-    area_id[np.asarray(area_order, dtype=np.int64)] = np.arange(1, len(area_order) + 1)
+    area_id[area_order.astype(np.int64)] = np.arange(1, len(area_order) + 1)
     far_lon = np.where(beyond, np.nan, at_xy[:, 0])
     far_lat = np.where(beyond, np.nan, at_xy[:, 1])
     known = np.isfinite(far_lon)
-    out = pd.DataFrame({
+    out = gpd.GeoDataFrame({  # one frame, made once from the columns
         "gap_id": gap_id,
         "street": run_street,
         "named": sid[order] >= 0,
@@ -215,12 +217,12 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         "point_lon": point_xy[:, 0],
         "point_lat": point_xy[:, 1],
         "geometry": _run_lines(geoms[by_run], group, from_xy)[order],
-    })
+    }, geometry="geometry", crs=crs)
     log.debug("%d gap runs in %d gap areas, %.1f km in all; %d with a point more than "
               "%.0f m from every station", len(out), len(area_order),
               out["length_m"].sum() / 1000, int(out["farthest_more_than_m"].notna().sum()),
               search)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+    return out
 
 
 def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -303,26 +305,42 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 # --- pieces, ends and runs --------------------------------------------------------------
 
-def _piece_ends(coverage: Coverage, gap: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, int]:
-    """Each gap piece's two end points as point numbers: a junction's node number, or a
-    number above the nodes for a point inside an edge (keyed by edge and position)."""
-    edges = coverage.network.edges
-    n_nodes = len(coverage.network.nodes)
-    edge = gap["edge_id"].to_numpy()
-    start, end = gap["start_m"].to_numpy(), gap["end_m"].to_numpy()
+def _piece_ends(network: StreetNetwork, edge: np.ndarray, start: np.ndarray, end: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each gap piece's (on ``edge`` from ``start`` to ``end`` metres) two end points as
+    point numbers: a junction's node number, or a number above the nodes for a point
+    inside an edge (keyed by edge and position)."""
+    edges = network.edges
+    n_nodes = len(network.nodes)
     length = edges["length_m"].to_numpy()[edge]
     u, v = edges["u"].to_numpy()[edge], edges["v"].to_numpy()[edge]
-    inner: dict[tuple[int, float], int] = {}
+    # the ends inside an edge, starts then ends: numbered by (edge, millimetre) in the
+    # order they first come
+    a, b = np.where(start <= 1e-3, u, -1), np.where(end >= length - 1e-3, v, -1)
+    inner = np.flatnonzero(np.concatenate([a, b]) < 0)
+    at = inner % len(edge)
+    mm = np.rint(_round_like_python(np.where(inner < len(edge), start[at], end[at]), 3) * 1e3)
+    pairs, number = unique_pairs(edge[at], mm.astype(np.int64))
+    rank = np.empty(len(pairs), dtype=np.int64)  # of each pair's first end
+    rank[np.argsort(np.unique(number, return_index=True)[1])] = np.arange(len(pairs))
+    point = np.concatenate([a, b])
+    point[inner] = n_nodes + rank[number]
+    return point[:len(edge)], point[len(edge):], n_nodes + len(pairs)
 
-    def key(is_node: np.ndarray, node: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        out = node.copy()
-        for i in np.flatnonzero(~is_node):
-            out[i] = inner.setdefault((int(edge[i]), round(float(pos[i]), 3)), n_nodes + len(inner))
-        return out
 
-    a = key(start <= 1e-3, u, start)
-    b = key(end >= length - 1e-3, v, end)
-    return a, b, n_nodes + len(inner)
+def _round_like_python(values: np.ndarray, digits: int) -> np.ndarray:
+    """``round(x, digits)`` of each number, as Python rounds (the exact binary value; a
+    product near a half is left to Python).
+
+    >>> _round_like_python(np.array([0.0005, 0.0015, 2.675, 1.0004999]), 3).tolist()
+    [0.001, 0.002, 2.675, 1.0]
+    """
+    out = np.round(values, digits)
+    scaled = values * 10.0**digits
+    with np.errstate(invalid="ignore"):
+        near = ~(np.abs(np.abs(scaled - np.rint(scaled)) - 0.5) > np.abs(scaled) * 2.0**-50)
+    out[near] = [round(x, digits) for x in values[near].tolist()]
+    return out
 
 
 def _components(a: np.ndarray, b: np.ndarray, n_points: int,
@@ -604,16 +622,15 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
     return merged
 
 
-def _farthest(coverage: Coverage, gap: gpd.GeoDataFrame, *, search_m: float
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Per gap piece, the largest distance to a station (exact up to ``search_m``, else
-    inf) and where it lies: metres along the piece's edge (meaningless where beyond)."""
+def _farthest(coverage: Coverage, edge: np.ndarray, start: np.ndarray, end: np.ndarray, *,
+              search_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per gap piece (on ``edge`` from ``start`` to ``end`` metres), the largest distance
+    to a station (exact up to ``search_m``, else inf) and where it lies: metres along the
+    piece's edge (meaningless where beyond)."""
     network = coverage.network
     _, st_edge, st_off = station_sites(coverage.stations)
     node_dist, _ = station_distances(network, st_edge, st_off, limit_m=search_m)
-    edge = gap["edge_id"].to_numpy()
-    far_m, at_m = _route.piece_farthest(network, node_dist, st_edge, st_off, edge,
-                                        gap["start_m"].to_numpy(), gap["end_m"].to_numpy())
+    far_m, at_m = _route.piece_farthest(network, node_dist, st_edge, st_off, edge, start, end)
     # a hair of slack: a point exactly at the search limit is still found
     far_m = np.where(far_m <= search_m + 1e-9, np.minimum(far_m, search_m), np.inf)
     return far_m, at_m
