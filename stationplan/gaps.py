@@ -35,13 +35,12 @@ import pandas as pd
 import pyarrow as pa
 import pyproj
 import shapely
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components
 
 from . import _route
 from ._errors import InputError
 from ._i18n import WORDS, resolve_lang
 from ._lines import points_along, points_at
+from ._numba import jit as _jit
 from ._options import ADDRESS_CROSS_M
 from ._text import distinct_texts
 from .addresses import StreetNames, road_word, unique_pairs
@@ -258,14 +257,8 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     more = gaps["farthest_more_than_m"].to_numpy(float)[order]
     beyond = np.bincount(group, weights=~np.isnan(more),
                          minlength=len(ids)) > 0
-
-    def first_max(values: np.ndarray) -> np.ndarray:
-        """Per area, the position (in ``order``) of its first largest value (NaN skipped)."""
-        v = np.where(np.isnan(values), -np.inf, values)
-        top = np.lexsort((np.arange(len(v)), -v, group))  # by area, largest first
-        return top[starts]
-
-    top, longest = first_max(far), first_max(length)
+    # per area, the position (in ``order``) of its first largest value (NaN skipped)
+    top, longest = _first_largest(far, group, starts), _first_largest(length, group, starts)
     more_max = np.full(len(ids), np.nan)
     if beyond.any():
         more_max = pd.Series(more).groupby(group).max().to_numpy()
@@ -282,8 +275,7 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for g, name in zip(g_of[rank < _MAX_NAMES].tolist(), names[rank < _MAX_NAMES].tolist(),
                        strict=True):  # each area's longest named streets, longest first
         streets.setdefault(g, []).append(str(name))
-    parts, part_of = shapely.get_parts(gaps.geometry.to_numpy()[order], return_index=True)
-    geoms = shapely.multilinestrings(parts, indices=group[part_of])
+    geoms = shapely.multilinestrings(*_parts(gaps.geometry.to_numpy()[order], group))
     lon = gaps["farthest_lon"].to_numpy(float)[order]
     lat = gaps["farthest_lat"].to_numpy(float)[order]
     out = pd.DataFrame({
@@ -343,20 +335,63 @@ def _round_like_python(values: np.ndarray, digits: int) -> np.ndarray:
     return out
 
 
-def _components(a: np.ndarray, b: np.ndarray, n_points: int,
-                join: np.ndarray | None = None) -> np.ndarray:
-    """Label pieces so that pieces sharing a point get one label (only at the points
-    where ``join`` is True, when given)."""
-    m = len(a)
-    rows = np.concatenate([np.arange(m), np.arange(m)])
-    cols = np.concatenate([a, b])
-    if join is not None:
-        keep = join[cols]
-        rows, cols = rows[keep], cols[keep]
-    graph = coo_array((np.ones(len(rows)), (rows, cols + m)), shape=(m + n_points, m + n_points))
-    _, labels = connected_components(graph, directed=False)
-    _, first = np.unique(labels[:m], return_inverse=True)
-    return first
+def _components(a: np.ndarray, b: np.ndarray, n_points: int) -> np.ndarray:
+    """Label pieces (ends at points ``a`` and ``b``) so that pieces sharing a point get
+    one label; labels 0, 1, ... in the order of each group's first piece."""
+    ends = np.concatenate([a, b])
+    return _join_pieces(ends, np.zeros(len(ends), dtype=np.int64), n_points)
+
+
+@_jit
+def _join_pieces(point, kind, n_points):  # pragma: no cover - compiled
+    """Label ``m`` pieces, their ends ``e`` (starts ``0..m-1``, then ends ``m..2m-1``) at
+    ``point[e]``: ends at one point with one ``kind`` (-1: none) join their pieces; the
+    labels 0, 1, ... come in the order of each group's first piece (a union-find)."""
+    n_ends = point.shape[0]
+    m = n_ends // 2
+    parent = np.arange(m)
+    # the ends by point (a counting sort), then each joined to the first of its kind
+    ptr = np.zeros(n_points + 1, dtype=np.int64)
+    for e in range(n_ends):
+        ptr[point[e] + 1] += 1
+    for p in range(n_points):
+        ptr[p + 1] += ptr[p]
+    fill = ptr[:-1].copy()
+    by_point = np.empty(n_ends, dtype=np.int64)
+    for e in range(n_ends):
+        by_point[fill[point[e]]] = e
+        fill[point[e]] += 1
+    for p in range(n_points):
+        for j in range(ptr[p] + 1, ptr[p + 1]):
+            ej = by_point[j]
+            if kind[ej] < 0:
+                continue
+            for k in range(ptr[p], j):
+                ek = by_point[k]
+                if kind[ek] == kind[ej]:
+                    ra, rb = _root(parent, ej % m), _root(parent, ek % m)
+                    if ra != rb:
+                        parent[max(ra, rb)] = min(ra, rb)
+                    break
+    label = np.empty(m, dtype=np.int64)
+    of_root = np.full(m, -1, dtype=np.int64)
+    n_labels = 0
+    for i in range(m):
+        r = _root(parent, i)
+        if of_root[r] < 0:
+            of_root[r] = n_labels
+            n_labels += 1
+        label[i] = of_root[r]
+    return label
+
+
+@_jit
+def _root(parent, i):  # pragma: no cover - compiled
+    """The root of ``i`` in a union-find forest, halving the path on the way."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
 
 
 def _street_keys(names: StreetNames, classes: pd.Series) -> np.ndarray:
@@ -380,33 +415,24 @@ def _class_value(value: object) -> str:
 def _runs(network: StreetNetwork, names: StreetNames, street: np.ndarray,
           edge: np.ndarray, a: np.ndarray, b: np.ndarray, n_points: int) -> np.ndarray:
     """Label gap pieces by run (see the module's docstring)."""
-    edges = network.edges
     n_nodes = len(network.nodes)
     # Per node, the streets that make a junction major: the named ones (a field team finds
     # them on the ground and on any map; an unnamed crossing could not be told apart from
-    # the next, so the runs' ends are described by named streets only).
-    landmark = names.edge_name >= 0
-    node = np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()])
-    key = np.concatenate([street, street])
-    mark = np.concatenate([landmark, landmark])
-    pairs = unique_pairs(node[mark], key[mark])[0]
-    count = np.bincount(pairs[:, 0], minlength=n_nodes)
-    one = np.zeros(n_nodes, dtype=np.int64)
-    one[pairs[:, 0]] = pairs[:, 1]  # the (only) landmark street where count == 1
+    # the next, so the runs' ends are described by named streets only). A named street's
+    # key is its name's number: they are the names at the node.
+    count = np.diff(names.ptr)
+    one = names.node_names[np.minimum(names.ptr[:-1], max(len(names.node_names) - 1, 0))] \
+        if len(names.node_names) else count  # the only one where count == 1
     # Piece-to-piece joins: pieces of one street through a junction that is not major.
-    m = len(edge)
-    own = street[edge]
     ends = np.concatenate([a, b])
-    piece = np.concatenate([np.arange(m), np.arange(m)])
-    key_end = own[piece]
+    key_end = np.concatenate([street[edge], street[edge]])
     at_node = ends < n_nodes
     nd = np.minimum(ends, n_nodes - 1)
     major = at_node & ((count[nd] >= 2) | ((count[nd] == 1) & (one[nd] != key_end)))
-    # A point is keyed by (point, street): pieces meet only their own street there; a
-    # major junction gives every piece end its own point.
-    point_key = np.where(major, n_points + np.arange(2 * m), ends)
-    combo = unique_pairs(point_key, np.where(at_node, key_end, 0))[1]
-    return _components(combo[:m], combo[m:], int(combo.max()) + 1)
+    # At a point, pieces meet only their own street (inside an edge: any); at a major
+    # junction none meet.
+    kind = np.where(at_node, key_end - int(street.min()), 0)
+    return _join_pieces(ends, np.where(major, -1, kind), n_points)
 
 
 def _merge_boxes(run: np.ndarray, cross: np.ndarray, cross_m: np.ndarray, length: np.ndarray,
@@ -552,6 +578,24 @@ def _texts(table: list[str], number: np.ndarray) -> pd.api.extensions.ExtensionA
     """
     return pd.array(pa.array(table, type=pa.large_string()).take(pa.array(number)),
                     dtype="str")
+
+
+def _parts(lines: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The parts of ``lines`` (LineStrings and MultiLineStrings) in order, and the
+    ``group`` of the line each is part of; a LineString is its own part (not copied).
+
+    >>> parts, of = _parts(shapely.from_wkt(["LINESTRING (0 0, 1 0)",
+    ...     "MULTILINESTRING ((0 0, 0 1), (1 1, 2 2))"]), np.array([4, 5]))
+    >>> shapely.to_wkt(parts).tolist(), of.tolist()
+    (['LINESTRING (0 0, 1 0)', 'LINESTRING (0 0, 0 1)', 'LINESTRING (1 1, 2 2)'], [4, 5, 5])
+    """
+    count = shapely.get_num_geometries(lines)
+    line_of = np.repeat(np.arange(len(lines)), count)
+    parts = np.empty(len(line_of), dtype=object)
+    single = shapely.get_type_id(lines) == 1
+    parts[(np.cumsum(count) - count)[single]] = lines[single]
+    parts[~single[line_of]] = shapely.get_parts(lines[~single])
+    return parts, group[line_of]
 
 
 def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
