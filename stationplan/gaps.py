@@ -168,7 +168,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     point_xy = np.column_stack([lon[n_known:], lat[n_known:]])
     from_xy = end_xy[ends[:, 0]]
     # the street's text: its name, else its road class's word (each class's once)
-    class_code, class_of = pd.factorize(classes.to_numpy(dtype=object)[edge[first]][sid < 0],
+    class_code, class_of = pd.factorize(classes.array[edge[first][sid < 0]],
                                         use_na_sentinel=False)
     street_text = np.full(len(sid), len(names.labels), dtype=np.int64)
     street_text[sid >= 0] = sid[sid >= 0]
@@ -478,7 +478,7 @@ def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray) -> 
     n_runs = int(run.max()) + 1
     # (run, point) pairs; a loose end is a point of a run that occurs once in it. Within a
     # run the loose ends come in increasing point number.
-    order = np.lexsort((point, which))
+    order = np.argsort(which * (int(point.max()) + 1) + point, kind="stable")  # as lexsort
     sp, sw = point[order], which[order]
     new = np.r_[True, (sp[1:] != sp[:-1]) | (sw[1:] != sw[:-1])]
     count = np.diff(np.r_[np.flatnonzero(new), len(order)])
@@ -487,7 +487,8 @@ def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray) -> 
     n_loose = np.bincount(loose_run, minlength=n_runs)
     lo = np.r_[0, np.cumsum(n_loose)[:-1]]
     # no loose end (a loop): the run's first end, twice
-    first_end = np.unique(which, return_index=True)[1]
+    first_end = np.full(n_runs, len(which))
+    np.minimum.at(first_end, which, np.arange(len(which)))
     p0 = np.where(n_loose > 0, loose[np.minimum(lo, len(loose) - 1)] if len(loose) else 0,
                   first_end)
     p1 = np.where(n_loose > 0, loose[np.minimum(lo + n_loose - 1, len(loose) - 1)]
@@ -539,11 +540,10 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndar
         if len(names.node_names) else np.zeros_like(node)
     second = names.node_names[np.minimum(names.ptr[node] + 1, len(names.node_names) - 1)] \
         if len(names.node_names) else np.zeros_like(node)
-    n_names = max(len(names.labels), 1)
-    have = np.sort(np.repeat(np.arange(n), count) * n_names + names.node_names)
-    want = node * n_names + np.maximum(sid, 0)
-    at = np.minimum(np.searchsorted(have, want), max(len(have) - 1, 0))
-    own = have[at] == want if len(have) else np.zeros(len(want), dtype=bool)
+    own = np.zeros(len(node), dtype=bool)  # the end's own name is one at the node
+    for k in range(int(count.max()) if len(count) else 0):  # a few names at a node at most
+        there = count[node] > k
+        own[there] |= names.node_names[names.ptr[node[there]] + k] == sid[there]
     at_cross = (end_node >= 0) & np.where(sid < 0, count[node] >= 1,
                                           (count[node] >= 2) & own)
     cross_name = np.where((sid >= 0) & (first == sid), second, first)
