@@ -275,7 +275,8 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for g, name in zip(g_of[rank < _MAX_NAMES].tolist(), names[rank < _MAX_NAMES].tolist(),
                        strict=True):  # each area's longest named streets, longest first
         streets.setdefault(g, []).append(str(name))
-    geoms = shapely.multilinestrings(*_parts(gaps.geometry.to_numpy()[order], group))
+    parts, part_of = _parts(gaps.geometry.to_numpy()[order], group)
+    geoms = shapely.multilinestrings(parts, indices=part_of)
     lon = gaps["farthest_lon"].to_numpy(float)[order]
     lat = gaps["farthest_lat"].to_numpy(float)[order]
     out = pd.DataFrame({
