@@ -614,14 +614,14 @@ def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) ->
 
 def _line_ends(lines: np.ndarray) -> np.ndarray:
     """The first points of ``lines`` (LineStrings, none empty), then their last points."""
-    return _ends(*shapely.get_coordinates(lines, return_index=True))
+    return _ends(shapely.get_coordinates(lines), shapely.get_num_coordinates(lines))
 
 
-def _ends(xy: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """The first, then the last of the points ``xy`` of each line ``index`` (none empty)."""
-    first = np.r_[0, np.flatnonzero(np.diff(index)) + 1]
-    last = np.r_[first[1:] - 1, len(xy) - 1]
-    return np.concatenate([xy[first], xy[last]])
+def _ends(xy: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The first, then the last of the points ``xy`` of lines of ``count`` points each
+    (none empty), one after the other."""
+    last = np.cumsum(count) - 1
+    return np.concatenate([xy[last - count + 1], xy[last]])
 
 
 def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.ndarray:
@@ -633,16 +633,18 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
     # a run of one open piece without repeated points is that piece: GEOS is not asked
     first = np.cumsum(count) - count
     one = lines[first]
-    cand = np.flatnonzero((count == 1) & (shapely.get_type_id(one) == 1)
-                          & (shapely.get_num_coordinates(one) >= 2))
+    n_xy = shapely.get_num_coordinates(one)
+    cand = np.flatnonzero((count == 1) & (shapely.get_type_id(one) == 1) & (n_xy >= 2))
     plain = np.zeros(n_runs, dtype=bool)
     start, end = np.full((n_runs, 2), np.nan), np.full((n_runs, 2), np.nan)  # of lines
     if len(cand):
-        xy, owner = shapely.get_coordinates(one[cand], return_index=True)
-        repeated = (xy[1:] == xy[:-1]).all(axis=1) & (owner[1:] == owner[:-1])
-        head, tail = np.split(_ends(xy, owner), 2)
-        plain[cand] = ((np.bincount(owner[1:][repeated], minlength=len(cand)) == 0)
-                       & ~(head == tail).all(axis=1))
+        xy, n_xy = shapely.get_coordinates(one[cand]), n_xy[cand]
+        head, tail = np.split(_ends(xy, n_xy), 2)
+        # a point repeated next to itself in a line (not from one line to the next)
+        same = np.r_[(xy[1:] == xy[:-1]).all(axis=1), False]
+        same[np.cumsum(n_xy) - 1] = False
+        plain[cand] = ~np.logical_or.reduceat(same, np.cumsum(n_xy) - n_xy) \
+            & ~(head == tail).all(axis=1)
         start[cand], end[cand] = head, tail  # kept for the plain ones
     merged = np.empty(n_runs, dtype=object)
     merged[plain] = lines[first[plain]]
