@@ -196,7 +196,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     far_lon = np.where(beyond, np.nan, at_xy[:, 0])
     far_lat = np.where(beyond, np.nan, at_xy[:, 1])
     known = np.isfinite(far_lon)
-    out = gpd.GeoDataFrame({  # one frame, made once from the columns
+    out = gpd.GeoDataFrame({  # one frame, made once from the columns, none copied
         "gap_id": gap_id,
         "street": run_street,
         "named": sid[order] >= 0,
@@ -216,7 +216,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         "point_lon": point_xy[:, 0],
         "point_lat": point_xy[:, 1],
         "geometry": _run_lines(geoms[by_run], group, from_xy)[order],
-    }, geometry="geometry", crs=crs)
+    }, geometry="geometry", crs=crs, copy=False)  # (not stacked into blocks: not copied)
     log.debug("%d gap runs in %d gap areas, %.1f km in all; %d with a point more than "
               "%.0f m from every station", len(out), len(area_order),
               out["length_m"].sum() / 1000, int(out["farthest_more_than_m"].notna().sum()),
