@@ -264,7 +264,7 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         more_max = pd.Series(more).groupby(group).max().to_numpy()
     named = gaps["named"].to_numpy(bool)[order]
     street_len = (pd.DataFrame({"g": group[named],
-                                "street": gaps["street"].to_numpy(object)[order][named],
+                                "street": gaps["street"].array.take(order[named]),
                                 "length_m": length[named]})
                   .groupby(["g", "street"], sort=True)["length_m"].sum().reset_index())
     by_len = np.lexsort((-street_len["length_m"].to_numpy(), street_len["g"].to_numpy()))
