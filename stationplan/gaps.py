@@ -653,7 +653,8 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
         keep = rest[run]
         merged[rest] = shapely.line_merge(shapely.multilinestrings(
             lines[keep], indices=np.cumsum(rest)[run[keep]] - 1))
-    kind = shapely.get_type_id(merged)
+    kind = np.ones(n_runs, dtype=np.int64)  # LineStrings: the plain ones are
+    kind[rest] = shapely.get_type_id(merged[rest])
     for i in np.flatnonzero((kind != 1) & (kind != 5)).tolist():
         merged[i] = shapely.MultiLineString(list(shapely.get_parts(merged[i])))
     line = np.flatnonzero(kind == 1)
