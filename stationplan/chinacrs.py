@@ -18,7 +18,7 @@ scale.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from string import Formatter
 from typing import Any
 from urllib.parse import quote
@@ -212,7 +212,7 @@ def amap_marker_url(lng: float, lat: float, *, name: str, system: str = "wgs84",
 
 def amap_marker_urls(lng: ArrayLike, lat: ArrayLike, names: list[str] | str, *,
                      system: str = "wgs84",
-                     fields: Mapping[str, Sequence[Any]] | None = None) -> Any:
+                     fields: Mapping[str, Any] | None = None) -> Any:
     """The Amap marker links of many points: :func:`amap_marker_url` of each, faster.
 
     Percent-encoding works character by character, so each distinct text is encoded once
@@ -228,8 +228,8 @@ def amap_marker_urls(lng: ArrayLike, lat: ArrayLike, names: list[str] | str, *,
     system
         "wgs84" (Amap converts) or "gcj02" (Amap's own coordinates).
     fields
-        With a template: each field's values, one per point; the title of point ``i``
-        is ``names.format(**{k: v[i] for k, v in fields.items()})``.
+        With a template: each field's values (a list or an array), one per point; the
+        title of point ``i`` is ``names.format(**{k: v[i] for k, v in fields.items()})``.
 
     Returns
     -------
@@ -310,7 +310,7 @@ def _fixed6_texts(values: np.ndarray) -> Any:
         [format(v, ".6f") for v in values[~sure].tolist()], type=text))
 
 
-def _quoted_texts(values: Sequence[Any]) -> Any:
+def _quoted_texts(values: Any) -> Any:
     """Each value as ``str.format`` writes it, percent-encoded as :func:`quote` does (one
     table of the distinct characters, each distinct text encoded once), as Arrow texts.
 

@@ -344,7 +344,8 @@ def _components(a: np.ndarray, b: np.ndarray, n_points: int) -> np.ndarray:
 
 
 @_jit
-def _join_pieces(point, kind, n_points):  # pragma: no cover - compiled
+def _join_pieces(point: np.ndarray, kind: np.ndarray,
+                 n_points: int) -> np.ndarray:  # pragma: no cover - compiled
     """Label ``m`` pieces, their ends ``e`` (starts ``0..m-1``, then ends ``m..2m-1``) at
     ``point[e]``: ends at one point with one ``kind`` (-1: none) join their pieces; the
     labels 0, 1, ... come in the order of each group's first piece (a union-find)."""
@@ -387,7 +388,7 @@ def _join_pieces(point, kind, n_points):  # pragma: no cover - compiled
 
 
 @_jit
-def _root(parent, i):  # pragma: no cover - compiled
+def _root(parent: np.ndarray, i: int) -> int:  # pragma: no cover - compiled
     """The root of ``i`` in a union-find forest, halving the path on the way."""
     while parent[i] != i:
         parent[i] = parent[parent[i]]
