@@ -18,7 +18,7 @@ scale.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from string import Formatter
 from typing import Any
 from urllib.parse import quote
@@ -212,11 +212,11 @@ def amap_marker_url(lng: float, lat: float, *, name: str, system: str = "wgs84",
 
 def amap_marker_urls(lng: ArrayLike, lat: ArrayLike, names: list[str] | str, *,
                      system: str = "wgs84",
-                     fields: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
+                     fields: Mapping[str, Any] | None = None) -> Any:
     """The Amap marker links of many points: :func:`amap_marker_url` of each, faster.
 
     Percent-encoding works character by character, so each distinct text is encoded once
-    (through a table of its characters) and the links are made from one template.
+    (through a table of its characters); the links are joined column by column in Arrow.
 
     Parameters
     ----------
@@ -228,20 +228,29 @@ def amap_marker_urls(lng: ArrayLike, lat: ArrayLike, names: list[str] | str, *,
     system
         "wgs84" (Amap converts) or "gcj02" (Amap's own coordinates).
     fields
-        With a template: each field's values, one per point; the title of point ``i``
-        is ``names.format(**{k: v[i] for k, v in fields.items()})``.
+        With a template: each field's values (a list or an array), one per point; the
+        title of point ``i`` is ``names.format(**{k: v[i] for k, v in fields.items()})``.
+
+    Returns
+    -------
+    pandas.api.extensions.ExtensionArray
+        The links, a pandas ``str`` array (Arrow strings), one per point.
 
     Examples
     --------
-    >>> amap_marker_urls([116.4, 117.2], [39.9, 28.3], ["驿站 A&B", "x"]) == [
+    >>> list(amap_marker_urls([116.4, 117.2], [39.9, 28.3], ["驿站 A&B", "x"])) == [
     ...     amap_marker_url(116.4, 39.9, name="驿站 A&B"), amap_marker_url(117.2, 28.3, name="x")]
     True
-    >>> amap_marker_urls([116.4, 117.2], [39.9, 28.3], "缺口{n}：{s}",
-    ...                  fields={"n": [1, 2], "s": ["中山路", "A&B"]}) == [
+    >>> list(amap_marker_urls([116.4, 117.2], [39.9, 28.3], "缺口{n}：{s}",
+    ...                       fields={"n": [1, 2], "s": ["中山路", "A&B"]})) == [
     ...     amap_marker_url(116.4, 39.9, name="缺口1：中山路"),
     ...     amap_marker_url(117.2, 28.3, name="缺口2：A&B")]
     True
     """
+    import pandas as pd  # deferred: this module is imported at start-up
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     coordinate = _amap_coordinate(system)
     if fields is None:
         template, fields = "{name}", {"name": names}
@@ -250,10 +259,10 @@ def amap_marker_urls(lng: ArrayLike, lat: ArrayLike, names: list[str] | str, *,
     else:
         msg = "with fields, names is one str.format template"
         raise TypeError(msg)
-    # The link with the title's fixed text encoded and a slot per field: encoding leaves
-    # no braces (they become %7B, %7D), so the slots are the only ones.
-    parts = ["https://uri.amap.com/marker?position={0:.6f},{1:.6f}&name="]
-    columns: list[list[str]] = []
+    # The link, piece by piece: fixed texts and one column per coordinate and field.
+    x, y = np.asarray(lng, dtype=float), np.asarray(lat, dtype=float)
+    parts: list[Any] = ["https://uri.amap.com/marker?position=", _fixed6_texts(x), ",",
+                        _fixed6_texts(y), "&name="]
     for literal, field, spec, conversion in Formatter().parse(template):
         parts.append(quote(literal, safe=""))
         if field is None:
@@ -261,29 +270,68 @@ def amap_marker_urls(lng: ArrayLike, lat: ArrayLike, names: list[str] | str, *,
         if spec or conversion or field not in fields:
             msg = f"template field {{{field}}}: plain fields of {sorted(fields)} only"
             raise ValueError(msg)
-        parts.append(f"{{{len(columns) + 2}}}")
-        columns.append(_quoted_texts(fields[field]))
-    link = "".join([*parts, f"&coordinate={coordinate}"])
-    x = np.asarray(lng, dtype=float).tolist()
-    y = np.asarray(lat, dtype=float).tolist()
-    return [link.format(*row) for row in zip(x, y, *columns, strict=True)]
+        parts.append(_quoted_texts(fields[field]))
+    parts.append(f"&coordinate={coordinate}")
+    if any(len(p) != len(x) for p in parts if not isinstance(p, str)):
+        msg = "lng, lat and each field need one value per point"
+        raise ValueError(msg)
+    text = pa.large_string()
+    link = pc.binary_join_element_wise(
+        *(pa.scalar(p, text) if isinstance(p, str) else p for p in parts), pa.scalar("", text))
+    return pd.array(link, dtype="str")
 
 
-def _quoted_texts(values: Sequence[Any]) -> list[str]:
-    """Each value as ``str.format`` writes it, percent-encoded as :func:`quote` does (one
-    table of the distinct characters, each distinct text encoded once).
+def _fixed6_texts(values: np.ndarray) -> Any:
+    """Each number as ``format(x, ".6f")`` writes it, as Arrow texts.
 
-    >>> _quoted_texts([12, "A&B", "中", 12])
-    ['12', 'A%26B', '%E4%B8%AD', '12']
+    >>> _fixed6_texts(np.array([116.4, -1e-7, 0.0078125, 0.0234375, np.nan])).to_pylist()
+    ['116.400000', '-0.000000', '0.007812', '0.023438', 'nan']
     """
-    texts = [format(v) for v in values]
-    joined = "".join(texts)
-    if joined.isascii() and joined.isalnum():  # letters and digits are never encoded
-        return texts
-    distinct = dict.fromkeys(texts)
-    table = {ord(c): quote(c, safe="") for c in set("".join(distinct))}
-    encoded = {t: t.translate(table) for t in distinct}
-    return [encoded[t] for t in texts]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    scaled = np.abs(values) * 1e6
+    whole = np.rint(scaled)
+    # The product is off the exact one by half an ulp at most: its nearest whole number
+    # is the exact one's unless it lies that close to a half (Python decides those, and
+    # NaN, infinities and huge numbers).
+    with np.errstate(invalid="ignore"):
+        sure = (scaled < 2.0**52) & (np.abs(np.abs(scaled - whole) - 0.5) > scaled * 2.0**-52)
+    n = np.where(sure, whole, 0).astype(np.int64)
+    text = pa.large_string()
+    digits = pc.binary_join_element_wise(
+        pc.if_else(pa.array(np.signbit(values)), pa.scalar("-", text), pa.scalar("", text)),
+        pc.cast(pa.array(n // 1_000_000), text), pa.scalar(".", text),
+        pc.utf8_slice_codeunits(pc.cast(pa.array(n % 1_000_000 + 1_000_000), text), 1),
+        pa.scalar("", text))
+    if sure.all():
+        return digits
+    return pc.replace_with_mask(digits, pa.array(~sure), pa.array(
+        [format(v, ".6f") for v in values[~sure].tolist()], type=text))
+
+
+def _quoted_texts(values: Any) -> Any:
+    """Each value as ``str.format`` writes it, percent-encoded as :func:`quote` does (one
+    table of the distinct characters, each distinct text encoded once), as Arrow texts.
+
+    >>> _quoted_texts([12, "A&B", "中", 12]).to_pylist()
+    ['12', 'A%26B', '%E4%B8%AD', '12']
+    >>> _quoted_texts(np.array([3, -12])).to_pylist()
+    ['3', '-12']
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":  # digits and "-" stay
+        return pc.cast(pa.array(values), text)
+    if not isinstance(values, np.ndarray | pd.Series | pd.api.extensions.ExtensionArray):
+        values = np.asarray(values, dtype=object)
+    number, distinct = pd.factorize(values, use_na_sentinel=False)
+    texts = [format(v) for v in distinct]
+    table = {ord(c): quote(c, safe="") for c in set("".join(texts))}
+    return pa.array([t.translate(table) for t in texts], type=text).take(pa.array(number))
 
 
 def _amap_coordinate(system: str) -> str:

@@ -32,15 +32,15 @@ import logging
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyproj
 import shapely
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components
 
 from . import _route
 from ._errors import InputError
 from ._i18n import WORDS, resolve_lang
 from ._lines import points_along, points_at
+from ._numba import jit as _jit
 from ._options import ADDRESS_CROSS_M
 from ._text import distinct_texts
 from .addresses import StreetNames, road_word, unique_pairs
@@ -116,24 +116,25 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     edges = network.edges
     lang = resolve_lang(lang, edges["name"].dropna().unique() if "name" in edges else ())
     pieces = coverage.pieces
-    gap = pieces[pieces["status"] == "gap"]
-    if gap.empty:
+    gap = np.flatnonzero((pieces["status"] == "gap").to_numpy())  # their columns only
+    if not len(gap):
         return gpd.GeoDataFrame(columns=[*GAP_COLUMNS, "geometry"], geometry="geometry",
                                 crs=crs)
+    edge, start_m, end_m, length, component = (
+        pieces[c].to_numpy()[gap] for c in ("edge_id", "start_m", "end_m", "length_m",
+                                            "component"))
+    geoms = pieces.geometry.to_numpy()[gap]
     names = StreetNames.of(network)
     classes = edges["road_class" if "road_class" in edges else "highway"]
-    edge = gap["edge_id"].to_numpy()
-    a, b, n_points = _piece_ends(coverage, gap)
+    a, b, n_points = _piece_ends(network, edge, start_m, end_m)
     street = _street_keys(names, classes)
     run = _runs(network, names, street, edge, a, b, n_points)
     area = _components(a, b, n_points)
-    geoms = gap.geometry.to_numpy()
-    far_m, far_at_m = _farthest(coverage, gap, search_m=search)
-    length = gap["length_m"].to_numpy()
+    far_m, far_at_m = _farthest(coverage, edge, start_m, end_m, search_m=search)
     # the pieces' ends: starts, then ends (their edge, metres from its u end, xy)
     end_xy = _line_ends(geoms)
     end_edge = np.concatenate([edge, edge])
-    end_pos = np.concatenate([gap["start_m"].to_numpy(), gap["end_m"].to_numpy()])
+    end_pos = np.concatenate([start_m, end_m])
     ends = _run_ends(run, a, b, end_xy)
     cross, cross_m = _cross_streets(network, names, end_edge[ends], end_pos[ends])
     n_runs = len(ends)
@@ -141,7 +142,6 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     if int(run.max()) + 1 < n_runs:  # some merged (runs are numbered 0, 1, ...): new ends
         ends = _run_ends(run, a, b, end_xy)
         cross, cross_m = _cross_streets(network, names, end_edge[ends], end_pos[ends])
-    component = gap["component"].to_numpy()
     # per run, its pieces in their order: positions starts[r]:starts[r + 1] of by_run
     by_run = np.argsort(run, kind="stable")
     group = run[by_run]
@@ -166,10 +166,13 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     at_xy = np.full((len(top), 2), np.nan)
     at_xy[known] = np.column_stack([lon[:n_known], lat[:n_known]])
     point_xy = np.column_stack([lon[n_known:], lat[n_known:]])
-    class_of = classes.to_numpy(dtype=object)
     from_xy = end_xy[ends[:, 0]]
-    run_street = [names.labels[k] if k >= 0 else road_word(class_of[e], lang)
-                  for k, e in zip(sid.tolist(), edge[first].tolist(), strict=True)]
+    # the street's text: its name, else its road class's word (each class's once)
+    class_code, class_of = pd.factorize(classes.array[edge[first][sid < 0]],
+                                        use_na_sentinel=False)
+    street_text = np.full(len(sid), len(names.labels), dtype=np.int64)
+    street_text[sid >= 0] = sid[sid >= 0]
+    street_text[sid < 0] += class_code
     length_m = np.add.reduceat(length[by_run], starts)
     farthest_m = np.where(beyond, np.nan, np.maximum.reduceat(far, starts))
     # Longest first; lengths equal to the millimetre are a tie, which the farther run
@@ -179,23 +182,26 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     length_m, farthest_m = length_m[order], farthest_m[order]
     beyond, first = beyond[order], first[order]
     at_xy, point_xy, cross, cross_m = at_xy[order], point_xy[order], cross[order], cross_m[order]
-    run_street = [run_street[i] for i in order.tolist()]
+    run_street = _texts([*names.labels, *(road_word(c, lang) for c in class_of)],
+                        street_text[order])
     gap_id = np.arange(1, len(order) + 1)
     # gap areas: largest first, as the runs
     area_label = area[first]
     area_len = pd.Series(length_m).groupby(area_label).sum()
-    area_order = sorted(area_len.index, key=lambda k: (-round(area_len[k], 6), k))
+    area_keys = area_len.index.to_numpy()
+    area_order = area_keys[np.lexsort((area_keys,
+                                       -_round_like_python(area_len.to_numpy(), 6)))]
     area_id = np.zeros(int(area_label.max()) + 1, dtype=np.int64)
-    area_id[np.asarray(area_order, dtype=np.int64)] = np.arange(1, len(area_order) + 1)
+    area_id[area_order.astype(np.int64)] = np.arange(1, len(area_order) + 1)
     far_lon = np.where(beyond, np.nan, at_xy[:, 0])
     far_lat = np.where(beyond, np.nan, at_xy[:, 1])
     known = np.isfinite(far_lon)
-    out = pd.DataFrame({
+    out = gpd.GeoDataFrame({  # one frame, made once from the columns, none copied
         "gap_id": gap_id,
         "street": run_street,
         "named": sid[order] >= 0,
-        "from_street": cross[:, 0].tolist(), "from_m": cross_m[:, 0],
-        "to_street": cross[:, 1].tolist(), "to_m": cross_m[:, 1],
+        "from_street": _texts([*names.labels, ""], cross[:, 0]), "from_m": cross_m[:, 0],
+        "to_street": _texts([*names.labels, ""], cross[:, 1]), "to_m": cross_m[:, 1],
         "length_m": length_m,
         "pieces": np.diff(np.r_[starts, len(by_run)])[order],
         "farthest_m": farthest_m,
@@ -204,18 +210,18 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         "farthest_lat": far_lat,
         "amap_url": amap_marker_urls(  # to the farthest point, else the run's middle
             np.where(known, far_lon, point_xy[:, 0]), np.where(known, far_lat, point_xy[:, 1]),
-            WORDS[lang]["gap.link_name"], fields={"gap_id": gap_id.tolist(), "street": run_street}),
+            WORDS[lang]["gap.link_name"], fields={"gap_id": gap_id, "street": run_street}),
         "area_id": area_id[area_label],
         "component": component[first].astype(np.int64),
         "point_lon": point_xy[:, 0],
         "point_lat": point_xy[:, 1],
         "geometry": _run_lines(geoms[by_run], group, from_xy)[order],
-    })
+    }, geometry="geometry", crs=crs, copy=False)  # (not stacked into blocks: not copied)
     log.debug("%d gap runs in %d gap areas, %.1f km in all; %d with a point more than "
               "%.0f m from every station", len(out), len(area_order),
               out["length_m"].sum() / 1000, int(out["farthest_more_than_m"].notna().sum()),
               search)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+    return out
 
 
 def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -251,20 +257,14 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     more = gaps["farthest_more_than_m"].to_numpy(float)[order]
     beyond = np.bincount(group, weights=~np.isnan(more),
                          minlength=len(ids)) > 0
-
-    def first_max(values: np.ndarray) -> np.ndarray:
-        """Per area, the position (in ``order``) of its first largest value (NaN skipped)."""
-        v = np.where(np.isnan(values), -np.inf, values)
-        top = np.lexsort((np.arange(len(v)), -v, group))  # by area, largest first
-        return top[starts]
-
-    top, longest = first_max(far), first_max(length)
+    # per area, the position (in ``order``) of its first largest value (NaN skipped)
+    top, longest = _first_largest(far, group, starts), _first_largest(length, group, starts)
     more_max = np.full(len(ids), np.nan)
     if beyond.any():
         more_max = pd.Series(more).groupby(group).max().to_numpy()
     named = gaps["named"].to_numpy(bool)[order]
     street_len = (pd.DataFrame({"g": group[named],
-                                "street": gaps["street"].to_numpy(object)[order][named],
+                                "street": gaps["street"].array.take(order[named]),
                                 "length_m": length[named]})
                   .groupby(["g", "street"], sort=True)["length_m"].sum().reset_index())
     by_len = np.lexsort((-street_len["length_m"].to_numpy(), street_len["g"].to_numpy()))
@@ -275,8 +275,8 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for g, name in zip(g_of[rank < _MAX_NAMES].tolist(), names[rank < _MAX_NAMES].tolist(),
                        strict=True):  # each area's longest named streets, longest first
         streets.setdefault(g, []).append(str(name))
-    parts, part_of = shapely.get_parts(gaps.geometry.to_numpy()[order], return_index=True)
-    geoms = shapely.multilinestrings(parts, indices=group[part_of])
+    parts, part_of = _parts(gaps.geometry.to_numpy()[order], group)
+    geoms = shapely.multilinestrings(parts, indices=part_of)
     lon = gaps["farthest_lon"].to_numpy(float)[order]
     lat = gaps["farthest_lat"].to_numpy(float)[order]
     out = pd.DataFrame({
@@ -298,42 +298,102 @@ def gap_areas(gaps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 # --- pieces, ends and runs --------------------------------------------------------------
 
-def _piece_ends(coverage: Coverage, gap: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, int]:
-    """Each gap piece's two end points as point numbers: a junction's node number, or a
-    number above the nodes for a point inside an edge (keyed by edge and position)."""
-    edges = coverage.network.edges
-    n_nodes = len(coverage.network.nodes)
-    edge = gap["edge_id"].to_numpy()
-    start, end = gap["start_m"].to_numpy(), gap["end_m"].to_numpy()
+def _piece_ends(network: StreetNetwork, edge: np.ndarray, start: np.ndarray, end: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each gap piece's (on ``edge`` from ``start`` to ``end`` metres) two end points as
+    point numbers: a junction's node number, or a number above the nodes for a point
+    inside an edge (keyed by edge and position)."""
+    edges = network.edges
+    n_nodes = len(network.nodes)
     length = edges["length_m"].to_numpy()[edge]
     u, v = edges["u"].to_numpy()[edge], edges["v"].to_numpy()[edge]
-    inner: dict[tuple[int, float], int] = {}
+    # the ends inside an edge, starts then ends: numbered by (edge, millimetre) in the
+    # order they first come
+    a, b = np.where(start <= 1e-3, u, -1), np.where(end >= length - 1e-3, v, -1)
+    inner = np.flatnonzero(np.concatenate([a, b]) < 0)
+    at = inner % len(edge)
+    mm = np.rint(_round_like_python(np.where(inner < len(edge), start[at], end[at]), 3) * 1e3)
+    pairs, number = unique_pairs(edge[at], mm.astype(np.int64))
+    rank = np.empty(len(pairs), dtype=np.int64)  # of each pair's first end
+    rank[np.argsort(np.unique(number, return_index=True)[1])] = np.arange(len(pairs))
+    point = np.concatenate([a, b])
+    point[inner] = n_nodes + rank[number]
+    return point[:len(edge)], point[len(edge):], n_nodes + len(pairs)
 
-    def key(is_node: np.ndarray, node: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        out = node.copy()
-        for i in np.flatnonzero(~is_node):
-            out[i] = inner.setdefault((int(edge[i]), round(float(pos[i]), 3)), n_nodes + len(inner))
-        return out
 
-    a = key(start <= 1e-3, u, start)
-    b = key(end >= length - 1e-3, v, end)
-    return a, b, n_nodes + len(inner)
+def _round_like_python(values: np.ndarray, digits: int) -> np.ndarray:
+    """``round(x, digits)`` of each number, as Python rounds (the exact binary value; a
+    product near a half is left to Python).
+
+    >>> _round_like_python(np.array([0.0005, 0.0015, 2.675, 1.0004999]), 3).tolist()
+    [0.001, 0.002, 2.675, 1.0]
+    """
+    out = np.round(values, digits)
+    scaled = values * 10.0**digits
+    with np.errstate(invalid="ignore"):
+        near = ~(np.abs(np.abs(scaled - np.rint(scaled)) - 0.5) > np.abs(scaled) * 2.0**-50)
+    out[near] = [round(x, digits) for x in values[near].tolist()]
+    return out
 
 
-def _components(a: np.ndarray, b: np.ndarray, n_points: int,
-                join: np.ndarray | None = None) -> np.ndarray:
-    """Label pieces so that pieces sharing a point get one label (only at the points
-    where ``join`` is True, when given)."""
-    m = len(a)
-    rows = np.concatenate([np.arange(m), np.arange(m)])
-    cols = np.concatenate([a, b])
-    if join is not None:
-        keep = join[cols]
-        rows, cols = rows[keep], cols[keep]
-    graph = coo_array((np.ones(len(rows)), (rows, cols + m)), shape=(m + n_points, m + n_points))
-    _, labels = connected_components(graph, directed=False)
-    _, first = np.unique(labels[:m], return_inverse=True)
-    return first
+def _components(a: np.ndarray, b: np.ndarray, n_points: int) -> np.ndarray:
+    """Label pieces (ends at points ``a`` and ``b``) so that pieces sharing a point get
+    one label; labels 0, 1, ... in the order of each group's first piece."""
+    ends = np.concatenate([a, b])
+    return _join_pieces(ends, np.zeros(len(ends), dtype=np.int64), n_points)
+
+
+@_jit
+def _join_pieces(point: np.ndarray, kind: np.ndarray,
+                 n_points: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Label ``m`` pieces, their ends ``e`` (starts ``0..m-1``, then ends ``m..2m-1``) at
+    ``point[e]``: ends at one point with one ``kind`` (-1: none) join their pieces; the
+    labels 0, 1, ... come in the order of each group's first piece (a union-find)."""
+    n_ends = point.shape[0]
+    m = n_ends // 2
+    parent = np.arange(m)
+    # the ends by point (a counting sort), then each joined to the first of its kind
+    ptr = np.zeros(n_points + 1, dtype=np.int64)
+    for e in range(n_ends):
+        ptr[point[e] + 1] += 1
+    for p in range(n_points):
+        ptr[p + 1] += ptr[p]
+    fill = ptr[:-1].copy()
+    by_point = np.empty(n_ends, dtype=np.int64)
+    for e in range(n_ends):
+        by_point[fill[point[e]]] = e
+        fill[point[e]] += 1
+    for p in range(n_points):
+        for j in range(ptr[p] + 1, ptr[p + 1]):
+            ej = by_point[j]
+            if kind[ej] < 0:
+                continue
+            for k in range(ptr[p], j):
+                ek = by_point[k]
+                if kind[ek] == kind[ej]:
+                    ra, rb = _root(parent, ej % m), _root(parent, ek % m)
+                    if ra != rb:
+                        parent[max(ra, rb)] = min(ra, rb)
+                    break
+    label = np.empty(m, dtype=np.int64)
+    of_root = np.full(m, -1, dtype=np.int64)
+    n_labels = 0
+    for i in range(m):
+        r = _root(parent, i)
+        if of_root[r] < 0:
+            of_root[r] = n_labels
+            n_labels += 1
+        label[i] = of_root[r]
+    return label
+
+
+@_jit
+def _root(parent: np.ndarray, i: int) -> int:  # pragma: no cover - compiled
+    """The root of ``i`` in a union-find forest, halving the path on the way."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
 
 
 def _street_keys(names: StreetNames, classes: pd.Series) -> np.ndarray:
@@ -357,33 +417,24 @@ def _class_value(value: object) -> str:
 def _runs(network: StreetNetwork, names: StreetNames, street: np.ndarray,
           edge: np.ndarray, a: np.ndarray, b: np.ndarray, n_points: int) -> np.ndarray:
     """Label gap pieces by run (see the module's docstring)."""
-    edges = network.edges
     n_nodes = len(network.nodes)
     # Per node, the streets that make a junction major: the named ones (a field team finds
     # them on the ground and on any map; an unnamed crossing could not be told apart from
-    # the next, so the runs' ends are described by named streets only).
-    landmark = names.edge_name >= 0
-    node = np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()])
-    key = np.concatenate([street, street])
-    mark = np.concatenate([landmark, landmark])
-    pairs = unique_pairs(node[mark], key[mark])[0]
-    count = np.bincount(pairs[:, 0], minlength=n_nodes)
-    one = np.zeros(n_nodes, dtype=np.int64)
-    one[pairs[:, 0]] = pairs[:, 1]  # the (only) landmark street where count == 1
+    # the next, so the runs' ends are described by named streets only). A named street's
+    # key is its name's number: they are the names at the node.
+    count = np.diff(names.ptr)
+    one = names.node_names[np.minimum(names.ptr[:-1], max(len(names.node_names) - 1, 0))] \
+        if len(names.node_names) else count  # the only one where count == 1
     # Piece-to-piece joins: pieces of one street through a junction that is not major.
-    m = len(edge)
-    own = street[edge]
     ends = np.concatenate([a, b])
-    piece = np.concatenate([np.arange(m), np.arange(m)])
-    key_end = own[piece]
+    key_end = np.concatenate([street[edge], street[edge]])
     at_node = ends < n_nodes
     nd = np.minimum(ends, n_nodes - 1)
     major = at_node & ((count[nd] >= 2) | ((count[nd] == 1) & (one[nd] != key_end)))
-    # A point is keyed by (point, street): pieces meet only their own street there; a
-    # major junction gives every piece end its own point.
-    point_key = np.where(major, n_points + np.arange(2 * m), ends)
-    combo = unique_pairs(point_key, np.where(at_node, key_end, 0))[1]
-    return _components(combo[:m], combo[m:], int(combo.max()) + 1)
+    # At a point, pieces meet only their own street (inside an edge: any); at a major
+    # junction none meet.
+    kind = np.where(at_node, key_end - int(street.min()), 0)
+    return _join_pieces(ends, np.where(major, -1, kind), n_points)
 
 
 def _merge_boxes(run: np.ndarray, cross: np.ndarray, cross_m: np.ndarray, length: np.ndarray,
@@ -399,7 +450,7 @@ def _merge_boxes(run: np.ndarray, cross: np.ndarray, cross_m: np.ndarray, length
     run_len = np.bincount(run, weights=length, minlength=n_runs)
     run_key = np.full(n_runs, -1, dtype=np.int64)
     run_key[run] = key
-    # (no cross street is "" at NaN metres: one name at both ends has both or neither)
+    # (no cross street is at NaN metres: one name at both ends has both or neither)
     box = np.flatnonzero((run_len <= BOX_M) & (cross[:, 0] == cross[:, 1])
                          & (np.maximum(cross_m[:, 0], cross_m[:, 1]) <= 1e-3)).tolist()
     if not box:
@@ -429,7 +480,7 @@ def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray) -> 
     n_runs = int(run.max()) + 1
     # (run, point) pairs; a loose end is a point of a run that occurs once in it. Within a
     # run the loose ends come in increasing point number.
-    order = np.lexsort((point, which))
+    order = np.argsort(which * (int(point.max()) + 1) + point, kind="stable")  # as lexsort
     sp, sw = point[order], which[order]
     new = np.r_[True, (sp[1:] != sp[:-1]) | (sw[1:] != sw[:-1])]
     count = np.diff(np.r_[np.flatnonzero(new), len(order)])
@@ -438,7 +489,8 @@ def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray) -> 
     n_loose = np.bincount(loose_run, minlength=n_runs)
     lo = np.r_[0, np.cumsum(n_loose)[:-1]]
     # no loose end (a loop): the run's first end, twice
-    first_end = np.unique(which, return_index=True)[1]
+    first_end = np.full(n_runs, len(which))
+    np.minimum.at(first_end, which, np.arange(len(which)))
     p0 = np.where(n_loose > 0, loose[np.minimum(lo, len(loose) - 1)] if len(loose) else 0,
                   first_end)
     p1 = np.where(n_loose > 0, loose[np.minimum(lo + n_loose - 1, len(loose) - 1)]
@@ -456,11 +508,12 @@ def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray) -> 
 def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndarray,
                    end_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per run end (``end_edge``, ``end_pos``: its edge and metres from the edge's ``u``
-    end, one row per run), its cross street's name and metres along the streets to it.
+    end, one row per run), its cross street's name (its number in ``names.labels``;
+    ``len(names.labels)``: none) and metres along the streets to it.
 
     The nearest junction where another named street meets the run's street (for an
     unnamed run: any named street), searched both ways along the streets (through the
-    run itself too); ("", NaN) when none is within
+    run itself too); (none, NaN) when none is within
     :data:`~stationplan._options.ADDRESS_CROSS_M`. An end where only unnamed streets
     meet is described by the nearest named one, with its distance: a field team can
     find a name, not an unnamed road.
@@ -469,8 +522,7 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndar
     edge_id = end_edge.ravel().astype(np.int64)
     offset = end_pos.ravel().astype(float)
     sid = names.edge_name[edge_id]
-    labels = np.array(names.labels, dtype=object)
-    found = np.full(len(edge_id), "", dtype=object)
+    found = np.full(len(edge_id), len(names.labels), dtype=np.int64)
     found_m = np.full(len(edge_id), np.nan)
 
     def targets(s: int) -> np.ndarray:  # the junctions of another name, or any name
@@ -490,15 +542,14 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndar
         if len(names.node_names) else np.zeros_like(node)
     second = names.node_names[np.minimum(names.ptr[node] + 1, len(names.node_names) - 1)] \
         if len(names.node_names) else np.zeros_like(node)
-    n_names = max(len(names.labels), 1)
-    have = np.sort(np.repeat(np.arange(n), count) * n_names + names.node_names)
-    want = node * n_names + np.maximum(sid, 0)
-    at = np.minimum(np.searchsorted(have, want), max(len(have) - 1, 0))
-    own = have[at] == want if len(have) else np.zeros(len(want), dtype=bool)
+    own = np.zeros(len(node), dtype=bool)  # the end's own name is one at the node
+    for k in range(int(count.max()) if len(count) else 0):  # a few names at a node at most
+        there = count[node] > k
+        own[there] |= names.node_names[names.ptr[node[there]] + k] == sid[there]
     at_cross = (end_node >= 0) & np.where(sid < 0, count[node] >= 1,
                                           (count[node] >= 2) & own)
     cross_name = np.where((sid >= 0) & (first == sid), second, first)
-    found[at_cross] = labels[cross_name[at_cross]]
+    found[at_cross] = cross_name[at_cross]
     found_m[at_cross] = 0.0
     pick = np.flatnonzero(~at_cross)
     graph = _route.site_graph(network, edge_id[pick], offset[pick], kind="undirected")
@@ -516,9 +567,37 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndar
     i, node = pick[ok], hit[ok]
     first, second = names.node_names[names.ptr[node]], names.node_names[
         np.minimum(names.ptr[node] + 1, len(names.node_names) - 1)]
-    found[i] = labels[np.where(first == sid[i], second, first)]
+    found[i] = np.where(first == sid[i], second, first)
     found_m[i] = dist[ok]
     return found.reshape(-1, 2), found_m.reshape(-1, 2)
+
+
+def _texts(table: list[str], number: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The texts ``table[number]`` as a pandas ``str`` array, made in Arrow.
+
+    >>> _texts(["a", "b"], np.array([1, 1, 0])).tolist()
+    ['b', 'b', 'a']
+    """
+    return pd.array(pa.array(table, type=pa.large_string()).take(pa.array(number)),
+                    dtype="str")
+
+
+def _parts(lines: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The parts of ``lines`` (LineStrings and MultiLineStrings) in order, and the
+    ``group`` of the line each is part of; a LineString is its own part (not copied).
+
+    >>> parts, of = _parts(shapely.from_wkt(["LINESTRING (0 0, 1 0)",
+    ...     "MULTILINESTRING ((0 0, 0 1), (1 1, 2 2))"]), np.array([4, 5]))
+    >>> shapely.to_wkt(parts).tolist(), of.tolist()
+    (['LINESTRING (0 0, 1 0)', 'LINESTRING (0 0, 0 1)', 'LINESTRING (1 1, 2 2)'], [4, 5, 5])
+    """
+    count = shapely.get_num_geometries(lines)
+    line_of = np.repeat(np.arange(len(lines)), count)
+    parts = np.empty(len(line_of), dtype=object)
+    single = shapely.get_type_id(lines) == 1
+    parts[(np.cumsum(count) - count)[single]] = lines[single]
+    parts[~single[line_of]] = shapely.get_parts(lines[~single])
+    return parts, group[line_of]
 
 
 def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -536,14 +615,14 @@ def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) ->
 
 def _line_ends(lines: np.ndarray) -> np.ndarray:
     """The first points of ``lines`` (LineStrings, none empty), then their last points."""
-    return _ends(*shapely.get_coordinates(lines, return_index=True))
+    return _ends(shapely.get_coordinates(lines), shapely.get_num_coordinates(lines))
 
 
-def _ends(xy: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """The first, then the last of the points ``xy`` of each line ``index`` (none empty)."""
-    first = np.r_[0, np.flatnonzero(np.diff(index)) + 1]
-    last = np.r_[first[1:] - 1, len(xy) - 1]
-    return np.concatenate([xy[first], xy[last]])
+def _ends(xy: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The first, then the last of the points ``xy`` of lines of ``count`` points each
+    (none empty), one after the other."""
+    last = np.cumsum(count) - 1
+    return np.concatenate([xy[last - count + 1], xy[last]])
 
 
 def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.ndarray:
@@ -555,16 +634,18 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
     # a run of one open piece without repeated points is that piece: GEOS is not asked
     first = np.cumsum(count) - count
     one = lines[first]
-    cand = np.flatnonzero((count == 1) & (shapely.get_type_id(one) == 1)
-                          & (shapely.get_num_coordinates(one) >= 2))
+    n_xy = shapely.get_num_coordinates(one)
+    cand = np.flatnonzero((count == 1) & (shapely.get_type_id(one) == 1) & (n_xy >= 2))
     plain = np.zeros(n_runs, dtype=bool)
     start, end = np.full((n_runs, 2), np.nan), np.full((n_runs, 2), np.nan)  # of lines
     if len(cand):
-        xy, owner = shapely.get_coordinates(one[cand], return_index=True)
-        repeated = (xy[1:] == xy[:-1]).all(axis=1) & (owner[1:] == owner[:-1])
-        head, tail = np.split(_ends(xy, owner), 2)
-        plain[cand] = ((np.bincount(owner[1:][repeated], minlength=len(cand)) == 0)
-                       & ~(head == tail).all(axis=1))
+        xy, n_xy = shapely.get_coordinates(one[cand]), n_xy[cand]
+        head, tail = np.split(_ends(xy, n_xy), 2)
+        # a point repeated next to itself in a line (not from one line to the next)
+        same = np.r_[(xy[1:] == xy[:-1]).all(axis=1), False]
+        same[np.cumsum(n_xy) - 1] = False
+        plain[cand] = ~np.logical_or.reduceat(same, np.cumsum(n_xy) - n_xy) \
+            & ~(head == tail).all(axis=1)
         start[cand], end[cand] = head, tail  # kept for the plain ones
     merged = np.empty(n_runs, dtype=object)
     merged[plain] = lines[first[plain]]
@@ -573,7 +654,8 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
         keep = rest[run]
         merged[rest] = shapely.line_merge(shapely.multilinestrings(
             lines[keep], indices=np.cumsum(rest)[run[keep]] - 1))
-    kind = shapely.get_type_id(merged)
+    kind = np.ones(n_runs, dtype=np.int64)  # LineStrings: the plain ones are
+    kind[rest] = shapely.get_type_id(merged[rest])
     for i in np.flatnonzero((kind != 1) & (kind != 5)).tolist():
         merged[i] = shapely.MultiLineString(list(shapely.get_parts(merged[i])))
     line = np.flatnonzero(kind == 1)
@@ -589,16 +671,15 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
     return merged
 
 
-def _farthest(coverage: Coverage, gap: gpd.GeoDataFrame, *, search_m: float
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Per gap piece, the largest distance to a station (exact up to ``search_m``, else
-    inf) and where it lies: metres along the piece's edge (meaningless where beyond)."""
+def _farthest(coverage: Coverage, edge: np.ndarray, start: np.ndarray, end: np.ndarray, *,
+              search_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per gap piece (on ``edge`` from ``start`` to ``end`` metres), the largest distance
+    to a station (exact up to ``search_m``, else inf) and where it lies: metres along the
+    piece's edge (meaningless where beyond)."""
     network = coverage.network
     _, st_edge, st_off = station_sites(coverage.stations)
     node_dist, _ = station_distances(network, st_edge, st_off, limit_m=search_m)
-    edge = gap["edge_id"].to_numpy()
-    far_m, at_m = _route.piece_farthest(network, node_dist, st_edge, st_off, edge,
-                                        gap["start_m"].to_numpy(), gap["end_m"].to_numpy())
+    far_m, at_m = _route.piece_farthest(network, node_dist, st_edge, st_off, edge, start, end)
     # a hair of slack: a point exactly at the search limit is still found
     far_m = np.where(far_m <= search_m + 1e-9, np.minimum(far_m, search_m), np.inf)
     return far_m, at_m
