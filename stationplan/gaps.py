@@ -40,7 +40,6 @@ from . import _route
 from ._errors import InputError
 from ._i18n import WORDS, resolve_lang
 from ._lines import points_along, points_at
-from ._numba import jit as _jit
 from ._options import ADDRESS_CROSS_M
 from ._text import distinct_texts
 from .addresses import StreetNames, road_word, unique_pairs
@@ -340,60 +339,7 @@ def _components(a: np.ndarray, b: np.ndarray, n_points: int) -> np.ndarray:
     """Label pieces (ends at points ``a`` and ``b``) so that pieces sharing a point get
     one label; labels 0, 1, ... in the order of each group's first piece."""
     ends = np.concatenate([a, b])
-    return _join_pieces(ends, np.zeros(len(ends), dtype=np.int64), n_points)
-
-
-@_jit
-def _join_pieces(point: np.ndarray, kind: np.ndarray,
-                 n_points: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Label ``m`` pieces, their ends ``e`` (starts ``0..m-1``, then ends ``m..2m-1``) at
-    ``point[e]``: ends at one point with one ``kind`` (-1: none) join their pieces; the
-    labels 0, 1, ... come in the order of each group's first piece (a union-find)."""
-    n_ends = point.shape[0]
-    m = n_ends // 2
-    parent = np.arange(m)
-    # the ends by point (a counting sort), then each joined to the first of its kind
-    ptr = np.zeros(n_points + 1, dtype=np.int64)
-    for e in range(n_ends):
-        ptr[point[e] + 1] += 1
-    for p in range(n_points):
-        ptr[p + 1] += ptr[p]
-    fill = ptr[:-1].copy()
-    by_point = np.empty(n_ends, dtype=np.int64)
-    for e in range(n_ends):
-        by_point[fill[point[e]]] = e
-        fill[point[e]] += 1
-    for p in range(n_points):
-        for j in range(ptr[p] + 1, ptr[p + 1]):
-            ej = by_point[j]
-            if kind[ej] < 0:
-                continue
-            for k in range(ptr[p], j):
-                ek = by_point[k]
-                if kind[ek] == kind[ej]:
-                    ra, rb = _root(parent, ej % m), _root(parent, ek % m)
-                    if ra != rb:
-                        parent[max(ra, rb)] = min(ra, rb)
-                    break
-    label = np.empty(m, dtype=np.int64)
-    of_root = np.full(m, -1, dtype=np.int64)
-    n_labels = 0
-    for i in range(m):
-        r = _root(parent, i)
-        if of_root[r] < 0:
-            of_root[r] = n_labels
-            n_labels += 1
-        label[i] = of_root[r]
-    return label
-
-
-@_jit
-def _root(parent: np.ndarray, i: int) -> int:  # pragma: no cover - compiled
-    """The root of ``i`` in a union-find forest, halving the path on the way."""
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
-    return i
+    return _route.join_pieces(ends, np.zeros(len(ends), dtype=np.int64), n_points)
 
 
 def _street_keys(names: StreetNames, classes: pd.Series) -> np.ndarray:
@@ -434,7 +380,7 @@ def _runs(network: StreetNetwork, names: StreetNames, street: np.ndarray,
     # At a point, pieces meet only their own street (inside an edge: any); at a major
     # junction none meet.
     kind = np.where(at_node, key_end - int(street.min()), 0)
-    return _join_pieces(ends, np.where(major, -1, kind), n_points)
+    return _route.join_pieces(ends, np.where(major, -1, kind), n_points)
 
 
 def _merge_boxes(run: np.ndarray, cross: np.ndarray, cross_m: np.ndarray, length: np.ndarray,

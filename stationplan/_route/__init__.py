@@ -8,10 +8,12 @@ goes through the names re-exported here; nothing else builds a graph or runs Dij
 - :mod:`.search`: nearest-site search, the nearest node of a set (cross streets),
   bounded searches from sites, batched distances, cutting edges where the distance
   along them crosses a limit, and the farthest point of a piece.
+- :func:`join_pieces`: pieces joined where their ends meet (gap runs and gap areas).
 - :mod:`.kernels`: the numba loops behind them.
 """
 
 from .graph import Routing, build_routing, csr_min, routing, site_graph, site_seeds
+from .kernels import join_pieces
 from .search import (
     distance_blocks,
     edge_pieces,
@@ -30,6 +32,7 @@ __all__ = [
     "csr_min",
     "distance_blocks",
     "edge_pieces",
+    "join_pieces",
     "nearest_distances",
     "nearest_sites",
     "nearest_targets",
