@@ -431,7 +431,13 @@ def geoparquet_table(frame: gpd.GeoDataFrame) -> Any:
     True
     """
     import pyarrow as pa
-    from geopandas.io.arrow import _create_metadata, _encode_metadata, _validate_dataframe
+
+    # geopandas' own checks and "geo" metadata, so that the bytes stay those of to_parquet
+    from geopandas.io.arrow import (  # type: ignore[attr-defined]
+        _create_metadata,
+        _encode_metadata,
+        _validate_dataframe,
+    )
 
     _validate_dataframe(frame)
     columns = frame.columns[frame.dtypes == "geometry"]
