@@ -15,7 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._options import GAP_TABLE_MAX_ROWS, PARQUET_ABOVE_PIECES, MapOptions
+from ._options import (
+    GAP_TABLE_MAX_ROWS,
+    MAP_MERGED_ABOVE_PIECES,
+    PARQUET_ABOVE_PIECES,
+    MapOptions,
+)
 from ._outdir import (
     CHECK_FILES,
     COVERAGE_FILES,
@@ -130,8 +135,10 @@ def write_coverage_outputs(
         # the distance bands both maps draw, cut once
         bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
         tables.append(pool.submit(_write_layers, out, {"gap_areas": areas}, fmt))
+        # a large PNG is rasterised by a child process: Agg holds the GIL for seconds
         png = pool.submit(coverage_png, coverage, gaps, summary=summary, proposals=proposals,
-                          area=area, lang=lang, bands=bands)
+                          area=area, lang=lang, bands=bands,
+                          own_process=len(pieces) > MAP_MERGED_ABOVE_PIECES)
         paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
         paths["summary.json"] = atomic_write_text(out / "summary.json", json_text(summary))
         if len(pieces) <= MAP_MAX_PIECES:

@@ -62,6 +62,7 @@ def coverage_png(
     dpi: int = 150,
     merged_above: int = MAP_MERGED_ABOVE_PIECES,
     bands: gpd.GeoDataFrame | None = None,
+    own_process: bool = False,
 ) -> bytes:
     """Draw the coverage map as a PNG image.
 
@@ -91,6 +92,10 @@ def coverage_png(
     bands
         :func:`~stationplan._render.mapdata.distance_bands` of ``coverage`` at the
         map's band edges when already computed (else computed here).
+    own_process
+        Rasterise the figure in a child process (:func:`forked_png`), so that a thread
+        drawing it does not hold the GIL for the seconds Agg takes on a large city. The
+        same bytes.
 
     Returns
     -------
@@ -100,9 +105,85 @@ def coverage_png(
     fig = coverage_figure(coverage, gaps, summary=summary, proposals=proposals, area=area,
                           lang=lang, width_in=width_in, dpi=dpi, merged_above=merged_above,
                           bands=bands)
+    return forked_png(fig, dpi=dpi) if own_process else figure_png(fig, dpi=dpi)
+
+
+def figure_png(fig: Figure, *, dpi: int) -> bytes:
+    """The PNG bytes of ``fig`` at ``dpi`` (no "Software" stamp: the same figure gives the
+    same bytes)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
+
+
+def forked_png(fig: Figure, *, dpi: int) -> bytes:
+    """:func:`figure_png` drawn by a forked child process, which sends the bytes back.
+
+    Agg holds the GIL while it draws, and a million street pieces take it seconds: in a
+    child, the threads of this process (the HTML map being written) run on meanwhile.
+    The child only draws the figure already built (matplotlib, FreeType, zlib; no Arrow,
+    GEOS or pandas), ignores the parent's garbage (no finalizers run twice) and leaves
+    with ``os._exit``. An error in the child is raised here as it was raised there (its
+    traceback as the cause); a child that dies (killed, out of memory) is a RuntimeError.
+    Where forking a threaded process is unsafe or warned against (not Linux; Python 3.12
+    and later), or when the fork fails, the figure is drawn here.
+
+    >>> fig = Figure(figsize=(1, 1)); _ = FigureCanvasAgg(fig)
+    >>> forked_png(fig, dpi=20) == figure_png(fig, dpi=20)
+    True
+    """
+    import pickle
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux") or sys.version_info >= (3, 12):
+        return figure_png(fig, dpi=dpi)
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:  # no memory or process left for a child
+        os.close(read_end)
+        os.close(write_end)
+        return figure_png(fig, dpi=dpi)
+    if pid == 0:  # the child: only this thread goes on here
+        try:
+            import gc
+            import traceback
+
+            gc.disable()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it; the parent reports
+            os.close(read_end)
+            try:
+                reply = b"P" + figure_png(fig, dpi=dpi)
+            except BaseException as exc:  # every error goes to the parent
+                try:
+                    reply = b"E" + pickle.dumps((exc, traceback.format_exc()))
+                except Exception:  # an error pickle cannot carry
+                    reply = b"E" + pickle.dumps((RuntimeError(repr(exc)),
+                                                  traceback.format_exc()))
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(reply)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            reply = pipe.read()
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        status = 0
+        with contextlib.suppress(ChildProcessError):  # reaped by a SIGCHLD handler
+            _, status = os.waitpid(pid, 0)
+    if reply[:1] == b"P":
+        return reply[1:]
+    if reply[:1] == b"E":
+        error, child_traceback = pickle.loads(reply[1:])
+        raise error from RuntimeError(f"in the process drawing the PNG:\n{child_traceback}")
+    msg = (f"drawing the PNG failed: its process ended "
+           f"{'by signal ' + str(os.WTERMSIG(status)) if os.WIFSIGNALED(status) else 'early'}")
+    raise RuntimeError(msg)
 
 
 def coverage_figure(

@@ -10,7 +10,10 @@ import dataclasses
 import html
 import io
 import json
+import os
 import re
+import signal
+import sys
 from urllib.parse import urlsplit
 
 import folium
@@ -35,6 +38,7 @@ from mapcases import (
     hand_case,
     hostile_stations_csv,
 )
+from matplotlib.artist import Artist
 
 import stationplan as sp
 from stationplan import maps
@@ -741,3 +745,44 @@ def test_png_shows_the_runs_crs_warning_in_its_language(tmp_path):
     quiet = coverage_png(run.coverage, run.gaps, summary={**run.summary, "warnings": []},
                          lang="zh")
     assert warning_red(quiet) == 0
+
+
+class _Failing(Artist):
+    """An artist whose drawing fails: raises ``error``, or kills its process."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        super().__init__()
+        self.error = error
+
+    def draw(self, renderer):
+        if self.error is None:
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise self.error
+
+
+def _figure(*artists):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1))
+    FigureCanvasAgg(fig)
+    fig.add_axes((0, 0, 1, 1)).plot([0, 1], [0, 1])
+    for artist in artists:
+        fig.add_artist(artist)
+    return fig
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or sys.version_info >= (3, 12),
+                    reason="drawn in this process there")
+def test_png_drawn_by_a_child_process_reports_its_failures(monkeypatch):
+    from stationplan.staticmap import figure_png, forked_png
+
+    assert forked_png(_figure(), dpi=50) == figure_png(_figure(), dpi=50)
+    with pytest.raises(ValueError, match="no ink") as caught:
+        forked_png(_figure(_Failing(ValueError("no ink"))), dpi=50)
+    assert "in the process drawing the PNG" in str(caught.value.__cause__)
+    assert "no ink" in str(caught.value.__cause__)  # the child's traceback
+    with pytest.raises(RuntimeError, match="ended by signal 9"):
+        forked_png(_figure(_Failing(None)), dpi=50)
+    monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError("no memory")))
+    assert forked_png(_figure(), dpi=50) == figure_png(_figure(), dpi=50)  # drawn here
