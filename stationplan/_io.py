@@ -445,24 +445,32 @@ def geoparquet_table(frame: gpd.GeoDataFrame) -> Any:
     for name in columns:
         attrs[name] = None  # a null column, replaced by the WKB below
     table = pa.Table.from_pandas(attrs, preserve_index=False)
+    geo = _create_metadata(frame)
     for name in columns:
-        crs = frame[name].crs
+        series = frame[name]
+        crs = series.crs
         extension = {"ARROW:extension:name": "geoarrow.wkb", "ARROW:extension:metadata":
                      json.dumps({"crs": crs.to_json_dict()}) if crs is not None else "{}"}
+        # the types the metadata lists (missing geometries left out, "LineString Z")
+        lines_2d = (geo["columns"][name].get("geometry_types") == ["LineString"]
+                    and not series.isna().any())
         table = table.set_column(table.schema.get_field_index(name),
                                  pa.field(name, pa.binary(), nullable=True, metadata=extension),
-                                 wkb_array(frame[name].to_numpy()))
+                                 wkb_array(series.to_numpy(), lines_2d=lines_2d))
     metadata = table.schema.metadata
-    metadata[b"geo"] = _encode_metadata(_create_metadata(frame))
+    metadata[b"geo"] = _encode_metadata(geo)
     if frame.attrs:
         metadata["PANDAS_ATTRS"] = json.dumps(frame.attrs)
     return table.replace_schema_metadata(metadata)
 
 
-def wkb_array(geoms: np.ndarray) -> Any:
+def wkb_array(geoms: np.ndarray, *, lines_2d: bool | None = None) -> Any:
     """The ISO WKB of ``geoms`` (shapely geometries, missing ones null) as an Arrow binary
     array: the bytes of ``shapely.to_wkb(geoms, flavor="iso")``. 2-D LineStrings (most of
     a run's layers) are written from their coordinates, without a Python object each.
+
+    ``lines_2d`` says whether all of ``geoms`` are 2-D LineStrings when that is known,
+    else it is checked here.
 
     >>> import shapely
     >>> lines = np.array([shapely.LineString([(0, 1), (2.5, 3)]), shapely.LineString()])
@@ -471,8 +479,10 @@ def wkb_array(geoms: np.ndarray) -> Any:
     """
     import pyarrow as pa
 
-    if (len(geoms) == 0 or not (shapely.get_type_id(geoms) == 1).all()
-            or shapely.has_z(geoms).any()):
+    if lines_2d is None:
+        lines_2d = bool((shapely.get_type_id(geoms) == 1).all()
+                        and not shapely.has_z(geoms).any())
+    if len(geoms) == 0 or not lines_2d:
         return pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary())
     xy, which = shapely.get_coordinates(geoms, return_index=True)
     count = np.bincount(which, minlength=len(geoms))
@@ -483,11 +493,11 @@ def wkb_array(geoms: np.ndarray) -> Any:
     head[:, 0] = sys.byteorder == "little"  # the machine's byte order, as GEOS writes
     head[:, 1:5] = np.frombuffer(np.uint32(2).tobytes(), dtype=np.uint8)  # 2: LineString
     head[:, 5:] = count.astype(np.uint32)[:, None].view(np.uint8)
-    in_head = np.zeros(ends[-1], dtype=bool)
-    at = ((ends - 9 - 16 * count)[:, None] + np.arange(9)).ravel()
-    in_head[at] = True
+    # each geometry's 9 bytes of head, then its points
+    in_head = np.repeat(np.tile([True, False], len(geoms)),
+                        np.column_stack([np.full(len(geoms), 9), 16 * count]).ravel())
     data = np.empty(ends[-1], dtype=np.uint8)
-    data[at] = head.ravel()
+    data[in_head] = head.ravel()
     data[~in_head] = np.ascontiguousarray(xy).view(np.uint8).ravel()
     offsets = np.r_[0, ends].astype(np.int32)
     return pa.Array.from_buffers(pa.binary(), len(geoms),
