@@ -431,21 +431,18 @@ def geoparquet_table(frame: gpd.GeoDataFrame) -> Any:
     True
     """
     import pyarrow as pa
+    from geopandas.io import arrow
 
-    # geopandas' own checks and "geo" metadata, so that the bytes stay those of to_parquet
-    from geopandas.io.arrow import (  # type: ignore[attr-defined]
-        _create_metadata,
-        _encode_metadata,
-        _validate_dataframe,
-    )
-
-    _validate_dataframe(frame)
+    # geopandas' own checks and "geo" metadata (its writer's helpers, not in its stubs),
+    # so that the bytes stay those of to_parquet
+    writer: Any = arrow
+    writer._validate_dataframe(frame)
     columns = frame.columns[frame.dtypes == "geometry"]
     attrs = pd.DataFrame(frame.copy(deep=False))
     for name in columns:
         attrs[name] = None  # a null column, replaced by the WKB below
     table = pa.Table.from_pandas(attrs, preserve_index=False)
-    geo = _create_metadata(frame)
+    geo = writer._create_metadata(frame)
     for name in columns:
         series = frame[name]
         crs = series.crs
@@ -458,7 +455,7 @@ def geoparquet_table(frame: gpd.GeoDataFrame) -> Any:
                                  pa.field(name, pa.binary(), nullable=True, metadata=extension),
                                  wkb_array(series.to_numpy(), lines_2d=lines_2d))
     metadata = table.schema.metadata
-    metadata[b"geo"] = _encode_metadata(geo)
+    metadata[b"geo"] = writer._encode_metadata(geo)
     if frame.attrs:
         metadata["PANDAS_ATTRS"] = json.dumps(frame.attrs)
     return table.replace_schema_metadata(metadata)
