@@ -142,11 +142,17 @@ class Forked:
             self._call = call
             return
         read_fd, write_fd = os.pipe()
-        with warnings.catch_warnings():
-            # Python 3.12+ warns of threads at fork: the child only runs ``fn`` (Arrow, which
-            # resets its thread pool in a child, GEOS and Agg) and leaves with os._exit.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12+ warns of native threads at a fork (Arrow's pool): Arrow resets
+                # its pool in a child, and no other Python thread runs (_can_fork)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except OSError:  # no memory or process left for a child: run here
+            os.close(read_fd)
+            os.close(write_fd)
+            self._call = call
+            return
         if pid == 0:  # pragma: no cover - the child; its result reaches the parent's tests
             os.close(read_fd)
             _child(call, write_fd)
@@ -175,10 +181,10 @@ class Forked:
             msg = (f"{self._name} in a child process ended without a result "
                    f"({_how_ended(status)})")
             raise ChildProcessError(msg)
-        done, value = pickle.loads(data)  # noqa: S301 - our own child's bytes
+        done, value, where = pickle.loads(data)  # noqa: S301 - our own child's bytes
         if done:
             return value
-        raise value
+        raise value from ChildProcessError(f"{self._name} in a child process:\n{where}")
 
     def stop(self) -> None:
         """Kill the child if it still runs and wait for it (nothing else is left behind)."""
@@ -228,19 +234,21 @@ def _can_fork() -> bool:
 
 
 def _child(call: Callable[[], Any], write_fd: int) -> None:  # pragma: no cover - the child
-    """Run ``call``, write ``(True, value)`` or ``(False, exception)`` to the pipe and leave."""
+    """Run ``call``, write ``(True, value, "")`` or ``(False, exception, its traceback)`` to
+    the pipe and leave."""
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the child
+        gc.disable()  # no finalizer of the parent's objects runs here
         try:
-            out: tuple[bool, Any] = (True, call())
+            out: tuple[bool, Any, str] = (True, call(), "")
         except BaseException as exc:  # noqa: BLE001 - the parent raises it
-            out = (False, exc)
+            out = (False, exc, "".join(traceback.format_exception(exc)))
         try:
             data = pickle.dumps(out)
         except Exception:  # noqa: BLE001 - an unpicklable value or exception
-            text = "".join(traceback.format_exception(out[1])) if not out[0] else repr(out[1])
-            data = pickle.dumps((False, RuntimeError(f"in a child process: {text}")))
+            data = pickle.dumps((False, RuntimeError(f"in a child process: {out[2] or out[1]!r}"),
+                                 out[2]))
         with os.fdopen(write_fd, "wb") as pipe:
             pipe.write(data)
         for stream in (sys.stdout, sys.stderr):

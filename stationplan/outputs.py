@@ -8,6 +8,7 @@ refusals before any computation, a lock, staging and one move).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Mapping
@@ -111,7 +112,10 @@ def write_coverage_outputs(
 
     out = open_out_dir(out_dir, (*COVERAGE_FILES, *LARGE_FILES), overwrite=overwrite)
     map_options = map_options or MapOptions()
-    lang = map_options.lang
+    # the run's language picked once for the PNG, the map and the table (when not given,
+    # from the names of every station and street)
+    lang = run_lang(map_options.lang, coverage)
+    map_options = dataclasses.replace(map_options, lang=lang)
     pieces = coverage.pieces[[c for c in _PIECE_COLUMNS if c in coverage.pieces] + ["geometry"]]
     fmt = table_format(map_options.file_format, len(pieces))
     if fmt == "parquet" and map_options.file_format == "auto":
@@ -151,7 +155,7 @@ def write_coverage_outputs(
                         f"{len(pieces):,}", f"{MAP_MAX_PIECES:,}")
         paths |= child.result()
     if len(gaps) <= GAP_TABLE_MAX_ROWS:
-        codes, table = gap_table(gaps, lang=run_lang(lang, coverage))
+        codes, table = gap_table(gaps, lang=lang)
         paths |= _write_table(out, "gaps", codes, table)
     else:
         log.warning("gaps.csv and gaps.xlsx skipped: %s gap runs, more than %s a table to "

@@ -38,6 +38,7 @@ def test_the_childs_exception_is_raised_in_the_parent_with_its_type():
     with forked(fail) as child, pytest.raises(FileNotFoundError) as info:
         child.result()
     assert info.value.filename == "/nowhere/x.parquet"
+    assert "in fail" in str(info.value.__cause__)  # the child's traceback
 
 
 def test_an_exception_that_cannot_be_pickled_comes_back_as_its_text():
@@ -100,3 +101,12 @@ def test_no_fork_while_another_python_thread_runs():
         other.join()
     with forked(partial(_pid_and, 4)) as child:
         assert child.result()[0] != os.getpid()
+
+
+def test_without_a_child_to_fork_the_call_runs_here(monkeypatch):
+    def no_fork():
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    with forked(partial(_pid_and, 5)) as child:
+        assert child.result() == (os.getpid(), 5)

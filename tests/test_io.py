@@ -60,3 +60,25 @@ def test_points_projected_and_fallback_cases(monkeypatch):
         shapely.Point(114, 22), shapely.LineString([(114, 22), (114.1, 22)]), None], crs=4326)
     assert _io._feature_lines(mixed.geometry.to_numpy(), mixed[["k"]]) is None
     assert json.loads(_io.geojson_text(mixed))["features"][2]["geometry"] is None
+
+
+_LINES = [shapely.LineString([(0.5, 1), (2, 3.25), (4, 5)]), shapely.LineString([(6, 7), (8, 9)])]
+
+
+@pytest.mark.parametrize("geoms", [
+    _LINES,  # written from the coordinates
+    [*_LINES, shapely.LineString()],  # an empty line: a point count of 0
+    [*_LINES, None],  # missing: shapely writes them
+    [shapely.LineString([(0, 1, 2), (3, 4, 5)]), _LINES[0]],  # 3-D
+    [shapely.Point(1, 2), shapely.box(0, 0, 1, 1), _LINES[1]],  # mixed types
+    [],
+])
+@pytest.mark.parametrize("crs", [32650, None])
+def test_geoparquet_bytes_are_those_of_geopandas(tmp_path, geoms, crs):
+    frame = gpd.GeoDataFrame({"n": np.arange(len(geoms)), "s": ["a", None, "c"][:len(geoms)]
+                              + ["d"] * (len(geoms) - 3)},
+                             geometry=gpd.GeoSeries(geoms, dtype="geometry"), crs=crs)
+    frame.attrs["note"] = "x"
+    frame.to_parquet(tmp_path / "theirs.parquet", index=False)
+    ours = _io.write_geoparquet(tmp_path / "ours.parquet", frame)
+    assert ours.read_bytes() == (tmp_path / "theirs.parquet").read_bytes()
