@@ -181,7 +181,7 @@ class Forked:
             msg = (f"{self._name} in a child process ended without a result "
                    f"({_how_ended(status)})")
             raise ChildProcessError(msg)
-        done, value, where = pickle.loads(data)  # noqa: S301 - our own child's bytes
+        done, value, where = pickle.loads(data)  # our own child's bytes
         if done:
             return value
         raise value from ChildProcessError(f"{self._name} in a child process:\n{where}")
@@ -242,18 +242,18 @@ def _child(call: Callable[[], Any], write_fd: int) -> None:  # pragma: no cover 
         gc.disable()  # no finalizer of the parent's objects runs here
         try:
             out: tuple[bool, Any, str] = (True, call(), "")
-        except BaseException as exc:  # noqa: BLE001 - the parent raises it
+        except BaseException as exc:  # the parent raises it
             out = (False, exc, "".join(traceback.format_exception(exc)))
         try:
             data = pickle.dumps(out)
-        except Exception:  # noqa: BLE001 - an unpicklable value or exception
+        except Exception:  # an unpicklable value or exception
             data = pickle.dumps((False, RuntimeError(f"in a child process: {out[2] or out[1]!r}"),
                                  out[2]))
         with os.fdopen(write_fd, "wb") as pipe:
             pipe.write(data)
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
-    except BaseException:  # noqa: BLE001 - never return into the parent's code
+    except BaseException:  # never return into the parent's code
         code = 1
     finally:
         os._exit(code)

@@ -42,13 +42,13 @@ def test_the_childs_exception_is_raised_in_the_parent_with_its_type():
 
 
 def test_an_exception_that_cannot_be_pickled_comes_back_as_its_text():
-    class Local(Exception):  # a local class cannot be pickled
+    class LocalError(Exception):  # a local class cannot be pickled
         pass
 
     def fail():
-        raise Local("the writer failed")
+        raise LocalError("the writer failed")
 
-    with forked(fail) as child, pytest.raises(RuntimeError, match="Local: the writer failed"):
+    with forked(fail) as child, pytest.raises(RuntimeError, match="LocalError: the writer failed"):
         child.result()
 
 
