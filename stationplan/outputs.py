@@ -8,10 +8,11 @@ refusals before any computation, a lock, staging and one move).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from ._outdir import (
 if TYPE_CHECKING:  # the writers import their heavy modules when they run
     import geopandas as gpd
 
+    from ._process import Forked
     from .coverage import Coverage
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ def write_coverage_outputs(
     density: Any = None,
     rules: Any = None,
     before_gaps: gpd.GeoDataFrame | None = None,
+    pieces_written: Forked | None = None,
 ) -> dict[str, Path]:
     """Write ``coverage.geojson``, ``stations.geojson``, ``gaps.geojson`` (the gap runs),
     ``gaps.csv`` / ``gaps.xlsx`` (the same runs as a table to print), ``gap_areas.geojson``,
@@ -97,6 +100,9 @@ def write_coverage_outputs(
         :func:`~stationplan.maps.coverage_map`), or ``None``.
     before_gaps
         The gaps of ``before`` when already found (else the map finds them).
+    pieces_written
+        The writer of the street pieces' table started by :func:`pieces_written_early`
+        (then it is not written here), or ``None``.
 
     Returns
     -------
@@ -116,7 +122,7 @@ def write_coverage_outputs(
     # from the names of every station and street)
     lang = run_lang(map_options.lang, coverage)
     map_options = dataclasses.replace(map_options, lang=lang)
-    pieces = coverage.pieces[[c for c in _PIECE_COLUMNS if c in coverage.pieces] + ["geometry"]]
+    pieces = _pieces(coverage)
     fmt = table_format(map_options.file_format, len(pieces))
     if fmt == "parquet" and map_options.file_format == "auto":
         log.info("street pieces, gap runs and gap areas written as GeoParquet "
@@ -132,7 +138,8 @@ def write_coverage_outputs(
     # interpreter much of the time). Each file has one writer: the bytes are the same.
     png = {"coverage": coverage, "gaps": gaps, "summary": summary, "proposals": proposals,
            "area": area, "lang": lang, "bands": bands}
-    layers = {"coverage": pieces, "gaps": gaps, "gap_areas": areas}
+    layers = {"gaps": gaps, "gap_areas": areas} | (
+        {} if pieces_written is not None else {"coverage": pieces})
     with forked(partial(_write_tables_and_png, out, layers, fmt, png),
                 fork=len(pieces) > FORK_ABOVE_PIECES) as child:
         paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
@@ -154,6 +161,8 @@ def write_coverage_outputs(
                         "clips a part to map",
                         f"{len(pieces):,}", f"{MAP_MAX_PIECES:,}")
         paths |= child.result()
+        if pieces_written is not None:
+            paths |= pieces_written.result()
     if len(gaps) <= GAP_TABLE_MAX_ROWS:
         codes, table = gap_table(gaps, lang=lang)
         paths |= _write_table(out, "gaps", codes, table)
@@ -164,6 +173,32 @@ def write_coverage_outputs(
                     "gaps.parquet" if "gaps.parquet" in paths else "gaps.geojson")
     log.debug("wrote %d files to %s", len(paths), out)
     return {name: paths[name] for name in sorted(paths, key=_FILE_ORDER.index)}
+
+
+@contextlib.contextmanager
+def pieces_written_early(out_dir: str | Path | None, coverage: Coverage, *,
+                         map_options: MapOptions | None = None) -> Iterator[Forked | None]:
+    """Start writing the street pieces' table (``coverage.parquet``) while the caller goes
+    on (finding the gaps), when :func:`write_coverage_outputs` would write it as GeoParquet
+    above :data:`~stationplan._options.FORK_ABOVE_PIECES` pieces: a forked child writes it
+    (see :func:`stationplan._process.forked`) and the block gets its writer, for
+    ``write_coverage_outputs(pieces_written=...)``; else the block gets ``None``.
+    """
+    from ._process import forked
+
+    fmt = table_format((map_options or MapOptions()).file_format, len(coverage.pieces))
+    if out_dir is None or fmt != "parquet" or len(coverage.pieces) <= FORK_ABOVE_PIECES:
+        yield None
+        return
+    out = open_out_dir(out_dir, ("coverage.parquet",), overwrite=True)
+    with forked(partial(_write_layers, out, {"coverage": _pieces(coverage)}, fmt)) as child:
+        yield child
+
+
+def _pieces(coverage: Coverage) -> gpd.GeoDataFrame:
+    """The street pieces' table as written: its columns of :data:`_PIECE_COLUMNS`."""
+    return coverage.pieces[[c for c in _PIECE_COLUMNS if c in coverage.pieces]
+                           + ["geometry"]]
 
 
 def _write_tables_and_png(out: Path, layers: Mapping[str, gpd.GeoDataFrame], fmt: str,

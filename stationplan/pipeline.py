@@ -59,6 +59,7 @@ from .coverage import Coverage, CoverageRule, compute_coverage
 from .gaps import find_gaps
 from .network import StreetNetwork, load_network
 from .outputs import (
+    pieces_written_early,
     write_check_outputs,
     write_coverage_outputs,
     write_hours_outputs,
@@ -354,7 +355,7 @@ def run_coverage(
     by_hour_table = None
     verdicts: list[Any] = []
     with job.output(out, overwrite, network, stations, *_rule_inputs(rules, dense_area),
-                    districts) as folder:
+                    districts) as folder, contextlib.ExitStack() as writers:
         districts = _districts(districts, district_col, districts_crs)
         dense = _dense_area(dense_area, packs)
         net, snapped = job.network_and_stations(network, stations)
@@ -365,6 +366,9 @@ def run_coverage(
                 cov = compute_coverage(net, snapped, rule=job.rule)
             else:
                 cov, by_hour_table = _hours_coverage(net, snapped, job.rule, when, by_hour)
+        # a large run's street pieces are written while the gaps are found
+        pieces_written = writers.enter_context(
+            pieces_written_early(folder, cov, map_options=job.map_options))
         with stage("gaps"):
             gaps = find_gaps(cov, lang=run_lang(job.map_options.lang, cov))
             summary = _summarize(cov, gaps, density)
@@ -399,6 +403,7 @@ def run_coverage(
                 paths = write_coverage_outputs(folder, cov, gaps, summary, overwrite=True,
                                                area=net.demand.area,
                                                map_options=job.map_options, density=density,
+                                               pieces_written=pieces_written,
                                                **_rule_layers(verdicts))
                 if by_hour_table is not None:
                     paths |= write_hours_outputs(folder, by_hour_table,
