@@ -409,11 +409,19 @@ def write_geoparquet(path: str | Path, frame: gpd.GeoDataFrame) -> Path:
                        for v, m in zip(values, missing, strict=True)]
     import pyarrow as pa
     import pyarrow.parquet as pq
+    from geopandas.io import arrow
 
     # encoded in memory, so that Arrow writes without the GIL, then handed over at once
     sink = pa.BufferOutputStream()
-    pq.write_table(geoparquet_table(frame), sink, compression="snappy")
+    if all(hasattr(arrow, helper) for helper in _GEOPANDAS_WRITER_HELPERS):
+        pq.write_table(geoparquet_table(frame), sink, compression="snappy")
+    else:  # a geopandas without the helpers geoparquet_table takes: its own writer
+        frame.to_parquet(sink, index=False, compression="snappy")
     return atomic_write_with(path, lambda fh: fh.write(sink.getvalue()))
+
+
+#: The private helpers of geopandas' GeoParquet writer that :func:`geoparquet_table` calls.
+_GEOPANDAS_WRITER_HELPERS = ("_validate_dataframe", "_create_metadata", "_encode_metadata")
 
 
 def geoparquet_table(frame: gpd.GeoDataFrame) -> Any:

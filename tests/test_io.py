@@ -82,3 +82,14 @@ def test_geoparquet_bytes_are_those_of_geopandas(tmp_path, geoms, crs):
     frame.to_parquet(tmp_path / "theirs.parquet", index=False)
     ours = _io.write_geoparquet(tmp_path / "ours.parquet", frame)
     assert ours.read_bytes() == (tmp_path / "theirs.parquet").read_bytes()
+
+
+def test_geoparquet_without_geopandas_writer_helpers_is_geopandas_own(tmp_path, monkeypatch):
+    """A geopandas whose writer lacks the private helpers the fast table takes: the file is
+    written by geopandas itself, the same bytes."""
+    frame = gpd.GeoDataFrame({"n": [1, 2]}, geometry=_LINES, crs=32650)
+    frame.to_parquet(tmp_path / "theirs.parquet", index=False)
+    monkeypatch.setattr(_io, "_GEOPANDAS_WRITER_HELPERS", ("_create_metadata", "_gone"))
+    monkeypatch.setattr(_io, "geoparquet_table", None)  # not called
+    ours = _io.write_geoparquet(tmp_path / "ours.parquet", frame)
+    assert ours.read_bytes() == (tmp_path / "theirs.parquet").read_bytes()
