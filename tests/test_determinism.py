@@ -45,32 +45,43 @@ def test_network_geopackage_is_byte_identical(tmp_path):
     assert first == second
 
 
-def test_files_written_by_a_forked_child_are_the_files_written_here(tmp_path, monkeypatch,
+def test_files_written_by_a_forked_child_are_the_files_written_here(tmp_path,
                                                                       hand_stations_csv):
-    """Above FORK_ABOVE_PIECES street pieces a child process writes the tables and the PNG
+    """Above FORK_ABOVE_PIECES street pieces forked children write the tables and the PNG
     (with the command line's progress bars on: they start no thread that would keep the
-    run from forking); the same run written in this process gives the same bytes,
-    GeoParquet included."""
-    import os
-
-    from stationplan import outputs
+    run from forking); the same run written in its own process gives the same bytes,
+    GeoParquet included. Each run is a fresh interpreter, as a command is: a child is
+    forked only from a process running one Python thread, and this session runs others."""
+    from test_forked import fresh_python
 
     net = tmp_path / "hand.graphml"
     ox.save_graphml(hand_graph(), net)
     args = ["coverage", str(net), str(hand_stations_csv), "--format", "parquet"]
-    monkeypatch.setattr(outputs, "FORK_ABOVE_PIECES", 10**9)
-    here = _run(tmp_path, "here", args)
-    writers = tmp_path / "writers"
-    write = outputs._write_tables_and_png
+    outs = {}
+    for name, above in (("here", 10**9), ("children", 0)):
+        outs[name] = tmp_path / name
+        writers = tmp_path / f"{name}.pids"
+        printed = fresh_python(f"""
+            import os
+            from stationplan import outputs
+            from stationplan.cli import main
 
-    def noted(*a, **k):
-        with writers.open("a") as f:
-            f.write(f"{os.getpid()}\n")
-        return write(*a, **k)
-
-    monkeypatch.setattr(outputs, "FORK_ABOVE_PIECES", 0)
-    monkeypatch.setattr(outputs, "_write_tables_and_png", noted)
-    child = _run(tmp_path, "child", args, quiet=False)
-    assert writers.read_text().split() != [str(os.getpid())]  # written by another process
+            outputs.FORK_ABOVE_PIECES = {above}
+            for writer in ("_write_layers", "_write_tables_and_png"):
+                def noted(*a, _write=getattr(outputs, writer), **k):
+                    with open({str(writers)!r}, "a") as f:
+                        print(os.getpid(), file=f)
+                    return _write(*a, **k)
+                setattr(outputs, writer, noted)
+            code = main({[*args, "--out", str(outs[name])]!r})
+            print(code, os.getpid())
+            """, tmp_path)
+        code, pid = printed.split()[-2:]
+        assert code == "0"
+        pids = set(writers.read_text().split())
+        # in the run's process, or in two children (the pieces; the other tables and PNG)
+        assert pids == {pid} if name == "here" else (len(pids) == 2 and pid not in pids)
+    here, children = ({p.name: p.read_bytes() for p in sorted(outs[n].iterdir())
+                       if p.name != "timings.json"} for n in ("here", "children"))
     assert {"coverage.parquet", "gaps.parquet", "coverage_map.png"} <= set(here)
-    assert child == here
+    assert children == here

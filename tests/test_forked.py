@@ -1,80 +1,130 @@
 """A call in a forked child process (stationplan._process.forked): its value and its
 exception come back, a killed child is an error, and leaving the block early leaves no
-child behind."""
+child behind.
+
+A child is forked only from a process running one Python thread; the test session runs
+others (Dask's, the browser's), so the cases with a child run in a fresh interpreter.
+"""
 
 from __future__ import annotations
 
 import os
-import signal
-import time
+import subprocess
+import sys
+import textwrap
+import threading
 from functools import partial
+from pathlib import Path
 
 import pytest
 
 from stationplan import _process
 from stationplan._process import forked
 
-
-def _pid_and(value):
-    return os.getpid(), value
-
-
-def _pid_and_applied(fn, value):
-    return os.getpid(), fn(value)
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="forks on Linux only")
 
 
-def test_the_call_runs_in_another_process_on_the_parents_memory():
-    double = lambda x: x * 2  # noqa: E731 - cannot be pickled: reaches the child by fork
-    with forked(partial(_pid_and_applied, double, 21)) as child:
-        pid, value = child.result()
-    assert value == 42
-    assert pid != os.getpid()
+def fresh_python(code: str, tmp_path: Path) -> str:
+    """Run ``code`` in a new interpreter (one thread) with stationplan importable; its
+    standard output."""
+    script = tmp_path / "child_case.py"
+    script.write_text(textwrap.dedent(code), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
-def test_the_childs_exception_is_raised_in_the_parent_with_its_type():
-    def fail():
-        raise FileNotFoundError(2, "No such file or directory", "/nowhere/x.parquet")
+_HEAD = """
+import os, signal, time
+from functools import partial
+from stationplan._process import forked
+parent = os.getpid()
+"""
 
-    with forked(fail) as child, pytest.raises(FileNotFoundError) as info:
+
+def test_the_call_runs_in_another_process_on_the_parents_memory(tmp_path):
+    out = fresh_python(_HEAD + """
+double = lambda x: x * 2  # cannot be pickled: reaches the child by fork
+with forked(partial(lambda f, x: (os.getpid(), f(x)), double, 21)) as child:
+    pid, value = child.result()
+print(value, pid != parent)
+""", tmp_path)
+    assert out.split() == ["42", "True"]
+
+
+def test_the_childs_exception_is_raised_in_the_parent_with_its_type(tmp_path):
+    out = fresh_python(_HEAD + """
+def fail():
+    raise FileNotFoundError(2, "No such file or directory", "/nowhere/x.parquet")
+
+try:
+    with forked(fail) as child:
         child.result()
-    assert info.value.filename == "/nowhere/x.parquet"
-    assert "in fail" in str(info.value.__cause__)  # the child's traceback
+except FileNotFoundError as exc:
+    print(exc.filename, "in fail" in str(exc.__cause__))  # the child's traceback
+""", tmp_path)
+    assert out.split() == ["/nowhere/x.parquet", "True"]
 
 
-def test_an_exception_that_cannot_be_pickled_comes_back_as_its_text():
+def test_an_exception_that_cannot_be_pickled_comes_back_as_its_text(tmp_path):
+    out = fresh_python(_HEAD + """
+def fail():
     class LocalError(Exception):  # a local class cannot be pickled
         pass
+    raise LocalError("the writer failed")
 
-    def fail():
-        raise LocalError("the writer failed")
-
-    with forked(fail) as child, pytest.raises(RuntimeError, match="LocalError: the writer failed"):
+try:
+    with forked(fail) as child:
         child.result()
+except RuntimeError as exc:
+    print("LocalError: the writer failed" in str(exc))
+""", tmp_path)
+    assert out.split() == ["True"]
 
 
-def test_a_killed_child_is_an_error_not_a_result():
-    def killed():
+def test_a_killed_child_is_an_error_not_a_result(tmp_path):
+    out = fresh_python(_HEAD + """
+def killed():
+    if os.getpid() != parent:  # never the test's own process
         os.kill(os.getpid(), signal.SIGKILL)
 
-    with forked(killed) as child, pytest.raises(ChildProcessError,
-                                                 match="killed by signal 9"):
+try:
+    with forked(killed) as child:
         child.result()
+except ChildProcessError as exc:
+    print(exc)
+""", tmp_path)
+    assert "killed by signal 9" in out
 
 
 def test_leaving_the_block_early_kills_the_child(tmp_path):
     flag = tmp_path / "written"
+    out = fresh_python(_HEAD + f"""
+def slow():
+    time.sleep(0.5)
+    open({str(flag)!r}, "w").write("late")
 
-    def slow():
-        time.sleep(0.5)
-        flag.write_text("late")
-
-    with pytest.raises(KeyboardInterrupt), forked(slow) as child:
+try:
+    with forked(slow) as child:
         pid = child._pid
         raise KeyboardInterrupt
-    with pytest.raises(ChildProcessError):  # reaped: no such child any more
-        os.waitpid(pid, os.WNOHANG)
-    time.sleep(1.0)
+except KeyboardInterrupt:
+    pass
+try:
+    os.waitpid(pid, os.WNOHANG)
+except ChildProcessError:
+    print("reaped", pid != parent)
+time.sleep(1.0)
+""", tmp_path)
+    assert out.split() == ["reaped", "True"]
     assert not flag.exists()
+
+
+def _pid_and(value):
+    return os.getpid(), value
 
 
 def test_without_fork_the_call_runs_here_when_asked(monkeypatch):
@@ -87,9 +137,17 @@ def test_without_fork_the_call_runs_here_when_asked(monkeypatch):
         child.result()
 
 
-def test_no_fork_while_another_python_thread_runs():
-    import threading
+def test_without_a_child_to_fork_the_call_runs_here(monkeypatch):
+    def no_fork():
+        raise OSError(12, "Cannot allocate memory")
 
+    monkeypatch.setattr(_process, "_can_fork", lambda: True)
+    monkeypatch.setattr(os, "fork", no_fork)
+    with forked(partial(_pid_and, 5)) as child:
+        assert child.result() == (os.getpid(), 5)
+
+
+def test_no_fork_while_another_python_thread_runs(tmp_path):
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
@@ -99,14 +157,8 @@ def test_no_fork_while_another_python_thread_runs():
     finally:
         stop.set()
         other.join()
-    with forked(partial(_pid_and, 4)) as child:
-        assert child.result()[0] != os.getpid()
-
-
-def test_without_a_child_to_fork_the_call_runs_here(monkeypatch):
-    def no_fork():
-        raise OSError(12, "Cannot allocate memory")
-
-    monkeypatch.setattr(os, "fork", no_fork)
-    with forked(partial(_pid_and, 5)) as child:
-        assert child.result() == (os.getpid(), 5)
+    out = fresh_python(_HEAD + """
+with forked(partial(os.getpid)) as child:
+    print(child.result() != parent)
+""", tmp_path)
+    assert out.split() == ["True"]
