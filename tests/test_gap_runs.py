@@ -407,3 +407,28 @@ def test_cross_streets_are_the_nearest_by_networkx(extract, tmp_path):
     for cross, metres, best, there in ends:
         assert metres == pytest.approx(best, abs=1e-6)
         assert cross in there
+
+
+def test_pieces_joined_where_their_ends_meet_are_networkx_components():
+    """The union-find kernel behind gap runs and gap areas: pieces whose ends meet at one
+    point with one kind (-1: joins nothing) get one label, labels numbered by each group's
+    first piece; against networkx's connected components."""
+    from stationplan._route import join_pieces
+
+    rng = np.random.default_rng(9)
+    for m, n_points in ((1, 1), (40, 12), (500, 300), (2000, 90)):
+        point = rng.integers(0, n_points, 2 * m)  # starts, then ends
+        kind = rng.integers(-1, 3, 2 * m)
+        graph = nx.Graph()
+        graph.add_nodes_from(range(m))
+        meet: dict[tuple[int, int], list[int]] = {}
+        for e in range(2 * m):
+            if kind[e] >= 0:
+                meet.setdefault((int(point[e]), int(kind[e])), []).append(e % m)
+        for pieces in meet.values():
+            nx.add_path(graph, pieces)
+        groups = sorted((sorted(c) for c in nx.connected_components(graph)), key=min)
+        want = np.empty(m, dtype=np.int64)
+        for label, group in enumerate(groups):
+            want[group] = label
+        assert join_pieces(point, kind, n_points).tolist() == want.tolist()

@@ -741,3 +741,30 @@ def test_png_shows_the_runs_crs_warning_in_its_language(tmp_path):
     quiet = coverage_png(run.coverage, run.gaps, summary={**run.summary, "warnings": []},
                          lang="zh")
     assert warning_red(quiet) == 0
+
+
+def test_simplified_points_are_those_geos_keeps():
+    """The merged layers' Douglas-Peucker (a compiled loop over point arrays) keeps the
+    points shapely.simplify (GEOS, preserve_topology=False) keeps, on random lines with
+    repeated points, closed rings and collinear runs, at several tolerances."""
+    from stationplan._render.kernels import simplified_points
+
+    rng = np.random.default_rng(3)
+    lines = []
+    for _ in range(600):
+        k = int(rng.integers(2, 40))
+        xy = np.cumsum(rng.normal(size=(k, 2)) * rng.choice([0.5, 20.0, 300.0]), axis=0)
+        if k > 3 and rng.random() < 0.2:
+            xy[-1] = xy[0]  # closed
+        if k > 4 and rng.random() < 0.2:
+            xy[2] = xy[1]  # a repeated point
+        if rng.random() < 0.1:
+            xy[:, 1] = xy[:, 0] * 0.5  # collinear
+        lines.append(shapely.LineString(xy))
+    count = shapely.get_num_coordinates(np.array(lines))
+    xy = shapely.get_coordinates(np.array(lines))
+    for tolerance in (0.0, 1.0, 17.0, 250.0):
+        keep, kept = simplified_points(xy[:, 0], xy[:, 1], count, tolerance)
+        want = shapely.simplify(np.array(lines), tolerance, preserve_topology=False)
+        assert kept.tolist() == shapely.get_num_coordinates(want).tolist()
+        assert xy[keep].tobytes() == shapely.get_coordinates(want).tobytes()

@@ -247,3 +247,48 @@ def test_snapped_ends_are_networkx_components_of_near_ends(tol):
     for part in nx.connected_components(g):
         expected[sorted(part)] = min(part)
     assert np.array_equal(centerlines._snap_roots(ends, tol), expected)
+
+
+def test_grid_sums_along_lines_are_geos_points_added_by_numpy_bit_for_bit():
+    """The built-up area's street metres per cell without the array of points: the same
+    sums, in the same order, as GEOS's points along the lines (shapely.line_interpolate_point)
+    added by np.add.at."""
+    from stationplan._lines import grid_sum_along
+
+    rng = np.random.default_rng(11)
+    lines = _random_lines(rng, 300)
+    lengths = shapely.length(lines)
+    n = np.maximum(1, np.ceil(lengths / 37.0).astype(np.int64))
+    x0, y0, cell = X0 - 2e5, Y0 - 2e5, 250.0
+    shape = (1600, 1600)
+    owner = np.repeat(np.arange(len(lines)), n)
+    k = np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n)
+    at = (k + 0.5) * (lengths / n)[owner]  # each piece's middle, as points_along takes them
+    pts = shapely.get_coordinates(shapely.line_interpolate_point(lines[owner], at))
+    want = np.zeros(shape)
+    ix = np.clip(((pts[:, 0] - x0) // cell).astype(np.int64), 0, shape[1] - 1)
+    iy = np.clip(((pts[:, 1] - y0) // cell).astype(np.int64), 0, shape[0] - 1)
+    np.add.at(want, (iy, ix), (lengths / n)[owner])
+    got = grid_sum_along(lines, lengths, n, x0, y0, cell, shape)
+    assert got.tobytes() == want.tobytes()
+
+
+def test_wkb_lines_parsed_by_the_kernel_are_geos_lines():
+    """2-D little-endian WKB LineStrings parsed by the compiled loop: GEOS's vertices; any
+    other geometry, byte order or dimension is refused (read by geopandas instead)."""
+    from stationplan._read.kernels import wkb_linestrings
+
+    rng = np.random.default_rng(5)
+    lines = [*_random_lines(rng, 200), shapely.LineString()]
+    wkb = shapely.to_wkb(np.array(lines), byte_order=1)
+    data = np.frombuffer(b"".join(wkb), dtype=np.uint8)
+    at = np.r_[0, np.cumsum([len(w) for w in wkb])]
+    ok, n_points, xy = wkb_linestrings(data, at, np.ones(len(lines), dtype=np.bool_))
+    assert ok
+    assert n_points.tolist() == shapely.get_num_coordinates(np.array(lines)).tolist()
+    assert xy.tobytes() == shapely.get_coordinates(np.array(lines)).tobytes()
+    for other in (shapely.to_wkb(lines[0], byte_order=0),  # big-endian
+                  shapely.to_wkb(shapely.force_3d(lines[0], 1.0), flavor="iso"),
+                  shapely.to_wkb(shapely.Point(1, 2))):
+        one = np.frombuffer(other, dtype=np.uint8)
+        assert not wkb_linestrings(one, np.array([0, len(one)]), np.ones(1, np.bool_))[0]
