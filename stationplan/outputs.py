@@ -122,13 +122,13 @@ def write_coverage_outputs(
     # from the names of every station and street)
     lang = run_lang(map_options.lang, coverage)
     map_options = dataclasses.replace(map_options, lang=lang)
-    pieces = _pieces(coverage)
-    fmt = table_format(map_options.file_format, len(pieces))
+    n_pieces = len(coverage.pieces)
+    fmt = table_format(map_options.file_format, n_pieces)
     if fmt == "parquet" and map_options.file_format == "auto":
         log.info("street pieces, gap runs and gap areas written as GeoParquet "
                  "(coverage.parquet, gaps.parquet, gap_areas.parquet): %s street pieces, "
                  "more than %s; --format geojson writes GeoJSON",
-                 f"{len(pieces):,}", f"{PARQUET_ABOVE_PIECES:,}")
+                 f"{n_pieces:,}", f"{PARQUET_ABOVE_PIECES:,}")
     areas = gap_areas(gaps)
     # the distance bands both maps draw, cut once
     bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
@@ -139,12 +139,12 @@ def write_coverage_outputs(
     png = {"coverage": coverage, "gaps": gaps, "summary": summary, "proposals": proposals,
            "area": area, "lang": lang, "bands": bands}
     layers = {"gaps": gaps, "gap_areas": areas} | (
-        {} if pieces_written is not None else {"coverage": pieces})
+        {} if pieces_written is not None else {"coverage": _pieces(coverage)})
     with forked(partial(_write_tables_and_png, out, layers, fmt, png),
-                fork=len(pieces) > FORK_ABOVE_PIECES) as child:
+                fork=n_pieces > FORK_ABOVE_PIECES) as child:
         paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
         paths["summary.json"] = atomic_write_text(out / "summary.json", json_text(summary))
-        if len(pieces) <= MAP_MAX_PIECES:
+        if n_pieces <= MAP_MAX_PIECES:
             paths["coverage_map.html"] = atomic_write_text(
                 out / "coverage_map.html", coverage_map(
                     coverage, gaps, summary=summary, proposals=proposals, before=before,
@@ -159,7 +159,7 @@ def write_coverage_outputs(
                         "can show; the coverage and gaps layers (.geojson or .parquet) hold "
                         "them all (open them in QGIS) and coverage_map.png shows them; --area "
                         "clips a part to map",
-                        f"{len(pieces):,}", f"{MAP_MAX_PIECES:,}")
+                        f"{n_pieces:,}", f"{MAP_MAX_PIECES:,}")
         paths |= child.result()
         if pieces_written is not None:
             paths |= pieces_written.result()
@@ -191,8 +191,13 @@ def pieces_written_early(out_dir: str | Path | None, coverage: Coverage, *,
         yield None
         return
     out = open_out_dir(out_dir, ("coverage.parquet",), overwrite=True)
-    with forked(partial(_write_layers, out, {"coverage": _pieces(coverage)}, fmt)) as child:
+    with forked(partial(_write_pieces, out, coverage, fmt)) as child:  # selected there
         yield child
+
+
+def _write_pieces(out: Path, coverage: Coverage, fmt: str) -> dict[str, Path]:
+    """Write the street pieces' table (:func:`_write_layers`)."""
+    return _write_layers(out, {"coverage": _pieces(coverage)}, fmt)
 
 
 def _pieces(coverage: Coverage) -> gpd.GeoDataFrame:
