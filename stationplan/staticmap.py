@@ -100,13 +100,7 @@ def coverage_png(
     fig = coverage_figure(coverage, gaps, summary=summary, proposals=proposals, area=area,
                           lang=lang, width_in=width_in, dpi=dpi, merged_above=merged_above,
                           bands=bands)
-    return figure_png(fig, dpi=dpi)
-
-
-def figure_png(fig: Figure, *, dpi: int) -> bytes:
-    """The PNG bytes of ``fig`` at ``dpi`` (no "Software" stamp: the same figure gives the
-    same bytes)."""
-    buf = io.BytesIO()
+    buf = io.BytesIO()  # no "Software" stamp: the same figure gives the same bytes
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
 
