@@ -129,19 +129,25 @@ def write_coverage_outputs(
                  "(coverage.parquet, gaps.parquet, gap_areas.parquet): %s street pieces, "
                  "more than %s; --format geojson writes GeoJSON",
                  f"{n_pieces:,}", f"{PARQUET_ABOVE_PIECES:,}")
-    areas = gap_areas(gaps)
-    # the distance bands both maps draw, cut once
-    bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
-    # Above FORK_ABOVE_PIECES street pieces the geometry tables and the PNG are written by a
-    # forked child process while this one draws the HTML map: two cores, where two threads
-    # would take turns (GeoParquet's encoding, the PNG's drawing and the map all hold the
-    # interpreter much of the time). Each file has one writer: the bytes are the same.
-    png = {"coverage": coverage, "gaps": gaps, "summary": summary, "proposals": proposals,
-           "area": area, "lang": lang, "bands": bands}
-    layers = {"gaps": gaps, "gap_areas": areas} | (
-        {} if pieces_written is not None else {"coverage": _pieces(coverage)})
-    with forked(partial(_write_tables_and_png, out, layers, fmt, png),
-                fork=n_pieces > FORK_ABOVE_PIECES) as child:
+    # Above FORK_ABOVE_PIECES street pieces the geometry tables and the PNG are written by
+    # forked child processes while this one cuts the gap areas and draws the HTML map: the
+    # gap runs' table from the start, the gap areas' table and the PNG once the areas and
+    # bands are cut (two cores, where threads would take turns on the interpreter:
+    # GeoParquet's encoding, the PNG's drawing and the map all hold it much of the time).
+    # Each file has one writer: the bytes are the same.
+    fork = n_pieces > FORK_ABOVE_PIECES
+    with contextlib.ExitStack() as writers:
+        layers = {"gaps": gaps} | (
+            {} if pieces_written is not None else {"coverage": _pieces(coverage)})
+        children = [writers.enter_context(
+            forked(partial(_write_layers, out, layers, fmt), fork=fork))]
+        areas = gap_areas(gaps)
+        # the distance bands both maps draw, cut once
+        bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
+        png = {"coverage": coverage, "gaps": gaps, "summary": summary,
+               "proposals": proposals, "area": area, "lang": lang, "bands": bands}
+        children.append(writers.enter_context(forked(
+            partial(_write_tables_and_png, out, {"gap_areas": areas}, fmt, png), fork=fork)))
         paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
         paths["summary.json"] = atomic_write_text(out / "summary.json", json_text(summary))
         if n_pieces <= MAP_MAX_PIECES:
@@ -160,9 +166,8 @@ def write_coverage_outputs(
                         "them all (open them in QGIS) and coverage_map.png shows them; --area "
                         "clips a part to map",
                         f"{n_pieces:,}", f"{MAP_MAX_PIECES:,}")
-        paths |= child.result()
-        if pieces_written is not None:
-            paths |= pieces_written.result()
+        for child in (*children, *([pieces_written] if pieces_written else [])):
+            paths |= child.result()
     if len(gaps) <= GAP_TABLE_MAX_ROWS:
         codes, table = gap_table(gaps, lang=lang)
         paths |= _write_table(out, "gaps", codes, table)

@@ -79,8 +79,9 @@ def test_files_written_by_a_forked_child_are_the_files_written_here(tmp_path,
         code, pid = printed.split()[-2:]
         assert code == "0"
         pids = set(writers.read_text().split())
-        # in the run's process, or in two children (the pieces; the other tables and PNG)
-        assert pids == {pid} if name == "here" else (len(pids) == 2 and pid not in pids)
+        # in the run's process, or in three children (the pieces; the gap runs; the gap
+        # areas and the PNG)
+        assert pids == {pid} if name == "here" else (len(pids) == 3 and pid not in pids)
     here, children = ({p.name: p.read_bytes() for p in sorted(outs[n].iterdir())
                        if p.name != "timings.json"} for n in ("here", "children"))
     assert {"coverage.parquet", "gaps.parquet", "coverage_map.png"} <= set(here)
