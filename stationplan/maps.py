@@ -316,9 +316,10 @@ def coverage_map(
         fmap.fit_bounds(bounds)
     inline_assets(root)
     mapjs.number_elements(root)
-    log.info("map: %d gap runs, %d existing stations, %d proposals%s (%s, %s)",
-             len(gaps), len(ok) + len(shut), n_proposals,
-             ", with today's coverage" if before else "", lang, basemap)
+    # under --at, the stations open then as the headline counts them, and the others apart
+    log.info("map: %d gap runs, %d existing stations%s, %d proposals%s (%s, %s)",
+             len(gaps), len(ok), f" open, {len(shut)} not open then" if len(shut) else "",
+             n_proposals, ", with today's coverage" if before else "", lang, basemap)
     return fmap
 
 

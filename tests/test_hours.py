@@ -324,11 +324,14 @@ def test_guixi_headlines_at_3am_count_the_open_stations(guixi, tmp_path, caplog)
         assert words in fig.texts[0].get_text()
     with caplog.at_level(logging.INFO, logger="stationplan"):
         sp.run_coverage(shared_osm("guixi_county_city.osm.bz2"),
-                        shared_sheet("guixi_stations.xlsx"), at="03:00")
-    line = next(r.getMessage() for r in caplog.records
-                if r.getMessage().startswith("covered "))
+                        shared_sheet("guixi_stations.xlsx"), at="03:00", out=tmp_path / "o")
+    lines = [r.getMessage() for r in caplog.records]
+    line = next(m for m in lines if m.startswith("covered "))
     assert line.endswith(f"; {n_open} of 11 usable stations open at "
                          f"{run.summary['hours']['at']['label']} count")
+    # the map's line counts them the same way
+    line = next(m for m in lines if m.startswith("map: "))
+    assert f" {n_open} existing stations open, {11 - n_open} not open then, " in line
 
 
 def test_guixi_map_at_3am_draws_the_closed_stations_apart(guixi):
