@@ -229,12 +229,11 @@ class StreetNames:
         named = edge_name >= 0
         node = np.concatenate([edges["u"].to_numpy()[named], edges["v"].to_numpy()[named]])
         name = np.concatenate([edge_name[named], edge_name[named]])
-        pairs = unique_pairs(node, rank[name])[0]  # by node, then rank
-        by_rank = np.argsort(rank)
-        node, name = pairs[:, 0], by_rank[pairs[:, 1]]
-        ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(node, minlength=n), out=ptr[1:])
+        # per node its distinct names by rank: the rows of a graph node -> rank
+        at_node = _route.csr_min(node, rank[name], np.zeros(len(node)), n)
+        ptr = np.asarray(at_node.indptr, dtype=np.int64)
         count = np.diff(ptr)
+        node, name = np.repeat(np.arange(n), count), np.argsort(rank)[at_node.indices]
         at_junction = count[node] >= 2
         order = np.argsort(name[at_junction], kind="stable")
         j_name, j_node = name[at_junction][order], node[at_junction][order]
