@@ -173,7 +173,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     at_xy = np.full((len(top), 2), np.nan)
     at_xy[known] = np.column_stack([lon[:n_known], lat[:n_known]])
     point_xy = np.column_stack([lon[n_known:], lat[n_known:]])
-    from_xy = end_xy[ends[:, 0]]
+    from_xy = np.take(end_xy, ends[:, 0], axis=0)
     # the street's text: its name, else its road class's word (each class's once)
     class_code, class_of = pd.factorize(classes.array[edge[first][sid < 0]],
                                         use_na_sentinel=False)
@@ -188,7 +188,9 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
                         -np.round(length_m, 3)))
     length_m, farthest_m = length_m[order], farthest_m[order]
     beyond, first = beyond[order], first[order]
-    at_xy, point_xy, cross, cross_m = at_xy[order], point_xy[order], cross[order], cross_m[order]
+    # (np.take: rows of two columns gathered several times faster than by indexing)
+    at_xy, point_xy, cross, cross_m = (np.take(x, order, axis=0)
+                                       for x in (at_xy, point_xy, cross, cross_m))
     run_street = _texts([*names.labels, *(road_word(c, lang) for c in class_of)],
                         street_text[order])
     gap_id = np.arange(1, len(order) + 1)
@@ -223,7 +225,8 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         "point_lon": point_xy[:, 0],
         "point_lat": point_xy[:, 1],
         "geometry": _run_lines(geoms[by_run], group, from_xy,
-                               *(x[by_run] for x in _line_shapes(xy, n_xy)))[order],
+                               *(np.take(x, by_run, axis=0) for x in _line_shapes(xy, n_xy))
+                               )[order],
     }, geometry="geometry", crs=crs, copy=False)  # (not stacked into blocks: not copied)
     log.debug("%d gap runs in %d gap areas, %.1f km in all; %d with a point more than "
               "%.0f m from every station", len(out), len(area_order),
@@ -572,7 +575,7 @@ def _ends(xy: np.ndarray, count: np.ndarray) -> np.ndarray:
     """The first, then the last of the points ``xy`` of lines of ``count`` points each
     (none empty), one after the other."""
     last = np.cumsum(count) - 1
-    return np.concatenate([xy[last - count + 1], xy[last]])
+    return np.take(xy, np.concatenate([last - count + 1, last]), axis=0)
 
 
 def _line_shapes(xy: np.ndarray, count: np.ndarray
@@ -588,10 +591,10 @@ def _line_shapes(xy: np.ndarray, count: np.ndarray
     """
     head, tail = np.split(_ends(xy, count), 2)
     # a point repeated next to itself in a line (not from one line to the next)
-    same = np.r_[(xy[1:] == xy[:-1]).all(axis=1), False]
+    same = np.r_[(xy[1:, 0] == xy[:-1, 0]) & (xy[1:, 1] == xy[:-1, 1]), False]
     same[np.cumsum(count) - 1] = False
     plain = (~np.logical_or.reduceat(same, np.cumsum(count) - count)
-             & ~(head == tail).all(axis=1) & (count >= 2))
+             & ((head[:, 0] != tail[:, 0]) | (head[:, 1] != tail[:, 1])) & (count >= 2))
     return head, tail, plain
 
 
@@ -607,7 +610,7 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray, head: np
     first = np.cumsum(count) - count
     plain = (count == 1) & plain_line[first]
     plain[plain] = shapely.get_type_id(lines[first[plain]]) == 1
-    start, end = head[first], tail[first]  # of the lines (kept for the plain ones)
+    start, end = np.take(head, first, axis=0), np.take(tail, first, axis=0)  # (of the plain)
     merged = np.empty(n_runs, dtype=object)
     merged[plain] = lines[first[plain]]
     rest = ~plain
