@@ -229,12 +229,11 @@ class StreetNames:
         named = edge_name >= 0
         node = np.concatenate([edges["u"].to_numpy()[named], edges["v"].to_numpy()[named]])
         name = np.concatenate([edge_name[named], edge_name[named]])
-        pairs = unique_pairs(node, rank[name])[0]  # by node, then rank
-        by_rank = np.argsort(rank)
-        node, name = pairs[:, 0], by_rank[pairs[:, 1]]
-        ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(node, minlength=n), out=ptr[1:])
+        # per node its distinct names by rank: the rows of a graph node -> rank
+        at_node = _route.csr_min(node, rank[name], np.zeros(len(node)), n)
+        ptr = np.asarray(at_node.indptr, dtype=np.int64)
         count = np.diff(ptr)
+        node, name = np.repeat(np.arange(n), count), np.argsort(rank)[at_node.indices]
         at_junction = count[node] >= 2
         order = np.argsort(name[at_junction], kind="stable")
         j_name, j_node = name[at_junction][order], node[at_junction][order]
@@ -337,9 +336,38 @@ def unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if (int(a.max()) - a0 + 1) * width >= 2**62:  # no room for one key: rows, slower
         rows, number = np.unique(np.column_stack([a, b]), axis=0, return_inverse=True)
         return rows, number.ravel()
-    key, number = np.unique((a - a0) * width + (b - b0), return_inverse=True)
+    key, _, number = sorted_unique((a - a0) * width + (b - b0))
     hi, lo = np.divmod(key, width)
-    return np.column_stack([hi + a0, lo + b0]), number.ravel()
+    return np.column_stack([hi + a0, lo + b0]), number
+
+
+def sorted_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(values, return_index=True, return_inverse=True)`` of an integer array,
+    by one stable sort (numpy's own is several times slower on millions).
+
+    Returns
+    -------
+    unique
+        The distinct values, ascending.
+    first
+        Each distinct value's first position in ``values``.
+    inverse
+        Each value's position in ``unique`` (int64).
+
+    Examples
+    --------
+    >>> [x.tolist() for x in sorted_unique(np.array([7, -1, 7, 3, -1]))]
+    [[-1, 3, 7], [1, 3, 0], [2, 0, 2, 1, 0]]
+    """
+    values = np.asarray(values)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.empty(len(values), dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], order[new], inverse
 
 
 def compass(dx_m: float, dy_m: float) -> str:

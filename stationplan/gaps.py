@@ -39,10 +39,11 @@ import shapely
 from . import _route
 from ._errors import InputError
 from ._i18n import WORDS, resolve_lang
-from ._lines import points_along, points_at
+from ._lines import points_at
+from ._read.kernels import points_along
 from ._options import ADDRESS_CROSS_M
 from ._text import distinct_texts
-from .addresses import StreetNames, road_word, unique_pairs
+from .addresses import StreetNames, road_word, sorted_unique, unique_pairs
 from .chinacrs import amap_marker_urls
 from .coverage import Coverage, station_distances, station_sites
 from .network import StreetNetwork
@@ -113,7 +114,8 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     network = coverage.network
     crs = network.crs
     edges = network.edges
-    lang = resolve_lang(lang, edges["name"].dropna().unique() if "name" in edges else ())
+    lang = resolve_lang(lang, edges["name"].dropna().unique()  # the names: only to pick it
+                        if lang is None and "name" in edges else ())
     pieces = coverage.pieces
     gap = np.flatnonzero((pieces["status"] == "gap").to_numpy())  # their columns only
     if not len(gap):
@@ -123,6 +125,9 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         pieces[c].to_numpy()[gap] for c in ("edge_id", "start_m", "end_m", "length_m",
                                             "component"))
     geoms = pieces.geometry.to_numpy()[gap]
+    # the pieces' vertices, read once: piece i's are xy[xy_at[i]:xy_at[i + 1]]
+    n_xy = shapely.get_num_coordinates(geoms)
+    xy, xy_at = shapely.get_coordinates(geoms), np.r_[0, np.cumsum(n_xy)]
     names = StreetNames.of(network)
     classes = edges["road_class" if "road_class" in edges else "highway"]
     a, b, n_points = _piece_ends(network, edge, start_m, end_m)
@@ -131,7 +136,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     area = _components(a, b, n_points)
     far_m, far_at_m = _farthest(coverage, edge, start_m, end_m, search_m=search)
     # the pieces' ends: starts, then ends (their edge, metres from its u end, xy)
-    end_xy = _line_ends(geoms)
+    end_xy = _ends(xy, n_xy)
     end_edge = np.concatenate([edge, edge])
     end_pos = np.concatenate([start_m, end_m])
     ends = _run_ends(run, a, b, end_xy)
@@ -155,17 +160,20 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     known = np.isfinite(far_m[top])
     lines = network.edges.geometry.to_numpy()
     longest = by_run[_first_largest(length[by_run], group, starts)]
-    middle = geoms[longest]
+    mid = np.zeros(len(geoms), dtype=np.int64)  # one point: on each run's longest piece
+    mid[longest] = 1
+    mid_m = np.zeros(len(geoms))
+    mid_m[longest] = shapely.length(geoms[longest])
     pts = np.concatenate([  # shapely.line_interpolate_point's, as coordinates
         points_at(lines[edge[top[known]]], far_at_m[top[known]]),
-        points_along(middle, shapely.length(middle), np.ones(len(middle), dtype=np.int64))])
+        points_along(xy, xy_at, mid_m, mid)[np.cumsum(mid)[longest] - 1]])  # (by piece)
     lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(
         pts[:, 0], pts[:, 1])  # as GeoSeries.to_crs, without geometries
     n_known = int(known.sum())
     at_xy = np.full((len(top), 2), np.nan)
     at_xy[known] = np.column_stack([lon[:n_known], lat[:n_known]])
     point_xy = np.column_stack([lon[n_known:], lat[n_known:]])
-    from_xy = end_xy[ends[:, 0]]
+    from_xy = np.take(end_xy, ends[:, 0], axis=0)
     # the street's text: its name, else its road class's word (each class's once)
     class_code, class_of = pd.factorize(classes.array[edge[first][sid < 0]],
                                         use_na_sentinel=False)
@@ -180,7 +188,9 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
                         -np.round(length_m, 3)))
     length_m, farthest_m = length_m[order], farthest_m[order]
     beyond, first = beyond[order], first[order]
-    at_xy, point_xy, cross, cross_m = at_xy[order], point_xy[order], cross[order], cross_m[order]
+    # (np.take: rows of two columns gathered several times faster than by indexing)
+    at_xy, point_xy, cross, cross_m = (np.take(x, order, axis=0)
+                                       for x in (at_xy, point_xy, cross, cross_m))
     run_street = _texts([*names.labels, *(road_word(c, lang) for c in class_of)],
                         street_text[order])
     gap_id = np.arange(1, len(order) + 1)
@@ -214,7 +224,9 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         "component": component[first].astype(np.int64),
         "point_lon": point_xy[:, 0],
         "point_lat": point_xy[:, 1],
-        "geometry": _run_lines(geoms[by_run], group, from_xy)[order],
+        "geometry": _run_lines(geoms[by_run], group, from_xy,
+                               *(np.take(x, by_run, axis=0) for x in _line_shapes(xy, n_xy))
+                               )[order],
     }, geometry="geometry", crs=crs, copy=False)  # (not stacked into blocks: not copied)
     log.debug("%d gap runs in %d gap areas, %.1f km in all; %d with a point more than "
               "%.0f m from every station", len(out), len(area_order),
@@ -314,7 +326,7 @@ def _piece_ends(network: StreetNetwork, edge: np.ndarray, start: np.ndarray, end
     mm = np.rint(_round_like_python(np.where(inner < len(edge), start[at], end[at]), 3) * 1e3)
     pairs, number = unique_pairs(edge[at], mm.astype(np.int64))
     rank = np.empty(len(pairs), dtype=np.int64)  # of each pair's first end
-    rank[np.argsort(np.unique(number, return_index=True)[1])] = np.arange(len(pairs))
+    rank[np.argsort(sorted_unique(number)[1])] = np.arange(len(pairs))
     point = np.concatenate([a, b])
     point[inner] = n_nodes + rank[number]
     return point[:len(edge)], point[len(edge):], n_nodes + len(pairs)
@@ -414,7 +426,7 @@ def _merge_boxes(run: np.ndarray, cross: np.ndarray, cross_m: np.ndarray, length
     # follow chains of boxes to a run that is not merged away
     for _ in range(len(box)):
         target = target[target]
-    return np.unique(target[run], return_inverse=True)[1]
+    return sorted_unique(target[run])[2]
 
 
 def _run_ends(run: np.ndarray, a: np.ndarray, b: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -501,7 +513,7 @@ def _cross_streets(network: StreetNetwork, names: StreetNames, end_edge: np.ndar
     graph = _route.site_graph(network, edge_id[pick], offset[pick], kind="undirected")
     # One search per end, each for the targets of its street: stopping at the nearest,
     # a search costs the neighbourhood up to it, not the whole reach.
-    keys, key_of = np.unique(sid[pick], return_inverse=True)
+    keys, _, key_of = sorted_unique(sid[pick])
     sets = [targets(int(s)) for s in keys.tolist()]
     set_ptr = np.zeros(len(sets) + 1, dtype=np.int64)
     np.cumsum([len(t) for t in sets], out=set_ptr[1:])
@@ -559,40 +571,46 @@ def _first_largest(values: np.ndarray, group: np.ndarray, starts: np.ndarray) ->
     return np.minimum.reduceat(np.where(best, np.arange(len(values)), len(values)), starts)
 
 
-def _line_ends(lines: np.ndarray) -> np.ndarray:
-    """The first points of ``lines`` (LineStrings, none empty), then their last points."""
-    return _ends(shapely.get_coordinates(lines), shapely.get_num_coordinates(lines))
-
-
 def _ends(xy: np.ndarray, count: np.ndarray) -> np.ndarray:
     """The first, then the last of the points ``xy`` of lines of ``count`` points each
     (none empty), one after the other."""
     last = np.cumsum(count) - 1
-    return np.concatenate([xy[last - count + 1], xy[last]])
+    return np.take(xy, np.concatenate([last - count + 1, last]), axis=0)
 
 
-def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.ndarray:
+def _line_shapes(xy: np.ndarray, count: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per line of ``count`` points ``xy`` (one after the other, none empty): its first
+    and last points, and whether it is **plain**: open, at least two points, none
+    repeated next to itself (GEOS's line merge would give it back as it is).
+
+    >>> head, tail, plain = _line_shapes(np.array([[0, 0], [1, 0], [1, 1], [1, 1], [2, 2],
+    ...                                            [0, 0], [1, 1], [0, 0.]]), np.array([2, 3, 3]))
+    >>> head.tolist(), tail.tolist(), plain.tolist()
+    ([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]], [[1.0, 0.0], [2.0, 2.0], [0.0, 0.0]], [True, False, False])
+    """
+    head, tail = np.split(_ends(xy, count), 2)
+    # a point repeated next to itself in a line (not from one line to the next)
+    same = np.r_[(xy[1:, 0] == xy[:-1, 0]) & (xy[1:, 1] == xy[:-1, 1]), False]
+    same[np.cumsum(count) - 1] = False
+    plain = (~np.logical_or.reduceat(same, np.cumsum(count) - count)
+             & ((head[:, 0] != tail[:, 0]) | (head[:, 1] != tail[:, 1])) & (count >= 2))
+    return head, tail, plain
+
+
+def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray, head: np.ndarray,
+               tail: np.ndarray, plain_line: np.ndarray) -> np.ndarray:
     """Per run (``run`` sorted, the runs' pieces in their order), its pieces as one
     LineString from the ``from`` end (``from_xy[r]``) when they make a path, else a
-    MultiLineString."""
+    MultiLineString; ``head``, ``tail`` and ``plain_line`` are :func:`_line_shapes` of
+    ``lines``."""
     n_runs = int(run[-1]) + 1 if len(run) else 0
     count = np.bincount(run, minlength=n_runs)
-    # a run of one open piece without repeated points is that piece: GEOS is not asked
+    # a run of one plain piece is that piece: GEOS is not asked
     first = np.cumsum(count) - count
-    one = lines[first]
-    n_xy = shapely.get_num_coordinates(one)
-    cand = np.flatnonzero((count == 1) & (shapely.get_type_id(one) == 1) & (n_xy >= 2))
-    plain = np.zeros(n_runs, dtype=bool)
-    start, end = np.full((n_runs, 2), np.nan), np.full((n_runs, 2), np.nan)  # of lines
-    if len(cand):
-        xy, n_xy = shapely.get_coordinates(one[cand]), n_xy[cand]
-        head, tail = np.split(_ends(xy, n_xy), 2)
-        # a point repeated next to itself in a line (not from one line to the next)
-        same = np.r_[(xy[1:] == xy[:-1]).all(axis=1), False]
-        same[np.cumsum(n_xy) - 1] = False
-        plain[cand] = ~np.logical_or.reduceat(same, np.cumsum(n_xy) - n_xy) \
-            & ~(head == tail).all(axis=1)
-        start[cand], end[cand] = head, tail  # kept for the plain ones
+    plain = (count == 1) & plain_line[first]
+    plain[plain] = shapely.get_type_id(lines[first[plain]]) == 1
+    start, end = np.take(head, first, axis=0), np.take(tail, first, axis=0)  # (of the plain)
     merged = np.empty(n_runs, dtype=object)
     merged[plain] = lines[first[plain]]
     rest = ~plain
@@ -608,7 +626,8 @@ def _run_lines(lines: np.ndarray, run: np.ndarray, from_xy: np.ndarray) -> np.nd
     if len(line):
         joined = line[rest[line]]  # lines GEOS merged: their ends are new
         if len(joined):
-            start[joined], end[joined] = np.split(_line_ends(merged[joined]), 2)
+            start[joined], end[joined] = np.split(_ends(shapely.get_coordinates(
+                merged[joined]), shapely.get_num_coordinates(merged[joined])), 2)
         start, end = start[line], end[line]
         d_end = np.hypot(*(end - from_xy[line]).T)
         d_start = np.hypot(*(start - from_xy[line]).T)

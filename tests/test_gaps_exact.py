@@ -213,7 +213,7 @@ def test_run_lines_are_geos_merged_pieces_from_the_from_end():
     # GEOS's line merge of each run's pieces (as a MultiLineString), a path turned to start
     # at the end nearer the run's ``from`` point: runs of one plain piece skip GEOS, so
     # check them (and rings, repeated points, several pieces) against it byte for byte
-    from stationplan.gaps import _run_lines
+    from stationplan.gaps import _line_shapes, _run_lines
 
     rng = np.random.default_rng(3)
     for _ in range(100):
@@ -227,7 +227,8 @@ def test_run_lines_are_geos_merged_pieces_from_the_from_end():
                 run.append(r)
         lines, run = np.array(lines, dtype=object), np.array(run)
         from_xy = rng.integers(0, 5, size=(run[-1] + 1, 2)).astype(float)
-        got = _run_lines(lines, run, from_xy)
+        got = _run_lines(lines, run, from_xy, *_line_shapes(
+            shapely.get_coordinates(lines), shapely.get_num_coordinates(lines)))
         for r in range(run[-1] + 1):
             want = shapely.line_merge(shapely.multilinestrings(lines[run == r]))
             if want.geom_type == "LineString":

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.sparse import csr_array
 
 from .._errors import InputError
+from .kernels import shortest_arcs
 
 if TYPE_CHECKING:
     from .._streets import StreetNetwork
@@ -127,18 +128,11 @@ def csr_min(tails: np.ndarray, heads: np.ndarray, weights: np.ndarray, n: int) -
     heads = np.asarray(heads, dtype=np.int64)
     weights = np.asarray(weights, dtype=float)
     width = int(max(n, heads.max() + 1 if len(heads) else 0))
-    key = tails * width + heads
-    order = np.argsort(key, kind="stable")
-    key, weights = key[order], weights[order]
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    starts = np.flatnonzero(first)
-    weights = np.minimum.reduceat(weights, starts) if len(starts) else weights
-    key = key[starts]
-    tails, heads = np.divmod(key, width)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(tails, minlength=n), out=indptr[1:])
-    return csr_array((weights, heads, indptr), shape=(n, max(n, width)))
+    if len(tails) and not 0 <= int(tails.min()) <= int(tails.max()) < n:
+        msg = f"arcs from nodes outside 0..{n - 1}"
+        raise ValueError(msg)
+    indptr, indices, data = shortest_arcs(tails, heads, weights, n)
+    return csr_array((data, indices, indptr), shape=(n, max(n, width)))
 
 
 def site_seeds(

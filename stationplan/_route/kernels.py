@@ -561,6 +561,52 @@ def nearest_in_sets(indptr, indices, weights, sources, source_set, set_ptr, set_
     return out_node, out_dist
 
 
+# --- graphs: the shortest of parallel arcs (stationplan._route.graph.csr_min) ------------
+
+@_jit
+def shortest_arcs(tails, heads, weights, n_rows):  # pragma: no cover - compiled
+    """The CSR rows of arcs ``tails[i] -> heads[i]`` (``tails`` below ``n_rows``): per row
+    the heads ascending, of parallel arcs the smallest weight (``np.minimum`` of them in
+    their order). Returns ``indptr``, ``indices``, ``data``."""
+    m = tails.shape[0]
+    ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    for i in range(m):
+        ptr[tails[i] + 1] += 1
+    for r in range(n_rows):
+        ptr[r + 1] += ptr[r]
+    fill = ptr[:-1].copy()
+    head = np.empty(m, dtype=np.int64)
+    weight = np.empty(m, dtype=np.float64)
+    for i in range(m):  # by row, each row's arcs in their order
+        j = fill[tails[i]]
+        head[j], weight[j] = heads[i], weights[i]
+        fill[tails[i]] += 1
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    k = 0
+    for r in range(n_rows):
+        lo, hi = ptr[r], ptr[r + 1]
+        if hi - lo > 32:  # a long row: a stable sort
+            order = np.argsort(head[lo:hi], kind="mergesort")
+            head[lo:hi], weight[lo:hi] = head[lo:hi][order], weight[lo:hi][order]
+        else:  # insertion sort, stable
+            for j in range(lo + 1, hi):
+                h, w = head[j], weight[j]
+                i = j - 1
+                while i >= lo and head[i] > h:
+                    head[i + 1], weight[i + 1] = head[i], weight[i]
+                    i -= 1
+                head[i + 1], weight[i + 1] = h, w
+        for j in range(lo, hi):  # parallel arcs: np.minimum in their order
+            if j > lo and head[j] == head[k - 1]:
+                a, b = weight[k - 1], weight[j]
+                weight[k - 1] = a if (a < b or np.isnan(a)) else b
+            else:
+                head[k], weight[k] = head[j], weight[j]
+                k += 1
+        indptr[r + 1] = k
+    return indptr, head[:k].copy(), weight[:k].copy()
+
+
 # --- pieces joined where their ends meet: gap runs and gap areas (stationplan.gaps) ------
 
 @_jit
