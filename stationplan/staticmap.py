@@ -377,12 +377,13 @@ def _line_coordinates(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
     >>> part.tolist()
     [0, 0, 1, 1, 1, 1, 1]
     """
-    geoms = np.array(geoms, dtype=object)
+    geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
         return np.empty((0, 2)), np.empty(0, dtype=np.int64)
     kind = shapely.get_type_id(geoms)
     polygonal = np.isin(kind, [3, 6])
-    if polygonal.any():
+    if polygonal.any():  # their rings, in a copy: the caller's array is left as it is
+        geoms = geoms.copy()
         geoms[polygonal] = shapely.boundary(geoms[polygonal])
     if not (kind == 1).all():  # a LineString is its only part
         geoms = shapely.get_parts(geoms)
