@@ -15,7 +15,7 @@ import os
 import textwrap
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import matplotlib as mpl
@@ -170,29 +170,34 @@ def coverage_figure(
         lines = _compound_lines if len(pieces) > merged_above else _line_collection
         other = pieces.geometry.to_numpy()[(pieces["status"] == "ignored").to_numpy()]
         if len(other):
-            _add(ax, lines(other, colors=ms.OTHER_COLOUR,
-                                             linewidths=0.6, zorder=1.5))
+            xy, part, _ = _line_coordinates(other)
+            _add(ax, lines(xy, part, colors=ms.OTHER_COLOUR, linewidths=0.6, zorder=1.5))
         # the other carriageway of a road counted once: thin and dotted
         paired = pieces.geometry.to_numpy()[(pieces["status"] == "paired").to_numpy()]
         if len(paired):
-            _add(ax, lines(paired, colors=ms.OTHER_COLOUR,
-                                             linewidths=0.6, linestyles="dotted", zorder=1.5))
+            xy, part, _ = _line_coordinates(paired)
+            _add(ax, lines(xy, part, colors=ms.OTHER_COLOUR, linewidths=0.6,
+                           linestyles="dotted", zorder=1.5))
         if bands is None:
             bands = md.distance_bands(coverage, edges)
+        # the points of each layer's lines read once, then drawn class by class
+        xy, part, of = _line_coordinates(bands.geometry.to_numpy())
+        band = bands["band"].to_numpy()[of]
         for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
-            sel = bands.geometry.to_numpy()[bands["band"].to_numpy() == k]
-            _add(ax, lines(sel, colors=colour, linewidths=1.1,
-                                             capstyle="round", zorder=2))
+            at = band == k
+            _add(ax, lines(xy[at], part[at], colors=colour, linewidths=1.1,
+                           capstyle="round", zorder=2))
         if not gaps.empty:
             weight = ms.gap_weights(gaps["length_m"].to_numpy(float), limit)
+            xy, part, of = _line_coordinates(gaps.geometry.to_numpy())
             for w in np.unique(weight):
-                sel = gaps.geometry.to_numpy()[weight == w]
-                _add(ax, lines(sel, colors=ms.GAP_COLOUR,
-                                                 linewidths=w * _PX_TO_PT, capstyle="round",
-                                                 zorder=3))
+                at = weight[of] == w
+                _add(ax, lines(xy[at], part[at], colors=ms.GAP_COLOUR,
+                               linewidths=w * _PX_TO_PT, capstyle="round", zorder=3))
         if outline is not None:
-            _add(ax, lines([outline], colors=ms.AREA_COLOUR,
-                                             linewidths=1.2, linestyles=(0, (5, 4)), zorder=4))
+            xy, part, _ = _line_coordinates([outline])
+            _add(ax, lines(xy, part, colors=ms.AREA_COLOUR, linewidths=1.2,
+                           linestyles=(0, (5, 4)), zorder=4))
         _points(ax, coverage, proposals, crs)
         ax.set_xlim(west - 0.02 * span_x, east + 0.02 * span_x)
         ax.set_ylim(south - 0.06 * span_y, north + 0.02 * span_y)
@@ -307,54 +312,92 @@ def _add(ax: Any, artist: Any) -> None:
         ax.add_artist(artist)
 
 
-def _line_collection(geoms: Any, *, colors: str, linewidths: float, **style: Any) -> Any:
-    """The lines of ``geoms`` as a LineCollection."""
-    return LineCollection(_segments(geoms), colors=colors, linewidths=linewidths, **style)
+def _line_collection(xy: np.ndarray, part: np.ndarray, *, colors: str, linewidths: float,
+                     **style: Any) -> Any:
+    """The lines of the points ``xy`` of the parts ``part`` (:func:`_line_coordinates`)
+    as a LineCollection."""
+    return LineCollection(_segments(xy, part), colors=colors, linewidths=linewidths, **style)
 
 
-def _compound_lines(geoms: Any, *, colors: str, linewidths: float,
+def _compound_lines(xy: np.ndarray, part: np.ndarray, *, colors: str, linewidths: float,
                     linestyles: Any = "solid", capstyle: str = "butt",
                     joinstyle: str = "round", zorder: float = 2) -> Any:
-    """The lines of ``geoms`` as one compound path stroked once (see :func:`coverage_png`)."""
+    """The lines of the points ``xy`` of the parts ``part`` (:func:`_line_coordinates`)
+    as one compound path stroked once (see :func:`coverage_png`)."""
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath
 
-    xy, part = _line_coordinates(geoms)
+    xy, start = _rows_first(xy, np.flatnonzero(np.r_[True, part[1:] != part[:-1]][:len(xy)]))
     codes = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
-    codes[np.r_[True, part[1:] != part[:-1]][:len(xy)]] = MplPath.MOVETO
+    codes[start] = MplPath.MOVETO
     return PathPatch(MplPath(xy, codes), fill=False, edgecolor=colors, linewidth=linewidths,
                      linestyle=linestyles, capstyle=capstyle, joinstyle=joinstyle,
                      zorder=zorder)
 
 
-def _segments(geoms: Any) -> list[np.ndarray]:
-    """Coordinate arrays of every line part (polygons: their rings), for a LineCollection."""
-    xy, part = _line_coordinates(geoms)
+def _rows_first(xy: np.ndarray, start: np.ndarray, *, cells: int = 256
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The parts of ``xy`` (starting at the indices ``start``) in the order of their
+    first points' cells on a ``cells`` × ``cells`` grid: row by row, west to east in a row.
+
+    Agg adds up the cells of a page each part of a compound path covers, and sorts them
+    row by row, so the pixels do not depend on the order of the parts; parts close on the
+    page are sorted in less time (a million gap runs in the order of their lengths drew
+    in 1.05 s, in this order in 0.85 s). ``cells`` is at most 256 (a 16-bit key).
+
+    >>> xy = np.array([[5.0, 0], [6, 0], [0, 9], [1, 9], [2, 9], [0, 0], [1, 1]])
+    >>> xy, start = _rows_first(xy, np.array([0, 2, 5]))
+    >>> xy[:, 0].tolist(), start.tolist()
+    ([0.0, 1.0, 5.0, 6.0, 0.0, 1.0, 2.0], [0, 2, 4])
+    """
+    if len(start) < 2:
+        return xy, start
+    cell = np.zeros(len(start), dtype=np.uint16)
+    for axis, scale in ((1, cells), (0, 1)):  # row by row, then west to east
+        v = xy[start, axis]
+        lo = v.min()
+        span = v.max() - lo
+        if np.isfinite(span) and span > 0:  # else (NaN or infinite points) in any order
+            at = np.minimum(np.floor((v - lo) * (cells / span)), cells - 1)
+            cell += (at * scale).astype(np.uint16)
+    order = np.argsort(cell, kind="stable")  # a radix sort for 16-bit keys
+    n = np.diff(np.r_[start, len(xy)])[order]
+    new_start = np.cumsum(n) - n
+    at = np.repeat(start[order] - new_start, n) + np.arange(len(xy))
+    return np.take(xy, at, axis=0), new_start
+
+
+def _segments(xy: np.ndarray, part: np.ndarray) -> list[np.ndarray]:
+    """The points ``xy`` of each part ``part`` (:func:`_line_coordinates`), for a
+    LineCollection."""
     if len(xy) == 0:
         return []
     return np.split(xy, np.flatnonzero(np.diff(part)) + 1)
 
 
-def _line_coordinates(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The coordinates of every line part of ``geoms`` (polygons: their rings) and the
-    number of the part each belongs to.
+def _line_coordinates(geoms: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The coordinates of every line part of ``geoms`` (polygons: their rings), the
+    number of the part each belongs to and the position in ``geoms`` of its geometry.
 
-    >>> xy, part = _line_coordinates([shapely.LineString([(0, 0), (1, 0)]),
-    ...                               shapely.box(0, 0, 1, 1)])
-    >>> part.tolist()
-    [0, 0, 1, 1, 1, 1, 1]
+    >>> xy, part, of = _line_coordinates([shapely.box(0, 0, 1, 1),
+    ...     shapely.MultiLineString([[(0, 0), (1, 0)], [(2, 0), (3, 0)]])])
+    >>> part.tolist(), of.tolist()
+    ([0, 0, 0, 0, 0, 1, 1, 2, 2], [0, 0, 0, 0, 0, 1, 1, 1, 1])
     """
-    geoms = np.array(geoms, dtype=object)
+    geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
-        return np.empty((0, 2)), np.empty(0, dtype=np.int64)
+        return np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     kind = shapely.get_type_id(geoms)
     polygonal = np.isin(kind, [3, 6])
-    if polygonal.any():
+    if polygonal.any():  # their rings, in a copy: the caller's array is left as it is
+        geoms = geoms.copy()
         geoms[polygonal] = shapely.boundary(geoms[polygonal])
-    if not (kind == 1).all():  # a LineString is its only part
-        geoms = shapely.get_parts(geoms)
-    return cast(tuple[np.ndarray, np.ndarray],
-                shapely.get_coordinates(geoms, return_index=True))
+    if (kind == 1).all():  # a LineString is its only part
+        xy, part = shapely.get_coordinates(geoms, return_index=True)
+        return xy, part, part
+    parts, of = shapely.get_parts(geoms, return_index=True)
+    xy, part = shapely.get_coordinates(parts, return_index=True)
+    return xy, part, of[part]
 
 
 def _service_areas(ax: Any, fig: Any, pieces: gpd.GeoDataFrame, *,
@@ -377,9 +420,9 @@ def _service_areas(ax: Any, fig: Any, pieces: gpd.GeoDataFrame, *,
     pale = mpl.colors.to_hex(0.18 * np.array(mpl.colors.to_rgb(ms.SERVICE_COLOUR))  # type: ignore[arg-type]
                              + 0.82)
     lines = _compound_lines if len(pieces) > merged_above else _line_collection
-    _add(ax, lines(covered, colors=pale,
-                                     linewidths=2 * md.SERVICE_BUFFER_M * pt_per_m,
-                                     capstyle="round", joinstyle="round", zorder=1))
+    xy, part, _ = _line_coordinates(covered)
+    _add(ax, lines(xy, part, colors=pale, linewidths=2 * md.SERVICE_BUFFER_M * pt_per_m,
+                   capstyle="round", joinstyle="round", zorder=1))
 
 
 def _area_outline(area: Any, crs: Any) -> Any:

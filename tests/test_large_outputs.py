@@ -201,6 +201,26 @@ def test_png_of_compound_paths_draws_the_same_lines(city):
     assert differ < 0.02 * drawn  # anti-aliasing where lines of one colour overlap
 
 
+def test_png_of_compound_paths_does_not_depend_on_the_order_of_the_parts(city, monkeypatch):
+    """Agg adds up what each part of a compound path covers: the parts drawn row by row
+    (:func:`~stationplan.staticmap._rows_first`) give the bytes of the parts in the order
+    of the pieces, and of the parts in reverse."""
+    from stationplan import staticmap
+
+    cov, gaps = city
+    ordered = staticmap.coverage_png(cov, gaps, lang="en", merged_above=0)
+    monkeypatch.setattr(staticmap, "_rows_first", lambda xy, start: (xy, start))
+    assert staticmap.coverage_png(cov, gaps, lang="en", merged_above=0) == ordered
+
+    def reverse(xy, start):
+        n = np.diff(np.r_[start, len(xy)])[::-1]
+        new_start = np.cumsum(n) - n
+        return xy[np.repeat(start[::-1] - new_start, n) + np.arange(len(xy))], new_start
+
+    monkeypatch.setattr(staticmap, "_rows_first", reverse)
+    assert staticmap.coverage_png(cov, gaps, lang="en", merged_above=0) == ordered
+
+
 def test_cross_street_searches_give_the_whole_graph_answer(tmp_path, monkeypatch):
     """find_gaps' cross streets from the compiled searches that stop at the nearest
     target equal those of whole-graph searches (scipy's Dijkstra from every end over the
