@@ -249,6 +249,24 @@ def test_snapped_ends_are_networkx_components_of_near_ends(tol):
     assert np.array_equal(centerlines._snap_roots(ends, tol), expected)
 
 
+def test_snapped_ends_over_a_wide_extent_are_the_brute_force_groups():
+    """Ends a millimetre apart over thousands of kilometres: the search grid's squares are
+    then wider than the tolerance (at most 2**30 a side), the groups the same."""
+    rng = np.random.default_rng(8)
+    centres = rng.uniform(-3e6, 3e6, size=(60, 2)) + ORIGIN
+    ends = centres[rng.integers(0, 60, 300)] + rng.uniform(-2e-3, 2e-3, size=(300, 2))
+    tol = 1e-3
+    d2 = ((ends[:, None, :] - ends[None, :, :]) ** 2).sum(axis=2)
+    g = nx.Graph()
+    g.add_nodes_from(range(len(ends)))
+    g.add_edges_from(zip(*np.nonzero(np.triu(d2 <= tol * tol, 1)), strict=True))
+    expected = np.empty(len(ends), dtype=np.int64)
+    for part in nx.connected_components(g):
+        expected[sorted(part)] = min(part)
+    assert np.array_equal(centerlines._snap_roots(ends, tol), expected)
+    assert len(set(expected.tolist())) < len(ends)  # some ends are joined
+
+
 def test_grid_sums_along_lines_are_geos_points_added_by_numpy_bit_for_bit():
     """The built-up area's street metres per cell without the array of points: the same
     sums, in the same order, as GEOS's points along the lines (shapely.line_interpolate_point)

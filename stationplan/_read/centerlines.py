@@ -24,9 +24,6 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from .._errors import InputError, MissingDataError
 from .._streets import StreetNetwork, TravelMode, network_from_arrays, text_column
@@ -449,8 +446,9 @@ def _snap_roots(ends: np.ndarray, tol: float) -> np.ndarray:
     """For each end, the lowest-numbered end of its group: ends chained by distances of
     at most ``tol`` (``tol`` 0: each end alone).
 
-    Equal points are grouped first, so the k-d tree holds each point once (most ends
-    are shared by the lines of a junction).
+    The ends are sorted into a grid of squares twice ``tol`` wide (no wider than a
+    2**30th of the extent), so only ends in neighbouring squares are compared
+    (:func:`~stationplan._read.kernels.near_roots`).
 
     Examples
     --------
@@ -458,24 +456,18 @@ def _snap_roots(ends: np.ndarray, tol: float) -> np.ndarray:
     >>> _snap_roots(ends, 1.0).tolist(), _snap_roots(ends, 0.0).tolist()
     ([0, 1, 0, 0, 4], [0, 1, 2, 3, 4])
     """
+    from .kernels import grid_cells, near_roots
+
     if not tol > 0 or len(ends) == 0:
         return np.arange(len(ends))
-    # x + iy: numpy sorts complex numbers by x, then y (np.lexsort's order, in one pass)
-    as_complex = np.ascontiguousarray(ends, dtype=float).view(np.complex128)[:, 0]
-    order = np.argsort(as_complex, kind="stable")
-    ordered = as_complex[order]
-    new = np.r_[True, ordered[1:] != ordered[:-1]]
-    point = np.empty(len(ends), dtype=np.int64)  # each end's distinct point
-    point[order] = np.cumsum(new) - 1
-    unique = ends[order[new]]
-    pairs = cKDTree(unique).query_pairs(tol, output_type="ndarray")
-    graph = csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
-                      shape=(len(unique), len(unique)))
-    _, label = connected_components(graph, directed=False)
-    label = label[point]
-    lowest = np.full(label.max() + 1, len(ends))
-    np.minimum.at(lowest, label, np.arange(len(ends)))
-    return lowest[label]
+    ends = np.ascontiguousarray(ends, dtype=float)
+    lo, hi = _bounds(ends)
+    cell_m = max(2.0 * tol, float((hi - lo).max()) / 2**30)
+    # a column to spare: no square's neighbours wrap onto the next row
+    n_cols = int(np.floor((float(hi[0]) - float(lo[0])) / cell_m)) + 2
+    cells = grid_cells(ends, float(lo[0]), float(lo[1]), cell_m, n_cols)
+    return np.asarray(near_roots(ends, float(tol), cells, np.argsort(cells, kind="stable"),
+                                 n_cols))
 
 
 def _lines(xy: np.ndarray, starts: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:

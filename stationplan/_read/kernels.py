@@ -238,3 +238,70 @@ def wkb_linestrings(data, at, valid):
             out[k] = data[b]
             k += 1
     return True, n_points, xy
+
+
+@_jit
+def near_roots(xy, tol, cell_key, order, n_cols):
+    """For each point, the lowest-numbered point of its group: points chained by
+    distances of at most ``tol`` (``dx * dx + dy * dy <= tol * tol``, as
+    ``scipy.spatial.cKDTree.query_pairs`` tests them).
+
+    ``cell_key`` is each point's cell ``row * n_cols + column`` in a grid of squares at
+    least ``tol`` wide, ``order`` the points by cell (``np.argsort(cell_key)``): points
+    within ``tol`` of each other lie in the same or neighbouring cells.
+    """
+    n = len(xy)
+    root = np.arange(n)
+    r2 = tol * tol
+    keys = cell_key[order]
+    up = 0  # the first point at or after the cells above the current one
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and keys[j] == keys[i]:
+            j += 1
+        _join_near(xy, r2, root, order, i, j, i, j)  # within the cell
+        # the cells after it: the next one in the row, and the three above it (the
+        # others compare themselves with this one)
+        hi = j
+        while hi < n and keys[hi] == keys[i] + 1:
+            hi += 1
+        _join_near(xy, r2, root, order, i, j, j, hi)
+        while up < n and keys[up] < keys[i] + n_cols - 1:
+            up += 1
+        hi = up
+        while hi < n and keys[hi] <= keys[i] + n_cols + 1:
+            hi += 1
+        _join_near(xy, r2, root, order, i, j, up, hi)
+        i = j
+    for k in range(n):
+        root[k] = _root_of(root, k)
+    return root
+
+
+@_jit
+def _join_near(xy, r2, root, order, a0, a1, b0, b1):
+    """Join the points ``order[a0:a1]`` to those of ``order[b0:b1]`` within ``r2`` squared
+    (each pair once when the ranges are the same); a group's root is its lowest number."""
+    for p in range(a0, a1):
+        a = order[p]
+        for q in range(max(b0, p + 1) if b0 == a0 else b0, b1):
+            b = order[q]
+            dx = xy[a, 0] - xy[b, 0]
+            dy = xy[a, 1] - xy[b, 1]
+            if dx * dx + dy * dy <= r2:
+                ra = _root_of(root, a)
+                rb = _root_of(root, b)
+                if ra < rb:
+                    root[rb] = ra
+                elif rb < ra:
+                    root[ra] = rb
+
+
+@_jit
+def _root_of(root, k):
+    """The root of ``k``'s group (halving the path on the way)."""
+    while root[k] != k:
+        root[k] = root[root[k]]
+        k = root[k]
+    return k
