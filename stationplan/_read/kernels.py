@@ -80,7 +80,7 @@ def grid_sum_along(xy, starts, length_m, n_points, weights, x0, y0, cell_m, n_ro
         for j in range(n_points[i]):
             seg, total, x, y = _along(xy, starts[i], starts[i + 1] - 1, n_points[i],
                                       length_m[i], j, seg, total)
-            _add_to_cell(grid, x, y, weights[i], x0, y0, cell_m)
+            grid[_cell_of(x, y, x0, y0, cell_m, n_rows, n_cols)] += weights[i]
     return grid
 
 
@@ -110,16 +110,28 @@ def grid_sum(xy, weights, x0, y0, cell_m, n_rows, n_cols):
     weights)`` (in the order of the points), without the arrays of cells."""
     grid = np.zeros((n_rows, n_cols))
     for k in range(len(xy)):
-        _add_to_cell(grid, xy[k, 0], xy[k, 1], weights[k], x0, y0, cell_m)
+        grid[_cell_of(xy[k, 0], xy[k, 1], x0, y0, cell_m, n_rows, n_cols)] += weights[k]
     return grid
 
 
 @_jit
-def _add_to_cell(grid, x, y, weight, x0, y0, cell_m):
-    """Add ``weight`` to the cell of (x, y) in :func:`grid_sum`'s grid."""
-    ix = min(max(np.int64((x - x0) // cell_m), 0), grid.shape[1] - 1)
-    iy = min(max(np.int64((y - y0) // cell_m), 0), grid.shape[0] - 1)
-    grid[iy, ix] += weight
+def _cell_of(x, y, x0, y0, cell_m, n_rows, n_cols):
+    """The row and column of (x, y) in :func:`grid_sum`'s grid."""
+    ix = min(max(np.int64(_floor_division(x - x0, cell_m)), 0), n_cols - 1)
+    iy = min(max(np.int64(_floor_division(y - y0, cell_m)), 0), n_rows - 1)
+    return iy, ix
+
+
+@_jit
+def _floor_division(a, b):
+    """``a // b`` as numpy and Python compute it (the floor of the exact quotient), with a
+    division and a floor where their quotient is no whole number: then no whole number
+    lies between it and the exact quotient, so their floors are the same."""
+    q = a / b
+    f = np.floor(q)
+    if f == q:
+        f = a // b
+    return f
 
 
 @_jit
