@@ -310,3 +310,23 @@ def test_wkb_lines_parsed_by_the_kernel_are_geos_lines():
                   shapely.to_wkb(shapely.Point(1, 2))):
         one = np.frombuffer(other, dtype=np.uint8)
         assert not wkb_linestrings(one, np.array([0, len(one)]), np.ones(1, np.bool_))[0]
+
+
+def test_edge_components_are_scipys_connected_components():
+    """The network's connected pieces: scipy's numbering (by lowest node) and dtype, with
+    nodes without edges, loops and repeated edges."""
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import connected_components
+
+    from stationplan._read.kernels import edge_components
+
+    rng = np.random.default_rng(4)
+    for n_nodes in (1, 2, 7, 50, 3000):
+        for n_edges in (0, 1, n_nodes // 2, 2 * n_nodes):
+            u = rng.integers(0, n_nodes, n_edges)
+            v = np.where(rng.random(n_edges) < 0.1, u, rng.integers(0, n_nodes, n_edges))
+            graph = csr_array((np.ones(n_edges), (u, v)), shape=(n_nodes, n_nodes))
+            want_n, want = connected_components(graph, directed=False)
+            got_n, got = edge_components(u, v, n_nodes)
+            assert got_n == want_n
+            assert got.dtype == want.dtype and np.array_equal(got, want)

@@ -317,3 +317,28 @@ def _root_of(root, k):
         root[k] = root[root[k]]
         k = root[k]
     return k
+
+
+@_jit
+def edge_components(u, v, n_nodes):
+    """The connected pieces of the graph of ``n_nodes`` nodes and the edges ``u[k]``-``v[k]``
+    as ``scipy.sparse.csgraph.connected_components(directed=False)`` numbers them: by
+    their lowest node. Returns their number and each node's piece (``int32``)."""
+    root = np.arange(n_nodes)
+    for k in range(len(u)):
+        a = _root_of(root, u[k])
+        b = _root_of(root, v[k])
+        if a < b:
+            root[b] = a
+        elif b < a:
+            root[a] = b
+    label = np.empty(n_nodes, dtype=np.int32)
+    n = 0
+    for k in range(n_nodes):
+        r = _root_of(root, k)  # k or a lower node, numbered before
+        if r == k:
+            label[k] = n
+            n += 1
+        else:
+            label[k] = label[r]
+    return n, label
