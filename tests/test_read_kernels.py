@@ -330,3 +330,13 @@ def test_edge_components_are_scipys_connected_components():
             got_n, got = edge_components(u, v, n_nodes)
             assert got_n == want_n
             assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_points_by_cell_are_a_stable_argsort():
+    from stationplan._read.kernels import by_cell
+
+    rng = np.random.default_rng(6)
+    for n, n_cells in ((0, 1), (1, 1), (1000, 7), (20_000, 50_000)):
+        cells = rng.integers(0, n_cells, n)
+        cell_start = np.r_[0, np.cumsum(np.bincount(cells, minlength=n_cells))]
+        assert np.array_equal(by_cell(cells, cell_start), np.argsort(cells, kind="stable"))

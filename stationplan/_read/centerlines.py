@@ -488,7 +488,7 @@ def _ends_on_lines(xy: np.ndarray, starts: np.ndarray,
     wider reach); GEOS decides. An end on several lines lists them as a query of an
     ``STRtree`` of all lines orders them (the last one it joins is where it is placed).
     """
-    from .kernels import ends_near_lines, grid_cells
+    from .kernels import by_cell, ends_near_lines, grid_cells
 
     if len(ends) == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
@@ -501,8 +501,8 @@ def _ends_on_lines(xy: np.ndarray, starts: np.ndarray,
     n_cols = int(np.floor((float(hi[0]) - x0) / cell_m)) + 1
     n_rows = int(np.floor((float(hi[1]) - y0) / cell_m)) + 1
     cells = grid_cells(ends, x0, y0, cell_m, n_cols)
-    in_cell = np.argsort(cells, kind="stable")
     cell_start = np.r_[0, np.cumsum(np.bincount(cells, minlength=n_rows * n_cols))]
+    in_cell = by_cell(cells, cell_start)
     e, line, skipped = ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_rows,
                                        n_cols, cell_start, in_cell, _GRID_MAX_CELLS)
     if len(skipped):  # lines with segments too long for the grid: an STRtree of the ends

@@ -147,6 +147,19 @@ def grid_cells(xy, x0, y0, cell_m, n_cols):
 
 
 @_jit
+def by_cell(cells, cell_start):
+    """The points in the order of their cells, each cell's in theirs:
+    ``np.argsort(cells, kind="stable")`` by counting, ``cell_start`` each cell's first
+    place (the running sum of the points per cell)."""
+    order = np.empty(len(cells), dtype=np.int64)
+    at = cell_start[:-1].copy()
+    for k in range(len(cells)):
+        order[at[cells[k]]] = k
+        at[cells[k]] += 1
+    return order
+
+
+@_jit
 def ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_rows, n_cols, cell_start,
                     in_cell, max_cells):
     """Pairs (end, line) of a line end and another line that passes within about
