@@ -340,3 +340,14 @@ def test_points_by_cell_are_a_stable_argsort():
         cells = rng.integers(0, n_cells, n)
         cell_start = np.r_[0, np.cumsum(np.bincount(cells, minlength=n_cells))]
         assert np.array_equal(by_cell(cells, cell_start), np.argsort(cells, kind="stable"))
+
+
+def test_radix_argsort_is_numpys_stable_argsort():
+    from stationplan._read.kernels import stable_argsort
+
+    rng = np.random.default_rng(9)
+    for n, top in ((0, 1), (1, 1), (5, 1), (1000, 3), (50_000, 2**31), (50_000, 2**62)):
+        keys = rng.integers(0, top, n)
+        assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+    keys = np.full(100, 2**40 + 5)  # every digit shared
+    assert np.array_equal(stable_argsort(keys), np.arange(100))

@@ -384,8 +384,9 @@ def _node(
     roots = _snap_roots(ends, tol)
     moved = _differ(ends, ends[roots])
     ends = ends[roots]
-    xy = xy.copy()
-    xy[end_at[moved]] = ends[moved]
+    if moved.any():  # on a copy: the caller's vertices stay as they are
+        xy = xy.copy()
+        xy[end_at[moved]] = ends[moved]
     inserts: dict[int, list[float]] = {}
     # 2. an end on another line (not at its ends) joins it there: a T junction.
     e, line = _ends_on_lines(xy, starts, ends)
@@ -456,7 +457,7 @@ def _snap_roots(ends: np.ndarray, tol: float) -> np.ndarray:
     >>> _snap_roots(ends, 1.0).tolist(), _snap_roots(ends, 0.0).tolist()
     ([0, 1, 0, 0, 4], [0, 1, 2, 3, 4])
     """
-    from .kernels import grid_cells, near_roots
+    from .kernels import grid_cells, near_roots, stable_argsort
 
     if not tol > 0 or len(ends) == 0:
         return np.arange(len(ends))
@@ -466,8 +467,7 @@ def _snap_roots(ends: np.ndarray, tol: float) -> np.ndarray:
     # a column to spare: no square's neighbours wrap onto the next row
     n_cols = int(np.floor((float(hi[0]) - float(lo[0])) / cell_m)) + 2
     cells = grid_cells(ends, float(lo[0]), float(lo[1]), cell_m, n_cols)
-    return np.asarray(near_roots(ends, float(tol), cells, np.argsort(cells, kind="stable"),
-                                 n_cols))
+    return np.asarray(near_roots(ends, float(tol), cells, stable_argsort(cells), n_cols))
 
 
 def _lines(xy: np.ndarray, starts: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -553,12 +553,14 @@ def _same_points(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> first.tolist(), group.tolist(), count.tolist()
     ([1, 0], [1, 0, 1], [1, 2])
     """
+    from .kernels import stable_argsort
+
     keys = np.round(xy * _KEY_MM).astype(np.int64)
     lo, hi = _bounds(keys) if len(keys) else (np.zeros(2, dtype=np.int64),) * 2
     span = hi - lo + 1
     if int(span[0]) * int(span[1]) < 2**63:  # (x, y) as one number in the same order
         key = (keys[:, 0] - lo[0]) * span[1] + (keys[:, 1] - lo[1])
-        order = np.argsort(key, kind="stable")
+        order = stable_argsort(key)
         ordered = key[order]
         new = np.r_[True, ordered[1:] != ordered[:-1]]
     else:

@@ -147,6 +147,39 @@ def grid_cells(xy, x0, y0, cell_m, n_cols):
 
 
 @_jit
+def stable_argsort(keys):
+    """``np.argsort(keys, kind="stable")`` of whole numbers >= 0, by radix: 11 bits a
+    pass, from the lowest (a digit every key shares is passed over); stable, so the
+    same order."""
+    n = len(keys)
+    order = np.arange(n)
+    if n == 0:
+        return order
+    top = keys.max()
+    mask = (1 << 11) - 1
+    now = keys.copy()
+    moved = np.empty(n, dtype=keys.dtype)
+    moved_order = np.empty(n, dtype=np.int64)
+    shift = 0
+    while shift < 63 and (top >> shift) > 0:
+        start = np.zeros(mask + 2, dtype=np.int64)  # where each digit's keys go
+        for i in range(n):
+            start[((now[i] >> shift) & mask) + 1] += 1
+        if start.max() < n:
+            for d in range(1, mask + 2):
+                start[d] += start[d - 1]
+            for i in range(n):
+                d = (now[i] >> shift) & mask
+                moved[start[d]] = now[i]
+                moved_order[start[d]] = order[i]
+                start[d] += 1
+            now, moved = moved, now
+            order, moved_order = moved_order, order
+        shift += 11
+    return order
+
+
+@_jit
 def by_cell(cells, cell_start):
     """The points in the order of their cells, each cell's in theirs:
     ``np.argsort(cells, kind="stable")`` by counting, ``cell_start`` each cell's first
