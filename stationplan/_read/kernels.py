@@ -37,17 +37,6 @@ def _walk(xy, seg, last, total, d):
 
 
 @_jit
-def _along(xy, first, last, n, length, j, seg, total):
-    """Point ``j`` of :func:`points_along` of the line ``xy[first:last + 1]`` (``n`` points,
-    length ``length``), searched from vertex ``seg`` (the length up to it ``total``): the
-    next search's ``seg`` and ``total``, and the point's x and y."""
-    d = ((j + 0.5) / n) * length
-    if d <= 0.0:  # GEOS: the start of the line
-        return seg, total, xy[first, 0], xy[first, 1]
-    return _walk(xy, seg, last, total, d)  # d grows with j: carry on from point j - 1
-
-
-@_jit
 def points_along(xy, starts, length_m, n_points):
     """Points at the fractions ``(j + 0.5) / n`` (``j = 0..n-1``, ``n = n_points[i]``)
     along each line ``i``: what ``shapely.line_interpolate_point(line, frac,
@@ -63,8 +52,11 @@ def points_along(xy, starts, length_m, n_points):
         seg = starts[i]  # the segment from vertex seg to seg + 1
         total = 0.0  # the line's length up to vertex seg
         for j in range(n_points[i]):
-            seg, total, out[k, 0], out[k, 1] = _along(xy, starts[i], starts[i + 1] - 1,
-                                                      n_points[i], length_m[i], j, seg, total)
+            d = ((j + 0.5) / n_points[i]) * length_m[i]
+            if d <= 0.0:  # GEOS: the start of the line
+                out[k, 0], out[k, 1] = xy[starts[i], 0], xy[starts[i], 1]
+            else:  # d grows with j: carry on from point j - 1
+                seg, total, out[k, 0], out[k, 1] = _walk(xy, seg, starts[i + 1] - 1, total, d)
             k += 1
     return out
 
@@ -78,8 +70,11 @@ def grid_sum_along(xy, starts, length_m, n_points, weights, x0, y0, cell_m, n_ro
         seg = starts[i]
         total = 0.0
         for j in range(n_points[i]):
-            seg, total, x, y = _along(xy, starts[i], starts[i + 1] - 1, n_points[i],
-                                      length_m[i], j, seg, total)
+            d = ((j + 0.5) / n_points[i]) * length_m[i]  # as points_along
+            if d <= 0.0:
+                x, y = xy[starts[i], 0], xy[starts[i], 1]
+            else:
+                seg, total, x, y = _walk(xy, seg, starts[i + 1] - 1, total, d)
             grid[_cell_of(x, y, x0, y0, cell_m, n_rows, n_cols)] += weights[i]
     return grid
 
