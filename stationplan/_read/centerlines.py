@@ -381,9 +381,9 @@ def _node(
     end_at = np.column_stack([starts[:-1], starts[1:] - 1]).ravel()  # 2 per line
     ends = xy[end_at]
     # 1. ends within tol of each other become one point (the lowest-numbered of the group).
-    roots = _snap_roots(ends, tol)
-    moved = _differ(ends, ends[roots])
-    ends = ends[roots]
+    snapped = ends[_snap_roots(ends, tol)]
+    moved = _differ(ends, snapped)
+    ends = snapped
     if moved.any():  # on a copy: the caller's vertices stay as they are
         xy = xy.copy()
         xy[end_at[moved]] = ends[moved]
