@@ -739,7 +739,7 @@ def _cut_at_boundary(
     # the segments finds those few, GEOS decides
     xy, part = shapely.get_coordinates(shapely.get_parts(boundary), return_index=True)
     same = part[1:] == part[:-1]
-    segments = shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1))
+    segments = np.asarray(shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1)))
     near = np.unique(shapely.STRtree(segments).query(lines)[0])
     hit = near[shapely.intersects(boundary, lines[near])]
     cut_at = {int(i): cuts for i in hit if (cuts := cut_positions(lines[i], boundary))}
