@@ -20,8 +20,6 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import connected_components
 
 from ._errors import InputError, MissingDataError
 from ._read.osmfilter import overpass_filter
@@ -340,8 +338,8 @@ def network_from_arrays(
             "fwd": np.asarray(fwd, dtype=bool),
             "bwd": np.asarray(bwd, dtype=bool),
             "oneway": np.asarray(oneway, dtype=np.int8),
-            "ref": [None] * n_edges,
-            "junction": [None] * n_edges,
+            "ref": np.full(n_edges, None, dtype=object),
+            "junction": np.full(n_edges, None, dtype=object),
             "dual_carriageway": np.zeros(n_edges, dtype=bool),
         },
         geometry=geoms,
@@ -379,13 +377,13 @@ def _assemble(
     travel: TravelMode, *, source: str, stats: dict[str, Any],
 ) -> StreetNetwork:
     """Lengths, connected pieces and the nodes table of a network's edges."""
+    from ._read.kernels import edge_components
+
     edges["length_m"] = edges.geometry.length.to_numpy()
     n = len(node_ids)
-    adjacency = csr_array(
-        (np.ones(len(edges)), (edges["u"].to_numpy(), edges["v"].to_numpy())), shape=(n, n)
-    )
-    n_comp, labels = connected_components(adjacency, directed=False)
-    edges["component"] = labels[edges["u"].to_numpy()]
+    u = edges["u"].to_numpy()
+    n_comp, labels = edge_components(u, edges["v"].to_numpy(), n)
+    edges["component"] = labels[u]
     nodes = gpd.GeoDataFrame(
         {"osmid": node_ids, "x": x, "y": y},
         geometry=gpd.points_from_xy(x, y),

@@ -249,6 +249,24 @@ def test_snapped_ends_are_networkx_components_of_near_ends(tol):
     assert np.array_equal(centerlines._snap_roots(ends, tol), expected)
 
 
+def test_snapped_ends_over_a_wide_extent_are_the_brute_force_groups():
+    """Ends a millimetre apart over thousands of kilometres: the search grid's squares are
+    then wider than the tolerance (at most 2**30 a side), the groups the same."""
+    rng = np.random.default_rng(8)
+    centres = rng.uniform(-3e6, 3e6, size=(60, 2)) + ORIGIN
+    ends = centres[rng.integers(0, 60, 300)] + rng.uniform(-2e-3, 2e-3, size=(300, 2))
+    tol = 1e-3
+    d2 = ((ends[:, None, :] - ends[None, :, :]) ** 2).sum(axis=2)
+    g = nx.Graph()
+    g.add_nodes_from(range(len(ends)))
+    g.add_edges_from(zip(*np.nonzero(np.triu(d2 <= tol * tol, 1)), strict=True))
+    expected = np.empty(len(ends), dtype=np.int64)
+    for part in nx.connected_components(g):
+        expected[sorted(part)] = min(part)
+    assert np.array_equal(centerlines._snap_roots(ends, tol), expected)
+    assert len(set(expected.tolist())) < len(ends)  # some ends are joined
+
+
 def test_grid_sums_along_lines_are_geos_points_added_by_numpy_bit_for_bit():
     """The built-up area's street metres per cell without the array of points: the same
     sums, in the same order, as GEOS's points along the lines (shapely.line_interpolate_point)
@@ -292,3 +310,44 @@ def test_wkb_lines_parsed_by_the_kernel_are_geos_lines():
                   shapely.to_wkb(shapely.Point(1, 2))):
         one = np.frombuffer(other, dtype=np.uint8)
         assert not wkb_linestrings(one, np.array([0, len(one)]), np.ones(1, np.bool_))[0]
+
+
+def test_edge_components_are_scipys_connected_components():
+    """The network's connected pieces: scipy's numbering (by lowest node) and dtype, with
+    nodes without edges, loops and repeated edges."""
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import connected_components
+
+    from stationplan._read.kernels import edge_components
+
+    rng = np.random.default_rng(4)
+    for n_nodes in (1, 2, 7, 50, 3000):
+        for n_edges in (0, 1, n_nodes // 2, 2 * n_nodes):
+            u = rng.integers(0, n_nodes, n_edges)
+            v = np.where(rng.random(n_edges) < 0.1, u, rng.integers(0, n_nodes, n_edges))
+            graph = csr_array((np.ones(n_edges), (u, v)), shape=(n_nodes, n_nodes))
+            want_n, want = connected_components(graph, directed=False)
+            got_n, got = edge_components(u, v, n_nodes)
+            assert got_n == want_n
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_points_by_cell_are_a_stable_argsort():
+    from stationplan._read.kernels import by_cell
+
+    rng = np.random.default_rng(6)
+    for n, n_cells in ((0, 1), (1, 1), (1000, 7), (20_000, 50_000)):
+        cells = rng.integers(0, n_cells, n)
+        cell_start = np.r_[0, np.cumsum(np.bincount(cells, minlength=n_cells))]
+        assert np.array_equal(by_cell(cells, cell_start), np.argsort(cells, kind="stable"))
+
+
+def test_radix_argsort_is_numpys_stable_argsort():
+    from stationplan._read.kernels import stable_argsort
+
+    rng = np.random.default_rng(9)
+    for n, top in ((0, 1), (1, 1), (5, 1), (1000, 3), (50_000, 2**31), (50_000, 2**62)):
+        keys = rng.integers(0, top, n)
+        assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+    keys = np.full(100, 2**40 + 5)  # every digit shared
+    assert np.array_equal(stable_argsort(keys), np.arange(100))

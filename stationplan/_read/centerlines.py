@@ -24,9 +24,6 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from .._errors import InputError, MissingDataError
 from .._streets import StreetNetwork, TravelMode, network_from_arrays, text_column
@@ -384,11 +381,12 @@ def _node(
     end_at = np.column_stack([starts[:-1], starts[1:] - 1]).ravel()  # 2 per line
     ends = xy[end_at]
     # 1. ends within tol of each other become one point (the lowest-numbered of the group).
-    roots = _snap_roots(ends, tol)
-    moved = _differ(ends, ends[roots])
-    ends = ends[roots]
-    xy = xy.copy()
-    xy[end_at[moved]] = ends[moved]
+    snapped = ends[_snap_roots(ends, tol)]
+    moved = _differ(ends, snapped)
+    ends = snapped
+    if moved.any():  # on a copy: the caller's vertices stay as they are
+        xy = xy.copy()
+        xy[end_at[moved]] = ends[moved]
     inserts: dict[int, list[float]] = {}
     # 2. an end on another line (not at its ends) joins it there: a T junction.
     e, line = _ends_on_lines(xy, starts, ends)
@@ -449,8 +447,9 @@ def _snap_roots(ends: np.ndarray, tol: float) -> np.ndarray:
     """For each end, the lowest-numbered end of its group: ends chained by distances of
     at most ``tol`` (``tol`` 0: each end alone).
 
-    Equal points are grouped first, so the k-d tree holds each point once (most ends
-    are shared by the lines of a junction).
+    The ends are sorted into a grid of squares twice ``tol`` wide (no wider than a
+    2**30th of the extent), so only ends in neighbouring squares are compared
+    (:func:`~stationplan._read.kernels.near_roots`).
 
     Examples
     --------
@@ -458,24 +457,17 @@ def _snap_roots(ends: np.ndarray, tol: float) -> np.ndarray:
     >>> _snap_roots(ends, 1.0).tolist(), _snap_roots(ends, 0.0).tolist()
     ([0, 1, 0, 0, 4], [0, 1, 2, 3, 4])
     """
+    from .kernels import grid_cells, near_roots, stable_argsort
+
     if not tol > 0 or len(ends) == 0:
         return np.arange(len(ends))
-    # x + iy: numpy sorts complex numbers by x, then y (np.lexsort's order, in one pass)
-    as_complex = np.ascontiguousarray(ends, dtype=float).view(np.complex128)[:, 0]
-    order = np.argsort(as_complex, kind="stable")
-    ordered = as_complex[order]
-    new = np.r_[True, ordered[1:] != ordered[:-1]]
-    point = np.empty(len(ends), dtype=np.int64)  # each end's distinct point
-    point[order] = np.cumsum(new) - 1
-    unique = ends[order[new]]
-    pairs = cKDTree(unique).query_pairs(tol, output_type="ndarray")
-    graph = csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
-                      shape=(len(unique), len(unique)))
-    _, label = connected_components(graph, directed=False)
-    label = label[point]
-    lowest = np.full(label.max() + 1, len(ends))
-    np.minimum.at(lowest, label, np.arange(len(ends)))
-    return lowest[label]
+    ends = np.ascontiguousarray(ends, dtype=float)
+    lo, hi = _bounds(ends)
+    cell_m = max(2.0 * tol, float((hi - lo).max()) / 2**30)
+    # a column to spare: no square's neighbours wrap onto the next row
+    n_cols = int(np.floor((float(hi[0]) - float(lo[0])) / cell_m)) + 2
+    cells = grid_cells(ends, float(lo[0]), float(lo[1]), cell_m, n_cols)
+    return np.asarray(near_roots(ends, float(tol), cells, stable_argsort(cells), n_cols))
 
 
 def _lines(xy: np.ndarray, starts: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -496,7 +488,7 @@ def _ends_on_lines(xy: np.ndarray, starts: np.ndarray,
     wider reach); GEOS decides. An end on several lines lists them as a query of an
     ``STRtree`` of all lines orders them (the last one it joins is where it is placed).
     """
-    from .kernels import ends_near_lines, grid_cells
+    from .kernels import by_cell, ends_near_lines, grid_cells
 
     if len(ends) == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
@@ -509,8 +501,8 @@ def _ends_on_lines(xy: np.ndarray, starts: np.ndarray,
     n_cols = int(np.floor((float(hi[0]) - x0) / cell_m)) + 1
     n_rows = int(np.floor((float(hi[1]) - y0) / cell_m)) + 1
     cells = grid_cells(ends, x0, y0, cell_m, n_cols)
-    in_cell = np.argsort(cells, kind="stable")
     cell_start = np.r_[0, np.cumsum(np.bincount(cells, minlength=n_rows * n_cols))]
+    in_cell = by_cell(cells, cell_start)
     e, line, skipped = ends_near_lines(xy, starts, ends, reach_m, x0, y0, cell_m, n_rows,
                                        n_cols, cell_start, in_cell, _GRID_MAX_CELLS)
     if len(skipped):  # lines with segments too long for the grid: an STRtree of the ends
@@ -561,12 +553,14 @@ def _same_points(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> first.tolist(), group.tolist(), count.tolist()
     ([1, 0], [1, 0, 1], [1, 2])
     """
+    from .kernels import stable_argsort
+
     keys = np.round(xy * _KEY_MM).astype(np.int64)
     lo, hi = _bounds(keys) if len(keys) else (np.zeros(2, dtype=np.int64),) * 2
     span = hi - lo + 1
     if int(span[0]) * int(span[1]) < 2**63:  # (x, y) as one number in the same order
         key = (keys[:, 0] - lo[0]) * span[1] + (keys[:, 1] - lo[1])
-        order = np.argsort(key, kind="stable")
+        order = stable_argsort(key)
         ordered = key[order]
         new = np.r_[True, ordered[1:] != ordered[:-1]]
     else:

@@ -37,17 +37,6 @@ def _walk(xy, seg, last, total, d):
 
 
 @_jit
-def _along(xy, first, last, n, length, j, seg, total):
-    """Point ``j`` of :func:`points_along` of the line ``xy[first:last + 1]`` (``n`` points,
-    length ``length``), searched from vertex ``seg`` (the length up to it ``total``): the
-    next search's ``seg`` and ``total``, and the point's x and y."""
-    d = ((j + 0.5) / n) * length
-    if d <= 0.0:  # GEOS: the start of the line
-        return seg, total, xy[first, 0], xy[first, 1]
-    return _walk(xy, seg, last, total, d)  # d grows with j: carry on from point j - 1
-
-
-@_jit
 def points_along(xy, starts, length_m, n_points):
     """Points at the fractions ``(j + 0.5) / n`` (``j = 0..n-1``, ``n = n_points[i]``)
     along each line ``i``: what ``shapely.line_interpolate_point(line, frac,
@@ -63,8 +52,11 @@ def points_along(xy, starts, length_m, n_points):
         seg = starts[i]  # the segment from vertex seg to seg + 1
         total = 0.0  # the line's length up to vertex seg
         for j in range(n_points[i]):
-            seg, total, out[k, 0], out[k, 1] = _along(xy, starts[i], starts[i + 1] - 1,
-                                                      n_points[i], length_m[i], j, seg, total)
+            d = ((j + 0.5) / n_points[i]) * length_m[i]
+            if d <= 0.0:  # GEOS: the start of the line
+                out[k, 0], out[k, 1] = xy[starts[i], 0], xy[starts[i], 1]
+            else:  # d grows with j: carry on from point j - 1
+                seg, total, out[k, 0], out[k, 1] = _walk(xy, seg, starts[i + 1] - 1, total, d)
             k += 1
     return out
 
@@ -78,9 +70,12 @@ def grid_sum_along(xy, starts, length_m, n_points, weights, x0, y0, cell_m, n_ro
         seg = starts[i]
         total = 0.0
         for j in range(n_points[i]):
-            seg, total, x, y = _along(xy, starts[i], starts[i + 1] - 1, n_points[i],
-                                      length_m[i], j, seg, total)
-            _add_to_cell(grid, x, y, weights[i], x0, y0, cell_m)
+            d = ((j + 0.5) / n_points[i]) * length_m[i]  # as points_along
+            if d <= 0.0:
+                x, y = xy[starts[i], 0], xy[starts[i], 1]
+            else:
+                seg, total, x, y = _walk(xy, seg, starts[i + 1] - 1, total, d)
+            grid[_cell_of(x, y, x0, y0, cell_m, n_rows, n_cols)] += weights[i]
     return grid
 
 
@@ -110,16 +105,28 @@ def grid_sum(xy, weights, x0, y0, cell_m, n_rows, n_cols):
     weights)`` (in the order of the points), without the arrays of cells."""
     grid = np.zeros((n_rows, n_cols))
     for k in range(len(xy)):
-        _add_to_cell(grid, xy[k, 0], xy[k, 1], weights[k], x0, y0, cell_m)
+        grid[_cell_of(xy[k, 0], xy[k, 1], x0, y0, cell_m, n_rows, n_cols)] += weights[k]
     return grid
 
 
 @_jit
-def _add_to_cell(grid, x, y, weight, x0, y0, cell_m):
-    """Add ``weight`` to the cell of (x, y) in :func:`grid_sum`'s grid."""
-    ix = min(max(np.int64((x - x0) // cell_m), 0), grid.shape[1] - 1)
-    iy = min(max(np.int64((y - y0) // cell_m), 0), grid.shape[0] - 1)
-    grid[iy, ix] += weight
+def _cell_of(x, y, x0, y0, cell_m, n_rows, n_cols):
+    """The row and column of (x, y) in :func:`grid_sum`'s grid."""
+    ix = min(max(np.int64(_floor_division(x - x0, cell_m)), 0), n_cols - 1)
+    iy = min(max(np.int64(_floor_division(y - y0, cell_m)), 0), n_rows - 1)
+    return iy, ix
+
+
+@_jit
+def _floor_division(a, b):
+    """``a // b`` as numpy and Python compute it (the floor of the exact quotient), with a
+    division and a floor where their quotient is no whole number: then no whole number
+    lies between it and the exact quotient, so their floors are the same."""
+    q = a / b
+    f = np.floor(q)
+    if f == q:
+        f = a // b
+    return f
 
 
 @_jit
@@ -132,6 +139,52 @@ def grid_cells(xy, x0, y0, cell_m, n_cols):
         cy = int(np.floor((xy[k, 1] - y0) / cell_m))
         out[k] = cy * n_cols + cx
     return out
+
+
+@_jit
+def stable_argsort(keys):
+    """``np.argsort(keys, kind="stable")`` of whole numbers >= 0, by radix: 11 bits a
+    pass, from the lowest (a digit every key shares is passed over); stable, so the
+    same order."""
+    n = len(keys)
+    order = np.arange(n)
+    if n == 0:
+        return order
+    top = keys.max()
+    mask = (1 << 11) - 1
+    now = keys.copy()
+    moved = np.empty(n, dtype=keys.dtype)
+    moved_order = np.empty(n, dtype=np.int64)
+    shift = 0
+    while shift < 63 and (top >> shift) > 0:
+        start = np.zeros(mask + 2, dtype=np.int64)  # where each digit's keys go
+        for i in range(n):
+            start[((now[i] >> shift) & mask) + 1] += 1
+        if start.max() < n:
+            for d in range(1, mask + 2):
+                start[d] += start[d - 1]
+            for i in range(n):
+                d = (now[i] >> shift) & mask
+                moved[start[d]] = now[i]
+                moved_order[start[d]] = order[i]
+                start[d] += 1
+            now, moved = moved, now
+            order, moved_order = moved_order, order
+        shift += 11
+    return order
+
+
+@_jit
+def by_cell(cells, cell_start):
+    """The points in the order of their cells, each cell's in theirs:
+    ``np.argsort(cells, kind="stable")`` by counting, ``cell_start`` each cell's first
+    place (the running sum of the points per cell)."""
+    order = np.empty(len(cells), dtype=np.int64)
+    at = cell_start[:-1].copy()
+    for k in range(len(cells)):
+        order[at[cells[k]]] = k
+        at[cells[k]] += 1
+    return order
 
 
 @_jit
@@ -238,3 +291,95 @@ def wkb_linestrings(data, at, valid):
             out[k] = data[b]
             k += 1
     return True, n_points, xy
+
+
+@_jit
+def near_roots(xy, tol, cell_key, order, n_cols):
+    """For each point, the lowest-numbered point of its group: points chained by
+    distances of at most ``tol`` (``dx * dx + dy * dy <= tol * tol``, as
+    ``scipy.spatial.cKDTree.query_pairs`` tests them).
+
+    ``cell_key`` is each point's cell ``row * n_cols + column`` in a grid of squares at
+    least ``tol`` wide, ``order`` the points by cell (``np.argsort(cell_key)``): points
+    within ``tol`` of each other lie in the same or neighbouring cells.
+    """
+    n = len(xy)
+    root = np.arange(n)
+    r2 = tol * tol
+    keys = cell_key[order]
+    up = 0  # the first point at or after the cells above the current one
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and keys[j] == keys[i]:
+            j += 1
+        _join_near(xy, r2, root, order, i, j, i, j)  # within the cell
+        # the cells after it: the next one in the row, and the three above it (the
+        # others compare themselves with this one)
+        hi = j
+        while hi < n and keys[hi] == keys[i] + 1:
+            hi += 1
+        _join_near(xy, r2, root, order, i, j, j, hi)
+        while up < n and keys[up] < keys[i] + n_cols - 1:
+            up += 1
+        hi = up
+        while hi < n and keys[hi] <= keys[i] + n_cols + 1:
+            hi += 1
+        _join_near(xy, r2, root, order, i, j, up, hi)
+        i = j
+    for k in range(n):
+        root[k] = _root_of(root, k)
+    return root
+
+
+@_jit
+def _join_near(xy, r2, root, order, a0, a1, b0, b1):
+    """Join the points ``order[a0:a1]`` to those of ``order[b0:b1]`` within ``r2`` squared
+    (each pair once when the ranges are the same); a group's root is its lowest number."""
+    for p in range(a0, a1):
+        a = order[p]
+        for q in range(max(b0, p + 1) if b0 == a0 else b0, b1):
+            b = order[q]
+            dx = xy[a, 0] - xy[b, 0]
+            dy = xy[a, 1] - xy[b, 1]
+            if dx * dx + dy * dy <= r2:
+                ra = _root_of(root, a)
+                rb = _root_of(root, b)
+                if ra < rb:
+                    root[rb] = ra
+                elif rb < ra:
+                    root[ra] = rb
+
+
+@_jit
+def _root_of(root, k):
+    """The root of ``k``'s group (halving the path on the way)."""
+    while root[k] != k:
+        root[k] = root[root[k]]
+        k = root[k]
+    return k
+
+
+@_jit
+def edge_components(u, v, n_nodes):
+    """The connected pieces of the graph of ``n_nodes`` nodes and the edges ``u[k]``-``v[k]``
+    as ``scipy.sparse.csgraph.connected_components(directed=False)`` numbers them: by
+    their lowest node. Returns their number and each node's piece (``int32``)."""
+    root = np.arange(n_nodes)
+    for k in range(len(u)):
+        a = _root_of(root, u[k])
+        b = _root_of(root, v[k])
+        if a < b:
+            root[b] = a
+        elif b < a:
+            root[a] = b
+    label = np.empty(n_nodes, dtype=np.int32)
+    n = 0
+    for k in range(n_nodes):
+        r = _root_of(root, k)  # k or a lower node, numbered before
+        if r == k:
+            label[k] = n
+            n += 1
+        else:
+            label[k] = label[r]
+    return n, label
