@@ -76,18 +76,18 @@ def pair_ends(node):
 
 
 @_jit
-def chain_points(seq, chain, start, stop, order):
+def chain_points(seq, chain, start, stop, order, xy):
     """The points of the chains walked by :func:`chain_walk`, chain ``order[0]`` first.
 
     ``seq`` and ``chain`` are what :func:`chain_walk` returns; line ``i`` has the points
-    ``start[i]`` to ``stop[i]``. A chain is its lines' points in walking order (a line
-    walked from its end backwards), each line after the first without its first point
-    (the one it shares with the line before).
+    ``xy[start[i]]`` to ``xy[stop[i]]``. A chain is its lines' points in walking order (a
+    line walked from its end backwards), each line after the first without its first
+    point (the one it shares with the line before).
 
     Returns
     -------
-    index : numpy.ndarray
-        The points' positions, chain after chain.
+    points : numpy.ndarray
+        The points (n, 2), chain after chain.
     count : numpy.ndarray
         The number of points of each chain, in ``order``.
     """
@@ -102,7 +102,7 @@ def chain_points(seq, chain, start, stop, order):
         for e in range(begin[k], begin[k + 1]):
             line = seq[e] if seq[e] >= 0 else -1 - seq[e]
             count[c] += stop[line] - start[line] + (1 if e == begin[k] else 0)
-    index = np.empty(count.sum(), dtype=np.int64)
+    points = np.empty((count.sum(), 2), dtype=xy.dtype)
     w = 0
     for c in range(n_chains):
         k = order[c]
@@ -110,14 +110,16 @@ def chain_points(seq, chain, start, stop, order):
             skip = 0 if e == begin[k] else 1
             if seq[e] >= 0:
                 for i in range(start[seq[e]] + skip, stop[seq[e]] + 1):
-                    index[w] = i
+                    points[w, 0] = xy[i, 0]
+                    points[w, 1] = xy[i, 1]
                     w += 1
             else:
                 line = -1 - seq[e]
                 for i in range(stop[line] - skip, start[line] - 1, -1):
-                    index[w] = i
+                    points[w, 0] = xy[i, 0]
+                    points[w, 1] = xy[i, 1]
                     w += 1
-    return index, count
+    return points, count
 
 
 @_jit

@@ -393,8 +393,8 @@ def chain_paths(paths: Paths) -> Paths:
     first = seq[np.r_[True, ch[1:] != ch[:-1]]]
     chain_group = group[np.where(first < 0, -1 - first, first)]
     by_group = np.argsort(chain_group, kind="stable")
-    index, count = chain_points(seq, ch, start, stop, by_group)
-    return Paths(xy[index], count, chain_group[by_group])
+    points, count = chain_points(seq, ch, start, stop, by_group, xy)
+    return Paths(points, count, chain_group[by_group])
 
 
 def line_merge_groups(parts: np.ndarray, group: np.ndarray) -> np.ndarray:
