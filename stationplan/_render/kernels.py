@@ -76,18 +76,18 @@ def pair_ends(node):
 
 
 @_jit
-def chain_points(seq, chain, start, stop, order):
+def chain_points(seq, chain, start, stop, order, xy):
     """The points of the chains walked by :func:`chain_walk`, chain ``order[0]`` first.
 
     ``seq`` and ``chain`` are what :func:`chain_walk` returns; line ``i`` has the points
-    ``start[i]`` to ``stop[i]``. A chain is its lines' points in walking order (a line
-    walked from its end backwards), each line after the first without its first point
-    (the one it shares with the line before).
+    ``xy[start[i]]`` to ``xy[stop[i]]``. A chain is its lines' points in walking order (a
+    line walked from its end backwards), each line after the first without its first
+    point (the one it shares with the line before).
 
     Returns
     -------
-    index : numpy.ndarray
-        The points' positions, chain after chain.
+    points : numpy.ndarray
+        The points (n, 2), chain after chain.
     count : numpy.ndarray
         The number of points of each chain, in ``order``.
     """
@@ -102,7 +102,7 @@ def chain_points(seq, chain, start, stop, order):
         for e in range(begin[k], begin[k + 1]):
             line = seq[e] if seq[e] >= 0 else -1 - seq[e]
             count[c] += stop[line] - start[line] + (1 if e == begin[k] else 0)
-    index = np.empty(count.sum(), dtype=np.int64)
+    points = np.empty((count.sum(), 2), dtype=xy.dtype)
     w = 0
     for c in range(n_chains):
         k = order[c]
@@ -110,14 +110,16 @@ def chain_points(seq, chain, start, stop, order):
             skip = 0 if e == begin[k] else 1
             if seq[e] >= 0:
                 for i in range(start[seq[e]] + skip, stop[seq[e]] + 1):
-                    index[w] = i
+                    points[w, 0] = xy[i, 0]
+                    points[w, 1] = xy[i, 1]
                     w += 1
             else:
                 line = -1 - seq[e]
                 for i in range(stop[line] - skip, start[line] - 1, -1):
-                    index[w] = i
+                    points[w, 0] = xy[i, 0]
+                    points[w, 1] = xy[i, 1]
                     w += 1
-    return index, count
+    return points, count
 
 
 @_jit
@@ -185,14 +187,24 @@ def point_numbers(x, y, group):
 
     What ``pandas.factorize`` gives for the ``(x, y, group)`` triples, through one open
     hash table of the first point of each distinct triple instead of a table of Python
-    complex numbers and a second one of the combined keys.
+    complex numbers and a second one of the combined keys. The table holds 32-bit
+    positions while they fit (half the memory: a table for a million points stays in
+    the processor's cache).
     """
-    n = len(x)
     size = 16
-    while size < 2 * n:
+    while size < 2 * len(x):
         size *= 2
-    mask = np.uint64(size - 1)
-    first = np.full(size, -1, dtype=np.int64)  # slot -> first point of its triple
+    if len(x) < 2**31 - 1:
+        return _point_numbers(x, y, group, np.zeros(size, dtype=np.int32))
+    return _point_numbers(x, y, group, np.zeros(size, dtype=np.int64))
+
+
+@_jit
+def _point_numbers(x, y, group, first):
+    """:func:`point_numbers` with its empty table ``first`` (a power of two of slots,
+    each the first point of its triple plus one, 0 while free)."""
+    n = len(x)
+    mask = np.uint64(len(first) - 1)
     number = np.empty(n, dtype=np.int64)
     xb = x.view(np.uint64)
     yb = y.view(np.uint64)
@@ -204,9 +216,9 @@ def point_numbers(x, y, group):
         h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         slot = (h ^ (h >> np.uint64(31))) & mask
         while True:
-            j = first[slot]
+            j = np.int64(first[slot]) - 1
             if j < 0:
-                first[slot] = i
+                first[slot] = i + 1
                 number[i] = count
                 count += 1
                 break
