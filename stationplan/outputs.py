@@ -129,25 +129,23 @@ def write_coverage_outputs(
                  "(coverage.parquet, gaps.parquet, gap_areas.parquet): %s street pieces, "
                  "more than %s; --format geojson writes GeoJSON",
                  f"{n_pieces:,}", f"{PARQUET_ABOVE_PIECES:,}")
-    # Above FORK_ABOVE_PIECES street pieces the geometry tables and the PNG are written by
-    # forked child processes while this one cuts the gap areas and draws the HTML map: the
-    # gap runs' table from the start, the gap areas' table and the PNG once the areas and
-    # bands are cut (two cores, where threads would take turns on the interpreter:
-    # GeoParquet's encoding, the PNG's drawing and the map all hold it much of the time).
-    # Each file has one writer: the bytes are the same.
+    # Above FORK_ABOVE_PIECES street pieces forked child processes write the gap runs'
+    # table (from the start) and the PNG (once the distance bands are cut) while this one
+    # finds the gap areas, draws the HTML map and writes the rest: two cores, where threads
+    # would take turns on the interpreter (GeoParquet's encoding, the PNG's drawing and
+    # the map all hold it much of the time). Each file has one writer: the same bytes.
     fork = n_pieces > FORK_ABOVE_PIECES
     with contextlib.ExitStack() as writers:
         layers = {"gaps": gaps} | (
             {} if pieces_written is not None else {"coverage": _pieces(coverage)})
         children = [writers.enter_context(
             forked(partial(_write_layers, out, layers, fmt), fork=fork))]
-        areas = gap_areas(gaps)
         # the distance bands both maps draw, cut once
         bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
-        png = {"coverage": coverage, "gaps": gaps, "summary": summary,
-               "proposals": proposals, "area": area, "lang": lang, "bands": bands}
-        children.append(writers.enter_context(forked(
-            partial(_write_tables_and_png, out, {"gap_areas": areas}, fmt, png), fork=fork)))
+        children.append(writers.enter_context(forked(partial(
+            _write_png, out, coverage=coverage, gaps=gaps, summary=summary,
+            proposals=proposals, area=area, lang=lang, bands=bands), fork=fork)))
+        areas = gap_areas(gaps)
         paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
         paths["summary.json"] = atomic_write_text(out / "summary.json", json_text(summary))
         if n_pieces <= MAP_MAX_PIECES:
@@ -166,6 +164,7 @@ def write_coverage_outputs(
                         "them all (open them in QGIS) and coverage_map.png shows them; --area "
                         "clips a part to map",
                         f"{n_pieces:,}", f"{MAP_MAX_PIECES:,}")
+        paths |= _write_layers(out, {"gap_areas": areas}, fmt)
         for child in (*children, *([pieces_written] if pieces_written else [])):
             paths |= child.result()
     if len(gaps) <= GAP_TABLE_MAX_ROWS:
@@ -211,17 +210,14 @@ def _pieces(coverage: Coverage) -> gpd.GeoDataFrame:
                            + ["geometry"]]
 
 
-def _write_tables_and_png(out: Path, layers: Mapping[str, gpd.GeoDataFrame], fmt: str,
-                          png: Mapping[str, Any]) -> dict[str, Path]:
-    """Write the geometry tables (:func:`_write_layers`) and ``coverage_map.png`` of
-    :func:`~stationplan.staticmap.coverage_png` called with ``png``."""
+def _write_png(out: Path, **png: Any) -> dict[str, Path]:
+    """Write ``coverage_map.png``: :func:`~stationplan.staticmap.coverage_png` called with
+    ``png``."""
     from ._io import atomic_write_bytes
     from .staticmap import coverage_png
 
-    paths = _write_layers(out, layers, fmt)
-    paths["coverage_map.png"] = atomic_write_bytes(out / "coverage_map.png",
-                                                   coverage_png(**png))
-    return paths
+    return {"coverage_map.png": atomic_write_bytes(out / "coverage_map.png",
+                                                   coverage_png(**png))}
 
 
 def _write_layers(out: Path, layers: Mapping[str, gpd.GeoDataFrame], fmt: str

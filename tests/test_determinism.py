@@ -47,7 +47,7 @@ def test_network_geopackage_is_byte_identical(tmp_path):
 
 def test_files_written_by_a_forked_child_are_the_files_written_here(tmp_path,
                                                                       hand_stations_csv):
-    """Above FORK_ABOVE_PIECES street pieces forked children write the tables and the PNG
+    """Above FORK_ABOVE_PIECES street pieces forked children write tables and the PNG
     (with the command line's progress bars on: they start no thread that would keep the
     run from forking); the same run written in its own process gives the same bytes,
     GeoParquet included. Each run is a fresh interpreter, as a command is: a child is
@@ -67,7 +67,7 @@ def test_files_written_by_a_forked_child_are_the_files_written_here(tmp_path,
             from stationplan.cli import main
 
             outputs.FORK_ABOVE_PIECES = {above}
-            for writer in ("_write_layers", "_write_tables_and_png"):
+            for writer in ("_write_layers", "_write_png"):
                 def noted(*a, _write=getattr(outputs, writer), **k):
                     with open({str(writers)!r}, "a") as f:
                         print(os.getpid(), file=f)
@@ -79,9 +79,9 @@ def test_files_written_by_a_forked_child_are_the_files_written_here(tmp_path,
         code, pid = printed.split()[-2:]
         assert code == "0"
         pids = set(writers.read_text().split())
-        # in the run's process, or in three children (the pieces; the gap runs; the gap
-        # areas and the PNG)
-        assert pids == {pid} if name == "here" else (len(pids) == 3 and pid not in pids)
+        # in the run's process, or in three children (the pieces; the gap runs; the PNG)
+        # with the gap areas' table written in the run's process
+        assert pids == {pid} if name == "here" else (len(pids) == 4 and pid in pids)
     here, children = ({p.name: p.read_bytes() for p in sorted(outs[n].iterdir())
                        if p.name != "timings.json"} for n in ("here", "children"))
     assert {"coverage.parquet", "gaps.parquet", "coverage_map.png"} <= set(here)
