@@ -316,10 +316,14 @@ def coverage_map(
         fmap.fit_bounds(bounds)
     inline_assets(root)
     mapjs.number_elements(root)
-    # under --at, the stations open then as the headline counts them, and the others apart
-    log.info("map: %d gap runs, %d existing stations%s, %d proposals%s (%s, %s)",
-             len(gaps), len(ok), f" open, {len(shut)} not open then" if len(shut) else "",
-             n_proposals, ", with today's coverage" if before else "", lang, basemap)
+    today = ", with today's coverage" if before else ""
+    if len(shut):  # under --at: the stations open then, as the headline counts them
+        log.info("map: %d gap runs, %d existing stations open then and %d not, %d "
+                 "proposals%s (%s, %s)", len(gaps), len(ok), len(shut), n_proposals, today,
+                 lang, basemap)
+    else:
+        log.info("map: %d gap runs, %d existing stations, %d proposals%s (%s, %s)",
+                 len(gaps), len(ok), n_proposals, today, lang, basemap)
     return fmap
 
 

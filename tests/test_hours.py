@@ -331,7 +331,7 @@ def test_guixi_headlines_at_3am_count_the_open_stations(guixi, tmp_path, caplog)
                          f"{run.summary['hours']['at']['label']} count")
     # the map's line counts them the same way
     line = next(m for m in lines if m.startswith("map: "))
-    assert f" {n_open} existing stations open, {11 - n_open} not open then, " in line
+    assert f" {n_open} existing stations open then and {11 - n_open} not, " in line
 
 
 def test_guixi_map_at_3am_draws_the_closed_stations_apart(guixi):

@@ -185,6 +185,8 @@ LOG_ZH: Mapping[str, str] = MappingProxyType({
     "out": "需求权重：%d 个有权重的网格内没有应覆盖街道；其权重（%.1f）未计入",
     "map: %d gap runs, %d existing stations, %d proposals%s (%s, %s)":
         "地图：%d 段缺口，%d 个现有驿站，%d 个拟建站点%s（%s，%s）",
+    "map: %d gap runs, %d existing stations open then and %d not, %d proposals%s (%s, %s)":
+        "地图：%d 段缺口，%d 个现有驿站当时开放、%d 个未开放，%d 个拟建站点%s（%s，%s）",
     "%s: dropped %d control characters that XML does not allow (first on line %d; usually in "
     "street names); the network was read without them":
         "%s：删除了 %d 个 XML 不允许的控制字符（第一个在第 %d 行，通常在街道名中）；"
