@@ -31,8 +31,8 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         of the demand streets. Each key is documented in ``docs/outputs.md``.
     """
     all_pieces = coverage.pieces
-    # the columns counted, without the geometries (a million of them on a large run)
-    pieces = all_pieces[["status", "highway", "length_m", "station_id"]]
+    # the pieces' columns without their geometries (a million of them on a large run)
+    pieces = all_pieces[[c for c in all_pieces.columns if c != all_pieces.geometry.name]]
     pieces = pieces[pieces["status"].isin(["covered", "gap"])]
     stations = coverage.stations
     total = float(pieces["length_m"].sum())
