@@ -564,23 +564,31 @@ def nearest_in_sets(indptr, indices, weights, sources, source_set, set_ptr, set_
 # --- graphs: the shortest of parallel arcs (stationplan._route.graph.csr_min) ------------
 
 @_jit
+def _grouped(keys, n_keys):  # pragma: no cover - compiled
+    """``keys`` (whole numbers below ``n_keys``) grouped by counting: ``ptr``, each key's
+    first place, and ``order``, the positions by key, each key's in theirs (the order of
+    ``np.argsort(keys, kind="stable")``)."""
+    ptr = np.zeros(n_keys + 1, dtype=np.int64)
+    for i in range(keys.shape[0]):
+        ptr[keys[i] + 1] += 1
+    for k in range(n_keys):
+        ptr[k + 1] += ptr[k]
+    fill = ptr[:-1].copy()
+    order = np.empty(keys.shape[0], dtype=np.int64)
+    for i in range(keys.shape[0]):
+        order[fill[keys[i]]] = i
+        fill[keys[i]] += 1
+    return ptr, order
+
+
+@_jit
 def shortest_arcs(tails, heads, weights, n_rows):  # pragma: no cover - compiled
     """The CSR rows of arcs ``tails[i] -> heads[i]`` (``tails`` below ``n_rows``): per row
     the heads ascending, of parallel arcs the smallest weight (``np.minimum`` of them in
     their order). Returns ``indptr``, ``indices``, ``data``."""
-    m = tails.shape[0]
-    ptr = np.zeros(n_rows + 1, dtype=np.int64)
-    for i in range(m):
-        ptr[tails[i] + 1] += 1
-    for r in range(n_rows):
-        ptr[r + 1] += ptr[r]
-    fill = ptr[:-1].copy()
-    head = np.empty(m, dtype=np.int64)
-    weight = np.empty(m, dtype=np.float64)
-    for i in range(m):  # by row, each row's arcs in their order
-        j = fill[tails[i]]
-        head[j], weight[j] = heads[i], weights[i]
-        fill[tails[i]] += 1
+    ptr, order = _grouped(tails, n_rows)  # by row, each row's arcs in their order
+    head = heads[order].astype(np.int64)
+    weight = weights[order].astype(np.float64)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     k = 0
     for r in range(n_rows):
@@ -619,16 +627,7 @@ def join_pieces(point: np.ndarray, kind: np.ndarray,
     m = n_ends // 2
     parent = np.arange(m)
     # the ends by point (a counting sort), then each joined to the first of its kind
-    ptr = np.zeros(n_points + 1, dtype=np.int64)
-    for e in range(n_ends):
-        ptr[point[e] + 1] += 1
-    for p in range(n_points):
-        ptr[p + 1] += ptr[p]
-    fill = ptr[:-1].copy()
-    by_point = np.empty(n_ends, dtype=np.int64)
-    for e in range(n_ends):
-        by_point[fill[point[e]]] = e
-        fill[point[e]] += 1
+    ptr, by_point = _grouped(point, n_points)
     for p in range(n_points):
         for j in range(ptr[p] + 1, ptr[p + 1]):
             ej = by_point[j]
