@@ -40,8 +40,8 @@ from . import _route
 from ._errors import InputError
 from ._i18n import WORDS, resolve_lang
 from ._lines import points_at
-from ._read.kernels import points_along
 from ._options import ADDRESS_CROSS_M
+from ._read.kernels import points_along
 from ._text import distinct_texts
 from .addresses import StreetNames, road_word, sorted_unique, unique_pairs
 from .chinacrs import amap_marker_urls
@@ -586,8 +586,10 @@ def _line_shapes(xy: np.ndarray, count: np.ndarray
 
     >>> head, tail, plain = _line_shapes(np.array([[0, 0], [1, 0], [1, 1], [1, 1], [2, 2],
     ...                                            [0, 0], [1, 1], [0, 0.]]), np.array([2, 3, 3]))
-    >>> head.tolist(), tail.tolist(), plain.tolist()
-    ([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]], [[1.0, 0.0], [2.0, 2.0], [0.0, 0.0]], [True, False, False])
+    >>> head.tolist(), tail.tolist()
+    ([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]], [[1.0, 0.0], [2.0, 2.0], [0.0, 0.0]])
+    >>> plain.tolist()
+    [True, False, False]
     """
     head, tail = np.split(_ends(xy, count), 2)
     # a point repeated next to itself in a line (not from one line to the next)
