@@ -212,8 +212,9 @@ def test_cross_streets_match_networkx(city):
 def test_run_lines_are_geos_merged_pieces_from_the_from_end():
     # GEOS's line merge of each run's pieces (as a MultiLineString), a path turned to start
     # at the end nearer the run's ``from`` point: runs of one plain piece skip GEOS, so
-    # check them (and rings, repeated points, several pieces) against it byte for byte
-    from stationplan.gaps import _line_shapes, _run_lines
+    # check them (and rings, repeated points, several pieces) against it byte for byte;
+    # the pieces come in any order, the runs are asked for in any order
+    from stationplan.gaps import _run_lines
 
     rng = np.random.default_rng(3)
     for _ in range(100):
@@ -227,8 +228,13 @@ def test_run_lines_are_geos_merged_pieces_from_the_from_end():
                 run.append(r)
         lines, run = np.array(lines, dtype=object), np.array(run)
         from_xy = rng.integers(0, 5, size=(run[-1] + 1, 2)).astype(float)
-        got = _run_lines(lines, run, from_xy, *_line_shapes(
-            shapely.get_coordinates(lines), shapely.get_num_coordinates(lines)))
+        shuffled = rng.permutation(len(lines))  # the pieces as find_gaps has them
+        pieces = lines[shuffled]
+        order = rng.permutation(run[-1] + 1)
+        got = dict(zip(order.tolist(), _run_lines(
+            pieces, shapely.get_coordinates(pieces),
+            np.r_[0, np.cumsum(shapely.get_num_coordinates(pieces))],
+            np.argsort(shuffled), run, from_xy, order), strict=True))
         for r in range(run[-1] + 1):
             want = shapely.line_merge(shapely.multilinestrings(lines[run == r]))
             if want.geom_type == "LineString":
