@@ -170,7 +170,10 @@ def test_local_workers_take_the_calling_process_settings() -> None:
 
     from stationplan._process import ProcessSettings, current, run_settings
 
-    mine = ProcessSettings(gc_thresholds=(12_345, 7, 3), arrow_allocator="system")
+    # (huge pages: where the system has the setting, the other way than this process's)
+    own = current().huge_pages
+    mine = ProcessSettings(gc_thresholds=(12_345, 7, 3), arrow_allocator="system",
+                           huge_pages=None if own is None else not own)
     with run_settings(mine):
         client, close = batch._client("local", 2)
     try:

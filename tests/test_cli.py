@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import osmnx as ox
 import pytest
@@ -155,7 +156,8 @@ def test_a_run_collects_garbage_less_often_and_restores_the_setting(tmp_path, ha
                                                                    monkeypatch):
     # a large run keeps millions of objects alive; the default thresholds rescanned them
     # for a tenth of a 10^6-segment run. Arrow's mimalloc fetched fresh memory for large
-    # text columns (up to a second each). The settings are the command's, not left behind.
+    # text columns (up to a second each). Huge pages made every fresh array's first touch
+    # zero 2 MiB at a time. The settings are the command's, not left behind.
     import gc
 
     import pyarrow as pa
@@ -163,21 +165,28 @@ def test_a_run_collects_garbage_less_often_and_restores_the_setting(tmp_path, ha
     import stationplan.pipeline as pipeline
     from stationplan._process import ARROW_ALLOCATOR, GC_THRESHOLDS
 
+    def huge_pages() -> str | None:  # the kernel's own word (Linux): "1" allowed, "0" not
+        status = Path("/proc/self/status")
+        lines = status.read_text().splitlines() if status.exists() else []
+        return next((line.split()[1] for line in lines if line.startswith("THP_enabled:")),
+                    None)
+
     seen = []
     real = pipeline.run_coverage
 
     def spy(*args, **kwargs):
-        seen.append((gc.get_threshold(), pa.default_memory_pool().backend_name))
+        seen.append((gc.get_threshold(), pa.default_memory_pool().backend_name, huge_pages()))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "run_coverage", spy)
-    before = (gc.get_threshold(), pa.default_memory_pool().backend_name)
+    before = (gc.get_threshold(), pa.default_memory_pool().backend_name, huge_pages())
     net, st = hand_files
     assert main(["coverage", str(net), str(st), "--out", str(tmp_path / "o"), "--quiet"]) == 0
     pool = (ARROW_ALLOCATOR if ARROW_ALLOCATOR in pa.supported_memory_backends()
             else before[1])
-    assert seen == [(GC_THRESHOLDS, pool)] and seen[0][0] != before[0]
-    assert (gc.get_threshold(), pa.default_memory_pool().backend_name) == before
+    assert seen == [(GC_THRESHOLDS, pool, None if before[2] is None else "0")]
+    assert seen[0][0] != before[0]
+    assert (gc.get_threshold(), pa.default_memory_pool().backend_name, huge_pages()) == before
 
 
 def test_the_command_leaves_at_once_with_every_line_and_file_written(tmp_path, hand_files):
