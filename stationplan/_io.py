@@ -305,20 +305,63 @@ def json_text(data: Any) -> str:
     return json.dumps(json_ready(data), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
 
 
+class RawJSON:
+    """JSON text that :func:`script_json` puts into its output as it is (made elsewhere,
+    such as the coordinates of a map's merged lines, written by a compiled loop).
+
+    >>> RawJSON("[1,2]")
+    RawJSON('[1,2]')
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"RawJSON({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawJSON) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
 def script_json(value: Any) -> str:
     """Compact JSON that is safe inside a ``<script>`` element.
 
     Inside a script the HTML parser reacts only to ``</`` (an end tag such as
     ``</script>``) and to ``<!--``; JSON has ``<`` only inside strings, where ``<\\/``
     and ``\\u003c`` stand for the same characters. U+2028 and U+2029 end lines in older
-    JavaScript, so they are escaped too. NaN is refused (it is not JSON).
+    JavaScript, so they are escaped too. NaN is refused (it is not JSON). A
+    :class:`RawJSON` in ``value`` is written as its text (it holds no ``<``, U+2028 or
+    U+2029).
 
     >>> print(script_json({"a": "</script><!--<b>", "b": "`${x}`\u2028"}))
     {"a":"<\\/script>\\u003c!--<b>","b":"`${x}`\\u2028"}
+    >>> print(script_json([1, RawJSON("[[2,3],[4]]"), "raw"]))
+    [1,[[2,3],[4]],"raw"]
     """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    raw: list[str] = []
+    # a RawJSON's place while json.dumps writes: a text with a key of this call's (the
+    # caller's texts cannot hold it) and a control character, which JSON escapes
+    key = secrets.token_hex(8)
+
+    def slot(obj: Any) -> str:
+        if not isinstance(obj, RawJSON):
+            msg = f"Object of type {type(obj).__name__} is not JSON serializable"
+            raise TypeError(msg)
+        raw.append(obj.text)
+        return f"\x01{key}:{len(raw) - 1}"
+
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                      default=slot)
     text = text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    if not raw:
+        return text
+    return re.sub(f'"\\\\u0001{key}:(\\d+)"', lambda m: raw[int(m.group(1))], text)
 
 
 def geojson_text(frame: gpd.GeoDataFrame, *, precision: int = 7) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import io
+import itertools
 import json
 import re
 from urllib.parse import urlsplit
@@ -157,6 +158,41 @@ def test_encoded_geometries_round_trip():
     # Deltas are small where the steps are: the second point of the line.
     assert encoded[0]["coordinates"] == [104123456, 30654321, 76544, 45679]
 
+
+def test_encoded_paths_are_the_json_of_python_lists_of_the_deltas():
+    # the merged map's coordinates, written as JSON text by a compiled loop, against
+    # json.dumps of the lists of whole numbers they stand for (first point, then steps),
+    # with negative steps, numbers of many digits, groups of one line and none at all
+    from stationplan._io import script_json
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n_lines = int(rng.integers(0, 12))
+        size = rng.integers(2, 6, n_lines)
+        group = np.sort(rng.integers(0, 5, n_lines))
+        xy = rng.uniform(-180, 180, (int(size.sum()), 2)) * 10.0 ** rng.integers(-3, 3)
+        n_groups = 6
+        alone = rng.random(n_groups) < 0.5
+        got = md.encode_paths(md.Paths(xy, size, group), n_groups, 5, alone=alone)
+        ints = np.round(xy * 1e5).astype(np.int64).tolist()
+        lines, at = [], 0
+        for k in size.tolist():  # first point, then the steps from the point before
+            pts = ints[at:at + k]
+            flat = list(pts[0])
+            for (x0, y0), (x1, y1) in itertools.pairwise(pts):
+                flat += [x1 - x0, y1 - y0]
+            lines.append(flat)
+            at += k
+        for g in range(n_groups):
+            mine = [line for line, of in zip(lines, group.tolist(), strict=True) if of == g]
+            if not mine:
+                assert got[g] is None
+                continue
+            one = bool(alone[g]) and len(mine) == 1
+            want = {"type": "LineString" if one else "MultiLineString",
+                    "coordinates": mine[0] if one else mine}
+            assert script_json(got[g]) == json.dumps(want, separators=(",", ":"))
+            assert md.decode_geometry(got[g], 5).geom_type == want["type"]
 
 def test_merged_street_features_and_gaps(hand):
     bands = md.merge_lines(md.distance_bands(hand.coverage, EDGES), ["band", "name"])

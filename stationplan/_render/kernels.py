@@ -1,6 +1,7 @@
 """Compiled map-drawing loops (numba): the pairing of line ends and the walk that chains
 merged lines through junctions, the Douglas–Peucker simplification of lines, the numbering
-of equal points, and the corners that may lie on the map view's hull.
+of equal points, the corners that may lie on the map view's hull, and the JSON text of the
+lines' whole-number coordinates.
 
 Each kernel gives what the Python or numpy code it replaces gave, so the map's bytes stay
 the same (the tests check the chains against the segments they are made of, the numbers
@@ -272,3 +273,69 @@ def hull_candidates(x, y):
             keep[m] = i
             m += 1
     return keep[:m]
+
+
+@_jit
+def _digits(value, out, at):
+    """Write ``value`` (a whole number) in decimal into ``out`` from ``at``, as Python's
+    ``str`` writes it; the position after it."""
+    if value < 0:
+        out[at] = 45  # "-"
+        at += 1
+        value = -value
+    n = 1
+    rest = value // 10
+    while rest > 0:
+        n += 1
+        rest //= 10
+    for k in range(n - 1, -1, -1):
+        out[at + k] = 48 + value % 10
+        value //= 10
+    return at + n
+
+
+@_jit
+def int_lists_json(flat, line_at, group_at, alone):
+    """The compact JSON text (``json.dumps(..., separators=(",", ":"))``) of each group's
+    lists of whole numbers: the numbers ``flat[line_at[i]:line_at[i + 1]]`` make line
+    ``i``; group ``g`` has the lines ``group_at[g]:group_at[g + 1]``, written as a list of
+    lists (``[[1,2],[3,4]]``), or, where ``alone[g]``, as its one line's list
+    (``[1,2]``). Returns the ASCII bytes of every text, one after the other, and where
+    each starts (one more entry: the end)."""
+    n_groups = len(group_at) - 1
+    size = 0
+    for v in flat:  # each number's digits, its sign and a comma
+        a = v if v >= 0 else -v
+        d = 2 if v >= 0 else 3
+        while a >= 10:
+            a //= 10
+            d += 1
+        size += d
+    size += 3 * len(line_at) + 2 * n_groups + 2  # brackets and commas of the lines
+    out = np.empty(size, dtype=np.uint8)
+    text_at = np.empty(n_groups + 1, dtype=np.int64)
+    at = 0
+    for g in range(n_groups):
+        text_at[g] = at
+        a, b = group_at[g], group_at[g + 1]
+        if not alone[g]:
+            out[at] = 91  # "["
+            at += 1
+        for i in range(a, b):
+            if i > a:
+                out[at] = 44  # ","
+                at += 1
+            out[at] = 91
+            at += 1
+            for j in range(line_at[i], line_at[i + 1]):
+                if j > line_at[i]:
+                    out[at] = 44
+                    at += 1
+                at = _digits(flat[j], out, at)
+            out[at] = 93  # "]"
+            at += 1
+        if not alone[g]:
+            out[at] = 93
+            at += 1
+    text_at[n_groups] = at
+    return out[:at], text_at

@@ -9,6 +9,7 @@ rounded WGS-84 (or, for Gaode tiles, GCJ-02) coordinates for the browser.
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any, NamedTuple, cast
 
 import geopandas as gpd
@@ -19,6 +20,7 @@ import shapely.ops
 from shapely.geometry.base import BaseGeometry
 
 from .._errors import InputError
+from .._io import RawJSON
 from ..chinacrs import wgs84_to_gcj02
 from ..coverage import Coverage
 
@@ -769,27 +771,36 @@ def encode_paths(paths: Paths, n_groups: int, precision: int, *,
                  alone: np.ndarray | None = None) -> list[dict[str, Any] | None]:
     """:func:`encode_geometries` of each group's lines as one MultiLineString (None for a
     group without lines), from lines given as points; the groups ``alone`` (a mask) as
-    the LineString of their one line.
+    the LineString of their one line. The coordinates are their JSON text
+    (:class:`~stationplan._io.RawJSON`, written by a compiled loop): the 3.1 million
+    numbers of a 10^6-segment city's streets and gaps took 0.75 s as Python lists written
+    by ``json.dumps``, 0.1 s so.
 
     >>> paths = Paths(np.array([[104.1, 30.6], [104.10012, 30.60005], [1.0, 2.0],
     ...                         [1.0, 2.1]]), np.array([2, 2]), np.array([0, 2]))
     >>> encode_paths(paths, 3, 5, alone=np.array([False, False, True]))
-    [{'type': 'MultiLineString', 'coordinates': [[10410000, 3060000, 12, 5]]}, None, \
-{'type': 'LineString', 'coordinates': [100000, 200000, 0, 10000]}]
+    [{'type': 'MultiLineString', 'coordinates': RawJSON('[[10410000,3060000,12,5]]')}, \
+None, {'type': 'LineString', 'coordinates': RawJSON('[100000,200000,0,10000]')}]
     """
+    from .kernels import int_lists_json
+
     xy, count, group = paths
     ints = np.round(xy * 10.0**precision).astype(np.int64)
     first = np.zeros(len(ints), dtype=bool)
     first[np.cumsum(count) - count] = True
     ints[~first] = np.diff(ints, axis=0)[~first[1:]]
-    ends = (2 * np.r_[0, np.cumsum(count)]).tolist()
-    flat = ints.ravel().tolist()
-    lines = [flat[a:b] for a, b in itertools.pairwise(ends)]
-    bounds = np.searchsorted(group, np.arange(n_groups + 1)).tolist()
-    alone = np.zeros(n_groups, dtype=bool) if alone is None else alone
-    return [None if b == a else {"type": "LineString", "coordinates": lines[a]} if one
-            else {"type": "MultiLineString", "coordinates": lines[a:b]}
-            for a, b, one in zip(bounds[:-1], bounds[1:], alone.tolist(), strict=True)]
+    bounds = np.searchsorted(group, np.arange(n_groups + 1))
+    # a group alone is the LineString of its one line
+    alone = (np.zeros(n_groups, dtype=bool) if alone is None else alone) & (
+        np.diff(bounds) == 1)
+    # the coordinates' JSON text written at once, not as a Python number each
+    data, text_at = int_lists_json(ints.ravel(), 2 * np.r_[0, np.cumsum(count)], bounds,
+                                   alone)
+    text, at = data.tobytes().decode("ascii"), text_at.tolist()
+    return [None if b == a else {"type": "LineString" if one else "MultiLineString",
+                                 "coordinates": RawJSON(text[at[g]:at[g + 1]])}
+            for g, (a, b, one) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(),
+                                                alone.tolist(), strict=True))]
 
 
 def decode_geometry(geom: dict[str, Any], precision: int) -> Any:
@@ -805,6 +816,8 @@ def decode_geometry(geom: dict[str, Any], precision: int) -> Any:
         return np.cumsum(np.asarray(flat, dtype=np.int64).reshape(-1, 2), axis=0) / scale
 
     kind, c = geom["type"], geom["coordinates"]
+    if isinstance(c, RawJSON):  # (as encode_paths gives them)
+        c = json.loads(c.text)
     if kind == "LineString":
         return shapely.LineString(line(c))
     if kind == "MultiLineString":
