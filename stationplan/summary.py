@@ -13,6 +13,9 @@ from ._version import __version__
 from .coverage import Coverage
 from .services import service_audit
 
+#: The pieces' columns :func:`summarize` reads (``stations_reaching``: k-coverage only).
+_SUMMED_COLUMNS = ("status", "length_m", "highway", "station_id", "stations_reaching")
+
 
 def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
     """Summarise a coverage result as plain, JSON-ready data.
@@ -31,8 +34,9 @@ def summarize(coverage: Coverage, gaps: gpd.GeoDataFrame) -> dict[str, Any]:
         of the demand streets. Each key is documented in ``docs/outputs.md``.
     """
     all_pieces = coverage.pieces
-    # the pieces' columns without their geometries (a million of them on a large run)
-    pieces = all_pieces[[c for c in all_pieces.columns if c != all_pieces.geometry.name]]
+    # only the columns read here (not a copy of all the pieces' columns: a million rows
+    # on a large run)
+    pieces = all_pieces[[c for c in _SUMMED_COLUMNS if c in all_pieces]]
     pieces = pieces[pieces["status"].isin(["covered", "gap"])]
     stations = coverage.stations
     total = float(pieces["length_m"].sum())
