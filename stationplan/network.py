@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import shapely
 
@@ -41,6 +41,9 @@ from ._streets import (  # the model, whose public home is this module
     travel_mode,
 )
 from .area import BRIEF_ROAD_CLASSES, RoadClasses, with_demand
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = [
     "MODES",
@@ -150,7 +153,8 @@ def load_network(
     from .area import buffer_lonlat, to_lonlat
 
     endpoints = Endpoints.make(cache_dir, overpass_url, nominatim_url)
-    graph = isinstance(source, nx.MultiDiGraph)
+    # (an OSMnx graph is a networkx one: not imported here unless the caller has it)
+    graph = "networkx" in sys.modules and isinstance(source, sys.modules["networkx"].MultiDiGraph)
     query = None if graph else source if isinstance(source, OsmQuery) else OsmQuery.parse(source)
     path, kind = (None, None) if graph or query else _file_kind(source)  # fail before downloads
     if centerline is not None and kind != "centerline":
@@ -347,6 +351,7 @@ def _read_graphml(path: Path) -> nx.MultiDiGraph[Any]:
     nothing XML could hold, so the file is read without them rather than refused. Files
     that are still not GraphML raise :class:`InputError`.
     """
+    import networkx as nx
     import osmnx as ox
 
     try:
