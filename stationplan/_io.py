@@ -471,7 +471,8 @@ def geoparquet_table(frame: gpd.GeoDataFrame) -> Any:
     """The Arrow table ``frame.to_parquet(path, index=False)`` writes, with the same
     schema and metadata (geopandas' own "geo" metadata), built without a Python object
     per geometry: the WKB of 2-D LineStrings is written from their coordinates
-    (:func:`wkb_array`).
+    (:func:`wkb_array`), and their column's bounding box and type in the metadata come
+    from the same coordinates.
 
     >>> import io, shapely, pyarrow.parquet as pq
     >>> f = gpd.GeoDataFrame({"a": ["x", None]}, crs=32650,
@@ -489,22 +490,29 @@ def geoparquet_table(frame: gpd.GeoDataFrame) -> Any:
     writer: Any = arrow
     writer._validate_dataframe(frame)
     columns = frame.columns[frame.dtypes == "geometry"]
+    # each geometry column's WKB, and for 2-D LineStrings (none missing) the bounding box
+    # of their points: the metadata of the others is geopandas' own, found geometry by
+    # geometry
+    wkb = {name: _wkb_and_box(frame[name].to_numpy()) for name in columns}
+    from_points = [name for name in columns if wkb[name][1] is not None]
+    geo = writer._create_metadata(frame.iloc[:0] if len(from_points) == len(columns)
+                                  else frame)
+    for name in from_points:  # as geopandas finds them: ["LineString"] and total_bounds
+        meta = geo["columns"][name]
+        meta["geometry_types"] = ["LineString"]
+        meta.pop("bbox", None)
+        meta["bbox"] = wkb[name][1]
     attrs = pd.DataFrame(frame.copy(deep=False))
     for name in columns:
         attrs[name] = None  # a null column, replaced by the WKB below
     table = pa.Table.from_pandas(attrs, preserve_index=False)
-    geo = writer._create_metadata(frame)
     for name in columns:
-        series = frame[name]
-        crs = series.crs
+        crs = frame[name].crs
         extension = {"ARROW:extension:name": "geoarrow.wkb", "ARROW:extension:metadata":
                      json.dumps({"crs": crs.to_json_dict()}) if crs is not None else "{}"}
-        # the types the metadata lists (missing geometries left out, "LineString Z")
-        lines_2d = (geo["columns"][name].get("geometry_types") == ["LineString"]
-                    and not series.isna().any())
         table = table.set_column(table.schema.get_field_index(name),
                                  pa.field(name, pa.binary(), nullable=True, metadata=extension),
-                                 wkb_array(series.to_numpy(), lines_2d=lines_2d))
+                                 wkb[name][0])
     metadata = table.schema.metadata
     metadata[b"geo"] = writer._encode_metadata(geo)
     if frame.attrs:
@@ -512,31 +520,45 @@ def geoparquet_table(frame: gpd.GeoDataFrame) -> Any:
     return table.replace_schema_metadata(metadata)
 
 
-def wkb_array(geoms: np.ndarray, *, lines_2d: bool | None = None) -> Any:
+def wkb_array(geoms: np.ndarray) -> Any:
     """The ISO WKB of ``geoms`` (shapely geometries, missing ones null) as an Arrow binary
     array: the bytes of ``shapely.to_wkb(geoms, flavor="iso")``. 2-D LineStrings (most of
     a run's layers) are written from their coordinates, without a Python object each.
-
-    ``lines_2d`` says whether all of ``geoms`` are 2-D LineStrings when that is known,
-    else it is checked here.
 
     >>> import shapely
     >>> lines = np.array([shapely.LineString([(0, 1), (2.5, 3)]), shapely.LineString()])
     >>> wkb_array(lines).to_pylist() == shapely.to_wkb(lines, flavor="iso").tolist()
     True
     """
+    return _wkb_and_box(geoms)[0]
+
+
+def _wkb_and_box(geoms: np.ndarray) -> tuple[Any, list[float] | None]:
+    """:func:`wkb_array`, and where ``geoms`` are 2-D LineStrings (at least one, none
+    missing) with a finite point their bounding box ``[xmin, ymin, xmax, ymax]`` (as
+    geopandas' ``total_bounds``), else ``None``.
+
+    >>> _wkb_and_box(np.array([shapely.LineString([(0, 1), (2.5, 3)]),
+    ...                        shapely.LineString([(-1, 2), (0, 0)])]))[1]
+    [-1.0, 0.0, 2.5, 3.0]
+    """
     import pyarrow as pa
 
-    if lines_2d is None:
-        lines_2d = bool((shapely.get_type_id(geoms) == 1).all()
-                        and not shapely.has_z(geoms).any())
-    if len(geoms) == 0 or not lines_2d:
-        return pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary())
+    lines_2d = bool(len(geoms) and (shapely.get_type_id(geoms) == 1).all()
+                    and not shapely.has_z(geoms).any())
+    if not lines_2d:
+        return pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary()), None
     xy, which = shapely.get_coordinates(geoms, return_index=True)
+    box = None
+    if np.isfinite(xy).any(axis=1).any():  # (total_bounds skips missing values)
+        with np.errstate(invalid="ignore"):
+            box = [*np.nanmin(xy, axis=0).tolist(), *np.nanmax(xy, axis=0).tolist()]
+        if not np.isfinite(box).all():
+            box = None
     count = np.bincount(which, minlength=len(geoms))
     ends = np.cumsum(9 + 16 * count)  # byte order, type, point count and the points
     if ends[-1] >= 2**31:  # beyond a binary array's 32-bit offsets
-        return pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary())
+        return pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary()), box
     head = np.empty((len(geoms), 9), dtype=np.uint8)
     head[:, 0] = sys.byteorder == "little"  # the machine's byte order, as GEOS writes
     head[:, 1:5] = np.frombuffer(np.uint32(2).tobytes(), dtype=np.uint8)  # 2: LineString
@@ -549,7 +571,7 @@ def wkb_array(geoms: np.ndarray, *, lines_2d: bool | None = None) -> Any:
     data[~in_head] = np.ascontiguousarray(xy).view(np.uint8).ravel()
     offsets = np.r_[0, ends].astype(np.int32)
     return pa.Array.from_buffers(pa.binary(), len(geoms),
-                                 [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(data)]), box
 
 
 def _dumps(value: Any) -> str:
