@@ -68,6 +68,8 @@ _LINES = [shapely.LineString([(0.5, 1), (2, 3.25), (4, 5)]), shapely.LineString(
 @pytest.mark.parametrize("geoms", [
     _LINES,  # written from the coordinates
     [*_LINES, shapely.LineString()],  # an empty line: a point count of 0
+    [shapely.LineString(), shapely.LineString()],  # only empty lines: no bbox
+    [shapely.LineString([(-3.5, 1e7), (2, -4)]), _LINES[1]],  # the box from both lines
     [*_LINES, None],  # missing: shapely writes them
     [shapely.LineString([(0, 1, 2), (3, 4, 5)]), _LINES[0]],  # 3-D
     [shapely.Point(1, 2), shapely.box(0, 0, 1, 1), _LINES[1]],  # mixed types
@@ -79,6 +81,15 @@ def test_geoparquet_bytes_are_those_of_geopandas(tmp_path, geoms, crs):
                               + ["d"] * (len(geoms) - 3)},
                              geometry=gpd.GeoSeries(geoms, dtype="geometry"), crs=crs)
     frame.attrs["note"] = "x"
+    frame.to_parquet(tmp_path / "theirs.parquet", index=False)
+    ours = _io.write_geoparquet(tmp_path / "ours.parquet", frame)
+    assert ours.read_bytes() == (tmp_path / "theirs.parquet").read_bytes()
+
+
+def test_geoparquet_with_two_geometry_columns_is_geopandas_own(tmp_path):
+    # lines (their metadata from their points) beside points (geopandas' own)
+    frame = gpd.GeoDataFrame({"n": [1, 2], "at": gpd.GeoSeries(
+        [shapely.Point(1, 2), shapely.Point(-5, 3)], crs=32650)}, geometry=_LINES, crs=32650)
     frame.to_parquet(tmp_path / "theirs.parquet", index=False)
     ours = _io.write_geoparquet(tmp_path / "ours.parquet", frame)
     assert ours.read_bytes() == (tmp_path / "theirs.parquet").read_bytes()
