@@ -370,8 +370,10 @@ def run_coverage(
         pieces_written = writers.enter_context(
             pieces_written_early(folder, cov, map_options=job.map_options))
         with stage("gaps"):
-            job = job.with_lang_of(cov)
-            gaps = find_gaps(cov, lang=job.map_options.lang)
+            # the run's language, picked once (else every stage scans every name again)
+            lang = run_lang(job.map_options.lang, cov)
+            job = replace(job, map_options=replace(job.map_options, lang=lang))
+            gaps = find_gaps(cov, lang=lang)
             summary = _summarize(cov, gaps, density)
             if when is not None or by_hour:
                 summary = _hours_summary(summary, cov, when, by_hour_table)
@@ -381,7 +383,7 @@ def run_coverage(
 
                 # (cov.stations already hold the hours as read: not read and logged again)
                 verdicts = _verdicts(net, snapped if when is None else stations_open_at(
-                    cov.stations, when), packs, cov, dense, districts, job.map_options.lang)
+                    cov.stations, when), packs, cov, dense, districts, lang)
                 summary = _rules_summary(summary, verdicts, cov)
         figures = (100 * summary["covered_share"], summary["total_m"] / 1000,
                    summary["gap_runs"], summary["gap_areas"])
@@ -406,7 +408,7 @@ def run_coverage(
                                                pieces_written=pieces_written,
                                                **_rule_layers(verdicts))
                 if by_hour_table is not None:
-                    paths |= write_hours_outputs(folder, by_hour_table, job.map_options.lang)
+                    paths |= write_hours_outputs(folder, by_hour_table, lang)
             paths["timings.json"] = write_timings(folder, stage.timings)
     return CoverageRun(net, snapped, cov, gaps, summary, _final(paths, out), stage.timings)
 
@@ -1023,13 +1025,6 @@ class _Job:
         # disagree with netopt.mode; the mode decides the default rule's speed only.
         return cls(rule, netopt, station_options or StationOptions(),
                    map_options or MapOptions(), _Stages(on_stage))
-
-    def with_lang_of(self, coverage: Coverage) -> _Job:
-        """The job with the run's language picked once (see
-        :func:`~stationplan._i18n.run_lang`: the map options' own, else from every station
-        and street name of ``coverage``), for the stages and outputs after it."""
-        return replace(self, map_options=replace(
-            self.map_options, lang=run_lang(self.map_options.lang, coverage)))
 
     def output(self, out: str | Path | None, overwrite: bool,
                *inputs: object) -> contextlib.AbstractContextManager[Path | None]:
