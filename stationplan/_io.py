@@ -491,17 +491,15 @@ def geoparquet_table(frame: gpd.GeoDataFrame) -> Any:
     writer._validate_dataframe(frame)
     columns = frame.columns[frame.dtypes == "geometry"]
     # each geometry column's WKB, and for 2-D LineStrings (none missing) the bounding box
-    # of their points: the metadata of the others is geopandas' own, found geometry by
-    # geometry
-    wkb = {name: _wkb_and_box(frame[name].to_numpy()) for name in columns}
-    from_points = [name for name in columns if wkb[name][1] is not None]
-    geo = writer._create_metadata(frame.iloc[:0] if len(from_points) == len(columns)
-                                  else frame)
-    for name in from_points:  # as geopandas finds them: ["LineString"] and total_bounds
-        meta = geo["columns"][name]
-        meta["geometry_types"] = ["LineString"]
-        meta.pop("bbox", None)
-        meta["bbox"] = wkb[name][1]
+    # of their points; when every column has one, the metadata's types and boxes are
+    # those, else geopandas finds them geometry by geometry
+    wkb = {name: wkb_array(frame[name].to_numpy()) for name in columns}
+    from_points = all(box is not None for _, box in wkb.values())
+    geo = writer._create_metadata(frame.iloc[:0] if from_points else frame)
+    if from_points:  # as geopandas finds them: ["LineString"] and total_bounds
+        for name in columns:
+            geo["columns"][name]["geometry_types"] = ["LineString"]
+            geo["columns"][name]["bbox"] = wkb[name][1]
     attrs = pd.DataFrame(frame.copy(deep=False))
     for name in columns:
         attrs[name] = None  # a null column, replaced by the WKB below
@@ -520,27 +518,20 @@ def geoparquet_table(frame: gpd.GeoDataFrame) -> Any:
     return table.replace_schema_metadata(metadata)
 
 
-def wkb_array(geoms: np.ndarray) -> Any:
+def wkb_array(geoms: np.ndarray) -> tuple[Any, list[float] | None]:
     """The ISO WKB of ``geoms`` (shapely geometries, missing ones null) as an Arrow binary
     array: the bytes of ``shapely.to_wkb(geoms, flavor="iso")``. 2-D LineStrings (most of
-    a run's layers) are written from their coordinates, without a Python object each.
+    a run's layers) are written from their coordinates, without a Python object each, and
+    their bounding box ``[xmin, ymin, xmax, ymax]`` (geopandas' ``total_bounds``) comes
+    with them where they have points, all finite; else the box is ``None``.
 
     >>> import shapely
     >>> lines = np.array([shapely.LineString([(0, 1), (2.5, 3)]), shapely.LineString()])
-    >>> wkb_array(lines).to_pylist() == shapely.to_wkb(lines, flavor="iso").tolist()
+    >>> wkb, box = wkb_array(lines)
+    >>> wkb.to_pylist() == shapely.to_wkb(lines, flavor="iso").tolist(), box
+    (True, [0.0, 1.0, 2.5, 3.0])
+    >>> wkb_array(np.array([shapely.Point(0, 1)]))[1] is None
     True
-    """
-    return _wkb_and_box(geoms)[0]
-
-
-def _wkb_and_box(geoms: np.ndarray) -> tuple[Any, list[float] | None]:
-    """:func:`wkb_array`, and where ``geoms`` are 2-D LineStrings (at least one, none
-    missing) with a finite point their bounding box ``[xmin, ymin, xmax, ymax]`` (as
-    geopandas' ``total_bounds``), else ``None``.
-
-    >>> _wkb_and_box(np.array([shapely.LineString([(0, 1), (2.5, 3)]),
-    ...                        shapely.LineString([(-1, 2), (0, 0)])]))[1]
-    [-1.0, 0.0, 2.5, 3.0]
     """
     import pyarrow as pa
 
@@ -549,12 +540,8 @@ def _wkb_and_box(geoms: np.ndarray) -> tuple[Any, list[float] | None]:
     if not lines_2d:
         return pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary()), None
     xy, which = shapely.get_coordinates(geoms, return_index=True)
-    box = None
-    if np.isfinite(xy).any(axis=1).any():  # (total_bounds skips missing values)
-        with np.errstate(invalid="ignore"):
-            box = [*np.nanmin(xy, axis=0).tolist(), *np.nanmax(xy, axis=0).tolist()]
-        if not np.isfinite(box).all():
-            box = None
+    box = ([*xy.min(axis=0).tolist(), *xy.max(axis=0).tolist()]
+           if len(xy) and np.isfinite(xy).all() else None)
     count = np.bincount(which, minlength=len(geoms))
     ends = np.cumsum(9 + 16 * count)  # byte order, type, point count and the points
     if ends[-1] >= 2**31:  # beyond a binary array's 32-bit offsets
