@@ -130,16 +130,20 @@ def write_coverage_outputs(
                  "more than %s; --format geojson writes GeoJSON",
                  f"{n_pieces:,}", f"{PARQUET_ABOVE_PIECES:,}")
     # Above FORK_ABOVE_PIECES street pieces forked child processes write the gap runs'
-    # table (from the start) and the PNG (once the distance bands are cut) while this one
-    # finds the gap areas, draws the HTML map and writes the rest: two cores, where threads
-    # would take turns on the interpreter (GeoParquet's encoding, the PNG's drawing and
-    # the map all hold it much of the time). Each file has one writer: the same bytes.
+    # layer and their table to print (from the start) and the PNG (once the distance
+    # bands are cut) while this one finds the gap areas, draws the HTML map and writes the
+    # rest: two cores, where threads would take turns on the interpreter (GeoParquet's
+    # encoding, the PNG's drawing and the map all hold it much of the time). Each file
+    # has one writer: the same bytes.
     fork = n_pieces > FORK_ABOVE_PIECES
     with contextlib.ExitStack() as writers:
         layers = {"gaps": gaps} | (
             {} if pieces_written is not None else {"coverage": _pieces(coverage)})
         children = [writers.enter_context(
             forked(partial(_write_layers, out, layers, fmt), fork=fork))]
+        if len(gaps) <= GAP_TABLE_MAX_ROWS:  # the gap runs as a table to print
+            children.append(writers.enter_context(
+                forked(partial(_write_gap_table, out, gaps, lang), fork=fork)))
         # the distance bands both maps draw, cut once
         bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
         children.append(writers.enter_context(forked(partial(
@@ -167,10 +171,7 @@ def write_coverage_outputs(
         paths |= _write_layers(out, {"gap_areas": areas}, fmt)
         for child in (*children, *([pieces_written] if pieces_written else [])):
             paths |= child.result()
-    if len(gaps) <= GAP_TABLE_MAX_ROWS:
-        codes, table = gap_table(gaps, lang=lang)
-        paths |= _write_table(out, "gaps", codes, table)
-    else:
+    if len(gaps) > GAP_TABLE_MAX_ROWS:
         log.warning("gaps.csv and gaps.xlsx skipped: %s gap runs, more than %s a table to "
                     "print holds; the gap layer (%s) holds every run",
                     f"{len(gaps):,}", f"{GAP_TABLE_MAX_ROWS:,}",
@@ -208,6 +209,12 @@ def _pieces(coverage: Coverage) -> gpd.GeoDataFrame:
     """The street pieces' table as written: its columns of :data:`_PIECE_COLUMNS`."""
     return coverage.pieces[[c for c in _PIECE_COLUMNS if c in coverage.pieces]
                            + ["geometry"]]
+
+
+def _write_gap_table(out: Path, gaps: gpd.GeoDataFrame, lang: str) -> dict[str, Path]:
+    """Write ``gaps.csv`` and ``gaps.xlsx``: :func:`gap_table` of ``gaps`` in ``lang``."""
+    codes, table = gap_table(gaps, lang=lang)
+    return _write_table(out, "gaps", codes, table)
 
 
 def _write_png(out: Path, **png: Any) -> dict[str, Path]:
