@@ -162,3 +162,47 @@ with forked(partial(os.getpid)) as child:
     print(child.result() != parent)
 """, tmp_path)
     assert out.split() == ["True"]
+
+
+def test_service_areas_split_with_a_forked_child_are_each_stations_own(tmp_path):
+    # A map's service areas: above FORK_ABOVE_PIECES a child dissolves every other
+    # station's. Forced here on a small city: the same bytes as in one process, and each
+    # area the buffered pieces of its station dissolved by geopandas.
+    out = fresh_python("""
+import os
+import geopandas as gpd
+import numpy as np
+import shapely
+import stationplan as sp
+from stationplan._render import mapdata
+from stationplan._synthetic import synthetic_city
+
+net = synthetic_city(3000, seed=2)
+e = net.edges.iloc[::97]
+pts = shapely.line_interpolate_point(e.geometry.to_numpy(), 0.5, normalized=True)
+stations = gpd.GeoDataFrame({"station_id": [f"S{i}" for i in range(len(pts))],
+                             "name": "s", "status": "ok", "reason": ""},
+                            geometry=pts, crs=net.crs).to_crs(4326)
+cov = sp.compute_coverage(net, sp.snap_stations(net, stations, check_offset=False))
+forks = []
+fork = os.fork
+os.fork = lambda: forks.append(1) or fork()
+mapdata.FORK_ABOVE_PIECES = 10**9
+alone = mapdata.service_areas(cov)
+mapdata.FORK_ABOVE_PIECES = 0
+split = mapdata.service_areas(cov)
+pieces = cov.pieces[(cov.pieces["status"] == "covered") & cov.pieces["station_id"].notna()]
+own = gpd.GeoDataFrame({"sid": pieces["station_id"].to_numpy()},
+                       geometry=pieces.buffer(mapdata.SERVICE_BUFFER_M, quad_segs=2).to_numpy(),
+                       crs=pieces.crs).dissolve("sid")
+want = shapely.simplify(own.geometry.loc[split["station_id"]].to_numpy(),
+                        mapdata.SERVICE_SIMPLIFY_M)
+print(len(forks), len(split), len(stations),
+      shapely.to_wkb(alone.geometry.to_numpy()).tolist() ==
+      shapely.to_wkb(split.geometry.to_numpy()).tolist(),
+      alone["station_id"].tolist() == split["station_id"].tolist(),
+      bool(np.all(shapely.equals(split.geometry.to_numpy(), want))))
+""", tmp_path)
+    forks, n_areas, n_stations, *same = out.split()
+    assert forks == "1" and int(n_areas) > 10 and int(n_areas) <= int(n_stations)
+    assert same == ["True", "True", "True"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from functools import partial
 from typing import Any, NamedTuple, cast
 
 import geopandas as gpd
@@ -21,6 +22,8 @@ from shapely.geometry.base import BaseGeometry
 
 from .._errors import InputError
 from .._io import RawJSON
+from .._options import FORK_ABOVE_PIECES
+from .._process import forked
 from ..chinacrs import wgs84_to_gcj02
 from ..coverage import Coverage
 
@@ -595,16 +598,25 @@ def service_areas(coverage: Coverage, *, buffer_m: float = SERVICE_BUFFER_M) -> 
     # Buffer every piece, then union per station: GEOS's cascaded union is far faster
     # than buffering one MultiLineString of many overlapping parts.
     buffers = shapely.buffer(cov.geometry.to_numpy(), buffer_m, quad_segs=2)
-    ids, polys, lengths = [], [], []
     groups = cov.groupby("station_id").indices
-    for sid in sorted(groups, key=str):
-        idx = groups[sid]
-        ids.append(sid)
-        polys.append(shapely.union_all(buffers[idx]))
-        lengths.append(float(cov["length_m"].to_numpy()[idx].sum()))
-    simplified = shapely.simplify(np.asarray(polys, dtype=object), SERVICE_SIMPLIFY_M)
-    return gpd.GeoDataFrame({"station_id": ids, "catchment_m": lengths}, geometry=simplified,
-                            crs=pieces.crs)
+    ids = sorted(groups, key=str)
+    length = cov["length_m"].to_numpy()
+
+    def dissolved(part: range) -> np.ndarray:  # the areas of the stations ids[part]
+        return shapely.simplify(np.asarray(
+            [shapely.union_all(buffers[groups[ids[i]]]) for i in part], dtype=object),
+            SERVICE_SIMPLIFY_M)
+
+    # each station's area is its own: on a large network a forked child dissolves every
+    # other one (see stationplan._process.forked), two cores for the longest part of a map
+    areas = np.empty(len(ids), dtype=object)
+    with forked(partial(dissolved, range(0, len(ids), 2)),
+                fork=len(pieces) > FORK_ABOVE_PIECES) as even:
+        areas[1::2] = dissolved(range(1, len(ids), 2))
+        areas[0::2] = even.result()
+    return gpd.GeoDataFrame(
+        {"station_id": ids, "catchment_m": [float(length[groups[s]].sum()) for s in ids]},
+        geometry=areas, crs=pieces.crs)
 
 
 def area_outline(area: Any) -> gpd.GeoSeries | None:
