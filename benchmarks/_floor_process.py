@@ -29,6 +29,16 @@ from scipy.sparse import csr_array  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
 
+def pieces_table(frame: gpd.GeoDataFrame, pieces: int) -> gpd.GeoDataFrame:
+    """As many pieces as the run wrote, with the piece columns' types: the lines of
+    ``frame`` repeated (both floors write this table)."""
+    reps = -(-pieces // len(frame))
+    return gpd.GeoDataFrame(
+        {"edge_id": np.arange(pieces), "start_m": 0.0, "end_m": 1.0, "length_m": 1.0,
+         "status": "covered", "dist_m": 1.0, "station_id": "s1", "highway": "residential"},
+        geometry=np.tile(frame.geometry.to_numpy(), reps)[:pieces], crs=frame.crs)
+
+
 def main() -> None:
     path, graph_path, pieces, out, radius_m = sys.argv[1:6]
     t_imported = time.perf_counter()
@@ -41,13 +51,8 @@ def main() -> None:
     excluded = t - t_read
     dijkstra(graph, indices=src, limit=float(radius_m), min_only=True)
     dijkstra_s = time.perf_counter() - t
-    t = time.perf_counter()  # the pieces' table, as in floor.py: not counted
-    n_pieces = int(pieces)
-    reps = -(-n_pieces // len(frame))
-    table = gpd.GeoDataFrame(
-        {"edge_id": np.arange(n_pieces), "start_m": 0.0, "end_m": 1.0, "length_m": 1.0,
-         "status": "covered", "dist_m": 1.0, "station_id": "s1", "highway": "residential"},
-        geometry=np.tile(frame.geometry.to_numpy(), reps)[:n_pieces], crs=frame.crs)
+    t = time.perf_counter()  # the pieces' table: not counted
+    table = pieces_table(frame, int(pieces))
     t_write = time.perf_counter()
     excluded += t_write - t
     table.to_parquet(out)

@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, fmt, machine, random_stations_csv
+from _floor_process import pieces_table
 
 
 def prepare(n_edges: int, k: int, work: Path) -> tuple[Path, Path, object]:
@@ -68,12 +69,7 @@ def floor(path: Path, net, k: int, pieces: int, work: Path, radius_m: float) -> 
     t = time.perf_counter()
     dijkstra(graph, indices=src, limit=radius_m, min_only=True)
     dijkstra_s = time.perf_counter() - t
-    # as many pieces as the run wrote, with the piece columns' types
-    reps = -(-pieces // len(frame))
-    out = gpd.GeoDataFrame(
-        {"edge_id": np.arange(pieces), "start_m": 0.0, "end_m": 1.0, "length_m": 1.0,
-         "status": "covered", "dist_m": 1.0, "station_id": "s1", "highway": "residential"},
-        geometry=np.tile(frame.geometry.to_numpy(), reps)[:pieces], crs=frame.crs)
+    out = pieces_table(frame, pieces)
     t = time.perf_counter()
     out.to_parquet(work / "floor_pieces.parquet")
     write_s = time.perf_counter() - t
