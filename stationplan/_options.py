@@ -133,8 +133,10 @@ MAP_MERGED_ABOVE_PIECES = 300_000
 # width, the service areas, ...) as one compound path instead of a collection of lines:
 # the same strokes, drawn in a third to a half of the time (stationplan.staticmap).
 PNG_COMPOUND_ABOVE_PIECES = 10_000
-# Above this many street pieces a forked child process writes the geometry tables and the
-# PNG while the HTML map is drawn (stationplan.outputs.write_coverage_outputs, Linux only).
+# Above this many street pieces forked child processes write the geometry tables, the gap
+# table and the PNG while the HTML map is drawn (stationplan.outputs.write_coverage_outputs)
+# and dissolve half of the map's service areas (stationplan._render.mapdata.service_areas);
+# Linux only.
 FORK_ABOVE_PIECES = 100_000
 # Above this many gap runs gaps.csv and gaps.xlsx (tables to print) are not written: the
 # gap layer (gaps.geojson or gaps.parquet) holds every run.
