@@ -39,14 +39,20 @@ def pieces_table(frame: gpd.GeoDataFrame, pieces: int) -> gpd.GeoDataFrame:
         geometry=np.tile(frame.geometry.to_numpy(), reps)[:pieces], crs=frame.crs)
 
 
+def graph_and_sources(graph_path: str | os.PathLike) -> tuple[csr_array, np.ndarray]:
+    """The street graph (both directions) and the search's sources saved by ``floor.py``
+    (both floors search this graph)."""
+    with np.load(graph_path) as g:
+        u, v, w, n, src = g["u"], g["v"], g["w"], int(g["n"]), g["src"]
+    return csr_array((np.r_[w, w], (np.r_[u, v], np.r_[v, u])), shape=(n, n)), src
+
+
 def main() -> None:
     path, graph_path, pieces, out, radius_m = sys.argv[1:6]
     t_imported = time.perf_counter()
     frame = gpd.read_parquet(path)
     t_read = time.perf_counter()
-    with np.load(graph_path) as g:  # not counted
-        u, v, w, n, src = g["u"], g["v"], g["w"], int(g["n"]), g["src"]
-    graph = csr_array((np.r_[w, w], (np.r_[u, v], np.r_[v, u])), shape=(n, n))
+    graph, src = graph_and_sources(graph_path)  # not counted
     t = time.perf_counter()
     excluded = t - t_read
     dijkstra(graph, indices=src, limit=float(radius_m), min_only=True)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, fmt, machine, random_stations_csv
-from _floor_process import pieces_table
+from _floor_process import graph_and_sources, pieces_table
 
 
 def prepare(n_edges: int, k: int, work: Path) -> tuple[Path, Path, object]:
@@ -52,20 +52,27 @@ def prepare(n_edges: int, k: int, work: Path) -> tuple[Path, Path, object]:
     return path, stations, net
 
 
-def floor(path: Path, net, k: int, pieces: int, work: Path, radius_m: float) -> dict:
-    import geopandas as gpd
+def save_graph(net, k: int, work: Path) -> Path:
+    """The street graph's arrays and ``k`` random junctions to search from, saved once
+    for both floors (made outside their clocks)."""
     import numpy as np
-    from scipy.sparse import csr_array
+
+    graph = work / "floor_graph.npz"
+    e = net.edges
+    n = len(net.nodes)
+    np.savez(graph, u=e["u"].to_numpy(), v=e["v"].to_numpy(), w=e["length_m"].to_numpy(),
+             n=n, src=np.random.default_rng(1).choice(n, k, replace=False))
+    return graph
+
+
+def floor(path: Path, graph_path: Path, pieces: int, work: Path, radius_m: float) -> dict:
+    import geopandas as gpd
     from scipy.sparse.csgraph import dijkstra
 
     t = time.perf_counter()
     frame = gpd.read_parquet(path)
     read_s = time.perf_counter() - t
-    e = net.edges
-    n = len(net.nodes)
-    u, v, w = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy()
-    graph = csr_array((np.r_[w, w], (np.r_[u, v], np.r_[v, u])), shape=(n, n))
-    src = np.random.default_rng(1).choice(n, k, replace=False)
+    graph, src = graph_and_sources(graph_path)
     t = time.perf_counter()
     dijkstra(graph, indices=src, limit=radius_m, min_only=True)
     dijkstra_s = time.perf_counter() - t
@@ -77,15 +84,8 @@ def floor(path: Path, net, k: int, pieces: int, work: Path, radius_m: float) -> 
             "total_s": read_s + dijkstra_s + write_s}
 
 
-def fresh_floor(path: Path, net, k: int, pieces: int, work: Path, radius_m: float) -> dict:
+def fresh_floor(path: Path, graph: Path, pieces: int, work: Path, radius_m: float) -> dict:
     """The floor as a fresh process (``_floor_process.py``), timed from outside."""
-    import numpy as np
-
-    graph = work / "floor_graph.npz"
-    e = net.edges
-    n = len(net.nodes)
-    np.savez(graph, u=e["u"].to_numpy(), v=e["v"].to_numpy(), w=e["length_m"].to_numpy(),
-             n=n, src=np.random.default_rng(1).choice(n, k, replace=False))
     cmd = [sys.executable, str(Path(__file__).with_name("_floor_process.py")), str(path),
            str(graph), str(pieces), str(work / "floor_pieces.parquet"), str(radius_m)]
     t = time.perf_counter()
@@ -133,12 +133,13 @@ def main() -> None:
 
     nan = float("nan")
     fresh, warm = {}, {}
+    graph = save_graph(net, args.stations, work)
     for huge in (True, False):
         before = apply(replace(current(), huge_pages=huge))
         name = "as is" if huge else "no huge pages"
         for i in (1, 2):
-            fresh[f"{name} {i}"] = fresh_floor(path, net, args.stations, pieces, work, 500.0)
-        warm[name] = floor(path, net, args.stations, pieces, work, 500.0)
+            fresh[f"{name} {i}"] = fresh_floor(path, graph, pieces, work, 500.0)
+        warm[name] = floor(path, graph, pieces, work, 500.0)
         apply(before)
     ff = min(fresh.values(), key=lambda f: f["total_s"])
     fl = min(warm.values(), key=lambda f: f["total_s"])
