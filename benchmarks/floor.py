@@ -18,7 +18,10 @@ The floor is measured two ways, both reported:
   about half of what it costs any fresh process; measured twice, the faster counting.
 
 The table also gives the run's wall time less its writing stage (start-up, reading,
-stations, coverage and gaps, which every output but the street pieces waits for).
+stations, coverage and gaps, which every output but the street pieces waits for), and the
+processor time the command used (user and system, its forked writers included): with the
+part before its gaps stage on one core (the process alone until its first writer starts),
+the fastest any spreading of that work over this machine's cores could make the run.
 
     python benchmarks/floor.py [--edges 1e6] [--stations 2500] [--work /tmp/stationplan-floor]
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -112,9 +116,13 @@ def main() -> None:
     cmd = [sys.executable, "-m", "stationplan", "coverage", str(path), str(stations),
            "--out", str(out), "--overwrite", "--quiet", *args.extra.split()]
     load_before = os.getloadavg()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # its own children reaped
+    user_s = cpu_after.ru_utime - cpu_before.ru_utime
+    system_s = cpu_after.ru_stime - cpu_before.ru_stime
     timings = json.loads((out / "timings.json").read_text()) if proc.returncode == 0 else {}
     pieces = len(net.edges)
     if (out / "coverage.parquet").exists():  # GeoParquet above the size of --format auto
@@ -146,12 +154,20 @@ def main() -> None:
     # start-up, reading, stations, coverage and gaps: what any writing comes after
     before_writing = wall - timings.get("write_outputs_s", nan)
     startup = wall - timings.get("total_s", nan)  # the interpreter, imports and exit
+    # one process until the gaps stage starts its first writer: start-up, reading,
+    # stations, coverage; the rest of the processor time at best spread over every core
+    cores = os.cpu_count() or 1
+    serial = wall - timings.get("gaps_s", nan) - timings.get("write_outputs_s", nan)
+    cpu = user_s + system_s
+    bound = serial + max(cpu - serial, 0.0) / cores
     result = {"machine": machine(), "edges": len(net.edges), "stations": args.stations,
               "command": " ".join(["stationplan", *cmd[3:]]), "exit_code": proc.returncode,
               "stderr": proc.stderr.splitlines()[-10:], "wall_s": wall, "timings": timings,
               "pieces": pieces, "fresh_floor": ff, "fresh_floors": fresh,
               "ratio": wall / ff["total_s"], "floor": fl, "floors": warm,
               "ratio_in_process": wall / fl["total_s"], "before_writing_s": before_writing,
+              "user_s": user_s, "system_s": system_s, "serial_s": serial,
+              "cores": cores, "bound_s": bound,
               "outputs": {p.name: p.stat().st_size for p in sorted(out.iterdir())},
               "load_before": load_before, "load_after": os.getloadavg()}
 
@@ -179,7 +195,15 @@ def main() -> None:
         f"{fmt(result['ratio_in_process'], 1)}x |",
         f"| the run before its writing stage (wall less that stage) | {fmt(before_writing)} s "
         f"| {fmt(before_writing / ff['total_s'], 1)}x | "
-        f"{fmt(before_writing / fl['total_s'], 1)}x |", "",
+        f"{fmt(before_writing / fl['total_s'], 1)}x |",
+        f"| the fastest this work can run on {cores} cores (see below) | {fmt(bound)} s | "
+        f"{fmt(bound / ff['total_s'], 1)}x | {fmt(bound / fl['total_s'], 1)}x |", "",
+        f"Processor time of the command: {fmt(cpu)} s (user {fmt(user_s)} s, system "
+        f"{fmt(system_s)} s; its forked writers included). Its first {fmt(serial)} s (start-up "
+        "to the gaps stage: the process alone) run on one core; the other "
+        f"{fmt(max(cpu - serial, 0.0))} s spread perfectly over {cores} cores would take "
+        f"{fmt(max(cpu - serial, 0.0) / cores)} s: no ordering of this work ends before "
+        f"{fmt(bound)} s (wall {fmt(wall)} s).", "",
         "Fresh-process floors (the fastest counts): " + ", ".join(
             f"{k} {fmt(v['total_s'])} s" for k, v in fresh.items()), "",
         "In-process floors (the faster counts): " + ", ".join(
