@@ -4,10 +4,9 @@
 
 Runs :func:`stationplan.pipeline.run_coverage` as ``stationplan coverage`` runs it (its
 process settings, an output folder, the process ending without freeing its objects) and
-prints one JSON line: the time (epoch seconds) at which the gaps stage starts, the
-processor time this process had used by then (all its threads), and at the end its own
-processor time and that of its children (the forked writers, all waited for). Until the
-gaps stage the run is this one process; from then on its writers run beside it.
+prints one JSON line: the time (epoch seconds) at which the gaps stage starts and the
+processor time this process had used by then (all its threads). Until the gaps stage the
+run is this one process; from then on its writers run beside it.
 """
 
 import json
@@ -15,12 +14,6 @@ import os
 import resource
 import sys
 import time
-
-
-def cpu_s(who: int) -> float:
-    """User and system seconds of ``who`` (``resource.RUSAGE_SELF`` or ``_CHILDREN``)."""
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -31,14 +24,13 @@ def main() -> None:
 
     def on_stage(name: str) -> None:
         if name == "gaps":
-            split.update(gaps_at=time.time(), cpu_before_gaps_s=cpu_s(resource.RUSAGE_SELF))
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            split.update(gaps_at=time.time(), cpu_before_gaps_s=usage.ru_utime + usage.ru_stime)
 
     network, stations, out = sys.argv[1:4]
     with run_settings():
         run_coverage(network, stations, out=out, overwrite=True, on_stage=on_stage)
-    print(json.dumps({**split, "cpu_self_s": cpu_s(resource.RUSAGE_SELF),
-                      "cpu_children_s": cpu_s(resource.RUSAGE_CHILDREN),
-                      "ended_at": time.time()}), flush=True)
+    print(json.dumps(split), flush=True)
     os._exit(0)  # as the command ends: no teardown
 
 

@@ -92,14 +92,19 @@ def floor(path: Path, graph_path: Path, pieces: int, work: Path, radius_m: float
             "total_s": read_s + dijkstra_s + write_s}
 
 
+def helper(script: str, *args: object) -> tuple[dict, float, float]:
+    """Run ``benchmarks/<script>`` as a fresh process, timed from outside: the JSON line
+    it prints last, when it was started (epoch seconds) and its wall time."""
+    cmd = [sys.executable, str(Path(__file__).with_name(script)), *map(str, args)]
+    started = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.splitlines()[-1]), started, time.time() - started
+
+
 def fresh_floor(path: Path, graph: Path, pieces: int, work: Path, radius_m: float) -> dict:
     """The floor as a fresh process (``_floor_process.py``), timed from outside."""
-    cmd = [sys.executable, str(Path(__file__).with_name("_floor_process.py")), str(path),
-           str(graph), str(pieces), str(work / "floor_pieces.parquet"), str(radius_m)]
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - t
-    inner = json.loads(proc.stdout.splitlines()[-1])
+    inner, _, wall = helper("_floor_process.py", path, graph, pieces,
+                            work / "floor_pieces.parquet", radius_m)
     total = wall - inner["excluded_s"]
     counted = inner["imports_s"] + inner["read_s"] + inner["dijkstra_s"] + inner["write_s"]
     # start-up: the interpreter's start and exit, and importing geopandas and SciPy
@@ -111,12 +116,7 @@ def split_run(path: Path, stations: Path, out: Path) -> dict:
     its wall time, the wall and processor time up to its gaps stage, and what threads
     other than the main one spent by then (processor time less wall time: the process is
     alone until that stage)."""
-    cmd = [sys.executable, str(Path(__file__).with_name("_split_process.py")), str(path),
-           str(stations), str(out)]
-    started = time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    wall = time.time() - started
-    inner = json.loads(proc.stdout.splitlines()[-1])
+    inner, started, wall = helper("_split_process.py", path, stations, out)
     before = inner["gaps_at"] - started
     return {**inner, "wall_s": wall, "before_gaps_s": before,
             "beside_s": inner["cpu_before_gaps_s"] - before}
