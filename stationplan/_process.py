@@ -177,6 +177,8 @@ class Forked:
             self._call = call
             return
         read_fd, write_fd = os.pipe()
+        came: list[int] = []
+        handlers = _held_signals(came)
         try:
             with warnings.catch_warnings():
                 # Python 3.12+ warns of native threads at a fork (Arrow's pool): Arrow resets
@@ -187,12 +189,19 @@ class Forked:
             os.close(read_fd)
             os.close(write_fd)
             self._call = call
+            _release_signals(handlers, came)
             return
         if pid == 0:  # pragma: no cover - the child; its result reaches the parent's tests
+            _release_signals(handlers, [])  # the parent stops the child
             os.close(read_fd)
             _child(call, write_fd)
         os.close(write_fd)
         self._pid, self._read_fd = pid, read_fd
+        try:
+            _release_signals(handlers, came)
+        except BaseException:  # Ctrl-C during the fork: no child is left running
+            self.stop()
+            raise
 
     def result(self) -> Any:
         """The call's return value, once it has finished; its exception is raised here.
@@ -258,6 +267,32 @@ def forked(call: Callable[[], Any], *, fork: bool = True) -> Iterator[Forked]:
         yield child
     finally:
         child.stop()
+
+
+#: The signals a run turns into an interruption (Ctrl-C, and SIGTERM on the command line).
+_INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _held_signals(came: list[int]) -> dict[int, Any]:
+    """Hold Ctrl-C and SIGTERM while the process forks: their handlers only note them in
+    ``came``. Python runs a handler at its next instruction, which during a fork is in the
+    fork's hooks (logging's, ...), where an exception is printed and dropped: the run
+    would go on as if the key had not been pressed. Returns the handlers held (none
+    outside the main thread, where handlers cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, lambda signum, frame: came.append(signum))
+            for signum in _INTERRUPTS
+            if signal.getsignal(signum) is not None}  # (None: set outside Python, kept)
+
+
+def _release_signals(handlers: dict[int, Any], came: list[int]) -> None:
+    """Put back the ``handlers`` :func:`_held_signals` held and deliver the signals that
+    ``came`` meanwhile, each once, to them (a KeyboardInterrupt is raised here)."""
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+    for signum in dict.fromkeys(came):
+        signal.raise_signal(signum)
 
 
 def _can_fork() -> bool:

@@ -206,3 +206,40 @@ print(len(forks), len(split), len(stations),
     forks, n_areas, n_stations, *same = out.split()
     assert forks == "1" and int(n_areas) > 10 and int(n_areas) <= int(n_stations)
     assert same == ["True", "True", "True"]
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_a_signal_during_the_fork_is_not_lost(tmp_path, signum):
+    # Python runs a signal's handler at its next instruction; when the signal comes while
+    # the process forks, that is in the fork's hooks (logging's, ...), where an exception
+    # is printed and dropped: Ctrl-C did nothing and the run went on. It is raised once
+    # the fork is done, and the child is stopped.
+    flag = tmp_path / "written"
+    out = fresh_python(_HEAD + f"""
+import logging  # its hooks run at every fork, as in a run
+
+def terminate(signum, frame):  # as the command line turns SIGTERM into an interruption
+    raise KeyboardInterrupt
+
+signal.signal(signal.SIGTERM, terminate)
+armed = []
+os.register_at_fork(after_in_parent=lambda: armed and os.kill(os.getpid(), signal.{signum}))
+
+def slow():
+    time.sleep(0.5)
+    open({str(flag)!r}, "w").write("late")
+
+armed.append(1)
+try:
+    with forked(slow) as child:
+        print("not interrupted")
+        child.result()
+except KeyboardInterrupt:
+    print("interrupted")
+armed.clear()
+print(signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+      signal.getsignal(signal.SIGTERM) is terminate)
+time.sleep(1.0)
+""", tmp_path)
+    assert out.split() == ["interrupted", "True", "True"]
+    assert not flag.exists()
