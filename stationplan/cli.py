@@ -124,6 +124,9 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        interrupt = _interrupt_behind(exc)
+        if interrupt is not None:
+            return _interrupted(args, interrupt)
         if isinstance(exc, OSError) and exc.errno is not None:
             # the machine's, not a bug: a file that cannot be read, a full disk
             print(f"stationplan: error: {_os_problem(exc)}", file=sys.stderr)
@@ -132,6 +135,32 @@ def _run(args: argparse.Namespace) -> int:
         print(f"stationplan: {text('cli.internal', _lang(args), msg=_one_line(exc))}",
               file=sys.stderr)
         return 70
+
+
+def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C (or SIGTERM) an error came from, or None.
+
+    A compiled routine running when the key is pressed may return with the interruption
+    set, which Python reports as a SystemError ("returned a result with an exception
+    set"); an error raised while the run was being interrupted is that interruption too.
+
+    >>> try:
+    ...     try:
+    ...         raise KeyboardInterrupt
+    ...     except KeyboardInterrupt as key:
+    ...         raise SystemError("returned a result with an exception set") from key
+    ... except SystemError as exc:
+    ...     type(_interrupt_behind(exc)).__name__, _interrupt_behind(ValueError("x"))
+    ('KeyboardInterrupt', None)
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _interrupted(args: argparse.Namespace, exc: KeyboardInterrupt) -> int:

@@ -214,3 +214,31 @@ def test_the_command_leaves_at_once_with_every_line_and_file_written(tmp_path, h
                               stderr=se, env=env, timeout=300).returncode
     assert code == 2  # the outputs exist: a clear one-line error, flushed too
     assert (tmp_path / "stderr2.txt").read_text().startswith("stationplan: ")
+
+
+def _raises_from_a_compiled_routine(interrupted: bool):
+    """A command whose compiled routine returns with an exception set: Python's SystemError,
+    caused by the Ctrl-C pressed meanwhile (as numba's dispatcher reports it) or by a bug."""
+    def run(args):
+        try:
+            raise KeyboardInterrupt if interrupted else ValueError("a bug")
+        except (KeyboardInterrupt, ValueError) as exc:
+            raise SystemError("CPUDispatcher(<function nearest_source>) returned a result "
+                              "with an exception set") from exc
+    return run
+
+
+def test_ctrl_c_inside_a_compiled_routine_is_an_interruption(capsys):
+    import argparse
+
+    from stationplan import cli
+
+    args = argparse.Namespace(func=_raises_from_a_compiled_routine(True), debug=False,
+                              lang="en", command="coverage")
+    assert cli._run(args) == 130
+    assert capsys.readouterr().err == ("stationplan: interrupted; nothing was half-written "
+                                       "(an output folder holds the earlier outputs, or "
+                                       "none)\n")
+    args.func = _raises_from_a_compiled_routine(False)  # a bug stays one
+    assert cli._run(args) == 70
+    assert "internal error" in capsys.readouterr().err
