@@ -129,10 +129,11 @@ PARQUET_ABOVE_PIECES = 200_000
 # streets of one distance band and the gaps of one line width each become one line drawn
 # to about a screen pixel at the map's first zoom (stationplan.maps.coverage_map).
 MAP_MERGED_ABOVE_PIECES = 300_000
-# Above this many street pieces the PNG strokes each class of lines (a distance band, a gap
-# width, the service areas, ...) as one compound path instead of a collection of lines:
-# the same strokes, drawn in a third to a half of the time (stationplan.staticmap).
-PNG_COMPOUND_ABOVE_PIECES = 10_000
+# Above this many street pieces the PNG's solid lines (distance bands, gap widths, service
+# areas, streets not counted) are stroked by a compiled kernel into one picture instead of
+# by Agg as collections of lines: the same strokes to within anti-aliasing, a million
+# pieces in a third of a second (stationplan.staticmap).
+PNG_STROKED_ABOVE_PIECES = 10_000
 # Above this many street pieces forked child processes write the geometry tables, the gap
 # table and the PNG while the HTML map is drawn (stationplan.outputs.write_coverage_outputs)
 # and dissolve half of the map's service areas (stationplan._render.mapdata.service_areas);

@@ -31,7 +31,7 @@ from matplotlib.patches import Patch
 from ._errors import InputError
 from ._i18n import length_text, percent_text, run_lang, section
 from ._i18n import text as text_of
-from ._options import PNG_COMPOUND_ABOVE_PIECES
+from ._options import PNG_STROKED_ABOVE_PIECES
 from ._render import mapdata as md
 from ._render import mapstyle as ms
 from .coverage import Coverage
@@ -60,15 +60,17 @@ def coverage_png(
     lang: str | None = None,
     width_in: float = 10.0,
     dpi: int = 150,
-    merged_above: int = PNG_COMPOUND_ABOVE_PIECES,
+    merged_above: int = PNG_STROKED_ABOVE_PIECES,
     bands: gpd.GeoDataFrame | None = None,
 ) -> bytes:
     """Draw the coverage map as a PNG image.
 
-    Above ``merged_above`` street pieces each class of lines (a distance band, a gap
-    width, the service areas, ...) is drawn as one compound path instead of a collection
-    of lines: the same strokes (overlaps of one colour are not blended twice), drawn in
-    seconds for a million pieces and in a third of the time for 10^5.
+    Above ``merged_above`` street pieces the solid lines of each class (a distance band,
+    a gap width, the service areas, ...) are stroked by stationplan's compiled kernel into
+    one picture under the stations, the legend and the texts (a third of a second for a
+    million pieces, where Agg takes seconds), each class painted once where its lines
+    overlap, as Agg paints a compound path; dotted and dashed lines are one compound path
+    each, drawn by Agg above that picture.
 
     Parameters
     ----------
@@ -87,8 +89,8 @@ def coverage_png(
     width_in, dpi
         Image width in inches and resolution.
     merged_above
-        Street pieces above which each class of lines is one compound path (default
-        :data:`~stationplan._options.PNG_COMPOUND_ABOVE_PIECES`).
+        Street pieces above which the lines are stroked into one picture (default
+        :data:`~stationplan._options.PNG_STROKED_ABOVE_PIECES`).
     bands
         :func:`~stationplan._render.mapdata.distance_bands` of ``coverage`` at the
         map's band edges when already computed (else computed here).
@@ -116,7 +118,7 @@ def coverage_figure(
     lang: str | None = None,
     width_in: float = 10.0,
     dpi: int = 150,
-    merged_above: int = PNG_COMPOUND_ABOVE_PIECES,
+    merged_above: int = PNG_STROKED_ABOVE_PIECES,
     bands: gpd.GeoDataFrame | None = None,
 ) -> Figure:
     """Build the figure :func:`coverage_png` draws (same parameters), e.g. to read its texts."""
@@ -168,11 +170,13 @@ def coverage_figure(
         edges = ms.band_edges(limit)
 
         pieces = coverage.pieces
-        lines = _compound_lines if len(pieces) > merged_above else _line_collection
+        strokes = _Strokes() if len(pieces) > merged_above else None
+        lines = _line_collection if strokes is None else _compound_lines
+        solid = lines if strokes is None else strokes.add
         other = pieces.geometry.to_numpy()[(pieces["status"] == "ignored").to_numpy()]
         if len(other):
             xy, part, _ = _line_coordinates(other)
-            _add(ax, lines(xy, part, colors=ms.OTHER_COLOUR, linewidths=0.6, zorder=1.5))
+            _add(ax, solid(xy, part, colors=ms.OTHER_COLOUR, linewidths=0.6, zorder=1.5))
         # the other carriageway of a road counted once: thin and dotted
         paired = pieces.geometry.to_numpy()[(pieces["status"] == "paired").to_numpy()]
         if len(paired):
@@ -186,14 +190,14 @@ def coverage_figure(
         band = bands["band"].to_numpy()[of]
         for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
             at = band == k
-            _add(ax, lines(xy[at], part[at], colors=colour, linewidths=1.1,
+            _add(ax, solid(xy[at], part[at], colors=colour, linewidths=1.1,
                            capstyle="round", zorder=2))
         if not gaps.empty:
             weight = ms.gap_weights(gaps["length_m"].to_numpy(float), limit)
             xy, part, of = _line_coordinates(gaps.geometry.to_numpy())
             for w in np.unique(weight):
                 at = weight[of] == w
-                _add(ax, lines(xy[at], part[at], colors=ms.GAP_COLOUR,
+                _add(ax, solid(xy[at], part[at], colors=ms.GAP_COLOUR,
                                linewidths=w * _PX_TO_PT, capstyle="round", zorder=3))
         if outline is not None:
             xy, part, _ = _line_coordinates([outline])
@@ -202,7 +206,9 @@ def coverage_figure(
         _points(ax, coverage, proposals, crs)
         ax.set_xlim(west - 0.02 * span_x, east + 0.02 * span_x)
         ax.set_ylim(south - 0.06 * span_y, north + 0.02 * span_y)
-        _service_areas(ax, fig, pieces, merged_above=merged_above)
+        _service_areas(ax, fig, pieces, solid)
+        if strokes is not None:
+            strokes.draw(fig, ax)
         _scale_bar(ax, span_x, west, south, span_y, lang)
         _legend(ax, text, edges, lang, with_proposals=proposals is not None and len(proposals) > 0,
                 with_area=outline is not None, with_other=len(other) > 0,
@@ -306,7 +312,10 @@ def _add_cjk_font(manager: Any, path: str) -> str | None:
 
 def _add(ax: Any, artist: Any) -> None:
     """Add lines to the axes: a collection as a collection (the data limits follow), a
-    compound path as a plain artist (its limits are set by the caller)."""
+    compound path as a plain artist (its limits are set by the caller), strokes not at all
+    (:meth:`_Strokes.draw` draws them)."""
+    if artist is None:
+        return
     if isinstance(artist, LineCollection):
         ax.add_collection(artist)
     else:
@@ -334,6 +343,50 @@ def _compound_lines(xy: np.ndarray, part: np.ndarray, *, colors: str, linewidths
     return PathPatch(MplPath(xy, codes), fill=False, edgecolor=colors, linewidth=linewidths,
                      linestyle=linestyles, capstyle=capstyle, joinstyle=joinstyle,
                      zorder=zorder)
+
+
+class _Strokes:
+    """Solid lines of many pieces, stroked by the compiled kernels
+    (:func:`~stationplan._render.kernels.stroke_cover`) into one picture of the page,
+    class by class in the order of their ``zorder`` (then of their adding), drawn under
+    the axes' other artists."""
+
+    def __init__(self) -> None:
+        self.layers: list[tuple[float, int, np.ndarray, np.ndarray, str, float]] = []
+
+    def add(self, xy: np.ndarray, part: np.ndarray, *, colors: str, linewidths: float,
+            zorder: float, capstyle: str = "round", joinstyle: str = "round") -> None:
+        """Keep a class of lines (as :func:`_compound_lines` takes them); every stroke has
+        round caps and joins."""
+        self.layers.append((zorder, len(self.layers), xy, part, colors, linewidths))
+
+    def draw(self, fig: Figure, ax: Any) -> None:
+        """Stroke the lines at the axes' final place and limits (its aspect applied) into
+        a picture of the page as Agg's canvas holds it, and add it to ``fig`` under the
+        axes (which draw no background)."""
+        from ._render.kernels import paint_cover, stroke_cover
+
+        ax.apply_aspect()
+        width, height = (int(v) for v in fig.bbox.size)  # Agg's canvas, in whole pixels
+        box = ax.bbox  # Agg clips to it, rounded
+        clip = np.array([round(box.x0), height - round(box.y1), round(box.x1),
+                         height - round(box.y0)], dtype=np.int64)
+        clip = np.clip(clip, 0, [width, height, width, height])
+        image = np.ones((height, width, 3), dtype=np.float32)  # the white page
+        cover = np.zeros((height, width), dtype=np.float32)
+        px_per_pt = fig.dpi / 72
+        for *_, xy, part, colour, width_pt in sorted(self.layers, key=lambda k: k[:2]):
+            if len(xy) == 0:
+                continue
+            page = ax.transData.transform(xy)
+            # line by line in the order of their places on the page: fewer trips to memory
+            page, start = _rows_first(page, np.flatnonzero(np.r_[True, part[1:] != part[:-1]]))
+            start = np.r_[start, len(page)]
+            stroke_cover(cover, page[:, 0], height - page[:, 1], start,
+                         width_pt * px_per_pt / 2, clip)
+            paint_cover(image, cover, *mpl.colors.to_rgb(colour))
+        picture = np.round(image * 255).astype(np.uint8)
+        fig.figimage(picture, xo=0, yo=0, origin="upper", zorder=-1)
 
 
 def _rows_first(xy: np.ndarray, start: np.ndarray, *, cells: int = 256
@@ -401,9 +454,9 @@ def _line_coordinates(geoms: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return xy, part, of[part]
 
 
-def _service_areas(ax: Any, fig: Any, pieces: gpd.GeoDataFrame, *,
-                   merged_above: int = PNG_COMPOUND_ABOVE_PIECES) -> None:
-    """Service areas as covered streets drawn 2 × SERVICE_BUFFER_M wide in a pale colour.
+def _service_areas(ax: Any, fig: Any, pieces: gpd.GeoDataFrame, lines: Any) -> None:
+    """Service areas as covered streets drawn 2 × SERVICE_BUFFER_M wide in a pale colour,
+    by ``lines`` (:func:`_line_collection`, or :meth:`_Strokes.add`).
 
     The same shape as the HTML map's buffered polygons, without the polygon work: opaque
     lines of one colour merge where they overlap.
@@ -420,7 +473,6 @@ def _service_areas(ax: Any, fig: Any, pieces: gpd.GeoDataFrame, *,
     # to_hex takes any RGB sequence; the stubs list tuples only
     pale = mpl.colors.to_hex(0.18 * np.array(mpl.colors.to_rgb(ms.SERVICE_COLOUR))  # type: ignore[arg-type]
                              + 0.82)
-    lines = _compound_lines if len(pieces) > merged_above else _line_collection
     xy, part, _ = _line_coordinates(covered)
     _add(ax, lines(xy, part, colors=pale, linewidths=2 * md.SERVICE_BUFFER_M * pt_per_m,
                    capstyle="round", joinstyle="round", zorder=1))

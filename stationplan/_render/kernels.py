@@ -1,12 +1,14 @@
 """Compiled map-drawing loops (numba): the pairing of line ends and the walk that chains
 merged lines through junctions, the Douglas–Peucker simplification of lines, the numbering
-of equal points, the corners that may lie on the map view's hull, and the JSON text of the
-lines' whole-number coordinates.
+of equal points, the corners that may lie on the map view's hull, the JSON text of the
+lines' whole-number coordinates, and the strokes of the PNG's many lines.
 
-Each kernel gives what the Python or numpy code it replaces gave, so the map's bytes stay
-the same (the tests check the chains against the segments they are made of, the numbers
-against a dictionary of the points, the hull against Qhull on every point). Kernels
-release the GIL, so callers may run them on several threads.
+Each kernel but the strokes gives what the Python or numpy code it replaces gave, so the
+map's bytes stay the same (the tests check the chains against the segments they are made
+of, the numbers against a dictionary of the points, the hull against Qhull on every
+point); the strokes stand in for Agg's (the tests check the share of each pixel against
+the exact area of the stroke in it, and the PNG against Agg's). Kernels release the GIL,
+so callers may run them on several threads.
 """
 
 from __future__ import annotations
@@ -137,6 +139,94 @@ def _segment_distance(px, py, ax, ay, bx, by):
         return np.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
     s = ((ay - py) * (bx - ax) - (ax - px) * (by - ay)) / len2
     return abs(s) * np.sqrt(len2)
+
+
+@_jit
+def stroke_cover(cover, x, y, start, half_width, clip):
+    """Stroke lines into ``cover``: each pixel keeps the largest share of it that any
+    segment's stroke covers (round caps and joins), so that a layer of lines of one colour
+    is painted once where its lines overlap, as Agg paints a compound path.
+
+    The share is the overlap of the pixel, one unit wide across the stroke, with the
+    stroke ``2 * half_width`` wide at the distance ``d`` of the pixel's centre from the
+    segment: ``min(half_width, d + 1/2) - max(-half_width, d - 1/2)``, at most 1. Exact
+    for a pixel crossed by a long stroke parallel to its sides, close elsewhere.
+
+    Parameters
+    ----------
+    cover
+        Float array (rows, columns), updated in place.
+    x, y
+        The points' column and row coordinates (pixel ``(r, c)`` spans ``[c, c + 1]`` ×
+        ``[r, r + 1]``); a segment with a point that is not finite is not drawn.
+    start
+        Index of each line's first point in ``x`` and ``y``, then ``len(x)``.
+    half_width
+        Half the stroke's width, in pixels.
+    clip
+        ``(first column, first row, last column + 1, last row + 1)``: pixels drawn on.
+    """
+    reach = half_width + 0.5  # a pixel whose centre is farther from the line is clear
+    reach2 = reach * reach
+    inner = half_width - 0.5  # ... and one whose centre is nearer, covered whole
+    inner2 = inner * inner if inner > 0.0 else -1.0
+    for line in range(len(start) - 1):
+        for i in range(start[line], start[line + 1] - 1):
+            ax, ay, bx, by = x[i], y[i], x[i + 1], y[i + 1]
+            if not (np.isfinite(ax) and np.isfinite(ay) and np.isfinite(bx)
+                    and np.isfinite(by)):
+                continue
+            dx, dy = bx - ax, by - ay
+            len2 = dx * dx + dy * dy
+            inv2 = 1.0 / len2 if len2 > 0.0 else 0.0
+            r0 = max(clip[1], int(np.floor(min(ay, by) - reach)))
+            r1 = min(clip[3], int(np.ceil(max(ay, by) + reach)) + 1)
+            for row in range(r0, r1):
+                cy = row + 0.5
+                # the part of the segment within reach of this row's centres
+                lo, hi = 0.0, 1.0
+                if dy != 0.0:
+                    t0 = (cy - reach - ay) / dy
+                    t1 = (cy + reach - ay) / dy
+                    lo, hi = max(0.0, min(t0, t1)), min(1.0, max(t0, t1))
+                    if lo > hi:
+                        continue
+                xa, xb = ax + lo * dx, ax + hi * dx
+                c0 = max(clip[0], int(np.floor(min(xa, xb) - reach)))
+                c1 = min(clip[2], int(np.ceil(max(xa, xb) + reach)) + 1)
+                ry = cy - ay
+                for col in range(c0, c1):
+                    if cover[row, col] >= 1.0:  # covered whole already
+                        continue
+                    rx = col + 0.5 - ax
+                    t = min(1.0, max(0.0, (rx * dx + ry * dy) * inv2))
+                    ex, ey = rx - t * dx, ry - t * dy
+                    d2 = ex * ex + ey * ey
+                    if d2 >= reach2:
+                        continue
+                    if d2 <= inner2:
+                        cover[row, col] = 1.0
+                        continue
+                    d = np.sqrt(d2)
+                    share = min(min(half_width, d + 0.5) - max(-half_width, d - 0.5), 1.0)
+                    if share > cover[row, col]:
+                        cover[row, col] = share
+
+
+@_jit
+def paint_cover(image, cover, red, green, blue):
+    """Paint ``image`` (rows, columns, 3 floats) with the colour ``(red, green, blue)``
+    where ``cover`` (:func:`stroke_cover`) says, in that share (source over), and clear
+    ``cover`` for the next layer."""
+    rows, cols = cover.shape
+    for row in range(rows):
+        for col in range(cols):
+            share = cover[row, col]
+            if share > 0.0:
+                image[row, col, 0] += (red - image[row, col, 0]) * share
+                image[row, col, 1] += (green - image[row, col, 1]) * share
+                image[row, col, 2] += (blue - image[row, col, 2]) * share
+                cover[row, col] = 0.0
 
 
 @_jit
