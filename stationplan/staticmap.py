@@ -69,8 +69,9 @@ def coverage_png(
     a gap width, the service areas, ...) are stroked by stationplan's compiled kernel into
     one picture under the stations, the legend and the texts (a third of a second for a
     million pieces, where Agg takes seconds), each class painted once where its lines
-    overlap, as Agg paints a compound path; dotted and dashed lines are one compound path
-    each, drawn by Agg above that picture.
+    overlap, as Agg paints a compound path; the dotted lines of paired carriageways are
+    one compound path drawn by Agg on a page of its own and laid in its place in that
+    picture, and the planning area's dashed outline is drawn over it.
 
     Parameters
     ----------
@@ -181,8 +182,12 @@ def coverage_figure(
         paired = pieces.geometry.to_numpy()[(pieces["status"] == "paired").to_numpy()]
         if len(paired):
             xy, part, _ = _line_coordinates(paired)
-            _add(ax, lines(xy, part, colors=ms.OTHER_COLOUR, linewidths=0.6,
-                           linestyles="dotted", zorder=1.5))
+            dotted = lines(xy, part, colors=ms.OTHER_COLOUR, linewidths=0.6,
+                           linestyles="dotted", zorder=1.5)
+            if strokes is None:
+                _add(ax, dotted)
+            else:
+                strokes.add_artist(dotted)
         if bands is None:
             bands = md.distance_bands(coverage, edges)
         # the points of each layer's lines read once, then drawn class by class
@@ -346,24 +351,29 @@ def _compound_lines(xy: np.ndarray, part: np.ndarray, *, colors: str, linewidths
 
 
 class _Strokes:
-    """Solid lines of many pieces, stroked by the compiled kernels
-    (:func:`~stationplan._render.kernels.stroke_cover`) into one picture of the page,
-    class by class in the order of their ``zorder`` (then of their adding), drawn under
-    the axes' other artists."""
+    """Lines of many pieces drawn into one picture of the page under the axes' other
+    artists, class by class in the order of their ``zorder`` (then of their adding):
+    solid lines stroked by the compiled kernels
+    (:func:`~stationplan._render.kernels.stroke_cover`), other artists (dotted lines) by
+    Agg on a page of their own, laid in their place among the strokes."""
 
     def __init__(self) -> None:
-        self.layers: list[tuple[float, int, np.ndarray, np.ndarray, str, float]] = []
+        self.layers: list[tuple[float, int, Any]] = []
 
     def add(self, xy: np.ndarray, part: np.ndarray, *, colors: str, linewidths: float,
             zorder: float, capstyle: str = "round", joinstyle: str = "round") -> None:
         """Keep a class of lines (as :func:`_compound_lines` takes them); every stroke has
         round caps and joins."""
-        self.layers.append((zorder, len(self.layers), xy, part, colors, linewidths))
+        self.layers.append((zorder, len(self.layers), (xy, part, colors, linewidths)))
+
+    def add_artist(self, artist: Any) -> None:
+        """Keep an artist (a dotted compound path) that Agg draws, at its ``zorder``."""
+        self.layers.append((artist.get_zorder(), len(self.layers), artist))
 
     def draw(self, fig: Figure, ax: Any) -> None:
-        """Stroke the lines at the axes' final place and limits (its aspect applied) into
-        a picture of the page as Agg's canvas holds it, and add it to ``fig`` under the
-        axes (which draw no background)."""
+        """Draw the layers at the axes' final place and limits (its aspect applied) into a
+        picture of the page as Agg's canvas holds it, and add it to ``fig`` under the axes
+        (which draw no background)."""
         from ._render.kernels import paint_cover, stroke_cover
 
         ax.apply_aspect()
@@ -375,7 +385,13 @@ class _Strokes:
         image = np.ones((height, width, 3), dtype=np.float32)  # the white page
         cover = np.zeros((height, width), dtype=np.float32)
         px_per_pt = fig.dpi / 72
-        for *_, xy, part, colour, width_pt in sorted(self.layers, key=lambda k: k[:2]):
+        for *_, layer in sorted(self.layers, key=lambda k: k[:2]):
+            if not isinstance(layer, tuple):  # Agg's, on a clear page: laid over (its alpha)
+                drawn = _agg_page(fig, ax, layer)
+                share = drawn[..., 3:] / np.float32(255)
+                image += (drawn[..., :3] / np.float32(255) - image) * share
+                continue
+            xy, part, colour, width_pt = layer
             if len(xy) == 0:
                 continue
             page = ax.transData.transform(xy)
@@ -387,6 +403,21 @@ class _Strokes:
             paint_cover(image, cover, *mpl.colors.to_rgb(colour))
         picture = np.round(image * 255).astype(np.uint8)
         fig.figimage(picture, xo=0, yo=0, origin="upper", zorder=-1)
+
+
+def _agg_page(fig: Figure, ax: Any, artist: Any) -> np.ndarray:
+    """``artist`` drawn by Agg alone on a clear page of ``fig``'s size, in axes at ``ax``'s
+    place (its aspect applied) with its limits: the page's RGBA (alpha not premultiplied)."""
+    width_in, height_in = fig.get_size_inches()
+    page = Figure(figsize=(float(width_in), float(height_in)), dpi=fig.dpi, facecolor="none")
+    canvas = FigureCanvasAgg(page)
+    under = page.add_axes(ax.get_position())
+    under.set_axis_off()
+    under.set_xlim(ax.get_xlim())
+    under.set_ylim(ax.get_ylim())
+    under.add_artist(artist)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())
 
 
 def _rows_first(xy: np.ndarray, start: np.ndarray, *, cells: int = 256

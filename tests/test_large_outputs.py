@@ -204,6 +204,31 @@ def test_png_of_many_pieces_draws_the_lines_agg_draws(city):
     assert (differ > 0.1).mean() < 0.01 * drawn
 
 
+def test_png_of_many_pieces_keeps_dotted_carriageways_under_the_bands(tmp_path):
+    """A real centre with dual carriageways (Chengdu): the other carriageway's dotted line
+    (Agg's, on a page of its own) lies under the distance bands and gaps as in Agg's
+    picture, not over them; the picture is Agg's to within anti-aliasing."""
+    import io
+
+    import matplotlib.image as mpimg
+    from handnet import shared_osm
+
+    from stationplan.pipeline import coverage_network
+    from stationplan.staticmap import coverage_png
+
+    net = coverage_network(shared_osm("chengdu_center.osm.bz2"))
+    path = street_stations_csv(net, tmp_path / "st.csv", 40, seed=1)
+    cov = sp.compute_coverage(net, sp.snap_stations(net, sp.read_stations(path)))
+    assert (cov.pieces["status"] == "paired").sum() > 500
+    gaps = sp.find_gaps(cov)
+    agg = mpimg.imread(io.BytesIO(coverage_png(cov, gaps, lang="en", merged_above=10**9)))
+    ours = mpimg.imread(io.BytesIO(coverage_png(cov, gaps, lang="en", merged_above=0)))
+    differ = np.abs(agg - ours).max(axis=2)
+    drawn = (agg[..., :3].min(axis=2) < 0.9).mean()
+    assert (differ > 0.25).mean() < 0.002 * drawn
+    assert (differ > 0.1).mean() < 0.02 * drawn
+
+
 def test_png_of_many_pieces_does_not_depend_on_the_order_of_the_parts(city, monkeypatch):
     """A pixel keeps the largest share of it any stroke of its class covers: the parts
     drawn row by row (:func:`~stationplan.staticmap._rows_first`) give the bytes of the
