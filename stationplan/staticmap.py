@@ -21,7 +21,8 @@ import geopandas as gpd
 import matplotlib as mpl
 import numpy as np
 import shapely
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import fontManager
@@ -171,7 +172,7 @@ def coverage_figure(
         edges = ms.band_edges(limit)
 
         pieces = coverage.pieces
-        strokes = _Strokes() if len(pieces) > merged_above else None
+        strokes = _Strokes(ax) if len(pieces) > merged_above else None
         lines = _line_collection if strokes is None else _compound_lines
         solid = lines if strokes is None else strokes.add
         other = pieces.geometry.to_numpy()[(pieces["status"] == "ignored").to_numpy()]
@@ -213,7 +214,7 @@ def coverage_figure(
         ax.set_ylim(south - 0.06 * span_y, north + 0.02 * span_y)
         _service_areas(ax, fig, pieces, solid)
         if strokes is not None:
-            strokes.draw(fig, ax)
+            fig.add_artist(strokes)
         _scale_bar(ax, span_x, west, south, span_y, lang)
         _legend(ax, text, edges, lang, with_proposals=proposals is not None and len(proposals) > 0,
                 with_area=outline is not None, with_other=len(other) > 0,
@@ -350,15 +351,24 @@ def _compound_lines(xy: np.ndarray, part: np.ndarray, *, colors: str, linewidths
                      zorder=zorder)
 
 
-class _Strokes:
-    """Lines of many pieces drawn into one picture of the page under the axes' other
-    artists, class by class in the order of their ``zorder`` (then of their adding):
+class _Strokes(Artist):
+    """Lines of many pieces drawn into one picture of the page under the axes ``ax``'s
+    other artists, class by class in the order of their ``zorder`` (then of their adding):
     solid lines stroked by the compiled kernels
     (:func:`~stationplan._render.kernels.stroke_cover`), other artists (dotted lines) by
-    Agg on a page of their own, laid in their place among the strokes."""
+    Agg on a page of their own, laid in their place among the strokes.
 
-    def __init__(self) -> None:
+    A figure-level artist under the axes (which draw no background): the picture is made
+    when the figure is drawn by Agg, at the axes' final place and limits and the
+    renderer's size and resolution (``savefig(dpi=...)`` included); on a vector page (PDF,
+    SVG) the lines are drawn as paths instead, one compound path a class.
+    """
+
+    def __init__(self, ax: Any) -> None:
+        super().__init__()
+        self._ax = ax
         self.layers: list[tuple[float, int, Any]] = []
+        self.set_zorder(-1)
 
     def add(self, xy: np.ndarray, part: np.ndarray, *, colors: str, linewidths: float,
             zorder: float, capstyle: str = "round", joinstyle: str = "round") -> None:
@@ -370,24 +380,28 @@ class _Strokes:
         """Keep an artist (a dotted compound path) that Agg draws, at its ``zorder``."""
         self.layers.append((artist.get_zorder(), len(self.layers), artist))
 
-    def draw(self, fig: Figure, ax: Any) -> None:
-        """Draw the layers at the axes' final place and limits (its aspect applied) into a
-        picture of the page as Agg's canvas holds it, and add it to ``fig`` under the axes
-        (which draw no background)."""
+    def draw(self, renderer: Any) -> None:
+        """Draw the picture of the page on ``renderer``."""
         from ._render.kernels import paint_cover, stroke_cover
 
+        if not self.get_visible():
+            return
+        ax = self._ax
         ax.apply_aspect()
-        width, height = (int(v) for v in fig.bbox.size)  # Agg's canvas, in whole pixels
+        if not isinstance(renderer, RendererAgg):
+            self._draw_paths(renderer)
+            return
+        width, height = (int(v) for v in renderer.get_canvas_width_height())
         box = ax.bbox  # Agg clips to it, rounded
         clip = np.array([round(box.x0), height - round(box.y1), round(box.x1),
                          height - round(box.y0)], dtype=np.int64)
         clip = np.clip(clip, 0, [width, height, width, height])
         image = np.ones((height, width, 3), dtype=np.float32)  # the white page
         cover = np.zeros((height, width), dtype=np.float32)
-        px_per_pt = fig.dpi / 72
+        px_per_pt = renderer.points_to_pixels(1.0)
         for *_, layer in sorted(self.layers, key=lambda k: k[:2]):
             if not isinstance(layer, tuple):  # Agg's, on a clear page: laid over (its alpha)
-                drawn = _agg_page(fig, ax, layer)
+                drawn = _agg_page(ax, layer, width, height)
                 share = drawn[..., 3:] / np.float32(255)
                 image += (drawn[..., :3] / np.float32(255) - image) * share
                 continue
@@ -401,15 +415,35 @@ class _Strokes:
             stroke_cover(cover, page[:, 0], height - page[:, 1], start,
                          width_pt * px_per_pt / 2, clip)
             paint_cover(image, cover, *mpl.colors.to_rgb(colour))
-        picture = np.round(image * 255).astype(np.uint8)
-        fig.figimage(picture, xo=0, yo=0, origin="upper", zorder=-1)
+        picture = np.full((height, width, 4), 255, dtype=np.uint8)
+        picture[..., :3] = np.round(image * 255)
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, 0, 0, np.ascontiguousarray(picture[::-1]))  # bottom row first
+        gc.restore()
 
 
-def _agg_page(fig: Figure, ax: Any, artist: Any) -> np.ndarray:
-    """``artist`` drawn by Agg alone on a clear page of ``fig``'s size, in axes at ``ax``'s
-    place (its aspect applied) with its limits: the page's RGBA (alpha not premultiplied)."""
-    width_in, height_in = fig.get_size_inches()
-    page = Figure(figsize=(float(width_in), float(height_in)), dpi=fig.dpi, facecolor="none")
+    def _draw_paths(self, renderer: Any) -> None:
+        """Draw the layers on a vector page as paths in the axes (clipped to them)."""
+        ax = self._ax
+        for zorder, _, layer in sorted(self.layers, key=lambda k: k[:2]):
+            if isinstance(layer, tuple):
+                xy, part, colour, width_pt = layer
+                if len(xy) == 0:
+                    continue
+                layer = _compound_lines(xy, part, colors=colour, linewidths=width_pt,
+                                        capstyle="round", zorder=zorder)
+            layer.set_figure(self.figure)
+            layer.set_transform(ax.transData)
+            layer.set_clip_path(ax.patch)
+            layer.draw(renderer)
+
+
+def _agg_page(ax: Any, artist: Any, width: int, height: int) -> np.ndarray:
+    """``artist`` drawn by Agg alone on a clear page ``width`` × ``height`` pixels at the
+    resolution of ``ax``'s figure, in axes at ``ax``'s place (its aspect applied) with its
+    limits: the page's RGBA (alpha not premultiplied)."""
+    dpi = ax.figure.dpi
+    page = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="none")
     canvas = FigureCanvasAgg(page)
     under = page.add_axes(ax.get_position())
     under.set_axis_off()

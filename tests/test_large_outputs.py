@@ -204,6 +204,54 @@ def test_png_of_many_pieces_draws_the_lines_agg_draws(city):
     assert (differ > 0.1).mean() < 0.01 * drawn
 
 
+@pytest.mark.parametrize("dpi", [75, 300])
+def test_figure_of_many_pieces_saved_at_another_resolution_draws_the_lines_in_place(city,
+                                                                                     dpi):
+    """The stroked picture is made when the figure is drawn: ``coverage_figure`` saved at
+    another resolution than its own (150 dpi) has the lines where Agg's collections are."""
+    import io
+
+    import matplotlib.image as mpimg
+
+    from stationplan.staticmap import coverage_figure
+
+    cov, gaps = city
+    drawn = []
+    for merged_above in (10**9, 0):
+        buf = io.BytesIO()
+        coverage_figure(cov, gaps, lang="en", merged_above=merged_above).savefig(
+            buf, format="png", dpi=dpi)
+        drawn.append(mpimg.imread(io.BytesIO(buf.getvalue())))
+    agg, ours = drawn
+    differ = np.abs(agg - ours).max(axis=2)
+    inked = (agg[..., :3].min(axis=2) < 0.9).mean()
+    assert (differ > 0.25).mean() < 0.002 * inked
+    assert (differ > 0.1).mean() < 0.03 * inked
+
+
+def test_figure_of_many_pieces_on_a_vector_page_draws_paths(city):
+    """Saved as SVG the figure's lines are paths, one a class (each gap width, each band,
+    the service areas), not a picture; Agg's collections give a path a line."""
+    import io
+
+    from stationplan._render import mapstyle
+    from stationplan.staticmap import coverage_figure
+
+    cov, gaps = city
+    svg = {}
+    for merged_above in (10**9, 0):
+        buf = io.BytesIO()
+        coverage_figure(cov, gaps, lang="en", merged_above=merged_above).savefig(
+            buf, format="svg")
+        svg[merged_above] = buf.getvalue().decode()
+    gap_stroke = f"stroke: {mapstyle.GAP_COLOUR}"
+    widths = {round(float(w), 3) for w in gaps["length_m"].map(
+        lambda m: mapstyle.gap_weights(np.array([m]), cov.rule.limit_m)[0])}
+    assert "<image" not in svg[0]
+    assert svg[0].count(gap_stroke) == len(widths) + 1  # (+1: the legend's line)
+    assert svg[10**9].count(gap_stroke) == len(gaps) + 1
+
+
 def test_png_of_many_pieces_keeps_dotted_carriageways_under_the_bands(tmp_path):
     """A real centre with dual carriageways (Chengdu): the other carriageway's dotted line
     (Agg's, on a page of its own) lies under the distance bands and gaps as in Agg's
