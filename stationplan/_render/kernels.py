@@ -149,7 +149,8 @@ def stroke_cover(cover, x, y, start, half_width, clip):
 
     The share is the overlap of the pixel, one unit wide across the stroke, with the
     stroke ``2 * half_width`` wide at the distance ``d`` of the pixel's centre from the
-    segment: ``min(half_width, d + 1/2) - max(-half_width, d - 1/2)``, at most 1. Exact
+    segment (:func:`_segment_distance`): ``min(half_width, d + 1/2) - max(-half_width,
+    d - 1/2)``, at most 1. Exact
     for a pixel crossed by a long stroke parallel to its sides, close elsewhere.
 
     Parameters
@@ -167,9 +168,6 @@ def stroke_cover(cover, x, y, start, half_width, clip):
         ``(first column, first row, last column + 1, last row + 1)``: pixels drawn on.
     """
     reach = half_width + 0.5  # a pixel whose centre is farther from the line is clear
-    reach2 = reach * reach
-    inner = half_width - 0.5  # ... and one whose centre is nearer, covered whole
-    inner2 = inner * inner if inner > 0.0 else -1.0
     for line in range(len(start) - 1):
         for i in range(start[line], start[line + 1] - 1):
             ax, ay, bx, by = x[i], y[i], x[i + 1], y[i + 1]
@@ -177,8 +175,6 @@ def stroke_cover(cover, x, y, start, half_width, clip):
                     and np.isfinite(by)):
                 continue
             dx, dy = bx - ax, by - ay
-            len2 = dx * dx + dy * dy
-            inv2 = 1.0 / len2 if len2 > 0.0 else 0.0
             r0 = max(clip[1], int(np.floor(min(ay, by) - reach)))
             r1 = min(clip[3], int(np.ceil(max(ay, by) + reach)) + 1)
             for row in range(r0, r1):
@@ -194,20 +190,10 @@ def stroke_cover(cover, x, y, start, half_width, clip):
                 xa, xb = ax + lo * dx, ax + hi * dx
                 c0 = max(clip[0], int(np.floor(min(xa, xb) - reach)))
                 c1 = min(clip[2], int(np.ceil(max(xa, xb) + reach)) + 1)
-                ry = cy - ay
                 for col in range(c0, c1):
                     if cover[row, col] >= 1.0:  # covered whole already
                         continue
-                    rx = col + 0.5 - ax
-                    t = min(1.0, max(0.0, (rx * dx + ry * dy) * inv2))
-                    ex, ey = rx - t * dx, ry - t * dy
-                    d2 = ex * ex + ey * ey
-                    if d2 >= reach2:
-                        continue
-                    if d2 <= inner2:
-                        cover[row, col] = 1.0
-                        continue
-                    d = np.sqrt(d2)
+                    d = _segment_distance(col + 0.5, cy, ax, ay, bx, by)
                     share = min(min(half_width, d + 0.5) - max(-half_width, d - 0.5), 1.0)
                     if share > cover[row, col]:
                         cover[row, col] = share
