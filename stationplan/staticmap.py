@@ -421,7 +421,6 @@ class _Strokes(Artist):
         renderer.draw_image(gc, 0, 0, np.ascontiguousarray(picture[::-1]))  # bottom row first
         gc.restore()
 
-
     def _draw_paths(self, renderer: Any) -> None:
         """Draw the layers on a vector page as paths in the axes (clipped to them)."""
         ax = self._ax
