@@ -16,6 +16,7 @@ tree order instead of random, so the same inputs give byte-identical HTML.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import math
@@ -112,6 +113,7 @@ def coverage_map(
     areas: gpd.GeoDataFrame | None = None,
     merged_above: int = MAP_MERGED_ABOVE_PIECES,
     bands: gpd.GeoDataFrame | None = None,
+    street_layers: StreetLayers | None = None,
 ) -> Any:
     """Draw a coverage result as an interactive Folium map.
 
@@ -174,6 +176,11 @@ def coverage_map(
         :func:`~stationplan._render.mapdata.distance_bands` of ``coverage`` at the
         map's band edges (:func:`~stationplan._render.mapstyle.band_edges` of its limit)
         when already computed (else computed here).
+    street_layers
+        :func:`street_layers` of ``coverage`` with the same ``map_options`` (or
+        shorthands), ``precision`` and ``merged_above``, when already made (e.g. by
+        another process while the gaps were found): its layers are drawn as they are.
+        Made with other options, it is not used (the layers are made here).
 
     Returns
     -------
@@ -183,22 +190,21 @@ def coverage_map(
         but the basemap's, and without tiles it shows every layer on a plain background.
     """
     opts = _map_options(map_options, lang, basemap, tianditu_key)
-    # each street's envelope, found once: the data's extent and centre, and the first view
-    envelopes = shapely.bounds(coverage.network.edges.geometry.to_numpy())
-    extent = _extent(envelopes)
-    basemap = resolve_basemap(opts.basemap, coverage, extent=extent)
+    look = _Look.of(coverage, opts, precision=precision, merged_above=merged_above)
+    envelopes, extent, basemap, view = look.envelopes, look.extent, look.basemap, look.view
     tianditu_key = opts.tianditu_key
-    lang = run_lang(opts.lang, coverage)
+    lang = look.lang
     text = section("map", lang)
-    gcj = basemap == "gaode"
+    gcj = view.gcj02
     if summary is None:
         from .summary import summarize
 
         summary = summarize(coverage, gaps)
-    merged = len(coverage.pieces) > merged_above
-    view = _View(gcj02=gcj, precision=precision,
-                 simplify_m=_screen_pixel_m(coverage, extent=extent) if merged else md.SIMPLIFY_M,
-                 chain=merged)
+    merged = view.chain
+    if street_layers is not None and street_layers.key != look.key:
+        log.debug("street layers made for %s, not %s: made again", street_layers.key,
+                  look.key)
+        street_layers = None
     if merged:
         log.info("map of %s street pieces (more than %s): merged layers drawn to %.0f m, "
                  "without service areas, gap areas and popups on lines",
@@ -224,14 +230,15 @@ def coverage_map(
     if len(other):
         km = text_in("unit.km", lang)
         line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} {km})",
-                    "spOther", _other_features(other, text, view), precision,
-                    attribution=osm_attr)
+                    "spOther", street_layers.other if street_layers is not None
+                    else _other_features(other, text, view), precision, attribution=osm_attr)
     # the other carriageway of a road counted once: drawn thin, labelled as such
     paired = pieces.loc[(pieces["status"] == "paired").to_numpy(), drawn]
     if len(paired):
         km = text_in("unit.km", lang)
         line_layer(fmap, f"{text['paired']} ({paired['length_m'].sum() / 1000:.1f} {km})",
-                    "spOther", _other_features(paired, text, view, paired=True), precision,
+                    "spOther", street_layers.paired if street_layers is not None
+                    else _other_features(paired, text, view, paired=True), precision,
                     attribution=osm_attr)
     phases: dict[str, list[Any]] = {"before": [], "after": []}
     if before is not None:
@@ -241,8 +248,9 @@ def coverage_map(
         phases["before"] = _coverage_layers(fmap, before, before_gaps, text,
                                             lang, view, edges, osm_attr, today=True,
                                             merged=merged)
-    phases["after"] = _coverage_layers(fmap, coverage, gaps, text, lang, view, edges, osm_attr,
-                                       today=False, merged=merged, bands=bands)
+    phases["after"] = _coverage_layers(
+        fmap, coverage, gaps, text, lang, view, edges, osm_attr, today=False, merged=merged,
+        bands=bands, streets=None if street_layers is None else street_layers.streets)
     if not merged:
         areas = gap_areas(gaps) if areas is None else areas
         line_layer(fmap, f"{text['gap_areas']} ({len(areas)})", "spAreas",
@@ -327,25 +335,107 @@ def coverage_map(
     return fmap
 
 
+@dataclasses.dataclass(frozen=True)
+class StreetLayers:
+    """The line layers of a coverage map that need the coverage alone (no gaps), made
+    ahead of the map by :func:`street_layers` and drawn by :func:`coverage_map` as they
+    are: the covered streets by distance band (``streets``), the streets not counted
+    (``other``) and the other carriageways of roads counted once (``paired``), each as
+    the map's features and styles (none: two empty lists). ``key`` says how they
+    were drawn (basemap, language, precision, simplification, merging)."""
+
+    key: tuple[Any, ...]
+    streets: tuple[list, list]
+    other: tuple[list, list]
+    paired: tuple[list, list]
+
+
+def street_layers(coverage: Coverage, *, map_options: MapOptions | None = None,
+                  precision: int = 6, merged_above: int = MAP_MERGED_ABOVE_PIECES,
+                  bands: gpd.GeoDataFrame | None = None) -> StreetLayers:
+    """The line layers of :func:`coverage_map` that need the coverage alone, made ahead
+    of the map (e.g. in another process while the gaps are found), for its
+    ``street_layers``.
+
+    Parameters
+    ----------
+    coverage
+        Result of :func:`~stationplan.compute_coverage`.
+    map_options, precision, merged_above, bands
+        As for :func:`coverage_map` (the same, or the map makes the layers again).
+
+    Returns
+    -------
+    StreetLayers
+    """
+    look = _Look.of(coverage, map_options or MapOptions(), precision=precision,
+                    merged_above=merged_above)
+    text = section("map", look.lang)
+    pieces = coverage.pieces
+    drawn = ["length_m", pieces.geometry.name]  # as coverage_map reads them
+    other, paired = (pieces.loc[(pieces["status"] == status).to_numpy(), drawn]
+                     for status in ("ignored", "paired"))
+    edges = ms.band_edges(coverage.rule.limit_m)
+    return StreetLayers(
+        look.key,
+        _street_features(md.distance_bands(coverage, edges) if bands is None else bands,
+                         edges, text, look.view, look.lang),
+        _other_features(other, text, look.view) if len(other) else ([], []),
+        _other_features(paired, text, look.view, paired=True) if len(paired) else ([], []))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Look:
+    """How a coverage map shows its coverage: the network's envelopes and extent, the
+    basemap, the language and the view (:class:`_View`)."""
+
+    envelopes: np.ndarray
+    extent: np.ndarray
+    basemap: str
+    lang: str
+    view: _View
+
+    @classmethod
+    def of(cls, coverage: Coverage, opts: MapOptions, *, precision: int,
+           merged_above: int) -> _Look:
+        # each street's envelope, found once: the data's extent and centre, the first view
+        envelopes = shapely.bounds(coverage.network.edges.geometry.to_numpy())
+        extent = _extent(envelopes)
+        basemap = resolve_basemap(opts.basemap, coverage, extent=extent)
+        merged = len(coverage.pieces) > merged_above
+        view = _View(gcj02=basemap == "gaode", precision=precision,
+                     simplify_m=(_screen_pixel_m(coverage, extent=extent) if merged
+                                 else md.SIMPLIFY_M), chain=merged)
+        return cls(envelopes, extent, basemap, run_lang(opts.lang, coverage), view)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        v = self.view
+        return (self.basemap, self.lang, v.gcj02, v.precision, v.simplify_m, v.chain)
+
+
 def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,
                      text: Mapping[str, str], lang: str, view: _View, edges: list[float],
                      osm_attr: str | None, *, today: bool, merged: bool = False,
-                     bands: gpd.GeoDataFrame | None = None) -> list[Any]:
+                     bands: gpd.GeoDataFrame | None = None,
+                     streets: tuple[list, list] | None = None) -> list[Any]:
     """The service areas, streets by distance band and gaps of one coverage, as layers.
 
     ``today`` layers (coverage by the existing stations of a plan) are named so, hidden at
     first, and their shapes carry the class ``sp-today`` too. ``merged``: streets merged
     by band only, gaps by line width, no service areas (see :func:`coverage_map`).
-    ``bands``: the distance bands of ``coverage`` when already computed.
+    ``bands``: the distance bands of ``coverage`` when already computed; ``streets``: the
+    streets' features (:func:`_street_features`) when already made.
     """
     prefix = text["before_prefix"] if today else ""
     km = text_in("unit.km", lang)
     limit = coverage.rule.limit_m
-    if bands is None:
-        bands = md.distance_bands(coverage, edges)
+    if streets is None:
+        streets = _street_features(md.distance_bands(coverage, edges) if bands is None
+                                   else bands, edges, text, view, lang)
     layers = [
         (f"{prefix}{text['streets']} ({coverage.covered_m / 1000:.1f} {km})", "spStreets",
-         _street_features(bands, edges, text, view, lang), osm_attr),
+         streets, osm_attr),
         (f"{prefix}{text['gaps']} ({coverage.gap_m / 1000:.1f} {km})", "spGaps",
          (_merged_gap_features if merged else _gap_features)(gaps, limit, text, view, lang),
          osm_attr),

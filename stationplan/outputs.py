@@ -30,7 +30,9 @@ if TYPE_CHECKING:  # the writers import their heavy modules when they run
     import geopandas as gpd
 
     from ._process import Forked
+    from ._render.mapdata import BandLines
     from .coverage import Coverage
+    from .maps import StreetLayers
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +146,20 @@ def write_coverage_outputs(
         if len(gaps) <= GAP_TABLE_MAX_ROWS:  # the gap runs as a table to print
             children.append(writers.enter_context(
                 forked(partial(_write_gap_table, out, gaps, lang), fork=fork)))
-        # the distance bands both maps draw, cut once
-        bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
+        # the distance bands both maps draw, cut once: by the street pieces' writer when
+        # there is one (it made the map's streets' layers and the PNG's lines of them)
+        streets = bands = None
+        if pieces_written is None:
+            bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
+            paths_early, png_bands = {}, bands
+        else:
+            paths_early, streets, png_bands = pieces_written.result()
         children.append(writers.enter_context(forked(partial(
             _write_png, out, coverage=coverage, gaps=gaps, summary=summary,
-            proposals=proposals, area=area, lang=lang, bands=bands), fork=fork)))
+            proposals=proposals, area=area, lang=lang, bands=png_bands), fork=fork)))
         areas = gap_areas(gaps)
-        paths = {"stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
+        paths = {**paths_early,
+                 "stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
         paths["summary.json"] = atomic_write_text(out / "summary.json", json_text(summary))
         if n_pieces <= MAP_MAX_PIECES:
             paths["coverage_map.html"] = atomic_write_text(
@@ -158,7 +167,7 @@ def write_coverage_outputs(
                     coverage, gaps, summary=summary, proposals=proposals, before=before,
                     before_gaps=before_gaps, plan_summary=plan_summary, area=area,
                     map_options=map_options, density=density, areas=areas, rules=rules,
-                    bands=bands,
+                    bands=bands, street_layers=streets,
                 ).get_root().render())
         else:
             # summary.json is left as it is: it does not depend on the map.
@@ -169,7 +178,7 @@ def write_coverage_outputs(
                         "clips a part to map",
                         f"{n_pieces:,}", f"{MAP_MAX_PIECES:,}")
         paths |= _write_layers(out, {"gap_areas": areas}, fmt)
-        for child in (*children, *([pieces_written] if pieces_written else [])):
+        for child in children:
             paths |= child.result()
     if len(gaps) > GAP_TABLE_MAX_ROWS:
         log.warning("gaps.csv and gaps.xlsx skipped: %s gap runs, more than %s a table to "
@@ -196,13 +205,23 @@ def pieces_written_early(out_dir: str | Path | None, coverage: Coverage, *,
         yield None
         return
     out = open_out_dir(out_dir, ("coverage.parquet",), overwrite=True)
-    with forked(partial(_write_pieces, out, coverage, fmt)) as child:  # selected there
+    with forked(partial(_write_pieces, out, coverage, fmt, map_options)) as child:
         yield child
 
 
-def _write_pieces(out: Path, coverage: Coverage, fmt: str) -> dict[str, Path]:
-    """Write the street pieces' table (:func:`_write_layers`)."""
-    return _write_layers(out, {"coverage": _pieces(coverage)}, fmt)
+def _write_pieces(out: Path, coverage: Coverage, fmt: str, map_options: MapOptions | None
+                  ) -> tuple[dict[str, Path], StreetLayers | None, BandLines]:
+    """Write the street pieces' table (:func:`_write_layers`, its columns selected
+    there); then cut the distance bands and make the HTML map's streets' layers of them
+    (:func:`~stationplan.maps.street_layers`; ``None`` when no map is drawn) and the
+    PNG's lines of them (:func:`~stationplan._render.mapdata.band_lines`)."""
+    from ._render import mapdata, mapstyle
+    from .maps import street_layers
+
+    paths = _write_layers(out, {"coverage": _pieces(coverage)}, fmt)
+    bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
+    return paths, (None if len(coverage.pieces) > MAP_MAX_PIECES else street_layers(
+        coverage, map_options=map_options, bands=bands)), mapdata.band_lines(bands)
 
 
 def _pieces(coverage: Coverage) -> gpd.GeoDataFrame:

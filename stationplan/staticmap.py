@@ -62,7 +62,7 @@ def coverage_png(
     width_in: float = 10.0,
     dpi: int = 150,
     merged_above: int = PNG_STROKED_ABOVE_PIECES,
-    bands: gpd.GeoDataFrame | None = None,
+    bands: gpd.GeoDataFrame | md.BandLines | None = None,
 ) -> bytes:
     """Draw the coverage map as a PNG image.
 
@@ -95,7 +95,8 @@ def coverage_png(
         :data:`~stationplan._options.PNG_STROKED_ABOVE_PIECES`).
     bands
         :func:`~stationplan._render.mapdata.distance_bands` of ``coverage`` at the
-        map's band edges when already computed (else computed here).
+        map's band edges, or their points (:func:`~stationplan._render.mapdata.band_lines`),
+        when already computed (else computed here).
 
     Returns
     -------
@@ -121,7 +122,7 @@ def coverage_figure(
     width_in: float = 10.0,
     dpi: int = 150,
     merged_above: int = PNG_STROKED_ABOVE_PIECES,
-    bands: gpd.GeoDataFrame | None = None,
+    bands: gpd.GeoDataFrame | md.BandLines | None = None,
 ) -> Figure:
     """Build the figure :func:`coverage_png` draws (same parameters), e.g. to read its texts."""
     lang = run_lang(lang, coverage)
@@ -177,12 +178,12 @@ def coverage_figure(
         solid = lines if strokes is None else strokes.add
         other = pieces.geometry.to_numpy()[(pieces["status"] == "ignored").to_numpy()]
         if len(other):
-            xy, part, _ = _line_coordinates(other)
+            xy, part, _ = md.line_vertices(other)
             _add(ax, solid(xy, part, colors=ms.OTHER_COLOUR, linewidths=0.6, zorder=1.5))
         # the other carriageway of a road counted once: thin and dotted
         paired = pieces.geometry.to_numpy()[(pieces["status"] == "paired").to_numpy()]
         if len(paired):
-            xy, part, _ = _line_coordinates(paired)
+            xy, part, _ = md.line_vertices(paired)
             dotted = lines(xy, part, colors=ms.OTHER_COLOUR, linewidths=0.6,
                            linestyles="dotted", zorder=1.5)
             if strokes is None:
@@ -192,21 +193,20 @@ def coverage_figure(
         if bands is None:
             bands = md.distance_bands(coverage, edges)
         # the points of each layer's lines read once, then drawn class by class
-        xy, part, of = _line_coordinates(bands.geometry.to_numpy())
-        band = bands["band"].to_numpy()[of]
+        xy, part, band = bands if isinstance(bands, md.BandLines) else md.band_lines(bands)
         for k, colour in enumerate(ms.BAND_COLOURS[:len(edges)]):
             at = band == k
             _add(ax, solid(xy[at], part[at], colors=colour, linewidths=1.1,
                            capstyle="round", zorder=2))
         if not gaps.empty:
             weight = ms.gap_weights(gaps["length_m"].to_numpy(float), limit)
-            xy, part, of = _line_coordinates(gaps.geometry.to_numpy())
+            xy, part, of = md.line_vertices(gaps.geometry.to_numpy())
             for w in np.unique(weight):
                 at = weight[of] == w
                 _add(ax, solid(xy[at], part[at], colors=ms.GAP_COLOUR,
                                linewidths=w * _PX_TO_PT, capstyle="round", zorder=3))
         if outline is not None:
-            xy, part, _ = _line_coordinates([outline])
+            xy, part, _ = md.line_vertices([outline])
             _add(ax, lines(xy, part, colors=ms.AREA_COLOUR, linewidths=1.2,
                            linestyles=(0, (5, 4)), zorder=4))
         _points(ax, coverage, proposals, crs)
@@ -493,31 +493,6 @@ def _segments(xy: np.ndarray, part: np.ndarray) -> list[np.ndarray]:
     return np.split(xy, np.flatnonzero(np.diff(part)) + 1)
 
 
-def _line_coordinates(geoms: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The coordinates of every line part of ``geoms`` (polygons: their rings), the
-    number of the part each belongs to and the position in ``geoms`` of its geometry.
-
-    >>> xy, part, of = _line_coordinates([shapely.box(0, 0, 1, 1),
-    ...     shapely.MultiLineString([[(0, 0), (1, 0)], [(2, 0), (3, 0)]])])
-    >>> part.tolist(), of.tolist()
-    ([0, 0, 0, 0, 0, 1, 1, 2, 2], [0, 0, 0, 0, 0, 1, 1, 1, 1])
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    if len(geoms) == 0:
-        return np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    kind = shapely.get_type_id(geoms)
-    polygonal = np.isin(kind, [3, 6])
-    if polygonal.any():  # their rings, in a copy: the caller's array is left as it is
-        geoms = geoms.copy()
-        geoms[polygonal] = shapely.boundary(geoms[polygonal])
-    if (kind == 1).all():  # a LineString is its only part
-        xy, part = shapely.get_coordinates(geoms, return_index=True)
-        return xy, part, part
-    parts, of = shapely.get_parts(geoms, return_index=True)
-    xy, part = shapely.get_coordinates(parts, return_index=True)
-    return xy, part, of[part]
-
-
 def _service_areas(ax: Any, fig: Any, pieces: gpd.GeoDataFrame, lines: Any) -> None:
     """Service areas as covered streets drawn 2 × SERVICE_BUFFER_M wide in a pale colour,
     by ``lines`` (:func:`_line_collection`, or :meth:`_Strokes.add`).
@@ -537,7 +512,7 @@ def _service_areas(ax: Any, fig: Any, pieces: gpd.GeoDataFrame, lines: Any) -> N
     # to_hex takes any RGB sequence; the stubs list tuples only
     pale = mpl.colors.to_hex(0.18 * np.array(mpl.colors.to_rgb(ms.SERVICE_COLOUR))  # type: ignore[arg-type]
                              + 0.82)
-    xy, part, _ = _line_coordinates(covered)
+    xy, part, _ = md.line_vertices(covered)
     _add(ax, lines(xy, part, colors=pale, linewidths=2 * md.SERVICE_BUFFER_M * pt_per_m,
                    capstyle="round", joinstyle="round", zorder=1))
 

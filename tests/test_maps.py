@@ -250,6 +250,23 @@ def test_map_layers_hold_every_feature(hand, hand_map):
     assert [row[0] for row in gaps] == [1, 1, 0, 0]
 
 
+def test_street_layers_made_ahead_draw_the_same_map(hand):
+    # as the street pieces' writer makes them while the gaps are found
+    ahead = maps.street_layers(hand.coverage, map_options=sp.MapOptions(lang="en",
+                                                                        basemap="osm"))
+    assert len(ahead.streets[0]) == HAND_COVERED_FEATURES
+    kw = {"summary": hand.summary, "proposals": hand.proposals, "area": hand.area,
+          "lang": "en", "basemap": "osm"}
+    html = maps.coverage_map(hand.coverage, hand.gaps, **kw).get_root().render()
+    drawn = maps.coverage_map(hand.coverage, hand.gaps, street_layers=ahead, **kw)
+    assert drawn.get_root().render() == html
+    # made for another map (Chinese words, Gaode's GCJ-02): not used, drawn again
+    other = maps.street_layers(hand.coverage, map_options=sp.MapOptions(lang="zh"))
+    assert other.key != ahead.key
+    drawn = maps.coverage_map(hand.coverage, hand.gaps, street_layers=other, **kw)
+    assert drawn.get_root().render() == html
+
+
 def test_map_html_is_deterministic_and_escaped(hand, hand_map):
     html = hand_map.get_root().render()
     again = maps.coverage_map(hand.coverage, hand.gaps, summary=hand.summary,

@@ -293,6 +293,53 @@ def chained_paths(frame: gpd.GeoDataFrame, by: list[str]) -> tuple[pd.DataFrame,
     return out, chain_paths(paths)
 
 
+def line_vertices(geoms: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The coordinates of every line part of ``geoms`` (polygons: their rings), the
+    number of the part each belongs to and the position in ``geoms`` of its geometry.
+
+    >>> xy, part, of = line_vertices([shapely.box(0, 0, 1, 1),
+    ...     shapely.MultiLineString([[(0, 0), (1, 0)], [(2, 0), (3, 0)]])])
+    >>> part.tolist(), of.tolist()
+    ([0, 0, 0, 0, 0, 1, 1, 2, 2], [0, 0, 0, 0, 0, 1, 1, 1, 1])
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    kind = shapely.get_type_id(geoms)
+    polygonal = np.isin(kind, [3, 6])
+    if polygonal.any():  # their rings, in a copy: the caller's array is left as it is
+        geoms = geoms.copy()
+        geoms[polygonal] = shapely.boundary(geoms[polygonal])
+    if (kind == 1).all():  # a LineString is its only part
+        xy, part = shapely.get_coordinates(geoms, return_index=True)
+        return xy, part, part
+    parts, of = shapely.get_parts(geoms, return_index=True)
+    xy, part = shapely.get_coordinates(parts, return_index=True)
+    return xy, part, of[part]
+
+
+class BandLines(NamedTuple):
+    """The lines of :func:`distance_bands` as points, all a PNG draws of them: the points
+    (``xy``, (n, 2)), the line of each (``line``: 0, 1, ... in order) and its band."""
+
+    xy: np.ndarray
+    line: np.ndarray
+    band: np.ndarray
+
+
+def band_lines(bands: gpd.GeoDataFrame) -> BandLines:
+    """The points of :func:`distance_bands`' lines (:class:`BandLines`).
+
+    >>> bands = gpd.GeoDataFrame({"band": [2, 0]}, geometry=shapely.from_wkt([
+    ...     "LINESTRING (0 0, 1 0)", "MULTILINESTRING ((5 5, 6 5), (7 7, 8 8))"]))
+    >>> lines = band_lines(bands)
+    >>> lines.line.tolist(), lines.band.tolist()
+    ([0, 0, 1, 1, 2, 2], [2, 2, 0, 0, 0, 0])
+    """
+    xy, line, of = line_vertices(bands.geometry.to_numpy())
+    return BandLines(xy, line, bands["band"].to_numpy()[of])
+
+
 #: Geometries whose coordinates :func:`coordinates` fetches in one call.
 _COORDS_CHUNK = 1024
 
