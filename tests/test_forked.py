@@ -85,6 +85,35 @@ except RuntimeError as exc:
     assert out.split() == ["True"]
 
 
+def test_a_large_value_comes_back_whole(tmp_path):
+    # 80 MB, more than a pipe holds many times over; its sum known in closed form
+    out = fresh_python(_HEAD + """
+import numpy as np
+n = 10_000_000
+with forked(lambda: (os.getpid(), np.arange(n, dtype=np.int64))) as child:
+    pid, value = child.result()
+print(pid != parent, len(value), int(value.sum()) == n * (n - 1) // 2)
+""", tmp_path)
+    assert out.split() == ["True", "10000000", "True"]
+
+
+def test_a_child_killed_while_writing_its_value_is_an_error(tmp_path):
+    # the child's result file is cut short: the parent says so, not what it could read
+    out = fresh_python(_HEAD + """
+from stationplan import _process
+def write_half(call, out_fd):
+    os.write(out_fd, b"\\x80\\x04")  # the start of a pickle
+    os.kill(os.getpid(), signal.SIGKILL)
+_process._child = write_half
+try:
+    with forked(lambda: 1) as child:
+        child.result()
+except ChildProcessError as exc:
+    print(exc)
+""", tmp_path)
+    assert "killed by signal 9" in out
+
+
 def test_a_killed_child_is_an_error_not_a_result(tmp_path):
     out = fresh_python(_HEAD + """
 def killed():
