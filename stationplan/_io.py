@@ -11,7 +11,6 @@ import math
 import os
 import re
 import secrets
-import sys
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -539,26 +538,19 @@ def wkb_array(geoms: np.ndarray) -> tuple[Any, list[float] | None]:
                     and not shapely.has_z(geoms).any())
     if not lines_2d:
         return pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary()), None
+    from ._render.kernels import linestring_wkb
+
     xy, which = shapely.get_coordinates(geoms, return_index=True)
-    box = ([*xy.min(axis=0).tolist(), *xy.max(axis=0).tolist()]
-           if len(xy) and np.isfinite(xy).all() else None)
     count = np.bincount(which, minlength=len(geoms))
     ends = np.cumsum(9 + 16 * count)  # byte order, type, point count and the points
     if ends[-1] >= 2**31:  # beyond a binary array's 32-bit offsets
-        return pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary()), box
-    head = np.empty((len(geoms), 9), dtype=np.uint8)
-    head[:, 0] = sys.byteorder == "little"  # the machine's byte order, as GEOS writes
-    head[:, 1:5] = np.frombuffer(np.uint32(2).tobytes(), dtype=np.uint8)  # 2: LineString
-    head[:, 5:] = count.astype(np.uint32)[:, None].view(np.uint8)
-    # each geometry's 9 bytes of head, then its points
-    in_head = np.repeat(np.tile([True, False], len(geoms)),
-                        np.column_stack([np.full(len(geoms), 9), 16 * count]).ravel())
-    data = np.empty(ends[-1], dtype=np.uint8)
-    data[in_head] = head.ravel()
-    data[~in_head] = np.ascontiguousarray(xy).view(np.uint8).ravel()
+        return pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary()), None
+    # each geometry's 9 bytes of head, then its points; their box in the same pass
+    data, bounds, finite = linestring_wkb(xy, count, ends)
     offsets = np.r_[0, ends].astype(np.int32)
-    return pa.Array.from_buffers(pa.binary(), len(geoms),
-                                 [None, pa.py_buffer(offsets), pa.py_buffer(data)]), box
+    return (pa.Array.from_buffers(pa.binary(), len(geoms),
+                                  [None, pa.py_buffer(offsets), pa.py_buffer(data)]),
+            bounds.tolist() if len(xy) and finite else None)
 
 
 def _dumps(value: Any) -> str:

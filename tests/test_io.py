@@ -63,6 +63,8 @@ def test_points_projected_and_fallback_cases(monkeypatch):
 
 
 _LINES = [shapely.LineString([(0.5, 1), (2, 3.25), (4, 5)]), shapely.LineString([(6, 7), (8, 9)])]
+with np.errstate(invalid="ignore"):  # shapely notes a NaN as numpy's "invalid value"
+    _NAN_LINE = shapely.LineString([(np.nan, 1), (2, 3)])
 
 
 @pytest.mark.parametrize("geoms", [
@@ -70,6 +72,7 @@ _LINES = [shapely.LineString([(0.5, 1), (2, 3.25), (4, 5)]), shapely.LineString(
     [*_LINES, shapely.LineString()],  # an empty line: a point count of 0
     [shapely.LineString(), shapely.LineString()],  # only empty lines: no bbox
     [shapely.LineString([(-3.5, 1e7), (2, -4)]), _LINES[1]],  # the box from both lines
+    [_NAN_LINE, _LINES[1]],  # not finite: geopandas' box
     [*_LINES, None],  # missing: shapely writes them
     [shapely.LineString([(0, 1, 2), (3, 4, 5)]), _LINES[0]],  # 3-D
     [shapely.Point(1, 2), shapely.box(0, 0, 1, 1), _LINES[1]],  # mixed types

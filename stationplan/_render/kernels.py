@@ -415,3 +415,43 @@ def int_lists_json(flat, line_at, group_at, alone):
             at += 1
     text_at[n_groups] = at
     return out[:at], text_at
+
+
+@_jit
+def linestring_wkb(xy, count, ends):
+    """The ISO WKB of 2-D LineStrings, in the machine's byte order as GEOS writes it, one
+    after another: line ``i`` has ``count[i]`` points, the next ``count`` rows of ``xy``
+    (float64, (n, 2), C order), and its bytes end at ``ends[i]`` (the running sum of
+    ``9 + 16 * count``). Also the points' bounding box ``[xmin, ymin, xmax, ymax]`` and
+    whether they are all finite (the box means nothing otherwise).
+    """
+    data = np.empty(ends[-1] if len(ends) else 0, dtype=np.uint8)
+    little = np.array([1], dtype=np.uint16).view(np.uint8)[0]  # 1 on a little-endian machine
+    word = np.empty(2, dtype=np.uint32)  # the type (2: LineString) and the point count
+    word_bytes = word.view(np.uint8)
+    points = xy.ravel().view(np.uint8)
+    box = np.array([np.inf, np.inf, -np.inf, -np.inf])
+    finite = True
+    at = 0
+    row = 0
+    for i in range(len(count)):
+        n = count[i]
+        data[at] = little
+        word[0] = 2
+        word[1] = n
+        for k in range(8):
+            data[at + 1 + k] = word_bytes[k]
+        at += 9
+        data[at:at + 16 * n] = points[16 * row:16 * (row + n)]
+        for r in range(row, row + n):
+            x = xy[r, 0]
+            y = xy[r, 1]
+            if not (np.isfinite(x) and np.isfinite(y)):
+                finite = False
+            box[0] = min(box[0], x)
+            box[1] = min(box[1], y)
+            box[2] = max(box[2], x)
+            box[3] = max(box[3], y)
+        at += 16 * n
+        row += n
+    return data, box, finite
