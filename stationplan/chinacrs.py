@@ -297,13 +297,13 @@ def _fixed6_texts(values: np.ndarray) -> Any:
     # NaN, infinities and huge numbers).
     with np.errstate(invalid="ignore"):
         sure = (scaled < 2.0**52) & (np.abs(np.abs(scaled - whole) - 0.5) > scaled * 2.0**-52)
-    n = np.where(sure, whole, 0).astype(np.int64)
+    from ._render.kernels import fixed6_text
+
     text = pa.large_string()
-    digits = pc.binary_join_element_wise(
-        pc.if_else(pa.array(np.signbit(values)), pa.scalar("-", text), pa.scalar("", text)),
-        pc.cast(pa.array(n // 1_000_000), text), pa.scalar(".", text),
-        pc.utf8_slice_codeunits(pc.cast(pa.array(n % 1_000_000 + 1_000_000), text), 1),
-        pa.scalar("", text))
+    offsets, data = fixed6_text(np.where(sure, whole, 0).astype(np.int64),
+                                np.signbit(values).astype(np.int64))
+    digits = pa.Array.from_buffers(text, len(values),
+                                   [None, pa.py_buffer(offsets), pa.py_buffer(data)])
     if sure.all():
         return digits
     return pc.replace_with_mask(digits, pa.array(~sure), pa.array(

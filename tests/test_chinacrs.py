@@ -274,3 +274,14 @@ def test_public_names():
     assert sorted(chinacrs.__all__) == chinacrs.__all__
     for name in chinacrs.__all__:
         assert callable(getattr(chinacrs, name))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True)
+                | st.floats(-180, 180) | st.integers(-10**9, 10**9).map(lambda n: n / 2e6),
+                max_size=50))
+def test_link_coordinates_are_written_as_python_formats_them(values):
+    # the links' numbers, written by a compiled loop where the rounding is sure (ties at
+    # half a millionth, huge and odd numbers by Python): format(x, ".6f") of each
+    got = chinacrs._fixed6_texts(np.array(values, dtype=float)).to_pylist()
+    assert got == [format(v, ".6f") for v in values]

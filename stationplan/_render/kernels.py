@@ -455,3 +455,40 @@ def linestring_wkb(xy, count, ends):
         at += 16 * n
         row += n
     return data, box, finite
+
+
+@_jit
+def fixed6_text(whole, negative):
+    """The texts ``[-]<whole // 10**6>.<six digits of whole % 10**6>``, as ``format(x,
+    ".6f")`` writes a number ``x`` that rounds to ``(-)whole / 10**6`` (``whole`` >= 0,
+    int64; ``negative``: its sign, 0 or 1): the offsets (int64, one more than the texts)
+    and the bytes of an Arrow ``large_string`` array.
+    """
+    n = len(whole)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    offsets[0] = 0
+    for i in range(n):
+        rest = whole[i] // 1_000_000
+        digits = 1
+        while rest >= 10:
+            rest //= 10
+            digits += 1
+        offsets[i + 1] = offsets[i] + negative[i] + digits + 7  # digits, ".", six digits
+    data = np.empty(offsets[n], dtype=np.uint8)
+    for i in range(n):
+        if negative[i]:
+            data[offsets[i]] = 45  # "-"
+        point = offsets[i + 1] - 7
+        data[point] = 46  # "."
+        frac = whole[i] % 1_000_000
+        for k in range(6):
+            data[point + 6 - k] = 48 + frac % 10
+            frac //= 10
+        rest = whole[i] // 1_000_000
+        at = point - 1
+        data[at] = 48
+        while rest > 0:
+            data[at] = 48 + rest % 10
+            rest //= 10
+            at -= 1
+    return offsets, data
