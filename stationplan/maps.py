@@ -190,7 +190,13 @@ def coverage_map(
         but the basemap's, and without tiles it shows every layer on a plain background.
     """
     opts = _map_options(map_options, lang, basemap, tianditu_key)
-    look = _Look.of(coverage, opts, precision=precision, merged_above=merged_above)
+    made_with = (opts, precision, merged_above)
+    if street_layers is not None and street_layers.made_with != made_with:
+        log.debug("street layers made with %s, not %s: made again", street_layers.made_with,
+                  made_with)
+        street_layers = None
+    look = (_Look.of(coverage, opts, precision=precision, merged_above=merged_above)
+            if street_layers is None else street_layers.look)
     envelopes, extent, basemap, view = look.envelopes, look.extent, look.basemap, look.view
     tianditu_key = opts.tianditu_key
     lang = look.lang
@@ -201,10 +207,6 @@ def coverage_map(
 
         summary = summarize(coverage, gaps)
     merged = view.chain
-    if street_layers is not None and street_layers.key != look.key:
-        log.debug("street layers made for %s, not %s: made again", street_layers.key,
-                  look.key)
-        street_layers = None
     if merged:
         log.info("map of %s street pieces (more than %s): merged layers drawn to %.0f m, "
                  "without service areas, gap areas and popups on lines",
@@ -341,10 +343,12 @@ class StreetLayers:
     ahead of the map by :func:`street_layers` and drawn by :func:`coverage_map` as they
     are: the covered streets by distance band (``streets``), the streets not counted
     (``other``) and the other carriageways of roads counted once (``paired``), each as
-    the map's features and styles (none: two empty lists). ``key`` says how they
-    were drawn (basemap, language, precision, simplification, merging)."""
+    the map's features and styles (none: two empty lists). ``made_with``: the map's
+    options, precision and merging threshold they were made with; ``look``: how the
+    map shows that coverage (:class:`_Look`), found once for both."""
 
-    key: tuple[Any, ...]
+    made_with: tuple[MapOptions, int, int]
+    look: _Look
     streets: tuple[list, list]
     other: tuple[list, list]
     paired: tuple[list, list]
@@ -368,8 +372,8 @@ def street_layers(coverage: Coverage, *, map_options: MapOptions | None = None,
     -------
     StreetLayers
     """
-    look = _Look.of(coverage, map_options or MapOptions(), precision=precision,
-                    merged_above=merged_above)
+    opts = _map_options(map_options, None, None, None)
+    look = _Look.of(coverage, opts, precision=precision, merged_above=merged_above)
     text = section("map", look.lang)
     pieces = coverage.pieces
     drawn = ["length_m", pieces.geometry.name]  # as coverage_map reads them
@@ -377,7 +381,7 @@ def street_layers(coverage: Coverage, *, map_options: MapOptions | None = None,
                      for status in ("ignored", "paired"))
     edges = ms.band_edges(coverage.rule.limit_m)
     return StreetLayers(
-        look.key,
+        (opts, precision, merged_above), look,
         _street_features(md.distance_bands(coverage, edges) if bands is None else bands,
                          edges, text, look.view, look.lang),
         _other_features(other, text, look.view) if len(other) else ([], []),
@@ -407,11 +411,6 @@ class _Look:
                      simplify_m=(_screen_pixel_m(coverage, extent=extent) if merged
                                  else md.SIMPLIFY_M), chain=merged)
         return cls(envelopes, extent, basemap, run_lang(opts.lang, coverage), view)
-
-    @property
-    def key(self) -> tuple[Any, ...]:
-        v = self.view
-        return (self.basemap, self.lang, v.gcj02, v.precision, v.simplify_m, v.chain)
 
 
 def _coverage_layers(fmap: Any, coverage: Coverage, gaps: gpd.GeoDataFrame,

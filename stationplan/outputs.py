@@ -111,7 +111,6 @@ def write_coverage_outputs(
     dict
         File name -> path written.
     """
-    from ._i18n import run_lang
     from ._io import atomic_write_text, json_text, write_geojson
     from ._process import forked
     from ._render import mapdata, mapstyle
@@ -119,11 +118,7 @@ def write_coverage_outputs(
     from .maps import coverage_map
 
     out = open_out_dir(out_dir, (*COVERAGE_FILES, *LARGE_FILES), overwrite=overwrite)
-    map_options = map_options or MapOptions()
-    # the run's language picked once for the PNG, the map and the table (when not given,
-    # from the names of every station and street)
-    lang = run_lang(map_options.lang, coverage)
-    map_options = dataclasses.replace(map_options, lang=lang)
+    map_options, lang = _with_run_lang(map_options, coverage)
     n_pieces = len(coverage.pieces)
     fmt = table_format(map_options.file_format, n_pieces)
     if fmt == "parquet" and map_options.file_format == "auto":
@@ -205,8 +200,24 @@ def pieces_written_early(out_dir: str | Path | None, coverage: Coverage, *,
         yield None
         return
     out = open_out_dir(out_dir, ("coverage.parquet",), overwrite=True)
+    if len(coverage.pieces) <= MAP_MAX_PIECES:
+        # imported once, before the fork, for the child's streets' layers and this
+        # process's map (folium and its templates: 0.3 s each time)
+        from . import maps  # noqa: F401
     with forked(partial(_write_pieces, out, coverage, fmt, map_options)) as child:
         yield child
+
+
+def _with_run_lang(map_options: MapOptions | None, coverage: Coverage
+                   ) -> tuple[MapOptions, str]:
+    """``map_options`` (default ones) with the run's language, picked once for the PNG,
+    the map and the table (when not given, from the names of every station and street),
+    and that language."""
+    from ._i18n import run_lang
+
+    map_options = map_options or MapOptions()
+    lang = run_lang(map_options.lang, coverage)
+    return dataclasses.replace(map_options, lang=lang), lang
 
 
 def _write_pieces(out: Path, coverage: Coverage, fmt: str, map_options: MapOptions | None
@@ -220,8 +231,9 @@ def _write_pieces(out: Path, coverage: Coverage, fmt: str, map_options: MapOptio
 
     paths = _write_layers(out, {"coverage": _pieces(coverage)}, fmt)
     bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
-    return paths, (None if len(coverage.pieces) > MAP_MAX_PIECES else street_layers(
-        coverage, map_options=map_options, bands=bands)), mapdata.band_lines(bands)
+    streets = (None if len(coverage.pieces) > MAP_MAX_PIECES else street_layers(
+        coverage, map_options=_with_run_lang(map_options, coverage)[0], bands=bands))
+    return paths, streets, mapdata.band_lines(bands)
 
 
 def _pieces(coverage: Coverage) -> gpd.GeoDataFrame:

@@ -262,9 +262,29 @@ def test_street_layers_made_ahead_draw_the_same_map(hand):
     assert drawn.get_root().render() == html
     # made for another map (Chinese words, Gaode's GCJ-02): not used, drawn again
     other = maps.street_layers(hand.coverage, map_options=sp.MapOptions(lang="zh"))
-    assert other.key != ahead.key
+    assert other.made_with != ahead.made_with
     drawn = maps.coverage_map(hand.coverage, hand.gaps, street_layers=other, **kw)
     assert drawn.get_root().render() == html
+
+
+def test_a_run_draws_the_street_layers_its_pieces_writer_made(hand, tmp_path, monkeypatch):
+    # as the command does above FORK_ABOVE_PIECES (here in this process): the map takes
+    # the writer's layers and look, and finds the streets' envelopes no second time
+    from functools import partial
+
+    from stationplan import outputs
+    from stationplan._process import forked
+
+    looks = []
+    look_of = maps._Look.of
+    monkeypatch.setattr(maps._Look, "of", lambda *a, **k: looks.append(a) or look_of(*a, **k))
+    opts = sp.MapOptions(file_format="parquet")  # the language: the run's, as the command
+    with forked(partial(outputs._write_pieces, tmp_path, hand.coverage, "parquet", opts),
+                fork=False) as early:
+        outputs.write_coverage_outputs(tmp_path, hand.coverage, hand.gaps, hand.summary,
+                                       overwrite=True, map_options=opts, pieces_written=early)
+    assert len(looks) == 1
+    assert (tmp_path / "coverage_map.html").exists()
 
 
 def test_map_html_is_deterministic_and_escaped(hand, hand_map):
