@@ -540,7 +540,7 @@ def wkb_array(geoms: np.ndarray) -> tuple[Any, list[float] | None]:
                     and not shapely.has_z(geoms).any())
     if not lines_2d:
         return pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary()), None
-    from ._render.kernels import linestring_wkb
+    from ._encode import linestring_wkb
 
     xy, which = shapely.get_coordinates(geoms, return_index=True)
     count = np.bincount(which, minlength=len(geoms))

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 _KINDS = {"stationplan._route.kernels": "routing", "stationplan._solve.kernels": "solving",
           "stationplan._solve.setcover": "solving", "stationplan._synthetic": "test-network",
           "stationplan._read.kernels": "network-reading",
-          "stationplan._render.kernels": "map-drawing"}
+          "stationplan._render.kernels": "map-drawing", "stationplan._encode": "file-writing"}
 _NOTICED: set[str] = set()  # modules checked, and "kind:<kind>" once its notice is out
 
 

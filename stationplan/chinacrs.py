@@ -290,14 +290,14 @@ def _fixed6_texts(values: np.ndarray) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    scaled = np.abs(values) * 1e6
-    whole = np.rint(scaled)
     # The product is off the exact one by half an ulp at most: its nearest whole number
     # is the exact one's unless it lies that close to a half (Python decides those, and
-    # NaN, infinities and huge numbers).
-    with np.errstate(invalid="ignore"):
+    # NaN, infinities and huge numbers, whose product may overflow).
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = np.abs(values) * 1e6
+        whole = np.rint(scaled)
         sure = (scaled < 2.0**52) & (np.abs(np.abs(scaled - whole) - 0.5) > scaled * 2.0**-52)
-    from ._render.kernels import fixed6_text
+    from ._encode import fixed6_text
 
     text = pa.large_string()
     offsets, data = fixed6_text(np.where(sure, whole, 0).astype(np.int64),

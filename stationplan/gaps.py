@@ -45,7 +45,7 @@ from ._read.kernels import points_along
 from ._text import distinct_texts
 from .addresses import StreetNames, road_word, sorted_unique, unique_pairs
 from .chinacrs import amap_marker_urls
-from .coverage import Coverage, station_distances, station_sites
+from .coverage import Coverage, CoverageRule, station_distances, station_sites
 from .network import StreetNetwork
 
 log = logging.getLogger(__name__)
@@ -105,12 +105,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         ``point_lon`` / ``point_lat`` (WGS-84: the middle of its longest piece) and a
         LineString (one path, from the ``from`` end) or MultiLineString geometry.
     """
-    limit = coverage.rule.limit_m
-    search = 3.0 * limit if search_limit_m is None else float(search_limit_m)
-    if not (np.isfinite(search) and search >= limit):
-        msg = (f"search_limit_m must be a number of metres at least the coverage limit "
-               f"({limit:g} m), got {search_limit_m!r}")
-        raise InputError(msg)
+    search = _search_m(coverage.rule, search_limit_m)
     network = coverage.network
     crs = network.crs
     edges = network.edges
@@ -649,6 +644,36 @@ def _run_lines(lines: np.ndarray, xy: np.ndarray, xy_at: np.ndarray, by_run: np.
     out[line[order]] = shapely.linestrings(np.take(points, np.repeat(at, n) + k, axis=0),
                                            indices=np.repeat(np.arange(len(made)), n))
     return out
+
+
+def _search_m(rule: CoverageRule, search_limit_m: float | None) -> float:
+    """The limit of the search for the farthest points (:func:`find_gaps`), checked."""
+    limit = rule.limit_m
+    search = 3.0 * limit if search_limit_m is None else float(search_limit_m)
+    if not (np.isfinite(search) and search >= limit):
+        msg = (f"search_limit_m must be a number of metres at least the coverage limit "
+               f"({limit:g} m), got {search_limit_m!r}")
+        raise InputError(msg)
+    return search
+
+
+def search_ahead(network: StreetNetwork, stations: gpd.GeoDataFrame, *,
+                 rule: CoverageRule, search_limit_m: float | None = None) -> None:
+    """Make the search :func:`find_gaps` makes for the farthest points from the stations
+    ahead, e.g. on another thread while :func:`~stationplan.compute_coverage` runs (the
+    search is compiled code that releases the GIL): the network keeps it
+    (:func:`~stationplan._route.search.nearest_sites`) and :func:`find_gaps` of that
+    coverage, with the same ``search_limit_m``, finds it done.
+
+    Parameters
+    ----------
+    network, stations, rule
+        What :func:`~stationplan.compute_coverage` is given.
+    search_limit_m
+        As for :func:`find_gaps`.
+    """
+    _, st_edge, st_off = station_sites(stations)
+    station_distances(network, st_edge, st_off, limit_m=_search_m(rule, search_limit_m))
 
 
 def _farthest(coverage: Coverage, edge: np.ndarray, start: np.ndarray, end: np.ndarray, *,

@@ -18,6 +18,7 @@ import datetime
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -56,7 +57,7 @@ from ._paths import input_file, word_hint
 from ._render.netout import write_network
 from .area import BRIEF_ROAD_CLASSES, read_vector
 from .coverage import Coverage, CoverageRule, compute_coverage
-from .gaps import find_gaps
+from .gaps import find_gaps, search_ahead
 from .network import StreetNetwork, load_network
 from .outputs import (
     pieces_written_early,
@@ -363,7 +364,7 @@ def run_coverage(
         with stage("coverage"):
             density = _density(demand, net, network)
             if when is None and not by_hour:
-                cov = compute_coverage(net, snapped, rule=job.rule)
+                cov = _coverage_searching_ahead(net, snapped, job.rule)
             else:
                 cov, by_hour_table = _hours_coverage(net, snapped, job.rule, when, by_hour)
         # a large run's street pieces are written while the gaps are found
@@ -637,7 +638,7 @@ def run_check(
         with stage("check"):
             checked, summary = job.check_proposals(net, snapped, proposals, checkopt)
         with stage("coverage"):
-            cov = compute_coverage(net, snapped, rule=job.rule)
+            cov = _coverage_searching_ahead(net, snapped, job.rule)
             gaps = find_gaps(cov, lang=run_lang(job.map_options.lang, cov))
         if folder is not None:
             with stage("write_outputs"):
@@ -707,7 +708,7 @@ def run_report(
         _check_coverage_memory(net, snapped)
         with stage("coverage"):
             density = _density(demand, net, network)
-            cov = compute_coverage(net, snapped, rule=job.rule)
+            cov = _coverage_searching_ahead(net, snapped, job.rule)
             gaps = find_gaps(cov, lang=run_lang(job.map_options.lang, cov))
             summary = _summarize(cov, gaps, density)
             if packs:
@@ -956,6 +957,18 @@ def _final(paths: dict[str, Path], out: str | Path | None) -> dict[str, Path]:
         return paths
     log.info("wrote %d files to %s", len(paths), out)
     return moved(paths, out)
+
+
+def _coverage_searching_ahead(net: StreetNetwork, snapped: gpd.GeoDataFrame,
+                              rule: CoverageRule) -> Coverage:
+    """:func:`~stationplan.compute_coverage`, with the search :func:`find_gaps` makes next
+    for the gaps' farthest points made beside it on a second thread (compiled code that
+    releases the GIL; :func:`~stationplan.gaps.search_ahead`)."""
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        ahead = beside.submit(search_ahead, net, snapped, rule=rule)
+        cov = compute_coverage(net, snapped, rule=rule)
+        ahead.result()
+    return cov
 
 
 def coverage_network(network: Any, *, rule: CoverageRule | None = None,

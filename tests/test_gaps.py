@@ -40,3 +40,28 @@ def test_no_gaps_gives_empty_frame(hand_stations_csv):
     # U—V has no station on its piece: still a gap even with a huge radius
     assert len(gaps) == 1
     assert gaps["length_m"].iat[0] == pytest.approx(700)
+
+
+def test_the_search_made_ahead_is_the_one_find_gaps_makes(hand_stations_csv, monkeypatch):
+    # as a run makes it beside compute_coverage: find_gaps then searches no more, and its
+    # runs are those of a find_gaps that searched itself
+    from stationplan._route import kernels
+    from stationplan.gaps import search_ahead
+
+    net = sp.network_from_graph(hand_graph())
+    st = sp.snap_stations(net, sp.read_stations(hand_stations_csv))
+    rule = sp.CoverageRule()
+    searched = sp.find_gaps(sp.compute_coverage(net, st, rule=rule))
+    net = sp.network_from_graph(hand_graph())  # a fresh network: nothing kept
+    st = sp.snap_stations(net, sp.read_stations(hand_stations_csv))
+    limits = []
+    search = kernels.nearest_source
+    monkeypatch.setattr(kernels, "nearest_source",
+                        lambda *a: limits.append(a[-1]) or search(*a))
+    search_ahead(net, st, rule=rule)
+    cov = sp.compute_coverage(net, st, rule=rule)
+    gaps = sp.find_gaps(cov)
+    # one search to 1,500 m (ahead) and one to 500 m (the coverage's), none again
+    assert sorted(limits) == [rule.limit_m, 3 * rule.limit_m]
+    assert gaps.drop(columns="geometry").equals(searched.drop(columns="geometry"))
+    assert gaps.geometry.geom_equals_exact(searched.geometry, 0).all()

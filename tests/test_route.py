@@ -86,6 +86,25 @@ def test_nearest_sites_one_way_against_networkx(oneway):
             assert site[x] == d.index(best)  # ties go to the first site
 
 
+def test_a_search_asked_again_is_kept_and_each_caller_gets_its_own_arrays(oneway):
+    net, edge, off = oneway
+    first, site = _route.nearest_sites(net, edge, off, limit_m=900.0)
+    want, want_site = first.copy(), site.copy()
+    first[:] = 0.0  # a caller changing its arrays changes no later caller's
+    site[:] = -1
+    again, again_site = _route.nearest_sites(net, edge, off, limit_m=900.0)
+    np.testing.assert_array_equal(again, want)
+    np.testing.assert_array_equal(again_site, want_site)
+    kept = _route.routing(net).searches
+    assert (900.0, edge.astype(np.int64).tobytes(), off.astype(float).tobytes()) in kept
+    # only the latest few: as many other searches as it keeps push the first out
+    for k in range(1, _route.search.KEPT_SEARCHES + 1):
+        _route.nearest_sites(net, edge, off, limit_m=900.0 + k)
+    assert len(kept) == _route.search.KEPT_SEARCHES
+    assert 900.0 not in {key[0] for key in kept}
+    np.testing.assert_array_equal(_route.nearest_sites(net, edge, off, limit_m=900.0)[0], want)
+
+
 def test_one_way_edge_reached_from_its_tail_only(oneway):
     net, _, _ = oneway
     e = net.edges

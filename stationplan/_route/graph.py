@@ -8,7 +8,7 @@ station or site nodes is built from them by :func:`site_graph`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
@@ -39,6 +39,10 @@ class Routing:
     reversed_graph
         Street arcs only, travel direction reversed (an arc v→u for travel u→v), so a
         search from the sites finds distances *to* them.
+    searches
+        The latest nearest-site searches on it (:func:`~._route.search.nearest_sites`),
+        by their sites and limit, kept for a caller that asks again (or whose search was
+        made ahead on another thread).
     """
 
     u: np.ndarray
@@ -47,6 +51,8 @@ class Routing:
     fwd: np.ndarray
     bwd: np.ndarray
     reversed_graph: csr_array
+    searches: dict[tuple[float, bytes, bytes], tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def undirected_graph(self) -> csr_array:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 # Entries of one dense block of search results (sources x nodes): bounds memory.
 BLOCK_ENTRIES = 5_000_000
+# Nearest-site searches a network keeps (the latest; two arrays of a number per node each).
+KEPT_SEARCHES = 2
 
 
 def nearest_sites(
@@ -65,11 +67,21 @@ def nearest_sites(
     if max(n, k) >= 2**31:  # the search packs a site and a node in one heap key
         msg = f"{n:,} nodes and {k:,} stations: too many for one search (limit 2**31)"
         raise InputError(msg)
-    node, cost, ptr = site_seeds(network, edge_id, offset_m)
-    site = np.repeat(np.arange(k), np.diff(ptr))
-    graph = routing(network).reversed_graph
-    return kernels.nearest_source(graph.indptr, graph.indices, graph.data, node, cost, site,
-                                  float(limit_m))
+    edge_id = np.asarray(edge_id, dtype=np.int64)
+    offset_m = np.asarray(offset_m, dtype=float)
+    kept = routing(network).searches
+    key = (float(limit_m), edge_id.tobytes(), offset_m.tobytes())
+    found = kept.get(key)
+    if found is None:
+        node, cost, ptr = site_seeds(network, edge_id, offset_m)
+        site = np.repeat(np.arange(k), np.diff(ptr))
+        graph = routing(network).reversed_graph
+        found = kernels.nearest_source(graph.indptr, graph.indices, graph.data, node, cost,
+                                       site, float(limit_m))
+        kept[key] = found
+        for old in list(kept)[:-KEPT_SEARCHES]:  # the oldest go (dicts keep their order)
+            kept.pop(old, None)
+    return found[0].copy(), found[1].copy()  # the caller's own
 
 
 def distance_blocks(
