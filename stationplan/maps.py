@@ -227,15 +227,13 @@ def coverage_map(
     osm_attr = text["osm"] if ms.is_osm_source(coverage.network.source) else None
 
     pieces = coverage.pieces
-    drawn = ["length_m", pieces.geometry.name]  # what the layers of other streets read
-    other = pieces.loc[(pieces["status"] == "ignored").to_numpy(), drawn]
+    other, paired = _not_counted(pieces)
     if len(other):
         km = text_in("unit.km", lang)
         line_layer(fmap, f"{text['other']} ({other['length_m'].sum() / 1000:.1f} {km})",
                     "spOther", street_layers.other if street_layers is not None
                     else _other_features(other, text, view), precision, attribution=osm_attr)
     # the other carriageway of a road counted once: drawn thin, labelled as such
-    paired = pieces.loc[(pieces["status"] == "paired").to_numpy(), drawn]
     if len(paired):
         km = text_in("unit.km", lang)
         line_layer(fmap, f"{text['paired']} ({paired['length_m'].sum() / 1000:.1f} {km})",
@@ -375,10 +373,7 @@ def street_layers(coverage: Coverage, *, map_options: MapOptions | None = None,
     opts = _map_options(map_options, None, None, None)
     look = _Look.of(coverage, opts, precision=precision, merged_above=merged_above)
     text = section("map", look.lang)
-    pieces = coverage.pieces
-    drawn = ["length_m", pieces.geometry.name]  # as coverage_map reads them
-    other, paired = (pieces.loc[(pieces["status"] == status).to_numpy(), drawn]
-                     for status in ("ignored", "paired"))
+    other, paired = _not_counted(coverage.pieces)
     edges = ms.band_edges(coverage.rule.limit_m)
     return StreetLayers(
         (opts, precision, merged_above), look,
@@ -386,6 +381,15 @@ def street_layers(coverage: Coverage, *, map_options: MapOptions | None = None,
                          edges, text, look.view, look.lang),
         _other_features(other, text, look.view) if len(other) else ([], []),
         _other_features(paired, text, look.view, paired=True) if len(paired) else ([], []))
+
+
+def _not_counted(pieces: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The street pieces not counted (status "ignored") and the other carriageways of
+    roads counted once ("paired"): their lengths and lines, as the map draws them."""
+    drawn = ["length_m", pieces.geometry.name]
+    status = pieces["status"]
+    return (pieces.loc[(status == "ignored").to_numpy(), drawn],
+            pieces.loc[(status == "paired").to_numpy(), drawn])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -367,13 +367,14 @@ def run_coverage(
                 cov = _coverage_searching_ahead(net, snapped, job.rule)
             else:
                 cov, by_hour_table = _hours_coverage(net, snapped, job.rule, when, by_hour)
+        # the run's language, picked once (else every stage, and the pieces' writer, scans
+        # every name again)
+        lang = run_lang(job.map_options.lang, cov)
+        job = replace(job, map_options=replace(job.map_options, lang=lang))
         # a large run's street pieces are written while the gaps are found
         pieces_written = writers.enter_context(
             pieces_written_early(folder, cov, map_options=job.map_options))
         with stage("gaps"):
-            # the run's language, picked once (else every stage scans every name again)
-            lang = run_lang(job.map_options.lang, cov)
-            job = replace(job, map_options=replace(job.map_options, lang=lang))
             gaps = find_gaps(cov, lang=lang)
             summary = _summarize(cov, gaps, density)
             if when is not None or by_hour:
