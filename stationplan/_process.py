@@ -34,11 +34,12 @@ import gc
 import os
 import pickle
 import signal
+import struct
 import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,6 +174,9 @@ class Forked:
         self._name = getattr(getattr(call, "func", call), "__qualname__", repr(call))
         self._pid = 0
         self._call: Callable[[], Any] | None = None
+        # a generator run here (no child): it and what it gave last ("yield" or "return")
+        self._here: Generator[Any, Any, Any] | None = None
+        self._gave: tuple[str, Any] | None = None
         if not (fork and _can_fork()):
             self._call = call
             return
@@ -180,6 +184,7 @@ class Forked:
         # a pipe, 45 MB took 0.4 s of the parent's time, 64 kB and a switch of process
         # at a time
         out_fd = _result_file()
+        self._up, self._down = _Box(), _Box()  # a generator's values, and those sent to it
         came: list[int] = []
         handlers = _held_signals(came)
         try:
@@ -189,13 +194,18 @@ class Forked:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 pid = os.fork()
         except OSError:  # no memory or process left for a child: run here
-            os.close(out_fd)
+            for fd in (out_fd, *self._up.fds, *self._down.fds):
+                os.close(fd)
             self._call = call
             _release_signals(handlers, came)
             return
         if pid == 0:  # pragma: no cover - the child; its result reaches the parent's tests
             _release_signals(handlers, [])  # the parent stops the child
-            _child(call, out_fd)
+            self._up.keep("put")
+            self._down.keep("get")
+            _child(call, out_fd, self._up, self._down)
+        self._up.keep("get")
+        self._down.keep("put")
         self._pid, self._out_fd = pid, out_fd
         try:
             _release_signals(handlers, came)
@@ -203,22 +213,98 @@ class Forked:
             self.stop()
             raise
 
+    def receive(self) -> Any:
+        """The next value the call, a generator, yields (see :func:`forked`).
+
+        Raises
+        ------
+        EOFError
+            The generator has returned instead (its value is :meth:`result`'s).
+        ChildProcessError
+            The child ended without a value (killed, out of memory).
+        """
+        if not self._pid:  # no child: the generator runs here, up to its next yield
+            if self._here is None:
+                steps = self._call_here()
+                if not isinstance(steps, Generator):
+                    msg = f"{self._name} is not a generator: it yields nothing"
+                    raise TypeError(msg)
+                self._here = steps
+                self._step(next, steps)
+            return self._yielded()
+        came, value = self._up.get()
+        if not came:  # the child has ended: its exception, else it returned (kept)
+            self._gave = ("return", self.result())
+            msg = f"{self._name} returned: its value is the result"
+            raise EOFError(msg)
+        return value
+
+    def send(self, value: Any) -> None:
+        """Give ``value`` to the generator (what its ``yield`` evaluates to), after
+        :meth:`receive`; it then runs on to its next ``yield`` or its end."""
+        if not self._pid:
+            if self._here is None or self._gave is not None:
+                msg = f"{self._name}: send() answers a value from receive()"
+                raise RuntimeError(msg)
+            self._step(self._here.send, value)
+            return
+        self._down.put(value)
+
+    def _step(self, advance: Callable[[Any], Any], value: Any) -> None:
+        """Run the generator here to its next yield or its end; keep what it gave."""
+        try:
+            self._gave = ("yield", advance(value))
+        except StopIteration as stop:
+            self._gave = ("return", stop.value)
+
+    def _yielded(self) -> Any:
+        """The value the generator run here yielded last (once)."""
+        if self._gave is None:
+            msg = f"{self._name}: receive() once a value, then send() the answer"
+            raise RuntimeError(msg)
+        kind, value = self._gave
+        if kind == "return":
+            msg = f"{self._name} returned: its value is the result"
+            raise EOFError(msg)
+        self._gave = None
+        return value
+
+    def _call_here(self) -> Any:
+        """Run the call in this process, once."""
+        call, self._call = self._call, None
+        if call is None:
+            msg = f"{self._name}: its result was taken already"
+            raise RuntimeError(msg)
+        return call()
+
     def result(self) -> Any:
         """The call's return value, once it has finished; its exception is raised here.
+        A generator's is the value it returns; one still waiting at a ``yield`` for a
+        value gets none (EOFError is raised there).
 
         Raises
         ------
         ChildProcessError
             The child ended without a result (killed, out of memory).
         """
+        if self._here is not None:  # a generator run here
+            steps, self._here = self._here, None
+            if self._gave is None or self._gave[0] == "yield":  # waiting for a value
+                self._step(steps.throw, EOFError(f"{self._name}: no value was sent"))
+            assert self._gave is not None
+            return self._gave[1]
+        if self._gave is not None:  # a child's generator returned, seen by receive()
+            value, self._gave = self._gave[1], None
+            return value
         if self._call is not None:
-            call, self._call = self._call, None
-            return call()
+            return self._call_here()
         if not self._pid:
             msg = f"{self._name}: its result was taken already"
             raise RuntimeError(msg)
+        self._down.close()  # a child waiting for a value gets none
         _, status = os.waitpid(self._pid, 0)
         self._pid = 0
+        self._up.close()
         with os.fdopen(self._out_fd, "rb") as file:  # the child's offset is shared: from 0
             file.seek(0)
             data = file.read()
@@ -238,8 +324,91 @@ class Forked:
                 os.kill(self._pid, signal.SIGKILL)
             os.waitpid(self._pid, 0)
             os.close(self._out_fd)
+            self._up.close()
+            self._down.close()
             self._pid = 0
+        if self._here is not None:
+            self._here.close()
+            self._here = None
         self._call = None
+
+
+class _Box:
+    """Values passed one way between a forked child and its parent, one at a time (the
+    receiver has read one before the sender writes the next): pickled bytes in a file in
+    memory, their length through a pipe (whose end of file says the sender has ended)."""
+
+    def __init__(self) -> None:
+        self._file = _result_file()
+        self._read, self._write = os.pipe()
+
+    @property
+    def fds(self) -> tuple[int, int, int]:
+        return self._file, self._read, self._write
+
+    def keep(self, side: str) -> None:
+        """Keep this process's side, "put" or "get", after the fork: close the other's."""
+        os.close(self._read if side == "put" else self._write)
+        if side == "put":
+            self._read = -1
+        else:
+            self._write = -1
+
+    def put(self, value: Any) -> None:
+        """Write ``value`` for the other process: its pickle, then its arrays' memory
+        as it is (pickle's out-of-band buffers: not copied into the pickle first), at
+        offsets (the file's offset is shared); their lengths through the pipe."""
+        buffers: list[pickle.PickleBuffer] = []
+        parts = [memoryview(pickle.dumps(value, protocol=5, buffer_callback=buffers.append))]
+        parts += [b.raw() for b in buffers]
+        at = 0
+        for part in parts:
+            done = 0
+            while done < part.nbytes:
+                done += os.pwrite(self._file, part[done:], at + done)
+            at += part.nbytes
+        sizes = [p.nbytes for p in parts]
+        os.write(self._write, struct.pack(f"<Q{len(sizes)}Q", len(sizes), *sizes))
+
+    def get(self) -> tuple[bool, Any]:
+        """``(True, value)`` for the next value put by the other process; ``(False,
+        None)`` when it has ended first."""
+        head = self._read_pipe(8)
+        if head is None:
+            return False, None
+        n, = struct.unpack("<Q", head)
+        sizes = struct.unpack(f"<{n}Q", self._read_pipe(8 * n) or b"")
+        parts, at = [], 0
+        for size in sizes:
+            part = bytearray(size)  # (writable: the arrays made on it are)
+            done = 0
+            while done < size:
+                got = os.preadv(self._file, [memoryview(part)[done:]], at + done)
+                if not got:
+                    msg = "a value passed between processes was cut short"
+                    raise ChildProcessError(msg)
+                done += got
+            parts.append(part)
+            at += size
+        return True, pickle.loads(parts[0], buffers=parts[1:])  # our own process's bytes
+
+    def _read_pipe(self, size: int) -> bytes | None:
+        """``size`` bytes from the pipe; ``None`` at its end."""
+        data = b""
+        while len(data) < size:
+            more = os.read(self._read, size - len(data))
+            if not more:
+                return None
+            data += more
+        return data
+
+    def close(self) -> None:
+        """Close what is still open of this side (once)."""
+        for name in ("_file", "_read", "_write"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
 
 
 @contextlib.contextmanager
@@ -254,6 +423,12 @@ def forked(call: Callable[[], Any], *, fork: bool = True) -> Iterator[Forked]:
     Linux, or other Python threads running), the call runs in this process when its
     result is asked for.
 
+    A call that returns a generator talks with the parent while it runs: each value it
+    yields comes back from :meth:`Forked.receive` (pickled, as the result), and the value
+    the parent then gives :meth:`Forked.send` is what that ``yield`` evaluates to; the
+    value it returns is the result. Without a child it runs here, step by step, as the
+    parent receives and sends.
+
     >>> from functools import partial
     >>> with forked(partial(sum, [1, 2, 3])) as child:
     ...     child.result()
@@ -262,6 +437,12 @@ def forked(call: Callable[[], Any], *, fork: bool = True) -> Iterator[Forked]:
     ...     child.result()
     Traceback (most recent call last):
     ValueError: invalid literal for int() with base 10: 'x'
+    >>> def twice():
+    ...     got = yield "ready"
+    ...     return 2 * got
+    >>> with forked(twice) as child:
+    ...     child.receive(), child.send(21), child.result()
+    ('ready', None, 42)
     """
     child = Forked(call, fork=fork)
     try:
@@ -315,15 +496,17 @@ def _result_file() -> int:
         return os.dup(file.fileno())
 
 
-def _child(call: Callable[[], Any], out_fd: int) -> None:  # pragma: no cover - the child
-    """Run ``call``, write ``(True, value, "")`` or ``(False, exception, its traceback)`` to
-    the file ``out_fd`` and leave."""
+def _child(call: Callable[[], Any], out_fd: int, up: _Box, down: _Box
+           ) -> None:  # pragma: no cover - the child
+    """Run ``call`` (a generator: its values put in ``up``, those got from ``down`` sent to
+    it), write ``(True, value, "")`` or ``(False, exception, its traceback)`` to the file
+    ``out_fd`` and leave."""
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the child
         gc.disable()  # no finalizer of the parent's objects runs here
         try:
-            out: tuple[bool, Any, str] = (True, call(), "")
+            out: tuple[bool, Any, str] = (True, _run_steps(call(), up, down), "")
         except BaseException as exc:  # the parent raises it
             out = (False, exc, "".join(traceback.format_exception(exc)))
         try:
@@ -339,6 +522,25 @@ def _child(call: Callable[[], Any], out_fd: int) -> None:  # pragma: no cover - 
         code = 1
     finally:
         os._exit(code)
+
+
+def _run_steps(value: Any, up: _Box, down: _Box) -> Any:  # pragma: no cover - the child
+    """``value``, or of a generator, the value it returns: each value it yields is put in
+    ``up``, and each value got from ``down`` sent to it (at none, EOFError at its yield)."""
+    if not isinstance(value, Generator):
+        return value
+    advance: Callable[[Any], Any] = value.send
+    answer: Any = None
+    while True:
+        try:
+            given = advance(answer)
+        except StopIteration as stop:
+            return stop.value
+        up.put(given)
+        came, answer = down.get()
+        advance = value.send if came else value.throw
+        if not came:
+            answer = EOFError("the parent sent no value")
 
 
 def _how_ended(status: int) -> str:

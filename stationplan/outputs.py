@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,11 +127,11 @@ def write_coverage_outputs(
                  "more than %s; --format geojson writes GeoJSON",
                  f"{n_pieces:,}", f"{PARQUET_ABOVE_PIECES:,}")
     # Above FORK_ABOVE_PIECES street pieces forked child processes write the gap runs'
-    # layer and their table to print (from the start) and the PNG (once the distance
-    # bands are cut) while this one finds the gap areas, draws the HTML map and writes the
-    # rest: two cores, where threads would take turns on the interpreter (GeoParquet's
-    # encoding, the PNG's drawing and the map all hold it much of the time). Each file
-    # has one writer: the same bytes.
+    # layer and their table to print (from the start) and the PNG (the street pieces'
+    # writer, sent the gap runs, or a child of its own) while this one finds the gap
+    # areas, draws the HTML map and writes the rest: two cores, where threads would take
+    # turns on the interpreter (GeoParquet's encoding, the PNG's drawing and the map all
+    # hold it much of the time). Each file has one writer: the same bytes.
     fork = n_pieces > FORK_ABOVE_PIECES
     with contextlib.ExitStack() as writers:
         layers = {"gaps": gaps} | (
@@ -143,15 +143,19 @@ def write_coverage_outputs(
                 forked(partial(_write_gap_table, out, gaps, lang), fork=fork)))
         # the distance bands both maps draw, cut once: by the street pieces' writer when
         # there is one (it made the map's streets' layers and the PNG's lines of them)
+        # (and it draws the PNG, sent the gap runs' points)
+        png = {"summary": summary, "proposals": proposals, "area": area, "lang": lang}
         streets = bands = None
         if pieces_written is None:
             bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
-            paths_early, png_bands = {}, bands
+            paths_early = {}
+            children.append(writers.enter_context(forked(partial(
+                _write_png, out, coverage=coverage, gaps=gaps, bands=bands, **png),
+                fork=fork)))
         else:
-            paths_early, streets, png_bands = pieces_written.result()
-        children.append(writers.enter_context(forked(partial(
-            _write_png, out, coverage=coverage, gaps=gaps, summary=summary,
-            proposals=proposals, area=area, lang=lang, bands=png_bands), fork=fork)))
+            paths_early, streets, _ = pieces_written.receive()
+            pieces_written.send({"gaps": mapdata.gap_lines(gaps), **png})
+            children.append(pieces_written)
         areas = gap_areas(gaps)
         paths = {**paths_early,
                  "stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
@@ -192,6 +196,10 @@ def pieces_written_early(out_dir: str | Path | None, coverage: Coverage, *,
     above :data:`~stationplan._options.FORK_ABOVE_PIECES` pieces: a forked child writes it
     (see :func:`stationplan._process.forked`) and the block gets its writer, for
     ``write_coverage_outputs(pieces_written=...)``; else the block gets ``None``.
+
+    The writer then cuts the distance bands and makes the map's streets' layers and the
+    PNG's lines of them (:func:`_write_pieces`), and draws the PNG once
+    :func:`write_coverage_outputs` has sent it the gap runs.
     """
     from ._process import forked
 
@@ -221,11 +229,15 @@ def _with_run_lang(map_options: MapOptions | None, coverage: Coverage
 
 
 def _write_pieces(out: Path, coverage: Coverage, fmt: str, map_options: MapOptions | None
-                  ) -> tuple[dict[str, Path], StreetLayers | None, BandLines]:
+                  ) -> Generator[tuple[dict[str, Path], StreetLayers | None, BandLines],
+                                 dict[str, Any], dict[str, Path]]:
     """Write the street pieces' table (:func:`_write_layers`, its columns selected
     there); then cut the distance bands and make the HTML map's streets' layers of them
     (:func:`~stationplan.maps.street_layers`; ``None`` when no map is drawn) and the
-    PNG's lines of them (:func:`~stationplan._render.mapdata.band_lines`)."""
+    PNG's lines of them (:func:`~stationplan._render.mapdata.band_lines`), and yield the
+    three. The value sent back is the rest of :func:`_write_png`'s arguments (the gap
+    runs, their summary ...): the PNG is drawn and written, and its path returned.
+    """
     from ._render import mapdata, mapstyle
     from .maps import street_layers
 
@@ -233,7 +245,11 @@ def _write_pieces(out: Path, coverage: Coverage, fmt: str, map_options: MapOptio
     bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
     streets = (None if len(coverage.pieces) > MAP_MAX_PIECES else street_layers(
         coverage, map_options=_with_run_lang(map_options, coverage)[0], bands=bands))
-    return paths, streets, mapdata.band_lines(bands)
+    lines = mapdata.band_lines(bands)
+    from . import staticmap  # noqa: F401 - matplotlib, imported while the gaps are found
+
+    png = yield paths, streets, lines
+    return _write_png(out, coverage=coverage, bands=lines, **png)
 
 
 def _pieces(coverage: Coverage) -> gpd.GeoDataFrame:

@@ -53,7 +53,7 @@ _PX_TO_PT = 0.45  # line widths of the HTML map (pixels) to points at report siz
 
 def coverage_png(
     coverage: Coverage,
-    gaps: gpd.GeoDataFrame,
+    gaps: gpd.GeoDataFrame | md.GapLines,
     *,
     summary: dict[str, Any] | None = None,
     proposals: gpd.GeoDataFrame | None = None,
@@ -77,7 +77,9 @@ def coverage_png(
     Parameters
     ----------
     coverage, gaps
-        Results of :func:`~stationplan.compute_coverage` and :func:`~stationplan.find_gaps`.
+        Results of :func:`~stationplan.compute_coverage` and :func:`~stationplan.find_gaps`;
+        with ``summary`` given, the gap runs may be their points
+        (:func:`~stationplan._render.mapdata.gap_lines`), all the picture draws of them.
     summary
         Result of :func:`~stationplan.summarize`, for the title and the run's warnings
         (``warnings``, shown in red under the title); computed when ``None``.
@@ -113,7 +115,7 @@ def coverage_png(
 
 def coverage_figure(
     coverage: Coverage,
-    gaps: gpd.GeoDataFrame,
+    gaps: gpd.GeoDataFrame | md.GapLines,
     *,
     summary: dict[str, Any] | None = None,
     proposals: gpd.GeoDataFrame | None = None,
@@ -134,6 +136,9 @@ def coverage_figure(
     if summary is None:
         from .summary import summarize
 
+        if isinstance(gaps, md.GapLines):
+            msg = "the gap runs' points (GapLines) are drawn with their summary given"
+            raise TypeError(msg)
         summary = summarize(coverage, gaps)
     crs = coverage.network.crs
     outline = _area_outline(area, crs)
@@ -198,13 +203,12 @@ def coverage_figure(
             at = band == k
             _add(ax, solid(xy[at], part[at], colors=colour, linewidths=1.1,
                            capstyle="round", zorder=2))
-        if not gaps.empty:
-            weight = ms.gap_weights(gaps["length_m"].to_numpy(float), limit)
-            xy, part, of = md.line_vertices(gaps.geometry.to_numpy())
-            for w in np.unique(weight):
-                at = weight[of] == w
-                _add(ax, solid(xy[at], part[at], colors=ms.GAP_COLOUR,
-                               linewidths=w * _PX_TO_PT, capstyle="round", zorder=3))
+        xy, part, run_m = gaps if isinstance(gaps, md.GapLines) else md.gap_lines(gaps)
+        weight = ms.gap_weights(run_m, limit)  # (of each point)
+        for w in np.unique(weight):
+            at = weight == w
+            _add(ax, solid(xy[at], part[at], colors=ms.GAP_COLOUR,
+                           linewidths=w * _PX_TO_PT, capstyle="round", zorder=3))
         if outline is not None:
             xy, part, _ = md.line_vertices([outline])
             _add(ax, lines(xy, part, colors=ms.AREA_COLOUR, linewidths=1.2,

@@ -101,7 +101,7 @@ def test_a_child_killed_while_writing_its_value_is_an_error(tmp_path):
     # the child's result file is cut short: the parent says so, not what it could read
     out = fresh_python(_HEAD + """
 from stationplan import _process
-def write_half(call, out_fd):
+def write_half(call, out_fd, *boxes):
     os.write(out_fd, b"\\x80\\x04")  # the start of a pickle
     os.kill(os.getpid(), signal.SIGKILL)
 _process._child = write_half
@@ -272,3 +272,103 @@ time.sleep(1.0)
 """, tmp_path)
     assert out.split() == ["interrupted", "True", "True"]
     assert not flag.exists()
+
+
+def test_a_generator_talks_with_the_parent_and_its_arrays_come_back_whole(tmp_path):
+    # each value it yields comes back from receive(), each value sent is its yield's value;
+    # the arrays passed are writable and whole (sums in closed form)
+    out = fresh_python(_HEAD + """
+import numpy as np
+def talk(n):
+    got = yield os.getpid(), np.arange(n, dtype=np.int64)
+    got[0] += 1  # writable on this side too
+    more = yield int(got.sum())
+    return more * 2, os.getpid()
+n = 5_000_000
+with forked(partial(talk, n)) as child:
+    pid, first = child.receive()
+    first[-1] = 0  # writable
+    child.send(np.arange(n, dtype=np.int64))
+    total = child.receive()
+    child.send(21)
+    value, pid_again = child.result()
+print(pid != parent, pid == pid_again, int(first[:-1].sum()) == (n - 1) * (n - 2) // 2,
+      total == n * (n - 1) // 2 + 1, value)
+""", tmp_path)
+    assert out.split() == ["True", "True", "True", "True", "42"]
+
+
+def test_a_generators_errors_and_a_value_never_sent(tmp_path):
+    out = fresh_python(_HEAD + """
+def fails_first():
+    raise ValueError("before any value")
+    yield
+try:
+    with forked(fails_first) as child:
+        child.receive()
+except ValueError as exc:
+    print("raised:", exc)
+def waits():
+    try:
+        yield "ready"
+    except EOFError as exc:
+        return f"told: {exc}"
+with forked(waits) as child:
+    child.receive()
+    print(child.result())  # nothing sent: EOFError at its yield
+def returns():
+    yield 1
+    return 2
+with forked(returns) as child:
+    child.receive()
+    child.send(None)
+    try:
+        child.receive()
+    except EOFError:
+        print("returned:", child.result())
+def killed():
+    os.kill(os.getpid(), signal.SIGKILL)
+    yield
+try:
+    with forked(killed) as child:
+        child.receive()
+except ChildProcessError as exc:
+    print("killed:", "signal 9" in str(exc))
+with forked(waits) as child:  # left while the child waits: it is killed
+    child.receive()
+    pid = child._pid
+print("left:", not os.path.exists(f"/proc/{pid}"))
+""", tmp_path)
+    assert out.splitlines() == [
+        "raised: before any value", "told: the parent sent no value", "returned: 2",
+        "killed: True", "left: True"]
+
+
+def _talk_here(n):
+    got = yield os.getpid(), list(range(n))
+    try:
+        more = yield sum(got)
+    except EOFError:
+        return "no more"
+    return more * 2
+
+
+def test_without_fork_a_generator_runs_here_step_by_step():
+    with forked(partial(_talk_here, 4), fork=False) as child:
+        with pytest.raises(RuntimeError, match="answers a value"):
+            child.send(1)  # nothing received yet
+        assert child.receive() == (os.getpid(), [0, 1, 2, 3])
+        child.send([5, 6])
+        assert child.receive() == 11
+        child.send(21)
+        with pytest.raises(EOFError, match="returned"):
+            child.receive()
+        assert child.result() == 42
+    with forked(partial(_talk_here, 2), fork=False) as child:
+        child.receive()
+        child.send([1])
+        child.receive()
+        assert child.result() == "no more"  # nothing sent: EOFError at its yield
+    with forked(partial(_pid_and, 1), fork=False) as child, \
+            pytest.raises(TypeError, match="not a generator"):
+        child.receive()

@@ -340,6 +340,29 @@ def band_lines(bands: gpd.GeoDataFrame) -> BandLines:
     return BandLines(xy, line, bands["band"].to_numpy()[of])
 
 
+class GapLines(NamedTuple):
+    """The gap runs of :func:`~stationplan.find_gaps` as points, all a PNG draws of them:
+    the points (``xy``, (n, 2)), the line of each (``line``: 0, 1, ... in order) and the
+    length of its run (``length_m``)."""
+
+    xy: np.ndarray
+    line: np.ndarray
+    length_m: np.ndarray
+
+
+def gap_lines(gaps: gpd.GeoDataFrame) -> GapLines:
+    """The points of the gap runs' lines (:class:`GapLines`).
+
+    >>> gaps = gpd.GeoDataFrame({"length_m": [300.0, 20.0]}, geometry=shapely.from_wkt([
+    ...     "LINESTRING (0 0, 1 0)", "MULTILINESTRING ((5 5, 6 5), (7 7, 8 8))"]))
+    >>> lines = gap_lines(gaps)
+    >>> lines.line.tolist(), lines.length_m.tolist()
+    ([0, 0, 1, 1, 2, 2], [300.0, 300.0, 20.0, 20.0, 20.0, 20.0])
+    """
+    xy, line, of = line_vertices(gaps.geometry.to_numpy())
+    return GapLines(xy, line, gaps["length_m"].to_numpy(float)[of])
+
+
 #: Geometries whose coordinates :func:`coordinates` fetches in one call.
 _COORDS_CHUNK = 1024
 
