@@ -133,11 +133,14 @@ def write_coverage_outputs(
     # turns on the interpreter (GeoParquet's encoding, the PNG's drawing and the map all
     # hold it much of the time). Each file has one writer: the same bytes.
     fork = n_pieces > FORK_ABOVE_PIECES
+    # forked, the gap runs' writer finds their gap areas (the map finds them again only
+    # where it draws them: not when merged)
+    areas = None if fork else gap_areas(gaps)
     with contextlib.ExitStack() as writers:
-        layers = {"gaps": gaps} | (
+        layers = {"gaps": gaps} | ({} if areas is None else {"gap_areas": areas}) | (
             {} if pieces_written is not None else {"coverage": _pieces(coverage)})
         children = [writers.enter_context(
-            forked(partial(_write_layers, out, layers, fmt), fork=fork))]
+            forked(partial(_write_gap_layers, out, layers, fmt), fork=fork))]
         if len(gaps) <= GAP_TABLE_MAX_ROWS:  # the gap runs as a table to print
             children.append(writers.enter_context(
                 forked(partial(_write_gap_table, out, gaps, lang), fork=fork)))
@@ -156,7 +159,6 @@ def write_coverage_outputs(
             paths_early, streets, _ = pieces_written.receive()
             pieces_written.send({"gaps": mapdata.gap_lines(gaps), **png})
             children.append(pieces_written)
-        areas = gap_areas(gaps)
         paths = {**paths_early,
                  "stations.geojson": write_geojson(out / "stations.geojson", coverage.stations)}
         paths["summary.json"] = atomic_write_text(out / "summary.json", json_text(summary))
@@ -176,7 +178,6 @@ def write_coverage_outputs(
                         "them all (open them in QGIS) and coverage_map.png shows them; --area "
                         "clips a part to map",
                         f"{n_pieces:,}", f"{MAP_MAX_PIECES:,}")
-        paths |= _write_layers(out, {"gap_areas": areas}, fmt)
         for child in children:
             paths |= child.result()
     if len(gaps) > GAP_TABLE_MAX_ROWS:
@@ -272,6 +273,17 @@ def _write_png(out: Path, **png: Any) -> dict[str, Path]:
 
     return {"coverage_map.png": atomic_write_bytes(out / "coverage_map.png",
                                                    coverage_png(**png))}
+
+
+def _write_gap_layers(out: Path, layers: Mapping[str, gpd.GeoDataFrame], fmt: str
+                      ) -> dict[str, Path]:
+    """:func:`_write_layers`, with the gap areas of the gap runs (``layers["gaps"]``)
+    found first when they are not among the layers."""
+    from .gaps import gap_areas
+
+    if "gap_areas" not in layers:
+        layers = {**layers, "gap_areas": gap_areas(layers["gaps"])}
+    return _write_layers(out, layers, fmt)
 
 
 def _write_layers(out: Path, layers: Mapping[str, gpd.GeoDataFrame], fmt: str
