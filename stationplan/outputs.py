@@ -191,7 +191,8 @@ def write_coverage_outputs(
 
 @contextlib.contextmanager
 def pieces_written_early(out_dir: str | Path | None, coverage: Coverage, *,
-                         map_options: MapOptions | None = None) -> Iterator[Forked | None]:
+                         map_options: MapOptions | None = None, area: Any = None
+                         ) -> Iterator[Forked | None]:
     """Start writing the street pieces' table (``coverage.parquet``) while the caller goes
     on (finding the gaps), when :func:`write_coverage_outputs` would write it as GeoParquet
     above :data:`~stationplan._options.FORK_ABOVE_PIECES` pieces: a forked child writes it
@@ -199,8 +200,9 @@ def pieces_written_early(out_dir: str | Path | None, coverage: Coverage, *,
     ``write_coverage_outputs(pieces_written=...)``; else the block gets ``None``.
 
     The writer then cuts the distance bands and makes the map's streets' layers and the
-    PNG's lines of them (:func:`_write_pieces`), and draws the PNG once
-    :func:`write_coverage_outputs` has sent it the gap runs.
+    PNG's lines of them (:func:`_write_pieces`), paints the PNG's lines under the gap runs
+    (in the planning area ``area``, as ``write_coverage_outputs(area=...)``), and draws
+    the PNG once :func:`write_coverage_outputs` has sent it the gap runs.
     """
     from ._process import forked
 
@@ -213,7 +215,7 @@ def pieces_written_early(out_dir: str | Path | None, coverage: Coverage, *,
         # imported once, before the fork, for the child's streets' layers and this
         # process's map (folium and its templates: 0.3 s each time)
         from . import maps  # noqa: F401
-    with forked(partial(_write_pieces, out, coverage, fmt, map_options)) as child:
+    with forked(partial(_write_pieces, out, coverage, fmt, map_options, area)) as child:
         yield child
 
 
@@ -229,28 +231,32 @@ def _with_run_lang(map_options: MapOptions | None, coverage: Coverage
     return dataclasses.replace(map_options, lang=lang), lang
 
 
-def _write_pieces(out: Path, coverage: Coverage, fmt: str, map_options: MapOptions | None
-                  ) -> Generator[tuple[dict[str, Path], StreetLayers | None, BandLines],
+def _write_pieces(out: Path, coverage: Coverage, fmt: str, map_options: MapOptions | None,
+                  area: Any) -> Generator[tuple[dict[str, Path], StreetLayers | None, BandLines],
                                  dict[str, Any], dict[str, Path]]:
     """Write the street pieces' table (:func:`_write_layers`, its columns selected
     there); then cut the distance bands and make the HTML map's streets' layers of them
     (:func:`~stationplan.maps.street_layers`; ``None`` when no map is drawn) and the
-    PNG's lines of them (:func:`~stationplan._render.mapdata.band_lines`), and yield the
-    three. The value sent back is the rest of :func:`_write_png`'s arguments (the gap
-    runs, their summary ...): the PNG is drawn and written, and its path returned.
+    PNG's lines of them (:func:`~stationplan._render.mapdata.band_lines`), paint the
+    PNG's lines under the gap runs (:func:`~stationplan.staticmap.lines_under_gaps`, in
+    the planning area ``area``), and yield the first three. The value sent back is the
+    rest of :func:`_write_png`'s arguments (the gap runs, their summary ...): the PNG is
+    drawn and written, and its path returned.
     """
     from ._render import mapdata, mapstyle
     from .maps import street_layers
 
     paths = _write_layers(out, {"coverage": _pieces(coverage)}, fmt)
     bands = mapdata.distance_bands(coverage, mapstyle.band_edges(coverage.rule.limit_m))
+    map_options, lang = _with_run_lang(map_options, coverage)
     streets = (None if len(coverage.pieces) > MAP_MAX_PIECES else street_layers(
-        coverage, map_options=_with_run_lang(map_options, coverage)[0], bands=bands))
+        coverage, map_options=map_options, bands=bands))
     lines = mapdata.band_lines(bands)
-    from . import staticmap  # noqa: F401 - matplotlib, imported while the gaps are found
+    from .staticmap import lines_under_gaps  # (matplotlib: imported while the gaps are found)
 
+    under = lines_under_gaps(coverage, area=area, lang=lang, bands=lines)
     png = yield paths, streets, lines
-    return _write_png(out, coverage=coverage, bands=lines, **png)
+    return _write_png(out, coverage=coverage, bands=lines, under=under, **png)
 
 
 def _pieces(coverage: Coverage) -> gpd.GeoDataFrame:

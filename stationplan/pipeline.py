@@ -373,7 +373,8 @@ def run_coverage(
         job = replace(job, map_options=replace(job.map_options, lang=lang))
         # a large run's street pieces are written while the gaps are found
         pieces_written = writers.enter_context(
-            pieces_written_early(folder, cov, map_options=job.map_options))
+            pieces_written_early(folder, cov, map_options=job.map_options,
+                                 area=net.demand.area))
         with stage("gaps"):
             gaps = find_gaps(cov, lang=lang)
             summary = _summarize(cov, gaps, density)

@@ -15,7 +15,7 @@ import os
 import textwrap
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import geopandas as gpd
 import matplotlib as mpl
@@ -49,6 +49,7 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto San
              "Hiragino Sans GB", "Heiti SC", "AR PL UMing CN", "Droid Sans Fallback")
 _WARNING_COLOUR = "#b30000"  # the HTML map's and the report's warning red
 _PX_TO_PT = 0.45  # line widths of the HTML map (pixels) to points at report size
+_GAP_ZORDER = 3  # the gap runs' lines: the lines under them are known before the gaps
 
 
 def coverage_png(
@@ -63,6 +64,7 @@ def coverage_png(
     dpi: int = 150,
     merged_above: int = PNG_STROKED_ABOVE_PIECES,
     bands: gpd.GeoDataFrame | md.BandLines | None = None,
+    under: LinesUnder | None = None,
 ) -> bytes:
     """Draw the coverage map as a PNG image.
 
@@ -99,6 +101,10 @@ def coverage_png(
         :func:`~stationplan._render.mapdata.distance_bands` of ``coverage`` at the
         map's band edges, or their points (:func:`~stationplan._render.mapdata.band_lines`),
         when already computed (else computed here).
+    under
+        The lines under the gap runs painted ahead (:func:`lines_under_gaps` of the same
+        coverage and bands): used where they were painted for this page, else painted
+        here.
 
     Returns
     -------
@@ -107,7 +113,7 @@ def coverage_png(
     """
     fig = coverage_figure(coverage, gaps, summary=summary, proposals=proposals, area=area,
                           lang=lang, width_in=width_in, dpi=dpi, merged_above=merged_above,
-                          bands=bands)
+                          bands=bands, under=under)
     buf = io.BytesIO()  # no "Software" stamp: the same figure gives the same bytes
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
@@ -125,6 +131,7 @@ def coverage_figure(
     dpi: int = 150,
     merged_above: int = PNG_STROKED_ABOVE_PIECES,
     bands: gpd.GeoDataFrame | md.BandLines | None = None,
+    under: LinesUnder | None = None,
 ) -> Figure:
     """Build the figure :func:`coverage_png` draws (same parameters), e.g. to read its texts."""
     lang = run_lang(lang, coverage)
@@ -178,7 +185,7 @@ def coverage_figure(
         edges = ms.band_edges(limit)
 
         pieces = coverage.pieces
-        strokes = _Strokes(ax) if len(pieces) > merged_above else None
+        strokes = _Strokes(ax, under=under) if len(pieces) > merged_above else None
         lines = _line_collection if strokes is None else _compound_lines
         solid = lines if strokes is None else strokes.add
         other = pieces.geometry.to_numpy()[(pieces["status"] == "ignored").to_numpy()]
@@ -208,7 +215,7 @@ def coverage_figure(
         for w in np.unique(weight):
             at = weight == w
             _add(ax, solid(xy[at], part[at], colors=ms.GAP_COLOUR,
-                           linewidths=w * _PX_TO_PT, capstyle="round", zorder=3))
+                           linewidths=w * _PX_TO_PT, capstyle="round", zorder=_GAP_ZORDER))
         if outline is not None:
             xy, part, _ = md.line_vertices([outline])
             _add(ax, lines(xy, part, colors=ms.AREA_COLOUR, linewidths=1.2,
@@ -228,6 +235,49 @@ def coverage_figure(
             fig.text(0.99, 0.005, text["osm"], ha="right", va="bottom", fontsize=7,
                      color="#555555")
     return fig
+
+
+class LinesUnder(NamedTuple):
+    """The lines a PNG draws under the gap runs (service areas, streets not counted,
+    distance bands), painted ahead by :func:`lines_under_gaps`: the picture (RGB from 0
+    to 1, float32) and what the painting depends on (the page's size, the axes' place
+    and limits, the layers' styles and sizes)."""
+
+    page: tuple[Any, ...]
+    image: np.ndarray
+
+
+def lines_under_gaps(
+    coverage: Coverage,
+    *,
+    area: Any = None,
+    lang: str | None = None,
+    width_in: float = 10.0,
+    dpi: int = 150,
+    merged_above: int = PNG_STROKED_ABOVE_PIECES,
+    bands: gpd.GeoDataFrame | md.BandLines | None = None,
+) -> LinesUnder | None:
+    """Paint the lines of :func:`coverage_png`'s picture that lie under the gap runs
+    before the gap runs are found (same parameters), for ``coverage_png(under=...)``;
+    ``None`` when the lines are not stroked (up to ``merged_above`` pieces).
+
+    The page's texts are not known yet (the summary comes with the gap runs): the page
+    is laid out for texts of the coverage's figures, and the picture is used only where
+    the final page comes out the same (else that PNG paints all its lines itself).
+    """
+    covered, gap = coverage.covered_m, coverage.gap_m
+    guess = {"covered_m": covered, "gap_m": gap, "total_m": covered + gap,
+             "covered_share": covered / (covered + gap) if covered + gap else 0.0,
+             "warnings": coverage.stations.attrs.get("warnings") or []}
+    no_gaps = md.GapLines(np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0))
+    fig = coverage_figure(coverage, no_gaps, summary=guess, area=area, lang=lang,
+                          width_in=width_in, dpi=dpi, merged_above=merged_above, bands=bands)
+    strokes = next((a for a in fig.artists if isinstance(a, _Strokes)), None)
+    if strokes is None or not isinstance(fig.canvas, FigureCanvasAgg):
+        return None
+    renderer = fig.canvas.get_renderer()  # (savefig's, at the figure's dpi)
+    page = strokes.page(renderer)
+    return LinesUnder(page, strokes.paint(renderer, page, below=_GAP_ZORDER))
 
 
 def cjk_font(*, manager: Any = None, font_files: Iterable[str | os.PathLike[str]] | None = None,
@@ -368,9 +418,10 @@ class _Strokes(Artist):
     SVG) the lines are drawn as paths instead, one compound path a class.
     """
 
-    def __init__(self, ax: Any) -> None:
+    def __init__(self, ax: Any, *, under: LinesUnder | None = None) -> None:
         super().__init__()
         self._ax = ax
+        self._under = under
         self.layers: list[tuple[float, int, Any]] = []
         self.set_zorder(-1)
 
@@ -386,24 +437,60 @@ class _Strokes(Artist):
 
     def draw(self, renderer: Any) -> None:
         """Draw the picture of the page on ``renderer``."""
-        from ._render.kernels import paint_cover, stroke_cover
-
         if not self.get_visible():
             return
-        ax = self._ax
-        ax.apply_aspect()
         if not isinstance(renderer, RendererAgg):
+            self._ax.apply_aspect()
             self._draw_paths(renderer)
             return
+        page = self.page(renderer)
+        under = self._under if self._under is not None and self._under.page == page else None
+        if self._under is not None and under is None:
+            log.debug("the lines under the gap runs were painted ahead for another page: "
+                      "painted again")
+        image = self.paint(renderer, page, start=under)
+        height, width = image.shape[:2]
+        picture = np.full((height, width, 4), 255, dtype=np.uint8)
+        picture[..., :3] = np.round(image * 255)
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, 0, 0, np.ascontiguousarray(picture[::-1]))  # bottom row first
+        gc.restore()
+
+    def page(self, renderer: Any) -> tuple[Any, ...]:
+        """What the picture on ``renderer`` depends on, the lines' points aside: the
+        page's size, the axes' clip, their data-to-pixel matrix (after their aspect is
+        applied) and the order, styles and sizes of the layers under the gap runs."""
+        ax = self._ax
+        ax.apply_aspect()
         width, height = (int(v) for v in renderer.get_canvas_width_height())
         box = ax.bbox  # Agg clips to it, rounded
         clip = np.array([round(box.x0), height - round(box.y1), round(box.x1),
                          height - round(box.y0)], dtype=np.int64)
         clip = np.clip(clip, 0, [width, height, width, height])
-        image = np.ones((height, width, 3), dtype=np.float32)  # the white page
+        layers = tuple((z, *((len(layer[0]), *layer[2:]) if isinstance(layer, tuple)
+                             else (type(layer).__name__,)))
+                       for z, _, layer in sorted(self.layers, key=lambda k: k[:2])
+                       if z < _GAP_ZORDER)
+        return (width, height, tuple(clip.tolist()), ax.transData.get_matrix().tobytes(),
+                float(renderer.points_to_pixels(1.0)), layers)
+
+    def paint(self, renderer: Any, page: tuple[Any, ...], *, start: LinesUnder | None = None,
+              below: float = np.inf) -> np.ndarray:
+        """The picture of the layers under ``below`` (by their ``zorder``) on the page
+        ``page`` (:meth:`page`); from ``start`` (those under the gap runs painted) on."""
+        from ._render.kernels import paint_cover, stroke_cover
+
+        ax = self._ax
+        width, height, clip = page[0], page[1], np.array(page[2], dtype=np.int64)
+        image = (np.ones((height, width, 3), dtype=np.float32) if start is None  # white
+                 else start.image.copy())
         cover = np.zeros((height, width), dtype=np.float32)
         px_per_pt = renderer.points_to_pixels(1.0)
-        for *_, layer in sorted(self.layers, key=lambda k: k[:2]):
+        for zorder, _, layer in sorted(self.layers, key=lambda k: k[:2]):
+            if zorder >= below:
+                break
+            if start is not None and zorder < _GAP_ZORDER:
+                continue
             if not isinstance(layer, tuple):  # Agg's, on a clear page: laid over (its alpha)
                 drawn = _agg_page(ax, layer, width, height)
                 share = drawn[..., 3:] / np.float32(255)
@@ -412,18 +499,15 @@ class _Strokes(Artist):
             xy, part, colour, width_pt = layer
             if len(xy) == 0:
                 continue
-            page = ax.transData.transform(xy)
+            on_page = ax.transData.transform(xy)
             # line by line in the order of their places on the page: fewer trips to memory
-            page, start = _rows_first(page, np.flatnonzero(np.r_[True, part[1:] != part[:-1]]))
-            start = np.r_[start, len(page)]
-            stroke_cover(cover, page[:, 0], height - page[:, 1], start,
+            on_page, at = _rows_first(on_page,
+                                      np.flatnonzero(np.r_[True, part[1:] != part[:-1]]))
+            at = np.r_[at, len(on_page)]
+            stroke_cover(cover, on_page[:, 0], height - on_page[:, 1], at,
                          width_pt * px_per_pt / 2, clip)
             paint_cover(image, cover, *mpl.colors.to_rgb(colour))
-        picture = np.full((height, width, 4), 255, dtype=np.uint8)
-        picture[..., :3] = np.round(image * 255)
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, 0, 0, np.ascontiguousarray(picture[::-1]))  # bottom row first
-        gc.restore()
+        return image
 
     def _draw_paths(self, renderer: Any) -> None:
         """Draw the layers on a vector page as paths in the axes (clipped to them)."""

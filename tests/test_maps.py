@@ -279,8 +279,8 @@ def test_a_run_draws_the_street_layers_its_pieces_writer_made(hand, tmp_path, mo
     look_of = maps._Look.of
     monkeypatch.setattr(maps._Look, "of", lambda *a, **k: looks.append(a) or look_of(*a, **k))
     opts = sp.MapOptions(file_format="parquet")  # the language: the run's, as the command
-    with forked(partial(outputs._write_pieces, tmp_path, hand.coverage, "parquet", opts),
-                fork=False) as early:
+    with forked(partial(outputs._write_pieces, tmp_path, hand.coverage, "parquet", opts,
+                        None), fork=False) as early:
         outputs.write_coverage_outputs(tmp_path, hand.coverage, hand.gaps, hand.summary,
                                        overwrite=True, map_options=opts, pieces_written=early)
     assert len(looks) == 1
@@ -462,6 +462,30 @@ def test_png_is_deterministic(hand):
     # The gap red is there.
     red = np.array([0xE3, 0x1A, 0x1C]) / 255
     assert (np.abs(img[..., :3] - red).max(axis=-1) < 0.02).sum() > 50
+
+
+def test_lines_painted_ahead_of_the_gaps_give_the_same_png(hand):
+    # as the street pieces' writer paints them while the gaps are found (stroked: above
+    # merged_above pieces): the same bytes, and used only for the page painted for
+    from stationplan import staticmap
+
+    kw = {"summary": hand.summary, "proposals": hand.proposals, "area": hand.area,
+          "lang": "en", "merged_above": 0}
+    png = coverage_png(hand.coverage, hand.gaps, **kw)
+    under = staticmap.lines_under_gaps(hand.coverage, area=hand.area, lang="en",
+                                       merged_above=0)
+    assert under is not None
+    assert coverage_png(hand.coverage, hand.gaps, under=under, **kw) == png
+    # its picture is what the PNG starts from: painted black, the PNG shows black
+    black = under._replace(image=np.zeros_like(under.image))
+    assert coverage_png(hand.coverage, hand.gaps, under=black, **kw) != png
+    # painted for another page (without the planning area: other limits): not used
+    other = staticmap.lines_under_gaps(hand.coverage, lang="en", merged_above=0)
+    assert other is not None and other.page != under.page
+    other = other._replace(image=np.zeros_like(other.image))
+    assert coverage_png(hand.coverage, hand.gaps, under=other, **kw) == png
+    # not stroked (up to merged_above pieces, Agg draws): nothing painted ahead
+    assert staticmap.lines_under_gaps(hand.coverage, merged_above=10**9) is None
 
 
 def test_png_in_chinese_without_a_cjk_font_falls_back(hand, monkeypatch):
