@@ -1369,7 +1369,8 @@ def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterato
     as it was.
 
     Log lines go through tqdm (``logging_redirect_tqdm``), so that they print above a
-    progress bar instead of through it.
+    progress bar instead of through it; with ``quiet`` there is no bar, and they are
+    written as they are (tqdm made a lock between processes for its first line: 0.1 s).
     """
     from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -1385,7 +1386,7 @@ def _logging_to_stderr(*, quiet: bool, debug: bool, lang: str = "en") -> Iterato
     dask_log = logging.getLogger("distributed")
     dask_level = dask_log.level
     try:
-        with logging_redirect_tqdm(loggers=[log]):
+        with contextlib.nullcontext() if quiet else logging_redirect_tqdm(loggers=[log]):
             yield
     finally:
         log.removeHandler(handler)

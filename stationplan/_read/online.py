@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
 import shapely
 
 from .._errors import InputError, MissingDataError, NetworkUnavailableError
@@ -263,6 +262,7 @@ def _osmnx_session(
 ) -> Iterator[None]:
     """Set OSMnx's settings for one download and restore them (and its DNS patch) after."""
     import osmnx as ox
+    import requests  # (here: a run on local files does not import it)
     from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 
     urls = [u for u, use in ((endpoints.overpass_url, overpass),
@@ -301,6 +301,8 @@ def _osmnx_session(
 
 def _reachable(url: str) -> bool:
     """Whether an HTTP server answers at ``url`` at all (any status counts)."""
+    import requests
+
     try:
         requests.head(url, timeout=_PROBE_TIMEOUT_S, allow_redirects=False)
     except requests.RequestException:
