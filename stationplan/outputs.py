@@ -127,11 +127,11 @@ def write_coverage_outputs(
                  "more than %s; --format geojson writes GeoJSON",
                  f"{n_pieces:,}", f"{PARQUET_ABOVE_PIECES:,}")
     # Above FORK_ABOVE_PIECES street pieces forked child processes write the gap runs'
-    # layer and their table to print (from the start) and the PNG (the street pieces'
-    # writer, sent the gap runs, or a child of its own) while this one finds the gap
-    # areas, draws the HTML map and writes the rest: two cores, where threads would take
-    # turns on the interpreter (GeoParquet's encoding, the PNG's drawing and the map all
-    # hold it much of the time). Each file has one writer: the same bytes.
+    # layer, their gap areas and their table to print (from the start) and the PNG (the
+    # street pieces' writer, sent the gap runs, or a child of its own) while this one
+    # draws the HTML map and writes the rest: two cores, where threads would take turns
+    # on the interpreter (GeoParquet's encoding, the PNG's drawing and the map all hold
+    # it much of the time). Each file has one writer: the same bytes.
     fork = n_pieces > FORK_ABOVE_PIECES
     # forked, the gap runs' writer finds their gap areas (the map finds them again only
     # where it draws them: not when merged)
