@@ -291,10 +291,8 @@ class Forked:
             steps, self._here = self._here, None
             if self._gave is None or self._gave[0] == "yield":  # waiting for a value
                 self._step(steps.throw, EOFError(f"{self._name}: no value was sent"))
-            assert self._gave is not None
-            return self._gave[1]
-        if self._gave is not None:  # a child's generator returned, seen by receive()
-            value, self._gave = self._gave[1], None
+        if self._gave is not None:  # the generator returned (here, or in a child, seen by
+            value, self._gave = self._gave[1], None  # receive())
             return value
         if self._call is not None:
             return self._call_here()
