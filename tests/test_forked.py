@@ -364,6 +364,8 @@ def test_without_fork_a_generator_runs_here_step_by_step():
         with pytest.raises(EOFError, match="returned"):
             child.receive()
         assert child.result() == 42
+        with pytest.raises(RuntimeError, match="taken already"):
+            child.result()  # once, as from a child
     with forked(partial(_talk_here, 2), fork=False) as child:
         child.receive()
         child.send([1])
