@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # the writers import their heavy modules when they run
     import geopandas as gpd
 
     from ._process import Forked
-    from ._render.mapdata import BandLines
     from .coverage import Coverage
     from .maps import StreetLayers
 
@@ -145,8 +144,8 @@ def write_coverage_outputs(
             children.append(writers.enter_context(
                 forked(partial(_write_gap_table, out, gaps, lang), fork=fork)))
         # the distance bands both maps draw, cut once: by the street pieces' writer when
-        # there is one (it made the map's streets' layers and the PNG's lines of them)
-        # (and it draws the PNG, sent the gap runs' points)
+        # there is one (it made the map's streets' layers, and it draws the PNG, sent the
+        # gap runs' points)
         png = {"summary": summary, "proposals": proposals, "area": area, "lang": lang}
         streets = bands = None
         if pieces_written is None:
@@ -156,7 +155,7 @@ def write_coverage_outputs(
                 _write_png, out, coverage=coverage, gaps=gaps, bands=bands, **png),
                 fork=fork)))
         else:
-            paths_early, streets, _ = pieces_written.receive()
+            paths_early, streets = pieces_written.receive()
             pieces_written.send({"gaps": mapdata.gap_lines(gaps), **png})
             children.append(pieces_written)
         paths = {**paths_early,
@@ -232,14 +231,15 @@ def _with_run_lang(map_options: MapOptions | None, coverage: Coverage
 
 
 def _write_pieces(out: Path, coverage: Coverage, fmt: str, map_options: MapOptions | None,
-                  area: Any) -> Generator[tuple[dict[str, Path], StreetLayers | None, BandLines],
-                                 dict[str, Any], dict[str, Path]]:
+                  area: Any) -> Generator[tuple[dict[str, Path], StreetLayers | None],
+                                          dict[str, Any], dict[str, Path]]:
     """Write the street pieces' table (:func:`_write_layers`, its columns selected
     there); then cut the distance bands and make the HTML map's streets' layers of them
     (:func:`~stationplan.maps.street_layers`; ``None`` when no map is drawn) and the
     PNG's lines of them (:func:`~stationplan._render.mapdata.band_lines`), paint the
     PNG's lines under the gap runs (:func:`~stationplan.staticmap.lines_under_gaps`, in
-    the planning area ``area``), and yield the first three. The value sent back is the
+    the planning area ``area``), and yield the paths written and the streets' layers (the
+    PNG's lines stay here, for the PNG drawn here). The value sent back is the
     rest of :func:`_write_png`'s arguments (the gap runs, their summary ...): the PNG is
     drawn and written, and its path returned.
     """
@@ -255,7 +255,7 @@ def _write_pieces(out: Path, coverage: Coverage, fmt: str, map_options: MapOptio
     from .staticmap import lines_under_gaps  # (matplotlib: imported while the gaps are found)
 
     under = lines_under_gaps(coverage, area=area, lang=lang, bands=lines)
-    png = yield paths, streets, lines
+    png = yield paths, streets
     return _write_png(out, coverage=coverage, bands=lines, under=under, **png)
 
 
