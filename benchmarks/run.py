@@ -267,7 +267,7 @@ def _osmnx_style_graph(net):
                                            e["name"].tolist(), fwd.tolist(), bwd.tolist(),
                                            e["length_m"].tolist(), strict=True)]
     g = nx.MultiDiGraph(crs=net.crs)
-    xy = net.nodes.geometry.get_coordinates().to_numpy()
+    xy = net.nodes[["x", "y"]].to_numpy()
     g.add_nodes_from((i, {"x": x, "y": y}) for i, (x, y) in enumerate(xy.tolist()))
     g.add_edges_from((a, b, {**d, "reversed": False})
                      for a, b, d, f in zip(u.tolist(), v.tolist(), attrs, fwd.tolist(),
@@ -298,7 +298,7 @@ def _warm_kernels() -> None:
     units = demand_units(net)
     e = np.arange(0, len(net.edges), 7)
     coverage_matrix(net, units, e, np.zeros(len(e)), limit_m=300)
-    st = net.nodes.iloc[:5].to_crs(4326)
+    st = net.node_points().iloc[:5].to_crs(4326)
     frame = st.assign(station_id=[str(i) for i in range(5)], name="x", status="ok", reason="")
     sp.compute_coverage(net, sp.snap_stations(net, frame[["station_id", "name", "status",
                                                            "reason", "geometry"]]))

@@ -117,8 +117,9 @@ class StreetNetwork:
     Parameters
     ----------
     nodes
-        Junctions and dead ends: columns ``osmid``, ``x``, ``y`` (metres) and geometry.
-        Row position is the node index used by ``edges.u`` / ``edges.v``.
+        Junctions and dead ends: columns ``osmid``, ``x``, ``y`` (metres, in the network's
+        CRS); no geometry column (:meth:`node_points` makes one). Row position is the node
+        index used by ``edges.u`` / ``edges.v``.
     edges
         One row per street segment: ``u``, ``v`` (node positions), ``length_m`` (along
         the geometry), ``fwd`` / ``bwd`` (travel allowed u→v / v→u), ``osmid`` (way id,
@@ -139,7 +140,7 @@ class StreetNetwork:
         (:func:`~stationplan.carriageways.find_carriageway_pairs`), or ``None``.
     """
 
-    nodes: gpd.GeoDataFrame
+    nodes: pd.DataFrame
     edges: gpd.GeoDataFrame
     mode: TravelMode
     source: str
@@ -158,6 +159,12 @@ class StreetNetwork:
         crs = self.edges.crs
         assert crs is not None  # __post_init__ refuses edges without one
         return crs
+
+    def node_points(self) -> gpd.GeoDataFrame:
+        """The nodes as a GeoDataFrame: their table with a Point of ``x``, ``y`` each, in
+        the network's CRS (for writing them out or drawing them)."""
+        return gpd.GeoDataFrame(self.nodes, geometry=gpd.points_from_xy(
+            self.nodes["x"], self.nodes["y"]), crs=self.crs)
 
     @cached_property
     def _routing(self) -> Routing:
@@ -384,11 +391,9 @@ def _assemble(
     u = edges["u"].to_numpy()
     n_comp, labels = edge_components(u, edges["v"].to_numpy(), n)
     edges["component"] = labels[u]
-    nodes = gpd.GeoDataFrame(
-        {"osmid": node_ids, "x": x, "y": y},
-        geometry=gpd.points_from_xy(x, y),
-        crs=crs,
-    )
+    # the nodes' places as numbers: a Point object per node would cost a fifth of a large
+    # network's memory, and only a network file written out draws them (node_points)
+    nodes = pd.DataFrame({"osmid": node_ids, "x": x, "y": y})
     edges["in_area"] = True
     edges["demand"] = True
     per_comp = edges.groupby("component")["length_m"].sum()

@@ -14,6 +14,7 @@ import math
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components
@@ -242,11 +243,7 @@ def synthetic_city(
     edges["component"] = labels[seg_u]
     edges["in_area"] = True
     edges["demand"] = True
-    nodes = gpd.GeoDataFrame(
-        {"osmid": np.arange(1, n + 1, dtype=np.int64), "x": px, "y": py},
-        geometry=gpd.points_from_xy(px, py),
-        crs=CRS,
-    )
+    nodes = pd.DataFrame({"osmid": np.arange(1, n + 1, dtype=np.int64), "x": px, "y": py})
     per_comp = np.bincount(labels[seg_u], weights=edges["length_m"].to_numpy(),
                            minlength=n_comp)
     stats = {

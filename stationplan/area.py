@@ -729,8 +729,8 @@ def _class_codes(classes: pd.Series) -> tuple[np.ndarray, list[str | None]]:
 
 
 def _cut_at_boundary(
-    edges: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, area: shapely.Geometry
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, int]:
+    edges: gpd.GeoDataFrame, nodes: pd.DataFrame, area: shapely.Geometry
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int]:
     """Cut every edge where it crosses the boundary of ``area`` (both in metres)."""
     boundary = shapely.boundary(area)
     shapely.prepare(boundary)
@@ -777,10 +777,8 @@ def _cut_at_boundary(
     out["v"] = vs
     out["length_m"] = shapely.length(out.geometry.to_numpy())
     xy = np.array(new_xy, dtype=float)
-    extra = gpd.GeoDataFrame(
-        {"osmid": np.full(len(xy), -1, dtype=np.int64), "x": xy[:, 0], "y": xy[:, 1]},
-        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=nodes.crs,
-    )
+    extra = pd.DataFrame({"osmid": np.full(len(xy), -1, dtype=np.int64), "x": xy[:, 0],
+                          "y": xy[:, 1]})
     nodes = pd.concat([nodes, extra], ignore_index=True)
     return out, nodes, n_cut
 

@@ -171,7 +171,7 @@ def _same_network(path, mode, **options):
     slow = per_line(path, travel_mode(mode), **options)
     # the same table; coordinates to a micrometre: the reference goes to lon/lat and back
     # to metres twice, the reader projects once
-    for a, b in ((fast.edges, slow.edges), (fast.nodes, slow.nodes)):
+    for a, b in ((fast.edges, slow.edges), (fast.node_points(), slow.node_points())):
         pd.testing.assert_frame_equal(pd.DataFrame(a.drop(columns="geometry")),
                                       pd.DataFrame(b.drop(columns="geometry")),
                                       check_exact=False, rtol=0, atol=1e-6)

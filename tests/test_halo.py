@@ -236,7 +236,7 @@ def test_owned_pieces_tile_the_cut_edges() -> None:
     segs = [(1, {"highway": "residential"}, [1, 2], None, True, True, 0)]
     coords = {1: _lonlat(0, 0), 2: _lonlat(300, 0)}
     net = network_from_segments(segs, coords, travel_mode("walk"), source="hand", stats={})
-    x0, y0 = (float(c) for c in net.nodes.geometry.iloc[0].coords[0])
+    x0, y0 = (float(c) for c in net.nodes[["x", "y"]].iloc[0])
     west = shapely.box(x0 - 1000, y0 - 1000, x0 + 100, y0 + 1000)
     east = shapely.box(x0 + 100, y0 - 1000, x0 + 2000, y0 + 1000)
     st_ = gpd.GeoDataFrame({"station_id": ["A"], "status": "ok"},

@@ -130,7 +130,8 @@ def write_network(
         tmp.unlink()  # GDAL creates the file itself
         with _fixed_gpkg_date():
             network.edges.to_file(tmp, layer="edges", driver="GPKG", engine="pyogrio")
-            network.nodes.to_file(tmp, layer="nodes", driver="GPKG", engine="pyogrio")
+            network.node_points().to_file(tmp, layer="nodes", driver="GPKG",
+                                          engine="pyogrio")
             pairs = pair_layer(network)
             if len(pairs):  # dual carriageways counted once: the side not counted
                 pairs.to_file(tmp, layer="carriageway_pairs", driver="GPKG", engine="pyogrio")
