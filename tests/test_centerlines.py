@@ -91,6 +91,28 @@ def test_multilinestrings_any_crs_and_a_oneway_column(tmp_path, suffix):
     assert briefed.demand_length_m == pytest.approx(briefed.total_length_m)
 
 
+def test_utm_zone_as_geopandas_estimates_it():
+    # the zone's arithmetic against PROJ's database (geopandas' query), at random places
+    # and next to the zones' edges and the equator
+    from stationplan._read.centerlines import _utm_of
+
+    rng = np.random.default_rng(7)
+    edges = np.arange(-180.0, 181.0, 6.0) + rng.uniform(-0.05, 0.05, 61)
+    centres = np.concatenate([rng.uniform([-180, -80], [180, 84], (400, 2)),
+                              np.stack(np.meshgrid(edges, [-0.01, 0.0, 0.01, 45.0]),
+                                       axis=-1).reshape(-1, 2)])
+    for lon, lat in centres:
+        xy = np.clip([[lon - 0.01, lat - 0.01], [lon + 0.01, lat + 0.01]], [-180, -80],
+                     [180, 84])
+        want = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+                             crs=4326).estimate_utm_crs()
+        assert _utm_of(xy, pyproj.CRS(4326)).equals(want), (lon, lat)
+    # a projected file's bounds go to lon/lat first
+    xy = pyproj.Transformer.from_crs(4326, 32650, always_xy=True).transform([116.2, 116.5],
+                                                                          [39.8, 40.1])
+    assert _utm_of(np.array(xy).T, pyproj.CRS(32650)) == pyproj.CRS(32650)
+
+
 def test_geoparquet(tmp_path):
     pytest.importorskip("pyarrow")
     roads = _frame([[(0, 0), (100, 0)], [(100, 0), (100, 100)]], highway=["service", "footway"])

@@ -309,17 +309,27 @@ def _wkb_lines(path: Path) -> tuple[pd.DataFrame, int, np.ndarray, np.ndarray, A
 
 def _utm_of(xy: np.ndarray, crs: pyproj.CRS) -> pyproj.CRS:
     """The UTM zone of the points ``xy`` (in ``crs``), as ``GeoSeries.estimate_utm_crs``
-    finds it from their lon/lat bounds (of a projected CRS: its bounds' edges, densified).
+    finds it from their lon/lat bounds (of a projected CRS: its bounds' edges, densified):
+    the zone of their centre. Away from a zone's edge, the equator and the poles that is
+    the 6-degree band it lies in; there PROJ's database decides, as for geopandas (a query
+    of it takes 0.07 s).
 
     >>> str(_utm_of(np.array([[116.3, 39.9], [116.4, 40.0]]), pyproj.CRS(4326)))
     'EPSG:32650'
     >>> str(_utm_of(np.array([[440000.0, 4420000.0]]), pyproj.CRS(32650)))
     'EPSG:32650'
+    >>> str(_utm_of(np.array([[5.9, -50.0], [6.1, -50.0]]), pyproj.CRS(4326)))  # an edge
+    'EPSG:32731'
     """
     (x0, y0), (x1, y1) = _bounds(xy)
     if not crs.is_exact_same(pyproj.CRS(4326)):
         x0, y0, x1, y1 = pyproj.Transformer.from_crs(crs, 4326, always_xy=True) \
             .transform_bounds(x0, y0, x1, y1, densify_pts=21)
+    lon, lat = (x0 + x1) / 2, (y0 + y1) / 2
+    east = (lon + 180) % 6  # degrees into its band (zone 29 reaches 0.01 degree further)
+    if x0 <= x1 and 0.02 < east < 5.98 and (0.02 < lat < 83.98 or -79.98 < lat < -0.02):
+        zone = int((lon + 180) // 6) + 1
+        return pyproj.CRS.from_epsg((32600 if lat > 0 else 32700) + zone)
     return gpd.GeoSeries(gpd.points_from_xy([x0, x1], [y0, y1]), crs=4326).estimate_utm_crs()
 
 
