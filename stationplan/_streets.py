@@ -22,6 +22,7 @@ import pyproj
 import shapely
 
 from ._errors import InputError, MissingDataError
+from ._lines import Vertices, vertices_of
 from ._read.osmfilter import overpass_filter
 from ._text import osm_text
 from .area import Demand
@@ -165,6 +166,13 @@ class StreetNetwork:
         the network's CRS (for writing them out or drawing them)."""
         return gpd.GeoDataFrame(self.nodes, geometry=gpd.points_from_xy(
             self.nodes["x"], self.nodes["y"]), crs=self.crs)
+
+    @cached_property
+    def edge_vertices(self) -> Vertices:
+        """The vertices of the edges' lines: all in one array (x, y rows) and where each
+        edge's begin, ``xy[starts[k]:starts[k + 1]]`` edge ``k``'s (:func:`vertices_of`
+        the edges' geometry: read once and kept, as the routing arrays)."""
+        return vertices_of(self.edges.geometry.to_numpy())
 
     @cached_property
     def _routing(self) -> Routing:
@@ -327,9 +335,10 @@ def network_from_arrays(
     if len(u) == 0:
         msg = f"{source}: no streets for mode {travel.name!r} in this network"
         raise MissingDataError(msg)
-    geoms = shapely.from_ragged_array(shapely.GeometryType.LINESTRING,
-                                      np.ascontiguousarray(piece_xy, dtype=float),
-                                      (np.asarray(piece_starts, dtype=np.int64),))
+    piece_xy = np.ascontiguousarray(piece_xy, dtype=float)
+    piece_starts = np.asarray(piece_starts, dtype=np.int64)
+    geoms = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, piece_xy,
+                                      (piece_starts,))
     codes, uniques = pd.factorize(highway)  # None: -1
     classes = text_column(np.where(codes < 0, len(uniques), codes),
                           [road_class({"highway": h}) for h in uniques] + [None])
@@ -352,9 +361,14 @@ def network_from_arrays(
         geometry=geoms,
         crs=crs,
     )
-    return _assemble(edges, node_xy[:, 0], node_xy[:, 1],
-                     np.arange(1, len(node_xy) + 1, dtype=np.int64), crs,
-                     travel, source=source, stats=stats)
+    network = _assemble(edges, node_xy[:, 0], node_xy[:, 1],
+                        np.arange(1, len(node_xy) + 1, dtype=np.int64), crs,
+                        travel, source=source, stats=stats)
+    # the lines' vertices are these: kept, not read back from the lines (cached_property
+    # keeps its value in the object's __dict__)
+    if (np.diff(piece_starts) > 0).all():
+        vars(network)["edge_vertices"] = (piece_xy, piece_starts)
+    return network
 
 
 def text_column(codes: np.ndarray, table: Any) -> Any:

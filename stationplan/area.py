@@ -414,7 +414,8 @@ def built_up_area(
     # street metres per cell: points every tenth of a cell along each street
     lengths = shapely.length(lines)
     n = np.maximum(1, np.ceil(lengths / (cell_m / 10)).astype(np.int64))
-    streets = grid_sum_along(lines, lengths, n, x0, y0, cell_m, (ny_, nx_))
+    streets = grid_sum_along(lines, lengths, n, x0, y0, cell_m, (ny_, nx_),
+                             vertices=network.edge_vertices)
 
     r = round(window_m / cell_m)
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
@@ -650,6 +651,7 @@ def with_demand(
     edges, nodes = network.edges, network.nodes
     stats = dict(network.stats)
     geom = area_km2 = None
+    n_cut = 0
     if area is not None:
         if area_label is None and isinstance(area, str | Path):
             area_label = Path(area).name
@@ -659,7 +661,8 @@ def with_demand(
         area_km2 = float(area_xy.area) / 1e6
         edges, nodes, n_cut = _cut_at_boundary(edges, nodes, area_xy)
         lines = edges.geometry.to_numpy()  # their middles, as line_interpolate_point(0.5)
-        mid = points_along(lines, shapely.length(lines), np.ones(len(lines), dtype=np.int64))
+        mid = points_along(lines, shapely.length(lines), np.ones(len(lines), dtype=np.int64),
+                           vertices=None if n_cut else network.edge_vertices)
         shapely.prepare(area_xy)
         # a point intersects the area where the area covers it (boundary included)
         in_area = shapely.intersects_xy(area_xy, mid[:, 0], mid[:, 1])
@@ -702,8 +705,12 @@ def with_demand(
                     "(served: %s); check the area and --serve", ", ".join(roads.serve))
     demand = Demand(roads=roads, area=geom, area_label=area_label, margin_m=margin_m,
                     area_km2=area_km2, area_source=area_source)
-    return dataclasses.replace(network, nodes=nodes, edges=edges, demand=demand, stats=stats,
-                               carriageways=pairs)
+    out = dataclasses.replace(network, nodes=nodes, edges=edges, demand=demand, stats=stats,
+                              carriageways=pairs)
+    if not n_cut and "edge_vertices" in vars(network):
+        # the same lines: their vertices, read once (kept where cached_property keeps them)
+        vars(out)["edge_vertices"] = network.edge_vertices
+    return out
 
 
 def _class_codes(classes: pd.Series) -> tuple[np.ndarray, list[str | None]]:

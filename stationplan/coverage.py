@@ -22,6 +22,7 @@ import shapely
 
 from . import _route
 from ._errors import InputError
+from ._lines import Vertices
 from ._options import check_option
 from ._read.kernels import points_at
 from ._route import kernels as _kernels
@@ -739,7 +740,8 @@ def _piece_frame(network: StreetNetwork, stations: gpd.GeoDataFrame, piece_edge:
     geoms = lines[piece_edge]
     split = np.flatnonzero(~whole)
     if len(split):
-        geoms[split] = substrings(lines, piece_edge[split], start[split], end[split])
+        geoms[split] = substrings(lines, piece_edge[split], start[split], end[split],
+                                  vertices=network.edge_vertices)
     demand = (e["demand"].to_numpy(dtype=bool)[piece_edge] if "demand" in e
               else np.ones(len(piece_edge), dtype=bool))
     if paired is None:
@@ -786,12 +788,29 @@ def _station_ids(ids: pd.Series, row: np.ndarray) -> Any:
 
 
 def substrings(lines: np.ndarray, edge: np.ndarray, start: np.ndarray,
-                end: np.ndarray) -> np.ndarray:
-    """``shapely.ops.substring(lines[edge], start, end)`` for many pieces at once.
+                end: np.ndarray, *, vertices: Vertices | None = None) -> np.ndarray:
+    """``shapely.ops.substring(lines[edge], start, end)`` for many pieces at once
+    (``vertices``, when known: :func:`~stationplan._lines.vertices_of` ``lines``).
 
     The same vertices as shapely builds them (start point, inner vertices, end point),
     found by compiled loops (_kernels) instead of one Python call per piece.
     """
+    if vertices is not None and vertices[1] is not None:
+        xy, line_ptr = vertices
+        line_of = np.asarray(edge, dtype=np.int64)
+    else:
+        xy, line_ptr, line_of = _vertices_used(lines, edge)
+    start_xy = points_at(xy, line_ptr, line_of, start)
+    end_xy = points_at(xy, line_ptr, line_of, end)
+    coords, piece = _kernels.substring_coords(xy, line_ptr, line_of, start, end, start_xy,
+                                              end_xy)
+    return shapely.linestrings(coords, indices=piece)
+
+
+def _vertices_used(lines: np.ndarray, edge: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The vertices of the lines ``edge`` names, where each of those begins, and the
+    place of each piece's line among them."""
     if np.all(edge[1:] >= edge[:-1]):  # pieces come in edge order: no sort needed
         first = np.ones(len(edge), dtype=bool)
         first[1:] = edge[1:] != edge[:-1]
@@ -801,8 +820,4 @@ def substrings(lines: np.ndarray, edge: np.ndarray, start: np.ndarray,
     xy, owner = shapely.get_coordinates(lines[used], return_index=True)
     line_ptr = np.zeros(len(used) + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=len(used)), out=line_ptr[1:])
-    start_xy = points_at(xy, line_ptr, line_of, start)
-    end_xy = points_at(xy, line_ptr, line_of, end)
-    coords, piece = _kernels.substring_coords(xy, line_ptr, line_of, start, end, start_xy,
-                                              end_xy)
-    return shapely.linestrings(coords, indices=piece)
+    return xy, line_ptr, line_of

@@ -160,7 +160,8 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     mid_m = np.zeros(len(geoms))
     mid_m[longest] = shapely.length(geoms[longest])
     pts = np.concatenate([  # shapely.line_interpolate_point's, as coordinates
-        points_at(lines[edge[top[known]]], far_at_m[top[known]]),
+        points_at(lines, far_at_m[top[known]], rows=edge[top[known]],
+                  vertices=network.edge_vertices),
         points_along(xy, xy_at, mid_m, mid)[np.cumsum(mid)[longest] - 1]])  # (by piece)
     lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(
         pts[:, 0], pts[:, 1])  # as GeoSeries.to_crs, without geometries

@@ -182,6 +182,36 @@ def test_centerlines_with_a_planning_area(tmp_path):
     assert net.total_length_m == pytest.approx(700 + 500, rel=REL)
 
 
+def _assert_vertices_are_the_lines(net):
+    # the vertices kept from reading are those of the lines (shapely reads them back)
+    xy, which = shapely.get_coordinates(net.edges.geometry.to_numpy(), return_index=True)
+    kept, starts = net.edge_vertices
+    assert np.array_equal(kept, xy)
+    assert np.array_equal(starts, np.searchsorted(which, np.arange(len(net.edges) + 1)))
+
+
+def test_edge_vertices_kept_from_reading_are_the_lines_even_after_an_area_cut(tmp_path):
+    roads = _frame([[(0, 0), (400, 0), (1000, 0)], [(500, -500), (500, 500)]])
+    path = tmp_path / "roads.parquet"
+    roads.to_parquet(path)
+    whole = sp.load_network(path)
+    assert "edge_vertices" in vars(whole)  # kept from reading, not read back
+    _assert_vertices_are_the_lines(whole)
+    # an area that cuts both roads: new lines, their vertices read from them
+    area = gpd.GeoDataFrame(geometry=[shapely.box(X0 + 200, Y0 - 100, X0 + 600, Y0 + 100)],
+                            crs=GK_114)
+    cut = sp.load_network(path, area=area, margin_m=150)
+    assert cut.stats["edges_cut_at_area_boundary"] > 0
+    _assert_vertices_are_the_lines(cut)
+    # an area around everything: nothing cut, the vertices kept
+    around = gpd.GeoDataFrame(geometry=[shapely.box(X0 - 50, Y0 - 600, X0 + 1050, Y0 + 600)],
+                              crs=GK_114)
+    inside = sp.load_network(path, area=around, margin_m=150)
+    assert inside.stats["edges_cut_at_area_boundary"] == 0
+    assert "edge_vertices" in vars(inside)  # kept through the demand's new network
+    _assert_vertices_are_the_lines(inside)
+
+
 def _same_network(path, mode, **options):
     """The vectorised reader and the per-line reference give identical networks."""
     from _centerlines_reference import read_centerlines as per_line
