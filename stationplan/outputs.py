@@ -66,6 +66,7 @@ def write_coverage_outputs(
     rules: Any = None,
     before_gaps: gpd.GeoDataFrame | None = None,
     pieces_written: Forked | None = None,
+    gaps_written: Forked | None = None,
 ) -> dict[str, Path]:
     """Write ``coverage.geojson``, ``stations.geojson``, ``gaps.geojson`` (the gap runs),
     ``gaps.csv`` / ``gaps.xlsx`` (the same runs as a table to print), ``gap_areas.geojson``,
@@ -104,6 +105,9 @@ def write_coverage_outputs(
     pieces_written
         The writer of the street pieces' table started by :func:`pieces_written_early`
         (then it is not written here), or ``None``.
+    gaps_written
+        The writer of the gap runs' layers started by :func:`gaps_written_early` (then
+        they are not written here), or ``None``.
 
     Returns
     -------
@@ -138,7 +142,7 @@ def write_coverage_outputs(
     with contextlib.ExitStack() as writers:
         layers = {"gaps": gaps} | ({} if areas is None else {"gap_areas": areas}) | (
             {} if pieces_written is not None else {"coverage": _pieces(coverage)})
-        children = [writers.enter_context(
+        children = [gaps_written if gaps_written is not None else writers.enter_context(
             forked(partial(_write_gap_layers, out, layers, fmt), fork=fork))]
         if len(gaps) <= GAP_TABLE_MAX_ROWS:  # the gap runs as a table to print
             children.append(writers.enter_context(
@@ -215,6 +219,28 @@ def pieces_written_early(out_dir: str | Path | None, coverage: Coverage, *,
         # process's map (folium and its templates: 0.3 s each time)
         from . import maps  # noqa: F401
     with forked(partial(_write_pieces, out, coverage, fmt, map_options, area)) as child:
+        yield child
+
+
+@contextlib.contextmanager
+def gaps_written_early(out_dir: str | Path | None, coverage: Coverage, gaps: gpd.GeoDataFrame,
+                       *, map_options: MapOptions | None = None,
+                       pieces_written: Forked | None = None) -> Iterator[Forked | None]:
+    """Start writing the gap runs' layers (``gaps.parquet``, and ``gap_areas.parquet`` of
+    their gap areas) while the caller goes on (the summary, then the other files), where
+    the street pieces' writer of :func:`pieces_written_early` runs (``pieces_written``):
+    a forked child writes them, as :func:`write_coverage_outputs` would, and the block
+    gets it, for ``write_coverage_outputs(gaps_written=...)``; else the block gets
+    ``None``. The second core, idle while the summary is made, writes them.
+    """
+    from ._process import forked
+
+    if out_dir is None or pieces_written is None:
+        yield None
+        return
+    fmt = table_format((map_options or MapOptions()).file_format, len(coverage.pieces))
+    out = open_out_dir(out_dir, ("gaps.parquet", "gap_areas.parquet"), overwrite=True)
+    with forked(partial(_write_gap_layers, out, {"gaps": gaps}, fmt)) as child:
         yield child
 
 

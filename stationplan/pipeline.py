@@ -60,6 +60,7 @@ from .coverage import Coverage, CoverageRule, compute_coverage
 from .gaps import find_gaps, search_ahead
 from .network import StreetNetwork, load_network
 from .outputs import (
+    gaps_written_early,
     pieces_written_early,
     write_check_outputs,
     write_coverage_outputs,
@@ -377,6 +378,10 @@ def run_coverage(
                                  area=net.demand.area))
         with stage("gaps"):
             gaps = find_gaps(cov, lang=lang)
+            # a large run's gap runs are written while the summary is made
+            gaps_written = writers.enter_context(
+                gaps_written_early(folder, cov, gaps, map_options=job.map_options,
+                                   pieces_written=pieces_written))
             summary = _summarize(cov, gaps, density)
             if when is not None or by_hour:
                 summary = _hours_summary(summary, cov, when, by_hour_table)
@@ -409,6 +414,7 @@ def run_coverage(
                                                area=net.demand.area,
                                                map_options=job.map_options, density=density,
                                                pieces_written=pieces_written,
+                                               gaps_written=gaps_written,
                                                **_rule_layers(verdicts))
                 if by_hour_table is not None:
                     paths |= write_hours_outputs(folder, by_hour_table, lang)

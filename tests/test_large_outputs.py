@@ -117,6 +117,36 @@ def test_parquet_tables_hold_the_pieces_and_runs(hand, tmp_path):
     assert len(areas) == hand.gaps["area_id"].nunique()
 
 
+def test_gap_runs_written_early_are_the_files_written_at_the_end(city, tmp_path, monkeypatch):
+    """The gap runs' writer started as soon as they are found (beside the pieces' writer)
+    writes the files write_coverage_outputs writes when it starts it itself."""
+    import contextlib
+
+    from stationplan.summary import summarize
+
+    cov, gaps = city
+    monkeypatch.setattr(outputs, "FORK_ABOVE_PIECES", 0)
+    opts = sp.MapOptions(basemap="osm", file_format="parquet")
+    summary = summarize(cov, gaps)
+    with contextlib.ExitStack() as writers:  # no pieces' writer: nothing started early
+        assert writers.enter_context(outputs.gaps_written_early(
+            tmp_path / "none", cov, gaps, map_options=opts)) is None
+    with contextlib.ExitStack() as writers:
+        pieces = writers.enter_context(outputs.pieces_written_early(
+            tmp_path / "early", cov, map_options=opts))
+        early = writers.enter_context(outputs.gaps_written_early(
+            tmp_path / "early", cov, gaps, map_options=opts, pieces_written=pieces))
+        assert early is not None
+        outputs.write_coverage_outputs(tmp_path / "early", cov, gaps, summary,
+                                       map_options=opts, pieces_written=pieces,
+                                       gaps_written=early)
+    outputs.write_coverage_outputs(tmp_path / "late", cov, gaps, summary, map_options=opts)
+    files = {n: {p.name: p.read_bytes() for p in (tmp_path / n).iterdir()}
+             for n in ("early", "late")}
+    assert {"gaps.parquet", "gap_areas.parquet"} <= set(files["early"])
+    assert files["early"] == files["late"]
+
+
 def test_auto_format_follows_the_piece_count(hand, tmp_path, monkeypatch):
     monkeypatch.setattr(outputs, "PARQUET_ABOVE_PIECES", len(hand.coverage.pieces) - 1)
     paths = outputs.write_coverage_outputs(tmp_path / "a", hand.coverage, hand.gaps,
