@@ -120,33 +120,3 @@ def _geos_points(lines: np.ndarray, at: np.ndarray, *, normalized: bool) -> np.n
     """GEOS itself (empty lines give NaN coordinates)."""
     pts = shapely.line_interpolate_point(lines, at, normalized=normalized)
     return np.column_stack([shapely.get_x(pts), shapely.get_y(pts)])
-
-
-def envelopes(lines: np.ndarray, *, vertices: Vertices | None = None) -> np.ndarray:
-    """``shapely.bounds(lines)``: each line's [xmin, ymin, xmax, ymax]; from ``vertices``
-    (:func:`vertices_of` ``lines``) when known, all finite and no line empty.
-
-    >>> lines = np.array([shapely.LineString([(0, 5), (2, 1)]),
-    ...                   shapely.LineString([(3, 3), (4, 4)])])
-    >>> envelopes(lines, vertices=vertices_of(lines)).tolist()
-    [[0.0, 1.0, 2.0, 5.0], [3.0, 3.0, 4.0, 4.0]]
-    """
-    xy, starts = (None, None) if vertices is None else vertices
-    if xy is None or starts is None or not len(lines) or not np.isfinite(xy).all():
-        return shapely.bounds(lines)
-    at = starts[:-1]
-    return np.column_stack([np.minimum.reduceat(xy[:, 0], at), np.minimum.reduceat(xy[:, 1], at),
-                            np.maximum.reduceat(xy[:, 0], at), np.maximum.reduceat(xy[:, 1], at)])
-
-
-def total_bounds(envelopes: np.ndarray) -> np.ndarray:
-    """[west, south, east, north] of envelopes (``shapely.bounds``), as
-    ``GeoSeries.total_bounds`` gives them (NaN when there are none).
-
-    >>> total_bounds(np.array([[0.0, 1.0, 2.0, 3.0], [np.nan] * 4, [-1.0, 2.0, 1.0, 5.0]]))
-    array([-1.,  1.,  2.,  5.])
-    """
-    if not len(envelopes) or np.isnan(envelopes).all():
-        return np.full(4, np.nan)
-    return np.array([np.nanmin(envelopes[:, 0]), np.nanmin(envelopes[:, 1]),
-                     np.nanmax(envelopes[:, 2]), np.nanmax(envelopes[:, 3])])

@@ -47,8 +47,6 @@ from ._i18n import (
 )
 from ._i18n import text as text_in
 from ._io import script_json
-from ._lines import envelopes as line_envelopes
-from ._lines import total_bounds
 from ._options import (  # noqa: F401 - BASEMAPS kept as maps.BASEMAPS
     BASEMAPS,
     MAP_MERGED_ABOVE_PIECES,
@@ -409,10 +407,8 @@ class _Look:
     def of(cls, coverage: Coverage, opts: MapOptions, *, precision: int,
            merged_above: int) -> _Look:
         # each street's envelope, found once: the data's extent and centre, the first view
-        network = coverage.network
-        envelopes = line_envelopes(network.edges.geometry.to_numpy(),
-                                   vertices=network.edge_vertices)
-        extent = total_bounds(envelopes)
+        envelopes = shapely.bounds(coverage.network.edges.geometry.to_numpy())
+        extent = _extent(envelopes)
         basemap = resolve_basemap(opts.basemap, coverage, extent=extent)
         merged = len(coverage.pieces) > merged_above
         view = _View(gcj02=basemap == "gaode", precision=precision,
@@ -519,13 +515,25 @@ def resolve_basemap(basemap: str | None, coverage: Coverage, *,
 
     Data inside China (the centre of the network, :func:`~stationplan.chinacrs.in_china`)
     get Gaode, whose Chinese labels and streets are current there; elsewhere OpenStreetMap.
-    ``extent``: the network's bounds (:func:`~stationplan._lines.total_bounds`) when
-    already found.
+    ``extent``: the network's bounds (:func:`_extent`) when already found.
     """
     if basemap is not None:
         return basemap
     centre = _centre_lonlat(coverage, extent=extent)
     return "gaode" if centre is not None and in_china(*centre) else "osm"
+
+
+def _extent(envelopes: np.ndarray) -> np.ndarray:
+    """[west, south, east, north] of envelopes (``shapely.bounds``), as
+    ``GeoSeries.total_bounds`` gives them (NaN when there are none).
+
+    >>> _extent(np.array([[0.0, 1.0, 2.0, 3.0], [np.nan] * 4, [-1.0, 2.0, 1.0, 5.0]]))
+    array([-1.,  1.,  2.,  5.])
+    """
+    if not len(envelopes) or np.isnan(envelopes).all():
+        return np.full(4, np.nan)
+    return np.array([np.nanmin(envelopes[:, 0]), np.nanmin(envelopes[:, 1]),
+                     np.nanmax(envelopes[:, 2]), np.nanmax(envelopes[:, 3])])
 
 
 def _centre_lonlat(coverage: Coverage, *,

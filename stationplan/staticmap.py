@@ -32,7 +32,6 @@ from matplotlib.patches import Patch
 from ._errors import InputError
 from ._i18n import length_text, percent_text, run_lang, section
 from ._i18n import text as text_of
-from ._lines import envelopes, total_bounds
 from ._options import PNG_STROKED_ABOVE_PIECES
 from ._render import mapdata as md
 from ._render import mapstyle as ms
@@ -150,9 +149,7 @@ def coverage_figure(
         summary = summarize(coverage, gaps)
     crs = coverage.network.crs
     outline = _area_outline(area, crs)
-    network = coverage.network
-    boxes = [total_bounds(envelopes(network.edges.geometry.to_numpy(),
-                                    vertices=network.edge_vertices))]
+    boxes = [coverage.network.edges.geometry.total_bounds]
     if outline is not None:
         boxes.append(shapely.bounds(outline))
     box = np.array(boxes)

@@ -188,11 +188,6 @@ def _assert_vertices_are_the_lines(net):
     kept, starts = net.edge_vertices
     assert np.array_equal(kept, xy)
     assert np.array_equal(starts, np.searchsorted(which, np.arange(len(net.edges) + 1)))
-    # and the lines' boxes from them are GEOS's
-    from stationplan._lines import envelopes
-
-    lines = net.edges.geometry.to_numpy()
-    assert np.array_equal(envelopes(lines, vertices=net.edge_vertices), shapely.bounds(lines))
 
 
 def test_edge_vertices_kept_from_reading_are_the_lines_even_after_an_area_cut(tmp_path):
