@@ -344,7 +344,8 @@ def _line_coords(xy: np.ndarray, which: np.ndarray,
     first = np.r_[True, which[1:] != which[:-1]]
     step = xy[1:] - xy[:-1]
     keep = first | np.r_[True, (step[:, 0] != 0) | (step[:, 1] != 0)]
-    xy, which = xy[keep], which[keep]
+    if not keep.all():  # (copied only when a vertex repeats)
+        xy, which = xy[keep], which[keep]
     starts = np.searchsorted(which, np.arange(len(directions) + 1))
     back = directions[which] < 0
     if back.any():
