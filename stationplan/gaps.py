@@ -141,6 +141,7 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
     if int(run.max()) + 1 < n_runs:  # some merged (runs are numbered 0, 1, ...): new ends
         ends = _run_ends(run, a, b, end_xy)
         cross, cross_m = _cross_streets(network, names, end_edge[ends], end_pos[ends])
+    del end_edge, end_pos, a, b  # (a million pieces' temporaries: freed as they end)
     # per run, its pieces in their order: positions starts[r]:starts[r + 1] of by_run
     by_run = np.argsort(run, kind="stable")
     group = run[by_run]
@@ -165,11 +166,13 @@ def find_gaps(coverage: Coverage, *, search_limit_m: float | None = None,
         points_along(xy, xy_at, mid_m, mid)[np.cumsum(mid)[longest] - 1]])  # (by piece)
     lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(
         pts[:, 0], pts[:, 1])  # as GeoSeries.to_crs, without geometries
+    del pts, mid, mid_m, far_m, far_at_m
     n_known = int(known.sum())
     at_xy = np.full((len(top), 2), np.nan)
     at_xy[known] = np.column_stack([lon[:n_known], lat[:n_known]])
     point_xy = np.column_stack([lon[n_known:], lat[n_known:]])
     from_xy = np.take(end_xy, ends[:, 0], axis=0)
+    del end_xy
     # the street's text: its name, else its road class's word (each class's once)
     class_code, class_of = pd.factorize(classes.array[edge[first][sid < 0]],
                                         use_na_sentinel=False)
